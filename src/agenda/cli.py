@@ -1,0 +1,80 @@
+"""The `agenda` command: check a schedule file, or serve it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from agenda import DEFAULT_DATA
+from agenda.errors import ScheduleError
+from agenda.loader import load_schedule
+
+
+def _default_path() -> str:
+    return os.environ.get("AGENDA_DATA", DEFAULT_DATA)
+
+
+@click.group()
+def main() -> None:
+    """Publish an event series as calendar feeds, news feeds and web pages."""
+
+
+@main.command()
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+def check(path: Path | None) -> None:
+    """Validate the schedule file PATH (default: $AGENDA_DATA or data/sessions.toml).
+
+    Prints every problem and exits 1, or prints a one-line summary and exits 0.
+    """
+    target = path or Path(_default_path())
+    try:
+        schedule = load_schedule(target)
+    except ScheduleError as error:
+        for problem in error.problems:
+            click.echo(str(problem), err=True)
+        count = len(error.problems)
+        click.echo(f"{target}: {count} problem{'s' if count != 1 else ''}.", err=True)
+        sys.exit(1)
+    dated = len(schedule.dated_sessions)
+    click.echo(
+        f"{target}: OK, {len(schedule.series)} series, {len(schedule.sessions)} sessions "
+        f"({dated} dated), {len(schedule.contacts)} contacts."
+    )
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn workers.")
+@click.option("--data", type=click.Path(dir_okay=False), help="Schedule file (default: $AGENDA_DATA or data/sessions.toml).")
+def serve(host: str, port: int, workers: int, data: str | None) -> None:
+    """Serve the schedule with gunicorn; refuses to start on an invalid file."""
+    from gunicorn.app.base import BaseApplication
+
+    from agenda import create_app
+
+    if data:
+        os.environ["AGENDA_DATA"] = data
+    path = _default_path()
+    try:
+        app = create_app({"AGENDA_DATA": path})
+    except ScheduleError as error:
+        for problem in error.problems:
+            click.echo(str(problem), err=True)
+        click.echo("agenda: not starting until the schedule is valid.", err=True)
+        sys.exit(1)
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("accesslog", "-")
+
+        def load(self) -> object:
+            return app
+
+    click.echo(f"agenda: serving {path} at http://{host}:{port}/  (Ctrl-C to stop)")
+    Server().run()

@@ -1,0 +1,39 @@
+"""The project's exceptions: one small hierarchy, each carrying a message a person can act on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class AgendaError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong in a schedule file: where it is and what would be valid."""
+
+    source: str
+    where: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        parts = [self.source]
+        if self.where:
+            parts.append(self.where)
+        if self.field:
+            parts.append(f"field '{self.field}'")
+        return ": ".join([", ".join(parts), self.message])
+
+
+class ScheduleError(AgendaError, ValueError):
+    """The schedule file cannot be used; `problems` lists every reason found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class NotFound(AgendaError, LookupError):
+    """A session, series or city that the schedule does not have."""

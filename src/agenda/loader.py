@@ -1,0 +1,485 @@
+"""Read the TOML schedule file once, validate all of it, and build the frozen model.
+
+Every problem is collected, not just the first, so that `agenda check` can list
+them all. Each message names the file, the table or session, and the field, and
+says what would be valid.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from agenda.errors import Problem, ScheduleError
+from agenda.model import (
+    CalendarInfo,
+    Contact,
+    Organizer,
+    Person,
+    Schedule,
+    Series,
+    Session,
+    Status,
+)
+
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
+EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+\Z")
+LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z]{2,4})?\Z")
+# Control characters have no place in published text; newlines only where allowed.
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+DEFAULT_TIMEZONE = "Europe/Paris"
+TOP_LEVEL_KEYS = ("calendar", "contacts", "series", "sessions")
+
+
+def load_schedule(path: str | Path) -> Schedule:
+    """Read and validate the schedule file at `path`; raise ScheduleError listing every problem."""
+    source = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ScheduleError([Problem(source, "", "", f"cannot read the file: {reason}")]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        message = f"not UTF-8 text (byte {exc.start}); save the file as UTF-8"
+        raise ScheduleError([Problem(source, "", "", message)]) from None
+    return parse_schedule(text, source)
+
+
+def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
+    """Validate TOML text as a schedule; `source` names it in messages."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = f"TOML syntax error: {exc}"
+        raise ScheduleError([Problem(source, "", "", message)]) from None
+    return _Builder(source).build(data)
+
+
+class _Table:
+    """One TOML table being read: records which keys were used, reports the rest as unknown."""
+
+    def __init__(self, builder: _Builder, data: Any, where: str, prefix: str = "") -> None:
+        self.builder = builder
+        self.where = where
+        self.prefix = prefix
+        self.used: set[str] = set()
+        if isinstance(data, dict):
+            self.data: dict[str, Any] = data
+        else:
+            self.data = {}
+            builder.problem(where, prefix.rstrip("."), f"must be a table, not {_kind(data)}")
+
+    def problem(self, key: str, message: str) -> None:
+        self.builder.problem(self.where, self.prefix + key, message)
+
+    def get(self, key: str, required: bool = False) -> Any:
+        self.used.add(key)
+        value = self.data.get(key)
+        if value is None and required:
+            self.problem(key, "is required")
+        return value
+
+    def text(self, key: str, required: bool = False, multiline: bool = False) -> str:
+        value = self.get(key, required)
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            self.problem(key, f"must be a string, not {_kind(value)}")
+            return ""
+        value = value.replace("\r\n", "\n")
+        if CONTROL.search(value):
+            self.problem(key, "contains a control character; remove it")
+        elif not multiline and "\n" in value:
+            self.problem(key, "must be on one line")
+        elif required and not value.strip():
+            self.problem(key, "must not be empty")
+        return value.strip()
+
+    def slug(self, key: str) -> str:
+        value = self.text(key, required=True)
+        if value and not SLUG.match(value):
+            self.problem(
+                key,
+                f"'{value}' is not a valid id: use lowercase letters, digits and single "
+                "hyphens, such as 'clermont-ferrand-2021'",
+            )
+            return ""
+        return value
+
+    def url(self, key: str, required: bool = False) -> str | None:
+        value = self.text(key, required)
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or " " in value:
+            self.problem(key, f"'{value}' is not an http or https URL, such as 'https://example.org/'")
+            return None
+        return value
+
+    def email(self, key: str) -> str:
+        value = self.text(key)
+        if value and not EMAIL.match(value):
+            self.problem(key, f"'{value}' is not an email address, such as 'name@example.org'")
+            return ""
+        return value
+
+    def integer(self, key: str, minimum: int, default: int | None = None) -> int | None:
+        value = self.get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problem(key, f"must be a whole number, not {_kind(value)}")
+            return default
+        if value < minimum:
+            self.problem(key, f"must be {minimum} or more, not {value}")
+            return default
+        return value
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.problem(key, f"must be true or false, not {_kind(value)}")
+            return default
+        return value
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        value = self.get(key)
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.problem(key, 'must be a list of strings, such as ["A", "B"]')
+            return ()
+        return tuple(v.strip() for v in value)
+
+    def wall_clock(self, key: str, zone: ZoneInfo | None) -> datetime | None:
+        """A TOML local date-time read as wall-clock time in the calendar's zone."""
+        value = self.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, datetime) or value.tzinfo is not None:
+            self.problem(
+                key,
+                f"must be a local date-time without offset, such as 2021-05-19T08:45:00 "
+                f"(wall-clock time in the calendar's time zone), not {_kind(value)}",
+            )
+            return None
+        if zone is None:
+            return None
+        return self._localize(key, value, zone)
+
+    def instant(self, key: str, zone: ZoneInfo | None) -> datetime | None:
+        """A date (midnight), local date-time (in the calendar's zone) or offset date-time."""
+        value = self.get(key)
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            if value.tzinfo is not None:
+                return value
+            return self._localize(key, value, zone) if zone else None
+        if isinstance(value, date):
+            return self._localize(key, datetime.combine(value, time()), zone) if zone else None
+        self.problem(key, f"must be a date such as 2021-05-14 or a date-time, not {_kind(value)}")
+        return None
+
+    def _localize(self, key: str, value: datetime, zone: ZoneInfo) -> datetime | None:
+        early = value.replace(tzinfo=zone, fold=0)
+        late = value.replace(tzinfo=zone, fold=1)
+        if early.utcoffset() == late.utcoffset():
+            return early
+        stamp = value.isoformat(timespec="minutes").replace("T", " ")
+        round_trip = early.astimezone(ZoneInfo("UTC")).astimezone(zone).replace(tzinfo=None)
+        if round_trip != value:
+            self.problem(
+                key,
+                f"{stamp} does not exist in {zone.key} (the clocks skip it); "
+                "choose a time outside the change to summer time",
+            )
+        else:
+            self.problem(
+                key,
+                f"{stamp} occurs twice in {zone.key} (the clocks go back); "
+                "choose a time outside the change to winter time",
+            )
+        return None
+
+    def finish(self) -> None:
+        for key in self.data:
+            if key not in self.used:
+                hint = difflib.get_close_matches(key, sorted(self.used), n=1)
+                advice = f"did you mean '{hint[0]}'?" if hint else (
+                    "valid keys are " + ", ".join(sorted(self.used))
+                )
+                self.problem(key, f"unknown key; {advice}")
+
+
+class _Builder:
+    """Turns the parsed TOML document into a Schedule, collecting problems as it goes."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.problems: list[Problem] = []
+
+    def problem(self, where: str, field: str, message: str) -> None:
+        self.problems.append(Problem(self.source, where, field, message))
+
+    def build(self, data: dict[str, Any]) -> Schedule:
+        top = _Table(self, data, "top level")
+        calendar = self.calendar(top.get("calendar", required=True))
+        zone = calendar.timezone if calendar else None
+        contacts = tuple(
+            c for i, raw in enumerate(self.items(top, "contacts"), 1) if (c := self.contact(raw, i))
+        )
+        series = self.all_series(self.items(top, "series"))
+        sessions = self.sessions(self.items(top, "sessions"), series, zone)
+        top.finish()
+        if self.problems or calendar is None:
+            raise ScheduleError(self.problems)
+        return Schedule(
+            calendar=calendar,
+            series=tuple(series.values()),
+            sessions=sessions,
+            contacts=contacts,
+            source=self.source,
+        )
+
+    def items(self, top: _Table, key: str) -> list[Any]:
+        value = top.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            top.problem(key, f"must be an array of tables, written [[{key}]]")
+            return []
+        return value
+
+    def calendar(self, raw: Any) -> CalendarInfo | None:
+        if raw is None:
+            return None
+        table = _Table(self, raw, "[calendar]")
+        name = table.text("name", required=True)
+        description = table.text("description", multiline=True)
+        zone = self.zone(table)
+        language = table.text("language") or "fr"
+        if not LANGUAGE.match(language):
+            table.problem("language", f"'{language}' is not a language tag, such as 'fr' or 'fr-FR'")
+        base_url = table.url("base_url", required=True)
+        organizer_raw = table.get("organizer", required=True)
+        organizer = None
+        if organizer_raw is not None:
+            sub = _Table(self, organizer_raw, "[calendar]", "organizer.")
+            organizer = Organizer(
+                name=sub.text("name", required=True),
+                email=sub.email("email") or None,
+                url=sub.url("url"),
+            )
+            sub.finish()
+        table.finish()
+        if zone is None or base_url is None or organizer is None:
+            return None
+        return CalendarInfo(
+            name=name,
+            description=description,
+            timezone=zone,
+            language=language,
+            base_url=base_url,
+            organizer=organizer,
+        )
+
+    def zone(self, table: _Table) -> ZoneInfo | None:
+        name = table.text("timezone") or DEFAULT_TIMEZONE
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            table.problem(
+                "timezone", f"'{name}' is not an IANA time zone name, such as 'Europe/Paris'"
+            )
+            return None
+
+    def contact(self, raw: Any, position: int) -> Contact | None:
+        table = _Table(self, raw, f"contact #{position}")
+        contact = Contact(
+            name=table.text("name", required=True),
+            organization=table.text("organization"),
+            phone=table.text("phone"),
+            email=table.email("email"),
+        )
+        table.finish()
+        return contact
+
+    def all_series(self, raws: list[Any]) -> dict[str, Series]:
+        found: dict[str, Series] = {}
+        for position, raw in enumerate(raws, 1):
+            where = _where("series", raw, position)
+            table = _Table(self, raw, where)
+            series = Series(
+                id=table.slug("id"),
+                title=table.text("title", required=True),
+                club=table.text("club"),
+                description=table.text("description", multiline=True),
+                partners=table.strings("partners"),
+                url=table.url("url"),
+            )
+            table.finish()
+            if series.id in found:
+                table.problem("id", f"'{series.id}' is used by another series; ids must be unique")
+            elif series.id:
+                found[series.id] = series
+        return found
+
+    def sessions(
+        self, raws: list[Any], series: dict[str, Series], zone: ZoneInfo | None
+    ) -> tuple[Session, ...]:
+        built: list[Session] = []
+        seen_ids: set[str] = set()
+        seen_numbers: dict[tuple[str, int], str] = {}
+        for position, raw in enumerate(raws, 1):
+            session = self.session(_Table(self, raw, _where("session", raw, position)), series, zone)
+            if session is None:
+                continue
+            where = _where("session", raw, position)
+            if session.id in seen_ids:
+                self.problem(where, "id", f"'{session.id}' is used by another session; ids must be unique")
+                continue
+            seen_ids.add(session.id)
+            if session.number is not None:
+                key = (session.series.id, session.number)
+                if key in seen_numbers:
+                    self.problem(
+                        where, "number",
+                        f"{session.number} is already the number of session '{seen_numbers[key]}' "
+                        f"in series '{session.series.id}'",
+                    )
+                seen_numbers[key] = session.id
+            built.append(session)
+        return tuple(built)
+
+    def session(
+        self, table: _Table, series: dict[str, Series], zone: ZoneInfo | None
+    ) -> Session | None:
+        before = len(self.problems)
+        session_id = table.slug("id")
+        series_id = table.text("series", required=True)
+        parent = series.get(series_id)
+        if series_id and parent is None:
+            known = ", ".join(f"'{s}'" for s in series) or "none: add a [[series]] table"
+            table.problem("series", f"'{series_id}' is not a series id; known series: {known}")
+        start = table.wall_clock("start", zone)
+        end = table.wall_clock("end", zone)
+        status_text = table.text("status") or Status.CONFIRMED.value
+        try:
+            status = Status(status_text)
+        except ValueError:
+            choices = ", ".join(f"'{s.value}'" for s in Status)
+            table.problem("status", f"'{status_text}' is not a status; use one of {choices}")
+            status = Status.CONFIRMED
+        announced = table.instant("announced", zone)
+        updated = table.instant("updated", zone) or announced
+        sequence = table.integer("sequence", minimum=0, default=0) or 0
+        session = Session(
+            id=session_id,
+            series=parent or Series(id=series_id, title=""),
+            number=table.integer("number", minimum=1),
+            city=table.text("city", required=True),
+            title=table.text("title"),
+            start=start,
+            end=end,
+            speakers=tuple(
+                p for i, raw in enumerate(self.person_list(table, "speakers"))
+                if (p := self.person(table, raw, f"speakers[{i}]."))
+            ),
+            moderator=self.person(table, table.get("moderator"), "moderator."),
+            video_url=table.url("video_url"),
+            video_public=table.boolean("video_public", default=False),
+            registration_url=table.url("registration_url"),
+            status=status,
+            announced=announced,
+            description=table.text("description", multiline=True),
+            sequence=sequence,
+            updated=updated,
+            previous_start=table.wall_clock("previous_start", zone),
+        )
+        table.finish()
+        self.check_session(table, session)
+        return session if len(self.problems) == before else None
+
+    def check_session(self, table: _Table, session: Session) -> None:
+        """Rules that involve several fields of one session."""
+        has_start = table.data.get("start") is not None
+        has_end = table.data.get("end") is not None
+        if has_start != has_end:
+            missing = "end" if has_start else "start"
+            table.problem(missing, "is required when the other of 'start' and 'end' is given")
+        if session.start and session.end and session.end <= session.start:
+            table.problem("end", "must be after 'start'")
+        if session.is_dated and session.updated is None:
+            table.problem(
+                "announced",
+                "a dated session needs 'announced' or 'updated': calendars use it to date "
+                "the entry (DTSTAMP, LAST-MODIFIED)",
+            )
+        if session.is_cancelled and session.sequence < 1 and session.is_dated:
+            table.problem(
+                "sequence",
+                "a cancelled session needs a sequence of 1 or more (one more than when it "
+                "was published), or calendars that have it will not mark it cancelled",
+            )
+        if session.previous_start is not None and not session.is_dated:
+            table.problem("previous_start", "only makes sense with 'start' and 'end'")
+        if session.video_public and not session.video_url:
+            table.problem("video_public", "is true but there is no 'video_url'")
+
+    def person_list(self, table: _Table, key: str) -> list[Any]:
+        value = table.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            table.problem(key, '''must be a list of tables, such as [{ name = "…", role = "…" }]''')
+            return []
+        return value
+
+    def person(self, table: _Table, raw: Any, prefix: str) -> Person | None:
+        if raw is None:
+            return None
+        sub = _Table(self, raw, table.where, prefix)
+        person = Person(name=sub.text("name", required=True), role=sub.text("role"))
+        sub.finish()
+        return person
+
+
+def _where(kind: str, raw: Any, position: int) -> str:
+    """How a message names an entry: by its id when it has a usable one, else by position."""
+    ident = raw.get("id") if isinstance(raw, dict) else None
+    if isinstance(ident, str) and ident.strip():
+        return f"{kind} '{ident.strip()}'"
+    return f"{kind} #{position} (no id)"
+
+
+def _kind(value: Any) -> str:
+    """A value's TOML type, for messages."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return f"a string ('{value}')"
+    if isinstance(value, datetime):
+        return f"a date-time with offset ({value.isoformat()})" if value.tzinfo else "a date-time"
+    if isinstance(value, date):
+        return f"a date ({value.isoformat()})"
+    if isinstance(value, time):
+        return "a time without date"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+

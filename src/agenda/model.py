@@ -1,0 +1,181 @@
+"""The schedule as plain, frozen objects.
+
+Everything here is already validated: datetimes are aware, URLs are http(s),
+ids are slugs. Exporters read these objects and never re-check them. This module
+imports neither Flask nor icalendar.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+
+class Status(StrEnum):
+    """Whether a session takes place; values are the schedule file's words."""
+
+    CONFIRMED = "confirmed"
+    TENTATIVE = "tentative"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A speaker or moderator, with the role the press release gives them."""
+
+    name: str
+    role: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Organizer:
+    """Who runs the calendar: ORGANIZER in iCalendar, author in feeds."""
+
+    name: str
+    email: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A press contact."""
+
+    name: str
+    organization: str = ""
+    phone: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """A run of sessions under one title, such as "Tour des Villes"."""
+
+    id: str
+    title: str
+    club: str = ""
+    description: str = ""
+    partners: tuple[str, ...] = ()
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarInfo:
+    """The [calendar] table: what the whole publication is called and where it lives."""
+
+    name: str
+    timezone: ZoneInfo
+    base_url: str
+    organizer: Organizer
+    description: str = ""
+    language: str = "fr"
+
+    @property
+    def host(self) -> str:
+        """Host part of base_url; it makes UIDs globally unique."""
+        return urlsplit(self.base_url).hostname or "localhost"
+
+    def url(self, path: str) -> str:
+        """Absolute public URL for a path of this service."""
+        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """One matinale. `id` is permanent: page, file name and UID derive from it."""
+
+    id: str
+    series: Series
+    city: str
+    number: int | None = None
+    title: str = ""
+    start: datetime | None = None
+    end: datetime | None = None
+    speakers: tuple[Person, ...] = ()
+    moderator: Person | None = None
+    video_url: str | None = None
+    video_public: bool = False
+    registration_url: str | None = None
+    status: Status = Status.CONFIRMED
+    announced: datetime | None = None
+    description: str = ""
+    sequence: int = 0
+    updated: datetime | None = None
+    previous_start: datetime | None = None
+
+    @property
+    def is_dated(self) -> bool:
+        """True when the session has a start and end, hence a calendar entry."""
+        return self.start is not None and self.end is not None
+
+    @property
+    def is_cancelled(self) -> bool:
+        """True when the session will not take place."""
+        return self.status is Status.CANCELLED
+
+    @property
+    def duration(self) -> timedelta | None:
+        """Length of the session, or None when it has no date yet."""
+        if self.start is None or self.end is None:
+            return None
+        return self.end - self.start
+
+    @property
+    def public_video_url(self) -> str | None:
+        """The video link when it may be published; private links never leave the model."""
+        return self.video_url if self.video_public else None
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """Everything the schedule file says, validated."""
+
+    calendar: CalendarInfo
+    series: tuple[Series, ...]
+    sessions: tuple[Session, ...]
+    contacts: tuple[Contact, ...] = ()
+    source: str = ""
+    _by_id: dict[str, Session] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_id.update((s.id, s) for s in self.sessions)
+
+    def session(self, session_id: str) -> Session | None:
+        """The session with this id, or None."""
+        return self._by_id.get(session_id)
+
+    def series_by_id(self, series_id: str) -> Series | None:
+        """The series with this id, or None."""
+        return next((s for s in self.series if s.id == series_id), None)
+
+    @property
+    def dated_sessions(self) -> tuple[Session, ...]:
+        """Sessions with a date, in chronological order."""
+        dated = [s for s in self.sessions if s.is_dated]
+        return tuple(sorted(dated, key=lambda s: (s.start, s.id)))
+
+    @property
+    def last_modified(self) -> datetime | None:
+        """The latest `updated` of any session: HTTP Last-Modified for whole-schedule outputs."""
+        return latest_update(self.sessions)
+
+    def cities(self) -> frozenset[str]:
+        """Every city named by a session."""
+        return frozenset(s.city for s in self.sessions)
+
+    def select(self, series: str | None = None, city: str | None = None) -> tuple[Session, ...]:
+        """Sessions matching the optional series id and city (case-insensitive)."""
+        chosen = self.sessions
+        if series is not None:
+            chosen = tuple(s for s in chosen if s.series.id == series)
+        if city is not None:
+            wanted = city.casefold()
+            chosen = tuple(s for s in chosen if s.city.casefold() == wanted)
+        return chosen
+
+
+def latest_update(sessions: tuple[Session, ...] | list[Session]) -> datetime | None:
+    """The latest `updated` among these sessions, or None when none has one."""
+    return max((s.updated for s in sessions if s.updated is not None), default=None)

@@ -1,0 +1,157 @@
+"""iCalendar (RFC 5545) output: the subscription feed and single-session downloads.
+
+Building the calendar (`build_event`, `build_calendar`) is kept apart from
+turning it into bytes (`feed_bytes`, `session_bytes`). Every value comes from
+the schedule: DTSTAMP and LAST-MODIFIED are the session's `updated`, so the
+same schedule always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, timedelta
+
+from icalendar import Calendar, Event, vCalAddress, vDuration, vText, vUri
+
+from agenda.model import CalendarInfo, Schedule, Session, Status
+from agenda.render import links, wording
+from agenda.render.vtimezone import build_vtimezone
+
+PRODID = "-//agenda//agenda calendar publisher//FR"
+REFRESH = timedelta(hours=6)  # Apple and Nextcloud honour it; Google ignores it
+ICAL_STATUS = {
+    Status.CONFIRMED: "CONFIRMED",
+    Status.TENTATIVE: "TENTATIVE",
+    Status.CANCELLED: "CANCELLED",
+}
+
+
+def uid(calendar: CalendarInfo, session: Session) -> str:
+    """The event's permanent UID: the session id at the service's host, never a date."""
+    return f"{session.id}@{calendar.host}"
+
+
+def location(session: Session) -> str:
+    """LOCATION text: the video conference, with its link when the link is public."""
+    if session.public_video_url:
+        return f"Visioconférence : {session.public_video_url}"
+    return "Visioconférence (lien communiqué aux inscrits)"
+
+
+def description(calendar: CalendarInfo, session: Session) -> str:
+    """DESCRIPTION text: theme, people, links as raw URLs (every client makes them clickable)."""
+    locale = calendar.language
+    lines: list[str] = []
+    if session.is_cancelled:
+        lines += ["Séance annulée.", ""]
+    elif session.previous_start is not None:
+        former = wording.long_date(session.previous_start, locale)
+        lines += [f"Séance reportée (initialement prévue le {former}).", ""]
+    if session.title:
+        lines += [session.title, ""]
+    for speaker in session.speakers:
+        lines.append("Intervenant : " + wording.person_line(speaker.name, speaker.role))
+    if session.moderator:
+        moderator = session.moderator
+        lines.append("Animation : " + wording.person_line(moderator.name, moderator.role))
+    if session.speakers or session.moderator:
+        lines.append("")
+    if session.description:
+        lines += [session.description, ""]
+    if session.public_video_url:
+        lines.append(f"Visioconférence : {session.public_video_url}")
+    elif not session.is_cancelled:
+        lines.append("Visioconférence : le lien de connexion est communiqué aux inscrits.")
+    if session.registration_url and not session.is_cancelled:
+        lines.append(f"Inscription : {session.registration_url}")
+    lines.append(f"Page de la séance : {links.page_url(calendar, session)}")
+    return "\n".join(lines)
+
+
+def build_event(calendar: CalendarInfo, session: Session) -> Event:
+    """The VEVENT of one dated session."""
+    assert session.start is not None and session.end is not None and session.updated is not None
+    event = Event()
+    event.add("uid", uid(calendar, session))
+    stamp = session.updated.astimezone(UTC)
+    event.add("dtstamp", stamp)
+    event.add("last-modified", stamp)
+    if session.announced is not None:
+        event.add("created", session.announced.astimezone(UTC))
+    event.add("sequence", session.sequence)
+    event.add("status", ICAL_STATUS[session.status])
+    event.add("dtstart", session.start)
+    event.add("dtend", session.end)
+    event.add("summary", wording.headline(session))
+    event.add("description", description(calendar, session))
+    event.add("location", location(session))
+    event.add("url", links.page_url(calendar, session), parameters={"VALUE": "URI"})
+    if session.public_video_url:
+        event.add(
+            "conference",
+            vUri(session.public_video_url),
+            parameters={"VALUE": "URI", "FEATURE": "VIDEO", "LABEL": "Visioconférence"},
+        )
+    event.add("organizer", _organizer(calendar))
+    event.add("categories", [c for c in (session.series.title, session.series.club) if c])
+    event.add("class", "PUBLIC")
+    event.add("transp", "OPAQUE")
+    return event
+
+
+def _organizer(calendar: CalendarInfo) -> vCalAddress:
+    organizer = calendar.organizer
+    address = f"mailto:{organizer.email}" if organizer.email else (organizer.url or calendar.base_url)
+    value = vCalAddress(address)
+    value.params["CN"] = vText(organizer.name)
+    return value
+
+
+def build_calendar(
+    schedule: Schedule,
+    sessions: Sequence[Session],
+    name: str | None = None,
+    subscription: bool = True,
+) -> Calendar:
+    """A VCALENDAR holding the dated sessions among `sessions`, with the VTIMEZONE they need.
+
+    A subscription feed is named (NAME, X-WR-CALNAME) and says how often to
+    refresh; a single download must not be named, or Outlook files it into a
+    new calendar of its own.
+    """
+    info = schedule.calendar
+    dated = sorted((s for s in sessions if s.is_dated), key=lambda s: (s.start, s.id))
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    if subscription:
+        title = name or info.name
+        cal.add("name", title)
+        cal.add("x-wr-calname", vText(title))
+        if info.description:
+            cal.add("description", info.description)
+            cal.add("x-wr-caldesc", vText(info.description))
+        cal.add("x-wr-timezone", vText(info.timezone.key))
+        cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
+        cal.add("x-published-ttl", vDuration(REFRESH))
+    if dated:
+        first = min(s.start for s in dated if s.start)
+        last = max(s.end for s in dated if s.end)
+        zones = {s.start.tzinfo for s in dated if s.start}
+        for zone in sorted(zones, key=lambda z: getattr(z, "key", "")):
+            cal.add_component(build_vtimezone(zone, first, last))  # type: ignore[arg-type]
+    for session in dated:
+        cal.add_component(build_event(info, session))
+    return cal
+
+
+def feed_bytes(schedule: Schedule, sessions: Sequence[Session], name: str | None = None) -> bytes:
+    """The subscription feed for `sessions`, as bytes."""
+    return build_calendar(schedule, sessions, name=name, subscription=True).to_ical()
+
+
+def session_bytes(schedule: Schedule, session: Session) -> bytes:
+    """One session as a stand-alone download, as bytes."""
+    return build_calendar(schedule, [session], subscription=False).to_ical()

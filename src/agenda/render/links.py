@@ -1,0 +1,93 @@
+"""Every URL we publish, built in one place from the calendar's base_url.
+
+Pages link to each other with relative paths; these absolute forms are for
+files and feeds that leave the site (iCalendar, RSS, JSON, share tags).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import quote, urlencode
+
+from agenda.model import CalendarInfo, Session
+
+GOOGLE_TEMPLATE = "https://calendar.google.com/calendar/render"
+OUTLOOK_PERSONAL = "https://outlook.live.com/calendar/0/deeplink/compose"
+OUTLOOK_WORK = "https://outlook.office.com/calendar/0/deeplink/compose"
+OUTLOOK_SUBSCRIBE = "https://outlook.live.com/calendar/0/addfromweb"
+
+
+def page_path(session: Session) -> str:
+    """'/events/<id>': the session's page."""
+    return f"/events/{session.id}"
+
+
+def ics_path(session: Session) -> str:
+    """'/events/<id>.ics': the single-event download."""
+    return f"/events/{session.id}.ics"
+
+
+def json_path(session: Session) -> str:
+    """'/events/<id>.json'."""
+    return f"/events/{session.id}.json"
+
+
+def page_url(calendar: CalendarInfo, session: Session) -> str:
+    """Absolute, permanent URL of the session's page; also the feeds' guid."""
+    return calendar.url(page_path(session))
+
+
+def ics_url(calendar: CalendarInfo, session: Session) -> str:
+    """Absolute URL of the session's .ics download."""
+    return calendar.url(ics_path(session))
+
+
+def feed_url(calendar: CalendarInfo, query: str = "") -> str:
+    """Absolute https URL of the subscription feed, with an optional query string."""
+    url = calendar.url("/calendar.ics")
+    return f"{url}?{query}" if query else url
+
+
+def webcal_url(https_url: str) -> str:
+    """The webcal:// form that makes Apple Calendar and Outlook desktop subscribe."""
+    return "webcal://" + https_url.split("://", 1)[1]
+
+
+def google_subscribe_url(https_url: str) -> str:
+    """Google Calendar's 'add by URL' link for a feed."""
+    return f"{GOOGLE_TEMPLATE}?cid={quote(webcal_url(https_url), safe='')}"
+
+
+def outlook_subscribe_url(https_url: str, name: str) -> str:
+    """Outlook.com's 'add from web' link for a feed."""
+    return f"{OUTLOOK_SUBSCRIBE}?{urlencode({'url': https_url, 'name': name})}"
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+def google_event_url(title: str, session: Session, details: str, location: str) -> str:
+    """Google Calendar template link with UTC times; short details that link back to the page."""
+    assert session.start is not None and session.end is not None
+    dates = f"{_utc(session.start):%Y%m%dT%H%M%SZ}/{_utc(session.end):%Y%m%dT%H%M%SZ}"
+    query = {"action": "TEMPLATE", "text": title, "dates": dates,
+             "details": details, "location": location}
+    return f"{GOOGLE_TEMPLATE}?{urlencode(query)}"
+
+
+def outlook_event_url(
+    title: str, session: Session, body: str, location: str, work: bool = False
+) -> str:
+    """Outlook.com (or Office 365 when `work`) compose link with UTC times."""
+    assert session.start is not None and session.end is not None
+    query = {
+        "path": "/calendar/action/compose",
+        "rru": "addevent",
+        "startdt": f"{_utc(session.start):%Y-%m-%dT%H:%M:%SZ}",
+        "enddt": f"{_utc(session.end):%Y-%m-%dT%H:%M:%SZ}",
+        "subject": title,
+        "body": body,
+        "location": location,
+    }
+    return f"{OUTLOOK_WORK if work else OUTLOOK_PERSONAL}?{urlencode(query)}"

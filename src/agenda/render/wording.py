@@ -1,0 +1,90 @@
+"""The words users read: French (or the calendar's language) labels, dates and times.
+
+Dates and times go through Babel so month and day names come from CLDR, not
+from a hand-written table.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from babel.dates import format_datetime
+
+from agenda.model import Session, Status
+
+STATUS_LABELS = {
+    Status.CONFIRMED: "Confirmé",
+    Status.TENTATIVE: "À confirmer",
+    Status.CANCELLED: "Annulé",
+}
+CANCELLED_PREFIX = "Annulé : "
+RESCHEDULED_LABEL = "Reporté"
+
+
+def long_date(moment: datetime, locale: str = "fr") -> str:
+    """'mercredi 19 mai 2021'."""
+    return format_datetime(moment, "EEEE d MMMM y", locale=locale)
+
+
+def clock_time(moment: datetime, locale: str = "fr") -> str:
+    """'8 h 45' (French typography; other languages get their CLDR short time)."""
+    if locale.split("-")[0] == "fr":
+        return format_datetime(moment, "H 'h' mm", locale=locale)
+    return format_datetime(moment, "short", locale=locale).split(" ")[-1]
+
+
+def time_range(start: datetime, end: datetime, locale: str = "fr") -> str:
+    """'8 h 45 – 10 h 15', or with both dates when the session spans midnight."""
+    if start.date() == end.date():
+        return f"{clock_time(start, locale)} – {clock_time(end, locale)}"
+    return (
+        f"{clock_time(start, locale)} – {long_date(end, locale)}, {clock_time(end, locale)}"
+    )
+
+
+def when(session: Session, locale: str = "fr") -> str:
+    """'mercredi 19 mai 2021, 8 h 45 – 10 h 15', or 'date à venir' for an undated session."""
+    if session.start is None or session.end is None:
+        return "date à venir"
+    return f"{long_date(session.start, locale)}, {time_range(session.start, session.end, locale)}"
+
+
+def zone_label(session: Session) -> str:
+    """'heure de Paris' for Europe/Paris, else the zone's city name."""
+    zone = session.start.tzinfo if session.start else None
+    key = getattr(zone, "key", "") or ""
+    city = key.rsplit("/", 1)[-1].replace("_", " ")
+    return f"heure de {city}" if city else ""
+
+
+def duration(span: timedelta) -> str:
+    """'1 h 30', '2 h', '45 min'."""
+    minutes = int(span.total_seconds() // 60)
+    hours, rest = divmod(minutes, 60)
+    if hours == 0:
+        return f"{rest} min"
+    return f"{hours} h {rest:02d}" if rest else f"{hours} h"
+
+
+def ordinal_label(session: Session) -> str:
+    """'Tour des Villes n° 3' (or just the series title when the session has no number)."""
+    title = session.series.title
+    return f"{title} n° {session.number}" if session.number is not None else title
+
+
+def headline(session: Session) -> str:
+    """'Tour des Villes n° 3 : Clermont-Ferrand', prefixed 'Annulé : ' when cancelled."""
+    text = f"{ordinal_label(session)} : {session.city}"
+    return CANCELLED_PREFIX + text if session.is_cancelled else text
+
+
+def person_line(name: str, role: str) -> str:
+    """'Olivier Bianchi, Maire de Clermont-Ferrand'."""
+    return f"{name}, {role}" if role else name
+
+
+def status_label(session: Session) -> str:
+    """The status users read: 'Annulé', 'À confirmer', 'Reporté' or 'Confirmé'."""
+    if session.status is Status.CONFIRMED and session.previous_start is not None:
+        return RESCHEDULED_LABEL
+    return STATUS_LABELS[session.status]

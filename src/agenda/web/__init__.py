@@ -1,0 +1,1 @@
+"""The thin HTTP layer: picks the rendered bytes and adds content type, caching and errors."""

@@ -1,0 +1,7 @@
+"""RSS and Atom routes (issue 3)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("feeds", __name__)

@@ -1,0 +1,82 @@
+"""What every route shares: the store, filters, and conditional responses.
+
+One function, `serve`, turns rendered bytes into a response with a strong
+ETag, Last-Modified, 304 handling and HEAD (Flask answers HEAD from GET).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable
+
+from flask import Response, abort, current_app, request
+
+from agenda.model import Schedule, Session, latest_update
+from agenda.store import ScheduleStore
+
+# Browsers and proxies may reuse a response for a few minutes; calendar apps poll
+# far less often anyway, and the ETag makes revalidation cheap.
+CACHE_CONTROL = "public, max-age=300"
+
+
+def store() -> ScheduleStore:
+    """The application's schedule store."""
+    return current_app.extensions["agenda.store"]
+
+
+def schedule() -> Schedule:
+    """The schedule in service now."""
+    return store().schedule
+
+
+def serve(
+    key: Hashable,
+    build: Callable[[Schedule], bytes],
+    content_type: str,
+    sessions: Iterable[Session] = (),
+    filename: str | None = None,
+) -> Response:
+    """A conditional response for the bytes `build` makes, cached under `key`.
+
+    `sessions` are those the bytes describe; the latest `updated` among them is
+    Last-Modified.
+    """
+    rendered = store().render(key, build)
+    response = Response(rendered.body, content_type=content_type)
+    response.set_etag(rendered.etag)
+    modified = latest_update(list(sessions))
+    if modified is not None:
+        response.last_modified = modified
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    if filename:
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response.make_conditional(request)
+
+
+def session_or_404(session_id: str) -> Session:
+    """The session with this id, or a 404 that names it."""
+    found = schedule().session(session_id)
+    if found is None:
+        abort(404, description=f"Aucune séance « {session_id} » dans l’agenda.")
+    return found
+
+
+def selected() -> tuple[tuple[str | None, str | None], tuple[Session, ...]]:
+    """The `?series=` and `?city=` filters of this request, checked, and the sessions they keep.
+
+    The first item is a normalised key (series id, canonical city name) so that
+    equivalent queries share one cached rendering.
+    """
+    current = schedule()
+    series_id = request.args.get("series") or None
+    city = request.args.get("city") or None
+    if series_id is not None and current.series_by_id(series_id) is None:
+        known = ", ".join(s.id for s in current.series)
+        abort(404, description=f"Série inconnue : « {series_id} ». Séries : {known}.")
+    if city is not None:
+        match = next((c for c in sorted(current.cities()) if c.casefold() == city.casefold()), None)
+        if match is None:
+            known = ", ".join(sorted(current.cities()))
+            abort(404, description=f"Ville inconnue : « {city} ». Villes : {known}.")
+        city = match
+    return (series_id, city), current.select(series=series_id, city=city)
+

@@ -1,0 +1,74 @@
+"""Shared fixtures: apps on the shipped data and on test fixtures, clients, CLI runner."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+
+from agenda import create_app
+from agenda.loader import load_schedule
+from agenda.model import Schedule
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = ROOT / "data" / "sessions.toml"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SEVERAL = FIXTURES / "several_sessions.toml"
+
+
+@pytest.fixture
+def app() -> Flask:
+    """The app serving the shipped schedule."""
+    return create_app({"AGENDA_DATA": str(SHIPPED), "TESTING": True})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client of the app on the shipped schedule."""
+    return app.test_client()
+
+
+@pytest.fixture
+def several_app() -> Flask:
+    """The app serving tests/fixtures/several_sessions.toml."""
+    return create_app({"AGENDA_DATA": str(SEVERAL), "TESTING": True})
+
+
+@pytest.fixture
+def several_client(several_app: Flask) -> FlaskClient:
+    """A test client of the app on the several-sessions fixture."""
+    return several_app.test_client()
+
+
+@pytest.fixture
+def shipped() -> Schedule:
+    """The shipped schedule, loaded."""
+    return load_schedule(SHIPPED)
+
+
+@pytest.fixture
+def several() -> Schedule:
+    """The several-sessions fixture, loaded."""
+    return load_schedule(SEVERAL)
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    """A runner for the `agenda` command."""
+    return CliRunner()
+
+
+@pytest.fixture
+def write_schedule(tmp_path: Path) -> Callable[[str], Path]:
+    """Write TOML text to a schedule file in a temporary folder and return its path."""
+
+    def write(text: str, name: str = "sessions.toml") -> Path:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write

@@ -1,0 +1,17 @@
+"""WSGI entry point for any server: `gunicorn wsgi:app`.
+
+An invalid schedule stops the start with the list of problems, not a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from agenda import create_app
+from agenda.errors import ScheduleError
+
+try:
+    app = create_app()
+except ScheduleError as error:
+    print(f"agenda: the schedule is invalid, not starting:\n{error}", file=sys.stderr)
+    sys.exit(1)
