@@ -49,7 +49,11 @@ def check(path: Path | None) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--workers", default=2, show_default=True, type=int, help="gunicorn workers.")
-@click.option("--data", type=click.Path(dir_okay=False), help="Schedule file (default: $AGENDA_DATA or data/sessions.toml).")
+@click.option(
+    "--data",
+    type=click.Path(dir_okay=False),
+    help="Schedule file (default: $AGENDA_DATA or data/sessions.toml).",
+)
 def serve(host: str, port: int, workers: int, data: str | None) -> None:
     """Serve the schedule with gunicorn; refuses to start on an invalid file."""
     from gunicorn.app.base import BaseApplication

@@ -270,7 +270,7 @@ class _Builder:
         zone = self.zone(table)
         language = table.text("language") or "fr"
         if not LANGUAGE.match(language):
-            table.problem("language", f"'{language}' is not a language tag, such as 'fr' or 'fr-FR'")
+            table.problem("language", f"'{language}' is not a language tag, such as 'fr'")
         base_url = table.url("base_url", required=True)
         organizer_raw = table.get("organizer", required=True)
         organizer = None
@@ -342,12 +342,13 @@ class _Builder:
         seen_ids: set[str] = set()
         seen_numbers: dict[tuple[str, int], str] = {}
         for position, raw in enumerate(raws, 1):
-            session = self.session(_Table(self, raw, _where("session", raw, position)), series, zone)
+            where = _where("session", raw, position)
+            session = self.session(_Table(self, raw, where), series, zone)
             if session is None:
                 continue
-            where = _where("session", raw, position)
             if session.id in seen_ids:
-                self.problem(where, "id", f"'{session.id}' is used by another session; ids must be unique")
+                message = f"'{session.id}' is used by another session; ids must be unique"
+                self.problem(where, "id", message)
                 continue
             seen_ids.add(session.id)
             if session.number is not None:

@@ -101,7 +101,10 @@ def build_event(calendar: CalendarInfo, session: Session) -> Event:
 
 def _organizer(calendar: CalendarInfo) -> vCalAddress:
     organizer = calendar.organizer
-    address = f"mailto:{organizer.email}" if organizer.email else (organizer.url or calendar.base_url)
+    if organizer.email:
+        address = f"mailto:{organizer.email}"
+    else:  # RFC 5545 wants a URI; libical wants an ORGANIZER at all with METHOD:PUBLISH
+        address = organizer.url or calendar.base_url
     value = vCalAddress(address)
     value.params["CN"] = vText(organizer.name)
     return value

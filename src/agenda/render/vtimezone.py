@@ -88,7 +88,6 @@ def build_vtimezone(zone: ZoneInfo, first: datetime, last: datetime) -> Timezone
 
     component = Timezone()
     component.add("tzid", zone.key)
-    component.add("x-lic-location", zone.key)
 
     first_utc = first.astimezone(UTC)
     if not changes or changes[0].at > first_utc:

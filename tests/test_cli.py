@@ -1,0 +1,91 @@
+"""`agenda check` and `agenda serve` on good and bad files: exit codes and messages."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from agenda.cli import main
+from tests.conftest import ROOT, SHIPPED
+
+BAD = """
+[calendar]
+name = "Essai"
+base_url = "javascript:alert(1)"
+organizer = { name = "Club" }
+
+[[series]]
+id = "tour"
+title = "Tour"
+
+[[sessions]]
+id = "lyon"
+series = "tour"
+city = "Lyon"
+strat = 2021-06-16T08:45:00
+"""
+
+
+def test_check_shipped_file_prints_summary(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["check", str(SHIPPED)])
+    assert result.exit_code == 0
+    assert result.output == (
+        f"{SHIPPED}: OK, 1 series, 3 sessions (1 dated), 3 contacts.\n"
+    )
+
+
+def test_check_bad_file_prints_every_problem_and_exits_1(runner: CliRunner, write_schedule) -> None:
+    path = write_schedule(BAD)
+    result = runner.invoke(main, ["check", str(path)])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines == [
+        f"{path}, [calendar], field 'base_url': 'javascript:alert(1)' is not an http or https "
+        "URL, such as 'https://example.org/'",
+        f"{path}, session 'lyon', field 'strat': unknown key; did you mean 'start'?",
+        f"{path}: 2 problems.",
+    ]
+
+
+def test_check_uses_agenda_data_by_default(runner: CliRunner, write_schedule) -> None:
+    path = write_schedule(BAD)
+    result = runner.invoke(main, ["check"], env={"AGENDA_DATA": str(path)})
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == f"{path}: 2 problems."
+
+
+def test_check_missing_file_is_a_message(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["check", str(tmp_path / "nope.toml")])
+    assert result.exit_code == 1
+    assert "cannot read the file" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_serve_refuses_bad_file_without_traceback(runner: CliRunner, write_schedule) -> None:
+    path = write_schedule(BAD)
+    result = runner.invoke(main, ["serve", "--data", str(path), "--port", "0"])
+    assert result.exit_code == 1
+    assert "field 'strat': unknown key" in result.output
+    assert result.output.splitlines()[-1] == "agenda: not starting until the schedule is valid."
+
+
+def test_wsgi_refuses_bad_file_without_traceback(write_schedule) -> None:
+    path = write_schedule(BAD)
+    env = dict(os.environ, AGENDA_DATA=str(path))
+    result = subprocess.run(
+        [sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert "field 'strat': unknown key" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_help_comes_from_docstrings(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["--help"])
+    assert result.exit_code == 0
+    assert "Publish an event series" in result.output
+    assert "check" in result.output and "serve" in result.output

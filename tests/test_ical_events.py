@@ -1,0 +1,122 @@
+"""What each event and the feed carry, read back with icalendar and vobject."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+import icalendar
+import vobject
+
+from agenda.loader import parse_schedule
+from agenda.model import Schedule
+from agenda.render.ical import feed_bytes, session_bytes
+
+
+def events_by_id(data: bytes) -> dict[str, icalendar.Event]:
+    calendar = icalendar.Calendar.from_ical(data)
+    return {str(e["UID"]).split("@")[0]: e for e in calendar.walk("VEVENT")}
+
+
+def test_uid_is_session_id_at_base_url_host(several: Schedule) -> None:
+    events = events_by_id(feed_bytes(several, several.sessions))
+    assert {str(e["UID"]) for e in events.values()} == {
+        f"{s.id}@agenda.example.org" for s in several.dated_sessions
+    }
+
+
+def test_uid_survives_a_date_change(several: Schedule) -> None:
+    source = (
+        open(several.source, encoding="utf-8").read()
+        .replace("2021-06-16T08:45:00", "2021-06-23T08:45:00")
+        .replace("2021-06-16T10:15:00", "2021-06-23T10:15:00")
+    )
+    moved = parse_schedule(source)
+    before = events_by_id(feed_bytes(several, several.sessions))["texte-difficile"]
+    after = events_by_id(feed_bytes(moved, moved.sessions))["texte-difficile"]
+    assert before["UID"] == after["UID"]
+    assert before.decoded("DTSTART") != after.decoded("DTSTART")
+
+
+def test_dtstamp_and_last_modified_come_from_updated(several: Schedule) -> None:
+    events = events_by_id(feed_bytes(several, several.sessions))
+    for session in several.dated_sessions:
+        assert session.updated is not None
+        event = events[session.id]
+        assert event.decoded("DTSTAMP") == session.updated.astimezone(UTC)
+        assert event.decoded("LAST-MODIFIED") == session.updated.astimezone(UTC)
+        assert event.decoded("SEQUENCE") == session.sequence
+
+
+def test_cancelled_event_is_kept_marked_and_bumped(several: Schedule) -> None:
+    event = events_by_id(feed_bytes(several, several.sessions))["annulee"]
+    assert str(event["STATUS"]) == "CANCELLED"
+    assert str(event["SUMMARY"]).startswith("Annulé : ")
+    assert event.decoded("SEQUENCE") == 1
+    assert "Inscription" not in str(event["DESCRIPTION"])
+
+
+def test_statuses_map_to_rfc_values(several: Schedule) -> None:
+    events = events_by_id(feed_bytes(several, several.sessions))
+    assert {k: str(e["STATUS"]) for k, e in events.items()} == {
+        "printemps": "CONFIRMED", "automne": "CONFIRMED", "texte-difficile": "CONFIRMED",
+        "annulee": "CANCELLED", "reportee": "CONFIRMED", "provisoire": "TENTATIVE",
+    }
+
+
+def test_public_video_link_is_in_conference_description_and_location(several: Schedule) -> None:
+    session = several.session("printemps")
+    assert session is not None and session.video_url
+    event = events_by_id(session_bytes(several, session))["printemps"]
+    conference = event["CONFERENCE"]
+    assert str(conference) == session.video_url
+    assert conference.params["FEATURE"] == "VIDEO"
+    assert conference.params["LABEL"] == "Visioconférence"
+    assert session.video_url in str(event["DESCRIPTION"])
+    assert session.video_url in str(event["LOCATION"])
+
+
+def test_private_video_link_never_leaves(several: Schedule) -> None:
+    session = several.session("automne")
+    assert session is not None and session.video_url and not session.video_public
+    for data in (feed_bytes(several, several.sessions), session_bytes(several, session)):
+        assert b"SECRET" not in data.replace(b"\r\n ", b"")
+        assert "CONFERENCE" not in events_by_id(data)["automne"]
+
+
+def test_shipped_event_carries_what_people_need(shipped: Schedule) -> None:
+    session = shipped.session("clermont-ferrand")
+    assert session is not None
+    data = session_bytes(shipped, session)
+    event = vobject.readOne(data.decode("utf-8")).vevent
+    assert event.summary.value == "Tour des Villes n° 3 : Clermont-Ferrand"
+    assert event.url.value == "https://agenda.ceps-oing.org/events/clermont-ferrand"
+    assert event.organizer.value == "mailto:helene.pichon@ceps-oing.org"
+    assert event.organizer.params["CN"] == [shipped.calendar.organizer.name]
+    assert event.categories.value == ["Tour des Villes", "Club Villes de demain du CEPS"]
+    text = event.description.value
+    assert session.title in text
+    assert "Intervenant : Olivier Bianchi, Maire de Clermont-Ferrand" in text
+    assert "Animation : Loïc Tribot La Spière, Délégué général du CEPS" in text
+    assert "Inscription : https://oandb.typeform.com/to/kjo9UbK5" in text.splitlines()
+    assert event.location.value.startswith("Visioconférence")
+
+
+def test_feed_carries_name_refresh_and_timezone(shipped: Schedule) -> None:
+    calendar = icalendar.Calendar.from_ical(feed_bytes(shipped, shipped.sessions))
+    assert str(calendar["X-WR-CALNAME"]) == shipped.calendar.name
+    assert str(calendar["NAME"]) == shipped.calendar.name
+    assert str(calendar["X-WR-TIMEZONE"]) == "Europe/Paris"
+    assert str(calendar["METHOD"]) == "PUBLISH"
+    assert calendar["REFRESH-INTERVAL"].params["VALUE"] == "DURATION"
+    assert calendar["REFRESH-INTERVAL"].to_ical() == b"PT6H"
+    assert str(calendar["X-PUBLISHED-TTL"]) == "PT6H"
+    assert str(calendar["DESCRIPTION"]) == shipped.calendar.description
+    assert [tz["TZID"] for tz in calendar.walk("VTIMEZONE")] == ["Europe/Paris"]
+
+
+def test_single_download_has_no_calendar_name(shipped: Schedule) -> None:
+    session = shipped.session("clermont-ferrand")
+    assert session is not None
+    calendar = icalendar.Calendar.from_ical(session_bytes(shipped, session))
+    assert "X-WR-CALNAME" not in calendar and "NAME" not in calendar
+    assert len(calendar.walk("VTIMEZONE")) == 1

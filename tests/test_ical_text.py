@@ -1,0 +1,54 @@
+"""Text survives the trip through two independent parsers; lines fold safely; nothing injects."""
+
+from __future__ import annotations
+
+import icalendar
+import vobject
+
+from agenda.model import Schedule
+from agenda.render.ical import description, feed_bytes, session_bytes
+
+
+def test_hard_text_round_trips_through_two_parsers(several: Schedule) -> None:
+    session = several.session("texte-difficile")
+    assert session is not None
+    data = session_bytes(several, session)
+    expected_description = description(several.calendar, session)
+    for text in (session.title, session.city, session.description, session.speakers[0].role):
+        assert text in expected_description or text == session.city
+
+    (event,) = icalendar.Calendar.from_ical(data).walk("VEVENT")
+    via_vobject = vobject.readOne(data.decode("utf-8")).vevent
+    assert str(event["DESCRIPTION"]) == expected_description
+    assert via_vobject.description.value == expected_description
+    assert str(event["SUMMARY"]) == via_vobject.summary.value
+    assert session.city in via_vobject.summary.value
+    assert session.title in via_vobject.description.value  # accents, « », ’, ; , and 🎉
+    assert session.description in via_vobject.description.value  # newlines included
+
+
+def test_lines_fold_at_75_octets_without_splitting_characters(several: Schedule) -> None:
+    data = feed_bytes(several, several.sessions)
+    lines = data.split(b"\r\n")
+    assert max(len(line) for line in lines) <= 75
+    for line in lines:
+        line.decode("utf-8")  # a split multi-byte character would raise here
+
+
+def test_injected_properties_stay_inside_the_description(several: Schedule) -> None:
+    session = several.session("texte-difficile")
+    assert session is not None
+    data = session_bytes(several, session)
+    calendar = icalendar.Calendar.from_ical(data)
+    (event,) = calendar.walk("VEVENT")
+    # The description holds "DTSTART:19700101T000000Z" and "END:VEVENT" on lines of their own.
+    assert event.decoded("DTSTART").year == 2021
+    assert len(calendar.walk("VEVENT")) == 1
+    assert "END:VEVENT\n" in str(event["DESCRIPTION"])
+    assert b"\r\nDTSTART:1970" not in data and b"\r\nEND:VEVENT\r\nEND:VEVENT" not in data
+
+
+def test_every_line_ends_with_crlf(several: Schedule) -> None:
+    data = feed_bytes(several, several.sessions)
+    assert data.endswith(b"\r\n")
+    assert b"\n" not in data.replace(b"\r\n", b"")

@@ -1,0 +1,110 @@
+"""Our VTIMEZONE agrees with zoneinfo at every hour and every change in the feed's range."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+from dateutil.tz import tzical
+
+from agenda.render.vtimezone import build_vtimezone
+
+CASES = [
+    ("Europe/Paris", 2021, 2021),
+    ("Europe/Paris", 2019, 2024),
+    ("America/New_York", 2021, 2022),
+    ("America/Sao_Paulo", 2017, 2020),  # summer time abolished in 2019
+    ("Pacific/Auckland", 2021, 2022),  # southern hemisphere
+    ("Australia/Lord_Howe", 2021, 2021),  # 30-minute shift
+    ("Asia/Tokyo", 2021, 2021),  # no change at all
+]
+
+
+def vtimezone_bytes(name: str, first_year: int, last_year: int) -> bytes:
+    zone = ZoneInfo(name)
+    first = datetime(first_year, 1, 1, 9, tzinfo=zone)
+    last = datetime(last_year, 12, 31, 9, tzinfo=zone)
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//test//test//EN")
+    calendar.add("version", "2.0")
+    calendar.add_component(build_vtimezone(zone, first, last))
+    return calendar.to_ical()
+
+
+def instants(zone: ZoneInfo, first_year: int, last_year: int) -> list[datetime]:
+    """Every third hour of the range, plus a second before and after each change zoneinfo knows."""
+    start = datetime(first_year, 1, 1, tzinfo=UTC)
+    end = datetime(last_year + 1, 1, 1, tzinfo=UTC)
+    steps = int((end - start) / timedelta(hours=3))
+    found = [start + timedelta(hours=3 * h) for h in range(steps)]
+    extra = []
+    for before, after in zip(found, found[1:], strict=False):
+        if before.astimezone(zone).utcoffset() != after.astimezone(zone).utcoffset():
+            low, high = before, after
+            while high - low > timedelta(seconds=1):
+                mid = low + (high - low) / 2
+                if mid.astimezone(zone).utcoffset() == before.astimezone(zone).utcoffset():
+                    low = mid
+                else:
+                    high = mid
+            extra += [low, high]
+    assert extra or zone.key == "Asia/Tokyo", "the range should contain changes"
+    return found + extra
+
+
+@pytest.mark.parametrize(("name", "first_year", "last_year"), CASES)
+def test_vtimezone_offsets_match_zoneinfo_dateutil(name: str, first_year: int, last_year: int):
+    zone = ZoneInfo(name)
+    parsed = tzical(io.StringIO(vtimezone_bytes(name, first_year, last_year).decode())).get(name)
+    wrong = [
+        t for t in instants(zone, first_year, last_year)
+        if t.astimezone(parsed).utcoffset() != t.astimezone(zone).utcoffset()
+    ]
+    assert wrong == []
+
+
+@pytest.mark.parametrize(("name", "first_year", "last_year"), CASES)
+def test_vtimezone_offsets_match_zoneinfo_icalendar(name: str, first_year: int, last_year: int):
+    zone = ZoneInfo(name)
+    calendar = icalendar.Calendar.from_ical(vtimezone_bytes(name, first_year, last_year))
+    parsed = calendar.walk("VTIMEZONE")[0].to_tz()
+    wrong = [
+        t for t in instants(zone, first_year, last_year)
+        if t.astimezone(parsed).utcoffset() != t.astimezone(zone).utcoffset()
+    ]
+    assert wrong == []
+
+
+def test_paris_onsets_are_local_time_before_the_change() -> None:
+    calendar = icalendar.Calendar.from_ical(vtimezone_bytes("Europe/Paris", 2021, 2021))
+    (vtimezone,) = calendar.walk("VTIMEZONE")
+    onsets = {
+        sub.name: (sub["DTSTART"].dt.time().isoformat(), sub.decoded("TZOFFSETFROM"),
+                   sub.decoded("TZOFFSETTO"))
+        for sub in vtimezone.subcomponents
+    }
+    # RFC 5545: the onset is read in the offset in force before the change.
+    assert onsets == {
+        "DAYLIGHT": ("02:00:00", timedelta(hours=1), timedelta(hours=2)),
+        "STANDARD": ("03:00:00", timedelta(hours=2), timedelta(hours=1)),
+    }
+
+
+def test_paris_uses_yearly_rules_not_rdate_lists() -> None:
+    text = vtimezone_bytes("Europe/Paris", 2019, 2024).decode()
+    assert "RDATE" not in text
+    calendar = icalendar.Calendar.from_ical(text)
+    rules = sorted(
+        sub["RRULE"].to_ical().decode() for sub in calendar.walk("VTIMEZONE")[0].subcomponents
+    )
+    assert rules == ["FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10", "FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3"]
+
+
+def test_rule_that_ended_carries_until() -> None:
+    calendar = icalendar.Calendar.from_ical(vtimezone_bytes("America/Sao_Paulo", 2017, 2020))
+    for sub in calendar.walk("VTIMEZONE")[0].subcomponents:
+        if "RRULE" in sub:
+            assert "UNTIL" in sub["RRULE"]
