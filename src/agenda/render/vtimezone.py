@@ -12,6 +12,7 @@ from __future__ import annotations
 import calendar as gregorian
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
@@ -57,7 +58,8 @@ def _state(zone: ZoneInfo, at: datetime) -> tuple[timedelta, timedelta, str]:
     return (local.utcoffset() or timedelta(0), local.dst() or timedelta(0), local.tzname() or "")
 
 
-def transitions(zone: ZoneInfo, start: datetime, end: datetime) -> list[Transition]:
+@lru_cache(maxsize=64)
+def transitions(zone: ZoneInfo, start: datetime, end: datetime) -> tuple[Transition, ...]:
     """Every change of offset, DST flag or abbreviation between two UTC instants."""
     found = []
     cursor, state = start, _state(zone, start)
@@ -76,7 +78,7 @@ def transitions(zone: ZoneInfo, start: datetime, end: datetime) -> list[Transiti
             found.append(Transition(at, state[0], new_state[0], new_state[2], bool(new_state[1])))
             state = new_state
         cursor = following
-    return found
+    return tuple(found)
 
 
 def build_vtimezone(zone: ZoneInfo, first: datetime, last: datetime) -> Timezone:
@@ -115,7 +117,7 @@ def build_vtimezone(zone: ZoneInfo, first: datetime, last: datetime) -> Timezone
     return component
 
 
-def _groups(changes: list[Transition]) -> list[list[Transition]]:
+def _groups(changes: tuple[Transition, ...]) -> list[list[Transition]]:
     """Split changes into runs of consecutive years that follow the same rule."""
     runs: dict[tuple[object, ...], list[list[Transition]]] = {}
     ordered: list[list[Transition]] = []
@@ -134,7 +136,7 @@ def _groups(changes: list[Transition]) -> list[list[Transition]]:
     return ordered
 
 
-def _uninterrupted(changes: list[Transition], before: Transition, after: Transition) -> bool:
+def _uninterrupted(changes: tuple[Transition, ...], before: Transition, after: Transition) -> bool:
     """True when no change of the same kind (DST or standard) under another rule lies between."""
     return not any(
         before.at < c.at < after.at and c.is_dst == before.is_dst and c.rule() != before.rule()
