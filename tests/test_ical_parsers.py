@@ -50,6 +50,15 @@ def utc_times_dateutil(data: bytes) -> dict[str, tuple[datetime, datetime]]:
     return times
 
 
+def utc_times_icalendar(data: bytes) -> dict[str, tuple[datetime, datetime]]:
+    """UID -> (start, end) in UTC, as icalendar reads them."""
+    calendar = icalendar.Calendar.from_ical(data)
+    return {
+        str(ev["UID"]): (ev.decoded("DTSTART").astimezone(UTC), ev.decoded("DTEND").astimezone(UTC))
+        for ev in calendar.walk("VEVENT")
+    }
+
+
 def utc_times_recurring(data: bytes) -> dict[str, tuple[datetime, datetime]]:
     """UID -> (start, end) in UTC, as recurring-ical-events expands the calendar."""
     calendar = icalendar.Calendar.from_ical(data)
@@ -67,7 +76,8 @@ def utc(*parts: int) -> datetime:
 READERS = {
     "vobject": lambda data: utc_times_vobject(renamed_zone(data)),
     "dateutil": lambda data: utc_times_dateutil(renamed_zone(data)),
-    "recurring-ical-events": utc_times_recurring,
+    "icalendar": lambda data: utc_times_icalendar(renamed_zone(data)),
+    "recurring-ical-events": lambda data: utc_times_recurring(renamed_zone(data)),
 }
 
 

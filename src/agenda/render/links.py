@@ -48,6 +48,29 @@ def feed_url(calendar: CalendarInfo, query: str = "") -> str:
     return f"{url}?{query}" if query else url
 
 
+def home_url(calendar: CalendarInfo) -> str:
+    """Absolute URL of the agenda page (base_url + "/"): the feeds' alternate link."""
+    return calendar.url("/")
+
+
+def filter_query(series: str | None = None, city: str | None = None) -> str:
+    """The query string of a filtered feed ('series=…&city=…'), empty when unfiltered."""
+    pairs = [(k, v) for k, v in (("series", series), ("city", city)) if v is not None]
+    return urlencode(pairs)
+
+
+def rss_url(calendar: CalendarInfo, query: str = "") -> str:
+    """Absolute URL of the RSS 2.0 feed, with an optional query string."""
+    url = calendar.url("/rss.xml")
+    return f"{url}?{query}" if query else url
+
+
+def atom_url(calendar: CalendarInfo, query: str = "") -> str:
+    """Absolute URL of the Atom feed, with an optional query string; also the feed's id."""
+    url = calendar.url("/atom.xml")
+    return f"{url}?{query}" if query else url
+
+
 def webcal_url(https_url: str) -> str:
     """The webcal:// form that makes Apple Calendar and Outlook desktop subscribe."""
     return "webcal://" + https_url.split("://", 1)[1]

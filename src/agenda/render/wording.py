@@ -88,3 +88,24 @@ def status_label(session: Session) -> str:
     if session.status is Status.CONFIRMED and session.previous_start is not None:
         return RESCHEDULED_LABEL
     return STATUS_LABELS[session.status]
+
+
+def announcement_title(session: Session, locale: str = "fr") -> str:
+    """A feed entry's title: ordinal, city and when, marked 'Annulé', 'Reporté' or 'À confirmer'."""
+    text = f"{headline(session)}, {when(session, locale)}"
+    if session.is_cancelled:
+        return text  # headline() already starts with 'Annulé : '
+    if session.previous_start is not None:
+        return f"{RESCHEDULED_LABEL} : {text} (au lieu du {former_start(session, locale)})"
+    if session.status is Status.TENTATIVE:
+        return f"{STATUS_LABELS[Status.TENTATIVE]} : {text}"
+    return text
+
+
+def former_start(session: Session, locale: str = "fr") -> str:
+    """'mercredi 15 décembre 2021 à 8 h 45': when a rescheduled session was first planned."""
+    if session.previous_start is None:
+        return ""
+    moment = session.previous_start
+    return f"{long_date(moment, locale)} à {clock_time(moment, locale)}"
+
