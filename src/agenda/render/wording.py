@@ -108,4 +108,3 @@ def former_start(session: Session, locale: str = "fr") -> str:
         return ""
     moment = session.previous_start
     return f"{long_date(moment, locale)} à {clock_time(moment, locale)}"
-

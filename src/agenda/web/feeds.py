@@ -1,7 +1,47 @@
-"""RSS and Atom routes (issue 3)."""
+"""RSS and Atom routes (issue 3): announcements for journalists, optionally filtered."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from collections.abc import Callable, Iterable
+
+from flask import Blueprint, Response
+
+from agenda.model import Schedule, Session
+from agenda.render import feeds, links
+from agenda.web.calendar import feed_name
+from agenda.web.respond import schedule, selected, serve
 
 bp = Blueprint("feeds", __name__)
+
+RSS_TYPE = "application/rss+xml; charset=utf-8"
+ATOM_TYPE = "application/atom+xml; charset=utf-8"
+
+Renderer = Callable[[Schedule, Iterable[Session], str | None, str], bytes]
+
+
+@bp.get("/rss.xml")
+def rss() -> Response:
+    """RSS 2.0: one item per announced session, optionally narrowed by ?series= and ?city=."""
+    return _feed("rss.xml", feeds.rss_bytes, RSS_TYPE)
+
+
+@bp.get("/atom.xml")
+def atom() -> Response:
+    """Atom 1.0: one entry per announced session, optionally narrowed by ?series= and ?city=."""
+    return _feed("atom.xml", feeds.atom_bytes, ATOM_TYPE)
+
+
+def _feed(name: str, render: Renderer, content_type: str) -> Response:
+    (series_id, city), sessions = selected()
+    title = feed_name(series_id, city)
+    query = links.filter_query(series_id, city)
+    entries = feeds.announcements(sessions)
+    # Last-Modified must agree with the feed's own updated (feeds.feed_updated),
+    # which falls back to the whole schedule when no entry is left.
+    dated_by = entries or schedule().sessions
+    return serve(
+        (name, series_id, city),
+        lambda s: render(s, s.select(series=series_id, city=city), title, query),
+        content_type,
+        dated_by,
+    )

@@ -1,0 +1,199 @@
+"""RSS 2.0 and Atom 1.0 news feeds: one entry per announced session, for journalists.
+
+feedgen's defaults would break determinism or validity: it stamps
+`updated`/`lastBuildDate` with the clock, prepends entries, takes the RSS
+channel `<link>` from the last `link()` call and omits the Atom author. Each of
+these is set explicitly here from the schedule, so the same schedule always
+gives the same bytes.
+
+An entry is dated by its announcement (pubDate, Atom `published`) and by the
+session's `updated`; the event's own date is only in its title and body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from html import escape
+
+from feedgen.entry import FeedEntry
+from feedgen.feed import FeedGenerator
+
+from agenda.model import CalendarInfo, Contact, Person, Schedule, Session, Status
+from agenda.render import links, wording
+
+RSS_TYPE = "application/rss+xml"
+ATOM_TYPE = "application/atom+xml"
+# Our own name rather than feedgen's default, whose version attribute would
+# change the bytes (and every ETag) on a library upgrade.
+GENERATOR = "agenda"
+TTL_MINUTES = 360  # six hours, as the iCalendar feed's REFRESH-INTERVAL
+# A feed needs an `updated` even when neither it nor the schedule has any date:
+# a fixed instant keeps the bytes stable, where "now" would change them on every request.
+NO_DATE = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def announcements(sessions: Iterable[Session]) -> list[Session]:
+    """The announced sessions, newest announcement first; equal dates in id order."""
+    announced = sorted((s for s in sessions if s.announced is not None), key=lambda s: s.id)
+    # sorted() is stable with reverse=True too, so ties keep the id order.
+    return sorted(announced, key=lambda s: s.announced or NO_DATE, reverse=True)
+
+
+def entry_updated(session: Session) -> datetime:
+    """When an announced session last changed: its `updated`, else its announcement."""
+    moment = session.updated or session.announced
+    assert moment is not None, "only announced sessions have an entry"
+    return moment
+
+
+def feed_updated(schedule: Schedule, entries: Sequence[Session]) -> datetime:
+    """The feed's `updated`/`lastBuildDate`: latest entry update, else the schedule's, else 1970."""
+    latest = max((entry_updated(s) for s in entries), default=None)
+    moment = latest or schedule.last_modified or NO_DATE
+    return moment.astimezone(schedule.calendar.timezone)
+
+
+def _text(value: str) -> str:
+    """Data as HTML text: `&`, `<` and `>` escaped, so markup in the schedule stays text."""
+    return escape(value, quote=False)
+
+
+def _link(url: str, label: str | None = None) -> str:
+    return f'<a href="{escape(url, quote=True)}">{_text(label or url)}</a>'
+
+
+def _person(label: str, person: Person) -> str:
+    return f"<li>{label} : {_text(wording.person_line(person.name, person.role))}</li>"
+
+
+def _contact(contact: Contact) -> str:
+    name = contact.name + (f" ({contact.organization})" if contact.organization else "")
+    parts = [_text(name)]
+    if contact.phone:
+        parts.append(_text(contact.phone))
+    if contact.email:
+        parts.append(_link(f"mailto:{contact.email}", contact.email))
+    return "<li>" + " – ".join(parts) + "</li>"
+
+
+def entry_html(schedule: Schedule, session: Session) -> str:
+    """An entry's body as HTML: status, theme, people, date, links, press contacts; data escaped."""
+    info = schedule.calendar
+    locale = info.language
+    html: list[str] = []
+    if session.is_cancelled:
+        html.append("<p><strong>Séance annulée.</strong> Cette matinale n’aura pas lieu.</p>")
+    elif session.previous_start is not None:
+        former = _text(wording.former_start(session, locale))
+        html.append(f"<p><strong>Séance reportée.</strong> Elle était prévue le {former}.</p>")
+    elif session.status is Status.TENTATIVE:
+        html.append("<p><strong>Date à confirmer.</strong></p>")
+    if session.title:
+        html.append(f"<p><strong>Thème :</strong> {_text(session.title)}</p>")
+    people = [_person("Intervenant", p) for p in session.speakers]
+    if session.moderator is not None:
+        people.append(_person("Animation", session.moderator))
+    if people:
+        html.append("<ul>" + "".join(people) + "</ul>")
+    if session.is_dated:
+        moment = f"{wording.when(session, locale)} ({wording.zone_label(session)})"
+        html.append(f"<p><strong>Date :</strong> {_text(moment)}, en visioconférence.</p>")
+    else:
+        html.append("<p><strong>Date :</strong> à venir.</p>")
+    html.extend(f"<p>{_text(line)}</p>" for line in session.description.splitlines() if line)
+    # Only the public link: a private one goes to registered people, never to a feed.
+    if session.public_video_url:
+        html.append(f"<p><strong>Visioconférence :</strong> {_link(session.public_video_url)}</p>")
+    elif not session.is_cancelled:
+        html.append(
+            "<p><strong>Visioconférence :</strong> "
+            "le lien de connexion est communiqué aux inscrits.</p>"
+        )
+    if session.registration_url and not session.is_cancelled:
+        html.append(f"<p><strong>Inscription :</strong> {_link(session.registration_url)}</p>")
+    related = [_link(links.page_url(info, session), "Page de la séance")]
+    if session.is_dated:
+        # Undated sessions have no .ics (the route answers 404).
+        related.append(_link(links.ics_url(info, session), "Ajouter à mon agenda (.ics)"))
+    html.append("<p>" + " · ".join(related) + "</p>")
+    if schedule.contacts:
+        html.append("<p><strong>Contacts presse :</strong></p>")
+        html.append("<ul>" + "".join(_contact(c) for c in schedule.contacts) + "</ul>")
+    return "\n".join(html)
+
+
+def build_entry(schedule: Schedule, session: Session) -> FeedEntry:
+    """The entry of one announced session; its id/guid is the session page's permanent URL."""
+    assert session.announced is not None, "only announced sessions have an entry"
+    info = schedule.calendar
+    zone = info.timezone
+    page = links.page_url(info, session)
+    entry = FeedEntry()
+    entry.guid(page, permalink=True)  # also the Atom id
+    entry.title(wording.announcement_title(session, info.language))
+    entry.published(session.announced.astimezone(zone))
+    entry.updated(entry_updated(session).astimezone(zone))
+    # One link only: feedgen 1.0 drops rel and type from Atom entry links, so a
+    # second one (the .ics) would be a second rel="alternate" of the same type,
+    # which RFC 4287 forbids. The .ics link is in the body instead.
+    entry.link(href=page, rel="alternate", type="text/html")
+    entry.content(entry_html(schedule, session), type="html")
+    entry.category(term=session.series.id, label=session.series.title)
+    return entry
+
+
+def _author(calendar: CalendarInfo) -> dict[str, str]:
+    organizer = calendar.organizer
+    author = {"name": organizer.name}
+    if organizer.email:
+        author["email"] = organizer.email
+    if organizer.url:
+        author["uri"] = organizer.url
+    return author
+
+
+def build_feed(
+    schedule: Schedule,
+    sessions: Iterable[Session],
+    self_url: str,
+    self_type: str,
+    title: str | None = None,
+) -> FeedGenerator:
+    """The feed of the announced sessions among `sessions`, served at `self_url`."""
+    info = schedule.calendar
+    entries = announcements(sessions)
+    feed = FeedGenerator()
+    feed.id(self_url)
+    feed.title(title or info.name)
+    feed.description(info.description or info.name)  # RSS requires a description
+    feed.language(info.language)
+    feed.author(_author(info))  # Atom requires one; feedgen adds none by itself
+    if info.organizer.email:
+        feed.managingEditor(f"{info.organizer.email} ({info.organizer.name})")
+    # feedgen takes the RSS channel <link> from the last link() call: the agenda
+    # page must come last, after the self link.
+    feed.link(href=self_url, rel="self", type=self_type)
+    feed.link(href=links.home_url(info), rel="alternate", type="text/html")
+    feed.generator(GENERATOR)
+    feed.ttl(TTL_MINUTES)
+    feed.updated(feed_updated(schedule, entries))
+    for session in entries:
+        feed.add_entry(build_entry(schedule, session), order="append")
+    return feed
+
+
+def rss_bytes(
+    schedule: Schedule, sessions: Iterable[Session], title: str | None = None, query: str = ""
+) -> bytes:
+    """The RSS 2.0 feed of `sessions`; `query` is the filter part of its own URL."""
+    url = links.rss_url(schedule.calendar, query)
+    return build_feed(schedule, sessions, url, RSS_TYPE, title).rss_str(pretty=True)
+
+
+def atom_bytes(
+    schedule: Schedule, sessions: Iterable[Session], title: str | None = None, query: str = ""
+) -> bytes:
+    """The Atom 1.0 feed of `sessions`; `query` is the filter part of its own URL (and id)."""
+    url = links.atom_url(schedule.calendar, query)
+    return build_feed(schedule, sessions, url, ATOM_TYPE, title).atom_str(pretty=True)

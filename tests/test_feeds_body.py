@@ -1,0 +1,171 @@
+"""What an entry says, in RSS and Atom alike: its HTML body read back as HTML, escaping, leaks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import feedparser
+import lxml.html
+import pytest
+from flask.testing import FlaskClient
+from lxml import etree
+
+from agenda.model import Schedule
+
+FORMATS = ["/rss.xml", "/atom.xml"]
+NS = {"a": "http://www.w3.org/2005/Atom"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One entry as a reader sees it: title text and body parsed as an HTML fragment."""
+
+    title: str
+    body: lxml.html.HtmlElement
+
+    @property
+    def text(self) -> str:
+        return self.body.text_content()
+
+    def hrefs(self) -> list[str]:
+        return [a.get("href") for a in self.body.iter("a")]
+
+
+def entries(body: bytes) -> dict[str, Entry]:
+    """Entries by session id, read with lxml from either format."""
+    root = etree.fromstring(body)
+    found: dict[str, Entry] = {}
+    if root.tag == "rss":
+        for item in root.iter("item"):
+            html = lxml.html.fragment_fromstring(item.findtext("description"), create_parent="div")
+            found[item.findtext("guid").rsplit("/", 1)[-1]] = Entry(item.findtext("title"), html)
+    else:
+        for entry in root.findall("a:entry", NS):
+            content = entry.find("a:content", NS)
+            assert content.get("type") == "html"
+            html = lxml.html.fragment_fromstring(content.text, create_parent="div")
+            ident = entry.findtext("a:id", namespaces=NS)
+            found[ident.rsplit("/", 1)[-1]] = Entry(entry.findtext("a:title", namespaces=NS), html)
+    return found
+
+
+def lines(entry: Entry) -> list[str]:
+    """The body's paragraphs and list items, as text."""
+    return [e.text_content() for e in entry.body.iter("p", "li")]
+
+
+@pytest.mark.parametrize("path", FORMATS)
+def test_feed_markup_in_data_is_text(path: str, several_client: FlaskClient) -> None:
+    raw = several_client.get(path).data
+    entry = entries(raw)["texte-difficile"]
+    assert list(entry.body.iter("script")) == []
+    assert [b.text for b in entry.body.iter("b")] == []
+    assert '<script>document.title = "pwned"</script> & <b>gras</b>' in lines(entry)
+    assert "Intervenant : Jean <b>Gras</b> & Fils, Invité" in lines(entry)
+    # Escaped twice in the raw XML: once for HTML, once for XML.
+    assert b"<script" not in raw
+    assert b"&amp;lt;script&amp;gt;" in raw
+
+
+@pytest.mark.parametrize("path", FORMATS)
+def test_feed_markup_in_data_survives_feedparser_sanitizer(
+    path: str, several_client: FlaskClient
+) -> None:
+    parsed = feedparser.parse(several_client.get(path).data)
+    (entry,) = [e for e in parsed.entries if e.id.endswith("/texte-difficile")]
+    html = entry.content[0].value if "content" in entry else entry.summary
+    text = lxml.html.fragment_fromstring(html, create_parent="div").text_content()
+    assert '<script>document.title = "pwned"</script> & <b>gras</b>' in text
+
+
+@pytest.mark.parametrize("path", FORMATS)
+def test_feed_accents_apostrophes_guillemets_survive(
+    path: str, several_client: FlaskClient, several: Schedule
+) -> None:
+    entry = entries(several_client.get(path).data)["texte-difficile"]
+    session = several.session("texte-difficile")
+    assert session is not None
+    assert entry.title.startswith("Matinales d’essai n° 3 : L’Haÿ-les-Roses, ")
+    assert f"Thème : {session.title}" in lines(entry)
+    assert "Intervenant : Émilie d’Arçon, Maire, présidente ; « métropole »" in lines(entry)
+    assert "Fin 🎉" in lines(entry)
+    assert "https://example.org/inscription?a=1&b=2" in entry.hrefs()
+
+
+@pytest.mark.parametrize("path", FORMATS)
+def test_feed_private_video_link_never_appears(path: str, several_client: FlaskClient) -> None:
+    for query in ("", "?series=essais", "?city=Orl%C3%A9ans"):
+        raw = several_client.get(path + query).data
+        assert b"SECRET" not in raw
+        assert b"private-room" not in raw
+    entry = entries(several_client.get(path).data)["automne"]
+    assert "Visioconférence : le lien de connexion est communiqué aux inscrits." in lines(entry)
+
+
+@pytest.mark.parametrize("path", FORMATS)
+def test_feed_public_video_link_is_clickable(
+    path: str, several_client: FlaskClient, several: Schedule
+) -> None:
+    session = several.session("printemps")
+    assert session is not None and session.video_public
+    entry = entries(several_client.get(path).data)["printemps"]
+    assert session.video_url in entry.hrefs()
+
+
+@pytest.mark.parametrize("path", FORMATS)
+def test_feed_cancelled_entry_says_so(path: str, several_client: FlaskClient) -> None:
+    entry = entries(several_client.get(path).data)["annulee"]
+    assert entry.title.startswith("Annulé : ")
+    assert lines(entry)[0] == "Séance annulée. Cette matinale n’aura pas lieu."
+    # No invitation to register for a session that will not take place.
+    assert "https://example.org/inscription/tours" not in entry.hrefs()
+
+
+@pytest.mark.parametrize("path", FORMATS)
+def test_feed_rescheduled_entry_shows_former_date(path: str, several_client: FlaskClient) -> None:
+    # "reportee" moved from Wednesday 15 December 2021 to Wednesday 19 January 2022.
+    entry = entries(several_client.get(path).data)["reportee"]
+    assert entry.title == (
+        "Reporté : Autres rencontres : Lille, mercredi 19 janvier 2022, 8 h 45 – 10 h 15 "
+        "(au lieu du mercredi 15 décembre 2021 à 8 h 45)"
+    )
+    assert lines(entry)[0] == (
+        "Séance reportée. Elle était prévue le mercredi 15 décembre 2021 à 8 h 45."
+    )
+
+
+@pytest.mark.parametrize("path", FORMATS)
+def test_feed_shipped_body_gives_press_release_facts(
+    path: str, client: FlaskClient, shipped: Schedule
+) -> None:
+    session = shipped.session("clermont-ferrand")
+    assert session is not None and session.moderator is not None
+    entry = entries(client.get(path).data)["clermont-ferrand"]
+    body = lines(entry)
+    assert f"Thème : {session.title}" in body
+    (speaker,) = session.speakers
+    assert f"Intervenant : {speaker.name}, {speaker.role}" in body
+    assert f"Animation : {session.moderator.name}, {session.moderator.role}" in body
+    # Press release: « LE MERCREDI 19 MAI DE 8H45 A 10H15 », Paris time.
+    date_line = (
+        "Date : mercredi 19 mai 2021, 8 h 45 – 10 h 15 (heure de Paris), en visioconférence."
+    )
+    assert date_line in body
+    assert entry.hrefs()[:3] == [
+        "https://oandb.typeform.com/to/kjo9UbK5",
+        "https://agenda.ceps-oing.org/events/clermont-ferrand",
+        "https://agenda.ceps-oing.org/events/clermont-ferrand.ics",
+    ]
+    for contact in shipped.contacts:
+        line = f"{contact.name} ({contact.organization}) – {contact.phone} – {contact.email}"
+        assert line in body
+        assert f"mailto:{contact.email}" in entry.hrefs()
+
+
+@pytest.mark.parametrize("path", FORMATS)
+def test_feed_ics_link_resolves_for_every_entry(path: str, several_client: FlaskClient) -> None:
+    for session_id, entry in entries(several_client.get(path).data).items():
+        ics = [h for h in entry.hrefs() if h.endswith(".ics")]
+        assert ics == [f"https://agenda.example.org/events/{session_id}.ics"]
+        local = ics[0].removeprefix("https://agenda.example.org")
+        assert several_client.get(local).status_code == 200
