@@ -216,3 +216,13 @@ def test_missing_file_is_a_problem_not_a_traceback(tmp_path: Path) -> None:
         load_schedule(tmp_path / "absent.toml")
     expected = f"{tmp_path / 'absent.toml'}: cannot read the file: No such file or directory"
     assert str(caught.value) == expected
+
+
+@pytest.mark.parametrize("tag", ["french", "xx", "fr_FR"])
+def test_unknown_language_is_refused(write_schedule, tag: str) -> None:
+    text = session_with().replace('name = "Essai"', f'name = "Essai"\nlanguage = "{tag}"')
+    (message,) = problems_of(write_schedule, text)
+    assert message.endswith(
+        f"[calendar], field 'language': '{tag}' is not a language tag we can format dates in, "
+        "such as 'fr'"
+    )

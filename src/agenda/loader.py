@@ -16,6 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel import Locale, UnknownLocaleError
+
 from agenda.errors import Problem, ScheduleError
 from agenda.model import (
     CalendarInfo,
@@ -269,8 +271,9 @@ class _Builder:
         description = table.text("description", multiline=True)
         zone = self.zone(table)
         language = table.text("language") or "fr"
-        if not LANGUAGE.match(language):
-            table.problem("language", f"'{language}' is not a language tag, such as 'fr'")
+        if not _known_language(language):
+            message = f"'{language}' is not a language tag we can format dates in, such as 'fr'"
+            table.problem("language", message)
         base_url = table.url("base_url", required=True)
         organizer_raw = table.get("organizer", required=True)
         organizer = None
@@ -454,6 +457,17 @@ class _Builder:
         person = Person(name=sub.text("name", required=True), role=sub.text("role"))
         sub.finish()
         return person
+
+
+def _known_language(tag: str) -> bool:
+    """True for a BCP 47 tag (fr, fr-FR) that Babel has dates and times for."""
+    if not LANGUAGE.match(tag):
+        return False
+    try:
+        Locale.parse(tag, sep="-")
+    except (UnknownLocaleError, ValueError):
+        return False
+    return True
 
 
 def _where(kind: str, raw: Any, position: int) -> str:
