@@ -7,6 +7,7 @@ ETag, Last-Modified, 304 handling and HEAD (Flask answers HEAD from GET).
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
+from datetime import datetime
 
 from flask import Response, abort, current_app, request
 
@@ -34,18 +35,20 @@ def serve(
     content_type: str,
     sessions: Iterable[Session] = (),
     filename: str | None = None,
+    modified: datetime | None = None,
 ) -> Response:
     """A conditional response for the bytes `build` makes, cached under `key`.
 
     `sessions` are those the bytes describe; the latest `updated` among them is
-    Last-Modified.
+    Last-Modified. `modified` is for bytes that also change with time (a page
+    moves a session to "past" when it ends): Last-Modified is then the later of the two.
     """
     rendered = store().render(key, build)
     response = Response(rendered.body, content_type=content_type)
     response.set_etag(rendered.etag)
-    modified = latest_update(list(sessions))
-    if modified is not None:
-        response.last_modified = modified
+    stamps = [t for t in (latest_update(list(sessions)), modified) if t is not None]
+    if stamps:
+        response.last_modified = max(stamps)
     response.headers["Cache-Control"] = CACHE_CONTROL
     if filename:
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
