@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
 
 from agenda.model import CalendarInfo, Session
+from agenda.render import wording
 
 GOOGLE_TEMPLATE = "https://calendar.google.com/calendar/render"
 OUTLOOK_PERSONAL = "https://outlook.live.com/calendar/0/deeplink/compose"
@@ -114,3 +115,25 @@ def outlook_event_url(
         "location": location,
     }
     return f"{OUTLOOK_WORK if work else OUTLOOK_PERSONAL}?{urlencode(query)}"
+
+
+# Root-relative paths the pages link to (rss_url and atom_url give the absolute forms).
+RSS_PATH = "/rss.xml"
+ATOM_PATH = "/atom.xml"
+EVENTS_JSON_PATH = "/events.json"
+
+
+def add_to_calendar(calendar: CalendarInfo, session: Session) -> dict[str, str]:
+    """One-off 'add this session' links: Google, Outlook.com, Office 365 and the .ics download.
+
+    The details stay short and point back to the page, which has everything else.
+    """
+    title = wording.headline(session)
+    details = "\n".join(t for t in (session.title, page_url(calendar, session)) if t)
+    venue = wording.venue(session)
+    return {
+        "google": google_event_url(title, session, details, venue),
+        "outlook": outlook_event_url(title, session, details, venue),
+        "office365": outlook_event_url(title, session, details, venue, work=True),
+        "ics": ics_url(calendar, session),
+    }

@@ -108,3 +108,16 @@ def former_start(session: Session, locale: str = "fr") -> str:
         return ""
     moment = session.previous_start
     return f"{long_date(moment, locale)} à {clock_time(moment, locale)}"
+
+
+def venue(session: Session) -> str:
+    """'Visioconférence', with the join link when it may be published."""
+    link = session.public_video_url
+    return f"Visioconférence : {link}" if link else "Visioconférence"
+
+
+def when_in_zone(session: Session, locale: str = "fr") -> str:
+    """'mercredi 19 mai 2021, 8 h 45 – 10 h 15, heure de Paris', or 'date à venir'."""
+    text = when(session, locale)
+    zone = zone_label(session)
+    return f"{text}, {zone}" if session.is_dated and zone else text

@@ -1,13 +1,30 @@
-"""Error responses: a short French sentence, never a traceback."""
+"""Error responses: a short French sentence, never a traceback.
+
+Browsers get a French HTML page; calendar apps, feed readers and scripts (and
+any request for a .ics, .json or .xml address) get the same sentence as plain text.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from agenda.render import html
+from agenda.web.respond import schedule
+
 log = logging.getLogger(__name__)
+
+# Werkzeug's own descriptions are English; these replace them when no route gave one.
+FRENCH = {
+    400: ("Requête incorrecte", "Le serveur n’a pas compris cette requête."),
+    404: ("Page introuvable", "Cette adresse ne correspond à aucune page de l’agenda."),
+    405: ("Méthode non autorisée", "Cette adresse ne prend pas en charge cette méthode."),
+    500: ("Erreur interne", "Erreur interne ; elle a été consignée."),
+}
+# Addresses whose clients parse what they get: never answer them with HTML.
+DATA_SUFFIXES = (".ics", ".json", ".xml")
 
 
 def register(app: Flask) -> None:
@@ -15,14 +32,38 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
-        message = error.description or error.name
-        return Response(f"{error.code} – {message}\n", status=error.code,
-                        mimetype="text/plain", headers=_allow(error))
+        code = error.code or 500
+        title, message = _words(error)
+        headers = _allow(error)
+        if _wants_html():
+            try:
+                body = html.error_page(schedule().calendar, code, title, message)
+            except Exception:  # an error page must not fail: fall back to text
+                log.exception("cannot render the HTML error page")
+            else:
+                return Response(body, status=code, mimetype="text/html", headers=headers)
+        return Response(f"{code} – {message}\n", status=code,
+                        mimetype="text/plain", headers=headers)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
         log.exception("unexpected error")
-        return http_error(InternalServerError("Erreur interne ; elle a été consignée."))
+        return http_error(InternalServerError())
+
+
+def _words(error: HTTPException) -> tuple[str, str]:
+    """The page title and sentence: the route's own description, else a French default."""
+    title, default = FRENCH.get(error.code or 500, (error.name, error.name))
+    own = error.description if error.description != type(error).description else None
+    return title, own or default
+
+
+def _wants_html() -> bool:
+    """True for a browser asking for a page, false for data addresses and other clients."""
+    if request.path.endswith(DATA_SUFFIXES):
+        return False
+    # text/plain first: on a tie (curl's */*), plain text wins.
+    return request.accept_mimetypes.best_match(["text/plain", "text/html"]) == "text/html"
 
 
 def _allow(error: HTTPException) -> dict[str, str]:

@@ -1,0 +1,293 @@
+"""HTML pages: the agenda, a session's page, the embeddable list and error pages.
+
+Rendering is a pure function of the schedule and an explicit `now`: the pages
+are built with a Jinja2 environment of their own (autoescape on), not with
+Flask's render_template, so they can be rendered without an app. `now` only
+decides which sessions are past, hence `past_ids`: the web layer keys its cache
+on it and the bytes change only when a session ends.
+
+Links inside the site are root-relative paths; canonical, Open Graph, JSON-LD
+and subscription links are absolute URLs from `links`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from agenda.model import CalendarInfo, Schedule, Series, Session, Status
+from agenda.render import links, wording
+
+STYLESHEET = "/static/agenda.css"
+SCRIPT = "/static/copy.js"
+ICON = "/static/favicon.svg"
+SCHEMA_STATUS = {
+    Status.CONFIRMED: "https://schema.org/EventScheduled",
+    # schema.org has no "tentative": the event is still planned for that date.
+    Status.TENTATIVE: "https://schema.org/EventScheduled",
+    Status.CANCELLED: "https://schema.org/EventCancelled",
+}
+RESCHEDULED = "https://schema.org/EventRescheduled"
+ONLINE = "https://schema.org/OnlineEventAttendanceMode"
+
+
+@functools.cache
+def environment() -> Environment:
+    """The Jinja2 environment of the package's templates, autoescaping everything."""
+    return Environment(
+        loader=PackageLoader("agenda", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def past_ids(schedule: Schedule, now: datetime) -> tuple[str, ...]:
+    """Ids of the sessions ended at `now`, sorted: all that pages take from the clock."""
+    return tuple(sorted(s.id for s in schedule.sessions if s.end is not None and s.end <= now))
+
+
+def last_ended(schedule: Schedule, now: datetime) -> datetime | None:
+    """When the latest session to have ended by `now` ended: the pages last changed then."""
+    return max((s.end for s in schedule.sessions if s.end is not None and s.end <= now),
+               default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionView:
+    """What the templates show of a session, every word and date already formatted.
+
+    Templates get this rather than the Session, so they cannot reach a private
+    video link: the only video link here is the public one.
+    """
+
+    id: str
+    number: int | None
+    city: str
+    theme: str
+    path: str
+    url: str
+    label: str
+    headline: str
+    when: str
+    zone: str
+    start_iso: str | None
+    duration: str | None
+    status: str
+    status_class: str
+    cancelled: bool
+    tentative: bool
+    previous: str | None
+    past: bool
+    speakers: tuple[str, ...]
+    moderator: str | None
+    paragraphs: tuple[str, ...]
+    video: str | None
+
+
+def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
+    locale = calendar.language
+    # Same rule as wording.status_label, so the colour always matches the word.
+    rescheduled = session.status is Status.CONFIRMED and session.previous_start is not None
+    span = session.duration
+    moderator = session.moderator
+    return SessionView(
+        id=session.id,
+        number=session.number,
+        city=session.city,
+        theme=session.title,
+        path=links.page_path(session),
+        url=links.page_url(calendar, session),
+        label=wording.ordinal_label(session),
+        headline=wording.headline(session),
+        when=wording.when(session, locale),
+        zone=wording.zone_label(session) if session.is_dated else "",
+        start_iso=session.start.isoformat() if session.start else None,
+        duration=wording.duration(span) if span is not None else None,
+        status=wording.status_label(session),
+        status_class="rescheduled" if rescheduled else session.status.value,
+        cancelled=session.is_cancelled,
+        tentative=session.status is Status.TENTATIVE,
+        previous=wording.former_start(session, locale) or None,
+        past=past,
+        speakers=tuple(wording.person_line(p.name, p.role) for p in session.speakers),
+        moderator=wording.person_line(moderator.name, moderator.role) if moderator else None,
+        paragraphs=_paragraphs(session.description),
+        video=session.public_video_url,
+    )
+
+
+def _paragraphs(text: str) -> tuple[str, ...]:
+    # The schedule file writes one paragraph per line.
+    return tuple(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _upcoming_order(session: Session) -> tuple[bool, float, int, str]:
+    # Dated sessions by date; undated ones ("date à venir") after them, by number.
+    moment = session.start.timestamp() if session.start else 0.0
+    return (session.start is None, moment, session.number or 0, session.id)
+
+
+def _groups(
+    schedule: Schedule, sessions: Iterable[Session], past: Collection[str]
+) -> list[tuple[Series, list[SessionView]]]:
+    """Views of `sessions` grouped by series, series in file order, sessions in given order."""
+    chosen = list(sessions)
+    return [
+        (series, [_view(schedule.calendar, s, s.id in past) for s in chosen
+                  if s.series.id == series.id])
+        for series in schedule.series
+        if any(s.series.id == series.id for s in chosen)
+    ]
+
+
+def _split(schedule: Schedule, past: Collection[str]) -> tuple[list[Session], list[Session]]:
+    """Upcoming sessions, soonest first, and past ones, latest first."""
+    upcoming = sorted((s for s in schedule.sessions if s.id not in past), key=_upcoming_order)
+    done = sorted((s for s in schedule.sessions if s.id in past),
+                  key=lambda s: (s.start, s.id), reverse=True)
+    return upcoming, done
+
+
+def _site(calendar: CalendarInfo) -> dict[str, Any]:
+    """What every full page shows: names, feed links, stylesheet."""
+    return {
+        "calendar": calendar,
+        "home": "/",
+        "stylesheet": STYLESHEET,
+        "icon": ICON,
+        "rss": links.RSS_PATH,
+        "atom": links.ATOM_PATH,
+        "json": links.EVENTS_JSON_PATH,
+        "ics": "/calendar.ics",
+        "home_url": links.home_url(calendar),
+        "og_locale": _og_locale(calendar.language),
+    }
+
+
+def _og_locale(language: str) -> str:
+    # Open Graph wants language_TERRITORY; French is published for France.
+    base, _, territory = language.partition("-")
+    return f"{base}_{(territory or ('FR' if base == 'fr' else base)).upper()}"
+
+
+def _render(template: str, **context: Any) -> bytes:
+    return environment().get_template(template).render(**context).encode("utf-8")
+
+
+def script_json(data: Any) -> Markup:
+    """JSON safe inside a <script> data block: '<', '>' and '&' escaped so text cannot close it."""
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True, indent=2)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text)
+
+
+def agenda_page(schedule: Schedule, now: datetime) -> bytes:
+    """GET /: upcoming sessions, then past ones, grouped by series, and the subscribe box."""
+    calendar = schedule.calendar
+    past = past_ids(schedule, now)
+    upcoming, done = _split(schedule, past)
+    feed = links.feed_url(calendar)
+    return _render(
+        "agenda.html",
+        **_site(calendar),
+        upcoming=_groups(schedule, upcoming, past),
+        past=_groups(schedule, done, past),
+        script=SCRIPT,
+        subscribe={
+            "https": feed,
+            "webcal": links.webcal_url(feed),
+            "google": links.google_subscribe_url(feed),
+            "outlook": links.outlook_subscribe_url(feed, calendar.name),
+        },
+    )
+
+
+def event_jsonld(calendar: CalendarInfo, session: Session) -> dict[str, Any] | None:
+    """schema.org Event for an online event, as Google documents it; None when undated."""
+    if session.start is None or session.end is None:
+        return None  # Google requires startDate: no date, no structured data
+    page = links.page_url(calendar, session)
+    status = SCHEMA_STATUS[session.status]
+    if session.previous_start is not None and not session.is_cancelled:
+        status = RESCHEDULED
+    organizer = calendar.organizer
+    data: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "Event",
+        "name": wording.headline(session).removeprefix(wording.CANCELLED_PREFIX),
+        "description": "\n".join(t for t in (session.title, session.description) if t),
+        "startDate": session.start.isoformat(),
+        "endDate": session.end.isoformat(),
+        "eventAttendanceMode": ONLINE,
+        "eventStatus": status,
+        # A private join link must not be published; the page is where people go instead.
+        "location": {"@type": "VirtualLocation", "url": session.public_video_url or page},
+        "organizer": {
+            "@type": "Organization",
+            "name": organizer.name,
+            "url": organizer.url or links.home_url(calendar),
+        },
+        "performer": [
+            {"@type": "Person", "name": p.name, **({"jobTitle": p.role} if p.role else {})}
+            for p in (*session.speakers, *((session.moderator,) if session.moderator else ()))
+        ],
+        "url": page,
+        "inLanguage": calendar.language,
+    }
+    if status == RESCHEDULED and session.previous_start is not None:
+        data["previousStartDate"] = session.previous_start.isoformat()
+    return data
+
+
+def session_page(schedule: Schedule, session: Session, now: datetime) -> bytes:
+    """GET /events/<id>: everything about one session, add-to-calendar links and JSON-LD."""
+    calendar = schedule.calendar
+    past = session.end is not None and session.end <= now
+    view = _view(calendar, session, past)
+    jsonld = event_jsonld(calendar, session)
+    summary = ". ".join(
+        t for t in (wording.when_in_zone(session, calendar.language), session.title) if t
+    )
+    return _render(
+        "session.html",
+        **_site(calendar),
+        s=view,
+        series=session.series,
+        series_paragraphs=_paragraphs(session.series.description),
+        contacts=schedule.contacts,
+        summary=summary,
+        add=(links.add_to_calendar(calendar, session)
+             if session.is_dated and not session.is_cancelled else None),
+        ics_path=links.ics_path(session) if session.is_dated else None,
+        jsonld=script_json(jsonld) if jsonld is not None else None,
+        register=(session.registration_url
+                  if session.registration_url and not session.is_cancelled and not past
+                  else None),
+    )
+
+
+def embed_page(schedule: Schedule, now: datetime) -> bytes:
+    """GET /embed: the upcoming sessions, compact, for an <iframe> on another site."""
+    calendar = schedule.calendar
+    past = past_ids(schedule, now)
+    upcoming, _ = _split(schedule, past)
+    return _render(
+        "embed.html",
+        **_site(calendar),
+        sessions=[_view(calendar, s, False) for s in upcoming],
+    )
+
+
+def error_page(calendar: CalendarInfo, code: int, title: str, message: str) -> bytes:
+    """A French error page with a way back to the agenda."""
+    return _render("error.html", **_site(calendar), code=code, title=title, message=message)

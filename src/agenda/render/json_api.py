@@ -1,0 +1,133 @@
+"""The JSON document for the CEPS site: every session with its times, links and status.
+
+`schedule_document` and `session_document` build plain dicts from the schedule;
+`to_bytes` serializes them deterministically (sorted keys, UTF-8, no clock), so
+the same schedule always gives the same bytes and the same ETag. A private
+video link never gets here: only `Session.public_video_url` is read.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from agenda.model import CalendarInfo, Person, Schedule, Session
+from agenda.render import links, wording
+
+FORMAT_VERSION = 1
+
+
+def ordered(schedule: Schedule) -> tuple[Session, ...]:
+    """Dated sessions in chronological order, then undated ones in file order."""
+    undated = tuple(s for s in schedule.sessions if not s.is_dated)
+    return schedule.dated_sessions + undated
+
+
+def _instant(moment: datetime | None) -> str | None:
+    """ISO 8601 with the UTC offset, as JavaScript's Date and every JSON reader expect."""
+    return moment.isoformat() if moment is not None else None
+
+
+def _person(person: Person) -> dict[str, str]:
+    return {"name": person.name, "role": person.role}
+
+
+def session_document(calendar: CalendarInfo, session: Session) -> dict[str, Any]:
+    """One session as a JSON-ready dict."""
+    span = session.duration
+    # Adding a cancelled or undated session to a calendar makes no sense: no links then.
+    can_add = session.is_dated and not session.is_cancelled
+    return {
+        "id": session.id,
+        "url": links.page_url(calendar, session),
+        "json_url": calendar.url(links.json_path(session)),
+        "ics_url": links.ics_url(calendar, session) if session.is_dated else None,
+        "series": {"id": session.series.id, "title": session.series.title},
+        "number": session.number,
+        "city": session.city,
+        "title": session.title,
+        "headline": wording.headline(session),
+        "status": session.status.value,
+        "status_label": wording.status_label(session),
+        "rescheduled": session.previous_start is not None,
+        "start": _instant(session.start),
+        "end": _instant(session.end),
+        "previous_start": _instant(session.previous_start),
+        "duration_minutes": int(span.total_seconds() // 60) if span is not None else None,
+        "when": wording.when_in_zone(session, calendar.language),
+        "speakers": [_person(p) for p in session.speakers],
+        "moderator": _person(session.moderator) if session.moderator else None,
+        "description": session.description,
+        "registration_url": session.registration_url,
+        "video_url": session.public_video_url,
+        "add_to_calendar": links.add_to_calendar(calendar, session) if can_add else None,
+        "announced": _instant(session.announced),
+        "updated": _instant(session.updated),
+    }
+
+
+def calendar_document(calendar: CalendarInfo) -> dict[str, Any]:
+    """The publication itself: name, zone, subscription and feed URLs, organizer."""
+    feed = links.feed_url(calendar)
+    organizer = calendar.organizer
+    return {
+        "name": calendar.name,
+        "description": calendar.description,
+        "language": calendar.language,
+        "timezone": calendar.timezone.key,
+        "url": links.home_url(calendar),
+        "subscribe": {
+            "https": feed,
+            "webcal": links.webcal_url(feed),
+            "google": links.google_subscribe_url(feed),
+            "outlook": links.outlook_subscribe_url(feed, calendar.name),
+        },
+        "feeds": {
+            "rss": links.rss_url(calendar),
+            "atom": links.atom_url(calendar),
+            "json": calendar.url(links.EVENTS_JSON_PATH),
+        },
+        "organizer": {"name": organizer.name, "email": organizer.email, "url": organizer.url},
+    }
+
+
+def schedule_document(schedule: Schedule) -> dict[str, Any]:
+    """The whole schedule as a JSON-ready dict: calendar, series, contacts, sessions."""
+    calendar = schedule.calendar
+    return {
+        "version": FORMAT_VERSION,
+        "calendar": calendar_document(calendar),
+        "series": [
+            {
+                "id": s.id,
+                "title": s.title,
+                "club": s.club,
+                "description": s.description,
+                "partners": list(s.partners),
+                "url": s.url,
+            }
+            for s in schedule.series
+        ],
+        "contacts": [
+            {"name": c.name, "organization": c.organization, "phone": c.phone, "email": c.email}
+            for c in schedule.contacts
+        ],
+        "sessions": [session_document(calendar, s) for s in ordered(schedule)],
+    }
+
+
+def to_bytes(document: dict[str, Any]) -> bytes:
+    """Deterministic UTF-8 JSON: sorted keys, readable indentation, final newline."""
+    text = json.dumps(document, ensure_ascii=False, sort_keys=True, indent=2)
+    return (text + "\n").encode("utf-8")
+
+
+def events_bytes(schedule: Schedule) -> bytes:
+    """/events.json as bytes."""
+    return to_bytes(schedule_document(schedule))
+
+
+def session_bytes(schedule: Schedule, session: Session) -> bytes:
+    """/events/<id>.json as bytes."""
+    return to_bytes(session_document(schedule.calendar, session))

@@ -1,0 +1,153 @@
+"""/events.json and /events/<id>.json, checked field by field against the loaded schedule."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from flask.testing import FlaskClient
+
+from agenda.model import Schedule, Session
+from agenda.render import json_api
+
+
+def iso(moment: datetime | None) -> str | None:
+    """What a JSON reader gets for a schedule time: ISO 8601 with its offset."""
+    return moment.isoformat() if moment is not None else None
+
+
+def fetch(client: FlaskClient, path: str) -> Any:
+    """GET `path`, check it is JSON anyone may read, and parse it with the json module."""
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    return json.loads(response.data.decode("utf-8"))
+
+
+def check_session(schedule: Schedule, session: Session, entry: dict[str, Any]) -> None:
+    """Compare one JSON entry with the session it describes, field by field."""
+    base = schedule.calendar.base_url
+    page = f"{base}/events/{session.id}"
+    assert entry["id"] == session.id
+    assert entry["url"] == page
+    assert entry["json_url"] == page + ".json"
+    assert entry["ics_url"] == (page + ".ics" if session.is_dated else None)
+    assert entry["series"] == {"id": session.series.id, "title": session.series.title}
+    assert entry["number"] == session.number
+    assert entry["city"] == session.city
+    assert entry["title"] == session.title
+    assert entry["status"] == session.status.value
+    assert entry["rescheduled"] is (session.previous_start is not None)
+    for key in ("start", "end", "previous_start", "announced", "updated"):
+        assert entry[key] == iso(getattr(session, key)), key
+        if entry[key] is not None:
+            assert datetime.fromisoformat(entry[key]) == getattr(session, key)
+            assert datetime.fromisoformat(entry[key]).utcoffset() is not None
+    minutes = (session.end - session.start).total_seconds() / 60 if session.is_dated else None
+    assert entry["duration_minutes"] == minutes
+    assert entry["speakers"] == [{"name": p.name, "role": p.role} for p in session.speakers]
+    moderator = session.moderator
+    assert entry["moderator"] == (
+        {"name": moderator.name, "role": moderator.role} if moderator else None
+    )
+    assert entry["description"] == session.description
+    assert entry["registration_url"] == session.registration_url
+    assert entry["video_url"] == (session.video_url if session.video_public else None)
+    links = entry["add_to_calendar"]
+    if not session.is_dated or session.is_cancelled:
+        assert links is None
+        return
+    assert links["ics"] == page + ".ics"
+    google = parse_qs(urlsplit(links["google"]).query)
+    utc = [t.astimezone(UTC) for t in (session.start, session.end)]
+    assert google["dates"] == ["/".join(f"{t:%Y%m%dT%H%M%SZ}" for t in utc)]
+    for name, host in (("outlook", "outlook.live.com"), ("office365", "outlook.office.com")):
+        parts = urlsplit(links[name])
+        assert parts.netloc == host
+        query = parse_qs(parts.query)
+        assert [query["startdt"][0], query["enddt"][0]] == [f"{t:%Y-%m-%dT%H:%M:%SZ}" for t in utc]
+
+
+@pytest.mark.parametrize("which", ["shipped", "several"])
+def test_events_json_matches_the_schedule_field_by_field(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    schedule: Schedule = request.getfixturevalue(which)
+    client_name = "client" if which == "shipped" else "several_client"
+    client: FlaskClient = request.getfixturevalue(client_name)
+    document = fetch(client, "/events.json")
+    assert document["version"] == 1
+    entries = document["sessions"]
+    assert sorted(e["id"] for e in entries) == sorted(s.id for s in schedule.sessions)
+    for entry in entries:
+        check_session(schedule, schedule.session(entry["id"]), entry)
+    # Dated sessions in chronological order, then the undated ones.
+    starts = [e["start"] for e in entries]
+    dated = [s for s in starts if s is not None]
+    assert starts == dated + [None] * (len(starts) - len(dated))
+    assert [datetime.fromisoformat(s) for s in dated] == sorted(
+        datetime.fromisoformat(s) for s in dated
+    )
+
+
+def test_events_json_clermont_ferrand_starts_at_0845_paris(client: FlaskClient) -> None:
+    document = fetch(client, "/events.json")
+    [clermont] = [e for e in document["sessions"] if e["id"] == "clermont-ferrand"]
+    assert clermont["start"] == "2021-05-19T08:45:00+02:00"
+    assert clermont["end"] == "2021-05-19T10:15:00+02:00"
+    assert clermont["when"] == "mercredi 19 mai 2021, 8 h 45 – 10 h 15, heure de Paris"
+    assert clermont["status_label"] == "Confirmé"
+
+
+def test_events_json_describes_the_calendar(client: FlaskClient, shipped: Schedule) -> None:
+    calendar = fetch(client, "/events.json")["calendar"]
+    base = shipped.calendar.base_url
+    assert calendar["name"] == shipped.calendar.name
+    assert calendar["timezone"] == "Europe/Paris"
+    assert calendar["url"] == base + "/"
+    assert calendar["subscribe"]["https"] == base + "/calendar.ics"
+    assert calendar["subscribe"]["webcal"] == "webcal://" + base.split("://")[1] + "/calendar.ics"
+    assert calendar["feeds"] == {"rss": base + "/rss.xml", "atom": base + "/atom.xml",
+                                 "json": base + "/events.json"}
+    assert calendar["organizer"]["name"] == shipped.calendar.organizer.name
+
+
+def test_events_json_lists_series_and_contacts(client: FlaskClient, shipped: Schedule) -> None:
+    document = fetch(client, "/events.json")
+    assert [s["id"] for s in document["series"]] == [s.id for s in shipped.series]
+    assert document["series"][0]["partners"] == list(shipped.series[0].partners)
+    assert document["contacts"] == [
+        {"name": c.name, "organization": c.organization, "phone": c.phone, "email": c.email}
+        for c in shipped.contacts
+    ]
+
+
+def test_session_json_matches_the_schedule(several_client: FlaskClient, several: Schedule) -> None:
+    for session in several.sessions:
+        check_session(several, session, fetch(several_client, f"/events/{session.id}.json"))
+
+
+def test_session_json_unknown_id_is_a_plain_text_404(client: FlaskClient) -> None:
+    response = client.get("/events/atlantide.json", headers={"Accept": "application/json"})
+    assert response.status_code == 404
+    assert response.mimetype == "text/plain"
+
+
+def test_events_json_is_deterministic_utf8_with_sorted_keys(several: Schedule) -> None:
+    body = json_api.events_bytes(several)
+    assert body == json_api.events_bytes(several)
+    assert "L’Haÿ-les-Roses".encode() in body  # not \u escapes
+    document = json.loads(body)
+    assert list(document) == sorted(document)
+    assert list(document["sessions"][0]) == sorted(document["sessions"][0])
+
+
+def test_events_json_conditional_get(client: FlaskClient) -> None:
+    first = client.get("/events.json")
+    again = client.get("/events.json", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    assert again.headers["Access-Control-Allow-Origin"] == "*"
