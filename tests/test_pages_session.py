@@ -166,7 +166,7 @@ def test_session_page_undated_has_no_ics_link_nor_jsonld(client: FlaskClient) ->
     response = client.get("/events/biarritz")
     page = parse(response.data)
     assert response.status_code == 200
-    assert "date à venir" in text(page.xpath("//main")[0])
+    assert "date non communiquée" in text(page.xpath("//main")[0])
     assert page.xpath("//a[contains(@href, 'biarritz.ics')]") == []
     assert page.get_element_by_id("ajouter", None) is None
     assert jsonld(page) == []

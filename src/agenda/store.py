@@ -82,9 +82,17 @@ class ScheduleStore:
         self._state = (fresh, {})
         log.info("schedule reloaded from %s", self.path)
 
-    def render(self, key: Hashable, build: Callable[[Schedule], bytes]) -> Rendered:
-        """Bytes for `key` from the current schedule, built at most once per schedule version."""
+    def render(
+        self, key: Hashable | Callable[[Schedule], Hashable], build: Callable[[Schedule], bytes]
+    ) -> Rendered:
+        """Bytes for `key` from the current schedule, built at most once per schedule version.
+
+        `key` may be a function of the schedule, for keys that depend on its
+        content: it then sees the very schedule the bytes are built from.
+        """
         schedule, cache = self._current()
+        if callable(key):
+            key = key(schedule)
         found = cache.get(key)
         if found is None:
             found = Rendered.of(build(schedule))

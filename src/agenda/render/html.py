@@ -52,8 +52,8 @@ def environment() -> Environment:
 
 
 def past_ids(schedule: Schedule, now: datetime) -> tuple[str, ...]:
-    """Ids of the sessions ended at `now`, sorted: all that pages take from the clock."""
-    return tuple(sorted(s.id for s in schedule.sessions if s.end is not None and s.end <= now))
+    """Ids of the sessions over at `now`, sorted: all that pages take from the clock."""
+    return tuple(sorted(schedule.ended_ids(now)))
 
 
 def last_ended(schedule: Schedule, now: datetime) -> datetime | None:
@@ -109,7 +109,9 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
         url=links.page_url(calendar, session),
         label=wording.ordinal_label(session),
         headline=wording.headline(session),
-        when=wording.when(session, locale),
+        # An undated session still to come has its date "à venir"; one that is
+        # over simply never had it published.
+        when=wording.when(session, locale, wording.UNDATED if past else wording.UNDATED_UPCOMING),
         zone=wording.zone_label(session) if session.is_dated else "",
         start_iso=session.start.isoformat() if session.start else None,
         duration=wording.duration(span) if span is not None else None,
@@ -137,6 +139,12 @@ def _upcoming_order(session: Session) -> tuple[bool, float, int, str]:
     return (session.start is None, moment, session.number or 0, session.id)
 
 
+def _past_order(session: Session) -> tuple[bool, float, int, str]:
+    # Latest first (the caller reverses): dated sessions by date, then undated by number.
+    moment = session.start.timestamp() if session.start else 0.0
+    return (session.start is not None, moment, session.number or 0, session.id)
+
+
 def _groups(
     schedule: Schedule, sessions: Iterable[Session], past: Collection[str]
 ) -> list[tuple[Series, list[SessionView]]]:
@@ -153,8 +161,7 @@ def _groups(
 def _split(schedule: Schedule, past: Collection[str]) -> tuple[list[Session], list[Session]]:
     """Upcoming sessions, soonest first, and past ones, latest first."""
     upcoming = sorted((s for s in schedule.sessions if s.id not in past), key=_upcoming_order)
-    done = sorted((s for s in schedule.sessions if s.id in past),
-                  key=lambda s: (s.start, s.id), reverse=True)
+    done = sorted((s for s in schedule.sessions if s.id in past), key=_past_order, reverse=True)
     return upcoming, done
 
 
@@ -252,7 +259,7 @@ def event_jsonld(calendar: CalendarInfo, session: Session) -> dict[str, Any] | N
 def session_page(schedule: Schedule, session: Session, now: datetime) -> bytes:
     """GET /events/<id>: everything about one session, add-to-calendar links and JSON-LD."""
     calendar = schedule.calendar
-    past = session.end is not None and session.end <= now
+    past = session.id in schedule.ended_ids(now)
     view = _view(calendar, session, past)
     jsonld = event_jsonld(calendar, session)
     summary = ". ".join(

@@ -42,10 +42,14 @@ def time_range(start: datetime, end: datetime, locale: str = "fr") -> str:
     )
 
 
-def when(session: Session, locale: str = "fr") -> str:
-    """'mercredi 19 mai 2021, 8 h 45 – 10 h 15', or 'date à venir' for an undated session."""
+UNDATED = "date non communiquée"
+UNDATED_UPCOMING = "date à venir"
+
+
+def when(session: Session, locale: str = "fr", undated: str = UNDATED) -> str:
+    """'mercredi 19 mai 2021, 8 h 45 – 10 h 15', or `undated` for a session without a date."""
     if session.start is None or session.end is None:
-        return "date à venir"
+        return undated
     return f"{long_date(session.start, locale)}, {time_range(session.start, session.end, locale)}"
 
 
@@ -116,8 +120,8 @@ def venue(session: Session) -> str:
     return f"Visioconférence : {link}" if link else "Visioconférence"
 
 
-def when_in_zone(session: Session, locale: str = "fr") -> str:
-    """'mercredi 19 mai 2021, 8 h 45 – 10 h 15, heure de Paris', or 'date à venir'."""
-    text = when(session, locale)
+def when_in_zone(session: Session, locale: str = "fr", undated: str = UNDATED) -> str:
+    """'mercredi 19 mai 2021, 8 h 45 – 10 h 15, heure de Paris', or `undated`."""
+    text = when(session, locale, undated)
     zone = zone_label(session)
     return f"{text}, {zone}" if session.is_dated and zone else text

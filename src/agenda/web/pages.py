@@ -46,7 +46,7 @@ def agenda() -> Response:
     """The agenda: upcoming sessions, then past ones, and how to subscribe."""
     current, now = schedule(), clock()
     return serve(
-        ("agenda.html", html.past_ids(current, now)),
+        lambda s: ("agenda.html", html.past_ids(s, now)),
         lambda s: html.agenda_page(s, now),
         HTML_TYPE,
         current.sessions,
@@ -59,9 +59,9 @@ def session_page(session_id: str) -> Response:
     """One session's page; an unknown id is a 404."""
     session = session_or_404(session_id)
     now = clock()
-    past = session.end is not None and session.end <= now
+    past = session.id in schedule().ended_ids(now)
     return serve(
-        ("event.html", session_id, past),
+        lambda s: ("event.html", session_id, session_id in s.ended_ids(now)),
         lambda s: html.session_page(s, s.session(session_id) or session, now),
         HTML_TYPE,
         [session],
@@ -74,7 +74,7 @@ def embed() -> Response:
     """Upcoming sessions, compact, for an <iframe> on the CEPS site."""
     current, now = schedule(), clock()
     response = serve(
-        ("embed.html", html.past_ids(current, now)),
+        lambda s: ("embed.html", html.past_ids(s, now)),
         lambda s: html.embed_page(s, now),
         HTML_TYPE,
         current.sessions,

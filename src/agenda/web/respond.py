@@ -30,7 +30,7 @@ def schedule() -> Schedule:
 
 
 def serve(
-    key: Hashable,
+    key: Hashable | Callable[[Schedule], Hashable],
     build: Callable[[Schedule], bytes],
     content_type: str,
     sessions: Iterable[Session] = (),
