@@ -42,6 +42,7 @@ def check_session(schedule: Schedule, session: Session, entry: dict[str, Any]) -
     assert entry["title"] == session.title
     assert entry["status"] == session.status.value
     assert entry["rescheduled"] is (session.previous_start is not None)
+    assert entry["held"] is session.held
     for key in ("start", "end", "previous_start", "announced", "updated"):
         assert entry[key] == iso(getattr(session, key)), key
         if entry[key] is not None:

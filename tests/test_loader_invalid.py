@@ -226,3 +226,11 @@ def test_unknown_language_is_refused(write_schedule, tag: str) -> None:
         f"[calendar], field 'language': '{tag}' is not a language tag we can format dates in, "
         "such as 'fr'"
     )
+
+
+def test_held_on_a_dated_session_is_refused(write_schedule) -> None:
+    (message,) = problems_of(write_schedule, session_with(held="true"))
+    assert message.endswith(
+        "session 'lyon', field 'held': is only for sessions without a date; "
+        "a dated session is past once it ends"
+    )

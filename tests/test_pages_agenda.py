@@ -31,25 +31,16 @@ def section_ids(page: lxml.html.HtmlElement, heading_id: str) -> list[str]:
     return [h.get("id").removeprefix("seance-") for h in section.xpath(".//h4[@id]")]
 
 
-def ended(session: Session, now: datetime, schedule: Schedule | None = None) -> bool:
-    """A session is past once its end has passed; an undated one once a later-numbered
-    session of its series has ended (it was held before that one)."""
-    if session.end is not None:
-        return session.end <= now
-    if schedule is None or session.number is None:
-        return False
-    return any(
-        o.series.id == session.series.id and o.number is not None and o.number > session.number
-        and o.end is not None and o.end <= now
-        for o in schedule.sessions
-    )
+def ended(session: Session, now: datetime) -> bool:
+    """A session is past once its end has passed, or when the file says it was held."""
+    return session.held or (session.end is not None and session.end <= now)
 
 
 def test_agenda_lists_upcoming_before_past_when_some_sessions_ended(several: Schedule) -> None:
     page = parse(html.agenda_page(several, SUMMER_2021))
     upcoming = section_ids(page, "a-venir")
     past = section_ids(page, "passees")
-    over = {s.id for s in several.sessions if ended(s, SUMMER_2021, several)}
+    over = {s.id for s in several.sessions if ended(s, SUMMER_2021)}
     assert sorted(upcoming) == sorted(s.id for s in several.sessions if s.id not in over)
     assert sorted(past) == sorted(over)
     headings = [h.get("id") for h in page.xpath("//main//h2[@id]")]
@@ -108,7 +99,7 @@ def test_agenda_card_gives_number_city_mayor_theme_and_french_date(
     assert time == ["2021-05-19T08:45:00+02:00"]
 
 
-def test_agenda_lists_sessions_held_before_a_past_one_as_past(client: FlaskClient) -> None:
+def test_agenda_lists_held_undated_sessions_as_past(client: FlaskClient) -> None:
     # The press release: « Après deux matinales à Biarritz puis Bourges » — held, date unknown.
     page = parse(client.get("/").data)
     assert section_ids(page, "passees") == ["clermont-ferrand", "bourges", "biarritz"]
@@ -117,8 +108,7 @@ def test_agenda_lists_sessions_held_before_a_past_one_as_past(client: FlaskClien
     assert page.xpath("//h4[@id='seance-biarritz']/ancestor::li//time") == []
 
 
-def test_agenda_undated_later_session_says_date_a_venir(several: Schedule) -> None:
-    # "sans-date" is n° 5 of its series; n° 1 (printemps) is over, n° 5 is still to come.
+def test_agenda_undated_session_not_held_says_date_a_venir(several: Schedule) -> None:
     page = parse(html.agenda_page(several, SUMMER_2021))
     assert "sans-date" in section_ids(page, "a-venir")
     assert "date à venir" in card_text(page, "sans-date")
@@ -271,5 +261,12 @@ def test_agenda_uses_the_real_clock_without_pin(client: FlaskClient, shipped: Sc
     page = parse(client.get("/").data)
     now = datetime.now(UTC)
     assert sorted(section_ids(page, "passees")) == sorted(
-        s.id for s in shipped.sessions if ended(s, now, shipped)
+        s.id for s in shipped.sessions if ended(s, now)
     )
+
+
+def test_agenda_held_sessions_are_past_even_before_any_session_ends(shipped: Schedule) -> None:
+    # On 17 May 2021 Clermont-Ferrand is still to come; Biarritz and Bourges were held already.
+    page = parse(html.agenda_page(shipped, datetime(2021, 5, 17, 12, tzinfo=UTC)))
+    assert section_ids(page, "a-venir") == ["clermont-ferrand"]
+    assert section_ids(page, "passees") == ["bourges", "biarritz"]

@@ -410,6 +410,7 @@ class _Builder:
             sequence=sequence,
             updated=updated,
             previous_start=table.wall_clock("previous_start", zone),
+            held=table.boolean("held", default=False),
         )
         table.finish()
         self.check_session(table, session)
@@ -438,6 +439,10 @@ class _Builder:
             )
         if session.previous_start is not None and not session.is_dated:
             table.problem("previous_start", "only makes sense with 'start' and 'end'")
+        if session.held and has_start:
+            table.problem(
+                "held", "is only for sessions without a date; a dated session is past once it ends"
+            )
         if session.video_public and not session.video_url:
             table.problem("video_public", "is true but there is no 'video_url'")
 

@@ -104,6 +104,7 @@ class Session:
     sequence: int = 0
     updated: datetime | None = None
     previous_start: datetime | None = None
+    held: bool = False
 
     @property
     def is_dated(self) -> bool:
@@ -162,23 +163,11 @@ class Schedule:
         return latest_update(self.sessions)
 
     def ended_ids(self, now: datetime) -> frozenset[str]:
-        """Ids of the sessions over at `now`.
-
-        A dated session is over when it has ended. An undated one is over when
-        its series has a later-numbered session that has ended: the press
-        release names Biarritz and Bourges as held before Clermont-Ferrand
-        without giving their dates.
-        """
-        ended = {s.id for s in self.sessions if s.end is not None and s.end <= now}
-        latest = {}
-        for s in self.sessions:
-            if s.id in ended and s.number is not None:
-                latest[s.series.id] = max(latest.get(s.series.id, 0), s.number)
-        ended.update(
+        """Ids of the sessions over at `now`: ended ones, and undated ones known to be held."""
+        return frozenset(
             s.id for s in self.sessions
-            if s.start is None and s.number is not None and s.number < latest.get(s.series.id, 0)
+            if s.held or (s.end is not None and s.end <= now)
         )
-        return frozenset(ended)
 
     def cities(self) -> frozenset[str]:
         """Every city named by a session."""

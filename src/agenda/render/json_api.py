@@ -51,6 +51,7 @@ def session_document(calendar: CalendarInfo, session: Session) -> dict[str, Any]
         "status": session.status.value,
         "status_label": wording.status_label(session),
         "rescheduled": session.previous_start is not None,
+        "held": session.held,
         "start": _instant(session.start),
         "end": _instant(session.end),
         "previous_start": _instant(session.previous_start),
