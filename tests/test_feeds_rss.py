@@ -126,7 +126,7 @@ def test_rss_automne_dates_land_where_they_belong(several_client: FlaskClient) -
     (item,) = [i for i in items if i.findtext("guid", "").endswith("/automne")]
     assert item.findtext("pubDate") == "Mon, 04 Oct 2021 10:30:00 +0200"
     assert item.findtext("title") == (
-        "Matinales d’essai n° 2 : Orléans, dimanche 31 octobre 2021, 9 h 00 – 10 h 30"
+        "Matinales d’essai n° 2 : Orléans, dimanche 31 octobre 2021, 9 h – 10 h 30"
     )
 
 
@@ -188,6 +188,6 @@ def test_rss_tentative_item_marked_a_confirmer() -> None:
     (item,) = channel(feeds.rss_bytes(schedule, schedule.sessions)).findall("item")
     # 1 June 2022 is a Wednesday.
     assert item.findtext("title") == (
-        "À confirmer : Série n° 7 : Metz, mercredi 1 juin 2022, 9 h 00 – 10 h 30"
+        "À confirmer : Série n° 7 : Metz, mercredi 1er juin 2022, 9 h – 10 h 30"
     )
     assert item.findtext("pubDate") == "Mon, 02 May 2022 00:00:00 +0200"

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from babel import Locale
 from babel.dates import format_datetime
 
-from agenda.model import Session, Status
+from agenda.model import Schedule, Session, Status
 
 STATUS_LABELS = {
     Status.CONFIRMED: "Confirmé",
@@ -21,16 +22,26 @@ CANCELLED_PREFIX = "Annulé : "
 RESCHEDULED_LABEL = "Reporté"
 
 
+def _babel(locale: str) -> Locale:
+    """The Babel locale of a BCP 47 tag as the schedule writes it ('fr', 'fr-FR')."""
+    return Locale.parse(locale, sep="-")
+
+
 def long_date(moment: datetime, locale: str = "fr") -> str:
-    """'mercredi 19 mai 2021'."""
-    return format_datetime(moment, "EEEE d MMMM y", locale=locale)
+    """'mercredi 19 mai 2021'; French writes the first of the month '1er'."""
+    language = _babel(locale)
+    if language.language == "fr" and moment.day == 1:
+        return format_datetime(moment, "EEEE '1er' MMMM y", locale=language)
+    return format_datetime(moment, "EEEE d MMMM y", locale=language)
 
 
 def clock_time(moment: datetime, locale: str = "fr") -> str:
-    """'8 h 45' (French typography; other languages get their CLDR short time)."""
-    if locale.split("-")[0] == "fr":
-        return format_datetime(moment, "H 'h' mm", locale=locale)
-    return format_datetime(moment, "short", locale=locale).split(" ")[-1]
+    """'8 h 45', '9 h' (French typography; other languages get their CLDR short time)."""
+    language = _babel(locale)
+    if language.language == "fr":
+        pattern = "H 'h'" if moment.minute == 0 else "H 'h' mm"
+        return format_datetime(moment, pattern, locale=language)
+    return format_datetime(moment, "short", locale=language).split(" ")[-1]
 
 
 def time_range(start: datetime, end: datetime, locale: str = "fr") -> str:
@@ -125,3 +136,14 @@ def when_in_zone(session: Session, locale: str = "fr", undated: str = UNDATED) -
     text = when(session, locale, undated)
     zone = zone_label(session)
     return f"{text}, {zone}" if session.is_dated and zone else text
+
+
+def publication_title(schedule: Schedule, series_id: str | None, city: str | None) -> str:
+    """The calendar's name, narrowed by the series title and the city when a feed is filtered."""
+    parts = [schedule.calendar.name]
+    series = schedule.series_by_id(series_id) if series_id else None
+    if series is not None and series.title not in schedule.calendar.name:
+        parts.append(series.title)
+    if city:
+        parts.append(city)
+    return " – ".join(parts)

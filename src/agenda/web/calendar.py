@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort
 
-from agenda.render import ical
+from agenda.render import ical, wording
 from agenda.web.respond import schedule, selected, serve, session_or_404
 
 bp = Blueprint("calendar", __name__)
@@ -16,25 +16,13 @@ ICAL_TYPE = "text/calendar; charset=utf-8"
 def feed() -> Response:
     """Every dated session, optionally narrowed by ?series= and ?city=."""
     (series_id, city), sessions = selected()
-    name = feed_name(series_id, city)
+    name = wording.publication_title(schedule(), series_id, city)
     return serve(
         ("calendar.ics", series_id, city),
         lambda s: ical.feed_bytes(s, s.select(series=series_id, city=city), name=name),
         ICAL_TYPE,
         sessions,
     )
-
-
-def feed_name(series_id: str | None, city: str | None) -> str:
-    """The calendar's name, narrowed by the series title and city when filtered."""
-    current = schedule()
-    parts = [current.calendar.name]
-    series = current.series_by_id(series_id) if series_id else None
-    if series is not None and series.title not in current.calendar.name:
-        parts.append(series.title)
-    if city:
-        parts.append(city)
-    return " – ".join(parts)
 
 
 @bp.get("/events/<session_id>.ics")

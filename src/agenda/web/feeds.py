@@ -7,8 +7,7 @@ from collections.abc import Callable, Iterable
 from flask import Blueprint, Response
 
 from agenda.model import Schedule, Session
-from agenda.render import feeds, links
-from agenda.web.calendar import feed_name
+from agenda.render import feeds, links, wording
 from agenda.web.respond import schedule, selected, serve
 
 bp = Blueprint("feeds", __name__)
@@ -33,7 +32,7 @@ def atom() -> Response:
 
 def _feed(name: str, render: Renderer, content_type: str) -> Response:
     (series_id, city), sessions = selected()
-    title = feed_name(series_id, city)
+    title = wording.publication_title(schedule(), series_id, city)
     query = links.filter_query(series_id, city)
     entries = feeds.announcements(sessions)
     # Last-Modified must agree with the feed's own updated (feeds.feed_updated),
