@@ -234,3 +234,14 @@ def test_held_on_a_dated_session_is_refused(write_schedule) -> None:
         "session 'lyon', field 'held': is only for sessions without a date; "
         "a dated session is past once it ends"
     )
+
+
+def test_base_url_with_a_path_is_refused(write_schedule) -> None:
+    text = session_with().replace(
+        '"https://agenda.example.org"', '"https://example.org/agenda"'
+    )
+    (message,) = problems_of(write_schedule, text)
+    assert message.endswith(
+        "[calendar], field 'base_url': 'https://example.org/agenda' has a path; agenda is served "
+        "at the root of its host, such as 'https://agenda.example.org'"
+    )

@@ -275,6 +275,14 @@ class _Builder:
             message = f"'{language}' is not a language tag we can format dates in, such as 'fr'"
             table.problem("language", message)
         base_url = table.url("base_url", required=True)
+        if base_url and urlsplit(base_url).path.strip("/"):
+            # Pages link to each other with root-relative paths (/events/…).
+            table.problem(
+                "base_url",
+                f"'{base_url}' has a path; agenda is served at the root of its host, "
+                "such as 'https://agenda.example.org'",
+            )
+            base_url = None
         organizer_raw = table.get("organizer", required=True)
         organizer = None
         if organizer_raw is not None:
