@@ -100,7 +100,7 @@ def entry_html(schedule: Schedule, session: Session) -> str:
         moment = f"{wording.when(session, locale)} ({wording.zone_label(session)})"
         html.append(f"<p><strong>Date :</strong> {_text(moment)}, en visioconférence.</p>")
     else:
-        html.append("<p><strong>Date :</strong> à venir.</p>")
+        html.append(f"<p><strong>Date :</strong> {wording.when(session, locale)}.</p>")
     html.extend(f"<p>{_text(line)}</p>" for line in session.description.splitlines() if line)
     # Only the public link: a private one goes to registered people, never to a feed.
     if session.public_video_url:
