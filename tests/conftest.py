@@ -18,6 +18,17 @@ ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "data" / "sessions.toml"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SEVERAL = FIXTURES / "several_sessions.toml"
+# The least a schedule needs: a calendar and one series "s". Tests append sessions.
+MINIMAL = """
+[calendar]
+name = "Essai"
+base_url = "https://agenda.example.org"
+organizer = { name = "Club" }
+
+[[series]]
+id = "s"
+title = "Série"
+"""
 
 
 @pytest.fixture

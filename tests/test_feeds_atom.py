@@ -14,6 +14,7 @@ from lxml import etree
 from agenda.loader import parse_schedule
 from agenda.model import Schedule
 from agenda.render import feeds
+from tests.conftest import MINIMAL
 
 PARIS = ZoneInfo("Europe/Paris")
 NS = {"a": "http://www.w3.org/2005/Atom"}
@@ -166,14 +167,8 @@ def test_atom_filtered_feed_without_entries_is_dated_from_data(
 
 def test_atom_updated_without_any_date_is_fixed() -> None:
     schedule = parse_schedule(
-        """
-        [calendar]
-        name = "Vide"
-        base_url = "https://vide.example.org"
-        organizer = { name = "Org" }
-        [[series]]
-        id = "s"
-        title = "Série"
+        MINIMAL
+        + """
         [[sessions]]
         id = "un"
         series = "s"

@@ -13,6 +13,7 @@ from lxml import etree
 from agenda.loader import parse_schedule
 from agenda.model import Schedule
 from agenda.render import feeds
+from tests.conftest import MINIMAL
 
 PARIS = ZoneInfo("Europe/Paris")
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -132,14 +133,8 @@ def test_rss_automne_dates_land_where_they_belong(several_client: FlaskClient) -
 
 def test_rss_order_follows_announcements_not_events() -> None:
     schedule = parse_schedule(
-        """
-        [calendar]
-        name = "Ordre"
-        base_url = "https://ordre.example.org"
-        organizer = { name = "Org" }
-        [[series]]
-        id = "s"
-        title = "Série"
+        MINIMAL
+        + """
         [[sessions]]
         id = "tot-annoncee"
         series = "s"
@@ -159,21 +154,15 @@ def test_rss_order_follows_announcements_not_events() -> None:
     items = channel(feeds.rss_bytes(schedule, schedule.sessions)).findall("item")
     # Nancy is held first but was announced last: it is the newest item.
     assert [i.findtext("link") for i in items] == [
-        "https://ordre.example.org/events/tard-annoncee",
-        "https://ordre.example.org/events/tot-annoncee",
+        "https://agenda.example.org/events/tard-annoncee",
+        "https://agenda.example.org/events/tot-annoncee",
     ]
 
 
 def test_rss_tentative_item_marked_a_confirmer() -> None:
     schedule = parse_schedule(
-        """
-        [calendar]
-        name = "Provisoire"
-        base_url = "https://provisoire.example.org"
-        organizer = { name = "Org" }
-        [[series]]
-        id = "s"
-        title = "Série"
+        MINIMAL
+        + """
         [[sessions]]
         id = "peut-etre"
         series = "s"

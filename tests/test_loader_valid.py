@@ -10,6 +10,7 @@ import pytest
 
 from agenda.loader import load_schedule
 from agenda.model import Schedule, Status
+from tests.conftest import MINIMAL
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "communique-2021-05-14.txt"
 
@@ -73,14 +74,3 @@ def test_default_timezone_is_europe_paris(write_schedule) -> None:
     assert schedule.calendar.timezone.key == "Europe/Paris"
     assert schedule.calendar.language == "fr"
 
-
-MINIMAL = """
-[calendar]
-name = "Essai"
-base_url = "https://agenda.example.org"
-organizer = { name = "Club" }
-
-[[series]]
-id = "s"
-title = "Série"
-"""
