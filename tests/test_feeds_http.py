@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
+import feedparser
 import pytest
 from flask.testing import FlaskClient
 from lxml import etree
@@ -145,3 +146,15 @@ def test_feed_filtered_etag_differs_from_whole(path: str, several_client: FlaskC
     whole = several_client.get(path).headers["ETag"]
     filtered = several_client.get(path + "?series=essais").headers["ETag"]
     assert whole != filtered
+
+
+def test_feed_holds_back_announcements_until_their_date(several_app) -> None:
+    # texte-difficile is announced on 2021-05-20, automne on 2021-10-04.
+    several_app.config["AGENDA_NOW"] = "2021-06-01T12:00:00+02:00"
+    early = feedparser.parse(several_app.test_client().get("/rss.xml").data)
+    several_app.config["AGENDA_NOW"] = "2021-10-05T12:00:00+02:00"
+    later = feedparser.parse(several_app.test_client().get("/rss.xml").data)
+    early_ids = {e.id.rsplit("/", 1)[1] for e in early.entries}
+    later_ids = {e.id.rsplit("/", 1)[1] for e in later.entries}
+    assert early_ids == {"printemps", "texte-difficile"}
+    assert later_ids == early_ids | {"automne"}

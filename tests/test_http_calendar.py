@@ -131,3 +131,20 @@ def test_other_process_other_clock_zone_gives_identical_bytes(client: FlaskClien
         env=env, capture_output=True, check=True,
     )
     assert other.stdout == client.get("/calendar.ics").data
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("city=L'Ha%C3%BF-les-Roses", ["texte-difficile"]),  # typed ' for the file's ’
+        ("city=Saint-E%CC%81tienne", ["printemps"]),  # decomposed É
+        ("city=%20Tours%20", ["annulee"]),
+        ("series=AUTRES", ["reportee", "provisoire"]),
+    ],
+)
+def test_filters_accept_names_as_people_type_them(
+    several_client: FlaskClient, query: str, expected: list[str]
+) -> None:
+    response = several_client.get(f"/calendar.ics?{query}")
+    assert response.status_code == 200
+    assert uids(response.data) == expected

@@ -120,3 +120,18 @@ def test_single_download_has_no_calendar_name(shipped: Schedule) -> None:
     calendar = icalendar.Calendar.from_ical(session_bytes(shipped, session))
     assert "X-WR-CALNAME" not in calendar and "NAME" not in calendar
     assert len(calendar.walk("VTIMEZONE")) == 1
+
+
+def test_feed_without_event_still_has_a_component(several: Schedule) -> None:
+    # RFC 5545: a VCALENDAR holds at least one component. Brest's session has no date.
+    data = feed_bytes(several, several.select(city="Brest"))
+    calendar = icalendar.Calendar.from_ical(data)
+    assert calendar.walk("VEVENT") == []
+    assert [str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")] == ["Europe/Paris"]
+
+
+def test_calendar_name_is_escaped_text(several: Schedule) -> None:
+    data = feed_bytes(several, several.sessions, name="Agenda ; spécial, deux")
+    assert "\r\nNAME:Agenda \\; spécial\\, deux\r\n" in data.decode("utf-8")
+    calendar = vobject.readOne(data.decode("utf-8"))
+    assert calendar.contents["name"][0].value == "Agenda ; spécial, deux"

@@ -152,3 +152,26 @@ def test_events_json_conditional_get(client: FlaskClient) -> None:
     again = client.get("/events.json", headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304
     assert again.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_json_404_is_readable_cross_origin(client: FlaskClient) -> None:
+    response = client.get("/events/inconnue.json", headers={"Origin": "https://ceps-oing.org"})
+    assert response.status_code == 404
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_json_preflight_allows_conditional_fetch(client: FlaskClient) -> None:
+    response = client.options(
+        "/events.json",
+        headers={
+            "Origin": "https://ceps-oing.org",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "if-none-match",
+        },
+    )
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    allowed_text = response.headers["Access-Control-Allow-Headers"]
+    allowed = {h.strip().lower() for h in allowed_text.split(",")}
+    assert "if-none-match" in allowed
+    assert "ETag" in response.headers["Access-Control-Expose-Headers"]

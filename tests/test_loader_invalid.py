@@ -245,3 +245,13 @@ def test_base_url_with_a_path_is_refused(write_schedule) -> None:
         "[calendar], field 'base_url': 'https://example.org/agenda' has a path; agenda is served "
         "at the root of its host, such as 'https://agenda.example.org'"
     )
+
+
+def test_rescheduled_without_sequence_bump_is_refused(write_schedule) -> None:
+    (message,) = problems_of(write_schedule, session_with(previous_start="2021-06-09T08:45:00"))
+    assert "field 'sequence': a rescheduled session needs a sequence of 1 or more" in message
+
+
+def test_updated_before_announced_is_refused(write_schedule) -> None:
+    (message,) = problems_of(write_schedule, session_with(updated="2021-05-20"))
+    assert message.endswith("session 'lyon', field 'updated': must not be before 'announced'")

@@ -256,3 +256,11 @@ def test_session_page_conditional_get(client: FlaskClient) -> None:
                        headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304
     assert first.headers["Cache-Control"] == "public, max-age=300"
+
+
+def test_session_page_past_tentative_does_not_claim_it_took_place(several: Schedule) -> None:
+    session = several.session("provisoire")
+    after = datetime(2023, 1, 1, tzinfo=UTC)
+    main = text(parse(html.session_page(several, session, after)).xpath("//main")[0])
+    assert "n’ont pas été confirmés" in main
+    assert "a eu lieu" not in main

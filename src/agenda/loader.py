@@ -274,6 +274,7 @@ class _Builder:
         if not _known_language(language):
             message = f"'{language}' is not a language tag we can format dates in, such as 'fr'"
             table.problem("language", message)
+        updated = table.instant("updated", zone)
         base_url = table.url("base_url", required=True)
         if base_url and urlsplit(base_url).path.strip("/"):
             # Pages link to each other with root-relative paths (/events/…).
@@ -303,6 +304,7 @@ class _Builder:
             language=language,
             base_url=base_url,
             organizer=organizer,
+            updated=updated,
         )
 
     def zone(self, table: _Table) -> ZoneInfo | None:
@@ -447,6 +449,19 @@ class _Builder:
             )
         if session.previous_start is not None and not session.is_dated:
             table.problem("previous_start", "only makes sense with 'start' and 'end'")
+        elif session.previous_start is not None and session.sequence < 1:
+            table.problem(
+                "sequence",
+                "a rescheduled session needs a sequence of 1 or more (one more than when it "
+                "was published), or calendars that have it will keep the old date",
+            )
+        if (
+            session.announced is not None
+            and table.data.get("updated") is not None
+            and session.updated is not None
+            and session.updated < session.announced
+        ):
+            table.problem("updated", "must not be before 'announced'")
         if session.held and has_start:
             table.problem(
                 "held", "is only for sessions without a date; a dated session is past once it ends"

@@ -71,6 +71,7 @@ class CalendarInfo:
     organizer: Organizer
     description: str = ""
     language: str = "fr"
+    updated: datetime | None = None
 
     @property
     def host(self) -> str:

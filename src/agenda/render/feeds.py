@@ -49,8 +49,10 @@ def entry_updated(session: Session) -> datetime:
 
 def feed_updated(schedule: Schedule, entries: Sequence[Session]) -> datetime:
     """The feed's `updated`/`lastBuildDate`: latest entry update, else the schedule's, else 1970."""
-    latest = max((entry_updated(s) for s in entries), default=None)
-    moment = latest or schedule.last_modified or NO_DATE
+    stamps = [entry_updated(s) for s in entries]
+    if schedule.calendar.updated is not None:  # an edit outside the sessions
+        stamps.append(schedule.calendar.updated)
+    moment = max(stamps, default=None) or schedule.last_modified or NO_DATE
     return moment.astimezone(schedule.calendar.timezone)
 
 

@@ -131,7 +131,7 @@ def build_calendar(
     cal.add("method", "PUBLISH")
     if subscription:
         title = name or info.name
-        cal.add("name", title)
+        cal.add("name", vText(title))
         cal.add("x-wr-calname", vText(title))
         if info.description:
             cal.add("description", info.description)
@@ -139,12 +139,18 @@ def build_calendar(
         cal.add("x-wr-timezone", vText(info.timezone.key))
         cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
         cal.add("x-published-ttl", vDuration(REFRESH))
-    if dated:
-        first = min(s.start for s in dated if s.start)
-        last = max(s.end for s in dated if s.end)
-        zones = {s.start.tzinfo for s in dated if s.start}
+    # RFC 5545 wants at least one component: a feed with no event yet (a city
+    # whose session has no date) still carries the calendar's VTIMEZONE.
+    span = dated or schedule.dated_sessions
+    if span:
+        first = min(s.start for s in span if s.start)
+        last = max(s.end for s in span if s.end)
+        zones = {s.start.tzinfo for s in span if s.start}
         for zone in sorted(zones, key=lambda z: getattr(z, "key", "")):
             cal.add_component(build_vtimezone(zone, first, last))  # type: ignore[arg-type]
+    elif schedule.last_modified is not None:
+        moment = schedule.last_modified.astimezone(info.timezone)
+        cal.add_component(build_vtimezone(info.timezone, moment, moment))
     for session in dated:
         cal.add_component(build_event(info, session))
     return cal

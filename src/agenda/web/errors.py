@@ -35,6 +35,7 @@ def register(app: Flask) -> None:
         code = error.code or 500
         title, message = _words(error)
         headers = _allow(error)
+        headers["Vary"] = "Accept"  # HTML for browsers, text for the rest
         if _wants_html():
             try:
                 body = html.error_page(schedule().calendar, code, title, message)

@@ -8,7 +8,7 @@ from flask import Blueprint, Response
 
 from agenda.model import Schedule, Session
 from agenda.render import feeds, links, wording
-from agenda.web.respond import schedule, selected, serve
+from agenda.web.respond import clock, schedule, selected, serve
 
 bp = Blueprint("feeds", __name__)
 
@@ -31,16 +31,26 @@ def atom() -> Response:
 
 
 def _feed(name: str, render: Renderer, content_type: str) -> Response:
-    (series_id, city), sessions = selected()
+    (series_id, city), _ = selected()
     title = wording.publication_title(schedule(), series_id, city)
     query = links.filter_query(series_id, city)
-    entries = feeds.announcements(sessions)
+    now = clock()
+
+    def published(current: Schedule) -> tuple[Session, ...]:
+        # An announcement dated in the future is held back until then: the file
+        # can be prepared ahead of the press release.
+        return tuple(
+            s for s in current.select(series=series_id, city=city)
+            if s.announced is not None and s.announced <= now
+        )
+
+    entries = published(schedule())
     # Last-Modified must agree with the feed's own updated (feeds.feed_updated),
     # which falls back to the whole schedule when no entry is left.
     dated_by = entries or schedule().sessions
     return serve(
-        (name, series_id, city),
-        lambda s: render(s, s.select(series=series_id, city=city), title, query),
+        lambda s: (name, series_id, city, tuple(e.id for e in published(s))),
+        lambda s: render(s, published(s), title, query),
         content_type,
         dated_by,
     )

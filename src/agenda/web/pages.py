@@ -8,12 +8,10 @@ ends, not on every request.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response, request
 
 from agenda.render import html, json_api
-from agenda.web.respond import schedule, serve, session_or_404
+from agenda.web.respond import clock, schedule, serve, session_or_404
 
 bp = Blueprint("pages", __name__)
 
@@ -28,17 +26,6 @@ POLICY = (
 NO_FRAMING = POLICY + "; frame-ancestors 'none'"
 # Only the embed is meant to be shown inside another site's <iframe>.
 ANY_FRAMING = POLICY + "; frame-ancestors *"
-
-
-def clock() -> datetime:
-    """The time pages are rendered for: AGENDA_NOW when configured (screenshots), else now."""
-    pinned = current_app.config.get("AGENDA_NOW")
-    if pinned is None:
-        return datetime.now(UTC)
-    moment = datetime.fromisoformat(pinned) if isinstance(pinned, str) else pinned
-    if moment.tzinfo is None:
-        raise ValueError("AGENDA_NOW needs a UTC offset, such as 2021-05-17T12:00:00+02:00")
-    return moment
 
 
 @bp.get("/")
@@ -88,31 +75,39 @@ def embed() -> Response:
 def events_json() -> Response:
     """Every session as JSON, readable from any site's JavaScript."""
     current = schedule()
-    return _cors(serve(("events.json",), json_api.events_bytes, JSON_TYPE, current.sessions))
+    return serve(("events.json",), json_api.events_bytes, JSON_TYPE, current.sessions)
 
 
 @bp.get("/events/<session_id>.json")
 def session_json(session_id: str) -> Response:
     """One session as JSON."""
     session = session_or_404(session_id)
-    return _cors(serve(
+    return serve(
         ("event.json", session_id),
         lambda s: json_api.session_bytes(s, s.session(session_id) or session),
         JSON_TYPE,
         [session],
-    ))
+    )
 
 
-def _cors(response: Response) -> Response:
-    # Public data: the CEPS site (or anyone) may fetch it from a browser.
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+def _cors(response: Response) -> None:
+    # Public data: the CEPS site (or anyone) may fetch it from a browser, errors
+    # included (else a 404 looks like a network failure), and revalidate it.
+    headers = response.headers
+    headers["Access-Control-Allow-Origin"] = "*"
+    headers["Access-Control-Expose-Headers"] = "ETag, Last-Modified"
+    if request.method == "OPTIONS":  # the preflight of a conditional fetch()
+        headers["Access-Control-Allow-Methods"] = "GET, HEAD"
+        headers["Access-Control-Allow-Headers"] = "If-None-Match, If-Modified-Since"
+        headers["Access-Control-Max-Age"] = "86400"
 
 
 @bp.after_app_request
 def security_headers(response: Response) -> Response:
     """Headers every response carries; a route may have set its own CSP first (the embed)."""
     headers = response.headers
+    if request.path.endswith(".json"):
+        _cors(response)
     if "Content-Security-Policy" not in headers:
         headers["Content-Security-Policy"] = NO_FRAMING
     if "frame-ancestors 'none'" in headers["Content-Security-Policy"]:

@@ -6,8 +6,9 @@ ETag, Last-Modified, 304 handling and HEAD (Flask answers HEAD from GET).
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Hashable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask import Response, abort, current_app, request
 
@@ -22,6 +23,20 @@ CACHE_CONTROL = "public, max-age=300"
 def store() -> ScheduleStore:
     """The application's schedule store."""
     return current_app.extensions["agenda.store"]
+
+
+def clock() -> datetime:
+    """The time pages and feeds are rendered for: AGENDA_NOW when configured, else now.
+
+    Only routes that depend on the date read it, and their cache keys say how.
+    """
+    pinned = current_app.config.get("AGENDA_NOW")
+    if pinned is None:
+        return datetime.now(UTC)
+    moment = datetime.fromisoformat(pinned) if isinstance(pinned, str) else pinned
+    if moment.tzinfo is None:
+        raise ValueError("AGENDA_NOW needs a UTC offset, such as 2021-05-17T12:00:00+02:00")
+    return moment
 
 
 def schedule() -> Schedule:
@@ -39,16 +54,19 @@ def serve(
 ) -> Response:
     """A conditional response for the bytes `build` makes, cached under `key`.
 
-    `sessions` are those the bytes describe; the latest `updated` among them is
-    Last-Modified. `modified` is for bytes that also change with time (a page
-    moves a session to "past" when it ends): Last-Modified is then the later of the two.
+    Last-Modified is the latest of: the `updated` of the `sessions` the bytes
+    describe; the calendar's own `updated` (edits outside the sessions); and
+    `modified`, for bytes that also change with time (a page moves a session to
+    "past" when it ends).
     """
     rendered = store().render(key, build)
     response = Response(rendered.body, content_type=content_type)
     response.set_etag(rendered.etag)
-    stamps = [t for t in (latest_update(list(sessions)), modified) if t is not None]
+    calendar_updated = schedule().calendar.updated
+    stamps = [t for t in (latest_update(list(sessions)), modified, calendar_updated) if t]
     if stamps:
-        response.last_modified = max(stamps)
+        # RFC 9110: never later than the response's Date, whatever the data says.
+        response.last_modified = min(max(stamps), datetime.now(UTC))
     response.headers["Cache-Control"] = CACHE_CONTROL
     if filename:
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -63,6 +81,14 @@ def session_or_404(session_id: str) -> Session:
     return found
 
 
+def _same(ours: str, theirs: str) -> bool:
+    """Names compared as people type them: any case, composed or not, ' for ’."""
+    def fold(text: str) -> str:
+        return unicodedata.normalize("NFC", text).casefold().replace("’", "'").strip()
+
+    return fold(ours) == fold(theirs)
+
+
 def selected() -> tuple[tuple[str | None, str | None], tuple[Session, ...]]:
     """The `?series=` and `?city=` filters of this request, checked, and the sessions they keep.
 
@@ -70,13 +96,16 @@ def selected() -> tuple[tuple[str | None, str | None], tuple[Session, ...]]:
     equivalent queries share one cached rendering.
     """
     current = schedule()
-    series_id = request.args.get("series") or None
-    city = request.args.get("city") or None
-    if series_id is not None and current.series_by_id(series_id) is None:
-        known = ", ".join(s.id for s in current.series)
-        abort(404, description=f"Série inconnue : « {series_id} ». Séries : {known}.")
+    series_id = request.args.get("series", "").strip() or None
+    city = request.args.get("city", "").strip() or None
+    if series_id is not None:
+        found = next((s.id for s in current.series if _same(s.id, series_id)), None)
+        if found is None:
+            known = ", ".join(s.id for s in current.series)
+            abort(404, description=f"Série inconnue : « {series_id} ». Séries : {known}.")
+        series_id = found
     if city is not None:
-        match = next((c for c in sorted(current.cities()) if c.casefold() == city.casefold()), None)
+        match = next((c for c in sorted(current.cities()) if _same(c, city)), None)
         if match is None:
             known = ", ".join(sorted(current.cities()))
             abort(404, description=f"Ville inconnue : « {city} ». Villes : {known}.")

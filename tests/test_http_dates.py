@@ -1,0 +1,40 @@
+"""Last-Modified tells the truth: calendar-level edits move it, the future never appears."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+import pytest
+
+from agenda import create_app
+from tests.conftest import SEVERAL
+
+ROUTES = ["/calendar.ics", "/rss.xml", "/atom.xml", "/events.json"]
+
+
+@pytest.mark.parametrize("path", ROUTES)
+def test_calendar_updated_moves_last_modified(write_schedule, path: str) -> None:
+    text = SEVERAL.read_text(encoding="utf-8")
+    edited = text.replace(
+        'name = "Agenda d’essai"', 'name = "Agenda renommé"\nupdated = 2022-03-01T12:00:00'
+    )
+    before = create_app({"AGENDA_DATA": str(write_schedule(text, "a.toml"))}).test_client()
+    after = create_app({"AGENDA_DATA": str(write_schedule(edited, "b.toml"))}).test_client()
+    old = before.get(path)
+    new = after.get(path)
+    stamp = parsedate_to_datetime(new.headers["Last-Modified"])
+    assert stamp == datetime(2022, 3, 1, 11, tzinfo=UTC)  # noon in Paris
+    # A client that only sends If-Modified-Since gets the renamed calendar, not a 304.
+    revalidated = after.get(path, headers={"If-Modified-Since": old.headers["Last-Modified"]})
+    assert revalidated.status_code == 200
+
+
+def test_last_modified_is_never_in_the_future(write_schedule) -> None:
+    text = SEVERAL.read_text(encoding="utf-8").replace(
+        "updated = 2022-01-05", "updated = 2999-01-05"
+    )
+    client = create_app({"AGENDA_DATA": str(write_schedule(text))}).test_client()
+    response = client.get("/calendar.ics")
+    stamp = parsedate_to_datetime(response.headers["Last-Modified"])
+    assert stamp <= parsedate_to_datetime(response.headers["Date"])
