@@ -175,7 +175,7 @@ def _site(calendar: CalendarInfo) -> dict[str, Any]:
         "rss": links.RSS_PATH,
         "atom": links.ATOM_PATH,
         "json": links.EVENTS_JSON_PATH,
-        "ics": "/calendar.ics",
+        "ics": links.CALENDAR_PATH,
         "home_url": links.home_url(calendar),
         "og_locale": _og_locale(calendar.language),
     }

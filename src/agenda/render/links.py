@@ -16,6 +16,11 @@ GOOGLE_TEMPLATE = "https://calendar.google.com/calendar/render"
 OUTLOOK_PERSONAL = "https://outlook.live.com/calendar/0/deeplink/compose"
 OUTLOOK_WORK = "https://outlook.office.com/calendar/0/deeplink/compose"
 OUTLOOK_SUBSCRIBE = "https://outlook.live.com/calendar/0/addfromweb"
+# Root-relative paths of the site-wide documents; the *_url functions give absolute forms.
+CALENDAR_PATH = "/calendar.ics"
+RSS_PATH = "/rss.xml"
+ATOM_PATH = "/atom.xml"
+EVENTS_JSON_PATH = "/events.json"
 
 
 def page_path(session: Session) -> str:
@@ -43,10 +48,14 @@ def ics_url(calendar: CalendarInfo, session: Session) -> str:
     return calendar.url(ics_path(session))
 
 
+def _absolute(calendar: CalendarInfo, path: str, query: str) -> str:
+    url = calendar.url(path)
+    return f"{url}?{query}" if query else url
+
+
 def feed_url(calendar: CalendarInfo, query: str = "") -> str:
     """Absolute https URL of the subscription feed, with an optional query string."""
-    url = calendar.url("/calendar.ics")
-    return f"{url}?{query}" if query else url
+    return _absolute(calendar, CALENDAR_PATH, query)
 
 
 def home_url(calendar: CalendarInfo) -> str:
@@ -62,14 +71,12 @@ def filter_query(series: str | None = None, city: str | None = None) -> str:
 
 def rss_url(calendar: CalendarInfo, query: str = "") -> str:
     """Absolute URL of the RSS 2.0 feed, with an optional query string."""
-    url = calendar.url("/rss.xml")
-    return f"{url}?{query}" if query else url
+    return _absolute(calendar, RSS_PATH, query)
 
 
 def atom_url(calendar: CalendarInfo, query: str = "") -> str:
     """Absolute URL of the Atom feed, with an optional query string; also the feed's id."""
-    url = calendar.url("/atom.xml")
-    return f"{url}?{query}" if query else url
+    return _absolute(calendar, ATOM_PATH, query)
 
 
 def webcal_url(https_url: str) -> str:
@@ -115,12 +122,6 @@ def outlook_event_url(
         "location": location,
     }
     return f"{OUTLOOK_WORK if work else OUTLOOK_PERSONAL}?{urlencode(query)}"
-
-
-# Root-relative paths the pages link to (rss_url and atom_url give the absolute forms).
-RSS_PATH = "/rss.xml"
-ATOM_PATH = "/atom.xml"
-EVENTS_JSON_PATH = "/events.json"
 
 
 def add_to_calendar(calendar: CalendarInfo, session: Session) -> dict[str, str]:
