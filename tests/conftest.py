@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +14,11 @@ from flask.testing import FlaskClient
 from agenda import create_app
 from agenda.loader import load_schedule
 from agenda.model import Schedule
+
+# In-process apps look at their files on each request and publish an edit at
+# once, so that a test sees its edit on the next request; no watcher thread.
+os.environ["AGENDA_WATCH"] = "0"
+os.environ["AGENDA_SETTLE"] = "0"
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "data" / "sessions.toml"

@@ -176,11 +176,6 @@ def test_unknown_status_lists_valid_ones(write_schedule) -> None:
     )
 
 
-def test_cancelled_without_sequence_bump_is_refused(write_schedule) -> None:
-    (message,) = problems_of(write_schedule, session_with(status='"cancelled"'))
-    assert "field 'sequence': a cancelled session needs a sequence of 1 or more" in message
-
-
 def test_dated_session_without_announced_or_updated_is_refused(write_schedule) -> None:
     (message,) = problems_of(write_schedule, session_with(announced=None))
     assert "field 'announced': a dated session needs 'announced' or 'updated'" in message
@@ -245,11 +240,6 @@ def test_base_url_with_a_path_is_refused(write_schedule) -> None:
         "[calendar], field 'base_url': 'https://example.org/agenda' has a path; agenda is served "
         "at the root of its host, such as 'https://agenda.example.org'"
     )
-
-
-def test_rescheduled_without_sequence_bump_is_refused(write_schedule) -> None:
-    (message,) = problems_of(write_schedule, session_with(previous_start="2021-06-09T08:45:00"))
-    assert "field 'sequence': a rescheduled session needs a sequence of 1 or more" in message
 
 
 def test_updated_before_announced_is_refused(write_schedule) -> None:

@@ -16,14 +16,27 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     Raises agenda.errors.ScheduleError, listing every problem, when the schedule is invalid.
     """
-    from agenda.store import ScheduleStore
+    from agenda.store import SETTLE_SECONDS, VersionStore
     from agenda.web import calendar, errors, feeds, pages
 
     app = Flask(__name__)
-    app.config.from_mapping(AGENDA_DATA=os.environ.get("AGENDA_DATA", DEFAULT_DATA))
+    app.config.from_mapping(
+        AGENDA_DATA=os.environ.get("AGENDA_DATA", DEFAULT_DATA),
+        # Where the published version lives; default: beside the schedule file.
+        AGENDA_PUBLISHED=os.environ.get("AGENDA_PUBLISHED") or None,
+        # Seconds a changed schedule file must stay unchanged before it is published.
+        AGENDA_SETTLE=float(os.environ.get("AGENDA_SETTLE", SETTLE_SECONDS)),
+        # A watcher thread per process; False makes each request look instead (tests).
+        AGENDA_WATCH=os.environ.get("AGENDA_WATCH", "1") != "0",
+    )
     if test_config is not None:
         app.config.from_mapping(test_config)
-    app.extensions["agenda.store"] = ScheduleStore(app.config["AGENDA_DATA"])
+    app.extensions["agenda.store"] = VersionStore(
+        app.config["AGENDA_DATA"],
+        published=app.config["AGENDA_PUBLISHED"],
+        settle=app.config["AGENDA_SETTLE"],
+        watch=app.config["AGENDA_WATCH"],
+    )
     app.register_blueprint(calendar.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(pages.bp)

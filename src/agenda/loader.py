@@ -24,11 +24,13 @@ from agenda.model import (
     Contact,
     Organizer,
     Person,
+    Rhythm,
     Schedule,
     Series,
     Session,
     Status,
 )
+from agenda.planning import rhythm_error
 
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+\Z")
@@ -47,6 +49,11 @@ def load_schedule(path: str | Path) -> Schedule:
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise ScheduleError([Problem(source, "", "", f"cannot read the file: {reason}")]) from None
+    return parse_bytes(raw, source)
+
+
+def parse_bytes(raw: bytes, source: str = "<schedule>") -> Schedule:
+    """Validate the bytes of a schedule file; `source` names it in messages."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -241,7 +248,7 @@ class _Builder:
         contacts = tuple(
             c for i, raw in enumerate(self.items(top, "contacts"), 1) if (c := self.contact(raw, i))
         )
-        series = self.all_series(self.items(top, "series"))
+        series = self.all_series(self.items(top, "series"), zone)
         sessions = self.sessions(self.items(top, "sessions"), series, zone)
         top.finish()
         if self.problems or calendar is None:
@@ -328,7 +335,40 @@ class _Builder:
         table.finish()
         return contact
 
-    def all_series(self, raws: list[Any]) -> dict[str, Series]:
+    def rhythm(self, table: _Table, zone: ZoneInfo | None) -> Rhythm | None:
+        """The optional `rhythm` of a series: RRULE, first date and usual hours."""
+        raw = table.get("rhythm")
+        if raw is None:
+            return None
+        sub = _Table(self, raw, table.where, "rhythm.")
+        rule = sub.text("rule", required=True)
+        first = sub.get("first", required=True)
+        start = sub.get("start", required=True)
+        end = sub.get("end", required=True)
+        sub.finish()
+        ok = True
+        if first is not None and (isinstance(first, datetime) or not isinstance(first, date)):
+            sub.problem("first", f"must be a date such as 2021-03-17, not {_kind(first)}")
+            ok = False
+        for key, value in (("start", start), ("end", end)):
+            if value is not None and not isinstance(value, time):
+                sub.problem(key, f"must be a time of day such as 08:45:00, not {_kind(value)}")
+                ok = False
+        if not (ok and rule and first is not None and start is not None and end is not None):
+            return None
+        if end <= start:
+            sub.problem("end", "must be after 'start'")
+            return None
+        if zone is None:
+            return None
+        rhythm = Rhythm(rule=rule, first=datetime.combine(first, start, zone), start=start, end=end)
+        error = rhythm_error(rhythm)
+        if error:
+            sub.problem("rule", error)
+            return None
+        return rhythm
+
+    def all_series(self, raws: list[Any], zone: ZoneInfo | None) -> dict[str, Series]:
         found: dict[str, Series] = {}
         for position, raw in enumerate(raws, 1):
             where = _where("series", raw, position)
@@ -340,6 +380,7 @@ class _Builder:
                 description=table.text("description", multiline=True),
                 partners=table.strings("partners"),
                 url=table.url("url"),
+                rhythm=self.rhythm(table, zone),
             )
             table.finish()
             if series.id in found:
@@ -421,6 +462,7 @@ class _Builder:
             updated=updated,
             previous_start=table.wall_clock("previous_start", zone),
             held=table.boolean("held", default=False),
+            replay_url=table.url("replay_url"),
         )
         table.finish()
         self.check_session(table, session)
@@ -441,20 +483,12 @@ class _Builder:
                 "a dated session needs 'announced' or 'updated': calendars use it to date "
                 "the entry (DTSTAMP, LAST-MODIFIED)",
             )
-        if session.is_cancelled and session.sequence < 1 and session.is_dated:
-            table.problem(
-                "sequence",
-                "a cancelled session needs a sequence of 1 or more (one more than when it "
-                "was published), or calendars that have it will not mark it cancelled",
-            )
+        # SEQUENCE is derived from the published history (agenda.history); the
+        # old hand-written `sequence` is only a floor, so no rule ties it to status.
         if session.previous_start is not None and not session.is_dated:
             table.problem("previous_start", "only makes sense with 'start' and 'end'")
-        elif session.previous_start is not None and session.sequence < 1:
-            table.problem(
-                "sequence",
-                "a rescheduled session needs a sequence of 1 or more (one more than when it "
-                "was published), or calendars that have it will keep the old date",
-            )
+        if session.replay_url and session.is_cancelled:
+            table.problem("replay_url", "a cancelled session has no recording; remove the link")
         if (
             session.announced is not None
             and table.data.get("updated") is not None

@@ -8,7 +8,7 @@ imports neither Flask nor icalendar.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -50,6 +50,16 @@ class Contact:
 
 
 @dataclass(frozen=True, slots=True)
+class Rhythm:
+    """A series' planned dates: an RFC 5545 RRULE from a first date, at the usual hours."""
+
+    rule: str
+    first: datetime
+    start: time
+    end: time
+
+
+@dataclass(frozen=True, slots=True)
 class Series:
     """A run of sessions under one title, such as "Tour des Villes"."""
 
@@ -59,6 +69,43 @@ class Series:
     description: str = ""
     partners: tuple[str, ...] = ()
     url: str | None = None
+    rhythm: Rhythm | None = None
+
+
+class Change(StrEnum):
+    """What a revision did that journalists hear of; other edits are quiet."""
+
+    CANCELLED = "cancelled"
+    REINSTATED = "reinstated"
+    RESCHEDULED = "rescheduled"
+    DATED = "dated"
+    CONFIRMED = "confirmed"
+    SPEAKERS = "speakers"
+    REPLAY = "replay"
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """One published change of a session: when, its SEQUENCE after it, and what changed.
+
+    `fields` names the changed fields ("start", "status", …); the first
+    publication of a session has the single field "published". `news` is what
+    the feeds announce (empty for quiet edits, such as a typo fixed).
+    `previous_start`, `previous_end` and `previous_status` are the values before.
+    """
+
+    at: datetime
+    sequence: int
+    fields: tuple[str, ...]
+    news: tuple[Change, ...] = ()
+    previous_start: datetime | None = None
+    previous_end: datetime | None = None
+    previous_status: Status | None = None
+
+    @property
+    def is_first(self) -> bool:
+        """True for the revision that first published the session."""
+        return self.fields == ("published",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +153,9 @@ class Session:
     updated: datetime | None = None
     previous_start: datetime | None = None
     held: bool = False
+    replay_url: str | None = None
+    uid: str = ""
+    revisions: tuple[Revision, ...] = ()
 
     @property
     def is_dated(self) -> bool:
@@ -129,6 +179,24 @@ class Session:
         """The video link when it may be published; private links never leave the model."""
         return self.video_url if self.video_public else None
 
+    @property
+    def news(self) -> tuple[Revision, ...]:
+        """The revisions that the feeds announce, oldest first."""
+        return tuple(r for r in self.revisions if r.news)
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """A date that a series' rhythm plans and no dated session holds yet: « à annoncer »."""
+
+    series: Series
+    number: int
+    start: datetime
+    end: datetime
+    uid: str
+    sequence: int = 0
+    updated: datetime | None = None
+
 
 @dataclass(frozen=True, slots=True)
 class Schedule:
@@ -139,6 +207,7 @@ class Schedule:
     sessions: tuple[Session, ...]
     contacts: tuple[Contact, ...] = ()
     source: str = ""
+    planned: tuple[Planned, ...] = ()
     _by_id: dict[str, Session] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

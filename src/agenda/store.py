@@ -1,9 +1,14 @@
-"""Holds the current schedule and what has been rendered from it.
+"""The version in service in this process, kept in step with the published file.
 
-The schedule file is read once and re-read only when it changes on disk. A bad
-edit never takes the service down or loses what is published: the last good
-schedule stays in service and the problems go to the log. Rendered bytes are
-kept per schedule version, so a request costs a dictionary look-up.
+A request takes one Version (`current()`) and builds its answer from it alone.
+A watcher (a thread per process, or each request in tests) looks at two files:
+- the published version (`sessions.published.json`): when another process
+  published, this one loads what it wrote;
+- the schedule file: once it has stopped changing for `settle` seconds and
+  differs from what is served, this process publishes it under the lock.
+An invalid edit, a partial save or a dropped session never changes what is
+served; it is reported as `pending` (for /healthz) with the problems and the
+time the file was saved.
 """
 
 from __future__ import annotations
@@ -12,15 +17,30 @@ import hashlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from agenda.errors import ScheduleError
-from agenda.loader import load_schedule
 from agenda.model import Schedule
+from agenda.published import (
+    CannotWrite,
+    PublishedError,
+    Version,
+    digest_of,
+    first_version,
+    publish,
+    published_path,
+    read_schedule_bytes,
+    read_version,
+)
 
 log = logging.getLogger(__name__)
+
+SETTLE_SECONDS = 2.0  # a save in progress rarely pauses this long between writes
+POLL_SECONDS = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,65 +56,221 @@ class Rendered:
         return cls(body, hashlib.sha256(body).hexdigest()[:32])
 
 
-class ScheduleStore:
-    """The schedule in service, reloaded when its file changes, with a render cache."""
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """An edit on disk that is not served: why, and since when (the file's modification time)."""
 
-    def __init__(self, path: str | Path) -> None:
+    state: str  # "waiting", "invalid", "unwritable", "missing"
+    problems: tuple[str, ...]
+    since: datetime
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_mtime_ns, info.st_size, info.st_ino)
+
+
+class VersionStore:
+    """The published version this process serves, with its render cache."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        published: str | Path | None = None,
+        settle: float = SETTLE_SECONDS,
+        watch: bool = True,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        """Load the latest published version, publishing the file first if it has none.
+
+        Raises ScheduleError when there is nothing valid to serve at all: no
+        published version and an invalid schedule file.
+        """
         self.path = Path(path)
-        self._lock = threading.Lock()
-        self._stamp = self._file_stamp()
-        # The schedule and the cache built from it change together, as one tuple.
-        self._state: tuple[Schedule, dict[Hashable, Rendered]] = (
-            load_schedule(self.path),  # a bad file at start-up is fatal
-            {},
-        )
+        self.published_path = Path(published) if published else published_path(self.path)
+        self.settle = settle
+        self.watch = watch
+        self.clock = clock
+        self.pending: Pending | None = None
+        self._poll_lock = threading.Lock()
+        self._watcher_pid: int | None = None
+        self._published_stamp = _stamp(self.published_path)
+        self._checked_stamp: tuple[int, int, int] | None = None
+        self._candidate: tuple[tuple[int, int, int], float] | None = None
+        self._version = self._start()
+        self.poll()
 
-    def _file_stamp(self) -> tuple[int, int] | None:
+    # --- start-up -----------------------------------------------------------------
+
+    def _start(self) -> Version:
         try:
-            info = os.stat(self.path)
-        except OSError:
-            return None
-        return (info.st_mtime_ns, info.st_size)
+            found = read_version(self.published_path, str(self.path))
+        except PublishedError as error:
+            log.error("%s; publishing the schedule file anew", error)
+            found = None
+        if found is not None:
+            return found
+        # Nothing published yet: the first version comes from the file alone
+        # (its times from the file, not the clock), so any process derives the
+        # same one. Write it if we can; serve it either way.
+        raw = read_schedule_bytes(self.path)
+        version = first_version(raw, str(self.path))
+        try:
+            outcome = publish(self.path, self.published_path, self.clock(), raw=raw)
+            version = outcome.version
+        except CannotWrite as error:
+            log.warning("%s; serving the first version from memory", error)
+            self._set_pending("unwritable", [str(error)], self._file_time())
+        except (ScheduleError, PublishedError) as error:
+            log.warning("first publication refused: %s", error)
+        self._published_stamp = _stamp(self.published_path)
+        self._checked_stamp = _stamp(self.path)
+        return version
+
+    # --- serving ------------------------------------------------------------------
+
+    def current(self) -> Version:
+        """The version to answer this request from."""
+        if not self.watch:
+            self.poll()
+        elif self._watcher_pid != os.getpid():
+            self._start_watcher()
+        return self._version
 
     @property
     def schedule(self) -> Schedule:
-        """The current schedule, reloading it first if the file changed and is valid."""
-        return self._current()[0]
-
-    def _current(self) -> tuple[Schedule, dict[Hashable, Rendered]]:
-        stamp = self._file_stamp()
-        if stamp != self._stamp:
-            with self._lock:
-                if stamp != self._stamp:
-                    self._reload(stamp)
-        return self._state
-
-    def _reload(self, stamp: tuple[int, int] | None) -> None:
-        self._stamp = stamp
-        try:
-            fresh = load_schedule(self.path)
-        except ScheduleError as exc:
-            log.error(
-                "schedule file changed but is invalid; still serving the previous version:\n%s",
-                exc,
-            )
-            return
-        self._state = (fresh, {})
-        log.info("schedule reloaded from %s", self.path)
+        """The schedule of the current version."""
+        return self.current().schedule
 
     def render(
-        self, key: Hashable | Callable[[Schedule], Hashable], build: Callable[[Schedule], bytes]
+        self,
+        key: Hashable | Callable[..., Hashable],
+        build: Callable[..., bytes],
+        version: Version | None = None,
     ) -> Rendered:
-        """Bytes for `key` from the current schedule, built at most once per schedule version.
-
-        `key` may be a function of the schedule, for keys that depend on its
-        content: it then sees the very schedule the bytes are built from.
-        """
-        schedule, cache = self._current()
+        """Bytes for `key` from one version, built at most once per version."""
+        version = version or self.current()
+        schedule = version.schedule
         if callable(key):
             key = key(schedule)
-        found = cache.get(key)
+        found = version.cache.get(key)
         if found is None:
             found = Rendered.of(build(schedule))
-            cache[key] = found
+            version.cache[key] = found
         return found
+
+    # --- watching -----------------------------------------------------------------
+
+    def _start_watcher(self) -> None:
+        # After a fork (gunicorn workers) the parent's thread is gone: start one per process.
+        self._watcher_pid = os.getpid()
+        thread = threading.Thread(target=self._watch_loop, name="agenda-watch", daemon=True)
+        thread.start()
+
+    def _watch_loop(self) -> None:
+        while True:
+            time.sleep(min(POLL_SECONDS, max(self.settle / 2, 0.05)))
+            try:
+                self.poll()
+            except Exception:  # the watcher must outlive any surprise; it is logged
+                log.exception("watching the schedule failed")
+
+    def poll(self) -> None:
+        """Catch up with the published file, and publish a settled edit of the schedule."""
+        if not self._poll_lock.acquire(blocking=False):
+            return  # another thread of this process is at it
+        try:
+            self._follow_published()
+            self._consider_file()
+        finally:
+            self._poll_lock.release()
+
+    def _follow_published(self) -> None:
+        stamp = _stamp(self.published_path)
+        if stamp == self._published_stamp or stamp is None:
+            return
+        try:
+            found = read_version(self.published_path, str(self.path))
+        except PublishedError as error:
+            log.error("%s; still serving %s", error, self._version.label)
+            return
+        self._published_stamp = stamp
+        current = self._version
+        if found is not None and (found.number, found.digest) != (current.number, current.digest):
+            self._swap(found)
+
+    def _file_time(self) -> datetime:
+        try:
+            return datetime.fromtimestamp(os.stat(self.path).st_mtime, UTC)
+        except OSError:
+            return self.clock()
+
+    def _set_pending(self, state: str, problems: list[str], since: datetime) -> None:
+        self.pending = Pending(state, tuple(problems), since)
+
+    def _consider_file(self) -> None:
+        stamp = _stamp(self.path)
+        if stamp is not None and stamp == self._checked_stamp:
+            return
+        if stamp is None:
+            self._set_pending("missing", [f"{self.path}: cannot read the file"], self.clock())
+            self._checked_stamp = None
+            return
+        since = datetime.fromtimestamp(stamp[0] / 1e9, UTC)
+        try:
+            raw = read_schedule_bytes(self.path)
+        except ScheduleError as error:
+            self._set_pending("invalid", [str(p) for p in error.problems], since)
+            self._checked_stamp = stamp
+            return
+        if digest_of(raw) == self._version.digest:
+            self.pending = None
+            self._checked_stamp = stamp
+            return
+        # A save may be in progress: publish only once the file has kept the same
+        # size, inode and modification time for `settle` seconds of our own clock
+        # (not the file's, which may come from another machine).
+        if self._candidate is None or self._candidate[0] != stamp:
+            self._candidate = (stamp, time.monotonic())
+        settled = time.monotonic() - self._candidate[1] >= self.settle
+        if not settled or _stamp(self.path) != stamp:
+            self._set_pending("waiting", [f"{self.path}: changed, waiting for the save to end"],
+                              since)
+            return
+        self._checked_stamp = stamp
+        try:
+            outcome = publish(self.path, self.published_path, self.clock(), raw=raw)
+        except ScheduleError as error:
+            problems = [str(p) for p in error.problems]
+            self._set_pending("invalid", problems, since)
+            log.error("%s is not published; still serving %s:\n%s",
+                      self.path, self._version.label, "\n".join(problems))
+            return
+        except CannotWrite as error:
+            self._set_pending("unwritable", [f"{error}; the edit is not published"], since)
+            log.error("%s; still serving %s", error, self._version.label)
+            return
+        except PublishedError as error:
+            self._set_pending("invalid", [str(error)], since)
+            log.error("%s", error)
+            return
+        self._published_stamp = _stamp(self.published_path)
+        self.pending = None
+        if outcome.written:
+            log.info("published %s: %s", outcome.version.label,
+                     "; ".join(str(c) for c in outcome.changes) or "no session changed")
+        self._swap(outcome.version)
+
+    def _swap(self, version: Version) -> None:
+        if version.number < self._version.number:
+            return  # never go back to an older state
+        self._version = version
+        log.info("serving %s", version.label)
+

@@ -10,19 +10,28 @@ import unicodedata
 from collections.abc import Callable, Hashable, Iterable
 from datetime import UTC, datetime
 
-from flask import Response, abort, current_app, request
+from flask import Response, abort, current_app, g, request
 
 from agenda.model import Schedule, Session, latest_update
-from agenda.store import ScheduleStore
+from agenda.published import Version
+from agenda.store import VersionStore
 
 # Browsers and proxies may reuse a response for a few minutes; calendar apps poll
 # far less often anyway, and the ETag makes revalidation cheap.
 CACHE_CONTROL = "public, max-age=300"
 
 
-def store() -> ScheduleStore:
-    """The application's schedule store."""
+def store() -> VersionStore:
+    """The application's version store."""
     return current_app.extensions["agenda.store"]
+
+
+def version() -> Version:
+    """The published version this request is answered from: taken once, used throughout."""
+    found = g.get("agenda_version")
+    if found is None:
+        found = g.agenda_version = store().current()
+    return found
 
 
 def clock() -> datetime:
@@ -40,8 +49,8 @@ def clock() -> datetime:
 
 
 def schedule() -> Schedule:
-    """The schedule in service now."""
-    return store().schedule
+    """The schedule of this request's version."""
+    return version().schedule
 
 
 def serve(
@@ -59,7 +68,7 @@ def serve(
     `modified`, for bytes that also change with time (a page moves a session to
     "past" when it ends).
     """
-    rendered = store().render(key, build)
+    rendered = store().render(key, build, version())
     response = Response(rendered.body, content_type=content_type)
     response.set_etag(rendered.etag)
     calendar_updated = schedule().calendar.updated

@@ -1,0 +1,472 @@
+"""Revisions, derived: what each published version changed, session by session.
+
+The editor writes the schedule; this module works out what iCalendar's update
+rules need from one published version to the next. For every session the
+history keeps its UID (fixed when first published), a fingerprint of what
+subscribers see, its SEQUENCE and its revisions (when, which fields, and the
+values before). SEQUENCE grows exactly when the fingerprint changes.
+
+Everything here is a pure function of its arguments: the clock comes in as
+`now`, once per publication. The first version of a schedule takes its times
+from the file itself (`announced`, and the older `updated`), so two services
+started from the same file alone publish the same bytes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from agenda.errors import Problem, ScheduleError
+from agenda.model import (
+    CalendarInfo,
+    Change,
+    Planned,
+    Revision,
+    Schedule,
+    Series,
+    Session,
+    Status,
+)
+from agenda.planning import open_occurrences
+
+FIRST = ("published",)
+# The fields of a session whose change the feeds announce; the rest are quiet.
+DATE_FIELDS = ("start", "end")
+PEOPLE_FIELDS = ("speakers", "moderator")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What the history knows of one session (or one planned date)."""
+
+    uid: str
+    sequence: int
+    fingerprint: str
+    revisions: tuple[Revision, ...] = ()
+    in_calendar: bool = False  # has had a calendar event: its UID is then fixed for good
+    withdrawn: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """The revision history of a published version: one Entry per session and planned date."""
+
+    version: int
+    published: datetime | None
+    sessions: Mapping[str, Entry]
+    planned: Mapping[str, Entry] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionChange:
+    """How one session differs between two versions, for `agenda check` and `publish`."""
+
+    id: str
+    details: tuple[str, ...]
+    sequence_before: int | None
+    sequence_after: int | None
+
+    def __str__(self) -> str:
+        what = ", ".join(self.details)
+        if self.sequence_before is None and self.sequence_after is not None:
+            return f"{self.id}: {what} (SEQUENCE {self.sequence_after})"
+        if self.sequence_after is None or self.sequence_before == self.sequence_after:
+            return f"{self.id}: {what}"
+        return f"{self.id}: {what} (SEQUENCE {self.sequence_before} → {self.sequence_after})"
+
+
+def _moment(value: datetime | None) -> str:
+    return value.isoformat() if value is not None else ""
+
+
+def visible(calendar: CalendarInfo, session: Session) -> dict[str, str]:
+    """What subscribers see of a session, field by field, as text: the fingerprint's input.
+
+    The announcement date and the revision fields of older files are left out:
+    they say when, not what. The private video link is in, because registered
+    people's personal links carry it.
+    """
+    organizer = calendar.organizer
+    return {
+        "series": f"{session.series.title}\n{session.series.club}",
+        "number": "" if session.number is None else str(session.number),
+        "city": session.city,
+        "title": session.title,
+        "start": _moment(session.start),
+        "end": _moment(session.end),
+        "status": session.status.value,
+        "held": "yes" if session.held else "",
+        "speakers": "\n".join(f"{p.name}, {p.role}" for p in session.speakers),
+        "moderator": f"{session.moderator.name}, {session.moderator.role}"
+        if session.moderator else "",
+        "description": session.description,
+        "video_url": session.video_url or "",
+        "video_public": "yes" if session.video_public else "",
+        "registration_url": session.registration_url or "",
+        "replay_url": session.replay_url or "",
+        "organizer": f"{organizer.name}\n{organizer.email or ''}\n{organizer.url or ''}",
+    }
+
+
+def fingerprint(view: Mapping[str, str]) -> str:
+    """A short, stable digest of a `visible` view."""
+    text = json.dumps(dict(view), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def _planned_view(series: Series, start: datetime, end: datetime) -> dict[str, str]:
+    series_text = f"{series.title}\n{series.club}"
+    return {"series": series_text, "start": _moment(start), "end": _moment(end)}
+
+
+def planned_key(series_id: str, number: int) -> str:
+    """The history's key of a planned date: 'series-id/5'."""
+    return f"{series_id}/{number}"
+
+
+def planned_uid(calendar: CalendarInfo, series_id: str, number: int) -> str:
+    """UID of a planned date; a '.' never occurs in a session id, so no session can clash."""
+    return f"{series_id}.{number}@{calendar.host}"
+
+
+def session_uid(calendar: CalendarInfo, session: Session) -> str:
+    """UID of a session first published on its own: its id at the service's host."""
+    return f"{session.id}@{calendar.host}"
+
+
+def news_of(before: Session | None, after: Session) -> tuple[Change, ...]:
+    """What a change from `before` to `after` tells journalists, most important first."""
+    if before is None:
+        return ()
+    news: list[Change] = []
+    if after.is_cancelled and not before.is_cancelled:
+        news.append(Change.CANCELLED)
+    elif before.is_cancelled and not after.is_cancelled:
+        news.append(Change.REINSTATED)
+    if before.is_dated and after.is_dated and (
+        before.start != after.start or before.end != after.end
+    ):
+        news.append(Change.RESCHEDULED)
+    elif after.is_dated and not before.is_dated:
+        news.append(Change.DATED)
+    if before.status is Status.TENTATIVE and after.status is Status.CONFIRMED:
+        news.append(Change.CONFIRMED)
+    if (before.speakers, before.moderator) != (after.speakers, after.moderator):
+        news.append(Change.SPEAKERS)
+    if after.replay_url and after.replay_url != before.replay_url:
+        news.append(Change.REPLAY)
+    return tuple(news)
+
+
+def _revision(
+    at: datetime, sequence: int, fields: tuple[str, ...], before: Session | None, after: Session
+) -> Revision:
+    moved = before is not None and any(f in fields for f in DATE_FIELDS)
+    return Revision(
+        at=at,
+        sequence=sequence,
+        fields=fields,
+        news=news_of(before, after),
+        previous_start=before.start if moved and before else None,
+        previous_end=before.end if moved and before else None,
+        previous_status=before.status if before is not None and "status" in fields else None,
+    )
+
+
+def _first_entry(calendar: CalendarInfo, session: Session) -> Entry:
+    """A session's entry at its first publication, from the file alone.
+
+    Older files wrote `sequence`, `updated` and `previous_start` by hand: they
+    seed the history here, as a revision at `updated`, and are read no more.
+    """
+    view = visible(calendar, session)
+    revisions: list[Revision] = []
+    if session.announced is not None:
+        revisions.append(Revision(at=session.announced, sequence=0, fields=FIRST))
+    later = session.updated if session.updated != session.announced else None
+    if session.sequence > 0 or (later is not None and not revisions):
+        at = session.updated or session.announced
+        if at is not None:
+            fields: list[str] = []
+            news: list[Change] = []
+            if session.previous_start is not None:
+                fields += list(DATE_FIELDS)
+                news.append(Change.RESCHEDULED)
+            if session.is_cancelled:
+                fields.append("status")
+                news.insert(0, Change.CANCELLED)
+            if not revisions and not fields:
+                fields = list(FIRST)
+            span = session.duration
+            previous_end = (
+                session.previous_start + span
+                if session.previous_start is not None and span is not None else None
+            )
+            revisions.append(Revision(
+                at=at,
+                sequence=session.sequence,
+                fields=tuple(fields),
+                news=tuple(news) if session.sequence > 0 else (),
+                previous_start=session.previous_start,
+                previous_end=previous_end,
+                previous_status=Status.CONFIRMED if session.is_cancelled else None,
+            ))
+    return Entry(
+        uid=session_uid(calendar, session),
+        sequence=session.sequence,
+        fingerprint=fingerprint(view),
+        revisions=tuple(revisions),
+        in_calendar=session.is_dated,
+    )
+
+
+def _planned_entries(
+    schedule: Schedule, old: Mapping[str, Entry], now: datetime | None,
+    taken: Collection[str] = (),
+) -> dict[str, Entry]:
+    """Entries of the open planned dates: kept, revised when they move, new ones added."""
+    calendar = schedule.calendar
+    found: dict[str, Entry] = {}
+    for series in schedule.series:
+        for number, start, end in open_occurrences(series, schedule.sessions):
+            key = planned_key(series.id, number)
+            if key in taken:
+                continue
+            digest = fingerprint(_planned_view(series, start, end))
+            entry = old.get(key)
+            at = now or schedule.calendar.updated
+            if entry is None:
+                revisions = (Revision(at=at, sequence=0, fields=FIRST),) if at else ()
+                entry = Entry(planned_uid(calendar, series.id, number), 0, digest, revisions, True)
+            elif entry.fingerprint != digest:
+                sequence = entry.sequence + 1
+                revisions = entry.revisions
+                if at is not None:
+                    revisions += (Revision(at=at, sequence=sequence, fields=DATE_FIELDS),)
+                entry = dataclasses.replace(
+                    entry, sequence=sequence, fingerprint=digest, revisions=revisions
+                )
+            found[key] = entry
+    return found
+
+
+def first_history(schedule: Schedule) -> History:
+    """The history of a schedule's first publication, taken from the file alone, not the clock."""
+    calendar = schedule.calendar
+    sessions = {s.id: _first_entry(calendar, s) for s in schedule.sessions}
+    times = [r.at for e in sessions.values() for r in e.revisions]
+    if calendar.updated is not None:
+        times.append(calendar.updated)
+    published = max(times, default=None)
+    planned = _planned_entries(schedule, {}, None)
+    return History(version=1, published=published, sessions=sessions, planned=planned)
+
+
+def _changed_fields(calendar: CalendarInfo, before: Session, after: Session) -> tuple[str, ...]:
+    old, new = visible(calendar, before), visible(calendar, after)
+    return tuple(k for k in new if old.get(k) != new[k])
+
+
+def revise(
+    history: History,
+    previous: Schedule | None,
+    schedule: Schedule,
+    now: datetime,
+    withdraw: Collection[str] = (),
+) -> tuple[History, list[SessionChange]]:
+    """The history of publishing `schedule` at `now` after the version `history` describes.
+
+    `previous` is that version's schedule, for the values before a change (None
+    when it cannot be read: the fields then show as "content"). Raises
+    ScheduleError when the new schedule would silently drop a published
+    session, or take away the date of one that calendars already have.
+    """
+    calendar = schedule.calendar
+    source = schedule.source
+    problems: list[Problem] = []
+    changes: list[SessionChange] = []
+    sessions: dict[str, Entry] = {}
+    taken: set[str] = set()
+    for session in schedule.sessions:
+        where = f"session '{session.id}'"
+        entry = history.sessions.get(session.id)
+        before = previous.session(session.id) if previous is not None else None
+        digest = fingerprint(visible(calendar, session))
+        key = planned_key(session.series.id, session.number) if session.number else None
+        takeover = (
+            history.planned.get(key) if key and session.is_dated
+            and (entry is None or not entry.in_calendar) else None
+        )
+        if entry is not None and entry.withdrawn is None and entry.fingerprint == digest:
+            sessions[session.id] = entry
+            continue
+        if entry is None or entry.withdrawn is not None:
+            sequence = entry.sequence + 1 if entry is not None else max(session.sequence, 0)
+            uid = entry.uid if entry is not None else session_uid(calendar, session)
+            fields = FIRST
+            details = ["new session" if entry is None else "published again"]
+            prior = entry.revisions if entry is not None else ()
+        else:
+            if entry.in_calendar and not session.is_dated:
+                problems.append(Problem(
+                    source, where, "start",
+                    "calendars already have this session; it cannot lose its date. To call it "
+                    "off, keep its date and write status = \"cancelled\"",
+                ))
+                continue
+            sequence = entry.sequence + 1
+            uid = entry.uid
+            fields = (
+                _changed_fields(calendar, before, session) if before is not None else ("content",)
+            ) or ("content",)
+            details = [_detail(f, before, session) for f in fields]
+            prior = entry.revisions
+        if takeover is not None and key is not None:
+            uid = takeover.uid
+            sequence = max(sequence, takeover.sequence + 1)
+            taken.add(key)
+            details.append(f"takes over planned date n° {session.number} ({uid})")
+        revision = _revision(now, sequence, fields, before if fields != FIRST else None, session)
+        sessions[session.id] = Entry(
+            uid=uid,
+            sequence=sequence,
+            fingerprint=digest,
+            revisions=prior + (revision,),
+            in_calendar=(entry is not None and entry.in_calendar) or session.is_dated,
+        )
+        changes.append(SessionChange(
+            session.id, tuple(details), entry.sequence if entry else None, sequence
+        ))
+    present = {s.id for s in schedule.sessions}
+    for session_id in sorted(withdraw):
+        if session_id in present:
+            problems.append(Problem(
+                source, f"session '{session_id}'", "",
+                "is still in the file; remove it from the file before withdrawing it",
+            ))
+        elif session_id not in history.sessions or history.sessions[session_id].withdrawn:
+            problems.append(Problem(
+                source, f"session '{session_id}'", "", "was never published; nothing to withdraw"
+            ))
+    for session_id, entry in history.sessions.items():
+        if session_id in present:
+            continue
+        if entry.withdrawn is not None:
+            sessions[session_id] = entry
+        elif session_id in withdraw:
+            sessions[session_id] = dataclasses.replace(entry, withdrawn=now)
+            changes.append(SessionChange(session_id, ("withdrawn",), entry.sequence, None))
+        else:
+            problems.append(Problem(
+                source, f"session '{session_id}'", "",
+                "was published and is missing from the file, so subscribers would never "
+                "learn that it is off. To call it off, put it back with status = \"cancelled\"; "
+                f"to withdraw it on purpose, run `agenda publish --withdraw {session_id}`",
+            ))
+    if problems:
+        raise ScheduleError(problems)
+    planned = _planned_entries(schedule, history.planned, now, taken)
+    for key in sorted(planned):
+        old, new = history.planned.get(key), planned[key]
+        if old is None or old.sequence != new.sequence:
+            what = "planned date, à annoncer" if old is None else "planned date moved"
+            changes.append(SessionChange(
+                f"planned {key}", (what,), old.sequence if old else None, new.sequence
+            ))
+    revised = History(
+        version=history.version + 1, published=now, sessions=sessions, planned=planned
+    )
+    return revised, changes
+
+
+def _clock(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def _detail(name: str, before: Session | None, after: Session) -> str:
+    """One field's change in words for the editor: 'start 08:45 → 09:30'."""
+    if before is None:
+        return name
+    if name in DATE_FIELDS:
+        old, new = getattr(before, name), getattr(after, name)
+        if old is None or new is None:
+            return f"{name} {_clock(old) if old else 'none'} → {_clock(new) if new else 'none'}"
+        if old.date() == new.date():
+            return f"{name} {old:%H:%M} → {new:%H:%M}"
+        return f"{name} {_clock(old)} → {_clock(new)}"
+    if name == "status":
+        return f"status {before.status.value} → {after.status.value}"
+    return name
+
+
+def first_changes(history: History) -> list[SessionChange]:
+    """What a first publication publishes, session by session."""
+    return [
+        SessionChange(sid, ("new session",), None, entry.sequence)
+        for sid, entry in history.sessions.items()
+    ]
+
+
+def apply(schedule: Schedule, history: History) -> Schedule:
+    """The schedule with its derived revision fields: UID, SEQUENCE, times, change log, plans."""
+    zone = schedule.calendar.timezone
+    sessions = []
+    for session in schedule.sessions:
+        entry = history.sessions.get(session.id)
+        if entry is None:  # pragma: no cover - revise() gives every session an entry
+            sessions.append(session)
+            continue
+        revisions = tuple(_in_zone(r, zone) for r in entry.revisions)
+        timed = [r.at for r in revisions]
+        moves = [r for r in revisions if Change.RESCHEDULED in r.news and r.previous_start]
+        original = moves[0].previous_start if moves else None
+        if original is not None and original == session.start:
+            original = None  # moved back to where it was first planned
+        sessions.append(dataclasses.replace(
+            session,
+            uid=entry.uid,
+            sequence=entry.sequence,
+            updated=max(timed) if timed else session.updated,
+            previous_start=original if session.is_dated else None,
+            revisions=revisions,
+        ))
+    planned = []
+    by_id = {s.id: s for s in schedule.series}
+    for key, entry in history.planned.items():
+        series_id, _, number = key.rpartition("/")
+        series = by_id.get(series_id)
+        if series is None:
+            continue
+        for n, start, end in open_occurrences(series, schedule.sessions):
+            if n == int(number):
+                times = [r.at for r in entry.revisions]
+                # A planned date needs a DTSTAMP: its revision, else the version's
+                # time, else (a file with no date at all) the rhythm's first day.
+                stamp = max(times, default=None) or history.published
+                planned.append(Planned(
+                    series=series, number=n, start=start, end=end, uid=entry.uid,
+                    sequence=entry.sequence,
+                    updated=(stamp or series.rhythm.first).astimezone(zone)
+                    if series.rhythm else stamp,
+                ))
+    planned.sort(key=lambda p: (p.start, p.series.id, p.number))
+    return dataclasses.replace(
+        schedule, sessions=tuple(sessions), planned=tuple(planned), _by_id={}
+    )
+
+
+def _in_zone(revision: Revision, zone: object) -> Revision:
+    def move(value: datetime | None) -> datetime | None:
+        return value.astimezone(zone) if value is not None else None  # type: ignore[arg-type]
+
+    return dataclasses.replace(
+        revision,
+        at=move(revision.at),
+        previous_start=move(revision.previous_start),
+        previous_end=move(revision.previous_end),
+    )

@@ -1,0 +1,75 @@
+"""A series' rhythm: the planned dates of its sessions, expanded with python-dateutil.
+
+A rhythm is an RFC 5545 recurrence rule (`FREQ=MONTHLY;BYDAY=3WE;COUNT=12`)
+from a first date, at the series' usual hours. Occurrence n is session n° n:
+until a dated session of that number exists, the subscription feed carries a
+tentative « à annoncer » event in its place. Pure functions of the model.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrule, rrulestr
+
+from agenda.model import Rhythm, Series, Session
+
+# A rhythm plans a year or a few; a bound keeps a typo (COUNT=10000) from
+# filling every subscriber's calendar.
+MOST_OCCURRENCES = 500
+
+
+def _rule(rhythm: Rhythm) -> rrule:
+    naive_first = rhythm.first.replace(tzinfo=None)
+    parsed = rrulestr(rhythm.rule, dtstart=naive_first, forceset=False)
+    if not isinstance(parsed, rrule):  # pragma: no cover - forceset=False gives an rrule
+        raise ValueError("not a single rule")
+    return parsed
+
+
+def rhythm_error(rhythm: Rhythm) -> str | None:
+    """Why this rhythm cannot be expanded, in words for the editor; None when it can."""
+    text = rhythm.rule.upper()
+    if text.startswith("RRULE:") or "DTSTART" in text or "\n" in text:
+        return (
+            f"'{rhythm.rule}' must be the rule alone, such as "
+            "'FREQ=MONTHLY;BYDAY=3WE;COUNT=12' (the first date is 'first')"
+        )
+    if "COUNT=" not in text and "UNTIL=" not in text:
+        return f"'{rhythm.rule}' never ends; add COUNT=… or UNTIL=…"
+    try:
+        rule = _rule(rhythm)
+        dates = list(rule[: MOST_OCCURRENCES + 1])
+    except (ValueError, TypeError, OverflowError) as exc:
+        return f"'{rhythm.rule}' is not an RFC 5545 recurrence rule ({exc})"
+    if len(dates) > MOST_OCCURRENCES:
+        return f"'{rhythm.rule}' plans more than {MOST_OCCURRENCES} dates; lower COUNT or UNTIL"
+    if not dates:
+        return f"'{rhythm.rule}' plans no date from {rhythm.first.date().isoformat()}"
+    return None
+
+
+def occurrences(rhythm: Rhythm) -> list[tuple[int, datetime, datetime]]:
+    """(number, start, end) of every planned date, numbered from 1, in the rhythm's zone."""
+    zone = rhythm.first.tzinfo
+    assert isinstance(zone, ZoneInfo)
+    found = []
+    for number, day in enumerate(_rule(rhythm)[:MOST_OCCURRENCES], 1):
+        start = datetime.combine(day.date(), rhythm.start, zone)
+        end = datetime.combine(day.date(), rhythm.end, zone)
+        found.append((number, start, end))
+    return found
+
+
+def open_occurrences(
+    series: Series, sessions: tuple[Session, ...]
+) -> list[tuple[int, datetime, datetime]]:
+    """The planned dates of `series` that no dated or held session of that number fills."""
+    if series.rhythm is None:
+        return []
+    filled = {
+        s.number for s in sessions
+        if s.series.id == series.id and s.number is not None and (s.is_dated or s.held)
+    }
+    return [o for o in occurrences(series.rhythm) if o[0] not in filled]

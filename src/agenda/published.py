@@ -1,0 +1,373 @@
+"""The published version on disk: one JSON file beside the schedule, written atomically.
+
+`data/sessions.toml` is what the editor writes; `data/sessions.published.json`
+is what the service publishes: the exact text of the schedule it serves and its
+revision history (agenda.history). It is text, meant to be committed and
+reviewed with the schedule, so a copy of the folder serves the same bytes on
+any machine. Every process serves what that file holds and never the raw
+schedule; a new version is written under an OS-level lock (flock), by
+whichever process gets there first, and replaces the old one in one rename.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import stat
+import tempfile
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from agenda.errors import AgendaError, Problem, ScheduleError
+from agenda.history import (
+    Entry,
+    History,
+    SessionChange,
+    apply,
+    first_changes,
+    first_history,
+    revise,
+)
+from agenda.loader import parse_bytes
+from agenda.model import Change, Revision, Schedule, Status
+
+FORMAT = "agenda-published/1"
+# The largest schedule file we read; far beyond 10,000 sessions.
+MOST_BYTES = 64 * 1024 * 1024
+
+
+class PublishedError(AgendaError):
+    """The published-version file cannot be read; the message names it and says why."""
+
+
+class CannotWrite(AgendaError):
+    """The folder of the published version is not writable (read-only volume, permissions)."""
+
+
+def published_path(schedule_path: str | Path) -> Path:
+    """Where the published version of a schedule lives by default: beside it."""
+    path = Path(schedule_path)
+    return path.with_name(path.stem + ".published.json")
+
+
+def lock_path(published: Path) -> Path:
+    """The lock file that serializes publishing, beside the published version."""
+    return published.with_name("." + published.name + ".lock")
+
+
+def digest_of(raw: bytes) -> str:
+    """The SHA-256 of a schedule file's bytes: which text a version serves."""
+    return hashlib.sha256(raw).hexdigest()
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Version:
+    """One published version: the schedule text, its history, and the schedule they make.
+
+    It never changes once made; `cache` holds what has been rendered from it,
+    so bytes of two versions can never mix.
+    """
+
+    number: int
+    published: datetime | None
+    digest: str
+    raw: bytes
+    schedule: Schedule
+    history: History
+    cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def label(self) -> str:
+        """'version 3 (a1b2c3d4e5f6)' for logs and /healthz."""
+        return f"version {self.number} ({self.digest[:12]})"
+
+
+def make_version(raw: bytes, history: History, source: str) -> Version:
+    """The version serving `raw` with `history`; raises ScheduleError if the text is invalid."""
+    schedule = parse_bytes(raw, source)
+    return Version(
+        number=history.version,
+        published=history.published,
+        digest=digest_of(raw),
+        raw=raw,
+        schedule=apply(schedule, history),
+        history=history,
+    )
+
+
+def first_version(raw: bytes, source: str) -> Version:
+    """The first version of a schedule file that has no history yet: times from the file alone."""
+    schedule = parse_bytes(raw, source)
+    return make_version(raw, first_history(schedule), source)
+
+
+def next_version(
+    current: Version | None,
+    raw: bytes,
+    source: str,
+    now: datetime,
+    withdraw: Collection[str] = (),
+) -> tuple[Version, list[SessionChange]]:
+    """The version that publishing `raw` at `now` after `current` makes, and what changed.
+
+    Raises ScheduleError when the file is invalid, looks cut short, or drops a
+    published session; nothing is published then.
+    """
+    if current is None:
+        version = first_version(raw, source)
+        if withdraw:
+            raise ScheduleError([Problem(source, "", "", "nothing is published yet to withdraw")])
+        return version, first_changes(version.history)
+    if raw != current.raw and current.raw.startswith(raw):
+        raise ScheduleError([Problem(
+            source, "", "",
+            f"the file is the first {len(raw)} of the {len(current.raw)} bytes of the published "
+            "version: a save in progress or a cut copy; not published",
+        )])
+    schedule = parse_bytes(raw, source)
+    history, changes = revise(current.history, current.schedule, schedule, now, withdraw)
+    return make_version(raw, history, source), changes
+
+
+# --- the file format -------------------------------------------------------------
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _revision_json(revision: Revision) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "at": _time(revision.at),
+        "sequence": revision.sequence,
+        "fields": list(revision.fields),
+    }
+    if revision.news:
+        data["news"] = [n.value for n in revision.news]
+    was = {
+        "start": _time(revision.previous_start),
+        "end": _time(revision.previous_end),
+        "status": revision.previous_status.value if revision.previous_status else None,
+    }
+    was = {k: v for k, v in was.items() if v is not None}
+    if was:
+        data["was"] = was
+    return data
+
+
+def _entry_json(entry: Entry) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "uid": entry.uid,
+        "sequence": entry.sequence,
+        "fingerprint": entry.fingerprint,
+        "in_calendar": entry.in_calendar,
+        "revisions": [_revision_json(r) for r in entry.revisions],
+    }
+    if entry.withdrawn is not None:
+        data["withdrawn"] = _time(entry.withdrawn)
+    return data
+
+
+def to_json(version: Version, schedule_name: str) -> bytes:
+    """The published-version file: sorted keys, one schedule line per JSON line, for review."""
+    history = version.history
+    document = {
+        "format": FORMAT,
+        "version": history.version,
+        "published": _time(history.published),
+        "schedule": {
+            "file": schedule_name,
+            "sha256": version.digest,
+            "lines": version.raw.decode("utf-8").split("\n"),
+        },
+        "sessions": {k: _entry_json(v) for k, v in sorted(history.sessions.items())},
+        "planned": {k: _entry_json(v) for k, v in sorted(history.planned.items())},
+    }
+    return (json.dumps(document, ensure_ascii=False, sort_keys=True, indent=1) + "\n").encode()
+
+
+def _read_time(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError(f"time without offset: {value}")
+    return moment
+
+
+def _read_revision(data: dict[str, Any]) -> Revision:
+    was = data.get("was", {})
+    status = was.get("status")
+    at = _read_time(data["at"])
+    if at is None:
+        raise ValueError("a revision without a time")
+    return Revision(
+        at=at,
+        sequence=int(data["sequence"]),
+        fields=tuple(str(f) for f in data["fields"]),
+        news=tuple(Change(n) for n in data.get("news", ())),
+        previous_start=_read_time(was.get("start")),
+        previous_end=_read_time(was.get("end")),
+        previous_status=Status(status) if status else None,
+    )
+
+
+def _read_entry(data: dict[str, Any]) -> Entry:
+    return Entry(
+        uid=str(data["uid"]),
+        sequence=int(data["sequence"]),
+        fingerprint=str(data["fingerprint"]),
+        revisions=tuple(_read_revision(r) for r in data["revisions"]),
+        in_calendar=bool(data["in_calendar"]),
+        withdrawn=_read_time(data.get("withdrawn")),
+    )
+
+
+def from_json(data: bytes, where: str) -> tuple[bytes, History]:
+    """The schedule bytes and history a published-version file holds; PublishedError if broken."""
+    try:
+        document = json.loads(data.decode("utf-8"))
+        if document.get("format") != FORMAT:
+            raise ValueError(f"format is {document.get('format')!r}, not {FORMAT!r}")
+        schedule = document["schedule"]
+        raw = "\n".join(schedule["lines"]).encode("utf-8")
+        if digest_of(raw) != schedule["sha256"]:
+            raise ValueError("the schedule text does not match its sha256 (edited by hand?)")
+        history = History(
+            version=int(document["version"]),
+            published=_read_time(document["published"]),
+            sessions={k: _read_entry(v) for k, v in document["sessions"].items()},
+            planned={k: _read_entry(v) for k, v in document.get("planned", {}).items()},
+        )
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+        raise PublishedError(f"{where}: not a published version agenda can read ({exc})") from None
+    return raw, history
+
+
+def read_version(path: Path, source: str) -> Version | None:
+    """The version published at `path`, or None when nothing is published there yet.
+
+    Raises PublishedError when the file exists but cannot be used.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise PublishedError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    raw, history = from_json(data, str(path))
+    try:
+        return make_version(raw, history, f"{source} (as published in {path.name})")
+    except ScheduleError as error:
+        raise PublishedError(f"{path}: the published schedule no longer loads:\n{error}") from None
+
+
+def read_schedule_bytes(path: Path) -> bytes:
+    """The bytes of a schedule file; only a regular file is read (a FIFO would hang)."""
+    source = str(path)
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise ScheduleError([Problem(source, "", "", "is not a regular file")])
+        if info.st_size > MOST_BYTES:
+            raise ScheduleError([Problem(source, "", "", "is larger than 64 MiB")])
+        with open(path, "rb") as handle:
+            return handle.read(MOST_BYTES + 1)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ScheduleError([Problem(source, "", "", f"cannot read the file: {reason}")]) from None
+
+
+def write_version(version: Version, path: Path, schedule_name: str) -> None:
+    """Write the published-version file atomically: a reader sees the old file or the new one."""
+    data = to_json(version, schedule_name)
+    folder = path.parent
+    try:
+        handle, temporary = tempfile.mkstemp(prefix="." + path.name + ".", dir=folder)
+    except OSError as exc:
+        raise CannotWrite(f"cannot write in {folder}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise CannotWrite(f"cannot write {path}: {exc.strerror or exc}") from None
+    with contextlib.suppress(OSError):
+        directory = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+
+@contextlib.contextmanager
+def publishing_lock(published: Path) -> Iterator[None]:
+    """Hold the OS-level lock that lets one process at a time publish this schedule."""
+    try:
+        fd = os.open(lock_path(published), os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise CannotWrite(f"cannot create the lock beside {published}: {exc.strerror or exc}") \
+            from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a publication did: the version now published, what changed, whether it wrote."""
+
+    version: Version
+    changes: tuple[SessionChange, ...]
+    written: bool
+
+
+def publish(
+    schedule_path: Path,
+    published: Path,
+    now: datetime,
+    raw: bytes | None = None,
+    withdraw: Collection[str] = (),
+) -> Outcome:
+    """Publish the schedule file (or `raw`, its bytes already read) under the lock.
+
+    Whoever holds the lock first writes the new version; a process that comes
+    second finds it already published and writes nothing. Raises ScheduleError
+    (nothing published), PublishedError or CannotWrite.
+    """
+    source = str(schedule_path)
+    with publishing_lock(published):
+        current = read_version(published, source)
+        data = read_schedule_bytes(schedule_path) if raw is None else raw
+        if current is not None and digest_of(data) == current.digest and not withdraw:
+            return Outcome(current, (), False)
+        version, changes = next_version(current, data, source, now, withdraw)
+        write_version(version, published, schedule_path.name)
+        return Outcome(version, tuple(changes), True)
+
+
+def pending_changes(
+    schedule_path: Path, published: Path, now: datetime
+) -> tuple[Version | None, Version, list[SessionChange]]:
+    """What publishing the file now would change, without writing: (current, next, changes)."""
+    source = str(schedule_path)
+    current = read_version(published, source)
+    data = read_schedule_bytes(schedule_path)
+    if current is not None and digest_of(data) == current.digest:
+        return current, current, []
+    version, changes = next_version(current, data, source, now)
+    return current, version, changes
