@@ -33,9 +33,13 @@ strat = 2021-06-16T08:45:00
 def test_check_shipped_file_prints_summary(runner: CliRunner) -> None:
     result = runner.invoke(main, ["check", str(SHIPPED)])
     assert result.exit_code == 0
-    assert result.output == (
-        f"{SHIPPED}: OK, 1 series, 3 sessions (1 dated), 3 contacts.\n"
+    published = SHIPPED.with_name("sessions.published.json")
+    assert result.output.splitlines()[0] == (
+        f"{SHIPPED}: OK, 1 series, 3 sessions (1 dated), 3 contacts."
     )
+    # The shipped folder carries its published version, up to date with the file.
+    assert result.output.splitlines()[1].startswith(f"{published}: version 1 (")
+    assert result.output.splitlines()[1].endswith("), up to date with the file.")
 
 
 def test_check_bad_file_prints_every_problem_and_exits_1(runner: CliRunner, write_schedule) -> None:

@@ -32,15 +32,19 @@ class Entry:
 
 
 def entries(body: bytes) -> dict[str, Entry]:
-    """Entries by session id, read with lxml from either format."""
+    """Announcement entries by session id, read with lxml from either format (changes left out)."""
     root = etree.fromstring(body)
     found: dict[str, Entry] = {}
     if root.tag == "rss":
         for item in root.iter("item"):
+            if "#revision-" in item.findtext("guid"):
+                continue
             html = lxml.html.fragment_fromstring(item.findtext("description"), create_parent="div")
             found[item.findtext("guid").rsplit("/", 1)[-1]] = Entry(item.findtext("title"), html)
     else:
         for entry in root.findall("a:entry", NS):
+            if "#revision-" in entry.findtext("a:id", namespaces=NS):
+                continue
             content = entry.find("a:content", NS)
             assert content.get("type") == "html"
             html = lxml.html.fragment_fromstring(content.text, create_parent="div")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -11,10 +12,33 @@ import click
 from agenda import DEFAULT_DATA
 from agenda.errors import ScheduleError
 from agenda.loader import load_schedule
+from agenda.published import (
+    CannotWrite,
+    PublishedError,
+    pending_changes,
+    published_path,
+)
+from agenda.published import (
+    publish as publish_file,
+)
 
 
 def _default_path() -> str:
     return os.environ.get("AGENDA_DATA", DEFAULT_DATA)
+
+
+def _published_for(schedule: Path) -> Path:
+    """The published-version file of a schedule: $AGENDA_PUBLISHED, else beside it."""
+    named = os.environ.get("AGENDA_PUBLISHED")
+    return Path(named) if named else published_path(schedule)
+
+
+def _fail(error: ScheduleError, target: Path, closing: str | None = None) -> None:
+    for problem in error.problems:
+        click.echo(str(problem), err=True)
+    count = len(error.problems)
+    click.echo(closing or f"{target}: {count} problem{'s' if count != 1 else ''}.", err=True)
+    sys.exit(1)
 
 
 @click.group()
@@ -27,22 +51,72 @@ def main() -> None:
 def check(path: Path | None) -> None:
     """Validate the schedule file PATH (default: $AGENDA_DATA or data/sessions.toml).
 
-    Prints every problem and exits 1, or prints a one-line summary and exits 0.
+    Prints every problem and exits 1; or prints a summary, then what publishing
+    the file would change, session by session, and exits 0.
     """
     target = path or Path(_default_path())
     try:
         schedule = load_schedule(target)
     except ScheduleError as error:
-        for problem in error.problems:
-            click.echo(str(problem), err=True)
-        count = len(error.problems)
-        click.echo(f"{target}: {count} problem{'s' if count != 1 else ''}.", err=True)
-        sys.exit(1)
+        _fail(error, target)
     dated = len(schedule.dated_sessions)
     click.echo(
         f"{target}: OK, {len(schedule.series)} series, {len(schedule.sessions)} sessions "
         f"({dated} dated), {len(schedule.contacts)} contacts."
     )
+    published = _published_for(target)
+    try:
+        current, following, changes = pending_changes(target, published, datetime.now(UTC))
+    except ScheduleError as error:
+        _fail(error, target, f"{target}: cannot be published as it is.")
+    except PublishedError as error:
+        click.echo(str(error), err=True)
+        sys.exit(1)
+    if current is None:
+        click.echo(f"{published}: nothing published yet; the first version takes its times "
+                   "from the file:")
+    elif following is current:
+        click.echo(f"{published}: {current.label}, up to date with the file.")
+        return
+    else:
+        click.echo(f"{published}: {current.label} is behind the file; publishing would make "
+                   f"version {following.number}:")
+    for change in changes:
+        click.echo(f"  {change}")
+    if current is not None and not changes:
+        click.echo("  no session changes (edits outside the sessions)")
+
+
+@main.command()
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--withdraw", "withdraw", multiple=True, metavar="ID",
+    help="Let this published session, removed from the file, go without a cancellation "
+    "(repeatable).",
+)
+def publish(path: Path | None, withdraw: tuple[str, ...]) -> None:
+    """Publish the schedule file PATH as a new version (default: $AGENDA_DATA).
+
+    Writes the published version beside the file (or to $AGENDA_PUBLISHED), under
+    the same lock as the running server, and prints what changed. Exits 1, with
+    nothing published, when the file is invalid or drops a published session.
+    """
+    target = path or Path(_default_path())
+    published = _published_for(target)
+    try:
+        outcome = publish_file(target, published, datetime.now(UTC), withdraw=withdraw)
+    except ScheduleError as error:
+        _fail(error, target, f"{target}: not published.")
+    except (PublishedError, CannotWrite) as error:
+        click.echo(f"{error}; not published.", err=True)
+        sys.exit(1)
+    version = outcome.version
+    if not outcome.written:
+        click.echo(f"{published}: {version.label}, already up to date with {target}.")
+        return
+    click.echo(f"{published}: published {version.label}.")
+    for change in outcome.changes:
+        click.echo(f"  {change}")
 
 
 @main.command()
@@ -66,9 +140,9 @@ def serve(host: str, port: int, workers: int, data: str | None) -> None:
     try:
         app = create_app({"AGENDA_DATA": path})
     except ScheduleError as error:
-        for problem in error.problems:
-            click.echo(str(problem), err=True)
-        click.echo("agenda: not starting until the schedule is valid.", err=True)
+        _fail(error, Path(path), "agenda: not starting until the schedule is valid.")
+    except PublishedError as error:
+        click.echo(f"{error}\nagenda: not starting.", err=True)
         sys.exit(1)
 
     class Server(BaseApplication):  # type: ignore[misc]

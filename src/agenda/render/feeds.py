@@ -8,6 +8,11 @@ gives the same bytes.
 
 An entry is dated by its announcement (pubDate, Atom `published`) and by the
 session's `updated`; the event's own date is only in its title and body.
+
+Each revision that tells journalists something (a new date, a cancellation, a
+change of speakers, a replay: `Revision.news`) is an entry of its own, dated at
+the revision, with a permanent id of its own; the announcement entry stays.
+Quiet edits (a typo fixed) make no entry.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from html import escape
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
-from agenda.model import CalendarInfo, Contact, Person, Schedule, Session, Status
+from agenda.model import CalendarInfo, Contact, Person, Revision, Schedule, Session, Status
 from agenda.render import links, wording
 
 RSS_TYPE = "application/rss+xml"
@@ -45,6 +50,18 @@ def entry_updated(session: Session) -> datetime:
     moment = session.updated or session.announced
     assert moment is not None, "only announced sessions have an entry"
     return moment
+
+
+def news(
+    sessions: Iterable[Session], until: datetime | None = None
+) -> list[tuple[Session, Revision]]:
+    """The revisions journalists hear of, of announced sessions, up to `until`; newest first."""
+    found = [
+        (s, r) for s in sessions if s.announced is not None for r in s.news
+        if until is None or r.at <= until
+    ]
+    found.sort(key=lambda pair: (pair[0].id, pair[1].sequence))
+    return sorted(found, key=lambda pair: pair[1].at, reverse=True)
 
 
 def feed_updated(schedule: Schedule, entries: Sequence[Session]) -> datetime:
@@ -145,6 +162,28 @@ def build_entry(schedule: Schedule, session: Session) -> FeedEntry:
     return entry
 
 
+def change_id(calendar: CalendarInfo, session: Session, revision: Revision) -> str:
+    """The permanent id of a change entry: the session page, with the revision's SEQUENCE."""
+    return f"{links.page_url(calendar, session)}#revision-{revision.sequence}"
+
+
+def build_change(schedule: Schedule, session: Session, revision: Revision) -> FeedEntry:
+    """The entry of one change: « Nouvelle date : … (au lieu du …) », dated at the revision."""
+    info = schedule.calendar
+    zone = info.timezone
+    title = wording.change_title(session, revision, info.language)
+    entry = FeedEntry()
+    entry.guid(change_id(info, session, revision), permalink=False)
+    entry.title(title)
+    entry.published(revision.at.astimezone(zone))
+    entry.updated(revision.at.astimezone(zone))
+    entry.link(href=links.page_url(info, session), rel="alternate", type="text/html")
+    lead = f"<p><strong>{_text(title)}</strong></p>"
+    entry.content(lead + "\n" + entry_html(schedule, session), type="html")
+    entry.category(term=session.series.id, label=session.series.title)
+    return entry
+
+
 def _author(calendar: CalendarInfo) -> dict[str, str]:
     organizer = calendar.organizer
     author = {"name": organizer.name}
@@ -161,10 +200,12 @@ def build_feed(
     self_url: str,
     self_type: str,
     title: str | None = None,
+    until: datetime | None = None,
 ) -> FeedGenerator:
-    """The feed of the announced sessions among `sessions`, served at `self_url`."""
+    """The feed of the announced sessions among `sessions` and their changes up to `until`."""
     info = schedule.calendar
     entries = announcements(sessions)
+    changes = news(entries, until)
     feed = FeedGenerator()
     feed.id(self_url)
     feed.title(title or info.name)
@@ -180,22 +221,35 @@ def build_feed(
     feed.generator(GENERATOR)
     feed.ttl(TTL_MINUTES)
     feed.updated(feed_updated(schedule, entries))
-    for session in entries:
-        feed.add_entry(build_entry(schedule, session), order="append")
+    # Newest first, announcements and changes together.
+    dated: list[tuple[datetime, FeedEntry]] = [
+        (s.announced, build_entry(schedule, s)) for s in entries if s.announced is not None
+    ]
+    dated += [(r.at, build_change(schedule, s, r)) for s, r in changes]
+    for _, entry in sorted(dated, key=lambda pair: pair[0], reverse=True):
+        feed.add_entry(entry, order="append")
     return feed
 
 
 def rss_bytes(
-    schedule: Schedule, sessions: Iterable[Session], title: str | None = None, query: str = ""
+    schedule: Schedule,
+    sessions: Iterable[Session],
+    title: str | None = None,
+    query: str = "",
+    until: datetime | None = None,
 ) -> bytes:
     """The RSS 2.0 feed of `sessions`; `query` is the filter part of its own URL."""
     url = links.rss_url(schedule.calendar, query)
-    return build_feed(schedule, sessions, url, RSS_TYPE, title).rss_str(pretty=True)
+    return build_feed(schedule, sessions, url, RSS_TYPE, title, until).rss_str(pretty=True)
 
 
 def atom_bytes(
-    schedule: Schedule, sessions: Iterable[Session], title: str | None = None, query: str = ""
+    schedule: Schedule,
+    sessions: Iterable[Session],
+    title: str | None = None,
+    query: str = "",
+    until: datetime | None = None,
 ) -> bytes:
     """The Atom 1.0 feed of `sessions`; `query` is the filter part of its own URL (and id)."""
     url = links.atom_url(schedule.calendar, query)
-    return build_feed(schedule, sessions, url, ATOM_TYPE, title).atom_str(pretty=True)
+    return build_feed(schedule, sessions, url, ATOM_TYPE, title, until).atom_str(pretty=True)

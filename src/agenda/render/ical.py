@@ -2,18 +2,19 @@
 
 Building the calendar (`build_event`, `build_calendar`) is kept apart from
 turning it into bytes (`feed_bytes`, `session_bytes`). Every value comes from
-the schedule: DTSTAMP and LAST-MODIFIED are the session's `updated`, so the
-same schedule always gives the same bytes.
+the published version: UID and SEQUENCE from its history, DTSTAMP and
+LAST-MODIFIED from the session's latest revision, so the same version always
+gives the same bytes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, timedelta
 
 from icalendar import Calendar, Event, vCalAddress, vDuration, vText, vUri
 
-from agenda.model import CalendarInfo, Schedule, Session, Status
+from agenda.model import CalendarInfo, Planned, Schedule, Session, Status
 from agenda.render import links, wording
 from agenda.render.vtimezone import build_vtimezone
 
@@ -27,8 +28,8 @@ ICAL_STATUS = {
 
 
 def uid(calendar: CalendarInfo, session: Session) -> str:
-    """The event's permanent UID: the session id at the service's host, never a date."""
-    return f"{session.id}@{calendar.host}"
+    """The event's permanent UID, as the history fixed it (else the session id at the host)."""
+    return session.uid or f"{session.id}@{calendar.host}"
 
 
 def location(session: Session) -> str:
@@ -64,6 +65,8 @@ def description(calendar: CalendarInfo, session: Session) -> str:
         lines.append("Visioconférence : le lien de connexion est communiqué aux inscrits.")
     if session.registration_url and not session.is_cancelled:
         lines.append(f"Inscription : {session.registration_url}")
+    if session.replay_url:
+        lines.append(f"Revoir la matinale : {session.replay_url}")
     lines.append(f"Page de la séance : {links.page_url(calendar, session)}")
     return "\n".join(lines)
 
@@ -99,6 +102,28 @@ def build_event(calendar: CalendarInfo, session: Session) -> Event:
     return event
 
 
+def build_planned(calendar: CalendarInfo, planned: Planned) -> Event:
+    """The TENTATIVE VEVENT of a planned date that no session holds yet."""
+    assert planned.updated is not None
+    event = Event()
+    event.add("uid", planned.uid)
+    stamp = planned.updated.astimezone(UTC)
+    event.add("dtstamp", stamp)
+    event.add("last-modified", stamp)
+    event.add("sequence", planned.sequence)
+    event.add("status", "TENTATIVE")
+    event.add("dtstart", planned.start)
+    event.add("dtend", planned.end)
+    event.add("summary", wording.planned_headline(planned))
+    event.add("description", wording.PLANNED_NOTE)
+    event.add("location", "Visioconférence")
+    event.add("organizer", _organizer(calendar))
+    event.add("categories", [c for c in (planned.series.title, planned.series.club) if c])
+    event.add("class", "PUBLIC")
+    event.add("transp", "TRANSPARENT")  # a placeholder should not block anyone's day
+    return event
+
+
 def _organizer(calendar: CalendarInfo) -> vCalAddress:
     organizer = calendar.organizer
     if organizer.email:
@@ -115,15 +140,18 @@ def build_calendar(
     sessions: Sequence[Session],
     name: str | None = None,
     subscription: bool = True,
+    series_ids: Collection[str] = (),
 ) -> Calendar:
     """A VCALENDAR holding the dated sessions among `sessions`, with the VTIMEZONE they need.
 
     A subscription feed is named (NAME, X-WR-CALNAME) and says how often to
     refresh; a single download must not be named, or Outlook files it into a
-    new calendar of its own.
+    new calendar of its own. A subscription feed also carries the planned dates
+    of the series in `series_ids`.
     """
     info = schedule.calendar
     dated = sorted((s for s in sessions if s.is_dated), key=lambda s: (s.start, s.id))
+    planned = [p for p in schedule.planned if p.series.id in series_ids] if subscription else []
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -141,7 +169,7 @@ def build_calendar(
         cal.add("x-published-ttl", vDuration(REFRESH))
     # RFC 5545 wants at least one component: a feed with no event yet (a city
     # whose session has no date) still carries the calendar's VTIMEZONE.
-    span = dated or schedule.dated_sessions
+    span: list[Session | Planned] = [*dated, *planned] or [*schedule.dated_sessions]
     if span:
         first = min(s.start for s in span if s.start)
         last = max(s.end for s in span if s.end)
@@ -153,12 +181,23 @@ def build_calendar(
         cal.add_component(build_vtimezone(info.timezone, moment, moment))
     for session in dated:
         cal.add_component(build_event(info, session))
+    for plan in planned:
+        cal.add_component(build_planned(info, plan))
     return cal
 
 
-def feed_bytes(schedule: Schedule, sessions: Sequence[Session], name: str | None = None) -> bytes:
-    """The subscription feed for `sessions`, as bytes."""
-    return build_calendar(schedule, sessions, name=name, subscription=True).to_ical()
+def feed_bytes(
+    schedule: Schedule,
+    sessions: Sequence[Session],
+    name: str | None = None,
+    series_ids: Collection[str] | None = None,
+) -> bytes:
+    """The subscription feed for `sessions` and the planned dates of `series_ids` (default all)."""
+    if series_ids is None:
+        series_ids = [s.id for s in schedule.series]
+    return build_calendar(
+        schedule, sessions, name=name, subscription=True, series_ids=series_ids
+    ).to_ical()
 
 
 def session_bytes(schedule: Schedule, session: Session) -> bytes:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from babel import Locale
 from babel.dates import format_datetime
 
-from agenda.model import Schedule, Session, Status
+from agenda.model import Change, Planned, Revision, Schedule, Session, Status
 
 STATUS_LABELS = {
     Status.CONFIRMED: "Confirmé",
@@ -147,3 +147,78 @@ def publication_title(schedule: Schedule, series_id: str | None, city: str | Non
     if city:
         parts.append(city)
     return " – ".join(parts)
+
+
+PLANNED_LABEL = "Prévue"
+PLANNED_NOTE = (
+    "Date prévue par le calendrier de la série ; la ville et l’intervenant seront annoncés."
+)
+
+
+def planned_headline(planned: Planned) -> str:
+    """'Tour des Villes n° 5 : à annoncer'."""
+    return f"{planned.series.title} n° {planned.number} : à annoncer"
+
+
+def planned_when(planned: Planned, locale: str = "fr") -> str:
+    """'mercredi 15 septembre 2021, 8 h 45 – 10 h 15'."""
+    return f"{long_date(planned.start, locale)}, {time_range(planned.start, planned.end, locale)}"
+
+
+# The feed entry of a change: its title's first words, by what the revision did.
+NEWS_PREFIX = {
+    Change.CANCELLED: "Annulé",
+    Change.REINSTATED: "Rétabli",
+    Change.RESCHEDULED: "Nouvelle date",
+    Change.DATED: "Date annoncée",
+    Change.CONFIRMED: "Confirmé",
+    Change.SPEAKERS: "Intervenants",
+    Change.REPLAY: "Replay disponible",
+}
+# How the change log on a session's page words each kind of change.
+NEWS_PHRASE = {
+    Change.CANCELLED: "séance annulée",
+    Change.REINSTATED: "séance rétablie",
+    Change.RESCHEDULED: "nouvelle date",
+    Change.DATED: "date annoncée",
+    Change.CONFIRMED: "date confirmée",
+    Change.SPEAKERS: "intervenants modifiés",
+    Change.REPLAY: "replay disponible",
+}
+QUIET_PHRASE = "précisions"
+FIRST_PHRASE = "annonce"
+
+
+def short_moment(moment: datetime, locale: str = "fr") -> str:
+    """'mercredi 19 mai 2021 à 8 h 45'."""
+    return f"{long_date(moment, locale)} à {clock_time(moment, locale)}"
+
+
+def change_title(session: Session, revision: Revision, locale: str = "fr") -> str:
+    """A change entry's title: « Nouvelle date : … (au lieu du …) », « Annulé : … »."""
+    kind = revision.news[0]
+    text = f"{ordinal_label(session)} : {session.city}, {when(session, locale)}"
+    title = f"{NEWS_PREFIX[kind]} : {text}"
+    if kind is Change.RESCHEDULED and revision.previous_start is not None:
+        title += f" (au lieu du {short_moment(revision.previous_start, locale)})"
+    return title
+
+
+def change_phrase(revision: Revision) -> str:
+    """What one revision did, in the change log's words: 'nouvelle date', 'précisions'."""
+    if revision.is_first:
+        return FIRST_PHRASE
+    if revision.news:
+        return ", ".join(NEWS_PHRASE[n] for n in revision.news)
+    return QUIET_PHRASE
+
+
+def change_line(revision: Revision, locale: str = "fr") -> str:
+    """One line of a session's change log: '17 mai 2021 : nouvelle date (au lieu du …)'."""
+    day = format_datetime(revision.at, "d MMMM y", locale=_babel(locale))
+    if locale.startswith("fr") and revision.at.day == 1:
+        day = format_datetime(revision.at, "'1er' MMMM y", locale=_babel(locale))
+    line = f"{day} : {change_phrase(revision)}"
+    if Change.RESCHEDULED in revision.news and revision.previous_start is not None:
+        line += f" (au lieu du {short_moment(revision.previous_start, locale)})"
+    return line

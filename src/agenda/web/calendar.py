@@ -19,7 +19,11 @@ def feed() -> Response:
     name = wording.publication_title(schedule(), series_id, city)
     return serve(
         ("calendar.ics", series_id, city),
-        lambda s: ical.feed_bytes(s, s.select(series=series_id, city=city), name=name),
+        lambda s: ical.feed_bytes(
+            s, s.select(series=series_id, city=city), name=name,
+            # Planned dates have no city yet: a city's feed has none of them.
+            series_ids=() if city else ([series_id] if series_id else None),
+        ),
         ICAL_TYPE,
         sessions,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 
 from flask import Blueprint, Response
 
@@ -15,7 +16,7 @@ bp = Blueprint("feeds", __name__)
 RSS_TYPE = "application/rss+xml; charset=utf-8"
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
 
-Renderer = Callable[[Schedule, Iterable[Session], str | None, str], bytes]
+Renderer = Callable[[Schedule, Iterable[Session], str | None, str, datetime | None], bytes]
 
 
 @bp.get("/rss.xml")
@@ -44,13 +45,17 @@ def _feed(name: str, render: Renderer, content_type: str) -> Response:
             if s.announced is not None and s.announced <= now
         )
 
+    def due(current: Schedule) -> tuple[tuple[str, int], ...]:
+        # Which entries are out: the announced sessions and how many of their changes.
+        return tuple((e.id, len(feeds.news([e], now))) for e in published(current))
+
     entries = published(schedule())
     # Last-Modified must agree with the feed's own updated (feeds.feed_updated),
     # which falls back to the whole schedule when no entry is left.
     dated_by = entries or schedule().sessions
     return serve(
-        lambda s: (name, series_id, city, tuple(e.id for e in published(s))),
-        lambda s: render(s, published(s), title, query),
+        lambda s: (name, series_id, city, due(s)),
+        lambda s: render(s, published(s), title, query, now),
         content_type,
         dated_by,
     )
