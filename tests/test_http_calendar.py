@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -104,10 +105,15 @@ def test_unknown_filter_is_404_with_message(several_client: FlaskClient, query: 
     assert query.split("=")[1] in response.get_data(as_text=True)
 
 
-def test_healthz_answers(client: FlaskClient) -> None:
+def test_healthz_names_the_version_served(client: FlaskClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_data(as_text=True) == "ok 3 sessions\n"
+    first = response.get_data(as_text=True).splitlines()[0]
+    assert re.fullmatch(
+        r"ok: serving version 1 \([0-9a-f]{12}\), published 2021-05-14T00:00:00\+02:00, "
+        r"3 sessions", first
+    )
+    assert client.get("/healthz?strict=1").status_code == 200
 
 
 def test_two_app_instances_give_identical_bytes() -> None:

@@ -22,7 +22,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from agenda.model import CalendarInfo, Schedule, Series, Session, Status
+from agenda.model import CalendarInfo, Planned, Schedule, Series, Session, Status
 from agenda.render import links, wording
 
 STYLESHEET = "/static/agenda.css"
@@ -52,8 +52,10 @@ def environment() -> Environment:
 
 
 def past_ids(schedule: Schedule, now: datetime) -> tuple[str, ...]:
-    """Ids of the sessions over at `now`, sorted: all that pages take from the clock."""
-    return tuple(sorted(schedule.ended_ids(now)))
+    """Ids of the sessions (and keys of the planned dates) over at `now`: all pages take
+    from the clock."""
+    ended = [f"{p.series.id}/{p.number}" for p in schedule.planned if p.end <= now]
+    return tuple(sorted(schedule.ended_ids(now))) + tuple(ended)
 
 
 def last_ended(schedule: Schedule, now: datetime) -> datetime | None:
@@ -92,6 +94,9 @@ class SessionView:
     moderator: str | None
     paragraphs: tuple[str, ...]
     video: str | None
+    replay: str | None = None
+    history: tuple[str, ...] = ()
+    sort_key: tuple[bool, float, int, str] = (True, 0.0, 0, "")
 
 
 def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
@@ -125,6 +130,40 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
         moderator=wording.person_line(moderator.name, moderator.role) if moderator else None,
         paragraphs=_paragraphs(session.description),
         video=session.public_video_url,
+        replay=session.replay_url,
+        history=tuple(wording.change_line(r, locale) for r in session.revisions)
+        if len(session.revisions) > 1 else (),
+        sort_key=_upcoming_order(session),
+    )
+
+
+def _planned_view(calendar: CalendarInfo, planned: Planned) -> SessionView:
+    """A planned date, shown among upcoming sessions as « prévue », with no page of its own."""
+    zone = getattr(planned.start.tzinfo, "key", "").rsplit("/", 1)[-1].replace("_", " ")
+    return SessionView(
+        id=f"prevue-{planned.series.id}-{planned.number}",
+        number=planned.number,
+        city="à annoncer",
+        theme="",
+        path="",
+        url="",
+        label=f"{planned.series.title} n° {planned.number}",
+        headline=wording.planned_headline(planned),
+        when=wording.planned_when(planned, calendar.language),
+        zone=f"heure de {zone}" if zone else "",
+        start_iso=planned.start.isoformat(),
+        duration=wording.duration(planned.end - planned.start),
+        status=wording.PLANNED_LABEL,
+        status_class="planned",
+        cancelled=False,
+        tentative=True,
+        previous=None,
+        past=False,
+        speakers=(),
+        moderator=None,
+        paragraphs=(),
+        video=None,
+        sort_key=(False, planned.start.timestamp(), planned.number, ""),
     )
 
 
@@ -146,16 +185,30 @@ def _past_order(session: Session) -> tuple[bool, float, int, str]:
 
 
 def _groups(
-    schedule: Schedule, sessions: Iterable[Session], past: Collection[str]
+    schedule: Schedule,
+    sessions: Iterable[Session],
+    past: Collection[str],
+    planned: Iterable[Planned] = (),
 ) -> list[tuple[Series, list[SessionView]]]:
-    """Views of `sessions` grouped by series, series in file order, sessions in given order."""
+    """Views of `sessions` grouped by series, series in file order, sessions in given order;
+    planned dates go among them by date."""
     chosen = list(sessions)
-    return [
-        (series, [_view(schedule.calendar, s, s.id in past) for s in chosen
-                  if s.series.id == series.id])
-        for series in schedule.series
-        if any(s.series.id == series.id for s in chosen)
-    ]
+    plans = list(planned)
+    groups = []
+    for series in schedule.series:
+        views = [_view(schedule.calendar, s, s.id in past) for s in chosen
+                 if s.series.id == series.id]
+        extra = [_planned_view(schedule.calendar, p) for p in plans if p.series.id == series.id]
+        if extra:
+            views = sorted(views + extra, key=lambda v: v.sort_key)
+        if views:
+            groups.append((series, views))
+    return groups
+
+
+def upcoming_planned(schedule: Schedule, now: datetime) -> list[Planned]:
+    """The planned dates still to come at `now`."""
+    return [p for p in schedule.planned if p.end > now]
 
 
 def _split(schedule: Schedule, past: Collection[str]) -> tuple[list[Session], list[Session]]:
@@ -207,7 +260,7 @@ def agenda_page(schedule: Schedule, now: datetime) -> bytes:
     return _render(
         "agenda.html",
         **_site(calendar),
-        upcoming=_groups(schedule, upcoming, past),
+        upcoming=_groups(schedule, upcoming, past, upcoming_planned(schedule, now)),
         past=_groups(schedule, done, past),
         script=SCRIPT,
         subscribe={
@@ -253,6 +306,8 @@ def event_jsonld(calendar: CalendarInfo, session: Session) -> dict[str, Any] | N
     }
     if status == RESCHEDULED and session.previous_start is not None:
         data["previousStartDate"] = session.previous_start.isoformat()
+    if session.replay_url:
+        data["recordedIn"] = {"@type": "CreativeWork", "url": session.replay_url}
     return data
 
 
@@ -288,10 +343,12 @@ def embed_page(schedule: Schedule, now: datetime) -> bytes:
     calendar = schedule.calendar
     past = past_ids(schedule, now)
     upcoming, _ = _split(schedule, past)
+    views = [_view(calendar, s, False) for s in upcoming]
+    views += [_planned_view(calendar, p) for p in upcoming_planned(schedule, now)]
     return _render(
         "embed.html",
         **_site(calendar),
-        sessions=[_view(calendar, s, False) for s in upcoming],
+        sessions=sorted(views, key=lambda v: v.sort_key),
     )
 
 

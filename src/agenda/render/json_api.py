@@ -12,7 +12,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from agenda.model import CalendarInfo, Person, Schedule, Session
+from agenda.model import CalendarInfo, Person, Planned, Revision, Schedule, Session
 from agenda.render import links, wording
 
 FORMAT_VERSION = 1
@@ -65,6 +65,40 @@ def session_document(calendar: CalendarInfo, session: Session) -> dict[str, Any]
         "add_to_calendar": links.add_to_calendar(calendar, session) if can_add else None,
         "announced": _instant(session.announced),
         "updated": _instant(session.updated),
+        "replay_url": session.replay_url,
+        "uid": session.uid or None,
+        "sequence": session.sequence,
+        "changes": [_change(r, calendar.language) for r in session.revisions],
+    }
+
+
+def _change(revision: Revision, locale: str) -> dict[str, Any]:
+    """One revision of the change log: when, SEQUENCE after it, what changed, the date before."""
+    return {
+        "at": _instant(revision.at),
+        "sequence": revision.sequence,
+        "fields": list(revision.fields),
+        "news": [n.value for n in revision.news],
+        "summary": wording.change_line(revision, locale),
+        "previous_start": _instant(revision.previous_start),
+        "previous_end": _instant(revision.previous_end),
+        "previous_status": revision.previous_status.value if revision.previous_status else None,
+    }
+
+
+def planned_document(calendar: CalendarInfo, planned: Planned) -> dict[str, Any]:
+    """A planned date that no session holds yet: tentative, « à annoncer »."""
+    return {
+        "series": {"id": planned.series.id, "title": planned.series.title},
+        "number": planned.number,
+        "headline": wording.planned_headline(planned),
+        "status": "planned",
+        "status_label": wording.PLANNED_LABEL,
+        "start": _instant(planned.start),
+        "end": _instant(planned.end),
+        "when": wording.planned_when(planned, calendar.language),
+        "uid": planned.uid,
+        "sequence": planned.sequence,
     }
 
 
@@ -115,6 +149,7 @@ def schedule_document(schedule: Schedule) -> dict[str, Any]:
             for c in schedule.contacts
         ],
         "sessions": [session_document(calendar, s) for s in ordered(schedule)],
+        "planned": [planned_document(calendar, p) for p in schedule.planned],
     }
 
 

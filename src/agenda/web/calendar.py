@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort
+from flask import Blueprint, Response, abort, request
 
 from agenda.render import ical, wording
-from agenda.web.respond import schedule, selected, serve, session_or_404
+from agenda.web.respond import schedule, selected, serve, session_or_404, store, version
 
 bp = Blueprint("calendar", __name__)
 
@@ -46,6 +46,32 @@ def session_download(session_id: str) -> Response:
 
 @bp.get("/healthz")
 def healthz() -> Response:
-    """Liveness and the number of sessions in service."""
-    current = schedule()
-    return Response(f"ok {len(current.sessions)} sessions\n", mimetype="text/plain")
+    """Which version is served and, when the file on disk is not served, why and since when.
+
+    Always 200 while the service serves, so that a typo in the schedule never
+    makes a load balancer drop every instance; `?strict=1` answers 503 while an
+    edit is pending, for monitors.
+    """
+    current = version()
+    pending = store().pending
+    published = current.published.isoformat() if current.published else "from the file"
+    lines = [
+        f"ok: serving {current.label}, published {published}, "
+        f"{len(current.schedule.sessions)} sessions"
+    ]
+    if pending is not None:
+        lines.append(f"pending since {pending.since.isoformat()}: {PENDING[pending.state]}")
+        lines += [f"  {problem}" for problem in pending.problems]
+    strict = request.args.get("strict", "") not in ("", "0", "false")
+    status = 503 if strict and pending is not None else 200
+    response = Response("\n".join(lines) + "\n", status=status, mimetype="text/plain")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+PENDING = {
+    "waiting": "the schedule file changed; it is published once the save has ended",
+    "invalid": "the schedule file is not published, still serving the version above",
+    "unwritable": "cannot write the published version; the edit is not published",
+    "missing": "the schedule file cannot be read; still serving the version above",
+}
