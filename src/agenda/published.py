@@ -124,11 +124,14 @@ def next_version(
         if withdraw:
             raise ScheduleError([Problem(source, "", "", "nothing is published yet to withdraw")])
         return version, first_changes(version.history)
-    if raw != current.raw and current.raw.startswith(raw):
+    if raw != current.raw and current.raw.startswith(raw) and not withdraw:
+        # A save in place truncates, then writes: every state in between is a
+        # beginning of some file. One of the published file is never published.
         raise ScheduleError([Problem(
             source, "", "",
             f"the file is the first {len(raw)} of the {len(current.raw)} bytes of the published "
-            "version: a save in progress or a cut copy; not published",
+            "version: a save in progress or a cut copy, not published. If you removed the end "
+            "on purpose, end the file with a comment line",
         )])
     schedule = parse_bytes(raw, source)
     history, changes = revise(current.history, current.schedule, schedule, now, withdraw)

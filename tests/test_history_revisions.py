@@ -1,0 +1,218 @@
+"""Derived revisions: what each kind of edit does to UIDs, SEQUENCE, times and the feeds.
+
+Each test publishes a base schedule, edits its text as an editor would and
+publishes again; the calendar feed is then read back with icalendar and
+recurring-ical-events, and the news feed with feedparser, never through our
+own objects.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import feedparser
+import icalendar
+import pytest
+import recurring_ical_events
+
+from agenda.errors import ScheduleError
+from agenda.published import Version, first_version, next_version
+from agenda.render import feeds, ical
+from tests.conftest import MINIMAL
+
+BASE = MINIMAL + """
+[[sessions]]
+id = "lyon"
+series = "s"
+number = 1
+city = "Lyon"
+start = 2021-06-16T08:45:00
+end = 2021-06-16T10:15:00
+speakers = [{ name = "Anne Martin", role = "Maire" }]
+announced = 2021-06-01
+description = "Une matinale sur la ville."
+
+[[sessions]]
+id = "nantes"
+series = "s"
+number = 2
+city = "Nantes"
+start = 2021-07-21T08:45:00
+end = 2021-07-21T10:15:00
+announced = 2021-07-01
+"""
+NOW = datetime(2021, 6, 10, 9, 30, tzinfo=UTC)
+
+
+def moved_text() -> str:
+    """BASE with Lyon moved a week later and 45 minutes later in the day."""
+    return BASE.replace("2021-06-16T08:45", "2021-06-23T09:30").replace(
+        "2021-06-16T10:15", "2021-06-23T11:00"
+    )
+
+
+def publish(text: str, current: Version | None = None, now: datetime = NOW,
+            withdraw: tuple[str, ...] = ()) -> Version:
+    version, _ = next_version(current, text.encode(), "sessions.toml", now, withdraw)
+    return version
+
+
+def events(version: Version) -> dict[str, icalendar.Event]:
+    """VEVENTs of the subscription feed by UID, parsed by icalendar."""
+    data = ical.feed_bytes(version.schedule, version.schedule.sessions)
+    calendar = icalendar.Calendar.from_ical(data)
+    found = {str(e["UID"]): e for e in calendar.walk("VEVENT")}
+    assert len(found) == len(calendar.walk("VEVENT")), "one event per UID"
+    return found
+
+
+def occurrences(version: Version) -> list:
+    data = ical.feed_bytes(version.schedule, version.schedule.sessions)
+    calendar = icalendar.Calendar.from_ical(data)
+    return recurring_ical_events.of(calendar).between(datetime(2000, 1, 1), datetime(2100, 1, 1))
+
+
+def entries(version: Version) -> list:
+    body = feeds.atom_bytes(version.schedule, version.schedule.sessions)
+    parsed = feedparser.parse(body)
+    assert parsed.bozo == 0
+    return parsed.entries
+
+
+def sequence(version: Version, session_id: str) -> int:
+    return int(events(version)[f"{session_id}@agenda.example.org"]["SEQUENCE"])
+
+
+def test_first_version_comes_from_the_file_alone() -> None:
+    one = first_version(BASE.encode(), "a")
+    two = first_version(BASE.encode(), "b")
+    assert ical.feed_bytes(one.schedule, one.schedule.sessions) == ical.feed_bytes(
+        two.schedule, two.schedule.sessions
+    )
+    stamp = events(one)["lyon@agenda.example.org"].decoded("DTSTAMP")
+    assert stamp == datetime(2021, 5, 31, 22, 0, tzinfo=UTC)  # announced, midnight in Paris
+    assert sequence(one, "lyon") == 0
+
+
+def test_moving_a_session_raises_sequence_and_stamps_the_revision() -> None:
+    first = publish(BASE)
+    moved = publish(moved_text(), first)
+    event = events(moved)["lyon@agenda.example.org"]
+    assert int(event["SEQUENCE"]) == 1
+    assert event.decoded("DTSTART") == datetime(2021, 6, 23, 7, 30, tzinfo=UTC)
+    assert event.decoded("DTSTAMP") == NOW
+    assert event.decoded("LAST-MODIFIED") == NOW
+    assert sequence(moved, "nantes") == 0  # untouched sessions keep theirs
+    assert set(events(moved)) == set(events(first))
+    assert len(occurrences(moved)) == 2
+
+
+def test_a_move_becomes_a_news_entry_and_the_announcement_stays() -> None:
+    first = publish(BASE)
+    moved = publish(moved_text(), first)
+    found = entries(moved)
+    ids = [e.id for e in found]
+    assert "https://agenda.example.org/events/lyon" in ids
+    (change,) = [e for e in found if "#revision-" in e.id]
+    assert change.id == "https://agenda.example.org/events/lyon#revision-1"
+    assert change.title.startswith("Nouvelle date : Série n° 1 : Lyon, mercredi 23 juin 2021")
+    assert change.title.endswith("(au lieu du mercredi 16 juin 2021 à 8 h 45)")
+    assert datetime(*change.published_parsed[:6], tzinfo=UTC) == NOW
+    assert change.link == "https://agenda.example.org/events/lyon"
+
+
+def test_cancelling_is_status_alone() -> None:
+    first = publish(BASE)
+    text = BASE.replace('city = "Nantes"', 'city = "Nantes"\nstatus = "cancelled"')
+    cancelled = publish(text, first)
+    event = events(cancelled)["nantes@agenda.example.org"]
+    assert str(event["STATUS"]) == "CANCELLED"
+    assert int(event["SEQUENCE"]) == 1
+    titles = [e.title for e in entries(cancelled) if "#revision-" in e.id]
+    assert titles == ["Annulé : Série n° 2 : Nantes, mercredi 21 juillet 2021, 8 h 45 – 10 h 15"]
+
+
+def test_a_typo_fix_raises_sequence_quietly() -> None:
+    first = publish(BASE)
+    fixed = publish(BASE.replace("sur la ville", "sur la métropole"), first)
+    assert sequence(fixed, "lyon") == 1
+    assert "métropole" in str(events(fixed)["lyon@agenda.example.org"]["DESCRIPTION"])
+    assert [e for e in entries(fixed) if "#revision-" in e.id] == []
+
+
+def test_speakers_and_replay_are_announced() -> None:
+    first = publish(BASE)
+    speakers = publish(BASE.replace("Anne Martin", "Anne Durand"), first)
+    later = NOW + timedelta(days=20)
+    replay = publish(
+        BASE.replace("Anne Martin", "Anne Durand").replace(
+            'city = "Lyon"', 'city = "Lyon"\nreplay_url = "https://video.example.org/lyon"'
+        ),
+        speakers, later,
+    )
+    assert sequence(replay, "lyon") == 2
+    description = str(events(replay)["lyon@agenda.example.org"]["DESCRIPTION"])
+    assert "Revoir la matinale : https://video.example.org/lyon" in description
+    titles = [e.title for e in entries(replay) if "#revision-" in e.id]
+    assert [t.split(" : ")[0] for t in titles] == ["Replay disponible", "Intervenants"]
+
+
+def test_an_edit_that_changes_nothing_visible_makes_no_revision() -> None:
+    first = publish(BASE)
+    again = publish("# a comment\n" + BASE, first)
+    assert again.number == 2
+    assert again.history.sessions == first.history.sessions
+
+
+def test_dropping_a_published_session_is_refused_with_the_way_out() -> None:
+    first = publish(BASE)
+    dropped = BASE[: BASE.index("[[sessions]]\nid = \"nantes\"")]
+    with pytest.raises(ScheduleError) as caught:
+        publish(dropped + "\n", first)
+    (problem,) = caught.value.problems
+    assert problem.where == "session 'nantes'"
+    assert 'status = "cancelled"' in problem.message
+    assert "agenda publish --withdraw nantes" in problem.message
+
+
+def test_withdrawing_on_purpose_then_publishing_again_keeps_the_uid() -> None:
+    first = publish(BASE)
+    dropped = BASE[: BASE.index("[[sessions]]\nid = \"nantes\"")]
+    gone = publish(dropped, first, withdraw=("nantes",))
+    assert set(events(gone)) == {"lyon@agenda.example.org"}
+    back = publish(BASE, gone, NOW + timedelta(days=1))
+    assert sequence(back, "nantes") == 1
+    assert set(events(back)) == set(events(first))
+
+
+def test_a_published_session_cannot_lose_its_date() -> None:
+    first = publish(BASE)
+    undated = BASE.replace(
+        "start = 2021-07-21T08:45:00\nend = 2021-07-21T10:15:00\n", ""
+    )
+    with pytest.raises(ScheduleError) as caught:
+        publish(undated, first)
+    assert caught.value.problems[0].field == "start"
+
+
+def test_every_prefix_of_a_published_file_is_refused(tmp_path: Path) -> None:
+    raw = (Path(__file__).parent.parent / "data" / "sessions.toml").read_bytes()
+    published = first_version(raw, "sessions.toml")
+    for end in range(len(raw)):
+        with pytest.raises(ScheduleError):
+            next_version(published, raw[:end], "sessions.toml", NOW)
+
+
+def test_older_files_revision_fields_seed_the_history() -> None:
+    text = BASE.replace(
+        'city = "Nantes"',
+        'city = "Nantes"\nsequence = 2\nupdated = 2021-07-05T10:00:00\n'
+        "previous_start = 2021-07-14T08:45:00",
+    )
+    version = first_version(text.encode(), "old.toml")
+    event = events(version)["nantes@agenda.example.org"]
+    assert int(event["SEQUENCE"]) == 2
+    assert event.decoded("DTSTAMP") == datetime(2021, 7, 5, 8, 0, tzinfo=UTC)
+    (change,) = [e for e in entries(version) if "#revision-" in e.id]
+    assert change.title.endswith("(au lieu du mercredi 14 juillet 2021 à 8 h 45)")

@@ -1,0 +1,125 @@
+"""A series' rhythm: tentative « à annoncer » events that real sessions take over, never twice."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import feedparser
+import icalendar
+import pytest
+import recurring_ical_events
+from dateutil.rrule import rrulestr
+
+from agenda import create_app
+from agenda.errors import ScheduleError
+from agenda.loader import parse_schedule
+from agenda.published import first_version, next_version
+from agenda.render import feeds, html, ical
+from tests.conftest import MINIMAL, SHIPPED
+
+RULE = "FREQ=MONTHLY;BYDAY=3WE;COUNT=6"
+RHYTHM = f"""
+rhythm = {{ rule = "{RULE}", first = 2021-03-17, start = 08:45:00, end = 10:15:00 }}
+"""
+TEXT = MINIMAL + RHYTHM + """
+[[sessions]]
+id = "biarritz"
+series = "s"
+number = 1
+city = "Biarritz"
+held = true
+
+[[sessions]]
+id = "clermont"
+series = "s"
+number = 3
+city = "Clermont-Ferrand"
+start = 2021-05-19T08:45:00
+end = 2021-05-19T10:15:00
+announced = 2021-05-14
+
+[[sessions]]
+id = "lyon"
+series = "s"
+number = 4
+city = "Lyon"
+announced = 2021-05-20
+"""
+NOW = datetime(2021, 5, 25, 9, 0, tzinfo=UTC)
+
+
+def feed(version) -> icalendar.Calendar:
+    return icalendar.Calendar.from_ical(ical.feed_bytes(version.schedule, version.schedule.sessions))
+
+
+def expected_dates() -> list[date]:
+    """The rule expanded by dateutil on its own, not through our planning module."""
+    return [d.date() for d in rrulestr(RULE, dtstart=datetime(2021, 3, 17, 8, 45))]
+
+
+def test_open_planned_dates_are_tentative_events_to_announce() -> None:
+    version = first_version(TEXT.encode(), "s.toml")
+    calendar = feed(version)
+    planned = [e for e in calendar.walk("VEVENT") if "à annoncer" in str(e["SUMMARY"])]
+    dates = expected_dates()
+    # n° 1 was held, n° 3 has its date: the other four are planned.
+    wanted = [dates[i - 1] for i in (2, 4, 5, 6)]
+    assert sorted(e.decoded("DTSTART").date() for e in planned) == wanted
+    assert {str(e["STATUS"]) for e in planned} == {"TENTATIVE"}
+    assert str(planned[0]["SUMMARY"]).startswith("Série n° ")
+    between = recurring_ical_events.of(calendar).between(datetime(2021, 1, 1), datetime(2022, 1, 1))
+    assert len(between) == 5  # four planned dates and Clermont-Ferrand
+
+
+def test_planned_dates_stay_out_of_the_news_feeds_and_show_on_pages() -> None:
+    version = first_version(TEXT.encode(), "s.toml")
+    body = feeds.rss_bytes(version.schedule, version.schedule.sessions)
+    assert all("annoncer" not in e.title for e in feedparser.parse(body).entries)
+    page = html.agenda_page(version.schedule, NOW).decode()
+    assert page.count("Prévue") == 3  # n° 4, 5 and 6 are still to come on 25 May
+
+
+def test_a_session_given_a_date_takes_over_the_planned_event() -> None:
+    first = first_version(TEXT.encode(), "s.toml")
+    before = {str(e["UID"]): e for e in feed(first).walk("VEVENT")}
+    (planned_uid,) = [
+        uid for uid, e in before.items()
+        if e.decoded("DTSTART").date() == expected_dates()[3]
+    ]
+    dated = TEXT.replace(
+        'city = "Lyon"', 'city = "Lyon"\nstart = 2021-06-16T08:45:00\nend = 2021-06-16T10:15:00'
+    )
+    version, _ = next_version(first, dated.encode(), "s.toml", NOW)
+    after = {str(e["UID"]): e for e in feed(version).walk("VEVENT")}
+    assert set(after) == set(before)  # one event, never two
+    event = after[planned_uid]
+    assert str(event["SUMMARY"]) == "Série n° 4 : Lyon"
+    assert str(event["STATUS"]) == "CONFIRMED"
+    assert int(event["SEQUENCE"]) == int(before[planned_uid]["SEQUENCE"]) + 1
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ("FREQ=MONTHLY;BYDAY=3WE", "never ends; add COUNT=… or UNTIL=…"),
+        ("FREQ=SOMETIMES;COUNT=3", "is not an RFC 5545 recurrence rule"),
+        ("FREQ=DAILY;COUNT=100000", "plans more than 500 dates"),
+    ],
+)
+def test_a_bad_rhythm_is_refused_with_a_message(rule: str, message: str) -> None:
+    text = MINIMAL + RHYTHM.replace(RULE, rule)
+    with pytest.raises(ScheduleError) as caught:
+        parse_schedule(text, "s.toml")
+    (problem,) = caught.value.problems
+    assert (problem.where, problem.field) == ("series 's'", "rhythm.rule")
+    assert message in problem.message
+
+
+def test_the_shipped_file_declares_no_rhythm() -> None:
+    # The press release gives no rhythm ("une fois par mois", no day): nothing is planned.
+    client = create_app({"AGENDA_DATA": str(SHIPPED)}).test_client()
+    calendar = icalendar.Calendar.from_ical(client.get("/calendar.ics").data)
+    assert [str(e["SUMMARY"]) for e in calendar.walk("VEVENT")] == [
+        "Tour des Villes n° 3 : Clermont-Ferrand"
+    ]
+    assert client.get("/events.json").get_json()["planned"] == []
