@@ -49,7 +49,8 @@ NOW = datetime(2021, 5, 25, 9, 0, tzinfo=UTC)
 
 
 def feed(version) -> icalendar.Calendar:
-    return icalendar.Calendar.from_ical(ical.feed_bytes(version.schedule, version.schedule.sessions))
+    data = ical.feed_bytes(version.schedule, version.schedule.sessions)
+    return icalendar.Calendar.from_ical(data)
 
 
 def expected_dates() -> list[date]:
