@@ -124,6 +124,8 @@ def next_version(
         if withdraw:
             raise ScheduleError([Problem(source, "", "", "nothing is published yet to withdraw")])
         return version, first_changes(version.history)
+    schedule = parse_bytes(raw, source)
+    history, changes = revise(current.history, current.schedule, schedule, now, withdraw)
     if raw != current.raw and current.raw.startswith(raw) and not withdraw:
         # A save in place truncates, then writes: every state in between is a
         # beginning of some file. One of the published file is never published.
@@ -133,8 +135,6 @@ def next_version(
             "version: a save in progress or a cut copy, not published. If you removed the end "
             "on purpose, end the file with a comment line",
         )])
-    schedule = parse_bytes(raw, source)
-    history, changes = revise(current.history, current.schedule, schedule, now, withdraw)
     return make_version(raw, history, source), changes
 
 

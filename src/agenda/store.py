@@ -141,6 +141,11 @@ class VersionStore:
         if not self.watch:
             self.poll()
         elif self._watcher_pid != os.getpid():
+            # First request of this process (a gunicorn worker forked from a
+            # master that loaded the app long ago): catch up before answering.
+            self._watcher_pid = os.getpid()
+            self._poll_lock = threading.Lock()  # a lock copied by fork may look held
+            self.poll()
             self._start_watcher()
         return self._version
 
@@ -170,7 +175,6 @@ class VersionStore:
 
     def _start_watcher(self) -> None:
         # After a fork (gunicorn workers) the parent's thread is gone: start one per process.
-        self._watcher_pid = os.getpid()
         thread = threading.Thread(target=self._watch_loop, name="agenda-watch", daemon=True)
         thread.start()
 

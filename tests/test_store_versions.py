@@ -1,0 +1,184 @@
+"""The store: which version a process serves, and when it publishes one.
+
+Published versions are files; these tests run several stores (and processes)
+on one folder and check what each serves, what is written, and what is not.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import time
+from pathlib import Path
+
+import icalendar
+import pytest
+
+from agenda import create_app
+from agenda.published import first_version, from_json, published_path, to_json
+from agenda.store import VersionStore
+from tests.conftest import SEVERAL, SHIPPED
+
+
+def copy_folder(source: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "sessions.toml"
+    shutil.copyfile(source, target)
+    return target
+
+
+def touch_later(path: Path, seconds: int = 1) -> None:
+    info = os.stat(path)
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns + seconds * 1_000_000_000))
+
+
+@pytest.mark.parametrize("schedule", [SHIPPED, SEVERAL], ids=["shipped", "several"])
+def test_committed_published_version_is_the_files_first_version(schedule: Path) -> None:
+    # The repository carries published versions beside its schedules; they must
+    # be what a first publication of the file alone gives, byte for byte.
+    raw = schedule.read_bytes()
+    expected = to_json(first_version(raw, str(schedule)), schedule.name)
+    assert published_path(schedule).read_bytes() == expected
+
+
+def test_a_process_starts_from_the_published_version_not_the_file(tmp_path: Path) -> None:
+    path = copy_folder(SEVERAL, tmp_path)
+    before = VersionStore(path, watch=False, settle=0).current()
+    path.write_text("[calendar]\nname = 'cassé'\n", encoding="utf-8")  # invalid
+    restarted = VersionStore(path, watch=False, settle=0)
+    assert restarted.current().digest == before.digest
+    assert restarted.pending is not None and restarted.pending.state == "invalid"
+    assert "field 'base_url': is required" in "\n".join(restarted.pending.problems)
+
+
+def test_an_invalid_file_with_nothing_published_cannot_start(tmp_path: Path) -> None:
+    path = tmp_path / "sessions.toml"
+    path.write_text("[calendar]\nname = 'cassé'\n", encoding="utf-8")
+    with pytest.raises(Exception, match="base_url"):
+        VersionStore(path, watch=False, settle=0)
+
+
+def test_an_edit_is_published_only_once_it_has_settled(tmp_path: Path) -> None:
+    path = copy_folder(SEVERAL, tmp_path)
+    store = VersionStore(path, watch=False, settle=0.3)
+    first = store.current()
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("Saint-Étienne", "Roanne"), encoding="utf-8")
+    touch_later(path)
+    assert store.current() is first
+    assert store.pending is not None and store.pending.state == "waiting"
+    time.sleep(0.35)
+    assert store.current().number == first.number + 1
+    assert store.pending is None
+
+
+def test_a_save_in_progress_is_never_published(tmp_path: Path) -> None:
+    # Truncate, then write in pieces, as editors saving in place do; the store
+    # looks after every piece. It publishes the whole file, once, at the end.
+    path = copy_folder(SEVERAL, tmp_path)
+    store = VersionStore(path, watch=False, settle=0.2)
+    first = store.current()
+    new = path.read_bytes().replace("Saint-Étienne".encode(), b"Roanne")
+    with open(path, "r+b") as handle:
+        handle.truncate(0)
+        for start in range(0, len(new), 700):
+            handle.write(new[start:start + 700])
+            handle.flush()
+            os.utime(path, ns=(time.time_ns(), time.time_ns() + start))
+            assert store.current() is first
+    time.sleep(0.25)
+    final = store.current()
+    assert final.number == first.number + 1
+    assert final.raw == new
+
+
+def test_a_cut_copy_of_the_published_file_is_never_published(tmp_path: Path) -> None:
+    path = copy_folder(SHIPPED, tmp_path)
+    store = VersionStore(path, watch=False, settle=0)
+    first = store.current()
+    raw = path.read_bytes()
+    for end in range(0, len(raw), 97):
+        path.write_bytes(raw[:end])
+        touch_later(path, end + 1)
+        assert store.current() is first
+        assert store.pending is not None
+
+
+def _publish_in_process(path: str, barrier, results) -> None:  # noqa: ANN001 - multiprocessing
+    store = VersionStore(path, watch=False, settle=0)
+    barrier.wait()
+    store.poll()
+    results.put((store.current().number, store.current().digest))
+
+
+def test_four_processes_seeing_one_edit_make_one_revision(tmp_path: Path) -> None:
+    path = copy_folder(SEVERAL, tmp_path)
+    VersionStore(path, watch=False, settle=0)  # version 1 on disk
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(4)
+    results = context.Queue()
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("Saint-Étienne", "Roanne"), encoding="utf-8")
+    touch_later(path)
+    workers = [
+        context.Process(target=_publish_in_process, args=(str(path), barrier, results))
+        for _ in range(4)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    seen = {results.get(timeout=5) for _ in workers}
+    assert len(seen) == 1
+    ((number, _),) = seen
+    assert number == 2
+    _, history = from_json(published_path(path).read_bytes(), "published")
+    assert history.version == 2
+    (revision,) = history.sessions["printemps"].revisions[1:]
+    assert revision.fields == ("city",)
+
+
+def test_a_folder_that_cannot_be_written_keeps_serving_and_says_so(tmp_path: Path) -> None:
+    path = copy_folder(SEVERAL, tmp_path)
+    nowhere = tmp_path / "missing-folder" / "published.json"
+    app = create_app({"AGENDA_DATA": str(path), "AGENDA_PUBLISHED": str(nowhere)})
+    client = app.test_client()
+    before = client.get("/calendar.ics")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("Saint-Étienne", "Roanne"), encoding="utf-8")
+    touch_later(path)
+    after = client.get("/calendar.ics")
+    assert after.data == before.data
+    health = client.get("/healthz")
+    assert health.status_code == 200
+    assert "cannot write the published version" in health.get_data(as_text=True)
+    assert client.get("/healthz?strict=1").status_code == 503
+
+
+def test_two_services_from_the_file_alone_serve_the_same_bytes(tmp_path: Path) -> None:
+    # Containers without a shared volume: each derives the first version itself.
+    answers = []
+    for name in ("one", "two"):
+        folder = tmp_path / name
+        folder.mkdir()
+        path = copy_folder(SEVERAL, folder)
+        client = create_app({"AGENDA_DATA": str(path)}).test_client()
+        answers.append([client.get(p) for p in ("/calendar.ics", "/rss.xml", "/events.json")])
+        time.sleep(1.1)  # a clock that moved must change nothing
+    for first, second in zip(*answers, strict=True):
+        assert first.data == second.data
+        assert first.headers["ETag"] == second.headers["ETag"]
+
+
+def test_healthz_reports_an_invalid_edit_with_file_session_and_field(tmp_path: Path) -> None:
+    path = copy_folder(SEVERAL, tmp_path)
+    client = create_app({"AGENDA_DATA": str(path)}).test_client()
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("start = 2021-03-28", "strat = 2021-03-28"), encoding="utf-8")
+    touch_later(path)
+    body = client.get("/healthz").get_data(as_text=True)
+    assert body.splitlines()[0].startswith("ok: serving version 1 (")
+    assert "pending since " in body
+    assert f"{path}, session 'printemps', field 'strat': unknown key" in body
+    calendar = icalendar.Calendar.from_ical(client.get("/calendar.ics").data)
+    assert len(calendar.walk("VEVENT")) == 6
