@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from agenda.render import html, json_api
+from agenda.render import cards, html, json_api
 from agenda.web.respond import clock, schedule, serve, session_or_404
 
 bp = Blueprint("pages", __name__)
 
 HTML_TYPE = "text/html; charset=utf-8"
 JSON_TYPE = "application/json"
+PNG_TYPE = "image/png"
+SCHEMA_TYPE = "application/schema+json"
 # No inline script or style, nothing from other hosts. The JSON-LD block is data,
 # not script, so it needs no exception.
 POLICY = (
@@ -51,6 +53,34 @@ def session_page(session_id: str) -> Response:
         lambda s: ("event.html", session_id, session_id in s.ended_ids(now)),
         lambda s: html.session_page(s, s.session(session_id) or session, now),
         HTML_TYPE,
+        [session],
+        modified=session.end if past else None,
+    )
+
+
+@bp.get("/card.png")
+def agenda_card() -> Response:
+    """The agenda's social card (og:image of /): its name and the next session."""
+    current, now = schedule(), clock()
+    return serve(
+        lambda s: ("card.png", html.past_ids(s, now)),
+        lambda s: cards.agenda_card(s, now),
+        PNG_TYPE,
+        current.sessions,
+        modified=html.last_ended(current, now),
+    )
+
+
+@bp.get("/events/<session_id>/card.png")
+def session_card(session_id: str) -> Response:
+    """A session's social card (og:image of its page); an unknown id is a 404."""
+    session = session_or_404(session_id)
+    now = clock()
+    past = session.id in schedule().ended_ids(now)
+    return serve(
+        lambda s: ("event-card.png", session_id, session_id in s.ended_ids(now)),
+        lambda s: cards.session_card(s, s.session(session_id) or session, now),
+        PNG_TYPE,
         [session],
         modified=session.end if past else None,
     )
