@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from agenda.render import cards, html, json_api
+from agenda.render import cards, html, json_api, links
 from agenda.web.respond import clock, schedule, serve, session_or_404
 
 bp = Blueprint("pages", __name__)
@@ -101,23 +101,37 @@ def embed() -> Response:
     return response
 
 
+def _described(response: Response) -> Response:
+    # RFC 8288 'describedby': where a client finds the schema of this document.
+    response.headers["Link"] = f'<{links.EVENTS_SCHEMA_PATH}>; rel="describedby"'
+    return response
+
+
 @bp.get("/events.json")
 def events_json() -> Response:
     """Every session as JSON, readable from any site's JavaScript."""
     current = schedule()
-    return serve(("events.json",), json_api.events_bytes, JSON_TYPE, current.sessions)
+    return _described(
+        serve(("events.json",), json_api.events_bytes, JSON_TYPE, current.sessions)
+    )
 
 
 @bp.get("/events/<session_id>.json")
 def session_json(session_id: str) -> Response:
     """One session as JSON."""
     session = session_or_404(session_id)
-    return serve(
+    return _described(serve(
         ("event.json", session_id),
         lambda s: json_api.session_bytes(s, s.session(session_id) or session),
         JSON_TYPE,
         [session],
-    )
+    ))
+
+
+@bp.get("/schemas/events.json")
+def events_schema() -> Response:
+    """The JSON Schema of /events.json and /events/<id>.json."""
+    return serve(("events.schema.json",), json_api.schema_bytes, SCHEMA_TYPE)
 
 
 def _cors(response: Response) -> None:
@@ -125,7 +139,7 @@ def _cors(response: Response) -> None:
     # included (else a 404 looks like a network failure), and revalidate it.
     headers = response.headers
     headers["Access-Control-Allow-Origin"] = "*"
-    headers["Access-Control-Expose-Headers"] = "ETag, Last-Modified"
+    headers["Access-Control-Expose-Headers"] = "ETag, Last-Modified, Link"
     if request.method == "OPTIONS":  # the preflight of a conditional fetch()
         headers["Access-Control-Allow-Methods"] = "GET, HEAD"
         headers["Access-Control-Allow-Headers"] = "If-None-Match, If-Modified-Since"
