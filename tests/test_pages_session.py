@@ -183,7 +183,7 @@ def test_session_page_has_canonical_and_share_tags(client: FlaskClient, shipped:
     assert meta["og:title"] == f"{clermont.series.title} n° {clermont.number} : {clermont.city}"
     assert "mercredi 19 mai 2021" in meta["og:description"]
     assert meta["og:locale"] == "fr_FR"
-    assert meta["twitter:card"] == "summary"
+    assert meta["twitter:card"] == "summary_large_image"
     assert meta["twitter:title"] == meta["og:title"]
 
 

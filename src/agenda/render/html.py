@@ -24,6 +24,7 @@ from markupsafe import Markup
 
 from agenda.model import CalendarInfo, Planned, Schedule, Series, Session, Status
 from agenda.render import links, wording
+from agenda.render.cards import CardImage, agenda_image, session_image
 
 STYLESHEET = "/static/agenda.css"
 SCRIPT = "/static/copy.js"
@@ -35,6 +36,10 @@ SCHEMA_STATUS = {
     Status.CANCELLED: "https://schema.org/EventCancelled",
 }
 RESCHEDULED = "https://schema.org/EventRescheduled"
+# The three availabilities Google reads on an event's offer.
+IN_STOCK = "https://schema.org/InStock"
+PRE_ORDER = "https://schema.org/PreOrder"
+SOLD_OUT = "https://schema.org/SoldOut"
 ONLINE = "https://schema.org/OnlineEventAttendanceMode"
 
 
@@ -80,6 +85,7 @@ class SessionView:
     url: str
     label: str
     headline: str
+    title: str
     when: str
     zone: str
     start_iso: str | None
@@ -101,8 +107,13 @@ class SessionView:
 
 def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
     locale = calendar.language
-    # Same rule as wording.status_label, so the colour always matches the word.
+    # Same rules as wording.shown_status, so the colour always matches the word.
+    status = wording.shown_status(session, past)
     rescheduled = session.status is Status.CONFIRMED and session.previous_start is not None
+    if status == wording.HELD_LABEL:
+        status_class = "held"
+    else:
+        status_class = "rescheduled" if rescheduled else session.status.value
     span = session.duration
     moderator = session.moderator
     return SessionView(
@@ -114,14 +125,15 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
         url=links.page_url(calendar, session),
         label=wording.ordinal_label(session),
         headline=wording.headline(session),
+        title=wording.page_title(session),
         # An undated session still to come has its date "à venir"; one that is
         # over simply never had it published.
         when=wording.when(session, locale, wording.UNDATED if past else wording.UNDATED_UPCOMING),
         zone=wording.zone_label(session) if session.is_dated else "",
         start_iso=session.start.isoformat() if session.start else None,
         duration=wording.duration(span) if span is not None else None,
-        status=wording.status_label(session),
-        status_class="rescheduled" if rescheduled else session.status.value,
+        status=status,
+        status_class=status_class,
         cancelled=session.is_cancelled,
         tentative=session.status is Status.TENTATIVE,
         previous=wording.former_start(session, locale) or None,
@@ -149,6 +161,7 @@ def _planned_view(calendar: CalendarInfo, planned: Planned) -> SessionView:
         url="",
         label=f"{planned.series.title} n° {planned.number}",
         headline=wording.planned_headline(planned),
+        title=f"{wording.PLANNED_LABEL} : {wording.planned_headline(planned)}",
         when=wording.planned_when(planned, calendar.language),
         zone=f"heure de {zone}" if zone else "",
         start_iso=planned.start.isoformat(),
@@ -260,6 +273,7 @@ def agenda_page(schedule: Schedule, now: datetime) -> bytes:
     return _render(
         "agenda.html",
         **_site(calendar),
+        image=agenda_image(schedule, past),
         upcoming=_groups(schedule, upcoming, past, upcoming_planned(schedule, now)),
         past=_groups(schedule, done, past),
         script=SCRIPT,
@@ -272,8 +286,35 @@ def agenda_page(schedule: Schedule, now: datetime) -> bytes:
     )
 
 
-def event_jsonld(calendar: CalendarInfo, session: Session) -> dict[str, Any] | None:
-    """schema.org Event for an online event, as Google documents it; None when undated."""
+def _offer(session: Session, past: bool) -> dict[str, Any] | None:
+    """Free registration as a schema.org Offer; None when there is no registration link."""
+    if session.registration_url is None:
+        return None
+    if session.is_cancelled or past:
+        availability = SOLD_OUT  # nobody can register any more
+    elif session.status is Status.TENTATIVE:
+        availability = PRE_ORDER  # one may register for a date still to be confirmed
+    else:
+        availability = IN_STOCK
+    offer: dict[str, Any] = {
+        "@type": "Offer",
+        "price": 0,
+        "priceCurrency": "EUR",
+        "url": session.registration_url,
+        "availability": availability,
+    }
+    if session.announced is not None:
+        offer["validFrom"] = session.announced.isoformat()
+    return offer
+
+
+def event_jsonld(
+    calendar: CalendarInfo, session: Session, past: bool = False, image: CardImage | None = None
+) -> dict[str, Any] | None:
+    """schema.org Event for an online event, as Google documents it; None when undated.
+
+    Only what is known goes in: no empty string, no empty list.
+    """
     if session.start is None or session.end is None:
         return None  # Google requires startDate: no date, no structured data
     page = links.page_url(calendar, session)
@@ -285,7 +326,6 @@ def event_jsonld(calendar: CalendarInfo, session: Session) -> dict[str, Any] | N
         "@context": "https://schema.org",
         "@type": "Event",
         "name": wording.headline(session).removeprefix(wording.CANCELLED_PREFIX),
-        "description": "\n".join(t for t in (session.title, session.description) if t),
         "startDate": session.start.isoformat(),
         "endDate": session.end.isoformat(),
         "eventAttendanceMode": ONLINE,
@@ -297,13 +337,23 @@ def event_jsonld(calendar: CalendarInfo, session: Session) -> dict[str, Any] | N
             "name": organizer.name,
             "url": organizer.url or links.home_url(calendar),
         },
-        "performer": [
-            {"@type": "Person", "name": p.name, **({"jobTitle": p.role} if p.role else {})}
-            for p in (*session.speakers, *((session.moderator,) if session.moderator else ()))
-        ],
         "url": page,
         "inLanguage": calendar.language,
     }
+    description = "\n".join(t for t in (session.title, session.description.strip()) if t)
+    if description:
+        data["description"] = description
+    people = (*session.speakers, *((session.moderator,) if session.moderator else ()))
+    if people:
+        data["performer"] = [
+            {"@type": "Person", "name": p.name, **({"jobTitle": p.role} if p.role else {})}
+            for p in people
+        ]
+    offer = _offer(session, past)
+    if offer is not None:
+        data["offers"] = offer
+    if image is not None:
+        data["image"] = [image.url]
     if status == RESCHEDULED and session.previous_start is not None:
         data["previousStartDate"] = session.previous_start.isoformat()
     if session.replay_url:
@@ -316,10 +366,8 @@ def session_page(schedule: Schedule, session: Session, now: datetime) -> bytes:
     calendar = schedule.calendar
     past = session.id in schedule.ended_ids(now)
     view = _view(calendar, session, past)
-    jsonld = event_jsonld(calendar, session)
-    summary = ". ".join(
-        t for t in (wording.when_in_zone(session, calendar.language), session.title) if t
-    )
+    image = session_image(calendar, session, past)
+    jsonld = event_jsonld(calendar, session, past=past, image=image)
     return _render(
         "session.html",
         **_site(calendar),
@@ -327,7 +375,8 @@ def session_page(schedule: Schedule, session: Session, now: datetime) -> bytes:
         series=session.series,
         series_paragraphs=_paragraphs(session.series.description),
         contacts=schedule.contacts,
-        summary=summary,
+        summary=wording.session_summary(session, calendar.language, past),
+        image=image,
         add=(links.add_to_calendar(calendar, session)
              if session.is_dated and not session.is_cancelled else None),
         ics_path=links.ics_path(session) if session.is_dated else None,

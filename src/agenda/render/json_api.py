@@ -4,12 +4,17 @@
 `to_bytes` serializes them deterministically (sorted keys, UTF-8, no clock), so
 the same schedule always gives the same bytes and the same ETag. A private
 video link never gets here: only `Session.public_video_url` is read.
+
+schemas/events.json is the JSON Schema of both documents, written by hand
+next to them; tests validate every document against it, so a key added here
+without being declared there fails them.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
+from importlib import resources
 from typing import Any
 
 from agenda.model import CalendarInfo, Person, Planned, Revision, Schedule, Session
@@ -49,7 +54,7 @@ def session_document(calendar: CalendarInfo, session: Session) -> dict[str, Any]
         "title": session.title,
         "headline": wording.headline(session),
         "status": session.status.value,
-        "status_label": wording.status_label(session),
+        "status_label": wording.shown_status(session),
         "rescheduled": session.previous_start is not None,
         "held": session.held,
         "start": _instant(session.start),
@@ -167,3 +172,16 @@ def events_bytes(schedule: Schedule) -> bytes:
 def session_bytes(schedule: Schedule, session: Session) -> bytes:
     """/events/<id>.json as bytes."""
     return to_bytes(session_document(schedule.calendar, session))
+
+
+def schema_document(calendar: CalendarInfo) -> dict[str, Any]:
+    """The JSON Schema of both documents (schemas/events.json), its $id made absolute."""
+    text = (resources.files("agenda") / "schemas" / "events.json").read_text(encoding="utf-8")
+    schema = json.loads(text)
+    schema["$id"] = calendar.url(links.EVENTS_SCHEMA_PATH)
+    return schema
+
+
+def schema_bytes(schedule: Schedule) -> bytes:
+    """/schemas/events.json as bytes."""
+    return to_bytes(schema_document(schedule.calendar))

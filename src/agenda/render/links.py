@@ -21,6 +21,8 @@ CALENDAR_PATH = "/calendar.ics"
 RSS_PATH = "/rss.xml"
 ATOM_PATH = "/atom.xml"
 EVENTS_JSON_PATH = "/events.json"
+EVENTS_SCHEMA_PATH = "/schemas/events.json"
+AGENDA_CARD_PATH = "/card.png"
 
 
 def page_path(session: Session) -> str:
@@ -36,6 +38,11 @@ def ics_path(session: Session) -> str:
 def json_path(session: Session) -> str:
     """'/events/<id>.json'."""
     return f"/events/{session.id}.json"
+
+
+def card_path(session: Session) -> str:
+    """'/events/<id>/card.png': the session's social card."""
+    return f"/events/{session.id}/card.png"
 
 
 def page_url(calendar: CalendarInfo, session: Session) -> str:

@@ -222,3 +222,43 @@ def change_line(revision: Revision, locale: str = "fr") -> str:
     if Change.RESCHEDULED in revision.news and revision.previous_start is not None:
         line += f" (au lieu du {short_moment(revision.previous_start, locale)})"
     return line
+
+
+HELD_LABEL = "Tenue"
+TENTATIVE_PREFIX = "À confirmer : "
+HELD_UNDATED = "séance tenue, date non communiquée"
+
+
+def shown_status(session: Session, past: bool = False) -> str:
+    """The status a reader sees: 'Tenue' once a confirmed session took place, else status_label."""
+    if session.status is Status.CONFIRMED and (session.held or past):
+        return HELD_LABEL
+    return status_label(session)
+
+
+def page_title(session: Session) -> str:
+    """headline() marked 'À confirmer : ' when tentative, as cancelled ones say 'Annulé : '."""
+    text = headline(session)
+    return TENTATIVE_PREFIX + text if session.status is Status.TENTATIVE else text
+
+
+def session_summary(session: Session, locale: str = "fr", past: bool = False) -> str:
+    """What the session is, in a sentence or three: a page's meta description.
+
+    'Tour des Villes n° 1 à Biarritz (Club …), en visioconférence : séance tenue,
+    date non communiquée.' rather than a bare 'date non communiquée'.
+    """
+    club = f" ({session.series.club})" if session.series.club else ""
+    undated = HELD_UNDATED if (session.held or past) else UNDATED_UPCOMING
+    moment = when_in_zone(session, locale, undated)
+    if session.status is Status.TENTATIVE:
+        moment += ", à confirmer"
+    sentences = [f"{ordinal_label(session)} à {session.city}{club}, en visioconférence : {moment}."]
+    if session.is_cancelled:
+        sentences.insert(0, "Séance annulée.")
+    if session.title:
+        sentences.append(session.title if session.title[-1] in ".?!…" else session.title + ".")
+    names = [p.name for p in session.speakers]
+    if names:
+        sentences.append("Avec " + ", ".join(names) + ".")
+    return " ".join(sentences)

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from agenda.render import html, json_api
+from agenda.render import cards, html, json_api, links
 from agenda.web.respond import clock, schedule, serve, session_or_404
 
 bp = Blueprint("pages", __name__)
 
 HTML_TYPE = "text/html; charset=utf-8"
 JSON_TYPE = "application/json"
+PNG_TYPE = "image/png"
+SCHEMA_TYPE = "application/schema+json"
 # No inline script or style, nothing from other hosts. The JSON-LD block is data,
 # not script, so it needs no exception.
 POLICY = (
@@ -56,6 +58,34 @@ def session_page(session_id: str) -> Response:
     )
 
 
+@bp.get("/card.png")
+def agenda_card() -> Response:
+    """The agenda's social card (og:image of /): its name and the next session."""
+    current, now = schedule(), clock()
+    return serve(
+        lambda s: ("card.png", html.past_ids(s, now)),
+        lambda s: cards.agenda_card(s, now),
+        PNG_TYPE,
+        current.sessions,
+        modified=html.last_ended(current, now),
+    )
+
+
+@bp.get("/events/<session_id>/card.png")
+def session_card(session_id: str) -> Response:
+    """A session's social card (og:image of its page); an unknown id is a 404."""
+    session = session_or_404(session_id)
+    now = clock()
+    past = session.id in schedule().ended_ids(now)
+    return serve(
+        lambda s: ("event-card.png", session_id, session_id in s.ended_ids(now)),
+        lambda s: cards.session_card(s, s.session(session_id) or session, now),
+        PNG_TYPE,
+        [session],
+        modified=session.end if past else None,
+    )
+
+
 @bp.get("/embed")
 def embed() -> Response:
     """Upcoming sessions, compact, for an <iframe> on the CEPS site."""
@@ -71,23 +101,37 @@ def embed() -> Response:
     return response
 
 
+def _described(response: Response) -> Response:
+    # RFC 8288 'describedby': where a client finds the schema of this document.
+    response.headers["Link"] = f'<{links.EVENTS_SCHEMA_PATH}>; rel="describedby"'
+    return response
+
+
 @bp.get("/events.json")
 def events_json() -> Response:
     """Every session as JSON, readable from any site's JavaScript."""
     current = schedule()
-    return serve(("events.json",), json_api.events_bytes, JSON_TYPE, current.sessions)
+    return _described(
+        serve(("events.json",), json_api.events_bytes, JSON_TYPE, current.sessions)
+    )
 
 
 @bp.get("/events/<session_id>.json")
 def session_json(session_id: str) -> Response:
     """One session as JSON."""
     session = session_or_404(session_id)
-    return serve(
+    return _described(serve(
         ("event.json", session_id),
         lambda s: json_api.session_bytes(s, s.session(session_id) or session),
         JSON_TYPE,
         [session],
-    )
+    ))
+
+
+@bp.get("/schemas/events.json")
+def events_schema() -> Response:
+    """The JSON Schema of /events.json and /events/<id>.json."""
+    return serve(("events.schema.json",), json_api.schema_bytes, SCHEMA_TYPE)
 
 
 def _cors(response: Response) -> None:
@@ -95,7 +139,7 @@ def _cors(response: Response) -> None:
     # included (else a 404 looks like a network failure), and revalidate it.
     headers = response.headers
     headers["Access-Control-Allow-Origin"] = "*"
-    headers["Access-Control-Expose-Headers"] = "ETag, Last-Modified"
+    headers["Access-Control-Expose-Headers"] = "ETag, Last-Modified, Link"
     if request.method == "OPTIONS":  # the preflight of a conditional fetch()
         headers["Access-Control-Allow-Methods"] = "GET, HEAD"
         headers["Access-Control-Allow-Headers"] = "If-None-Match, If-Modified-Since"

@@ -1,0 +1,287 @@
+"""Social cards: the 1200×630 PNG a link shows when it is shared (Open Graph, Twitter, JSON-LD).
+
+One card per session and one for the agenda, drawn with Pillow from the
+schedule. What a card says is decided first, as text (`CardText`), so that the
+image's alt text is exactly what it shows; `draw` then turns that text into PNG
+bytes. The font is shipped with the package (fonts/, DejaVu Sans, with its
+licence) and laid out with Pillow's basic engine, and the PNG carries no date
+or other metadata: the same schedule gives the same bytes, hence one ETag.
+
+Like the pages, a card depends on the clock only through which sessions are
+past: a confirmed session becomes « Tenue », the agenda's card names the next
+session.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from agenda.model import CalendarInfo, Schedule, Session, Status
+from agenda.render import links, wording
+
+WIDTH, HEIGHT = 1200, 630
+MARGIN = 72
+CONTENT = WIDTH - 2 * MARGIN
+BACKGROUND = (11, 46, 79)  # the site's header band, --band
+INK = (255, 255, 255)
+SOFT_INK = (214, 228, 242)  # 9.9:1 on the background
+RULE = (60, 100, 140)
+# Badge colours: the light-mode badge pairs of agenda.css, all above 4.5:1.
+BADGES = {
+    "confirmed": ((229, 243, 233), (30, 107, 58)),
+    "held": ((232, 236, 241), (52, 62, 75)),
+    "tentative": ((255, 243, 214), (122, 75, 0)),
+    "rescheduled": ((241, 233, 250), (91, 42, 134)),
+    "cancelled": ((164, 22, 26), (255, 255, 255)),
+}
+ACCENTS = {
+    "confirmed": (92, 184, 120),
+    "held": (150, 164, 180),
+    "tentative": (240, 180, 0),
+    "rescheduled": (178, 140, 220),
+    "cancelled": (230, 80, 84),
+    "agenda": (240, 180, 0),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CardText:
+    """Everything a card says, top to bottom."""
+
+    eyebrow: str
+    title: str
+    lines: tuple[str, ...]
+    note: str
+    status: str
+    status_class: str
+    footer: str
+    struck: bool = False
+
+    @property
+    def alt(self) -> str:
+        """The card read aloud: its text in reading order, for og:image:alt."""
+        parts = [self.eyebrow, self.title, *self.lines, self.note, self.status]
+        return ". ".join(p.rstrip(".") for p in parts if p) + "."
+
+
+@dataclass(frozen=True, slots=True)
+class CardImage:
+    """Where a card is published and how to describe it, for share tags and JSON-LD."""
+
+    url: str
+    width: int
+    height: int
+    alt: str
+
+
+def session_text(calendar: CalendarInfo, session: Session, past: bool) -> CardText:
+    """What a session's card says: series and number, city, date and time, status."""
+    number = f" · n° {session.number}" if session.number is not None else ""
+    if session.start is not None and session.end is not None:
+        time = wording.time_range(session.start, session.end, calendar.language)
+        zone = wording.zone_label(session)
+        lines = (wording.long_date(session.start, calendar.language),
+                 f"{time}, {zone}" if zone else time)
+    else:
+        undated = wording.UNDATED if (session.held or past) else wording.UNDATED_UPCOMING
+        lines = (undated[0].upper() + undated[1:],)
+    former = wording.former_start(session, calendar.language)
+    status = wording.shown_status(session, past)
+    if status == wording.HELD_LABEL:
+        status_class = "held"
+    elif session.status is Status.CONFIRMED and session.previous_start is not None:
+        status_class = "rescheduled"
+    else:
+        status_class = session.status.value
+    return CardText(
+        eyebrow=f"{session.series.title}{number}",
+        title=session.city,
+        lines=lines,
+        note=f"Initialement prévue le {former}" if former and not session.is_cancelled else "",
+        status=status,
+        status_class=status_class,
+        footer=calendar.host,
+        struck=session.is_cancelled,
+    )
+
+
+def agenda_text(schedule: Schedule, past: Collection[str]) -> CardText:
+    """What the agenda's card says: its name, and the next session when one is announced."""
+    calendar = schedule.calendar
+    upcoming = sorted(
+        (s for s in schedule.sessions
+         if s.id not in past and s.is_dated and not s.is_cancelled and s.start is not None),
+        key=lambda s: (s.start, s.id),
+    )
+    clubs = dict.fromkeys(s.club for s in schedule.series if s.club)
+    if upcoming:
+        first = upcoming[0]
+        assert first.start is not None and first.end is not None
+        lines = (
+            "Prochaine séance : "
+            + (f"n° {first.number}, {first.city}" if first.number is not None else first.city),
+            f"{wording.long_date(first.start, calendar.language)}, "
+            f"{wording.clock_time(first.start, calendar.language)}, {wording.zone_label(first)}",
+        )
+        status = "À confirmer" if first.status is Status.TENTATIVE else ""
+    else:
+        lines = ("Abonnez-vous à l’agenda pour recevoir les prochaines séances",)
+        status = ""
+    return CardText(
+        eyebrow=" · ".join(clubs) or calendar.organizer.name,
+        title=calendar.name,
+        lines=lines,
+        note="",
+        status=status,
+        status_class="tentative" if status else "agenda",
+        footer=calendar.host,
+    )
+
+
+def session_image(calendar: CalendarInfo, session: Session, past: bool) -> CardImage:
+    """The session card's absolute URL, size and alt text."""
+    return CardImage(calendar.url(links.card_path(session)), WIDTH, HEIGHT,
+                     session_text(calendar, session, past).alt)
+
+
+def agenda_image(schedule: Schedule, past: Collection[str]) -> CardImage:
+    """The agenda card's absolute URL, size and alt text."""
+    calendar = schedule.calendar
+    return CardImage(calendar.url(links.AGENDA_CARD_PATH), WIDTH, HEIGHT,
+                     agenda_text(schedule, past).alt)
+
+
+@functools.cache
+def _font_path(bold: bool) -> Path:
+    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
+    return Path(str(resources.files("agenda") / "fonts" / name))
+
+
+@functools.cache
+def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
+    # The basic layout engine: no dependency on whether libraqm is installed.
+    return ImageFont.truetype(_font_path(bold), size, layout_engine=ImageFont.Layout.BASIC)
+
+
+def _width(text: str, font: ImageFont.FreeTypeFont) -> float:
+    return font.getlength(text)
+
+
+def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
+    lines: list[str] = []
+    for word in text.split():
+        if lines and _width(f"{lines[-1]} {word}", font) <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+def _fit(
+    text: str, sizes: tuple[int, ...], width: int, max_lines: int, bold: bool
+) -> tuple[ImageFont.FreeTypeFont, list[str]]:
+    """The largest of `sizes` at which `text` fits `width` in `max_lines` lines."""
+    for size in sizes:
+        font = _font(size, bold)
+        lines = _wrap(text, font, width)
+        if len(lines) <= max_lines and all(_width(line, font) <= width for line in lines):
+            return font, lines
+    font = _font(sizes[-1], bold)
+    lines = _wrap(text, font, width)
+    if len(lines) > max_lines:  # too long even small: cut the last line, say so
+        lines = lines[:max_lines]
+        while _width(lines[-1] + " …", font) > width and " " in lines[-1]:
+            lines[-1] = lines[-1].rsplit(" ", 1)[0]
+        lines[-1] += " …"
+    return font, lines
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    font: ImageFont.FreeTypeFont
+    text: str
+    y: int
+    struck: bool = False
+    soft: bool = False
+
+
+def _layout(text: CardText) -> list[_Line]:
+    """The upper block's lines, shrunk until they fit above the rule."""
+    room = HEIGHT - MARGIN - 74 - 24
+    for scale in (1.0, 0.9, 0.8, 0.7, 0.6):
+        def sizes(*base: int, s: float = scale) -> tuple[int, ...]:
+            return tuple(max(20, round(b * s)) for b in base)
+
+        placed: list[_Line] = []
+        y = MARGIN - 8
+        font, lines = _fit(text.eyebrow.upper(), sizes(34, 30, 26), CONTENT, 1, bold=True)
+        placed.append(_Line(font, lines[0], y, soft=True))
+        y += round(64 * scale)
+        font, lines = _fit(text.title, sizes(104, 92, 80, 68), CONTENT, 2, bold=True)
+        for line in lines:
+            placed.append(_Line(font, line, y))
+            y += round(font.size * 1.18)
+        y += round(18 * scale)
+        for line in text.lines:
+            font, wrapped = _fit(line, sizes(46, 40, 34), CONTENT, 2, bold=False)
+            for part in wrapped:
+                placed.append(_Line(font, part, y, struck=text.struck))
+                y += round(font.size * 1.3)
+        if text.note:
+            font, wrapped = _fit(text.note, sizes(32, 28), CONTENT, 1, bold=False)
+            placed.append(_Line(font, wrapped[0], y + 6, soft=True))
+            y += 6 + round(font.size * 1.3)
+        if y <= room:
+            break
+    return placed
+
+
+def draw(text: CardText) -> bytes:
+    """The card as PNG bytes: 1200×630, RGB, no metadata."""
+    image = Image.new("RGB", (WIDTH, HEIGHT), BACKGROUND)
+    pen = ImageDraw.Draw(image)
+    pen.rectangle((0, 0, 18, HEIGHT), fill=ACCENTS[text.status_class])
+
+    for line in _layout(text):
+        pen.text((MARGIN, line.y), line.text, font=line.font, fill=SOFT_INK if line.soft else INK)
+        if line.struck:
+            box = pen.textbbox((MARGIN, line.y), line.text, font=line.font)
+            middle = (box[1] + box[3]) // 2
+            pen.line((box[0], middle, box[2], middle), fill=INK, width=4)
+
+    bottom = HEIGHT - MARGIN
+    pen.line((MARGIN, bottom - 74, WIDTH - MARGIN, bottom - 74), fill=RULE, width=2)
+    if text.status:
+        badge_font = _font(32, bold=True)
+        background, ink = BADGES.get(text.status_class, BADGES["confirmed"])
+        label_width = int(_width(text.status, badge_font))
+        pen.rounded_rectangle((MARGIN, bottom - 50, MARGIN + label_width + 48, bottom + 2),
+                              radius=26, fill=background)
+        pen.text((MARGIN + 24, bottom - 24), text.status, font=badge_font, fill=ink, anchor="lm")
+    footer_font = _font(30)
+    pen.text((WIDTH - MARGIN, bottom - 24), text.footer, font=footer_font, fill=SOFT_INK,
+             anchor="rm")
+
+    out = io.BytesIO()
+    # No pnginfo, no dpi: Pillow then writes IHDR, IDAT and IEND only.
+    image.save(out, format="PNG", optimize=False, compress_level=9)
+    return out.getvalue()
+
+
+def session_card(schedule: Schedule, session: Session, now: datetime) -> bytes:
+    """/events/<id>/card.png as bytes."""
+    past = session.id in schedule.ended_ids(now)
+    return draw(session_text(schedule.calendar, session, past))
+
+
+def agenda_card(schedule: Schedule, now: datetime) -> bytes:
+    """/card.png as bytes."""
+    return draw(agenda_text(schedule, schedule.ended_ids(now)))

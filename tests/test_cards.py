@@ -1,0 +1,147 @@
+"""Social cards: size, determinism, no metadata, what they say, how they are served and shared.
+
+The PNG is read back chunk by chunk with struct and zlib (the PNG specification),
+not with Pillow, which wrote it.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from datetime import UTC, datetime, timedelta
+
+import lxml.html
+from flask.testing import FlaskClient
+
+from agenda.model import Schedule
+from agenda.render import cards
+
+SIGNATURE = b"\x89PNG\r\n\x1a\n"
+BEFORE_ALL = datetime(2021, 1, 1, tzinfo=UTC)
+AFTER_ALL = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+def chunks(png: bytes) -> list[tuple[bytes, bytes]]:
+    """(type, data) of every chunk, each CRC checked."""
+    assert png[:8] == SIGNATURE
+    found, offset = [], 8
+    while offset < len(png):
+        (length,) = struct.unpack(">I", png[offset:offset + 4])
+        kind = png[offset + 4:offset + 8]
+        data = png[offset + 8:offset + 8 + length]
+        (crc,) = struct.unpack(">I", png[offset + 8 + length:offset + 12 + length])
+        assert zlib.crc32(kind + data) == crc, kind
+        found.append((kind, data))
+        offset += 12 + length
+    return found
+
+
+def size(png: bytes) -> tuple[int, int]:
+    """Width and height from the IHDR chunk."""
+    kind, data = chunks(png)[0]
+    assert kind == b"IHDR"
+    width, height = struct.unpack(">II", data[:8])
+    return width, height
+
+
+def meta(body: bytes) -> dict[str, str]:
+    """Every <meta> of a page by property or name."""
+    page = lxml.html.fromstring(body)
+    return {m.get("property") or m.get("name"): m.get("content") for m in page.xpath("//meta")}
+
+
+def test_cards_session_card_is_1200_by_630(shipped: Schedule) -> None:
+    png = cards.session_card(shipped, shipped.session("clermont-ferrand"), BEFORE_ALL)
+    assert size(png) == (1200, 630)
+
+
+def test_cards_same_schedule_gives_same_bytes(shipped: Schedule, several: Schedule) -> None:
+    for schedule in (shipped, several):
+        for session in schedule.sessions:
+            first = cards.session_card(schedule, session, BEFORE_ALL)
+            assert cards.session_card(schedule, session, BEFORE_ALL) == first, session.id
+        assert cards.agenda_card(schedule, BEFORE_ALL) == cards.agenda_card(schedule, BEFORE_ALL)
+
+
+def test_cards_png_has_no_metadata_chunk(several: Schedule) -> None:
+    png = cards.session_card(several, several.session("texte-difficile"), BEFORE_ALL)
+    kinds = {kind for kind, _ in chunks(png)}
+    assert kinds == {b"IHDR", b"IDAT", b"IEND"}  # no tIME, tEXt, iTXt, eXIf, pHYs
+
+
+def test_cards_differ_between_sessions(several: Schedule) -> None:
+    pngs = {cards.session_card(several, s, BEFORE_ALL) for s in several.sessions}
+    assert len(pngs) == len(several.sessions)
+
+
+def test_cards_session_text_has_series_number_city_time_zone_and_status(
+    shipped: Schedule,
+) -> None:
+    clermont = shipped.session("clermont-ferrand")
+    text = cards.session_text(shipped.calendar, clermont, past=False)
+    assert text.eyebrow == f"{clermont.series.title} · n° {clermont.number}"
+    assert text.title == clermont.city
+    assert text.lines == ("mercredi 19 mai 2021", "8 h 45 – 10 h 15, heure de Paris")
+    assert text.status == "Confirmé"
+    assert text.alt == (
+        "Tour des Villes · n° 3. Clermont-Ferrand. mercredi 19 mai 2021. "
+        "8 h 45 – 10 h 15, heure de Paris. Confirmé."
+    )
+
+
+def test_cards_held_and_cancelled_and_rescheduled_say_so(
+    shipped: Schedule, several: Schedule
+) -> None:
+    biarritz = cards.session_text(shipped.calendar, shipped.session("biarritz"), past=True)
+    assert (biarritz.lines, biarritz.status) == (("Date non communiquée",), "Tenue")
+    cancelled = cards.session_text(several.calendar, several.session("annulee"), past=False)
+    assert (cancelled.status, cancelled.struck) == ("Annulé", True)
+    moved = cards.session_text(several.calendar, several.session("reportee"), past=False)
+    assert moved.status == "Reporté"
+    assert moved.note == "Initialement prévue le mercredi 15 décembre 2021 à 8 h 45"
+
+
+def test_cards_agenda_card_names_the_next_session_until_it_ends(shipped: Schedule) -> None:
+    clermont = shipped.session("clermont-ferrand")
+    before = cards.agenda_text(shipped, shipped.ended_ids(clermont.start - timedelta(days=1)))
+    after = cards.agenda_text(shipped, shipped.ended_ids(clermont.end))
+    assert before.lines[0] == "Prochaine séance : n° 3, Clermont-Ferrand"
+    assert before.lines[1] == "mercredi 19 mai 2021, 8 h 45, heure de Paris"
+    assert "Clermont-Ferrand" not in " ".join(after.lines)
+
+
+def test_cards_served_as_png_with_validators(client: FlaskClient) -> None:
+    for path in ("/card.png", "/events/clermont-ferrand/card.png", "/events/biarritz/card.png"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.content_type == "image/png"
+        assert size(response.data) == (1200, 630)
+        again = client.get(path, headers={"If-None-Match": response.headers["ETag"]})
+        assert again.status_code == 304
+
+
+def test_cards_unknown_session_is_404(client: FlaskClient) -> None:
+    assert client.get("/events/inconnue/card.png").status_code == 404
+
+
+def test_cards_every_page_shares_its_own_card(client: FlaskClient, shipped: Schedule) -> None:
+    base = shipped.calendar.base_url
+    expected = {"/": f"{base}/card.png"}
+    expected |= {f"/events/{s.id}": f"{base}/events/{s.id}/card.png" for s in shipped.sessions}
+    for path, image in expected.items():
+        tags = meta(client.get(path).data)
+        assert tags["og:image"] == image, path
+        assert (tags["og:image:width"], tags["og:image:height"]) == ("1200", "630")
+        assert tags["og:image:type"] == "image/png"
+        assert tags["og:image:alt"]
+        assert tags["twitter:card"] == "summary_large_image"
+        assert tags["twitter:image"] == image
+        served = client.get(image.removeprefix(base))
+        assert served.status_code == 200 and served.content_type == "image/png"
+
+
+def test_cards_alt_text_says_what_the_card_shows(client: FlaskClient) -> None:
+    tags = meta(client.get("/events/clermont-ferrand").data)
+    alt = tags["og:image:alt"]
+    for words in ("Tour des Villes · n° 3", "Clermont-Ferrand", "8 h 45", "heure de Paris"):
+        assert words in alt

@@ -1,0 +1,98 @@
+"""/schemas/events.json: a valid JSON Schema that every served JSON document satisfies.
+
+Checked with the jsonschema package (draft 2020-12, formats on: uri, date-time,
+email), on the shipped data and on the several-sessions fixture, through HTTP.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+
+from agenda.model import Schedule
+
+
+def validator(client: FlaskClient) -> Draft202012Validator:
+    """The served schema, checked against its meta-schema, with format checking on."""
+    response = client.get("/schemas/events.json")
+    assert response.status_code == 200
+    assert response.content_type == "application/schema+json"
+    schema = json.loads(response.data)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=FormatChecker())
+
+
+def session_validator(client: FlaskClient) -> Draft202012Validator:
+    """The schema of one session alone, #/$defs/session."""
+    schema = validator(client).schema
+    return Draft202012Validator({**schema, "oneOf": [{"$ref": "#/$defs/session"}]},
+                                format_checker=FormatChecker())
+
+
+def errors(check: Draft202012Validator, document: Any) -> list[str]:
+    """Every validation error, with where it is."""
+    return [f"{e.json_path}: {e.message}" for e in check.iter_errors(document)]
+
+
+@pytest.mark.parametrize("fixture", ["client", "several_client"])
+def test_json_schema_validates_every_served_document(
+    request: pytest.FixtureRequest, fixture: str
+) -> None:
+    client: FlaskClient = request.getfixturevalue(fixture)
+    check, one = validator(client), session_validator(client)
+    everything = json.loads(client.get("/events.json").data)
+    assert errors(check, everything) == []
+    assert everything["sessions"]
+    for entry in everything["sessions"]:
+        document = json.loads(client.get(f"/events/{entry['id']}.json").data)
+        assert errors(check, document) == []
+        assert errors(one, document) == []
+
+
+def test_json_schema_id_is_its_absolute_url(client: FlaskClient, shipped: Schedule) -> None:
+    schema = validator(client).schema
+    assert schema["$id"] == f"{shipped.calendar.base_url}/schemas/events.json"
+
+
+def test_json_schema_refuses_an_undeclared_key(client: FlaskClient) -> None:
+    check = validator(client)
+    document = json.loads(client.get("/events/clermont-ferrand.json").data)
+    document["replay"] = "https://example.org/replay"
+    with pytest.raises(ValidationError):
+        check.validate(document)
+
+
+def test_json_schema_refuses_wrong_values(client: FlaskClient) -> None:
+    check = validator(client)
+    good = json.loads(client.get("/events.json").data)
+    for path, value in ((("sessions", 0, "status"), "maybe"),
+                        (("sessions", 0, "start"), "19 mai 2021"),
+                        (("sessions", 0, "url"), "not a url"),
+                        (("version",), 2)):
+        bad = copy.deepcopy(good)
+        target = bad
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+        assert errors(check, bad) != [], path
+
+
+def test_json_schema_is_named_by_the_documents(client: FlaskClient) -> None:
+    for path in ("/events.json", "/events/clermont-ferrand.json"):
+        response = client.get(path)
+        assert response.headers["Link"] == '</schemas/events.json>; rel="describedby"'
+        assert "Link" in response.headers["Access-Control-Expose-Headers"]
+
+
+def test_json_schema_is_cors_open_and_conditional(client: FlaskClient) -> None:
+    response = client.get("/schemas/events.json")
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    again = client.get("/schemas/events.json",
+                       headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304

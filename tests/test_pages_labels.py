@@ -1,0 +1,120 @@
+"""Labels that say what is true: « Tenue », « À confirmer : », past sessions, meta descriptions,
+and one name per landmark on the agenda."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+
+import lxml.html
+
+from agenda.model import Schedule
+from agenda.render import html
+
+BEFORE_ALL = datetime(2021, 1, 1, tzinfo=UTC)
+AFTER_ALL = datetime(2030, 1, 1, tzinfo=UTC)
+MID_2021 = datetime(2021, 7, 1, 10, tzinfo=UTC)
+
+
+def parse(body: bytes) -> lxml.html.HtmlElement:
+    """The page as an lxml tree."""
+    return lxml.html.fromstring(body)
+
+
+def text(element: lxml.html.HtmlElement) -> str:
+    """Visible text with spaces (non-breaking ones included) normalised."""
+    return " ".join(element.text_content().replace("\xa0", " ").split())
+
+
+def meta(page: lxml.html.HtmlElement) -> dict[str, str]:
+    """Every <meta> by property or name."""
+    return {m.get("property") or m.get("name"): m.get("content") for m in page.xpath("//meta")}
+
+
+def session(schedule: Schedule, session_id: str, now: datetime) -> lxml.html.HtmlElement:
+    """A session's page rendered for `now`, parsed."""
+    return parse(html.session_page(schedule, schedule.session(session_id), now))
+
+
+def test_labels_held_undated_session_is_tenue_not_confirme(shipped: Schedule) -> None:
+    page = session(shipped, "biarritz", BEFORE_ALL)
+    assert [text(b) for b in page.xpath("//main//*[contains(@class, 'badge')]")] == ["Tenue"]
+    agenda = parse(html.agenda_page(shipped, BEFORE_ALL))
+    card = agenda.xpath("//li[.//*[@id='seance-biarritz']]")[0]
+    assert text(card.xpath(".//*[contains(@class, 'badge')]")[0]) == "Tenue"
+    assert "Confirmé" not in text(card)
+
+
+def test_labels_past_session_promises_no_link(shipped: Schedule) -> None:
+    for session_id in ("biarritz", "clermont-ferrand"):
+        main = text(session(shipped, session_id, AFTER_ALL).xpath("//main")[0])
+        assert "communiqué aux inscrits" not in main, session_id
+        assert "S’inscrire" not in main, session_id
+    upcoming = text(session(shipped, "clermont-ferrand", BEFORE_ALL).xpath("//main")[0])
+    assert "le lien de connexion est communiqué aux inscrits" in upcoming
+
+
+def test_labels_past_public_video_is_not_offered_to_follow(several: Schedule) -> None:
+    printemps = several.session("printemps")
+    before = session(several, "printemps", BEFORE_ALL)
+    after = session(several, "printemps", AFTER_ALL)
+    follow = "//a[normalize-space()='Suivre la visioconférence']"
+    assert before.xpath(follow)[0].get("href") == printemps.video_url
+    assert after.xpath(follow) == []
+
+
+def test_labels_tentative_title_says_a_confirmer(several: Schedule) -> None:
+    page = session(several, "provisoire", BEFORE_ALL)
+    title = page.xpath("//title")[0].text
+    assert title.startswith("À confirmer : Autres rencontres : Nantes")
+    assert meta(page)["og:title"] == "À confirmer : Autres rencontres : Nantes"
+    assert meta(page)["twitter:title"] == "À confirmer : Autres rencontres : Nantes"
+
+
+def test_labels_cancelled_title_still_says_annule(several: Schedule) -> None:
+    page = session(several, "annulee", BEFORE_ALL)
+    assert meta(page)["og:title"] == "Annulé : Matinales d’essai n° 4 : Tours"
+
+
+def test_labels_meta_description_says_what_an_undated_session_is(shipped: Schedule) -> None:
+    description = meta(session(shipped, "biarritz", AFTER_ALL))["description"]
+    assert description == (
+        "Tour des Villes n° 1 à Biarritz (Club Villes de demain du CEPS), en visioconférence : "
+        "séance tenue, date non communiquée."
+    )
+
+
+def test_labels_meta_description_of_a_dated_session(shipped: Schedule) -> None:
+    clermont = shipped.session("clermont-ferrand")
+    tags = meta(session(shipped, "clermont-ferrand", BEFORE_ALL))
+    assert tags["description"] == tags["og:description"]
+    assert tags["description"].startswith(
+        "Tour des Villes n° 3 à Clermont-Ferrand (Club Villes de demain du CEPS), "
+        "en visioconférence : mercredi 19 mai 2021, 8 h 45 – 10 h 15, heure de Paris. "
+    )
+    assert clermont.title in tags["description"]
+    assert tags["description"].endswith("Avec Olivier Bianchi.")
+
+
+def test_labels_meta_description_of_an_upcoming_undated_session(several: Schedule) -> None:
+    description = meta(session(several, "sans-date", BEFORE_ALL))["description"]
+    assert "Brest" in description
+    assert "date à venir" in description
+
+
+def accessible_names(page: lxml.html.HtmlElement) -> list[str]:
+    """Names of the named regions (section, aside with aria-labelledby), per ARIA: the
+    referenced elements' text, in order, joined by spaces."""
+    names = []
+    for region in page.xpath("//section[@aria-labelledby] | //aside[@aria-labelledby]"):
+        parts = [text(page.get_element_by_id(i)) for i in region.get("aria-labelledby").split()]
+        names.append(" ".join(parts))
+    return names
+
+
+def test_labels_agenda_landmark_names_are_unique(several: Schedule) -> None:
+    page = parse(html.agenda_page(several, MID_2021))
+    names = accessible_names(page)
+    assert "Prochaines séances Matinales d’essai" in names
+    assert "Séances passées Matinales d’essai" in names
+    assert [n for n, count in Counter(names).items() if count > 1] == []
