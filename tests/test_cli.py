@@ -93,3 +93,50 @@ def test_help_comes_from_docstrings(runner: CliRunner) -> None:
     assert result.exit_code == 0
     assert "Publish an event series" in result.output
     assert "check" in result.output and "serve" in result.output
+
+
+def test_publish_then_check_says_what_an_edit_would_change(tmp_path: Path) -> None:
+    runner = CliRunner()
+    path = tmp_path / "sessions.toml"
+    path.write_bytes(SHIPPED.read_bytes())
+    first = runner.invoke(main, ["publish", str(path)])
+    assert first.exit_code == 0
+    published = tmp_path / "sessions.published.json"
+    assert first.output.splitlines()[0].startswith(f"{published}: published version 1 (")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("T08:45:00", "T09:30:00"), encoding="utf-8")
+    check = runner.invoke(main, ["check", str(path)])
+    assert check.exit_code == 0
+    lines = check.output.splitlines()
+    assert lines[1].endswith("is behind the file; publishing would make version 2:")
+    assert lines[2:] == ["  clermont-ferrand: start 08:45 → 09:30 (SEQUENCE 0 → 1)"]
+    again = runner.invoke(main, ["publish", str(path)])
+    assert again.exit_code == 0
+    assert again.output.splitlines()[1:] == lines[2:]
+    assert runner.invoke(main, ["check", str(path)]).output.splitlines()[1].endswith(
+        "up to date with the file."
+    )
+
+
+def test_publish_refuses_a_dropped_session_until_withdrawn(tmp_path: Path) -> None:
+    runner = CliRunner()
+    path = tmp_path / "sessions.toml"
+    text = SHIPPED.read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    assert runner.invoke(main, ["publish", str(path)]).exit_code == 0
+    start = text.index('[[sessions]]\nid = "bourges"')
+    end = text.index('[[sessions]]\nid = "clermont-ferrand"')
+    path.write_text(text[:start] + text[end:], encoding="utf-8")
+    refused = runner.invoke(main, ["publish", str(path)])
+    assert refused.exit_code == 1
+    assert refused.output.splitlines() == [
+        f"{path}, session 'bourges': was published and is missing from the file, so "
+        "subscribers would never learn that it is off. To call it off, put it back with "
+        "status = \"cancelled\"; to withdraw it on purpose, run "
+        "`agenda publish --withdraw bourges`",
+        f"{path}: not published.",
+    ]
+    assert runner.invoke(main, ["check", str(path)]).exit_code == 1
+    withdrawn = runner.invoke(main, ["publish", str(path), "--withdraw", "bourges"])
+    assert withdrawn.exit_code == 0
+    assert withdrawn.output.splitlines()[1:] == ["  bourges: withdrawn"]

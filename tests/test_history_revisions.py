@@ -8,17 +8,19 @@ own objects.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import feedparser
 import icalendar
+import lxml.html
 import pytest
 import recurring_ical_events
 
 from agenda.errors import ScheduleError
 from agenda.published import Version, first_version, next_version
-from agenda.render import feeds, ical
+from agenda.render import feeds, html, ical, json_api
 from tests.conftest import MINIMAL
 
 BASE = MINIMAL + """
@@ -216,3 +218,31 @@ def test_older_files_revision_fields_seed_the_history() -> None:
     assert event.decoded("DTSTAMP") == datetime(2021, 7, 5, 8, 0, tzinfo=UTC)
     (change,) = [e for e in entries(version) if "#revision-" in e.id]
     assert change.title.endswith("(au lieu du mercredi 14 juillet 2021 à 8 h 45)")
+
+
+def test_page_and_json_show_the_change_log_and_the_replay() -> None:
+    first = publish(BASE)
+    later = NOW + timedelta(days=30)
+    replayed = moved_text().replace(
+        'city = "Lyon"', 'city = "Lyon"\nreplay_url = "https://video.example.org/lyon"'
+    )
+    version = publish(replayed, publish(moved_text(), first), later)
+    session = version.schedule.session("lyon")
+    assert session is not None
+    page = lxml.html.fromstring(html.session_page(version.schedule, session, later))
+    history = [li.text_content() for li in page.xpath("//section[h2='Historique']//li")]
+    assert history == [
+        "1er juin 2021 : annonce",
+        "10 juin 2021 : nouvelle date (au lieu du mercredi 16 juin 2021 à 8 h 45)",
+        "10 juillet 2021 : replay disponible",
+    ]
+    (replay,) = page.xpath("//a[normalize-space()='Revoir la matinale']")
+    assert replay.get("href") == "https://video.example.org/lyon"
+    (ld,) = page.xpath("//script[@type='application/ld+json']")
+    assert json.loads(ld.text)["recordedIn"]["url"] == "https://video.example.org/lyon"
+    document = json.loads(json_api.session_bytes(version.schedule, session))
+    assert [c["sequence"] for c in document["changes"]] == [0, 1, 2]
+    assert [c["news"] for c in document["changes"]] == [[], ["rescheduled"], ["replay"]]
+    assert document["changes"][1]["previous_start"] == "2021-06-16T08:45:00+02:00"
+    assert document["replay_url"] == "https://video.example.org/lyon"
+    assert document["sequence"] == 2
