@@ -124,13 +124,15 @@ def entry_html(schedule: Schedule, session: Session) -> str:
     # Only the public link: a private one goes to registered people, never to a feed.
     if session.public_video_url:
         html.append(f"<p><strong>Visioconférence :</strong> {_link(session.public_video_url)}</p>")
-    elif not session.is_cancelled:
+    elif not session.is_cancelled and not session.held and not session.replay_url:
         html.append(
             "<p><strong>Visioconférence :</strong> "
             "le lien de connexion est communiqué aux inscrits.</p>"
         )
-    if session.registration_url and not session.is_cancelled:
+    if session.registration_url and not session.is_cancelled and not session.held:
         html.append(f"<p><strong>Inscription :</strong> {_link(session.registration_url)}</p>")
+    if session.replay_url:
+        html.append(f"<p><strong>Revoir la matinale :</strong> {_link(session.replay_url)}</p>")
     related = [_link(links.page_url(info, session), "Page de la séance")]
     if session.is_dated:
         # Undated sessions have no .ics (the route answers 404).

@@ -61,7 +61,8 @@ def description(calendar: CalendarInfo, session: Session) -> str:
         lines += [session.description, ""]
     if session.public_video_url:
         lines.append(f"Visioconférence : {session.public_video_url}")
-    elif not session.is_cancelled:
+    elif not session.is_cancelled and not session.replay_url:
+        # Once there is a replay the session is over: no link is still to come.
         lines.append("Visioconférence : le lien de connexion est communiqué aux inscrits.")
     if session.registration_url and not session.is_cancelled:
         lines.append(f"Inscription : {session.registration_url}")
