@@ -17,15 +17,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     Raises agenda.errors.ScheduleError, listing every problem, when the schedule is invalid.
     """
     from agenda.store import ScheduleStore
-    from agenda.web import calendar, errors, feeds, pages
+    from agenda.web import calendar, errors, feeds, pages, static
+    from agenda.web.respond import EncodedCache
 
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # web/static.py serves the static files
     app.config.from_mapping(AGENDA_DATA=os.environ.get("AGENDA_DATA", DEFAULT_DATA))
     if test_config is not None:
         app.config.from_mapping(test_config)
     app.extensions["agenda.store"] = ScheduleStore(app.config["AGENDA_DATA"])
+    app.extensions["agenda.encoded"] = EncodedCache()
     app.register_blueprint(calendar.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(static.bp)
     errors.register(app)
     return app

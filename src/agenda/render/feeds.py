@@ -186,16 +186,24 @@ def build_feed(
 
 
 def rss_bytes(
-    schedule: Schedule, sessions: Iterable[Session], title: str | None = None, query: str = ""
+    schedule: Schedule,
+    sessions: Iterable[Session],
+    title: str | None = None,
+    query: str = "",
+    path: str = links.RSS_PATH,
 ) -> bytes:
-    """The RSS 2.0 feed of `sessions`; `query` is the filter part of its own URL."""
-    url = links.rss_url(schedule.calendar, query)
+    """The RSS 2.0 feed of `sessions`; `path` and `query` make its own URL."""
+    url = links.absolute(schedule.calendar, path, query)
     return build_feed(schedule, sessions, url, RSS_TYPE, title).rss_str(pretty=True)
 
 
 def atom_bytes(
-    schedule: Schedule, sessions: Iterable[Session], title: str | None = None, query: str = ""
+    schedule: Schedule,
+    sessions: Iterable[Session],
+    title: str | None = None,
+    query: str = "",
+    path: str = links.ATOM_PATH,
 ) -> bytes:
-    """The Atom 1.0 feed of `sessions`; `query` is the filter part of its own URL (and id)."""
-    url = links.atom_url(schedule.calendar, query)
+    """The Atom 1.0 feed of `sessions`; `path` and `query` make its own URL (and id)."""
+    url = links.absolute(schedule.calendar, path, query)
     return build_feed(schedule, sessions, url, ATOM_TYPE, title).atom_str(pretty=True)
