@@ -46,17 +46,26 @@ def check(path: Path | None) -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
-@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn workers.")
+@click.option("--host", help="Address to listen on (default: the configuration's, 127.0.0.1).")
+@click.option("--port", type=int, help="Port to listen on (default: the configuration's, 8000).")
+@click.option("--workers", type=int, help="gunicorn workers (default: 2 per CPU + 1).")
 @click.option(
     "--data",
     type=click.Path(dir_okay=False),
     help="Schedule file (default: $AGENDA_DATA or data/sessions.toml).",
 )
-def serve(host: str, port: int, workers: int, data: str | None) -> None:
+@click.option(
+    "--config",
+    default="gunicorn.conf.py",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="gunicorn settings, the file `gunicorn wsgi:app` reads.",
+)
+def serve(
+    host: str | None, port: int | None, workers: int | None, data: str | None, config: Path
+) -> None:
     """Serve the schedule with gunicorn; refuses to start on an invalid file."""
-    from gunicorn.app.base import BaseApplication
+    from gunicorn.app.base import Application
 
     from agenda import create_app
 
@@ -70,15 +79,32 @@ def serve(host: str, port: int, workers: int, data: str | None) -> None:
             click.echo(str(problem), err=True)
         click.echo("agenda: not starting until the schedule is valid.", err=True)
         sys.exit(1)
+    if not config.is_file():
+        click.echo(
+            f"agenda: no gunicorn settings at {config}; run from the repository root "
+            "or pass --config path/to/gunicorn.conf.py.",
+            err=True,
+        )
+        sys.exit(1)
 
-    class Server(BaseApplication):  # type: ignore[misc]
+    class Server(Application):  # type: ignore[misc]
+        """gunicorn with the project's settings file, serving the app loaded above."""
+
+        def init(self, parser: object, opts: object, args: object) -> None:
+            return None
+
         def load_config(self) -> None:
-            self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("workers", workers)
-            self.cfg.set("accesslog", "-")
+            self.load_config_from_file(str(config))
+            if host or port is not None:
+                self.cfg.set("bind", [f"{host or '127.0.0.1'}:{8000 if port is None else port}"])
+            if workers:
+                self.cfg.set("workers", workers)
 
         def load(self) -> object:
             return app
 
-    click.echo(f"agenda: serving {path} at http://{host}:{port}/  (Ctrl-C to stop)")
-    Server().run()
+    server = Server()
+    binds = ", ".join(f"http://{b}/" for b in server.cfg.bind)
+    click.echo(f"agenda: serving {path} at {binds} with {server.cfg.workers} workers "
+               "(Ctrl-C to stop)")
+    server.run()
