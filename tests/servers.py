@@ -101,8 +101,11 @@ def nginx_conf(folder: Path, http_block: str) -> Path:
     module = f"load_module {BROTLI_STATIC};" if BROTLI_STATIC.exists() else ""
     temp = "\n".join(f"    {kind}_temp_path {folder}/{kind};"
                      for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    # As root, workers would run as "nobody", who cannot read pytest's private tmp folders.
+    user = "user root;" if os.geteuid() == 0 else ""
     conf = folder / "nginx.conf"
     conf.write_text(f"""{module}
+{user}
 daemon off;
 worker_processes 1;
 pid {folder}/nginx.pid;

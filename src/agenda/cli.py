@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from agenda import DEFAULT_DATA
-from agenda.errors import ScheduleError
+from agenda.errors import ExportError, ScheduleError
 from agenda.loader import load_schedule
 
 
@@ -108,3 +108,44 @@ def serve(
     click.echo(f"agenda: serving {path} at {binds} with {server.cfg.workers} workers "
                "(Ctrl-C to stop)")
     server.run()
+
+
+@main.command()
+@click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--data",
+    type=click.Path(dir_okay=False),
+    help="Schedule file (default: $AGENDA_DATA or data/sessions.toml).",
+)
+@click.option(
+    "--now",
+    help="The clock of pages and news feeds, ISO 8601 with offset (default: now). "
+    "Pin it to rebuild an export identically.",
+)
+def build(outdir: Path, data: str | None, now: str | None) -> None:
+    """Write the whole site into OUTDIR as files, byte for byte the server's answers.
+
+    Pages, feeds (every series and city), JSON, every .ics and the static files,
+    each with .gz and .br siblings; plus _headers (Netlify, Cloudflare Pages) and
+    _nginx/agenda-static.conf. A previous export in OUTDIR is brought up to date.
+    """
+    from agenda import create_app
+    from agenda.export import export
+
+    path = data or _default_path()
+    config: dict[str, str] = {"AGENDA_DATA": path}
+    if now:
+        config["AGENDA_NOW"] = now
+    try:
+        app = create_app(config)
+        written = export(app, outdir)
+    except ScheduleError as error:
+        for problem in error.problems:
+            click.echo(str(problem), err=True)
+        click.echo("agenda: nothing built until the schedule is valid.", err=True)
+        sys.exit(1)
+    except (ExportError, ValueError) as error:
+        click.echo(f"agenda: {error}", err=True)
+        sys.exit(1)
+    files = sum(1 + len(entry.codings) for entry in written)
+    click.echo(f"{outdir}: {len(written)} URLs, {files} files, from {path}.")
