@@ -10,6 +10,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Hashable, Iterable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from flask import Response, abort, current_app, request
 
@@ -45,6 +46,27 @@ def clock() -> datetime:
 def schedule() -> Schedule:
     """The schedule in service now."""
     return store().schedule
+
+
+T = TypeVar("T")
+
+
+def derived(key: Hashable, compute: Callable[[Schedule], T]) -> T:
+    """A value computed from the schedule in service, once per schedule version.
+
+    For what routes would otherwise recompute on every request by scanning the
+    sessions (city slugs, selections): the request path only looks values up.
+    """
+    current = schedule()
+    memo = current_app.extensions.setdefault("agenda.derived", {})
+    if memo.get("schedule") is not current:
+        memo.clear()
+        memo["schedule"] = current
+    try:
+        return memo[key]
+    except KeyError:
+        value = memo[key] = compute(current)
+        return value
 
 
 class EncodedCache:
@@ -153,18 +175,24 @@ def selected_by_path(series_id: str | None = None, city_slug: str | None = None)
     The query string is ignored, as static hosts ignore it: the path alone says
     what the document holds.
     """
-    current = schedule()
-    if series_id is not None and current.series_by_id(series_id) is None:
-        known = ", ".join(s.id for s in current.series)
+    if series_id is not None and schedule().series_by_id(series_id) is None:
+        known = ", ".join(s.id for s in schedule().series)
         abort(404, description=f"Série inconnue : « {series_id} ». Séries : {known}.")
     city = None
     if city_slug is not None:
-        by_slug = {links.city_slug(c): c for c in sorted(current.cities(), reverse=True)}
+        by_slug = derived("city slugs", _city_slugs)
         city = by_slug.get(city_slug)
         if city is None:
             known = ", ".join(sorted(by_slug))
             abort(404, description=f"Ville inconnue : « {city_slug} ». Villes : {known}.")
-    return _checked(series_id, city)
+    # Already canonical: no need for _checked's tolerant matching.
+    key = (series_id, city)
+    return key, derived(("selection", key), lambda s: s.select(series=series_id, city=city))
+
+
+def _city_slugs(current: Schedule) -> dict[str, str]:
+    # Two cities with one slug: the first in alphabetical order keeps it.
+    return {links.city_slug(c): c for c in sorted(current.cities(), reverse=True)}
 
 
 def _checked(series_id: str | None, city: str | None) -> Selection:
