@@ -77,6 +77,17 @@ def test_serve_refuses_bad_file_without_traceback(runner: CliRunner, write_sched
     assert result.output.splitlines()[-1] == "agenda: not starting until the schedule is valid."
 
 
+def test_serve_without_gunicorn_settings_says_where(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    missing = tmp_path / "gunicorn.conf.py"
+    result = runner.invoke(main, ["serve", "--data", str(SHIPPED), "--config", str(missing)])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"agenda: no gunicorn settings at {missing}; run from the repository root "
+        "or pass --config path/to/gunicorn.conf.py.\n")
+
+
 def test_wsgi_refuses_bad_file_without_traceback(write_schedule) -> None:
     path = write_schedule(BAD)
     env = dict(os.environ, AGENDA_DATA=str(path))

@@ -17,9 +17,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     Raises agenda.errors.ScheduleError, listing every problem, when the schedule is invalid.
     """
     from agenda.store import SETTLE_SECONDS, VersionStore
-    from agenda.web import calendar, errors, feeds, pages
+    from agenda.web import calendar, errors, feeds, pages, static
+    from agenda.web.respond import EncodedCache
 
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # web/static.py serves the static files
     app.config.from_mapping(
         AGENDA_DATA=os.environ.get("AGENDA_DATA", DEFAULT_DATA),
         # Where the published version lives; default: beside the schedule file.
@@ -37,8 +38,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         settle=app.config["AGENDA_SETTLE"],
         watch=app.config["AGENDA_WATCH"],
     )
+    app.extensions["agenda.encoded"] = EncodedCache()
     app.register_blueprint(calendar.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(static.bp)
     errors.register(app)
     return app

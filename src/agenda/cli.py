@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from agenda import DEFAULT_DATA
-from agenda.errors import ScheduleError
+from agenda.errors import ExportError, ScheduleError
 from agenda.loader import load_schedule
 from agenda.published import (
     CannotWrite,
@@ -120,17 +120,26 @@ def publish(path: Path | None, withdraw: tuple[str, ...]) -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
-@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn workers.")
+@click.option("--host", help="Address to listen on (default: the configuration's, 127.0.0.1).")
+@click.option("--port", type=int, help="Port to listen on (default: the configuration's, 8000).")
+@click.option("--workers", type=int, help="gunicorn workers (default: 2 per CPU + 1).")
 @click.option(
     "--data",
     type=click.Path(dir_okay=False),
     help="Schedule file (default: $AGENDA_DATA or data/sessions.toml).",
 )
-def serve(host: str, port: int, workers: int, data: str | None) -> None:
+@click.option(
+    "--config",
+    default="gunicorn.conf.py",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="gunicorn settings, the file `gunicorn wsgi:app` reads.",
+)
+def serve(
+    host: str | None, port: int | None, workers: int | None, data: str | None, config: Path
+) -> None:
     """Serve the schedule with gunicorn; refuses to start on an invalid file."""
-    from gunicorn.app.base import BaseApplication
+    from gunicorn.app.base import Application
 
     from agenda import create_app
 
@@ -144,15 +153,73 @@ def serve(host: str, port: int, workers: int, data: str | None) -> None:
     except PublishedError as error:
         click.echo(f"{error}\nagenda: not starting.", err=True)
         sys.exit(1)
+    if not config.is_file():
+        click.echo(
+            f"agenda: no gunicorn settings at {config}; run from the repository root "
+            "or pass --config path/to/gunicorn.conf.py.",
+            err=True,
+        )
+        sys.exit(1)
 
-    class Server(BaseApplication):  # type: ignore[misc]
+    class Server(Application):  # type: ignore[misc]
+        """gunicorn with the project's settings file, serving the app loaded above."""
+
+        def init(self, parser: object, opts: object, args: object) -> None:
+            return None
+
         def load_config(self) -> None:
-            self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("workers", workers)
-            self.cfg.set("accesslog", "-")
+            self.load_config_from_file(str(config))
+            if host or port is not None:
+                self.cfg.set("bind", [f"{host or '127.0.0.1'}:{8000 if port is None else port}"])
+            if workers:
+                self.cfg.set("workers", workers)
 
         def load(self) -> object:
             return app
 
-    click.echo(f"agenda: serving {path} at http://{host}:{port}/  (Ctrl-C to stop)")
-    Server().run()
+    server = Server()
+    binds = ", ".join(f"http://{b}/" for b in server.cfg.bind)
+    click.echo(f"agenda: serving {path} at {binds} with {server.cfg.workers} workers "
+               "(Ctrl-C to stop)")
+    server.run()
+
+
+@main.command()
+@click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--data",
+    type=click.Path(dir_okay=False),
+    help="Schedule file (default: $AGENDA_DATA or data/sessions.toml).",
+)
+@click.option(
+    "--now",
+    help="The clock of pages and news feeds, ISO 8601 with offset (default: now). "
+    "Pin it to rebuild an export identically.",
+)
+def build(outdir: Path, data: str | None, now: str | None) -> None:
+    """Write the whole site into OUTDIR as files, byte for byte the server's answers.
+
+    Pages, feeds (every series and city), JSON, every .ics and the static files,
+    each with .gz and .br siblings; plus _headers (Netlify, Cloudflare Pages) and
+    _nginx/agenda-static.conf. A previous export in OUTDIR is brought up to date.
+    """
+    from agenda import create_app
+    from agenda.export import export
+
+    path = data or _default_path()
+    config: dict[str, str] = {"AGENDA_DATA": path}
+    if now:
+        config["AGENDA_NOW"] = now
+    try:
+        app = create_app(config)
+        written = export(app, outdir)
+    except ScheduleError as error:
+        for problem in error.problems:
+            click.echo(str(problem), err=True)
+        click.echo("agenda: nothing built until the schedule is valid.", err=True)
+        sys.exit(1)
+    except (ExportError, ValueError) as error:
+        click.echo(f"agenda: {error}", err=True)
+        sys.exit(1)
+    files = sum(1 + len(entry.codings) for entry in written)
+    click.echo(f"{outdir}: {len(written)} URLs, {files} files, from {path}.")

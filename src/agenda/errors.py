@@ -37,3 +37,7 @@ class ScheduleError(AgendaError, ValueError):
 
 class NotFound(AgendaError, LookupError):
     """A session, series or city that the schedule does not have."""
+
+
+class ExportError(AgendaError):
+    """The static export cannot be written: a URL did not answer, or the folder is not ours."""

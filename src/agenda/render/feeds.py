@@ -239,9 +239,10 @@ def rss_bytes(
     title: str | None = None,
     query: str = "",
     until: datetime | None = None,
+    path: str = links.RSS_PATH,
 ) -> bytes:
-    """The RSS 2.0 feed of `sessions`; `query` is the filter part of its own URL."""
-    url = links.rss_url(schedule.calendar, query)
+    """The RSS 2.0 feed of `sessions`; `path` and `query` make its own URL."""
+    url = links.absolute(schedule.calendar, path, query)
     return build_feed(schedule, sessions, url, RSS_TYPE, title, until).rss_str(pretty=True)
 
 
@@ -251,7 +252,8 @@ def atom_bytes(
     title: str | None = None,
     query: str = "",
     until: datetime | None = None,
+    path: str = links.ATOM_PATH,
 ) -> bytes:
-    """The Atom 1.0 feed of `sessions`; `query` is the filter part of its own URL (and id)."""
-    url = links.atom_url(schedule.calendar, query)
+    """The Atom 1.0 feed of `sessions`; `path` and `query` make its own URL (and id)."""
+    url = links.absolute(schedule.calendar, path, query)
     return build_feed(schedule, sessions, url, ATOM_TYPE, title, until).atom_str(pretty=True)

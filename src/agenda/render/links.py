@@ -6,6 +6,8 @@ files and feeds that leave the site (iCalendar, RSS, JSON, share tags).
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
 
@@ -23,6 +25,28 @@ ATOM_PATH = "/atom.xml"
 EVENTS_JSON_PATH = "/events.json"
 EVENTS_SCHEMA_PATH = "/schemas/events.json"
 AGENDA_CARD_PATH = "/card.png"
+# The documents that also exist narrowed to one series or one city, by file name.
+FILTERED_NAMES = ("calendar.ics", "rss.xml", "atom.xml")
+# Letters NFKD does not split into a base letter and an accent.
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss"})
+
+
+def city_slug(city: str) -> str:
+    """A city's name as a path segment: 'Saint-Étienne' -> 'saint-etienne'."""
+    split = unicodedata.normalize("NFKD", city.translate(_LIGATURES))
+    # Accents go; any other sign (’, spaces) separates words.
+    bare = "".join(c for c in split if not unicodedata.combining(c)).lower()
+    return re.sub(r"[^a-z0-9]+", "-", bare).strip("-")
+
+
+def series_doc_path(series_id: str, name: str) -> str:
+    """'/series/<id>/<name>': a feed narrowed to one series, as a path static hosts can serve."""
+    return f"/series/{series_id}/{name}"
+
+
+def city_doc_path(city: str, name: str) -> str:
+    """'/cities/<slug>/<name>': a feed narrowed to one city, as a path static hosts can serve."""
+    return f"/cities/{city_slug(city)}/{name}"
 
 
 def page_path(session: Session) -> str:
@@ -55,14 +79,15 @@ def ics_url(calendar: CalendarInfo, session: Session) -> str:
     return calendar.url(ics_path(session))
 
 
-def _absolute(calendar: CalendarInfo, path: str, query: str) -> str:
+def absolute(calendar: CalendarInfo, path: str, query: str = "") -> str:
+    """Absolute URL of a root-relative path, with an optional query string."""
     url = calendar.url(path)
     return f"{url}?{query}" if query else url
 
 
 def feed_url(calendar: CalendarInfo, query: str = "") -> str:
     """Absolute https URL of the subscription feed, with an optional query string."""
-    return _absolute(calendar, CALENDAR_PATH, query)
+    return absolute(calendar, CALENDAR_PATH, query)
 
 
 def home_url(calendar: CalendarInfo) -> str:
@@ -78,12 +103,12 @@ def filter_query(series: str | None = None, city: str | None = None) -> str:
 
 def rss_url(calendar: CalendarInfo, query: str = "") -> str:
     """Absolute URL of the RSS 2.0 feed, with an optional query string."""
-    return _absolute(calendar, RSS_PATH, query)
+    return absolute(calendar, RSS_PATH, query)
 
 
 def atom_url(calendar: CalendarInfo, query: str = "") -> str:
     """Absolute URL of the Atom feed, with an optional query string; also the feed's id."""
-    return _absolute(calendar, ATOM_PATH, query)
+    return absolute(calendar, ATOM_PATH, query)
 
 
 def webcal_url(https_url: str) -> str:

@@ -5,7 +5,16 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, request
 
 from agenda.render import ical, wording
-from agenda.web.respond import schedule, selected, serve, session_or_404, store, version
+from agenda.web.respond import (
+    Selection,
+    schedule,
+    selected,
+    selected_by_path,
+    serve,
+    session_or_404,
+    store,
+    version,
+)
 
 bp = Blueprint("calendar", __name__)
 
@@ -15,7 +24,24 @@ ICAL_TYPE = "text/calendar; charset=utf-8"
 @bp.get("/calendar.ics")
 def feed() -> Response:
     """Every dated session, optionally narrowed by ?series= and ?city=."""
-    (series_id, city), sessions = selected()
+    return _feed(selected())
+
+
+@bp.get("/series/<series_id>/calendar.ics")
+def series_feed(series_id: str) -> Response:
+    """The sessions of one series: the path form of ?series=, which static hosts can serve."""
+    return _feed(selected_by_path(series_id=series_id))
+
+
+@bp.get("/cities/<city_slug>/calendar.ics")
+def city_feed(city_slug: str) -> Response:
+    """The sessions in one city: the path form of ?city=, which static hosts can serve."""
+    return _feed(selected_by_path(city_slug=city_slug))
+
+
+def _feed(selection: Selection) -> Response:
+    # The calendar holds no URL of its own: both forms of a filter share one body.
+    (series_id, city), sessions = selection
     name = wording.publication_title(schedule(), series_id, city)
     return serve(
         ("calendar.ics", series_id, city),

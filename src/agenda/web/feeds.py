@@ -9,32 +9,59 @@ from flask import Blueprint, Response
 
 from agenda.model import Schedule, Session
 from agenda.render import feeds, links, wording
-from agenda.web.respond import clock, schedule, selected, serve
+from agenda.web.respond import Selection, clock, schedule, selected, selected_by_path, serve
 
 bp = Blueprint("feeds", __name__)
 
 RSS_TYPE = "application/rss+xml; charset=utf-8"
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
 
-Renderer = Callable[[Schedule, Iterable[Session], str | None, str, datetime | None], bytes]
+Renderer = Callable[[Schedule, Iterable[Session], str | None, str, datetime | None, str], bytes]
+FORMATS: dict[str, tuple[Renderer, str]] = {
+    "rss.xml": (feeds.rss_bytes, RSS_TYPE),
+    "atom.xml": (feeds.atom_bytes, ATOM_TYPE),
+}
 
 
 @bp.get("/rss.xml")
 def rss() -> Response:
     """RSS 2.0: one item per announced session, optionally narrowed by ?series= and ?city=."""
-    return _feed("rss.xml", feeds.rss_bytes, RSS_TYPE)
+    return _query_form("rss.xml")
 
 
 @bp.get("/atom.xml")
 def atom() -> Response:
     """Atom 1.0: one entry per announced session, optionally narrowed by ?series= and ?city=."""
-    return _feed("atom.xml", feeds.atom_bytes, ATOM_TYPE)
+    return _query_form("atom.xml")
 
 
-def _feed(name: str, render: Renderer, content_type: str) -> Response:
-    (series_id, city), _ = selected()
+@bp.get("/series/<series_id>/<any('rss.xml', 'atom.xml'):name>")
+def series_feed(series_id: str, name: str) -> Response:
+    """A news feed of one series: the path form of ?series=, which static hosts can serve."""
+    selection = selected_by_path(series_id=series_id)
+    return _feed(name, selection, links.series_doc_path(series_id, name), "")
+
+
+@bp.get("/cities/<city_slug>/<any('rss.xml', 'atom.xml'):name>")
+def city_feed(city_slug: str, name: str) -> Response:
+    """A news feed of one city: the path form of ?city=, which static hosts can serve."""
+    selection = selected_by_path(city_slug=city_slug)
+    (_, city), _ = selection
+    assert city is not None
+    return _feed(name, selection, links.city_doc_path(city, name), "")
+
+
+def _query_form(name: str) -> Response:
+    selection = selected()
+    (series_id, city), _ = selection
+    return _feed(name, selection, "/" + name, links.filter_query(series_id, city))
+
+
+def _feed(name: str, selection: Selection, path: str, query: str) -> Response:
+    """The feed `name` of the selected sessions; `path` and `query` make its own URL."""
+    render, content_type = FORMATS[name]
+    (series_id, city), _ = selection
     title = wording.publication_title(schedule(), series_id, city)
-    query = links.filter_query(series_id, city)
     now = clock()
 
     def published(current: Schedule) -> tuple[Session, ...]:
@@ -54,8 +81,8 @@ def _feed(name: str, render: Renderer, content_type: str) -> Response:
     # which falls back to the whole schedule when no entry is left.
     dated_by = entries or schedule().sessions
     return serve(
-        lambda s: (name, series_id, city, due(s)),
-        lambda s: render(s, published(s), title, query, now),
+        lambda s: (path, query, due(s)),
+        lambda s: render(s, published(s), title, query, now, path),
         content_type,
         dated_by,
     )

@@ -1,0 +1,89 @@
+"""Content codings as pure functions: reproducible bytes, and the choice by Accept-Encoding."""
+
+from __future__ import annotations
+
+import zlib
+
+import brotli
+import pytest
+
+from agenda.encoding import Siblings, brotli_bytes, choose, compressible, gzip_bytes, qvalues
+
+BODY = ("BEGIN:VCALENDAR\r\nSUMMARY:Tour des Villes n° 3 : Clermont-Ferrand\r\n" * 40).encode()
+BOTH = ("br", "gzip")
+
+
+def test_gzip_reproducible_and_read_back_by_zlib() -> None:
+    first = gzip_bytes(BODY)
+    assert first == gzip_bytes(BODY)
+    assert first[4:8] == b"\0\0\0\0"  # MTIME field: no timestamp
+    assert zlib.decompress(first, wbits=31) == BODY
+
+
+def test_brotli_reproducible_and_read_back() -> None:
+    assert brotli_bytes(BODY) == brotli_bytes(BODY)
+    assert brotli.decompress(brotli_bytes(BODY)) == BODY
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, "identity"),
+        ("", "identity"),
+        ("gzip", "gzip"),
+        ("gzip, deflate, br", "br"),
+        ("br;q=0.5, gzip", "gzip"),
+        ("br;q=0, gzip;q=0", "identity"),
+        ("*", "br"),
+        ("*;q=0.2, br;q=0", "gzip"),
+        ("identity;q=1, gzip;q=0.5", "identity"),
+        ("gzip, identity", "gzip"),
+        ("GZIP;Q=0.8", "gzip"),
+        ("x-gzip", "gzip"),
+        ("gzip;q=bad", "identity"),
+        ("deflate", "identity"),
+    ],
+)
+def test_choose_honours_q_values(header: str | None, expected: str) -> None:
+    assert choose(header, BOTH) == expected
+
+
+def test_choose_without_codings_is_identity() -> None:
+    assert choose("gzip, br", ()) == "identity"
+
+
+def test_qvalues_lowercases_and_clamps() -> None:
+    assert qvalues("GZip;q=2, br ; q=0.3") == {"gzip": 1.0, "br": 0.3}
+
+
+@pytest.mark.parametrize(
+    ("content_type", "size", "expected"),
+    [
+        ("text/calendar; charset=utf-8", 2000, True),
+        ("application/rss+xml; charset=utf-8", 2000, True),
+        ("application/json", 2000, True),
+        ("image/svg+xml", 2000, True),
+        ("image/png", 2000, False),
+        ("text/html; charset=utf-8", 100, False),
+    ],
+)
+def test_compressible_text_not_images_nor_tiny(
+    content_type: str, size: int, expected: bool
+) -> None:
+    assert compressible(content_type, size) == expected
+
+
+def test_siblings_compress_once_with_distinct_etags() -> None:
+    siblings = Siblings.of(BODY, "abc", "text/calendar")
+    gz = siblings.get("gzip")
+    assert siblings.get("gzip") is gz
+    assert (gz.etag, siblings.get("br").etag, siblings.get("identity").etag) == (
+        "abc-gz", "abc-br", "abc")
+    assert gz.coding == "gzip"
+
+
+def test_siblings_of_tiny_body_has_no_coding() -> None:
+    siblings = Siblings.of(b"ok", "abc", "text/plain")
+    assert siblings.codings == ()
+    with pytest.raises(ValueError):
+        siblings.get("gzip")
