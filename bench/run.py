@@ -75,7 +75,7 @@ def measure(client, store, route: str, rounds: int) -> tuple[float, float]:
     """Median seconds of a request that renders and of one served from the cache."""
 
     def cold() -> None:
-        store._current()[1].clear()  # drop every cached rendering
+        store.current().cache.clear()  # drop every rendering of the version served
         client.get(route)
 
     def warm() -> None:
