@@ -89,3 +89,18 @@ def test_help_comes_from_docstrings(runner: CliRunner) -> None:
     assert result.exit_code == 0
     assert "Publish an event series" in result.output
     assert "check" in result.output and "serve" in result.output
+
+
+def test_check_folder_is_a_problem_with_exit_1(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["check", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"{tmp_path}: is a folder, not a schedule file; name the .toml file inside it",
+        f"{tmp_path}: 1 problem.",
+    ]
+
+
+def test_serve_folder_is_a_problem_with_exit_1(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["serve", "--data", str(tmp_path), "--port", "0"])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == "agenda: not starting until the schedule is valid."

@@ -23,7 +23,9 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+# The loader, not click, judges the path: a folder or an unreadable file is then a
+# problem like any other (exit 1), not a usage error (exit 2).
+@click.argument("path", required=False, type=click.Path(readable=False, path_type=Path))
 def check(path: Path | None) -> None:
     """Validate the schedule file PATH (default: $AGENDA_DATA or data/sessions.toml).
 
@@ -51,7 +53,7 @@ def check(path: Path | None) -> None:
 @click.option("--workers", default=2, show_default=True, type=int, help="gunicorn workers.")
 @click.option(
     "--data",
-    type=click.Path(dir_okay=False),
+    type=click.Path(readable=False),
     help="Schedule file (default: $AGENDA_DATA or data/sessions.toml).",
 )
 def serve(host: str, port: int, workers: int, data: str | None) -> None:
