@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, settings
 
 from agenda import create_app
 from agenda.loader import load_schedule
@@ -19,6 +20,24 @@ from agenda.model import Schedule
 # once, so that a test sees its edit on the next request; no watcher thread.
 os.environ["AGENDA_WATCH"] = "0"
 os.environ["AGENDA_SETTLE"] = "0"
+
+# Property tests (test_properties_*.py): a short run by default, so that CI stays
+# within about a minute; HYPOTHESIS_PROFILE=campaign for a long search (README).
+settings.register_profile(
+    "ci",
+    max_examples=20,
+    deadline=None,  # no timing assertions; hangs are caught by each test's own guard
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.register_profile(
+    "campaign",
+    max_examples=3000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "data" / "sessions.toml"

@@ -151,3 +151,18 @@ def test_publish_refuses_a_dropped_session_until_withdrawn(tmp_path: Path) -> No
     withdrawn = runner.invoke(main, ["publish", str(path), "--withdraw", "bourges"])
     assert withdrawn.exit_code == 0
     assert withdrawn.output.splitlines()[1:] == ["  bourges: withdrawn"]
+
+
+def test_check_folder_is_a_problem_with_exit_1(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["check", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"{tmp_path}: is a folder, not a schedule file; name the .toml file inside it",
+        f"{tmp_path}: 1 problem.",
+    ]
+
+
+def test_serve_folder_is_a_problem_with_exit_1(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["serve", "--data", str(tmp_path), "--port", "0"])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == "agenda: not starting until the schedule is valid."

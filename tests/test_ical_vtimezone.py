@@ -19,6 +19,7 @@ CASES = [
     ("America/Sao_Paulo", 2017, 2020),  # summer time abolished in 2019
     ("Pacific/Auckland", 2021, 2022),  # southern hemisphere
     ("Australia/Lord_Howe", 2021, 2021),  # 30-minute shift
+    ("Europe/Dublin", 2020, 2022),  # negative DST in the tz database: winter is "daylight"
     ("Asia/Tokyo", 2021, 2021),  # no change at all
 ]
 
@@ -108,3 +109,34 @@ def test_rule_that_ended_carries_until() -> None:
     for sub in calendar.walk("VTIMEZONE")[0].subcomponents:
         if "RRULE" in sub:
             assert "UNTIL" in sub["RRULE"]
+
+
+SPARSE_CASES = [
+    ("Europe/Paris", (2021, 2199)),
+    ("Europe/Moscow", (2005, 2020)),  # summer time ended for good in 2011, offset changed 2014
+    ("America/Sao_Paulo", (2017, 2025)),  # summer time abolished in the gap
+    ("Europe/Dublin", (1975, 2150)),  # negative DST in the tz database
+]
+
+
+@pytest.mark.parametrize(("name", "years"), SPARSE_CASES)
+def test_vtimezone_for_years_far_apart_matches_zoneinfo(name: str, years: tuple[int, ...]):
+    zone = ZoneInfo(name)
+    first = datetime(years[0], 1, 1, 9, tzinfo=zone)
+    last = datetime(years[-1], 12, 31, 9, tzinfo=zone)
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//test//test//EN")
+    calendar.add("version", "2.0")
+    calendar.add_component(build_vtimezone(zone, first, last, years))
+    parsed = tzical(io.StringIO(calendar.to_ical().decode())).get(name)
+    every_three_hours = [
+        datetime(year, 1, 1, tzinfo=UTC) + timedelta(hours=3 * h)
+        for year in years for h in range(365 * 8)
+    ]
+    wrong = [
+        t for t in every_three_hours
+        if t.astimezone(parsed).utcoffset() != t.astimezone(zone).utcoffset()
+    ]
+    assert wrong == []
+    # A handful of sub-components, not one run per year in between.
+    assert len(calendar.walk("VTIMEZONE")[0].subcomponents) <= 12

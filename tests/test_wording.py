@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -33,3 +33,25 @@ def test_regional_language_tag_renders_every_route(write_schedule, path: str) ->
     client = create_app({"AGENDA_DATA": str(write_schedule(text))}).test_client()
     response = client.get(path, headers={"Accept": "text/html"})
     assert response.status_code == 200
+
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("ko", "오후 6:45"), ("ar", "6:45 م"), ("hi", "6:45 pm"), ("en", "6:45\u202fPM"),
+     ("de", "18:45")],
+)
+def test_clock_time_keeps_the_whole_cldr_short_time(language: str, expected: str) -> None:
+    assert wording.clock_time(datetime(2021, 5, 19, 18, 45, tzinfo=NEW_YORK), language) == expected
+
+
+@pytest.mark.parametrize(
+    ("minutes", "expected"),
+    [(1, "1 min"), (45, "45 min"), (90, "1 h 30"), (120, "2 h"), (24 * 60, "1 jour"),
+     (20 * 24 * 60, "20 jours"), (2 * 24 * 60 + 210, "2 jours 3 h 30"),
+     (24 * 60 + 5, "1 jour 5 min")],
+)
+def test_duration_reads_minutes_hours_and_days(minutes: int, expected: str) -> None:
+    assert wording.duration(timedelta(minutes=minutes)) == expected

@@ -17,12 +17,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     Raises agenda.errors.ScheduleError, listing every problem, when the schedule is invalid.
     """
     from agenda.store import SETTLE_SECONDS, VersionStore
-    from agenda.web import calendar, errors, feeds, pages, static
+    from agenda.web import calendar, errors, feeds, pages, personal, static
     from agenda.web.respond import EncodedCache
 
     app = Flask(__name__, static_folder=None)  # web/static.py serves the static files
     app.config.from_mapping(
         AGENDA_DATA=os.environ.get("AGENDA_DATA", DEFAULT_DATA),
+        # Signs personal links (agenda.personal); without it they all answer 403.
+        AGENDA_SECRET=os.environ.get("AGENDA_SECRET"),
         # Where the published version lives; default: beside the schedule file.
         AGENDA_PUBLISHED=os.environ.get("AGENDA_PUBLISHED") or None,
         # Seconds a changed schedule file must stay unchanged before it is published.
@@ -43,5 +45,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(feeds.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(static.bp)
+    app.register_blueprint(personal.bp)
     errors.register(app)
     return app

@@ -1,4 +1,4 @@
-"""The `agenda` command: check a schedule file, or serve it."""
+"""The `agenda` command: check a schedule file, serve it, or make a personal link."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import click
 
-from agenda import DEFAULT_DATA
+from agenda import DEFAULT_DATA, personal
 from agenda.errors import ExportError, ScheduleError
-from agenda.loader import load_schedule
+from agenda.loader import EMAIL, load_schedule
 from agenda.published import (
     CannotWrite,
     PublishedError,
@@ -47,7 +47,9 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+# The loader, not click, judges the path: a folder or an unreadable file is then a
+# problem like any other (exit 1), not a usage error (exit 2).
+@click.argument("path", required=False, type=click.Path(readable=False, path_type=Path))
 def check(path: Path | None) -> None:
     """Validate the schedule file PATH (default: $AGENDA_DATA or data/sessions.toml).
 
@@ -125,7 +127,7 @@ def publish(path: Path | None, withdraw: tuple[str, ...]) -> None:
 @click.option("--workers", type=int, help="gunicorn workers (default: 2 per CPU + 1).")
 @click.option(
     "--data",
-    type=click.Path(dir_okay=False),
+    type=click.Path(readable=False),
     help="Schedule file (default: $AGENDA_DATA or data/sessions.toml).",
 )
 @click.option(
@@ -223,3 +225,47 @@ def build(outdir: Path, data: str | None, now: str | None) -> None:
         sys.exit(1)
     files = sum(1 + len(entry.codings) for entry in written)
     click.echo(f"{outdir}: {len(written)} URLs, {files} files, from {path}.")
+
+
+@main.command()
+@click.argument("session_id")
+@click.option("--email", help="Make the link for this registered person's address.")
+@click.option(
+    "--data",
+    type=click.Path(readable=False),
+    help="Schedule file (default: $AGENDA_DATA or data/sessions.toml).",
+)
+def link(session_id: str, email: str | None, data: str | None) -> None:
+    """Print the personal URL of SESSION_ID: its page and .ics with the private video link.
+
+    The URL is signed with $AGENDA_SECRET (the server must have the same value);
+    changing the secret revokes every link. The URL is on the last line.
+    """
+    try:
+        secret_key = personal.key(os.environ.get(personal.SECRET_VARIABLE))
+    except personal.SecretError as error:
+        click.echo(f"agenda: {error}", err=True)
+        sys.exit(1)
+    if email is not None and not EMAIL.match(email.strip()):
+        click.echo(f"agenda: '{email}' is not an email address, such as 'name@example.org'.",
+                   err=True)
+        sys.exit(1)
+    target = data or _default_path()
+    try:
+        schedule = load_schedule(target)
+    except ScheduleError as error:
+        for problem in error.problems:
+            click.echo(str(problem), err=True)
+        click.echo("agenda: no link until the schedule is valid.", err=True)
+        sys.exit(1)
+    session = schedule.session(session_id)
+    if session is None:
+        known = ", ".join(s.id for s in schedule.sessions)
+        click.echo(f"agenda: no session '{session_id}' in {target}; sessions: {known}.", err=True)
+        sys.exit(1)
+    if not session.video_url:
+        click.echo(f"agenda: note: session '{session_id}' has no video_url yet; the link will "
+                   "show it once it is set.", err=True)
+    calendar = schedule.calendar
+    click.echo(f"Fichier .ics : {personal.ics_url(calendar, secret_key, session_id, email)}")
+    click.echo(personal.page_url(calendar, secret_key, session_id, email))

@@ -8,9 +8,11 @@ says what would be valid.
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import stat
 import tomllib
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,19 +38,42 @@ SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+\Z")
 LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z]{2,4})?\Z")
 # Control characters have no place in published text; newlines only where allowed.
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# C1 controls (U+0080..U+009F) count too: XML 1.0 discourages them and no reader shows them.
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# What XML 1.0 (RSS, Atom, HTML) cannot carry, or Unicode reserves for internal use:
+# surrogates and the 66 noncharacters (U+FDD0..U+FDEF and the last two of every plane).
+NONCHARACTER = re.compile(
+    "[\ud800-\udfff\ufdd0-\ufdef"
+    + "".join(f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}"
+              for plane in range(17))
+    + "]"
+)
+# Line breaks that are not newlines: Python's splitlines() and some readers break on
+# them, others do not, so a text holding one would not read the same everywhere.
+LINE_SEPARATOR = re.compile("[\u2028\u2029]")
+# Years every output can write and every reader can parse. 1970: the tz database
+# vouches for its offsets only since then (older ones are local mean times with
+# seconds, wartime double summer time…). 2199: far enough for any real event, and
+# a bound keeps the VTIMEZONE, Babel and four-digit-year formats (RFC 5545, RFC 822,
+# ISO 8601 in JavaScript) away from datetime's limits even after a change of offset.
+FIRST_YEAR = 1970
+LAST_YEAR = 2199
+# SEQUENCE is an INTEGER in RFC 5545: a signed 32-bit value.
+MAX_INTEGER = 2**31 - 1
+# Lengths no real schedule reaches; beyond them feeds grow past what Google reads (1 MB).
+MAX_LINE = 1_000
+MAX_TEXT = 20_000
+MAX_URL = 2_000
+MAX_FILE_BYTES = 32_000_000
 DEFAULT_TIMEZONE = "Europe/Paris"
 TOP_LEVEL_KEYS = ("calendar", "contacts", "series", "sessions")
+BOM = "\ufeff"
 
 
 def load_schedule(path: str | Path) -> Schedule:
     """Read and validate the schedule file at `path`; raise ScheduleError listing every problem."""
     source = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise ScheduleError([Problem(source, "", "", f"cannot read the file: {reason}")]) from None
+    raw = read_schedule_file(Path(path), source)
     return parse_bytes(raw, source)
 
 
@@ -62,12 +87,53 @@ def parse_bytes(raw: bytes, source: str = "<schedule>") -> Schedule:
     return parse_schedule(text, source)
 
 
+def read_schedule_file(path: Path, source: str) -> bytes:
+    """The bytes of a regular file; anything else (folder, FIFO, device) is a problem.
+
+    The file is opened without blocking and checked before it is read: opening a
+    FIFO for reading would otherwise wait for a writer forever.
+    """
+    def refuse(message: str) -> ScheduleError:
+        return ScheduleError([Problem(source, "", "", message)])
+
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise refuse(f"cannot read the file: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(descriptor)
+        if stat.S_ISDIR(info.st_mode):
+            raise refuse("is a folder, not a schedule file; name the .toml file inside it")
+        if not stat.S_ISREG(info.st_mode):
+            raise refuse("is not a regular file (a pipe or a device?); name a .toml file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise refuse(
+                f"is {info.st_size:,} bytes; a schedule file is at most {MAX_FILE_BYTES:,}"
+            )
+        with os.fdopen(descriptor, "rb", closefd=False) as stream:
+            raw = stream.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise refuse(f"cannot read the file: {exc.strerror or exc}") from None
+    finally:
+        os.close(descriptor)
+    if len(raw) > MAX_FILE_BYTES:
+        raise refuse(f"is more than {MAX_FILE_BYTES:,} bytes; a schedule file is at most that")
+    return raw
+
+
 def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
     """Validate TOML text as a schedule; `source` names it in messages."""
+    # Some Windows editors start UTF-8 files with a byte order mark; TOML does not allow it.
+    text = text.removeprefix(BOM)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         message = f"TOML syntax error: {exc}"
+        if BOM in text:
+            message += " (the file holds a byte order mark, U+FEFF, after its start: remove it)"
+        raise ScheduleError([Problem(source, "", "", message)]) from None
+    except RecursionError:
+        message = "values are nested too deeply (lists or tables within each other)"
         raise ScheduleError([Problem(source, "", "", message)]) from None
     return _Builder(source).build(data)
 
@@ -104,13 +170,30 @@ class _Table:
             self.problem(key, f"must be a string, not {_kind(value)}")
             return ""
         value = value.replace("\r\n", "\n")
+        limit = MAX_TEXT if multiline else MAX_LINE
         if CONTROL.search(value):
             self.problem(key, "contains a control character; remove it")
+        elif found := NONCHARACTER.search(value):
+            self.problem(
+                key,
+                f"contains the character U+{ord(found.group()):04X}, which calendars and news "
+                "feeds cannot carry; remove it",
+            )
+        elif found := LINE_SEPARATOR.search(value):
+            self.problem(
+                key,
+                f"contains U+{ord(found.group()):04X}, an invisible line break; "
+                + ("use an ordinary new line" if multiline else "keep the text on one line"),
+            )
         elif not multiline and "\n" in value:
             self.problem(key, "must be on one line")
         elif required and not value.strip():
             self.problem(key, "must not be empty")
-        return value.strip()
+        elif len(value) > limit:
+            self.problem(key, f"is {len(value):,} characters long; at most {limit:,} are allowed")
+        else:
+            return value.strip()
+        return ""
 
     def slug(self, key: str) -> str:
         value = self.text(key, required=True)
@@ -127,8 +210,20 @@ class _Table:
         value = self.text(key, required)
         if not value:
             return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc or " " in value:
+        if len(value) > MAX_URL:
+            self.problem(key, f"is {len(value):,} characters long; a URL has at most {MAX_URL:,}")
+            return None
+        try:
+            parts = urlsplit(value)
+            host, _ = parts.hostname, parts.port  # both raise on a bad IPv6 bracket or port
+        except ValueError:
+            parts, host = None, None
+        if (
+            parts is None
+            or parts.scheme not in ("http", "https")
+            or not host
+            or any(c.isspace() for c in value)
+        ):
             self.problem(key, f"'{value}' is not an http or https URL, such as 'https://example.org/'")
             return None
         return value
@@ -140,7 +235,9 @@ class _Table:
             return ""
         return value
 
-    def integer(self, key: str, minimum: int, default: int | None = None) -> int | None:
+    def integer(
+        self, key: str, minimum: int, default: int | None = None, maximum: int = MAX_INTEGER
+    ) -> int | None:
         value = self.get(key)
         if value is None:
             return default
@@ -149,6 +246,9 @@ class _Table:
             return default
         if value < minimum:
             self.problem(key, f"must be {minimum} or more, not {value}")
+            return default
+        if value > maximum:
+            self.problem(key, f"must be {maximum:,} or less, not {value:,}")
             return default
         return value
 
@@ -168,7 +268,10 @@ class _Table:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             self.problem(key, 'must be a list of strings, such as ["A", "B"]')
             return ()
-        return tuple(v.strip() for v in value)
+        # Each item is checked as a one-line text, named by its position.
+        item = _Table(self.builder, {f"{key}[{i}]": v for i, v in enumerate(value)},
+                      self.where, self.prefix)
+        return tuple(item.text(f"{key}[{i}]", required=True) for i in range(len(value)))
 
     def wall_clock(self, key: str, zone: ZoneInfo | None) -> datetime | None:
         """A TOML local date-time read as wall-clock time in the calendar's zone."""
@@ -182,6 +285,14 @@ class _Table:
                 f"(wall-clock time in the calendar's time zone), not {_kind(value)}",
             )
             return None
+        if not self._in_range(key, value):
+            return None
+        if value.second or value.microsecond:
+            self.problem(
+                key, f"must be a whole minute, such as {value:%Y-%m-%dT%H:%M}:00: pages and "
+                "feeds show times to the minute"
+            )
+            return None
         if zone is None:
             return None
         return self._localize(key, value, zone)
@@ -191,14 +302,28 @@ class _Table:
         value = self.get(key)
         if value is None:
             return None
+        if isinstance(value, date) and not self._in_range(key, value):
+            return None
         if isinstance(value, datetime):
             if value.tzinfo is not None:
                 return value
             return self._localize(key, value, zone) if zone else None
         if isinstance(value, date):
-            return self._localize(key, datetime.combine(value, time()), zone) if zone else None
+            return _day_start(value, zone) if zone else None
         self.problem(key, f"must be a date such as 2021-05-14 or a date-time, not {_kind(value)}")
         return None
+
+    def _in_range(self, key: str, value: date) -> bool:
+        """True when the year is one every output can carry; else a problem."""
+        years = {value.year}
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            years.add(value.astimezone(UTC).year)
+        if all(FIRST_YEAR <= year <= LAST_YEAR for year in years):
+            return True
+        self.problem(
+            key, f"the year {value.year} is out of range; dates go from {FIRST_YEAR} to {LAST_YEAR}"
+        )
+        return False
 
     def _localize(self, key: str, value: datetime, zone: ZoneInfo) -> datetime | None:
         early = value.replace(tzinfo=zone, fold=0)
@@ -465,7 +590,10 @@ class _Builder:
             replay_url=table.url("replay_url"),
         )
         table.finish()
-        self.check_session(table, session)
+        if len(self.problems) == before:
+            # A refused field reads as missing: rules across fields would then add
+            # a second, wrong message about it.
+            self.check_session(table, session)
         return session if len(self.problems) == before else None
 
     def check_session(self, table: _Table, session: Session) -> None:
@@ -519,6 +647,19 @@ class _Builder:
         person = Person(name=sub.text("name", required=True), role=sub.text("role"))
         sub.finish()
         return person
+
+
+def _day_start(day: date, zone: ZoneInfo) -> datetime:
+    """The first instant of a calendar day in `zone`: midnight, or the end of a skipped one.
+
+    Where the clocks skip midnight (Sao Paulo, 4 November 2018), the day starts at
+    01:00; where midnight occurs twice, at its first occurrence. A date is a date:
+    it is never refused for its midnight.
+    """
+    # fold=0 reads a skipped time in the offset before the change, which lands just
+    # after the gap once normalised through UTC, and an ambiguous one as the first.
+    midnight = datetime.combine(day, time(), tzinfo=zone)
+    return midnight.astimezone(UTC).astimezone(zone)
 
 
 def _known_language(tag: str) -> bool:

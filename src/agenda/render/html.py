@@ -361,8 +361,13 @@ def event_jsonld(
     return data
 
 
-def session_page(schedule: Schedule, session: Session, now: datetime) -> bytes:
-    """GET /events/<id>: everything about one session, add-to-calendar links and JSON-LD."""
+def session_page(
+    schedule: Schedule, session: Session, now: datetime, ics: str | None = None
+) -> bytes:
+    """GET /events/<id>: everything about one session, add-to-calendar links and JSON-LD.
+
+    `ics` replaces the public .ics address: a personal page offers the personal file.
+    """
     calendar = schedule.calendar
     past = session.id in schedule.ended_ids(now)
     view = _view(calendar, session, past)
@@ -379,7 +384,7 @@ def session_page(schedule: Schedule, session: Session, now: datetime) -> bytes:
         image=image,
         add=(links.add_to_calendar(calendar, session)
              if session.is_dated and not session.is_cancelled else None),
-        ics_path=links.ics_path(session) if session.is_dated else None,
+        ics_path=(ics or links.ics_path(session)) if session.is_dated else None,
         jsonld=script_json(jsonld) if jsonld is not None else None,
         register=(session.registration_url
                   if session.registration_url and not session.is_cancelled and not past

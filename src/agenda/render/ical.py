@@ -176,7 +176,9 @@ def build_calendar(
         last = max(s.end for s in span if s.end)
         zones = {s.start.tzinfo for s in span if s.start}
         for zone in sorted(zones, key=lambda z: getattr(z, "key", "")):
-            cal.add_component(build_vtimezone(zone, first, last))  # type: ignore[arg-type]
+            # Only the years that hold a session: sessions centuries apart stay cheap.
+            years = {t.astimezone(zone).year for s in span for t in (s.start, s.end) if t}
+            cal.add_component(build_vtimezone(zone, first, last, years))  # type: ignore[arg-type]
     elif schedule.last_modified is not None:
         moment = schedule.last_modified.astimezone(info.timezone)
         cal.add_component(build_vtimezone(info.timezone, moment, moment))

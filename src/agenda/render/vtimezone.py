@@ -10,6 +10,7 @@ DTSTART is the onset in the old offset; a one-off change gets a DTSTART alone.
 from __future__ import annotations
 
 import calendar as gregorian
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -20,6 +21,7 @@ from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
 # Offsets are sampled this often; two changes closer than this would be missed,
 # which no zone in the tz database has done since the 1940s.
 STEP = timedelta(hours=6)
+ZERO = timedelta(0)
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 
@@ -53,6 +55,20 @@ def _week_of_month(day: datetime) -> int:
     return (day.day - 1) // 7 + 1
 
 
+def _into_summer(
+    before: tuple[timedelta, timedelta, str], after: tuple[timedelta, timedelta, str]
+) -> bool:
+    """True for a change into summer time: a DAYLIGHT sub-component.
+
+    Decided by the clocks going forward in a zone that observes DST, not by the
+    sign of zoneinfo's dst(): Europe/Dublin's data makes winter (GMT) the
+    "daylight" time with a negative DST, which dateutil and other readers get
+    wrong; written the usual way round, summer (IST) is DAYLIGHT.
+    """
+    observes_dst = before[1] != ZERO or after[1] != ZERO
+    return observes_dst and after[0] > before[0]
+
+
 def _state(zone: ZoneInfo, at: datetime) -> tuple[timedelta, timedelta, str]:
     local = at.astimezone(zone)
     return (local.utcoffset() or timedelta(0), local.dst() or timedelta(0), local.tzname() or "")
@@ -75,18 +91,36 @@ def transitions(zone: ZoneInfo, start: datetime, end: datetime) -> tuple[Transit
                 else:
                     high = middle
             at = high.replace(microsecond=0)
-            found.append(Transition(at, state[0], new_state[0], new_state[2], bool(new_state[1])))
+            summer = _into_summer(state, new_state)
+            found.append(Transition(at, state[0], new_state[0], new_state[2], summer))
             state = new_state
         cursor = following
     return tuple(found)
 
 
-def build_vtimezone(zone: ZoneInfo, first: datetime, last: datetime) -> Timezone:
+def build_vtimezone(
+    zone: ZoneInfo, first: datetime, last: datetime, years: Iterable[int] | None = None
+) -> Timezone:
     """A VTIMEZONE for `zone` valid for every time from `first` to `last` and, where the
-    current rule is known to continue, beyond."""
-    window_start = datetime(first.year - 1, 1, 1, tzinfo=UTC)
-    window_end = datetime(last.year + 3, 1, 1, tzinfo=UTC)
-    changes = transitions(zone, window_start, window_end)
+    current rule is known to continue, beyond.
+
+    `years`, when given, are the only years that hold times to describe (those of
+    the events): the offsets are then worked out around each of them rather than
+    for every year from `first` to `last`, so sessions centuries apart cost no more
+    than sessions a year apart.
+    """
+    wanted = set(years) if years is not None else set(range(first.year, last.year + 1))
+    wanted |= {first.year, last.year}
+    windows = _windows(wanted)
+    window_start, window_end = windows[0][0], windows[-1][1]
+    changes: list[Transition] = []
+    for start, end in windows:
+        state = _state(zone, start)
+        known = (changes[-1].offset_to, changes[-1].name) if changes else None
+        if known is not None and known != (state[0], state[2]):
+            # The zone changed in the gap before this window: state what holds at its start.
+            changes.append(Transition(start, known[0], state[0], state[2], state[1] > ZERO))
+        changes.extend(transitions(zone, start, end))
 
     component = Timezone()
     component.add("tzid", zone.key)
@@ -97,10 +131,10 @@ def build_vtimezone(zone: ZoneInfo, first: datetime, last: datetime) -> Timezone
         # component states the offset in force then.
         offset, dst, name = _state(zone, window_start)
         component.add_component(
-            _sub(bool(dst), (window_start + offset).replace(tzinfo=None), offset, offset, name)
+            _sub(dst > ZERO, (window_start + offset).replace(tzinfo=None), offset, offset, name)
         )
 
-    for group in _groups(changes):
+    for group in _groups(tuple(changes)):
         head = group[0]
         sub = _sub(head.is_dst, head.onset, head.offset_from, head.offset_to, head.name)
         if len(group) > 1:
@@ -111,10 +145,26 @@ def build_vtimezone(zone: ZoneInfo, first: datetime, last: datetime) -> Timezone
             }
             ongoing = group[-1].at.year >= window_end.year - 1
             if not ongoing:
-                rrule["until"] = group[-1].at
+                # A day after the last change, not at it: some readers (dateutil) compare
+                # UNTIL, which is UTC, with the onset's local clock time and east of
+                # Greenwich would drop that last change. No other change falls within the day.
+                rrule["until"] = group[-1].at + timedelta(days=1)
             sub.add("rrule", rrule)
         component.add_component(sub)
     return component
+
+
+def _windows(years: set[int]) -> list[tuple[datetime, datetime]]:
+    """UTC spans, in order, covering a year either side of each year (three after the last)."""
+    spans: list[list[int]] = []
+    for year in sorted(years):
+        low, high = year - 1, year + 2
+        if spans and low <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], high)
+        else:
+            spans.append([low, high])
+    spans[-1][1] += 1  # three years past the last one: the current rule shows as ongoing
+    return [(datetime(a, 1, 1, tzinfo=UTC), datetime(b, 1, 1, tzinfo=UTC)) for a, b in spans]
 
 
 def _groups(changes: tuple[Transition, ...]) -> list[list[Transition]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from babel import Locale
-from babel.dates import format_datetime
+from babel.dates import format_datetime, format_time
 
 from agenda.model import Change, Planned, Revision, Schedule, Session, Status
 
@@ -41,7 +41,8 @@ def clock_time(moment: datetime, locale: str = "fr") -> str:
     if language.language == "fr":
         pattern = "H 'h'" if moment.minute == 0 else "H 'h' mm"
         return format_datetime(moment, pattern, locale=language)
-    return format_datetime(moment, "short", locale=language).split(" ")[-1]
+    # The whole CLDR short time: in ko, ar or hi the day period (오후, م, pm) is part of it.
+    return format_time(moment, "short", locale=language)
 
 
 def time_range(start: datetime, end: datetime, locale: str = "fr") -> str:
@@ -73,12 +74,23 @@ def zone_label(session: Session) -> str:
 
 
 def duration(span: timedelta) -> str:
-    """'1 h 30', '2 h', '45 min'."""
-    minutes = int(span.total_seconds() // 60)
+    """'1 h 30', '2 h', '45 min', '1 jour', '20 jours', '2 jours 3 h 30'.
+
+    Times are whole minutes (the loader sees to it), so a session lasts at least '1 min'.
+    """
+    minutes = max(1, round(span.total_seconds() / 60))
+    days, minutes = divmod(minutes, 24 * 60)
     hours, rest = divmod(minutes, 60)
-    if hours == 0:
-        return f"{rest} min"
-    return f"{hours} h {rest:02d}" if rest else f"{hours} h"
+    if hours == 0 and rest:
+        clock = f"{rest} min"
+    elif hours:
+        clock = f"{hours} h {rest:02d}" if rest else f"{hours} h"
+    else:
+        clock = ""
+    if not days:
+        return clock
+    day_words = f"{days} jour{'s' if days > 1 else ''}"
+    return f"{day_words} {clock}" if clock else day_words
 
 
 def ordinal_label(session: Session) -> str:

@@ -7,9 +7,11 @@ any request for a .ics, .json or .xml address) get the same sentence as plain te
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
-from flask import Flask, Response, request
+from flask import Flask, Response, redirect, request
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.routing import RequestRedirect
 
 from agenda.render import html
 from agenda.web.respond import schedule
@@ -19,6 +21,7 @@ log = logging.getLogger(__name__)
 # Werkzeug's own descriptions are English; these replace them when no route gave one.
 FRENCH = {
     400: ("Requête incorrecte", "Le serveur n’a pas compris cette requête."),
+    403: ("Accès refusé", "Ce lien ne donne pas accès à cette page."),
     404: ("Page introuvable", "Cette adresse ne correspond à aucune page de l’agenda."),
     405: ("Méthode non autorisée", "Cette adresse ne prend pas en charge cette méthode."),
     500: ("Erreur interne", "Erreur interne ; elle a été consignée."),
@@ -45,6 +48,20 @@ def register(app: Flask) -> None:
                 return Response(body, status=code, mimetype="text/html", headers=headers)
         return Response(f"{code} – {message}\n", status=code,
                         mimetype="text/plain", headers=headers)
+
+    @app.before_request
+    def redirect_within_base_url() -> Response | None:
+        # Werkzeug answers a merged-slashes or trailing-slash redirect with an absolute
+        # Location built from the Host header; Flask returns it untouched. Rebuild it
+        # from base_url so that no request can choose where a redirect points.
+        moved = request.routing_exception
+        if not isinstance(moved, RequestRedirect):
+            return None
+        target = urlsplit(moved.new_url)
+        location = schedule().calendar.url(target.path)
+        if target.query:
+            location += "?" + target.query
+        return redirect(location, code=moved.code)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:

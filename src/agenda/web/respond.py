@@ -142,7 +142,13 @@ def serve(
     response.headers["Cache-Control"] = CACHE_CONTROL
     if filename:
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response.make_conditional(request)
+    response = response.make_conditional(request)
+    if response.status_code == 412:
+        # A failed If-Match: say so in one line rather than send the representation.
+        response.set_data("412 – Cette version n’est plus la version en ligne.\n")
+        response.content_type = "text/plain; charset=utf-8"
+        del response.headers["Content-Disposition"]
+    return response
 
 
 def session_or_404(session_id: str) -> Session:

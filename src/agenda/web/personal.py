@@ -1,0 +1,74 @@
+"""Personal links (issue 9): a session's page and .ics with its private video link.
+
+The address carries a signature (agenda.personal); a wrong one, an old one (the
+secret changed) or any request while no secret is set gets a bare 403. Signed
+answers are rendered for each request, never put in the shared render cache
+beside the public bytes, and tell browsers, proxies and search engines to keep
+nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from flask import Blueprint, Response, abort, current_app, request
+
+from agenda import personal
+from agenda.model import Session
+from agenda.render import html, ical
+from agenda.web.calendar import ICAL_TYPE
+from agenda.web.pages import HTML_TYPE
+from agenda.web.respond import clock, schedule
+
+bp = Blueprint("personal", __name__)
+log = logging.getLogger(__name__)
+
+PRIVATE_HEADERS = {
+    "Cache-Control": "private, no-store",
+    "X-Robots-Tag": "noindex, nofollow",
+    # The signature is in the path: never hand it to the sites the page links to.
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def _signed_session(session_id: str, signed: str) -> Session:
+    """The session, with its video link published, when the signature is right; else 403."""
+    try:
+        secret_key = personal.key(current_app.config.get("AGENDA_SECRET"))
+    except personal.SecretError:
+        log.warning("a personal link was used but AGENDA_SECRET is not set or too short")
+        abort(403)
+    email = request.args.get("email")
+    if not personal.is_valid(secret_key, session_id, email, signed):
+        abort(403)  # no detail: neither which part is wrong nor whether the session exists
+    session = schedule().session(session_id)
+    if session is None:
+        abort(404, description=f"Aucune séance « {session_id} » dans l’agenda.")
+    # Registered people get the link: the renderers then treat it as published.
+    return dataclasses.replace(session, video_public=bool(session.video_url))
+
+
+def _private(body: bytes, content_type: str, filename: str | None = None) -> Response:
+    response = Response(body, content_type=content_type, headers=PRIVATE_HEADERS)
+    if filename:
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@bp.get("/events/<session_id>/private/<signed>")
+def page(session_id: str, signed: str) -> Response:
+    """A session's page with its video link, for the person the link was made for."""
+    session = _signed_session(session_id, signed)
+    ics = personal.ics_path(session_id, signed) + personal.query(request.args.get("email"))
+    body = html.session_page(schedule(), session, clock(), ics=ics)
+    return _private(body, HTML_TYPE)
+
+
+@bp.get("/events/<session_id>/private/<signed>.ics")
+def download(session_id: str, signed: str) -> Response:
+    """A session's .ics with its video link (CONFERENCE, DESCRIPTION, LOCATION)."""
+    session = _signed_session(session_id, signed)
+    if not session.is_dated:
+        abort(404, description=f"La séance « {session_id} » n’a pas encore de date.")
+    return _private(ical.session_bytes(schedule(), session), ICAL_TYPE, f"{session_id}.ics")

@@ -1,0 +1,226 @@
+"""What the outputs can carry is decided in the loader: the rest is refused with a message.
+
+Each test pins a class of input from the outside review (issue 9) that used to
+pass `agenda check` and then break a route, or crash the check itself.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from agenda.errors import ScheduleError
+from agenda.loader import MAX_FILE_BYTES, load_schedule, parse_schedule
+from tests.conftest import MINIMAL
+
+SESSION = """
+[[sessions]]
+id = "lyon"
+series = "s"
+city = "{city}"
+start = {start}
+end = {end}
+announced = {announced}
+sequence = {sequence}
+"""
+
+
+def session_text(
+    city: str = "Lyon",
+    start: str = "2021-06-16T08:45:00",
+    end: str = "2021-06-16T10:15:00",
+    announced: str = "2021-06-01",
+    sequence: int = 0,
+    head: str = MINIMAL,
+) -> str:
+    """The minimal schedule with one session whose fields are given as TOML source."""
+    return head + SESSION.format(
+        city=city, start=start, end=end, announced=announced, sequence=sequence
+    )
+
+
+def messages(text: str) -> list[str]:
+    """The problems of schedule text, as the messages people read (file name left out)."""
+    with pytest.raises(ScheduleError) as caught:
+        parse_schedule(text, "f.toml")
+    return [str(p).removeprefix("f.toml, ") for p in caught.value.problems]
+
+
+@pytest.mark.parametrize("char", ["\\uFFFE", "\\uFFFF", "\\uFDD0", "\\U0001FFFF", "\\U0010FFFE"])
+def test_noncharacter_in_text_is_refused(char: str) -> None:
+    code = char.lstrip("\\uU").lstrip("0").upper()
+    assert messages(session_text(city=f"Ly{char}on")) == [
+        f"session 'lyon', field 'city': contains the character U+{code:0>4}, which "
+        "calendars and news feeds cannot carry; remove it"
+    ]
+
+
+def test_noncharacter_in_calendar_name_is_refused() -> None:
+    text = session_text().replace('name = "Essai"', 'name = "Es\\uFFFEsai"')
+    assert messages(text) == [
+        "[calendar], field 'name': contains the character U+FFFE, which calendars and news "
+        "feeds cannot carry; remove it"
+    ]
+
+
+@pytest.mark.parametrize("char", ["\\u0000", "\\u001B", "\\u007F", "\\u0085", "\\u009F"])
+def test_control_character_is_refused(char: str) -> None:
+    assert messages(session_text(city=f"Ly{char}on")) == [
+        "session 'lyon', field 'city': contains a control character; remove it"
+    ]
+
+
+def test_line_separator_is_refused() -> None:
+    assert messages(session_text(city="Ly\\u2028on")) == [
+        "session 'lyon', field 'city': contains U+2028, an invisible line break; keep the "
+        "text on one line"
+    ]
+
+
+def test_partner_names_are_checked_like_text() -> None:
+    text = MINIMAL + 'partners = ["Bon", "Ma\\uFFFFuvais"]\n'
+    assert messages(text) == [
+        "series 's', field 'partners[1]': contains the character U+FFFF, which calendars "
+        "and news feeds cannot carry; remove it"
+    ]
+
+
+def test_overlong_one_line_text_is_refused() -> None:
+    assert messages(session_text(city="x" * 1001)) == [
+        "session 'lyon', field 'city': is 1,001 characters long; at most 1,000 are allowed"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("start", "0001-01-01T08:00:00"),
+        ("start", "9999-12-31T08:00:00"),
+        ("announced", "1969-12-31"),
+        ("announced", "2200-01-01"),
+    ],
+)
+def test_year_out_of_range_is_refused(field: str, value: str) -> None:
+    year = int(value[:4])
+    text = session_text(**{field: value})
+    assert f"session 'lyon', field '{field}': the year {year} is out of range; dates go from " \
+        "1970 to 2199" in messages(text)
+
+
+def test_offset_date_time_out_of_range_in_utc_is_refused() -> None:
+    text = session_text(announced="2199-12-31T23:00:00-05:00")
+    assert messages(text) == [
+        "session 'lyon', field 'announced': the year 2199 is out of range; dates go from "
+        "1970 to 2199"
+    ]
+
+
+def test_calendar_updated_in_year_one_is_refused() -> None:
+    text = MINIMAL.replace('name = "Essai"', 'name = "Essai"\nupdated = 0001-01-01')
+    assert messages(text) == [
+        "[calendar], field 'updated': the year 1 is out of range; dates go from 1970 to 2199"
+    ]
+
+
+def test_edges_of_the_year_range_load() -> None:
+    text = session_text(start="2199-12-31T08:00:00", end="2199-12-31T09:00:00",
+                        announced="1970-01-01")
+    session = parse_schedule(text).sessions[0]
+    assert session.start is not None and session.start.year == 2199
+
+
+def test_sequence_above_32_bits_is_refused() -> None:
+    assert messages(session_text(sequence=2**31)) == [
+        "session 'lyon', field 'sequence': must be 2,147,483,647 or less, not 2,147,483,648"
+    ]
+
+
+def test_start_with_seconds_is_refused() -> None:
+    assert messages(session_text(end="2021-06-16T08:45:05")) == [
+        "session 'lyon', field 'end': must be a whole minute, such as 2021-06-16T08:45:00: "
+        "pages and feeds show times to the minute"
+    ]
+
+
+@pytest.mark.parametrize(
+    "url", ["https://[agenda.example.org", "https://agenda.example.org:99999", "https://:80"]
+)
+def test_malformed_host_in_url_is_refused(url: str) -> None:
+    text = session_text() + f'registration_url = "{url}"\n'
+    assert messages(text) == [
+        f"session 'lyon', field 'registration_url': '{url}' is not an http or https URL, "
+        "such as 'https://example.org/'"
+    ]
+
+
+def test_malformed_base_url_is_refused() -> None:
+    text = MINIMAL.replace("https://agenda.example.org", "https://[agenda.example.org")
+    assert messages(text) == [
+        "[calendar], field 'base_url': 'https://[agenda.example.org' is not an http or "
+        "https URL, such as 'https://example.org/'"
+    ]
+
+
+def test_deep_nesting_is_refused() -> None:
+    text = session_text() + "extra = " + "[" * 600 + "]" * 600 + "\n"
+    assert messages(text) == [
+        "f.toml: values are nested too deeply (lists or tables within each other)"
+    ]
+
+
+def test_date_without_midnight_is_the_start_of_that_day() -> None:
+    head = MINIMAL.replace('name = "Essai"', 'name = "Essai"\ntimezone = "America/Sao_Paulo"')
+    text = session_text(head=head, start="2018-11-05T08:45:00", end="2018-11-05T10:15:00",
+                        announced="2018-11-04")
+    announced = parse_schedule(text).sessions[0].announced
+    # 4 November 2018 began at 01:00 (UTC-2) in Sao Paulo: the clocks skipped midnight.
+    assert announced == datetime(2018, 11, 4, 3, tzinfo=UTC)
+    assert announced is not None and announced.date().isoformat() == "2018-11-04"
+
+
+def test_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + session_text().encode("utf-8"))
+    assert load_schedule(path).sessions[0].city == "Lyon"
+
+
+def test_folder_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ScheduleError) as caught:
+        load_schedule(tmp_path)
+    assert [p.message for p in caught.value.problems] == [
+        "is a folder, not a schedule file; name the .toml file inside it"
+    ]
+
+
+def _hang_guard(signum: int, frame: object) -> None:
+    raise AssertionError("loading a FIFO did not return")
+
+
+def test_fifo_is_refused_without_waiting(tmp_path: Path) -> None:
+    fifo = tmp_path / "sessions.toml"
+    os.mkfifo(fifo)
+    previous = signal.signal(signal.SIGALRM, _hang_guard)
+    signal.alarm(10)  # a guard against a hang, not a measure of speed
+    try:
+        with pytest.raises(ScheduleError) as caught:
+            load_schedule(fifo)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert [p.message for p in caught.value.problems] == [
+        "is not a regular file (a pipe or a device?); name a .toml file"
+    ]
+
+
+def test_oversized_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "big.toml"
+    path.write_bytes(session_text().encode() + b"#" * MAX_FILE_BYTES + b"\n")
+    with pytest.raises(ScheduleError) as caught:
+        load_schedule(path)
+    assert caught.value.problems[0].message.endswith(
+        f"a schedule file is at most {MAX_FILE_BYTES:,}"
+    )

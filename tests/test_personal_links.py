@@ -1,0 +1,150 @@
+"""Personal links (issue 9): the private video link reaches registered people and no one else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import icalendar
+import pytest
+from click.testing import CliRunner
+from flask.testing import FlaskClient
+
+from agenda import create_app
+from agenda.cli import main
+from tests.conftest import SEVERAL
+
+SECRET = "test-secret-0123456789-abcdefghij"
+PRIVATE = "https://meet.example.org/private-room-SECRET"
+
+
+def make_link(runner: CliRunner, *args: str, secret: str | None = SECRET,
+              data: Path = SEVERAL) -> str:
+    """The URL `agenda link` prints on its last line, as a path with its query."""
+    env = {"AGENDA_SECRET": secret} if secret is not None else {"AGENDA_SECRET": ""}
+    result = runner.invoke(main, ["link", *args, "--data", str(data)], env=env)
+    assert result.exit_code == 0, result.output
+    url = urlsplit(result.output.splitlines()[-1])
+    assert (url.scheme, url.netloc) == ("https", "agenda.example.org")
+    return url.path + (f"?{url.query}" if url.query else "")
+
+
+def client_with(secret: str | None, data: Path = SEVERAL) -> FlaskClient:
+    return create_app({"AGENDA_DATA": str(data), "AGENDA_SECRET": secret}).test_client()
+
+
+def ics_of(path: str) -> str:
+    """The personal .ics address that goes with a personal page address."""
+    page, _, query = path.partition("?")
+    return page + ".ics" + (f"?{query}" if query else "")
+
+
+def test_link_gives_the_page_with_the_private_video_link(runner: CliRunner) -> None:
+    path = make_link(runner, "automne")
+    response = client_with(SECRET).get(path)
+    assert response.status_code == 200
+    assert PRIVATE.encode() in response.data
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert response.headers["X-Robots-Tag"] == "noindex, nofollow"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert "ETag" not in response.headers
+
+
+def test_personal_page_offers_the_personal_ics(runner: CliRunner) -> None:
+    path = make_link(runner, "automne", "--email", "Jeanne@Example.org")
+    page = client_with(SECRET).get(path).get_data(as_text=True)
+    assert f'href="{ics_of(path).replace("&", "&amp;")}"' in page
+
+
+def test_link_gives_the_ics_with_the_private_video_link(runner: CliRunner) -> None:
+    path = ics_of(make_link(runner, "automne", "--email", "jeanne@example.org"))
+    response = client_with(SECRET).get(path)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "private, no-store"
+    event = icalendar.Calendar.from_ical(response.data).walk("VEVENT")[0]
+    assert str(event["CONFERENCE"]) == PRIVATE
+    assert PRIVATE in str(event["DESCRIPTION"])
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda p: p.replace("/private/", "/private/x"),  # wrong signature
+        lambda p: p.replace("automne", "printemps"),  # another session
+        lambda p: p.replace("jeanne", "paul"),  # another person
+        lambda p: p.split("?")[0],  # the address dropped
+        lambda p: p.replace("/private/", "/private/é"),  # not even ASCII
+    ],
+)
+def test_wrong_signature_is_a_bare_403(runner: CliRunner, tamper) -> None:
+    path = tamper(make_link(runner, "automne", "--email", "jeanne@example.org"))
+    for address in (path, ics_of(path)):
+        response = client_with(SECRET).get(address)
+        assert response.status_code == 403
+        assert response.get_data(as_text=True) == (
+            "403 – Ce lien ne donne pas accès à cette page.\n"
+        )
+
+
+def test_unknown_session_with_any_signature_is_403_not_404(runner: CliRunner) -> None:
+    path = make_link(runner, "automne").replace("automne", "inconnue")
+    assert client_with(SECRET).get(path).status_code == 403
+
+
+def test_rotating_the_secret_revokes_every_link(runner: CliRunner) -> None:
+    path = make_link(runner, "automne")
+    assert client_with(SECRET).get(path).status_code == 200
+    assert client_with("another-secret-0123456789").get(path).status_code == 403
+    assert client_with(None).get(path).status_code == 403
+
+
+def test_link_without_secret_is_a_clear_error(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["link", "automne", "--data", str(SEVERAL)],
+                           env={"AGENDA_SECRET": ""})
+    assert result.exit_code == 1
+    assert result.output.startswith("agenda: AGENDA_SECRET is not set: personal links need")
+
+
+def test_link_with_a_short_secret_is_refused(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["link", "automne", "--data", str(SEVERAL)],
+                           env={"AGENDA_SECRET": "short"})
+    assert result.exit_code == 1
+    assert "AGENDA_SECRET is 5 characters long; use at least 16" in result.output
+
+
+def test_link_to_unknown_session_lists_sessions(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["link", "nulle-part", "--data", str(SEVERAL)],
+                           env={"AGENDA_SECRET": SECRET})
+    assert result.exit_code == 1
+    assert result.output.startswith(f"agenda: no session 'nulle-part' in {SEVERAL}; sessions: ")
+
+
+def test_moved_session_same_link_gives_the_new_date(runner: CliRunner, tmp_path: Path) -> None:
+    data = tmp_path / "sessions.toml"
+    text = SEVERAL.read_text(encoding="utf-8")
+    data.write_text(text, encoding="utf-8")
+    path = ics_of(make_link(runner, "automne", data=data))
+    client = client_with(SECRET, data)
+    before = icalendar.Calendar.from_ical(client.get(path).data).walk("VEVENT")[0]
+    data.write_text(text.replace("2021-10-31T09:00:00", "2021-11-03T09:00:00", 1)
+                        .replace("2021-10-31T10:30:00", "2021-11-03T10:30:00", 1)
+                    + "# moved\n",  # a new size, so the reload never hinges on mtime alone
+                    encoding="utf-8")
+    after = icalendar.Calendar.from_ical(client.get(path).data).walk("VEVENT")[0]
+    assert before.decoded("DTSTART").day == 31
+    assert after.decoded("DTSTART").day == 3
+    assert str(after["CONFERENCE"]) == PRIVATE
+
+
+def test_signed_bytes_never_enter_the_shared_cache(runner: CliRunner) -> None:
+    client = client_with(SECRET)
+    path = make_link(runner, "automne")
+    for address in (path, ics_of(path), "/events/automne", "/events/automne.ics"):
+        assert client.get(address).status_code == 200
+    store = client.application.extensions["agenda.store"]
+    cache = store.current().cache
+    bodies = [v.body for v in cache.values() if hasattr(v, "body")]
+    assert bodies, "the public answers are cached"
+    assert not any(PRIVATE.encode() in body for body in bodies)
+    public = client.get("/events/automne.ics")
+    assert b"private-room" not in public.data
