@@ -16,7 +16,6 @@ import fcntl
 import hashlib
 import json
 import os
-import stat
 import tempfile
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
@@ -34,12 +33,10 @@ from agenda.history import (
     first_history,
     revise,
 )
-from agenda.loader import parse_bytes
+from agenda.loader import parse_bytes, read_schedule_file
 from agenda.model import Change, Revision, Schedule, Status
 
 FORMAT = "agenda-published/1"
-# The largest schedule file we read; far beyond 10,000 sessions.
-MOST_BYTES = 64 * 1024 * 1024
 
 
 class PublishedError(AgendaError):
@@ -273,18 +270,7 @@ def read_version(path: Path, source: str) -> Version | None:
 
 def read_schedule_bytes(path: Path) -> bytes:
     """The bytes of a schedule file; only a regular file is read (a FIFO would hang)."""
-    source = str(path)
-    try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode):
-            raise ScheduleError([Problem(source, "", "", "is not a regular file")])
-        if info.st_size > MOST_BYTES:
-            raise ScheduleError([Problem(source, "", "", "is larger than 64 MiB")])
-        with open(path, "rb") as handle:
-            return handle.read(MOST_BYTES + 1)
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise ScheduleError([Problem(source, "", "", f"cannot read the file: {reason}")]) from None
+    return read_schedule_file(path, str(path))
 
 
 def write_version(version: Version, path: Path, schedule_name: str) -> None:
