@@ -7,6 +7,7 @@ from flask import Blueprint, Response, abort, request
 from agenda.render import ical, wording
 from agenda.web.respond import (
     Selection,
+    content,
     schedule,
     selected,
     selected_by_path,
@@ -46,12 +47,12 @@ def _feed(selection: Selection) -> Response:
     return serve(
         ("calendar.ics", series_id, city),
         lambda s: ical.feed_bytes(
-            s, s.select(series=series_id, city=city), name=name,
+            s, sessions, name=name,
             # Planned dates have no city yet: a city's feed has none of them.
             series_ids=() if city else ([series_id] if series_id else None),
         ),
         ICAL_TYPE,
-        sessions,
+        dated_by=lambda s: sessions,
     )
 
 
@@ -62,10 +63,10 @@ def session_download(session_id: str) -> Response:
     if not session.is_dated:
         abort(404, description=f"La séance « {session_id} » n’a pas encore de date.")
     return serve(
-        ("event.ics", session_id),
-        lambda s: ical.session_bytes(s, s.session(session_id) or session),
+        ("event.ics", content(session)),
+        lambda s: ical.session_bytes(s, session),
         ICAL_TYPE,
-        [session],
+        dated_by=lambda s: [session],
         filename=f"{session_id}.ics",
     )
 

@@ -9,7 +9,15 @@ from flask import Blueprint, Response
 
 from agenda.model import Schedule, Session
 from agenda.render import feeds, links, wording
-from agenda.web.respond import Selection, clock, schedule, selected, selected_by_path, serve
+from agenda.web.respond import (
+    Selection,
+    clock,
+    passed,
+    schedule,
+    selected,
+    selected_by_path,
+    serve,
+)
 
 bp = Blueprint("feeds", __name__)
 
@@ -60,29 +68,25 @@ def _query_form(name: str) -> Response:
 def _feed(name: str, selection: Selection, path: str, query: str) -> Response:
     """The feed `name` of the selected sessions; `path` and `query` make its own URL."""
     render, content_type = FORMATS[name]
-    (series_id, city), _ = selection
+    (series_id, city), chosen = selection
     title = wording.publication_title(schedule(), series_id, city)
     now = clock()
 
     def published(current: Schedule) -> tuple[Session, ...]:
         # An announcement dated in the future is held back until then: the file
         # can be prepared ahead of the press release.
-        return tuple(
-            s for s in current.select(series=series_id, city=city)
-            if s.announced is not None and s.announced <= now
-        )
+        return tuple(s for s in chosen if s.announced is not None and s.announced <= now)
 
-    def due(current: Schedule) -> tuple[tuple[str, int], ...]:
-        # Which entries are out: the announced sessions and how many of their changes.
-        return tuple((e.id, len(feeds.news([e], now))) for e in published(current))
+    def dated_by(current: Schedule) -> tuple[Session, ...]:
+        # Last-Modified must agree with the feed's own updated (feeds.feed_updated),
+        # which falls back to the whole schedule when no entry is left.
+        return published(current) or current.sessions
 
-    entries = published(schedule())
-    # Last-Modified must agree with the feed's own updated (feeds.feed_updated),
-    # which falls back to the whole schedule when no entry is left.
-    dated_by = entries or schedule().sessions
+    # The feed depends on the clock only through which announcements and
+    # revisions are due: their count is in the key.
     return serve(
-        lambda s: (path, query, due(s)),
+        (path, query, passed("news", now)),
         lambda s: render(s, published(s), title, query, now, path),
         content_type,
-        dated_by,
+        dated_by=dated_by,
     )

@@ -11,7 +11,15 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from agenda.render import cards, html, json_api, links
-from agenda.web.respond import clock, schedule, serve, session_or_404
+from agenda.web.respond import (
+    clock,
+    content,
+    is_past,
+    last_passed,
+    passed,
+    serve,
+    session_or_404,
+)
 
 bp = Blueprint("pages", __name__)
 
@@ -33,13 +41,13 @@ ANY_FRAMING = POLICY + "; frame-ancestors *"
 @bp.get("/")
 def agenda() -> Response:
     """The agenda: upcoming sessions, then past ones, and how to subscribe."""
-    current, now = schedule(), clock()
+    now = clock()
     return serve(
-        lambda s: ("agenda.html", html.past_ids(s, now)),
+        ("agenda.html", passed("ends", now)),
         lambda s: html.agenda_page(s, now),
         HTML_TYPE,
-        current.sessions,
-        modified=html.last_ended(current, now),
+        dated_by=lambda s: s.sessions,
+        modified=last_passed("ends", now),
     )
 
 
@@ -48,12 +56,12 @@ def session_page(session_id: str) -> Response:
     """One session's page; an unknown id is a 404."""
     session = session_or_404(session_id)
     now = clock()
-    past = session.id in schedule().ended_ids(now)
+    past = is_past(session, now)
     return serve(
-        lambda s: ("event.html", session_id, session_id in s.ended_ids(now)),
-        lambda s: html.session_page(s, s.session(session_id) or session, now),
+        ("event.html", content(session), past),
+        lambda s: html.session_page(s, session, now),
         HTML_TYPE,
-        [session],
+        dated_by=lambda s: [session],
         modified=session.end if past else None,
     )
 
@@ -61,13 +69,13 @@ def session_page(session_id: str) -> Response:
 @bp.get("/card.png")
 def agenda_card() -> Response:
     """The agenda's social card (og:image of /): its name and the next session."""
-    current, now = schedule(), clock()
+    now = clock()
     return serve(
-        lambda s: ("card.png", html.past_ids(s, now)),
+        ("card.png", passed("ends", now)),
         lambda s: cards.agenda_card(s, now),
         PNG_TYPE,
-        current.sessions,
-        modified=html.last_ended(current, now),
+        dated_by=lambda s: s.sessions,
+        modified=last_passed("ends", now),
     )
 
 
@@ -76,12 +84,12 @@ def session_card(session_id: str) -> Response:
     """A session's social card (og:image of its page); an unknown id is a 404."""
     session = session_or_404(session_id)
     now = clock()
-    past = session.id in schedule().ended_ids(now)
+    past = is_past(session, now)
     return serve(
-        lambda s: ("event-card.png", session_id, session_id in s.ended_ids(now)),
-        lambda s: cards.session_card(s, s.session(session_id) or session, now),
+        ("event-card.png", content(session), past),
+        lambda s: cards.session_card(s, session, now),
         PNG_TYPE,
-        [session],
+        dated_by=lambda s: [session],
         modified=session.end if past else None,
     )
 
@@ -89,13 +97,13 @@ def session_card(session_id: str) -> Response:
 @bp.get("/embed")
 def embed() -> Response:
     """Upcoming sessions, compact, for an <iframe> on the CEPS site."""
-    current, now = schedule(), clock()
+    now = clock()
     response = serve(
-        lambda s: ("embed.html", html.past_ids(s, now)),
+        ("embed.html", passed("ends", now)),
         lambda s: html.embed_page(s, now),
         HTML_TYPE,
-        current.sessions,
-        modified=html.last_ended(current, now),
+        dated_by=lambda s: s.sessions,
+        modified=last_passed("ends", now),
     )
     response.headers["Content-Security-Policy"] = ANY_FRAMING
     return response
@@ -110,9 +118,8 @@ def _described(response: Response) -> Response:
 @bp.get("/events.json")
 def events_json() -> Response:
     """Every session as JSON, readable from any site's JavaScript."""
-    current = schedule()
     return _described(
-        serve(("events.json",), json_api.events_bytes, JSON_TYPE, current.sessions)
+        serve(("events.json",), json_api.events_bytes, JSON_TYPE, dated_by=lambda s: s.sessions)
     )
 
 
@@ -121,10 +128,10 @@ def session_json(session_id: str) -> Response:
     """One session as JSON."""
     session = session_or_404(session_id)
     return _described(serve(
-        ("event.json", session_id),
-        lambda s: json_api.session_bytes(s, s.session(session_id) or session),
+        ("event.json", content(session)),
+        lambda s: json_api.session_bytes(s, session),
         JSON_TYPE,
-        [session],
+        dated_by=lambda s: [session],
     ))
 
 

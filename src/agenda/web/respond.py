@@ -8,7 +8,9 @@ the content coding the client prefers (gzip or brotli, each with its own ETag).
 from __future__ import annotations
 
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -31,11 +33,19 @@ def store() -> VersionStore:
 
 
 def version() -> Version:
-    """The published version this request is answered from: taken once, used throughout."""
+    """The published version this request is answered from: taken once, used throughout.
+
+    A prebuild pins the version it builds in the request's environment.
+    """
     found = g.get("agenda_version")
     if found is None:
-        found = g.agenda_version = store().current()
+        found = request.environ.get(PIN) or store().current()
+        g.agenda_version = found
     return found
+
+
+# The WSGI environ key that pins a request to a version (prebuilds, exports).
+PIN = "agenda.version"
 
 
 def clock() -> datetime:
@@ -75,6 +85,175 @@ def derived(key: Hashable, compute: Callable[[Schedule], T]) -> T:
         return value
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A body ready to send: its encodings, type and Last-Modified, made once per version."""
+
+    siblings: Siblings
+    content_type: str
+    last_modified: datetime | None
+
+    @property
+    def body(self) -> bytes:
+        """The uncompressed bytes."""
+        return self.siblings.identity.body
+
+
+class Content:
+    """What a per-session body is made from, compared by value, hashed once.
+
+    Keys of per-session bodies hold one of these rather than a version number,
+    so that a new version reuses the bodies of the sessions it did not change
+    (see `carry_over`). A version makes one per session: within it, lookups
+    compare by identity.
+    """
+
+    __slots__ = ("_hash", "value")
+
+    def __init__(self, value: Hashable) -> None:
+        self.value = value
+        self._hash = hash(value)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (
+            isinstance(other, Content) and self._hash == other._hash and self.value == other.value
+        )
+
+
+def content(session: Session) -> Content:
+    """The Content of a session's own bodies in this request's version."""
+    return derived(("content", session.id), lambda s: Content((s.calendar, s.contacts, session)))
+
+
+def carry_over(old: Version, new: Version) -> int:
+    """Seed `new`'s cache with the per-session bodies of `old` whose sessions did not change.
+
+    Returns how many were carried. Keys are re-made with `new`'s own Content
+    objects, so lookups in `new` stay identity comparisons.
+    """
+    schedule = new.schedule
+    fresh = {}
+    for session in schedule.sessions:
+        token = Content((schedule.calendar, schedule.contacts, session))
+        new.cache[("derived", ("content", session.id))] = token
+        fresh[token] = token
+    carried = 0
+    for key, value in list(old.cache.items()):
+        if isinstance(key, tuple) and len(key) > 1 and isinstance(key[1], Content):
+            token = fresh.get(key[1])
+            if token is not None:
+                new.cache[(key[0], token, *key[2:])] = value
+                carried += 1
+    return carried
+
+
+def moments(kind: str) -> tuple[datetime, ...]:
+    """The sorted instants at which this version's dated outputs change, by kind.
+
+    "ends": sessions and planned dates ending (pages move them to the past);
+    "news": announcements and revisions coming due (the news feeds grow).
+    """
+    def collect(current: Schedule) -> tuple[datetime, ...]:
+        if kind == "ends":
+            found = [s.end for s in current.sessions if s.end is not None]
+            found += [p.end for p in current.planned]
+        else:
+            found = [s.announced for s in current.sessions if s.announced is not None]
+            found += [r.at for s in current.sessions for r in s.news]
+        return tuple(sorted(found))
+
+    return derived(("moments", kind), collect)
+
+
+def passed(kind: str, now: datetime) -> int:
+    """How many of this version's `moments(kind)` are at or before `now`: a cache key part.
+
+    Outputs that depend on the clock depend on it only through this count, so
+    the request path finds their body with a binary search, not a scan.
+    """
+    return bisect_right(moments(kind), now)
+
+
+def last_passed(kind: str, now: datetime) -> datetime | None:
+    """The latest of `moments(kind)` at or before `now`."""
+    count = passed(kind, now)
+    return moments(kind)[count - 1] if count else None
+
+
+def is_past(session: Session, now: datetime) -> bool:
+    """True when the session is over at `now` (ended, or known to be held)."""
+    return session.held or (session.end is not None and session.end <= now)
+
+
+def serve(
+    key: Hashable,
+    build: Callable[[Schedule], bytes],
+    content_type: str,
+    dated_by: Callable[[Schedule], Iterable[Session]] | None = None,
+    filename: str | None = None,
+    modified: datetime | None = None,
+    dated: bool = True,
+) -> Response:
+    """A conditional response for the bytes `build` makes, kept under `key` in this version.
+
+    The first request of a key (or the version's prebuild) builds the body,
+    its gzip and brotli forms and its Last-Modified; later ones only pick
+    bytes. Last-Modified is the latest of: the revisions of the sessions
+    `dated_by` gives; the calendar's own `updated`; and `modified`, for bytes
+    that also change with time (a page moves a session to "past" when it ends;
+    the key must then say so). Bytes that do not come from the schedule
+    (`dated` false: the static files) have none.
+    """
+    current = version()
+    prepared = current.cache.get(key)
+    if prepared is None:
+        prepared = current.cache[key] = _prepare(current, build, content_type, dated_by,
+                                                  modified, dated)
+    siblings = prepared.siblings
+    coding = choose(request.headers.get("Accept-Encoding"), siblings.codings)
+    chosen = siblings.get(coding)
+    response = Response(chosen.body, content_type=content_type)
+    response.set_etag(chosen.etag)
+    if siblings.codings:
+        response.headers["Vary"] = "Accept-Encoding"
+        if coding != IDENTITY:
+            response.headers["Content-Encoding"] = coding
+    if prepared.last_modified is not None:
+        # RFC 9110: never later than the response's Date, whatever the data says.
+        response.last_modified = min(prepared.last_modified, datetime.now(UTC))
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    if filename:
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response = response.make_conditional(request)
+    if response.status_code == 412:
+        # A failed If-Match: say so in one line rather than send the representation.
+        response.set_data("412 – Cette version n’est plus la version en ligne.\n")
+        response.content_type = "text/plain; charset=utf-8"
+        del response.headers["Content-Disposition"]
+    return response
+
+
+def _prepare(
+    current: Version,
+    build: Callable[[Schedule], bytes],
+    content_type: str,
+    dated_by: Callable[[Schedule], Iterable[Session]] | None,
+    modified: datetime | None,
+    dated: bool,
+) -> Prepared:
+    schedule = current.schedule
+    rendered = Rendered.of(build(schedule))
+    siblings = encoded().get(rendered, content_type).prebuild()
+    stamps: list[datetime] = []
+    if dated:
+        sessions = list(dated_by(schedule)) if dated_by is not None else []
+        stamps = [t for t in (latest_update(sessions), modified, schedule.calendar.updated) if t]
+    return Prepared(siblings, content_type, max(stamps) if stamps else None)
+
+
 class EncodedCache:
     """The compressed siblings of rendered bodies, by ETag, within a memory budget.
 
@@ -106,49 +285,6 @@ class EncodedCache:
 def encoded() -> EncodedCache:
     """The application's cache of compressed bodies."""
     return current_app.extensions["agenda.encoded"]
-
-
-def serve(
-    key: Hashable | Callable[[Schedule], Hashable],
-    build: Callable[[Schedule], bytes],
-    content_type: str,
-    sessions: Iterable[Session] = (),
-    filename: str | None = None,
-    modified: datetime | None = None,
-    dated: bool = True,
-) -> Response:
-    """A conditional response for the bytes `build` makes, cached under `key`.
-
-    Last-Modified is the latest of: the `updated` of the `sessions` the bytes
-    describe; the calendar's own `updated` (edits outside the sessions); and
-    `modified`, for bytes that also change with time (a page moves a session to
-    "past" when it ends). Bytes that do not come from the schedule (`dated`
-    false: the static files) have none.
-    """
-    siblings = encoded().get(store().render(key, build, version()), content_type)
-    coding = choose(request.headers.get("Accept-Encoding"), siblings.codings)
-    chosen = siblings.get(coding)
-    response = Response(chosen.body, content_type=content_type)
-    response.set_etag(chosen.etag)
-    if siblings.codings:
-        response.headers["Vary"] = "Accept-Encoding"
-        if coding != IDENTITY:
-            response.headers["Content-Encoding"] = coding
-    calendar_updated = schedule().calendar.updated if dated else None
-    stamps = [t for t in (latest_update(list(sessions)), modified, calendar_updated) if t]
-    if stamps:
-        # RFC 9110: never later than the response's Date, whatever the data says.
-        response.last_modified = min(max(stamps), datetime.now(UTC))
-    response.headers["Cache-Control"] = CACHE_CONTROL
-    if filename:
-        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response = response.make_conditional(request)
-    if response.status_code == 412:
-        # A failed If-Match: say so in one line rather than send the representation.
-        response.set_data("412 – Cette version n’est plus la version en ligne.\n")
-        response.content_type = "text/plain; charset=utf-8"
-        del response.headers["Content-Disposition"]
-    return response
 
 
 def session_or_404(session_id: str) -> Session:
