@@ -20,6 +20,8 @@ from agenda.model import Schedule
 # once, so that a test sees its edit on the next request; no watcher thread.
 os.environ["AGENDA_WATCH"] = "0"
 os.environ["AGENDA_SETTLE"] = "0"
+# Bodies are built on first request; test_prebuild.py checks the prebuild itself.
+os.environ["AGENDA_PREBUILD"] = "0"
 
 # Property tests (test_properties_*.py): a short run by default, so that CI stays
 # within about a minute; HYPOTHESIS_PROFILE=campaign for a long search (README).

@@ -31,6 +31,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         AGENDA_SETTLE=float(os.environ.get("AGENDA_SETTLE", SETTLE_SECONDS)),
         # A watcher thread per process; False makes each request look instead (tests).
         AGENDA_WATCH=os.environ.get("AGENDA_WATCH", "1") != "0",
+        # Build every body of a version before serving it (off in most tests).
+        AGENDA_PREBUILD=os.environ.get("AGENDA_PREBUILD", "1") != "0",
     )
     if test_config is not None:
         app.config.from_mapping(test_config)
@@ -47,4 +49,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(static.bp)
     app.register_blueprint(personal.bp)
     errors.register(app)
+    if app.config["AGENDA_PREBUILD"]:
+        from agenda.web.prebuild import prebuild
+
+        store = app.extensions["agenda.store"]
+        store.prepare = lambda old, new: prebuild(app, old, new)
+        prebuild(app, None, store.served())
     return app

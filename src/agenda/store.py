@@ -18,7 +18,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -104,6 +104,9 @@ class VersionStore:
         self._published_stamp = _stamp(self.published_path)
         self._checked_stamp: tuple[int, int, int] | None = None
         self._candidate: tuple[tuple[int, int, int], float] | None = None
+        # Called with (old, new) before a new version is served: the web layer
+        # builds every body of `new` there, while `old` keeps serving.
+        self.prepare: Callable[[Version | None, Version], None] | None = None
         self._version = self._start()
         self.poll()
 
@@ -136,6 +139,10 @@ class VersionStore:
 
     # --- serving ------------------------------------------------------------------
 
+    def served(self) -> Version:
+        """The version served now, without looking at the files."""
+        return self._version
+
     def current(self) -> Version:
         """The version to answer this request from."""
         if not self.watch:
@@ -153,23 +160,6 @@ class VersionStore:
     def schedule(self) -> Schedule:
         """The schedule of the current version."""
         return self.current().schedule
-
-    def render(
-        self,
-        key: Hashable | Callable[..., Hashable],
-        build: Callable[..., bytes],
-        version: Version | None = None,
-    ) -> Rendered:
-        """Bytes for `key` from one version, built at most once per version."""
-        version = version or self.current()
-        schedule = version.schedule
-        if callable(key):
-            key = key(schedule)
-        found = version.cache.get(key)
-        if found is None:
-            found = Rendered.of(build(schedule))
-            version.cache[key] = found
-        return found
 
     # --- watching -----------------------------------------------------------------
 
@@ -275,6 +265,8 @@ class VersionStore:
     def _swap(self, version: Version) -> None:
         if version.number < self._version.number:
             return  # never go back to an older state
+        if self.prepare is not None:
+            self.prepare(self._version, version)
         self._version = version
         log.info("serving %s", version.label)
 

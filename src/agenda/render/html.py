@@ -63,12 +63,6 @@ def past_ids(schedule: Schedule, now: datetime) -> tuple[str, ...]:
     return tuple(sorted(schedule.ended_ids(now))) + tuple(ended)
 
 
-def last_ended(schedule: Schedule, now: datetime) -> datetime | None:
-    """When the latest session to have ended by `now` ended: the pages last changed then."""
-    return max((s.end for s in schedule.sessions if s.end is not None and s.end <= now),
-               default=None)
-
-
 @dataclass(frozen=True, slots=True)
 class SessionView:
     """What the templates show of a session, every word and date already formatted.
