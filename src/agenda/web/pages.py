@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from agenda.render import cards, html, json_api, links
+from agenda.web.headers import ANY_FRAMING, CORS_PREFLIGHT, NO_FRAMING, security
 from agenda.web.respond import (
     clock,
     content,
@@ -27,15 +28,6 @@ HTML_TYPE = "text/html; charset=utf-8"
 JSON_TYPE = "application/json"
 PNG_TYPE = "image/png"
 SCHEMA_TYPE = "application/schema+json"
-# No inline script or style, nothing from other hosts. The JSON-LD block is data,
-# not script, so it needs no exception.
-POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; base-uri 'none'; form-action 'none'"
-)
-NO_FRAMING = POLICY + "; frame-ancestors 'none'"
-# Only the embed is meant to be shown inside another site's <iframe>.
-ANY_FRAMING = POLICY + "; frame-ancestors *"
 
 
 @bp.get("/")
@@ -98,41 +90,38 @@ def session_card(session_id: str) -> Response:
 def embed() -> Response:
     """Upcoming sessions, compact, for an <iframe> on the CEPS site."""
     now = clock()
-    response = serve(
+    return serve(
         ("embed.html", passed("ends", now)),
         lambda s: html.embed_page(s, now),
         HTML_TYPE,
         dated_by=lambda s: s.sessions,
         modified=last_passed("ends", now),
+        policy=ANY_FRAMING,
     )
-    response.headers["Content-Security-Policy"] = ANY_FRAMING
-    return response
 
 
-def _described(response: Response) -> Response:
-    # RFC 8288 'describedby': where a client finds the schema of this document.
-    response.headers["Link"] = f'<{links.EVENTS_SCHEMA_PATH}>; rel="describedby"'
-    return response
+# RFC 8288 'describedby': where a client finds the schema of this document.
+DESCRIBED = (("Link", f'<{links.EVENTS_SCHEMA_PATH}>; rel="describedby"'),)
 
 
 @bp.get("/events.json")
 def events_json() -> Response:
     """Every session as JSON, readable from any site's JavaScript."""
-    return _described(
-        serve(("events.json",), json_api.events_bytes, JSON_TYPE, dated_by=lambda s: s.sessions)
-    )
+    return serve(("events.json",), json_api.events_bytes, JSON_TYPE,
+                 dated_by=lambda s: s.sessions, headers=DESCRIBED)
 
 
 @bp.get("/events/<session_id>.json")
 def session_json(session_id: str) -> Response:
     """One session as JSON."""
     session = session_or_404(session_id)
-    return _described(serve(
+    return serve(
         ("event.json", content(session)),
         lambda s: json_api.session_bytes(s, session),
         JSON_TYPE,
         dated_by=lambda s: [session],
-    ))
+        headers=DESCRIBED,
+    )
 
 
 @bp.get("/schemas/events.json")
@@ -141,28 +130,20 @@ def events_schema() -> Response:
     return serve(("events.schema.json",), json_api.schema_bytes, SCHEMA_TYPE)
 
 
-def _cors(response: Response) -> None:
-    # Public data: the CEPS site (or anyone) may fetch it from a browser, errors
-    # included (else a 404 looks like a network failure), and revalidate it.
-    headers = response.headers
-    headers["Access-Control-Allow-Origin"] = "*"
-    headers["Access-Control-Expose-Headers"] = "ETag, Last-Modified, Link"
-    if request.method == "OPTIONS":  # the preflight of a conditional fetch()
-        headers["Access-Control-Allow-Methods"] = "GET, HEAD"
-        headers["Access-Control-Allow-Headers"] = "If-None-Match, If-Modified-Since"
-        headers["Access-Control-Max-Age"] = "86400"
-
-
 @bp.after_app_request
 def security_headers(response: Response) -> Response:
-    """Headers every response carries; a route may have set its own CSP first (the embed)."""
+    """Headers every answer carries; prepared bodies have them already (web/respond.py).
+
+    A route may have set its own CSP first.
+    """
+    if getattr(response, "complete", False):
+        return response
     headers = response.headers
-    if request.path.endswith(".json"):
-        _cors(response)
-    if "Content-Security-Policy" not in headers:
-        headers["Content-Security-Policy"] = NO_FRAMING
-    if "frame-ancestors 'none'" in headers["Content-Security-Policy"]:
-        headers.setdefault("X-Frame-Options", "DENY")  # for browsers without CSP level 2
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    policy = headers.get("Content-Security-Policy", NO_FRAMING)
+    for name, value in security(request.path, policy):
+        headers.setdefault(name, value)
+    if request.method == "OPTIONS" and request.path.endswith(".json"):
+        # The preflight of a conditional fetch() from another site.
+        for name, value in CORS_PREFLIGHT:
+            headers[name] = value
     return response

@@ -15,12 +15,14 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from flask import Response, abort, current_app, g, request
+from werkzeug.http import http_date, parse_date, parse_etags, quote_etag
 
 from agenda.encoding import IDENTITY, Siblings, choose
 from agenda.model import Schedule, Session, latest_update
 from agenda.published import Version
 from agenda.render import links
 from agenda.store import Rendered, VersionStore
+from agenda.web.headers import NO_FRAMING, security
 
 # Browsers and proxies may reuse a response for a few minutes; calendar apps poll
 # far less often anyway, and the ETag makes revalidation cheap.
@@ -87,11 +89,11 @@ def derived(key: Hashable, compute: Callable[[Schedule], T]) -> T:
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """A body ready to send: its encodings, type and Last-Modified, made once per version."""
+    """A body ready to send, made once per version: its encodings, and the headers of each."""
 
     siblings: Siblings
-    content_type: str
     last_modified: datetime | None
+    headers: dict[str, list[tuple[str, str]]]  # by coding: everything but the body
 
     @property
     def body(self) -> bytes:
@@ -196,44 +198,88 @@ def serve(
     filename: str | None = None,
     modified: datetime | None = None,
     dated: bool = True,
+    policy: str = NO_FRAMING,
+    headers: Iterable[tuple[str, str]] = (),
 ) -> Response:
     """A conditional response for the bytes `build` makes, kept under `key` in this version.
 
     The first request of a key (or the version's prebuild) builds the body,
-    its gzip and brotli forms and its Last-Modified; later ones only pick
-    bytes. Last-Modified is the latest of: the revisions of the sessions
-    `dated_by` gives; the calendar's own `updated`; and `modified`, for bytes
-    that also change with time (a page moves a session to "past" when it ends;
-    the key must then say so). Bytes that do not come from the schedule
-    (`dated` false: the static files) have none.
+    its gzip and brotli forms and the headers of each; later requests only
+    pick bytes and compare validators. Last-Modified is the latest of: the
+    revisions of the sessions `dated_by` gives; the calendar's own `updated`;
+    and `modified`, for bytes that also change with time (a page moves a
+    session to "past" when it ends; the key must then say so). Bytes that do
+    not come from the schedule (`dated` false: the static files) have none.
+    `policy` is the page's content security policy, `headers` the route's own.
     """
     current = version()
     prepared = current.cache.get(key)
     if prepared is None:
-        prepared = current.cache[key] = _prepare(current, build, content_type, dated_by,
-                                                  modified, dated)
+        extra = [*headers, *security(request.path, policy)]
+        if filename:
+            extra.append(("Content-Disposition", f'attachment; filename="{filename}"'))
+        prepared = current.cache[key] = _prepare(
+            current, build, content_type, dated_by, modified, dated, extra
+        )
+    environ = request.environ
     siblings = prepared.siblings
-    coding = choose(request.headers.get("Accept-Encoding"), siblings.codings)
+    coding = _coding(environ.get("HTTP_ACCEPT_ENCODING"), siblings.codings)
     chosen = siblings.get(coding)
-    response = Response(chosen.body, content_type=content_type)
-    response.set_etag(chosen.etag)
-    if siblings.codings:
-        response.headers["Vary"] = "Accept-Encoding"
-        if coding != IDENTITY:
-            response.headers["Content-Encoding"] = coding
-    if prepared.last_modified is not None:
+    now = datetime.now(UTC)
+    date = ("Date", http_date(now))
+    lines = [date, *prepared.headers[coding]]
+    if prepared.last_modified is not None and prepared.last_modified > now:
         # RFC 9110: never later than the response's Date, whatever the data says.
-        response.last_modified = min(prepared.last_modified, datetime.now(UTC))
-    response.headers["Cache-Control"] = CACHE_CONTROL
-    if filename:
-        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response = response.make_conditional(request)
+        lines = [(k, v) if k != "Last-Modified" else (k, date[1]) for k, v in lines]
+    if "HTTP_IF_MATCH" in environ or "HTTP_IF_UNMODIFIED_SINCE" in environ or (
+        "HTTP_RANGE" in environ
+    ):
+        return _conditional(chosen.body, lines)
+    if _not_modified(environ, chosen.etag, prepared.last_modified):
+        response = Response(status=304, headers=lines)
+    else:
+        response = Response(chosen.body, headers=lines)
+    response.complete = True  # type: ignore[attr-defined] - every header is there already
+    return response
+
+
+def _conditional(body: bytes, lines: list[tuple[str, str]]) -> Response:
+    """The rare preconditions (If-Match, If-Unmodified-Since, Range), as Werkzeug does them."""
+    response = Response(body, headers=lines).make_conditional(request)
     if response.status_code == 412:
         # A failed If-Match: say so in one line rather than send the representation.
         response.set_data("412 – Cette version n’est plus la version en ligne.\n")
         response.content_type = "text/plain; charset=utf-8"
         del response.headers["Content-Disposition"]
+    response.complete = True  # type: ignore[attr-defined]
     return response
+
+
+def _not_modified(environ: dict, etag: str, last_modified: datetime | None) -> bool:
+    """RFC 9110 §13.1.2–3 for GET and HEAD: If-None-Match first, else If-Modified-Since."""
+    if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+        return False
+    asked = environ.get("HTTP_IF_NONE_MATCH")
+    if asked is not None:
+        return parse_etags(asked).contains_weak(etag)
+    since = environ.get("HTTP_IF_MODIFIED_SINCE")
+    if since and last_modified is not None:
+        moment = parse_date(since)
+        return moment is not None and last_modified.replace(microsecond=0) <= moment
+    return False
+
+
+# Accept-Encoding values repeat (each browser sends one of a few): remember the choice.
+_CHOSEN: dict[tuple[str | None, tuple[str, ...]], str] = {}
+
+
+def _coding(accept_encoding: str | None, codings: tuple[str, ...]) -> str:
+    found = _CHOSEN.get((accept_encoding, codings))
+    if found is None:
+        found = choose(accept_encoding, codings)
+        if len(_CHOSEN) < 1024:  # a client sending a new header each time gains nothing
+            _CHOSEN[(accept_encoding, codings)] = found
+    return found
 
 
 def _prepare(
@@ -243,6 +289,7 @@ def _prepare(
     dated_by: Callable[[Schedule], Iterable[Session]] | None,
     modified: datetime | None,
     dated: bool,
+    extra: list[tuple[str, str]],
 ) -> Prepared:
     schedule = current.schedule
     rendered = Rendered.of(build(schedule))
@@ -251,7 +298,19 @@ def _prepare(
     if dated:
         sessions = list(dated_by(schedule)) if dated_by is not None else []
         stamps = [t for t in (latest_update(sessions), modified, schedule.calendar.updated) if t]
-    return Prepared(siblings, content_type, max(stamps) if stamps else None)
+    last_modified = max(stamps) if stamps else None
+    by_coding = {}
+    for coding in (IDENTITY, *siblings.codings):
+        lines = [("Content-Type", content_type), ("ETag", quote_etag(siblings.get(coding).etag))]
+        if siblings.codings:
+            lines.append(("Vary", "Accept-Encoding"))
+            if coding != IDENTITY:
+                lines.append(("Content-Encoding", coding))
+        if last_modified is not None:
+            lines.append(("Last-Modified", http_date(last_modified)))
+        lines.append(("Cache-Control", CACHE_CONTROL))
+        by_coding[coding] = lines + extra
+    return Prepared(siblings, last_modified, by_coding)
 
 
 class EncodedCache:
@@ -312,6 +371,9 @@ def selected() -> Selection:
     The first item is a normalised key (series id, canonical city name) so that
     equivalent queries share one cached rendering.
     """
+    if not request.environ.get("QUERY_STRING"):
+        # The common case, every subscriber's poll: no filter, nothing to parse.
+        return (None, None), schedule().sessions
     series_id = request.args.get("series", "").strip() or None
     city = request.args.get("city", "").strip() or None
     return _checked(series_id, city)

@@ -1,0 +1,40 @@
+"""Headers every answer carries: the content security policy and its companions, CORS on JSON.
+
+Kept in one place so that the prepared bodies (web/respond.py) carry them from
+the start and other answers (errors, /healthz, personal links) get them after
+the fact (web/pages.py), with the same values.
+"""
+
+from __future__ import annotations
+
+# No inline script or style, nothing from other hosts. The JSON-LD block is data,
+# not script, so it needs no exception.
+POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'"
+)
+NO_FRAMING = POLICY + "; frame-ancestors 'none'"
+# Only the embed is meant to be shown inside another site's <iframe>.
+ANY_FRAMING = POLICY + "; frame-ancestors *"
+# Public data: the CEPS site (or anyone) may fetch it from a browser, errors
+# included (else a 404 looks like a network failure), and revalidate it.
+CORS = (
+    ("Access-Control-Allow-Origin", "*"),
+    ("Access-Control-Expose-Headers", "ETag, Last-Modified, Link"),
+)
+CORS_PREFLIGHT = (
+    ("Access-Control-Allow-Methods", "GET, HEAD"),
+    ("Access-Control-Allow-Headers", "If-None-Match, If-Modified-Since"),
+    ("Access-Control-Max-Age", "86400"),
+)
+
+
+def security(path: str, policy: str = NO_FRAMING) -> list[tuple[str, str]]:
+    """The headers an answer at `path` carries besides its own: CSP, framing, sniffing, CORS."""
+    found = list(CORS) if path.endswith(".json") else []
+    found.append(("Content-Security-Policy", policy))
+    if "frame-ancestors 'none'" in policy:
+        found.append(("X-Frame-Options", "DENY"))  # for browsers without CSP level 2
+    found.append(("X-Content-Type-Options", "nosniff"))
+    found.append(("Referrer-Policy", "strict-origin-when-cross-origin"))
+    return found
