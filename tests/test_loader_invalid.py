@@ -245,3 +245,12 @@ def test_base_url_with_a_path_is_refused(write_schedule) -> None:
 def test_updated_before_announced_is_refused(write_schedule) -> None:
     (message,) = problems_of(write_schedule, session_with(updated="2021-05-20"))
     assert message.endswith("session 'lyon', field 'updated': must not be before 'announced'")
+
+
+@pytest.mark.parametrize("written", ['" cancelled"', '""', '"Cancelled"'])
+def test_status_not_written_exactly_is_refused(write_schedule, written: str) -> None:
+    (message,) = problems_of(write_schedule, session_with(status=written))
+    assert message.endswith(
+        f"field 'status': '{written[1:-1]}' is not a status; use one of 'confirmed', "
+        "'tentative', 'cancelled'"
+    )

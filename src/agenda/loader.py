@@ -21,6 +21,26 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import Locale, UnknownLocaleError
 
 from agenda.errors import Problem, ScheduleError
+from agenda.format import (
+    CALENDAR,
+    CONTACT,
+    FIRST_YEAR,
+    LANGUAGE,
+    LAST_YEAR,
+    MAX_LINE,
+    MAX_TEXT,
+    MAX_URL,
+    ORGANIZER,
+    PERSON,
+    RHYTHM,
+    SERIES,
+    SESSION,
+    SLUG,
+    TOP,
+    Field,
+    Kind,
+    Table,
+)
 from agenda.model import (
     CalendarInfo,
     Contact,
@@ -34,9 +54,7 @@ from agenda.model import (
 )
 from agenda.planning import rhythm_error
 
-SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+\Z")
-LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z]{2,4})?\Z")
 # Control characters have no place in published text; newlines only where allowed.
 # C1 controls (U+0080..U+009F) count too: XML 1.0 discourages them and no reader shows them.
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -51,22 +69,7 @@ NONCHARACTER = re.compile(
 # Line breaks that are not newlines: Python's splitlines() and some readers break on
 # them, others do not, so a text holding one would not read the same everywhere.
 LINE_SEPARATOR = re.compile("[\u2028\u2029]")
-# Years every output can write and every reader can parse. 1970: the tz database
-# vouches for its offsets only since then (older ones are local mean times with
-# seconds, wartime double summer time…). 2199: far enough for any real event, and
-# a bound keeps the VTIMEZONE, Babel and four-digit-year formats (RFC 5545, RFC 822,
-# ISO 8601 in JavaScript) away from datetime's limits even after a change of offset.
-FIRST_YEAR = 1970
-LAST_YEAR = 2199
-# SEQUENCE is an INTEGER in RFC 5545: a signed 32-bit value.
-MAX_INTEGER = 2**31 - 1
-# Lengths no real schedule reaches; beyond them feeds grow past what Google reads (1 MB).
-MAX_LINE = 1_000
-MAX_TEXT = 20_000
-MAX_URL = 2_000
 MAX_FILE_BYTES = 32_000_000
-DEFAULT_TIMEZONE = "Europe/Paris"
-TOP_LEVEL_KEYS = ("calendar", "contacts", "series", "sessions")
 BOM = "\ufeff"
 
 
@@ -139,10 +142,17 @@ def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
 
 
 class _Table:
-    """One TOML table being read: records which keys were used, reports the rest as unknown."""
+    """One TOML table read through its declaration in agenda.format; reports unknown keys.
 
-    def __init__(self, builder: _Builder, data: Any, where: str, prefix: str = "") -> None:
+    Required keys, defaults and limits come from the declaration. Reading a key the
+    table does not declare, or as another kind, is a bug in the loader: it raises.
+    """
+
+    def __init__(
+        self, builder: _Builder, data: Any, spec: Table, where: str, prefix: str = ""
+    ) -> None:
         self.builder = builder
+        self.spec = spec
         self.where = where
         self.prefix = prefix
         self.used: set[str] = set()
@@ -155,20 +165,43 @@ class _Table:
     def problem(self, key: str, message: str) -> None:
         self.builder.problem(self.where, self.prefix + key, message)
 
-    def get(self, key: str, required: bool = False) -> Any:
+    def field(self, key: str, *kinds: Kind) -> Field:
+        """The declaration of `key`, which must be of one of `kinds`."""
+        field = self.spec.field(key)
+        if field is None:
+            raise LookupError(f"the loader reads '{key}', which table {self.spec.name} lacks")
+        if field.kind not in kinds:
+            raise TypeError(
+                f"the loader reads {self.spec.name}.{key} as {' or '.join(kinds)}, "
+                f"declared {field.kind}"
+            )
+        return field
+
+    def get(self, key: str, *kinds: Kind) -> Any:
+        """The raw value of `key`, declared as one of `kinds`; reports a missing required one."""
+        field = self.field(key, *kinds)
         self.used.add(key)
         value = self.data.get(key)
-        if value is None and required:
+        if value is None and field.required:
             self.problem(key, "is required")
         return value
 
-    def text(self, key: str, required: bool = False, multiline: bool = False) -> str:
-        value = self.get(key, required)
+    def text(self, key: str) -> str:
+        """A text as declared (one line or several); "" when missing or refused."""
+        field = self.field(key, Kind.TEXT, Kind.MULTILINE, Kind.LANGUAGE, Kind.TIMEZONE)
+        value = self.get(key, field.kind)
         if value is None:
-            return ""
+            return field.default or ""
+        checked = self._text_value(key, value, field.required, field.kind is Kind.MULTILINE)
+        return checked or field.default or ""
+
+    def _text_value(
+        self, key: str, value: Any, required: bool, multiline: bool = False
+    ) -> str | None:
+        """The text stripped, or None after reporting why it cannot be published."""
         if not isinstance(value, str):
             self.problem(key, f"must be a string, not {_kind(value)}")
-            return ""
+            return None
         value = value.replace("\r\n", "\n")
         limit = MAX_TEXT if multiline else MAX_LINE
         if CONTROL.search(value):
@@ -193,10 +226,18 @@ class _Table:
             self.problem(key, f"is {len(value):,} characters long; at most {limit:,} are allowed")
         else:
             return value.strip()
-        return ""
+        return None
+
+    def _line(self, key: str, *kinds: Kind) -> str:
+        """A one-line text of one of `kinds`; "" when missing or refused."""
+        field = self.field(key, *kinds)
+        value = self.get(key, *kinds)
+        if value is None:
+            return ""
+        return self._text_value(key, value, field.required) or ""
 
     def slug(self, key: str) -> str:
-        value = self.text(key, required=True)
+        value = self._line(key, Kind.ID)
         if value and not SLUG.match(value):
             self.problem(
                 key,
@@ -206,8 +247,8 @@ class _Table:
             return ""
         return value
 
-    def url(self, key: str, required: bool = False) -> str | None:
-        value = self.text(key, required)
+    def url(self, key: str) -> str | None:
+        value = self._line(key, Kind.URL)
         if not value:
             return None
         if len(value) > MAX_URL:
@@ -229,53 +270,68 @@ class _Table:
         return value
 
     def email(self, key: str) -> str:
-        value = self.text(key)
+        value = self._line(key, Kind.EMAIL)
         if value and not EMAIL.match(value):
             self.problem(key, f"'{value}' is not an email address, such as 'name@example.org'")
             return ""
         return value
 
-    def integer(
-        self, key: str, minimum: int, default: int | None = None, maximum: int = MAX_INTEGER
-    ) -> int | None:
-        value = self.get(key)
+    def choice(self, key: str) -> str:
+        """One of the declared choices, written exactly; the default when missing or refused."""
+        field = self.field(key, Kind.CHOICE)
+        value = self.get(key, Kind.CHOICE)
         if value is None:
-            return default
+            return field.default
+        if value in field.choices:
+            return value
+        if self._text_value(key, value, required=False) is not None:
+            choices = ", ".join(f"'{c}'" for c in field.choices)
+            self.problem(key, f"'{value}' is not a {key}; use one of {choices}")
+        return field.default
+
+    def integer(self, key: str) -> int | None:
+        """A whole number within the declared bounds; the default when missing or refused."""
+        field = self.field(key, Kind.INTEGER)
+        value = self.get(key, Kind.INTEGER)
+        if value is None:
+            return field.default
         if isinstance(value, bool) or not isinstance(value, int):
             self.problem(key, f"must be a whole number, not {_kind(value)}")
-            return default
-        if value < minimum:
-            self.problem(key, f"must be {minimum} or more, not {value}")
-            return default
-        if value > maximum:
-            self.problem(key, f"must be {maximum:,} or less, not {value:,}")
-            return default
+            return field.default
+        if field.minimum is not None and value < field.minimum:
+            self.problem(key, f"must be {field.minimum} or more, not {value}")
+            return field.default
+        if field.maximum is not None and value > field.maximum:
+            self.problem(key, f"must be {field.maximum:,} or less, not {value:,}")
+            return field.default
         return value
 
-    def boolean(self, key: str, default: bool) -> bool:
-        value = self.get(key)
+    def boolean(self, key: str) -> bool:
+        field = self.field(key, Kind.BOOLEAN)
+        value = self.get(key, Kind.BOOLEAN)
         if value is None:
-            return default
+            return field.default
         if not isinstance(value, bool):
             self.problem(key, f"must be true or false, not {_kind(value)}")
-            return default
+            return field.default
         return value
 
     def strings(self, key: str) -> tuple[str, ...]:
-        value = self.get(key)
+        value = self.get(key, Kind.STRINGS)
         if value is None:
             return ()
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             self.problem(key, 'must be a list of strings, such as ["A", "B"]')
             return ()
         # Each item is checked as a one-line text, named by its position.
-        item = _Table(self.builder, {f"{key}[{i}]": v for i, v in enumerate(value)},
-                      self.where, self.prefix)
-        return tuple(item.text(f"{key}[{i}]", required=True) for i in range(len(value)))
+        return tuple(
+            self._text_value(f"{key}[{i}]", item, required=True) or ""
+            for i, item in enumerate(value)
+        )
 
     def wall_clock(self, key: str, zone: ZoneInfo | None) -> datetime | None:
         """A TOML local date-time read as wall-clock time in the calendar's zone."""
-        value = self.get(key)
+        value = self.get(key, Kind.LOCAL_DATETIME)
         if value is None:
             return None
         if not isinstance(value, datetime) or value.tzinfo is not None:
@@ -299,7 +355,7 @@ class _Table:
 
     def instant(self, key: str, zone: ZoneInfo | None) -> datetime | None:
         """A date (midnight), local date-time (in the calendar's zone) or offset date-time."""
-        value = self.get(key)
+        value = self.get(key, Kind.INSTANT)
         if value is None:
             return None
         if isinstance(value, date) and not self._in_range(key, value):
@@ -347,11 +403,19 @@ class _Table:
         return None
 
     def finish(self) -> None:
+        """Report every key the declaration does not have, with the nearest declared one."""
+        unread = set(self.spec.names) - self.used
+        if unread:
+            raise LookupError(
+                f"table {self.spec.name} declares {', '.join(sorted(unread))}, "
+                "which the loader does not read"
+            )
+        known = sorted(self.spec.names)
         for key in self.data:
-            if key not in self.used:
-                hint = difflib.get_close_matches(key, sorted(self.used), n=1)
+            if key not in known:
+                hint = difflib.get_close_matches(key, known, n=1)
                 advice = f"did you mean '{hint[0]}'?" if hint else (
-                    "valid keys are " + ", ".join(sorted(self.used))
+                    "valid keys are " + ", ".join(known)
                 )
                 self.problem(key, f"unknown key; {advice}")
 
@@ -367,8 +431,8 @@ class _Builder:
         self.problems.append(Problem(self.source, where, field, message))
 
     def build(self, data: dict[str, Any]) -> Schedule:
-        top = _Table(self, data, "top level")
-        calendar = self.calendar(top.get("calendar", required=True))
+        top = _Table(self, data, TOP, "top level")
+        calendar = self.calendar(top.get("calendar", Kind.TABLE))
         zone = calendar.timezone if calendar else None
         contacts = tuple(
             c for i, raw in enumerate(self.items(top, "contacts"), 1) if (c := self.contact(raw, i))
@@ -387,7 +451,7 @@ class _Builder:
         )
 
     def items(self, top: _Table, key: str) -> list[Any]:
-        value = top.get(key)
+        value = top.get(key, Kind.TABLES)
         if value is None:
             return []
         if not isinstance(value, list):
@@ -398,16 +462,16 @@ class _Builder:
     def calendar(self, raw: Any) -> CalendarInfo | None:
         if raw is None:
             return None
-        table = _Table(self, raw, "[calendar]")
-        name = table.text("name", required=True)
-        description = table.text("description", multiline=True)
+        table = _Table(self, raw, CALENDAR, "[calendar]")
+        name = table.text("name")
+        description = table.text("description")
         zone = self.zone(table)
-        language = table.text("language") or "fr"
+        language = table.text("language")
         if not _known_language(language):
             message = f"'{language}' is not a language tag we can format dates in, such as 'fr'"
             table.problem("language", message)
         updated = table.instant("updated", zone)
-        base_url = table.url("base_url", required=True)
+        base_url = table.url("base_url")
         if base_url and urlsplit(base_url).path.strip("/"):
             # Pages link to each other with root-relative paths (/events/…).
             table.problem(
@@ -416,12 +480,12 @@ class _Builder:
                 "such as 'https://agenda.example.org'",
             )
             base_url = None
-        organizer_raw = table.get("organizer", required=True)
+        organizer_raw = table.get("organizer", Kind.TABLE)
         organizer = None
         if organizer_raw is not None:
-            sub = _Table(self, organizer_raw, "[calendar]", "organizer.")
+            sub = _Table(self, organizer_raw, ORGANIZER, "[calendar]", "organizer.")
             organizer = Organizer(
-                name=sub.text("name", required=True),
+                name=sub.text("name"),
                 email=sub.email("email") or None,
                 url=sub.url("url"),
             )
@@ -440,7 +504,7 @@ class _Builder:
         )
 
     def zone(self, table: _Table) -> ZoneInfo | None:
-        name = table.text("timezone") or DEFAULT_TIMEZONE
+        name = table.text("timezone")
         try:
             return ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError, OSError):
@@ -450,9 +514,9 @@ class _Builder:
             return None
 
     def contact(self, raw: Any, position: int) -> Contact | None:
-        table = _Table(self, raw, f"contact #{position}")
+        table = _Table(self, raw, CONTACT, f"contact #{position}")
         contact = Contact(
-            name=table.text("name", required=True),
+            name=table.text("name"),
             organization=table.text("organization"),
             phone=table.text("phone"),
             email=table.email("email"),
@@ -462,14 +526,14 @@ class _Builder:
 
     def rhythm(self, table: _Table, zone: ZoneInfo | None) -> Rhythm | None:
         """The optional `rhythm` of a series: RRULE, first date and usual hours."""
-        raw = table.get("rhythm")
+        raw = table.get("rhythm", Kind.TABLE)
         if raw is None:
             return None
-        sub = _Table(self, raw, table.where, "rhythm.")
-        rule = sub.text("rule", required=True)
-        first = sub.get("first", required=True)
-        start = sub.get("start", required=True)
-        end = sub.get("end", required=True)
+        sub = _Table(self, raw, RHYTHM, table.where, "rhythm.")
+        rule = sub.text("rule")
+        first = sub.get("first", Kind.DATE)
+        start = sub.get("start", Kind.TIME)
+        end = sub.get("end", Kind.TIME)
         sub.finish()
         ok = True
         if first is not None and (isinstance(first, datetime) or not isinstance(first, date)):
@@ -497,12 +561,12 @@ class _Builder:
         found: dict[str, Series] = {}
         for position, raw in enumerate(raws, 1):
             where = _where("series", raw, position)
-            table = _Table(self, raw, where)
+            table = _Table(self, raw, SERIES, where)
             series = Series(
                 id=table.slug("id"),
-                title=table.text("title", required=True),
+                title=table.text("title"),
                 club=table.text("club"),
-                description=table.text("description", multiline=True),
+                description=table.text("description"),
                 partners=table.strings("partners"),
                 url=table.url("url"),
                 rhythm=self.rhythm(table, zone),
@@ -522,7 +586,7 @@ class _Builder:
         seen_numbers: dict[tuple[str, int], str] = {}
         for position, raw in enumerate(raws, 1):
             where = _where("session", raw, position)
-            session = self.session(_Table(self, raw, where), series, zone)
+            session = self.session(_Table(self, raw, SESSION, where), series, zone)
             if session is None:
                 continue
             if session.id in seen_ids:
@@ -547,28 +611,22 @@ class _Builder:
     ) -> Session | None:
         before = len(self.problems)
         session_id = table.slug("id")
-        series_id = table.text("series", required=True)
+        series_id = table.text("series")
         parent = series.get(series_id)
         if series_id and parent is None:
             known = ", ".join(f"'{s}'" for s in series) or "none: add a [[series]] table"
             table.problem("series", f"'{series_id}' is not a series id; known series: {known}")
         start = table.wall_clock("start", zone)
         end = table.wall_clock("end", zone)
-        status_text = table.text("status") or Status.CONFIRMED.value
-        try:
-            status = Status(status_text)
-        except ValueError:
-            choices = ", ".join(f"'{s.value}'" for s in Status)
-            table.problem("status", f"'{status_text}' is not a status; use one of {choices}")
-            status = Status.CONFIRMED
+        status = Status(table.choice("status"))
         announced = table.instant("announced", zone)
         updated = table.instant("updated", zone) or announced
-        sequence = table.integer("sequence", minimum=0, default=0) or 0
+        sequence = table.integer("sequence") or 0
         session = Session(
             id=session_id,
             series=parent or Series(id=series_id, title=""),
-            number=table.integer("number", minimum=1),
-            city=table.text("city", required=True),
+            number=table.integer("number"),
+            city=table.text("city"),
             title=table.text("title"),
             start=start,
             end=end,
@@ -576,17 +634,17 @@ class _Builder:
                 p for i, raw in enumerate(self.person_list(table, "speakers"))
                 if (p := self.person(table, raw, f"speakers[{i}]."))
             ),
-            moderator=self.person(table, table.get("moderator"), "moderator."),
+            moderator=self.person(table, table.get("moderator", Kind.TABLE), "moderator."),
             video_url=table.url("video_url"),
-            video_public=table.boolean("video_public", default=False),
+            video_public=table.boolean("video_public"),
             registration_url=table.url("registration_url"),
             status=status,
             announced=announced,
-            description=table.text("description", multiline=True),
+            description=table.text("description"),
             sequence=sequence,
             updated=updated,
             previous_start=table.wall_clock("previous_start", zone),
-            held=table.boolean("held", default=False),
+            held=table.boolean("held"),
             replay_url=table.url("replay_url"),
         )
         table.finish()
@@ -632,7 +690,7 @@ class _Builder:
             table.problem("video_public", "is true but there is no 'video_url'")
 
     def person_list(self, table: _Table, key: str) -> list[Any]:
-        value = table.get(key)
+        value = table.get(key, Kind.TABLES)
         if value is None:
             return []
         if not isinstance(value, list):
@@ -643,8 +701,8 @@ class _Builder:
     def person(self, table: _Table, raw: Any, prefix: str) -> Person | None:
         if raw is None:
             return None
-        sub = _Table(self, raw, table.where, prefix)
-        person = Person(name=sub.text("name", required=True), role=sub.text("role"))
+        sub = _Table(self, raw, PERSON, table.where, prefix)
+        person = Person(name=sub.text("name"), role=sub.text("role"))
         sub.finish()
         return person
 

@@ -1,0 +1,297 @@
+"""The schedule file's format, declared once: every table, its keys, their kinds and limits.
+
+The loader reads a table only through this declaration (an undeclared key, or a
+key read as another kind, is a bug that fails loudly), and `json_schema()` turns
+the same declaration into the JSON Schema that editors use while typing
+(`data/sessions.schema.json`). Pure: no I/O except when run as a script.
+
+Regenerate the shipped schema with `python -m agenda.format > data/sessions.schema.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from agenda.model import Status
+
+# Years every output can write and every reader can parse. 1970: the tz database
+# vouches for its offsets only since then (older ones are local mean times with
+# seconds, wartime double summer time…). 2199: far enough for any real event, and
+# a bound keeps the VTIMEZONE, Babel and four-digit-year formats (RFC 5545, RFC 822,
+# ISO 8601 in JavaScript) away from datetime's limits even after a change of offset.
+FIRST_YEAR = 1970
+LAST_YEAR = 2199
+# SEQUENCE is an INTEGER in RFC 5545: a signed 32-bit value.
+MAX_INTEGER = 2**31 - 1
+# Lengths no real schedule reaches; beyond them feeds grow past what Google reads (1 MB).
+MAX_LINE = 1_000
+MAX_TEXT = 20_000
+MAX_URL = 2_000
+DEFAULT_TIMEZONE = "Europe/Paris"
+SCHEMA_FILE = "sessions.schema.json"
+
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
+LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z]{2,4})?\Z")
+
+
+class Kind(StrEnum):
+    """What a key holds, as the loader reads it and the schema describes it."""
+
+    TEXT = "text"  # one line
+    MULTILINE = "multiline text"
+    ID = "id"  # a slug
+    URL = "url"
+    EMAIL = "email"
+    LANGUAGE = "language tag"
+    TIMEZONE = "time zone"
+    CHOICE = "choice"  # one of `choices`
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+    STRINGS = "list of texts"
+    LOCAL_DATETIME = "local date-time"  # wall-clock time in the calendar's zone
+    INSTANT = "date or date-time"  # date, local date-time or offset date-time
+    DATE = "date"
+    TIME = "time"
+    TABLE = "table"  # `table` names its declaration
+    TABLES = "array of tables"
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One key of a table: its kind, whether it is required, and what it means."""
+
+    name: str
+    kind: Kind
+    description: str
+    required: bool = False
+    default: Any = None
+    minimum: int | None = None
+    maximum: int | None = None
+    choices: tuple[str, ...] = ()
+    table: str | None = None  # for TABLE and TABLES: the name of the table declared
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """One kind of TOML table and the keys it may hold, in the order documented."""
+
+    name: str
+    description: str
+    fields: tuple[Field, ...]
+
+    def field(self, name: str) -> Field | None:
+        """The declaration of key `name`, or None when the table has no such key."""
+        return next((f for f in self.fields if f.name == name), None)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every key the table may hold."""
+        return tuple(f.name for f in self.fields)
+
+
+LEGACY = "Deprecated: derived from the published history; read only at first publication."
+
+PERSON = Table("person", "A person: a speaker or the moderator.", (
+    Field("name", Kind.TEXT, "Full name.", required=True),
+    Field("role", Kind.TEXT, "Office or title, such as « Maire de Clermont-Ferrand »."),
+))
+
+ORGANIZER = Table("organizer", "Who organizes the series.", (
+    Field("name", Kind.TEXT, "Name of the organizing body.", required=True),
+    Field("email", Kind.EMAIL, "Contact address; becomes the iCalendar ORGANIZER."),
+    Field("url", Kind.URL, "Web site of the organizer (http or https)."),
+))
+
+CALENDAR = Table("calendar", "What the whole agenda is, and where it is published.", (
+    Field("name", Kind.TEXT, "Name of the agenda, shown in calendars and feeds.", required=True),
+    Field("description", Kind.MULTILINE, "What the agenda is about; may span lines."),
+    Field("timezone", Kind.TIMEZONE, "IANA time zone of every wall-clock time in the file.",
+          default=DEFAULT_TIMEZONE),
+    Field("language", Kind.LANGUAGE, "Language tag of the texts and of dates, such as fr.",
+          default="fr"),
+    Field("updated", Kind.INSTANT, "When anything outside the sessions last changed "
+          "(calendar, series, contacts, a removed session)."),
+    Field("base_url", Kind.URL, "Public address of this service, at the root of its host; "
+          "absolute links and UIDs derive from it: never change its host.", required=True),
+    Field("organizer", Kind.TABLE, "Who organizes: { name, email, url }.", required=True,
+          table="organizer"),
+))
+
+CONTACT = Table("contact", "A press contact, shown on pages and in feeds.", (
+    Field("name", Kind.TEXT, "Full name.", required=True),
+    Field("organization", Kind.TEXT, "Organization the contact speaks for."),
+    Field("phone", Kind.TEXT, "Phone number, as written."),
+    Field("email", Kind.EMAIL, "Email address."),
+))
+
+RHYTHM = Table("rhythm", "When the series plans its sessions: an RFC 5545 rule from a "
+               "first date, at the usual hours.", (
+    Field("rule", Kind.TEXT, "RFC 5545 recurrence rule that ends (COUNT or UNTIL), such as "
+          "FREQ=MONTHLY;BYDAY=3WE;COUNT=12.", required=True),
+    Field("first", Kind.DATE, "Date of the first planned session.", required=True),
+    Field("start", Kind.TIME, "Usual start time, such as 08:45:00.", required=True),
+    Field("end", Kind.TIME, "Usual end time, after start.", required=True),
+))
+
+SERIES = Table("series", "A series of sessions, such as « Tour des Villes ».", (
+    Field("id", Kind.ID, "Permanent name of the series: lowercase letters, digits and single "
+          "hyphens.", required=True),
+    Field("title", Kind.TEXT, "Title of the series.", required=True),
+    Field("club", Kind.TEXT, "Club that runs the series."),
+    Field("description", Kind.MULTILINE, "What the series is about; may span lines."),
+    Field("partners", Kind.STRINGS, "Names of the partners."),
+    Field("url", Kind.URL, "Web page of the series (http or https)."),
+    Field("rhythm", Kind.TABLE, "Planned dates: { rule, first, start, end }.", table="rhythm"),
+))
+
+SESSION = Table("session", "One session of a series.", (
+    Field("id", Kind.ID, "Permanent name: page URL, file name and calendar UID derive from it. "
+          "Never rename it, never reuse it.", required=True),
+    Field("series", Kind.TEXT, "The id of a [[series]].", required=True),
+    Field("number", Kind.INTEGER, "Rank of the session in its series; unique within it.",
+          minimum=1, maximum=MAX_INTEGER),
+    Field("city", Kind.TEXT, "City the session is about.", required=True),
+    Field("title", Kind.TEXT, "The theme of the session."),
+    Field("start", Kind.LOCAL_DATETIME, "Local date-time, wall-clock time in the calendar's "
+          "zone, a whole minute, such as 2021-05-19T08:45:00. With end, or neither."),
+    Field("end", Kind.LOCAL_DATETIME, "Local date-time, after start, a whole minute."),
+    Field("speakers", Kind.TABLES, "Speakers: [{ name, role }].", table="person"),
+    Field("moderator", Kind.TABLE, "Moderator: { name, role }.", table="person"),
+    Field("video_url", Kind.URL, "Video conference or live stream link."),
+    Field("video_public", Kind.BOOLEAN, "true to publish video_url; otherwise it is never "
+          "published.", default=False),
+    Field("registration_url", Kind.URL, "Registration form."),
+    Field("status", Kind.CHOICE, "Whether the session takes place.",
+          default=Status.CONFIRMED.value, choices=tuple(s.value for s in Status)),
+    Field("announced", Kind.INSTANT, "Date (or date-time) of the announcement; a dated "
+          "session needs it."),
+    Field("description", Kind.MULTILINE, "Free text; may span lines."),
+    Field("sequence", Kind.INTEGER, f"{LEGACY} Starting SEQUENCE.", minimum=0,
+          maximum=MAX_INTEGER, default=0),
+    Field("updated", Kind.INSTANT, f"{LEGACY} Time of the latest revision."),
+    Field("previous_start", Kind.LOCAL_DATETIME, f"{LEGACY} Former start of a moved session."),
+    Field("held", Kind.BOOLEAN, "true for an undated session that already took place.",
+          default=False),
+    Field("replay_url", Kind.URL, "Public recording, once the session took place."),
+))
+
+TOP = Table("schedule", "The schedule file of agenda: a calendar, its series and sessions.", (
+    Field("calendar", Kind.TABLE, "The agenda as a whole.", required=True, table="calendar"),
+    Field("contacts", Kind.TABLES, "Press contacts, written [[contacts]].", table="contact"),
+    Field("series", Kind.TABLES, "Series of sessions, written [[series]].", table="series"),
+    Field("sessions", Kind.TABLES, "Sessions, written [[sessions]].", table="session"),
+))
+
+TABLES = {t.name: t for t in (TOP, CALENDAR, ORGANIZER, CONTACT, SERIES, RHYTHM, SESSION, PERSON)}
+
+
+# The JSON Schema. Editors such as Taplo (VS Code's Even Better TOML) validate the
+# TOML document as JSON, with dates and times turned into strings: the schema says
+# what it can of the loader's rules, in keywords drafts 4 to 7 agree on, and never
+# refuses what the loader accepts. Rules across fields or about meaning (a time the
+# clocks skip, an unknown series, end after start) stay the loader's alone.
+
+# Regular expressions in the subset that Python, ECMA 262 and Rust's regex share.
+# The loader strips the texts it reads: ids and tags may be padded with spaces.
+_YEAR = "(?:19[7-9][0-9]|2[01][0-9][0-9])"
+_TIME = "[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\\.[0-9]+)?)?"
+_NONCHARACTERS = "\\ufdd0-\\ufdef\\ufffe\\uffff\\u2028\\u2029"
+_PATTERNS = {
+    # No control character (tab allowed), no line break, no BMP noncharacter.
+    Kind.TEXT: f"^[^\\x00-\\x08\\x0a-\\x1f\\x7f-\\x9f{_NONCHARACTERS}]*$",
+    # New lines allowed, as LF or CRLF.
+    Kind.MULTILINE: f"^(?:[^\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_NONCHARACTERS}]|\\r\\n)*$",
+    Kind.EMAIL: f"^[^\\x00-\\x08\\x0a-\\x1f\\x7f-\\x9f{_NONCHARACTERS}]*$",
+    Kind.TIMEZONE: f"^[^\\x00-\\x08\\x0a-\\x1f\\x7f-\\x9f{_NONCHARACTERS}]*$",
+    Kind.ID: "^\\s*[a-z0-9]+(?:-[a-z0-9]+)*\\s*$",
+    Kind.LANGUAGE: "^\\s*(?:[a-z]{2,3}(?:-[A-Za-z]{2,4})?)?\\s*$",
+    Kind.LOCAL_DATETIME: f"^{_YEAR}-[0-9]{{2}}-[0-9]{{2}}[Tt ][0-9]{{2}}:[0-9]{{2}}"
+                         "(?::00(?:\\.0+)?)?$",
+    Kind.INSTANT: f"^{_YEAR}-[0-9]{{2}}-[0-9]{{2}}(?:[Tt ]{_TIME}(?:[Zz]|[+-][0-9]{{2}}:"
+                  "[0-9]{2})?)?$",
+    Kind.DATE: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+    Kind.TIME: f"^{_TIME}$",
+}
+_URL = "[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#]+[^\\s]*"
+_SCHEMA_DIALECT = "http://json-schema.org/draft-07/schema#"
+
+
+def _text_schema(field: Field) -> dict[str, Any]:
+    """A string key: its pattern, length and, when required, that it is not empty."""
+    schema: dict[str, Any] = {"type": "string"}
+    if field.kind is Kind.URL:
+        url = f"(?:{_URL})?" if not field.required else _URL
+        schema["pattern"] = f"^\\s*{url}\\s*$"
+    else:
+        schema["pattern"] = _PATTERNS[field.kind]
+    # A description's length is counted after CRLF becomes LF, which a schema cannot do.
+    if field.kind is not Kind.MULTILINE:
+        schema["maxLength"] = MAX_LINE
+    if field.required:
+        schema["minLength"] = 1
+    return schema
+
+
+def _field_schema(field: Field) -> dict[str, Any]:
+    """The JSON Schema of one key, with the description an editor shows on hover."""
+    kind = field.kind
+    schema: dict[str, Any] = {"description": field.description}
+    if kind is Kind.TABLE:
+        # Beside $ref, drafts 4 to 7 ignore every other keyword: wrap it to keep the description.
+        schema["allOf"] = [{"$ref": f"#/definitions/{field.table}"}]
+    elif kind is Kind.TABLES:
+        schema.update(type="array", items={"$ref": f"#/definitions/{field.table}"})
+    elif kind is Kind.CHOICE:
+        schema.update(type="string", enum=list(field.choices))
+    elif kind is Kind.INTEGER:
+        schema.update(type="integer", minimum=field.minimum, maximum=field.maximum)
+    elif kind is Kind.BOOLEAN:
+        schema["type"] = "boolean"
+    elif kind is Kind.STRINGS:
+        item = _text_schema(Field(field.name, Kind.TEXT, "", required=True))
+        schema.update(type="array", items=item)
+    elif kind in (Kind.LOCAL_DATETIME, Kind.INSTANT, Kind.DATE, Kind.TIME):
+        schema.update(type="string", pattern=_PATTERNS[kind])
+    else:
+        schema.update(_text_schema(field))
+    if field.default is not None:
+        schema["default"] = field.default
+    return schema
+
+
+def _table_schema(table: Table) -> dict[str, Any]:
+    """An object with exactly the declared keys."""
+    schema: dict[str, Any] = {
+        "description": table.description,
+        "type": "object",
+        "properties": {f.name: _field_schema(f) for f in table.fields},
+        "additionalProperties": False,
+    }
+    required = [f.name for f in table.fields if f.required]
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 7, readable as draft 4) of the schedule file."""
+    schema: dict[str, Any] = {"$schema": _SCHEMA_DIALECT, "title": "agenda schedule file"}
+    schema.update(_table_schema(TOP))
+    schema["definitions"] = {
+        name: _table_schema(table) for name, table in TABLES.items() if table is not TOP
+    }
+    return schema
+
+
+def json_schema_text() -> str:
+    """The JSON Schema as the bytes of `data/sessions.schema.json` (UTF-8 text)."""
+    return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.buffer.write(json_schema_text().encode("utf-8"))
