@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from datetime import date, timedelta
 from pathlib import Path
 
 from agenda import create_app
@@ -43,8 +44,8 @@ series = "tour"
 number = {n}
 city = "Ville {n}"
 title = "Thème de la matinale n° {n} : « attractivité », l’été ; oui"
-start = {year}-{month:02d}-16T08:45:00
-end = {year}-{month:02d}-16T10:15:00
+start = {year}-{month:02d}-{day:02d}T08:45:00
+end = {year}-{month:02d}-{day:02d}T10:15:00
 speakers = [{{ name = "Maire {n}", role = "Maire de Ville {n}" }}]
 moderator = {{ name = "Animateur", role = "Délégué général" }}
 registration_url = "https://example.org/inscription/{n}"
@@ -54,11 +55,15 @@ description = "Une description de quelques lignes.\\nAvec un retour à la ligne.
 
 
 def schedule_text(count: int) -> str:
-    """A schedule of `count` monthly sessions from January 2021."""
+    """A schedule of `count` sessions, one every three days from January 2021.
+
+    (Every three days keeps 10,000 sessions within the loader's years, up to 2199.)
+    """
     parts = [HEAD]
+    first = date(2021, 1, 4)
     for n in range(1, count + 1):
-        year, month = 2021 + (n - 1) // 12, (n - 1) % 12 + 1
-        parts.append(SESSION.format(n=n, year=year, month=month))
+        day = first + timedelta(days=3 * (n - 1))
+        parts.append(SESSION.format(n=n, year=day.year, month=day.month, day=day.day))
     return "".join(parts)
 
 

@@ -189,9 +189,10 @@ def test_edits_against_a_real_server(tmp_path: Path) -> None:
             text = new_text
             save(path, text)
             number += 1
-            wait_for(lambda: on_version(server, number))
             for session in bumped:
                 sequences[uid[session]] += 1
+            # Each worker follows the published file within its watcher's period.
+            wait_for(lambda: on_version(server, number) and read_calendar(server)[0] == sequences)
             found, _ = read_calendar(server)
             assert found == sequences
             entries = change_entries(server)

@@ -85,9 +85,15 @@ class Version:
         return f"version {self.number} ({self.digest[:12]})"
 
 
-def make_version(raw: bytes, history: History, source: str) -> Version:
-    """The version serving `raw` with `history`; raises ScheduleError if the text is invalid."""
-    schedule = parse_bytes(raw, source)
+def make_version(
+    raw: bytes, history: History, source: str, schedule: Schedule | None = None
+) -> Version:
+    """The version serving `raw` with `history`; raises ScheduleError if the text is invalid.
+
+    `schedule` is `raw` already parsed, when the caller has it.
+    """
+    if schedule is None:
+        schedule = parse_bytes(raw, source)
     return Version(
         number=history.version,
         published=history.published,
@@ -101,7 +107,7 @@ def make_version(raw: bytes, history: History, source: str) -> Version:
 def first_version(raw: bytes, source: str) -> Version:
     """The first version of a schedule file that has no history yet: times from the file alone."""
     schedule = parse_bytes(raw, source)
-    return make_version(raw, first_history(schedule), source)
+    return make_version(raw, first_history(schedule), source, schedule)
 
 
 def next_version(
@@ -132,7 +138,7 @@ def next_version(
             "version: a save in progress or a cut copy, not published. If you removed the end "
             "on purpose, end the file with a comment line",
         )])
-    return make_version(raw, history, source), changes
+    return make_version(raw, history, source, schedule), changes
 
 
 # --- the file format -------------------------------------------------------------
@@ -250,10 +256,12 @@ def from_json(data: bytes, where: str) -> tuple[bytes, History]:
     return raw, history
 
 
-def read_version(path: Path, source: str) -> Version | None:
+def read_version(path: Path, source: str, known: Version | None = None) -> Version | None:
     """The version published at `path`, or None when nothing is published there yet.
 
-    Raises PublishedError when the file exists but cannot be used.
+    `known` is a version already in memory: when the file holds that very
+    version, it is returned as it is rather than parsed again. Raises
+    PublishedError when the file exists but cannot be used.
     """
     try:
         data = path.read_bytes()
@@ -262,6 +270,8 @@ def read_version(path: Path, source: str) -> Version | None:
     except OSError as exc:
         raise PublishedError(f"{path}: cannot read ({exc.strerror or exc})") from None
     raw, history = from_json(data, str(path))
+    if known is not None and (known.number, known.raw) == (history.version, raw):
+        return known
     try:
         return make_version(raw, history, f"{source} (as published in {path.name})")
     except ScheduleError as error:
@@ -331,16 +341,18 @@ def publish(
     now: datetime,
     raw: bytes | None = None,
     withdraw: Collection[str] = (),
+    known: Version | None = None,
 ) -> Outcome:
     """Publish the schedule file (or `raw`, its bytes already read) under the lock.
 
     Whoever holds the lock first writes the new version; a process that comes
     second finds it already published and writes nothing. Raises ScheduleError
-    (nothing published), PublishedError or CannotWrite.
+    (nothing published), PublishedError or CannotWrite. `known` is the version
+    the caller serves, reused when the file still holds it.
     """
     source = str(schedule_path)
     with publishing_lock(published):
-        current = read_version(published, source)
+        current = read_version(published, source, known)
         data = read_schedule_bytes(schedule_path) if raw is None else raw
         if current is not None and digest_of(data) == current.digest and not withdraw:
             return Outcome(current, (), False)

@@ -191,7 +191,7 @@ class VersionStore:
         if stamp == self._published_stamp or stamp is None:
             return
         try:
-            found = read_version(self.published_path, str(self.path))
+            found = read_version(self.published_path, str(self.path), self._version)
         except PublishedError as error:
             log.error("%s; still serving %s", error, self._version.label)
             return
@@ -240,7 +240,9 @@ class VersionStore:
             return
         self._checked_stamp = stamp
         try:
-            outcome = publish(self.path, self.published_path, self.clock(), raw=raw)
+            outcome = publish(
+                self.path, self.published_path, self.clock(), raw=raw, known=self._version
+            )
         except ScheduleError as error:
             problems = [str(p) for p in error.problems]
             self._set_pending("invalid", problems, since)

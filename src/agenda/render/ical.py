@@ -9,8 +9,10 @@ gives the same bytes.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Sequence
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vCalAddress, vDuration, vText, vUri
 
@@ -136,23 +138,8 @@ def _organizer(calendar: CalendarInfo) -> vCalAddress:
     return value
 
 
-def build_calendar(
-    schedule: Schedule,
-    sessions: Sequence[Session],
-    name: str | None = None,
-    subscription: bool = True,
-    series_ids: Collection[str] = (),
-) -> Calendar:
-    """A VCALENDAR holding the dated sessions among `sessions`, with the VTIMEZONE they need.
-
-    A subscription feed is named (NAME, X-WR-CALNAME) and says how often to
-    refresh; a single download must not be named, or Outlook files it into a
-    new calendar of its own. A subscription feed also carries the planned dates
-    of the series in `series_ids`.
-    """
-    info = schedule.calendar
-    dated = sorted((s for s in sessions if s.is_dated), key=lambda s: (s.start, s.id))
-    planned = [p for p in schedule.planned if p.series.id in series_ids] if subscription else []
+def _head(info: CalendarInfo, name: str | None, subscription: bool) -> Calendar:
+    """The VCALENDAR's own properties, without components."""
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -168,25 +155,113 @@ def build_calendar(
         cal.add("x-wr-timezone", vText(info.timezone.key))
         cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
         cal.add("x-published-ttl", vDuration(REFRESH))
-    # RFC 5545 wants at least one component: a feed with no event yet (a city
-    # whose session has no date) still carries the calendar's VTIMEZONE.
-    span: list[Session | Planned] = [*dated, *planned] or [*schedule.dated_sessions]
+    return cal
+
+
+def _timezones(
+    schedule: Schedule, span: Sequence[Session | Planned]
+) -> list[tuple[ZoneInfo, datetime, datetime, frozenset[int] | None]]:
+    """The VTIMEZONEs a calendar of `span` needs: (zone, first, last, years) of each."""
+    info = schedule.calendar
     if span:
         first = min(s.start for s in span if s.start)
         last = max(s.end for s in span if s.end)
         zones = {s.start.tzinfo for s in span if s.start}
+        found = []
         for zone in sorted(zones, key=lambda z: getattr(z, "key", "")):
             # Only the years that hold a session: sessions centuries apart stay cheap.
-            years = {t.astimezone(zone).year for s in span for t in (s.start, s.end) if t}
-            cal.add_component(build_vtimezone(zone, first, last, years))  # type: ignore[arg-type]
-    elif schedule.last_modified is not None:
+            years = frozenset(
+                t.astimezone(zone).year for s in span for t in (s.start, s.end) if t
+            )
+            found.append((zone, first, last, years))  # type: ignore[arg-type]
+        return found
+    if schedule.last_modified is not None:
         moment = schedule.last_modified.astimezone(info.timezone)
-        cal.add_component(build_vtimezone(info.timezone, moment, moment))
+        return [(info.timezone, moment, moment, None)]
+    return []
+
+
+def _parts(
+    schedule: Schedule,
+    sessions: Sequence[Session],
+    subscription: bool,
+    series_ids: Collection[str],
+) -> tuple[list[Session], list[Planned], list[Session | Planned]]:
+    dated = sorted((s for s in sessions if s.is_dated), key=lambda s: (s.start, s.id))
+    planned = [p for p in schedule.planned if p.series.id in series_ids] if subscription else []
+    # RFC 5545 wants at least one component: a feed with no event yet (a city
+    # whose session has no date) still carries the calendar's VTIMEZONE.
+    span: list[Session | Planned] = [*dated, *planned] or [*schedule.dated_sessions]
+    return dated, planned, span
+
+
+def build_calendar(
+    schedule: Schedule,
+    sessions: Sequence[Session],
+    name: str | None = None,
+    subscription: bool = True,
+    series_ids: Collection[str] = (),
+) -> Calendar:
+    """A VCALENDAR holding the dated sessions among `sessions`, with the VTIMEZONE they need.
+
+    A subscription feed is named (NAME, X-WR-CALNAME) and says how often to
+    refresh; a single download must not be named, or Outlook files it into a
+    new calendar of its own. A subscription feed also carries the planned dates
+    of the series in `series_ids`.
+    """
+    info = schedule.calendar
+    dated, planned, span = _parts(schedule, sessions, subscription, series_ids)
+    cal = _head(info, name, subscription)
+    for zone, first, last, years in _timezones(schedule, span):
+        cal.add_component(build_vtimezone(zone, first, last, years))
     for session in dated:
         cal.add_component(build_event(info, session))
     for plan in planned:
         cal.add_component(build_planned(info, plan))
     return cal
+
+
+# A calendar's bytes are its head, then each component's own bytes: the parts
+# are kept by what they are made of, so that a new version of a large schedule
+# serializes again only the events that changed.
+@functools.lru_cache(maxsize=65536)
+def _event_bytes(info: CalendarInfo, session: Session) -> bytes:
+    return build_event(info, session).to_ical()
+
+
+@functools.lru_cache(maxsize=4096)
+def _planned_bytes(info: CalendarInfo, planned: Planned) -> bytes:
+    return build_planned(info, planned).to_ical()
+
+
+@functools.lru_cache(maxsize=1024)
+def _vtimezone_bytes(
+    zone: ZoneInfo, first: datetime, last: datetime, years: frozenset[int] | None
+) -> bytes:
+    return build_vtimezone(zone, first, last, years).to_ical()
+
+
+END = b"END:VCALENDAR\r\n"
+
+
+def calendar_bytes(
+    schedule: Schedule,
+    sessions: Sequence[Session],
+    name: str | None = None,
+    subscription: bool = True,
+    series_ids: Collection[str] = (),
+) -> bytes:
+    """`build_calendar(...).to_ical()`, from parts serialized once each."""
+    info = schedule.calendar
+    dated, planned, span = _parts(schedule, sessions, subscription, series_ids)
+    head = _head(info, name, subscription).to_ical()
+    assert head.endswith(END)
+    parts = [head[: -len(END)]]
+    parts += [_vtimezone_bytes(*zone) for zone in _timezones(schedule, span)]
+    parts += [_event_bytes(info, s) for s in dated]
+    parts += [_planned_bytes(info, p) for p in planned]
+    parts.append(END)
+    return b"".join(parts)
 
 
 def feed_bytes(
@@ -198,11 +273,9 @@ def feed_bytes(
     """The subscription feed for `sessions` and the planned dates of `series_ids` (default all)."""
     if series_ids is None:
         series_ids = [s.id for s in schedule.series]
-    return build_calendar(
-        schedule, sessions, name=name, subscription=True, series_ids=series_ids
-    ).to_ical()
+    return calendar_bytes(schedule, sessions, name=name, subscription=True, series_ids=series_ids)
 
 
 def session_bytes(schedule: Schedule, session: Session) -> bytes:
     """One session as a stand-alone download, as bytes."""
-    return build_calendar(schedule, [session], subscription=False).to_ical()
+    return calendar_bytes(schedule, [session], subscription=False)

@@ -396,8 +396,22 @@ def selected_by_path(series_id: str | None = None, city_slug: str | None = None)
             known = ", ".join(sorted(by_slug))
             abort(404, description=f"Ville inconnue : « {city_slug} ». Villes : {known}.")
     # Already canonical: no need for _checked's tolerant matching.
-    key = (series_id, city)
-    return key, derived(("selection", key), lambda s: s.select(series=series_id, city=city))
+    return (series_id, city), _select(series_id, city)
+
+
+def _select(series_id: str | None, city: str | None) -> tuple[Session, ...]:
+    """The sessions of a series and/or city (canonical names), from per-version indexes."""
+    if city is None:
+        return derived(("series", series_id), lambda s: s.select(series=series_id))
+    in_city = derived("by city", _by_city).get(city, ())
+    return tuple(s for s in in_city if series_id is None or s.series.id == series_id)
+
+
+def _by_city(current: Schedule) -> dict[str, tuple[Session, ...]]:
+    found: dict[str, list[Session]] = {}
+    for session in current.sessions:
+        found.setdefault(session.city, []).append(session)
+    return {city: tuple(sessions) for city, sessions in found.items()}
 
 
 def _city_slugs(current: Schedule) -> dict[str, str]:
@@ -414,10 +428,11 @@ def _checked(series_id: str | None, city: str | None) -> Selection:
             abort(404, description=f"Série inconnue : « {series_id} ». Séries : {known}.")
         series_id = found
     if city is not None:
-        match = next((c for c in sorted(current.cities()) if _same(c, city)), None)
+        cities = derived("cities", lambda s: sorted(s.cities()))
+        match = next((c for c in cities if _same(c, city)), None)
         if match is None:
-            known = ", ".join(sorted(current.cities()))
+            known = ", ".join(cities)
             abort(404, description=f"Ville inconnue : « {city} ». Villes : {known}.")
         city = match
-    return (series_id, city), current.select(series=series_id, city=city)
+    return (series_id, city), _select(series_id, city)
 
