@@ -6,6 +6,7 @@ from a hand-written table.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 
 from babel import Locale
@@ -22,6 +23,7 @@ CANCELLED_PREFIX = "Annulé : "
 RESCHEDULED_LABEL = "Reporté"
 
 
+@functools.lru_cache(maxsize=64)
 def _babel(locale: str) -> Locale:
     """The Babel locale of a BCP 47 tag as the schedule writes it ('fr', 'fr-FR')."""
     return Locale.parse(locale, sep="-")
@@ -29,20 +31,33 @@ def _babel(locale: str) -> Locale:
 
 def long_date(moment: datetime, locale: str = "fr") -> str:
     """'mercredi 19 mai 2021'; French writes the first of the month '1er'."""
+    # Babel is slow and a large schedule asks for the same days again and again.
+    # Keyed by wall-clock time, not the datetime: equal instants in two zones
+    # compare equal but read differently.
+    return _long_date(moment.replace(tzinfo=None), locale)
+
+
+@functools.lru_cache(maxsize=65536)
+def _long_date(wall: datetime, locale: str) -> str:
     language = _babel(locale)
-    if language.language == "fr" and moment.day == 1:
-        return format_datetime(moment, "EEEE '1er' MMMM y", locale=language)
-    return format_datetime(moment, "EEEE d MMMM y", locale=language)
+    if language.language == "fr" and wall.day == 1:
+        return format_datetime(wall, "EEEE '1er' MMMM y", locale=language)
+    return format_datetime(wall, "EEEE d MMMM y", locale=language)
 
 
 def clock_time(moment: datetime, locale: str = "fr") -> str:
     """'8 h 45', '9 h' (French typography; other languages get their CLDR short time)."""
+    return _clock_time(moment.replace(tzinfo=None), locale)
+
+
+@functools.lru_cache(maxsize=16384)
+def _clock_time(wall: datetime, locale: str) -> str:
     language = _babel(locale)
     if language.language == "fr":
-        pattern = "H 'h'" if moment.minute == 0 else "H 'h' mm"
-        return format_datetime(moment, pattern, locale=language)
+        pattern = "H 'h'" if wall.minute == 0 else "H 'h' mm"
+        return format_datetime(wall, pattern, locale=language)
     # The whole CLDR short time: in ko, ar or hi the day period (오후, م, pm) is part of it.
-    return format_time(moment, "short", locale=language)
+    return format_time(wall, "short", locale=language)
 
 
 def time_range(start: datetime, end: datetime, locale: str = "fr") -> str:

@@ -8,6 +8,7 @@ from agenda.render import ical, wording
 from agenda.web.respond import (
     Selection,
     content,
+    content_of,
     schedule,
     selected,
     selected_by_path,
@@ -44,8 +45,13 @@ def _feed(selection: Selection) -> Response:
     # The calendar holds no URL of its own: both forms of a filter share one body.
     (series_id, city), sessions = selection
     name = wording.publication_title(schedule(), series_id, city)
+    key: tuple = ("calendar.ics", series_id, city)
+    if city is not None and any(s.is_dated for s in sessions):
+        # A city's feed is made of its own sessions: a new version that did not
+        # touch them takes the body of the last one.
+        key = ("city.ics", content_of(key, lambda s: (s.calendar, name, sessions)))
     return serve(
-        ("calendar.ics", series_id, city),
+        key,
         lambda s: ical.feed_bytes(
             s, sessions, name=name,
             # Planned dates have no city yet: a city's feed has none of them.

@@ -12,6 +12,7 @@ from agenda.render import feeds, links, wording
 from agenda.web.respond import (
     Selection,
     clock,
+    content_of,
     passed,
     schedule,
     selected,
@@ -84,8 +85,18 @@ def _feed(name: str, selection: Selection, path: str, query: str) -> Response:
 
     # The feed depends on the clock only through which announcements and
     # revisions are due: their count is in the key.
+    due = passed("news", now)
+    key: tuple = (path, query, due)
+    entries = published(schedule()) if city is not None else ()
+    if entries:
+        # A city's feed is made of its own entries (and the press contacts): a
+        # new version that did not touch them takes the body of the last one.
+        key = (name, content_of(key, lambda s: (
+            s.calendar, s.contacts, title, path, query,
+            tuple((e, len(feeds.news([e], now))) for e in entries),
+        )))
     return serve(
-        (path, query, passed("news", now)),
+        key,
         lambda s: render(s, published(s), title, query, now, path),
         content_type,
         dated_by=dated_by,

@@ -106,7 +106,7 @@ class Content:
 
     Keys of per-session bodies hold one of these rather than a version number,
     so that a new version reuses the bodies of the sessions it did not change
-    (see `carry_over`). A version makes one per session: within it, lookups
+    (see `inherit`). A version makes one per session: within it, lookups
     compare by identity.
     """
 
@@ -130,26 +130,20 @@ def content(session: Session) -> Content:
     return derived(("content", session.id), lambda s: Content((s.calendar, s.contacts, session)))
 
 
-def carry_over(old: Version, new: Version) -> int:
-    """Seed `new`'s cache with the per-session bodies of `old` whose sessions did not change.
+def content_of(memo: Hashable, make: Callable[[Schedule], Hashable]) -> Content:
+    """The Content of a body made of what `make` returns, computed once per version and `memo`."""
+    return derived(("content", memo), lambda s: Content(make(s)))
 
-    Returns how many were carried. Keys are re-made with `new`'s own Content
-    objects, so lookups in `new` stay identity comparisons.
-    """
-    schedule = new.schedule
-    fresh = {}
-    for session in schedule.sessions:
-        token = Content((schedule.calendar, schedule.contacts, session))
-        new.cache[("derived", ("content", session.id))] = token
-        fresh[token] = token
-    carried = 0
-    for key, value in list(old.cache.items()):
-        if isinstance(key, tuple) and len(key) > 1 and isinstance(key[1], Content):
-            token = fresh.get(key[1])
-            if token is not None:
-                new.cache[(key[0], token, *key[2:])] = value
-                carried += 1
-    return carried
+
+# Where a version keeps the cache of the version before it, until the next one:
+# a body whose key holds a Content equal to one there is taken, not built again.
+ANCESTOR = ("ancestor",)
+
+
+def inherit(old: Version, new: Version) -> None:
+    """Let `new` take the bodies of `old` that are made of the same Content."""
+    old.cache.pop(ANCESTOR, None)  # two versions at most: memory stays bounded
+    new.cache[ANCESTOR] = old.cache
 
 
 def moments(kind: str) -> tuple[datetime, ...]:
@@ -214,6 +208,12 @@ def serve(
     """
     current = version()
     prepared = current.cache.get(key)
+    if prepared is None and type(key) is tuple and len(key) > 1 and type(key[1]) is Content:
+        ancestor = current.cache.get(ANCESTOR)
+        if ancestor is not None:
+            prepared = ancestor.get(key)  # unchanged since the last version: take its body
+            if prepared is not None:
+                current.cache[key] = prepared
     if prepared is None:
         extra = [*headers, *security(request.path, policy)]
         if filename:
