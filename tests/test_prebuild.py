@@ -60,6 +60,12 @@ def test_a_new_version_reuses_the_bodies_of_unchanged_sessions(folder: Path) -> 
     assert client.get("/events/printemps").status_code == 200
     store = app.extensions["agenda.store"]
     assert store.served().number == 2
+    # The edited session's page was built before the version was served...
+    assert any(k[0] == "event.html" and k[1].value[2].id == "printemps"
+               for k in prepared(app) if isinstance(k, tuple) and len(k) > 1
+               and hasattr(k[1], "value"))
+    # ...the others are taken from the last version when first asked for.
+    assert client.get("/events/automne").status_code == 200
     after = prepared(app)
 
     def page_of(bodies: dict, session_id: str) -> Prepared:

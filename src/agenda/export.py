@@ -24,7 +24,7 @@ from pathlib import Path
 from flask import Flask
 
 from agenda.errors import ExportError
-from agenda.model import Schedule
+from agenda.model import Schedule, Session
 from agenda.render import links
 from agenda.web.static import FILES as STATIC_FILES
 
@@ -44,19 +44,40 @@ KEPT_HEADERS = (
 MARKER = "_headers"  # present in every export: tells a previous export from another folder
 
 
+def global_paths() -> list[str]:
+    """The URL paths made of the whole schedule (and the static files)."""
+    return ["/", "/embed", links.CALENDAR_PATH, links.RSS_PATH, links.ATOM_PATH,
+            links.EVENTS_JSON_PATH, links.EVENTS_SCHEMA_PATH, links.AGENDA_CARD_PATH,
+            *(f"/static/{name}" for name in STATIC_FILES)]
+
+
+def series_paths(series_id: str) -> list[str]:
+    """The feeds of one series, in their path form."""
+    return [links.series_doc_path(series_id, name) for name in links.FILTERED_NAMES]
+
+
+def city_paths(city: str) -> list[str]:
+    """The feeds of one city, in their path form."""
+    return [links.city_doc_path(city, name) for name in links.FILTERED_NAMES]
+
+
+def session_paths(session: Session) -> list[str]:
+    """The documents of one session: page, JSON, card and (when dated) .ics."""
+    paths = [links.page_path(session), links.json_path(session), links.card_path(session)]
+    if session.is_dated:
+        paths.append(links.ics_path(session))
+    return paths
+
+
 def site_paths(schedule: Schedule) -> list[str]:
     """Every URL path the site publishes, in one place: a new route is added here."""
-    paths = ["/", "/embed", links.CALENDAR_PATH, links.RSS_PATH, links.ATOM_PATH,
-             links.EVENTS_JSON_PATH, links.EVENTS_SCHEMA_PATH, links.AGENDA_CARD_PATH]
+    paths = global_paths()
     for series in schedule.series:
-        paths += [links.series_doc_path(series.id, name) for name in links.FILTERED_NAMES]
+        paths += series_paths(series.id)
     for city in sorted(schedule.cities()):
-        paths += [links.city_doc_path(city, name) for name in links.FILTERED_NAMES]
+        paths += city_paths(city)
     for session in schedule.sessions:
-        paths += [links.page_path(session), links.json_path(session), links.card_path(session)]
-        if session.is_dated:
-            paths.append(links.ics_path(session))
-    paths += [f"/static/{name}" for name in STATIC_FILES]
+        paths += session_paths(session)
     return list(dict.fromkeys(paths))  # two cities may share a slug: one file
 
 

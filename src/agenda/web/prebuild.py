@@ -14,29 +14,73 @@ from __future__ import annotations
 import io
 import logging
 import time
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from flask import Flask
 
-from agenda.export import site_paths
+from agenda.export import city_paths, global_paths, series_paths, session_paths, site_paths
+from agenda.model import Schedule
 from agenda.published import Version
 from agenda.web.respond import PIN, inherit
 
 log = logging.getLogger(__name__)
 
 
-def paths_to_build(version: Version) -> list[str]:
-    """The URLs whose bodies a version gets before it is served: all but the PNG cards."""
-    return [p for p in site_paths(version.schedule) if not p.endswith(".png")]
+def paths_to_build(version: Version, old: Version | None = None) -> list[str]:
+    """The URLs whose bodies `version` builds before it is served: all but the PNG cards.
+
+    After `old`, only those that may differ: the documents of the whole
+    schedule, and those of the sessions, cities and series that changed.
+    The others keep `old`'s bodies, taken on their first request.
+    """
+    schedule = version.schedule
+    if old is None or not _same_context(old.schedule, schedule):
+        paths = site_paths(schedule)
+    else:
+        before = {s.id: s for s in old.schedule.sessions}
+        changed = [s for s in schedule.sessions if before.get(s.id) != s]
+        now_ids = {s.id for s in schedule.sessions}
+        # A session that moved city or left touches the documents it was in too.
+        touched = [*changed, *(before[s.id] for s in changed if s.id in before),
+                   *(before[i] for i in before.keys() - now_ids)]
+        cities = {s.city for s in touched} | _cities_still_to_announce(schedule)
+        paths = global_paths()
+        for series_id in sorted({s.series.id for s in touched}):
+            paths += series_paths(series_id)
+        for city in sorted(cities & schedule.cities()):
+            paths += city_paths(city)
+        for session in changed:
+            paths += session_paths(session)
+        paths = list(dict.fromkeys(paths))
+    return [p for p in paths if not p.endswith(".png")]
+
+
+def _same_context(old: Schedule, new: Schedule) -> bool:
+    """True when what every document shows besides its sessions is the same."""
+    return (old.calendar, old.series, old.contacts, old.planned) == (
+        new.calendar, new.series, new.contacts, new.planned
+    )
+
+
+def _cities_still_to_announce(schedule: Schedule) -> set[str]:
+    """Cities whose news feeds are dated by the whole schedule: some session not announced yet.
+
+    (A news feed with no entry is dated by the schedule's latest change, so it
+    changes with any edit.)
+    """
+    now = datetime.now(UTC)
+    return {s.city for s in schedule.sessions if s.announced is None or s.announced > now}
 
 
 def prebuild(app: Flask, old: Version | None, new: Version) -> None:
     """Build every body of `new`, taking `old`'s where what they are made of did not change."""
     began = time.perf_counter()
-    if old is not None and old is not new:
-        inherit(old, new)
+    previous = old if old is not None and old is not new else None
+    if previous is not None:
+        inherit(previous, new)
     host = urlsplit(new.schedule.calendar.base_url)
-    paths = paths_to_build(new)
+    paths = paths_to_build(new, previous)
     for path in paths:
         _get(app, new, path, host.hostname or "localhost", host.scheme or "https")
     log.info("built %s: %d URLs in %.2f s", new.label, len(paths), time.perf_counter() - began)
