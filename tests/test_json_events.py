@@ -11,7 +11,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from agenda.model import Schedule, Session
+from agenda.published import first_version
 from agenda.render import json_api
+from tests.conftest import SEVERAL, SHIPPED
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -175,3 +177,14 @@ def test_json_preflight_allows_conditional_fetch(client: FlaskClient) -> None:
     allowed = {h.strip().lower() for h in allowed_text.split(",")}
     assert "if-none-match" in allowed
     assert "ETag" in response.headers["Access-Control-Expose-Headers"]
+
+
+@pytest.mark.parametrize("fixture", [SHIPPED, SEVERAL], ids=["shipped", "several"])
+def test_events_json_from_parts_equals_one_serialization(fixture) -> None:
+    # /events.json is assembled from each session's part, serialized once; the
+    # standard library serializing the whole document at once gives the same bytes.
+    schedule = first_version(fixture.read_bytes(), str(fixture)).schedule
+    whole = json.dumps(
+        json_api.schedule_document(schedule), ensure_ascii=False, sort_keys=True, indent=2
+    )
+    assert json_api.events_bytes(schedule) == (whole + "\n").encode("utf-8")

@@ -12,6 +12,7 @@ without being declared there fails them.
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime
 from importlib import resources
@@ -132,7 +133,7 @@ def calendar_document(calendar: CalendarInfo) -> dict[str, Any]:
     }
 
 
-def schedule_document(schedule: Schedule) -> dict[str, Any]:
+def schedule_document(schedule: Schedule, sessions: bool = True) -> dict[str, Any]:
     """The whole schedule as a JSON-ready dict: calendar, series, contacts, sessions."""
     calendar = schedule.calendar
     return {
@@ -153,7 +154,7 @@ def schedule_document(schedule: Schedule) -> dict[str, Any]:
             {"name": c.name, "organization": c.organization, "phone": c.phone, "email": c.email}
             for c in schedule.contacts
         ],
-        "sessions": [session_document(calendar, s) for s in ordered(schedule)],
+        "sessions": [session_document(calendar, s) for s in ordered(schedule)] if sessions else [],
         "planned": [planned_document(calendar, p) for p in schedule.planned],
     }
 
@@ -164,9 +165,33 @@ def to_bytes(document: dict[str, Any]) -> bytes:
     return (text + "\n").encode("utf-8")
 
 
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, indent=2)
+
+
+# Each session's part of /events.json is serialized once and kept by what it is
+# made of, so that a new version of a large schedule serializes again only the
+# sessions that changed. Re-indented, the parts give the very bytes that
+# serializing the whole document at once gives (a test compares both).
+@functools.lru_cache(maxsize=65536)
+def _session_part(calendar: CalendarInfo, session: Session) -> str:
+    text = _dumps(session_document(calendar, session))
+    return "\n".join("    " + line for line in text.split("\n"))
+
+
 def events_bytes(schedule: Schedule) -> bytes:
     """/events.json as bytes."""
-    return to_bytes(schedule_document(schedule))
+    document = schedule_document(schedule, sessions=False)
+    sessions = ordered(schedule)
+    if not sessions:
+        document["sessions"] = []
+        return to_bytes(document)
+    marker = "\x00sessions\x00"
+    document["sessions"] = marker
+    text = _dumps(document)
+    parts = ",\n".join(_session_part(schedule.calendar, s) for s in sessions)
+    text = text.replace(_dumps(marker), "[\n" + parts + "\n  ]", 1)
+    return (text + "\n").encode("utf-8")
 
 
 def session_bytes(schedule: Schedule, session: Session) -> bytes:
