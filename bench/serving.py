@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import json
 import os
 import platform
 import re
@@ -101,6 +102,37 @@ def http_part(folder: Path, seconds: int, rounds: int) -> list[tuple[str, float]
     return [(name, best[name]) for name, *_ in targets]
 
 
+def _measured(command: list[str], limit: int) -> tuple[str | None, float]:
+    """Standard output of `command` (None: stopped after `limit` s) and its peak MiB."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               cwd=ROOT)
+    finished = False
+    while True:  # os.wait4: the peak memory of this very process, not of all children
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            finished = True
+            break
+        if time.perf_counter() - start > limit:
+            process.kill()
+            pid, status, usage = os.wait4(process.pid, 0)
+            break
+        time.sleep(0.05)
+    output = process.stdout.read().decode() if process.stdout else ""
+    if finished and os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"bench: {' '.join(command)} failed")
+    return (output if finished else None), usage.ru_maxrss / 1024
+
+
+def version_part(size: int, limit: int) -> tuple[float | None, float | None, float]:
+    """Seconds of a full build and of a one-session edit of `size` sessions, and peak MiB."""
+    output, peak = _measured([PYTHON, str(ROOT / "bench" / "versions.py"), str(size)], limit)
+    if output is None:
+        return None, None, peak
+    figures = json.loads(output.strip().splitlines()[-1])
+    return figures["full"], figures["edit"], peak
+
+
 def build_part(folder: Path, size: int, limit: int) -> tuple[float | None, float]:
     """Seconds and peak MiB of `agenda build` for `size` sessions (None: over `limit` s)."""
     data = folder / f"sessions-{size}.toml"
@@ -108,22 +140,8 @@ def build_part(folder: Path, size: int, limit: int) -> tuple[float | None, float
     command = [str(Path(PYTHON).parent / "agenda"), "build", str(folder / f"site-{size}"),
                "--data", str(data), "--now", "2030-01-01T00:00:00+00:00"]
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    seconds: float | None = None
-    while True:  # os.wait4: the peak memory of this very process, not of all children
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            seconds = time.perf_counter() - start
-            break
-        if time.perf_counter() - start > limit:
-            process.kill()
-            pid, status, usage = os.wait4(process.pid, 0)
-            break
-        time.sleep(0.05)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if seconds is not None and process.returncode != 0:
-        raise SystemExit(f"bench: agenda build of {size} sessions failed")
-    return seconds, usage.ru_maxrss / 1024
+    output, peak = _measured(command, limit)
+    return (time.perf_counter() - start if output is not None else None), peak
 
 
 def gzip_ratio(size: int | None) -> tuple[int, int]:
@@ -172,30 +190,47 @@ def main() -> int:
                   "| what was served | answers per second | × floor |", "|---|---:|---:|"]
         lines += [f"| {name} | {rate:,.0f} | {rate / floor:.2f} |" for name, rate in rates]
         cached = dict(rates)["our /calendar.ics, 200"] / floor
-        builds = []
-        for size in [int(s) for s in args.sizes.split(",")]:
-            builds.append((size, *build_part(folder, size, args.build_limit)))
+        sizes = [int(s) for s in args.sizes.split(",")]
+        versions = [(size, *version_part(size, args.build_limit)) for size in sizes]
+        builds = [(size, *build_part(folder, size, args.build_limit)) for size in sizes]
+
+    def seconds(value: float | None) -> str:
+        return f"{value:.1f} s" if value is not None else f"> {args.build_limit} s (stopped)"
+
+    lines += ["", "## A version: first publication and every body built, then a one-session edit",
+              "", "Measured in a process of its own per size (`bench/versions.py`): the full "
+              "build publishes the file and builds every page, feed, JSON and .ics with its "
+              "gzip and brotli forms (the social cards are drawn on first request); the edit "
+              "publishes a new revision of one session and builds what may differ.", "",
+              "| sessions | full build | one-session edit | edit / full | peak memory |",
+              "|---:|---:|---:|---:|---:|"]
+    for size, full, edit, peak in versions:
+        ratio = f"{edit / full:.0%}" if full and edit is not None else "—"
+        lines.append(f"| {size:,} | {seconds(full)} | "
+                     f"{seconds(edit) if full else '—'} | {ratio} | {peak:.0f} MiB |")
     lines += ["", "## `agenda build` (the whole static export, .gz and .br included)", "",
               "| sessions | wall time | peak memory |", "|---:|---:|---:|"]
-    for size, seconds, peak in builds:
-        shown = f"{seconds:.1f} s" if seconds is not None else f"> {args.build_limit} s (stopped)"
-        lines.append(f"| {size:,} | {shown} | {peak:.0f} MiB |")
+    for size, wall, peak in builds:
+        lines.append(f"| {size:,} | {seconds(wall)} | {peak:.0f} MiB |")
     feeds = [("shipped schedule", gzip_ratio(None)), ("1,000 sessions", gzip_ratio(1000))]
     lines += ["", "## gzip of the subscription feed", "",
               "| feed | bytes | gzip | smaller by |", "|---|---:|---:|---:|"]
     lines += [f"| {name} | {plain:,} | {packed:,} | {1 - packed / plain:.0%} |"
               for name, (plain, packed) in feeds]
-    big = max((b for b in builds), key=lambda b: b[0])
+    big = max(versions, key=lambda b: b[0])
+    edits = [(size, full, edit) for size, full, edit, _ in versions if full and edit is not None]
+    edit_shown = ", ".join(f"{edit / full:.0%} ({size:,} sessions)" for size, full, edit in edits)
+    edit_met = bool(edits) and all(edit <= 0.1 * full for size, full, edit in edits if size >= 1000)
     big_feed = feeds[1][1]
     lines += [
         "", "## Targets", "",
         "| target | goal | measured | status |", "|---|---|---|---|",
         f"| cached feed | ≥ 0.9× the floor | {cached:.2f}× | {mark(cached >= 0.9)} |",
-        f"| peak memory, {big[0]:,} sessions | ≤ 150 MB | {big[2]:.0f} MiB"
+        f"| peak memory, {big[0]:,} sessions | ≤ 150 MB | {big[3]:.0f} MiB"
         f"{'' if big[1] is not None else ' (build stopped)'} | "
-        f"{mark(big[2] <= 150 and big[1] is not None)} |",
-        "| one-session edit | ≤ 10% of a full build | — | not measured yet: needs the "
-        "published-versions store and its incremental build |",
+        f"{mark(big[3] <= 150 and big[1] is not None)} |",
+        f"| one-session edit | ≤ 10% of a full build | {edit_shown or '—'} | "
+        f"{mark(edit_met)} |",
         f"| gzip | ≥ 75% smaller on the feed | {1 - big_feed[1] / big_feed[0]:.0%} "
         f"(1,000 sessions) | {mark(big_feed[1] <= 0.25 * big_feed[0])} |",
         "",
