@@ -9,7 +9,6 @@ from agenda.web.respond import (
     Selection,
     content,
     content_of,
-    schedule,
     selected,
     selected_by_path,
     serve,
@@ -44,16 +43,15 @@ def city_feed(city_slug: str) -> Response:
 def _feed(selection: Selection) -> Response:
     # The calendar holds no URL of its own: both forms of a filter share one body.
     (series_id, city), sessions = selection
-    name = wording.publication_title(schedule(), series_id, city)
     key: tuple = ("calendar.ics", series_id, city)
     if city is not None and any(s.is_dated for s in sessions):
         # A city's feed is made of its own sessions: a new version that did not
         # touch them takes the body of the last one.
-        key = ("city.ics", content_of(key, lambda s: (s.calendar, name, sessions)))
+        key = ("city.ics", content_of(key, lambda s: (s.calendar, series_id, city, sessions)))
     return serve(
         key,
         lambda s: ical.feed_bytes(
-            s, sessions, name=name,
+            s, sessions, name=wording.publication_title(s, series_id, city),
             # Planned dates have no city yet: a city's feed has none of them.
             series_ids=() if city else ([series_id] if series_id else None),
         ),

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from flask import Response, abort, current_app, g, request
+from flask import Response, abort, current_app, request
+from werkzeug.datastructures import Headers
 from werkzeug.http import http_date, parse_date, parse_etags, quote_etag
 
 from agenda.encoding import IDENTITY, Siblings, choose
@@ -39,10 +40,10 @@ def version() -> Version:
 
     A prebuild pins the version it builds in the request's environment.
     """
-    found = g.get("agenda_version")
+    environ = request.environ
+    found = environ.get(PIN)
     if found is None:
-        found = request.environ.get(PIN) or store().current()
-        g.agenda_version = found
+        found = environ[PIN] = store().current()
     return found
 
 
@@ -236,11 +237,31 @@ def serve(
     ):
         return _conditional(chosen.body, lines)
     if _not_modified(environ, chosen.etag, prepared.last_modified):
-        response = Response(status=304, headers=lines)
+        response = _Ready(status=304)
+        lines = [line for line in lines if line[0].lower() not in ENTITY_HEADERS]
     else:
-        response = Response(chosen.body, headers=lines)
+        response = _Ready(chosen.body)
+        lines.append(("Content-Length", str(len(chosen.body))))
+    # The lines were checked once, when the body was prepared: filling the header
+    # list directly spares re-validating a dozen of them on every request.
+    response.headers._list = lines  # noqa: SLF001 - Werkzeug's own storage, stable since 0.x
     response.complete = True  # type: ignore[attr-defined] - every header is there already
     return response
+
+
+# What a 304 leaves out (as Werkzeug does): the headers that describe a body.
+ENTITY_HEADERS = frozenset((
+    "allow", "content-encoding", "content-language", "content-length", "content-location",
+    "content-md5", "content-range", "content-type", "expires", "last-modified",
+))
+
+
+class _Ready(Response):
+    """A response whose headers are complete and checked: sent as they are."""
+
+    def get_wsgi_headers(self, environ: dict) -> Headers:  # type: ignore[override]
+        """The headers as prepared; Werkzeug's copy and re-check of each would cost more."""
+        return self.headers
 
 
 def _conditional(body: bytes, lines: list[tuple[str, str]]) -> Response:
@@ -299,7 +320,7 @@ def _prepare(
         sessions = list(dated_by(schedule)) if dated_by is not None else []
         stamps = [t for t in (latest_update(sessions), modified, schedule.calendar.updated) if t]
     last_modified = max(stamps) if stamps else None
-    by_coding = {}
+    by_coding: dict[str, list[tuple[str, str]]] = {}
     for coding in (IDENTITY, *siblings.codings):
         lines = [("Content-Type", content_type), ("ETag", quote_etag(siblings.get(coding).etag))]
         if siblings.codings:
@@ -309,7 +330,8 @@ def _prepare(
         if last_modified is not None:
             lines.append(("Last-Modified", http_date(last_modified)))
         lines.append(("Cache-Control", CACHE_CONTROL))
-        by_coding[coding] = lines + extra
+        # Through Werkzeug's Headers once, so that every line is checked as usual.
+        by_coding[coding] = list(Headers(lines + extra).to_wsgi_list())
     return Prepared(siblings, last_modified, by_coding)
 
 
