@@ -24,7 +24,16 @@ from html import escape
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
-from agenda.model import CalendarInfo, Contact, Person, Revision, Schedule, Session, Status
+from agenda.model import (
+    CalendarInfo,
+    Contact,
+    Person,
+    Revision,
+    Schedule,
+    Session,
+    Status,
+    latest_update,
+)
 from agenda.render import links, wording
 
 RSS_TYPE = "application/rss+xml"
@@ -64,12 +73,18 @@ def news(
     return sorted(found, key=lambda pair: pair[1].at, reverse=True)
 
 
-def feed_updated(schedule: Schedule, entries: Sequence[Session]) -> datetime:
-    """The feed's `updated`/`lastBuildDate`: latest entry update, else the schedule's, else 1970."""
+def feed_updated(
+    schedule: Schedule,
+    entries: Sequence[Session],
+    selected: Sequence[Session] | None = None,
+) -> datetime:
+    """The feed's `updated`/`lastBuildDate`: latest entry update, else the latest change of
+    the sessions it is about (`selected`, default all), else of the schedule, else 1970."""
     stamps = [entry_updated(s) for s in entries]
     if schedule.calendar.updated is not None:  # an edit outside the sessions
         stamps.append(schedule.calendar.updated)
-    moment = max(stamps, default=None) or schedule.last_modified or NO_DATE
+    about = latest_update(selected) if selected is not None else None
+    moment = max(stamps, default=None) or about or schedule.last_modified or NO_DATE
     return moment.astimezone(schedule.calendar.timezone)
 
 
@@ -203,8 +218,13 @@ def build_feed(
     self_type: str,
     title: str | None = None,
     until: datetime | None = None,
+    selected: Sequence[Session] | None = None,
 ) -> FeedGenerator:
-    """The feed of the announced sessions among `sessions` and their changes up to `until`."""
+    """The feed of the announced sessions among `sessions` and their changes up to `until`.
+
+    `selected` are the sessions the feed is about (a city's, a series'), which
+    date it when none is announced yet.
+    """
     info = schedule.calendar
     entries = announcements(sessions)
     changes = news(entries, until)
@@ -222,7 +242,7 @@ def build_feed(
     feed.link(href=links.home_url(info), rel="alternate", type="text/html")
     feed.generator(GENERATOR)
     feed.ttl(TTL_MINUTES)
-    feed.updated(feed_updated(schedule, entries))
+    feed.updated(feed_updated(schedule, entries, selected))
     # Newest first, announcements and changes together.
     dated: list[tuple[datetime, FeedEntry]] = [
         (s.announced, build_entry(schedule, s)) for s in entries if s.announced is not None
@@ -240,10 +260,12 @@ def rss_bytes(
     query: str = "",
     until: datetime | None = None,
     path: str = links.RSS_PATH,
+    selected: Sequence[Session] | None = None,
 ) -> bytes:
     """The RSS 2.0 feed of `sessions`; `path` and `query` make its own URL."""
     url = links.absolute(schedule.calendar, path, query)
-    return build_feed(schedule, sessions, url, RSS_TYPE, title, until).rss_str(pretty=True)
+    feed = build_feed(schedule, sessions, url, RSS_TYPE, title, until, selected)
+    return feed.rss_str(pretty=True)
 
 
 def atom_bytes(
@@ -253,7 +275,9 @@ def atom_bytes(
     query: str = "",
     until: datetime | None = None,
     path: str = links.ATOM_PATH,
+    selected: Sequence[Session] | None = None,
 ) -> bytes:
     """The Atom 1.0 feed of `sessions`; `path` and `query` make its own URL (and id)."""
     url = links.absolute(schedule.calendar, path, query)
-    return build_feed(schedule, sessions, url, ATOM_TYPE, title, until).atom_str(pretty=True)
+    feed = build_feed(schedule, sessions, url, ATOM_TYPE, title, until, selected)
+    return feed.atom_str(pretty=True)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from flask import Blueprint, Response
 
-from agenda.model import Schedule, Session
+from agenda.model import Schedule, Session, latest_update
 from agenda.render import feeds, links, wording
 from agenda.web.respond import (
     Selection,
@@ -25,7 +25,9 @@ bp = Blueprint("feeds", __name__)
 RSS_TYPE = "application/rss+xml; charset=utf-8"
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
 
-Renderer = Callable[[Schedule, Iterable[Session], str | None, str, datetime | None, str], bytes]
+Renderer = Callable[
+    [Schedule, Iterable[Session], str | None, str, datetime | None, str, Sequence[Session]], bytes
+]
 FORMATS: dict[str, tuple[Renderer, str]] = {
     "rss.xml": (feeds.rss_bytes, RSS_TYPE),
     "atom.xml": (feeds.atom_bytes, ATOM_TYPE),
@@ -80,24 +82,26 @@ def _feed(name: str, selection: Selection, path: str, query: str) -> Response:
 
     def dated_by(current: Schedule) -> tuple[Session, ...]:
         # Last-Modified must agree with the feed's own updated (feeds.feed_updated),
-        # which falls back to the whole schedule when no entry is left.
-        return published(current) or current.sessions
+        # which falls back to the sessions it is about, then the whole schedule.
+        entries = published(current)
+        if entries or latest_update(chosen) is not None:
+            return entries or chosen
+        return current.sessions
 
     # The feed depends on the clock only through which announcements and
     # revisions are due: their count is in the key.
     due = passed("news", now)
     key: tuple = (path, query, due)
-    entries = published(schedule()) if city is not None else ()
-    if entries:
-        # A city's feed is made of its own entries (and the press contacts): a
+    if city is not None and (published(schedule()) or latest_update(chosen) is not None):
+        # A city's feed is made of its own sessions (and the press contacts): a
         # new version that did not touch them takes the body of the last one.
         key = (name, content_of(key, lambda s: (
-            s.calendar, s.contacts, title, path, query,
-            tuple((e, len(feeds.news([e], now))) for e in entries),
+            s.calendar, s.contacts, title, path, query, chosen,
+            tuple(len(feeds.news([e], now)) for e in published(s)),
         )))
     return serve(
         key,
-        lambda s: render(s, published(s), title, query, now, path),
+        lambda s: render(s, published(s), title, query, now, path, chosen),
         content_type,
         dated_by=dated_by,
     )

@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import logging
 import time
-from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from flask import Flask
@@ -44,7 +43,7 @@ def paths_to_build(version: Version, old: Version | None = None) -> list[str]:
         # A session that moved city or left touches the documents it was in too.
         touched = [*changed, *(before[s.id] for s in changed if s.id in before),
                    *(before[i] for i in before.keys() - now_ids)]
-        cities = {s.city for s in touched} | _cities_still_to_announce(schedule)
+        cities = {s.city for s in touched} | _cities_dated_by_the_schedule(schedule)
         paths = global_paths()
         for series_id in sorted({s.series.id for s in touched}):
             paths += series_paths(series_id)
@@ -63,14 +62,13 @@ def _same_context(old: Schedule, new: Schedule) -> bool:
     )
 
 
-def _cities_still_to_announce(schedule: Schedule) -> set[str]:
-    """Cities whose news feeds are dated by the whole schedule: some session not announced yet.
+def _cities_dated_by_the_schedule(schedule: Schedule) -> set[str]:
+    """Cities none of whose sessions has a date of its own to date their news feeds by.
 
-    (A news feed with no entry is dated by the schedule's latest change, so it
-    changes with any edit.)
+    (Such a feed is dated by the schedule's latest change, so it changes with any edit.)
     """
-    now = datetime.now(UTC)
-    return {s.city for s in schedule.sessions if s.announced is None or s.announced > now}
+    dated = {s.city for s in schedule.sessions if s.updated is not None}
+    return schedule.cities() - dated
 
 
 def prebuild(app: Flask, old: Version | None, new: Version) -> None:
