@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -83,15 +83,20 @@ class Table:
     name: str
     description: str
     fields: tuple[Field, ...]
+    # By name, for the loader, which asks for every key of every session.
+    _by_name: dict[str, Field] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_name.update((f.name, f) for f in self.fields)
 
     def field(self, name: str) -> Field | None:
         """The declaration of key `name`, or None when the table has no such key."""
-        return next((f for f in self.fields if f.name == name), None)
+        return self._by_name.get(name)
 
     @property
     def names(self) -> tuple[str, ...]:
         """Every key the table may hold."""
-        return tuple(f.name for f in self.fields)
+        return tuple(self._by_name)
 
 
 LEGACY = "Deprecated: derived from the published history; read only at first publication."
