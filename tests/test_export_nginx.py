@@ -143,3 +143,14 @@ def test_build_refuses_a_folder_that_is_not_an_export(runner: CliRunner, tmp_pat
     assert result.exit_code == 1
     assert "holds no previous export" in result.output
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_export_holds_no_private_link_nor_personal_page(exported: Path) -> None:
+    # The fixture's "automne" has a private video link: registered people get it
+    # through a signed personal link, which the export never holds.
+    private = "private-room-SECRET"
+    assert private in SEVERAL.read_text(encoding="utf-8")
+    for file in exported.rglob("*"):
+        if file.is_file() and file.suffix not in (".gz", ".br", ".png"):
+            assert private.encode() not in file.read_bytes(), file
+            assert "/private/" not in str(file.relative_to(exported))

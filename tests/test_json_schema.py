@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from typing import Any
 
 import pytest
@@ -15,7 +16,9 @@ from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
+from agenda import create_app
 from agenda.model import Schedule
+from tests.test_planned_dates import TEXT
 
 
 def validator(client: FlaskClient) -> Draft202012Validator:
@@ -96,3 +99,19 @@ def test_json_schema_is_cors_open_and_conditional(client: FlaskClient) -> None:
     again = client.get("/schemas/events.json",
                        headers={"If-None-Match": response.headers["ETag"]})
     assert again.status_code == 304
+
+
+def test_json_schema_validates_planned_dates_and_a_change_log(write_schedule) -> None:
+    # A rhythm (planned dates) and a published move (a change log with the date before).
+    path = write_schedule(TEXT)
+    client = create_app({"AGENDA_DATA": str(path)}).test_client()
+    path.write_text(TEXT.replace("2021-05-19T", "2021-05-26T"), encoding="utf-8")
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    check = validator(client)
+    everything = json.loads(client.get("/events.json").data)
+    assert errors(check, everything) == []
+    assert everything["planned"]
+    (moved,) = [s for s in everything["sessions"] if s["id"] == "clermont"]
+    assert [c["news"] for c in moved["changes"]] == [[], ["rescheduled"]]
+    assert errors(check, json.loads(client.get("/events/clermont.json").data)) == []
