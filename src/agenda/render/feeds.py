@@ -17,6 +17,7 @@ Quiet edits (a typo fixed) make no entry.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from html import escape
@@ -113,7 +114,14 @@ def _contact(contact: Contact) -> str:
 
 def entry_html(schedule: Schedule, session: Session) -> str:
     """An entry's body as HTML: status, theme, people, date, links, press contacts; data escaped."""
-    info = schedule.calendar
+    return _entry_html(schedule.calendar, schedule.contacts, session)
+
+
+# Kept by what it is made of: the feeds of a large schedule (all, each series,
+# each city; RSS and Atom) share each session's body, and a new version that
+# did not change a session does not write its body again.
+@functools.lru_cache(maxsize=65536)
+def _entry_html(info: CalendarInfo, contacts: tuple[Contact, ...], session: Session) -> str:
     locale = info.language
     html: list[str] = []
     if session.is_cancelled:
@@ -153,9 +161,9 @@ def entry_html(schedule: Schedule, session: Session) -> str:
         # Undated sessions have no .ics (the route answers 404).
         related.append(_link(links.ics_url(info, session), "Ajouter à mon agenda (.ics)"))
     html.append("<p>" + " · ".join(related) + "</p>")
-    if schedule.contacts:
+    if contacts:
         html.append("<p><strong>Contacts presse :</strong></p>")
-        html.append("<ul>" + "".join(_contact(c) for c in schedule.contacts) + "</ul>")
+        html.append("<ul>" + "".join(_contact(c) for c in contacts) + "</ul>")
     return "\n".join(html)
 
 

@@ -7,6 +7,7 @@ the content coding the client prefers (gzip or brotli, each with its own ETag).
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Callable, Hashable, Iterable
@@ -227,7 +228,7 @@ def serve(
     coding = _coding(environ.get("HTTP_ACCEPT_ENCODING"), siblings.codings)
     chosen = siblings.get(coding)
     now = datetime.now(UTC)
-    date = ("Date", http_date(now))
+    date = ("Date", _http_date(int(now.timestamp())))
     lines = [date, *prepared.headers[coding]]
     if prepared.last_modified is not None and prepared.last_modified > now:
         # RFC 9110: never later than the response's Date, whatever the data says.
@@ -249,6 +250,12 @@ def serve(
     return response
 
 
+@functools.lru_cache(maxsize=4)
+def _http_date(second: int) -> str:
+    """The Date header of this second (formatted once per second, not per request)."""
+    return http_date(second)
+
+
 # What a 304 leaves out (as Werkzeug does): the headers that describe a body.
 ENTITY_HEADERS = frozenset((
     "allow", "content-encoding", "content-language", "content-length", "content-location",
@@ -258,6 +265,10 @@ ENTITY_HEADERS = frozenset((
 
 class _Ready(Response):
     """A response whose headers are complete and checked: sent as they are."""
+
+    # The prepared lines say all of it: no default type, no length added.
+    default_mimetype = None
+    automatically_set_content_length = False
 
     def get_wsgi_headers(self, environ: dict) -> Headers:  # type: ignore[override]
         """The headers as prepared; Werkzeug's copy and re-check of each would cost more."""
