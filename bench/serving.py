@@ -220,7 +220,9 @@ def main() -> int:
     big = max(versions, key=lambda b: b[0])
     edits = [(size, full, edit) for size, full, edit, _ in versions if full and edit is not None]
     edit_shown = ", ".join(f"{edit / full:.0%} ({size:,} sessions)" for size, full, edit in edits)
-    edit_met = bool(edits) and all(edit <= 0.1 * full for size, full, edit in edits if size >= 1000)
+    # The target: a one-session edit in a 10,000-session schedule (the largest size).
+    largest = [(size, full, edit) for size, full, edit in edits if size == max(sizes)]
+    edit_met = bool(largest) and all(edit <= 0.1 * full for _, full, edit in largest)
     big_feed = feeds[1][1]
     lines += [
         "", "## Targets", "",
@@ -229,7 +231,8 @@ def main() -> int:
         f"| peak memory, {big[0]:,} sessions | ≤ 150 MB | {big[3]:.0f} MiB"
         f"{'' if big[1] is not None else ' (build stopped)'} | "
         f"{mark(big[3] <= 150 and big[1] is not None)} |",
-        f"| one-session edit | ≤ 10% of a full build | {edit_shown or '—'} | "
+        f"| one-session edit, {max(sizes):,} sessions | ≤ 10% of a full build | "
+        f"{edit_shown or '—'} | "
         f"{mark(edit_met)} |",
         f"| gzip | ≥ 75% smaller on the feed | {1 - big_feed[1] / big_feed[0]:.0%} "
         f"(1,000 sessions) | {mark(big_feed[1] <= 0.25 * big_feed[0])} |",
