@@ -11,11 +11,11 @@ from collections.abc import Iterator
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from agenda import create_app
 from tests.conftest import SEVERAL, SHIPPED
-from tests.test_browser_pages import ARGS, SEVERAL_NOW, chromium_path, live
+from tests.test_browser_pages import SEVERAL_NOW, live
 
 pytestmark = pytest.mark.browser
 
@@ -37,14 +37,6 @@ SEVERAL_PAGES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """One Chromium for the module."""
-    executable = chromium_path()
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
