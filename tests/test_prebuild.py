@@ -97,3 +97,25 @@ def test_the_previous_version_serves_while_the_next_is_built(folder: Path) -> No
     after = client.get("/healthz").get_data(as_text=True).split(",")[0]
     assert seen and seen[0].startswith("ok: serving version 1 ")
     assert after.startswith("ok: serving version 2 ")
+
+
+def test_two_edits_in_a_row_still_reuse_bodies_nobody_asked_for(folder: Path) -> None:
+    # Version 2 takes automne's page from version 1 only when asked; nobody asks
+    # before version 3 is published: version 3 must still have it, unbuilt.
+    app = create_app({"AGENDA_DATA": str(folder), "AGENDA_PREBUILD": True})
+    client = app.test_client()
+    store = app.extensions["agenda.store"]
+
+    def automne_page(bodies: dict) -> Prepared:
+        (found,) = [v for k, v in bodies.items()
+                    if isinstance(k, tuple) and len(k) > 1 and hasattr(k[1], "value")
+                    and k[0] == "event.html" and k[1].value[2].id == "automne"]
+        return found
+
+    first = automne_page(prepared(app))
+    edit(folder, "Saint-Étienne", "Roanne")
+    assert client.get("/healthz").status_code == 200 and store.served().number == 2
+    edit(folder, "Roanne", "Firminy")
+    assert client.get("/healthz").status_code == 200 and store.served().number == 3
+    assert client.get("/events/automne").status_code == 200
+    assert automne_page(prepared(app)) is first

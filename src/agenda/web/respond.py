@@ -10,10 +10,10 @@ from __future__ import annotations
 import functools
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flask import Response, abort, current_app, request
 from werkzeug.datastructures import Headers
@@ -143,9 +143,32 @@ ANCESTOR = ("ancestor",)
 
 
 def inherit(old: Version, new: Version) -> None:
-    """Let `new` take the bodies of `old` that are made of the same Content."""
-    old.cache.pop(ANCESTOR, None)  # two versions at most: memory stays bounded
-    new.cache[ANCESTOR] = old.cache
+    """Let `new` take the bodies of `old` (and those `old` could still take) of equal Content.
+
+    A body `old` never served (nobody asked for that page since) is handed on
+    too, or a second edit would lose it. Bodies made of a session that is no
+    longer what `new` publishes are left behind, so what is handed on stays
+    the size of one version.
+    """
+    current = {s.id: s for s in new.schedule.sessions}
+    calendar = new.schedule.calendar  # every Content holds the calendar first
+    handed: dict[Hashable, Any] = {}
+    for cache in (old.cache.pop(ANCESTOR, {}), old.cache):
+        for key, value in cache.items():
+            if (type(key) is tuple and len(key) > 1 and type(key[1]) is Content
+                    and all(current.get(s.id) == s for s in _sessions_in(key[1].value))
+                    and calendar in key[1].value):
+                handed[key] = value
+    new.cache[ANCESTOR] = handed
+
+
+def _sessions_in(value: object) -> Iterator[Session]:
+    """The sessions a Content's value is made of, however deep in its tuples."""
+    if isinstance(value, Session):
+        yield value
+    elif isinstance(value, tuple):
+        for item in value:
+            yield from _sessions_in(item)
 
 
 def moments(kind: str) -> tuple[datetime, ...]:
