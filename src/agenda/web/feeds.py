@@ -68,6 +68,16 @@ def _query_form(name: str) -> Response:
     return _feed(name, selection, "/" + name, links.filter_query(series_id, city))
 
 
+def dated_by_the_schedule(selected: Sequence[Session]) -> bool:
+    """True when a feed of these sessions is dated by the whole schedule's latest change.
+
+    That is when none of them has a revision time of its own (an announced
+    session always has one): such a feed changes with any edit, so it is not
+    kept by what it is made of, and every new version builds it again.
+    """
+    return latest_update(selected) is None
+
+
 def _feed(name: str, selection: Selection, path: str, query: str) -> Response:
     """The feed `name` of the selected sessions; `path` and `query` make its own URL."""
     render, content_type = FORMATS[name]
@@ -84,15 +94,13 @@ def _feed(name: str, selection: Selection, path: str, query: str) -> Response:
         # Last-Modified must agree with the feed's own updated (feeds.feed_updated),
         # which falls back to the sessions it is about, then the whole schedule.
         entries = published(current)
-        if entries or latest_update(chosen) is not None:
-            return entries or chosen
-        return current.sessions
+        return current.sessions if dated_by_the_schedule(chosen) else entries or chosen
 
     # The feed depends on the clock only through which announcements and
     # revisions are due: their count is in the key.
     due = passed("news", now)
     key: tuple = (path, query, due)
-    if city is not None and (published(schedule()) or latest_update(chosen) is not None):
+    if city is not None and not dated_by_the_schedule(chosen):
         # A city's feed is made of its own sessions (and the press contacts): a
         # new version that did not touch them takes the body of the last one.
         key = (name, content_of(key, lambda s: (

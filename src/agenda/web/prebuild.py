@@ -19,8 +19,9 @@ from urllib.parse import urlsplit
 from flask import Flask
 
 from agenda.export import city_paths, global_paths, series_paths, session_paths, site_paths
-from agenda.model import Schedule
+from agenda.model import Schedule, Session
 from agenda.published import Version
+from agenda.web.feeds import dated_by_the_schedule
 from agenda.web.respond import PIN, inherit
 
 log = logging.getLogger(__name__)
@@ -63,12 +64,11 @@ def _same_context(old: Schedule, new: Schedule) -> bool:
 
 
 def _cities_dated_by_the_schedule(schedule: Schedule) -> set[str]:
-    """Cities none of whose sessions has a date of its own to date their news feeds by.
-
-    (Such a feed is dated by the schedule's latest change, so it changes with any edit.)
-    """
-    dated = {s.city for s in schedule.sessions if s.updated is not None}
-    return schedule.cities() - dated
+    """Cities whose news feeds every version builds again (web/feeds.py says which)."""
+    by_city: dict[str, list[Session]] = {}
+    for session in schedule.sessions:
+        by_city.setdefault(session.city, []).append(session)
+    return {city for city, sessions in by_city.items() if dated_by_the_schedule(sessions)}
 
 
 def prebuild(app: Flask, old: Version | None, new: Version) -> None:
