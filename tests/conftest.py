@@ -42,6 +42,18 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+
+
+@pytest.fixture(autouse=True)
+def _own_body_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test keeps built bodies in a store of its own (agenda.bodies), never in data/.
+
+    Tests that patch a renderer or the clock must not find bodies another test built.
+    """
+    folder = tmp_path_factory.mktemp("bodies")
+    monkeypatch.setenv("AGENDA_BODIES", str(folder / "bodies.sqlite"))
+
+
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "data" / "sessions.toml"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+
 import zlib
 
 import brotli
@@ -74,12 +76,14 @@ def test_refused_codings_fall_back_to_identity(client: FlaskClient) -> None:
 
 
 def test_body_compressed_once_per_rendering(app: Flask, client: FlaskClient) -> None:
-    client.get("/calendar.ics", headers={"Accept-Encoding": "gzip"})
-    cache = app.extensions["agenda.encoded"]
-    etag = client.get("/calendar.ics").headers["ETag"].strip('"')
-    first = cache._entries[etag].get("gzip")
-    client.get("/calendar.ics", headers={"Accept-Encoding": "gzip"})
-    assert cache._entries[etag].get("gzip") is first
+    count = app.extensions["agenda.built"].count
+    packed = client.get("/calendar.ics", headers={"Accept-Encoding": "gzip"})
+    assert app.extensions["agenda.built"].count == count + 1
+    for coding in ("br", "identity", "gzip"):
+        client.get("/calendar.ics", headers={"Accept-Encoding": coding})
+    assert app.extensions["agenda.built"].count == count + 1
+    plain = client.get("/calendar.ics").data
+    assert gzip.decompress(packed.data) == plain
 
 
 def test_healthz_and_errors_not_compressed(client: FlaskClient) -> None:

@@ -141,10 +141,8 @@ def test_signed_bytes_never_enter_the_shared_cache(runner: CliRunner) -> None:
     path = make_link(runner, "automne")
     for address in (path, ics_of(path), "/events/automne", "/events/automne.ics"):
         assert client.get(address).status_code == 200
-    store = client.application.extensions["agenda.store"]
-    cache = store.current().cache
-    bodies = [v.body for v in cache.values() if hasattr(v, "body")]
-    assert bodies, "the public answers are cached"
+    bodies = list(client.application.extensions["agenda.bodies"].every_body())
+    assert bodies, "the public answers are stored"
     assert not any(PRIVATE.encode() in body for body in bodies)
     public = client.get("/events/automne.ics")
     assert b"private-room" not in public.data

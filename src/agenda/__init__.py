@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -16,9 +17,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     Raises agenda.errors.ScheduleError, listing every problem, when the schedule is invalid.
     """
+    from agenda.bodies import BodyStore, Hot, default_path
     from agenda.store import SETTLE_SECONDS, VersionStore
     from agenda.web import calendar, errors, feeds, pages, personal, static
-    from agenda.web.respond import EncodedCache
+    from agenda.web.respond import Built
 
     app = Flask(__name__, static_folder=None)  # web/static.py serves the static files
     app.config.from_mapping(
@@ -33,6 +35,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         AGENDA_WATCH=os.environ.get("AGENDA_WATCH", "1") != "0",
         # Build every body of a version before serving it (off in most tests).
         AGENDA_PREBUILD=os.environ.get("AGENDA_PREBUILD", "1") != "0",
+        # The SQLite file of built bodies, shared by the workers; default: beside
+        # the published version (agenda.bodies).
+        AGENDA_BODIES=os.environ.get("AGENDA_BODIES") or None,
+        # Megabytes of bodies each process keeps in memory; the rest is read from the store.
+        AGENDA_MEMORY=float(os.environ.get("AGENDA_MEMORY", "16")),
     )
     if test_config is not None:
         app.config.from_mapping(test_config)
@@ -42,7 +49,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         settle=app.config["AGENDA_SETTLE"],
         watch=app.config["AGENDA_WATCH"],
     )
-    app.extensions["agenda.encoded"] = EncodedCache()
+    store = app.extensions["agenda.store"]
+    app.extensions["agenda.bodies"] = BodyStore(
+        Path(app.config["AGENDA_BODIES"]) if app.config["AGENDA_BODIES"]
+        else default_path(store.published_path)
+    )
+    app.extensions["agenda.hot"] = Hot(int(app.config["AGENDA_MEMORY"] * 2**20))
+    app.extensions["agenda.built"] = Built()
     app.register_blueprint(calendar.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(pages.bp)
@@ -52,7 +65,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["AGENDA_PREBUILD"]:
         from agenda.web.prebuild import prebuild
 
-        store = app.extensions["agenda.store"]
         store.prepare = lambda old, new: prebuild(app, old, new)
         prebuild(app, None, store.served())
     return app

@@ -206,7 +206,7 @@ class Schedule:
     series: tuple[Series, ...]
     sessions: tuple[Session, ...]
     contacts: tuple[Contact, ...] = ()
-    source: str = ""
+    source: str = field(default="", compare=False)  # where it was read: for messages only
     planned: tuple[Planned, ...] = ()
     _by_id: dict[str, Session] = field(default_factory=dict, compare=False, repr=False)
 

@@ -2,37 +2,42 @@
 
 A new version is prepared while the previous one keeps serving: every URL of
 the site is requested once through the app itself, pinned to the new version,
-so that the bytes are exactly what a request would have built; a body made of
-the same things as in the previous version (a session's page, its .ics, a
-city's feeds) is taken from it rather than built again. Social cards are left
-to their first request (drawing one takes a fifth of a second); they are taken
-from the previous version in the same way.
+so that the bytes are exactly what a request would have built. Bodies go to
+the body store (agenda.bodies), not to memory; one already there (made of the
+same sessions by an earlier version, another worker or before a restart) is
+not built again. Social cards are left to their first request (drawing one
+takes a fifth of a second), then kept like the rest.
+
+After a whole build the store forgets what the version does not use; after
+an edit, what neither this version nor the one before uses.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import os
 import time
 from urllib.parse import urlsplit
 
 from flask import Flask
 
+from agenda.digest import digest
 from agenda.export import city_paths, global_paths, series_paths, session_paths, site_paths
 from agenda.model import Schedule, Session
 from agenda.published import Version
 from agenda.web.feeds import dated_by_the_schedule
-from agenda.web.respond import PIN, inherit
+from agenda.web.respond import LAZY, PIN, PREBUILDING, derived
 
 log = logging.getLogger(__name__)
 
 
 def paths_to_build(version: Version, old: Version | None = None) -> list[str]:
-    """The URLs whose bodies `version` builds before it is served: all but the PNG cards.
+    """The URLs whose bodies `version` builds before it is served, cards included.
 
     After `old`, only those that may differ: the documents of the whole
     schedule, and those of the sessions, cities and series that changed.
-    The others keep `old`'s bodies, taken on their first request.
+    The others are in the store already, under the same names.
     """
     schedule = version.schedule
     if old is None or not _same_context(old.schedule, schedule):
@@ -53,7 +58,7 @@ def paths_to_build(version: Version, old: Version | None = None) -> list[str]:
         for session in changed:
             paths += session_paths(session)
         paths = list(dict.fromkeys(paths))
-    return [p for p in paths if not p.endswith(".png")]
+    return paths
 
 
 def _same_context(old: Schedule, new: Schedule) -> bool:
@@ -72,19 +77,43 @@ def _cities_dated_by_the_schedule(schedule: Schedule) -> set[str]:
 
 
 def prebuild(app: Flask, old: Version | None, new: Version) -> None:
-    """Build every body of `new`, taking `old`'s where what they are made of did not change."""
+    """Build every body of `new` that the store lacks, then sweep the store."""
     began = time.perf_counter()
     previous = old if old is not None and old is not new else None
-    if previous is not None:
-        inherit(previous, new)
     host = urlsplit(new.schedule.calendar.base_url)
     paths = paths_to_build(new, previous)
+    whole = previous is None or len(paths) == len(site_paths(new.schedule))
+    if paths:
+        # Workers that build one version at once start at different places: each
+        # then finds much of what the others built, rather than building it too.
+        turn = (os.getpid() * 7919) % len(paths)
+        paths = paths[turn:] + paths[:turn]
+    built = app.extensions["agenda.built"].count
+    names: list[str] = []
     for path in paths:
-        _get(app, new, path, host.hostname or "localhost", host.scheme or "https")
-    log.info("built %s: %d URLs in %.2f s", new.label, len(paths), time.perf_counter() - began)
+        _get(app, new, path, host.hostname or "localhost", host.scheme or "https", names)
+    store = app.extensions["agenda.bodies"]
+    with app.test_request_context():
+        kept = [_schedule_digest(app, new)]
+        if previous is not None:
+            kept.append(_schedule_digest(app, previous))
+    store.sweep(kept, live=names if whole else None)
+    if previous is not None:
+        app.extensions["agenda.hot"].drop(previous.cache)
+    log.info("built %s: %d URLs, %d bodies new, in %.2f s", new.label, len(paths),
+             app.extensions["agenda.built"].count - built, time.perf_counter() - began)
 
 
-def _get(app: Flask, pinned: Version, path: str, host: str, scheme: str) -> None:
+def _schedule_digest(app: Flask, version: Version) -> str:
+    """The digest version-made answers of `version` are stored under (web/respond.py)."""
+    from flask import request
+
+    request.environ[PIN] = version
+    return derived("digest", digest)
+
+
+def _get(app: Flask, pinned: Version, path: str, host: str, scheme: str,
+         names: list[str]) -> None:
     """One GET through the app's WSGI callable, pinned to a version; the answer is dropped.
 
     Straight through WSGI rather than Flask's test client, which costs more
@@ -108,6 +137,9 @@ def _get(app: Flask, pinned: Version, path: str, host: str, scheme: str) -> None
         "wsgi.multiprocess": True,
         "wsgi.run_once": False,
         PIN: pinned,
+        PREBUILDING: names,
+        # Cards are drawn on first request; the prebuild only names them, to keep them.
+        LAZY: path.endswith(".png"),
     }
     answer = app.wsgi_app(environ, lambda status, headers, exc_info=None: None)
     try:

@@ -10,16 +10,19 @@ from __future__ import annotations
 import functools
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from flask import Response, abort, current_app, request
 from werkzeug.datastructures import Headers
 from werkzeug.http import http_date, parse_date, parse_etags, quote_etag
 
-from agenda.encoding import IDENTITY, Siblings, choose
+from agenda.bodies import BodyStore
+from agenda.digest import CODE, digest
+from agenda.encoding import IDENTITY, PREFERENCE, Siblings, choose
 from agenda.model import Schedule, Session, latest_update
 from agenda.published import Version
 from agenda.render import links
@@ -91,32 +94,40 @@ def derived(key: Hashable, compute: Callable[[Schedule], T]) -> T:
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """A body ready to send, made once per version: its encodings, and the headers of each."""
+    """A body ready to send: its forms by coding, their ETags and headers (all but Date)."""
 
-    siblings: Siblings
+    codings: tuple[str, ...]  # the compressed forms, in the server's order of preference
+    bodies: dict[str, bytes]
+    etags: dict[str, str]
     last_modified: datetime | None
-    headers: dict[str, list[tuple[str, str]]]  # by coding: everything but the body
+    headers: dict[str, list[tuple[str, str]]]
 
     @property
     def body(self) -> bytes:
         """The uncompressed bytes."""
-        return self.siblings.identity.body
+        return self.bodies[IDENTITY]
+
+    @property
+    def size(self) -> int:
+        """Bytes held, every form included."""
+        return sum(len(b) for b in self.bodies.values())
 
 
 class Content:
     """What a per-session body is made from, compared by value, hashed once.
 
     Keys of per-session bodies hold one of these rather than a version number,
-    so that a new version reuses the bodies of the sessions it did not change
-    (see `inherit`). A version makes one per session: within it, lookups
-    compare by identity.
+    so that every version (and every process) finds the body of a session it
+    did not change under the same name in the body store. A version makes one
+    per session: within it, lookups compare by identity.
     """
 
-    __slots__ = ("_hash", "value")
+    __slots__ = ("_digest", "_hash", "value")
 
     def __init__(self, value: Hashable) -> None:
         self.value = value
         self._hash = hash(value)
+        self._digest: str | None = None
 
     def __hash__(self) -> int:
         return self._hash
@@ -125,6 +136,13 @@ class Content:
         return self is other or (
             isinstance(other, Content) and self._hash == other._hash and self.value == other.value
         )
+
+    @property
+    def digest(self) -> str:
+        """The stable digest of the value (agenda.digest), made once."""
+        if self._digest is None:
+            self._digest = digest(self.value)
+        return self._digest
 
 
 def content(session: Session) -> Content:
@@ -135,40 +153,6 @@ def content(session: Session) -> Content:
 def content_of(memo: Hashable, make: Callable[[Schedule], Hashable]) -> Content:
     """The Content of a body made of what `make` returns, computed once per version and `memo`."""
     return derived(("content", memo), lambda s: Content(make(s)))
-
-
-# Where a version keeps the cache of the version before it, until the next one:
-# a body whose key holds a Content equal to one there is taken, not built again.
-ANCESTOR = ("ancestor",)
-
-
-def inherit(old: Version, new: Version) -> None:
-    """Let `new` take the bodies of `old` (and those `old` could still take) of equal Content.
-
-    A body `old` never served (nobody asked for that page since) is handed on
-    too, or a second edit would lose it. Bodies made of a session that is no
-    longer what `new` publishes are left behind, so what is handed on stays
-    the size of one version.
-    """
-    current = {s.id: s for s in new.schedule.sessions}
-    calendar = new.schedule.calendar  # every Content holds the calendar first
-    handed: dict[Hashable, Any] = {}
-    for cache in (old.cache.pop(ANCESTOR, {}), old.cache):
-        for key, value in cache.items():
-            if (type(key) is tuple and len(key) > 1 and type(key[1]) is Content
-                    and all(current.get(s.id) == s for s in _sessions_in(key[1].value))
-                    and calendar in key[1].value):
-                handed[key] = value
-    new.cache[ANCESTOR] = handed
-
-
-def _sessions_in(value: object) -> Iterator[Session]:
-    """The sessions a Content's value is made of, however deep in its tuples."""
-    if isinstance(value, Session):
-        yield value
-    elif isinstance(value, tuple):
-        for item in value:
-            yield from _sessions_in(item)
 
 
 def moments(kind: str) -> tuple[datetime, ...]:
@@ -233,23 +217,17 @@ def serve(
     """
     current = version()
     prepared = current.cache.get(key)
-    if prepared is None and type(key) is tuple and len(key) > 1 and type(key[1]) is Content:
-        ancestor = current.cache.get(ANCESTOR)
-        if ancestor is not None:
-            prepared = ancestor.get(key)  # unchanged since the last version: take its body
-            if prepared is not None:
-                current.cache[key] = prepared
     if prepared is None:
         extra = [*headers, *security(request.path, policy)]
         if filename:
             extra.append(("Content-Disposition", f'attachment; filename="{filename}"'))
-        prepared = current.cache[key] = _prepare(
-            current, build, content_type, dated_by, modified, dated, extra
-        )
+        prepared = _find_or_build(current, key, build, content_type, dated_by, modified, dated,
+                                  extra)
+        if prepared is None:  # a prebuild, and the store has it already
+            return _Ready(status=204)
     environ = request.environ
-    siblings = prepared.siblings
-    coding = _coding(environ.get("HTTP_ACCEPT_ENCODING"), siblings.codings)
-    chosen = siblings.get(coding)
+    coding = _coding(environ.get("HTTP_ACCEPT_ENCODING"), prepared.codings)
+    body = prepared.bodies[coding]
     now = datetime.now(UTC)
     date = ("Date", _http_date(int(now.timestamp())))
     lines = [date, *prepared.headers[coding]]
@@ -259,13 +237,13 @@ def serve(
     if "HTTP_IF_MATCH" in environ or "HTTP_IF_UNMODIFIED_SINCE" in environ or (
         "HTTP_RANGE" in environ
     ):
-        return _conditional(chosen.body, lines)
-    if _not_modified(environ, chosen.etag, prepared.last_modified):
+        return _conditional(body, lines)
+    if _not_modified(environ, prepared.etags[coding], prepared.last_modified):
         response = _Ready(status=304)
         lines = [line for line in lines if line[0].lower() not in ENTITY_HEADERS]
     else:
-        response = _Ready(chosen.body)
-        lines.append(("Content-Length", str(len(chosen.body))))
+        response = _Ready(body)
+        lines.append(("Content-Length", str(len(body))))
     # The lines were checked once, when the body was prepared: filling the header
     # list directly spares re-validating a dozen of them on every request.
     response.headers._list = lines  # noqa: SLF001 - Werkzeug's own storage, stable since 0.x
@@ -337,7 +315,69 @@ def _coding(accept_encoding: str | None, codings: tuple[str, ...]) -> str:
     return found
 
 
-def _prepare(
+# WSGI environ keys of a prebuild: it only needs bodies to exist, and it lists
+# the names of every answer of the version (what a sweep keeps).
+PREBUILDING = "agenda.prebuilding"
+LAZY = "agenda.lazy"  # in a prebuild: name the answer, build it only when asked
+
+
+def _find_or_build(
+    current: Version,
+    key: Hashable,
+    build: Callable[[Schedule], bytes],
+    content_type: str,
+    dated_by: Callable[[Schedule], Iterable[Session]] | None,
+    modified: datetime | None,
+    dated: bool,
+    extra: list[tuple[str, str]],
+) -> Prepared | None:
+    """The answer of `key`: from the body store, else built and stored; kept hot if it fits.
+
+    None in a prebuild when the store has it already: nothing needs reading.
+    """
+    name, made_for = _name(current, key)
+    stored_bodies = bodies()
+    prebuilding = request.environ.get(PREBUILDING)
+    if prebuilding is not None:
+        prebuilding.append(name)
+        if request.environ.get(LAZY) or stored_bodies.has(name):
+            return None
+    found = stored_bodies.get(name)
+    if found is not None:
+        meta = found.meta
+        stamp = meta["modified"]
+        prepared = _prepared(found.bodies, found.etags, meta["type"],
+                             datetime.fromisoformat(stamp) if stamp else None,
+                             [tuple(line) for line in meta["extra"]])
+    else:
+        prepared = _build(current, build, content_type, dated_by, modified, dated, extra)
+        stored_bodies.put(
+            name, made_for,
+            {c: (prepared.etags[c], prepared.bodies[c]) for c in (IDENTITY, *prepared.codings)},
+            {"type": content_type, "extra": extra,
+             "modified": prepared.last_modified.isoformat() if prepared.last_modified else None},
+        )
+        current_app.extensions["agenda.built"].add(name)
+    if prebuilding is None:
+        current_app.extensions["agenda.hot"].keep(current.cache, key, prepared, prepared.size)
+    return prepared
+
+
+def _name(current: Version, key: Hashable) -> tuple[str, str | None]:
+    """The name of `key`'s answer in the body store, and the version it is made for, if any.
+
+    A key holding a Content is named by that Content's digest alone: every
+    version and process that has the same sessions finds the same body. Any
+    other key is named within its version's schedule.
+    """
+    if type(key) is tuple and any(type(part) is Content for part in key):
+        parts = tuple(p.digest if type(p) is Content else p for p in key)
+        return digest(CODE, "content", parts), None
+    schedule_digest = derived("digest", digest)
+    return digest(CODE, schedule_digest, key), schedule_digest
+
+
+def _build(
     current: Version,
     build: Callable[[Schedule], bytes],
     content_type: str,
@@ -348,58 +388,54 @@ def _prepare(
 ) -> Prepared:
     schedule = current.schedule
     rendered = Rendered.of(build(schedule))
-    siblings = encoded().get(rendered, content_type).prebuild()
+    siblings = Siblings.of(rendered.body, rendered.etag, content_type).prebuild()
     stamps: list[datetime] = []
     if dated:
         sessions = list(dated_by(schedule)) if dated_by is not None else []
         stamps = [t for t in (latest_update(sessions), modified, schedule.calendar.updated) if t]
-    last_modified = max(stamps) if stamps else None
+    forms = {c: siblings.get(c) for c in (IDENTITY, *siblings.codings)}
+    return _prepared({c: f.body for c, f in forms.items()}, {c: f.etag for c, f in forms.items()},
+                     content_type, max(stamps) if stamps else None, extra)
+
+
+def _prepared(
+    bodies_by_coding: dict[str, bytes],
+    etags: dict[str, str],
+    content_type: str,
+    last_modified: datetime | None,
+    extra: list[tuple[str, str]],
+) -> Prepared:
+    """A Prepared answer: the header lines of each coding, checked once by Werkzeug."""
+    codings = tuple(c for c in PREFERENCE if c in bodies_by_coding)
     by_coding: dict[str, list[tuple[str, str]]] = {}
-    for coding in (IDENTITY, *siblings.codings):
-        lines = [("Content-Type", content_type), ("ETag", quote_etag(siblings.get(coding).etag))]
-        if siblings.codings:
+    for coding in (IDENTITY, *codings):
+        lines = [("Content-Type", content_type), ("ETag", quote_etag(etags[coding]))]
+        if codings:
             lines.append(("Vary", "Accept-Encoding"))
             if coding != IDENTITY:
                 lines.append(("Content-Encoding", coding))
         if last_modified is not None:
             lines.append(("Last-Modified", http_date(last_modified)))
         lines.append(("Cache-Control", CACHE_CONTROL))
-        # Through Werkzeug's Headers once, so that every line is checked as usual.
         by_coding[coding] = list(Headers(lines + extra).to_wsgi_list())
-    return Prepared(siblings, last_modified, by_coding)
+    return Prepared(codings, bodies_by_coding, etags, last_modified, by_coding)
 
 
-class EncodedCache:
-    """The compressed siblings of rendered bodies, by ETag, within a memory budget.
+class Built:
+    """How many bodies this process built (tests check that serving builds nothing)."""
 
-    An ETag is a hash of the bytes, so one entry serves every schedule version
-    that renders the same bytes. Past the budget the cache starts afresh rather
-    than tracking use: versions come and go, and a body is compressed again at
-    most once per worker after that.
-    """
+    def __init__(self) -> None:
+        self.count = 0
+        self.recent: deque[str] = deque(maxlen=64)
 
-    def __init__(self, budget: int = 64 * 2**20) -> None:
-        self.budget = budget
-        self._entries: dict[str, Siblings] = {}
-        self._size = 0
-
-    def get(self, rendered: Rendered, content_type: str) -> Siblings:
-        """The siblings of `rendered`, made on first use."""
-        found = self._entries.get(rendered.etag)
-        if found is None:
-            found = Siblings.of(rendered.body, rendered.etag, content_type)
-            if self._size > self.budget:
-                self._entries.clear()
-                self._size = 0
-            self._entries[rendered.etag] = found
-            # Counted at full size so that compressed forms made later fit the budget.
-            self._size += 2 * len(rendered.body)
-        return found
+    def add(self, name: str) -> None:
+        self.count += 1
+        self.recent.append(name)
 
 
-def encoded() -> EncodedCache:
-    """The application's cache of compressed bodies."""
-    return current_app.extensions["agenda.encoded"]
+def bodies() -> BodyStore:
+    """The application's store of built bodies."""
+    return current_app.extensions["agenda.bodies"]
 
 
 def session_or_404(session_id: str) -> Session:
