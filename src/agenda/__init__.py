@@ -18,6 +18,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     Raises agenda.errors.ScheduleError, listing every problem, when the schedule is invalid.
     """
     from agenda.bodies import BodyStore, Hot, default_path
+    from agenda.render import parts
     from agenda.store import SETTLE_SECONDS, VersionStore
     from agenda.web import calendar, errors, feeds, pages, personal, static
     from agenda.web.respond import Built
@@ -54,6 +55,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         Path(app.config["AGENDA_BODIES"]) if app.config["AGENDA_BODIES"]
         else default_path(store.published_path)
     )
+    # Per-session pieces of whole-schedule documents are kept in the same store.
+    parts.use(app.extensions["agenda.bodies"])
     app.extensions["agenda.hot"] = Hot(int(app.config["AGENDA_MEMORY"] * 2**20))
     app.extensions["agenda.built"] = Built()
     app.register_blueprint(calendar.bp)

@@ -25,6 +25,7 @@ Tables:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -38,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from agenda.digest import CODE
+from agenda.encoding import IDENTITY, Form
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +59,24 @@ def default_path(published: Path) -> Path:
     return published.with_name("." + published.stem + ".bodies.sqlite")
 
 
+# Bodies above this are streamed from the store to the client, never read whole.
+LARGE = 1 << 19
+CHUNK = 1 << 18
+
+
+@dataclass(frozen=True, slots=True)
+class Blob:
+    """A large body in the store, sent in chunks (`BodyStore.stream`)."""
+
+    etag: str
+    size: int
+
+
 @dataclass(frozen=True, slots=True)
 class Stored:
-    """An answer found in the store: its bodies by coding, their ETags, and its metadata."""
+    """An answer found in the store: its bodies (or Blobs) by coding, their ETags, metadata."""
 
-    bodies: dict[str, bytes]
+    bodies: dict[str, bytes | Blob]
     etags: dict[str, str]
     meta: dict[str, Any]
 
@@ -121,37 +136,106 @@ class BodyStore:
         return row is not None
 
     def get(self, name: str) -> Stored | None:
-        """The answer `name` with every form of its body, or None (never stored, or lost)."""
+        """The answer `name`, or None (never stored, or lost); large bodies as Blobs."""
         try:
             db = self._db()
             row = db.execute("SELECT etag, meta FROM answers WHERE name = ?", (name,)).fetchone()
             if row is None:
                 return None
             etag, meta = row
-            forms = db.execute("SELECT etag, data FROM bodies WHERE plain = ?", (etag,)).fetchall()
+            forms = db.execute(
+                "SELECT etag, CASE WHEN length(data) > ? THEN length(data) ELSE data END "
+                "FROM bodies WHERE plain = ?", (LARGE, etag)).fetchall()
         except sqlite3.Error as error:
             log.warning("reading %s failed: %s", self.path, error)
             return None
         found = json.loads(meta)
-        by_etag = dict(forms)
+        by_etag = {e: (Blob(e, data) if type(data) is int else data) for e, data in forms}
         etags = {coding: etag + suffix for coding, suffix in found["suffixes"].items()}
         if any(e not in by_etag for e in etags.values()):
             return None  # swept by another process meanwhile: built again
         return Stored({c: by_etag[e] for c, e in etags.items()}, etags, found)
 
-    def put(self, name: str, version: str | None, bodies: dict[str, tuple[str, bytes]],
-            meta: dict[str, Any]) -> None:
-        """Store an answer: its bodies by coding as (ETag, bytes), identity first, and metadata."""
-        plain = bodies["identity"][0]
-        document = dict(meta, suffixes={c: e[len(plain):] for c, (e, _) in bodies.items()})
+    def stream(self, blob: Blob) -> Iterator[bytes]:
+        """The bytes of a large body, a chunk at a time (a sweep meanwhile cuts it short)."""
         try:
-            with self._db() as db:
-                db.executemany("INSERT OR IGNORE INTO bodies VALUES (?, ?, ?)",
-                               [(etag, plain, data) for etag, data in bodies.values()])
-                db.execute("INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?)",
-                           (name, version, plain, json.dumps(document, separators=(",", ":"))))
+            db = self._db()
+            row = db.execute("SELECT rowid FROM bodies WHERE etag = ?", (blob.etag,)).fetchone()
+            if row is None:
+                return
+            with db.blobopen("bodies", "data", row[0], readonly=True) as reader:
+                while chunk := reader.read(CHUNK):
+                    yield chunk
+        except sqlite3.Error as error:
+            log.warning("reading %s failed: %s", self.path, error)
+
+    def read(self, blob: Blob) -> bytes:
+        """The bytes of a large body, whole (for the rare answers that need them so)."""
+        return b"".join(self.stream(blob))
+
+    def put(self, name: str, version: str | None, forms: dict[str, Form],
+            meta: dict[str, Any]) -> bool:
+        """Store an answer: its forms by coding (identity first) and metadata; False on failure."""
+        plain = forms[IDENTITY].etag
+        document = dict(meta, suffixes={c: f.etag[len(plain):] for c, f in forms.items()})
+        try:
+            db = self._db()
+            for form in forms.values():
+                if form.data is not None:
+                    db.execute("INSERT OR IGNORE INTO bodies VALUES (?, ?, ?)",
+                               (form.etag, plain, form.data))
+                    continue
+                # Written through a blob handle, a piece at a time, never whole in memory.
+                cursor = db.execute("INSERT OR IGNORE INTO bodies VALUES (?, ?, zeroblob(?))",
+                                    (form.etag, plain, form.size))
+                if cursor.rowcount:
+                    assert form.file is not None
+                    form.file.seek(0)
+                    with db.blobopen("bodies", "data", cursor.lastrowid) as writer:
+                        while chunk := form.file.read(CHUNK):
+                            writer.write(chunk)
+            db.execute("INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?)",
+                       (name, version, plain, json.dumps(document, separators=(",", ":"))))
+            self._written()
         except sqlite3.Error as error:
             log.warning("writing %s failed: %s; the body stays in memory only", self.path, error)
+            self._rollback()
+            return False
+        return True
+
+    @contextlib.contextmanager
+    def batch(self, size: int = 200) -> Iterator[None]:
+        """Commit writes by groups of `size` within this block (a build), not one by one.
+
+        Each commit costs about as much as building a small body; other
+        processes wait at most one group for the lock.
+        """
+        local = self._local
+        local.batch, local.unsaved = size, 0
+        try:
+            yield
+        finally:
+            local.batch = 0
+            self._commit()
+
+    def _written(self) -> None:
+        local = self._local
+        local.unsaved = getattr(local, "unsaved", 0) + 1
+        if local.unsaved >= getattr(local, "batch", 0):
+            self._commit()
+
+    def _commit(self) -> None:
+        local = self._local
+        local.unsaved = 0
+        try:
+            self._db().commit()
+        except sqlite3.Error as error:
+            log.warning("writing %s failed: %s", self.path, error)
+            self._rollback()
+
+    def _rollback(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self._db().rollback()
 
     def names(self) -> list[str]:
         """Every answer stored (tests and maintenance)."""
@@ -189,12 +273,23 @@ class BodyStore:
     def put_parts(self, items: Iterable[tuple[str, bytes]]) -> None:
         """Store parts (name, bytes)."""
         try:
-            with self._db() as db:
-                db.executemany("INSERT OR IGNORE INTO parts VALUES (?, ?)", items)
+            self._db().executemany("INSERT OR IGNORE INTO parts VALUES (?, ?)", items)
+            self._written()
         except sqlite3.Error as error:
             log.warning("writing %s failed: %s", self.path, error)
+            self._rollback()
 
     # --- sweeping ---------------------------------------------------------------
+
+    def forget(self, names: Iterable[str]) -> None:
+        """Forget the answers `names` made of sessions (a version replaced those sessions)."""
+        self._commit()
+        try:
+            with self._db() as db:
+                db.executemany("DELETE FROM answers WHERE name = ? AND version IS NULL",
+                               ((n,) for n in names))
+        except sqlite3.Error as error:
+            log.warning("sweeping %s failed: %s", self.path, error)
 
     def sweep(self, keep_versions: Iterable[str], live: Iterable[str] | None = None) -> int:
         """Forget what no served version needs; returns how many answers went.
@@ -205,6 +300,7 @@ class BodyStore:
         parts go if an older release wrote them. Bodies no answer uses go last.
         """
         kept = list(keep_versions)
+        self._commit()
         try:
             with self._db() as db:
                 marks = ",".join("?" * len(kept)) or "NULL"

@@ -1,14 +1,20 @@
-"""Content codings: deterministic gzip and brotli siblings of a body, and their choice.
+"""Content codings: deterministic gzip and brotli forms of a body, and their choice.
 
 Pure: no Flask, no clock. The same body always gives the same compressed bytes
-(gzip with mtime 0 and a fixed level, brotli with a fixed quality), so every
-process, and the static export, agree on the bytes and on their ETags.
+(gzip with mtime 0 and a fixed level, brotli with a fixed quality, both fed in
+fixed blocks), so every process, and the static export, agree on the bytes and
+on their ETags. A body may come in pieces (`Encoder`): large documents are
+never held whole in memory.
 """
 
 from __future__ import annotations
 
-import gzip
-from dataclasses import dataclass, field
+import hashlib
+import tempfile
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import IO, Any
 
 import brotli
 
@@ -38,65 +44,135 @@ def compressible(content_type: str, size: int) -> bool:
     )
 
 
+# Bodies are fed to the compressors in blocks of this size, however they were
+# made (one piece or many): the compressed bytes then depend on the body alone.
+BLOCK = 1 << 16
+# Above this, a body being built is held in a temporary file rather than in memory.
+SPILL = 1 << 20
+
+
+def _gzip() -> Any:
+    # wbits 31: a gzip wrapper with no name and a zero timestamp, so the bytes are reproducible.
+    return zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
+
+
+def _brotli() -> Any:
+    return brotli.Compressor(quality=BROTLI_QUALITY)
+
+
+def _flushed(compressor: Any) -> bytes:
+    # zlib's objects end with flush(); brotli's flush() only empties its buffer, finish() ends.
+    return compressor.finish() if hasattr(compressor, "finish") else compressor.flush()
+
+
+def _fed(compressor: Any, body: bytes) -> bytes:
+    out = [compressor.process(body[i:i + BLOCK]) if hasattr(compressor, "process")
+           else compressor.compress(body[i:i + BLOCK]) for i in range(0, len(body), BLOCK)]
+    return b"".join(out) + _flushed(compressor)
+
+
 def gzip_bytes(body: bytes) -> bytes:
     """gzip of `body`, byte for byte reproducible (no timestamp, fixed level)."""
-    return gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
+    return _fed(_gzip(), body)
 
 
 def brotli_bytes(body: bytes) -> bytes:
     """brotli of `body`, byte for byte reproducible (fixed quality)."""
-    return brotli.compress(body, quality=BROTLI_QUALITY)
+    return _fed(_brotli(), body)
 
 
-COMPRESSORS = {"gzip": gzip_bytes, "br": brotli_bytes}
+COMPRESSORS = {"gzip": _gzip, "br": _brotli}
+ETAG_LENGTH = 32
 
 
 @dataclass(frozen=True, slots=True)
-class Coded:
-    """One representation to send: bytes, their strong ETag, and the coding (or identity)."""
+class Form:
+    """One representation of a body: its strong ETag, its size, and its bytes.
 
-    body: bytes
+    `data` holds the bytes, or `file` a temporary file holding them (a large
+    body being built, on its way to the body store).
+    """
+
     etag: str
-    coding: str
+    size: int
+    data: bytes | None = None
+    file: IO[bytes] | None = None
+
+    def read(self) -> bytes:
+        """The bytes, read from the file if need be."""
+        if self.data is not None:
+            return self.data
+        assert self.file is not None
+        self.file.seek(0)
+        return self.file.read()
 
 
-@dataclass(slots=True)
-class Siblings:
-    """A body and its compressed forms, each computed at most once, on first use."""
+class Encoder:
+    """Takes a body piece by piece: hashes it, compresses it, keeps it (on disk when large).
 
-    identity: Coded
-    codings: tuple[str, ...]
-    _made: dict[str, Coded] = field(default_factory=dict)
+    `forms()` then gives the identity form and, for a compressible body, its
+    gzip and brotli forms, each with its ETag (a hash of the plain bytes, plus
+    -gz or -br). Memory stays near a block whatever the size of the body.
+    """
 
-    @classmethod
-    def of(cls, body: bytes, etag: str, content_type: str) -> Siblings:
-        """The siblings of a rendered body; only compressible bodies get codings."""
-        codings = PREFERENCE if compressible(content_type, len(body)) else ()
-        return cls(Coded(body, etag, IDENTITY), codings)
+    def __init__(self, content_type: str) -> None:
+        self.content_type = content_type
+        self._hash = hashlib.sha256()
+        self._pieces: list[bytes] = []  # the body while small
+        self._file: IO[bytes] | None = None  # the body once large
+        self._size = 0
+        self._pending = bytearray()
+        self._packers = {c: make() for c, make in COMPRESSORS.items()}
+        self._packed: dict[str, list[bytes]] = {c: [] for c in COMPRESSORS}
+        self._compress = compressible(content_type, MIN_SIZE)  # the type alone, for now
 
-    def get(self, coding: str) -> Coded:
-        """The representation in `coding` ('br', 'gzip' or 'identity'), compressing once."""
-        if coding == IDENTITY:
-            return self.identity
-        made = self._made.get(coding)
-        if made is None:
-            if coding not in self.codings:
-                raise ValueError(f"no {coding!r} form of this body")
-            body = COMPRESSORS[coding](self.identity.body)
-            made = Coded(body, self.identity.etag + ETAG_SUFFIX[coding], coding)
-            self._made[coding] = made
-        return made
+    def write(self, piece: bytes) -> None:
+        """Add the next piece of the body."""
+        self._hash.update(piece)
+        self._size += len(piece)
+        if self._file is None and self._size > SPILL:
+            self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the Form
+            self._file.writelines(self._pieces)
+            self._pieces = []
+        if self._file is not None:
+            self._file.write(piece)
+        else:
+            self._pieces.append(piece)
+        if not self._compress:
+            return
+        self._pending += piece
+        while len(self._pending) >= BLOCK:
+            self._feed(bytes(self._pending[:BLOCK]))
+            del self._pending[:BLOCK]
 
-    def prebuild(self) -> Siblings:
-        """Compute every coding now (before serving, or for an export); returns self."""
-        for coding in self.codings:
-            self.get(coding)
-        return self
+    def _feed(self, block: bytes) -> None:
+        for coding, packer in self._packers.items():
+            method = packer.process if hasattr(packer, "process") else packer.compress
+            self._packed[coding].append(method(block))
 
-    @property
-    def size(self) -> int:
-        """Bytes held, the compressed forms made so far included."""
-        return len(self.identity.body) + sum(len(c.body) for c in self._made.values())
+    def forms(self) -> dict[str, Form]:
+        """Every form of the body, identity first; the encoder is spent."""
+        etag = self._hash.hexdigest()[:ETAG_LENGTH]
+        if self._file is None:
+            found = {IDENTITY: Form(etag, self._size, data=b"".join(self._pieces))}
+        else:
+            found = {IDENTITY: Form(etag, self._size, file=self._file)}
+        if not compressible(self.content_type, self._size):
+            return found
+        if self._pending:
+            self._feed(bytes(self._pending))
+        for coding in PREFERENCE:
+            packed = b"".join(self._packed[coding]) + _flushed(self._packers[coding])
+            found[coding] = Form(etag + ETAG_SUFFIX[coding], len(packed), data=packed)
+        return found
+
+
+def encode(body: bytes | Iterable[bytes], content_type: str) -> dict[str, Form]:
+    """Every form of `body` (bytes, or its pieces in order): see Encoder."""
+    encoder = Encoder(content_type)
+    for piece in (body,) if isinstance(body, bytes | bytearray) else body:
+        encoder.write(piece)
+    return encoder.forms()
 
 
 def qvalues(accept_encoding: str) -> dict[str, float]:

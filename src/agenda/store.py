@@ -13,7 +13,6 @@ time the file was saved.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import threading
@@ -41,19 +40,6 @@ log = logging.getLogger(__name__)
 
 SETTLE_SECONDS = 2.0  # a save in progress rarely pauses this long between writes
 POLL_SECONDS = 0.5
-
-
-@dataclass(frozen=True, slots=True)
-class Rendered:
-    """Bytes ready to serve and their strong validator."""
-
-    body: bytes
-    etag: str
-
-    @classmethod
-    def of(cls, body: bytes) -> Rendered:
-        """Wrap bytes, deriving the ETag from the bytes alone."""
-        return cls(body, hashlib.sha256(body).hexdigest()[:32])
 
 
 @dataclass(frozen=True, slots=True)

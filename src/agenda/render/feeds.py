@@ -17,7 +17,6 @@ Quiet edits (a typo fixed) make no entry.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from html import escape
@@ -35,7 +34,7 @@ from agenda.model import (
     Status,
     latest_update,
 )
-from agenda.render import links, wording
+from agenda.render import links, parts, wording
 
 RSS_TYPE = "application/rss+xml"
 ATOM_TYPE = "application/atom+xml"
@@ -117,10 +116,10 @@ def entry_html(schedule: Schedule, session: Session) -> str:
     return _entry_html(schedule.calendar, schedule.contacts, session)
 
 
-# Kept by what it is made of: the feeds of a large schedule (all, each series,
+# Kept by what it is made of (render/parts.py): the feeds of a large schedule (all, each series,
 # each city; RSS and Atom) share each session's body, and a new version that
 # did not change a session does not write its body again.
-@functools.lru_cache(maxsize=65536)
+@parts.kept("feeds.entry")
 def _entry_html(info: CalendarInfo, contacts: tuple[Contact, ...], session: Session) -> str:
     locale = info.language
     html: list[str] = []

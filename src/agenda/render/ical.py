@@ -10,14 +10,14 @@ gives the same bytes.
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vCalAddress, vDuration, vText, vUri
 
 from agenda.model import CalendarInfo, Planned, Schedule, Session, Status
-from agenda.render import links, wording
+from agenda.render import links, parts, vtimezone, wording
 from agenda.render.vtimezone import build_vtimezone
 
 PRODID = "-//agenda//agenda calendar publisher//FR"
@@ -224,21 +224,26 @@ def build_calendar(
 # A calendar's bytes are its head, then each component's own bytes: the parts
 # are kept by what they are made of, so that a new version of a large schedule
 # serializes again only the events that changed.
-@functools.lru_cache(maxsize=65536)
+@parts.kept("ical.event")
 def _event_bytes(info: CalendarInfo, session: Session) -> bytes:
     return build_event(info, session).to_ical()
 
 
-@functools.lru_cache(maxsize=4096)
+@parts.kept("ical.planned")
 def _planned_bytes(info: CalendarInfo, planned: Planned) -> bytes:
     return build_planned(info, planned).to_ical()
 
 
-@functools.lru_cache(maxsize=1024)
 def _vtimezone_bytes(
     zone: ZoneInfo, first: datetime, last: datetime, years: frozenset[int] | None
 ) -> bytes:
-    return build_vtimezone(zone, first, last, years).to_ical()
+    # Keyed by what the VTIMEZONE depends on: one per zone and set of years, not per calendar.
+    return _planned_vtimezone_bytes(*vtimezone.plan(zone, first, last, years))
+
+
+@functools.lru_cache(maxsize=1024)
+def _planned_vtimezone_bytes(zone: ZoneInfo, years: frozenset[int], opening: bool) -> bytes:
+    return vtimezone.component_of(zone, years, opening).to_ical()
 
 
 END = b"END:VCALENDAR\r\n"
@@ -252,16 +257,29 @@ def calendar_bytes(
     series_ids: Collection[str] = (),
 ) -> bytes:
     """`build_calendar(...).to_ical()`, from parts serialized once each."""
+    return b"".join(calendar_pieces(schedule, sessions, name, subscription, series_ids))
+
+
+def calendar_pieces(
+    schedule: Schedule,
+    sessions: Sequence[Session],
+    name: str | None = None,
+    subscription: bool = True,
+    series_ids: Collection[str] = (),
+) -> Iterator[bytes]:
+    """The bytes of `calendar_bytes` in pieces, made as they are read: never whole in memory."""
     info = schedule.calendar
     dated, planned, span = _parts(schedule, sessions, subscription, series_ids)
     head = _head(info, name, subscription).to_ical()
     assert head.endswith(END)
-    parts = [head[: -len(END)]]
-    parts += [_vtimezone_bytes(*zone) for zone in _timezones(schedule, span)]
-    parts += [_event_bytes(info, s) for s in dated]
-    parts += [_planned_bytes(info, p) for p in planned]
-    parts.append(END)
-    return b"".join(parts)
+    yield head[: -len(END)]
+    for zone in _timezones(schedule, span):
+        yield _vtimezone_bytes(*zone)
+    for session in dated:
+        yield _event_bytes(info, session)
+    for plan in planned:
+        yield _planned_bytes(info, plan)
+    yield END
 
 
 def feed_bytes(
@@ -273,7 +291,19 @@ def feed_bytes(
     """The subscription feed for `sessions` and the planned dates of `series_ids` (default all)."""
     if series_ids is None:
         series_ids = [s.id for s in schedule.series]
-    return calendar_bytes(schedule, sessions, name=name, subscription=True, series_ids=series_ids)
+    return b"".join(feed_pieces(schedule, sessions, name, series_ids))
+
+
+def feed_pieces(
+    schedule: Schedule,
+    sessions: Sequence[Session],
+    name: str | None = None,
+    series_ids: Collection[str] | None = None,
+) -> Iterator[bytes]:
+    """The bytes of `feed_bytes` in pieces (see `calendar_pieces`)."""
+    if series_ids is None:
+        series_ids = [s.id for s in schedule.series]
+    return calendar_pieces(schedule, sessions, name, True, series_ids)
 
 
 def session_bytes(schedule: Schedule, session: Session) -> bytes:

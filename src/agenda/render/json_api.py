@@ -12,14 +12,14 @@ without being declared there fails them.
 
 from __future__ import annotations
 
-import functools
 import json
+from collections.abc import Iterator
 from datetime import datetime
 from importlib import resources
 from typing import Any
 
 from agenda.model import CalendarInfo, Person, Planned, Revision, Schedule, Session
-from agenda.render import links, wording
+from agenda.render import links, parts, wording
 
 FORMAT_VERSION = 1
 
@@ -170,28 +170,38 @@ def _dumps(value: Any) -> str:
 
 
 # Each session's part of /events.json is serialized once and kept by what it is
-# made of, so that a new version of a large schedule serializes again only the
-# sessions that changed. Re-indented, the parts give the very bytes that
-# serializing the whole document at once gives (a test compares both).
-@functools.lru_cache(maxsize=65536)
-def _session_part(calendar: CalendarInfo, session: Session) -> str:
+# made of (render/parts.py), so that a new version of a large schedule
+# serializes again only the sessions that changed. Re-indented, the parts give
+# the very bytes that serializing the whole document at once gives (a test
+# compares both).
+@parts.kept("json.session")
+def _session_part(calendar: CalendarInfo, session: Session) -> bytes:
     text = _dumps(session_document(calendar, session))
-    return "\n".join("    " + line for line in text.split("\n"))
+    return "\n".join("    " + line for line in text.split("\n")).encode("utf-8")
 
 
 def events_bytes(schedule: Schedule) -> bytes:
     """/events.json as bytes."""
+    return b"".join(events_pieces(schedule))
+
+
+def events_pieces(schedule: Schedule) -> Iterator[bytes]:
+    """/events.json in pieces, made as they are read: never whole in memory."""
     document = schedule_document(schedule, sessions=False)
     sessions = ordered(schedule)
     if not sessions:
         document["sessions"] = []
-        return to_bytes(document)
+        yield to_bytes(document)
+        return
     marker = "\x00sessions\x00"
     document["sessions"] = marker
-    text = _dumps(document)
-    parts = ",\n".join(_session_part(schedule.calendar, s) for s in sessions)
-    text = text.replace(_dumps(marker), "[\n" + parts + "\n  ]", 1)
-    return (text + "\n").encode("utf-8")
+    before, _, after = _dumps(document).partition(_dumps(marker))
+    yield (before + "[\n").encode("utf-8")
+    for index, session in enumerate(sessions):
+        if index:
+            yield b",\n"
+        yield _session_part(schedule.calendar, session)
+    yield ("\n  ]" + after + "\n").encode("utf-8")
 
 
 def session_bytes(schedule: Schedule, session: Session) -> bytes:

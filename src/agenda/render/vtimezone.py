@@ -109,9 +109,32 @@ def build_vtimezone(
     for every year from `first` to `last`, so sessions centuries apart cost no more
     than sessions a year apart.
     """
+    return component_of(*plan(zone, first, last, years))
+
+
+def plan(
+    zone: ZoneInfo, first: datetime, last: datetime, years: Iterable[int] | None = None
+) -> tuple[ZoneInfo, frozenset[int], bool]:
+    """What the VTIMEZONE of these arguments depends on: (zone, years, opening observance).
+
+    Two calendars whose times differ but fall in the same years get the same
+    VTIMEZONE but for one thing: whether an observance must state the offset in
+    force before the first change (nothing changes between the window's start
+    and `first`). Callers that keep VTIMEZONEs key them by this.
+    """
     wanted = set(years) if years is not None else set(range(first.year, last.year + 1))
     wanted |= {first.year, last.year}
-    windows = _windows(wanted)
+    years_key = frozenset(wanted)
+    changes = _changes(zone, years_key)[0]
+    return zone, years_key, not changes or changes[0].at > first.astimezone(UTC)
+
+
+@lru_cache(maxsize=256)
+def _changes(
+    zone: ZoneInfo, wanted: frozenset[int]
+) -> tuple[tuple[Transition, ...], datetime, datetime]:
+    """The changes of `zone` around the `wanted` years, and the window they were looked for in."""
+    windows = _windows(set(wanted))
     window_start, window_end = windows[0][0], windows[-1][1]
     changes: list[Transition] = []
     for start, end in windows:
@@ -121,12 +144,16 @@ def build_vtimezone(
             # The zone changed in the gap before this window: state what holds at its start.
             changes.append(Transition(start, known[0], state[0], state[2], state[1] > ZERO))
         changes.extend(transitions(zone, start, end))
+    return tuple(changes), window_start, window_end
 
+
+def component_of(zone: ZoneInfo, wanted: frozenset[int], opening: bool) -> Timezone:
+    """The VTIMEZONE of a `plan`."""
+    changes, window_start, window_end = _changes(zone, wanted)
     component = Timezone()
     component.add("tzid", zone.key)
 
-    first_utc = first.astimezone(UTC)
-    if not changes or changes[0].at > first_utc:
+    if opening:
         # Nothing changes between the window's start and the first event: one
         # component states the offset in force then.
         offset, dst, name = _state(zone, window_start)
@@ -134,7 +161,7 @@ def build_vtimezone(
             _sub(dst > ZERO, (window_start + offset).replace(tzinfo=None), offset, offset, name)
         )
 
-    for group in _groups(tuple(changes)):
+    for group in _groups(changes):
         head = group[0]
         sub = _sub(head.is_dst, head.onset, head.offset_from, head.offset_to, head.name)
         if len(group) > 1:

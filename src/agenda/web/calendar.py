@@ -50,7 +50,7 @@ def _feed(selection: Selection) -> Response:
         key = ("city.ics", content_of(key, lambda s: (s.calendar, series_id, city, sessions)))
     return serve(
         key,
-        lambda s: ical.feed_bytes(
+        lambda s: ical.feed_pieces(
             s, sessions, name=wording.publication_title(s, series_id, city),
             # Planned dates have no city yet: a city's feed has none of them.
             series_ids=() if city else ([series_id] if series_id else None),

@@ -107,7 +107,7 @@ DESCRIBED = (("Link", f'<{links.EVENTS_SCHEMA_PATH}>; rel="describedby"'),)
 @bp.get("/events.json")
 def events_json() -> Response:
     """Every session as JSON, readable from any site's JavaScript."""
-    return serve(("events.json",), json_api.events_bytes, JSON_TYPE,
+    return serve(("events.json",), json_api.events_pieces, JSON_TYPE,
                  dated_by=lambda s: s.sessions, headers=DESCRIBED)
 
 

@@ -36,7 +36,7 @@ def paths_to_build(version: Version, old: Version | None = None) -> list[str]:
     """The URLs whose bodies `version` builds before it is served, cards included.
 
     After `old`, only those that may differ: the documents of the whole
-    schedule, and those of the sessions, cities and series that changed.
+    schedule and of each series, and those of the sessions and cities that changed.
     The others are in the store already, under the same names.
     """
     schedule = version.schedule
@@ -51,8 +51,9 @@ def paths_to_build(version: Version, old: Version | None = None) -> list[str]:
                    *(before[i] for i in before.keys() - now_ids)]
         cities = {s.city for s in touched} | _cities_dated_by_the_schedule(schedule)
         paths = global_paths()
-        for series_id in sorted({s.series.id for s in touched}):
-            paths += series_paths(series_id)
+        # A series' feeds are named within their version, like the whole schedule's.
+        for series in schedule.series:
+            paths += series_paths(series.id)
         for city in sorted(cities & schedule.cities()):
             paths += city_paths(city)
         for session in changed:
@@ -90,9 +91,18 @@ def prebuild(app: Flask, old: Version | None, new: Version) -> None:
         paths = paths[turn:] + paths[:turn]
     built = app.extensions["agenda.built"].count
     names: list[str] = []
-    for path in paths:
-        _get(app, new, path, host.hostname or "localhost", host.scheme or "https", names)
     store = app.extensions["agenda.bodies"]
+    where = (host.hostname or "localhost", host.scheme or "https")
+    with store.batch():
+        for path in paths:
+            _get(app, new, path, *where, names)
+    if not whole and previous is not None:
+        # What the previous version made of the sessions this one replaced: the
+        # same URLs, named (not built) as the previous version answered them.
+        replaced: list[str] = []
+        for path in paths_to_build(previous, new):
+            _get(app, previous, path, *where, replaced, lazy=True)
+        store.forget(set(replaced) - set(names))
     with app.test_request_context():
         kept = [_schedule_digest(app, new)]
         if previous is not None:
@@ -113,7 +123,7 @@ def _schedule_digest(app: Flask, version: Version) -> str:
 
 
 def _get(app: Flask, pinned: Version, path: str, host: str, scheme: str,
-         names: list[str]) -> None:
+         names: list[str], lazy: bool = False) -> None:
     """One GET through the app's WSGI callable, pinned to a version; the answer is dropped.
 
     Straight through WSGI rather than Flask's test client, which costs more
@@ -139,7 +149,7 @@ def _get(app: Flask, pinned: Version, path: str, host: str, scheme: str,
         PIN: pinned,
         PREBUILDING: names,
         # Cards are drawn on first request; the prebuild only names them, to keep them.
-        LAZY: path.endswith(".png"),
+        LAZY: lazy or path.endswith(".png"),
     }
     answer = app.wsgi_app(environ, lambda status, headers, exc_info=None: None)
     try:

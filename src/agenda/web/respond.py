@@ -20,13 +20,13 @@ from flask import Response, abort, current_app, request
 from werkzeug.datastructures import Headers
 from werkzeug.http import http_date, parse_date, parse_etags, quote_etag
 
-from agenda.bodies import BodyStore
+from agenda.bodies import LARGE, Blob, BodyStore
 from agenda.digest import CODE, digest
-from agenda.encoding import IDENTITY, PREFERENCE, Siblings, choose
+from agenda.encoding import IDENTITY, PREFERENCE, choose, encode
 from agenda.model import Schedule, Session, latest_update
 from agenda.published import Version
 from agenda.render import links
-from agenda.store import Rendered, VersionStore
+from agenda.store import VersionStore
 from agenda.web.headers import NO_FRAMING, security
 
 # Browsers and proxies may reuse a response for a few minutes; calendar apps poll
@@ -97,7 +97,7 @@ class Prepared:
     """A body ready to send: its forms by coding, their ETags and headers (all but Date)."""
 
     codings: tuple[str, ...]  # the compressed forms, in the server's order of preference
-    bodies: dict[str, bytes]
+    bodies: dict[str, bytes | Blob]  # a Blob: a large body, sent from the store
     etags: dict[str, str]
     last_modified: datetime | None
     headers: dict[str, list[tuple[str, str]]]
@@ -105,12 +105,13 @@ class Prepared:
     @property
     def body(self) -> bytes:
         """The uncompressed bytes."""
-        return self.bodies[IDENTITY]
+        found = self.bodies[IDENTITY]
+        return found if type(found) is bytes else bodies().read(found)
 
     @property
     def size(self) -> int:
-        """Bytes held, every form included."""
-        return sum(len(b) for b in self.bodies.values())
+        """Bytes held in memory, every form included (a Blob stays in the store)."""
+        return sum(len(b) for b in self.bodies.values() if type(b) is bytes)
 
 
 class Content:
@@ -195,7 +196,7 @@ def is_past(session: Session, now: datetime) -> bool:
 
 def serve(
     key: Hashable,
-    build: Callable[[Schedule], bytes],
+    build: Callable[[Schedule], bytes | Iterable[bytes]],
     content_type: str,
     dated_by: Callable[[Schedule], Iterable[Session]] | None = None,
     filename: str | None = None,
@@ -216,8 +217,9 @@ def serve(
     `policy` is the page's content security policy, `headers` the route's own.
     """
     current = version()
+    environ = request.environ
     prepared = current.cache.get(key)
-    if prepared is None:
+    if prepared is None or PREBUILDING in environ:
         extra = [*headers, *security(request.path, policy)]
         if filename:
             extra.append(("Content-Disposition", f'attachment; filename="{filename}"'))
@@ -225,7 +227,6 @@ def serve(
                                   extra)
         if prepared is None:  # a prebuild, and the store has it already
             return _Ready(status=204)
-    environ = request.environ
     coding = _coding(environ.get("HTTP_ACCEPT_ENCODING"), prepared.codings)
     body = prepared.bodies[coding]
     now = datetime.now(UTC)
@@ -237,13 +238,17 @@ def serve(
     if "HTTP_IF_MATCH" in environ or "HTTP_IF_UNMODIFIED_SINCE" in environ or (
         "HTTP_RANGE" in environ
     ):
-        return _conditional(body, lines)
+        return _conditional(body if type(body) is bytes else bodies().read(body), lines)
     if _not_modified(environ, prepared.etags[coding], prepared.last_modified):
         response = _Ready(status=304)
         lines = [line for line in lines if line[0].lower() not in ENTITY_HEADERS]
     else:
-        response = _Ready(body)
-        lines.append(("Content-Length", str(len(body))))
+        if type(body) is bytes:
+            response = _Ready(body)
+            lines.append(("Content-Length", str(len(body))))
+        else:  # a large body, a chunk at a time from the store
+            response = _Ready(bodies().stream(body))
+            lines.append(("Content-Length", str(body.size)))
     # The lines were checked once, when the body was prepared: filling the header
     # list directly spares re-validating a dozen of them on every request.
     response.headers._list = lines  # noqa: SLF001 - Werkzeug's own storage, stable since 0.x
@@ -324,7 +329,7 @@ LAZY = "agenda.lazy"  # in a prebuild: name the answer, build it only when asked
 def _find_or_build(
     current: Version,
     key: Hashable,
-    build: Callable[[Schedule], bytes],
+    build: Callable[[Schedule], bytes | Iterable[bytes]],
     content_type: str,
     dated_by: Callable[[Schedule], Iterable[Session]] | None,
     modified: datetime | None,
@@ -350,14 +355,27 @@ def _find_or_build(
                              datetime.fromisoformat(stamp) if stamp else None,
                              [tuple(line) for line in meta["extra"]])
     else:
-        prepared = _build(current, build, content_type, dated_by, modified, dated, extra)
-        stored_bodies.put(
-            name, made_for,
-            {c: (prepared.etags[c], prepared.bodies[c]) for c in (IDENTITY, *prepared.codings)},
+        schedule = current.schedule
+        forms = encode(build(schedule), content_type)
+        stamps: list[datetime] = []
+        if dated:
+            sessions = list(dated_by(schedule)) if dated_by is not None else []
+            stamps = [t for t in (latest_update(sessions), modified, schedule.calendar.updated)
+                      if t]
+        last_modified = max(stamps) if stamps else None
+        saved = stored_bodies.put(
+            name, made_for, forms,
             {"type": content_type, "extra": extra,
-             "modified": prepared.last_modified.isoformat() if prepared.last_modified else None},
+             "modified": last_modified.isoformat() if last_modified else None},
         )
         current_app.extensions["agenda.built"].add(name)
+        if prebuilding is not None:
+            return None
+        # Large bodies are sent from the store; kept in memory only if it failed.
+        held = {c: (Blob(f.etag, f.size) if saved and f.size > LARGE else f.read())
+                for c, f in forms.items()}
+        prepared = _prepared(held, {c: f.etag for c, f in forms.items()}, content_type,
+                             last_modified, extra)
     if prebuilding is None:
         current_app.extensions["agenda.hot"].keep(current.cache, key, prepared, prepared.size)
     return prepared
@@ -377,29 +395,8 @@ def _name(current: Version, key: Hashable) -> tuple[str, str | None]:
     return digest(CODE, schedule_digest, key), schedule_digest
 
 
-def _build(
-    current: Version,
-    build: Callable[[Schedule], bytes],
-    content_type: str,
-    dated_by: Callable[[Schedule], Iterable[Session]] | None,
-    modified: datetime | None,
-    dated: bool,
-    extra: list[tuple[str, str]],
-) -> Prepared:
-    schedule = current.schedule
-    rendered = Rendered.of(build(schedule))
-    siblings = Siblings.of(rendered.body, rendered.etag, content_type).prebuild()
-    stamps: list[datetime] = []
-    if dated:
-        sessions = list(dated_by(schedule)) if dated_by is not None else []
-        stamps = [t for t in (latest_update(sessions), modified, schedule.calendar.updated) if t]
-    forms = {c: siblings.get(c) for c in (IDENTITY, *siblings.codings)}
-    return _prepared({c: f.body for c, f in forms.items()}, {c: f.etag for c, f in forms.items()},
-                     content_type, max(stamps) if stamps else None, extra)
-
-
 def _prepared(
-    bodies_by_coding: dict[str, bytes],
+    bodies_by_coding: dict[str, bytes | Blob],
     etags: dict[str, str],
     content_type: str,
     last_modified: datetime | None,
