@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import weakref
 from datetime import date, datetime, time, timedelta
 from enum import Enum
 from importlib import metadata
@@ -32,11 +33,46 @@ RENDERING_LIBRARIES = (
 
 
 def digest(*values: Any) -> str:
-    """A hex SHA-256 naming `values`: equal values give equal digests in every process."""
+    """A hex SHA-256 naming `values`: equal values give equal digests in every process.
+
+    A dataclass among `values` (or among the items of a tuple there) is written
+    as its own digest, remembered: a session met again costs a lookup.
+    """
     sink = hashlib.sha256()
     for value in values:
-        _write(value, sink.update)
+        if type(value) is tuple:
+            sink.update(b"(%d:" % len(value))
+            for item in value:
+                _write_known(item, sink.update)
+            sink.update(b")")
+        else:
+            _write_known(value, sink.update)
     return sink.hexdigest()
+
+
+# Digests of the dataclass objects alive in this process, by identity: not by
+# value, since equal values may differ in what a digest sees (two aware times
+# of one instant compare equal in different zones). An entry goes with its object.
+_KNOWN: dict[int, tuple[weakref.ref, str]] = {}
+
+
+def _write_known(value: Any, out: Any) -> None:
+    if not dataclasses.is_dataclass(value) or isinstance(value, type):
+        _write(value, out)
+        return
+    key = id(value)
+    entry = _KNOWN.get(key)
+    if entry is not None and entry[0]() is value:
+        out(b"k" + entry[1].encode())
+        return
+    sink = hashlib.sha256()
+    _write(value, sink.update)
+    found = sink.hexdigest()
+    try:
+        _KNOWN[key] = (weakref.ref(value, lambda _, key=key: _KNOWN.pop(key, None)), found)
+    except TypeError:
+        pass  # not weakly referable: written out each time
+    out(b"k" + found.encode())
 
 
 def _write(value: Any, out: Any) -> None:  # noqa: C901, PLR0912 - one case per kind of value
