@@ -36,7 +36,7 @@ def agenda() -> Response:
     now = clock()
     return serve(
         ("agenda.html", passed("ends", now)),
-        lambda s: html.agenda_page(s, now),
+        lambda s: html.agenda_pieces(s, now),
         HTML_TYPE,
         dated_by=lambda s: s.sessions,
         modified=last_passed("ends", now),
