@@ -173,3 +173,21 @@ def test_feed_ics_link_resolves_for_every_entry(path: str, several_client: Flask
         assert ics == [f"https://agenda.example.org/events/{session_id}.ics"]
         local = ics[0].removeprefix("https://agenda.example.org")
         assert several_client.get(local).status_code == 200
+
+
+@pytest.mark.parametrize("render", ["rss_bytes", "atom_bytes"])
+def test_a_feed_holds_the_newest_entries_only(
+    render: str, several: Schedule, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime
+
+    from agenda.render import feeds
+
+    until = datetime(2100, 1, 1, tzinfo=UTC)
+    full = feedparser.parse(getattr(feeds, render)(several, several.sessions, until=until))
+    assert len(full.entries) > 2
+    monkeypatch.setattr(feeds, "MAX_ENTRIES", 2)
+    window = feedparser.parse(getattr(feeds, render)(several, several.sessions, until=until))
+    assert [e.id for e in window.entries] == [e.id for e in full.entries[:2]]
+    stamps = [e.get("published_parsed") or e.get("updated_parsed") for e in full.entries]
+    assert stamps == sorted(stamps, reverse=True)  # newest first: the window is the newest

@@ -42,6 +42,10 @@ ATOM_TYPE = "application/atom+xml"
 # change the bytes (and every ETag) on a library upgrade.
 GENERATOR = "agenda"
 TTL_MINUTES = 360  # six hours, as the iCalendar feed's REFRESH-INTERVAL
+# A news feed is a sliding window (RFC 5005 §2): the newest entries, enough for
+# years of monthly sessions and their changes. Readers keep what they have seen;
+# the pages and /events.json hold everything.
+MAX_ENTRIES = 200
 # A feed needs an `updated` even when neither it nor the schedule has any date:
 # a fixed instant keeps the bytes stable, where "now" would change them on every request.
 NO_DATE = datetime(1970, 1, 1, tzinfo=UTC)
@@ -250,12 +254,15 @@ def build_feed(
     feed.generator(GENERATOR)
     feed.ttl(TTL_MINUTES)
     feed.updated(feed_updated(schedule, entries, selected))
-    # Newest first, announcements and changes together.
-    dated: list[tuple[datetime, FeedEntry]] = [
-        (s.announced, build_entry(schedule, s)) for s in entries if s.announced is not None
+    # Newest first, announcements and changes together; only the newest are built.
+    dated: list[tuple[datetime, Session, Revision | None]] = [
+        (s.announced, s, None) for s in entries if s.announced is not None
     ]
-    dated += [(r.at, build_change(schedule, s, r)) for s, r in changes]
-    for _, entry in sorted(dated, key=lambda pair: pair[0], reverse=True):
+    dated += [(r.at, s, r) for s, r in changes]
+    dated.sort(key=lambda item: item[0], reverse=True)
+    for _, session, revision in dated[:MAX_ENTRIES]:
+        entry = (build_entry(schedule, session) if revision is None
+                 else build_change(schedule, session, revision))
         feed.add_entry(entry, order="append")
     return feed
 
