@@ -93,7 +93,7 @@ class BodyStore:
         if path is not None:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                self._open(path).close()
+                self._forget_other_code(self._open(path))
                 return path
             except (OSError, sqlite3.Error) as error:
                 log.warning("cannot keep built bodies in %s (%s); using a private store",
@@ -101,6 +101,16 @@ class BodyStore:
         private = Path(tempfile.mkdtemp(prefix="agenda-bodies-")) / "bodies.sqlite"
         self._open(private).close()
         return private
+
+    @staticmethod
+    def _forget_other_code(connection: sqlite3.Connection) -> None:
+        """Drop the parts an older release wrote (answers go by the sweep), then close."""
+        with connection:
+            noted = connection.execute("SELECT value FROM notes WHERE name = 'code'").fetchone()
+            if noted is None or noted[0] != CODE:
+                connection.execute("DELETE FROM parts")
+                connection.execute("INSERT OR REPLACE INTO notes VALUES ('code', ?)", (CODE,))
+        connection.close()
 
     @staticmethod
     def _open(path: Path) -> sqlite3.Connection:
@@ -296,8 +306,8 @@ class BodyStore:
 
         Answers made for a version other than `keep_versions` go. With `live`
         (every answer name the version in service uses, known after a whole
-        build), answers made of sessions go too unless named there, and the
-        parts go if an older release wrote them. Bodies no answer uses go last.
+        build), answers made of sessions go too unless named there. Bodies no
+        answer uses go last.
         """
         kept = list(keep_versions)
         self._commit()
@@ -315,10 +325,6 @@ class BodyStore:
                         "DELETE FROM answers WHERE version IS NULL "
                         "AND name NOT IN (SELECT name FROM live)").rowcount
                     db.execute("DELETE FROM live")
-                    noted = db.execute("SELECT value FROM notes WHERE name = 'code'").fetchone()
-                    if noted is None or noted[0] != CODE:
-                        db.execute("DELETE FROM parts")
-                        db.execute("INSERT OR REPLACE INTO notes VALUES ('code', ?)", (CODE,))
                 db.execute("DELETE FROM bodies WHERE plain NOT IN (SELECT etag FROM answers)")
         except sqlite3.Error as error:
             log.warning("sweeping %s failed: %s", self.path, error)

@@ -23,7 +23,7 @@ from typing import Protocol, TypeVar
 from agenda.digest import CODE, digest
 
 # Pieces each process keeps in memory, per kind: the most recently used.
-IN_MEMORY = 1024
+IN_MEMORY = 256
 
 
 class Keeper(Protocol):
