@@ -146,14 +146,18 @@ class Content:
         return self._digest
 
 
+# Contents are made per request, not kept per version: with many sessions the
+# version would hold one per session and city, and a request for a page that
+# is not in memory reads the store anyway.
 def content(session: Session) -> Content:
     """The Content of a session's own bodies in this request's version."""
-    return derived(("content", session.id), lambda s: Content((s.calendar, s.contacts, session)))
+    current = schedule()
+    return Content((current.calendar, current.contacts, session))
 
 
 def content_of(memo: Hashable, make: Callable[[Schedule], Hashable]) -> Content:
-    """The Content of a body made of what `make` returns, computed once per version and `memo`."""
-    return derived(("content", memo), lambda s: Content(make(s)))
+    """The Content of a body made of what `make` returns (`memo` names it for callers)."""
+    return Content(make(schedule()))
 
 
 def moments(kind: str) -> tuple[datetime, ...]:
@@ -191,7 +195,7 @@ def last_passed(kind: str, now: datetime) -> datetime | None:
 
 def is_past(session: Session, now: datetime) -> bool:
     """True when the session is over at `now` (ended, or known to be held)."""
-    return session.held or (session.end is not None and session.end <= now)
+    return session.is_over(now)
 
 
 def serve(
