@@ -174,6 +174,10 @@ class Session:
             return None
         return self.end - self.start
 
+    def is_over(self, now: datetime) -> bool:
+        """True when the session is over at `now`: it has ended, or it is known to be held."""
+        return self.held or (self.end is not None and self.end <= now)
+
     @property
     def public_video_url(self) -> str | None:
         """The video link when it may be published; private links never leave the model."""
@@ -234,10 +238,7 @@ class Schedule:
 
     def ended_ids(self, now: datetime) -> frozenset[str]:
         """Ids of the sessions over at `now`: ended ones, and undated ones known to be held."""
-        return frozenset(
-            s.id for s in self.sessions
-            if s.held or (s.end is not None and s.end <= now)
-        )
+        return frozenset(s.id for s in self.sessions if s.is_over(now))
 
     def cities(self) -> frozenset[str]:
         """Every city named by a session."""

@@ -28,6 +28,10 @@ from agenda.model import CalendarInfo, Schedule, Session, Status
 from agenda.render import links, wording
 
 WIDTH, HEIGHT = 1200, 630
+# zlib level of Pillow's PNG encoder, measured per card (bench/cards.py): level 9
+# took 63 ms and 37 kB, 4 took 20 ms and 39 kB, 3 takes 12 ms and 47 kB. Cards
+# are drawn once and kept (agenda.bodies), but an export draws thousands at once.
+COMPRESS_LEVEL = 3
 MARGIN = 72
 CONTENT = WIDTH - 2 * MARGIN
 BACKGROUND = (11, 46, 79)  # the site's header band, --band
@@ -171,7 +175,10 @@ def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(_font_path(bold), size, layout_engine=ImageFont.Layout.BASIC)
 
 
+@functools.lru_cache(maxsize=4096)
 def _width(text: str, font: ImageFont.FreeTypeFont) -> float:
+    # Remembered: the wrapping measures the same beginnings of lines again and
+    # again, from card to card ("TOUR DES VILLES", a weekday and a month).
     return font.getlength(text)
 
 
@@ -272,14 +279,14 @@ def draw(text: CardText) -> bytes:
 
     out = io.BytesIO()
     # No pnginfo, no dpi: Pillow then writes IHDR, IDAT and IEND only.
-    image.save(out, format="PNG", optimize=False, compress_level=9)
+    image.save(out, format="PNG", optimize=False, compress_level=COMPRESS_LEVEL)
     return out.getvalue()
 
 
 def session_card(schedule: Schedule, session: Session, now: datetime) -> bytes:
     """/events/<id>/card.png as bytes."""
-    past = session.id in schedule.ended_ids(now)
-    return draw(session_text(schedule.calendar, session, past))
+    # The session alone says whether it is over: no need to look at all the others.
+    return draw(session_text(schedule.calendar, session, session.is_over(now)))
 
 
 def agenda_card(schedule: Schedule, now: datetime) -> bytes:

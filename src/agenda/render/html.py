@@ -386,7 +386,7 @@ def session_page(
     `ics` replaces the public .ics address: a personal page offers the personal file.
     """
     calendar = schedule.calendar
-    past = session.held or (session.end is not None and session.end <= now)  # as ended_ids
+    past = session.is_over(now)
     view = _view(calendar, session, past)
     image = session_image(calendar, session, past)
     jsonld = event_jsonld(calendar, session, past=past, image=image)
