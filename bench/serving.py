@@ -228,9 +228,9 @@ def main() -> int:
         "", "## Targets", "",
         "| target | goal | measured | status |", "|---|---|---|---|",
         f"| cached feed | ≥ 0.9× the floor | {cached:.2f}× | {mark(cached >= 0.9)} |",
-        f"| peak memory, {big[0]:,} sessions | ≤ 150 MB | {big[3]:.0f} MiB"
+        f"| peak memory, {big[0]:,} sessions | ≤ 150 MB (143 MiB) | {big[3]:.0f} MiB"
         f"{'' if big[1] is not None else ' (build stopped)'} | "
-        f"{mark(big[3] <= 150 and big[1] is not None)} |",
+        f"{mark(big[3] <= 150e6 / 2**20 and big[1] is not None)} |",
         f"| one-session edit, {max(sizes):,} sessions | ≤ 10% of a full build | "
         f"{edit_shown or '—'} | "
         f"{mark(edit_met)} |",

@@ -54,6 +54,10 @@ CREATE TABLE IF NOT EXISTS notes (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
+# Connections a forked process found open (see BodyStore._db): kept, never closed.
+_INHERITED: list[sqlite3.Connection] = []
+
+
 def default_path(published: Path) -> Path:
     """Where the bodies of a published version are kept by default: beside it, hidden."""
     return published.with_name("." + published.stem + ".bodies.sqlite")
@@ -130,6 +134,11 @@ class BodyStore:
         """This process's and thread's connection (a connection must not cross a fork)."""
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
+            inherited = getattr(local, "connection", None)
+            if inherited is not None:
+                # Opened before a fork: never used nor closed here, since closing it
+                # in the child could release the parent's locks or its WAL files.
+                _INHERITED.append(inherited)
             local.connection = self._open(self.path)
             local.pid = os.getpid()
         return local.connection

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -107,6 +107,7 @@ def export(app: Flask, outdir: Path) -> list[Exported]:
     schedule = app.extensions["agenda.store"].schedule
     client = app.test_client()
     written: list[Exported] = []
+    alike: dict[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = {}
     for path in site_paths(schedule):
         plain = client.get(path)
         if plain.status_code != 200:
@@ -124,6 +125,8 @@ def export(app: Flask, outdir: Path) -> list[Exported]:
                     bodies[name + suffix] = packed.data
                     codings.append(coding)
         headers = tuple((h, plain.headers[h]) for h in KEPT_HEADERS if h in plain.headers)
+        # Most URLs send the same headers: one tuple for all of them, not one each.
+        headers = alike.setdefault(headers, headers)
         written.append(Exported(path, name, headers, tuple(codings), modified))
         for file, body in bodies.items():
             _write(outdir / file, body)
@@ -134,7 +137,7 @@ def export(app: Flask, outdir: Path) -> list[Exported]:
         stamp = entry.modified if entry.modified is not None else newest
         for file in [entry.file] + [entry.file + SIBLINGS[c] for c in entry.codings]:
             os.utime(outdir / file, (stamp, stamp))
-    _write(outdir / MARKER, headers_file(written).encode())
+    _write_lines(outdir / MARKER, headers_lines(written))
     _write(outdir / "_nginx" / "agenda-static.conf", nginx_conf(written).encode())
     _remove_stale(outdir, written)
     return written
@@ -149,6 +152,12 @@ def _check_folder(outdir: Path) -> None:
 def _write(target: Path, body: bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(body)
+
+
+def _write_lines(target: Path, lines: Iterable[str]) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("w", encoding="utf-8", newline="") as out:
+        out.writelines(lines)
 
 
 def _remove_stale(outdir: Path, written: Iterable[Exported]) -> None:
@@ -168,11 +177,16 @@ def _remove_stale(outdir: Path, written: Iterable[Exported]) -> None:
 
 def headers_file(written: Iterable[Exported]) -> str:
     """The `_headers` file of Netlify and Cloudflare Pages: every URL with its headers."""
-    lines = ["# Headers of every URL, as the agenda server sends them (agenda build)."]
+    return "".join(headers_lines(written))
+
+
+def headers_lines(written: Iterable[Exported]) -> Iterator[str]:
+    """The lines of `headers_file`, one at a time (an export may list a hundred thousand URLs)."""
+    yield "# Headers of every URL, as the agenda server sends them (agenda build).\n"
     for entry in written:
-        lines.append(entry.path)
-        lines += [f"  {name}: {value}" for name, value in entry.headers]
-    return "\n".join(lines) + "\n"
+        yield entry.path + "\n"
+        for name, value in entry.headers:
+            yield f"  {name}: {value}\n"
 
 
 FILE_TOKEN = "{file}"  # stands for the file name in a header value (Content-Disposition)
