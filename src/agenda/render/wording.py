@@ -37,7 +37,7 @@ def long_date(moment: datetime, locale: str = "fr") -> str:
     return _long_date(moment.replace(tzinfo=None), locale)
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=4096)
 def _long_date(wall: datetime, locale: str) -> str:
     language = _babel(locale)
     if language.language == "fr" and wall.day == 1:
@@ -50,7 +50,7 @@ def clock_time(moment: datetime, locale: str = "fr") -> str:
     return _clock_time(moment.replace(tzinfo=None), locale)
 
 
-@functools.lru_cache(maxsize=16384)
+@functools.lru_cache(maxsize=1024)
 def _clock_time(wall: datetime, locale: str) -> str:
     language = _babel(locale)
     if language.language == "fr":
