@@ -1,7 +1,7 @@
 """Static export: the whole site as files whose bytes are the server's answers.
 
-The export drives the real app with Flask's test client over every URL of the
-site, so a file cannot differ from what the server would send: same bytes,
+The export drives the real app (its WSGI callable, web/internal.py) over every
+URL of the site, so a file cannot differ from what the server would send: same bytes,
 same compressed siblings (`.gz`, `.br`), and each file's modification time set
 to the answer's Last-Modified. Beside the files it writes what a static host
 needs: an nginx snippet (`_nginx/agenda-static.conf`) and a `_headers` file
@@ -26,6 +26,7 @@ from flask import Flask
 from agenda.errors import ExportError
 from agenda.model import Schedule, Session
 from agenda.render import links
+from agenda.web import internal
 from agenda.web.static import FILES as STATIC_FILES
 
 SIBLINGS = {"gzip": ".gz", "br": ".br"}
@@ -105,31 +106,29 @@ def export(app: Flask, outdir: Path) -> list[Exported]:
     outdir = Path(outdir)
     _check_folder(outdir)
     schedule = app.extensions["agenda.store"].schedule
-    client = app.test_client()
+    base_url = schedule.calendar.base_url
     written: list[Exported] = []
     alike: dict[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = {}
     for path in site_paths(schedule):
-        plain = client.get(path)
-        if plain.status_code != 200:
-            raise ExportError(f"{path} answered {plain.status_code}, not 200: nothing written "
+        status, answer, body = internal.get(app, path, base_url)
+        if status != 200:
+            raise ExportError(f"{path} answered {status}, not 200: nothing written "
                               "for it; the export is incomplete.")
-        stamp = plain.headers.get("Last-Modified")
+        stamp = answer.get("Last-Modified")
         modified = parsedate_to_datetime(stamp).timestamp() if stamp else None
         name = file_for(path)
-        bodies = {name: plain.data}
+        _write(outdir / name, body)
         codings: list[str] = []
-        if plain.headers.get("Vary") == "Accept-Encoding":
+        if answer.get("Vary") == "Accept-Encoding":
             for coding, suffix in SIBLINGS.items():
-                packed = client.get(path, headers={"Accept-Encoding": coding})
-                if packed.headers.get("Content-Encoding") == coding:
-                    bodies[name + suffix] = packed.data
+                _, packed, data = internal.get(app, path, base_url, {"Accept-Encoding": coding})
+                if packed.get("Content-Encoding") == coding:
+                    _write(outdir / (name + suffix), data)
                     codings.append(coding)
-        headers = tuple((h, plain.headers[h]) for h in KEPT_HEADERS if h in plain.headers)
+        headers = tuple((h, answer[h]) for h in KEPT_HEADERS if h in answer)
         # Most URLs send the same headers: one tuple for all of them, not one each.
         headers = alike.setdefault(headers, headers)
         written.append(Exported(path, name, headers, tuple(codings), modified))
-        for file, body in bodies.items():
-            _write(outdir / file, body)
     # Files whose answers carry no date (static files) get the newest date of the
     # site, so that the export is the same from one build to the next.
     newest = max((e.modified for e in written if e.modified is not None), default=0.0)

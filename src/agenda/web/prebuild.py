@@ -14,11 +14,9 @@ an edit, what neither this version nor the one before uses.
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import time
-from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -26,6 +24,7 @@ from agenda.digest import digest
 from agenda.export import city_paths, global_paths, series_paths, session_paths, site_paths
 from agenda.model import Schedule, Session
 from agenda.published import Version
+from agenda.web import internal
 from agenda.web.feeds import dated_by_the_schedule
 from agenda.web.respond import LAZY, PIN, PREBUILDING, derived
 
@@ -81,7 +80,7 @@ def prebuild(app: Flask, old: Version | None, new: Version) -> None:
     """Build every body of `new` that the store lacks, then sweep the store."""
     began = time.perf_counter()
     previous = old if old is not None and old is not new else None
-    host = urlsplit(new.schedule.calendar.base_url)
+    base_url = new.schedule.calendar.base_url
     paths = paths_to_build(new, previous)
     whole = previous is None or len(paths) == len(site_paths(new.schedule))
     if paths:
@@ -92,16 +91,15 @@ def prebuild(app: Flask, old: Version | None, new: Version) -> None:
     built = app.extensions["agenda.built"].count
     names: list[str] = []
     store = app.extensions["agenda.bodies"]
-    where = (host.hostname or "localhost", host.scheme or "https")
     with store.batch():
         for path in paths:
-            _get(app, new, path, *where, names)
+            _get(app, new, path, base_url, names)
     if not whole and previous is not None:
         # What the previous version made of the sessions this one replaced: the
         # same URLs, named (not built) as the previous version answered them.
         replaced: list[str] = []
         for path in paths_to_build(previous, new):
-            _get(app, previous, path, *where, replaced, lazy=True)
+            _get(app, previous, path, base_url, replaced, lazy=True)
         store.forget(set(replaced) - set(names))
     with app.test_request_context():
         kept = [_schedule_digest(app, new)]
@@ -122,40 +120,9 @@ def _schedule_digest(app: Flask, version: Version) -> str:
     return derived("digest", digest)
 
 
-def _get(app: Flask, pinned: Version, path: str, host: str, scheme: str,
-         names: list[str], lazy: bool = False) -> None:
-    """One GET through the app's WSGI callable, pinned to a version; the answer is dropped.
-
-    Straight through WSGI rather than Flask's test client, which costs more
-    than building a body that is already there.
-    """
-    route, _, query = path.partition("?")
-    environ = {
-        "REQUEST_METHOD": "GET",
-        "SCRIPT_NAME": "",
-        "PATH_INFO": route,
-        "QUERY_STRING": query,
-        "SERVER_NAME": host,
-        "SERVER_PORT": "443" if scheme == "https" else "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "HTTP_HOST": host,
-        "wsgi.url_scheme": scheme,
-        "wsgi.input": io.BytesIO(),
-        "wsgi.errors": io.StringIO(),
-        "wsgi.version": (1, 0),
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-        PIN: pinned,
-        PREBUILDING: names,
-        # Cards are drawn on first request; the prebuild only names them, to keep them.
-        LAZY: lazy or path.endswith(".png"),
-    }
-    answer = app.wsgi_app(environ, lambda status, headers, exc_info=None: None)
-    try:
-        for _ in answer:
-            pass
-    finally:
-        close = getattr(answer, "close", None)
-        if close is not None:
-            close()
+def _get(app: Flask, pinned: Version, path: str, base_url: str, names: list[str],
+         lazy: bool = False) -> None:
+    """One GET pinned to a version, naming (and building if need be) its answer, dropped."""
+    # Cards are drawn on first request; the prebuild only names them, to keep them.
+    extra = {PIN: pinned, PREBUILDING: names, LAZY: lazy or path.endswith(".png")}
+    internal.get(app, path, base_url, extra=extra, keep_body=False)
