@@ -254,3 +254,21 @@ def test_large_bodies_are_sent_from_the_store_in_chunks(
         part, reference = client.get(path, headers=ranged), theirs.get(path, headers=ranged)
         assert (part.status_code, part.data) == (reference.status_code, reference.data)
     assert len(client.get("/events.json").data) > 2000
+
+
+def test_an_edit_serializes_again_only_the_events_it_changed(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agenda.render import ical
+
+    made: list[str] = []
+    real = ical.build_event
+    monkeypatch.setattr(ical, "build_event", lambda info, session: (
+        made.append(session.id), real(info, session))[1])
+    app = app_on(folder, tmp_path / "bodies.sqlite")
+    assert made, "the first build serializes every event"
+    made.clear()
+    ical._event_bytes.cache_clear()  # as in another worker: only the store remembers  # noqa: SLF001
+    edit(folder, "Saint-Étienne", "Roanne")  # the session "printemps"
+    assert app.test_client().get("/healthz").status_code == 200
+    assert set(made) == {"printemps"}
