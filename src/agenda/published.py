@@ -116,14 +116,20 @@ def next_version(
     source: str,
     now: datetime,
     withdraw: Collection[str] = (),
+    first: Version | None = None,
 ) -> tuple[Version, list[SessionChange]]:
     """The version that publishing `raw` at `now` after `current` makes, and what changed.
 
     Raises ScheduleError when the file is invalid, looks cut short, or drops a
-    published session; nothing is published then.
+    published session; nothing is published then. `first` is the first version
+    of `raw` when the caller has made it already: with nothing published yet it
+    is the answer, and `raw` is not parsed again.
     """
     if current is None:
-        version = first_version(raw, source)
+        if first is not None and first.raw == raw and first.schedule.source == source:
+            version = first
+        else:
+            version = first_version(raw, source)
         if withdraw:
             raise ScheduleError([Problem(source, "", "", "nothing is published yet to withdraw")])
         return version, first_changes(version.history)
@@ -342,13 +348,15 @@ def publish(
     raw: bytes | None = None,
     withdraw: Collection[str] = (),
     known: Version | None = None,
+    first: Version | None = None,
 ) -> Outcome:
     """Publish the schedule file (or `raw`, its bytes already read) under the lock.
 
     Whoever holds the lock first writes the new version; a process that comes
     second finds it already published and writes nothing. Raises ScheduleError
     (nothing published), PublishedError or CannotWrite. `known` is the version
-    the caller serves, reused when the file still holds it.
+    the caller serves, reused when the file still holds it; `first` is the first
+    version of `raw`, reused when nothing is published yet (see next_version).
     """
     source = str(schedule_path)
     with publishing_lock(published):
@@ -356,7 +364,7 @@ def publish(
         data = read_schedule_bytes(schedule_path) if raw is None else raw
         if current is not None and digest_of(data) == current.digest and not withdraw:
             return Outcome(current, (), False)
-        version, changes = next_version(current, data, source, now, withdraw)
+        version, changes = next_version(current, data, source, now, withdraw, first)
         write_version(version, published, schedule_path.name)
         return Outcome(version, tuple(changes), True)
 

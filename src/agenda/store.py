@@ -122,11 +122,12 @@ class VersionStore:
             return found
         # Nothing published yet: the first version comes from the file alone
         # (its times from the file, not the clock), so any process derives the
-        # same one. Write it if we can; serve it either way.
+        # same one. Write it if we can; serve it either way. It is parsed once:
+        # publishing reuses it when the file still has nothing published.
         raw = read_schedule_bytes(self.path)
         version = first_version(raw, str(self.path))
         try:
-            outcome = publish(self.path, self.published_path, self.clock(), raw=raw)
+            outcome = publish(self.path, self.published_path, self.clock(), raw=raw, first=version)
             version = outcome.version
         except CannotWrite as error:
             log.warning("%s; serving the first version from memory", error)
