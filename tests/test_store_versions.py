@@ -6,19 +6,28 @@ on one folder and check what each serves, what is written, and what is not.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import shutil
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import icalendar
 import pytest
 
-from agenda import create_app
-from agenda.published import first_version, from_json, published_path, to_json
+from agenda import create_app, published
+from agenda.published import (
+    first_version,
+    from_json,
+    next_version,
+    published_path,
+    to_json,
+    write_version,
+)
 from agenda.store import VersionStore
-from tests.conftest import SEVERAL, SHIPPED
+from tests.conftest import MINIMAL, SEVERAL, SHIPPED
 
 
 def copy_folder(source: Path, tmp_path: Path) -> Path:
@@ -39,6 +48,63 @@ def test_committed_published_version_is_the_files_first_version(schedule: Path) 
     raw = schedule.read_bytes()
     expected = to_json(first_version(raw, str(schedule)), schedule.name)
     assert published_path(schedule).read_bytes() == expected
+
+
+# Lines that JSON escapes or that are not ASCII, a rhythm (planned dates) and a
+# session to withdraw; CRLF line ends are kept as they are.
+ODD = MINIMAL + """rhythm = { rule = "FREQ=MONTHLY;BYDAY=3WE;COUNT=4", first = 2021-03-17, \
+start = 08:45:00, end = 10:15:00 }
+# « guillemets », "quotes", \\ backslash,\ttab, 🎉 and \u2028 are kept in the lines\r
+[[sessions]]
+id = "lyon"
+series = "s"
+number = 2
+city = 'Lyon \\ « d’été » "x"'
+start = 2021-04-21T08:45:00
+end = 2021-04-21T10:15:00
+announced = 2021-04-01
+description = '''
+Deux lignes,\r
+avec 🎉.'''
+
+[[sessions]]
+id = "nantes"
+series = "s"
+city = "Nantes"
+"""
+
+
+def test_the_published_file_is_json_dumps_of_its_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The file is written a piece at a time; its bytes must stay those of
+    # json.dumps(document, ensure_ascii=False, sort_keys=True, indent=1) + "\n",
+    # whatever the schedule's lines hold and wherever the blocks of lines end.
+    first = first_version(ODD.encode(), "sessions.toml")
+    moved, _ = next_version(
+        first, ODD.replace("2021-04-21", "2021-04-28").encode(), "sessions.toml",
+        datetime(2021, 4, 10, 7, tzinfo=UTC),
+    )
+    without = ODD[:ODD.index('[[sessions]]\nid = "nantes"')]
+    withdrawn, _ = next_version(
+        moved, without.encode(), "sessions.toml", datetime(2021, 4, 11, tzinfo=UTC), ["nantes"]
+    )
+    empty, _ = next_version(None, MINIMAL.rstrip("\n").encode(), "sessions.toml",
+                            datetime(2021, 4, 11, tzinfo=UTC))
+    assert withdrawn.history.sessions["nantes"].withdrawn is not None
+    assert first.history.planned and not empty.history.planned
+    for block in (1 << 18, 1, 40):
+        monkeypatch.setattr(published, "_LINES_BLOCK", block)
+        for version in (first, moved, withdrawn, empty):
+            data = to_json(version, "sessions « 1 ».toml")
+            document = json.loads(data)
+            dumped = json.dumps(document, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
+            assert data == dumped.encode("utf-8")
+            assert document["schedule"]["lines"] == version.raw.decode("utf-8").split("\n")
+            assert from_json(data, "here") == (version.raw, version.history)
+            target = tmp_path / "sessions.published.json"
+            write_version(version, target, "sessions « 1 ».toml")
+            assert target.read_bytes() == data
 
 
 def test_a_process_starts_from_the_published_version_not_the_file(tmp_path: Path) -> None:

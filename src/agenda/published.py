@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -186,22 +186,61 @@ def _entry_json(entry: Entry) -> dict[str, Any]:
     return data
 
 
-def to_json(version: Version, schedule_name: str) -> bytes:
-    """The published-version file: sorted keys, one schedule line per JSON line, for review."""
+# The file is the text of json.dumps(document, ensure_ascii=False, sort_keys=True,
+# indent=1) and a newline, where document is {"format", "planned", "published",
+# "schedule": {"file", "lines", "sha256"}, "sessions", "version"}. It is written a
+# piece at a time (json_pieces), so the whole document is never in memory at once:
+# each piece is what json.dumps makes of that part, indented to its depth.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, indent=1)
+_LINES_BLOCK = 1 << 18  # bytes of the schedule decoded and split at a time
+
+
+def _schedule_lines(raw: bytes) -> Iterator[list[str]]:
+    """raw.decode("utf-8").split("\n") a block at a time: lists of lines, in order."""
+    start = 0
+    while True:
+        cut = raw.find(b"\n", start + _LINES_BLOCK)
+        if cut < 0:
+            yield raw[start:].decode("utf-8").split("\n")
+            return
+        yield raw[start:cut].decode("utf-8").split("\n")
+        start = cut + 1
+
+
+def _entries_json(entries: Mapping[str, Entry]) -> Iterator[str]:
+    """A mapping of entries as json.dumps writes it one level deep, in pieces."""
+    if not entries:
+        yield "{}"
+        return
+    separator = "{\n  "
+    for key in sorted(entries):
+        text = _ENCODER.encode(_entry_json(entries[key])).replace("\n", "\n  ")
+        yield f"{separator}{_ENCODER.encode(key)}: {text}"
+        separator = ",\n  "
+    yield "\n }"
+
+
+def json_pieces(version: Version, schedule_name: str) -> Iterator[str]:
+    """The text of the published-version file, in pieces: sorted keys, one schedule line
+    per JSON line, for review."""
     history = version.history
-    document = {
-        "format": FORMAT,
-        "version": history.version,
-        "published": _time(history.published),
-        "schedule": {
-            "file": schedule_name,
-            "sha256": version.digest,
-            "lines": version.raw.decode("utf-8").split("\n"),
-        },
-        "sessions": {k: _entry_json(v) for k, v in sorted(history.sessions.items())},
-        "planned": {k: _entry_json(v) for k, v in sorted(history.planned.items())},
-    }
-    return (json.dumps(document, ensure_ascii=False, sort_keys=True, indent=1) + "\n").encode()
+    encode = _ENCODER.encode
+    yield f'{{\n "format": {encode(FORMAT)},\n "planned": '
+    yield from _entries_json(history.planned)
+    yield (f',\n "published": {encode(_time(history.published))},\n "schedule": {{\n'
+           f'  "file": {encode(schedule_name)},\n  "lines": [')
+    separator = "\n   "
+    for lines in _schedule_lines(version.raw):
+        yield separator + ",\n   ".join(map(encode, lines))
+        separator = ",\n   "
+    yield f'\n  ],\n  "sha256": {encode(version.digest)}\n }},\n "sessions": '
+    yield from _entries_json(history.sessions)
+    yield f',\n "version": {encode(history.version)}\n}}\n'
+
+
+def to_json(version: Version, schedule_name: str) -> bytes:
+    """The published-version file's bytes (write_version writes them without making them)."""
+    return "".join(json_pieces(version, schedule_name)).encode("utf-8")
 
 
 def _read_time(value: Any) -> datetime | None:
@@ -290,8 +329,10 @@ def read_schedule_bytes(path: Path) -> bytes:
 
 
 def write_version(version: Version, path: Path, schedule_name: str) -> None:
-    """Write the published-version file atomically: a reader sees the old file or the new one."""
-    data = to_json(version, schedule_name)
+    """Write the published-version file atomically: a reader sees the old file or the new one.
+
+    It is written as it is made, a piece at a time (json_pieces).
+    """
     folder = path.parent
     try:
         handle, temporary = tempfile.mkstemp(prefix="." + path.name + ".", dir=folder)
@@ -299,7 +340,8 @@ def write_version(version: Version, path: Path, schedule_name: str) -> None:
         raise CannotWrite(f"cannot write in {folder}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(handle, "wb") as out:
-            out.write(data)
+            for piece in json_pieces(version, schedule_name):
+                out.write(piece.encode("utf-8"))
             out.flush()
             os.fsync(out.fileno())
         os.chmod(temporary, 0o644)
@@ -308,6 +350,10 @@ def write_version(version: Version, path: Path, schedule_name: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise CannotWrite(f"cannot write {path}: {exc.strerror or exc}") from None
+    except BaseException:  # made while written: no half-written file is left behind
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
     with contextlib.suppress(OSError):
         directory = os.open(folder, os.O_RDONLY)
         try:
