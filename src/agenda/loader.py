@@ -138,6 +138,7 @@ def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
     except RecursionError:
         message = "values are nested too deeply (lists or tables within each other)"
         raise ScheduleError([Problem(source, "", "", message)]) from None
+    del text  # no longer needed, and as large as the file or twice that: let it go now
     return _Builder(source).build(data)
 
 
@@ -581,12 +582,19 @@ class _Builder:
     def sessions(
         self, raws: list[Any], series: dict[str, Series], zone: ZoneInfo | None
     ) -> tuple[Session, ...]:
+        """The sessions of the parsed document's list `raws`, which this empties as it reads.
+
+        Each table is dropped from the list once read, so that the parsed
+        document and the sessions made of it are never both whole in memory.
+        """
         built: list[Session] = []
         seen_ids: set[str] = set()
         seen_numbers: dict[tuple[str, int], str] = {}
-        for position, raw in enumerate(raws, 1):
+        for position in range(1, len(raws) + 1):
+            raw, raws[position - 1] = raws[position - 1], None
             where = _where("session", raw, position)
             session = self.session(_Table(self, raw, SESSION, where), series, zone)
+            del raw
             if session is None:
                 continue
             if session.id in seen_ids:
