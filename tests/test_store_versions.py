@@ -107,6 +107,51 @@ def test_the_published_file_is_json_dumps_of_its_document(
             assert target.read_bytes() == data
 
 
+def _edited(document: dict, **changes: object) -> bytes:
+    """The published document with keys (a__b for document["a"]["b"]) set or, for None, removed."""
+    document = json.loads(json.dumps(document))
+    for path, value in changes.items():
+        *parents, key = path.split("__")
+        table = document
+        for parent in parents:
+            table = table[parent]
+        if value is None:
+            del table[key]
+        else:
+            table[key] = value
+    return json.dumps(document).encode("utf-8")
+
+
+def test_a_broken_published_file_is_refused_with_what_is_wrong() -> None:
+    # The file is read without keeping its whole text or document; what is wrong
+    # with it is still told in the words of the first error, as before.
+    good = json.loads(SEVERAL.with_name("several_sessions.published.json").read_bytes())
+    many = ["ligne"] * 5000
+    key = next(iter(good["sessions"]))
+    cases = {
+        b"\xff{}": "'utf-8' codec can't decode byte 0xff in position 0: invalid start byte",
+        b"{": "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
+        b"[]": "'list' object has no attribute 'get'",
+        _edited(good, schedule=None): "'schedule'",
+        _edited(good, schedule__lines=[*many, 3]):
+            "sequence item 5000: expected str instance, int found",
+        _edited(good, schedule__lines=[*many, "ab\ud800"]):
+            "'utf-8' codec can't encode character '\\ud800' in position 30002: surrogates not "
+            "allowed",
+        _edited(good, schedule__lines="abc"):
+            "the schedule text does not match its sha256 (edited by hand?)",
+        _edited(good, sessions=[1]): "'list' object has no attribute 'items'",
+        _edited(good, **{f"sessions__{key}__uid": None}): "'uid'",
+        _edited(good, planned=[]): "'list' object has no attribute 'items'",
+    }
+    for data, message in cases.items():
+        with pytest.raises(published.PublishedError) as error:
+            from_json(data, "here")
+        assert str(error.value) == f"here: not a published version agenda can read ({message})"
+    raw, history = from_json(_edited(good), "here")
+    assert raw == SEVERAL.read_bytes() and history.sessions[key].uid
+
+
 def test_a_process_starts_from_the_published_version_not_the_file(tmp_path: Path) -> None:
     path = copy_folder(SEVERAL, tmp_path)
     before = VersionStore(path, watch=False, settle=0).current()

@@ -282,23 +282,67 @@ def _read_entry(data: dict[str, Any]) -> Entry:
 
 def from_json(data: bytes, where: str) -> tuple[bytes, History]:
     """The schedule bytes and history a published-version file holds; PublishedError if broken."""
+    return _from_text(_text_of(data, where), where)
+
+
+def _unreadable(where: str, exc: Exception) -> PublishedError:
+    return PublishedError(f"{where}: not a published version agenda can read ({exc})")
+
+
+def _text_of(data: bytes, where: str) -> str:
     try:
-        document = json.loads(data.decode("utf-8"))
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _unreadable(where, exc) from None
+
+
+def _from_text(text: str, where: str) -> tuple[bytes, History]:
+    """from_json of the file's text. The caller hands `text` over: it is let go once
+    parsed, and each part of the parsed document once read (they are large)."""
+    try:
+        document = json.loads(text)
+        del text
         if document.get("format") != FORMAT:
             raise ValueError(f"format is {document.get('format')!r}, not {FORMAT!r}")
         schedule = document["schedule"]
-        raw = "\n".join(schedule["lines"]).encode("utf-8")
+        raw = _schedule_bytes(schedule["lines"])
+        schedule["lines"] = None
         if digest_of(raw) != schedule["sha256"]:
             raise ValueError("the schedule text does not match its sha256 (edited by hand?)")
         history = History(
             version=int(document["version"]),
             published=_read_time(document["published"]),
-            sessions={k: _read_entry(v) for k, v in document["sessions"].items()},
-            planned={k: _read_entry(v) for k, v in document.get("planned", {}).items()},
+            sessions=_read_entries(document["sessions"]),
+            planned=_read_entries(document.get("planned", {})),
         )
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
-        raise PublishedError(f"{where}: not a published version agenda can read ({exc})") from None
+        raise _unreadable(where, exc) from None
     return raw, history
+
+
+def _schedule_bytes(lines: Any) -> bytes:
+    """"\n".join(lines).encode("utf-8"), without making the whole text as one string.
+
+    What that expression cannot join or encode, it is left to, for its very error.
+    """
+    if type(lines) is list:
+        try:
+            return b"\n".join(
+                "\n".join(lines[start:start + 4096]).encode("utf-8")
+                for start in range(0, len(lines), 4096)
+            )
+        except (TypeError, ValueError):
+            pass
+    return "\n".join(lines).encode("utf-8")
+
+
+def _read_entries(found: Any) -> dict[str, Entry]:
+    """{key: _read_entry(value) for key, value in found.items()}, each value let go once read."""
+    entries = {}
+    for key in [key for key, _ in found.items()]:  # .items(): what raised for a non-table
+        entries[key] = _read_entry(found[key])
+        found[key] = None
+    return entries
 
 
 def read_version(path: Path, source: str, known: Version | None = None) -> Version | None:
@@ -308,13 +352,14 @@ def read_version(path: Path, source: str, known: Version | None = None) -> Versi
     version, it is returned as it is rather than parsed again. Raises
     PublishedError when the file exists but cannot be used.
     """
+    where = str(path)
     try:
-        data = path.read_bytes()
+        # The file's bytes and text are handed over as they are made, never kept here.
+        raw, history = _from_text(_text_of(path.read_bytes(), where), where)
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise PublishedError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    raw, history = from_json(data, str(path))
     if known is not None and (known.number, known.raw) == (history.version, raw):
         return known
     try:
