@@ -152,6 +152,32 @@ def test_a_broken_published_file_is_refused_with_what_is_wrong() -> None:
     assert raw == SEVERAL.read_bytes() and history.sessions[key].uid
 
 
+def test_the_version_known_is_reused_when_the_file_holds_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = copy_folder(SEVERAL, tmp_path)
+    target = published_path(path)
+    known = first_version(path.read_bytes(), str(path))
+    write_version(known, target, path.name)
+    parsed = []
+    read = published._from_text
+    monkeypatch.setattr(published, "_from_text", lambda *a: parsed.append(1) or read(*a))
+    # The very bytes the known version writes: no parsing.
+    assert published.read_version(target, str(path), known) is known
+    assert not parsed
+    # Another file name in it: parsed, and still the same version.
+    write_version(known, target, "autre.toml")
+    assert published.read_version(target, str(path), known) is known
+    assert parsed == [1]
+    # Another version: parsed, and read as it is.
+    later, _ = next_version(known, path.read_bytes() + b"# fin\n", str(path),
+                            datetime(2030, 1, 1, tzinfo=UTC))
+    write_version(later, target, path.name)
+    found = published.read_version(target, str(path), known)
+    assert found is not None and found is not known and found.number == 2
+    assert published.read_version(tmp_path / "nothing.json", str(path), known) is None
+
+
 def test_a_process_starts_from_the_published_version_not_the_file(tmp_path: Path) -> None:
     path = copy_folder(SEVERAL, tmp_path)
     before = VersionStore(path, watch=False, settle=0).current()
