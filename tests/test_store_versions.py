@@ -16,6 +16,8 @@ from pathlib import Path
 
 import icalendar
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agenda import create_app, published
 from agenda.published import (
@@ -80,6 +82,24 @@ def test_the_published_file_is_json_dumps_of_its_document(
     # The file is written a piece at a time; its bytes must stay those of
     # json.dumps(document, ensure_ascii=False, sort_keys=True, indent=1) + "\n",
     # whatever the schedule's lines hold and wherever the blocks of lines end.
+    first, moved, withdrawn, empty = _odd_versions()
+    assert withdrawn.history.sessions["nantes"].withdrawn is not None
+    assert first.history.planned and not empty.history.planned
+    for block in (1 << 18, 1, 40):
+        monkeypatch.setattr(published, "_LINES_BLOCK", block)
+        for version in _odd_versions():
+            data = to_json(version, "sessions « 1 ».toml")
+            document = json.loads(data)
+            dumped = json.dumps(document, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
+            assert data == dumped.encode("utf-8")
+            assert document["schedule"]["lines"] == version.raw.decode("utf-8").split("\n")
+            assert from_json(data, "here") == (version.raw, version.history)
+            target = tmp_path / "sessions.published.json"
+            write_version(version, target, "sessions « 1 ».toml")
+            assert target.read_bytes() == data
+
+
+def _odd_versions() -> list[published.Version]:
     first = first_version(ODD.encode(), "sessions.toml")
     moved, _ = next_version(
         first, ODD.replace("2021-04-21", "2021-04-28").encode(), "sessions.toml",
@@ -91,20 +111,58 @@ def test_the_published_file_is_json_dumps_of_its_document(
     )
     empty, _ = next_version(None, MINIMAL.rstrip("\n").encode(), "sessions.toml",
                             datetime(2021, 4, 11, tzinfo=UTC))
-    assert withdrawn.history.sessions["nantes"].withdrawn is not None
-    assert first.history.planned and not empty.history.planned
-    for block in (1 << 18, 1, 40):
-        monkeypatch.setattr(published, "_LINES_BLOCK", block)
-        for version in (first, moved, withdrawn, empty):
-            data = to_json(version, "sessions « 1 ».toml")
-            document = json.loads(data)
-            dumped = json.dumps(document, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
-            assert data == dumped.encode("utf-8")
-            assert document["schedule"]["lines"] == version.raw.decode("utf-8").split("\n")
-            assert from_json(data, "here") == (version.raw, version.history)
-            target = tmp_path / "sessions.published.json"
-            write_version(version, target, "sessions « 1 ».toml")
-            assert target.read_bytes() == data
+    return [first, moved, withdrawn, empty]
+
+
+@pytest.mark.parametrize("block", [1, 40, 1 << 18])
+def test_a_written_file_is_read_a_block_at_a_time(
+    block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(published, "_READ_BLOCK", block)
+    for version in _odd_versions():
+        data = to_json(version, "sessions « 1 ».toml")
+        assert published._from_layout(data) == (version.raw, version.history)
+
+
+@st.composite
+def _written_and_changed(draw: st.DrawFn) -> bytes:
+    """A written file with a few bytes inserted, removed, repeated or replaced."""
+    data = bytearray(draw(st.sampled_from(_WRITTEN)))
+    for _ in range(draw(st.integers(1, 3))):
+        at = draw(st.integers(0, len(data)))
+        kind = draw(st.sampled_from(["insert", "delete", "repeat", "flip"]))
+        if kind == "insert":
+            data[at:at] = draw(st.sampled_from(_SNIPPETS))
+        elif kind == "delete":
+            del data[at:at + draw(st.integers(1, 40))]
+        elif kind == "repeat":
+            data[at:at] = data[at:at + draw(st.integers(1, 200))]
+        elif at < len(data):
+            data[at] = draw(st.integers(0, 255))
+    return bytes(data)
+
+
+_WRITTEN = [to_json(v, "sessions.toml") for v in _odd_versions()]
+_SNIPPETS = [b",\n", b"\n  },\n", b",", b"\n", b"{", b"}", b"[", b"]", b'"', b" ", b"\\",
+             b'"x": 1,\n', b"\xff", b"\r", b'\n "version": 1,\n']
+
+
+@settings(max_examples=300, deadline=None)
+@given(_written_and_changed())
+def test_a_changed_file_reads_as_it_reads_whole(data: bytes) -> None:
+    # Read a line or an entry at a time, a file gives what reading it whole gives,
+    # or it is left to the whole reading, which says what is wrong.
+    published._READ_BLOCK, before = 1, published._READ_BLOCK
+    try:
+        found = published._from_layout(data)
+    finally:
+        published._READ_BLOCK = before
+    try:
+        expected = published._from_text(data.decode("utf-8"), "here")
+    except (published.PublishedError, UnicodeDecodeError):
+        assert found is None
+    else:
+        assert found is None or found == expected
 
 
 def _edited(document: dict, **changes: object) -> bytes:
@@ -160,8 +218,8 @@ def test_the_version_known_is_reused_when_the_file_holds_it(
     known = first_version(path.read_bytes(), str(path))
     write_version(known, target, path.name)
     parsed = []
-    read = published._from_text
-    monkeypatch.setattr(published, "_from_text", lambda *a: parsed.append(1) or read(*a))
+    read = published.from_json
+    monkeypatch.setattr(published, "from_json", lambda *a: parsed.append(1) or read(*a))
     # The very bytes the known version writes: no parsing.
     assert published.read_version(target, str(path), known) is known
     assert not parsed

@@ -282,7 +282,105 @@ def _read_entry(data: dict[str, Any]) -> Entry:
 
 def from_json(data: bytes, where: str) -> tuple[bytes, History]:
     """The schedule bytes and history a published-version file holds; PublishedError if broken."""
+    found = _from_layout(data)
+    if found is not None:
+        return found
     return _from_text(_text_of(data, where), where)
+
+
+# A file as write_version lays it out is read a part at a time, without its whole
+# text or document: each value between the keys below, in this order, is parsed on
+# its own, and the lines and entries a block at a time. A block ends before a comma
+# that ends a line (a newline is never inside a JSON string): after a line, or after
+# an entry's closing brace. One that ends inside an array or object does not parse,
+# nor does an empty one, nor a value that is not followed by the next key. So the
+# values read are those json.loads would read; a file laid out otherwise, or with
+# anything amiss, is read whole (_from_text), which says what is wrong as it
+# always did.
+_LAYOUT = (
+    b'{\n "format": ', b',\n "planned": ', b',\n "published": ',
+    b',\n "schedule": {\n  "file": ', b',\n  "lines": ', b',\n  "sha256": ',
+    b'\n },\n "sessions": ', b',\n "version": ',
+)
+_LAYOUT_END = b"\n}\n"
+_READ_BLOCK = 1 << 18  # bytes of lines or entries parsed at a time, at least
+
+
+def _from_layout(data: bytes) -> tuple[bytes, History] | None:
+    """from_json of a file laid out as write_version writes it; None for any other file."""
+    if not data.startswith(_LAYOUT[0]) or not data.endswith(_LAYOUT_END):
+        return None
+    spans = []
+    start = len(_LAYOUT[0])
+    for key in _LAYOUT[1:]:
+        end = data.find(key, start)
+        if end < 0:
+            return None
+        spans.append((start, end))
+        start = end + len(key)
+    spans.append((start, len(data) - len(_LAYOUT_END)))
+    form, planned, published, name, lines, sha256, sessions, version = spans
+    try:
+        if _value(data, form) != FORMAT:
+            return None
+        _value(data, name)
+        raw = b"\n".join(
+            "\n".join(_checked_lines(part)).encode("utf-8")
+            for part in _parts(data, lines, "[]")
+        )
+        if digest_of(raw) != _value(data, sha256):
+            return None
+        history = History(
+            version=int(_value(data, version)),
+            published=_read_time(_value(data, published)),
+            sessions=_layout_entries(data, sessions),
+            planned=_layout_entries(data, planned),
+        )
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return None
+    return raw, history
+
+
+def _value(data: bytes, span: tuple[int, int]) -> Any:
+    return json.loads(data[span[0]:span[1]].decode("utf-8"))
+
+
+def _parts(data: bytes, span: tuple[int, int], brackets: str) -> Iterator[Any]:
+    """The array or object at `span` (`brackets` "[]" or "{}") as arrays or objects of a few
+    of its items each, parsed a block at a time; ValueError when it is not one."""
+    start, end = span
+    if data[start:start + 1] != brackets[0].encode() or data[end - 1:end] != brackets[1].encode():
+        raise ValueError("not laid out as written")
+    # Where an item ends: a line of the schedule, or an entry (its closing brace, indented).
+    after = b",\n" if brackets == "[]" else b"\n  },\n"
+    start, end = start + 1, end - 1
+    whole = True
+    while True:
+        cut = data.find(after, start + _READ_BLOCK, end)
+        if cut >= 0:
+            cut += len(after) - 2  # the comma
+        block = data[start:end if cut < 0 else cut].decode("utf-8")
+        part = json.loads(brackets[0] + block + brackets[1])
+        if not part and not (whole and cut < 0):
+            raise ValueError("an empty block")
+        yield part
+        if cut < 0:
+            return
+        start, whole = cut + 1, False
+
+
+def _checked_lines(lines: list[Any]) -> list[str]:
+    if not all(type(line) is str for line in lines):
+        raise TypeError("a line that is not a string")
+    return lines
+
+
+def _layout_entries(data: bytes, span: tuple[int, int]) -> dict[str, Entry]:
+    entries = {}
+    for part in _parts(data, span, "{}"):
+        for key, value in part.items():
+            entries[key] = _read_entry(value)
+    return entries
 
 
 def _unreadable(where: str, exc: Exception) -> PublishedError:
@@ -354,10 +452,9 @@ def read_version(path: Path, source: str, known: Version | None = None) -> Versi
     """
     if known is not None and _holds(path, known, Path(source).name):
         return known  # what parsing would find out, at a fraction of the memory
-    where = str(path)
     try:
-        # The file's bytes and text are handed over as they are made, never kept here.
-        raw, history = _from_text(_text_of(path.read_bytes(), where), where)
+        # The file's bytes are handed over as they are read, never kept here.
+        raw, history = from_json(path.read_bytes(), str(path))
     except FileNotFoundError:
         return None
     except OSError as exc:
