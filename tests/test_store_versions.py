@@ -20,6 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agenda import create_app, published
+from agenda.history import Entry
+from agenda.model import Change, Revision
 from agenda.published import (
     first_version,
     from_json,
@@ -85,11 +87,14 @@ def test_the_published_file_is_json_dumps_of_its_document(
     first, moved, withdrawn, empty = _odd_versions()
     assert withdrawn.history.sessions["nantes"].withdrawn is not None
     assert first.history.planned and not empty.history.planned
+    assert {c for r in moved.history.sessions["lyon"].revisions for c in r.news} == {
+        Change.CANCELLED, Change.RESCHEDULED
+    }
     for block in (1 << 18, 1, 40):
         monkeypatch.setattr(published, "_LINES_BLOCK", block)
         for version in _odd_versions():
             data = to_json(version, "sessions « 1 ».toml")
-            document = json.loads(data)
+            document = _document(version, "sessions « 1 ».toml")
             dumped = json.dumps(document, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
             assert data == dumped.encode("utf-8")
             assert document["schedule"]["lines"] == version.raw.decode("utf-8").split("\n")
@@ -99,13 +104,44 @@ def test_the_published_file_is_json_dumps_of_its_document(
             assert target.read_bytes() == data
 
 
+def _document(version: published.Version, name: str) -> dict:
+    """What the file holds, as the format has it: the file must be json.dumps of this."""
+    def time(value: datetime | None) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    def revision(r: Revision) -> dict:
+        was = {"start": time(r.previous_start), "end": time(r.previous_end),
+               "status": r.previous_status.value if r.previous_status else None}
+        return {"at": time(r.at), "sequence": r.sequence, "fields": list(r.fields)} | (
+            {"news": [n.value for n in r.news]} if r.news else {}
+        ) | ({"was": {k: v for k, v in was.items() if v}} if any(was.values()) else {})
+
+    def entry(e: Entry) -> dict:
+        return {"uid": e.uid, "sequence": e.sequence, "fingerprint": e.fingerprint,
+                "in_calendar": e.in_calendar, "revisions": [revision(r) for r in e.revisions]
+                } | ({"withdrawn": time(e.withdrawn)} if e.withdrawn else {})
+
+    history = version.history
+    return {
+        "format": "agenda-published/1", "version": history.version,
+        "published": time(history.published),
+        "schedule": {"file": name, "sha256": version.digest,
+                     "lines": version.raw.decode("utf-8").split("\n")},
+        "sessions": {k: entry(v) for k, v in history.sessions.items()},
+        "planned": {k: entry(v) for k, v in history.planned.items()},
+    }
+
+
 def _odd_versions() -> list[published.Version]:
     first = first_version(ODD.encode(), "sessions.toml")
+    moved_and_called_off = ODD.replace("2021-04-21", "2021-04-28").replace(
+        'city = \'Lyon', 'status = "cancelled"\ncity = \'Lyon'
+    )
     moved, _ = next_version(
-        first, ODD.replace("2021-04-21", "2021-04-28").encode(), "sessions.toml",
+        first, moved_and_called_off.encode(), "sessions.toml",
         datetime(2021, 4, 10, 7, tzinfo=UTC),
     )
-    without = ODD[:ODD.index('[[sessions]]\nid = "nantes"')]
+    without = moved_and_called_off[:moved_and_called_off.index('[[sessions]]\nid = "nantes"')]
     withdrawn, _ = next_version(
         moved, without.encode(), "sessions.toml", datetime(2021, 4, 11, tzinfo=UTC), ["nantes"]
     )

@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -154,45 +154,65 @@ def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _revision_json(revision: Revision) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "at": _time(revision.at),
-        "sequence": revision.sequence,
-        "fields": list(revision.fields),
-    }
-    if revision.news:
-        data["news"] = [n.value for n in revision.news]
-    was = {
-        "start": _time(revision.previous_start),
-        "end": _time(revision.previous_end),
-        "status": revision.previous_status.value if revision.previous_status else None,
-    }
-    was = {k: v for k, v in was.items() if v is not None}
-    if was:
-        data["was"] = was
-    return data
-
-
-def _entry_json(entry: Entry) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "uid": entry.uid,
-        "sequence": entry.sequence,
-        "fingerprint": entry.fingerprint,
-        "in_calendar": entry.in_calendar,
-        "revisions": [_revision_json(r) for r in entry.revisions],
-    }
-    if entry.withdrawn is not None:
-        data["withdrawn"] = _time(entry.withdrawn)
-    return data
-
-
 # The file is the text of json.dumps(document, ensure_ascii=False, sort_keys=True,
 # indent=1) and a newline, where document is {"format", "planned", "published",
 # "schedule": {"file", "lines", "sha256"}, "sessions", "version"}. It is written a
 # piece at a time (json_pieces), so the whole document is never in memory at once:
-# each piece is what json.dumps makes of that part, indented to its depth.
+# each piece is what json.dumps makes of that part, indented to its depth. An entry
+# of "sessions" or "planned" is {"fingerprint", "in_calendar", "revisions": [{"at",
+# "fields": [...], "news": [...] if any, "sequence", "was": {"end", "start",
+# "status"} if any of them}], "sequence", "uid", "withdrawn" if withdrawn}; its text
+# is written out below (json's own indenting encoder is pure Python, and slow).
 _ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, indent=1)
 _LINES_BLOCK = 1 << 18  # bytes of the schedule decoded and split at a time
+
+
+def _string(value: str | None) -> str:
+    return "null" if value is None else _ENCODER.encode(value)
+
+
+def _strings(values: Iterable[str], indent: str) -> str:
+    """A list of strings whose items are indented `indent` (a newline and spaces)."""
+    items = [_ENCODER.encode(v) for v in values]
+    if not items:
+        return "[]"
+    return "[" + indent + ("," + indent).join(items) + indent[:-1] + "]"
+
+
+def _revision_text(revision: Revision) -> str:
+    """A revision's JSON at the depth of an entry's revisions (its keys five spaces in)."""
+    parts = ['{\n     "at": ', _string(_time(revision.at)),
+             ',\n     "fields": ', _strings(revision.fields, "\n      ")]
+    if revision.news:
+        parts += [',\n     "news": ', _strings((n.value for n in revision.news), "\n      ")]
+    parts += [',\n     "sequence": ', json.dumps(revision.sequence)]
+    status = revision.previous_status.value if revision.previous_status else None
+    was = [f'"{key}": {_ENCODER.encode(value)}' for key, value in (
+        ("end", _time(revision.previous_end)),
+        ("start", _time(revision.previous_start)),
+        ("status", status),
+    ) if value is not None]
+    if was:
+        parts += [',\n     "was": {\n      ', ",\n      ".join(was), "\n     }"]
+    parts.append("\n    }")
+    return "".join(parts)
+
+
+def _entry_text(entry: Entry) -> str:
+    """An entry's JSON at the depth of the entries (its keys three spaces in)."""
+    revisions = [_revision_text(r) for r in entry.revisions]
+    parts = [
+        '{\n   "fingerprint": ', _ENCODER.encode(entry.fingerprint),
+        ',\n   "in_calendar": ', json.dumps(entry.in_calendar),
+        ',\n   "revisions": ',
+        "[\n    " + ",\n    ".join(revisions) + "\n   ]" if revisions else "[]",
+        ',\n   "sequence": ', json.dumps(entry.sequence),
+        ',\n   "uid": ', _ENCODER.encode(entry.uid),
+    ]
+    if entry.withdrawn is not None:
+        parts += [',\n   "withdrawn": ', _string(_time(entry.withdrawn))]
+    parts.append("\n  }")
+    return "".join(parts)
 
 
 def _schedule_lines(raw: bytes) -> Iterator[list[str]]:
@@ -214,8 +234,7 @@ def _entries_json(entries: Mapping[str, Entry]) -> Iterator[str]:
         return
     separator = "{\n  "
     for key in sorted(entries):
-        text = _ENCODER.encode(_entry_json(entries[key])).replace("\n", "\n  ")
-        yield f"{separator}{_ENCODER.encode(key)}: {text}"
+        yield f"{separator}{_ENCODER.encode(key)}: {_entry_text(entries[key])}"
         separator = ",\n  "
     yield "\n }"
 
