@@ -323,7 +323,9 @@ class _Table:
         elif len(value) > limit:
             self.problem(key, f"is {len(value):,} characters long; at most {limit:,} are allowed")
         else:
-            return value.strip()
+            value = value.strip()
+            # A text met before (a moderator, a role, a description) is kept once.
+            return self.builder.texts.setdefault(value, value)
         return None
 
     def _line(self, key: str, *kinds: Kind) -> str:
@@ -524,6 +526,7 @@ class _Builder:
     def __init__(self, source: str) -> None:
         self.source = source
         self.problems: list[Problem] = []
+        self.texts: dict[str, str] = {}  # each text read, by itself: one object per text
 
     def problem(self, where: str, field: str, message: str) -> None:
         self.problems.append(Problem(self.source, where, field, message))
