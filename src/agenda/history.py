@@ -412,9 +412,15 @@ def first_changes(history: History) -> list[SessionChange]:
     ]
 
 
-def apply(schedule: Schedule, history: History) -> Schedule:
-    """The schedule with its derived revision fields: UID, SEQUENCE, times, change log, plans."""
+def apply(schedule: Schedule, history: History, previous: Schedule | None = None) -> Schedule:
+    """The schedule with its derived revision fields: UID, SEQUENCE, times, change log, plans.
+
+    `previous` is the schedule of the version before, when there is one: a session
+    that comes out equal to its session there (under the same calendar) is that
+    very object, so that two versions in memory share what did not change.
+    """
     zone = schedule.calendar.timezone
+    before = previous if previous is not None and previous.calendar == schedule.calendar else None
     sessions = []
     for session in schedule.sessions:
         entry = history.sessions.get(session.id)
@@ -427,14 +433,16 @@ def apply(schedule: Schedule, history: History) -> Schedule:
         original = moves[0].previous_start if moves else None
         if original is not None and original == session.start:
             original = None  # moved back to where it was first planned
-        sessions.append(dataclasses.replace(
+        applied = dataclasses.replace(
             session,
             uid=entry.uid,
             sequence=entry.sequence,
             updated=max(timed) if timed else session.updated,
             previous_start=original if session.is_dated else None,
             revisions=revisions,
-        ))
+        )
+        same = before.session(session.id) if before is not None else None
+        sessions.append(same if same is not None and same == applied else applied)
     planned = []
     by_id = {s.id: s for s in schedule.series}
     for key, entry in history.planned.items():

@@ -81,12 +81,32 @@ def load_schedule(path: str | Path) -> Schedule:
     return parse_bytes(raw, source)
 
 
-def parse_bytes(raw: bytes, source: str = "<schedule>") -> Schedule:
-    """Validate the bytes of a schedule file; `source` names it in messages."""
+def parse_bytes(raw: bytes, source: str = "<schedule>", like: Schedule | None = None) -> Schedule:
+    """Validate the bytes of a schedule file; `source` names it in messages.
+
+    `like` is a schedule in memory (the version served, for an edit of it): a text
+    that it holds too is its very string, not a copy.
+    """
+    texts = _texts_of(like) if like is not None else {}
     try:
-        return _parse_pieces(raw, source)
+        return _parse_pieces(raw, source, texts)
     except _ReadWhole:
-        return _parse_whole(_decoded(raw, source), source)
+        return _parse_whole(_decoded(raw, source), source, texts)
+
+
+def _texts_of(schedule: Schedule) -> dict[str, str]:
+    """The texts of a schedule's sessions, each by itself."""
+    texts: dict[str, str] = {}
+    for session in schedule.sessions:
+        people = session.speakers + ((session.moderator,) if session.moderator else ())
+        for text in (
+            session.id, session.city, session.title, session.description,
+            session.registration_url, session.video_url, session.replay_url,
+            *(p.name for p in people), *(p.role for p in people),
+        ):
+            if text:
+                texts.setdefault(text, text)
+    return texts
 
 
 def _decoded(raw: bytes, source: str) -> str:
@@ -139,7 +159,7 @@ def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
         return _parse_whole(text, source)
 
 
-def _parse_whole(text: str, source: str) -> Schedule:
+def _parse_whole(text: str, source: str, texts: dict[str, str] | None = None) -> Schedule:
     """The schedule of TOML text read whole; every TOML syntax error is reported from here."""
     # Some Windows editors start UTF-8 files with a byte order mark; TOML does not allow it.
     text = text.removeprefix(BOM)
@@ -154,7 +174,7 @@ def _parse_whole(text: str, source: str) -> Schedule:
         message = "values are nested too deeply (lists or tables within each other)"
         raise ScheduleError([Problem(source, "", "", message)]) from None
     del text  # no longer needed, and as large as the file or twice that: let it go now
-    return _Builder(source).build(data)
+    return _Builder(source, texts).build(data)
 
 
 # A long schedule is mostly [[sessions]] tables. Read whole, tomllib's document
@@ -211,11 +231,13 @@ def _toml(piece: str | bytes, first: bool) -> dict[str, Any]:
         raise _ReadWhole from None
 
 
-def _parse_pieces(document: str | bytes, source: str) -> Schedule:
+def _parse_pieces(
+    document: str | bytes, source: str, texts: dict[str, str] | None = None
+) -> Schedule:
     """The schedule of a TOML document read in pieces; _ReadWhole when it cannot be."""
     starts = list(_piece_starts(document, PIECE))
     if not starts:
-        return _Builder(source).build(_toml(document, first=True))
+        return _Builder(source, texts).build(_toml(document, first=True))
     first = _toml(document[:starts[0]], first=True)
     if "sessions" in first:
         raise _ReadWhole
@@ -229,7 +251,7 @@ def _parse_pieces(document: str | bytes, source: str) -> Schedule:
                 raise _ReadWhole
             yield from _taken(sessions)
 
-    return _Builder(source).build(first, tables())
+    return _Builder(source, texts).build(first, tables())
 
 
 def _taken(items: list[Any]) -> Iterator[Any]:
@@ -523,10 +545,11 @@ class _Table:
 class _Builder:
     """Turns the parsed TOML document into a Schedule, collecting problems as it goes."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, texts: dict[str, str] | None = None) -> None:
         self.source = source
         self.problems: list[Problem] = []
-        self.texts: dict[str, str] = {}  # each text read, by itself: one object per text
+        # Each text read (and those of `texts`, which this fills), by itself: one object a text.
+        self.texts: dict[str, str] = {} if texts is None else texts
 
     def problem(self, where: str, field: str, message: str) -> None:
         self.problems.append(Problem(self.source, where, field, message))

@@ -86,20 +86,22 @@ class Version:
 
 
 def make_version(
-    raw: bytes, history: History, source: str, schedule: Schedule | None = None
+    raw: bytes, history: History, source: str, schedule: Schedule | None = None,
+    previous: Version | None = None,
 ) -> Version:
     """The version serving `raw` with `history`; raises ScheduleError if the text is invalid.
 
-    `schedule` is `raw` already parsed, when the caller has it.
+    `schedule` is `raw` already parsed, when the caller has it; `previous` a version
+    in memory, whose sessions that did not change the new one shares (see apply).
     """
     if schedule is None:
-        schedule = parse_bytes(raw, source)
+        schedule = parse_bytes(raw, source, previous.schedule if previous else None)
     return Version(
         number=history.version,
         published=history.published,
         digest=digest_of(raw),
         raw=raw,
-        schedule=apply(schedule, history),
+        schedule=apply(schedule, history, previous.schedule if previous else None),
         history=history,
     )
 
@@ -133,7 +135,7 @@ def next_version(
         if withdraw:
             raise ScheduleError([Problem(source, "", "", "nothing is published yet to withdraw")])
         return version, first_changes(version.history)
-    schedule = parse_bytes(raw, source)
+    schedule = parse_bytes(raw, source, current.schedule)
     history, changes = revise(current.history, current.schedule, schedule, now, withdraw)
     if raw != current.raw and current.raw.startswith(raw) and not withdraw:
         # A save in place truncates, then writes: every state in between is a
@@ -144,7 +146,7 @@ def next_version(
             "version: a save in progress or a cut copy, not published. If you removed the end "
             "on purpose, end the file with a comment line",
         )])
-    return make_version(raw, history, source, schedule), changes
+    return make_version(raw, history, source, schedule, current), changes
 
 
 # --- the file format -------------------------------------------------------------
@@ -481,7 +483,8 @@ def read_version(path: Path, source: str, known: Version | None = None) -> Versi
     if known is not None and (known.number, known.raw) == (history.version, raw):
         return known
     try:
-        return make_version(raw, history, f"{source} (as published in {path.name})")
+        return make_version(raw, history, f"{source} (as published in {path.name})",
+                            previous=known)
     except ScheduleError as error:
         raise PublishedError(f"{path}: the published schedule no longer loads:\n{error}") from None
 
