@@ -51,3 +51,13 @@ def test_texts_equal_to_those_of_the_schedule_served_are_its_own() -> None:
     assert alike == parse_bytes(edited.encode(), "sessions.toml")
     old, new = first.schedule.session("lyon"), alike.session("lyon")
     assert new.description is old.description and new.speakers[0].name is old.speakers[0].name
+
+
+def test_a_time_met_again_is_one_object() -> None:
+    # Sessions first published together share their revision's time; a revision
+    # already in the calendar's zone is the history's own.
+    text = BASE.replace("announced = 2021-07-01", "announced = 2021-06-01")
+    version = first_version(text.encode(), "sessions.toml")
+    lyon, nantes = (version.schedule.session(i) for i in ("lyon", "nantes"))
+    assert lyon.revisions[0].at is nantes.revisions[0].at
+    assert lyon.revisions[0] is version.history.sessions["lyon"].revisions[0]

@@ -421,13 +421,14 @@ def apply(schedule: Schedule, history: History, previous: Schedule | None = None
     """
     zone = schedule.calendar.timezone
     before = previous if previous is not None and previous.calendar == schedule.calendar else None
+    moved: dict[datetime, datetime] = {}
     sessions = []
     for session in schedule.sessions:
         entry = history.sessions.get(session.id)
         if entry is None:  # pragma: no cover - revise() gives every session an entry
             sessions.append(session)
             continue
-        revisions = tuple(_in_zone(r, zone) for r in entry.revisions)
+        revisions = tuple(_in_zone(r, zone, moved) for r in entry.revisions)
         timed = [r.at for r in revisions]
         moves = [r for r in revisions if Change.RESCHEDULED in r.news and r.previous_start]
         original = moves[0].previous_start if moves else None
@@ -468,13 +469,18 @@ def apply(schedule: Schedule, history: History, previous: Schedule | None = None
     )
 
 
-def _in_zone(revision: Revision, zone: object) -> Revision:
+def _in_zone(revision: Revision, zone: object, moved: dict[datetime, datetime]) -> Revision:
+    """The revision with its times in `zone`; `moved` keeps the times already moved, so that
+    an instant met again (a publication that revised many sessions) is one object."""
     def move(value: datetime | None) -> datetime | None:
-        return value.astimezone(zone) if value is not None else None  # type: ignore[arg-type]
+        if value is None:
+            return None
+        found = moved.get(value)  # the same instant: equal once in the same zone
+        if found is None:
+            found = moved[value] = value.astimezone(zone)  # type: ignore[arg-type]
+        return found
 
-    return dataclasses.replace(
-        revision,
-        at=move(revision.at),
-        previous_start=move(revision.previous_start),
-        previous_end=move(revision.previous_end),
-    )
+    at, start, end = move(revision.at), move(revision.previous_start), move(revision.previous_end)
+    if at is revision.at and start is revision.previous_start and end is revision.previous_end:
+        return revision  # already in the zone
+    return dataclasses.replace(revision, at=at, previous_start=start, previous_end=end)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -267,10 +268,23 @@ def to_json(version: Version, schedule_name: str) -> bytes:
 def _read_time(value: Any) -> datetime | None:
     if value is None:
         return None
-    moment = datetime.fromisoformat(value)
+    moment = _time_of(value) if type(value) is str else datetime.fromisoformat(value)
     if moment.tzinfo is None:
         raise ValueError(f"time without offset: {value}")
     return moment
+
+
+@functools.lru_cache(maxsize=1024)
+def _time_of(text: str) -> datetime:
+    """datetime.fromisoformat, one object for a time met again (most revisions of a
+    publication share its time)."""
+    return datetime.fromisoformat(text)
+
+
+@functools.lru_cache(maxsize=256)
+def _one(fields: tuple[str, ...]) -> tuple[str, ...]:
+    """One tuple for the fields revisions name alike (most name "published")."""
+    return fields
 
 
 def _read_revision(data: dict[str, Any]) -> Revision:
@@ -282,7 +296,7 @@ def _read_revision(data: dict[str, Any]) -> Revision:
     return Revision(
         at=at,
         sequence=int(data["sequence"]),
-        fields=tuple(str(f) for f in data["fields"]),
+        fields=_one(tuple(str(f) for f in data["fields"])),
         news=tuple(Change(n) for n in data.get("news", ())),
         previous_start=_read_time(was.get("start")),
         previous_end=_read_time(was.get("end")),
