@@ -17,6 +17,7 @@ import functools
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -515,6 +516,24 @@ def _holds(path: Path, version: Version, schedule_name: str) -> bool:
             return handle.read(1) == b""
     except OSError:
         return False
+
+
+def digest_of_file(path: Path) -> str | None:
+    """digest_of the bytes of a regular file, read a block at a time, never whole; None when
+    it is not a regular file (a FIFO is not waited on) or cannot be read."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return None
+        with os.fdopen(descriptor, "rb", closefd=False) as stream:
+            return hashlib.file_digest(stream, "sha256").hexdigest()
+    except OSError:
+        return None
+    finally:
+        os.close(descriptor)
 
 
 def read_schedule_bytes(path: Path) -> bytes:

@@ -30,6 +30,7 @@ from agenda.published import (
     PublishedError,
     Version,
     digest_of,
+    digest_of_file,
     first_version,
     publish,
     published_path,
@@ -219,6 +220,11 @@ class VersionStore:
             self._checked_stamp = None
             return
         since = datetime.fromtimestamp(stamp[0] / 1e9, UTC)
+        if digest_of_file(self.path) == self._version.digest:
+            # The text served (as after a restart): known without holding the file's bytes.
+            self.pending = None
+            self._checked_stamp = stamp
+            return
         try:
             raw = read_schedule_bytes(self.path)
         except ScheduleError as error:
