@@ -8,10 +8,11 @@ its own, so an edit costs memory for what it changed.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from agenda.history import apply
 from agenda.loader import parse_bytes
-from agenda.published import first_version, next_version
+from agenda.published import first_version, next_version, read_version, write_version
 from tests.test_history_revisions import BASE
 
 NOW = datetime(2021, 6, 10, 9, 30, tzinfo=UTC)
@@ -53,11 +54,15 @@ def test_texts_equal_to_those_of_the_schedule_served_are_its_own() -> None:
     assert new.description is old.description and new.speakers[0].name is old.speakers[0].name
 
 
-def test_a_time_met_again_is_one_object() -> None:
-    # Sessions first published together share their revision's time; a revision
-    # already in the calendar's zone is the history's own.
+def test_a_time_met_again_is_one_object(tmp_path: Path) -> None:
+    # Sessions published together share their revision's time once read back and
+    # moved to the calendar's zone; a revision already in the zone is the history's own.
     text = BASE.replace("announced = 2021-07-01", "announced = 2021-06-01")
-    version = first_version(text.encode(), "sessions.toml")
+    first = first_version(text.encode(), "sessions.toml")
+    history = first.history.sessions["lyon"]
+    assert first.schedule.session("lyon").revisions[0] is history.revisions[0]
+    write_version(first, tmp_path / "published.json", "sessions.toml")
+    version = read_version(tmp_path / "published.json", "sessions.toml")
+    assert version is not None and version.schedule.sessions == first.schedule.sessions
     lyon, nantes = (version.schedule.session(i) for i in ("lyon", "nantes"))
     assert lyon.revisions[0].at is nantes.revisions[0].at
-    assert lyon.revisions[0] is version.history.sessions["lyon"].revisions[0]

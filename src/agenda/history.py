@@ -473,8 +473,8 @@ def _in_zone(revision: Revision, zone: object, moved: dict[datetime, datetime]) 
     """The revision with its times in `zone`; `moved` keeps the times already moved, so that
     an instant met again (a publication that revised many sessions) is one object."""
     def move(value: datetime | None) -> datetime | None:
-        if value is None:
-            return None
+        if value is None or value.tzinfo is zone:
+            return value
         found = moved.get(value)  # the same instant: equal once in the same zone
         if found is None:
             found = moved[value] = value.astimezone(zone)  # type: ignore[arg-type]
