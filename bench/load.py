@@ -12,7 +12,9 @@ measured is the version alone:
 - edit: after that restart, one session's city renamed in the file and
   `store.poll()` publishing it (the peak is the process's, restart included).
 "imports" is the resident memory after importing what create_app imports,
-before the step; "peak" is the process's peak, that baseline included.
+before the step; "peak" is the process's peak, that baseline included;
+"seconds" the step's wall-clock time, "cpu s" its processor time (steadier on a
+shared machine).
 """
 
 from __future__ import annotations
@@ -66,20 +68,20 @@ def step(name: str, path: Path, size: int) -> dict[str, float]:
 
     imports = _rss_mib()
     config = {"AGENDA_DATA": str(path), "AGENDA_PREBUILD": False}
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     app = create_app(config)
-    seconds = time.perf_counter() - began
+    seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
     store = app.extensions["agenda.store"]
     expected = 1
     if name == "edit":
         _edit(path, size)
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         store.poll()
-        seconds = time.perf_counter() - began
+        seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
         expected = 2
     if store.served().number != expected:
         raise SystemExit(f"{name}: serving version {store.served().number}, not {expected}")
-    return {"imports": imports, "peak": _rss_mib(), "seconds": seconds}
+    return {"imports": imports, "peak": _rss_mib(), "seconds": seconds, "cpu": cpu}
 
 
 def run_step(name: str, path: Path, size: int, src: Path = ROOT / "src") -> dict[str, float]:
@@ -120,7 +122,7 @@ def main() -> int:
         return 0
 
     print(f"{'sessions':>8} {'step':<8} {'imports MiB':>11} {'peak MiB':>9} {'step MiB':>9} "
-          f"{'seconds':>8}")
+          f"{'seconds':>8} {'cpu s':>6}")
     for size in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "sessions.toml"
@@ -138,7 +140,8 @@ def main() -> int:
                     rounds.append(run_step(name, path, size, args.src))
                 found = {key: min(r[key] for r in rounds) for key in rounds[0]}
                 print(f"{size:8,} {name:<8} {found['imports']:11.1f} {found['peak']:9.1f} "
-                      f"{found['peak'] - found['imports']:9.1f} {found['seconds']:8.2f}",
+                      f"{found['peak'] - found['imports']:9.1f} {found['seconds']:8.2f} "
+                      f"{found['cpu']:6.2f}",
                       flush=True)
     return 0
 
