@@ -443,7 +443,7 @@ def apply(schedule: Schedule, history: History, previous: Schedule | None = None
             revisions=revisions,
         )
         same = before.session(session.id) if before is not None else None
-        sessions.append(same if same is not None and same == applied else applied)
+        sessions.append(same if same is not None and _alike(same, applied) else applied)
     planned = []
     by_id = {s.id: s for s in schedule.series}
     for key, entry in history.planned.items():
@@ -467,6 +467,19 @@ def apply(schedule: Schedule, history: History, previous: Schedule | None = None
     return dataclasses.replace(
         schedule, sessions=tuple(sessions), planned=tuple(planned), _by_id={}
     )
+
+
+def _alike(one: Session, other: Session) -> bool:
+    """True when two sessions are equal and their times are also written alike: datetimes
+    are equal as instants, while a page shows a time with its own offset."""
+    if one != other:
+        return False
+    for a, b in ((one.start, other.start), (one.end, other.end),
+                 (one.announced, other.announced), (one.updated, other.updated),
+                 (one.previous_start, other.previous_start)):
+        if a is not None and b is not None and (a.tzinfo is not b.tzinfo or a.fold != b.fold):
+            return False
+    return True
 
 
 def _in_zone(revision: Revision, zone: object, moved: dict[datetime, datetime]) -> Revision:
