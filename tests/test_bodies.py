@@ -265,6 +265,7 @@ def test_an_edit_serializes_again_only_the_events_it_changed(
     real = ical.build_event
     monkeypatch.setattr(ical, "build_event", lambda info, session: (
         made.append(session.id), real(info, session))[1])
+    ical._event_bytes.cache_clear()  # what earlier tests left in this process's memory  # noqa: SLF001
     app = app_on(folder, tmp_path / "bodies.sqlite")
     assert made, "the first build serializes every event"
     made.clear()

@@ -6,19 +6,32 @@ on one folder and check what each serves, what is written, and what is not.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import shutil
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import icalendar
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from agenda import create_app
-from agenda.published import first_version, from_json, published_path, to_json
+from agenda import create_app, published
+from agenda.history import Entry
+from agenda.model import Change, Revision
+from agenda.published import (
+    first_version,
+    from_json,
+    next_version,
+    published_path,
+    to_json,
+    write_version,
+)
 from agenda.store import VersionStore
-from tests.conftest import SEVERAL, SHIPPED
+from tests.conftest import MINIMAL, SEVERAL, SHIPPED
 
 
 def copy_folder(source: Path, tmp_path: Path) -> Path:
@@ -39,6 +52,224 @@ def test_committed_published_version_is_the_files_first_version(schedule: Path) 
     raw = schedule.read_bytes()
     expected = to_json(first_version(raw, str(schedule)), schedule.name)
     assert published_path(schedule).read_bytes() == expected
+
+
+# Lines that JSON escapes or that are not ASCII, a rhythm (planned dates) and a
+# session to withdraw; CRLF line ends are kept as they are.
+ODD = MINIMAL + """rhythm = { rule = "FREQ=MONTHLY;BYDAY=3WE;COUNT=4", first = 2021-03-17, \
+start = 08:45:00, end = 10:15:00 }
+# « guillemets », "quotes", \\ backslash,\ttab, 🎉 and \u2028 are kept in the lines\r
+[[sessions]]
+id = "lyon"
+series = "s"
+number = 2
+city = 'Lyon \\ « d’été » "x"'
+start = 2021-04-21T08:45:00
+end = 2021-04-21T10:15:00
+announced = 2021-04-01
+description = '''
+Deux lignes,\r
+avec 🎉.'''
+
+[[sessions]]
+id = "nantes"
+series = "s"
+city = "Nantes"
+"""
+
+
+def test_the_published_file_is_json_dumps_of_its_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The file is written a piece at a time; its bytes must stay those of
+    # json.dumps(document, ensure_ascii=False, sort_keys=True, indent=1) + "\n",
+    # whatever the schedule's lines hold and wherever the blocks of lines end.
+    first, moved, withdrawn, empty = _odd_versions()
+    assert withdrawn.history.sessions["nantes"].withdrawn is not None
+    assert first.history.planned and not empty.history.planned
+    assert {c for r in moved.history.sessions["lyon"].revisions for c in r.news} == {
+        Change.CANCELLED, Change.RESCHEDULED
+    }
+    for block in (1 << 18, 1, 40):
+        monkeypatch.setattr(published, "_LINES_BLOCK", block)
+        for version in _odd_versions():
+            data = to_json(version, "sessions « 1 ».toml")
+            document = _document(version, "sessions « 1 ».toml")
+            dumped = json.dumps(document, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
+            assert data == dumped.encode("utf-8")
+            assert document["schedule"]["lines"] == version.raw.decode("utf-8").split("\n")
+            assert from_json(data, "here") == (version.raw, version.history)
+            target = tmp_path / "sessions.published.json"
+            write_version(version, target, "sessions « 1 ».toml")
+            assert target.read_bytes() == data
+
+
+def _document(version: published.Version, name: str) -> dict:
+    """What the file holds, as the format has it: the file must be json.dumps of this."""
+    def time(value: datetime | None) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    def revision(r: Revision) -> dict:
+        was = {"start": time(r.previous_start), "end": time(r.previous_end),
+               "status": r.previous_status.value if r.previous_status else None}
+        return {"at": time(r.at), "sequence": r.sequence, "fields": list(r.fields)} | (
+            {"news": [n.value for n in r.news]} if r.news else {}
+        ) | ({"was": {k: v for k, v in was.items() if v}} if any(was.values()) else {})
+
+    def entry(e: Entry) -> dict:
+        return {"uid": e.uid, "sequence": e.sequence, "fingerprint": e.fingerprint,
+                "in_calendar": e.in_calendar, "revisions": [revision(r) for r in e.revisions]
+                } | ({"withdrawn": time(e.withdrawn)} if e.withdrawn else {})
+
+    history = version.history
+    return {
+        "format": "agenda-published/1", "version": history.version,
+        "published": time(history.published),
+        "schedule": {"file": name, "sha256": version.digest,
+                     "lines": version.raw.decode("utf-8").split("\n")},
+        "sessions": {k: entry(v) for k, v in history.sessions.items()},
+        "planned": {k: entry(v) for k, v in history.planned.items()},
+    }
+
+
+def _odd_versions() -> list[published.Version]:
+    first = first_version(ODD.encode(), "sessions.toml")
+    moved_and_called_off = ODD.replace("2021-04-21", "2021-04-28").replace(
+        'city = \'Lyon', 'status = "cancelled"\ncity = \'Lyon'
+    )
+    moved, _ = next_version(
+        first, moved_and_called_off.encode(), "sessions.toml",
+        datetime(2021, 4, 10, 7, tzinfo=UTC),
+    )
+    without = moved_and_called_off[:moved_and_called_off.index('[[sessions]]\nid = "nantes"')]
+    withdrawn, _ = next_version(
+        moved, without.encode(), "sessions.toml", datetime(2021, 4, 11, tzinfo=UTC), ["nantes"]
+    )
+    empty, _ = next_version(None, MINIMAL.rstrip("\n").encode(), "sessions.toml",
+                            datetime(2021, 4, 11, tzinfo=UTC))
+    return [first, moved, withdrawn, empty]
+
+
+@pytest.mark.parametrize("block", [1, 40, 1 << 18])
+def test_a_written_file_is_read_a_block_at_a_time(
+    block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(published, "_READ_BLOCK", block)
+    for version in _odd_versions():
+        data = to_json(version, "sessions « 1 ».toml")
+        assert published._from_layout(data) == (version.raw, version.history)
+
+
+@st.composite
+def _written_and_changed(draw: st.DrawFn) -> bytes:
+    """A written file with a few bytes inserted, removed, repeated or replaced."""
+    data = bytearray(draw(st.sampled_from(_WRITTEN)))
+    for _ in range(draw(st.integers(1, 3))):
+        at = draw(st.integers(0, len(data)))
+        kind = draw(st.sampled_from(["insert", "delete", "repeat", "flip"]))
+        if kind == "insert":
+            data[at:at] = draw(st.sampled_from(_SNIPPETS))
+        elif kind == "delete":
+            del data[at:at + draw(st.integers(1, 40))]
+        elif kind == "repeat":
+            data[at:at] = data[at:at + draw(st.integers(1, 200))]
+        elif at < len(data):
+            data[at] = draw(st.integers(0, 255))
+    return bytes(data)
+
+
+_WRITTEN = [to_json(v, "sessions.toml") for v in _odd_versions()]
+_SNIPPETS = [b",\n", b"\n  },\n", b",", b"\n", b"{", b"}", b"[", b"]", b'"', b" ", b"\\",
+             b'"x": 1,\n', b"\xff", b"\r", b'\n "version": 1,\n']
+
+
+@settings(max_examples=300, deadline=None)
+@given(_written_and_changed())
+def test_a_changed_file_reads_as_it_reads_whole(data: bytes) -> None:
+    # Read a line or an entry at a time, a file gives what reading it whole gives,
+    # or it is left to the whole reading, which says what is wrong.
+    published._READ_BLOCK, before = 1, published._READ_BLOCK
+    try:
+        found = published._from_layout(data)
+    finally:
+        published._READ_BLOCK = before
+    try:
+        expected = published._from_text(data.decode("utf-8"), "here")
+    except (published.PublishedError, UnicodeDecodeError):
+        assert found is None
+    else:
+        assert found is None or found == expected
+
+
+def _edited(document: dict, **changes: object) -> bytes:
+    """The published document with keys (a__b for document["a"]["b"]) set or, for None, removed."""
+    document = json.loads(json.dumps(document))
+    for path, value in changes.items():
+        *parents, key = path.split("__")
+        table = document
+        for parent in parents:
+            table = table[parent]
+        if value is None:
+            del table[key]
+        else:
+            table[key] = value
+    return json.dumps(document).encode("utf-8")
+
+
+def test_a_broken_published_file_is_refused_with_what_is_wrong() -> None:
+    # The file is read without keeping its whole text or document; what is wrong
+    # with it is still told in the words of the first error, as before.
+    good = json.loads(SEVERAL.with_name("several_sessions.published.json").read_bytes())
+    many = ["ligne"] * 5000
+    key = next(iter(good["sessions"]))
+    cases = {
+        b"\xff{}": "'utf-8' codec can't decode byte 0xff in position 0: invalid start byte",
+        b"{": "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
+        b"[]": "'list' object has no attribute 'get'",
+        _edited(good, schedule=None): "'schedule'",
+        _edited(good, schedule__lines=[*many, 3]):
+            "sequence item 5000: expected str instance, int found",
+        _edited(good, schedule__lines=[*many, "ab\ud800"]):
+            "'utf-8' codec can't encode character '\\ud800' in position 30002: surrogates not "
+            "allowed",
+        _edited(good, schedule__lines="abc"):
+            "the schedule text does not match its sha256 (edited by hand?)",
+        _edited(good, sessions=[1]): "'list' object has no attribute 'items'",
+        _edited(good, **{f"sessions__{key}__uid": None}): "'uid'",
+        _edited(good, planned=[]): "'list' object has no attribute 'items'",
+    }
+    for data, message in cases.items():
+        with pytest.raises(published.PublishedError) as error:
+            from_json(data, "here")
+        assert str(error.value) == f"here: not a published version agenda can read ({message})"
+    raw, history = from_json(_edited(good), "here")
+    assert raw == SEVERAL.read_bytes() and history.sessions[key].uid
+
+
+def test_the_version_known_is_reused_when_the_file_holds_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = copy_folder(SEVERAL, tmp_path)
+    target = published_path(path)
+    known = first_version(path.read_bytes(), str(path))
+    write_version(known, target, path.name)
+    parsed = []
+    read = published.from_json
+    monkeypatch.setattr(published, "from_json", lambda *a: parsed.append(1) or read(*a))
+    # The very bytes the known version writes: no parsing.
+    assert published.read_version(target, str(path), known) is known
+    assert not parsed
+    # Another file name in it: parsed, and still the same version.
+    write_version(known, target, "autre.toml")
+    assert published.read_version(target, str(path), known) is known
+    assert parsed == [1]
+    # Another version: parsed, and read as it is.
+    later, _ = next_version(known, path.read_bytes() + b"# fin\n", str(path),
+                            datetime(2030, 1, 1, tzinfo=UTC))
+    write_version(later, target, path.name)
+    found = published.read_version(target, str(path), known)
+    assert found is not None and found is not known and found.number == 2
+    assert published.read_version(tmp_path / "nothing.json", str(path), known) is None
 
 
 def test_a_process_starts_from_the_published_version_not_the_file(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from agenda.published import (
     PublishedError,
     Version,
     digest_of,
+    digest_of_file,
     first_version,
     publish,
     published_path,
@@ -108,11 +109,12 @@ class VersionStore:
             return found
         # Nothing published yet: the first version comes from the file alone
         # (its times from the file, not the clock), so any process derives the
-        # same one. Write it if we can; serve it either way.
+        # same one. Write it if we can; serve it either way. It is parsed once:
+        # publishing reuses it when the file still has nothing published.
         raw = read_schedule_bytes(self.path)
         version = first_version(raw, str(self.path))
         try:
-            outcome = publish(self.path, self.published_path, self.clock(), raw=raw)
+            outcome = publish(self.path, self.published_path, self.clock(), raw=raw, first=version)
             version = outcome.version
         except CannotWrite as error:
             log.warning("%s; serving the first version from memory", error)
@@ -204,6 +206,11 @@ class VersionStore:
             self._checked_stamp = None
             return
         since = datetime.fromtimestamp(stamp[0] / 1e9, UTC)
+        if digest_of_file(self.path) == self._version.digest:
+            # The text served (as after a restart): known without holding the file's bytes.
+            self.pending = None
+            self._checked_stamp = stamp
+            return
         try:
             raw = read_schedule_bytes(self.path)
         except ScheduleError as error:
