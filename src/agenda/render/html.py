@@ -196,20 +196,21 @@ def _groups(
     sessions: Iterable[Session],
     past: Collection[str],
     planned: Iterable[Planned] = (),
-) -> list[tuple[Series, list[SessionView]]]:
+) -> list[tuple[Series, Iterable[SessionView]]]:
     """Views of `sessions` grouped by series, series in file order, sessions in given order;
     planned dates go among them by date."""
     chosen = list(sessions)
     plans = list(planned)
-    groups = []
+    groups: list[tuple[Series, Iterable[SessionView]]] = []
     for series in schedule.series:
-        views = [_view(schedule.calendar, s, s.id in past) for s in chosen
-                 if s.series.id == series.id]
+        own = [s for s in chosen if s.series.id == series.id]
         extra = [_planned_view(schedule.calendar, p) for p in plans if p.series.id == series.id]
         if extra:
-            views = sorted(views + extra, key=lambda v: v.sort_key)
-        if views:
-            groups.append((series, views))
+            views = [_view(schedule.calendar, s, s.id in past) for s in own]
+            groups.append((series, sorted(views + extra, key=lambda v: v.sort_key)))
+        elif own:
+            # Made as the page is written: a long agenda never holds every view at once.
+            groups.append((series, (_view(schedule.calendar, s, s.id in past) for s in own)))
     return groups
 
 
