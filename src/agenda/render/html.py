@@ -412,16 +412,24 @@ def session_page(
 
 def embed_page(schedule: Schedule, now: datetime) -> bytes:
     """GET /embed: the upcoming sessions, compact, for an <iframe> on another site."""
+    return b"".join(embed_pieces(schedule, now))
+
+
+def embed_pieces(schedule: Schedule, now: datetime) -> Iterator[bytes]:
+    """The bytes of `embed_page` in pieces (see `_render_pieces`)."""
     calendar = schedule.calendar
     past = past_ids(schedule, now)
     upcoming, _ = _split(schedule, past)
-    views = [_view(calendar, s, False) for s in upcoming]
-    views += [_planned_view(calendar, p) for p in upcoming_planned(schedule, now)]
-    return _render(
-        "embed.html",
-        **_site(calendar),
-        sessions=sorted(views, key=lambda v: v.sort_key),
-    )
+    planned = [_planned_view(calendar, p) for p in upcoming_planned(schedule, now)]
+    views: Iterable[SessionView]
+    if planned:
+        views = sorted([_view(calendar, s, False) for s in upcoming] + planned,
+                       key=lambda v: v.sort_key)
+    else:
+        # Already in order (_split sorts by the views' sort key): made as the page is written.
+        views = (_view(calendar, s, False) for s in upcoming)
+    return _render_pieces("embed.html", **_site(calendar), sessions=views,
+                          any_session=bool(upcoming or planned))
 
 
 def error_page(calendar: CalendarInfo, code: int, title: str, message: str) -> bytes:

@@ -92,7 +92,7 @@ def embed() -> Response:
     now = clock()
     return serve(
         ("embed.html", passed("ends", now)),
-        lambda s: html.embed_page(s, now),
+        lambda s: html.embed_pieces(s, now),
         HTML_TYPE,
         dated_by=lambda s: s.sessions,
         modified=last_passed("ends", now),
