@@ -63,13 +63,15 @@ def http_part(folder: Path, seconds: int, rounds: int) -> list[tuple[str, float]
     from agenda.export import export
 
     site = folder / "site"
-    app = create_app({"AGENDA_DATA": str(SHIPPED), "AGENDA_NOW": NOW})
+    app = create_app({"AGENDA_DATA": str(SHIPPED), "AGENDA_NOW": NOW,
+                      "AGENDA_BODIES": str(folder / "bodies.sqlite")})
     export(app, site)
     client = app.test_client()
     etag = client.get("/calendar.ics").headers["ETag"]
     gz_etag = client.get("/calendar.ics", headers={"Accept-Encoding": "gzip"}).headers["ETag"]
     floor_port, app_port, nginx_port = free_port(), free_port(), free_port()
-    env = dict(os.environ, AGENDA_DATA=str(SHIPPED), FLOOR_BODY=str(site / "calendar.ics"))
+    env = dict(os.environ, AGENDA_DATA=str(SHIPPED), FLOOR_BODY=str(site / "calendar.ics"),
+               AGENDA_BODIES=str(folder / "bodies.sqlite"))
     empty = folder / "empty.conf.py"
     empty.write_text("")
     with ExitStack() as stack:
@@ -154,7 +156,9 @@ def gzip_ratio(size: int | None) -> tuple[int, int]:
         if size is not None:
             path = Path(folder) / "s.toml"
             path.write_text(schedule_text(size), encoding="utf-8")
-        body = create_app({"AGENDA_DATA": str(path)}).test_client().get("/calendar.ics").data
+        app = create_app({"AGENDA_DATA": str(path),
+                          "AGENDA_BODIES": str(Path(folder) / "bodies.sqlite")})
+        body = app.test_client().get("/calendar.ics").data
     assert gzip.decompress(gzip_bytes(body)) == body
     return len(body), len(gzip_bytes(body))
 

@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -92,8 +93,11 @@ def gunicorn(data: Path, port: int, workers: int = 2) -> Iterator[None]:
     command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
                "--workers", str(workers), "--access-logfile", "/dev/null", "wsgi:app"]
     env = dict(os.environ, AGENDA_DATA=str(data))
-    with running(command, port, "/healthz", cwd=ROOT, env=env):
-        yield
+    with tempfile.TemporaryDirectory() as folder:
+        # A store of its own unless the test chose one: never the repository's data/.
+        env.setdefault("AGENDA_BODIES", str(Path(folder) / "bodies.sqlite"))
+        with running(command, port, "/healthz", cwd=ROOT, env=env):
+            yield
 
 
 def nginx_conf(folder: Path, http_block: str) -> Path:

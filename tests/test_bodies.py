@@ -273,3 +273,21 @@ def test_an_edit_serializes_again_only_the_events_it_changed(
     edit(folder, "Saint-Étienne", "Roanne")  # the session "printemps"
     assert app.test_client().get("/healthz").status_code == 200
     assert set(made) == {"printemps"}
+
+
+def test_compressed_forms_are_those_of_the_release_serving(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One plain body (one ETag), compressed by two releases with other settings:
+    # each serves the bytes its own compressor makes, never the other's.
+    import agenda.bodies
+    import agenda.encoding
+
+    store = tmp_path / "bodies.sqlite"
+    app_on(folder, store)
+    monkeypatch.setattr(agenda.bodies, "RELEASE", "@another-release")
+    monkeypatch.setattr(agenda.encoding, "BROTLI_WINDOW_BITS", 18)
+    client = app_on(folder, store).test_client()
+    plain = client.get("/calendar.ics").data
+    packed = client.get("/calendar.ics", headers={"Accept-Encoding": "br"}).data
+    assert packed == agenda.encoding.brotli_bytes(plain)

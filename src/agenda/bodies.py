@@ -16,8 +16,9 @@ Tables:
 - answers: name → ETag of the plain body, the metadata of its headers (JSON),
   and the version it was made for (NULL when made only of sessions that may
   outlive the version);
-- bodies: ETag → bytes, for the plain body and each compressed form (whose
-  ETag is the plain one plus -gz or -br), with the plain ETag they belong to;
+- bodies: ETag and release → bytes, for the plain body and each compressed
+  form (whose ETag is the plain one plus -gz or -br), with the plain ETag they
+  belong to; a new release's compressor may give other bytes for one ETag;
 - parts: name → bytes, per-session pieces that whole-schedule documents are
   assembled from (one event of the calendar, one item of the JSON);
 - notes: the digest of the code that wrote the parts.
@@ -62,6 +63,10 @@ def default_path(published: Path) -> Path:
     """Where the bodies of a published version are kept by default: beside it, hidden."""
     return published.with_name("." + published.stem + ".bodies.sqlite")
 
+
+# Rows of `bodies` are keyed by ETag and release: the compressed forms of one
+# plain body (one ETag) differ from one release's compressor settings to the next.
+RELEASE = "@" + CODE[:16]
 
 # Bodies above this are streamed from the store to the client, never read whole.
 LARGE = 1 << 19
@@ -169,7 +174,8 @@ class BodyStore:
             log.warning("reading %s failed: %s", self.path, error)
             return None
         found = json.loads(meta)
-        by_etag = {e: (Blob(e, data) if type(data) is int else data) for e, data in forms}
+        by_etag = {e[:-len(RELEASE)]: (Blob(e[:-len(RELEASE)], data) if type(data) is int else data)
+                   for e, data in forms if e.endswith(RELEASE)}
         etags = {coding: etag + suffix for coding, suffix in found["suffixes"].items()}
         if any(e not in by_etag for e in etags.values()):
             return None  # swept by another process meanwhile: built again
@@ -179,7 +185,8 @@ class BodyStore:
         """The bytes of a large body, a chunk at a time (a sweep meanwhile cuts it short)."""
         try:
             db = self._db()
-            row = db.execute("SELECT rowid FROM bodies WHERE etag = ?", (blob.etag,)).fetchone()
+            row = db.execute("SELECT rowid FROM bodies WHERE etag = ?",
+                             (blob.etag + RELEASE,)).fetchone()
             if row is None:
                 return
             with db.blobopen("bodies", "data", row[0], readonly=True) as reader:
@@ -202,11 +209,11 @@ class BodyStore:
             for form in forms.values():
                 if form.data is not None:
                     db.execute("INSERT OR IGNORE INTO bodies VALUES (?, ?, ?)",
-                               (form.etag, plain, form.data))
+                               (form.etag + RELEASE, plain, form.data))
                     continue
                 # Written through a blob handle, a piece at a time, never whole in memory.
                 cursor = db.execute("INSERT OR IGNORE INTO bodies VALUES (?, ?, zeroblob(?))",
-                                    (form.etag, plain, form.size))
+                                    (form.etag + RELEASE, plain, form.size))
                 if cursor.rowcount:
                     assert form.file is not None
                     form.file.seek(0)
@@ -335,6 +342,9 @@ class BodyStore:
                         "AND name NOT IN (SELECT name FROM live)").rowcount
                     db.execute("DELETE FROM live")
                 db.execute("DELETE FROM bodies WHERE plain NOT IN (SELECT etag FROM answers)")
+                if live is not None:  # what an older release compressed
+                    db.execute("DELETE FROM bodies WHERE substr(etag, ?) != ?",
+                               (-len(RELEASE), RELEASE))
         except sqlite3.Error as error:
             log.warning("sweeping %s failed: %s", self.path, error)
             return 0
