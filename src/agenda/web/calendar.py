@@ -47,7 +47,7 @@ def _feed(selection: Selection) -> Response:
     if city is not None and any(s.is_dated for s in sessions):
         # A city's feed is made of its own sessions: a new version that did not
         # touch them takes the body of the last one.
-        key = ("city.ics", content_of(key, lambda s: (s.calendar, series_id, city, sessions)))
+        key = ("city.ics", content_of(lambda s: (s.calendar, series_id, city, sessions)))
     return serve(
         key,
         lambda s: ical.feed_pieces(

@@ -103,7 +103,7 @@ def _feed(name: str, selection: Selection, path: str, query: str) -> Response:
     if city is not None and not dated_by_the_schedule(chosen):
         # A city's feed is made of its own sessions (and the press contacts): a
         # new version that did not touch them takes the body of the last one.
-        key = (name, content_of(key, lambda s: (
+        key = (name, content_of(lambda s: (
             s.calendar, s.contacts, title, path, query, chosen,
             tuple(len(feeds.news([e], now)) for e in published(s)),
         )))

@@ -22,13 +22,12 @@ import time
 
 from flask import Flask
 
-from agenda.digest import digest
 from agenda.export import city_paths, global_paths, series_paths, session_paths, site_paths
 from agenda.model import Schedule, Session
 from agenda.published import Version
 from agenda.web import internal
 from agenda.web.feeds import dated_by_the_schedule
-from agenda.web.respond import LAZY, PIN, PREBUILDING, derived
+from agenda.web.respond import LAZY, PIN, PREBUILDING, schedule_digest
 
 log = logging.getLogger(__name__)
 
@@ -103,10 +102,7 @@ def prebuild(app: Flask, old: Version | None, new: Version) -> None:
         for path in paths_to_build(previous, new):
             _get(app, previous, path, base_url, replaced, lazy=True)
         store.forget(set(replaced) - set(names))
-    with app.test_request_context():
-        kept = [_schedule_digest(app, new)]
-        if previous is not None:
-            kept.append(_schedule_digest(app, previous))
+    kept = [schedule_digest(v) for v in (new, previous) if v is not None]
     store.sweep(kept, live=names if whole else None)
     if previous is not None:
         app.extensions["agenda.hot"].drop(previous.cache)
@@ -126,14 +122,6 @@ def _give_back_memory() -> None:
         ctypes.CDLL(None).malloc_trim(0)
     except (OSError, AttributeError):
         pass
-
-
-def _schedule_digest(app: Flask, version: Version) -> str:
-    """The digest version-made answers of `version` are stored under (web/respond.py)."""
-    from flask import request
-
-    request.environ[PIN] = version
-    return derived("digest", digest)
 
 
 def _get(app: Flask, pinned: Version, path: str, base_url: str, names: list[str],

@@ -155,8 +155,8 @@ def content(session: Session) -> Content:
     return Content((current.calendar, current.contacts, session))
 
 
-def content_of(memo: Hashable, make: Callable[[Schedule], Hashable]) -> Content:
-    """The Content of a body made of what `make` returns (`memo` names it for callers)."""
+def content_of(make: Callable[[Schedule], Hashable]) -> Content:
+    """The Content of a body made of what `make` returns from this request's schedule."""
     return Content(make(schedule()))
 
 
@@ -395,8 +395,16 @@ def _name(current: Version, key: Hashable) -> tuple[str, str | None]:
     if type(key) is tuple and any(type(part) is Content for part in key):
         parts = tuple(p.digest if type(p) is Content else p for p in key)
         return digest(CODE, "content", parts), None
-    schedule_digest = derived("digest", digest)
-    return digest(CODE, schedule_digest, key), schedule_digest
+    made_for = schedule_digest(current)
+    return digest(CODE, made_for, key), made_for
+
+
+def schedule_digest(current: Version) -> str:
+    """The digest of a version's schedule, made once: the answers made for it are named by it."""
+    found = current.cache.get(("derived", "digest"))
+    if found is None:
+        found = current.cache[("derived", "digest")] = digest(current.schedule)
+    return found
 
 
 def _prepared(
