@@ -19,7 +19,7 @@ import hashlib
 import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from agenda.errors import Problem, ScheduleError
 from agenda.model import (
@@ -286,6 +286,9 @@ def revise(
     ScheduleError when the new schedule would silently drop a published
     session, or take away the date of one that calendars already have.
     """
+    # A first version's time comes from the file (an announcement may be dated ahead);
+    # a later one's from the clock of its publication, which this one must not precede.
+    now = later_than(history.published if history.version > 1 else None, now)
     calendar = schedule.calendar
     source = schedule.source
     problems: list[Problem] = []
@@ -382,6 +385,14 @@ def revise(
         version=history.version + 1, published=now, sessions=sessions, planned=planned
     )
     return revised, changes
+
+
+def later_than(previous: datetime | None, now: datetime) -> datetime:
+    """`now`, or a second after `previous` when the clock is not a second past it (stepped
+    back): a revision is never dated before the one before it, so DTSTAMP and HTTP's
+    Last-Modified (whole seconds) move on."""
+    step = timedelta(seconds=1)
+    return now if previous is None or now >= previous + step else previous + step
 
 
 def _clock(moment: datetime) -> str:

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule, rrulestr
 
+from agenda.format import FIRST_YEAR, LAST_YEAR
 from agenda.model import Rhythm, Series, Session
 
 # A rhythm plans a year or a few; a bound keeps a typo (COUNT=10000) from
@@ -47,6 +48,10 @@ def rhythm_error(rhythm: Rhythm) -> str | None:
         return f"'{rhythm.rule}' plans more than {MOST_OCCURRENCES} dates; lower COUNT or UNTIL"
     if not dates:
         return f"'{rhythm.rule}' plans no date from {rhythm.first.date().isoformat()}"
+    if not FIRST_YEAR <= dates[0].year <= dates[-1].year <= LAST_YEAR:
+        # Every planned date obeys the bounds of the sessions' dates.
+        return (f"'{rhythm.rule}' plans dates up to {dates[-1].year}; dates go from "
+                f"{FIRST_YEAR} to {LAST_YEAR}")
     return None
 
 
