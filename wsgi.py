@@ -8,10 +8,10 @@ from __future__ import annotations
 import sys
 
 from agenda import create_app
-from agenda.errors import ScheduleError
+from agenda.errors import AgendaError
 
 try:
     app = create_app()
-except ScheduleError as error:
-    print(f"agenda: the schedule is invalid, not starting:\n{error}", file=sys.stderr)
+except AgendaError as error:  # an invalid schedule, or a history that cannot be built on
+    print(f"agenda: not starting:\n{error}", file=sys.stderr)
     sys.exit(1)

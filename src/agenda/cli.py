@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from agenda import DEFAULT_DATA, personal
+from agenda import DEFAULT_DATA, gunicorn_conf, personal
 from agenda.errors import ExportError, ScheduleError
 from agenda.loader import EMAIL, load_schedule
 from agenda.published import (
@@ -96,23 +96,32 @@ def check(path: Path | None) -> None:
     help="Let this published session, removed from the file, go without a cancellation "
     "(repeatable).",
 )
-def publish(path: Path | None, withdraw: tuple[str, ...]) -> None:
+@click.option(
+    "--new-history", "new_history", is_flag=True,
+    help="Build on the history on disk even if it is older than the last one published here, "
+    "missing (a new one from the file) or unreadable, and acknowledge it.",
+)
+def publish(path: Path | None, withdraw: tuple[str, ...], new_history: bool) -> None:
     """Publish the schedule file PATH as a new version (default: $AGENDA_DATA).
 
     Writes the published version beside the file (or to $AGENDA_PUBLISHED), under
     the same lock as the running server, and prints what changed. Exits 1, with
-    nothing published, when the file is invalid or drops a published session.
+    nothing published, when the file is invalid or drops a published session, or
+    when the history is older than the last one published here (see --new-history).
     """
     target = path or Path(_default_path())
     published = _published_for(target)
     try:
-        outcome = publish_file(target, published, datetime.now(UTC), withdraw=withdraw)
+        outcome = publish_file(target, published, datetime.now(UTC), withdraw=withdraw,
+                               new_history=new_history)
     except ScheduleError as error:
         _fail(error, target, f"{target}: not published.")
     except (PublishedError, CannotWrite) as error:
         click.echo(f"{error}; not published.", err=True)
         sys.exit(1)
     version = outcome.version
+    if new_history:
+        click.echo(f"{published}: history acknowledged from {version.label}.")
     if not outcome.written:
         click.echo(f"{published}: {version.label}, already up to date with {target}.")
         return
@@ -132,13 +141,12 @@ def publish(path: Path | None, withdraw: tuple[str, ...]) -> None:
 )
 @click.option(
     "--config",
-    default="gunicorn.conf.py",
-    show_default=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="gunicorn settings, the file `gunicorn wsgi:app` reads.",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A gunicorn settings file read over the package's own (agenda/gunicorn_conf.py).",
 )
 def serve(
-    host: str | None, port: int | None, workers: int | None, data: str | None, config: Path
+    host: str | None, port: int | None, workers: int | None, data: str | None,
+    config: Path | None,
 ) -> None:
     """Serve the schedule with gunicorn; refuses to start on an invalid file."""
     from gunicorn.app.base import Application
@@ -155,13 +163,7 @@ def serve(
     except PublishedError as error:
         click.echo(f"{error}\nagenda: not starting.", err=True)
         sys.exit(1)
-    if not config.is_file():
-        click.echo(
-            f"agenda: no gunicorn settings at {config}; run from the repository root "
-            "or pass --config path/to/gunicorn.conf.py.",
-            err=True,
-        )
-        sys.exit(1)
+    settings = [Path(gunicorn_conf.__file__), *([config] if config else [])]
 
     class Server(Application):  # type: ignore[misc]
         """gunicorn with the project's settings file, serving the app loaded above."""
@@ -170,7 +172,8 @@ def serve(
             return None
 
         def load_config(self) -> None:
-            self.load_config_from_file(str(config))
+            for path in settings:
+                self.load_config_from_file(str(path))
             if host or port is not None:
                 self.cfg.set("bind", [f"{host or '127.0.0.1'}:{8000 if port is None else port}"])
             if workers:

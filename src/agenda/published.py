@@ -744,7 +744,9 @@ def pending_changes(
 ) -> tuple[Version | None, Version, list[SessionChange]]:
     """What publishing the file now would change, without writing: (current, next, changes)."""
     source = str(schedule_path)
+    mark = read_mark(published)
     current = read_version(published, source)
+    refuse_older(published, current, mark)
     data = read_schedule_bytes(schedule_path)
     if current is not None and digest_of(data) == current.digest:
         return current, current, []

@@ -29,8 +29,8 @@ AGENDA_CARD_PATH = "/card.png"
 # The documents that also exist narrowed to one series or one city, by file name.
 FILTERED_NAMES = ("calendar.ics", "rss.xml", "atom.xml")
 # Letters NFKD does not split into a base letter and an accent.
-_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss", "ł": "l", "Ł": "L",
-                            "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ı": "i"})
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss", "ł": "l",
+                            "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ı": "i"})
 
 
 def city_slug(city: str) -> str:
