@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
+import glob
 import hashlib
 import json
 import os
@@ -558,7 +559,7 @@ def _write_atomically(path: Path, pieces: Iterable[str]) -> None:
     """Write `pieces` to a temporary file beside `path`, then rename it into place."""
     folder = path.parent
     try:
-        handle, temporary = tempfile.mkstemp(prefix="." + path.name + ".", dir=folder)
+        handle, temporary = tempfile.mkstemp(prefix=_temporary_prefix(path), dir=folder)
     except OSError as exc:
         raise CannotWrite(f"cannot write in {folder}: {exc.strerror or exc}") from None
     try:
@@ -585,11 +586,17 @@ def _write_atomically(path: Path, pieces: Iterable[str]) -> None:
             os.close(directory)
 
 
+def _temporary_prefix(path: Path) -> str:
+    """'.sessions.published.json.' (then 8 random characters): hidden, beside `path`."""
+    return "." + path.name.lstrip(".") + "."
+
+
 def _remove_temporaries(published: Path) -> None:
     """Remove what a publisher killed while writing left behind (called under the lock)."""
     for path in (published, mark_path(published)):
-        pattern = re.compile(re.escape("." + path.name + ".") + r"[a-z0-9_]{8}")
-        for found in path.parent.glob("." + path.name + ".*"):
+        prefix = _temporary_prefix(path)
+        pattern = re.compile(re.escape(prefix) + r"[a-z0-9_]{8}")
+        for found in path.parent.glob(glob.escape(prefix) + "*"):
             if pattern.fullmatch(found.name):
                 with contextlib.suppress(OSError):
                     found.unlink()

@@ -103,7 +103,8 @@ class VersionStore:
         self.pending: Pending | None = None
         self._poll_lock = threading.Lock()
         self._watcher_pid: int | None = None
-        self._published_stamp = self._stamps()
+        # Followed at the first poll, which reads what _start found again (cheaply).
+        self._published_stamp: tuple[object, object] | None = None
         self._checked_stamp: tuple[int, int, int] | None = None
         self._candidate: tuple[tuple[int, int, int], float] | None = None
         self._retry_at: float | None = None  # when to try a failed publication again
@@ -127,7 +128,6 @@ class VersionStore:
         if found is not None:
             with contextlib.suppress(CannotWrite):
                 remember(self.published_path, found)
-            self._published_stamp = self._stamps()
             return found
         # Nothing published yet: the first version comes from the file alone
         # (its times from the file, not the clock), so any process derives the
@@ -142,7 +142,6 @@ class VersionStore:
             self._set_pending("unwritable", [str(error)], self._file_time())
         except (ScheduleError, PublishedError) as error:
             log.warning("first publication refused: %s", error)
-        self._published_stamp = self._stamps()
         self._checked_stamp = _stamp(self.path)
         return version
 
