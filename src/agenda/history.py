@@ -405,11 +405,10 @@ def _split_key(key: str) -> tuple[str, int]:
 
 
 def later_than(previous: datetime | None, now: datetime) -> datetime:
-    """`now`, or a second after `previous` when the clock is not a second past it (stepped
-    back): a revision is never dated before the one before it, so DTSTAMP and HTTP's
-    Last-Modified (whole seconds) move on."""
-    step = timedelta(seconds=1)
-    return now if previous is None or now >= previous + step else previous + step
+    """`now`, or a second after `previous` when the clock is not past it (stepped back): a
+    revision is never dated before the one before it, so DTSTAMP and HTTP's Last-Modified
+    (whole seconds) move on."""
+    return now if previous is None or now > previous else previous + timedelta(seconds=1)
 
 
 def _clock(moment: datetime) -> str:
