@@ -177,12 +177,17 @@ class VersionStore:
         thread.start()
 
     def _watch_loop(self) -> None:
+        said = None
         while True:
             time.sleep(min(POLL_SECONDS, max(self.settle / 2, 0.05)))
             try:
                 self.poll()
-            except Exception:  # the watcher must outlive any surprise; it is logged
-                log.exception("watching the schedule failed")
+            except Exception as error:  # the watcher must outlive any surprise; logged once
+                if repr(error) != said:
+                    log.exception("watching the schedule failed")
+                said = repr(error)
+            else:
+                said = None
 
     def poll(self) -> None:
         """Catch up with the published file, and publish a settled edit of the schedule."""
