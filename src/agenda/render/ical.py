@@ -9,7 +9,7 @@ gives the same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -220,16 +220,44 @@ def build_calendar(
     return cal
 
 
+def event_bytes(calendar: CalendarInfo, session: Session) -> bytes:
+    """The VEVENT of one dated session, serialized: the unit a feed is made of."""
+    return build_event(calendar, session).to_ical()
+
+
+END = b"END:VCALENDAR\r\n"
+
+
 def feed_bytes(
     schedule: Schedule,
     sessions: Sequence[Session],
     name: str | None = None,
     series_ids: Collection[str] | None = None,
+    events: Mapping[str, bytes] | None = None,
 ) -> bytes:
-    """The subscription feed for `sessions` and the planned dates of `series_ids` (default all)."""
+    """The subscription feed for `sessions` and the planned dates of `series_ids` (default all).
+
+    `events` gives sessions' VEVENTs already serialized (event_bytes), by session id:
+    a VCALENDAR's bytes are its own lines, then each component's bytes, so the feed is
+    `build_calendar(...).to_ical()` byte for byte (a test compares both) without
+    serializing again the events that a builder made before.
+    """
     if series_ids is None:
         series_ids = [s.id for s in schedule.series]
-    return build_calendar(schedule, sessions, name, True, series_ids).to_ical()
+    if events is None:
+        return build_calendar(schedule, sessions, name, True, series_ids).to_ical()
+    info = schedule.calendar
+    dated, planned, span = _parts(schedule, sessions, True, series_ids)
+    cal = _head(info, name, True)
+    for zone, first, last, years in _timezones(schedule, span):
+        cal.add_component(build_vtimezone(zone, first, last, years))
+    for plan in planned:
+        cal.add_component(build_planned(info, plan))
+    # The dated events come before the planned ones, after the timezones.
+    cut = b"BEGIN:VEVENT\r\n" if planned else END
+    head, _, tail = cal.to_ical().partition(cut)
+    middle = b"".join(events.get(s.id) or event_bytes(info, s) for s in dated)
+    return head + middle + cut + tail
 
 
 def session_bytes(schedule: Schedule, session: Session) -> bytes:
