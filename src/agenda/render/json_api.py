@@ -18,7 +18,7 @@ from datetime import datetime
 from importlib import resources
 from typing import Any
 
-from agenda.model import CalendarInfo, Person, Planned, Revision, Schedule, Session
+from agenda.model import CalendarInfo, Contact, Person, Planned, Revision, Schedule, Session
 from agenda.render import links, parts, wording
 
 FORMAT_VERSION = 1
@@ -39,11 +39,14 @@ def _person(person: Person) -> dict[str, str]:
     return {"name": person.name, "role": person.role}
 
 
-def session_document(calendar: CalendarInfo, session: Session) -> dict[str, Any]:
-    """One session as a JSON-ready dict."""
+def session_document(
+    calendar: CalendarInfo, session: Session, contacts: tuple[Contact, ...] = ()
+) -> dict[str, Any]:
+    """One session as a JSON-ready dict; `contacts` are its press contacts."""
     span = session.duration
-    # Adding a cancelled or undated session to a calendar makes no sense: no links then.
-    can_add = session.is_dated and not session.is_cancelled
+    # Adding a cancelled, undated or held session to a calendar makes no sense: no links then.
+    over = session.is_known_held
+    can_add = session.is_dated and not session.is_cancelled and not over
     return {
         "id": session.id,
         "url": links.page_url(calendar, session),
@@ -66,7 +69,7 @@ def session_document(calendar: CalendarInfo, session: Session) -> dict[str, Any]
         "speakers": [_person(p) for p in session.speakers],
         "moderator": _person(session.moderator) if session.moderator else None,
         "description": session.description,
-        "registration_url": session.registration_url,
+        "registration_url": None if over else session.registration_url,
         "video_url": session.public_video_url,
         "add_to_calendar": links.add_to_calendar(calendar, session) if can_add else None,
         "announced": _instant(session.announced),
@@ -74,18 +77,28 @@ def session_document(calendar: CalendarInfo, session: Session) -> dict[str, Any]
         "replay_url": session.replay_url,
         "uid": session.uid or None,
         "sequence": session.sequence,
-        "changes": [_change(r, calendar.language) for r in session.revisions],
+        "changes": [_change(calendar, session, r) for r in session.revisions],
+        "contacts": [_contact(c) for c in contacts],
     }
 
 
-def _change(revision: Revision, locale: str) -> dict[str, Any]:
+def _contact(contact: Contact) -> dict[str, str]:
+    return {
+        "name": contact.name,
+        "organization": contact.organization,
+        "phone": contact.phone,
+        "email": contact.email,
+    }
+
+
+def _change(calendar: CalendarInfo, session: Session, revision: Revision) -> dict[str, Any]:
     """One revision of the change log: when, SEQUENCE after it, what changed, the date before."""
     return {
         "at": _instant(revision.at),
         "sequence": revision.sequence,
         "fields": list(revision.fields),
         "news": [n.value for n in revision.news],
-        "summary": wording.change_line(revision, locale),
+        "summary": wording.change_line(session, revision, calendar),
         "previous_start": _instant(revision.previous_start),
         "previous_end": _instant(revision.previous_end),
         "previous_status": revision.previous_status.value if revision.previous_status else None,
@@ -150,11 +163,10 @@ def schedule_document(schedule: Schedule, sessions: bool = True) -> dict[str, An
             }
             for s in schedule.series
         ],
-        "contacts": [
-            {"name": c.name, "organization": c.organization, "phone": c.phone, "email": c.email}
-            for c in schedule.contacts
-        ],
-        "sessions": [session_document(calendar, s) for s in ordered(schedule)] if sessions else [],
+        "contacts": [_contact(c) for c in schedule.contacts],
+        "sessions": [
+            session_document(calendar, s, schedule.contacts_for(s)) for s in ordered(schedule)
+        ] if sessions else [],
         "planned": [planned_document(calendar, p) for p in schedule.planned],
     }
 
@@ -175,8 +187,10 @@ def _dumps(value: Any) -> str:
 # the very bytes that serializing the whole document at once gives (a test
 # compares both).
 @parts.kept("json.session")
-def _session_part(calendar: CalendarInfo, session: Session) -> bytes:
-    text = _dumps(session_document(calendar, session))
+def _session_part(
+    calendar: CalendarInfo, contacts: tuple[Contact, ...], session: Session
+) -> bytes:
+    text = _dumps(session_document(calendar, session, contacts))
     return "\n".join("    " + line for line in text.split("\n")).encode("utf-8")
 
 
@@ -200,13 +214,13 @@ def events_pieces(schedule: Schedule) -> Iterator[bytes]:
     for index, session in enumerate(sessions):
         if index:
             yield b",\n"
-        yield _session_part(schedule.calendar, session)
+        yield _session_part(schedule.calendar, schedule.contacts_for(session), session)
     yield ("\n  ]" + after + "\n").encode("utf-8")
 
 
 def session_bytes(schedule: Schedule, session: Session) -> bytes:
     """/events/<id>.json as bytes."""
-    return to_bytes(session_document(schedule.calendar, session))
+    return to_bytes(session_document(schedule.calendar, session, schedule.contacts_for(session)))
 
 
 def schema_document(calendar: CalendarInfo) -> dict[str, Any]:
