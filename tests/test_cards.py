@@ -20,10 +20,10 @@ SIGNATURE = b"\x89PNG\r\n\x1a\n"
 BEFORE_ALL = datetime(2021, 1, 1, tzinfo=UTC)
 AFTER_ALL = datetime(2030, 1, 1, tzinfo=UTC)
 
+
 def plain(text: str) -> str:
     """Text with its non-breaking spaces (inside times, between day and month) as plain ones."""
     return text.replace("\u00a0", " ")
-
 
 
 def chunks(png: bytes) -> list[tuple[bytes, bytes]]:

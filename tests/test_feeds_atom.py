@@ -22,10 +22,10 @@ XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 # RFC 3339 date-time, as RFC 4287 section 3.3 requires (an offset or Z is mandatory).
 RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)\Z")
 
+
 def plain(text: str) -> str:
     """Text with its non-breaking spaces (inside times, between day and month) as plain ones."""
     return text.replace("\u00a0", " ")
-
 
 
 def root(body: bytes) -> etree._Element:

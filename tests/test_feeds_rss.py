@@ -21,10 +21,10 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 # 2021-10-04, 2021-05-20, 2021-03-01. "provisoire" and "sans-date" are not announced.
 SEVERAL_NEWEST_FIRST = ["reportee", "annulee", "automne", "texte-difficile", "printemps"]
 
+
 def plain(text: str) -> str:
     """Text with its non-breaking spaces (inside times, between day and month) as plain ones."""
     return text.replace("\u00a0", " ")
-
 
 
 def channel(body: bytes) -> etree._Element:

@@ -46,10 +46,10 @@ announced = 2021-07-01
 """
 NOW = datetime(2021, 6, 10, 9, 30, tzinfo=UTC)
 
+
 def plain(text: str) -> str:
     """Text with its non-breaking spaces (inside times, between day and month) as plain ones."""
     return text.replace("\u00a0", " ")
-
 
 
 def moved_text() -> str:

@@ -15,10 +15,10 @@ from agenda.render import html
 
 SCHEMA = "https://schema.org/"
 
+
 def plain(text: str) -> str:
     """Text with its non-breaking spaces (inside times, between day and month) as plain ones."""
     return text.replace("\u00a0", " ")
-
 
 
 def parse(body: bytes) -> lxml.html.HtmlElement:
