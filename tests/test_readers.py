@@ -122,6 +122,14 @@ def test_json_of_a_held_session_offers_neither_registration_nor_calendar(
     assert by_id["nantes"]["registration_url"] is None
     assert by_id["nantes"]["add_to_calendar"] is None
     assert by_id["lyon"]["registration_url"] == readers.session("lyon").registration_url
+    # Over by the clock: given the moment, the JSON offers neither either.
+    at_now = {s["id"]: s for s in json.loads(json_api.events_bytes(readers, NOW))["sessions"]}
+    assert (at_now["rennes"]["registration_url"], at_now["rennes"]["add_to_calendar"]) == (
+        None, None
+    )
+    assert at_now["lyon"]["registration_url"] == readers.session("lyon").registration_url
+    alone = json.loads(json_api.session_bytes(readers, readers.session("rennes"), NOW))
+    assert alone == at_now["rennes"]
 
 
 def test_history_dates_the_announcement_as_the_feed_does() -> None:

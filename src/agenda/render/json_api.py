@@ -39,13 +39,20 @@ def _person(person: Person) -> dict[str, str]:
     return {"name": person.name, "role": person.role}
 
 
+def _over(session: Session, now: datetime | None) -> bool:
+    """Whether the session is over: at `now`, or without a moment when the file says so."""
+    return session.is_over(now) if now is not None else session.is_known_held
+
+
 def session_document(
-    calendar: CalendarInfo, session: Session, contacts: tuple[Contact, ...] = ()
+    calendar: CalendarInfo, session: Session, contacts: tuple[Contact, ...] = (),
+    over: bool = False,
 ) -> dict[str, Any]:
-    """One session as a JSON-ready dict; `contacts` are its press contacts."""
+    """One session as a JSON-ready dict; `contacts` are its press contacts, `over` whether
+    it is over (a held session or one with a replay always is)."""
     span = session.duration
-    # Adding a cancelled, undated or held session to a calendar makes no sense: no links then.
-    over = session.is_known_held
+    # Adding a cancelled, undated or past session to a calendar makes no sense: no links then.
+    over = over or session.is_known_held
     can_add = session.is_dated and not session.is_cancelled and not over
     return {
         "id": session.id,
@@ -146,8 +153,11 @@ def calendar_document(calendar: CalendarInfo) -> dict[str, Any]:
     }
 
 
-def schedule_document(schedule: Schedule, sessions: bool = True) -> dict[str, Any]:
-    """The whole schedule as a JSON-ready dict: calendar, series, contacts, sessions."""
+def schedule_document(
+    schedule: Schedule, sessions: bool = True, now: datetime | None = None
+) -> dict[str, Any]:
+    """The whole schedule as a JSON-ready dict: calendar, series, contacts, sessions;
+    `now` decides which sessions are over (None: those the file says are)."""
     calendar = schedule.calendar
     return {
         "version": FORMAT_VERSION,
@@ -165,7 +175,8 @@ def schedule_document(schedule: Schedule, sessions: bool = True) -> dict[str, An
         ],
         "contacts": [_contact(c) for c in schedule.contacts],
         "sessions": [
-            session_document(calendar, s, schedule.contacts_for(s)) for s in ordered(schedule)
+            session_document(calendar, s, schedule.contacts_for(s), _over(s, now))
+            for s in ordered(schedule)
         ] if sessions else [],
         "planned": [planned_document(calendar, p) for p in schedule.planned],
     }
@@ -188,18 +199,18 @@ def _dumps(value: Any) -> str:
 # compares both).
 @parts.kept("json.session")
 def _session_part(
-    calendar: CalendarInfo, contacts: tuple[Contact, ...], session: Session
+    calendar: CalendarInfo, contacts: tuple[Contact, ...], session: Session, over: bool
 ) -> bytes:
-    text = _dumps(session_document(calendar, session, contacts))
+    text = _dumps(session_document(calendar, session, contacts, over))
     return "\n".join("    " + line for line in text.split("\n")).encode("utf-8")
 
 
-def events_bytes(schedule: Schedule) -> bytes:
-    """/events.json as bytes."""
-    return b"".join(events_pieces(schedule))
+def events_bytes(schedule: Schedule, now: datetime | None = None) -> bytes:
+    """/events.json as bytes, at `now` (see `schedule_document`)."""
+    return b"".join(events_pieces(schedule, now))
 
 
-def events_pieces(schedule: Schedule) -> Iterator[bytes]:
+def events_pieces(schedule: Schedule, now: datetime | None = None) -> Iterator[bytes]:
     """/events.json in pieces, made as they are read: never whole in memory."""
     document = schedule_document(schedule, sessions=False)
     sessions = ordered(schedule)
@@ -214,13 +225,15 @@ def events_pieces(schedule: Schedule) -> Iterator[bytes]:
     for index, session in enumerate(sessions):
         if index:
             yield b",\n"
-        yield _session_part(schedule.calendar, schedule.contacts_for(session), session)
+        contacts = schedule.contacts_for(session)
+        yield _session_part(schedule.calendar, contacts, session, _over(session, now))
     yield ("\n  ]" + after + "\n").encode("utf-8")
 
 
-def session_bytes(schedule: Schedule, session: Session) -> bytes:
-    """/events/<id>.json as bytes."""
-    return to_bytes(session_document(schedule.calendar, session, schedule.contacts_for(session)))
+def session_bytes(schedule: Schedule, session: Session, now: datetime | None = None) -> bytes:
+    """/events/<id>.json as bytes, at `now` (see `schedule_document`)."""
+    contacts = schedule.contacts_for(session)
+    return to_bytes(session_document(schedule.calendar, session, contacts, _over(session, now)))
 
 
 def schema_document(calendar: CalendarInfo) -> dict[str, Any]:
