@@ -184,8 +184,8 @@ def documents(
     yield Document(links.AGENDA_CARD_PATH, PNG_TYPE, lambda: cards.agenda_card(schedule, now),
                    _digest(whole, "card", since), _dated(ended, since, updated))
     yield Document(links.EVENTS_JSON_PATH, JSON_TYPE,
-                   lambda: json_api.events_bytes(schedule),
-                   _digest(whole, "events.json"), _dated(ended, updated), DESCRIBED)
+                   lambda: json_api.events_bytes(schedule, now),
+                   _digest(whole, "events.json", since), _dated(ended, updated), DESCRIBED)
     yield Document(links.EVENTS_SCHEMA_PATH, SCHEMA_TYPE,
                    lambda: json_api.schema_bytes(schedule),
                    _digest(calendar, "schema"), updated)
@@ -268,8 +268,8 @@ def _session_documents(schedule: Schedule, session: Session, now: datetime) -> I
                    _digest(made_of, path), modified)
     modified = _dated(session.updated, calendar.updated)
     path = links.json_path(session)
-    yield Document(path, JSON_TYPE, lambda: json_api.session_bytes(schedule, session),
-                   _digest(made_of[:3], path), modified, DESCRIBED)
+    yield Document(path, JSON_TYPE, lambda: json_api.session_bytes(schedule, session, now),
+                   _digest(made_of, path), modified, DESCRIBED)
     if session.is_dated:
         path = links.ics_path(session)
         yield Document(path, ICAL_TYPE, lambda: ical.session_bytes(schedule, session),

@@ -44,6 +44,9 @@ def description(calendar: CalendarInfo, session: Session) -> str:
     """DESCRIPTION text: theme, people, links as raw URLs (every client makes them clickable)."""
     locale = calendar.language
     lines: list[str] = []
+    if session.replay_url:
+        # What a reader wants once the session is over comes first.
+        lines += [f"Revoir la matinale : {session.replay_url}", ""]
     if session.is_cancelled:
         lines += ["Séance annulée.", ""]
     elif session.previous_start is not None:
@@ -62,13 +65,10 @@ def description(calendar: CalendarInfo, session: Session) -> str:
         lines += [session.description, ""]
     if session.public_video_url:
         lines.append(f"Visioconférence : {session.public_video_url}")
-    elif not session.is_cancelled and not session.replay_url:
-        # Once there is a replay the session is over: no link is still to come.
+    elif not session.is_cancelled and not session.is_known_held:
         lines.append("Visioconférence : le lien de connexion est communiqué aux inscrits.")
-    if session.registration_url and not session.is_cancelled:
+    if session.registration_url and not session.is_cancelled and not session.is_known_held:
         lines.append(f"Inscription : {session.registration_url}")
-    if session.replay_url:
-        lines.append(f"Revoir la matinale : {session.replay_url}")
     lines.append(f"Page de la séance : {links.page_url(calendar, session)}")
     return "\n".join(lines)
 
@@ -100,7 +100,8 @@ def build_event(calendar: CalendarInfo, session: Session) -> Event:
     event.add("organizer", _organizer(calendar))
     event.add("categories", [c for c in (session.series.title, session.series.club) if c])
     event.add("class", "PUBLIC")
-    event.add("transp", "OPAQUE")
+    # A cancelled session no longer blocks the subscriber's time.
+    event.add("transp", "TRANSPARENT" if session.is_cancelled else "OPAQUE")
     return event
 
 
