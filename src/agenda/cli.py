@@ -96,7 +96,12 @@ def check(path: Path | None) -> None:
     help="Let this published session, removed from the file, go without a cancellation "
     "(repeatable).",
 )
-def publish(path: Path | None, withdraw: tuple[str, ...]) -> None:
+@click.option(
+    "--correction/--announce", "correction", default=None,
+    help="Publish the changes as corrections (calendars only, no news entry) or announce them "
+    "(default: changes within 15 minutes of a session's previous publication are corrections).",
+)
+def publish(path: Path | None, withdraw: tuple[str, ...], correction: bool | None) -> None:
     """Publish the schedule file PATH as a new version (default: $AGENDA_DATA).
 
     Writes the published version beside the file (or to $AGENDA_PUBLISHED), under
@@ -106,7 +111,9 @@ def publish(path: Path | None, withdraw: tuple[str, ...]) -> None:
     target = path or Path(_default_path())
     published = _published_for(target)
     try:
-        outcome = publish_file(target, published, datetime.now(UTC), withdraw=withdraw)
+        outcome = publish_file(
+            target, published, datetime.now(UTC), withdraw=withdraw, correction=correction
+        )
     except ScheduleError as error:
         _fail(error, target, f"{target}: not published.")
     except (PublishedError, CannotWrite) as error:

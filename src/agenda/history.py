@@ -19,7 +19,7 @@ import hashlib
 import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from agenda.errors import Problem, ScheduleError
 from agenda.model import (
@@ -38,6 +38,10 @@ FIRST = ("published",)
 # The fields of a session whose change the feeds announce; the rest are quiet.
 DATE_FIELDS = ("start", "end")
 PEOPLE_FIELDS = ("speakers", "moderator")
+# A change published this soon after the session's previous one fixes a mistake.
+CORRECTION_WINDOW = timedelta(minutes=15)
+# Changes of status and replays are news even when they follow a mistake closely.
+ALWAYS_NEWS = frozenset((Change.CANCELLED, Change.REINSTATED, Change.CONFIRMED, Change.REPLAY))
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,18 +167,36 @@ def news_of(before: Session | None, after: Session) -> tuple[Change, ...]:
     return tuple(news)
 
 
+def is_correction(
+    asked: bool | None, news: Collection[Change], last: Revision | None, now: datetime
+) -> bool:
+    """Whether a change is published as a correction: as `asked` (None: the 15-minute rule).
+
+    A correction of what was just published reaches calendars but not news feeds;
+    cancellations, reinstatements, confirmations and replays are always news.
+    """
+    if asked is False or not ALWAYS_NEWS.isdisjoint(news):
+        return False
+    return asked or (last is not None and now - last.at <= CORRECTION_WINDOW)
+
+
 def _revision(
-    at: datetime, sequence: int, fields: tuple[str, ...], before: Session | None, after: Session
+    at: datetime, sequence: int, fields: tuple[str, ...], before: Session | None, after: Session,
+    correction: bool | None = False, last: Revision | None = None, by: str | None = None,
 ) -> Revision:
     moved = before is not None and any(f in fields for f in DATE_FIELDS)
+    news = news_of(before, after)
+    fixed = before is not None and is_correction(correction, news, last, at)
     return Revision(
         at=at,
         sequence=sequence,
         fields=fields,
-        news=news_of(before, after),
+        news=() if fixed else news,
         previous_start=before.start if moved and before else None,
         previous_end=before.end if moved and before else None,
         previous_status=before.status if before is not None and "status" in fields else None,
+        correction=fixed,
+        by=by,
     )
 
 
@@ -278,11 +300,15 @@ def revise(
     schedule: Schedule,
     now: datetime,
     withdraw: Collection[str] = (),
+    correction: bool | None = None,
+    editor: str | None = None,
 ) -> tuple[History, list[SessionChange]]:
     """The history of publishing `schedule` at `now` after the version `history` describes.
 
     `previous` is that version's schedule, for the values before a change (None
-    when it cannot be read: the fields then show as "content"). Raises
+    when it cannot be read: the fields then show as "content"). `correction` says
+    whether changes are corrections (None: those within CORRECTION_WINDOW of the
+    session's previous revision are); `editor` is recorded as each revision's `by`. Raises
     ScheduleError when the new schedule would silently drop a published
     session, or take away the date of one that calendars already have.
     """
@@ -331,7 +357,12 @@ def revise(
             sequence = max(sequence, takeover.sequence + 1)
             taken.add(key)
             details.append(f"takes over planned date n° {session.number} ({uid})")
-        revision = _revision(now, sequence, fields, before if fields != FIRST else None, session)
+        revision = _revision(
+            now, sequence, fields, before if fields != FIRST else None, session,
+            correction, prior[-1] if prior else None, editor,
+        )
+        if revision.correction:
+            details.append("correction")
         sessions[session.id] = Entry(
             uid=uid,
             sequence=sequence,

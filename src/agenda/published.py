@@ -121,13 +121,16 @@ def next_version(
     now: datetime,
     withdraw: Collection[str] = (),
     first: Version | None = None,
+    correction: bool | None = None,
+    editor: str | None = None,
 ) -> tuple[Version, list[SessionChange]]:
     """The version that publishing `raw` at `now` after `current` makes, and what changed.
 
     Raises ScheduleError when the file is invalid, looks cut short, or drops a
     published session; nothing is published then. `first` is the first version
     of `raw` when the caller has made it already: with nothing published yet it
-    is the answer, and `raw` is not parsed again.
+    is the answer, and `raw` is not parsed again. `correction` and `editor` are
+    history.revise's.
     """
     if current is None:
         if first is not None and first.raw == raw and first.schedule.source == source:
@@ -138,7 +141,9 @@ def next_version(
             raise ScheduleError([Problem(source, "", "", "nothing is published yet to withdraw")])
         return version, first_changes(version.history)
     schedule = parse_bytes(raw, source, current.schedule)
-    history, changes = revise(current.history, current.schedule, schedule, now, withdraw)
+    history, changes = revise(
+        current.history, current.schedule, schedule, now, withdraw, correction, editor
+    )
     if raw != current.raw and current.raw.startswith(raw) and not withdraw:
         # A save in place truncates, then writes: every state in between is a
         # beginning of some file. One of the published file is never published.
@@ -164,8 +169,9 @@ def _time(value: datetime | None) -> str | None:
 # piece at a time (json_pieces), so the whole document is never in memory at once:
 # each piece is what json.dumps makes of that part, indented to its depth. An entry
 # of "sessions" or "planned" is {"fingerprint", "in_calendar", "revisions": [{"at",
-# "fields": [...], "news": [...] if any, "sequence", "was": {"end", "start",
-# "status"} if any of them}], "sequence", "uid", "withdrawn" if withdrawn}; its text
+# "by" (an editor's e-mail) and "correction": true if so, "fields": [...], "news": [...]
+# if any, "sequence", "was": {"end", "start", "status"} if any of them}], "sequence",
+# "uid", "withdrawn" if withdrawn}; its text
 # is written out below (json's own indenting encoder is pure Python, and slow).
 _ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, indent=1)
 _LINES_BLOCK = 1 << 18  # bytes of the schedule decoded and split at a time
@@ -185,8 +191,12 @@ def _strings(values: Iterable[str], indent: str) -> str:
 
 def _revision_text(revision: Revision) -> str:
     """A revision's JSON at the depth of an entry's revisions (its keys five spaces in)."""
-    parts = ['{\n     "at": ', _string(_time(revision.at)),
-             ',\n     "fields": ', _strings(revision.fields, "\n      ")]
+    parts = ['{\n     "at": ', _string(_time(revision.at))]
+    if revision.by is not None:
+        parts += [',\n     "by": ', _string(revision.by)]
+    if revision.correction:
+        parts.append(',\n     "correction": true')
+    parts += [',\n     "fields": ', _strings(revision.fields, "\n      ")]
     if revision.news:
         parts += [',\n     "news": ', _strings((n.value for n in revision.news), "\n      ")]
     parts += [',\n     "sequence": ', json.dumps(revision.sequence)]
@@ -302,6 +312,8 @@ def _read_revision(data: dict[str, Any]) -> Revision:
         previous_start=_read_time(was.get("start")),
         previous_end=_read_time(was.get("end")),
         previous_status=Status(status) if status else None,
+        correction=data.get("correction") is True,
+        by=str(data["by"]) if data.get("by") is not None else None,
     )
 
 
@@ -608,6 +620,8 @@ def publish(
     withdraw: Collection[str] = (),
     known: Version | None = None,
     first: Version | None = None,
+    correction: bool | None = None,
+    editor: str | None = None,
 ) -> Outcome:
     """Publish the schedule file (or `raw`, its bytes already read) under the lock.
 
@@ -616,6 +630,8 @@ def publish(
     (nothing published), PublishedError or CannotWrite. `known` is the version
     the caller serves, reused when the file still holds it; `first` is the first
     version of `raw`, reused when nothing is published yet (see next_version).
+    `correction`: True or False force it, None applies the 15-minute rule
+    (history.revise); `editor` is the publishing editor's e-mail, kept in the history.
     """
     source = str(schedule_path)
     with publishing_lock(published):
@@ -623,13 +639,15 @@ def publish(
         data = read_schedule_bytes(schedule_path) if raw is None else raw
         if current is not None and digest_of(data) == current.digest and not withdraw:
             return Outcome(current, (), False)
-        version, changes = next_version(current, data, source, now, withdraw, first)
+        version, changes = next_version(
+            current, data, source, now, withdraw, first, correction, editor
+        )
         write_version(version, published, schedule_path.name)
         return Outcome(version, tuple(changes), True)
 
 
 def pending_changes(
-    schedule_path: Path, published: Path, now: datetime
+    schedule_path: Path, published: Path, now: datetime, correction: bool | None = None
 ) -> tuple[Version | None, Version, list[SessionChange]]:
     """What publishing the file now would change, without writing: (current, next, changes)."""
     source = str(schedule_path)
@@ -637,5 +655,5 @@ def pending_changes(
     data = read_schedule_bytes(schedule_path)
     if current is not None and digest_of(data) == current.digest:
         return current, current, []
-    version, changes = next_version(current, data, source, now)
+    version, changes = next_version(current, data, source, now, correction=correction)
     return current, version, changes
