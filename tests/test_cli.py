@@ -48,9 +48,9 @@ def test_check_bad_file_prints_every_problem_and_exits_1(runner: CliRunner, writ
     assert result.exit_code == 1
     lines = result.output.splitlines()
     assert lines == [
-        f"{path}, [calendar], field 'base_url': 'javascript:alert(1)' is not an http or https "
-        "URL, such as 'https://example.org/'",
-        f"{path}, session 'lyon', field 'strat': unknown key; did you mean 'start'?",
+        f"{path}, [calendar], champ base_url : « javascript:alert(1) » n'est pas une adresse "
+        "http ou https, comme « https://example.org/ »",
+        f"{path}, séance « lyon », champ strat : clé inconnue ; vouliez-vous dire « start » ?",
         f"{path}: 2 problems.",
     ]
 
@@ -65,7 +65,7 @@ def test_check_uses_agenda_data_by_default(runner: CliRunner, write_schedule) ->
 def test_check_missing_file_is_a_message(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(main, ["check", str(tmp_path / "nope.toml")])
     assert result.exit_code == 1
-    assert "cannot read the file" in result.output
+    assert "impossible de lire le fichier" in result.output
     assert "Traceback" not in result.output
 
 
@@ -73,7 +73,7 @@ def test_serve_refuses_bad_file_without_traceback(runner: CliRunner, write_sched
     path = write_schedule(BAD)
     result = runner.invoke(main, ["serve", "--data", str(path), "--port", "0"])
     assert result.exit_code == 1
-    assert "field 'strat': unknown key" in result.output
+    assert "champ strat : clé inconnue" in result.output
     assert result.output.splitlines()[-1] == "agenda: not starting until the schedule is valid."
 
 
@@ -95,7 +95,7 @@ def test_wsgi_refuses_bad_file_without_traceback(write_schedule) -> None:
         [sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert result.returncode == 1
-    assert "field 'strat': unknown key" in result.stderr
+    assert "champ strat : clé inconnue" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -141,9 +141,9 @@ def test_publish_refuses_a_dropped_session_until_withdrawn(tmp_path: Path) -> No
     refused = runner.invoke(main, ["publish", str(path)])
     assert refused.exit_code == 1
     assert refused.output.splitlines() == [
-        f"{path}, session 'bourges': was published and is missing from the file, so "
-        "subscribers would never learn that it is off. To call it off, put it back with "
-        "status = \"cancelled\"; to withdraw it on purpose, run "
+        f"{path}, séance « bourges » : a été publiée et manque au fichier : les abonnés "
+        "n'apprendraient jamais qu'elle n'a pas lieu. Pour l'annuler, remettez-la avec "
+        "status = \"cancelled\" ; pour la retirer exprès, lancez "
         "`agenda publish --withdraw bourges`",
         f"{path}: not published.",
     ]
@@ -157,7 +157,8 @@ def test_check_folder_is_a_problem_with_exit_1(runner: CliRunner, tmp_path: Path
     result = runner.invoke(main, ["check", str(tmp_path)])
     assert result.exit_code == 1
     assert result.output.splitlines() == [
-        f"{tmp_path}: is a folder, not a schedule file; name the .toml file inside it",
+        f"{tmp_path} : est un dossier, pas un fichier d'agenda : indiquez le fichier .toml "
+        "qu'il contient",
         f"{tmp_path}: 1 problem.",
     ]
 

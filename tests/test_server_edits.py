@@ -223,7 +223,7 @@ def test_edits_against_a_real_server(tmp_path: Path) -> None:
         served, etag = read_calendar(server)
         # 6. an invalid edit changes nothing that is served
         save(path, text.replace("start = 2021-07-21", "strat = 2021-07-21"))
-        wait_for(lambda: "field 'strat'" in get(server.url + "/healthz")[2].decode())
+        wait_for(lambda: "champ strat" in get(server.url + "/healthz")[2].decode())
         assert get(server.url + "/healthz?strict=1")[0] == 503
         assert read_calendar(server) == (served, etag)
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from agenda.errors import Problem, ScheduleError
+from agenda.i18n import _
 from agenda.model import (
     CalendarInfo,
     Change,
@@ -319,7 +320,7 @@ def revise(
     sessions: dict[str, Entry] = {}
     taken: set[str] = set()
     for session in schedule.sessions:
-        where = f"session '{session.id}'"
+        where = _("session '{id}'", id=session.id)
         entry = history.sessions.get(session.id)
         before = previous.session(session.id) if previous is not None else None
         digest = fingerprint(visible(calendar, session))
@@ -339,11 +340,10 @@ def revise(
             prior = entry.revisions if entry is not None else ()
         else:
             if entry.in_calendar and not session.is_dated:
-                problems.append(Problem(
-                    source, where, "start",
+                problems.append(Problem(source, where, "start", _(
                     "calendars already have this session; it cannot lose its date. To call it "
-                    "off, keep its date and write status = \"cancelled\"",
-                ))
+                    "off, keep its date and write status = \"cancelled\""
+                )))
                 continue
             sequence = entry.sequence + 1
             uid = entry.uid
@@ -377,12 +377,13 @@ def revise(
     for session_id in sorted(withdraw):
         if session_id in present:
             problems.append(Problem(
-                source, f"session '{session_id}'", "",
-                "is still in the file; remove it from the file before withdrawing it",
+                source, _("session '{id}'", id=session_id), "",
+                _("is still in the file; remove it from the file before withdrawing it"),
             ))
         elif session_id not in history.sessions or history.sessions[session_id].withdrawn:
             problems.append(Problem(
-                source, f"session '{session_id}'", "", "was never published; nothing to withdraw"
+                source, _("session '{id}'", id=session_id), "",
+                _("was never published; nothing to withdraw"),
             ))
     for session_id, entry in history.sessions.items():
         if session_id in present:
@@ -393,12 +394,11 @@ def revise(
             sessions[session_id] = dataclasses.replace(entry, withdrawn=now)
             changes.append(SessionChange(session_id, ("withdrawn",), entry.sequence, None))
         else:
-            problems.append(Problem(
-                source, f"session '{session_id}'", "",
+            problems.append(Problem(source, _("session '{id}'", id=session_id), "", _(
                 "was published and is missing from the file, so subscribers would never "
                 "learn that it is off. To call it off, put it back with status = \"cancelled\"; "
-                f"to withdraw it on purpose, run `agenda publish --withdraw {session_id}`",
-            ))
+                "to withdraw it on purpose, run `agenda publish --withdraw {id}`", id=session_id,
+            )))
     if problems:
         raise ScheduleError(problems)
     planned = _planned_entries(schedule, history.planned, now, taken)

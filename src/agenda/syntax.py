@@ -1,0 +1,86 @@
+"""TOML syntax errors explained to editors: the line, the field, and what to write instead.
+
+tomllib says where it stopped ("at line 86, column 11") and why, in a parser's
+words. Editors get the line, the key written on it, and the form expected there.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from datetime import date
+
+from agenda.i18n import _
+
+LOCATION = re.compile(r"\(at line (\d+), column (\d+)\)")
+KEY = re.compile(r'\s*([A-Za-z0-9_.-]+|"[^"\n]*")\s*=\s*(.*)')
+DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}))?")
+DATE_LIKE = re.compile(r"\d{1,4}\s*[-/.]\s*\d{1,2}\s*[-/.]\s*\d{1,4}")
+TIME_LIKE = re.compile(r"(\d{1,2})\s*[:hH]\s*(\d{2})")
+MULTILINE = ('"""', "'''")
+
+
+def _unclosed_multiline(lines: list[str]) -> int | None:
+    """The number of the line that opens a multi-line string never closed, if any."""
+    opened: tuple[int, str] | None = None
+    for number, line in enumerate(lines, 1):
+        at = 0
+        while True:
+            if opened is None:
+                found = [(line.find(q, at), q) for q in MULTILINE if line.find(q, at) >= 0]
+                if not found:
+                    break
+                at, quote = min(found)
+                opened, at = (number, quote), at + 3
+            else:
+                end = line.find(opened[1], at)
+                if end < 0:
+                    break
+                opened, at = None, end + 3
+    return opened[0] if opened else None
+
+
+def explain(text: str, error: tomllib.TOMLDecodeError) -> tuple[int | None, str, str]:
+    """(line number, field, message in the editor's language) of a TOML syntax error."""
+    detail = str(error)
+    lines = text.split("\n")
+    found = LOCATION.search(detail)
+    opened = None if found else _unclosed_multiline(lines)
+    if found:
+        number = int(found.group(1))
+    else:  # at the end of the document: where a multi-line text opens, else the last line
+        number = opened or max((i for i, line in enumerate(lines, 1) if line.strip()), default=1)
+    if not 0 < number <= len(lines):
+        return None, "", _("this line is not valid TOML ({detail})", detail=detail)
+    written = KEY.match(lines[number - 1])
+    key = written.group(1).strip('"') if written else ""
+    value = written.group(2).split(" #")[0].strip() if written else ""
+    if opened:
+        return number, key, _('a text begun with """ is never closed: end it with """')
+    return number, key, _message(detail, value)
+
+
+def _message(detail: str, value: str) -> str:
+    if value.startswith('"') and (len(value) == 1 or not value.endswith('"')):
+        return _('the closing quote (") is missing at the end of the text')
+    if value.endswith('"') and not value.startswith('"'):
+        return _('the opening quote (") is missing at the start of the text')
+    day = DAY.match(value)
+    if day:
+        year, month, dom = (int(day.group(i)) for i in (1, 2, 3))
+        try:
+            date(year, month, dom)
+        except ValueError:
+            return _("this date does not exist: {value}", value=value[:10])
+        if day.group(4) and (int(day.group(4)) > 23 or int(day.group(5)) > 59):
+            return _("this time does not exist: {value}", value=day.group(0))
+    if DATE_LIKE.search(value):
+        return _("write the date like this: {example}", example="2026-12-16T08:45:00")
+    clock = TIME_LIKE.match(value)
+    if clock:
+        hour, minute = int(clock.group(1)), int(clock.group(2))
+        example = f"{hour:02d}:{minute:02d}:00" if hour < 24 and minute < 60 else "08:45:00"
+        return _("write the time like this: {example}", example=example)
+    if value and value[0].isalpha() and value not in ("true", "false"):
+        return _('a text is written between straight quotes, like this: "{value}"', value=value)
+    return _("this line is not valid TOML ({detail})", detail=detail)
