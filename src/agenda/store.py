@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from agenda.errors import ScheduleError
+from agenda.i18n import _
 from agenda.model import Schedule
 from agenda.published import (
     CannotWrite,
@@ -202,7 +203,8 @@ class VersionStore:
         if stamp is not None and stamp == self._checked_stamp:
             return
         if stamp is None:
-            self._set_pending("missing", [f"{self.path}: cannot read the file"], self.clock())
+            self._set_pending("missing", [_("{path}: cannot read the file", path=self.path)],
+                              self.clock())
             self._checked_stamp = None
             return
         since = datetime.fromtimestamp(stamp[0] / 1e9, UTC)
@@ -228,8 +230,10 @@ class VersionStore:
             self._candidate = (stamp, time.monotonic())
         settled = time.monotonic() - self._candidate[1] >= self.settle
         if not settled or _stamp(self.path) != stamp:
-            self._set_pending("waiting", [f"{self.path}: changed, waiting for the save to end"],
-                              since)
+            self._set_pending(
+                "waiting", [_("{path}: changed, waiting for the save to end", path=self.path)],
+                since,
+            )
             return
         self._checked_stamp = stamp
         try:
@@ -243,7 +247,8 @@ class VersionStore:
                       self.path, self._version.label, "\n".join(problems))
             return
         except CannotWrite as error:
-            self._set_pending("unwritable", [f"{error}; the edit is not published"], since)
+            self._set_pending("unwritable", [_("{error}; the edit is not published", error=error)],
+                              since)
             log.error("%s; still serving %s", error, self._version.label)
             return
         except PublishedError as error:
@@ -265,3 +270,12 @@ class VersionStore:
         self._version = version
         log.info("serving %s", version.label)
 
+
+def pending_sentence(state: str) -> str:
+    """What a Pending state means, in the words of /healthz's readers (from the catalogue)."""
+    return {
+        "waiting": _("the schedule file changed; it is published once the save has ended"),
+        "invalid": _("the schedule file is not published, still serving the version above"),
+        "unwritable": _("cannot write the published version; the edit is not published"),
+        "missing": _("the schedule file cannot be read; still serving the version above"),
+    }[state]
