@@ -22,6 +22,7 @@ from agenda.errors import ScheduleError
 from agenda.loader import load_schedule
 from tests.conftest import ROOT
 from tests.test_loader_invalid import session_with
+from tests.test_schema_file import schema_accepts
 
 DATE_FORM = "écrivez la date ainsi : 2026-12-16T08:45:00"
 
@@ -74,6 +75,7 @@ def test_end_written_as_a_time_is_on_the_start_day(write_schedule) -> None:
     lyon = schedule.session("lyon")
     assert lyon is not None
     assert lyon.end == datetime(2021, 6, 16, 10, 15, tzinfo=ZoneInfo("Europe/Paris"))
+    assert schema_accepts(session_with(end="10:15:00"))  # editors' schema agrees
 
 
 def test_end_time_before_start_is_refused(write_schedule) -> None:

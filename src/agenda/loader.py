@@ -483,7 +483,7 @@ class _Table:
 
         With `day` (the start, for an end), a time alone is read on that day.
         """
-        value = self.get(key, Kind.LOCAL_DATETIME)
+        value = self.get(key, Kind.LOCAL_DATETIME, Kind.END)
         if value is None:
             return None
         if isinstance(value, time) and day is not None:
