@@ -121,7 +121,7 @@ def test_publish_then_check_says_what_an_edit_would_change(tmp_path: Path) -> No
     assert check.exit_code == 0
     lines = check.output.splitlines()
     assert lines[1].endswith("est en retard sur le fichier ; publier ferait la version 2 :")
-    assert lines[2:] == ["  clermont-ferrand: start 08:45 → 09:30 (SEQUENCE 0 → 1)"]
+    assert lines[2:] == ["  clermont-ferrand : start 08:45 → 09:30 (SEQUENCE 0 → 1)"]
     again = runner.invoke(main, ["publish", str(path)])
     assert again.exit_code == 0
     assert again.output.splitlines()[1:] == lines[2:]
@@ -151,7 +151,7 @@ def test_publish_refuses_a_dropped_session_until_withdrawn(tmp_path: Path) -> No
     assert runner.invoke(main, ["check", str(path)]).exit_code == 1
     withdrawn = runner.invoke(main, ["publish", str(path), "--withdraw", "bourges"])
     assert withdrawn.exit_code == 0
-    assert withdrawn.output.splitlines()[1:] == ["  bourges: withdrawn"]
+    assert withdrawn.output.splitlines()[1:] == ["  bourges : retirée"]
 
 
 def test_check_folder_is_a_problem_with_exit_1(runner: CliRunner, tmp_path: Path) -> None:

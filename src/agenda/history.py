@@ -79,10 +79,10 @@ class SessionChange:
     def __str__(self) -> str:
         what = ", ".join(self.details)
         if self.sequence_before is None and self.sequence_after is not None:
-            return f"{self.id}: {what} (SEQUENCE {self.sequence_after})"
-        if self.sequence_after is None or self.sequence_before == self.sequence_after:
-            return f"{self.id}: {what}"
-        return f"{self.id}: {what} (SEQUENCE {self.sequence_before} → {self.sequence_after})"
+            what += f" (SEQUENCE {self.sequence_after})"
+        elif self.sequence_after is not None and self.sequence_before != self.sequence_after:
+            what += f" (SEQUENCE {self.sequence_before} → {self.sequence_after})"
+        return _("{place}: {message}", place=self.id, message=what)
 
 
 def _moment(value: datetime | None) -> str:
@@ -336,7 +336,7 @@ def revise(
             sequence = entry.sequence + 1 if entry is not None else max(session.sequence, 0)
             uid = entry.uid if entry is not None else session_uid(calendar, session)
             fields = FIRST
-            details = ["new session" if entry is None else "published again"]
+            details = [_("new session") if entry is None else _("published again")]
             prior = entry.revisions if entry is not None else ()
         else:
             if entry.in_calendar and not session.is_dated:
@@ -356,13 +356,14 @@ def revise(
             uid = takeover.uid
             sequence = max(sequence, takeover.sequence + 1)
             taken.add(key)
-            details.append(f"takes over planned date n° {session.number} ({uid})")
+            details.append(_("takes over planned date n° {number} ({uid})",
+                             number=session.number, uid=uid))
         revision = _revision(
             now, sequence, fields, before if fields != FIRST else None, session,
             correction, prior[-1] if prior else None, editor,
         )
         if revision.correction:
-            details.append("correction")
+            details.append(_("correction"))
         sessions[session.id] = Entry(
             uid=uid,
             sequence=sequence,
@@ -392,7 +393,7 @@ def revise(
             sessions[session_id] = entry
         elif session_id in withdraw:
             sessions[session_id] = dataclasses.replace(entry, withdrawn=now)
-            changes.append(SessionChange(session_id, ("withdrawn",), entry.sequence, None))
+            changes.append(SessionChange(session_id, (_("withdrawn"),), entry.sequence, None))
         else:
             problems.append(Problem(source, _("session '{id}'", id=session_id), "", _(
                 "was published and is missing from the file, so subscribers would never "
@@ -405,9 +406,9 @@ def revise(
     for key in sorted(planned):
         old, new = history.planned.get(key), planned[key]
         if old is None or old.sequence != new.sequence:
-            what = "planned date, à annoncer" if old is None else "planned date moved"
+            what = _("planned date, to be announced") if old is None else _("planned date moved")
             changes.append(SessionChange(
-                f"planned {key}", (what,), old.sequence if old else None, new.sequence
+                _("planned {key}", key=key), (what,), old.sequence if old else None, new.sequence
             ))
     revised = History(
         version=history.version + 1, published=now, sessions=sessions, planned=planned
@@ -426,7 +427,8 @@ def _detail(name: str, before: Session | None, after: Session) -> str:
     if name in DATE_FIELDS:
         old, new = getattr(before, name), getattr(after, name)
         if old is None or new is None:
-            return f"{name} {_clock(old) if old else 'none'} → {_clock(new) if new else 'none'}"
+            none = _("none")
+            return f"{name} {_clock(old) if old else none} → {_clock(new) if new else none}"
         if old.date() == new.date():
             return f"{name} {old:%H:%M} → {new:%H:%M}"
         return f"{name} {_clock(old)} → {_clock(new)}"
@@ -438,7 +440,7 @@ def _detail(name: str, before: Session | None, after: Session) -> str:
 def first_changes(history: History) -> list[SessionChange]:
     """What a first publication publishes, session by session."""
     return [
-        SessionChange(sid, ("new session",), None, entry.sequence)
+        SessionChange(sid, (_("new session"),), None, entry.sequence)
         for sid, entry in history.sessions.items()
     ]
 
