@@ -18,7 +18,9 @@ from click.testing import CliRunner
 from agenda.cli import main
 from agenda.published import Version, from_json, next_version, to_json
 from agenda.render import feeds, html, ical
+from agenda.store import VersionStore
 from tests.test_history_revisions import BASE, NOW, moved_text
+from tests.test_store_versions import touch_later
 
 LYON = "lyon@agenda.example.org"
 
@@ -153,3 +155,18 @@ def test_publish_correction_and_announce_options(tmp_path: Path) -> None:
     path.write_text(moved_text().replace("T09:30", "T10:00"), encoding="utf-8")
     assert runner.invoke(main, ["publish", str(path)]).exit_code == 0
     assert published_revision(path)["correction"] is True
+
+
+def test_hand_edits_follow_the_15_minute_rule(tmp_path: Path) -> None:
+    path = tmp_path / "sessions.toml"
+    path.write_text(BASE, encoding="utf-8")
+    clock = [NOW]
+    store = VersionStore(path, watch=False, settle=0, clock=lambda: clock[0])
+    for minutes, text, correction in [
+        (0, moved_text(), None), (10, BASE, True), (30, moved_text(), None)
+    ]:
+        clock[0] = NOW + timedelta(minutes=minutes)
+        path.write_text(text, encoding="utf-8")
+        touch_later(path)
+        store.current()
+        assert published_revision(path).get("correction") == correction
