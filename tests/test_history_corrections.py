@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from agenda.cli import main
 from agenda.published import Version, from_json, next_version, to_json
-from agenda.render import feeds, html, ical
+from agenda.render import feeds, html, ical, json_api
 from agenda.store import VersionStore
 from tests.test_history_revisions import BASE, NOW, moved_text
 from tests.test_store_versions import touch_later
@@ -125,6 +125,8 @@ def test_a_session_moved_earlier_is_avancee() -> None:
     assert [t for t in titles if t.startswith("Avancé : Série n° 1 : Lyon")] != []
     assert not any(t.startswith("Reporté") for t in titles)
     assert str(lyon_event(moved)["DESCRIPTION"]).startswith("Séance avancée")
+    document = json_api.session_document(moved.schedule.calendar, lyon)
+    assert document["status_label"] == "Avancé"
 
 
 def published_revision(path: Path) -> dict:

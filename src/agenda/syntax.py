@@ -17,27 +17,16 @@ KEY = re.compile(r'\s*([A-Za-z0-9_.-]+|"[^"\n]*")\s*=\s*(.*)')
 DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}))?")
 DATE_LIKE = re.compile(r"\d{1,4}\s*[-/.]\s*\d{1,2}\s*[-/.]\s*\d{1,4}")
 TIME_LIKE = re.compile(r"(\d{1,2})\s*[:hH]\s*(\d{2})")
-MULTILINE = ('"""', "'''")
+MULTILINE = re.compile('"""|\'\'\'')
 
 
-def _unclosed_multiline(lines: list[str]) -> int | None:
+def _unclosed_multiline(text: str) -> int | None:
     """The number of the line that opens a multi-line string never closed, if any."""
-    opened: tuple[int, str] | None = None
-    for number, line in enumerate(lines, 1):
-        at = 0
-        while True:
-            if opened is None:
-                found = [(line.find(q, at), q) for q in MULTILINE if line.find(q, at) >= 0]
-                if not found:
-                    break
-                at, quote = min(found)
-                opened, at = (number, quote), at + 3
-            else:
-                end = line.find(opened[1], at)
-                if end < 0:
-                    break
-                opened, at = None, end + 3
-    return opened[0] if opened else None
+    opened: re.Match[str] | None = None
+    for quotes in MULTILINE.finditer(text):
+        if opened is None or quotes.group() == opened.group():
+            opened = None if opened else quotes
+    return text.count("\n", 0, opened.start()) + 1 if opened else None
 
 
 def explain(text: str, error: tomllib.TOMLDecodeError) -> tuple[int | None, str, str]:
@@ -45,7 +34,7 @@ def explain(text: str, error: tomllib.TOMLDecodeError) -> tuple[int | None, str,
     detail = str(error)
     lines = text.split("\n")
     found = LOCATION.search(detail)
-    opened = None if found else _unclosed_multiline(lines)
+    opened = None if found else _unclosed_multiline(text)
     if found:
         number = int(found.group(1))
     else:  # at the end of the document: where a multi-line text opens, else the last line
