@@ -16,6 +16,8 @@ import lxml.html
 from click.testing import CliRunner
 
 from agenda.cli import main
+from agenda.history import is_correction
+from agenda.model import Revision
 from agenda.published import Version, from_json, next_version, to_json
 from agenda.render import feeds, html, ical, json_api
 from agenda.store import VersionStore
@@ -172,3 +174,9 @@ def test_hand_edits_follow_the_15_minute_rule(tmp_path: Path) -> None:
         touch_later(path)
         store.current()
         assert published_revision(path).get("correction") == correction
+
+
+def test_a_previous_revision_dated_in_the_future_makes_no_correction() -> None:
+    ahead = Revision(at=NOW + timedelta(hours=1), sequence=0, fields=("published",))
+    assert not is_correction(None, (), ahead, NOW)
+    assert is_correction(None, (), ahead, NOW + timedelta(hours=1, minutes=15))

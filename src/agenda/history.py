@@ -178,7 +178,7 @@ def is_correction(
     """
     if asked is False or not ALWAYS_NEWS.isdisjoint(news):
         return False
-    return asked or (last is not None and now - last.at <= CORRECTION_WINDOW)
+    return asked or (last is not None and timedelta(0) <= now - last.at <= CORRECTION_WINDOW)
 
 
 def _revision(
