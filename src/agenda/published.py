@@ -35,6 +35,7 @@ from agenda.history import (
     first_history,
     revise,
 )
+from agenda.i18n import _
 from agenda.loader import parse_bytes, read_schedule_file
 from agenda.model import Change, Revision, Schedule, Status
 
@@ -138,7 +139,8 @@ def next_version(
         else:
             version = first_version(raw, source)
         if withdraw:
-            raise ScheduleError([Problem(source, "", "", "nothing is published yet to withdraw")])
+            message = _("nothing is published yet to withdraw")
+            raise ScheduleError([Problem(source, "", "", message)])
         return version, first_changes(version.history)
     schedule = parse_bytes(raw, source, current.schedule)
     history, changes = revise(
@@ -147,12 +149,11 @@ def next_version(
     if raw != current.raw and current.raw.startswith(raw) and not withdraw:
         # A save in place truncates, then writes: every state in between is a
         # beginning of some file. One of the published file is never published.
-        raise ScheduleError([Problem(
-            source, "", "",
-            f"the file is the first {len(raw)} of the {len(current.raw)} bytes of the published "
-            "version: a save in progress or a cut copy, not published. If you removed the end "
-            "on purpose, end the file with a comment line",
-        )])
+        raise ScheduleError([Problem(source, "", "", _(
+            "the file is the first {size} of the {published} bytes of the published version: a "
+            "save in progress or a cut copy, not published. If you removed the end on purpose, "
+            "end the file with a comment line", size=len(raw), published=len(current.raw),
+        ))])
     return make_version(raw, history, source, schedule, current), changes
 
 
@@ -485,7 +486,7 @@ def _schedule_bytes(lines: Any) -> bytes:
 def _read_entries(found: Any) -> dict[str, Entry]:
     """{key: _read_entry(value) for key, value in found.items()}, each value let go once read."""
     entries = {}
-    for key in [key for key, _ in found.items()]:  # .items(): what raised for a non-table
+    for key in [key for key, _value in found.items()]:  # .items(): what raised for a non-table
         entries[key] = _read_entry(found[key])
         found[key] = None
     return entries
