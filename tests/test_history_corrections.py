@@ -69,6 +69,7 @@ def test_correction_within_15_minutes_bumps_sequence_without_news() -> None:
     lyon = fixed.schedule.session("lyon")
     page = lxml.html.fromstring(html.session_page(fixed.schedule, lyon, NOW))
     assert page.xpath("//p[contains(@class, 'notice')]") == []
+    assert page.xpath("//ol[@class='history']/li")[-1].text_content().endswith(": correction")
     # The history says it was a correction, and by whom; read back from the file.
     document = json.loads(to_json(fixed, "sessions.toml"))
     laid_out = json.dumps(document, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
