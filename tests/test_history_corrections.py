@@ -78,6 +78,12 @@ def test_correction_within_15_minutes_bumps_sequence_without_news() -> None:
     assert (last["correction"], last["by"]) == (True, "anne@example.org")
     _, history = from_json(to_json(fixed, "sessions.toml"), "published.json")
     assert history.sessions["lyon"].revisions[-1].correction is True
+    # Who published is never shown.
+    public = [ical.feed_bytes(fixed.schedule, fixed.schedule.sessions),
+              feeds.rss_bytes(fixed.schedule, fixed.schedule.sessions),
+              html.session_page(fixed.schedule, lyon, NOW),
+              json.dumps(json_api.session_document(fixed.schedule.calendar, lyon)).encode()]
+    assert [b"anne@example.org" in body for body in public] == [False] * 4
 
 
 def test_change_after_15_minutes_is_announced() -> None:
