@@ -67,7 +67,8 @@ def test_toml_syntax_error_names_its_line(write_schedule) -> None:
     line = text.count("\n")
     (message,) = problems_of(write_schedule, text)
     assert message.endswith(
-        f"ligne {line}, champ city : il manque le guillemet fermant (\") à la fin du texte"
+        f"séance « lyon », ligne {line}, champ city : il manque le guillemet fermant (\") à "
+        "la fin du texte"
     )
 
 

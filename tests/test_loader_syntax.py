@@ -57,7 +57,8 @@ def test_syntax_error_names_line_field_and_form(
 ) -> None:
     text = session_with(**{key: value})
     path, found = problem_of(write_schedule, text)
-    assert found == f"{path}, ligne {line_of(text, f'{key} = {value}')}, champ {key} : {message}"
+    line = line_of(text, f"{key} = {value}")
+    assert found == f"{path}, séance « lyon », ligne {line}, champ {key} : {message}"
 
 
 def test_unclosed_triple_quote_names_the_line_it_opens(write_schedule) -> None:
@@ -65,8 +66,17 @@ def test_unclosed_triple_quote_names_the_line_it_opens(write_schedule) -> None:
     path, found = problem_of(write_schedule, text)
     line = line_of(text, 'description = """Une matinale')
     assert found == (
-        f'{path}, ligne {line}, champ description : le texte commencé par """ n\'est jamais '
-        'fermé : terminez-le par """'
+        f'{path}, séance « lyon », ligne {line}, champ description : le texte commencé par """ '
+        'n\'est jamais fermé : terminez-le par """'
+    )
+
+
+def test_syntax_error_outside_the_sessions_names_the_line_alone(write_schedule) -> None:
+    text = session_with().replace('name = "Essai"', 'name = Essai"')
+    path, found = problem_of(write_schedule, text)
+    line = line_of(text, 'name = Essai"')
+    assert found == (
+        f'{path}, ligne {line}, champ name : il manque le guillemet ouvrant (") au début du texte'
     )
 
 
@@ -106,5 +116,6 @@ def test_english_follows_from_the_msgids(write_schedule) -> None:
     line = line_of(path.read_text(), "start = 19/05/2021")
     assert result.returncode == 1
     assert result.stderr.splitlines()[0] == (
-        f"{path}, line {line}, field start: write the date like this: 2026-12-16T08:45:00"
+        f"{path}, session 'lyon', line {line}, field start: write the date like this: "
+        "2026-12-16T08:45:00"
     )

@@ -171,10 +171,9 @@ def _parse_whole(text: str, source: str, texts: dict[str, str] | None = None) ->
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line, key, message = syntax.explain(text, exc)
+        where, key, message = syntax.explain(text, exc)
         if BOM in text:
             message += _(" (the file holds a byte order mark, U+FEFF, after its start: remove it)")
-        where = _("line {number}", number=line) if line else ""
         raise ScheduleError([Problem(source, where, key, message)]) from None
     except RecursionError:
         message = _("values are nested too deeply (lists or tables within each other)")

@@ -17,6 +17,7 @@ KEY = re.compile(r'\s*([A-Za-z0-9_.-]+|"[^"\n]*")\s*=\s*(.*)')
 DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}))?")
 DATE_LIKE = re.compile(r"\d{1,4}\s*[-/.]\s*\d{1,2}\s*[-/.]\s*\d{1,4}")
 TIME_LIKE = re.compile(r"(\d{1,2})\s*[:hH]\s*(\d{2})")
+SESSION_ID = re.compile(r'\s*id\s*=\s*["\']([^"\']+)["\']')
 MULTILINE = re.compile('"""|\'\'\'')
 
 
@@ -29,8 +30,22 @@ def _unclosed_multiline(text: str) -> int | None:
     return text.count("\n", 0, opened.start()) + 1 if opened else None
 
 
-def explain(text: str, error: tomllib.TOMLDecodeError) -> tuple[int | None, str, str]:
-    """(line number, field, message in the editor's language) of a TOML syntax error."""
+def _session_at(lines: list[str], number: int) -> str | None:
+    """The id of the [[sessions]] table that line `number` is in, when it can be read."""
+    heads = [i for i in range(number) if lines[i].lstrip().startswith("[")]
+    if not heads or lines[heads[-1]].strip() != "[[sessions]]":
+        return None
+    for line in lines[heads[-1] + 1:]:
+        if line.lstrip().startswith("["):
+            return None
+        if found := SESSION_ID.match(line):
+            return found.group(1)
+    return None
+
+
+def explain(text: str, error: tomllib.TOMLDecodeError) -> tuple[str, str, str]:
+    """(where, field, message), in the editor's language, of a TOML syntax error: where
+    names the line, and the session when the line is in one."""
     detail = str(error)
     lines = text.split("\n")
     found = LOCATION.search(detail)
@@ -40,13 +55,17 @@ def explain(text: str, error: tomllib.TOMLDecodeError) -> tuple[int | None, str,
     else:  # at the end of the document: where a multi-line text opens, else the last line
         number = opened or max((i for i, line in enumerate(lines, 1) if line.strip()), default=1)
     if not 0 < number <= len(lines):
-        return None, "", _("this line is not valid TOML ({detail})", detail=detail)
+        return "", "", _("this line is not valid TOML ({detail})", detail=detail)
     written = KEY.match(lines[number - 1])
     key = written.group(1).strip('"') if written else ""
     value = written.group(2).split(" #")[0].strip() if written else ""
+    session = _session_at(lines, number)
+    where = _("line {number}", number=number)
+    if session:
+        where = ", ".join((_("session '{id}'", id=session), where))
     if opened:
-        return number, key, _('a text begun with """ is never closed: end it with """')
-    return number, key, _message(detail, value)
+        return where, key, _('a text begun with """ is never closed: end it with """')
+    return where, key, _message(detail, value)
 
 
 def _message(detail: str, value: str) -> str:
