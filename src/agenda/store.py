@@ -354,7 +354,10 @@ def ensure_site(
                 _remove(target)
             if previous is None or previous is damaged:
                 previous = _current(root) if damaged is None else None
+            began = time.monotonic()
             found = builder.build(version, now, target, previous)
+            log.info("built %s (%s) in %.1f s", target.name, version.label,
+                     time.monotonic() - began)
         _switch(root, target.name)
         _prune(root, {target.name, previous.folder.name if previous else ""})
     return found
