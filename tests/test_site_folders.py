@@ -1,4 +1,4 @@
-"""Site folders under edits, time, faults and kills: one version built once, never a wrong answer."""
+"""Site folders under edits, time, faults and kills: built once, never a wrong answer."""
 
 from __future__ import annotations
 
