@@ -280,7 +280,7 @@ def test_one_log_line_per_publication_and_each_problem_once(
     store.poll()
     (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("published")]
     assert line.startswith("published version 2 (")
-    assert "printemps: start" in line and "the feeds announce: printemps rescheduled" in line
+    assert "printemps : start" in line and "the feeds announce: printemps rescheduled" in line
     caplog.clear()
     published_path(path).write_bytes(b"{ broken")
     edit(path, "Saint-Étienne", "Roanne")

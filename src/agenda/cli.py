@@ -11,7 +11,9 @@ import click
 
 from agenda import DEFAULT_DATA, gunicorn_conf, personal
 from agenda.errors import ExportError, ScheduleError
+from agenda.i18n import _
 from agenda.loader import EMAIL, load_schedule
+from agenda.model import Schedule
 from agenda.published import (
     CannotWrite,
     PublishedError,
@@ -37,13 +39,27 @@ def _fail(error: ScheduleError, target: Path, closing: str | None = None) -> Non
     for problem in error.problems:
         click.echo(str(problem), err=True)
     count = len(error.problems)
-    click.echo(closing or f"{target}: {count} problem{'s' if count != 1 else ''}.", err=True)
+    if closing is None:
+        closing = (_("{path}: 1 problem.", path=target) if count == 1
+                   else _("{path}: {count} problems.", path=target, count=count))
+    click.echo(closing, err=True)
     sys.exit(1)
 
 
 @click.group()
 def main() -> None:
     """Publish an event series as calendar feeds, news feeds and web pages."""
+
+
+def early_replays(schedule: Schedule, now: datetime) -> list[str]:
+    """Warnings for replay links of sessions that have not taken place at `now`."""
+    return [
+        f"session '{s.id}', champ 'replay_url' : attention, la séance n’a pas encore eu lieu "
+        "(elle se termine plus tard ou n’a pas de date) ; vérifiez le lien, ou écrivez "
+        "held = true pour une séance sans date déjà tenue"
+        for s in schedule.sessions
+        if s.replay_url and not s.held and (s.end is None or s.end > now)
+    ]
 
 
 @main.command()
@@ -62,31 +78,35 @@ def check(path: Path | None) -> None:
     except ScheduleError as error:
         _fail(error, target)
     dated = len(schedule.dated_sessions)
-    click.echo(
-        f"{target}: OK, {len(schedule.series)} series, {len(schedule.sessions)} sessions "
-        f"({dated} dated), {len(schedule.contacts)} contacts."
-    )
+    click.echo(_(
+        "{path}: OK, {series} series, {sessions} sessions ({dated} dated), {contacts} contacts.",
+        path=target, series=len(schedule.series), sessions=len(schedule.sessions), dated=dated,
+        contacts=len(schedule.contacts),
+    ))
+    for warning in early_replays(schedule, datetime.now(UTC)):
+        click.echo(f"{target}: {warning}", err=True)
     published = _published_for(target)
     try:
         current, following, changes = pending_changes(target, published, datetime.now(UTC))
     except ScheduleError as error:
-        _fail(error, target, f"{target}: cannot be published as it is.")
+        _fail(error, target, _("{path}: cannot be published as it is.", path=target))
     except PublishedError as error:
         click.echo(str(error), err=True)
         sys.exit(1)
     if current is None:
-        click.echo(f"{published}: nothing published yet; the first version takes its times "
-                   "from the file:")
+        click.echo(_("{path}: nothing published yet; the first version takes its times from "
+                     "the file:", path=published))
     elif following is current:
-        click.echo(f"{published}: {current.label}, up to date with the file.")
+        click.echo(_("{path}: {label}, up to date with the file.",
+                     path=published, label=current.label))
         return
     else:
-        click.echo(f"{published}: {current.label} is behind the file; publishing would make "
-                   f"version {following.number}:")
+        click.echo(_("{path}: {label} is behind the file; publishing would make version "
+                     "{number}:", path=published, label=current.label, number=following.number))
     for change in changes:
         click.echo(f"  {change}")
     if current is not None and not changes:
-        click.echo("  no session changes (edits outside the sessions)")
+        click.echo(_("  no session changes (edits outside the sessions)"))
 
 
 @main.command()
@@ -97,11 +117,18 @@ def check(path: Path | None) -> None:
     "(repeatable).",
 )
 @click.option(
+    "--correction/--announce", "correction", default=None,
+    help="Publish the changes as corrections (calendars only, no news entry) or announce them "
+    "(default: changes within 15 minutes of a session's previous publication are corrections).",
+)
+@click.option(
     "--new-history", "new_history", is_flag=True,
     help="Build on the history on disk even if it is older than the last one published here, "
     "missing (a new one from the file) or unreadable, and acknowledge it.",
 )
-def publish(path: Path | None, withdraw: tuple[str, ...], new_history: bool) -> None:
+def publish(
+    path: Path | None, withdraw: tuple[str, ...], correction: bool | None, new_history: bool
+) -> None:
     """Publish the schedule file PATH as a new version (default: $AGENDA_DATA).
 
     Writes the published version beside the file (or to $AGENDA_PUBLISHED), under
@@ -112,20 +139,24 @@ def publish(path: Path | None, withdraw: tuple[str, ...], new_history: bool) -> 
     target = path or Path(_default_path())
     published = _published_for(target)
     try:
-        outcome = publish_file(target, published, datetime.now(UTC), withdraw=withdraw,
-                               new_history=new_history)
+        outcome = publish_file(
+            target, published, datetime.now(UTC), withdraw=withdraw, correction=correction,
+            new_history=new_history,
+        )
     except ScheduleError as error:
-        _fail(error, target, f"{target}: not published.")
+        _fail(error, target, _("{path}: not published.", path=target))
     except (PublishedError, CannotWrite) as error:
-        click.echo(f"{error}; not published.", err=True)
+        click.echo(_("{error}; not published.", error=error), err=True)
         sys.exit(1)
     version = outcome.version
     if new_history:
-        click.echo(f"{published}: history acknowledged from {version.label}.")
+        click.echo(_("{path}: history acknowledged from {label}.", path=published,
+                     label=version.label))
     if not outcome.written:
-        click.echo(f"{published}: {version.label}, already up to date with {target}.")
+        click.echo(_("{path}: {label}, already up to date with {target}.",
+                     path=published, label=version.label, target=target))
         return
-    click.echo(f"{published}: published {version.label}.")
+    click.echo(_("{path}: published {label}.", path=published, label=version.label))
     for change in outcome.changes:
         click.echo(f"  {change}")
 
@@ -198,36 +229,54 @@ def serve(
 )
 @click.option(
     "--now",
-    help="The clock of pages and news feeds, ISO 8601 with offset (default: now). "
+    help="The moment pages and news feeds are built for, ISO 8601 with offset (default: now). "
     "Pin it to rebuild an export identically.",
 )
-def build(outdir: Path, data: str | None, now: str | None) -> None:
-    """Write the whole site into OUTDIR as files, byte for byte the server's answers.
+@click.option("--publish", "publish_first", is_flag=True,
+              help="Publish the schedule file first when it differs from the published version.")
+def build(outdir: Path, data: str | None, now: str | None, publish_first: bool) -> None:
+    """Copy the published version's site folder into OUTDIR, byte for byte the server's answers.
 
     Pages, feeds (every series and city), JSON, every .ics and the static files,
-    each with .gz and .br siblings; plus _headers (Netlify, Cloudflare Pages) and
-    _nginx/agenda-static.conf. A previous export in OUTDIR is brought up to date.
+    each with .gz and .br siblings; plus _headers (Netlify, Cloudflare Pages),
+    _nginx/ and 404.html. Refuses, with the list of differences, when the
+    schedule file holds an edit that is not published.
     """
-    from agenda import create_app
-    from agenda.export import export
+    from agenda import fixed_moment, site
+    from agenda.published import digest_of_file, read_version
+    from agenda.store import ensure_site, site_root_for
 
-    path = data or _default_path()
-    config: dict[str, str] = {"AGENDA_DATA": path}
-    if now:
-        config["AGENDA_NOW"] = now
+    target = Path(data or _default_path())
+    published = _published_for(target)
     try:
-        app = create_app(config)
-        written = export(app, outdir)
+        moment = fixed_moment(now) if now else datetime.now(UTC)
+        version = read_version(published, str(target))
+        if version is None:
+            click.echo(f"{published}: no published version yet; publishing {target} starts "
+                       "its history.")
+            version = publish_file(target, published, datetime.now(UTC)).version
+        elif digest_of_file(target) != version.digest:
+            if not publish_first:
+                _, _, changes = pending_changes(target, published, datetime.now(UTC))
+                click.echo(f"agenda: {target} differs from {version.label}, the published "
+                           "version; nothing built. Not published yet:", err=True)
+                for change in changes or ["(the text only: no session changes)"]:
+                    click.echo(f"  {change}", err=True)
+                click.echo("Publish it first (agenda publish), or build with "
+                           "agenda build --publish.", err=True)
+                sys.exit(1)
+            version = publish_file(target, published, datetime.now(UTC)).version
+        root = Path(os.environ.get("AGENDA_SITE") or site_root_for(target))
+        built = ensure_site(root, version, moment)
+        count = site.export(built, outdir)
     except ScheduleError as error:
-        for problem in error.problems:
-            click.echo(str(problem), err=True)
-        click.echo("agenda: nothing built until the schedule is valid.", err=True)
-        sys.exit(1)
-    except (ExportError, ValueError) as error:
+        _fail(error, target, "agenda: nothing built until the schedule is valid.")
+    except (ExportError, PublishedError, CannotWrite, site.SiteError, ValueError,
+            OSError) as error:
         click.echo(f"agenda: {error}", err=True)
         sys.exit(1)
-    files = sum(1 + len(entry.codings) for entry in written)
-    click.echo(f"{outdir}: {len(written)} URLs, {files} files, from {path}.")
+    click.echo(f"{outdir}: {version.label}, {len(built.entries)} URLs, {count} files, "
+               f"from {target}.")
 
 
 @main.command()

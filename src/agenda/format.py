@@ -54,6 +54,7 @@ class Kind(StrEnum):
     BOOLEAN = "boolean"
     STRINGS = "list of texts"
     LOCAL_DATETIME = "local date-time"  # wall-clock time in the calendar's zone
+    END = "local date-time or time"  # a time alone is on the start's day
     INSTANT = "date or date-time"  # date, local date-time or offset date-time
     DATE = "date"
     TIME = "time"
@@ -164,7 +165,8 @@ SESSION = Table("session", "One session of a series.", (
     Field("title", Kind.TEXT, "The theme of the session."),
     Field("start", Kind.LOCAL_DATETIME, "Local date-time, wall-clock time in the calendar's "
           "zone, a whole minute, such as 2021-05-19T08:45:00. With end, or neither."),
-    Field("end", Kind.LOCAL_DATETIME, "Local date-time, after start, a whole minute."),
+    Field("end", Kind.END, "Local date-time, after start, a whole minute; a time alone, "
+          "such as 10:15:00, is on the start's day."),
     Field("speakers", Kind.TABLES, "Speakers: [{ name, role }].", table="person"),
     Field("moderator", Kind.TABLE, "Moderator: { name, role }.", table="person"),
     Field("video_url", Kind.URL, "Video conference or live stream link."),
@@ -183,6 +185,8 @@ SESSION = Table("session", "One session of a series.", (
     Field("held", Kind.BOOLEAN, "true for an undated session that already took place.",
           default=False),
     Field("replay_url", Kind.URL, "Public recording, once the session took place."),
+    Field("contacts", Kind.STRINGS, "Press contacts of this session: names of [[contacts]]; "
+          "without it, every contact of the calendar."),
 ))
 
 TOP = Table("schedule", "The schedule file of agenda: a calendar, its series and sessions.", (
@@ -198,8 +202,8 @@ TABLES = {t.name: t for t in (TOP, CALENDAR, ORGANIZER, CONTACT, SERIES, RHYTHM,
 # The JSON Schema. Editors such as Taplo (VS Code's Even Better TOML) validate the
 # TOML document as JSON, with dates and times turned into strings: the schema says
 # what it can of the loader's rules, in keywords drafts 4 to 7 agree on, and never
-# refuses what the loader accepts. Rules across fields or about meaning (a time the
-# clocks skip, an unknown series, end after start) stay the loader's alone.
+# refuses what the loader accepts. Rules about meaning (a time the clocks skip, an
+# unknown series, end after start) stay the loader's alone.
 
 # Regular expressions in the subset that Python, ECMA 262 and Rust's regex share.
 # The loader strips the texts it reads: ids and tags may be padded with spaces.
@@ -217,6 +221,7 @@ _PATTERNS = {
     Kind.LANGUAGE: "^\\s*(?:[a-z]{2,3}(?:-[A-Za-z]{2,4})?)?\\s*$",
     Kind.LOCAL_DATETIME: f"^{_YEAR}-[0-9]{{2}}-[0-9]{{2}}[Tt ][0-9]{{2}}:[0-9]{{2}}"
                          "(?::00(?:\\.0+)?)?$",
+    Kind.END: f"^(?:{_YEAR}-[0-9]{{2}}-[0-9]{{2}}[Tt ])?[0-9]{{2}}:[0-9]{{2}}(?::00(?:\\.0+)?)?$",
     Kind.INSTANT: f"^{_YEAR}-[0-9]{{2}}-[0-9]{{2}}(?:[Tt ]{_TIME}(?:[Zz]|[+-][0-9]{{2}}:"
                   "[0-9]{2})?)?$",
     Kind.DATE: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
@@ -260,13 +265,43 @@ def _field_schema(field: Field) -> dict[str, Any]:
     elif kind is Kind.STRINGS:
         item = _text_schema(Field(field.name, Kind.TEXT, "", required=True))
         schema.update(type="array", items=item)
-    elif kind in (Kind.LOCAL_DATETIME, Kind.INSTANT, Kind.DATE, Kind.TIME):
+    elif kind in (Kind.LOCAL_DATETIME, Kind.END, Kind.INSTANT, Kind.DATE, Kind.TIME):
         schema.update(type="string", pattern=_PATTERNS[kind])
     else:
         schema.update(_text_schema(field))
     if field.default is not None:
         schema["default"] = field.default
     return schema
+
+
+def _when(present: dict[str, Any]) -> dict[str, Any]:
+    """A schema matching an object whose keys hold these values (each key present)."""
+    return {"required": sorted(present),
+            "properties": {k: {"enum": [v]} for k, v in present.items()}}
+
+
+# Rules across the keys of a session that a schema can state (draft 4 keywords only:
+# `dependencies`, `anyOf`, `not`, `enum`). Comparisons (end after start) and
+# references (a known series or contact) stay the loader's alone.
+_RULES: dict[str, dict[str, Any]] = {
+    "session": {
+        # Both or neither of start and end; a former start only with a date.
+        "dependencies": {"start": ["end"], "end": ["start"], "previous_start": ["start", "end"]},
+        "allOf": [
+            # A dated session needs 'announced' or 'updated'.
+            {"anyOf": [{"not": {"required": ["start"]}}, {"required": ["announced"]},
+                       {"required": ["updated"]}]},
+            # 'held' is for undated sessions only.
+            {"not": {"allOf": [_when({"held": True}), {"required": ["start"]}]}},
+            # A cancelled session has no recording.
+            {"not": {"allOf": [_when({"status": Status.CANCELLED.value}),
+                               {"required": ["replay_url"]}]}},
+            # A public video link needs a video link.
+            {"not": {"allOf": [_when({"video_public": True}),
+                               {"not": {"required": ["video_url"]}}]}},
+        ],
+    },
+}
 
 
 def _table_schema(table: Table) -> dict[str, Any]:
@@ -280,6 +315,7 @@ def _table_schema(table: Table) -> dict[str, Any]:
     required = [f.name for f in table.fields if f.required]
     if required:
         schema["required"] = required
+    schema.update(_RULES.get(table.name, {}))
     return schema
 
 

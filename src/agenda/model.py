@@ -22,7 +22,7 @@ class Status(StrEnum):
     CANCELLED = "cancelled"
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)
+@dataclass(frozen=True, slots=True)
 class Person:
     """A speaker or moderator, with the role the press release gives them."""
 
@@ -30,7 +30,7 @@ class Person:
     role: str = ""
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)
+@dataclass(frozen=True, slots=True)
 class Organizer:
     """Who runs the calendar: ORGANIZER in iCalendar, author in feeds."""
 
@@ -39,7 +39,7 @@ class Organizer:
     url: str | None = None
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)
+@dataclass(frozen=True, slots=True)
 class Contact:
     """A press contact."""
 
@@ -49,7 +49,7 @@ class Contact:
     email: str = ""
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)
+@dataclass(frozen=True, slots=True)
 class Rhythm:
     """A series' planned dates: an RFC 5545 RRULE from a first date, at the usual hours."""
 
@@ -59,7 +59,7 @@ class Rhythm:
     end: time
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)
+@dataclass(frozen=True, slots=True)
 class Series:
     """A run of sessions under one title, such as "Tour des Villes"."""
 
@@ -84,7 +84,7 @@ class Change(StrEnum):
     REPLAY = "replay"
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)
+@dataclass(frozen=True, slots=True)
 class Revision:
     """One published change of a session: when, its SEQUENCE after it, and what changed.
 
@@ -92,6 +92,8 @@ class Revision:
     publication of a session has the single field "published". `news` is what
     the feeds announce (empty for quiet edits, such as a typo fixed).
     `previous_start`, `previous_end` and `previous_status` are the values before.
+    A `correction` fixes a mistake just published: calendars get it, news feeds do not.
+    `by` is the e-mail of the editor who published it, for the history only.
     """
 
     at: datetime
@@ -101,6 +103,8 @@ class Revision:
     previous_start: datetime | None = None
     previous_end: datetime | None = None
     previous_status: Status | None = None
+    correction: bool = False
+    by: str | None = None
 
     @property
     def is_first(self) -> bool:
@@ -108,7 +112,7 @@ class Revision:
         return self.fields == ("published",)
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)
+@dataclass(frozen=True, slots=True)
 class CalendarInfo:
     """The [calendar] table: what the whole publication is called and where it lives."""
 
@@ -130,7 +134,7 @@ class CalendarInfo:
         return self.base_url.rstrip("/") + "/" + path.lstrip("/")
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)
+@dataclass(frozen=True, slots=True)
 class Session:
     """One matinale. `id` is permanent: page, file name and UID derive from it."""
 
@@ -154,6 +158,7 @@ class Session:
     previous_start: datetime | None = None
     held: bool = False
     replay_url: str | None = None
+    contacts: tuple[Contact, ...] = ()  # its own press contacts; none: the calendar's
     uid: str = ""
     revisions: tuple[Revision, ...] = ()
 
@@ -174,9 +179,14 @@ class Session:
             return None
         return self.end - self.start
 
+    @property
+    def is_known_held(self) -> bool:
+        """True when the file itself says the session took place: `held`, or a replay."""
+        return self.held or self.replay_url is not None
+
     def is_over(self, now: datetime) -> bool:
         """True when the session is over at `now`: it has ended, or it is known to be held."""
-        return self.held or (self.end is not None and self.end <= now)
+        return self.is_known_held or (self.end is not None and self.end <= now)
 
     @property
     def public_video_url(self) -> str | None:
@@ -189,7 +199,7 @@ class Session:
         return tuple(r for r in self.revisions if r.news)
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)
+@dataclass(frozen=True, slots=True)
 class Planned:
     """A date that a series' rhythm plans and no dated session holds yet: « à annoncer »."""
 
@@ -202,7 +212,7 @@ class Planned:
     updated: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)
+@dataclass(frozen=True, slots=True)
 class Schedule:
     """Everything the schedule file says, validated."""
 
@@ -220,6 +230,10 @@ class Schedule:
     def session(self, session_id: str) -> Session | None:
         """The session with this id, or None."""
         return self._by_id.get(session_id)
+
+    def contacts_for(self, session: Session) -> tuple[Contact, ...]:
+        """The press contacts of a session: its own, else the calendar's."""
+        return session.contacts or self.contacts
 
     def series_by_id(self, series_id: str) -> Series | None:
         """The series with this id, or None."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import functools
 import glob
 import hashlib
 import json
@@ -21,8 +20,8 @@ import os
 import re
 import stat
 import tempfile
-from collections.abc import Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from agenda.history import (
     first_history,
     revise,
 )
+from agenda.i18n import _
 from agenda.loader import parse_bytes, read_schedule_file
 from agenda.model import Change, Revision, Schedule, Status
 
@@ -75,8 +75,7 @@ def digest_of(raw: bytes) -> str:
 class Version:
     """One published version: the schedule text, its history, and the schedule they make.
 
-    It never changes once made; `cache` holds what has been rendered from it,
-    so bytes of two versions can never mix.
+    It never changes once made.
     """
 
     number: int
@@ -85,7 +84,6 @@ class Version:
     raw: bytes
     schedule: Schedule
     history: History
-    cache: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     @property
     def label(self) -> str:
@@ -127,13 +125,16 @@ def next_version(
     now: datetime,
     withdraw: Collection[str] = (),
     first: Version | None = None,
+    correction: bool | None = None,
+    editor: str | None = None,
 ) -> tuple[Version, list[SessionChange]]:
     """The version that publishing `raw` at `now` after `current` makes, and what changed.
 
     Raises ScheduleError when the file is invalid, looks cut short, or drops a
     published session; nothing is published then. `first` is the first version
     of `raw` when the caller has made it already: with nothing published yet it
-    is the answer, and `raw` is not parsed again.
+    is the answer, and `raw` is not parsed again. `correction` and `editor` are
+    history.revise's.
     """
     if current is None:
         if first is not None and first.raw == raw and first.schedule.source == source:
@@ -141,19 +142,21 @@ def next_version(
         else:
             version = first_version(raw, source)
         if withdraw:
-            raise ScheduleError([Problem(source, "", "", "nothing is published yet to withdraw")])
+            message = _("nothing is published yet to withdraw")
+            raise ScheduleError([Problem(source, "", "", message)])
         return version, first_changes(version.history)
     schedule = parse_bytes(raw, source, current.schedule)
-    history, changes = revise(current.history, current.schedule, schedule, now, withdraw)
+    history, changes = revise(
+        current.history, current.schedule, schedule, now, withdraw, correction, editor
+    )
     if raw != current.raw and current.raw.startswith(raw) and not withdraw:
         # A save in place truncates, then writes: every state in between is a
         # beginning of some file. One of the published file is never published.
-        raise ScheduleError([Problem(
-            source, "", "",
-            f"the file is the first {len(raw)} of the {len(current.raw)} bytes of the published "
-            "version: a save in progress or a cut copy, not published. If you removed the end "
-            "on purpose, end the file with a comment line",
-        )])
+        raise ScheduleError([Problem(source, "", "", _(
+            "the file is the first {size} of the {published} bytes of the published version: a "
+            "save in progress or a cut copy, not published. If you removed the end on purpose, "
+            "end the file with a comment line", size=len(raw), published=len(current.raw),
+        ))])
     return make_version(raw, history, source, schedule, current), changes
 
 
@@ -164,134 +167,58 @@ def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-# The file is the text of json.dumps(document, ensure_ascii=False, sort_keys=True,
-# indent=1) and a newline, where document is {"format", "planned", "published",
-# "schedule": {"file", "lines", "sha256"}, "sessions", "version"}. It is written a
-# piece at a time (json_pieces), so the whole document is never in memory at once:
-# each piece is what json.dumps makes of that part, indented to its depth. An entry
-# of "sessions" or "planned" is {"fingerprint", "in_calendar", "revisions": [{"at",
-# "fields": [...], "news": [...] if any, "sequence", "was": {"end", "start",
-# "status"} if any of them}], "sequence", "uid", "withdrawn" if withdrawn}; its text
-# is written out below (json's own indenting encoder is pure Python, and slow).
-_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, indent=1)
-_LINES_BLOCK = 1 << 18  # bytes of the schedule decoded and split at a time
-
-
-def _string(value: str | None) -> str:
-    return "null" if value is None else _ENCODER.encode(value)
-
-
-def _strings(values: Iterable[str], indent: str) -> str:
-    """A list of strings whose items are indented `indent` (a newline and spaces)."""
-    items = [_ENCODER.encode(v) for v in values]
-    if not items:
-        return "[]"
-    return "[" + indent + ("," + indent).join(items) + indent[:-1] + "]"
-
-
-def _revision_text(revision: Revision) -> str:
-    """A revision's JSON at the depth of an entry's revisions (its keys five spaces in)."""
-    parts = ['{\n     "at": ', _string(_time(revision.at)),
-             ',\n     "fields": ', _strings(revision.fields, "\n      ")]
+def _revision_json(revision: Revision) -> dict[str, Any]:
+    found: dict[str, Any] = {"at": _time(revision.at), "fields": list(revision.fields),
+                             "sequence": revision.sequence}
+    if revision.by is not None:
+        found["by"] = revision.by  # the editor who published it: never shown publicly
+    if revision.correction:
+        found["correction"] = True
     if revision.news:
-        parts += [',\n     "news": ', _strings((n.value for n in revision.news), "\n      ")]
-    parts += [',\n     "sequence": ', json.dumps(revision.sequence)]
+        found["news"] = [n.value for n in revision.news]
     status = revision.previous_status.value if revision.previous_status else None
-    was = [f'"{key}": {_ENCODER.encode(value)}' for key, value in (
-        ("end", _time(revision.previous_end)),
-        ("start", _time(revision.previous_start)),
-        ("status", status),
-    ) if value is not None]
+    was = {key: value for key, value in (("end", _time(revision.previous_end)),
+                                         ("start", _time(revision.previous_start)),
+                                         ("status", status)) if value is not None}
     if was:
-        parts += [',\n     "was": {\n      ', ",\n      ".join(was), "\n     }"]
-    parts.append("\n    }")
-    return "".join(parts)
+        found["was"] = was
+    return found
 
 
-def _entry_text(entry: Entry) -> str:
-    """An entry's JSON at the depth of the entries (its keys three spaces in)."""
-    revisions = [_revision_text(r) for r in entry.revisions]
-    parts = [
-        '{\n   "fingerprint": ', _ENCODER.encode(entry.fingerprint),
-        ',\n   "in_calendar": ', json.dumps(entry.in_calendar),
-        ',\n   "revisions": ',
-        "[\n    " + ",\n    ".join(revisions) + "\n   ]" if revisions else "[]",
-        ',\n   "sequence": ', json.dumps(entry.sequence),
-        ',\n   "uid": ', _ENCODER.encode(entry.uid),
-    ]
+def _entry_json(entry: Entry) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "fingerprint": entry.fingerprint, "in_calendar": entry.in_calendar,
+        "revisions": [_revision_json(r) for r in entry.revisions],
+        "sequence": entry.sequence, "uid": entry.uid,
+    }
     if entry.withdrawn is not None:
-        parts += [',\n   "withdrawn": ', _string(_time(entry.withdrawn))]
-    parts.append("\n  }")
-    return "".join(parts)
-
-
-def _schedule_lines(raw: bytes) -> Iterator[list[str]]:
-    """raw.decode("utf-8").split("\n") a block at a time: lists of lines, in order."""
-    start = 0
-    while True:
-        cut = raw.find(b"\n", start + _LINES_BLOCK)
-        if cut < 0:
-            yield raw[start:].decode("utf-8").split("\n")
-            return
-        yield raw[start:cut].decode("utf-8").split("\n")
-        start = cut + 1
-
-
-def _entries_json(entries: Mapping[str, Entry]) -> Iterator[str]:
-    """A mapping of entries as json.dumps writes it one level deep, in pieces."""
-    if not entries:
-        yield "{}"
-        return
-    separator = "{\n  "
-    for key in sorted(entries):
-        yield f"{separator}{_ENCODER.encode(key)}: {_entry_text(entries[key])}"
-        separator = ",\n  "
-    yield "\n }"
-
-
-def json_pieces(version: Version, schedule_name: str) -> Iterator[str]:
-    """The text of the published-version file, in pieces: sorted keys, one schedule line
-    per JSON line, for review."""
-    history = version.history
-    encode = _ENCODER.encode
-    yield f'{{\n "format": {encode(FORMAT)},\n "planned": '
-    yield from _entries_json(history.planned)
-    yield (f',\n "published": {encode(_time(history.published))},\n "schedule": {{\n'
-           f'  "file": {encode(schedule_name)},\n  "lines": [')
-    separator = "\n   "
-    for lines in _schedule_lines(version.raw):
-        yield separator + ",\n   ".join(map(encode, lines))
-        separator = ",\n   "
-    yield f'\n  ],\n  "sha256": {encode(version.digest)}\n }},\n "sessions": '
-    yield from _entries_json(history.sessions)
-    yield f',\n "version": {encode(history.version)}\n}}\n'
+        found["withdrawn"] = _time(entry.withdrawn)
+    return found
 
 
 def to_json(version: Version, schedule_name: str) -> bytes:
-    """The published-version file's bytes (write_version writes them without making them)."""
-    return "".join(json_pieces(version, schedule_name)).encode("utf-8")
+    """The published-version file's bytes: sorted keys, one schedule line per JSON line."""
+    history = version.history
+    document = {
+        "format": FORMAT,
+        "planned": {key: _entry_json(e) for key, e in history.planned.items()},
+        "published": _time(history.published),
+        "schedule": {"file": schedule_name, "lines": version.raw.decode("utf-8").split("\n"),
+                     "sha256": version.digest},
+        "sessions": {key: _entry_json(e) for key, e in history.sessions.items()},
+        "version": history.version,
+    }
+    text = json.dumps(document, ensure_ascii=False, sort_keys=True, indent=1)
+    return (text + "\n").encode("utf-8")
 
 
 def _read_time(value: Any) -> datetime | None:
     if value is None:
         return None
-    moment = _time_of(value) if type(value) is str else datetime.fromisoformat(value)
+    moment = datetime.fromisoformat(value)
     if moment.tzinfo is None:
         raise ValueError(f"time without offset: {value}")
     return moment
-
-
-@functools.lru_cache(maxsize=1024)
-def _time_of(text: str) -> datetime:
-    """datetime.fromisoformat, one object for a time met again (most revisions of a
-    publication share its time)."""
-    return datetime.fromisoformat(text)
-
-
-@functools.lru_cache(maxsize=256)
-def _one(fields: tuple[str, ...]) -> tuple[str, ...]:
-    """One tuple for the fields revisions name alike (most name "published")."""
-    return fields
 
 
 def _read_revision(data: dict[str, Any]) -> Revision:
@@ -303,11 +230,13 @@ def _read_revision(data: dict[str, Any]) -> Revision:
     return Revision(
         at=at,
         sequence=int(data["sequence"]),
-        fields=_one(tuple(str(f) for f in data["fields"])),
+        fields=tuple(str(f) for f in data["fields"]),
         news=tuple(Change(n) for n in data.get("news", ())),
         previous_start=_read_time(was.get("start")),
         previous_end=_read_time(was.get("end")),
         previous_status=Status(status) if status else None,
+        correction=data.get("correction") is True,
+        by=str(data["by"]) if data.get("by") is not None else None,
     )
 
 
@@ -324,165 +253,24 @@ def _read_entry(data: dict[str, Any]) -> Entry:
 
 def from_json(data: bytes, where: str) -> tuple[bytes, History]:
     """The schedule bytes and history a published-version file holds; PublishedError if broken."""
-    found = _from_layout(data)
-    if found is not None:
-        return found
-    return _from_text(_text_of(data, where), where)
-
-
-# A file as write_version lays it out is read a part at a time, without its whole
-# text or document: each value between the keys below, in this order, is parsed on
-# its own, and the lines and entries a block at a time. A block ends before a comma
-# that ends a line (a newline is never inside a JSON string): after a line, or after
-# an entry's closing brace. One that ends inside an array or object does not parse,
-# nor does an empty one, nor a value that is not followed by the next key. So the
-# values read are those json.loads would read; a file laid out otherwise, or with
-# anything amiss, is read whole (_from_text), which says what is wrong as it
-# always did.
-_LAYOUT = (
-    b'{\n "format": ', b',\n "planned": ', b',\n "published": ',
-    b',\n "schedule": {\n  "file": ', b',\n  "lines": ', b',\n  "sha256": ',
-    b'\n },\n "sessions": ', b',\n "version": ',
-)
-_LAYOUT_END = b"\n}\n"
-_READ_BLOCK = 1 << 18  # bytes of lines or entries parsed at a time, at least
-
-
-def _from_layout(data: bytes) -> tuple[bytes, History] | None:
-    """from_json of a file laid out as write_version writes it; None for any other file."""
-    if not data.startswith(_LAYOUT[0]) or not data.endswith(_LAYOUT_END):
-        return None
-    spans = []
-    start = len(_LAYOUT[0])
-    for key in _LAYOUT[1:]:
-        end = data.find(key, start)
-        if end < 0:
-            return None
-        spans.append((start, end))
-        start = end + len(key)
-    spans.append((start, len(data) - len(_LAYOUT_END)))
-    form, planned, published, name, lines, sha256, sessions, version = spans
     try:
-        if _value(data, form) != FORMAT:
-            return None
-        _value(data, name)
-        raw = b"\n".join(
-            "\n".join(_checked_lines(part)).encode("utf-8")
-            for part in _parts(data, lines, "[]")
-        )
-        if digest_of(raw) != _value(data, sha256):
-            return None
-        history = History(
-            version=int(_value(data, version)),
-            published=_read_time(_value(data, published)),
-            sessions=_layout_entries(data, sessions),
-            planned=_layout_entries(data, planned),
-        )
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
-        return None
-    return raw, history
-
-
-def _value(data: bytes, span: tuple[int, int]) -> Any:
-    return json.loads(data[span[0]:span[1]].decode("utf-8"))
-
-
-def _parts(data: bytes, span: tuple[int, int], brackets: str) -> Iterator[Any]:
-    """The array or object at `span` (`brackets` "[]" or "{}") as arrays or objects of a few
-    of its items each, parsed a block at a time; ValueError when it is not one."""
-    start, end = span
-    if data[start:start + 1] != brackets[0].encode() or data[end - 1:end] != brackets[1].encode():
-        raise ValueError("not laid out as written")
-    # Where an item ends: a line of the schedule, or an entry (its closing brace, indented).
-    after = b",\n" if brackets == "[]" else b"\n  },\n"
-    start, end = start + 1, end - 1
-    whole = True
-    while True:
-        cut = data.find(after, start + _READ_BLOCK, end)
-        if cut >= 0:
-            cut += len(after) - 2  # the comma
-        block = data[start:end if cut < 0 else cut].decode("utf-8")
-        part = json.loads(brackets[0] + block + brackets[1])
-        if not part and not (whole and cut < 0):
-            raise ValueError("an empty block")
-        yield part
-        if cut < 0:
-            return
-        start, whole = cut + 1, False
-
-
-def _checked_lines(lines: list[Any]) -> list[str]:
-    if not all(type(line) is str for line in lines):
-        raise TypeError("a line that is not a string")
-    return lines
-
-
-def _layout_entries(data: bytes, span: tuple[int, int]) -> dict[str, Entry]:
-    entries = {}
-    for part in _parts(data, span, "{}"):
-        for key, value in part.items():
-            entries[key] = _read_entry(value)
-    return entries
-
-
-def _unreadable(where: str, exc: Exception) -> PublishedError:
-    return PublishedError(f"{where}: not a published version agenda can read ({exc})")
-
-
-def _text_of(data: bytes, where: str) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _unreadable(where, exc) from None
-
-
-def _from_text(text: str, where: str) -> tuple[bytes, History]:
-    """from_json of the file's text. The caller hands `text` over: it is let go once
-    parsed, and each part of the parsed document once read (they are large)."""
-    try:
-        document = json.loads(text)
-        del text
+        document = json.loads(data.decode("utf-8"))
         if document.get("format") != FORMAT:
             raise ValueError(f"format is {document.get('format')!r}, not {FORMAT!r}")
         schedule = document["schedule"]
-        raw = _schedule_bytes(schedule["lines"])
-        schedule["lines"] = None
+        raw = "\n".join(schedule["lines"]).encode("utf-8")
         if digest_of(raw) != schedule["sha256"]:
             raise ValueError("the schedule text does not match its sha256 (edited by hand?)")
         history = History(
             version=int(document["version"]),
             published=_read_time(document["published"]),
-            sessions=_read_entries(document["sessions"]),
-            planned=_read_entries(document.get("planned", {})),
+            sessions={k: _read_entry(v) for k, v in document["sessions"].items()},
+            planned={k: _read_entry(v) for k, v in document.get("planned", {}).items()},
         )
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
-        raise _unreadable(where, exc) from None
+        raise PublishedError(f"{where}: not a published version agenda can read ({exc})") \
+            from None
     return raw, history
-
-
-def _schedule_bytes(lines: Any) -> bytes:
-    """"\n".join(lines).encode("utf-8"), without making the whole text as one string.
-
-    What that expression cannot join or encode, it is left to, for its very error.
-    """
-    if type(lines) is list:
-        try:
-            return b"\n".join(
-                "\n".join(lines[start:start + 4096]).encode("utf-8")
-                for start in range(0, len(lines), 4096)
-            )
-        except (TypeError, ValueError):
-            pass
-    return "\n".join(lines).encode("utf-8")
-
-
-def _read_entries(found: Any) -> dict[str, Entry]:
-    """{key: _read_entry(value) for key, value in found.items()}, each value let go once read."""
-    entries = {}
-    for key in [key for key, _ in found.items()]:  # .items(): what raised for a non-table
-        entries[key] = _read_entry(found[key])
-        found[key] = None
-    return entries
 
 
 def read_version(path: Path, source: str, known: Version | None = None) -> Version | None:
@@ -492,10 +280,7 @@ def read_version(path: Path, source: str, known: Version | None = None) -> Versi
     version, it is returned as it is rather than parsed again. Raises
     PublishedError when the file exists but cannot be used.
     """
-    if known is not None and _holds(path, known, Path(source).name):
-        return known  # what parsing would find out, at a fraction of the memory
     try:
-        # The file's bytes are handed over as they are read, never kept here.
         raw, history = from_json(path.read_bytes(), str(path))
     except FileNotFoundError:
         return None
@@ -508,20 +293,6 @@ def read_version(path: Path, source: str, known: Version | None = None) -> Versi
                             previous=known)
     except ScheduleError as error:
         raise PublishedError(f"{path}: the published schedule no longer loads:\n{error}") from None
-
-
-def _holds(path: Path, version: Version, schedule_name: str) -> bool:
-    """True when the file at `path` is, byte for byte, what write_version writes of `version`
-    for the schedule file `schedule_name`; read a piece at a time, not parsed."""
-    try:
-        with open(path, "rb") as handle:
-            for piece in json_pieces(version, schedule_name):
-                data = piece.encode("utf-8")
-                if handle.read(len(data)) != data:
-                    return False
-            return handle.read(1) == b""
-    except OSError:
-        return False
 
 
 def digest_of_file(path: Path) -> str | None:
@@ -548,15 +319,12 @@ def read_schedule_bytes(path: Path) -> bytes:
 
 
 def write_version(version: Version, path: Path, schedule_name: str) -> None:
-    """Write the published-version file atomically: a reader sees the old file or the new one.
-
-    It is written as it is made, a piece at a time (json_pieces).
-    """
-    _write_atomically(path, json_pieces(version, schedule_name))
+    """Write the published-version file atomically: a reader sees the old file or the new one."""
+    _write_atomically(path, to_json(version, schedule_name))
 
 
-def _write_atomically(path: Path, pieces: Iterable[str]) -> None:
-    """Write `pieces` to a temporary file beside `path`, then rename it into place."""
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write `data` to a temporary file beside `path`, then rename it into place."""
     folder = path.parent
     try:
         handle, temporary = tempfile.mkstemp(prefix=_temporary_prefix(path), dir=folder)
@@ -564,8 +332,7 @@ def _write_atomically(path: Path, pieces: Iterable[str]) -> None:
         raise CannotWrite(f"cannot write in {folder}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(handle, "wb") as out:
-            for piece in pieces:
-                out.write(piece.encode("utf-8"))
+            out.write(data)
             out.flush()
             os.fsync(out.fileno())
         os.chmod(temporary, 0o644)
@@ -644,7 +411,8 @@ def write_mark(published: Path, version: Version, acknowledged: bool) -> None:
     """Record `version` as the newest published here (under the publishing lock)."""
     data = {"acknowledged": acknowledged, "published": _time(version.published),
             "sha256": version.digest, "version": version.number}
-    _write_atomically(mark_path(published), [json.dumps(data, indent=1, sort_keys=True) + "\n"])
+    text = json.dumps(data, indent=1, sort_keys=True) + "\n"
+    _write_atomically(mark_path(published), text.encode("utf-8"))
 
 
 WAYS_OUT = ("remettez le fichier le plus récent à sa place, ou lancez "
@@ -711,6 +479,8 @@ def publish(
     withdraw: Collection[str] = (),
     known: Version | None = None,
     first: Version | None = None,
+    correction: bool | None = None,
+    editor: str | None = None,
     new_history: bool = False,
 ) -> Outcome:
     """Publish the schedule file (or `raw`, its bytes already read) under the lock.
@@ -720,8 +490,11 @@ def publish(
     (nothing published), PublishedError (HistoryBehind: the history is older
     than the mark) or CannotWrite. `known` is the version the caller serves,
     reused when the file still holds it; `first` is the first version of `raw`,
-    reused when nothing is published yet (see next_version). `new_history`
-    builds on whatever history is on disk (none if unreadable) and acknowledges it.
+    reused when nothing is published yet (see next_version).
+    `correction`: True or False force it, None applies the 15-minute rule
+    (history.revise); `editor` is the publishing editor's e-mail, kept in the history.
+    `new_history` builds on whatever history is on disk (none if unreadable) and
+    acknowledges it.
     """
     source = str(schedule_path)
     with publishing_lock(published):
@@ -740,14 +513,16 @@ def publish(
             if new_history or mark is None or mark.version != current.number:
                 write_mark(published, current, acknowledged)
             return Outcome(current, (), False)
-        version, changes = next_version(current, data, source, now, withdraw, first)
+        version, changes = next_version(
+            current, data, source, now, withdraw, first, correction, editor
+        )
         write_version(version, published, schedule_path.name)
         write_mark(published, version, acknowledged)
         return Outcome(version, tuple(changes), True)
 
 
 def pending_changes(
-    schedule_path: Path, published: Path, now: datetime
+    schedule_path: Path, published: Path, now: datetime, correction: bool | None = None
 ) -> tuple[Version | None, Version, list[SessionChange]]:
     """What publishing the file now would change, without writing: (current, next, changes)."""
     source = str(schedule_path)
@@ -757,5 +532,5 @@ def pending_changes(
     data = read_schedule_bytes(schedule_path)
     if current is not None and digest_of(data) == current.digest:
         return current, current, []
-    version, changes = next_version(current, data, source, now)
+    version, changes = next_version(current, data, source, now, correction=correction)
     return current, version, changes

@@ -1,6 +1,6 @@
-"""The version in service in this process, kept in step with the published file.
+"""The version and site folder in service in this process, kept in step with the files.
 
-A request takes one Version (`current()`) and builds its answer from it alone.
+A request takes one Version (`current()`) and the folder built from it (`site()`).
 A watcher (a thread per process, or each request in tests) looks at two files:
 - the published version (`sessions.published.json`): when another process
   published, this one loads what it wrote;
@@ -12,6 +12,11 @@ time the file was saved. A publication that could not be written is tried
 again every RETRY_SECONDS. What needs an operator (a history older than the
 mark, a first start without history, a clock off) is in `alarms`; /healthz
 shows `health()`. Each problem is logged once, when it appears or changes.
+
+Each version is built into a folder (agenda.site) once, under the publishing
+lock, by the first process that needs it; the others find it complete. A folder
+holds until the next moment a document changes by itself (a session ends, an
+announcement comes due): the clock is read here, to know which folder to serve.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -26,7 +32,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from agenda import site as builder
 from agenda.errors import ScheduleError
+from agenda.i18n import _
 from agenda.model import Schedule
 from agenda.published import (
     CannotWrite,
@@ -41,6 +49,7 @@ from agenda.published import (
     mark_path,
     publish,
     published_path,
+    publishing_lock,
     read_mark,
     read_schedule_bytes,
     read_version,
@@ -89,11 +98,15 @@ class VersionStore:
         settle: float = SETTLE_SECONDS,
         watch: bool = True,
         clock: Callable[[], datetime] = _utc_now,
+        site_root: str | Path | None = None,
+        moment: Callable[[], datetime] | None = None,
     ) -> None:
-        """Load the latest published version, publishing the file first if it has none.
+        """Load the latest published version, publishing the file first if it has none,
+        and serve its site folder (built if need be).
 
         Raises ScheduleError when there is nothing valid to serve at all: no
-        published version and an invalid schedule file.
+        published version and an invalid schedule file. `clock` dates
+        publications; `moment` (default: `clock`) says which folder to serve.
         """
         self.path = Path(path)
         self.published_path = Path(published) if published else published_path(self.path)
@@ -110,11 +123,14 @@ class VersionStore:
         self._retry_at: float | None = None  # when to try a failed publication again
         # What needs an operator, by kind ("history", "new-history", "clock"): French text.
         self.alarms: dict[str, str] = {}
-        # Called with (old, new) before a new version is served: the web layer
-        # builds every body of `new` there, while `old` keeps serving.
-        self.prepare: Callable[[Version | None, Version], None] | None = None
+        self.site_root = Path(site_root) if site_root else site_root_for(self.path)
+        self.moment = moment or clock
+        self.site_problem: str | None = None
+        self._site: builder.Site | None = None
         self._version = self._start()
         self.poll()
+        if self._site is None:
+            raise builder.SiteError(self.site_problem or "no site folder could be built")
 
     # --- start-up -----------------------------------------------------------------
 
@@ -189,19 +205,55 @@ class VersionStore:
             else:
                 said = None
 
+    def site(self) -> builder.Site:
+        """The built folder of the version served."""
+        self.current()
+        assert self._site is not None
+        return self._site
+
     def poll(self) -> None:
-        """Catch up with the published file, and publish a settled edit of the schedule."""
+        """Catch up with the published file, publish a settled edit of the schedule, and
+        serve the folder of the version served at this moment."""
         if not self._poll_lock.acquire(blocking=False):
             return  # another thread of this process is at it
         try:
             self._follow_published()
             self._consider_file()
             self._check_clock()
+            self._follow_site()
         finally:
             self._poll_lock.release()
 
     def _stamps(self) -> tuple[object, object]:
         return _stamp(self.published_path), _stamp(mark_path(self.published_path))
+
+    # --- the site folder ----------------------------------------------------------
+
+    def repair_site(self, site: builder.Site) -> builder.Site:
+        """The folder to serve after a file of `site` was found missing or damaged: the same
+        folder built anew (another process may have done it already)."""
+        with self._poll_lock:
+            if self._site is site:
+                self._follow_site(damaged=site)
+            return self.site()
+
+    def _follow_site(self, damaged: builder.Site | None = None) -> None:
+        site, now = self._site, self.moment()
+        version = self._version
+        if site is not None and (site.version, site.digest) == (version.number, version.digest) \
+                and site.holds(now) and damaged is None:
+            return
+        try:
+            self._site = ensure_site(self.site_root, version, now, site, damaged)
+        except (OSError, builder.SiteError) as error:
+            problem = f"cannot build the site of {version.label}: {error}"
+            if problem != self.site_problem:
+                log.error("%s; still serving the previous folder", problem)
+            self.site_problem = problem
+            return
+        if self.site_problem is not None:
+            log.info("site of %s built; the problem is over", version.label)
+        self.site_problem = None
 
     def _follow_published(self) -> None:
         stamp = self._stamps()
@@ -294,7 +346,8 @@ class VersionStore:
         if self._retry_at is not None and time.monotonic() < self._retry_at:
             return
         if stamp is None:
-            self._set_pending("missing", [f"{self.path}: cannot read the file"], self.clock())
+            self._set_pending("missing", [_("{path}: cannot read the file", path=self.path)],
+                              self.clock())
             self._checked_stamp = None
             return
         since = datetime.fromtimestamp(stamp[0] / 1e9, UTC)
@@ -320,8 +373,10 @@ class VersionStore:
             self._candidate = (stamp, time.monotonic())
         settled = time.monotonic() - self._candidate[1] >= self.settle
         if not settled or _stamp(self.path) != stamp:
-            self._set_pending("waiting", [f"{self.path}: changed, waiting for the save to end"],
-                              since)
+            self._set_pending(
+                "waiting", [_("{path}: changed, waiting for the save to end", path=self.path)],
+                since,
+            )
             return
         self._checked_stamp = stamp
         now = self.clock()
@@ -336,7 +391,7 @@ class VersionStore:
             if isinstance(error, HistoryBehind):
                 self._alarm("history", f"{error} ; toujours servie : {self._version.label}")
             state = "unwritable" if isinstance(error, CannotWrite) else "invalid"
-            self._set_pending(state, [f"{error}; the edit is not published"], since)
+            self._set_pending(state, [_("{error}; the edit is not published", error=error)], since)
             return
         self._published_stamp = self._stamps()
         self.pending, self._retry_at = None, None
@@ -346,11 +401,110 @@ class VersionStore:
         self._swap(outcome.version)
 
     def _swap(self, version: Version) -> None:
-        if self.prepare is not None:
-            self.prepare(self._version, version)
+        if version.number < self._version.number:
+            return  # never go back to an older state
         self._version = version
         log.info("serving %s", version.label)
 
+
+def site_root_for(schedule: Path) -> Path:
+    """Where the site folders of a schedule live by default: beside it (sessions.site/)."""
+    return schedule.with_name(schedule.stem + ".site")
+
+
+CURRENT = "current"  # the link to the folder in service, for nginx and CDNs
+
+
+def ensure_site(
+    root: Path, version: Version, now: datetime, previous: builder.Site | None = None,
+    damaged: builder.Site | None = None,
+) -> builder.Site:
+    """The folder of `version` at `now` under `root`: found complete, or built under the
+    publishing lock (whoever comes first builds; the others find it done). A `damaged`
+    folder (a file missing or cut) is built anew unless another process did it already."""
+    target = root / builder.folder_name(version, now)
+    try:
+        found = builder.read_site(target)
+        if damaged is None or found.ino != damaged.ino:
+            return found
+    except builder.SiteError:
+        pass
+    root.mkdir(exist_ok=True)
+    with publishing_lock(root / "site"):
+        try:
+            found = builder.read_site(target)
+            if damaged is not None and found.ino == damaged.ino:
+                raise builder.SiteError(f"{target}: damaged")
+        except builder.SiteError:
+            if target.exists():  # incomplete or damaged: never served, built anew
+                _remove(target)
+            if previous is None or previous is damaged:
+                previous = _current(root) if damaged is None else None
+            began = time.monotonic()
+            found = builder.build(version, now, target, previous)
+            log.info("built %s (%s) in %.1f s", target.name, version.label,
+                     time.monotonic() - began)
+        _switch(root, target.name)
+        _prune(root, {target.name, previous.folder.name if previous else ""})
+    return found
+
+
+def _current(root: Path) -> builder.Site | None:
+    try:
+        return builder.read_site(root / os.readlink(root / CURRENT))
+    except (OSError, builder.SiteError):
+        return None
+
+
+def _switch(root: Path, name: str) -> None:
+    """Point `current` at `name` in one rename: nginx sees the old folder or the new one."""
+    try:
+        if os.readlink(root / CURRENT) == name:
+            return
+    except OSError:
+        pass
+    link = root / f".{CURRENT}.{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(link)
+    os.symlink(name, link)
+    os.replace(link, root / CURRENT)
+
+
+def _prune(root: Path, keep: set[str]) -> None:
+    """Remove the folders other than `keep` (the new one and the one before it), and what
+    builds that died left behind."""
+    for folder in root.iterdir():
+        if not folder.is_dir() or folder.is_symlink() or folder.name in keep:
+            continue
+        if folder.name.startswith("."):
+            pid = folder.name.rsplit(".", 2)[-2] if folder.name.endswith(".tmp") else ""
+            if pid.isdigit() and _alive(int(pid)):
+                continue  # a build under way in another process
+        _remove(folder)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def pending_sentence(state: str) -> str:
+    """What a Pending state means, in the words of /healthz's readers (from the catalogue)."""
+    return {
+        "waiting": _("the schedule file changed; it is published once the save has ended"),
+        "invalid": _("the schedule file is not published, still serving the version above"),
+        "unwritable": _("cannot write the published version; the edit is not published"),
+        "missing": _("the schedule file cannot be read; still serving the version above"),
+    }[state]
 
 
 def _mark_of(version: Version) -> Mark:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,6 +28,8 @@ from agenda.render.cards import CardImage, agenda_image, session_image
 
 STYLESHEET = "/static/agenda.css"
 SCRIPT = "/static/copy.js"
+# Shows the visitor's own time beside the calendar's, when they differ.
+LOCAL_TIME = "/static/localtime.js"
 ICON = "/static/favicon.svg"
 SCHEMA_STATUS = {
     Status.CONFIRMED: "https://schema.org/EventScheduled",
@@ -95,8 +97,11 @@ class SessionView:
     paragraphs: tuple[str, ...]
     video: str | None
     replay: str | None = None
+    register: str | None = None
+    end_iso: str | None = None
     history: tuple[str, ...] = ()
     sort_key: tuple[bool, float, int, str] = (True, 0.0, 0, "")
+    moved: str = "reportée"
 
 
 def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
@@ -137,9 +142,15 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
         paragraphs=_paragraphs(session.description),
         video=session.public_video_url,
         replay=session.replay_url,
-        history=tuple(wording.change_line(r, locale) for r in session.revisions)
+        # Registration is open until the session ends, unless it is called off.
+        register=(session.registration_url
+                  if session.registration_url and not session.is_cancelled and not past
+                  else None),
+        end_iso=session.end.isoformat() if session.end else None,
+        history=tuple(wording.change_line(session, r, calendar) for r in session.revisions)
         if len(session.revisions) > 1 else (),
         sort_key=_upcoming_order(session),
+        moved=wording.moved_word(session),
     )
 
 
@@ -159,6 +170,7 @@ def _planned_view(calendar: CalendarInfo, planned: Planned) -> SessionView:
         when=wording.planned_when(planned, calendar.language),
         zone=f"heure de {zone}" if zone else "",
         start_iso=planned.start.isoformat(),
+        end_iso=planned.end.isoformat(),
         duration=wording.duration(planned.end - planned.start),
         status=wording.PLANNED_LABEL,
         status_class="planned",
@@ -252,24 +264,6 @@ def _render(template: str, **context: Any) -> bytes:
     return environment().get_template(template).render(**context).encode("utf-8")
 
 
-# Pieces of a page made as they are read are gathered to about this many characters.
-PIECE = 1 << 15
-
-
-def _render_pieces(template: str, **context: Any) -> Iterator[bytes]:
-    """`_render` in pieces, made as they are read: a long agenda is never whole in memory."""
-    gathered: list[str] = []
-    size = 0
-    for text in environment().get_template(template).generate(**context):
-        gathered.append(text)
-        size += len(text)
-        if size >= PIECE:
-            yield "".join(gathered).encode("utf-8")
-            gathered, size = [], 0
-    if gathered:
-        yield "".join(gathered).encode("utf-8")
-
-
 def script_json(data: Any) -> Markup:
     """JSON safe inside a <script> data block: '<', '>' and '&' escaped so text cannot close it."""
     text = json.dumps(data, ensure_ascii=False, sort_keys=True, indent=2)
@@ -279,22 +273,18 @@ def script_json(data: Any) -> Markup:
 
 def agenda_page(schedule: Schedule, now: datetime) -> bytes:
     """GET /: upcoming sessions, then past ones, grouped by series, and the subscribe box."""
-    return b"".join(agenda_pieces(schedule, now))
-
-
-def agenda_pieces(schedule: Schedule, now: datetime) -> Iterator[bytes]:
-    """The bytes of `agenda_page` in pieces (see `_render_pieces`)."""
     calendar = schedule.calendar
     past = past_ids(schedule, now)
     upcoming, done = _split(schedule, past)
     feed = links.feed_url(calendar)
-    return _render_pieces(
+    return _render(
         "agenda.html",
         **_site(calendar),
         image=agenda_image(schedule, past),
         upcoming=_groups(schedule, upcoming, past, upcoming_planned(schedule, now)),
         past=_groups(schedule, done, past),
         script=SCRIPT,
+        local_time=LOCAL_TIME,
         subscribe={
             "https": feed,
             "webcal": links.webcal_url(feed),
@@ -397,26 +387,21 @@ def session_page(
         s=view,
         series=session.series,
         series_paragraphs=_paragraphs(session.series.description),
-        contacts=schedule.contacts,
+        contacts=schedule.contacts_for(session),
         summary=wording.session_summary(session, calendar.language, past),
         image=image,
+        # Once the session is over, adding it to a calendar makes no sense.
         add=(links.add_to_calendar(calendar, session)
-             if session.is_dated and not session.is_cancelled else None),
+             if session.is_dated and not session.is_cancelled and not past else None),
         ics_path=(ics or links.ics_path(session)) if session.is_dated else None,
         jsonld=script_json(jsonld) if jsonld is not None else None,
-        register=(session.registration_url
-                  if session.registration_url and not session.is_cancelled and not past
-                  else None),
+        register=view.register,
+        script=LOCAL_TIME,
     )
 
 
 def embed_page(schedule: Schedule, now: datetime) -> bytes:
     """GET /embed: the upcoming sessions, compact, for an <iframe> on another site."""
-    return b"".join(embed_pieces(schedule, now))
-
-
-def embed_pieces(schedule: Schedule, now: datetime) -> Iterator[bytes]:
-    """The bytes of `embed_page` in pieces (see `_render_pieces`)."""
     calendar = schedule.calendar
     past = past_ids(schedule, now)
     upcoming, _ = _split(schedule, past)
@@ -428,7 +413,7 @@ def embed_pieces(schedule: Schedule, now: datetime) -> Iterator[bytes]:
     else:
         # Already in order (_split sorts by the views' sort key): made as the page is written.
         views = (_view(calendar, s, False) for s in upcoming)
-    return _render_pieces("embed.html", **_site(calendar), sessions=views,
+    return _render("embed.html", **_site(calendar), sessions=views,
                           any_session=bool(upcoming or planned))
 
 

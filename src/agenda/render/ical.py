@@ -9,15 +9,14 @@ gives the same bytes.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vCalAddress, vDuration, vText, vUri
 
 from agenda.model import CalendarInfo, Planned, Schedule, Session, Status
-from agenda.render import links, parts, vtimezone, wording
+from agenda.render import links, wording
 from agenda.render.vtimezone import build_vtimezone
 
 PRODID = "-//agenda//agenda calendar publisher//FR"
@@ -45,11 +44,14 @@ def description(calendar: CalendarInfo, session: Session) -> str:
     """DESCRIPTION text: theme, people, links as raw URLs (every client makes them clickable)."""
     locale = calendar.language
     lines: list[str] = []
+    if session.replay_url:
+        # What a reader wants once the session is over comes first.
+        lines += [f"Revoir la matinale : {session.replay_url}", ""]
     if session.is_cancelled:
         lines += ["Séance annulée.", ""]
     elif session.previous_start is not None:
         former = wording.long_date(session.previous_start, locale)
-        lines += [f"Séance reportée (initialement prévue le {former}).", ""]
+        lines += [f"Séance {wording.moved_word(session)} (initialement prévue le {former}).", ""]
     if session.title:
         lines += [session.title, ""]
     for speaker in session.speakers:
@@ -63,13 +65,10 @@ def description(calendar: CalendarInfo, session: Session) -> str:
         lines += [session.description, ""]
     if session.public_video_url:
         lines.append(f"Visioconférence : {session.public_video_url}")
-    elif not session.is_cancelled and not session.replay_url:
-        # Once there is a replay the session is over: no link is still to come.
+    elif not session.is_cancelled and not session.is_known_held:
         lines.append("Visioconférence : le lien de connexion est communiqué aux inscrits.")
-    if session.registration_url and not session.is_cancelled:
+    if session.registration_url and not session.is_cancelled and not session.is_known_held:
         lines.append(f"Inscription : {session.registration_url}")
-    if session.replay_url:
-        lines.append(f"Revoir la matinale : {session.replay_url}")
     lines.append(f"Page de la séance : {links.page_url(calendar, session)}")
     return "\n".join(lines)
 
@@ -101,7 +100,8 @@ def build_event(calendar: CalendarInfo, session: Session) -> Event:
     event.add("organizer", _organizer(calendar))
     event.add("categories", [c for c in (session.series.title, session.series.club) if c])
     event.add("class", "PUBLIC")
-    event.add("transp", "OPAQUE")
+    # A cancelled session no longer blocks the subscriber's time.
+    event.add("transp", "TRANSPARENT" if session.is_cancelled else "OPAQUE")
     return event
 
 
@@ -221,65 +221,12 @@ def build_calendar(
     return cal
 
 
-# A calendar's bytes are its head, then each component's own bytes: the parts
-# are kept by what they are made of, so that a new version of a large schedule
-# serializes again only the events that changed.
-@parts.kept("ical.event")
-def _event_bytes(info: CalendarInfo, session: Session) -> bytes:
-    return build_event(info, session).to_ical()
-
-
-@parts.kept("ical.planned")
-def _planned_bytes(info: CalendarInfo, planned: Planned) -> bytes:
-    return build_planned(info, planned).to_ical()
-
-
-def _vtimezone_bytes(
-    zone: ZoneInfo, first: datetime, last: datetime, years: frozenset[int] | None
-) -> bytes:
-    # Keyed by what the VTIMEZONE depends on: one per zone and set of years, not per calendar.
-    return _planned_vtimezone_bytes(*vtimezone.plan(zone, first, last, years))
-
-
-@functools.lru_cache(maxsize=1024)
-def _planned_vtimezone_bytes(zone: ZoneInfo, years: frozenset[int], opening: bool) -> bytes:
-    return vtimezone.component_of(zone, years, opening).to_ical()
+def event_bytes(calendar: CalendarInfo, session: Session) -> bytes:
+    """The VEVENT of one dated session, serialized: the unit a feed is made of."""
+    return build_event(calendar, session).to_ical()
 
 
 END = b"END:VCALENDAR\r\n"
-
-
-def calendar_bytes(
-    schedule: Schedule,
-    sessions: Sequence[Session],
-    name: str | None = None,
-    subscription: bool = True,
-    series_ids: Collection[str] = (),
-) -> bytes:
-    """`build_calendar(...).to_ical()`, from parts serialized once each."""
-    return b"".join(calendar_pieces(schedule, sessions, name, subscription, series_ids))
-
-
-def calendar_pieces(
-    schedule: Schedule,
-    sessions: Sequence[Session],
-    name: str | None = None,
-    subscription: bool = True,
-    series_ids: Collection[str] = (),
-) -> Iterator[bytes]:
-    """The bytes of `calendar_bytes` in pieces, made as they are read: never whole in memory."""
-    info = schedule.calendar
-    dated, planned, span = _parts(schedule, sessions, subscription, series_ids)
-    head = _head(info, name, subscription).to_ical()
-    assert head.endswith(END)
-    yield head[: -len(END)]
-    for zone in _timezones(schedule, span):
-        yield _vtimezone_bytes(*zone)
-    for session in dated:
-        yield _event_bytes(info, session)
-    for plan in planned:
-        yield _planned_bytes(info, plan)
-    yield END
 
 
 def feed_bytes(
@@ -287,25 +234,33 @@ def feed_bytes(
     sessions: Sequence[Session],
     name: str | None = None,
     series_ids: Collection[str] | None = None,
+    events: Mapping[str, bytes] | None = None,
 ) -> bytes:
-    """The subscription feed for `sessions` and the planned dates of `series_ids` (default all)."""
+    """The subscription feed for `sessions` and the planned dates of `series_ids` (default all).
+
+    `events` gives sessions' VEVENTs already serialized (event_bytes), by session id:
+    a VCALENDAR's bytes are its own lines, then each component's bytes, so the feed is
+    `build_calendar(...).to_ical()` byte for byte (a test compares both) without
+    serializing again the events that a builder made before.
+    """
     if series_ids is None:
         series_ids = [s.id for s in schedule.series]
-    return b"".join(feed_pieces(schedule, sessions, name, series_ids))
-
-
-def feed_pieces(
-    schedule: Schedule,
-    sessions: Sequence[Session],
-    name: str | None = None,
-    series_ids: Collection[str] | None = None,
-) -> Iterator[bytes]:
-    """The bytes of `feed_bytes` in pieces (see `calendar_pieces`)."""
-    if series_ids is None:
-        series_ids = [s.id for s in schedule.series]
-    return calendar_pieces(schedule, sessions, name, True, series_ids)
+    if events is None:
+        return build_calendar(schedule, sessions, name, True, series_ids).to_ical()
+    info = schedule.calendar
+    dated, planned, span = _parts(schedule, sessions, True, series_ids)
+    cal = _head(info, name, True)
+    for zone, first, last, years in _timezones(schedule, span):
+        cal.add_component(build_vtimezone(zone, first, last, years))
+    for plan in planned:
+        cal.add_component(build_planned(info, plan))
+    # The dated events come before the planned ones, after the timezones.
+    cut = b"BEGIN:VEVENT\r\n" if planned else END
+    head, _, tail = cal.to_ical().partition(cut)
+    middle = b"".join(events.get(s.id) or event_bytes(info, s) for s in dated)
+    return head + middle + cut + tail
 
 
 def session_bytes(schedule: Schedule, session: Session) -> bytes:
     """One session as a stand-alone download, as bytes."""
-    return calendar_bytes(schedule, [session], subscription=False)
+    return build_calendar(schedule, [session], subscription=False).to_ical()

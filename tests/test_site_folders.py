@@ -1,0 +1,291 @@
+"""Site folders under edits, time, faults and kills: built once, never a wrong answer."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import icalendar
+import pytest
+from flask import Flask
+
+from agenda import create_app, site
+from agenda.store import CURRENT, VersionStore
+from tests.conftest import SEVERAL
+from tests.servers import ROOT, fetch, free_port, running
+
+BEFORE = "2021-03-02T12:00:00+01:00"  # before every session of the fixture
+AFTER_PRINTEMPS = "2021-04-01T12:00:00+02:00"  # printemps (28 March) is over, automne is not
+
+
+def data_copy(tmp_path: Path) -> Path:
+    path = tmp_path / "sessions.toml"
+    shutil.copyfile(SEVERAL, path)
+    return path
+
+
+def later(path: Path, seconds: int = 1) -> None:
+    """Give the file a later modification time, as a save does."""
+    info = os.stat(path)
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns + seconds * 1_000_000_000))
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    path.write_text(path.read_text("utf-8").replace(old, new, 1), encoding="utf-8")
+    later(path)
+
+
+def app_on(path: Path, now: str = BEFORE) -> Flask:
+    return create_app({"AGENDA_DATA": str(path), "AGENDA_NOW": now, "TESTING": True})
+
+
+def served(app: Flask) -> site.Site:
+    store: VersionStore = app.extensions["agenda.store"]
+    return store.site()
+
+
+def inode(built: site.Site, url: str) -> int:
+    return (built.folder / site.file_for(url)).stat().st_ino
+
+
+def folders(root: Path) -> list[str]:
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.is_symlink())
+
+
+def test_an_edit_renders_again_only_what_it_touched(tmp_path: Path) -> None:
+    path = data_copy(tmp_path)
+    app = app_on(path)
+    client = app.test_client()
+    first = served(app)
+    edit(path, "Le jour où l’on recule l’heure", "Le jour d’après")
+    assert "Le jour d’après" in client.get("/events/automne").get_data(as_text=True)
+    second = served(app)
+    assert second.folder != first.folder and second.version == first.version + 1
+    # Untouched sessions keep their very files (hard links); the touched one is new.
+    for url in ("/events/printemps", "/events/printemps.ics", "/events/printemps/card.png",
+                "/static/agenda.css", "/cities/brest/calendar.ics"):
+        assert inode(second, url) == inode(first, url), url
+    for url in ("/events/automne", "/events/automne.ics", "/calendar.ics", "/events.json"):
+        assert inode(second, url) != inode(first, url), url
+    # The current folder and the one before it are kept; older ones go.
+    edit(path, "Le jour d’après", "Le surlendemain")
+    client.get("/events/automne")
+    assert not first.folder.exists()
+    assert len(folders(first.folder.parent)) == 2
+
+
+def test_a_session_ending_moves_it_to_the_past_without_an_edit(tmp_path: Path) -> None:
+    path = data_copy(tmp_path)
+    app = app_on(path)
+    client = app.test_client()
+    before = served(app)
+    assert "S’inscrire" in client.get("/events/printemps").get_data(as_text=True)
+    app.config["AGENDA_NOW"] = AFTER_PRINTEMPS  # the clock passes the session's end
+    page = client.get("/events/printemps").get_data(as_text=True)
+    after = served(app)
+    assert after.folder != before.folder and after.version == before.version
+    assert "S’inscrire" not in page
+    # What does not change with time is not made again.
+    assert inode(after, "/calendar.ics") == inode(before, "/calendar.ics")
+    assert inode(after, "/events/automne") == inode(before, "/events/automne")
+    assert inode(after, "/events/printemps") != inode(before, "/events/printemps")
+
+
+@pytest.mark.parametrize("damage", ["folder removed", "file emptied", "file cut"])
+def test_a_damaged_folder_is_never_served_as_a_wrong_200(tmp_path: Path, damage: str) -> None:
+    path = data_copy(tmp_path)
+    app = app_on(path)
+    client = app.test_client()
+    good = {url: client.get(url, headers={"Accept-Encoding": "gzip"}).data
+            for url in ("/calendar.ics", "/events/automne", "/events.json")}
+    built = served(app)
+    target = built.folder / "calendar.ics.gz"
+    if damage == "folder removed":
+        shutil.rmtree(built.folder)
+    elif damage == "file emptied":
+        os.truncate(target, 0)
+        os.truncate(built.folder / "events" / "automne.html", 0)
+    else:
+        os.truncate(built.folder / "events.json", 10)
+    for url, body in good.items():
+        response = client.get(url, headers={"Accept-Encoding": "gzip"})
+        # Built anew and answered right, or a clear 503: never other bytes with a 200.
+        assert response.status_code in (200, 503), url
+        if response.status_code == 200:
+            assert response.data == body, url
+    assert client.get("/healthz?strict=1").status_code == 200
+
+
+def test_a_failed_build_keeps_the_previous_folder_and_health_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = data_copy(tmp_path)
+    app = app_on(path)
+    client = app.test_client()
+    before = client.get("/events/automne").data
+    real = site.render_one
+
+    def full_disk(document: site.Document, folder: Path) -> site.Entry:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(site, "render_one", full_disk)
+    edit(path, "Le jour où l’on recule l’heure", "Le jour d’après")
+    assert client.get("/events/automne").data == before  # the previous folder serves
+    health = client.get("/healthz?strict=1")
+    assert health.status_code == 503
+    assert "No space left on device" in health.get_data(as_text=True)
+    assert not [p for p in tmp_path.rglob("*.tmp")], "the temporary folder is removed"
+    monkeypatch.setattr(site, "render_one", real)
+    assert "Le jour d’après" in client.get("/events/automne").get_data(as_text=True)
+    assert client.get("/healthz?strict=1").status_code == 200
+
+
+def test_a_full_disk_during_a_build_loses_nothing(tmp_path: Path) -> None:
+    # A real full disk: a small tmpfs holds the site folders (root only).
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        path = data_copy(tmp_path)
+        app = create_app({"AGENDA_DATA": str(path), "AGENDA_NOW": BEFORE,
+                          "AGENDA_SITE": str(mount / "site")})
+        client = app.test_client()
+        before = client.get("/calendar.ics").data
+        filler = mount / "filler"
+        free = shutil.disk_usage(mount).free
+        filler.write_bytes(b"\0" * max(free - 64_000, 0))
+        edit(path, "Le jour où l’on recule l’heure", "Le jour d’après")
+        assert client.get("/calendar.ics").data == before
+        health = client.get("/healthz?strict=1")
+        assert health.status_code == 503
+        assert "No space left" in health.get_data(as_text=True)
+        filler.unlink()
+        assert b"Le jour d" in client.get("/calendar.ics").data
+        assert client.get("/healthz?strict=1").status_code == 200
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+BUILD = """
+import sys
+from datetime import datetime, UTC
+from pathlib import Path
+from agenda.published import first_version
+from agenda.store import ensure_site
+raw = Path(sys.argv[1]).read_bytes()
+ensure_site(Path(sys.argv[2]), first_version(raw, sys.argv[1]), datetime(2021, 3, 2, tzinfo=UTC))
+"""
+
+
+def complete(root: Path) -> None:
+    """The folder `current` points at is whole: a manifest, and every file it lists."""
+    built = site.read_site(root / os.readlink(root / CURRENT))
+    for entry in built.entries.values():
+        assert (built.folder / entry.file).stat().st_size == entry.size, entry.path
+        for coding in entry.codings:
+            assert (built.folder / (entry.file + site.SIBLINGS[coding])).stat().st_size > 0
+
+
+def test_a_builder_killed_at_any_point_never_leaves_a_partial_folder_in_service(
+    tmp_path: Path,
+) -> None:
+    path = data_copy(tmp_path)
+    root = tmp_path / "site"
+    command = [sys.executable, "-c", BUILD, str(path), str(root)]
+    rng = random.Random(7)
+    for _ in range(8):
+        process = subprocess.Popen(command, cwd=ROOT)
+        time.sleep(rng.uniform(0.05, 1.0))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        if (root / CURRENT).exists():
+            complete(root)
+        shutil.rmtree(root / os.readlink(root / CURRENT), ignore_errors=True) \
+            if (root / CURRENT).exists() and rng.random() < 0.5 else None
+    subprocess.run(command, cwd=ROOT, check=True, timeout=120)
+    complete(root)
+    assert not [p for p in root.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_two_masters_on_one_data_folder_build_once_and_serve_the_same_bytes(
+    tmp_path: Path,
+) -> None:
+    path = data_copy(tmp_path)
+    env = dict(os.environ, AGENDA_DATA=str(path), AGENDA_SITE=str(tmp_path / "site"))
+    ports = [free_port(), free_port()]
+    logs = [tmp_path / "a.log", tmp_path / "b.log"]
+
+    def master(port: int, log: Path) -> list[str]:
+        command = f"exec {sys.executable} -m gunicorn --bind 127.0.0.1:{port} --workers 2 " \
+                  f"--access-logfile /dev/null wsgi:app 2>{log}"
+        return ["bash", "-c", command]
+
+    with running(master(ports[0], logs[0]), ports[0], "/healthz", cwd=ROOT, env=env), \
+            running(master(ports[1], logs[1]), ports[1], "/healthz", cwd=ROOT, env=env):
+        for url in ("/calendar.ics", "/events/automne", "/events.json"):
+            one, two = (fetch(port, url, {"Accept-Encoding": "br"}) for port in ports)
+            assert one[0] == two[0] == 200
+            assert one[2] == two[2] and one[1]["ETag"] == two[1]["ETag"], url
+    text = logs[0].read_text() + logs[1].read_text()
+    assert text.count(" built v1-") == 1, text
+    assert len(folders(tmp_path / "site")) == 1
+
+
+def test_hundreds_of_versions_keep_memory_and_disk_flat(tmp_path: Path) -> None:
+    path = data_copy(tmp_path)
+    app = app_on(path)
+    client = app.test_client()
+    root = served(app).folder.parent
+
+    def files() -> int:
+        return sum(1 for f in root.rglob("*") if f.is_file())
+
+    def usage(folder: Path) -> int:
+        return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+    def resident() -> int:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    text = path.read_text("utf-8")
+    sizes, memory = [], []
+    for number in range(200):
+        path.write_text(text.replace("Le jour où l’on recule l’heure", f"Le jour {number}"),
+                        encoding="utf-8")
+        later(path, number + 1)
+        assert client.get("/events/automne").status_code == 200
+        if number in (20, 199):
+            sizes.append(files())
+            memory.append(resident())
+            assert len(folders(root)) <= 2
+            # What is on disk is the folder served and the one before it, nothing more
+            # (the history shown on the pages grows with each version, the rest not).
+            assert usage(root) <= 2.2 * usage(served(app).folder)
+    assert served(app).version == 201
+    assert sizes[1] <= sizes[0] * 1.05
+    assert memory[1] - memory[0] < 24 << 20
+
+
+def test_every_event_of_the_feed_reads_back_after_many_versions(tmp_path: Path) -> None:
+    # The feed assembled from kept events is the calendar icalendar would write whole.
+    path = data_copy(tmp_path)
+    app = app_on(path)
+    client = app.test_client()
+    edit(path, "Le jour où l’on recule l’heure", "Le jour d’après")
+    schedule = app.extensions["agenda.store"].current().schedule
+    body = client.get("/calendar.ics").data
+    from agenda.render import ical
+    assert body == ical.build_calendar(schedule, schedule.sessions,
+                                       name=schedule.calendar.name,
+                                       series_ids=[s.id for s in schedule.series]).to_ical()
+    events = icalendar.Calendar.from_ical(body).walk("VEVENT")
+    assert "Le jour d’après" in " ".join(str(e["SUMMARY"]) + str(e["DESCRIPTION"])
+                                         for e in events)
