@@ -79,7 +79,7 @@ def test_planned_dates_obey_the_year_bounds(tmp_path: Path, first: str, rule: st
                       "end = 10:15:00 }\n")
     code, output = checked(schedule(tmp_path, text))
     assert code == 1
-    assert "field 'rhythm.rule'" in output and "dates go from 1970 to 2199" in output
+    assert "champ rhythm.rule" in output and "les dates vont de 1970 à 2199" in output
 
 
 def test_a_rhythm_inside_the_bounds_is_served(tmp_path: Path) -> None:
@@ -110,7 +110,8 @@ announced = 2027-05-01
                     encoding="utf-8")
     code, output = checked(path)
     assert code == 0, output
-    assert "planned s/5: planned date, à annoncer, new UID s.5.2@agenda.example.org" in output
+    assert ("date prévue, à annoncer, nouvel UID s.5.2@agenda.example.org : son premier UID "
+            "reste à la séance qui a pris cette date") in output
     outcome = publish(path, target, datetime(2027, 5, 2, tzinfo=UTC))
     version = outcome.version
     calendar = icalendar.Calendar.from_ical(
@@ -135,7 +136,7 @@ def test_two_spellings_of_one_slug_are_refused_with_did_you_mean(tmp_path: Path)
     text += SESSION.format(id="deux", city="Saint Etienne", announced="2027-06-01")
     code, output = checked(schedule(tmp_path, text))
     assert code == 1
-    assert ("session 'deux', field 'city': « Saint Etienne » et « Saint-Étienne » auraient "
+    assert ("séance « deux », champ city : « Saint Etienne » et « Saint-Étienne » auraient "
             "la même adresse (/cities/saint-etienne/) : vouliez-vous dire « Saint-Étienne » ?"
             ) in output
 

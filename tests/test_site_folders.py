@@ -16,6 +16,7 @@ import pytest
 from flask import Flask
 
 from agenda import create_app, site
+from agenda.published import published_path
 from agenda.store import CURRENT, VersionStore
 from tests.conftest import SEVERAL
 from tests.servers import ROOT, fetch, free_port, running
@@ -25,8 +26,10 @@ AFTER_PRINTEMPS = "2021-04-01T12:00:00+02:00"  # printemps (28 March) is over, a
 
 
 def data_copy(tmp_path: Path) -> Path:
+    # With its history: a first start without one is a problem for strict health.
     path = tmp_path / "sessions.toml"
     shutil.copyfile(SEVERAL, path)
+    shutil.copyfile(published_path(SEVERAL), published_path(path))
     return path
 
 

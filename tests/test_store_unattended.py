@@ -19,6 +19,7 @@ import icalendar
 import pytest
 from click.testing import CliRunner
 
+from agenda import create_app
 from agenda import store as store_module
 from agenda.cli import main
 from agenda.published import PublishedError, from_json, mark_path, publish, published_path
@@ -88,12 +89,28 @@ def test_an_older_history_put_back_is_refused_and_never_built_on(tmp_path: Path)
     problem = store.alarms["history"]
     assert "plus ancien que la version 3" in problem
     assert "agenda publish --new-history" in problem and "remettez le fichier" in problem
-    assert problem in store.health()
     _, history = from_json(published_path(path).read_bytes(), "here")
     assert history.version == 1  # nothing was published on the old history
     # A restart refuses to serve it rather than serve SEQUENCE 1.
     with pytest.raises(PublishedError, match="plus ancien que la version 3"):
         VersionStore(path, watch=False, settle=0)
+
+
+def test_healthz_names_an_older_history_and_strict_answers_503(tmp_path: Path) -> None:
+    path = folder_with_history(tmp_path)
+    first = published_path(path).read_bytes()
+    client = create_app({"AGENDA_DATA": str(path), "AGENDA_WATCH": False,
+                         "AGENDA_SETTLE": 0}).test_client()
+    assert client.get("/healthz?strict=1").status_code == 200
+    edit(path, "Saint-Étienne", "Roanne")
+    assert client.get("/healthz").get_data(as_text=True).startswith("ok: serving version 2")
+    published_path(path).write_bytes(first)
+    health = client.get("/healthz?strict=1")
+    assert health.status_code == 503
+    body = health.get_data(as_text=True)
+    assert body.startswith("ok: serving version 2")
+    assert "problem: " in body and "plus ancien que la version 2" in body
+    assert "agenda publish --new-history" in body
 
 
 def test_the_newer_history_put_back_clears_the_problem_and_publishes_the_edit(
@@ -119,7 +136,7 @@ def test_new_history_acknowledges_the_older_one(tmp_path: Path) -> None:
     assert "history" in store.alarms
     result = CliRunner().invoke(main, ["publish", "--new-history", str(path)])
     assert result.exit_code == 0, result.output
-    assert "history acknowledged" in result.output
+    assert "historique accepté à partir de la version 2" in result.output
     restarted = VersionStore(path, watch=False, settle=0)
     assert restarted.current().number == 2 and restarted.alarms == {}
 

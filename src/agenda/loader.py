@@ -779,9 +779,10 @@ class _Builder:
                 seen_numbers[key] = session.id
             spelling = cities.setdefault(city_slug(session.city), session.city)
             if spelling != session.city:
-                self.problem(where, "city", (
-                    f"« {session.city} » et « {spelling} » auraient la même adresse "
-                    f"(/cities/{city_slug(spelling)}/) : vouliez-vous dire « {spelling} » ?"))
+                self.problem(where, "city", _(
+                    "'{city}' and '{other}' would have the same address (/cities/{slug}/): "
+                    "did you mean '{other}'?",
+                    city=session.city, other=spelling, slug=city_slug(spelling)))
             built.append(session)
         return tuple(built)
 

@@ -18,6 +18,7 @@ from collections import Counter
 from urllib.parse import urlencode
 
 from agenda.errors import AgendaError
+from agenda.i18n import _
 from agenda.model import CalendarInfo
 
 SECRET_VARIABLE = "AGENDA_SECRET"
@@ -48,11 +49,11 @@ def key(secret: str | None) -> bytes:
         )
     bits = _entropy(secret)
     if bits < MIN_SECRET_BITS:
-        raise SecretError(
-            f"{SECRET_VARIABLE} est trop prévisible (environ {bits:.0f} bits d’entropie, il en "
-            f"faut au moins {MIN_SECRET_BITS}) : créez-en un au hasard avec "
-            "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
-        )
+        raise SecretError(_(
+            "{name} is too easy to guess (about {bits} bits of entropy, at least {least} are "
+            "needed): make a random one with "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'",
+            name=SECRET_VARIABLE, bits=round(bits), least=MIN_SECRET_BITS))
     return secret.encode("utf-8")
 
 

@@ -401,10 +401,10 @@ def read_mark(published: Path) -> Mark | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise PublishedError(
-            f"{path} : marque illisible ({exc}). Vérifiez {published.name}, puis lancez "
-            "`agenda publish --new-history` pour la réécrire"
-        ) from None
+        raise PublishedError(_(
+            "{path}: unreadable mark ({reason}). Check {history}, then run "
+            "`agenda publish --new-history` to write it anew",
+            path=path, reason=exc, history=published.name)) from None
 
 
 def write_mark(published: Path, version: Version, acknowledged: bool) -> None:
@@ -415,27 +415,28 @@ def write_mark(published: Path, version: Version, acknowledged: bool) -> None:
     _write_atomically(mark_path(published), text.encode("utf-8"))
 
 
-WAYS_OUT = ("remettez le fichier le plus récent à sa place, ou lancez "
-            "`agenda publish --new-history` pour repartir de ce qui est sur le disque "
-            "(les abonnés ignoreront les changements dont le SEQUENCE est plus bas)")
-
-
 def refuse_older(published: Path, found: Version | None, mark: Mark | None) -> None:
     """Raise HistoryBehind when `found` (None: no file) is older than the mark, or another
     history of the same version; nothing is published on it until an operator decides."""
     if mark is None:
         return
-    was = f"la version {mark.version} publiée ici le {_time(mark.published)}"
+    ways_out = _(
+        "nothing is published: put the newest file back in its place, or run "
+        "`agenda publish --new-history` to go on from what is on disk (subscribers ignore "
+        "changes whose SEQUENCE is lower)")
     if found is None:
-        raise HistoryBehind(f"{published} : l'historique publié manque, alors que {was} ; "
-                            f"rien n'est publié : {WAYS_OUT}")
+        raise HistoryBehind(_(
+            "{path}: the published history is missing, while version {version} was published "
+            "here on {time}; {ways_out}",
+            path=published, version=mark.version, time=_time(mark.published), ways_out=ways_out))
     if found.number < mark.version or (
         found.number == mark.version and found.digest != mark.digest
     ):
-        raise HistoryBehind(
-            f"{published} : l'historique (version {found.number}) est plus ancien que {was} "
-            f"(restauré d'une sauvegarde ou de git ?) ; rien n'est publié : {WAYS_OUT}"
-        )
+        raise HistoryBehind(_(
+            "{path}: the history (version {found}) is older than version {version} published "
+            "here on {time} (restored from a backup or git?); {ways_out}",
+            path=published, found=found.number, version=mark.version,
+            time=_time(mark.published), ways_out=ways_out))
 
 
 def remember(published: Path, version: Version) -> None:

@@ -10,8 +10,8 @@ An invalid edit, a partial save or a dropped session never changes what is
 served; it is reported as `pending` (for /healthz) with the problems and the
 time the file was saved. A publication that could not be written is tried
 again every RETRY_SECONDS. What needs an operator (a history older than the
-mark, a first start without history, a clock off) is in `alarms`; /healthz
-shows `health()`. Each problem is logged once, when it appears or changes.
+mark, a first start without history, a clock off) is in `alarms`, which
+/healthz lists. Each problem is logged once, when it appears or changes.
 
 Each version is built into a folder (agenda.site) once, under the publishing
 lock, by the first process that needs it; the others find it complete. A folder
@@ -121,7 +121,8 @@ class VersionStore:
         self._checked_stamp: tuple[int, int, int] | None = None
         self._candidate: tuple[tuple[int, int, int], float] | None = None
         self._retry_at: float | None = None  # when to try a failed publication again
-        # What needs an operator, by kind ("history", "new-history", "clock"): French text.
+        # What needs an operator, by kind ("history", "new-history", "clock-behind",
+        # "clock-ahead"): the message of the catalogue, for /healthz.
         self.alarms: dict[str, str] = {}
         self.site_root = Path(site_root) if site_root else site_root_for(self.path)
         self.moment = moment or clock
@@ -271,14 +272,15 @@ class VersionStore:
                     found.number == current.number and found.digest != current.digest)):
                 refuse_older(self.published_path, found, _mark_of(current))
         except PublishedError as error:
-            self._alarm("history", f"{error} ; toujours servie : {current.label}")
+            self._alarm("history", _("{error}; still serving {label}", error=error,
+                                     label=current.label))
             return
         self._alarm("history", None)
-        self._alarm("new-history", None if mark is None or mark.acknowledged else (
-            f"{self.published_path} : premier démarrage sans historique publié ; la version "
-            f"servie vient du fichier seul (SEQUENCE à 0, dates du fichier). Si ce service a "
-            f"déjà publié, remettez son fichier {self.published_path.name} ; sinon lancez "
-            "`agenda publish --new-history` pour confirmer ce nouvel historique"))
+        self._alarm("new-history", None if mark is None or mark.acknowledged else _(
+            "{path}: first start without a published history; the version served comes from "
+            "the file alone (SEQUENCE 0, times from the file). If this service has published "
+            "before, put its {name} back; otherwise run `agenda publish --new-history` to "
+            "confirm this new history", path=self.published_path, name=self.published_path.name))
         if found is None:
             return
         if mark is None or found.number > mark.version:
@@ -298,21 +300,14 @@ class VersionStore:
             self.alarms[kind] = message
             log.error("%s", message)
 
-    def health(self) -> list[str]:
-        """What /healthz lists as problems (French): a pending edit and every alarm."""
-        lines = list(self.alarms.values())
-        if self.pending is not None and self.pending.state != "waiting":
-            lines += self.pending.problems
-        return lines
-
     def _check_clock(self) -> None:
         """Report a clock behind the last publication (times are then held past it)."""
         published, now = self._version.published, self.clock()
         behind = self._version.number > 1 and published is not None and published > now
-        self._alarm("clock-behind", (
-            f"l’horloge ({now.isoformat()}) est avant la dernière publication "
-            f"({published.isoformat()}) : les révisions sont datées juste après celle-ci "
-            "tant qu’elle n’est pas rattrapée ; vérifiez l’horloge (NTP)"
+        self._alarm("clock-behind", _(
+            "the clock ({now}) is before the last publication ({published}): revisions are "
+            "dated just after it until the clock catches up; check the clock (NTP)",
+            now=now.isoformat(), published=published.isoformat(),
         ) if behind and published is not None else None)
 
     def _check_ahead(self, now: datetime) -> None:
@@ -321,10 +316,10 @@ class VersionStore:
         version = self._version
         times = [t for t in (version.published, *(s.end for s in version.schedule.sessions)) if t]
         ahead = version.number > 1 and bool(times) and now > max(times) + AHEAD
-        self._alarm("clock-ahead", (
-            f"l’horloge ({now.isoformat()}) a plus d’un an d’avance sur la dernière publication "
-            "et sur toutes les dates du programme : vérifiez l’horloge (NTP) ; cette "
-            "publication est datée de l’heure de l’horloge"
+        self._alarm("clock-ahead", _(
+            "the clock ({now}) is more than a year past the last publication and every date of "
+            "the schedule: check the clock (NTP); this publication is dated by it",
+            now=now.isoformat(),
         ) if ahead else None)
 
     def _file_time(self) -> datetime:
@@ -389,7 +384,8 @@ class VersionStore:
             # Tried again later, the file untouched: a disk full or read-only for a while.
             self._checked_stamp, self._retry_at = None, time.monotonic() + RETRY_SECONDS
             if isinstance(error, HistoryBehind):
-                self._alarm("history", f"{error} ; toujours servie : {self._version.label}")
+                self._alarm("history", _("{error}; still serving {label}", error=error,
+                                         label=self._version.label))
             state = "unwritable" if isinstance(error, CannotWrite) else "invalid"
             self._set_pending(state, [_("{error}; the edit is not published", error=error)], since)
             return
