@@ -150,3 +150,14 @@ def test_a_secret_with_little_entropy_is_refused(tmp_path: Path, secret: str) ->
     assert result.exit_code == 1
     assert "AGENDA_SECRET est trop prévisible" in result.output
     assert "python -c 'import secrets; print(secrets.token_urlsafe(32))'" in result.output
+
+
+@pytest.mark.parametrize("typed", ["Saint-Étienne", "Saint-Etienne", "saint etienne"])
+def test_a_city_query_finds_the_city_by_its_slug(tmp_path: Path, typed: str) -> None:
+    text = MINIMAL + SESSION.format(id="un", city="Saint-Étienne", announced="2027-06-01")
+    client = create_app({"AGENDA_DATA": str(schedule(tmp_path, text))}).test_client()
+    feed = client.get("/cities/saint-etienne/calendar.ics")
+    assert feed.status_code == 200
+    response = client.get("/calendar.ics", query_string={"city": typed}, follow_redirects=True)
+    assert response.status_code == 200
+    assert response.data == feed.data

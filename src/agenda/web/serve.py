@@ -142,7 +142,9 @@ def _path_form(schedule: Schedule, url: str) -> str:
         return links.series_doc_path(found, name)
     if city:
         cities = sorted(schedule.cities())
-        match = next((c for c in cities if _fold(c) == _fold(city)), None)
+        # By name as typed, else by slug (one per city: the loader refuses two spellings).
+        match = next((c for c in cities if _fold(c) == _fold(city)), None) or next(
+            (c for c in cities if links.city_slug(c) == links.city_slug(city)), None)
         if match is None:
             abort(404, description=f"Ville inconnue : « {city} ». Villes : {', '.join(cities)}.")
         return links.city_doc_path(match, name)
