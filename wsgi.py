@@ -9,13 +9,13 @@ import logging
 import sys
 
 from agenda import create_app
-from agenda.errors import ScheduleError
+from agenda.errors import AgendaError
 
 # The service's own lines (publications, builds, problems) beside the server's.
 logging.basicConfig(level=logging.INFO,
                     format="[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s")
 try:
     app = create_app()
-except ScheduleError as error:
-    print(f"agenda: the schedule is invalid, not starting:\n{error}", file=sys.stderr)
+except AgendaError as error:  # an invalid schedule, or a history that cannot be built on
+    print(f"agenda: not starting:\n{error}", file=sys.stderr)
     sys.exit(1)

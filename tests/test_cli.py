@@ -77,15 +77,13 @@ def test_serve_refuses_bad_file_without_traceback(runner: CliRunner, write_sched
     assert result.output.splitlines()[-1] == "agenda: not starting until the schedule is valid."
 
 
-def test_serve_without_gunicorn_settings_says_where(
+def test_serve_with_a_missing_settings_file_says_so(
     runner: CliRunner, tmp_path: Path
 ) -> None:
     missing = tmp_path / "gunicorn.conf.py"
     result = runner.invoke(main, ["serve", "--data", str(SHIPPED), "--config", str(missing)])
-    assert result.exit_code == 1
-    assert result.output == (
-        f"agenda: no gunicorn settings at {missing}; run from the repository root "
-        "or pass --config path/to/gunicorn.conf.py.\n")
+    assert result.exit_code == 2
+    assert f"'{missing}' does not exist" in result.output
 
 
 def test_wsgi_refuses_bad_file_without_traceback(write_schedule) -> None:

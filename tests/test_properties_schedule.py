@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from agenda import create_app
 from agenda.errors import ScheduleError
 from agenda.loader import load_schedule
+from agenda.render import links
 from tests.routes import check_every_route
 
 # Characters the review found, or that break XML, iCalendar or line handling.
@@ -91,10 +92,27 @@ def moments(draw: st.DrawFn) -> datetime:
                                  moment.replace(hour=2, minute=30, second=0)]))
 
 
+# Instants with an offset, and cities beyond Latin letters (issue 16).
+OFFSETS = st.sampled_from(["", "", "Z", "+05:30", "-03:00", "+14:00"])
+CITIES = st.sampled_from(["東京", "القاهرة", "Αθήνα", "Ly\u200bon", "Łódź", "Saint-Étienne",
+                          "Saint Etienne", "São Paulo", "Москва", "\u200b"])
+
+
+@st.composite
+def rhythms(draw: st.DrawFn) -> str:
+    """A series' rhythm from a first date at the edges of the accepted years and beyond."""
+    first = draw(moments()).date()
+    rule = draw(st.sampled_from(["FREQ=DAILY;COUNT=2", "FREQ=MONTHLY;BYDAY=3WE;COUNT=6",
+                                 "FREQ=YEARLY;COUNT=3", "FREQ=WEEKLY;UNTIL=20300101T000000Z"]))
+    return (f'rhythm = {{ rule = "{rule}", first = {first.isoformat()}, start = 08:45:00, '
+            "end = 10:15:00 }")
+
+
 @st.composite
 def sessions(draw: st.DrawFn, ident: str) -> str:
     lines = ["[[sessions]]", f'id = "{ident}"', 'series = "s"',
-             f"city = {toml_string(draw(NAME))}", f"title = {toml_string(draw(TEXT))}",
+             f"city = {toml_string(draw(rarely(CITIES, NAME, odds=3)))}",
+             f"title = {toml_string(draw(TEXT))}",
              f"description = {toml_string(draw(TEXT))}"]
     if draw(st.booleans()):
         start = draw(moments())
@@ -103,8 +121,8 @@ def sessions(draw: st.DrawFn, ident: str) -> str:
         lines += [f"start = {start.isoformat()}", f"end = {(start + span).isoformat()}"]
     if draw(st.booleans()):
         lines.append(f"announced = {draw(moments()).date().isoformat()}")
-    else:
-        lines.append(f"announced = {draw(moments()).isoformat()}")
+    else:  # local, or an instant with its offset (issue 16)
+        lines.append(f"announced = {draw(moments()).isoformat()}{draw(OFFSETS)}")
     sequence = draw(rarely(st.sampled_from([2**31 - 1, 2**31]), st.integers(0, 3), odds=9))
     lines.append(f"sequence = {sequence}")
     lines.append(f"speakers = [{{ name = {toml_string(draw(NAME))}, "
@@ -133,6 +151,7 @@ def schedules(draw: st.DrawFn) -> str:
         'id = "s"',
         f"title = {toml_string(draw(NAME))}",
         f"partners = [{toml_string(draw(NAME))}]",
+        draw(st.one_of(st.just(""), rhythms())),
         "",
     ]
     ids = draw(st.lists(SLUG, min_size=1, max_size=3, unique=True))
@@ -156,7 +175,8 @@ def hang_guard(seconds: int = 60) -> Iterator[None]:
 
 
 def refused_or_served(text: str) -> bool:
-    """Load `text` as a schedule file: False when refused, else check every route; True."""
+    """Load `text` as a schedule file: False when refused, else check every route (each
+    city's feeds too); True."""
     with tempfile.TemporaryDirectory() as folder, hang_guard():
         path = Path(folder) / "sessions.toml"
         path.write_text(text, encoding="utf-8")
@@ -166,7 +186,10 @@ def refused_or_served(text: str) -> bool:
             return False
         app = create_app({"AGENDA_DATA": str(path), "TESTING": False,
                           "AGENDA_NOW": "2021-05-17T12:00:00+02:00"})
-        check_every_route(app.test_client(), schedule)
+        client = app.test_client()
+        check_every_route(client, schedule)
+        for city in schedule.cities():
+            assert client.get(links.city_doc_path(city, "calendar.ics")).status_code == 200
         return True
 
 

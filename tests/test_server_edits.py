@@ -286,3 +286,34 @@ def test_edits_against_a_real_server(tmp_path: Path) -> None:
             _, other_headers, other_body = get(other.url + route)
             assert other_body == body
             assert other_headers["ETag"] == headers["ETag"]
+
+
+def test_an_older_history_put_back_never_lowers_sequence(tmp_path: Path) -> None:
+    # Two changes, an older history put back (a backup, a `git checkout`), an edit, a
+    # restart: no answer of either worker ever gives a lower SEQUENCE (issue 16).
+    path = tmp_path / "sessions.toml"
+    save(path, SCHEDULE)
+    lyon = "lyon@agenda.example.org"
+    with serving(path) as server:
+        first = (tmp_path / "sessions.published.json").read_bytes()
+        save(path, SCHEDULE.replace("la vile.", "la ville."))
+        wait_for(lambda: read_calendar(server)[0][lyon] == 1)
+        save(path, SCHEDULE.replace("la vile.", "la belle ville."))
+        wait_for(lambda: read_calendar(server)[0][lyon] == 2)
+        (tmp_path / "sessions.published.json").write_bytes(first)
+        save(path, SCHEDULE.replace("la vile.", "la très belle ville."))
+        deadline = time.monotonic() + 3 * SETTLE + 2
+        while time.monotonic() < deadline:
+            calendar = icalendar.Calendar.from_ical(get(server.url + "/calendar.ics")[2])
+            (event,) = [e for e in calendar.walk("VEVENT") if str(e["UID"]) == lyon]
+            assert int(event["SEQUENCE"]) == 2
+        assert (tmp_path / "sessions.published.json").read_bytes() == first  # not built on
+    # A restart refuses the older history rather than serve SEQUENCE 1.
+    env = dict(os.environ, AGENDA_DATA=str(path))
+    started = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{free_port()}",
+         "wsgi:app"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert started.returncode != 0
+    assert "plus ancien que la version 3" in started.stderr
+    assert "agenda publish --new-history" in started.stderr

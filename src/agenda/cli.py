@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from agenda import DEFAULT_DATA, personal
+from agenda import DEFAULT_DATA, gunicorn_conf, personal
 from agenda.errors import ExportError, ScheduleError
 from agenda.i18n import _
 from agenda.loader import EMAIL, load_schedule
@@ -121,18 +121,27 @@ def check(path: Path | None) -> None:
     help="Publish the changes as corrections (calendars only, no news entry) or announce them "
     "(default: changes within 15 minutes of a session's previous publication are corrections).",
 )
-def publish(path: Path | None, withdraw: tuple[str, ...], correction: bool | None) -> None:
+@click.option(
+    "--new-history", "new_history", is_flag=True,
+    help="Build on the history on disk even if it is older than the last one published here, "
+    "missing (a new one from the file) or unreadable, and acknowledge it.",
+)
+def publish(
+    path: Path | None, withdraw: tuple[str, ...], correction: bool | None, new_history: bool
+) -> None:
     """Publish the schedule file PATH as a new version (default: $AGENDA_DATA).
 
     Writes the published version beside the file (or to $AGENDA_PUBLISHED), under
     the same lock as the running server, and prints what changed. Exits 1, with
-    nothing published, when the file is invalid or drops a published session.
+    nothing published, when the file is invalid or drops a published session, or
+    when the history is older than the last one published here (see --new-history).
     """
     target = path or Path(_default_path())
     published = _published_for(target)
     try:
         outcome = publish_file(
-            target, published, datetime.now(UTC), withdraw=withdraw, correction=correction
+            target, published, datetime.now(UTC), withdraw=withdraw, correction=correction,
+            new_history=new_history,
         )
     except ScheduleError as error:
         _fail(error, target, _("{path}: not published.", path=target))
@@ -140,6 +149,9 @@ def publish(path: Path | None, withdraw: tuple[str, ...], correction: bool | Non
         click.echo(_("{error}; not published.", error=error), err=True)
         sys.exit(1)
     version = outcome.version
+    if new_history:
+        click.echo(_("{path}: history acknowledged from {label}.", path=published,
+                     label=version.label))
     if not outcome.written:
         click.echo(_("{path}: {label}, already up to date with {target}.",
                      path=published, label=version.label, target=target))
@@ -160,13 +172,12 @@ def publish(path: Path | None, withdraw: tuple[str, ...], correction: bool | Non
 )
 @click.option(
     "--config",
-    default="gunicorn.conf.py",
-    show_default=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="gunicorn settings, the file `gunicorn wsgi:app` reads.",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A gunicorn settings file read over the package's own (agenda/gunicorn_conf.py).",
 )
 def serve(
-    host: str | None, port: int | None, workers: int | None, data: str | None, config: Path
+    host: str | None, port: int | None, workers: int | None, data: str | None,
+    config: Path | None,
 ) -> None:
     """Serve the schedule with gunicorn; refuses to start on an invalid file."""
     from gunicorn.app.base import Application
@@ -183,13 +194,7 @@ def serve(
     except PublishedError as error:
         click.echo(f"{error}\nagenda: not starting.", err=True)
         sys.exit(1)
-    if not config.is_file():
-        click.echo(
-            f"agenda: no gunicorn settings at {config}; run from the repository root "
-            "or pass --config path/to/gunicorn.conf.py.",
-            err=True,
-        )
-        sys.exit(1)
+    settings = [Path(gunicorn_conf.__file__), *([config] if config else [])]
 
     class Server(Application):  # type: ignore[misc]
         """gunicorn with the project's settings file, serving the app loaded above."""
@@ -198,7 +203,8 @@ def serve(
             return None
 
         def load_config(self) -> None:
-            self.load_config_from_file(str(config))
+            for path in settings:
+                self.load_config_from_file(str(path))
             if host or port is not None:
                 self.cfg.set("bind", [f"{host or '127.0.0.1'}:{8000 if port is None else port}"])
             if workers:

@@ -135,7 +135,7 @@ def planned_key(series_id: str, number: int) -> str:
     return f"{series_id}/{number}"
 
 
-def planned_uid(calendar: CalendarInfo, series_id: str, number: int) -> str:
+def planned_uid(calendar: CalendarInfo, series_id: str, number: int | str) -> str:
     """UID of a planned date; a '.' never occurs in a session id, so no session can clash."""
     return f"{series_id}.{number}@{calendar.host}"
 
@@ -251,9 +251,13 @@ def _first_entry(calendar: CalendarInfo, session: Session) -> Entry:
 
 def _planned_entries(
     schedule: Schedule, old: Mapping[str, Entry], now: datetime | None,
-    taken: Collection[str] = (),
+    taken: Collection[str] = (), held: Collection[str] = (),
 ) -> dict[str, Entry]:
-    """Entries of the open planned dates: kept, revised when they move, new ones added."""
+    """Entries of the open planned dates: kept, revised when they move, new ones added.
+
+    A new entry never takes a UID in `held` (a session's: one that took over this
+    date, then changed its number): it gets the next free one, 's.5.2@host'.
+    """
     calendar = schedule.calendar
     found: dict[str, Entry] = {}
     for series in schedule.series:
@@ -266,7 +270,11 @@ def _planned_entries(
             at = now or schedule.calendar.updated
             if entry is None:
                 revisions = (Revision(at=at, sequence=0, fields=FIRST),) if at else ()
-                entry = Entry(planned_uid(calendar, series.id, number), 0, digest, revisions, True)
+                uid, again = planned_uid(calendar, series.id, number), 1
+                while uid in held:
+                    again += 1
+                    uid = planned_uid(calendar, series.id, f"{number}.{again}")
+                entry = Entry(uid, 0, digest, revisions, True)
             elif entry.fingerprint != digest:
                 sequence = entry.sequence + 1
                 revisions = entry.revisions
@@ -314,6 +322,9 @@ def revise(
     ScheduleError when the new schedule would silently drop a published
     session, or take away the date of one that calendars already have.
     """
+    # A first version's time comes from the file (an announcement may be dated ahead);
+    # a later one's from the clock of its publication, which this one must not precede.
+    now = later_than(history.published if history.version > 1 else None, now)
     calendar = schedule.calendar
     source = schedule.source
     problems: list[Problem] = []
@@ -403,11 +414,15 @@ def revise(
             )))
     if problems:
         raise ScheduleError(problems)
-    planned = _planned_entries(schedule, history.planned, now, taken)
+    held = {e.uid for e in sessions.values()}
+    planned = _planned_entries(schedule, history.planned, now, taken, held)
     for key in sorted(planned):
         old, new = history.planned.get(key), planned[key]
         if old is None or old.sequence != new.sequence:
             what = _("planned date, to be announced") if old is None else _("planned date moved")
+            if old is None and new.uid != planned_uid(calendar, *_split_key(key)):
+                what = _("planned date, to be announced, new UID {uid}: its first UID stays "
+                         "with the session that took over this date", uid=new.uid)
             changes.append(SessionChange(
                 _("planned {key}", key=key), (what,), old.sequence if old else None, new.sequence
             ))
@@ -415,6 +430,18 @@ def revise(
         version=history.version + 1, published=now, sessions=sessions, planned=planned
     )
     return revised, changes
+
+
+def _split_key(key: str) -> tuple[str, int]:
+    series_id, _, number = key.rpartition("/")
+    return series_id, int(number)
+
+
+def later_than(previous: datetime | None, now: datetime) -> datetime:
+    """`now`, or a second after `previous` when the clock is not past it (stepped back): a
+    revision is never dated before the one before it, so DTSTAMP and HTTP's Last-Modified
+    (whole seconds) move on."""
+    return now if previous is None or now > previous else previous + timedelta(seconds=1)
 
 
 def _clock(moment: datetime) -> str:

@@ -56,6 +56,7 @@ from agenda.model import (
     Status,
 )
 from agenda.planning import rhythm_error
+from agenda.render.links import city_slug
 
 EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+\Z")
 # Control characters have no place in published text; newlines only where allowed.
@@ -398,8 +399,8 @@ class _Table:
         if isinstance(value, date) and not self._in_range(key, value):
             return None
         if isinstance(value, datetime):
-            if value.tzinfo is not None:
-                return value
+            if value.tzinfo is not None:  # an instant with its offset: in the calendar's zone
+                return value.astimezone(zone) if zone else None
             return self._localize(key, value, zone) if zone else None
         if isinstance(value, date):
             return _day_start(value, zone) if zone else None
@@ -633,6 +634,7 @@ class _Builder:
         built: list[Session] = []
         seen_ids: set[str] = set()
         seen_numbers: dict[tuple[str, int], str] = {}
+        cities: dict[str, str] = {}  # slug: the first spelling met
         for position, raw in enumerate(raws, 1):
             where = _where("session", raw, position)
             session = self.session(_Table(self, raw, SESSION, where), series, zone)
@@ -651,6 +653,11 @@ class _Builder:
                         number=session.number, other=seen_numbers[key], series=session.series.id,
                     ))
                 seen_numbers[key] = session.id
+            spelling = cities.setdefault(city_slug(session.city), session.city)
+            if spelling != session.city:
+                self.problem(where, "city", (
+                    f"« {session.city} » et « {spelling} » auraient la même adresse "
+                    f"(/cities/{city_slug(spelling)}/) : vouliez-vous dire « {spelling} » ?"))
             built.append(session)
         return tuple(built)
 

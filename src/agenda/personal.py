@@ -13,6 +13,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
+from collections import Counter
 from urllib.parse import urlencode
 
 from agenda.errors import AgendaError
@@ -20,6 +22,7 @@ from agenda.model import CalendarInfo
 
 SECRET_VARIABLE = "AGENDA_SECRET"
 MIN_SECRET_LENGTH = 16
+MIN_SECRET_BITS = 64  # a 16-character hexadecimal string, at best
 # Domain separation: a signature made here means nothing to any other use of the key.
 PURPOSE = b"agenda personal link v1"
 SEPARATOR = b"\x00"  # cannot occur in a session id or in an address the loader accepts
@@ -43,7 +46,21 @@ def key(secret: str | None) -> bytes:
             f"{MIN_SECRET_LENGTH} random characters, such as the output of: "
             "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
         )
+    bits = _entropy(secret)
+    if bits < MIN_SECRET_BITS:
+        raise SecretError(
+            f"{SECRET_VARIABLE} est trop prévisible (environ {bits:.0f} bits d’entropie, il en "
+            f"faut au moins {MIN_SECRET_BITS}) : créez-en un au hasard avec "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
     return secret.encode("utf-8")
+
+
+def _entropy(secret: str) -> float:
+    """The secret's Shannon entropy in bits (its characters' frequencies times its length):
+    sixteen spaces give 0, a token_urlsafe(32) about 200."""
+    counts = Counter(secret)
+    return -sum(n * math.log2(n / len(secret)) for n in counts.values())
 
 
 def normal_email(email: str | None) -> str:

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule, rrulestr
 
+from agenda.format import FIRST_YEAR, LAST_YEAR
 from agenda.i18n import _
 from agenda.model import Rhythm, Series, Session
 
@@ -51,6 +52,11 @@ def rhythm_error(rhythm: Rhythm) -> str | None:
     if not dates:
         return _("'{rule}' plans no date from {first}",
                  rule=rhythm.rule, first=rhythm.first.date().isoformat())
+    if not FIRST_YEAR <= dates[0].year <= dates[-1].year <= LAST_YEAR:
+        # Every planned date obeys the bounds of the sessions' dates.
+        return _("'{rule}' plans dates from {first} to {last}; dates go from {low} to {high}",
+                 rule=rhythm.rule, first=dates[0].year, last=dates[-1].year, low=FIRST_YEAR,
+                 high=LAST_YEAR)
     return None
 
 

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import glob
 import hashlib
 import json
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Collection, Iterator
@@ -43,6 +45,10 @@ FORMAT = "agenda-published/1"
 
 class PublishedError(AgendaError):
     """The published-version file cannot be read; the message names it and says why."""
+
+
+class HistoryBehind(PublishedError):
+    """The published history is missing or older than the newest version published here."""
 
 
 class CannotWrite(AgendaError):
@@ -311,14 +317,19 @@ def read_schedule_bytes(path: Path) -> bytes:
 
 def write_version(version: Version, path: Path, schedule_name: str) -> None:
     """Write the published-version file atomically: a reader sees the old file or the new one."""
+    _write_atomically(path, to_json(version, schedule_name))
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write `data` to a temporary file beside `path`, then rename it into place."""
     folder = path.parent
     try:
-        handle, temporary = tempfile.mkstemp(prefix="." + path.name + ".", dir=folder)
+        handle, temporary = tempfile.mkstemp(prefix=_temporary_prefix(path), dir=folder)
     except OSError as exc:
         raise CannotWrite(f"cannot write in {folder}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(handle, "wb") as out:
-            out.write(to_json(version, schedule_name))
+            out.write(data)
             out.flush()
             os.fsync(out.fileno())
         os.chmod(temporary, 0o644)
@@ -337,6 +348,99 @@ def write_version(version: Version, path: Path, schedule_name: str) -> None:
             os.fsync(directory)
         finally:
             os.close(directory)
+
+
+def _temporary_prefix(path: Path) -> str:
+    """'.sessions.published.json.' (then 8 random characters): hidden, beside `path`."""
+    return "." + path.name.lstrip(".") + "."
+
+
+def _remove_temporaries(published: Path) -> None:
+    """Remove what a publisher killed while writing left behind (called under the lock)."""
+    for path in (published, mark_path(published)):
+        prefix = _temporary_prefix(path)
+        pattern = re.compile(re.escape(prefix) + r"[a-z0-9_]{8}")
+        for found in path.parent.glob(glob.escape(prefix) + "*"):
+            if pattern.fullmatch(found.name):
+                with contextlib.suppress(OSError):
+                    found.unlink()
+
+
+# --- the mark: the newest version this folder has published -----------------------
+# A history older than the mark (a backup or `git checkout` put back), missing or
+# unreadable is never built on: SEQUENCE would go back and subscribers' calendars
+# ignore a lower one. `acknowledged` is false while the history is one a first start
+# made from the schedule file alone, until `agenda publish --new-history`.
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """The newest version published here: its number, schedule digest and time."""
+
+    version: int
+    digest: str
+    published: datetime | None
+    acknowledged: bool
+
+
+def mark_path(published: Path) -> Path:
+    """The mark file beside the published version: '.sessions.published.mark'."""
+    return published.with_name("." + published.stem + ".mark")
+
+
+def read_mark(published: Path) -> Mark | None:
+    """The mark beside `published`, None when there is none; PublishedError if unreadable."""
+    path = mark_path(published)
+    try:
+        data = json.loads(path.read_bytes())
+        return Mark(int(data["version"]), str(data["sha256"]), _read_time(data["published"]),
+                    data["acknowledged"] is True)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise PublishedError(
+            f"{path} : marque illisible ({exc}). Vérifiez {published.name}, puis lancez "
+            "`agenda publish --new-history` pour la réécrire"
+        ) from None
+
+
+def write_mark(published: Path, version: Version, acknowledged: bool) -> None:
+    """Record `version` as the newest published here (under the publishing lock)."""
+    data = {"acknowledged": acknowledged, "published": _time(version.published),
+            "sha256": version.digest, "version": version.number}
+    text = json.dumps(data, indent=1, sort_keys=True) + "\n"
+    _write_atomically(mark_path(published), text.encode("utf-8"))
+
+
+WAYS_OUT = ("remettez le fichier le plus récent à sa place, ou lancez "
+            "`agenda publish --new-history` pour repartir de ce qui est sur le disque "
+            "(les abonnés ignoreront les changements dont le SEQUENCE est plus bas)")
+
+
+def refuse_older(published: Path, found: Version | None, mark: Mark | None) -> None:
+    """Raise HistoryBehind when `found` (None: no file) is older than the mark, or another
+    history of the same version; nothing is published on it until an operator decides."""
+    if mark is None:
+        return
+    was = f"la version {mark.version} publiée ici le {_time(mark.published)}"
+    if found is None:
+        raise HistoryBehind(f"{published} : l'historique publié manque, alors que {was} ; "
+                            f"rien n'est publié : {WAYS_OUT}")
+    if found.number < mark.version or (
+        found.number == mark.version and found.digest != mark.digest
+    ):
+        raise HistoryBehind(
+            f"{published} : l'historique (version {found.number}) est plus ancien que {was} "
+            f"(restauré d'une sauvegarde ou de git ?) ; rien n'est publié : {WAYS_OUT}"
+        )
+
+
+def remember(published: Path, version: Version) -> None:
+    """Move the mark up to `version` when it is newer (a history put back in place)."""
+    with publishing_lock(published):
+        mark = read_mark(published)
+        if mark is None or version.number > mark.version:
+            write_mark(published, version, True)
 
 
 @contextlib.contextmanager
@@ -374,27 +478,43 @@ def publish(
     first: Version | None = None,
     correction: bool | None = None,
     editor: str | None = None,
+    new_history: bool = False,
 ) -> Outcome:
     """Publish the schedule file (or `raw`, its bytes already read) under the lock.
 
     Whoever holds the lock first writes the new version; a process that comes
     second finds it already published and writes nothing. Raises ScheduleError
-    (nothing published), PublishedError or CannotWrite. `known` is the version
-    the caller serves, reused when the file still holds it; `first` is the first
-    version of `raw`, reused when nothing is published yet (see next_version).
+    (nothing published), PublishedError (HistoryBehind: the history is older
+    than the mark) or CannotWrite. `known` is the version the caller serves,
+    reused when the file still holds it; `first` is the first version of `raw`,
+    reused when nothing is published yet (see next_version).
     `correction`: True or False force it, None applies the 15-minute rule
     (history.revise); `editor` is the publishing editor's e-mail, kept in the history.
+    `new_history` builds on whatever history is on disk (none if unreadable) and
+    acknowledges it.
     """
     source = str(schedule_path)
     with publishing_lock(published):
-        current = read_version(published, source, known)
+        _remove_temporaries(published)
+        mark = None if new_history else read_mark(published)
+        try:
+            current = read_version(published, source, known)
+        except PublishedError:
+            if not new_history:
+                raise
+            current = None
+        refuse_older(published, current, mark)
+        acknowledged = new_history or (mark.acknowledged if mark else current is not None)
         data = read_schedule_bytes(schedule_path) if raw is None else raw
         if current is not None and digest_of(data) == current.digest and not withdraw:
+            if new_history or mark is None or mark.version != current.number:
+                write_mark(published, current, acknowledged)
             return Outcome(current, (), False)
         version, changes = next_version(
             current, data, source, now, withdraw, first, correction, editor
         )
         write_version(version, published, schedule_path.name)
+        write_mark(published, version, acknowledged)
         return Outcome(version, tuple(changes), True)
 
 
@@ -403,7 +523,9 @@ def pending_changes(
 ) -> tuple[Version | None, Version, list[SessionChange]]:
     """What publishing the file now would change, without writing: (current, next, changes)."""
     source = str(schedule_path)
+    mark = read_mark(published)
     current = read_version(published, source)
+    refuse_older(published, current, mark)
     data = read_schedule_bytes(schedule_path)
     if current is not None and digest_of(data) == current.digest:
         return current, current, []

@@ -8,7 +8,10 @@ A watcher (a thread per process, or each request in tests) looks at two files:
   differs from what is served, this process publishes it under the lock.
 An invalid edit, a partial save or a dropped session never changes what is
 served; it is reported as `pending` (for /healthz) with the problems and the
-time the file was saved.
+time the file was saved. A publication that could not be written is tried
+again every RETRY_SECONDS. What needs an operator (a history older than the
+mark, a first start without history, a clock off) is in `alarms`; /healthz
+shows `health()`. Each problem is logged once, when it appears or changes.
 
 Each version is built into a folder (agenda.site) once, under the publishing
 lock, by the first process that needs it; the others find it complete. A folder
@@ -26,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from agenda import site as builder
@@ -35,22 +38,33 @@ from agenda.i18n import _
 from agenda.model import Schedule
 from agenda.published import (
     CannotWrite,
+    HistoryBehind,
+    Mark,
+    Outcome,
     PublishedError,
     Version,
     digest_of,
     digest_of_file,
     first_version,
+    mark_path,
     publish,
     published_path,
     publishing_lock,
+    read_mark,
     read_schedule_bytes,
     read_version,
+    refuse_older,
+    remember,
 )
 
 log = logging.getLogger(__name__)
 
 SETTLE_SECONDS = 2.0  # a save in progress rarely pauses this long between writes
 POLL_SECONDS = 0.5
+RETRY_SECONDS = 5.0  # a publication that could not be written is tried again this often
+# A clock this far past both the last publication and the schedule's last date is
+# taken for a clock stepped ahead (a typo in `date`, a dead battery): reported.
+AHEAD = timedelta(days=366)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +116,13 @@ class VersionStore:
         self.pending: Pending | None = None
         self._poll_lock = threading.Lock()
         self._watcher_pid: int | None = None
-        self._published_stamp = _stamp(self.published_path)
+        # Followed at the first poll, which reads what _start found again (cheaply).
+        self._published_stamp: tuple[object, object] | None = None
         self._checked_stamp: tuple[int, int, int] | None = None
         self._candidate: tuple[tuple[int, int, int], float] | None = None
+        self._retry_at: float | None = None  # when to try a failed publication again
+        # What needs an operator, by kind ("history", "new-history", "clock"): French text.
+        self.alarms: dict[str, str] = {}
         self.site_root = Path(site_root) if site_root else site_root_for(self.path)
         self.moment = moment or clock
         self.site_problem: str | None = None
@@ -117,12 +135,15 @@ class VersionStore:
     # --- start-up -----------------------------------------------------------------
 
     def _start(self) -> Version:
-        try:
-            found = read_version(self.published_path, str(self.path))
-        except PublishedError as error:
-            log.error("%s; publishing the schedule file anew", error)
-            found = None
+        # A history that cannot be read, or older than the mark, is never replaced by
+        # a version made from the file alone: PublishedError stops the start.
+        # The mark is read first: it is written after the history it names.
+        mark = read_mark(self.published_path)
+        found = read_version(self.published_path, str(self.path))
+        refuse_older(self.published_path, found, mark)
         if found is not None:
+            with contextlib.suppress(CannotWrite):
+                remember(self.published_path, found)
             return found
         # Nothing published yet: the first version comes from the file alone
         # (its times from the file, not the clock), so any process derives the
@@ -134,11 +155,9 @@ class VersionStore:
             outcome = publish(self.path, self.published_path, self.clock(), raw=raw, first=version)
             version = outcome.version
         except CannotWrite as error:
-            log.warning("%s; serving the first version from memory", error)
             self._set_pending("unwritable", [str(error)], self._file_time())
         except (ScheduleError, PublishedError) as error:
             log.warning("first publication refused: %s", error)
-        self._published_stamp = _stamp(self.published_path)
         self._checked_stamp = _stamp(self.path)
         return version
 
@@ -174,12 +193,17 @@ class VersionStore:
         thread.start()
 
     def _watch_loop(self) -> None:
+        said = None
         while True:
             time.sleep(min(POLL_SECONDS, max(self.settle / 2, 0.05)))
             try:
                 self.poll()
-            except Exception:  # the watcher must outlive any surprise; it is logged
-                log.exception("watching the schedule failed")
+            except Exception as error:  # the watcher must outlive any surprise; logged once
+                if repr(error) != said:
+                    log.exception("watching the schedule failed")
+                said = repr(error)
+            else:
+                said = None
 
     def site(self) -> builder.Site:
         """The built folder of the version served."""
@@ -195,9 +219,13 @@ class VersionStore:
         try:
             self._follow_published()
             self._consider_file()
+            self._check_clock()
             self._follow_site()
         finally:
             self._poll_lock.release()
+
+    def _stamps(self) -> tuple[object, object]:
+        return _stamp(self.published_path), _stamp(mark_path(self.published_path))
 
     # --- the site folder ----------------------------------------------------------
 
@@ -228,18 +256,76 @@ class VersionStore:
         self.site_problem = None
 
     def _follow_published(self) -> None:
-        stamp = _stamp(self.published_path)
-        if stamp == self._published_stamp or stamp is None:
-            return
-        try:
-            found = read_version(self.published_path, str(self.path), self._version)
-        except PublishedError as error:
-            log.error("%s; still serving %s", error, self._version.label)
+        stamp = self._stamps()
+        if stamp == self._published_stamp:
             return
         self._published_stamp = stamp
+        # Health follows the published file too: what it says of the edit is looked at again.
+        self._checked_stamp, self._retry_at = None, None
         current = self._version
-        if found is not None and (found.number, found.digest) != (current.number, current.digest):
+        try:
+            mark = read_mark(self.published_path)
+            found = read_version(self.published_path, str(self.path), current)
+            refuse_older(self.published_path, found, mark)
+            if found is not None and (found.number < current.number or (
+                    found.number == current.number and found.digest != current.digest)):
+                refuse_older(self.published_path, found, _mark_of(current))
+        except PublishedError as error:
+            self._alarm("history", f"{error} ; toujours servie : {current.label}")
+            return
+        self._alarm("history", None)
+        self._alarm("new-history", None if mark is None or mark.acknowledged else (
+            f"{self.published_path} : premier démarrage sans historique publié ; la version "
+            f"servie vient du fichier seul (SEQUENCE à 0, dates du fichier). Si ce service a "
+            f"déjà publié, remettez son fichier {self.published_path.name} ; sinon lancez "
+            "`agenda publish --new-history` pour confirmer ce nouvel historique"))
+        if found is None:
+            return
+        if mark is None or found.number > mark.version:
+            with contextlib.suppress(CannotWrite, PublishedError):
+                remember(self.published_path, found)
+        if (found.number, found.digest) != (current.number, current.digest):
             self._swap(found)
+
+    def _alarm(self, kind: str, message: str | None) -> None:
+        """Set or clear a problem for the operator; logged once, when it appears or changes."""
+        if message == self.alarms.get(kind):
+            return
+        if message is None:
+            del self.alarms[kind]
+            log.info("resolved: %s", kind)
+        else:
+            self.alarms[kind] = message
+            log.error("%s", message)
+
+    def health(self) -> list[str]:
+        """What /healthz lists as problems (French): a pending edit and every alarm."""
+        lines = list(self.alarms.values())
+        if self.pending is not None and self.pending.state != "waiting":
+            lines += self.pending.problems
+        return lines
+
+    def _check_clock(self) -> None:
+        """Report a clock behind the last publication (times are then held past it)."""
+        published, now = self._version.published, self.clock()
+        behind = self._version.number > 1 and published is not None and published > now
+        self._alarm("clock-behind", (
+            f"l’horloge ({now.isoformat()}) est avant la dernière publication "
+            f"({published.isoformat()}) : les révisions sont datées juste après celle-ci "
+            "tant qu’elle n’est pas rattrapée ; vérifiez l’horloge (NTP)"
+        ) if behind and published is not None else None)
+
+    def _check_ahead(self, now: datetime) -> None:
+        """Report a publication at a clock far past the last one (whose time came from a
+        clock: not a first version) and every date it holds; cleared at the next one."""
+        version = self._version
+        times = [t for t in (version.published, *(s.end for s in version.schedule.sessions)) if t]
+        ahead = version.number > 1 and bool(times) and now > max(times) + AHEAD
+        self._alarm("clock-ahead", (
+            f"l’horloge ({now.isoformat()}) a plus d’un an d’avance sur la dernière publication "
+            "et sur toutes les dates du programme : vérifiez l’horloge (NTP) ; cette "
+            "publication est datée de l’heure de l’horloge"
+        ) if ahead else None)
 
     def _file_time(self) -> datetime:
         try:
@@ -248,11 +334,16 @@ class VersionStore:
             return self.clock()
 
     def _set_pending(self, state: str, problems: list[str], since: datetime) -> None:
+        before = (self.pending.state, self.pending.problems) if self.pending else None
+        if state != "waiting" and before != (state, tuple(problems)):
+            log.error("%s is not published:\n%s", self.path, "\n".join(problems))
         self.pending = Pending(state, tuple(problems), since)
 
     def _consider_file(self) -> None:
         stamp = _stamp(self.path)
         if stamp is not None and stamp == self._checked_stamp:
+            return
+        if self._retry_at is not None and time.monotonic() < self._retry_at:
             return
         if stamp is None:
             self._set_pending("missing", [_("{path}: cannot read the file", path=self.path)],
@@ -288,30 +379,25 @@ class VersionStore:
             )
             return
         self._checked_stamp = stamp
+        now = self.clock()
         try:
-            outcome = publish(
-                self.path, self.published_path, self.clock(), raw=raw, known=self._version
-            )
+            outcome = publish(self.path, self.published_path, now, raw=raw, known=self._version)
         except ScheduleError as error:
-            problems = [str(p) for p in error.problems]
-            self._set_pending("invalid", problems, since)
-            log.error("%s is not published; still serving %s:\n%s",
-                      self.path, self._version.label, "\n".join(problems))
+            self._set_pending("invalid", [str(p) for p in error.problems], since)
             return
-        except CannotWrite as error:
-            self._set_pending("unwritable", [_("{error}; the edit is not published", error=error)],
-                              since)
-            log.error("%s; still serving %s", error, self._version.label)
+        except (CannotWrite, PublishedError) as error:
+            # Tried again later, the file untouched: a disk full or read-only for a while.
+            self._checked_stamp, self._retry_at = None, time.monotonic() + RETRY_SECONDS
+            if isinstance(error, HistoryBehind):
+                self._alarm("history", f"{error} ; toujours servie : {self._version.label}")
+            state = "unwritable" if isinstance(error, CannotWrite) else "invalid"
+            self._set_pending(state, [_("{error}; the edit is not published", error=error)], since)
             return
-        except PublishedError as error:
-            self._set_pending("invalid", [str(error)], since)
-            log.error("%s", error)
-            return
-        self._published_stamp = _stamp(self.published_path)
-        self.pending = None
+        self._published_stamp = self._stamps()
+        self.pending, self._retry_at = None, None
         if outcome.written:
-            log.info("published %s: %s", outcome.version.label,
-                     "; ".join(str(c) for c in outcome.changes) or "no session changed")
+            self._check_ahead(now)
+            log.info("published %s", describe(outcome))
         self._swap(outcome.version)
 
     def _swap(self, version: Version) -> None:
@@ -411,7 +497,6 @@ def _remove(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-
 def pending_sentence(state: str) -> str:
     """What a Pending state means, in the words of /healthz's readers (from the catalogue)."""
     return {
@@ -420,3 +505,23 @@ def pending_sentence(state: str) -> str:
         "unwritable": _("cannot write the published version; the edit is not published"),
         "missing": _("the schedule file cannot be read; still serving the version above"),
     }[state]
+
+
+def _mark_of(version: Version) -> Mark:
+    """The mark of the version served in memory: a file older than it is refused too."""
+    return Mark(version.number, version.digest, version.published, True)
+
+
+def describe(outcome: Outcome) -> str:
+    """One line for the log: the version, the sessions changed, what the feeds announce."""
+    history = outcome.version.history
+    news = sorted({
+        f"{key} {n.value}"
+        for key, entry in history.sessions.items()
+        for revision in entry.revisions[-1:]
+        if revision.at == history.published
+        for n in revision.news
+    })
+    changed = "; ".join(str(c) for c in outcome.changes) or "no session changed"
+    announced = ", ".join(news) or "nothing"
+    return f"{outcome.version.label}: {changed}; the feeds announce: {announced}"

@@ -1,0 +1,103 @@
+"""Deployment as shipped (issue 16): the systemd unit lets the service write what it writes,
+`agenda serve` works from any folder, nginx's port 80 does not tell its version."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, SEVERAL
+from tests.servers import fetch, free_port, nginx, running
+
+UNIT = ROOT / "deploy" / "agenda.service"
+
+
+def unit_settings() -> dict[str, list[str]]:
+    """Every Key=Value of the unit, values of a key repeated in order."""
+    found: dict[str, list[str]] = {}
+    for line in UNIT.read_text(encoding="utf-8").splitlines():
+        if "=" in line and not line.startswith(("#", "[")):
+            key, _, value = line.partition("=")
+            found.setdefault(key, []).append(value)
+    return found
+
+
+def test_the_unit_lets_the_service_write_its_data_folder() -> None:
+    settings = unit_settings()
+    environment = dict(v.split("=", 1) for v in settings["Environment"])
+    data = Path(environment["AGENDA_DATA"]).parent
+    writable = [Path(p) for v in settings["ReadWritePaths"] for p in v.split()]
+    read_only = [Path(p) for v in settings.get("ReadOnlyPaths", []) for p in v.split()]
+    assert settings["ProtectSystem"] == ["strict"]
+    # The history, its lock, mark and temporaries, the site folders: all beside the schedule.
+    assert data in writable
+    # A read-only path may hold the data folder only if the writable one is more precise.
+    for path in read_only:
+        assert not data.is_relative_to(path) or any(
+            data.is_relative_to(w) and w.is_relative_to(path) and w != path for w in writable)
+
+
+def test_the_unit_verifies(tmp_path: Path) -> None:
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed")
+    # The binaries and user of the server do not exist here: only they are swapped.
+    text = UNIT.read_text(encoding="utf-8")
+    text = re.sub(r"^ExecStart=\S+", "ExecStart=/bin/true", text, flags=re.M)
+    text = re.sub(r"^(User|Group)=.*$", r"\1=root", text, flags=re.M)
+    copy = tmp_path / "agenda.service"
+    copy.write_text(text, encoding="utf-8")
+    result = subprocess.run([analyze, "verify", str(copy)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+
+
+def agenda_command() -> str:
+    command = Path(sys.executable).with_name("agenda")
+    assert command.exists(), "the project is installed with its `agenda` command"
+    return str(command)
+
+
+def test_agenda_serve_works_from_any_folder(tmp_path: Path) -> None:
+    port = free_port()
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    data = tmp_path / "sessions.toml"
+    shutil.copyfile(SEVERAL, data)
+    env = dict(os.environ, AGENDA_BODIES=str(tmp_path / "bodies.sqlite"))
+    command = [agenda_command(), "serve", "--data", str(data), "--port", str(port),
+               "--workers", "1"]
+    with running(command, port, "/healthz", cwd=folder, env=env):
+        status, _, body = fetch(port, "/healthz")
+    assert status == 200 and body.startswith(b"ok: serving version 1")
+
+
+def test_an_operators_settings_file_overrides_the_packaged_one(tmp_path: Path) -> None:
+    port = free_port()
+    data = tmp_path / "sessions.toml"
+    shutil.copyfile(SEVERAL, data)
+    settings = tmp_path / "site.conf.py"
+    settings.write_text(f'bind = ["127.0.0.1:{port}"]\nworkers = 1\n', encoding="utf-8")
+    env = dict(os.environ, AGENDA_BODIES=str(tmp_path / "bodies.sqlite"))
+    command = [agenda_command(), "serve", "--data", str(data), "--config", str(settings)]
+    with running(command, port, "/healthz", cwd=tmp_path, env=env):
+        assert fetch(port, "/healthz")[0] == 200
+
+
+def test_port_80_does_not_tell_the_nginx_version(tmp_path: Path) -> None:
+    conf = (ROOT / "deploy" / "nginx" / "agenda.conf").read_text(encoding="utf-8")
+    block = conf[conf.index("server {"):conf.index("\n}\n", conf.index("listen 80;")) + 3]
+    assert "server_tokens off;" in block
+    port = free_port()
+    block = block.replace("listen 80;", f"listen 127.0.0.1:{port};")
+    block = block.replace("listen [::]:80;", "").replace("/var/www/html", str(tmp_path))
+    with nginx(tmp_path / "nginx", block, port):
+        status, headers, _ = fetch(port, "/", headers={"Host": "agenda.ceps-oing.org"})
+    assert status == 301
+    assert headers["Server"] == "nginx"
