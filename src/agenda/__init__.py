@@ -34,6 +34,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         AGENDA_SETTLE=float(os.environ.get("AGENDA_SETTLE", SETTLE_SECONDS)),
         # A watcher thread per process; False makes each request look instead (tests).
         AGENDA_WATCH=os.environ.get("AGENDA_WATCH", "1") != "0",
+        # 0: a saved schedule file waits as a draft for the desk's « Publier ».
+        AGENDA_AUTOPUBLISH=os.environ.get("AGENDA_AUTOPUBLISH", "1") != "0",
         # Build every body of a version before serving it (off in most tests).
         AGENDA_PREBUILD=os.environ.get("AGENDA_PREBUILD", "1") != "0",
         # The SQLite file of built bodies, shared by the workers; default: beside
@@ -49,6 +51,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         published=app.config["AGENDA_PUBLISHED"],
         settle=app.config["AGENDA_SETTLE"],
         watch=app.config["AGENDA_WATCH"],
+        autopublish=app.config["AGENDA_AUTOPUBLISH"],
     )
     store = app.extensions["agenda.store"]
     app.extensions["agenda.bodies"] = BodyStore(

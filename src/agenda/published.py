@@ -608,6 +608,8 @@ def publish(
     withdraw: Collection[str] = (),
     known: Version | None = None,
     first: Version | None = None,
+    correction: bool | None = None,  # None: the 15-minute rule (issue 15, history side)
+    editor: str | None = None,  # recorded in the history, never shown publicly
 ) -> Outcome:
     """Publish the schedule file (or `raw`, its bytes already read) under the lock.
 
