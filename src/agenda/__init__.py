@@ -17,6 +17,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     Raises agenda.errors.ScheduleError, listing every problem, when the schedule is invalid.
     """
+    from agenda import desk
     from agenda.bodies import BodyStore, Hot, default_path
     from agenda.render import parts
     from agenda.store import SETTLE_SECONDS, VersionStore
@@ -68,6 +69,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(static.bp)
     app.register_blueprint(personal.bp)
     errors.register(app)
+    desk.register(app)  # the editors' desk under /desk/ (agenda.desk)
     if app.config["AGENDA_PREBUILD"]:
         from agenda.web.prebuild import prebuild
 

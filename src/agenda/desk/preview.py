@@ -1,0 +1,123 @@
+"""The preview of a draft: the site built from it by the site's own builder, and its changes.
+
+`build_preview` makes the Version that publishing the draft would make (nothing
+written to the published file) and has the builder write it as files; the desk
+serves those files under /desk/apercu/ with a banner.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from agenda.errors import Problem, ScheduleError
+from agenda.history import SessionChange
+from agenda.published import Version, next_version, read_version
+from agenda.render import wording
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """What one session's change sends out, in French, for the list beside the preview."""
+
+    session_id: str
+    title: str
+    calendar: str  # what calendar subscribers see
+    news: tuple[str, ...]  # the entries journalists' feeds get
+    check: str  # the line of `agenda check`
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A draft as it would be published: the version, its changes, or the problems."""
+
+    version: Version | None
+    changes: tuple[SessionChange, ...]
+    problems: tuple[Problem, ...]
+
+
+def pending(schedule_path: Path, published: Path, raw: bytes, now: datetime) -> Pending:
+    """The version publishing `raw` at `now` would make, without writing anything."""
+    source = str(schedule_path)
+    try:
+        current = read_version(published, source)
+        version, changes = next_version(current, raw, source, now)
+    except ScheduleError as error:
+        return Pending(None, (), error.problems)
+    if current is not None and version.digest == current.digest:
+        return Pending(current, (), ())
+    return Pending(version, tuple(changes), ())
+
+
+def outgoing(version: Version, changes: tuple[SessionChange, ...]) -> list[Outgoing]:
+    """The French list of what goes out, session by session."""
+    found = []
+    for change in changes:
+        session = version.schedule.session(change.id)
+        if session is None or not session.revisions:
+            found.append(Outgoing(change.id, change.id, "", (), str(change)))
+            continue
+        revision = session.revisions[-1]
+        if change.sequence_after is None:
+            calendar = "retirée des calendriers"
+        elif change.sequence_before is None:
+            calendar = "nouvelle entrée dans les calendriers" if session.is_dated \
+                else "pas d’entrée de calendrier (séance sans date)"
+        else:
+            calendar = (f"mise à jour dans les calendriers (SEQUENCE {change.sequence_before} "
+                        f"→ {change.sequence_after}) : {wording.change_phrase(revision)}")
+        news = (wording.change_title(session, revision),) if revision.news else ()
+        if revision.is_first:
+            news = (wording.announcement_title(session),)
+        found.append(Outgoing(change.id, wording.headline(session), calendar, news, str(change)))
+    return found
+
+
+def file_for(path: str) -> str:
+    """The file of the built site that answers `path` (the pretty-URL rule)."""
+    relative = path.strip("/") or "index.html"
+    return relative if "." in relative.rsplit("/", 1)[-1] else relative + ".html"
+
+
+def with_banner(page: bytes, root: str, back: str, stylesheet: str) -> bytes:
+    """A built page with the preview's banner, its site links kept inside the preview."""
+    text = page.decode("utf-8").replace('href="/', f'href="{root}')
+    text = text.replace('src="/', f'src="{root}')
+    banner = (
+        f'<div class="desk-banner" role="region" aria-label="Aperçu"><p><strong>Aperçu du '
+        f'brouillon</strong> : rien n’est encore publié. <a href="{back}">Retour au brouillon'
+        '</a></p></div>'
+    )
+    head, _, rest = text.partition("<body")
+    tag, _, body = rest.partition(">")
+    text = (head.replace("</head>", f'<link rel="stylesheet" href="{stylesheet}">\n</head>')
+            + "<body" + tag + ">" + banner + body)
+    return text.encode("utf-8")
+
+
+def build_preview(version: Version, now: datetime, target: Path) -> None:
+    """Write the site of `version` into `target` (replaced), as publishing would build it."""
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    try:
+        from agenda.site import build  # the lead's builder (issue 14)
+    except ImportError:
+        _pages_only(version, now, target)
+    else:
+        build(version, now, target)
+
+
+def _pages_only(version: Version, now: datetime, target: Path) -> None:
+    """Until agenda.site lands: the agenda and session pages, from render.html."""
+    from agenda.render import html
+
+    schedule = version.schedule
+    (target / "index.html").write_bytes(html.agenda_page(schedule, now))
+    (target / "events").mkdir()
+    for session in schedule.sessions:
+        page = html.session_page(schedule, session, now)
+        (target / "events" / f"{session.id}.html").write_bytes(page)
+    shutil.copytree(Path(html.__file__).parent.parent / "static", target / "static")
