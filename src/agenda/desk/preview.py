@@ -90,10 +90,13 @@ def with_banner(page: bytes, root: str, back: str, stylesheet: str) -> bytes:
         f'brouillon</strong> : rien n’est encore publié. <a href="{back}">Retour au brouillon'
         '</a></p></div>'
     )
+    text = text.replace("</head>", f'<link rel="stylesheet" href="{stylesheet}">\n</head>', 1)
+    # Before <main>, so that the page's skip link stays first; else at the top of <body>.
+    if "<main" in text:
+        return text.replace("<main", banner + "<main", 1).encode("utf-8")
     head, _, rest = text.partition("<body")
     tag, _, body = rest.partition(">")
-    text = (head.replace("</head>", f'<link rel="stylesheet" href="{stylesheet}">\n</head>')
-            + "<body" + tag + ">" + banner + body)
+    text = head + "<body" + tag + ">" + banner + body
     return text.encode("utf-8")
 
 
