@@ -133,7 +133,7 @@ def http_error(error: HTTPException) -> tuple[str, int]:
     return render_template("desk/error.html", code=code, message=message), code
 
 
-@bp.app_context_processor
+@bp.context_processor
 def _context() -> dict[str, Any]:
     return {"csrf_token": generate_csrf}
 
