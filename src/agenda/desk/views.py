@@ -377,7 +377,7 @@ def edit_calendar() -> Any:
     """The calendar's settings."""
     values = drafts.item_values(current_draft().text, "calendar", None) or {}
     return _form("Réglages de l’agenda", "calendar", None, CALENDAR,
-                 forms.editable(CALENDAR), values)
+                 forms.editable(CALENDAR), values, fixed=("base_url",))
 
 
 @bp.route("/contacts", methods=["GET", "POST"])
