@@ -21,8 +21,6 @@ from agenda.model import Schedule
 # once, so that a test sees its edit on the next request; no watcher thread.
 os.environ["AGENDA_WATCH"] = "0"
 os.environ["AGENDA_SETTLE"] = "0"
-# Bodies are built on first request; test_prebuild.py checks the prebuild itself.
-os.environ["AGENDA_PREBUILD"] = "0"
 
 # Property tests (test_properties_*.py): a short run by default, so that CI stays
 # within about a minute; HYPOTHESIS_PROFILE=campaign for a long search (README).
@@ -42,18 +40,6 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-
-
-@pytest.fixture(autouse=True)
-def _own_body_store(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Each test keeps built bodies in a store of its own (agenda.bodies), never in data/.
-
-    Tests that patch a renderer or the clock must not find bodies another test built.
-    """
-    folder = tmp_path_factory.mktemp("bodies")
-    monkeypatch.setenv("AGENDA_BODIES", str(folder / "bodies.sqlite"))
 
 
 ROOT = Path(__file__).resolve().parent.parent

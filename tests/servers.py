@@ -94,8 +94,8 @@ def gunicorn(data: Path, port: int, workers: int = 2) -> Iterator[None]:
                "--workers", str(workers), "--access-logfile", "/dev/null", "wsgi:app"]
     env = dict(os.environ, AGENDA_DATA=str(data))
     with tempfile.TemporaryDirectory() as folder:
-        # A store of its own unless the test chose one: never the repository's data/.
-        env.setdefault("AGENDA_BODIES", str(Path(folder) / "bodies.sqlite"))
+        # Site folders of its own unless the test chose some: never the repository's data/.
+        env.setdefault("AGENDA_SITE", str(Path(folder) / "site"))
         with running(command, port, "/healthz", cwd=ROOT, env=env):
             yield
 

@@ -1,20 +1,26 @@
 """Social cards: size, determinism, no metadata, what they say, how they are served and shared.
 
-The PNG is read back chunk by chunk with struct and zlib (the PNG specification),
-not with Pillow, which wrote it.
+The PNG is read back chunk by chunk with struct and zlib (the PNG specification);
+its pixels are decoded with Pillow, and checked against the colours of the design.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import struct
+import subprocess
+import sys
 import zlib
 from datetime import UTC, datetime, timedelta
 
 import lxml.html
 from flask.testing import FlaskClient
+from PIL import Image, ImageChops
 
 from agenda.model import Schedule
 from agenda.render import cards
+from tests.conftest import SHIPPED
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 BEFORE_ALL = datetime(2021, 1, 1, tzinfo=UTC)
@@ -66,7 +72,54 @@ def test_cards_same_schedule_gives_same_bytes(shipped: Schedule, several: Schedu
 def test_cards_png_has_no_metadata_chunk(several: Schedule) -> None:
     png = cards.session_card(several, several.session("texte-difficile"), BEFORE_ALL)
     kinds = {kind for kind, _ in chunks(png)}
-    assert kinds == {b"IHDR", b"IDAT", b"IEND"}  # no tIME, tEXt, iTXt, eXIf, pHYs
+    assert kinds == {b"IHDR", b"PLTE", b"IDAT", b"IEND"}  # no tIME, tEXt, iTXt, eXIf, pHYs
+
+
+def test_cards_same_bytes_in_another_process(shipped: Schedule) -> None:
+    png = cards.session_card(shipped, shipped.session("clermont-ferrand"), BEFORE_ALL)
+    script = (
+        "import hashlib, sys\n"
+        "from datetime import datetime, UTC\n"
+        "from agenda.loader import load_schedule\n"
+        "from agenda.render import cards\n"
+        "s = load_schedule(sys.argv[1])\n"
+        "moment = datetime(2021, 1, 1, tzinfo=UTC)\n"
+        "png = cards.session_card(s, s.session('clermont-ferrand'), moment)\n"
+        "print(hashlib.sha256(png).hexdigest())\n"
+    )
+    other = subprocess.run([sys.executable, "-c", script, str(SHIPPED)],
+                           capture_output=True, text=True, check=True)
+    assert other.stdout.strip() == hashlib.sha256(png).hexdigest()
+
+
+def blend_of(colour: tuple[int, ...], ground: tuple[int, ...], ink: tuple[int, ...]) -> bool:
+    """Whether `colour` lies on the way from `ground` to `ink`, to within 2 a channel."""
+    widest = max(range(3), key=lambda c: abs(ink[c] - ground[c]))
+    share = (colour[widest] - ground[widest]) / (ink[widest] - ground[widest])
+    return 0 <= share <= 1 and all(
+        abs(colour[c] - (ground[c] + share * (ink[c] - ground[c]))) <= 2 for c in range(3)
+    )
+
+
+def test_cards_decode_to_text_in_the_design_colours(several: Schedule) -> None:
+    for session in (several.session("annulee"), several.session("texte-difficile")):
+        png = cards.session_card(several, session, BEFORE_ALL)
+        with Image.open(io.BytesIO(png)) as image:
+            assert (image.format, image.size, image.mode) == ("PNG", (1200, 630), "P")
+            pixels = image.convert("RGB")
+        text = cards.session_text(several.calendar, session, past=False)
+        assert pixels.getpixel((5, 300)) == cards.ACCENTS[text.status_class]
+        # The upper block, right of the accent strip and above the rule: anti-aliased
+        # text, every pixel the background, an ink or a blend of the two.
+        block = pixels.crop((19, 0, 1200, 470))
+        colours = {colour for _, colour in block.getcolors(256 * 256)}
+        assert cards.INK in colours and cards.SOFT_INK in colours, session.id
+        assert all(blend_of(c, cards.BACKGROUND, cards.INK)
+                   or blend_of(c, cards.BACKGROUND, cards.SOFT_INK) for c in colours), session.id
+        ground = Image.new("RGB", block.size, cards.BACKGROUND)
+        left, top, right, _ = ImageChops.difference(block, ground).getbbox()
+        assert cards.MARGIN - 4 <= 19 + left <= cards.MARGIN + 8, session.id
+        assert 19 + right <= 1200 - cards.MARGIN + 4 and top < 80, session.id
 
 
 def test_cards_differ_between_sessions(several: Schedule) -> None:

@@ -7,7 +7,7 @@ import zlib
 import brotli
 import pytest
 
-from agenda.encoding import brotli_bytes, choose, compressible, encode, gzip_bytes, qvalues
+from agenda.encoding import brotli_bytes, choose, compressible, gzip_bytes, qvalues
 
 BODY = ("BEGIN:VCALENDAR\r\nSUMMARY:Tour des Villes n° 3 : Clermont-Ferrand\r\n" * 40).encode()
 BOTH = ("br", "gzip")
@@ -71,39 +71,3 @@ def test_compressible_text_not_images_nor_tiny(
     content_type: str, size: int, expected: bool
 ) -> None:
     assert compressible(content_type, size) == expected
-
-
-def test_forms_have_distinct_etags_and_read_back() -> None:
-    forms = encode(BODY, "text/calendar")
-    assert list(forms) == ["identity", "br", "gzip"]
-    plain = forms["identity"].etag
-    assert (forms["gzip"].etag, forms["br"].etag) == (plain + "-gz", plain + "-br")
-    assert forms["identity"].read() == BODY
-    assert zlib.decompress(forms["gzip"].read(), wbits=31) == BODY
-    assert brotli.decompress(forms["br"].read()) == BODY
-
-
-def test_tiny_and_binary_bodies_get_no_coding() -> None:
-    assert list(encode(b"ok", "text/plain")) == ["identity"]
-    assert list(encode(BODY, "image/png")) == ["identity"]
-
-
-@pytest.mark.parametrize("piece", [1, 7, 1000, 70_000])
-def test_a_body_in_pieces_encodes_as_the_whole(piece: int) -> None:
-    # Large documents are built in pieces; the bytes must not depend on how they were cut.
-    body = BODY * 120  # about 250 kB: several compression blocks
-    whole = encode(body, "text/calendar")
-    cut = encode((body[i:i + piece] for i in range(0, len(body), piece)), "text/calendar")
-    for coding, form in whole.items():
-        assert cut[coding].etag == form.etag
-        assert cut[coding].read() == form.read(), coding
-    assert whole["gzip"].read() == gzip_bytes(body)
-    assert whole["br"].read() == brotli_bytes(body)
-
-
-def test_a_large_body_is_kept_on_disk_while_built() -> None:
-    body = b"x" * (3 << 20)
-    forms = encode(iter([body[: 1 << 20], body[1 << 20:]]), "text/plain")
-    assert forms["identity"].data is None and forms["identity"].file is not None
-    assert forms["identity"].read() == body
-    assert forms["identity"].size == len(body)

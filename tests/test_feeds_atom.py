@@ -167,7 +167,7 @@ def test_atom_filtered_feed_without_entries_is_dated_from_data(
     assert feed.findall("a:entry", NS) == []
     assert_rfc4287(feed)
     assert datetime.fromisoformat(one(feed, "updated").text) == several.last_modified
-    assert one(feed, "id").text == "https://agenda.example.org/atom.xml?city=Brest"
+    assert one(feed, "id").text == "https://agenda.example.org/cities/brest/atom.xml"
 
 
 def test_atom_updated_without_any_date_is_fixed() -> None:

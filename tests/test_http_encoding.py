@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import gzip
 import zlib
 
 import brotli
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
 DECODE = {"gzip": lambda b: zlib.decompress(b, wbits=31), "br": brotli.decompress}
@@ -72,17 +70,6 @@ def test_refused_codings_fall_back_to_identity(client: FlaskClient) -> None:
     response = client.get("/calendar.ics", headers={"Accept-Encoding": "gzip;q=0, br;q=0"})
     assert "Content-Encoding" not in response.headers
     assert response.data.startswith(b"BEGIN:VCALENDAR")
-
-
-def test_body_compressed_once_per_rendering(app: Flask, client: FlaskClient) -> None:
-    count = app.extensions["agenda.built"].count
-    packed = client.get("/calendar.ics", headers={"Accept-Encoding": "gzip"})
-    assert app.extensions["agenda.built"].count == count + 1
-    for coding in ("br", "identity", "gzip"):
-        client.get("/calendar.ics", headers={"Accept-Encoding": coding})
-    assert app.extensions["agenda.built"].count == count + 1
-    plain = client.get("/calendar.ics").data
-    assert gzip.decompress(packed.data) == plain
 
 
 def test_healthz_and_errors_not_compressed(client: FlaskClient) -> None:

@@ -5,14 +5,11 @@ from __future__ import annotations
 from datetime import UTC
 
 import icalendar
-import pytest
 import vobject
 
 from agenda.loader import parse_schedule
 from agenda.model import Schedule
-from agenda.published import first_version
-from agenda.render.ical import build_calendar, calendar_bytes, feed_bytes, session_bytes
-from tests.conftest import SEVERAL, SHIPPED
+from agenda.render.ical import feed_bytes, session_bytes
 
 
 def events_by_id(data: bytes) -> dict[str, icalendar.Event]:
@@ -140,16 +137,3 @@ def test_calendar_name_is_escaped_text(several: Schedule) -> None:
     assert calendar.contents["name"][0].value == "Agenda ; spécial, deux"
 
 
-@pytest.mark.parametrize("fixture", [SHIPPED, SEVERAL], ids=["shipped", "several"])
-def test_calendar_bytes_from_parts_equal_icalendars_own_serialization(fixture) -> None:
-    # The feed is assembled from events serialized once each; icalendar
-    # serializing the whole calendar at once must give the very same bytes.
-    schedule = first_version(fixture.read_bytes(), str(fixture)).schedule
-    everything = [s.id for s in schedule.series]
-    assert calendar_bytes(schedule, schedule.sessions, series_ids=everything) == build_calendar(
-        schedule, schedule.sessions, series_ids=everything
-    ).to_ical()
-    for session in schedule.dated_sessions:
-        assert calendar_bytes(schedule, [session], subscription=False) == build_calendar(
-            schedule, [session], subscription=False
-        ).to_ical()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import brotli
 import icalendar
 import pytest
 from click.testing import CliRunner
@@ -136,13 +138,26 @@ def test_moved_session_same_link_gives_the_new_date(runner: CliRunner, tmp_path:
     assert str(after["CONFERENCE"]) == PRIVATE
 
 
-def test_signed_bytes_never_enter_the_shared_cache(runner: CliRunner) -> None:
-    client = client_with(SECRET)
-    path = make_link(runner, "automne")
-    for address in (path, ics_of(path), "/events/automne", "/events/automne.ics"):
-        assert client.get(address).status_code == 200
-    bodies = list(client.application.extensions["agenda.bodies"].every_body())
-    assert bodies, "the public answers are stored"
-    assert not any(PRIVATE.encode() in body for body in bodies)
+def test_signed_bytes_are_written_nowhere(runner: CliRunner, tmp_path: Path) -> None:
+    # After personal requests of every kind, no file under the data folder or the
+    # site folders (the build's temporary ones included) holds the private link.
+    data = tmp_path / "data" / "sessions.toml"
+    data.parent.mkdir()
+    data.write_text(SEVERAL.read_text(encoding="utf-8"), encoding="utf-8")
+    client = client_with(SECRET, data)
+    path = make_link(runner, "automne", data=data)
+    for address in (path, ics_of(path), path + "?email=a@example.org", "/events/automne",
+                    "/events/automne.ics", "/calendar.ics", "/events.json"):
+        assert client.get(address).status_code in (200, 403), address
+    files = [f for f in tmp_path.rglob("*") if f.is_file()]
+    assert any(f.suffix == ".ics" for f in files), "the site folder is beside the data"
+    for file in files:
+        body = file.read_bytes()
+        if file.suffix == ".gz":
+            body = zlib.decompress(body, wbits=31)
+        elif file.suffix == ".br":
+            body = brotli.decompress(body)
+        if file.name != "sessions.toml" and not file.name.endswith(".published.json"):
+            assert PRIVATE.encode() not in body, file
     public = client.get("/events/automne.ics")
     assert b"private-room" not in public.data

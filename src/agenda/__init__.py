@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask
@@ -18,32 +18,26 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     Raises agenda.errors.ScheduleError, listing every problem, when the schedule is invalid.
     """
     from agenda import desk
-    from agenda.bodies import BodyStore, Hot, default_path
-    from agenda.render import parts
     from agenda.store import SETTLE_SECONDS, VersionStore
-    from agenda.web import calendar, errors, feeds, pages, personal, static
-    from agenda.web.respond import Built
+    from agenda.web import errors, health, personal, serve
 
-    app = Flask(__name__, static_folder=None)  # web/static.py serves the static files
+    app = Flask(__name__, static_folder=None)  # the site folder holds the static files
     app.config.from_mapping(
         AGENDA_DATA=os.environ.get("AGENDA_DATA", DEFAULT_DATA),
         # Signs personal links (agenda.personal); without it they all answer 403.
         AGENDA_SECRET=os.environ.get("AGENDA_SECRET"),
         # Where the published version lives; default: beside the schedule file.
         AGENDA_PUBLISHED=os.environ.get("AGENDA_PUBLISHED") or None,
+        # Where the built site folders live; default: beside the published version.
+        AGENDA_SITE=os.environ.get("AGENDA_SITE") or None,
         # Seconds a changed schedule file must stay unchanged before it is published.
         AGENDA_SETTLE=float(os.environ.get("AGENDA_SETTLE", SETTLE_SECONDS)),
         # A watcher thread per process; False makes each request look instead (tests).
         AGENDA_WATCH=os.environ.get("AGENDA_WATCH", "1") != "0",
         # 0: a saved schedule file waits as a draft for the desk's « Publier ».
         AGENDA_AUTOPUBLISH=os.environ.get("AGENDA_AUTOPUBLISH", "1") != "0",
-        # Build every body of a version before serving it (off in most tests).
-        AGENDA_PREBUILD=os.environ.get("AGENDA_PREBUILD", "1") != "0",
-        # The SQLite file of built bodies, shared by the workers; default: beside
-        # the published version (agenda.bodies).
-        AGENDA_BODIES=os.environ.get("AGENDA_BODIES") or None,
-        # Megabytes of bodies each process keeps in memory; the rest is read from the store.
-        AGENDA_MEMORY=float(os.environ.get("AGENDA_MEMORY", "16")),
+        # The moment the site is built for, fixed (tests, reproducible exports).
+        AGENDA_NOW=os.environ.get("AGENDA_NOW") or None,
     )
     if test_config is not None:
         app.config.from_mapping(test_config)
@@ -53,26 +47,20 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         settle=app.config["AGENDA_SETTLE"],
         watch=app.config["AGENDA_WATCH"],
         autopublish=app.config["AGENDA_AUTOPUBLISH"],
+        site_root=app.config["AGENDA_SITE"],
+        moment=lambda: fixed_moment(app.config["AGENDA_NOW"] or datetime.now(UTC)),
     )
-    store = app.extensions["agenda.store"]
-    app.extensions["agenda.bodies"] = BodyStore(
-        Path(app.config["AGENDA_BODIES"]) if app.config["AGENDA_BODIES"]
-        else default_path(store.published_path)
-    )
-    # Per-session pieces of whole-schedule documents are kept in the same store.
-    parts.use(app.extensions["agenda.bodies"])
-    app.extensions["agenda.hot"] = Hot(int(app.config["AGENDA_MEMORY"] * 2**20))
-    app.extensions["agenda.built"] = Built()
-    app.register_blueprint(calendar.bp)
-    app.register_blueprint(feeds.bp)
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(static.bp)
+    app.register_blueprint(health.bp)
     app.register_blueprint(personal.bp)
+    app.register_blueprint(serve.bp)
     errors.register(app)
     desk.register(app)  # the editors' desk under /desk/ (agenda.desk)
-    if app.config["AGENDA_PREBUILD"]:
-        from agenda.web.prebuild import prebuild
-
-        store.prepare = lambda old, new: prebuild(app, old, new)
-        prebuild(app, None, store.served())
     return app
+
+
+def fixed_moment(value: str | datetime) -> datetime:
+    """AGENDA_NOW as an aware datetime; it needs a UTC offset."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        raise ValueError("AGENDA_NOW needs a UTC offset, such as 2021-05-17T12:00:00+02:00")
+    return moment

@@ -195,36 +195,54 @@ def serve(
 )
 @click.option(
     "--now",
-    help="The clock of pages and news feeds, ISO 8601 with offset (default: now). "
+    help="The moment pages and news feeds are built for, ISO 8601 with offset (default: now). "
     "Pin it to rebuild an export identically.",
 )
-def build(outdir: Path, data: str | None, now: str | None) -> None:
-    """Write the whole site into OUTDIR as files, byte for byte the server's answers.
+@click.option("--publish", "publish_first", is_flag=True,
+              help="Publish the schedule file first when it differs from the published version.")
+def build(outdir: Path, data: str | None, now: str | None, publish_first: bool) -> None:
+    """Copy the published version's site folder into OUTDIR, byte for byte the server's answers.
 
     Pages, feeds (every series and city), JSON, every .ics and the static files,
-    each with .gz and .br siblings; plus _headers (Netlify, Cloudflare Pages) and
-    _nginx/agenda-static.conf. A previous export in OUTDIR is brought up to date.
+    each with .gz and .br siblings; plus _headers (Netlify, Cloudflare Pages),
+    _nginx/ and 404.html. Refuses, with the list of differences, when the
+    schedule file holds an edit that is not published.
     """
-    from agenda import create_app
-    from agenda.export import export
+    from agenda import fixed_moment, site
+    from agenda.published import digest_of_file, read_version
+    from agenda.store import ensure_site, site_root_for
 
-    path = data or _default_path()
-    config: dict[str, str] = {"AGENDA_DATA": path}
-    if now:
-        config["AGENDA_NOW"] = now
+    target = Path(data or _default_path())
+    published = _published_for(target)
     try:
-        app = create_app(config)
-        written = export(app, outdir)
+        moment = fixed_moment(now) if now else datetime.now(UTC)
+        version = read_version(published, str(target))
+        if version is None:
+            click.echo(f"{published}: no published version yet; publishing {target} starts "
+                       "its history.")
+            version = publish_file(target, published, datetime.now(UTC)).version
+        elif digest_of_file(target) != version.digest:
+            if not publish_first:
+                _, _, changes = pending_changes(target, published, datetime.now(UTC))
+                click.echo(f"agenda: {target} differs from {version.label}, the published "
+                           "version; nothing built. Not published yet:", err=True)
+                for change in changes or ["(the text only: no session changes)"]:
+                    click.echo(f"  {change}", err=True)
+                click.echo("Publish it first (agenda publish), or build with "
+                           "agenda build --publish.", err=True)
+                sys.exit(1)
+            version = publish_file(target, published, datetime.now(UTC)).version
+        root = Path(os.environ.get("AGENDA_SITE") or site_root_for(target))
+        built = ensure_site(root, version, moment)
+        count = site.export(built, outdir)
     except ScheduleError as error:
-        for problem in error.problems:
-            click.echo(str(problem), err=True)
-        click.echo("agenda: nothing built until the schedule is valid.", err=True)
-        sys.exit(1)
-    except (ExportError, ValueError) as error:
+        _fail(error, target, "agenda: nothing built until the schedule is valid.")
+    except (ExportError, PublishedError, CannotWrite, site.SiteError, ValueError,
+            OSError) as error:
         click.echo(f"agenda: {error}", err=True)
         sys.exit(1)
-    files = sum(1 + len(entry.codings) for entry in written)
-    click.echo(f"{outdir}: {len(written)} URLs, {files} files, from {path}.")
+    click.echo(f"{outdir}: {version.label}, {len(built.entries)} URLs, {count} files, "
+               f"from {target}.")
 
 
 @main.command()

@@ -1,20 +1,13 @@
 """Content codings: deterministic gzip and brotli forms of a body, and their choice.
 
 Pure: no Flask, no clock. The same body always gives the same compressed bytes
-(gzip with mtime 0 and a fixed level, brotli with a fixed quality, both fed in
-fixed blocks), so every process, and the static export, agree on the bytes and
-on their ETags. A body may come in pieces (`Encoder`): large documents are
-never held whole in memory.
+(gzip with mtime 0 and a fixed level, brotli with a fixed quality and window),
+so every build agrees on the bytes and on their ETags.
 """
 
 from __future__ import annotations
 
-import hashlib
-import tempfile
 import zlib
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import IO, Any
 
 import brotli
 
@@ -44,140 +37,24 @@ def compressible(content_type: str, size: int) -> bool:
     )
 
 
-# Bodies are fed to the compressors in blocks of this size, however they were
-# made (one piece or many): the compressed bytes then depend on the body alone.
-BLOCK = 1 << 16
-# Above this, a body being built is held in a temporary file rather than in memory.
-SPILL = 1 << 20
+def gzip_bytes(body: bytes) -> bytes:
+    """gzip of `body`, byte for byte reproducible (no name, no timestamp, fixed level)."""
+    # wbits 31: a gzip wrapper with a zero timestamp.
+    packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
+    return packer.compress(body) + packer.flush()
 
 
-def _gzip() -> Any:
-    # wbits 31: a gzip wrapper with no name and a zero timestamp, so the bytes are reproducible.
-    return zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
-
-
-# A 1 MiB window (brotli's default is 4 MiB): the whole of any page or small feed,
-# and a compressor of 3 MB rather than 10 while a large document is encoded.
+# A 1 MiB window (brotli's default is 4 MiB): the whole of any page or small feed.
 BROTLI_WINDOW_BITS = 20
 
 
-def _brotli() -> Any:
-    return brotli.Compressor(quality=BROTLI_QUALITY, lgwin=BROTLI_WINDOW_BITS)
-
-
-def _flushed(compressor: Any) -> bytes:
-    # zlib's objects end with flush(); brotli's flush() only empties its buffer, finish() ends.
-    return compressor.finish() if hasattr(compressor, "finish") else compressor.flush()
-
-
-def _fed(compressor: Any, body: bytes) -> bytes:
-    out = [compressor.process(body[i:i + BLOCK]) if hasattr(compressor, "process")
-           else compressor.compress(body[i:i + BLOCK]) for i in range(0, len(body), BLOCK)]
-    return b"".join(out) + _flushed(compressor)
-
-
-def gzip_bytes(body: bytes) -> bytes:
-    """gzip of `body`, byte for byte reproducible (no timestamp, fixed level)."""
-    return _fed(_gzip(), body)
-
-
 def brotli_bytes(body: bytes) -> bytes:
-    """brotli of `body`, byte for byte reproducible (fixed quality)."""
-    return _fed(_brotli(), body)
+    """brotli of `body`, byte for byte reproducible (fixed quality and window)."""
+    return brotli.compress(body, quality=BROTLI_QUALITY, lgwin=BROTLI_WINDOW_BITS)
 
 
-COMPRESSORS = {"gzip": _gzip, "br": _brotli}
+COMPRESS = {"gzip": gzip_bytes, "br": brotli_bytes}
 ETAG_LENGTH = 32
-
-
-@dataclass(frozen=True, slots=True)
-class Form:
-    """One representation of a body: its strong ETag, its size, and its bytes.
-
-    `data` holds the bytes, or `file` a temporary file holding them (a large
-    body being built, on its way to the body store).
-    """
-
-    etag: str
-    size: int
-    data: bytes | None = None
-    file: IO[bytes] | None = None
-
-    def read(self) -> bytes:
-        """The bytes, read from the file if need be."""
-        if self.data is not None:
-            return self.data
-        assert self.file is not None
-        self.file.seek(0)
-        return self.file.read()
-
-
-class Encoder:
-    """Takes a body piece by piece: hashes it, compresses it, keeps it (on disk when large).
-
-    `forms()` then gives the identity form and, for a compressible body, its
-    gzip and brotli forms, each with its ETag (a hash of the plain bytes, plus
-    -gz or -br). Memory stays near a block whatever the size of the body.
-    """
-
-    def __init__(self, content_type: str) -> None:
-        self.content_type = content_type
-        self._hash = hashlib.sha256()
-        self._pieces: list[bytes] = []  # the body while small
-        self._file: IO[bytes] | None = None  # the body once large
-        self._size = 0
-        self._pending = bytearray()
-        self._packers = {c: make() for c, make in COMPRESSORS.items()}
-        self._packed: dict[str, list[bytes]] = {c: [] for c in COMPRESSORS}
-        self._compress = compressible(content_type, MIN_SIZE)  # the type alone, for now
-
-    def write(self, piece: bytes) -> None:
-        """Add the next piece of the body."""
-        self._hash.update(piece)
-        self._size += len(piece)
-        if self._file is None and self._size > SPILL:
-            self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the Form
-            self._file.writelines(self._pieces)
-            self._pieces = []
-        if self._file is not None:
-            self._file.write(piece)
-        else:
-            self._pieces.append(piece)
-        if not self._compress:
-            return
-        self._pending += piece
-        while len(self._pending) >= BLOCK:
-            self._feed(bytes(self._pending[:BLOCK]))
-            del self._pending[:BLOCK]
-
-    def _feed(self, block: bytes) -> None:
-        for coding, packer in self._packers.items():
-            method = packer.process if hasattr(packer, "process") else packer.compress
-            self._packed[coding].append(method(block))
-
-    def forms(self) -> dict[str, Form]:
-        """Every form of the body, identity first; the encoder is spent."""
-        etag = self._hash.hexdigest()[:ETAG_LENGTH]
-        if self._file is None:
-            found = {IDENTITY: Form(etag, self._size, data=b"".join(self._pieces))}
-        else:
-            found = {IDENTITY: Form(etag, self._size, file=self._file)}
-        if not compressible(self.content_type, self._size):
-            return found
-        if self._pending:
-            self._feed(bytes(self._pending))
-        for coding in PREFERENCE:
-            packed = b"".join(self._packed[coding]) + _flushed(self._packers[coding])
-            found[coding] = Form(etag + ETAG_SUFFIX[coding], len(packed), data=packed)
-        return found
-
-
-def encode(body: bytes | Iterable[bytes], content_type: str) -> dict[str, Form]:
-    """Every form of `body` (bytes, or its pieces in order): see Encoder."""
-    encoder = Encoder(content_type)
-    for piece in (body,) if isinstance(body, bytes | bytearray) else body:
-        encoder.write(piece)
-    return encoder.forms()
 
 
 def qvalues(accept_encoding: str) -> dict[str, float]:

@@ -22,7 +22,7 @@ class Status(StrEnum):
     CANCELLED = "cancelled"
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)
+@dataclass(frozen=True, slots=True)
 class Person:
     """A speaker or moderator, with the role the press release gives them."""
 
@@ -30,7 +30,7 @@ class Person:
     role: str = ""
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)
+@dataclass(frozen=True, slots=True)
 class Organizer:
     """Who runs the calendar: ORGANIZER in iCalendar, author in feeds."""
 
@@ -39,7 +39,7 @@ class Organizer:
     url: str | None = None
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)
+@dataclass(frozen=True, slots=True)
 class Contact:
     """A press contact."""
 
@@ -49,7 +49,7 @@ class Contact:
     email: str = ""
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)
+@dataclass(frozen=True, slots=True)
 class Rhythm:
     """A series' planned dates: an RFC 5545 RRULE from a first date, at the usual hours."""
 
@@ -59,7 +59,7 @@ class Rhythm:
     end: time
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)
+@dataclass(frozen=True, slots=True)
 class Series:
     """A run of sessions under one title, such as "Tour des Villes"."""
 
@@ -84,7 +84,7 @@ class Change(StrEnum):
     REPLAY = "replay"
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)
+@dataclass(frozen=True, slots=True)
 class Revision:
     """One published change of a session: when, its SEQUENCE after it, and what changed.
 
@@ -108,7 +108,7 @@ class Revision:
         return self.fields == ("published",)
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)
+@dataclass(frozen=True, slots=True)
 class CalendarInfo:
     """The [calendar] table: what the whole publication is called and where it lives."""
 
@@ -130,7 +130,7 @@ class CalendarInfo:
         return self.base_url.rstrip("/") + "/" + path.lstrip("/")
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)
+@dataclass(frozen=True, slots=True)
 class Session:
     """One matinale. `id` is permanent: page, file name and UID derive from it."""
 
@@ -189,7 +189,7 @@ class Session:
         return tuple(r for r in self.revisions if r.news)
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)
+@dataclass(frozen=True, slots=True)
 class Planned:
     """A date that a series' rhythm plans and no dated session holds yet: « à annoncer »."""
 
@@ -202,7 +202,7 @@ class Planned:
     updated: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)
+@dataclass(frozen=True, slots=True)
 class Schedule:
     """Everything the schedule file says, validated."""
 

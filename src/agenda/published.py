@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import functools
 import hashlib
 import json
 import os
 import stat
 import tempfile
-from collections.abc import Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -69,8 +68,7 @@ def digest_of(raw: bytes) -> str:
 class Version:
     """One published version: the schedule text, its history, and the schedule they make.
 
-    It never changes once made; `cache` holds what has been rendered from it,
-    so bytes of two versions can never mix.
+    It never changes once made.
     """
 
     number: int
@@ -79,7 +77,6 @@ class Version:
     raw: bytes
     schedule: Schedule
     history: History
-    cache: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     @property
     def label(self) -> str:
@@ -158,134 +155,54 @@ def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-# The file is the text of json.dumps(document, ensure_ascii=False, sort_keys=True,
-# indent=1) and a newline, where document is {"format", "planned", "published",
-# "schedule": {"file", "lines", "sha256"}, "sessions", "version"}. It is written a
-# piece at a time (json_pieces), so the whole document is never in memory at once:
-# each piece is what json.dumps makes of that part, indented to its depth. An entry
-# of "sessions" or "planned" is {"fingerprint", "in_calendar", "revisions": [{"at",
-# "fields": [...], "news": [...] if any, "sequence", "was": {"end", "start",
-# "status"} if any of them}], "sequence", "uid", "withdrawn" if withdrawn}; its text
-# is written out below (json's own indenting encoder is pure Python, and slow).
-_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, indent=1)
-_LINES_BLOCK = 1 << 18  # bytes of the schedule decoded and split at a time
-
-
-def _string(value: str | None) -> str:
-    return "null" if value is None else _ENCODER.encode(value)
-
-
-def _strings(values: Iterable[str], indent: str) -> str:
-    """A list of strings whose items are indented `indent` (a newline and spaces)."""
-    items = [_ENCODER.encode(v) for v in values]
-    if not items:
-        return "[]"
-    return "[" + indent + ("," + indent).join(items) + indent[:-1] + "]"
-
-
-def _revision_text(revision: Revision) -> str:
-    """A revision's JSON at the depth of an entry's revisions (its keys five spaces in)."""
-    parts = ['{\n     "at": ', _string(_time(revision.at)),
-             ',\n     "fields": ', _strings(revision.fields, "\n      ")]
+def _revision_json(revision: Revision) -> dict[str, Any]:
+    found: dict[str, Any] = {"at": _time(revision.at), "fields": list(revision.fields),
+                             "sequence": revision.sequence}
     if revision.news:
-        parts += [',\n     "news": ', _strings((n.value for n in revision.news), "\n      ")]
-    parts += [',\n     "sequence": ', json.dumps(revision.sequence)]
+        found["news"] = [n.value for n in revision.news]
     status = revision.previous_status.value if revision.previous_status else None
-    was = [f'"{key}": {_ENCODER.encode(value)}' for key, value in (
-        ("end", _time(revision.previous_end)),
-        ("start", _time(revision.previous_start)),
-        ("status", status),
-    ) if value is not None]
+    was = {key: value for key, value in (("end", _time(revision.previous_end)),
+                                         ("start", _time(revision.previous_start)),
+                                         ("status", status)) if value is not None}
     if was:
-        parts += [',\n     "was": {\n      ', ",\n      ".join(was), "\n     }"]
-    parts.append("\n    }")
-    return "".join(parts)
+        found["was"] = was
+    return found
 
 
-def _entry_text(entry: Entry) -> str:
-    """An entry's JSON at the depth of the entries (its keys three spaces in)."""
-    revisions = [_revision_text(r) for r in entry.revisions]
-    parts = [
-        '{\n   "fingerprint": ', _ENCODER.encode(entry.fingerprint),
-        ',\n   "in_calendar": ', json.dumps(entry.in_calendar),
-        ',\n   "revisions": ',
-        "[\n    " + ",\n    ".join(revisions) + "\n   ]" if revisions else "[]",
-        ',\n   "sequence": ', json.dumps(entry.sequence),
-        ',\n   "uid": ', _ENCODER.encode(entry.uid),
-    ]
+def _entry_json(entry: Entry) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "fingerprint": entry.fingerprint, "in_calendar": entry.in_calendar,
+        "revisions": [_revision_json(r) for r in entry.revisions],
+        "sequence": entry.sequence, "uid": entry.uid,
+    }
     if entry.withdrawn is not None:
-        parts += [',\n   "withdrawn": ', _string(_time(entry.withdrawn))]
-    parts.append("\n  }")
-    return "".join(parts)
-
-
-def _schedule_lines(raw: bytes) -> Iterator[list[str]]:
-    """raw.decode("utf-8").split("\n") a block at a time: lists of lines, in order."""
-    start = 0
-    while True:
-        cut = raw.find(b"\n", start + _LINES_BLOCK)
-        if cut < 0:
-            yield raw[start:].decode("utf-8").split("\n")
-            return
-        yield raw[start:cut].decode("utf-8").split("\n")
-        start = cut + 1
-
-
-def _entries_json(entries: Mapping[str, Entry]) -> Iterator[str]:
-    """A mapping of entries as json.dumps writes it one level deep, in pieces."""
-    if not entries:
-        yield "{}"
-        return
-    separator = "{\n  "
-    for key in sorted(entries):
-        yield f"{separator}{_ENCODER.encode(key)}: {_entry_text(entries[key])}"
-        separator = ",\n  "
-    yield "\n }"
-
-
-def json_pieces(version: Version, schedule_name: str) -> Iterator[str]:
-    """The text of the published-version file, in pieces: sorted keys, one schedule line
-    per JSON line, for review."""
-    history = version.history
-    encode = _ENCODER.encode
-    yield f'{{\n "format": {encode(FORMAT)},\n "planned": '
-    yield from _entries_json(history.planned)
-    yield (f',\n "published": {encode(_time(history.published))},\n "schedule": {{\n'
-           f'  "file": {encode(schedule_name)},\n  "lines": [')
-    separator = "\n   "
-    for lines in _schedule_lines(version.raw):
-        yield separator + ",\n   ".join(map(encode, lines))
-        separator = ",\n   "
-    yield f'\n  ],\n  "sha256": {encode(version.digest)}\n }},\n "sessions": '
-    yield from _entries_json(history.sessions)
-    yield f',\n "version": {encode(history.version)}\n}}\n'
+        found["withdrawn"] = _time(entry.withdrawn)
+    return found
 
 
 def to_json(version: Version, schedule_name: str) -> bytes:
-    """The published-version file's bytes (write_version writes them without making them)."""
-    return "".join(json_pieces(version, schedule_name)).encode("utf-8")
+    """The published-version file's bytes: sorted keys, one schedule line per JSON line."""
+    history = version.history
+    document = {
+        "format": FORMAT,
+        "planned": {key: _entry_json(e) for key, e in history.planned.items()},
+        "published": _time(history.published),
+        "schedule": {"file": schedule_name, "lines": version.raw.decode("utf-8").split("\n"),
+                     "sha256": version.digest},
+        "sessions": {key: _entry_json(e) for key, e in history.sessions.items()},
+        "version": history.version,
+    }
+    text = json.dumps(document, ensure_ascii=False, sort_keys=True, indent=1)
+    return (text + "\n").encode("utf-8")
 
 
 def _read_time(value: Any) -> datetime | None:
     if value is None:
         return None
-    moment = _time_of(value) if type(value) is str else datetime.fromisoformat(value)
+    moment = datetime.fromisoformat(value)
     if moment.tzinfo is None:
         raise ValueError(f"time without offset: {value}")
     return moment
-
-
-@functools.lru_cache(maxsize=1024)
-def _time_of(text: str) -> datetime:
-    """datetime.fromisoformat, one object for a time met again (most revisions of a
-    publication share its time)."""
-    return datetime.fromisoformat(text)
-
-
-@functools.lru_cache(maxsize=256)
-def _one(fields: tuple[str, ...]) -> tuple[str, ...]:
-    """One tuple for the fields revisions name alike (most name "published")."""
-    return fields
 
 
 def _read_revision(data: dict[str, Any]) -> Revision:
@@ -297,7 +214,7 @@ def _read_revision(data: dict[str, Any]) -> Revision:
     return Revision(
         at=at,
         sequence=int(data["sequence"]),
-        fields=_one(tuple(str(f) for f in data["fields"])),
+        fields=tuple(str(f) for f in data["fields"]),
         news=tuple(Change(n) for n in data.get("news", ())),
         previous_start=_read_time(was.get("start")),
         previous_end=_read_time(was.get("end")),
@@ -318,165 +235,24 @@ def _read_entry(data: dict[str, Any]) -> Entry:
 
 def from_json(data: bytes, where: str) -> tuple[bytes, History]:
     """The schedule bytes and history a published-version file holds; PublishedError if broken."""
-    found = _from_layout(data)
-    if found is not None:
-        return found
-    return _from_text(_text_of(data, where), where)
-
-
-# A file as write_version lays it out is read a part at a time, without its whole
-# text or document: each value between the keys below, in this order, is parsed on
-# its own, and the lines and entries a block at a time. A block ends before a comma
-# that ends a line (a newline is never inside a JSON string): after a line, or after
-# an entry's closing brace. One that ends inside an array or object does not parse,
-# nor does an empty one, nor a value that is not followed by the next key. So the
-# values read are those json.loads would read; a file laid out otherwise, or with
-# anything amiss, is read whole (_from_text), which says what is wrong as it
-# always did.
-_LAYOUT = (
-    b'{\n "format": ', b',\n "planned": ', b',\n "published": ',
-    b',\n "schedule": {\n  "file": ', b',\n  "lines": ', b',\n  "sha256": ',
-    b'\n },\n "sessions": ', b',\n "version": ',
-)
-_LAYOUT_END = b"\n}\n"
-_READ_BLOCK = 1 << 18  # bytes of lines or entries parsed at a time, at least
-
-
-def _from_layout(data: bytes) -> tuple[bytes, History] | None:
-    """from_json of a file laid out as write_version writes it; None for any other file."""
-    if not data.startswith(_LAYOUT[0]) or not data.endswith(_LAYOUT_END):
-        return None
-    spans = []
-    start = len(_LAYOUT[0])
-    for key in _LAYOUT[1:]:
-        end = data.find(key, start)
-        if end < 0:
-            return None
-        spans.append((start, end))
-        start = end + len(key)
-    spans.append((start, len(data) - len(_LAYOUT_END)))
-    form, planned, published, name, lines, sha256, sessions, version = spans
     try:
-        if _value(data, form) != FORMAT:
-            return None
-        _value(data, name)
-        raw = b"\n".join(
-            "\n".join(_checked_lines(part)).encode("utf-8")
-            for part in _parts(data, lines, "[]")
-        )
-        if digest_of(raw) != _value(data, sha256):
-            return None
-        history = History(
-            version=int(_value(data, version)),
-            published=_read_time(_value(data, published)),
-            sessions=_layout_entries(data, sessions),
-            planned=_layout_entries(data, planned),
-        )
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
-        return None
-    return raw, history
-
-
-def _value(data: bytes, span: tuple[int, int]) -> Any:
-    return json.loads(data[span[0]:span[1]].decode("utf-8"))
-
-
-def _parts(data: bytes, span: tuple[int, int], brackets: str) -> Iterator[Any]:
-    """The array or object at `span` (`brackets` "[]" or "{}") as arrays or objects of a few
-    of its items each, parsed a block at a time; ValueError when it is not one."""
-    start, end = span
-    if data[start:start + 1] != brackets[0].encode() or data[end - 1:end] != brackets[1].encode():
-        raise ValueError("not laid out as written")
-    # Where an item ends: a line of the schedule, or an entry (its closing brace, indented).
-    after = b",\n" if brackets == "[]" else b"\n  },\n"
-    start, end = start + 1, end - 1
-    whole = True
-    while True:
-        cut = data.find(after, start + _READ_BLOCK, end)
-        if cut >= 0:
-            cut += len(after) - 2  # the comma
-        block = data[start:end if cut < 0 else cut].decode("utf-8")
-        part = json.loads(brackets[0] + block + brackets[1])
-        if not part and not (whole and cut < 0):
-            raise ValueError("an empty block")
-        yield part
-        if cut < 0:
-            return
-        start, whole = cut + 1, False
-
-
-def _checked_lines(lines: list[Any]) -> list[str]:
-    if not all(type(line) is str for line in lines):
-        raise TypeError("a line that is not a string")
-    return lines
-
-
-def _layout_entries(data: bytes, span: tuple[int, int]) -> dict[str, Entry]:
-    entries = {}
-    for part in _parts(data, span, "{}"):
-        for key, value in part.items():
-            entries[key] = _read_entry(value)
-    return entries
-
-
-def _unreadable(where: str, exc: Exception) -> PublishedError:
-    return PublishedError(f"{where}: not a published version agenda can read ({exc})")
-
-
-def _text_of(data: bytes, where: str) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _unreadable(where, exc) from None
-
-
-def _from_text(text: str, where: str) -> tuple[bytes, History]:
-    """from_json of the file's text. The caller hands `text` over: it is let go once
-    parsed, and each part of the parsed document once read (they are large)."""
-    try:
-        document = json.loads(text)
-        del text
+        document = json.loads(data.decode("utf-8"))
         if document.get("format") != FORMAT:
             raise ValueError(f"format is {document.get('format')!r}, not {FORMAT!r}")
         schedule = document["schedule"]
-        raw = _schedule_bytes(schedule["lines"])
-        schedule["lines"] = None
+        raw = "\n".join(schedule["lines"]).encode("utf-8")
         if digest_of(raw) != schedule["sha256"]:
             raise ValueError("the schedule text does not match its sha256 (edited by hand?)")
         history = History(
             version=int(document["version"]),
             published=_read_time(document["published"]),
-            sessions=_read_entries(document["sessions"]),
-            planned=_read_entries(document.get("planned", {})),
+            sessions={k: _read_entry(v) for k, v in document["sessions"].items()},
+            planned={k: _read_entry(v) for k, v in document.get("planned", {}).items()},
         )
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
-        raise _unreadable(where, exc) from None
+        raise PublishedError(f"{where}: not a published version agenda can read ({exc})") \
+            from None
     return raw, history
-
-
-def _schedule_bytes(lines: Any) -> bytes:
-    """"\n".join(lines).encode("utf-8"), without making the whole text as one string.
-
-    What that expression cannot join or encode, it is left to, for its very error.
-    """
-    if type(lines) is list:
-        try:
-            return b"\n".join(
-                "\n".join(lines[start:start + 4096]).encode("utf-8")
-                for start in range(0, len(lines), 4096)
-            )
-        except (TypeError, ValueError):
-            pass
-    return "\n".join(lines).encode("utf-8")
-
-
-def _read_entries(found: Any) -> dict[str, Entry]:
-    """{key: _read_entry(value) for key, value in found.items()}, each value let go once read."""
-    entries = {}
-    for key in [key for key, _ in found.items()]:  # .items(): what raised for a non-table
-        entries[key] = _read_entry(found[key])
-        found[key] = None
-    return entries
 
 
 def read_version(path: Path, source: str, known: Version | None = None) -> Version | None:
@@ -486,10 +262,7 @@ def read_version(path: Path, source: str, known: Version | None = None) -> Versi
     version, it is returned as it is rather than parsed again. Raises
     PublishedError when the file exists but cannot be used.
     """
-    if known is not None and _holds(path, known, Path(source).name):
-        return known  # what parsing would find out, at a fraction of the memory
     try:
-        # The file's bytes are handed over as they are read, never kept here.
         raw, history = from_json(path.read_bytes(), str(path))
     except FileNotFoundError:
         return None
@@ -502,20 +275,6 @@ def read_version(path: Path, source: str, known: Version | None = None) -> Versi
                             previous=known)
     except ScheduleError as error:
         raise PublishedError(f"{path}: the published schedule no longer loads:\n{error}") from None
-
-
-def _holds(path: Path, version: Version, schedule_name: str) -> bool:
-    """True when the file at `path` is, byte for byte, what write_version writes of `version`
-    for the schedule file `schedule_name`; read a piece at a time, not parsed."""
-    try:
-        with open(path, "rb") as handle:
-            for piece in json_pieces(version, schedule_name):
-                data = piece.encode("utf-8")
-                if handle.read(len(data)) != data:
-                    return False
-            return handle.read(1) == b""
-    except OSError:
-        return False
 
 
 def digest_of_file(path: Path) -> str | None:
@@ -542,10 +301,7 @@ def read_schedule_bytes(path: Path) -> bytes:
 
 
 def write_version(version: Version, path: Path, schedule_name: str) -> None:
-    """Write the published-version file atomically: a reader sees the old file or the new one.
-
-    It is written as it is made, a piece at a time (json_pieces).
-    """
+    """Write the published-version file atomically: a reader sees the old file or the new one."""
     folder = path.parent
     try:
         handle, temporary = tempfile.mkstemp(prefix="." + path.name + ".", dir=folder)
@@ -553,8 +309,7 @@ def write_version(version: Version, path: Path, schedule_name: str) -> None:
         raise CannotWrite(f"cannot write in {folder}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(handle, "wb") as out:
-            for piece in json_pieces(version, schedule_name):
-                out.write(piece.encode("utf-8"))
+            out.write(to_json(version, schedule_name))
             out.flush()
             os.fsync(out.fileno())
         os.chmod(temporary, 0o644)

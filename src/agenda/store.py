@@ -1,6 +1,6 @@
-"""The version in service in this process, kept in step with the published file.
+"""The version and site folder in service in this process, kept in step with the files.
 
-A request takes one Version (`current()`) and builds its answer from it alone.
+A request takes one Version (`current()`) and the folder built from it (`site()`).
 A watcher (a thread per process, or each request in tests) looks at two files:
 - the published version (`sessions.published.json`): when another process
   published, this one loads what it wrote;
@@ -9,12 +9,19 @@ A watcher (a thread per process, or each request in tests) looks at two files:
 An invalid edit, a partial save or a dropped session never changes what is
 served; it is reported as `pending` (for /healthz) with the problems and the
 time the file was saved.
+
+Each version is built into a folder (agenda.site) once, under the publishing
+lock, by the first process that needs it; the others find it complete. A folder
+holds until the next moment a document changes by itself (a session ends, an
+announcement comes due): the clock is read here, to know which folder to serve.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from agenda import site as builder
 from agenda.errors import ScheduleError
 from agenda.model import Schedule
 from agenda.published import (
@@ -33,6 +41,7 @@ from agenda.published import (
     first_version,
     publish,
     published_path,
+    publishing_lock,
     read_schedule_bytes,
     read_version,
 )
@@ -75,11 +84,15 @@ class VersionStore:
         watch: bool = True,
         clock: Callable[[], datetime] = _utc_now,
         autopublish: bool = True,
+        site_root: str | Path | None = None,
+        moment: Callable[[], datetime] | None = None,
     ) -> None:
-        """Load the latest published version, publishing the file first if it has none.
+        """Load the latest published version, publishing the file first if it has none,
+        and serve its site folder (built if need be).
 
         Raises ScheduleError when there is nothing valid to serve at all: no
-        published version and an invalid schedule file.
+        published version and an invalid schedule file. `clock` dates
+        publications; `moment` (default: `clock`) says which folder to serve.
         """
         self.path = Path(path)
         self.published_path = Path(published) if published else published_path(self.path)
@@ -93,11 +106,14 @@ class VersionStore:
         self._published_stamp = _stamp(self.published_path)
         self._checked_stamp: tuple[int, int, int] | None = None
         self._candidate: tuple[tuple[int, int, int], float] | None = None
-        # Called with (old, new) before a new version is served: the web layer
-        # builds every body of `new` there, while `old` keeps serving.
-        self.prepare: Callable[[Version | None, Version], None] | None = None
+        self.site_root = Path(site_root) if site_root else site_root_for(self.path)
+        self.moment = moment or clock
+        self.site_problem: str | None = None
+        self._site: builder.Site | None = None
         self._version = self._start()
         self.poll()
+        if self._site is None:
+            raise builder.SiteError(self.site_problem or "no site folder could be built")
 
     # --- start-up -----------------------------------------------------------------
 
@@ -166,15 +182,43 @@ class VersionStore:
             except Exception:  # the watcher must outlive any surprise; it is logged
                 log.exception("watching the schedule failed")
 
+    def site(self) -> builder.Site:
+        """The built folder of the version served."""
+        self.current()
+        assert self._site is not None
+        return self._site
+
     def poll(self) -> None:
-        """Catch up with the published file, and publish a settled edit of the schedule."""
+        """Catch up with the published file, publish a settled edit of the schedule, and
+        serve the folder of the version served at this moment."""
         if not self._poll_lock.acquire(blocking=False):
             return  # another thread of this process is at it
         try:
             self._follow_published()
             self._consider_file()
+            self._follow_site()
         finally:
             self._poll_lock.release()
+
+    # --- the site folder ----------------------------------------------------------
+
+    def _follow_site(self) -> None:
+        site, now = self._site, self.moment()
+        version = self._version
+        if site is not None and (site.version, site.digest) == (version.number, version.digest) \
+                and site.holds(now):
+            return
+        try:
+            self._site = ensure_site(self.site_root, version, now, site)
+        except (OSError, builder.SiteError) as error:
+            problem = f"cannot build the site of {version.label}: {error}"
+            if problem != self.site_problem:
+                log.error("%s; still serving the previous folder", problem)
+            self.site_problem = problem
+            return
+        if self.site_problem is not None:
+            log.info("site of %s built; the problem is over", version.label)
+        self.site_problem = None
 
     def _follow_published(self) -> None:
         stamp = _stamp(self.published_path)
@@ -265,8 +309,87 @@ class VersionStore:
     def _swap(self, version: Version) -> None:
         if version.number < self._version.number:
             return  # never go back to an older state
-        if self.prepare is not None:
-            self.prepare(self._version, version)
         self._version = version
         log.info("serving %s", version.label)
+
+
+def site_root_for(schedule: Path) -> Path:
+    """Where the site folders of a schedule live by default: beside it (sessions.site/)."""
+    return schedule.with_name(schedule.stem + ".site")
+
+
+CURRENT = "current"  # the link to the folder in service, for nginx and CDNs
+
+
+def ensure_site(
+    root: Path, version: Version, now: datetime, previous: builder.Site | None = None
+) -> builder.Site:
+    """The folder of `version` at `now` under `root`: found complete, or built under the
+    publishing lock (whoever comes first builds; the others find it done)."""
+    target = root / builder.folder_name(version, now)
+    try:
+        return builder.read_site(target)
+    except builder.SiteError:
+        pass
+    root.mkdir(exist_ok=True)
+    with publishing_lock(root / "site"):
+        try:
+            found = builder.read_site(target)
+        except builder.SiteError:
+            if target.exists():  # an incomplete folder: never served, built anew
+                _remove(target)
+            if previous is None:
+                previous = _current(root)
+            found = builder.build(version, now, target, previous)
+        _switch(root, target.name)
+        _prune(root, {target.name, previous.folder.name if previous else ""})
+    return found
+
+
+def _current(root: Path) -> builder.Site | None:
+    try:
+        return builder.read_site(root / os.readlink(root / CURRENT))
+    except (OSError, builder.SiteError):
+        return None
+
+
+def _switch(root: Path, name: str) -> None:
+    """Point `current` at `name` in one rename: nginx sees the old folder or the new one."""
+    try:
+        if os.readlink(root / CURRENT) == name:
+            return
+    except OSError:
+        pass
+    link = root / f".{CURRENT}.{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(link)
+    os.symlink(name, link)
+    os.replace(link, root / CURRENT)
+
+
+def _prune(root: Path, keep: set[str]) -> None:
+    """Remove the folders other than `keep` (the new one and the one before it), and what
+    builds that died left behind."""
+    for folder in root.iterdir():
+        if not folder.is_dir() or folder.is_symlink() or folder.name in keep:
+            continue
+        if folder.name.startswith("."):
+            pid = folder.name.rsplit(".", 2)[-2] if folder.name.endswith(".tmp") else ""
+            if pid.isdigit() and _alive(int(pid)):
+                continue  # a build under way in another process
+        _remove(folder)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
 

@@ -16,6 +16,7 @@ from agenda.errors import Problem, ScheduleError
 from agenda.history import SessionChange
 from agenda.published import Version, next_version, read_version
 from agenda.render import wording
+from agenda.site import Site, SiteError, build, read_site
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +76,6 @@ def outgoing(version: Version, changes: tuple[SessionChange, ...]) -> list[Outgo
     return found
 
 
-def file_for(path: str) -> str:
-    """The file of the built site that answers `path` (the pretty-URL rule)."""
-    relative = path.strip("/") or "index.html"
-    return relative if "." in relative.rsplit("/", 1)[-1] else relative + ".html"
-
-
 def with_banner(page: bytes, root: str, back: str, stylesheet: str) -> bytes:
     """A built page with the preview's banner, its site links kept inside the preview."""
     text = page.decode("utf-8").replace('href="/', f'href="{root}')
@@ -100,27 +95,13 @@ def with_banner(page: bytes, root: str, back: str, stylesheet: str) -> bytes:
     return text.encode("utf-8")
 
 
-def build_preview(version: Version, now: datetime, target: Path) -> None:
-    """Write the site of `version` into `target` (replaced), as publishing would build it."""
-    if target.exists():
-        shutil.rmtree(target)
-    target.mkdir(parents=True)
+def preview_site(version: Version, now: datetime, target: Path) -> Site:
+    """The site of `version` built into `target` by the site's builder; reused while current."""
     try:
-        from agenda.site import build  # the lead's builder (issue 14)
-    except ImportError:
-        _pages_only(version, now, target)
-    else:
-        build(version, now, target)
-
-
-def _pages_only(version: Version, now: datetime, target: Path) -> None:
-    """Until agenda.site lands: the agenda and session pages, from render.html."""
-    from agenda.render import html
-
-    schedule = version.schedule
-    (target / "index.html").write_bytes(html.agenda_page(schedule, now))
-    (target / "events").mkdir()
-    for session in schedule.sessions:
-        page = html.session_page(schedule, session, now)
-        (target / "events" / f"{session.id}.html").write_bytes(page)
-    shutil.copytree(Path(html.__file__).parent.parent / "static", target / "static")
+        found = read_site(target)
+    except SiteError:
+        found = None
+    if found is not None and found.digest == version.digest and found.version == version.number:
+        return found
+    shutil.rmtree(target, ignore_errors=True)
+    return build(version, now, target)

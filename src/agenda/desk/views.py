@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import mimetypes
 import time
 import tomllib
 from collections.abc import Callable
@@ -33,6 +32,7 @@ from agenda.desk import drafts, editors, forms, preview
 from agenda.errors import AgendaError, Problem
 from agenda.format import CALENDAR, CONTACT, SERIES, SESSION, Field, Kind, Table
 from agenda.published import digest_of, publish, published_path, publishing_lock
+from agenda.site import Site
 
 log = logging.getLogger(__name__)
 
@@ -458,40 +458,33 @@ def drop() -> Any:
 # --- the preview --------------------------------------------------------------------
 
 
-def _preview_folder() -> Path | None:
+def _preview() -> Site | None:
     """The site built from the draft, rebuilt when the draft changed; None if it is invalid."""
     draft = current_draft()
-    folder = drafts.drafts_folder(schedule_path()) / f"apercu-{drafts.key(g.editor.email)}"
-    stamp = folder / ".draft-digest"
-    digest = digest_of(draft.raw)
-    if stamp.is_file() and stamp.read_text() == digest:
-        return folder
     found = preview.pending(schedule_path(), published_file(), draft.raw, _now())
     if found.version is None:
         return None
-    preview.build_preview(found.version, _now(), folder)
-    stamp.write_text(digest)
-    return folder
+    folder = drafts.drafts_folder(schedule_path()) / f"apercu-{drafts.key(g.editor.email)}"
+    return preview.preview_site(found.version, _now(), folder)
 
 
 @bp.get("/apercu/", defaults={"path": ""})
 @bp.get("/apercu/<path:path>")
 def preview_file(path: str) -> Any:
-    """A file of the draft's site; HTML pages get a banner and links kept in the preview."""
-    folder = _preview_folder()
-    if folder is None:
+    """A URL of the draft's site; HTML pages get a banner and links kept in the preview."""
+    site = _preview()
+    if site is None:
         return redirect(url_for("desk.draft_page"))
-    file = (folder / preview.file_for("/" + path)).resolve()
-    if not file.is_relative_to(folder.resolve()) or not file.is_file() \
-            or file.name.startswith("."):
+    entry = site.entries.get("/" + path)
+    if entry is None:
         abort(404)
-    body = file.read_bytes()
-    kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-    if file.suffix == ".html":
+    with site.open(entry, "identity") as handle:
+        body = handle.read()
+    kind = dict(entry.headers).get("Content-Type", "application/octet-stream")
+    if kind.startswith("text/html"):
         body = preview.with_banner(body, url_for("desk.preview_file", path=""),
                                    url_for("desk.draft_page"),
                                    url_for("desk.static", filename="banner.css"))
-        kind = "text/html; charset=utf-8"
     return Response(body, content_type=kind)
 
 

@@ -34,7 +34,7 @@ from agenda.model import (
     Status,
     latest_update,
 )
-from agenda.render import links, parts, wording
+from agenda.render import links, wording
 
 RSS_TYPE = "application/rss+xml"
 ATOM_TYPE = "application/atom+xml"
@@ -120,10 +120,6 @@ def entry_html(schedule: Schedule, session: Session) -> str:
     return _entry_html(schedule.calendar, schedule.contacts, session)
 
 
-# Kept by what it is made of (render/parts.py): the feeds of a large schedule (all, each series,
-# each city; RSS and Atom) share each session's body, and a new version that
-# did not change a session does not write its body again.
-@parts.kept("feeds.entry")
 def _entry_html(info: CalendarInfo, contacts: tuple[Contact, ...], session: Session) -> str:
     locale = info.language
     html: list[str] = []

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -252,24 +252,6 @@ def _render(template: str, **context: Any) -> bytes:
     return environment().get_template(template).render(**context).encode("utf-8")
 
 
-# Pieces of a page made as they are read are gathered to about this many characters.
-PIECE = 1 << 15
-
-
-def _render_pieces(template: str, **context: Any) -> Iterator[bytes]:
-    """`_render` in pieces, made as they are read: a long agenda is never whole in memory."""
-    gathered: list[str] = []
-    size = 0
-    for text in environment().get_template(template).generate(**context):
-        gathered.append(text)
-        size += len(text)
-        if size >= PIECE:
-            yield "".join(gathered).encode("utf-8")
-            gathered, size = [], 0
-    if gathered:
-        yield "".join(gathered).encode("utf-8")
-
-
 def script_json(data: Any) -> Markup:
     """JSON safe inside a <script> data block: '<', '>' and '&' escaped so text cannot close it."""
     text = json.dumps(data, ensure_ascii=False, sort_keys=True, indent=2)
@@ -279,16 +261,11 @@ def script_json(data: Any) -> Markup:
 
 def agenda_page(schedule: Schedule, now: datetime) -> bytes:
     """GET /: upcoming sessions, then past ones, grouped by series, and the subscribe box."""
-    return b"".join(agenda_pieces(schedule, now))
-
-
-def agenda_pieces(schedule: Schedule, now: datetime) -> Iterator[bytes]:
-    """The bytes of `agenda_page` in pieces (see `_render_pieces`)."""
     calendar = schedule.calendar
     past = past_ids(schedule, now)
     upcoming, done = _split(schedule, past)
     feed = links.feed_url(calendar)
-    return _render_pieces(
+    return _render(
         "agenda.html",
         **_site(calendar),
         image=agenda_image(schedule, past),
@@ -412,11 +389,6 @@ def session_page(
 
 def embed_page(schedule: Schedule, now: datetime) -> bytes:
     """GET /embed: the upcoming sessions, compact, for an <iframe> on another site."""
-    return b"".join(embed_pieces(schedule, now))
-
-
-def embed_pieces(schedule: Schedule, now: datetime) -> Iterator[bytes]:
-    """The bytes of `embed_page` in pieces (see `_render_pieces`)."""
     calendar = schedule.calendar
     past = past_ids(schedule, now)
     upcoming, _ = _split(schedule, past)
@@ -428,7 +400,7 @@ def embed_pieces(schedule: Schedule, now: datetime) -> Iterator[bytes]:
     else:
         # Already in order (_split sorts by the views' sort key): made as the page is written.
         views = (_view(calendar, s, False) for s in upcoming)
-    return _render_pieces("embed.html", **_site(calendar), sessions=views,
+    return _render("embed.html", **_site(calendar), sessions=views,
                           any_session=bool(upcoming or planned))
 
 

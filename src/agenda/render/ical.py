@@ -9,15 +9,14 @@ gives the same bytes.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vCalAddress, vDuration, vText, vUri
 
 from agenda.model import CalendarInfo, Planned, Schedule, Session, Status
-from agenda.render import links, parts, vtimezone, wording
+from agenda.render import links, wording
 from agenda.render.vtimezone import build_vtimezone
 
 PRODID = "-//agenda//agenda calendar publisher//FR"
@@ -221,67 +220,6 @@ def build_calendar(
     return cal
 
 
-# A calendar's bytes are its head, then each component's own bytes: the parts
-# are kept by what they are made of, so that a new version of a large schedule
-# serializes again only the events that changed.
-@parts.kept("ical.event")
-def _event_bytes(info: CalendarInfo, session: Session) -> bytes:
-    return build_event(info, session).to_ical()
-
-
-@parts.kept("ical.planned")
-def _planned_bytes(info: CalendarInfo, planned: Planned) -> bytes:
-    return build_planned(info, planned).to_ical()
-
-
-def _vtimezone_bytes(
-    zone: ZoneInfo, first: datetime, last: datetime, years: frozenset[int] | None
-) -> bytes:
-    # Keyed by what the VTIMEZONE depends on: one per zone and set of years, not per calendar.
-    return _planned_vtimezone_bytes(*vtimezone.plan(zone, first, last, years))
-
-
-@functools.lru_cache(maxsize=1024)
-def _planned_vtimezone_bytes(zone: ZoneInfo, years: frozenset[int], opening: bool) -> bytes:
-    return vtimezone.component_of(zone, years, opening).to_ical()
-
-
-END = b"END:VCALENDAR\r\n"
-
-
-def calendar_bytes(
-    schedule: Schedule,
-    sessions: Sequence[Session],
-    name: str | None = None,
-    subscription: bool = True,
-    series_ids: Collection[str] = (),
-) -> bytes:
-    """`build_calendar(...).to_ical()`, from parts serialized once each."""
-    return b"".join(calendar_pieces(schedule, sessions, name, subscription, series_ids))
-
-
-def calendar_pieces(
-    schedule: Schedule,
-    sessions: Sequence[Session],
-    name: str | None = None,
-    subscription: bool = True,
-    series_ids: Collection[str] = (),
-) -> Iterator[bytes]:
-    """The bytes of `calendar_bytes` in pieces, made as they are read: never whole in memory."""
-    info = schedule.calendar
-    dated, planned, span = _parts(schedule, sessions, subscription, series_ids)
-    head = _head(info, name, subscription).to_ical()
-    assert head.endswith(END)
-    yield head[: -len(END)]
-    for zone in _timezones(schedule, span):
-        yield _vtimezone_bytes(*zone)
-    for session in dated:
-        yield _event_bytes(info, session)
-    for plan in planned:
-        yield _planned_bytes(info, plan)
-    yield END
-
-
 def feed_bytes(
     schedule: Schedule,
     sessions: Sequence[Session],
@@ -291,21 +229,9 @@ def feed_bytes(
     """The subscription feed for `sessions` and the planned dates of `series_ids` (default all)."""
     if series_ids is None:
         series_ids = [s.id for s in schedule.series]
-    return b"".join(feed_pieces(schedule, sessions, name, series_ids))
-
-
-def feed_pieces(
-    schedule: Schedule,
-    sessions: Sequence[Session],
-    name: str | None = None,
-    series_ids: Collection[str] | None = None,
-) -> Iterator[bytes]:
-    """The bytes of `feed_bytes` in pieces (see `calendar_pieces`)."""
-    if series_ids is None:
-        series_ids = [s.id for s in schedule.series]
-    return calendar_pieces(schedule, sessions, name, True, series_ids)
+    return build_calendar(schedule, sessions, name, True, series_ids).to_ical()
 
 
 def session_bytes(schedule: Schedule, session: Session) -> bytes:
     """One session as a stand-alone download, as bytes."""
-    return calendar_bytes(schedule, [session], subscription=False)
+    return build_calendar(schedule, [session], subscription=False).to_ical()

@@ -13,13 +13,12 @@ without being declared there fails them.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime
 from importlib import resources
 from typing import Any
 
 from agenda.model import CalendarInfo, Person, Planned, Revision, Schedule, Session
-from agenda.render import links, parts, wording
+from agenda.render import links, wording
 
 FORMAT_VERSION = 1
 
@@ -165,43 +164,9 @@ def to_bytes(document: dict[str, Any]) -> bytes:
     return (text + "\n").encode("utf-8")
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, indent=2)
-
-
-# Each session's part of /events.json is serialized once and kept by what it is
-# made of (render/parts.py), so that a new version of a large schedule
-# serializes again only the sessions that changed. Re-indented, the parts give
-# the very bytes that serializing the whole document at once gives (a test
-# compares both).
-@parts.kept("json.session")
-def _session_part(calendar: CalendarInfo, session: Session) -> bytes:
-    text = _dumps(session_document(calendar, session))
-    return "\n".join("    " + line for line in text.split("\n")).encode("utf-8")
-
-
 def events_bytes(schedule: Schedule) -> bytes:
     """/events.json as bytes."""
-    return b"".join(events_pieces(schedule))
-
-
-def events_pieces(schedule: Schedule) -> Iterator[bytes]:
-    """/events.json in pieces, made as they are read: never whole in memory."""
-    document = schedule_document(schedule, sessions=False)
-    sessions = ordered(schedule)
-    if not sessions:
-        document["sessions"] = []
-        yield to_bytes(document)
-        return
-    marker = "\x00sessions\x00"
-    document["sessions"] = marker
-    before, _, after = _dumps(document).partition(_dumps(marker))
-    yield (before + "[\n").encode("utf-8")
-    for index, session in enumerate(sessions):
-        if index:
-            yield b",\n"
-        yield _session_part(schedule.calendar, session)
-    yield ("\n  ]" + after + "\n").encode("utf-8")
+    return to_bytes(schedule_document(schedule))
 
 
 def session_bytes(schedule: Schedule, session: Session) -> bytes:

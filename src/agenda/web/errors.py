@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import RequestRedirect
 
 from agenda.render import html
-from agenda.web.respond import schedule
+from agenda.web.serve import store
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,7 @@ FRENCH = {
     404: ("Page introuvable", "Cette adresse ne correspond à aucune page de l’agenda."),
     405: ("Méthode non autorisée", "Cette adresse ne prend pas en charge cette méthode."),
     500: ("Erreur interne", "Erreur interne ; elle a été consignée."),
+    503: ("Service indisponible", "Le site est en cours de reconstruction ; réessayez."),
 }
 # Addresses whose clients parse what they get: never answer them with HTML.
 DATA_SUFFIXES = (".ics", ".json", ".xml")
@@ -41,7 +42,7 @@ def register(app: Flask) -> None:
         headers["Vary"] = "Accept"  # HTML for browsers, text for the rest
         if _wants_html():
             try:
-                body = html.error_page(schedule().calendar, code, title, message)
+                body = html.error_page(store().served().schedule.calendar, code, title, message)
             except Exception:  # an error page must not fail: fall back to text
                 log.exception("cannot render the HTML error page")
             else:
@@ -58,7 +59,7 @@ def register(app: Flask) -> None:
         if not isinstance(moved, RequestRedirect):
             return None
         target = urlsplit(moved.new_url)
-        location = schedule().calendar.url(target.path)
+        location = store().served().schedule.calendar.url(target.path)
         if target.query:
             location += "?" + target.query
         return redirect(location, code=moved.code)

@@ -2,9 +2,8 @@
 
 The address carries a signature (agenda.personal); a wrong one, an old one (the
 secret changed) or any request while no secret is set gets a bare 403. Signed
-answers are rendered for each request, never put in the shared render cache
-beside the public bytes, and tell browsers, proxies and search engines to keep
-nothing.
+answers are rendered for each request and written nowhere (never into a site
+folder), and tell browsers, proxies and search engines to keep nothing.
 """
 
 from __future__ import annotations
@@ -15,11 +14,10 @@ import logging
 from flask import Blueprint, Response, abort, current_app, request
 
 from agenda import personal
-from agenda.model import Session
+from agenda.model import Schedule, Session
 from agenda.render import html, ical
-from agenda.web.calendar import ICAL_TYPE
-from agenda.web.pages import HTML_TYPE
-from agenda.web.respond import clock, schedule
+from agenda.site import HTML_TYPE, ICAL_TYPE
+from agenda.web.serve import now_of, store
 
 bp = Blueprint("personal", __name__)
 log = logging.getLogger(__name__)
@@ -42,7 +40,7 @@ def _signed_session(session_id: str, signed: str) -> Session:
     email = request.args.get("email")
     if not personal.is_valid(secret_key, session_id, email, signed):
         abort(403)  # no detail: neither which part is wrong nor whether the session exists
-    session = schedule().session(session_id)
+    session = _schedule().session(session_id)
     if session is None:
         abort(404, description=f"Aucune séance « {session_id} » dans l’agenda.")
     # Registered people get the link: the renderers then treat it as published.
@@ -61,7 +59,7 @@ def page(session_id: str, signed: str) -> Response:
     """A session's page with its video link, for the person the link was made for."""
     session = _signed_session(session_id, signed)
     ics = personal.ics_path(session_id, signed) + personal.query(request.args.get("email"))
-    body = html.session_page(schedule(), session, clock(), ics=ics)
+    body = html.session_page(_schedule(), session, now_of(store().site()), ics=ics)
     return _private(body, HTML_TYPE)
 
 
@@ -71,4 +69,8 @@ def download(session_id: str, signed: str) -> Response:
     session = _signed_session(session_id, signed)
     if not session.is_dated:
         abort(404, description=f"La séance « {session_id} » n’a pas encore de date.")
-    return _private(ical.session_bytes(schedule(), session), ICAL_TYPE, f"{session_id}.ics")
+    return _private(ical.session_bytes(_schedule(), session), ICAL_TYPE, f"{session_id}.ics")
+
+
+def _schedule() -> Schedule:
+    return store().current().schedule

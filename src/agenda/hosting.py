@@ -1,0 +1,134 @@
+"""What a static host needs to serve a site folder as the app does: `_headers` and nginx files.
+
+Both are written from the manifest's entries (agenda.site), so the headers a
+host sends cannot drift from the app's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from agenda.site import Entry
+
+FILE_TOKEN = "{file}"  # stands for the file name in a header value (Content-Disposition)
+FILE_VARIABLE = "$agenda_file"
+
+
+def headers_file(entries: Iterable[Entry]) -> str:
+    """The `_headers` file of Netlify and Cloudflare Pages: every URL with its headers."""
+    lines = ["# Headers of every URL, as the agenda server sends them (agenda build).\n"]
+    for entry in entries:
+        lines.append(entry.path + "\n")
+        lines += [f"  {name}: {value}\n" for name, value in entry.headers
+                  if name != "Last-Modified"]  # the host dates files by their mtime
+    return "".join(lines)
+
+
+def _generic(entry: Entry) -> tuple[tuple[str, str], ...]:
+    """The entry's headers, its own file name replaced by a token, to group alike URLs."""
+    name = entry.path.rsplit("/", 1)[-1]
+    return tuple((h, v.replace(f'"{name}"', f'"{FILE_TOKEN}"')) for h, v in entry.headers
+                 if h != "Last-Modified")
+
+
+def _quoted(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _location(match: str, headers: tuple[tuple[str, str], ...], extra: str = "") -> str:
+    content_type = dict(headers)["Content-Type"]
+    adds = "\n".join(
+        f'        add_header {name} "{_quoted(value).replace(FILE_TOKEN, FILE_VARIABLE)}";'
+        for name, value in headers if name != "Content-Type")
+    return f"""    location {match} {{
+        types {{ }}
+        default_type "{content_type}";
+{adds}{extra}
+    }}
+"""
+
+
+def _escape(text: str) -> str:
+    return "".join("\\" + c if c in ".^$|()[]{}*+?\\" else c for c in text)
+
+
+def _regex(paths: list[str], pages: bool = False) -> str:
+    """A regex location for `paths`: their folders (one level of ids generalised) and names."""
+    folders, names = set(), set()
+    for path in paths:
+        folder, name = path.rsplit("/", 1)
+        parts = folder.split("/")
+        folders.add(_escape("/".join(parts[:2])) + ("/[^/]+" if len(parts) > 2 else ""))
+        names.add(name)
+    folder_part = "|".join(sorted(folders))
+    if pages:
+        single = len(names) == 1
+        name_part = _escape(next(iter(names))) if single else "[^/.]+"
+        return f"~ ^(?:{folder_part})/(?:{name_part})$"
+    if len(names) <= 3:
+        name_part = "|".join(_escape(n) for n in sorted(names))
+    else:
+        tails = sorted({_escape("." + n.rsplit(".", 1)[-1]) for n in names})
+        name_part = f"[^/]+(?:{'|'.join(tails)})"
+    return f"~ ^(?:{folder_part})/(?<agenda_file>{name_part})$"
+
+
+def nginx_locations(entries: Iterable[Entry]) -> str:
+    """nginx `location` blocks serving a site folder: one per kind of answer."""
+    kinds: dict[tuple[tuple[str, str], ...], list[str]] = {}
+    for entry in entries:
+        kinds.setdefault(_generic(entry), []).append(entry.path)
+    blocks = []
+    for headers, paths in kinds.items():
+        files = [p for p in paths if "." in p.rsplit("/", 1)[-1]]
+        pages = [p for p in paths if p not in files]
+        if "/" in pages:
+            pages.remove("/")
+            blocks.append(_location("= /", headers, "\n        try_files /index.html =404;"))
+        if pages:
+            blocks.append(_location(_regex(pages, pages=True), headers,
+                                    "\n        try_files $uri.html =404;"))
+        if files:
+            blocks.append(_location(_regex(files), headers))
+    return "".join(blocks)
+
+
+NGINX_HEAD = """# nginx snippet serving an agenda site folder (written by the builder): include it
+# in a server block whose root is the folder (or the `current` link to it):
+#
+#     server {
+#         listen 80;
+#         root /srv/agenda/data/sessions.site/current;
+#         include /srv/agenda/data/sessions.site/current/_nginx/agenda-static.conf;
+#     }
+#
+# Precompressed .gz siblings are sent by gzip_static, which every nginx has. The
+# .br siblings need the brotli module (Debian: libnginx-mod-http-brotli-static);
+# where it is loaded, also include _nginx/brotli.conf in the server block.
+gzip off;
+gzip_static on;
+gzip_vary on;
+etag on;
+if_modified_since before;
+charset off;
+server_tokens off;
+error_page 404 /404.html;
+
+location ^~ /_ { return 404; }
+location = /404.html {
+    internal;
+    types { }
+    default_type "text/html; charset=utf-8";
+    add_header Cache-Control "no-cache";
+}
+
+"""
+
+
+def nginx_files(entries: Iterable[Entry]) -> dict[str, str]:
+    """The files of `_nginx/`: the snippet for any nginx, and the brotli line for those that can."""
+    return {
+        "agenda-static.conf": NGINX_HEAD + nginx_locations(entries),
+        "brotli.conf": "# Needs the brotli module (libnginx-mod-http-brotli-static).\n"
+                       "brotli_static on;\n",
+    }

@@ -1,0 +1,503 @@
+"""The builder: a published version, at a moment, becomes a folder of files.
+
+Every public URL is a file under the "pretty URL" rule (`file_for`), with its
+`.gz` and `.br` siblings when compressible, and `_manifest.json` lists each
+URL's validators and headers. Beside them: `_headers` (Netlify, Cloudflare
+Pages), `_nginx/` (a configuration serving the folder as the app does) and the
+French `404.html`. The app (agenda.web.serve), nginx and any CDN serve the
+same bytes from it.
+
+A folder is immutable and complete or absent: it is written under a temporary
+name and renamed into place, its manifest last. A build reuses, by hard link,
+every file of the previous folder whose inputs did not change (the manifest
+keeps what each file was made of), and renders the rest on every core.
+Render functions stay pure; what is reused is decided here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib.metadata
+import json
+import multiprocessing
+import os
+import shutil
+from bisect import bisect_right
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from werkzeug.http import http_date
+
+from agenda import encoding
+from agenda.headers import ANY_FRAMING, NO_FRAMING, security
+from agenda.model import Schedule, Session, latest_update
+from agenda.published import Version
+from agenda.render import cards, feeds, html, ical, json_api, links, wording
+
+FORMAT = "agenda-site/1"
+MANIFEST = "_manifest.json"
+HTML_TYPE = "text/html; charset=utf-8"
+ICAL_TYPE = "text/calendar; charset=utf-8"
+RSS_TYPE = "application/rss+xml; charset=utf-8"
+ATOM_TYPE = "application/atom+xml; charset=utf-8"
+JSON_TYPE = "application/json"
+SCHEMA_TYPE = "application/schema+json"
+PNG_TYPE = "image/png"
+# Browsers and proxies may reuse an answer for a few minutes; calendar apps poll
+# far less often anyway, and the ETag makes revalidation cheap.
+CACHE_CONTROL = "public, max-age=300"
+# RFC 8288 'describedby': where a client finds the schema of a JSON document.
+DESCRIBED = (("Link", f'<{links.EVENTS_SCHEMA_PATH}>; rel="describedby"'),)
+STATIC_FOLDER = Path(__file__).resolve().parent / "static"
+STATIC_TYPES = {
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
+STATIC_FILES = {p.name: STATIC_TYPES[p.suffix] for p in sorted(STATIC_FOLDER.iterdir())
+                if p.suffix in STATIC_TYPES}
+SIBLINGS = {"gzip": ".gz", "br": ".br"}
+# Below this many documents to render, forking workers costs more than it saves.
+PARALLEL_FROM = 64
+
+
+def _release() -> str:
+    """What else the bytes depend on: this package's files and the rendering libraries."""
+    found = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for file in sorted(package.rglob("*")):
+        if file.is_file() and file.suffix in (".py", ".html", ".css", ".js", ".svg", ".json",
+                                              ".ttf", ".otf", ".po"):
+            found.update(file.relative_to(package).as_posix().encode())
+            found.update(file.read_bytes())
+    for library in ("icalendar", "feedgen", "babel", "jinja2", "pillow", "brotli"):
+        try:
+            found.update(f"{library}={importlib.metadata.version(library)}".encode())
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return found.hexdigest()[:16]
+
+
+RELEASE = _release()
+
+
+def file_for(path: str) -> str:
+    """The file (relative to the folder) that answers `path`: the pretty-URL rule."""
+    if path == "/":
+        return "index.html"
+    relative = path.lstrip("/")
+    return relative if "." in relative.rsplit("/", 1)[-1] else relative + ".html"
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One URL of the site: how to render it, and what it is made of (for reuse)."""
+
+    path: str
+    content_type: str
+    render: Callable[[], bytes]
+    key: str  # equal keys, equal bytes: the file of a previous folder is reused
+    modified: datetime | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def _digest(*parts: object) -> str:
+    # repr of frozen model objects is deterministic: same values, same text.
+    return hashlib.sha256(repr((RELEASE, parts)).encode("utf-8")).hexdigest()[:32]
+
+
+def moments(schedule: Schedule) -> tuple[datetime, ...]:
+    """The instants at which documents of this schedule change by themselves, sorted.
+
+    Sessions and planned dates ending (pages move them to the past), announcements
+    and revisions coming due (the news feeds grow).
+    """
+    found = [s.end for s in schedule.sessions if s.end is not None]
+    found += [p.end for p in schedule.planned]
+    found += [s.announced for s in schedule.sessions if s.announced is not None]
+    found += [r.at for s in schedule.sessions for r in s.news]
+    return tuple(sorted(set(found)))
+
+
+def period(schedule: Schedule, now: datetime) -> tuple[datetime | None, datetime | None]:
+    """The last moment passed at `now` and the next one: a folder holds between the two."""
+    found = moments(schedule)
+    index = bisect_right(found, now)
+    return (found[index - 1] if index else None,
+            found[index] if index < len(found) else None)
+
+
+def folder_name(version: Version, now: datetime) -> str:
+    """The folder of `version` at `now`: one per release, version and period between moments."""
+    since, _ = period(version.schedule, now)
+    stamp = int(since.timestamp()) if since is not None else 0
+    return f"v{version.number}-{version.digest[:10]}-{stamp}-{RELEASE[:8]}"
+
+
+def _dated(*stamps: datetime | None) -> datetime | None:
+    return max((s for s in stamps if s is not None), default=None)
+
+
+def _clamped(document: Document, now: datetime) -> Document:
+    """RFC 9110: Last-Modified is never later than the answer; data may say otherwise."""
+    if document.modified is not None and document.modified > now:
+        return dataclasses.replace(document, modified=now)
+    return document
+
+
+def documents(version: Version, now: datetime) -> Iterator[Document]:
+    """Every public URL of `version` at `now`: the site's one table of contents."""
+    schedule = version.schedule
+    calendar = schedule.calendar
+    updated = calendar.updated
+    since, _ = period(schedule, now)
+    whole = f"{version.number}:{version.digest}"  # a version never changes
+    ended = schedule.last_modified
+
+    yield Document("/", HTML_TYPE, lambda: html.agenda_page(schedule, now),
+                   _digest(whole, "/", since), _dated(ended, since, updated))
+    yield Document("/embed", HTML_TYPE, lambda: html.embed_page(schedule, now),
+                   _digest(whole, "/embed", since), _dated(ended, since, updated),
+                   tuple(security("/embed", ANY_FRAMING)))
+    yield Document(links.AGENDA_CARD_PATH, PNG_TYPE, lambda: cards.agenda_card(schedule, now),
+                   _digest(whole, "card", since), _dated(ended, since, updated))
+    yield Document(links.EVENTS_JSON_PATH, JSON_TYPE,
+                   lambda: json_api.events_bytes(schedule),
+                   _digest(whole, "events.json"), _dated(ended, updated), DESCRIBED)
+    yield Document(links.EVENTS_SCHEMA_PATH, SCHEMA_TYPE,
+                   lambda: json_api.schema_bytes(schedule),
+                   _digest(calendar, "schema"), updated)
+    for name, content_type in STATIC_FILES.items():
+        yield Document(f"/static/{name}", content_type,
+                       lambda name=name: (STATIC_FOLDER / name).read_bytes(), _digest(name))
+    yield from _filtered(version, now, None, None, schedule.sessions)
+    for series in schedule.series:
+        yield from _filtered(version, now, series.id, None,
+                             schedule.select(series=series.id))
+    by_city: dict[str, list[Session]] = {}
+    for session in schedule.sessions:
+        by_city.setdefault(session.city, []).append(session)
+    seen: set[str] = set()
+    for city in sorted(by_city):
+        slug = links.city_slug(city)
+        if slug not in seen:  # two spellings of one slug: the first keeps it (check says so)
+            seen.add(slug)
+            yield from _filtered(version, now, None, city, tuple(by_city[city]))
+    for session in schedule.sessions:
+        yield from _session_documents(schedule, session, now)
+
+
+def _filtered(
+    version: Version, now: datetime, series_id: str | None, city: str | None,
+    chosen: tuple[Session, ...],
+) -> Iterator[Document]:
+    """The calendar and news feeds of the whole schedule, a series or a city."""
+    schedule = version.schedule
+    calendar = schedule.calendar
+    title = wording.publication_title(schedule, series_id, city)
+    if series_id is not None:
+        path_of = lambda name: links.series_doc_path(series_id, name)  # noqa: E731
+    elif city is not None:
+        path_of = lambda name: links.city_doc_path(city, name)  # noqa: E731
+    else:
+        path_of = lambda name: "/" + name  # noqa: E731
+    # Only a city's documents are made of its own sessions alone; the others change
+    # with any edit, so they are keyed by the version.
+    made_of: object = (calendar, schedule.contacts, chosen) if city is not None \
+        else f"{version.number}:{version.digest}"
+    # Planned dates have no city yet: a city's feed has none of them.
+    series_ids = () if city else ([series_id] if series_id else None)
+    path = path_of("calendar.ics")
+    yield Document(path, ICAL_TYPE,
+                   lambda: ical.feed_bytes(schedule, chosen, name=title, series_ids=series_ids),
+                   _digest(made_of, path, title), _dated(latest_update(chosen), calendar.updated))
+    # An announcement dated in the future is held back until then: the file can
+    # be prepared ahead of the press release.
+    published = tuple(s for s in chosen if s.announced is not None and s.announced <= now)
+    due = tuple(len(feeds.news([s], now)) for s in published)
+    if latest_update(chosen) is None:
+        dated_by = schedule.sessions  # nothing of its own: dated by the whole schedule
+        made_of = f"{version.number}:{version.digest}"
+    else:
+        dated_by = published or chosen
+    for name, render, content_type in (("rss.xml", feeds.rss_bytes, RSS_TYPE),
+                                       ("atom.xml", feeds.atom_bytes, ATOM_TYPE)):
+        path = path_of(name)
+        yield Document(
+            path, content_type,
+            lambda render=render, path=path: render(schedule, published, title, "", now, path,
+                                                     chosen),
+            _digest(made_of, path, title, published, due),
+            _dated(latest_update(dated_by), calendar.updated))
+
+
+def _session_documents(schedule: Schedule, session: Session, now: datetime) -> Iterator[Document]:
+    """A session's page, card, JSON and (when dated) .ics."""
+    calendar = schedule.calendar
+    past = session.is_over(now)
+    made_of = (calendar, schedule.contacts, session, past)
+    modified = _dated(session.updated, calendar.updated, session.end if past else None)
+    path = links.page_path(session)
+    yield Document(path, HTML_TYPE, lambda: html.session_page(schedule, session, now),
+                   _digest(made_of, path), modified)
+    path = links.card_path(session)
+    yield Document(path, PNG_TYPE, lambda: cards.session_card(schedule, session, now),
+                   _digest(made_of, path), modified)
+    modified = _dated(session.updated, calendar.updated)
+    path = links.json_path(session)
+    yield Document(path, JSON_TYPE, lambda: json_api.session_bytes(schedule, session),
+                   _digest(made_of[:3], path), modified, DESCRIBED)
+    if session.is_dated:
+        path = links.ics_path(session)
+        yield Document(path, ICAL_TYPE, lambda: ical.session_bytes(schedule, session),
+                       _digest(made_of[:3], path), modified,
+                       (("Content-Disposition", f'attachment; filename="{session.id}.ics"'),))
+
+
+# --- the manifest -------------------------------------------------------------------
+
+
+def headers_of(document: Document) -> list[tuple[str, str]]:
+    """The headers every coding of `document` shares (not ETag, Vary, Content-Encoding)."""
+    found = [("Content-Type", document.content_type)]
+    if document.modified is not None:
+        found.append(("Last-Modified", http_date(document.modified)))
+    found.append(("Cache-Control", CACHE_CONTROL))
+    own = list(document.headers)
+    if not any(name == "Content-Security-Policy" for name, _ in own):
+        own += security(document.path, NO_FRAMING)
+    return found + own
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One URL of a built folder: its file's ETag and size, its codings and headers."""
+
+    path: str
+    etag: str
+    size: int
+    codings: tuple[str, ...]  # compressed siblings, in the server's order of preference
+    headers: tuple[tuple[str, str], ...]
+    key: str
+
+    @property
+    def file(self) -> str:
+        """The file, relative to the folder."""
+        return file_for(self.path)
+
+    def etag_of(self, coding: str) -> str:
+        """The strong ETag of one coding's bytes."""
+        return self.etag + encoding.ETAG_SUFFIX[coding]
+
+    def as_json(self) -> list[Any]:
+        """The entry's line in the manifest."""
+        return [self.path, self.etag, self.size, list(self.codings),
+                [list(h) for h in self.headers], self.key]
+
+
+def _entry_of(line: list[Any], kinds: dict[tuple, tuple]) -> Entry:
+    path, etag, size, codings, headers, key = line
+    shared = tuple(tuple(h) for h in headers)
+    # URLs of one kind send the same headers: one tuple for all of them.
+    return Entry(path, etag, int(size), tuple(codings), kinds.setdefault(shared, shared), key)
+
+
+@dataclass(frozen=True)
+class Site:
+    """A built folder, read: its manifest's entries by URL path."""
+
+    folder: Path
+    version: int
+    digest: str
+    built_for: datetime
+    valid_from: datetime | None
+    valid_until: datetime | None
+    entries: dict[str, Entry]
+
+    def holds(self, now: datetime) -> bool:
+        """True when `now` is in the period between moments this folder was built for."""
+        return (self.valid_from is None or self.valid_from <= now) and \
+            (self.valid_until is None or now < self.valid_until)
+
+    def open(self, entry: Entry, coding: str) -> Any:
+        """The file of `entry` in `coding`, opened for reading."""
+        suffix = SIBLINGS.get(coding, "")
+        return open(self.folder / (entry.file + suffix), "rb")  # noqa: SIM115 - caller closes
+
+
+class SiteError(Exception):
+    """A folder that is not a complete build (no manifest, unreadable, another format)."""
+
+
+def read_site(folder: Path) -> Site:
+    """The built folder at `folder`; SiteError when it is not complete."""
+    try:
+        document = json.loads((folder / MANIFEST).read_bytes())
+        if document.get("format") != FORMAT:
+            raise SiteError(f"{folder}: not a site folder of this release")
+        kinds: dict[tuple, tuple] = {}
+        entries = {line[0]: _entry_of(line, kinds) for line in document["entries"]}
+        since, until = document["valid_from"], document["valid_until"]
+        return Site(folder, int(document["version"]), str(document["digest"]),
+                    datetime.fromisoformat(document["built_for"]),
+                    datetime.fromisoformat(since) if since else None,
+                    datetime.fromisoformat(until) if until else None, entries)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SiteError(f"{folder}: not a complete site folder ({exc})") from None
+
+
+# --- building -----------------------------------------------------------------------
+
+
+def _write(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "wb") as out:
+        out.write(data)
+
+
+def render_one(document: Document, folder: Path) -> Entry:
+    """Render `document` into `folder` with its compressed siblings; its manifest entry."""
+    body = document.render()
+    name = file_for(document.path)
+    _write(folder / name, body)
+    etag = hashlib.sha256(body).hexdigest()[:encoding.ETAG_LENGTH]
+    codings: list[str] = []
+    if encoding.compressible(document.content_type, len(body)):
+        for coding in encoding.PREFERENCE:
+            _write(folder / (name + SIBLINGS[coding]), encoding.COMPRESS[coding](body))
+            codings.append(coding)
+    if document.modified is not None:  # static hosts date a file by its modification time
+        stamp = document.modified.timestamp()
+        for suffix in ("", *(SIBLINGS[c] for c in codings)):
+            os.utime(folder / (name + suffix), (stamp, stamp))
+    return Entry(document.path, etag, len(body), tuple(codings),
+                 tuple(headers_of(document)), document.key)
+
+
+def _reuse(entry: Entry, old: Path, new: Path) -> bool:
+    """Hard-link the files of `entry` from the folder `old` into `new`; False if one is gone."""
+    try:
+        for name in [entry.file, *(entry.file + SIBLINGS[c] for c in entry.codings)]:
+            target = new / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(old / name, target)
+    except OSError:
+        return False
+    return True
+
+
+# The documents a forked build worker renders: set just before the fork, read by the
+# children (which inherit it), never by the parent afterwards.
+_WORK: tuple[list[Document], Path] | None = None
+
+
+def _render_slice(indexes: range) -> list[Entry]:
+    assert _WORK is not None
+    todo, folder = _WORK
+    return [render_one(todo[i], folder) for i in indexes]
+
+
+def _render_all(todo: list[Document], folder: Path, workers: int) -> list[Entry]:
+    """Render `todo` into `folder`, on `workers` processes when there is enough to do."""
+    if workers <= 1 or len(todo) < PARALLEL_FROM:
+        return [render_one(d, folder) for d in todo]
+    global _WORK  # noqa: PLW0603 - handed to the forked workers, see above
+    _WORK = (todo, folder)
+    try:
+        size = max(1, len(todo) // (workers * 8))
+        slices = [range(i, min(i + size, len(todo))) for i in range(0, len(todo), size)]
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            return [e for part in pool.imap(_render_slice, slices) for e in part]
+    finally:
+        _WORK = None
+
+
+def build(
+    version: Version, now: datetime, target: Path, previous: Site | None = None,
+    workers: int | None = None,
+) -> Site:
+    """Build the folder of `version` at `now` into `target`, atomically; the Site built.
+
+    Files whose inputs are those of a file of `previous` are hard-linked from it.
+    Nothing is left at `target` unless the build completed; a temporary folder
+    beside it is removed on failure.
+    """
+    target = Path(target)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    shutil.rmtree(temporary, ignore_errors=True)
+    temporary.mkdir(parents=True)
+    try:
+        entries: list[Entry] = []
+        todo: list[Document] = []
+        for document in map(lambda d: _clamped(d, now), documents(version, now)):
+            old = previous.entries.get(document.path) if previous is not None else None
+            if old is not None and old.key == document.key and \
+                    _reuse(old, previous.folder, temporary):  # type: ignore[union-attr]
+                entries.append(old)
+            else:
+                todo.append(document)
+        entries += _render_all(todo, temporary, workers or os.cpu_count() or 1)
+        entries.sort(key=lambda e: e.path)
+        _write_extras(version.schedule, temporary, entries)
+        since, until = period(version.schedule, now)
+        manifest = {
+            "format": FORMAT, "release": RELEASE, "version": version.number,
+            "digest": version.digest, "built_for": now.isoformat(),
+            "valid_from": since.isoformat() if since else None,
+            "valid_until": until.isoformat() if until else None,
+            "entries": [e.as_json() for e in entries],
+        }
+        _write(temporary / MANIFEST, json.dumps(manifest, ensure_ascii=False).encode("utf-8"))
+        try:
+            os.rename(temporary, target)
+        except OSError:
+            if not (target / MANIFEST).exists():
+                raise
+            shutil.rmtree(temporary, ignore_errors=True)  # another process built it meanwhile
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    return read_site(target)
+
+
+def _write_extras(schedule: Schedule, folder: Path, entries: list[Entry]) -> None:
+    """What static hosts need beside the files: `_headers`, nginx's conf, `404.html`."""
+    from agenda import hosting  # the host configurations only; kept apart for size
+
+    _write(folder / "_headers", hosting.headers_file(entries).encode("utf-8"))
+    for name, text in hosting.nginx_files(entries).items():
+        _write(folder / "_nginx" / name, text.encode("utf-8"))
+    _write(folder / "404.html", html.error_page(
+        schedule.calendar, 404, "Page introuvable",
+        "Cette adresse ne correspond à aucune page de l’agenda."))
+
+
+def export(site: Site, outdir: Path) -> int:
+    """Copy the folder of `site` into `outdir` (hard links where the disk allows); files copied.
+
+    `outdir` must be new, empty, or a previous export (it has a manifest), which is replaced.
+    """
+    from agenda.errors import ExportError
+
+    outdir = Path(outdir)
+    if outdir.exists() and any(outdir.iterdir()) and not (outdir / MANIFEST).exists():
+        raise ExportError(f"{outdir} is not empty and holds no previous export ({MANIFEST}); "
+                          "choose an empty or new folder.")
+    temporary = outdir.with_name(f".{outdir.name}.{os.getpid()}.tmp")
+    shutil.rmtree(temporary, ignore_errors=True)
+    shutil.copytree(site.folder, temporary, copy_function=_link_or_copy)
+    if outdir.exists():
+        shutil.rmtree(outdir)
+    os.rename(temporary, outdir)
+    return sum(1 for p in outdir.rglob("*") if p.is_file())
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # another disk
+        shutil.copy2(source, target)

@@ -1,0 +1,43 @@
+"""/healthz: which version and folder are served and, when something is not, why and since when."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from agenda.web.serve import store
+
+bp = Blueprint("health", __name__)
+
+PENDING = {
+    "waiting": "the schedule file changed; it is published once the save has ended",
+    "invalid": "the schedule file is not published, still serving the version above",
+    "unwritable": "cannot write the published version; the edit is not published",
+    "missing": "the schedule file cannot be read; still serving the version above",
+}
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    """Always 200 while the service serves, so that a typo in the schedule never makes a
+    load balancer drop every instance; `?strict=1` answers 503 while anything is amiss."""
+    versions = store()
+    site = versions.site()
+    current = versions.served()
+    pending = versions.pending
+    published = current.published.isoformat() if current.published else "from the file"
+    lines = [
+        f"ok: serving {current.label}, published {published}, "
+        f"{len(current.schedule.sessions)} sessions",
+        f"site folder: {site.folder}",
+    ]
+    if pending is not None:
+        lines.append(f"pending since {pending.since.isoformat()}: {PENDING[pending.state]}")
+        lines += [f"  {problem}" for problem in pending.problems]
+    if versions.site_problem is not None:
+        lines.append(f"site: {versions.site_problem}")
+    strict = request.args.get("strict", "") not in ("", "0", "false")
+    amiss = pending is not None or versions.site_problem is not None
+    response = Response("\n".join(lines) + "\n", status=503 if strict and amiss else 200,
+                        mimetype="text/plain")
+    response.headers["Cache-Control"] = "no-store"
+    return response

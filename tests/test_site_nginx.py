@@ -1,0 +1,190 @@
+"""The site folder: every URL's file equals the app's answer, and Debian's nginx serves it alike."""
+
+from __future__ import annotations
+
+import email.utils
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+
+from agenda import create_app
+from agenda.cli import main
+from agenda.site import Site, file_for
+from tests.conftest import SEVERAL
+from tests.servers import BROTLI_STATIC, fetch, free_port, nginx, nginx_binary
+
+NOW = "2021-07-01T12:00:00+02:00"
+CODINGS = ["identity", "gzip", "br"]
+# Headers a static host must send as the app does.
+KEPT_HEADERS = ("Content-Type", "Cache-Control", "Content-Security-Policy", "X-Frame-Options",
+                "X-Content-Type-Options", "Referrer-Policy", "Access-Control-Allow-Origin",
+                "Access-Control-Expose-Headers", "Content-Disposition", "Link",
+                "Content-Encoding", "Vary")
+
+
+@pytest.fixture(scope="module")
+def several_pinned(tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    """The several-sessions app with its moment pinned, its site folders in a folder of its own."""
+    return create_app({"AGENDA_DATA": str(SEVERAL), "AGENDA_NOW": NOW, "TESTING": True,
+                       "AGENDA_SITE": str(tmp_path_factory.mktemp("site"))})
+
+
+@pytest.fixture(scope="module")
+def built(several_pinned: Flask) -> Site:
+    """The folder the app serves."""
+    return several_pinned.extensions["agenda.store"].site()
+
+
+@pytest.fixture(scope="module")
+def static_host(built: Site, tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """nginx serving the folder with the configuration the builder wrote; yields its port."""
+    nginx_binary()
+    port = free_port()
+    brotli = f"include {built.folder}/_nginx/brotli.conf;" if BROTLI_STATIC.exists() else ""
+    block = (f"server {{ listen 127.0.0.1:{port}; root {built.folder}; "
+             f"include {built.folder}/_nginx/agenda-static.conf; {brotli} }}")
+    with nginx(tmp_path_factory.mktemp("nginx"), block, port, "/calendar.ics"):
+        yield port
+
+
+@pytest.mark.parametrize(
+    ("path", "file"),
+    [("/", "index.html"), ("/embed", "embed.html"), ("/events/lyon", "events/lyon.html"),
+     ("/events/lyon.ics", "events/lyon.ics"), ("/series/s/rss.xml", "series/s/rss.xml")],
+)
+def test_file_for_pretty_urls(path: str, file: str) -> None:
+    assert file_for(path) == file
+
+
+def test_folder_covers_every_document(built: Site) -> None:
+    paths = set(built.entries)
+    assert "/cities/saint-etienne/atom.xml" in paths
+    assert "/series/autres/calendar.ics" in paths
+    assert "/events/sans-date" in paths and "/events/sans-date.ics" not in paths
+    assert "/static/agenda.css" in paths
+
+
+def test_files_equal_app_answers(built: Site, several_pinned: Flask) -> None:
+    client = several_pinned.test_client()
+    for path in built.entries:
+        plain = client.get(path)
+        target = built.folder / file_for(path)
+        assert target.read_bytes() == plain.data, path
+        if "Last-Modified" in plain.headers:
+            stamp = email.utils.parsedate_to_datetime(plain.headers["Last-Modified"]).timestamp()
+            assert target.stat().st_mtime == stamp, path
+        for coding, suffix in (("gzip", ".gz"), ("br", ".br")):
+            packed = client.get(path, headers={"Accept-Encoding": coding})
+            sibling = target.with_name(target.name + suffix)
+            if packed.headers.get("Content-Encoding") == coding:
+                assert sibling.read_bytes() == packed.data, (path, coding)
+            else:
+                assert not sibling.exists()
+
+
+def _same_answer(path: str, coding: str, port: int, client: FlaskClient) -> None:
+    headers = {"Accept-Encoding": coding}
+    expected = client.get(path, headers=headers)
+    status, got, body = fetch(port, path, headers)
+    assert (status, body) == (200, expected.data), (path, coding)
+    for name in KEPT_HEADERS:
+        assert got.get(name) == expected.headers.get(name), (path, coding, name)
+    if "Last-Modified" in expected.headers:  # nginx always sends one: the file's date
+        assert got["Last-Modified"] == expected.headers["Last-Modified"], (path, coding)
+    again, _, empty = fetch(port, path, {**headers, "If-None-Match": got["ETag"]})
+    assert (again, empty) == (304, b""), (path, coding)
+    if "Last-Modified" in expected.headers:
+        since = {**headers, "If-Modified-Since": expected.headers["Last-Modified"]}
+        assert fetch(port, path, since)[0] == 304, (path, coding)
+        assert client.get(path, headers=since).status_code == 304, (path, coding)
+
+
+def test_nginx_on_the_folder_answers_as_the_app(
+    static_host: int, built: Site, several_pinned: Flask
+) -> None:
+    client = several_pinned.test_client()
+    codings = CODINGS if BROTLI_STATIC.exists() else CODINGS[:2]
+    for path in built.entries:
+        for coding in codings:
+            _same_answer(path, coding, static_host, client)
+
+
+def test_nginx_hides_the_folder_own_files_and_answers_404_in_french(static_host: int) -> None:
+    assert fetch(static_host, "/_headers")[0] == 404
+    assert fetch(static_host, "/_manifest.json")[0] == 404
+    assert fetch(static_host, "/_nginx/agenda-static.conf")[0] == 404
+    status, got, body = fetch(static_host, "/nulle-part")
+    assert status == 404
+    assert "Page introuvable" in body.decode("utf-8")
+    assert got["Content-Type"] == "text/html; charset=utf-8"
+
+
+def test_nginx_configuration_passes_nginx_t_without_the_brotli_module(
+    built: Site, tmp_path: Path
+) -> None:
+    # Debian's nginx-light has no brotli module: the snippet alone must not need it.
+    binary = nginx_binary()
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(f"""pid {tmp_path}/nginx.pid;
+error_log {tmp_path}/error.log;
+events {{ }}
+http {{
+    server {{ listen 127.0.0.1:{free_port()}; root {built.folder};
+             include {built.folder}/_nginx/agenda-static.conf; }}
+}}
+""", encoding="utf-8")
+    result = subprocess.run([binary, "-t", "-p", str(tmp_path), "-c", str(conf)],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+
+
+def test_build_cli_copies_the_published_folder_and_refreshes(
+    runner: CliRunner, tmp_path: Path, write_schedule
+) -> None:
+    text = SEVERAL.read_text(encoding="utf-8")
+    path = write_schedule(text)
+    out = tmp_path / "site"
+    result = runner.invoke(main, ["build", str(out), "--data", str(path), "--now", NOW])
+    assert result.exit_code == 0, result.output
+    assert "no published version yet" in result.output  # it says it starts a history
+    assert (out / "events" / "automne.html").is_file()
+    assert (out / "_headers").is_file()
+    path.write_text(text.replace("Le jour où l’on recule l’heure", "Le jour d’après"),
+                    encoding="utf-8")
+    result = runner.invoke(main, ["build", str(out), "--data", str(path), "--now", NOW])
+    # An edit that is not published: refused, with what differs and the way out.
+    assert result.exit_code == 1
+    assert "automne" in result.output and "agenda build --publish" in result.output
+    assert "Le jour d’après" not in (out / "events" / "automne.html").read_text("utf-8")
+    result = runner.invoke(main, ["build", str(out), "--publish", "--data", str(path),
+                                  "--now", NOW])
+    assert result.exit_code == 0, result.output
+    assert "version 2" in result.output
+    assert "Le jour d’après" in (out / "events" / "automne.html").read_text("utf-8")
+
+
+def test_build_refuses_a_folder_that_is_not_an_export(runner: CliRunner, tmp_path: Path,
+                                                      write_schedule) -> None:
+    path = write_schedule(SEVERAL.read_text(encoding="utf-8"))
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "notes.txt").write_text("mine")
+    result = runner.invoke(main, ["build", str(tmp_path / "out"), "--data", str(path)])
+    assert result.exit_code == 1
+    assert "holds no previous export" in result.output
+    assert (tmp_path / "out" / "notes.txt").read_text() == "mine"
+
+
+def test_folder_holds_no_private_link_nor_personal_page(built: Site) -> None:
+    # The fixture's "automne" has a private video link: registered people get it
+    # through a signed personal link, which no built file holds.
+    private = "private-room-SECRET"
+    assert private in SEVERAL.read_text(encoding="utf-8")
+    for file in built.folder.rglob("*"):
+        if file.is_file() and file.suffix not in (".gz", ".br", ".png"):
+            assert private.encode() not in file.read_bytes(), file
+            assert "/private/" not in str(file.relative_to(built.folder))
