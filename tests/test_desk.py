@@ -222,10 +222,16 @@ def test_desk_post_without_csrf_token_gives_400(app: Flask) -> None:
         assert client.post(path, data={}).status_code == 400
 
 
-def test_desk_ten_wrong_passwords_give_429(app: Flask, caplog: pytest.LogCaptureFixture) -> None:
+def test_desk_ten_wrong_passwords_give_429(
+    app: Flask, schedule: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     client = app.test_client()
     statuses = [login(client, "mauvais mot de passe") for _ in range(10)]
     assert statuses == [200] * 9 + [429]
+    # Another worker process (another app on the same files) counts the same failures.
+    other = create_app({"AGENDA_DATA": str(schedule), "AGENDA_SECRET": SECRET,
+                        "AGENDA_DESK_SECURE": False}).test_client()
+    assert login(other) == 429
     answer = client.post("/desk/connexion", data={
         "csrf_token": token(client), "email": EMAIL, "password": PASSWORD})
     assert answer.status_code == 429

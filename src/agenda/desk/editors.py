@@ -9,6 +9,8 @@ owner only.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import tempfile
@@ -99,6 +101,36 @@ def authenticate(path: Path, email: str, password: str) -> Editor | None:
         check_password_hash(_DUMMY_HASH, password)
         return None
     return editor if check_password_hash(editor.password, password) else None
+
+
+def failures_path(editors_file: Path) -> Path:
+    """Where failed logins are counted, shared by every worker process: a hidden file beside."""
+    return editors_file.with_name("." + editors_file.stem + ".failures.json")
+
+
+def count_failure(path: Path, keys: tuple[str, ...], now: float, window: float,
+                  record: bool) -> dict[str, int]:
+    """Failed logins within `window` seconds by key, after recording one for `keys` if asked.
+
+    The file is read and rewritten under an exclusive lock, so that every worker
+    of the server counts the same failures.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    with contextlib.closing(os.fdopen(fd, "r+", encoding="utf-8")) as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            found = json.loads(handle.read() or "{}")
+        except ValueError:
+            found = {}
+        kept = {k: [t for t in times if now - t < window] for k, times in found.items()}
+        if record:
+            for key in keys:
+                kept.setdefault(key, []).append(now)
+        kept = {k: times for k, times in kept.items() if times}
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps(kept))
+        return {key: len(kept.get(key, [])) for key in keys}
 
 
 def end_sessions(path: Path, email: str, moment: float) -> None:

@@ -141,19 +141,12 @@ def _context() -> dict[str, Any]:
 # --- login --------------------------------------------------------------------------
 
 
-def _failures() -> dict[str, list[float]]:
-    return current_app.extensions.setdefault("agenda.desk.failures", {})
-
-
-def _recent(key: str, now: float) -> list[float]:
-    kept = [t for t in _failures().get(key, []) if now - t < FAILURE_WINDOW]
-    _failures()[key] = kept
-    return kept
-
-
-def _blocked(email: str, address: str, now: float) -> bool:
-    return (len(_recent("account:" + email, now)) >= FAILURES_PER_ACCOUNT
-            or len(_recent("address:" + address, now)) >= FAILURES_PER_ADDRESS)
+def _too_many(email: str, address: str, now: float, record: bool = False) -> bool:
+    """True when this account or this address failed too often lately (counting one more)."""
+    account, origin = "account:" + email, "address:" + address
+    counts = editors.count_failure(editors.failures_path(editors_file()), (account, origin),
+                                   now, FAILURE_WINDOW, record)
+    return counts[account] >= FAILURES_PER_ACCOUNT or counts[origin] >= FAILURES_PER_ADDRESS
 
 
 def _login_page(status: int, error: str = "", email: str = "") -> tuple[str, int]:
@@ -170,15 +163,13 @@ def login() -> Any:
     email = request.form.get("email", "").strip().lower()
     address = request.remote_addr or "?"
     now = time.time()
-    if _blocked(email, address, now):
+    if _too_many(email, address, now):
         log.warning("desk: login refused for %s from %s: too many failures", email, address)
         abort(429)
     editor = editors.authenticate(editors_file(), email, request.form.get("password", ""))
     if editor is None:
-        _failures().setdefault("account:" + email, []).append(now)
-        _failures().setdefault("address:" + address, []).append(now)
         log.warning("desk: failed login for %s from %s", email, address)
-        if _blocked(email, address, now):
+        if _too_many(email, address, now, record=True):
             abort(429)
         return _login_page(200, "Adresse ou mot de passe incorrect.", email)
     session.clear()
