@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 
 from agenda import create_app
 from agenda.cli import main
+from agenda.desk.drafts import Draft, rebase
 from tests.conftest import ROOT, SHIPPED
 
 SECRET = "x" * 40
@@ -149,6 +150,28 @@ def test_desk_refuses_to_publish_over_a_hand_edit_and_loses_neither(
     assert schedule.read_text(encoding="utf-8") == hand
     assert "Titre du brouillon" in client.get("/desk/seances/clermont-ferrand").get_data(
         as_text=True)
+    # The two changes touch different lines: the draft can be carried over, then published.
+    client.post("/desk/reprendre", data={"csrf_token": token(client, "/desk/brouillon")})
+    assert publish(client) == 302
+    text = schedule.read_text(encoding="utf-8")
+    assert 'city = "Bourges (Cher)"' in text and 'title = "Titre du brouillon"' in text
+
+
+def test_desk_same_lines_changed_twice_cannot_be_carried_over(
+    app: Flask, schedule: Path
+) -> None:
+    client = app.test_client()
+    login(client)
+    post(client, "/desk/seances/bourges", {"city": "Bourges (18)"})
+    hand = schedule.read_text(encoding="utf-8").replace('city = "Bourges"',
+                                                         'city = "Bourges (Cher)"')
+    schedule.write_text(hand, encoding="utf-8")
+    answer = client.post("/desk/publier", data={"csrf_token": token(client, "/desk/brouillon")})
+    assert answer.status_code == 409
+    assert "portent sur les mêmes lignes" in answer.get_data(as_text=True)
+    client.post("/desk/reprendre", data={"csrf_token": token(client, "/desk/brouillon")})
+    assert publish(client) == 409
+    assert schedule.read_text(encoding="utf-8") == hand
 
 
 def test_desk_round_trip_changes_only_the_edited_lines(app: Flask, schedule: Path) -> None:
@@ -337,3 +360,13 @@ def test_desk_correction_gives_sequence_plus_one_and_no_news(app: Flask) -> None
     entries = feedparser.parse(client.get("/rss.xml").data).entries
     assert not any(e.title.startswith("Nouvelle date") for e in entries)
     assert not any("Reporté" in e.title for e in entries)
+
+
+def test_rebase_carries_changes_to_other_lines_and_refuses_the_same_lines() -> None:
+    base = "a\nb\nc\nd\ne\nf\n"
+    draft = Draft("a\nB\nc\nd\ne\nf\n", base)
+    carried = rebase(draft, "a\nb\nc\nd\nE\nf\n")
+    assert carried == Draft("a\nB\nc\nd\nE\nf\n", "a\nb\nc\nd\nE\nf\n")
+    assert rebase(draft, "a\nb2\nc\nd\ne\nf\n") is None
+    assert rebase(Draft(base + "g\n", base), "x\n" + base) == Draft("x\n" + base + "g\n",
+                                                                     "x\n" + base)

@@ -105,6 +105,33 @@ def diff(before: str, after: str, names: tuple[str, str]) -> list[str]:
         before.splitlines(True), after.splitlines(True), *names, n=2)]
 
 
+def rebase(draft: Draft, current: str) -> Draft | None:
+    """The draft's changes applied to the file as it is now, or None when both changed the
+    same lines (then only the editor can choose)."""
+    base = draft.base.splitlines(True)
+    mine = difflib.SequenceMatcher(None, base, draft.text.splitlines(True), autojunk=False)
+    theirs = difflib.SequenceMatcher(None, base, current.splitlines(True), autojunk=False)
+    edits = [(i1, i2, draft.text.splitlines(True)[j1:j2])
+             for tag, i1, i2, j1, j2 in mine.get_opcodes() if tag != "equal"]
+    others = [(i1, i2) for tag, i1, i2, _, _ in theirs.get_opcodes() if tag != "equal"]
+    for i1, i2, _ in edits:
+        # Overlapping or touching ranges of the base: the same lines, or lines next to them.
+        if any(o1 <= i2 and i1 <= o2 for o1, o2 in others):
+            return None
+    # Map each base line to where it is in `current`, then replay the draft's edits there.
+    position = {}
+    for tag, i1, i2, j1, _ in theirs.get_opcodes():
+        if tag == "equal":
+            position.update((i1 + k, j1 + k) for k in range(i2 - i1 + 1))
+    lines = current.splitlines(True)
+    for i1, i2, new in sorted(edits, reverse=True):
+        if i1 not in position:
+            return None
+        start = position[i1]
+        lines[start:start + (i2 - i1)] = new
+    return Draft("".join(lines), current)
+
+
 # --- edits ------------------------------------------------------------------------
 
 

@@ -270,7 +270,8 @@ def index() -> Any:
     text = draft.text if draft else _file_text()
     sessions = drafts.rows_values(text, "sessions")
     series = [
-        (s, [x for x in sessions if x.get("series") == s.get("id")])
+        (s, sorted((x for x in sessions if x.get("series") == s.get("id")),
+                   key=lambda x: x.get("number") or 0))
         for s in drafts.rows_values(text, "series")
     ]
     moved = draft is not None and digest_of(_file_text().encode("utf-8")) != draft.base_digest
@@ -421,6 +422,7 @@ def publish_draft() -> Any:
                 "desk/conflict.html",
                 theirs=drafts.diff(draft.base, on_disk, ("début du brouillon", "fichier actuel")),
                 mine=drafts.diff(draft.base, draft.text, ("début du brouillon", "brouillon")),
+                mergeable=drafts.rebase(draft, on_disk) is not None,
             ), 409
         found = preview.pending(schedule_path(), published_file(), draft.raw, _now())
         if found.problems:
@@ -437,6 +439,17 @@ def publish_draft() -> Any:
     drafts.drop_draft(schedule_path(), g.editor.email)
     log.info("desk: %s published %s", g.editor.email, outcome.version.label)
     return redirect(url_for("desk.index", publie=outcome.version.number))
+
+
+@bp.post("/reprendre")
+def rebase() -> Any:
+    """Carry the draft's changes over to the file as it is now, when they touch other lines."""
+    draft = current_draft()
+    moved = drafts.rebase(draft, _file_text())
+    if moved is None:
+        return redirect(url_for("desk.draft_page"))
+    drafts.save_draft(schedule_path(), g.editor.email, moved)
+    return redirect(url_for("desk.draft_page"))
 
 
 @bp.post("/abandonner")
