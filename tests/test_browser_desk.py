@@ -191,7 +191,7 @@ DESK_PAGES = [
 def test_browser_axe_finds_nothing_on_the_desk(
     browser: Browser, desk: tuple[str, Path], scheme: str
 ) -> None:
-    url, _ = desk
+    url, schedule = desk
     context = browser.new_context(locale="fr-FR", color_scheme=scheme)
     try:
         page = context.new_page()
@@ -210,6 +210,13 @@ def test_browser_axe_finds_nothing_on_the_desk(
         page.locator("#f-end").fill("2021-05-19T07:00")
         page.locator("button:has-text('Enregistrer')").click()
         found["errors"] = violations(page)
+        # The refusal to publish over a hand edit.
+        schedule.write_text(schedule.read_text(encoding="utf-8").replace(
+            'city = "Bourges"', 'city = "Bourges (Cher)"'), encoding="utf-8")
+        page.goto(url + "/desk/brouillon")
+        page.locator("button:has-text('Publier')").click()
+        assert page.locator("h1").inner_text() == "Publication refusée"
+        found["conflict"] = violations(page)
         assert found == {path: [] for path in found}
     finally:
         context.close()

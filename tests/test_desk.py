@@ -6,6 +6,7 @@ import difflib
 import html
 import re
 import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import feedparser
@@ -267,6 +268,8 @@ def test_desk_cookie_from_before_logout_is_refused(app: Flask) -> None:
     login(client)
     cookie = client.get_cookie("agenda_desk", path="/desk")
     assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
+    lifetime = cookie.expires - datetime.now(UTC)
+    assert timedelta(hours=7, minutes=59) < lifetime <= timedelta(hours=8)
     assert "Clermont" in client.get("/desk/").get_data(as_text=True)
     client.post("/desk/deconnexion", data={"csrf_token": token(client, "/desk/")})
     other = app.test_client()
@@ -282,6 +285,8 @@ def test_desk_is_off_until_an_editor_exists(tmp_path: Path) -> None:
     assert app.test_client().get("/desk/").status_code == 404
     add_editor(target)
     assert app.test_client().get("/desk/").status_code == 200
+    without_secret = create_app({"AGENDA_DATA": str(target), "AGENDA_SECRET": None})
+    assert without_secret.test_client().get("/desk/").status_code == 404
 
 
 def test_desk_secure_cookie_when_base_url_is_https(schedule: Path) -> None:
