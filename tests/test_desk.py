@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from agenda import create_app
 from agenda.cli import main
 from agenda.desk.drafts import Draft, rebase
+from agenda.loader import load_schedule
 from tests.conftest import ROOT, SHIPPED
 
 SECRET = "x" * 40
@@ -375,3 +376,16 @@ def test_rebase_carries_changes_to_other_lines_and_refuses_the_same_lines() -> N
     assert rebase(draft, "a\nb2\nc\nd\ne\nf\n") is None
     assert rebase(Draft(base + "g\n", base), "x\n" + base) == Draft("x\n" + base + "g\n",
                                                                      "x\n" + base)
+
+
+def test_desk_contacts_add_and_remove(app: Flask, schedule: Path) -> None:
+    client = app.test_client()
+    login(client)
+    status, page = post(client, "/desk/contacts", {
+        "contacts.1.name": "", "contacts.1.organization": "", "contacts.1.phone": "",
+        "contacts.1.email": "", "contacts.3.name": "Jeanne Martin",
+        "contacts.3.email": "jeanne@example.org"})
+    assert status == 302, page
+    assert publish(client) == 302
+    names = [c.name for c in load_schedule(schedule).contacts]
+    assert names == ["Hélène Pichon", "Emmanuel Thérond", "Jeanne Martin"]
