@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from agenda import DEFAULT_DATA, personal
+from agenda.desk.commands import editor
 from agenda.errors import ExportError, ScheduleError
 from agenda.loader import EMAIL, load_schedule
 from agenda.published import (
@@ -289,66 +290,4 @@ def link(session_id: str, email: str | None, data: str | None) -> None:
     click.echo(personal.page_url(calendar, secret_key, session_id, email))
 
 
-@main.group()
-def editor() -> None:
-    """Manage who may log in to the editors' desk (/desk/): a file beside the schedule."""
-
-
-def _editors_file(data: str | None) -> Path:
-    from agenda.desk.editors import editors_path
-
-    return editors_path(data or _default_path())
-
-
-_DATA_OPTION = click.option(
-    "--data", type=click.Path(dir_okay=False),
-    help="Schedule file (default: $AGENDA_DATA or data/sessions.toml).",
-)
-
-
-@editor.command("add")
-@click.argument("email")
-@click.option("--name", required=True, help="The editor's full name.")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-@_DATA_OPTION
-def editor_add(email: str, name: str, password_stdin: bool, data: str | None) -> None:
-    """Add the editor EMAIL (or set a new password); asks for the password twice."""
-    from agenda.desk.editors import EditorError, add_editor
-
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = click.prompt("Mot de passe", hide_input=True, confirmation_prompt=True)
-    target = _editors_file(data)
-    try:
-        add_editor(target, email, name, password)
-    except EditorError as error:
-        click.echo(f"agenda: {error}", err=True)
-        sys.exit(1)
-    click.echo(f"{target}: {email.strip().lower()} peut se connecter au bureau (/desk/).")
-
-
-@editor.command("remove")
-@click.argument("email")
-@_DATA_OPTION
-def editor_remove(email: str, data: str | None) -> None:
-    """Remove the editor EMAIL: their sessions end at once."""
-    from agenda.desk.editors import EditorError, remove_editor
-
-    target = _editors_file(data)
-    try:
-        remove_editor(target, email)
-    except EditorError as error:
-        click.echo(f"agenda: {error}", err=True)
-        sys.exit(1)
-    click.echo(f"{target}: {email.strip().lower()} retiré.")
-
-
-@editor.command("list")
-@_DATA_OPTION
-def editor_list(data: str | None) -> None:
-    """List the editors: e-mail and name, one a line."""
-    from agenda.desk.editors import read_editors
-
-    for found in read_editors(_editors_file(data)).values():
-        click.echo(f"{found.email}\t{found.name}")
+main.add_command(editor)  # agenda editor add / remove / list (agenda.desk.commands)
