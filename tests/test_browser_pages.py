@@ -68,6 +68,14 @@ def shipped_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
+def shipped_before_url() -> Iterator[str]:
+    """The shipped schedule, served with the clock pinned before Clermont-Ferrand's session."""
+    config = {"AGENDA_DATA": str(SHIPPED), "AGENDA_NOW": "2021-05-17T12:00:00+02:00"}
+    with live(create_app(config)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
 def several_url() -> Iterator[str]:
     """The several-sessions fixture, served with the clock pinned to mid-2021."""
     with live(create_app({"AGENDA_DATA": str(SEVERAL), "AGENDA_NOW": SEVERAL_NOW})) as url:
@@ -138,7 +146,11 @@ def test_browser_copy_button_runs_from_the_served_script(visit: Visit, shipped_u
     assert visit.errors == []
 
 
-def test_browser_session_page_jsonld_and_calendar_links(visit: Visit, shipped_url: str) -> None:
+def test_browser_session_page_jsonld_and_calendar_links(
+    visit: Visit, shipped_before_url: str
+) -> None:
+    # Before the session: once it is over, its page offers no add-to-calendar links.
+    shipped_url = shipped_before_url
     clermont = load_schedule(SHIPPED).session("clermont-ferrand")
     assert visit.open(shipped_url + "/events/clermont-ferrand") == 200
     page = visit.page

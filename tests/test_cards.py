@@ -27,6 +27,11 @@ BEFORE_ALL = datetime(2021, 1, 1, tzinfo=UTC)
 AFTER_ALL = datetime(2030, 1, 1, tzinfo=UTC)
 
 
+def plain(text: str) -> str:
+    """Text with its non-breaking spaces (inside times, between day and month) as plain ones."""
+    return text.replace("\u00a0", " ")
+
+
 def chunks(png: bytes) -> list[tuple[bytes, bytes]]:
     """(type, data) of every chunk, each CRC checked."""
     assert png[:8] == SIGNATURE
@@ -134,9 +139,10 @@ def test_cards_session_text_has_series_number_city_time_zone_and_status(
     text = cards.session_text(shipped.calendar, clermont, past=False)
     assert text.eyebrow == f"{clermont.series.title} · n° {clermont.number}"
     assert text.title == clermont.city
-    assert text.lines == ("mercredi 19 mai 2021", "8 h 45 – 10 h 15, heure de Paris")
+    lines = tuple(map(plain, text.lines))
+    assert lines == ("mercredi 19 mai 2021", "8 h 45 – 10 h 15, heure de Paris")
     assert text.status == "Confirmé"
-    assert text.alt == (
+    assert plain(text.alt) == (
         "Tour des Villes · n° 3. Clermont-Ferrand. mercredi 19 mai 2021. "
         "8 h 45 – 10 h 15, heure de Paris. Confirmé."
     )
@@ -151,7 +157,7 @@ def test_cards_held_and_cancelled_and_rescheduled_say_so(
     assert (cancelled.status, cancelled.struck) == ("Annulé", True)
     moved = cards.session_text(several.calendar, several.session("reportee"), past=False)
     assert moved.status == "Reporté"
-    assert moved.note == "Initialement prévue le mercredi 15 décembre 2021 à 8 h 45"
+    assert plain(moved.note) == "Initialement prévue le mercredi 15 décembre 2021 à 8 h 45"
 
 
 def test_cards_agenda_card_names_the_next_session_until_it_ends(shipped: Schedule) -> None:
@@ -159,7 +165,7 @@ def test_cards_agenda_card_names_the_next_session_until_it_ends(shipped: Schedul
     before = cards.agenda_text(shipped, shipped.ended_ids(clermont.start - timedelta(days=1)))
     after = cards.agenda_text(shipped, shipped.ended_ids(clermont.end))
     assert before.lines[0] == "Prochaine séance : n° 3, Clermont-Ferrand"
-    assert before.lines[1] == "mercredi 19 mai 2021, 8 h 45, heure de Paris"
+    assert plain(before.lines[1]) == "mercredi 19 mai 2021, 8 h 45, heure de Paris"
     assert "Clermont-Ferrand" not in " ".join(after.lines)
 
 
@@ -195,6 +201,6 @@ def test_cards_every_page_shares_its_own_card(client: FlaskClient, shipped: Sche
 
 def test_cards_alt_text_says_what_the_card_shows(client: FlaskClient) -> None:
     tags = meta(client.get("/events/clermont-ferrand").data)
-    alt = tags["og:image:alt"]
+    alt = plain(tags["og:image:alt"])
     for words in ("Tour des Villes · n° 3", "Clermont-Ferrand", "8 h 45", "heure de Paris"):
         assert words in alt

@@ -19,6 +19,8 @@ from flask.testing import FlaskClient
 from agenda import create_app
 from agenda.cli import main
 from agenda.desk.drafts import Draft, rebase
+from agenda.desk.forms import editable
+from agenda.format import CALENDAR, SERIES, SESSION, Kind
 from agenda.loader import load_schedule
 from tests.conftest import ROOT, SHIPPED
 
@@ -389,3 +391,16 @@ def test_desk_contacts_add_and_remove(app: Flask, schedule: Path) -> None:
     assert publish(client) == 302
     names = [c.name for c in load_schedule(schedule).contacts]
     assert names == ["Hélène Pichon", "Emmanuel Thérond", "Jeanne Martin"]
+
+
+def test_desk_forms_show_every_declared_field_with_its_french_label(app: Flask) -> None:
+    client = app.test_client()
+    login(client)
+    for path, table in (("/desk/seances/clermont-ferrand", SESSION),
+                        ("/desk/series/tour-des-villes", SERIES), ("/desk/agenda", CALENDAR)):
+        page = html.unescape(client.get(path).get_data(as_text=True))
+        for field in editable(table):
+            assert field.label and field.label in page, (path, field.name)
+            assert not field.help or field.help in page, (path, field.name)
+            if field.kind not in (Kind.TABLE, Kind.TABLES):
+                assert f'name="{field.name}"' in page, (path, field.name)

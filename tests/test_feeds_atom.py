@@ -23,6 +23,11 @@ XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)\Z")
 
 
+def plain(text: str) -> str:
+    """Text with its non-breaking spaces (inside times, between day and month) as plain ones."""
+    return text.replace("\u00a0", " ")
+
+
 def root(body: bytes) -> etree._Element:
     found = etree.fromstring(body)
     assert found.tag == "{http://www.w3.org/2005/Atom}feed"
@@ -78,7 +83,7 @@ def test_atom_feed_valid_to_rfc4287(fixture: str, request: pytest.FixtureRequest
 def test_atom_shipped_entry_matches_press_release(client: FlaskClient) -> None:
     # The press release of 14 May 2021 announces matinale no. 3, Wednesday 19 May, 8:45-10:15.
     (entry,) = root(client.get("/atom.xml").data).findall("a:entry", NS)
-    assert one(entry, "title").text == (
+    assert plain(one(entry, "title").text) == (
         "Tour des Villes n° 3 : Clermont-Ferrand, mercredi 19 mai 2021, 8 h 45 – 10 h 15"
     )
     assert one(entry, "id").text == "https://agenda.ceps-oing.org/events/clermont-ferrand"
@@ -129,7 +134,7 @@ def test_atom_cancelled_entry_updated_after_announcement(several_client: FlaskCl
     entry = entry_of(root(several_client.get("/atom.xml").data), "annulee")
     assert one(entry, "published").text == "2021-10-20T00:00:00+02:00"
     assert one(entry, "updated").text == "2021-11-10T14:00:00+01:00"
-    assert one(entry, "title").text == (
+    assert plain(one(entry, "title").text) == (
         "Annulé : Matinales d’essai n° 4 : Tours, mercredi 17 novembre 2021, 8 h 45 – 10 h 15"
     )
 

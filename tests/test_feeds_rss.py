@@ -22,6 +22,11 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 SEVERAL_NEWEST_FIRST = ["reportee", "annulee", "automne", "texte-difficile", "printemps"]
 
 
+def plain(text: str) -> str:
+    """Text with its non-breaking spaces (inside times, between day and month) as plain ones."""
+    return text.replace("\u00a0", " ")
+
+
 def channel(body: bytes) -> etree._Element:
     root = etree.fromstring(body)
     assert root.tag == "rss"
@@ -47,7 +52,7 @@ def test_rss_shipped_parses_without_bozo(client: FlaskClient, shipped: Schedule)
 def test_rss_shipped_item_matches_press_release(client: FlaskClient) -> None:
     # The press release of 14 May 2021 announces matinale no. 3, Wednesday 19 May, 8:45-10:15.
     (item,) = channel(client.get("/rss.xml").data).findall("item")
-    assert item.findtext("title") == (
+    assert plain(item.findtext("title")) == (
         "Tour des Villes n° 3 : Clermont-Ferrand, mercredi 19 mai 2021, 8 h 45 – 10 h 15"
     )
     assert item.findtext("pubDate") == "Fri, 14 May 2021 00:00:00 +0200"
@@ -130,7 +135,7 @@ def test_rss_automne_dates_land_where_they_belong(several_client: FlaskClient) -
     items = channel(several_client.get("/rss.xml").data).findall("item")
     (item,) = [i for i in items if i.findtext("guid", "").endswith("/automne")]
     assert item.findtext("pubDate") == "Mon, 04 Oct 2021 10:30:00 +0200"
-    assert item.findtext("title") == (
+    assert plain(item.findtext("title")) == (
         "Matinales d’essai n° 2 : Orléans, dimanche 31 octobre 2021, 9 h – 10 h 30"
     )
 
@@ -180,7 +185,7 @@ def test_rss_tentative_item_marked_a_confirmer() -> None:
     )
     (item,) = channel(feeds.rss_bytes(schedule, schedule.sessions)).findall("item")
     # 1 June 2022 is a Wednesday.
-    assert item.findtext("title") == (
+    assert plain(item.findtext("title")) == (
         "À confirmer : Série n° 7 : Metz, mercredi 1er juin 2022, 9 h – 10 h 30"
     )
     assert item.findtext("pubDate") == "Mon, 02 May 2022 00:00:00 +0200"

@@ -149,7 +149,7 @@ def test_agenda_subscribe_box_keeps_subscribe_and_download_apart(
     assert field.get("value") == https
     assert box.xpath(f".//label[@for='{field.get('id')}']")
     assert box.xpath(".//button/@data-copy") == [field.get("id")]
-    assert page.xpath("//script[@src]/@src") == ["/static/copy.js"]
+    assert page.xpath("//script[@src]/@src") == ["/static/copy.js", "/static/localtime.js"]
     # Downloading once is offered separately, as a download.
     assert box.xpath(".//a[@download]/@href") == ["/calendar.ics"]
 

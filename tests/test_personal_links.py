@@ -31,8 +31,13 @@ def make_link(runner: CliRunner, *args: str, secret: str | None = SECRET,
     return url.path + (f"?{url.query}" if url.query else "")
 
 
+BEFORE_AUTUMN = "2021-07-01T12:00:00+02:00"
+
+
 def client_with(secret: str | None, data: Path = SEVERAL) -> FlaskClient:
-    return create_app({"AGENDA_DATA": str(data), "AGENDA_SECRET": secret}).test_client()
+    # Before the sessions of the fixture end: their pages still offer to add them.
+    config = {"AGENDA_DATA": str(data), "AGENDA_SECRET": secret, "AGENDA_NOW": BEFORE_AUTUMN}
+    return create_app(config).test_client()
 
 
 def ics_of(path: str) -> str:

@@ -108,6 +108,15 @@ VALID = {
     "rhythm with fractional seconds": MINIMAL + 'rhythm = { rule = "FREQ=WEEKLY;COUNT=2", '
     "first = 2021-03-17, start = 08:45:00.5, end = 10:15:00 }\n",
     "undated held session": session(start=None, end=None, held="true"),
+    "held false on a dated session": session(held="false"),
+    "video not public without a link": session(video_public="false"),
+    "replay of a tentative session": session(
+        status='"tentative"', replay_url='"https://example.org/replay"'
+    ),
+    "undated session without announced": session(start=None, end=None, announced=None),
+    "session naming its press contact": session(contacts='["Zoé Martin"]').replace(
+        "[[series]]", '[[contacts]]\nname = "Zoé Martin"\n\n[[series]]'
+    ),
 }
 
 # Refused by both: what the schema states (keys, types, required keys, patterns, bounds).
@@ -159,6 +168,18 @@ STRUCTURAL = {
     "sequence above 32 bits": session_text(sequence=2**31),
     "start with seconds": session_text(end="2021-06-16T08:45:05"),
     "sessions as a table": MINIMAL + "\n[sessions]\nid = 'x'\n",
+    # Rules across keys that the schema states too.
+    "start without end": session(end=None),
+    "end without start": session(start=None),
+    "dated session without announced": session(announced=None),
+    "held on a dated session": session(held="true"),
+    "replay of a cancelled session": session(
+        status='"cancelled"', replay_url='"https://example.org/replay"'
+    ),
+    "public video without a link": session(video_public="true"),
+    "former start without a date": session(
+        start=None, end=None, previous_start="2021-06-09T08:45:00"
+    ),
     "organizer as a string": session().replace(
         'organizer = { name = "Club", email = "club@example.org" }', 'organizer = "Club"'
     ),
@@ -168,17 +189,14 @@ STRUCTURAL = {
 SEMANTIC = {
     "end before start": session(end="2021-06-16T08:00:00"),
     "end equal to start": session(end="2021-06-16T08:45:00"),
-    "start without end": session(end=None),
     "duplicate id": session() + GOOD_SESSION,
     "unknown series": session(series='"tuor"'),
     "unknown time zone": session().replace('"Europe/Paris"', '"Europe/Pariss"'),
     "time skipped in spring": session(start="2021-03-28T02:30:00", end="2021-03-28T04:00:00"),
     "time repeated in autumn": session(start="2021-10-31T01:00:00", end="2021-10-31T02:30:00"),
-    "dated session without announced": session(announced=None),
     "duplicate number": session(number="1") + GOOD_SESSION.replace('"lyon"', '"nice"')
     + "number = 1\n",
     "language without dates": with_calendar('language = "xx"'),
-    "held on a dated session": session(held="true"),
     "base_url with a path": session().replace(
         '"https://agenda.example.org"', '"https://example.org/agenda"'
     ),
@@ -189,9 +207,7 @@ SEMANTIC = {
     **{f"malformed host {url!r}": session_text() + f'registration_url = "{url}"\n'
        for url in ["https://[agenda.example.org", "https://agenda.example.org:99999",
                    "https://:80"]},
-    "replay of a cancelled session": session(
-        status='"cancelled"', replay_url='"https://example.org/replay"'
-    ),
+    "unknown press contact": session(contacts='["Zoe Martin"]'),
     "rhythm that never ends": MINIMAL + 'rhythm = { rule = "FREQ=WEEKLY", '
     "first = 2021-03-17, start = 08:45:00, end = 10:15:00 }\n",
     "blank city": session(city='"   "'),
@@ -290,3 +306,13 @@ def test_schema_is_valid_json_with_french_text_unescaped() -> None:
     text = SCHEMA_PATH.read_text("utf-8")
     assert json.loads(text) == json_schema()
     assert "«" in text
+
+
+@pytest.mark.parametrize("name", sorted(STRUCTURAL | SEMANTIC))
+def test_schema_and_loader_agree_on_every_invalid_case(name: str) -> None:
+    # Every case is refused by the loader; the schema refuses it too unless the rule is
+    # about meaning (SEMANTIC), which a schema cannot state.
+    text = (STRUCTURAL | SEMANTIC)[name]
+    verdicts = {v.__name__: schema_accepts(text, v) for v in VALIDATORS}
+    assert not loader_accepts(text)
+    assert set(verdicts.values()) == {name in SEMANTIC}, verdicts

@@ -15,14 +15,15 @@ PARIS = ZoneInfo("Europe/Paris")
 
 
 def test_long_date_writes_first_of_month_as_1er() -> None:
-    assert wording.long_date(datetime(2022, 6, 1, 9, tzinfo=PARIS)) == "mercredi 1er juin 2022"
-    assert wording.long_date(datetime(2021, 5, 19, 9, tzinfo=PARIS)) == "mercredi 19 mai 2021"
+    assert wording.long_date(datetime(2022, 6, 1, 9, tzinfo=PARIS)) == "mercredi 1er\u00a0juin 2022"
+    assert wording.long_date(datetime(2021, 5, 19, 9, tzinfo=PARIS)) == "mercredi 19\u00a0mai 2021"
 
 
 def test_clock_time_uses_french_hour_sign() -> None:
-    assert wording.clock_time(datetime(2021, 5, 19, 8, 45, tzinfo=PARIS)) == "8 h 45"
-    assert wording.clock_time(datetime(2021, 5, 19, 8, 45, tzinfo=PARIS), "fr-FR") == "8 h 45"
-    assert wording.clock_time(datetime(2021, 10, 31, 9, 0, tzinfo=PARIS)) == "9 h"
+    assert wording.clock_time(datetime(2021, 5, 19, 8, 45, tzinfo=PARIS)) == "8\u00a0h\u00a045"
+    regional = wording.clock_time(datetime(2021, 5, 19, 8, 45, tzinfo=PARIS), "fr-FR")
+    assert regional == "8\u00a0h\u00a045"
+    assert wording.clock_time(datetime(2021, 10, 31, 9, 0, tzinfo=PARIS)) == "9\u00a0h"
 
 
 @pytest.mark.parametrize(
@@ -40,8 +41,8 @@ NEW_YORK = ZoneInfo("America/New_York")
 
 @pytest.mark.parametrize(
     ("language", "expected"),
-    [("ko", "오후 6:45"), ("ar", "6:45 م"), ("hi", "6:45 pm"), ("en", "6:45\u202fPM"),
-     ("de", "18:45")],
+    [("ko", "오후\u00a06:45"), ("ar", "6:45\u00a0م"), ("hi", "6:45\u00a0pm"),
+     ("en", "6:45\u202fPM"), ("de", "18:45")],
 )
 def test_clock_time_keeps_the_whole_cldr_short_time(language: str, expected: str) -> None:
     assert wording.clock_time(datetime(2021, 5, 19, 18, 45, tzinfo=NEW_YORK), language) == expected
@@ -49,9 +50,10 @@ def test_clock_time_keeps_the_whole_cldr_short_time(language: str, expected: str
 
 @pytest.mark.parametrize(
     ("minutes", "expected"),
-    [(1, "1 min"), (45, "45 min"), (90, "1 h 30"), (120, "2 h"), (24 * 60, "1 jour"),
-     (20 * 24 * 60, "20 jours"), (2 * 24 * 60 + 210, "2 jours 3 h 30"),
-     (24 * 60 + 5, "1 jour 5 min")],
+    [(1, "1_min"), (45, "45_min"), (90, "1_h_30"), (120, "2_h"), (24 * 60, "1_jour"),
+     (20 * 24 * 60, "20_jours"), (2 * 24 * 60 + 210, "2_jours 3_h_30"),
+     (24 * 60 + 5, "1_jour 5_min")],
 )
 def test_duration_reads_minutes_hours_and_days(minutes: int, expected: str) -> None:
-    assert wording.duration(timedelta(minutes=minutes)) == expected
+    # "_" stands for a non-breaking space: a number never ends a line apart from its unit.
+    assert wording.duration(timedelta(minutes=minutes)) == expected.replace("_", "\u00a0")

@@ -13,6 +13,7 @@ from agenda import DEFAULT_DATA, personal
 from agenda.desk.commands import editor
 from agenda.errors import ExportError, ScheduleError
 from agenda.loader import EMAIL, load_schedule
+from agenda.model import Schedule
 from agenda.published import (
     CannotWrite,
     PublishedError,
@@ -47,6 +48,17 @@ def main() -> None:
     """Publish an event series as calendar feeds, news feeds and web pages."""
 
 
+def early_replays(schedule: Schedule, now: datetime) -> list[str]:
+    """Warnings for replay links of sessions that have not taken place at `now`."""
+    return [
+        f"session '{s.id}', champ 'replay_url' : attention, la séance n’a pas encore eu lieu "
+        "(elle se termine plus tard ou n’a pas de date) ; vérifiez le lien, ou écrivez "
+        "held = true pour une séance sans date déjà tenue"
+        for s in schedule.sessions
+        if s.replay_url and not s.held and (s.end is None or s.end > now)
+    ]
+
+
 @main.command()
 # The loader, not click, judges the path: a folder or an unreadable file is then a
 # problem like any other (exit 1), not a usage error (exit 2).
@@ -67,6 +79,8 @@ def check(path: Path | None) -> None:
         f"{target}: OK, {len(schedule.series)} series, {len(schedule.sessions)} sessions "
         f"({dated} dated), {len(schedule.contacts)} contacts."
     )
+    for warning in early_replays(schedule, datetime.now(UTC)):
+        click.echo(f"{target}: {warning}", err=True)
     published = _published_for(target)
     try:
         current, following, changes = pending_changes(target, published, datetime.now(UTC))

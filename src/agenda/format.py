@@ -217,6 +217,9 @@ SESSION = Table("session", "One session of a series.", (
           default=False, label="Séance déjà tenue, sans date"),
     Field("replay_url", Kind.URL, "Public recording, once the session took place.",
           label="Lien du replay", help="Enregistrement public, adresse commençant par https://."),
+    Field("contacts", Kind.STRINGS, "Press contacts of this session: names of [[contacts]]; "
+          "without it, every contact of the calendar.", label="Contacts presse de la séance",
+          help="Un nom de contact par ligne ; vide : tous les contacts de l’agenda."),
 ))
 
 TOP = Table("schedule", "The schedule file of agenda: a calendar, its series and sessions.", (
@@ -236,8 +239,8 @@ TABLES = {t.name: t for t in (TOP, CALENDAR, ORGANIZER, CONTACT, SERIES, RHYTHM,
 # The JSON Schema. Editors such as Taplo (VS Code's Even Better TOML) validate the
 # TOML document as JSON, with dates and times turned into strings: the schema says
 # what it can of the loader's rules, in keywords drafts 4 to 7 agree on, and never
-# refuses what the loader accepts. Rules across fields or about meaning (a time the
-# clocks skip, an unknown series, end after start) stay the loader's alone.
+# refuses what the loader accepts. Rules about meaning (a time the clocks skip, an
+# unknown series, end after start) stay the loader's alone.
 
 # Regular expressions in the subset that Python, ECMA 262 and Rust's regex share.
 # The loader strips the texts it reads: ids and tags may be padded with spaces.
@@ -307,6 +310,36 @@ def _field_schema(field: Field) -> dict[str, Any]:
     return schema
 
 
+def _when(present: dict[str, Any]) -> dict[str, Any]:
+    """A schema matching an object whose keys hold these values (each key present)."""
+    return {"required": sorted(present),
+            "properties": {k: {"enum": [v]} for k, v in present.items()}}
+
+
+# Rules across the keys of a session that a schema can state (draft 4 keywords only:
+# `dependencies`, `anyOf`, `not`, `enum`). Comparisons (end after start) and
+# references (a known series or contact) stay the loader's alone.
+_RULES: dict[str, dict[str, Any]] = {
+    "session": {
+        # Both or neither of start and end; a former start only with a date.
+        "dependencies": {"start": ["end"], "end": ["start"], "previous_start": ["start", "end"]},
+        "allOf": [
+            # A dated session needs 'announced' or 'updated'.
+            {"anyOf": [{"not": {"required": ["start"]}}, {"required": ["announced"]},
+                       {"required": ["updated"]}]},
+            # 'held' is for undated sessions only.
+            {"not": {"allOf": [_when({"held": True}), {"required": ["start"]}]}},
+            # A cancelled session has no recording.
+            {"not": {"allOf": [_when({"status": Status.CANCELLED.value}),
+                               {"required": ["replay_url"]}]}},
+            # A public video link needs a video link.
+            {"not": {"allOf": [_when({"video_public": True}),
+                               {"not": {"required": ["video_url"]}}]}},
+        ],
+    },
+}
+
+
 def _table_schema(table: Table) -> dict[str, Any]:
     """An object with exactly the declared keys."""
     schema: dict[str, Any] = {
@@ -318,6 +351,7 @@ def _table_schema(table: Table) -> dict[str, Any]:
     required = [f.name for f in table.fields if f.required]
     if required:
         schema["required"] = required
+    schema.update(_RULES.get(table.name, {}))
     return schema
 
 

@@ -6,7 +6,7 @@ host sends cannot drift from the app's.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from agenda.site import Entry
 
@@ -17,11 +17,16 @@ FILE_VARIABLE = "$agenda_file"
 def headers_file(entries: Iterable[Entry]) -> str:
     """The `_headers` file of Netlify and Cloudflare Pages: every URL with its headers."""
     lines = ["# Headers of every URL, as the agenda server sends them (agenda build).\n"]
-    for entry in entries:
+    for entry in public(entries):
         lines.append(entry.path + "\n")
         lines += [f"  {name}: {value}\n" for name, value in entry.headers
                   if name != "Last-Modified"]  # the host dates files by their mtime
     return "".join(lines)
+
+
+def public(entries: Iterable[Entry]) -> Iterator[Entry]:
+    """The entries of public URLs (not the parts a build keeps for the next)."""
+    return (e for e in entries if not e.path.startswith("/_"))
 
 
 def _generic(entry: Entry) -> tuple[tuple[str, str], ...]:
@@ -76,7 +81,7 @@ def _regex(paths: list[str], pages: bool = False) -> str:
 def nginx_locations(entries: Iterable[Entry]) -> str:
     """nginx `location` blocks serving a site folder: one per kind of answer."""
     kinds: dict[tuple[tuple[str, str], ...], list[str]] = {}
-    for entry in entries:
+    for entry in public(entries):
         kinds.setdefault(_generic(entry), []).append(entry.path)
     blocks = []
     for headers, paths in kinds.items():

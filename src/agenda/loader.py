@@ -550,6 +550,7 @@ class _Builder:
         self.problems: list[Problem] = []
         # Each text read (and those of `texts`, which this fills), by itself: one object a text.
         self.texts: dict[str, str] = {} if texts is None else texts
+        self.contacts: dict[str, Contact] = {}  # the [[contacts]] by name, for the sessions
 
     def problem(self, where: str, field: str, message: str) -> None:
         self.problems.append(Problem(self.source, where, field, message))
@@ -565,6 +566,7 @@ class _Builder:
         )
         series = self.all_series(self.items(top, "series"), zone)
         listed = self.items(top, "sessions")
+        self.contacts = {c.name: c for c in contacts}
         built = self.sessions(_taken(listed) if sessions is None else sessions, series, zone)
         top.finish()
         if self.problems or calendar is None:
@@ -780,6 +782,7 @@ class _Builder:
             previous_start=table.wall_clock("previous_start", zone),
             held=table.boolean("held"),
             replay_url=table.url("replay_url"),
+            contacts=self.session_contacts(table),
         )
         table.finish()
         if len(self.problems) == before:
@@ -822,6 +825,21 @@ class _Builder:
             )
         if session.video_public and not session.video_url:
             table.problem("video_public", "is true but there is no 'video_url'")
+
+    def session_contacts(self, table: _Table) -> tuple[Contact, ...]:
+        """The [[contacts]] a session names; an unknown name is a problem, with the nearest one."""
+        found: list[Contact] = []
+        for index, name in enumerate(table.strings("contacts")):
+            contact = self.contacts.get(name)
+            if contact is not None:
+                found.append(contact)
+            elif name:
+                hint = difflib.get_close_matches(name, list(self.contacts), n=1)
+                advice = (f"vouliez-vous dire '{hint[0]}' ?" if hint else "contacts connus : "
+                          + (", ".join(f"'{c}'" for c in self.contacts) or "aucun"))
+                table.problem(f"contacts[{index}]",
+                              f"'{name}' n'est le nom d'aucun [[contacts]] ; {advice}")
+        return tuple(found)
 
     def person_list(self, table: _Table, key: str) -> list[Any]:
         value = table.get(key, Kind.TABLES)

@@ -154,6 +154,7 @@ class Session:
     previous_start: datetime | None = None
     held: bool = False
     replay_url: str | None = None
+    contacts: tuple[Contact, ...] = ()  # its own press contacts; none: the calendar's
     uid: str = ""
     revisions: tuple[Revision, ...] = ()
 
@@ -174,9 +175,14 @@ class Session:
             return None
         return self.end - self.start
 
+    @property
+    def is_known_held(self) -> bool:
+        """True when the file itself says the session took place: `held`, or a replay."""
+        return self.held or self.replay_url is not None
+
     def is_over(self, now: datetime) -> bool:
         """True when the session is over at `now`: it has ended, or it is known to be held."""
-        return self.held or (self.end is not None and self.end <= now)
+        return self.is_known_held or (self.end is not None and self.end <= now)
 
     @property
     def public_video_url(self) -> str | None:
@@ -220,6 +226,10 @@ class Schedule:
     def session(self, session_id: str) -> Session | None:
         """The session with this id, or None."""
         return self._by_id.get(session_id)
+
+    def contacts_for(self, session: Session) -> tuple[Contact, ...]:
+        """The press contacts of a session: its own, else the calendar's."""
+        return session.contacts or self.contacts
 
     def series_by_id(self, series_id: str) -> Series | None:
         """The series with this id, or None."""

@@ -24,7 +24,7 @@ import multiprocessing
 import os
 import shutil
 from bisect import bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -149,8 +149,26 @@ def _clamped(document: Document, now: datetime) -> Document:
     return document
 
 
-def documents(version: Version, now: datetime) -> Iterator[Document]:
-    """Every public URL of `version` at `now`: the site's one table of contents."""
+PARTS = "/_parts/"  # what documents are made of, kept for the next build; never served
+PART_TYPE = "application/x-agenda-part"  # not compressed, not listed for static hosts
+
+
+def parts(version: Version) -> Iterator[Document]:
+    """The serialized VEVENT of each dated session: the calendar feeds are made of them."""
+    calendar = version.schedule.calendar
+    for session in version.schedule.sessions:
+        if session.is_dated:
+            path = f"{PARTS}events/{session.id}.vevent"
+            yield Document(path, PART_TYPE, lambda s=session: ical.event_bytes(calendar, s),
+                           _digest(calendar, session, path))
+
+
+def documents(
+    version: Version, now: datetime, events: dict[str, bytes] | None = None
+) -> Iterator[Document]:
+    """Every public URL of `version` at `now`: the site's one table of contents.
+
+    `events` are the sessions' VEVENTs already serialized (`parts`), by session id."""
     schedule = version.schedule
     calendar = schedule.calendar
     updated = calendar.updated
@@ -166,18 +184,19 @@ def documents(version: Version, now: datetime) -> Iterator[Document]:
     yield Document(links.AGENDA_CARD_PATH, PNG_TYPE, lambda: cards.agenda_card(schedule, now),
                    _digest(whole, "card", since), _dated(ended, since, updated))
     yield Document(links.EVENTS_JSON_PATH, JSON_TYPE,
-                   lambda: json_api.events_bytes(schedule),
-                   _digest(whole, "events.json"), _dated(ended, updated), DESCRIBED)
+                   lambda: json_api.events_bytes(schedule, now),
+                   _digest(whole, "events.json", since), _dated(ended, updated), DESCRIBED)
     yield Document(links.EVENTS_SCHEMA_PATH, SCHEMA_TYPE,
                    lambda: json_api.schema_bytes(schedule),
                    _digest(calendar, "schema"), updated)
     for name, content_type in STATIC_FILES.items():
         yield Document(f"/static/{name}", content_type,
                        lambda name=name: (STATIC_FOLDER / name).read_bytes(), _digest(name))
-    yield from _filtered(version, now, None, None, schedule.sessions)
+    events = events or {}
+    yield from _filtered(version, now, None, None, schedule.sessions, events)
     for series in schedule.series:
         yield from _filtered(version, now, series.id, None,
-                             schedule.select(series=series.id))
+                             schedule.select(series=series.id), events)
     by_city: dict[str, list[Session]] = {}
     for session in schedule.sessions:
         by_city.setdefault(session.city, []).append(session)
@@ -186,14 +205,14 @@ def documents(version: Version, now: datetime) -> Iterator[Document]:
         slug = links.city_slug(city)
         if slug not in seen:  # two spellings of one slug: the first keeps it (check says so)
             seen.add(slug)
-            yield from _filtered(version, now, None, city, tuple(by_city[city]))
+            yield from _filtered(version, now, None, city, tuple(by_city[city]), events)
     for session in schedule.sessions:
         yield from _session_documents(schedule, session, now)
 
 
 def _filtered(
     version: Version, now: datetime, series_id: str | None, city: str | None,
-    chosen: tuple[Session, ...],
+    chosen: tuple[Session, ...], events: dict[str, bytes],
 ) -> Iterator[Document]:
     """The calendar and news feeds of the whole schedule, a series or a city."""
     schedule = version.schedule
@@ -213,7 +232,7 @@ def _filtered(
     series_ids = () if city else ([series_id] if series_id else None)
     path = path_of("calendar.ics")
     yield Document(path, ICAL_TYPE,
-                   lambda: ical.feed_bytes(schedule, chosen, name=title, series_ids=series_ids),
+                   lambda: ical.feed_bytes(schedule, chosen, title, series_ids, events),
                    _digest(made_of, path, title), _dated(latest_update(chosen), calendar.updated))
     # An announcement dated in the future is held back until then: the file can
     # be prepared ahead of the press release.
@@ -249,8 +268,8 @@ def _session_documents(schedule: Schedule, session: Session, now: datetime) -> I
                    _digest(made_of, path), modified)
     modified = _dated(session.updated, calendar.updated)
     path = links.json_path(session)
-    yield Document(path, JSON_TYPE, lambda: json_api.session_bytes(schedule, session),
-                   _digest(made_of[:3], path), modified, DESCRIBED)
+    yield Document(path, JSON_TYPE, lambda: json_api.session_bytes(schedule, session, now),
+                   _digest(made_of, path), modified, DESCRIBED)
     if session.is_dated:
         path = links.ics_path(session)
         yield Document(path, ICAL_TYPE, lambda: ical.session_bytes(schedule, session),
@@ -416,6 +435,23 @@ def _render_all(todo: list[Document], folder: Path, workers: int) -> list[Entry]
         _WORK = None
 
 
+def _place(
+    found: Iterable[Document], previous: Site | None, folder: Path, workers: int
+) -> list[Entry]:
+    """Put each document into `folder`: linked from `previous` when its key is there, else
+    rendered."""
+    entries: list[Entry] = []
+    todo: list[Document] = []
+    for document in found:
+        old = previous.entries.get(document.path) if previous is not None else None
+        if old is not None and old.key == document.key and \
+                _reuse(old, previous.folder, folder):  # type: ignore[union-attr]
+            entries.append(old)
+        else:
+            todo.append(document)
+    return entries + _render_all(todo, folder, workers)
+
+
 def build(
     version: Version, now: datetime, target: Path, previous: Site | None = None,
     workers: int | None = None,
@@ -431,16 +467,12 @@ def build(
     shutil.rmtree(temporary, ignore_errors=True)
     temporary.mkdir(parents=True)
     try:
-        entries: list[Entry] = []
-        todo: list[Document] = []
-        for document in map(lambda d: _clamped(d, now), documents(version, now)):
-            old = previous.entries.get(document.path) if previous is not None else None
-            if old is not None and old.key == document.key and \
-                    _reuse(old, previous.folder, temporary):  # type: ignore[union-attr]
-                entries.append(old)
-            else:
-                todo.append(document)
-        entries += _render_all(todo, temporary, workers or os.cpu_count() or 1)
+        workers = workers or os.cpu_count() or 1
+        entries = _place(parts(version), previous, temporary, workers)
+        events = {e.path.rsplit("/", 1)[-1].removesuffix(".vevent"):
+                  (temporary / e.file).read_bytes() for e in entries}
+        entries += _place((_clamped(d, now) for d in documents(version, now, events)),
+                          previous, temporary, workers)
         entries.sort(key=lambda e: e.path)
         _write_extras(version.schedule, temporary, entries)
         since, until = period(version.schedule, now)

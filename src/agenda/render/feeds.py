@@ -117,12 +117,15 @@ def _contact(contact: Contact) -> str:
 
 def entry_html(schedule: Schedule, session: Session) -> str:
     """An entry's body as HTML: status, theme, people, date, links, press contacts; data escaped."""
-    return _entry_html(schedule.calendar, schedule.contacts, session)
+    return _entry_html(schedule.calendar, schedule.contacts_for(session), session)
 
 
 def _entry_html(info: CalendarInfo, contacts: tuple[Contact, ...], session: Session) -> str:
     locale = info.language
     html: list[str] = []
+    if session.replay_url:
+        # Once the session took place, its recording is what readers come for.
+        html.append(f"<p><strong>Revoir la matinale :</strong> {_link(session.replay_url)}</p>")
     if session.is_cancelled:
         html.append("<p><strong>Séance annulée.</strong> Cette matinale n’aura pas lieu.</p>")
     elif session.previous_start is not None:
@@ -146,15 +149,13 @@ def _entry_html(info: CalendarInfo, contacts: tuple[Contact, ...], session: Sess
     # Only the public link: a private one goes to registered people, never to a feed.
     if session.public_video_url:
         html.append(f"<p><strong>Visioconférence :</strong> {_link(session.public_video_url)}</p>")
-    elif not session.is_cancelled and not session.held and not session.replay_url:
+    elif not session.is_cancelled and not session.is_known_held:
         html.append(
             "<p><strong>Visioconférence :</strong> "
             "le lien de connexion est communiqué aux inscrits.</p>"
         )
-    if session.registration_url and not session.is_cancelled and not session.held:
+    if session.registration_url and not session.is_cancelled and not session.is_known_held:
         html.append(f"<p><strong>Inscription :</strong> {_link(session.registration_url)}</p>")
-    if session.replay_url:
-        html.append(f"<p><strong>Revoir la matinale :</strong> {_link(session.replay_url)}</p>")
     related = [_link(links.page_url(info, session), "Page de la séance")]
     if session.is_dated:
         # Undated sessions have no .ics (the route answers 404).

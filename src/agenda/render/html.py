@@ -28,6 +28,8 @@ from agenda.render.cards import CardImage, agenda_image, session_image
 
 STYLESHEET = "/static/agenda.css"
 SCRIPT = "/static/copy.js"
+# Shows the visitor's own time beside the calendar's, when they differ.
+LOCAL_TIME = "/static/localtime.js"
 ICON = "/static/favicon.svg"
 SCHEMA_STATUS = {
     Status.CONFIRMED: "https://schema.org/EventScheduled",
@@ -95,6 +97,8 @@ class SessionView:
     paragraphs: tuple[str, ...]
     video: str | None
     replay: str | None = None
+    register: str | None = None
+    end_iso: str | None = None
     history: tuple[str, ...] = ()
     sort_key: tuple[bool, float, int, str] = (True, 0.0, 0, "")
 
@@ -137,7 +141,12 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
         paragraphs=_paragraphs(session.description),
         video=session.public_video_url,
         replay=session.replay_url,
-        history=tuple(wording.change_line(r, locale) for r in session.revisions)
+        # Registration is open until the session ends, unless it is called off.
+        register=(session.registration_url
+                  if session.registration_url and not session.is_cancelled and not past
+                  else None),
+        end_iso=session.end.isoformat() if session.end else None,
+        history=tuple(wording.change_line(session, r, calendar) for r in session.revisions)
         if len(session.revisions) > 1 else (),
         sort_key=_upcoming_order(session),
     )
@@ -159,6 +168,7 @@ def _planned_view(calendar: CalendarInfo, planned: Planned) -> SessionView:
         when=wording.planned_when(planned, calendar.language),
         zone=f"heure de {zone}" if zone else "",
         start_iso=planned.start.isoformat(),
+        end_iso=planned.end.isoformat(),
         duration=wording.duration(planned.end - planned.start),
         status=wording.PLANNED_LABEL,
         status_class="planned",
@@ -272,6 +282,7 @@ def agenda_page(schedule: Schedule, now: datetime) -> bytes:
         upcoming=_groups(schedule, upcoming, past, upcoming_planned(schedule, now)),
         past=_groups(schedule, done, past),
         script=SCRIPT,
+        local_time=LOCAL_TIME,
         subscribe={
             "https": feed,
             "webcal": links.webcal_url(feed),
@@ -374,16 +385,16 @@ def session_page(
         s=view,
         series=session.series,
         series_paragraphs=_paragraphs(session.series.description),
-        contacts=schedule.contacts,
+        contacts=schedule.contacts_for(session),
         summary=wording.session_summary(session, calendar.language, past),
         image=image,
+        # Once the session is over, adding it to a calendar makes no sense.
         add=(links.add_to_calendar(calendar, session)
-             if session.is_dated and not session.is_cancelled else None),
+             if session.is_dated and not session.is_cancelled and not past else None),
         ics_path=(ics or links.ics_path(session)) if session.is_dated else None,
         jsonld=script_json(jsonld) if jsonld is not None else None,
-        register=(session.registration_url
-                  if session.registration_url and not session.is_cancelled and not past
-                  else None),
+        register=view.register,
+        script=LOCAL_TIME,
     )
 
 

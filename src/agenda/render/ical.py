@@ -9,7 +9,7 @@ gives the same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -44,6 +44,9 @@ def description(calendar: CalendarInfo, session: Session) -> str:
     """DESCRIPTION text: theme, people, links as raw URLs (every client makes them clickable)."""
     locale = calendar.language
     lines: list[str] = []
+    if session.replay_url:
+        # What a reader wants once the session is over comes first.
+        lines += [f"Revoir la matinale : {session.replay_url}", ""]
     if session.is_cancelled:
         lines += ["Séance annulée.", ""]
     elif session.previous_start is not None:
@@ -62,13 +65,10 @@ def description(calendar: CalendarInfo, session: Session) -> str:
         lines += [session.description, ""]
     if session.public_video_url:
         lines.append(f"Visioconférence : {session.public_video_url}")
-    elif not session.is_cancelled and not session.replay_url:
-        # Once there is a replay the session is over: no link is still to come.
+    elif not session.is_cancelled and not session.is_known_held:
         lines.append("Visioconférence : le lien de connexion est communiqué aux inscrits.")
-    if session.registration_url and not session.is_cancelled:
+    if session.registration_url and not session.is_cancelled and not session.is_known_held:
         lines.append(f"Inscription : {session.registration_url}")
-    if session.replay_url:
-        lines.append(f"Revoir la matinale : {session.replay_url}")
     lines.append(f"Page de la séance : {links.page_url(calendar, session)}")
     return "\n".join(lines)
 
@@ -100,7 +100,8 @@ def build_event(calendar: CalendarInfo, session: Session) -> Event:
     event.add("organizer", _organizer(calendar))
     event.add("categories", [c for c in (session.series.title, session.series.club) if c])
     event.add("class", "PUBLIC")
-    event.add("transp", "OPAQUE")
+    # A cancelled session no longer blocks the subscriber's time.
+    event.add("transp", "TRANSPARENT" if session.is_cancelled else "OPAQUE")
     return event
 
 
@@ -220,16 +221,44 @@ def build_calendar(
     return cal
 
 
+def event_bytes(calendar: CalendarInfo, session: Session) -> bytes:
+    """The VEVENT of one dated session, serialized: the unit a feed is made of."""
+    return build_event(calendar, session).to_ical()
+
+
+END = b"END:VCALENDAR\r\n"
+
+
 def feed_bytes(
     schedule: Schedule,
     sessions: Sequence[Session],
     name: str | None = None,
     series_ids: Collection[str] | None = None,
+    events: Mapping[str, bytes] | None = None,
 ) -> bytes:
-    """The subscription feed for `sessions` and the planned dates of `series_ids` (default all)."""
+    """The subscription feed for `sessions` and the planned dates of `series_ids` (default all).
+
+    `events` gives sessions' VEVENTs already serialized (event_bytes), by session id:
+    a VCALENDAR's bytes are its own lines, then each component's bytes, so the feed is
+    `build_calendar(...).to_ical()` byte for byte (a test compares both) without
+    serializing again the events that a builder made before.
+    """
     if series_ids is None:
         series_ids = [s.id for s in schedule.series]
-    return build_calendar(schedule, sessions, name, True, series_ids).to_ical()
+    if events is None:
+        return build_calendar(schedule, sessions, name, True, series_ids).to_ical()
+    info = schedule.calendar
+    dated, planned, span = _parts(schedule, sessions, True, series_ids)
+    cal = _head(info, name, True)
+    for zone, first, last, years in _timezones(schedule, span):
+        cal.add_component(build_vtimezone(zone, first, last, years))
+    for plan in planned:
+        cal.add_component(build_planned(info, plan))
+    # The dated events come before the planned ones, after the timezones.
+    cut = b"BEGIN:VEVENT\r\n" if planned else END
+    head, _, tail = cal.to_ical().partition(cut)
+    middle = b"".join(events.get(s.id) or event_bytes(info, s) for s in dated)
+    return head + middle + cut + tail
 
 
 def session_bytes(schedule: Schedule, session: Session) -> bytes:

@@ -17,7 +17,7 @@ from datetime import datetime
 from importlib import resources
 from typing import Any
 
-from agenda.model import CalendarInfo, Person, Planned, Revision, Schedule, Session
+from agenda.model import CalendarInfo, Contact, Person, Planned, Revision, Schedule, Session
 from agenda.render import links, wording
 
 FORMAT_VERSION = 1
@@ -38,11 +38,21 @@ def _person(person: Person) -> dict[str, str]:
     return {"name": person.name, "role": person.role}
 
 
-def session_document(calendar: CalendarInfo, session: Session) -> dict[str, Any]:
-    """One session as a JSON-ready dict."""
+def _over(session: Session, now: datetime | None) -> bool:
+    """Whether the session is over: at `now`, or without a moment when the file says so."""
+    return session.is_over(now) if now is not None else session.is_known_held
+
+
+def session_document(
+    calendar: CalendarInfo, session: Session, contacts: tuple[Contact, ...] = (),
+    over: bool = False,
+) -> dict[str, Any]:
+    """One session as a JSON-ready dict; `contacts` are its press contacts, `over` whether
+    it is over (a held session or one with a replay always is)."""
     span = session.duration
-    # Adding a cancelled or undated session to a calendar makes no sense: no links then.
-    can_add = session.is_dated and not session.is_cancelled
+    # Adding a cancelled, undated or past session to a calendar makes no sense: no links then.
+    over = over or session.is_known_held
+    can_add = session.is_dated and not session.is_cancelled and not over
     return {
         "id": session.id,
         "url": links.page_url(calendar, session),
@@ -65,7 +75,7 @@ def session_document(calendar: CalendarInfo, session: Session) -> dict[str, Any]
         "speakers": [_person(p) for p in session.speakers],
         "moderator": _person(session.moderator) if session.moderator else None,
         "description": session.description,
-        "registration_url": session.registration_url,
+        "registration_url": None if over else session.registration_url,
         "video_url": session.public_video_url,
         "add_to_calendar": links.add_to_calendar(calendar, session) if can_add else None,
         "announced": _instant(session.announced),
@@ -73,18 +83,28 @@ def session_document(calendar: CalendarInfo, session: Session) -> dict[str, Any]
         "replay_url": session.replay_url,
         "uid": session.uid or None,
         "sequence": session.sequence,
-        "changes": [_change(r, calendar.language) for r in session.revisions],
+        "changes": [_change(calendar, session, r) for r in session.revisions],
+        "contacts": [_contact(c) for c in contacts],
     }
 
 
-def _change(revision: Revision, locale: str) -> dict[str, Any]:
+def _contact(contact: Contact) -> dict[str, str]:
+    return {
+        "name": contact.name,
+        "organization": contact.organization,
+        "phone": contact.phone,
+        "email": contact.email,
+    }
+
+
+def _change(calendar: CalendarInfo, session: Session, revision: Revision) -> dict[str, Any]:
     """One revision of the change log: when, SEQUENCE after it, what changed, the date before."""
     return {
         "at": _instant(revision.at),
         "sequence": revision.sequence,
         "fields": list(revision.fields),
         "news": [n.value for n in revision.news],
-        "summary": wording.change_line(revision, locale),
+        "summary": wording.change_line(session, revision, calendar),
         "previous_start": _instant(revision.previous_start),
         "previous_end": _instant(revision.previous_end),
         "previous_status": revision.previous_status.value if revision.previous_status else None,
@@ -132,8 +152,11 @@ def calendar_document(calendar: CalendarInfo) -> dict[str, Any]:
     }
 
 
-def schedule_document(schedule: Schedule, sessions: bool = True) -> dict[str, Any]:
-    """The whole schedule as a JSON-ready dict: calendar, series, contacts, sessions."""
+def schedule_document(
+    schedule: Schedule, sessions: bool = True, now: datetime | None = None
+) -> dict[str, Any]:
+    """The whole schedule as a JSON-ready dict: calendar, series, contacts, sessions;
+    `now` decides which sessions are over (None: those the file says are)."""
     calendar = schedule.calendar
     return {
         "version": FORMAT_VERSION,
@@ -149,11 +172,11 @@ def schedule_document(schedule: Schedule, sessions: bool = True) -> dict[str, An
             }
             for s in schedule.series
         ],
-        "contacts": [
-            {"name": c.name, "organization": c.organization, "phone": c.phone, "email": c.email}
-            for c in schedule.contacts
-        ],
-        "sessions": [session_document(calendar, s) for s in ordered(schedule)] if sessions else [],
+        "contacts": [_contact(c) for c in schedule.contacts],
+        "sessions": [
+            session_document(calendar, s, schedule.contacts_for(s), _over(s, now))
+            for s in ordered(schedule)
+        ] if sessions else [],
         "planned": [planned_document(calendar, p) for p in schedule.planned],
     }
 
@@ -164,14 +187,15 @@ def to_bytes(document: dict[str, Any]) -> bytes:
     return (text + "\n").encode("utf-8")
 
 
-def events_bytes(schedule: Schedule) -> bytes:
-    """/events.json as bytes."""
-    return to_bytes(schedule_document(schedule))
+def events_bytes(schedule: Schedule, now: datetime | None = None) -> bytes:
+    """/events.json as bytes, at `now` (see `schedule_document`)."""
+    return to_bytes(schedule_document(schedule, now=now))
 
 
-def session_bytes(schedule: Schedule, session: Session) -> bytes:
-    """/events/<id>.json as bytes."""
-    return to_bytes(session_document(schedule.calendar, session))
+def session_bytes(schedule: Schedule, session: Session, now: datetime | None = None) -> bytes:
+    """/events/<id>.json as bytes, at `now` (see `schedule_document`)."""
+    contacts = schedule.contacts_for(session)
+    return to_bytes(session_document(schedule.calendar, session, contacts, _over(session, now)))
 
 
 def schema_document(calendar: CalendarInfo) -> dict[str, Any]:

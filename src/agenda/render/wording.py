@@ -12,8 +12,10 @@ from datetime import datetime, timedelta
 from babel import Locale
 from babel.dates import format_datetime, format_time
 
-from agenda.model import Change, Planned, Revision, Schedule, Session, Status
+from agenda.model import CalendarInfo, Change, Planned, Revision, Schedule, Session, Status
 
+# Joins the parts of a time (« 8 h 45 ») and a day to its month: a line never breaks inside them.
+NBSP = "\u00a0"
 STATUS_LABELS = {
     Status.CONFIRMED: "Confirmé",
     Status.TENTATIVE: "À confirmer",
@@ -30,7 +32,7 @@ def _babel(locale: str) -> Locale:
 
 
 def long_date(moment: datetime, locale: str = "fr") -> str:
-    """'mercredi 19 mai 2021'; French writes the first of the month '1er'."""
+    """'mercredi 19 mai 2021' (day and month joined); French writes the first '1er'."""
     # Babel is slow and a large schedule asks for the same days again and again.
     # Keyed by wall-clock time, not the datetime: equal instants in two zones
     # compare equal but read differently.
@@ -41,12 +43,12 @@ def long_date(moment: datetime, locale: str = "fr") -> str:
 def _long_date(wall: datetime, locale: str) -> str:
     language = _babel(locale)
     if language.language == "fr" and wall.day == 1:
-        return format_datetime(wall, "EEEE '1er' MMMM y", locale=language)
-    return format_datetime(wall, "EEEE d MMMM y", locale=language)
+        return format_datetime(wall, f"EEEE '1er'{NBSP}MMMM y", locale=language)
+    return format_datetime(wall, f"EEEE d{NBSP}MMMM y", locale=language)
 
 
 def clock_time(moment: datetime, locale: str = "fr") -> str:
-    """'8 h 45', '9 h' (French typography; other languages get their CLDR short time)."""
+    """'8 h 45', '9 h', joined by non-breaking spaces (other languages: CLDR short time)."""
     return _clock_time(moment.replace(tzinfo=None), locale)
 
 
@@ -55,9 +57,9 @@ def _clock_time(wall: datetime, locale: str) -> str:
     language = _babel(locale)
     if language.language == "fr":
         pattern = "H 'h'" if wall.minute == 0 else "H 'h' mm"
-        return format_datetime(wall, pattern, locale=language)
+        return format_datetime(wall, pattern, locale=language).replace(" ", NBSP)
     # The whole CLDR short time: in ko, ar or hi the day period (오후, م, pm) is part of it.
-    return format_time(wall, "short", locale=language)
+    return format_time(wall, "short", locale=language).replace(" ", NBSP)
 
 
 def time_range(start: datetime, end: datetime, locale: str = "fr") -> str:
@@ -89,7 +91,7 @@ def zone_label(session: Session) -> str:
 
 
 def duration(span: timedelta) -> str:
-    """'1 h 30', '2 h', '45 min', '1 jour', '20 jours', '2 jours 3 h 30'.
+    """'1 h 30', '2 h', '45 min', '1 jour', '2 jours 3 h 30', with non-breaking spaces.
 
     Times are whole minutes (the loader sees to it), so a session lasts at least '1 min'.
     """
@@ -97,14 +99,14 @@ def duration(span: timedelta) -> str:
     days, minutes = divmod(minutes, 24 * 60)
     hours, rest = divmod(minutes, 60)
     if hours == 0 and rest:
-        clock = f"{rest} min"
+        clock = f"{rest}{NBSP}min"
     elif hours:
-        clock = f"{hours} h {rest:02d}" if rest else f"{hours} h"
+        clock = f"{hours}{NBSP}h{NBSP}{rest:02d}" if rest else f"{hours}{NBSP}h"
     else:
         clock = ""
     if not days:
         return clock
-    day_words = f"{days} jour{'s' if days > 1 else ''}"
+    day_words = f"{days}{NBSP}jour{'s' if days > 1 else ''}"
     return f"{day_words} {clock}" if clock else day_words
 
 
@@ -240,11 +242,23 @@ def change_phrase(revision: Revision) -> str:
     return QUIET_PHRASE
 
 
-def change_line(revision: Revision, locale: str = "fr") -> str:
-    """One line of a session's change log: '17 mai 2021 : nouvelle date (au lieu du …)'."""
-    day = format_datetime(revision.at, "d MMMM y", locale=_babel(locale))
-    if locale.startswith("fr") and revision.at.day == 1:
-        day = format_datetime(revision.at, "'1er' MMMM y", locale=_babel(locale))
+def revision_moment(session: Session, revision: Revision) -> datetime:
+    """When a revision happened as readers are told: the announcement date for the first one,
+    as the feeds date it."""
+    if revision.is_first and session.announced is not None:
+        return session.announced
+    return revision.at
+
+
+def change_line(session: Session, revision: Revision, calendar: CalendarInfo) -> str:
+    """One line of a session's change log: '17 mai 2021 : nouvelle date (au lieu du …)'.
+
+    The day is the one the feeds give, in the calendar's time zone.
+    """
+    locale = calendar.language
+    moment = revision_moment(session, revision).astimezone(calendar.timezone)
+    pattern = "'1er'" if locale.startswith("fr") and moment.day == 1 else "d"
+    day = format_datetime(moment, f"{pattern}{NBSP}MMMM y", locale=_babel(locale))
     line = f"{day} : {change_phrase(revision)}"
     if Change.RESCHEDULED in revision.news and revision.previous_start is not None:
         line += f" (au lieu du {short_moment(revision.previous_start, locale)})"

@@ -50,7 +50,7 @@ def answer(path: str) -> Response:
     if request.query_string and url.rsplit("/", 1)[-1] in links.FILTERED_NAMES and "/" \
             not in path:
         url = _path_form(store().served().schedule, url)
-    entry = site.entries.get(url)
+    entry = site.entries.get(url) if not url.startswith("/_") else None
     if entry is None:
         abort(404, description=_missing(store().served().schedule, url))
     return send(site, entry)
