@@ -337,6 +337,11 @@ def test_desk_preview_serves_the_draft_with_a_banner(app: Flask) -> None:
     assert "Un titre du brouillon" not in client.get("/events/clermont-ferrand").get_data(
         as_text=True)
     assert client.get("/desk/apercu/../../sessions.toml").status_code == 404
+    feed = client.get("/desk/apercu/calendar.ics")
+    assert feed.headers["Content-Type"].startswith("text/calendar")
+    assert feed.headers["Cache-Control"] == "private, no-store"
+    events = icalendar.Calendar.from_ical(feed.data).walk("VEVENT")
+    assert any("Un titre du brouillon" in str(e.get("DESCRIPTION", "")) for e in events)
 
 
 def test_autopublish_off_keeps_a_saved_file_waiting_for_the_desk(schedule: Path) -> None:

@@ -95,13 +95,17 @@ def with_banner(page: bytes, root: str, back: str, stylesheet: str) -> bytes:
     return text.encode("utf-8")
 
 
-def preview_site(version: Version, now: datetime, target: Path) -> Site:
-    """The site of `version` built into `target` by the site's builder; reused while current."""
+def preview_site(version: Version, now: datetime, target: Path, served: Site | None) -> Site:
+    """The site of `version` built into `target` by the site's builder; reused while current.
+
+    Files that did not change are hard-linked from `served`, the site being served.
+    """
     try:
         found = read_site(target)
     except SiteError:
         found = None
-    if found is not None and found.digest == version.digest and found.version == version.number:
+    if found is not None and (found.version, found.digest) == (version.number, version.digest) \
+            and found.holds(now):
         return found
     shutil.rmtree(target, ignore_errors=True)
-    return build(version, now, target)
+    return build(version, now, target, previous=served)

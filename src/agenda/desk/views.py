@@ -469,7 +469,8 @@ def _preview() -> Site | None:
     if found.version is None:
         return None
     folder = drafts.drafts_folder(schedule_path()) / f"apercu-{drafts.key(g.editor.email)}"
-    return preview.preview_site(found.version, _now(), folder)
+    store = current_app.extensions["agenda.store"]  # the site served, and its clock
+    return preview.preview_site(found.version, store.moment(), folder, store.site())
 
 
 @bp.get("/apercu/", defaults={"path": ""})
