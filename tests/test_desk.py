@@ -203,6 +203,7 @@ def test_desk_shows_errors_on_the_field_in_french(app: Flask) -> None:
     assert status == 422
     assert 'id="f-start-erreur">Écrivez la date et l’heure ainsi' in page
     assert 'aria-describedby="f-start-aide f-start-erreur" aria-invalid="true"' in page
+    assert 'name="start" type="datetime-local" value="19/05/2021"' in page  # kept to correct
     status, page = post(client, "/desk/seances/clermont-ferrand/reporter",
                         {"start": "2021-05-19T09:00", "end": "2021-05-19T08:00"})
     assert status == 422
@@ -409,3 +410,14 @@ def test_desk_forms_show_every_declared_field_with_its_french_label(app: Flask) 
             assert not field.help or field.help in page, (path, field.name)
             if field.kind not in (Kind.TABLE, Kind.TABLES):
                 assert f'name="{field.name}"' in page, (path, field.name)
+
+
+def test_desk_cancel_refused_when_the_session_has_a_replay(app: Flask) -> None:
+    client = app.test_client()
+    login(client)
+    post(client, "/desk/seances/clermont-ferrand/replay",
+         {"replay_url": "https://video.example.org/clermont"})
+    answer = client.post("/desk/seances/clermont-ferrand/annuler", data={
+        "csrf_token": token(client, "/desk/seances/clermont-ferrand/annuler")})
+    assert answer.status_code == 422
+    assert "Lien du replay" in answer.get_data(as_text=True)

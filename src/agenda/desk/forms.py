@@ -89,23 +89,29 @@ def _shown(field: Field, value: Any) -> Any:
 
 
 def inputs(fields: tuple[Field, ...], values: Mapping[str, Any], errors: Mapping[str, str],
-           prefix: str = "", fixed: tuple[str, ...] = ()) -> list[Input]:
-    """The inputs of `fields` showing `values` (a table's plain values) and `errors` by name."""
+           prefix: str = "", fixed: tuple[str, ...] = (),
+           typed: Mapping[str, str] | None = None) -> list[Input]:
+    """The inputs of `fields` showing `values` (a table's plain values) and `errors` by name;
+    an input with an error shows what was `typed` in it, to be corrected."""
     found = []
     for field in fields:
         name = prefix + field.name
         value = values.get(field.name)
         children: tuple[Any, ...] = ()
         if field.kind is Kind.TABLE and field.table:
-            children = tuple(inputs(TABLES[field.table].fields, value or {}, errors, name + "."))
+            children = tuple(inputs(TABLES[field.table].fields, value or {}, errors, name + ".",
+                                    typed=typed))
         elif field.kind is Kind.TABLES and field.table:
             rows = list(value or []) + [{}] * ROWS_EXTRA
             children = tuple(
-                tuple(inputs(TABLES[field.table].fields, row, errors, f"{name}.{i}."))
+                tuple(inputs(TABLES[field.table].fields, row, errors, f"{name}.{i}.", typed=typed))
                 for i, row in enumerate(rows)
             )
-        found.append(Input(name, field, _shown(field, value), errors.get(name, ""),
-                           field.name in fixed, children))
+        shown = _shown(field, value)
+        if name in errors and typed is not None and name in typed:
+            shown = typed[name]
+        found.append(Input(name, field, shown, errors.get(name, ""), field.name in fixed,
+                           children))
     return found
 
 

@@ -248,7 +248,7 @@ def _form(title: str, key: str, item_id: str | None, table: Table, fields: tuple
             if not errors:
                 _save(draft, text)
                 return redirect(url_for("desk.index", _anchor=f"s-{target}" if target else None))
-    shown = forms.inputs(fields, values, errors, fixed=fixed)
+    shown = forms.inputs(fields, values, errors, fixed=fixed, typed=request.form)
     return render_template("desk/form.html", title=title, inputs=shown, errors=errors,
                            others=others, intro=intro), (422 if errors else 200)
 
@@ -310,13 +310,19 @@ def add_replay(session_id: str) -> Any:
 def cancel_session(session_id: str) -> Any:
     """« Annuler »: the session stays, marked cancelled."""
     values = _session_values(session_id)
+    errors: dict[str, str] = {}
     if request.method == "POST":
         draft = current_draft()
         text = drafts.edit(draft.text, "sessions", session_id,
                            forms.editable(SESSION, ("status",)), {"status": "cancelled"})
-        _save(draft, text)
-        return redirect(url_for("desk.index", _anchor=f"s-{session_id}"))
-    return render_template("desk/cancel.html", values=values, session_id=session_id)
+        errors, _ = _try(text, "sessions", session_id, SESSION)
+        if not errors:
+            _save(draft, text)
+            return redirect(url_for("desk.index", _anchor=f"s-{session_id}"))
+    labels = {f.name: f.label for f in SESSION.fields}
+    return render_template("desk/cancel.html", values=values, session_id=session_id,
+                           errors={labels[k]: v for k, v in errors.items()}), \
+        (422 if errors else 200)
 
 
 def _next_values(last: dict[str, Any] | None, series_id: str) -> dict[str, Any]:
