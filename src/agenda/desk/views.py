@@ -161,7 +161,8 @@ def login() -> Any:
     if request.method == "GET":
         return redirect(url_for("desk.index")) if g.editor else _login_page(200)
     email = request.form.get("email", "").strip().lower()
-    address = request.remote_addr or "?"
+    # Behind nginx (deploy/nginx), the client is the last address it appended.
+    address = request.access_route[-1] if request.access_route else "?"
     now = time.time()
     if _too_many(email, address, now):
         log.warning("desk: login refused for %s from %s: too many failures", email, address)
