@@ -14,7 +14,7 @@ from pathlib import Path
 
 from agenda.errors import Problem, ScheduleError
 from agenda.history import SessionChange
-from agenda.published import Version, next_version, read_version
+from agenda.published import Version, next_version
 from agenda.render import wording
 from agenda.site import Site, SiteError, build, read_site
 
@@ -39,12 +39,10 @@ class Pending:
     problems: tuple[Problem, ...]
 
 
-def pending(schedule_path: Path, published: Path, raw: bytes, now: datetime) -> Pending:
-    """The version publishing `raw` at `now` would make, without writing anything."""
-    source = str(schedule_path)
+def pending(schedule_path: Path, current: Version | None, raw: bytes, now: datetime) -> Pending:
+    """The version publishing `raw` at `now` after `current` would make, writing nothing."""
     try:
-        current = read_version(published, source)
-        version, changes = next_version(current, raw, source, now)
+        version, changes = next_version(current, raw, str(schedule_path), now)
     except ScheduleError as error:
         return Pending(None, (), error.problems)
     if current is not None and version.digest == current.digest:

@@ -31,8 +31,15 @@ from wtforms import ValidationError
 from agenda.desk import drafts, editors, forms, preview
 from agenda.errors import AgendaError, Problem
 from agenda.format import CALENDAR, CONTACT, SERIES, SESSION, Field, Kind, Table
-from agenda.published import digest_of, publish, published_path, publishing_lock
+from agenda.published import (
+    digest_of,
+    publish,
+    published_path,
+    publishing_lock,
+    read_version,
+)
 from agenda.site import Site
+from agenda.store import VersionStore
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +79,15 @@ def editors_file() -> Path:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _store() -> VersionStore:
+    return current_app.extensions["agenda.store"]
+
+
+def _pending(raw: bytes) -> preview.Pending:
+    """What publishing `raw` now would do, after the version this process serves."""
+    return preview.pending(schedule_path(), _store().current(), raw, _now())
 
 
 # --- guards and headers -------------------------------------------------------------
@@ -210,7 +226,7 @@ def current_draft() -> drafts.Draft:
 def _try(text: str, key: str, item_id: str | None,
          table: Table) -> tuple[dict[str, str], list[Problem]]:
     """The problems the draft `text` has: those about this item by input name, and the rest."""
-    found = preview.pending(schedule_path(), published_file(), text.encode("utf-8"), _now())
+    found = _pending(text.encode("utf-8"))
     mine: dict[str, str] = {}
     others: list[Problem] = []
     for problem in found.problems:
@@ -276,7 +292,7 @@ def index() -> Any:
         for s in drafts.rows_values(text, "series")
     ]
     moved = draft is not None and digest_of(_file_text().encode("utf-8")) != draft.base_digest
-    found = preview.pending(schedule_path(), published_file(), text.encode("utf-8"), _now())
+    found = _pending(text.encode("utf-8"))
     return render_template("desk/index.html", series=series, draft=draft, moved=moved,
                            waiting=bool(found.changes) or bool(found.problems),
                            published=request.args.get("publie"))
@@ -407,7 +423,7 @@ def edit_contacts() -> Any:
 def draft_page() -> Any:
     """What publishing the draft sends out, the check's words, its problems, and the buttons."""
     draft = current_draft()
-    found = preview.pending(schedule_path(), published_file(), draft.raw, _now())
+    found = _pending(draft.raw)
     listed = preview.outgoing(found.version, found.changes) if found.version else []
     file_text = _file_text()
     return render_template(
@@ -431,7 +447,9 @@ def publish_draft() -> Any:
                 mine=drafts.diff(draft.base, draft.text, ("début du brouillon", "brouillon")),
                 mergeable=drafts.rebase(draft, on_disk) is not None,
             ), 409
-        found = preview.pending(schedule_path(), published_file(), draft.raw, _now())
+        # Not the store's version: asking it may publish, which takes this very lock.
+        current = read_version(published_file(), str(schedule_path()))
+        found = preview.pending(schedule_path(), current, draft.raw, _now())
         if found.problems:
             return redirect(url_for("desk.draft_page"))
         if draft.text != on_disk:
@@ -471,12 +489,11 @@ def drop() -> Any:
 
 def _preview() -> Site | None:
     """The site built from the draft, rebuilt when the draft changed; None if it is invalid."""
-    draft = current_draft()
-    found = preview.pending(schedule_path(), published_file(), draft.raw, _now())
+    found = _pending(current_draft().raw)
     if found.version is None:
         return None
     folder = drafts.drafts_folder(schedule_path()) / f"apercu-{drafts.key(g.editor.email)}"
-    store = current_app.extensions["agenda.store"]  # the site served, and its clock
+    store = _store()  # the site served, and its clock
     return preview.preview_site(found.version, store.moment(), folder, store.site())
 
 
