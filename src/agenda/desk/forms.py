@@ -17,13 +17,16 @@ from agenda.format import LEGACY, TABLES, Field, Kind, Table
 from agenda.render.wording import STATUS_LABELS
 
 ROWS_EXTRA = 1  # empty rows offered under a list of people or contacts, to add one
+# Kinds holding a wall-clock date and time ("local date-time", or one that may also be
+# written as a time alone): the desk always asks for both, with the browser's picker.
+DATE_TIMES = frozenset(k for k in Kind if k.value.startswith("local date-time"))
 _INPUT = {
     Kind.URL: "url", Kind.EMAIL: "email", Kind.INTEGER: "number", Kind.DATE: "date",
-    Kind.TIME: "time", Kind.LOCAL_DATETIME: "datetime-local",
+    Kind.TIME: "time", **dict.fromkeys(DATE_TIMES, "datetime-local"),
 }
 CHOICE_LABELS = {s.value: label for s, label in STATUS_LABELS.items()}
 EXAMPLES = {
-    Kind.LOCAL_DATETIME: "Écrivez la date et l’heure ainsi : 2026-12-16T08:45.",
+    **dict.fromkeys(DATE_TIMES, "Écrivez la date et l’heure ainsi : 2026-12-16T08:45."),
     Kind.INSTANT: "Écrivez la date ainsi : 2026-12-16 (ou 2026-12-16T08:45).",
     Kind.DATE: "Écrivez la date ainsi : 2026-12-16.",
     Kind.TIME: "Écrivez l’heure ainsi : 08:45.",
@@ -77,7 +80,7 @@ def _shown(field: Field, value: Any) -> Any:
     """A file value as the input shows it."""
     if value is None:
         return "" if field.kind is not Kind.BOOLEAN else bool(field.default)
-    if field.kind is Kind.LOCAL_DATETIME and isinstance(value, datetime):
+    if field.kind in DATE_TIMES and isinstance(value, datetime):
         return value.strftime("%Y-%m-%dT%H:%M")
     if field.kind is Kind.TIME and isinstance(value, time):
         return value.strftime("%H:%M")
@@ -97,6 +100,9 @@ def inputs(fields: tuple[Field, ...], values: Mapping[str, Any], errors: Mapping
     for field in fields:
         name = prefix + field.name
         value = values.get(field.name)
+        if field.kind in DATE_TIMES and isinstance(value, time) \
+                and isinstance(values.get("start"), datetime):
+            value = datetime.combine(values["start"].date(), value)  # a time alone: that day
         children: tuple[Any, ...] = ()
         if field.kind is Kind.TABLE and field.table:
             children = tuple(inputs(TABLES[field.table].fields, value or {}, errors, name + ".",
@@ -130,7 +136,7 @@ def _read_one(field: Field, text: str) -> Any:
     try:
         if kind is Kind.INTEGER:
             return int(text)
-        if kind is Kind.LOCAL_DATETIME:
+        if kind in DATE_TIMES:
             return datetime.fromisoformat(text).replace(second=0, microsecond=0)
         if kind is Kind.INSTANT:
             return datetime.fromisoformat(text) if "T" in text or " " in text \
@@ -140,7 +146,7 @@ def _read_one(field: Field, text: str) -> Any:
         if kind is Kind.TIME:
             return time.fromisoformat(text)
     except ValueError:
-        raise ValueError(EXAMPLES[kind]) from None
+        raise ValueError(EXAMPLES.get(kind, "Valeur illisible.")) from None
     if kind is Kind.STRINGS:
         return [line.strip() for line in text.split("\n") if line.strip()]
     if kind is Kind.CHOICE and text not in field.choices:
