@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 import tomllib
 from collections.abc import Callable
@@ -231,7 +232,9 @@ def _try(text: str, key: str, item_id: str | None,
     others: list[Problem] = []
     for problem in found.problems:
         name = forms.problem_field(table, problem.field)
-        if item_id is not None and f"'{item_id}'" in problem.where and name:
+        # An id is a slug: found as a whole word, however the message quotes it.
+        if item_id is not None and name and re.search(
+                rf"(?<![\w-]){re.escape(item_id)}(?![\w-])", problem.where):
             mine[name] = problem.message
         elif item_id is None and key in problem.where and name:
             mine[name] = problem.message
