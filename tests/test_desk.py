@@ -421,3 +421,18 @@ def test_desk_cancel_refused_when_the_session_has_a_replay(app: Flask) -> None:
         "csrf_token": token(client, "/desk/seances/clermont-ferrand/annuler")})
     assert answer.status_code == 422
     assert "Lien du replay" in answer.get_data(as_text=True)
+
+
+def test_desk_says_when_the_file_is_not_toml_and_the_draft_page_says_why(
+    app: Flask, schedule: Path
+) -> None:
+    client = app.test_client()
+    login(client)
+    schedule.write_text(schedule.read_text(encoding="utf-8").replace(
+        "number = 3", "number = = 3"), encoding="utf-8")
+    answer = client.get("/desk/")
+    assert answer.status_code == 409
+    assert "Le fichier de l’agenda est illisible" in answer.get_data(as_text=True)
+    draft = client.get("/desk/brouillon")
+    assert draft.status_code == 200
+    assert "ne peut pas être publié" in draft.get_data(as_text=True)

@@ -26,6 +26,7 @@ from flask import (
     url_for,
 )
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
+from tomlkit.exceptions import TOMLKitError
 from werkzeug.exceptions import HTTPException
 from wtforms import ValidationError
 
@@ -148,6 +149,13 @@ def http_error(error: HTTPException) -> tuple[str, int]:
     code = error.code or 500
     message = messages.get(code, "Une erreur est survenue.")
     return render_template("desk/error.html", code=code, message=message), code
+
+
+@bp.errorhandler(TOMLKitError)
+def unreadable(error: TOMLKitError) -> tuple[str, int]:
+    """A draft or file that is not TOML (a hand edit in progress): say so, and where to look."""
+    log.warning("desk: the schedule text does not parse: %s", error)
+    return render_template("desk/unreadable.html", error=error), 409
 
 
 @bp.context_processor
