@@ -436,3 +436,13 @@ def test_desk_says_when_the_file_is_not_toml_and_the_draft_page_says_why(
     draft = client.get("/desk/brouillon")
     assert draft.status_code == 200
     assert "ne peut pas être publié" in draft.get_data(as_text=True)
+
+
+def test_desk_unreadable_published_file_gives_a_french_page(app: Flask, schedule: Path) -> None:
+    client = app.test_client()
+    login(client)
+    post(client, "/desk/seances/clermont-ferrand", {"title": "Autre titre"})
+    schedule.with_name("sessions.published.json").write_text("{ pas du JSON", encoding="utf-8")
+    answer = client.post("/desk/publier", data={"csrf_token": token(client, "/desk/")})
+    assert answer.status_code == 503
+    assert "Rien n’a été publié" in answer.get_data(as_text=True)

@@ -158,6 +158,16 @@ def unreadable(error: TOMLKitError) -> tuple[str, int]:
     return render_template("desk/unreadable.html", error=error), 409
 
 
+@bp.errorhandler(OSError)
+@bp.errorhandler(AgendaError)
+def unavailable(error: Exception) -> tuple[str, int]:
+    """A file that cannot be read or written (the schedule, the published version, a draft)."""
+    log.error("desk: %s", error)
+    return render_template("desk/error.html", code=503, message=(
+        f"Le bureau ne peut pas lire ou écrire les fichiers de l’agenda : {error}. Rien n’a été "
+        "publié ; réessayez, ou prévenez l’administrateur.")), 503
+
+
 @bp.context_processor
 def _context() -> dict[str, Any]:
     return {"csrf_token": generate_csrf}
