@@ -446,3 +446,13 @@ def test_desk_unreadable_published_file_gives_a_french_page(app: Flask, schedule
     answer = client.post("/desk/publier", data={"csrf_token": token(client, "/desk/")})
     assert answer.status_code == 503
     assert "Rien n’a été publié" in answer.get_data(as_text=True)
+
+
+def test_desk_a_speaker_without_a_name_shows_on_the_speakers(app: Flask) -> None:
+    client = app.test_client()
+    login(client)
+    status, page = post(client, "/desk/seances/clermont-ferrand",
+                        {"speakers.1.role": "Adjointe au maire"})
+    assert status == 422
+    assert 'id="f-speakers-1-name-erreur">Ce champ est obligatoire.' in page
+    assert 'href="#f-speakers-1-name"' in page
