@@ -11,6 +11,7 @@ from pathlib import Path
 
 import feedparser
 import icalendar
+import lxml.html
 import pytest
 from click.testing import CliRunner
 from flask import Flask
@@ -70,20 +71,12 @@ def login(client: FlaskClient, password: str = PASSWORD) -> int:
 
 
 def post(client: FlaskClient, path: str, data: dict[str, str]) -> tuple[int, str]:
-    """Submit the form at `path` with `data` over the values it shows."""
-    page = client.get(path).get_data(as_text=True)
-    fields = dict(re.findall(r'<input id="[^"]+" name="([^"]+)" type="(?:text|url|email|'
-                             r'number|date|time|datetime-local)" value="([^"]*)"', page))
-    fields.update(re.findall(r'<textarea id="[^"]+" name="([^"]+)"[^>]*>([^<]*)</textarea>', page))
-    for name, value in re.findall(r'<select id="[^"]+" name="([^"]+)".*?<option value="([^"]+)"'
-                                  r'[^>]* selected', page, re.S):
-        fields[name] = value
-    for name in re.findall(r'type="checkbox" id="[^"]+" name="([^"]+)" value="1" checked', page):
-        fields[name] = "1"
-    fields = {k: html.unescape(v) for k, v in fields.items()}
+    """Submit the form at `path` as a browser would, with `data` over the values it shows."""
+    page = lxml.html.fromstring(client.get(path).data)
+    form = page.xpath("//main//form")[0]
+    fields = dict(form.form_values())
     fields.update(data)
-    fields["csrf_token"] = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    answer = client.post(path, data={k: v for k, v in fields.items() if v is not None})
+    answer = client.post(path, data=fields)
     return answer.status_code, answer.get_data(as_text=True)
 
 
