@@ -12,6 +12,7 @@ import difflib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -92,11 +93,17 @@ def save_draft(schedule_path: Path, email: str, draft: Draft) -> None:
     write_atomically(folder / f"{name}.toml", draft.raw)
 
 
+def preview_folder(schedule_path: Path, email: str) -> Path:
+    """Where the site built from the editor's draft lives."""
+    return drafts_folder(schedule_path) / f"apercu-{key(email)}"
+
+
 def drop_draft(schedule_path: Path, email: str) -> None:
-    """Abandon the editor's draft."""
+    """Abandon the editor's draft, and its preview."""
     folder, name = drafts_folder(schedule_path), key(email)
     for file in (f"{name}.toml", f"{name}.json"):
         (folder / file).unlink(missing_ok=True)
+    shutil.rmtree(preview_folder(schedule_path, email), ignore_errors=True)
 
 
 def diff(before: str, after: str, names: tuple[str, str]) -> list[str]:

@@ -513,7 +513,7 @@ def _preview() -> Site | None:
     found = _pending(current_draft().raw)
     if found.version is None:
         return None
-    folder = drafts.drafts_folder(schedule_path()) / f"apercu-{drafts.key(g.editor.email)}"
+    folder = drafts.preview_folder(schedule_path(), g.editor.email)
     store = _store()  # the site served, and its clock
     return preview.preview_site(found.version, store.moment(), folder, store.site())
 
