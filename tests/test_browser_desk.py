@@ -148,6 +148,16 @@ def test_browser_desk_whole_flow_without_javascript(
         text = schedule.read_text(encoding="utf-8")
         assert 'replay_url = "https://video.example.org/clermont"' in text
         assert 'city = "Bourges"\nheld = true\nstatus = "cancelled"' in text
+        # A correction: calendars get it (SEQUENCE + 1), journalists get no news entry.
+        entries = len(feedparser.parse(fetch(url + "/rss.xml")).entries)
+        press(page, "#s-marseille a:has-text('Reporter')")
+        page.locator("#f-start").fill("2027-03-17T09:00")
+        press(page, "button:has-text('Enregistrer')")
+        publish(page, "#mode-correction")
+        event = event_of(url, "marseille")
+        assert event.decoded("DTSTART").isoformat() == "2027-03-17T09:00:00+01:00"
+        assert event["SEQUENCE"] == 2
+        assert len(feedparser.parse(fetch(url + "/rss.xml")).entries) == entries
         # A mistake in a field shows on the field.
         press(page, "#s-marseille a:has-text('Reporter')")
         page.locator("#f-end").fill("2027-03-17T07:00")

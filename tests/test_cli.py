@@ -35,11 +35,11 @@ def test_check_shipped_file_prints_summary(runner: CliRunner) -> None:
     assert result.exit_code == 0
     published = SHIPPED.with_name("sessions.published.json")
     assert result.output.splitlines()[0] == (
-        f"{SHIPPED}: OK, 1 series, 3 sessions (1 dated), 3 contacts."
+        f"{SHIPPED} : correct, séries : 1, séances : 3 (datées : 1), contacts : 3."
     )
     # The shipped folder carries its published version, up to date with the file.
-    assert result.output.splitlines()[1].startswith(f"{published}: version 1 (")
-    assert result.output.splitlines()[1].endswith("), up to date with the file.")
+    assert result.output.splitlines()[1].startswith(f"{published} : version 1 (")
+    assert result.output.splitlines()[1].endswith("), à jour avec le fichier.")
 
 
 def test_check_bad_file_prints_every_problem_and_exits_1(runner: CliRunner, write_schedule) -> None:
@@ -48,10 +48,10 @@ def test_check_bad_file_prints_every_problem_and_exits_1(runner: CliRunner, writ
     assert result.exit_code == 1
     lines = result.output.splitlines()
     assert lines == [
-        f"{path}, [calendar], field 'base_url': 'javascript:alert(1)' is not an http or https "
-        "URL, such as 'https://example.org/'",
-        f"{path}, session 'lyon', field 'strat': unknown key; did you mean 'start'?",
-        f"{path}: 2 problems.",
+        f"{path}, [calendar], champ base_url : « javascript:alert(1) » n'est pas une adresse "
+        "http ou https, comme « https://example.org/ »",
+        f"{path}, séance « lyon », champ strat : clé inconnue ; vouliez-vous dire « start » ?",
+        f"{path} : 2 problèmes.",
     ]
 
 
@@ -59,13 +59,13 @@ def test_check_uses_agenda_data_by_default(runner: CliRunner, write_schedule) ->
     path = write_schedule(BAD)
     result = runner.invoke(main, ["check"], env={"AGENDA_DATA": str(path)})
     assert result.exit_code == 1
-    assert result.output.splitlines()[-1] == f"{path}: 2 problems."
+    assert result.output.splitlines()[-1] == f"{path} : 2 problèmes."
 
 
 def test_check_missing_file_is_a_message(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(main, ["check", str(tmp_path / "nope.toml")])
     assert result.exit_code == 1
-    assert "cannot read the file" in result.output
+    assert "impossible de lire le fichier" in result.output
     assert "Traceback" not in result.output
 
 
@@ -73,7 +73,7 @@ def test_serve_refuses_bad_file_without_traceback(runner: CliRunner, write_sched
     path = write_schedule(BAD)
     result = runner.invoke(main, ["serve", "--data", str(path), "--port", "0"])
     assert result.exit_code == 1
-    assert "field 'strat': unknown key" in result.output
+    assert "champ strat : clé inconnue" in result.output
     assert result.output.splitlines()[-1] == "agenda: not starting until the schedule is valid."
 
 
@@ -95,7 +95,7 @@ def test_wsgi_refuses_bad_file_without_traceback(write_schedule) -> None:
         [sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert result.returncode == 1
-    assert "field 'strat': unknown key" in result.stderr
+    assert "champ strat : clé inconnue" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -113,19 +113,20 @@ def test_publish_then_check_says_what_an_edit_would_change(tmp_path: Path) -> No
     first = runner.invoke(main, ["publish", str(path)])
     assert first.exit_code == 0
     published = tmp_path / "sessions.published.json"
-    assert first.output.splitlines()[0].startswith(f"{published}: published version 1 (")
+    assert first.output.splitlines()[0].startswith(f"{published} : version 1 (")
+    assert first.output.splitlines()[0].endswith(") publiée.")
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace("T08:45:00", "T09:30:00"), encoding="utf-8")
     check = runner.invoke(main, ["check", str(path)])
     assert check.exit_code == 0
     lines = check.output.splitlines()
-    assert lines[1].endswith("is behind the file; publishing would make version 2:")
-    assert lines[2:] == ["  clermont-ferrand: start 08:45 → 09:30 (SEQUENCE 0 → 1)"]
+    assert lines[1].endswith("est en retard sur le fichier ; publier ferait la version 2 :")
+    assert lines[2:] == ["  clermont-ferrand : start 08:45 → 09:30 (SEQUENCE 0 → 1)"]
     again = runner.invoke(main, ["publish", str(path)])
     assert again.exit_code == 0
     assert again.output.splitlines()[1:] == lines[2:]
     assert runner.invoke(main, ["check", str(path)]).output.splitlines()[1].endswith(
-        "up to date with the file."
+        "à jour avec le fichier."
     )
 
 
@@ -141,24 +142,25 @@ def test_publish_refuses_a_dropped_session_until_withdrawn(tmp_path: Path) -> No
     refused = runner.invoke(main, ["publish", str(path)])
     assert refused.exit_code == 1
     assert refused.output.splitlines() == [
-        f"{path}, session 'bourges': was published and is missing from the file, so "
-        "subscribers would never learn that it is off. To call it off, put it back with "
-        "status = \"cancelled\"; to withdraw it on purpose, run "
+        f"{path}, séance « bourges » : a été publiée et manque au fichier : les abonnés "
+        "n'apprendraient jamais qu'elle n'a pas lieu. Pour l'annuler, remettez-la avec "
+        "status = \"cancelled\" ; pour la retirer exprès, lancez "
         "`agenda publish --withdraw bourges`",
-        f"{path}: not published.",
+        f"{path} : rien n'est publié.",
     ]
     assert runner.invoke(main, ["check", str(path)]).exit_code == 1
     withdrawn = runner.invoke(main, ["publish", str(path), "--withdraw", "bourges"])
     assert withdrawn.exit_code == 0
-    assert withdrawn.output.splitlines()[1:] == ["  bourges: withdrawn"]
+    assert withdrawn.output.splitlines()[1:] == ["  bourges : retirée"]
 
 
 def test_check_folder_is_a_problem_with_exit_1(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(main, ["check", str(tmp_path)])
     assert result.exit_code == 1
     assert result.output.splitlines() == [
-        f"{tmp_path}: is a folder, not a schedule file; name the .toml file inside it",
-        f"{tmp_path}: 1 problem.",
+        f"{tmp_path} : est un dossier, pas un fichier d'agenda : indiquez le fichier .toml "
+        "qu'il contient",
+        f"{tmp_path} : 1 problème.",
     ]
 
 

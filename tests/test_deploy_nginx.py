@@ -26,7 +26,7 @@ def test_gunicorn_stops_at_once_on_bad_schedule(write_schedule) -> None:
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 1
-    assert "field 'name': must be a string" in result.stderr
+    assert "champ name : doit être un texte entre guillemets" in result.stderr
     assert "Booting worker" not in result.stderr  # stopped in the master, before any worker
     assert "Traceback" not in result.stderr
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import html
+import json
 import re
 import shutil
 from datetime import UTC, datetime, timedelta
@@ -352,9 +353,7 @@ def test_autopublish_off_keeps_a_saved_file_waiting_for_the_desk(schedule: Path)
     assert "Bourges (Cher)" in client.get("/").get_data(as_text=True)
 
 
-@pytest.mark.xfail(reason="publish(correction=True) is implemented by the history side of "
-                   "issue 15 (branch corrections); passes once both are merged", strict=False)
-def test_desk_correction_gives_sequence_plus_one_and_no_news(app: Flask) -> None:
+def test_desk_correction_gives_sequence_plus_one_and_no_news(app: Flask, schedule: Path) -> None:
     client = app.test_client()
     login(client)
     before = calendar_event(client, "clermont-ferrand")["SEQUENCE"]
@@ -367,6 +366,9 @@ def test_desk_correction_gives_sequence_plus_one_and_no_news(app: Flask) -> None
     entries = feedparser.parse(client.get("/rss.xml").data).entries
     assert not any(e.title.startswith("Nouvelle date") for e in entries)
     assert not any("Reporté" in e.title for e in entries)
+    history = json.loads(schedule.with_name("sessions.published.json").read_text("utf-8"))
+    last = history["sessions"]["clermont-ferrand"]["revisions"][-1]
+    assert (last["by"], last["correction"]) == (EMAIL, True)
 
 
 def test_rebase_carries_changes_to_other_lines_and_refuses_the_same_lines() -> None:

@@ -179,7 +179,7 @@ def test_dropping_a_published_session_is_refused_with_the_way_out() -> None:
     with pytest.raises(ScheduleError) as caught:
         publish(dropped + "\n", first)
     (problem,) = caught.value.problems
-    assert problem.where == "session 'nantes'"
+    assert problem.where == "séance « nantes »"
     assert 'status = "cancelled"' in problem.message
     assert "agenda publish --withdraw nantes" in problem.message
 

@@ -30,8 +30,16 @@ def fetch(client: FlaskClient, path: str) -> Any:
     return json.loads(response.data.decode("utf-8"))
 
 
-def check_session(schedule: Schedule, session: Session, entry: dict[str, Any]) -> None:
-    """Compare one JSON entry with the session it describes, field by field."""
+def built_for(client: FlaskClient) -> datetime:
+    """The moment the client's site folder was built for: JSON says what is over then."""
+    return client.application.extensions["agenda.store"].site().built_for
+
+
+def check_session(
+    schedule: Schedule, session: Session, entry: dict[str, Any], now: datetime
+) -> None:
+    """Compare one JSON entry with the session it describes at `now`, field by field."""
+    over = session.is_over(now)
     base = schedule.calendar.base_url
     page = f"{base}/events/{session.id}"
     assert entry["id"] == session.id
@@ -58,10 +66,11 @@ def check_session(schedule: Schedule, session: Session, entry: dict[str, Any]) -
         {"name": moderator.name, "role": moderator.role} if moderator else None
     )
     assert entry["description"] == session.description
-    assert entry["registration_url"] == session.registration_url
+    # Once a session is over, nobody registers or adds it to a calendar any more.
+    assert entry["registration_url"] == (None if over else session.registration_url)
     assert entry["video_url"] == (session.video_url if session.video_public else None)
     links = entry["add_to_calendar"]
-    if not session.is_dated or session.is_cancelled:
+    if not session.is_dated or session.is_cancelled or over:
         assert links is None
         return
     assert links["ics"] == page + ".ics"
@@ -87,7 +96,7 @@ def test_events_json_matches_the_schedule_field_by_field(
     entries = document["sessions"]
     assert sorted(e["id"] for e in entries) == sorted(s.id for s in schedule.sessions)
     for entry in entries:
-        check_session(schedule, schedule.session(entry["id"]), entry)
+        check_session(schedule, schedule.session(entry["id"]), entry, built_for(client))
     # Dated sessions in chronological order, then the undated ones.
     starts = [e["start"] for e in entries]
     dated = [s for s in starts if s is not None]
@@ -132,7 +141,8 @@ def test_events_json_lists_series_and_contacts(client: FlaskClient, shipped: Sch
 
 def test_session_json_matches_the_schedule(several_client: FlaskClient, several: Schedule) -> None:
     for session in several.sessions:
-        check_session(several, session, fetch(several_client, f"/events/{session.id}.json"))
+        check_session(several, session, fetch(several_client, f"/events/{session.id}.json"),
+                      built_for(several_client))
 
 
 def test_session_json_unknown_id_is_a_plain_text_404(client: FlaskClient) -> None:

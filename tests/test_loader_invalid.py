@@ -66,65 +66,71 @@ def test_toml_syntax_error_names_its_line(write_schedule) -> None:
     text = session_with() + 'city = "Lyon\n'
     line = text.count("\n")
     (message,) = problems_of(write_schedule, text)
-    assert "TOML syntax error" in message
-    assert f"line {line}" in message
+    assert message.endswith(
+        f"séance « lyon », ligne {line}, champ city : il manque le guillemet fermant (\") à "
+        "la fin du texte"
+    )
 
 
 def test_unknown_key_suggests_the_right_one(write_schedule) -> None:
     messages = problems_of(write_schedule, session_with(start=None, strat="2021-06-16T08:45:00"))
-    expected = "session 'lyon', field 'strat': unknown key; did you mean 'start'?"
+    expected = "séance « lyon », champ strat : clé inconnue ; vouliez-vous dire « start » ?"
     assert [m for m in messages if m.endswith(expected)] != []
 
 
 def test_unknown_key_in_calendar_is_named(write_schedule) -> None:
     text = session_with().replace('name = "Essai"', 'name = "Essai"\ntimezon = "UTC"')
     (message,) = problems_of(write_schedule, text)
-    assert message.endswith("[calendar], field 'timezon': unknown key; did you mean 'timezone'?")
+    assert message.endswith(
+        "[calendar], champ timezon : clé inconnue ; vouliez-vous dire « timezone » ?"
+    )
 
 
 def test_missing_required_field_is_named(write_schedule) -> None:
     (message,) = problems_of(write_schedule, session_with(city=None))
-    assert message.endswith("session 'lyon', field 'city': is required")
+    assert message.endswith("séance « lyon », champ city : est obligatoire")
 
 
 def test_session_without_id_is_named_by_position(write_schedule) -> None:
     text = session_with() + GOOD_SESSION.replace('id = "lyon"\n', "")
     (message,) = problems_of(write_schedule, text)
-    assert message.endswith("session #2 (no id), field 'id': is required")
+    assert message.endswith("séance n° 2 (sans id), champ id : est obligatoire")
 
 
 def test_end_before_start_is_refused(write_schedule) -> None:
     (message,) = problems_of(write_schedule, session_with(end="2021-06-16T08:00:00"))
-    assert message.endswith("session 'lyon', field 'end': must be after 'start'")
+    assert message.endswith("séance « lyon », champ end : doit venir après « start »")
 
 
 def test_end_equal_to_start_is_refused(write_schedule) -> None:
     (message,) = problems_of(write_schedule, session_with(end="2021-06-16T08:45:00"))
-    assert message.endswith("field 'end': must be after 'start'")
+    assert message.endswith("champ end : doit venir après « start »")
 
 
 def test_start_without_end_is_refused(write_schedule) -> None:
     (message,) = problems_of(write_schedule, session_with(end=None))
-    assert "session 'lyon', field 'end': is required when" in message
+    assert "séance « lyon », champ end : est obligatoire dès que" in message
 
 
 def test_duplicate_id_is_refused(write_schedule) -> None:
     (message,) = problems_of(write_schedule, session_with() + GOOD_SESSION)
     assert message.endswith(
-        "session 'lyon', field 'id': 'lyon' is used by another session; ids must be unique"
+        "séance « lyon », champ id : « lyon » est déjà l'identifiant d'une autre séance ; "
+        "chaque identifiant est unique"
     )
 
 
 @pytest.mark.parametrize("bad", ["Lyon", "lyon 2021", "lyon_2021", "-lyon", "lyon--2021", "lyoñ"])
 def test_malformed_id_is_refused(write_schedule, bad: str) -> None:
     (message,) = problems_of(write_schedule, session_with(id=f'"{bad}"'))
-    assert f"field 'id': '{bad}' is not a valid id" in message
+    assert f"champ id : « {bad} » n'est pas un identifiant valide" in message
 
 
 def test_unknown_series_lists_known_ones(write_schedule) -> None:
     (message,) = problems_of(write_schedule, session_with(series='"tuor"'))
     assert message.endswith(
-        "session 'lyon', field 'series': 'tuor' is not a series id; known series: 'tour'"
+        "séance « lyon », champ series : « tuor » n'est pas l'identifiant d'une série ; "
+        "séries connues : 'tour'"
     )
 
 
@@ -133,15 +139,15 @@ def test_unknown_series_lists_known_ones(write_schedule) -> None:
 )
 def test_non_http_url_is_refused(write_schedule, url: str) -> None:
     (message,) = problems_of(write_schedule, session_with(registration_url=f'"{url}"'))
-    assert f"field 'registration_url': '{url}' is not an http or https URL" in message
+    assert f"champ registration_url : « {url} » n'est pas une adresse http ou https" in message
 
 
 def test_unknown_timezone_is_refused(write_schedule) -> None:
     text = session_with().replace('"Europe/Paris"', '"Europe/Pariss"')
     (message,) = problems_of(write_schedule, text)
     assert message.endswith(
-        "[calendar], field 'timezone': 'Europe/Pariss' is not an IANA time zone name, "
-        "such as 'Europe/Paris'"
+        "[calendar], champ timezone : « Europe/Pariss » n'est pas un nom de fuseau horaire IANA, "
+        "comme « Europe/Paris »"
     )
 
 
@@ -149,8 +155,9 @@ def test_time_skipped_by_spring_change_is_refused(write_schedule) -> None:
     text = session_with(start="2021-03-28T02:30:00", end="2021-03-28T04:00:00")
     (message,) = problems_of(write_schedule, text)
     assert message.endswith(
-        "session 'lyon', field 'start': 2021-03-28 02:30 does not exist in Europe/Paris "
-        "(the clocks skip it); choose a time outside the change to summer time"
+        "séance « lyon », champ start : 2021-03-28 02:30 n'existe pas dans le fuseau "
+        "Europe/Paris (les horloges sautent cette heure) ; choisissez une heure hors du passage "
+        "à l'heure d'été"
     )
 
 
@@ -158,58 +165,62 @@ def test_time_repeated_by_autumn_change_is_refused(write_schedule) -> None:
     text = session_with(start="2021-10-31T01:00:00", end="2021-10-31T02:30:00")
     (message,) = problems_of(write_schedule, text)
     assert message.endswith(
-        "session 'lyon', field 'end': 2021-10-31 02:30 occurs twice in Europe/Paris "
-        "(the clocks go back); choose a time outside the change to winter time"
+        "séance « lyon », champ end : 2021-10-31 02:30 existe deux fois dans le fuseau "
+        "Europe/Paris (les horloges reculent) ; choisissez une heure hors du passage à l'heure "
+        "d'hiver"
     )
 
 
 def test_offset_datetime_for_start_is_refused(write_schedule) -> None:
     (message,) = problems_of(write_schedule, session_with(start="2021-06-16T08:45:00+02:00"))
-    assert "field 'start': must be a local date-time without offset" in message
+    assert "champ start : doit être une date et une heure sans décalage horaire" in message
 
 
 def test_unknown_status_lists_valid_ones(write_schedule) -> None:
     (message,) = problems_of(write_schedule, session_with(status='"canceled"'))
     assert message.endswith(
-        "field 'status': 'canceled' is not a status; use one of 'confirmed', 'tentative', "
-        "'cancelled'"
+        "champ status : « canceled » n'est pas une valeur possible de status ; utilisez l'une "
+        "de : 'confirmed', 'tentative', 'cancelled'"
     )
 
 
 def test_dated_session_without_announced_or_updated_is_refused(write_schedule) -> None:
     (message,) = problems_of(write_schedule, session_with(announced=None))
-    assert "field 'announced': a dated session needs 'announced' or 'updated'" in message
+    assert "champ announced : une séance datée demande « announced » ou « updated »" in message
 
 
 def test_wrong_type_is_named(write_schedule) -> None:
     (message,) = problems_of(write_schedule, session_with(number='"trois"'))
-    assert message.endswith("field 'number': must be a whole number, not a string ('trois')")
+    assert message.endswith("champ number : doit être un nombre entier, pas un texte (« trois »)")
 
 
 def test_newline_in_one_line_field_is_refused(write_schedule) -> None:
     (message,) = problems_of(write_schedule, session_with(city='"Lyon\\nDTSTART:20000101"'))
-    assert message.endswith("field 'city': must be on one line")
+    assert message.endswith("champ city : doit tenir sur une seule ligne")
 
 
 def test_duplicate_number_in_series_is_refused(write_schedule) -> None:
     text = session_with(number="1") + GOOD_SESSION.replace('"lyon"', '"nice"') + "number = 1\n"
     (message,) = problems_of(write_schedule, text)
     assert message.endswith(
-        "session 'nice', field 'number': 1 is already the number of session 'lyon' in series 'tour'"
+        "séance « nice », champ number : 1 est déjà le numéro de la séance « lyon » dans la "
+        "série « tour »"
     )
 
 
 def test_every_problem_is_reported_at_once(write_schedule) -> None:
     text = session_with(city=None, strat="1", registration_url='"javascript:x"')
     messages = problems_of(write_schedule, text)
-    fields = sorted(m.split("field '")[1].split("'")[0] for m in messages)
+    fields = sorted(m.split("champ ")[1].split(" ")[0] for m in messages)
     assert fields == ["city", "registration_url", "strat"]
 
 
 def test_missing_file_is_a_problem_not_a_traceback(tmp_path: Path) -> None:
     with pytest.raises(ScheduleError) as caught:
         load_schedule(tmp_path / "absent.toml")
-    expected = f"{tmp_path / 'absent.toml'}: cannot read the file: No such file or directory"
+    expected = (
+        f"{tmp_path / 'absent.toml'} : impossible de lire le fichier : No such file or directory"
+    )
     assert str(caught.value) == expected
 
 
@@ -218,16 +229,16 @@ def test_unknown_language_is_refused(write_schedule, tag: str) -> None:
     text = session_with().replace('name = "Essai"', f'name = "Essai"\nlanguage = "{tag}"')
     (message,) = problems_of(write_schedule, text)
     assert message.endswith(
-        f"[calendar], field 'language': '{tag}' is not a language tag we can format dates in, "
-        "such as 'fr'"
+        f"[calendar], champ language : « {tag} » n'est pas un code de langue dans lequel écrire "
+        "les dates, comme « fr »"
     )
 
 
 def test_held_on_a_dated_session_is_refused(write_schedule) -> None:
     (message,) = problems_of(write_schedule, session_with(held="true"))
     assert message.endswith(
-        "session 'lyon', field 'held': is only for sessions without a date; "
-        "a dated session is past once it ends"
+        "séance « lyon », champ held : ne sert qu'aux séances sans date ; une séance datée est "
+        "passée dès qu'elle est finie"
     )
 
 
@@ -237,20 +248,20 @@ def test_base_url_with_a_path_is_refused(write_schedule) -> None:
     )
     (message,) = problems_of(write_schedule, text)
     assert message.endswith(
-        "[calendar], field 'base_url': 'https://example.org/agenda' has a path; agenda is served "
-        "at the root of its host, such as 'https://agenda.example.org'"
+        "[calendar], champ base_url : « https://example.org/agenda » contient un chemin ; "
+        "l'agenda est servi à la racine de son domaine, comme « https://agenda.example.org »"
     )
 
 
 def test_updated_before_announced_is_refused(write_schedule) -> None:
     (message,) = problems_of(write_schedule, session_with(updated="2021-05-20"))
-    assert message.endswith("session 'lyon', field 'updated': must not be before 'announced'")
+    assert message.endswith("séance « lyon », champ updated : ne doit pas précéder « announced »")
 
 
 @pytest.mark.parametrize("written", ['" cancelled"', '""', '"Cancelled"'])
 def test_status_not_written_exactly_is_refused(write_schedule, written: str) -> None:
     (message,) = problems_of(write_schedule, session_with(status=written))
     assert message.endswith(
-        f"field 'status': '{written[1:-1]}' is not a status; use one of 'confirmed', "
-        "'tentative', 'cancelled'"
+        f"champ status : « {written[1:-1]} » n'est pas une valeur possible de status ; utilisez "
+        "l'une de : 'confirmed', 'tentative', 'cancelled'"
     )

@@ -54,44 +54,44 @@ def messages(text: str) -> list[str]:
 def test_noncharacter_in_text_is_refused(char: str) -> None:
     code = char.lstrip("\\uU").lstrip("0").upper()
     assert messages(session_text(city=f"Ly{char}on")) == [
-        f"session 'lyon', field 'city': contains the character U+{code:0>4}, which "
-        "calendars and news feeds cannot carry; remove it"
+        f"séance « lyon », champ city : contient le caractère U+{code:0>4}, "
+        "que les agendas et les flux d'actualité ne peuvent pas transporter : retirez-le"
     ]
 
 
 def test_noncharacter_in_calendar_name_is_refused() -> None:
     text = session_text().replace('name = "Essai"', 'name = "Es\\uFFFEsai"')
     assert messages(text) == [
-        "[calendar], field 'name': contains the character U+FFFE, which calendars and news "
-        "feeds cannot carry; remove it"
+        "[calendar], champ name : contient le caractère U+FFFE, "
+        "que les agendas et les flux d'actualité ne peuvent pas transporter : retirez-le"
     ]
 
 
 @pytest.mark.parametrize("char", ["\\u0000", "\\u001B", "\\u007F", "\\u0085", "\\u009F"])
 def test_control_character_is_refused(char: str) -> None:
     assert messages(session_text(city=f"Ly{char}on")) == [
-        "session 'lyon', field 'city': contains a control character; remove it"
+        "séance « lyon », champ city : contient un caractère de contrôle : retirez-le"
     ]
 
 
 def test_line_separator_is_refused() -> None:
     assert messages(session_text(city="Ly\\u2028on")) == [
-        "session 'lyon', field 'city': contains U+2028, an invisible line break; keep the "
-        "text on one line"
+        "séance « lyon », champ city : contient U+2028, un saut de ligne invisible : gardez le "
+        "texte sur une ligne"
     ]
 
 
 def test_partner_names_are_checked_like_text() -> None:
     text = MINIMAL + 'partners = ["Bon", "Ma\\uFFFFuvais"]\n'
     assert messages(text) == [
-        "series 's', field 'partners[1]': contains the character U+FFFF, which calendars "
-        "and news feeds cannot carry; remove it"
+        "série « s », champ partners[1] : contient le caractère U+FFFF, "
+        "que les agendas et les flux d'actualité ne peuvent pas transporter : retirez-le"
     ]
 
 
 def test_overlong_one_line_text_is_refused() -> None:
     assert messages(session_text(city="x" * 1001)) == [
-        "session 'lyon', field 'city': is 1,001 characters long; at most 1,000 are allowed"
+        "séance « lyon », champ city : fait 1001 caractères ; 1000 au plus sont permis"
     ]
 
 
@@ -107,22 +107,22 @@ def test_overlong_one_line_text_is_refused() -> None:
 def test_year_out_of_range_is_refused(field: str, value: str) -> None:
     year = int(value[:4])
     text = session_text(**{field: value})
-    assert f"session 'lyon', field '{field}': the year {year} is out of range; dates go from " \
-        "1970 to 2199" in messages(text)
+    assert f"séance « lyon », champ {field} : l'année {year} est hors limites ; les dates vont " \
+        "de 1970 à 2199" in messages(text)
 
 
 def test_offset_date_time_out_of_range_in_utc_is_refused() -> None:
     text = session_text(announced="2199-12-31T23:00:00-05:00")
     assert messages(text) == [
-        "session 'lyon', field 'announced': the year 2199 is out of range; dates go from "
-        "1970 to 2199"
+        "séance « lyon », champ announced : l'année 2199 est hors limites ; les dates vont de "
+        "1970 à 2199"
     ]
 
 
 def test_calendar_updated_in_year_one_is_refused() -> None:
     text = MINIMAL.replace('name = "Essai"', 'name = "Essai"\nupdated = 0001-01-01')
     assert messages(text) == [
-        "[calendar], field 'updated': the year 1 is out of range; dates go from 1970 to 2199"
+        "[calendar], champ updated : l'année 1 est hors limites ; les dates vont de 1970 à 2199"
     ]
 
 
@@ -135,14 +135,14 @@ def test_edges_of_the_year_range_load() -> None:
 
 def test_sequence_above_32_bits_is_refused() -> None:
     assert messages(session_text(sequence=2**31)) == [
-        "session 'lyon', field 'sequence': must be 2,147,483,647 or less, not 2,147,483,648"
+        "séance « lyon », champ sequence : doit valoir 2147483647 au plus, pas 2147483648"
     ]
 
 
 def test_start_with_seconds_is_refused() -> None:
     assert messages(session_text(end="2021-06-16T08:45:05")) == [
-        "session 'lyon', field 'end': must be a whole minute, such as 2021-06-16T08:45:00: "
-        "pages and feeds show times to the minute"
+        "séance « lyon », champ end : doit tomber sur une minute entière, comme "
+        "2021-06-16T08:45:00 : les pages et les flux montrent l'heure à la minute"
     ]
 
 
@@ -152,23 +152,24 @@ def test_start_with_seconds_is_refused() -> None:
 def test_malformed_host_in_url_is_refused(url: str) -> None:
     text = session_text() + f'registration_url = "{url}"\n'
     assert messages(text) == [
-        f"session 'lyon', field 'registration_url': '{url}' is not an http or https URL, "
-        "such as 'https://example.org/'"
+        f"séance « lyon », champ registration_url : « {url} » n'est pas une adresse http ou "
+        "https, comme « https://example.org/ »"
     ]
 
 
 def test_malformed_base_url_is_refused() -> None:
     text = MINIMAL.replace("https://agenda.example.org", "https://[agenda.example.org")
     assert messages(text) == [
-        "[calendar], field 'base_url': 'https://[agenda.example.org' is not an http or "
-        "https URL, such as 'https://example.org/'"
+        "[calendar], champ base_url : « https://[agenda.example.org » n'est pas une adresse "
+        "http ou https, comme « https://example.org/ »"
     ]
 
 
 def test_deep_nesting_is_refused() -> None:
     text = session_text() + "extra = " + "[" * 600 + "]" * 600 + "\n"
     assert messages(text) == [
-        "f.toml: values are nested too deeply (lists or tables within each other)"
+        "f.toml : valeurs imbriquées trop profondément (listes ou tables les unes dans les "
+        "autres)"
     ]
 
 
@@ -192,7 +193,7 @@ def test_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ScheduleError) as caught:
         load_schedule(tmp_path)
     assert [p.message for p in caught.value.problems] == [
-        "is a folder, not a schedule file; name the .toml file inside it"
+        "est un dossier, pas un fichier d'agenda : indiquez le fichier .toml qu'il contient"
     ]
 
 
@@ -212,7 +213,7 @@ def test_fifo_is_refused_without_waiting(tmp_path: Path) -> None:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
     assert [p.message for p in caught.value.problems] == [
-        "is not a regular file (a pipe or a device?); name a .toml file"
+        "n'est pas un fichier ordinaire (un tube ou un périphérique ?) : indiquez un fichier .toml"
     ]
 
 
@@ -222,5 +223,5 @@ def test_oversized_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ScheduleError) as caught:
         load_schedule(path)
     assert caught.value.problems[0].message.endswith(
-        f"a schedule file is at most {MAX_FILE_BYTES:,}"
+        f"un fichier d'agenda en fait au plus {MAX_FILE_BYTES}"
     )

@@ -132,7 +132,7 @@ def test_a_byte_that_is_not_utf8_in_a_late_piece_is_reported_at_its_place() -> N
     assert read(raw) == whole(raw)
     (problem,) = read(raw)
     place = raw.index(b"\xff")
-    assert f"(byte {place})" in str(problem)
+    assert f"(octet {place})" in str(problem)
 
 
 def test_syntax_errors_name_the_line_of_the_whole_file() -> None:

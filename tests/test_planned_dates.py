@@ -102,9 +102,9 @@ def test_a_session_given_a_date_takes_over_the_planned_event() -> None:
 @pytest.mark.parametrize(
     ("rule", "message"),
     [
-        ("FREQ=MONTHLY;BYDAY=3WE", "never ends; add COUNT=… or UNTIL=…"),
-        ("FREQ=SOMETIMES;COUNT=3", "is not an RFC 5545 recurrence rule"),
-        ("FREQ=DAILY;COUNT=100000", "plans more than 500 dates"),
+        ("FREQ=MONTHLY;BYDAY=3WE", "ne finit jamais : ajoutez COUNT=… ou UNTIL=…"),
+        ("FREQ=SOMETIMES;COUNT=3", "n'est pas une règle de récurrence RFC 5545"),
+        ("FREQ=DAILY;COUNT=100000", "prévoit plus de 500 dates"),
     ],
 )
 def test_a_bad_rhythm_is_refused_with_a_message(rule: str, message: str) -> None:
@@ -112,7 +112,7 @@ def test_a_bad_rhythm_is_refused_with_a_message(rule: str, message: str) -> None
     with pytest.raises(ScheduleError) as caught:
         parse_schedule(text, "s.toml")
     (problem,) = caught.value.problems
-    assert (problem.where, problem.field) == ("series 's'", "rhythm.rule")
+    assert (problem.where, problem.field) == ("série « s »", "rhythm.rule")
     assert message in problem.message
 
 

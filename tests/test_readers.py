@@ -238,7 +238,7 @@ def test_unknown_press_contact_is_refused_with_the_nearest_name() -> None:
     with pytest.raises(ScheduleError) as caught:
         parse_schedule(text, "readers.toml")
     (problem,) = caught.value.problems
-    assert (problem.where, problem.field) == ("session 'lyon'", "contacts[0]")
+    assert (problem.where, problem.field) == ("séance « lyon »", "contacts[0]")
     assert "'Zoé Martin'" in problem.message
 
 

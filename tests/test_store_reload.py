@@ -41,7 +41,7 @@ def test_bad_edit_keeps_last_good_schedule(write_schedule, caplog) -> None:
     after = client.get("/calendar.ics")
     assert after.status_code == 200
     assert after.data == before
-    assert "field 'strat': unknown key" in caplog.text
+    assert "champ strat : clé inconnue" in caplog.text
 
 
 def test_deleted_file_keeps_last_good_schedule(write_schedule) -> None:

@@ -218,7 +218,7 @@ def test_a_process_starts_from_the_published_version_not_the_file(tmp_path: Path
     restarted = VersionStore(path, watch=False, settle=0)
     assert restarted.current().digest == before.digest
     assert restarted.pending is not None and restarted.pending.state == "invalid"
-    assert "field 'base_url': is required" in "\n".join(restarted.pending.problems)
+    assert "champ base_url : est obligatoire" in "\n".join(restarted.pending.problems)
 
 
 def test_an_invalid_file_with_nothing_published_cannot_start(tmp_path: Path) -> None:
@@ -321,7 +321,7 @@ def test_a_folder_that_cannot_be_written_keeps_serving_and_says_so(tmp_path: Pat
     assert after.data == before.data
     health = client.get("/healthz")
     assert health.status_code == 200
-    assert "cannot write the published version" in health.get_data(as_text=True)
+    assert "impossible d'écrire la version publiée" in health.get_data(as_text=True)
     assert client.get("/healthz?strict=1").status_code == 503
 
 
@@ -349,6 +349,6 @@ def test_healthz_reports_an_invalid_edit_with_file_session_and_field(tmp_path: P
     body = client.get("/healthz").get_data(as_text=True)
     assert body.splitlines()[0].startswith("ok: serving version 1 (")
     assert "pending since " in body
-    assert f"{path}, session 'printemps', field 'strat': unknown key" in body
+    assert f"{path}, séance « printemps », champ strat : clé inconnue" in body
     calendar = icalendar.Calendar.from_ical(client.get("/calendar.ics").data)
     assert len(calendar.walk("VEVENT")) == 6

@@ -12,6 +12,7 @@ import click
 from agenda import DEFAULT_DATA, personal
 from agenda.desk.commands import editor
 from agenda.errors import ExportError, ScheduleError
+from agenda.i18n import _
 from agenda.loader import EMAIL, load_schedule
 from agenda.model import Schedule
 from agenda.published import (
@@ -39,7 +40,10 @@ def _fail(error: ScheduleError, target: Path, closing: str | None = None) -> Non
     for problem in error.problems:
         click.echo(str(problem), err=True)
     count = len(error.problems)
-    click.echo(closing or f"{target}: {count} problem{'s' if count != 1 else ''}.", err=True)
+    if closing is None:
+        closing = (_("{path}: 1 problem.", path=target) if count == 1
+                   else _("{path}: {count} problems.", path=target, count=count))
+    click.echo(closing, err=True)
     sys.exit(1)
 
 
@@ -75,33 +79,35 @@ def check(path: Path | None) -> None:
     except ScheduleError as error:
         _fail(error, target)
     dated = len(schedule.dated_sessions)
-    click.echo(
-        f"{target}: OK, {len(schedule.series)} series, {len(schedule.sessions)} sessions "
-        f"({dated} dated), {len(schedule.contacts)} contacts."
-    )
+    click.echo(_(
+        "{path}: OK, {series} series, {sessions} sessions ({dated} dated), {contacts} contacts.",
+        path=target, series=len(schedule.series), sessions=len(schedule.sessions), dated=dated,
+        contacts=len(schedule.contacts),
+    ))
     for warning in early_replays(schedule, datetime.now(UTC)):
         click.echo(f"{target}: {warning}", err=True)
     published = _published_for(target)
     try:
         current, following, changes = pending_changes(target, published, datetime.now(UTC))
     except ScheduleError as error:
-        _fail(error, target, f"{target}: cannot be published as it is.")
+        _fail(error, target, _("{path}: cannot be published as it is.", path=target))
     except PublishedError as error:
         click.echo(str(error), err=True)
         sys.exit(1)
     if current is None:
-        click.echo(f"{published}: nothing published yet; the first version takes its times "
-                   "from the file:")
+        click.echo(_("{path}: nothing published yet; the first version takes its times from "
+                     "the file:", path=published))
     elif following is current:
-        click.echo(f"{published}: {current.label}, up to date with the file.")
+        click.echo(_("{path}: {label}, up to date with the file.",
+                     path=published, label=current.label))
         return
     else:
-        click.echo(f"{published}: {current.label} is behind the file; publishing would make "
-                   f"version {following.number}:")
+        click.echo(_("{path}: {label} is behind the file; publishing would make version "
+                     "{number}:", path=published, label=current.label, number=following.number))
     for change in changes:
         click.echo(f"  {change}")
     if current is not None and not changes:
-        click.echo("  no session changes (edits outside the sessions)")
+        click.echo(_("  no session changes (edits outside the sessions)"))
 
 
 @main.command()
@@ -111,7 +117,12 @@ def check(path: Path | None) -> None:
     help="Let this published session, removed from the file, go without a cancellation "
     "(repeatable).",
 )
-def publish(path: Path | None, withdraw: tuple[str, ...]) -> None:
+@click.option(
+    "--correction/--announce", "correction", default=None,
+    help="Publish the changes as corrections (calendars only, no news entry) or announce them "
+    "(default: changes within 15 minutes of a session's previous publication are corrections).",
+)
+def publish(path: Path | None, withdraw: tuple[str, ...], correction: bool | None) -> None:
     """Publish the schedule file PATH as a new version (default: $AGENDA_DATA).
 
     Writes the published version beside the file (or to $AGENDA_PUBLISHED), under
@@ -121,17 +132,20 @@ def publish(path: Path | None, withdraw: tuple[str, ...]) -> None:
     target = path or Path(_default_path())
     published = _published_for(target)
     try:
-        outcome = publish_file(target, published, datetime.now(UTC), withdraw=withdraw)
+        outcome = publish_file(
+            target, published, datetime.now(UTC), withdraw=withdraw, correction=correction
+        )
     except ScheduleError as error:
-        _fail(error, target, f"{target}: not published.")
+        _fail(error, target, _("{path}: not published.", path=target))
     except (PublishedError, CannotWrite) as error:
-        click.echo(f"{error}; not published.", err=True)
+        click.echo(_("{error}; not published.", error=error), err=True)
         sys.exit(1)
     version = outcome.version
     if not outcome.written:
-        click.echo(f"{published}: {version.label}, already up to date with {target}.")
+        click.echo(_("{path}: {label}, already up to date with {target}.",
+                     path=published, label=version.label, target=target))
         return
-    click.echo(f"{published}: published {version.label}.")
+    click.echo(_("{path}: published {label}.", path=published, label=version.label))
     for change in outcome.changes:
         click.echo(f"  {change}")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from agenda.i18n import _
+
 
 class AgendaError(Exception):
     """Base of every error this package raises on purpose."""
@@ -23,8 +25,8 @@ class Problem:
         if self.where:
             parts.append(self.where)
         if self.field:
-            parts.append(f"field '{self.field}'")
-        return ": ".join([", ".join(parts), self.message])
+            parts.append(_("field {name}", name=self.field))
+        return _("{place}: {message}", place=", ".join(parts), message=self.message)
 
 
 class ScheduleError(AgendaError, ValueError):

@@ -54,6 +54,7 @@ class Kind(StrEnum):
     BOOLEAN = "boolean"
     STRINGS = "list of texts"
     LOCAL_DATETIME = "local date-time"  # wall-clock time in the calendar's zone
+    END = "local date-time or time"  # a time alone is on the start's day
     INSTANT = "date or date-time"  # date, local date-time or offset date-time
     DATE = "date"
     TIME = "time"
@@ -189,7 +190,8 @@ SESSION = Table("session", "One session of a series.", (
     Field("start", Kind.LOCAL_DATETIME, "Local date-time, wall-clock time in the calendar's "
           "zone, a whole minute, such as 2021-05-19T08:45:00. With end, or neither.",
           label="Début", help="Date et heure, écrivez ainsi : 2026-12-16T08:45."),
-    Field("end", Kind.LOCAL_DATETIME, "Local date-time, after start, a whole minute.",
+    Field("end", Kind.END, "Local date-time, after start, a whole minute; a time alone, "
+          "such as 10:15:00, is on the start's day.",
           label="Fin", help="Date et heure, après le début : 2026-12-16T10:15."),
     Field("speakers", Kind.TABLES, "Speakers: [{ name, role }].", table="person",
           label="Intervenants"),
@@ -258,6 +260,7 @@ _PATTERNS = {
     Kind.LANGUAGE: "^\\s*(?:[a-z]{2,3}(?:-[A-Za-z]{2,4})?)?\\s*$",
     Kind.LOCAL_DATETIME: f"^{_YEAR}-[0-9]{{2}}-[0-9]{{2}}[Tt ][0-9]{{2}}:[0-9]{{2}}"
                          "(?::00(?:\\.0+)?)?$",
+    Kind.END: f"^(?:{_YEAR}-[0-9]{{2}}-[0-9]{{2}}[Tt ])?[0-9]{{2}}:[0-9]{{2}}(?::00(?:\\.0+)?)?$",
     Kind.INSTANT: f"^{_YEAR}-[0-9]{{2}}-[0-9]{{2}}(?:[Tt ]{_TIME}(?:[Zz]|[+-][0-9]{{2}}:"
                   "[0-9]{2})?)?$",
     Kind.DATE: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
@@ -301,7 +304,7 @@ def _field_schema(field: Field) -> dict[str, Any]:
     elif kind is Kind.STRINGS:
         item = _text_schema(Field(field.name, Kind.TEXT, "", required=True))
         schema.update(type="array", items=item)
-    elif kind in (Kind.LOCAL_DATETIME, Kind.INSTANT, Kind.DATE, Kind.TIME):
+    elif kind in (Kind.LOCAL_DATETIME, Kind.END, Kind.INSTANT, Kind.DATE, Kind.TIME):
         schema.update(type="string", pattern=_PATTERNS[kind])
     else:
         schema.update(_text_schema(field))

@@ -19,9 +19,10 @@ import hashlib
 import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from agenda.errors import Problem, ScheduleError
+from agenda.i18n import _
 from agenda.model import (
     CalendarInfo,
     Change,
@@ -38,6 +39,10 @@ FIRST = ("published",)
 # The fields of a session whose change the feeds announce; the rest are quiet.
 DATE_FIELDS = ("start", "end")
 PEOPLE_FIELDS = ("speakers", "moderator")
+# A change published this soon after the session's previous one fixes a mistake.
+CORRECTION_WINDOW = timedelta(minutes=15)
+# Changes of status and replays are news even when they follow a mistake closely.
+ALWAYS_NEWS = frozenset((Change.CANCELLED, Change.REINSTATED, Change.CONFIRMED, Change.REPLAY))
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +79,10 @@ class SessionChange:
     def __str__(self) -> str:
         what = ", ".join(self.details)
         if self.sequence_before is None and self.sequence_after is not None:
-            return f"{self.id}: {what} (SEQUENCE {self.sequence_after})"
-        if self.sequence_after is None or self.sequence_before == self.sequence_after:
-            return f"{self.id}: {what}"
-        return f"{self.id}: {what} (SEQUENCE {self.sequence_before} → {self.sequence_after})"
+            what += f" (SEQUENCE {self.sequence_after})"
+        elif self.sequence_after is not None and self.sequence_before != self.sequence_after:
+            what += f" (SEQUENCE {self.sequence_before} → {self.sequence_after})"
+        return _("{place}: {message}", place=self.id, message=what)
 
 
 def _moment(value: datetime | None) -> str:
@@ -163,18 +168,36 @@ def news_of(before: Session | None, after: Session) -> tuple[Change, ...]:
     return tuple(news)
 
 
+def is_correction(
+    asked: bool | None, news: Collection[Change], last: Revision | None, now: datetime
+) -> bool:
+    """Whether a change is published as a correction: as `asked` (None: the 15-minute rule).
+
+    A correction of what was just published reaches calendars but not news feeds;
+    cancellations, reinstatements, confirmations and replays are always news.
+    """
+    if asked is False or not ALWAYS_NEWS.isdisjoint(news):
+        return False
+    return asked or (last is not None and timedelta(0) <= now - last.at <= CORRECTION_WINDOW)
+
+
 def _revision(
-    at: datetime, sequence: int, fields: tuple[str, ...], before: Session | None, after: Session
+    at: datetime, sequence: int, fields: tuple[str, ...], before: Session | None, after: Session,
+    correction: bool | None = False, last: Revision | None = None, by: str | None = None,
 ) -> Revision:
     moved = before is not None and any(f in fields for f in DATE_FIELDS)
+    news = news_of(before, after)
+    fixed = before is not None and is_correction(correction, news, last, at)
     return Revision(
         at=at,
         sequence=sequence,
         fields=fields,
-        news=news_of(before, after),
+        news=() if fixed else news,
         previous_start=before.start if moved and before else None,
         previous_end=before.end if moved and before else None,
         previous_status=before.status if before is not None and "status" in fields else None,
+        correction=fixed,
+        by=by,
     )
 
 
@@ -278,11 +301,15 @@ def revise(
     schedule: Schedule,
     now: datetime,
     withdraw: Collection[str] = (),
+    correction: bool | None = None,
+    editor: str | None = None,
 ) -> tuple[History, list[SessionChange]]:
     """The history of publishing `schedule` at `now` after the version `history` describes.
 
     `previous` is that version's schedule, for the values before a change (None
-    when it cannot be read: the fields then show as "content"). Raises
+    when it cannot be read: the fields then show as "content"). `correction` says
+    whether changes are corrections (None: those within CORRECTION_WINDOW of the
+    session's previous revision are); `editor` is recorded as each revision's `by`. Raises
     ScheduleError when the new schedule would silently drop a published
     session, or take away the date of one that calendars already have.
     """
@@ -293,7 +320,7 @@ def revise(
     sessions: dict[str, Entry] = {}
     taken: set[str] = set()
     for session in schedule.sessions:
-        where = f"session '{session.id}'"
+        where = _("session '{id}'", id=session.id)
         entry = history.sessions.get(session.id)
         before = previous.session(session.id) if previous is not None else None
         digest = fingerprint(visible(calendar, session))
@@ -309,15 +336,14 @@ def revise(
             sequence = entry.sequence + 1 if entry is not None else max(session.sequence, 0)
             uid = entry.uid if entry is not None else session_uid(calendar, session)
             fields = FIRST
-            details = ["new session" if entry is None else "published again"]
+            details = [_("new session") if entry is None else _("published again")]
             prior = entry.revisions if entry is not None else ()
         else:
             if entry.in_calendar and not session.is_dated:
-                problems.append(Problem(
-                    source, where, "start",
+                problems.append(Problem(source, where, "start", _(
                     "calendars already have this session; it cannot lose its date. To call it "
-                    "off, keep its date and write status = \"cancelled\"",
-                ))
+                    "off, keep its date and write status = \"cancelled\""
+                )))
                 continue
             sequence = entry.sequence + 1
             uid = entry.uid
@@ -330,8 +356,14 @@ def revise(
             uid = takeover.uid
             sequence = max(sequence, takeover.sequence + 1)
             taken.add(key)
-            details.append(f"takes over planned date n° {session.number} ({uid})")
-        revision = _revision(now, sequence, fields, before if fields != FIRST else None, session)
+            details.append(_("takes over planned date n° {number} ({uid})",
+                             number=session.number, uid=uid))
+        revision = _revision(
+            now, sequence, fields, before if fields != FIRST else None, session,
+            correction, prior[-1] if prior else None, editor,
+        )
+        if revision.correction:
+            details.append(_("correction"))
         sessions[session.id] = Entry(
             uid=uid,
             sequence=sequence,
@@ -346,12 +378,13 @@ def revise(
     for session_id in sorted(withdraw):
         if session_id in present:
             problems.append(Problem(
-                source, f"session '{session_id}'", "",
-                "is still in the file; remove it from the file before withdrawing it",
+                source, _("session '{id}'", id=session_id), "",
+                _("is still in the file; remove it from the file before withdrawing it"),
             ))
         elif session_id not in history.sessions or history.sessions[session_id].withdrawn:
             problems.append(Problem(
-                source, f"session '{session_id}'", "", "was never published; nothing to withdraw"
+                source, _("session '{id}'", id=session_id), "",
+                _("was never published; nothing to withdraw"),
             ))
     for session_id, entry in history.sessions.items():
         if session_id in present:
@@ -360,23 +393,22 @@ def revise(
             sessions[session_id] = entry
         elif session_id in withdraw:
             sessions[session_id] = dataclasses.replace(entry, withdrawn=now)
-            changes.append(SessionChange(session_id, ("withdrawn",), entry.sequence, None))
+            changes.append(SessionChange(session_id, (_("withdrawn"),), entry.sequence, None))
         else:
-            problems.append(Problem(
-                source, f"session '{session_id}'", "",
+            problems.append(Problem(source, _("session '{id}'", id=session_id), "", _(
                 "was published and is missing from the file, so subscribers would never "
                 "learn that it is off. To call it off, put it back with status = \"cancelled\"; "
-                f"to withdraw it on purpose, run `agenda publish --withdraw {session_id}`",
-            ))
+                "to withdraw it on purpose, run `agenda publish --withdraw {id}`", id=session_id,
+            )))
     if problems:
         raise ScheduleError(problems)
     planned = _planned_entries(schedule, history.planned, now, taken)
     for key in sorted(planned):
         old, new = history.planned.get(key), planned[key]
         if old is None or old.sequence != new.sequence:
-            what = "planned date, à annoncer" if old is None else "planned date moved"
+            what = _("planned date, to be announced") if old is None else _("planned date moved")
             changes.append(SessionChange(
-                f"planned {key}", (what,), old.sequence if old else None, new.sequence
+                _("planned {key}", key=key), (what,), old.sequence if old else None, new.sequence
             ))
     revised = History(
         version=history.version + 1, published=now, sessions=sessions, planned=planned
@@ -395,7 +427,8 @@ def _detail(name: str, before: Session | None, after: Session) -> str:
     if name in DATE_FIELDS:
         old, new = getattr(before, name), getattr(after, name)
         if old is None or new is None:
-            return f"{name} {_clock(old) if old else 'none'} → {_clock(new) if new else 'none'}"
+            none = _("none")
+            return f"{name} {_clock(old) if old else none} → {_clock(new) if new else none}"
         if old.date() == new.date():
             return f"{name} {old:%H:%M} → {new:%H:%M}"
         return f"{name} {_clock(old)} → {_clock(new)}"
@@ -407,7 +440,7 @@ def _detail(name: str, before: Session | None, after: Session) -> str:
 def first_changes(history: History) -> list[SessionChange]:
     """What a first publication publishes, session by session."""
     return [
-        SessionChange(sid, ("new session",), None, entry.sequence)
+        SessionChange(sid, (_("new session"),), None, entry.sequence)
         for sid, entry in history.sessions.items()
     ]
 

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
 
+from agenda import syntax
 from agenda.errors import Problem, ScheduleError
 from agenda.format import (
     CALENDAR,
@@ -42,6 +43,7 @@ from agenda.format import (
     Kind,
     Table,
 )
+from agenda.i18n import _
 from agenda.model import (
     CalendarInfo,
     Contact,
@@ -113,7 +115,7 @@ def _decoded(raw: bytes, source: str) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        message = f"not UTF-8 text (byte {exc.start}); save the file as UTF-8"
+        message = _("not UTF-8 text (byte {byte}); save the file as UTF-8", byte=exc.start)
         raise ScheduleError([Problem(source, "", "", message)]) from None
 
 
@@ -129,25 +131,28 @@ def read_schedule_file(path: Path, source: str) -> bytes:
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
-        raise refuse(f"cannot read the file: {exc.strerror or exc}") from None
+        raise refuse(_("cannot read the file: {reason}", reason=exc.strerror or exc)) from None
     try:
         info = os.fstat(descriptor)
         if stat.S_ISDIR(info.st_mode):
-            raise refuse("is a folder, not a schedule file; name the .toml file inside it")
+            raise refuse(_("is a folder, not a schedule file; name the .toml file inside it"))
         if not stat.S_ISREG(info.st_mode):
-            raise refuse("is not a regular file (a pipe or a device?); name a .toml file")
+            raise refuse(_("is not a regular file (a pipe or a device?); name a .toml file"))
         if info.st_size > MAX_FILE_BYTES:
-            raise refuse(
-                f"is {info.st_size:,} bytes; a schedule file is at most {MAX_FILE_BYTES:,}"
-            )
+            raise refuse(_(
+                "is {size} bytes; a schedule file is at most {limit}",
+                size=info.st_size, limit=MAX_FILE_BYTES,
+            ))
         with os.fdopen(descriptor, "rb", closefd=False) as stream:
             raw = stream.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
-        raise refuse(f"cannot read the file: {exc.strerror or exc}") from None
+        raise refuse(_("cannot read the file: {reason}", reason=exc.strerror or exc)) from None
     finally:
         os.close(descriptor)
     if len(raw) > MAX_FILE_BYTES:
-        raise refuse(f"is more than {MAX_FILE_BYTES:,} bytes; a schedule file is at most that")
+        raise refuse(_(
+            "is more than {limit} bytes; a schedule file is at most that", limit=MAX_FILE_BYTES
+        ))
     return raw
 
 
@@ -166,12 +171,12 @@ def _parse_whole(text: str, source: str, texts: dict[str, str] | None = None) ->
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        message = f"TOML syntax error: {exc}"
+        where, key, message = syntax.explain(text, exc)
         if BOM in text:
-            message += " (the file holds a byte order mark, U+FEFF, after its start: remove it)"
-        raise ScheduleError([Problem(source, "", "", message)]) from None
+            message += _(" (the file holds a byte order mark, U+FEFF, after its start: remove it)")
+        raise ScheduleError([Problem(source, where, key, message)]) from None
     except RecursionError:
-        message = "values are nested too deeply (lists or tables within each other)"
+        message = _("values are nested too deeply (lists or tables within each other)")
         raise ScheduleError([Problem(source, "", "", message)]) from None
     del text  # no longer needed, and as large as the file or twice that: let it go now
     return _Builder(source, texts).build(data)
@@ -280,7 +285,9 @@ class _Table:
             self.data: dict[str, Any] = data
         else:
             self.data = {}
-            builder.problem(where, prefix.rstrip("."), f"must be a table, not {_kind(data)}")
+            builder.problem(
+                where, prefix.rstrip("."), _("must be a table, not {kind}", kind=_kind(data))
+            )
 
     def problem(self, key: str, message: str) -> None:
         self.builder.problem(self.where, self.prefix + key, message)
@@ -303,7 +310,7 @@ class _Table:
         self.used.add(key)
         value = self.data.get(key)
         if value is None and field.required:
-            self.problem(key, "is required")
+            self.problem(key, _("is required"))
         return value
 
     def text(self, key: str) -> str:
@@ -320,30 +327,35 @@ class _Table:
     ) -> str | None:
         """The text stripped, or None after reporting why it cannot be published."""
         if not isinstance(value, str):
-            self.problem(key, f"must be a string, not {_kind(value)}")
+            self.problem(key, _("must be a string, not {kind}", kind=_kind(value)))
             return None
         value = value.replace("\r\n", "\n")
         limit = MAX_TEXT if multiline else MAX_LINE
         if CONTROL.search(value):
-            self.problem(key, "contains a control character; remove it")
+            self.problem(key, _("contains a control character; remove it"))
         elif found := NONCHARACTER.search(value):
-            self.problem(
-                key,
-                f"contains the character U+{ord(found.group()):04X}, which calendars and news "
-                "feeds cannot carry; remove it",
-            )
+            self.problem(key, _(
+                "contains the character U+{code:04X}, which calendars and news feeds cannot "
+                "carry; remove it", code=ord(found.group()),
+            ))
         elif found := LINE_SEPARATOR.search(value):
-            self.problem(
-                key,
-                f"contains U+{ord(found.group()):04X}, an invisible line break; "
-                + ("use an ordinary new line" if multiline else "keep the text on one line"),
-            )
+            code = ord(found.group())
+            self.problem(key, _(
+                "contains U+{code:04X}, an invisible line break; use an ordinary new line",
+                code=code,
+            ) if multiline else _(
+                "contains U+{code:04X}, an invisible line break; keep the text on one line",
+                code=code,
+            ))
         elif not multiline and "\n" in value:
-            self.problem(key, "must be on one line")
+            self.problem(key, _("must be on one line"))
         elif required and not value.strip():
-            self.problem(key, "must not be empty")
+            self.problem(key, _("must not be empty"))
         elif len(value) > limit:
-            self.problem(key, f"is {len(value):,} characters long; at most {limit:,} are allowed")
+            self.problem(key, _(
+                "is {length} characters long; at most {limit} are allowed",
+                length=len(value), limit=limit,
+            ))
         else:
             value = value.strip()
             # A text met before (a moderator, a role, a description) is kept once.
@@ -361,11 +373,10 @@ class _Table:
     def slug(self, key: str) -> str:
         value = self._line(key, Kind.ID)
         if value and not SLUG.match(value):
-            self.problem(
-                key,
-                f"'{value}' is not a valid id: use lowercase letters, digits and single "
-                "hyphens, such as 'clermont-ferrand-2021'",
-            )
+            self.problem(key, _(
+                "'{value}' is not a valid id: use lowercase letters, digits and single "
+                "hyphens, such as 'clermont-ferrand-2021'", value=value,
+            ))
             return ""
         return value
 
@@ -374,11 +385,14 @@ class _Table:
         if not value:
             return None
         if len(value) > MAX_URL:
-            self.problem(key, f"is {len(value):,} characters long; a URL has at most {MAX_URL:,}")
+            self.problem(key, _(
+                "is {length} characters long; a URL has at most {limit}",
+                length=len(value), limit=MAX_URL,
+            ))
             return None
         try:
             parts = urlsplit(value)
-            host, _ = parts.hostname, parts.port  # both raise on a bad IPv6 bracket or port
+            host, _port = parts.hostname, parts.port  # both raise on a bad IPv6 bracket or port
         except ValueError:
             parts, host = None, None
         if (
@@ -387,14 +401,19 @@ class _Table:
             or not host
             or any(c.isspace() for c in value)
         ):
-            self.problem(key, f"'{value}' is not an http or https URL, such as 'https://example.org/'")
+            self.problem(key, _(
+                "'{value}' is not an http or https URL, such as 'https://example.org/'",
+                value=value,
+            ))
             return None
         return value
 
     def email(self, key: str) -> str:
         value = self._line(key, Kind.EMAIL)
         if value and not EMAIL.match(value):
-            self.problem(key, f"'{value}' is not an email address, such as 'name@example.org'")
+            self.problem(key, _(
+                "'{value}' is not an email address, such as 'name@example.org'", value=value
+            ))
             return ""
         return value
 
@@ -408,7 +427,10 @@ class _Table:
             return value
         if self._text_value(key, value, required=False) is not None:
             choices = ", ".join(f"'{c}'" for c in field.choices)
-            self.problem(key, f"'{value}' is not a {key}; use one of {choices}")
+            self.problem(key, _(
+                "'{value}' is not a valid {key}; use one of {choices}",
+                value=value, key=key, choices=choices,
+            ))
         return field.default
 
     def integer(self, key: str) -> int | None:
@@ -418,13 +440,15 @@ class _Table:
         if value is None:
             return field.default
         if isinstance(value, bool) or not isinstance(value, int):
-            self.problem(key, f"must be a whole number, not {_kind(value)}")
+            self.problem(key, _("must be a whole number, not {kind}", kind=_kind(value)))
             return field.default
         if field.minimum is not None and value < field.minimum:
-            self.problem(key, f"must be {field.minimum} or more, not {value}")
+            self.problem(key, _("must be {minimum} or more, not {value}",
+                                minimum=field.minimum, value=value))
             return field.default
         if field.maximum is not None and value > field.maximum:
-            self.problem(key, f"must be {field.maximum:,} or less, not {value:,}")
+            self.problem(key, _("must be {maximum} or less, not {value}",
+                                maximum=field.maximum, value=value))
             return field.default
         return value
 
@@ -434,7 +458,7 @@ class _Table:
         if value is None:
             return field.default
         if not isinstance(value, bool):
-            self.problem(key, f"must be true or false, not {_kind(value)}")
+            self.problem(key, _("must be true or false, not {kind}", kind=_kind(value)))
             return field.default
         return value
 
@@ -443,7 +467,7 @@ class _Table:
         if value is None:
             return ()
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.problem(key, 'must be a list of strings, such as ["A", "B"]')
+            self.problem(key, _('must be a list of strings, such as ["A", "B"]'))
             return ()
         # Each item is checked as a one-line text, named by its position.
         return tuple(
@@ -451,25 +475,31 @@ class _Table:
             for i, item in enumerate(value)
         )
 
-    def wall_clock(self, key: str, zone: ZoneInfo | None) -> datetime | None:
-        """A TOML local date-time read as wall-clock time in the calendar's zone."""
-        value = self.get(key, Kind.LOCAL_DATETIME)
+    def wall_clock(
+        self, key: str, zone: ZoneInfo | None, day: datetime | None = None
+    ) -> datetime | None:
+        """A TOML local date-time read as wall-clock time in the calendar's zone.
+
+        With `day` (the start, for an end), a time alone is read on that day.
+        """
+        value = self.get(key, Kind.LOCAL_DATETIME, Kind.END)
         if value is None:
             return None
+        if isinstance(value, time) and day is not None:
+            value = datetime.combine(day.date(), value)
         if not isinstance(value, datetime) or value.tzinfo is not None:
-            self.problem(
-                key,
-                f"must be a local date-time without offset, such as 2021-05-19T08:45:00 "
-                f"(wall-clock time in the calendar's time zone), not {_kind(value)}",
-            )
+            self.problem(key, _(
+                "must be a local date-time without offset, such as 2021-05-19T08:45:00 "
+                "(wall-clock time in the calendar's time zone), not {kind}", kind=_kind(value),
+            ))
             return None
         if not self._in_range(key, value):
             return None
         if value.second or value.microsecond:
-            self.problem(
-                key, f"must be a whole minute, such as {value:%Y-%m-%dT%H:%M}:00: pages and "
-                "feeds show times to the minute"
-            )
+            self.problem(key, _(
+                "must be a whole minute, such as {example}: pages and feeds show times to "
+                "the minute", example=f"{value:%Y-%m-%dT%H:%M}:00",
+            ))
             return None
         if zone is None:
             return None
@@ -488,7 +518,9 @@ class _Table:
             return self._localize(key, value, zone) if zone else None
         if isinstance(value, date):
             return _day_start(value, zone) if zone else None
-        self.problem(key, f"must be a date such as 2021-05-14 or a date-time, not {_kind(value)}")
+        self.problem(key, _(
+            "must be a date such as 2021-05-14 or a date-time, not {kind}", kind=_kind(value)
+        ))
         return None
 
     def _in_range(self, key: str, value: date) -> bool:
@@ -498,9 +530,10 @@ class _Table:
             years.add(value.astimezone(UTC).year)
         if all(FIRST_YEAR <= year <= LAST_YEAR for year in years):
             return True
-        self.problem(
-            key, f"the year {value.year} is out of range; dates go from {FIRST_YEAR} to {LAST_YEAR}"
-        )
+        self.problem(key, _(
+            "the year {year} is out of range; dates go from {first} to {last}",
+            year=value.year, first=FIRST_YEAR, last=LAST_YEAR,
+        ))
         return False
 
     def _localize(self, key: str, value: datetime, zone: ZoneInfo) -> datetime | None:
@@ -511,17 +544,15 @@ class _Table:
         stamp = value.isoformat(timespec="minutes").replace("T", " ")
         round_trip = early.astimezone(ZoneInfo("UTC")).astimezone(zone).replace(tzinfo=None)
         if round_trip != value:
-            self.problem(
-                key,
-                f"{stamp} does not exist in {zone.key} (the clocks skip it); "
-                "choose a time outside the change to summer time",
-            )
+            self.problem(key, _(
+                "{stamp} does not exist in {zone} (the clocks skip it); "
+                "choose a time outside the change to summer time", stamp=stamp, zone=zone.key,
+            ))
         else:
-            self.problem(
-                key,
-                f"{stamp} occurs twice in {zone.key} (the clocks go back); "
-                "choose a time outside the change to winter time",
-            )
+            self.problem(key, _(
+                "{stamp} occurs twice in {zone} (the clocks go back); "
+                "choose a time outside the change to winter time", stamp=stamp, zone=zone.key,
+            ))
         return None
 
     def finish(self) -> None:
@@ -536,10 +567,10 @@ class _Table:
         for key in self.data:
             if key not in known:
                 hint = difflib.get_close_matches(key, known, n=1)
-                advice = f"did you mean '{hint[0]}'?" if hint else (
-                    "valid keys are " + ", ".join(known)
+                advice = _("unknown key; did you mean '{hint}'?", hint=hint[0]) if hint else _(
+                    "unknown key; valid keys are {keys}", keys=", ".join(known)
                 )
-                self.problem(key, f"unknown key; {advice}")
+                self.problem(key, advice)
 
 
 class _Builder:
@@ -558,7 +589,7 @@ class _Builder:
     def build(self, data: dict[str, Any], sessions: Iterable[Any] | None = None) -> Schedule:
         """The schedule of a parsed document. `sessions` are its [[sessions]] tables when they
         come apart from it (read in pieces: `data` then has none)."""
-        top = _Table(self, data, TOP, "top level")
+        top = _Table(self, data, TOP, _("top level"))
         calendar = self.calendar(top.get("calendar", Kind.TABLE))
         zone = calendar.timezone if calendar else None
         contacts = tuple(
@@ -584,7 +615,7 @@ class _Builder:
         if value is None:
             return []
         if not isinstance(value, list):
-            top.problem(key, f"must be an array of tables, written [[{key}]]")
+            top.problem(key, _("must be an array of tables, written [[{key}]]", key=key))
             return []
         return value
 
@@ -597,17 +628,19 @@ class _Builder:
         zone = self.zone(table)
         language = table.text("language")
         if not _known_language(language):
-            message = f"'{language}' is not a language tag we can format dates in, such as 'fr'"
+            message = _(
+                "'{value}' is not a language tag we can format dates in, such as 'fr'",
+                value=language,
+            )
             table.problem("language", message)
         updated = table.instant("updated", zone)
         base_url = table.url("base_url")
         if base_url and urlsplit(base_url).path.strip("/"):
             # Pages link to each other with root-relative paths (/events/…).
-            table.problem(
-                "base_url",
-                f"'{base_url}' has a path; agenda is served at the root of its host, "
-                "such as 'https://agenda.example.org'",
-            )
+            table.problem("base_url", _(
+                "'{value}' has a path; agenda is served at the root of its host, "
+                "such as 'https://agenda.example.org'", value=base_url,
+            ))
             base_url = None
         organizer_raw = table.get("organizer", Kind.TABLE)
         organizer = None
@@ -637,13 +670,13 @@ class _Builder:
         try:
             return ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError, OSError):
-            table.problem(
-                "timezone", f"'{name}' is not an IANA time zone name, such as 'Europe/Paris'"
-            )
+            table.problem("timezone", _(
+                "'{name}' is not an IANA time zone name, such as 'Europe/Paris'", name=name
+            ))
             return None
 
     def contact(self, raw: Any, position: int) -> Contact | None:
-        table = _Table(self, raw, CONTACT, f"contact #{position}")
+        table = _Table(self, raw, CONTACT, _("contact #{number}", number=position))
         contact = Contact(
             name=table.text("name"),
             organization=table.text("organization"),
@@ -666,16 +699,18 @@ class _Builder:
         sub.finish()
         ok = True
         if first is not None and (isinstance(first, datetime) or not isinstance(first, date)):
-            sub.problem("first", f"must be a date such as 2021-03-17, not {_kind(first)}")
+            sub.problem("first", _("must be a date such as 2021-03-17, not {kind}",
+                                   kind=_kind(first)))
             ok = False
         for key, value in (("start", start), ("end", end)):
             if value is not None and not isinstance(value, time):
-                sub.problem(key, f"must be a time of day such as 08:45:00, not {_kind(value)}")
+                sub.problem(key, _("must be a time of day such as 08:45:00, not {kind}",
+                                   kind=_kind(value)))
                 ok = False
         if not (ok and rule and first is not None and start is not None and end is not None):
             return None
         if end <= start:
-            sub.problem("end", "must be after 'start'")
+            sub.problem("end", _("must be after 'start'"))
             return None
         if zone is None:
             return None
@@ -702,7 +737,9 @@ class _Builder:
             )
             table.finish()
             if series.id in found:
-                table.problem("id", f"'{series.id}' is used by another series; ids must be unique")
+                table.problem("id", _(
+                    "'{id}' is used by another series; ids must be unique", id=series.id
+                ))
             elif series.id:
                 found[series.id] = series
         return found
@@ -726,18 +763,17 @@ class _Builder:
             if session is None:
                 continue
             if session.id in seen_ids:
-                message = f"'{session.id}' is used by another session; ids must be unique"
+                message = _("'{id}' is used by another session; ids must be unique", id=session.id)
                 self.problem(where, "id", message)
                 continue
             seen_ids.add(session.id)
             if session.number is not None:
                 key = (session.series.id, session.number)
                 if key in seen_numbers:
-                    self.problem(
-                        where, "number",
-                        f"{session.number} is already the number of session '{seen_numbers[key]}' "
-                        f"in series '{session.series.id}'",
-                    )
+                    self.problem(where, "number", _(
+                        "{number} is already the number of session '{other}' in series '{series}'",
+                        number=session.number, other=seen_numbers[key], series=session.series.id,
+                    ))
                 seen_numbers[key] = session.id
             built.append(session)
         return tuple(built)
@@ -750,10 +786,12 @@ class _Builder:
         series_id = table.text("series")
         parent = series.get(series_id)
         if series_id and parent is None:
-            known = ", ".join(f"'{s}'" for s in series) or "none: add a [[series]] table"
-            table.problem("series", f"'{series_id}' is not a series id; known series: {known}")
+            known = ", ".join(f"'{s}'" for s in series) or _("none: add a [[series]] table")
+            table.problem("series", _(
+                "'{id}' is not a series id; known series: {known}", id=series_id, known=known
+            ))
         start = table.wall_clock("start", zone)
-        end = table.wall_clock("end", zone)
+        end = table.wall_clock("end", zone, start)
         status = Status(table.choice("status"))
         announced = table.instant("announced", zone)
         updated = table.instant("updated", zone) or announced
@@ -797,34 +835,35 @@ class _Builder:
         has_end = table.data.get("end") is not None
         if has_start != has_end:
             missing = "end" if has_start else "start"
-            table.problem(missing, "is required when the other of 'start' and 'end' is given")
+            table.problem(missing, _("is required when the other of 'start' and 'end' is given"))
         if session.start and session.end and session.end <= session.start:
-            table.problem("end", "must be after 'start'")
+            table.problem("end", _("must be after 'start'"))
         if session.is_dated and session.updated is None:
-            table.problem(
-                "announced",
+            table.problem("announced", _(
                 "a dated session needs 'announced' or 'updated': calendars use it to date "
-                "the entry (DTSTAMP, LAST-MODIFIED)",
-            )
+                "the entry (DTSTAMP, LAST-MODIFIED)"
+            ))
         # SEQUENCE is derived from the published history (agenda.history); the
         # old hand-written `sequence` is only a floor, so no rule ties it to status.
         if session.previous_start is not None and not session.is_dated:
-            table.problem("previous_start", "only makes sense with 'start' and 'end'")
+            table.problem("previous_start", _("only makes sense with 'start' and 'end'"))
         if session.replay_url and session.is_cancelled:
-            table.problem("replay_url", "a cancelled session has no recording; remove the link")
+            table.problem(
+                "replay_url", _("a cancelled session has no recording; remove the link")
+            )
         if (
             session.announced is not None
             and table.data.get("updated") is not None
             and session.updated is not None
             and session.updated < session.announced
         ):
-            table.problem("updated", "must not be before 'announced'")
+            table.problem("updated", _("must not be before 'announced'"))
         if session.held and has_start:
-            table.problem(
-                "held", "is only for sessions without a date; a dated session is past once it ends"
-            )
+            table.problem("held", _(
+                "is only for sessions without a date; a dated session is past once it ends"
+            ))
         if session.video_public and not session.video_url:
-            table.problem("video_public", "is true but there is no 'video_url'")
+            table.problem("video_public", _("is true but there is no 'video_url'"))
 
     def session_contacts(self, table: _Table) -> tuple[Contact, ...]:
         """The [[contacts]] a session names; an unknown name is a problem, with the nearest one."""
@@ -846,7 +885,7 @@ class _Builder:
         if value is None:
             return []
         if not isinstance(value, list):
-            table.problem(key, '''must be a list of tables, such as [{ name = "…", role = "…" }]''')
+            table.problem(key, _('must be a list of tables, such as [{ name = "…", role = "…" }]'))
             return []
         return value
 
@@ -883,31 +922,39 @@ def _known_language(tag: str) -> bool:
     return True
 
 
+WHERE = {
+    "session": ("session '{id}'", "session #{number} (no id)"),
+    "series": ("series '{id}'", "series #{number} (no id)"),
+}
+
+
 def _where(kind: str, raw: Any, position: int) -> str:
     """How a message names an entry: by its id when it has a usable one, else by position."""
     ident = raw.get("id") if isinstance(raw, dict) else None
+    named, numbered = WHERE[kind]
     if isinstance(ident, str) and ident.strip():
-        return f"{kind} '{ident.strip()}'"
-    return f"{kind} #{position} (no id)"
+        return _(named, id=ident.strip())
+    return _(numbered, number=position)
 
 
 def _kind(value: Any) -> str:
     """A value's TOML type, for messages."""
     if isinstance(value, bool):
-        return "a boolean"
+        return _("a boolean")
     if isinstance(value, int | float):
-        return f"a number ({value})"
+        return _("a number ({value})", value=value)
     if isinstance(value, str):
-        return f"a string ('{value}')"
+        return _("a string ('{value}')", value=value)
     if isinstance(value, datetime):
-        return f"a date-time with offset ({value.isoformat()})" if value.tzinfo else "a date-time"
+        return _("a date-time with offset ({value})", value=value.isoformat()) if value.tzinfo \
+            else _("a date-time")
     if isinstance(value, date):
-        return f"a date ({value.isoformat()})"
+        return _("a date ({value})", value=value.isoformat())
     if isinstance(value, time):
-        return "a time without date"
+        return _("a time without date")
     if isinstance(value, list):
-        return "a list"
+        return _("a list")
     if isinstance(value, dict):
-        return "a table"
+        return _("a table")
     return type(value).__name__
 

@@ -92,6 +92,8 @@ class Revision:
     publication of a session has the single field "published". `news` is what
     the feeds announce (empty for quiet edits, such as a typo fixed).
     `previous_start`, `previous_end` and `previous_status` are the values before.
+    A `correction` fixes a mistake just published: calendars get it, news feeds do not.
+    `by` is the e-mail of the editor who published it, for the history only.
     """
 
     at: datetime
@@ -101,6 +103,8 @@ class Revision:
     previous_start: datetime | None = None
     previous_end: datetime | None = None
     previous_status: Status | None = None
+    correction: bool = False
+    by: str | None = None
 
     @property
     def is_first(self) -> bool:

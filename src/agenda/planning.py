@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule, rrulestr
 
+from agenda.i18n import _
 from agenda.model import Rhythm, Series, Session
 
 # A rhythm plans a year or a few; a bound keeps a typo (COUNT=10000) from
@@ -32,21 +33,24 @@ def rhythm_error(rhythm: Rhythm) -> str | None:
     """Why this rhythm cannot be expanded, in words for the editor; None when it can."""
     text = rhythm.rule.upper()
     if text.startswith("RRULE:") or "DTSTART" in text or "\n" in text:
-        return (
-            f"'{rhythm.rule}' must be the rule alone, such as "
-            "'FREQ=MONTHLY;BYDAY=3WE;COUNT=12' (the first date is 'first')"
+        return _(
+            "'{rule}' must be the rule alone, such as 'FREQ=MONTHLY;BYDAY=3WE;COUNT=12' "
+            "(the first date is 'first')", rule=rhythm.rule,
         )
     if "COUNT=" not in text and "UNTIL=" not in text:
-        return f"'{rhythm.rule}' never ends; add COUNT=… or UNTIL=…"
+        return _("'{rule}' never ends; add COUNT=… or UNTIL=…", rule=rhythm.rule)
     try:
         rule = _rule(rhythm)
         dates = list(rule[: MOST_OCCURRENCES + 1])
     except (ValueError, TypeError, OverflowError) as exc:
-        return f"'{rhythm.rule}' is not an RFC 5545 recurrence rule ({exc})"
+        return _("'{rule}' is not an RFC 5545 recurrence rule ({reason})",
+                 rule=rhythm.rule, reason=exc)
     if len(dates) > MOST_OCCURRENCES:
-        return f"'{rhythm.rule}' plans more than {MOST_OCCURRENCES} dates; lower COUNT or UNTIL"
+        return _("'{rule}' plans more than {most} dates; lower COUNT or UNTIL",
+                 rule=rhythm.rule, most=MOST_OCCURRENCES)
     if not dates:
-        return f"'{rhythm.rule}' plans no date from {rhythm.first.date().isoformat()}"
+        return _("'{rule}' plans no date from {first}",
+                 rule=rhythm.rule, first=rhythm.first.date().isoformat())
     return None
 
 

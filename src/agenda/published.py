@@ -34,6 +34,7 @@ from agenda.history import (
     first_history,
     revise,
 )
+from agenda.i18n import _
 from agenda.loader import parse_bytes, read_schedule_file
 from agenda.model import Change, Revision, Schedule, Status
 
@@ -118,13 +119,16 @@ def next_version(
     now: datetime,
     withdraw: Collection[str] = (),
     first: Version | None = None,
+    correction: bool | None = None,
+    editor: str | None = None,
 ) -> tuple[Version, list[SessionChange]]:
     """The version that publishing `raw` at `now` after `current` makes, and what changed.
 
     Raises ScheduleError when the file is invalid, looks cut short, or drops a
     published session; nothing is published then. `first` is the first version
     of `raw` when the caller has made it already: with nothing published yet it
-    is the answer, and `raw` is not parsed again.
+    is the answer, and `raw` is not parsed again. `correction` and `editor` are
+    history.revise's.
     """
     if current is None:
         if first is not None and first.raw == raw and first.schedule.source == source:
@@ -132,19 +136,21 @@ def next_version(
         else:
             version = first_version(raw, source)
         if withdraw:
-            raise ScheduleError([Problem(source, "", "", "nothing is published yet to withdraw")])
+            message = _("nothing is published yet to withdraw")
+            raise ScheduleError([Problem(source, "", "", message)])
         return version, first_changes(version.history)
     schedule = parse_bytes(raw, source, current.schedule)
-    history, changes = revise(current.history, current.schedule, schedule, now, withdraw)
+    history, changes = revise(
+        current.history, current.schedule, schedule, now, withdraw, correction, editor
+    )
     if raw != current.raw and current.raw.startswith(raw) and not withdraw:
         # A save in place truncates, then writes: every state in between is a
         # beginning of some file. One of the published file is never published.
-        raise ScheduleError([Problem(
-            source, "", "",
-            f"the file is the first {len(raw)} of the {len(current.raw)} bytes of the published "
-            "version: a save in progress or a cut copy, not published. If you removed the end "
-            "on purpose, end the file with a comment line",
-        )])
+        raise ScheduleError([Problem(source, "", "", _(
+            "the file is the first {size} of the {published} bytes of the published version: a "
+            "save in progress or a cut copy, not published. If you removed the end on purpose, "
+            "end the file with a comment line", size=len(raw), published=len(current.raw),
+        ))])
     return make_version(raw, history, source, schedule, current), changes
 
 
@@ -158,6 +164,10 @@ def _time(value: datetime | None) -> str | None:
 def _revision_json(revision: Revision) -> dict[str, Any]:
     found: dict[str, Any] = {"at": _time(revision.at), "fields": list(revision.fields),
                              "sequence": revision.sequence}
+    if revision.by is not None:
+        found["by"] = revision.by  # the editor who published it: never shown publicly
+    if revision.correction:
+        found["correction"] = True
     if revision.news:
         found["news"] = [n.value for n in revision.news]
     status = revision.previous_status.value if revision.previous_status else None
@@ -219,6 +229,8 @@ def _read_revision(data: dict[str, Any]) -> Revision:
         previous_start=_read_time(was.get("start")),
         previous_end=_read_time(was.get("end")),
         previous_status=Status(status) if status else None,
+        correction=data.get("correction") is True,
+        by=str(data["by"]) if data.get("by") is not None else None,
     )
 
 
@@ -363,8 +375,8 @@ def publish(
     withdraw: Collection[str] = (),
     known: Version | None = None,
     first: Version | None = None,
-    correction: bool | None = None,  # None: the 15-minute rule (issue 15, history side)
-    editor: str | None = None,  # recorded in the history, never shown publicly
+    correction: bool | None = None,
+    editor: str | None = None,
 ) -> Outcome:
     """Publish the schedule file (or `raw`, its bytes already read) under the lock.
 
@@ -373,6 +385,8 @@ def publish(
     (nothing published), PublishedError or CannotWrite. `known` is the version
     the caller serves, reused when the file still holds it; `first` is the first
     version of `raw`, reused when nothing is published yet (see next_version).
+    `correction`: True or False force it, None applies the 15-minute rule
+    (history.revise); `editor` is the publishing editor's e-mail, kept in the history.
     """
     source = str(schedule_path)
     with publishing_lock(published):
@@ -380,13 +394,15 @@ def publish(
         data = read_schedule_bytes(schedule_path) if raw is None else raw
         if current is not None and digest_of(data) == current.digest and not withdraw:
             return Outcome(current, (), False)
-        version, changes = next_version(current, data, source, now, withdraw, first)
+        version, changes = next_version(
+            current, data, source, now, withdraw, first, correction, editor
+        )
         write_version(version, published, schedule_path.name)
         return Outcome(version, tuple(changes), True)
 
 
 def pending_changes(
-    schedule_path: Path, published: Path, now: datetime
+    schedule_path: Path, published: Path, now: datetime, correction: bool | None = None
 ) -> tuple[Version | None, Version, list[SessionChange]]:
     """What publishing the file now would change, without writing: (current, next, changes)."""
     source = str(schedule_path)
@@ -394,5 +410,5 @@ def pending_changes(
     data = read_schedule_bytes(schedule_path)
     if current is not None and digest_of(data) == current.digest:
         return current, current, []
-    version, changes = next_version(current, data, source, now)
+    version, changes = next_version(current, data, source, now, correction=correction)
     return current, version, changes

@@ -336,6 +336,7 @@ class Site:
     valid_from: datetime | None
     valid_until: datetime | None
     entries: dict[str, Entry]
+    ino: int  # the manifest's inode: a folder built anew in the same place has another
 
     def holds(self, now: datetime) -> bool:
         """True when `now` is in the period between moments this folder was built for."""
@@ -355,7 +356,9 @@ class SiteError(Exception):
 def read_site(folder: Path) -> Site:
     """The built folder at `folder`; SiteError when it is not complete."""
     try:
-        document = json.loads((folder / MANIFEST).read_bytes())
+        with open(folder / MANIFEST, "rb") as handle:
+            ino = os.fstat(handle.fileno()).st_ino
+            document = json.loads(handle.read())
         if document.get("format") != FORMAT:
             raise SiteError(f"{folder}: not a site folder of this release")
         kinds: dict[tuple, tuple] = {}
@@ -364,7 +367,7 @@ def read_site(folder: Path) -> Site:
         return Site(folder, int(document["version"]), str(document["digest"]),
                     datetime.fromisoformat(document["built_for"]),
                     datetime.fromisoformat(since) if since else None,
-                    datetime.fromisoformat(until) if until else None, entries)
+                    datetime.fromisoformat(until) if until else None, entries, ino)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise SiteError(f"{folder}: not a complete site folder ({exc})") from None
 

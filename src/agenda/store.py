@@ -31,6 +31,7 @@ from pathlib import Path
 
 from agenda import site as builder
 from agenda.errors import ScheduleError
+from agenda.i18n import _
 from agenda.model import Schedule
 from agenda.published import (
     CannotWrite,
@@ -202,14 +203,22 @@ class VersionStore:
 
     # --- the site folder ----------------------------------------------------------
 
-    def _follow_site(self) -> None:
+    def repair_site(self, site: builder.Site) -> builder.Site:
+        """The folder to serve after a file of `site` was found missing or damaged: the same
+        folder built anew (another process may have done it already)."""
+        with self._poll_lock:
+            if self._site is site:
+                self._follow_site(damaged=site)
+            return self.site()
+
+    def _follow_site(self, damaged: builder.Site | None = None) -> None:
         site, now = self._site, self.moment()
         version = self._version
         if site is not None and (site.version, site.digest) == (version.number, version.digest) \
-                and site.holds(now):
+                and site.holds(now) and damaged is None:
             return
         try:
-            self._site = ensure_site(self.site_root, version, now, site)
+            self._site = ensure_site(self.site_root, version, now, site, damaged)
         except (OSError, builder.SiteError) as error:
             problem = f"cannot build the site of {version.label}: {error}"
             if problem != self.site_problem:
@@ -248,7 +257,8 @@ class VersionStore:
         if stamp is not None and stamp == self._checked_stamp:
             return
         if stamp is None:
-            self._set_pending("missing", [f"{self.path}: cannot read the file"], self.clock())
+            self._set_pending("missing", [_("{path}: cannot read the file", path=self.path)],
+                              self.clock())
             self._checked_stamp = None
             return
         since = datetime.fromtimestamp(stamp[0] / 1e9, UTC)
@@ -277,8 +287,10 @@ class VersionStore:
             self._set_pending("waiting", [f"{self.path}: changed, waits for the desk"], since)
             return
         if not settled or _stamp(self.path) != stamp:
-            self._set_pending("waiting", [f"{self.path}: changed, waiting for the save to end"],
-                              since)
+            self._set_pending(
+                "waiting", [_("{path}: changed, waiting for the save to end", path=self.path)],
+                since,
+            )
             return
         self._checked_stamp = stamp
         try:
@@ -292,7 +304,8 @@ class VersionStore:
                       self.path, self._version.label, "\n".join(problems))
             return
         except CannotWrite as error:
-            self._set_pending("unwritable", [f"{error}; the edit is not published"], since)
+            self._set_pending("unwritable", [_("{error}; the edit is not published", error=error)],
+                              since)
             log.error("%s; still serving %s", error, self._version.label)
             return
         except PublishedError as error:
@@ -322,24 +335,30 @@ CURRENT = "current"  # the link to the folder in service, for nginx and CDNs
 
 
 def ensure_site(
-    root: Path, version: Version, now: datetime, previous: builder.Site | None = None
+    root: Path, version: Version, now: datetime, previous: builder.Site | None = None,
+    damaged: builder.Site | None = None,
 ) -> builder.Site:
     """The folder of `version` at `now` under `root`: found complete, or built under the
-    publishing lock (whoever comes first builds; the others find it done)."""
+    publishing lock (whoever comes first builds; the others find it done). A `damaged`
+    folder (a file missing or cut) is built anew unless another process did it already."""
     target = root / builder.folder_name(version, now)
     try:
-        return builder.read_site(target)
+        found = builder.read_site(target)
+        if damaged is None or found.ino != damaged.ino:
+            return found
     except builder.SiteError:
         pass
     root.mkdir(exist_ok=True)
     with publishing_lock(root / "site"):
         try:
             found = builder.read_site(target)
+            if damaged is not None and found.ino == damaged.ino:
+                raise builder.SiteError(f"{target}: damaged")
         except builder.SiteError:
-            if target.exists():  # an incomplete folder: never served, built anew
+            if target.exists():  # incomplete or damaged: never served, built anew
                 _remove(target)
-            if previous is None:
-                previous = _current(root)
+            if previous is None or previous is damaged:
+                previous = _current(root) if damaged is None else None
             found = builder.build(version, now, target, previous)
         _switch(root, target.name)
         _prune(root, {target.name, previous.folder.name if previous else ""})
@@ -393,3 +412,13 @@ def _alive(pid: int) -> bool:
 def _remove(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
+
+
+def pending_sentence(state: str) -> str:
+    """What a Pending state means, in the words of /healthz's readers (from the catalogue)."""
+    return {
+        "waiting": _("the schedule file changed; it is published once the save has ended"),
+        "invalid": _("the schedule file is not published, still serving the version above"),
+        "unwritable": _("cannot write the published version; the edit is not published"),
+        "missing": _("the schedule file cannot be read; still serving the version above"),
+    }[state]

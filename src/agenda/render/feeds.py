@@ -130,7 +130,8 @@ def _entry_html(info: CalendarInfo, contacts: tuple[Contact, ...], session: Sess
         html.append("<p><strong>Séance annulée.</strong> Cette matinale n’aura pas lieu.</p>")
     elif session.previous_start is not None:
         former = _text(wording.former_start(session, locale))
-        html.append(f"<p><strong>Séance reportée.</strong> Elle était prévue le {former}.</p>")
+        moved = wording.moved_word(session)
+        html.append(f"<p><strong>Séance {moved}.</strong> Elle était prévue le {former}.</p>")
     elif session.status is Status.TENTATIVE:
         html.append("<p><strong>Date à confirmer.</strong></p>")
     if session.title:

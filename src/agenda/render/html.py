@@ -101,6 +101,7 @@ class SessionView:
     end_iso: str | None = None
     history: tuple[str, ...] = ()
     sort_key: tuple[bool, float, int, str] = (True, 0.0, 0, "")
+    moved: str = "reportée"
 
 
 def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
@@ -149,6 +150,7 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
         history=tuple(wording.change_line(session, r, calendar) for r in session.revisions)
         if len(session.revisions) > 1 else (),
         sort_key=_upcoming_order(session),
+        moved=wording.moved_word(session),
     )
 
 

@@ -51,7 +51,7 @@ def description(calendar: CalendarInfo, session: Session) -> str:
         lines += ["Séance annulée.", ""]
     elif session.previous_start is not None:
         former = wording.long_date(session.previous_start, locale)
-        lines += [f"Séance reportée (initialement prévue le {former}).", ""]
+        lines += [f"Séance {wording.moved_word(session)} (initialement prévue le {former}).", ""]
     if session.title:
         lines += [session.title, ""]
     for speaker in session.speakers:

@@ -23,6 +23,7 @@ STATUS_LABELS = {
 }
 CANCELLED_PREFIX = "Annulé : "
 RESCHEDULED_LABEL = "Reporté"
+ADVANCED_LABEL = "Avancé"
 
 
 @functools.lru_cache(maxsize=64)
@@ -127,10 +128,26 @@ def person_line(name: str, role: str) -> str:
     return f"{name}, {role}" if role else name
 
 
+def moved_earlier(session: Session) -> bool:
+    """True for a session moved to an earlier date than first planned: « avancée »."""
+    return (session.previous_start is not None and session.start is not None
+            and session.start < session.previous_start)
+
+
+def moved_label(session: Session) -> str:
+    """'Avancé' for a session moved earlier, else 'Reporté'."""
+    return ADVANCED_LABEL if moved_earlier(session) else RESCHEDULED_LABEL
+
+
+def moved_word(session: Session) -> str:
+    """'avancée' or 'reportée', as in « Séance reportée »."""
+    return "avancée" if moved_earlier(session) else "reportée"
+
+
 def status_label(session: Session) -> str:
-    """The status users read: 'Annulé', 'À confirmer', 'Reporté' or 'Confirmé'."""
+    """The status users read: 'Annulé', 'À confirmer', 'Reporté' (or 'Avancé') or 'Confirmé'."""
     if session.status is Status.CONFIRMED and session.previous_start is not None:
-        return RESCHEDULED_LABEL
+        return moved_label(session)
     return STATUS_LABELS[session.status]
 
 
@@ -140,7 +157,7 @@ def announcement_title(session: Session, locale: str = "fr") -> str:
     if session.is_cancelled:
         return text  # headline() already starts with 'Annulé : '
     if session.previous_start is not None:
-        return f"{RESCHEDULED_LABEL} : {text} (au lieu du {former_start(session, locale)})"
+        return f"{moved_label(session)} : {text} (au lieu du {former_start(session, locale)})"
     if session.status is Status.TENTATIVE:
         return f"{STATUS_LABELS[Status.TENTATIVE]} : {text}"
     return text
@@ -215,6 +232,7 @@ NEWS_PHRASE = {
     Change.REPLAY: "replay disponible",
 }
 QUIET_PHRASE = "précisions"
+CORRECTION_PHRASE = "correction"
 FIRST_PHRASE = "annonce"
 
 
@@ -239,7 +257,7 @@ def change_phrase(revision: Revision) -> str:
         return FIRST_PHRASE
     if revision.news:
         return ", ".join(NEWS_PHRASE[n] for n in revision.news)
-    return QUIET_PHRASE
+    return CORRECTION_PHRASE if revision.correction else QUIET_PHRASE
 
 
 def revision_moment(session: Session, revision: Revision) -> datetime:

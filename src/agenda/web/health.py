@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
+from agenda.store import pending_sentence
 from agenda.web.serve import store
 
 bp = Blueprint("health", __name__)
 
-PENDING = {
-    "waiting": "the schedule file changed; it is published once the save has ended",
-    "invalid": "the schedule file is not published, still serving the version above",
-    "unwritable": "cannot write the published version; the edit is not published",
-    "missing": "the schedule file cannot be read; still serving the version above",
-}
 
 
 @bp.get("/healthz")
@@ -31,7 +26,8 @@ def healthz() -> Response:
         f"site folder: {site.folder}",
     ]
     if pending is not None:
-        lines.append(f"pending since {pending.since.isoformat()}: {PENDING[pending.state]}")
+        since = pending.since.isoformat()
+        lines.append(f"pending since {since}: {pending_sentence(pending.state)}")
         lines += [f"  {problem}" for problem in pending.problems]
     if versions.site_problem is not None:
         lines.append(f"site: {versions.site_problem}")

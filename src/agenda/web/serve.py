@@ -7,6 +7,7 @@ content coding is the client's preferred among those built (gzip, brotli).
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import unicodedata
@@ -24,6 +25,7 @@ from agenda.site import Entry, Site
 from agenda.store import VersionStore
 
 bp = Blueprint("serve", __name__)
+log = logging.getLogger(__name__)
 
 # What a 304 leaves out (as Werkzeug does): the headers that describe a body.
 ENTITY_HEADERS = frozenset(("content-encoding", "content-length", "content-type",
@@ -56,8 +58,12 @@ def answer(path: str) -> Response:
     return send(site, entry)
 
 
-def send(site: Site, entry: Entry) -> Response:
-    """The answer of `entry`: 200 with the file, 304 or 412, in the client's coding."""
+def send(site: Site, entry: Entry, again: bool = True) -> Response:
+    """The answer of `entry`: 200 with the file, 304 or 412, in the client's coding.
+
+    A file missing or cut under us (a folder removed or damaged by hand) is never
+    answered with wrong bytes: the folder is built anew and the answer taken from
+    it, or a 503 says to come back."""
     coding = encoding.choose(request.headers.get("Accept-Encoding"), entry.codings)
     etag = entry.etag_of(coding)
     lines = [("ETag", quote_etag(etag))]
@@ -76,12 +82,17 @@ def send(site: Site, entry: Entry) -> Response:
                                              if h[0].lower() not in ENTITY_HEADERS])
     try:
         handle = site.open(entry, coding)
-    except OSError:
-        abort(503, description="Le site est en cours de reconstruction ; réessayez.")
-    size = os.fstat(handle.fileno()).st_size
-    if coding == encoding.IDENTITY and size != entry.size or size == 0:
-        handle.close()  # a file cut or emptied under us: never a 200 with wrong bytes
-        store().site_problem = f"{site.folder}: {entry.file} is damaged"
+        size = os.fstat(handle.fileno()).st_size
+        if coding == encoding.IDENTITY and size != entry.size or size == 0:
+            handle.close()
+            raise OSError(f"{entry.file}: cut to {size} bytes")
+    except OSError as error:
+        log.error("%s: %s; building the folder anew", site.folder, error)
+        if again:
+            repaired = store().repair_site(site)
+            found = repaired.entries.get(entry.path)
+            if found is not None and repaired is not site:
+                return send(repaired, found, again=False)
         abort(503, description="Le site est en cours de reconstruction ; réessayez.")
     lines.append(("Content-Length", str(size)))
     return Response(wrap_file(request.environ, handle), headers=lines, direct_passthrough=True)

@@ -1,0 +1,34 @@
+"""The messages editors read, from a Babel message catalogue: English msgids, French texts.
+
+The catalogue is `locales/<language>/LC_MESSAGES/messages.po`, read once at import
+with Babel (no compiling step: it works the same from a checkout and a wheel).
+$AGENDA_MESSAGES names the language (default "fr"); a language without a catalogue
+gets the English msgids. Code and logs stay English: only what editors read is here.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+LOCALES = Path(__file__).with_name("locales")
+
+
+def catalogue(language: str) -> dict[str, str]:
+    """The translated messages of `language` by msgid; empty when it has no catalogue."""
+    path = LOCALES / language / "LC_MESSAGES" / "messages.po"
+    if not path.is_file():
+        return {}
+    with path.open("rb") as handle:
+        return {m.id: m.string for m in read_po(handle) if m.id and m.string and not m.fuzzy}
+
+
+_MESSAGES = catalogue(os.environ.get("AGENDA_MESSAGES", "fr"))
+
+
+def _(msgid: str, **values: object) -> str:
+    """The editor's text of `msgid`, with `values` put in its {placeholders}."""
+    text = _MESSAGES.get(msgid, msgid)
+    return text.format(**values) if values else text
