@@ -201,7 +201,9 @@ def test_desk_shows_errors_on_the_field_in_french(app: Flask) -> None:
     status, page = post(client, "/desk/seances/clermont-ferrand/reporter",
                         {"start": "2021-05-19T09:00", "end": "2021-05-19T08:00"})
     assert status == 422
-    assert 'id="f-end-erreur"' in page
+    error = lxml.html.fromstring(page).get_element_by_id("f-end-erreur").text_content()
+    assert error == "doit venir après « Début »"  # the loader's words, with the form's label
+    assert 'href="#f-end">Fin : doit venir après « Début »' in page
 
 
 def desk_urls(app: Flask) -> list[tuple[str, str]]:

@@ -206,3 +206,21 @@ def problem_field(table: Table, field_name: str) -> str:
     """The input name a loader problem about `field_name` points to ('speakers[2].name'…)."""
     base = field_name.split("[", 1)[0].split(".", 1)[0]
     return base if table.field(base) is not None else ""
+
+
+def labels(shown: list[Input] | tuple[Input, ...]) -> dict[str, str]:
+    """The French label of every input by name, nested ones included."""
+    found: dict[str, str] = {}
+    for item in shown:
+        found[item.name] = item.field.label
+        for child in item.children:
+            found.update(labels(child if isinstance(child, tuple) else (child,)))
+    return found
+
+
+def in_words(message: str, table: Table) -> str:
+    """A loader message with the file's field names as the form's labels: « start » → « Début »."""
+    for field in table.fields:
+        message = message.replace(f"« {field.name} »", f"« {field.label} »")
+        message = message.replace(f"'{field.name}'", f"« {field.label} »")
+    return message

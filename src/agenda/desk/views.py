@@ -253,9 +253,9 @@ def _try(text: str, key: str, item_id: str | None,
         # An id is a slug: found as a whole word, however the message quotes it.
         if item_id is not None and name and re.search(
                 rf"(?<![\w-]){re.escape(item_id)}(?![\w-])", problem.where):
-            mine[name] = problem.message
+            mine[name] = forms.in_words(problem.message, table)
         elif item_id is None and key in problem.where and name:
-            mine[name] = problem.message
+            mine[name] = forms.in_words(problem.message, table)
         else:
             others.append(problem)
     return mine, others
@@ -288,7 +288,8 @@ def _form(title: str, key: str, item_id: str | None, table: Table, fields: tuple
                 return redirect(url_for("desk.index", _anchor=f"s-{target}" if target else None))
     shown = forms.inputs(fields, values, errors, fixed=fixed, typed=request.form)
     return render_template("desk/form.html", title=title, inputs=shown, errors=errors,
-                           others=others, intro=intro), (422 if errors else 200)
+                           labels=forms.labels(shown), others=others, intro=intro), \
+        (422 if errors else 200)
 
 
 def _session_values(session_id: str) -> dict[str, Any]:
@@ -435,9 +436,10 @@ def edit_contacts() -> Any:
     field = Field("contacts", Kind.TABLES, "", table="contact", label="Contacts presse",
                   help="Videz une ligne pour retirer un contact ; remplissez la dernière pour "
                        "en ajouter un.")
-    shown = forms.inputs((field,), {"contacts": rows}, errors)
+    shown = forms.inputs((field,), {"contacts": rows}, errors, typed=request.form)
     return render_template("desk/form.html", title="Contacts presse", inputs=shown,
-                           errors=errors, others=others, intro=""), (422 if errors else 200)
+                           errors=errors, labels=forms.labels(shown), others=others, intro=""), \
+        (422 if errors else 200)
 
 
 @bp.get("/brouillon")
