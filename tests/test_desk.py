@@ -119,6 +119,8 @@ def test_desk_adds_publishes_moves_cancels_and_adds_a_replay(app: Flask, schedul
     assert cancel.status_code == 302
     assert post(client, "/desk/seances/clermont-ferrand/replay",
                 {"replay_url": "https://video.example.org/clermont"})[0] == 302
+    listed = client.get("/desk/brouillon").get_data(as_text=True)
+    assert "mise à jour dans les calendriers (SEQUENCE 0 → 1) : début, fin" in listed
     assert publish(client, "annonce") == 302
     event = calendar_event(client, "marseille")
     assert event.decoded("DTSTART").isoformat() == "2027-03-17T08:45:00+01:00"

@@ -1,8 +1,9 @@
 """The preview of a draft: the site built from it by the site's own builder, and its changes.
 
-`build_preview` makes the Version that publishing the draft would make (nothing
-written to the published file) and has the builder write it as files; the desk
-serves those files under /desk/apercu/ with a banner.
+`pending` makes the Version that publishing the draft would make (nothing is
+written to the published file), `outgoing` says in French what it sends out,
+and `preview_site` has the site's builder write it as files; the desk serves
+those files under /desk/apercu/ with a banner.
 """
 
 from __future__ import annotations
@@ -13,10 +14,15 @@ from datetime import datetime
 from pathlib import Path
 
 from agenda.errors import Problem, ScheduleError
+from agenda.format import SESSION
 from agenda.history import SessionChange
 from agenda.published import Version, next_version
 from agenda.render import wording
 from agenda.site import Site, SiteError, build, read_site
+
+# What changed, in the words of the desk's forms ("content": a change the history
+# cannot name, as when the previous text is unreadable).
+_LABELS = {f.name: f.label.lower() for f in SESSION.fields} | {"content": "contenu"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +34,7 @@ class Outgoing:
     calendar: str  # what calendar subscribers see
     news: tuple[str, ...]  # the entries journalists' feeds get
     check: str  # the line of `agenda check`
+    correction: bool = False  # published as a correction (the 15-minute rule)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +72,14 @@ def outgoing(version: Version, changes: tuple[SessionChange, ...]) -> list[Outgo
             calendar = "nouvelle entrée dans les calendriers" if session.is_dated \
                 else "pas d’entrée de calendrier (séance sans date)"
         else:
+            what = ", ".join(_LABELS.get(f, f) for f in revision.fields)
             calendar = (f"mise à jour dans les calendriers (SEQUENCE {change.sequence_before} "
-                        f"→ {change.sequence_after}) : {wording.change_phrase(revision)}")
+                        f"→ {change.sequence_after}) : {what}")
         news = (wording.change_title(session, revision),) if revision.news else ()
         if revision.is_first:
             news = (wording.announcement_title(session),)
-        found.append(Outgoing(change.id, wording.headline(session), calendar, news, str(change)))
+        found.append(Outgoing(change.id, wording.headline(session), calendar, news, str(change),
+                              revision.correction))
     return found
 
 
