@@ -7,6 +7,7 @@ import html
 import json
 import re
 import shutil
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -455,3 +456,16 @@ def test_desk_a_speaker_without_a_name_shows_on_the_speakers(app: Flask) -> None
     assert status == 422
     assert 'id="f-speakers-1-name-erreur">Ce champ est obligatoire.' in page
     assert 'href="#f-speakers-1-name"' in page
+
+
+def test_desk_login_ends_after_8_hours_however_active(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = app.test_client()
+    login(client)
+    start = time.time()
+    # Active after 7 hours (the cookie is signed anew), then 8 hours after the login.
+    monkeypatch.setattr(time, "time", lambda: start + 7 * 3600)
+    assert "Clermont" in client.get("/desk/").get_data(as_text=True)
+    monkeypatch.setattr(time, "time", lambda: start + 8 * 3600 + 60)
+    assert 'name="password"' in client.get("/desk/").get_data(as_text=True)

@@ -52,6 +52,7 @@ POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
+LIFETIME = timedelta(hours=8)  # of a login
 FAILURE_WINDOW = 15 * 60  # seconds during which failed logins count
 FAILURES_PER_ACCOUNT = 10
 FAILURES_PER_ADDRESS = 20
@@ -117,6 +118,8 @@ def _logged_in() -> editors.Editor | None:
     email, since = session.get("editor"), session.get("since")
     if not isinstance(email, str) or not isinstance(since, float):
         return None
+    if time.time() - since > LIFETIME.total_seconds():
+        return None  # 8 hours after the login, however active the editor was
     editor = editors.read_editors(editors_file()).get(email)
     if editor is None or since <= editor.valid_after:
         return None
@@ -556,7 +559,7 @@ def register(app: Flask) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=secure,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        PERMANENT_SESSION_LIFETIME=LIFETIME,
         WTF_CSRF_TIME_LIMIT=None,  # a form is good as long as the session
     )
     app.register_blueprint(bp)
