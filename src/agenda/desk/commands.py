@@ -37,7 +37,8 @@ def editor_add(email: str, name: str, password_stdin: bool, data: str | None) ->
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
-        password = click.prompt("Mot de passe", hide_input=True, confirmation_prompt=True)
+        password = click.prompt("Mot de passe", hide_input=True,
+                                confirmation_prompt="Le même mot de passe, encore")
     target = _editors_file(data)
     try:
         add_editor(target, email, name, password)
