@@ -136,7 +136,7 @@ def test_new_history_acknowledges_the_older_one(tmp_path: Path) -> None:
     assert "history" in store.alarms
     result = CliRunner().invoke(main, ["publish", "--new-history", str(path)])
     assert result.exit_code == 0, result.output
-    assert "historique accepté à partir de la version 2" in result.output
+    assert "historique confirmé à partir de la version 2" in result.output
     restarted = VersionStore(path, watch=False, settle=0)
     assert restarted.current().number == 2 and restarted.alarms == {}
 

@@ -17,6 +17,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     Raises agenda.errors.ScheduleError, listing every problem, when the schedule is invalid.
     """
+    from agenda import desk
     from agenda.store import SETTLE_SECONDS, VersionStore
     from agenda.web import errors, health, personal, serve
 
@@ -33,6 +34,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         AGENDA_SETTLE=float(os.environ.get("AGENDA_SETTLE", SETTLE_SECONDS)),
         # A watcher thread per process; False makes each request look instead (tests).
         AGENDA_WATCH=os.environ.get("AGENDA_WATCH", "1") != "0",
+        # 0: a saved schedule file waits as a draft for the desk's « Publier ».
+        AGENDA_AUTOPUBLISH=os.environ.get("AGENDA_AUTOPUBLISH", "1") != "0",
         # The moment the site is built for, fixed (tests, reproducible exports).
         AGENDA_NOW=os.environ.get("AGENDA_NOW") or None,
     )
@@ -43,6 +46,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         published=app.config["AGENDA_PUBLISHED"],
         settle=app.config["AGENDA_SETTLE"],
         watch=app.config["AGENDA_WATCH"],
+        autopublish=app.config["AGENDA_AUTOPUBLISH"],
         site_root=app.config["AGENDA_SITE"],
         moment=lambda: fixed_moment(app.config["AGENDA_NOW"] or datetime.now(UTC)),
     )
@@ -50,6 +54,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(personal.bp)
     app.register_blueprint(serve.bp)
     errors.register(app)
+    desk.register(app)  # the editors' desk under /desk/ (agenda.desk)
     return app
 
 

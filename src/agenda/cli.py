@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from agenda import DEFAULT_DATA, gunicorn_conf, personal
+from agenda.desk.commands import editor
 from agenda.errors import ExportError, ScheduleError
 from agenda.i18n import _
 from agenda.loader import EMAIL, load_schedule
@@ -321,3 +322,6 @@ def link(session_id: str, email: str | None, data: str | None) -> None:
     calendar = schedule.calendar
     click.echo(f"Fichier .ics : {personal.ics_url(calendar, secret_key, session_id, email)}")
     click.echo(personal.page_url(calendar, secret_key, session_id, email))
+
+
+main.add_command(editor)  # agenda editor add / remove / list (agenda.desk.commands)

@@ -75,6 +75,8 @@ class Field:
     maximum: int | None = None
     choices: tuple[str, ...] = ()
     table: str | None = None  # for TABLE and TABLES: the name of the table declared
+    label: str = ""  # French, for the desk's forms
+    help: str = ""  # French, under the field in the desk's forms
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,97 +105,134 @@ class Table:
 LEGACY = "Deprecated: derived from the published history; read only at first publication."
 
 PERSON = Table("person", "A person: a speaker or the moderator.", (
-    Field("name", Kind.TEXT, "Full name.", required=True),
-    Field("role", Kind.TEXT, "Office or title, such as « Maire de Clermont-Ferrand »."),
+    Field("name", Kind.TEXT, "Full name.", required=True, label="Nom", help="Prénom et nom."),
+    Field("role", Kind.TEXT, "Office or title, such as « Maire de Clermont-Ferrand ».",
+          label="Fonction", help="Par exemple « Maire de Clermont-Ferrand »."),
 ))
 
 ORGANIZER = Table("organizer", "Who organizes the series.", (
-    Field("name", Kind.TEXT, "Name of the organizing body.", required=True),
-    Field("email", Kind.EMAIL, "Contact address; becomes the iCalendar ORGANIZER."),
-    Field("url", Kind.URL, "Web site of the organizer (http or https)."),
+    Field("name", Kind.TEXT, "Name of the organizing body.", required=True,
+          label="Nom de l’organisateur"),
+    Field("email", Kind.EMAIL, "Contact address; becomes the iCalendar ORGANIZER.",
+          label="Courriel", help="Adresse de contact, par exemple nom@exemple.org."),
+    Field("url", Kind.URL, "Web site of the organizer (http or https).",
+          label="Site web", help="Adresse commençant par https://."),
 ))
 
 CALENDAR = Table("calendar", "What the whole agenda is, and where it is published.", (
-    Field("name", Kind.TEXT, "Name of the agenda, shown in calendars and feeds.", required=True),
-    Field("description", Kind.MULTILINE, "What the agenda is about; may span lines."),
+    Field("name", Kind.TEXT, "Name of the agenda, shown in calendars and feeds.", required=True,
+          label="Nom de l’agenda", help="Affiché dans les calendriers et les fils."),
+    Field("description", Kind.MULTILINE, "What the agenda is about; may span lines.",
+          label="Présentation", help="Plusieurs lignes possibles."),
     Field("timezone", Kind.TIMEZONE, "IANA time zone of every wall-clock time in the file.",
-          default=DEFAULT_TIMEZONE),
+          default=DEFAULT_TIMEZONE, label="Fuseau horaire", help="Par exemple Europe/Paris."),
     Field("language", Kind.LANGUAGE, "Language tag of the texts and of dates, such as fr.",
-          default="fr"),
+          default="fr", label="Langue", help="Par exemple fr."),
     Field("updated", Kind.INSTANT, "When anything outside the sessions last changed "
-          "(calendar, series, contacts, a removed session)."),
+          "(calendar, series, contacts, a removed session).",
+          label="Mis à jour le", help="Rempli à la publication."),
     Field("base_url", Kind.URL, "Public address of this service, at the root of its host; "
-          "absolute links and UIDs derive from it: never change its host.", required=True),
+          "absolute links and UIDs derive from it: never change its host.", required=True,
+          label="Adresse publique",
+          help="Ne jamais en changer l’hôte : les identifiants en dépendent."),
     Field("organizer", Kind.TABLE, "Who organizes: { name, email, url }.", required=True,
-          table="organizer"),
+          table="organizer", label="Organisateur"),
 ))
 
 CONTACT = Table("contact", "A press contact, shown on pages and in feeds.", (
-    Field("name", Kind.TEXT, "Full name.", required=True),
-    Field("organization", Kind.TEXT, "Organization the contact speaks for."),
-    Field("phone", Kind.TEXT, "Phone number, as written."),
-    Field("email", Kind.EMAIL, "Email address."),
+    Field("name", Kind.TEXT, "Full name.", required=True, label="Nom", help="Prénom et nom."),
+    Field("organization", Kind.TEXT, "Organization the contact speaks for.", label="Organisme"),
+    Field("phone", Kind.TEXT, "Phone number, as written.",
+          label="Téléphone", help="Tel qu’il doit s’afficher."),
+    Field("email", Kind.EMAIL, "Email address.",
+          label="Courriel", help="Par exemple nom@exemple.org."),
 ))
 
 RHYTHM = Table("rhythm", "When the series plans its sessions: an RFC 5545 rule from a "
                "first date, at the usual hours.", (
     Field("rule", Kind.TEXT, "RFC 5545 recurrence rule that ends (COUNT or UNTIL), such as "
-          "FREQ=MONTHLY;BYDAY=3WE;COUNT=12.", required=True),
-    Field("first", Kind.DATE, "Date of the first planned session.", required=True),
-    Field("start", Kind.TIME, "Usual start time, such as 08:45:00.", required=True),
-    Field("end", Kind.TIME, "Usual end time, after start.", required=True),
+          "FREQ=MONTHLY;BYDAY=3WE;COUNT=12.", required=True,
+          label="Règle de récurrence", help="Par exemple FREQ=MONTHLY;BYDAY=3WE;COUNT=12."),
+    Field("first", Kind.DATE, "Date of the first planned session.", required=True,
+          label="Première date", help="Écrivez la date ainsi : 2026-12-16."),
+    Field("start", Kind.TIME, "Usual start time, such as 08:45:00.", required=True,
+          label="Heure de début habituelle", help="Par exemple 08:45."),
+    Field("end", Kind.TIME, "Usual end time, after start.", required=True,
+          label="Heure de fin habituelle", help="Par exemple 10:15."),
 ))
 
 SERIES = Table("series", "A series of sessions, such as « Tour des Villes ».", (
     Field("id", Kind.ID, "Permanent name of the series: lowercase letters, digits and single "
-          "hyphens.", required=True),
-    Field("title", Kind.TEXT, "Title of the series.", required=True),
-    Field("club", Kind.TEXT, "Club that runs the series."),
-    Field("description", Kind.MULTILINE, "What the series is about; may span lines."),
-    Field("partners", Kind.STRINGS, "Names of the partners."),
-    Field("url", Kind.URL, "Web page of the series (http or https)."),
-    Field("rhythm", Kind.TABLE, "Planned dates: { rule, first, start, end }.", table="rhythm"),
+          "hyphens.", required=True,
+          label="Identifiant", help="Minuscules, chiffres et tirets ; ne change jamais."),
+    Field("title", Kind.TEXT, "Title of the series.", required=True, label="Titre de la série"),
+    Field("club", Kind.TEXT, "Club that runs the series.", label="Club"),
+    Field("description", Kind.MULTILINE, "What the series is about; may span lines.",
+          label="Présentation", help="Plusieurs lignes possibles."),
+    Field("partners", Kind.STRINGS, "Names of the partners.",
+          label="Partenaires", help="Un partenaire par ligne."),
+    Field("url", Kind.URL, "Web page of the series (http or https).",
+          label="Page web de la série", help="Adresse commençant par https://."),
+    Field("rhythm", Kind.TABLE, "Planned dates: { rule, first, start, end }.", table="rhythm",
+          label="Rythme"),
 ))
 
 SESSION = Table("session", "One session of a series.", (
     Field("id", Kind.ID, "Permanent name: page URL, file name and calendar UID derive from it. "
-          "Never rename it, never reuse it.", required=True),
-    Field("series", Kind.TEXT, "The id of a [[series]].", required=True),
+          "Never rename it, never reuse it.", required=True, label="Identifiant",
+          help="Minuscules, chiffres et tirets, par exemple marseille ; donne l’adresse "
+          "de la page et ne change jamais."),
+    Field("series", Kind.TEXT, "The id of a [[series]].", required=True, label="Série"),
     Field("number", Kind.INTEGER, "Rank of the session in its series; unique within it.",
-          minimum=1, maximum=MAX_INTEGER),
-    Field("city", Kind.TEXT, "City the session is about.", required=True),
-    Field("title", Kind.TEXT, "The theme of the session."),
+          minimum=1, maximum=MAX_INTEGER, label="Numéro", help="Rang de la séance dans la série."),
+    Field("city", Kind.TEXT, "City the session is about.", required=True, label="Ville"),
+    Field("title", Kind.TEXT, "The theme of the session.", label="Thème"),
     Field("start", Kind.LOCAL_DATETIME, "Local date-time, wall-clock time in the calendar's "
-          "zone, a whole minute, such as 2021-05-19T08:45:00. With end, or neither."),
+          "zone, a whole minute, such as 2021-05-19T08:45:00. With end, or neither.",
+          label="Début", help="Date et heure, écrivez ainsi : 2026-12-16T08:45."),
     Field("end", Kind.END, "Local date-time, after start, a whole minute; a time alone, "
-          "such as 10:15:00, is on the start's day."),
-    Field("speakers", Kind.TABLES, "Speakers: [{ name, role }].", table="person"),
-    Field("moderator", Kind.TABLE, "Moderator: { name, role }.", table="person"),
-    Field("video_url", Kind.URL, "Video conference or live stream link."),
+          "such as 10:15:00, is on the start's day.",
+          label="Fin", help="Date et heure, après le début : 2026-12-16T10:15."),
+    Field("speakers", Kind.TABLES, "Speakers: [{ name, role }].", table="person",
+          label="Intervenants"),
+    Field("moderator", Kind.TABLE, "Moderator: { name, role }.", table="person", label="Animateur"),
+    Field("video_url", Kind.URL, "Video conference or live stream link.",
+          label="Lien de la visioconférence", help="Adresse commençant par https://."),
     Field("video_public", Kind.BOOLEAN, "true to publish video_url; otherwise it is never "
-          "published.", default=False),
-    Field("registration_url", Kind.URL, "Registration form."),
+          "published.", default=False,
+          label="Publier le lien de la visioconférence", help="Sinon il n’est jamais publié."),
+    Field("registration_url", Kind.URL, "Registration form.",
+          label="Lien d’inscription", help="Adresse commençant par https://."),
     Field("status", Kind.CHOICE, "Whether the session takes place.",
-          default=Status.CONFIRMED.value, choices=tuple(s.value for s in Status)),
+          default=Status.CONFIRMED.value, choices=tuple(s.value for s in Status), label="État"),
     Field("announced", Kind.INSTANT, "Date (or date-time) of the announcement; a dated "
-          "session needs it."),
-    Field("description", Kind.MULTILINE, "Free text; may span lines."),
+          "session needs it.", label="Annoncée le", help="Écrivez la date ainsi : 2026-11-02."),
+    Field("description", Kind.MULTILINE, "Free text; may span lines.",
+          label="Description", help="Plusieurs lignes possibles."),
     Field("sequence", Kind.INTEGER, f"{LEGACY} Starting SEQUENCE.", minimum=0,
-          maximum=MAX_INTEGER, default=0),
-    Field("updated", Kind.INSTANT, f"{LEGACY} Time of the latest revision."),
-    Field("previous_start", Kind.LOCAL_DATETIME, f"{LEGACY} Former start of a moved session."),
+          maximum=MAX_INTEGER, default=0, label="Séquence (ancien champ)", help="Ne pas remplir."),
+    Field("updated", Kind.INSTANT, f"{LEGACY} Time of the latest revision.",
+          label="Mise à jour (ancien champ)", help="Ne pas remplir."),
+    Field("previous_start", Kind.LOCAL_DATETIME, f"{LEGACY} Former start of a moved session.",
+          label="Ancien début (ancien champ)", help="Ne pas remplir."),
     Field("held", Kind.BOOLEAN, "true for an undated session that already took place.",
-          default=False),
-    Field("replay_url", Kind.URL, "Public recording, once the session took place."),
+          default=False, label="Séance déjà tenue, sans date"),
+    Field("replay_url", Kind.URL, "Public recording, once the session took place.",
+          label="Lien du replay", help="Enregistrement public, adresse commençant par https://."),
     Field("contacts", Kind.STRINGS, "Press contacts of this session: names of [[contacts]]; "
-          "without it, every contact of the calendar."),
+          "without it, every contact of the calendar.", label="Contacts presse de la séance",
+          help="Un nom de contact par ligne ; vide : tous les contacts de l’agenda."),
 ))
 
 TOP = Table("schedule", "The schedule file of agenda: a calendar, its series and sessions.", (
-    Field("calendar", Kind.TABLE, "The agenda as a whole.", required=True, table="calendar"),
-    Field("contacts", Kind.TABLES, "Press contacts, written [[contacts]].", table="contact"),
-    Field("series", Kind.TABLES, "Series of sessions, written [[series]].", table="series"),
-    Field("sessions", Kind.TABLES, "Sessions, written [[sessions]].", table="session"),
+    Field("calendar", Kind.TABLE, "The agenda as a whole.", required=True, table="calendar",
+          label="Agenda"),
+    Field("contacts", Kind.TABLES, "Press contacts, written [[contacts]].", table="contact",
+          label="Contacts presse"),
+    Field("series", Kind.TABLES, "Series of sessions, written [[series]].", table="series",
+          label="Séries"),
+    Field("sessions", Kind.TABLES, "Sessions, written [[sessions]].", table="session",
+          label="Séances"),
 ))
 
 TABLES = {t.name: t for t in (TOP, CALENDAR, ORGANIZER, CONTACT, SERIES, RHYTHM, SESSION, PERSON)}

@@ -20,6 +20,7 @@ import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from agenda.errors import Problem, ScheduleError
 from agenda.i18n import _
@@ -472,38 +473,29 @@ def first_changes(history: History) -> list[SessionChange]:
     ]
 
 
-def apply(schedule: Schedule, history: History, previous: Schedule | None = None) -> Schedule:
-    """The schedule with its derived revision fields: UID, SEQUENCE, times, change log, plans.
-
-    `previous` is the schedule of the version before, when there is one: a session
-    that comes out equal to its session there (under the same calendar) is that
-    very object, so that two versions in memory share what did not change.
-    """
+def apply(schedule: Schedule, history: History) -> Schedule:
+    """The schedule with its derived revision fields: UID, SEQUENCE, times, change log, plans."""
     zone = schedule.calendar.timezone
-    before = previous if previous is not None and previous.calendar == schedule.calendar else None
-    moved: dict[datetime, datetime] = {}
     sessions = []
     for session in schedule.sessions:
         entry = history.sessions.get(session.id)
         if entry is None:  # pragma: no cover - revise() gives every session an entry
             sessions.append(session)
             continue
-        revisions = tuple(_in_zone(r, zone, moved) for r in entry.revisions)
+        revisions = tuple(_in_zone(r, zone) for r in entry.revisions)
         timed = [r.at for r in revisions]
         moves = [r for r in revisions if Change.RESCHEDULED in r.news and r.previous_start]
         original = moves[0].previous_start if moves else None
         if original is not None and original == session.start:
             original = None  # moved back to where it was first planned
-        applied = dataclasses.replace(
+        sessions.append(dataclasses.replace(
             session,
             uid=entry.uid,
             sequence=entry.sequence,
             updated=max(timed) if timed else session.updated,
             previous_start=original if session.is_dated else None,
             revisions=revisions,
-        )
-        same = before.session(session.id) if before is not None else None
-        sessions.append(same if same is not None and _alike(same, applied) else applied)
+        ))
     planned = []
     by_id = {s.id: s for s in schedule.series}
     for key, entry in history.planned.items():
@@ -529,31 +521,11 @@ def apply(schedule: Schedule, history: History, previous: Schedule | None = None
     )
 
 
-def _alike(one: Session, other: Session) -> bool:
-    """True when two sessions are equal and their times are also written alike: datetimes
-    are equal as instants, while a page shows a time with its own offset."""
-    if one != other:
-        return False
-    for a, b in ((one.start, other.start), (one.end, other.end),
-                 (one.announced, other.announced), (one.updated, other.updated),
-                 (one.previous_start, other.previous_start)):
-        if a is not None and b is not None and (a.tzinfo is not b.tzinfo or a.fold != b.fold):
-            return False
-    return True
-
-
-def _in_zone(revision: Revision, zone: object, moved: dict[datetime, datetime]) -> Revision:
-    """The revision with its times in `zone`; `moved` keeps the times already moved, so that
-    an instant met again (a publication that revised many sessions) is one object."""
+def _in_zone(revision: Revision, zone: ZoneInfo) -> Revision:
+    """The revision with its times in the calendar's zone, as pages show them."""
     def move(value: datetime | None) -> datetime | None:
-        if value is None or value.tzinfo is zone:
-            return value
-        found = moved.get(value)  # the same instant: equal once in the same zone
-        if found is None:
-            found = moved[value] = value.astimezone(zone)  # type: ignore[arg-type]
-        return found
+        return value.astimezone(zone) if value is not None else None
 
-    at, start, end = move(revision.at), move(revision.previous_start), move(revision.previous_end)
-    if at is revision.at and start is revision.previous_start and end is revision.previous_end:
-        return revision  # already in the zone
-    return dataclasses.replace(revision, at=at, previous_start=start, previous_end=end)
+    return dataclasses.replace(revision, at=move(revision.at),
+                               previous_start=move(revision.previous_start),
+                               previous_end=move(revision.previous_end))

@@ -12,7 +12,7 @@ import os
 import re
 import stat
 import tomllib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -84,32 +84,9 @@ def load_schedule(path: str | Path) -> Schedule:
     return parse_bytes(raw, source)
 
 
-def parse_bytes(raw: bytes, source: str = "<schedule>", like: Schedule | None = None) -> Schedule:
-    """Validate the bytes of a schedule file; `source` names it in messages.
-
-    `like` is a schedule in memory (the version served, for an edit of it): a text
-    that it holds too is its very string, not a copy.
-    """
-    texts = _texts_of(like) if like is not None else {}
-    try:
-        return _parse_pieces(raw, source, texts)
-    except _ReadWhole:
-        return _parse_whole(_decoded(raw, source), source, texts)
-
-
-def _texts_of(schedule: Schedule) -> dict[str, str]:
-    """The texts of a schedule's sessions, each by itself."""
-    texts: dict[str, str] = {}
-    for session in schedule.sessions:
-        people = session.speakers + ((session.moderator,) if session.moderator else ())
-        for text in (
-            session.id, session.city, session.title, session.description,
-            session.registration_url, session.video_url, session.replay_url,
-            *(p.name for p in people), *(p.role for p in people),
-        ):
-            if text:
-                texts.setdefault(text, text)
-    return texts
+def parse_bytes(raw: bytes, source: str = "<schedule>") -> Schedule:
+    """Validate the bytes of a schedule file; `source` names it in messages."""
+    return parse_schedule(_decoded(raw, source), source)
 
 
 def _decoded(raw: bytes, source: str) -> str:
@@ -158,15 +135,10 @@ def read_schedule_file(path: Path, source: str) -> bytes:
 
 
 def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
-    """Validate TOML text as a schedule; `source` names it in messages."""
-    try:
-        return _parse_pieces(text, source)
-    except _ReadWhole:
-        return _parse_whole(text, source)
+    """Validate TOML text as a schedule; `source` names it in messages.
 
-
-def _parse_whole(text: str, source: str, texts: dict[str, str] | None = None) -> Schedule:
-    """The schedule of TOML text read whole; every TOML syntax error is reported from here."""
+    Every TOML syntax error is reported from here, in French, with its line and field.
+    """
     # Some Windows editors start UTF-8 files with a byte order mark; TOML does not allow it.
     text = text.removeprefix(BOM)
     try:
@@ -179,92 +151,7 @@ def _parse_whole(text: str, source: str, texts: dict[str, str] | None = None) ->
     except RecursionError:
         message = _("values are nested too deeply (lists or tables within each other)")
         raise ScheduleError([Problem(source, "", "", message)]) from None
-    del text  # no longer needed, and as large as the file or twice that: let it go now
-    return _Builder(source, texts).build(data)
-
-
-# A long schedule is mostly [[sessions]] tables. Read whole, tomllib's document
-# takes about six times the file's size (a dict, and a string for every key and
-# value), on top of the text (twice the file's size once one character is beyond
-# Latin-1). So the text is read in pieces instead: the first holds everything
-# before the first line that is just `[[sessions]]`; each next piece starts at such
-# a line and holds some of the sessions, read and built into the model before the
-# next piece is read. It gives what reading the whole text gives:
-# - a piece starts at a `[[sessions]]` header. Had that line been inside a
-#   multi-line string or array, the piece before it would end inside one, and
-#   fail to parse;
-# - a header resets tomllib's state under `sessions` and its lines apply to the new
-#   table, so a piece that holds nothing but sessions tables parses alone as it
-#   would after the pieces before it; any other key in it (a [calendar] after the
-#   sessions, say), a `sessions` key in the first piece, a piece that does not
-#   parse or is not UTF-8 makes the whole text be read the ordinary way, which
-#   reports errors as it always did.
-SESSIONS_HEADER = "[[sessions]]"
-PIECE = 1 << 16  # at least this many characters (bytes) of sessions read at a time
-
-
-class _ReadWhole(Exception):
-    """The text cannot be read in pieces: read it whole."""
-
-
-def _piece_starts(document: str | bytes, least: int) -> Iterator[int]:
-    """Offsets of lines that hold just `[[sessions]]`: the first, then one each `least` or more."""
-    if isinstance(document, bytes):
-        header, newline, crlf = SESSIONS_HEADER.encode(), b"\n", b"\r\n"
-    else:
-        header, newline, crlf = SESSIONS_HEADER, "\n", "\r\n"
-
-    def following(start: int) -> int:
-        found = document.find(newline + header, start)
-        return found + 1 if found >= 0 else -1
-
-    previous: int | None = None
-    at = 0 if document.startswith(header) else following(0)
-    while at >= 0:
-        after = at + len(header)
-        if after == len(document) or document.startswith((newline, crlf), after):
-            if previous is None or at - previous >= least:
-                previous = at
-                yield at
-        at = following(after)
-
-
-def _toml(piece: str | bytes, first: bool) -> dict[str, Any]:
-    try:
-        text = piece.decode("utf-8") if isinstance(piece, bytes) else piece
-        return tomllib.loads(text.removeprefix(BOM) if first else text)
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
-        raise _ReadWhole from None
-
-
-def _parse_pieces(
-    document: str | bytes, source: str, texts: dict[str, str] | None = None
-) -> Schedule:
-    """The schedule of a TOML document read in pieces; _ReadWhole when it cannot be."""
-    starts = list(_piece_starts(document, PIECE))
-    if not starts:
-        return _Builder(source, texts).build(_toml(document, first=True))
-    first = _toml(document[:starts[0]], first=True)
-    if "sessions" in first:
-        raise _ReadWhole
-    ends = [*starts[1:], len(document)]
-
-    def tables() -> Iterator[Any]:
-        for begin, end in zip(starts, ends, strict=True):
-            data = _toml(document[begin:end], first=False)
-            sessions = data.pop("sessions", None)
-            if data or not isinstance(sessions, list):
-                raise _ReadWhole
-            yield from _taken(sessions)
-
-    return _Builder(source, texts).build(first, tables())
-
-
-def _taken(items: list[Any]) -> Iterator[Any]:
-    """The items of a list, each let go from the list as it is handed out."""
-    for index in range(len(items)):
-        item, items[index] = items[index], None
-        yield item
+    return _Builder(source).build(data)
 
 
 class _Table:
@@ -358,9 +245,7 @@ class _Table:
                 length=len(value), limit=limit,
             ))
         else:
-            value = value.strip()
-            # A text met before (a moderator, a role, a description) is kept once.
-            return self.builder.texts.setdefault(value, value)
+            return value.strip()
         return None
 
     def _line(self, key: str, *kinds: Kind) -> str:
@@ -577,19 +462,16 @@ class _Table:
 class _Builder:
     """Turns the parsed TOML document into a Schedule, collecting problems as it goes."""
 
-    def __init__(self, source: str, texts: dict[str, str] | None = None) -> None:
+    def __init__(self, source: str) -> None:
         self.source = source
         self.problems: list[Problem] = []
-        # Each text read (and those of `texts`, which this fills), by itself: one object a text.
-        self.texts: dict[str, str] = {} if texts is None else texts
         self.contacts: dict[str, Contact] = {}  # the [[contacts]] by name, for the sessions
 
     def problem(self, where: str, field: str, message: str) -> None:
         self.problems.append(Problem(self.source, where, field, message))
 
-    def build(self, data: dict[str, Any], sessions: Iterable[Any] | None = None) -> Schedule:
-        """The schedule of a parsed document. `sessions` are its [[sessions]] tables when they
-        come apart from it (read in pieces: `data` then has none)."""
+    def build(self, data: dict[str, Any]) -> Schedule:
+        """The schedule of a parsed document."""
         top = _Table(self, data, TOP, _("top level"))
         calendar = self.calendar(top.get("calendar", Kind.TABLE))
         zone = calendar.timezone if calendar else None
@@ -599,7 +481,7 @@ class _Builder:
         series = self.all_series(self.items(top, "series"), zone)
         listed = self.items(top, "sessions")
         self.contacts = {c.name: c for c in contacts}
-        built = self.sessions(_taken(listed) if sessions is None else sessions, series, zone)
+        built = self.sessions(listed, series, zone)
         top.finish()
         if self.problems or calendar is None:
             raise ScheduleError(self.problems)
@@ -748,12 +630,7 @@ class _Builder:
     def sessions(
         self, raws: Iterable[Any], series: dict[str, Series], zone: ZoneInfo | None
     ) -> tuple[Session, ...]:
-        """The sessions of the [[sessions]] tables `raws`, each let go once read.
-
-        `raws` hands the tables out one by one (from a list it empties, or read a
-        piece of the file at a time), so that the parsed document and the sessions
-        made of it are never both whole in memory.
-        """
+        """The sessions of the [[sessions]] tables `raws`."""
         built: list[Session] = []
         seen_ids: set[str] = set()
         seen_numbers: dict[tuple[str, int], str] = {}
@@ -761,7 +638,6 @@ class _Builder:
         for position, raw in enumerate(raws, 1):
             where = _where("session", raw, position)
             session = self.session(_Table(self, raw, SESSION, where), series, zone)
-            del raw
             if session is None:
                 continue
             if session.id in seen_ids:

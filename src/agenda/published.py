@@ -92,22 +92,20 @@ class Version:
 
 
 def make_version(
-    raw: bytes, history: History, source: str, schedule: Schedule | None = None,
-    previous: Version | None = None,
+    raw: bytes, history: History, source: str, schedule: Schedule | None = None
 ) -> Version:
     """The version serving `raw` with `history`; raises ScheduleError if the text is invalid.
 
-    `schedule` is `raw` already parsed, when the caller has it; `previous` a version
-    in memory, whose sessions that did not change the new one shares (see apply).
+    `schedule` is `raw` already parsed, when the caller has it.
     """
     if schedule is None:
-        schedule = parse_bytes(raw, source, previous.schedule if previous else None)
+        schedule = parse_bytes(raw, source)
     return Version(
         number=history.version,
         published=history.published,
         digest=digest_of(raw),
         raw=raw,
-        schedule=apply(schedule, history, previous.schedule if previous else None),
+        schedule=apply(schedule, history),
         history=history,
     )
 
@@ -145,7 +143,7 @@ def next_version(
             message = _("nothing is published yet to withdraw")
             raise ScheduleError([Problem(source, "", "", message)])
         return version, first_changes(version.history)
-    schedule = parse_bytes(raw, source, current.schedule)
+    schedule = parse_bytes(raw, source)
     history, changes = revise(
         current.history, current.schedule, schedule, now, withdraw, correction, editor
     )
@@ -157,7 +155,7 @@ def next_version(
             "save in progress or a cut copy, not published. If you removed the end on purpose, "
             "end the file with a comment line", size=len(raw), published=len(current.raw),
         ))])
-    return make_version(raw, history, source, schedule, current), changes
+    return make_version(raw, history, source, schedule), changes
 
 
 # --- the file format -------------------------------------------------------------
@@ -289,8 +287,7 @@ def read_version(path: Path, source: str, known: Version | None = None) -> Versi
     if known is not None and (known.number, known.raw) == (history.version, raw):
         return known
     try:
-        return make_version(raw, history, f"{source} (as published in {path.name})",
-                            previous=known)
+        return make_version(raw, history, f"{source} (as published in {path.name})")
     except ScheduleError as error:
         raise PublishedError(f"{path}: the published schedule no longer loads:\n{error}") from None
 

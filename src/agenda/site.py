@@ -258,7 +258,8 @@ def _session_documents(schedule: Schedule, session: Session, now: datetime) -> I
     """A session's page, card, JSON and (when dated) .ics."""
     calendar = schedule.calendar
     past = session.is_over(now)
-    made_of = (calendar, schedule.contacts, session, past)
+    made = repr((calendar, schedule.contacts, session))  # written once: the costly part
+    made_of = (made, past)
     modified = _dated(session.updated, calendar.updated, session.end if past else None)
     path = links.page_path(session)
     yield Document(path, HTML_TYPE, lambda: html.session_page(schedule, session, now),
@@ -273,7 +274,7 @@ def _session_documents(schedule: Schedule, session: Session, now: datetime) -> I
     if session.is_dated:
         path = links.ics_path(session)
         yield Document(path, ICAL_TYPE, lambda: ical.session_bytes(schedule, session),
-                       _digest(made_of[:3], path), modified,
+                       _digest(made, path), modified,
                        (("Content-Disposition", f'attachment; filename="{session.id}.ics"'),))
 
 
@@ -400,13 +401,17 @@ def render_one(document: Document, folder: Path) -> Entry:
                  tuple(headers_of(document)), document.key)
 
 
-def _reuse(entry: Entry, old: Path, new: Path) -> bool:
-    """Hard-link the files of `entry` from the folder `old` into `new`; False if one is gone."""
+def _reuse(entry: Entry, old: Path, new: Path, folders: set[str]) -> bool:
+    """Hard-link the files of `entry` from the folder `old` into `new`; False if one is gone.
+
+    `folders` holds the folders made in `new` so far (one mkdir each, not one a file)."""
     try:
         for name in [entry.file, *(entry.file + SIBLINGS[c] for c in entry.codings)]:
-            target = new / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.link(old / name, target)
+            folder = os.path.dirname(name)
+            if folder not in folders:
+                os.makedirs(os.path.join(new, folder), exist_ok=True)
+                folders.add(folder)
+            os.link(os.path.join(old, name), os.path.join(new, name))
     except OSError:
         return False
     return True
@@ -445,10 +450,11 @@ def _place(
     rendered."""
     entries: list[Entry] = []
     todo: list[Document] = []
+    folders: set[str] = set()
     for document in found:
         old = previous.entries.get(document.path) if previous is not None else None
         if old is not None and old.key == document.key and \
-                _reuse(old, previous.folder, folder):  # type: ignore[union-attr]
+                _reuse(old, previous.folder, folder, folders):  # type: ignore[union-attr]
             entries.append(old)
         else:
             todo.append(document)

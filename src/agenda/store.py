@@ -98,6 +98,7 @@ class VersionStore:
         settle: float = SETTLE_SECONDS,
         watch: bool = True,
         clock: Callable[[], datetime] = _utc_now,
+        autopublish: bool = True,
         site_root: str | Path | None = None,
         moment: Callable[[], datetime] | None = None,
     ) -> None:
@@ -113,6 +114,7 @@ class VersionStore:
         self.settle = settle
         self.watch = watch
         self.clock = clock
+        self.autopublish = autopublish  # False: a saved edit waits for the desk's « Publier »
         self.pending: Pending | None = None
         self._poll_lock = threading.Lock()
         self._watcher_pid: int | None = None
@@ -367,6 +369,9 @@ class VersionStore:
         if self._candidate is None or self._candidate[0] != stamp:
             self._candidate = (stamp, time.monotonic())
         settled = time.monotonic() - self._candidate[1] >= self.settle
+        if not self.autopublish:
+            self._set_pending("waiting", [f"{self.path}: changed, waits for the desk"], since)
+            return
         if not settled or _stamp(self.path) != stamp:
             self._set_pending(
                 "waiting", [_("{path}: changed, waiting for the save to end", path=self.path)],

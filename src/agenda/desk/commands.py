@@ -1,0 +1,70 @@
+"""`agenda editor`: who may log in to the editors' desk, kept in a file beside the schedule."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from agenda import DEFAULT_DATA
+from agenda.desk.editors import EditorError, add_editor, editors_path, read_editors, remove_editor
+
+
+@click.group()
+def editor() -> None:
+    """Manage who may log in to the editors' desk (/desk/): a file beside the schedule."""
+
+
+def _editors_file(data: str | None) -> Path:
+    return editors_path(data or os.environ.get("AGENDA_DATA", DEFAULT_DATA))
+
+
+_DATA_OPTION = click.option(
+    "--data", type=click.Path(dir_okay=False),
+    help="Schedule file (default: $AGENDA_DATA or data/sessions.toml).",
+)
+
+
+@editor.command("add")
+@click.argument("email")
+@click.option("--name", required=True, help="The editor's full name.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@_DATA_OPTION
+def editor_add(email: str, name: str, password_stdin: bool, data: str | None) -> None:
+    """Add the editor EMAIL (or set a new password); asks for the password twice."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Mot de passe", hide_input=True,
+                                confirmation_prompt="Le même mot de passe, encore")
+    target = _editors_file(data)
+    try:
+        add_editor(target, email, name, password)
+    except EditorError as error:
+        click.echo(f"agenda: {error}", err=True)
+        sys.exit(1)
+    click.echo(f"{target}: {email.strip().lower()} peut se connecter au bureau (/desk/).")
+
+
+@editor.command("remove")
+@click.argument("email")
+@_DATA_OPTION
+def editor_remove(email: str, data: str | None) -> None:
+    """Remove the editor EMAIL: their sessions end at once."""
+    target = _editors_file(data)
+    try:
+        remove_editor(target, email)
+    except EditorError as error:
+        click.echo(f"agenda: {error}", err=True)
+        sys.exit(1)
+    click.echo(f"{target}: {email.strip().lower()} retiré.")
+
+
+@editor.command("list")
+@_DATA_OPTION
+def editor_list(data: str | None) -> None:
+    """List the editors: e-mail and name, one a line."""
+    for found in read_editors(_editors_file(data)).values():
+        click.echo(f"{found.email}\t{found.name}")

@@ -1,0 +1,240 @@
+"""Drafts: an editor's copy of the schedule text, changed with tomlkit, published on request.
+
+A draft lives in `<folder>/.drafts/<key>.toml` beside the schedule, with
+`<key>.json` holding the text and digest of the file it started from. Edits go
+through tomlkit, which keeps comments, order and layout: the draft differs
+from the file only in the lines an editor changed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+from tomlkit.items import AoT, Table
+
+from agenda.format import Field, Kind
+from agenda.published import digest_of
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """An editor's draft: its text, and the text and digest of the file it started from."""
+
+    text: str
+    base: str
+
+    @property
+    def base_digest(self) -> str:
+        """The digest of the schedule file when the draft started."""
+        return digest_of(self.base.encode("utf-8"))
+
+    @property
+    def raw(self) -> bytes:
+        """The draft as the bytes the schedule file will hold."""
+        return self.text.encode("utf-8")
+
+
+def drafts_folder(schedule_path: Path) -> Path:
+    """Where drafts live: a hidden folder beside the schedule."""
+    return schedule_path.parent / ".drafts"
+
+
+def key(email: str) -> str:
+    """A file name for the editor's draft."""
+    return hashlib.sha256(email.encode("utf-8")).hexdigest()[:24]
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` in one rename, keeping the file's permissions."""
+    try:
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mode = 0o644
+    fd, temporary = tempfile.mkstemp(prefix="." + path.name, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def load_draft(schedule_path: Path, email: str) -> Draft | None:
+    """The editor's open draft, or None."""
+    folder, name = drafts_folder(schedule_path), key(email)
+    try:
+        meta = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
+        text = (folder / f"{name}.toml").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    return Draft(text, meta["base"])
+
+
+def save_draft(schedule_path: Path, email: str, draft: Draft) -> None:
+    """Write the editor's draft (its text and where it started)."""
+    folder, name = drafts_folder(schedule_path), key(email)
+    folder.mkdir(mode=0o700, exist_ok=True)
+    meta = json.dumps({"editor": email, "base": draft.base}, ensure_ascii=False)
+    write_atomically(folder / f"{name}.json", meta.encode("utf-8"))
+    write_atomically(folder / f"{name}.toml", draft.raw)
+
+
+def preview_folder(schedule_path: Path, email: str) -> Path:
+    """Where the site built from the editor's draft lives."""
+    return drafts_folder(schedule_path) / f"apercu-{key(email)}"
+
+
+def drop_draft(schedule_path: Path, email: str) -> None:
+    """Abandon the editor's draft, and its preview."""
+    folder, name = drafts_folder(schedule_path), key(email)
+    for file in (f"{name}.toml", f"{name}.json"):
+        (folder / file).unlink(missing_ok=True)
+    shutil.rmtree(preview_folder(schedule_path, email), ignore_errors=True)
+
+
+def diff(before: str, after: str, names: tuple[str, str]) -> list[str]:
+    """The unified diff of two texts, line by line."""
+    return [line.rstrip("\n") for line in difflib.unified_diff(
+        before.splitlines(True), after.splitlines(True), *names, n=2)]
+
+
+def rebase(draft: Draft, current: str) -> Draft | None:
+    """The draft's changes applied to the file as it is now, or None when both changed the
+    same lines (then only the editor can choose)."""
+    base = draft.base.splitlines(True)
+    mine = difflib.SequenceMatcher(None, base, draft.text.splitlines(True), autojunk=False)
+    theirs = difflib.SequenceMatcher(None, base, current.splitlines(True), autojunk=False)
+    edits = [(i1, i2, draft.text.splitlines(True)[j1:j2])
+             for tag, i1, i2, j1, j2 in mine.get_opcodes() if tag != "equal"]
+    others = [(i1, i2) for tag, i1, i2, _, _ in theirs.get_opcodes() if tag != "equal"]
+    for i1, i2, _ in edits:
+        # Overlapping or touching ranges of the base: the same lines, or lines next to them.
+        if any(o1 <= i2 and i1 <= o2 for o1, o2 in others):
+            return None
+    # Map each base line to where it is in `current`, then replay the draft's edits there.
+    position = {}
+    for tag, i1, i2, j1, _ in theirs.get_opcodes():
+        if tag == "equal":
+            position.update((i1 + k, j1 + k) for k in range(i2 - i1 + 1))
+    lines = current.splitlines(True)
+    for i1, i2, new in sorted(edits, reverse=True):
+        if i1 not in position:
+            return None
+        start = position[i1]
+        lines[start:start + (i2 - i1)] = new
+    return Draft("".join(lines), current)
+
+
+# --- edits ------------------------------------------------------------------------
+
+
+def _toml(field: Field, value: Any) -> Any:
+    """A Python value as the tomlkit item the file should hold."""
+    if field.kind is Kind.MULTILINE and "\n" in value:
+        return tomlkit.string(value, multiline=True)
+    if field.kind is Kind.TABLE:
+        table = tomlkit.inline_table()
+        table.update(value)
+        return table
+    if field.kind is Kind.TABLES:
+        array = tomlkit.array()
+        for row in value:
+            item = tomlkit.inline_table()
+            item.update(row)
+            array.append(item)
+        return array.multiline(True)
+    return value
+
+
+def _plain(item: Any) -> Any:
+    return item.unwrap() if hasattr(item, "unwrap") else item
+
+
+def set_values(table: Table, fields: Iterable[Field], values: Mapping[str, Any]) -> None:
+    """Write `values` (None removes a key) into `table`, touching only the keys that change."""
+    for field in fields:
+        new = values.get(field.name)
+        if new is None or (new == field.default and field.name not in table):
+            if field.name in table:
+                del table[field.name]
+        elif field.name not in table or _plain(table[field.name]) != new:
+            table[field.name] = _toml(field, new)
+
+
+def _array(document: Any, key: str) -> AoT:
+    if key not in document:
+        document.append(key, tomlkit.aot())
+    return document[key]
+
+
+def find(document: Any, key: str, item_id: str) -> Table | None:
+    """The [[key]] table whose id is `item_id`, or None."""
+    for table in document.get(key, []):
+        if _plain(table.get("id")) == item_id:
+            return table
+    return None
+
+
+def edit(text: str, key: str, item_id: str | None, fields: Iterable[Field],
+         values: Mapping[str, Any]) -> str:
+    """The text with one [[key]] table (or the [key] table when item_id is None) changed.
+
+    An item_id that no table has adds a new [[key]] table at the end of its array.
+    """
+    document = tomlkit.parse(text)
+    if item_id is None:
+        table = document[key]
+    else:
+        table = find(document, key, item_id)
+        if table is None:
+            table = tomlkit.table()
+            table.trivia.indent = "\n"
+            _array(document, key).append(table)
+            table = _array(document, key)[-1]
+    set_values(table, fields, values)
+    return tomlkit.dumps(document)
+
+
+def edit_rows(text: str, key: str, fields: Iterable[Field],
+              rows: list[Mapping[str, Any]]) -> str:
+    """The text with the [[key]] tables (such as contacts) replaced row by row."""
+    fields = tuple(fields)
+    document = tomlkit.parse(text)
+    tables = _array(document, key)
+    for index, row in enumerate(rows):
+        if index < len(tables):
+            set_values(tables[index], fields, row)
+        else:
+            table = tomlkit.table()
+            table.trivia.indent = "\n"
+            set_values(table, fields, row)
+            tables.append(table)
+    while len(tables) > len(rows):
+        del tables[len(tables) - 1]
+    return tomlkit.dumps(document)
+
+
+def item_values(text: str, key: str, item_id: str | None) -> dict[str, Any] | None:
+    """The plain values of one table of the text, or None when there is no such table."""
+    document = tomlkit.parse(text)
+    table = document.get(key) if item_id is None else find(document, key, item_id)
+    return None if table is None else _plain(table)
+
+
+def rows_values(text: str, key: str) -> list[dict[str, Any]]:
+    """The plain values of every [[key]] table."""
+    return [_plain(t) for t in tomlkit.parse(text).get(key, [])]

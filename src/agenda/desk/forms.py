@@ -1,0 +1,226 @@
+"""The desk's forms, made from the file format's declaration (agenda.format).
+
+Each declared field becomes an input with its French label, help and kind; a
+field added to format.py appears here without other change. `read` turns the
+submitted form back into the values the schedule file holds, with a French
+message on each field it cannot read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+
+from agenda.format import LEGACY, TABLES, Field, Kind, Table
+from agenda.render.wording import STATUS_LABELS
+
+ROWS_EXTRA = 1  # empty rows offered under a list of people or contacts, to add one
+# Kinds holding a wall-clock date and time ("local date-time", or one that may also be
+# written as a time alone): the desk always asks for both, with the browser's picker.
+DATE_TIMES = frozenset(k for k in Kind if k.value.startswith("local date-time"))
+_INPUT = {
+    Kind.URL: "url", Kind.EMAIL: "email", Kind.INTEGER: "number", Kind.DATE: "date",
+    Kind.TIME: "time", **dict.fromkeys(DATE_TIMES, "datetime-local"),
+}
+CHOICE_LABELS = {s.value: label for s, label in STATUS_LABELS.items()}
+EXAMPLES = {
+    **dict.fromkeys(DATE_TIMES, "Écrivez la date et l’heure ainsi : 2026-12-16T08:45."),
+    Kind.INSTANT: "Écrivez la date ainsi : 2026-12-16 (ou 2026-12-16T08:45).",
+    Kind.DATE: "Écrivez la date ainsi : 2026-12-16.",
+    Kind.TIME: "Écrivez l’heure ainsi : 08:45.",
+    Kind.INTEGER: "Écrivez un nombre entier, par exemple 4.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    """One input of a form: its name in the form, declaration, shown value and error."""
+
+    name: str
+    field: Field
+    value: Any
+    error: str = ""
+    readonly: bool = False
+    children: tuple[Any, ...] = ()  # for a table: its inputs; for tables: rows of inputs
+
+    @property
+    def type(self) -> str:
+        """The HTML input type, or the element to use ('textarea', 'select', 'checkbox'…)."""
+        if self.field.kind in (Kind.MULTILINE, Kind.STRINGS):
+            return "textarea"
+        if self.field.kind is Kind.CHOICE:
+            return "select"
+        if self.field.kind is Kind.BOOLEAN:
+            return "checkbox"
+        if self.field.kind in (Kind.TABLE, Kind.TABLES):
+            return self.field.kind.name.lower()
+        return _INPUT.get(self.field.kind, "text")
+
+    @property
+    def dom_id(self) -> str:
+        """The element id: the name with dots as hyphens."""
+        return "f-" + self.name.replace(".", "-")
+
+    @property
+    def choices(self) -> list[tuple[str, str]]:
+        """(value, French label) of a choice."""
+        return [(c, CHOICE_LABELS.get(c, c)) for c in self.field.choices]
+
+
+def editable(table: Table, only: tuple[str, ...] = ()) -> tuple[Field, ...]:
+    """The fields of `table` an editor may set (legacy fields left out), or just `only`."""
+    if only:
+        return tuple(f for f in table.fields if f.name in only)
+    return tuple(f for f in table.fields if not f.description.startswith(LEGACY))
+
+
+def _shown(field: Field, value: Any) -> Any:
+    """A file value as the input shows it."""
+    if value is None:
+        return "" if field.kind is not Kind.BOOLEAN else bool(field.default)
+    if field.kind in DATE_TIMES and isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M")
+    if field.kind is Kind.TIME and isinstance(value, time):
+        return value.strftime("%H:%M")
+    if field.kind is Kind.STRINGS:
+        return "\n".join(value)
+    if isinstance(value, date | datetime | time):
+        return value.isoformat()
+    return value
+
+
+def inputs(fields: tuple[Field, ...], values: Mapping[str, Any], errors: Mapping[str, str],
+           prefix: str = "", fixed: tuple[str, ...] = (),
+           typed: Mapping[str, str] | None = None) -> list[Input]:
+    """The inputs of `fields` showing `values` (a table's plain values) and `errors` by name;
+    an input with an error shows what was `typed` in it, to be corrected."""
+    found = []
+    for field in fields:
+        name = prefix + field.name
+        value = values.get(field.name)
+        if field.kind in DATE_TIMES and isinstance(value, time) \
+                and isinstance(values.get("start"), datetime):
+            value = datetime.combine(values["start"].date(), value)  # a time alone: that day
+        children: tuple[Any, ...] = ()
+        if field.kind is Kind.TABLE and field.table:
+            children = tuple(inputs(TABLES[field.table].fields, value or {}, errors, name + ".",
+                                    typed=typed))
+        elif field.kind is Kind.TABLES and field.table:
+            rows = list(value or []) + [{}] * ROWS_EXTRA
+            children = tuple(
+                tuple(inputs(TABLES[field.table].fields, row, errors, f"{name}.{i}.", typed=typed))
+                for i, row in enumerate(rows)
+            )
+        shown = _shown(field, value)
+        if name in errors and typed is not None and name in typed:
+            shown = typed[name]
+        found.append(Input(name, field, shown, errors.get(name, ""), field.name in fixed,
+                           children))
+    return found
+
+
+def _read_one(field: Field, text: str) -> Any:
+    """One submitted value as the file holds it; ValueError with a French message."""
+    text = text.replace("\r\n", "\n")
+    if field.kind is not Kind.MULTILINE:
+        text = text.strip()
+    else:
+        text = text.strip("\n")
+    if not text:
+        if field.required:
+            raise ValueError("Ce champ est obligatoire.")
+        return None
+    kind = field.kind
+    try:
+        if kind is Kind.INTEGER:
+            return int(text)
+        if kind in DATE_TIMES:
+            return datetime.fromisoformat(text).replace(second=0, microsecond=0)
+        if kind is Kind.INSTANT:
+            return datetime.fromisoformat(text) if "T" in text or " " in text \
+                else date.fromisoformat(text)
+        if kind is Kind.DATE:
+            return date.fromisoformat(text)
+        if kind is Kind.TIME:
+            return time.fromisoformat(text)
+    except ValueError:
+        raise ValueError(EXAMPLES.get(kind, "Valeur illisible.")) from None
+    if kind is Kind.STRINGS:
+        return [line.strip() for line in text.split("\n") if line.strip()]
+    if kind is Kind.CHOICE and text not in field.choices:
+        raise ValueError("Choisissez une des valeurs proposées.")
+    return text
+
+
+def read(fields: tuple[Field, ...], form: Mapping[str, str],
+         prefix: str = "") -> tuple[dict[str, Any], dict[str, str]]:
+    """The values a submitted form sets, by field name, and French errors by input name."""
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for field in fields:
+        name = prefix + field.name
+        if field.kind is Kind.BOOLEAN:
+            values[field.name] = name in form
+        elif field.kind is Kind.TABLE and field.table:
+            sub = _optional(form, name + ".")
+            inner, problems = read(TABLES[field.table].fields, sub, name + ".") if sub else ({}, {})
+            values[field.name] = {k: v for k, v in inner.items() if v is not None} or None
+            errors.update(problems)
+        elif field.kind is Kind.TABLES and field.table:
+            rows, problems = read_rows(TABLES[field.table].fields, form, name + ".")
+            values[field.name] = rows or None
+            errors.update(problems)
+        else:
+            try:
+                values[field.name] = _read_one(field, form.get(name, ""))
+            except ValueError as error:
+                errors[name] = str(error)
+    return values, errors
+
+
+def _optional(form: Mapping[str, str], prefix: str) -> Mapping[str, str]:
+    """A sub-table's inputs; all empty means no table, so its required fields are not asked."""
+    mine = {k: v for k, v in form.items() if k.startswith(prefix)}
+    return mine if any(v.strip() for v in mine.values()) else {}
+
+
+def read_rows(fields: tuple[Field, ...], form: Mapping[str, str],
+              prefix: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The rows of a list of tables (speakers, contacts): empty rows dropped."""
+    rows: list[dict[str, Any]] = []
+    errors: dict[str, str] = {}
+    index = 0
+    while any(k.startswith(f"{prefix}{index}.") for k in form):
+        row_form = _optional(form, f"{prefix}{index}.")
+        if row_form:
+            row, problems = read(fields, row_form, f"{prefix}{index}.")
+            rows.append({k: v for k, v in row.items() if v is not None})
+            errors.update(problems)
+        index += 1
+    return rows, errors
+
+
+def problem_field(table: Table, field_name: str) -> str:
+    """The input name a loader problem about `field_name` points to ('speakers[2].name'…)."""
+    base = field_name.split("[", 1)[0].split(".", 1)[0]
+    return base if table.field(base) is not None else ""
+
+
+def labels(shown: list[Input] | tuple[Input, ...]) -> dict[str, str]:
+    """The French label of every input by name, nested ones included."""
+    found: dict[str, str] = {}
+    for item in shown:
+        found[item.name] = item.field.label
+        for child in item.children:
+            found.update(labels(child if isinstance(child, tuple) else (child,)))
+    return found
+
+
+def in_words(message: str, table: Table) -> str:
+    """A loader message with the file's field names as the form's labels: « start » → « Début »."""
+    for field in table.fields:
+        message = message.replace(f"« {field.name} »", f"« {field.label} »")
+        message = message.replace(f"'{field.name}'", f"« {field.label} »")
+    return message

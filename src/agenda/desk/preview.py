@@ -1,0 +1,118 @@
+"""The preview of a draft: the site built from it by the site's own builder, and its changes.
+
+`pending` makes the Version that publishing the draft would make (nothing is
+written to the published file), `outgoing` says in French what it sends out,
+and `preview_site` has the site's builder write it as files; the desk serves
+those files under /desk/apercu/ with a banner.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from agenda.errors import Problem, ScheduleError
+from agenda.format import SESSION
+from agenda.history import SessionChange
+from agenda.published import Version, next_version
+from agenda.render import wording
+from agenda.site import Site, SiteError, build, read_site
+
+# What changed, in the words of the desk's forms ("content": a change the history
+# cannot name, as when the previous text is unreadable).
+_LABELS = {f.name: f.label.lower() for f in SESSION.fields} | {"content": "contenu"}
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """What one session's change sends out, in French, for the list beside the preview."""
+
+    session_id: str
+    title: str
+    calendar: str  # what calendar subscribers see
+    news: tuple[str, ...]  # the entries journalists' feeds get
+    check: str  # the line of `agenda check`
+    correction: bool = False  # published as a correction (the 15-minute rule)
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A draft as it would be published: the version, its changes, or the problems."""
+
+    version: Version | None
+    changes: tuple[SessionChange, ...]
+    problems: tuple[Problem, ...]
+
+
+def pending(schedule_path: Path, current: Version | None, raw: bytes, now: datetime) -> Pending:
+    """The version publishing `raw` at `now` after `current` would make, writing nothing."""
+    try:
+        version, changes = next_version(current, raw, str(schedule_path), now)
+    except ScheduleError as error:
+        return Pending(None, (), error.problems)
+    if current is not None and version.digest == current.digest:
+        return Pending(current, (), ())
+    return Pending(version, tuple(changes), ())
+
+
+def outgoing(version: Version, changes: tuple[SessionChange, ...]) -> list[Outgoing]:
+    """The French list of what goes out, session by session."""
+    found = []
+    for change in changes:
+        session = version.schedule.session(change.id)
+        if session is None or not session.revisions:
+            found.append(Outgoing(change.id, change.id, "", (), str(change)))
+            continue
+        revision = session.revisions[-1]
+        if change.sequence_after is None:
+            calendar = "retirée des calendriers"
+        elif change.sequence_before is None:
+            calendar = "nouvelle entrée dans les calendriers" if session.is_dated \
+                else "pas d’entrée de calendrier (séance sans date)"
+        else:
+            what = ", ".join(_LABELS.get(f, f) for f in revision.fields)
+            calendar = (f"mise à jour dans les calendriers (SEQUENCE {change.sequence_before} "
+                        f"→ {change.sequence_after}) : {what}")
+        news = (wording.change_title(session, revision),) if revision.news else ()
+        if revision.is_first:
+            news = (wording.announcement_title(session),)
+        found.append(Outgoing(change.id, wording.headline(session), calendar, news, str(change),
+                              revision.correction))
+    return found
+
+
+def with_banner(page: bytes, root: str, back: str, stylesheet: str) -> bytes:
+    """A built page with the preview's banner, its site links kept inside the preview."""
+    text = page.decode("utf-8").replace('href="/', f'href="{root}')
+    text = text.replace('src="/', f'src="{root}')
+    banner = (
+        f'<div class="desk-banner" role="region" aria-label="Aperçu"><p><strong>Aperçu du '
+        f'brouillon</strong> : rien n’est encore publié. <a href="{back}">Retour au brouillon'
+        '</a></p></div>'
+    )
+    text = text.replace("</head>", f'<link rel="stylesheet" href="{stylesheet}">\n</head>', 1)
+    # Before <main>, so that the page's skip link stays first; else at the top of <body>.
+    if "<main" in text:
+        return text.replace("<main", banner + "<main", 1).encode("utf-8")
+    head, _, rest = text.partition("<body")
+    tag, _, body = rest.partition(">")
+    text = head + "<body" + tag + ">" + banner + body
+    return text.encode("utf-8")
+
+
+def preview_site(version: Version, now: datetime, target: Path, served: Site | None) -> Site:
+    """The site of `version` built into `target` by the site's builder; reused while current.
+
+    Files that did not change are hard-linked from `served`, the site being served.
+    """
+    try:
+        found = read_site(target)
+    except SiteError:
+        found = None
+    if found is not None and (found.version, found.digest) == (version.number, version.digest) \
+            and found.holds(now):
+        return found
+    shutil.rmtree(target, ignore_errors=True)
+    return build(version, now, target, previous=served)

@@ -1,0 +1,565 @@
+"""The desk's routes under /desk/: login, the agenda by series, forms, draft, preview, publish."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import tomllib
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
+from tomlkit.exceptions import TOMLKitError
+from werkzeug.exceptions import HTTPException
+from wtforms import ValidationError
+
+from agenda.desk import drafts, editors, forms, preview
+from agenda.errors import AgendaError, Problem
+from agenda.format import CALENDAR, CONTACT, SERIES, SESSION, Field, Kind, Table
+from agenda.published import (
+    digest_of,
+    publish,
+    published_path,
+    publishing_lock,
+    read_version,
+)
+from agenda.site import Site
+from agenda.store import VersionStore
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("desk", __name__, url_prefix="/desk", template_folder="templates",
+               static_folder="static")
+
+POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+LIFETIME = timedelta(hours=8)  # of a login
+FAILURE_WINDOW = 15 * 60  # seconds during which failed logins count
+FAILURES_PER_ACCOUNT = 10
+FAILURES_PER_ADDRESS = 20
+TOO_MANY = ("Trop de tentatives de connexion ont échoué. Réessayez dans un quart d’heure, "
+            "ou demandez à un administrateur de vérifier votre compte.")
+PUBLIC = {"desk.login", "desk.static"}  # the only routes answered without a login
+
+
+# --- where things are ---------------------------------------------------------------
+
+
+def schedule_path() -> Path:
+    """The schedule file this app serves."""
+    return Path(current_app.config["AGENDA_DATA"])
+
+
+def published_file() -> Path:
+    """The published version of the schedule."""
+    named = current_app.config.get("AGENDA_PUBLISHED")
+    return Path(named) if named else published_path(schedule_path())
+
+
+def editors_file() -> Path:
+    """The editors file beside the schedule."""
+    return editors.editors_path(schedule_path())
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _store() -> VersionStore:
+    return current_app.extensions["agenda.store"]
+
+
+def _pending(raw: bytes) -> preview.Pending:
+    """What publishing `raw` now would do, after the version this process serves."""
+    return preview.pending(schedule_path(), _store().current(), raw, _now())
+
+
+# --- guards and headers -------------------------------------------------------------
+
+
+@bp.before_request
+def guard() -> Response | str | None:
+    """Off until an editor exists; CSRF on every POST; a login for everything but the login."""
+    if not current_app.secret_key or not editors.read_editors(editors_file()):
+        abort(404)
+    if request.method == "POST":
+        try:
+            validate_csrf(request.form.get("csrf_token"))
+        except ValidationError as error:
+            raise CSRFError(str(error)) from None
+    g.editor = _logged_in()
+    if g.editor is None and request.endpoint not in PUBLIC:
+        if request.method != "GET":
+            abort(403)
+        return _login_page(status=200)
+    return None
+
+
+def _logged_in() -> editors.Editor | None:
+    email, since = session.get("editor"), session.get("since")
+    if not isinstance(email, str) or not isinstance(since, float):
+        return None
+    if time.time() - since > LIFETIME.total_seconds():
+        return None  # 8 hours after the login, however active the editor was
+    editor = editors.read_editors(editors_file()).get(email)
+    if editor is None or since <= editor.valid_after:
+        return None
+    return editor
+
+
+@bp.after_request
+def headers(response: Response) -> Response:
+    """Never cached, never indexed, a strict CSP."""
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Content-Security-Policy"] = POLICY
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.vary.add("Cookie")
+    return response
+
+
+@bp.errorhandler(HTTPException)
+def http_error(error: HTTPException) -> tuple[str, int]:
+    """The desk's own error page, in French."""
+    messages = {
+        400: "La demande n’a pas pu être vérifiée (formulaire expiré ?). Rechargez la page "
+             "et recommencez.",
+        403: "Connectez-vous pour accéder au bureau des éditeurs.",
+        404: "Cette page n’existe pas.",
+        429: TOO_MANY,
+    }
+    code = error.code or 500
+    message = messages.get(code, "Une erreur est survenue.")
+    return render_template("desk/error.html", code=code, message=message), code
+
+
+@bp.errorhandler(TOMLKitError)
+def unreadable(error: TOMLKitError) -> tuple[str, int]:
+    """A draft or file that is not TOML (a hand edit in progress): say so, and where to look."""
+    log.warning("desk: the schedule text does not parse: %s", error)
+    return render_template("desk/unreadable.html", error=error), 409
+
+
+@bp.errorhandler(OSError)
+@bp.errorhandler(AgendaError)
+def unavailable(error: Exception) -> tuple[str, int]:
+    """A file that cannot be read or written (the schedule, the published version, a draft)."""
+    log.error("desk: %s", error)
+    return render_template("desk/error.html", code=503, message=(
+        f"Le bureau ne peut pas lire ou écrire les fichiers de l’agenda : {error}. Rien n’a été "
+        "publié ; réessayez, ou prévenez l’administrateur.")), 503
+
+
+@bp.context_processor
+def _context() -> dict[str, Any]:
+    return {"csrf_token": generate_csrf}
+
+
+# --- login --------------------------------------------------------------------------
+
+
+def _too_many(email: str, address: str, now: float, record: bool = False) -> bool:
+    """True when this account or this address failed too often lately (counting one more)."""
+    account, origin = "account:" + email, "address:" + address
+    counts = editors.count_failure(editors.failures_path(editors_file()), (account, origin),
+                                   now, FAILURE_WINDOW, record)
+    return counts[account] >= FAILURES_PER_ACCOUNT or counts[origin] >= FAILURES_PER_ADDRESS
+
+
+def _login_page(status: int, error: str = "", email: str = "") -> tuple[str, int]:
+    following = request.full_path if request.endpoint not in PUBLIC else ""
+    return render_template("desk/login.html", error=error, email=email,
+                           next=request.form.get("next", following.rstrip("?"))), status
+
+
+@bp.route("/connexion", methods=["GET", "POST"])
+def login() -> Any:
+    """The login form; on success, a session of 8 hours."""
+    if request.method == "GET":
+        return redirect(url_for("desk.index")) if g.editor else _login_page(200)
+    email = request.form.get("email", "").strip().lower()
+    # Behind nginx (deploy/nginx), the client is the last address it appended.
+    address = request.access_route[-1] if request.access_route else "?"
+    now = time.time()
+    if _too_many(email, address, now):
+        log.warning("desk: login refused for %s from %s: too many failures", email, address)
+        abort(429)
+    editor = editors.authenticate(editors_file(), email, request.form.get("password", ""))
+    if editor is None:
+        log.warning("desk: failed login for %s from %s", email, address)
+        if _too_many(email, address, now, record=True):
+            abort(429)
+        return _login_page(200, "Adresse ou mot de passe incorrect.", email)
+    session.clear()
+    session.permanent = True
+    session.update(editor=editor.email, since=now)
+    log.info("desk: %s logged in from %s", editor.email, address)
+    following = request.form.get("next", "")
+    if following.startswith("/desk/") and not following.startswith("//"):
+        return redirect(following)
+    return redirect(url_for("desk.index"))
+
+
+@bp.post("/deconnexion")
+def logout() -> Any:
+    """End every session of this editor started until now."""
+    editors.end_sessions(editors_file(), g.editor.email, time.time())
+    session.clear()
+    return redirect(url_for("desk.login"))
+
+
+# --- the draft ----------------------------------------------------------------------
+
+
+def _file_text() -> str:
+    return schedule_path().read_text(encoding="utf-8")
+
+
+def current_draft() -> drafts.Draft:
+    """The editor's draft, or a fresh one from the file (saved only once edited)."""
+    found = drafts.load_draft(schedule_path(), g.editor.email)
+    if found is not None:
+        return found
+    text = _file_text()
+    return drafts.Draft(text, text)
+
+
+def _try(text: str, key: str, item_id: str | None,
+         table: Table) -> tuple[dict[str, str], list[Problem]]:
+    """The problems the draft `text` has: those about this item by input name, and the rest."""
+    found = _pending(text.encode("utf-8"))
+    mine: dict[str, str] = {}
+    others: list[Problem] = []
+    for problem in found.problems:
+        name = forms.problem_field(table, problem.field)
+        # An id is a slug: found as a whole word, however the message quotes it.
+        if item_id is not None and name and re.search(
+                rf"(?<![\w-]){re.escape(item_id)}(?![\w-])", problem.where):
+            mine[name] = forms.in_words(problem.message, table)
+        elif item_id is None and key in problem.where and name:
+            mine[name] = forms.in_words(problem.message, table)
+        else:
+            others.append(problem)
+    return mine, others
+
+
+def _save(draft: drafts.Draft, text: str) -> None:
+    drafts.save_draft(schedule_path(), g.editor.email, drafts.Draft(text, draft.base))
+
+
+def _form(title: str, key: str, item_id: str | None, table: Table, fields: tuple[Field, ...],
+          values: dict[str, Any], fixed: tuple[str, ...] = (), intro: str = "",
+          adjust: Callable[[dict[str, Any]], dict[str, str]] | None = None) -> Any:
+    """Show a form of `fields` or, on POST, write it into the draft (or show its errors)."""
+    errors: dict[str, str] = {}
+    others: list[Problem] = []
+    if request.method == "POST":
+        posted, errors = forms.read(fields, request.form)
+        for name in fixed:
+            posted[name] = values.get(name)
+        if adjust is not None:
+            errors.update(adjust(posted))
+        values = {**values, **posted}
+        if not errors:
+            draft = current_draft()
+            target = posted.get("id", item_id) if key == "sessions" else item_id
+            text = drafts.edit(draft.text, key, target, fields, posted)
+            errors, others = _try(text, key, target, table)
+            if not errors:
+                _save(draft, text)
+                return redirect(url_for("desk.index", _anchor=f"s-{target}" if target else None))
+    shown = forms.inputs(fields, values, errors, fixed=fixed, typed=request.form)
+    return render_template("desk/form.html", title=title, inputs=shown, errors=errors,
+                           labels=forms.labels(shown), others=others, intro=intro), \
+        (422 if errors else 200)
+
+
+def _session_values(session_id: str) -> dict[str, Any]:
+    values = drafts.item_values(current_draft().text, "sessions", session_id)
+    if values is None:
+        abort(404)
+    return values
+
+
+# --- pages --------------------------------------------------------------------------
+
+
+@bp.get("/")
+def index() -> Any:
+    """The agenda as a list by series, with the actions on each session."""
+    draft = drafts.load_draft(schedule_path(), g.editor.email)
+    text = draft.text if draft else _file_text()
+    sessions = drafts.rows_values(text, "sessions")
+    series = [
+        (s, sorted((x for x in sessions if x.get("series") == s.get("id")),
+                   key=lambda x: x.get("number") or 0))
+        for s in drafts.rows_values(text, "series")
+    ]
+    moved = draft is not None and digest_of(_file_text().encode("utf-8")) != draft.base_digest
+    found = _pending(text.encode("utf-8"))
+    return render_template("desk/index.html", series=series, draft=draft, moved=moved,
+                           waiting=bool(found.changes) or bool(found.problems),
+                           published=request.args.get("publie"))
+
+
+@bp.route("/seances/<session_id>", methods=["GET", "POST"])
+def edit_session(session_id: str) -> Any:
+    """« Modifier »: every field of a session."""
+    values = _session_values(session_id)
+    return _form(f"Modifier la séance « {values.get('city', session_id)} »", "sessions",
+                 session_id, SESSION, forms.editable(SESSION), values, fixed=("id",))
+
+
+@bp.route("/seances/<session_id>/reporter", methods=["GET", "POST"])
+def move_session(session_id: str) -> Any:
+    """« Reporter »: a new start and end."""
+    values = _session_values(session_id)
+    return _form(f"Reporter la séance « {values.get('city', session_id)} »", "sessions",
+                 session_id, SESSION, forms.editable(SESSION, ("start", "end")), values,
+                 intro="Indiquez la nouvelle date. Les abonnés verront la séance déplacée.")
+
+
+@bp.route("/seances/<session_id>/replay", methods=["GET", "POST"])
+def add_replay(session_id: str) -> Any:
+    """« Ajouter le replay »: the recording's link."""
+    values = _session_values(session_id)
+    return _form(f"Ajouter le replay de « {values.get('city', session_id)} »", "sessions",
+                 session_id, SESSION, forms.editable(SESSION, ("replay_url",)), values)
+
+
+@bp.route("/seances/<session_id>/annuler", methods=["GET", "POST"])
+def cancel_session(session_id: str) -> Any:
+    """« Annuler »: the session stays, marked cancelled."""
+    values = _session_values(session_id)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        draft = current_draft()
+        text = drafts.edit(draft.text, "sessions", session_id,
+                           forms.editable(SESSION, ("status",)), {"status": "cancelled"})
+        errors, _ = _try(text, "sessions", session_id, SESSION)
+        if not errors:
+            _save(draft, text)
+            return redirect(url_for("desk.index", _anchor=f"s-{session_id}"))
+    labels = {f.name: f.label for f in SESSION.fields}
+    return render_template("desk/cancel.html", values=values, session_id=session_id,
+                           errors={labels[k]: v for k, v in errors.items()}), \
+        (422 if errors else 200)
+
+
+def _next_values(last: dict[str, Any] | None, series_id: str) -> dict[str, Any]:
+    """A new session after `last`: number + 1, the same times a month later, the same links."""
+    if last is None:
+        return {"series": series_id, "announced": date.today()}
+    keep = ("series", "start", "end", "moderator", "video_url", "video_public",
+            "registration_url")
+    values = {k: last[k] for k in keep if k in last}
+    for key in ("start", "end"):
+        if isinstance(values.get(key), datetime):
+            values[key] += relativedelta(months=1)
+    if isinstance(last.get("number"), int):
+        values["number"] = last["number"] + 1
+    values["announced"] = date.today()
+    return values
+
+
+@bp.route("/series/<series_id>/nouvelle", methods=["GET", "POST"])
+def new_session(series_id: str) -> Any:
+    """« Nouvelle séance »: prefilled from the last session of the series."""
+    text = current_draft().text
+    if drafts.item_values(text, "series", series_id) is None:
+        abort(404)
+    mine = [s for s in drafts.rows_values(text, "sessions") if s.get("series") == series_id]
+    last = max(mine, key=lambda s: s.get("number") or 0, default=None)
+
+    def unique(posted: dict[str, Any]) -> dict[str, str]:
+        taken = drafts.item_values(current_draft().text, "sessions", posted.get("id") or "")
+        return {"id": "Cet identifiant est déjà pris ; choisissez-en un autre."} if taken else {}
+
+    return _form("Nouvelle séance", "sessions", None, SESSION, forms.editable(SESSION),
+                 _next_values(last, series_id), adjust=unique,
+                 intro="Les valeurs reprennent la dernière séance de la série : vérifiez la date, "
+                       "les liens et les intervenants.")
+
+
+@bp.route("/series/<series_id>", methods=["GET", "POST"])
+def edit_series(series_id: str) -> Any:
+    """The series' fields."""
+    values = drafts.item_values(current_draft().text, "series", series_id)
+    if values is None:
+        abort(404)
+    return _form(f"Série « {values.get('title', series_id)} »", "series", series_id, SERIES,
+                 forms.editable(SERIES), values, fixed=("id",))
+
+
+@bp.route("/agenda", methods=["GET", "POST"])
+def edit_calendar() -> Any:
+    """The calendar's settings."""
+    values = drafts.item_values(current_draft().text, "calendar", None) or {}
+    return _form("Réglages de l’agenda", "calendar", None, CALENDAR,
+                 forms.editable(CALENDAR), values, fixed=("base_url",))
+
+
+@bp.route("/contacts", methods=["GET", "POST"])
+def edit_contacts() -> Any:
+    """The press contacts: one row each, an empty row to add one, empty a row to remove it."""
+    fields = forms.editable(CONTACT)
+    rows = drafts.rows_values(current_draft().text, "contacts")
+    errors: dict[str, str] = {}
+    others: list[Problem] = []
+    if request.method == "POST":
+        rows, errors = forms.read_rows(fields, request.form, "contacts.")
+        if not errors:
+            draft = current_draft()
+            text = drafts.edit_rows(draft.text, "contacts", fields, rows)
+            errors, others = _try(text, "contact", None, CONTACT)
+            if not errors:
+                _save(draft, text)
+                return redirect(url_for("desk.index"))
+    field = Field("contacts", Kind.TABLES, "", table="contact", label="Contacts presse",
+                  help="Videz une ligne pour retirer un contact ; remplissez la dernière pour "
+                       "en ajouter un.")
+    shown = forms.inputs((field,), {"contacts": rows}, errors, typed=request.form)
+    return render_template("desk/form.html", title="Contacts presse", inputs=shown,
+                           errors=errors, labels=forms.labels(shown), others=others, intro=""), \
+        (422 if errors else 200)
+
+
+@bp.get("/brouillon")
+def draft_page() -> Any:
+    """What publishing the draft sends out, the check's words, its problems, and the buttons."""
+    draft = current_draft()
+    found = _pending(draft.raw)
+    listed = preview.outgoing(found.version, found.changes) if found.version else []
+    file_text = _file_text()
+    return render_template(
+        "desk/draft.html", draft=draft, pending=found, outgoing=listed,
+        moved=digest_of(file_text.encode("utf-8")) != draft.base_digest,
+        mine=drafts.diff(draft.base, draft.text, ("fichier", "brouillon")),
+    )
+
+
+@bp.post("/publier")
+def publish_draft() -> Any:
+    """« Publier »: write the file from the draft, under the lock, then publish it."""
+    draft = current_draft()
+    correction = {"correction": True, "annonce": False}.get(request.form.get("mode", ""))
+    with publishing_lock(published_file()):
+        on_disk = _file_text()
+        if digest_of(on_disk.encode("utf-8")) != draft.base_digest:
+            return render_template(
+                "desk/conflict.html",
+                theirs=drafts.diff(draft.base, on_disk, ("début du brouillon", "fichier actuel")),
+                mine=drafts.diff(draft.base, draft.text, ("début du brouillon", "brouillon")),
+                mergeable=drafts.rebase(draft, on_disk) is not None,
+            ), 409
+        # Not the store's version: asking it may publish, which takes this very lock.
+        current = read_version(published_file(), str(schedule_path()))
+        found = preview.pending(schedule_path(), current, draft.raw, _now())
+        if found.problems:
+            return redirect(url_for("desk.draft_page"))
+        if draft.text != on_disk:
+            drafts.write_atomically(schedule_path(), draft.raw)
+    try:
+        outcome = publish(schedule_path(), published_file(), _now(), raw=draft.raw,
+                          correction=correction, editor=g.editor.email)
+    except AgendaError as error:
+        log.error("desk: %s could not publish: %s", g.editor.email, error)
+        return render_template("desk/error.html", code=500,
+                               message=f"La publication a échoué : {error}"), 500
+    drafts.drop_draft(schedule_path(), g.editor.email)
+    log.info("desk: %s published %s", g.editor.email, outcome.version.label)
+    return redirect(url_for("desk.index", publie=outcome.version.number))
+
+
+@bp.post("/reprendre")
+def rebase() -> Any:
+    """Carry the draft's changes over to the file as it is now, when they touch other lines."""
+    draft = current_draft()
+    moved = drafts.rebase(draft, _file_text())
+    if moved is None:
+        return redirect(url_for("desk.draft_page"))
+    drafts.save_draft(schedule_path(), g.editor.email, moved)
+    return redirect(url_for("desk.draft_page"))
+
+
+@bp.post("/abandonner")
+def drop() -> Any:
+    """« Abandonner le brouillon »."""
+    drafts.drop_draft(schedule_path(), g.editor.email)
+    return redirect(url_for("desk.index"))
+
+
+# --- the preview --------------------------------------------------------------------
+
+
+def _preview() -> Site | None:
+    """The site built from the draft, rebuilt when the draft changed; None if it is invalid."""
+    found = _pending(current_draft().raw)
+    if found.version is None:
+        return None
+    folder = drafts.preview_folder(schedule_path(), g.editor.email)
+    store = _store()  # the site served, and its clock
+    return preview.preview_site(found.version, store.moment(), folder, store.site())
+
+
+@bp.get("/apercu/", defaults={"path": ""})
+@bp.get("/apercu/<path:path>")
+def preview_file(path: str) -> Any:
+    """A URL of the draft's site; HTML pages get a banner and links kept in the preview."""
+    site = _preview()
+    if site is None:
+        return redirect(url_for("desk.draft_page"))
+    entry = site.entries.get("/" + path)
+    if entry is None:
+        abort(404)
+    with site.open(entry, "identity") as handle:
+        body = handle.read()
+    kind = dict(entry.headers).get("Content-Type", "application/octet-stream")
+    if kind.startswith("text/html"):
+        body = preview.with_banner(body, url_for("desk.preview_file", path=""),
+                                   url_for("desk.draft_page"),
+                                   url_for("desk.static", filename="banner.css"))
+    return Response(body, content_type=kind)
+
+
+def register(app: Flask) -> None:
+    """Serve the desk under /desk/ from `app`: session cookie settings, then the routes."""
+    app.secret_key = app.secret_key or app.config.get("AGENDA_SECRET")
+    secure = app.config.get("AGENDA_DESK_SECURE")
+    if secure is None:
+        try:
+            calendar = tomllib.loads(Path(app.config["AGENDA_DATA"]).read_text("utf-8"))
+            secure = not str(calendar["calendar"]["base_url"]).startswith("http://")
+        except (OSError, ValueError, KeyError, TypeError):
+            secure = True
+    app.config.update(
+        SESSION_COOKIE_NAME="agenda_desk",
+        SESSION_COOKIE_PATH="/desk",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure,
+        PERMANENT_SESSION_LIFETIME=LIFETIME,
+        WTF_CSRF_TIME_LIMIT=None,  # a form is good as long as the session
+    )
+    app.register_blueprint(bp)

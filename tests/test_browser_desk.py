@@ -1,0 +1,232 @@
+"""The editors' desk in Debian's Chromium: the whole flow without JavaScript, by keyboard,
+and axe (WCAG 2.1 AA) on every desk page in both colour schemes.
+
+With AGENDA_SCREENSHOTS=1 the flow also saves the screenshots of the editors' guide
+(docs/guide-edition.md) into docs/images/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import feedparser
+import icalendar
+import pytest
+from playwright.sync_api import Browser, Page
+
+from agenda import create_app
+from tests.conftest import ROOT, SHIPPED
+from tests.test_browser_axe import SCHEMES, violations
+from tests.test_browser_pages import live
+from tests.test_desk import EMAIL, PASSWORD, SECRET, add_editor
+
+pytestmark = pytest.mark.browser
+
+IMAGES = ROOT / "docs" / "images"
+
+
+@pytest.fixture
+def desk(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A live server on a copy of the shipped schedule with one editor: (base URL, file)."""
+    schedule = tmp_path / "sessions.toml"
+    shutil.copy(SHIPPED, schedule)
+    shutil.copy(ROOT / "data" / "sessions.published.json", tmp_path / "sessions.published.json")
+    add_editor(schedule)
+    app = create_app({"AGENDA_DATA": str(schedule), "AGENDA_SECRET": SECRET,
+                      "AGENDA_DESK_SECURE": False})
+    with live(app) as url:
+        yield url, schedule
+
+
+def shot(page: Page, name: str) -> None:
+    """Save a screenshot for the guide when AGENDA_SCREENSHOTS is set."""
+    if os.environ.get("AGENDA_SCREENSHOTS"):
+        IMAGES.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(IMAGES / f"{name}.png"), full_page=False)
+
+
+def press(page: Page, selector: str, key: str = "Enter") -> None:
+    """Activate a link or button from the keyboard."""
+    page.locator(selector).first.focus()
+    with page.expect_navigation():
+        page.keyboard.press(key)
+
+
+def log_in(page: Page, url: str) -> None:
+    """Log in through the form, by keyboard."""
+    page.goto(url + "/desk/")
+    page.locator("#email").focus()
+    page.keyboard.type(EMAIL)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
+def fetch(url: str) -> bytes:
+    """A public URL's body, as a subscriber's client gets it."""
+    with urllib.request.urlopen(url) as answer:  # noqa: S310 (a local test server)
+        return answer.read()
+
+
+def event_of(url: str, session_id: str) -> icalendar.Event:
+    """A session's VEVENT in /calendar.ics."""
+    feed = icalendar.Calendar.from_ical(fetch(url + "/calendar.ics"))
+    found = [e for e in feed.walk("VEVENT") if session_id in str(e.get("URL", ""))]
+    assert len(found) == 1
+    return found[0]
+
+
+def publish(page: Page, mode: str = "#mode-regle") -> None:
+    """Open the draft, choose the kind of change, press « Publier »."""
+    press(page, "a:has-text('Brouillon et publication')")
+    page.locator(mode).focus()
+    page.keyboard.press("Space")
+    shot(page, "publier")
+    press(page, "button:has-text('Publier')")
+    assert page.locator("p.ok").inner_text().startswith("Version ")
+
+
+def test_browser_desk_whole_flow_without_javascript(
+    browser: Browser, desk: tuple[str, Path]
+) -> None:
+    url, schedule = desk
+    context = browser.new_context(locale="fr-FR", java_script_enabled=False,
+                                  viewport={"width": 1100, "height": 800})
+    try:
+        page = context.new_page()
+        page.goto(url + "/desk/")
+        shot(page, "connexion")
+        log_in(page, url)
+        assert page.locator("h1").inner_text() == "Séances"
+        shot(page, "seances")
+        # « Nouvelle séance », prefilled from Clermont-Ferrand.
+        press(page, "a:has-text('Nouvelle séance')")
+        assert page.locator("#f-number").input_value() == "4"
+        page.locator("#f-id").fill("marseille")
+        page.locator("#f-city").fill("Marseille")
+        page.locator("#f-start").fill("2027-02-17T08:45")
+        page.locator("#f-end").fill("2027-02-17T10:15")
+        shot(page, "nouvelle-seance")
+        press(page, "#f-city")
+        press(page, "a:has-text('Brouillon et publication')")
+        assert "Tour des Villes n° 4 : Marseille" in page.locator(".outgoing").inner_text()
+        shot(page, "brouillon")
+        press(page, "a:has-text('Voir l’aperçu du site')")
+        assert page.locator(".desk-banner").is_visible()
+        assert "Marseille" in page.locator("main").inner_text()
+        shot(page, "apercu")
+        press(page, ".desk-banner a")
+        publish(page)
+        event = event_of(url, "marseille")
+        assert event.decoded("DTSTART").isoformat() == "2027-02-17T08:45:00+01:00"
+        titles = [e.title for e in feedparser.parse(fetch(url + "/rss.xml")).entries]
+        assert any("Marseille" in t for t in titles)
+        # « Reporter » Marseille.
+        press(page, "#s-marseille a:has-text('Reporter')")
+        page.locator("#f-start").fill("2027-03-17T08:45")
+        page.locator("#f-end").fill("2027-03-17T10:15")
+        shot(page, "reporter")
+        press(page, "button:has-text('Enregistrer')")
+        # « Annuler » Bourges.
+        press(page, "#s-bourges a:has-text('Annuler')")
+        shot(page, "annuler")
+        press(page, "button:has-text('Annuler la séance')")
+        # « Ajouter le replay » of Clermont-Ferrand.
+        press(page, "#s-clermont-ferrand a:has-text('Ajouter le replay')")
+        page.locator("#f-replay_url").fill("https://video.example.org/clermont")
+        shot(page, "replay")
+        press(page, "button:has-text('Enregistrer')")
+        publish(page, "#mode-annonce")
+        event = event_of(url, "marseille")
+        assert event.decoded("DTSTART").isoformat() == "2027-03-17T08:45:00+01:00"
+        assert event["SEQUENCE"] == 1
+        text = schedule.read_text(encoding="utf-8")
+        assert 'replay_url = "https://video.example.org/clermont"' in text
+        assert 'city = "Bourges"\nheld = true\nstatus = "cancelled"' in text
+        # A correction: calendars get it (SEQUENCE + 1), journalists get no news entry.
+        entries = len(feedparser.parse(fetch(url + "/rss.xml")).entries)
+        press(page, "#s-marseille a:has-text('Reporter')")
+        page.locator("#f-start").fill("2027-03-17T09:00")
+        press(page, "button:has-text('Enregistrer')")
+        publish(page, "#mode-correction")
+        event = event_of(url, "marseille")
+        assert event.decoded("DTSTART").isoformat() == "2027-03-17T09:00:00+01:00"
+        assert event["SEQUENCE"] == 2
+        assert len(feedparser.parse(fetch(url + "/rss.xml")).entries) == entries
+        # A mistake in a field shows on the field.
+        press(page, "#s-marseille a:has-text('Reporter')")
+        page.locator("#f-end").fill("2027-03-17T07:00")
+        press(page, "button:has-text('Enregistrer')")
+        assert page.locator("#f-end-erreur").is_visible()
+        assert page.locator("#f-end").get_attribute("aria-invalid") == "true"
+        shot(page, "erreur")
+    finally:
+        context.close()
+
+
+def test_browser_desk_actions_reachable_with_tab(browser: Browser, desk: tuple[str, Path]) -> None:
+    url, _ = desk
+    context = browser.new_context(locale="fr-FR")
+    try:
+        page = context.new_page()
+        log_in(page, url)
+        reached = []
+        for _ in range(40):
+            page.keyboard.press("Tab")
+            reached.append(page.evaluate("document.activeElement.textContent.trim()"))
+        for label in ("Aller au contenu", "Nouvelle séance de « Tour des Villes »",
+                      "Modifier Clermont-Ferrand", "Reporter Clermont-Ferrand",
+                      "Annuler Clermont-Ferrand", "Ajouter le replay Clermont-Ferrand",
+                      "Brouillon et publication", "Se déconnecter"):
+            assert label in reached, (label, reached)
+    finally:
+        context.close()
+
+
+DESK_PAGES = [
+    "/desk/connexion", "/desk/", "/desk/seances/clermont-ferrand",
+    "/desk/seances/clermont-ferrand/reporter", "/desk/seances/clermont-ferrand/annuler",
+    "/desk/seances/clermont-ferrand/replay", "/desk/series/tour-des-villes/nouvelle",
+    "/desk/series/tour-des-villes", "/desk/agenda", "/desk/contacts", "/desk/brouillon",
+    "/desk/apercu/", "/desk/inexistante",
+]
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_browser_axe_finds_nothing_on_the_desk(
+    browser: Browser, desk: tuple[str, Path], scheme: str
+) -> None:
+    url, schedule = desk
+    context = browser.new_context(locale="fr-FR", color_scheme=scheme)
+    try:
+        page = context.new_page()
+        page.goto(url + "/desk/connexion")
+        assert violations(page) == []
+        log_in(page, url)
+        # A draft with a change, so that the draft page lists it and the preview exists.
+        page.goto(url + "/desk/seances/clermont-ferrand/replay")
+        page.locator("#f-replay_url").fill("https://video.example.org/clermont")
+        page.locator("button:has-text('Enregistrer')").click()
+        found = {}
+        for path in DESK_PAGES[1:]:
+            page.goto(url + path, wait_until="networkidle")
+            found[path] = violations(page)
+        page.goto(url + "/desk/seances/clermont-ferrand/reporter")
+        page.locator("#f-end").fill("2021-05-19T07:00")
+        page.locator("button:has-text('Enregistrer')").click()
+        found["errors"] = violations(page)
+        # The refusal to publish over a hand edit.
+        schedule.write_text(schedule.read_text(encoding="utf-8").replace(
+            'city = "Bourges"', 'city = "Bourges (Cher)"'), encoding="utf-8")
+        page.goto(url + "/desk/brouillon")
+        page.locator("button:has-text('Publier')").click()
+        assert page.locator("h1").inner_text() == "Publication refusée"
+        found["conflict"] = violations(page)
+        assert found == {path: [] for path in found}
+    finally:
+        context.close()

@@ -1,0 +1,471 @@
+"""The editors' desk (/desk/) through the test client: login, guards, drafts, publish."""
+
+from __future__ import annotations
+
+import difflib
+import html
+import json
+import re
+import shutil
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import feedparser
+import icalendar
+import lxml.html
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+
+from agenda import create_app
+from agenda.cli import main
+from agenda.desk.drafts import Draft, rebase
+from agenda.desk.forms import editable
+from agenda.format import CALENDAR, SERIES, SESSION, Kind
+from agenda.loader import load_schedule
+from tests.conftest import ROOT, SHIPPED
+
+SECRET = "x" * 40
+EMAIL = "helene@ceps-oing.org"
+PASSWORD = "un mot de passe solide"
+
+
+def add_editor(schedule: Path, email: str = EMAIL, password: str = PASSWORD) -> None:
+    """`agenda editor add` with the password on standard input."""
+    result = CliRunner().invoke(
+        main, ["editor", "add", email, "--name", "Hélène Pichon", "--password-stdin",
+               "--data", str(schedule)], input=password + "\n")
+    assert result.exit_code == 0, result.output
+
+
+@pytest.fixture
+def schedule(tmp_path: Path) -> Path:
+    """A copy of the shipped schedule (and its published history) in a folder of its own."""
+    target = tmp_path / "sessions.toml"
+    shutil.copy(SHIPPED, target)
+    shutil.copy(ROOT / "data" / "sessions.published.json", tmp_path / "sessions.published.json")
+    return target
+
+
+@pytest.fixture
+def app(schedule: Path) -> Flask:
+    """The app on the copy, with one editor."""
+    add_editor(schedule)
+    return create_app({"AGENDA_DATA": str(schedule), "AGENDA_SECRET": SECRET, "TESTING": True,
+                       "AGENDA_DESK_SECURE": False})
+
+
+def token(client: FlaskClient, path: str = "/desk/connexion") -> str:
+    """The CSRF token of the form at `path`."""
+    page = client.get(path).get_data(as_text=True)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found is not None, page
+    return found.group(1)
+
+
+def login(client: FlaskClient, password: str = PASSWORD) -> int:
+    """Log in; the status of the answer."""
+    answer = client.post("/desk/connexion", data={
+        "csrf_token": token(client), "email": EMAIL, "password": password})
+    return answer.status_code
+
+
+def post(client: FlaskClient, path: str, data: dict[str, str]) -> tuple[int, str]:
+    """Submit the form at `path` as a browser would, with `data` over the values it shows."""
+    page = lxml.html.fromstring(client.get(path).data)
+    form = page.xpath("//main//form")[0]
+    fields = dict(form.form_values())
+    fields.update(data)
+    answer = client.post(path, data=fields)
+    return answer.status_code, answer.get_data(as_text=True)
+
+
+def publish(client: FlaskClient, mode: str = "regle") -> int:
+    """« Publier » the draft; the status of the answer."""
+    answer = client.post("/desk/publier", data={
+        "csrf_token": token(client, "/desk/brouillon"), "mode": mode})
+    return answer.status_code
+
+
+def calendar_event(client: FlaskClient, session_id: str) -> icalendar.Event:
+    """The VEVENT of a session in /calendar.ics, read back with icalendar."""
+    feed = icalendar.Calendar.from_ical(client.get("/calendar.ics").data)
+    found = [e for e in feed.walk("VEVENT") if str(e["UID"]).startswith(session_id + "@")
+             or session_id in str(e.get("URL", ""))]
+    assert len(found) == 1
+    return found[0]
+
+
+def test_desk_adds_publishes_moves_cancels_and_adds_a_replay(app: Flask, schedule: Path) -> None:
+    client = app.test_client()
+    assert login(client) == 302
+    status, body = post(client, "/desk/series/tour-des-villes/nouvelle", {
+        "id": "marseille", "city": "Marseille", "start": "2027-02-17T08:45",
+        "end": "2027-02-17T10:15"})
+    assert status == 302, body
+    draft = client.get("/desk/brouillon").get_data(as_text=True)
+    assert "Tour des Villes n° 4 : Marseille" in draft
+    assert publish(client) == 302
+    event = calendar_event(client, "marseille")
+    assert event.decoded("DTSTART").isoformat() == "2027-02-17T08:45:00+01:00"
+    titles = [e.title for e in feedparser.parse(client.get("/rss.xml").data).entries]
+    assert any("Marseille" in t for t in titles)
+    # Move it, cancel another, add a replay to a third: one publication.
+    assert post(client, "/desk/seances/marseille/reporter", {
+        "start": "2027-03-17T08:45", "end": "2027-03-17T10:15"})[0] == 302
+    cancel = client.post("/desk/seances/biarritz/annuler",
+                         data={"csrf_token": token(client, "/desk/seances/biarritz/annuler")})
+    assert cancel.status_code == 302
+    assert post(client, "/desk/seances/clermont-ferrand/replay",
+                {"replay_url": "https://video.example.org/clermont"})[0] == 302
+    listed = client.get("/desk/brouillon").get_data(as_text=True)
+    assert "mise à jour dans les calendriers (SEQUENCE 0 → 1) : début, fin" in listed
+    assert publish(client, "annonce") == 302
+    event = calendar_event(client, "marseille")
+    assert event.decoded("DTSTART").isoformat() == "2027-03-17T08:45:00+01:00"
+    assert event["SEQUENCE"] == 1
+    text = schedule.read_text(encoding="utf-8")
+    assert 'replay_url = "https://video.example.org/clermont"' in text
+    assert text.count('status = "cancelled"') == 1
+    assert client.get("/events/clermont-ferrand").get_data(as_text=True).count(
+        "https://video.example.org/clermont") >= 1
+
+
+def test_desk_refuses_to_publish_over_a_hand_edit_and_loses_neither(
+    app: Flask, schedule: Path
+) -> None:
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand", {"title": "Titre du brouillon"})[0] \
+        == 302
+    hand = schedule.read_text(encoding="utf-8").replace('city = "Bourges"',
+                                                         'city = "Bourges (Cher)"')
+    schedule.write_text(hand, encoding="utf-8")
+    answer = client.post("/desk/publier", data={"csrf_token": token(client, "/desk/brouillon")})
+    assert answer.status_code == 409
+    page = answer.get_data(as_text=True)
+    assert "+city = &#34;Bourges (Cher)&#34;" in page
+    assert "+title = &#34;Titre du brouillon&#34;" in page
+    assert schedule.read_text(encoding="utf-8") == hand
+    assert "Titre du brouillon" in client.get("/desk/seances/clermont-ferrand").get_data(
+        as_text=True)
+    # The two changes touch different lines: the draft can be carried over, then published.
+    client.post("/desk/reprendre", data={"csrf_token": token(client, "/desk/brouillon")})
+    assert publish(client) == 302
+    text = schedule.read_text(encoding="utf-8")
+    assert 'city = "Bourges (Cher)"' in text and 'title = "Titre du brouillon"' in text
+
+
+def test_desk_same_lines_changed_twice_cannot_be_carried_over(
+    app: Flask, schedule: Path
+) -> None:
+    client = app.test_client()
+    login(client)
+    post(client, "/desk/seances/bourges", {"city": "Bourges (18)"})
+    hand = schedule.read_text(encoding="utf-8").replace('city = "Bourges"',
+                                                         'city = "Bourges (Cher)"')
+    schedule.write_text(hand, encoding="utf-8")
+    answer = client.post("/desk/publier", data={"csrf_token": token(client, "/desk/brouillon")})
+    assert answer.status_code == 409
+    assert "portent sur les mêmes lignes" in answer.get_data(as_text=True)
+    client.post("/desk/reprendre", data={"csrf_token": token(client, "/desk/brouillon")})
+    assert publish(client) == 409
+    assert schedule.read_text(encoding="utf-8") == hand
+
+
+def test_desk_round_trip_changes_only_the_edited_lines(app: Flask, schedule: Path) -> None:
+    before = schedule.read_text(encoding="utf-8").splitlines()
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand", {})[0] == 302
+    assert post(client, "/desk/series/tour-des-villes", {})[0] == 302
+    assert post(client, "/desk/agenda", {})[0] == 302
+    assert post(client, "/desk/contacts", {})[0] == 302
+    assert post(client, "/desk/seances/clermont-ferrand/reporter",
+                {"start": "2021-05-19T09:00"})[0] == 302
+    assert publish(client) == 302
+    after = schedule.read_text(encoding="utf-8").splitlines()
+    diff = [line for line in difflib.unified_diff(before, after, lineterm="", n=0)
+            if not line.startswith("@@")]
+    assert diff == ["--- ", "+++ ", "-start = 2021-05-19T08:45:00", "+start = 2021-05-19T09:00:00"]
+
+
+def test_desk_shows_errors_on_the_field_in_french(app: Flask) -> None:
+    client = app.test_client()
+    login(client)
+    status, page = post(client, "/desk/seances/clermont-ferrand/reporter",
+                        {"start": "19/05/2021", "end": "2021-05-19T08:00"})
+    assert status == 422
+    assert 'id="f-start-erreur">Écrivez la date et l’heure ainsi' in page
+    assert 'aria-describedby="f-start-aide f-start-erreur" aria-invalid="true"' in page
+    assert 'name="start" type="datetime-local" value="19/05/2021"' in page  # kept to correct
+    status, page = post(client, "/desk/seances/clermont-ferrand/reporter",
+                        {"start": "2021-05-19T09:00", "end": "2021-05-19T08:00"})
+    assert status == 422
+    error = lxml.html.fromstring(page).get_element_by_id("f-end-erreur").text_content()
+    assert error == "doit venir après « Début »"  # the loader's words, with the form's label
+    assert 'href="#f-end">Fin : doit venir après « Début »' in page
+
+
+def desk_urls(app: Flask) -> list[tuple[str, str]]:
+    """Every desk URL and method of the URL map, with sample values for its variables."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/desk") or rule.endpoint == "desk.static":
+            continue  # the stylesheet holds no data
+        path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: {
+            "session_id": "clermont-ferrand", "series_id": "tour-des-villes",
+            "path": "index.html"}.get(m.group(1), "x"), rule.rule)
+        found += [(method, path) for method in rule.methods - {"HEAD", "OPTIONS"}]
+    return sorted(found)
+
+
+def test_desk_without_login_gives_the_login_page_or_403(app: Flask) -> None:
+    client = app.test_client()
+    urls = desk_urls(app)
+    assert len(urls) >= 15
+    csrf = token(client)
+    for method, path in urls:
+        answer = client.open(path, method=method, data={"csrf_token": csrf})
+        body = answer.get_data(as_text=True)
+        if path == "/desk/connexion" and method == "POST":
+            assert "Adresse ou mot de passe incorrect" in body
+        elif method == "GET":
+            assert answer.status_code == 200 and 'name="password"' in body, path
+            assert "Clermont" not in body, path
+        else:
+            assert answer.status_code == 403, path
+        assert answer.headers["Cache-Control"] == "private, no-store"
+        assert "noindex" in answer.headers["X-Robots-Tag"]
+        assert "default-src 'none'" in answer.headers["Content-Security-Policy"]
+
+
+def test_desk_post_without_csrf_token_gives_400(app: Flask) -> None:
+    client = app.test_client()
+    login(client)
+    for path in ("/desk/publier", "/desk/connexion", "/desk/seances/biarritz/annuler"):
+        assert client.post(path, data={}).status_code == 400
+
+
+def test_desk_ten_wrong_passwords_give_429(
+    app: Flask, schedule: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = app.test_client()
+    statuses = [login(client, "mauvais mot de passe") for _ in range(10)]
+    assert statuses == [200] * 9 + [429]
+    # Another worker process (another app on the same files) counts the same failures.
+    other = create_app({"AGENDA_DATA": str(schedule), "AGENDA_SECRET": SECRET,
+                        "AGENDA_DESK_SECURE": False}).test_client()
+    assert login(other) == 429
+    answer = client.post("/desk/connexion", data={
+        "csrf_token": token(client), "email": EMAIL, "password": PASSWORD})
+    assert answer.status_code == 429
+    assert "Trop de tentatives" in answer.get_data(as_text=True)
+    assert "failed login for helene@ceps-oing.org" in caplog.text
+
+
+def test_desk_cookie_from_before_logout_is_refused(app: Flask) -> None:
+    client = app.test_client()
+    login(client)
+    cookie = client.get_cookie("agenda_desk", path="/desk")
+    assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
+    lifetime = cookie.expires - datetime.now(UTC)
+    assert timedelta(hours=7, minutes=59) < lifetime <= timedelta(hours=8)
+    assert "Clermont" in client.get("/desk/").get_data(as_text=True)
+    client.post("/desk/deconnexion", data={"csrf_token": token(client, "/desk/")})
+    other = app.test_client()
+    other.set_cookie("agenda_desk", cookie.value, path="/desk")
+    page = other.get("/desk/").get_data(as_text=True)
+    assert 'name="password"' in page and "Clermont" not in page
+
+
+def test_desk_is_off_until_an_editor_exists(tmp_path: Path) -> None:
+    target = tmp_path / "sessions.toml"
+    shutil.copy(SHIPPED, target)
+    app = create_app({"AGENDA_DATA": str(target), "AGENDA_SECRET": SECRET})
+    assert app.test_client().get("/desk/").status_code == 404
+    add_editor(target)
+    assert app.test_client().get("/desk/").status_code == 200
+    without_secret = create_app({"AGENDA_DATA": str(target), "AGENDA_SECRET": None})
+    assert without_secret.test_client().get("/desk/").status_code == 404
+
+
+def test_desk_secure_cookie_when_base_url_is_https(schedule: Path) -> None:
+    add_editor(schedule)
+    app = create_app({"AGENDA_DATA": str(schedule), "AGENDA_SECRET": SECRET})
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_editor_cli_adds_lists_and_removes(schedule: Path) -> None:
+    runner = CliRunner()
+    add_editor(schedule, "Eva@in-darra.fr")
+    listed = runner.invoke(main, ["editor", "list", "--data", str(schedule)])
+    assert listed.output == "eva@in-darra.fr\tHélène Pichon\n"
+    assert "password" not in listed.output
+    short = runner.invoke(main, ["editor", "add", "x@example.org", "--name", "X",
+                                 "--password-stdin", "--data", str(schedule)], input="court\n")
+    assert short.exit_code == 1 and "au moins 10 caractères" in short.output
+    asked = runner.invoke(main, ["editor", "add", "y@example.org", "--name", "Y", "--data",
+                                 str(schedule)], input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert asked.exit_code == 0, asked.output
+    removed = runner.invoke(main, ["editor", "remove", "eva@in-darra.fr", "--data", str(schedule)])
+    assert removed.exit_code == 0
+    listed = runner.invoke(main, ["editor", "list", "--data", str(schedule)])
+    assert listed.output == "y@example.org\tY\n"
+    assert runner.invoke(main, ["editor", "remove", "nobody@example.org", "--data",
+                                str(schedule)]).exit_code == 1
+
+
+def test_desk_abandon_drops_the_draft(app: Flask, schedule: Path) -> None:
+    before = schedule.read_text(encoding="utf-8")
+    client = app.test_client()
+    login(client)
+    post(client, "/desk/seances/clermont-ferrand", {"title": "Autre"})
+    client.post("/desk/abandonner", data={"csrf_token": token(client, "/desk/brouillon")})
+    assert "Rien à publier" in client.get("/desk/brouillon").get_data(as_text=True)
+    assert schedule.read_text(encoding="utf-8") == before
+
+
+def test_desk_preview_serves_the_draft_with_a_banner(app: Flask) -> None:
+    client = app.test_client()
+    login(client)
+    post(client, "/desk/seances/clermont-ferrand", {"title": "Un titre du brouillon"})
+    page = client.get("/desk/apercu/events/clermont-ferrand").get_data(as_text=True)
+    assert "Aperçu du brouillon" in page and "Un titre du brouillon" in page
+    assert "Un titre du brouillon" not in client.get("/events/clermont-ferrand").get_data(
+        as_text=True)
+    assert client.get("/desk/apercu/../../sessions.toml").status_code == 404
+    feed = client.get("/desk/apercu/calendar.ics")
+    assert feed.headers["Content-Type"].startswith("text/calendar")
+    assert feed.headers["Cache-Control"] == "private, no-store"
+    events = icalendar.Calendar.from_ical(feed.data).walk("VEVENT")
+    assert any("Un titre du brouillon" in str(e.get("DESCRIPTION", "")) for e in events)
+
+
+def test_autopublish_off_keeps_a_saved_file_waiting_for_the_desk(schedule: Path) -> None:
+    add_editor(schedule)
+    app = create_app({"AGENDA_DATA": str(schedule), "AGENDA_SECRET": SECRET,
+                      "AGENDA_AUTOPUBLISH": False, "AGENDA_DESK_SECURE": False})
+    client = app.test_client()
+    schedule.write_text(schedule.read_text(encoding="utf-8").replace(
+        'city = "Bourges"', 'city = "Bourges (Cher)"'), encoding="utf-8")
+    assert "Bourges (Cher)" not in client.get("/").get_data(as_text=True)
+    login(client)
+    assert "Bourges (Cher)" in client.get("/desk/brouillon").get_data(as_text=True)
+    assert publish(client) == 302
+    assert "Bourges (Cher)" in client.get("/").get_data(as_text=True)
+
+
+def test_desk_correction_gives_sequence_plus_one_and_no_news(app: Flask, schedule: Path) -> None:
+    client = app.test_client()
+    login(client)
+    before = calendar_event(client, "clermont-ferrand")["SEQUENCE"]
+    post(client, "/desk/seances/clermont-ferrand/reporter",
+         {"start": "2021-05-20T08:45", "end": "2021-05-20T10:15"})
+    assert publish(client, "correction") == 302
+    event = calendar_event(client, "clermont-ferrand")
+    assert event.decoded("DTSTART").isoformat() == "2021-05-20T08:45:00+02:00"
+    assert event["SEQUENCE"] == before + 1
+    entries = feedparser.parse(client.get("/rss.xml").data).entries
+    assert not any(e.title.startswith("Nouvelle date") for e in entries)
+    assert not any("Reporté" in e.title for e in entries)
+    history = json.loads(schedule.with_name("sessions.published.json").read_text("utf-8"))
+    last = history["sessions"]["clermont-ferrand"]["revisions"][-1]
+    assert (last["by"], last["correction"]) == (EMAIL, True)
+
+
+def test_rebase_carries_changes_to_other_lines_and_refuses_the_same_lines() -> None:
+    base = "a\nb\nc\nd\ne\nf\n"
+    draft = Draft("a\nB\nc\nd\ne\nf\n", base)
+    carried = rebase(draft, "a\nb\nc\nd\nE\nf\n")
+    assert carried == Draft("a\nB\nc\nd\nE\nf\n", "a\nb\nc\nd\nE\nf\n")
+    assert rebase(draft, "a\nb2\nc\nd\ne\nf\n") is None
+    assert rebase(Draft(base + "g\n", base), "x\n" + base) == Draft("x\n" + base + "g\n",
+                                                                     "x\n" + base)
+
+
+def test_desk_contacts_add_and_remove(app: Flask, schedule: Path) -> None:
+    client = app.test_client()
+    login(client)
+    status, page = post(client, "/desk/contacts", {
+        "contacts.1.name": "", "contacts.1.organization": "", "contacts.1.phone": "",
+        "contacts.1.email": "", "contacts.3.name": "Jeanne Martin",
+        "contacts.3.email": "jeanne@example.org"})
+    assert status == 302, page
+    assert publish(client) == 302
+    names = [c.name for c in load_schedule(schedule).contacts]
+    assert names == ["Hélène Pichon", "Emmanuel Thérond", "Jeanne Martin"]
+
+
+def test_desk_forms_show_every_declared_field_with_its_french_label(app: Flask) -> None:
+    client = app.test_client()
+    login(client)
+    for path, table in (("/desk/seances/clermont-ferrand", SESSION),
+                        ("/desk/series/tour-des-villes", SERIES), ("/desk/agenda", CALENDAR)):
+        page = html.unescape(client.get(path).get_data(as_text=True))
+        for field in editable(table):
+            assert field.label and field.label in page, (path, field.name)
+            assert not field.help or field.help in page, (path, field.name)
+            if field.kind not in (Kind.TABLE, Kind.TABLES):
+                assert f'name="{field.name}"' in page, (path, field.name)
+
+
+def test_desk_cancel_refused_when_the_session_has_a_replay(app: Flask) -> None:
+    client = app.test_client()
+    login(client)
+    post(client, "/desk/seances/clermont-ferrand/replay",
+         {"replay_url": "https://video.example.org/clermont"})
+    answer = client.post("/desk/seances/clermont-ferrand/annuler", data={
+        "csrf_token": token(client, "/desk/seances/clermont-ferrand/annuler")})
+    assert answer.status_code == 422
+    assert "Lien du replay" in answer.get_data(as_text=True)
+
+
+def test_desk_says_when_the_file_is_not_toml_and_the_draft_page_says_why(
+    app: Flask, schedule: Path
+) -> None:
+    client = app.test_client()
+    login(client)
+    schedule.write_text(schedule.read_text(encoding="utf-8").replace(
+        "number = 3", "number = = 3"), encoding="utf-8")
+    answer = client.get("/desk/")
+    assert answer.status_code == 409
+    assert "Le fichier de l’agenda est illisible" in answer.get_data(as_text=True)
+    draft = client.get("/desk/brouillon")
+    assert draft.status_code == 200
+    assert "ne peut pas être publié" in draft.get_data(as_text=True)
+
+
+def test_desk_unreadable_published_file_gives_a_french_page(app: Flask, schedule: Path) -> None:
+    client = app.test_client()
+    login(client)
+    post(client, "/desk/seances/clermont-ferrand", {"title": "Autre titre"})
+    schedule.with_name("sessions.published.json").write_text("{ pas du JSON", encoding="utf-8")
+    answer = client.post("/desk/publier", data={"csrf_token": token(client, "/desk/")})
+    assert answer.status_code == 503
+    assert "Rien n’a été publié" in answer.get_data(as_text=True)
+
+
+def test_desk_a_speaker_without_a_name_shows_on_the_speakers(app: Flask) -> None:
+    client = app.test_client()
+    login(client)
+    status, page = post(client, "/desk/seances/clermont-ferrand",
+                        {"speakers.1.role": "Adjointe au maire"})
+    assert status == 422
+    assert 'id="f-speakers-1-name-erreur">Ce champ est obligatoire.' in page
+    assert 'href="#f-speakers-1-name"' in page
+
+
+def test_desk_login_ends_after_8_hours_however_active(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = app.test_client()
+    login(client)
+    start = time.time()
+    # Active after 7 hours (the cookie is signed anew), then 8 hours after the login.
+    monkeypatch.setattr(time, "time", lambda: start + 7 * 3600)
+    assert "Clermont" in client.get("/desk/").get_data(as_text=True)
+    monkeypatch.setattr(time, "time", lambda: start + 8 * 3600 + 60)
+    assert 'name="password"' in client.get("/desk/").get_data(as_text=True)
