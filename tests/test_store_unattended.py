@@ -91,9 +91,12 @@ def test_an_older_history_put_back_is_refused_and_never_built_on(tmp_path: Path)
     assert "agenda publish --new-history" in problem and "remettez le fichier" in problem
     _, history = from_json(published_path(path).read_bytes(), "here")
     assert history.version == 1  # nothing was published on the old history
-    # A restart refuses to serve it rather than serve SEQUENCE 1.
+    # A restart refuses to serve it rather than serve SEQUENCE 1; `check` says why.
     with pytest.raises(PublishedError, match="plus ancien que la version 3"):
         VersionStore(path, watch=False, settle=0)
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 1
+    assert "plus ancien que la version 3" in result.output
 
 
 def test_healthz_names_an_older_history_and_strict_answers_503(tmp_path: Path) -> None:
