@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import http.client
 import os
+import shutil
 import subprocess
 import sys
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from flask.testing import FlaskClient
 
-from tests.conftest import SHIPPED
-from tests.servers import ROOT, fetch, free_port, gunicorn, nginx, nginx_binary
+from agenda import site
+from agenda.cli import main
+from tests.conftest import SEVERAL, SHIPPED
+from tests.servers import BROTLI_STATIC, ROOT, fetch, free_port, gunicorn, nginx, nginx_binary
 
 BAD = "[calendar]\nname = 3\n"
 
@@ -102,3 +106,69 @@ def test_nginx_lets_desk_forms_through_and_nothing_else_that_big(proxied: int) -
         connection.close()
     # The desk is off without editors (404), but the app got the form; elsewhere nginx refuses.
     assert answers == {"/desk/connexion": 404, "/": 413}
+
+
+@pytest.fixture(scope="module")
+def site_served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int, Path]]:
+    """deploy/nginx/agenda-site.conf with this folder's paths: nginx serves the site folder,
+    gunicorn the dynamic routes; yields (nginx's port, gunicorn's port, the data file)."""
+    nginx_binary()
+    folder = tmp_path_factory.mktemp("deployed")
+    data = folder / "data" / "sessions.toml"
+    data.parent.mkdir()
+    shutil.copyfile(SEVERAL, data)
+    shutil.copyfile(SEVERAL.with_name("several_sessions.published.json"),
+                    data.with_name("sessions.published.json"))
+    snippets = folder / "snippets"
+    snippets.mkdir()
+    for name in ("agenda-site.conf", "agenda-upstream.conf"):
+        text = (ROOT / "deploy" / "nginx" / name).read_text(encoding="utf-8")
+        text = text.replace("/srv/agenda/data", str(data.parent))
+        text = text.replace("include snippets/", f"include {snippets}/")
+        if BROTLI_STATIC.exists():
+            text = text.replace("# include ", "include ")
+        (snippets / name).write_text(text, encoding="utf-8")
+    app_port, port = free_port(), free_port()
+    block = f"""
+    upstream agenda {{ server 127.0.0.1:{app_port}; keepalive 4; }}
+    server {{
+        listen 127.0.0.1:{port};
+        include {snippets}/agenda-site.conf;
+    }}"""
+    env = {"AGENDA_SECRET": "test-secret-" + "k" * 40, "AGENDA_SITE": ""}
+    with gunicorn(data, app_port, env=env), nginx(folder / "nginx", block, port, "/healthz"):
+        yield port, app_port, data
+
+
+def test_nginx_serves_the_folder_as_the_app_and_passes_what_is_dynamic(
+    site_served: tuple[int, int, Path], runner
+) -> None:
+    port, app_port, data = site_served
+    built = site.read_site(data.with_name("sessions.site") / "current")
+    codings = ["identity", "gzip", "br"] if BROTLI_STATIC.exists() else ["identity", "gzip"]
+    for path in (p for p in built.entries if not p.startswith("/_")):
+        for coding in codings:
+            headers = {"Accept-Encoding": coding}
+            status, got, body = fetch(port, path, headers)
+            app_status, expected, app_body = fetch(app_port, path, headers)
+            assert (status, body) == (app_status, app_body) == (200, app_body), (path, coding)
+            for name in ("Content-Type", "Content-Encoding", "Cache-Control", "Vary",
+                         "Content-Security-Policy", "Access-Control-Allow-Origin",
+                         "Content-Disposition"):
+                assert got.get(name) == expected.get(name), (path, coding, name)
+            if "Last-Modified" in expected:  # nginx always sends one: the file's date
+                assert got["Last-Modified"] == expected["Last-Modified"], (path, coding)
+            assert fetch(port, path, {**headers, "If-None-Match": got["ETag"]})[0] == 304
+    # What is dynamic comes from the app, through nginx.
+    assert fetch(port, "/healthz")[2].startswith(b"ok: serving version ")
+    assert fetch(port, "/rss.xml?series=autres")[2] == fetch(app_port, "/series/autres/rss.xml")[2]
+    assert fetch(port, "/calendar.ics?city=saint-%C3%A9tienne")[2] == \
+        fetch(app_port, "/cities/saint-etienne/calendar.ics")[2]
+    result = runner.invoke(main, ["link", "automne", "--data", str(data)],
+                           env={"AGENDA_SECRET": "test-secret-" + "k" * 40})
+    personal = urlsplit(result.output.splitlines()[-1]).path
+    status, got, body = fetch(port, personal)
+    assert status == 200 and b"private-room-SECRET" in body
+    assert got["Cache-Control"] == "private, no-store"
+    status, got, body = fetch(port, "/nulle-part", {"Accept": "text/html"})
+    assert status == 404 and "Page introuvable" in body.decode("utf-8")
