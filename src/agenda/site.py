@@ -377,7 +377,8 @@ def read_site(folder: Path) -> Site:
 
 
 def _write(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.parent.is_dir():
+        target.parent.mkdir(parents=True, exist_ok=True)
     with open(target, "wb") as out:
         out.write(data)
 
@@ -391,7 +392,8 @@ def render_one(document: Document, folder: Path) -> Entry:
     codings: list[str] = []
     if encoding.compressible(document.content_type, len(body)):
         for coding in encoding.PREFERENCE:
-            _write(folder / (name + SIBLINGS[coding]), encoding.COMPRESS[coding](body))
+            with open(folder / (name + SIBLINGS[coding]), "wb") as out:  # beside the file
+                out.write(encoding.COMPRESS[coding](body))
             codings.append(coding)
     if document.modified is not None:  # static hosts date a file by its modification time
         stamp = document.modified.timestamp()
