@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import UTC
 
 import icalendar
+import pytest
 import vobject
 
 from agenda.loader import parse_schedule
 from agenda.model import Schedule
-from agenda.render.ical import feed_bytes, session_bytes
+from agenda.published import first_version
+from agenda.render.ical import build_calendar, event_bytes, feed_bytes, session_bytes
+from tests.conftest import SEVERAL, SHIPPED
+from tests.test_planned_dates import TEXT as PLANNED_TEXT
 
 
 def events_by_id(data: bytes) -> dict[str, icalendar.Event]:
@@ -137,3 +141,17 @@ def test_calendar_name_is_escaped_text(several: Schedule) -> None:
     assert calendar.contents["name"][0].value == "Agenda ; spécial, deux"
 
 
+
+
+@pytest.mark.parametrize("text", [SHIPPED.read_text("utf-8"), SEVERAL.read_text("utf-8"),
+                                  PLANNED_TEXT], ids=["shipped", "several", "planned"])
+def test_feed_from_events_serialized_before_is_icalendars_own_serialization(text: str) -> None:
+    # The builder hands each session's VEVENT serialized once; the feed assembled
+    # from them must be the very bytes icalendar writes for the whole calendar.
+    schedule = first_version(text.encode("utf-8"), "sessions.toml").schedule
+    everything = [s.id for s in schedule.series]
+    events = {s.id: event_bytes(schedule.calendar, s) for s in schedule.dated_sessions}
+    for ids in (everything, everything[:1], ()):
+        whole = build_calendar(schedule, schedule.sessions, "Nom", series_ids=ids).to_ical()
+        assert feed_bytes(schedule, schedule.sessions, "Nom", ids, events) == whole
+        assert feed_bytes(schedule, schedule.sessions, "Nom", ids, {}) == whole

@@ -201,20 +201,22 @@ def build_calendar(
     name: str | None = None,
     subscription: bool = True,
     series_ids: Collection[str] = (),
+    with_events: bool = True,
 ) -> Calendar:
     """A VCALENDAR holding the dated sessions among `sessions`, with the VTIMEZONE they need.
 
     A subscription feed is named (NAME, X-WR-CALNAME) and says how often to
     refresh; a single download must not be named, or Outlook files it into a
     new calendar of its own. A subscription feed also carries the planned dates
-    of the series in `series_ids`.
+    of the series in `series_ids`. `with_events` false leaves the sessions out
+    (their VTIMEZONEs stay): feed_bytes puts them in, serialized before.
     """
     info = schedule.calendar
     dated, planned, span = _parts(schedule, sessions, subscription, series_ids)
     cal = _head(info, name, subscription)
     for zone, first, last, years in _timezones(schedule, span):
         cal.add_component(build_vtimezone(zone, first, last, years))
-    for session in dated:
+    for session in dated if with_events else ():
         cal.add_component(build_event(info, session))
     for plan in planned:
         cal.add_component(build_planned(info, plan))
@@ -247,17 +249,12 @@ def feed_bytes(
         series_ids = [s.id for s in schedule.series]
     if events is None:
         return build_calendar(schedule, sessions, name, True, series_ids).to_ical()
-    info = schedule.calendar
-    dated, planned, span = _parts(schedule, sessions, True, series_ids)
-    cal = _head(info, name, True)
-    for zone, first, last, years in _timezones(schedule, span):
-        cal.add_component(build_vtimezone(zone, first, last, years))
-    for plan in planned:
-        cal.add_component(build_planned(info, plan))
+    dated, planned, _ = _parts(schedule, sessions, True, series_ids)
+    cal = build_calendar(schedule, sessions, name, True, series_ids, with_events=False)
     # The dated events come before the planned ones, after the timezones.
     cut = b"BEGIN:VEVENT\r\n" if planned else END
     head, _, tail = cal.to_ical().partition(cut)
-    middle = b"".join(events.get(s.id) or event_bytes(info, s) for s in dated)
+    middle = b"".join(events.get(s.id) or event_bytes(schedule.calendar, s) for s in dated)
     return head + middle + cut + tail
 
 
