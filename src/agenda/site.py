@@ -419,13 +419,18 @@ def _reuse(entry: Entry, old: Path, new: Path, folders: set[str]) -> bool:
     return True
 
 
-# The documents a forked build worker renders: set just before the fork, read by the
-# children (which inherit it), never by the parent afterwards.
-_WORK: tuple[list[Document], Path] | None = None
+# What a forked build worker renders: handed over at the fork (Pool's initializer runs in
+# the child, on the documents the fork copied; render functions are closures, which
+# could not be sent otherwise). Only the workers ever set it.
+_WORK: tuple[list[Document], Path] = ([], Path())
+
+
+def _receive(todo: list[Document], folder: Path) -> None:
+    global _WORK  # noqa: PLW0603 - in a build worker, once, at its start
+    _WORK = (todo, folder)
 
 
 def _render_slice(indexes: range) -> list[Entry]:
-    assert _WORK is not None
     todo, folder = _WORK
     return [render_one(todo[i], folder) for i in indexes]
 
@@ -434,15 +439,11 @@ def _render_all(todo: list[Document], folder: Path, workers: int) -> list[Entry]
     """Render `todo` into `folder`, on `workers` processes when there is enough to do."""
     if workers <= 1 or len(todo) < PARALLEL_FROM:
         return [render_one(d, folder) for d in todo]
-    global _WORK  # noqa: PLW0603 - handed to the forked workers, see above
-    _WORK = (todo, folder)
-    try:
-        size = max(1, len(todo) // (workers * 8))
-        slices = [range(i, min(i + size, len(todo))) for i in range(0, len(todo), size)]
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            return [e for part in pool.imap(_render_slice, slices) for e in part]
-    finally:
-        _WORK = None
+    size = max(1, len(todo) // (workers * 8))
+    slices = [range(i, min(i + size, len(todo))) for i in range(0, len(todo), size)]
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers, initializer=_receive, initargs=(todo, folder)) as pool:
+        return [e for part in pool.imap(_render_slice, slices) for e in part]
 
 
 def _place(
