@@ -122,23 +122,17 @@ def next_version(
     source: str,
     now: datetime,
     withdraw: Collection[str] = (),
-    first: Version | None = None,
     correction: bool | None = None,
     editor: str | None = None,
 ) -> tuple[Version, list[SessionChange]]:
     """The version that publishing `raw` at `now` after `current` makes, and what changed.
 
     Raises ScheduleError when the file is invalid, looks cut short, or drops a
-    published session; nothing is published then. `first` is the first version
-    of `raw` when the caller has made it already: with nothing published yet it
-    is the answer, and `raw` is not parsed again. `correction` and `editor` are
+    published session; nothing is published then. `correction` and `editor` are
     history.revise's.
     """
     if current is None:
-        if first is not None and first.raw == raw and first.schedule.source == source:
-            version = first
-        else:
-            version = first_version(raw, source)
+        version = first_version(raw, source)
         if withdraw:
             message = _("nothing is published yet to withdraw")
             raise ScheduleError([Problem(source, "", "", message)])
@@ -476,7 +470,6 @@ def publish(
     raw: bytes | None = None,
     withdraw: Collection[str] = (),
     known: Version | None = None,
-    first: Version | None = None,
     correction: bool | None = None,
     editor: str | None = None,
     new_history: bool = False,
@@ -487,8 +480,7 @@ def publish(
     second finds it already published and writes nothing. Raises ScheduleError
     (nothing published), PublishedError (HistoryBehind: the history is older
     than the mark) or CannotWrite. `known` is the version the caller serves,
-    reused when the file still holds it; `first` is the first version of `raw`,
-    reused when nothing is published yet (see next_version).
+    reused when the file still holds it.
     `correction`: True or False force it, None applies the 15-minute rule
     (history.revise); `editor` is the publishing editor's e-mail, kept in the history.
     `new_history` builds on whatever history is on disk (none if unreadable) and
@@ -512,7 +504,7 @@ def publish(
                 write_mark(published, current, acknowledged)
             return Outcome(current, (), False)
         version, changes = next_version(
-            current, data, source, now, withdraw, first, correction, editor
+            current, data, source, now, withdraw, correction, editor
         )
         write_version(version, published, schedule_path.name)
         write_mark(published, version, acknowledged)

@@ -150,12 +150,11 @@ class VersionStore:
             return found
         # Nothing published yet: the first version comes from the file alone
         # (its times from the file, not the clock), so any process derives the
-        # same one. Write it if we can; serve it either way. It is parsed once:
-        # publishing reuses it when the file still has nothing published.
+        # same one. Write it if we can; serve it either way.
         raw = read_schedule_bytes(self.path)
         version = first_version(raw, str(self.path))
         try:
-            outcome = publish(self.path, self.published_path, self.clock(), raw=raw, first=version)
+            outcome = publish(self.path, self.published_path, self.clock(), raw=raw)
             version = outcome.version
         except CannotWrite as error:
             self._set_pending("unwritable", [str(error)], self._file_time())
