@@ -128,12 +128,11 @@ class VersionStore:
         self.alarms: dict[str, str] = {}
         self.site_root = Path(site_root) if site_root else site_root_for(self.path)
         self.moment = moment or clock
-        self.site_problem: str | None = None
         self._site: builder.Site | None = None
         self._version = self._start()
         self.poll()
         if self._site is None:
-            raise builder.SiteError(self.site_problem or "no site folder could be built")
+            raise builder.SiteError(self.alarms.get("site", "no site folder could be built"))
 
     # --- start-up -----------------------------------------------------------------
 
@@ -248,14 +247,10 @@ class VersionStore:
         try:
             self._site = ensure_site(self.site_root, version, now, site, damaged)
         except (OSError, builder.SiteError) as error:
-            problem = f"cannot build the site of {version.label}: {error}"
-            if problem != self.site_problem:
-                log.error("%s; still serving the previous folder", problem)
-            self.site_problem = problem
+            self._alarm("site", f"cannot build the site of {version.label}: {error}; "
+                                "still serving the previous folder")
             return
-        if self.site_problem is not None:
-            log.info("site of %s built; the problem is over", version.label)
-        self.site_problem = None
+        self._alarm("site", None)
 
     def _follow_published(self) -> None:
         stamp = self._stamps()
@@ -295,7 +290,7 @@ class VersionStore:
         if message == self.alarms.get(kind):
             return
         if message is None:
-            del self.alarms[kind]
+            self.alarms.pop(kind, None)
             log.info("resolved: %s", kind)
         else:
             self.alarms[kind] = message

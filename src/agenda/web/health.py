@@ -29,11 +29,9 @@ def healthz() -> Response:
         since = pending.since.isoformat()
         lines.append(f"pending since {since}: {pending_sentence(pending.state)}")
         lines += [f"  {problem}" for problem in pending.problems]
-    if versions.site_problem is not None:
-        lines.append(f"site: {versions.site_problem}")
     lines += [f"problem: {problem}" for problem in versions.alarms.values()]
     strict = request.args.get("strict", "") not in ("", "0", "false")
-    amiss = pending is not None or versions.site_problem is not None or bool(versions.alarms)
+    amiss = pending is not None or bool(versions.alarms)
     response = Response("\n".join(lines) + "\n", status=503 if strict and amiss else 200,
                         mimetype="text/plain")
     response.headers["Cache-Control"] = "no-store"
