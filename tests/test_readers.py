@@ -173,7 +173,7 @@ def test_check_warns_of_a_replay_before_the_session(
                            env={"AGENDA_PUBLISHED": str(tmp_path / "published.json")})
     assert result.exit_code == 0
     warnings = [line for line in result.stderr.splitlines() if "replay_url" in line]
-    assert len(warnings) == 1 and "'lyon'" in warnings[0]
+    assert len(warnings) == 1 and "séance « lyon »" in warnings[0]
     earlier = datetime.now(UTC) - timedelta(days=400)
     held = runner.invoke(main, ["check", str(write_schedule(text.replace(
         f"{later:%Y-%m-%d}", f"{earlier:%Y-%m-%d}"
@@ -253,3 +253,4 @@ def test_list_entries_say_online_and_how_to_register(readers: Schedule) -> None:
     (item,) = embed.xpath("//li[.//a[@href='/events/lyon']]")
     assert "visioconférence" in item.text_content().casefold()
     assert readers.session("lyon").registration_url in item.xpath(".//a/@href")
+

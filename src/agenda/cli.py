@@ -55,7 +55,7 @@ def main() -> None:
 def early_replays(schedule: Schedule, now: datetime) -> list[str]:
     """Warnings for replay links of sessions that have not taken place at `now`."""
     return [
-        f"session '{s.id}', champ 'replay_url' : attention, la séance n’a pas encore eu lieu "
+        f"séance « {s.id} », champ replay_url : attention, la séance n’a pas encore eu lieu "
         "(elle se termine plus tard ou n’a pas de date) ; vérifiez le lien, ou écrivez "
         "held = true pour une séance sans date déjà tenue"
         for s in schedule.sessions
