@@ -191,11 +191,13 @@ def test_json_preflight_allows_conditional_fetch(client: FlaskClient) -> None:
 
 
 @pytest.mark.parametrize("fixture", [SHIPPED, SEVERAL], ids=["shipped", "several"])
-def test_events_json_from_parts_equals_one_serialization(fixture) -> None:
-    # /events.json is assembled from each session's part, serialized once; the
-    # standard library serializing the whole document at once gives the same bytes.
+def test_events_json_from_documents_made_before_equals_one_serialization(fixture) -> None:
+    # The builder hands /events.json each session's document as /events/<id>.json has it;
+    # the standard library serializing the whole document at once gives the same bytes.
     schedule = first_version(fixture.read_bytes(), str(fixture)).schedule
-    whole = json.dumps(
-        json_api.schedule_document(schedule), ensure_ascii=False, sort_keys=True, indent=2
-    )
-    assert json_api.events_bytes(schedule) == (whole + "\n").encode("utf-8")
+    now = datetime(2021, 5, 17, 12, tzinfo=UTC)
+    whole = json.dumps(json_api.schedule_document(schedule, now=now), ensure_ascii=False,
+                       sort_keys=True, separators=(",", ":"))
+    made = {s.id: json.loads(json_api.session_bytes(schedule, s, now)) for s in schedule.sessions}
+    assert json_api.events_bytes(schedule, now, made) == (whole + "\n").encode("utf-8")
+    assert json_api.events_bytes(schedule, now) == (whole + "\n").encode("utf-8")

@@ -62,7 +62,7 @@ STATIC_FILES = {p.name: STATIC_TYPES[p.suffix] for p in sorted(STATIC_FOLDER.ite
                 if p.suffix in STATIC_TYPES}
 SIBLINGS = {"gzip": ".gz", "br": ".br"}
 # Below this many documents to render, forking workers costs more than it saves.
-PARALLEL_FROM = 64
+PARALLEL_FROM = 8
 
 
 def _release() -> str:
@@ -153,22 +153,26 @@ PARTS = "/_parts/"  # what documents are made of, kept for the next build; never
 PART_TYPE = "application/x-agenda-part"  # not compressed, not listed for static hosts
 
 
-def parts(version: Version) -> Iterator[Document]:
-    """The serialized VEVENT of each dated session: the calendar feeds are made of them."""
-    calendar = version.schedule.calendar
-    for session in version.schedule.sessions:
+def session_documents(version: Version, now: datetime) -> Iterator[Document]:
+    """What each session is alone: its page, card, JSON, .ics, and its serialized VEVENT
+    (a part, `_parts/`), which the calendar feeds are made of."""
+    schedule = version.schedule
+    calendar = schedule.calendar
+    for session in schedule.sessions:
         if session.is_dated:
             path = f"{PARTS}events/{session.id}.vevent"
             yield Document(path, PART_TYPE, lambda s=session: ical.event_bytes(calendar, s),
                            _digest(calendar, session, path))
+        yield from _session_documents(schedule, session, now)
 
 
-def documents(
-    version: Version, now: datetime, events: dict[str, bytes] | None = None
+def shared_documents(
+    version: Version, now: datetime, events: dict[str, bytes], made: dict[str, Any]
 ) -> Iterator[Document]:
-    """Every public URL of `version` at `now`: the site's one table of contents.
+    """The documents of the whole schedule, each series and each city, at `now`.
 
-    `events` are the sessions' VEVENTs already serialized (`parts`), by session id."""
+    `events` are the sessions' VEVENTs and `made` their JSON documents, already made
+    (`session_documents`), by session id."""
     schedule = version.schedule
     calendar = schedule.calendar
     updated = calendar.updated
@@ -184,7 +188,7 @@ def documents(
     yield Document(links.AGENDA_CARD_PATH, PNG_TYPE, lambda: cards.agenda_card(schedule, now),
                    _digest(whole, "card", since), _dated(ended, since, updated))
     yield Document(links.EVENTS_JSON_PATH, JSON_TYPE,
-                   lambda: json_api.events_bytes(schedule, now),
+                   lambda: json_api.events_bytes(schedule, now, made),
                    _digest(whole, "events.json", since), _dated(ended, updated), DESCRIBED)
     yield Document(links.EVENTS_SCHEMA_PATH, SCHEMA_TYPE,
                    lambda: json_api.schema_bytes(schedule),
@@ -192,7 +196,6 @@ def documents(
     for name, content_type in STATIC_FILES.items():
         yield Document(f"/static/{name}", content_type,
                        lambda name=name: (STATIC_FOLDER / name).read_bytes(), _digest(name))
-    events = events or {}
     yield from _filtered(version, now, None, None, schedule.sessions, events)
     for series in schedule.series:
         yield from _filtered(version, now, series.id, None,
@@ -206,8 +209,6 @@ def documents(
         if slug not in seen:  # two spellings of one slug: the first keeps it (check says so)
             seen.add(slug)
             yield from _filtered(version, now, None, city, tuple(by_city[city]), events)
-    for session in schedule.sessions:
-        yield from _session_documents(schedule, session, now)
 
 
 def _filtered(
@@ -480,10 +481,17 @@ def build(
     temporary.mkdir(parents=True)
     try:
         workers = workers or os.cpu_count() or 1
-        entries = _place(parts(version), previous, temporary, workers)
-        events = {e.path.rsplit("/", 1)[-1].removesuffix(".vevent"):
-                  (temporary / e.file).read_bytes() for e in entries}
-        entries += _place((_clamped(d, now) for d in documents(version, now, events)),
+        entries = _place((_clamped(d, now) for d in session_documents(version, now)),
+                         previous, temporary, workers)
+        events: dict[str, bytes] = {}
+        made: dict[str, Any] = {}
+        for entry in entries:  # what the shared documents are made of
+            name = entry.path.rsplit("/", 1)[-1]
+            if entry.path.startswith(PARTS):
+                events[name.removesuffix(".vevent")] = (temporary / entry.file).read_bytes()
+            elif entry.path.endswith(".json"):
+                made[name.removesuffix(".json")] = json.loads((temporary / entry.file).read_bytes())
+        entries += _place((_clamped(d, now) for d in shared_documents(version, now, events, made)),
                           previous, temporary, workers)
         entries.sort(key=lambda e: e.path)
         _write_extras(version.schedule, temporary, entries)

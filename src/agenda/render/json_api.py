@@ -13,6 +13,7 @@ without being declared there fails them.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from importlib import resources
 from typing import Any
@@ -187,9 +188,22 @@ def to_bytes(document: dict[str, Any]) -> bytes:
     return (text + "\n").encode("utf-8")
 
 
-def events_bytes(schedule: Schedule, now: datetime | None = None) -> bytes:
-    """/events.json as bytes, at `now` (see `schedule_document`)."""
-    return to_bytes(schedule_document(schedule, now=now))
+def events_bytes(
+    schedule: Schedule, now: datetime | None = None, made: Mapping[str, Any] | None = None
+) -> bytes:
+    """/events.json as bytes, at `now` (see `schedule_document`): compact, as it is large.
+
+    `made` holds sessions' documents already made at `now` (as /events/<id>.json has
+    them), by id: a builder hands them rather than have them made twice."""
+    document = schedule_document(schedule, sessions=False, now=now)
+    made = made or {}
+    document["sessions"] = [
+        made.get(s.id) or session_document(
+            schedule.calendar, s, schedule.contacts_for(s), _over(s, now))
+        for s in ordered(schedule)
+    ]
+    text = json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return (text + "\n").encode("utf-8")
 
 
 def session_bytes(schedule: Schedule, session: Session, now: datetime | None = None) -> bytes:
