@@ -31,3 +31,23 @@ def test_matching_if_match_gets_the_body(client: FlaskClient) -> None:
     response = client.get("/events.json", headers={"If-Match": etag})
     assert response.status_code == 200
     assert response.json is not None and response.json["version"] == 1
+
+
+def test_preconditions_follow_rfc_9110(client: FlaskClient) -> None:
+    url = "/events/clermont-ferrand.ics"
+    whole = client.get(url)
+    etag, modified = whole.headers["ETag"], whole.headers["Last-Modified"]
+    # If-Match: * on a resource that exists: proceed (RFC 9110 §13.1.1).
+    assert client.get(url, headers={"If-Match": "*"}).data == whole.data
+    assert client.get(url, headers={"If-Match": etag}).status_code == 200
+    # If-Unmodified-Since before the last change: the precondition fails.
+    old = "Thu, 01 Jan 1970 00:00:00 GMT"
+    assert client.get(url, headers={"If-Unmodified-Since": old}).status_code == 412
+    assert client.get(url, headers={"If-Unmodified-Since": modified}).status_code == 200
+    # If-Match wins over If-Unmodified-Since; If-None-Match over If-Modified-Since.
+    both = {"If-Match": etag, "If-Unmodified-Since": old}
+    assert client.get(url, headers=both).status_code == 200
+    fresh = {"If-None-Match": '"autre"', "If-Modified-Since": modified}
+    assert client.get(url, headers=fresh).status_code == 200
+    assert client.get(url, headers={"If-Modified-Since": modified}).status_code == 304
+    assert client.head(url, headers={"If-None-Match": etag}).status_code == 304
