@@ -86,7 +86,7 @@ def nginx_locations(entries: Iterable[Entry]) -> str:
     blocks = []
     for headers, paths in kinds.items():
         files = [p for p in paths if "." in p.rsplit("/", 1)[-1]]
-        pages = [p for p in paths if p not in files]
+        pages = [p for p in paths if "." not in p.rsplit("/", 1)[-1]]
         if "/" in pages:
             pages.remove("/")
             blocks.append(_location("= /", headers, "\n        try_files /index.html =404;"))

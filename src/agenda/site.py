@@ -314,17 +314,16 @@ class Entry:
         """The strong ETag of one coding's bytes."""
         return self.etag + encoding.ETAG_SUFFIX[coding]
 
-    def as_json(self) -> list[Any]:
-        """The entry's line in the manifest."""
-        return [self.path, self.etag, self.size, list(self.codings),
-                [list(h) for h in self.headers], self.key]
+    @property
+    def modified(self) -> str | None:
+        """The Last-Modified header's value, if any."""
+        return next((v for k, v in self.headers if k == "Last-Modified"), None)
 
-
-def _entry_of(line: list[Any], kinds: dict[tuple, tuple]) -> Entry:
-    path, etag, size, codings, headers, key = line
-    shared = tuple(tuple(h) for h in headers)
-    # URLs of one kind send the same headers: one tuple for all of them.
-    return Entry(path, etag, int(size), tuple(codings), kinds.setdefault(shared, shared), key)
+    def as_json(self, kinds: dict[tuple[tuple[str, str], ...], int]) -> list[Any]:
+        """The entry's line in the manifest; its headers by their number in `kinds`
+        (most URLs share theirs with many others: each set is written once)."""
+        kind = kinds.setdefault(self.headers, len(kinds))
+        return [self.path, self.etag, self.size, list(self.codings), kind, self.key]
 
 
 @dataclass(frozen=True)
@@ -363,8 +362,9 @@ def read_site(folder: Path) -> Site:
             document = json.loads(handle.read())
         if document.get("format") != FORMAT:
             raise SiteError(f"{folder}: not a site folder of this release")
-        kinds: dict[tuple, tuple] = {}
-        entries = {line[0]: _entry_of(line, kinds) for line in document["entries"]}
+        kinds = [tuple(tuple(h) for h in headers) for headers in document["kinds"]]
+        entries = {path: Entry(path, etag, int(size), tuple(codings), kinds[kind], key)
+                   for path, etag, size, codings, kind, key in document["entries"]}
         since, until = document["valid_from"], document["valid_until"]
         return Site(folder, int(document["version"]), str(document["digest"]),
                     datetime.fromisoformat(document["built_for"]),
@@ -501,8 +501,10 @@ def build(
             "digest": version.digest, "built_for": now.isoformat(),
             "valid_from": since.isoformat() if since else None,
             "valid_until": until.isoformat() if until else None,
-            "entries": [e.as_json() for e in entries],
         }
+        kinds: dict[tuple[tuple[str, str], ...], int] = {}
+        manifest["entries"] = [e.as_json(kinds) for e in entries]
+        manifest["kinds"] = [[list(h) for h in headers] for headers in kinds]
         _write(temporary / MANIFEST, json.dumps(manifest, ensure_ascii=False).encode("utf-8"))
         try:
             os.rename(temporary, target)

@@ -246,6 +246,8 @@ class VersionStore:
             return
         try:
             self._site = ensure_site(self.site_root, version, now, site, damaged)
+            # Served from now on (requests read _site); the older folders go after.
+            prune(self.site_root, {self._site.folder.name, site.folder.name if site else ""})
         except (OSError, builder.SiteError) as error:
             self._alarm("site", f"cannot build the site of {version.label}: {error}; "
                                 "still serving the previous folder")
@@ -433,6 +435,7 @@ def ensure_site(
         except builder.SiteError:
             if target.exists():  # incomplete or damaged: never served, built anew
                 _remove(target)
+            prune(root, {previous.folder.name if previous else ""}, dead_only=True)
             if previous is None or previous is damaged:
                 previous = _current(root) if damaged is None else None
             began = time.monotonic()
@@ -440,7 +443,6 @@ def ensure_site(
             log.info("built %s (%s) in %.1f s", target.name, version.label,
                      time.monotonic() - began)
         _switch(root, target.name)
-        _prune(root, {target.name, previous.folder.name if previous else ""})
     return found
 
 
@@ -465,11 +467,15 @@ def _switch(root: Path, name: str) -> None:
     os.replace(link, root / CURRENT)
 
 
-def _prune(root: Path, keep: set[str]) -> None:
-    """Remove the folders other than `keep` (the new one and the one before it), and what
-    builds that died left behind."""
+def prune(root: Path, keep: set[str], dead_only: bool = False) -> None:
+    """Remove the folders other than `keep` (the one served and the one before it) and the
+    one `current` names (another process may have switched it since), and what builds
+    that died left behind (only those, with `dead_only`)."""
+    with contextlib.suppress(OSError):
+        keep = keep | {os.readlink(root / CURRENT)}
     for folder in root.iterdir():
-        if not folder.is_dir() or folder.is_symlink() or folder.name in keep:
+        if not folder.is_dir() or folder.is_symlink() or folder.name in keep or (
+                dead_only and not folder.name.startswith(".")):
             continue
         if folder.name.startswith("."):
             pid = folder.name.rsplit(".", 2)[-2] if folder.name.endswith(".tmp") else ""

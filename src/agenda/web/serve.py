@@ -27,6 +27,8 @@ from agenda.store import VersionStore
 bp = Blueprint("serve", __name__)
 log = logging.getLogger(__name__)
 
+CONDITIONAL = {"HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE",
+               "HTTP_IF_UNMODIFIED_SINCE"}
 # What a 304 leaves out (as Werkzeug does): the headers that describe a body.
 ENTITY_HEADERS = frozenset(("content-encoding", "content-length", "content-type",
                             "last-modified"))
@@ -72,7 +74,8 @@ def send(site: Site, entry: Entry, again: bool = True) -> Response:
         if coding != encoding.IDENTITY:
             lines.append(("Content-Encoding", coding))
     lines += entry.headers
-    status = _precondition(etag, dict(entry.headers).get("Last-Modified"))
+    status = _precondition(etag, entry.modified) if CONDITIONAL & request.environ.keys() \
+        else 200
     if status == 412:
         response = Response("412 – Cette version n’est plus la version en ligne.\n", 412,
                             mimetype="text/plain")
