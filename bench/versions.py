@@ -13,9 +13,11 @@ builds fall in the same period between moments:
 - follow: another process (a VersionStore started before the edit, as a
   gunicorn worker is) polls: it reads the published file and the new folder's
   manifest. "edit until every worker serves it" is edit + follow;
-- peaks: ru_maxrss of this process (the publisher and builder), of its
-  children (the forked build workers and the follower: the largest of them),
-  and of the follower alone;
+- peaks: the high-water mark of the resident set (VmHWM, /proc/self/status)
+  of this process during the full build and, reset in between, during the edit;
+  ru_maxrss of its forked build workers (RUSAGE_CHILDREN, the largest); VmHWM of
+  the follower and of `agenda build`. (Not ru_maxrss for the processes started
+  with exec: Linux carries the parent's peak into it.)
 - export (--export): `agenda build OUTDIR` in a process of its own, a copy
   (hard links) of the published version's folder;
 - profile N (--profile): a second edit under cProfile, its N costliest
@@ -45,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 NOW = "2030-01-01T00:00:00+00:00"  # about 1,100 of 10,000 sessions are over
 FOLLOWER = """
-import json, resource, sys, time
+import json, re, sys, time
 from datetime import datetime
 from pathlib import Path
 from agenda.store import VersionStore
@@ -59,13 +61,34 @@ store.poll()
 seconds = time.perf_counter() - began
 site = store.site()
 print(json.dumps({"seconds": seconds, "version": site.version,
-                  "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak": int(re.search(r"VmHWM:\\s+(\\d+)",
+                                        open("/proc/self/status").read())[1]) / 1024}))
+"""
+EXPORT = """
+import atexit, re, sys
+from pathlib import Path
+from agenda.cli import main
+atexit.register(lambda: Path(sys.argv[1]).write_text(
+    re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read())[1]))
+main(sys.argv[2:])
 """
 
 
 def mib(who: int) -> float:
     """Peak resident MiB of this process (RUSAGE_SELF) or its largest waited-for child."""
     return resource.getrusage(who).ru_maxrss / 1024  # KiB on Linux
+
+
+def high_water() -> float:
+    """The peak resident MiB of this process since the last `reset()` (VmHWM)."""
+    with open("/proc/self/status") as status:
+        return int(re.search(r"VmHWM:\s+(\d+)", status.read())[1]) / 1024
+
+
+def reset() -> None:
+    """Start the peak resident memory (VmHWM) again from the current resident set."""
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")
 
 
 def retitle(path: Path, number: int) -> None:
@@ -92,7 +115,7 @@ def main() -> int:
     from agenda.store import VersionStore
 
     moment = datetime.fromisoformat(NOW)
-    baseline = mib(resource.RUSAGE_SELF)  # the interpreter and the imports
+    baseline = high_water()  # the interpreter and the imports
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "sessions.toml"
         path.write_bytes(args.schedule.read_bytes())
@@ -101,6 +124,8 @@ def main() -> int:
         began = time.perf_counter()
         store = VersionStore(path, settle=0, watch=False, site_root=root, moment=lambda: moment)
         full = time.perf_counter() - began
+        peak_full, peak_workers = high_water(), mib(resource.RUSAGE_CHILDREN)
+        reset()
         site = store.site()
         files = sum(1 for p in site.folder.rglob("*") if p.is_file())
         follower = subprocess.Popen(
@@ -126,20 +151,19 @@ def main() -> int:
             "cities": len({p.split("/")[2] for p in edited.entries if p.startswith("/cities/")}),
             "urls": len(site.entries), "files": files, "full": full, "edit": edit,
             "rendered": rendered, "follow": follow["seconds"], "follower_peak": follow["peak"],
-            "baseline": baseline, "peak_self": mib(resource.RUSAGE_SELF),
-            "peak_children": mib(resource.RUSAGE_CHILDREN),
+            "baseline": baseline, "peak_self": peak_full, "peak_edit": high_water(),
+            "peak_children": peak_workers,
         }
         if args.export:
             out = Path(folder) / "export"
-            command = [str(Path(sys.executable).parent / "agenda"), "build", str(out),
+            peak = Path(folder) / "export.peak"
+            command = [sys.executable, "-c", EXPORT, str(peak), "build", str(out),
                        "--data", str(path), "--now", NOW]
             began = time.perf_counter()
-            process = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=ROOT,
-                                       env=dict(os.environ, AGENDA_SITE=str(root)))
-            _, status, usage = os.wait4(process.pid, 0)
+            subprocess.run(command, stdout=subprocess.DEVNULL, cwd=ROOT, check=True,
+                           env=dict(os.environ, AGENDA_SITE=str(root)))
             figures["export"] = time.perf_counter() - began
-            figures["export_peak"] = usage.ru_maxrss / 1024
-            assert os.waitstatus_to_exitcode(status) == 0, "agenda build failed"
+            figures["export_peak"] = int(peak.read_text()) / 1024
         if args.profile:
             retitle(path, size // 3 or 1)
             profiler = cProfile.Profile()
