@@ -255,7 +255,7 @@ def report(args: argparse.Namespace, started: datetime, http: dict, runs: list,
             f"{len(differ)} differ{': ' + '; '.join(differ[:10]) if differ else ''}.", ""]
     out += ["## Versions: full build, one-session edit, followers", "",
             "| sessions | cities | URLs | files | full build | edit: publish + build | "
-            "files rendered | follower | edit until every worker serves it | builder peak, "
+            "URLs rendered | follower | edit until every worker serves it | builder peak, "
             "full build | build workers' peak | builder peak, edit | follower peak |",
             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for size, cities, run in runs:
@@ -270,8 +270,8 @@ def report(args: argparse.Namespace, started: datetime, http: dict, runs: list,
             f"{run['peak_self']:.0f} MiB | {run['peak_children']:.0f} MiB | "
             f"{run['peak_edit']:.0f} MiB | {run['follower_peak']:.0f} MiB |")
     exports = [(size, cities, run) for size, cities, run in runs if run and "export" in run]
-    out += ["", "`files rendered`: files of the new folder not hard-linked from the previous "
-            "one (the sessions' VEVENT parts included). Imports alone take "
+    out += ["", "`URLs rendered`: URLs whose file in the new folder is not hard-linked from "
+            "the previous one (the sessions' VEVENT parts included). Imports alone take "
             f"{runs[0][2]['baseline']:.0f} MiB of each process." if runs[0][2] else "", "",
             "## `agenda build OUTDIR` (a copy of the published version's folder)", "",
             "| sessions | cities | wall time (process start included) | peak memory |",
