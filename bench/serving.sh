@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# HTTP benchmark and build measurements; writes BENCHMARKS.md. Installs wrk and nginx.
-#   bench/serving.sh [--seconds 5] [--sizes 12,1000,10000]
+# The whole benchmark (HTTP, versions, builds, compression); writes BENCHMARKS.md.
+# Installs wrk and Debian's nginx.
+#   bench/serving.sh [--seconds 5] [--rounds 3] [--sizes 12,1000,10000] [--cities 100]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup

@@ -1,57 +1,188 @@
-"""One process builds a version of SIZE sessions, then a one-session edit; prints JSON.
+"""A version of SIZE sessions built into its site folder, then a one-session edit; prints JSON.
 
-Run by bench/serving.py in a process of its own (its peak memory is measured
-there): the full build is the first publication of the file and the prebuild of
-every body; the edit is a new revision of one session (its city renamed), its
-publication and the prebuild of what may differ.
+Run: .venv/bin/python bench/versions.py SCHEDULE.toml [--export] [--profile N] [--compression]
+
+Run by bench/serving.py in a process of its own per schedule, so that its peak
+memory is its own. Measured, with the site's moment pinned (NOW) so that both
+builds fall in the same period between moments:
+- full: creating the VersionStore (first publication of the file, then the
+  build of every URL of the site folder, social cards included, on every core);
+- edit: one session's title changed in place, then `store.poll()` (settle 0,
+  no watcher thread): from the moment the file is seen as settled until the new
+  folder is built and in service (publication + incremental build);
+- follow: another process (a VersionStore started before the edit, as a
+  gunicorn worker is) polls: it reads the published file and the new folder's
+  manifest. "edit until every worker serves it" is edit + follow;
+- peaks: the high-water mark of the resident set (VmHWM, /proc/self/status)
+  of this process during the full build and, reset in between, during the edit;
+  ru_maxrss of its forked build workers (RUSAGE_CHILDREN, the largest); VmHWM of
+  the follower and of `agenda build`. (Not ru_maxrss for the processes started
+  with exec: Linux carries the parent's peak into it.)
+- export (--export): `agenda build OUTDIR` in a process of its own, a copy
+  (hard links) of the published version's folder;
+- profile N (--profile): a second edit under cProfile, its N costliest
+  functions by cumulative time;
+- compression (--compression): bench/compression.py on this folder's files.
 """
 
 from __future__ import annotations
 
+import argparse
+import cProfile
+import io
 import json
 import os
+import pstats
+import re
+import resource
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-WRITE = (
-    "import sys; sys.path.insert(0, sys.argv[1]); from bench.run import schedule_text; "
-    "open(sys.argv[2], 'w', encoding='utf-8').write(schedule_text(int(sys.argv[3])))"
-)
+NOW = "2030-01-01T00:00:00+00:00"  # about 1,100 of 10,000 sessions are over
+FOLLOWER = """
+import json, re, sys, time
+from datetime import datetime
+from pathlib import Path
+from agenda.store import VersionStore
+moment = datetime.fromisoformat(sys.argv[3])
+store = VersionStore(sys.argv[1], settle=3600, watch=False, site_root=Path(sys.argv[2]),
+                     moment=lambda: moment)
+print("ready", flush=True)
+sys.stdin.readline()
+began = time.perf_counter()
+store.poll()
+seconds = time.perf_counter() - began
+site = store.site()
+print(json.dumps({"seconds": seconds, "version": site.version,
+                  "peak": int(re.search(r"VmHWM:\\s+(\\d+)",
+                                        open("/proc/self/status").read())[1]) / 1024}))
+"""
+EXPORT = """
+import atexit, re, sys
+from pathlib import Path
+from agenda.cli import main
+atexit.register(lambda: Path(sys.argv[1]).write_text(
+    re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read())[1]))
+main(sys.argv[2:])
+"""
+
+
+def mib(who: int) -> float:
+    """Peak resident MiB of this process (RUSAGE_SELF) or its largest waited-for child."""
+    return resource.getrusage(who).ru_maxrss / 1024  # KiB on Linux
+
+
+def high_water() -> float:
+    """The peak resident MiB of this process since the last `reset()` (VmHWM)."""
+    with open("/proc/self/status") as status:
+        return int(re.search(r"VmHWM:\s+(\d+)", status.read())[1]) / 1024
+
+
+def reset() -> None:
+    """Start the peak resident memory (VmHWM) again from the current resident set."""
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")
+
+
+def retitle(path: Path, number: int) -> None:
+    """Change session `number`'s title in place (as many bytes), with a newer mtime."""
+    old = f"Thème de la matinale n° {number} :".encode()
+    new = f"Thèse de la matinale n° {number} :".encode()
+    data = path.read_bytes()
+    at = data.index(old)
+    with open(path, "r+b") as handle:
+        handle.seek(at)
+        handle.write(new)
+    info = os.stat(path)
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000_000))
 
 
 def main() -> int:
-    size = int(sys.argv[1])
-    os.environ["AGENDA_WATCH"] = "0"
-    os.environ["AGENDA_SETTLE"] = "0"
-    from agenda import create_app
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("schedule", type=Path, help="the schedule (bench/run.py's text)")
+    parser.add_argument("--export", action="store_true", help="time `agenda build OUTDIR`")
+    parser.add_argument("--profile", type=int, default=0, help="profile a second edit")
+    parser.add_argument("--compression", action="store_true")
+    args = parser.parse_args()
+    from agenda import site as builder
+    from agenda.store import VersionStore
 
+    moment = datetime.fromisoformat(NOW)
+    baseline = high_water()  # the interpreter and the imports
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "sessions.toml"
-        # Written by a child process: the text of 10,000 sessions is not this one's memory.
-        subprocess.run([sys.executable, "-c", WRITE, str(ROOT), str(path), str(size)],
-                       check=True)
+        path.write_bytes(args.schedule.read_bytes())
+        size = len(re.findall(rb"^\[\[sessions\]\]", path.read_bytes(), re.M))
+        root = Path(folder) / "sessions.site"
         began = time.perf_counter()
-        app = create_app({"AGENDA_DATA": str(path), "AGENDA_PREBUILD": True})
+        store = VersionStore(path, settle=0, watch=False, site_root=root, moment=lambda: moment)
         full = time.perf_counter() - began
-        store = app.extensions["agenda.store"]
-        middle = size // 2 or 1
-        with open(path, "r+b") as handle:  # in place: the new name has as many bytes
-            at = handle.read().index(f'city = "Ville {middle}"\n'.encode())
-            handle.seek(at)
-            handle.write(f'city = "Bourg {middle}"\n'.encode())
-        info = os.stat(path)
-        os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000_000))
+        peak_full, peak_workers = high_water(), mib(resource.RUSAGE_CHILDREN)
+        reset()
+        site = store.site()
+        files = sum(1 for p in site.folder.rglob("*") if p.is_file())
+        follower = subprocess.Popen(
+            [sys.executable, "-c", FOLLOWER, str(path), str(root), NOW],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        assert follower.stdout is not None and follower.stdin is not None
+        assert follower.stdout.readline().strip() == "ready"
+        retitle(path, size // 2 or 1)
         began = time.perf_counter()
         store.poll()
         edit = time.perf_counter() - began
-        assert store.served().number == 2, "the edit was not published"
-        print(json.dumps({"full": full, "edit": edit}))
+        edited = store.site()
+        assert edited.version == 2, "the edit was not published"
+        rendered = sum(1 for e in edited.entries.values()
+                       if (edited.folder / e.file).stat().st_nlink == 1)
+        follower.stdin.write("go\n")
+        follower.stdin.flush()
+        follow = json.loads(follower.stdout.readline())
+        follower.wait()
+        assert follow["version"] == 2, "the follower did not follow"
+        figures = {
+            "sessions": size,
+            "cities": len({p.split("/")[2] for p in edited.entries if p.startswith("/cities/")}),
+            "urls": len(site.entries), "files": files, "full": full, "edit": edit,
+            "rendered": rendered, "follow": follow["seconds"], "follower_peak": follow["peak"],
+            "baseline": baseline, "peak_self": peak_full, "peak_edit": high_water(),
+            "peak_children": peak_workers,
+        }
+        if args.export:
+            out = Path(folder) / "export"
+            peak = Path(folder) / "export.peak"
+            command = [sys.executable, "-c", EXPORT, str(peak), "build", str(out),
+                       "--data", str(path), "--now", NOW]
+            began = time.perf_counter()
+            subprocess.run(command, stdout=subprocess.DEVNULL, cwd=ROOT, check=True,
+                           env=dict(os.environ, AGENDA_SITE=str(root)))
+            figures["export"] = time.perf_counter() - began
+            figures["export_peak"] = int(peak.read_text()) / 1024
+        if args.profile:
+            retitle(path, size // 3 or 1)
+            profiler = cProfile.Profile()
+            began = time.perf_counter()
+            profiler.runcall(store.poll)
+            figures["profiled_edit"] = time.perf_counter() - began
+            text = io.StringIO()
+            pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(
+                args.profile)
+            figures["profile"] = text.getvalue()
+            text = io.StringIO()
+            pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(args.profile)
+            figures["profile_own"] = text.getvalue()
+        if args.compression:
+            from bench.compression import measure
+
+            figures["compression"] = measure(store.site().folder)
+        del builder
+    print(json.dumps(figures))
     return 0
 
 
