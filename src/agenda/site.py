@@ -23,6 +23,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import signal
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -429,6 +430,11 @@ _WORK: tuple[list[Document], Path] = ([], Path())
 def _receive(todo: list[Document], folder: Path) -> None:
     global _WORK  # noqa: PLW0603 - in a build worker, once, at its start
     _WORK = (todo, folder)
+    # Forked from a server process (a gunicorn worker), the build worker inherits its
+    # signal handlers, which only ask a loop it does not run to stop: take back the
+    # defaults, so that the pool can end it.
+    for number in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP):
+        signal.signal(number, signal.SIG_DFL)
 
 
 def _render_slice(indexes: range) -> list[Entry]:
@@ -442,9 +448,15 @@ def _render_all(todo: list[Document], folder: Path, workers: int) -> list[Entry]
         return [render_one(d, folder) for d in todo]
     size = max(1, len(todo) // (workers * 8))
     slices = [range(i, min(i + size, len(todo))) for i in range(0, len(todo), size)]
-    context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=_receive, initargs=(todo, folder)) as pool:
-        return [e for part in pool.imap(_render_slice, slices) for e in part]
+    pool = multiprocessing.get_context("fork").Pool(
+        workers, initializer=_receive, initargs=(todo, folder))
+    try:
+        found = [e for part in pool.imap(_render_slice, slices) for e in part]
+        pool.close()  # the workers end when they have nothing more to do
+        return found
+    finally:
+        pool.terminate()
+        pool.join()
 
 
 def _place(
