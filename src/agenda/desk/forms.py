@@ -222,6 +222,6 @@ def labels(shown: list[Input] | tuple[Input, ...]) -> dict[str, str]:
 def in_words(message: str, table: Table) -> str:
     """A loader message with the file's field names as the form's labels: « start » → « Début »."""
     for field in table.fields:
-        message = message.replace(f"« {field.name} »", f"« {field.label} »")
-        message = message.replace(f"'{field.name}'", f"« {field.label} »")
+        label = _("'{title}'", title=field.label)
+        message = message.replace(f"« {field.name} »", label).replace(f"'{field.name}'", label)
     return message
