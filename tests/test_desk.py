@@ -5,8 +5,11 @@ from __future__ import annotations
 import difflib
 import html
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -469,3 +472,22 @@ def test_desk_login_ends_after_8_hours_however_active(
     assert "Clermont" in client.get("/desk/").get_data(as_text=True)
     monkeypatch.setattr(time, "time", lambda: start + 8 * 3600 + 60)
     assert 'name="password"' in client.get("/desk/").get_data(as_text=True)
+
+
+def test_desk_login_page_is_in_english_with_agenda_messages_en(schedule: Path) -> None:
+    add_editor(schedule)
+    script = (
+        "import sys; from agenda import create_app; "
+        "app = create_app({'AGENDA_DATA': sys.argv[1], 'AGENDA_SECRET': sys.argv[2]}); "
+        "sys.stdout.write(app.test_client().get('/desk/connexion').get_data(as_text=True))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(schedule), SECRET], capture_output=True, text=True,
+        env=dict(os.environ, AGENDA_MESSAGES="en"), timeout=60, check=True,
+    )
+    page = lxml.html.fromstring(result.stdout)
+    assert page.get("lang") == "en"
+    assert page.findtext(".//title") == "Login – Editors' desk"
+    assert page.findtext(".//h1") == "Login"
+    assert [b.text_content() for b in page.xpath("//main//button")] == ["Log in"]
+    assert page.xpath("//label[@for='password']")[0].text_content() == "Password"

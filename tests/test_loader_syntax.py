@@ -93,12 +93,19 @@ def test_end_time_before_start_is_refused(write_schedule) -> None:
     assert found == f"{path}, séance « lyon », champ end : doit venir après « start »"
 
 
+# The code, and the desk's templates (whose `_` is agenda.i18n's, with the same {names}).
+MAPPING = [("**.py", "python"), ("**/templates/desk/**.html", "jinja2.ext:babel_extract")]
+
+
 def test_every_message_in_the_code_has_a_french_text() -> None:
     french = i18n.catalogue("fr")
     found = {
-        message if isinstance(message, str) else message[0]
-        for _, _, message, *_ in extract_from_dir(ROOT / "src" / "agenda", keywords={"_": None})
+        (path, message if isinstance(message, str) else message[0])
+        for path, _, message, *_ in extract_from_dir(ROOT / "src" / "agenda", MAPPING,
+                                                      keywords={"_": None})
     }
+    assert {path for path, _ in found if path.endswith(".html")}, "no message in the templates"
+    found = {message for _, message in found}
     assert found, "no message found: is _() still the keyword?"
     assert sorted(found - set(french)) == []
     for msgid, text in french.items():

@@ -10,6 +10,7 @@ import click
 
 from agenda import DEFAULT_DATA
 from agenda.desk.editors import EditorError, add_editor, editors_path, read_editors, remove_editor
+from agenda.i18n import _
 
 
 @click.group()
@@ -37,15 +38,16 @@ def editor_add(email: str, name: str, password_stdin: bool, data: str | None) ->
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
-        password = click.prompt("Mot de passe", hide_input=True,
-                                confirmation_prompt="Le même mot de passe, encore")
+        password = click.prompt(_("Password"), hide_input=True,
+                                confirmation_prompt=_("The same password again"))
     target = _editors_file(data)
     try:
         add_editor(target, email, name, password)
     except EditorError as error:
         click.echo(f"agenda: {error}", err=True)
         sys.exit(1)
-    click.echo(f"{target}: {email.strip().lower()} peut se connecter au bureau (/desk/).")
+    click.echo(_("{path}: {email} may log in to the desk (/desk/).", path=target,
+                 email=email.strip().lower()))
 
 
 @editor.command("remove")
@@ -59,7 +61,7 @@ def editor_remove(email: str, data: str | None) -> None:
     except EditorError as error:
         click.echo(f"agenda: {error}", err=True)
         sys.exit(1)
-    click.echo(f"{target}: {email.strip().lower()} retiré.")
+    click.echo(_("{path}: {email} removed.", path=target, email=email.strip().lower()))
 
 
 @editor.command("list")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from agenda.i18n import _
 from agenda.loader import EMAIL
 
 MIN_PASSWORD = 10
@@ -74,11 +75,13 @@ def add_editor(path: Path, email: str, name: str, password: str) -> Editor:
     """Add an editor (or set a known editor's name and password); EditorError when invalid."""
     email = email.strip().lower()
     if not EMAIL.match(email):
-        raise EditorError(f"« {email} » n’est pas une adresse électronique (nom@exemple.org).")
+        raise EditorError(_("'{email}' is not an e-mail address (name@example.org).",
+                                email=email))
     if not name.strip():
-        raise EditorError("Donnez le nom de l’éditeur avec --name.")
+        raise EditorError(_("Give the editor's name with --name."))
     if len(password) < MIN_PASSWORD:
-        raise EditorError(f"Le mot de passe doit compter au moins {MIN_PASSWORD} caractères.")
+        raise EditorError(_("The password must have at least {least} characters.",
+                                least=MIN_PASSWORD))
     editors = read_editors(path)
     editor = Editor(email, name.strip(), generate_password_hash(password), time.time())
     editors[email] = editor
@@ -90,7 +93,7 @@ def remove_editor(path: Path, email: str) -> None:
     """Remove an editor; EditorError when there is no such editor."""
     editors = read_editors(path)
     if editors.pop(email.strip().lower(), None) is None:
-        raise EditorError(f"Aucun éditeur « {email} » dans {path}.")
+        raise EditorError(_("No editor '{email}' in {path}.", email=email, path=path))
     _write(path, editors)
 
 

@@ -14,6 +14,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from agenda.format import LEGACY, TABLES, Field, Kind, Table
+from agenda.i18n import _
 from agenda.render.wording import STATUS_LABELS
 
 ROWS_EXTRA = 1  # empty rows offered under a list of people or contacts, to add one
@@ -26,11 +27,11 @@ _INPUT = {
 }
 CHOICE_LABELS = {s.value: label for s, label in STATUS_LABELS.items()}
 EXAMPLES = {
-    **dict.fromkeys(DATE_TIMES, "Écrivez la date et l’heure ainsi : 2026-12-16T08:45."),
-    Kind.INSTANT: "Écrivez la date ainsi : 2026-12-16 (ou 2026-12-16T08:45).",
-    Kind.DATE: "Écrivez la date ainsi : 2026-12-16.",
-    Kind.TIME: "Écrivez l’heure ainsi : 08:45.",
-    Kind.INTEGER: "Écrivez un nombre entier, par exemple 4.",
+    **dict.fromkeys(DATE_TIMES, _("Write the date and time like this: 2026-12-16T08:45.")),
+    Kind.INSTANT: _("Write the date like this: 2026-12-16 (or 2026-12-16T08:45)."),
+    Kind.DATE: _("Write the date like this: 2026-12-16."),
+    Kind.TIME: _("Write the time like this: 08:45."),
+    Kind.INTEGER: _("Write a whole number, for example 4."),
 }
 
 
@@ -130,7 +131,7 @@ def _read_one(field: Field, text: str) -> Any:
         text = text.strip("\n")
     if not text:
         if field.required:
-            raise ValueError("Ce champ est obligatoire.")
+            raise ValueError(_("This field is required."))
         return None
     kind = field.kind
     try:
@@ -146,11 +147,11 @@ def _read_one(field: Field, text: str) -> Any:
         if kind is Kind.TIME:
             return time.fromisoformat(text)
     except ValueError:
-        raise ValueError(EXAMPLES.get(kind, "Valeur illisible.")) from None
+        raise ValueError(EXAMPLES.get(kind, _("Unreadable value."))) from None
     if kind is Kind.STRINGS:
         return [line.strip() for line in text.split("\n") if line.strip()]
     if kind is Kind.CHOICE and text not in field.choices:
-        raise ValueError("Choisissez une des valeurs proposées.")
+        raise ValueError(_("Choose one of the values offered."))
     return text
 
 
@@ -221,6 +222,6 @@ def labels(shown: list[Input] | tuple[Input, ...]) -> dict[str, str]:
 def in_words(message: str, table: Table) -> str:
     """A loader message with the file's field names as the form's labels: « start » → « Début »."""
     for field in table.fields:
-        message = message.replace(f"« {field.name} »", f"« {field.label} »")
-        message = message.replace(f"'{field.name}'", f"« {field.label} »")
+        label = _("'{title}'", title=field.label)
+        message = message.replace(f"« {field.name} »", label).replace(f"'{field.name}'", label)
     return message

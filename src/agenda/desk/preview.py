@@ -16,13 +16,14 @@ from pathlib import Path
 from agenda.errors import Problem, ScheduleError
 from agenda.format import SESSION
 from agenda.history import SessionChange
+from agenda.i18n import _
 from agenda.published import Version, next_version
 from agenda.render import wording
 from agenda.site import Site, SiteError, build, read_site
 
 # What changed, in the words of the desk's forms ("content": a change the history
 # cannot name, as when the previous text is unreadable).
-_LABELS = {f.name: f.label.lower() for f in SESSION.fields} | {"content": "contenu"}
+_LABELS = {f.name: f.label.lower() for f in SESSION.fields} | {"content": _("content")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,14 +68,14 @@ def outgoing(version: Version, changes: tuple[SessionChange, ...]) -> list[Outgo
             continue
         revision = session.revisions[-1]
         if change.sequence_after is None:
-            calendar = "retirée des calendriers"
+            calendar = _("removed from the calendars")
         elif change.sequence_before is None:
-            calendar = "nouvelle entrée dans les calendriers" if session.is_dated \
-                else "pas d’entrée de calendrier (séance sans date)"
+            calendar = _("new entry in the calendars") if session.is_dated \
+                else _("no calendar entry (session without a date)")
         else:
             what = ", ".join(_LABELS.get(f, f) for f in revision.fields)
-            calendar = (f"mise à jour dans les calendriers (SEQUENCE {change.sequence_before} "
-                        f"→ {change.sequence_after}) : {what}")
+            calendar = _("updated in the calendars (SEQUENCE {before} → {after}): {what}",
+                         before=change.sequence_before, after=change.sequence_after, what=what)
         news = (wording.change_title(session, revision),) if revision.news else ()
         if revision.is_first:
             news = (wording.announcement_title(session),)
@@ -87,17 +88,16 @@ def with_banner(page: bytes, root: str, back: str, stylesheet: str) -> bytes:
     """A built page with the preview's banner, its site links kept inside the preview."""
     text = page.decode("utf-8").replace('href="/', f'href="{root}')
     text = text.replace('src="/', f'src="{root}')
-    banner = (
-        f'<div class="desk-banner" role="region" aria-label="Aperçu"><p><strong>Aperçu du '
-        f'brouillon</strong> : rien n’est encore publié. <a href="{back}">Retour au brouillon'
-        '</a></p></div>'
-    )
+    said = _('<strong>Preview of the draft</strong>: nothing is published yet. '
+             '<a href="{back}">Back to the draft</a>', back=back)
+    label = _("Preview")
+    banner = f'<div class="desk-banner" role="region" aria-label="{label}"><p>{said}</p></div>'
     text = text.replace("</head>", f'<link rel="stylesheet" href="{stylesheet}">\n</head>', 1)
     # Before <main>, so that the page's skip link stays first; else at the top of <body>.
     if "<main" in text:
         return text.replace("<main", banner + "<main", 1).encode("utf-8")
-    head, _, rest = text.partition("<body")
-    tag, _, body = rest.partition(">")
+    head, _sep, rest = text.partition("<body")
+    tag, _sep, body = rest.partition(">")
     text = head + "<body" + tag + ">" + banner + body
     return text.encode("utf-8")
 

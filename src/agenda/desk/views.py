@@ -26,6 +26,7 @@ from flask import (
     url_for,
 )
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
+from markupsafe import Markup, escape
 from tomlkit.exceptions import TOMLKitError
 from werkzeug.exceptions import HTTPException
 from wtforms import ValidationError
@@ -33,6 +34,7 @@ from wtforms import ValidationError
 from agenda.desk import drafts, editors, forms, preview
 from agenda.errors import AgendaError, Problem
 from agenda.format import CALENDAR, CONTACT, SERIES, SESSION, Field, Kind, Table
+from agenda.i18n import _
 from agenda.published import (
     digest_of,
     publish,
@@ -56,8 +58,6 @@ LIFETIME = timedelta(hours=8)  # of a login
 FAILURE_WINDOW = 15 * 60  # seconds during which failed logins count
 FAILURES_PER_ACCOUNT = 10
 FAILURES_PER_ADDRESS = 20
-TOO_MANY = ("Trop de tentatives de connexion ont échoué. Réessayez dans un quart d’heure, "
-            "ou demandez à un administrateur de vérifier votre compte.")
 PUBLIC = {"desk.login", "desk.static"}  # the only routes answered without a login
 
 
@@ -143,14 +143,15 @@ def headers(response: Response) -> Response:
 def http_error(error: HTTPException) -> tuple[str, int]:
     """The desk's own error page, in French."""
     messages = {
-        400: "La demande n’a pas pu être vérifiée (formulaire expiré ?). Rechargez la page "
-             "et recommencez.",
-        403: "Connectez-vous pour accéder au bureau des éditeurs.",
-        404: "Cette page n’existe pas.",
-        429: TOO_MANY,
+        400: _("The request could not be checked (form expired?). Reload the page and try "
+               "again."),
+        403: _("Log in to use the editors' desk."),
+        404: _("This page does not exist."),
+        429: _("Too many logins failed. Try again in a quarter of an hour, or ask an "
+               "administrator to check your account."),
     }
     code = error.code or 500
-    message = messages.get(code, "Une erreur est survenue.")
+    message = messages.get(code, _("Something went wrong."))
     return render_template("desk/error.html", code=code, message=message), code
 
 
@@ -166,14 +167,21 @@ def unreadable(error: TOMLKitError) -> tuple[str, int]:
 def unavailable(error: Exception) -> tuple[str, int]:
     """A file that cannot be read or written (the schedule, the published version, a draft)."""
     log.error("desk: %s", error)
-    return render_template("desk/error.html", code=503, message=(
-        f"Le bureau ne peut pas lire ou écrire les fichiers de l’agenda : {error}. Rien n’a été "
-        "publié ; réessayez, ou prévenez l’administrateur.")), 503
+    return render_template("desk/error.html", code=503, message=_(
+        "The desk cannot read or write the agenda's files: {error}. Nothing was published; "
+        "try again, or tell the administrator.", error=error)), 503
 
 
 @bp.context_processor
 def _context() -> dict[str, Any]:
     return {"csrf_token": generate_csrf}
+
+
+def _in_html(msgid: str, **values: object) -> Markup:
+    """`_` of the desk's templates: the editor's text escaped, and its values unless Markup
+    (a link built in the template). Not jinja2.ext.i18n: its placeholders are %(name)s."""
+    text = escape(_(msgid))
+    return text.format(**values) if values else text
 
 
 # --- login --------------------------------------------------------------------------
@@ -210,7 +218,7 @@ def login() -> Any:
         log.warning("desk: failed login for %s from %s", email, address)
         if _too_many(email, address, now, record=True):
             abort(429)
-        return _login_page(200, "Adresse ou mot de passe incorrect.", email)
+        return _login_page(200, _("Wrong address or password."), email)
     session.clear()
     session.permanent = True
     session.update(editor=editor.email, since=now)
@@ -327,7 +335,7 @@ def index() -> Any:
 def edit_session(session_id: str) -> Any:
     """« Modifier »: every field of a session."""
     values = _session_values(session_id)
-    return _form(f"Modifier la séance « {values.get('city', session_id)} »", "sessions",
+    return _form(_("Edit the session '{city}'", city=values.get("city", session_id)), "sessions",
                  session_id, SESSION, forms.editable(SESSION), values, fixed=("id",))
 
 
@@ -335,16 +343,16 @@ def edit_session(session_id: str) -> Any:
 def move_session(session_id: str) -> Any:
     """« Reporter »: a new start and end."""
     values = _session_values(session_id)
-    return _form(f"Reporter la séance « {values.get('city', session_id)} »", "sessions",
+    return _form(_("Move the session '{city}'", city=values.get("city", session_id)), "sessions",
                  session_id, SESSION, forms.editable(SESSION, ("start", "end")), values,
-                 intro="Indiquez la nouvelle date. Les abonnés verront la séance déplacée.")
+                 intro=_("Give the new date. Subscribers will see the session moved."))
 
 
 @bp.route("/seances/<session_id>/replay", methods=["GET", "POST"])
 def add_replay(session_id: str) -> Any:
     """« Ajouter le replay »: the recording's link."""
     values = _session_values(session_id)
-    return _form(f"Ajouter le replay de « {values.get('city', session_id)} »", "sessions",
+    return _form(_("Add the replay of '{city}'", city=values.get("city", session_id)), "sessions",
                  session_id, SESSION, forms.editable(SESSION, ("replay_url",)), values)
 
 
@@ -357,7 +365,7 @@ def cancel_session(session_id: str) -> Any:
         draft = current_draft()
         text = drafts.edit(draft.text, "sessions", session_id,
                            forms.editable(SESSION, ("status",)), {"status": "cancelled"})
-        errors, _ = _try(text, "sessions", session_id, SESSION)
+        errors = _try(text, "sessions", session_id, SESSION)[0]
         if not errors:
             _save(draft, text)
             return redirect(url_for("desk.index", _anchor=f"s-{session_id}"))
@@ -394,12 +402,12 @@ def new_session(series_id: str) -> Any:
 
     def unique(posted: dict[str, Any]) -> dict[str, str]:
         taken = drafts.item_values(current_draft().text, "sessions", posted.get("id") or "")
-        return {"id": "Cet identifiant est déjà pris ; choisissez-en un autre."} if taken else {}
+        return {"id": _("This id is taken already; choose another one.")} if taken else {}
 
-    return _form("Nouvelle séance", "sessions", None, SESSION, forms.editable(SESSION),
+    return _form(_("New session"), "sessions", None, SESSION, forms.editable(SESSION),
                  _next_values(last, series_id), adjust=unique,
-                 intro="Les valeurs reprennent la dernière séance de la série : vérifiez la date, "
-                       "les liens et les intervenants.")
+                 intro=_("The values are those of the series' last session: check the date, "
+                         "the links and the speakers."))
 
 
 @bp.route("/series/<series_id>", methods=["GET", "POST"])
@@ -408,15 +416,15 @@ def edit_series(series_id: str) -> Any:
     values = drafts.item_values(current_draft().text, "series", series_id)
     if values is None:
         abort(404)
-    return _form(f"Série « {values.get('title', series_id)} »", "series", series_id, SERIES,
-                 forms.editable(SERIES), values, fixed=("id",))
+    return _form(_("Series '{title}'", title=values.get("title", series_id)), "series",
+                 series_id, SERIES, forms.editable(SERIES), values, fixed=("id",))
 
 
 @bp.route("/agenda", methods=["GET", "POST"])
 def edit_calendar() -> Any:
     """The calendar's settings."""
     values = drafts.item_values(current_draft().text, "calendar", None) or {}
-    return _form("Réglages de l’agenda", "calendar", None, CALENDAR,
+    return _form(_("Agenda settings"), "calendar", None, CALENDAR,
                  forms.editable(CALENDAR), values, fixed=("base_url",))
 
 
@@ -436,11 +444,10 @@ def edit_contacts() -> Any:
             if not errors:
                 _save(draft, text)
                 return redirect(url_for("desk.index"))
-    field = Field("contacts", Kind.TABLES, "", table="contact", label="Contacts presse",
-                  help="Videz une ligne pour retirer un contact ; remplissez la dernière pour "
-                       "en ajouter un.")
+    field = Field("contacts", Kind.TABLES, "", table="contact", label=_("Press contacts"),
+                  help=_("Empty a row to remove a contact; fill in the last one to add one."))
     shown = forms.inputs((field,), {"contacts": rows}, errors, typed=request.form)
-    return render_template("desk/form.html", title="Contacts presse", inputs=shown,
+    return render_template("desk/form.html", title=_("Press contacts"), inputs=shown,
                            errors=errors, labels=forms.labels(shown), others=others, intro=""), \
         (422 if errors else 200)
 
@@ -455,7 +462,7 @@ def draft_page() -> Any:
     return render_template(
         "desk/draft.html", draft=draft, pending=found, outgoing=listed,
         moved=digest_of(file_text.encode("utf-8")) != draft.base_digest,
-        mine=drafts.diff(draft.base, draft.text, ("fichier", "brouillon")),
+        mine=drafts.diff(draft.base, draft.text, (_("file"), _("draft"))),
     )
 
 
@@ -464,13 +471,14 @@ def publish_draft() -> Any:
     """« Publier »: write the file from the draft, under the lock, then publish it."""
     draft = current_draft()
     correction = {"correction": True, "annonce": False}.get(request.form.get("mode", ""))
+    start = _("start of the draft")
     with publishing_lock(published_file()):
         on_disk = _file_text()
         if digest_of(on_disk.encode("utf-8")) != draft.base_digest:
             return render_template(
                 "desk/conflict.html",
-                theirs=drafts.diff(draft.base, on_disk, ("début du brouillon", "fichier actuel")),
-                mine=drafts.diff(draft.base, draft.text, ("début du brouillon", "brouillon")),
+                theirs=drafts.diff(draft.base, on_disk, (start, _("current file"))),
+                mine=drafts.diff(draft.base, draft.text, (start, _("draft"))),
                 mergeable=drafts.rebase(draft, on_disk) is not None,
             ), 409
         # Not the store's version: asking it may publish, which takes this very lock.
@@ -486,7 +494,7 @@ def publish_draft() -> Any:
     except AgendaError as error:
         log.error("desk: %s could not publish: %s", g.editor.email, error)
         return render_template("desk/error.html", code=500,
-                               message=f"La publication a échoué : {error}"), 500
+                               message=_("Publishing failed: {error}", error=error)), 500
     drafts.drop_draft(schedule_path(), g.editor.email)
     log.info("desk: %s published %s", g.editor.email, outcome.version.label)
     return redirect(url_for("desk.index", publie=outcome.version.number))
@@ -562,4 +570,5 @@ def register(app: Flask) -> None:
         PERMANENT_SESSION_LIFETIME=LIFETIME,
         WTF_CSRF_TIME_LIMIT=None,  # a form is good as long as the session
     )
+    app.jinja_env.globals["_"] = _in_html
     app.register_blueprint(bp)
