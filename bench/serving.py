@@ -85,7 +85,7 @@ def compare(app_port: int, nginx_port: int, site: Path) -> tuple[int, list[str]]
 def http_part(folder: Path, seconds: int, rounds: int) -> dict[str, object]:
     """Answers per second of every target, best of `rounds` interleaved rounds."""
     data = folder / "data"
-    shutil.copytree(SHIPPED, data)
+    shutil.copytree(SHIPPED, data, ignore=shutil.ignore_patterns("*.site", ".*"))
     site = data / "sessions.site"
     floor_port, app_port, nginx_port = free_port(), free_port(), free_port()
     env = dict(os.environ, AGENDA_DATA=str(data / "sessions.toml"), AGENDA_NOW=NOW)

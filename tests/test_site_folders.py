@@ -292,3 +292,20 @@ def test_every_event_of_the_feed_reads_back_after_many_versions(tmp_path: Path) 
     events = icalendar.Calendar.from_ical(body).walk("VEVENT")
     assert "Le jour d’après" in " ".join(str(e["SUMMARY"]) + str(e["DESCRIPTION"])
                                          for e in events)
+
+
+def test_a_data_folder_copied_with_its_site_folders_still_starts(tmp_path: Path) -> None:
+    # `cp -r data/ elsewhere/` makes a folder of the `current` link: the copy still serves.
+    (tmp_path / "one").mkdir()
+    path = data_copy(tmp_path / "one")
+    first = served(app_on(path))
+    copy = tmp_path / "two"
+    shutil.copytree(path.parent, copy)  # links followed: `current` is now a real folder
+    assert (copy / "sessions.site" / CURRENT).is_dir()
+    app = app_on(copy / "sessions.toml")
+    client = app.test_client()
+    assert client.get("/calendar.ics").status_code == 200
+    assert served(app).entries.keys() == first.entries.keys()
+    edit(copy / "sessions.toml", "Le jour où l’on recule l’heure", "Le jour d’après")
+    assert "Le jour d’après" in client.get("/events/automne").get_data(as_text=True)
+    assert (copy / "sessions.site" / CURRENT).is_symlink()

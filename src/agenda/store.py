@@ -464,6 +464,8 @@ def _switch(root: Path, name: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(link)
     os.symlink(name, link)
+    if (root / CURRENT).is_dir() and not (root / CURRENT).is_symlink():
+        _remove(root / CURRENT)  # a copy of the data folder made a folder of the link
     os.replace(link, root / CURRENT)
 
 
