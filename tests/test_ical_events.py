@@ -155,3 +155,6 @@ def test_feed_from_events_serialized_before_is_icalendars_own_serialization(text
         whole = build_calendar(schedule, schedule.sessions, "Nom", series_ids=ids).to_ical()
         assert feed_bytes(schedule, schedule.sessions, "Nom", ids, events) == whole
         assert feed_bytes(schedule, schedule.sessions, "Nom", ids, {}) == whole
+    for session in schedule.dated_sessions:  # and so are the single downloads
+        assert session_bytes(schedule, session, events[session.id]) == \
+            build_calendar(schedule, [session], subscription=False).to_ical()

@@ -155,8 +155,8 @@ PART_TYPE = "application/x-agenda-part"  # not compressed, not listed for static
 
 
 def session_documents(version: Version, now: datetime) -> Iterator[Document]:
-    """What each session is alone: its page, card, JSON, .ics, and its serialized VEVENT
-    (a part, `_parts/`), which the calendar feeds are made of."""
+    """What each session is alone: its page, card, JSON, and its serialized VEVENT (a
+    part, `_parts/`), which its .ics and the calendar feeds are made of."""
     schedule = version.schedule
     calendar = schedule.calendar
     for session in schedule.sessions:
@@ -170,7 +170,8 @@ def session_documents(version: Version, now: datetime) -> Iterator[Document]:
 def shared_documents(
     version: Version, now: datetime, events: dict[str, bytes], made: dict[str, Any]
 ) -> Iterator[Document]:
-    """The documents of the whole schedule, each series and each city, at `now`.
+    """The documents of the whole schedule, each series and each city, and the sessions'
+    .ics downloads, at `now`.
 
     `events` are the sessions' VEVENTs and `made` their JSON documents, already made
     (`session_documents`), by session id."""
@@ -210,6 +211,9 @@ def shared_documents(
         if slug not in seen:  # two spellings of one slug: the first keeps it (check says so)
             seen.add(slug)
             yield from _filtered(version, now, None, city, tuple(by_city[city]), events)
+    for session in schedule.sessions:
+        if session.is_dated:
+            yield _session_download(schedule, session, events)
 
 
 def _filtered(
@@ -273,11 +277,18 @@ def _session_documents(schedule: Schedule, session: Session, now: datetime) -> I
     path = links.json_path(session)
     yield Document(path, JSON_TYPE, lambda: json_api.session_bytes(schedule, session, now),
                    _digest(made_of, path), modified, DESCRIBED)
-    if session.is_dated:
-        path = links.ics_path(session)
-        yield Document(path, ICAL_TYPE, lambda: ical.session_bytes(schedule, session),
-                       _digest(made, path), modified,
-                       (("Content-Disposition", f'attachment; filename="{session.id}.ics"'),))
+
+
+def _session_download(
+    schedule: Schedule, session: Session, events: dict[str, bytes]
+) -> Document:
+    """A dated session's .ics, made of its VEVENT serialized before (`session_documents`)."""
+    calendar = schedule.calendar
+    path = links.ics_path(session)
+    return Document(
+        path, ICAL_TYPE, lambda: ical.session_bytes(schedule, session, events.get(session.id)),
+        _digest(calendar, session, path), _dated(session.updated, calendar.updated),
+        (("Content-Disposition", f'attachment; filename="{session.id}.ics"'),))
 
 
 # --- the manifest -------------------------------------------------------------------

@@ -249,8 +249,16 @@ def feed_bytes(
         series_ids = [s.id for s in schedule.series]
     if events is None:
         return build_calendar(schedule, sessions, name, True, series_ids).to_ical()
-    dated, planned, _ = _parts(schedule, sessions, True, series_ids)
-    cal = build_calendar(schedule, sessions, name, True, series_ids, with_events=False)
+    return _assembled(schedule, sessions, name, True, series_ids, events)
+
+
+def _assembled(
+    schedule: Schedule, sessions: Sequence[Session], name: str | None, subscription: bool,
+    series_ids: Collection[str], events: Mapping[str, bytes],
+) -> bytes:
+    """`build_calendar(...).to_ical()`, the sessions' VEVENTs taken from `events`."""
+    dated, planned, _ = _parts(schedule, sessions, subscription, series_ids)
+    cal = build_calendar(schedule, sessions, name, subscription, series_ids, with_events=False)
     # The dated events come before the planned ones, after the timezones.
     cut = b"BEGIN:VEVENT\r\n" if planned else END
     head, _, tail = cal.to_ical().partition(cut)
@@ -258,6 +266,9 @@ def feed_bytes(
     return head + middle + cut + tail
 
 
-def session_bytes(schedule: Schedule, session: Session) -> bytes:
-    """One session as a stand-alone download, as bytes."""
-    return build_calendar(schedule, [session], subscription=False).to_ical()
+def session_bytes(schedule: Schedule, session: Session, event: bytes | None = None) -> bytes:
+    """One session as a stand-alone download, as bytes; `event` is its VEVENT serialized
+    before (event_bytes), when the caller has it."""
+    if event is None:
+        return build_calendar(schedule, [session], subscription=False).to_ical()
+    return _assembled(schedule, [session], None, False, (), {session.id: event})
