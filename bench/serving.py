@@ -213,9 +213,9 @@ def report(args: argparse.Namespace, started: datetime, http: dict, runs: list,
         f"UTC, on {platform.node() or 'this machine'}: {os.cpu_count()} CPUs, "
         f"{platform.python_implementation()} {platform.python_version()}, "
         f"{platform.system()} {platform.release()}. Load average at the end "
-        f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}: other engineers used the same two "
-        "CPUs during the run, so absolute figures are pessimistic and noisy; compare rows "
-        "of this run, not runs.",
+        f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (the load generator and the servers "
+        "share the CPUs, and any other work on the machine adds noise): compare rows of "
+        "this run, not runs.",
         "",
         "## Method",
         "",
