@@ -11,10 +11,13 @@ import logging
 import os
 import re
 import unicodedata
+from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, abort, current_app, redirect, request
-from werkzeug.http import parse_date, parse_etags, quote_etag
+from werkzeug.datastructures import EnvironHeaders
+from werkzeug.http import parse_date, parse_etags
 from werkzeug.wsgi import wrap_file
 
 from agenda import encoding
@@ -23,6 +26,9 @@ from agenda.model import Schedule
 from agenda.render import links
 from agenda.site import Entry, Site
 from agenda.store import VersionStore
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 bp = Blueprint("serve", __name__)
 log = logging.getLogger(__name__)
@@ -37,6 +43,37 @@ ENTITY_HEADERS = frozenset(("content-encoding", "content-length", "content-type"
 def store() -> VersionStore:
     """The application's version store."""
     return current_app.extensions["agenda.store"]
+
+
+class SiteFiles:
+    """WSGI: a GET or HEAD of a URL of the folder in service, answered from its file
+    before Flask is reached; every other request goes on to the Flask app.
+
+    Serving a file needs none of Flask's request machinery, as nginx in front would
+    need none; the answer is the same as the Flask route's (`reply` makes both)."""
+
+    def __init__(self, app: WSGIApplication, versions: VersionStore) -> None:
+        self.app = app
+        self.versions = versions
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO") or "/"
+        if environ["REQUEST_METHOD"] in ("GET", "HEAD") and not environ.get("QUERY_STRING") \
+                and path.isascii() and not path.startswith("/_"):
+            site = self.versions.site()
+            entry = site.entries.get(path)
+            if entry is not None:
+                status, lines, handle = reply(environ, site, entry)
+                if status == 304:
+                    start_response("304 Not Modified", lines)
+                    return []
+                if handle is not None:
+                    start_response("200 OK", lines)
+                    if environ["REQUEST_METHOD"] == "HEAD":
+                        handle.close()
+                        return []
+                    return wrap_file(environ, handle)
+        return self.app(environ, start_response)  # 412, a damaged file, anything else
 
 
 @bp.get("/", defaults={"path": ""})
@@ -61,28 +98,44 @@ def answer(path: str) -> Response:
 
 
 def send(site: Site, entry: Entry, again: bool = True) -> Response:
-    """The answer of `entry`: 200 with the file, 304 or 412, in the client's coding.
+    """The answer of `entry` as a Flask response.
 
     A file missing or cut under us (a folder removed or damaged by hand) is never
     answered with wrong bytes: the folder is built anew and the answer taken from
     it, or a 503 says to come back."""
-    coding = encoding.choose(request.headers.get("Accept-Encoding"), entry.codings)
+    status, lines, handle = reply(request.environ, site, entry)
+    if status == 412:
+        return Response("412 – Cette version n’est plus la version en ligne.\n", 412,
+                        mimetype="text/plain")
+    if status == 304:
+        return Response(status=304, headers=lines)
+    if handle is None:
+        if again:
+            repaired = store().repair_site(site)
+            found = repaired.entries.get(entry.path)
+            if found is not None and repaired is not site:
+                return send(repaired, found, again=False)
+        abort(503, description="Le site est en cours de reconstruction ; réessayez.")
+    return Response(wrap_file(request.environ, handle), headers=lines, direct_passthrough=True)
+
+
+def reply(environ: WSGIEnvironment, site: Site, entry: Entry) -> tuple[int, list, Any]:
+    """(status, headers, open file) of `entry` for this request, in the client's coding:
+    200, 304 (no file) or 412 (no file). A 200 with no file: the file is missing or cut."""
+    coding = encoding.choose(environ.get("HTTP_ACCEPT_ENCODING"), entry.codings)
     etag = entry.etag_of(coding)
-    lines = [("ETag", quote_etag(etag))]
+    lines = [("ETag", f'"{etag}"')]
     if entry.codings:
         lines.append(("Vary", "Accept-Encoding"))
         if coding != encoding.IDENTITY:
             lines.append(("Content-Encoding", coding))
     lines += entry.headers
-    status = _precondition(etag, entry.modified) if CONDITIONAL & request.environ.keys() \
+    status = _precondition(environ, etag, entry.modified) if CONDITIONAL & environ.keys() \
         else 200
-    if status == 412:
-        response = Response("412 – Cette version n’est plus la version en ligne.\n", 412,
-                            mimetype="text/plain")
-        return response
     if status == 304:
-        return Response(status=304, headers=[h for h in lines
-                                             if h[0].lower() not in ENTITY_HEADERS])
+        return status, [h for h in lines if h[0].lower() not in ENTITY_HEADERS], None
+    if status == 412:
+        return status, lines, None
     try:
         handle = site.open(entry, coding)
         size = os.fstat(handle.fileno()).st_size
@@ -91,19 +144,14 @@ def send(site: Site, entry: Entry, again: bool = True) -> Response:
             raise OSError(f"{entry.file}: cut to {size} bytes")
     except OSError as error:
         log.error("%s: %s; building the folder anew", site.folder, error)
-        if again:
-            repaired = store().repair_site(site)
-            found = repaired.entries.get(entry.path)
-            if found is not None and repaired is not site:
-                return send(repaired, found, again=False)
-        abort(503, description="Le site est en cours de reconstruction ; réessayez.")
+        return 200, lines, None
     lines.append(("Content-Length", str(size)))
-    return Response(wrap_file(request.environ, handle), headers=lines, direct_passthrough=True)
+    return 200, lines, handle
 
 
-def _precondition(etag: str, modified: str | None) -> int:
+def _precondition(environ: WSGIEnvironment, etag: str, modified: str | None) -> int:
     """200, 304 or 412 for this request's preconditions, in RFC 9110 §13.2.2's order."""
-    headers = request.headers
+    headers = EnvironHeaders(environ)
     last = parse_date(modified) if modified else None
     if "If-Match" in headers:
         wanted = parse_etags(headers["If-Match"])
@@ -113,7 +161,7 @@ def _precondition(etag: str, modified: str | None) -> int:
         since = parse_date(headers["If-Unmodified-Since"])
         if since is not None and last is not None and last > since:
             return 412
-    safe = request.method in ("GET", "HEAD")
+    safe = environ["REQUEST_METHOD"] in ("GET", "HEAD")
     if "If-None-Match" in headers:
         if parse_etags(headers["If-None-Match"]).contains_weak(etag):
             return 304 if safe else 412
