@@ -191,13 +191,15 @@ def test_json_preflight_allows_conditional_fetch(client: FlaskClient) -> None:
 
 
 @pytest.mark.parametrize("fixture", [SHIPPED, SEVERAL], ids=["shipped", "several"])
-def test_events_json_from_documents_made_before_equals_one_serialization(fixture) -> None:
-    # The builder hands /events.json each session's document as /events/<id>.json has it;
-    # the standard library serializing the whole document at once gives the same bytes.
+def test_events_json_written_a_session_at_a_time_equals_one_serialization(fixture) -> None:
+    # /events.json is written a member and a session at a time; the standard library
+    # serializing the whole document at once gives the same bytes, and each session is
+    # the document /events/<id>.json has.
     schedule = first_version(fixture.read_bytes(), str(fixture)).schedule
     now = datetime(2021, 5, 17, 12, tzinfo=UTC)
     whole = json.dumps(json_api.schedule_document(schedule, now=now), ensure_ascii=False,
                        sort_keys=True, separators=(",", ":"))
-    made = {s.id: json.loads(json_api.session_bytes(schedule, s, now)) for s in schedule.sessions}
-    assert json_api.events_bytes(schedule, now, made) == (whole + "\n").encode("utf-8")
     assert json_api.events_bytes(schedule, now) == (whole + "\n").encode("utf-8")
+    sessions = json.loads(json_api.events_bytes(schedule, now))["sessions"]
+    assert sessions == [json.loads(json_api.session_bytes(schedule, schedule.session(s["id"]), now))
+                        for s in sessions]

@@ -14,14 +14,15 @@ FILE_TOKEN = "{file}"  # stands for the file name in a header value (Content-Dis
 FILE_VARIABLE = "$agenda_file"
 
 
-def headers_file(entries: Iterable[Entry]) -> str:
-    """The `_headers` file of Netlify and Cloudflare Pages: every URL with its headers."""
-    lines = ["# Headers of every URL, as the agenda server sends them (agenda build).\n"]
+def headers_file(entries: Iterable[Entry]) -> Iterator[str]:
+    """The lines of the `_headers` file of Netlify and Cloudflare Pages: every URL with its
+    headers (a line at a time: at 10,000 sessions the file is tens of megabytes)."""
+    yield "# Headers of every URL, as the agenda server sends them (agenda build).\n"
     for entry in public(entries):
-        lines.append(entry.path + "\n")
-        lines += [f"  {name}: {value}\n" for name, value in entry.headers
-                  if name != "Last-Modified"]  # the host dates files by their mtime
-    return "".join(lines)
+        yield entry.path + "\n"
+        for name, value in entry.headers:
+            if name != "Last-Modified":  # the host dates files by their mtime
+                yield f"  {name}: {value}\n"
 
 
 def public(entries: Iterable[Entry]) -> Iterator[Entry]:

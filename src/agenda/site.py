@@ -167,14 +167,12 @@ def session_documents(version: Version, now: datetime) -> Iterator[Document]:
         yield from _session_documents(schedule, session, now)
 
 
-def shared_documents(
-    version: Version, now: datetime, events: dict[str, bytes], made: dict[str, Any]
-) -> Iterator[Document]:
+def shared_documents(version: Version, now: datetime, events: dict[str, bytes]
+                     ) -> Iterator[Document]:
     """The documents of the whole schedule, each series and each city, and the sessions'
     .ics downloads, at `now`.
 
-    `events` are the sessions' VEVENTs and `made` their JSON documents, already made
-    (`session_documents`), by session id."""
+    `events` are the sessions' VEVENTs, already serialized (`session_documents`), by id."""
     schedule = version.schedule
     calendar = schedule.calendar
     updated = calendar.updated
@@ -190,7 +188,7 @@ def shared_documents(
     yield Document(links.AGENDA_CARD_PATH, PNG_TYPE, lambda: cards.agenda_card(schedule, now),
                    _digest(whole, "card", since), _dated(ended, since, updated))
     yield Document(links.EVENTS_JSON_PATH, JSON_TYPE,
-                   lambda: json_api.events_bytes(schedule, now, made),
+                   lambda: json_api.events_bytes(schedule, now),
                    _digest(whole, "events.json", since), _dated(ended, updated), DESCRIBED)
     yield Document(links.EVENTS_SCHEMA_PATH, SCHEMA_TYPE,
                    lambda: json_api.schema_bytes(schedule),
@@ -506,16 +504,11 @@ def build(
         workers = workers or os.cpu_count() or 1
         entries = _place((_clamped(d, now) for d in session_documents(version, now)),
                          previous, temporary, workers)
-        events: dict[str, bytes] = {}
-        made: dict[str, Any] = {}
-        for entry in entries:  # what the shared documents are made of
-            name = entry.path.rsplit("/", 1)[-1]
-            if entry.path.startswith(PARTS):
-                events[name.removesuffix(".vevent")] = (temporary / entry.file).read_bytes()
-            elif entry.path.endswith(".json"):
-                made[name.removesuffix(".json")] = json.loads((temporary / entry.file).read_bytes())
-        entries += _place((_clamped(d, now) for d in shared_documents(version, now, events, made)),
+        events = {e.path.rsplit("/", 1)[-1].removesuffix(".vevent"):
+                  (temporary / e.file).read_bytes() for e in entries if e.path.startswith(PARTS)}
+        entries += _place((_clamped(d, now) for d in shared_documents(version, now, events)),
                           previous, temporary, workers)
+        del events
         entries.sort(key=lambda e: e.path)
         _write_extras(version.schedule, temporary, entries)
         since, until = period(version.schedule, now)
@@ -529,23 +522,27 @@ def build(
         manifest["entries"] = [e.as_json(kinds) for e in entries]
         manifest["kinds"] = [[list(h) for h in headers] for headers in kinds]
         _write(temporary / MANIFEST, json.dumps(manifest, ensure_ascii=False).encode("utf-8"))
+        del manifest
         try:
             os.rename(temporary, target)
         except OSError:
             if not (target / MANIFEST).exists():
                 raise
             shutil.rmtree(temporary, ignore_errors=True)  # another process built it meanwhile
+            return read_site(target)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
-    return read_site(target)
+    return Site(target, version.number, version.digest, now, since, until,
+                {e.path: e for e in entries}, os.stat(target / MANIFEST).st_ino)
 
 
 def _write_extras(schedule: Schedule, folder: Path, entries: list[Entry]) -> None:
     """What static hosts need beside the files: `_headers`, nginx's conf, `404.html`."""
     from agenda import hosting  # the host configurations only; kept apart for size
 
-    _write(folder / "_headers", hosting.headers_file(entries).encode("utf-8"))
+    with open(folder / "_headers", "w", encoding="utf-8") as out:
+        out.writelines(hosting.headers_file(entries))
     for name, text in hosting.nginx_files(entries).items():
         _write(folder / "_nginx" / name, text.encode("utf-8"))
     _write(folder / "404.html", html.error_page(

@@ -13,7 +13,6 @@ without being declared there fails them.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from datetime import datetime
 from importlib import resources
 from typing import Any
@@ -188,22 +187,30 @@ def to_bytes(document: dict[str, Any]) -> bytes:
     return (text + "\n").encode("utf-8")
 
 
-def events_bytes(
-    schedule: Schedule, now: datetime | None = None, made: Mapping[str, Any] | None = None
-) -> bytes:
+def events_bytes(schedule: Schedule, now: datetime | None = None) -> bytes:
     """/events.json as bytes, at `now` (see `schedule_document`): compact, as it is large.
 
-    `made` holds sessions' documents already made at `now` (as /events/<id>.json has
-    them), by id: a builder hands them rather than have them made twice."""
-    document = schedule_document(schedule, sessions=False, now=now)
-    made = made or {}
-    document["sessions"] = [
-        made.get(s.id) or session_document(
-            schedule.calendar, s, schedule.contacts_for(s), _over(s, now))
-        for s in ordered(schedule)
-    ]
-    text = json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return (text + "\n").encode("utf-8")
+    The same bytes as `json.dumps` of the whole document, written a member and a
+    session at a time, so that the sessions' documents are never all held at once."""
+    pieces = []
+    for key, value in sorted(schedule_document(schedule, sessions=False, now=now).items()):
+        pieces += [b"," if pieces else b"{", _compact(key), b":"]
+        if key != "sessions":
+            pieces.append(_compact(value))
+            continue
+        pieces.append(b"[")
+        for number, s in enumerate(ordered(schedule)):
+            if number:
+                pieces.append(b",")
+            contacts = schedule.contacts_for(s)
+            pieces.append(_compact(session_document(schedule.calendar, s, contacts, _over(s, now))))
+        pieces.append(b"]")
+    pieces.append(b"}\n")
+    return b"".join(pieces)
+
+
+def _compact(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
 def session_bytes(schedule: Schedule, session: Session, now: datetime | None = None) -> bytes:
