@@ -12,7 +12,6 @@ brotli with a 1 MiB window), and single-threaded: a build spreads it on its work
 
 from __future__ import annotations
 
-import json
 import time
 import zlib
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from pathlib import Path
 import brotli
 
 from agenda.encoding import BROTLI_WINDOW_BITS
-from agenda.site import MANIFEST, file_for
+from agenda.site import file_for, read_site
 
 STEP = 50
 BIG = 200_000  # bytes: a whole-schedule or series document at 10,000 sessions
@@ -56,8 +55,8 @@ def timed(compress: Callable[[bytes], bytes], body: bytes, runs: int) -> tuple[i
 
 def measure(folder: Path) -> dict[str, object]:
     """Per body and level: [bytes, seconds]; per level: the estimated CPU seconds of a build."""
-    entries = json.loads((folder / MANIFEST).read_bytes())["entries"]
-    packed = [line[0] for line in entries if line[3]]  # the URLs built with siblings
+    entries = read_site(folder).entries.values()
+    packed = [e.path for e in entries if e.codings]  # the URLs built with siblings
     page = next(p for p in packed if p.startswith("/events/") and "." not in p)
     bodies = {f"session page {page}": page, "/events.json": "/events.json",
               "/calendar.ics": "/calendar.ics"}

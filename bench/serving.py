@@ -37,6 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from agenda.site import read_site  # noqa: E402
 from tests.servers import BROTLI_STATIC, fetch, free_port, nginx, running  # noqa: E402
 
 NOW = "2021-05-17T12:00:00+02:00"
@@ -68,9 +69,8 @@ def gunicorn_command(port: int, target: str, *extra: str) -> list[str]:
 def compare(app_port: int, nginx_port: int, site: Path) -> tuple[int, list[str]]:
     """Every public URL of the folder in every coding, from the app and from nginx:
     the number of answers compared and those that differ (status or bytes)."""
-    entries = json.loads((site / "_manifest.json").read_bytes())["entries"]
     count, differ = 0, []
-    for path, *_ in entries:
+    for path in read_site(site.resolve()).entries:
         if path.startswith("/_"):
             continue
         for coding in CODINGS:

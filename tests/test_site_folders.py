@@ -125,6 +125,23 @@ def test_a_damaged_folder_is_never_served_as_a_wrong_200(tmp_path: Path, damage:
     assert client.get("/healthz?strict=1").status_code == 200
 
 
+@pytest.mark.parametrize("cut", ["at a line's end", "within a line"])
+def test_a_cut_manifest_is_not_a_folder_and_is_built_again(tmp_path: Path, cut: str) -> None:
+    path = data_copy(tmp_path)
+    app = app_on(path)
+    good = app.test_client().get("/calendar.ics").data
+    manifest = served(app).folder / site.MANIFEST
+    lines = manifest.read_bytes().splitlines(keepends=True)
+    kept = b"".join(lines[:-3])
+    manifest.write_bytes(kept if cut == "at a line's end" else kept + lines[-3][:20])
+    with pytest.raises(site.SiteError):
+        site.read_site(manifest.parent)
+    # Another process starting on this data folder builds it again and serves the same bytes.
+    again = app_on(path)
+    assert again.test_client().get("/calendar.ics").data == good
+    assert len(served(again).entries) == len(lines) - 1
+
+
 def test_a_failed_build_keeps_the_previous_folder_and_health_says_why(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -121,7 +121,7 @@ def test_nginx_on_the_folder_answers_as_the_app(
 
 def test_nginx_hides_the_folder_own_files_and_answers_404_in_french(static_host: int) -> None:
     assert fetch(static_host, "/_headers")[0] == 404
-    assert fetch(static_host, "/_manifest.json")[0] == 404
+    assert fetch(static_host, "/_manifest.jsonl")[0] == 404
     assert fetch(static_host, "/_nginx/agenda-static.conf")[0] == 404
     status, got, body = fetch(static_host, "/nulle-part")
     assert status == 404

@@ -1,8 +1,8 @@
 """The builder: a published version, at a moment, becomes a folder of files.
 
 Every public URL is a file under the "pretty URL" rule (`file_for`), with its
-`.gz` and `.br` siblings when compressible, and `_manifest.json` lists each
-URL's validators and headers. Beside them: `_headers` (Netlify, Cloudflare
+`.gz` and `.br` siblings when compressible, and `_manifest.jsonl` lists each
+URL's validators and headers, a line each. Beside them: `_headers` (Netlify, Cloudflare
 Pages), `_nginx/` (a configuration serving the folder as the app does) and the
 French `404.html`. The app (agenda.web.serve), nginx and any CDN serve the
 same bytes from it.
@@ -39,8 +39,8 @@ from agenda.model import Schedule, Session, latest_update
 from agenda.published import Version
 from agenda.render import cards, feeds, html, ical, json_api, links, wording
 
-FORMAT = "agenda-site/1"
-MANIFEST = "_manifest.json"
+FORMAT = "agenda-site/2"
+MANIFEST = "_manifest.jsonl"  # JSON Lines: the folder's line, then one line per URL
 HTML_TYPE = "text/html; charset=utf-8"
 ICAL_TYPE = "text/calendar; charset=utf-8"
 RSS_TYPE = "application/rss+xml; charset=utf-8"
@@ -329,11 +329,11 @@ class Entry:
         """The Last-Modified header's value, if any."""
         return next((v for k, v in self.headers if k == "Last-Modified"), None)
 
-    def as_json(self, kinds: dict[tuple[tuple[str, str], ...], int]) -> list[Any]:
+    def line(self, kinds: dict[tuple[tuple[str, str], ...], int]) -> bytes:
         """The entry's line in the manifest; its headers by their number in `kinds`
         (most URLs share theirs with many others: each set is written once)."""
-        kind = kinds.setdefault(self.headers, len(kinds))
-        return [self.path, self.etag, self.size, list(self.codings), kind, self.key]
+        row = [self.path, self.etag, self.size, list(self.codings), kinds[self.headers], self.key]
+        return json.dumps(row, ensure_ascii=False).encode("utf-8") + b"\n"
 
 
 @dataclass(frozen=True)
@@ -365,22 +365,31 @@ class SiteError(Exception):
 
 
 def read_site(folder: Path) -> Site:
-    """The built folder at `folder`; SiteError when it is not complete."""
+    """The built folder at `folder`; SiteError when it is not complete.
+
+    The manifest is read a line at a time: at 10,000 sessions it lists 90,000 URLs,
+    and only their entries are kept."""
     try:
         with open(folder / MANIFEST, "rb") as handle:
             ino = os.fstat(handle.fileno()).st_ino
-            document = json.loads(handle.read())
-        if document.get("format") != FORMAT:
-            raise SiteError(f"{folder}: not a site folder of this release")
-        kinds = [tuple(tuple(h) for h in headers) for headers in document["kinds"]]
-        entries = {path: Entry(path, etag, int(size), tuple(codings), kinds[kind], key)
-                   for path, etag, size, codings, kind, key in document["entries"]}
-        since, until = document["valid_from"], document["valid_until"]
-        return Site(folder, int(document["version"]), str(document["digest"]),
-                    datetime.fromisoformat(document["built_for"]),
+            head = json.loads(handle.readline())
+            if head.get("format") != FORMAT:
+                raise SiteError(f"{folder}: not a site folder of this release")
+            kinds = [tuple(tuple(h) for h in headers) for headers in head["kinds"]]
+            codings_of: dict[tuple[str, ...], tuple[str, ...]] = {}  # a few, shared
+            entries = {}
+            for line in handle:
+                path, etag, size, codings, kind, key = json.loads(line)
+                codings = codings_of.setdefault(tuple(codings), tuple(codings))
+                entries[path] = Entry(path, etag, int(size), codings, kinds[kind], key)
+        if len(entries) != head["count"]:
+            raise ValueError(f"{len(entries)} entries of {head['count']}")
+        since, until = head["valid_from"], head["valid_until"]
+        return Site(folder, int(head["version"]), str(head["digest"]),
+                    datetime.fromisoformat(head["built_for"]),
                     datetime.fromisoformat(since) if since else None,
                     datetime.fromisoformat(until) if until else None, entries, ino)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
         raise SiteError(f"{folder}: not a complete site folder ({exc})") from None
 
 
@@ -512,17 +521,19 @@ def build(
         entries.sort(key=lambda e: e.path)
         _write_extras(version.schedule, temporary, entries)
         since, until = period(version.schedule, now)
-        manifest = {
+        kinds: dict[tuple[tuple[str, str], ...], int] = {}
+        for entry in entries:
+            kinds.setdefault(entry.headers, len(kinds))
+        head = {
             "format": FORMAT, "release": RELEASE, "version": version.number,
             "digest": version.digest, "built_for": now.isoformat(),
             "valid_from": since.isoformat() if since else None,
             "valid_until": until.isoformat() if until else None,
+            "count": len(entries), "kinds": [[list(h) for h in headers] for headers in kinds],
         }
-        kinds: dict[tuple[tuple[str, str], ...], int] = {}
-        manifest["entries"] = [e.as_json(kinds) for e in entries]
-        manifest["kinds"] = [[list(h) for h in headers] for headers in kinds]
-        _write(temporary / MANIFEST, json.dumps(manifest, ensure_ascii=False).encode("utf-8"))
-        del manifest
+        with open(temporary / MANIFEST, "wb") as out:
+            out.write(json.dumps(head, ensure_ascii=False).encode("utf-8") + b"\n")
+            out.writelines(e.line(kinds) for e in entries)
         try:
             os.rename(temporary, target)
         except OSError:
