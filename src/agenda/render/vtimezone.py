@@ -71,7 +71,7 @@ def _into_summer(
 
 def _state(zone: ZoneInfo, at: datetime) -> tuple[timedelta, timedelta, str]:
     local = at.astimezone(zone)
-    return (local.utcoffset() or timedelta(0), local.dst() or timedelta(0), local.tzname() or "")
+    return (local.utcoffset() or ZERO, local.dst() or ZERO, local.tzname() or "")
 
 
 @lru_cache(maxsize=64)
@@ -109,58 +109,17 @@ def build_vtimezone(
     for every year from `first` to `last`, so sessions centuries apart cost no more
     than sessions a year apart.
     """
-    return component_of(*plan(zone, first, last, years))
-
-
-def plan(
-    zone: ZoneInfo, first: datetime, last: datetime, years: Iterable[int] | None = None
-) -> tuple[ZoneInfo, frozenset[int], bool]:
-    """What the VTIMEZONE of these arguments depends on: (zone, years, opening observance).
-
-    Two calendars whose times differ but fall in the same years get the same
-    VTIMEZONE but for one thing: whether an observance must state the offset in
-    force before the first change (nothing changes between the window's start
-    and `first`). Callers that keep VTIMEZONEs key them by this.
-    """
     wanted = set(years) if years is not None else set(range(first.year, last.year + 1))
-    wanted |= {first.year, last.year}
-    years_key = frozenset(wanted)
-    changes = _changes(zone, years_key)[0]
-    return zone, years_key, not changes or changes[0].at > first.astimezone(UTC)
-
-
-@lru_cache(maxsize=256)
-def _changes(
-    zone: ZoneInfo, wanted: frozenset[int]
-) -> tuple[tuple[Transition, ...], datetime, datetime]:
-    """The changes of `zone` around the `wanted` years, and the window they were looked for in."""
-    windows = _windows(set(wanted))
-    window_start, window_end = windows[0][0], windows[-1][1]
-    changes: list[Transition] = []
-    for start, end in windows:
-        state = _state(zone, start)
-        known = (changes[-1].offset_to, changes[-1].name) if changes else None
-        if known is not None and known != (state[0], state[2]):
-            # The zone changed in the gap before this window: state what holds at its start.
-            changes.append(Transition(start, known[0], state[0], state[2], state[1] > ZERO))
-        changes.extend(transitions(zone, start, end))
-    return tuple(changes), window_start, window_end
-
-
-def component_of(zone: ZoneInfo, wanted: frozenset[int], opening: bool) -> Timezone:
-    """The VTIMEZONE of a `plan`."""
-    changes, window_start, window_end = _changes(zone, wanted)
+    changes, window_start, window_end = _changes(zone, frozenset(wanted | {first.year, last.year}))
     component = Timezone()
     component.add("tzid", zone.key)
-
-    if opening:
+    if not changes or changes[0].at > first.astimezone(UTC):
         # Nothing changes between the window's start and the first event: one
         # component states the offset in force then.
         offset, dst, name = _state(zone, window_start)
         component.add_component(
             _sub(dst > ZERO, (window_start + offset).replace(tzinfo=None), offset, offset, name)
         )
-
     for group in _groups(changes):
         head = group[0]
         sub = _sub(head.is_dst, head.onset, head.offset_from, head.offset_to, head.name)
@@ -181,6 +140,23 @@ def component_of(zone: ZoneInfo, wanted: frozenset[int], opening: bool) -> Timez
     return component
 
 
+@lru_cache(maxsize=256)
+def _changes(
+    zone: ZoneInfo, wanted: frozenset[int]
+) -> tuple[tuple[Transition, ...], datetime, datetime]:
+    """The changes of `zone` around the `wanted` years, and the window they were looked for in."""
+    windows = _windows(set(wanted))
+    changes: list[Transition] = []
+    for start, end in windows:
+        state = _state(zone, start)
+        known = (changes[-1].offset_to, changes[-1].name) if changes else None
+        if known is not None and known != (state[0], state[2]):
+            # The zone changed in the gap before this window: state what holds at its start.
+            changes.append(Transition(start, known[0], state[0], state[2], state[1] > ZERO))
+        changes.extend(transitions(zone, start, end))
+    return tuple(changes), windows[0][0], windows[-1][1]
+
+
 def _windows(years: set[int]) -> list[tuple[datetime, datetime]]:
     """UTC spans, in order, covering a year either side of each year (three after the last)."""
     spans: list[list[int]] = []
@@ -196,20 +172,17 @@ def _windows(years: set[int]) -> list[tuple[datetime, datetime]]:
 
 def _groups(changes: tuple[Transition, ...]) -> list[list[Transition]]:
     """Split changes into runs of consecutive years that follow the same rule."""
-    runs: dict[tuple[object, ...], list[list[Transition]]] = {}
+    last_runs: dict[tuple[object, ...], list[Transition]] = {}  # the latest run of each rule
     ordered: list[list[Transition]] = []
     for change in changes:
-        rule = change.rule()
-        runs_of_rule = runs.setdefault(rule, [])
-        last_run = runs_of_rule[-1] if runs_of_rule else None
+        last_run = last_runs.get(change.rule())
         if last_run and change.onset.year == last_run[-1].onset.year + 1 and _uninterrupted(
             changes, last_run[-1], change
         ):
             last_run.append(change)
         else:
-            run = [change]
-            runs_of_rule.append(run)
-            ordered.append(run)
+            last_runs[change.rule()] = [change]
+            ordered.append(last_runs[change.rule()])
     return ordered
 
 
