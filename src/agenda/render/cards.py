@@ -106,20 +106,13 @@ def session_text(calendar: CalendarInfo, session: Session, past: bool) -> CardTe
         undated = wording.UNDATED if (session.held or past) else wording.UNDATED_UPCOMING
         lines = (undated[0].upper() + undated[1:],)
     former = wording.former_start(session, calendar.language)
-    status = wording.shown_status(session, past)
-    if status == wording.HELD_LABEL:
-        status_class = "held"
-    elif session.status is Status.CONFIRMED and session.previous_start is not None:
-        status_class = "rescheduled"
-    else:
-        status_class = session.status.value
     return CardText(
         eyebrow=f"{session.series.title}{number}",
         title=session.city,
         lines=lines,
         note=f"Initialement prévue le {former}" if former and not session.is_cancelled else "",
-        status=status,
-        status_class=status_class,
+        status=wording.shown_status(session, past),
+        status_class=wording.status_class(session, past),
         footer=calendar.host,
         struck=session.is_cancelled,
     )

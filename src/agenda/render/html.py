@@ -106,13 +106,6 @@ class SessionView:
 
 def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
     locale = calendar.language
-    # Same rules as wording.shown_status, so the colour always matches the word.
-    status = wording.shown_status(session, past)
-    rescheduled = session.status is Status.CONFIRMED and session.previous_start is not None
-    if status == wording.HELD_LABEL:
-        status_class = "held"
-    else:
-        status_class = "rescheduled" if rescheduled else session.status.value
     span = session.duration
     moderator = session.moderator
     return SessionView(
@@ -131,8 +124,8 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
         zone=wording.zone_label(session) if session.is_dated else "",
         start_iso=session.start.isoformat() if session.start else None,
         duration=wording.duration(span) if span is not None else None,
-        status=status,
-        status_class=status_class,
+        status=wording.shown_status(session, past),
+        status_class=wording.status_class(session, past),
         cancelled=session.is_cancelled,
         tentative=session.status is Status.TENTATIVE,
         previous=wording.former_start(session, locale) or None,
@@ -203,6 +196,18 @@ def _past_order(session: Session) -> tuple[bool, float, int, str]:
     return (session.start is not None, moment, session.number or 0, session.id)
 
 
+def _views(
+    calendar: CalendarInfo, sessions: list[Session], past: Collection[str], planned: list[Planned]
+) -> Iterable[SessionView]:
+    """Views of `sessions`, in their order, with the planned dates among them by date."""
+    if planned:
+        views = [_view(calendar, s, s.id in past) for s in sessions]
+        return sorted(views + [_planned_view(calendar, p) for p in planned],
+                      key=lambda v: v.sort_key)
+    # Made as the page is written: a long agenda never holds every view at once.
+    return (_view(calendar, s, s.id in past) for s in sessions)
+
+
 def _groups(
     schedule: Schedule,
     sessions: Iterable[Session],
@@ -216,13 +221,9 @@ def _groups(
     groups: list[tuple[Series, Iterable[SessionView]]] = []
     for series in schedule.series:
         own = [s for s in chosen if s.series.id == series.id]
-        extra = [_planned_view(schedule.calendar, p) for p in plans if p.series.id == series.id]
-        if extra:
-            views = [_view(schedule.calendar, s, s.id in past) for s in own]
-            groups.append((series, sorted(views + extra, key=lambda v: v.sort_key)))
-        elif own:
-            # Made as the page is written: a long agenda never holds every view at once.
-            groups.append((series, (_view(schedule.calendar, s, s.id in past) for s in own)))
+        extra = [p for p in plans if p.series.id == series.id]
+        if own or extra:
+            groups.append((series, _views(schedule.calendar, own, past, extra)))
     return groups
 
 
@@ -276,7 +277,6 @@ def agenda_page(schedule: Schedule, now: datetime) -> bytes:
     calendar = schedule.calendar
     past = past_ids(schedule, now)
     upcoming, done = _split(schedule, past)
-    feed = links.feed_url(calendar)
     return _render(
         "agenda.html",
         **_site(calendar),
@@ -285,12 +285,7 @@ def agenda_page(schedule: Schedule, now: datetime) -> bytes:
         past=_groups(schedule, done, past),
         script=SCRIPT,
         local_time=LOCAL_TIME,
-        subscribe={
-            "https": feed,
-            "webcal": links.webcal_url(feed),
-            "google": links.google_subscribe_url(feed),
-            "outlook": links.outlook_subscribe_url(feed, calendar.name),
-        },
+        subscribe=links.subscribe_urls(calendar),
     )
 
 
@@ -405,16 +400,11 @@ def embed_page(schedule: Schedule, now: datetime) -> bytes:
     calendar = schedule.calendar
     past = past_ids(schedule, now)
     upcoming, _ = _split(schedule, past)
-    planned = [_planned_view(calendar, p) for p in upcoming_planned(schedule, now)]
-    views: Iterable[SessionView]
-    if planned:
-        views = sorted([_view(calendar, s, False) for s in upcoming] + planned,
-                       key=lambda v: v.sort_key)
-    else:
-        # Already in order (_split sorts by the views' sort key): made as the page is written.
-        views = (_view(calendar, s, False) for s in upcoming)
+    planned = upcoming_planned(schedule, now)
+    # Upcoming sessions are in the order of the views' sort key (_split sorts them so).
+    views = _views(calendar, upcoming, past, planned)
     return _render("embed.html", **_site(calendar), sessions=views,
-                          any_session=bool(upcoming or planned))
+                   any_session=bool(upcoming or planned))
 
 
 def error_page(calendar: CalendarInfo, code: int, title: str, message: str) -> bytes:

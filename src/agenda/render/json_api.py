@@ -130,7 +130,6 @@ def planned_document(calendar: CalendarInfo, planned: Planned) -> dict[str, Any]
 
 def calendar_document(calendar: CalendarInfo) -> dict[str, Any]:
     """The publication itself: name, zone, subscription and feed URLs, organizer."""
-    feed = links.feed_url(calendar)
     organizer = calendar.organizer
     return {
         "name": calendar.name,
@@ -138,15 +137,10 @@ def calendar_document(calendar: CalendarInfo) -> dict[str, Any]:
         "language": calendar.language,
         "timezone": calendar.timezone.key,
         "url": links.home_url(calendar),
-        "subscribe": {
-            "https": feed,
-            "webcal": links.webcal_url(feed),
-            "google": links.google_subscribe_url(feed),
-            "outlook": links.outlook_subscribe_url(feed, calendar.name),
-        },
+        "subscribe": links.subscribe_urls(calendar),
         "feeds": {
-            "rss": links.rss_url(calendar),
-            "atom": links.atom_url(calendar),
+            "rss": calendar.url(links.RSS_PATH),
+            "atom": calendar.url(links.ATOM_PATH),
             "json": calendar.url(links.EVENTS_JSON_PATH),
         },
         "organizer": {"name": organizer.name, "email": organizer.email, "url": organizer.url},

@@ -295,6 +295,15 @@ def shown_status(session: Session, past: bool = False) -> str:
     return status_label(session)
 
 
+def status_class(session: Session, past: bool = False) -> str:
+    """The colour of shown_status, by the same rules so that it always matches the word."""
+    if shown_status(session, past) == HELD_LABEL:
+        return "held"
+    if session.status is Status.CONFIRMED and session.previous_start is not None:
+        return "rescheduled"
+    return session.status.value
+
+
 def page_title(session: Session) -> str:
     """headline() marked 'À confirmer : ' when tentative, as cancelled ones say 'Annulé : '."""
     text = headline(session)
