@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import asdict
 from datetime import datetime
 from importlib import resources
 from typing import Any
 
-from agenda.model import CalendarInfo, Contact, Person, Planned, Revision, Schedule, Session
+from agenda.model import CalendarInfo, Contact, Planned, Revision, Schedule, Session
 from agenda.render import links, wording
 
 FORMAT_VERSION = 1
@@ -33,15 +34,6 @@ def ordered(schedule: Schedule) -> tuple[Session, ...]:
 def _instant(moment: datetime | None) -> str | None:
     """ISO 8601 with the UTC offset, as JavaScript's Date and every JSON reader expect."""
     return moment.isoformat() if moment is not None else None
-
-
-def _person(person: Person) -> dict[str, str]:
-    return {"name": person.name, "role": person.role}
-
-
-def _over(session: Session, now: datetime | None) -> bool:
-    """Whether the session is over: at `now`, or without a moment when the file says so."""
-    return session.is_over(now) if now is not None else session.is_known_held
 
 
 def session_document(
@@ -73,8 +65,8 @@ def session_document(
         "previous_start": _instant(session.previous_start),
         "duration_minutes": int(span.total_seconds() // 60) if span is not None else None,
         "when": wording.when_in_zone(session, calendar.language),
-        "speakers": [_person(p) for p in session.speakers],
-        "moderator": _person(session.moderator) if session.moderator else None,
+        "speakers": [asdict(p) for p in session.speakers],
+        "moderator": asdict(session.moderator) if session.moderator else None,
         "description": session.description,
         "registration_url": None if over else session.registration_url,
         "video_url": session.public_video_url,
@@ -85,16 +77,7 @@ def session_document(
         "uid": session.uid or None,
         "sequence": session.sequence,
         "changes": [_change(calendar, session, r) for r in session.revisions],
-        "contacts": [_contact(c) for c in contacts],
-    }
-
-
-def _contact(contact: Contact) -> dict[str, str]:
-    return {
-        "name": contact.name,
-        "organization": contact.organization,
-        "phone": contact.phone,
-        "email": contact.email,
+        "contacts": [asdict(c) for c in contacts],
     }
 
 
@@ -130,7 +113,6 @@ def planned_document(calendar: CalendarInfo, planned: Planned) -> dict[str, Any]
 
 def calendar_document(calendar: CalendarInfo) -> dict[str, Any]:
     """The publication itself: name, zone, subscription and feed URLs, organizer."""
-    organizer = calendar.organizer
     return {
         "name": calendar.name,
         "description": calendar.description,
@@ -143,19 +125,28 @@ def calendar_document(calendar: CalendarInfo) -> dict[str, Any]:
             "atom": calendar.url(links.ATOM_PATH),
             "json": calendar.url(links.EVENTS_JSON_PATH),
         },
-        "organizer": {"name": organizer.name, "email": organizer.email, "url": organizer.url},
+        "organizer": asdict(calendar.organizer),
     }
 
 
+def _session(schedule: Schedule, session: Session, now: datetime | None) -> dict[str, Any]:
+    """A session's document, over at `now` or, without a moment, when the file says so."""
+    over = session.is_over(now) if now is not None else session.is_known_held
+    return session_document(schedule.calendar, session, schedule.contacts_for(session), over)
+
+
 def schedule_document(
-    schedule: Schedule, sessions: bool = True, now: datetime | None = None
+    schedule: Schedule, now: datetime | None = None, made: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """The whole schedule as a JSON-ready dict: calendar, series, contacts, sessions;
-    `now` decides which sessions are over (None: those the file says are)."""
-    calendar = schedule.calendar
+    `now` decides which sessions are over (None: those the file says are).
+
+    `made` holds sessions' documents already made at `now` (as /events/<id>.json has
+    them), by id: a builder hands them rather than have them made twice."""
+    made = made or {}
     return {
         "version": FORMAT_VERSION,
-        "calendar": calendar_document(calendar),
+        "calendar": calendar_document(schedule.calendar),
         "series": [
             {
                 "id": s.id,
@@ -167,12 +158,9 @@ def schedule_document(
             }
             for s in schedule.series
         ],
-        "contacts": [_contact(c) for c in schedule.contacts],
-        "sessions": [
-            session_document(calendar, s, schedule.contacts_for(s), _over(s, now))
-            for s in ordered(schedule)
-        ] if sessions else [],
-        "planned": [planned_document(calendar, p) for p in schedule.planned],
+        "contacts": [asdict(c) for c in schedule.contacts],
+        "sessions": [made.get(s.id) or _session(schedule, s, now) for s in ordered(schedule)],
+        "planned": [planned_document(schedule.calendar, p) for p in schedule.planned],
     }
 
 
@@ -185,35 +173,20 @@ def to_bytes(document: dict[str, Any]) -> bytes:
 def events_bytes(
     schedule: Schedule, now: datetime | None = None, made: Mapping[str, Any] | None = None
 ) -> bytes:
-    """/events.json as bytes, at `now` (see `schedule_document`): compact, as it is large.
-
-    `made` holds sessions' documents already made at `now` (as /events/<id>.json has
-    them), by id: a builder hands them rather than have them made twice."""
-    document = schedule_document(schedule, sessions=False, now=now)
-    made = made or {}
-    document["sessions"] = [
-        made.get(s.id) or session_document(
-            schedule.calendar, s, schedule.contacts_for(s), _over(s, now))
-        for s in ordered(schedule)
-    ]
+    """/events.json as bytes (see `schedule_document`): compact, as it is large."""
+    document = schedule_document(schedule, now, made)
     text = json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return (text + "\n").encode("utf-8")
 
 
 def session_bytes(schedule: Schedule, session: Session, now: datetime | None = None) -> bytes:
     """/events/<id>.json as bytes, at `now` (see `schedule_document`)."""
-    contacts = schedule.contacts_for(session)
-    return to_bytes(session_document(schedule.calendar, session, contacts, _over(session, now)))
-
-
-def schema_document(calendar: CalendarInfo) -> dict[str, Any]:
-    """The JSON Schema of both documents (schemas/events.json), its $id made absolute."""
-    text = (resources.files("agenda") / "schemas" / "events.json").read_text(encoding="utf-8")
-    schema = json.loads(text)
-    schema["$id"] = calendar.url(links.EVENTS_SCHEMA_PATH)
-    return schema
+    return to_bytes(_session(schedule, session, now))
 
 
 def schema_bytes(schedule: Schedule) -> bytes:
-    """/schemas/events.json as bytes."""
-    return to_bytes(schema_document(schedule.calendar))
+    """/schemas/events.json: the JSON Schema of both documents, its $id made absolute."""
+    text = (resources.files("agenda") / "schemas" / "events.json").read_text(encoding="utf-8")
+    schema = json.loads(text)
+    schema["$id"] = schedule.calendar.url(links.EVENTS_SCHEMA_PATH)
+    return to_bytes(schema)
