@@ -22,8 +22,40 @@ STATUS_LABELS = {
     Status.CANCELLED: "Annulé",
 }
 CANCELLED_PREFIX = "Annulé : "
+TENTATIVE_PREFIX = "À confirmer : "
 RESCHEDULED_LABEL = "Reporté"
 ADVANCED_LABEL = "Avancé"
+HELD_LABEL = "Tenue"
+PLANNED_LABEL = "Prévue"
+PLANNED_NOTE = (
+    "Date prévue par le calendrier de la série ; la ville et l’intervenant seront annoncés."
+)
+UNDATED = "date non communiquée"
+UNDATED_UPCOMING = "date à venir"
+HELD_UNDATED = "séance tenue, date non communiquée"
+# The feed entry of a change: its title's first words, by what the revision did.
+NEWS_PREFIX = {
+    Change.CANCELLED: "Annulé",
+    Change.REINSTATED: "Rétabli",
+    Change.RESCHEDULED: "Nouvelle date",
+    Change.DATED: "Date annoncée",
+    Change.CONFIRMED: "Confirmé",
+    Change.SPEAKERS: "Intervenants",
+    Change.REPLAY: "Replay disponible",
+}
+# How the change log on a session's page words each kind of change.
+NEWS_PHRASE = {
+    Change.CANCELLED: "séance annulée",
+    Change.REINSTATED: "séance rétablie",
+    Change.RESCHEDULED: "nouvelle date",
+    Change.DATED: "date annoncée",
+    Change.CONFIRMED: "date confirmée",
+    Change.SPEAKERS: "intervenants modifiés",
+    Change.REPLAY: "replay disponible",
+}
+QUIET_PHRASE = "précisions"
+CORRECTION_PHRASE = "correction"
+FIRST_PHRASE = "annonce"
 
 
 @functools.lru_cache(maxsize=64)
@@ -70,11 +102,6 @@ def time_range(start: datetime, end: datetime, locale: str = "fr") -> str:
     return (
         f"{clock_time(start, locale)} – {long_date(end, locale)}, {clock_time(end, locale)}"
     )
-
-
-UNDATED = "date non communiquée"
-UNDATED_UPCOMING = "date à venir"
-
 
 def when(session: Session, locale: str = "fr", undated: str = UNDATED) -> str:
     """'mercredi 19 mai 2021, 8 h 45 – 10 h 15', or `undated` for a session without a date."""
@@ -167,8 +194,7 @@ def former_start(session: Session, locale: str = "fr") -> str:
     """'mercredi 15 décembre 2021 à 8 h 45': when a rescheduled session was first planned."""
     if session.previous_start is None:
         return ""
-    moment = session.previous_start
-    return f"{long_date(moment, locale)} à {clock_time(moment, locale)}"
+    return short_moment(session.previous_start, locale)
 
 
 def venue(session: Session) -> str:
@@ -194,13 +220,6 @@ def publication_title(schedule: Schedule, series_id: str | None, city: str | Non
         parts.append(city)
     return " – ".join(parts)
 
-
-PLANNED_LABEL = "Prévue"
-PLANNED_NOTE = (
-    "Date prévue par le calendrier de la série ; la ville et l’intervenant seront annoncés."
-)
-
-
 def planned_headline(planned: Planned) -> str:
     """'Tour des Villes n° 5 : à annoncer'."""
     return f"{planned.series.title} n° {planned.number} : à annoncer"
@@ -209,32 +228,6 @@ def planned_headline(planned: Planned) -> str:
 def planned_when(planned: Planned, locale: str = "fr") -> str:
     """'mercredi 15 septembre 2021, 8 h 45 – 10 h 15'."""
     return f"{long_date(planned.start, locale)}, {time_range(planned.start, planned.end, locale)}"
-
-
-# The feed entry of a change: its title's first words, by what the revision did.
-NEWS_PREFIX = {
-    Change.CANCELLED: "Annulé",
-    Change.REINSTATED: "Rétabli",
-    Change.RESCHEDULED: "Nouvelle date",
-    Change.DATED: "Date annoncée",
-    Change.CONFIRMED: "Confirmé",
-    Change.SPEAKERS: "Intervenants",
-    Change.REPLAY: "Replay disponible",
-}
-# How the change log on a session's page words each kind of change.
-NEWS_PHRASE = {
-    Change.CANCELLED: "séance annulée",
-    Change.REINSTATED: "séance rétablie",
-    Change.RESCHEDULED: "nouvelle date",
-    Change.DATED: "date annoncée",
-    Change.CONFIRMED: "date confirmée",
-    Change.SPEAKERS: "intervenants modifiés",
-    Change.REPLAY: "replay disponible",
-}
-QUIET_PHRASE = "précisions"
-CORRECTION_PHRASE = "correction"
-FIRST_PHRASE = "annonce"
-
 
 def short_moment(moment: datetime, locale: str = "fr") -> str:
     """'mercredi 19 mai 2021 à 8 h 45'."""
@@ -260,33 +253,21 @@ def change_phrase(revision: Revision) -> str:
     return CORRECTION_PHRASE if revision.correction else QUIET_PHRASE
 
 
-def revision_moment(session: Session, revision: Revision) -> datetime:
-    """When a revision happened as readers are told: the announcement date for the first one,
-    as the feeds date it."""
-    if revision.is_first and session.announced is not None:
-        return session.announced
-    return revision.at
-
-
 def change_line(session: Session, revision: Revision, calendar: CalendarInfo) -> str:
     """One line of a session's change log: '17 mai 2021 : nouvelle date (au lieu du …)'.
 
-    The day is the one the feeds give, in the calendar's time zone.
+    The day is the one the feeds give, in the calendar's time zone: the announcement's
+    for the first revision.
     """
     locale = calendar.language
-    moment = revision_moment(session, revision).astimezone(calendar.timezone)
+    announced = session.announced if revision.is_first else None
+    moment = (announced or revision.at).astimezone(calendar.timezone)
     pattern = "'1er'" if locale.startswith("fr") and moment.day == 1 else "d"
     day = format_datetime(moment, f"{pattern}{NBSP}MMMM y", locale=_babel(locale))
     line = f"{day} : {change_phrase(revision)}"
     if Change.RESCHEDULED in revision.news and revision.previous_start is not None:
         line += f" (au lieu du {short_moment(revision.previous_start, locale)})"
     return line
-
-
-HELD_LABEL = "Tenue"
-TENTATIVE_PREFIX = "À confirmer : "
-HELD_UNDATED = "séance tenue, date non communiquée"
-
 
 def shown_status(session: Session, past: bool = False) -> str:
     """The status a reader sees: 'Tenue' once a confirmed session took place, else status_label."""
