@@ -76,9 +76,6 @@ class SessionView:
     id: str
     number: int | None
     city: str
-    theme: str
-    path: str
-    url: str
     label: str
     headline: str
     title: str
@@ -88,14 +85,17 @@ class SessionView:
     duration: str | None
     status: str
     status_class: str
-    cancelled: bool
     tentative: bool
-    previous: str | None
-    past: bool
-    speakers: tuple[str, ...]
-    moderator: str | None
-    paragraphs: tuple[str, ...]
-    video: str | None
+    theme: str = ""
+    path: str = ""
+    url: str = ""
+    cancelled: bool = False
+    previous: str | None = None
+    past: bool = False
+    speakers: tuple[str, ...] = ()
+    moderator: str | None = None
+    paragraphs: tuple[str, ...] = ()
+    video: str | None = None
     replay: str | None = None
     register: str | None = None
     end_iso: str | None = None
@@ -149,32 +149,21 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
 
 def _planned_view(calendar: CalendarInfo, planned: Planned) -> SessionView:
     """A planned date, shown among upcoming sessions as « prévue », with no page of its own."""
-    zone = getattr(planned.start.tzinfo, "key", "").rsplit("/", 1)[-1].replace("_", " ")
     return SessionView(
         id=f"prevue-{planned.series.id}-{planned.number}",
         number=planned.number,
         city="à annoncer",
-        theme="",
-        path="",
-        url="",
         label=f"{planned.series.title} n° {planned.number}",
         headline=wording.planned_headline(planned),
         title=f"{wording.PLANNED_LABEL} : {wording.planned_headline(planned)}",
         when=wording.planned_when(planned, calendar.language),
-        zone=f"heure de {zone}" if zone else "",
+        zone=wording.zone_label(planned),
         start_iso=planned.start.isoformat(),
         end_iso=planned.end.isoformat(),
         duration=wording.duration(planned.end - planned.start),
         status=wording.PLANNED_LABEL,
         status_class="planned",
-        cancelled=False,
         tentative=True,
-        previous=None,
-        past=False,
-        speakers=(),
-        moderator=None,
-        paragraphs=(),
-        video=None,
         sort_key=(False, planned.start.timestamp(), planned.number, ""),
     )
 

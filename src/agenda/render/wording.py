@@ -110,7 +110,7 @@ def when(session: Session, locale: str = "fr", undated: str = UNDATED) -> str:
     return f"{long_date(session.start, locale)}, {time_range(session.start, session.end, locale)}"
 
 
-def zone_label(session: Session) -> str:
+def zone_label(session: Session | Planned) -> str:
     """'heure de Paris' for Europe/Paris, else the zone's city name."""
     zone = session.start.tzinfo if session.start else None
     key = getattr(zone, "key", "") or ""
