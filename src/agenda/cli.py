@@ -54,8 +54,6 @@ def _fail(error: ScheduleError, target: Path, closing: str | None = None) -> NoR
     _quit(closing)
 
 
-# The loader, not click, judges the path: a folder or an unreadable file is then a
-# problem like any other (exit 1), not a usage error (exit 2).
 _data_option = click.option(
     "--data",
     type=click.Path(readable=False),
