@@ -160,21 +160,17 @@ def _time(value: datetime | None) -> str | None:
 
 
 def _revision_json(revision: Revision) -> dict[str, Any]:
-    found: dict[str, Any] = {"at": _time(revision.at), "fields": list(revision.fields),
-                             "sequence": revision.sequence}
-    if revision.by is not None:
-        found["by"] = revision.by  # the editor who published it: never shown publicly
-    if revision.correction:
-        found["correction"] = True
-    if revision.news:
-        found["news"] = [n.value for n in revision.news]
     status = revision.previous_status.value if revision.previous_status else None
     was = {key: value for key, value in (("end", _time(revision.previous_end)),
                                          ("start", _time(revision.previous_start)),
                                          ("status", status)) if value is not None}
-    if was:
-        found["was"] = was
-    return found
+    found = {
+        "at": _time(revision.at), "fields": list(revision.fields), "sequence": revision.sequence,
+        "by": revision.by,  # the editor who published it: never shown publicly
+        "correction": True if revision.correction else None,
+        "news": [n.value for n in revision.news] or None, "was": was or None,
+    }
+    return {key: value for key, value in found.items() if value is not None}
 
 
 def _entry_json(entry: Entry) -> dict[str, Any]:
@@ -290,18 +286,12 @@ def digest_of_file(path: Path) -> str | None:
     """digest_of the bytes of a regular file, read a block at a time, never whole; None when
     it is not a regular file (a FIFO is not waited on) or cannot be read."""
     try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            return None
-        with os.fdopen(descriptor, "rb", closefd=False) as stream:
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as stream:
+            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+                return None
             return hashlib.file_digest(stream, "sha256").hexdigest()
     except OSError:
         return None
-    finally:
-        os.close(descriptor)
 
 
 def read_schedule_bytes(path: Path) -> bytes:
@@ -328,13 +318,11 @@ def _write_atomically(path: Path, data: bytes) -> None:
             os.fsync(out.fileno())
         os.chmod(temporary, 0o644)
         os.replace(temporary, path)
-    except OSError as exc:
+    except BaseException as exc:  # even interrupted: no half-written file is left behind
         with contextlib.suppress(OSError):
             os.unlink(temporary)
-        raise CannotWrite(f"cannot write {path}: {exc.strerror or exc}") from None
-    except BaseException:  # made while written: no half-written file is left behind
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
+        if isinstance(exc, OSError):
+            raise CannotWrite(f"cannot write {path}: {exc.strerror or exc}") from None
         raise
     with contextlib.suppress(OSError):
         directory = os.open(folder, os.O_RDONLY)
