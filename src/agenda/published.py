@@ -73,10 +73,7 @@ def digest_of(raw: bytes) -> str:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Version:
-    """One published version: the schedule text, its history, and the schedule they make.
-
-    It never changes once made.
-    """
+    """One published version: the schedule text, its history, and the schedule they make."""
 
     number: int
     published: datetime | None
@@ -94,10 +91,8 @@ class Version:
 def make_version(
     raw: bytes, history: History, source: str, schedule: Schedule | None = None
 ) -> Version:
-    """The version serving `raw` with `history`; raises ScheduleError if the text is invalid.
-
-    `schedule` is `raw` already parsed, when the caller has it.
-    """
+    """The version serving `raw` (`schedule` if already parsed) with `history`; raises
+    ScheduleError if the text is invalid."""
     if schedule is None:
         schedule = parse_bytes(raw, source)
     return Version(
@@ -159,29 +154,29 @@ def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _present(**items: Any) -> dict[str, Any]:
+    """`items` but those that are None: the file leaves out what is not known."""
+    return {key: value for key, value in items.items() if value is not None}
+
+
 def _revision_json(revision: Revision) -> dict[str, Any]:
     status = revision.previous_status.value if revision.previous_status else None
-    was = {key: value for key, value in (("end", _time(revision.previous_end)),
-                                         ("start", _time(revision.previous_start)),
-                                         ("status", status)) if value is not None}
-    found = {
-        "at": _time(revision.at), "fields": list(revision.fields), "sequence": revision.sequence,
-        "by": revision.by,  # the editor who published it: never shown publicly
-        "correction": True if revision.correction else None,
-        "news": [n.value for n in revision.news] or None, "was": was or None,
-    }
-    return {key: value for key, value in found.items() if value is not None}
+    was = _present(end=_time(revision.previous_end), start=_time(revision.previous_start),
+                   status=status)
+    return _present(
+        at=_time(revision.at), fields=list(revision.fields), sequence=revision.sequence,
+        by=revision.by,  # the editor who published it: never shown publicly
+        correction=True if revision.correction else None,
+        news=[n.value for n in revision.news] or None, was=was or None,
+    )
 
 
 def _entry_json(entry: Entry) -> dict[str, Any]:
-    found: dict[str, Any] = {
-        "fingerprint": entry.fingerprint, "in_calendar": entry.in_calendar,
-        "revisions": [_revision_json(r) for r in entry.revisions],
-        "sequence": entry.sequence, "uid": entry.uid,
-    }
-    if entry.withdrawn is not None:
-        found["withdrawn"] = _time(entry.withdrawn)
-    return found
+    return _present(
+        fingerprint=entry.fingerprint, in_calendar=entry.in_calendar,
+        revisions=[_revision_json(r) for r in entry.revisions],
+        sequence=entry.sequence, uid=entry.uid, withdrawn=_time(entry.withdrawn),
+    )
 
 
 def to_json(version: Version, schedule_name: str) -> bytes:
