@@ -310,10 +310,9 @@ def event_jsonld(
     if session.start is None or session.end is None:
         return None  # Google requires startDate: no date, no structured data
     page = links.page_url(calendar, session)
-    status = SCHEMA_STATUS[session.status]
-    if session.previous_start is not None and not session.is_cancelled:
-        status = RESCHEDULED
+    previous = None if session.is_cancelled else session.previous_start
     organizer = calendar.organizer
+    people = (*session.speakers, *((session.moderator,) if session.moderator else ()))
     data: dict[str, Any] = {
         "@context": "https://schema.org",
         "@type": "Event",
@@ -321,7 +320,7 @@ def event_jsonld(
         "startDate": session.start.isoformat(),
         "endDate": session.end.isoformat(),
         "eventAttendanceMode": ONLINE,
-        "eventStatus": status,
+        "eventStatus": RESCHEDULED if previous else SCHEMA_STATUS[session.status],
         # A private join link must not be published; the page is where people go instead.
         "location": {"@type": "VirtualLocation", "url": session.public_video_url or page},
         "organizer": {
@@ -331,26 +330,18 @@ def event_jsonld(
         },
         "url": page,
         "inLanguage": calendar.language,
-    }
-    description = "\n".join(t for t in (session.title, session.description.strip()) if t)
-    if description:
-        data["description"] = description
-    people = (*session.speakers, *((session.moderator,) if session.moderator else ()))
-    if people:
-        data["performer"] = [
+        "description": "\n".join(t for t in (session.title, session.description.strip()) if t),
+        "performer": [
             {"@type": "Person", "name": p.name, **({"jobTitle": p.role} if p.role else {})}
             for p in people
-        ]
-    offer = _offer(session, past)
-    if offer is not None:
-        data["offers"] = offer
-    if image is not None:
-        data["image"] = [image.url]
-    if status == RESCHEDULED and session.previous_start is not None:
-        data["previousStartDate"] = session.previous_start.isoformat()
-    if session.replay_url:
-        data["recordedIn"] = {"@type": "CreativeWork", "url": session.replay_url}
-    return data
+        ],
+        "offers": _offer(session, past),
+        "image": [image.url] if image is not None else None,
+        "previousStartDate": previous.isoformat() if previous else None,
+        "recordedIn": {"@type": "CreativeWork", "url": session.replay_url}
+        if session.replay_url else None,
+    }
+    return {key: value for key, value in data.items() if value}
 
 
 def session_page(
