@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -186,7 +186,8 @@ def _past_order(session: Session) -> tuple[bool, float, int, str]:
 
 
 def _views(
-    calendar: CalendarInfo, sessions: list[Session], past: Collection[str], planned: list[Planned]
+    calendar: CalendarInfo, sessions: Sequence[Session], past: Collection[str],
+    planned: Sequence[Planned],
 ) -> Iterable[SessionView]:
     """Views of `sessions`, in their order, with the planned dates among them by date."""
     if planned:
@@ -198,19 +199,15 @@ def _views(
 
 
 def _groups(
-    schedule: Schedule,
-    sessions: Iterable[Session],
-    past: Collection[str],
-    planned: Iterable[Planned] = (),
+    schedule: Schedule, sessions: Sequence[Session], past: Collection[str],
+    planned: Sequence[Planned] = (),
 ) -> list[tuple[Series, Iterable[SessionView]]]:
     """Views of `sessions` grouped by series, series in file order, sessions in given order;
     planned dates go among them by date."""
-    chosen = list(sessions)
-    plans = list(planned)
     groups: list[tuple[Series, Iterable[SessionView]]] = []
     for series in schedule.series:
-        own = [s for s in chosen if s.series.id == series.id]
-        extra = [p for p in plans if p.series.id == series.id]
+        own = [s for s in sessions if s.series.id == series.id]
+        extra = [p for p in planned if p.series.id == series.id]
         if own or extra:
             groups.append((series, _views(schedule.calendar, own, past, extra)))
     return groups

@@ -50,9 +50,7 @@ class Transition:
 def _week_of_month(day: datetime) -> int:
     """1..4 for the nth weekday of the month, -1 for the last one (as RRULE's BYDAY says)."""
     days_in_month = gregorian.monthrange(day.year, day.month)[1]
-    if day.day + 7 > days_in_month:
-        return -1
-    return (day.day - 1) // 7 + 1
+    return -1 if day.day + 7 > days_in_month else (day.day - 1) // 7 + 1
 
 
 def _into_summer(
