@@ -103,6 +103,7 @@ def time_range(start: datetime, end: datetime, locale: str = "fr") -> str:
         f"{clock_time(start, locale)} – {long_date(end, locale)}, {clock_time(end, locale)}"
     )
 
+
 def when(session: Session, locale: str = "fr", undated: str = UNDATED) -> str:
     """'mercredi 19 mai 2021, 8 h 45 – 10 h 15', or `undated` for a session without a date."""
     if session.start is None or session.end is None:
@@ -220,6 +221,7 @@ def publication_title(schedule: Schedule, series_id: str | None, city: str | Non
         parts.append(city)
     return " – ".join(parts)
 
+
 def planned_headline(planned: Planned) -> str:
     """'Tour des Villes n° 5 : à annoncer'."""
     return f"{planned.series.title} n° {planned.number} : à annoncer"
@@ -228,6 +230,7 @@ def planned_headline(planned: Planned) -> str:
 def planned_when(planned: Planned, locale: str = "fr") -> str:
     """'mercredi 15 septembre 2021, 8 h 45 – 10 h 15'."""
     return f"{long_date(planned.start, locale)}, {time_range(planned.start, planned.end, locale)}"
+
 
 def short_moment(moment: datetime, locale: str = "fr") -> str:
     """'mercredi 19 mai 2021 à 8 h 45'."""
@@ -268,6 +271,7 @@ def change_line(session: Session, revision: Revision, calendar: CalendarInfo) ->
     if Change.RESCHEDULED in revision.news and revision.previous_start is not None:
         line += f" (au lieu du {short_moment(revision.previous_start, locale)})"
     return line
+
 
 def shown_status(session: Session, past: bool = False) -> str:
     """The status a reader sees: 'Tenue' once a confirmed session took place, else status_label."""
