@@ -1,13 +1,9 @@
 """HTML pages: the agenda, a session's page, the embeddable list and error pages.
 
-Rendering is a pure function of the schedule and an explicit `now`: the pages
-are built with a Jinja2 environment of their own (autoescape on), not with
-Flask's render_template, so they can be rendered without an app. `now` only
-decides which sessions are past, hence `past_ids`: the web layer keys its cache
-on it and the bytes change only when a session ends.
-
-Links inside the site are root-relative paths; canonical, Open Graph, JSON-LD
-and subscription links are absolute URLs from `links`.
+Built with a Jinja2 environment of their own (autoescape on), not with Flask's
+render_template, so they render without an app; `now` only decides which
+sessions are past. Links inside the site are root-relative paths; canonical,
+Open Graph, JSON-LD and subscription links are absolute URLs from `links`.
 """
 
 from __future__ import annotations
@@ -156,7 +152,7 @@ def _planned_view(calendar: CalendarInfo, planned: Planned) -> SessionView:
         label=f"{planned.series.title} n° {planned.number}",
         headline=wording.planned_headline(planned),
         title=f"{wording.PLANNED_LABEL} : {wording.planned_headline(planned)}",
-        when=wording.planned_when(planned, calendar.language),
+        when=wording.when(planned, calendar.language),
         zone=wording.zone_label(planned),
         start_iso=planned.start.isoformat(),
         end_iso=planned.end.isoformat(),

@@ -104,7 +104,7 @@ def time_range(start: datetime, end: datetime, locale: str = "fr") -> str:
     )
 
 
-def when(session: Session, locale: str = "fr", undated: str = UNDATED) -> str:
+def when(session: Session | Planned, locale: str = "fr", undated: str = UNDATED) -> str:
     """'mercredi 19 mai 2021, 8 h 45 – 10 h 15', or `undated` for a session without a date."""
     if session.start is None or session.end is None:
         return undated
@@ -225,11 +225,6 @@ def publication_title(schedule: Schedule, series_id: str | None, city: str | Non
 def planned_headline(planned: Planned) -> str:
     """'Tour des Villes n° 5 : à annoncer'."""
     return f"{planned.series.title} n° {planned.number} : à annoncer"
-
-
-def planned_when(planned: Planned, locale: str = "fr") -> str:
-    """'mercredi 15 septembre 2021, 8 h 45 – 10 h 15'."""
-    return f"{long_date(planned.start, locale)}, {time_range(planned.start, planned.end, locale)}"
 
 
 def short_moment(moment: datetime, locale: str = "fr") -> str:
