@@ -73,7 +73,6 @@ class SessionView:
     number: int | None
     city: str
     label: str
-    headline: str
     title: str
     when: str
     zone: str
@@ -112,7 +111,6 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
         path=links.page_path(session),
         url=links.page_url(calendar, session),
         label=wording.ordinal_label(session),
-        headline=wording.headline(session),
         title=wording.page_title(session),
         # An undated session still to come has its date "à venir"; one that is
         # over simply never had it published.
@@ -150,7 +148,6 @@ def _planned_view(calendar: CalendarInfo, planned: Planned) -> SessionView:
         number=planned.number,
         city="à annoncer",
         label=f"{planned.series.title} n° {planned.number}",
-        headline=wording.planned_headline(planned),
         title=f"{wording.PLANNED_LABEL} : {wording.planned_headline(planned)}",
         when=wording.when(planned, calendar.language),
         zone=wording.zone_label(planned),

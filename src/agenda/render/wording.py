@@ -99,9 +99,7 @@ def time_range(start: datetime, end: datetime, locale: str = "fr") -> str:
     """'8 h 45 – 10 h 15', or with both dates when the session spans midnight."""
     if start.date() == end.date():
         return f"{clock_time(start, locale)} – {clock_time(end, locale)}"
-    return (
-        f"{clock_time(start, locale)} – {long_date(end, locale)}, {clock_time(end, locale)}"
-    )
+    return f"{clock_time(start, locale)} – {long_date(end, locale)}, {clock_time(end, locale)}"
 
 
 def when(session: Session | Planned, locale: str = "fr", undated: str = UNDATED) -> str:
