@@ -17,7 +17,6 @@ import glob
 import hashlib
 import json
 import os
-import re
 import stat
 import tempfile
 from collections.abc import Collection, Iterator
@@ -335,12 +334,10 @@ def _temporary_prefix(path: Path) -> str:
 def _remove_temporaries(published: Path) -> None:
     """Remove what a publisher killed while writing left behind (called under the lock)."""
     for path in (published, mark_path(published)):
-        prefix = _temporary_prefix(path)
-        pattern = re.compile(re.escape(prefix) + r"[a-z0-9_]{8}")
-        for found in path.parent.glob(glob.escape(prefix) + "*"):
-            if pattern.fullmatch(found.name):
-                with contextlib.suppress(OSError):
-                    found.unlink()
+        # mkstemp's names: the prefix, then 8 characters of [a-z0-9_]
+        for found in path.parent.glob(glob.escape(_temporary_prefix(path)) + "[a-z0-9_]" * 8):
+            with contextlib.suppress(OSError):
+                found.unlink()
 
 
 # --- the mark: the newest version this folder has published -----------------------
