@@ -19,12 +19,12 @@ from agenda.model import Schedule
 from agenda.published import (
     CannotWrite,
     PublishedError,
+    digest_of_file,
     pending_changes,
     published_path,
+    read_version,
 )
-from agenda.published import (
-    publish as publish_file,
-)
+from agenda.published import publish as publish_file
 
 
 def _default_path() -> str:
@@ -251,7 +251,6 @@ def build(outdir: Path, data: str | None, now: str | None, publish_first: bool) 
     schedule file holds an edit that is not published.
     """
     from agenda import fixed_moment, site
-    from agenda.published import digest_of_file, read_version
     from agenda.store import ensure_site, site_root_for
 
     target = Path(data or _default_path())
