@@ -207,9 +207,6 @@ def serve(
     class Server(Application):  # type: ignore[misc]
         """gunicorn with the project's settings file, serving the app loaded above."""
 
-        def init(self, parser: object, opts: object, args: object) -> None:
-            return None
-
         def load_config(self) -> None:
             for path in settings:
                 self.load_config_from_file(str(path))
