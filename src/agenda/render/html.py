@@ -136,7 +136,7 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
         end_iso=session.end.isoformat() if session.end else None,
         history=tuple(wording.change_line(session, r, calendar) for r in session.revisions)
         if len(session.revisions) > 1 else (),
-        sort_key=_upcoming_order(session),
+        sort_key=_order(session),
         moved=wording.moved_word(session),
     )
 
@@ -166,16 +166,11 @@ def _paragraphs(text: str) -> tuple[str, ...]:
     return tuple(line.strip() for line in text.splitlines() if line.strip())
 
 
-def _upcoming_order(session: Session) -> tuple[bool, float, int, str]:
-    # Dated sessions by date; undated ones ("date à venir") after them, by number.
+def _order(session: Session, upcoming: bool = True) -> tuple[bool, float, int, str]:
+    # Dated sessions by date, undated ones ("date à venir") by number: after the dated ones
+    # among upcoming sessions, before them among past ones (which the caller reverses).
     moment = session.start.timestamp() if session.start else 0.0
-    return (session.start is None, moment, session.number or 0, session.id)
-
-
-def _past_order(session: Session) -> tuple[bool, float, int, str]:
-    # Latest first (the caller reverses): dated sessions by date, then undated by number.
-    moment = session.start.timestamp() if session.start else 0.0
-    return (session.start is not None, moment, session.number or 0, session.id)
+    return ((session.start is None) == upcoming, moment, session.number or 0, session.id)
 
 
 def _views(
@@ -213,8 +208,9 @@ def upcoming_planned(schedule: Schedule, now: datetime) -> list[Planned]:
 
 def _split(schedule: Schedule, past: Collection[str]) -> tuple[list[Session], list[Session]]:
     """Upcoming sessions, soonest first, and past ones, latest first."""
-    upcoming = sorted((s for s in schedule.sessions if s.id not in past), key=_upcoming_order)
-    done = sorted((s for s in schedule.sessions if s.id in past), key=_past_order, reverse=True)
+    upcoming = sorted((s for s in schedule.sessions if s.id not in past), key=_order)
+    done = sorted((s for s in schedule.sessions if s.id in past),
+                  key=lambda s: _order(s, upcoming=False), reverse=True)
     return upcoming, done
 
 
