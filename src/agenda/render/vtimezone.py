@@ -53,20 +53,6 @@ def _week_of_month(day: datetime) -> int:
     return -1 if day.day + 7 > days_in_month else (day.day - 1) // 7 + 1
 
 
-def _into_summer(
-    before: tuple[timedelta, timedelta, str], after: tuple[timedelta, timedelta, str]
-) -> bool:
-    """True for a change into summer time: a DAYLIGHT sub-component.
-
-    Decided by the clocks going forward in a zone that observes DST, not by the
-    sign of zoneinfo's dst(): Europe/Dublin's data makes winter (GMT) the
-    "daylight" time with a negative DST, which dateutil and other readers get
-    wrong; written the usual way round, summer (IST) is DAYLIGHT.
-    """
-    observes_dst = before[1] != ZERO or after[1] != ZERO
-    return observes_dst and after[0] > before[0]
-
-
 def _state(zone: ZoneInfo, at: datetime) -> tuple[timedelta, timedelta, str]:
     local = at.astimezone(zone)
     return (local.utcoffset() or ZERO, local.dst() or ZERO, local.tzname() or "")
@@ -89,7 +75,11 @@ def transitions(zone: ZoneInfo, start: datetime, end: datetime) -> tuple[Transit
                 else:
                     high = middle
             at = high.replace(microsecond=0)
-            summer = _into_summer(state, new_state)
+            # Into summer time (a DAYLIGHT sub-component): the clocks go forward in a zone
+            # that observes DST. Not the sign of zoneinfo's dst(): Europe/Dublin's data makes
+            # winter (GMT) the "daylight" time with a negative DST, which dateutil and other
+            # readers get wrong; written the usual way round, summer (IST) is DAYLIGHT.
+            summer = (state[1] != ZERO or new_state[1] != ZERO) and new_state[0] > state[0]
             found.append(Transition(at, state[0], new_state[0], new_state[2], summer))
             state = new_state
         cursor = following
