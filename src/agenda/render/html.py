@@ -216,6 +216,8 @@ def _split(schedule: Schedule, past: Collection[str]) -> tuple[list[Session], li
 
 def _site(calendar: CalendarInfo) -> dict[str, Any]:
     """What every full page shows: names, feed links, stylesheet."""
+    # Open Graph wants language_TERRITORY; French is published for France.
+    base, _, territory = calendar.language.partition("-")
     return {
         "calendar": calendar,
         "home": "/",
@@ -226,14 +228,8 @@ def _site(calendar: CalendarInfo) -> dict[str, Any]:
         "json": links.EVENTS_JSON_PATH,
         "ics": links.CALENDAR_PATH,
         "home_url": links.home_url(calendar),
-        "og_locale": _og_locale(calendar.language),
+        "og_locale": f"{base}_{(territory or ('FR' if base == 'fr' else base)).upper()}",
     }
-
-
-def _og_locale(language: str) -> str:
-    # Open Graph wants language_TERRITORY; French is published for France.
-    base, _, territory = language.partition("-")
-    return f"{base}_{(territory or ('FR' if base == 'fr' else base)).upper()}"
 
 
 def _render(template: str, **context: Any) -> bytes:
