@@ -54,13 +54,6 @@ def environment() -> Environment:
     )
 
 
-def past_ids(schedule: Schedule, now: datetime) -> tuple[str, ...]:
-    """Ids of the sessions (and keys of the planned dates) over at `now`: all pages take
-    from the clock."""
-    ended = [f"{p.series.id}/{p.number}" for p in schedule.planned if p.end <= now]
-    return tuple(sorted(schedule.ended_ids(now))) + tuple(ended)
-
-
 @dataclass(frozen=True, slots=True)
 class SessionView:
     """What the templates show of a session, every word and date already formatted.
@@ -246,7 +239,7 @@ def script_json(data: Any) -> Markup:
 def agenda_page(schedule: Schedule, now: datetime) -> bytes:
     """GET /: upcoming sessions, then past ones, grouped by series, and the subscribe box."""
     calendar = schedule.calendar
-    past = past_ids(schedule, now)
+    past = schedule.ended_ids(now)
     upcoming, done = _split(schedule, past)
     return _render(
         "agenda.html",
@@ -360,7 +353,7 @@ def session_page(
 def embed_page(schedule: Schedule, now: datetime) -> bytes:
     """GET /embed: the upcoming sessions, compact, for an <iframe> on another site."""
     calendar = schedule.calendar
-    past = past_ids(schedule, now)
+    past = schedule.ended_ids(now)
     upcoming, _ = _split(schedule, past)
     planned = upcoming_planned(schedule, now)
     # Upcoming sessions are in the order of the views' sort key (_split sorts them so).
