@@ -103,19 +103,15 @@ def home_url(calendar: CalendarInfo) -> str:
     return calendar.url("/")
 
 
-def webcal_url(https_url: str) -> str:
-    """The webcal:// form that makes Apple Calendar and Outlook desktop subscribe."""
-    return "webcal://" + https_url.split("://", 1)[1]
-
-
 def subscribe_urls(calendar: CalendarInfo) -> dict[str, str]:
     """How to subscribe to the calendar feed: https, webcal, Google's 'add by URL' link and
     Outlook.com's 'add from web' link."""
     feed = calendar.url(CALENDAR_PATH)
+    webcal = "webcal://" + feed.split("://", 1)[1]  # Apple Calendar and Outlook subscribe
     return {
         "https": feed,
-        "webcal": webcal_url(feed),
-        "google": f"{GOOGLE_TEMPLATE}?cid={quote(webcal_url(feed), safe='')}",
+        "webcal": webcal,
+        "google": f"{GOOGLE_TEMPLATE}?cid={quote(webcal, safe='')}",
         "outlook": f"{OUTLOOK_SUBSCRIBE}?{urlencode({'url': feed, 'name': calendar.name})}",
     }
 
