@@ -107,7 +107,7 @@ def subscribe_urls(calendar: CalendarInfo) -> dict[str, str]:
     """How to subscribe to the calendar feed: https, webcal, Google's 'add by URL' link and
     Outlook.com's 'add from web' link."""
     feed = calendar.url(CALENDAR_PATH)
-    webcal = "webcal://" + feed.split("://", 1)[1]  # Apple Calendar and Outlook subscribe
+    webcal = "webcal://" + feed.split("://", 1)[1]  # for Apple Calendar, Outlook desktop
     return {
         "https": feed,
         "webcal": webcal,
