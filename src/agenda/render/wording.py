@@ -170,13 +170,6 @@ def moved_word(session: Session) -> str:
     return "avancée" if moved_earlier(session) else "reportée"
 
 
-def status_label(session: Session) -> str:
-    """The status users read: 'Annulé', 'À confirmer', 'Reporté' (or 'Avancé') or 'Confirmé'."""
-    if session.status is Status.CONFIRMED and session.previous_start is not None:
-        return moved_label(session)
-    return STATUS_LABELS[session.status]
-
-
 def announcement_title(session: Session, locale: str = "fr") -> str:
     """A feed entry's title: ordinal, city and when, marked 'Annulé', 'Reporté' or 'À confirmer'."""
     text = f"{headline(session)}, {when(session, locale)}"
@@ -267,10 +260,13 @@ def change_line(session: Session, revision: Revision, calendar: CalendarInfo) ->
 
 
 def shown_status(session: Session, past: bool = False) -> str:
-    """The status a reader sees: 'Tenue' once a confirmed session took place, else status_label."""
+    """The status a reader sees: 'Annulé', 'À confirmer', 'Reporté' (or 'Avancé'), 'Confirmé',
+    or 'Tenue' once a confirmed session took place."""
     if session.status is Status.CONFIRMED and (session.held or past):
         return HELD_LABEL
-    return status_label(session)
+    if session.status is Status.CONFIRMED and session.previous_start is not None:
+        return moved_label(session)
+    return STATUS_LABELS[session.status]
 
 
 def status_class(session: Session, past: bool = False) -> str:
