@@ -92,11 +92,10 @@ def check(path: Path | None) -> None:
         schedule = load_schedule(target)
     except ScheduleError as error:
         _fail(error, target)
-    dated = len(schedule.dated_sessions)
     click.echo(_(
         "{path}: OK, {series} series, {sessions} sessions ({dated} dated), {contacts} contacts.",
-        path=target, series=len(schedule.series), sessions=len(schedule.sessions), dated=dated,
-        contacts=len(schedule.contacts),
+        path=target, series=len(schedule.series), sessions=len(schedule.sessions),
+        dated=len(schedule.dated_sessions), contacts=len(schedule.contacts),
     ))
     for warning in early_replays(schedule, datetime.now(UTC)):
         click.echo(f"{target}: {warning}", err=True)
