@@ -105,12 +105,10 @@ def build_vtimezone(
         # Nothing changes between the window's start and the first event: one
         # component states the offset in force then.
         offset, dst, name = _state(zone, window_start)
-        component.add_component(
-            _sub(dst > ZERO, (window_start + offset).replace(tzinfo=None), offset, offset, name)
-        )
+        component.add_component(_sub(Transition(window_start, offset, offset, name, dst > ZERO)))
     for group in _groups(changes):
         head = group[0]
-        sub = _sub(head.is_dst, head.onset, head.offset_from, head.offset_to, head.name)
+        sub = _sub(head)
         if len(group) > 1:
             rrule: dict[str, object] = {
                 "freq": "yearly",
@@ -182,13 +180,11 @@ def _uninterrupted(changes: tuple[Transition, ...], before: Transition, after: T
     )
 
 
-def _sub(
-    is_dst: bool, onset: datetime, offset_from: timedelta, offset_to: timedelta, name: str
-) -> TimezoneStandard | TimezoneDaylight:
-    sub = TimezoneDaylight() if is_dst else TimezoneStandard()
-    sub.add("dtstart", onset)
-    sub.add("tzoffsetfrom", offset_from)
-    sub.add("tzoffsetto", offset_to)
-    if name:
-        sub.add("tzname", name)
+def _sub(change: Transition) -> TimezoneStandard | TimezoneDaylight:
+    sub = TimezoneDaylight() if change.is_dst else TimezoneStandard()
+    sub.add("dtstart", change.onset)
+    sub.add("tzoffsetfrom", change.offset_from)
+    sub.add("tzoffsetto", change.offset_to)
+    if change.name:
+        sub.add("tzname", change.name)
     return sub
