@@ -15,7 +15,6 @@ from agenda.desk.commands import editor
 from agenda.errors import ExportError, ScheduleError
 from agenda.i18n import _
 from agenda.loader import EMAIL, load_schedule
-from agenda.model import Schedule
 from agenda.published import (
     CannotWrite,
     PublishedError,
@@ -66,17 +65,6 @@ def main() -> None:
     """Publish an event series as calendar feeds, news feeds and web pages."""
 
 
-def early_replays(schedule: Schedule, now: datetime) -> list[str]:
-    """Warnings for replay links of sessions that have not taken place at `now`."""
-    return [
-        f"séance « {s.id} », champ replay_url : attention, la séance n’a pas encore eu lieu "
-        "(elle se termine plus tard ou n’a pas de date) ; vérifiez le lien, ou écrivez "
-        "held = true pour une séance sans date déjà tenue"
-        for s in schedule.sessions
-        if s.replay_url and not s.held and (s.end is None or s.end > now)
-    ]
-
-
 @main.command()
 # The loader, not click, judges the path: a folder or an unreadable file is then a
 # problem like any other (exit 1), not a usage error (exit 2).
@@ -97,11 +85,16 @@ def check(path: Path | None) -> None:
         path=target, series=len(schedule.series), sessions=len(schedule.sessions),
         dated=len(schedule.dated_sessions), contacts=len(schedule.contacts),
     ))
-    for warning in early_replays(schedule, datetime.now(UTC)):
-        click.echo(f"{target}: {warning}", err=True)
+    now = datetime.now(UTC)
+    for s in schedule.sessions:  # a replay link of a session that has not taken place yet
+        if s.replay_url and not s.held and (s.end is None or s.end > now):
+            click.echo(f"{target}: séance « {s.id} », champ replay_url : attention, la séance "
+                       "n’a pas encore eu lieu (elle se termine plus tard ou n’a pas de date) ; "
+                       "vérifiez le lien, ou écrivez held = true pour une séance sans date déjà "
+                       "tenue", err=True)
     published = _published_for(target)
     try:
-        current, following, changes = pending_changes(target, published, datetime.now(UTC))
+        current, following, changes = pending_changes(target, published, now)
     except ScheduleError as error:
         _fail(error, target, _("{path}: cannot be published as it is.", path=target))
     except PublishedError as error:
