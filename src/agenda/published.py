@@ -60,11 +60,6 @@ def published_path(schedule_path: str | Path) -> Path:
     return path.with_name(path.stem + ".published.json")
 
 
-def lock_path(published: Path) -> Path:
-    """The lock file that serializes publishing, beside the published version."""
-    return published.with_name("." + published.name + ".lock")
-
-
 def digest_of(raw: bytes) -> str:
     """The SHA-256 of a schedule file's bytes: which text a version serves."""
     return hashlib.sha256(raw).hexdigest()
@@ -421,8 +416,9 @@ def remember(published: Path, version: Version) -> None:
 @contextlib.contextmanager
 def publishing_lock(published: Path) -> Iterator[None]:
     """Hold the OS-level lock that lets one process at a time publish this schedule."""
+    lock = published.with_name("." + published.name + ".lock")  # beside it, hidden
     try:
-        fd = os.open(lock_path(published), os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         raise CannotWrite(f"cannot create the lock beside {published}: {exc.strerror or exc}") \
             from None
