@@ -169,12 +169,9 @@ def entry_html(schedule: Schedule, session: Session) -> str:
 def build_entry(
     schedule: Schedule, session: Session, revision: Revision | None = None
 ) -> FeedEntry:
-    """The entry of an announced session, or of one of its changes (`revision`).
-
-    An announcement's id/guid is the session page's permanent URL; a change's is
-    that URL with the revision's SEQUENCE, and it is dated at the revision, its
-    title (« Nouvelle date : … (au lieu du …) ») repeated at the top of the body.
-    """
+    """The entry of an announced session, its id/guid the page's permanent URL; or of its
+    change `revision`, dated at it, its id that URL with the revision's SEQUENCE, its title
+    (« Nouvelle date : … (au lieu du …) ») repeated atop the body."""
     info = schedule.calendar
     zone = info.timezone
     page = links.page_url(info, session)

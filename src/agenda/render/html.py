@@ -278,10 +278,7 @@ def _offer(session: Session, past: bool) -> dict[str, Any] | None:
 def event_jsonld(
     calendar: CalendarInfo, session: Session, past: bool = False, image: CardImage | None = None
 ) -> dict[str, Any] | None:
-    """schema.org Event for an online event, as Google documents it; None when undated.
-
-    Only what is known goes in: no empty string, no empty list.
-    """
+    """schema.org Event for an online event, as Google documents it; None when undated."""
     if session.start is None or session.end is None:
         return None  # Google requires startDate: no date, no structured data
     page = links.page_url(calendar, session)
@@ -316,7 +313,7 @@ def event_jsonld(
         "recordedIn": {"@type": "CreativeWork", "url": session.replay_url}
         if session.replay_url else None,
     }
-    return {key: value for key, value in data.items() if value}
+    return {key: value for key, value in data.items() if value}  # no empty string or list
 
 
 def session_page(
