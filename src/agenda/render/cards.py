@@ -284,9 +284,7 @@ def draw(text: CardText) -> bytes:
                               radius=26, fill=BADGE)
         pen.text((MARGIN + 24, bottom - 24), text.status, font=badge_font, fill=BADGE_TEXT,
                  anchor="lm")
-    footer_font = _font(30)
-    pen.text((WIDTH - MARGIN, bottom - 24), text.footer, font=footer_font, fill=SOFT,
-             anchor="rm")
+    pen.text((WIDTH - MARGIN, bottom - 24), text.footer, font=_font(30), fill=SOFT, anchor="rm")
     image.putpalette(PALETTES[text.status_class])
 
     out = io.BytesIO()
