@@ -479,9 +479,7 @@ def publish(
             if new_history or mark is None or mark.version != current.number:
                 write_mark(published, current, acknowledged)
             return Outcome(current, (), False)
-        version, changes = next_version(
-            current, data, source, now, withdraw, correction, editor
-        )
+        version, changes = next_version(current, data, source, now, withdraw, correction, editor)
         write_version(version, published, schedule_path.name)
         write_mark(published, version, acknowledged)
         return Outcome(version, tuple(changes), True)
