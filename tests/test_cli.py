@@ -10,7 +10,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from agenda.cli import main
-from tests.conftest import ROOT, SHIPPED
+from tests.conftest import MINIMAL, ROOT, SHIPPED
 
 BAD = """
 [calendar]
@@ -67,6 +67,28 @@ def test_check_missing_file_is_a_message(runner: CliRunner, tmp_path: Path) -> N
     assert result.exit_code == 1
     assert "impossible de lire le fichier" in result.output
     assert "Traceback" not in result.output
+
+
+def test_check_warns_of_a_replay_link_before_the_session_took_place(
+    runner: CliRunner, write_schedule
+) -> None:
+    path = write_schedule(MINIMAL + """
+[[sessions]]
+id = "lyon"
+series = "s"
+city = "Lyon"
+start = 2099-06-16T08:45:00
+end = 2099-06-16T10:15:00
+announced = 2099-05-01
+replay_url = "https://example.org/replay"
+""")
+    result = runner.invoke(main, ["check", str(path)])
+    assert result.exit_code == 0
+    assert result.output.splitlines()[1] == (
+        f"{path}: séance « lyon », champ replay_url : attention, la séance n’a pas encore eu "
+        "lieu (elle se termine plus tard ou n’a pas de date) ; vérifiez le lien, ou écrivez "
+        "held = true pour une séance sans date déjà tenue"
+    )
 
 
 def test_serve_refuses_bad_file_without_traceback(runner: CliRunner, write_schedule) -> None:

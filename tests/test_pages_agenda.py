@@ -201,7 +201,7 @@ def test_agenda_bytes_change_only_when_a_session_ends(several: Schedule) -> None
     assert html.agenda_page(several, texte.end - timedelta(seconds=1)) != html.agenda_page(
         several, texte.end
     )
-    assert html.past_ids(several, just_after) == html.past_ids(several, much_later)
+    assert several.ended_ids(just_after) == several.ended_ids(much_later)
 
 
 def test_agenda_is_deterministic(several: Schedule) -> None:

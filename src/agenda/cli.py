@@ -6,6 +6,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -14,16 +15,15 @@ from agenda.desk.commands import editor
 from agenda.errors import ExportError, ScheduleError
 from agenda.i18n import _
 from agenda.loader import EMAIL, load_schedule
-from agenda.model import Schedule
 from agenda.published import (
     CannotWrite,
     PublishedError,
+    digest_of_file,
     pending_changes,
     published_path,
+    read_version,
 )
-from agenda.published import (
-    publish as publish_file,
-)
+from agenda.published import publish as publish_file
 
 
 def _default_path() -> str:
@@ -36,31 +36,33 @@ def _published_for(schedule: Path) -> Path:
     return Path(named) if named else published_path(schedule)
 
 
-def _fail(error: ScheduleError, target: Path, closing: str | None = None) -> None:
+def _quit(message: object) -> NoReturn:
+    """Print `message` on stderr and exit 1."""
+    click.echo(message, err=True)
+    sys.exit(1)
+
+
+def _fail(error: ScheduleError, target: Path, closing: str | None = None) -> NoReturn:
+    """Print the schedule's problems, then `closing` (default: how many), and exit 1."""
     for problem in error.problems:
         click.echo(str(problem), err=True)
     count = len(error.problems)
     if closing is None:
         closing = (_("{path}: 1 problem.", path=target) if count == 1
                    else _("{path}: {count} problems.", path=target, count=count))
-    click.echo(closing, err=True)
-    sys.exit(1)
+    _quit(closing)
+
+
+_data_option = click.option(
+    "--data",
+    type=click.Path(readable=False),
+    help="Schedule file (default: $AGENDA_DATA or data/sessions.toml).",
+)
 
 
 @click.group()
 def main() -> None:
     """Publish an event series as calendar feeds, news feeds and web pages."""
-
-
-def early_replays(schedule: Schedule, now: datetime) -> list[str]:
-    """Warnings for replay links of sessions that have not taken place at `now`."""
-    return [
-        f"séance « {s.id} », champ replay_url : attention, la séance n’a pas encore eu lieu "
-        "(elle se termine plus tard ou n’a pas de date) ; vérifiez le lien, ou écrivez "
-        "held = true pour une séance sans date déjà tenue"
-        for s in schedule.sessions
-        if s.replay_url and not s.held and (s.end is None or s.end > now)
-    ]
 
 
 @main.command()
@@ -78,22 +80,25 @@ def check(path: Path | None) -> None:
         schedule = load_schedule(target)
     except ScheduleError as error:
         _fail(error, target)
-    dated = len(schedule.dated_sessions)
     click.echo(_(
         "{path}: OK, {series} series, {sessions} sessions ({dated} dated), {contacts} contacts.",
-        path=target, series=len(schedule.series), sessions=len(schedule.sessions), dated=dated,
-        contacts=len(schedule.contacts),
+        path=target, series=len(schedule.series), sessions=len(schedule.sessions),
+        dated=len(schedule.dated_sessions), contacts=len(schedule.contacts),
     ))
-    for warning in early_replays(schedule, datetime.now(UTC)):
-        click.echo(f"{target}: {warning}", err=True)
+    now = datetime.now(UTC)
+    for s in schedule.sessions:  # a replay link of a session that has not taken place yet
+        if s.replay_url and not s.held and (s.end is None or s.end > now):
+            click.echo(f"{target}: séance « {s.id} », champ replay_url : attention, la séance "
+                       "n’a pas encore eu lieu (elle se termine plus tard ou n’a pas de date) ; "
+                       "vérifiez le lien, ou écrivez held = true pour une séance sans date déjà "
+                       "tenue", err=True)
     published = _published_for(target)
     try:
-        current, following, changes = pending_changes(target, published, datetime.now(UTC))
+        current, following, changes = pending_changes(target, published, now)
     except ScheduleError as error:
         _fail(error, target, _("{path}: cannot be published as it is.", path=target))
     except PublishedError as error:
-        click.echo(str(error), err=True)
-        sys.exit(1)
+        _quit(error)
     if current is None:
         click.echo(_("{path}: nothing published yet; the first version takes its times from "
                      "the file:", path=published))
@@ -147,8 +152,7 @@ def publish(
     except ScheduleError as error:
         _fail(error, target, _("{path}: not published.", path=target))
     except (PublishedError, CannotWrite) as error:
-        click.echo(_("{error}; not published.", error=error), err=True)
-        sys.exit(1)
+        _quit(_("{error}; not published.", error=error))
     version = outcome.version
     if new_history:
         click.echo(_("{path}: history acknowledged from {label}.", path=published,
@@ -166,11 +170,7 @@ def publish(
 @click.option("--host", help="Address to listen on (default: the configuration's, 127.0.0.1).")
 @click.option("--port", type=int, help="Port to listen on (default: the configuration's, 8000).")
 @click.option("--workers", type=int, help="gunicorn workers (default: 2 per CPU + 1).")
-@click.option(
-    "--data",
-    type=click.Path(readable=False),
-    help="Schedule file (default: $AGENDA_DATA or data/sessions.toml).",
-)
+@_data_option
 @click.option(
     "--config",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -193,15 +193,11 @@ def serve(
     except ScheduleError as error:
         _fail(error, Path(path), "agenda: not starting until the schedule is valid.")
     except PublishedError as error:
-        click.echo(f"{error}\nagenda: not starting.", err=True)
-        sys.exit(1)
+        _quit(f"{error}\nagenda: not starting.")
     settings = [Path(gunicorn_conf.__file__), *([config] if config else [])]
 
     class Server(Application):  # type: ignore[misc]
         """gunicorn with the project's settings file, serving the app loaded above."""
-
-        def init(self, parser: object, opts: object, args: object) -> None:
-            return None
 
         def load_config(self) -> None:
             for path in settings:
@@ -244,7 +240,6 @@ def build(outdir: Path, data: str | None, now: str | None, publish_first: bool) 
     schedule file holds an edit that is not published.
     """
     from agenda import fixed_moment, site
-    from agenda.published import digest_of_file, read_version
     from agenda.store import ensure_site, site_root_for
 
     target = Path(data or _default_path())
@@ -263,9 +258,7 @@ def build(outdir: Path, data: str | None, now: str | None, publish_first: bool) 
                            "version; nothing built. Not published yet:", err=True)
                 for change in changes or ["(the text only: no session changes)"]:
                     click.echo(f"  {change}", err=True)
-                click.echo("Publish it first (agenda publish), or build with "
-                           "agenda build --publish.", err=True)
-                sys.exit(1)
+                _quit("Publish it first (agenda publish), or build with agenda build --publish.")
             version = publish_file(target, published, datetime.now(UTC)).version
         root = Path(os.environ.get("AGENDA_SITE") or site_root_for(target))
         built = ensure_site(root, version, moment)
@@ -274,8 +267,7 @@ def build(outdir: Path, data: str | None, now: str | None, publish_first: bool) 
         _fail(error, target, "agenda: nothing built until the schedule is valid.")
     except (ExportError, PublishedError, CannotWrite, site.SiteError, ValueError,
             OSError) as error:
-        click.echo(f"agenda: {error}", err=True)
-        sys.exit(1)
+        _quit(f"agenda: {error}")
     click.echo(f"{outdir}: {version.label}, {len(built.entries)} URLs, {count} files, "
                f"from {target}.")
 
@@ -283,11 +275,7 @@ def build(outdir: Path, data: str | None, now: str | None, publish_first: bool) 
 @main.command()
 @click.argument("session_id")
 @click.option("--email", help="Make the link for this registered person's address.")
-@click.option(
-    "--data",
-    type=click.Path(readable=False),
-    help="Schedule file (default: $AGENDA_DATA or data/sessions.toml).",
-)
+@_data_option
 def link(session_id: str, email: str | None, data: str | None) -> None:
     """Print the personal URL of SESSION_ID: its page and .ics with the private video link.
 
@@ -297,25 +285,18 @@ def link(session_id: str, email: str | None, data: str | None) -> None:
     try:
         secret_key = personal.key(os.environ.get(personal.SECRET_VARIABLE))
     except personal.SecretError as error:
-        click.echo(f"agenda: {error}", err=True)
-        sys.exit(1)
+        _quit(f"agenda: {error}")
     if email is not None and not EMAIL.match(email.strip()):
-        click.echo(f"agenda: '{email}' is not an email address, such as 'name@example.org'.",
-                   err=True)
-        sys.exit(1)
+        _quit(f"agenda: '{email}' is not an email address, such as 'name@example.org'.")
     target = data or _default_path()
     try:
         schedule = load_schedule(target)
     except ScheduleError as error:
-        for problem in error.problems:
-            click.echo(str(problem), err=True)
-        click.echo("agenda: no link until the schedule is valid.", err=True)
-        sys.exit(1)
+        _fail(error, Path(target), "agenda: no link until the schedule is valid.")
     session = schedule.session(session_id)
     if session is None:
         known = ", ".join(s.id for s in schedule.sessions)
-        click.echo(f"agenda: no session '{session_id}' in {target}; sessions: {known}.", err=True)
-        sys.exit(1)
+        _quit(f"agenda: no session '{session_id}' in {target}; sessions: {known}.")
     if not session.video_url:
         click.echo(f"agenda: note: session '{session_id}' has no video_url yet; the link will "
                    "show it once it is set.", err=True)

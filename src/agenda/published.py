@@ -17,7 +17,6 @@ import glob
 import hashlib
 import json
 import os
-import re
 import stat
 import tempfile
 from collections.abc import Collection, Iterator
@@ -61,11 +60,6 @@ def published_path(schedule_path: str | Path) -> Path:
     return path.with_name(path.stem + ".published.json")
 
 
-def lock_path(published: Path) -> Path:
-    """The lock file that serializes publishing, beside the published version."""
-    return published.with_name("." + published.name + ".lock")
-
-
 def digest_of(raw: bytes) -> str:
     """The SHA-256 of a schedule file's bytes: which text a version serves."""
     return hashlib.sha256(raw).hexdigest()
@@ -73,10 +67,7 @@ def digest_of(raw: bytes) -> str:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Version:
-    """One published version: the schedule text, its history, and the schedule they make.
-
-    It never changes once made.
-    """
+    """One published version: the schedule text, its history, and the schedule they make."""
 
     number: int
     published: datetime | None
@@ -94,10 +85,8 @@ class Version:
 def make_version(
     raw: bytes, history: History, source: str, schedule: Schedule | None = None
 ) -> Version:
-    """The version serving `raw` with `history`; raises ScheduleError if the text is invalid.
-
-    `schedule` is `raw` already parsed, when the caller has it.
-    """
+    """The version serving `raw` (`schedule` if already parsed) with `history`; raises
+    ScheduleError if the text is invalid."""
     if schedule is None:
         schedule = parse_bytes(raw, source)
     return Version(
@@ -159,33 +148,29 @@ def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _present(**items: Any) -> dict[str, Any]:
+    """`items` but those that are None: the file leaves out what is not known."""
+    return {key: value for key, value in items.items() if value is not None}
+
+
 def _revision_json(revision: Revision) -> dict[str, Any]:
-    found: dict[str, Any] = {"at": _time(revision.at), "fields": list(revision.fields),
-                             "sequence": revision.sequence}
-    if revision.by is not None:
-        found["by"] = revision.by  # the editor who published it: never shown publicly
-    if revision.correction:
-        found["correction"] = True
-    if revision.news:
-        found["news"] = [n.value for n in revision.news]
     status = revision.previous_status.value if revision.previous_status else None
-    was = {key: value for key, value in (("end", _time(revision.previous_end)),
-                                         ("start", _time(revision.previous_start)),
-                                         ("status", status)) if value is not None}
-    if was:
-        found["was"] = was
-    return found
+    was = _present(end=_time(revision.previous_end), start=_time(revision.previous_start),
+                   status=status)
+    return _present(
+        at=_time(revision.at), fields=list(revision.fields), sequence=revision.sequence,
+        by=revision.by,  # the editor who published it: never shown publicly
+        correction=True if revision.correction else None,
+        news=[n.value for n in revision.news] or None, was=was or None,
+    )
 
 
 def _entry_json(entry: Entry) -> dict[str, Any]:
-    found: dict[str, Any] = {
-        "fingerprint": entry.fingerprint, "in_calendar": entry.in_calendar,
-        "revisions": [_revision_json(r) for r in entry.revisions],
-        "sequence": entry.sequence, "uid": entry.uid,
-    }
-    if entry.withdrawn is not None:
-        found["withdrawn"] = _time(entry.withdrawn)
-    return found
+    return _present(
+        fingerprint=entry.fingerprint, in_calendar=entry.in_calendar,
+        revisions=[_revision_json(r) for r in entry.revisions],
+        sequence=entry.sequence, uid=entry.uid, withdrawn=_time(entry.withdrawn),
+    )
 
 
 def to_json(version: Version, schedule_name: str) -> bytes:
@@ -290,18 +275,12 @@ def digest_of_file(path: Path) -> str | None:
     """digest_of the bytes of a regular file, read a block at a time, never whole; None when
     it is not a regular file (a FIFO is not waited on) or cannot be read."""
     try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            return None
-        with os.fdopen(descriptor, "rb", closefd=False) as stream:
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as stream:
+            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+                return None
             return hashlib.file_digest(stream, "sha256").hexdigest()
     except OSError:
         return None
-    finally:
-        os.close(descriptor)
 
 
 def read_schedule_bytes(path: Path) -> bytes:
@@ -328,13 +307,11 @@ def _write_atomically(path: Path, data: bytes) -> None:
             os.fsync(out.fileno())
         os.chmod(temporary, 0o644)
         os.replace(temporary, path)
-    except OSError as exc:
+    except BaseException as exc:  # even interrupted: no half-written file is left behind
         with contextlib.suppress(OSError):
             os.unlink(temporary)
-        raise CannotWrite(f"cannot write {path}: {exc.strerror or exc}") from None
-    except BaseException:  # made while written: no half-written file is left behind
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
+        if isinstance(exc, OSError):
+            raise CannotWrite(f"cannot write {path}: {exc.strerror or exc}") from None
         raise
     with contextlib.suppress(OSError):
         directory = os.open(folder, os.O_RDONLY)
@@ -352,12 +329,10 @@ def _temporary_prefix(path: Path) -> str:
 def _remove_temporaries(published: Path) -> None:
     """Remove what a publisher killed while writing left behind (called under the lock)."""
     for path in (published, mark_path(published)):
-        prefix = _temporary_prefix(path)
-        pattern = re.compile(re.escape(prefix) + r"[a-z0-9_]{8}")
-        for found in path.parent.glob(glob.escape(prefix) + "*"):
-            if pattern.fullmatch(found.name):
-                with contextlib.suppress(OSError):
-                    found.unlink()
+        # mkstemp's names: the prefix, then 8 characters of [a-z0-9_]
+        for found in path.parent.glob(glob.escape(_temporary_prefix(path)) + "[a-z0-9_]" * 8):
+            with contextlib.suppress(OSError):
+                found.unlink()
 
 
 # --- the mark: the newest version this folder has published -----------------------
@@ -441,8 +416,9 @@ def remember(published: Path, version: Version) -> None:
 @contextlib.contextmanager
 def publishing_lock(published: Path) -> Iterator[None]:
     """Hold the OS-level lock that lets one process at a time publish this schedule."""
+    lock = published.with_name("." + published.name + ".lock")  # beside it, hidden
     try:
-        fd = os.open(lock_path(published), os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         raise CannotWrite(f"cannot create the lock beside {published}: {exc.strerror or exc}") \
             from None
@@ -503,9 +479,7 @@ def publish(
             if new_history or mark is None or mark.version != current.number:
                 write_mark(published, current, acknowledged)
             return Outcome(current, (), False)
-        version, changes = next_version(
-            current, data, source, now, withdraw, correction, editor
-        )
+        version, changes = next_version(current, data, source, now, withdraw, correction, editor)
         write_version(version, published, schedule_path.name)
         write_mark(published, version, acknowledged)
         return Outcome(version, tuple(changes), True)

@@ -20,7 +20,6 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
-from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -106,20 +105,13 @@ def session_text(calendar: CalendarInfo, session: Session, past: bool) -> CardTe
         undated = wording.UNDATED if (session.held or past) else wording.UNDATED_UPCOMING
         lines = (undated[0].upper() + undated[1:],)
     former = wording.former_start(session, calendar.language)
-    status = wording.shown_status(session, past)
-    if status == wording.HELD_LABEL:
-        status_class = "held"
-    elif session.status is Status.CONFIRMED and session.previous_start is not None:
-        status_class = "rescheduled"
-    else:
-        status_class = session.status.value
     return CardText(
         eyebrow=f"{session.series.title}{number}",
         title=session.city,
         lines=lines,
         note=f"Initialement prévue le {former}" if former and not session.is_cancelled else "",
-        status=status,
-        status_class=status_class,
+        status=wording.shown_status(session, past),
+        status_class=wording.status_class(session, past),
         footer=calendar.host,
         struck=session.is_cancelled,
     )
@@ -128,14 +120,13 @@ def session_text(calendar: CalendarInfo, session: Session, past: bool) -> CardTe
 def agenda_text(schedule: Schedule, past: Collection[str]) -> CardText:
     """What the agenda's card says: its name, and the next session when one is announced."""
     calendar = schedule.calendar
-    upcoming = sorted(
+    first = min(
         (s for s in schedule.sessions
          if s.id not in past and s.is_dated and not s.is_cancelled and s.start is not None),
-        key=lambda s: (s.start, s.id),
+        key=lambda s: (s.start, s.id), default=None,
     )
     clubs = dict.fromkeys(s.club for s in schedule.series if s.club)
-    if upcoming:
-        first = upcoming[0]
+    if first is not None:
         assert first.start is not None and first.end is not None
         lines = (
             "Prochaine séance : "
@@ -172,15 +163,10 @@ def agenda_image(schedule: Schedule, past: Collection[str]) -> CardImage:
 
 
 @functools.cache
-def _font_path(bold: bool) -> Path:
-    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
-    return Path(str(resources.files("agenda") / "fonts" / name))
-
-
-@functools.cache
 def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
+    path = resources.files("agenda") / "fonts" / f"DejaVuSans{'-Bold' if bold else ''}.ttf"
     # The basic layout engine: no dependency on whether libraqm is installed.
-    return ImageFont.truetype(_font_path(bold), size, layout_engine=ImageFont.Layout.BASIC)
+    return ImageFont.truetype(str(path), size, layout_engine=ImageFont.Layout.BASIC)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -209,9 +195,7 @@ def _fit(
         lines = _wrap(text, font, width)
         if len(lines) <= max_lines and all(_width(line, font) <= width for line in lines):
             return font, lines
-    font = _font(sizes[-1], bold)
-    lines = _wrap(text, font, width)
-    if len(lines) > max_lines:  # too long even small: cut the last line, say so
+    if len(lines) > max_lines:  # too long even at the smallest size: cut the last line, say so
         lines = lines[:max_lines]
         while _width(lines[-1] + " …", font) > width and " " in lines[-1]:
             lines[-1] = lines[-1].rsplit(" ", 1)[0]
@@ -300,9 +284,7 @@ def draw(text: CardText) -> bytes:
                               radius=26, fill=BADGE)
         pen.text((MARGIN + 24, bottom - 24), text.status, font=badge_font, fill=BADGE_TEXT,
                  anchor="lm")
-    footer_font = _font(30)
-    pen.text((WIDTH - MARGIN, bottom - 24), text.footer, font=footer_font, fill=SOFT,
-             anchor="rm")
+    pen.text((WIDTH - MARGIN, bottom - 24), text.footer, font=_font(30), fill=SOFT, anchor="rm")
     image.putpalette(PALETTES[text.status_class])
 
     out = io.BytesIO()

@@ -117,10 +117,7 @@ def _contact(contact: Contact) -> str:
 
 def entry_html(schedule: Schedule, session: Session) -> str:
     """An entry's body as HTML: status, theme, people, date, links, press contacts; data escaped."""
-    return _entry_html(schedule.calendar, schedule.contacts_for(session), session)
-
-
-def _entry_html(info: CalendarInfo, contacts: tuple[Contact, ...], session: Session) -> str:
+    info = schedule.calendar
     locale = info.language
     html: list[str] = []
     if session.replay_url:
@@ -162,50 +159,42 @@ def _entry_html(info: CalendarInfo, contacts: tuple[Contact, ...], session: Sess
         # Undated sessions have no .ics (the route answers 404).
         related.append(_link(links.ics_url(info, session), "Ajouter à mon agenda (.ics)"))
     html.append("<p>" + " · ".join(related) + "</p>")
+    contacts = schedule.contacts_for(session)
     if contacts:
         html.append("<p><strong>Contacts presse :</strong></p>")
         html.append("<ul>" + "".join(_contact(c) for c in contacts) + "</ul>")
     return "\n".join(html)
 
 
-def build_entry(schedule: Schedule, session: Session) -> FeedEntry:
-    """The entry of one announced session; its id/guid is the session page's permanent URL."""
-    assert session.announced is not None, "only announced sessions have an entry"
+def build_entry(
+    schedule: Schedule, session: Session, revision: Revision | None = None
+) -> FeedEntry:
+    """The entry of an announced session, its id/guid the page's permanent URL; or of its
+    change `revision`, dated at it, its id that URL with the revision's SEQUENCE, its title
+    (« Nouvelle date : … (au lieu du …) ») repeated atop the body."""
     info = schedule.calendar
     zone = info.timezone
     page = links.page_url(info, session)
+    body = entry_html(schedule, session)
     entry = FeedEntry()
-    entry.guid(page, permalink=True)  # also the Atom id
-    entry.title(wording.announcement_title(session, info.language))
-    entry.published(session.announced.astimezone(zone))
-    entry.updated(entry_updated(session).astimezone(zone))
+    if revision is None:
+        assert session.announced is not None, "only announced sessions have an entry"
+        entry.guid(page, permalink=True)  # also the Atom id
+        entry.title(wording.announcement_title(session, info.language))
+        entry.published(session.announced.astimezone(zone))
+        entry.updated(entry_updated(session).astimezone(zone))
+    else:
+        title = wording.change_title(session, revision, info.language)
+        entry.guid(f"{page}#revision-{revision.sequence}", permalink=False)
+        entry.title(title)
+        entry.published(revision.at.astimezone(zone))
+        entry.updated(revision.at.astimezone(zone))
+        body = f"<p><strong>{_text(title)}</strong></p>\n{body}"
     # One link only: feedgen 1.0 drops rel and type from Atom entry links, so a
     # second one (the .ics) would be a second rel="alternate" of the same type,
     # which RFC 4287 forbids. The .ics link is in the body instead.
     entry.link(href=page, rel="alternate", type="text/html")
-    entry.content(entry_html(schedule, session), type="html")
-    entry.category(term=session.series.id, label=session.series.title)
-    return entry
-
-
-def change_id(calendar: CalendarInfo, session: Session, revision: Revision) -> str:
-    """The permanent id of a change entry: the session page, with the revision's SEQUENCE."""
-    return f"{links.page_url(calendar, session)}#revision-{revision.sequence}"
-
-
-def build_change(schedule: Schedule, session: Session, revision: Revision) -> FeedEntry:
-    """The entry of one change: « Nouvelle date : … (au lieu du …) », dated at the revision."""
-    info = schedule.calendar
-    zone = info.timezone
-    title = wording.change_title(session, revision, info.language)
-    entry = FeedEntry()
-    entry.guid(change_id(info, session, revision), permalink=False)
-    entry.title(title)
-    entry.published(revision.at.astimezone(zone))
-    entry.updated(revision.at.astimezone(zone))
-    entry.link(href=links.page_url(info, session), rel="alternate", type="text/html")
-    lead = f"<p><strong>{_text(title)}</strong></p>"
-    entry.content(lead + "\n" + entry_html(schedule, session), type="html")
+    entry.content(body, type="html")
     entry.category(term=session.series.id, label=session.series.title)
     return entry
 
@@ -259,9 +248,7 @@ def build_feed(
     dated += [(r.at, s, r) for s, r in changes]
     dated.sort(key=lambda item: item[0], reverse=True)
     for _, session, revision in dated[:MAX_ENTRIES]:
-        entry = (build_entry(schedule, session) if revision is None
-                 else build_change(schedule, session, revision))
-        feed.add_entry(entry, order="append")
+        feed.add_entry(build_entry(schedule, session, revision), order="append")
     return feed
 
 

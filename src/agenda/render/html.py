@@ -1,20 +1,16 @@
 """HTML pages: the agenda, a session's page, the embeddable list and error pages.
 
-Rendering is a pure function of the schedule and an explicit `now`: the pages
-are built with a Jinja2 environment of their own (autoescape on), not with
-Flask's render_template, so they can be rendered without an app. `now` only
-decides which sessions are past, hence `past_ids`: the web layer keys its cache
-on it and the bytes change only when a session ends.
-
-Links inside the site are root-relative paths; canonical, Open Graph, JSON-LD
-and subscription links are absolute URLs from `links`.
+Built with a Jinja2 environment of their own (autoescape on), not with Flask's
+render_template, so they render without an app; `now` only decides which
+sessions are past. Links inside the site are root-relative paths; canonical,
+Open Graph, JSON-LD and subscription links are absolute URLs from `links`.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -58,13 +54,6 @@ def environment() -> Environment:
     )
 
 
-def past_ids(schedule: Schedule, now: datetime) -> tuple[str, ...]:
-    """Ids of the sessions (and keys of the planned dates) over at `now`: all pages take
-    from the clock."""
-    ended = [f"{p.series.id}/{p.number}" for p in schedule.planned if p.end <= now]
-    return tuple(sorted(schedule.ended_ids(now))) + tuple(ended)
-
-
 @dataclass(frozen=True, slots=True)
 class SessionView:
     """What the templates show of a session, every word and date already formatted.
@@ -76,11 +65,7 @@ class SessionView:
     id: str
     number: int | None
     city: str
-    theme: str
-    path: str
-    url: str
     label: str
-    headline: str
     title: str
     when: str
     zone: str
@@ -88,14 +73,17 @@ class SessionView:
     duration: str | None
     status: str
     status_class: str
-    cancelled: bool
     tentative: bool
-    previous: str | None
-    past: bool
-    speakers: tuple[str, ...]
-    moderator: str | None
-    paragraphs: tuple[str, ...]
-    video: str | None
+    theme: str = ""
+    path: str = ""
+    url: str = ""
+    cancelled: bool = False
+    previous: str | None = None
+    past: bool = False
+    speakers: tuple[str, ...] = ()
+    moderator: str | None = None
+    paragraphs: tuple[str, ...] = ()
+    video: str | None = None
     replay: str | None = None
     register: str | None = None
     end_iso: str | None = None
@@ -106,13 +94,6 @@ class SessionView:
 
 def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
     locale = calendar.language
-    # Same rules as wording.shown_status, so the colour always matches the word.
-    status = wording.shown_status(session, past)
-    rescheduled = session.status is Status.CONFIRMED and session.previous_start is not None
-    if status == wording.HELD_LABEL:
-        status_class = "held"
-    else:
-        status_class = "rescheduled" if rescheduled else session.status.value
     span = session.duration
     moderator = session.moderator
     return SessionView(
@@ -123,7 +104,6 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
         path=links.page_path(session),
         url=links.page_url(calendar, session),
         label=wording.ordinal_label(session),
-        headline=wording.headline(session),
         title=wording.page_title(session),
         # An undated session still to come has its date "à venir"; one that is
         # over simply never had it published.
@@ -131,8 +111,8 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
         zone=wording.zone_label(session) if session.is_dated else "",
         start_iso=session.start.isoformat() if session.start else None,
         duration=wording.duration(span) if span is not None else None,
-        status=status,
-        status_class=status_class,
+        status=wording.shown_status(session, past),
+        status_class=wording.status_class(session, past),
         cancelled=session.is_cancelled,
         tentative=session.status is Status.TENTATIVE,
         previous=wording.former_start(session, locale) or None,
@@ -149,39 +129,27 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
         end_iso=session.end.isoformat() if session.end else None,
         history=tuple(wording.change_line(session, r, calendar) for r in session.revisions)
         if len(session.revisions) > 1 else (),
-        sort_key=_upcoming_order(session),
+        sort_key=_order(session),
         moved=wording.moved_word(session),
     )
 
 
 def _planned_view(calendar: CalendarInfo, planned: Planned) -> SessionView:
     """A planned date, shown among upcoming sessions as « prévue », with no page of its own."""
-    zone = getattr(planned.start.tzinfo, "key", "").rsplit("/", 1)[-1].replace("_", " ")
     return SessionView(
         id=f"prevue-{planned.series.id}-{planned.number}",
         number=planned.number,
         city="à annoncer",
-        theme="",
-        path="",
-        url="",
         label=f"{planned.series.title} n° {planned.number}",
-        headline=wording.planned_headline(planned),
         title=f"{wording.PLANNED_LABEL} : {wording.planned_headline(planned)}",
-        when=wording.planned_when(planned, calendar.language),
-        zone=f"heure de {zone}" if zone else "",
+        when=wording.when(planned, calendar.language),
+        zone=wording.zone_label(planned),
         start_iso=planned.start.isoformat(),
         end_iso=planned.end.isoformat(),
         duration=wording.duration(planned.end - planned.start),
         status=wording.PLANNED_LABEL,
         status_class="planned",
-        cancelled=False,
         tentative=True,
-        previous=None,
-        past=False,
-        speakers=(),
-        moderator=None,
-        paragraphs=(),
-        video=None,
         sort_key=(False, planned.start.timestamp(), planned.number, ""),
     )
 
@@ -191,38 +159,38 @@ def _paragraphs(text: str) -> tuple[str, ...]:
     return tuple(line.strip() for line in text.splitlines() if line.strip())
 
 
-def _upcoming_order(session: Session) -> tuple[bool, float, int, str]:
-    # Dated sessions by date; undated ones ("date à venir") after them, by number.
+def _order(session: Session, upcoming: bool = True) -> tuple[bool, float, int, str]:
+    # Dated sessions by date, undated ones ("date à venir") by number: after the dated ones
+    # among upcoming sessions, before them among past ones (which the caller reverses).
     moment = session.start.timestamp() if session.start else 0.0
-    return (session.start is None, moment, session.number or 0, session.id)
+    return ((session.start is None) == upcoming, moment, session.number or 0, session.id)
 
 
-def _past_order(session: Session) -> tuple[bool, float, int, str]:
-    # Latest first (the caller reverses): dated sessions by date, then undated by number.
-    moment = session.start.timestamp() if session.start else 0.0
-    return (session.start is not None, moment, session.number or 0, session.id)
+def _views(
+    calendar: CalendarInfo, sessions: Sequence[Session], past: Collection[str],
+    planned: Sequence[Planned],
+) -> Iterable[SessionView]:
+    """Views of `sessions`, in their order, with the planned dates among them by date."""
+    if planned:
+        views = [_view(calendar, s, s.id in past) for s in sessions]
+        return sorted(views + [_planned_view(calendar, p) for p in planned],
+                      key=lambda v: v.sort_key)
+    # Made as the page is written: a long agenda never holds every view at once.
+    return (_view(calendar, s, s.id in past) for s in sessions)
 
 
 def _groups(
-    schedule: Schedule,
-    sessions: Iterable[Session],
-    past: Collection[str],
-    planned: Iterable[Planned] = (),
+    schedule: Schedule, sessions: Sequence[Session], past: Collection[str],
+    planned: Sequence[Planned] = (),
 ) -> list[tuple[Series, Iterable[SessionView]]]:
     """Views of `sessions` grouped by series, series in file order, sessions in given order;
     planned dates go among them by date."""
-    chosen = list(sessions)
-    plans = list(planned)
     groups: list[tuple[Series, Iterable[SessionView]]] = []
     for series in schedule.series:
-        own = [s for s in chosen if s.series.id == series.id]
-        extra = [_planned_view(schedule.calendar, p) for p in plans if p.series.id == series.id]
-        if extra:
-            views = [_view(schedule.calendar, s, s.id in past) for s in own]
-            groups.append((series, sorted(views + extra, key=lambda v: v.sort_key)))
-        elif own:
-            # Made as the page is written: a long agenda never holds every view at once.
-            groups.append((series, (_view(schedule.calendar, s, s.id in past) for s in own)))
+        own = [s for s in sessions if s.series.id == series.id]
+        extra = [p for p in planned if p.series.id == series.id]
+        if own or extra:
+            groups.append((series, _views(schedule.calendar, own, past, extra)))
     return groups
 
 
@@ -233,13 +201,16 @@ def upcoming_planned(schedule: Schedule, now: datetime) -> list[Planned]:
 
 def _split(schedule: Schedule, past: Collection[str]) -> tuple[list[Session], list[Session]]:
     """Upcoming sessions, soonest first, and past ones, latest first."""
-    upcoming = sorted((s for s in schedule.sessions if s.id not in past), key=_upcoming_order)
-    done = sorted((s for s in schedule.sessions if s.id in past), key=_past_order, reverse=True)
+    upcoming = sorted((s for s in schedule.sessions if s.id not in past), key=_order)
+    done = sorted((s for s in schedule.sessions if s.id in past),
+                  key=lambda s: _order(s, upcoming=False), reverse=True)
     return upcoming, done
 
 
 def _site(calendar: CalendarInfo) -> dict[str, Any]:
     """What every full page shows: names, feed links, stylesheet."""
+    # Open Graph wants language_TERRITORY; French is published for France.
+    base, _, territory = calendar.language.partition("-")
     return {
         "calendar": calendar,
         "home": "/",
@@ -250,14 +221,8 @@ def _site(calendar: CalendarInfo) -> dict[str, Any]:
         "json": links.EVENTS_JSON_PATH,
         "ics": links.CALENDAR_PATH,
         "home_url": links.home_url(calendar),
-        "og_locale": _og_locale(calendar.language),
+        "og_locale": f"{base}_{(territory or ('FR' if base == 'fr' else base)).upper()}",
     }
-
-
-def _og_locale(language: str) -> str:
-    # Open Graph wants language_TERRITORY; French is published for France.
-    base, _, territory = language.partition("-")
-    return f"{base}_{(territory or ('FR' if base == 'fr' else base)).upper()}"
 
 
 def _render(template: str, **context: Any) -> bytes:
@@ -274,9 +239,8 @@ def script_json(data: Any) -> Markup:
 def agenda_page(schedule: Schedule, now: datetime) -> bytes:
     """GET /: upcoming sessions, then past ones, grouped by series, and the subscribe box."""
     calendar = schedule.calendar
-    past = past_ids(schedule, now)
+    past = schedule.ended_ids(now)
     upcoming, done = _split(schedule, past)
-    feed = links.feed_url(calendar)
     return _render(
         "agenda.html",
         **_site(calendar),
@@ -285,12 +249,7 @@ def agenda_page(schedule: Schedule, now: datetime) -> bytes:
         past=_groups(schedule, done, past),
         script=SCRIPT,
         local_time=LOCAL_TIME,
-        subscribe={
-            "https": feed,
-            "webcal": links.webcal_url(feed),
-            "google": links.google_subscribe_url(feed),
-            "outlook": links.outlook_subscribe_url(feed, calendar.name),
-        },
+        subscribe=links.subscribe_urls(calendar),
     )
 
 
@@ -319,17 +278,13 @@ def _offer(session: Session, past: bool) -> dict[str, Any] | None:
 def event_jsonld(
     calendar: CalendarInfo, session: Session, past: bool = False, image: CardImage | None = None
 ) -> dict[str, Any] | None:
-    """schema.org Event for an online event, as Google documents it; None when undated.
-
-    Only what is known goes in: no empty string, no empty list.
-    """
+    """schema.org Event for an online event, as Google documents it; None when undated."""
     if session.start is None or session.end is None:
         return None  # Google requires startDate: no date, no structured data
     page = links.page_url(calendar, session)
-    status = SCHEMA_STATUS[session.status]
-    if session.previous_start is not None and not session.is_cancelled:
-        status = RESCHEDULED
+    previous = None if session.is_cancelled else session.previous_start
     organizer = calendar.organizer
+    people = (*session.speakers, *((session.moderator,) if session.moderator else ()))
     data: dict[str, Any] = {
         "@context": "https://schema.org",
         "@type": "Event",
@@ -337,7 +292,7 @@ def event_jsonld(
         "startDate": session.start.isoformat(),
         "endDate": session.end.isoformat(),
         "eventAttendanceMode": ONLINE,
-        "eventStatus": status,
+        "eventStatus": RESCHEDULED if previous else SCHEMA_STATUS[session.status],
         # A private join link must not be published; the page is where people go instead.
         "location": {"@type": "VirtualLocation", "url": session.public_video_url or page},
         "organizer": {
@@ -347,26 +302,18 @@ def event_jsonld(
         },
         "url": page,
         "inLanguage": calendar.language,
-    }
-    description = "\n".join(t for t in (session.title, session.description.strip()) if t)
-    if description:
-        data["description"] = description
-    people = (*session.speakers, *((session.moderator,) if session.moderator else ()))
-    if people:
-        data["performer"] = [
+        "description": "\n".join(t for t in (session.title, session.description.strip()) if t),
+        "performer": [
             {"@type": "Person", "name": p.name, **({"jobTitle": p.role} if p.role else {})}
             for p in people
-        ]
-    offer = _offer(session, past)
-    if offer is not None:
-        data["offers"] = offer
-    if image is not None:
-        data["image"] = [image.url]
-    if status == RESCHEDULED and session.previous_start is not None:
-        data["previousStartDate"] = session.previous_start.isoformat()
-    if session.replay_url:
-        data["recordedIn"] = {"@type": "CreativeWork", "url": session.replay_url}
-    return data
+        ],
+        "offers": _offer(session, past),
+        "image": [image.url] if image is not None else None,
+        "previousStartDate": previous.isoformat() if previous else None,
+        "recordedIn": {"@type": "CreativeWork", "url": session.replay_url}
+        if session.replay_url else None,
+    }
+    return {key: value for key, value in data.items() if value}  # no empty string or list
 
 
 def session_page(
@@ -403,18 +350,13 @@ def session_page(
 def embed_page(schedule: Schedule, now: datetime) -> bytes:
     """GET /embed: the upcoming sessions, compact, for an <iframe> on another site."""
     calendar = schedule.calendar
-    past = past_ids(schedule, now)
+    past = schedule.ended_ids(now)
     upcoming, _ = _split(schedule, past)
-    planned = [_planned_view(calendar, p) for p in upcoming_planned(schedule, now)]
-    views: Iterable[SessionView]
-    if planned:
-        views = sorted([_view(calendar, s, False) for s in upcoming] + planned,
-                       key=lambda v: v.sort_key)
-    else:
-        # Already in order (_split sorts by the views' sort key): made as the page is written.
-        views = (_view(calendar, s, False) for s in upcoming)
+    planned = upcoming_planned(schedule, now)
+    # Upcoming sessions are in the order of the views' sort key (_split sorts them so).
+    views = _views(calendar, upcoming, past, planned)
     return _render("embed.html", **_site(calendar), sessions=views,
-                          any_session=bool(upcoming or planned))
+                   any_session=bool(upcoming or planned))
 
 
 def error_page(calendar: CalendarInfo, code: int, title: str, message: str) -> bytes:

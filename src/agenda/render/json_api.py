@@ -13,11 +13,12 @@ without being declared there fails them.
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import datetime
 from importlib import resources
 from typing import Any
 
-from agenda.model import CalendarInfo, Contact, Person, Planned, Revision, Schedule, Session
+from agenda.model import CalendarInfo, Contact, Planned, Revision, Schedule, Session
 from agenda.render import links, wording
 
 FORMAT_VERSION = 1
@@ -32,15 +33,6 @@ def ordered(schedule: Schedule) -> tuple[Session, ...]:
 def _instant(moment: datetime | None) -> str | None:
     """ISO 8601 with the UTC offset, as JavaScript's Date and every JSON reader expect."""
     return moment.isoformat() if moment is not None else None
-
-
-def _person(person: Person) -> dict[str, str]:
-    return {"name": person.name, "role": person.role}
-
-
-def _over(session: Session, now: datetime | None) -> bool:
-    """Whether the session is over: at `now`, or without a moment when the file says so."""
-    return session.is_over(now) if now is not None else session.is_known_held
 
 
 def session_document(
@@ -72,8 +64,8 @@ def session_document(
         "previous_start": _instant(session.previous_start),
         "duration_minutes": int(span.total_seconds() // 60) if span is not None else None,
         "when": wording.when_in_zone(session, calendar.language),
-        "speakers": [_person(p) for p in session.speakers],
-        "moderator": _person(session.moderator) if session.moderator else None,
+        "speakers": [asdict(p) for p in session.speakers],
+        "moderator": asdict(session.moderator) if session.moderator else None,
         "description": session.description,
         "registration_url": None if over else session.registration_url,
         "video_url": session.public_video_url,
@@ -84,16 +76,7 @@ def session_document(
         "uid": session.uid or None,
         "sequence": session.sequence,
         "changes": [_change(calendar, session, r) for r in session.revisions],
-        "contacts": [_contact(c) for c in contacts],
-    }
-
-
-def _contact(contact: Contact) -> dict[str, str]:
-    return {
-        "name": contact.name,
-        "organization": contact.organization,
-        "phone": contact.phone,
-        "email": contact.email,
+        "contacts": [asdict(c) for c in contacts],
     }
 
 
@@ -121,7 +104,7 @@ def planned_document(calendar: CalendarInfo, planned: Planned) -> dict[str, Any]
         "status_label": wording.PLANNED_LABEL,
         "start": _instant(planned.start),
         "end": _instant(planned.end),
-        "when": wording.planned_when(planned, calendar.language),
+        "when": wording.when(planned, calendar.language),
         "uid": planned.uid,
         "sequence": planned.sequence,
     }
@@ -129,38 +112,36 @@ def planned_document(calendar: CalendarInfo, planned: Planned) -> dict[str, Any]
 
 def calendar_document(calendar: CalendarInfo) -> dict[str, Any]:
     """The publication itself: name, zone, subscription and feed URLs, organizer."""
-    feed = links.feed_url(calendar)
-    organizer = calendar.organizer
     return {
         "name": calendar.name,
         "description": calendar.description,
         "language": calendar.language,
         "timezone": calendar.timezone.key,
         "url": links.home_url(calendar),
-        "subscribe": {
-            "https": feed,
-            "webcal": links.webcal_url(feed),
-            "google": links.google_subscribe_url(feed),
-            "outlook": links.outlook_subscribe_url(feed, calendar.name),
-        },
+        "subscribe": links.subscribe_urls(calendar),
         "feeds": {
-            "rss": links.rss_url(calendar),
-            "atom": links.atom_url(calendar),
+            "rss": calendar.url(links.RSS_PATH),
+            "atom": calendar.url(links.ATOM_PATH),
             "json": calendar.url(links.EVENTS_JSON_PATH),
         },
-        "organizer": {"name": organizer.name, "email": organizer.email, "url": organizer.url},
+        "organizer": asdict(calendar.organizer),
     }
 
 
+def _session(schedule: Schedule, session: Session, now: datetime | None) -> dict[str, Any]:
+    """A session's document, over at `now` or, without a moment, when the file says so."""
+    over = session.is_over(now) if now is not None else session.is_known_held
+    return session_document(schedule.calendar, session, schedule.contacts_for(session), over)
+
+
 def schedule_document(
-    schedule: Schedule, sessions: bool = True, now: datetime | None = None
+    schedule: Schedule, now: datetime | None = None, sessions: bool = True
 ) -> dict[str, Any]:
     """The whole schedule as a JSON-ready dict: calendar, series, contacts, sessions;
     `now` decides which sessions are over (None: those the file says are)."""
-    calendar = schedule.calendar
     return {
         "version": FORMAT_VERSION,
-        "calendar": calendar_document(calendar),
+        "calendar": calendar_document(schedule.calendar),
         "series": [
             {
                 "id": s.id,
@@ -172,12 +153,9 @@ def schedule_document(
             }
             for s in schedule.series
         ],
-        "contacts": [_contact(c) for c in schedule.contacts],
-        "sessions": [
-            session_document(calendar, s, schedule.contacts_for(s), _over(s, now))
-            for s in ordered(schedule)
-        ] if sessions else [],
-        "planned": [planned_document(calendar, p) for p in schedule.planned],
+        "contacts": [asdict(c) for c in schedule.contacts],
+        "sessions": [_session(schedule, s, now) for s in ordered(schedule)] if sessions else [],
+        "planned": [planned_document(schedule.calendar, p) for p in schedule.planned],
     }
 
 
@@ -193,7 +171,7 @@ def events_bytes(schedule: Schedule, now: datetime | None = None) -> bytes:
     The same bytes as `json.dumps` of the whole document, written a member and a
     session at a time, so that the sessions' documents are never all held at once."""
     pieces = []
-    for key, value in sorted(schedule_document(schedule, sessions=False, now=now).items()):
+    for key, value in sorted(schedule_document(schedule, now, sessions=False).items()):
         pieces += [b"," if pieces else b"{", _compact(key), b":"]
         if key != "sessions":
             pieces.append(_compact(value))
@@ -202,8 +180,7 @@ def events_bytes(schedule: Schedule, now: datetime | None = None) -> bytes:
         for number, s in enumerate(ordered(schedule)):
             if number:
                 pieces.append(b",")
-            contacts = schedule.contacts_for(s)
-            pieces.append(_compact(session_document(schedule.calendar, s, contacts, _over(s, now))))
+            pieces.append(_compact(_session(schedule, s, now)))
         pieces.append(b"]")
     pieces.append(b"}\n")
     return b"".join(pieces)
@@ -215,18 +192,12 @@ def _compact(value: Any) -> bytes:
 
 def session_bytes(schedule: Schedule, session: Session, now: datetime | None = None) -> bytes:
     """/events/<id>.json as bytes, at `now` (see `schedule_document`)."""
-    contacts = schedule.contacts_for(session)
-    return to_bytes(session_document(schedule.calendar, session, contacts, _over(session, now)))
-
-
-def schema_document(calendar: CalendarInfo) -> dict[str, Any]:
-    """The JSON Schema of both documents (schemas/events.json), its $id made absolute."""
-    text = (resources.files("agenda") / "schemas" / "events.json").read_text(encoding="utf-8")
-    schema = json.loads(text)
-    schema["$id"] = calendar.url(links.EVENTS_SCHEMA_PATH)
-    return schema
+    return to_bytes(_session(schedule, session, now))
 
 
 def schema_bytes(schedule: Schedule) -> bytes:
-    """/schemas/events.json as bytes."""
-    return to_bytes(schema_document(schedule.calendar))
+    """/schemas/events.json: the JSON Schema of both documents, its $id made absolute."""
+    text = (resources.files("agenda") / "schemas" / "events.json").read_text(encoding="utf-8")
+    schema = json.loads(text)
+    schema["$id"] = schedule.calendar.url(links.EVENTS_SCHEMA_PATH)
+    return to_bytes(schema)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from datetime import UTC, datetime
+from datetime import UTC
 from urllib.parse import quote, urlencode
 
 from agenda.model import CalendarInfo, Session
@@ -98,88 +98,50 @@ def absolute(calendar: CalendarInfo, path: str, query: str = "") -> str:
     return f"{url}?{query}" if query else url
 
 
-def feed_url(calendar: CalendarInfo, query: str = "") -> str:
-    """Absolute https URL of the subscription feed, with an optional query string."""
-    return absolute(calendar, CALENDAR_PATH, query)
-
-
 def home_url(calendar: CalendarInfo) -> str:
     """Absolute URL of the agenda page (base_url + "/"): the feeds' alternate link."""
     return calendar.url("/")
 
 
-def filter_query(series: str | None = None, city: str | None = None) -> str:
-    """The query string of a filtered feed ('series=…&city=…'), empty when unfiltered."""
-    pairs = [(k, v) for k, v in (("series", series), ("city", city)) if v is not None]
-    return urlencode(pairs)
-
-
-def rss_url(calendar: CalendarInfo, query: str = "") -> str:
-    """Absolute URL of the RSS 2.0 feed, with an optional query string."""
-    return absolute(calendar, RSS_PATH, query)
-
-
-def atom_url(calendar: CalendarInfo, query: str = "") -> str:
-    """Absolute URL of the Atom feed, with an optional query string; also the feed's id."""
-    return absolute(calendar, ATOM_PATH, query)
-
-
-def webcal_url(https_url: str) -> str:
-    """The webcal:// form that makes Apple Calendar and Outlook desktop subscribe."""
-    return "webcal://" + https_url.split("://", 1)[1]
-
-
-def google_subscribe_url(https_url: str) -> str:
-    """Google Calendar's 'add by URL' link for a feed."""
-    return f"{GOOGLE_TEMPLATE}?cid={quote(webcal_url(https_url), safe='')}"
-
-
-def outlook_subscribe_url(https_url: str, name: str) -> str:
-    """Outlook.com's 'add from web' link for a feed."""
-    return f"{OUTLOOK_SUBSCRIBE}?{urlencode({'url': https_url, 'name': name})}"
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC)
-
-
-def google_event_url(title: str, session: Session, details: str, location: str) -> str:
-    """Google Calendar template link with UTC times; short details that link back to the page."""
-    assert session.start is not None and session.end is not None
-    dates = f"{_utc(session.start):%Y%m%dT%H%M%SZ}/{_utc(session.end):%Y%m%dT%H%M%SZ}"
-    query = {"action": "TEMPLATE", "text": title, "dates": dates,
-             "details": details, "location": location}
-    return f"{GOOGLE_TEMPLATE}?{urlencode(query)}"
-
-
-def outlook_event_url(
-    title: str, session: Session, body: str, location: str, work: bool = False
-) -> str:
-    """Outlook.com (or Office 365 when `work`) compose link with UTC times."""
-    assert session.start is not None and session.end is not None
-    query = {
-        "path": "/calendar/action/compose",
-        "rru": "addevent",
-        "startdt": f"{_utc(session.start):%Y-%m-%dT%H:%M:%SZ}",
-        "enddt": f"{_utc(session.end):%Y-%m-%dT%H:%M:%SZ}",
-        "subject": title,
-        "body": body,
-        "location": location,
+def subscribe_urls(calendar: CalendarInfo) -> dict[str, str]:
+    """How to subscribe to the calendar feed: https, webcal, Google's 'add by URL' link and
+    Outlook.com's 'add from web' link."""
+    feed = calendar.url(CALENDAR_PATH)
+    webcal = "webcal://" + feed.split("://", 1)[1]  # for Apple Calendar, Outlook desktop
+    return {
+        "https": feed,
+        "webcal": webcal,
+        "google": f"{GOOGLE_TEMPLATE}?cid={quote(webcal, safe='')}",
+        "outlook": f"{OUTLOOK_SUBSCRIBE}?{urlencode({'url': feed, 'name': calendar.name})}",
     }
-    return f"{OUTLOOK_WORK if work else OUTLOOK_PERSONAL}?{urlencode(query)}"
 
 
 def add_to_calendar(calendar: CalendarInfo, session: Session) -> dict[str, str]:
     """One-off 'add this session' links: Google, Outlook.com, Office 365 and the .ics download.
 
-    The details stay short and point back to the page, which has everything else.
+    Times are in UTC; the details stay short and point back to the page, which has
+    everything else.
     """
+    assert session.start is not None and session.end is not None
+    start, end = session.start.astimezone(UTC), session.end.astimezone(UTC)
     title = wording.headline(session)
     details = "\n".join(t for t in (session.title, page_url(calendar, session)) if t)
     venue = wording.venue(session)
+    google = {"action": "TEMPLATE", "text": title,
+              "dates": f"{start:%Y%m%dT%H%M%SZ}/{end:%Y%m%dT%H%M%SZ}",
+              "details": details, "location": venue}
+    outlook = urlencode({
+        "path": "/calendar/action/compose",
+        "rru": "addevent",
+        "startdt": f"{start:%Y-%m-%dT%H:%M:%SZ}",
+        "enddt": f"{end:%Y-%m-%dT%H:%M:%SZ}",
+        "subject": title,
+        "body": details,
+        "location": venue,
+    })
     return {
-        "google": google_event_url(title, session, details, venue),
-        "outlook": outlook_event_url(title, session, details, venue),
-        "office365": outlook_event_url(title, session, details, venue, work=True),
+        "google": f"{GOOGLE_TEMPLATE}?{urlencode(google)}",
+        "outlook": f"{OUTLOOK_PERSONAL}?{outlook}",
+        "office365": f"{OUTLOOK_WORK}?{outlook}",
         "ics": ics_url(calendar, session),
     }

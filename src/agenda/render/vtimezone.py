@@ -50,28 +50,12 @@ class Transition:
 def _week_of_month(day: datetime) -> int:
     """1..4 for the nth weekday of the month, -1 for the last one (as RRULE's BYDAY says)."""
     days_in_month = gregorian.monthrange(day.year, day.month)[1]
-    if day.day + 7 > days_in_month:
-        return -1
-    return (day.day - 1) // 7 + 1
-
-
-def _into_summer(
-    before: tuple[timedelta, timedelta, str], after: tuple[timedelta, timedelta, str]
-) -> bool:
-    """True for a change into summer time: a DAYLIGHT sub-component.
-
-    Decided by the clocks going forward in a zone that observes DST, not by the
-    sign of zoneinfo's dst(): Europe/Dublin's data makes winter (GMT) the
-    "daylight" time with a negative DST, which dateutil and other readers get
-    wrong; written the usual way round, summer (IST) is DAYLIGHT.
-    """
-    observes_dst = before[1] != ZERO or after[1] != ZERO
-    return observes_dst and after[0] > before[0]
+    return -1 if day.day + 7 > days_in_month else (day.day - 1) // 7 + 1
 
 
 def _state(zone: ZoneInfo, at: datetime) -> tuple[timedelta, timedelta, str]:
     local = at.astimezone(zone)
-    return (local.utcoffset() or timedelta(0), local.dst() or timedelta(0), local.tzname() or "")
+    return (local.utcoffset() or ZERO, local.dst() or ZERO, local.tzname() or "")
 
 
 @lru_cache(maxsize=64)
@@ -91,7 +75,11 @@ def transitions(zone: ZoneInfo, start: datetime, end: datetime) -> tuple[Transit
                 else:
                     high = middle
             at = high.replace(microsecond=0)
-            summer = _into_summer(state, new_state)
+            # Into summer time (a DAYLIGHT sub-component): the clocks go forward in a zone
+            # that observes DST. Not the sign of zoneinfo's dst(): Europe/Dublin's data makes
+            # winter (GMT) the "daylight" time with a negative DST, which dateutil and other
+            # readers get wrong; written the usual way round, summer (IST) is DAYLIGHT.
+            summer = (state[1] != ZERO or new_state[1] != ZERO) and new_state[0] > state[0]
             found.append(Transition(at, state[0], new_state[0], new_state[2], summer))
             state = new_state
         cursor = following
@@ -109,61 +97,18 @@ def build_vtimezone(
     for every year from `first` to `last`, so sessions centuries apart cost no more
     than sessions a year apart.
     """
-    return component_of(*plan(zone, first, last, years))
-
-
-def plan(
-    zone: ZoneInfo, first: datetime, last: datetime, years: Iterable[int] | None = None
-) -> tuple[ZoneInfo, frozenset[int], bool]:
-    """What the VTIMEZONE of these arguments depends on: (zone, years, opening observance).
-
-    Two calendars whose times differ but fall in the same years get the same
-    VTIMEZONE but for one thing: whether an observance must state the offset in
-    force before the first change (nothing changes between the window's start
-    and `first`). Callers that keep VTIMEZONEs key them by this.
-    """
     wanted = set(years) if years is not None else set(range(first.year, last.year + 1))
-    wanted |= {first.year, last.year}
-    years_key = frozenset(wanted)
-    changes = _changes(zone, years_key)[0]
-    return zone, years_key, not changes or changes[0].at > first.astimezone(UTC)
-
-
-@lru_cache(maxsize=256)
-def _changes(
-    zone: ZoneInfo, wanted: frozenset[int]
-) -> tuple[tuple[Transition, ...], datetime, datetime]:
-    """The changes of `zone` around the `wanted` years, and the window they were looked for in."""
-    windows = _windows(set(wanted))
-    window_start, window_end = windows[0][0], windows[-1][1]
-    changes: list[Transition] = []
-    for start, end in windows:
-        state = _state(zone, start)
-        known = (changes[-1].offset_to, changes[-1].name) if changes else None
-        if known is not None and known != (state[0], state[2]):
-            # The zone changed in the gap before this window: state what holds at its start.
-            changes.append(Transition(start, known[0], state[0], state[2], state[1] > ZERO))
-        changes.extend(transitions(zone, start, end))
-    return tuple(changes), window_start, window_end
-
-
-def component_of(zone: ZoneInfo, wanted: frozenset[int], opening: bool) -> Timezone:
-    """The VTIMEZONE of a `plan`."""
-    changes, window_start, window_end = _changes(zone, wanted)
+    changes, window_start, window_end = _changes(zone, frozenset(wanted | {first.year, last.year}))
     component = Timezone()
     component.add("tzid", zone.key)
-
-    if opening:
+    if not changes or changes[0].at > first.astimezone(UTC):
         # Nothing changes between the window's start and the first event: one
         # component states the offset in force then.
         offset, dst, name = _state(zone, window_start)
-        component.add_component(
-            _sub(dst > ZERO, (window_start + offset).replace(tzinfo=None), offset, offset, name)
-        )
-
+        component.add_component(_sub(Transition(window_start, offset, offset, name, dst > ZERO)))
     for group in _groups(changes):
         head = group[0]
-        sub = _sub(head.is_dst, head.onset, head.offset_from, head.offset_to, head.name)
+        sub = _sub(head)
         if len(group) > 1:
             rrule: dict[str, object] = {
                 "freq": "yearly",
@@ -181,6 +126,23 @@ def component_of(zone: ZoneInfo, wanted: frozenset[int], opening: bool) -> Timez
     return component
 
 
+@lru_cache(maxsize=256)
+def _changes(
+    zone: ZoneInfo, wanted: frozenset[int]
+) -> tuple[tuple[Transition, ...], datetime, datetime]:
+    """The changes of `zone` around the `wanted` years, and the window they were looked for in."""
+    windows = _windows(set(wanted))
+    changes: list[Transition] = []
+    for start, end in windows:
+        state = _state(zone, start)
+        known = (changes[-1].offset_to, changes[-1].name) if changes else None
+        if known is not None and known != (state[0], state[2]):
+            # The zone changed in the gap before this window: state what holds at its start.
+            changes.append(Transition(start, known[0], state[0], state[2], state[1] > ZERO))
+        changes.extend(transitions(zone, start, end))
+    return tuple(changes), windows[0][0], windows[-1][1]
+
+
 def _windows(years: set[int]) -> list[tuple[datetime, datetime]]:
     """UTC spans, in order, covering a year either side of each year (three after the last)."""
     spans: list[list[int]] = []
@@ -196,20 +158,17 @@ def _windows(years: set[int]) -> list[tuple[datetime, datetime]]:
 
 def _groups(changes: tuple[Transition, ...]) -> list[list[Transition]]:
     """Split changes into runs of consecutive years that follow the same rule."""
-    runs: dict[tuple[object, ...], list[list[Transition]]] = {}
+    last_runs: dict[tuple[object, ...], list[Transition]] = {}  # the latest run of each rule
     ordered: list[list[Transition]] = []
     for change in changes:
-        rule = change.rule()
-        runs_of_rule = runs.setdefault(rule, [])
-        last_run = runs_of_rule[-1] if runs_of_rule else None
+        last_run = last_runs.get(change.rule())
         if last_run and change.onset.year == last_run[-1].onset.year + 1 and _uninterrupted(
             changes, last_run[-1], change
         ):
             last_run.append(change)
         else:
-            run = [change]
-            runs_of_rule.append(run)
-            ordered.append(run)
+            last_runs[change.rule()] = [change]
+            ordered.append(last_runs[change.rule()])
     return ordered
 
 
@@ -221,13 +180,11 @@ def _uninterrupted(changes: tuple[Transition, ...], before: Transition, after: T
     )
 
 
-def _sub(
-    is_dst: bool, onset: datetime, offset_from: timedelta, offset_to: timedelta, name: str
-) -> TimezoneStandard | TimezoneDaylight:
-    sub = TimezoneDaylight() if is_dst else TimezoneStandard()
-    sub.add("dtstart", onset)
-    sub.add("tzoffsetfrom", offset_from)
-    sub.add("tzoffsetto", offset_to)
-    if name:
-        sub.add("tzname", name)
+def _sub(change: Transition) -> TimezoneStandard | TimezoneDaylight:
+    sub = TimezoneDaylight() if change.is_dst else TimezoneStandard()
+    sub.add("dtstart", change.onset)
+    sub.add("tzoffsetfrom", change.offset_from)
+    sub.add("tzoffsetto", change.offset_to)
+    if change.name:
+        sub.add("tzname", change.name)
     return sub

@@ -22,8 +22,40 @@ STATUS_LABELS = {
     Status.CANCELLED: "Annulé",
 }
 CANCELLED_PREFIX = "Annulé : "
+TENTATIVE_PREFIX = "À confirmer : "
 RESCHEDULED_LABEL = "Reporté"
 ADVANCED_LABEL = "Avancé"
+HELD_LABEL = "Tenue"
+PLANNED_LABEL = "Prévue"
+PLANNED_NOTE = (
+    "Date prévue par le calendrier de la série ; la ville et l’intervenant seront annoncés."
+)
+UNDATED = "date non communiquée"
+UNDATED_UPCOMING = "date à venir"
+HELD_UNDATED = "séance tenue, date non communiquée"
+# The feed entry of a change: its title's first words, by what the revision did.
+NEWS_PREFIX = {
+    Change.CANCELLED: "Annulé",
+    Change.REINSTATED: "Rétabli",
+    Change.RESCHEDULED: "Nouvelle date",
+    Change.DATED: "Date annoncée",
+    Change.CONFIRMED: "Confirmé",
+    Change.SPEAKERS: "Intervenants",
+    Change.REPLAY: "Replay disponible",
+}
+# How the change log on a session's page words each kind of change.
+NEWS_PHRASE = {
+    Change.CANCELLED: "séance annulée",
+    Change.REINSTATED: "séance rétablie",
+    Change.RESCHEDULED: "nouvelle date",
+    Change.DATED: "date annoncée",
+    Change.CONFIRMED: "date confirmée",
+    Change.SPEAKERS: "intervenants modifiés",
+    Change.REPLAY: "replay disponible",
+}
+QUIET_PHRASE = "précisions"
+CORRECTION_PHRASE = "correction"
+FIRST_PHRASE = "annonce"
 
 
 @functools.lru_cache(maxsize=64)
@@ -67,23 +99,17 @@ def time_range(start: datetime, end: datetime, locale: str = "fr") -> str:
     """'8 h 45 – 10 h 15', or with both dates when the session spans midnight."""
     if start.date() == end.date():
         return f"{clock_time(start, locale)} – {clock_time(end, locale)}"
-    return (
-        f"{clock_time(start, locale)} – {long_date(end, locale)}, {clock_time(end, locale)}"
-    )
+    return f"{clock_time(start, locale)} – {long_date(end, locale)}, {clock_time(end, locale)}"
 
 
-UNDATED = "date non communiquée"
-UNDATED_UPCOMING = "date à venir"
-
-
-def when(session: Session, locale: str = "fr", undated: str = UNDATED) -> str:
+def when(session: Session | Planned, locale: str = "fr", undated: str = UNDATED) -> str:
     """'mercredi 19 mai 2021, 8 h 45 – 10 h 15', or `undated` for a session without a date."""
     if session.start is None or session.end is None:
         return undated
     return f"{long_date(session.start, locale)}, {time_range(session.start, session.end, locale)}"
 
 
-def zone_label(session: Session) -> str:
+def zone_label(session: Session | Planned) -> str:
     """'heure de Paris' for Europe/Paris, else the zone's city name."""
     zone = session.start.tzinfo if session.start else None
     key = getattr(zone, "key", "") or ""
@@ -144,13 +170,6 @@ def moved_word(session: Session) -> str:
     return "avancée" if moved_earlier(session) else "reportée"
 
 
-def status_label(session: Session) -> str:
-    """The status users read: 'Annulé', 'À confirmer', 'Reporté' (or 'Avancé') or 'Confirmé'."""
-    if session.status is Status.CONFIRMED and session.previous_start is not None:
-        return moved_label(session)
-    return STATUS_LABELS[session.status]
-
-
 def announcement_title(session: Session, locale: str = "fr") -> str:
     """A feed entry's title: ordinal, city and when, marked 'Annulé', 'Reporté' or 'À confirmer'."""
     text = f"{headline(session)}, {when(session, locale)}"
@@ -167,8 +186,7 @@ def former_start(session: Session, locale: str = "fr") -> str:
     """'mercredi 15 décembre 2021 à 8 h 45': when a rescheduled session was first planned."""
     if session.previous_start is None:
         return ""
-    moment = session.previous_start
-    return f"{long_date(moment, locale)} à {clock_time(moment, locale)}"
+    return short_moment(session.previous_start, locale)
 
 
 def venue(session: Session) -> str:
@@ -195,45 +213,9 @@ def publication_title(schedule: Schedule, series_id: str | None, city: str | Non
     return " – ".join(parts)
 
 
-PLANNED_LABEL = "Prévue"
-PLANNED_NOTE = (
-    "Date prévue par le calendrier de la série ; la ville et l’intervenant seront annoncés."
-)
-
-
 def planned_headline(planned: Planned) -> str:
     """'Tour des Villes n° 5 : à annoncer'."""
     return f"{planned.series.title} n° {planned.number} : à annoncer"
-
-
-def planned_when(planned: Planned, locale: str = "fr") -> str:
-    """'mercredi 15 septembre 2021, 8 h 45 – 10 h 15'."""
-    return f"{long_date(planned.start, locale)}, {time_range(planned.start, planned.end, locale)}"
-
-
-# The feed entry of a change: its title's first words, by what the revision did.
-NEWS_PREFIX = {
-    Change.CANCELLED: "Annulé",
-    Change.REINSTATED: "Rétabli",
-    Change.RESCHEDULED: "Nouvelle date",
-    Change.DATED: "Date annoncée",
-    Change.CONFIRMED: "Confirmé",
-    Change.SPEAKERS: "Intervenants",
-    Change.REPLAY: "Replay disponible",
-}
-# How the change log on a session's page words each kind of change.
-NEWS_PHRASE = {
-    Change.CANCELLED: "séance annulée",
-    Change.REINSTATED: "séance rétablie",
-    Change.RESCHEDULED: "nouvelle date",
-    Change.DATED: "date annoncée",
-    Change.CONFIRMED: "date confirmée",
-    Change.SPEAKERS: "intervenants modifiés",
-    Change.REPLAY: "replay disponible",
-}
-QUIET_PHRASE = "précisions"
-CORRECTION_PHRASE = "correction"
-FIRST_PHRASE = "annonce"
 
 
 def short_moment(moment: datetime, locale: str = "fr") -> str:
@@ -260,21 +242,15 @@ def change_phrase(revision: Revision) -> str:
     return CORRECTION_PHRASE if revision.correction else QUIET_PHRASE
 
 
-def revision_moment(session: Session, revision: Revision) -> datetime:
-    """When a revision happened as readers are told: the announcement date for the first one,
-    as the feeds date it."""
-    if revision.is_first and session.announced is not None:
-        return session.announced
-    return revision.at
-
-
 def change_line(session: Session, revision: Revision, calendar: CalendarInfo) -> str:
     """One line of a session's change log: '17 mai 2021 : nouvelle date (au lieu du …)'.
 
-    The day is the one the feeds give, in the calendar's time zone.
+    The day is the one the feeds give, in the calendar's time zone: the announcement's
+    for the first revision.
     """
     locale = calendar.language
-    moment = revision_moment(session, revision).astimezone(calendar.timezone)
+    announced = session.announced if revision.is_first else None
+    moment = (announced or revision.at).astimezone(calendar.timezone)
     pattern = "'1er'" if locale.startswith("fr") and moment.day == 1 else "d"
     day = format_datetime(moment, f"{pattern}{NBSP}MMMM y", locale=_babel(locale))
     line = f"{day} : {change_phrase(revision)}"
@@ -283,16 +259,23 @@ def change_line(session: Session, revision: Revision, calendar: CalendarInfo) ->
     return line
 
 
-HELD_LABEL = "Tenue"
-TENTATIVE_PREFIX = "À confirmer : "
-HELD_UNDATED = "séance tenue, date non communiquée"
-
-
 def shown_status(session: Session, past: bool = False) -> str:
-    """The status a reader sees: 'Tenue' once a confirmed session took place, else status_label."""
+    """The status a reader sees: 'Annulé', 'À confirmer', 'Reporté' (or 'Avancé'), 'Confirmé',
+    or 'Tenue' once a confirmed session took place."""
     if session.status is Status.CONFIRMED and (session.held or past):
         return HELD_LABEL
-    return status_label(session)
+    if session.status is Status.CONFIRMED and session.previous_start is not None:
+        return moved_label(session)
+    return STATUS_LABELS[session.status]
+
+
+def status_class(session: Session, past: bool = False) -> str:
+    """The colour of shown_status, by the same rules so that it always matches the word."""
+    if shown_status(session, past) == HELD_LABEL:
+        return "held"
+    if session.status is Status.CONFIRMED and session.previous_start is not None:
+        return "rescheduled"
+    return session.status.value
 
 
 def page_title(session: Session) -> str:
