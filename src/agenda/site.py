@@ -574,15 +574,17 @@ def export(site: Site, outdir: Path) -> int:
                           "choose an empty or new folder.")
     temporary = outdir.with_name(f".{outdir.name}.{os.getpid()}.tmp")
     shutil.rmtree(temporary, ignore_errors=True)
-    shutil.copytree(site.folder, temporary, copy_function=_link_or_copy)
+    copied = []
+
+    def link_or_copy(source: str, target: str) -> None:
+        try:
+            os.link(source, target)
+        except OSError:  # another disk
+            shutil.copy2(source, target)
+        copied.append(None)
+
+    shutil.copytree(site.folder, temporary, copy_function=link_or_copy)
     if outdir.exists():
         shutil.rmtree(outdir)
     os.rename(temporary, outdir)
-    return sum(1 for p in outdir.rglob("*") if p.is_file())
-
-
-def _link_or_copy(source: str, target: str) -> None:
-    try:
-        os.link(source, target)
-    except OSError:  # another disk
-        shutil.copy2(source, target)
+    return len(copied)
