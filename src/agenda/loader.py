@@ -73,62 +73,58 @@ NONCHARACTER = re.compile(
 # Line breaks that are not newlines: Python's splitlines() and some readers break on
 # them, others do not, so a text holding one would not read the same everywhere.
 LINE_SEPARATOR = re.compile("[\u2028\u2029]")
+PLAIN_TEXT = (Kind.TEXT, Kind.MULTILINE, Kind.LANGUAGE, Kind.TIMEZONE)
 MAX_FILE_BYTES = 32_000_000
 BOM = "\ufeff"
 
 
 def load_schedule(path: str | Path) -> Schedule:
     """Read and validate the schedule file at `path`; raise ScheduleError listing every problem."""
-    source = str(path)
-    raw = read_schedule_file(Path(path), source)
-    return parse_bytes(raw, source)
+    return parse_bytes(read_schedule_file(Path(path), str(path)), str(path))
+
+
+def _refused(source: str, message: str) -> ScheduleError:
+    """The error of a file refused as a whole, before any of its tables is read."""
+    return ScheduleError([Problem(source, "", "", message)])
 
 
 def parse_bytes(raw: bytes, source: str = "<schedule>") -> Schedule:
     """Validate the bytes of a schedule file; `source` names it in messages."""
-    return parse_schedule(_decoded(raw, source), source)
-
-
-def _decoded(raw: bytes, source: str) -> str:
     try:
-        return raw.decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         message = _("not UTF-8 text (byte {byte}); save the file as UTF-8", byte=exc.start)
-        raise ScheduleError([Problem(source, "", "", message)]) from None
+        raise _refused(source, message) from None
+    return parse_schedule(text, source)
+
+
+def _nonblocking(name: str, flags: int) -> int:
+    # Opening a FIFO for reading would otherwise wait for a writer forever.
+    return os.open(name, flags | os.O_NONBLOCK)
 
 
 def read_schedule_file(path: Path, source: str) -> bytes:
-    """The bytes of a regular file; anything else (folder, FIFO, device) is a problem.
-
-    The file is opened without blocking and checked before it is read: opening a
-    FIFO for reading would otherwise wait for a writer forever.
-    """
-    def refuse(message: str) -> ScheduleError:
-        return ScheduleError([Problem(source, "", "", message)])
-
+    """The bytes of a regular file; anything else (folder, FIFO, device) is a problem."""
     try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError as exc:
-        raise refuse(_("cannot read the file: {reason}", reason=exc.strerror or exc)) from None
-    try:
-        info = os.fstat(descriptor)
-        if stat.S_ISDIR(info.st_mode):
-            raise refuse(_("is a folder, not a schedule file; name the .toml file inside it"))
-        if not stat.S_ISREG(info.st_mode):
-            raise refuse(_("is not a regular file (a pipe or a device?); name a .toml file"))
-        if info.st_size > MAX_FILE_BYTES:
-            raise refuse(_(
-                "is {size} bytes; a schedule file is at most {limit}",
-                size=info.st_size, limit=MAX_FILE_BYTES,
-            ))
-        with os.fdopen(descriptor, "rb", closefd=False) as stream:
+        with open(path, "rb", opener=_nonblocking) as stream:
+            info = os.fstat(stream.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                message = _("is not a regular file (a pipe or a device?); name a .toml file")
+                raise _refused(source, message)
+            if info.st_size > MAX_FILE_BYTES:
+                raise _refused(source, _(
+                    "is {size} bytes; a schedule file is at most {limit}",
+                    size=info.st_size, limit=MAX_FILE_BYTES,
+                ))
             raw = stream.read(MAX_FILE_BYTES + 1)
+    except IsADirectoryError:
+        message = _("is a folder, not a schedule file; name the .toml file inside it")
+        raise _refused(source, message) from None
     except OSError as exc:
-        raise refuse(_("cannot read the file: {reason}", reason=exc.strerror or exc)) from None
-    finally:
-        os.close(descriptor)
+        message = _("cannot read the file: {reason}", reason=exc.strerror or exc)
+        raise _refused(source, message) from None
     if len(raw) > MAX_FILE_BYTES:
-        raise refuse(_(
+        raise _refused(source, _(
             "is more than {limit} bytes; a schedule file is at most that", limit=MAX_FILE_BYTES
         ))
     return raw
@@ -150,7 +146,7 @@ def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
         raise ScheduleError([Problem(source, where, key, message)]) from None
     except RecursionError:
         message = _("values are nested too deeply (lists or tables within each other)")
-        raise ScheduleError([Problem(source, "", "", message)]) from None
+        raise _refused(source, message) from None
     return _Builder(source).build(data)
 
 
@@ -201,9 +197,9 @@ class _Table:
             self.problem(key, _("is required"))
         return value
 
-    def text(self, key: str) -> str:
-        """A text as declared (one line or several); "" when missing or refused."""
-        field = self.field(key, Kind.TEXT, Kind.MULTILINE, Kind.LANGUAGE, Kind.TIMEZONE)
+    def text(self, key: str, *kinds: Kind) -> str:
+        """A text of one of `kinds` (by default any plain text); "" when missing or refused."""
+        field = self.field(key, *(kinds or PLAIN_TEXT))
         value = self.get(key, field.kind)
         if value is None:
             return field.default or ""
@@ -248,16 +244,8 @@ class _Table:
             return value.strip()
         return None
 
-    def _line(self, key: str, *kinds: Kind) -> str:
-        """A one-line text of one of `kinds`; "" when missing or refused."""
-        field = self.field(key, *kinds)
-        value = self.get(key, *kinds)
-        if value is None:
-            return ""
-        return self._text_value(key, value, field.required) or ""
-
     def slug(self, key: str) -> str:
-        value = self._line(key, Kind.ID)
+        value = self.text(key, Kind.ID)
         if value and not SLUG.match(value):
             self.problem(key, _(
                 "'{value}' is not a valid id: use lowercase letters, digits and single "
@@ -267,7 +255,7 @@ class _Table:
         return value
 
     def url(self, key: str) -> str | None:
-        value = self._line(key, Kind.URL)
+        value = self.text(key, Kind.URL)
         if not value:
             return None
         if len(value) > MAX_URL:
@@ -295,7 +283,7 @@ class _Table:
         return value
 
     def email(self, key: str) -> str:
-        value = self._line(key, Kind.EMAIL)
+        value = self.text(key, Kind.EMAIL)
         if value and not EMAIL.match(value):
             self.problem(key, _(
                 "'{value}' is not an email address, such as 'name@example.org'", value=value
@@ -360,6 +348,13 @@ class _Table:
             self._text_value(f"{key}[{i}]", item, required=True) or ""
             for i, item in enumerate(value)
         )
+
+    def tables(self, key: str, refusal: str) -> list[Any]:
+        """An array of tables; [] when missing, or when not a list (then `refusal` says why)."""
+        value = self.get(key, Kind.TABLES)
+        if value is not None and not isinstance(value, list):
+            self.problem(key, refusal)
+        return value if isinstance(value, list) else []
 
     def wall_clock(
         self, key: str, zone: ZoneInfo | None, day: datetime | None = None
@@ -475,11 +470,12 @@ class _Builder:
         top = _Table(self, data, TOP, _("top level"))
         calendar = self.calendar(top.get("calendar", Kind.TABLE))
         zone = calendar.timezone if calendar else None
-        contacts = tuple(
-            c for i, raw in enumerate(self.items(top, "contacts"), 1) if (c := self.contact(raw, i))
-        )
-        series = self.all_series(self.items(top, "series"), zone)
-        listed = self.items(top, "sessions")
+        def items(key: str) -> list[Any]:
+            return top.tables(key, _("must be an array of tables, written [[{key}]]", key=key))
+
+        contacts = tuple(self.contact(raw, i) for i, raw in enumerate(items("contacts"), 1))
+        series = self.all_series(items("series"), zone)
+        listed = items("sessions")
         self.contacts = {c.name: c for c in contacts}
         built = self.sessions(listed, series, zone)
         top.finish()
@@ -492,15 +488,6 @@ class _Builder:
             contacts=contacts,
             source=self.source,
         )
-
-    def items(self, top: _Table, key: str) -> list[Any]:
-        value = top.get(key, Kind.TABLES)
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            top.problem(key, _("must be an array of tables, written [[{key}]]", key=key))
-            return []
-        return value
 
     def calendar(self, raw: Any) -> CalendarInfo | None:
         if raw is None:
@@ -558,7 +545,7 @@ class _Builder:
             ))
             return None
 
-    def contact(self, raw: Any, position: int) -> Contact | None:
+    def contact(self, raw: Any, position: int) -> Contact:
         table = _Table(self, raw, CONTACT, _("contact #{number}", number=position))
         contact = Contact(
             name=table.text("name"),
@@ -689,8 +676,9 @@ class _Builder:
             start=start,
             end=end,
             speakers=tuple(
-                p for i, raw in enumerate(self.person_list(table, "speakers"))
-                if (p := self.person(table, raw, f"speakers[{i}]."))
+                p for i, raw in enumerate(table.tables("speakers", _(
+                    'must be a list of tables, such as [{ name = "…", role = "…" }]'
+                ))) if (p := self.person(table, raw, f"speakers[{i}]."))
             ),
             moderator=self.person(table, table.get("moderator", Kind.TABLE), "moderator."),
             video_url=table.url("video_url"),
@@ -764,15 +752,6 @@ class _Builder:
                               f"'{name}' n'est le nom d'aucun [[contacts]] ; {advice}")
         return tuple(found)
 
-    def person_list(self, table: _Table, key: str) -> list[Any]:
-        value = table.get(key, Kind.TABLES)
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            table.problem(key, _('must be a list of tables, such as [{ name = "…", role = "…" }]'))
-            return []
-        return value
-
     def person(self, table: _Table, raw: Any, prefix: str) -> Person | None:
         if raw is None:
             return None
@@ -783,12 +762,8 @@ class _Builder:
 
 
 def _day_start(day: date, zone: ZoneInfo) -> datetime:
-    """The first instant of a calendar day in `zone`: midnight, or the end of a skipped one.
-
-    Where the clocks skip midnight (Sao Paulo, 4 November 2018), the day starts at
-    01:00; where midnight occurs twice, at its first occurrence. A date is a date:
-    it is never refused for its midnight.
-    """
+    """The first instant of `day` in `zone`: midnight, else the end of a skipped one (Sao Paulo,
+    4 November 2018: 01:00), or the first of two. A date is never refused for its midnight."""
     # fold=0 reads a skipped time in the offset before the change, which lands just
     # after the gap once normalised through UTC, and an ambiguous one as the first.
     midnight = datetime.combine(day, time(), tzinfo=zone)
@@ -823,22 +798,14 @@ def _where(kind: str, raw: Any, position: int) -> str:
 
 def _kind(value: Any) -> str:
     """A value's TOML type, for messages."""
-    if isinstance(value, bool):
-        return _("a boolean")
-    if isinstance(value, int | float):
-        return _("a number ({value})", value=value)
-    if isinstance(value, str):
-        return _("a string ('{value}')", value=value)
-    if isinstance(value, datetime):
-        return _("a date-time with offset ({value})", value=value.isoformat()) if value.tzinfo \
-            else _("a date-time")
-    if isinstance(value, date):
-        return _("a date ({value})", value=value.isoformat())
-    if isinstance(value, time):
-        return _("a time without date")
-    if isinstance(value, list):
-        return _("a list")
-    if isinstance(value, dict):
-        return _("a table")
-    return type(value).__name__
+    if isinstance(value, datetime) and value.tzinfo:
+        return _("a date-time with offset ({value})", value=value.isoformat())
+    kinds = (  # bool before int, datetime before date: each is a subclass of the other
+        (bool, _("a boolean")), (int | float, _("a number ({value})")),
+        (str, _("a string ('{value}')")), (datetime, _("a date-time")),
+        (date, _("a date ({value})")), (time, _("a time without date")),
+        (list, _("a list")), (dict, _("a table")),
+    )
+    named = (text.format(value=value) for kind, text in kinds if isinstance(value, kind))
+    return next(named, type(value).__name__)
 
