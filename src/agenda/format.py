@@ -249,13 +249,14 @@ TABLES = {t.name: t for t in (TOP, CALENDAR, ORGANIZER, CONTACT, SERIES, RHYTHM,
 _YEAR = "(?:19[7-9][0-9]|2[01][0-9][0-9])"
 _TIME = "[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\\.[0-9]+)?)?"
 _NONCHARACTERS = "\\ufdd0-\\ufdef\\ufffe\\uffff\\u2028\\u2029"
+# No control character (tab allowed), no line break, no BMP noncharacter.
+_ONE_LINE = f"^[^\\x00-\\x08\\x0a-\\x1f\\x7f-\\x9f{_NONCHARACTERS}]*$"
 _PATTERNS = {
-    # No control character (tab allowed), no line break, no BMP noncharacter.
-    Kind.TEXT: f"^[^\\x00-\\x08\\x0a-\\x1f\\x7f-\\x9f{_NONCHARACTERS}]*$",
+    Kind.TEXT: _ONE_LINE,
     # New lines allowed, as LF or CRLF.
     Kind.MULTILINE: f"^(?:[^\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_NONCHARACTERS}]|\\r\\n)*$",
-    Kind.EMAIL: f"^[^\\x00-\\x08\\x0a-\\x1f\\x7f-\\x9f{_NONCHARACTERS}]*$",
-    Kind.TIMEZONE: f"^[^\\x00-\\x08\\x0a-\\x1f\\x7f-\\x9f{_NONCHARACTERS}]*$",
+    Kind.EMAIL: _ONE_LINE,
+    Kind.TIMEZONE: _ONE_LINE,
     Kind.ID: "^\\s*[a-z0-9]+(?:-[a-z0-9]+)*\\s*$",
     Kind.LANGUAGE: "^\\s*(?:[a-z]{2,3}(?:-[A-Za-z]{2,4})?)?\\s*$",
     Kind.LOCAL_DATETIME: f"^{_YEAR}-[0-9]{{2}}-[0-9]{{2}}[Tt ][0-9]{{2}}:[0-9]{{2}}"
@@ -272,12 +273,9 @@ _SCHEMA_DIALECT = "http://json-schema.org/draft-07/schema#"
 
 def _text_schema(field: Field) -> dict[str, Any]:
     """A string key: its pattern, length and, when required, that it is not empty."""
-    schema: dict[str, Any] = {"type": "string"}
-    if field.kind is Kind.URL:
-        url = f"(?:{_URL})?" if not field.required else _URL
-        schema["pattern"] = f"^\\s*{url}\\s*$"
-    else:
-        schema["pattern"] = _PATTERNS[field.kind]
+    url = _URL if field.required else f"(?:{_URL})?"
+    pattern = f"^\\s*{url}\\s*$" if field.kind is Kind.URL else _PATTERNS[field.kind]
+    schema: dict[str, Any] = {"type": "string", "pattern": pattern}
     # A description's length is counted after CRLF becomes LF, which a schema cannot do.
     if field.kind is not Kind.MULTILINE:
         schema["maxLength"] = MAX_LINE

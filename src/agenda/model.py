@@ -88,11 +88,9 @@ class Change(StrEnum):
 class Revision:
     """One published change of a session: when, its SEQUENCE after it, and what changed.
 
-    `fields` names the changed fields ("start", "status", …); the first
-    publication of a session has the single field "published". `news` is what
-    the feeds announce (empty for quiet edits, such as a typo fixed).
-    `previous_start`, `previous_end` and `previous_status` are the values before.
-    A `correction` fixes a mistake just published: calendars get it, news feeds do not.
+    `fields` names the changed fields, ("published",) at first publication; `news` is what
+    the feeds announce (nothing for quiet edits); `previous_*` are the values before. A
+    `correction` fixes a mistake just published: calendars get it, news feeds do not.
     `by` is the e-mail of the editor who published it, for the history only.
     """
 
@@ -258,15 +256,9 @@ class Schedule:
         """Every city named by a session."""
         return frozenset(s.city for s in self.sessions)
 
-    def select(self, series: str | None = None, city: str | None = None) -> tuple[Session, ...]:
-        """Sessions matching the optional series id and city (case-insensitive)."""
-        chosen = self.sessions
-        if series is not None:
-            chosen = tuple(s for s in chosen if s.series.id == series)
-        if city is not None:
-            wanted = city.casefold()
-            chosen = tuple(s for s in chosen if s.city.casefold() == wanted)
-        return chosen
+    def select(self, series: str) -> tuple[Session, ...]:
+        """The sessions of the series with this id."""
+        return tuple(s for s in self.sessions if s.series.id == series)
 
 
 def latest_update(sessions: tuple[Session, ...] | list[Session]) -> datetime | None:

@@ -25,8 +25,7 @@ MOST_OCCURRENCES = 500
 def _rule(rhythm: Rhythm) -> rrule:
     naive_first = rhythm.first.replace(tzinfo=None)
     parsed = rrulestr(rhythm.rule, dtstart=naive_first, forceset=False)
-    if not isinstance(parsed, rrule):  # pragma: no cover - forceset=False gives an rrule
-        raise ValueError("not a single rule")
+    assert isinstance(parsed, rrule)  # forceset=False and a single rule give an rrule
     return parsed
 
 
@@ -64,12 +63,10 @@ def occurrences(rhythm: Rhythm) -> list[tuple[int, datetime, datetime]]:
     """(number, start, end) of every planned date, numbered from 1, in the rhythm's zone."""
     zone = rhythm.first.tzinfo
     assert isinstance(zone, ZoneInfo)
-    found = []
-    for number, day in enumerate(_rule(rhythm)[:MOST_OCCURRENCES], 1):
-        start = datetime.combine(day.date(), rhythm.start, zone)
-        end = datetime.combine(day.date(), rhythm.end, zone)
-        found.append((number, start, end))
-    return found
+    return [
+        (number, datetime.combine(day, rhythm.start, zone), datetime.combine(day, rhythm.end, zone))
+        for number, day in enumerate((d.date() for d in _rule(rhythm)[:MOST_OCCURRENCES]), 1)
+    ]
 
 
 def open_occurrences(
