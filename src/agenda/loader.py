@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
+from dateutil.tz import datetime_ambiguous, datetime_exists
 
 from agenda import syntax
 from agenda.errors import Problem, ScheduleError
@@ -98,15 +99,12 @@ def parse_bytes(raw: bytes, source: str = "<schedule>") -> Schedule:
     return parse_schedule(text, source)
 
 
-def _nonblocking(name: str, flags: int) -> int:
-    # Opening a FIFO for reading would otherwise wait for a writer forever.
-    return os.open(name, flags | os.O_NONBLOCK)
-
-
 def read_schedule_file(path: Path, source: str) -> bytes:
     """The bytes of a regular file; anything else (folder, FIFO, device) is a problem."""
     try:
-        with open(path, "rb", opener=_nonblocking) as stream:
+        # Opened without blocking: opening a FIFO to read would wait for a writer forever.
+        nonblocking = lambda name, flags: os.open(name, flags | os.O_NONBLOCK)  # noqa: E731
+        with open(path, "rb", opener=nonblocking) as stream:
             info = os.fstat(stream.fileno())
             if not stat.S_ISREG(info.st_mode):
                 message = _("is not a regular file (a pipe or a device?); name a .toml file")
@@ -382,27 +380,28 @@ class _Table:
                 "the minute", example=f"{value:%Y-%m-%dT%H:%M}:00",
             ))
             return None
-        if zone is None:
-            return None
-        return self._localize(key, value, zone)
+        return self._localize(key, value, zone) if zone else None
 
     def instant(self, key: str, zone: ZoneInfo | None) -> datetime | None:
         """A date (midnight), local date-time (in the calendar's zone) or offset date-time."""
         value = self.get(key, Kind.INSTANT)
-        if value is None:
+        if not isinstance(value, date):
+            if value is not None:
+                self.problem(key, _(
+                    "must be a date such as 2021-05-14 or a date-time, not {kind}",
+                    kind=_kind(value),
+                ))
             return None
-        if isinstance(value, date) and not self._in_range(key, value):
+        if not self._in_range(key, value) or zone is None:
             return None
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return value.astimezone(zone)  # an instant with its offset: in the calendar's zone
         if isinstance(value, datetime):
-            if value.tzinfo is not None:  # an instant with its offset: in the calendar's zone
-                return value.astimezone(zone) if zone else None
-            return self._localize(key, value, zone) if zone else None
-        if isinstance(value, date):
-            return _day_start(value, zone) if zone else None
-        self.problem(key, _(
-            "must be a date such as 2021-05-14 or a date-time, not {kind}", kind=_kind(value)
-        ))
-        return None
+            return self._localize(key, value, zone)
+        # A day starts at midnight, else where the clocks skip it (Sao Paulo, 4 November 2018:
+        # 01:00), or at the first of two midnights: fold=0 reads a skipped time in the offset
+        # before the change, which lands after the gap once through UTC.
+        return datetime.combine(value, time(), tzinfo=zone).astimezone(UTC).astimezone(zone)
 
     def _in_range(self, key: str, value: date) -> bool:
         """True when the year is one every output can carry; else a problem."""
@@ -418,22 +417,20 @@ class _Table:
         return False
 
     def _localize(self, key: str, value: datetime, zone: ZoneInfo) -> datetime | None:
-        early = value.replace(tzinfo=zone, fold=0)
-        late = value.replace(tzinfo=zone, fold=1)
-        if early.utcoffset() == late.utcoffset():
-            return early
+        """The wall-clock time `value` in `zone`; None when the clocks skip it or pass it twice."""
         stamp = value.isoformat(timespec="minutes").replace("T", " ")
-        round_trip = early.astimezone(ZoneInfo("UTC")).astimezone(zone).replace(tzinfo=None)
-        if round_trip != value:
+        if not datetime_exists(value, zone):
             self.problem(key, _(
                 "{stamp} does not exist in {zone} (the clocks skip it); "
                 "choose a time outside the change to summer time", stamp=stamp, zone=zone.key,
             ))
-        else:
+        elif datetime_ambiguous(value, zone):
             self.problem(key, _(
                 "{stamp} occurs twice in {zone} (the clocks go back); "
                 "choose a time outside the change to winter time", stamp=stamp, zone=zone.key,
             ))
+        else:
+            return value.replace(tzinfo=zone)
         return None
 
     def finish(self) -> None:
@@ -759,15 +756,6 @@ class _Builder:
         person = Person(name=sub.text("name"), role=sub.text("role"))
         sub.finish()
         return person
-
-
-def _day_start(day: date, zone: ZoneInfo) -> datetime:
-    """The first instant of `day` in `zone`: midnight, else the end of a skipped one (Sao Paulo,
-    4 November 2018: 01:00), or the first of two. A date is never refused for its midnight."""
-    # fold=0 reads a skipped time in the offset before the change, which lands just
-    # after the gap once normalised through UTC, and an ambiguous one as the first.
-    midnight = datetime.combine(day, time(), tzinfo=zone)
-    return midnight.astimezone(UTC).astimezone(zone)
 
 
 def _known_language(tag: str) -> bool:
