@@ -467,39 +467,33 @@ class _Builder:
         top = _Table(self, data, TOP, _("top level"))
         calendar = self.calendar(top.get("calendar", Kind.TABLE))
         zone = calendar.timezone if calendar else None
-        def items(key: str) -> list[Any]:
+
+        def listed(key: str) -> list[Any]:
             return top.tables(key, _("must be an array of tables, written [[{key}]]", key=key))
 
-        contacts = tuple(self.contact(raw, i) for i, raw in enumerate(items("contacts"), 1))
-        series = self.all_series(items("series"), zone)
-        listed = items("sessions")
+        contacts = tuple(self.contact(raw, i) for i, raw in enumerate(listed("contacts"), 1))
         self.contacts = {c.name: c for c in contacts}
-        built = self.sessions(listed, series, zone)
+        series = self.all_series(listed("series"), zone)
+        sessions = self.sessions(listed("sessions"), series, zone)
         top.finish()
         if self.problems or calendar is None:
             raise ScheduleError(self.problems)
-        return Schedule(
-            calendar=calendar,
-            series=tuple(series.values()),
-            sessions=built,
-            contacts=contacts,
-            source=self.source,
-        )
+        return Schedule(calendar=calendar, series=tuple(series.values()), sessions=sessions,
+                        contacts=contacts, source=self.source)
 
     def calendar(self, raw: Any) -> CalendarInfo | None:
+        """The [calendar] table; None when it is missing or a value it needs is refused."""
         if raw is None:
             return None
         table = _Table(self, raw, CALENDAR, "[calendar]")
-        name = table.text("name")
-        description = table.text("description")
+        name, description = table.text("name"), table.text("description")
         zone = self.zone(table)
         language = table.text("language")
         if not _known_language(language):
-            message = _(
+            table.problem("language", _(
                 "'{value}' is not a language tag we can format dates in, such as 'fr'",
                 value=language,
-            )
-            table.problem("language", message)
+            ))
         updated = table.instant("updated", zone)
         base_url = table.url("base_url")
         if base_url and urlsplit(base_url).path.strip("/"):
@@ -514,23 +508,14 @@ class _Builder:
         if organizer_raw is not None:
             sub = _Table(self, organizer_raw, ORGANIZER, "[calendar]", "organizer.")
             organizer = Organizer(
-                name=sub.text("name"),
-                email=sub.email("email") or None,
-                url=sub.url("url"),
+                name=sub.text("name"), email=sub.email("email") or None, url=sub.url("url")
             )
             sub.finish()
         table.finish()
         if zone is None or base_url is None or organizer is None:
             return None
-        return CalendarInfo(
-            name=name,
-            description=description,
-            timezone=zone,
-            language=language,
-            base_url=base_url,
-            organizer=organizer,
-            updated=updated,
-        )
+        return CalendarInfo(name=name, description=description, timezone=zone, language=language,
+                            base_url=base_url, organizer=organizer, updated=updated)
 
     def zone(self, table: _Table) -> ZoneInfo | None:
         name = table.text("timezone")
@@ -544,12 +529,8 @@ class _Builder:
 
     def contact(self, raw: Any, position: int) -> Contact:
         table = _Table(self, raw, CONTACT, _("contact #{number}", number=position))
-        contact = Contact(
-            name=table.text("name"),
-            organization=table.text("organization"),
-            phone=table.text("phone"),
-            email=table.email("email"),
-        )
+        contact = Contact(name=table.text("name"), organization=table.text("organization"),
+                          phone=table.text("phone"), email=table.email("email"))
         table.finish()
         return contact
 
@@ -564,17 +545,15 @@ class _Builder:
         start = sub.get("start", Kind.TIME)
         end = sub.get("end", Kind.TIME)
         sub.finish()
-        ok = True
+        before = len(self.problems)
         if first is not None and (isinstance(first, datetime) or not isinstance(first, date)):
             sub.problem("first", _("must be a date such as 2021-03-17, not {kind}",
                                    kind=_kind(first)))
-            ok = False
         for key, value in (("start", start), ("end", end)):
             if value is not None and not isinstance(value, time):
                 sub.problem(key, _("must be a time of day such as 08:45:00, not {kind}",
                                    kind=_kind(value)))
-                ok = False
-        if not (ok and rule and first is not None and start is not None and end is not None):
+        if len(self.problems) > before or not rule or None in (first, start, end):
             return None
         if end <= start:
             sub.problem("end", _("must be after 'start'"))
@@ -594,13 +573,9 @@ class _Builder:
             where = _where("series", raw, position)
             table = _Table(self, raw, SERIES, where)
             series = Series(
-                id=table.slug("id"),
-                title=table.text("title"),
-                club=table.text("club"),
-                description=table.text("description"),
-                partners=table.strings("partners"),
-                url=table.url("url"),
-                rhythm=self.rhythm(table, zone),
+                id=table.slug("id"), title=table.text("title"), club=table.text("club"),
+                description=table.text("description"), partners=table.strings("partners"),
+                url=table.url("url"), rhythm=self.rhythm(table, zone),
             )
             table.finish()
             if series.id in found:
@@ -664,32 +639,22 @@ class _Builder:
         announced = table.instant("announced", zone)
         updated = table.instant("updated", zone) or announced
         sequence = table.integer("sequence") or 0
+        # Keyword arguments are evaluated in order: the order of the messages.
         session = Session(
-            id=session_id,
-            series=parent or Series(id=series_id, title=""),
-            number=table.integer("number"),
-            city=table.text("city"),
-            title=table.text("title"),
-            start=start,
-            end=end,
+            id=session_id, series=parent or Series(id=series_id, title=""),
+            number=table.integer("number"), city=table.text("city"), title=table.text("title"),
+            start=start, end=end,
             speakers=tuple(
                 p for i, raw in enumerate(table.tables("speakers", _(
                     'must be a list of tables, such as [{ name = "…", role = "…" }]'
                 ))) if (p := self.person(table, raw, f"speakers[{i}]."))
             ),
             moderator=self.person(table, table.get("moderator", Kind.TABLE), "moderator."),
-            video_url=table.url("video_url"),
-            video_public=table.boolean("video_public"),
-            registration_url=table.url("registration_url"),
-            status=status,
-            announced=announced,
-            description=table.text("description"),
-            sequence=sequence,
-            updated=updated,
-            previous_start=table.wall_clock("previous_start", zone),
-            held=table.boolean("held"),
-            replay_url=table.url("replay_url"),
-            contacts=self.session_contacts(table),
+            video_url=table.url("video_url"), video_public=table.boolean("video_public"),
+            registration_url=table.url("registration_url"), status=status, announced=announced,
+            description=table.text("description"), sequence=sequence, updated=updated,
+            previous_start=table.wall_clock("previous_start", zone), held=table.boolean("held"),
+            replay_url=table.url("replay_url"), contacts=self.session_contacts(table),
         )
         table.finish()
         if len(self.problems) == before:
@@ -717,9 +682,7 @@ class _Builder:
         if session.previous_start is not None and not session.is_dated:
             table.problem("previous_start", _("only makes sense with 'start' and 'end'"))
         if session.replay_url and session.is_cancelled:
-            table.problem(
-                "replay_url", _("a cancelled session has no recording; remove the link")
-            )
+            table.problem("replay_url", _("a cancelled session has no recording; remove the link"))
         if (
             session.announced is not None
             and table.data.get("updated") is not None
