@@ -96,11 +96,6 @@ class Table:
         """The declaration of key `name`, or None when the table has no such key."""
         return self._by_name.get(name)
 
-    @property
-    def names(self) -> tuple[str, ...]:
-        """Every key the table may hold."""
-        return tuple(self._by_name)
-
 
 LEGACY = "Deprecated: derived from the published history; read only at first publication."
 

@@ -397,22 +397,14 @@ def later_than(previous: datetime | None, now: datetime) -> datetime:
     return now if previous is None or now > previous else previous + timedelta(seconds=1)
 
 
-def _clock(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M")
-
-
 def _detail(name: str, before: Session | None, after: Session) -> str:
     """One field's change in words for the editor: 'start 08:45 → 09:30'."""
     if before is None:
         return name
     if name in DATE_FIELDS:
         old, new = getattr(before, name), getattr(after, name)
-        if old is None or new is None:
-            none = _("none")
-            return f"{name} {_clock(old) if old else none} → {_clock(new) if new else none}"
-        if old.date() == new.date():
-            return f"{name} {old:%H:%M} → {new:%H:%M}"
-        return f"{name} {_clock(old)} → {_clock(new)}"
+        shown = "%H:%M" if old and new and old.date() == new.date() else "%Y-%m-%d %H:%M"
+        return f"{name} " + " → ".join(f"{t:{shown}}" if t else _("none") for t in (old, new))
     if name == "status":
         return f"status {before.status.value} → {after.status.value}"
     return name

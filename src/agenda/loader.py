@@ -221,14 +221,11 @@ class _Table:
                 "carry; remove it", code=ord(found.group()),
             ))
         elif found := LINE_SEPARATOR.search(value):
-            code = ord(found.group())
-            self.problem(key, _(
-                "contains U+{code:04X}, an invisible line break; use an ordinary new line",
-                code=code,
-            ) if multiline else _(
-                "contains U+{code:04X}, an invisible line break; keep the text on one line",
-                code=code,
-            ))
+            self.problem(key, (
+                _("contains U+{code:04X}, an invisible line break; use an ordinary new line")
+                if multiline else
+                _("contains U+{code:04X}, an invisible line break; keep the text on one line")
+            ).format(code=ord(found.group())))
         elif not multiline and "\n" in value:
             self.problem(key, _("must be on one line"))
         elif required and not value.strip():
@@ -435,13 +432,12 @@ class _Table:
 
     def finish(self) -> None:
         """Report every key the declaration does not have, with the nearest declared one."""
-        unread = set(self.spec.names) - self.used
-        if unread:
+        known = sorted(f.name for f in self.spec.fields)
+        if unread := set(known) - self.used:
             raise LookupError(
                 f"table {self.spec.name} declares {', '.join(sorted(unread))}, "
                 "which the loader does not read"
             )
-        known = sorted(self.spec.names)
         for key in self.data:
             if key not in known:
                 hint = difflib.get_close_matches(key, known, n=1)
@@ -487,7 +483,14 @@ class _Builder:
             return None
         table = _Table(self, raw, CALENDAR, "[calendar]")
         name, description = table.text("name"), table.text("description")
-        zone = self.zone(table)
+        zone_name = table.text("timezone")
+        try:
+            zone: ZoneInfo | None = ZoneInfo(zone_name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            zone = None
+            table.problem("timezone", _(
+                "'{name}' is not an IANA time zone name, such as 'Europe/Paris'", name=zone_name
+            ))
         language = table.text("language")
         if not _known_language(language):
             table.problem("language", _(
@@ -516,16 +519,6 @@ class _Builder:
             return None
         return CalendarInfo(name=name, description=description, timezone=zone, language=language,
                             base_url=base_url, organizer=organizer, updated=updated)
-
-    def zone(self, table: _Table) -> ZoneInfo | None:
-        name = table.text("timezone")
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            table.problem("timezone", _(
-                "'{name}' is not an IANA time zone name, such as 'Europe/Paris'", name=name
-            ))
-            return None
 
     def contact(self, raw: Any, position: int) -> Contact:
         table = _Table(self, raw, CONTACT, _("contact #{number}", number=position))
@@ -570,7 +563,7 @@ class _Builder:
     def all_series(self, raws: list[Any], zone: ZoneInfo | None) -> dict[str, Series]:
         found: dict[str, Series] = {}
         for position, raw in enumerate(raws, 1):
-            where = _where("series", raw, position)
+            where = _where(_("series '{id}'"), _("series #{number} (no id)"), raw, position)
             table = _Table(self, raw, SERIES, where)
             series = Series(
                 id=table.slug("id"), title=table.text("title"), club=table.text("club"),
@@ -595,7 +588,7 @@ class _Builder:
         seen_numbers: dict[tuple[str, int], str] = {}
         cities: dict[str, str] = {}  # slug: the first spelling met
         for position, raw in enumerate(raws, 1):
-            where = _where("session", raw, position)
+            where = _where(_("session '{id}'"), _("session #{number} (no id)"), raw, position)
             session = self.session(_Table(self, raw, SESSION, where), series, zone)
             if session is None:
                 continue
@@ -732,19 +725,12 @@ def _known_language(tag: str) -> bool:
     return True
 
 
-WHERE = {
-    "session": ("session '{id}'", "session #{number} (no id)"),
-    "series": ("series '{id}'", "series #{number} (no id)"),
-}
-
-
-def _where(kind: str, raw: Any, position: int) -> str:
+def _where(named: str, numbered: str, raw: Any, position: int) -> str:
     """How a message names an entry: by its id when it has a usable one, else by position."""
     ident = raw.get("id") if isinstance(raw, dict) else None
-    named, numbered = WHERE[kind]
     if isinstance(ident, str) and ident.strip():
-        return _(named, id=ident.strip())
-    return _(numbered, number=position)
+        return named.format(id=ident.strip())
+    return numbered.format(number=position)
 
 
 def _kind(value: Any) -> str:
