@@ -101,9 +101,10 @@ def parse_bytes(raw: bytes, source: str = "<schedule>") -> Schedule:
 
 def read_schedule_file(path: Path, source: str) -> bytes:
     """The bytes of a regular file; anything else (folder, FIFO, device) is a problem."""
+    def nonblocking(name: str, flags: int) -> int:  # opening a FIFO would wait for a writer
+        return os.open(name, flags | os.O_NONBLOCK)
+
     try:
-        # Opened without blocking: opening a FIFO to read would wait for a writer forever.
-        nonblocking = lambda name, flags: os.open(name, flags | os.O_NONBLOCK)  # noqa: E731
         with open(path, "rb", opener=nonblocking) as stream:
             info = os.fstat(stream.fileno())
             if not stat.S_ISREG(info.st_mode):
@@ -263,13 +264,8 @@ class _Table:
             parts = urlsplit(value)
             host, _port = parts.hostname, parts.port  # both raise on a bad IPv6 bracket or port
         except ValueError:
-            parts, host = None, None
-        if (
-            parts is None
-            or parts.scheme not in ("http", "https")
-            or not host
-            or any(c.isspace() for c in value)
-        ):
+            host = None
+        if not host or parts.scheme not in ("http", "https") or any(c.isspace() for c in value):
             self.problem(key, _(
                 "'{value}' is not an http or https URL, such as 'https://example.org/'",
                 value=value,

@@ -173,9 +173,7 @@ class Session:
     @property
     def duration(self) -> timedelta | None:
         """Length of the session, or None when it has no date yet."""
-        if self.start is None or self.end is None:
-            return None
-        return self.end - self.start
+        return self.end - self.start if self.start and self.end else None
 
     @property
     def is_known_held(self) -> bool:
