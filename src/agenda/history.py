@@ -262,10 +262,8 @@ def first_history(schedule: Schedule) -> History:
     """The history of a schedule's first publication, taken from the file alone, not the clock."""
     calendar = schedule.calendar
     sessions = {s.id: _first_entry(calendar, s) for s in schedule.sessions}
-    times = [r.at for e in sessions.values() for r in e.revisions]
-    if calendar.updated is not None:
-        times.append(calendar.updated)
-    published = max(times, default=None)
+    times = [r.at for e in sessions.values() for r in e.revisions] + [calendar.updated]
+    published = max((t for t in times if t is not None), default=None)
     planned = _planned_entries(schedule, {}, None)
     return History(version=1, published=published, sessions=sessions, planned=planned)
 
@@ -438,18 +436,16 @@ def apply(schedule: Schedule, history: History) -> Schedule:
             previous_start=original if session.is_dated else None,
         ))
     planned = []
-    by_id = {s.id: s for s in schedule.series}
     for key, entry in history.planned.items():
         series_id, _, number = key.rpartition("/")
-        series = by_id.get(series_id)
+        series = schedule.series_by_id(series_id)
         if series is None:
             continue
         for n, start, end in open_occurrences(series, schedule.sessions):
             if n == int(number):
-                times = [r.at for r in entry.revisions]
                 # A planned date needs a DTSTAMP: its revision, else the version's
                 # time, else (a file with no date at all) the rhythm's first day.
-                stamp = max(times, default=None) or history.published
+                stamp = max((r.at for r in entry.revisions), default=None) or history.published
                 planned.append(Planned(
                     series=series, number=n, start=start, end=end, uid=entry.uid,
                     sequence=entry.sequence,

@@ -254,24 +254,24 @@ class _Table:
         value = self.text(key, Kind.URL)
         if not value:
             return None
-        if len(value) > MAX_URL:
-            self.problem(key, _(
-                "is {length} characters long; a URL has at most {limit}",
-                length=len(value), limit=MAX_URL,
-            ))
-            return None
         try:
             parts = urlsplit(value)
             host, _port = parts.hostname, parts.port  # both raise on a bad IPv6 bracket or port
         except ValueError:
             host = None
-        if not host or parts.scheme not in ("http", "https") or any(c.isspace() for c in value):
+        if len(value) > MAX_URL:
+            self.problem(key, _(
+                "is {length} characters long; a URL has at most {limit}",
+                length=len(value), limit=MAX_URL,
+            ))
+        elif not host or parts.scheme not in ("http", "https") or any(c.isspace() for c in value):
             self.problem(key, _(
                 "'{value}' is not an http or https URL, such as 'https://example.org/'",
                 value=value,
             ))
-            return None
-        return value
+        else:
+            return value
+        return None
 
     def email(self, key: str) -> str:
         value = self.text(key, Kind.EMAIL)
@@ -306,26 +306,22 @@ class _Table:
             return field.default
         if isinstance(value, bool) or not isinstance(value, int):
             self.problem(key, _("must be a whole number, not {kind}", kind=_kind(value)))
-            return field.default
-        if field.minimum is not None and value < field.minimum:
+        elif field.minimum is not None and value < field.minimum:
             self.problem(key, _("must be {minimum} or more, not {value}",
                                 minimum=field.minimum, value=value))
-            return field.default
-        if field.maximum is not None and value > field.maximum:
+        elif field.maximum is not None and value > field.maximum:
             self.problem(key, _("must be {maximum} or less, not {value}",
                                 maximum=field.maximum, value=value))
-            return field.default
-        return value
+        else:
+            return value
+        return field.default
 
     def boolean(self, key: str) -> bool:
         field = self.field(key, Kind.BOOLEAN)
         value = self.get(key, Kind.BOOLEAN)
-        if value is None:
-            return field.default
-        if not isinstance(value, bool):
+        if value is not None and not isinstance(value, bool):
             self.problem(key, _("must be true or false, not {kind}", kind=_kind(value)))
-            return field.default
-        return value
+        return value if isinstance(value, bool) else field.default
 
     def strings(self, key: str) -> tuple[str, ...]:
         value = self.get(key, Kind.STRINGS)

@@ -59,9 +59,8 @@ def explain(text: str, error: tomllib.TOMLDecodeError) -> tuple[str, str, str]:
     written = KEY.match(lines[number - 1])
     key = written.group(1).strip('"') if written else ""
     value = written.group(2).split(" #")[0].strip() if written else ""
-    session = _session_at(lines, number)
     where = _("line {number}", number=number)
-    if session:
+    if session := _session_at(lines, number):
         where = ", ".join((_("session '{id}'", id=session), where))
     if opened:
         return where, key, _('a text begun with """ is never closed: end it with """')
