@@ -263,7 +263,6 @@ _PATTERNS = {
     Kind.TIME: f"^{_TIME}$",
 }
 _URL = "[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#]+[^\\s]*"
-_SCHEMA_DIALECT = "http://json-schema.org/draft-07/schema#"
 
 
 def _text_schema(field: Field) -> dict[str, Any]:
@@ -344,8 +343,7 @@ def _table_schema(table: Table) -> dict[str, Any]:
         "properties": {f.name: _field_schema(f) for f in table.fields},
         "additionalProperties": False,
     }
-    required = [f.name for f in table.fields if f.required]
-    if required:
+    if required := [f.name for f in table.fields if f.required]:
         schema["required"] = required
     schema.update(_RULES.get(table.name, {}))
     return schema
@@ -353,12 +351,11 @@ def _table_schema(table: Table) -> dict[str, Any]:
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 7, readable as draft 4) of the schedule file."""
-    schema: dict[str, Any] = {"$schema": _SCHEMA_DIALECT, "title": "agenda schedule file"}
-    schema.update(_table_schema(TOP))
-    schema["definitions"] = {
-        name: _table_schema(table) for name, table in TABLES.items() if table is not TOP
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#", "title": "agenda schedule file",
+        **_table_schema(TOP),
+        "definitions": {name: _table_schema(t) for name, t in TABLES.items() if t is not TOP},
     }
-    return schema
 
 
 def json_schema_text() -> str:
