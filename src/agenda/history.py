@@ -228,17 +228,16 @@ def _planned_entries(
     date, then changed its number): it gets the next free one, 's.5.2@host'.
     """
     calendar = schedule.calendar
+    at = now or calendar.updated
     found: dict[str, Entry] = {}
     for series in schedule.series:
         for number, start, end in open_occurrences(series, schedule.sessions):
             key = planned_key(series.id, number)
             if key in taken:
                 continue
-            view = {"series": f"{series.title}\n{series.club}", "start": _moment(start),
-                    "end": _moment(end)}
-            digest = fingerprint(view)
+            digest = fingerprint({"series": f"{series.title}\n{series.club}",
+                                  "start": _moment(start), "end": _moment(end)})
             entry = old.get(key)
-            at = now or schedule.calendar.updated
             if entry is None:
                 revisions = (Revision(at=at, sequence=0, fields=FIRST),) if at else ()
                 uid, again = planned_uid(calendar, series.id, number), 1
@@ -279,12 +278,11 @@ def revise(
 ) -> tuple[History, list[SessionChange]]:
     """The history of publishing `schedule` at `now` after the version `history` describes.
 
-    `previous` is that version's schedule, for the values before a change (None
-    when it cannot be read: the fields then show as "content"). `correction` says
-    whether changes are corrections (None: those within CORRECTION_WINDOW of the
-    session's previous revision are); `editor` is recorded as each revision's `by`. Raises
-    ScheduleError when the new schedule would silently drop a published
-    session, or take away the date of one that calendars already have.
+    `previous` is that version's schedule, for the values before a change (None when it cannot
+    be read: the fields then show as "content"). `correction` says whether changes are
+    corrections (None: those within CORRECTION_WINDOW of the session's previous revision are);
+    `editor` is recorded as each revision's `by`. Raises ScheduleError when the new schedule
+    would silently drop a published session, or take away the date of one calendars have.
     """
     # A first version's time comes from the file (an announcement may be dated ahead);
     # a later one's from the clock of its publication, which this one must not precede.

@@ -130,10 +130,7 @@ def read_schedule_file(path: Path, source: str) -> bytes:
 
 
 def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
-    """Validate TOML text as a schedule; `source` names it in messages.
-
-    Every TOML syntax error is reported from here, in French, with its line and field.
-    """
+    """Validate TOML text as a schedule; `source` names it in messages, syntax errors included."""
     # Some Windows editors start UTF-8 files with a byte order mark; TOML does not allow it.
     text = text.removeprefix(BOM)
     try:
@@ -152,8 +149,7 @@ def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
 class _Table:
     """One TOML table read through its declaration in agenda.format; reports unknown keys.
 
-    Required keys, defaults and limits come from the declaration. Reading a key the
-    table does not declare, or as another kind, is a bug in the loader: it raises.
+    Reading a key the table does not declare, or as another kind, is a bug: it raises.
     """
 
     def __init__(
@@ -346,10 +342,7 @@ class _Table:
     def wall_clock(
         self, key: str, zone: ZoneInfo | None, day: datetime | None = None
     ) -> datetime | None:
-        """A TOML local date-time read as wall-clock time in the calendar's zone.
-
-        With `day` (the start, for an end), a time alone is read on that day.
-        """
+        """A TOML local date-time as wall-clock time in `zone`; with `day`, a time alone on it."""
         value = self.get(key, Kind.LOCAL_DATETIME, Kind.END)
         if value is None:
             return None
@@ -575,8 +568,7 @@ class _Builder:
         self, raws: Iterable[Any], series: dict[str, Series], zone: ZoneInfo | None
     ) -> tuple[Session, ...]:
         """The sessions of the [[sessions]] tables `raws`."""
-        built: list[Session] = []
-        seen_ids: set[str] = set()
+        built: dict[str, Session] = {}
         seen_numbers: dict[tuple[str, int], str] = {}
         cities: dict[str, str] = {}  # slug: the first spelling met
         for position, raw in enumerate(raws, 1):
@@ -584,11 +576,10 @@ class _Builder:
             session = self.session(_Table(self, raw, SESSION, where), series, zone)
             if session is None:
                 continue
-            if session.id in seen_ids:
+            if session.id in built:
                 message = _("'{id}' is used by another session; ids must be unique", id=session.id)
                 self.problem(where, "id", message)
                 continue
-            seen_ids.add(session.id)
             if session.number is not None:
                 key = (session.series.id, session.number)
                 if key in seen_numbers:
@@ -603,8 +594,8 @@ class _Builder:
                     "'{city}' and '{other}' would have the same address (/cities/{slug}/): "
                     "did you mean '{other}'?",
                     city=session.city, other=spelling, slug=city_slug(spelling)))
-            built.append(session)
-        return tuple(built)
+            built[session.id] = session
+        return tuple(built.values())
 
     def session(
         self, table: _Table, series: dict[str, Series], zone: ZoneInfo | None
