@@ -477,7 +477,11 @@ class _Builder:
                 "'{name}' is not an IANA time zone name, such as 'Europe/Paris'", name=zone_name
             ))
         language = table.text("language")
-        if not _known_language(language):
+        try:  # a BCP 47 tag (fr, fr-FR) that Babel has dates and times for
+            known = bool(LANGUAGE.match(language)) and bool(Locale.parse(language, sep="-"))
+        except (UnknownLocaleError, ValueError):
+            known = False
+        if not known:
             table.problem("language", _(
                 "'{value}' is not a language tag we can format dates in, such as 'fr'",
                 value=language,
@@ -695,17 +699,6 @@ class _Builder:
         person = Person(name=sub.text("name"), role=sub.text("role"))
         sub.finish()
         return person
-
-
-def _known_language(tag: str) -> bool:
-    """True for a BCP 47 tag (fr, fr-FR) that Babel has dates and times for."""
-    if not LANGUAGE.match(tag):
-        return False
-    try:
-        Locale.parse(tag, sep="-")
-    except (UnknownLocaleError, ValueError):
-        return False
-    return True
 
 
 def _where(named: str, numbered: str, raw: Any, position: int) -> str:
