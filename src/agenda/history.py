@@ -284,9 +284,11 @@ def revise(
     `editor` is recorded as each revision's `by`. Raises ScheduleError when the new schedule
     would silently drop a published session, or take away the date of one calendars have.
     """
-    # A first version's time comes from the file (an announcement may be dated ahead);
-    # a later one's from the clock of its publication, which this one must not precede.
-    now = later_than(history.published if history.version > 1 else None, now)
+    # A first version's time comes from the file (an announcement may be dated ahead); a later
+    # one's from the clock, a second after it when the clock is not past it (stepped back), so
+    # that DTSTAMP and HTTP's Last-Modified (whole seconds) move on.
+    if history.version > 1 and history.published is not None and now <= history.published:
+        now = history.published + timedelta(seconds=1)
     calendar = schedule.calendar
     problems: list[Problem] = []
     changes: list[SessionChange] = []
@@ -384,13 +386,6 @@ def revise(
         version=history.version + 1, published=now, sessions=sessions, planned=planned
     )
     return revised, changes
-
-
-def later_than(previous: datetime | None, now: datetime) -> datetime:
-    """`now`, or a second after `previous` when the clock is not past it (stepped back): a
-    revision is never dated before the one before it, so DTSTAMP and HTTP's Last-Modified
-    (whole seconds) move on."""
-    return now if previous is None or now > previous else previous + timedelta(seconds=1)
 
 
 def _detail(name: str, before: Session | None, after: Session) -> str:
