@@ -382,9 +382,7 @@ def revise(
             changes.append(SessionChange(
                 _("planned {key}", key=key), (what,), old.sequence if old else None, new.sequence
             ))
-    revised = History(
-        version=history.version + 1, published=now, sessions=sessions, planned=planned
-    )
+    revised = History(history.version + 1, published=now, sessions=sessions, planned=planned)
     return revised, changes
 
 

@@ -543,8 +543,7 @@ class _Builder:
         if zone is None:
             return None
         rhythm = Rhythm(rule=rule, first=datetime.combine(first, start, zone), start=start, end=end)
-        error = rhythm_error(rhythm)
-        if error:
+        if error := rhythm_error(rhythm):
             sub.problem("rule", error)
             return None
         return rhythm
