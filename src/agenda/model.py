@@ -254,9 +254,14 @@ class Schedule:
         """Every city named by a session."""
         return frozenset(s.city for s in self.sessions)
 
-    def select(self, series: str) -> tuple[Session, ...]:
-        """The sessions of the series with this id."""
-        return tuple(s for s in self.sessions if s.series.id == series)
+    def select(self, series: str | None = None, city: str | None = None) -> tuple[Session, ...]:
+        """Sessions matching the optional series id and city (case-insensitive)."""
+        chosen = self.sessions
+        if series is not None:
+            chosen = tuple(s for s in chosen if s.series.id == series)
+        if city is not None:
+            chosen = tuple(s for s in chosen if s.city.casefold() == city.casefold())
+        return chosen
 
 
 def latest_update(sessions: tuple[Session, ...] | list[Session]) -> datetime | None:
