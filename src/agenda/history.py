@@ -192,8 +192,7 @@ def _first_entry(calendar: CalendarInfo, session: Session) -> Entry:
     revisions: list[Revision] = []
     if session.announced is not None:
         revisions.append(Revision(at=session.announced, sequence=0, fields=FIRST))
-    later = session.updated if session.updated != session.announced else None
-    if session.sequence > 0 or (later is not None and not revisions):
+    if session.sequence > 0 or (session.announced is None and session.updated is not None):
         at = session.updated or session.announced
         if at is not None:
             fields: list[str] = []
