@@ -260,7 +260,8 @@ class Schedule:
         if series is not None:
             chosen = tuple(s for s in chosen if s.series.id == series)
         if city is not None:
-            chosen = tuple(s for s in chosen if s.city.casefold() == city.casefold())
+            wanted = city.casefold()
+            chosen = tuple(s for s in chosen if s.city.casefold() == wanted)
         return chosen
 
 

@@ -25,7 +25,8 @@ MOST_OCCURRENCES = 500
 def _rule(rhythm: Rhythm) -> rrule:
     naive_first = rhythm.first.replace(tzinfo=None)
     parsed = rrulestr(rhythm.rule, dtstart=naive_first, forceset=False)
-    assert isinstance(parsed, rrule)  # forceset=False and a single rule give an rrule
+    if not isinstance(parsed, rrule):  # pragma: no cover - forceset=False gives an rrule
+        raise ValueError("not a single rule")
     return parsed
 
 
