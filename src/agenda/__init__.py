@@ -41,18 +41,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     if test_config is not None:
         app.config.from_mapping(test_config)
+    config = app.config
     app.extensions["agenda.store"] = VersionStore(
-        app.config["AGENDA_DATA"],
-        published=app.config["AGENDA_PUBLISHED"],
-        settle=app.config["AGENDA_SETTLE"],
-        watch=app.config["AGENDA_WATCH"],
-        autopublish=app.config["AGENDA_AUTOPUBLISH"],
-        site_root=app.config["AGENDA_SITE"],
-        moment=lambda: fixed_moment(app.config["AGENDA_NOW"] or datetime.now(UTC)),
+        config["AGENDA_DATA"], published=config["AGENDA_PUBLISHED"],
+        settle=config["AGENDA_SETTLE"], watch=config["AGENDA_WATCH"],
+        autopublish=config["AGENDA_AUTOPUBLISH"], site_root=config["AGENDA_SITE"],
+        moment=lambda: fixed_moment(config["AGENDA_NOW"] or datetime.now(UTC)),
     )
-    app.register_blueprint(health.bp)
-    app.register_blueprint(personal.bp)
-    app.register_blueprint(serve.bp)
+    for blueprint in (health.bp, personal.bp, serve.bp):
+        app.register_blueprint(blueprint)
     errors.register(app)
     desk.register(app)  # the editors' desk under /desk/ (agenda.desk)
     app.wsgi_app = serve.SiteFiles(app.wsgi_app, app.extensions["agenda.store"])

@@ -21,12 +21,9 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        parts = [self.source]
-        if self.where:
-            parts.append(self.where)
-        if self.field:
-            parts.append(_("field {name}", name=self.field))
-        return _("{place}: {message}", place=", ".join(parts), message=self.message)
+        field = _("field {name}", name=self.field) if self.field else ""
+        place = ", ".join([self.source, *(part for part in (self.where, field) if part)])
+        return _("{place}: {message}", place=place, message=self.message)
 
 
 class ScheduleError(AgendaError, ValueError):
@@ -35,10 +32,6 @@ class ScheduleError(AgendaError, ValueError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = tuple(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
-
-
-class NotFound(AgendaError, LookupError):
-    """A session, series or city that the schedule does not have."""
 
 
 class ExportError(AgendaError):

@@ -96,11 +96,6 @@ class Table:
         """The declaration of key `name`, or None when the table has no such key."""
         return self._by_name.get(name)
 
-    @property
-    def names(self) -> tuple[str, ...]:
-        """Every key the table may hold."""
-        return tuple(self._by_name)
-
 
 LEGACY = "Deprecated: derived from the published history; read only at first publication."
 
@@ -249,13 +244,14 @@ TABLES = {t.name: t for t in (TOP, CALENDAR, ORGANIZER, CONTACT, SERIES, RHYTHM,
 _YEAR = "(?:19[7-9][0-9]|2[01][0-9][0-9])"
 _TIME = "[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\\.[0-9]+)?)?"
 _NONCHARACTERS = "\\ufdd0-\\ufdef\\ufffe\\uffff\\u2028\\u2029"
+# No control character (tab allowed), no line break, no BMP noncharacter.
+_ONE_LINE = f"^[^\\x00-\\x08\\x0a-\\x1f\\x7f-\\x9f{_NONCHARACTERS}]*$"
 _PATTERNS = {
-    # No control character (tab allowed), no line break, no BMP noncharacter.
-    Kind.TEXT: f"^[^\\x00-\\x08\\x0a-\\x1f\\x7f-\\x9f{_NONCHARACTERS}]*$",
+    Kind.TEXT: _ONE_LINE,
     # New lines allowed, as LF or CRLF.
     Kind.MULTILINE: f"^(?:[^\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_NONCHARACTERS}]|\\r\\n)*$",
-    Kind.EMAIL: f"^[^\\x00-\\x08\\x0a-\\x1f\\x7f-\\x9f{_NONCHARACTERS}]*$",
-    Kind.TIMEZONE: f"^[^\\x00-\\x08\\x0a-\\x1f\\x7f-\\x9f{_NONCHARACTERS}]*$",
+    Kind.EMAIL: _ONE_LINE,
+    Kind.TIMEZONE: _ONE_LINE,
     Kind.ID: "^\\s*[a-z0-9]+(?:-[a-z0-9]+)*\\s*$",
     Kind.LANGUAGE: "^\\s*(?:[a-z]{2,3}(?:-[A-Za-z]{2,4})?)?\\s*$",
     Kind.LOCAL_DATETIME: f"^{_YEAR}-[0-9]{{2}}-[0-9]{{2}}[Tt ][0-9]{{2}}:[0-9]{{2}}"
@@ -267,17 +263,13 @@ _PATTERNS = {
     Kind.TIME: f"^{_TIME}$",
 }
 _URL = "[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#]+[^\\s]*"
-_SCHEMA_DIALECT = "http://json-schema.org/draft-07/schema#"
 
 
 def _text_schema(field: Field) -> dict[str, Any]:
     """A string key: its pattern, length and, when required, that it is not empty."""
-    schema: dict[str, Any] = {"type": "string"}
-    if field.kind is Kind.URL:
-        url = f"(?:{_URL})?" if not field.required else _URL
-        schema["pattern"] = f"^\\s*{url}\\s*$"
-    else:
-        schema["pattern"] = _PATTERNS[field.kind]
+    url = _URL if field.required else f"(?:{_URL})?"
+    pattern = f"^\\s*{url}\\s*$" if field.kind is Kind.URL else _PATTERNS[field.kind]
+    schema: dict[str, Any] = {"type": "string", "pattern": pattern}
     # A description's length is counted after CRLF becomes LF, which a schema cannot do.
     if field.kind is not Kind.MULTILINE:
         schema["maxLength"] = MAX_LINE
@@ -351,8 +343,7 @@ def _table_schema(table: Table) -> dict[str, Any]:
         "properties": {f.name: _field_schema(f) for f in table.fields},
         "additionalProperties": False,
     }
-    required = [f.name for f in table.fields if f.required]
-    if required:
+    if required := [f.name for f in table.fields if f.required]:
         schema["required"] = required
     schema.update(_RULES.get(table.name, {}))
     return schema
@@ -360,12 +351,11 @@ def _table_schema(table: Table) -> dict[str, Any]:
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 7, readable as draft 4) of the schedule file."""
-    schema: dict[str, Any] = {"$schema": _SCHEMA_DIALECT, "title": "agenda schedule file"}
-    schema.update(_table_schema(TOP))
-    schema["definitions"] = {
-        name: _table_schema(table) for name, table in TABLES.items() if table is not TOP
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#", "title": "agenda schedule file",
+        **_table_schema(TOP),
+        "definitions": {name: _table_schema(t) for name, t in TABLES.items() if t is not TOP},
     }
-    return schema
 
 
 def json_schema_text() -> str:

@@ -1,15 +1,11 @@
 """Revisions, derived: what each published version changed, session by session.
 
-The editor writes the schedule; this module works out what iCalendar's update
-rules need from one published version to the next. For every session the
-history keeps its UID (fixed when first published), a fingerprint of what
-subscribers see, its SEQUENCE and its revisions (when, which fields, and the
-values before). SEQUENCE grows exactly when the fingerprint changes.
-
-Everything here is a pure function of its arguments: the clock comes in as
-`now`, once per publication. The first version of a schedule takes its times
-from the file itself (`announced`, and the older `updated`), so two services
-started from the same file alone publish the same bytes.
+For every session the history keeps what iCalendar's update rules need: its UID
+(fixed when first published), a fingerprint of what subscribers see, its SEQUENCE
+(which grows exactly when the fingerprint changes) and its revisions (when, which
+fields, the values before). Pure functions: the clock comes in as `now`, once per
+publication; a first version takes its times from the file itself (`announced`,
+the older `updated`), so two services started from the same file publish the same bytes.
 """
 
 from __future__ import annotations
@@ -30,16 +26,13 @@ from agenda.model import (
     Planned,
     Revision,
     Schedule,
-    Series,
     Session,
     Status,
 )
 from agenda.planning import open_occurrences
 
 FIRST = ("published",)
-# The fields of a session whose change the feeds announce; the rest are quiet.
 DATE_FIELDS = ("start", "end")
-PEOPLE_FIELDS = ("speakers", "moderator")
 # A change published this soon after the session's previous one fixes a mistake.
 CORRECTION_WINDOW = timedelta(minutes=15)
 # Changes of status and replays are news even when they follow a mistake closely.
@@ -93,9 +86,8 @@ def _moment(value: datetime | None) -> str:
 def visible(calendar: CalendarInfo, session: Session) -> dict[str, str]:
     """What subscribers see of a session, field by field, as text: the fingerprint's input.
 
-    The announcement date and the revision fields of older files are left out:
-    they say when, not what. The private video link is in, because registered
-    people's personal links carry it.
+    Not the announcement date nor older files' revision fields (they say when, not what);
+    the private video link is in, because registered people's personal links carry it.
     """
     organizer = calendar.organizer
     return {
@@ -125,11 +117,6 @@ def fingerprint(view: Mapping[str, str]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def _planned_view(series: Series, start: datetime, end: datetime) -> dict[str, str]:
-    series_text = f"{series.title}\n{series.club}"
-    return {"series": series_text, "start": _moment(start), "end": _moment(end)}
-
-
 def planned_key(series_id: str, number: int) -> str:
     """The history's key of a planned date: 'series-id/5'."""
     return f"{series_id}/{number}"
@@ -145,10 +132,8 @@ def session_uid(calendar: CalendarInfo, session: Session) -> str:
     return f"{session.id}@{calendar.host}"
 
 
-def news_of(before: Session | None, after: Session) -> tuple[Change, ...]:
+def news_of(before: Session, after: Session) -> tuple[Change, ...]:
     """What a change from `before` to `after` tells journalists, most important first."""
-    if before is None:
-        return ()
     news: list[Change] = []
     if after.is_cancelled and not before.is_cancelled:
         news.append(Change.CANCELLED)
@@ -174,8 +159,7 @@ def is_correction(
 ) -> bool:
     """Whether a change is published as a correction: as `asked` (None: the 15-minute rule).
 
-    A correction of what was just published reaches calendars but not news feeds;
-    cancellations, reinstatements, confirmations and replays are always news.
+    A correction reaches calendars but not news feeds; some changes are always news.
     """
     if asked is False or not ALWAYS_NEWS.isdisjoint(news):
         return False
@@ -186,34 +170,29 @@ def _revision(
     at: datetime, sequence: int, fields: tuple[str, ...], before: Session | None, after: Session,
     correction: bool | None = False, last: Revision | None = None, by: str | None = None,
 ) -> Revision:
-    moved = before is not None and any(f in fields for f in DATE_FIELDS)
+    """The revision that publishes `after`; `before` is None for a first publication."""
+    if before is None:
+        return Revision(at=at, sequence=sequence, fields=fields, by=by)
     news = news_of(before, after)
-    fixed = before is not None and is_correction(correction, news, last, at)
+    fixed = is_correction(correction, news, last, at)
+    moved = any(f in fields for f in DATE_FIELDS)
     return Revision(
-        at=at,
-        sequence=sequence,
-        fields=fields,
-        news=() if fixed else news,
-        previous_start=before.start if moved and before else None,
-        previous_end=before.end if moved and before else None,
-        previous_status=before.status if before is not None and "status" in fields else None,
-        correction=fixed,
-        by=by,
+        at=at, sequence=sequence, fields=fields, news=() if fixed else news,
+        previous_start=before.start if moved else None, previous_end=before.end if moved else None,
+        previous_status=before.status if "status" in fields else None, correction=fixed, by=by,
     )
 
 
 def _first_entry(calendar: CalendarInfo, session: Session) -> Entry:
     """A session's entry at its first publication, from the file alone.
 
-    Older files wrote `sequence`, `updated` and `previous_start` by hand: they
-    seed the history here, as a revision at `updated`, and are read no more.
+    Older files' hand-written `sequence`, `updated` and `previous_start` seed it here,
+    as a revision at `updated`, and are read no more.
     """
-    view = visible(calendar, session)
     revisions: list[Revision] = []
     if session.announced is not None:
         revisions.append(Revision(at=session.announced, sequence=0, fields=FIRST))
-    later = session.updated if session.updated != session.announced else None
-    if session.sequence > 0 or (later is not None and not revisions):
+    if session.sequence > 0 or (session.announced is None and session.updated is not None):
         at = session.updated or session.announced
         if at is not None:
             fields: list[str] = []
@@ -226,27 +205,16 @@ def _first_entry(calendar: CalendarInfo, session: Session) -> Entry:
                 news.insert(0, Change.CANCELLED)
             if not revisions and not fields:
                 fields = list(FIRST)
-            span = session.duration
-            previous_end = (
-                session.previous_start + span
-                if session.previous_start is not None and span is not None else None
-            )
+            moved, span = session.previous_start, session.duration
             revisions.append(Revision(
-                at=at,
-                sequence=session.sequence,
-                fields=tuple(fields),
-                news=tuple(news) if session.sequence > 0 else (),
-                previous_start=session.previous_start,
-                previous_end=previous_end,
+                at=at, sequence=session.sequence, fields=tuple(fields),
+                news=tuple(news) if session.sequence > 0 else (), previous_start=moved,
+                previous_end=moved + span if moved is not None and span is not None else None,
                 previous_status=Status.CONFIRMED if session.is_cancelled else None,
             ))
-    return Entry(
-        uid=session_uid(calendar, session),
-        sequence=session.sequence,
-        fingerprint=fingerprint(view),
-        revisions=tuple(revisions),
-        in_calendar=session.is_dated,
-    )
+    return Entry(uid=session_uid(calendar, session), sequence=session.sequence,
+                 fingerprint=fingerprint(visible(calendar, session)),
+                 revisions=tuple(revisions), in_calendar=session.is_dated)
 
 
 def _planned_entries(
@@ -259,15 +227,16 @@ def _planned_entries(
     date, then changed its number): it gets the next free one, 's.5.2@host'.
     """
     calendar = schedule.calendar
+    at = now or calendar.updated
     found: dict[str, Entry] = {}
     for series in schedule.series:
         for number, start, end in open_occurrences(series, schedule.sessions):
             key = planned_key(series.id, number)
             if key in taken:
                 continue
-            digest = fingerprint(_planned_view(series, start, end))
+            digest = fingerprint({"series": f"{series.title}\n{series.club}",
+                                  "start": _moment(start), "end": _moment(end)})
             entry = old.get(key)
-            at = now or schedule.calendar.updated
             if entry is None:
                 revisions = (Revision(at=at, sequence=0, fields=FIRST),) if at else ()
                 uid, again = planned_uid(calendar, series.id, number), 1
@@ -291,17 +260,10 @@ def first_history(schedule: Schedule) -> History:
     """The history of a schedule's first publication, taken from the file alone, not the clock."""
     calendar = schedule.calendar
     sessions = {s.id: _first_entry(calendar, s) for s in schedule.sessions}
-    times = [r.at for e in sessions.values() for r in e.revisions]
-    if calendar.updated is not None:
-        times.append(calendar.updated)
-    published = max(times, default=None)
+    times = [r.at for e in sessions.values() for r in e.revisions] + [calendar.updated]
+    published = max((t for t in times if t is not None), default=None)
     planned = _planned_entries(schedule, {}, None)
     return History(version=1, published=published, sessions=sessions, planned=planned)
-
-
-def _changed_fields(calendar: CalendarInfo, before: Session, after: Session) -> tuple[str, ...]:
-    old, new = visible(calendar, before), visible(calendar, after)
-    return tuple(k for k in new if old.get(k) != new[k])
 
 
 def revise(
@@ -315,27 +277,32 @@ def revise(
 ) -> tuple[History, list[SessionChange]]:
     """The history of publishing `schedule` at `now` after the version `history` describes.
 
-    `previous` is that version's schedule, for the values before a change (None
-    when it cannot be read: the fields then show as "content"). `correction` says
-    whether changes are corrections (None: those within CORRECTION_WINDOW of the
-    session's previous revision are); `editor` is recorded as each revision's `by`. Raises
-    ScheduleError when the new schedule would silently drop a published
-    session, or take away the date of one that calendars already have.
+    `previous` is that version's schedule, for the values before a change (None when it cannot
+    be read: the fields then show as "content"). `correction` says whether changes are
+    corrections (None: those within CORRECTION_WINDOW of the session's previous revision are);
+    `editor` is recorded as each revision's `by`. Raises ScheduleError when the new schedule
+    would silently drop a published session, or take away the date of one calendars have.
     """
-    # A first version's time comes from the file (an announcement may be dated ahead);
-    # a later one's from the clock of its publication, which this one must not precede.
-    now = later_than(history.published if history.version > 1 else None, now)
+    # A first version's time comes from the file (an announcement may be dated ahead); a later
+    # one's from the clock, a second after it when the clock is not past it (stepped back), so
+    # that DTSTAMP and HTTP's Last-Modified (whole seconds) move on.
+    if history.version > 1 and history.published is not None and now <= history.published:
+        now = history.published + timedelta(seconds=1)
     calendar = schedule.calendar
-    source = schedule.source
     problems: list[Problem] = []
     changes: list[SessionChange] = []
     sessions: dict[str, Entry] = {}
     taken: set[str] = set()
+
+    def refuse(session_id: str, field: str, message: str) -> None:
+        where = _("session '{id}'", id=session_id)
+        problems.append(Problem(schedule.source, where, field, message))
+
     for session in schedule.sessions:
-        where = _("session '{id}'", id=session.id)
         entry = history.sessions.get(session.id)
         before = previous.session(session.id) if previous is not None else None
-        digest = fingerprint(visible(calendar, session))
+        view = visible(calendar, session)
+        digest = fingerprint(view)
         key = planned_key(session.series.id, session.number) if session.number else None
         takeover = (
             history.planned.get(key) if key and session.is_dated
@@ -344,26 +311,23 @@ def revise(
         if entry is not None and entry.withdrawn is None and entry.fingerprint == digest:
             sessions[session.id] = entry
             continue
+        if entry is None:
+            sequence, uid, prior = max(session.sequence, 0), session_uid(calendar, session), ()
+        else:
+            sequence, uid, prior = entry.sequence + 1, entry.uid, entry.revisions
         if entry is None or entry.withdrawn is not None:
-            sequence = entry.sequence + 1 if entry is not None else max(session.sequence, 0)
-            uid = entry.uid if entry is not None else session_uid(calendar, session)
             fields = FIRST
             details = [_("new session") if entry is None else _("published again")]
-            prior = entry.revisions if entry is not None else ()
+        elif entry.in_calendar and not session.is_dated:
+            refuse(session.id, "start", _(
+                "calendars already have this session; it cannot lose its date. To call it "
+                "off, keep its date and write status = \"cancelled\""
+            ))
+            continue
         else:
-            if entry.in_calendar and not session.is_dated:
-                problems.append(Problem(source, where, "start", _(
-                    "calendars already have this session; it cannot lose its date. To call it "
-                    "off, keep its date and write status = \"cancelled\""
-                )))
-                continue
-            sequence = entry.sequence + 1
-            uid = entry.uid
-            fields = (
-                _changed_fields(calendar, before, session) if before is not None else ("content",)
-            ) or ("content",)
+            seen = visible(calendar, before) if before is not None else None
+            fields = tuple(k for k, v in view.items() if seen and seen.get(k) != v) or ("content",)
             details = [_detail(f, before, session) for f in fields]
-            prior = entry.revisions
         if takeover is not None and key is not None:
             uid = takeover.uid
             sequence = max(sequence, takeover.sequence + 1)
@@ -376,28 +340,19 @@ def revise(
         )
         if revision.correction:
             details.append(_("correction"))
-        sessions[session.id] = Entry(
-            uid=uid,
-            sequence=sequence,
-            fingerprint=digest,
-            revisions=prior + (revision,),
-            in_calendar=(entry is not None and entry.in_calendar) or session.is_dated,
-        )
+        in_calendar = (entry is not None and entry.in_calendar) or session.is_dated
+        sessions[session.id] = Entry(uid, sequence, digest, prior + (revision,), in_calendar)
         changes.append(SessionChange(
             session.id, tuple(details), entry.sequence if entry else None, sequence
         ))
     present = {s.id for s in schedule.sessions}
     for session_id in sorted(withdraw):
         if session_id in present:
-            problems.append(Problem(
-                source, _("session '{id}'", id=session_id), "",
-                _("is still in the file; remove it from the file before withdrawing it"),
+            refuse(session_id, "", _(
+                "is still in the file; remove it from the file before withdrawing it"
             ))
         elif session_id not in history.sessions or history.sessions[session_id].withdrawn:
-            problems.append(Problem(
-                source, _("session '{id}'", id=session_id), "",
-                _("was never published; nothing to withdraw"),
-            ))
+            refuse(session_id, "", _("was never published; nothing to withdraw"))
     for session_id, entry in history.sessions.items():
         if session_id in present:
             continue
@@ -407,11 +362,11 @@ def revise(
             sessions[session_id] = dataclasses.replace(entry, withdrawn=now)
             changes.append(SessionChange(session_id, (_("withdrawn"),), entry.sequence, None))
         else:
-            problems.append(Problem(source, _("session '{id}'", id=session_id), "", _(
+            refuse(session_id, "", _(
                 "was published and is missing from the file, so subscribers would never "
                 "learn that it is off. To call it off, put it back with status = \"cancelled\"; "
                 "to withdraw it on purpose, run `agenda publish --withdraw {id}`", id=session_id,
-            )))
+            ))
     if problems:
         raise ScheduleError(problems)
     held = {e.uid for e in sessions.values()}
@@ -420,32 +375,14 @@ def revise(
         old, new = history.planned.get(key), planned[key]
         if old is None or old.sequence != new.sequence:
             what = _("planned date, to be announced") if old is None else _("planned date moved")
-            if old is None and new.uid != planned_uid(calendar, *_split_key(key)):
+            if old is None and new.uid != planned_uid(calendar, *key.rsplit("/", 1)):
                 what = _("planned date, to be announced, new UID {uid}: its first UID stays "
                          "with the session that took over this date", uid=new.uid)
             changes.append(SessionChange(
                 _("planned {key}", key=key), (what,), old.sequence if old else None, new.sequence
             ))
-    revised = History(
-        version=history.version + 1, published=now, sessions=sessions, planned=planned
-    )
+    revised = History(history.version + 1, published=now, sessions=sessions, planned=planned)
     return revised, changes
-
-
-def _split_key(key: str) -> tuple[str, int]:
-    series_id, _, number = key.rpartition("/")
-    return series_id, int(number)
-
-
-def later_than(previous: datetime | None, now: datetime) -> datetime:
-    """`now`, or a second after `previous` when the clock is not past it (stepped back): a
-    revision is never dated before the one before it, so DTSTAMP and HTTP's Last-Modified
-    (whole seconds) move on."""
-    return now if previous is None or now > previous else previous + timedelta(seconds=1)
-
-
-def _clock(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M")
 
 
 def _detail(name: str, before: Session | None, after: Session) -> str:
@@ -454,12 +391,8 @@ def _detail(name: str, before: Session | None, after: Session) -> str:
         return name
     if name in DATE_FIELDS:
         old, new = getattr(before, name), getattr(after, name)
-        if old is None or new is None:
-            none = _("none")
-            return f"{name} {_clock(old) if old else none} → {_clock(new) if new else none}"
-        if old.date() == new.date():
-            return f"{name} {old:%H:%M} → {new:%H:%M}"
-        return f"{name} {_clock(old)} → {_clock(new)}"
+        shown = "%H:%M" if old and new and old.date() == new.date() else "%Y-%m-%d %H:%M"
+        return f"{name} " + " → ".join(f"{t:{shown}}" if t else _("none") for t in (old, new))
     if name == "status":
         return f"status {before.status.value} → {after.status.value}"
     return name
@@ -483,32 +416,26 @@ def apply(schedule: Schedule, history: History) -> Schedule:
             sessions.append(session)
             continue
         revisions = tuple(_in_zone(r, zone) for r in entry.revisions)
-        timed = [r.at for r in revisions]
-        moves = [r for r in revisions if Change.RESCHEDULED in r.news and r.previous_start]
-        original = moves[0].previous_start if moves else None
-        if original is not None and original == session.start:
+        original = next((r.previous_start for r in revisions
+                         if Change.RESCHEDULED in r.news and r.previous_start), None)
+        if original == session.start:
             original = None  # moved back to where it was first planned
         sessions.append(dataclasses.replace(
-            session,
-            uid=entry.uid,
-            sequence=entry.sequence,
-            updated=max(timed) if timed else session.updated,
+            session, uid=entry.uid, sequence=entry.sequence, revisions=revisions,
+            updated=max((r.at for r in revisions), default=session.updated),
             previous_start=original if session.is_dated else None,
-            revisions=revisions,
         ))
     planned = []
-    by_id = {s.id: s for s in schedule.series}
     for key, entry in history.planned.items():
         series_id, _, number = key.rpartition("/")
-        series = by_id.get(series_id)
+        series = schedule.series_by_id(series_id)
         if series is None:
             continue
         for n, start, end in open_occurrences(series, schedule.sessions):
             if n == int(number):
-                times = [r.at for r in entry.revisions]
                 # A planned date needs a DTSTAMP: its revision, else the version's
                 # time, else (a file with no date at all) the rhythm's first day.
-                stamp = max(times, default=None) or history.published
+                stamp = max((r.at for r in entry.revisions), default=None) or history.published
                 planned.append(Planned(
                     series=series, number=n, start=start, end=end, uid=entry.uid,
                     sequence=entry.sequence,

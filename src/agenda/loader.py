@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
+from dateutil.tz import datetime_ambiguous, datetime_exists
 
 from agenda import syntax
 from agenda.errors import Problem, ScheduleError
@@ -73,72 +74,63 @@ NONCHARACTER = re.compile(
 # Line breaks that are not newlines: Python's splitlines() and some readers break on
 # them, others do not, so a text holding one would not read the same everywhere.
 LINE_SEPARATOR = re.compile("[\u2028\u2029]")
+PLAIN_TEXT = (Kind.TEXT, Kind.MULTILINE, Kind.LANGUAGE, Kind.TIMEZONE)
 MAX_FILE_BYTES = 32_000_000
 BOM = "\ufeff"
 
 
 def load_schedule(path: str | Path) -> Schedule:
     """Read and validate the schedule file at `path`; raise ScheduleError listing every problem."""
-    source = str(path)
-    raw = read_schedule_file(Path(path), source)
-    return parse_bytes(raw, source)
+    return parse_bytes(read_schedule_file(Path(path), str(path)), str(path))
+
+
+def _refused(source: str, message: str) -> ScheduleError:
+    """The error of a file refused as a whole, before any of its tables is read."""
+    return ScheduleError([Problem(source, "", "", message)])
 
 
 def parse_bytes(raw: bytes, source: str = "<schedule>") -> Schedule:
     """Validate the bytes of a schedule file; `source` names it in messages."""
-    return parse_schedule(_decoded(raw, source), source)
-
-
-def _decoded(raw: bytes, source: str) -> str:
     try:
-        return raw.decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         message = _("not UTF-8 text (byte {byte}); save the file as UTF-8", byte=exc.start)
-        raise ScheduleError([Problem(source, "", "", message)]) from None
+        raise _refused(source, message) from None
+    return parse_schedule(text, source)
 
 
 def read_schedule_file(path: Path, source: str) -> bytes:
-    """The bytes of a regular file; anything else (folder, FIFO, device) is a problem.
-
-    The file is opened without blocking and checked before it is read: opening a
-    FIFO for reading would otherwise wait for a writer forever.
-    """
-    def refuse(message: str) -> ScheduleError:
-        return ScheduleError([Problem(source, "", "", message)])
+    """The bytes of a regular file; anything else (folder, FIFO, device) is a problem."""
+    def nonblocking(name: str, flags: int) -> int:  # opening a FIFO would wait for a writer
+        return os.open(name, flags | os.O_NONBLOCK)
 
     try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError as exc:
-        raise refuse(_("cannot read the file: {reason}", reason=exc.strerror or exc)) from None
-    try:
-        info = os.fstat(descriptor)
-        if stat.S_ISDIR(info.st_mode):
-            raise refuse(_("is a folder, not a schedule file; name the .toml file inside it"))
-        if not stat.S_ISREG(info.st_mode):
-            raise refuse(_("is not a regular file (a pipe or a device?); name a .toml file"))
-        if info.st_size > MAX_FILE_BYTES:
-            raise refuse(_(
-                "is {size} bytes; a schedule file is at most {limit}",
-                size=info.st_size, limit=MAX_FILE_BYTES,
-            ))
-        with os.fdopen(descriptor, "rb", closefd=False) as stream:
+        with open(path, "rb", opener=nonblocking) as stream:
+            info = os.fstat(stream.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                message = _("is not a regular file (a pipe or a device?); name a .toml file")
+                raise _refused(source, message)
+            if info.st_size > MAX_FILE_BYTES:
+                raise _refused(source, _(
+                    "is {size} bytes; a schedule file is at most {limit}",
+                    size=info.st_size, limit=MAX_FILE_BYTES,
+                ))
             raw = stream.read(MAX_FILE_BYTES + 1)
+    except IsADirectoryError:
+        message = _("is a folder, not a schedule file; name the .toml file inside it")
+        raise _refused(source, message) from None
     except OSError as exc:
-        raise refuse(_("cannot read the file: {reason}", reason=exc.strerror or exc)) from None
-    finally:
-        os.close(descriptor)
+        message = _("cannot read the file: {reason}", reason=exc.strerror or exc)
+        raise _refused(source, message) from None
     if len(raw) > MAX_FILE_BYTES:
-        raise refuse(_(
+        raise _refused(source, _(
             "is more than {limit} bytes; a schedule file is at most that", limit=MAX_FILE_BYTES
         ))
     return raw
 
 
 def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
-    """Validate TOML text as a schedule; `source` names it in messages.
-
-    Every TOML syntax error is reported from here, in French, with its line and field.
-    """
+    """Validate TOML text as a schedule; `source` names it in messages, syntax errors included."""
     # Some Windows editors start UTF-8 files with a byte order mark; TOML does not allow it.
     text = text.removeprefix(BOM)
     try:
@@ -150,15 +142,14 @@ def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
         raise ScheduleError([Problem(source, where, key, message)]) from None
     except RecursionError:
         message = _("values are nested too deeply (lists or tables within each other)")
-        raise ScheduleError([Problem(source, "", "", message)]) from None
+        raise _refused(source, message) from None
     return _Builder(source).build(data)
 
 
 class _Table:
     """One TOML table read through its declaration in agenda.format; reports unknown keys.
 
-    Required keys, defaults and limits come from the declaration. Reading a key the
-    table does not declare, or as another kind, is a bug in the loader: it raises.
+    Reading a key the table does not declare, or as another kind, is a bug: it raises.
     """
 
     def __init__(
@@ -201,9 +192,9 @@ class _Table:
             self.problem(key, _("is required"))
         return value
 
-    def text(self, key: str) -> str:
-        """A text as declared (one line or several); "" when missing or refused."""
-        field = self.field(key, Kind.TEXT, Kind.MULTILINE, Kind.LANGUAGE, Kind.TIMEZONE)
+    def text(self, key: str, *kinds: Kind) -> str:
+        """A text of one of `kinds` (by default any plain text); "" when missing or refused."""
+        field = self.field(key, *(kinds or PLAIN_TEXT))
         value = self.get(key, field.kind)
         if value is None:
             return field.default or ""
@@ -227,14 +218,11 @@ class _Table:
                 "carry; remove it", code=ord(found.group()),
             ))
         elif found := LINE_SEPARATOR.search(value):
-            code = ord(found.group())
-            self.problem(key, _(
-                "contains U+{code:04X}, an invisible line break; use an ordinary new line",
-                code=code,
-            ) if multiline else _(
-                "contains U+{code:04X}, an invisible line break; keep the text on one line",
-                code=code,
-            ))
+            self.problem(key, (
+                _("contains U+{code:04X}, an invisible line break; use an ordinary new line")
+                if multiline else
+                _("contains U+{code:04X}, an invisible line break; keep the text on one line")
+            ).format(code=ord(found.group())))
         elif not multiline and "\n" in value:
             self.problem(key, _("must be on one line"))
         elif required and not value.strip():
@@ -248,16 +236,8 @@ class _Table:
             return value.strip()
         return None
 
-    def _line(self, key: str, *kinds: Kind) -> str:
-        """A one-line text of one of `kinds`; "" when missing or refused."""
-        field = self.field(key, *kinds)
-        value = self.get(key, *kinds)
-        if value is None:
-            return ""
-        return self._text_value(key, value, field.required) or ""
-
     def slug(self, key: str) -> str:
-        value = self._line(key, Kind.ID)
+        value = self.text(key, Kind.ID)
         if value and not SLUG.match(value):
             self.problem(key, _(
                 "'{value}' is not a valid id: use lowercase letters, digits and single "
@@ -267,35 +247,30 @@ class _Table:
         return value
 
     def url(self, key: str) -> str | None:
-        value = self._line(key, Kind.URL)
+        value = self.text(key, Kind.URL)
         if not value:
-            return None
-        if len(value) > MAX_URL:
-            self.problem(key, _(
-                "is {length} characters long; a URL has at most {limit}",
-                length=len(value), limit=MAX_URL,
-            ))
             return None
         try:
             parts = urlsplit(value)
             host, _port = parts.hostname, parts.port  # both raise on a bad IPv6 bracket or port
         except ValueError:
-            parts, host = None, None
-        if (
-            parts is None
-            or parts.scheme not in ("http", "https")
-            or not host
-            or any(c.isspace() for c in value)
-        ):
+            host = None
+        if len(value) > MAX_URL:
+            self.problem(key, _(
+                "is {length} characters long; a URL has at most {limit}",
+                length=len(value), limit=MAX_URL,
+            ))
+        elif not host or parts.scheme not in ("http", "https") or any(c.isspace() for c in value):
             self.problem(key, _(
                 "'{value}' is not an http or https URL, such as 'https://example.org/'",
                 value=value,
             ))
-            return None
-        return value
+        else:
+            return value
+        return None
 
     def email(self, key: str) -> str:
-        value = self._line(key, Kind.EMAIL)
+        value = self.text(key, Kind.EMAIL)
         if value and not EMAIL.match(value):
             self.problem(key, _(
                 "'{value}' is not an email address, such as 'name@example.org'", value=value
@@ -327,26 +302,22 @@ class _Table:
             return field.default
         if isinstance(value, bool) or not isinstance(value, int):
             self.problem(key, _("must be a whole number, not {kind}", kind=_kind(value)))
-            return field.default
-        if field.minimum is not None and value < field.minimum:
+        elif field.minimum is not None and value < field.minimum:
             self.problem(key, _("must be {minimum} or more, not {value}",
                                 minimum=field.minimum, value=value))
-            return field.default
-        if field.maximum is not None and value > field.maximum:
+        elif field.maximum is not None and value > field.maximum:
             self.problem(key, _("must be {maximum} or less, not {value}",
                                 maximum=field.maximum, value=value))
-            return field.default
-        return value
+        else:
+            return value
+        return field.default
 
     def boolean(self, key: str) -> bool:
         field = self.field(key, Kind.BOOLEAN)
         value = self.get(key, Kind.BOOLEAN)
-        if value is None:
-            return field.default
-        if not isinstance(value, bool):
+        if value is not None and not isinstance(value, bool):
             self.problem(key, _("must be true or false, not {kind}", kind=_kind(value)))
-            return field.default
-        return value
+        return value if isinstance(value, bool) else field.default
 
     def strings(self, key: str) -> tuple[str, ...]:
         value = self.get(key, Kind.STRINGS)
@@ -361,13 +332,17 @@ class _Table:
             for i, item in enumerate(value)
         )
 
+    def tables(self, key: str, refusal: str) -> list[Any]:
+        """An array of tables; [] when missing, or when not a list (then `refusal` says why)."""
+        value = self.get(key, Kind.TABLES)
+        if value is not None and not isinstance(value, list):
+            self.problem(key, refusal)
+        return value if isinstance(value, list) else []
+
     def wall_clock(
         self, key: str, zone: ZoneInfo | None, day: datetime | None = None
     ) -> datetime | None:
-        """A TOML local date-time read as wall-clock time in the calendar's zone.
-
-        With `day` (the start, for an end), a time alone is read on that day.
-        """
+        """A TOML local date-time as wall-clock time in `zone`; with `day`, a time alone on it."""
         value = self.get(key, Kind.LOCAL_DATETIME, Kind.END)
         if value is None:
             return None
@@ -387,27 +362,28 @@ class _Table:
                 "the minute", example=f"{value:%Y-%m-%dT%H:%M}:00",
             ))
             return None
-        if zone is None:
-            return None
-        return self._localize(key, value, zone)
+        return self._localize(key, value, zone) if zone else None
 
     def instant(self, key: str, zone: ZoneInfo | None) -> datetime | None:
         """A date (midnight), local date-time (in the calendar's zone) or offset date-time."""
         value = self.get(key, Kind.INSTANT)
-        if value is None:
+        if not isinstance(value, date):
+            if value is not None:
+                self.problem(key, _(
+                    "must be a date such as 2021-05-14 or a date-time, not {kind}",
+                    kind=_kind(value),
+                ))
             return None
-        if isinstance(value, date) and not self._in_range(key, value):
+        if not self._in_range(key, value) or zone is None:
             return None
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return value.astimezone(zone)  # an instant with its offset: in the calendar's zone
         if isinstance(value, datetime):
-            if value.tzinfo is not None:  # an instant with its offset: in the calendar's zone
-                return value.astimezone(zone) if zone else None
-            return self._localize(key, value, zone) if zone else None
-        if isinstance(value, date):
-            return _day_start(value, zone) if zone else None
-        self.problem(key, _(
-            "must be a date such as 2021-05-14 or a date-time, not {kind}", kind=_kind(value)
-        ))
-        return None
+            return self._localize(key, value, zone)
+        # A day starts at midnight, else where the clocks skip it (Sao Paulo, 4 November 2018:
+        # 01:00), or at the first of two midnights: fold=0 reads a skipped time in the offset
+        # before the change, which lands after the gap once through UTC.
+        return datetime.combine(value, time(), tzinfo=zone).astimezone(UTC).astimezone(zone)
 
     def _in_range(self, key: str, value: date) -> bool:
         """True when the year is one every output can carry; else a problem."""
@@ -423,33 +399,30 @@ class _Table:
         return False
 
     def _localize(self, key: str, value: datetime, zone: ZoneInfo) -> datetime | None:
-        early = value.replace(tzinfo=zone, fold=0)
-        late = value.replace(tzinfo=zone, fold=1)
-        if early.utcoffset() == late.utcoffset():
-            return early
+        """The wall-clock time `value` in `zone`; None when the clocks skip it or pass it twice."""
         stamp = value.isoformat(timespec="minutes").replace("T", " ")
-        round_trip = early.astimezone(ZoneInfo("UTC")).astimezone(zone).replace(tzinfo=None)
-        if round_trip != value:
+        if not datetime_exists(value, zone):
             self.problem(key, _(
                 "{stamp} does not exist in {zone} (the clocks skip it); "
                 "choose a time outside the change to summer time", stamp=stamp, zone=zone.key,
             ))
-        else:
+        elif datetime_ambiguous(value, zone):
             self.problem(key, _(
                 "{stamp} occurs twice in {zone} (the clocks go back); "
                 "choose a time outside the change to winter time", stamp=stamp, zone=zone.key,
             ))
+        else:
+            return value.replace(tzinfo=zone)
         return None
 
     def finish(self) -> None:
         """Report every key the declaration does not have, with the nearest declared one."""
-        unread = set(self.spec.names) - self.used
-        if unread:
+        known = sorted(f.name for f in self.spec.fields)
+        if unread := set(known) - self.used:
             raise LookupError(
                 f"table {self.spec.name} declares {', '.join(sorted(unread))}, "
                 "which the loader does not read"
             )
-        known = sorted(self.spec.names)
         for key in self.data:
             if key not in known:
                 hint = difflib.get_close_matches(key, known, n=1)
@@ -475,47 +448,44 @@ class _Builder:
         top = _Table(self, data, TOP, _("top level"))
         calendar = self.calendar(top.get("calendar", Kind.TABLE))
         zone = calendar.timezone if calendar else None
-        contacts = tuple(
-            c for i, raw in enumerate(self.items(top, "contacts"), 1) if (c := self.contact(raw, i))
-        )
-        series = self.all_series(self.items(top, "series"), zone)
-        listed = self.items(top, "sessions")
+
+        def listed(key: str) -> list[Any]:
+            return top.tables(key, _("must be an array of tables, written [[{key}]]", key=key))
+
+        contacts = tuple(self.contact(raw, i) for i, raw in enumerate(listed("contacts"), 1))
         self.contacts = {c.name: c for c in contacts}
-        built = self.sessions(listed, series, zone)
+        series = self.all_series(listed("series"), zone)
+        sessions = self.sessions(listed("sessions"), series, zone)
         top.finish()
         if self.problems or calendar is None:
             raise ScheduleError(self.problems)
-        return Schedule(
-            calendar=calendar,
-            series=tuple(series.values()),
-            sessions=built,
-            contacts=contacts,
-            source=self.source,
-        )
-
-    def items(self, top: _Table, key: str) -> list[Any]:
-        value = top.get(key, Kind.TABLES)
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            top.problem(key, _("must be an array of tables, written [[{key}]]", key=key))
-            return []
-        return value
+        return Schedule(calendar=calendar, series=tuple(series.values()), sessions=sessions,
+                        contacts=contacts, source=self.source)
 
     def calendar(self, raw: Any) -> CalendarInfo | None:
+        """The [calendar] table; None when it is missing or a value it needs is refused."""
         if raw is None:
             return None
         table = _Table(self, raw, CALENDAR, "[calendar]")
-        name = table.text("name")
-        description = table.text("description")
-        zone = self.zone(table)
+        name, description = table.text("name"), table.text("description")
+        zone_name = table.text("timezone")
+        try:
+            zone: ZoneInfo | None = ZoneInfo(zone_name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            zone = None
+            table.problem("timezone", _(
+                "'{name}' is not an IANA time zone name, such as 'Europe/Paris'", name=zone_name
+            ))
         language = table.text("language")
-        if not _known_language(language):
-            message = _(
+        try:  # a BCP 47 tag (fr, fr-FR) that Babel has dates and times for
+            known = bool(LANGUAGE.match(language)) and bool(Locale.parse(language, sep="-"))
+        except (UnknownLocaleError, ValueError):
+            known = False
+        if not known:
+            table.problem("language", _(
                 "'{value}' is not a language tag we can format dates in, such as 'fr'",
                 value=language,
-            )
-            table.problem("language", message)
+            ))
         updated = table.instant("updated", zone)
         base_url = table.url("base_url")
         if base_url and urlsplit(base_url).path.strip("/"):
@@ -530,42 +500,19 @@ class _Builder:
         if organizer_raw is not None:
             sub = _Table(self, organizer_raw, ORGANIZER, "[calendar]", "organizer.")
             organizer = Organizer(
-                name=sub.text("name"),
-                email=sub.email("email") or None,
-                url=sub.url("url"),
+                name=sub.text("name"), email=sub.email("email") or None, url=sub.url("url")
             )
             sub.finish()
         table.finish()
         if zone is None or base_url is None or organizer is None:
             return None
-        return CalendarInfo(
-            name=name,
-            description=description,
-            timezone=zone,
-            language=language,
-            base_url=base_url,
-            organizer=organizer,
-            updated=updated,
-        )
+        return CalendarInfo(name=name, description=description, timezone=zone, language=language,
+                            base_url=base_url, organizer=organizer, updated=updated)
 
-    def zone(self, table: _Table) -> ZoneInfo | None:
-        name = table.text("timezone")
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            table.problem("timezone", _(
-                "'{name}' is not an IANA time zone name, such as 'Europe/Paris'", name=name
-            ))
-            return None
-
-    def contact(self, raw: Any, position: int) -> Contact | None:
+    def contact(self, raw: Any, position: int) -> Contact:
         table = _Table(self, raw, CONTACT, _("contact #{number}", number=position))
-        contact = Contact(
-            name=table.text("name"),
-            organization=table.text("organization"),
-            phone=table.text("phone"),
-            email=table.email("email"),
-        )
+        contact = Contact(name=table.text("name"), organization=table.text("organization"),
+                          phone=table.text("phone"), email=table.email("email"))
         table.finish()
         return contact
 
@@ -580,17 +527,15 @@ class _Builder:
         start = sub.get("start", Kind.TIME)
         end = sub.get("end", Kind.TIME)
         sub.finish()
-        ok = True
+        before = len(self.problems)
         if first is not None and (isinstance(first, datetime) or not isinstance(first, date)):
             sub.problem("first", _("must be a date such as 2021-03-17, not {kind}",
                                    kind=_kind(first)))
-            ok = False
         for key, value in (("start", start), ("end", end)):
             if value is not None and not isinstance(value, time):
                 sub.problem(key, _("must be a time of day such as 08:45:00, not {kind}",
                                    kind=_kind(value)))
-                ok = False
-        if not (ok and rule and first is not None and start is not None and end is not None):
+        if len(self.problems) > before or not rule or None in (first, start, end):
             return None
         if end <= start:
             sub.problem("end", _("must be after 'start'"))
@@ -598,8 +543,7 @@ class _Builder:
         if zone is None:
             return None
         rhythm = Rhythm(rule=rule, first=datetime.combine(first, start, zone), start=start, end=end)
-        error = rhythm_error(rhythm)
-        if error:
+        if error := rhythm_error(rhythm):
             sub.problem("rule", error)
             return None
         return rhythm
@@ -607,16 +551,12 @@ class _Builder:
     def all_series(self, raws: list[Any], zone: ZoneInfo | None) -> dict[str, Series]:
         found: dict[str, Series] = {}
         for position, raw in enumerate(raws, 1):
-            where = _where("series", raw, position)
+            where = _where(_("series '{id}'"), _("series #{number} (no id)"), raw, position)
             table = _Table(self, raw, SERIES, where)
             series = Series(
-                id=table.slug("id"),
-                title=table.text("title"),
-                club=table.text("club"),
-                description=table.text("description"),
-                partners=table.strings("partners"),
-                url=table.url("url"),
-                rhythm=self.rhythm(table, zone),
+                id=table.slug("id"), title=table.text("title"), club=table.text("club"),
+                description=table.text("description"), partners=table.strings("partners"),
+                url=table.url("url"), rhythm=self.rhythm(table, zone),
             )
             table.finish()
             if series.id in found:
@@ -631,20 +571,18 @@ class _Builder:
         self, raws: Iterable[Any], series: dict[str, Series], zone: ZoneInfo | None
     ) -> tuple[Session, ...]:
         """The sessions of the [[sessions]] tables `raws`."""
-        built: list[Session] = []
-        seen_ids: set[str] = set()
+        built: dict[str, Session] = {}
         seen_numbers: dict[tuple[str, int], str] = {}
         cities: dict[str, str] = {}  # slug: the first spelling met
         for position, raw in enumerate(raws, 1):
-            where = _where("session", raw, position)
+            where = _where(_("session '{id}'"), _("session #{number} (no id)"), raw, position)
             session = self.session(_Table(self, raw, SESSION, where), series, zone)
             if session is None:
                 continue
-            if session.id in seen_ids:
+            if session.id in built:
                 message = _("'{id}' is used by another session; ids must be unique", id=session.id)
                 self.problem(where, "id", message)
                 continue
-            seen_ids.add(session.id)
             if session.number is not None:
                 key = (session.series.id, session.number)
                 if key in seen_numbers:
@@ -659,8 +597,8 @@ class _Builder:
                     "'{city}' and '{other}' would have the same address (/cities/{slug}/): "
                     "did you mean '{other}'?",
                     city=session.city, other=spelling, slug=city_slug(spelling)))
-            built.append(session)
-        return tuple(built)
+            built[session.id] = session
+        return tuple(built.values())
 
     def session(
         self, table: _Table, series: dict[str, Series], zone: ZoneInfo | None
@@ -680,31 +618,22 @@ class _Builder:
         announced = table.instant("announced", zone)
         updated = table.instant("updated", zone) or announced
         sequence = table.integer("sequence") or 0
+        # Keyword arguments are evaluated in order: the order of the messages.
         session = Session(
-            id=session_id,
-            series=parent or Series(id=series_id, title=""),
-            number=table.integer("number"),
-            city=table.text("city"),
-            title=table.text("title"),
-            start=start,
-            end=end,
+            id=session_id, series=parent or Series(id=series_id, title=""),
+            number=table.integer("number"), city=table.text("city"), title=table.text("title"),
+            start=start, end=end,
             speakers=tuple(
-                p for i, raw in enumerate(self.person_list(table, "speakers"))
-                if (p := self.person(table, raw, f"speakers[{i}]."))
+                p for i, raw in enumerate(table.tables("speakers", _(
+                    'must be a list of tables, such as [{ name = "…", role = "…" }]'
+                ))) if (p := self.person(table, raw, f"speakers[{i}]."))
             ),
             moderator=self.person(table, table.get("moderator", Kind.TABLE), "moderator."),
-            video_url=table.url("video_url"),
-            video_public=table.boolean("video_public"),
-            registration_url=table.url("registration_url"),
-            status=status,
-            announced=announced,
-            description=table.text("description"),
-            sequence=sequence,
-            updated=updated,
-            previous_start=table.wall_clock("previous_start", zone),
-            held=table.boolean("held"),
-            replay_url=table.url("replay_url"),
-            contacts=self.session_contacts(table),
+            video_url=table.url("video_url"), video_public=table.boolean("video_public"),
+            registration_url=table.url("registration_url"), status=status, announced=announced,
+            description=table.text("description"), sequence=sequence, updated=updated,
+            previous_start=table.wall_clock("previous_start", zone), held=table.boolean("held"),
+            replay_url=table.url("replay_url"), contacts=self.session_contacts(table),
         )
         table.finish()
         if len(self.problems) == before:
@@ -732,9 +661,7 @@ class _Builder:
         if session.previous_start is not None and not session.is_dated:
             table.problem("previous_start", _("only makes sense with 'start' and 'end'"))
         if session.replay_url and session.is_cancelled:
-            table.problem(
-                "replay_url", _("a cancelled session has no recording; remove the link")
-            )
+            table.problem("replay_url", _("a cancelled session has no recording; remove the link"))
         if (
             session.announced is not None
             and table.data.get("updated") is not None
@@ -764,15 +691,6 @@ class _Builder:
                               f"'{name}' n'est le nom d'aucun [[contacts]] ; {advice}")
         return tuple(found)
 
-    def person_list(self, table: _Table, key: str) -> list[Any]:
-        value = table.get(key, Kind.TABLES)
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            table.problem(key, _('must be a list of tables, such as [{ name = "…", role = "…" }]'))
-            return []
-        return value
-
     def person(self, table: _Table, raw: Any, prefix: str) -> Person | None:
         if raw is None:
             return None
@@ -782,63 +700,24 @@ class _Builder:
         return person
 
 
-def _day_start(day: date, zone: ZoneInfo) -> datetime:
-    """The first instant of a calendar day in `zone`: midnight, or the end of a skipped one.
-
-    Where the clocks skip midnight (Sao Paulo, 4 November 2018), the day starts at
-    01:00; where midnight occurs twice, at its first occurrence. A date is a date:
-    it is never refused for its midnight.
-    """
-    # fold=0 reads a skipped time in the offset before the change, which lands just
-    # after the gap once normalised through UTC, and an ambiguous one as the first.
-    midnight = datetime.combine(day, time(), tzinfo=zone)
-    return midnight.astimezone(UTC).astimezone(zone)
-
-
-def _known_language(tag: str) -> bool:
-    """True for a BCP 47 tag (fr, fr-FR) that Babel has dates and times for."""
-    if not LANGUAGE.match(tag):
-        return False
-    try:
-        Locale.parse(tag, sep="-")
-    except (UnknownLocaleError, ValueError):
-        return False
-    return True
-
-
-WHERE = {
-    "session": ("session '{id}'", "session #{number} (no id)"),
-    "series": ("series '{id}'", "series #{number} (no id)"),
-}
-
-
-def _where(kind: str, raw: Any, position: int) -> str:
+def _where(named: str, numbered: str, raw: Any, position: int) -> str:
     """How a message names an entry: by its id when it has a usable one, else by position."""
     ident = raw.get("id") if isinstance(raw, dict) else None
-    named, numbered = WHERE[kind]
     if isinstance(ident, str) and ident.strip():
-        return _(named, id=ident.strip())
-    return _(numbered, number=position)
+        return named.format(id=ident.strip())
+    return numbered.format(number=position)
 
 
 def _kind(value: Any) -> str:
     """A value's TOML type, for messages."""
-    if isinstance(value, bool):
-        return _("a boolean")
-    if isinstance(value, int | float):
-        return _("a number ({value})", value=value)
-    if isinstance(value, str):
-        return _("a string ('{value}')", value=value)
-    if isinstance(value, datetime):
-        return _("a date-time with offset ({value})", value=value.isoformat()) if value.tzinfo \
-            else _("a date-time")
-    if isinstance(value, date):
-        return _("a date ({value})", value=value.isoformat())
-    if isinstance(value, time):
-        return _("a time without date")
-    if isinstance(value, list):
-        return _("a list")
-    if isinstance(value, dict):
-        return _("a table")
-    return type(value).__name__
+    if isinstance(value, datetime) and value.tzinfo:
+        return _("a date-time with offset ({value})", value=value.isoformat())
+    kinds = (  # bool before int, datetime before date: each is a subclass of the other
+        (bool, _("a boolean")), (int | float, _("a number ({value})")),
+        (str, _("a string ('{value}')")), (datetime, _("a date-time")),
+        (date, _("a date ({value})")), (time, _("a time without date")),
+        (list, _("a list")), (dict, _("a table")),
+    )
+    named = (text.format(value=value) for kind, text in kinds if isinstance(value, kind))
+    return next(named, type(value).__name__)
 

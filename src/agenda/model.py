@@ -88,11 +88,9 @@ class Change(StrEnum):
 class Revision:
     """One published change of a session: when, its SEQUENCE after it, and what changed.
 
-    `fields` names the changed fields ("start", "status", …); the first
-    publication of a session has the single field "published". `news` is what
-    the feeds announce (empty for quiet edits, such as a typo fixed).
-    `previous_start`, `previous_end` and `previous_status` are the values before.
-    A `correction` fixes a mistake just published: calendars get it, news feeds do not.
+    `fields` names the changed fields, ("published",) at first publication; `news` is what
+    the feeds announce (nothing for quiet edits); `previous_*` are the values before. A
+    `correction` fixes a mistake just published: calendars get it, news feeds do not.
     `by` is the e-mail of the editor who published it, for the history only.
     """
 
@@ -175,9 +173,7 @@ class Session:
     @property
     def duration(self) -> timedelta | None:
         """Length of the session, or None when it has no date yet."""
-        if self.start is None or self.end is None:
-            return None
-        return self.end - self.start
+        return self.end - self.start if self.start and self.end else None
 
     @property
     def is_known_held(self) -> bool:

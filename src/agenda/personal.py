@@ -47,7 +47,9 @@ def key(secret: str | None) -> bytes:
             f"{MIN_SECRET_LENGTH} random characters, such as the output of: "
             "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
         )
-    bits = _entropy(secret)
+    # Shannon entropy in bits (its characters' frequencies times its length): sixteen
+    # spaces give 0, a token_urlsafe(32) about 200.
+    bits = -sum(n * math.log2(n / len(secret)) for n in Counter(secret).values())
     if bits < MIN_SECRET_BITS:
         raise SecretError(_(
             "{name} is too easy to guess (about {bits} bits of entropy, at least {least} are "
@@ -55,13 +57,6 @@ def key(secret: str | None) -> bytes:
             "python -c 'import secrets; print(secrets.token_urlsafe(32))'",
             name=SECRET_VARIABLE, bits=round(bits), least=MIN_SECRET_BITS))
     return secret.encode("utf-8")
-
-
-def _entropy(secret: str) -> float:
-    """The secret's Shannon entropy in bits (its characters' frequencies times its length):
-    sixteen spaces give 0, a token_urlsafe(32) about 200."""
-    counts = Counter(secret)
-    return -sum(n * math.log2(n / len(secret)) for n in counts.values())
 
 
 def normal_email(email: str | None) -> str:

@@ -64,12 +64,10 @@ def occurrences(rhythm: Rhythm) -> list[tuple[int, datetime, datetime]]:
     """(number, start, end) of every planned date, numbered from 1, in the rhythm's zone."""
     zone = rhythm.first.tzinfo
     assert isinstance(zone, ZoneInfo)
-    found = []
-    for number, day in enumerate(_rule(rhythm)[:MOST_OCCURRENCES], 1):
-        start = datetime.combine(day.date(), rhythm.start, zone)
-        end = datetime.combine(day.date(), rhythm.end, zone)
-        found.append((number, start, end))
-    return found
+    return [
+        (number, datetime.combine(day, rhythm.start, zone), datetime.combine(day, rhythm.end, zone))
+        for number, day in enumerate((d.date() for d in _rule(rhythm)[:MOST_OCCURRENCES]), 1)
+    ]
 
 
 def open_occurrences(

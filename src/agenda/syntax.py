@@ -59,9 +59,8 @@ def explain(text: str, error: tomllib.TOMLDecodeError) -> tuple[str, str, str]:
     written = KEY.match(lines[number - 1])
     key = written.group(1).strip('"') if written else ""
     value = written.group(2).split(" #")[0].strip() if written else ""
-    session = _session_at(lines, number)
     where = _("line {number}", number=number)
-    if session:
+    if session := _session_at(lines, number):
         where = ", ".join((_("session '{id}'", id=session), where))
     if opened:
         return where, key, _('a text begun with """ is never closed: end it with """')
@@ -73,19 +72,16 @@ def _message(detail: str, value: str) -> str:
         return _('the closing quote (") is missing at the end of the text')
     if value.endswith('"') and not value.startswith('"'):
         return _('the opening quote (") is missing at the start of the text')
-    day = DAY.match(value)
-    if day:
-        year, month, dom = (int(day.group(i)) for i in (1, 2, 3))
+    if day := DAY.match(value):
         try:
-            date(year, month, dom)
+            date(*(int(day.group(i)) for i in (1, 2, 3)))
         except ValueError:
             return _("this date does not exist: {value}", value=value[:10])
         if day.group(4) and (int(day.group(4)) > 23 or int(day.group(5)) > 59):
             return _("this time does not exist: {value}", value=day.group(0))
     if DATE_LIKE.search(value):
         return _("write the date like this: {example}", example="2026-12-16T08:45:00")
-    clock = TIME_LIKE.match(value)
-    if clock:
+    if clock := TIME_LIKE.match(value):
         hour, minute = int(clock.group(1)), int(clock.group(2))
         example = f"{hour:02d}:{minute:02d}:00" if hour < 24 and minute < 60 else "08:45:00"
         return _("write the time like this: {example}", example=example)
