@@ -154,7 +154,14 @@ PARTS = "/_parts/"  # what documents are made of, kept for the next build; never
 PART_TYPE = "application/x-agenda-part"  # not compressed, not listed for static hosts
 
 
-def session_documents(version: Version, now: datetime) -> Iterator[Document]:
+def fingerprints(schedule: Schedule) -> dict[str, str]:
+    """Each session's digest, with what all its documents depend on (the calendar, the
+    contacts), by id: made once a build, the keys of the documents are made of them."""
+    return {s.id: _digest(schedule.calendar, schedule.contacts, s) for s in schedule.sessions}
+
+
+def session_documents(version: Version, now: datetime, prints: dict[str, str]
+                      ) -> Iterator[Document]:
     """What each session is alone: its page, card, JSON, and its serialized VEVENT (a
     part, `_parts/`), which its .ics and the calendar feeds are made of."""
     schedule = version.schedule
@@ -163,16 +170,17 @@ def session_documents(version: Version, now: datetime) -> Iterator[Document]:
         if session.is_dated:
             path = f"{PARTS}events/{session.id}.vevent"
             yield Document(path, PART_TYPE, lambda s=session: ical.event_bytes(calendar, s),
-                           _digest(calendar, session, path))
-        yield from _session_documents(schedule, session, now)
+                           _digest(prints[session.id], path))
+        yield from _session_documents(schedule, session, now, prints[session.id])
 
 
-def shared_documents(version: Version, now: datetime, events: dict[str, bytes]
-                     ) -> Iterator[Document]:
+def shared_documents(version: Version, now: datetime, events: dict[str, bytes],
+                     prints: dict[str, str]) -> Iterator[Document]:
     """The documents of the whole schedule, each series and each city, and the sessions'
     .ics downloads, at `now`.
 
-    `events` are the sessions' VEVENTs, already serialized (`session_documents`), by id."""
+    `events` are the sessions' VEVENTs, already serialized (`session_documents`), and
+    `prints` their `fingerprints`, by id."""
     schedule = version.schedule
     calendar = schedule.calendar
     updated = calendar.updated
@@ -196,10 +204,10 @@ def shared_documents(version: Version, now: datetime, events: dict[str, bytes]
     for name, content_type in STATIC_FILES.items():
         yield Document(f"/static/{name}", content_type,
                        lambda name=name: (STATIC_FOLDER / name).read_bytes(), _digest(name))
-    yield from _filtered(version, now, None, None, schedule.sessions, events)
+    yield from _filtered(version, now, None, None, schedule.sessions, events, prints)
     for series in schedule.series:
         yield from _filtered(version, now, series.id, None,
-                             schedule.select(series=series.id), events)
+                             schedule.select(series=series.id), events, prints)
     by_city: dict[str, list[Session]] = {}
     for session in schedule.sessions:
         by_city.setdefault(session.city, []).append(session)
@@ -208,15 +216,15 @@ def shared_documents(version: Version, now: datetime, events: dict[str, bytes]
         slug = links.city_slug(city)
         if slug not in seen:  # two spellings of one slug: the first keeps it (check says so)
             seen.add(slug)
-            yield from _filtered(version, now, None, city, tuple(by_city[city]), events)
+            yield from _filtered(version, now, None, city, tuple(by_city[city]), events, prints)
     for session in schedule.sessions:
         if session.is_dated:
-            yield _session_download(schedule, session, events)
+            yield _session_download(schedule, session, events, prints[session.id])
 
 
 def _filtered(
     version: Version, now: datetime, series_id: str | None, city: str | None,
-    chosen: tuple[Session, ...], events: dict[str, bytes],
+    chosen: tuple[Session, ...], events: dict[str, bytes], prints: dict[str, str],
 ) -> Iterator[Document]:
     """The calendar and news feeds of the whole schedule, a series or a city."""
     schedule = version.schedule
@@ -230,7 +238,7 @@ def _filtered(
         path_of = lambda name: "/" + name  # noqa: E731
     # Only a city's documents are made of its own sessions alone; the others change
     # with any edit, so they are keyed by the version.
-    made_of: object = (calendar, schedule.contacts, chosen) if city is not None \
+    made_of: object = tuple(prints[s.id] for s in chosen) if city is not None \
         else f"{version.number}:{version.digest}"
     # Planned dates have no city yet: a city's feed has none of them.
     series_ids = () if city else ([series_id] if series_id else None)
@@ -254,15 +262,16 @@ def _filtered(
             path, content_type,
             lambda render=render, path=path: render(schedule, published, title, "", now, path,
                                                      chosen),
-            _digest(made_of, path, title, published, due),
+            _digest(made_of, path, title, tuple(prints[s.id] for s in published), due),
             _dated(latest_update(dated_by), calendar.updated))
 
 
-def _session_documents(schedule: Schedule, session: Session, now: datetime) -> Iterator[Document]:
-    """A session's page, card, JSON and (when dated) .ics."""
+def _session_documents(
+    schedule: Schedule, session: Session, now: datetime, made: str
+) -> Iterator[Document]:
+    """A session's page, card and JSON; `made` is its fingerprint."""
     calendar = schedule.calendar
     past = session.is_over(now)
-    made = repr((calendar, schedule.contacts, session))  # written once: the costly part
     made_of = (made, past)
     modified = _dated(session.updated, calendar.updated, session.end if past else None)
     path = links.page_path(session)
@@ -278,14 +287,14 @@ def _session_documents(schedule: Schedule, session: Session, now: datetime) -> I
 
 
 def _session_download(
-    schedule: Schedule, session: Session, events: dict[str, bytes]
+    schedule: Schedule, session: Session, events: dict[str, bytes], made: str
 ) -> Document:
     """A dated session's .ics, made of its VEVENT serialized before (`session_documents`)."""
     calendar = schedule.calendar
     path = links.ics_path(session)
     return Document(
         path, ICAL_TYPE, lambda: ical.session_bytes(schedule, session, events.get(session.id)),
-        _digest(calendar, session, path), _dated(session.updated, calendar.updated),
+        _digest(made, path), _dated(session.updated, calendar.updated),
         (("Content-Disposition", f'attachment; filename="{session.id}.ics"'),))
 
 
@@ -511,11 +520,13 @@ def build(
     temporary.mkdir(parents=True)
     try:
         workers = workers or os.cpu_count() or 1
-        entries = _place((_clamped(d, now) for d in session_documents(version, now)),
+        prints = fingerprints(version.schedule)
+        entries = _place((_clamped(d, now) for d in session_documents(version, now, prints)),
                          previous, temporary, workers)
         events = {e.path.rsplit("/", 1)[-1].removesuffix(".vevent"):
                   (temporary / e.file).read_bytes() for e in entries if e.path.startswith(PARTS)}
-        entries += _place((_clamped(d, now) for d in shared_documents(version, now, events)),
+        entries += _place((_clamped(d, now) for d in shared_documents(version, now, events,
+                                                                          prints)),
                           previous, temporary, workers)
         del events
         entries.sort(key=lambda e: e.path)
