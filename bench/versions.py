@@ -125,9 +125,9 @@ def main() -> int:
         store = VersionStore(path, settle=0, watch=False, site_root=root, moment=lambda: moment)
         full = time.perf_counter() - began
         peak_full, peak_workers = high_water(), mib(resource.RUSAGE_CHILDREN)
-        reset()
         site = store.site()
-        files = sum(1 for p in site.folder.rglob("*") if p.is_file())
+        files = sum(1 for p in site.folder.rglob("*") if p.is_file())  # before the edit's peak
+        reset()
         follower = subprocess.Popen(
             [sys.executable, "-c", FOLLOWER, str(path), str(root), NOW],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
