@@ -60,7 +60,10 @@ class SiteFiles:
         path = environ.get("PATH_INFO") or "/"
         if environ["REQUEST_METHOD"] in ("GET", "HEAD") and not environ.get("QUERY_STRING") \
                 and path.isascii() and not path.startswith("/_"):
-            site = self.versions.site()
+            try:
+                site = self.versions.site()
+            except Exception:  # noqa: BLE001 - Flask's handlers answer it, in French
+                return self.app(environ, start_response)
             entry = site.entries.get(path)
             if entry is not None:
                 status, lines, handle = reply(environ, site, entry)
