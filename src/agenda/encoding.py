@@ -1,7 +1,6 @@
 """Content codings: deterministic gzip and brotli forms of a body, and their choice.
 
-Pure: no Flask, no clock. The same body always gives the same compressed bytes
-(gzip with mtime 0 and a fixed level, brotli with a fixed quality and window),
+Pure: the same body always gives the same compressed bytes (fixed levels, no timestamp),
 so every build agrees on the bytes and on their ETags.
 """
 
@@ -26,15 +25,9 @@ ETAG_SUFFIX = {"br": "-br", "gzip": "-gz", IDENTITY: ""}
 
 def compressible(content_type: str, size: int) -> bool:
     """True for text-like bodies worth compressing: not images, fonts or tiny bodies."""
-    if size < MIN_SIZE:
-        return False
     mime = content_type.split(";", 1)[0].strip().lower()
-    return (
-        mime.startswith("text/")
-        or mime in ("application/json", "application/javascript", "image/svg+xml")
-        or mime.endswith("+xml")
-        or mime.endswith("+json")
-    )
+    textual = mime.startswith("text/") or mime.endswith(("+xml", "+json"))  # SVG included
+    return size >= MIN_SIZE and (textual or mime in ("application/json", "application/javascript"))
 
 
 def gzip_bytes(body: bytes) -> bytes:

@@ -1,8 +1,6 @@
 """Headers every answer carries: the content security policy and its companions, CORS on JSON.
 
-Kept in one place so that the prepared bodies (web/respond.py) carry them from
-the start and other answers (errors, /healthz, personal links) get them after
-the fact (web/pages.py), with the same values.
+One place, so that built files (agenda.site) and answers made per request carry the same.
 """
 
 from __future__ import annotations
