@@ -53,17 +53,15 @@ ETAG_LENGTH = 32
 def qvalues(accept_encoding: str) -> dict[str, float]:
     """The q-value of each coding named in an Accept-Encoding header (lowercase names)."""
     found: dict[str, float] = {}
-    for item in accept_encoding.split(","):
-        name, _, params = item.partition(";")
-        name = name.strip().lower()
+    for item in accept_encoding.lower().split(","):
+        name, *params = (part.strip() for part in item.split(";"))
         if not name:
             continue
         q = 1.0
-        for param in params.split(";"):
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "q":
+        for key, _, value in (param.partition("=") for param in params):
+            if key.strip() == "q":
                 try:
-                    q = float(value.strip())
+                    q = float(value)
                 except ValueError:
                     q = 0.0  # a malformed weight is no consent
         found[name] = max(0.0, min(q, 1.0))

@@ -99,10 +99,8 @@ def build_planned(calendar: CalendarInfo, planned: Planned) -> Event:
 def _organizer(calendar: CalendarInfo) -> vCalAddress:
     """ORGANIZER: RFC 5545 wants a URI; libical wants one at all with METHOD:PUBLISH."""
     organizer = calendar.organizer
-    value = vCalAddress(f"mailto:{organizer.email}" if organizer.email
-                        else organizer.url or calendar.base_url)
-    value.params["CN"] = vText(organizer.name)
-    return value
+    address = f"mailto:{organizer.email}" if organizer.email else organizer.url or calendar.base_url
+    return vCalAddress(address, params={"CN": vText(organizer.name)})
 
 
 def _head(info: CalendarInfo, name: str | None, subscription: bool) -> Calendar:
@@ -148,12 +146,8 @@ def _in_order(sessions: Iterable[Session]) -> list[Session]:
 
 
 def build_calendar(
-    schedule: Schedule,
-    sessions: Sequence[Session],
-    name: str | None = None,
-    subscription: bool = True,
-    series_ids: Collection[str] = (),
-    with_events: bool = True,
+    schedule: Schedule, sessions: Sequence[Session], name: str | None = None,
+    subscription: bool = True, series_ids: Collection[str] = (), with_events: bool = True,
 ) -> Calendar:
     """A VCALENDAR holding the dated sessions among `sessions`, with the VTIMEZONE they need.
 
@@ -184,18 +178,12 @@ def event_bytes(calendar: CalendarInfo, session: Session) -> bytes:
 
 
 def feed_bytes(
-    schedule: Schedule,
-    sessions: Sequence[Session],
-    name: str | None = None,
-    series_ids: Collection[str] | None = None,
-    events: Mapping[str, bytes] | None = None,
+    schedule: Schedule, sessions: Sequence[Session], name: str | None = None,
+    series_ids: Collection[str] | None = None, events: Mapping[str, bytes] | None = None,
 ) -> bytes:
     """The subscription feed for `sessions` and the planned dates of `series_ids` (default all).
 
-    `events` gives sessions' VEVENTs already serialized (event_bytes), by session id:
-    a VCALENDAR's bytes are its own lines, then each component's bytes, so the feed is
-    `build_calendar(...).to_ical()` byte for byte (a test compares both) without
-    serializing again the events that a builder made before.
+    `events`: sessions' VEVENTs that a builder serialized before (event_bytes), by session id.
     """
     if series_ids is None:
         series_ids = [s.id for s in schedule.series]
@@ -212,7 +200,9 @@ def _assembled(
     schedule: Schedule, sessions: Sequence[Session], name: str | None, subscription: bool,
     series_ids: Collection[str], events: Mapping[str, bytes | None],
 ) -> bytes:
-    """`build_calendar(...).to_ical()`, the sessions' VEVENTs taken from `events` when there."""
+    """`build_calendar(...).to_ical()` byte for byte (a test compares both), the sessions'
+    VEVENTs taken from `events` when there: a VCALENDAR's bytes are its own lines, then each
+    component's bytes."""
     cal = build_calendar(schedule, sessions, name, subscription, series_ids, with_events=False)
     # The dated events come after the timezones, before the planned dates.
     cut = b"BEGIN:VEVENT\r\n" if cal.walk("VEVENT") else END

@@ -65,10 +65,9 @@ def register(app: Flask) -> None:
         if not isinstance(moved, RequestRedirect):
             return None
         target = urlsplit(moved.new_url)
-        location = store().served().schedule.calendar.url(target.path)
-        if target.query:
-            location += "?" + target.query
-        return redirect(location, code=moved.code)
+        query = "?" + target.query if target.query else ""
+        return redirect(store().served().schedule.calendar.url(target.path) + query,
+                        code=moved.code)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:

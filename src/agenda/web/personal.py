@@ -49,20 +49,13 @@ def _signed_session(session_id: str, signed: str) -> tuple[Schedule, Session]:
     return schedule, dataclasses.replace(session, video_public=bool(session.video_url))
 
 
-def _private(body: bytes, content_type: str, filename: str | None = None) -> Response:
-    response = Response(body, content_type=content_type, headers=PRIVATE_HEADERS)
-    if filename:
-        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
 @bp.get("/events/<session_id>/private/<signed>")
 def page(session_id: str, signed: str) -> Response:
     """A session's page with its video link, for the person the link was made for."""
     schedule, session = _signed_session(session_id, signed)
     ics = personal.ics_path(session_id, signed) + personal.query(request.args.get("email"))
     body = html.session_page(schedule, session, now_of(store().site()), ics=ics)
-    return _private(body, HTML_TYPE)
+    return Response(body, content_type=HTML_TYPE, headers=PRIVATE_HEADERS)
 
 
 @bp.get("/events/<session_id>/private/<signed>.ics")
@@ -71,4 +64,6 @@ def download(session_id: str, signed: str) -> Response:
     schedule, session = _signed_session(session_id, signed)
     if not session.is_dated:
         abort(404, description=f"La séance « {session_id} » n’a pas encore de date.")
-    return _private(ical.session_bytes(schedule, session), ICAL_TYPE, f"{session_id}.ics")
+    attachment = {"Content-Disposition": f'attachment; filename="{session_id}.ics"'}
+    return Response(ical.session_bytes(schedule, session), content_type=ICAL_TYPE,
+                    headers={**PRIVATE_HEADERS, **attachment})
