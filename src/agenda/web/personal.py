@@ -31,8 +31,7 @@ PRIVATE_HEADERS = {
 
 
 def _signed_session(session_id: str, signed: str) -> tuple[Schedule, Session]:
-    """The schedule and session, its video link published, when the signature is right;
-    else 403."""
+    """(schedule, session), its video link published, when the signature is right; else 403."""
     try:
         secret_key = personal.key(current_app.config.get("AGENDA_SECRET"))
     except personal.SecretError:
