@@ -1,7 +1,6 @@
 """Content codings: deterministic gzip and brotli forms of a body, and their choice.
 
-Pure: no Flask, no clock. The same body always gives the same compressed bytes
-(gzip with mtime 0 and a fixed level, brotli with a fixed quality and window),
+Pure: the same body always gives the same compressed bytes (fixed levels, no timestamp),
 so every build agrees on the bytes and on their ETags.
 """
 
@@ -26,15 +25,9 @@ ETAG_SUFFIX = {"br": "-br", "gzip": "-gz", IDENTITY: ""}
 
 def compressible(content_type: str, size: int) -> bool:
     """True for text-like bodies worth compressing: not images, fonts or tiny bodies."""
-    if size < MIN_SIZE:
-        return False
     mime = content_type.split(";", 1)[0].strip().lower()
-    return (
-        mime.startswith("text/")
-        or mime in ("application/json", "application/javascript", "image/svg+xml")
-        or mime.endswith("+xml")
-        or mime.endswith("+json")
-    )
+    textual = mime.startswith("text/") or mime.endswith(("+xml", "+json"))  # SVG included
+    return size >= MIN_SIZE and (textual or mime in ("application/json", "application/javascript"))
 
 
 def gzip_bytes(body: bytes) -> bytes:
@@ -60,17 +53,15 @@ ETAG_LENGTH = 32
 def qvalues(accept_encoding: str) -> dict[str, float]:
     """The q-value of each coding named in an Accept-Encoding header (lowercase names)."""
     found: dict[str, float] = {}
-    for item in accept_encoding.split(","):
-        name, _, params = item.partition(";")
-        name = name.strip().lower()
+    for item in accept_encoding.lower().split(","):
+        name, *params = (part.strip() for part in item.split(";"))
         if not name:
             continue
         q = 1.0
-        for param in params.split(";"):
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "q":
+        for key, _, value in (param.partition("=") for param in params):
+            if key.strip() == "q":
                 try:
-                    q = float(value.strip())
+                    q = float(value)
                 except ValueError:
                     q = 0.0  # a malformed weight is no consent
         found[name] = max(0.0, min(q, 1.0))

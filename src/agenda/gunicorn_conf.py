@@ -2,11 +2,6 @@
 (then an operator's `--config FILE` on top); gunicorn.conf.py at the repository's root
 imports them for `gunicorn wsgi:app`.
 
-The app is loaded once in the master before any worker starts (preload_app):
-an invalid schedule then stops gunicorn at once with the list of problems and
-exit status 1, instead of re-spawning workers that each fail. Workers share the
-loaded schedule copy-on-write.
-
 Environment: AGENDA_DATA (the schedule), AGENDA_BIND (default 127.0.0.1:8000),
 WEB_CONCURRENCY (workers, default 2 per CPU + 1).
 """
@@ -17,6 +12,8 @@ bind = os.environ.get("AGENDA_BIND", "127.0.0.1:8000").split(",")
 # Requests are short and CPU-bound: gunicorn's rule of thumb, 2 per core + 1.
 workers = int(os.environ.get("WEB_CONCURRENCY", 0)) or 2 * (os.cpu_count() or 1) + 1
 worker_class = "sync"
+# The app loads once in the master: an invalid schedule stops gunicorn at once (its problems,
+# exit status 1) instead of re-spawning workers that each fail; workers share it copy-on-write.
 preload_app = True
 # Behind nginx: it buffers slow clients, so a short keep-alive is enough.
 keepalive = 2

@@ -1,8 +1,6 @@
 """Headers every answer carries: the content security policy and its companions, CORS on JSON.
 
-Kept in one place so that the prepared bodies (web/respond.py) carry them from
-the start and other answers (errors, /healthz, personal links) get them after
-the fact (web/pages.py), with the same values.
+One place, so that built files (agenda.site) and answers made per request carry the same.
 """
 
 from __future__ import annotations
@@ -31,10 +29,8 @@ CORS_PREFLIGHT = (
 
 def security(path: str, policy: str = NO_FRAMING) -> list[tuple[str, str]]:
     """The headers an answer at `path` carries besides its own: CSP, framing, sniffing, CORS."""
-    found = list(CORS) if path.endswith(".json") else []
-    found.append(("Content-Security-Policy", policy))
-    if "frame-ancestors 'none'" in policy:
-        found.append(("X-Frame-Options", "DENY"))  # for browsers without CSP level 2
-    found.append(("X-Content-Type-Options", "nosniff"))
-    found.append(("Referrer-Policy", "strict-origin-when-cross-origin"))
-    return found
+    # X-Frame-Options for browsers without CSP level 2.
+    framing = [("X-Frame-Options", "DENY")] if "frame-ancestors 'none'" in policy else []
+    return [*(CORS if path.endswith(".json") else ()), ("Content-Security-Policy", policy),
+            *framing, ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "strict-origin-when-cross-origin")]

@@ -12,6 +12,8 @@ from agenda.site import Entry
 
 FILE_TOKEN = "{file}"  # stands for the file name in a header value (Content-Disposition)
 FILE_VARIABLE = "$agenda_file"
+QUOTED = str.maketrans({"\\": "\\\\", '"': '\\"'})  # for inside an nginx "string"
+ESCAPED = str.maketrans({c: "\\" + c for c in ".^$|()[]{}*+?\\"})  # literal in a regex
 
 
 def headers_file(entries: Iterable[Entry]) -> Iterator[str]:
@@ -37,14 +39,10 @@ def _generic(entry: Entry) -> tuple[tuple[str, str], ...]:
                  if h != "Last-Modified")
 
 
-def _quoted(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"')
-
-
 def _location(match: str, headers: tuple[tuple[str, str], ...], extra: str = "") -> str:
     content_type = dict(headers)["Content-Type"]
     adds = "\n".join(
-        f'        add_header {name} "{_quoted(value).replace(FILE_TOKEN, FILE_VARIABLE)}";'
+        f'        add_header {name} "{value.translate(QUOTED).replace(FILE_TOKEN, FILE_VARIABLE)}";'
         for name, value in headers if name != "Content-Type")
     return f"""    location {match} {{
         types {{ }}
@@ -54,27 +52,22 @@ def _location(match: str, headers: tuple[tuple[str, str], ...], extra: str = "")
 """
 
 
-def _escape(text: str) -> str:
-    return "".join("\\" + c if c in ".^$|()[]{}*+?\\" else c for c in text)
-
-
 def _regex(paths: list[str], pages: bool = False) -> str:
     """A regex location for `paths`: their folders (one level of ids generalised) and names."""
     folders, names = set(), set()
     for path in paths:
         folder, name = path.rsplit("/", 1)
         parts = folder.split("/")
-        folders.add(_escape("/".join(parts[:2])) + ("/[^/]+" if len(parts) > 2 else ""))
+        folders.add("/".join(parts[:2]).translate(ESCAPED) + ("/[^/]+" if len(parts) > 2 else ""))
         names.add(name)
     folder_part = "|".join(sorted(folders))
     if pages:
-        single = len(names) == 1
-        name_part = _escape(next(iter(names))) if single else "[^/.]+"
+        name_part = next(iter(names)).translate(ESCAPED) if len(names) == 1 else "[^/.]+"
         return f"~ ^(?:{folder_part})/(?:{name_part})$"
     if len(names) <= 3:
-        name_part = "|".join(_escape(n) for n in sorted(names))
+        name_part = "|".join(n.translate(ESCAPED) for n in sorted(names))
     else:
-        tails = sorted({_escape("." + n.rsplit(".", 1)[-1]) for n in names})
+        tails = sorted({("." + n.rsplit(".", 1)[-1]).translate(ESCAPED) for n in names})
         name_part = f"[^/]+(?:{'|'.join(tails)})"
     return f"~ ^(?:{folder_part})/(?<agenda_file>{name_part})$"
 

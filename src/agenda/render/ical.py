@@ -1,43 +1,23 @@
 """iCalendar (RFC 5545) output: the subscription feed and single-session downloads.
 
-Building the calendar (`build_event`, `build_calendar`) is kept apart from
-turning it into bytes (`feed_bytes`, `session_bytes`). Every value comes from
-the published version: UID and SEQUENCE from its history, DTSTAMP and
-LAST-MODIFIED from the session's latest revision, so the same version always
-gives the same bytes.
+Every value comes from the published version: UID and SEQUENCE from its history, DTSTAMP
+and LAST-MODIFIED from the session's latest revision, so a version always gives the same bytes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, timedelta
 
-from icalendar import Calendar, Event, vCalAddress, vDuration, vText, vUri
+from icalendar import Calendar, Event, Timezone, vCalAddress, vDuration, vText, vUri
 
-from agenda.model import CalendarInfo, Planned, Schedule, Session, Status
+from agenda.model import CalendarInfo, Planned, Schedule, Session
 from agenda.render import links, wording
 from agenda.render.vtimezone import build_vtimezone
 
 PRODID = "-//agenda//agenda calendar publisher//FR"
 REFRESH = timedelta(hours=6)  # Apple and Nextcloud honour it; Google ignores it
-ICAL_STATUS = {
-    Status.CONFIRMED: "CONFIRMED",
-    Status.TENTATIVE: "TENTATIVE",
-    Status.CANCELLED: "CANCELLED",
-}
-
-
-def uid(calendar: CalendarInfo, session: Session) -> str:
-    """The event's permanent UID, as the history fixed it (else the session id at the host)."""
-    return session.uid or f"{session.id}@{calendar.host}"
-
-
-def location(session: Session) -> str:
-    """LOCATION text: the video conference, with its link when the link is public."""
-    if session.public_video_url:
-        return f"Visioconférence : {session.public_video_url}"
-    return "Visioconférence (lien communiqué aux inscrits)"
+END = b"END:VCALENDAR\r\n"
 
 
 def description(calendar: CalendarInfo, session: Session) -> str:
@@ -73,69 +53,54 @@ def description(calendar: CalendarInfo, session: Session) -> str:
     return "\n".join(lines)
 
 
-def build_event(calendar: CalendarInfo, session: Session) -> Event:
-    """The VEVENT of one dated session."""
-    assert session.start is not None and session.end is not None and session.updated is not None
+def _event(calendar: CalendarInfo, item: Session | Planned, **properties: object) -> Event:
+    """A VEVENT with what sessions and planned dates share, and their own `properties`."""
+    assert item.start is not None and item.end is not None and item.updated is not None
+    stamp = item.updated.astimezone(UTC)
+    shared = {"dtstamp": stamp, "last-modified": stamp, "sequence": item.sequence,
+              "dtstart": item.start, "dtend": item.end, "organizer": _organizer(calendar),
+              "categories": [c for c in (item.series.title, item.series.club) if c],
+              "class": "PUBLIC"}
     event = Event()
-    event.add("uid", uid(calendar, session))
-    stamp = session.updated.astimezone(UTC)
-    event.add("dtstamp", stamp)
-    event.add("last-modified", stamp)
+    for name, value in {**shared, **properties}.items():
+        event.add(name, value)
+    return event
+
+
+def build_event(calendar: CalendarInfo, session: Session) -> Event:
+    """The VEVENT of one dated session; its UID as the history fixed it, else id@host."""
+    video = session.public_video_url
+    event = _event(
+        calendar, session, uid=session.uid or f"{session.id}@{calendar.host}",
+        status=session.status.upper(),  # the schedule file's words are RFC 5545's
+        summary=wording.headline(session), description=description(calendar, session),
+        location=f"Visioconférence : {video}" if video
+        else "Visioconférence (lien communiqué aux inscrits)",
+        # A cancelled session no longer blocks the subscriber's time.
+        transp="TRANSPARENT" if session.is_cancelled else "OPAQUE",
+    )
     if session.announced is not None:
         event.add("created", session.announced.astimezone(UTC))
-    event.add("sequence", session.sequence)
-    event.add("status", ICAL_STATUS[session.status])
-    event.add("dtstart", session.start)
-    event.add("dtend", session.end)
-    event.add("summary", wording.headline(session))
-    event.add("description", description(calendar, session))
-    event.add("location", location(session))
     event.add("url", links.page_url(calendar, session), parameters={"VALUE": "URI"})
-    if session.public_video_url:
-        event.add(
-            "conference",
-            vUri(session.public_video_url),
-            parameters={"VALUE": "URI", "FEATURE": "VIDEO", "LABEL": "Visioconférence"},
-        )
-    event.add("organizer", _organizer(calendar))
-    event.add("categories", [c for c in (session.series.title, session.series.club) if c])
-    event.add("class", "PUBLIC")
-    # A cancelled session no longer blocks the subscriber's time.
-    event.add("transp", "TRANSPARENT" if session.is_cancelled else "OPAQUE")
+    if video:
+        event.add("conference", vUri(video),
+                  parameters={"VALUE": "URI", "FEATURE": "VIDEO", "LABEL": "Visioconférence"})
     return event
 
 
 def build_planned(calendar: CalendarInfo, planned: Planned) -> Event:
     """The TENTATIVE VEVENT of a planned date that no session holds yet."""
-    assert planned.updated is not None
-    event = Event()
-    event.add("uid", planned.uid)
-    stamp = planned.updated.astimezone(UTC)
-    event.add("dtstamp", stamp)
-    event.add("last-modified", stamp)
-    event.add("sequence", planned.sequence)
-    event.add("status", "TENTATIVE")
-    event.add("dtstart", planned.start)
-    event.add("dtend", planned.end)
-    event.add("summary", wording.planned_headline(planned))
-    event.add("description", wording.PLANNED_NOTE)
-    event.add("location", "Visioconférence")
-    event.add("organizer", _organizer(calendar))
-    event.add("categories", [c for c in (planned.series.title, planned.series.club) if c])
-    event.add("class", "PUBLIC")
-    event.add("transp", "TRANSPARENT")  # a placeholder should not block anyone's day
-    return event
+    return _event(calendar, planned, uid=planned.uid, status="TENTATIVE",
+                  summary=wording.planned_headline(planned),
+                  description=wording.PLANNED_NOTE, location="Visioconférence",
+                  transp="TRANSPARENT")  # a placeholder should not block anyone's day
 
 
 def _organizer(calendar: CalendarInfo) -> vCalAddress:
+    """ORGANIZER: RFC 5545 wants a URI; libical wants one at all with METHOD:PUBLISH."""
     organizer = calendar.organizer
-    if organizer.email:
-        address = f"mailto:{organizer.email}"
-    else:  # RFC 5545 wants a URI; libical wants an ORGANIZER at all with METHOD:PUBLISH
-        address = organizer.url or calendar.base_url
-    value = vCalAddress(address)
-    value.params["CN"] = vText(organizer.name)
-    return value
+    address = f"mailto:{organizer.email}" if organizer.email else organizer.url or calendar.base_url
+    return vCalAddress(address, params={"CN": vText(organizer.name)})
 
 
 def _head(info: CalendarInfo, name: str | None, subscription: bool) -> Calendar:
@@ -158,50 +123,31 @@ def _head(info: CalendarInfo, name: str | None, subscription: bool) -> Calendar:
     return cal
 
 
-def _timezones(
-    schedule: Schedule, span: Sequence[Session | Planned]
-) -> list[tuple[ZoneInfo, datetime, datetime, frozenset[int] | None]]:
-    """The VTIMEZONEs a calendar of `span` needs: (zone, first, last, years) of each."""
-    info = schedule.calendar
-    if span:
-        first = min(s.start for s in span if s.start)
-        last = max(s.end for s in span if s.end)
-        zones = {s.start.tzinfo for s in span if s.start}
-        found = []
-        for zone in sorted(zones, key=lambda z: getattr(z, "key", "")):
-            # Only the years that hold a session: sessions centuries apart stay cheap.
-            years = frozenset(
-                t.astimezone(zone).year for s in span for t in (s.start, s.end) if t
-            )
-            found.append((zone, first, last, years))  # type: ignore[arg-type]
-        return found
-    if schedule.last_modified is not None:
-        moment = schedule.last_modified.astimezone(info.timezone)
-        return [(info.timezone, moment, moment, None)]
-    return []
+def _timezones(schedule: Schedule, span: Sequence[Session | Planned]) -> Iterator[Timezone]:
+    """The VTIMEZONEs a calendar of `span` needs, from its first start to its last end."""
+    if not span:
+        if schedule.last_modified is not None:
+            zone = schedule.calendar.timezone
+            moment = schedule.last_modified.astimezone(zone)
+            yield build_vtimezone(zone, moment, moment, None)
+        return
+    first = min(s.start for s in span if s.start)
+    last = max(s.end for s in span if s.end)
+    for zone in sorted({s.start.tzinfo for s in span if s.start},
+                       key=lambda z: getattr(z, "key", "")):
+        # Only the years that hold a session: sessions centuries apart stay cheap.
+        years = frozenset(t.astimezone(zone).year for s in span for t in (s.start, s.end) if t)
+        yield build_vtimezone(zone, first, last, years)  # type: ignore[arg-type]
 
 
-def _parts(
-    schedule: Schedule,
-    sessions: Sequence[Session],
-    subscription: bool,
-    series_ids: Collection[str],
-) -> tuple[list[Session], list[Planned], list[Session | Planned]]:
-    dated = sorted((s for s in sessions if s.is_dated), key=lambda s: (s.start, s.id))
-    planned = [p for p in schedule.planned if p.series.id in series_ids] if subscription else []
-    # RFC 5545 wants at least one component: a feed with no event yet (a city
-    # whose session has no date) still carries the calendar's VTIMEZONE.
-    span: list[Session | Planned] = [*dated, *planned] or [*schedule.dated_sessions]
-    return dated, planned, span
+def _in_order(sessions: Iterable[Session]) -> list[Session]:
+    """The dated sessions among `sessions`, by start then id."""
+    return sorted((s for s in sessions if s.is_dated), key=lambda s: (s.start, s.id))
 
 
 def build_calendar(
-    schedule: Schedule,
-    sessions: Sequence[Session],
-    name: str | None = None,
-    subscription: bool = True,
-    series_ids: Collection[str] = (),
-    with_events: bool = True,
+    schedule: Schedule, sessions: Sequence[Session], name: str | None = None,
+    subscription: bool = True, series_ids: Collection[str] = (), with_events: bool = True,
 ) -> Calendar:
     """A VCALENDAR holding the dated sessions among `sessions`, with the VTIMEZONE they need.
 
@@ -212,10 +158,13 @@ def build_calendar(
     (their VTIMEZONEs stay): feed_bytes puts them in, serialized before.
     """
     info = schedule.calendar
-    dated, planned, span = _parts(schedule, sessions, subscription, series_ids)
+    dated = _in_order(sessions)
+    planned = [p for p in schedule.planned if p.series.id in series_ids] if subscription else []
     cal = _head(info, name, subscription)
-    for zone, first, last, years in _timezones(schedule, span):
-        cal.add_component(build_vtimezone(zone, first, last, years))
+    # RFC 5545 wants at least one component: a feed with no event yet (a city
+    # whose session has no date) still carries the calendar's VTIMEZONE.
+    for zone in _timezones(schedule, [*dated, *planned] or schedule.dated_sessions):
+        cal.add_component(zone)
     for session in dated if with_events else ():
         cal.add_component(build_event(info, session))
     for plan in planned:
@@ -228,47 +177,36 @@ def event_bytes(calendar: CalendarInfo, session: Session) -> bytes:
     return build_event(calendar, session).to_ical()
 
 
-END = b"END:VCALENDAR\r\n"
-
-
 def feed_bytes(
-    schedule: Schedule,
-    sessions: Sequence[Session],
-    name: str | None = None,
-    series_ids: Collection[str] | None = None,
-    events: Mapping[str, bytes] | None = None,
+    schedule: Schedule, sessions: Sequence[Session], name: str | None = None,
+    series_ids: Collection[str] | None = None, events: Mapping[str, bytes] | None = None,
 ) -> bytes:
     """The subscription feed for `sessions` and the planned dates of `series_ids` (default all).
 
-    `events` gives sessions' VEVENTs already serialized (event_bytes), by session id:
-    a VCALENDAR's bytes are its own lines, then each component's bytes, so the feed is
-    `build_calendar(...).to_ical()` byte for byte (a test compares both) without
-    serializing again the events that a builder made before.
+    `events`: sessions' VEVENTs that a builder serialized before (event_bytes), by session id.
     """
     if series_ids is None:
         series_ids = [s.id for s in schedule.series]
-    if events is None:
-        return build_calendar(schedule, sessions, name, True, series_ids).to_ical()
-    return _assembled(schedule, sessions, name, True, series_ids, events)
-
-
-def _assembled(
-    schedule: Schedule, sessions: Sequence[Session], name: str | None, subscription: bool,
-    series_ids: Collection[str], events: Mapping[str, bytes],
-) -> bytes:
-    """`build_calendar(...).to_ical()`, the sessions' VEVENTs taken from `events`."""
-    dated, planned, _ = _parts(schedule, sessions, subscription, series_ids)
-    cal = build_calendar(schedule, sessions, name, subscription, series_ids, with_events=False)
-    # The dated events come before the planned ones, after the timezones.
-    cut = b"BEGIN:VEVENT\r\n" if planned else END
-    head, _, tail = cal.to_ical().partition(cut)
-    middle = b"".join(events.get(s.id) or event_bytes(schedule.calendar, s) for s in dated)
-    return head + middle + cut + tail
+    return _assembled(schedule, sessions, name, True, series_ids, events or {})
 
 
 def session_bytes(schedule: Schedule, session: Session, event: bytes | None = None) -> bytes:
     """One session as a stand-alone download, as bytes; `event` is its VEVENT serialized
     before (event_bytes), when the caller has it."""
-    if event is None:
-        return build_calendar(schedule, [session], subscription=False).to_ical()
     return _assembled(schedule, [session], None, False, (), {session.id: event})
+
+
+def _assembled(
+    schedule: Schedule, sessions: Sequence[Session], name: str | None, subscription: bool,
+    series_ids: Collection[str], events: Mapping[str, bytes | None],
+) -> bytes:
+    """`build_calendar(...).to_ical()` byte for byte (a test compares both), the sessions'
+    VEVENTs taken from `events` when there: a VCALENDAR's bytes are its own lines, then each
+    component's bytes."""
+    cal = build_calendar(schedule, sessions, name, subscription, series_ids, with_events=False)
+    # The dated events come after the timezones, before the planned dates.
+    cut = b"BEGIN:VEVENT\r\n" if cal.walk("VEVENT") else END
+    head, _, tail = cal.to_ical().partition(cut)
+    middle = b"".join(events.get(s.id) or event_bytes(schedule.calendar, s)
+                      for s in _in_order(sessions))
+    return head + middle + cut + tail

@@ -37,10 +37,16 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
         code = error.code or 500
-        title, message = _words(error)
-        headers = _allow(error)
+        title, default = FRENCH.get(code, (error.name, error.name))
+        # The route's own description, else the French default.
+        own = error.description if error.description != type(error).description else None
+        message = own or default
+        # Keep the Allow header a 405 must carry.
+        headers = {k: v for k, v in error.get_headers() if k.lower() == "allow"}
         headers["Vary"] = "Accept"  # HTML for browsers, text for the rest
-        if _wants_html():
+        # text/plain first: on a tie (curl's */*), plain text wins.
+        best = request.accept_mimetypes.best_match(["text/plain", "text/html"])
+        if best == "text/html" and not request.path.endswith(DATA_SUFFIXES):
             try:
                 body = html.error_page(store().served().schedule.calendar, code, title, message)
             except Exception:  # an error page must not fail: fall back to text
@@ -59,33 +65,12 @@ def register(app: Flask) -> None:
         if not isinstance(moved, RequestRedirect):
             return None
         target = urlsplit(moved.new_url)
-        location = store().served().schedule.calendar.url(target.path)
-        if target.query:
-            location += "?" + target.query
-        return redirect(location, code=moved.code)
+        query = "?" + target.query if target.query else ""
+        return redirect(store().served().schedule.calendar.url(target.path) + query,
+                        code=moved.code)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
         log.exception("unexpected error")
         return http_error(InternalServerError())
 
-
-def _words(error: HTTPException) -> tuple[str, str]:
-    """The page title and sentence: the route's own description, else a French default."""
-    title, default = FRENCH.get(error.code or 500, (error.name, error.name))
-    own = error.description if error.description != type(error).description else None
-    return title, own or default
-
-
-def _wants_html() -> bool:
-    """True for a browser asking for a page, false for data addresses and other clients."""
-    if request.path.endswith(DATA_SUFFIXES):
-        return False
-    # text/plain first: on a tie (curl's */*), plain text wins.
-    return request.accept_mimetypes.best_match(["text/plain", "text/html"]) == "text/html"
-
-
-def _allow(error: HTTPException) -> dict[str, str]:
-    """Keep the Allow header a 405 must carry."""
-    headers = dict(error.get_headers())
-    return {k: v for k, v in headers.items() if k.lower() == "allow"}

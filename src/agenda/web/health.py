@@ -10,13 +10,12 @@ from agenda.web.serve import store
 bp = Blueprint("health", __name__)
 
 
-
 @bp.get("/healthz")
 def healthz() -> Response:
     """Always 200 while the service serves, so that a typo in the schedule never makes a
     load balancer drop every instance; `?strict=1` answers 503 while anything is amiss."""
     versions = store()
-    site = versions.site()
+    site = versions.site()  # catches up with the files first
     current = versions.served()
     pending = versions.pending
     published = current.published.isoformat() if current.published else "from the file"
@@ -32,7 +31,5 @@ def healthz() -> Response:
     lines += [f"problem: {problem}" for problem in versions.alarms.values()]
     strict = request.args.get("strict", "") not in ("", "0", "false")
     amiss = pending is not None or bool(versions.alarms)
-    response = Response("\n".join(lines) + "\n", status=503 if strict and amiss else 200,
-                        mimetype="text/plain")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return Response("\n".join(lines) + "\n", status=503 if strict and amiss else 200,
+                    mimetype="text/plain", headers={"Cache-Control": "no-store"})

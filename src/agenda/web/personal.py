@@ -30,8 +30,8 @@ PRIVATE_HEADERS = {
 }
 
 
-def _signed_session(session_id: str, signed: str) -> Session:
-    """The session, with its video link published, when the signature is right; else 403."""
+def _signed_session(session_id: str, signed: str) -> tuple[Schedule, Session]:
+    """(schedule, session), its video link published, when the signature is right; else 403."""
     try:
         secret_key = personal.key(current_app.config.get("AGENDA_SECRET"))
     except personal.SecretError:
@@ -40,37 +40,29 @@ def _signed_session(session_id: str, signed: str) -> Session:
     email = request.args.get("email")
     if not personal.is_valid(secret_key, session_id, email, signed):
         abort(403)  # no detail: neither which part is wrong nor whether the session exists
-    session = _schedule().session(session_id)
+    schedule = store().current().schedule
+    session = schedule.session(session_id)
     if session is None:
         abort(404, description=f"Aucune séance « {session_id} » dans l’agenda.")
     # Registered people get the link: the renderers then treat it as published.
-    return dataclasses.replace(session, video_public=bool(session.video_url))
-
-
-def _private(body: bytes, content_type: str, filename: str | None = None) -> Response:
-    response = Response(body, content_type=content_type, headers=PRIVATE_HEADERS)
-    if filename:
-        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return schedule, dataclasses.replace(session, video_public=bool(session.video_url))
 
 
 @bp.get("/events/<session_id>/private/<signed>")
 def page(session_id: str, signed: str) -> Response:
     """A session's page with its video link, for the person the link was made for."""
-    session = _signed_session(session_id, signed)
+    schedule, session = _signed_session(session_id, signed)
     ics = personal.ics_path(session_id, signed) + personal.query(request.args.get("email"))
-    body = html.session_page(_schedule(), session, now_of(store().site()), ics=ics)
-    return _private(body, HTML_TYPE)
+    body = html.session_page(schedule, session, now_of(store().site()), ics=ics)
+    return Response(body, content_type=HTML_TYPE, headers=PRIVATE_HEADERS)
 
 
 @bp.get("/events/<session_id>/private/<signed>.ics")
 def download(session_id: str, signed: str) -> Response:
     """A session's .ics with its video link (CONFERENCE, DESCRIPTION, LOCATION)."""
-    session = _signed_session(session_id, signed)
+    schedule, session = _signed_session(session_id, signed)
     if not session.is_dated:
         abort(404, description=f"La séance « {session_id} » n’a pas encore de date.")
-    return _private(ical.session_bytes(_schedule(), session), ICAL_TYPE, f"{session_id}.ics")
-
-
-def _schedule() -> Schedule:
-    return store().current().schedule
+    attachment = {"Content-Disposition": f'attachment; filename="{session_id}.ics"'}
+    return Response(ical.session_bytes(schedule, session), content_type=ICAL_TYPE,
+                    headers={**PRIVATE_HEADERS, **attachment})
