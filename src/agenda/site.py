@@ -260,7 +260,7 @@ def _filtered(
         path = path_of(name)
         yield Document(
             path, content_type,
-            lambda render=render, path=path: render(schedule, published, title, "", now, path,
+            lambda render=render, path=path: render(schedule, published, title, now, path,
                                                      chosen),
             _digest(made_of, path, title, tuple(prints[s.id] for s in published), due),
             _dated(latest_update(dated_by), calendar.updated))

@@ -35,7 +35,6 @@ from pathlib import Path
 from agenda import site as builder
 from agenda.errors import ScheduleError
 from agenda.i18n import _
-from agenda.model import Schedule
 from agenda.published import (
     CannotWrite,
     HistoryBehind,
@@ -180,11 +179,6 @@ class VersionStore:
             self.poll()
             self._start_watcher()
         return self._version
-
-    @property
-    def schedule(self) -> Schedule:
-        """The schedule of the current version."""
-        return self.current().schedule
 
     # --- watching -----------------------------------------------------------------
 

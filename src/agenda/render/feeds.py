@@ -252,31 +252,19 @@ def build_feed(
     return feed
 
 
-def rss_bytes(
-    schedule: Schedule,
-    sessions: Iterable[Session],
-    title: str | None = None,
-    query: str = "",
-    until: datetime | None = None,
-    path: str = links.RSS_PATH,
-    selected: Sequence[Session] | None = None,
-) -> bytes:
-    """The RSS 2.0 feed of `sessions`; `path` and `query` make its own URL."""
-    url = links.absolute(schedule.calendar, path, query)
-    feed = build_feed(schedule, sessions, url, RSS_TYPE, title, until, selected)
+def rss_bytes(schedule: Schedule, sessions: Iterable[Session], title: str | None = None,
+              until: datetime | None = None, path: str = links.RSS_PATH,
+              selected: Sequence[Session] | None = None) -> bytes:
+    """The RSS 2.0 feed of `sessions`, at `path`."""
+    feed = build_feed(schedule, sessions, schedule.calendar.url(path), RSS_TYPE, title, until,
+                      selected)
     return feed.rss_str(pretty=True)
 
 
-def atom_bytes(
-    schedule: Schedule,
-    sessions: Iterable[Session],
-    title: str | None = None,
-    query: str = "",
-    until: datetime | None = None,
-    path: str = links.ATOM_PATH,
-    selected: Sequence[Session] | None = None,
-) -> bytes:
-    """The Atom 1.0 feed of `sessions`; `path` and `query` make its own URL (and id)."""
-    url = links.absolute(schedule.calendar, path, query)
-    feed = build_feed(schedule, sessions, url, ATOM_TYPE, title, until, selected)
+def atom_bytes(schedule: Schedule, sessions: Iterable[Session], title: str | None = None,
+               until: datetime | None = None, path: str = links.ATOM_PATH,
+               selected: Sequence[Session] | None = None) -> bytes:
+    """The Atom 1.0 feed of `sessions`, at `path` (its URL is the feed's id)."""
+    feed = build_feed(schedule, sessions, schedule.calendar.url(path), ATOM_TYPE, title, until,
+                      selected)
     return feed.atom_str(pretty=True)

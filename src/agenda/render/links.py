@@ -92,12 +92,6 @@ def ics_url(calendar: CalendarInfo, session: Session) -> str:
     return calendar.url(ics_path(session))
 
 
-def absolute(calendar: CalendarInfo, path: str, query: str = "") -> str:
-    """Absolute URL of a root-relative path, with an optional query string."""
-    url = calendar.url(path)
-    return f"{url}?{query}" if query else url
-
-
 def home_url(calendar: CalendarInfo) -> str:
     """Absolute URL of the agenda page (base_url + "/"): the feeds' alternate link."""
     return calendar.url("/")

@@ -17,7 +17,7 @@ from agenda import personal
 from agenda.model import Schedule, Session
 from agenda.render import html, ical
 from agenda.site import HTML_TYPE, ICAL_TYPE
-from agenda.web.serve import now_of, store
+from agenda.web.serve import store
 
 bp = Blueprint("personal", __name__)
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def page(session_id: str, signed: str) -> Response:
     """A session's page with its video link, for the person the link was made for."""
     schedule, session = _signed_session(session_id, signed)
     ics = personal.ics_path(session_id, signed) + personal.query(request.args.get("email"))
-    body = html.session_page(schedule, session, now_of(store().site()), ics=ics)
+    body = html.session_page(schedule, session, store().site().built_for, ics=ics)
     return Response(body, content_type=HTML_TYPE, headers=PRIVATE_HEADERS)
 
 

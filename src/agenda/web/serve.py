@@ -12,7 +12,6 @@ import os
 import re
 import unicodedata
 from collections.abc import Iterable
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, abort, current_app, redirect, request
@@ -237,8 +236,3 @@ def security_headers(response: Response) -> Response:
         for name, value in CORS_PREFLIGHT:
             headers[name] = value
     return response
-
-
-def now_of(site: Site) -> datetime:
-    """The moment the folder in service was built for: dynamic answers agree with it."""
-    return site.built_for
