@@ -133,8 +133,6 @@ class VersionStore:
         if self._site is None:
             raise builder.SiteError(self.alarms.get("site", "no site folder could be built"))
 
-    # --- start-up -----------------------------------------------------------------
-
     def _start(self) -> Version:
         # A history that cannot be read, or older than the mark, is never replaced by
         # a version made from the file alone: PublishedError stops the start.
@@ -161,8 +159,6 @@ class VersionStore:
         self._checked_stamp = _stamp(self.path)
         return version
 
-    # --- serving ------------------------------------------------------------------
-
     def served(self) -> Version:
         """The version served now, without looking at the files."""
         return self._version
@@ -177,15 +173,9 @@ class VersionStore:
             self._watcher_pid = os.getpid()
             self._poll_lock = threading.Lock()  # a lock copied by fork may look held
             self.poll()
-            self._start_watcher()
+            # After a fork (gunicorn workers) the parent's thread is gone: one per process.
+            threading.Thread(target=self._watch_loop, name="agenda-watch", daemon=True).start()
         return self._version
-
-    # --- watching -----------------------------------------------------------------
-
-    def _start_watcher(self) -> None:
-        # After a fork (gunicorn workers) the parent's thread is gone: start one per process.
-        thread = threading.Thread(target=self._watch_loop, name="agenda-watch", daemon=True)
-        thread.start()
 
     def _watch_loop(self) -> None:
         said = None
@@ -221,8 +211,6 @@ class VersionStore:
 
     def _stamps(self) -> tuple[object, object]:
         return _stamp(self.published_path), _stamp(mark_path(self.published_path))
-
-    # --- the site folder ----------------------------------------------------------
 
     def repair_site(self, site: builder.Site) -> builder.Site:
         """The folder to serve after a file of `site` was found missing or damaged: the same
@@ -262,7 +250,9 @@ class VersionStore:
             refuse_older(self.published_path, found, mark)
             if found is not None and (found.number < current.number or (
                     found.number == current.number and found.digest != current.digest)):
-                refuse_older(self.published_path, found, _mark_of(current))
+                # The version served in memory counts as a mark: a file older than it is refused.
+                refuse_older(self.published_path, found,
+                             Mark(current.number, current.digest, current.published, True))
         except PublishedError as error:
             self._alarm("history", _("{error}; still serving {label}", error=error,
                                      label=current.label))
@@ -338,18 +328,15 @@ class VersionStore:
             self._checked_stamp = None
             return
         since = datetime.fromtimestamp(stamp[0] / 1e9, UTC)
-        if digest_of_file(self.path) == self._version.digest:
-            # The text served (as after a restart): known without holding the file's bytes.
-            self.pending = None
-            self._checked_stamp = stamp
-            return
         try:
-            raw = read_schedule_bytes(self.path)
+            # The text served (as after a restart) is known without holding the file's bytes.
+            raw = None if digest_of_file(self.path) == self._version.digest \
+                else read_schedule_bytes(self.path)
         except ScheduleError as error:
             self._set_pending("invalid", [str(p) for p in error.problems], since)
             self._checked_stamp = stamp
             return
-        if digest_of(raw) == self._version.digest:
+        if raw is None or digest_of(raw) == self._version.digest:
             self.pending = None
             self._checked_stamp = stamp
             return
@@ -363,10 +350,8 @@ class VersionStore:
             self._set_pending("waiting", [f"{self.path}: changed, waits for the desk"], since)
             return
         if not settled or _stamp(self.path) != stamp:
-            self._set_pending(
-                "waiting", [_("{path}: changed, waiting for the save to end", path=self.path)],
-                since,
-            )
+            message = _("{path}: changed, waiting for the save to end", path=self.path)
+            self._set_pending("waiting", [message], since)
             return
         self._checked_stamp = stamp
         now = self.clock()
@@ -428,7 +413,7 @@ def ensure_site(
                 raise builder.SiteError(f"{target}: damaged")
         except builder.SiteError:
             if target.exists():  # incomplete or damaged: never served, built anew
-                _remove(target)
+                shutil.rmtree(target, ignore_errors=True)
             prune(root, {previous.folder.name if previous else ""}, dead_only=True)
             if previous is None or previous is damaged:
                 previous = _current(root) if damaged is None else None
@@ -449,17 +434,16 @@ def _current(root: Path) -> builder.Site | None:
 
 def _switch(root: Path, name: str) -> None:
     """Point `current` at `name` in one rename: nginx sees the old folder or the new one."""
-    try:
+    with contextlib.suppress(OSError):
         if os.readlink(root / CURRENT) == name:
             return
-    except OSError:
-        pass
     link = root / f".{CURRENT}.{os.getpid()}"
     with contextlib.suppress(FileNotFoundError):
         os.unlink(link)
     os.symlink(name, link)
     if (root / CURRENT).is_dir() and not (root / CURRENT).is_symlink():
-        _remove(root / CURRENT)  # a copy of the data folder made a folder of the link
+        # A copy of the data folder made a folder of the link.
+        shutil.rmtree(root / CURRENT, ignore_errors=True)
     os.replace(link, root / CURRENT)
 
 
@@ -477,7 +461,7 @@ def prune(root: Path, keep: set[str], dead_only: bool = False) -> None:
             pid = folder.name.rsplit(".", 2)[-2] if folder.name.endswith(".tmp") else ""
             if pid.isdigit() and _alive(int(pid)):
                 continue  # a build under way in another process
-        _remove(folder)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _alive(pid: int) -> bool:
@@ -490,10 +474,6 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _remove(folder: Path) -> None:
-    shutil.rmtree(folder, ignore_errors=True)
-
-
 def pending_sentence(state: str) -> str:
     """What a Pending state means, in the words of /healthz's readers (from the catalogue)."""
     return {
@@ -502,11 +482,6 @@ def pending_sentence(state: str) -> str:
         "unwritable": _("cannot write the published version; the edit is not published"),
         "missing": _("the schedule file cannot be read; still serving the version above"),
     }[state]
-
-
-def _mark_of(version: Version) -> Mark:
-    """The mark of the version served in memory: a file older than it is refused too."""
-    return Mark(version.number, version.digest, version.published, True)
 
 
 def describe(outcome: Outcome) -> str:
