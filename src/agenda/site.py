@@ -16,6 +16,7 @@ Render functions stay pure; what is reused is decided here.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import importlib.metadata
@@ -76,10 +77,8 @@ def _release() -> str:
             found.update(file.relative_to(package).as_posix().encode())
             found.update(file.read_bytes())
     for library in ("icalendar", "feedgen", "babel", "jinja2", "pillow", "brotli"):
-        try:
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
             found.update(f"{library}={importlib.metadata.version(library)}".encode())
-        except importlib.metadata.PackageNotFoundError:
-            pass
     return found.hexdigest()[:16]
 
 
@@ -112,11 +111,8 @@ def _digest(*parts: object) -> str:
 
 
 def moments(schedule: Schedule) -> tuple[datetime, ...]:
-    """The instants at which documents of this schedule change by themselves, sorted.
-
-    Sessions and planned dates ending (pages move them to the past), announcements
-    and revisions coming due (the news feeds grow).
-    """
+    """The instants at which documents change by themselves, sorted: sessions and planned dates
+    ending (pages move them to the past), announcements and revisions coming due (news feeds)."""
     found = [s.end for s in schedule.sessions if s.end is not None]
     found += [p.end for p in schedule.planned]
     found += [s.announced for s in schedule.sessions if s.announced is not None]
@@ -171,16 +167,27 @@ def session_documents(version: Version, now: datetime, prints: dict[str, str]
             path = f"{PARTS}events/{session.id}.vevent"
             yield Document(path, PART_TYPE, lambda s=session: ical.event_bytes(calendar, s),
                            _digest(prints[session.id], path))
-        yield from _session_documents(schedule, session, now, prints[session.id])
+        past = session.is_over(now)
+        made_of = (prints[session.id], past)
+        modified = _dated(session.updated, calendar.updated, session.end if past else None)
+        path = links.page_path(session)
+        yield Document(path, HTML_TYPE, lambda s=session: html.session_page(schedule, s, now),
+                       _digest(made_of, path), modified)
+        path = links.card_path(session)
+        yield Document(path, PNG_TYPE, lambda s=session: cards.session_card(schedule, s, now),
+                       _digest(made_of, path), modified)
+        path = links.json_path(session)
+        yield Document(path, JSON_TYPE,
+                       lambda s=session: json_api.session_bytes(schedule, s, now),
+                       _digest(made_of, path), _dated(session.updated, calendar.updated),
+                       DESCRIBED)
 
 
 def shared_documents(version: Version, now: datetime, events: dict[str, bytes],
                      prints: dict[str, str]) -> Iterator[Document]:
     """The documents of the whole schedule, each series and each city, and the sessions'
-    .ics downloads, at `now`.
-
-    `events` are the sessions' VEVENTs, already serialized (`session_documents`), and
-    `prints` their `fingerprints`, by id."""
+    .ics downloads, at `now`, from the VEVENTs serialized by `session_documents` (`events`)
+    and the sessions' `fingerprints` (`prints`), by id."""
     schedule = version.schedule
     calendar = schedule.calendar
     updated = calendar.updated
@@ -217,9 +224,14 @@ def shared_documents(version: Version, now: datetime, events: dict[str, bytes],
         if slug not in seen:  # two spellings of one slug: the first keeps it (check says so)
             seen.add(slug)
             yield from _filtered(version, now, None, city, tuple(by_city[city]), events, prints)
-    for session in schedule.sessions:
+    for session in schedule.sessions:  # the .ics of a dated session, made of its VEVENT
         if session.is_dated:
-            yield _session_download(schedule, session, events, prints[session.id])
+            path = links.ics_path(session)
+            yield Document(
+                path, ICAL_TYPE,
+                lambda s=session: ical.session_bytes(schedule, s, events.get(s.id)),
+                _digest(prints[session.id], path), _dated(session.updated, updated),
+                (("Content-Disposition", f'attachment; filename="{session.id}.ics"'),))
 
 
 def _filtered(
@@ -230,19 +242,18 @@ def _filtered(
     schedule = version.schedule
     calendar = schedule.calendar
     title = wording.publication_title(schedule, series_id, city)
+    folder = "/"  # where its feeds are: the root, a series' folder or a city's
     if series_id is not None:
-        path_of = lambda name: links.series_doc_path(series_id, name)  # noqa: E731
+        folder = links.series_doc_path(series_id, "")
     elif city is not None:
-        path_of = lambda name: links.city_doc_path(city, name)  # noqa: E731
-    else:
-        path_of = lambda name: "/" + name  # noqa: E731
+        folder = links.city_doc_path(city, "")
     # Only a city's documents are made of its own sessions alone; the others change
     # with any edit, so they are keyed by the version.
     made_of: object = tuple(prints[s.id] for s in chosen) if city is not None \
         else f"{version.number}:{version.digest}"
     # Planned dates have no city yet: a city's feed has none of them.
     series_ids = () if city else ([series_id] if series_id else None)
-    path = path_of("calendar.ics")
+    path = folder + "calendar.ics"
     yield Document(path, ICAL_TYPE,
                    lambda: ical.feed_bytes(schedule, chosen, title, series_ids, events),
                    _digest(made_of, path, title), _dated(latest_update(chosen), calendar.updated))
@@ -257,45 +268,13 @@ def _filtered(
         dated_by = published or chosen
     for name, render, content_type in (("rss.xml", feeds.rss_bytes, RSS_TYPE),
                                        ("atom.xml", feeds.atom_bytes, ATOM_TYPE)):
-        path = path_of(name)
+        path = folder + name
         yield Document(
             path, content_type,
             lambda render=render, path=path: render(schedule, published, title, now, path,
                                                      chosen),
             _digest(made_of, path, title, tuple(prints[s.id] for s in published), due),
             _dated(latest_update(dated_by), calendar.updated))
-
-
-def _session_documents(
-    schedule: Schedule, session: Session, now: datetime, made: str
-) -> Iterator[Document]:
-    """A session's page, card and JSON; `made` is its fingerprint."""
-    calendar = schedule.calendar
-    past = session.is_over(now)
-    made_of = (made, past)
-    modified = _dated(session.updated, calendar.updated, session.end if past else None)
-    path = links.page_path(session)
-    yield Document(path, HTML_TYPE, lambda: html.session_page(schedule, session, now),
-                   _digest(made_of, path), modified)
-    path = links.card_path(session)
-    yield Document(path, PNG_TYPE, lambda: cards.session_card(schedule, session, now),
-                   _digest(made_of, path), modified)
-    modified = _dated(session.updated, calendar.updated)
-    path = links.json_path(session)
-    yield Document(path, JSON_TYPE, lambda: json_api.session_bytes(schedule, session, now),
-                   _digest(made_of, path), modified, DESCRIBED)
-
-
-def _session_download(
-    schedule: Schedule, session: Session, events: dict[str, bytes], made: str
-) -> Document:
-    """A dated session's .ics, made of its VEVENT serialized before (`session_documents`)."""
-    calendar = schedule.calendar
-    path = links.ics_path(session)
-    return Document(
-        path, ICAL_TYPE, lambda: ical.session_bytes(schedule, session, events.get(session.id)),
-        _digest(made, path), _dated(session.updated, calendar.updated),
-        (("Content-Disposition", f'attachment; filename="{session.id}.ics"'),))
 
 
 # --- the manifest -------------------------------------------------------------------
@@ -328,10 +307,6 @@ class Entry:
     def file(self) -> str:
         """The file, relative to the folder."""
         return file_for(self.path)
-
-    def etag_of(self, coding: str) -> str:
-        """The strong ETag of one coding's bytes."""
-        return self.etag + encoding.ETAG_SUFFIX[coding]
 
     @property
     def modified(self) -> str | None:
@@ -510,10 +485,8 @@ def build(
 ) -> Site:
     """Build the folder of `version` at `now` into `target`, atomically; the Site built.
 
-    Files whose inputs are those of a file of `previous` are hard-linked from it.
-    Nothing is left at `target` unless the build completed; a temporary folder
-    beside it is removed on failure.
-    """
+    Files whose inputs are those of a file of `previous` are hard-linked from it. Nothing
+    is left at `target` unless the build completed (the temporary folder is removed)."""
     target = Path(target)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     shutil.rmtree(temporary, ignore_errors=True)
@@ -532,9 +505,7 @@ def build(
         entries.sort(key=lambda e: e.path)
         _write_extras(version.schedule, temporary, entries)
         since, until = period(version.schedule, now)
-        kinds: dict[tuple[tuple[str, str], ...], int] = {}
-        for entry in entries:
-            kinds.setdefault(entry.headers, len(kinds))
+        kinds = {h: i for i, h in enumerate(dict.fromkeys(e.headers for e in entries))}
         head = {
             "format": FORMAT, "release": RELEASE, "version": version.number,
             "digest": version.digest, "built_for": now.isoformat(),

@@ -101,13 +101,10 @@ class VersionStore:
         site_root: str | Path | None = None,
         moment: Callable[[], datetime] | None = None,
     ) -> None:
-        """Load the latest published version, publishing the file first if it has none,
-        and serve its site folder (built if need be).
-
-        Raises ScheduleError when there is nothing valid to serve at all: no
-        published version and an invalid schedule file. `clock` dates
-        publications; `moment` (default: `clock`) says which folder to serve.
-        """
+        """Load the latest published version (publishing the file first if there is none) and
+        serve its site folder, built if need be. Raises ScheduleError when there is nothing
+        valid to serve at all: no published version and an invalid schedule file.
+        `clock` dates publications; `moment` (default: `clock`) says which folder to serve."""
         self.path = Path(path)
         self.published_path = Path(published) if published else published_path(self.path)
         self.settle = settle
@@ -221,8 +218,7 @@ class VersionStore:
             return self.site()
 
     def _follow_site(self, damaged: builder.Site | None = None) -> None:
-        site, now = self._site, self.moment()
-        version = self._version
+        site, now, version = self._site, self.moment(), self._version
         if site is not None and (site.version, site.digest) == (version.number, version.digest) \
                 and site.holds(now) and damaged is None:
             return
@@ -466,11 +462,10 @@ def prune(root: Path, keep: set[str], dead_only: bool = False) -> None:
 
 def _alive(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
+        with contextlib.suppress(PermissionError):  # alive, but another user's
+            os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
     return True
 
 

@@ -90,8 +90,7 @@ def answer(path: str) -> Response:
         query = request.query_string.decode("latin-1")
         location = store().served().schedule.calendar.url(merged) + (f"?{query}" if query else "")
         return redirect(location, code=308)  # type: ignore[return-value]
-    if request.query_string and url.rsplit("/", 1)[-1] in links.FILTERED_NAMES and "/" \
-            not in path:
+    if request.query_string and path in links.FILTERED_NAMES:
         url = _path_form(store().served().schedule, url)
     entry = site.entries.get(url) if not url.startswith("/_") else None
     if entry is None:
@@ -125,7 +124,7 @@ def reply(environ: WSGIEnvironment, site: Site, entry: Entry) -> tuple[int, list
     """(status, headers, open file) of `entry` for this request, in the client's coding:
     200, 304 (no file) or 412 (no file). A 200 with no file: the file is missing or cut."""
     coding = encoding.choose(environ.get("HTTP_ACCEPT_ENCODING"), entry.codings)
-    etag = entry.etag_of(coding)
+    etag = entry.etag + encoding.ETAG_SUFFIX[coding]  # the strong ETag of this coding's bytes
     lines = [("ETag", f'"{etag}"')]
     if entry.codings:
         lines.append(("Vary", "Accept-Encoding"))
@@ -233,6 +232,5 @@ def security_headers(response: Response) -> Response:
             headers.setdefault(name, value)
     if request.method == "OPTIONS" and request.path.endswith(".json"):
         # The preflight of a conditional fetch() from another site.
-        for name, value in CORS_PREFLIGHT:
-            headers[name] = value
+        headers.update(CORS_PREFLIGHT)
     return response
