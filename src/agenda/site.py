@@ -349,10 +349,8 @@ class SiteError(Exception):
 
 
 def read_site(folder: Path) -> Site:
-    """The built folder at `folder`; SiteError when it is not complete.
-
-    The manifest is read a line at a time: at 10,000 sessions it lists 90,000 URLs,
-    and only their entries are kept."""
+    """The built folder at `folder`; SiteError when it is not complete. The manifest is read
+    a line at a time: at 10,000 sessions it lists 90,000 URLs; only their entries are kept."""
     try:
         with open(folder / MANIFEST, "rb") as handle:
             ino = os.fstat(handle.fileno()).st_ino
@@ -383,8 +381,7 @@ def read_site(folder: Path) -> Site:
 def _write(target: Path, data: bytes) -> None:
     if not target.parent.is_dir():
         target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target, "wb") as out:
-        out.write(data)
+    target.write_bytes(data)
 
 
 def render_one(document: Document, folder: Path) -> Entry:
@@ -396,8 +393,7 @@ def render_one(document: Document, folder: Path) -> Entry:
     codings: list[str] = []
     if encoding.compressible(document.content_type, len(body)):
         for coding in encoding.PREFERENCE:
-            with open(folder / (name + SIBLINGS[coding]), "wb") as out:  # beside the file
-                out.write(encoding.COMPRESS[coding](body))
+            _write(folder / (name + SIBLINGS[coding]), encoding.COMPRESS[coding](body))
             codings.append(coding)
     if document.modified is not None:  # static hosts date a file by its modification time
         stamp = document.modified.timestamp()
@@ -409,7 +405,6 @@ def render_one(document: Document, folder: Path) -> Entry:
 
 def _reuse(entry: Entry, old: Path, new: Path, folders: set[str]) -> bool:
     """Hard-link the files of `entry` from the folder `old` into `new`; False if one is gone.
-
     `folders` holds the folders made in `new` so far (one mkdir each, not one a file)."""
     try:
         for name in [entry.file, *(entry.file + SIBLINGS[c] for c in entry.codings)]:
@@ -462,14 +457,14 @@ def _render_all(todo: list[Document], folder: Path, workers: int) -> list[Entry]
 
 
 def _place(
-    found: Iterable[Document], previous: Site | None, folder: Path, workers: int
+    found: Iterable[Document], now: datetime, previous: Site | None, folder: Path, workers: int
 ) -> list[Entry]:
-    """Put each document into `folder`: linked from `previous` when its key is there, else
-    rendered."""
+    """Put each document, dated no later than `now`, into `folder`: linked from `previous`
+    when its key is there, else rendered."""
     entries: list[Entry] = []
     todo: list[Document] = []
     folders: set[str] = set()
-    for document in found:
+    for document in (_clamped(d, now) for d in found):
         old = previous.entries.get(document.path) if previous is not None else None
         if old is not None and old.key == document.key and \
                 _reuse(old, previous.folder, folder, folders):  # type: ignore[union-attr]
@@ -494,13 +489,12 @@ def build(
     try:
         workers = workers or os.cpu_count() or 1
         prints = fingerprints(version.schedule)
-        entries = _place((_clamped(d, now) for d in session_documents(version, now, prints)),
-                         previous, temporary, workers)
+        entries = _place(session_documents(version, now, prints), now, previous, temporary,
+                         workers)
         events = {e.path.rsplit("/", 1)[-1].removesuffix(".vevent"):
                   (temporary / e.file).read_bytes() for e in entries if e.path.startswith(PARTS)}
-        entries += _place((_clamped(d, now) for d in shared_documents(version, now, events,
-                                                                          prints)),
-                          previous, temporary, workers)
+        entries += _place(shared_documents(version, now, events, prints), now, previous,
+                          temporary, workers)
         del events
         entries.sort(key=lambda e: e.path)
         _write_extras(version.schedule, temporary, entries)
@@ -545,9 +539,7 @@ def _write_extras(schedule: Schedule, folder: Path, entries: list[Entry]) -> Non
 
 def export(site: Site, outdir: Path) -> int:
     """Copy the folder of `site` into `outdir` (hard links where the disk allows); files copied.
-
-    `outdir` must be new, empty, or a previous export (it has a manifest), which is replaced.
-    """
+    `outdir` must be new, empty, or a previous export (it has a manifest), which is replaced."""
     from agenda.errors import ExportError
 
     outdir = Path(outdir)

@@ -147,8 +147,7 @@ class VersionStore:
         raw = read_schedule_bytes(self.path)
         version = first_version(raw, str(self.path))
         try:
-            outcome = publish(self.path, self.published_path, self.clock(), raw=raw)
-            version = outcome.version
+            version = publish(self.path, self.published_path, self.clock(), raw=raw).version
         except CannotWrite as error:
             self._set_pending("unwritable", [str(error)], self._file_time())
         except (ScheduleError, PublishedError) as error:
@@ -165,12 +164,11 @@ class VersionStore:
         if not self.watch:
             self.poll()
         elif self._watcher_pid != os.getpid():
-            # First request of this process (a gunicorn worker forked from a
-            # master that loaded the app long ago): catch up before answering.
+            # First request of this process (a gunicorn worker forked from a master that
+            # loaded the app long ago, whose watcher thread it lacks): catch up, then watch.
             self._watcher_pid = os.getpid()
             self._poll_lock = threading.Lock()  # a lock copied by fork may look held
             self.poll()
-            # After a fork (gunicorn workers) the parent's thread is gone: one per process.
             threading.Thread(target=self._watch_loop, name="agenda-watch", daemon=True).start()
         return self._version
 
@@ -314,9 +312,8 @@ class VersionStore:
 
     def _consider_file(self) -> None:
         stamp = _stamp(self.path)
-        if stamp is not None and stamp == self._checked_stamp:
-            return
-        if self._retry_at is not None and time.monotonic() < self._retry_at:
+        if (stamp is not None and stamp == self._checked_stamp) or (
+                self._retry_at is not None and time.monotonic() < self._retry_at):
             return
         if stamp is None:
             self._set_pending("missing", [_("{path}: cannot read the file", path=self.path)],
@@ -341,11 +338,10 @@ class VersionStore:
         # (not the file's, which may come from another machine).
         if self._candidate is None or self._candidate[0] != stamp:
             self._candidate = (stamp, time.monotonic())
-        settled = time.monotonic() - self._candidate[1] >= self.settle
         if not self.autopublish:
             self._set_pending("waiting", [f"{self.path}: changed, waits for the desk"], since)
             return
-        if not settled or _stamp(self.path) != stamp:
+        if time.monotonic() - self._candidate[1] < self.settle or _stamp(self.path) != stamp:
             message = _("{path}: changed, waiting for the save to end", path=self.path)
             self._set_pending("waiting", [message], since)
             return
@@ -395,12 +391,10 @@ def ensure_site(
     publishing lock (whoever comes first builds; the others find it done). A `damaged`
     folder (a file missing or cut) is built anew unless another process did it already."""
     target = root / builder.folder_name(version, now)
-    try:
+    with contextlib.suppress(builder.SiteError):
         found = builder.read_site(target)
         if damaged is None or found.ino != damaged.ino:
             return found
-    except builder.SiteError:
-        pass
     root.mkdir(exist_ok=True)
     with publishing_lock(root / "site"):
         try:
@@ -434,8 +428,7 @@ def _switch(root: Path, name: str) -> None:
         if os.readlink(root / CURRENT) == name:
             return
     link = root / f".{CURRENT}.{os.getpid()}"
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(link)
+    link.unlink(missing_ok=True)
     os.symlink(name, link)
     if (root / CURRENT).is_dir() and not (root / CURRENT).is_symlink():
         # A copy of the data folder made a folder of the link.

@@ -46,10 +46,9 @@ def store() -> VersionStore:
 
 class SiteFiles:
     """WSGI: a GET or HEAD of a URL of the folder in service, answered from its file
-    before Flask is reached; every other request goes on to the Flask app.
-
-    Serving a file needs none of Flask's request machinery, as nginx in front would
-    need none; the answer is the same as the Flask route's (`reply` makes both)."""
+    before Flask is reached; every other request goes on to the Flask app. Serving a file
+    needs none of Flask's request machinery, as nginx in front would need none; the answer
+    is the same as the Flask route's (`reply` makes both)."""
 
     def __init__(self, app: WSGIApplication, versions: VersionStore) -> None:
         self.app = app
@@ -99,11 +98,9 @@ def answer(path: str) -> Response:
 
 
 def send(site: Site, entry: Entry, again: bool = True) -> Response:
-    """The answer of `entry` as a Flask response.
-
-    A file missing or cut under us (a folder removed or damaged by hand) is never
-    answered with wrong bytes: the folder is built anew and the answer taken from
-    it, or a 503 says to come back."""
+    """The answer of `entry` as a Flask response. A file missing or cut under us (a folder
+    removed or damaged by hand) is never answered with wrong bytes: the folder is built
+    anew and the answer taken from it, or a 503 says to come back."""
     status, lines, handle = reply(request.environ, site, entry)
     if status == 412:
         return Response("412 – Cette version n’est plus la version en ligne.\n", 412,
@@ -155,8 +152,7 @@ def _precondition(environ: WSGIEnvironment, etag: str, modified: str | None) -> 
     headers = EnvironHeaders(environ)
     last = parse_date(modified) if modified else None
     if "If-Match" in headers:
-        wanted = parse_etags(headers["If-Match"])
-        if not (wanted.star_tag or wanted.contains(etag)):
+        if not parse_etags(headers["If-Match"]).contains(etag):  # "*" included
             return 412
     elif "If-Unmodified-Since" in headers:
         since = parse_date(headers["If-Unmodified-Since"])
