@@ -55,11 +55,8 @@ CACHE_CONTROL = "public, max-age=300"
 # RFC 8288 'describedby': where a client finds the schema of a JSON document.
 DESCRIBED = (("Link", f'<{links.EVENTS_SCHEMA_PATH}>; rel="describedby"'),)
 STATIC_FOLDER = Path(__file__).resolve().parent / "static"
-STATIC_TYPES = {
-    ".css": "text/css; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".svg": "image/svg+xml",
-}
+STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+                ".svg": "image/svg+xml"}
 STATIC_FILES = {p.name: STATIC_TYPES[p.suffix] for p in sorted(STATIC_FOLDER.iterdir())
                 if p.suffix in STATIC_TYPES}
 SIBLINGS = {"gzip": ".gz", "br": ".br"}
@@ -218,12 +215,11 @@ def shared_documents(version: Version, now: datetime, events: dict[str, bytes],
     by_city: dict[str, list[Session]] = {}
     for session in schedule.sessions:
         by_city.setdefault(session.city, []).append(session)
-    seen: set[str] = set()
+    named: dict[str, str] = {}  # two spellings of one slug: the first keeps it (check says so)
     for city in sorted(by_city):
-        slug = links.city_slug(city)
-        if slug not in seen:  # two spellings of one slug: the first keeps it (check says so)
-            seen.add(slug)
-            yield from _filtered(version, now, None, city, tuple(by_city[city]), events, prints)
+        named.setdefault(links.city_slug(city), city)
+    for city in named.values():
+        yield from _filtered(version, now, None, city, tuple(by_city[city]), events, prints)
     for session in schedule.sessions:  # the .ics of a dated session, made of its VEVENT
         if session.is_dated:
             path = links.ics_path(session)
@@ -339,9 +335,8 @@ class Site:
             (self.valid_until is None or now < self.valid_until)
 
     def open(self, entry: Entry, coding: str) -> Any:
-        """The file of `entry` in `coding`, opened for reading."""
-        suffix = SIBLINGS.get(coding, "")
-        return open(self.folder / (entry.file + suffix), "rb")  # noqa: SIM115 - caller closes
+        """The file of `entry` in `coding`, opened for reading (the caller closes it)."""
+        return open(self.folder / (entry.file + SIBLINGS.get(coding, "")), "rb")  # noqa: SIM115
 
 
 class SiteError(Exception):

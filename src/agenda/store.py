@@ -178,12 +178,11 @@ class VersionStore:
             time.sleep(min(POLL_SECONDS, max(self.settle / 2, 0.05)))
             try:
                 self.poll()
+                said = None
             except Exception as error:  # the watcher must outlive any surprise; logged once
                 if repr(error) != said:
                     log.exception("watching the schedule failed")
                 said = repr(error)
-            else:
-                said = None
 
     def site(self) -> builder.Site:
         """The built folder of the version served."""
@@ -279,12 +278,11 @@ class VersionStore:
     def _check_clock(self) -> None:
         """Report a clock behind the last publication (times are then held past it)."""
         published, now = self._version.published, self.clock()
-        behind = self._version.number > 1 and published is not None and published > now
         self._alarm("clock-behind", _(
             "the clock ({now}) is before the last publication ({published}): revisions are "
             "dated just after it until the clock catches up; check the clock (NTP)",
             now=now.isoformat(), published=published.isoformat(),
-        ) if behind and published is not None else None)
+        ) if self._version.number > 1 and published is not None and published > now else None)
 
     def _check_ahead(self, now: datetime) -> None:
         """Report a publication at a clock far past the last one (whose time came from a
