@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
 import click
+from click.decorators import FC
 
 from agenda import DEFAULT_DATA, gunicorn_conf, personal
 from agenda.desk.commands import editor
@@ -53,11 +55,10 @@ def _fail(error: ScheduleError, target: Path, closing: str | None = None) -> NoR
     _quit(closing)
 
 
-_data_option = click.option(
-    "--data",
-    type=click.Path(readable=False),
-    help="Schedule file (default: $AGENDA_DATA or data/sessions.toml).",
-)
+def _data_option(**checks: bool) -> Callable[[FC], FC]:
+    """The --data option; `checks` are click.Path's."""
+    return click.option("--data", type=click.Path(**checks),
+                        help="Schedule file (default: $AGENDA_DATA or data/sessions.toml).")
 
 
 @click.group()
@@ -170,7 +171,7 @@ def publish(
 @click.option("--host", help="Address to listen on (default: the configuration's, 127.0.0.1).")
 @click.option("--port", type=int, help="Port to listen on (default: the configuration's, 8000).")
 @click.option("--workers", type=int, help="gunicorn workers (default: 2 per CPU + 1).")
-@_data_option
+@_data_option(readable=False)
 @click.option(
     "--config",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -219,11 +220,7 @@ def serve(
 
 @main.command()
 @click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
-@click.option(
-    "--data",
-    type=click.Path(dir_okay=False),
-    help="Schedule file (default: $AGENDA_DATA or data/sessions.toml).",
-)
+@_data_option(dir_okay=False)
 @click.option(
     "--now",
     help="The moment pages and news feeds are built for, ISO 8601 with offset (default: now). "
@@ -275,7 +272,7 @@ def build(outdir: Path, data: str | None, now: str | None, publish_first: bool) 
 @main.command()
 @click.argument("session_id")
 @click.option("--email", help="Make the link for this registered person's address.")
-@_data_option
+@_data_option(readable=False)
 def link(session_id: str, email: str | None, data: str | None) -> None:
     """Print the personal URL of SESSION_ID: its page and .ics with the private video link.
 

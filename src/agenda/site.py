@@ -16,6 +16,7 @@ Render functions stay pure; what is reused is decided here.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import importlib.metadata
@@ -54,11 +55,8 @@ CACHE_CONTROL = "public, max-age=300"
 # RFC 8288 'describedby': where a client finds the schema of a JSON document.
 DESCRIBED = (("Link", f'<{links.EVENTS_SCHEMA_PATH}>; rel="describedby"'),)
 STATIC_FOLDER = Path(__file__).resolve().parent / "static"
-STATIC_TYPES = {
-    ".css": "text/css; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".svg": "image/svg+xml",
-}
+STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+                ".svg": "image/svg+xml"}
 STATIC_FILES = {p.name: STATIC_TYPES[p.suffix] for p in sorted(STATIC_FOLDER.iterdir())
                 if p.suffix in STATIC_TYPES}
 SIBLINGS = {"gzip": ".gz", "br": ".br"}
@@ -76,10 +74,8 @@ def _release() -> str:
             found.update(file.relative_to(package).as_posix().encode())
             found.update(file.read_bytes())
     for library in ("icalendar", "feedgen", "babel", "jinja2", "pillow", "brotli"):
-        try:
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
             found.update(f"{library}={importlib.metadata.version(library)}".encode())
-        except importlib.metadata.PackageNotFoundError:
-            pass
     return found.hexdigest()[:16]
 
 
@@ -112,11 +108,8 @@ def _digest(*parts: object) -> str:
 
 
 def moments(schedule: Schedule) -> tuple[datetime, ...]:
-    """The instants at which documents of this schedule change by themselves, sorted.
-
-    Sessions and planned dates ending (pages move them to the past), announcements
-    and revisions coming due (the news feeds grow).
-    """
+    """The instants at which documents change by themselves, sorted: sessions and planned dates
+    ending (pages move them to the past), announcements and revisions coming due (news feeds)."""
     found = [s.end for s in schedule.sessions if s.end is not None]
     found += [p.end for p in schedule.planned]
     found += [s.announced for s in schedule.sessions if s.announced is not None]
@@ -171,16 +164,27 @@ def session_documents(version: Version, now: datetime, prints: dict[str, str]
             path = f"{PARTS}events/{session.id}.vevent"
             yield Document(path, PART_TYPE, lambda s=session: ical.event_bytes(calendar, s),
                            _digest(prints[session.id], path))
-        yield from _session_documents(schedule, session, now, prints[session.id])
+        past = session.is_over(now)
+        made_of = (prints[session.id], past)
+        modified = _dated(session.updated, calendar.updated, session.end if past else None)
+        path = links.page_path(session)
+        yield Document(path, HTML_TYPE, lambda s=session: html.session_page(schedule, s, now),
+                       _digest(made_of, path), modified)
+        path = links.card_path(session)
+        yield Document(path, PNG_TYPE, lambda s=session: cards.session_card(schedule, s, now),
+                       _digest(made_of, path), modified)
+        path = links.json_path(session)
+        yield Document(path, JSON_TYPE,
+                       lambda s=session: json_api.session_bytes(schedule, s, now),
+                       _digest(made_of, path), _dated(session.updated, calendar.updated),
+                       DESCRIBED)
 
 
 def shared_documents(version: Version, now: datetime, events: dict[str, bytes],
                      prints: dict[str, str]) -> Iterator[Document]:
     """The documents of the whole schedule, each series and each city, and the sessions'
-    .ics downloads, at `now`.
-
-    `events` are the sessions' VEVENTs, already serialized (`session_documents`), and
-    `prints` their `fingerprints`, by id."""
+    .ics downloads, at `now`, from the VEVENTs serialized by `session_documents` (`events`)
+    and the sessions' `fingerprints` (`prints`), by id."""
     schedule = version.schedule
     calendar = schedule.calendar
     updated = calendar.updated
@@ -211,15 +215,19 @@ def shared_documents(version: Version, now: datetime, events: dict[str, bytes],
     by_city: dict[str, list[Session]] = {}
     for session in schedule.sessions:
         by_city.setdefault(session.city, []).append(session)
-    seen: set[str] = set()
+    named: dict[str, str] = {}  # two spellings of one slug: the first keeps it (check says so)
     for city in sorted(by_city):
-        slug = links.city_slug(city)
-        if slug not in seen:  # two spellings of one slug: the first keeps it (check says so)
-            seen.add(slug)
-            yield from _filtered(version, now, None, city, tuple(by_city[city]), events, prints)
-    for session in schedule.sessions:
+        named.setdefault(links.city_slug(city), city)
+    for city in named.values():
+        yield from _filtered(version, now, None, city, tuple(by_city[city]), events, prints)
+    for session in schedule.sessions:  # the .ics of a dated session, made of its VEVENT
         if session.is_dated:
-            yield _session_download(schedule, session, events, prints[session.id])
+            path = links.ics_path(session)
+            yield Document(
+                path, ICAL_TYPE,
+                lambda s=session: ical.session_bytes(schedule, s, events.get(s.id)),
+                _digest(prints[session.id], path), _dated(session.updated, updated),
+                (("Content-Disposition", f'attachment; filename="{session.id}.ics"'),))
 
 
 def _filtered(
@@ -230,19 +238,18 @@ def _filtered(
     schedule = version.schedule
     calendar = schedule.calendar
     title = wording.publication_title(schedule, series_id, city)
+    folder = "/"  # where its feeds are: the root, a series' folder or a city's
     if series_id is not None:
-        path_of = lambda name: links.series_doc_path(series_id, name)  # noqa: E731
+        folder = links.series_doc_path(series_id, "")
     elif city is not None:
-        path_of = lambda name: links.city_doc_path(city, name)  # noqa: E731
-    else:
-        path_of = lambda name: "/" + name  # noqa: E731
+        folder = links.city_doc_path(city, "")
     # Only a city's documents are made of its own sessions alone; the others change
     # with any edit, so they are keyed by the version.
     made_of: object = tuple(prints[s.id] for s in chosen) if city is not None \
         else f"{version.number}:{version.digest}"
     # Planned dates have no city yet: a city's feed has none of them.
     series_ids = () if city else ([series_id] if series_id else None)
-    path = path_of("calendar.ics")
+    path = folder + "calendar.ics"
     yield Document(path, ICAL_TYPE,
                    lambda: ical.feed_bytes(schedule, chosen, title, series_ids, events),
                    _digest(made_of, path, title), _dated(latest_update(chosen), calendar.updated))
@@ -257,45 +264,13 @@ def _filtered(
         dated_by = published or chosen
     for name, render, content_type in (("rss.xml", feeds.rss_bytes, RSS_TYPE),
                                        ("atom.xml", feeds.atom_bytes, ATOM_TYPE)):
-        path = path_of(name)
+        path = folder + name
         yield Document(
             path, content_type,
             lambda render=render, path=path: render(schedule, published, title, now, path,
                                                      chosen),
             _digest(made_of, path, title, tuple(prints[s.id] for s in published), due),
             _dated(latest_update(dated_by), calendar.updated))
-
-
-def _session_documents(
-    schedule: Schedule, session: Session, now: datetime, made: str
-) -> Iterator[Document]:
-    """A session's page, card and JSON; `made` is its fingerprint."""
-    calendar = schedule.calendar
-    past = session.is_over(now)
-    made_of = (made, past)
-    modified = _dated(session.updated, calendar.updated, session.end if past else None)
-    path = links.page_path(session)
-    yield Document(path, HTML_TYPE, lambda: html.session_page(schedule, session, now),
-                   _digest(made_of, path), modified)
-    path = links.card_path(session)
-    yield Document(path, PNG_TYPE, lambda: cards.session_card(schedule, session, now),
-                   _digest(made_of, path), modified)
-    modified = _dated(session.updated, calendar.updated)
-    path = links.json_path(session)
-    yield Document(path, JSON_TYPE, lambda: json_api.session_bytes(schedule, session, now),
-                   _digest(made_of, path), modified, DESCRIBED)
-
-
-def _session_download(
-    schedule: Schedule, session: Session, events: dict[str, bytes], made: str
-) -> Document:
-    """A dated session's .ics, made of its VEVENT serialized before (`session_documents`)."""
-    calendar = schedule.calendar
-    path = links.ics_path(session)
-    return Document(
-        path, ICAL_TYPE, lambda: ical.session_bytes(schedule, session, events.get(session.id)),
-        _digest(made, path), _dated(session.updated, calendar.updated),
-        (("Content-Disposition", f'attachment; filename="{session.id}.ics"'),))
 
 
 # --- the manifest -------------------------------------------------------------------
@@ -329,10 +304,6 @@ class Entry:
         """The file, relative to the folder."""
         return file_for(self.path)
 
-    def etag_of(self, coding: str) -> str:
-        """The strong ETag of one coding's bytes."""
-        return self.etag + encoding.ETAG_SUFFIX[coding]
-
     @property
     def modified(self) -> str | None:
         """The Last-Modified header's value, if any."""
@@ -364,9 +335,8 @@ class Site:
             (self.valid_until is None or now < self.valid_until)
 
     def open(self, entry: Entry, coding: str) -> Any:
-        """The file of `entry` in `coding`, opened for reading."""
-        suffix = SIBLINGS.get(coding, "")
-        return open(self.folder / (entry.file + suffix), "rb")  # noqa: SIM115 - caller closes
+        """The file of `entry` in `coding`, opened for reading (the caller closes it)."""
+        return open(self.folder / (entry.file + SIBLINGS.get(coding, "")), "rb")  # noqa: SIM115
 
 
 class SiteError(Exception):
@@ -374,10 +344,8 @@ class SiteError(Exception):
 
 
 def read_site(folder: Path) -> Site:
-    """The built folder at `folder`; SiteError when it is not complete.
-
-    The manifest is read a line at a time: at 10,000 sessions it lists 90,000 URLs,
-    and only their entries are kept."""
+    """The built folder at `folder`; SiteError when it is not complete. The manifest is read
+    a line at a time: at 10,000 sessions it lists 90,000 URLs; only their entries are kept."""
     try:
         with open(folder / MANIFEST, "rb") as handle:
             ino = os.fstat(handle.fileno()).st_ino
@@ -408,8 +376,7 @@ def read_site(folder: Path) -> Site:
 def _write(target: Path, data: bytes) -> None:
     if not target.parent.is_dir():
         target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target, "wb") as out:
-        out.write(data)
+    target.write_bytes(data)
 
 
 def render_one(document: Document, folder: Path) -> Entry:
@@ -421,8 +388,7 @@ def render_one(document: Document, folder: Path) -> Entry:
     codings: list[str] = []
     if encoding.compressible(document.content_type, len(body)):
         for coding in encoding.PREFERENCE:
-            with open(folder / (name + SIBLINGS[coding]), "wb") as out:  # beside the file
-                out.write(encoding.COMPRESS[coding](body))
+            _write(folder / (name + SIBLINGS[coding]), encoding.COMPRESS[coding](body))
             codings.append(coding)
     if document.modified is not None:  # static hosts date a file by its modification time
         stamp = document.modified.timestamp()
@@ -434,7 +400,6 @@ def render_one(document: Document, folder: Path) -> Entry:
 
 def _reuse(entry: Entry, old: Path, new: Path, folders: set[str]) -> bool:
     """Hard-link the files of `entry` from the folder `old` into `new`; False if one is gone.
-
     `folders` holds the folders made in `new` so far (one mkdir each, not one a file)."""
     try:
         for name in [entry.file, *(entry.file + SIBLINGS[c] for c in entry.codings)]:
@@ -487,14 +452,14 @@ def _render_all(todo: list[Document], folder: Path, workers: int) -> list[Entry]
 
 
 def _place(
-    found: Iterable[Document], previous: Site | None, folder: Path, workers: int
+    found: Iterable[Document], now: datetime, previous: Site | None, folder: Path, workers: int
 ) -> list[Entry]:
-    """Put each document into `folder`: linked from `previous` when its key is there, else
-    rendered."""
+    """Put each document, dated no later than `now`, into `folder`: linked from `previous`
+    when its key is there, else rendered."""
     entries: list[Entry] = []
     todo: list[Document] = []
     folders: set[str] = set()
-    for document in found:
+    for document in (_clamped(d, now) for d in found):
         old = previous.entries.get(document.path) if previous is not None else None
         if old is not None and old.key == document.key and \
                 _reuse(old, previous.folder, folder, folders):  # type: ignore[union-attr]
@@ -510,10 +475,8 @@ def build(
 ) -> Site:
     """Build the folder of `version` at `now` into `target`, atomically; the Site built.
 
-    Files whose inputs are those of a file of `previous` are hard-linked from it.
-    Nothing is left at `target` unless the build completed; a temporary folder
-    beside it is removed on failure.
-    """
+    Files whose inputs are those of a file of `previous` are hard-linked from it. Nothing
+    is left at `target` unless the build completed (the temporary folder is removed)."""
     target = Path(target)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     shutil.rmtree(temporary, ignore_errors=True)
@@ -521,20 +484,17 @@ def build(
     try:
         workers = workers or os.cpu_count() or 1
         prints = fingerprints(version.schedule)
-        entries = _place((_clamped(d, now) for d in session_documents(version, now, prints)),
-                         previous, temporary, workers)
+        entries = _place(session_documents(version, now, prints), now, previous, temporary,
+                         workers)
         events = {e.path.rsplit("/", 1)[-1].removesuffix(".vevent"):
                   (temporary / e.file).read_bytes() for e in entries if e.path.startswith(PARTS)}
-        entries += _place((_clamped(d, now) for d in shared_documents(version, now, events,
-                                                                          prints)),
-                          previous, temporary, workers)
+        entries += _place(shared_documents(version, now, events, prints), now, previous,
+                          temporary, workers)
         del events
         entries.sort(key=lambda e: e.path)
         _write_extras(version.schedule, temporary, entries)
         since, until = period(version.schedule, now)
-        kinds: dict[tuple[tuple[str, str], ...], int] = {}
-        for entry in entries:
-            kinds.setdefault(entry.headers, len(kinds))
+        kinds = {h: i for i, h in enumerate(dict.fromkeys(e.headers for e in entries))}
         head = {
             "format": FORMAT, "release": RELEASE, "version": version.number,
             "digest": version.digest, "built_for": now.isoformat(),
@@ -574,9 +534,7 @@ def _write_extras(schedule: Schedule, folder: Path, entries: list[Entry]) -> Non
 
 def export(site: Site, outdir: Path) -> int:
     """Copy the folder of `site` into `outdir` (hard links where the disk allows); files copied.
-
-    `outdir` must be new, empty, or a previous export (it has a manifest), which is replaced.
-    """
+    `outdir` must be new, empty, or a previous export (it has a manifest), which is replaced."""
     from agenda.errors import ExportError
 
     outdir = Path(outdir)

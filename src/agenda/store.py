@@ -101,13 +101,10 @@ class VersionStore:
         site_root: str | Path | None = None,
         moment: Callable[[], datetime] | None = None,
     ) -> None:
-        """Load the latest published version, publishing the file first if it has none,
-        and serve its site folder (built if need be).
-
-        Raises ScheduleError when there is nothing valid to serve at all: no
-        published version and an invalid schedule file. `clock` dates
-        publications; `moment` (default: `clock`) says which folder to serve.
-        """
+        """Load the latest published version (publishing the file first if there is none) and
+        serve its site folder, built if need be. Raises ScheduleError when there is nothing
+        valid to serve at all: no published version and an invalid schedule file.
+        `clock` dates publications; `moment` (default: `clock`) says which folder to serve."""
         self.path = Path(path)
         self.published_path = Path(published) if published else published_path(self.path)
         self.settle = settle
@@ -133,8 +130,6 @@ class VersionStore:
         if self._site is None:
             raise builder.SiteError(self.alarms.get("site", "no site folder could be built"))
 
-    # --- start-up -----------------------------------------------------------------
-
     def _start(self) -> Version:
         # A history that cannot be read, or older than the mark, is never replaced by
         # a version made from the file alone: PublishedError stops the start.
@@ -152,16 +147,13 @@ class VersionStore:
         raw = read_schedule_bytes(self.path)
         version = first_version(raw, str(self.path))
         try:
-            outcome = publish(self.path, self.published_path, self.clock(), raw=raw)
-            version = outcome.version
+            version = publish(self.path, self.published_path, self.clock(), raw=raw).version
         except CannotWrite as error:
             self._set_pending("unwritable", [str(error)], self._file_time())
         except (ScheduleError, PublishedError) as error:
             log.warning("first publication refused: %s", error)
         self._checked_stamp = _stamp(self.path)
         return version
-
-    # --- serving ------------------------------------------------------------------
 
     def served(self) -> Version:
         """The version served now, without looking at the files."""
@@ -172,20 +164,13 @@ class VersionStore:
         if not self.watch:
             self.poll()
         elif self._watcher_pid != os.getpid():
-            # First request of this process (a gunicorn worker forked from a
-            # master that loaded the app long ago): catch up before answering.
+            # First request of this process (a gunicorn worker forked from a master that
+            # loaded the app long ago, whose watcher thread it lacks): catch up, then watch.
             self._watcher_pid = os.getpid()
             self._poll_lock = threading.Lock()  # a lock copied by fork may look held
             self.poll()
-            self._start_watcher()
+            threading.Thread(target=self._watch_loop, name="agenda-watch", daemon=True).start()
         return self._version
-
-    # --- watching -----------------------------------------------------------------
-
-    def _start_watcher(self) -> None:
-        # After a fork (gunicorn workers) the parent's thread is gone: start one per process.
-        thread = threading.Thread(target=self._watch_loop, name="agenda-watch", daemon=True)
-        thread.start()
 
     def _watch_loop(self) -> None:
         said = None
@@ -193,12 +178,11 @@ class VersionStore:
             time.sleep(min(POLL_SECONDS, max(self.settle / 2, 0.05)))
             try:
                 self.poll()
+                said = None
             except Exception as error:  # the watcher must outlive any surprise; logged once
                 if repr(error) != said:
                     log.exception("watching the schedule failed")
                 said = repr(error)
-            else:
-                said = None
 
     def site(self) -> builder.Site:
         """The built folder of the version served."""
@@ -222,8 +206,6 @@ class VersionStore:
     def _stamps(self) -> tuple[object, object]:
         return _stamp(self.published_path), _stamp(mark_path(self.published_path))
 
-    # --- the site folder ----------------------------------------------------------
-
     def repair_site(self, site: builder.Site) -> builder.Site:
         """The folder to serve after a file of `site` was found missing or damaged: the same
         folder built anew (another process may have done it already)."""
@@ -233,8 +215,7 @@ class VersionStore:
             return self.site()
 
     def _follow_site(self, damaged: builder.Site | None = None) -> None:
-        site, now = self._site, self.moment()
-        version = self._version
+        site, now, version = self._site, self.moment(), self._version
         if site is not None and (site.version, site.digest) == (version.number, version.digest) \
                 and site.holds(now) and damaged is None:
             return
@@ -262,7 +243,9 @@ class VersionStore:
             refuse_older(self.published_path, found, mark)
             if found is not None and (found.number < current.number or (
                     found.number == current.number and found.digest != current.digest)):
-                refuse_older(self.published_path, found, _mark_of(current))
+                # The version served in memory counts as a mark: a file older than it is refused.
+                refuse_older(self.published_path, found,
+                             Mark(current.number, current.digest, current.published, True))
         except PublishedError as error:
             self._alarm("history", _("{error}; still serving {label}", error=error,
                                      label=current.label))
@@ -295,12 +278,11 @@ class VersionStore:
     def _check_clock(self) -> None:
         """Report a clock behind the last publication (times are then held past it)."""
         published, now = self._version.published, self.clock()
-        behind = self._version.number > 1 and published is not None and published > now
         self._alarm("clock-behind", _(
             "the clock ({now}) is before the last publication ({published}): revisions are "
             "dated just after it until the clock catches up; check the clock (NTP)",
             now=now.isoformat(), published=published.isoformat(),
-        ) if behind and published is not None else None)
+        ) if self._version.number > 1 and published is not None and published > now else None)
 
     def _check_ahead(self, now: datetime) -> None:
         """Report a publication at a clock far past the last one (whose time came from a
@@ -328,9 +310,8 @@ class VersionStore:
 
     def _consider_file(self) -> None:
         stamp = _stamp(self.path)
-        if stamp is not None and stamp == self._checked_stamp:
-            return
-        if self._retry_at is not None and time.monotonic() < self._retry_at:
+        if (stamp is not None and stamp == self._checked_stamp) or (
+                self._retry_at is not None and time.monotonic() < self._retry_at):
             return
         if stamp is None:
             self._set_pending("missing", [_("{path}: cannot read the file", path=self.path)],
@@ -338,18 +319,15 @@ class VersionStore:
             self._checked_stamp = None
             return
         since = datetime.fromtimestamp(stamp[0] / 1e9, UTC)
-        if digest_of_file(self.path) == self._version.digest:
-            # The text served (as after a restart): known without holding the file's bytes.
-            self.pending = None
-            self._checked_stamp = stamp
-            return
         try:
-            raw = read_schedule_bytes(self.path)
+            # The text served (as after a restart) is known without holding the file's bytes.
+            raw = None if digest_of_file(self.path) == self._version.digest \
+                else read_schedule_bytes(self.path)
         except ScheduleError as error:
             self._set_pending("invalid", [str(p) for p in error.problems], since)
             self._checked_stamp = stamp
             return
-        if digest_of(raw) == self._version.digest:
+        if raw is None or digest_of(raw) == self._version.digest:
             self.pending = None
             self._checked_stamp = stamp
             return
@@ -358,15 +336,12 @@ class VersionStore:
         # (not the file's, which may come from another machine).
         if self._candidate is None or self._candidate[0] != stamp:
             self._candidate = (stamp, time.monotonic())
-        settled = time.monotonic() - self._candidate[1] >= self.settle
         if not self.autopublish:
             self._set_pending("waiting", [f"{self.path}: changed, waits for the desk"], since)
             return
-        if not settled or _stamp(self.path) != stamp:
-            self._set_pending(
-                "waiting", [_("{path}: changed, waiting for the save to end", path=self.path)],
-                since,
-            )
+        if time.monotonic() - self._candidate[1] < self.settle or _stamp(self.path) != stamp:
+            message = _("{path}: changed, waiting for the save to end", path=self.path)
+            self._set_pending("waiting", [message], since)
             return
         self._checked_stamp = stamp
         now = self.clock()
@@ -414,12 +389,10 @@ def ensure_site(
     publishing lock (whoever comes first builds; the others find it done). A `damaged`
     folder (a file missing or cut) is built anew unless another process did it already."""
     target = root / builder.folder_name(version, now)
-    try:
+    with contextlib.suppress(builder.SiteError):
         found = builder.read_site(target)
         if damaged is None or found.ino != damaged.ino:
             return found
-    except builder.SiteError:
-        pass
     root.mkdir(exist_ok=True)
     with publishing_lock(root / "site"):
         try:
@@ -428,7 +401,7 @@ def ensure_site(
                 raise builder.SiteError(f"{target}: damaged")
         except builder.SiteError:
             if target.exists():  # incomplete or damaged: never served, built anew
-                _remove(target)
+                shutil.rmtree(target, ignore_errors=True)
             prune(root, {previous.folder.name if previous else ""}, dead_only=True)
             if previous is None or previous is damaged:
                 previous = _current(root) if damaged is None else None
@@ -449,17 +422,15 @@ def _current(root: Path) -> builder.Site | None:
 
 def _switch(root: Path, name: str) -> None:
     """Point `current` at `name` in one rename: nginx sees the old folder or the new one."""
-    try:
+    with contextlib.suppress(OSError):
         if os.readlink(root / CURRENT) == name:
             return
-    except OSError:
-        pass
     link = root / f".{CURRENT}.{os.getpid()}"
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(link)
+    link.unlink(missing_ok=True)
     os.symlink(name, link)
     if (root / CURRENT).is_dir() and not (root / CURRENT).is_symlink():
-        _remove(root / CURRENT)  # a copy of the data folder made a folder of the link
+        # A copy of the data folder made a folder of the link.
+        shutil.rmtree(root / CURRENT, ignore_errors=True)
     os.replace(link, root / CURRENT)
 
 
@@ -477,21 +448,16 @@ def prune(root: Path, keep: set[str], dead_only: bool = False) -> None:
             pid = folder.name.rsplit(".", 2)[-2] if folder.name.endswith(".tmp") else ""
             if pid.isdigit() and _alive(int(pid)):
                 continue  # a build under way in another process
-        _remove(folder)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _alive(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
+        with contextlib.suppress(PermissionError):  # alive, but another user's
+            os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
     return True
-
-
-def _remove(folder: Path) -> None:
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 def pending_sentence(state: str) -> str:
@@ -502,11 +468,6 @@ def pending_sentence(state: str) -> str:
         "unwritable": _("cannot write the published version; the edit is not published"),
         "missing": _("the schedule file cannot be read; still serving the version above"),
     }[state]
-
-
-def _mark_of(version: Version) -> Mark:
-    """The mark of the version served in memory: a file older than it is refused too."""
-    return Mark(version.number, version.digest, version.published, True)
 
 
 def describe(outcome: Outcome) -> str:

@@ -46,10 +46,9 @@ def store() -> VersionStore:
 
 class SiteFiles:
     """WSGI: a GET or HEAD of a URL of the folder in service, answered from its file
-    before Flask is reached; every other request goes on to the Flask app.
-
-    Serving a file needs none of Flask's request machinery, as nginx in front would
-    need none; the answer is the same as the Flask route's (`reply` makes both)."""
+    before Flask is reached; every other request goes on to the Flask app. Serving a file
+    needs none of Flask's request machinery, as nginx in front would need none; the answer
+    is the same as the Flask route's (`reply` makes both)."""
 
     def __init__(self, app: WSGIApplication, versions: VersionStore) -> None:
         self.app = app
@@ -90,8 +89,7 @@ def answer(path: str) -> Response:
         query = request.query_string.decode("latin-1")
         location = store().served().schedule.calendar.url(merged) + (f"?{query}" if query else "")
         return redirect(location, code=308)  # type: ignore[return-value]
-    if request.query_string and url.rsplit("/", 1)[-1] in links.FILTERED_NAMES and "/" \
-            not in path:
+    if request.query_string and path in links.FILTERED_NAMES:
         url = _path_form(store().served().schedule, url)
     entry = site.entries.get(url) if not url.startswith("/_") else None
     if entry is None:
@@ -100,11 +98,9 @@ def answer(path: str) -> Response:
 
 
 def send(site: Site, entry: Entry, again: bool = True) -> Response:
-    """The answer of `entry` as a Flask response.
-
-    A file missing or cut under us (a folder removed or damaged by hand) is never
-    answered with wrong bytes: the folder is built anew and the answer taken from
-    it, or a 503 says to come back."""
+    """The answer of `entry` as a Flask response. A file missing or cut under us (a folder
+    removed or damaged by hand) is never answered with wrong bytes: the folder is built
+    anew and the answer taken from it, or a 503 says to come back."""
     status, lines, handle = reply(request.environ, site, entry)
     if status == 412:
         return Response("412 – Cette version n’est plus la version en ligne.\n", 412,
@@ -125,7 +121,7 @@ def reply(environ: WSGIEnvironment, site: Site, entry: Entry) -> tuple[int, list
     """(status, headers, open file) of `entry` for this request, in the client's coding:
     200, 304 (no file) or 412 (no file). A 200 with no file: the file is missing or cut."""
     coding = encoding.choose(environ.get("HTTP_ACCEPT_ENCODING"), entry.codings)
-    etag = entry.etag_of(coding)
+    etag = entry.etag + encoding.ETAG_SUFFIX[coding]  # the strong ETag of this coding's bytes
     lines = [("ETag", f'"{etag}"')]
     if entry.codings:
         lines.append(("Vary", "Accept-Encoding"))
@@ -156,8 +152,7 @@ def _precondition(environ: WSGIEnvironment, etag: str, modified: str | None) -> 
     headers = EnvironHeaders(environ)
     last = parse_date(modified) if modified else None
     if "If-Match" in headers:
-        wanted = parse_etags(headers["If-Match"])
-        if not (wanted.star_tag or wanted.contains(etag)):
+        if not parse_etags(headers["If-Match"]).contains(etag):  # "*" included
             return 412
     elif "If-Unmodified-Since" in headers:
         since = parse_date(headers["If-Unmodified-Since"])
@@ -233,6 +228,5 @@ def security_headers(response: Response) -> Response:
             headers.setdefault(name, value)
     if request.method == "OPTIONS" and request.path.endswith(".json"):
         # The preflight of a conditional fetch() from another site.
-        for name, value in CORS_PREFLIGHT:
-            headers[name] = value
+        headers.update(CORS_PREFLIGHT)
     return response
