@@ -68,8 +68,8 @@ def measure(folder: Path) -> dict[str, object]:
             level: timed(compress, body, runs) for level, compress in LEVELS.items()}}
     # Small files: one in STEP, scaled up. Big ones (the whole-schedule and series
     # documents): their bytes at the rate measured on the two big bodies above.
-    small = [line[0] for line in entries if line[3] and line[2] < BIG]
-    big_bytes = sum(line[2] for line in entries if line[3] and line[2] >= BIG)
+    small = [e.path for e in entries if e.codings and e.size < BIG]
+    big_bytes = sum(e.size for e in entries if e.codings and e.size >= BIG)
     measured = [results[name] for name in ("/events.json", "/calendar.ics")]
     sample = small[::STEP]
     scale = len(small) / len(sample)
