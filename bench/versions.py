@@ -11,8 +11,12 @@ builds fall in the same period between moments:
   no watcher thread): from the moment the file is seen as settled until the new
   folder is built and in service (publication + incremental build);
 - follow: another process (a VersionStore started before the edit, as a
-  gunicorn worker is) polls: it reads the published file and the new folder's
-  manifest. "edit until every worker serves it" is edit + follow;
+  gunicorn worker is) polls every POLL_SECONDS during the edit, as a worker's
+  watcher thread does: it reads the published file once it is written and
+  waits for the folder (the builder holds the lock), then reads its manifest.
+  "edit until every worker serves it" runs from the start of the edit to the
+  moment the follower serves the new folder (one monotonic clock for both
+  processes); "follow" is how much later than the builder it gets there;
 - peaks: the high-water mark of the resident set (VmHWM, /proc/self/status)
   of this process during the full build and, reset in between, during the edit;
   ru_maxrss of its forked build workers (RUSAGE_CHILDREN, the largest); VmHWM of
@@ -50,17 +54,16 @@ FOLLOWER = """
 import json, re, sys, time
 from datetime import datetime
 from pathlib import Path
-from agenda.store import VersionStore
+from agenda.store import POLL_SECONDS, VersionStore
 moment = datetime.fromisoformat(sys.argv[3])
 store = VersionStore(sys.argv[1], settle=3600, watch=False, site_root=Path(sys.argv[2]),
                      moment=lambda: moment)
 print("ready", flush=True)
 sys.stdin.readline()
-began = time.perf_counter()
-store.poll()
-seconds = time.perf_counter() - began
-site = store.site()
-print(json.dumps({"seconds": seconds, "version": site.version,
+while store.site().version < 2:  # as the watcher thread of a gunicorn worker does
+    time.sleep(POLL_SECONDS)
+    store.poll()
+print(json.dumps({"served_at": time.monotonic(), "version": store.site().version,
                   "peak": int(re.search(r"VmHWM:\\s+(\\d+)",
                                         open("/proc/self/status").read())[1]) / 1024}))
 """
@@ -126,32 +129,35 @@ def main() -> int:
         full = time.perf_counter() - began
         peak_full, peak_workers = high_water(), mib(resource.RUSAGE_CHILDREN)
         site = store.site()
-        files = sum(1 for p in site.folder.rglob("*") if p.is_file())  # before the edit's peak
         reset()
         follower = subprocess.Popen(
             [sys.executable, "-c", FOLLOWER, str(path), str(root), NOW],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
         assert follower.stdout is not None and follower.stdin is not None
         assert follower.stdout.readline().strip() == "ready"
+        follower.stdin.write("go\n")  # it polls from now on
+        follower.stdin.flush()
         retitle(path, size // 2 or 1)
-        began = time.perf_counter()
+        began = time.monotonic()
         store.poll()
-        edit = time.perf_counter() - began
+        ended = time.monotonic()
+        peak_edit = high_water()
         edited = store.site()
         assert edited.version == 2, "the edit was not published"
-        rendered = sum(1 for e in edited.entries.values()
-                       if (edited.folder / e.file).stat().st_nlink == 1)
-        follower.stdin.write("go\n")
-        follower.stdin.flush()
         follow = json.loads(follower.stdout.readline())
         follower.wait()
         assert follow["version"] == 2, "the follower did not follow"
+        # Counted after the edit's peak: the walk's garbage would stay in the resident set.
+        files = sum(1 for p in site.folder.rglob("*") if p.is_file())
+        rendered = sum(1 for e in edited.entries.values()
+                       if (edited.folder / e.file).stat().st_nlink == 1)
         figures = {
             "sessions": size,
             "cities": len({p.split("/")[2] for p in edited.entries if p.startswith("/cities/")}),
-            "urls": len(site.entries), "files": files, "full": full, "edit": edit,
-            "rendered": rendered, "follow": follow["seconds"], "follower_peak": follow["peak"],
-            "baseline": baseline, "peak_self": peak_full, "peak_edit": high_water(),
+            "urls": len(site.entries), "files": files, "full": full, "edit": ended - began,
+            "rendered": rendered, "follow": follow["served_at"] - ended,
+            "served": follow["served_at"] - began, "follower_peak": follow["peak"],
+            "baseline": baseline, "peak_self": peak_full, "peak_edit": peak_edit,
             "peak_children": peak_workers,
         }
         if args.export:
