@@ -398,16 +398,17 @@ def render_one(document: Document, folder: Path) -> Entry:
                  tuple(headers_of(document)), document.key)
 
 
-def _reuse(entry: Entry, old: Path, new: Path, folders: set[str]) -> bool:
-    """Hard-link the files of `entry` from the folder `old` into `new`; False if one is gone.
-    `folders` holds the folders made in `new` so far (one mkdir each, not one a file)."""
+def _reuse(entry: Entry, old: str, new: str, folders: set[str]) -> bool:
+    """Hard-link the files of `entry` from the folder `old` into `new` (both ending in "/");
+    False if one is gone. `folders` holds the folders made in `new` so far (one mkdir each)."""
+    name = entry.file
+    folder = name.rpartition("/")[0]  # its compressed siblings are beside it
     try:
-        for name in [entry.file, *(entry.file + SIBLINGS[c] for c in entry.codings)]:
-            folder = os.path.dirname(name)
-            if folder not in folders:
-                os.makedirs(os.path.join(new, folder), exist_ok=True)
-                folders.add(folder)
-            os.link(os.path.join(old, name), os.path.join(new, name))
+        if folder not in folders:
+            os.makedirs(new + folder, exist_ok=True)
+            folders.add(folder)
+        for suffix in ("", *(SIBLINGS[c] for c in entry.codings)):
+            os.link(old + name + suffix, new + name + suffix)
     except OSError:
         return False
     return True
@@ -459,13 +460,14 @@ def _place(
     entries: list[Entry] = []
     todo: list[Document] = []
     folders: set[str] = set()
-    for document in (_clamped(d, now) for d in found):
+    reused_from = f"{previous.folder}/" if previous is not None else ""
+    for document in found:
         old = previous.entries.get(document.path) if previous is not None else None
         if old is not None and old.key == document.key and \
-                _reuse(old, previous.folder, folder, folders):  # type: ignore[union-attr]
+                _reuse(old, reused_from, f"{folder}/", folders):
             entries.append(old)
         else:
-            todo.append(document)
+            todo.append(_clamped(document, now))
     return entries + _render_all(todo, folder, workers)
 
 
