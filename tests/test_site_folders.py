@@ -83,6 +83,26 @@ def test_an_edit_renders_again_only_what_it_touched(tmp_path: Path) -> None:
     assert len(folders(first.folder.parent)) == 2
 
 
+def test_a_file_gone_from_the_previous_folder_is_rendered_again(tmp_path: Path) -> None:
+    path = data_copy(tmp_path)
+    app = app_on(path)
+    first = served(app)
+    gone = ["events/printemps.html.br", "cities/brest/calendar.ics", "events/printemps/card.png"]
+    for name in gone:
+        (first.folder / name).unlink()
+    edit(path, "Le jour où l’on recule l’heure", "Le jour d’après")
+    app.test_client().get("/events/automne")
+    second = served(app)
+    assert second.version == first.version + 1
+    complete(first.folder.parent)
+    (tmp_path / "fresh").mkdir()
+    again = data_copy(tmp_path / "fresh")  # the same edit, built from scratch
+    edit(again, "Le jour où l’on recule l’heure", "Le jour d’après")
+    fresh = served(app_on(again))
+    for name in gone:
+        assert (second.folder / name).read_bytes() == (fresh.folder / name).read_bytes(), name
+
+
 def test_a_session_ending_moves_it_to_the_past_without_an_edit(tmp_path: Path) -> None:
     path = data_copy(tmp_path)
     app = app_on(path)

@@ -435,16 +435,21 @@ def _render_slice(indexes: range) -> list[Entry]:
     return [render_one(todo[i], folder) for i in indexes]
 
 
-def _render_all(todo: list[Document], folder: Path, workers: int) -> list[Entry]:
-    """Render `todo` into `folder`, on `workers` processes when there is enough to do."""
+def _render_all(todo: list[Document], folder: Path, workers: int,
+                meanwhile: Callable[[], object]) -> list[Entry]:
+    """Render `todo` into `folder`, on `workers` processes when there is enough to do, while
+    this process does `meanwhile` (links the files reused: the kernel's work, not Python's)."""
     if workers <= 1 or len(todo) < PARALLEL_FROM:
+        meanwhile()
         return [render_one(d, folder) for d in todo]
     size = max(1, len(todo) // (workers * 8))
     slices = [range(i, min(i + size, len(todo))) for i in range(0, len(todo), size)]
     pool = multiprocessing.get_context("fork").Pool(
         workers, initializer=_receive, initargs=(todo, folder))
     try:
-        found = [e for part in pool.imap(_render_slice, slices) for e in part]
+        parts = pool.imap(_render_slice, slices)  # handed to the workers at once
+        meanwhile()
+        found = [e for part in parts for e in part]
         pool.close()  # the workers end when they have nothing more to do
         return found
     finally:
@@ -453,22 +458,28 @@ def _render_all(todo: list[Document], folder: Path, workers: int) -> list[Entry]
 
 
 def _place(
-    found: Iterable[Document], now: datetime, previous: Site | None, folder: Path, workers: int
+    documents: Callable[[], Iterable[Document]], now: datetime, previous: Site | None,
+    folder: Path, workers: int,
 ) -> list[Entry]:
-    """Put each document, dated no later than `now`, into `folder`: linked from `previous`
-    when its key is there, else rendered."""
-    entries: list[Entry] = []
+    """Put each of `documents()`, dated no later than `now`, into `folder`: linked from
+    `previous` when its key is there, else rendered."""
+    reused: list[Entry] = []
     todo: list[Document] = []
-    folders: set[str] = set()
-    reused_from = f"{previous.folder}/" if previous is not None else ""
-    for document in found:
+    for document in documents():
         old = previous.entries.get(document.path) if previous is not None else None
-        if old is not None and old.key == document.key and \
-                _reuse(old, reused_from, f"{folder}/", folders):
-            entries.append(old)
+        if old is not None and old.key == document.key:
+            reused.append(old)
         else:
             todo.append(_clamped(document, now))
-    return entries + _render_all(todo, folder, workers)
+    folders: set[str] = set()
+    source = f"{previous.folder}/" if previous is not None else ""
+    linked: list[bool] = []  # filled while the workers render
+    entries = _render_all(todo, folder, workers, lambda: linked.extend(
+        _reuse(e, source, f"{folder}/", folders) for e in reused))
+    gone = {e.path for e, done in zip(reused, linked, strict=True) if not done}
+    if gone:  # a file of the previous folder is missing: rendered again, as the others
+        entries += [render_one(_clamped(d, now), folder) for d in documents() if d.path in gone]
+    return [e for e, done in zip(reused, linked, strict=True) if done] + entries
 
 
 def build(
@@ -486,13 +497,13 @@ def build(
     try:
         workers = workers or os.cpu_count() or 1
         prints = fingerprints(version.schedule)
-        entries = _place(session_documents(version, now, prints), now, previous, temporary,
-                         workers)
+        entries = _place(lambda: session_documents(version, now, prints), now, previous,
+                         temporary, workers)
         events = {e.path.rsplit("/", 1)[-1].removesuffix(".vevent"):
                   (temporary / e.file).read_bytes() for e in entries if e.path.startswith(PARTS)}
-        entries += _place(shared_documents(version, now, events, prints), now, previous,
-                          temporary, workers)
-        del events
+        entries += _place(lambda: shared_documents(version, now, events, prints), now,
+                          previous, temporary, workers)
+        events.clear()  # 10,000 VEVENTs: not kept while the manifest is written
         entries.sort(key=lambda e: e.path)
         _write_extras(version.schedule, temporary, entries)
         since, until = period(version.schedule, now)
