@@ -436,7 +436,7 @@ def _render_slice(indexes: range) -> list[Entry]:
 
 
 def _render_all(todo: list[Document], folder: Path, workers: int,
-                meanwhile: Callable[[], object]) -> list[Entry]:
+                meanwhile: Callable[[], object] = lambda: None) -> list[Entry]:
     """Render `todo` into `folder`, on `workers` processes when there is enough to do, while
     this process does `meanwhile` (links the files reused: the kernel's work, not Python's)."""
     if workers <= 1 or len(todo) < PARALLEL_FROM:
@@ -457,29 +457,42 @@ def _render_all(todo: list[Document], folder: Path, workers: int,
         pool.join()
 
 
-def _place(
-    documents: Callable[[], Iterable[Document]], now: datetime, previous: Site | None,
-    folder: Path, workers: int,
-) -> list[Entry]:
-    """Put each of `documents()`, dated no later than `now`, into `folder`: linked from
-    `previous` when its key is there, else rendered."""
+def _sort_out(documents: Iterable[Document], now: datetime, previous: Site | None
+              ) -> tuple[list[Entry], list[Document]]:
+    """The entries of `previous` with the key of one of `documents` (their files are reused),
+    and the other documents, to render, dated no later than `now`."""
     reused: list[Entry] = []
     todo: list[Document] = []
-    for document in documents():
+    for document in documents:
         old = previous.entries.get(document.path) if previous is not None else None
         if old is not None and old.key == document.key:
             reused.append(old)
         else:
             todo.append(_clamped(document, now))
-    folders: set[str] = set()
-    source = f"{previous.folder}/" if previous is not None else ""
-    linked: list[bool] = []  # filled while the workers render
-    entries = _render_all(todo, folder, workers, lambda: linked.extend(
-        _reuse(e, source, f"{folder}/", folders) for e in reused))
-    gone = {e.path for e, done in zip(reused, linked, strict=True) if not done}
-    if gone:  # a file of the previous folder is missing: rendered again, as the others
-        entries += [render_one(_clamped(d, now), folder) for d in documents() if d.path in gone]
-    return [e for e, done in zip(reused, linked, strict=True) if done] + entries
+    return reused, todo
+
+
+def _shared(entries: list[Entry]) -> list[Entry]:
+    """`entries` with one tuple for equal headers and one for equal codings, as `read_site`
+    reads them: a folder just built takes no more memory than one read (80,000 entries)."""
+    one: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    return [e if one.setdefault(e.headers, e.headers) is e.headers
+            and one.setdefault(e.codings, e.codings) is e.codings
+            else dataclasses.replace(e, headers=one.setdefault(e.headers, e.headers),
+                                     codings=one.setdefault(e.codings, e.codings))
+            for e in entries]
+
+
+def _parts(entries: Iterable[Entry], folder: Path) -> dict[str, bytes]:
+    """The serialized VEVENTs among `entries`, read in `folder`, by session id (a part gone
+    is left out: the calendars make it again)."""
+    found = {}
+    for entry in entries:
+        if entry.path.startswith(PARTS):
+            with contextlib.suppress(OSError):
+                found[entry.path.rsplit("/", 1)[-1].removesuffix(".vevent")] = \
+                    (folder / entry.file).read_bytes()
+    return found
 
 
 def build(
@@ -497,13 +510,23 @@ def build(
     try:
         workers = workers or os.cpu_count() or 1
         prints = fingerprints(version.schedule)
-        entries = _place(lambda: session_documents(version, now, prints), now, previous,
-                         temporary, workers)
-        events = {e.path.rsplit("/", 1)[-1].removesuffix(".vevent"):
-                  (temporary / e.file).read_bytes() for e in entries if e.path.startswith(PARTS)}
-        entries += _place(lambda: shared_documents(version, now, events, prints), now,
-                          previous, temporary, workers)
+        reused, todo = _sort_out(session_documents(version, now, prints), now, previous)
+        entries = _render_all(todo, temporary, workers)
+        events = _parts(entries, temporary) | (_parts(reused, previous.folder) if previous else {})
+        more, todo = _sort_out(shared_documents(version, now, events, prints), now, previous)
+        reused += more
+        # Every file reused is linked while the workers render the rest.
+        source, folders, linked = f"{previous.folder}/" if previous else "", set[str](), []
+        entries += _render_all(todo, temporary, workers, lambda: linked.extend(
+            _reuse(e, source, f"{temporary}/", folders) for e in reused))
+        gone = {e.path for e, done in zip(reused, linked, strict=True) if not done}
+        if gone:  # a file of the previous folder is missing: rendered again, as the others
+            entries += [render_one(_clamped(d, now), temporary) for found in (
+                session_documents(version, now, prints),
+                shared_documents(version, now, events, prints)) for d in found if d.path in gone]
+        entries += [e for e, done in zip(reused, linked, strict=True) if done]
         events.clear()  # 10,000 VEVENTs: not kept while the manifest is written
+        entries = _shared(entries)
         entries.sort(key=lambda e: e.path)
         _write_extras(version.schedule, temporary, entries)
         since, until = period(version.schedule, now)
