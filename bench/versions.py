@@ -17,6 +17,9 @@ builds fall in the same period between moments:
   "edit until every worker serves it" runs from the start of the edit to the
   moment the follower serves the new folder (one monotonic clock for both
   processes); "follow" is how much later than the builder it gets there;
+- link floor: the new folder made again as hard links into a scratch folder
+  (its folders, then a link per file) in a tight loop: what any build of a new
+  folder of links pays at least, whatever it renders;
 - peaks: the high-water mark of the resident set (VmHWM, /proc/self/status)
   of this process during the full build and, reset in between, during the edit;
   ru_maxrss of its forked build workers (RUSAGE_CHILDREN, the largest); VmHWM of
@@ -39,6 +42,7 @@ import os
 import pstats
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -92,6 +96,19 @@ def reset() -> None:
     """Start the peak resident memory (VmHWM) again from the current resident set."""
     with open("/proc/self/clear_refs", "w") as clear:
         clear.write("5")
+
+
+def link_floor(folder: Path, scratch: Path) -> float:
+    """Seconds to make `folder` again as hard links under `scratch`, in a tight loop."""
+    names = [(os.path.relpath(top, folder), files) for top, _, files in os.walk(folder)]
+    began = time.perf_counter()
+    for relative, files in names:
+        os.makedirs(os.path.join(scratch, relative), exist_ok=True)
+        for name in files:
+            os.link(os.path.join(folder, relative, name), os.path.join(scratch, relative, name))
+    seconds = time.perf_counter() - began
+    shutil.rmtree(scratch)
+    return seconds
 
 
 def retitle(path: Path, number: int) -> None:
@@ -149,13 +166,14 @@ def main() -> int:
         assert follow["version"] == 2, "the follower did not follow"
         # Counted after the edit's peak: the walk's garbage would stay in the resident set.
         files = sum(1 for p in site.folder.rglob("*") if p.is_file())
+        floor = link_floor(edited.folder, Path(folder) / "scratch")
         rendered = sum(1 for e in edited.entries.values()
                        if (edited.folder / e.file).stat().st_nlink == 1)
         figures = {
             "sessions": size,
             "cities": len({p.split("/")[2] for p in edited.entries if p.startswith("/cities/")}),
             "urls": len(site.entries), "files": files, "full": full, "edit": ended - began,
-            "rendered": rendered, "follow": follow["served_at"] - ended,
+            "rendered": rendered, "link_floor": floor, "follow": follow["served_at"] - ended,
             "served": follow["served_at"] - began, "follower_peak": follow["peak"],
             "baseline": baseline, "peak_self": peak_full, "peak_edit": peak_edit,
             "peak_children": peak_workers,
