@@ -11,9 +11,9 @@ builds fall in the same period between moments:
   no watcher thread): from the moment the file is seen as settled until the new
   folder is built and in service (publication + incremental build);
 - follow: another process (a VersionStore started before the edit, as a
-  gunicorn worker is) polls every POLL_SECONDS during the edit, as a worker's
-  watcher thread does: it reads the published file once it is written and
-  waits for the folder (the builder holds the lock), then reads its manifest.
+  gunicorn worker is) runs its watcher thread during the edit: it sees the
+  published file once written, waits for the folder (the builder holds the
+  lock), serves it, then reads the version.
   "edit until every worker serves it" runs from the start of the edit to the
   moment the follower serves the new folder (one monotonic clock for both
   processes); "follow" is how much later than the builder it gets there;
@@ -58,16 +58,18 @@ FOLLOWER = """
 import json, re, sys, time
 from datetime import datetime
 from pathlib import Path
-from agenda.store import POLL_SECONDS, VersionStore
+from agenda.store import VersionStore
 moment = datetime.fromisoformat(sys.argv[3])
-store = VersionStore(sys.argv[1], settle=3600, watch=False, site_root=Path(sys.argv[2]),
-                     moment=lambda: moment)
+store = VersionStore(sys.argv[1], settle=3600, site_root=Path(sys.argv[2]), moment=lambda: moment)
 print("ready", flush=True)
 sys.stdin.readline()
-while store.site().version < 2:  # as the watcher thread of a gunicorn worker does
-    time.sleep(POLL_SECONDS)
-    store.poll()
-print(json.dumps({"served_at": time.monotonic(), "version": store.site().version,
+store.site()  # its first request: the watcher thread starts, as in a gunicorn worker
+while store.site().version < 2:  # what a request is answered from
+    time.sleep(0.005)
+served_at = time.monotonic()
+while store.served().number < 2:  # the version follows, for the dynamic routes
+    time.sleep(0.005)
+print(json.dumps({"served_at": served_at, "version": store.site().version,
                   "peak": int(re.search(r"VmHWM:\\s+(\\d+)",
                                         open("/proc/self/status").read())[1]) / 1024}))
 """

@@ -9,14 +9,16 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import icalendar
 import pytest
 from flask import Flask
 
+import agenda.store
 from agenda import create_app, site
-from agenda.published import published_path
+from agenda.published import published_path, read_version
 from agenda.store import CURRENT, VersionStore
 from tests.conftest import SEVERAL
 from tests.servers import ROOT, fetch, free_port, running
@@ -101,6 +103,28 @@ def test_a_file_gone_from_the_previous_folder_is_rendered_again(tmp_path: Path) 
     fresh = served(app_on(again))
     for name in gone:
         assert (second.folder / name).read_bytes() == (fresh.folder / name).read_bytes(), name
+
+
+def test_a_worker_serves_the_folder_another_built_before_it_reads_the_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = data_copy(tmp_path)
+    moment = datetime.fromisoformat(BEFORE)
+    publisher, follower = (VersionStore(path, settle=settle, watch=False, moment=lambda: moment)
+                           for settle in (0, 3600))
+    edit(path, "Le jour où l’on recule l’heure", "Le jour d’après")
+    publisher.poll()
+    built = publisher.site()
+    served_while_reading = []
+
+    def reading(*args: object, **kwargs: object) -> object:
+        served_while_reading.append(follower.site().folder)  # what a request gets meanwhile
+        return read_version(*args, **kwargs)
+
+    monkeypatch.setattr(agenda.store, "read_version", reading)
+    follower.poll()
+    assert served_while_reading == [built.folder]
+    assert follower.served().number == built.version and follower.site().folder == built.folder
 
 
 def test_a_session_ending_moves_it_to_the_past_without_an_edit(tmp_path: Path) -> None:

@@ -14,7 +14,8 @@ mark, a first start without history, a clock off) is in `alarms`, which
 /healthz lists. Each problem is logged once, when it appears or changes.
 
 Each version is built into a folder (agenda.site) once, under the publishing
-lock, by the first process that needs it; the others find it complete. A folder
+lock, by the first process that needs it; the others serve it once complete,
+then read the version (for the few dynamic routes). A folder
 holds until the next moment a document changes by itself (a session ends, an
 announcement comes due): the clock is read here, to know which folder to serve.
 """
@@ -239,6 +240,10 @@ class VersionStore:
         current = self._version
         try:
             mark = read_mark(self.published_path)
+            if mark is not None and mark.version > current.number and self._site is not None:
+                # Published by another process, which builds its folder: served as soon as
+                # it is complete, before the version is read (dynamic routes catch up then).
+                self._site = find_site(self.site_root, mark, self.moment()) or self._site
             found = read_version(self.published_path, str(self.path), current)
             refuse_older(self.published_path, found, mark)
             if found is not None and (found.number < current.number or (
@@ -411,6 +416,18 @@ def ensure_site(
                      time.monotonic() - began)
         _switch(root, target.name)
     return found
+
+
+def find_site(root: Path, mark: Mark, now: datetime) -> builder.Site | None:
+    """The complete folder of the version `mark` names that holds `now`, if any, once the
+    build under way (if any) has ended."""
+    with publishing_lock(root / "site"):
+        pass
+    for folder in root.glob(f"v{mark.version}-{mark.digest[:10]}-*-{builder.RELEASE[:8]}"):
+        with contextlib.suppress(builder.SiteError):
+            if (found := builder.read_site(folder)).holds(now):
+                return found
+    return None
 
 
 def _current(root: Path) -> builder.Site | None:
