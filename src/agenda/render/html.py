@@ -1,9 +1,8 @@
 """HTML pages: the agenda, a session's page, the embeddable list and error pages.
 
-Built with a Jinja2 environment of their own (autoescape on), not with Flask's
-render_template, so they render without an app; `now` only decides which
-sessions are past. Links inside the site are root-relative paths; canonical,
-Open Graph, JSON-LD and subscription links are absolute URLs from `links`.
+Built with a Jinja2 environment of their own (autoescape on), not Flask's render_template,
+so they render without an app; `now` only decides which sessions are past. Links inside the
+site are root-relative; canonical, Open Graph, JSON-LD and subscription links are absolute.
 """
 
 from __future__ import annotations

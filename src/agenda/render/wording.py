@@ -75,9 +75,8 @@ def long_date(moment: datetime, locale: str = "fr") -> str:
 @functools.lru_cache(maxsize=4096)
 def _long_date(wall: datetime, locale: str) -> str:
     language = _babel(locale)
-    if language.language == "fr" and wall.day == 1:
-        return format_datetime(wall, f"EEEE '1er'{NBSP}MMMM y", locale=language)
-    return format_datetime(wall, f"EEEE d{NBSP}MMMM y", locale=language)
+    day = "'1er'" if language.language == "fr" and wall.day == 1 else "d"
+    return format_datetime(wall, f"EEEE {day}{NBSP}MMMM y", locale=language)
 
 
 def clock_time(moment: datetime, locale: str = "fr") -> str:
@@ -184,9 +183,8 @@ def announcement_title(session: Session, locale: str = "fr") -> str:
 
 def former_start(session: Session, locale: str = "fr") -> str:
     """'mercredi 15 décembre 2021 à 8 h 45': when a rescheduled session was first planned."""
-    if session.previous_start is None:
-        return ""
-    return short_moment(session.previous_start, locale)
+    moment = session.previous_start
+    return short_moment(moment, locale) if moment is not None else ""
 
 
 def venue(session: Session) -> str:
