@@ -659,12 +659,8 @@ class _Builder:
             table.problem("previous_start", _("only makes sense with 'start' and 'end'"))
         if session.replay_url and session.is_cancelled:
             table.problem("replay_url", _("a cancelled session has no recording; remove the link"))
-        if (
-            session.announced is not None
-            and table.data.get("updated") is not None
-            and session.updated is not None
-            and session.updated < session.announced
-        ):
+        updated, announced = session.updated, session.announced
+        if table.data.get("updated") is not None and updated and announced and updated < announced:
             table.problem("updated", _("must not be before 'announced'"))
         if session.held and has_start:
             table.problem("held", _(

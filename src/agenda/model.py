@@ -1,8 +1,7 @@
-"""The schedule as plain, frozen objects.
+"""The schedule as plain, frozen objects, already validated.
 
-Everything here is already validated: datetimes are aware, URLs are http(s),
-ids are slugs. Exporters read these objects and never re-check them. This module
-imports neither Flask nor icalendar.
+Datetimes are aware, URLs are http(s), ids are slugs: exporters never re-check them.
+This module imports neither Flask nor icalendar.
 """
 
 from __future__ import annotations

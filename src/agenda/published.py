@@ -89,14 +89,8 @@ def make_version(
     ScheduleError if the text is invalid."""
     if schedule is None:
         schedule = parse_bytes(raw, source)
-    return Version(
-        number=history.version,
-        published=history.published,
-        digest=digest_of(raw),
-        raw=raw,
-        schedule=apply(schedule, history),
-        history=history,
-    )
+    return Version(number=history.version, published=history.published, digest=digest_of(raw),
+                   raw=raw, schedule=apply(schedule, history), history=history)
 
 
 def first_version(raw: bytes, source: str) -> Version:
@@ -210,12 +204,9 @@ def _read_revision(data: dict[str, Any]) -> Revision:
     if at is None:
         raise ValueError("a revision without a time")
     return Revision(
-        at=at,
-        sequence=int(data["sequence"]),
-        fields=tuple(str(f) for f in data["fields"]),
+        at=at, sequence=int(data["sequence"]), fields=tuple(str(f) for f in data["fields"]),
         news=tuple(Change(n) for n in data.get("news", ())),
-        previous_start=_read_time(was.get("start")),
-        previous_end=_read_time(was.get("end")),
+        previous_start=_read_time(was.get("start")), previous_end=_read_time(was.get("end")),
         previous_status=Status(status) if status else None,
         correction=data.get("correction") is True,
         by=str(data["by"]) if data.get("by") is not None else None,
@@ -224,12 +215,9 @@ def _read_revision(data: dict[str, Any]) -> Revision:
 
 def _read_entry(data: dict[str, Any]) -> Entry:
     return Entry(
-        uid=str(data["uid"]),
-        sequence=int(data["sequence"]),
-        fingerprint=str(data["fingerprint"]),
+        uid=str(data["uid"]), sequence=int(data["sequence"]), fingerprint=str(data["fingerprint"]),
         revisions=tuple(_read_revision(r) for r in data["revisions"]),
-        in_calendar=bool(data["in_calendar"]),
-        withdrawn=_read_time(data.get("withdrawn")),
+        in_calendar=bool(data["in_calendar"]), withdrawn=_read_time(data.get("withdrawn")),
     )
 
 

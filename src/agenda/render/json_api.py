@@ -139,14 +139,8 @@ def schedule_document(
         "version": FORMAT_VERSION,
         "calendar": calendar_document(schedule.calendar),
         "series": [
-            {
-                "id": s.id,
-                "title": s.title,
-                "club": s.club,
-                "description": s.description,
-                "partners": list(s.partners),
-                "url": s.url,
-            }
+            {"id": s.id, "title": s.title, "club": s.club, "description": s.description,
+             "partners": list(s.partners), "url": s.url}
             for s in schedule.series
         ],
         "contacts": [asdict(c) for c in schedule.contacts],

@@ -1,7 +1,6 @@
 """The words users read: French (or the calendar's language) labels, dates and times.
 
-Dates and times go through Babel so month and day names come from CLDR, not
-from a hand-written table.
+Dates and times go through Babel: month and day names come from CLDR, not a hand-written table.
 """
 
 from __future__ import annotations
