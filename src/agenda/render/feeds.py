@@ -1,15 +1,15 @@
 """RSS 2.0 and Atom 1.0 news feeds: one entry per announced session, for journalists.
 
-feedgen's defaults (the clock in `updated`/`lastBuildDate`, entries prepended, the RSS `<link>`
-from the last `link()` call, no Atom author) are overridden in `build_feed`, so the same
-schedule always gives the same bytes.
+feedgen's defaults (the clock in `updated`/`lastBuildDate`, entries prepended, the RSS
+`<link>` from the last `link()` call, no Atom author) are overridden in `build_feed`, so the
+same schedule always gives the same bytes.
 
 An entry is dated by its announcement (pubDate, Atom `published`) and by the session's
 `updated`; the event's own date is only in its title and body.
 
 Each revision that tells journalists something (a new date, a cancellation, a change of
-speakers, a replay: `Revision.news`) is an entry of its own, dated at the revision, with a
-permanent id of its own; the announcement entry stays. Quiet edits (a typo fixed) make no entry.
+speakers, a replay: `Revision.news`) is an entry of its own, dated at the revision, with its
+own permanent id; the announcement entry stays. Quiet edits (a typo fixed) make none.
 """
 
 from __future__ import annotations
@@ -145,10 +145,8 @@ def entry_html(schedule: Schedule, session: Session) -> str:
     if session.public_video_url:
         html.append(f"<p><strong>Visioconférence :</strong> {_link(session.public_video_url)}</p>")
     elif not session.is_cancelled and not session.is_known_held:
-        html.append(
-            "<p><strong>Visioconférence :</strong> "
-            "le lien de connexion est communiqué aux inscrits.</p>"
-        )
+        html.append("<p><strong>Visioconférence :</strong> "
+                    "le lien de connexion est communiqué aux inscrits.</p>")
     if session.registration_url and not session.is_cancelled and not session.is_known_held:
         html.append(f"<p><strong>Inscription :</strong> {_link(session.registration_url)}</p>")
     related = [_link(links.page_url(info, session), "Page de la séance")]

@@ -1,9 +1,10 @@
 """VTIMEZONE components computed from zoneinfo, in the form every client reads.
 
-Why not icalendar's own generator: it writes RDATE lists, which Outlook has ignored, and its
-DAYLIGHT onset for Paris reads 03:00 where RFC 5545 wants the local time before the change
-(02:00). Here each run of years under one rule becomes a STANDARD or DAYLIGHT sub-component with
-a yearly RRULE, DTSTART the onset in the old offset; a one-off change gets a DTSTART alone.
+Why not icalendar's own generator: it writes RDATE lists, which Outlook has ignored, and
+its DAYLIGHT onset for Paris reads 03:00 where RFC 5545 wants the local time before the
+change (02:00). Here each run of years under one rule becomes a STANDARD or DAYLIGHT
+sub-component with a yearly RRULE whose DTSTART is the onset in the old offset; a one-off
+change gets a DTSTART alone.
 """
 
 from __future__ import annotations

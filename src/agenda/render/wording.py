@@ -123,12 +123,10 @@ def duration(span: timedelta) -> str:
     minutes = max(1, round(span.total_seconds() / 60))
     days, minutes = divmod(minutes, 24 * 60)
     hours, rest = divmod(minutes, 60)
-    if hours == 0 and rest:
-        clock = f"{rest}{NBSP}min"
-    elif hours:
+    if hours:
         clock = f"{hours}{NBSP}h{NBSP}{rest:02d}" if rest else f"{hours}{NBSP}h"
     else:
-        clock = ""
+        clock = f"{rest}{NBSP}min" if rest else ""
     if not days:
         return clock
     day_words = f"{days}{NBSP}jour{'s' if days > 1 else ''}"
