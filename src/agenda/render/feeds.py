@@ -211,8 +211,7 @@ def build_feed(
 ) -> FeedGenerator:
     """The feed of the announced sessions among `sessions` and their changes up to `until`.
 
-    `selected` are the sessions the feed is about (a city's, a series'), which
-    date it when none is announced yet.
+    `selected`, the sessions it is about (a city's, a series'), date it until one is announced.
     """
     info = schedule.calendar
     entries = announcements(sessions)
