@@ -245,12 +245,9 @@ def _planned_entries(
                 entry = Entry(uid, 0, digest, revisions, True)
             elif entry.fingerprint != digest:
                 sequence = entry.sequence + 1
-                revisions = entry.revisions
-                if at is not None:
-                    revisions += (Revision(at=at, sequence=sequence, fields=DATE_FIELDS),)
-                entry = dataclasses.replace(
-                    entry, sequence=sequence, fingerprint=digest, revisions=revisions
-                )
+                moved = (Revision(at=at, sequence=sequence, fields=DATE_FIELDS),) if at else ()
+                entry = dataclasses.replace(entry, sequence=sequence, fingerprint=digest,
+                                            revisions=entry.revisions + moved)
             found[key] = entry
     return found
 
