@@ -1,9 +1,8 @@
 """The schedule file's format, declared once: every table, its keys, their kinds and limits.
 
-The loader reads a table only through this declaration (an undeclared key, or a
-key read as another kind, is a bug that fails loudly), and `json_schema()` turns
-the same declaration into the JSON Schema that editors use while typing
-(`data/sessions.schema.json`). Pure: no I/O except when run as a script.
+The loader reads a table only through this declaration (an undeclared key, or a key read as
+another kind, is a bug that fails loudly), and `json_schema()` turns it into the JSON Schema
+that editors use while typing (`data/sessions.schema.json`). Pure: no I/O except as a script.
 
 Regenerate the shipped schema with `python -m agenda.format > data/sessions.schema.json`.
 """

@@ -1,11 +1,11 @@
 """Revisions, derived: what each published version changed, session by session.
 
-For every session the history keeps what iCalendar's update rules need: its UID
-(fixed when first published), a fingerprint of what subscribers see, its SEQUENCE
-(which grows exactly when the fingerprint changes) and its revisions (when, which
-fields, the values before). Pure functions: the clock comes in as `now`, once per
-publication; a first version takes its times from the file itself (`announced`,
-the older `updated`), so two services started from the same file publish the same bytes.
+For every session the history keeps what iCalendar's update rules need: its UID (fixed
+when first published), a fingerprint of what subscribers see, its SEQUENCE (which grows
+exactly when the fingerprint changes) and its revisions (when, which fields, the values
+before). Pure functions: the clock comes in as `now`, once per publication; a first version
+takes its times from the file (`announced`, the older `updated`), so two services started
+from the same file publish the same bytes.
 """
 
 from __future__ import annotations
@@ -192,26 +192,25 @@ def _first_entry(calendar: CalendarInfo, session: Session) -> Entry:
     revisions: list[Revision] = []
     if session.announced is not None:
         revisions.append(Revision(at=session.announced, sequence=0, fields=FIRST))
-    if session.sequence > 0 or (session.announced is None and session.updated is not None):
-        at = session.updated or session.announced
-        if at is not None:
-            fields: list[str] = []
-            news: list[Change] = []
-            if session.previous_start is not None:
-                fields += list(DATE_FIELDS)
-                news.append(Change.RESCHEDULED)
-            if session.is_cancelled:
-                fields.append("status")
-                news.insert(0, Change.CANCELLED)
-            if not revisions and not fields:
-                fields = list(FIRST)
-            moved, span = session.previous_start, session.duration
-            revisions.append(Revision(
-                at=at, sequence=session.sequence, fields=tuple(fields),
-                news=tuple(news) if session.sequence > 0 else (), previous_start=moved,
-                previous_end=moved + span if moved is not None and span is not None else None,
-                previous_status=Status.CONFIRMED if session.is_cancelled else None,
-            ))
+    at = session.updated or session.announced
+    if at is not None and (session.sequence > 0 or session.announced is None):
+        fields: list[str] = []
+        news: list[Change] = []
+        if session.previous_start is not None:
+            fields += list(DATE_FIELDS)
+            news.append(Change.RESCHEDULED)
+        if session.is_cancelled:
+            fields.append("status")
+            news.insert(0, Change.CANCELLED)
+        if not revisions and not fields:
+            fields = list(FIRST)
+        moved, span = session.previous_start, session.duration
+        revisions.append(Revision(
+            at=at, sequence=session.sequence, fields=tuple(fields),
+            news=tuple(news) if session.sequence > 0 else (), previous_start=moved,
+            previous_end=moved + span if moved is not None and span is not None else None,
+            previous_status=Status.CONFIRMED if session.is_cancelled else None,
+        ))
     return Entry(uid=session_uid(calendar, session), sequence=session.sequence,
                  fingerprint=fingerprint(visible(calendar, session)),
                  revisions=tuple(revisions), in_calendar=session.is_dated)
@@ -246,12 +245,9 @@ def _planned_entries(
                 entry = Entry(uid, 0, digest, revisions, True)
             elif entry.fingerprint != digest:
                 sequence = entry.sequence + 1
-                revisions = entry.revisions
-                if at is not None:
-                    revisions += (Revision(at=at, sequence=sequence, fields=DATE_FIELDS),)
-                entry = dataclasses.replace(
-                    entry, sequence=sequence, fingerprint=digest, revisions=revisions
-                )
+                moved = (Revision(at=at, sequence=sequence, fields=DATE_FIELDS),) if at else ()
+                entry = dataclasses.replace(entry, sequence=sequence, fingerprint=digest,
+                                            revisions=entry.revisions + moved)
             found[key] = entry
     return found
 
@@ -429,19 +425,17 @@ def apply(schedule: Schedule, history: History) -> Schedule:
     for key, entry in history.planned.items():
         series_id, _, number = key.rpartition("/")
         series = schedule.series_by_id(series_id)
-        if series is None:
+        if series is None or series.rhythm is None:
             continue
-        for n, start, end in open_occurrences(series, schedule.sessions):
-            if n == int(number):
-                # A planned date needs a DTSTAMP: its revision, else the version's
-                # time, else (a file with no date at all) the rhythm's first day.
-                stamp = max((r.at for r in entry.revisions), default=None) or history.published
-                planned.append(Planned(
-                    series=series, number=n, start=start, end=end, uid=entry.uid,
-                    sequence=entry.sequence,
-                    updated=(stamp or series.rhythm.first).astimezone(zone)
-                    if series.rhythm else stamp,
-                ))
+        # A planned date needs a DTSTAMP: its revision, else the version's
+        # time, else (a file with no date at all) the rhythm's first day.
+        stamp = max((r.at for r in entry.revisions), default=None) or history.published
+        updated = (stamp or series.rhythm.first).astimezone(zone)
+        planned.extend(
+            Planned(series=series, number=n, start=start, end=end, uid=entry.uid,
+                    sequence=entry.sequence, updated=updated)
+            for n, start, end in open_occurrences(series, schedule.sessions) if n == int(number)
+        )
     planned.sort(key=lambda p: (p.start, p.series.id, p.number))
     return dataclasses.replace(
         schedule, sessions=tuple(sessions), planned=tuple(planned), _by_id={}

@@ -1,8 +1,7 @@
 """Read the TOML schedule file once, validate all of it, and build the frozen model.
 
-Every problem is collected, not just the first, so that `agenda check` can list
-them all. Each message names the file, the table or session, and the field, and
-says what would be valid.
+Every problem is collected, not just the first, so that `agenda check` lists them all;
+each names the file, the table or session and the field, and says what would be valid.
 """
 
 from __future__ import annotations
@@ -237,12 +236,19 @@ class _Table:
         return None
 
     def slug(self, key: str) -> str:
-        value = self.text(key, Kind.ID)
-        if value and not SLUG.match(value):
-            self.problem(key, _(
-                "'{value}' is not a valid id: use lowercase letters, digits and single "
-                "hyphens, such as 'clermont-ferrand-2021'", value=value,
-            ))
+        return self._matching(key, Kind.ID, SLUG, _(
+            "'{value}' is not a valid id: use lowercase letters, digits and single "
+            "hyphens, such as 'clermont-ferrand-2021'"))
+
+    def email(self, key: str) -> str:
+        return self._matching(key, Kind.EMAIL, EMAIL, _(
+            "'{value}' is not an email address, such as 'name@example.org'"))
+
+    def _matching(self, key: str, kind: Kind, form: re.Pattern[str], refusal: str) -> str:
+        """A text of `kind` that `form` matches; "" after reporting `refusal` about it."""
+        value = self.text(key, kind)
+        if value and not form.match(value):
+            self.problem(key, refusal.format(value=value))
             return ""
         return value
 
@@ -268,15 +274,6 @@ class _Table:
         else:
             return value
         return None
-
-    def email(self, key: str) -> str:
-        value = self.text(key, Kind.EMAIL)
-        if value and not EMAIL.match(value):
-            self.problem(key, _(
-                "'{value}' is not an email address, such as 'name@example.org'", value=value
-            ))
-            return ""
-        return value
 
     def choice(self, key: str) -> str:
         """One of the declared choices, written exactly; the default when missing or refused."""
@@ -662,12 +659,8 @@ class _Builder:
             table.problem("previous_start", _("only makes sense with 'start' and 'end'"))
         if session.replay_url and session.is_cancelled:
             table.problem("replay_url", _("a cancelled session has no recording; remove the link"))
-        if (
-            session.announced is not None
-            and table.data.get("updated") is not None
-            and session.updated is not None
-            and session.updated < session.announced
-        ):
+        updated, announced = session.updated, session.announced
+        if table.data.get("updated") is not None and updated and announced and updated < announced:
             table.problem("updated", _("must not be before 'announced'"))
         if session.held and has_start:
             table.problem("held", _(

@@ -1,8 +1,7 @@
-"""The schedule as plain, frozen objects.
+"""The schedule as plain, frozen objects, already validated.
 
-Everything here is already validated: datetimes are aware, URLs are http(s),
-ids are slugs. Exporters read these objects and never re-check them. This module
-imports neither Flask nor icalendar.
+Datetimes are aware, URLs are http(s), ids are slugs: exporters never re-check them.
+This module imports neither Flask nor icalendar.
 """
 
 from __future__ import annotations
@@ -256,13 +255,10 @@ class Schedule:
 
     def select(self, series: str | None = None, city: str | None = None) -> tuple[Session, ...]:
         """Sessions matching the optional series id and city (case-insensitive)."""
-        chosen = self.sessions
-        if series is not None:
-            chosen = tuple(s for s in chosen if s.series.id == series)
-        if city is not None:
-            wanted = city.casefold()
-            chosen = tuple(s for s in chosen if s.city.casefold() == wanted)
-        return chosen
+        wanted = city.casefold() if city is not None else None
+        return tuple(s for s in self.sessions
+                     if (series is None or s.series.id == series)
+                     and (wanted is None or s.city.casefold() == wanted))
 
 
 def latest_update(sessions: tuple[Session, ...] | list[Session]) -> datetime | None:

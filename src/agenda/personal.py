@@ -1,11 +1,10 @@
 """Personal links: a signed address that gives a registered person the private video link.
 
-The signature is an HMAC-SHA256, keyed by AGENDA_SECRET, over the session id
-and, when the link is made for one person, their address. Nothing is stored:
-the server recomputes the signature and compares it in constant time, so a link
-stays valid for as long as the secret does, whatever happens to the session
-(moved, renamed, cancelled), and changing the secret revokes every link at once.
-Pure functions: no Flask, no clock.
+The signature is an HMAC-SHA256, keyed by AGENDA_SECRET, over the session id and, when the
+link is made for one person, their address. Nothing is stored: the server recomputes the
+signature and compares it in constant time, so a link stays valid for as long as the secret
+does, whatever happens to the session (moved, renamed, cancelled), and changing the secret
+revokes every link at once. Pure functions: no Flask, no clock.
 """
 
 from __future__ import annotations

@@ -1,12 +1,11 @@
 """The published version on disk: one JSON file beside the schedule, written atomically.
 
-`data/sessions.toml` is what the editor writes; `data/sessions.published.json`
-is what the service publishes: the exact text of the schedule it serves and its
-revision history (agenda.history). It is text, meant to be committed and
-reviewed with the schedule, so a copy of the folder serves the same bytes on
-any machine. Every process serves what that file holds and never the raw
-schedule; a new version is written under an OS-level lock (flock), by
-whichever process gets there first, and replaces the old one in one rename.
+`data/sessions.toml` is what the editor writes; `data/sessions.published.json` is what the
+service publishes: the exact text of the schedule it serves and its revision history
+(agenda.history), as text to commit and review with the schedule, so that a copy of the
+folder serves the same bytes on any machine. Every process serves that file, never the raw
+schedule; a new version is written under an OS-level lock (flock) by whichever process
+gets there first, and replaces the old one in one rename.
 """
 
 from __future__ import annotations
@@ -90,14 +89,8 @@ def make_version(
     ScheduleError if the text is invalid."""
     if schedule is None:
         schedule = parse_bytes(raw, source)
-    return Version(
-        number=history.version,
-        published=history.published,
-        digest=digest_of(raw),
-        raw=raw,
-        schedule=apply(schedule, history),
-        history=history,
-    )
+    return Version(number=history.version, published=history.published, digest=digest_of(raw),
+                   raw=raw, schedule=apply(schedule, history), history=history)
 
 
 def first_version(raw: bytes, source: str) -> Version:
@@ -117,9 +110,8 @@ def next_version(
 ) -> tuple[Version, list[SessionChange]]:
     """The version that publishing `raw` at `now` after `current` makes, and what changed.
 
-    Raises ScheduleError when the file is invalid, looks cut short, or drops a
-    published session; nothing is published then. `correction` and `editor` are
-    history.revise's.
+    Raises ScheduleError when the file is invalid, looks cut short, or drops a published
+    session; nothing is published then. `correction` and `editor` are history.revise's.
     """
     if current is None:
         version = first_version(raw, source)
@@ -212,12 +204,9 @@ def _read_revision(data: dict[str, Any]) -> Revision:
     if at is None:
         raise ValueError("a revision without a time")
     return Revision(
-        at=at,
-        sequence=int(data["sequence"]),
-        fields=tuple(str(f) for f in data["fields"]),
+        at=at, sequence=int(data["sequence"]), fields=tuple(str(f) for f in data["fields"]),
         news=tuple(Change(n) for n in data.get("news", ())),
-        previous_start=_read_time(was.get("start")),
-        previous_end=_read_time(was.get("end")),
+        previous_start=_read_time(was.get("start")), previous_end=_read_time(was.get("end")),
         previous_status=Status(status) if status else None,
         correction=data.get("correction") is True,
         by=str(data["by"]) if data.get("by") is not None else None,
@@ -226,12 +215,9 @@ def _read_revision(data: dict[str, Any]) -> Revision:
 
 def _read_entry(data: dict[str, Any]) -> Entry:
     return Entry(
-        uid=str(data["uid"]),
-        sequence=int(data["sequence"]),
-        fingerprint=str(data["fingerprint"]),
+        uid=str(data["uid"]), sequence=int(data["sequence"]), fingerprint=str(data["fingerprint"]),
         revisions=tuple(_read_revision(r) for r in data["revisions"]),
-        in_calendar=bool(data["in_calendar"]),
-        withdrawn=_read_time(data.get("withdrawn")),
+        in_calendar=bool(data["in_calendar"]), withdrawn=_read_time(data.get("withdrawn")),
     )
 
 
@@ -260,9 +246,8 @@ def from_json(data: bytes, where: str) -> tuple[bytes, History]:
 def read_version(path: Path, source: str, known: Version | None = None) -> Version | None:
     """The version published at `path`, or None when nothing is published there yet.
 
-    `known` is a version already in memory: when the file holds that very
-    version, it is returned as it is rather than parsed again. Raises
-    PublishedError when the file exists but cannot be used.
+    `known`, a version already in memory, is returned as it is when the file holds that
+    very version. Raises PublishedError when the file exists but cannot be used.
     """
     try:
         raw, history = from_json(path.read_bytes(), str(path))
@@ -469,15 +454,12 @@ def publish(
 ) -> Outcome:
     """Publish the schedule file (or `raw`, its bytes already read) under the lock.
 
-    Whoever holds the lock first writes the new version; a process that comes
-    second finds it already published and writes nothing. Raises ScheduleError
-    (nothing published), PublishedError (HistoryBehind: the history is older
-    than the mark) or CannotWrite. `known` is the version the caller serves,
-    reused when the file still holds it.
-    `correction`: True or False force it, None applies the 15-minute rule
-    (history.revise); `editor` is the publishing editor's e-mail, kept in the history.
-    `new_history` builds on whatever history is on disk (none if unreadable) and
-    acknowledges it.
+    The first process to hold the lock writes the new version; one that comes second finds
+    it published and writes nothing. Raises ScheduleError (nothing published), PublishedError
+    (HistoryBehind: the history is older than the mark) or CannotWrite. `known` is the
+    version the caller serves, reused when the file still holds it; `correction` and `editor`
+    are history.revise's; `new_history` builds on whatever history is on disk (none if
+    unreadable) and acknowledges it.
     """
     source = str(schedule_path)
     with publishing_lock(published):

@@ -1,15 +1,10 @@
 """Social cards: the 1200×630 PNG a link shows when it is shared (Open Graph, Twitter, JSON-LD).
 
-One card per session and one for the agenda, drawn with Pillow from the
-schedule. What a card says is decided first, as text (`CardText`), so that the
-image's alt text is exactly what it shows; `draw` then turns that text into PNG
-bytes. The font is shipped with the package (fonts/, DejaVu Sans, with its
-licence) and laid out with Pillow's basic engine, and the PNG carries no date
-or other metadata: the same schedule gives the same bytes, hence one ETag.
-
-Like the pages, a card depends on the clock only through which sessions are
-past: a confirmed session becomes « Tenue », the agenda's card names the next
-session.
+What a card says is decided first, as text (`CardText`), so that the image's alt
+text is exactly what it shows; `draw` turns it into PNG bytes with the shipped font
+(fonts/, DejaVu Sans, with its licence) and no metadata, so the same schedule gives
+the same bytes (one ETag). Like a page, a card depends on the clock only through
+which sessions are past: « Tenue », the agenda card's next session.
 """
 
 from __future__ import annotations

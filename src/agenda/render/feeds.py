@@ -1,18 +1,15 @@
 """RSS 2.0 and Atom 1.0 news feeds: one entry per announced session, for journalists.
 
-feedgen's defaults would break determinism or validity: it stamps
-`updated`/`lastBuildDate` with the clock, prepends entries, takes the RSS
-channel `<link>` from the last `link()` call and omits the Atom author. Each of
-these is set explicitly here from the schedule, so the same schedule always
-gives the same bytes.
+feedgen's defaults (the clock in `updated`/`lastBuildDate`, entries prepended, the RSS
+`<link>` from the last `link()` call, no Atom author) are overridden in `build_feed`, so the
+same schedule always gives the same bytes.
 
-An entry is dated by its announcement (pubDate, Atom `published`) and by the
-session's `updated`; the event's own date is only in its title and body.
+An entry is dated by its announcement (pubDate, Atom `published`) and by the session's
+`updated`; the event's own date is only in its title and body.
 
-Each revision that tells journalists something (a new date, a cancellation, a
-change of speakers, a replay: `Revision.news`) is an entry of its own, dated at
-the revision, with a permanent id of its own; the announcement entry stays.
-Quiet edits (a typo fixed) make no entry.
+Each revision that tells journalists something (a new date, a cancellation, a change of
+speakers, a replay: `Revision.news`) is an entry of its own, dated at the revision, with its
+own permanent id; the announcement entry stays. Quiet edits (a typo fixed) make none.
 """
 
 from __future__ import annotations
@@ -148,10 +145,8 @@ def entry_html(schedule: Schedule, session: Session) -> str:
     if session.public_video_url:
         html.append(f"<p><strong>Visioconférence :</strong> {_link(session.public_video_url)}</p>")
     elif not session.is_cancelled and not session.is_known_held:
-        html.append(
-            "<p><strong>Visioconférence :</strong> "
-            "le lien de connexion est communiqué aux inscrits.</p>"
-        )
+        html.append("<p><strong>Visioconférence :</strong> "
+                    "le lien de connexion est communiqué aux inscrits.</p>")
     if session.registration_url and not session.is_cancelled and not session.is_known_held:
         html.append(f"<p><strong>Inscription :</strong> {_link(session.registration_url)}</p>")
     related = [_link(links.page_url(info, session), "Page de la séance")]
@@ -201,12 +196,8 @@ def build_entry(
 
 def _author(calendar: CalendarInfo) -> dict[str, str]:
     organizer = calendar.organizer
-    author = {"name": organizer.name}
-    if organizer.email:
-        author["email"] = organizer.email
-    if organizer.url:
-        author["uri"] = organizer.url
-    return author
+    author = {"name": organizer.name, "email": organizer.email, "uri": organizer.url}
+    return {key: value for key, value in author.items() if value}
 
 
 def build_feed(
@@ -220,8 +211,7 @@ def build_feed(
 ) -> FeedGenerator:
     """The feed of the announced sessions among `sessions` and their changes up to `until`.
 
-    `selected` are the sessions the feed is about (a city's, a series'), which
-    date it when none is announced yet.
+    `selected`, the sessions it is about (a city's, a series'), date it until one is announced.
     """
     info = schedule.calendar
     entries = announcements(sessions)

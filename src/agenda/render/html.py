@@ -1,9 +1,8 @@
 """HTML pages: the agenda, a session's page, the embeddable list and error pages.
 
-Built with a Jinja2 environment of their own (autoescape on), not with Flask's
-render_template, so they render without an app; `now` only decides which
-sessions are past. Links inside the site are root-relative paths; canonical,
-Open Graph, JSON-LD and subscription links are absolute URLs from `links`.
+Built with a Jinja2 environment of their own (autoescape on), not Flask's render_template,
+so they render without an app; `now` only decides which sessions are past. Links inside the
+site are root-relative; canonical, Open Graph, JSON-LD and subscription links are absolute.
 """
 
 from __future__ import annotations
@@ -44,14 +43,9 @@ ONLINE = "https://schema.org/OnlineEventAttendanceMode"
 @functools.cache
 def environment() -> Environment:
     """The Jinja2 environment of the package's templates, autoescaping everything."""
-    return Environment(
-        loader=PackageLoader("agenda", "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    return Environment(loader=PackageLoader("agenda", "templates"), autoescape=True,
+                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                       keep_trailing_newline=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,13 +257,8 @@ def _offer(session: Session, past: bool) -> dict[str, Any] | None:
         availability = PRE_ORDER  # one may register for a date still to be confirmed
     else:
         availability = IN_STOCK
-    offer: dict[str, Any] = {
-        "@type": "Offer",
-        "price": 0,
-        "priceCurrency": "EUR",
-        "url": session.registration_url,
-        "availability": availability,
-    }
+    offer: dict[str, Any] = {"@type": "Offer", "price": 0, "priceCurrency": "EUR",
+                             "url": session.registration_url, "availability": availability}
     if session.announced is not None:
         offer["validFrom"] = session.announced.isoformat()
     return offer

@@ -1,13 +1,9 @@
 """The JSON document for the CEPS site: every session with its times, links and status.
 
-`schedule_document` and `session_document` build plain dicts from the schedule;
-`to_bytes` serializes them deterministically (sorted keys, UTF-8, no clock), so
-the same schedule always gives the same bytes and the same ETag. A private
-video link never gets here: only `Session.public_video_url` is read.
-
-schemas/events.json is the JSON Schema of both documents, written by hand
-next to them; tests validate every document against it, so a key added here
-without being declared there fails them.
+Plain dicts serialized deterministically (sorted keys, UTF-8, no clock): the same schedule
+gives the same bytes and ETag. A private video link never gets here (`public_video_url`).
+schemas/events.json, written by hand, is the JSON Schema of both documents; tests validate
+every document against it, so a key added here without being declared there fails them.
 """
 
 from __future__ import annotations
@@ -143,14 +139,8 @@ def schedule_document(
         "version": FORMAT_VERSION,
         "calendar": calendar_document(schedule.calendar),
         "series": [
-            {
-                "id": s.id,
-                "title": s.title,
-                "club": s.club,
-                "description": s.description,
-                "partners": list(s.partners),
-                "url": s.url,
-            }
+            {"id": s.id, "title": s.title, "club": s.club, "description": s.description,
+             "partners": list(s.partners), "url": s.url}
             for s in schedule.series
         ],
         "contacts": [asdict(c) for c in schedule.contacts],

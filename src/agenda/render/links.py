@@ -113,8 +113,7 @@ def subscribe_urls(calendar: CalendarInfo) -> dict[str, str]:
 def add_to_calendar(calendar: CalendarInfo, session: Session) -> dict[str, str]:
     """One-off 'add this session' links: Google, Outlook.com, Office 365 and the .ics download.
 
-    Times are in UTC; the details stay short and point back to the page, which has
-    everything else.
+    Times are in UTC; the details stay short and point back to the page, which has the rest.
     """
     assert session.start is not None and session.end is not None
     start, end = session.start.astimezone(UTC), session.end.astimezone(UTC)

@@ -1,10 +1,10 @@
 """VTIMEZONE components computed from zoneinfo, in the form every client reads.
 
-Why not icalendar's own generator: it writes RDATE lists, which Outlook has
-ignored, and its DAYLIGHT onset for Paris reads 03:00 where RFC 5545 wants the
-local time before the change (02:00). Here each run of years that follows one
-rule becomes a STANDARD or DAYLIGHT sub-component with a yearly RRULE whose
-DTSTART is the onset in the old offset; a one-off change gets a DTSTART alone.
+Why not icalendar's own generator: it writes RDATE lists, which Outlook has ignored, and
+its DAYLIGHT onset for Paris reads 03:00 where RFC 5545 wants the local time before the
+change (02:00). Here each run of years under one rule becomes a STANDARD or DAYLIGHT
+sub-component with a yearly RRULE whose DTSTART is the onset in the old offset; a one-off
+change gets a DTSTART alone.
 """
 
 from __future__ import annotations
@@ -89,13 +89,11 @@ def transitions(zone: ZoneInfo, start: datetime, end: datetime) -> tuple[Transit
 def build_vtimezone(
     zone: ZoneInfo, first: datetime, last: datetime, years: Iterable[int] | None = None
 ) -> Timezone:
-    """A VTIMEZONE for `zone` valid for every time from `first` to `last` and, where the
-    current rule is known to continue, beyond.
+    """A VTIMEZONE for `zone` valid from `first` to `last` and beyond while the rule holds.
 
-    `years`, when given, are the only years that hold times to describe (those of
-    the events): the offsets are then worked out around each of them rather than
-    for every year from `first` to `last`, so sessions centuries apart cost no more
-    than sessions a year apart.
+    `years`, when given, are the only years with times to describe (the events'): offsets
+    are worked out around each of them, not for every year from `first` to `last`, so
+    sessions centuries apart cost no more than sessions a year apart.
     """
     wanted = set(years) if years is not None else set(range(first.year, last.year + 1))
     changes, window_start, window_end = _changes(zone, frozenset(wanted | {first.year, last.year}))

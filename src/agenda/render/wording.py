@@ -1,7 +1,6 @@
 """The words users read: French (or the calendar's language) labels, dates and times.
 
-Dates and times go through Babel so month and day names come from CLDR, not
-from a hand-written table.
+Dates and times go through Babel: month and day names come from CLDR, not a hand-written table.
 """
 
 from __future__ import annotations
@@ -75,9 +74,8 @@ def long_date(moment: datetime, locale: str = "fr") -> str:
 @functools.lru_cache(maxsize=4096)
 def _long_date(wall: datetime, locale: str) -> str:
     language = _babel(locale)
-    if language.language == "fr" and wall.day == 1:
-        return format_datetime(wall, f"EEEE '1er'{NBSP}MMMM y", locale=language)
-    return format_datetime(wall, f"EEEE d{NBSP}MMMM y", locale=language)
+    day = "'1er'" if language.language == "fr" and wall.day == 1 else "d"
+    return format_datetime(wall, f"EEEE {day}{NBSP}MMMM y", locale=language)
 
 
 def clock_time(moment: datetime, locale: str = "fr") -> str:
@@ -125,12 +123,10 @@ def duration(span: timedelta) -> str:
     minutes = max(1, round(span.total_seconds() / 60))
     days, minutes = divmod(minutes, 24 * 60)
     hours, rest = divmod(minutes, 60)
-    if hours == 0 and rest:
-        clock = f"{rest}{NBSP}min"
-    elif hours:
+    if hours:
         clock = f"{hours}{NBSP}h{NBSP}{rest:02d}" if rest else f"{hours}{NBSP}h"
     else:
-        clock = ""
+        clock = f"{rest}{NBSP}min" if rest else ""
     if not days:
         return clock
     day_words = f"{days}{NBSP}jour{'s' if days > 1 else ''}"
@@ -184,9 +180,8 @@ def announcement_title(session: Session, locale: str = "fr") -> str:
 
 def former_start(session: Session, locale: str = "fr") -> str:
     """'mercredi 15 décembre 2021 à 8 h 45': when a rescheduled session was first planned."""
-    if session.previous_start is None:
-        return ""
-    return short_moment(session.previous_start, locale)
+    moment = session.previous_start
+    return short_moment(moment, locale) if moment is not None else ""
 
 
 def venue(session: Session) -> str:
@@ -245,8 +240,7 @@ def change_phrase(revision: Revision) -> str:
 def change_line(session: Session, revision: Revision, calendar: CalendarInfo) -> str:
     """One line of a session's change log: '17 mai 2021 : nouvelle date (au lieu du …)'.
 
-    The day is the one the feeds give, in the calendar's time zone: the announcement's
-    for the first revision.
+    The day is the one the feeds give, in the calendar's zone: the announcement's for the first.
     """
     locale = calendar.language
     announced = session.announced if revision.is_first else None
