@@ -419,14 +419,16 @@ def ensure_site(
 
 
 def find_site(root: Path, mark: Mark, now: datetime) -> builder.Site | None:
-    """The complete folder of the version `mark` names that holds `now`, if any, once the
-    build under way (if any) has ended."""
-    with publishing_lock(root / "site"):
-        pass
-    for folder in root.glob(f"v{mark.version}-{mark.digest[:10]}-*-{builder.RELEASE[:8]}"):
-        with contextlib.suppress(builder.SiteError):
-            if (found := builder.read_site(folder)).holds(now):
-                return found
+    """The complete folder of the version `mark` names that holds `now`, if any: looked for
+    at once, then again after the build under way (it holds the lock) has ended."""
+    for wait in (False, True):
+        if wait:  # a data folder that cannot be written has no build under way
+            with contextlib.suppress(CannotWrite), publishing_lock(root / "site"):
+                pass
+        for folder in root.glob(f"v{mark.version}-{mark.digest[:10]}-*-{builder.RELEASE[:8]}"):
+            with contextlib.suppress(builder.SiteError):
+                if (found := builder.read_site(folder)).holds(now):
+                    return found
     return None
 
 
