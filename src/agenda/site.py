@@ -347,8 +347,9 @@ def read_site(folder: Path) -> Site:
     """The built folder at `folder`; SiteError when it is not complete. The manifest is read
     a line at a time: at 10,000 sessions it lists 90,000 URLs; only their entries are kept."""
     try:
-        with open(folder / MANIFEST, "rb") as handle:
+        with open(folder / MANIFEST, encoding="utf-8") as handle:
             ino = os.fstat(handle.fileno()).st_ino
+            decode = json.JSONDecoder().decode  # text lines: no encoding to detect
             head = json.loads(handle.readline())
             if head.get("format") != FORMAT:
                 raise SiteError(f"{folder}: not a site folder of this release")
@@ -356,7 +357,7 @@ def read_site(folder: Path) -> Site:
             codings_of: dict[tuple[str, ...], tuple[str, ...]] = {}  # a few, shared
             entries = {}
             for line in handle:
-                path, etag, size, codings, kind, key = json.loads(line)
+                path, etag, size, codings, kind, key = decode(line)
                 codings = codings_of.setdefault(tuple(codings), tuple(codings))
                 entries[path] = Entry(path, etag, int(size), codings, kinds[kind], key)
         if len(entries) != head["count"]:
