@@ -145,16 +145,17 @@ class VersionStore:
         # Nothing published yet: the first version comes from the file alone
         # (its times from the file, not the clock), so any process derives the
         # same one. Write it if we can; serve it either way.
+        # An invalid file raises ScheduleError: nothing to serve.
         raw = read_schedule_bytes(self.path)
-        version = first_version(raw, str(self.path))
+        version = None
         try:
             version = publish(self.path, self.published_path, self.clock(), raw=raw).version
         except CannotWrite as error:
             self._set_pending("unwritable", [str(error)], self._file_time())
-        except (ScheduleError, PublishedError) as error:
+        except PublishedError as error:
             log.warning("first publication refused: %s", error)
         self._checked_stamp = _stamp(self.path)
-        return version
+        return version or first_version(raw, str(self.path))  # not written: served all the same
 
     def served(self) -> Version:
         """The version served now, without looking at the files."""
