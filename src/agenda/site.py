@@ -447,7 +447,8 @@ def _render_all(todo: list[Document], folder: Path, workers: int,
     if workers <= 1 or len(todo) < PARALLEL_FROM:
         meanwhile()
         return [render_one(d, folder) for d in todo]
-    size = max(1, len(todo) // (workers * 8))
+    # Small slices: the last ones, taken while the other workers end theirs, keep all busy.
+    size = max(1, len(todo) // (workers * 32))
     slices = [range(i, min(i + size, len(todo))) for i in range(0, len(todo), size)]
     pool = multiprocessing.get_context("fork").Pool(
         workers, initializer=_receive, initargs=(todo, folder))
