@@ -129,7 +129,13 @@ def folder_name(version: Version, now: datetime) -> str:
     """The folder of `version` at `now`: one per release, version and period between moments."""
     since, _ = period(version.schedule, now)
     stamp = int(since.timestamp()) if since is not None else 0
-    return f"v{version.number}-{version.digest[:10]}-{stamp}-{RELEASE[:8]}"
+    return folder_of(version.number, version.digest, str(stamp))
+
+
+def folder_of(number: int, digest: str, since: str) -> str:
+    """The name of a version's folder for the period starting at `since` (a Unix time, or "*"
+    to match the folders of all its periods)."""
+    return f"v{number}-{digest[:10]}-{since}-{RELEASE[:8]}"
 
 
 def _dated(*stamps: datetime | None) -> datetime | None:

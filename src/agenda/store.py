@@ -426,7 +426,7 @@ def find_site(root: Path, mark: Mark, now: datetime) -> builder.Site | None:
         if wait:  # a data folder that cannot be written has no build under way
             with contextlib.suppress(CannotWrite), publishing_lock(root / "site"):
                 pass
-        for folder in root.glob(f"v{mark.version}-{mark.digest[:10]}-*-{builder.RELEASE[:8]}"):
+        for folder in root.glob(builder.folder_of(mark.version, mark.digest, "*")):
             with contextlib.suppress(builder.SiteError):
                 if (found := builder.read_site(folder)).holds(now):
                     return found
