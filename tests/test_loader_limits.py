@@ -6,15 +6,18 @@ pass `agenda check` and then break a route, or crash the check itself.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from datetime import UTC, datetime
 from pathlib import Path
 
+import icalendar
 import pytest
 
 from agenda.errors import ScheduleError
 from agenda.loader import MAX_FILE_BYTES, load_schedule, parse_schedule
+from agenda.render import ical, json_api
 from tests.conftest import MINIMAL
 
 SESSION = """
@@ -64,6 +67,24 @@ def test_noncharacter_in_calendar_name_is_refused() -> None:
     assert messages(text) == [
         "[calendar], champ name : contient le caractère U+FFFE, "
         "que les agendas et les flux d'actualité ne peuvent pas transporter : retirez-le"
+    ]
+
+
+@pytest.mark.parametrize("city", ["Ly\\uFEFFon", "\\uFEFFLyon", "Lyon\\uFEFF"])
+def test_a_byte_order_mark_within_a_text_is_dropped_everywhere(city: str) -> None:
+    schedule = parse_schedule(session_text(city=city))
+    (session,) = schedule.sessions
+    assert session.city == "Lyon"
+    calendar = icalendar.Calendar.from_ical(ical.session_bytes(schedule, session))
+    (event,) = calendar.walk("VEVENT")
+    assert "Lyon" in str(event["SUMMARY"]) and "\ufeff" not in str(event["SUMMARY"])
+    # The JSON says what the calendar says.
+    assert json.loads(json_api.session_bytes(schedule, session))["city"] == "Lyon"
+
+
+def test_a_text_of_a_byte_order_mark_alone_is_empty() -> None:
+    assert messages(session_text(city="\\uFEFF")) == [
+        "séance « lyon », champ city : ne doit pas être vide"
     ]
 
 

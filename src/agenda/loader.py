@@ -207,7 +207,9 @@ class _Table:
         if not isinstance(value, str):
             self.problem(key, _("must be a string, not {kind}", kind=_kind(value)))
             return None
-        value = value.replace("\r\n", "\n")
+        # U+FEFF within a text (pasted from a word processor) is invisible, and icalendar
+        # drops it: the same text everywhere, without it.
+        value = value.replace("\r\n", "\n").replace(BOM, "")
         limit = MAX_TEXT if multiline else MAX_LINE
         if CONTROL.search(value):
             self.problem(key, _("contains a control character; remove it"))
