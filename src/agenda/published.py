@@ -485,7 +485,7 @@ def publish(
 
 
 def pending_changes(
-    schedule_path: Path, published: Path, now: datetime, correction: bool | None = None
+    schedule_path: Path, published: Path, now: datetime
 ) -> tuple[Version | None, Version, list[SessionChange]]:
     """What publishing the file now would change, without writing: (current, next, changes)."""
     source = str(schedule_path)
@@ -495,5 +495,5 @@ def pending_changes(
     data = read_schedule_bytes(schedule_path)
     if current is not None and digest_of(data) == current.digest:
         return current, current, []
-    version, changes = next_version(current, data, source, now, correction=correction)
+    version, changes = next_version(current, data, source, now)
     return current, version, changes
