@@ -89,7 +89,7 @@ def _stamp(path: Path) -> tuple[int, int, int] | None:
 
 
 class VersionStore:
-    """The published version this process serves, with its render cache."""
+    """The published version this process serves, and the site folder built from it."""
 
     def __init__(
         self,
