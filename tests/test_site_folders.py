@@ -55,6 +55,10 @@ def served(app: Flask) -> site.Site:
     return store.site()
 
 
+def served_digest(app: Flask) -> str:
+    return read_version(published_path(Path(app.config["AGENDA_DATA"])), "x").digest[:12]
+
+
 def inode(built: site.Site, url: str) -> int:
     return (built.folder / site.file_for(url)).stat().st_ino
 
@@ -186,32 +190,72 @@ def test_a_cut_manifest_is_not_a_folder_and_is_built_again(tmp_path: Path, cut: 
     assert len(served(again).entries) == len(lines) - 1
 
 
+@pytest.mark.parametrize("failure", [OSError(28, "No space left on device"),
+                                     RuntimeError("un défaut de rendu")])
 def test_a_failed_build_keeps_the_previous_folder_and_health_says_why(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    failure: Exception,
 ) -> None:
+    # A full disk, or any other failure of a build (a bug in a render function).
+    monkeypatch.setattr(agenda.store, "BUILD_RETRY_SECONDS", 0.5)
     path = data_copy(tmp_path)
     app = app_on(path)
     client = app.test_client()
     before = client.get("/events/automne").data
-    real = site.render_one
+    real, tries = site.render_one, []
 
-    def full_disk(document: site.Document, folder: Path) -> site.Entry:
-        raise OSError(28, "No space left on device")
+    def failing(document: site.Document, folder: Path) -> site.Entry:
+        tries.append(document.path)
+        raise failure
 
-    monkeypatch.setattr(site, "render_one", full_disk)
+    monkeypatch.setattr(site, "render_one", failing)
     edit(path, "Le jour où l’on recule l’heure", "Le jour d’après")
     assert client.get("/events/automne").data == before  # the previous folder serves
     health = client.get("/healthz?strict=1")
     assert health.status_code == 503
-    assert "No space left on device" in health.get_data(as_text=True)
+    assert f"impossible de construire le site de la version 2 ({served_digest(app)}" in \
+        health.get_data(as_text=True)
+    assert str(failure) in health.get_data(as_text=True)
     assert not [p for p in tmp_path.rglob("*.tmp")], "the temporary folder is removed"
+    # Logged once, with where it failed; not built again at every request meanwhile.
+    assert [r.exc_info[1] for r in caplog.records if r.exc_info] == [failure]
+    attempts = len(tries)
+    for _ in range(3):
+        assert client.get("/events/automne").data == before
+    assert len(tries) == attempts
     monkeypatch.setattr(site, "render_one", real)
+    time.sleep(0.6)
     assert "Le jour d’après" in client.get("/events/automne").get_data(as_text=True)
     assert client.get("/healthz?strict=1").status_code == 200
 
 
-def test_a_full_disk_during_a_build_loses_nothing(tmp_path: Path) -> None:
+def test_a_worker_whose_first_catch_up_fails_still_answers_and_follows_edits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A gunicorn worker catches up at its first request, then a thread watches: a surprise
+    # in that first catch-up must neither fail the request nor leave the worker unwatched.
+    path = data_copy(tmp_path)
+    store = VersionStore(path, settle=0)
+    real = VersionStore.poll
+
+    def surprise(self: VersionStore) -> None:
+        monkeypatch.setattr(VersionStore, "poll", real)
+        raise RuntimeError("une surprise")
+
+    monkeypatch.setattr(VersionStore, "poll", surprise)
+    assert store.current().number == 1
+    edit(path, "Le jour où l’on recule l’heure", "Le jour d’après")
+    deadline = time.monotonic() + 20
+    while store.served().number < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert store.served().number == 2
+
+
+def test_a_full_disk_during_a_build_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A real full disk: a small tmpfs holds the site folders (root only).
+    monkeypatch.setattr(agenda.store, "BUILD_RETRY_SECONDS", 0.0)  # the disk freed: at once
     mount = tmp_path / "small"
     mount.mkdir()
     if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)],
@@ -235,7 +279,7 @@ def test_a_full_disk_during_a_build_loses_nothing(tmp_path: Path) -> None:
         assert b"Le jour d" in client.get("/calendar.ics").data
         assert client.get("/healthz?strict=1").status_code == 200
     finally:
-        subprocess.run(["umount", str(mount)], check=False)
+        subprocess.run(["umount", "--lazy", str(mount)], check=False)  # files still open
 
 
 BUILD = """

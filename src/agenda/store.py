@@ -62,6 +62,7 @@ log = logging.getLogger(__name__)
 SETTLE_SECONDS = 2.0  # a save in progress rarely pauses this long between writes
 POLL_SECONDS = 0.5
 RETRY_SECONDS = 5.0  # a publication that could not be written is tried again this often
+BUILD_RETRY_SECONDS = 30.0  # and a site folder that could not be built (a build is longer)
 # A clock this far past both the last publication and the schedule's last date is
 # taken for a clock stepped ahead (a typo in `date`, a dead battery): reported.
 AHEAD = timedelta(days=366)
@@ -126,6 +127,7 @@ class VersionStore:
         self.site_root = Path(site_root) if site_root else site_root_for(self.path)
         self.moment = moment or clock
         self._site: builder.Site | None = None
+        self._failed: tuple[str, float] | None = None  # a folder whose build failed, until when
         self._version = self._start()
         self.poll()
         if self._site is None:
@@ -170,21 +172,25 @@ class VersionStore:
             # loaded the app long ago, whose watcher thread it lacks): catch up, then watch.
             self._watcher_pid = os.getpid()
             self._poll_lock = threading.Lock()  # a lock copied by fork may look held
-            self.poll()
-            threading.Thread(target=self._watch_loop, name="agenda-watch", daemon=True).start()
+            said = self._poll_logged(None)
+            threading.Thread(target=self._watch_loop, args=(said,), name="agenda-watch",
+                             daemon=True).start()
         return self._version
 
-    def _watch_loop(self) -> None:
-        said = None
+    def _poll_logged(self, said: str | None) -> str | None:
+        """poll(), outliving any surprise: logged once (`said`, the last one), then repeated."""
+        try:
+            self.poll()
+        except Exception as error:
+            if repr(error) != said:
+                log.exception("watching the schedule failed")
+            return repr(error)
+        return None
+
+    def _watch_loop(self, said: str | None) -> None:
         while True:
             time.sleep(min(POLL_SECONDS, max(self.settle / 2, 0.05)))
-            try:
-                self.poll()
-                said = None
-            except Exception as error:  # the watcher must outlive any surprise; logged once
-                if repr(error) != said:
-                    log.exception("watching the schedule failed")
-                said = repr(error)
+            said = self._poll_logged(said)
 
     def site(self) -> builder.Site:
         """The built folder of the version served."""
@@ -221,14 +227,20 @@ class VersionStore:
         if site is not None and (site.version, site.digest) == (version.number, version.digest) \
                 and site.holds(now) and damaged is None:
             return
+        target = builder.folder_name(version, now)
+        if damaged is None and self._failed is not None and self._failed[0] == target \
+                and time.monotonic() < self._failed[1]:
+            return  # that build failed: tried again later, not at every poll of every worker
         try:
             self._site = ensure_site(self.site_root, version, now, site, damaged)
             # Served from now on (requests read _site); the older folders go after.
             prune(self.site_root, {self._site.folder.name, site.folder.name if site else ""})
-        except (OSError, builder.SiteError) as error:
-            self._alarm("site", f"cannot build the site of {version.label}: {error}; "
-                                "still serving the previous folder")
+        except Exception as error:  # whatever the cause (a full disk, a bug), still serving
+            self._failed = (target, time.monotonic() + BUILD_RETRY_SECONDS)
+            self._alarm("site", _("cannot build the site of {label}: {error}; still serving the "
+                                  "previous folder", label=version.label, error=error), error)
             return
+        self._failed = None
         self._alarm("site", None)
 
     def _follow_published(self) -> None:
@@ -270,8 +282,9 @@ class VersionStore:
         if (found.number, found.digest) != (current.number, current.digest):
             self._swap(found)
 
-    def _alarm(self, kind: str, message: str | None) -> None:
-        """Set or clear a problem for the operator; logged once, when it appears or changes."""
+    def _alarm(self, kind: str, message: str | None, cause: Exception | None = None) -> None:
+        """Set or clear a problem for the operator; logged once (with the `cause`'s traceback),
+        when it appears or changes."""
         if message == self.alarms.get(kind):
             return
         if message is None:
@@ -279,7 +292,7 @@ class VersionStore:
             log.info("resolved: %s", kind)
         else:
             self.alarms[kind] = message
-            log.error("%s", message)
+            log.error("%s", message, exc_info=cause)
 
     def _check_clock(self) -> None:
         """Report a clock behind the last publication (times are then held past it)."""
