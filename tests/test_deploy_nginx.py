@@ -7,8 +7,10 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -17,6 +19,7 @@ from flask.testing import FlaskClient
 
 from agenda import site
 from agenda.cli import main
+from agenda.published import published_path
 from tests.conftest import SEVERAL, SHIPPED
 from tests.servers import BROTLI_STATIC, ROOT, fetch, free_port, gunicorn, nginx, nginx_binary
 
@@ -108,17 +111,17 @@ def test_nginx_lets_desk_forms_through_and_nothing_else_that_big(proxied: int) -
     assert answers == {"/desk/connexion": 404, "/": 413}
 
 
-@pytest.fixture(scope="module")
-def site_served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int, Path]]:
-    """deploy/nginx/agenda-site.conf with this folder's paths: nginx serves the site folder,
-    gunicorn the dynamic routes; yields (nginx's port, gunicorn's port, the data file)."""
+@contextmanager
+def deployed(folder: Path, source: Path) -> Iterator[tuple[int, int, Path]]:
+    """deploy/nginx/agenda-site.conf with `folder`'s paths, serving a copy of the schedule
+    `source` (with its history, if any): nginx serves the site folder, gunicorn the dynamic routes;
+    yields (nginx's port, gunicorn's port, the data file)."""
     nginx_binary()
-    folder = tmp_path_factory.mktemp("deployed")
     data = folder / "data" / "sessions.toml"
     data.parent.mkdir()
-    shutil.copyfile(SEVERAL, data)
-    shutil.copyfile(SEVERAL.with_name("several_sessions.published.json"),
-                    data.with_name("sessions.published.json"))
+    shutil.copyfile(source, data)
+    if published_path(source).exists():
+        shutil.copyfile(published_path(source), published_path(data))
     snippets = folder / "snippets"
     snippets.mkdir()
     for name in ("agenda-site.conf", "agenda-upstream.conf"):
@@ -138,6 +141,12 @@ def site_served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int,
     env = {"AGENDA_SECRET": "test-secret-" + "k" * 40, "AGENDA_SITE": ""}
     with gunicorn(data, app_port, env=env), nginx(folder / "nginx", block, port, "/healthz"):
         yield port, app_port, data
+
+
+@pytest.fixture(scope="module")
+def site_served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int, Path]]:
+    with deployed(tmp_path_factory.mktemp("deployed"), SEVERAL) as served:
+        yield served
 
 
 def test_nginx_serves_the_folder_as_the_app_and_passes_what_is_dynamic(
@@ -172,3 +181,60 @@ def test_nginx_serves_the_folder_as_the_app_and_passes_what_is_dynamic(
     assert got["Cache-Control"] == "private, no-store"
     status, got, body = fetch(port, "/nulle-part", {"Accept": "text/html"})
     assert status == 404 and "Page introuvable" in body.decode("utf-8")
+
+
+UNDATED = """
+[calendar]
+name = "CEPS – Tour des Villes"
+base_url = "https://agenda.example.org"
+organizer = { name = "CEPS", email = "contact@example.org" }
+
+[[series]]
+id = "tour-des-villes"
+title = "Tour des Villes"
+
+[[sessions]]
+id = "bourges"
+series = "tour-des-villes"
+number = 2
+city = "Bourges"
+"""
+DATED = """
+[[sessions]]
+id = "lyon"
+series = "tour-des-villes"
+number = 4
+city = "Lyon"
+start = 2021-06-16T08:45:00
+end = 2021-06-16T10:15:00
+announced = 2021-06-01
+"""
+
+
+def test_a_kind_of_document_new_since_nginx_loaded_its_snippet_is_served_right(
+    tmp_path: Path,
+) -> None:
+    # nginx read the folder's snippet when it started, from a version without any dated
+    # session: no location knows a session's .ics. The first dated session's documents
+    # must still be served as the app serves them, before anyone reloads nginx.
+    source = tmp_path / "undated.toml"
+    source.write_text(UNDATED, encoding="utf-8")
+    (tmp_path / "deployed").mkdir()
+    with deployed(tmp_path / "deployed", source) as (port, app_port, data):
+        with data.open("a", encoding="utf-8") as out:
+            out.write(DATED)
+        deadline = time.monotonic() + 30
+        while b"lyon" not in fetch(app_port, "/calendar.ics")[2]:
+            assert time.monotonic() < deadline, "the edit was not published"
+            time.sleep(0.2)
+        built = site.read_site(data.with_name("sessions.site") / "current")
+        new = [p for p in built.entries if "lyon" in p and not p.startswith("/_")]
+        assert {"/events/lyon", "/events/lyon.ics", "/events/lyon.json",
+                "/cities/lyon/calendar.ics"} <= set(new)
+        for path in new:
+            status, got, body = fetch(port, path)
+            app_status, expected, app_body = fetch(app_port, path)
+            assert (status, body) == (app_status, app_body) == (200, app_body), path
+            for name in ("Content-Type", "Content-Security-Policy", "Content-Disposition",
+                         "Access-Control-Allow-Origin"):
+                assert got.get(name) == expected.get(name), (path, name)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import email.utils
+import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,8 +16,9 @@ from flask.testing import FlaskClient
 
 from agenda import create_app
 from agenda.cli import main
+from agenda.published import published_path
 from agenda.site import Site, file_for
-from tests.conftest import SEVERAL
+from tests.conftest import SEVERAL, SHIPPED
 from tests.servers import BROTLI_STATIC, fetch, free_port, nginx, nginx_binary
 
 NOW = "2021-07-01T12:00:00+02:00"
@@ -117,6 +120,34 @@ def test_nginx_on_the_folder_answers_as_the_app(
     for path in public(built):
         for coding in codings:
             _same_answer(path, coding, static_host, client)
+
+
+def test_the_snippet_nginx_loaded_fits_the_sessions_added_since(tmp_path: Path) -> None:
+    # nginx reads _nginx/agenda-static.conf when it starts; later versions are served from
+    # `current` with that same snippet. The shipped schedule has one dated session: a second
+    # one's page, download and JSON must still get their own headers, not nginx's guesses.
+    nginx_binary()
+    data = tmp_path / "sessions.toml"
+    shutil.copyfile(SHIPPED, data)
+    shutil.copyfile(published_path(SHIPPED), published_path(data))
+    app = create_app({"AGENDA_DATA": str(data), "AGENDA_NOW": NOW, "TESTING": True,
+                      "AGENDA_SITE": str(tmp_path / "site")})
+    client = app.test_client()
+    current = tmp_path / "site" / "current"
+    port = free_port()
+    block = (f"server {{ listen 127.0.0.1:{port}; root {current}; "
+             f"include {current}/_nginx/agenda-static.conf; }}")
+    with nginx(tmp_path / "nginx", block, port, "/calendar.ics"):
+        with data.open("a", encoding="utf-8") as out:
+            out.write('\n[[sessions]]\nid = "lyon"\nseries = "tour-des-villes"\nnumber = 4\n'
+                      'city = "Lyon"\nstart = 2021-06-16T08:45:00\nend = 2021-06-16T10:15:00\n'
+                      "announced = 2021-06-01\n")
+        info = data.stat()
+        os.utime(data, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000_000))
+        assert client.get("/events/lyon").status_code == 200  # published and built
+        for path in ("/events/lyon", "/events/lyon.ics", "/events/lyon.json"):
+            for coding in CODINGS[:2]:
+                _same_answer(path, coding, port, client)
 
 
 def test_nginx_hides_the_folder_own_files_and_answers_404_in_french(static_host: int) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from agenda.render import links
 from agenda.site import Entry
 
 FILE_TOKEN = "{file}"  # stands for the file name in a header value (Content-Disposition)
@@ -53,7 +54,8 @@ def _location(match: str, headers: tuple[tuple[str, str], ...], extra: str = "")
 
 
 def _regex(paths: list[str], pages: bool = False) -> str:
-    """A regex location for `paths`: their folders (one level of ids generalised) and names."""
+    """A regex location for `paths`: their folders (one level of ids generalised) and names
+    (generalised too where they are ids: the snippet nginx loaded must fit later sessions)."""
     folders, names = set(), set()
     for path in paths:
         folder, name = path.rsplit("/", 1)
@@ -61,10 +63,12 @@ def _regex(paths: list[str], pages: bool = False) -> str:
         folders.add("/".join(parts[:2]).translate(ESCAPED) + ("/[^/]+" if len(parts) > 2 else ""))
         names.add(name)
     folder_part = "|".join(sorted(folders))
+    by_id = links.SESSIONS_FOLDER.translate(ESCAPED) in folders
     if pages:
-        name_part = next(iter(names)).translate(ESCAPED) if len(names) == 1 else "[^/.]+"
+        one = len(names) == 1 and not by_id
+        name_part = next(iter(names)).translate(ESCAPED) if one else "[^/.]+"
         return f"~ ^(?:{folder_part})/(?:{name_part})$"
-    if len(names) <= 3:
+    if len(names) <= 3 and not by_id:
         name_part = "|".join(n.translate(ESCAPED) for n in sorted(names))
     else:
         tails = sorted({("." + n.rsplit(".", 1)[-1]).translate(ESCAPED) for n in names})

@@ -26,6 +26,7 @@ ATOM_PATH = "/atom.xml"
 EVENTS_JSON_PATH = "/events.json"
 EVENTS_SCHEMA_PATH = "/schemas/events.json"
 AGENDA_CARD_PATH = "/card.png"
+SESSIONS_FOLDER = "/events"  # where each session's documents are, named after its id
 # The documents that also exist narrowed to one series or one city, by file name.
 FILTERED_NAMES = ("calendar.ics", "rss.xml", "atom.xml")
 # Letters NFKD does not split into a base letter and an accent.
@@ -64,22 +65,22 @@ def city_doc_path(city: str, name: str) -> str:
 
 def page_path(session: Session) -> str:
     """'/events/<id>': the session's page."""
-    return f"/events/{session.id}"
+    return f"{SESSIONS_FOLDER}/{session.id}"
 
 
 def ics_path(session: Session) -> str:
     """'/events/<id>.ics': the single-event download."""
-    return f"/events/{session.id}.ics"
+    return f"{SESSIONS_FOLDER}/{session.id}.ics"
 
 
 def json_path(session: Session) -> str:
     """'/events/<id>.json'."""
-    return f"/events/{session.id}.json"
+    return f"{SESSIONS_FOLDER}/{session.id}.json"
 
 
 def card_path(session: Session) -> str:
     """'/events/<id>/card.png': the session's social card."""
-    return f"/events/{session.id}/card.png"
+    return f"{SESSIONS_FOLDER}/{session.id}/card.png"
 
 
 def page_url(calendar: CalendarInfo, session: Session) -> str:
