@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -70,7 +71,7 @@ def test_agenda_serve_works_from_any_folder(tmp_path: Path) -> None:
     folder.mkdir()
     data = tmp_path / "sessions.toml"
     shutil.copyfile(SEVERAL, data)
-    env = dict(os.environ, AGENDA_BODIES=str(tmp_path / "bodies.sqlite"))
+    env = dict(os.environ)
     command = [agenda_command(), "serve", "--data", str(data), "--port", str(port),
                "--workers", "1"]
     with running(command, port, "/healthz", cwd=folder, env=env):
@@ -84,7 +85,7 @@ def test_an_operators_settings_file_overrides_the_packaged_one(tmp_path: Path) -
     shutil.copyfile(SEVERAL, data)
     settings = tmp_path / "site.conf.py"
     settings.write_text(f'bind = ["127.0.0.1:{port}"]\nworkers = 1\n', encoding="utf-8")
-    env = dict(os.environ, AGENDA_BODIES=str(tmp_path / "bodies.sqlite"))
+    env = dict(os.environ)
     command = [agenda_command(), "serve", "--data", str(data), "--config", str(settings)]
     with running(command, port, "/healthz", cwd=tmp_path, env=env):
         assert fetch(port, "/healthz")[0] == 200
@@ -101,3 +102,36 @@ def test_port_80_does_not_tell_the_nginx_version(tmp_path: Path) -> None:
         status, headers, _ = fetch(port, "/", headers={"Host": "agenda.ceps-oing.org"})
     assert status == 301
     assert headers["Server"] == "nginx"
+
+
+def test_workers_watch_the_schedule_before_any_request(tmp_path: Path) -> None:
+    # Behind nginx, which serves the site folder, a worker may get no request for hours:
+    # a saved edit must still be published and built without one.
+    data = tmp_path / "sessions.toml"
+    shutil.copyfile(SEVERAL, data)
+    shutil.copyfile(SEVERAL.with_name("several_sessions.published.json"),
+                    data.with_name("sessions.published.json"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENDA_")}
+    env.update(AGENDA_DATA=str(data), AGENDA_SITE="", AGENDA_WATCH="1")
+    command = [agenda_command(), "serve", "--data", str(data), "--port", str(free_port()),
+               "--workers", "2"]
+    current = tmp_path / "sessions.site" / "current"
+    with open(tmp_path / "log.txt", "w") as log:
+        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
+                                  env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while "Booting worker" not in (tmp_path / "log.txt").read_text():
+            assert time.monotonic() < deadline and server.poll() is None, "no worker started"
+            time.sleep(0.1)
+        before = os.readlink(current)
+        text = data.read_text(encoding="utf-8")
+        data.write_text(text.replace("Le jour où l’on recule l’heure", "Le jour d’après"),
+                        encoding="utf-8")
+        while os.readlink(current) == before:  # settled (2 s), published, built
+            assert time.monotonic() < deadline, "the edit was not published"
+            time.sleep(0.1)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    assert "Le jour d’après" in (current / "events" / "automne.html").read_text("utf-8")

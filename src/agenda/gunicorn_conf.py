@@ -22,3 +22,11 @@ graceful_timeout = 10
 accesslog = "-"
 errorlog = "-"
 forwarded_allow_ips = "127.0.0.1,::1"
+
+
+def post_worker_init(worker: object) -> None:
+    """A worker watches the schedule from its start, not from its first request: with nginx
+    serving the site folder, it may get none for hours, and edits and moments would wait."""
+    store = worker.wsgi.extensions.get("agenda.store")  # type: ignore[attr-defined]
+    if store is not None:
+        store.current()  # catches up, then starts its watcher thread
