@@ -244,9 +244,19 @@ def _file_text() -> str:
     return schedule_path().read_text(encoding="utf-8")
 
 
+def _open_draft() -> drafts.Draft | None:
+    """The editor's saved draft, or None. A draft the file already holds (a publication that
+    failed after writing it, a double click on « Publier ») starts from the file: it is no
+    conflict with itself."""
+    found = drafts.load_draft(schedule_path(), g.editor.email)
+    if found is not None and found.text != found.base and found.text == _file_text():
+        return drafts.Draft(found.text, found.text)
+    return found
+
+
 def current_draft() -> drafts.Draft:
     """The editor's draft, or a fresh one from the file (saved only once edited)."""
-    found = drafts.load_draft(schedule_path(), g.editor.email)
+    found = _open_draft()
     if found is not None:
         return found
     text = _file_text()
@@ -316,7 +326,7 @@ def _session_values(session_id: str) -> dict[str, Any]:
 @bp.get("/")
 def index() -> Any:
     """The agenda as a list by series, with the actions on each session."""
-    draft = drafts.load_draft(schedule_path(), g.editor.email)
+    draft = _open_draft()
     text = draft.text if draft else _file_text()
     sessions = drafts.rows_values(text, "sessions")
     series = [
@@ -493,8 +503,9 @@ def publish_draft() -> Any:
                           correction=correction, editor=g.editor.email)
     except AgendaError as error:
         log.error("desk: %s could not publish: %s", g.editor.email, error)
-        return render_template("desk/error.html", code=500,
-                               message=_("Publishing failed: {error}", error=error)), 500
+        return render_template("desk/error.html", code=500, message=_(
+            "Publishing failed: {error}. Your draft is kept: click 'Publish' again once this "
+            "is solved.", error=error)), 500
     drafts.drop_draft(schedule_path(), g.editor.email)
     log.info("desk: %s published %s", g.editor.email, outcome.version.label)
     return redirect(url_for("desk.index", publie=outcome.version.number))

@@ -1,0 +1,64 @@
+"""The desk under hostile or hurried use: stale forms, failed writes, odd files and requests.
+
+Each test reproduces a defect found by trying the desk as an attacker or as an editor
+in a hurry would; it goes through HTTP (the test client) and reads the results back
+with independent parsers (tomllib, icalendar, lxml, json).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import lxml.html
+import pytest
+from flask import Flask
+
+from agenda import create_app
+from agenda.published import mark_path
+from tests.test_desk import (
+    EMAIL,
+    SECRET,
+    add_editor,
+    app,  # noqa: F401 (fixture)
+    login,
+    post,
+    publish,
+    schedule,  # noqa: F401 (fixture)
+    token,
+)
+
+
+def page_text(body: bytes) -> str:
+    """The visible text of the desk page's <main>, whitespace collapsed."""
+    return " ".join(lxml.html.fromstring(body).xpath("//main")[0].text_content().split())
+
+
+@pytest.fixture
+def waiting_app(schedule: Path) -> Flask:  # noqa: F811
+    """The app with one editor, where only the desk's « Publier » publishes."""
+    add_editor(schedule)
+    return create_app({"AGENDA_DATA": str(schedule), "AGENDA_SECRET": SECRET, "TESTING": True,
+                       "AGENDA_DESK_SECURE": False, "AGENDA_AUTOPUBLISH": False})
+
+
+def test_desk_publish_after_a_failed_one_is_not_a_conflict_with_itself(
+    waiting_app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    client = waiting_app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand", {"title": "Titre corrigé"})[0] == 302
+    # A history put back from a backup: the file is written, then publishing refuses.
+    published = schedule.with_name("sessions.published.json")
+    mark = mark_path(published)
+    mark.write_text(json.dumps({"acknowledged": True, "published": "2030-01-01T00:00:00Z",
+                                "sha256": "0" * 64, "version": 99}), encoding="utf-8")
+    failed = client.post("/desk/publier", data={"csrf_token": token(client, "/desk/brouillon")})
+    assert failed.status_code == 500
+    assert "Votre brouillon est conservé" in page_text(failed.data)
+    mark.unlink()  # the operator puts things right; the editor clicks « Publier » again
+    assert publish(client) == 302
+    history = json.loads(published.read_text(encoding="utf-8"))
+    last = history["sessions"]["clermont-ferrand"]["revisions"][-1]
+    assert last["by"] == EMAIL
+    assert "Titre corrigé" in client.get("/events/clermont-ferrand").get_data(as_text=True)
