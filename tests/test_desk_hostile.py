@@ -8,11 +8,13 @@ with independent parsers (tomllib, icalendar, lxml, json).
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 import lxml.html
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
 from agenda import create_app
 from agenda.published import mark_path
@@ -62,3 +64,27 @@ def test_desk_publish_after_a_failed_one_is_not_a_conflict_with_itself(
     last = history["sessions"]["clermont-ferrand"]["revisions"][-1]
     assert last["by"] == EMAIL
     assert "Titre corrigé" in client.get("/events/clermont-ferrand").get_data(as_text=True)
+
+
+def form_of(client: FlaskClient, path: str) -> dict[str, str]:
+    """The values a browser would submit from the form at `path`, as shown."""
+    return dict(lxml.html.fromstring(client.get(path).data).xpath("//main//form")[0]
+                .form_values())
+
+
+def test_desk_two_tabs_on_one_session_keep_both_changes(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    client = app.test_client()
+    login(client)
+    path = "/desk/seances/clermont-ferrand"
+    first, second = form_of(client, path), form_of(client, path)  # two tabs, opened together
+    assert client.post(path, data={**first, "title": "Titre du premier onglet"}).status_code \
+        == 302
+    assert client.post(path, data={**second, "description": "Description du second"}) \
+        .status_code == 302
+    assert publish(client) == 302
+    sessions = tomllib.loads(schedule.read_text(encoding="utf-8"))["sessions"]
+    clermont = next(s for s in sessions if s["id"] == "clermont-ferrand")
+    assert (clermont["title"], clermont["description"]) == (
+        "Titre du premier onglet", "Description du second")

@@ -122,6 +122,21 @@ def inputs(fields: tuple[Field, ...], values: Mapping[str, Any], errors: Mapping
     return found
 
 
+def submitted(shown: list[Input] | tuple[Input, ...]) -> dict[str, str]:
+    """What a browser submits from these inputs left as shown, by input name."""
+    found: dict[str, str] = {}
+    for item in shown:
+        if item.type in ("table", "tables"):
+            for child in item.children:
+                found.update(submitted(child if isinstance(child, tuple) else (child,)))
+        elif item.type == "checkbox":
+            found.update({item.name: "1"} if item.value else {})
+        else:
+            value = (item.value or item.field.default) if item.type == "select" else item.value
+            found[item.name] = str(value)
+    return found
+
+
 def _read_one(field: Field, text: str) -> Any:
     """One submitted value as the file holds it; ValueError with a French message."""
     text = text.replace("\r\n", "\n")

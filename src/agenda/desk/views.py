@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -286,6 +287,19 @@ def _save(draft: drafts.Draft, text: str) -> None:
     drafts.save_draft(schedule_path(), g.editor.email, drafts.Draft(text, draft.base))
 
 
+def _changed(fields: tuple[Field, ...], posted: dict[str, Any]) -> tuple[Field, ...]:
+    """The fields the editor changed in the form, against the values it showed (its `shown`
+    input): a form left open in another tab must not put back the values it showed."""
+    try:
+        shown = json.loads(request.form.get("shown", ""))
+    except ValueError:
+        return fields
+    if not isinstance(shown, dict):
+        return fields
+    before = forms.read(fields, {str(k): str(v) for k, v in shown.items()})[0]
+    return tuple(f for f in fields if posted.get(f.name) != before.get(f.name))
+
+
 def _form(title: str, key: str, item_id: str | None, table: Table, fields: tuple[Field, ...],
           values: dict[str, Any], fixed: tuple[str, ...] = (), intro: str = "",
           adjust: Callable[[dict[str, Any]], dict[str, str]] | None = None) -> Any:
@@ -302,15 +316,18 @@ def _form(title: str, key: str, item_id: str | None, table: Table, fields: tuple
         if not errors:
             draft = current_draft()
             target = posted.get("id", item_id) if key == "sessions" else item_id
-            text = drafts.edit(draft.text, key, target, fields, posted)
+            exists = drafts.item_values(draft.text, key, target) is not None
+            text = drafts.edit(draft.text, key, target,
+                               _changed(fields, posted) if exists else fields, posted)
             errors, others = _try(text, key, target, table)
             if not errors:
                 _save(draft, text)
                 return redirect(url_for("desk.index", _anchor=f"s-{target}" if target else None))
     shown = forms.inputs(fields, values, errors, fixed=fixed, typed=request.form)
+    first = request.form.get("shown") or json.dumps(forms.submitted(shown), ensure_ascii=False)
     return render_template("desk/form.html", title=title, inputs=shown, errors=errors,
-                           labels=forms.labels(shown), others=others, intro=intro), \
-        (422 if errors else 200)
+                           labels=forms.labels(shown), others=others, intro=intro,
+                           shown=first), (422 if errors else 200)
 
 
 def _session_values(session_id: str) -> dict[str, Any]:
