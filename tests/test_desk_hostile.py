@@ -88,3 +88,31 @@ def test_desk_two_tabs_on_one_session_keep_both_changes(
     clermont = next(s for s in sessions if s["id"] == "clermont-ferrand")
     assert (clermont["title"], clermont["description"]) == (
         "Titre du premier onglet", "Description du second")
+
+
+def test_desk_edits_a_file_saved_with_a_byte_order_mark(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # Windows Notepad's UTF-8 starts with U+FEFF; `agenda check` and the site accept it.
+    schedule.write_bytes(b"\xef\xbb\xbf" + schedule.read_bytes())
+    client = app.test_client()
+    login(client)
+    listed = client.get("/desk/")
+    assert listed.status_code == 200
+    assert "Clermont-Ferrand" in page_text(listed.data)
+    assert post(client, "/desk/seances/bourges", {"title": "Bourges, ville du Cher"})[0] == 302
+    assert publish(client) == 302
+    sessions = tomllib.loads(schedule.read_bytes().decode("utf-8-sig"))["sessions"]
+    assert next(s for s in sessions if s["id"] == "bourges")["title"] == "Bourges, ville du Cher"
+
+
+def test_desk_says_in_french_when_the_file_is_not_utf8(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    client = app.test_client()
+    login(client)
+    schedule.write_bytes(schedule.read_text(encoding="utf-8").encode("cp1252", "replace"))
+    for path in ("/desk/", "/desk/brouillon", "/desk/seances/bourges"):
+        answer = client.get(path)
+        assert answer.status_code == 409, path
+        assert "enregistrez le fichier en UTF-8" in page_text(answer.data), path

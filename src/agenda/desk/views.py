@@ -156,11 +156,15 @@ def http_error(error: HTTPException) -> tuple[str, int]:
     return render_template("desk/error.html", code=code, message=message), code
 
 
+@bp.errorhandler(UnicodeDecodeError)
 @bp.errorhandler(TOMLKitError)
-def unreadable(error: TOMLKitError) -> tuple[str, int]:
-    """A draft or file that is not TOML (a hand edit in progress): say so, and where to look."""
+def unreadable(error: TOMLKitError | UnicodeDecodeError) -> tuple[str, int]:
+    """A draft or file that is not TOML (a hand edit in progress) or not UTF-8 (saved in
+    another encoding): say so, and where to look."""
     log.warning("desk: the schedule text does not parse: %s", error)
-    return render_template("desk/unreadable.html", error=error), 409
+    detail = _("not UTF-8 text (byte {byte}); save the file as UTF-8", byte=error.start) \
+        if isinstance(error, UnicodeDecodeError) else error  # in the loader's words
+    return render_template("desk/unreadable.html", error=detail), 409
 
 
 @bp.errorhandler(OSError)
@@ -242,7 +246,9 @@ def logout() -> Any:
 
 
 def _file_text() -> str:
-    return schedule_path().read_text(encoding="utf-8")
+    """The schedule file's text; a byte order mark at its start is left out, as the loader
+    does (UnicodeDecodeError when it is not UTF-8)."""
+    return schedule_path().read_bytes().decode("utf-8-sig")
 
 
 def _open_draft() -> drafts.Draft | None:
