@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import lxml.html
 import pytest
@@ -20,6 +21,7 @@ from agenda import create_app
 from agenda.published import mark_path
 from tests.test_desk import (
     EMAIL,
+    PASSWORD,
     SECRET,
     add_editor,
     app,  # noqa: F401 (fixture)
@@ -116,3 +118,31 @@ def test_desk_says_in_french_when_the_file_is_not_utf8(
         answer = client.get(path)
         assert answer.status_code == 409, path
         assert "enregistrez le fichier en UTF-8" in page_text(answer.data), path
+
+
+@pytest.mark.parametrize("following", [
+    "/desk/\r\nSet-Cookie: agenda_desk=x", "/desk/\nLocation: https://evil.example/",
+    "/desk/s\u00e9ances", "/desk/\u2028", "//evil.example/desk/", "https://evil.example/desk/",
+    "/desk", "/desk/\x00",
+])
+def test_desk_login_next_is_followed_only_to_a_desk_path(
+    app: Flask, following: str  # noqa: F811
+) -> None:
+    client = app.test_client()
+    answer = client.post("/desk/connexion", data={
+        "csrf_token": token(client), "email": EMAIL, "password": PASSWORD, "next": following})
+    assert answer.status_code == 302
+    target = urlsplit(answer.headers["Location"])
+    assert (target.scheme, target.netloc) in (("", ""), ("http", "localhost"))
+    assert target.path.startswith("/desk/")
+    assert answer.headers.getlist("Location") == [answer.headers["Location"]]
+    assert [c for c in answer.headers.getlist("Set-Cookie") if "agenda_desk=x" in c] == []
+
+
+def test_desk_login_next_leads_back_to_the_page_asked(app: Flask) -> None:  # noqa: F811
+    client = app.test_client()
+    asked = client.get("/desk/brouillon?x=1")
+    following = lxml.html.fromstring(asked.data).xpath("//input[@name='next']/@value")[0]
+    answer = client.post("/desk/connexion", data={
+        "csrf_token": token(client), "email": EMAIL, "password": PASSWORD, "next": following})
+    assert urlsplit(answer.headers["Location"]).path == "/desk/brouillon"
