@@ -146,3 +146,24 @@ def test_desk_login_next_leads_back_to_the_page_asked(app: Flask) -> None:  # no
     answer = client.post("/desk/connexion", data={
         "csrf_token": token(client), "email": EMAIL, "password": PASSWORD, "next": following})
     assert urlsplit(answer.headers["Location"]).path == "/desk/brouillon"
+
+
+def test_desk_refuses_a_huge_form_before_reading_it(app: Flask) -> None:  # noqa: F811
+    client = app.test_client()
+    answer = client.post("/desk/connexion", data={
+        "csrf_token": token(client), "email": "x" * 2_000_000, "password": "x"})
+    assert answer.status_code == 413
+    assert "trop" in page_text(answer.data).lower()
+
+
+def test_desk_failed_login_with_a_forged_address_stays_small_and_on_one_log_line(
+    app: Flask, schedule: Path, caplog: pytest.LogCaptureFixture  # noqa: F811
+) -> None:
+    client = app.test_client()
+    forged = "x" * 100_000 + "\n2026-12-05 desk: helene@ceps-oing.org logged in"
+    answer = client.post("/desk/connexion", data={
+        "csrf_token": token(client), "email": forged, "password": "mauvais mot de passe"})
+    assert answer.status_code == 200
+    failures = [p for p in schedule.parent.iterdir() if "failures" in p.name]
+    assert [p.stat().st_size < 2_000 for p in failures] == [True]
+    assert [r for r in caplog.records if "\n" in r.getMessage()] == []

@@ -60,6 +60,8 @@ FAILURE_WINDOW = 15 * 60  # seconds during which failed logins count
 FAILURES_PER_ACCOUNT = 10
 FAILURES_PER_ADDRESS = 20
 PUBLIC = {"desk.login", "desk.static"}  # the only routes answered without a login
+MOST_BYTES = 256 * 1024  # of a form, as deploy/nginx lets through to the desk
+LONGEST_EMAIL = 254  # RFC 5321; a longer one is cut before it is counted or logged
 
 
 # --- where things are ---------------------------------------------------------------
@@ -148,6 +150,8 @@ def http_error(error: HTTPException) -> tuple[str, int]:
                "again."),
         403: _("Log in to use the editors' desk."),
         404: _("This page does not exist."),
+        413: _("The form is too large to be sent (more than {size} KB): shorten its longest "
+               "texts, then try again.", size=MOST_BYTES // 1024),
         429: _("Too many logins failed. Try again in a quarter of an hour, or ask an "
                "administrator to check your account."),
     }
@@ -211,16 +215,16 @@ def login() -> Any:
     """The login form; on success, a session of 8 hours."""
     if request.method == "GET":
         return redirect(url_for("desk.index")) if g.editor else _login_page(200)
-    email = request.form.get("email", "").strip().lower()
+    email = request.form.get("email", "").strip().lower()[:LONGEST_EMAIL]
     # Behind nginx (deploy/nginx), the client is the last address it appended.
     address = request.access_route[-1] if request.access_route else "?"
     now = time.time()
     if _too_many(email, address, now):
-        log.warning("desk: login refused for %s from %s: too many failures", email, address)
+        log.warning("desk: login refused for %r from %r: too many failures", email, address)
         abort(429)
     editor = editors.authenticate(editors_file(), email, request.form.get("password", ""))
     if editor is None:
-        log.warning("desk: failed login for %s from %s", email, address)
+        log.warning("desk: failed login for %r from %r", email, address)
         if _too_many(email, address, now, record=True):
             abort(429)
         return _login_page(200, _("Wrong address or password."), email)
@@ -603,6 +607,7 @@ def register(app: Flask) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=secure,
         PERMANENT_SESSION_LIFETIME=LIFETIME,
+        MAX_CONTENT_LENGTH=MOST_BYTES,  # the site itself takes no body
         WTF_CSRF_TIME_LIMIT=None,  # a form is good as long as the session
     )
     app.jinja_env.globals["_"] = _in_html
