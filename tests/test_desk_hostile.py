@@ -167,3 +167,29 @@ def test_desk_failed_login_with_a_forged_address_stays_small_and_on_one_log_line
     failures = [p for p in schedule.parent.iterdir() if "failures" in p.name]
     assert [p.stat().st_size < 2_000 for p in failures] == [True]
     assert [r for r in caplog.records if "\n" in r.getMessage()] == []
+
+
+def client_from(app: Flask, address: str) -> FlaskClient:  # noqa: F811
+    """A test client whose requests come from `address`."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def test_desk_wrong_passwords_from_elsewhere_do_not_lock_the_editor_out(
+    app: Flask  # noqa: F811
+) -> None:
+    # Editors' addresses are public (press contacts): anyone can try them.
+    attacker = client_from(app, "203.0.113.9")
+    assert [login(attacker, "mauvais mot de passe") for _ in range(10)] == [200] * 9 + [429]
+    assert login(attacker) == 429
+    assert login(client_from(app, "198.51.100.7")) == 302
+
+
+def test_desk_wrong_passwords_spread_over_many_addresses_still_end_in_429(
+    app: Flask  # noqa: F811
+) -> None:
+    statuses = [login(client_from(app, f"203.0.113.{n}"), "mauvais mot de passe")
+                for n in range(1, 51)]
+    assert statuses == [200] * 49 + [429]
+    assert login(client_from(app, "198.51.100.7")) == 429
