@@ -14,10 +14,12 @@ from urllib.parse import urlsplit
 
 import lxml.html
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
 from agenda import create_app
+from agenda.cli import main
 from agenda.published import mark_path
 from tests.test_desk import (
     EMAIL,
@@ -193,3 +195,25 @@ def test_desk_wrong_passwords_spread_over_many_addresses_still_end_in_429(
                 for n in range(1, 51)]
     assert statuses == [200] * 49 + [429]
     assert login(client_from(app, "198.51.100.7")) == 429
+
+
+def test_desk_draft_says_in_french_that_a_withdrawn_session_comes_back(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/series/tour-des-villes/nouvelle", {
+        "id": "marseille", "city": "Marseille", "start": "2027-02-17T08:45",
+        "end": "2027-02-17T10:15"})[0] == 302
+    assert publish(client) == 302
+    text = schedule.read_text(encoding="utf-8")
+    schedule.write_text(text[:text.rindex("[[sessions]]")], encoding="utf-8")
+    withdrawn = CliRunner().invoke(main, ["publish", str(schedule), "--withdraw", "marseille"])
+    assert withdrawn.exit_code == 0, withdrawn.output
+    assert post(client, "/desk/series/tour-des-villes/nouvelle", {
+        "id": "marseille", "city": "Marseille", "start": "2027-03-17T08:45",
+        "end": "2027-03-17T10:15"})[0] == 302
+    page = lxml.html.fromstring(client.get("/desk/brouillon").data)
+    said = [" ".join(p.text_content().split()) for p in page.xpath("//ul[@class='outgoing']//p")]
+    assert said[0] == ("Calendriers des abonnés : mise à jour dans les calendriers "
+                       "(SEQUENCE 0 → 1) : publiée de nouveau")
