@@ -217,3 +217,22 @@ def test_desk_draft_says_in_french_that_a_withdrawn_session_comes_back(
     said = [" ".join(p.text_content().split()) for p in page.xpath("//ul[@class='outgoing']//p")]
     assert said[0] == ("Calendriers des abonnés : mise à jour dans les calendriers "
                        "(SEQUENCE 0 → 1) : publiée de nouveau")
+
+
+def test_desk_new_session_sent_twice_is_saved_once_without_an_error(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    client = app.test_client()
+    login(client)
+    path = "/desk/series/tour-des-villes/nouvelle"
+    form = {**form_of(client, path), "id": "marseille", "city": "Marseille",
+            "start": "2027-02-17T08:45", "end": "2027-02-17T10:15"}
+    # A double click on « Enregistrer dans le brouillon »: the same form, twice.
+    assert [client.post(path, data=form).status_code for _ in range(2)] == [302, 302]
+    assert publish(client) == 302
+    sessions = tomllib.loads(schedule.read_text(encoding="utf-8"))["sessions"]
+    assert [s["city"] for s in sessions if s["id"] == "marseille"] == ["Marseille"]
+    # Another session under a taken id is still refused.
+    again = client.post(path, data={**form_of(client, path), "id": "marseille", "city": "Lyon"})
+    assert again.status_code == 422
+    assert "déjà pris" in page_text(again.data)

@@ -444,7 +444,10 @@ def new_session(series_id: str) -> Any:
     last = max(mine, key=lambda s: s.get("number") or 0, default=None)
 
     def unique(posted: dict[str, Any]) -> dict[str, str]:
-        taken = drafts.item_values(current_draft().text, "sessions", posted.get("id") or "")
+        # The same form sent twice (a double click) finds its session as it would write it.
+        text, wanted = current_draft().text, posted.get("id") or ""
+        taken = drafts.item_values(text, "sessions", wanted) is not None and \
+            drafts.edit(text, "sessions", wanted, forms.editable(SESSION), posted) != text
         return {"id": _("This id is taken already; choose another one.")} if taken else {}
 
     return _form(_("New session"), "sessions", None, SESSION, forms.editable(SESSION),
