@@ -23,7 +23,6 @@ import tomlkit
 from tomlkit.items import AoT, Table
 
 from agenda.format import Field, Kind
-from agenda.published import digest_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +32,10 @@ class Draft:
     text: str
     base: str
 
-    @property
-    def base_digest(self) -> str:
-        """The digest of the schedule file when the draft started."""
-        return digest_of(self.base.encode("utf-8"))
+    def moved(self, on_disk: str) -> bool:
+        """True when the file changed since the draft began, other than into the draft itself
+        (a publication that failed after writing the file, a double click on « Publier »)."""
+        return on_disk not in (self.base, self.text)
 
     @property
     def raw(self) -> bytes:

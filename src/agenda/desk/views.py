@@ -37,7 +37,6 @@ from agenda.errors import AgendaError, Problem
 from agenda.format import CALENDAR, CONTACT, SERIES, SESSION, Field, Kind, Table
 from agenda.i18n import _
 from agenda.published import (
-    digest_of,
     publish,
     published_path,
     publishing_lock,
@@ -261,19 +260,9 @@ def _file_text() -> str:
     return schedule_path().read_bytes().decode("utf-8-sig")
 
 
-def _open_draft() -> drafts.Draft | None:
-    """The editor's saved draft, or None. A draft the file already holds (a publication that
-    failed after writing it, a double click on « Publier ») starts from the file: it is no
-    conflict with itself."""
-    found = drafts.load_draft(schedule_path(), g.editor.email)
-    if found is not None and found.text != found.base and found.text == _file_text():
-        return drafts.Draft(found.text, found.text)
-    return found
-
-
 def current_draft() -> drafts.Draft:
     """The editor's draft, or a fresh one from the file (saved only once edited)."""
-    found = _open_draft()
+    found = drafts.load_draft(schedule_path(), g.editor.email)
     if found is not None:
         return found
     text = _file_text()
@@ -359,7 +348,7 @@ def _session_values(session_id: str) -> dict[str, Any]:
 @bp.get("/")
 def index() -> Any:
     """The agenda as a list by series, with the actions on each session."""
-    draft = _open_draft()
+    draft = drafts.load_draft(schedule_path(), g.editor.email)
     text = draft.text if draft else _file_text()
     sessions = drafts.rows_values(text, "sessions")
     series = [
@@ -367,7 +356,7 @@ def index() -> Any:
                    key=lambda x: x.get("number") or 0))
         for s in drafts.rows_values(text, "series")
     ]
-    moved = draft is not None and digest_of(_file_text().encode("utf-8")) != draft.base_digest
+    moved = draft is not None and draft.moved(_file_text())
     found = _pending(text.encode("utf-8"))
     return render_template("desk/index.html", series=series, draft=draft, moved=moved,
                            waiting=bool(found.changes) or bool(found.problems),
@@ -507,7 +496,7 @@ def draft_page() -> Any:
     file_text = _file_text()
     return render_template(
         "desk/draft.html", draft=draft, pending=found, outgoing=listed,
-        moved=digest_of(file_text.encode("utf-8")) != draft.base_digest,
+        moved=draft.moved(file_text),
         mine=drafts.diff(draft.base, draft.text, (_("file"), _("draft"))),
     )
 
@@ -520,7 +509,7 @@ def publish_draft() -> Any:
     start = _("start of the draft")
     with publishing_lock(published_file()):
         on_disk = _file_text()
-        if digest_of(on_disk.encode("utf-8")) != draft.base_digest:
+        if draft.moved(on_disk):
             return render_template(
                 "desk/conflict.html",
                 theirs=drafts.diff(draft.base, on_disk, (start, _("current file"))),
