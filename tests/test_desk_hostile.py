@@ -236,3 +236,20 @@ def test_desk_new_session_sent_twice_is_saved_once_without_an_error(
     again = client.post(path, data={**form_of(client, path), "id": "marseille", "city": "Lyon"})
     assert again.status_code == 422
     assert "déjà pris" in page_text(again.data)
+
+
+@pytest.mark.parametrize(("field", "value"), [("id", "a" * 300), ("city", "Lyon" * 100)])
+def test_desk_refuses_a_name_too_long_for_the_site_files(
+    app: Flask, schedule: Path, field: str, value: str  # noqa: F811
+) -> None:
+    # The id names the session's files, the city its folder: past 255 bytes no disk takes
+    # them, and a published version whose site cannot be built is never served.
+    client = app.test_client()
+    login(client)
+    form = {"id": "lyon", "city": "Lyon", "start": "2027-02-17T08:45",
+            "end": "2027-02-17T10:15", field: value}
+    status, body = post(client, "/desk/series/tour-des-villes/nouvelle", form)
+    assert status == 422
+    error = lxml.html.fromstring(body).get_element_by_id(f"f-{field}-erreur").text_content()
+    assert "100" in error
+    assert client.get("/desk/apercu/").status_code == 200
