@@ -253,3 +253,13 @@ def test_desk_refuses_a_name_too_long_for_the_site_files(
     error = lxml.html.fromstring(body).get_element_by_id(f"f-{field}-erreur").text_content()
     assert "100" in error
     assert client.get("/desk/apercu/").status_code == 200
+
+
+def test_desk_published_notice_takes_only_a_version_number(app: Flask) -> None:  # noqa: F811
+    # A link sent to an editor must not put its own words in the desk's notice.
+    client = app.test_client()
+    login(client)
+    page = client.get("/desk/?publie=3%20%E2%80%94%20urgent%20:%20appelez%20le%2006%2000")
+    assert "urgent" not in page_text(page.data)
+    page = lxml.html.fromstring(client.get("/desk/?publie=3").data)
+    assert [p.text_content() for p in page.xpath("//p[@class='ok']")] == ["Version 3 publiée."]

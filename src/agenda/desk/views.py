@@ -360,7 +360,7 @@ def index() -> Any:
     found = _pending(text.encode("utf-8"))
     return render_template("desk/index.html", series=series, draft=draft, moved=moved,
                            waiting=bool(found.changes) or bool(found.problems),
-                           published=request.args.get("publie"))
+                           published=request.args.get("publie", type=int))
 
 
 @bp.route("/seances/<session_id>", methods=["GET", "POST"])
