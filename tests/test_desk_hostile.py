@@ -263,3 +263,22 @@ def test_desk_published_notice_takes_only_a_version_number(app: Flask) -> None: 
     assert "urgent" not in page_text(page.data)
     page = lxml.html.fromstring(client.get("/desk/?publie=3").data)
     assert [p.text_content() for p in page.xpath("//p[@class='ok']")] == ["Version 3 publiée."]
+
+
+def test_desk_contacts_form_left_open_in_another_tab_does_not_undo_a_change(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    client = app.test_client()
+    login(client)
+    first, second = form_of(client, "/desk/contacts"), form_of(client, "/desk/contacts")
+    assert client.post("/desk/contacts", data={
+        **first, "contacts.3.name": "Jeanne Martin", "contacts.3.email": "jeanne@example.org"
+    }).status_code == 302
+    stale = client.post("/desk/contacts", data={**second, "contacts.0.phone": "06 00 00 00 00"})
+    assert stale.status_code == 409
+    assert "entre-temps" in page_text(stale.data)
+    shown = lxml.html.fromstring(stale.data).xpath("//input[@name='contacts.3.name']/@value")
+    assert shown == ["Jeanne Martin"]  # the form now shows the contacts as they are
+    assert publish(client) == 302
+    names = [c["name"] for c in tomllib.loads(schedule.read_text(encoding="utf-8"))["contacts"]]
+    assert names[-1] == "Jeanne Martin"

@@ -467,10 +467,20 @@ def edit_calendar() -> Any:
 def edit_contacts() -> Any:
     """The press contacts: one row each, an empty row to add one, empty a row to remove it."""
     fields = forms.editable(CONTACT)
+    field = Field("contacts", Kind.TABLES, "", table="contact", label=_("Press contacts"),
+                  help=_("Empty a row to remove a contact; fill in the last one to add one."))
     rows = drafts.rows_values(current_draft().text, "contacts")
+    now = json.dumps(forms.submitted(forms.inputs((field,), {"contacts": rows}, {})))
     errors: dict[str, str] = {}
     others: list[Problem] = []
-    if request.method == "POST":
+    status = 200
+    if request.method == "POST" and request.form.get("shown", now) != now:
+        # Rows go by position: a form shown before another tab saved would undo that change.
+        errors = {"contacts": _("The press contacts were changed meanwhile (in another tab?). "
+                                "Nothing was saved: here they are as they are now; make your "
+                                "change again.")}
+        status = 409
+    elif request.method == "POST":
         rows, errors = forms.read_rows(fields, request.form, "contacts.")
         if not errors:
             draft = current_draft()
@@ -479,12 +489,12 @@ def edit_contacts() -> Any:
             if not errors:
                 _save(draft, text)
                 return redirect(url_for("desk.index"))
-    field = Field("contacts", Kind.TABLES, "", table="contact", label=_("Press contacts"),
-                  help=_("Empty a row to remove a contact; fill in the last one to add one."))
-    shown = forms.inputs((field,), {"contacts": rows}, errors, typed=request.form)
+        status, now = (422 if errors else 200), request.form.get("shown", now)
+    shown = forms.inputs((field,), {"contacts": rows}, errors,
+                         typed=request.form if status != 409 else None)
     return render_template("desk/form.html", title=_("Press contacts"), inputs=shown,
-                           errors=errors, labels=forms.labels(shown), others=others, intro=""), \
-        (422 if errors else 200)
+                           errors=errors, labels=forms.labels(shown), others=others, intro="",
+                           shown=now), status
 
 
 @bp.get("/brouillon")
