@@ -7,8 +7,12 @@ with independent parsers (tomllib, icalendar, lxml, json).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import resource
+import signal
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -282,3 +286,35 @@ def test_desk_contacts_form_left_open_in_another_tab_does_not_undo_a_change(
     assert publish(client) == 302
     names = [c["name"] for c in tomllib.loads(schedule.read_text(encoding="utf-8"))["contacts"]]
     assert names[-1] == "Jeanne Martin"
+
+
+@contextlib.contextmanager
+def files_limited_to(size: int) -> Iterator[None]:
+    """Writes past `size` bytes fail (EFBIG) in this process, as on a disk filling up."""
+    before = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, before[1]))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, before)
+        signal.signal(signal.SIGXFSZ, handler)
+
+
+def test_desk_draft_carried_over_on_a_full_disk_never_publishes_over_the_other_change(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    client = app.test_client()
+    login(client)
+    long = "Une description longue. " * 150
+    assert post(client, "/desk/seances/clermont-ferrand", {"description": long})[0] == 302
+    hand = schedule.read_text(encoding="utf-8").replace('city = "Bourges"', 'city = "Vierzon"')
+    schedule.write_text(hand, encoding="utf-8")
+    csrf = token(client, "/desk/brouillon")
+    # The disk fills while « Reporter mon brouillon sur le fichier actuel » writes the draft.
+    with files_limited_to(len(hand.encode("utf-8")) + 1_500):
+        answer = client.post("/desk/reprendre", data={"csrf_token": csrf})
+    assert answer.status_code in (302, 503)
+    publish(client)
+    sessions = tomllib.loads(schedule.read_text(encoding="utf-8"))["sessions"]
+    assert [s["city"] for s in sessions if s["id"] == "bourges"] == ["Vierzon"]
