@@ -318,3 +318,17 @@ def test_desk_draft_carried_over_on_a_full_disk_never_publishes_over_the_other_c
     publish(client)
     sessions = tomllib.loads(schedule.read_text(encoding="utf-8"))["sessions"]
     assert [s["city"] for s in sessions if s["id"] == "bourges"] == ["Vierzon"]
+
+
+@pytest.mark.parametrize("shown", ["[" * 60_000, "{", "[1, 2]", '{"title": [1]}', "null"])
+def test_desk_form_with_a_malformed_shown_input_still_saves(
+    app: Flask, shown: str  # noqa: F811
+) -> None:
+    client = app.test_client()
+    login(client)
+    path = "/desk/seances/clermont-ferrand"
+    answer = client.post(path, data={**form_of(client, path), "shown": shown,
+                                     "title": "Titre envoyé à la main"})
+    assert answer.status_code == 302
+    page = lxml.html.fromstring(client.get(path).data)
+    assert page.xpath("//input[@name='title']/@value") == ["Titre envoyé à la main"]

@@ -297,7 +297,7 @@ def _changed(fields: tuple[Field, ...], posted: dict[str, Any]) -> tuple[Field, 
     input): a form left open in another tab must not put back the values it showed."""
     try:
         shown = json.loads(request.form.get("shown", ""))
-    except ValueError:
+    except (ValueError, RecursionError):  # not sent by the form: every field is the editor's
         return fields
     if not isinstance(shown, dict):
         return fields
