@@ -332,3 +332,26 @@ def test_desk_form_with_a_malformed_shown_input_still_saves(
     assert answer.status_code == 302
     page = lxml.html.fromstring(client.get(path).data)
     assert page.xpath("//input[@name='title']/@value") == ["Titre envoyé à la main"]
+
+
+@pytest.mark.parametrize(("written", "by_hand"), [
+    ("start = 2021-05-19T08:45:00", 'start = "2021-05-19T08:45:00"'),
+    ("number = 3", 'number = "3"'),
+    ("speakers = [", "speakers = 'Olivier Bianchi'\nold_speakers = ["),
+    ("moderator = {", "moderator = 'Loïc Tribot La Spière'\nold_moderator = {"),
+])
+def test_desk_pages_open_on_a_hand_edit_of_the_wrong_kind(
+    app: Flask, schedule: Path, written: str, by_hand: str  # noqa: F811
+) -> None:
+    # Valid TOML, but a text where the file wants a date, a number or a table: `agenda
+    # check` names the problem, and the desk must still open to correct it.
+    text = schedule.read_text(encoding="utf-8")
+    assert written in text
+    schedule.write_text(text.replace(written, by_hand, 1), encoding="utf-8")
+    client = app.test_client()
+    login(client)
+    for path in ("/desk/", "/desk/brouillon", "/desk/series/tour-des-villes/nouvelle",
+                 "/desk/seances/clermont-ferrand", "/desk/seances/clermont-ferrand/reporter"):
+        assert client.get(path).status_code == 200, path
+    draft = page_text(client.get("/desk/brouillon").data)
+    assert "ne peut pas être publié" in draft

@@ -105,11 +105,15 @@ def inputs(fields: tuple[Field, ...], values: Mapping[str, Any], errors: Mapping
                 and isinstance(values.get("start"), datetime):
             value = datetime.combine(values["start"].date(), value)  # a time alone: that day
         children: tuple[Any, ...] = ()
+        # A hand edit may hold a text where a table belongs: `agenda check` says so, and the
+        # form offers empty inputs to write it anew.
         if field.kind is Kind.TABLE and field.table:
-            children = tuple(inputs(TABLES[field.table].fields, value or {}, errors, name + ".",
+            mapping = value if isinstance(value, dict) else {}
+            children = tuple(inputs(TABLES[field.table].fields, mapping, errors, name + ".",
                                     typed=typed))
         elif field.kind is Kind.TABLES and field.table:
-            rows = list(value or []) + [{}] * ROWS_EXTRA
+            found_rows = value if isinstance(value, list) else []
+            rows = [r for r in found_rows if isinstance(r, dict)] + [{}] * ROWS_EXTRA
             children = tuple(
                 tuple(inputs(TABLES[field.table].fields, row, errors, f"{name}.{i}.", typed=typed))
                 for i, row in enumerate(rows)

@@ -335,6 +335,12 @@ def _form(title: str, key: str, item_id: str | None, table: Table, fields: tuple
                            shown=first), (422 if errors else 200)
 
 
+def _number(values: dict[str, Any]) -> int:
+    """A session's number to sort by; 0 without one (or with a hand-written text)."""
+    number = values.get("number")
+    return number if isinstance(number, int) else 0
+
+
 def _session_values(session_id: str) -> dict[str, Any]:
     values = drafts.item_values(current_draft().text, "sessions", session_id)
     if values is None:
@@ -352,8 +358,7 @@ def index() -> Any:
     text = draft.text if draft else _file_text()
     sessions = drafts.rows_values(text, "sessions")
     series = [
-        (s, sorted((x for x in sessions if x.get("series") == s.get("id")),
-                   key=lambda x: x.get("number") or 0))
+        (s, sorted((x for x in sessions if x.get("series") == s.get("id")), key=_number))
         for s in drafts.rows_values(text, "series")
     ]
     moved = draft is not None and draft.moved(_file_text())
@@ -430,7 +435,7 @@ def new_session(series_id: str) -> Any:
     if drafts.item_values(text, "series", series_id) is None:
         abort(404)
     mine = [s for s in drafts.rows_values(text, "sessions") if s.get("series") == series_id]
-    last = max(mine, key=lambda s: s.get("number") or 0, default=None)
+    last = max(mine, key=_number, default=None)
 
     def unique(posted: dict[str, Any]) -> dict[str, str]:
         # The same form sent twice (a double click) finds its session as it would write it.
