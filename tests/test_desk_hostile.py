@@ -339,6 +339,8 @@ def test_desk_form_with_a_malformed_shown_input_still_saves(
     ("number = 3", 'number = "3"'),
     ("speakers = [", "speakers = 'Olivier Bianchi'\nold_speakers = ["),
     ("moderator = {", "moderator = 'Loïc Tribot La Spière'\nold_moderator = {"),
+    ('status = "confirmed"', 'status = ["confirmed"]'),
+    ("partners = [", "partners = 3\nold_partners = ["),
 ])
 def test_desk_pages_open_on_a_hand_edit_of_the_wrong_kind(
     app: Flask, schedule: Path, written: str, by_hand: str  # noqa: F811
@@ -351,7 +353,8 @@ def test_desk_pages_open_on_a_hand_edit_of_the_wrong_kind(
     client = app.test_client()
     login(client)
     for path in ("/desk/", "/desk/brouillon", "/desk/series/tour-des-villes/nouvelle",
-                 "/desk/seances/clermont-ferrand", "/desk/seances/clermont-ferrand/reporter"):
+                 "/desk/seances/clermont-ferrand", "/desk/seances/clermont-ferrand/reporter",
+                 "/desk/series/tour-des-villes"):
         assert client.get(path).status_code == 200, path
     draft = page_text(client.get("/desk/brouillon").data)
     assert "ne peut pas être publié" in draft

@@ -85,8 +85,8 @@ def _shown(field: Field, value: Any) -> Any:
         return value.strftime("%Y-%m-%dT%H:%M")
     if field.kind is Kind.TIME and isinstance(value, time):
         return value.strftime("%H:%M")
-    if field.kind is Kind.STRINGS:
-        return "\n".join(value)
+    if field.kind is Kind.STRINGS:  # a list of texts, or whatever a hand edit wrote
+        return "\n".join(map(str, value)) if isinstance(value, list) else str(value)
     if isinstance(value, date | datetime | time):
         return value.isoformat()
     return value
