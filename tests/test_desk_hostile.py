@@ -2,7 +2,7 @@
 
 Each test reproduces a defect found by trying the desk as an attacker or as an editor
 in a hurry would; it goes through HTTP (the test client) and reads the results back
-with independent parsers (tomllib, icalendar, lxml, json).
+with independent parsers (tomllib, lxml, json).
 """
 
 from __future__ import annotations
