@@ -266,7 +266,7 @@ def test_desk_ten_wrong_passwords_give_429(
         "csrf_token": token(client), "email": EMAIL, "password": PASSWORD})
     assert answer.status_code == 429
     assert "Trop de tentatives" in answer.get_data(as_text=True)
-    assert "failed login for helene@ceps-oing.org" in caplog.text
+    assert "failed login for 'helene@ceps-oing.org'" in caplog.text
 
 
 def test_desk_cookie_from_before_logout_is_refused(app: Flask) -> None:

@@ -31,6 +31,7 @@ MAX_INTEGER = 2**31 - 1
 MAX_LINE = 1_000
 MAX_TEXT = 20_000
 MAX_URL = 2_000
+MAX_NAME = 100  # of an id or a city's slug: they name files, at most 255 bytes
 DEFAULT_TIMEZONE = "Europe/Paris"
 SCHEMA_FILE = "sessions.schema.json"
 

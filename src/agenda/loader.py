@@ -30,6 +30,7 @@ from agenda.format import (
     LANGUAGE,
     LAST_YEAR,
     MAX_LINE,
+    MAX_NAME,
     MAX_TEXT,
     MAX_URL,
     ORGANIZER,
@@ -238,9 +239,14 @@ class _Table:
         return None
 
     def slug(self, key: str) -> str:
-        return self._matching(key, Kind.ID, SLUG, _(
+        value = self._matching(key, Kind.ID, SLUG, _(
             "'{value}' is not a valid id: use lowercase letters, digits and single "
             "hyphens, such as 'clermont-ferrand-2021'"))
+        if len(value) > MAX_NAME:
+            self.problem(key, _("is {length} characters long; at most {limit} are allowed",
+                                length=len(value), limit=MAX_NAME))
+            return ""
+        return value
 
     def email(self, key: str) -> str:
         return self._matching(key, Kind.EMAIL, EMAIL, _(
@@ -590,8 +596,13 @@ class _Builder:
                         number=session.number, other=seen_numbers[key], series=session.series.id,
                     ))
                 seen_numbers[key] = session.id
-            spelling = cities.setdefault(city_slug(session.city), session.city)
-            if spelling != session.city:
+            address = city_slug(session.city)
+            spelling = cities.setdefault(address, session.city)
+            if len(address) > MAX_NAME:
+                self.problem(where, "city", _("makes an address of {length} characters; at most "
+                                              "{limit} are allowed", length=len(address),
+                                              limit=MAX_NAME))
+            elif spelling != session.city:
                 self.problem(where, "city", _(
                     "'{city}' and '{other}' would have the same address (/cities/{slug}/): "
                     "did you mean '{other}'?",

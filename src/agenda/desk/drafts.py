@@ -1,7 +1,8 @@
 """Drafts: an editor's copy of the schedule text, changed with tomlkit, published on request.
 
-A draft lives in `<folder>/.drafts/<key>.toml` beside the schedule, with
-`<key>.json` holding the text and digest of the file it started from. Edits go
+A draft lives in `<folder>/.drafts/<key>.json` beside the schedule: its text and the
+text of the file it started from, in one file written at once (two files could be left
+half written, a draft text paired with a start it does not come from). Edits go
 through tomlkit, which keeps comments, order and layout: the draft differs
 from the file only in the lines an editor changed.
 """
@@ -23,7 +24,6 @@ import tomlkit
 from tomlkit.items import AoT, Table
 
 from agenda.format import Field, Kind
-from agenda.published import digest_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +33,10 @@ class Draft:
     text: str
     base: str
 
-    @property
-    def base_digest(self) -> str:
-        """The digest of the schedule file when the draft started."""
-        return digest_of(self.base.encode("utf-8"))
+    def moved(self, on_disk: str) -> bool:
+        """True when the file changed since the draft began, other than into the draft itself
+        (a publication that failed after writing the file, a double click on « Publier »)."""
+        return on_disk not in (self.base, self.text)
 
     @property
     def raw(self) -> bytes:
@@ -78,7 +78,9 @@ def load_draft(schedule_path: Path, email: str) -> Draft | None:
     folder, name = drafts_folder(schedule_path), key(email)
     try:
         meta = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
-        text = (folder / f"{name}.toml").read_text(encoding="utf-8")
+        # A draft saved before the text moved into the same file: its .toml beside.
+        text = meta["text"] if "text" in meta else \
+            (folder / f"{name}.toml").read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
     return Draft(text, meta["base"])
@@ -88,9 +90,10 @@ def save_draft(schedule_path: Path, email: str, draft: Draft) -> None:
     """Write the editor's draft (its text and where it started)."""
     folder, name = drafts_folder(schedule_path), key(email)
     folder.mkdir(mode=0o700, exist_ok=True)
-    meta = json.dumps({"editor": email, "base": draft.base}, ensure_ascii=False)
+    meta = json.dumps({"editor": email, "base": draft.base, "text": draft.text},
+                      ensure_ascii=False)
     write_atomically(folder / f"{name}.json", meta.encode("utf-8"))
-    write_atomically(folder / f"{name}.toml", draft.raw)
+    (folder / f"{name}.toml").unlink(missing_ok=True)
 
 
 def preview_folder(schedule_path: Path, email: str) -> Path:

@@ -85,8 +85,8 @@ def _shown(field: Field, value: Any) -> Any:
         return value.strftime("%Y-%m-%dT%H:%M")
     if field.kind is Kind.TIME and isinstance(value, time):
         return value.strftime("%H:%M")
-    if field.kind is Kind.STRINGS:
-        return "\n".join(value)
+    if field.kind is Kind.STRINGS:  # a list of texts, or whatever a hand edit wrote
+        return "\n".join(map(str, value)) if isinstance(value, list) else str(value)
     if isinstance(value, date | datetime | time):
         return value.isoformat()
     return value
@@ -105,11 +105,15 @@ def inputs(fields: tuple[Field, ...], values: Mapping[str, Any], errors: Mapping
                 and isinstance(values.get("start"), datetime):
             value = datetime.combine(values["start"].date(), value)  # a time alone: that day
         children: tuple[Any, ...] = ()
+        # A hand edit may hold a text where a table belongs: `agenda check` says so, and the
+        # form offers empty inputs to write it anew.
         if field.kind is Kind.TABLE and field.table:
-            children = tuple(inputs(TABLES[field.table].fields, value or {}, errors, name + ".",
+            mapping = value if isinstance(value, dict) else {}
+            children = tuple(inputs(TABLES[field.table].fields, mapping, errors, name + ".",
                                     typed=typed))
         elif field.kind is Kind.TABLES and field.table:
-            rows = list(value or []) + [{}] * ROWS_EXTRA
+            found_rows = value if isinstance(value, list) else []
+            rows = [r for r in found_rows if isinstance(r, dict)] + [{}] * ROWS_EXTRA
             children = tuple(
                 tuple(inputs(TABLES[field.table].fields, row, errors, f"{name}.{i}.", typed=typed))
                 for i, row in enumerate(rows)
@@ -119,6 +123,21 @@ def inputs(fields: tuple[Field, ...], values: Mapping[str, Any], errors: Mapping
             shown = typed[name]
         found.append(Input(name, field, shown, errors.get(name, ""), field.name in fixed,
                            children))
+    return found
+
+
+def submitted(shown: list[Input] | tuple[Input, ...]) -> dict[str, str]:
+    """What a browser submits from these inputs left as shown, by input name."""
+    found: dict[str, str] = {}
+    for item in shown:
+        if item.type in ("table", "tables"):
+            for child in item.children:
+                found.update(submitted(child if isinstance(child, tuple) else (child,)))
+        elif item.type == "checkbox":
+            found.update({item.name: "1"} if item.value else {})
+        else:
+            value = (item.value or item.field.default) if item.type == "select" else item.value
+            found[item.name] = str(value)
     return found
 
 

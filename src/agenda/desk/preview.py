@@ -22,8 +22,10 @@ from agenda.render import wording
 from agenda.site import Site, SiteError, build, read_site
 
 # What changed, in the words of the desk's forms ("content": a change the history
-# cannot name, as when the previous text is unreadable).
-_LABELS = {f.name: f.label.lower() for f in SESSION.fields} | {"content": _("content")}
+# cannot name, as when the previous text is unreadable; "published": a withdrawn session
+# put back).
+_LABELS = {f.name: f.label.lower() for f in SESSION.fields} | {
+    "content": _("content"), "published": _("published again")}
 
 
 @dataclass(frozen=True, slots=True)

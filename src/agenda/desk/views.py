@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -36,7 +37,6 @@ from agenda.errors import AgendaError, Problem
 from agenda.format import CALENDAR, CONTACT, SERIES, SESSION, Field, Kind, Table
 from agenda.i18n import _
 from agenda.published import (
-    digest_of,
     publish,
     published_path,
     publishing_lock,
@@ -56,9 +56,14 @@ POLICY = (
 )
 LIFETIME = timedelta(hours=8)  # of a login
 FAILURE_WINDOW = 15 * 60  # seconds during which failed logins count
-FAILURES_PER_ACCOUNT = 10
+# Editors' e-mails are public (press contacts): failures from one address lock that address
+# out of the account, not the editor; only guessing spread over many addresses locks it.
+FAILURES_PER_ACCOUNT = 10  # from one address
 FAILURES_PER_ADDRESS = 20
+FAILURES_PER_ACCOUNT_ANYWHERE = 50
 PUBLIC = {"desk.login", "desk.static"}  # the only routes answered without a login
+MOST_BYTES = 256 * 1024  # of a form, as deploy/nginx lets through to the desk
+LONGEST_EMAIL = 254  # RFC 5321; a longer one is cut before it is counted or logged
 
 
 # --- where things are ---------------------------------------------------------------
@@ -147,6 +152,8 @@ def http_error(error: HTTPException) -> tuple[str, int]:
                "again."),
         403: _("Log in to use the editors' desk."),
         404: _("This page does not exist."),
+        413: _("The form is too large to be sent (more than {size} KB): shorten its longest "
+               "texts, then try again.", size=MOST_BYTES // 1024),
         429: _("Too many logins failed. Try again in a quarter of an hour, or ask an "
                "administrator to check your account."),
     }
@@ -155,11 +162,15 @@ def http_error(error: HTTPException) -> tuple[str, int]:
     return render_template("desk/error.html", code=code, message=message), code
 
 
+@bp.errorhandler(UnicodeDecodeError)
 @bp.errorhandler(TOMLKitError)
-def unreadable(error: TOMLKitError) -> tuple[str, int]:
-    """A draft or file that is not TOML (a hand edit in progress): say so, and where to look."""
+def unreadable(error: TOMLKitError | UnicodeDecodeError) -> tuple[str, int]:
+    """A draft or file that is not TOML (a hand edit in progress) or not UTF-8 (saved in
+    another encoding): say so, and where to look."""
     log.warning("desk: the schedule text does not parse: %s", error)
-    return render_template("desk/unreadable.html", error=error), 409
+    detail = _("not UTF-8 text (byte {byte}); save the file as UTF-8", byte=error.start) \
+        if isinstance(error, UnicodeDecodeError) else error  # in the loader's words
+    return render_template("desk/unreadable.html", error=detail), 409
 
 
 @bp.errorhandler(OSError)
@@ -190,9 +201,11 @@ def _in_html(msgid: str, **values: object) -> Markup:
 def _too_many(email: str, address: str, now: float, record: bool = False) -> bool:
     """True when this account or this address failed too often lately (counting one more)."""
     account, origin = "account:" + email, "address:" + address
-    counts = editors.count_failure(editors.failures_path(editors_file()), (account, origin),
-                                   now, FAILURE_WINDOW, record)
-    return counts[account] >= FAILURES_PER_ACCOUNT or counts[origin] >= FAILURES_PER_ADDRESS
+    pair = f"{account} {origin}"
+    counts = editors.count_failure(editors.failures_path(editors_file()),
+                                   (account, pair, origin), now, FAILURE_WINDOW, record)
+    return counts[pair] >= FAILURES_PER_ACCOUNT or counts[origin] >= FAILURES_PER_ADDRESS \
+        or counts[account] >= FAILURES_PER_ACCOUNT_ANYWHERE
 
 
 def _login_page(status: int, error: str = "", email: str = "") -> tuple[str, int]:
@@ -206,16 +219,16 @@ def login() -> Any:
     """The login form; on success, a session of 8 hours."""
     if request.method == "GET":
         return redirect(url_for("desk.index")) if g.editor else _login_page(200)
-    email = request.form.get("email", "").strip().lower()
+    email = request.form.get("email", "").strip().lower()[:LONGEST_EMAIL]
     # Behind nginx (deploy/nginx), the client is the last address it appended.
     address = request.access_route[-1] if request.access_route else "?"
     now = time.time()
     if _too_many(email, address, now):
-        log.warning("desk: login refused for %s from %s: too many failures", email, address)
+        log.warning("desk: login refused for %r from %r: too many failures", email, address)
         abort(429)
     editor = editors.authenticate(editors_file(), email, request.form.get("password", ""))
     if editor is None:
-        log.warning("desk: failed login for %s from %s", email, address)
+        log.warning("desk: failed login for %r from %r", email, address)
         if _too_many(email, address, now, record=True):
             abort(429)
         return _login_page(200, _("Wrong address or password."), email)
@@ -224,7 +237,8 @@ def login() -> Any:
     session.update(editor=editor.email, since=now)
     log.info("desk: %s logged in from %s", editor.email, address)
     following = request.form.get("next", "")
-    if following.startswith("/desk/") and not following.startswith("//"):
+    # A path of the desk, on one line: a line break would end the Location header.
+    if following.startswith("/desk/") and following.isprintable():
         return redirect(following)
     return redirect(url_for("desk.index"))
 
@@ -241,7 +255,9 @@ def logout() -> Any:
 
 
 def _file_text() -> str:
-    return schedule_path().read_text(encoding="utf-8")
+    """The schedule file's text; a byte order mark at its start is left out, as the loader
+    does (UnicodeDecodeError when it is not UTF-8)."""
+    return schedule_path().read_bytes().decode("utf-8-sig")
 
 
 def current_draft() -> drafts.Draft:
@@ -276,6 +292,19 @@ def _save(draft: drafts.Draft, text: str) -> None:
     drafts.save_draft(schedule_path(), g.editor.email, drafts.Draft(text, draft.base))
 
 
+def _changed(fields: tuple[Field, ...], posted: dict[str, Any]) -> tuple[Field, ...]:
+    """The fields the editor changed in the form, against the values it showed (its `shown`
+    input): a form left open in another tab must not put back the values it showed."""
+    try:
+        shown = json.loads(request.form.get("shown", ""))
+    except (ValueError, RecursionError):  # not sent by the form: every field is the editor's
+        return fields
+    if not isinstance(shown, dict):
+        return fields
+    before = forms.read(fields, {str(k): str(v) for k, v in shown.items()})[0]
+    return tuple(f for f in fields if posted.get(f.name) != before.get(f.name))
+
+
 def _form(title: str, key: str, item_id: str | None, table: Table, fields: tuple[Field, ...],
           values: dict[str, Any], fixed: tuple[str, ...] = (), intro: str = "",
           adjust: Callable[[dict[str, Any]], dict[str, str]] | None = None) -> Any:
@@ -292,15 +321,24 @@ def _form(title: str, key: str, item_id: str | None, table: Table, fields: tuple
         if not errors:
             draft = current_draft()
             target = posted.get("id", item_id) if key == "sessions" else item_id
-            text = drafts.edit(draft.text, key, target, fields, posted)
+            exists = drafts.item_values(draft.text, key, target) is not None
+            text = drafts.edit(draft.text, key, target,
+                               _changed(fields, posted) if exists else fields, posted)
             errors, others = _try(text, key, target, table)
             if not errors:
                 _save(draft, text)
                 return redirect(url_for("desk.index", _anchor=f"s-{target}" if target else None))
     shown = forms.inputs(fields, values, errors, fixed=fixed, typed=request.form)
+    first = request.form.get("shown") or json.dumps(forms.submitted(shown), ensure_ascii=False)
     return render_template("desk/form.html", title=title, inputs=shown, errors=errors,
-                           labels=forms.labels(shown), others=others, intro=intro), \
-        (422 if errors else 200)
+                           labels=forms.labels(shown), others=others, intro=intro,
+                           shown=first), (422 if errors else 200)
+
+
+def _number(values: dict[str, Any]) -> int:
+    """A session's number to sort by; 0 without one (or with a hand-written text)."""
+    number = values.get("number")
+    return number if isinstance(number, int) else 0
 
 
 def _session_values(session_id: str) -> dict[str, Any]:
@@ -320,15 +358,14 @@ def index() -> Any:
     text = draft.text if draft else _file_text()
     sessions = drafts.rows_values(text, "sessions")
     series = [
-        (s, sorted((x for x in sessions if x.get("series") == s.get("id")),
-                   key=lambda x: x.get("number") or 0))
+        (s, sorted((x for x in sessions if x.get("series") == s.get("id")), key=_number))
         for s in drafts.rows_values(text, "series")
     ]
-    moved = draft is not None and digest_of(_file_text().encode("utf-8")) != draft.base_digest
+    moved = draft is not None and draft.moved(_file_text())
     found = _pending(text.encode("utf-8"))
     return render_template("desk/index.html", series=series, draft=draft, moved=moved,
                            waiting=bool(found.changes) or bool(found.problems),
-                           published=request.args.get("publie"))
+                           published=request.args.get("publie", type=int))
 
 
 @bp.route("/seances/<session_id>", methods=["GET", "POST"])
@@ -398,10 +435,13 @@ def new_session(series_id: str) -> Any:
     if drafts.item_values(text, "series", series_id) is None:
         abort(404)
     mine = [s for s in drafts.rows_values(text, "sessions") if s.get("series") == series_id]
-    last = max(mine, key=lambda s: s.get("number") or 0, default=None)
+    last = max(mine, key=_number, default=None)
 
     def unique(posted: dict[str, Any]) -> dict[str, str]:
-        taken = drafts.item_values(current_draft().text, "sessions", posted.get("id") or "")
+        # The same form sent twice (a double click) finds its session as it would write it.
+        text, wanted = current_draft().text, posted.get("id") or ""
+        taken = drafts.item_values(text, "sessions", wanted) is not None and \
+            drafts.edit(text, "sessions", wanted, forms.editable(SESSION), posted) != text
         return {"id": _("This id is taken already; choose another one.")} if taken else {}
 
     return _form(_("New session"), "sessions", None, SESSION, forms.editable(SESSION),
@@ -432,10 +472,20 @@ def edit_calendar() -> Any:
 def edit_contacts() -> Any:
     """The press contacts: one row each, an empty row to add one, empty a row to remove it."""
     fields = forms.editable(CONTACT)
+    field = Field("contacts", Kind.TABLES, "", table="contact", label=_("Press contacts"),
+                  help=_("Empty a row to remove a contact; fill in the last one to add one."))
     rows = drafts.rows_values(current_draft().text, "contacts")
+    now = json.dumps(forms.submitted(forms.inputs((field,), {"contacts": rows}, {})))
     errors: dict[str, str] = {}
     others: list[Problem] = []
-    if request.method == "POST":
+    status = 200
+    if request.method == "POST" and request.form.get("shown", now) != now:
+        # Rows go by position: a form shown before another tab saved would undo that change.
+        errors = {"contacts": _("The press contacts were changed meanwhile (in another tab?). "
+                                "Nothing was saved: here they are as they are now; make your "
+                                "change again.")}
+        status = 409
+    elif request.method == "POST":
         rows, errors = forms.read_rows(fields, request.form, "contacts.")
         if not errors:
             draft = current_draft()
@@ -444,12 +494,12 @@ def edit_contacts() -> Any:
             if not errors:
                 _save(draft, text)
                 return redirect(url_for("desk.index"))
-    field = Field("contacts", Kind.TABLES, "", table="contact", label=_("Press contacts"),
-                  help=_("Empty a row to remove a contact; fill in the last one to add one."))
-    shown = forms.inputs((field,), {"contacts": rows}, errors, typed=request.form)
+        status, now = (422 if errors else 200), request.form.get("shown", now)
+    shown = forms.inputs((field,), {"contacts": rows}, errors,
+                         typed=request.form if status != 409 else None)
     return render_template("desk/form.html", title=_("Press contacts"), inputs=shown,
-                           errors=errors, labels=forms.labels(shown), others=others, intro=""), \
-        (422 if errors else 200)
+                           errors=errors, labels=forms.labels(shown), others=others, intro="",
+                           shown=now), status
 
 
 @bp.get("/brouillon")
@@ -461,7 +511,7 @@ def draft_page() -> Any:
     file_text = _file_text()
     return render_template(
         "desk/draft.html", draft=draft, pending=found, outgoing=listed,
-        moved=digest_of(file_text.encode("utf-8")) != draft.base_digest,
+        moved=draft.moved(file_text),
         mine=drafts.diff(draft.base, draft.text, (_("file"), _("draft"))),
     )
 
@@ -474,7 +524,7 @@ def publish_draft() -> Any:
     start = _("start of the draft")
     with publishing_lock(published_file()):
         on_disk = _file_text()
-        if digest_of(on_disk.encode("utf-8")) != draft.base_digest:
+        if draft.moved(on_disk):
             return render_template(
                 "desk/conflict.html",
                 theirs=drafts.diff(draft.base, on_disk, (start, _("current file"))),
@@ -493,8 +543,9 @@ def publish_draft() -> Any:
                           correction=correction, editor=g.editor.email)
     except AgendaError as error:
         log.error("desk: %s could not publish: %s", g.editor.email, error)
-        return render_template("desk/error.html", code=500,
-                               message=_("Publishing failed: {error}", error=error)), 500
+        return render_template("desk/error.html", code=500, message=_(
+            "Publishing failed: {error}. Your draft is kept: click 'Publish' again once this "
+            "is solved.", error=error)), 500
     drafts.drop_draft(schedule_path(), g.editor.email)
     log.info("desk: %s published %s", g.editor.email, outcome.version.label)
     return redirect(url_for("desk.index", publie=outcome.version.number))
@@ -568,6 +619,7 @@ def register(app: Flask) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=secure,
         PERMANENT_SESSION_LIFETIME=LIFETIME,
+        MAX_CONTENT_LENGTH=MOST_BYTES,  # the site itself takes no body
         WTF_CSRF_TIME_LIMIT=None,  # a form is good as long as the session
     )
     app.jinja_env.globals["_"] = _in_html

@@ -1,0 +1,360 @@
+"""The desk under hostile or hurried use: stale forms, failed writes, odd files and requests.
+
+Each test reproduces a defect found by trying the desk as an attacker or as an editor
+in a hurry would; it goes through HTTP (the test client) and reads the results back
+with independent parsers (tomllib, lxml, json).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import resource
+import signal
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import lxml.html
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+
+from agenda import create_app
+from agenda.cli import main
+from agenda.published import mark_path
+from tests.test_desk import (
+    EMAIL,
+    PASSWORD,
+    SECRET,
+    add_editor,
+    app,  # noqa: F401 (fixture)
+    login,
+    post,
+    publish,
+    schedule,  # noqa: F401 (fixture)
+    token,
+)
+
+
+def page_text(body: bytes) -> str:
+    """The visible text of the desk page's <main>, whitespace collapsed."""
+    return " ".join(lxml.html.fromstring(body).xpath("//main")[0].text_content().split())
+
+
+@pytest.fixture
+def waiting_app(schedule: Path) -> Flask:  # noqa: F811
+    """The app with one editor, where only the desk's « Publier » publishes."""
+    add_editor(schedule)
+    return create_app({"AGENDA_DATA": str(schedule), "AGENDA_SECRET": SECRET, "TESTING": True,
+                       "AGENDA_DESK_SECURE": False, "AGENDA_AUTOPUBLISH": False})
+
+
+def test_desk_publish_after_a_failed_one_is_not_a_conflict_with_itself(
+    waiting_app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    client = waiting_app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand", {"title": "Titre corrigé"})[0] == 302
+    # A history put back from a backup: the file is written, then publishing refuses.
+    published = schedule.with_name("sessions.published.json")
+    mark = mark_path(published)
+    mark.write_text(json.dumps({"acknowledged": True, "published": "2030-01-01T00:00:00Z",
+                                "sha256": "0" * 64, "version": 99}), encoding="utf-8")
+    failed = client.post("/desk/publier", data={"csrf_token": token(client, "/desk/brouillon")})
+    assert failed.status_code == 500
+    assert "Votre brouillon est conservé" in page_text(failed.data)
+    mark.unlink()  # the operator puts things right; the editor clicks « Publier » again
+    assert publish(client) == 302
+    history = json.loads(published.read_text(encoding="utf-8"))
+    last = history["sessions"]["clermont-ferrand"]["revisions"][-1]
+    assert last["by"] == EMAIL
+    assert "Titre corrigé" in client.get("/events/clermont-ferrand").get_data(as_text=True)
+
+
+def form_of(client: FlaskClient, path: str) -> dict[str, str]:
+    """The values a browser would submit from the form at `path`, as shown."""
+    return dict(lxml.html.fromstring(client.get(path).data).xpath("//main//form")[0]
+                .form_values())
+
+
+def test_desk_two_tabs_on_one_session_keep_both_changes(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    client = app.test_client()
+    login(client)
+    path = "/desk/seances/clermont-ferrand"
+    first, second = form_of(client, path), form_of(client, path)  # two tabs, opened together
+    assert client.post(path, data={**first, "title": "Titre du premier onglet"}).status_code \
+        == 302
+    assert client.post(path, data={**second, "description": "Description du second"}) \
+        .status_code == 302
+    assert publish(client) == 302
+    sessions = tomllib.loads(schedule.read_text(encoding="utf-8"))["sessions"]
+    clermont = next(s for s in sessions if s["id"] == "clermont-ferrand")
+    assert (clermont["title"], clermont["description"]) == (
+        "Titre du premier onglet", "Description du second")
+
+
+def test_desk_edits_a_file_saved_with_a_byte_order_mark(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # Windows Notepad's UTF-8 starts with U+FEFF; `agenda check` and the site accept it.
+    schedule.write_bytes(b"\xef\xbb\xbf" + schedule.read_bytes())
+    client = app.test_client()
+    login(client)
+    listed = client.get("/desk/")
+    assert listed.status_code == 200
+    assert "Clermont-Ferrand" in page_text(listed.data)
+    assert post(client, "/desk/seances/bourges", {"title": "Bourges, ville du Cher"})[0] == 302
+    assert publish(client) == 302
+    sessions = tomllib.loads(schedule.read_bytes().decode("utf-8-sig"))["sessions"]
+    assert next(s for s in sessions if s["id"] == "bourges")["title"] == "Bourges, ville du Cher"
+
+
+def test_desk_says_in_french_when_the_file_is_not_utf8(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    client = app.test_client()
+    login(client)
+    schedule.write_bytes(schedule.read_text(encoding="utf-8").encode("cp1252", "replace"))
+    for path in ("/desk/", "/desk/brouillon", "/desk/seances/bourges"):
+        answer = client.get(path)
+        assert answer.status_code == 409, path
+        assert "enregistrez le fichier en UTF-8" in page_text(answer.data), path
+
+
+@pytest.mark.parametrize("following", [
+    "/desk/\r\nSet-Cookie: agenda_desk=x", "/desk/\nLocation: https://evil.example/",
+    "/desk/s\u00e9ances", "/desk/\u2028", "//evil.example/desk/", "https://evil.example/desk/",
+    "/desk", "/desk/\x00",
+])
+def test_desk_login_next_is_followed_only_to_a_desk_path(
+    app: Flask, following: str  # noqa: F811
+) -> None:
+    client = app.test_client()
+    answer = client.post("/desk/connexion", data={
+        "csrf_token": token(client), "email": EMAIL, "password": PASSWORD, "next": following})
+    assert answer.status_code == 302
+    target = urlsplit(answer.headers["Location"])
+    assert (target.scheme, target.netloc) in (("", ""), ("http", "localhost"))
+    assert target.path.startswith("/desk/")
+    assert answer.headers.getlist("Location") == [answer.headers["Location"]]
+    assert [c for c in answer.headers.getlist("Set-Cookie") if "agenda_desk=x" in c] == []
+
+
+def test_desk_login_next_leads_back_to_the_page_asked(app: Flask) -> None:  # noqa: F811
+    client = app.test_client()
+    asked = client.get("/desk/brouillon?x=1")
+    following = lxml.html.fromstring(asked.data).xpath("//input[@name='next']/@value")[0]
+    answer = client.post("/desk/connexion", data={
+        "csrf_token": token(client), "email": EMAIL, "password": PASSWORD, "next": following})
+    assert urlsplit(answer.headers["Location"]).path == "/desk/brouillon"
+
+
+def test_desk_refuses_a_huge_form_before_reading_it(app: Flask) -> None:  # noqa: F811
+    client = app.test_client()
+    answer = client.post("/desk/connexion", data={
+        "csrf_token": token(client), "email": "x" * 2_000_000, "password": "x"})
+    assert answer.status_code == 413
+    assert "trop" in page_text(answer.data).lower()
+
+
+def test_desk_failed_login_with_a_forged_address_stays_small_and_on_one_log_line(
+    app: Flask, schedule: Path, caplog: pytest.LogCaptureFixture  # noqa: F811
+) -> None:
+    client = app.test_client()
+    forged = "x" * 100_000 + "\n2026-12-05 desk: helene@ceps-oing.org logged in"
+    answer = client.post("/desk/connexion", data={
+        "csrf_token": token(client), "email": forged, "password": "mauvais mot de passe"})
+    assert answer.status_code == 200
+    failures = [p for p in schedule.parent.iterdir() if "failures" in p.name]
+    assert [p.stat().st_size < 2_000 for p in failures] == [True]
+    assert [r for r in caplog.records if "\n" in r.getMessage()] == []
+
+
+def client_from(app: Flask, address: str) -> FlaskClient:  # noqa: F811
+    """A test client whose requests come from `address`."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def test_desk_wrong_passwords_from_elsewhere_do_not_lock_the_editor_out(
+    app: Flask  # noqa: F811
+) -> None:
+    # Editors' addresses are public (press contacts): anyone can try them.
+    attacker = client_from(app, "203.0.113.9")
+    assert [login(attacker, "mauvais mot de passe") for _ in range(10)] == [200] * 9 + [429]
+    assert login(attacker) == 429
+    assert login(client_from(app, "198.51.100.7")) == 302
+
+
+def test_desk_wrong_passwords_spread_over_many_addresses_still_end_in_429(
+    app: Flask  # noqa: F811
+) -> None:
+    statuses = [login(client_from(app, f"203.0.113.{n}"), "mauvais mot de passe")
+                for n in range(1, 51)]
+    assert statuses == [200] * 49 + [429]
+    assert login(client_from(app, "198.51.100.7")) == 429
+
+
+def test_desk_draft_says_in_french_that_a_withdrawn_session_comes_back(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/series/tour-des-villes/nouvelle", {
+        "id": "marseille", "city": "Marseille", "start": "2027-02-17T08:45",
+        "end": "2027-02-17T10:15"})[0] == 302
+    assert publish(client) == 302
+    text = schedule.read_text(encoding="utf-8")
+    schedule.write_text(text[:text.rindex("[[sessions]]")], encoding="utf-8")
+    withdrawn = CliRunner().invoke(main, ["publish", str(schedule), "--withdraw", "marseille"])
+    assert withdrawn.exit_code == 0, withdrawn.output
+    assert post(client, "/desk/series/tour-des-villes/nouvelle", {
+        "id": "marseille", "city": "Marseille", "start": "2027-03-17T08:45",
+        "end": "2027-03-17T10:15"})[0] == 302
+    page = lxml.html.fromstring(client.get("/desk/brouillon").data)
+    said = [" ".join(p.text_content().split()) for p in page.xpath("//ul[@class='outgoing']//p")]
+    assert said[0] == ("Calendriers des abonnés : mise à jour dans les calendriers "
+                       "(SEQUENCE 0 → 1) : publiée de nouveau")
+
+
+def test_desk_new_session_sent_twice_is_saved_once_without_an_error(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    client = app.test_client()
+    login(client)
+    path = "/desk/series/tour-des-villes/nouvelle"
+    form = {**form_of(client, path), "id": "marseille", "city": "Marseille",
+            "start": "2027-02-17T08:45", "end": "2027-02-17T10:15"}
+    # A double click on « Enregistrer dans le brouillon »: the same form, twice.
+    assert [client.post(path, data=form).status_code for _ in range(2)] == [302, 302]
+    assert publish(client) == 302
+    sessions = tomllib.loads(schedule.read_text(encoding="utf-8"))["sessions"]
+    assert [s["city"] for s in sessions if s["id"] == "marseille"] == ["Marseille"]
+    # Another session under a taken id is still refused.
+    again = client.post(path, data={**form_of(client, path), "id": "marseille", "city": "Lyon"})
+    assert again.status_code == 422
+    assert "déjà pris" in page_text(again.data)
+
+
+@pytest.mark.parametrize(("field", "value"), [("id", "a" * 300), ("city", "Lyon" * 100)])
+def test_desk_refuses_a_name_too_long_for_the_site_files(
+    app: Flask, schedule: Path, field: str, value: str  # noqa: F811
+) -> None:
+    # The id names the session's files, the city its folder: past 255 bytes no disk takes
+    # them, and a published version whose site cannot be built is never served.
+    client = app.test_client()
+    login(client)
+    form = {"id": "lyon", "city": "Lyon", "start": "2027-02-17T08:45",
+            "end": "2027-02-17T10:15", field: value}
+    status, body = post(client, "/desk/series/tour-des-villes/nouvelle", form)
+    assert status == 422
+    error = lxml.html.fromstring(body).get_element_by_id(f"f-{field}-erreur").text_content()
+    assert "100" in error
+    assert client.get("/desk/apercu/").status_code == 200
+
+
+def test_desk_published_notice_takes_only_a_version_number(app: Flask) -> None:  # noqa: F811
+    # A link sent to an editor must not put its own words in the desk's notice.
+    client = app.test_client()
+    login(client)
+    page = client.get("/desk/?publie=3%20%E2%80%94%20urgent%20:%20appelez%20le%2006%2000")
+    assert "urgent" not in page_text(page.data)
+    page = lxml.html.fromstring(client.get("/desk/?publie=3").data)
+    assert [p.text_content() for p in page.xpath("//p[@class='ok']")] == ["Version 3 publiée."]
+
+
+def test_desk_contacts_form_left_open_in_another_tab_does_not_undo_a_change(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    client = app.test_client()
+    login(client)
+    first, second = form_of(client, "/desk/contacts"), form_of(client, "/desk/contacts")
+    assert client.post("/desk/contacts", data={
+        **first, "contacts.3.name": "Jeanne Martin", "contacts.3.email": "jeanne@example.org"
+    }).status_code == 302
+    stale = client.post("/desk/contacts", data={**second, "contacts.0.phone": "06 00 00 00 00"})
+    assert stale.status_code == 409
+    assert "entre-temps" in page_text(stale.data)
+    shown = lxml.html.fromstring(stale.data).xpath("//input[@name='contacts.3.name']/@value")
+    assert shown == ["Jeanne Martin"]  # the form now shows the contacts as they are
+    assert publish(client) == 302
+    names = [c["name"] for c in tomllib.loads(schedule.read_text(encoding="utf-8"))["contacts"]]
+    assert names[-1] == "Jeanne Martin"
+
+
+@contextlib.contextmanager
+def files_limited_to(size: int) -> Iterator[None]:
+    """Writes past `size` bytes fail (EFBIG) in this process, as on a disk filling up."""
+    before = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, before[1]))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, before)
+        signal.signal(signal.SIGXFSZ, handler)
+
+
+def test_desk_draft_carried_over_on_a_full_disk_never_publishes_over_the_other_change(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    client = app.test_client()
+    login(client)
+    long = "Une description longue. " * 150
+    assert post(client, "/desk/seances/clermont-ferrand", {"description": long})[0] == 302
+    hand = schedule.read_text(encoding="utf-8").replace('city = "Bourges"', 'city = "Vierzon"')
+    schedule.write_text(hand, encoding="utf-8")
+    csrf = token(client, "/desk/brouillon")
+    # The disk fills while « Reporter mon brouillon sur le fichier actuel » writes the draft.
+    with files_limited_to(len(hand.encode("utf-8")) + 1_500):
+        answer = client.post("/desk/reprendre", data={"csrf_token": csrf})
+    assert answer.status_code in (302, 503)
+    publish(client)
+    sessions = tomllib.loads(schedule.read_text(encoding="utf-8"))["sessions"]
+    assert [s["city"] for s in sessions if s["id"] == "bourges"] == ["Vierzon"]
+
+
+@pytest.mark.parametrize("shown", ["[" * 60_000, "{", "[1, 2]", '{"title": [1]}', "null"])
+def test_desk_form_with_a_malformed_shown_input_still_saves(
+    app: Flask, shown: str  # noqa: F811
+) -> None:
+    client = app.test_client()
+    login(client)
+    path = "/desk/seances/clermont-ferrand"
+    answer = client.post(path, data={**form_of(client, path), "shown": shown,
+                                     "title": "Titre envoyé à la main"})
+    assert answer.status_code == 302
+    page = lxml.html.fromstring(client.get(path).data)
+    assert page.xpath("//input[@name='title']/@value") == ["Titre envoyé à la main"]
+
+
+@pytest.mark.parametrize(("written", "by_hand"), [
+    ("start = 2021-05-19T08:45:00", 'start = "2021-05-19T08:45:00"'),
+    ("number = 3", 'number = "3"'),
+    ("speakers = [", "speakers = 'Olivier Bianchi'\nold_speakers = ["),
+    ("moderator = {", "moderator = 'Loïc Tribot La Spière'\nold_moderator = {"),
+    ('status = "confirmed"', 'status = ["confirmed"]'),
+    ("partners = [", "partners = 3\nold_partners = ["),
+])
+def test_desk_pages_open_on_a_hand_edit_of_the_wrong_kind(
+    app: Flask, schedule: Path, written: str, by_hand: str  # noqa: F811
+) -> None:
+    # Valid TOML, but a text where the file wants a date, a number or a table: `agenda
+    # check` names the problem, and the desk must still open to correct it.
+    text = schedule.read_text(encoding="utf-8")
+    assert written in text
+    schedule.write_text(text.replace(written, by_hand, 1), encoding="utf-8")
+    client = app.test_client()
+    login(client)
+    for path in ("/desk/", "/desk/brouillon", "/desk/series/tour-des-villes/nouvelle",
+                 "/desk/seances/clermont-ferrand", "/desk/seances/clermont-ferrand/reporter",
+                 "/desk/series/tour-des-villes"):
+        assert client.get(path).status_code == 200, path
+    draft = page_text(client.get("/desk/brouillon").data)
+    assert "ne peut pas être publié" in draft
