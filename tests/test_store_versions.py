@@ -352,3 +352,22 @@ def test_healthz_reports_an_invalid_edit_with_file_session_and_field(tmp_path: P
     assert f"{path}, séance « printemps », champ strat : clé inconnue" in body
     calendar = icalendar.Calendar.from_ical(client.get("/calendar.ics").data)
     assert len(calendar.walk("VEVENT")) == 6
+
+
+@pytest.mark.parametrize("typed", ["https://meet.example.org:99999/private-room-SECRET",
+                                   "meet.example.org/private-room-SECRET",
+                                   "https://meet.example.org/private room-SECRET"])
+def test_a_mistyped_private_video_link_is_never_quoted_on_healthz(
+    tmp_path: Path, typed: str
+) -> None:
+    # /healthz is public (nginx passes it on); the problem names the file, session and
+    # field, not the link, which is only for registered people even when mistyped.
+    path = copy_folder(SEVERAL, tmp_path)
+    client = create_app({"AGENDA_DATA": str(path)}).test_client()
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("https://meet.example.org/private-room-SECRET", typed),
+                    encoding="utf-8")
+    touch_later(path)
+    body = client.get("/healthz").get_data(as_text=True)
+    assert f"{path}, séance « automne », champ video_url : n'est pas une adresse" in body
+    assert "SECRET" not in body

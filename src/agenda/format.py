@@ -77,6 +77,7 @@ class Field:
     table: str | None = None  # for TABLE and TABLES: the name of the table declared
     label: str = ""  # French, for the desk's forms
     help: str = ""  # French, under the field in the desk's forms
+    private: bool = False  # its value is never quoted in a message (/healthz is public)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +193,8 @@ SESSION = Table("session", "One session of a series.", (
           label="Intervenants"),
     Field("moderator", Kind.TABLE, "Moderator: { name, role }.", table="person", label="Animateur"),
     Field("video_url", Kind.URL, "Video conference or live stream link.",
-          label="Lien de la visioconférence", help="Adresse commençant par https://."),
+          label="Lien de la visioconférence", help="Adresse commençant par https://.",
+          private=True),
     Field("video_public", Kind.BOOLEAN, "true to publish video_url; otherwise it is never "
           "published.", default=False,
           label="Publier le lien de la visioconférence", help="Sinon il n’est jamais publié."),

@@ -276,6 +276,8 @@ class _Table:
             ))
         elif not host or parts.scheme not in ("http", "https") or any(c.isspace() for c in value):
             self.problem(key, _(
+                "is not an http or https URL, such as 'https://example.org/' (a private link: "
+                "not repeated here)") if self.field(key, Kind.URL).private else _(
                 "'{value}' is not an http or https URL, such as 'https://example.org/'",
                 value=value,
             ))
