@@ -24,6 +24,7 @@ from flask.testing import FlaskClient
 
 from agenda import create_app
 from agenda.cli import main
+from agenda.desk import views
 from agenda.published import mark_path
 from tests.test_desk import (
     EMAIL,
@@ -358,3 +359,29 @@ def test_desk_pages_open_on_a_hand_edit_of_the_wrong_kind(
         assert client.get(path).status_code == 200, path
     draft = page_text(client.get("/desk/brouillon").data)
     assert "ne peut pas être publié" in draft
+
+
+def test_a_draft_saved_from_another_tab_while_publishing_is_kept(
+    waiting_app: Flask, schedule: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    client = waiting_app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand", {"title": "Titre publié"})[0] == 302
+    other = waiting_app.test_client()  # the same editor, in another tab
+    login(other)
+    form = form_of(other, "/desk/seances/clermont-ferrand")
+    real = views.publish
+
+    def slow_publish(*args: object, **kwargs: object) -> object:
+        # While this tab publishes, the other one saves a further change.
+        done = other.post("/desk/seances/clermont-ferrand",
+                          data={**form, "title": "Titre d’après"})
+        assert done.status_code == 302
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(views, "publish", slow_publish)
+    assert publish(client) == 302
+    monkeypatch.setattr(views, "publish", real)
+    assert "Titre publié" in client.get("/events/clermont-ferrand").get_data(as_text=True)
+    # The change made meanwhile is still a draft, ready to be published in turn.
+    assert "Titre d’après" in client.get("/desk/brouillon").get_data(as_text=True)

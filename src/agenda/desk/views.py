@@ -546,7 +546,9 @@ def publish_draft() -> Any:
         return render_template("desk/error.html", code=500, message=_(
             "Publishing failed: {error}. Your draft is kept: click 'Publish' again once this "
             "is solved.", error=error)), 500
-    drafts.drop_draft(schedule_path(), g.editor.email)
+    # A draft saved meanwhile (from another tab) is newer than the one published: kept.
+    if drafts.load_draft(schedule_path(), g.editor.email) == draft:
+        drafts.drop_draft(schedule_path(), g.editor.email)
     log.info("desk: %s published %s", g.editor.email, outcome.version.label)
     return redirect(url_for("desk.index", publie=outcome.version.number))
 
