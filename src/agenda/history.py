@@ -444,9 +444,6 @@ def apply(schedule: Schedule, history: History) -> Schedule:
 
 def _in_zone(revision: Revision, zone: ZoneInfo) -> Revision:
     """The revision with its times in the calendar's zone, as pages show them."""
-    def move(value: datetime | None) -> datetime | None:
-        return value.astimezone(zone) if value is not None else None
-
-    return dataclasses.replace(revision, at=move(revision.at),
-                               previous_start=move(revision.previous_start),
-                               previous_end=move(revision.previous_end))
+    times = {name: getattr(revision, name) for name in ("at", "previous_start", "previous_end")}
+    moved = {name: moment.astimezone(zone) for name, moment in times.items() if moment}
+    return dataclasses.replace(revision, **moved)
