@@ -22,7 +22,6 @@ from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
 from agenda.model import (
-    CalendarInfo,
     Contact,
     Person,
     Revision,
@@ -194,12 +193,6 @@ def build_entry(
     return entry
 
 
-def _author(calendar: CalendarInfo) -> dict[str, str]:
-    organizer = calendar.organizer
-    author = {"name": organizer.name, "email": organizer.email, "uri": organizer.url}
-    return {key: value for key, value in author.items() if value}
-
-
 def build_feed(
     schedule: Schedule,
     sessions: Iterable[Session],
@@ -214,6 +207,7 @@ def build_feed(
     `selected`, the sessions it is about (a city's, a series'), date it until one is announced.
     """
     info = schedule.calendar
+    organizer = info.organizer
     entries = announcements(sessions)
     changes = news(entries, until)
     feed = FeedGenerator()
@@ -221,9 +215,11 @@ def build_feed(
     feed.title(title or info.name)
     feed.description(info.description or info.name)  # RSS requires a description
     feed.language(info.language)
-    feed.author(_author(info))  # Atom requires one; feedgen adds none by itself
-    if info.organizer.email:
-        feed.managingEditor(f"{info.organizer.email} ({info.organizer.name})")
+    author = {"name": organizer.name, "email": organizer.email, "uri": organizer.url}
+    # Atom requires an author; feedgen adds none by itself.
+    feed.author({key: value for key, value in author.items() if value})
+    if organizer.email:
+        feed.managingEditor(f"{organizer.email} ({organizer.name})")
     # feedgen takes the RSS channel <link> from the last link() call: the agenda
     # page must come last, after the self link.
     feed.link(href=self_url, rel="self", type=self_type)
