@@ -576,9 +576,7 @@ def _write_extras(schedule: Schedule, folder: Path, entries: list[Entry]) -> Non
         out.writelines(hosting.headers_file(entries))
     for name, text in hosting.nginx_files(entries).items():
         _write(folder / "_nginx" / name, text.encode("utf-8"))
-    _write(folder / "404.html", html.error_page(
-        schedule.calendar, 404, "Page introuvable",
-        "Cette adresse ne correspond à aucune page de l’agenda."))
+    _write(folder / "404.html", html.error_page(schedule.calendar, 404, *html.ERRORS[404]))
 
 
 def export(site: Site, outdir: Path) -> int:

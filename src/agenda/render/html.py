@@ -33,6 +33,16 @@ SCHEMA_STATUS = {
     Status.CANCELLED: "https://schema.org/EventCancelled",
 }
 RESCHEDULED = "https://schema.org/EventRescheduled"
+# The title and sentence of an error page (the app's, and the built 404.html); Werkzeug's
+# own descriptions are English.
+ERRORS = {
+    400: ("Requête incorrecte", "Le serveur n’a pas compris cette requête."),
+    403: ("Accès refusé", "Ce lien ne donne pas accès à cette page."),
+    404: ("Page introuvable", "Cette adresse ne correspond à aucune page de l’agenda."),
+    405: ("Méthode non autorisée", "Cette adresse ne prend pas en charge cette méthode."),
+    500: ("Erreur interne", "Erreur interne ; elle a été consignée."),
+    503: ("Service indisponible", "Le site est en cours de reconstruction ; réessayez."),
+}
 
 
 @functools.cache
@@ -160,12 +170,11 @@ def _views(
     planned: Sequence[Planned],
 ) -> Iterable[SessionView]:
     """Views of `sessions`, in their order, with the planned dates among them by date."""
-    if planned:
-        views = [_view(calendar, s, s.id in past) for s in sessions]
-        return sorted(views + [_planned_view(calendar, p) for p in planned],
-                      key=lambda v: v.sort_key)
-    # Made as the page is written: a long agenda never holds every view at once.
-    return (_view(calendar, s, s.id in past) for s in sessions)
+    views = (_view(calendar, s, s.id in past) for s in sessions)
+    if not planned:
+        return views  # made as the page is written: a long agenda never holds them all at once
+    return sorted([*views, *(_planned_view(calendar, p) for p in planned)],
+                  key=lambda v: v.sort_key)
 
 
 def _groups(
