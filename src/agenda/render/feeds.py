@@ -23,7 +23,6 @@ from feedgen.feed import FeedGenerator
 
 from agenda.model import (
     Contact,
-    Person,
     Revision,
     Schedule,
     Session,
@@ -97,10 +96,6 @@ def _link(url: str, label: str | None = None) -> str:
     return f'<a href="{escape(url, quote=True)}">{_text(label or url)}</a>'
 
 
-def _person(label: str, person: Person) -> str:
-    return f"<li>{label} : {_text(wording.person_line(person.name, person.role))}</li>"
-
-
 def _contact(contact: Contact) -> str:
     name = contact.name + (f" ({contact.organization})" if contact.organization else "")
     parts = [_text(name)]
@@ -129,9 +124,7 @@ def entry_html(schedule: Schedule, session: Session) -> str:
         html.append("<p><strong>Date à confirmer.</strong></p>")
     if session.title:
         html.append(f"<p><strong>Thème :</strong> {_text(session.title)}</p>")
-    people = [_person("Intervenant", p) for p in session.speakers]
-    if session.moderator is not None:
-        people.append(_person("Animation", session.moderator))
+    people = [f"<li>{label} : {_text(line)}</li>" for label, line in wording.people(session)]
     if people:
         html.append("<ul>" + "".join(people) + "</ul>")
     if session.is_dated:

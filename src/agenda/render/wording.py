@@ -144,6 +144,13 @@ def person_line(name: str, role: str) -> str:
     return f"{name}, {role}" if role else name
 
 
+def people(session: Session) -> list[tuple[str, str]]:
+    """('Intervenant', person_line) for each speaker, then ('Animation', …) for the moderator."""
+    roles = [("Intervenant", p) for p in session.speakers]
+    roles += [("Animation", session.moderator)] if session.moderator else []
+    return [(label, person_line(p.name, p.role)) for label, p in roles]
+
+
 def moved_earlier(session: Session) -> bool:
     """True for a session moved to an earlier date than first planned: « avancée »."""
     return (session.previous_start is not None and session.start is not None
