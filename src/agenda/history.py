@@ -394,14 +394,6 @@ def _detail(name: str, before: Session | None, after: Session) -> str:
     return name
 
 
-def first_changes(history: History) -> list[SessionChange]:
-    """What a first publication publishes, session by session."""
-    return [
-        SessionChange(sid, (_("new session"),), None, entry.sequence)
-        for sid, entry in history.sessions.items()
-    ]
-
-
 def apply(schedule: Schedule, history: History) -> Schedule:
     """The schedule with its derived revision fields: UID, SEQUENCE, times, change log, plans."""
     zone = schedule.calendar.timezone

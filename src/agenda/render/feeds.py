@@ -21,14 +21,7 @@ from html import escape
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
-from agenda.model import (
-    Contact,
-    Revision,
-    Schedule,
-    Session,
-    Status,
-    latest_update,
-)
+from agenda.model import Contact, Revision, Schedule, Session, Status, latest_update
 from agenda.render import links, wording
 
 RSS_TYPE = "application/rss+xml"
