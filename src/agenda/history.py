@@ -437,5 +437,5 @@ def apply(schedule: Schedule, history: History) -> Schedule:
 def _in_zone(revision: Revision, zone: ZoneInfo) -> Revision:
     """The revision with its times in the calendar's zone, as pages show them."""
     times = {name: getattr(revision, name) for name in ("at", "previous_start", "previous_end")}
-    moved = {name: moment.astimezone(zone) for name, moment in times.items() if moment}
+    moved = {name: moment.astimezone(zone) for name, moment in times.items() if moment is not None}
     return dataclasses.replace(revision, **moved)

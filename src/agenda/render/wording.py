@@ -26,7 +26,8 @@ RESCHEDULED_LABEL = "Reporté"
 ADVANCED_LABEL = "Avancé"
 HELD_LABEL = "Tenue"
 PLANNED_LABEL = "Prévue"
-# The colour (CSS class) of the words shown_status gives beside the statuses' own.
+# The colour (CSS class) of the words shown_status adds to the statuses' own (whose class is
+# the status's value).
 STATUS_CLASSES = {HELD_LABEL: "held", RESCHEDULED_LABEL: "rescheduled",
                   ADVANCED_LABEL: "rescheduled"}
 PLANNED_NOTE = (
