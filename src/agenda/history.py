@@ -394,14 +394,6 @@ def _detail(name: str, before: Session | None, after: Session) -> str:
     return name
 
 
-def first_changes(history: History) -> list[SessionChange]:
-    """What a first publication publishes, session by session."""
-    return [
-        SessionChange(sid, (_("new session"),), None, entry.sequence)
-        for sid, entry in history.sessions.items()
-    ]
-
-
 def apply(schedule: Schedule, history: History) -> Schedule:
     """The schedule with its derived revision fields: UID, SEQUENCE, times, change log, plans."""
     zone = schedule.calendar.timezone
@@ -444,9 +436,6 @@ def apply(schedule: Schedule, history: History) -> Schedule:
 
 def _in_zone(revision: Revision, zone: ZoneInfo) -> Revision:
     """The revision with its times in the calendar's zone, as pages show them."""
-    def move(value: datetime | None) -> datetime | None:
-        return value.astimezone(zone) if value is not None else None
-
-    return dataclasses.replace(revision, at=move(revision.at),
-                               previous_start=move(revision.previous_start),
-                               previous_end=move(revision.previous_end))
+    times = {name: getattr(revision, name) for name in ("at", "previous_start", "previous_end")}
+    moved = {name: moment.astimezone(zone) for name, moment in times.items() if moment is not None}
+    return dataclasses.replace(revision, **moved)

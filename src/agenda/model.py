@@ -253,13 +253,6 @@ class Schedule:
         """Every city named by a session."""
         return frozenset(s.city for s in self.sessions)
 
-    def select(self, series: str | None = None, city: str | None = None) -> tuple[Session, ...]:
-        """Sessions matching the optional series id and city (case-insensitive)."""
-        wanted = city.casefold() if city is not None else None
-        return tuple(s for s in self.sessions
-                     if (series is None or s.series.id == series)
-                     and (wanted is None or s.city.casefold() == wanted))
-
 
 def latest_update(sessions: tuple[Session, ...] | list[Session]) -> datetime | None:
     """The latest `updated` among these sessions, or None when none has one."""

@@ -26,15 +26,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from agenda.errors import AgendaError, Problem, ScheduleError
-from agenda.history import (
-    Entry,
-    History,
-    SessionChange,
-    apply,
-    first_changes,
-    first_history,
-    revise,
-)
+from agenda.history import Entry, History, SessionChange, apply, first_history, revise
 from agenda.i18n import _
 from agenda.loader import parse_bytes, read_schedule_file
 from agenda.model import Change, Revision, Schedule, Status
@@ -118,7 +110,8 @@ def next_version(
         if withdraw:
             message = _("nothing is published yet to withdraw")
             raise ScheduleError([Problem(source, "", "", message)])
-        return version, first_changes(version.history)
+        return version, [SessionChange(key, (_("new session"),), None, entry.sequence)
+                         for key, entry in version.history.sessions.items()]
     schedule = parse_bytes(raw, source)
     history, changes = revise(
         current.history, current.schedule, schedule, now, withdraw, correction, editor

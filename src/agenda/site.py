@@ -217,8 +217,8 @@ def shared_documents(version: Version, now: datetime, events: dict[str, bytes],
                        lambda name=name: (STATIC_FOLDER / name).read_bytes(), _digest(name))
     yield from _filtered(version, now, None, None, schedule.sessions, events, prints)
     for series in schedule.series:
-        yield from _filtered(version, now, series.id, None,
-                             schedule.select(series=series.id), events, prints)
+        chosen = tuple(s for s in schedule.sessions if s.series.id == series.id)
+        yield from _filtered(version, now, series.id, None, chosen, events, prints)
     by_city: dict[str, list[Session]] = {}
     for session in schedule.sessions:
         by_city.setdefault(session.city, []).append(session)
@@ -576,9 +576,7 @@ def _write_extras(schedule: Schedule, folder: Path, entries: list[Entry]) -> Non
         out.writelines(hosting.headers_file(entries))
     for name, text in hosting.nginx_files(entries).items():
         _write(folder / "_nginx" / name, text.encode("utf-8"))
-    _write(folder / "404.html", html.error_page(
-        schedule.calendar, 404, "Page introuvable",
-        "Cette adresse ne correspond à aucune page de l’agenda."))
+    _write(folder / "404.html", html.error_page(schedule.calendar, 404, *html.ERRORS[404]))
 
 
 def export(site: Site, outdir: Path) -> int:

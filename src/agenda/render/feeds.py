@@ -21,16 +21,7 @@ from html import escape
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
-from agenda.model import (
-    CalendarInfo,
-    Contact,
-    Person,
-    Revision,
-    Schedule,
-    Session,
-    Status,
-    latest_update,
-)
+from agenda.model import Contact, Revision, Schedule, Session, Status, latest_update
 from agenda.render import links, wording
 
 RSS_TYPE = "application/rss+xml"
@@ -98,10 +89,6 @@ def _link(url: str, label: str | None = None) -> str:
     return f'<a href="{escape(url, quote=True)}">{_text(label or url)}</a>'
 
 
-def _person(label: str, person: Person) -> str:
-    return f"<li>{label} : {_text(wording.person_line(person.name, person.role))}</li>"
-
-
 def _contact(contact: Contact) -> str:
     name = contact.name + (f" ({contact.organization})" if contact.organization else "")
     parts = [_text(name)]
@@ -130,9 +117,7 @@ def entry_html(schedule: Schedule, session: Session) -> str:
         html.append("<p><strong>Date à confirmer.</strong></p>")
     if session.title:
         html.append(f"<p><strong>Thème :</strong> {_text(session.title)}</p>")
-    people = [_person("Intervenant", p) for p in session.speakers]
-    if session.moderator is not None:
-        people.append(_person("Animation", session.moderator))
+    people = [f"<li>{label} : {_text(line)}</li>" for label, line in wording.people(session)]
     if people:
         html.append("<ul>" + "".join(people) + "</ul>")
     if session.is_dated:
@@ -194,12 +179,6 @@ def build_entry(
     return entry
 
 
-def _author(calendar: CalendarInfo) -> dict[str, str]:
-    organizer = calendar.organizer
-    author = {"name": organizer.name, "email": organizer.email, "uri": organizer.url}
-    return {key: value for key, value in author.items() if value}
-
-
 def build_feed(
     schedule: Schedule,
     sessions: Iterable[Session],
@@ -214,6 +193,7 @@ def build_feed(
     `selected`, the sessions it is about (a city's, a series'), date it until one is announced.
     """
     info = schedule.calendar
+    organizer = info.organizer
     entries = announcements(sessions)
     changes = news(entries, until)
     feed = FeedGenerator()
@@ -221,9 +201,11 @@ def build_feed(
     feed.title(title or info.name)
     feed.description(info.description or info.name)  # RSS requires a description
     feed.language(info.language)
-    feed.author(_author(info))  # Atom requires one; feedgen adds none by itself
-    if info.organizer.email:
-        feed.managingEditor(f"{info.organizer.email} ({info.organizer.name})")
+    author = {"name": organizer.name, "email": organizer.email, "uri": organizer.url}
+    # Atom requires an author; feedgen adds none by itself.
+    feed.author({key: value for key, value in author.items() if value})
+    if organizer.email:
+        feed.managingEditor(f"{organizer.email} ({organizer.name})")
     # feedgen takes the RSS channel <link> from the last link() call: the agenda
     # page must come last, after the self link.
     feed.link(href=self_url, rel="self", type=self_type)

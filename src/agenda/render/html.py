@@ -33,11 +33,16 @@ SCHEMA_STATUS = {
     Status.CANCELLED: "https://schema.org/EventCancelled",
 }
 RESCHEDULED = "https://schema.org/EventRescheduled"
-# The three availabilities Google reads on an event's offer.
-IN_STOCK = "https://schema.org/InStock"
-PRE_ORDER = "https://schema.org/PreOrder"
-SOLD_OUT = "https://schema.org/SoldOut"
-ONLINE = "https://schema.org/OnlineEventAttendanceMode"
+# The title and sentence of an error page (the app's, and the built 404.html); Werkzeug's
+# own descriptions are English.
+ERRORS = {
+    400: ("Requête incorrecte", "Le serveur n’a pas compris cette requête."),
+    403: ("Accès refusé", "Ce lien ne donne pas accès à cette page."),
+    404: ("Page introuvable", "Cette adresse ne correspond à aucune page de l’agenda."),
+    405: ("Méthode non autorisée", "Cette adresse ne prend pas en charge cette méthode."),
+    500: ("Erreur interne", "Erreur interne ; elle a été consignée."),
+    503: ("Service indisponible", "Le site est en cours de reconstruction ; réessayez."),
+}
 
 
 @functools.cache
@@ -165,12 +170,11 @@ def _views(
     planned: Sequence[Planned],
 ) -> Iterable[SessionView]:
     """Views of `sessions`, in their order, with the planned dates among them by date."""
-    if planned:
-        views = [_view(calendar, s, s.id in past) for s in sessions]
-        return sorted(views + [_planned_view(calendar, p) for p in planned],
-                      key=lambda v: v.sort_key)
-    # Made as the page is written: a long agenda never holds every view at once.
-    return (_view(calendar, s, s.id in past) for s in sessions)
+    views = (_view(calendar, s, s.id in past) for s in sessions)
+    if not planned:
+        return views  # made as the page is written: a long agenda never holds them all at once
+    return sorted([*views, *(_planned_view(calendar, p) for p in planned)],
+                  key=lambda v: v.sort_key)
 
 
 def _groups(
@@ -248,15 +252,16 @@ def agenda_page(schedule: Schedule, now: datetime) -> bytes:
 
 
 def _offer(session: Session, past: bool) -> dict[str, Any] | None:
-    """Free registration as a schema.org Offer; None when there is no registration link."""
+    """Free registration as a schema.org Offer, with one of the three availabilities Google
+    reads; None when there is no registration link."""
     if session.registration_url is None:
         return None
     if session.is_cancelled or past:
-        availability = SOLD_OUT  # nobody can register any more
+        availability = "https://schema.org/SoldOut"  # nobody can register any more
     elif session.status is Status.TENTATIVE:
-        availability = PRE_ORDER  # one may register for a date still to be confirmed
+        availability = "https://schema.org/PreOrder"  # one may register before it is confirmed
     else:
-        availability = IN_STOCK
+        availability = "https://schema.org/InStock"
     offer: dict[str, Any] = {"@type": "Offer", "price": 0, "priceCurrency": "EUR",
                              "url": session.registration_url, "availability": availability}
     if session.announced is not None:
@@ -280,7 +285,7 @@ def event_jsonld(
         "name": wording.headline(session).removeprefix(wording.CANCELLED_PREFIX),
         "startDate": session.start.isoformat(),
         "endDate": session.end.isoformat(),
-        "eventAttendanceMode": ONLINE,
+        "eventAttendanceMode": "https://schema.org/OnlineEventAttendanceMode",
         "eventStatus": RESCHEDULED if previous else SCHEMA_STATUS[session.status],
         # A private join link must not be published; the page is where people go instead.
         "location": {"@type": "VirtualLocation", "url": session.public_video_url or page},
@@ -331,7 +336,6 @@ def session_page(
              if session.is_dated and not session.is_cancelled and not past else None),
         ics_path=(ics or links.ics_path(session)) if session.is_dated else None,
         jsonld=script_json(jsonld) if jsonld is not None else None,
-        register=view.register,
         script=LOCAL_TIME,
     )
 

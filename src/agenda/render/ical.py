@@ -34,13 +34,9 @@ def description(calendar: CalendarInfo, session: Session) -> str:
         lines += [f"Séance {wording.moved_word(session)} (initialement prévue le {former}).", ""]
     if session.title:
         lines += [session.title, ""]
-    for speaker in session.speakers:
-        lines.append("Intervenant : " + wording.person_line(speaker.name, speaker.role))
-    if session.moderator:
-        moderator = session.moderator
-        lines.append("Animation : " + wording.person_line(moderator.name, moderator.role))
-    if session.speakers or session.moderator:
-        lines.append("")
+    credits = [f"{label} : {line}" for label, line in wording.people(session)]
+    if credits:
+        lines += [*credits, ""]
     if session.description:
         lines += [session.description, ""]
     if session.public_video_url:

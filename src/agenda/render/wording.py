@@ -26,31 +26,26 @@ RESCHEDULED_LABEL = "Reporté"
 ADVANCED_LABEL = "Avancé"
 HELD_LABEL = "Tenue"
 PLANNED_LABEL = "Prévue"
+# The colour (CSS class) of the words shown_status adds to the statuses' own (whose class is
+# the status's value).
+STATUS_CLASSES = {HELD_LABEL: "held", RESCHEDULED_LABEL: "rescheduled",
+                  ADVANCED_LABEL: "rescheduled"}
 PLANNED_NOTE = (
     "Date prévue par le calendrier de la série ; la ville et l’intervenant seront annoncés."
 )
 UNDATED = "date non communiquée"
 UNDATED_UPCOMING = "date à venir"
 HELD_UNDATED = "séance tenue, date non communiquée"
-# The feed entry of a change: its title's first words, by what the revision did.
-NEWS_PREFIX = {
-    Change.CANCELLED: "Annulé",
-    Change.REINSTATED: "Rétabli",
-    Change.RESCHEDULED: "Nouvelle date",
-    Change.DATED: "Date annoncée",
-    Change.CONFIRMED: "Confirmé",
-    Change.SPEAKERS: "Intervenants",
-    Change.REPLAY: "Replay disponible",
-}
-# How the change log on a session's page words each kind of change.
-NEWS_PHRASE = {
-    Change.CANCELLED: "séance annulée",
-    Change.REINSTATED: "séance rétablie",
-    Change.RESCHEDULED: "nouvelle date",
-    Change.DATED: "date annoncée",
-    Change.CONFIRMED: "date confirmée",
-    Change.SPEAKERS: "intervenants modifiés",
-    Change.REPLAY: "replay disponible",
+# What each kind of change a revision made is called: the first words of its feed entry's
+# title, and its phrase in the change log on the session's page.
+NEWS_WORDS = {
+    Change.CANCELLED: ("Annulé", "séance annulée"),
+    Change.REINSTATED: ("Rétabli", "séance rétablie"),
+    Change.RESCHEDULED: ("Nouvelle date", "nouvelle date"),
+    Change.DATED: ("Date annoncée", "date annoncée"),
+    Change.CONFIRMED: ("Confirmé", "date confirmée"),
+    Change.SPEAKERS: ("Intervenants", "intervenants modifiés"),
+    Change.REPLAY: ("Replay disponible", "replay disponible"),
 }
 QUIET_PHRASE = "précisions"
 CORRECTION_PHRASE = "correction"
@@ -150,6 +145,13 @@ def person_line(name: str, role: str) -> str:
     return f"{name}, {role}" if role else name
 
 
+def people(session: Session) -> list[tuple[str, str]]:
+    """('Intervenant', person_line) for each speaker, then ('Animation', …) for the moderator."""
+    roles = [("Intervenant", p) for p in session.speakers]
+    roles += [("Animation", session.moderator)] if session.moderator else []
+    return [(label, person_line(p.name, p.role)) for label, p in roles]
+
+
 def moved_earlier(session: Session) -> bool:
     """True for a session moved to an earlier date than first planned: « avancée »."""
     return (session.previous_start is not None and session.start is not None
@@ -174,7 +176,7 @@ def announcement_title(session: Session, locale: str = "fr") -> str:
     if session.previous_start is not None:
         return f"{moved_label(session)} : {text} (au lieu du {former_start(session, locale)})"
     if session.status is Status.TENTATIVE:
-        return f"{STATUS_LABELS[Status.TENTATIVE]} : {text}"
+        return TENTATIVE_PREFIX + text
     return text
 
 
@@ -222,7 +224,7 @@ def change_title(session: Session, revision: Revision, locale: str = "fr") -> st
     """A change entry's title: « Nouvelle date : … (au lieu du …) », « Annulé : … »."""
     kind = revision.news[0]
     text = f"{ordinal_label(session)} : {session.city}, {when(session, locale)}"
-    title = f"{NEWS_PREFIX[kind]} : {text}"
+    title = f"{NEWS_WORDS[kind][0]} : {text}"
     if kind is Change.RESCHEDULED and revision.previous_start is not None:
         title += f" (au lieu du {short_moment(revision.previous_start, locale)})"
     return title
@@ -233,7 +235,7 @@ def change_phrase(revision: Revision) -> str:
     if revision.is_first:
         return FIRST_PHRASE
     if revision.news:
-        return ", ".join(NEWS_PHRASE[n] for n in revision.news)
+        return ", ".join(NEWS_WORDS[n][1] for n in revision.news)
     return CORRECTION_PHRASE if revision.correction else QUIET_PHRASE
 
 
@@ -264,12 +266,8 @@ def shown_status(session: Session, past: bool = False) -> str:
 
 
 def status_class(session: Session, past: bool = False) -> str:
-    """The colour of shown_status, by the same rules so that it always matches the word."""
-    if shown_status(session, past) == HELD_LABEL:
-        return "held"
-    if session.status is Status.CONFIRMED and session.previous_start is not None:
-        return "rescheduled"
-    return session.status.value
+    """The colour of shown_status, taken from the word itself so that it always matches."""
+    return STATUS_CLASSES.get(shown_status(session, past), session.status.value)
 
 
 def page_title(session: Session) -> str:

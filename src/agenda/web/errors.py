@@ -18,15 +18,6 @@ from agenda.web.serve import store
 
 log = logging.getLogger(__name__)
 
-# Werkzeug's own descriptions are English; these replace them when no route gave one.
-FRENCH = {
-    400: ("Requête incorrecte", "Le serveur n’a pas compris cette requête."),
-    403: ("Accès refusé", "Ce lien ne donne pas accès à cette page."),
-    404: ("Page introuvable", "Cette adresse ne correspond à aucune page de l’agenda."),
-    405: ("Méthode non autorisée", "Cette adresse ne prend pas en charge cette méthode."),
-    500: ("Erreur interne", "Erreur interne ; elle a été consignée."),
-    503: ("Service indisponible", "Le site est en cours de reconstruction ; réessayez."),
-}
 # Addresses whose clients parse what they get: never answer them with HTML.
 DATA_SUFFIXES = (".ics", ".json", ".xml")
 
@@ -37,7 +28,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
         code = error.code or 500
-        title, default = FRENCH.get(code, (error.name, error.name))
+        title, default = html.ERRORS.get(code, (error.name, error.name))
         # The route's own description, else the French default.
         own = error.description if error.description != type(error).description else None
         message = own or default

@@ -113,7 +113,7 @@ def send(site: Site, entry: Entry, again: bool = True) -> Response:
             found = repaired.entries.get(entry.path)
             if found is not None and repaired is not site:
                 return send(repaired, found, again=False)
-        abort(503, description="Le site est en cours de reconstruction ; réessayez.")
+        abort(503)  # « Le site est en cours de reconstruction ; réessayez. » (html.ERRORS)
     return Response(wrap_file(request.environ, handle), headers=lines, direct_passthrough=True)
 
 
