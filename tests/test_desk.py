@@ -345,6 +345,10 @@ def test_desk_preview_serves_the_draft_with_a_banner(app: Flask) -> None:
     assert feed.headers["Cache-Control"] == "private, no-store"
     events = icalendar.Calendar.from_ical(feed.data).walk("VEVENT")
     assert any("Un titre du brouillon" in str(e.get("DESCRIPTION", "")) for e in events)
+    # A session's download comes as the site sends it: a file of its own name.
+    download = client.get("/desk/apercu/events/clermont-ferrand.ics")
+    assert download.headers["Content-Disposition"] == \
+        client.get("/events/clermont-ferrand.ics").headers["Content-Disposition"]
 
 
 def test_autopublish_off_keeps_a_saved_file_waiting_for_the_desk(schedule: Path) -> None:

@@ -601,7 +601,9 @@ def preview_file(path: str) -> Any:
         body = preview.with_banner(body, url_for("desk.preview_file", path=""),
                                    url_for("desk.draft_page"),
                                    url_for("desk.static", filename="banner.css"))
-    return Response(body, content_type=kind)
+    # The download's own name, as the site sends it (a session's .ics is an attachment).
+    own = [(k, v) for k, v in entry.headers if k == "Content-Disposition"]
+    return Response(body, content_type=kind, headers=own)
 
 
 def register(app: Flask) -> None:
