@@ -18,6 +18,7 @@ from agenda import create_app
 from agenda.cli import main
 from agenda.published import published_path
 from agenda.site import Site, file_for
+from bench.run import schedule_text
 from tests.conftest import SEVERAL, SHIPPED
 from tests.servers import BROTLI_STATIC, fetch, free_port, nginx, nginx_binary
 
@@ -231,3 +232,24 @@ def test_folder_holds_no_private_link_nor_personal_page(built: Site) -> None:
         if file.is_file() and file.suffix not in (".gz", ".br", ".png"):
             assert private.encode() not in file.read_bytes(), file
             assert "/private/" not in str(file.relative_to(built.folder))
+
+
+def test_build_says_when_cloudflare_would_drop_headers(
+    runner: CliRunner, tmp_path: Path, write_schedule
+) -> None:
+    # Twenty sessions in as many cities make more than the 100 rules of
+    # _headers that Cloudflare Pages applies: the export says so instead of leaving
+    # the last URLs without their headers there, silently.
+    path = write_schedule(schedule_text(20))
+    result = runner.invoke(main, ["build", str(tmp_path / "site"), "--data", str(path),
+                                  "--now", NOW])
+    assert result.exit_code == 0, result.output
+    rules = (tmp_path / "site" / "_headers").read_text("utf-8").count("\n/")
+    assert rules > 100
+    assert f"_headers has {rules} rules; Cloudflare Pages applies the first 100" in result.output
+    fewer = tmp_path / "fewer" / "sessions.toml"  # 66 URLs
+    fewer.parent.mkdir()
+    shutil.copyfile(SEVERAL, fewer)
+    small = runner.invoke(main, ["build", str(tmp_path / "small"), "--data", str(fewer),
+                                 "--now", NOW])
+    assert small.exit_code == 0 and "Cloudflare" not in small.output

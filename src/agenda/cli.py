@@ -236,7 +236,7 @@ def build(outdir: Path, data: str | None, now: str | None, publish_first: bool) 
     _nginx/ and 404.html. Refuses, with the list of differences, when the
     schedule file holds an edit that is not published.
     """
-    from agenda import fixed_moment, site
+    from agenda import fixed_moment, hosting, site
     from agenda.store import ensure_site, site_root_for
 
     target = Path(data or _default_path())
@@ -267,6 +267,10 @@ def build(outdir: Path, data: str | None, now: str | None, publish_first: bool) 
         _quit(f"agenda: {error}")
     click.echo(f"{outdir}: {version.label}, {len(built.entries)} URLs, {count} files, "
                f"from {target}.")
+    rules = sum(1 for _entry in hosting.public(built.entries.values()))
+    if rules > hosting.CLOUDFLARE_RULES:
+        click.echo(f"note: _headers has {rules} rules; Cloudflare Pages applies the first "
+                   f"{hosting.CLOUDFLARE_RULES} only: serve this folder with nginx or Netlify.")
 
 
 @main.command()

@@ -13,6 +13,7 @@ from agenda.site import Entry
 
 FILE_TOKEN = "{file}"  # stands for the file name in a header value (Content-Disposition)
 FILE_VARIABLE = "$agenda_file"
+CLOUDFLARE_RULES = 100  # the rules of _headers Cloudflare Pages applies, the first ones
 QUOTED = str.maketrans({"\\": "\\\\", '"': '\\"'})  # for inside an nginx "string"
 ESCAPED = str.maketrans({c: "\\" + c for c in ".^$|()[]{}*+?\\"})  # literal in a regex
 
