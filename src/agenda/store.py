@@ -237,6 +237,8 @@ class VersionStore:
             prune(self.site_root, {self._site.folder.name, site.folder.name if site else ""})
         except Exception as error:  # whatever the cause (a full disk, a bug), still serving
             self._failed = (target, time.monotonic() + BUILD_RETRY_SECONDS)
+            # At start (a new release names every folder anew): the one nginx serves meanwhile.
+            self._site = site or _current(self.site_root)
             self._alarm("site", _("cannot build the site of {label}: {error}; still serving the "
                                   "previous folder", label=version.label, error=error), error)
             return

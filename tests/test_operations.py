@@ -1,0 +1,54 @@
+"""Operating the service as things go wrong in production: upgrades, hand-run commands as
+another user, folders touched by hand. Each test reproduces what an operator would do."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from agenda import create_app, fixed_moment
+from agenda.published import published_path, read_version
+from agenda.site import folder_name
+from agenda.store import CURRENT
+from tests.conftest import SEVERAL
+
+NOW = "2021-07-01T12:00:00+02:00"
+
+
+def data_folder(tmp_path: Path) -> Path:
+    """A data folder holding a copy of the several-sessions schedule; its file's path."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    path = folder / "sessions.toml"
+    shutil.copyfile(SEVERAL, path)
+    return path
+
+
+def test_a_restart_whose_build_fails_serves_the_folder_in_service_and_says_so(
+    tmp_path: Path,
+) -> None:
+    # An upgrade renames every folder (a new release), so the restart must build anew; when
+    # that build fails (a full disk), the folder `current` names, which nginx serves all the
+    # while, is still whole: the service starts on it and says why, instead of not starting.
+    path = data_folder(tmp_path)
+    config = {"AGENDA_DATA": str(path), "AGENDA_NOW": NOW, "TESTING": True}
+    before = create_app(config).test_client().get("/events.json").get_data()
+    root = path.with_name("sessions.site")
+    name = os.readlink(root / CURRENT)
+    older = name[:-8] + "0ld0ld00"  # the same folder, as the release before named it
+    os.rename(root / name, root / older)
+    os.symlink(older, root / ".link")
+    os.replace(root / ".link", root / CURRENT)
+    version = read_version(published_path(path), str(path))
+    assert version is not None
+    target = root / folder_name(version, fixed_moment(NOW))
+    target.write_text("in the way: the build cannot rename its folder here")
+
+    client = create_app(config).test_client()
+
+    assert client.get("/events.json").get_data() == before
+    health = client.get("/healthz").get_data(as_text=True)
+    assert f"site folder: {root / older}\n" in health
+    assert "problem: impossible de construire le site de la version 1" in health
+    assert client.get("/healthz?strict=1").status_code == 503
