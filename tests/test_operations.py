@@ -5,9 +5,17 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
+
 from agenda import create_app, fixed_moment
+from agenda.cli import main
 from agenda.published import published_path, read_version
 from agenda.site import folder_name
 from agenda.store import CURRENT
@@ -52,3 +60,45 @@ def test_a_restart_whose_build_fails_serves_the_folder_in_service_and_says_so(
     assert f"site folder: {root / older}\n" in health
     assert "problem: impossible de construire le site de la version 1" in health
     assert client.get("/healthz?strict=1").status_code == 503
+
+
+NOBODY = 65534  # the service's user, as the unit's "agenda" is: not root
+
+
+@pytest.fixture
+def service_folder() -> Iterator[Path]:
+    """A data folder that belongs to another user than root, as /srv/agenda/data belongs to
+    "agenda" (outside pytest's private tmp folders, which that user could not traverse)."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to act as the operator and as the service")
+    folder = Path(tempfile.mkdtemp(prefix="agenda-ops-"))
+    try:
+        folder.chmod(0o755)
+        shutil.copyfile(SEVERAL, folder / "sessions.toml")
+        for path in (folder, folder / "sessions.toml"):
+            os.chown(path, NOBODY, NOBODY)
+        yield folder / "sessions.toml"
+    finally:
+        shutil.rmtree(folder)
+
+
+def as_service(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """`agenda ARGUMENTS` run as the service's user."""
+    command = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+               sys.executable, "-c", "from agenda.cli import main; main()", *arguments]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
+def test_a_publication_by_root_leaves_nothing_the_service_cannot_publish_over(
+    service_folder: Path,
+) -> None:
+    # The operator's first `sudo agenda publish` (the install) creates the lock as root.
+    assert CliRunner().invoke(main, ["publish", str(service_folder)]).exit_code == 0
+    text = service_folder.read_text(encoding="utf-8")
+    service_folder.write_text(text.replace("Matinales d’essai", "Matinales", 1), "utf-8")
+
+    result = as_service("publish", str(service_folder))
+
+    assert (result.returncode, result.stderr) == (0, "")
+    version = read_version(published_path(service_folder), str(service_folder))
+    assert version is not None and version.number == 2

@@ -420,7 +420,10 @@ def publishing_lock(published: Path) -> Iterator[None]:
     """Hold the OS-level lock that lets one process at a time publish this schedule."""
     lock = published.with_name("." + published.name + ".lock")  # beside it, hidden
     try:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except PermissionError:  # made by another user (a `sudo agenda publish`): flock
+            fd = os.open(lock, os.O_RDONLY)  # needs no write access (but on NFS)
     except OSError as exc:
         raise CannotWrite(f"cannot create the lock beside {published}: {exc.strerror or exc}") \
             from None
