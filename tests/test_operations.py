@@ -102,3 +102,20 @@ def test_a_publication_by_root_leaves_nothing_the_service_cannot_publish_over(
     assert (result.returncode, result.stderr) == (0, "")
     version = read_version(published_path(service_folder), str(service_folder))
     assert version is not None and version.number == 2
+
+
+@pytest.mark.xfail(strict=True, reason="agenda.cli: `agenda build`/`publish` run by root in a "
+                   "data folder of another user should refuse (or act as that user)")
+def test_a_build_by_root_leaves_no_folder_the_service_cannot_remove(
+    service_folder: Path, tmp_path: Path,
+) -> None:
+    # `sudo agenda build --publish OUT` on the production folder: the site folder it builds
+    # (and serves: `current`) is root's, so the service's pruning can never remove it.
+    text = service_folder.read_text(encoding="utf-8")
+    service_folder.write_text(text.replace("Matinales d’essai", "Matinales", 1), "utf-8")
+
+    CliRunner().invoke(main, ["build", "--publish", "--data", str(service_folder),
+                              str(tmp_path / "export")])
+
+    folders = [p for p in service_folder.parent.rglob("*") if p.is_dir() and not p.is_symlink()]
+    assert [p for p in folders if p.stat().st_uid != NOBODY] == []
