@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from agenda.published import published_path, read_version
 from agenda.site import folder_name
 from agenda.store import CURRENT
 from tests.conftest import SEVERAL
+from tests.servers import free_port
 
 NOW = "2021-07-01T12:00:00+02:00"
 
@@ -119,3 +121,53 @@ def test_a_build_by_root_leaves_no_folder_the_service_cannot_remove(
 
     folders = [p for p in service_folder.parent.rglob("*") if p.is_dir() and not p.is_symlink()]
     assert [p for p in folders if p.stat().st_uid != NOBODY] == []
+
+
+@pytest.fixture
+def watching_service(tmp_path: Path) -> Iterator[Path]:
+    """`agenda serve` as in production (workers watching from their start, 2 s to settle) on
+    a copy of the several-sessions folder; yields its site root once its workers run."""
+    path = data_folder(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENDA_")}
+    command = [sys.executable, "-c", "from agenda.cli import main; main()", "serve", "--data",
+               str(path), "--port", str(free_port()), "--workers", "2"]
+    log = tmp_path / "log.txt"
+    with open(log, "w") as out:
+        server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while log.read_text().count("Booting worker") < 2:
+            assert time.monotonic() < deadline and server.poll() is None, log.read_text()
+            time.sleep(0.1)
+        yield path.with_name("sessions.site")
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def served_by_nginx(root: Path, seconds: float = 10) -> bool:
+    """Whether the folder nginx serves (`current`) is complete within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not (root / CURRENT / "_manifest.jsonl").exists():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def test_the_site_folders_removed_by_hand_are_built_again_without_a_request(
+    watching_service: Path,
+) -> None:
+    # Taken for a cache: nginx answers 404 for every page until the service builds it again,
+    # which it must do by itself (nginx sends it no request for them).
+    shutil.rmtree(watching_service)
+    assert served_by_nginx(watching_service)
+
+
+def test_the_current_link_removed_by_hand_is_put_back_without_a_request(
+    watching_service: Path,
+) -> None:
+    name = os.readlink(watching_service / CURRENT)
+    (watching_service / CURRENT).unlink()
+    assert served_by_nginx(watching_service)
+    assert os.readlink(watching_service / CURRENT) == name  # the folder was whole: linked again

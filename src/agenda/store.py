@@ -226,7 +226,10 @@ class VersionStore:
         site, now, version = self._site, self.moment(), self._version
         if site is not None and (site.version, site.digest) == (version.number, version.digest) \
                 and site.holds(now) and damaged is None:
-            return
+            if (self.site_root / CURRENT / builder.MANIFEST).exists():
+                return
+            # `current` or its folder removed by hand (taken for a cache?): nginx answers 404.
+            damaged = None if (site.folder / builder.MANIFEST).exists() else site
         target = builder.folder_name(version, now)
         if damaged is None and self._failed is not None and self._failed[0] == target \
                 and time.monotonic() < self._failed[1]:
@@ -412,7 +415,7 @@ def ensure_site(
     target = root / builder.folder_name(version, now)
     with contextlib.suppress(builder.SiteError):
         found = builder.read_site(target)
-        if damaged is None or found.ino != damaged.ino:
+        if (damaged is None or found.ino != damaged.ino) and (root / CURRENT).exists():
             return found
     root.mkdir(exist_ok=True)
     with publishing_lock(root / "site"):
