@@ -171,3 +171,15 @@ def test_the_current_link_removed_by_hand_is_put_back_without_a_request(
     (watching_service / CURRENT).unlink()
     assert served_by_nginx(watching_service)
     assert os.readlink(watching_service / CURRENT) == name  # the folder was whole: linked again
+
+
+def test_a_published_version_that_cannot_be_written_is_said_in_french(tmp_path: Path) -> None:
+    # What operators read from `agenda publish` and on /healthz is French, this reason too
+    # (a volume not mounted: the folder of $AGENDA_PUBLISHED is missing).
+    path = data_folder(tmp_path)
+    missing = tmp_path / "volume" / "sessions.published.json"
+
+    result = CliRunner(env={"AGENDA_PUBLISHED": str(missing)}).invoke(main, ["publish", str(path)])
+
+    assert result.exit_code == 1
+    assert result.output.startswith(f"impossible de créer le verrou à côté de {missing} : ")

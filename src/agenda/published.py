@@ -301,7 +301,8 @@ def _write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
     try:
         handle, temporary = tempfile.mkstemp(prefix=_temporary_prefix(path), dir=folder)
     except OSError as exc:
-        raise CannotWrite(f"cannot write in {folder}: {exc.strerror or exc}") from None
+        raise CannotWrite(_("cannot write in {folder}: {reason}", folder=folder,
+                            reason=exc.strerror or exc)) from None
     try:
         with os.fdopen(handle, "wb") as out:
             write(out)
@@ -313,7 +314,8 @@ def _write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         if isinstance(exc, OSError):
-            raise CannotWrite(f"cannot write {path}: {exc.strerror or exc}") from None
+            raise CannotWrite(_("cannot write {path}: {reason}", path=path,
+                                reason=exc.strerror or exc)) from None
         raise
     with contextlib.suppress(OSError):
         directory = os.open(folder, os.O_RDONLY)
@@ -425,8 +427,8 @@ def publishing_lock(published: Path) -> Iterator[None]:
         except PermissionError:  # made by another user (a `sudo agenda publish`): flock
             fd = os.open(lock, os.O_RDONLY)  # needs no write access (but on NFS)
     except OSError as exc:
-        raise CannotWrite(f"cannot create the lock beside {published}: {exc.strerror or exc}") \
-            from None
+        raise CannotWrite(_("cannot create the lock beside {path}: {reason}", path=published,
+                            reason=exc.strerror or exc)) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
