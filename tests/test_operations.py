@@ -183,3 +183,22 @@ def test_a_published_version_that_cannot_be_written_is_said_in_french(tmp_path: 
 
     assert result.exit_code == 1
     assert result.output.startswith(f"impossible de créer le verrou à côté de {missing} : ")
+
+
+@pytest.mark.xfail(strict=True, reason="agenda.cli build: an export pinned with --now must not "
+                   "switch `current` (e.g. ensure_site(..., serve=False) for a pinned moment)")
+def test_an_export_pinned_to_another_moment_leaves_what_nginx_serves(tmp_path: Path) -> None:
+    # `agenda build --now …` rebuilds an export identically (its help says so); run on the
+    # production folder, it pointed `current` at the past: nginx served sessions long ended
+    # as upcoming, while the service and /healthz named the folder of the present.
+    path = data_folder(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(main, ["build", "--data", str(path), str(tmp_path / "a")]).exit_code == 0
+    current = path.with_name("sessions.site") / CURRENT
+    served = os.readlink(current)
+
+    result = runner.invoke(main, ["build", "--data", str(path), "--now",
+                                  "2021-05-17T12:00:00+02:00", str(tmp_path / "b")])
+
+    assert result.exit_code == 0
+    assert os.readlink(current) == served
