@@ -202,3 +202,18 @@ def test_an_export_pinned_to_another_moment_leaves_what_nginx_serves(tmp_path: P
 
     assert result.exit_code == 0
     assert os.readlink(current) == served
+
+
+def test_health_dates_a_missing_schedule_file_from_when_it_went_missing(tmp_path: Path) -> None:
+    # An editor's tool moved the file away (or a volume is not mounted): /healthz must say
+    # since when, not the time of each request.
+    path = data_folder(tmp_path)
+    client = create_app({"AGENDA_DATA": str(path), "TESTING": True}).test_client()
+    path.unlink()
+
+    first = client.get("/healthz").get_data(as_text=True)
+    time.sleep(1.1)
+    again = client.get("/healthz").get_data(as_text=True)
+
+    assert "pending since" in first
+    assert again == first

@@ -338,8 +338,9 @@ class VersionStore:
                 self._retry_at is not None and time.monotonic() < self._retry_at):
             return
         if stamp is None:
+            gone = self.pending.since if self.pending and self.pending.state == "missing" else None
             self._set_pending("missing", [_("{path}: cannot read the file", path=self.path)],
-                              self.clock())
+                              gone or self.clock())
             self._checked_stamp = None
             return
         since = datetime.fromtimestamp(stamp[0] / 1e9, UTC)
