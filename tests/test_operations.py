@@ -22,6 +22,7 @@ from agenda.site import folder_name
 from agenda.store import CURRENT
 from tests.conftest import SEVERAL
 from tests.servers import free_port
+from tests.test_deploy_unattended import unit_settings
 
 NOW = "2021-07-01T12:00:00+02:00"
 
@@ -217,3 +218,11 @@ def test_health_dates_a_missing_schedule_file_from_when_it_went_missing(tmp_path
 
     assert "pending since" in first
     assert again == first
+
+
+def test_the_unit_waits_for_the_full_build_an_upgrade_makes_before_ready() -> None:
+    # gunicorn says READY=1 after the master loaded the app, which builds the site; after an
+    # upgrade nothing is reused (a full build: a minute at 10,000 sessions on two cores).
+    # systemd's default 90 s would kill that start, and every restart after it, for good.
+    timeout = unit_settings().get("TimeoutStartSec", ["90"])
+    assert timeout[-1].endswith("min") and int(timeout[-1].removesuffix("min")) >= 5
