@@ -92,11 +92,16 @@ def as_service(*arguments: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o077], ids=["umask-022", "umask-077"])
 def test_a_publication_by_root_leaves_nothing_the_service_cannot_publish_over(
-    service_folder: Path,
+    service_folder: Path, umask: int,
 ) -> None:
     # The operator's first `sudo agenda publish` (the install) creates the lock as root.
-    assert CliRunner().invoke(main, ["publish", str(service_folder)]).exit_code == 0
+    before = os.umask(umask)
+    try:
+        assert CliRunner().invoke(main, ["publish", str(service_folder)]).exit_code == 0
+    finally:
+        os.umask(before)
     text = service_folder.read_text(encoding="utf-8")
     service_folder.write_text(text.replace("Matinales d’essai", "Matinales", 1), "utf-8")
 

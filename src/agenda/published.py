@@ -424,8 +424,10 @@ def publishing_lock(published: Path) -> Iterator[None]:
     try:
         try:
             fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-        except PermissionError:  # made by another user (a `sudo agenda publish`): flock
-            fd = os.open(lock, os.O_RDONLY)  # needs no write access (but on NFS)
+            with contextlib.suppress(OSError):  # readable by all whatever the umask: a lock
+                os.fchmod(fd, 0o644)  # root made (`sudo agenda publish`) is the service's too
+        except PermissionError:  # made by another user: flock needs no write access
+            fd = os.open(lock, os.O_RDONLY)  # (but on NFS)
     except OSError as exc:
         raise CannotWrite(_("cannot create the lock beside {path}: {reason}", path=published,
                             reason=exc.strerror or exc)) from None
