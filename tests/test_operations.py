@@ -10,6 +10,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -129,15 +130,14 @@ def test_a_build_by_root_leaves_no_folder_the_service_cannot_remove(
     assert [p for p in folders if p.stat().st_uid != NOBODY] == []
 
 
-@pytest.fixture
-def watching_service(tmp_path: Path) -> Iterator[Path]:
-    """`agenda serve` as in production (workers watching from their start, 2 s to settle) on
-    a copy of the several-sessions folder; yields its site root once its workers run."""
-    path = data_folder(tmp_path)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENDA_")}
+@contextmanager
+def serving(path: Path, **settings: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`agenda serve` as in production (workers watching from their start, 2 s to settle)
+    with 2 workers and `settings` in its environment, once its workers run."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENDA_")} | settings
     command = [sys.executable, "-c", "from agenda.cli import main; main()", "serve", "--data",
                str(path), "--port", str(free_port()), "--workers", "2"]
-    log = tmp_path / "log.txt"
+    log = path.with_name("log.txt")
     with open(log, "w") as out:
         server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
@@ -145,10 +145,18 @@ def watching_service(tmp_path: Path) -> Iterator[Path]:
         while log.read_text().count("Booting worker") < 2:
             assert time.monotonic() < deadline and server.poll() is None, log.read_text()
             time.sleep(0.1)
-        yield path.with_name("sessions.site")
+        yield server
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+@pytest.fixture
+def watching_service(tmp_path: Path) -> Iterator[Path]:
+    """A service on a copy of the several-sessions folder; yields its site root."""
+    path = data_folder(tmp_path)
+    with serving(path):
+        yield path.with_name("sessions.site")
 
 
 def served_by_nginx(root: Path, seconds: float = 10) -> bool:
@@ -231,3 +239,26 @@ def test_the_unit_waits_for_the_full_build_an_upgrade_makes_before_ready() -> No
     # systemd's default 90 s would kill that start, and every restart after it, for good.
     timeout = unit_settings().get("TimeoutStartSec", ["90"])
     assert timeout[-1].endswith("min") and int(timeout[-1].removesuffix("min")) >= 5
+
+
+def bytes_read(server: subprocess.Popen[bytes]) -> int:
+    """What the server's workers have read so far (read(2) calls, files and sockets)."""
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    lines = [Path(f"/proc/{pid}/io").read_text().splitlines() for pid in children]
+    return sum(int(line.split()[1]) for found in lines for line in found if line[:6] == "rchar:")
+
+
+def test_a_file_waiting_for_the_desk_is_not_read_again_until_it_changes(tmp_path: Path) -> None:
+    # AGENDA_AUTOPUBLISH=0: a file edited by hand waits for « Publier », maybe for days. Each
+    # worker read it whole twice every half second meanwhile (a schedule of 10,000 sessions
+    # is megabytes: a core's worth of reading and hashing for nothing).
+    path = data_folder(tmp_path)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text + "# " + "x" * 1_000_000 + "\n", encoding="utf-8")
+    with serving(path, AGENDA_AUTOPUBLISH="0") as server:
+        path.write_text(text.replace("Matinales d’essai", "Matinales", 1) + "# " + "x" * 1_000_000
+                        + "\n", encoding="utf-8")
+        time.sleep(1.5)  # seen by both workers' watchers
+        before = bytes_read(server)
+        time.sleep(2)
+        assert bytes_read(server) - before < path.stat().st_size

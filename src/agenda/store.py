@@ -362,6 +362,7 @@ class VersionStore:
         if self._candidate is None or self._candidate[0] != stamp:
             self._candidate = (stamp, time.monotonic())
         if not self.autopublish:
+            self._checked_stamp = stamp  # looked at again once it changes or is published
             self._set_pending("waiting", [f"{self.path}: changed, waits for the desk"], since)
             return
         if time.monotonic() - self._candidate[1] < self.settle or _stamp(self.path) != stamp:
