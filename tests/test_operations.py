@@ -22,7 +22,8 @@ from agenda.published import published_path, read_version
 from agenda.site import folder_name
 from agenda.store import CURRENT
 from tests.conftest import SEVERAL
-from tests.servers import free_port
+from tests.servers import fetch, free_port
+from tests.test_deploy_nginx import deployed
 from tests.test_deploy_unattended import unit_settings
 
 NOW = "2021-07-01T12:00:00+02:00"
@@ -170,12 +171,19 @@ def served_by_nginx(root: Path, seconds: float = 10) -> bool:
 
 
 def test_the_site_folders_removed_by_hand_are_built_again_without_a_request(
-    watching_service: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Taken for a cache: nginx answers 404 for every page until the service builds it again,
     # which it must do by itself (nginx sends it no request for them).
-    shutil.rmtree(watching_service)
-    assert served_by_nginx(watching_service)
+    monkeypatch.setenv("AGENDA_WATCH", "1")  # as in production: workers watch
+    with deployed(tmp_path, SEVERAL) as (port, _, data):
+        assert fetch(port, "/events/printemps")[0] == 200
+        shutil.rmtree(data.with_name("sessions.site"))
+        assert fetch(port, "/events/printemps")[0] == 404
+        deadline = time.monotonic() + 10
+        while fetch(port, "/events/printemps")[0] != 200:
+            assert time.monotonic() < deadline, "nginx still answers 404"
+            time.sleep(0.1)
 
 
 def test_the_current_link_removed_by_hand_is_put_back_without_a_request(
