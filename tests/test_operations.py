@@ -303,3 +303,16 @@ def test_an_upgrade_with_stricter_rules_lets_the_fixed_file_be_published(tmp_pat
     assert result.exit_code == 0, result.output
     version = read_version(published_path(path), str(path))
     assert version is not None and version.number == 2
+
+
+def test_a_history_this_release_cannot_load_is_said_in_french(tmp_path: Path) -> None:
+    path = data_folder(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(main, ["publish", str(path)]).exit_code == 0
+    published_by_an_older_release(path)
+
+    result = runner.invoke(main, ["publish", str(path)])
+
+    assert result.exit_code == 1
+    assert result.output.startswith(f"{published_path(path)} : le texte publié ne se charge "
+                                    "plus avec cette version d’agenda :\n")

@@ -238,8 +238,8 @@ def from_json(data: bytes, where: str) -> tuple[bytes, History]:
             planned={k: _read_entry(v) for k, v in document.get("planned", {}).items()},
         )
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
-        raise PublishedError(f"{where}: not a published version agenda can read ({exc})") \
-            from None
+        raise PublishedError(_("{path}: not a published version agenda can read ({reason})",
+                               path=where, reason=exc)) from None
     return raw, history
 
 
@@ -254,13 +254,15 @@ def read_version(path: Path, source: str, known: Version | None = None) -> Versi
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise PublishedError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        raise PublishedError(_("{path}: cannot read ({reason})", path=path,
+                               reason=exc.strerror or exc)) from None
     if known is not None and (known.number, known.raw) == (history.version, raw):
         return known
     try:
         return make_version(raw, history, f"{source} (as published in {path.name})")
     except ScheduleError as error:
-        raise PublishedError(f"{path}: the published schedule no longer loads:\n{error}") from None
+        raise PublishedError(_("{path}: the published text no longer loads with this release "
+                               "of agenda:\n{problems}", path=path, problems=error)) from None
 
 
 def digest_of_file(path: Path) -> str | None:
