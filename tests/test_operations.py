@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import agenda.store
 from agenda import create_app, fixed_moment
 from agenda.cli import main
 from agenda.published import digest_of, mark_path, published_path, read_version
@@ -40,7 +41,7 @@ def data_folder(tmp_path: Path) -> Path:
 
 
 def test_a_restart_whose_build_fails_serves_the_folder_in_service_and_says_so(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # An upgrade renames every folder (a new release), so the restart must build anew; when
     # that build fails (a full disk), the folder `current` names, which nginx serves all the
@@ -59,6 +60,8 @@ def test_a_restart_whose_build_fails_serves_the_folder_in_service_and_says_so(
     target = root / folder_name(version, fixed_moment(NOW))
     target.write_text("in the way: the build cannot rename its folder here")
 
+    monkeypatch.setattr(agenda.store, "BUILD_RETRY_SECONDS", 0.5)
+
     client = create_app(config).test_client()
 
     assert client.get("/events.json").get_data() == before
@@ -66,6 +69,10 @@ def test_a_restart_whose_build_fails_serves_the_folder_in_service_and_says_so(
     assert f"site folder: {root / older}\n" in health
     assert "problem: impossible de construire le site de la version 1" in health
     assert client.get("/healthz?strict=1").status_code == 503
+    target.unlink()  # room again: tried again, the folder of this release is built
+    time.sleep(0.6)
+    assert client.get("/healthz?strict=1").get_data(as_text=True).splitlines()[1] == \
+        f"site folder: {target}"
 
 
 NOBODY = 65534  # the service's user, as the unit's "agenda" is: not root

@@ -226,9 +226,10 @@ class VersionStore:
         site, now, version = self._site, self.moment(), self._version
         if site is not None and (site.version, site.digest) == (version.number, version.digest) \
                 and site.holds(now) and damaged is None:
-            if (self.site_root / CURRENT / builder.MANIFEST).exists():
+            if (self.site_root / CURRENT / builder.MANIFEST).exists() and self._failed is None:
                 return
-            # `current` or its folder removed by hand (taken for a cache?): nginx answers 404.
+            # Else a build failed (tried again below, in time), or `current` or its folder was
+            # removed by hand (taken for a cache?): nginx answers 404 meanwhile.
             damaged = None if (site.folder / builder.MANIFEST).exists() else site
         target = builder.folder_name(version, now)
         if damaged is None and self._failed is not None and self._failed[0] == target \
