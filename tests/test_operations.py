@@ -323,3 +323,20 @@ def test_a_history_this_release_cannot_load_is_said_in_french(tmp_path: Path) ->
     assert result.exit_code == 1
     assert result.output.startswith(f"{published_path(path)} : le texte publié ne se charge "
                                     "plus avec cette version d’agenda :\n")
+
+
+def test_exports_run_version_after_version_keep_two_site_folders(tmp_path: Path) -> None:
+    # Where nothing runs but `agenda build` (a static export, CI), nothing else prunes: each
+    # version left a whole folder behind, for ever.
+    path = data_folder(tmp_path)
+    runner = CliRunner()
+    text = path.read_text(encoding="utf-8")
+    for title in ("Matinales", "Matinales du jeudi", "Matinales du vendredi"):
+        path.write_text(text.replace("Matinales d’essai", title, 1), encoding="utf-8")
+        result = runner.invoke(main, ["build", "--publish", "--data", str(path),
+                                      str(tmp_path / "export")])
+        assert result.exit_code == 0, result.output
+
+    root = path.with_name("sessions.site")
+    folders = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.is_symlink())
+    assert len(folders) == 2 and os.readlink(root / CURRENT) in folders

@@ -437,6 +437,7 @@ def ensure_site(
             log.info("built %s (%s) in %.1f s", target.name, version.label,
                      time.monotonic() - began)
         _switch(root, target.name)
+        prune(root, {target.name, previous.folder.name if previous else ""})  # `agenda build` too
     return found
 
 
