@@ -160,8 +160,8 @@ def test_a_damaged_history_is_never_replaced_by_a_first_version(
     edit(path, "Vichy", "Moulins")
     store.poll()
     assert store.current().number == 3
-    assert "not a published version agenda can read" in store.alarms["history"]
-    with pytest.raises(PublishedError, match="not a published version agenda can read"):
+    assert "pas une version publiée qu’agenda sache lire" in store.alarms["history"]
+    with pytest.raises(PublishedError, match="pas une version publiée qu’agenda sache lire"):
         VersionStore(path, watch=False, settle=0)
 
 

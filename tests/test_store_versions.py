@@ -186,7 +186,8 @@ def test_a_broken_published_file_is_refused_with_what_is_wrong() -> None:
     for data, message in cases.items():
         with pytest.raises(published.PublishedError) as error:
             from_json(data, "here")
-        assert str(error.value) == f"here: not a published version agenda can read ({message})"
+        expected = f"here : pas une version publiée qu’agenda sache lire ({message})"
+        assert str(error.value) == expected
     raw, history = from_json(_edited(good), "here")
     assert raw == SEVERAL.read_bytes() and history.sessions[key].uid
 

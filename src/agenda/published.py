@@ -231,8 +231,8 @@ def from_json(data: bytes, where: str) -> tuple[bytes, History]:
             planned={k: _read_entry(v) for k, v in document.get("planned", {}).items()},
         )
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
-        raise PublishedError(f"{where}: not a published version agenda can read ({exc})") \
-            from None
+        raise PublishedError(_("{path}: not a published version agenda can read ({reason})",
+                               path=where, reason=exc)) from None
     return raw, history
 
 
@@ -247,13 +247,15 @@ def read_version(path: Path, source: str, known: Version | None = None) -> Versi
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise PublishedError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        raise PublishedError(_("{path}: cannot read ({reason})", path=path,
+                               reason=exc.strerror or exc)) from None
     if known is not None and (known.number, known.raw) == (history.version, raw):
         return known
     try:
         return make_version(raw, history, f"{source} (as published in {path.name})")
     except ScheduleError as error:
-        raise PublishedError(f"{path}: the published schedule no longer loads:\n{error}") from None
+        raise PublishedError(_("{path}: the published text no longer loads with this release "
+                               "of agenda:\n{problems}", path=path, problems=error)) from None
 
 
 def digest_of_file(path: Path) -> str | None:
@@ -294,7 +296,8 @@ def _write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
     try:
         handle, temporary = tempfile.mkstemp(prefix=_temporary_prefix(path), dir=folder)
     except OSError as exc:
-        raise CannotWrite(f"cannot write in {folder}: {exc.strerror or exc}") from None
+        raise CannotWrite(_("cannot write in {folder}: {reason}", folder=folder,
+                            reason=exc.strerror or exc)) from None
     try:
         with os.fdopen(handle, "wb") as out:
             write(out)
@@ -306,7 +309,8 @@ def _write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         if isinstance(exc, OSError):
-            raise CannotWrite(f"cannot write {path}: {exc.strerror or exc}") from None
+            raise CannotWrite(_("cannot write {path}: {reason}", path=path,
+                                reason=exc.strerror or exc)) from None
         raise
     with contextlib.suppress(OSError):
         directory = os.open(folder, os.O_RDONLY)
@@ -413,10 +417,15 @@ def publishing_lock(published: Path) -> Iterator[None]:
     """Hold the OS-level lock that lets one process at a time publish this schedule."""
     lock = published.with_name("." + published.name + ".lock")  # beside it, hidden
     try:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+            with contextlib.suppress(OSError):  # readable by all whatever the umask: a lock
+                os.fchmod(fd, 0o644)  # root made (`sudo agenda publish`) is the service's too
+        except PermissionError:  # made by another user: flock needs no write access
+            fd = os.open(lock, os.O_RDONLY)  # (but on NFS)
     except OSError as exc:
-        raise CannotWrite(f"cannot create the lock beside {published}: {exc.strerror or exc}") \
-            from None
+        raise CannotWrite(_("cannot create the lock beside {path}: {reason}", path=published,
+                            reason=exc.strerror or exc)) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -226,7 +226,11 @@ class VersionStore:
         site, now, version = self._site, self.moment(), self._version
         if site is not None and (site.version, site.digest) == (version.number, version.digest) \
                 and site.holds(now) and damaged is None:
-            return
+            if (self.site_root / CURRENT / builder.MANIFEST).exists() and self._failed is None:
+                return
+            # Else a build failed (tried again below, in time), or `current` or its folder was
+            # removed by hand (taken for a cache?): nginx answers 404 meanwhile.
+            damaged = None if (site.folder / builder.MANIFEST).exists() else site
         target = builder.folder_name(version, now)
         if damaged is None and self._failed is not None and self._failed[0] == target \
                 and time.monotonic() < self._failed[1]:
@@ -237,6 +241,8 @@ class VersionStore:
             prune(self.site_root, {self._site.folder.name, site.folder.name if site else ""})
         except Exception as error:  # whatever the cause (a full disk, a bug), still serving
             self._failed = (target, time.monotonic() + BUILD_RETRY_SECONDS)
+            # At start (a new release names every folder anew): the one nginx serves meanwhile.
+            self._site = site or _current(self.site_root)
             self._alarm("site", _("cannot build the site of {label}: {error}; still serving the "
                                   "previous folder", label=version.label, error=error), error)
             return
@@ -333,8 +339,9 @@ class VersionStore:
                 self._retry_at is not None and time.monotonic() < self._retry_at):
             return
         if stamp is None:
+            gone = self.pending.since if self.pending and self.pending.state == "missing" else None
             self._set_pending("missing", [_("{path}: cannot read the file", path=self.path)],
-                              self.clock())
+                              gone or self.clock())
             self._checked_stamp = None
             return
         since = datetime.fromtimestamp(stamp[0] / 1e9, UTC)
@@ -356,6 +363,7 @@ class VersionStore:
         if self._candidate is None or self._candidate[0] != stamp:
             self._candidate = (stamp, time.monotonic())
         if not self.autopublish:
+            self._checked_stamp = stamp  # looked at again once it changes or is published
             self._set_pending("waiting", [f"{self.path}: changed, waits for the desk"], since)
             return
         if time.monotonic() - self._candidate[1] < self.settle or _stamp(self.path) != stamp:
@@ -410,7 +418,7 @@ def ensure_site(
     target = root / builder.folder_name(version, now)
     with contextlib.suppress(builder.SiteError):
         found = builder.read_site(target)
-        if damaged is None or found.ino != damaged.ino:
+        if (damaged is None or found.ino != damaged.ino) and (root / CURRENT).exists():
             return found
     root.mkdir(exist_ok=True)
     with publishing_lock(root / "site"):
@@ -429,6 +437,7 @@ def ensure_site(
             log.info("built %s (%s) in %.1f s", target.name, version.label,
                      time.monotonic() - began)
         _switch(root, target.name)
+        prune(root, {target.name, previous.folder.name if previous else ""})  # `agenda build` too
     return found
 
 
