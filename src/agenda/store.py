@@ -237,8 +237,6 @@ class VersionStore:
             return  # that build failed: tried again later, not at every poll of every worker
         try:
             self._site = ensure_site(self.site_root, version, now, site, damaged)
-            # Served from now on (requests read _site); the older folders go after.
-            prune(self.site_root, {self._site.folder.name, site.folder.name if site else ""})
         except Exception as error:  # whatever the cause (a full disk, a bug), still serving
             self._failed = (target, time.monotonic() + BUILD_RETRY_SECONDS)
             # At start (a new release names every folder anew): the one nginx serves meanwhile.
@@ -437,7 +435,9 @@ def ensure_site(
             log.info("built %s (%s) in %.1f s", target.name, version.label,
                      time.monotonic() - began)
         _switch(root, target.name)
-        prune(root, {target.name, previous.folder.name if previous else ""})  # `agenda build` too
+        # Under the lock: another process cannot have renamed a folder into place without
+        # pointing `current` at it yet. The one served before stays for the other workers.
+        prune(root, {target.name, previous.folder.name if previous else ""})
     return found
 
 
