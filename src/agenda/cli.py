@@ -38,6 +38,16 @@ def _published_for(schedule: Path) -> Path:
     return Path(named) if named else published_path(schedule)
 
 
+def _as_owner(schedule: Path) -> None:
+    """Refuse, as root, to write in a data folder another user owns (the service's): what
+    root leaves there, the service could never replace nor remove."""
+    owner = schedule.resolve().parent.stat().st_uid
+    if os.geteuid() == 0 and owner != 0:
+        _quit(_("{folder} belongs to another user (uid {owner}): run this command as that "
+                "user, for instance sudo -u agenda agenda …", folder=schedule.parent,
+                owner=owner))
+
+
 def _quit(message: object) -> NoReturn:
     """Print `message` on stderr and exit 1."""
     click.echo(message, err=True)
@@ -145,6 +155,7 @@ def publish(
     """
     target = path or Path(_default_path())
     published = _published_for(target)
+    _as_owner(target)
     try:
         outcome = publish_file(
             target, published, datetime.now(UTC), withdraw=withdraw, correction=correction,
@@ -189,6 +200,7 @@ def serve(
     if data:
         os.environ["AGENDA_DATA"] = data
     path = _default_path()
+    _as_owner(Path(path))
     try:
         app = create_app({"AGENDA_DATA": path})
     except ScheduleError as error:
@@ -241,6 +253,7 @@ def build(outdir: Path, data: str | None, now: str | None, publish_first: bool) 
 
     target = Path(data or _default_path())
     published = _published_for(target)
+    _as_owner(target)
     try:
         moment = fixed_moment(now) if now else datetime.now(UTC)
         version = read_version(published, str(target))
@@ -258,7 +271,7 @@ def build(outdir: Path, data: str | None, now: str | None, publish_first: bool) 
                 _quit("Publish it first (agenda publish), or build with agenda build --publish.")
             version = publish_file(target, published, datetime.now(UTC)).version
         root = Path(os.environ.get("AGENDA_SITE") or site_root_for(target))
-        built = ensure_site(root, version, moment)
+        built = ensure_site(root, version, moment, serve=now is None)  # pinned: not served
         count = site.export(built, outdir)
     except ScheduleError as error:
         _fail(error, target, "agenda: nothing built until the schedule is valid.")

@@ -408,15 +408,17 @@ CURRENT = "current"  # the link to the folder in service, for nginx and CDNs
 
 def ensure_site(
     root: Path, version: Version, now: datetime, previous: builder.Site | None = None,
-    damaged: builder.Site | None = None,
+    damaged: builder.Site | None = None, serve: bool = True,
 ) -> builder.Site:
     """The folder of `version` at `now` under `root`: found complete, or built under the
     publishing lock (whoever comes first builds; the others find it done). A `damaged`
-    folder (a file missing or cut) is built anew unless another process did it already."""
+    folder (a file missing or cut) is built anew unless another process did it already.
+    `serve` false (an export pinned to another moment) leaves `current` as it is."""
     target = root / builder.folder_name(version, now)
     with contextlib.suppress(builder.SiteError):
         found = builder.read_site(target)
-        if (damaged is None or found.ino != damaged.ino) and (root / CURRENT).exists():
+        if (damaged is None or found.ino != damaged.ino) and (
+                not serve or (root / CURRENT).exists()):
             return found
     root.mkdir(exist_ok=True)
     with publishing_lock(root / "site"):
@@ -434,7 +436,8 @@ def ensure_site(
             found = builder.build(version, now, target, previous)
             log.info("built %s (%s) in %.1f s", target.name, version.label,
                      time.monotonic() - began)
-        _switch(root, target.name)
+        if serve:
+            _switch(root, target.name)
         # Under the lock: another process cannot have renamed a folder into place without
         # pointing `current` at it yet. The one served before stays for the other workers.
         prune(root, {target.name, previous.folder.name if previous else ""})
