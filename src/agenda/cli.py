@@ -39,8 +39,8 @@ def _published_for(schedule: Path) -> Path:
 
 
 def _as_owner(schedule: Path) -> None:
-    """Refuse, as root, to write in a data folder another user owns (the service's): what
-    root leaves there, the service could never replace nor remove."""
+    """As root, refuse to write in a data folder another user (the service) owns and could
+    not clean up after; say how instead."""
     owner = schedule.resolve().parent.stat().st_uid
     if os.geteuid() == 0 and owner != 0:
         _quit(_("{folder} belongs to another user (uid {owner}): run this command as that "

@@ -64,12 +64,11 @@ def _regex(paths: list[str], pages: bool = False) -> str:
         folders.add("/".join(parts[:2]).translate(ESCAPED) + ("/[^/]+" if len(parts) > 2 else ""))
         names.add(name)
     folder_part = "|".join(sorted(folders))
-    by_id = links.SESSIONS_FOLDER.translate(ESCAPED) in folders
+    few = len(names) <= (1 if pages else 3) and links.SESSIONS_FOLDER not in folders
     if pages:
-        one = len(names) == 1 and not by_id
-        name_part = next(iter(names)).translate(ESCAPED) if one else "[^/.]+"
+        name_part = next(iter(names)).translate(ESCAPED) if few else "[^/.]+"
         return f"~ ^(?:{folder_part})/(?:{name_part})$"
-    if len(names) <= 3 and not by_id:
+    if few:
         name_part = "|".join(n.translate(ESCAPED) for n in sorted(names))
     else:
         tails = sorted({("." + n.rsplit(".", 1)[-1]).translate(ESCAPED) for n in names})
