@@ -41,11 +41,11 @@ def _published_for(schedule: Path) -> Path:
 def _as_owner(schedule: Path) -> None:
     """As root, refuse to write in a data folder another user (the service) owns and could
     not clean up after; say how instead."""
-    owner = schedule.resolve().parent.stat().st_uid
-    if os.geteuid() == 0 and owner != 0:
+    folder = schedule.resolve().parent
+    if os.geteuid() == 0 and folder.is_dir() and folder.stat().st_uid != 0:
         _quit(_("{folder} belongs to another user (uid {owner}): run this command as that "
                 "user, for instance sudo -u agenda agenda …", folder=schedule.parent,
-                owner=owner))
+                owner=folder.stat().st_uid))
 
 
 def _quit(message: object) -> NoReturn:

@@ -25,8 +25,7 @@ forwarded_allow_ips = "127.0.0.1,::1"
 
 
 def post_worker_init(worker: object) -> None:
-    """A worker watches the schedule from its start, not from its first request: with nginx
-    serving the site folder, it may get none for hours, and edits and moments would wait."""
+    """A worker watches the schedule from its start: behind nginx it may get no request."""
     store = worker.wsgi.extensions.get("agenda.store")  # type: ignore[attr-defined]
     if store is not None:
         store.current()  # catches up, then starts its watcher thread

@@ -18,6 +18,7 @@ the version (for the few dynamic routes). A folder holds until the next moment a
 document changes by itself (a session ends, an announcement comes due): the clock
 is read here, to know which folder to serve.
 """
+
 from __future__ import annotations
 
 import contextlib
