@@ -21,6 +21,7 @@ import agenda.store
 from agenda import create_app, fixed_moment
 from agenda.cli import main
 from agenda.published import (
+    PublishedError,
     digest_of,
     mark_path,
     published_path,
@@ -302,8 +303,6 @@ def published_by_an_older_release(path: Path) -> None:
                                | {"sha256": document["schedule"]["sha256"]}), encoding="utf-8")
 
 
-@pytest.mark.xfail(strict=True, reason="agenda.published/history: a published text that this "
-                   "release no longer loads should not stop publication on its history")
 def test_an_upgrade_with_stricter_rules_lets_the_fixed_file_be_published(tmp_path: Path) -> None:
     # After an upgrade whose loader refuses what the last release published, the service
     # refused to start and `agenda publish` of the corrected file refused too: the only way
@@ -320,17 +319,28 @@ def test_an_upgrade_with_stricter_rules_lets_the_fixed_file_be_published(tmp_pat
     assert version is not None and version.number == 2
 
 
-def test_a_history_this_release_cannot_load_is_said_in_french(tmp_path: Path) -> None:
+def test_a_history_this_release_cannot_load_is_said_in_french_with_the_way_out(
+    tmp_path: Path,
+) -> None:
+    # The file itself still holds the text refused: nothing can be served until it is
+    # corrected; the service says so, and how, instead of starting from a new history.
     path = data_folder(tmp_path)
     runner = CliRunner()
     assert runner.invoke(main, ["publish", str(path)]).exit_code == 0
     published_by_an_older_release(path)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('title = "Matinales d’essai"', f'title = "{"x" * 1200}"'),
+                    encoding="utf-8")
 
-    result = runner.invoke(main, ["publish", str(path)])
-
-    assert result.exit_code == 1
-    assert result.output.startswith(f"{published_path(path)} : le texte publié ne se charge "
-                                    "plus avec cette version d’agenda :\n")
+    with pytest.raises(PublishedError) as refused:
+        create_app({"AGENDA_DATA": str(path), "TESTING": True})
+    said = str(refused.value)
+    assert said.startswith(f"{published_path(path)} : le texte publié ne se charge plus avec "
+                           "cette version d’agenda :\n")
+    assert said.endswith("Corrigez le fichier de l’agenda et publiez-le (agenda publish) : son "
+                         "historique continue")
+    refusal = runner.invoke(main, ["publish", str(path)])  # not corrected yet: the problem
+    assert refusal.exit_code == 1 and "1200 caractères" in refusal.output
 
 
 def test_exports_run_version_after_version_keep_two_site_folders(tmp_path: Path) -> None:

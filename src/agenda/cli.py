@@ -39,8 +39,7 @@ def _published_for(schedule: Path) -> Path:
 
 
 def _as_owner(schedule: Path) -> None:
-    """As root, refuse to write in a data folder another user (the service) owns and could
-    not clean up after; say how instead."""
+    """As root, refuse to write in a data folder another user (the service) owns; say how."""
     folder = schedule.resolve().parent
     if os.geteuid() == 0 and folder.is_dir() and folder.stat().st_uid != 0:
         _quit(_("{folder} belongs to another user (uid {owner}): run this command as that "

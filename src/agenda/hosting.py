@@ -55,8 +55,7 @@ def _location(match: str, headers: tuple[tuple[str, str], ...], extra: str = "")
 
 
 def _regex(paths: list[str], pages: bool = False) -> str:
-    """A regex location for `paths`: their folders (one level of ids generalised) and names
-    (generalised too where they are ids: the snippet nginx loaded must fit later sessions)."""
+    """A regex location for `paths`: folders and names, ids generalised (later sessions fit)."""
     folders, names = set(), set()
     for path in paths:
         folder, name = path.rsplit("/", 1)

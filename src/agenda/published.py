@@ -236,11 +236,13 @@ def from_json(data: bytes, where: str) -> tuple[bytes, History]:
     return raw, history
 
 
-def read_version(path: Path, source: str, known: Version | None = None) -> Version | None:
+def read_version(path: Path, source: str, known: Version | None = None,
+                 new_text: bytes | None = None) -> Version | None:
     """The version published at `path`, or None when nothing is published there yet.
 
     `known`, a version already in memory, is returned as it is when the file holds that
-    very version. Raises PublishedError when the file exists but cannot be used.
+    very version. Raises PublishedError when the file exists but cannot be used. When its
+    text breaks a rule of this release, `new_text` (to be published) stands in for it.
     """
     try:
         raw, history = from_json(path.read_bytes(), str(path))
@@ -254,8 +256,12 @@ def read_version(path: Path, source: str, known: Version | None = None) -> Versi
     try:
         return make_version(raw, history, f"{source} (as published in {path.name})")
     except ScheduleError as error:
-        raise PublishedError(_("{path}: the published text no longer loads with this release "
-                               "of agenda:\n{problems}", path=path, problems=error)) from None
+        if new_text is not None:  # stricter rules since it was published: the history goes on
+            return make_version(raw, history, source, parse_bytes(new_text, source))
+        raise PublishedError(_(
+            "{path}: the published text no longer loads with this release of agenda:\n"
+            "{problems}\nCorrect the schedule file and publish it (agenda publish): its history "
+            "goes on", path=path, problems=error)) from None
 
 
 def digest_of_file(path: Path) -> str | None:
@@ -444,15 +450,9 @@ class Outcome:
 
 
 def publish(
-    schedule_path: Path,
-    published: Path,
-    now: datetime,
-    raw: bytes | None = None,
-    withdraw: Collection[str] = (),
-    known: Version | None = None,
-    correction: bool | None = None,
-    editor: str | None = None,
-    new_history: bool = False,
+    schedule_path: Path, published: Path, now: datetime, raw: bytes | None = None,
+    withdraw: Collection[str] = (), known: Version | None = None,
+    correction: bool | None = None, editor: str | None = None, new_history: bool = False,
 ) -> Outcome:
     """Publish the schedule file (or `raw`, its bytes already read) under the lock.
 
@@ -467,15 +467,15 @@ def publish(
     with publishing_lock(published):
         _remove_temporaries(published)
         mark = None if new_history else read_mark(published)
+        data = read_schedule_bytes(schedule_path) if raw is None else raw
         try:
-            current = read_version(published, source, known)
+            current = read_version(published, source, known, new_text=data)
         except PublishedError:
             if not new_history:
                 raise
             current = None
         refuse_older(published, current, mark)
         acknowledged = new_history or (mark.acknowledged if mark else current is not None)
-        data = read_schedule_bytes(schedule_path) if raw is None else raw
         if current is not None and digest_of(data) == current.digest and not withdraw:
             if new_history or mark is None or mark.version != current.number:
                 write_mark(published, current, acknowledged)

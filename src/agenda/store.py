@@ -436,8 +436,7 @@ def ensure_site(
                      time.monotonic() - began)
         if serve:
             _switch(root, target.name)
-        # Under the lock: another process cannot have renamed a folder into place without
-        # pointing `current` at it yet. The one served before stays for the other workers.
+        # Under the lock: no folder is renamed in but not current yet. The one before stays.
         prune(root, {target.name, previous.folder.name if previous else ""})
     return found
 
