@@ -46,6 +46,17 @@ ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "data" / "sessions.toml"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SEVERAL = FIXTURES / "several_sessions.toml"
+# A dated session of series "tour-des-villes" (the shipped one's), to append to a schedule.
+LYON = """
+[[sessions]]
+id = "lyon"
+series = "tour-des-villes"
+number = 4
+city = "Lyon"
+start = 2021-06-16T08:45:00
+end = 2021-06-16T10:15:00
+announced = 2021-06-01
+"""
 # The least a schedule needs: a calendar and one series "s". Tests append sessions.
 MINIMAL = """
 [calendar]

@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 from agenda import site
 from agenda.cli import main
 from agenda.published import published_path
-from tests.conftest import SEVERAL, SHIPPED
+from tests.conftest import LYON, SEVERAL, SHIPPED
 from tests.servers import BROTLI_STATIC, ROOT, fetch, free_port, gunicorn, nginx, nginx_binary
 
 BAD = "[calendar]\nname = 3\n"
@@ -199,16 +199,6 @@ series = "tour-des-villes"
 number = 2
 city = "Bourges"
 """
-DATED = """
-[[sessions]]
-id = "lyon"
-series = "tour-des-villes"
-number = 4
-city = "Lyon"
-start = 2021-06-16T08:45:00
-end = 2021-06-16T10:15:00
-announced = 2021-06-01
-"""
 
 
 def test_a_kind_of_document_new_since_nginx_loaded_its_snippet_is_served_right(
@@ -222,7 +212,7 @@ def test_a_kind_of_document_new_since_nginx_loaded_its_snippet_is_served_right(
     (tmp_path / "deployed").mkdir()
     with deployed(tmp_path / "deployed", source) as (port, app_port, data):
         with data.open("a", encoding="utf-8") as out:
-            out.write(DATED)
+            out.write(LYON)
         deadline = time.monotonic() + 30
         while b"lyon" not in fetch(app_port, "/calendar.ics")[2]:
             assert time.monotonic() < deadline, "the edit was not published"

@@ -19,7 +19,7 @@ from agenda.cli import main
 from agenda.published import published_path
 from agenda.site import Site, file_for
 from bench.run import schedule_text
-from tests.conftest import SEVERAL, SHIPPED
+from tests.conftest import LYON, SEVERAL, SHIPPED
 from tests.servers import BROTLI_STATIC, fetch, free_port, nginx, nginx_binary
 
 NOW = "2021-07-01T12:00:00+02:00"
@@ -140,9 +140,7 @@ def test_the_snippet_nginx_loaded_fits_the_sessions_added_since(tmp_path: Path) 
              f"include {current}/_nginx/agenda-static.conf; }}")
     with nginx(tmp_path / "nginx", block, port, "/calendar.ics"):
         with data.open("a", encoding="utf-8") as out:
-            out.write('\n[[sessions]]\nid = "lyon"\nseries = "tour-des-villes"\nnumber = 4\n'
-                      'city = "Lyon"\nstart = 2021-06-16T08:45:00\nend = 2021-06-16T10:15:00\n'
-                      "announced = 2021-06-01\n")
+            out.write(LYON)
         info = data.stat()
         os.utime(data, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000_000))
         assert client.get("/events/lyon").status_code == 200  # published and built
