@@ -20,6 +20,7 @@ from click.testing import CliRunner
 import agenda.store
 from agenda import create_app, fixed_moment
 from agenda.cli import main
+from agenda.desk.editors import editors_path
 from agenda.published import (
     PublishedError,
     digest_of,
@@ -102,11 +103,11 @@ def service_folder() -> Iterator[Path]:
         shutil.rmtree(folder)
 
 
-def as_service(*arguments: str) -> subprocess.CompletedProcess[str]:
-    """`agenda ARGUMENTS` run as the service's user."""
+def as_service(*arguments: str, given: str = "") -> subprocess.CompletedProcess[str]:
+    """`agenda ARGUMENTS` run as the service's user, `given` on its standard input."""
     command = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
                sys.executable, "-c", "from agenda.cli import main; main()", *arguments]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, input=given)
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o077], ids=["umask-022", "umask-077"])
@@ -148,6 +149,27 @@ def test_a_build_by_root_leaves_no_folder_the_service_cannot_remove(
     assert CliRunner().invoke(main, ["publish", str(service_folder)]).exit_code == 1
     folders = [p for p in service_folder.parent.rglob("*") if p.is_dir() and not p.is_symlink()]
     assert [p for p in folders if p.stat().st_uid != NOBODY] == []
+
+
+def test_editors_added_by_root_are_refused_where_the_service_could_not_read_them(
+    service_folder: Path,
+) -> None:
+    # `sudo agenda editor add …` wrote the editors file as root, readable by root alone:
+    # every login to the desk then failed. As root in the service's folder it refuses.
+    result = CliRunner().invoke(main, ["editor", "add", "redaction@ceps.example",
+                                       "--name", "Rédaction", "--password-stdin",
+                                       "--data", str(service_folder)],
+                                input="un mot de passe assez long\n")
+
+    assert result.exit_code == 1
+    assert "sudo -u agenda" in result.output
+    assert not editors_path(service_folder).exists()
+    added = as_service("editor", "add", "redaction@ceps.example", "--name", "Rédaction",
+                       "--password-stdin", "--data", str(service_folder),
+                       given="un mot de passe assez long\n")
+    assert added.returncode == 0, added.stderr
+    assert CliRunner().invoke(main, ["editor", "remove", "redaction@ceps.example",
+                                     "--data", str(service_folder)]).exit_code == 1
 
 
 @contextmanager

@@ -38,7 +38,7 @@ def _published_for(schedule: Path) -> Path:
     return Path(named) if named else published_path(schedule)
 
 
-def _as_owner(schedule: Path) -> None:
+def as_owner(schedule: Path) -> None:
     """As root, refuse to write in a data folder another user (the service) owns; say how."""
     folder = schedule.resolve().parent
     if os.geteuid() == 0 and folder.is_dir() and folder.stat().st_uid != 0:
@@ -154,7 +154,7 @@ def publish(
     """
     target = path or Path(_default_path())
     published = _published_for(target)
-    _as_owner(target)
+    as_owner(target)
     try:
         outcome = publish_file(
             target, published, datetime.now(UTC), withdraw=withdraw, correction=correction,
@@ -199,7 +199,7 @@ def serve(
     if data:
         os.environ["AGENDA_DATA"] = data
     path = _default_path()
-    _as_owner(Path(path))
+    as_owner(Path(path))
     try:
         app = create_app({"AGENDA_DATA": path})
     except ScheduleError as error:
@@ -252,7 +252,7 @@ def build(outdir: Path, data: str | None, now: str | None, publish_first: bool) 
 
     target = Path(data or _default_path())
     published = _published_for(target)
-    _as_owner(target)
+    as_owner(target)
     try:
         moment = fixed_moment(now) if now else datetime.now(UTC)
         version = read_version(published, str(target))

@@ -18,8 +18,13 @@ def editor() -> None:
     """Manage who may log in to the editors' desk (/desk/): a file beside the schedule."""
 
 
-def _editors_file(data: str | None) -> Path:
-    return editors_path(data or os.environ.get("AGENDA_DATA", DEFAULT_DATA))
+def _editors_file(data: str | None, writing: bool = False) -> Path:
+    schedule = Path(data or os.environ.get("AGENDA_DATA", DEFAULT_DATA))
+    if writing:  # as root, a file the service could not read: every login would fail
+        from agenda.cli import as_owner  # agenda.cli imports this module
+
+        as_owner(schedule)
+    return editors_path(schedule)
 
 
 _DATA_OPTION = click.option(
@@ -35,12 +40,12 @@ _DATA_OPTION = click.option(
 @_DATA_OPTION
 def editor_add(email: str, name: str, password_stdin: bool, data: str | None) -> None:
     """Add the editor EMAIL (or set a new password); asks for the password twice."""
+    target = _editors_file(data, writing=True)  # refused before the password is asked
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt(_("Password"), hide_input=True,
                                 confirmation_prompt=_("The same password again"))
-    target = _editors_file(data)
     try:
         add_editor(target, email, name, password)
     except EditorError as error:
@@ -55,7 +60,7 @@ def editor_add(email: str, name: str, password_stdin: bool, data: str | None) ->
 @_DATA_OPTION
 def editor_remove(email: str, data: str | None) -> None:
     """Remove the editor EMAIL: their sessions end at once."""
-    target = _editors_file(data)
+    target = _editors_file(data, writing=True)
     try:
         remove_editor(target, email)
     except EditorError as error:
