@@ -131,6 +131,31 @@ def test_a_worker_serves_the_folder_another_built_before_it_reads_the_version(
     assert follower.served().number == built.version and follower.site().folder == built.folder
 
 
+def test_the_process_that_publishes_serves_the_new_folder_before_pruning_old_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Removing a folder of 10,000 sessions (200,000 files) takes seconds: meanwhile the
+    # worker that published went on serving the version before, after the others switched.
+    path = data_copy(tmp_path)
+    moment = datetime.fromisoformat(BEFORE)
+    store = VersionStore(path, settle=0, watch=False, moment=lambda: moment)
+    pruning = agenda.store.prune
+    served_while_pruning = []
+
+    def watched(root: Path, keep: set[str], dead_only: bool = False) -> None:
+        if not dead_only:
+            served_while_pruning.append(store.site().version)
+        pruning(root, keep, dead_only)
+
+    monkeypatch.setattr(agenda.store, "prune", watched)
+    for number, title in enumerate(("Le jour d’après", "Le jour suivant"), start=2):
+        edit(path, "Le jour où l’on recule l’heure" if number == 2 else "Le jour d’après", title)
+        store.poll()
+        assert store.served().number == number
+    assert served_while_pruning == [2, 3]
+    assert len(folders(store.site_root)) == 2  # the one served and the one before it
+
+
 def test_a_session_ending_moves_it_to_the_past_without_an_edit(tmp_path: Path) -> None:
     path = data_copy(tmp_path)
     app = app_on(path)

@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from agenda import site as builder
@@ -65,6 +66,7 @@ BUILD_RETRY_SECONDS = 30.0  # and a site folder that could not be built (a build
 # A clock this far past both the last publication and the schedule's last date is
 # taken for a clock stepped ahead (a typo in `date`, a dead battery): reported.
 AHEAD = timedelta(days=366)
+UTC_NOW = partial(datetime.now, UTC)  # the clock that dates publications
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +76,6 @@ class Pending:
     state: str  # "waiting", "invalid", "unwritable", "missing"
     problems: tuple[str, ...]
     since: datetime
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _stamp(path: Path) -> tuple[int, int, int] | None:
@@ -97,7 +95,7 @@ class VersionStore:
         published: str | Path | None = None,
         settle: float = SETTLE_SECONDS,
         watch: bool = True,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = UTC_NOW,
         autopublish: bool = True,
         site_root: str | Path | None = None,
         moment: Callable[[], datetime] | None = None,
@@ -235,7 +233,8 @@ class VersionStore:
                 and time.monotonic() < self._failed[1]:
             return  # that build failed: tried again later, not at every poll of every worker
         try:
-            self._site = ensure_site(self.site_root, version, now, site, damaged)
+            self._site = ensure_site(self.site_root, version, now, site, damaged,
+                                     served=lambda found: setattr(self, "_site", found))
         except Exception as error:  # whatever the cause (a full disk, a bug), still serving
             self._failed = (target, time.monotonic() + BUILD_RETRY_SECONDS)
             # At start (a new release names every folder anew): the one nginx serves meanwhile.
@@ -407,11 +406,13 @@ CURRENT = "current"  # the link to the folder in service, for nginx and CDNs
 def ensure_site(
     root: Path, version: Version, now: datetime, previous: builder.Site | None = None,
     damaged: builder.Site | None = None, serve: bool = True,
+    served: Callable[[builder.Site], object] = lambda found: None,
 ) -> builder.Site:
     """The folder of `version` at `now` under `root`: found complete, or built under the
     publishing lock (whoever comes first builds; the others find it done). A `damaged`
     folder (a file missing or cut) is built anew unless another process did it already.
-    `serve` false (an export pinned to another moment) leaves `current` as it is."""
+    `serve` false (an export pinned to another moment) leaves `current` as it is; `served`
+    is given the folder before old ones are pruned (200,000 files: seconds)."""
     target = root / builder.folder_name(version, now)
     with contextlib.suppress(builder.SiteError):
         found = builder.read_site(target)
@@ -436,6 +437,7 @@ def ensure_site(
                      time.monotonic() - began)
         if serve:
             _switch(root, target.name)
+        served(found)
         # Under the lock: no folder is renamed in but not current yet. The one before stays.
         prune(root, {target.name, previous.folder.name if previous else ""})
     return found
