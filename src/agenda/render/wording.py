@@ -6,6 +6,7 @@ Dates and times go through Babel: month and day names come from CLDR, not a hand
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from babel import Locale
@@ -186,12 +187,6 @@ def former_start(session: Session, locale: str = "fr") -> str:
     return short_moment(moment, locale) if moment is not None else ""
 
 
-def venue(session: Session) -> str:
-    """'Visioconférence', with the join link when it may be published."""
-    link = session.public_video_url
-    return f"Visioconférence : {link}" if link else "Visioconférence"
-
-
 def when_in_zone(session: Session, locale: str = "fr", undated: str = UNDATED) -> str:
     """'mercredi 19 mai 2021, 8 h 45 – 10 h 15, heure de Paris', or `undated`."""
     text = when(session, locale, undated)
@@ -221,9 +216,13 @@ def short_moment(moment: datetime, locale: str = "fr") -> str:
 
 
 def change_title(session: Session, revision: Revision, locale: str = "fr") -> str:
-    """A change entry's title: « Nouvelle date : … (au lieu du …) », « Annulé : … »."""
+    """A change entry's title: « Nouvelle date : … (au lieu du …) », « Annulé : … », with the
+    date the session had then: the former date of the next move, not correction, if any."""
     kind = revision.news[0]
-    text = f"{ordinal_label(session)} : {session.city}, {when(session, locale)}"
+    later = session.revisions[session.revisions.index(revision) + 1:]
+    moved = next((r for r in later if {"start", "end"} & {*r.fields} and not r.correction), None)
+    was = replace(session, start=moved.previous_start, end=moved.previous_end) if moved else session
+    text = f"{ordinal_label(session)} : {session.city}, {when(was, locale)}"
     title = f"{NEWS_WORDS[kind][0]} : {text}"
     if kind is Change.RESCHEDULED and revision.previous_start is not None:
         title += f" (au lieu du {short_moment(revision.previous_start, locale)})"
