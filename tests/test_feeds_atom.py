@@ -13,6 +13,7 @@ from lxml import etree
 
 from agenda.loader import parse_schedule
 from agenda.model import Schedule
+from agenda.published import next_version
 from agenda.render import feeds
 from tests.conftest import MINIMAL
 
@@ -127,6 +128,30 @@ def test_atom_published_is_announcement_updated_is_last_change(
         # Shown in the calendar's zone, with the offset in force on that day.
         assert published.utcoffset() == session.announced.astimezone(PARIS).utcoffset()
         assert published != session.start
+
+
+def test_atom_session_published_ahead_of_its_announcement_is_updated_then() -> None:
+    # Added on 3 October, announced on the 10th: once out, the entry and the feed are dated
+    # the 10th, not a week earlier, so readers sorting by `updated` show it as new.
+    text = MINIMAL + """
+[[sessions]]
+id = "lyon"
+series = "s"
+city = "Lyon"
+start = 2026-10-21T08:45:00
+end = 2026-10-21T10:15:00
+announced = 2026-10-01
+"""
+    first, _ = next_version(None, text.encode(), "s.toml", datetime(2026, 10, 1, tzinfo=PARIS))
+    added = text + text[len(MINIMAL):].replace("lyon", "metz").replace("Lyon", "Metz").replace(
+        "2026-10-01", "2026-10-10")
+    version, _ = next_version(first, added.encode(), "s.toml", datetime(2026, 10, 3, tzinfo=PARIS))
+    schedule = version.schedule
+    body = feeds.atom_bytes(schedule, schedule.sessions, until=datetime(2026, 10, 11, tzinfo=PARIS))
+    parsed = feedparser.parse(body)
+    entry = next(e for e in parsed.entries if e.id.endswith("/metz"))
+    assert (entry.published, entry.updated) == ("2026-10-10T00:00:00+02:00",) * 2
+    assert parsed.feed.updated == "2026-10-10T00:00:00+02:00"
 
 
 def test_atom_cancelled_entry_updated_after_announcement(several_client: FlaskClient) -> None:

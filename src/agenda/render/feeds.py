@@ -47,8 +47,8 @@ def announcements(sessions: Iterable[Session]) -> list[Session]:
 
 
 def entry_updated(session: Session) -> datetime:
-    """When an announced session last changed: its `updated`, else its announcement."""
-    moment = session.updated or session.announced
+    """When an announced session last changed: its `updated`, or its announcement if later."""
+    moment = max((t for t in (session.updated, session.announced) if t is not None), default=None)
     assert moment is not None, "only announced sessions have an entry"
     return moment
 
