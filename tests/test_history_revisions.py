@@ -156,7 +156,7 @@ def test_a_change_entry_keeps_the_date_it_announced_after_later_moves() -> None:
 def test_cancelling_is_status_alone() -> None:
     first = publish(BASE)
     text = BASE.replace('city = "Nantes"', 'city = "Nantes"\nstatus = "cancelled"')
-    cancelled = publish(text, first)
+    cancelled = publish(text, first, datetime(2021, 7, 2, 9, tzinfo=UTC))  # after its announcement
     event = events(cancelled)["nantes@agenda.example.org"]
     assert str(event["STATUS"]) == "CANCELLED"
     assert int(event["SEQUENCE"]) == 1

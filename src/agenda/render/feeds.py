@@ -48,18 +48,17 @@ def announcements(sessions: Iterable[Session]) -> list[Session]:
 
 def entry_updated(session: Session) -> datetime:
     """When an announced session last changed: its `updated`, or its announcement if later."""
-    moment = max((t for t in (session.updated, session.announced) if t is not None), default=None)
-    assert moment is not None, "only announced sessions have an entry"
-    return moment
+    return max(t for t in (session.updated, session.announced) if t is not None)
 
 
 def news(
     sessions: Iterable[Session], until: datetime | None = None
 ) -> list[tuple[Session, Revision]]:
-    """The revisions journalists hear of, of announced sessions, up to `until`; newest first."""
+    """The revisions journalists hear of, of announced sessions, up to `until`; newest first.
+    One made before the announcement is not news: the announcement says where things stand."""
     found = [
         (s, r) for s in sessions if s.announced is not None for r in s.news
-        if until is None or r.at <= until
+        if s.announced <= r.at and (until is None or r.at <= until)
     ]
     found.sort(key=lambda pair: (pair[0].id, pair[1].sequence))
     return sorted(found, key=lambda pair: pair[1].at, reverse=True)
