@@ -242,8 +242,9 @@ class Schedule:
 
     @property
     def last_modified(self) -> datetime | None:
-        """The latest `updated` of any session: HTTP Last-Modified for whole-schedule outputs."""
-        return latest_update(self.sessions)
+        """The latest `updated` of any session or planned date: HTTP Last-Modified for
+        whole-schedule outputs, which list both."""
+        return latest_update(self.sessions + self.planned)
 
     def ended_ids(self, now: datetime) -> frozenset[str]:
         """Ids of the sessions over at `now`: ended ones, and undated ones known to be held."""
@@ -254,6 +255,6 @@ class Schedule:
         return frozenset(s.city for s in self.sessions)
 
 
-def latest_update(sessions: tuple[Session, ...] | list[Session]) -> datetime | None:
-    """The latest `updated` among these sessions, or None when none has one."""
+def latest_update(sessions: tuple[Session | Planned, ...] | list[Session]) -> datetime | None:
+    """The latest `updated` among these sessions (or planned dates), or None when none has one."""
     return max((s.updated for s in sessions if s.updated is not None), default=None)

@@ -75,7 +75,7 @@ def feed_updated(
     if schedule.calendar.updated is not None:  # an edit outside the sessions
         stamps.append(schedule.calendar.updated)
     about = latest_update(selected) if selected is not None else None
-    moment = max(stamps, default=None) or about or schedule.last_modified or NO_DATE
+    moment = max(stamps, default=None) or about or latest_update(schedule.sessions) or NO_DATE
     return moment.astimezone(schedule.calendar.timezone)
 
 
