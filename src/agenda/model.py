@@ -193,6 +193,13 @@ class Session:
         """The revisions that the feeds announce, oldest first."""
         return tuple(r for r in self.revisions if r.news)
 
+    def dates_after(self, revision: Revision) -> tuple[datetime | None, datetime | None]:
+        """Start and end as `revision` left them, with the corrections that followed it."""
+        later = self.revisions[self.revisions.index(revision) + 1:]
+        dated = (r for r in later if {"start", "end"} & {*r.fields} and not r.correction)
+        moved = next(dated, None)
+        return (moved.previous_start, moved.previous_end) if moved else (self.start, self.end)
+
 
 @dataclass(frozen=True, slots=True)
 class Planned:

@@ -21,7 +21,7 @@ from html import escape
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
-from agenda.model import Contact, Revision, Schedule, Session, Status, latest_update
+from agenda.model import Change, Contact, Revision, Schedule, Session, Status, latest_update
 from agenda.render import links, wording
 
 RSS_TYPE = "application/rss+xml"
@@ -55,10 +55,11 @@ def news(
     sessions: Iterable[Session], until: datetime | None = None
 ) -> list[tuple[Session, Revision]]:
     """The revisions journalists hear of, of announced sessions, up to `until`; newest first.
-    One made before the announcement is not news: the announcement says where things stand."""
+    Neither one before the announcement (which says it all) nor a move a correction undid is."""
     found = [
         (s, r) for s in sessions if s.announced is not None for r in s.news
         if s.announced <= r.at and (until is None or r.at <= until)
+        and (r.news, r.previous_start, r.previous_end) != ((Change.RESCHEDULED,), *s.dates_after(r))
     ]
     found.sort(key=lambda pair: (pair[0].id, pair[1].sequence))
     return sorted(found, key=lambda pair: pair[1].at, reverse=True)

@@ -177,10 +177,8 @@ def feed_bytes(
     schedule: Schedule, sessions: Sequence[Session], name: str | None = None,
     series_ids: Collection[str] | None = None, events: Mapping[str, bytes] | None = None,
 ) -> bytes:
-    """The subscription feed for `sessions` and the planned dates of `series_ids` (default all).
-
-    `events`: sessions' VEVENTs that a builder serialized before (event_bytes), by session id.
-    """
+    """The subscription feed for `sessions` and the planned dates of `series_ids` (default all);
+    `events`: sessions' VEVENTs that a builder serialized before (event_bytes), by session id."""
     if series_ids is None:
         series_ids = [s.id for s in schedule.series]
     return _assembled(schedule, sessions, name, True, series_ids, events or {})

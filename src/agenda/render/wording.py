@@ -216,13 +216,11 @@ def short_moment(moment: datetime, locale: str = "fr") -> str:
 
 
 def change_title(session: Session, revision: Revision, locale: str = "fr") -> str:
-    """A change entry's title: « Nouvelle date : … (au lieu du …) », « Annulé : … », with the
-    date the session had then: the former date of the next move, not correction, if any."""
+    """A change entry's title, dated as the change left the session: « Nouvelle date : … »."""
     kind = revision.news[0]
-    later = session.revisions[session.revisions.index(revision) + 1:]
-    moved = next((r for r in later if {"start", "end"} & {*r.fields} and not r.correction), None)
-    was = replace(session, start=moved.previous_start, end=moved.previous_end) if moved else session
-    text = f"{ordinal_label(session)} : {session.city}, {when(was, locale)}"
+    start, end = session.dates_after(revision)
+    then = replace(session, start=start, end=end)
+    text = f"{ordinal_label(session)} : {session.city}, {when(then, locale)}"
     title = f"{NEWS_WORDS[kind][0]} : {text}"
     if kind is Change.RESCHEDULED and revision.previous_start is not None:
         title += f" (au lieu du {short_moment(revision.previous_start, locale)})"
@@ -276,11 +274,8 @@ def page_title(session: Session) -> str:
 
 
 def session_summary(session: Session, locale: str = "fr", past: bool = False) -> str:
-    """What the session is, in a sentence or three: a page's meta description.
-
-    'Tour des Villes n° 1 à Biarritz (Club …), en visioconférence : séance tenue,
-    date non communiquée.' rather than a bare 'date non communiquée'.
-    """
+    """A page's meta description, a sentence or three: 'Tour des Villes n° 1 à Biarritz (Club …),
+    en visioconférence : séance tenue, date non communiquée.', not a bare date."""
     club = f" ({session.series.club})" if session.series.club else ""
     undated = HELD_UNDATED if (session.held or past) else UNDATED_UPCOMING
     moment = when_in_zone(session, locale, undated)
