@@ -7,7 +7,7 @@ This module imports neither Flask nor icalendar.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -171,8 +171,8 @@ class Session:
 
     @property
     def duration(self) -> timedelta | None:
-        """Length of the session, or None when it has no date yet."""
-        return self.end - self.start if self.start and self.end else None
+        """Time elapsed from start to end, a change of the clocks included; None when undated."""
+        return self.end.astimezone(UTC) - self.start.astimezone(UTC) if self.is_dated else None
 
     @property
     def is_known_held(self) -> bool:
