@@ -52,7 +52,7 @@ def session_document(
         "title": session.title,
         "headline": wording.headline(session),
         "status": session.status.value,
-        "status_label": wording.shown_status(session),
+        "status_label": wording.shown_status(session, over),
         "rescheduled": session.previous_start is not None,
         "held": session.held,
         "start": _instant(session.start),
