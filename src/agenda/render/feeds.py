@@ -55,7 +55,7 @@ def news(
     sessions: Iterable[Session], until: datetime | None = None
 ) -> list[tuple[Session, Revision]]:
     """The revisions journalists hear of, of announced sessions, up to `until`; newest first.
-    Neither one before the announcement (which says it all) nor a move a correction undid is."""
+    Left out: those made before the announcement (which says it all), moves a correction undid."""
     found = [
         (s, r) for s in sessions if s.announced is not None for r in s.news
         if s.announced <= r.at and (until is None or r.at <= until)
