@@ -13,6 +13,7 @@ from lxml import etree
 
 from agenda.loader import parse_schedule
 from agenda.model import Schedule
+from agenda.published import next_version
 from agenda.render import feeds
 from tests.conftest import MINIMAL
 
@@ -127,6 +128,35 @@ def test_atom_published_is_announcement_updated_is_last_change(
         # Shown in the calendar's zone, with the offset in force on that day.
         assert published.utcoffset() == session.announced.astimezone(PARIS).utcoffset()
         assert published != session.start
+
+
+def test_atom_session_prepared_ahead_of_its_announcement_is_news_at_the_announcement() -> None:
+    # Added on 3 October, moved on the 5th, announced on the 10th: once out, the entry and
+    # the feed are dated the 10th, not a week earlier (readers sorting by `updated` show it
+    # as new), and the move, made before journalists heard of the session, is no entry.
+    text = MINIMAL + """
+[[sessions]]
+id = "lyon"
+series = "s"
+city = "Lyon"
+start = 2026-10-21T08:45:00
+end = 2026-10-21T10:15:00
+announced = 2026-10-01
+"""
+    first, _ = next_version(None, text.encode(), "s.toml", datetime(2026, 10, 1, tzinfo=PARIS))
+    added = text + text[len(MINIMAL):].replace("lyon", "metz").replace("Lyon", "Metz").replace(
+        "2026-10-01", "2026-10-10")
+    second, _ = next_version(first, added.encode(), "s.toml", datetime(2026, 10, 3, tzinfo=PARIS))
+    moved = added.replace("2026-10-21T08:45:00\nend = 2026-10-21T10:15:00\nannounced = 2026-10-10",
+                          "2026-10-22T08:45:00\nend = 2026-10-22T10:15:00\nannounced = 2026-10-10")
+    version, _ = next_version(second, moved.encode(), "s.toml", datetime(2026, 10, 5, tzinfo=PARIS))
+    schedule = version.schedule
+    assert schedule.session("metz").news  # a rescheduling, in the history
+    body = feeds.atom_bytes(schedule, schedule.sessions, until=datetime(2026, 10, 11, tzinfo=PARIS))
+    parsed = feedparser.parse(body)
+    (entry,) = [e for e in parsed.entries if "/metz" in e.id]
+    assert (entry.published, entry.updated) == ("2026-10-10T00:00:00+02:00",) * 2
+    assert parsed.feed.updated == "2026-10-10T00:00:00+02:00"
 
 
 def test_atom_cancelled_entry_updated_after_announcement(several_client: FlaskClient) -> None:

@@ -99,6 +99,20 @@ def test_change_after_15_minutes_is_announced() -> None:
     assert "correction" not in revision and "by" not in revision
 
 
+def test_a_move_undone_by_a_correction_leaves_no_news_entry() -> None:
+    # The wrong session moved, then put back 5 minutes later: no entry says « Nouvelle date :
+    # 16 juin (au lieu du 16 juin) », and nothing anywhere says « Reporté ».
+    first = publish(BASE, None)
+    moved = publish(moved_text(), first, NOW)
+    back = publish(BASE, moved, NOW + timedelta(minutes=5))
+    assert int(lyon_event(back)["SEQUENCE"]) == 2
+    assert rss_titles(back) == rss_titles(first)
+    lyon = back.schedule.session("lyon")
+    page = lxml.html.fromstring(html.session_page(back.schedule, lyon, NOW))
+    assert page.xpath("//p[contains(@class, 'notice')]") == []
+    assert json.loads(json_api.session_bytes(back.schedule, lyon))["rescheduled"] is False
+
+
 def test_announce_overrides_the_15_minute_rule() -> None:
     before = announced()
     moved = publish(moved_text().replace("Une matinale sur la ville.", "Une matinale."),

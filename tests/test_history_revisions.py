@@ -130,10 +130,33 @@ def test_a_move_becomes_a_news_entry_and_the_announcement_stays() -> None:
     assert change.link == "https://agenda.example.org/events/lyon"
 
 
+def test_a_change_entry_keeps_the_date_it_announced_after_later_moves() -> None:
+    # Moved to the 23rd, the date fixed within 15 minutes, moved again, then cancelled: each
+    # entry names the date of its own day, as journalists read it then; the fix is silent.
+    first = publish(BASE)
+    moved = publish(moved_text(), first)
+    fixed = publish(moved_text().replace("2021-06-23T09:30", "2021-06-23T09:15"), moved,
+                    NOW + timedelta(minutes=5))
+    again = moved_text().replace("2021-06-23", "2021-06-30")
+    twice = publish(again, fixed, NOW + timedelta(days=1))
+    text = again.replace('city = "Lyon"', 'city = "Lyon"\nstatus = "cancelled"')
+    cancelled = publish(text, twice, NOW + timedelta(days=2))
+    titles = {e.id.rsplit("#", 1)[-1]: plain(e.title) for e in entries(cancelled)}
+    assert titles["revision-1"].startswith(
+        "Nouvelle date : Série n° 1 : Lyon, mercredi 23 juin 2021, 9 h 15 – 11 h (au lieu du "
+        "mercredi 16 juin")
+    assert titles["revision-3"].startswith(
+        "Nouvelle date : Série n° 1 : Lyon, mercredi 30 juin 2021, 9 h 30 – 11 h (au lieu du "
+        "mercredi 23 juin 2021 à 9 h 15)")
+    assert titles["revision-4"].startswith("Annulé : Série n° 1 : Lyon, mercredi 30 juin")
+    changes = sorted(k for k in titles if "revision" in k)
+    assert changes == ["revision-1", "revision-3", "revision-4"]  # the fix (2) made no entry
+
+
 def test_cancelling_is_status_alone() -> None:
     first = publish(BASE)
     text = BASE.replace('city = "Nantes"', 'city = "Nantes"\nstatus = "cancelled"')
-    cancelled = publish(text, first)
+    cancelled = publish(text, first, datetime(2021, 7, 2, 9, tzinfo=UTC))  # after its announcement
     event = events(cancelled)["nantes@agenda.example.org"]
     assert str(event["STATUS"]) == "CANCELLED"
     assert int(event["SEQUENCE"]) == 1

@@ -6,9 +6,13 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 import pytest
+from click.testing import CliRunner
 
 from agenda import create_app
-from tests.conftest import SEVERAL
+from agenda.cli import main
+from tests.conftest import LYON, MINIMAL, SEVERAL
+from tests.test_planned_dates import RHYTHM
+from tests.test_store_versions import touch_later
 
 ROUTES = ["/calendar.ics", "/rss.xml", "/atom.xml", "/events.json"]
 
@@ -38,3 +42,24 @@ def test_last_modified_is_never_in_the_future(write_schedule) -> None:
     response = client.get("/calendar.ics")
     stamp = parsedate_to_datetime(response.headers["Last-Modified"])
     assert stamp <= datetime.now(UTC)
+
+
+@pytest.mark.parametrize("path", ["/", "/embed", "/events.json"])
+def test_a_rhythm_edit_moves_last_modified_of_what_lists_planned_dates(
+    write_schedule, path: str
+) -> None:
+    # Two more planned dates, the sessions untouched: a client revalidating by date alone
+    # must get the documents that now list them.
+    text = MINIMAL + RHYTHM.replace("2021-03-17", "2199-01-21") + LYON.replace(
+        '"tour-des-villes"', '"s"')
+    schedule = write_schedule(text)
+    assert CliRunner().invoke(main, ["publish", str(schedule)]).exit_code == 0
+    client = create_app({"AGENDA_DATA": str(schedule)}).test_client()
+    old = client.get(path)
+    schedule.write_text(text.replace("COUNT=6", "COUNT=8"), encoding="utf-8")
+    touch_later(schedule)
+    new = client.get(path, headers={"If-Modified-Since": old.headers["Last-Modified"]})
+    assert new.status_code == 200
+    assert new.data != old.data
+    assert parsedate_to_datetime(new.headers["Last-Modified"]) > parsedate_to_datetime(
+        old.headers["Last-Modified"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 
 import icalendar
 import pytest
@@ -10,9 +10,9 @@ import vobject
 
 from agenda.loader import parse_schedule
 from agenda.model import Schedule
-from agenda.published import first_version
+from agenda.published import first_version, next_version
 from agenda.render.ical import build_calendar, event_bytes, feed_bytes, session_bytes
-from tests.conftest import SEVERAL, SHIPPED
+from tests.conftest import MINIMAL, SEVERAL, SHIPPED
 from tests.test_planned_dates import TEXT as PLANNED_TEXT
 
 
@@ -158,3 +158,27 @@ def test_feed_from_events_serialized_before_is_icalendars_own_serialization(text
     for session in schedule.dated_sessions:  # and so are the single downloads
         assert session_bytes(schedule, session, events[session.id]) == \
             build_calendar(schedule, [session], subscription=False).to_ical()
+
+
+def test_created_is_never_after_last_modified_for_a_session_prepared_ahead() -> None:
+    # Added to the published file on 3 October, announced on the 10th: calendars get it on the
+    # 3rd, so it was created then, not a week after its own LAST-MODIFIED.
+    text = MINIMAL + """
+[[sessions]]
+id = "lyon"
+series = "s"
+city = "Lyon"
+start = 2026-10-21T08:45:00
+end = 2026-10-21T10:15:00
+announced = 2026-10-01
+"""
+    first = first_version(text.encode(), "s.toml")
+    ahead = text + text[len(MINIMAL):].replace("lyon", "metz").replace("2026-10-01", "2026-10-10")
+    added = datetime(2026, 10, 3, 9, tzinfo=UTC)
+    version, _ = next_version(first, ahead.encode(), "s.toml", added)
+    found = events_by_id(feed_bytes(version.schedule, version.schedule.sessions))
+    for event in found.values():
+        assert event.decoded("CREATED") <= event.decoded("LAST-MODIFIED")
+    assert found["metz"].decoded("CREATED") == added
+    # A session of the first publication was created when it was announced.
+    assert found["lyon"].decoded("CREATED") == datetime(2026, 9, 30, 22, tzinfo=UTC)

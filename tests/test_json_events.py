@@ -7,13 +7,18 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import icalendar
+import lxml.html
 import pytest
 from flask.testing import FlaskClient
 
+from agenda.loader import parse_schedule
 from agenda.model import Schedule, Session
 from agenda.published import first_version
-from agenda.render import json_api
-from tests.conftest import SEVERAL, SHIPPED
+from agenda.render import html, ical, json_api
+from tests.conftest import MINIMAL, SEVERAL, SHIPPED
+
+NOW = datetime(2026, 1, 6, tzinfo=UTC)
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -113,7 +118,7 @@ def test_events_json_clermont_ferrand_starts_at_0845_paris(client: FlaskClient) 
     assert clermont["end"] == "2021-05-19T10:15:00+02:00"
     when = clermont["when"].replace("\u00a0", " ")  # non-breaking spaces read as plain ones
     assert when == "mercredi 19 mai 2021, 8 h 45 – 10 h 15, heure de Paris"
-    assert clermont["status_label"] == "Confirmé"
+    assert clermont["status_label"] == "Tenue"  # served after 19 May 2021, as its page says
 
 
 def test_events_json_describes_the_calendar(client: FlaskClient, shipped: Schedule) -> None:
@@ -203,3 +208,31 @@ def test_events_json_written_a_session_at_a_time_equals_one_serialization(fixtur
     sessions = json.loads(json_api.events_bytes(schedule, now))["sessions"]
     assert sessions == [json.loads(json_api.session_bytes(schedule, schedule.session(s["id"]), now))
                         for s in sessions]
+
+
+@pytest.mark.parametrize(("start", "end"), [
+    ("2026-10-24T23:30:00", "2026-10-25T04:30:00"),  # the clocks go back an hour in between
+    ("2026-03-28T23:00:00", "2026-03-29T05:00:00"),  # they go forward
+])
+def test_a_session_across_a_change_of_the_clocks_lasts_the_time_that_elapses(
+    start: str, end: str
+) -> None:
+    text = MINIMAL + f"""
+[[sessions]]
+id = "nuit"
+series = "s"
+city = "Lyon"
+start = {start}
+end = {end}
+announced = 2026-01-05
+"""
+    schedule = parse_schedule(text)
+    event = icalendar.Calendar.from_ical(ical.feed_bytes(schedule, schedule.sessions)).walk(
+        "VEVENT")[0]
+    elapsed = event.decoded("DTEND").astimezone(UTC) - event.decoded("DTSTART").astimezone(UTC)
+    document = json.loads(json_api.session_bytes(schedule, schedule.sessions[0]))
+    assert document["duration_minutes"] * 60 == elapsed.total_seconds()
+    page = lxml.html.fromstring(html.session_page(schedule, schedule.sessions[0], NOW))
+    hours = elapsed.total_seconds() / 3600
+    assert page.xpath("//dt[.='Durée']/following-sibling::dd[1]")[0].text_content() == (
+        f"{hours:.0f}\u00a0h")

@@ -18,7 +18,9 @@ from jsonschema.exceptions import ValidationError
 
 from agenda import create_app
 from agenda.model import Schedule
+from tests.conftest import MINIMAL
 from tests.test_planned_dates import TEXT
+from tests.test_store_versions import touch_later
 
 
 def validator(client: FlaskClient) -> Draft202012Validator:
@@ -115,3 +117,28 @@ def test_json_schema_validates_planned_dates_and_a_change_log(write_schedule) ->
     (moved,) = [s for s in everything["sessions"] if s["id"] == "clermont"]
     assert [c["news"] for c in moved["changes"]] == [[], ["rescheduled"]]
     assert errors(check, json.loads(client.get("/events/clermont.json").data)) == []
+
+
+@pytest.mark.parametrize(("day", "label"), [("2199-05-12", "Avancé"), ("2199-05-26", "Reporté")])
+def test_json_schema_validates_a_session_moved_earlier_or_later(
+    write_schedule, day: str, label: str
+) -> None:
+    text = MINIMAL + """
+[[sessions]]
+id = "lyon"
+series = "s"
+city = "Lyon"
+start = 2199-05-19T08:45:00
+end = 2199-05-19T10:15:00
+announced = 2026-01-05
+"""
+    path = write_schedule(text)
+    client = create_app({"AGENDA_DATA": str(path)}).test_client()
+    assert client.get("/events.json").status_code == 200
+    path.write_text(text.replace("2199-05-19", day), encoding="utf-8")
+    touch_later(path)
+    for url in ("/events.json", "/events/lyon.json"):
+        document = json.loads(client.get(url).data)
+        entry = document["sessions"][0] if url == "/events.json" else document
+        assert entry["status_label"] == label
+        assert errors(validator(client), document) == []

@@ -99,6 +99,23 @@ def test_a_session_given_a_date_takes_over_the_planned_event() -> None:
     assert int(event["SEQUENCE"]) == int(before[planned_uid]["SEQUENCE"]) + 1
 
 
+def test_an_edit_elsewhere_leaves_the_planned_events_as_they_were() -> None:
+    # Subscribers' copies of the planned dates stay valid: an edit of a session (then two)
+    # neither restamps nor re-sequences them, and their bytes stay the same.
+    first = first_version(TEXT.encode(), "s.toml")
+    edited = TEXT.replace('city = "Lyon"', 'city = "Lyon"\ntitle = "La ville"')
+    second, _ = next_version(first, edited.encode(), "s.toml", NOW)
+    third, _ = next_version(second, ("# relu\n" + edited).encode(), "s.toml", NOW.replace(day=26))
+
+    def planned(version) -> dict[str, bytes]:
+        return {str(e["UID"]): e.to_ical() for e in feed(version).walk("VEVENT")
+                if str(e["STATUS"]) == "TENTATIVE"}
+
+    assert len(planned(first)) == 4
+    assert planned(second) == planned(first)
+    assert planned(third) == planned(first)
+
+
 @pytest.mark.parametrize(
     ("rule", "message"),
     [

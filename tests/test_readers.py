@@ -254,3 +254,15 @@ def test_list_entries_say_online_and_how_to_register(readers: Schedule) -> None:
     assert "visioconférence" in item.text_content().casefold()
     assert readers.session("lyon").registration_url in item.xpath(".//a/@href")
 
+
+
+@pytest.mark.parametrize("moment", [datetime(2021, 1, 1, tzinfo=UTC), NOW], ids=str)
+def test_json_status_label_is_the_badge_of_the_page(readers: Schedule, moment: datetime) -> None:
+    # The CEPS website shows `status_label`: « Tenue » once over, as the page says, not
+    # « Confirmé » for a session that took place.
+    document = json.loads(json_api.events_bytes(readers, moment))
+    labels = {s["id"]: s["status_label"] for s in document["sessions"]}
+    badges = {s.id: page(readers, s.id, moment).xpath("//p[contains(@class, 'badge')]")[0]
+              .text_content() for s in readers.sessions}
+    assert labels == badges
+    assert labels["rennes"] == ("Confirmé" if moment.year == 2021 else "Tenue")

@@ -258,7 +258,7 @@ def first_history(schedule: Schedule) -> History:
     sessions = {s.id: _first_entry(calendar, s) for s in schedule.sessions}
     times = [r.at for e in sessions.values() for r in e.revisions] + [calendar.updated]
     published = max((t for t in times if t is not None), default=None)
-    planned = _planned_entries(schedule, {}, None)
+    planned = _planned_entries(schedule, {}, published)
     return History(version=1, published=published, sessions=sessions, planned=planned)
 
 

@@ -7,7 +7,7 @@ This module imports neither Flask nor icalendar.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -171,8 +171,8 @@ class Session:
 
     @property
     def duration(self) -> timedelta | None:
-        """Length of the session, or None when it has no date yet."""
-        return self.end - self.start if self.start and self.end else None
+        """Time elapsed from start to end, a change of the clocks included; None when undated."""
+        return self.end.astimezone(UTC) - self.start.astimezone(UTC) if self.is_dated else None
 
     @property
     def is_known_held(self) -> bool:
@@ -192,6 +192,13 @@ class Session:
     def news(self) -> tuple[Revision, ...]:
         """The revisions that the feeds announce, oldest first."""
         return tuple(r for r in self.revisions if r.news)
+
+    def dates_after(self, revision: Revision) -> tuple[datetime | None, datetime | None]:
+        """Start and end as `revision` left them, with the corrections that followed it."""
+        later = self.revisions[self.revisions.index(revision) + 1:]
+        dated = (r for r in later if {"start", "end"} & {*r.fields} and not r.correction)
+        moved = next(dated, None)
+        return (moved.previous_start, moved.previous_end) if moved else (self.start, self.end)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,8 +249,9 @@ class Schedule:
 
     @property
     def last_modified(self) -> datetime | None:
-        """The latest `updated` of any session: HTTP Last-Modified for whole-schedule outputs."""
-        return latest_update(self.sessions)
+        """The latest `updated` of any session or planned date: HTTP Last-Modified for
+        whole-schedule outputs, which list both."""
+        return latest_update(self.sessions + self.planned)
 
     def ended_ids(self, now: datetime) -> frozenset[str]:
         """Ids of the sessions over at `now`: ended ones, and undated ones known to be held."""
@@ -254,6 +262,6 @@ class Schedule:
         return frozenset(s.city for s in self.sessions)
 
 
-def latest_update(sessions: tuple[Session, ...] | list[Session]) -> datetime | None:
-    """The latest `updated` among these sessions, or None when none has one."""
+def latest_update(sessions: tuple[Session | Planned, ...] | list[Session]) -> datetime | None:
+    """The latest `updated` among these sessions (or planned dates), or None when none has one."""
     return max((s.updated for s in sessions if s.updated is not None), default=None)

@@ -21,7 +21,7 @@ from html import escape
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
-from agenda.model import Contact, Revision, Schedule, Session, Status, latest_update
+from agenda.model import Change, Contact, Revision, Schedule, Session, Status, latest_update
 from agenda.render import links, wording
 
 RSS_TYPE = "application/rss+xml"
@@ -47,19 +47,19 @@ def announcements(sessions: Iterable[Session]) -> list[Session]:
 
 
 def entry_updated(session: Session) -> datetime:
-    """When an announced session last changed: its `updated`, else its announcement."""
-    moment = session.updated or session.announced
-    assert moment is not None, "only announced sessions have an entry"
-    return moment
+    """When an announced session last changed: its `updated`, or its announcement if later."""
+    return max(t for t in (session.updated, session.announced) if t is not None)
 
 
 def news(
     sessions: Iterable[Session], until: datetime | None = None
 ) -> list[tuple[Session, Revision]]:
-    """The revisions journalists hear of, of announced sessions, up to `until`; newest first."""
+    """The revisions journalists hear of, of announced sessions, up to `until`; newest first.
+    Left out: those made before the announcement (which says it all), moves a correction undid."""
     found = [
         (s, r) for s in sessions if s.announced is not None for r in s.news
-        if until is None or r.at <= until
+        if s.announced <= r.at and (until is None or r.at <= until)
+        and (r.news, r.previous_start, r.previous_end) != ((Change.RESCHEDULED,), *s.dates_after(r))
     ]
     found.sort(key=lambda pair: (pair[0].id, pair[1].sequence))
     return sorted(found, key=lambda pair: pair[1].at, reverse=True)
@@ -76,7 +76,7 @@ def feed_updated(
     if schedule.calendar.updated is not None:  # an edit outside the sessions
         stamps.append(schedule.calendar.updated)
     about = latest_update(selected) if selected is not None else None
-    moment = max(stamps, default=None) or about or schedule.last_modified or NO_DATE
+    moment = max(stamps, default=None) or about or latest_update(schedule.sessions) or NO_DATE
     return moment.astimezone(schedule.calendar.timezone)
 
 

@@ -75,8 +75,10 @@ def build_event(calendar: CalendarInfo, session: Session) -> Event:
         # A cancelled session no longer blocks the subscriber's time.
         transp="TRANSPARENT" if session.is_cancelled else "OPAQUE",
     )
-    if session.announced is not None:
-        event.add("created", session.announced.astimezone(UTC))
+    # When it was first published (a session prepared ahead is announced later), else announced.
+    created = session.revisions[0].at if session.revisions else session.announced
+    if created is not None:
+        event.add("created", created.astimezone(UTC))
     event.add("url", links.page_url(calendar, session), parameters={"VALUE": "URI"})
     if video:
         event.add("conference", vUri(video),
@@ -151,8 +153,7 @@ def build_calendar(
     refresh; a single download must not be named, or Outlook files it into a
     new calendar of its own. A subscription feed also carries the planned dates
     of the series in `series_ids`. `with_events` false leaves the sessions out
-    (their VTIMEZONEs stay): feed_bytes puts them in, serialized before.
-    """
+    (their VTIMEZONEs stay): feed_bytes puts them in, serialized before."""
     info = schedule.calendar
     dated = _in_order(sessions)
     planned = [p for p in schedule.planned if p.series.id in series_ids] if subscription else []
@@ -177,10 +178,8 @@ def feed_bytes(
     schedule: Schedule, sessions: Sequence[Session], name: str | None = None,
     series_ids: Collection[str] | None = None, events: Mapping[str, bytes] | None = None,
 ) -> bytes:
-    """The subscription feed for `sessions` and the planned dates of `series_ids` (default all).
-
-    `events`: sessions' VEVENTs that a builder serialized before (event_bytes), by session id.
-    """
+    """The subscription feed for `sessions` and the planned dates of `series_ids` (default all);
+    `events`: sessions' VEVENTs that a builder serialized before (event_bytes), by session id."""
     if series_ids is None:
         series_ids = [s.id for s in schedule.series]
     return _assembled(schedule, sessions, name, True, series_ids, events or {})

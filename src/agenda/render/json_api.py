@@ -52,7 +52,7 @@ def session_document(
         "title": session.title,
         "headline": wording.headline(session),
         "status": session.status.value,
-        "status_label": wording.shown_status(session),
+        "status_label": wording.shown_status(session, over),
         "rescheduled": session.previous_start is not None,
         "held": session.held,
         "start": _instant(session.start),
@@ -156,10 +156,8 @@ def to_bytes(document: dict[str, Any]) -> bytes:
 
 
 def events_bytes(schedule: Schedule, now: datetime | None = None) -> bytes:
-    """/events.json as bytes, at `now` (see `schedule_document`): compact, as it is large.
-
-    The same bytes as `json.dumps` of the whole document, written a member and a
-    session at a time, so that the sessions' documents are never all held at once."""
+    """/events.json at `now` (see `schedule_document`), compact: `json.dumps`'s bytes, written a
+    member and a session at a time so that the sessions' documents are never all held at once."""
     pieces = []
     for key, value in sorted(schedule_document(schedule, now, sessions=False).items()):
         pieces += [b"," if pieces else b"{", _compact(key), b":"]

@@ -120,7 +120,8 @@ def add_to_calendar(calendar: CalendarInfo, session: Session) -> dict[str, str]:
     start, end = session.start.astimezone(UTC), session.end.astimezone(UTC)
     title = wording.headline(session)
     details = "\n".join(t for t in (session.title, page_url(calendar, session)) if t)
-    venue = wording.venue(session)
+    link = session.public_video_url  # the join link only when it may be published
+    venue = f"Visioconférence : {link}" if link else "Visioconférence"
     google = {"action": "TEMPLATE", "text": title,
               "dates": f"{start:%Y%m%dT%H%M%SZ}/{end:%Y%m%dT%H%M%SZ}",
               "details": details, "location": venue}

@@ -6,6 +6,7 @@ Dates and times go through Babel: month and day names come from CLDR, not a hand
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from babel import Locale
@@ -186,12 +187,6 @@ def former_start(session: Session, locale: str = "fr") -> str:
     return short_moment(moment, locale) if moment is not None else ""
 
 
-def venue(session: Session) -> str:
-    """'Visioconférence', with the join link when it may be published."""
-    link = session.public_video_url
-    return f"Visioconférence : {link}" if link else "Visioconférence"
-
-
 def when_in_zone(session: Session, locale: str = "fr", undated: str = UNDATED) -> str:
     """'mercredi 19 mai 2021, 8 h 45 – 10 h 15, heure de Paris', or `undated`."""
     text = when(session, locale, undated)
@@ -221,9 +216,11 @@ def short_moment(moment: datetime, locale: str = "fr") -> str:
 
 
 def change_title(session: Session, revision: Revision, locale: str = "fr") -> str:
-    """A change entry's title: « Nouvelle date : … (au lieu du …) », « Annulé : … »."""
+    """A change entry's title, dated as the change left the session: « Nouvelle date : … »."""
     kind = revision.news[0]
-    text = f"{ordinal_label(session)} : {session.city}, {when(session, locale)}"
+    start, end = session.dates_after(revision)
+    then = replace(session, start=start, end=end)
+    text = f"{ordinal_label(session)} : {session.city}, {when(then, locale)}"
     title = f"{NEWS_WORDS[kind][0]} : {text}"
     if kind is Change.RESCHEDULED and revision.previous_start is not None:
         title += f" (au lieu du {short_moment(revision.previous_start, locale)})"
@@ -277,11 +274,8 @@ def page_title(session: Session) -> str:
 
 
 def session_summary(session: Session, locale: str = "fr", past: bool = False) -> str:
-    """What the session is, in a sentence or three: a page's meta description.
-
-    'Tour des Villes n° 1 à Biarritz (Club …), en visioconférence : séance tenue,
-    date non communiquée.' rather than a bare 'date non communiquée'.
-    """
+    """A page's meta description, a sentence or three: 'Tour des Villes n° 1 à Biarritz (Club …),
+    en visioconférence : séance tenue, date non communiquée.', not a bare date."""
     club = f" ({session.series.club})" if session.series.club else ""
     undated = HELD_UNDATED if (session.held or past) else UNDATED_UPCOMING
     moment = when_in_zone(session, locale, undated)
