@@ -127,21 +127,14 @@ def check(path: Path | None) -> None:
 
 @main.command()
 @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--withdraw", "withdraw", multiple=True, metavar="ID",
-    help="Let this published session, removed from the file, go without a cancellation "
-    "(repeatable).",
-)
-@click.option(
-    "--correction/--announce", "correction", default=None,
-    help="Publish the changes as corrections (calendars only, no news entry) or announce them "
-    "(default: changes within 15 minutes of a session's previous publication are corrections).",
-)
-@click.option(
-    "--new-history", "new_history", is_flag=True,
-    help="Build on the history on disk even if it is older than the last one published here, "
-    "missing (a new one from the file) or unreadable, and acknowledge it.",
-)
+@click.option("--withdraw", multiple=True, metavar="ID", help="Let this published session, "
+              "removed from the file, go without a cancellation (repeatable).")
+@click.option("--correction/--announce", default=None, help="Publish the changes as corrections "
+              "(calendars only, no news entry) or announce them (default: changes within 15 "
+              "minutes of a session's previous publication are corrections).")
+@click.option("--new-history", is_flag=True, help="Build on the history on disk even if it is "
+              "older than the last one published here, missing (a new one from the file) or "
+              "unreadable, and acknowledge it.")
 def publish(
     path: Path | None, withdraw: tuple[str, ...], correction: bool | None, new_history: bool
 ) -> None:
@@ -182,11 +175,8 @@ def publish(
 @click.option("--port", type=int, help="Port to listen on (default: the configuration's, 8000).")
 @click.option("--workers", type=int, help="gunicorn workers (default: 2 per CPU + 1).")
 @_data_option(readable=False)
-@click.option(
-    "--config",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A gunicorn settings file read over the package's own (agenda/gunicorn_conf.py).",
-)
+@click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A gunicorn settings file read over the package's own, agenda/gunicorn_conf.py.")
 def serve(
     host: str | None, port: int | None, workers: int | None, data: str | None,
     config: Path | None,
@@ -232,11 +222,8 @@ def serve(
 @main.command()
 @click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
 @_data_option(dir_okay=False)
-@click.option(
-    "--now",
-    help="The moment pages and news feeds are built for, ISO 8601 with offset (default: now). "
-    "Pin it to rebuild an export identically.",
-)
+@click.option("--now", help="The moment pages and news feeds are built for, ISO 8601 with offset "
+              "(default: now). Pin it to rebuild an export identically.")
 @click.option("--publish", "publish_first", is_flag=True,
               help="Publish the schedule file first when it differs from the published version.")
 def build(outdir: Path, data: str | None, now: str | None, publish_first: bool) -> None:
