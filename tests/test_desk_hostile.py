@@ -11,6 +11,8 @@ import contextlib
 import json
 import resource
 import signal
+import subprocess
+import sys
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -385,3 +387,30 @@ def test_a_draft_saved_from_another_tab_while_publishing_is_kept(
     assert "Titre publié" in client.get("/events/clermont-ferrand").get_data(as_text=True)
     # The change made meanwhile is still a draft, ready to be published in turn.
     assert "Titre d’après" in client.get("/desk/brouillon").get_data(as_text=True)
+
+
+def test_desk_logouts_and_editors_added_at_once_all_last(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # `agenda editor add` run several times at once while an editor logs in and out: each
+    # reads and rewrites the editors file; none may write back a file without the others.
+    emails = [f"redaction{n}@ceps-oing.org" for n in range(6)]
+    adding = [subprocess.Popen(
+        [sys.executable, "-c", "from agenda.cli import main; main()", "editor", "add", email,
+         "--name", "Rédaction", "--password-stdin", "--data", str(schedule)],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True) for email in emails]
+    for process in adding:
+        process.stdin.write(PASSWORD + "\n")
+        process.stdin.close()
+    client, cookie = app.test_client(), None
+    while cookie is None or any(p.poll() is None for p in adding):
+        login(client)
+        cookie = client.get_cookie("agenda_desk", path="/desk")
+        client.post("/desk/deconnexion", data={"csrf_token": token(client, "/desk/")})
+    assert [p.wait() for p in adding] == [0] * len(emails)
+    listed = CliRunner().invoke(main, ["editor", "list", "--data", str(schedule)])
+    assert sorted(line.split("\t")[0] for line in listed.output.splitlines()) == \
+        sorted([EMAIL, *emails])
+    other = app.test_client()  # the last logout lasted too: its cookie is refused
+    other.set_cookie("agenda_desk", cookie.value, path="/desk")
+    assert 'name="password"' in other.get("/desk/").get_data(as_text=True)
