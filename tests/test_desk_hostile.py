@@ -16,7 +16,7 @@ import sys
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import lxml.html
 import pytest
@@ -414,3 +414,35 @@ def test_desk_logouts_and_editors_added_at_once_all_last(
     other = app.test_client()  # the last logout lasted too: its cookie is refused
     other.set_cookie("agenda_desk", cookie.value, path="/desk")
     assert 'name="password"' in other.get("/desk/").get_data(as_text=True)
+
+
+def _encoded(fields: dict[str, str], kind: str) -> tuple[bytes, str]:
+    """The form `fields` as a browser set to another encoding would send it."""
+    if kind == "multipart":
+        parts = [f'--b\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+                 for name, value in fields.items()]
+        return ("".join(parts) + "--b--\r\n").encode("cp1252"), "multipart/form-data; boundary=b"
+    if kind == "utf-16":
+        return urlencode(fields).encode("utf-16"), \
+            "application/x-www-form-urlencoded; charset=utf-16"
+    declared = "; charset=windows-1252" if kind == "declared" else ""
+    return urlencode(fields, encoding="cp1252").encode("ascii"), \
+        "application/x-www-form-urlencoded" + declared
+
+
+@pytest.mark.parametrize("kind", ["escaped", "declared", "utf-16", "multipart"])
+def test_desk_refuses_a_form_not_in_utf8_in_french_and_saves_nothing(
+    app: Flask, kind: str  # noqa: F811
+) -> None:
+    # Accents would come out as "%E8" or "�" in the file: refused, with what to do.
+    client = app.test_client()
+    login(client)
+    form = lxml.html.fromstring(client.get("/desk/seances/bourges").data).xpath("//main//form")[0]
+    fields = {**dict(form.form_values()), "city": "Bourgès"}
+    body, content_type = _encoded(fields, kind)
+    answer = client.post("/desk/seances/bourges", data=body, content_type=content_type)
+    assert answer.status_code == 415
+    assert "dans un autre codage que UTF-8 : rien n’a été enregistré" in page_text(answer.data)
+    assert "Rien à publier" in page_text(client.get("/desk/brouillon").data)
+    assert client.post("/desk/seances/bourges", data=fields).status_code == 302  # in UTF-8
+    assert "Bourgès" in page_text(client.get("/desk/brouillon").data)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from dateutil.relativedelta import relativedelta
 from flask import (
@@ -107,6 +108,8 @@ def guard() -> Response | str | None:
     if not current_app.secret_key or not editors.read_editors(editors_file()):
         abort(404)
     if request.method == "POST":
+        if not _utf8_form():
+            abort(415)
         try:
             validate_csrf(request.form.get("csrf_token"))
         except ValidationError as error:
@@ -117,6 +120,21 @@ def guard() -> Response | str | None:
             abort(403)
         return _login_page(status=200)
     return None
+
+
+def _utf8_form() -> bool:
+    """False when the form was sent in another encoding than UTF-8, the desk pages' own (a
+    page saved and reopened, a browser set to another encoding): its accents would be lost."""
+    if request.mimetype_params.get("charset", "utf-8").lower() not in ("utf-8", "utf8"):
+        return False
+    if request.mimetype == "application/x-www-form-urlencoded":
+        try:  # the body, and the bytes it escapes as %XX
+            unquote_to_bytes(request.get_data()).decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        return True
+    # Werkzeug reads the parts of a multipart form in UTF-8, replacing what is not.
+    return not any("\ufffd" in value for value in request.form.values())
 
 
 def _logged_in() -> editors.Editor | None:
@@ -152,6 +170,9 @@ def http_error(error: HTTPException) -> tuple[str, int]:
                "again."),
         403: _("Log in to use the editors' desk."),
         404: _("This page does not exist."),
+        415: _("Your browser sent the form in another encoding than UTF-8: nothing was "
+               "saved. Reload the page (it is in UTF-8) and send the form again; if this "
+               "message comes back, use another browser."),
         413: _("The form is too large to be sent (more than {size} KB): shorten its longest "
                "texts, then try again.", size=MOST_BYTES // 1024),
         429: _("Too many logins failed. Try again in a quarter of an hour, or ask an "
