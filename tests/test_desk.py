@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
+import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -159,6 +160,37 @@ def test_desk_refuses_to_publish_over_a_hand_edit_and_loses_neither(
     assert publish(client) == 302
     text = schedule.read_text(encoding="utf-8")
     assert 'city = "Bourges (Cher)"' in text and 'title = "Titre du brouillon"' in text
+
+
+@pytest.mark.parametrize(("began", "saved"), [("\n", "\r\n"), ("\r\n", "\n")])
+def test_desk_carries_a_draft_over_a_hand_edit_saved_with_other_line_ends(
+    app: Flask, schedule: Path, began: str, saved: str
+) -> None:
+    # The file saved again on Windows (CRLF), or back on the server (LF): each line of it
+    # "changed", yet the editor's change and the hand edit touch different sessions.
+    schedule.write_bytes(schedule.read_bytes().replace(b"\n", began.encode()))
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand", {"title": "Titre du brouillon"})[0] \
+        == 302
+    hand = schedule.read_bytes().decode("utf-8").replace(began, "\n").replace(
+        'city = "Bourges"', 'city = "Bourges (Cher)"').replace("\n", saved)
+    schedule.write_bytes(hand.encode("utf-8"))
+    conflict = client.post("/desk/publier", data={
+        "csrf_token": token(client, "/desk/brouillon")})
+    assert conflict.status_code == 409
+    theirs = lxml.html.fromstring(conflict.data).xpath("//main//pre")[0].text_content()
+    assert [line for line in theirs.splitlines() if line[:1] in "+-"] == [
+        "--- début du brouillon", "+++ fichier actuel",
+        '-city = "Bourges"', '+city = "Bourges (Cher)"'], "the hand edit, not every line"
+    answer = client.post("/desk/reprendre", data={"csrf_token": token(client, "/desk/brouillon")})
+    assert answer.status_code == 302
+    assert publish(client) == 302
+    text = schedule.read_bytes().decode("utf-8")
+    sessions = {s["id"]: s for s in tomllib.loads(text)["sessions"]}
+    assert (sessions["bourges"]["city"], sessions["clermont-ferrand"]["title"]) == (
+        "Bourges (Cher)", "Titre du brouillon")
+    assert text.count(saved) == text.count("\n"), "the line ends of the file as saved"
 
 
 def test_desk_same_lines_changed_twice_cannot_be_carried_over(
