@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
-from agenda import create_app
+from agenda import create_app, site
 from agenda.cli import main
 from agenda.desk import views
 from agenda.published import mark_path
@@ -446,3 +446,45 @@ def test_desk_refuses_a_form_not_in_utf8_in_french_and_saves_nothing(
     assert "Rien à publier" in page_text(client.get("/desk/brouillon").data)
     assert client.post("/desk/seances/bourges", data=fields).status_code == 302  # in UTF-8
     assert "Bourgès" in page_text(client.get("/desk/brouillon").data)
+
+
+def test_desk_refuses_to_publish_a_draft_whose_site_cannot_be_built(
+    app: Flask, schedule: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A render function that fails on this draft's data (a bug): published, the site would
+    # stay on the previous folder and /healthz alarm, while the editor read « publié ».
+    published = schedule.with_name("sessions.published.json")
+    before = (schedule.read_bytes(), published.read_bytes())
+    real = site.render_one
+
+    def failing(document: site.Document, folder: Path) -> site.Entry:
+        if "marseille" in document.path:
+            raise RuntimeError("un défaut de rendu")
+        return real(document, folder)
+
+    monkeypatch.setattr(site, "render_one", failing)
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/series/tour-des-villes/nouvelle", {
+        "id": "marseille", "city": "Marseille", "start": "2027-02-17T08:45",
+        "end": "2027-02-17T10:15"})[0] == 302
+    for answer in (client.get("/desk/apercu/"), client.post("/desk/publier", data={
+            "csrf_token": token(client, "/desk/brouillon"), "mode": "regle"})):
+        assert answer.status_code == 500
+        said = page_text(answer.data)
+        assert "rien n’a été publié, et votre brouillon est gardé. Défaites" in said
+        assert "défaut" not in said and "Error" not in said, "the cause is for the log"
+    assert (schedule.read_bytes(), published.read_bytes()) == before
+    assert client.get("/healthz?strict=1").status_code == 200
+    assert "Marseille" in page_text(client.get("/desk/brouillon").data), "the draft is kept"
+    assert [str(r.exc_info[1]) for r in caplog.records if r.exc_info] == \
+        ["un défaut de rendu"] * 2
+    # Once the cause is gone, the preview is built, and « Publier » takes it as it is.
+    monkeypatch.setattr(site, "render_one", real)
+    assert "Marseille" in page_text(client.get("/desk/apercu/events/marseille").data)
+    monkeypatch.setattr(site, "render_one", failing)
+    assert publish(client) == 302, "the preview's site, found built, not built again"
+    monkeypatch.setattr(site, "render_one", real)
+    assert "Marseille" in client.get("/events/marseille").get_data(as_text=True)
+    assert client.get("/healthz?strict=1").status_code == 200

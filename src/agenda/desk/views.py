@@ -38,6 +38,7 @@ from agenda.errors import AgendaError, Problem
 from agenda.format import CALENDAR, CONTACT, SERIES, SESSION, Field, Kind, Table
 from agenda.i18n import _
 from agenda.published import (
+    Version,
     publish,
     published_path,
     publishing_lock,
@@ -543,6 +544,8 @@ def publish_draft() -> Any:
     draft = current_draft()
     correction = {"correction": True, "annonce": False}.get(request.form.get("mode", ""))
     start = _("start of the draft")
+    store = _store()
+    served, moment = store.site(), store.moment()  # before the lock: the store may publish
     with publishing_lock(published_file()):
         on_disk = _file_text()
         if draft.moved(on_disk):
@@ -557,6 +560,8 @@ def publish_draft() -> Any:
         found = preview.pending(schedule_path(), current, draft.raw, _now())
         if found.problems:
             return redirect(url_for("desk.draft_page"))
+        # The preview's site: built then, found here; if it cannot be, nothing is written.
+        _draft_site(found.version, moment, served)
         if draft.text != on_disk:
             drafts.write_atomically(schedule_path(), draft.raw)
     try:
@@ -595,14 +600,40 @@ def drop() -> Any:
 # --- the preview --------------------------------------------------------------------
 
 
+def _draft_site(version: Version, moment: datetime, served: Site) -> Site:
+    """The site of the editor's draft, `version`, built by the site's builder (the preview),
+    or found built for the same version; `served` lends the files that did not change."""
+    folder = drafts.preview_folder(schedule_path(), g.editor.email)
+    try:
+        return preview.preview_site(version, moment, folder, served)
+    except OSError:
+        raise  # a full disk: said as the desk says any file it cannot write
+    except Exception as error:  # a bug of a render function, in this draft's data
+        raise Unbuildable() from error
+
+
+class Unbuildable(Exception):
+    """The site of the editor's draft could not be built: it must not be published."""
+
+
+@bp.errorhandler(Unbuildable)
+def unbuildable(error: Unbuildable) -> tuple[str, int]:
+    """What to do, in French; the cause in the log, for the administrator."""
+    log.error("desk: the site of %s's draft cannot be built", g.editor.email,
+              exc_info=error.__cause__)
+    return render_template("desk/error.html", code=500, message=_(
+        "The site could not be built from your draft: nothing was published, and your draft "
+        "is kept. Undo your last change (see 'Draft and publishing') and try again, or tell "
+        "the administrator (the server's log says what failed).")), 500
+
+
 def _preview() -> Site | None:
     """The site built from the draft, rebuilt when the draft changed; None if it is invalid."""
     found = _pending(current_draft().raw)
     if found.version is None:
         return None
-    folder = drafts.preview_folder(schedule_path(), g.editor.email)
     store = _store()  # the site served, and its clock
-    return preview.preview_site(found.version, store.moment(), folder, store.site())
+    return _draft_site(found.version, store.moment(), store.site())
 
 
 @bp.get("/apercu/", defaults={"path": ""})
