@@ -643,7 +643,8 @@ def preview_file(path: str) -> Any:
     site = _preview()
     if site is None:
         return redirect(url_for("desk.draft_page"))
-    entry = site.entries.get("/" + path)
+    # What the site serves, no more: not the parts kept for the next build (/_parts/).
+    entry = site.entries.get("/" + path) if not path.startswith("_") else None
     if entry is None:
         abort(404)
     with site.open(entry, "identity") as handle:
