@@ -197,6 +197,31 @@ DESK_PAGES = [
 ]
 
 
+def test_browser_desk_fits_a_phone_screen(browser: Browser, desk: tuple[str, Path]) -> None:
+    # An editor on a phone (360 px): no page wider than the screen, every action in reach.
+    url, _ = desk
+    context = browser.new_context(locale="fr-FR", viewport={"width": 360, "height": 740})
+    try:
+        page = context.new_page()
+        log_in(page, url)
+        page.goto(url + "/desk/seances/clermont-ferrand/replay")
+        page.locator("#f-replay_url").fill("https://video.example.org/clermont")
+        press(page, "button:has-text('Enregistrer')")
+        widths = {}
+        for path in DESK_PAGES[1:]:
+            page.goto(url + path)
+            widths[path] = page.evaluate(  # the page's, and its widest element's
+                "Math.max(...[...document.querySelectorAll('*')].map("
+                "e => e.getBoundingClientRect().right))")
+        assert widths == {path: w for path, w in widths.items() if w <= 360}
+        page.goto(url + "/desk/")
+        rights = page.locator(".series a").evaluate_all(
+            "links => links.map(a => a.getBoundingClientRect().right)")
+        assert len(rights) > 12 and max(rights) <= 360
+    finally:
+        context.close()
+
+
 @pytest.mark.parametrize("scheme", SCHEMES)
 def test_browser_axe_finds_nothing_on_the_desk(
     browser: Browser, desk: tuple[str, Path], scheme: str
