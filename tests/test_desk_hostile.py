@@ -178,6 +178,23 @@ def test_desk_failed_login_with_a_forged_address_stays_small_and_on_one_log_line
     assert [r for r in caplog.records if "\n" in r.getMessage()] == []
 
 
+def test_desk_password_typed_in_the_address_field_is_kept_nowhere(
+    app: Flask, schedule: Path, caplog: pytest.LogCaptureFixture  # noqa: F811
+) -> None:
+    # In a hurry, the editor types the password into the address field, then again.
+    client = app.test_client()
+    for _ in range(2):
+        answer = client.post("/desk/connexion", data={
+            "csrf_token": token(client), "email": PASSWORD, "password": PASSWORD})
+        assert answer.status_code == 200
+        assert "Adresse ou mot de passe incorrect." in page_text(answer.data)
+        assert PASSWORD not in answer.get_data(as_text=True)
+    assert PASSWORD not in caplog.text
+    kept = [p.read_text(encoding="utf-8") for p in schedule.parent.iterdir() if p.is_file()]
+    assert [text for text in kept if PASSWORD in text] == []
+    assert login(client) == 302
+
+
 def client_from(app: Flask, address: str) -> FlaskClient:  # noqa: F811
     """A test client whose requests come from `address`."""
     client = app.test_client()

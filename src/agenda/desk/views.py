@@ -37,6 +37,7 @@ from agenda.desk import drafts, editors, forms, preview
 from agenda.errors import AgendaError, Problem
 from agenda.format import CALENDAR, CONTACT, SERIES, SESSION, Field, Kind, Table
 from agenda.i18n import _
+from agenda.loader import EMAIL
 from agenda.published import (
     Version,
     publish,
@@ -242,6 +243,9 @@ def login() -> Any:
     if request.method == "GET":
         return redirect(url_for("desk.index")) if g.editor else _login_page(200)
     email = request.form.get("email", "").strip().lower()[:LONGEST_EMAIL]
+    # Only an e-mail address is logged, counted and shown again: a password typed into this
+    # field by mistake must reach neither the log, nor the failures file, nor the page.
+    email = email if EMAIL.fullmatch(email) else ""
     # Behind nginx (deploy/nginx), the client is the last address it appended.
     address = request.access_route[-1] if request.access_route else "?"
     now = time.time()
