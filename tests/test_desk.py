@@ -428,6 +428,43 @@ def test_rebase_carries_changes_to_other_lines_and_refuses_the_same_lines() -> N
                                                                      "x\n" + base)
 
 
+def test_rebase_puts_lines_both_added_at_one_place_one_after_the_other() -> None:
+    base = '[a]\nx = 1\n'
+    mine = Draft(base + 'y = 2\n', base)
+    assert rebase(mine, base + 'z = 3\n') == Draft(base + 'z = 3\ny = 2\n', base + 'z = 3\n')
+    assert rebase(mine, base + 'y = 3\n') is None, "one key set twice: the editor chooses"
+
+
+def test_desk_two_editors_add_a_session_each_and_both_are_published(
+    app: Flask, schedule: Path
+) -> None:
+    # Both new sessions go at the end of the file: the second editor's draft is carried over.
+    add_editor(schedule, "eva@in-darra.fr")
+    helene, eva = app.test_client(), app.test_client()
+    login(helene)
+    assert eva.post("/desk/connexion", data={"csrf_token": token(eva), "email": "eva@in-darra.fr",
+                                             "password": PASSWORD}).status_code == 302
+    for client, city, month in ((helene, "Lille", "03"), (eva, "Nice", "04")):
+        assert post(client, "/desk/series/tour-des-villes/nouvelle", {
+            "id": city.lower(), "city": city, "start": f"2027-{month}-17T08:45",
+            "end": f"2027-{month}-17T10:15"})[0] == 302
+    assert publish(helene) == 302
+    refused = eva.post("/desk/publier", data={"csrf_token": token(eva, "/desk/brouillon")})
+    assert refused.status_code == 409
+    assert "Reporter mon brouillon sur le fichier actuel" in refused.get_data(as_text=True)
+    eva.post("/desk/reprendre", data={"csrf_token": token(eva, "/desk/brouillon")})
+    # Both took number 4: said on the draft, put right in the form.
+    assert "4 est déjà le numéro de la séance « lille »" in html.unescape(
+        eva.get("/desk/brouillon").get_data(as_text=True))
+    assert post(eva, "/desk/seances/nice", {"number": "5"})[0] == 302
+    assert publish(eva) == 302
+    feed = icalendar.Calendar.from_ical(eva.get("/calendar.ics").data)
+    starts = {str(e["SUMMARY"]): e.decoded("DTSTART").date().isoformat()
+              for e in feed.walk("VEVENT")}
+    assert (starts["Tour des Villes n° 4 : Lille"], starts["Tour des Villes n° 5 : Nice"]) == (
+        "2027-03-17", "2027-04-17")
+
+
 def test_desk_contacts_add_and_remove(app: Flask, schedule: Path) -> None:
     client = app.test_client()
     login(client)

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import tempfile
+import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,20 +134,30 @@ def rebase(draft: Draft, current: str) -> Draft | None:
     edits = [(i1, i2, [t.rstrip("\r\n") + end if t.endswith("\n") else t for t in text[j1:j2]])
              for tag, i1, i2, j1, j2 in mine.get_opcodes() if tag != "equal"]
     others = [(i1, i2) for tag, i1, i2, _, _ in theirs.get_opcodes() if tag != "equal"]
+    # Lines both only added at one place (two new sessions at the end) go one after the other.
+    joined = any(i1 == i2 == o1 == o2 for i1, i2, _ in edits for o1, o2 in others)
     for i1, i2, _ in edits:
         # Overlapping or touching ranges of the base: the same lines, or lines next to them.
-        if any(o1 <= i2 and i1 <= o2 for o1, o2 in others):
+        if any(o1 <= i2 and i1 <= o2 and not i1 == i2 == o1 == o2 for o1, o2 in others):
             return None
-    # Map each base line to where it is in `current`, then replay the draft's edits there.
+    # Map each base line to where it is in `current` (after the lines added before it),
+    # then replay the draft's edits there.
     position = {}
-    for tag, i1, i2, j1, _ in theirs.get_opcodes():
+    for tag, i1, i2, j1, j2 in theirs.get_opcodes():
         if tag == "equal":
             position.update((i1 + k, j1 + k) for k in range(i2 - i1 + 1))
+        elif tag == "insert":
+            position[i1] = j2
     for i1, i2, new in sorted(edits, reverse=True):
         if i1 not in position:
             return None
         start = position[i1]
         lines[start:start + (i2 - i1)] = new
+    try:  # lines added at one place by both may set one key twice: the editor chooses then
+        if joined:
+            tomllib.loads("".join(lines))
+    except tomllib.TOMLDecodeError:
+        return None
     return Draft("".join(lines), current)
 
 
