@@ -505,3 +505,23 @@ def test_desk_refuses_to_publish_a_draft_whose_site_cannot_be_built(
     monkeypatch.setattr(site, "render_one", real)
     assert "Marseille" in client.get("/events/marseille").get_data(as_text=True)
     assert client.get("/healthz?strict=1").status_code == 200
+
+
+def test_editors_file_broken_by_hand_or_out_of_reach_is_said_in_french(
+    app: Flask, schedule: Path, tmp_path: Path  # noqa: F811
+) -> None:
+    runner = CliRunner()
+    added = runner.invoke(main, ["editor", "add", EMAIL, "--name", "H", "--password-stdin",
+                                 "--data", str(tmp_path / "absent" / "sessions.toml")],
+                          input=PASSWORD + "\n")
+    assert (added.exit_code, type(added.exception)) == (1, SystemExit)
+    assert "impossible d'écrire" in added.output and "absent" in added.output
+    editors = schedule.with_name("sessions.editors.json")
+    editors.write_text(editors.read_text(encoding="utf-8")[:-20], encoding="utf-8")  # cut
+    listed = runner.invoke(main, ["editor", "list", "--data", str(schedule)])
+    assert (listed.exit_code, type(listed.exception)) == (1, SystemExit)
+    said = f"{editors} n’est pas un fichier d’éditeurs tel que l’écrit `agenda editor add`"
+    assert said in listed.output
+    answer = app.test_client().get("/desk/")
+    assert answer.status_code == 503
+    assert said in page_text(answer.data)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from agenda.errors import AgendaError
 from agenda.i18n import _
 from agenda.loader import EMAIL
 
@@ -31,7 +32,7 @@ MIN_PASSWORD = 10
 _DUMMY_HASH = generate_password_hash("not a password of anyone")
 
 
-class EditorError(ValueError):
+class EditorError(AgendaError, ValueError):
     """An editor cannot be added or removed; the message says why, in French."""
 
 
@@ -52,12 +53,19 @@ def editors_path(schedule_path: str | Path) -> Path:
 
 
 def read_editors(path: Path) -> dict[str, Editor]:
-    """Every editor by e-mail (lowercase); empty when the file does not exist."""
+    """Every editor by e-mail (lowercase); empty when the file does not exist; EditorError
+    when it is not an editors file (a hand edit gone wrong)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        return {e["email"]: Editor(**e) for e in data.get("editors", [])}
     except FileNotFoundError:
         return {}
-    return {e["email"]: Editor(**e) for e in data.get("editors", [])}
+    except OSError as error:
+        raise EditorError(_("{path}: cannot read ({reason})", path=path,
+                            reason=error.strerror or error)) from None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise EditorError(_("{path} is not an editors file as `agenda editor add` writes it: "
+                            "fix it, or put back its copy.", path=path)) from None
 
 
 @contextlib.contextmanager
