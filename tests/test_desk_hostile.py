@@ -540,3 +540,21 @@ def test_desk_form_with_thousands_of_empty_rows_answers_at_once(app: Flask) -> N
                          content_type="application/x-www-form-urlencoded")
     assert answer.status_code in (302, 422)
     assert time.monotonic() - began < 5
+
+
+def test_desk_offers_no_move_or_cancel_for_a_session_held_and_names_fields_in_french(
+    app: Flask  # noqa: F811
+) -> None:
+    client = app.test_client()
+    login(client)
+    page = lxml.html.fromstring(client.get("/desk/").data)
+    actions = {row.get("id"): [a.text_content().split()[0] for a in row.xpath(".//a")]
+               for row in page.xpath("//tr[@id]")}
+    assert actions["s-biarritz"] == ["Modifier", "Ajouter"]  # held: it took place
+    assert actions["s-clermont-ferrand"] == ["Modifier", "Reporter", "Annuler", "Ajouter"]
+    # Dating it all the same (by its address): the problems name the form's fields in French.
+    status, body = post(client, "/desk/seances/biarritz/reporter", {
+        "start": "2021-01-20T08:45", "end": "2021-01-20T10:15"})
+    assert status == 422
+    summary = page_text(body.encode())
+    assert "Annoncée le :" in summary and "announced" not in summary

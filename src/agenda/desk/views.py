@@ -356,8 +356,10 @@ def _form(title: str, key: str, item_id: str | None, table: Table, fields: tuple
                 return redirect(url_for("desk.index", _anchor=f"s-{target}" if target else None))
     shown = forms.inputs(fields, values, errors, fixed=fixed, typed=request.form)
     first = request.form.get("shown") or json.dumps(forms.submitted(shown), ensure_ascii=False)
+    # A problem may name a field this form does not show ("announced" when dating a session).
+    labels = {f.name: f.label for f in table.fields} | forms.labels(shown)
     return render_template("desk/form.html", title=title, inputs=shown, errors=errors,
-                           labels=forms.labels(shown), others=others, intro=intro,
+                           labels=labels, others=others, intro=intro,
                            shown=first), (422 if errors else 200)
 
 
