@@ -27,7 +27,7 @@ from flask.testing import FlaskClient
 
 from agenda import create_app, site
 from agenda.cli import main
-from agenda.desk import views
+from agenda.desk import drafts, views
 from agenda.published import mark_path
 from tests.test_desk import (
     EMAIL,
@@ -505,6 +505,8 @@ def test_desk_refuses_to_publish_a_draft_whose_site_cannot_be_built(
     assert publish(client) == 302, "the preview's site, found built, not built again"
     monkeypatch.setattr(site, "render_one", real)
     assert "Marseille" in client.get("/events/marseille").get_data(as_text=True)
+    assert publish(client) == 302  # a double click: nothing new to publish, nothing to build
+    assert not drafts.preview_folder(schedule, EMAIL).exists()
     assert client.get("/healthz?strict=1").status_code == 200
 
 

@@ -567,7 +567,9 @@ def publish_draft() -> Any:
         if found.problems:
             return redirect(url_for("desk.draft_page"))
         # The preview's site: built then, found here; if it cannot be, nothing is written.
-        _draft_site(found.version, moment, served)
+        # (Nothing new to publish, as at a double click, needs no site.)
+        if found.version is not current:
+            _draft_site(found.version, moment, served)
         if draft.text != on_disk:
             drafts.write_atomically(schedule_path(), draft.raw)
     try:
