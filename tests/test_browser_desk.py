@@ -193,7 +193,7 @@ DESK_PAGES = [
     "/desk/seances/clermont-ferrand/reporter", "/desk/seances/clermont-ferrand/annuler",
     "/desk/seances/clermont-ferrand/replay", "/desk/series/tour-des-villes/nouvelle",
     "/desk/series/tour-des-villes", "/desk/agenda", "/desk/contacts", "/desk/brouillon",
-    "/desk/apercu/", "/desk/inexistante",
+    "/desk/apercu/", "/desk/abandonner", "/desk/inexistante",
 ]
 
 

@@ -358,7 +358,14 @@ def test_desk_abandon_drops_the_draft(app: Flask, schedule: Path) -> None:
     client = app.test_client()
     login(client)
     post(client, "/desk/seances/clermont-ferrand", {"title": "Autre"})
-    client.post("/desk/abandonner", data={"csrf_token": token(client, "/desk/brouillon")})
+    # « Abandonner le brouillon » first shows what would be lost: a slip loses nothing.
+    draft = lxml.html.fromstring(client.get("/desk/brouillon").data)
+    assert draft.xpath("//main//a[.='Abandonner le brouillon']/@href") == ["/desk/abandonner"]
+    asked = lxml.html.fromstring(client.get("/desk/abandonner").data)
+    assert 'title = "Autre"' in asked.xpath("//main//pre")[0].text_content()
+    assert asked.xpath("//main//a[.='Garder le brouillon']/@href") == ["/desk/brouillon"]
+    assert "Rien à publier" not in client.get("/desk/brouillon").get_data(as_text=True)
+    assert post(client, "/desk/abandonner", {})[0] == 302
     assert "Rien à publier" in client.get("/desk/brouillon").get_data(as_text=True)
     assert schedule.read_text(encoding="utf-8") == before
 

@@ -598,9 +598,13 @@ def rebase() -> Any:
     return redirect(url_for("desk.draft_page"))
 
 
-@bp.post("/abandonner")
+@bp.route("/abandonner", methods=["GET", "POST"])
 def drop() -> Any:
-    """« Abandonner le brouillon »."""
+    """« Abandonner le brouillon », once confirmed: what would be lost is shown first."""
+    if request.method == "GET":
+        draft = current_draft()
+        return render_template("desk/drop.html", mine=drafts.diff(
+            draft.base, draft.text, (_("file"), _("draft"))))
     drafts.drop_draft(schedule_path(), g.editor.email)
     return redirect(url_for("desk.index"))
 
