@@ -485,6 +485,24 @@ def test_desk_contacts_add_and_remove(app: Flask, schedule: Path) -> None:
     assert names == ["Hélène Pichon", "Emmanuel Thérond", "Jeanne Martin"]
 
 
+def test_desk_publishes_a_change_of_the_settings_alone_from_its_button(
+    app: Flask, schedule: Path
+) -> None:
+    # No session changes: the draft page still offers « Publier » (it said « Rien à publier »).
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/agenda", {"name": "CEPS – Les matinales"})[0] == 302
+    page = lxml.html.fromstring(client.get("/desk/brouillon").data)
+    said = " ".join(page.xpath("//main")[0].text_content().split())
+    assert "Aucune séance ne change" in said and "Rien à publier" not in said
+    form = page.xpath("//main//form[.//button[.='Publier']]")[0]
+    answer = client.post(form.get("action"), data=dict(form.form_values()))
+    assert answer.status_code == 302
+    feed = icalendar.Calendar.from_ical(client.get("/calendar.ics").data)
+    assert str(feed["X-WR-CALNAME"]) == "CEPS – Les matinales"
+    assert "Rien à publier" in client.get("/desk/brouillon").get_data(as_text=True)
+
+
 def test_desk_forms_show_every_declared_field_with_its_french_label(app: Flask) -> None:
     client = app.test_client()
     login(client)

@@ -534,11 +534,13 @@ def edit_contacts() -> Any:
 def draft_page() -> Any:
     """What publishing the draft sends out, the check's words, its problems, and the buttons."""
     draft = current_draft()
-    found = _pending(draft.raw)
+    current = _store().current()
+    found = preview.pending(schedule_path(), current, draft.raw, _now())
     listed = preview.outgoing(found.version, found.changes) if found.version else []
     file_text = _file_text()
     return render_template(
         "desk/draft.html", draft=draft, pending=found, outgoing=listed,
+        unchanged=found.version is current,  # else a new version, if only of the settings
         moved=draft.moved(file_text),
         mine=drafts.diff(draft.base, draft.text, (_("file"), _("draft"))),
     )
