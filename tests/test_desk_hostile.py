@@ -561,3 +561,16 @@ def test_desk_offers_no_move_for_a_session_held_and_names_fields_in_french(
     assert status == 422
     summary = page_text(body.encode())
     assert "Annoncée le :" in summary and "announced" not in summary
+
+
+def test_desk_says_a_hand_edit_of_the_contacts_alone_waits_for_publishing(
+    waiting_app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    client = waiting_app.test_client()
+    login(client)
+    assert "attendent d’être publiées" not in page_text(client.get("/desk/").data)
+    schedule.write_text(schedule.read_text(encoding="utf-8").replace(
+        '"06 87 74 61 99"', '"01 45 00 00 00"'), encoding="utf-8")
+    assert "Des modifications attendent d’être publiées." in page_text(client.get("/desk/").data)
+    assert publish(client) == 302
+    assert "attendent d’être publiées" not in page_text(client.get("/desk/").data)

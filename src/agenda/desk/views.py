@@ -390,9 +390,10 @@ def index() -> Any:
         for s in drafts.rows_values(text, "series")
     ]
     moved = draft is not None and draft.moved(_file_text())
-    found = _pending(text.encode("utf-8"))
+    current = _store().current()
+    found = preview.pending(schedule_path(), current, text.encode("utf-8"), _now())
     return render_template("desk/index.html", series=series, draft=draft, moved=moved,
-                           waiting=bool(found.changes) or bool(found.problems),
+                           waiting=found.version is not current,  # a new version, or problems
                            published=request.args.get("publie", type=int))
 
 
