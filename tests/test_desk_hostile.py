@@ -574,3 +574,19 @@ def test_desk_says_a_hand_edit_of_the_contacts_alone_waits_for_publishing(
     assert "Des modifications attendent d’être publiées." in page_text(client.get("/desk/").data)
     assert publish(client) == 302
     assert "attendent d’être publiées" not in page_text(client.get("/desk/").data)
+
+
+def test_desk_form_sent_after_the_login_ended_says_so(app: Flask) -> None:  # noqa: F811
+    # A form left open in another tab while the editor logged out (or overnight: 8 hours).
+    client = app.test_client()
+    login(client)
+    form = lxml.html.fromstring(client.get("/desk/seances/bourges").data).xpath("//main//form")[0]
+    client.post("/desk/deconnexion", data={"csrf_token": token(client, "/desk/")})
+    answer = client.post("/desk/seances/bourges", data={**dict(form.form_values()),
+                                                        "city": "Bourges (Cher)"})
+    assert answer.status_code == 400
+    assert "Votre connexion a pris fin" in page_text(answer.data)
+    assert "rien n’a été enregistré. Reconnectez-vous" in page_text(answer.data)
+    login(client)
+    answer = client.post("/desk/seances/bourges", data={"city": "Bourges"})  # logged in
+    assert "formulaire expiré ?" in page_text(answer.data)

@@ -182,6 +182,9 @@ def http_error(error: HTTPException) -> tuple[str, int]:
     }
     code = error.code or 500
     message = messages.get(code, _("Something went wrong."))
+    if code == 400 and request.endpoint not in PUBLIC and _logged_in() is None:
+        message = _("Your login has ended (after 8 hours, or when you logged out in another "
+                    "tab): nothing was saved. Log in again, then make your change again.")
     return render_template("desk/error.html", code=code, message=message), code
 
 
