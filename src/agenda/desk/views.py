@@ -172,11 +172,11 @@ def http_error(error: HTTPException) -> tuple[str, int]:
                "again."),
         403: _("Log in to use the editors' desk."),
         404: _("This page does not exist."),
+        413: _("The form is too large to be sent (more than {size} KB): shorten its longest "
+               "texts, then try again.", size=MOST_BYTES // 1024),
         415: _("Your browser sent the form in another encoding than UTF-8: nothing was "
                "saved. Reload the page (it is in UTF-8) and send the form again; if this "
                "message comes back, use another browser."),
-        413: _("The form is too large to be sent (more than {size} KB): shorten its longest "
-               "texts, then try again.", size=MOST_BYTES // 1024),
         429: _("Too many logins failed. Try again in a quarter of an hour, or ask an "
                "administrator to check your account."),
     }
@@ -393,10 +393,9 @@ def index() -> Any:
         for s in drafts.rows_values(text, "series")
     ]
     moved = draft is not None and draft.moved(_file_text())
-    current = _store().current()
-    found = preview.pending(schedule_path(), current, text.encode("utf-8"), _now())
+    found = _pending(text.encode("utf-8"))
     return render_template("desk/index.html", series=series, draft=draft, moved=moved,
-                           waiting=found.version is not current,  # a new version, or problems
+                           waiting=not found.unchanged,  # a new version, or problems
                            published=request.args.get("publie", type=int))
 
 
@@ -538,13 +537,11 @@ def edit_contacts() -> Any:
 def draft_page() -> Any:
     """What publishing the draft sends out, the check's words, its problems, and the buttons."""
     draft = current_draft()
-    current = _store().current()
-    found = preview.pending(schedule_path(), current, draft.raw, _now())
+    found = _pending(draft.raw)
     listed = preview.outgoing(found.version, found.changes) if found.version else []
     file_text = _file_text()
     return render_template(
         "desk/draft.html", draft=draft, pending=found, outgoing=listed,
-        unchanged=found.version is current,  # else a new version, if only of the settings
         moved=draft.moved(file_text),
         mine=drafts.diff(draft.base, draft.text, (_("file"), _("draft"))),
     )
@@ -574,7 +571,7 @@ def publish_draft() -> Any:
             return redirect(url_for("desk.draft_page"))
         # The preview's site: built then, found here; if it cannot be, nothing is written.
         # (Nothing new to publish, as at a double click, needs no site.)
-        if found.version is not current:
+        if not found.unchanged:
             _draft_site(found.version, moment, served)
         if draft.text != on_disk:
             drafts.write_atomically(schedule_path(), draft.raw)
@@ -618,6 +615,10 @@ def drop() -> Any:
 # --- the preview --------------------------------------------------------------------
 
 
+class Unbuildable(Exception):
+    """The site of the editor's draft could not be built: it must not be published."""
+
+
 def _draft_site(version: Version, moment: datetime, served: Site) -> Site:
     """The site of the editor's draft, `version`, built by the site's builder (the preview),
     or found built for the same version; `served` lends the files that did not change."""
@@ -628,10 +629,6 @@ def _draft_site(version: Version, moment: datetime, served: Site) -> Site:
         raise  # a full disk: said as the desk says any file it cannot write
     except Exception as error:  # a bug of a render function, in this draft's data
         raise Unbuildable() from error
-
-
-class Unbuildable(Exception):
-    """The site of the editor's draft could not be built: it must not be published."""
 
 
 @bp.errorhandler(Unbuildable)
