@@ -193,8 +193,40 @@ DESK_PAGES = [
     "/desk/seances/clermont-ferrand/reporter", "/desk/seances/clermont-ferrand/annuler",
     "/desk/seances/clermont-ferrand/replay", "/desk/series/tour-des-villes/nouvelle",
     "/desk/series/tour-des-villes", "/desk/agenda", "/desk/contacts", "/desk/brouillon",
-    "/desk/apercu/", "/desk/inexistante",
+    "/desk/apercu/", "/desk/abandonner", "/desk/inexistante",
 ]
+
+
+def test_browser_desk_fits_a_phone_screen(browser: Browser, desk: tuple[str, Path]) -> None:
+    # An editor on a phone (360 px): no page wider than the screen, every action in reach.
+    url, schedule = desk
+    context = browser.new_context(locale="fr-FR", viewport={"width": 360, "height": 740})
+    try:
+        page = context.new_page()
+        log_in(page, url)
+        page.goto(url + "/desk/seances/clermont-ferrand/replay")
+        page.locator("#f-replay_url").fill("https://video.example.org/clermont")
+        press(page, "button:has-text('Enregistrer')")
+        widest = ("Math.max(...[...document.querySelectorAll('*')].map("
+                  "e => e.getBoundingClientRect().right))")  # the page's widest element
+        widths = {}
+        for path in DESK_PAGES[1:]:
+            page.goto(url + path)
+            widths[path] = page.evaluate(widest)
+        # The refusal to publish over a hand edit, with both changes side by side.
+        schedule.write_text(schedule.read_text(encoding="utf-8").replace(
+            'city = "Bourges"', 'city = "Bourges (Cher)"'), encoding="utf-8")
+        page.goto(url + "/desk/brouillon")
+        press(page, "button:has-text('Publier')")
+        assert page.locator("h1").inner_text() == "Publication refusée"
+        widths["conflict"] = page.evaluate(widest)
+        assert widths == {path: w for path, w in widths.items() if w <= 360}
+        page.goto(url + "/desk/")
+        rights = page.locator(".series a").evaluate_all(
+            "links => links.map(a => a.getBoundingClientRect().right)")
+        assert len(rights) >= 10 and max(rights) <= 360
+    finally:
+        context.close()
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
+import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -159,6 +160,37 @@ def test_desk_refuses_to_publish_over_a_hand_edit_and_loses_neither(
     assert publish(client) == 302
     text = schedule.read_text(encoding="utf-8")
     assert 'city = "Bourges (Cher)"' in text and 'title = "Titre du brouillon"' in text
+
+
+@pytest.mark.parametrize(("began", "saved"), [("\n", "\r\n"), ("\r\n", "\n")])
+def test_desk_carries_a_draft_over_a_hand_edit_saved_with_other_line_ends(
+    app: Flask, schedule: Path, began: str, saved: str
+) -> None:
+    # The file saved again on Windows (CRLF), or back on the server (LF): each line of it
+    # "changed", yet the editor's change and the hand edit touch different sessions.
+    schedule.write_bytes(schedule.read_bytes().replace(b"\n", began.encode()))
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand", {"title": "Titre du brouillon"})[0] \
+        == 302
+    hand = schedule.read_bytes().decode("utf-8").replace(began, "\n").replace(
+        'city = "Bourges"', 'city = "Bourges (Cher)"').replace("\n", saved)
+    schedule.write_bytes(hand.encode("utf-8"))
+    conflict = client.post("/desk/publier", data={
+        "csrf_token": token(client, "/desk/brouillon")})
+    assert conflict.status_code == 409
+    theirs = lxml.html.fromstring(conflict.data).xpath("//main//pre")[0].text_content()
+    assert [line for line in theirs.splitlines() if line[:1] in "+-"] == [
+        "--- début du brouillon", "+++ fichier actuel",
+        '-city = "Bourges"', '+city = "Bourges (Cher)"'], "the hand edit, not every line"
+    answer = client.post("/desk/reprendre", data={"csrf_token": token(client, "/desk/brouillon")})
+    assert answer.status_code == 302
+    assert publish(client) == 302
+    text = schedule.read_bytes().decode("utf-8")
+    sessions = {s["id"]: s for s in tomllib.loads(text)["sessions"]}
+    assert (sessions["bourges"]["city"], sessions["clermont-ferrand"]["title"]) == (
+        "Bourges (Cher)", "Titre du brouillon")
+    assert text.count(saved) == text.count("\n"), "the line ends of the file as saved"
 
 
 def test_desk_same_lines_changed_twice_cannot_be_carried_over(
@@ -326,7 +358,14 @@ def test_desk_abandon_drops_the_draft(app: Flask, schedule: Path) -> None:
     client = app.test_client()
     login(client)
     post(client, "/desk/seances/clermont-ferrand", {"title": "Autre"})
-    client.post("/desk/abandonner", data={"csrf_token": token(client, "/desk/brouillon")})
+    # « Abandonner le brouillon » first shows what would be lost: a slip loses nothing.
+    draft = lxml.html.fromstring(client.get("/desk/brouillon").data)
+    assert draft.xpath("//main//a[.='Abandonner le brouillon']/@href") == ["/desk/abandonner"]
+    asked = lxml.html.fromstring(client.get("/desk/abandonner").data)
+    assert 'title = "Autre"' in asked.xpath("//main//pre")[0].text_content()
+    assert asked.xpath("//main//a[.='Garder le brouillon']/@href") == ["/desk/brouillon"]
+    assert "Rien à publier" not in client.get("/desk/brouillon").get_data(as_text=True)
+    assert post(client, "/desk/abandonner", {})[0] == 302
     assert "Rien à publier" in client.get("/desk/brouillon").get_data(as_text=True)
     assert schedule.read_text(encoding="utf-8") == before
 
@@ -340,6 +379,9 @@ def test_desk_preview_serves_the_draft_with_a_banner(app: Flask) -> None:
     assert "Un titre du brouillon" not in client.get("/events/clermont-ferrand").get_data(
         as_text=True)
     assert client.get("/desk/apercu/../../sessions.toml").status_code == 404
+    # The parts a build keeps for the next one are not served, in the preview as on the site.
+    parts = "/_parts/events/clermont-ferrand.vevent"
+    assert [client.get(p).status_code for p in (parts, "/desk/apercu" + parts)] == [404, 404]
     feed = client.get("/desk/apercu/calendar.ics")
     assert feed.headers["Content-Type"].startswith("text/calendar")
     assert feed.headers["Cache-Control"] == "private, no-store"
@@ -393,6 +435,43 @@ def test_rebase_carries_changes_to_other_lines_and_refuses_the_same_lines() -> N
                                                                      "x\n" + base)
 
 
+def test_rebase_puts_lines_both_added_at_one_place_one_after_the_other() -> None:
+    base = '[a]\nx = 1\n'
+    mine = Draft(base + 'y = 2\n', base)
+    assert rebase(mine, base + 'z = 3\n') == Draft(base + 'z = 3\ny = 2\n', base + 'z = 3\n')
+    assert rebase(mine, base + 'y = 3\n') is None, "one key set twice: the editor chooses"
+
+
+def test_desk_two_editors_add_a_session_each_and_both_are_published(
+    app: Flask, schedule: Path
+) -> None:
+    # Both new sessions go at the end of the file: the second editor's draft is carried over.
+    add_editor(schedule, "eva@in-darra.fr")
+    helene, eva = app.test_client(), app.test_client()
+    login(helene)
+    assert eva.post("/desk/connexion", data={"csrf_token": token(eva), "email": "eva@in-darra.fr",
+                                             "password": PASSWORD}).status_code == 302
+    for client, city, month in ((helene, "Lille", "03"), (eva, "Nice", "04")):
+        assert post(client, "/desk/series/tour-des-villes/nouvelle", {
+            "id": city.lower(), "city": city, "start": f"2027-{month}-17T08:45",
+            "end": f"2027-{month}-17T10:15"})[0] == 302
+    assert publish(helene) == 302
+    refused = eva.post("/desk/publier", data={"csrf_token": token(eva, "/desk/brouillon")})
+    assert refused.status_code == 409
+    assert "Reporter mon brouillon sur le fichier actuel" in refused.get_data(as_text=True)
+    eva.post("/desk/reprendre", data={"csrf_token": token(eva, "/desk/brouillon")})
+    # Both took number 4: said on the draft, put right in the form.
+    assert "4 est déjà le numéro de la séance « lille »" in html.unescape(
+        eva.get("/desk/brouillon").get_data(as_text=True))
+    assert post(eva, "/desk/seances/nice", {"number": "5"})[0] == 302
+    assert publish(eva) == 302
+    feed = icalendar.Calendar.from_ical(eva.get("/calendar.ics").data)
+    starts = {str(e["SUMMARY"]): e.decoded("DTSTART").date().isoformat()
+              for e in feed.walk("VEVENT")}
+    assert (starts["Tour des Villes n° 4 : Lille"], starts["Tour des Villes n° 5 : Nice"]) == (
+        "2027-03-17", "2027-04-17")
+
+
 def test_desk_contacts_add_and_remove(app: Flask, schedule: Path) -> None:
     client = app.test_client()
     login(client)
@@ -404,6 +483,24 @@ def test_desk_contacts_add_and_remove(app: Flask, schedule: Path) -> None:
     assert publish(client) == 302
     names = [c.name for c in load_schedule(schedule).contacts]
     assert names == ["Hélène Pichon", "Emmanuel Thérond", "Jeanne Martin"]
+
+
+def test_desk_publishes_a_change_of_the_settings_alone_from_its_button(
+    app: Flask, schedule: Path
+) -> None:
+    # No session changes: the draft page still offers « Publier » (it said « Rien à publier »).
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/agenda", {"name": "CEPS – Les matinales"})[0] == 302
+    page = lxml.html.fromstring(client.get("/desk/brouillon").data)
+    said = " ".join(page.xpath("//main")[0].text_content().split())
+    assert "Aucune séance ne change" in said and "Rien à publier" not in said
+    form = page.xpath("//main//form[.//button[.='Publier']]")[0]
+    answer = client.post(form.get("action"), data=dict(form.form_values()))
+    assert answer.status_code == 302
+    feed = icalendar.Calendar.from_ical(client.get("/calendar.ics").data)
+    assert str(feed["X-WR-CALNAME"]) == "CEPS – Les matinales"
+    assert "Rien à publier" in client.get("/desk/brouillon").get_data(as_text=True)
 
 
 def test_desk_forms_show_every_declared_field_with_its_french_label(app: Flask) -> None:

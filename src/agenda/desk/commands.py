@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -25,6 +26,14 @@ def _editors_file(data: str | None, writing: bool = False) -> Path:
 
         as_owner(schedule)
     return editors_path(schedule)
+
+
+def _fail(target: Path, error: EditorError | OSError) -> NoReturn:
+    if isinstance(error, OSError):  # a folder that does not exist, or is not ours
+        error = EditorError(_("cannot write {path}: {reason}", path=target,
+                              reason=error.strerror or error))
+    click.echo(f"agenda: {error}", err=True)
+    sys.exit(1)
 
 
 _DATA_OPTION = click.option(
@@ -48,9 +57,8 @@ def editor_add(email: str, name: str, password_stdin: bool, data: str | None) ->
                                 confirmation_prompt=_("The same password again"))
     try:
         add_editor(target, email, name, password)
-    except EditorError as error:
-        click.echo(f"agenda: {error}", err=True)
-        sys.exit(1)
+    except (EditorError, OSError) as error:
+        _fail(target, error)
     click.echo(_("{path}: {email} may log in to the desk (/desk/).", path=target,
                  email=email.strip().lower()))
 
@@ -63,9 +71,8 @@ def editor_remove(email: str, data: str | None) -> None:
     target = _editors_file(data, writing=True)
     try:
         remove_editor(target, email)
-    except EditorError as error:
-        click.echo(f"agenda: {error}", err=True)
-        sys.exit(1)
+    except (EditorError, OSError) as error:
+        _fail(target, error)
     click.echo(_("{path}: {email} removed.", path=target, email=email.strip().lower()))
 
 
@@ -73,5 +80,10 @@ def editor_remove(email: str, data: str | None) -> None:
 @_DATA_OPTION
 def editor_list(data: str | None) -> None:
     """List the editors: e-mail and name, one a line."""
-    for found in read_editors(_editors_file(data)).values():
-        click.echo(f"{found.email}\t{found.name}")
+    target = _editors_file(data)
+    try:
+        found = read_editors(target)
+    except EditorError as error:
+        _fail(target, error)
+    for editor in found.values():
+        click.echo(f"{editor.email}\t{editor.name}")

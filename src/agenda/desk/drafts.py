@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import tempfile
+import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,36 +110,54 @@ def drop_draft(schedule_path: Path, email: str) -> None:
     shutil.rmtree(preview_folder(schedule_path, email), ignore_errors=True)
 
 
+def _bare(lines: list[str]) -> list[str]:
+    return [line.rstrip("\r\n") for line in lines]
+
+
 def diff(before: str, after: str, names: tuple[str, str]) -> list[str]:
-    """The unified diff of two texts, line by line."""
-    return [line.rstrip("\n") for line in difflib.unified_diff(
-        before.splitlines(True), after.splitlines(True), *names, n=2)]
+    """The unified diff of two texts, line by line, their ends left out (CRLF or LF)."""
+    return list(difflib.unified_diff(before.splitlines(), after.splitlines(), *names, n=2,
+                                     lineterm=""))
 
 
 def rebase(draft: Draft, current: str) -> Draft | None:
     """The draft's changes applied to the file as it is now, or None when both changed the
-    same lines (then only the editor can choose)."""
-    base = draft.base.splitlines(True)
-    mine = difflib.SequenceMatcher(None, base, draft.text.splitlines(True), autojunk=False)
-    theirs = difflib.SequenceMatcher(None, base, current.splitlines(True), autojunk=False)
-    edits = [(i1, i2, draft.text.splitlines(True)[j1:j2])
+    same lines (then only the editor can choose).
+
+    Lines are compared without their ends, and the draft's lines take those of the file:
+    a file saved again with CRLF ends (Windows) has changed none of its lines.
+    """
+    base, text, lines = (t.splitlines(True) for t in (draft.base, draft.text, current))
+    mine = difflib.SequenceMatcher(None, _bare(base), _bare(text), autojunk=False)
+    theirs = difflib.SequenceMatcher(None, _bare(base), _bare(lines), autojunk=False)
+    end = "\r\n" if current.count("\r\n") * 2 > current.count("\n") else "\n"
+    edits = [(i1, i2, [t.rstrip("\r\n") + end if t.endswith("\n") else t for t in text[j1:j2]])
              for tag, i1, i2, j1, j2 in mine.get_opcodes() if tag != "equal"]
     others = [(i1, i2) for tag, i1, i2, _, _ in theirs.get_opcodes() if tag != "equal"]
+    # Lines both only added at one place (two new sessions at the end) go one after the other.
+    joined = any(i1 == i2 == o1 == o2 for i1, i2, _ in edits for o1, o2 in others)
     for i1, i2, _ in edits:
         # Overlapping or touching ranges of the base: the same lines, or lines next to them.
-        if any(o1 <= i2 and i1 <= o2 for o1, o2 in others):
+        if any(o1 <= i2 and i1 <= o2 and not i1 == i2 == o1 == o2 for o1, o2 in others):
             return None
-    # Map each base line to where it is in `current`, then replay the draft's edits there.
+    # Map each base line to where it is in `current` (after the lines added before it),
+    # then replay the draft's edits there.
     position = {}
-    for tag, i1, i2, j1, _ in theirs.get_opcodes():
+    for tag, i1, i2, j1, j2 in theirs.get_opcodes():
         if tag == "equal":
             position.update((i1 + k, j1 + k) for k in range(i2 - i1 + 1))
-    lines = current.splitlines(True)
+        elif tag == "insert":
+            position[i1] = j2
     for i1, i2, new in sorted(edits, reverse=True):
         if i1 not in position:
             return None
         start = position[i1]
         lines[start:start + (i2 - i1)] = new
+    try:  # lines added at one place by both may set one key twice: the editor chooses then
+        if joined:
+            tomllib.loads("".join(lines))
+    except tomllib.TOMLDecodeError:
+        return None
     return Draft("".join(lines), current)
 
 

@@ -4,7 +4,8 @@
 Werkzeug scrypt hashes. Each editor has a `valid_after` stamp: logging out moves
 it to now, so every session cookie issued before is refused from then on.
 The file is written atomically (temporary file, then rename), readable by its
-owner only.
+owner only; every change reads and writes it under one lock, so that two changes at
+once (a logout and `agenda editor add`) both last.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from agenda.errors import AgendaError
 from agenda.i18n import _
 from agenda.loader import EMAIL
 
@@ -29,7 +32,7 @@ MIN_PASSWORD = 10
 _DUMMY_HASH = generate_password_hash("not a password of anyone")
 
 
-class EditorError(ValueError):
+class EditorError(AgendaError, ValueError):
     """An editor cannot be added or removed; the message says why, in French."""
 
 
@@ -50,12 +53,36 @@ def editors_path(schedule_path: str | Path) -> Path:
 
 
 def read_editors(path: Path) -> dict[str, Editor]:
-    """Every editor by e-mail (lowercase); empty when the file does not exist."""
+    """Every editor by e-mail (lowercase); empty when the file does not exist; EditorError
+    when it is not an editors file (a hand edit gone wrong)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        return {e["email"]: Editor(**e) for e in data.get("editors", [])}
     except FileNotFoundError:
         return {}
-    return {e["email"]: Editor(**e) for e in data.get("editors", [])}
+    except OSError as error:
+        raise EditorError(_("{path}: cannot read ({reason})", path=path,
+                            reason=error.strerror or error)) from None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise EditorError(_("{path} is not an editors file as `agenda editor add` writes it: "
+                            "fix it, or put back its copy.", path=path)) from None
+
+
+@contextlib.contextmanager
+def _changing(path: Path) -> Iterator[dict[str, Editor]]:
+    """The editors, read under an exclusive lock and written back as the caller left them.
+
+    The lock is a hidden file beside (the editors file itself is replaced by a rename,
+    which a lock on it would not survive), held by every worker and command alike.
+    """
+    fd = os.open(path.with_name("." + path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        editors = read_editors(path)
+        yield editors
+        _write(path, editors)
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _write(path: Path, editors: dict[str, Editor]) -> None:
@@ -82,19 +109,18 @@ def add_editor(path: Path, email: str, name: str, password: str) -> Editor:
     if len(password) < MIN_PASSWORD:
         raise EditorError(_("The password must have at least {least} characters.",
                                 least=MIN_PASSWORD))
-    editors = read_editors(path)
-    editor = Editor(email, name.strip(), generate_password_hash(password), time.time())
-    editors[email] = editor
-    _write(path, editors)
+    hashed = generate_password_hash(password)  # slow on purpose: before the lock
+    with _changing(path) as editors:
+        editor = Editor(email, name.strip(), hashed, time.time())
+        editors[email] = editor
     return editor
 
 
 def remove_editor(path: Path, email: str) -> None:
     """Remove an editor; EditorError when there is no such editor."""
-    editors = read_editors(path)
-    if editors.pop(email.strip().lower(), None) is None:
-        raise EditorError(_("No editor '{email}' in {path}.", email=email, path=path))
-    _write(path, editors)
+    with _changing(path) as editors:
+        if editors.pop(email.strip().lower(), None) is None:
+            raise EditorError(_("No editor '{email}' in {path}.", email=email, path=path))
 
 
 def authenticate(path: Path, email: str, password: str) -> Editor | None:
@@ -138,7 +164,6 @@ def count_failure(path: Path, keys: tuple[str, ...], now: float, window: float,
 
 def end_sessions(path: Path, email: str, moment: float) -> None:
     """Refuse from now on every session of this editor started before `moment` (logout)."""
-    editors = read_editors(path)
-    if email in editors:
-        editors[email] = Editor(**{**asdict(editors[email]), "valid_after": moment})
-        _write(path, editors)
+    with _changing(path) as editors:
+        if email in editors:
+            editors[email] = Editor(**{**asdict(editors[email]), "valid_after": moment})

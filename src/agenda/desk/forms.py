@@ -211,9 +211,13 @@ def read_rows(fields: tuple[Field, ...], form: Mapping[str, str],
     """The rows of a list of tables (speakers, contacts): empty rows dropped."""
     rows: list[dict[str, Any]] = []
     errors: dict[str, str] = {}
+    by_row: dict[str, dict[str, str]] = {}  # the form read once, not once a row (256 KB)
+    for key, value in form.items():
+        if key.startswith(prefix):
+            by_row.setdefault(key[len(prefix):].partition(".")[0], {})[key] = value
     index = 0
-    while any(k.startswith(f"{prefix}{index}.") for k in form):
-        row_form = _optional(form, f"{prefix}{index}.")
+    while str(index) in by_row:
+        row_form = _optional(by_row[str(index)], f"{prefix}{index}.")
         if row_form:
             row, problems = read(fields, row_form, f"{prefix}{index}.")
             rows.append({k: v for k, v in row.items() if v is not None})

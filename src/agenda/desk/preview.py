@@ -47,6 +47,7 @@ class Pending:
     version: Version | None
     changes: tuple[SessionChange, ...]
     problems: tuple[Problem, ...]
+    unchanged: bool = False  # the version published already: nothing to publish
 
 
 def pending(schedule_path: Path, current: Version | None, raw: bytes, now: datetime) -> Pending:
@@ -56,7 +57,7 @@ def pending(schedule_path: Path, current: Version | None, raw: bytes, now: datet
     except ScheduleError as error:
         return Pending(None, (), error.problems)
     if current is not None and version.digest == current.digest:
-        return Pending(current, (), ())
+        return Pending(current, (), (), unchanged=True)
     return Pending(version, tuple(changes), ())
 
 

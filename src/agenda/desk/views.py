@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from dateutil.relativedelta import relativedelta
 from flask import (
@@ -36,7 +37,9 @@ from agenda.desk import drafts, editors, forms, preview
 from agenda.errors import AgendaError, Problem
 from agenda.format import CALENDAR, CONTACT, SERIES, SESSION, Field, Kind, Table
 from agenda.i18n import _
+from agenda.loader import EMAIL
 from agenda.published import (
+    Version,
     publish,
     published_path,
     publishing_lock,
@@ -107,6 +110,8 @@ def guard() -> Response | str | None:
     if not current_app.secret_key or not editors.read_editors(editors_file()):
         abort(404)
     if request.method == "POST":
+        if not _utf8_form():
+            abort(415)
         try:
             validate_csrf(request.form.get("csrf_token"))
         except ValidationError as error:
@@ -117,6 +122,21 @@ def guard() -> Response | str | None:
             abort(403)
         return _login_page(status=200)
     return None
+
+
+def _utf8_form() -> bool:
+    """False when the form was sent in another encoding than UTF-8, the desk pages' own (a
+    page saved and reopened, a browser set to another encoding): its accents would be lost."""
+    if request.mimetype_params.get("charset", "utf-8").lower() not in ("utf-8", "utf8"):
+        return False
+    if request.mimetype == "application/x-www-form-urlencoded":
+        try:  # the body, and the bytes it escapes as %XX
+            unquote_to_bytes(request.get_data()).decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        return True
+    # Werkzeug reads the parts of a multipart form in UTF-8, replacing what is not.
+    return not any("\ufffd" in value for value in request.form.values())
 
 
 def _logged_in() -> editors.Editor | None:
@@ -154,11 +174,17 @@ def http_error(error: HTTPException) -> tuple[str, int]:
         404: _("This page does not exist."),
         413: _("The form is too large to be sent (more than {size} KB): shorten its longest "
                "texts, then try again.", size=MOST_BYTES // 1024),
+        415: _("Your browser sent the form in another encoding than UTF-8: nothing was "
+               "saved. Reload the page (it is in UTF-8) and send the form again; if this "
+               "message comes back, use another browser."),
         429: _("Too many logins failed. Try again in a quarter of an hour, or ask an "
                "administrator to check your account."),
     }
     code = error.code or 500
     message = messages.get(code, _("Something went wrong."))
+    if code == 400 and request.endpoint not in PUBLIC and _logged_in() is None:
+        message = _("Your login has ended (after 8 hours, or when you logged out in another "
+                    "tab): nothing was saved. Log in again, then make your change again.")
     return render_template("desk/error.html", code=code, message=message), code
 
 
@@ -220,6 +246,9 @@ def login() -> Any:
     if request.method == "GET":
         return redirect(url_for("desk.index")) if g.editor else _login_page(200)
     email = request.form.get("email", "").strip().lower()[:LONGEST_EMAIL]
+    # Only an e-mail address is logged, counted and shown again: a password typed into this
+    # field by mistake must reach neither the log, nor the failures file, nor the page.
+    email = email if EMAIL.fullmatch(email) else ""
     # Behind nginx (deploy/nginx), the client is the last address it appended.
     address = request.access_route[-1] if request.access_route else "?"
     now = time.time()
@@ -330,8 +359,10 @@ def _form(title: str, key: str, item_id: str | None, table: Table, fields: tuple
                 return redirect(url_for("desk.index", _anchor=f"s-{target}" if target else None))
     shown = forms.inputs(fields, values, errors, fixed=fixed, typed=request.form)
     first = request.form.get("shown") or json.dumps(forms.submitted(shown), ensure_ascii=False)
+    # A problem may name a field this form does not show ("announced" when dating a session).
+    labels = {f.name: f.label for f in table.fields} | forms.labels(shown)
     return render_template("desk/form.html", title=title, inputs=shown, errors=errors,
-                           labels=forms.labels(shown), others=others, intro=intro,
+                           labels=labels, others=others, intro=intro,
                            shown=first), (422 if errors else 200)
 
 
@@ -364,7 +395,7 @@ def index() -> Any:
     moved = draft is not None and draft.moved(_file_text())
     found = _pending(text.encode("utf-8"))
     return render_template("desk/index.html", series=series, draft=draft, moved=moved,
-                           waiting=bool(found.changes) or bool(found.problems),
+                           waiting=not found.unchanged,  # a new version, or problems
                            published=request.args.get("publie", type=int))
 
 
@@ -522,6 +553,8 @@ def publish_draft() -> Any:
     draft = current_draft()
     correction = {"correction": True, "annonce": False}.get(request.form.get("mode", ""))
     start = _("start of the draft")
+    store = _store()
+    served, moment = store.site(), store.moment()  # before the lock: the store may publish
     with publishing_lock(published_file()):
         on_disk = _file_text()
         if draft.moved(on_disk):
@@ -536,6 +569,10 @@ def publish_draft() -> Any:
         found = preview.pending(schedule_path(), current, draft.raw, _now())
         if found.problems:
             return redirect(url_for("desk.draft_page"))
+        # The preview's site: built then, found here; if it cannot be, nothing is written.
+        # (Nothing new to publish, as at a double click, needs no site.)
+        if not found.unchanged:
+            _draft_site(found.version, moment, served)
         if draft.text != on_disk:
             drafts.write_atomically(schedule_path(), draft.raw)
     try:
@@ -564,9 +601,13 @@ def rebase() -> Any:
     return redirect(url_for("desk.draft_page"))
 
 
-@bp.post("/abandonner")
+@bp.route("/abandonner", methods=["GET", "POST"])
 def drop() -> Any:
-    """« Abandonner le brouillon »."""
+    """« Abandonner le brouillon », once confirmed: what would be lost is shown first."""
+    if request.method == "GET":
+        draft = current_draft()
+        return render_template("desk/drop.html", mine=drafts.diff(
+            draft.base, draft.text, (_("file"), _("draft"))))
     drafts.drop_draft(schedule_path(), g.editor.email)
     return redirect(url_for("desk.index"))
 
@@ -574,14 +615,40 @@ def drop() -> Any:
 # --- the preview --------------------------------------------------------------------
 
 
+class Unbuildable(Exception):
+    """The site of the editor's draft could not be built: it must not be published."""
+
+
+def _draft_site(version: Version, moment: datetime, served: Site) -> Site:
+    """The site of the editor's draft, `version`, built by the site's builder (the preview),
+    or found built for the same version; `served` lends the files that did not change."""
+    folder = drafts.preview_folder(schedule_path(), g.editor.email)
+    try:
+        return preview.preview_site(version, moment, folder, served)
+    except OSError:
+        raise  # a full disk: said as the desk says any file it cannot write
+    except Exception as error:  # a bug of a render function, in this draft's data
+        raise Unbuildable() from error
+
+
+@bp.errorhandler(Unbuildable)
+def unbuildable(error: Unbuildable) -> tuple[str, int]:
+    """What to do, in French; the cause in the log, for the administrator."""
+    log.error("desk: the site of %s's draft cannot be built", g.editor.email,
+              exc_info=error.__cause__)
+    return render_template("desk/error.html", code=500, message=_(
+        "The site could not be built from your draft: nothing was published, and your draft "
+        "is kept. Undo your last change (see 'Draft and publishing') and try again, or tell "
+        "the administrator (the server's log says what failed).")), 500
+
+
 def _preview() -> Site | None:
     """The site built from the draft, rebuilt when the draft changed; None if it is invalid."""
     found = _pending(current_draft().raw)
     if found.version is None:
         return None
-    folder = drafts.preview_folder(schedule_path(), g.editor.email)
     store = _store()  # the site served, and its clock
-    return preview.preview_site(found.version, store.moment(), folder, store.site())
+    return _draft_site(found.version, store.moment(), store.site())
 
 
 @bp.get("/apercu/", defaults={"path": ""})
@@ -591,7 +658,8 @@ def preview_file(path: str) -> Any:
     site = _preview()
     if site is None:
         return redirect(url_for("desk.draft_page"))
-    entry = site.entries.get("/" + path)
+    # What the site serves, no more: not the parts kept for the next build (/_parts/).
+    entry = site.entries.get("/" + path) if not path.startswith("_") else None
     if entry is None:
         abort(404)
     with site.open(entry, "identity") as handle:
