@@ -125,7 +125,7 @@ def _document(version: published.Version, name: str) -> dict:
                      "lines": version.raw.decode("utf-8").split("\n")},
         "sessions": {k: entry(v) for k, v in history.sessions.items()},
         "planned": {k: entry(v) for k, v in history.planned.items()},
-    }
+    } | ({"shared": time(history.shared)} if history.shared else {})
 
 
 def _odd_versions() -> list[published.Version]:

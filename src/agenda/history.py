@@ -59,6 +59,7 @@ class History:
     published: datetime | None
     sessions: Mapping[str, Entry]
     planned: Mapping[str, Entry] = field(default_factory=dict)
+    shared: datetime | None = None  # the last publication changing more than sessions
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,9 +295,11 @@ def revise(
         where = _("session '{id}'", id=session_id)
         problems.append(Problem(schedule.source, where, field, message))
 
+    announcing = False  # an announcement date changed: news feeds gain or lose the session
     for session in schedule.sessions:
         entry = history.sessions.get(session.id)
         before = previous.session(session.id) if previous is not None else None
+        announcing |= before is not None and before.announced != session.announced
         view = visible(calendar, session)
         digest = fingerprint(view)
         key = planned_key(session.series.id, session.number) if session.number else None
@@ -377,8 +380,13 @@ def revise(
             changes.append(SessionChange(
                 _("planned {key}", key=key), (what,), old.sequence if old else None, new.sequence
             ))
-    revised = History(history.version + 1, published=now, sessions=sessions, planned=planned)
-    return revised, changes
+    # Every document shows the calendar, contacts and series, lists lose what is withdrawn,
+    # feeds what is announced later: their Last-Modified moves then too.
+    seen = [(dataclasses.replace(s.calendar, updated=None), s.contacts, s.series)
+            for s in (previous, schedule) if s is not None]
+    same = previous is not None and seen[0] == seen[-1] and not withdraw and not announcing
+    shared = history.shared if same else now
+    return History(history.version + 1, now, sessions, planned, shared), changes
 
 
 def _detail(name: str, before: Session | None, after: Session) -> str:
@@ -429,9 +437,10 @@ def apply(schedule: Schedule, history: History) -> Schedule:
             for n, start, end in open_occurrences(series, schedule.sessions) if n == int(number)
         )
     planned.sort(key=lambda p: (p.start, p.series.id, p.number))
-    return dataclasses.replace(
-        schedule, sessions=tuple(sessions), planned=tuple(planned), _by_id={}
-    )
+    stamps = [t for t in (schedule.calendar.updated, history.shared) if t is not None]
+    calendar = dataclasses.replace(schedule.calendar, updated=max(stamps, default=None))
+    return dataclasses.replace(schedule, calendar=calendar, sessions=tuple(sessions),
+                               planned=tuple(planned), _by_id={})
 
 
 def _in_zone(revision: Revision, zone: ZoneInfo) -> Revision:

@@ -178,7 +178,7 @@ def _document(version: Version, schedule_name: str) -> dict[str, Any]:
                      "sha256": version.digest},
         "sessions": {key: _entry_json(e) for key, e in history.sessions.items()},
         "version": history.version,
-    }
+    } | _present(shared=_time(history.shared))
 
 
 def _read_time(value: Any) -> datetime | None:
@@ -229,6 +229,7 @@ def from_json(data: bytes, where: str) -> tuple[bytes, History]:
             published=_read_time(document["published"]),
             sessions={k: _read_entry(v) for k, v in document["sessions"].items()},
             planned={k: _read_entry(v) for k, v in document.get("planned", {}).items()},
+            shared=_read_time(document.get("shared")),
         )
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
         raise PublishedError(_("{path}: not a published version agenda can read ({reason})",

@@ -144,9 +144,9 @@ def _dated(*stamps: datetime | None) -> datetime | None:
 
 
 def _clamped(document: Document, now: datetime) -> Document:
-    """RFC 9110: Last-Modified is never later than the answer; data may say otherwise."""
+    """RFC 9110: Last-Modified is never after the answer; when it is clamped, so is the key."""
     if document.modified is not None and document.modified > now:
-        return dataclasses.replace(document, modified=now)
+        return dataclasses.replace(document, modified=now, key=_digest(document.key, now))
     return document
 
 
@@ -183,8 +183,7 @@ def session_documents(version: Version, now: datetime, prints: dict[str, str]
         path = links.json_path(session)
         yield Document(path, JSON_TYPE,
                        lambda s=session: json_api.session_bytes(schedule, s, now),
-                       _digest(made_of, path), _dated(session.updated, calendar.updated),
-                       DESCRIBED)
+                       _digest(made_of, path), modified, DESCRIBED)
 
 
 def shared_documents(version: Version, now: datetime, events: dict[str, bytes],
@@ -208,7 +207,7 @@ def shared_documents(version: Version, now: datetime, events: dict[str, bytes],
                    _digest(whole, "card", since), _dated(ended, since, updated))
     yield Document(links.EVENTS_JSON_PATH, JSON_TYPE,
                    lambda: json_api.events_bytes(schedule, now),
-                   _digest(whole, "events.json", since), _dated(ended, updated), DESCRIBED)
+                   _digest(whole, "events.json", since), _dated(ended, since, updated), DESCRIBED)
     yield Document(links.EVENTS_SCHEMA_PATH, SCHEMA_TYPE,
                    lambda: json_api.schema_bytes(schedule),
                    _digest(calendar, "schema"), updated)
@@ -250,25 +249,25 @@ def _filtered(
         folder = links.series_doc_path(series_id, "")
     elif city is not None:
         folder = links.city_doc_path(city, "")
-    # Only a city's documents are made of its own sessions alone; the others change
-    # with any edit, so they are keyed by the version.
-    made_of: object = tuple(prints[s.id] for s in chosen) if city is not None \
-        else f"{version.number}:{version.digest}"
+    # Only a city's documents are made of its own sessions alone (its calendar's VTIMEZONE
+    # too, when one is dated); the others change with any edit: keyed by the version.
+    made_of: object = tuple(prints[s.id] for s in chosen) if city is not None and \
+        any(s.is_dated for s in chosen) else f"{version.number}:{version.digest}"
     # Planned dates have no city yet: a city's feed has none of them.
     series_ids = () if city else ([series_id] if series_id else None)
+    planned = tuple(p for p in schedule.planned if series_ids is None or p.series.id in series_ids)
     path = folder + "calendar.ics"
     yield Document(path, ICAL_TYPE,
                    lambda: ical.feed_bytes(schedule, chosen, title, series_ids, events),
-                   _digest(made_of, path, title), _dated(latest_update(chosen), calendar.updated))
+                   _digest(made_of, path, title),
+                   _dated(latest_update(chosen + planned), calendar.updated))
     # An announcement dated in the future is held back until then: the file can
     # be prepared ahead of the press release.
     published = tuple(s for s in chosen if s.announced is not None and s.announced <= now)
     due = tuple(len(feeds.news([s], now)) for s in published)
-    if latest_update(chosen) is None:
-        dated_by = schedule.sessions  # nothing of its own: dated by the whole schedule
+    if latest_update(chosen) is None:  # nothing of its own: dated by the whole schedule
         made_of = f"{version.number}:{version.digest}"
-    else:
-        dated_by = published or chosen
+    updated = feeds.feed_updated(schedule, published, chosen)  # its lastBuildDate
     for name, render, content_type in (("rss.xml", feeds.rss_bytes, RSS_TYPE),
                                        ("atom.xml", feeds.atom_bytes, ATOM_TYPE)):
         path = folder + name
@@ -277,7 +276,7 @@ def _filtered(
             lambda render=render, path=path: render(schedule, published, title, now, path,
                                                      chosen),
             _digest(made_of, path, title, tuple(prints[s.id] for s in published), due),
-            _dated(latest_update(dated_by), calendar.updated))
+            None if updated == feeds.NO_DATE else updated)
 
 
 # --- the manifest -------------------------------------------------------------------
@@ -476,12 +475,12 @@ def _sort_out(documents: Iterable[Document], now: datetime, previous: Site | Non
     and the other documents, to render, dated no later than `now`."""
     reused: list[Entry] = []
     todo: list[Document] = []
-    for document in documents:
+    for document in (_clamped(d, now) for d in documents):
         old = previous.entries.get(document.path) if previous is not None else None
         if old is not None and old.key == document.key:
             reused.append(old)
         else:
-            todo.append(_clamped(document, now))
+            todo.append(document)
     return reused, todo
 
 
