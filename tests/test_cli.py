@@ -6,10 +6,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from click.testing import CliRunner
 
 from agenda.cli import main
+from agenda.loader import load_schedule
 from tests.conftest import MINIMAL, ROOT, SHIPPED
 
 BAD = """
@@ -124,6 +126,24 @@ def test_help_comes_from_docstrings(runner: CliRunner) -> None:
     assert result.exit_code == 0
     assert "Publish an event series" in result.output
     assert "check" in result.output and "serve" in result.output
+
+
+def test_check_says_what_a_change_of_time_zone_moves_on_the_new_clock(tmp_path: Path) -> None:
+    # « start 08:45 → 08:45 » said nothing: both times are now read in the new zone.
+    runner = CliRunner()
+    path = tmp_path / "sessions.toml"
+    path.write_bytes(SHIPPED.read_bytes())
+    assert runner.invoke(main, ["publish", str(path)]).exit_code == 0
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('"Europe/Paris"', '"Europe/London"'), encoding="utf-8")
+    output = runner.invoke(main, ["check", str(path)]).output
+    dated = [s for s in load_schedule(path).sessions if s.start and s.end]
+    assert dated
+    for session in dated:
+        start, end = (t.replace(tzinfo=ZoneInfo("Europe/Paris")).astimezone(t.tzinfo)
+                      for t in (session.start, session.end))
+        assert f"  {session.id} : start {start:%H:%M} → {session.start:%H:%M}, end " \
+            f"{end:%H:%M} → {session.end:%H:%M}" in output
 
 
 def test_publish_then_check_says_what_an_edit_would_change(tmp_path: Path) -> None:

@@ -395,6 +395,7 @@ def _detail(name: str, before: Session | None, after: Session) -> str:
         return name
     if name in DATE_FIELDS:
         old, new = getattr(before, name), getattr(after, name)
+        old = old.astimezone(new.tzinfo) if old and new else old  # another zone: the same clock
         shown = "%H:%M" if old and new and old.date() == new.date() else "%Y-%m-%d %H:%M"
         return f"{name} " + " → ".join(f"{t:{shown}}" if t else _("none") for t in (old, new))
     if name == "status":
