@@ -24,9 +24,8 @@ def headers_file(entries: Iterable[Entry]) -> Iterator[str]:
     yield "# Headers of every URL, as the agenda server sends them (agenda build).\n"
     for entry in public(entries):
         yield entry.path + "\n"
-        for name, value in entry.headers:
-            if name != "Last-Modified":  # the host dates files by their mtime
-                yield f"  {name}: {value}\n"
+        # Not Last-Modified: the host dates files by their modification time.
+        yield from (f"  {name}: {value}\n" for name, value in entry.headers)
 
 
 def public(entries: Iterable[Entry]) -> Iterator[Entry]:
@@ -37,8 +36,7 @@ def public(entries: Iterable[Entry]) -> Iterator[Entry]:
 def _generic(entry: Entry) -> tuple[tuple[str, str], ...]:
     """The entry's headers, its own file name replaced by a token, to group alike URLs."""
     name = entry.path.rsplit("/", 1)[-1]
-    return tuple((h, v.replace(f'"{name}"', f'"{FILE_TOKEN}"')) for h, v in entry.headers
-                 if h != "Last-Modified")
+    return tuple((h, v.replace(f'"{name}"', f'"{FILE_TOKEN}"')) for h, v in entry.headers)
 
 
 def _location(match: str, headers: tuple[tuple[str, str], ...], extra: str = "") -> str:

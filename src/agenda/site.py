@@ -40,7 +40,7 @@ from agenda.model import Schedule, Session, latest_update
 from agenda.published import Version
 from agenda.render import cards, feeds, html, ical, json_api, links, wording
 
-FORMAT = "agenda-site/2"
+FORMAT = "agenda-site/3"
 MANIFEST = "_manifest.jsonl"  # JSON Lines: the folder's line, then one line per URL
 LINE = json.JSONEncoder(ensure_ascii=False)  # one for 80,000 lines, not one a line
 HTML_TYPE = "text/html; charset=utf-8"
@@ -283,11 +283,9 @@ def _filtered(
 
 
 def headers_of(document: Document) -> list[tuple[str, str]]:
-    """The headers every coding of `document` shares (not ETag, Vary, Content-Encoding)."""
-    found = [("Content-Type", document.content_type)]
-    if document.modified is not None:
-        found.append(("Last-Modified", http_date(document.modified)))
-    found.append(("Cache-Control", CACHE_CONTROL))
+    """The headers every coding of `document` shares (not ETag, Vary, Content-Encoding, nor
+    Last-Modified: a document's own, where the others are shared by many)."""
+    found = [("Content-Type", document.content_type), ("Cache-Control", CACHE_CONTROL)]
     own = list(document.headers)
     if not any(name == "Content-Security-Policy" for name, _ in own):
         own += security(document.path, NO_FRAMING)
@@ -304,21 +302,18 @@ class Entry:
     codings: tuple[str, ...]  # compressed siblings, in the server's order of preference
     headers: tuple[tuple[str, str], ...]
     key: str
+    modified: str | None  # the Last-Modified header's value, if any
 
     @property
     def file(self) -> str:
         """The file, relative to the folder."""
         return file_for(self.path)
 
-    @property
-    def modified(self) -> str | None:
-        """The Last-Modified header's value, if any."""
-        return next((v for k, v in self.headers if k == "Last-Modified"), None)
-
     def line(self, kinds: dict[tuple[tuple[str, str], ...], int]) -> bytes:
         """The entry's line in the manifest; its headers by their number in `kinds`
         (most URLs share theirs with many others: each set is written once)."""
-        row = [self.path, self.etag, self.size, list(self.codings), kinds[self.headers], self.key]
+        row = [self.path, self.etag, self.size, list(self.codings), kinds[self.headers], self.key,
+               self.modified]
         return (LINE.encode(row) + "\n").encode("utf-8")
 
 
@@ -363,9 +358,9 @@ def read_site(folder: Path) -> Site:
             codings_of: dict[tuple[str, ...], tuple[str, ...]] = {}  # a few, shared
             entries = {}
             for line in handle:
-                path, etag, size, codings, kind, key = decode(line)
+                path, etag, size, codings, kind, key, modified = decode(line)
                 codings = codings_of.setdefault(tuple(codings), tuple(codings))
-                entries[path] = Entry(path, etag, int(size), codings, kinds[kind], key)
+                entries[path] = Entry(path, etag, int(size), codings, kinds[kind], key, modified)
         if len(entries) != head["count"]:
             raise ValueError(f"{len(entries)} entries of {head['count']}")
         since, until = head["valid_from"], head["valid_until"]
@@ -405,8 +400,8 @@ def render_one(document: Document, folder: Path) -> Entry:
         stamp = document.modified.timestamp()
         for suffix in ("", *(SIBLINGS[c] for c in codings)):
             os.utime(name + suffix, (stamp, stamp))
-    return Entry(document.path, etag, len(body), tuple(codings),
-                 tuple(headers_of(document)), document.key)
+    return Entry(document.path, etag, len(body), tuple(codings), tuple(headers_of(document)),
+                 document.key, http_date(document.modified) if document.modified else None)
 
 
 def _reuse(entry: Entry, old: str, new: str, folders: set[str]) -> bool:

@@ -128,6 +128,8 @@ def reply(environ: WSGIEnvironment, site: Site, entry: Entry) -> tuple[int, list
         if coding != encoding.IDENTITY:
             lines.append(("Content-Encoding", coding))
     lines += entry.headers
+    if entry.modified is not None:
+        lines.append(("Last-Modified", entry.modified))
     status = _precondition(environ, etag, entry.modified) if CONDITIONAL & environ.keys() \
         else 200
     if status == 304:
