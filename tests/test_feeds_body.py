@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 import feedparser
 import lxml.html
@@ -10,7 +12,10 @@ import pytest
 from flask.testing import FlaskClient
 from lxml import etree
 
+from agenda import create_app
 from agenda.model import Schedule
+from agenda.published import published_path
+from tests.conftest import SEVERAL, SHIPPED
 
 FORMATS = ["/rss.xml", "/atom.xml"]
 NS = {"a": "http://www.w3.org/2005/Atom"}
@@ -84,10 +89,11 @@ def test_feed_markup_in_data_survives_feedparser_sanitizer(
 
 
 @pytest.mark.parametrize("path", FORMATS)
-def test_feed_accents_apostrophes_guillemets_survive(
-    path: str, several_client: FlaskClient, several: Schedule
-) -> None:
-    entry = entries(several_client.get(path).data)["texte-difficile"]
+def test_feed_accents_apostrophes_guillemets_survive(path: str, several: Schedule) -> None:
+    # Before the session (16 June 2021), while its entry still offers registration.
+    app = create_app({"AGENDA_DATA": str(SEVERAL), "AGENDA_NOW": "2021-06-01T12:00:00+02:00",
+                      "TESTING": True})
+    entry = entries(app.test_client().get(path).data)["texte-difficile"]
     session = several.session("texte-difficile")
     assert session is not None
     assert entry.title.startswith("Matinales d’essai n° 3 : L’Haÿ-les-Roses, ")
@@ -103,8 +109,6 @@ def test_feed_private_video_link_never_appears(path: str, several_client: FlaskC
         raw = several_client.get(path + query).data
         assert b"SECRET" not in raw
         assert b"private-room" not in raw
-    entry = entries(several_client.get(path).data)["automne"]
-    assert "Visioconférence : le lien de connexion est communiqué aux inscrits." in lines(entry)
 
 
 @pytest.mark.parametrize("path", FORMATS)
@@ -140,12 +144,14 @@ def test_feed_rescheduled_entry_shows_former_date(path: str, several_client: Fla
 
 
 @pytest.mark.parametrize("path", FORMATS)
-def test_feed_shipped_body_gives_press_release_facts(
-    path: str, client: FlaskClient, shipped: Schedule
-) -> None:
+def test_feed_shipped_body_gives_press_release_facts(path: str, shipped: Schedule) -> None:
     session = shipped.session("clermont-ferrand")
     assert session is not None and session.moderator is not None
-    entry = entries(client.get(path).data)["clermont-ferrand"]
+    # As the feed read on the day of the press release (its registration link is gone once
+    # the session is over, as on its page).
+    app = create_app({"AGENDA_DATA": str(SHIPPED), "AGENDA_NOW": "2021-05-14T12:00:00+02:00",
+                      "TESTING": True})
+    entry = entries(app.test_client().get(path).data)["clermont-ferrand"]
     body = lines(entry)
     assert f"Thème : {session.title}" in body
     (speaker,) = session.speakers
@@ -192,3 +198,24 @@ def test_a_feed_holds_the_newest_entries_only(
     assert [e.id for e in window.entries] == [e.id for e in full.entries[:2]]
     stamps = [e.get("published_parsed") or e.get("updated_parsed") for e in full.entries]
     assert stamps == sorted(stamps, reverse=True)  # newest first: the window is the newest
+
+
+@pytest.mark.parametrize("path", FORMATS)
+def test_feed_entry_of_a_session_over_offers_no_registration_as_its_page(
+    path: str, tmp_path: Path
+) -> None:
+    data = tmp_path / "sessions.toml"
+    shutil.copyfile(SEVERAL, data)
+    shutil.copyfile(published_path(SEVERAL), published_path(data))
+    registration = "https://example.org/inscription/automne"
+    # The day before automne (31 October 2021, 9:00 to 10:30), then the day after.
+    for now, over in (("2021-10-30T12:00:00+02:00", False), ("2021-11-01T12:00:00+01:00", True)):
+        app = create_app({"AGENDA_DATA": str(data), "AGENDA_NOW": now, "TESTING": True})
+        client = app.test_client()
+        entry = entries(client.get(path).data)["automne"]
+        page = lxml.html.fromstring(client.get("/events/automne").data)
+        assert (registration in entry.hrefs()) is (registration in page.xpath("//a/@href"))
+        assert (registration in entry.hrefs()) is not over
+        said = "Visioconférence : le lien de connexion est communiqué aux inscrits."
+        assert (said in lines(entry)) is not over
+        assert b"private-room" not in client.get(path).data

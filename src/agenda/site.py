@@ -264,10 +264,10 @@ def _filtered(
     # An announcement dated in the future is held back until then: the file can
     # be prepared ahead of the press release.
     published = tuple(s for s in chosen if s.announced is not None and s.announced <= now)
-    due = tuple(len(feeds.news([s], now)) for s in published)
+    due = tuple((len(feeds.news([s], now)), s.is_over(now)) for s in published)
     if latest_update(chosen) is None:  # nothing of its own: dated by the whole schedule
         made_of = f"{version.number}:{version.digest}"
-    updated = feeds.feed_updated(schedule, published, chosen)  # its lastBuildDate
+    updated = feeds.feed_updated(schedule, published, chosen, now)  # its lastBuildDate
     for name, render, content_type in (("rss.xml", feeds.rss_bytes, RSS_TYPE),
                                        ("atom.xml", feeds.atom_bytes, ATOM_TYPE)):
         path = folder + name

@@ -69,10 +69,13 @@ def feed_updated(
     schedule: Schedule,
     entries: Sequence[Session],
     selected: Sequence[Session] | None = None,
+    until: datetime | None = None,
 ) -> datetime:
-    """The feed's `updated`/`lastBuildDate`: latest entry update, else the latest change of
-    the sessions it is about (`selected`, default all), else of the schedule, else 1970."""
+    """The feed's `updated`/`lastBuildDate`: latest entry update or end (by `until`: its body
+    changes then), else the latest change of the sessions it is about (`selected`, default
+    all), else of the schedule, else 1970."""
     stamps = [entry_updated(s) for s in entries]
+    stamps += [s.end for s in entries if until and s.end and s.end <= until]
     if schedule.calendar.updated is not None:  # an edit outside the sessions
         stamps.append(schedule.calendar.updated)
     about = latest_update(selected) if selected is not None else None
@@ -99,8 +102,10 @@ def _contact(contact: Contact) -> str:
     return "<li>" + " – ".join(parts) + "</li>"
 
 
-def entry_html(schedule: Schedule, session: Session) -> str:
-    """An entry's body as HTML: status, theme, people, date, links, press contacts; data escaped."""
+def entry_html(schedule: Schedule, session: Session, now: datetime | None = None) -> str:
+    """An entry's body as HTML: status, theme, people, date, links, press contacts; data escaped.
+    Once the session is over at `now`, it offers neither registration nor a link to come."""
+    over = session.is_over(now) if now else session.is_known_held
     info = schedule.calendar
     locale = info.language
     html: list[str] = []
@@ -129,10 +134,10 @@ def entry_html(schedule: Schedule, session: Session) -> str:
     # Only the public link: a private one goes to registered people, never to a feed.
     if session.public_video_url:
         html.append(f"<p><strong>Visioconférence :</strong> {_link(session.public_video_url)}</p>")
-    elif not session.is_cancelled and not session.is_known_held:
+    elif not session.is_cancelled and not over:
         html.append("<p><strong>Visioconférence :</strong> "
                     "le lien de connexion est communiqué aux inscrits.</p>")
-    if session.registration_url and not session.is_cancelled and not session.is_known_held:
+    if session.registration_url and not session.is_cancelled and not over:
         html.append(f"<p><strong>Inscription :</strong> {_link(session.registration_url)}</p>")
     related = [_link(links.page_url(info, session), "Page de la séance")]
     if session.is_dated:
@@ -146,16 +151,15 @@ def entry_html(schedule: Schedule, session: Session) -> str:
     return "\n".join(html)
 
 
-def build_entry(
-    schedule: Schedule, session: Session, revision: Revision | None = None
-) -> FeedEntry:
+def build_entry(schedule: Schedule, session: Session, revision: Revision | None = None,
+                until: datetime | None = None) -> FeedEntry:
     """The entry of an announced session, its id/guid the page's permanent URL; or of its
     change `revision`, dated at it, its id that URL with the revision's SEQUENCE, its title
     (« Nouvelle date : … (au lieu du …) ») repeated atop the body."""
     info = schedule.calendar
     zone = info.timezone
     page = links.page_url(info, session)
-    body = entry_html(schedule, session)
+    body = entry_html(schedule, session, until)
     entry = FeedEntry()
     if revision is None:
         assert session.announced is not None, "only announced sessions have an entry"
@@ -212,7 +216,7 @@ def build_feed(
     feed.link(href=links.home_url(info), rel="alternate", type="text/html")
     feed.generator(GENERATOR)
     feed.ttl(TTL_MINUTES)
-    feed.updated(feed_updated(schedule, entries, selected))
+    feed.updated(feed_updated(schedule, entries, selected, until))
     # Newest first, announcements and changes together; only the newest are built.
     dated: list[tuple[datetime, Session, Revision | None]] = [
         (s.announced, s, None) for s in entries if s.announced is not None
@@ -220,7 +224,7 @@ def build_feed(
     dated += [(r.at, s, r) for s, r in changes]
     dated.sort(key=lambda item: item[0], reverse=True)
     for _, session, revision in dated[:MAX_ENTRIES]:
-        feed.add_entry(build_entry(schedule, session, revision), order="append")
+        feed.add_entry(build_entry(schedule, session, revision, until), order="append")
     return feed
 
 
