@@ -57,6 +57,16 @@ start = 2021-06-16T08:45:00
 end = 2021-06-16T10:15:00
 announced = 2021-06-01
 """
+# A dated session of series "s" (MINIMAL's) on 21 October 2026, announced on the 1st.
+LYON_OCTOBER = """
+[[sessions]]
+id = "lyon"
+series = "s"
+city = "Lyon"
+start = 2026-10-21T08:45:00
+end = 2026-10-21T10:15:00
+announced = 2026-10-01
+"""
 # The least a schedule needs: a calendar and one series "s". Tests append sessions.
 MINIMAL = """
 [calendar]

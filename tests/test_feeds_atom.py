@@ -15,7 +15,7 @@ from agenda.loader import parse_schedule
 from agenda.model import Schedule
 from agenda.published import next_version
 from agenda.render import feeds
-from tests.conftest import MINIMAL
+from tests.conftest import LYON_OCTOBER, MINIMAL
 
 PARIS = ZoneInfo("Europe/Paris")
 NS = {"a": "http://www.w3.org/2005/Atom"}
@@ -134,15 +134,7 @@ def test_atom_session_prepared_ahead_of_its_announcement_is_news_at_the_announce
     # Added on 3 October, moved on the 5th, announced on the 10th: once out, the entry and
     # the feed are dated the 10th, not a week earlier (readers sorting by `updated` show it
     # as new), and the move, made before journalists heard of the session, is no entry.
-    text = MINIMAL + """
-[[sessions]]
-id = "lyon"
-series = "s"
-city = "Lyon"
-start = 2026-10-21T08:45:00
-end = 2026-10-21T10:15:00
-announced = 2026-10-01
-"""
+    text = MINIMAL + LYON_OCTOBER
     first, _ = next_version(None, text.encode(), "s.toml", datetime(2026, 10, 1, tzinfo=PARIS))
     added = text + text[len(MINIMAL):].replace("lyon", "metz").replace("Lyon", "Metz").replace(
         "2026-10-01", "2026-10-10")

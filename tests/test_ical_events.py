@@ -12,7 +12,7 @@ from agenda.loader import parse_schedule
 from agenda.model import Schedule
 from agenda.published import first_version, next_version
 from agenda.render.ical import build_calendar, event_bytes, feed_bytes, session_bytes
-from tests.conftest import MINIMAL, SEVERAL, SHIPPED
+from tests.conftest import LYON_OCTOBER, MINIMAL, SEVERAL, SHIPPED
 from tests.test_planned_dates import TEXT as PLANNED_TEXT
 
 
@@ -163,15 +163,7 @@ def test_feed_from_events_serialized_before_is_icalendars_own_serialization(text
 def test_created_is_never_after_last_modified_for_a_session_prepared_ahead() -> None:
     # Added to the published file on 3 October, announced on the 10th: calendars get it on the
     # 3rd, so it was created then, not a week after its own LAST-MODIFIED.
-    text = MINIMAL + """
-[[sessions]]
-id = "lyon"
-series = "s"
-city = "Lyon"
-start = 2026-10-21T08:45:00
-end = 2026-10-21T10:15:00
-announced = 2026-10-01
-"""
+    text = MINIMAL + LYON_OCTOBER
     first = first_version(text.encode(), "s.toml")
     ahead = text + text[len(MINIMAL):].replace("lyon", "metz").replace("2026-10-01", "2026-10-10")
     added = datetime(2026, 10, 3, 9, tzinfo=UTC)
