@@ -590,3 +590,30 @@ def test_desk_form_sent_after_the_login_ended_says_so(app: Flask) -> None:  # no
     login(client)
     answer = client.post("/desk/seances/bourges", data={"city": "Bourges"})  # logged in
     assert "formulaire expiré ?" in page_text(answer.data)
+
+
+@pytest.mark.parametrize("broken", [
+    b'{"editor": "x", "base": "a", "text": "a', b"[1, 2]", b'{"base": 1, "text": "a"}',
+    b'{"text": "a"}', b"\xff\xfe", b"",
+])
+def test_desk_draft_file_broken_by_hand_is_set_aside_and_said_in_french(
+    app: Flask, schedule: Path, broken: bytes  # noqa: F811
+) -> None:
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand", {"title": "Titre corrigé"})[0] == 302
+    folder = drafts.drafts_folder(schedule)
+    (path,) = folder.glob("*.json")
+    path.write_bytes(broken)
+    for page in ("/desk/brouillon", "/desk/", "/desk/seances/clermont-ferrand"):
+        answer = client.get(page)
+        assert answer.status_code < 500, page
+        if answer.status_code == 409:
+            said = page_text(answer.data)
+            assert f".drafts/{path.name}" in said and "mis de côté" in said
+            (aside,) = folder.glob("*.illisible-*.json")
+            assert f".drafts/{aside.name}" in said and aside.read_bytes() == broken
+        else:  # set aside at the first page: the desk opens on the file as it is
+            assert answer.status_code == 200, page
+    assert client.get("/desk/brouillon").status_code == 200
+    assert not path.exists()

@@ -199,6 +199,19 @@ def unreadable(error: TOMLKitError | UnicodeDecodeError) -> tuple[str, int]:
     return render_template("desk/unreadable.html", error=detail), 409
 
 
+@bp.errorhandler(drafts.BrokenDraft)
+def broken_draft(error: drafts.BrokenDraft) -> tuple[str, int]:
+    """A draft file edited by hand or cut short: set aside already; say where, and go on."""
+    log.warning("desk: %s", error)
+    folder = schedule_path().parent
+    return render_template("desk/error.html", code=409, message=_(
+        "Your draft ({path}) could not be read: it was edited by hand or cut short. It was set "
+        "aside as {aside} (the administrator can look at it there) and nothing was published "
+        "or changed in the agenda. Go back to the desk: you start again from the agenda as it "
+        "is, and make your changes again.", path=error.path.relative_to(folder),
+        aside=error.aside.relative_to(folder))), 409
+
+
 @bp.errorhandler(OSError)
 @bp.errorhandler(AgendaError)
 def unavailable(error: Exception) -> tuple[str, int]:
