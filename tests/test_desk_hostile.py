@@ -617,3 +617,19 @@ def test_desk_draft_file_broken_by_hand_is_set_aside_and_said_in_french(
             assert answer.status_code == 200, page
     assert client.get("/desk/brouillon").status_code == 200
     assert not path.exists()
+
+
+def test_desk_unknown_address_is_the_desks_own_404_in_french(app: Flask) -> None:  # noqa: F811
+    client = app.test_client()
+    login(client)
+    for path in ("/desk/nimporte", "/desk/seances/x/y/z", "/desk/static/absent.css",
+                 "/desk/apercu/absent"):
+        answer = client.get(path)
+        assert answer.status_code == 404, path
+        assert answer.headers["Cache-Control"] == "private, no-store", path
+        assert "noindex" in answer.headers["X-Robots-Tag"], path
+        assert answer.headers["Content-Security-Policy"] == views.POLICY, path
+        assert lxml.html.fromstring(answer.data).get("lang") == "fr", path
+        assert "Cette page n’existe pas" in page_text(answer.data), path
+    logged_out = app.test_client().get("/desk/nimporte")
+    assert logged_out.headers["Cache-Control"] == "private, no-store"

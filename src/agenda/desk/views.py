@@ -687,6 +687,12 @@ def preview_file(path: str) -> Any:
     return Response(body, content_type=kind, headers=own)
 
 
+@bp.route("/<path:path>", methods=["GET", "POST"])
+def unknown(path: str) -> Any:
+    """Any other address under /desk/: the desk's own 404, with its headers, not the site's."""
+    abort(404)
+
+
 def register(app: Flask) -> None:
     """Serve the desk under /desk/ from `app`: session cookie settings, then the routes."""
     app.secret_key = app.secret_key or app.config.get("AGENDA_SECRET")
