@@ -633,3 +633,25 @@ def test_desk_unknown_address_is_the_desks_own_404_in_french(app: Flask) -> None
         assert "Cette page n’existe pas" in page_text(answer.data), path
     logged_out = app.test_client().get("/desk/nimporte")
     assert logged_out.headers["Cache-Control"] == "private, no-store"
+
+
+def test_desk_says_what_to_do_in_the_desk_when_a_published_session_is_missing(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/series/tour-des-villes/nouvelle", {
+        "id": "marseille", "city": "Marseille", "start": "2027-02-17T08:45",
+        "end": "2027-02-17T10:15"})[0] == 302
+    assert publish(client) == 302
+    text = schedule.read_text(encoding="utf-8")
+    schedule.write_text(text[:text.rindex("[[sessions]]")], encoding="utf-8")
+    page = lxml.html.fromstring(client.get("/desk/brouillon").data)
+    (said,) = [" ".join(li.text_content().split()) for li in page.xpath("//main//li")
+               if "marseille" in li.text_content()]
+    assert "« Annuler »" in said and "administrateur" in said
+    assert "agenda publish" not in said and "lancez" not in said
+    # The command line keeps its own words: there, running a command is the way.
+    refused = CliRunner().invoke(main, ["publish", str(schedule)])
+    assert refused.exit_code != 0
+    assert "agenda publish --withdraw marseille" in refused.output
