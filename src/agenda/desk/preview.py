@@ -70,10 +70,13 @@ def _in_the_desk(problem: Problem, current: Version | None) -> Problem:
     return problem
 
 
-def pending(schedule_path: Path, current: Version | None, raw: bytes, now: datetime) -> Pending:
-    """The version publishing `raw` at `now` after `current` would make, writing nothing."""
+def pending(schedule_path: Path, current: Version | None, raw: bytes, now: datetime,
+            correction: bool | None = None) -> Pending:
+    """The version publishing `raw` at `now` after `current` would make, writing nothing
+    (`correction` is the kind of change the editor chose: None for the 15-minute rule)."""
     try:
-        version, changes = next_version(current, raw, str(schedule_path), now)
+        version, changes = next_version(current, raw, str(schedule_path), now,
+                                        correction=correction)
     except ScheduleError as error:
         return Pending(None, (), tuple(_in_the_desk(p, current) for p in error.problems))
     if current is not None and version.digest == current.digest:
