@@ -655,3 +655,22 @@ def test_desk_says_what_to_do_in_the_desk_when_a_published_session_is_missing(
     refused = CliRunner().invoke(main, ["publish", str(schedule)])
     assert refused.exit_code != 0
     assert "agenda publish --withdraw marseille" in refused.output
+
+
+def test_desk_draft_broken_while_publishing_does_not_say_nothing_was_published(
+    app: Flask, schedule: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand", {"title": "Titre corrigé"})[0] == 302
+    (path,) = drafts.drafts_folder(schedule).glob("*.json")
+    real = views.publish
+
+    def meanwhile(*args: object, **kwargs: object) -> object:
+        path.write_bytes(b'{"text": ')  # another hand cuts the draft file short
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(views, "publish", meanwhile)
+    assert publish(client) == 302
+    assert "Titre corrigé" in client.get("/events/clermont-ferrand").get_data(as_text=True)
+    assert client.get("/desk/brouillon").status_code == 200

@@ -608,8 +608,11 @@ def publish_draft() -> Any:
             "Publishing failed: {error}. Your draft is kept: click 'Publish' again once this "
             "is solved.", error=error)), 500
     # A draft saved meanwhile (from another tab) is newer than the one published: kept.
-    if drafts.load_draft(schedule_path(), g.editor.email) == draft:
-        drafts.drop_draft(schedule_path(), g.editor.email)
+    try:
+        if drafts.load_draft(schedule_path(), g.editor.email) == draft:
+            drafts.drop_draft(schedule_path(), g.editor.email)
+    except drafts.BrokenDraft as error:  # set aside already; what was published stands
+        log.warning("desk: %s", error)
     session.pop("mode", None)  # the next draft starts from the rule again
     log.info("desk: %s published %s", g.editor.email, outcome.version.label)
     return redirect(url_for("desk.index", publie=outcome.version.number))
