@@ -633,6 +633,11 @@ def test_desk_unknown_address_is_the_desks_own_404_in_french(app: Flask) -> None
         assert "Cette page n’existe pas" in page_text(answer.data), path
     logged_out = app.test_client().get("/desk/nimporte")
     assert logged_out.headers["Cache-Control"] == "private, no-store"
+    for method, path in (("put", "/desk/nimporte"), ("put", "/desk/brouillon"),
+                         ("delete", "/desk/"), ("patch", "/desk/seances/clermont-ferrand")):
+        answer = getattr(client, method)(path)
+        assert answer.status_code == 404, (method, path)
+        assert answer.headers["Cache-Control"] == "private, no-store", (method, path)
 
 
 def test_desk_says_what_to_do_in_the_desk_when_a_published_session_is_missing(

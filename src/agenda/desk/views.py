@@ -703,9 +703,11 @@ def preview_file(path: str) -> Any:
     return Response(body, content_type=kind, headers=own)
 
 
-@bp.route("/<path:path>", methods=["GET", "POST"])
+@bp.route("/", defaults={"path": ""}, methods=["POST", "PUT", "PATCH", "DELETE"])
+@bp.route("/<path:path>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def unknown(path: str) -> Any:
-    """Any other address under /desk/: the desk's own 404, with its headers, not the site's."""
+    """Any other address or method under /desk/: the desk's own 404, with its headers, not
+    the site's page (Werkzeug prefers this rule to a 405 of another)."""
     abort(404)
 
 
