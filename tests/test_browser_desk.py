@@ -86,6 +86,7 @@ def publish(page: Page, mode: str = "#mode-regle") -> None:
     press(page, "a:has-text('Brouillon et publication')")
     page.locator(mode).focus()
     page.keyboard.press("Space")
+    press(page, "button:has-text('Voir ce qu’envoie')")
     shot(page, "publier")
     press(page, "button:has-text('Publier')")
     assert page.locator("p.ok").inner_text().startswith("Version ")

@@ -592,3 +592,29 @@ def test_desk_login_page_is_in_english_with_agenda_messages_en(schedule: Path) -
     assert page.findtext(".//h1") == "Login"
     assert [b.text_content() for b in page.xpath("//main//button")] == ["Log in"]
     assert page.xpath("//label[@for='password']")[0].text_content() == "Password"
+
+
+def test_desk_draft_page_and_preview_show_what_the_chosen_kind_of_change_sends(
+    app: Flask, schedule: Path
+) -> None:
+    client = app.test_client()
+    login(client)
+    post(client, "/desk/seances/clermont-ferrand/reporter",
+         {"start": "2021-05-20T08:45", "end": "2021-05-20T10:15"})
+
+    def shown(mode: str) -> tuple[list[str], int, str]:
+        page = lxml.html.fromstring(client.get(f"/desk/brouillon?mode={mode}").data)
+        news = [" ".join(p.text_content().split()) for p in page.xpath(
+            "//ul[@class='outgoing']//p[starts-with(normalize-space(), 'Fils')]")]
+        checked = page.xpath("//input[@name='mode'][@checked]/@value")
+        (sent,) = page.xpath("//form[@method='post']//input[@name='mode']/@value")
+        assert checked == [sent] == [mode]
+        feed = feedparser.parse(client.get("/desk/apercu/rss.xml").data)
+        return news, len(feed.entries), sent
+
+    announced, announced_entries, _ = shown("annonce")
+    corrected, corrected_entries, sent = shown("correction")
+    assert announced != corrected and "pas de nouvelle entrée" in corrected[0]
+    assert corrected_entries < announced_entries
+    assert publish(client, sent) == 302
+    assert len(feedparser.parse(client.get("/rss.xml").data).entries) == corrected_entries

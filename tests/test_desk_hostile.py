@@ -590,3 +590,92 @@ def test_desk_form_sent_after_the_login_ended_says_so(app: Flask) -> None:  # no
     login(client)
     answer = client.post("/desk/seances/bourges", data={"city": "Bourges"})  # logged in
     assert "formulaire expiré ?" in page_text(answer.data)
+
+
+@pytest.mark.parametrize("broken", [
+    b'{"editor": "x", "base": "a", "text": "a', b"[1, 2]", b'{"base": 1, "text": "a"}',
+    b'{"text": "a"}', b"\xff\xfe", b"",
+])
+def test_desk_draft_file_broken_by_hand_is_set_aside_and_said_in_french(
+    app: Flask, schedule: Path, broken: bytes  # noqa: F811
+) -> None:
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand", {"title": "Titre corrigé"})[0] == 302
+    folder = drafts.drafts_folder(schedule)
+    (path,) = folder.glob("*.json")
+    path.write_bytes(broken)
+    for page in ("/desk/brouillon", "/desk/", "/desk/seances/clermont-ferrand"):
+        answer = client.get(page)
+        assert answer.status_code < 500, page
+        if answer.status_code == 409:
+            said = page_text(answer.data)
+            assert f".drafts/{path.name}" in said and "mis de côté" in said
+            (aside,) = folder.glob("*.illisible-*.json")
+            assert f".drafts/{aside.name}" in said and aside.read_bytes() == broken
+        else:  # set aside at the first page: the desk opens on the file as it is
+            assert answer.status_code == 200, page
+    assert client.get("/desk/brouillon").status_code == 200
+    assert not path.exists()
+
+
+def test_desk_unknown_address_is_the_desks_own_404_in_french(app: Flask) -> None:  # noqa: F811
+    client = app.test_client()
+    login(client)
+    for path in ("/desk/nimporte", "/desk/seances/x/y/z", "/desk/static/absent.css",
+                 "/desk/apercu/absent"):
+        answer = client.get(path)
+        assert answer.status_code == 404, path
+        assert answer.headers["Cache-Control"] == "private, no-store", path
+        assert "noindex" in answer.headers["X-Robots-Tag"], path
+        assert answer.headers["Content-Security-Policy"] == views.POLICY, path
+        assert lxml.html.fromstring(answer.data).get("lang") == "fr", path
+        assert "Cette page n’existe pas" in page_text(answer.data), path
+    logged_out = app.test_client().get("/desk/nimporte")
+    assert logged_out.headers["Cache-Control"] == "private, no-store"
+    for method, path in (("put", "/desk/nimporte"), ("put", "/desk/brouillon"),
+                         ("delete", "/desk/"), ("patch", "/desk/seances/clermont-ferrand")):
+        answer = getattr(client, method)(path)
+        assert answer.status_code == 404, (method, path)
+        assert answer.headers["Cache-Control"] == "private, no-store", (method, path)
+
+
+def test_desk_says_what_to_do_in_the_desk_when_a_published_session_is_missing(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/series/tour-des-villes/nouvelle", {
+        "id": "marseille", "city": "Marseille", "start": "2027-02-17T08:45",
+        "end": "2027-02-17T10:15"})[0] == 302
+    assert publish(client) == 302
+    text = schedule.read_text(encoding="utf-8")
+    schedule.write_text(text[:text.rindex("[[sessions]]")], encoding="utf-8")
+    page = lxml.html.fromstring(client.get("/desk/brouillon").data)
+    (said,) = [" ".join(li.text_content().split()) for li in page.xpath("//main//li")
+               if "marseille" in li.text_content()]
+    assert "« Annuler »" in said and "administrateur" in said
+    assert "agenda publish" not in said and "lancez" not in said
+    # The command line keeps its own words: there, running a command is the way.
+    refused = CliRunner().invoke(main, ["publish", str(schedule)])
+    assert refused.exit_code != 0
+    assert "agenda publish --withdraw marseille" in refused.output
+
+
+def test_desk_draft_broken_while_publishing_does_not_say_nothing_was_published(
+    app: Flask, schedule: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand", {"title": "Titre corrigé"})[0] == 302
+    (path,) = drafts.drafts_folder(schedule).glob("*.json")
+    real = views.publish
+
+    def meanwhile(*args: object, **kwargs: object) -> object:
+        path.write_bytes(b'{"text": ')  # another hand cuts the draft file short
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(views, "publish", meanwhile)
+    assert publish(client) == 302
+    assert "Titre corrigé" in client.get("/events/clermont-ferrand").get_data(as_text=True)
+    assert client.get("/desk/brouillon").status_code == 200

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -74,17 +75,35 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
+class BrokenDraft(Exception):
+    """A draft file that is not a draft (edited by hand, cut short): set aside under `aside`."""
+
+    def __init__(self, path: Path, aside: Path) -> None:
+        super().__init__(f"{path} is not a draft; set aside as {aside.name}")
+        self.path, self.aside = path, aside
+
+
 def load_draft(schedule_path: Path, email: str) -> Draft | None:
-    """The editor's open draft, or None."""
+    """The editor's open draft, or None. A draft file that cannot be read as one is renamed
+    out of the way (so that the desk opens again) and BrokenDraft says where it went."""
     folder, name = drafts_folder(schedule_path), key(email)
+    path, legacy = folder / f"{name}.json", folder / f"{name}.toml"
     try:
-        meta = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
-        # A draft saved before the text moved into the same file: its .toml beside.
-        text = meta["text"] if "text" in meta else \
-            (folder / f"{name}.toml").read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         return None
-    return Draft(text, meta["base"])
+    try:
+        meta = json.loads(data.decode("utf-8"))
+        # A draft saved before the text moved into the same file: its .toml beside.
+        text = meta.get("text") if "text" in meta else legacy.read_text(encoding="utf-8")
+        draft = Draft(text, meta.get("base"))
+    except (ValueError, AttributeError, TypeError, RecursionError, FileNotFoundError):
+        draft = None  # UnicodeDecodeError is a ValueError
+    if draft is None or not isinstance(draft.text, str) or not isinstance(draft.base, str):
+        aside = folder / f"{name}.illisible-{time.strftime('%Y%m%d-%H%M%S')}.json"
+        os.replace(path, aside)
+        raise BrokenDraft(path, aside)
+    return draft
 
 
 def save_draft(schedule_path: Path, email: str, draft: Draft) -> None:

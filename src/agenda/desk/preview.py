@@ -9,7 +9,7 @@ those files under /desk/apercu/ with a banner.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -50,12 +50,35 @@ class Pending:
     unchanged: bool = False  # the version published already: nothing to publish
 
 
-def pending(schedule_path: Path, current: Version | None, raw: bytes, now: datetime) -> Pending:
-    """The version publishing `raw` at `now` after `current` would make, writing nothing."""
+# The history's words for a published session missing from the file name a command; editors
+# have no terminal: the desk says what to do in the desk instead.
+_MISSING = ("was published and is missing from the file, so subscribers would never learn that "
+            "it is off. To call it off, put it back with status = \"cancelled\"; to withdraw "
+            "it on purpose, run `agenda publish --withdraw {id}`")
+
+
+def _in_the_desk(problem: Problem, current: Version | None) -> Problem:
+    """`problem`, in the desk's words when the command line's would not do."""
+    for session_id in current.history.sessions if current is not None else ():
+        if problem.message == _(_MISSING, id=session_id):
+            return replace(problem, message=_(
+                "was published and is missing from the draft, so subscribers would never learn "
+                "that it is off. To call it off, put it back (abandon the draft if it removed "
+                "it, or add it again with 'New session' and the same id '{id}'), then click "
+                "'Cancel' on it; to take it out of the agenda without saying so, ask the "
+                "administrator to withdraw it.", id=session_id))
+    return problem
+
+
+def pending(schedule_path: Path, current: Version | None, raw: bytes, now: datetime,
+            correction: bool | None = None) -> Pending:
+    """The version publishing `raw` at `now` after `current` would make, writing nothing
+    (`correction` is the kind of change the editor chose: None for the 15-minute rule)."""
     try:
-        version, changes = next_version(current, raw, str(schedule_path), now)
+        version, changes = next_version(current, raw, str(schedule_path), now,
+                                        correction=correction)
     except ScheduleError as error:
-        return Pending(None, (), error.problems)
+        return Pending(None, (), tuple(_in_the_desk(p, current) for p in error.problems))
     if current is not None and version.digest == current.digest:
         return Pending(current, (), (), unchanged=True)
     return Pending(version, tuple(changes), ())

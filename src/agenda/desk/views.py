@@ -66,6 +66,8 @@ FAILURES_PER_ADDRESS = 20
 FAILURES_PER_ACCOUNT_ANYWHERE = 50
 PUBLIC = {"desk.login", "desk.static"}  # the only routes answered without a login
 MOST_BYTES = 256 * 1024  # of a form, as deploy/nginx lets through to the desk
+# The kinds of change of « Publier », as history.revise's `correction` (« regle »: the rule).
+MODES = {"regle": None, "correction": True, "annonce": False}
 LONGEST_EMAIL = 254  # RFC 5321; a longer one is cut before it is counted or logged
 
 
@@ -96,9 +98,15 @@ def _store() -> VersionStore:
     return current_app.extensions["agenda.store"]
 
 
-def _pending(raw: bytes) -> preview.Pending:
-    """What publishing `raw` now would do, after the version this process serves."""
-    return preview.pending(schedule_path(), _store().current(), raw, _now())
+def _pending(raw: bytes, mode: str = "regle") -> preview.Pending:
+    """What publishing `raw` now as `mode` would do, after the version this process serves."""
+    return preview.pending(schedule_path(), _store().current(), raw, _now(), MODES.get(mode))
+
+
+def _mode() -> str:
+    """The kind of change the editor chose on the draft page (kept for the preview)."""
+    mode = session.get("mode")
+    return mode if mode in MODES else "regle"
 
 
 # --- guards and headers -------------------------------------------------------------
@@ -197,6 +205,19 @@ def unreadable(error: TOMLKitError | UnicodeDecodeError) -> tuple[str, int]:
     detail = _("not UTF-8 text (byte {byte}); save the file as UTF-8", byte=error.start) \
         if isinstance(error, UnicodeDecodeError) else error  # in the loader's words
     return render_template("desk/unreadable.html", error=detail), 409
+
+
+@bp.errorhandler(drafts.BrokenDraft)
+def broken_draft(error: drafts.BrokenDraft) -> tuple[str, int]:
+    """A draft file edited by hand or cut short: set aside already; say where, and go on."""
+    log.warning("desk: %s", error)
+    folder = schedule_path().parent
+    return render_template("desk/error.html", code=409, message=_(
+        "Your draft ({path}) could not be read: it was edited by hand or cut short. It was set "
+        "aside as {aside} (the administrator can look at it there) and nothing was published "
+        "or changed in the agenda. Go back to the desk: you start again from the agenda as it "
+        "is, and make your changes again.", path=error.path.relative_to(folder),
+        aside=error.aside.relative_to(folder))), 409
 
 
 @bp.errorhandler(OSError)
@@ -537,11 +558,13 @@ def edit_contacts() -> Any:
 def draft_page() -> Any:
     """What publishing the draft sends out, the check's words, its problems, and the buttons."""
     draft = current_draft()
-    found = _pending(draft.raw)
+    if request.args.get("mode") in MODES:
+        session["mode"] = request.args["mode"]
+    found = _pending(draft.raw, _mode())
     listed = preview.outgoing(found.version, found.changes) if found.version else []
     file_text = _file_text()
     return render_template(
-        "desk/draft.html", draft=draft, pending=found, outgoing=listed,
+        "desk/draft.html", draft=draft, pending=found, outgoing=listed, mode=_mode(),
         moved=draft.moved(file_text),
         mine=drafts.diff(draft.base, draft.text, (_("file"), _("draft"))),
     )
@@ -551,7 +574,8 @@ def draft_page() -> Any:
 def publish_draft() -> Any:
     """« Publier »: write the file from the draft, under the lock, then publish it."""
     draft = current_draft()
-    correction = {"correction": True, "annonce": False}.get(request.form.get("mode", ""))
+    mode = request.form.get("mode", "")
+    mode = mode if mode in MODES else "regle"
     start = _("start of the draft")
     store = _store()
     served, moment = store.site(), store.moment()  # before the lock: the store may publish
@@ -566,26 +590,30 @@ def publish_draft() -> Any:
             ), 409
         # Not the store's version: asking it may publish, which takes this very lock.
         current = read_version(published_file(), str(schedule_path()))
-        found = preview.pending(schedule_path(), current, draft.raw, _now())
+        found = preview.pending(schedule_path(), current, draft.raw, _now(), MODES[mode])
         if found.problems:
             return redirect(url_for("desk.draft_page"))
         # The preview's site: built then, found here; if it cannot be, nothing is written.
         # (Nothing new to publish, as at a double click, needs no site.)
         if not found.unchanged:
-            _draft_site(found.version, moment, served)
+            _draft_site(found.version, moment, served, mode)
         if draft.text != on_disk:
             drafts.write_atomically(schedule_path(), draft.raw)
     try:
         outcome = publish(schedule_path(), published_file(), _now(), raw=draft.raw,
-                          correction=correction, editor=g.editor.email)
+                          correction=MODES[mode], editor=g.editor.email)
     except AgendaError as error:
         log.error("desk: %s could not publish: %s", g.editor.email, error)
         return render_template("desk/error.html", code=500, message=_(
             "Publishing failed: {error}. Your draft is kept: click 'Publish' again once this "
             "is solved.", error=error)), 500
     # A draft saved meanwhile (from another tab) is newer than the one published: kept.
-    if drafts.load_draft(schedule_path(), g.editor.email) == draft:
-        drafts.drop_draft(schedule_path(), g.editor.email)
+    try:
+        if drafts.load_draft(schedule_path(), g.editor.email) == draft:
+            drafts.drop_draft(schedule_path(), g.editor.email)
+    except drafts.BrokenDraft as error:  # set aside already; what was published stands
+        log.warning("desk: %s", error)
+    session.pop("mode", None)  # the next draft starts from the rule again
     log.info("desk: %s published %s", g.editor.email, outcome.version.label)
     return redirect(url_for("desk.index", publie=outcome.version.number))
 
@@ -619,10 +647,11 @@ class Unbuildable(Exception):
     """The site of the editor's draft could not be built: it must not be published."""
 
 
-def _draft_site(version: Version, moment: datetime, served: Site) -> Site:
+def _draft_site(version: Version, moment: datetime, served: Site, mode: str) -> Site:
     """The site of the editor's draft, `version`, built by the site's builder (the preview),
     or found built for the same version; `served` lends the files that did not change."""
-    folder = drafts.preview_folder(schedule_path(), g.editor.email)
+    # One folder a kind of change: the same text gives another history as a correction.
+    folder = drafts.preview_folder(schedule_path(), g.editor.email) / mode
     try:
         return preview.preview_site(version, moment, folder, served)
     except OSError:
@@ -644,11 +673,11 @@ def unbuildable(error: Unbuildable) -> tuple[str, int]:
 
 def _preview() -> Site | None:
     """The site built from the draft, rebuilt when the draft changed; None if it is invalid."""
-    found = _pending(current_draft().raw)
+    found = _pending(current_draft().raw, _mode())
     if found.version is None:
         return None
     store = _store()  # the site served, and its clock
-    return _draft_site(found.version, store.moment(), store.site())
+    return _draft_site(found.version, store.moment(), store.site(), _mode())
 
 
 @bp.get("/apercu/", defaults={"path": ""})
@@ -672,6 +701,14 @@ def preview_file(path: str) -> Any:
     # The download's own name, as the site sends it (a session's .ics is an attachment).
     own = [(k, v) for k, v in entry.headers if k == "Content-Disposition"]
     return Response(body, content_type=kind, headers=own)
+
+
+@bp.route("/", defaults={"path": ""}, methods=["POST", "PUT", "PATCH", "DELETE"])
+@bp.route("/<path:path>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def unknown(path: str) -> Any:
+    """Any other address or method under /desk/: the desk's own 404, with its headers, not
+    the site's page (Werkzeug prefers this rule to a 405 of another)."""
+    abort(404)
 
 
 def register(app: Flask) -> None:
