@@ -222,17 +222,23 @@ def test_desk_wrong_passwords_spread_over_many_addresses_still_end_in_429(
     assert login(client_from(app, "198.51.100.7")) == 429
 
 
-def test_desk_draft_says_in_french_that_a_withdrawn_session_comes_back(
-    app: Flask, schedule: Path  # noqa: F811
-) -> None:
-    client = app.test_client()
+def marseille_published_then_cut(client: FlaskClient, path: Path) -> None:
+    """Log in, add and publish a session « marseille » in the desk, then cut it from the file
+    by hand (it is the last one)."""
     login(client)
     assert post(client, "/desk/series/tour-des-villes/nouvelle", {
         "id": "marseille", "city": "Marseille", "start": "2027-02-17T08:45",
         "end": "2027-02-17T10:15"})[0] == 302
     assert publish(client) == 302
-    text = schedule.read_text(encoding="utf-8")
-    schedule.write_text(text[:text.rindex("[[sessions]]")], encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[:text.rindex("[[sessions]]")], encoding="utf-8")
+
+
+def test_desk_draft_says_in_french_that_a_withdrawn_session_comes_back(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    client = app.test_client()
+    marseille_published_then_cut(client, schedule)
     withdrawn = CliRunner().invoke(main, ["publish", str(schedule), "--withdraw", "marseille"])
     assert withdrawn.exit_code == 0, withdrawn.output
     assert post(client, "/desk/series/tour-des-villes/nouvelle", {
@@ -644,13 +650,7 @@ def test_desk_says_what_to_do_in_the_desk_when_a_published_session_is_missing(
     app: Flask, schedule: Path  # noqa: F811
 ) -> None:
     client = app.test_client()
-    login(client)
-    assert post(client, "/desk/series/tour-des-villes/nouvelle", {
-        "id": "marseille", "city": "Marseille", "start": "2027-02-17T08:45",
-        "end": "2027-02-17T10:15"})[0] == 302
-    assert publish(client) == 302
-    text = schedule.read_text(encoding="utf-8")
-    schedule.write_text(text[:text.rindex("[[sessions]]")], encoding="utf-8")
+    marseille_published_then_cut(client, schedule)
     page = lxml.html.fromstring(client.get("/desk/brouillon").data)
     (said,) = [" ".join(li.text_content().split()) for li in page.xpath("//main//li")
                if "marseille" in li.text_content()]
