@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
+import feedparser
+import icalendar
 import pytest
+from click.testing import CliRunner
 from flask.testing import FlaskClient
 from lxml import etree
 
+from agenda import create_app
+from agenda.cli import main
 from agenda.render.links import city_slug
+from tests.conftest import SEVERAL
 
 NS = {"a": "http://www.w3.org/2005/Atom"}
 NAMES = ["calendar.ics", "rss.xml", "atom.xml"]
@@ -78,3 +87,30 @@ def test_path_form_ignores_query(several_client: FlaskClient) -> None:
     plain = several_client.get("/series/autres/calendar.ics")
     queried = several_client.get("/series/autres/calendar.ics?city=Lille&series=essais")
     assert queried.data == plain.data
+
+
+def test_feeds_of_a_city_or_series_gone_stay_empty(
+    write_schedule: Callable[..., Path], runner: CliRunner,
+) -> None:
+    """Nantes loses its one session (withdrawn) and the series « autres » its id: their
+    subscribers get feeds without events, which their apps follow, not a 404, at which they
+    would keep the events for ever."""
+    raw = SEVERAL.read_text(encoding="utf-8")
+    path = write_schedule(raw)
+    assert runner.invoke(main, ["publish", str(path)]).exit_code == 0
+    start, end = raw.index('[[sessions]]\nid = "provisoire"'), raw.index('[[sessions]]\nid = "sans')
+    path.write_text((raw[:start] + raw[end:]).replace('"autres"', '"rencontres"'), "utf-8")
+    published = runner.invoke(main, ["publish", "--withdraw", "provisoire", str(path)])
+    assert published.exit_code == 0, published.output
+    client = create_app({"AGENDA_DATA": str(path), "TESTING": True}).test_client()
+    for url, title in (("/calendar.ics?city=Nantes", "Agenda d’essai – Nantes"),
+                       ("/series/autres/calendar.ics", "Agenda d’essai – Autres rencontres")):
+        calendar = icalendar.Calendar.from_ical(client.get(url).data)
+        assert calendar.walk("VEVENT") == [] and str(calendar["X-WR-CALNAME"]) == title
+    for url in ("/cities/nantes/rss.xml", "/atom.xml?series=autres"):
+        feed = feedparser.parse(client.get(url).data)
+        assert not feed.bozo and feed.entries == [] and feed.feed.title.startswith("Agenda d’")
+    # The series under its new id has the session left; Nantes is no city of the schedule.
+    assert len(icalendar.Calendar.from_ical(
+        client.get("/series/rencontres/calendar.ics").data).walk("VEVENT")) == 1
+    assert "nantes" not in client.get("/cities/paris/rss.xml").get_data(as_text=True)

@@ -46,10 +46,12 @@ EDITS: dict[str, tuple[str, str]] = {
     "speaker": ("Bernard Exemple", "Bernadette Exemple"),
     "add": ("[[sessions]]", TOUR.lstrip("\n") + LYON.lstrip("\n") + "\n[[sessions]]"),
 }
+FEEDS = ("calendar.ics", "rss.xml", "atom.xml")
 # From before the first session to after the last: sessions end, announcements come due.
 START = datetime.fromisoformat("2021-02-15T12:00:00+01:00")
 MOMENTS = st.integers(0, 80).map(lambda weeks: START + timedelta(weeks=weeks))
-STEPS = st.lists(st.tuples(st.sampled_from([*EDITS, "withdraw", "none"]), st.booleans(),
+STEPS = st.lists(st.tuples(st.sampled_from([*EDITS, "withdraw", "rename series", "none"]),
+                           st.booleans(),
                            MOMENTS), min_size=1, max_size=4).map(
     lambda steps: sorted(steps, key=lambda step: step[2]))  # the clock moves forward
 
@@ -61,6 +63,8 @@ def _publish(version: Version, step: str, correction: bool, at: datetime) -> Ver
         withdraw = ("provisoire",)
         raw = raw.replace(raw[raw.index('id = "provisoire"') - len("[[sessions]]\n"):
                               raw.index('id = "sans-date"') - len("[[sessions]]\n")], "")
+    elif step == "rename series":  # the series and its sessions: its old id is gone
+        raw = raw.replace('"autres"', '"rencontres"')
     elif step in EDITS:
         old, new = EDITS[step]
         raw = raw.replace(old, new, 1)
@@ -103,4 +107,8 @@ def test_a_folder_built_from_the_previous_one_is_the_folder_built_from_nothing(
                 if was is not None and was.etag != entry.etag and was.modified is not None:
                     assert entry.modified is not None and parsedate_to_datetime(entry.modified) \
                         > parsedate_to_datetime(was.modified), (step, path)
+            # A feed once published keeps answering (empty when its series or city is gone):
+            # at a 404, calendar apps keep the events it had for ever.
+            feeds = {p for p in before.entries if p.rsplit("/", 1)[-1] in FEEDS}
+            assert feeds <= built.entries.keys(), (step, feeds - built.entries.keys())
             before = built

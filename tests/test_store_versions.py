@@ -125,7 +125,10 @@ def _document(version: published.Version, name: str) -> dict:
                      "lines": version.raw.decode("utf-8").split("\n")},
         "sessions": {k: entry(v) for k, v in history.sessions.items()},
         "planned": {k: entry(v) for k, v in history.planned.items()},
-    } | ({"shared": time(history.shared)} if history.shared else {})
+    } | ({"shared": time(history.shared)} if history.shared else {}) | ({"gone": {
+        k: v for k, v in (("cities", list(history.gone_cities)),
+                          ("series", dict(history.gone_series))) if v}}
+        if history.gone_cities or history.gone_series else {})
 
 
 def _odd_versions() -> list[published.Version]:

@@ -20,15 +20,7 @@ from zoneinfo import ZoneInfo
 
 from agenda.errors import Problem, ScheduleError
 from agenda.i18n import _
-from agenda.model import (
-    CalendarInfo,
-    Change,
-    Planned,
-    Revision,
-    Schedule,
-    Session,
-    Status,
-)
+from agenda.model import CalendarInfo, Change, Planned, Revision, Schedule, Session, Status
 from agenda.planning import open_occurrences
 
 FIRST = ("published",)
@@ -60,6 +52,10 @@ class History:
     sessions: Mapping[str, Entry]
     planned: Mapping[str, Entry] = field(default_factory=dict)
     shared: datetime | None = None  # the last publication changing more than sessions
+    # Cities and series (id: title) published before and gone since: their feeds stay, empty,
+    # so that subscribers' calendars drop the events instead of keeping them at a 404.
+    gone_cities: tuple[str, ...] = ()
+    gone_series: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,9 +380,14 @@ def revise(
     # feeds what is announced later: their Last-Modified moves then too.
     seen = [(dataclasses.replace(s.calendar, updated=None), s.contacts, s.series)
             for s in (previous, schedule) if s is not None]
-    same = previous is not None and seen[0] == seen[-1] and not withdraw and not announcing
+    were = {s.id: s.title for s in previous.series} if previous else {}
+    gone = (tuple(sorted(set(history.gone_cities).union(previous.cities() if previous else ())
+                         - schedule.cities())),
+            {k: v for k, v in (history.gone_series | were).items() if not schedule.series_by_id(k)})
+    same = previous is not None and seen[0] == seen[-1] and not withdraw and not announcing \
+        and gone == (history.gone_cities, history.gone_series)
     shared = history.shared if same else now
-    return History(history.version + 1, now, sessions, planned, shared), changes
+    return History(history.version + 1, now, sessions, planned, shared, *gone), changes
 
 
 def _detail(name: str, before: Session | None, after: Session) -> str:

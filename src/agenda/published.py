@@ -178,7 +178,8 @@ def _document(version: Version, schedule_name: str) -> dict[str, Any]:
                      "sha256": version.digest},
         "sessions": {key: _entry_json(e) for key, e in history.sessions.items()},
         "version": history.version,
-    } | _present(shared=_time(history.shared))
+    } | _present(shared=_time(history.shared), gone=_present(
+        cities=list(history.gone_cities) or None, series=dict(history.gone_series) or None) or None)
 
 
 def _read_time(value: Any) -> datetime | None:
@@ -222,6 +223,7 @@ def from_json(data: bytes, where: str) -> tuple[bytes, History]:
             raise ValueError(f"format is {document.get('format')!r}, not {FORMAT!r}")
         schedule = document["schedule"]
         raw = "\n".join(schedule["lines"]).encode("utf-8")
+        gone = document.get("gone", {})
         if digest_of(raw) != schedule["sha256"]:
             raise ValueError("the schedule text does not match its sha256 (edited by hand?)")
         history = History(
@@ -230,6 +232,8 @@ def from_json(data: bytes, where: str) -> tuple[bytes, History]:
             sessions={k: _read_entry(v) for k, v in document["sessions"].items()},
             planned={k: _read_entry(v) for k, v in document.get("planned", {}).items()},
             shared=_read_time(document.get("shared")),
+            gone_cities=tuple(map(str, gone.get("cities", ()))),
+            gone_series={str(k): str(v) for k, v in gone.get("series", {}).items()},
         )
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
         raise PublishedError(_("{path}: not a published version agenda can read ({reason})",
@@ -390,7 +394,7 @@ def write_mark(published: Path, version: Version, acknowledged: bool) -> None:
 def refuse_older(published: Path, found: Version | None, mark: Mark | None) -> None:
     """Raise HistoryBehind when `found` (None: no file) is older than the mark, or another
     history of the same version; nothing is published on it until an operator decides."""
-    if mark is None:
+    if mark is None or not is_behind(found, mark):
         return
     ways_out = _(
         "nothing is published: put the newest file back in its place, or run "
@@ -401,14 +405,18 @@ def refuse_older(published: Path, found: Version | None, mark: Mark | None) -> N
             "{path}: the published history is missing, while version {version} was published "
             "here on {time}; {ways_out}",
             path=published, version=mark.version, time=_time(mark.published), ways_out=ways_out))
-    if found.number < mark.version or (
-        found.number == mark.version and found.digest != mark.digest
-    ):
-        raise HistoryBehind(_(
-            "{path}: the history (version {found}) is older than version {version} published "
-            "here on {time} (restored from a backup or git?); {ways_out}",
-            path=published, found=found.number, version=mark.version,
-            time=_time(mark.published), ways_out=ways_out))
+    raise HistoryBehind(_(
+        "{path}: the history (version {found}) is older than version {version} published "
+        "here on {time} (restored from a backup or git?); {ways_out}",
+        path=published, found=found.number, version=mark.version,
+        time=_time(mark.published), ways_out=ways_out))
+
+
+def is_behind(found: Version | None, mark: Mark | None) -> bool:
+    """True when `found` (None: no history) is older than the `mark`, or another history of
+    its version."""
+    return mark is not None and (found is None or found.number < mark.version or (
+        found.number == mark.version and found.digest != mark.digest))
 
 
 def remember(published: Path, version: Version) -> None:
@@ -467,8 +475,8 @@ def publish(
     source = str(schedule_path)
     with publishing_lock(published):
         _remove_temporaries(published)
-        mark = None if new_history else read_mark(published)
         data = read_schedule_bytes(schedule_path) if raw is None else raw
+        mark = None if new_history else read_mark(published)
         try:
             current = read_version(published, source, known, new_text=data)
         except PublishedError:

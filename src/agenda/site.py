@@ -218,14 +218,17 @@ def shared_documents(version: Version, now: datetime, events: dict[str, bytes],
     for series in schedule.series:
         chosen = tuple(s for s in schedule.sessions if s.series.id == series.id)
         yield from _filtered(version, now, series.id, None, chosen, events, prints)
+    for series_id, title in version.history.gone_series.items():  # their feeds stay, empty
+        yield from _filtered(version, now, series_id, None, (), events, prints, title)
     by_city: dict[str, list[Session]] = {}
     for session in schedule.sessions:
         by_city.setdefault(session.city, []).append(session)
     named: dict[str, str] = {}  # two spellings of one slug: the first keeps it (check says so)
-    for city in sorted(by_city):
+    for city in (*sorted(by_city), *version.history.gone_cities):
         named.setdefault(links.city_slug(city), city)
     for city in named.values():
-        yield from _filtered(version, now, None, city, tuple(by_city[city]), events, prints)
+        yield from _filtered(version, now, None, city, tuple(by_city.get(city, ())), events,
+                             prints)
     for session in schedule.sessions:  # the .ics of a dated session, made of its VEVENT
         if session.is_dated:
             path = links.ics_path(session)
@@ -239,11 +242,13 @@ def shared_documents(version: Version, now: datetime, events: dict[str, bytes],
 def _filtered(
     version: Version, now: datetime, series_id: str | None, city: str | None,
     chosen: tuple[Session, ...], events: dict[str, bytes], prints: dict[str, str],
+    series_title: str | None = None,
 ) -> Iterator[Document]:
-    """The calendar and news feeds of the whole schedule, a series or a city."""
+    """The calendar and news feeds of the whole schedule, a series or a city (a series gone
+    from the schedule by its `series_title`)."""
     schedule = version.schedule
     calendar = schedule.calendar
-    title = wording.publication_title(schedule, series_id, city)
+    title = wording.publication_title(schedule, series_id, city, series_title)
     folder = "/"  # where its feeds are: the root, a series' folder or a city's
     if series_id is not None:
         folder = links.series_doc_path(series_id, "")

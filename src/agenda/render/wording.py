@@ -194,12 +194,15 @@ def when_in_zone(session: Session, locale: str = "fr", undated: str = UNDATED) -
     return f"{text}, {zone}" if session.is_dated and zone else text
 
 
-def publication_title(schedule: Schedule, series_id: str | None, city: str | None) -> str:
-    """The calendar's name, narrowed by the series title and the city when a feed is filtered."""
+def publication_title(schedule: Schedule, series_id: str | None, city: str | None,
+                      series_title: str | None = None) -> str:
+    """The calendar's name, narrowed by the series title and the city when a feed is filtered
+    (`series_title`: the title of a series gone from the schedule)."""
     parts = [schedule.calendar.name]
     series = schedule.series_by_id(series_id) if series_id else None
-    if series is not None and series.title not in schedule.calendar.name:
-        parts.append(series.title)
+    series_title = series.title if series is not None else series_title
+    if series_title and series_title not in schedule.calendar.name:
+        parts.append(series_title)
     if city:
         parts.append(city)
     return " – ".join(parts)
