@@ -15,6 +15,7 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import feedparser
 import icalendar
 import pytest
 from click.testing import CliRunner
@@ -134,14 +135,50 @@ def test_the_newer_history_put_back_clears_the_problem_and_publishes_the_edit(
 
 def test_new_history_acknowledges_the_older_one(tmp_path: Path) -> None:
     path, store, first = two_changes(tmp_path)
+    seen = sequences(store)
     published_path(path).write_bytes(first)
     store.poll()
     assert "history" in store.alarms
     result = CliRunner().invoke(main, ["publish", "--new-history", str(path)])
     assert result.exit_code == 0, result.output
-    assert "historique confirmé à partir de la version 2" in result.output
+    # Version 3 was published; the old history goes on above it, every SEQUENCE too.
+    assert "historique confirmé à partir de la version 4" in result.output
     restarted = VersionStore(path, watch=False, settle=0)
-    assert restarted.current().number == 2 and restarted.alarms == {}
+    assert restarted.current().number == 4 and restarted.alarms == {}
+    assert all(sequences(restarted)[uid] > sequence for uid, sequence in seen.items())
+
+
+def _feed_ids(path: Path) -> set[str]:
+    client = create_app({"AGENDA_DATA": str(path), "AGENDA_WATCH": False,
+                         "AGENDA_SETTLE": 0}).test_client()
+    return {entry.id for entry in feedparser.parse(client.get("/atom.xml").data).entries}
+
+
+@pytest.mark.parametrize("history", ["older", "missing"])
+def test_after_new_history_no_change_takes_the_place_of_a_lost_one(
+    tmp_path: Path, history: str,
+) -> None:
+    """A move published, then lost with its history: a later move is a new entry for feed
+    readers (which skip an id they have), and calendars take it (a higher SEQUENCE)."""
+    path = folder_with_history(tmp_path)
+    first, runner = published_path(path).read_bytes(), CliRunner()
+    before = _feed_ids(path)
+    edit(path, "2021-03-28T09:00:00", "2021-03-28T09:30:00")
+    assert runner.invoke(main, ["publish", "--announce", str(path)]).exit_code == 0
+    store = VersionStore(path, watch=False, settle=0)
+    seen, lost = sequences(store), _feed_ids(path) - before
+    assert lost, "the move is a change entry"
+    if history == "older":
+        published_path(path).write_bytes(first)
+    else:
+        published_path(path).unlink()
+    assert runner.invoke(main, ["publish", "--new-history", str(path)]).exit_code == 0
+    edit(path, "2021-03-28T09:30:00", "2021-03-28T10:00:00")
+    assert runner.invoke(main, ["publish", "--announce", str(path)]).exit_code == 0
+    store = VersionStore(path, watch=False, settle=0)
+    assert all(sequences(store)[uid] > sequence for uid, sequence in seen.items())
+    now = _feed_ids(path)  # the later move (and the one on disk, again, on the older history)
+    assert not now & lost and now - before, (lost, now - before)
 
 
 @pytest.mark.parametrize("damage", [

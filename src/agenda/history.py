@@ -390,6 +390,19 @@ def revise(
     return History(history.version + 1, now, sessions, planned, shared, *gone), changes
 
 
+def caught_up(history: History, newest: int, now: datetime) -> History:
+    """`history` as version `newest`, when it is older than that version, published here and
+    lost (a backup put back, `--new-history`): every SEQUENCE goes above any the lost versions
+    gave, so that calendars take what comes next and no change entry (#revision-N) gets back
+    the id of a lost one; every document is dated `now`, so that clients fetch it again."""
+    gap = newest + 1 - history.version
+    sessions, planned = ({key: dataclasses.replace(e, sequence=e.sequence + gap)
+                          for key, e in entries.items()}
+                         for entries in (history.sessions, history.planned))
+    return dataclasses.replace(history, version=newest, sessions=sessions, planned=planned,
+                               shared=now)
+
+
 def _detail(name: str, before: Session | None, after: Session) -> str:
     """One field's change in words for the editor: 'start 08:45 → 09:30'."""
     if before is None:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from agenda.errors import AgendaError, Problem, ScheduleError
-from agenda.history import Entry, History, SessionChange, apply, first_history, revise
+from agenda.history import Entry, History, SessionChange, apply, caught_up, first_history, revise
 from agenda.i18n import _
 from agenda.loader import parse_bytes, read_schedule_file
 from agenda.model import Change, Revision, Schedule, Status
@@ -476,20 +476,28 @@ def publish(
     with publishing_lock(published):
         _remove_temporaries(published)
         data = read_schedule_bytes(schedule_path) if raw is None else raw
-        mark = None if new_history else read_mark(published)
-        try:
+        unreadable = (PublishedError,) if new_history else ()  # with --new-history, ignored
+        mark = current = None
+        with contextlib.suppress(*unreadable):
+            mark = read_mark(published)
+        with contextlib.suppress(*unreadable):
             current = read_version(published, source, known, new_text=data)
-        except PublishedError:
-            if not new_history:
-                raise
-            current = None
-        refuse_older(published, current, mark)
+        if not new_history:
+            refuse_older(published, current, mark)
+        # A history behind the mark goes on above what subscribers may have seen.
+        behind = mark if new_history and is_behind(current, mark) else None
+        if behind is not None and current is not None:
+            current = make_version(current.raw, caught_up(current.history, behind.version, now),
+                                   source)
         acknowledged = new_history or (mark.acknowledged if mark else current is not None)
-        if current is not None and digest_of(data) == current.digest and not withdraw:
+        if current is not None and digest_of(data) == current.digest and not (withdraw or behind):
             if new_history or mark is None or mark.version != current.number:
                 write_mark(published, current, acknowledged)
             return Outcome(current, (), False)
         version, changes = next_version(current, data, source, now, withdraw, correction, editor)
+        if behind is not None and current is None:
+            version = make_version(version.raw,
+                                   caught_up(version.history, behind.version + 1, now), source)
         write_version(version, published, schedule_path.name)
         write_mark(published, version, acknowledged)
         return Outcome(version, tuple(changes), True)
