@@ -52,8 +52,7 @@ class History:
     sessions: Mapping[str, Entry]
     planned: Mapping[str, Entry] = field(default_factory=dict)
     shared: datetime | None = None  # the last publication changing more than sessions
-    # Cities and series (id: title) published before and gone since: their feeds stay, empty,
-    # so that subscribers' calendars drop the events instead of keeping them at a 404.
+    # Cities and series (id: title) gone since they had feeds: these stay, empty (not a 404).
     gone_cities: tuple[str, ...] = ()
     gone_series: Mapping[str, str] = field(default_factory=dict)
 
@@ -391,16 +390,14 @@ def revise(
 
 
 def caught_up(history: History, newest: int, now: datetime) -> History:
-    """`history` as version `newest`, when it is older than that version, published here and
-    lost (a backup put back, `--new-history`): every SEQUENCE goes above any the lost versions
-    gave, so that calendars take what comes next and no change entry (#revision-N) gets back
-    the id of a lost one; every document is dated `now`, so that clients fetch it again."""
-    gap = newest + 1 - history.version
-    sessions, planned = ({key: dataclasses.replace(e, sequence=e.sequence + gap)
-                          for key, e in entries.items()}
-                         for entries in (history.sessions, history.planned))
-    return dataclasses.replace(history, version=newest, sessions=sessions, planned=planned,
-                               shared=now)
+    """`history`, older than version `newest` published here and lost (`--new-history`), as
+    that version: every SEQUENCE above any the lost ones gave (calendars take what comes next,
+    no change entry #revision-N takes a lost one's id), every document dated `now`."""
+    def up(entries: Mapping[str, Entry]) -> dict[str, Entry]:
+        return {k: dataclasses.replace(e, sequence=e.sequence + newest + 1 - history.version)
+                for k, e in entries.items()}
+    return dataclasses.replace(history, version=newest, sessions=up(history.sessions),
+                               planned=up(history.planned), shared=now)
 
 
 def _detail(name: str, before: Session | None, after: Session) -> str:

@@ -394,7 +394,7 @@ def write_mark(published: Path, version: Version, acknowledged: bool) -> None:
 def refuse_older(published: Path, found: Version | None, mark: Mark | None) -> None:
     """Raise HistoryBehind when `found` (None: no file) is older than the mark, or another
     history of the same version; nothing is published on it until an operator decides."""
-    if mark is None or not is_behind(found, mark):
+    if mark is None:
         return
     ways_out = _(
         "nothing is published: put the newest file back in its place, or run "
@@ -405,18 +405,14 @@ def refuse_older(published: Path, found: Version | None, mark: Mark | None) -> N
             "{path}: the published history is missing, while version {version} was published "
             "here on {time}; {ways_out}",
             path=published, version=mark.version, time=_time(mark.published), ways_out=ways_out))
-    raise HistoryBehind(_(
-        "{path}: the history (version {found}) is older than version {version} published "
-        "here on {time} (restored from a backup or git?); {ways_out}",
-        path=published, found=found.number, version=mark.version,
-        time=_time(mark.published), ways_out=ways_out))
-
-
-def is_behind(found: Version | None, mark: Mark | None) -> bool:
-    """True when `found` (None: no history) is older than the `mark`, or another history of
-    its version."""
-    return mark is not None and (found is None or found.number < mark.version or (
-        found.number == mark.version and found.digest != mark.digest))
+    if found.number < mark.version or (
+        found.number == mark.version and found.digest != mark.digest
+    ):
+        raise HistoryBehind(_(
+            "{path}: the history (version {found}) is older than version {version} published "
+            "here on {time} (restored from a backup or git?); {ways_out}",
+            path=published, found=found.number, version=mark.version,
+            time=_time(mark.published), ways_out=ways_out))
 
 
 def remember(published: Path, version: Version) -> None:
@@ -482,10 +478,13 @@ def publish(
             mark = read_mark(published)
         with contextlib.suppress(*unreadable):
             current = read_version(published, source, known, new_text=data)
-        if not new_history:
+        behind = None
+        try:
             refuse_older(published, current, mark)
-        # A history behind the mark goes on above what subscribers may have seen.
-        behind = mark if new_history and is_behind(current, mark) else None
+        except HistoryBehind:
+            if not new_history:
+                raise
+            behind = mark  # going on above what subscribers may have seen
         if behind is not None and current is not None:
             current = make_version(current.raw, caught_up(current.history, behind.version, now),
                                    source)

@@ -227,8 +227,7 @@ def shared_documents(version: Version, now: datetime, events: dict[str, bytes],
     for city in (*sorted(by_city), *version.history.gone_cities):
         named.setdefault(links.city_slug(city), city)
     for city in named.values():
-        yield from _filtered(version, now, None, city, tuple(by_city.get(city, ())), events,
-                             prints)
+        yield from _filtered(version, now, None, city, tuple(by_city.get(city, ())), events, prints)
     for session in schedule.sessions:  # the .ics of a dated session, made of its VEVENT
         if session.is_dated:
             path = links.ics_path(session)

@@ -517,13 +517,9 @@ def pending_sentence(state: str) -> str:
 def describe(outcome: Outcome) -> str:
     """One line for the log: the version, the sessions changed, what the feeds announce."""
     history = outcome.version.history
-    news = sorted({
-        f"{key} {n.value}"
-        for key, entry in history.sessions.items()
-        for revision in entry.revisions[-1:]
-        if revision.at == history.published
-        for n in revision.news
-    })
+    news = sorted({f"{key} {n.value}" for key, entry in history.sessions.items()
+                   for revision in entry.revisions[-1:] if revision.at == history.published
+                   for n in revision.news})
     changed = "; ".join(str(c) for c in outcome.changes) or "no session changed"
     announced = ", ".join(news) or "nothing"
     return f"{outcome.version.label}: {changed}; the feeds announce: {announced}"

@@ -115,11 +115,8 @@ def calendar_document(calendar: CalendarInfo) -> dict[str, Any]:
         "timezone": calendar.timezone.key,
         "url": links.home_url(calendar),
         "subscribe": links.subscribe_urls(calendar),
-        "feeds": {
-            "rss": calendar.url(links.RSS_PATH),
-            "atom": calendar.url(links.ATOM_PATH),
-            "json": calendar.url(links.EVENTS_JSON_PATH),
-        },
+        "feeds": {"rss": calendar.url(links.RSS_PATH), "atom": calendar.url(links.ATOM_PATH),
+                  "json": calendar.url(links.EVENTS_JSON_PATH)},
         "organizer": asdict(calendar.organizer),
     }
 

@@ -125,15 +125,10 @@ def add_to_calendar(calendar: CalendarInfo, session: Session) -> dict[str, str]:
     google = {"action": "TEMPLATE", "text": title,
               "dates": f"{start:%Y%m%dT%H%M%SZ}/{end:%Y%m%dT%H%M%SZ}",
               "details": details, "location": venue}
-    outlook = urlencode({
-        "path": "/calendar/action/compose",
-        "rru": "addevent",
-        "startdt": f"{start:%Y-%m-%dT%H:%M:%SZ}",
-        "enddt": f"{end:%Y-%m-%dT%H:%M:%SZ}",
-        "subject": title,
-        "body": details,
-        "location": venue,
-    })
+    outlook = urlencode({"path": "/calendar/action/compose", "rru": "addevent",
+                         "startdt": f"{start:%Y-%m-%dT%H:%M:%SZ}",
+                         "enddt": f"{end:%Y-%m-%dT%H:%M:%SZ}",
+                         "subject": title, "body": details, "location": venue})
     return {
         "google": f"{GOOGLE_TEMPLATE}?{urlencode(google)}",
         "outlook": f"{OUTLOOK_PERSONAL}?{outlook}",

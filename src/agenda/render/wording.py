@@ -199,8 +199,7 @@ def publication_title(schedule: Schedule, series_id: str | None, city: str | Non
     """The calendar's name, narrowed by the series title and the city when a feed is filtered
     (`series_title`: the title of a series gone from the schedule)."""
     parts = [schedule.calendar.name]
-    series = schedule.series_by_id(series_id) if series_id else None
-    series_title = series.title if series is not None else series_title
+    series_title = next((s.title for s in schedule.series if s.id == series_id), series_title)
     if series_title and series_title not in schedule.calendar.name:
         parts.append(series_title)
     if city:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import unicodedata
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -90,7 +89,7 @@ def answer(path: str) -> Response:
         location = store().served().schedule.calendar.url(merged) + (f"?{query}" if query else "")
         return redirect(location, code=308)  # type: ignore[return-value]
     if request.query_string and path in links.FILTERED_NAMES:
-        url = _path_form(store().served().schedule, url)
+        url = _path_form(url)
     entry = site.entries.get(url) if not url.startswith("/_") else None
     if entry is None:
         abort(404, description=_missing(store().served().schedule, url))
@@ -171,12 +170,7 @@ def _precondition(environ: WSGIEnvironment, etag: str, modified: str | None) -> 
     return 200
 
 
-def _fold(text: str) -> str:
-    """A name as people type it: any case, composed or not, ' for ’."""
-    return unicodedata.normalize("NFC", text).casefold().replace("’", "'").strip()
-
-
-def _path_form(schedule: Schedule, url: str) -> str:
+def _path_form(url: str) -> str:
     """The path form of a filtered query (`/rss.xml?series=x` -> `/series/x/rss.xml`)."""
     name = url.lstrip("/")
     series_id = request.args.get("series", "").strip()
@@ -184,11 +178,10 @@ def _path_form(schedule: Schedule, url: str) -> str:
     if series_id and city:
         abort(404, description="Un flux par série ou par ville, pas les deux : "
                                f"/series/<série>/{name} ou /cities/<ville>/{name}.")
-    # Unknown ones as typed: a series or city gone from the schedule keeps its (empty) feeds.
+    # A series by its id in any case (ids are lowercase), a city by its name in any case or
+    # spelling or by its slug: a series or city gone from the schedule keeps (empty) feeds.
     if series_id:
-        found = next((s.id for s in schedule.series if _fold(s.id) == _fold(series_id)), None)
-        return links.series_doc_path(found or series_id, name)
-    # A city by its name in any case or spelling, or by its slug: all have one slug.
+        return links.series_doc_path(series_id.lower(), name)
     return links.city_doc_path(city, name) if city else url
 
 
