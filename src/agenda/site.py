@@ -277,8 +277,7 @@ def _filtered(
         path = folder + name
         yield Document(
             path, content_type,
-            lambda render=render, path=path: render(schedule, published, title, now, path,
-                                                     chosen),
+            lambda render=render, path=path: render(schedule, published, title, now, path, chosen),
             _digest(made_of, path, title, tuple(prints[s.id] for s in published), due),
             None if updated == feeds.NO_DATE else updated)
 

@@ -88,11 +88,12 @@ def answer(path: str) -> Response:
         query = request.query_string.decode("latin-1")
         location = store().served().schedule.calendar.url(merged) + (f"?{query}" if query else "")
         return redirect(location, code=308)  # type: ignore[return-value]
+    typed = ""  # a city as the query names it
     if request.query_string and path in links.FILTERED_NAMES:
-        url = _path_form(url)
+        url, typed = _path_form(url), request.args.get("city", "").strip()
     entry = site.entries.get(url) if not url.startswith("/_") else None
     if entry is None:
-        abort(404, description=_missing(store().served().schedule, url))
+        abort(404, description=_missing(store().served().schedule, url, typed))
     return send(site, entry)
 
 
@@ -185,8 +186,8 @@ def _path_form(url: str) -> str:
     return links.city_doc_path(city, name) if city else url
 
 
-def _missing(schedule: Schedule, url: str) -> str | None:
-    """Why `url` has no file, in French, when its form says what it was after."""
+def _missing(schedule: Schedule, url: str, typed: str = "") -> str | None:
+    """Why `url` has no file, in French, when its form tells (`typed`: a city as queried)."""
     parts = url.strip("/").split("/")
     if parts[0] == "events" and len(parts) in (2, 3):
         session_id = parts[1].removesuffix(".ics").removesuffix(".json")
@@ -200,8 +201,9 @@ def _missing(schedule: Schedule, url: str) -> str | None:
         return f"Série inconnue : « {parts[1]} ». Séries : {known}."
     elif parts[0] == "cities" and len(parts) == 3:
         slugs = sorted({links.city_slug(c) for c in schedule.cities()})
-        if parts[1] not in slugs:
-            return f"Ville inconnue : « {parts[1]} ». Villes : {', '.join(slugs)}."
+        if parts[1] not in slugs:  # by name to who typed one
+            known = sorted(schedule.cities()) if typed else slugs
+            return f"Ville inconnue : « {typed or parts[1]} ». Villes : {', '.join(known)}."
     return None
 
 
