@@ -16,8 +16,10 @@ from pathlib import Path
 
 import icalendar
 import pytest
+from click.testing import CliRunner
 
 from agenda import create_app, published
+from agenda.cli import main
 from agenda.history import Entry
 from agenda.model import Change, Revision
 from agenda.published import (
@@ -185,6 +187,8 @@ def test_a_broken_published_file_is_refused_with_what_is_wrong() -> None:
         _edited(good, sessions=[1]): "'list' object has no attribute 'items'",
         _edited(good, **{f"sessions__{key}__uid": None}): "'uid'",
         _edited(good, planned=[]): "'list' object has no attribute 'items'",
+        _edited(good, **{"sessions__a/b": good["sessions"][key]}): "'a/b' is not an id",
+        _edited(good, gone={"series": {"../../x": "X"}}): "'../../x' is not an id",
     }
     for data, message in cases.items():
         with pytest.raises(published.PublishedError) as error:
@@ -193,6 +197,25 @@ def test_a_broken_published_file_is_refused_with_what_is_wrong() -> None:
         assert str(error.value) == expected
     raw, history = from_json(_edited(good), "here")
     assert raw == SEVERAL.read_bytes() and history.sessions[key].uid
+
+
+def test_ids_of_a_hand_edited_published_file_never_name_a_file_outside_the_folders(
+    tmp_path: Path,
+) -> None:
+    """The builder makes paths of the history's ids (the feeds of a series gone): a published
+    file edited by hand is refused, with why, before anything is written anywhere."""
+    data = tmp_path / "data"
+    data.mkdir()
+    path = copy_folder(SEVERAL, data)
+    document = json.loads(to_json(first_version(path.read_bytes(), str(path)), path.name))
+    document["gone"] = {"series": {"../../../../outside": "Dehors"}}  # into tmp_path
+    published_path(path).write_text(json.dumps(document), encoding="utf-8")
+    result = CliRunner().invoke(main, ["build", str(tmp_path / "out")], env={
+        "AGENDA_DATA": str(path)})
+    assert result.exit_code == 1, result.output
+    assert "'../../../../outside' is not an id" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+    assert not list(tmp_path.rglob("*outside*"))
 
 
 def test_the_version_known_is_reused_when_the_file_holds_it(

@@ -258,15 +258,9 @@ def first_history(schedule: Schedule) -> History:
     return History(version=1, published=published, sessions=sessions, planned=planned)
 
 
-def revise(
-    history: History,
-    previous: Schedule | None,
-    schedule: Schedule,
-    now: datetime,
-    withdraw: Collection[str] = (),
-    correction: bool | None = None,
-    editor: str | None = None,
-) -> tuple[History, list[SessionChange]]:
+def revise(history: History, previous: Schedule | None, schedule: Schedule, now: datetime,
+           withdraw: Collection[str] = (), correction: bool | None = None,
+           editor: str | None = None) -> tuple[History, list[SessionChange]]:
     """The history of publishing `schedule` at `now` after the version `history` describes.
 
     `previous` is that version's schedule, for the values before a change (None when it cannot

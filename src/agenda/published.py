@@ -17,6 +17,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Callable, Collection, Iterator
@@ -26,12 +27,14 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from agenda.errors import AgendaError, Problem, ScheduleError
+from agenda.format import SLUG
 from agenda.history import Entry, History, SessionChange, apply, caught_up, first_history, revise
 from agenda.i18n import _
 from agenda.loader import parse_bytes, read_schedule_file
 from agenda.model import Change, Revision, Schedule, Status
 
 FORMAT = "agenda-published/1"
+PLANNED_KEY = re.compile(SLUG.pattern.removesuffix(r"\Z") + r"/[0-9]+\Z")  # series-id/5
 
 
 class PublishedError(AgendaError):
@@ -91,15 +94,9 @@ def first_version(raw: bytes, source: str) -> Version:
     return make_version(raw, first_history(schedule), source, schedule)
 
 
-def next_version(
-    current: Version | None,
-    raw: bytes,
-    source: str,
-    now: datetime,
-    withdraw: Collection[str] = (),
-    correction: bool | None = None,
-    editor: str | None = None,
-) -> tuple[Version, list[SessionChange]]:
+def next_version(current: Version | None, raw: bytes, source: str, now: datetime,
+                 withdraw: Collection[str] = (), correction: bool | None = None,
+                 editor: str | None = None) -> tuple[Version, list[SessionChange]]:
     """The version that publishing `raw` at `now` after `current` makes, and what changed.
 
     Raises ScheduleError when the file is invalid, looks cut short, or drops a published
@@ -235,6 +232,10 @@ def from_json(data: bytes, where: str) -> tuple[bytes, History]:
             gone_cities=tuple(map(str, gone.get("cities", ()))),
             gone_series={str(k): str(v) for k, v in gone.get("series", {}).items()},
         )
+        # Ids name files and URLs: one that is not an id (hand-edited) is refused here.
+        strange = [k for k in (*history.sessions, *history.gone_series) if not SLUG.match(k)]
+        if strange or (strange := [k for k in history.planned if not PLANNED_KEY.match(k)]):
+            raise ValueError(f"{strange[0]!r} is not an id")
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
         raise PublishedError(_("{path}: not a published version agenda can read ({reason})",
                                path=where, reason=exc)) from None
