@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import lxml.html
 import pytest
+from babel.dates import format_date
+from click.testing import CliRunner
 from flask.testing import FlaskClient
 
+from agenda import create_app
+from agenda.cli import main
 from agenda.model import Schedule, Session
+from agenda.published import from_json, published_path
 from agenda.render import html
+from tests.conftest import SEVERAL
 
 SCHEMA = "https://schema.org/"
 
@@ -269,3 +278,35 @@ def test_session_page_past_tentative_does_not_claim_it_took_place(several: Sched
     main = text(parse(html.session_page(several, session, after)).xpath("//main")[0])
     assert "n’ont pas été confirmés" in main
     assert "a eu lieu" not in main
+
+
+def test_a_withdrawn_session_page_says_so_and_nothing_of_the_session(
+    write_schedule: Callable[..., Path], runner: CliRunner,
+) -> None:
+    """Whoever kept the link to a withdrawn session (a newsletter, a partner's site) reads
+    that it was withdrawn, and when, rather than « Page introuvable »; nothing of what it was
+    (it may have been published by mistake) is shown, and search engines are told to drop it."""
+    raw = SEVERAL.read_text(encoding="utf-8")
+    path = write_schedule(raw)
+    assert runner.invoke(main, ["publish", str(path)]).exit_code == 0
+    start, end = raw.index('[[sessions]]\nid = "provisoire"'), raw.index('[[sessions]]\nid = "sans')
+    before = create_app({"AGENDA_DATA": str(path), "TESTING": True}).test_client()
+    title = text(parse(before.get("/events/provisoire").data).xpath("//h1")[0])
+    path.write_text(raw[:start] + raw[end:], "utf-8")
+    assert runner.invoke(main, ["publish", "--withdraw", "provisoire", str(path)]).exit_code == 0
+    client = create_app({"AGENDA_DATA": str(path), "TESTING": True}).test_client()
+    response = client.get("/events/provisoire")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    page = parse(response.data)
+    assert text(page.xpath("//h1")[0]) == "Séance retirée"
+    _, history = from_json(published_path(path).read_bytes(), "here")
+    day = history.sessions["provisoire"].withdrawn.astimezone(ZoneInfo("Europe/Paris"))
+    said = format_date(day, "EEEE d MMMM y", locale="fr").replace(" 1 ", " 1er ")
+    assert f"retirée de l’agenda le {said}." in plain(text(page.xpath("//main")[0]))
+    assert page.xpath("//meta[@name='robots']/@content") == ["noindex"]
+    assert title not in text(page) and "Nantes" not in text(page)
+    [home] = page.xpath("//main//a/@href")  # the way back: the agenda
+    assert client.get(home).status_code == 200
+    # The agenda does not list it; another session's page is untouched.
+    assert "/events/provisoire" not in client.get("/").text
+    assert client.get("/events/provisoire.json").status_code == 404

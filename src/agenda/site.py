@@ -184,6 +184,11 @@ def session_documents(version: Version, now: datetime, prints: dict[str, str]
         yield Document(path, JSON_TYPE,
                        lambda s=session: json_api.session_bytes(schedule, s, now),
                        _digest(made_of, path), modified, DESCRIBED)
+    for key, entry in version.history.sessions.items():  # its address says so, not a 404
+        if (at := entry.withdrawn) is not None and schedule.session(key) is None:
+            path = f"{links.SESSIONS_FOLDER}/{key}"
+            yield Document(path, HTML_TYPE, lambda at=at: html.withdrawn_page(calendar, at),
+                           _digest(calendar, path, at), at)
 
 
 def shared_documents(version: Version, now: datetime, events: dict[str, bytes],

@@ -65,12 +65,9 @@ def news(
     return sorted(found, key=lambda pair: pair[1].at, reverse=True)
 
 
-def feed_updated(
-    schedule: Schedule,
-    entries: Sequence[Session],
-    selected: Sequence[Session] | None = None,
-    until: datetime | None = None,
-) -> datetime:
+def feed_updated(schedule: Schedule, entries: Sequence[Session],
+                 selected: Sequence[Session] | None = None, until: datetime | None = None
+                 ) -> datetime:
     """The feed's `updated`/`lastBuildDate`: latest entry update or end (by `until`: its body
     changes then), else the latest change of the sessions it is about (`selected`, default
     all), else of the schedule, else 1970."""
@@ -183,15 +180,9 @@ def build_entry(schedule: Schedule, session: Session, revision: Revision | None 
     return entry
 
 
-def build_feed(
-    schedule: Schedule,
-    sessions: Iterable[Session],
-    self_url: str,
-    self_type: str,
-    title: str | None = None,
-    until: datetime | None = None,
-    selected: Sequence[Session] | None = None,
-) -> FeedGenerator:
+def build_feed(schedule: Schedule, sessions: Iterable[Session], self_url: str, self_type: str,
+               title: str | None = None, until: datetime | None = None,
+               selected: Sequence[Session] | None = None) -> FeedGenerator:
     """The feed of the announced sessions among `sessions` and their changes up to `until`.
 
     `selected`, the sessions it is about (a city's, a series'), date it until one is announced.

@@ -352,6 +352,12 @@ def embed_page(schedule: Schedule, now: datetime) -> bytes:
                    any_session=bool(upcoming or planned))
 
 
-def error_page(calendar: CalendarInfo, code: int, title: str, message: str) -> bytes:
+def error_page(calendar: CalendarInfo, code: int | None, title: str, message: str) -> bytes:
     """A French error page with a way back to the agenda."""
     return _render("error.html", **_site(calendar), code=code, title=title, message=message)
+
+
+def withdrawn_page(calendar: CalendarInfo, at: datetime) -> bytes:
+    """What the address of a withdrawn session shows: not a 404 to whoever kept the link."""
+    day = wording.long_date(at.astimezone(calendar.timezone), calendar.language)
+    return error_page(calendar, None, "Séance retirée", f"Elle a été retirée de l’agenda le {day}.")
