@@ -12,7 +12,7 @@ from typing import NoReturn
 import click
 from click.decorators import FC
 
-from agenda import DEFAULT_DATA, gunicorn_conf, personal
+from agenda import DEFAULT_DATA, personal
 from agenda.desk.commands import editor
 from agenda.errors import ExportError, ScheduleError
 from agenda.i18n import _
@@ -190,16 +190,10 @@ def serve(
         os.environ["AGENDA_DATA"] = data
     path = _default_path()
     as_owner(Path(path))
-    try:
-        app = create_app({"AGENDA_DATA": path})
-    except ScheduleError as error:
-        _fail(error, Path(path), "agenda: not starting until the schedule is valid.")
-    except PublishedError as error:
-        _quit(f"{error}\nagenda: not starting.")
-    settings = [Path(gunicorn_conf.__file__), *([config] if config else [])]
+    settings = [Path(__file__).with_name("gunicorn_conf.py"), *([config] if config else [])]
 
     class Server(Application):  # type: ignore[misc]
-        """gunicorn with the project's settings file, serving the app loaded above."""
+        """gunicorn with the project's settings file, serving the app loaded below."""
 
         def load_config(self) -> None:
             for path in settings:
@@ -212,7 +206,13 @@ def serve(
         def load(self) -> object:
             return app
 
-    server = Server()
+    server = Server()  # reads the settings: the log is set up before the app loads
+    try:
+        app = create_app({"AGENDA_DATA": path})
+    except ScheduleError as error:
+        _fail(error, Path(path), "agenda: not starting until the schedule is valid.")
+    except PublishedError as error:
+        _quit(f"{error}\nagenda: not starting.")
     binds = ", ".join(f"http://{b}/" for b in server.cfg.bind)
     click.echo(f"agenda: serving {path} at {binds} with {server.cfg.workers} workers "
                "(Ctrl-C to stop)")
