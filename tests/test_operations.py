@@ -33,6 +33,7 @@ from agenda.site import folder_name
 from agenda.store import CURRENT
 from tests.conftest import SEVERAL
 from tests.servers import fetch, free_port
+from tests.test_cli import french
 from tests.test_deploy_nginx import deployed
 from tests.test_deploy_unattended import unit_settings
 
@@ -279,6 +280,17 @@ def test_health_dates_a_missing_schedule_file_from_when_it_went_missing(tmp_path
 
     assert "pending since" in first
     assert again == first
+
+
+def test_health_says_in_french_that_a_file_waits_for_the_desk(tmp_path: Path) -> None:
+    path = data_folder(tmp_path)
+    client = create_app({"AGENDA_DATA": str(path), "AGENDA_AUTOPUBLISH": False,
+                         "AGENDA_WATCH": False, "TESTING": True}).test_client()
+    path.write_text(path.read_text("utf-8") + "# edited by hand\n", encoding="utf-8")
+
+    health = client.get("/healthz").get_data(as_text=True)
+
+    assert f"\n  {french('{path}: changed, waits for the desk', path=path)}\n" in health
 
 
 def test_the_unit_waits_for_the_full_build_an_upgrade_makes_before_ready() -> None:

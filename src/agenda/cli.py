@@ -98,10 +98,10 @@ def check(path: Path | None) -> None:
     now = datetime.now(UTC)
     for s in schedule.sessions:  # a replay link of a session that has not taken place yet
         if s.replay_url and not s.held and (s.end is None or s.end > now):
-            click.echo(f"{target}: séance « {s.id} », champ replay_url : attention, la séance "
-                       "n’a pas encore eu lieu (elle se termine plus tard ou n’a pas de date) ; "
-                       "vérifiez le lien, ou écrivez held = true pour une séance sans date déjà "
-                       "tenue", err=True)
+            click.echo(_("{path}: session '{id}', field replay_url: beware, the session has not "
+                         "taken place yet (it ends later or has no date); check the link, or "
+                         "write held = true for a session without a date already held",
+                         path=target, id=s.id), err=True)
     published = _published_for(target)
     try:
         current, following, changes = pending_changes(target, published, now)
@@ -210,12 +210,12 @@ def serve(
     try:
         app = create_app({"AGENDA_DATA": path})
     except ScheduleError as error:
-        _fail(error, Path(path), "agenda: not starting until the schedule is valid.")
+        _fail(error, Path(path), _("agenda: not starting until the schedule is valid."))
     except PublishedError as error:
-        _quit(f"{error}\nagenda: not starting.")
+        _quit(_("{error}\nagenda: not starting.", error=error))
     binds = ", ".join(f"http://{b}/" for b in server.cfg.bind)
-    click.echo(f"agenda: serving {path} at {binds} with {server.cfg.workers} workers "
-               "(Ctrl-C to stop)")
+    click.echo(_("agenda: serving {path} at {binds} with {workers} workers (Ctrl-C to stop)",
+                 path=path, binds=binds, workers=server.cfg.workers))
     server.run()
 
 
@@ -244,32 +244,34 @@ def build(outdir: Path, data: str | None, now: str | None, publish_first: bool) 
         moment = fixed_moment(now) if now else datetime.now(UTC)
         version = read_version(published, str(target))
         if version is None:
-            click.echo(f"{published}: no published version yet; publishing {target} starts "
-                       "its history.")
+            click.echo(_("{path}: no published version yet; publishing {target} starts its "
+                         "history.", path=published, target=target))
             version = publish_file(target, published, datetime.now(UTC)).version
         elif digest_of_file(target) != version.digest:
             if not publish_first:
-                _, _, changes = pending_changes(target, published, datetime.now(UTC))
-                click.echo(f"agenda: {target} differs from {version.label}, the published "
-                           "version; nothing built. Not published yet:", err=True)
-                for change in changes or ["(the text only: no session changes)"]:
+                changes = pending_changes(target, published, datetime.now(UTC))[2]
+                click.echo(_("agenda: {path} differs from {label}, the published version; "
+                             "nothing built. Not published yet:", path=target,
+                             label=version.label), err=True)
+                for change in changes or [_("(the text only: no session changes)")]:
                     click.echo(f"  {change}", err=True)
-                _quit("Publish it first (agenda publish), or build with agenda build --publish.")
+                _quit(_("Publish it first (agenda publish), or build with agenda build --publish."))
             version = publish_file(target, published, datetime.now(UTC)).version
         root = Path(os.environ.get("AGENDA_SITE") or site_root_for(target))
         built = ensure_site(root, version, moment, serve=now is None)  # pinned: not served
         count = site.export(built, outdir)
     except ScheduleError as error:
-        _fail(error, target, "agenda: nothing built until the schedule is valid.")
+        _fail(error, target, _("agenda: nothing built until the schedule is valid."))
     except (ExportError, PublishedError, CannotWrite, site.SiteError, ValueError,
             OSError) as error:
-        _quit(f"agenda: {error}")
-    click.echo(f"{outdir}: {version.label}, {len(built.entries)} URLs, {count} files, "
-               f"from {target}.")
+        _quit(_("agenda: {error}", error=error))
+    click.echo(_("{path}: {label}, {urls} URLs, {files} files, from {target}.", path=outdir,
+                 label=version.label, urls=len(built.entries), files=count, target=target))
     rules = sum(1 for _entry in hosting.public(built.entries.values()))
     if rules > hosting.CLOUDFLARE_RULES:
-        click.echo(f"note: _headers has {rules} rules; Cloudflare Pages applies the first "
-                   f"{hosting.CLOUDFLARE_RULES} only: serve this folder with nginx or Netlify.")
+        click.echo(_("note: _headers has {rules} rules; Cloudflare Pages applies the first "
+                     "{limit} only: serve this folder with nginx or Netlify.", rules=rules,
+                     limit=hosting.CLOUDFLARE_RULES))
 
 
 @main.command()
@@ -285,23 +287,25 @@ def link(session_id: str, email: str | None, data: str | None) -> None:
     try:
         secret_key = personal.key(os.environ.get(personal.SECRET_VARIABLE))
     except personal.SecretError as error:
-        _quit(f"agenda: {error}")
+        _quit(_("agenda: {error}", error=error))
     if email is not None and not EMAIL.match(email.strip()):
-        _quit(f"agenda: '{email}' is not an email address, such as 'name@example.org'.")
+        _quit(_("agenda: {error}", error=_(
+            "'{value}' is not an email address, such as 'name@example.org'", value=email)))
     target = data or _default_path()
     try:
         schedule = load_schedule(target)
     except ScheduleError as error:
-        _fail(error, Path(target), "agenda: no link until the schedule is valid.")
+        _fail(error, Path(target), _("agenda: no link until the schedule is valid."))
     session = schedule.session(session_id)
     if session is None:
-        known = ", ".join(s.id for s in schedule.sessions)
-        _quit(f"agenda: no session '{session_id}' in {target}; sessions: {known}.")
+        _quit(_("agenda: no session '{id}' in {path}; sessions: {known}.", id=session_id,
+                path=target, known=", ".join(s.id for s in schedule.sessions)))
     if not session.video_url:
-        click.echo(f"agenda: note: session '{session_id}' has no video_url yet; the link will "
-                   "show it once it is set.", err=True)
+        click.echo(_("agenda: note: session '{id}' has no video_url yet; the link will show it "
+                     "once it is set.", id=session_id), err=True)
     calendar = schedule.calendar
-    click.echo(f"Fichier .ics : {personal.ics_url(calendar, secret_key, session_id, email)}")
+    click.echo(_(".ics file: {url}", url=personal.ics_url(calendar, secret_key, session_id,
+                                                           email)))
     click.echo(personal.page_url(calendar, secret_key, session_id, email))
 
 

@@ -359,7 +359,8 @@ class VersionStore:
             self._candidate = (stamp, time.monotonic())
         if not self.autopublish:
             self._checked_stamp = stamp  # looked at again once it changes or is published
-            self._set_pending("waiting", [f"{self.path}: changed, waits for the desk"], since)
+            self._set_pending("waiting", [_("{path}: changed, waits for the desk",
+                                            path=self.path)], since)
             return
         if time.monotonic() - self._candidate[1] < self.settle or _stamp(self.path) != stamp:
             message = _("{path}: changed, waiting for the save to end", path=self.path)
