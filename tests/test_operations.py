@@ -3,6 +3,7 @@ another user, folders touched by hand. Each test reproduces what an operator wou
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -33,7 +34,7 @@ from agenda.site import folder_name
 from agenda.store import CURRENT
 from tests.conftest import SEVERAL
 from tests.servers import fetch, free_port
-from tests.test_cli import french
+from tests.test_cli import french, says
 from tests.test_deploy_nginx import deployed
 from tests.test_deploy_unattended import unit_settings
 
@@ -173,6 +174,35 @@ def test_editors_added_by_root_are_refused_where_the_service_could_not_read_them
                                      "--data", str(service_folder)]).exit_code == 1
 
 
+def test_a_data_folder_the_service_cannot_write_stops_the_start_in_french() -> None:
+    # The data folder left to root (chown forgotten): the first start can neither publish
+    # nor build, and has nothing to serve. It said so with a traceback, under a message
+    # claiming the previous folder was still served; the lock's reason was "No such file".
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to act as the service")
+    folder = Path(tempfile.mkdtemp(prefix="agenda-ops-"))
+    try:
+        folder.chmod(0o755)
+        path = folder / "sessions.toml"
+        shutil.copyfile(SEVERAL, path)
+        path.chmod(0o644)
+        served = as_service("serve", "--data", str(path), "--port", str(free_port()))
+        command = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                   sys.executable, "-c", "import wsgi"]
+        loaded = subprocess.run(command, capture_output=True, text=True, timeout=120,
+                                cwd=Path(__file__).parents[1], env={"AGENDA_DATA": str(path)})
+    finally:
+        shutil.rmtree(folder)
+    denied = os.strerror(errno.EACCES)
+    for result in (served, loaded):
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        assert french("cannot create the lock beside {path}: {reason}",
+                      path=published_path(path), reason=denied) in result.stderr
+        *_, built, last = result.stderr.splitlines()
+        assert says("cannot build the site of {label}: {error}", built)
+        assert f"{denied}: '{folder / 'sessions.site'}'" in built
+        assert last == french("{error}\nagenda: not starting.", error="").splitlines()[-1]
 @contextmanager
 def serving(path: Path, **settings: str) -> Iterator[subprocess.Popen[bytes]]:
     """`agenda serve` as in production (workers watching from their start, 2 s to settle)

@@ -14,7 +14,7 @@ from click.decorators import FC
 
 from agenda import DEFAULT_DATA, personal
 from agenda.desk.commands import editor
-from agenda.errors import ExportError, ScheduleError
+from agenda.errors import AgendaError, ScheduleError
 from agenda.i18n import _
 from agenda.loader import EMAIL, load_schedule
 from agenda.published import (
@@ -211,7 +211,7 @@ def serve(
         app = create_app({"AGENDA_DATA": path})
     except ScheduleError as error:
         _fail(error, Path(path), _("agenda: not starting until the schedule is valid."))
-    except PublishedError as error:
+    except AgendaError as error:  # a history not to build on, a data folder not writable
         _quit(_("{error}\nagenda: not starting.", error=error))
     binds = ", ".join(f"http://{b}/" for b in server.cfg.bind)
     click.echo(_("agenda: serving {path} at {binds} with {workers} workers (Ctrl-C to stop)",
@@ -262,8 +262,7 @@ def build(outdir: Path, data: str | None, now: str | None, publish_first: bool) 
         count = site.export(built, outdir)
     except ScheduleError as error:
         _fail(error, target, _("agenda: nothing built until the schedule is valid."))
-    except (ExportError, PublishedError, CannotWrite, site.SiteError, ValueError,
-            OSError) as error:
+    except (AgendaError, ValueError, OSError) as error:
         _quit(_("agenda: {error}", error=error))
     click.echo(_("{path}: {label}, {urls} URLs, {files} files, from {target}.", path=outdir,
                  label=version.label, urls=len(built.entries), files=count, target=target))

@@ -433,6 +433,8 @@ def publishing_lock(published: Path) -> Iterator[None]:
             with contextlib.suppress(OSError):  # readable by all whatever the umask: a lock
                 os.fchmod(fd, 0o644)  # root made (`sudo agenda publish`) is the service's too
         except PermissionError:  # made by another user: flock needs no write access
+            if not lock.exists():  # no: a folder this user cannot write in
+                raise
             fd = os.open(lock, os.O_RDONLY)  # (but on NFS)
     except OSError as exc:
         raise CannotWrite(_("cannot create the lock beside {path}: {reason}", path=published,

@@ -35,7 +35,7 @@ from typing import Any
 from werkzeug.http import http_date
 
 from agenda import encoding
-from agenda.errors import ExportError
+from agenda.errors import AgendaError, ExportError
 from agenda.headers import ANY_FRAMING, NO_FRAMING, security
 from agenda.i18n import _
 from agenda.model import Schedule, Session, latest_update
@@ -345,7 +345,7 @@ class Site:
         return open(self.folder / (entry.file + SIBLINGS.get(coding, "")), "rb")  # noqa: SIM115
 
 
-class SiteError(Exception):
+class SiteError(AgendaError):
     """A folder that is not a complete build (no manifest, unreadable, another format)."""
 
 

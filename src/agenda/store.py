@@ -126,9 +126,7 @@ class VersionStore:
         self._site: builder.Site | None = None
         self._failed: tuple[str, float] | None = None  # a folder whose build failed, until when
         self._version = self._start()
-        self.poll()
-        if self._site is None:
-            raise builder.SiteError(self.alarms.get("site", "no site folder could be built"))
+        self.poll()  # SiteError when no folder can be built nor found to serve
 
     def _start(self) -> Version:
         # A history that cannot be read, or older than the mark, is never replaced by
@@ -239,8 +237,12 @@ class VersionStore:
             self._failed = (target, time.monotonic() + BUILD_RETRY_SECONDS)
             # At start (a new release names every folder anew): the one nginx serves meanwhile.
             self._site = site or _current(self.site_root)
-            self._alarm("site", _("cannot build the site of {label}: {error}; still serving the "
-                                  "previous folder", label=version.label, error=error), error)
+            problem = _("cannot build the site of {label}: {error}", label=version.label,
+                        error=error)
+            if self._site is None:  # at start, with nothing to serve
+                raise builder.SiteError(problem) from error
+            self._alarm("site", _("{problem}; still serving the previous folder",
+                                  problem=problem), error)
             return
         self._failed = None
         self._alarm("site", None)
