@@ -34,8 +34,7 @@ def _default_path() -> str:
 
 def _published_for(schedule: Path) -> Path:
     """The published-version file of a schedule: $AGENDA_PUBLISHED, else beside it."""
-    named = os.environ.get("AGENDA_PUBLISHED")
-    return Path(named) if named else published_path(schedule)
+    return Path(os.environ.get("AGENDA_PUBLISHED") or published_path(schedule))
 
 
 def as_owner(schedule: Path) -> None:
@@ -58,10 +57,8 @@ def _fail(error: ScheduleError, target: Path, closing: str | None = None) -> NoR
     for problem in error.problems:
         click.echo(str(problem), err=True)
     count = len(error.problems)
-    if closing is None:
-        closing = (_("{path}: 1 problem.", path=target) if count == 1
-                   else _("{path}: {count} problems.", path=target, count=count))
-    _quit(closing)
+    _quit(closing or (_("{path}: 1 problem.", path=target) if count == 1
+                      else _("{path}: {count} problems.", path=target, count=count)))
 
 
 def _data_option(**checks: bool) -> Callable[[FC], FC]:
@@ -157,15 +154,14 @@ def publish(
         _fail(error, target, _("{path}: not published.", path=target))
     except (PublishedError, CannotWrite) as error:
         _quit(_("{error}; not published.", error=error))
-    version = outcome.version
+    label = outcome.version.label
     if new_history:
-        click.echo(_("{path}: history acknowledged from {label}.", path=published,
-                     label=version.label))
+        click.echo(_("{path}: history acknowledged from {label}.", path=published, label=label))
     if not outcome.written:
         click.echo(_("{path}: {label}, already up to date with {target}.",
-                     path=published, label=version.label, target=target))
+                     path=published, label=label, target=target))
         return
-    click.echo(_("{path}: published {label}.", path=published, label=version.label))
+    click.echo(_("{path}: published {label}.", path=published, label=label))
     for change in outcome.changes:
         click.echo(f"  {change}")
 

@@ -147,8 +147,8 @@ class VersionStore:
         version = None
         try:
             version = publish(self.path, self.published_path, self.clock(), raw=raw).version
-        except CannotWrite as error:
-            self._set_pending("unwritable", [str(error)], self._file_time())
+        except CannotWrite as error:  # dated as an edit is, by the file's time
+            self._set_pending("unwritable", [str(error)], self._since(_stamp(self.path)))
         except PublishedError as error:
             log.warning("first publication refused: %s", error)
         self._checked_stamp = _stamp(self.path)
@@ -318,11 +318,8 @@ class VersionStore:
             now=now.isoformat(),
         ) if ahead else None)
 
-    def _file_time(self) -> datetime:
-        try:
-            return datetime.fromtimestamp(os.stat(self.path).st_mtime, UTC)
-        except OSError:
-            return self.clock()
+    def _since(self, stamp: tuple[int, int, int] | None) -> datetime:
+        return datetime.fromtimestamp(stamp[0] / 1e9, UTC) if stamp else self.clock()
 
     def _set_pending(self, state: str, problems: list[str], since: datetime) -> None:
         before = (self.pending.state, self.pending.problems) if self.pending else None
@@ -341,7 +338,7 @@ class VersionStore:
                               gone or self.clock())
             self._checked_stamp = None
             return
-        since = datetime.fromtimestamp(stamp[0] / 1e9, UTC)
+        since = self._since(stamp)
         try:
             # The text served (as after a restart) is known without holding the file's bytes.
             raw = None if digest_of_file(self.path) == self._version.digest \
