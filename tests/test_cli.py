@@ -285,3 +285,26 @@ def test_link_tells_the_operator_in_french(runner: CliRunner, tmp_path: Path) ->
         "{name} is not set: personal links need a secret key. Set it, in the environment of "
         "this command and of the server, to a long random string such as the output of: "
         "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'", name="AGENDA_SECRET")))
+
+
+def test_a_published_file_edited_by_hand_is_told_in_french_with_the_way_out(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    path = tmp_path / "sessions.toml"
+    shutil.copyfile(SHIPPED, path)
+    published = published_path(path)
+    shutil.copyfile(published_path(SHIPPED), published)
+    published.write_text(published.read_text("utf-8").replace("Olivier Bianchi", "O. Bianchi"),
+                         encoding="utf-8")
+
+    checked = runner.invoke(main, ["check", str(path)])
+    served = runner.invoke(main, ["serve", "--data", str(path), "--port", "0"])
+
+    told = french(
+        "{path}: not a published version agenda can read ({reason}); put back its last good "
+        "copy (git, a backup), or run `agenda publish --new-history` to go on from the schedule "
+        "file", path=published,
+        reason=french("the schedule text does not match its sha256 (edited by hand?)"))
+    assert checked.exit_code == 1 and checked.stderr == f"{told}\n"
+    assert served.exit_code == 1
+    assert served.stderr == french("{error}\nagenda: not starting.", error=told) + "\n"

@@ -225,7 +225,7 @@ def from_json(data: bytes, where: str) -> tuple[bytes, History]:
         raw = "\n".join(schedule["lines"]).encode("utf-8")
         gone = document.get("gone", {})
         if digest_of(raw) != schedule["sha256"]:
-            raise ValueError("the schedule text does not match its sha256 (edited by hand?)")
+            raise ValueError(_("the schedule text does not match its sha256 (edited by hand?)"))
         history = History(
             version=int(document["version"]),
             published=_read_time(document["published"]),
@@ -236,7 +236,9 @@ def from_json(data: bytes, where: str) -> tuple[bytes, History]:
             gone_series={str(k): str(v) for k, v in gone.get("series", {}).items()},
         )
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
-        raise PublishedError(_("{path}: not a published version agenda can read ({reason})",
+        raise PublishedError(_("{path}: not a published version agenda can read ({reason}); put "
+                               "back its last good copy (git, a backup), or run `agenda publish "
+                               "--new-history` to go on from the schedule file",
                                path=where, reason=exc)) from None
     return raw, history
 
