@@ -200,7 +200,7 @@ def test_a_data_folder_the_service_cannot_write_stops_the_start_in_french() -> N
         assert french("cannot create the lock beside {path}: {reason}",
                       path=published_path(path), reason=denied) in result.stderr
         *_, built, last = result.stderr.splitlines()
-        assert says("cannot build the site of {label}: {error}", built)
+        assert says("cannot build the site of {label} in {folder}: {error}", built)
         assert f"{denied}: '{folder / 'sessions.site'}'" in built
         assert last == french("{error}\nagenda: not starting.", error="").splitlines()[-1]
 @contextmanager

@@ -237,8 +237,8 @@ class VersionStore:
             self._failed = (target, time.monotonic() + BUILD_RETRY_SECONDS)
             # At start (a new release names every folder anew): the one nginx serves meanwhile.
             self._site = site or _current(self.site_root)
-            problem = _("cannot build the site of {label}: {error}", label=version.label,
-                        error=error)
+            problem = _("cannot build the site of {label} in {folder}: {error}",
+                        label=version.label, folder=self.site_root, error=error)
             if self._site is None:  # at start, with nothing to serve
                 raise builder.SiteError(problem) from error
             self._alarm("site", _("{problem}; still serving the previous folder",
