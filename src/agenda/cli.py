@@ -41,9 +41,10 @@ def as_owner(schedule: Path) -> None:
     """As root, refuse to write in a data folder another user (the service) owns; say how."""
     folder = schedule.resolve().parent
     if os.geteuid() == 0 and folder.is_dir() and folder.stat().st_uid != 0:
-        _quit(_("{folder} belongs to another user (uid {owner}): run this command as that "
-                "user, for instance sudo -u agenda agenda …", folder=schedule.parent,
-                owner=folder.stat().st_uid))
+        _quit(_("{folder} belongs to another user (uid {owner}): run this command as that user "
+                "(sudo drops AGENDA_DATA), for instance sudo -u '#{owner}' env AGENDA_DATA={path} "
+                "agenda …", folder=schedule.parent, owner=folder.stat().st_uid,
+                path=folder / schedule.name))
 
 
 def _quit(message: object) -> NoReturn:
