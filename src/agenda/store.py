@@ -89,20 +89,15 @@ def _stamp(path: Path) -> tuple[int, int, int] | None:
 class VersionStore:
     """The published version this process serves, and the site folder built from it."""
 
-    def __init__(
-        self,
-        path: str | Path,
-        published: str | Path | None = None,
-        settle: float = SETTLE_SECONDS,
-        watch: bool = True,
-        clock: Callable[[], datetime] = UTC_NOW,
-        autopublish: bool = True,
-        site_root: str | Path | None = None,
-        moment: Callable[[], datetime] | None = None,
-    ) -> None:
+    def __init__(self, path: str | Path, published: str | Path | None = None,
+                 settle: float = SETTLE_SECONDS, watch: bool = True,
+                 clock: Callable[[], datetime] = UTC_NOW, autopublish: bool = True,
+                 site_root: str | Path | None = None,
+                 moment: Callable[[], datetime] | None = None) -> None:
         """Load the latest published version (publishing the file first if there is none) and
         serve its site folder, built if need be. Raises ScheduleError when there is nothing
-        valid to serve at all: no published version and an invalid schedule file.
+        valid to serve at all (no published version and an invalid schedule file), SiteError
+        when no folder can be built nor found to serve (a data folder that is not writable).
         `clock` dates publications; `moment` (default: `clock`) says which folder to serve."""
         self.path = Path(path)
         self.published_path = Path(published) if published else published_path(self.path)
@@ -126,7 +121,7 @@ class VersionStore:
         self._site: builder.Site | None = None
         self._failed: tuple[str, float] | None = None  # a folder whose build failed, until when
         self._version = self._start()
-        self.poll()  # SiteError when no folder can be built nor found to serve
+        self.poll()
 
     def _start(self) -> Version:
         # A history that cannot be read, or older than the mark, is never replaced by
