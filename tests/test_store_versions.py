@@ -180,6 +180,10 @@ def test_a_broken_published_file_is_refused_with_what_is_wrong() -> None:
         _edited(good, schedule__lines=[*many, "ab\ud800"]):
             "'utf-8' codec can't encode character '\\ud800' in position 30002: surrogates not "
             "allowed",
+        _edited(good, format="agenda-published/2"): "format 'agenda-published/2' au lieu de "
+            "'agenda-published/1' (écrit par une autre version d’agenda ?)",
+        _edited(good, published="2021-05-14T00:00:00"):
+            "heure sans décalage UTC : 2021-05-14T00:00:00",
         _edited(good, schedule__lines="abc"):
             "le texte du calendrier ne correspond pas à son sha256 (modifié à la main ?)",
         _edited(good, sessions=[1]): "'list' object has no attribute 'items'",

@@ -187,7 +187,7 @@ def _read_time(value: Any) -> datetime | None:
         return None
     moment = datetime.fromisoformat(value)
     if moment.tzinfo is None:
-        raise ValueError(f"time without offset: {value}")
+        raise ValueError(_("time without offset: {value}", value=value))
     return moment
 
 
@@ -196,7 +196,7 @@ def _read_revision(data: dict[str, Any]) -> Revision:
     status = was.get("status")
     at = _read_time(data["at"])
     if at is None:
-        raise ValueError("a revision without a time")
+        raise ValueError(_("a revision without a time"))
     return Revision(
         at=at, sequence=int(data["sequence"]), fields=tuple(str(f) for f in data["fields"]),
         news=tuple(Change(n) for n in data.get("news", ())),
@@ -220,7 +220,8 @@ def from_json(data: bytes, where: str) -> tuple[bytes, History]:
     try:
         document = json.loads(data.decode("utf-8"))
         if document.get("format") != FORMAT:
-            raise ValueError(f"format is {document.get('format')!r}, not {FORMAT!r}")
+            raise ValueError(_("format {found!r}, not {expected!r} (written by another release?)",
+                               found=document.get("format"), expected=FORMAT))
         schedule = document["schedule"]
         raw = "\n".join(schedule["lines"]).encode("utf-8")
         gone = document.get("gone", {})
