@@ -85,6 +85,36 @@ def test_a_restart_whose_build_fails_serves_the_folder_in_service_and_says_so(
         f"site folder: {target}"
 
 
+def test_another_release_serving_the_same_data_folder_is_said_and_a_restart_takes_it_back(
+    tmp_path: Path,
+) -> None:
+    # A release tried beside production without its own AGENDA_SITE: each builds its own
+    # folders, points `current` (what nginx serves) at them and removes the other's. The
+    # one whose folder was taken away said nothing: /healthz named a folder gone.
+    path = data_folder(tmp_path)
+    config = {"AGENDA_DATA": str(path), "AGENDA_NOW": NOW, "AGENDA_WATCH": False,
+              "TESTING": True}
+    client = create_app(config).test_client()
+    root = path.with_name("sessions.site")
+    ours = os.readlink(root / CURRENT)
+    theirs = ours[:-8] + "0the0r00"  # the same version, as another release names it
+    shutil.copytree(root / ours, root / theirs, symlinks=True)
+    os.symlink(theirs, root / ".link")
+    os.replace(root / ".link", root / CURRENT)
+
+    health = client.get("/healthz?strict=1")
+
+    assert health.status_code == 503
+    told = french(
+        "{folder} was built by another release of agenda, which serves this data folder too: "
+        "each removes the other's folders; give one its own AGENDA_SITE, then restart agenda",
+        folder=root / theirs)
+    assert f"problem: {told}\n" in health.get_data(as_text=True)
+    again = create_app(config).test_client()  # the other one stopped, this one restarted
+    assert os.readlink(root / CURRENT) == ours
+    assert told not in again.get("/healthz").get_data(as_text=True)
+
+
 NOBODY = 65534  # the service's user, as the unit's "agenda" is: not root
 
 
