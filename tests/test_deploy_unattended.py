@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ import pytest
 
 from tests.conftest import ROOT, SEVERAL
 from tests.servers import fetch, free_port, nginx, running
+from tests.test_cli import says
 
 UNIT = ROOT / "deploy" / "agenda.service"
 
@@ -143,3 +145,22 @@ def test_workers_watch_the_schedule_before_any_request(tmp_path: Path) -> None:
     log = (tmp_path / "log.txt").read_text()
     assert "] agenda.store: published version 2 (" in log
     assert "[ERROR]" not in log
+
+
+def test_a_port_in_use_is_not_announced_as_served(tmp_path: Path) -> None:
+    # A second `agenda serve` on the port of the first: it said « servi sur … » before
+    # gunicorn found the port taken, and exited 1 after that.
+    data = tmp_path / "sessions.toml"
+    shutil.copyfile(SEVERAL, data)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [agenda_command(), "serve", "--data", str(data), "--port", str(port),
+                   "--workers", "1"]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60,
+                                cwd=tmp_path)
+    assert result.returncode == 1
+    assert says("agenda: starting {path} at {binds} with {workers} workers (Ctrl-C to stop)",
+                result.stdout.splitlines()[0])
+    assert f"Connection in use: ('127.0.0.1', {port})" in result.stderr

@@ -211,7 +211,7 @@ def serve(
     except AgendaError as error:  # a history not to build on, a data folder not writable
         _quit(_("{error}\nagenda: not starting.", error=error))
     binds = ", ".join(f"http://{b}/" for b in server.cfg.bind)
-    click.echo(_("agenda: serving {path} at {binds} with {workers} workers (Ctrl-C to stop)",
+    click.echo(_("agenda: starting {path} at {binds} with {workers} workers (Ctrl-C to stop)",
                  path=path, binds=binds, workers=server.cfg.workers))
     server.run()
 
