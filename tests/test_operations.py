@@ -455,3 +455,28 @@ def test_exports_run_version_after_version_keep_two_site_folders(tmp_path: Path)
     root = path.with_name("sessions.site")
     folders = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.is_symlink())
     assert len(folders) == 2 and os.readlink(root / CURRENT) in folders
+
+
+def test_an_export_rebuilt_in_place_is_never_missing_while_the_previous_one_goes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The daily `agenda build site/` that nginx serves: the previous export was removed
+    # (seconds at 90,000 URLs: nginx answered 404 meanwhile) before the new one came in,
+    # and a job killed then left no export at all. Killed now while removing the previous.
+    path = data_folder(tmp_path)
+    out = tmp_path / "export"
+    runner = CliRunner()
+    assert runner.invoke(main, ["build", "--data", str(path), str(out)]).exit_code == 0
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("Matinales d’essai", "Matinales du jeudi", 1), "utf-8")
+    remove = shutil.rmtree
+
+    def killed(folder: str | Path, *args: object, **options: object) -> None:
+        if Path(folder).parent == tmp_path and (Path(folder) / "_manifest.jsonl").exists():
+            raise KeyboardInterrupt  # an export on its way out
+        remove(folder, *args, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(shutil, "rmtree", killed)
+    runner.invoke(main, ["build", "--publish", "--data", str(path), str(out)])
+
+    assert "Matinales du jeudi" in (out / "index.html").read_text("utf-8")

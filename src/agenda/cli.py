@@ -91,8 +91,7 @@ def check(path: Path | None) -> None:
     click.echo(_(
         "{path}: OK, {series} series, {sessions} sessions ({dated} dated), {contacts} contacts.",
         path=target, series=len(schedule.series), sessions=len(schedule.sessions),
-        dated=len(schedule.dated_sessions), contacts=len(schedule.contacts),
-    ))
+        dated=len(schedule.dated_sessions), contacts=len(schedule.contacts)))
     now = datetime.now(UTC)
     for s in schedule.sessions:  # a replay link of a session that has not taken place yet
         if s.replay_url and not s.held and (s.end is None or s.end > now):

@@ -581,7 +581,6 @@ def _write_extras(schedule: Schedule, folder: Path, entries: list[Entry]) -> Non
 def export(site: Site, outdir: Path) -> int:
     """Copy the folder of `site` into `outdir` (hard links where the disk allows); files copied.
     `outdir` must be new, empty, or a previous export (it has a manifest), which is replaced."""
-    outdir = Path(outdir)
     if outdir.exists() and any(outdir.iterdir()) and not (outdir / MANIFEST).exists():
         raise ExportError(_("{path} is not empty and holds no previous export ({manifest}); "
                             "choose an empty or new folder.", path=outdir, manifest=MANIFEST))
@@ -597,7 +596,10 @@ def export(site: Site, outdir: Path) -> int:
         copied.append(None)
 
     shutil.copytree(site.folder, temporary, copy_function=link_or_copy)
+    # The previous export moves aside first: nginx misses it for two renames, not a removal.
+    previous = temporary.with_suffix(".old")
     if outdir.exists():
-        shutil.rmtree(outdir)
+        os.rename(outdir, previous)
     os.rename(temporary, outdir)
+    shutil.rmtree(previous, ignore_errors=True)
     return len(copied)

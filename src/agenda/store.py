@@ -518,5 +518,4 @@ def describe(outcome: Outcome) -> str:
                    for revision in entry.revisions[-1:] if revision.at == history.published
                    for n in revision.news})
     changed = "; ".join(str(c) for c in outcome.changes) or "no session changed"
-    announced = ", ".join(news) or "nothing"
-    return f"{outcome.version.label}: {changed}; the feeds announce: {announced}"
+    return f"{outcome.version.label}: {changed}; the feeds announce: {', '.join(news) or 'nothing'}"
