@@ -10,6 +10,7 @@ import sys
 
 from agenda import create_app
 from agenda.errors import AgendaError
+from agenda.i18n import _
 
 # The service's own lines (publications, builds, problems) beside the server's.
 logging.basicConfig(level=logging.INFO,
@@ -17,5 +18,5 @@ logging.basicConfig(level=logging.INFO,
 try:
     app = create_app()
 except AgendaError as error:  # an invalid schedule, or a history that cannot be built on
-    print(f"agenda: not starting:\n{error}", file=sys.stderr)
+    print(_("{error}\nagenda: not starting.", error=error), file=sys.stderr)
     sys.exit(1)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +13,10 @@ from zoneinfo import ZoneInfo
 from click.testing import CliRunner
 
 from agenda.cli import main
+from agenda.i18n import _, catalogue
 from agenda.loader import load_schedule
-from tests.conftest import MINIMAL, ROOT, SHIPPED
+from agenda.published import published_path
+from tests.conftest import MINIMAL, ROOT, SEVERAL, SHIPPED
 
 BAD = """
 [calendar]
@@ -98,7 +102,8 @@ def test_serve_refuses_bad_file_without_traceback(runner: CliRunner, write_sched
     result = runner.invoke(main, ["serve", "--data", str(path), "--port", "0"])
     assert result.exit_code == 1
     assert "champ strat : clé inconnue" in result.output
-    assert result.output.splitlines()[-1] == "agenda: not starting until the schedule is valid."
+    assert result.output.splitlines()[-1] == french(
+        "agenda: not starting until the schedule is valid.")
 
 
 def test_serve_with_a_missing_settings_file_says_so(
@@ -207,4 +212,99 @@ def test_check_folder_is_a_problem_with_exit_1(runner: CliRunner, tmp_path: Path
 def test_serve_folder_is_a_problem_with_exit_1(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(main, ["serve", "--data", str(tmp_path), "--port", "0"])
     assert result.exit_code == 1
-    assert result.output.splitlines()[-1] == "agenda: not starting until the schedule is valid."
+    assert result.output.splitlines()[-1] == french(
+        "agenda: not starting until the schedule is valid.")
+
+
+def french(msgid: str, **values: object) -> str:
+    """The catalogue's French text of `msgid` (which must have one), with `values` put in."""
+    assert catalogue("fr").get(msgid), f"no French text for {msgid!r}"
+    return _(msgid, **values)
+
+
+def says(msgid: str, line: str) -> bool:
+    """Whether `line` is the French text of `msgid`, whatever its placeholders hold."""
+    parts = re.split(r"\{\w+\}", french(msgid))
+    return re.fullmatch(".+".join(re.escape(part) for part in parts), line) is not None
+
+
+def test_build_tells_the_operator_in_french(runner: CliRunner, tmp_path: Path) -> None:
+    # `agenda build` run by an operator (or cron): a first history, an export, then an edit
+    # not published; every line French like the rest of the command, none in English.
+    path = tmp_path / "sessions.toml"
+    shutil.copyfile(SEVERAL, path)
+    first = runner.invoke(main, ["build", "--data", str(path), str(tmp_path / "site")])
+    assert first.exit_code == 0, first.output
+    assert first.output.splitlines() == [
+        french("{path}: no published version yet; publishing {target} starts its history.",
+               path=published_path(path), target=path),
+        first.output.splitlines()[1],
+    ]
+    assert says("{path}: {label}, {urls} URLs, {files} files, from {target}.",
+                first.output.splitlines()[1])
+    path.write_text(path.read_text("utf-8").replace("Le jour où l’on recule l’heure",
+                                                    "Le jour d’après"), encoding="utf-8")
+
+    refused = runner.invoke(main, ["build", "--data", str(path), str(tmp_path / "site")])
+
+    assert refused.exit_code == 1
+    lines = refused.stderr.splitlines()
+    assert says("agenda: {path} differs from {label}, the published version; nothing built. "
+                "Not published yet:", lines[0])
+    assert lines[-1] == french(
+        "Publish it first (agenda publish), or build with agenda build --publish.")
+    assert not re.search(r"\b(differs|published|nothing|built|files)\b", refused.output)
+
+
+def test_link_tells_the_operator_in_french(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "sessions.toml"
+    path.write_text(SEVERAL.read_text("utf-8").replace(
+        'video_url = "https://video.example.org/live/printemps"\nvideo_public = true\n', ""),
+        encoding="utf-8")
+    env = {"AGENDA_SECRET": "test-secret-0123456789-abcdefghij"}
+
+    made = runner.invoke(main, ["link", "printemps", "--data", str(path)], env=env)
+    unknown = runner.invoke(main, ["link", "nulle-part", "--data", str(path)], env=env)
+    typo = runner.invoke(main, ["link", "printemps", "--email", "jean", "--data", str(path)],
+                         env=env)
+    unset = runner.invoke(main, ["link", "printemps", "--data", str(path)],
+                          env={"AGENDA_SECRET": ""})
+
+    assert made.exit_code == 0
+    assert made.stderr.splitlines() == [french(
+        "agenda: note: session '{id}' has no video_url yet; the link will show it once it is "
+        "set.", id="printemps")]
+    assert says(".ics file: {url}", made.stdout.splitlines()[0])
+    assert unknown.exit_code == 1 and unknown.output.splitlines() == [french(
+        "agenda: no session '{id}' in {path}; sessions: {known}.", id="nulle-part", path=path,
+        known=", ".join(s.id for s in load_schedule(path).sessions))]
+    assert typo.exit_code == 1 and typo.output.splitlines() == [french("agenda: {error}", error=(
+        french("'{value}' is not an email address, such as 'name@example.org'", value="jean")))]
+    assert unset.exit_code == 1 and says("agenda: {error}", unset.output.splitlines()[0])
+    assert unset.output.startswith(french("agenda: {error}", error=french(
+        "{name} is not set: personal links need a secret key. Set it, in the environment of "
+        "this command and of the server, to a long random string such as the output of: "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'", name="AGENDA_SECRET")))
+
+
+def test_a_published_file_edited_by_hand_is_told_in_french_with_the_way_out(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    path = tmp_path / "sessions.toml"
+    shutil.copyfile(SHIPPED, path)
+    published = published_path(path)
+    shutil.copyfile(published_path(SHIPPED), published)
+    published.write_text(published.read_text("utf-8").replace("Olivier Bianchi", "O. Bianchi"),
+                         encoding="utf-8")
+
+    checked = runner.invoke(main, ["check", str(path)])
+    served = runner.invoke(main, ["serve", "--data", str(path), "--port", "0"])
+
+    told = french(
+        "{path}: not a published version agenda can read ({reason}); put back its last good "
+        "copy (git, a backup), or run `agenda publish --new-history` to go on from the schedule "
+        "file", path=published,
+        reason=french("the schedule text does not match its sha256 (edited by hand?)"))
+    assert checked.exit_code == 1 and checked.stderr == f"{told}\n"
+    assert served.exit_code == 1
+    assert served.stderr == french("{error}\nagenda: not starting.", error=told) + "\n"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ import pytest
 
 from tests.conftest import ROOT, SEVERAL
 from tests.servers import fetch, free_port, nginx, running
+from tests.test_cli import says
 
 UNIT = ROOT / "deploy" / "agenda.service"
 
@@ -106,13 +108,18 @@ def test_port_80_does_not_tell_the_nginx_version(tmp_path: Path) -> None:
 
 def test_workers_watch_the_schedule_before_any_request(tmp_path: Path) -> None:
     # Behind nginx, which serves the site folder, a worker may get no request for hours:
-    # a saved edit must still be published and built without one.
+    # a saved edit must still be published and built without one. The log says so, and
+    # holds no error: the unit's $HOME cannot be written (ProtectHome), gunicorn's control
+    # socket went there.
     data = tmp_path / "sessions.toml"
     shutil.copyfile(SEVERAL, data)
     shutil.copyfile(SEVERAL.with_name("several_sessions.published.json"),
                     data.with_name("sessions.published.json"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENDA_")}
-    env.update(AGENDA_DATA=str(data), AGENDA_SITE="", AGENDA_WATCH="1")
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("AGENDA_") and k != "XDG_RUNTIME_DIR"}
+    (tmp_path / "not-a-folder").write_text("")
+    env.update(AGENDA_DATA=str(data), AGENDA_SITE="", AGENDA_WATCH="1",
+               HOME=str(tmp_path / "not-a-folder" / "home"))
     command = [agenda_command(), "serve", "--data", str(data), "--port", str(free_port()),
                "--workers", "2"]
     current = tmp_path / "sessions.site" / "current"
@@ -135,3 +142,25 @@ def test_workers_watch_the_schedule_before_any_request(tmp_path: Path) -> None:
         server.terminate()
         server.wait(timeout=20)
     assert "Le jour d’après" in (current / "events" / "automne.html").read_text("utf-8")
+    log = (tmp_path / "log.txt").read_text()
+    assert "] agenda.store: published version 2 (" in log
+    assert "[ERROR]" not in log
+
+
+def test_a_port_in_use_is_not_announced_as_served(tmp_path: Path) -> None:
+    # A second `agenda serve` on the port of the first: it said « servi sur … » before
+    # gunicorn found the port taken, and exited 1 after that.
+    data = tmp_path / "sessions.toml"
+    shutil.copyfile(SEVERAL, data)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [agenda_command(), "serve", "--data", str(data), "--port", str(port),
+                   "--workers", "1"]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60,
+                                cwd=tmp_path)
+    assert result.returncode == 1
+    assert says("agenda: starting {path} at {binds} with {workers} workers (Ctrl-C to stop)",
+                result.stdout.splitlines()[0])
+    assert f"Connection in use: ('127.0.0.1', {port})" in result.stderr

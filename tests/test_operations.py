@@ -3,6 +3,7 @@ another user, folders touched by hand. Each test reproduces what an operator wou
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -33,6 +34,7 @@ from agenda.site import folder_name
 from agenda.store import CURRENT
 from tests.conftest import SEVERAL
 from tests.servers import fetch, free_port
+from tests.test_cli import french, says
 from tests.test_deploy_nginx import deployed
 from tests.test_deploy_unattended import unit_settings
 
@@ -81,6 +83,36 @@ def test_a_restart_whose_build_fails_serves_the_folder_in_service_and_says_so(
     time.sleep(0.6)
     assert client.get("/healthz?strict=1").get_data(as_text=True).splitlines()[1] == \
         f"site folder: {target}"
+
+
+def test_another_release_serving_the_same_data_folder_is_said_and_a_restart_takes_it_back(
+    tmp_path: Path,
+) -> None:
+    # A release tried beside production without its own AGENDA_SITE: each builds its own
+    # folders, points `current` (what nginx serves) at them and removes the other's. The
+    # one whose folder was taken away said nothing: /healthz named a folder gone.
+    path = data_folder(tmp_path)
+    config = {"AGENDA_DATA": str(path), "AGENDA_NOW": NOW, "AGENDA_WATCH": False,
+              "TESTING": True}
+    client = create_app(config).test_client()
+    root = path.with_name("sessions.site")
+    ours = os.readlink(root / CURRENT)
+    theirs = ours[:-8] + "0the0r00"  # the same version, as another release names it
+    shutil.copytree(root / ours, root / theirs, symlinks=True)
+    os.symlink(theirs, root / ".link")
+    os.replace(root / ".link", root / CURRENT)
+
+    health = client.get("/healthz?strict=1")
+
+    assert health.status_code == 503
+    told = french(
+        "{folder} was built by another release of agenda, which serves this data folder too: "
+        "each removes the other's folders; give one its own AGENDA_SITE, then restart agenda",
+        folder=root / theirs)
+    assert f"problem: {told}\n" in health.get_data(as_text=True)
+    again = create_app(config).test_client()  # the other one stopped, this one restarted
+    assert os.readlink(root / CURRENT) == ours
+    assert told not in again.get("/healthz").get_data(as_text=True)
 
 
 NOBODY = 65534  # the service's user, as the unit's "agenda" is: not root
@@ -145,7 +177,9 @@ def test_a_build_by_root_leaves_no_folder_the_service_cannot_remove(
 
     assert result.exit_code == 1
     assert f"appartient à un autre utilisateur (uid {NOBODY})" in result.output
-    assert "sudo -u agenda" in result.output
+    # A way that works as sudo runs it: as another user, AGENDA_DATA dropped.
+    assert result.output.endswith(f"sudo -u '#{NOBODY}' env AGENDA_DATA={service_folder} "
+                                  "agenda …\n")
     assert CliRunner().invoke(main, ["publish", str(service_folder)]).exit_code == 1
     folders = [p for p in service_folder.parent.rglob("*") if p.is_dir() and not p.is_symlink()]
     assert [p for p in folders if p.stat().st_uid != NOBODY] == []
@@ -162,7 +196,7 @@ def test_editors_added_by_root_are_refused_where_the_service_could_not_read_them
                                 input="un mot de passe assez long\n")
 
     assert result.exit_code == 1
-    assert "sudo -u agenda" in result.output
+    assert f"sudo -u '#{NOBODY}' env AGENDA_DATA={service_folder} agenda …" in result.output
     assert not editors_path(service_folder).exists()
     added = as_service("editor", "add", "redaction@ceps.example", "--name", "Rédaction",
                        "--password-stdin", "--data", str(service_folder),
@@ -172,6 +206,35 @@ def test_editors_added_by_root_are_refused_where_the_service_could_not_read_them
                                      "--data", str(service_folder)]).exit_code == 1
 
 
+def test_a_data_folder_the_service_cannot_write_stops_the_start_in_french() -> None:
+    # The data folder left to root (chown forgotten): the first start can neither publish
+    # nor build, and has nothing to serve. It said so with a traceback, under a message
+    # claiming the previous folder was still served; the lock's reason was "No such file".
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to act as the service")
+    folder = Path(tempfile.mkdtemp(prefix="agenda-ops-"))
+    try:
+        folder.chmod(0o755)
+        path = folder / "sessions.toml"
+        shutil.copyfile(SEVERAL, path)
+        path.chmod(0o644)
+        served = as_service("serve", "--data", str(path), "--port", str(free_port()))
+        command = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                   sys.executable, "-c", "import wsgi"]
+        loaded = subprocess.run(command, capture_output=True, text=True, timeout=120,
+                                cwd=Path(__file__).parents[1], env={"AGENDA_DATA": str(path)})
+    finally:
+        shutil.rmtree(folder)
+    denied = os.strerror(errno.EACCES)
+    for result in (served, loaded):
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        assert french("cannot create the lock beside {path}: {reason}",
+                      path=published_path(path), reason=denied) in result.stderr
+        *_, built, last = result.stderr.splitlines()
+        assert says("cannot build the site of {label} in {folder}: {error}", built)
+        assert f"{denied}: '{folder / 'sessions.site'}'" in built
+        assert last == french("{error}\nagenda: not starting.", error="").splitlines()[-1]
 @contextmanager
 def serving(path: Path, **settings: str) -> Iterator[subprocess.Popen[bytes]]:
     """`agenda serve` as in production (workers watching from their start, 2 s to settle)
@@ -281,6 +344,17 @@ def test_health_dates_a_missing_schedule_file_from_when_it_went_missing(tmp_path
     assert again == first
 
 
+def test_health_says_in_french_that_a_file_waits_for_the_desk(tmp_path: Path) -> None:
+    path = data_folder(tmp_path)
+    client = create_app({"AGENDA_DATA": str(path), "AGENDA_AUTOPUBLISH": False,
+                         "AGENDA_WATCH": False, "TESTING": True}).test_client()
+    path.write_text(path.read_text("utf-8") + "# edited by hand\n", encoding="utf-8")
+
+    health = client.get("/healthz").get_data(as_text=True)
+
+    assert f"\n  {french('{path}: changed, waits for the desk', path=path)}\n" in health
+
+
 def test_the_unit_waits_for_the_full_build_an_upgrade_makes_before_ready() -> None:
     # gunicorn says READY=1 after the master loaded the app, which builds the site; after an
     # upgrade nothing is reused (a full build: a minute at 10,000 sessions on two cores).
@@ -381,3 +455,28 @@ def test_exports_run_version_after_version_keep_two_site_folders(tmp_path: Path)
     root = path.with_name("sessions.site")
     folders = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.is_symlink())
     assert len(folders) == 2 and os.readlink(root / CURRENT) in folders
+
+
+def test_an_export_rebuilt_in_place_is_never_missing_while_the_previous_one_goes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The daily `agenda build site/` that nginx serves: the previous export was removed
+    # (seconds at 90,000 URLs: nginx answered 404 meanwhile) before the new one came in,
+    # and a job killed then left no export at all. Killed now while removing the previous.
+    path = data_folder(tmp_path)
+    out = tmp_path / "export"
+    runner = CliRunner()
+    assert runner.invoke(main, ["build", "--data", str(path), str(out)]).exit_code == 0
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("Matinales d’essai", "Matinales du jeudi", 1), "utf-8")
+    remove = shutil.rmtree
+
+    def killed(folder: str | Path, *args: object, **options: object) -> None:
+        if Path(folder).parent == tmp_path and (Path(folder) / "_manifest.jsonl").exists():
+            raise KeyboardInterrupt  # an export on its way out
+        remove(folder, *args, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(shutil, "rmtree", killed)
+    runner.invoke(main, ["build", "--publish", "--data", str(path), str(out)])
+
+    assert "Matinales du jeudi" in (out / "index.html").read_text("utf-8")

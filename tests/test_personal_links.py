@@ -109,21 +109,21 @@ def test_link_without_secret_is_a_clear_error(runner: CliRunner) -> None:
     result = runner.invoke(main, ["link", "automne", "--data", str(SEVERAL)],
                            env={"AGENDA_SECRET": ""})
     assert result.exit_code == 1
-    assert result.output.startswith("agenda: AGENDA_SECRET is not set: personal links need")
+    assert result.output.startswith("agenda : AGENDA_SECRET n’est pas défini : ")
 
 
 def test_link_with_a_short_secret_is_refused(runner: CliRunner) -> None:
     result = runner.invoke(main, ["link", "automne", "--data", str(SEVERAL)],
                            env={"AGENDA_SECRET": "short"})
     assert result.exit_code == 1
-    assert "AGENDA_SECRET is 5 characters long; use at least 16" in result.output
+    assert "AGENDA_SECRET a 5 caractères ; il en faut au moins 16" in result.output
 
 
 def test_link_to_unknown_session_lists_sessions(runner: CliRunner) -> None:
     result = runner.invoke(main, ["link", "nulle-part", "--data", str(SEVERAL)],
                            env={"AGENDA_SECRET": SECRET})
     assert result.exit_code == 1
-    assert result.output.startswith(f"agenda: no session 'nulle-part' in {SEVERAL}; sessions: ")
+    assert result.output.startswith(f"agenda : pas de séance « nulle-part » dans {SEVERAL} ; ")
 
 
 def test_moved_session_same_link_gives_the_new_date(runner: CliRunner, tmp_path: Path) -> None:

@@ -242,6 +242,8 @@ def test_a_failed_build_keeps_the_previous_folder_and_health_says_why(
     assert f"impossible de construire le site de la version 2 ({served_digest(app)}" in \
         health.get_data(as_text=True)
     assert str(failure) in health.get_data(as_text=True)
+    # The full disk's error names no file: the message says where the build was.
+    assert f" dans {path.with_name(path.stem + '.site')} : " in health.get_data(as_text=True)
     assert not [p for p in tmp_path.rglob("*.tmp")], "the temporary folder is removed"
     # Logged once, with where it failed; not built again at every request meanwhile.
     assert [r.exc_info[1] for r in caplog.records if r.exc_info] == [failure]

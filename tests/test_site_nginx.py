@@ -186,7 +186,7 @@ def test_build_cli_copies_the_published_folder_and_refreshes(
     out = tmp_path / "site"
     result = runner.invoke(main, ["build", str(out), "--data", str(path), "--now", NOW])
     assert result.exit_code == 0, result.output
-    assert "no published version yet" in result.output  # it says it starts a history
+    assert "aucune version publiée" in result.output  # it says it starts a history
     assert (out / "events" / "automne.html").is_file()
     assert (out / "_headers").is_file()
     path.write_text(text.replace("Le jour où l’on recule l’heure", "Le jour d’après"),
@@ -217,7 +217,7 @@ def test_build_refuses_a_folder_that_is_not_an_export(runner: CliRunner, tmp_pat
     (tmp_path / "out" / "notes.txt").write_text("mine")
     result = runner.invoke(main, ["build", str(tmp_path / "out"), "--data", str(path)])
     assert result.exit_code == 1
-    assert "holds no previous export" in result.output
+    assert "ne contient pas d’export précédent" in result.output
     assert (tmp_path / "out" / "notes.txt").read_text() == "mine"
 
 
@@ -244,7 +244,7 @@ def test_build_says_when_cloudflare_would_drop_headers(
     assert result.exit_code == 0, result.output
     rules = (tmp_path / "site" / "_headers").read_text("utf-8").count("\n/")
     assert rules > 100
-    assert f"_headers has {rules} rules; Cloudflare Pages applies the first 100" in result.output
+    assert f"_headers a {rules} règles ; Cloudflare Pages n’applique que les 100 " in result.output
     fewer = tmp_path / "fewer" / "sessions.toml"  # 66 URLs
     fewer.parent.mkdir()
     shutil.copyfile(SEVERAL, fewer)

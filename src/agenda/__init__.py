@@ -15,8 +15,8 @@ DEFAULT_DATA = "data/sessions.toml"
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the Flask app serving the schedule named by AGENDA_DATA (or `test_config`).
 
-    Raises agenda.errors.ScheduleError, listing every problem, when the schedule is invalid.
-    """
+    Raises an AgendaError saying why when there is nothing to serve: ScheduleError (every
+    problem of an invalid file never published), PublishedError, SiteError."""
     from agenda import desk
     from agenda.store import SETTLE_SECONDS, VersionStore
     from agenda.web import errors, health, personal, serve

@@ -12,9 +12,9 @@ from typing import NoReturn
 import click
 from click.decorators import FC
 
-from agenda import DEFAULT_DATA, gunicorn_conf, personal
+from agenda import DEFAULT_DATA, personal
 from agenda.desk.commands import editor
-from agenda.errors import ExportError, ScheduleError
+from agenda.errors import AgendaError, ScheduleError
 from agenda.i18n import _
 from agenda.loader import EMAIL, load_schedule
 from agenda.published import (
@@ -34,17 +34,17 @@ def _default_path() -> str:
 
 def _published_for(schedule: Path) -> Path:
     """The published-version file of a schedule: $AGENDA_PUBLISHED, else beside it."""
-    named = os.environ.get("AGENDA_PUBLISHED")
-    return Path(named) if named else published_path(schedule)
+    return Path(os.environ.get("AGENDA_PUBLISHED") or published_path(schedule))
 
 
 def as_owner(schedule: Path) -> None:
     """As root, refuse to write in a data folder another user (the service) owns; say how."""
     folder = schedule.resolve().parent
     if os.geteuid() == 0 and folder.is_dir() and folder.stat().st_uid != 0:
-        _quit(_("{folder} belongs to another user (uid {owner}): run this command as that "
-                "user, for instance sudo -u agenda agenda …", folder=schedule.parent,
-                owner=folder.stat().st_uid))
+        _quit(_("{folder} belongs to another user (uid {owner}): run this command as that user "
+                "(sudo drops AGENDA_DATA), for instance sudo -u '#{owner}' env AGENDA_DATA={path} "
+                "agenda …", folder=schedule.parent, owner=folder.stat().st_uid,
+                path=folder / schedule.name))
 
 
 def _quit(message: object) -> NoReturn:
@@ -58,10 +58,8 @@ def _fail(error: ScheduleError, target: Path, closing: str | None = None) -> NoR
     for problem in error.problems:
         click.echo(str(problem), err=True)
     count = len(error.problems)
-    if closing is None:
-        closing = (_("{path}: 1 problem.", path=target) if count == 1
-                   else _("{path}: {count} problems.", path=target, count=count))
-    _quit(closing)
+    _quit(closing or (_("{path}: 1 problem.", path=target) if count == 1
+                      else _("{path}: {count} problems.", path=target, count=count)))
 
 
 def _data_option(**checks: bool) -> Callable[[FC], FC]:
@@ -93,15 +91,14 @@ def check(path: Path | None) -> None:
     click.echo(_(
         "{path}: OK, {series} series, {sessions} sessions ({dated} dated), {contacts} contacts.",
         path=target, series=len(schedule.series), sessions=len(schedule.sessions),
-        dated=len(schedule.dated_sessions), contacts=len(schedule.contacts),
-    ))
+        dated=len(schedule.dated_sessions), contacts=len(schedule.contacts)))
     now = datetime.now(UTC)
     for s in schedule.sessions:  # a replay link of a session that has not taken place yet
         if s.replay_url and not s.held and (s.end is None or s.end > now):
-            click.echo(f"{target}: séance « {s.id} », champ replay_url : attention, la séance "
-                       "n’a pas encore eu lieu (elle se termine plus tard ou n’a pas de date) ; "
-                       "vérifiez le lien, ou écrivez held = true pour une séance sans date déjà "
-                       "tenue", err=True)
+            click.echo(_("{path}: session '{id}', field replay_url: beware, the session has not "
+                         "taken place yet (it ends later or has no date); check the link, or "
+                         "write held = true for a session without a date already held",
+                         path=target, id=s.id), err=True)
     published = _published_for(target)
     try:
         current, following, changes = pending_changes(target, published, now)
@@ -157,15 +154,14 @@ def publish(
         _fail(error, target, _("{path}: not published.", path=target))
     except (PublishedError, CannotWrite) as error:
         _quit(_("{error}; not published.", error=error))
-    version = outcome.version
+    label = outcome.version.label
     if new_history:
-        click.echo(_("{path}: history acknowledged from {label}.", path=published,
-                     label=version.label))
+        click.echo(_("{path}: history acknowledged from {label}.", path=published, label=label))
     if not outcome.written:
         click.echo(_("{path}: {label}, already up to date with {target}.",
-                     path=published, label=version.label, target=target))
+                     path=published, label=label, target=target))
         return
-    click.echo(_("{path}: published {label}.", path=published, label=version.label))
+    click.echo(_("{path}: published {label}.", path=published, label=label))
     for change in outcome.changes:
         click.echo(f"  {change}")
 
@@ -190,16 +186,10 @@ def serve(
         os.environ["AGENDA_DATA"] = data
     path = _default_path()
     as_owner(Path(path))
-    try:
-        app = create_app({"AGENDA_DATA": path})
-    except ScheduleError as error:
-        _fail(error, Path(path), "agenda: not starting until the schedule is valid.")
-    except PublishedError as error:
-        _quit(f"{error}\nagenda: not starting.")
-    settings = [Path(gunicorn_conf.__file__), *([config] if config else [])]
+    settings = [Path(__file__).with_name("gunicorn_conf.py"), *([config] if config else [])]
 
     class Server(Application):  # type: ignore[misc]
-        """gunicorn with the project's settings file, serving the app loaded above."""
+        """gunicorn with the project's settings file, serving the app loaded below."""
 
         def load_config(self) -> None:
             for path in settings:
@@ -212,10 +202,16 @@ def serve(
         def load(self) -> object:
             return app
 
-    server = Server()
+    server = Server()  # reads the settings: the log is set up before the app loads
+    try:
+        app = create_app({"AGENDA_DATA": path})
+    except ScheduleError as error:
+        _fail(error, Path(path), _("agenda: not starting until the schedule is valid."))
+    except AgendaError as error:  # a history not to build on, a data folder not writable
+        _quit(_("{error}\nagenda: not starting.", error=error))
     binds = ", ".join(f"http://{b}/" for b in server.cfg.bind)
-    click.echo(f"agenda: serving {path} at {binds} with {server.cfg.workers} workers "
-               "(Ctrl-C to stop)")
+    click.echo(_("agenda: starting {path} at {binds} with {workers} workers (Ctrl-C to stop)",
+                 path=path, binds=binds, workers=server.cfg.workers))
     server.run()
 
 
@@ -244,32 +240,33 @@ def build(outdir: Path, data: str | None, now: str | None, publish_first: bool) 
         moment = fixed_moment(now) if now else datetime.now(UTC)
         version = read_version(published, str(target))
         if version is None:
-            click.echo(f"{published}: no published version yet; publishing {target} starts "
-                       "its history.")
+            click.echo(_("{path}: no published version yet; publishing {target} starts its "
+                         "history.", path=published, target=target))
             version = publish_file(target, published, datetime.now(UTC)).version
         elif digest_of_file(target) != version.digest:
             if not publish_first:
-                _, _, changes = pending_changes(target, published, datetime.now(UTC))
-                click.echo(f"agenda: {target} differs from {version.label}, the published "
-                           "version; nothing built. Not published yet:", err=True)
-                for change in changes or ["(the text only: no session changes)"]:
+                changes = pending_changes(target, published, datetime.now(UTC))[2]
+                click.echo(_("agenda: {path} differs from {label}, the published version; "
+                             "nothing built. Not published yet:", path=target,
+                             label=version.label), err=True)
+                for change in changes or [_("(the text only: no session changes)")]:
                     click.echo(f"  {change}", err=True)
-                _quit("Publish it first (agenda publish), or build with agenda build --publish.")
+                _quit(_("Publish it first (agenda publish), or build with agenda build --publish."))
             version = publish_file(target, published, datetime.now(UTC)).version
         root = Path(os.environ.get("AGENDA_SITE") or site_root_for(target))
         built = ensure_site(root, version, moment, serve=now is None)  # pinned: not served
         count = site.export(built, outdir)
     except ScheduleError as error:
-        _fail(error, target, "agenda: nothing built until the schedule is valid.")
-    except (ExportError, PublishedError, CannotWrite, site.SiteError, ValueError,
-            OSError) as error:
-        _quit(f"agenda: {error}")
-    click.echo(f"{outdir}: {version.label}, {len(built.entries)} URLs, {count} files, "
-               f"from {target}.")
+        _fail(error, target, _("agenda: nothing built until the schedule is valid."))
+    except (AgendaError, ValueError, OSError) as error:
+        _quit(_("agenda: {error}", error=error))
+    click.echo(_("{path}: {label}, {urls} URLs, {files} files, from {target}.", path=outdir,
+                 label=version.label, urls=len(built.entries), files=count, target=target))
     rules = sum(1 for _entry in hosting.public(built.entries.values()))
     if rules > hosting.CLOUDFLARE_RULES:
-        click.echo(f"note: _headers has {rules} rules; Cloudflare Pages applies the first "
-                   f"{hosting.CLOUDFLARE_RULES} only: serve this folder with nginx or Netlify.")
+        click.echo(_("note: _headers has {rules} rules; Cloudflare Pages applies the first "
+                     "{limit} only: serve this folder with nginx or Netlify.", rules=rules,
+                     limit=hosting.CLOUDFLARE_RULES))
 
 
 @main.command()
@@ -285,24 +282,25 @@ def link(session_id: str, email: str | None, data: str | None) -> None:
     try:
         secret_key = personal.key(os.environ.get(personal.SECRET_VARIABLE))
     except personal.SecretError as error:
-        _quit(f"agenda: {error}")
+        _quit(_("agenda: {error}", error=error))
     if email is not None and not EMAIL.match(email.strip()):
-        _quit(f"agenda: '{email}' is not an email address, such as 'name@example.org'.")
+        _quit(_("agenda: {error}", error=_(
+            "'{value}' is not an email address, such as 'name@example.org'", value=email)))
     target = data or _default_path()
     try:
         schedule = load_schedule(target)
     except ScheduleError as error:
-        _fail(error, Path(target), "agenda: no link until the schedule is valid.")
+        _fail(error, Path(target), _("agenda: no link until the schedule is valid."))
     session = schedule.session(session_id)
     if session is None:
-        known = ", ".join(s.id for s in schedule.sessions)
-        _quit(f"agenda: no session '{session_id}' in {target}; sessions: {known}.")
+        _quit(_("agenda: no session '{id}' in {path}; sessions: {known}.", id=session_id,
+                path=target, known=", ".join(s.id for s in schedule.sessions)))
     if not session.video_url:
-        click.echo(f"agenda: note: session '{session_id}' has no video_url yet; the link will "
-                   "show it once it is set.", err=True)
-    calendar = schedule.calendar
-    click.echo(f"Fichier .ics : {personal.ics_url(calendar, secret_key, session_id, email)}")
-    click.echo(personal.page_url(calendar, secret_key, session_id, email))
+        click.echo(_("agenda: note: session '{id}' has no video_url yet; the link will show it "
+                     "once it is set.", id=session_id), err=True)
+    made_of = (schedule.calendar, secret_key, session_id, email)
+    click.echo(_(".ics file: {url}", url=personal.ics_url(*made_of)))
+    click.echo(personal.page_url(*made_of))
 
 
 main.add_command(editor)  # agenda editor add / remove / list (agenda.desk.commands)

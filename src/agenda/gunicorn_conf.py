@@ -1,12 +1,14 @@
-"""gunicorn settings, shipped with the package: `agenda serve` reads them from any folder
-(then an operator's `--config FILE` on top); gunicorn.conf.py at the repository's root
-imports them for `gunicorn wsgi:app`.
-
-Environment: AGENDA_DATA (the schedule), AGENDA_BIND (default 127.0.0.1:8000),
-WEB_CONCURRENCY (workers, default 2 per CPU + 1).
+"""gunicorn settings, shipped with the package: `agenda serve` reads them from any folder (then
+`--config FILE` on top); gunicorn.conf.py at the root imports them for `gunicorn wsgi:app`.
+Environment: AGENDA_DATA, AGENDA_BIND (default 127.0.0.1:8000), WEB_CONCURRENCY (workers).
 """
 
+import logging
 import os
+
+# The service's own lines (publications, builds, problems), from the start of `agenda serve` too.
+logging.basicConfig(level=logging.INFO,
+                    format="[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s")
 
 bind = os.environ.get("AGENDA_BIND", "127.0.0.1:8000").split(",")
 # Requests are short and CPU-bound: gunicorn's rule of thumb, 2 per core + 1.
@@ -22,6 +24,8 @@ graceful_timeout = 10
 accesslog = "-"
 errorlog = "-"
 forwarded_allow_ips = "127.0.0.1,::1"
+# No gunicornc socket: in $HOME (unwritable under the unit) it logged an error at every start.
+control_socket_disable = True
 
 
 def post_worker_init(worker: object) -> None:

@@ -35,17 +35,15 @@ class SecretError(AgendaError):
 def key(secret: str | None) -> bytes:
     """The signing key from AGENDA_SECRET's value; SecretError when there is none worth using."""
     if not secret:
-        raise SecretError(
-            f"{SECRET_VARIABLE} is not set: personal links need a secret key. Set it, in the "
-            "environment of this command and of the server, to a long random string such as "
-            "the output of: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
-        )
+        raise SecretError(_(
+            "{name} is not set: personal links need a secret key. Set it, in the environment of "
+            "this command and of the server, to a long random string such as the output of: "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'", name=SECRET_VARIABLE))
     if len(secret) < MIN_SECRET_LENGTH:
-        raise SecretError(
-            f"{SECRET_VARIABLE} is {len(secret)} characters long; use at least "
-            f"{MIN_SECRET_LENGTH} random characters, such as the output of: "
-            "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
-        )
+        raise SecretError(_(
+            "{name} is {length} characters long; use at least {least} random characters, such "
+            "as the output of: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'",
+            name=SECRET_VARIABLE, length=len(secret), least=MIN_SECRET_LENGTH))
     # Shannon entropy in bits (its characters' frequencies times its length): sixteen
     # spaces give 0, a token_urlsafe(32) about 200.
     bits = -sum(n * math.log2(n / len(secret)) for n in Counter(secret).values())

@@ -184,7 +184,7 @@ def _read_time(value: Any) -> datetime | None:
         return None
     moment = datetime.fromisoformat(value)
     if moment.tzinfo is None:
-        raise ValueError(f"time without offset: {value}")
+        raise ValueError(_("time without offset: {value}", value=value))
     return moment
 
 
@@ -193,7 +193,7 @@ def _read_revision(data: dict[str, Any]) -> Revision:
     status = was.get("status")
     at = _read_time(data["at"])
     if at is None:
-        raise ValueError("a revision without a time")
+        raise ValueError(_("a revision without a time"))
     return Revision(
         at=at, sequence=int(data["sequence"]), fields=tuple(str(f) for f in data["fields"]),
         news=tuple(Change(n) for n in data.get("news", ())),
@@ -217,12 +217,13 @@ def from_json(data: bytes, where: str) -> tuple[bytes, History]:
     try:
         document = json.loads(data.decode("utf-8"))
         if document.get("format") != FORMAT:
-            raise ValueError(f"format is {document.get('format')!r}, not {FORMAT!r}")
+            raise ValueError(_("format {found!r}, not {expected!r} (written by another release?)",
+                               found=document.get("format"), expected=FORMAT))
         schedule = document["schedule"]
         raw = "\n".join(schedule["lines"]).encode("utf-8")
         gone = document.get("gone", {})
         if digest_of(raw) != schedule["sha256"]:
-            raise ValueError("the schedule text does not match its sha256 (edited by hand?)")
+            raise ValueError(_("the schedule text does not match its sha256 (edited by hand?)"))
         history = History(
             version=int(document["version"]),
             published=_read_time(document["published"]),
@@ -237,7 +238,9 @@ def from_json(data: bytes, where: str) -> tuple[bytes, History]:
         if strange or (strange := [k for k in history.planned if not PLANNED_KEY.match(k)]):
             raise ValueError(f"{strange[0]!r} is not an id")
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
-        raise PublishedError(_("{path}: not a published version agenda can read ({reason})",
+        raise PublishedError(_("{path}: not a published version agenda can read ({reason}); put "
+                               "back its last good copy (git, a backup), or run `agenda publish "
+                               "--new-history` to go on from the schedule file",
                                path=where, reason=exc)) from None
     return raw, history
 
@@ -434,6 +437,8 @@ def publishing_lock(published: Path) -> Iterator[None]:
             with contextlib.suppress(OSError):  # readable by all whatever the umask: a lock
                 os.fchmod(fd, 0o644)  # root made (`sudo agenda publish`) is the service's too
         except PermissionError:  # made by another user: flock needs no write access
+            if not lock.exists():  # no: a folder this user cannot write in
+                raise
             fd = os.open(lock, os.O_RDONLY)  # (but on NFS)
     except OSError as exc:
         raise CannotWrite(_("cannot create the lock beside {path}: {reason}", path=published,

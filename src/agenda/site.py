@@ -35,7 +35,9 @@ from typing import Any
 from werkzeug.http import http_date
 
 from agenda import encoding
+from agenda.errors import AgendaError, ExportError
 from agenda.headers import ANY_FRAMING, NO_FRAMING, security
+from agenda.i18n import _
 from agenda.model import Schedule, Session, latest_update
 from agenda.published import Version
 from agenda.render import cards, feeds, html, ical, json_api, links, wording
@@ -348,7 +350,7 @@ class Site:
         return open(self.folder / (entry.file + SIBLINGS.get(coding, "")), "rb")  # noqa: SIM115
 
 
-class SiteError(Exception):
+class SiteError(AgendaError):
     """A folder that is not a complete build (no manifest, unreadable, another format)."""
 
 
@@ -584,12 +586,9 @@ def _write_extras(schedule: Schedule, folder: Path, entries: list[Entry]) -> Non
 def export(site: Site, outdir: Path) -> int:
     """Copy the folder of `site` into `outdir` (hard links where the disk allows); files copied.
     `outdir` must be new, empty, or a previous export (it has a manifest), which is replaced."""
-    from agenda.errors import ExportError
-
-    outdir = Path(outdir)
     if outdir.exists() and any(outdir.iterdir()) and not (outdir / MANIFEST).exists():
-        raise ExportError(f"{outdir} is not empty and holds no previous export ({MANIFEST}); "
-                          "choose an empty or new folder.")
+        raise ExportError(_("{path} is not empty and holds no previous export ({manifest}); "
+                            "choose an empty or new folder.", path=outdir, manifest=MANIFEST))
     temporary = outdir.with_name(f".{outdir.name}.{os.getpid()}.tmp")
     shutil.rmtree(temporary, ignore_errors=True)
     copied = []
@@ -602,7 +601,10 @@ def export(site: Site, outdir: Path) -> int:
         copied.append(None)
 
     shutil.copytree(site.folder, temporary, copy_function=link_or_copy)
+    # The previous export moves aside first: nginx misses it for two renames, not a removal.
+    previous = temporary.with_suffix(".old")
     if outdir.exists():
-        shutil.rmtree(outdir)
+        os.rename(outdir, previous)
     os.rename(temporary, outdir)
+    shutil.rmtree(previous, ignore_errors=True)
     return len(copied)

@@ -89,20 +89,15 @@ def _stamp(path: Path) -> tuple[int, int, int] | None:
 class VersionStore:
     """The published version this process serves, and the site folder built from it."""
 
-    def __init__(
-        self,
-        path: str | Path,
-        published: str | Path | None = None,
-        settle: float = SETTLE_SECONDS,
-        watch: bool = True,
-        clock: Callable[[], datetime] = UTC_NOW,
-        autopublish: bool = True,
-        site_root: str | Path | None = None,
-        moment: Callable[[], datetime] | None = None,
-    ) -> None:
+    def __init__(self, path: str | Path, published: str | Path | None = None,
+                 settle: float = SETTLE_SECONDS, watch: bool = True,
+                 clock: Callable[[], datetime] = UTC_NOW, autopublish: bool = True,
+                 site_root: str | Path | None = None,
+                 moment: Callable[[], datetime] | None = None) -> None:
         """Load the latest published version (publishing the file first if there is none) and
         serve its site folder, built if need be. Raises ScheduleError when there is nothing
-        valid to serve at all: no published version and an invalid schedule file.
+        valid to serve at all (no published version and an invalid schedule file), SiteError
+        when no folder can be built nor found to serve (a data folder that is not writable).
         `clock` dates publications; `moment` (default: `clock`) says which folder to serve."""
         self.path = Path(path)
         self.published_path = Path(published) if published else published_path(self.path)
@@ -118,8 +113,8 @@ class VersionStore:
         self._checked_stamp: tuple[int, int, int] | None = None
         self._candidate: tuple[tuple[int, int, int], float] | None = None
         self._retry_at: float | None = None  # when to try a failed publication again
-        # What needs an operator, by kind ("history", "new-history", "clock-behind",
-        # "clock-ahead"): the message of the catalogue, for /healthz.
+        # What needs an operator, by kind ("history", "new-history", "clock-behind", "clock-ahead",
+        # "site", "release"): the message of the catalogue, for /healthz.
         self.alarms: dict[str, str] = {}
         self.site_root = Path(site_root) if site_root else site_root_for(self.path)
         self.moment = moment or clock
@@ -127,13 +122,10 @@ class VersionStore:
         self._failed: tuple[str, float] | None = None  # a folder whose build failed, until when
         self._version = self._start()
         self.poll()
-        if self._site is None:
-            raise builder.SiteError(self.alarms.get("site", "no site folder could be built"))
 
     def _start(self) -> Version:
-        # A history that cannot be read, or older than the mark, is never replaced by
-        # a version made from the file alone: PublishedError stops the start.
-        # The mark is read first: it is written after the history it names.
+        # A history unreadable or older than the mark is never replaced by one from the file
+        # alone: PublishedError stops the start. The mark is read first (written after it).
         mark = read_mark(self.published_path)
         found = read_version(self.published_path, str(self.path))
         refuse_older(self.published_path, found, mark)
@@ -149,8 +141,8 @@ class VersionStore:
         version = None
         try:
             version = publish(self.path, self.published_path, self.clock(), raw=raw).version
-        except CannotWrite as error:
-            self._set_pending("unwritable", [str(error)], self._file_time())
+        except CannotWrite as error:  # dated as an edit is, by the file's time
+            self._set_pending("unwritable", [str(error)], self._since(_stamp(self.path)))
         except PublishedError as error:
             log.warning("first publication refused: %s", error)
         self._checked_stamp = _stamp(self.path)
@@ -212,8 +204,7 @@ class VersionStore:
         return _stamp(self.published_path), _stamp(mark_path(self.published_path))
 
     def repair_site(self, site: builder.Site) -> builder.Site:
-        """The folder to serve after a file of `site` was found missing or damaged: the same
-        folder built anew (another process may have done it already)."""
+        """The folder to serve once a file of `site` was found missing or cut: it, built anew."""
         with self._poll_lock:
             if self._site is site:
                 self._follow_site(damaged=site)
@@ -224,6 +215,10 @@ class VersionStore:
         if site is not None and (site.version, site.digest) == (version.number, version.digest) \
                 and site.holds(now) and damaged is None:
             if (self.site_root / CURRENT / builder.MANIFEST).exists() and self._failed is None:
+                self._alarm("release", None if _ours(self.site_root) else _(
+                    "{folder} was built by another release of agenda, which serves this data "
+                    "folder too: each removes the other's folders; give one its own AGENDA_SITE, "
+                    "then restart agenda", folder=os.path.realpath(self.site_root / CURRENT)))
                 return
             # Else a build failed (tried again below, in time), or `current` or its folder was
             # removed by hand (taken for a cache?): nginx answers 404 meanwhile.
@@ -239,8 +234,12 @@ class VersionStore:
             self._failed = (target, time.monotonic() + BUILD_RETRY_SECONDS)
             # At start (a new release names every folder anew): the one nginx serves meanwhile.
             self._site = site or _current(self.site_root)
-            self._alarm("site", _("cannot build the site of {label}: {error}; still serving the "
-                                  "previous folder", label=version.label, error=error), error)
+            problem = _("cannot build the site of {label} in {folder}: {error}",
+                        label=version.label, folder=self.site_root, error=error)
+            if self._site is None:  # at start, with nothing to serve
+                raise builder.SiteError(problem) from error
+            self._alarm("site", _("{problem}; still serving the previous folder",
+                                  problem=problem), error)
             return
         self._failed = None
         self._alarm("site", None)
@@ -305,22 +304,17 @@ class VersionStore:
         ) if self._version.number > 1 and published is not None and published > now else None)
 
     def _check_ahead(self, now: datetime) -> None:
-        """Report a publication at a clock far past the last one (whose time came from a
-        clock: not a first version) and every date it holds; cleared at the next one."""
+        """Report a publication (not a first) far past the last one and every date it holds."""
         version = self._version
         times = [t for t in (version.published, *(s.end for s in version.schedule.sessions)) if t]
         ahead = version.number > 1 and bool(times) and now > max(times) + AHEAD
         self._alarm("clock-ahead", _(
             "the clock ({now}) is more than a year past the last publication and every date of "
             "the schedule: check the clock (NTP); this publication is dated by it",
-            now=now.isoformat(),
-        ) if ahead else None)
+            now=now.isoformat()) if ahead else None)
 
-    def _file_time(self) -> datetime:
-        try:
-            return datetime.fromtimestamp(os.stat(self.path).st_mtime, UTC)
-        except OSError:
-            return self.clock()
+    def _since(self, stamp: tuple[int, int, int] | None) -> datetime:
+        return datetime.fromtimestamp(stamp[0] / 1e9, UTC) if stamp else self.clock()
 
     def _set_pending(self, state: str, problems: list[str], since: datetime) -> None:
         before = (self.pending.state, self.pending.problems) if self.pending else None
@@ -339,7 +333,7 @@ class VersionStore:
                               gone or self.clock())
             self._checked_stamp = None
             return
-        since = datetime.fromtimestamp(stamp[0] / 1e9, UTC)
+        since = self._since(stamp)
         try:
             # The text served (as after a restart) is known without holding the file's bytes.
             raw = None if digest_of_file(self.path) == self._version.digest \
@@ -359,7 +353,8 @@ class VersionStore:
             self._candidate = (stamp, time.monotonic())
         if not self.autopublish:
             self._checked_stamp = stamp  # looked at again once it changes or is published
-            self._set_pending("waiting", [f"{self.path}: changed, waits for the desk"], since)
+            self._set_pending("waiting", [_("{path}: changed, waits for the desk",
+                                            path=self.path)], since)
             return
         if time.monotonic() - self._candidate[1] < self.settle or _stamp(self.path) != stamp:
             message = _("{path}: changed, waiting for the save to end", path=self.path)
@@ -409,15 +404,14 @@ def ensure_site(
     served: Callable[[builder.Site], object] = lambda found: None,
 ) -> builder.Site:
     """The folder of `version` at `now` under `root`: found complete, or built under the
-    publishing lock (whoever comes first builds; the others find it done). A `damaged`
-    folder (a file missing or cut) is built anew unless another process did it already.
-    `serve` false (an export pinned to another moment) leaves `current` as it is; `served`
-    is given the folder before old ones are pruned (200,000 files: seconds)."""
+    publishing lock (whoever comes first builds; the others find it done). A `damaged` folder
+    is built anew unless another process did it already. `serve` false (a pinned export)
+    leaves `current` as it is; `served` gets the folder before old ones are pruned (slow)."""
     target = root / builder.folder_name(version, now)
     with contextlib.suppress(builder.SiteError):
         found = builder.read_site(target)
         if (damaged is None or found.ino != damaged.ino) and (
-                not serve or (root / CURRENT).exists()):
+                not serve or (root / CURRENT).exists() and _ours(root)):
             return found
     root.mkdir(exist_ok=True)
     with publishing_lock(root / "site"):
@@ -444,8 +438,7 @@ def ensure_site(
 
 
 def find_site(root: Path, mark: Mark, now: datetime) -> builder.Site | None:
-    """The complete folder of the version `mark` names that holds `now`, if any: looked for
-    at once, then again after the build under way (it holds the lock) has ended."""
+    """The complete folder of `mark`'s version holding `now`, if any, at once or after a build."""
     for wait in (False, True):
         if wait:  # a data folder that cannot be written has no build under way
             with contextlib.suppress(CannotWrite), publishing_lock(root / "site"):
@@ -455,6 +448,11 @@ def find_site(root: Path, mark: Mark, now: datetime) -> builder.Site | None:
                 if (found := builder.read_site(folder)).holds(now):
                     return found
     return None
+
+
+def _ours(root: Path) -> bool:
+    """Whether `current` names a folder of this release (not of another, running beside it)."""
+    return Path(os.path.realpath(root / CURRENT)).name.endswith(builder.RELEASE[:8])
 
 
 def _current(root: Path) -> builder.Site | None:
@@ -479,9 +477,8 @@ def _switch(root: Path, name: str) -> None:
 
 
 def prune(root: Path, keep: set[str], dead_only: bool = False) -> None:
-    """Remove the folders other than `keep` (the one served and the one before it) and the
-    one `current` names (another process may have switched it since), and what builds
-    that died left behind (only those, with `dead_only`)."""
+    """Remove the folders but `keep` (served, and the one before) and the one `current` names
+    (switched since by another process?), and what dead builds left (only that: `dead_only`)."""
     with contextlib.suppress(OSError):
         keep = keep | {os.readlink(root / CURRENT)}
     for folder in root.iterdir():
@@ -521,5 +518,4 @@ def describe(outcome: Outcome) -> str:
                    for revision in entry.revisions[-1:] if revision.at == history.published
                    for n in revision.news})
     changed = "; ".join(str(c) for c in outcome.changes) or "no session changed"
-    announced = ", ".join(news) or "nothing"
-    return f"{outcome.version.label}: {changed}; the feeds announce: {announced}"
+    return f"{outcome.version.label}: {changed}; the feeds announce: {', '.join(news) or 'nothing'}"

@@ -19,11 +19,8 @@ def healthz() -> Response:
     current = versions.served()
     pending = versions.pending
     published = current.published.isoformat() if current.published else "from the file"
-    lines = [
-        f"ok: serving {current.label}, published {published}, "
-        f"{len(current.schedule.sessions)} sessions",
-        f"site folder: {site.folder}",
-    ]
+    lines = [f"ok: serving {current.label}, published {published}, "
+             f"{len(current.schedule.sessions)} sessions", f"site folder: {site.folder}"]
     if pending is not None:
         since = pending.since.isoformat()
         lines.append(f"pending since {since}: {pending_sentence(pending.state)}")
