@@ -191,8 +191,8 @@ def test_a_broken_published_file_is_refused_with_what_is_wrong() -> None:
         _edited(good, sessions=[1]): "'list' object has no attribute 'items'",
         _edited(good, **{f"sessions__{key}__uid": None}): "'uid'",
         _edited(good, planned=[]): "'list' object has no attribute 'items'",
-        _edited(good, **{"sessions__a/b": good["sessions"][key]}): "'a/b' is not an id",
-        _edited(good, gone={"series": {"../../x": "X"}}): "'../../x' is not an id",
+        _edited(good, **{"sessions__a/b": good["sessions"][key]}): "'a/b' n’est pas un identifiant",
+        _edited(good, gone={"series": {"../../x": "X"}}): "'../../x' n’est pas un identifiant",
     }
     for data, message in cases.items():
         with pytest.raises(published.PublishedError) as error:
@@ -217,7 +217,7 @@ def test_ids_of_a_hand_edited_published_file_never_name_a_file_outside_the_folde
     result = CliRunner().invoke(main, ["build", str(tmp_path / "out")], env={
         "AGENDA_DATA": str(path)})
     assert result.exit_code == 1, result.output
-    assert "'../../../../outside' is not an id" in result.output
+    assert "'../../../../outside' n’est pas un identifiant" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
     assert not list(tmp_path.rglob("*outside*"))
 

@@ -236,7 +236,7 @@ def from_json(data: bytes, where: str) -> tuple[bytes, History]:
         # Ids name files and URLs: one that is not an id (hand-edited) is refused here.
         strange = [k for k in (*history.sessions, *history.gone_series) if not SLUG.match(k)]
         if strange or (strange := [k for k in history.planned if not PLANNED_KEY.match(k)]):
-            raise ValueError(f"{strange[0]!r} is not an id")
+            raise ValueError(_("{key} is not an id", key=repr(strange[0])))
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
         raise PublishedError(_("{path}: not a published version agenda can read ({reason}); put "
                                "back its last good copy (git, a backup), or run `agenda publish "
