@@ -13,7 +13,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from agenda.format import LEGACY, TABLES, Field, Kind, Table
+from agenda.errors import Problem
+from agenda.format import (
+    CALENDAR,
+    CONTACT,
+    LEGACY,
+    SERIES,
+    SESSION,
+    TABLES,
+    TOP,
+    Field,
+    Kind,
+    Table,
+)
 from agenda.i18n import _
 from agenda.render.wording import STATUS_LABELS
 
@@ -240,6 +252,51 @@ def labels(shown: list[Input] | tuple[Input, ...]) -> dict[str, str]:
         for child in item.children:
             found.update(labels(child if isinstance(child, tuple) else (child,)))
     return found
+
+
+# How the loader and the history name the table a problem is in, by msgid (agenda.loader).
+_PLACES = (("session '{id}'", SESSION), ("session #{number} (no id)", SESSION),
+           ("series '{id}'", SERIES), ("series #{number} (no id)", SERIES),
+           ("contact #{number}", CONTACT), ("[calendar]", CALENDAR), ("top level", TOP))
+
+
+def _table_of(where: str) -> Table | None:
+    """The table a problem's `where` names (« séance « lyon », ligne 12 »: a session)."""
+    for msgid, table in _PLACES:
+        if where.startswith(_(msgid).split("{", 1)[0]):
+            return table
+    return None
+
+
+def _field_words(table: Table | None, path: str) -> str:
+    """A problem's field path as the form shows it: « speakers[2].name » → « Intervenants :
+    n° 3 › Nom »; the path itself when it is no field the form has."""
+    words = []
+    for part in path.split("."):
+        name, _bracket, index = part.partition("[")
+        field = table.field(name) if table is not None else None
+        if field is None or not field.label:
+            return path
+        index = index.rstrip("]")
+        if index.isdigit():  # the loader counts from 0, the form's rows from 1
+            words.append(_("{label}: no. {number}", label=field.label, number=int(index) + 1))
+        else:
+            words.append(field.label)
+        table = TABLES.get(field.table or "")
+    return " › ".join(words)
+
+
+def problem_text(problem: Problem) -> str:
+    """A problem of the draft as the desk says it: where, the field by its label in the form
+    (« champ « Numéro » », not « champ number »), and the message in the form's words."""
+    table = _table_of(problem.where)
+    field = _("field {name}", name=_("'{title}'", title=_field_words(table, problem.field))) \
+        if problem.field else ""
+    # The calendar's table, as the desk's menu names its form.
+    where = _("Agenda settings") if table is CALENDAR else problem.where
+    place = ", ".join(part for part in (where, field) if part)
+    message = in_words(problem.message, table) if table is not None else problem.message
+    return _("{place}: {message}", place=place, message=message) if place else message
 
 
 def in_words(message: str, table: Table) -> str:

@@ -232,7 +232,7 @@ def unavailable(error: Exception) -> tuple[str, int]:
 
 @bp.context_processor
 def _context() -> dict[str, Any]:
-    return {"csrf_token": generate_csrf}
+    return {"csrf_token": generate_csrf, "problem_text": forms.problem_text}
 
 
 def _in_html(msgid: str, **values: object) -> Markup:
