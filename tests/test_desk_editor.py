@@ -13,6 +13,7 @@ from tests.test_desk import (
     login,
     post,
     schedule,  # noqa: F401 (fixture)
+    token,
 )
 
 
@@ -46,3 +47,32 @@ def test_desk_names_a_problem_by_the_label_of_its_field_on_every_page(
     status, page = post(client, "/desk/seances/biarritz", {"video_public": "1"})
     assert status == 422
     assert problems(page.encode())[1:] == listed
+
+
+def test_desk_lists_nothing_going_out_from_a_draft_behind_the_file_until_carried_over(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # A colleague renamed Bourges by hand and it was published; the draft began before. Listed
+    # as it is, the draft would "send" Bourges renamed back, which « Publier » never does.
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand", {"title": "Titre du brouillon"})[0] \
+        == 302
+    schedule.write_text(schedule.read_text(encoding="utf-8").replace(
+        'city = "Bourges"', 'city = "Bourges (Cher)"'), encoding="utf-8")
+    assert "Bourges (Cher)" in app.test_client().get("/events/bourges").get_data(as_text=True)
+
+    def going_out() -> list[str]:
+        page = lxml.html.fromstring(client.get("/desk/brouillon").data)
+        titles = page.xpath("//ul[@class='outgoing']//h3")
+        return [" ".join(h.text_content().split()) for h in titles]
+
+    assert going_out() == []
+    page = lxml.html.fromstring(client.get("/desk/brouillon").data)
+    assert page.xpath("//main//form[@action='/desk/reprendre']//button")[0].text_content() == \
+        "Reporter mon brouillon sur le fichier actuel"
+    assert client.get("/desk/apercu/events/bourges").status_code == 302, "no preview of it"
+    client.post("/desk/reprendre", data={"csrf_token": token(client, "/desk/brouillon")})
+    assert going_out() == ["Tour des Villes n° 3 : Clermont-Ferrand"]
+    preview = client.get("/desk/apercu/events/bourges").get_data(as_text=True)
+    assert "Bourges (Cher)" in preview

@@ -560,14 +560,26 @@ def draft_page() -> Any:
     draft = current_draft()
     if request.args.get("mode") in MODES:
         session["mode"] = request.args["mode"]
+    file_text = _file_text()
+    if draft.moved(file_text):
+        # What the draft sends as it is would undo the other change: nothing is listed
+        # until the draft is carried over, as « Publier » publishes nothing until then.
+        return render_template("desk/draft.html", moved=True, mine=(), pending=None,
+                               **_conflict(draft, file_text))
     found = _pending(draft.raw, _mode())
     listed = preview.outgoing(found.version, found.changes) if found.version else []
-    file_text = _file_text()
     return render_template(
         "desk/draft.html", draft=draft, pending=found, outgoing=listed, mode=_mode(),
-        moved=draft.moved(file_text),
-        mine=drafts.diff(draft.base, draft.text, (_("file"), _("draft"))),
+        moved=False, mine=drafts.diff(draft.base, draft.text, (_("file"), _("draft"))),
     )
+
+
+def _conflict(draft: drafts.Draft, on_disk: str) -> dict[str, Any]:
+    """The other change, the draft's, and whether the draft can be carried over."""
+    start = _("start of the draft")
+    return {"theirs": drafts.diff(draft.base, on_disk, (start, _("current file"))),
+            "mine_since": drafts.diff(draft.base, draft.text, (start, _("draft"))),
+            "mergeable": drafts.rebase(draft, on_disk) is not None}
 
 
 @bp.post("/publier")
@@ -576,18 +588,12 @@ def publish_draft() -> Any:
     draft = current_draft()
     mode = request.form.get("mode", "")
     mode = mode if mode in MODES else "regle"
-    start = _("start of the draft")
     store = _store()
     served, moment = store.site(), store.moment()  # before the lock: the store may publish
     with publishing_lock(published_file()):
         on_disk = _file_text()
         if draft.moved(on_disk):
-            return render_template(
-                "desk/conflict.html",
-                theirs=drafts.diff(draft.base, on_disk, (start, _("current file"))),
-                mine=drafts.diff(draft.base, draft.text, (start, _("draft"))),
-                mergeable=drafts.rebase(draft, on_disk) is not None,
-            ), 409
+            return render_template("desk/conflict.html", **_conflict(draft, on_disk)), 409
         # Not the store's version: asking it may publish, which takes this very lock.
         current = read_version(published_file(), str(schedule_path()))
         found = preview.pending(schedule_path(), current, draft.raw, _now(), MODES[mode])
@@ -672,8 +678,12 @@ def unbuildable(error: Unbuildable) -> tuple[str, int]:
 
 
 def _preview() -> Site | None:
-    """The site built from the draft, rebuilt when the draft changed; None if it is invalid."""
-    found = _pending(current_draft().raw, _mode())
+    """The site built from the draft, rebuilt when the draft changed; None if it is invalid
+    or behind the file (it would show the other change undone)."""
+    draft = current_draft()
+    if draft.moved(_file_text()):
+        return None
+    found = _pending(draft.raw, _mode())
     if found.version is None:
         return None
     store = _store()  # the site served, and its clock
