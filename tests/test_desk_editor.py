@@ -8,10 +8,12 @@ from pathlib import Path
 import lxml.html
 from flask import Flask
 
+from agenda.loader import load_schedule
 from tests.test_desk import (
     app,  # noqa: F401 (fixture)
     login,
     post,
+    publish,
     schedule,  # noqa: F401 (fixture)
     token,
 )
@@ -76,3 +78,28 @@ def test_desk_lists_nothing_going_out_from_a_draft_behind_the_file_until_carried
     assert going_out() == ["Tour des Villes n° 3 : Clermont-Ferrand"]
     preview = client.get("/desk/apercu/events/bourges").get_data(as_text=True)
     assert "Bourges (Cher)" in preview
+
+
+def test_desk_keeps_the_line_ends_of_a_file_saved_with_crlf(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # A file saved under Windows: the lines the desk adds (a session, a contact, a speaker,
+    # a description of several lines) end with CRLF too, not LF among CRLF.
+    schedule.write_bytes(schedule.read_bytes().replace(b"\n", b"\r\n"))
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/series/tour-des-villes/nouvelle", {
+        "id": "lille", "city": "Lille", "number": "13", "start": "2027-03-17T08:45",
+        "end": "2027-03-17T10:15", "speakers.0.name": "Martine Aubry",
+        "description": "Une ligne\r\net une autre"})[0] == 302
+    assert post(client, "/desk/contacts", {"contacts.3.name": "Nouveau Contact"})[0] == 302
+    assert post(client, "/desk/series/tour-des-villes", {"club": "Club"})[0] == 302
+    assert publish(client) == 302
+    raw = schedule.read_bytes()
+    assert raw.count(b"\r\n") == raw.count(b"\n") > 90
+    loaded = load_schedule(schedule)
+    lille = loaded.session("lille")
+    assert lille is not None
+    assert (lille.description, [s.name for s in lille.speakers]) == (
+        "Une ligne\net une autre", ["Martine Aubry"])
+    assert [c.name for c in loaded.contacts][-1] == "Nouveau Contact"
