@@ -103,3 +103,18 @@ def test_desk_keeps_the_line_ends_of_a_file_saved_with_crlf(
     assert (lille.description, [s.name for s in lille.speakers]) == (
         "Une ligne\net une autre", ["Martine Aubry"])
     assert [c.name for c in loaded.contacts][-1] == "Nouveau Contact"
+
+
+def test_desk_shows_a_contacts_problem_under_its_row_with_its_label(
+    app: Flask,  # noqa: F811
+) -> None:
+    client = app.test_client()
+    login(client)
+    status, body = post(client, "/desk/contacts", {"contacts.1.email": "eva.in-darra.fr"})
+    assert status == 422
+    page = lxml.html.fromstring(body)
+    said = "« eva.in-darra.fr » n'est pas une adresse e-mail, comme « nom@example.org »"
+    assert page.get_element_by_id("f-contacts-1-email-erreur").text_content() == said
+    link = page.xpath("//main//*[@role='alert']//li/a")
+    assert [(a.get("href"), a.text_content()) for a in link] == [
+        ("#f-contacts-1-email", f"Courriel : {said}")]

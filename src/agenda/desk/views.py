@@ -542,7 +542,7 @@ def edit_contacts() -> Any:
         if not errors:
             draft = current_draft()
             text = drafts.edit_rows(draft.text, "contacts", fields, rows)
-            errors, others = _try(text, "contact", None, CONTACT)
+            errors, others = _contact_problems(text)
             if not errors:
                 _save(draft, text)
                 return redirect(url_for("desk.index"))
@@ -552,6 +552,23 @@ def edit_contacts() -> Any:
     return render_template("desk/form.html", title=_("Press contacts"), inputs=shown,
                            errors=errors, labels=forms.labels(shown), others=others, intro="",
                            shown=now), status
+
+
+def _contact_problems(text: str) -> tuple[dict[str, str], list[Problem]]:
+    """The problems of the draft `text`: those of the contacts by input name (« contact n° 2 »
+    is the form's second row), and the rest."""
+    head, _braces, tail = _("contact #{number}").partition("{number}")
+    mine: dict[str, str] = {}
+    others: list[Problem] = []
+    for problem in _pending(text.encode("utf-8")).problems:
+        row = re.fullmatch(rf"{re.escape(head)}(\d+){re.escape(tail)}", problem.where)
+        name = forms.problem_field(CONTACT, problem.field)
+        if row and name:
+            mine[f"contacts.{int(row.group(1)) - 1}.{name}"] = forms.in_words(problem.message,
+                                                                              CONTACT)
+        else:
+            others.append(problem)
+    return mine, others
 
 
 @bp.get("/brouillon")
