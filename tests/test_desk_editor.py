@@ -118,3 +118,19 @@ def test_desk_shows_a_contacts_problem_under_its_row_with_its_label(
     link = page.xpath("//main//*[@role='alert']//li/a")
     assert [(a.get("href"), a.text_content()) for a in link] == [
         ("#f-contacts-1-email", f"Courriel : {said}")]
+
+
+def test_desk_moving_a_published_session_to_no_date_says_what_to_do_in_the_desk(
+    app: Flask,  # noqa: F811
+) -> None:
+    # An editor empties the date of a session postponed sine die: the history refuses, in
+    # the command line's words (« écrivez status = "cancelled" »), not the desk's.
+    client = app.test_client()
+    login(client)
+    status, body = post(client, "/desk/seances/clermont-ferrand/reporter", {"start": "", "end": ""})
+    assert status == 422
+    said = lxml.html.fromstring(body).get_element_by_id("f-start-erreur").text_content()
+    assert said == (
+        "les agendas ont déjà cette séance ; elle ne peut pas perdre sa date. Pour l’annuler, "
+        "gardez sa date et cliquez sur « Annuler » ; si elle est reportée, donnez sa nouvelle "
+        "date (ou marquez-la « À confirmer » à la date prévue).")
