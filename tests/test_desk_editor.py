@@ -3,6 +3,7 @@ a file of another line end; each test reproduces a defect found by trying it so.
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import lxml.html
@@ -23,6 +24,11 @@ def problems(body: bytes) -> list[str]:
     """The items of the page's list of problems, whitespace collapsed."""
     items = lxml.html.fromstring(body).xpath("//main//*[@role='alert']//li")
     return [" ".join(li.text_content().split()) for li in items]
+
+
+def outgoing(page: lxml.html.HtmlElement) -> list[str]:
+    """The sessions the draft page lists under « Ce qui sera envoyé »."""
+    return [" ".join(h.text_content().split()) for h in page.xpath("//ul[@class='outgoing']//h3")]
 
 
 def test_desk_names_a_problem_by_the_label_of_its_field_on_every_page(
@@ -65,9 +71,7 @@ def test_desk_lists_nothing_going_out_from_a_draft_behind_the_file_until_carried
     assert "Bourges (Cher)" in app.test_client().get("/events/bourges").get_data(as_text=True)
 
     def going_out() -> list[str]:
-        page = lxml.html.fromstring(client.get("/desk/brouillon").data)
-        titles = page.xpath("//ul[@class='outgoing']//h3")
-        return [" ".join(h.text_content().split()) for h in titles]
+        return outgoing(lxml.html.fromstring(client.get("/desk/brouillon").data))
 
     assert going_out() == []
     page = lxml.html.fromstring(client.get("/desk/brouillon").data)
@@ -134,3 +138,29 @@ def test_desk_moving_a_published_session_to_no_date_says_what_to_do_in_the_desk(
         "les agendas ont déjà cette séance ; elle ne peut pas perdre sa date. Pour l’annuler, "
         "gardez sa date et cliquez sur « Annuler » ; si elle est reportée, donnez sa nouvelle "
         "date (ou marquez-la « À confirmer » à la date prévue).")
+
+
+def test_desk_publishes_only_what_the_draft_page_showed_going_out(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # The draft page lists the new theme; in another tab the editor then renames Bourges.
+    # « Publier » on the first page would send Bourges renamed, which the page never showed.
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand", {"title": "Titre du brouillon"})[0] \
+        == 302
+    shown = lxml.html.fromstring(client.get("/desk/brouillon").data)
+    publish_form = shown.xpath("//main//form[@action='/desk/publier']")[0]
+    assert post(client, "/desk/seances/bourges", {"city": "Bourges (Cher)"})[0] == 302
+    before = schedule.read_bytes()
+    refused = client.post("/desk/publier", data=dict(publish_form.form_values()))
+    assert refused.status_code == 409
+    assert schedule.read_bytes() == before, "nothing written"
+    page = lxml.html.fromstring(refused.data)
+    assert outgoing(page) == [
+        "Tour des Villes n° 2 : Bourges (Cher)", "Tour des Villes n° 3 : Clermont-Ferrand"]
+    assert "rien n’a été publié" in page.xpath("//main//p[@role='alert']")[0].text_content()
+    again = page.xpath("//main//form[@action='/desk/publier']")[0]
+    assert client.post("/desk/publier", data=dict(again.form_values())).status_code == 302
+    cities = {s["id"]: s["city"] for s in tomllib.loads(schedule.read_text("utf-8"))["sessions"]}
+    assert cities["bourges"] == "Bourges (Cher)"

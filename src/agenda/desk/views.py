@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -574,9 +575,19 @@ def _contact_problems(text: str) -> tuple[dict[str, str], list[Problem]]:
 @bp.get("/brouillon")
 def draft_page() -> Any:
     """What publishing the draft sends out, the check's words, its problems, and the buttons."""
-    draft = current_draft()
     if request.args.get("mode") in MODES:
         session["mode"] = request.args["mode"]
+    return _draft_view()
+
+
+def _seen(draft: drafts.Draft, listed: list[preview.Outgoing], mode: str) -> str:
+    """A digest of what the draft page shows as going out, which « Publier » posts back."""
+    return hashlib.sha256(repr((draft.text, listed, mode)).encode("utf-8")).hexdigest()
+
+
+def _draft_view(changed: bool = False) -> str:
+    """The draft page; `changed` when « Publier » refused as what goes out changed since."""
+    draft = current_draft()
     file_text = _file_text()
     if draft.moved(file_text):
         # What the draft sends as it is would undo the other change: nothing is listed
@@ -588,6 +599,7 @@ def draft_page() -> Any:
     return render_template(
         "desk/draft.html", draft=draft, pending=found, outgoing=listed, mode=_mode(),
         moved=False, mine=drafts.diff(draft.base, draft.text, (_("file"), _("draft"))),
+        seen=_seen(draft, listed, _mode()), changed=changed,
     )
 
 
@@ -616,12 +628,20 @@ def publish_draft() -> Any:
         found = preview.pending(schedule_path(), current, draft.raw, _now(), MODES[mode])
         if found.problems:
             return redirect(url_for("desk.draft_page"))
+        # What the page showed going out, as « Publier » posts it back: the draft changed in
+        # another tab since, or the 15-minute rule has since made a correction an announcement.
+        seen = request.form.get("seen")
+        changed = seen is not None and not found.unchanged and seen != _seen(
+            draft, preview.outgoing(found.version, found.changes), mode)
         # The preview's site: built then, found here; if it cannot be, nothing is written.
         # (Nothing new to publish, as at a double click, needs no site.)
-        if not found.unchanged:
+        if not found.unchanged and not changed:
             _draft_site(found.version, moment, served, mode)
-        if draft.text != on_disk:
+        if draft.text != on_disk and not changed:
             drafts.write_atomically(schedule_path(), draft.raw)
+    if changed:  # out of the lock: the page asks the store, which may publish
+        session["mode"] = mode
+        return _draft_view(changed=True), 409
     try:
         outcome = publish(schedule_path(), published_file(), _now(), raw=draft.raw,
                           correction=MODES[mode], editor=g.editor.email)
