@@ -164,3 +164,35 @@ def test_desk_publishes_only_what_the_draft_page_showed_going_out(
     assert client.post("/desk/publier", data=dict(again.form_values())).status_code == 302
     cities = {s["id"]: s["city"] for s in tomllib.loads(schedule.read_text("utf-8"))["sessions"]}
     assert cities["bourges"] == "Bourges (Cher)"
+
+
+def test_desk_refuses_a_replay_for_a_session_to_come(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # « Ajouter le replay » clicked on the next session instead of the last one: its page
+    # would say « Tenue » and journalists get « Replay disponible » before it takes place.
+    schedule.write_text(schedule.read_text(encoding="utf-8") + """
+[[sessions]]
+id = "lille"
+series = "tour-des-villes"
+number = 13
+city = "Lille"
+start = 2099-03-17T08:45:00
+end = 2099-03-17T10:15:00
+announced = 2021-06-01
+""", encoding="utf-8")
+    client = app.test_client()
+    login(client)
+    index = lxml.html.fromstring(client.get("/desk/").data)
+    replays = {a.get("href") for a in index.xpath("//main//a") if a.get("href").endswith("/replay")}
+    assert replays == {"/desk/seances/biarritz/replay", "/desk/seances/bourges/replay",
+                       "/desk/seances/clermont-ferrand/replay"}
+    said = ("Cette séance n’a pas encore eu lieu : ajoutez son replay une fois qu’elle est finie "
+            "(vous êtes sur la bonne séance ?).")
+    for path in ("/desk/seances/lille/replay", "/desk/seances/lille"):
+        status, body = post(client, path, {"replay_url": "https://video.example.org/lille"})
+        assert status == 422
+        error = lxml.html.fromstring(body).get_element_by_id("f-replay_url-erreur")
+        assert error.text_content() == said
+    assert post(client, "/desk/seances/clermont-ferrand/replay",
+                {"replay_url": "https://video.example.org/clermont"})[0] == 302

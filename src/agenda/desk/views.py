@@ -418,6 +418,7 @@ def index() -> Any:
     found = _pending(text.encode("utf-8"))
     return render_template("desk/index.html", series=series, draft=draft, moved=moved,
                            waiting=not found.unchanged,  # a new version, or problems
+                           to_come=_to_come(found.version),
                            published=request.args.get("publie", type=int))
 
 
@@ -426,7 +427,8 @@ def edit_session(session_id: str) -> Any:
     """« Modifier »: every field of a session."""
     values = _session_values(session_id)
     return _form(_("Edit the session '{city}'", city=values.get("city", session_id)), "sessions",
-                 session_id, SESSION, forms.editable(SESSION), values, fixed=("id",))
+                 session_id, SESSION, forms.editable(SESSION), values, fixed=("id",),
+                 adjust=_replay_once_over(session_id, values))
 
 
 @bp.route("/seances/<session_id>/reporter", methods=["GET", "POST"])
@@ -443,7 +445,27 @@ def add_replay(session_id: str) -> Any:
     """« Ajouter le replay »: the recording's link."""
     values = _session_values(session_id)
     return _form(_("Add the replay of '{city}'", city=values.get("city", session_id)), "sessions",
-                 session_id, SESSION, forms.editable(SESSION, ("replay_url",)), values)
+                 session_id, SESSION, forms.editable(SESSION, ("replay_url",)), values,
+                 adjust=_replay_once_over(session_id, values))
+
+
+def _to_come(version: Version | None) -> frozenset[str]:
+    """The sessions of a draft's version that have not ended yet (none without a version)."""
+    sessions = version.schedule.sessions if version is not None else ()
+    return frozenset(s.id for s in sessions if s.end is not None and s.end > _now())
+
+
+def _replay_once_over(session_id: str,
+                      values: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, str]]:
+    """The session forms' check that a new replay is of a session over: one to come would
+    be said « Tenue » on its page, and journalists told « Replay disponible » before it."""
+    def adjust(posted: dict[str, Any]) -> dict[str, str]:
+        if posted.get("replay_url") in (None, values.get("replay_url")) \
+                or session_id not in _to_come(_pending(current_draft().raw).version):
+            return {}
+        return {"replay_url": _("This session has not taken place yet: add its replay once it "
+                                "is over (on the wrong session?).")}
+    return adjust
 
 
 @bp.route("/seances/<session_id>/annuler", methods=["GET", "POST"])
