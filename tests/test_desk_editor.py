@@ -196,3 +196,22 @@ announced = 2021-06-01
         assert error.text_content() == said
     assert post(client, "/desk/seances/clermont-ferrand/replay",
                 {"replay_url": "https://video.example.org/clermont"})[0] == 302
+
+
+def test_desk_new_session_takes_the_date_the_series_rhythm_plans_for_its_number(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # The third Wednesday of each month: n° 3 on 19 May 2021, so n° 4 is planned on 16 June,
+    # not a month later to the day (Saturday 19 June), which would leave the planned date
+    # « à annoncer » in calendars and put the session on a Saturday.
+    schedule.write_text(schedule.read_text(encoding="utf-8").replace(
+        'url = "https://ceps-oing.org/lagenda-des-clubs/"\n',
+        'url = "https://ceps-oing.org/lagenda-des-clubs/"\n'
+        'rhythm = { rule = "FREQ=MONTHLY;BYDAY=3WE;COUNT=12", first = 2021-03-17, '
+        'start = 08:45:00, end = 10:15:00 }\n'), encoding="utf-8")
+    client = app.test_client()
+    login(client)
+    form = lxml.html.fromstring(client.get("/desk/series/tour-des-villes/nouvelle").data)
+    values = {name: form.get_element_by_id(f"f-{name}").get("value")
+              for name in ("number", "start", "end")}
+    assert values == {"number": "4", "start": "2021-06-16T08:45", "end": "2021-06-16T10:15"}

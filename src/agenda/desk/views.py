@@ -34,6 +34,7 @@ from tomlkit.exceptions import TOMLKitError
 from werkzeug.exceptions import HTTPException
 from wtforms import ValidationError
 
+from agenda import planning
 from agenda.desk import drafts, editors, forms, preview
 from agenda.errors import AgendaError, Problem
 from agenda.format import CALENDAR, CONTACT, SERIES, SESSION, Field, Kind, Table
@@ -488,17 +489,26 @@ def cancel_session(session_id: str) -> Any:
 
 
 def _next_values(last: dict[str, Any] | None, series_id: str) -> dict[str, Any]:
-    """A new session after `last`: number + 1, the same times a month later, the same links."""
-    if last is None:
-        return {"series": series_id, "announced": date.today()}
-    keep = ("series", "start", "end", "moderator", "video_url", "video_public",
-            "registration_url")
-    values = {k: last[k] for k in keep if k in last}
-    for key in ("start", "end"):
-        if isinstance(values.get(key), datetime):
-            values[key] += relativedelta(months=1)
-    if isinstance(last.get("number"), int):
-        values["number"] = last["number"] + 1
+    """A new session after `last`: number + 1, the same times a month later, the same links;
+    the date the series' rhythm plans for that number when it plans one."""
+    values: dict[str, Any] = {"series": series_id}
+    if last is not None:
+        keep = ("series", "start", "end", "moderator", "video_url", "video_public",
+                "registration_url")
+        values = {k: last[k] for k in keep if k in last}
+        for key in ("start", "end"):
+            if isinstance(values.get(key), datetime):
+                values[key] += relativedelta(months=1)
+    number = _number(last) + 1 if last is not None else 1
+    if last is None or isinstance(last.get("number"), int):
+        values["number"] = number
+    version = _pending(current_draft().raw).version
+    series = version.schedule.series_by_id(series_id) if version is not None else None
+    if series is not None and series.rhythm is not None:
+        # Occurrence n is session n° n: a month later is another weekday (the 3rd Wednesday).
+        for planned, start, end in planning.occurrences(series.rhythm):
+            if planned == number:
+                values.update(start=start.replace(tzinfo=None), end=end.replace(tzinfo=None))
     values["announced"] = date.today()
     return values
 
