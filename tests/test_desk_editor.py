@@ -215,3 +215,17 @@ def test_desk_new_session_takes_the_date_the_series_rhythm_plans_for_its_number(
     values = {name: form.get_element_by_id(f"f-{name}").get("value")
               for name in ("number", "start", "end")}
     assert values == {"number": "4", "start": "2021-06-16T08:45", "end": "2021-06-16T10:15"}
+
+
+def test_desk_says_in_french_why_a_file_broken_by_hand_cannot_be_changed(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    schedule.write_text(schedule.read_text(encoding="utf-8").replace(
+        "number = 3", "number = = 3"), encoding="utf-8")
+    client = app.test_client()
+    login(client)
+    answer = client.get("/desk/")
+    assert answer.status_code == 409
+    detail = lxml.html.fromstring(answer.data).xpath("//main//code")[0].text_content()
+    assert [detail] == problems(client.get("/desk/brouillon").data)
+    assert detail.startswith("séance « clermont-ferrand », ligne 64")

@@ -204,8 +204,11 @@ def unreadable(error: TOMLKitError | UnicodeDecodeError) -> tuple[str, int]:
     """A draft or file that is not TOML (a hand edit in progress) or not UTF-8 (saved in
     another encoding): say so, and where to look."""
     log.warning("desk: the schedule text does not parse: %s", error)
-    detail = _("not UTF-8 text (byte {byte}); save the file as UTF-8", byte=error.start) \
-        if isinstance(error, UnicodeDecodeError) else error  # in the loader's words
+    if isinstance(error, UnicodeDecodeError):
+        detail = _("not UTF-8 text (byte {byte}); save the file as UTF-8", byte=error.start)
+    else:  # in the loader's French words, as the draft page says it (tomlkit's are English)
+        problems = _pending(current_draft().raw).problems
+        detail = "; ".join(map(forms.problem_text, problems)) or str(error)
     return render_template("desk/unreadable.html", error=detail), 409
 
 
