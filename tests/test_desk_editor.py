@@ -229,3 +229,48 @@ def test_desk_says_in_french_why_a_file_broken_by_hand_cannot_be_changed(
     detail = lxml.html.fromstring(answer.data).xpath("//main//code")[0].text_content()
     assert [detail] == problems(client.get("/desk/brouillon").data)
     assert detail.startswith("séance « clermont-ferrand », ligne 64")
+
+
+def test_desk_contacts_form_shown_again_keeps_each_row_as_typed(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # The first contact emptied (to remove it) and a typo in the third's address: the form
+    # came back with the rows closed up and the second's address in the third's place, so
+    # that saving it again gave Emmanuel Thérond the address of Eva Pilat.
+    client = app.test_client()
+    login(client)
+    emptied = {f"contacts.0.{name}": "" for name in ("name", "organization", "phone", "email")}
+    status, body = post(client, "/desk/contacts", {**emptied, "contacts.2.email": "faux"})
+    assert status == 422
+    page = lxml.html.fromstring(body)
+    assert [(page.get_element_by_id(f"f-contacts-{i}-name").get("value"),
+             page.get_element_by_id(f"f-contacts-{i}-email").get("value")) for i in range(4)] == [
+        ("", ""), ("Eva Pilat", "media@in-darra.fr"), ("Emmanuel Thérond", "faux"), ("", "")]
+    assert page.get_element_by_id("f-contacts-2-email-erreur").text_content().startswith(
+        "« faux » n'est pas une adresse e-mail")
+    fields = dict(page.xpath("//main//form")[0].form_values())
+    fields["contacts.2.email"] = "etherond@ville-clermont-ferrand.fr"
+    assert client.post("/desk/contacts", data=fields).status_code == 302
+    client.post("/desk/publier", data={"csrf_token": token(client, "/desk/brouillon")})
+    contacts = tomllib.loads(schedule.read_text(encoding="utf-8"))["contacts"]
+    assert [(c["name"], c["email"]) for c in contacts] == [
+        ("Eva Pilat", "media@in-darra.fr"),
+        ("Emmanuel Thérond", "etherond@ville-clermont-ferrand.fr")]
+
+
+def test_desk_session_form_shown_again_keeps_each_speaker_as_typed(
+    app: Flask,  # noqa: F811
+) -> None:
+    # The first speaker emptied and a role typed without a name in the row to add one: the
+    # error must be on that row, which keeps its role, not on an empty row below another.
+    client = app.test_client()
+    login(client)
+    status, body = post(client, "/desk/seances/clermont-ferrand", {
+        "speakers.0.name": "", "speakers.0.role": "", "speakers.1.role": "Adjointe au maire"})
+    assert status == 422
+    page = lxml.html.fromstring(body)
+    rows = [(page.get_element_by_id(f"f-speakers-{i}-name").get("value"),
+             page.get_element_by_id(f"f-speakers-{i}-role").get("value")) for i in range(3)]
+    assert rows == [("", ""), ("", "Adjointe au maire"), ("", "")]
+    assert page.get_element_by_id("f-speakers-1-name-erreur").text_content() == \
+        "Ce champ est obligatoire."

@@ -201,7 +201,7 @@ def read(fields: tuple[Field, ...], form: Mapping[str, str],
             values[field.name] = {k: v for k, v in inner.items() if v is not None} or None
             errors.update(problems)
         elif field.kind is Kind.TABLES and field.table:
-            rows, problems = read_rows(TABLES[field.table].fields, form, name + ".")
+            rows, problems, _kept = read_rows(TABLES[field.table].fields, form, name + ".")
             values[field.name] = rows or None
             errors.update(problems)
         else:
@@ -218,24 +218,44 @@ def _optional(form: Mapping[str, str], prefix: str) -> Mapping[str, str]:
     return mine if any(v.strip() for v in mine.values()) else {}
 
 
-def read_rows(fields: tuple[Field, ...], form: Mapping[str, str],
-              prefix: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """The rows of a list of tables (speakers, contacts): empty rows dropped."""
-    rows: list[dict[str, Any]] = []
-    errors: dict[str, str] = {}
-    by_row: dict[str, dict[str, str]] = {}  # the form read once, not once a row (256 KB)
+def _by_row(form: Mapping[str, str], prefix: str) -> list[dict[str, str]]:
+    """The inputs of each row of a list of tables, row 0 first: the form read once, not once
+    a row (256 KB)."""
+    by_row: dict[str, dict[str, str]] = {}
     for key, value in form.items():
         if key.startswith(prefix):
             by_row.setdefault(key[len(prefix):].partition(".")[0], {})[key] = value
-    index = 0
-    while str(index) in by_row:
-        row_form = _optional(by_row[str(index)], f"{prefix}{index}.")
+    found: list[dict[str, str]] = []
+    while str(len(found)) in by_row:
+        found.append(by_row[str(len(found))])
+    return found
+
+
+def read_rows(fields: tuple[Field, ...], form: Mapping[str, str],
+              prefix: str) -> tuple[list[dict[str, Any]], dict[str, str], list[int]]:
+    """The rows of a list of tables (speakers, contacts), empty rows dropped, French errors by
+    input name, and the place in the form of each row kept."""
+    rows: list[dict[str, Any]] = []
+    errors: dict[str, str] = {}
+    kept: list[int] = []
+    for index, inputs in enumerate(_by_row(form, prefix)):
+        row_form = _optional(inputs, f"{prefix}{index}.")
         if row_form:
             row, problems = read(fields, row_form, f"{prefix}{index}.")
             rows.append({k: v for k, v in row.items() if v is not None})
             errors.update(problems)
-        index += 1
-    return rows, errors
+            kept.append(index)
+    return rows, errors, kept
+
+
+def typed_rows(form: Mapping[str, str], prefix: str) -> list[dict[str, str]]:
+    """The rows of a list of tables as typed, each in its place (a row emptied stays empty),
+    for a form shown again to be corrected; the empty rows at the end left out."""
+    rows = [{key[len(f"{prefix}{index}."):]: value for key, value in inputs.items()}
+            for index, inputs in enumerate(_by_row(form, prefix))]
+    while rows and not any(value.strip() for value in rows[-1].values()):
+        rows.pop()
+    return rows
 
 
 def problem_field(table: Table, field_name: str) -> str:

@@ -383,6 +383,9 @@ def _form(title: str, key: str, item_id: str | None, table: Table, fields: tuple
             if not errors:
                 _save(draft, text)
                 return redirect(url_for("desk.index", _anchor=f"s-{target}" if target else None))
+    if errors:  # the rows of a list (speakers) as typed, each in its place, as errors say
+        values.update((f.name, forms.typed_rows(request.form, f.name + "."))
+                      for f in fields if f.kind is Kind.TABLES)
     shown = forms.inputs(fields, values, errors, fixed=fixed, typed=request.form)
     first = request.form.get("shown") or json.dumps(forms.submitted(shown), ensure_ascii=False)
     # A problem may name a field this form does not show ("announced" when dating a session).
@@ -574,14 +577,16 @@ def edit_contacts() -> Any:
                                 "change again.")}
         status = 409
     elif request.method == "POST":
-        rows, errors = forms.read_rows(fields, request.form, "contacts.")
+        rows, errors, kept = forms.read_rows(fields, request.form, "contacts.")
         if not errors:
             draft = current_draft()
             text = drafts.edit_rows(draft.text, "contacts", fields, rows)
-            errors, others = _contact_problems(text)
+            errors, others = _contact_problems(text, kept)
             if not errors:
                 _save(draft, text)
                 return redirect(url_for("desk.index"))
+        # Shown again as typed, each row in its place: the errors name rows by that place.
+        rows = forms.typed_rows(request.form, "contacts.")
         status, now = (422 if errors else 200), request.form.get("shown", now)
     shown = forms.inputs((field,), {"contacts": rows}, errors,
                          typed=request.form if status != 409 else None)
@@ -590,9 +595,9 @@ def edit_contacts() -> Any:
                            shown=now), status
 
 
-def _contact_problems(text: str) -> tuple[dict[str, str], list[Problem]]:
+def _contact_problems(text: str, kept: list[int]) -> tuple[dict[str, str], list[Problem]]:
     """The problems of the draft `text`: those of the contacts by input name (« contact n° 2 »
-    is the form's second row), and the rest."""
+    is the second row `kept` of the form's rows), and the rest."""
     head, _braces, tail = _("contact #{number}").partition("{number}")
     mine: dict[str, str] = {}
     others: list[Problem] = []
@@ -600,8 +605,8 @@ def _contact_problems(text: str) -> tuple[dict[str, str], list[Problem]]:
         row = re.fullmatch(rf"{re.escape(head)}(\d+){re.escape(tail)}", problem.where)
         name = forms.problem_field(CONTACT, problem.field)
         if row and name:
-            mine[f"contacts.{int(row.group(1)) - 1}.{name}"] = forms.in_words(problem.message,
-                                                                              CONTACT)
+            place = kept[int(row.group(1)) - 1]
+            mine[f"contacts.{place}.{name}"] = forms.in_words(problem.message, CONTACT)
         else:
             others.append(problem)
     return mine, others
