@@ -121,7 +121,7 @@ def test_desk_shows_a_contacts_problem_under_its_row_with_its_label(
     assert page.get_element_by_id("f-contacts-1-email-erreur").text_content() == said
     link = page.xpath("//main//*[@role='alert']//li/a")
     assert [(a.get("href"), a.text_content()) for a in link] == [
-        ("#f-contacts-1-email", f"Courriel : {said}")]
+        ("#f-contacts-1-email", f"Contacts presse : n° 2 › Courriel : {said}")]
 
 
 def test_desk_moving_a_published_session_to_no_date_says_what_to_do_in_the_desk(
@@ -274,3 +274,21 @@ def test_desk_session_form_shown_again_keeps_each_speaker_as_typed(
     assert rows == [("", ""), ("", "Adjointe au maire"), ("", "")]
     assert page.get_element_by_id("f-speakers-1-name-erreur").text_content() == \
         "Ce champ est obligatoire."
+
+
+def test_desk_shows_a_speakers_problem_under_its_row_and_field(
+    app: Flask,  # noqa: F811
+) -> None:
+    # A control character pasted into the role of the speaker added, the first one emptied:
+    # the loader counts that speaker first (speakers[0].role); the form has it second. It was
+    # said of « Intervenants » as a whole, without saying which speaker or which field.
+    client = app.test_client()
+    login(client)
+    status, body = post(client, "/desk/seances/clermont-ferrand", {
+        "speakers.0.name": "", "speakers.0.role": "", "speakers.1.name": "Isabelle Lavest",
+        "speakers.1.role": "Adjointe\x01"})
+    assert status == 422
+    page = lxml.html.fromstring(body)
+    said = "contient un caractère de contrôle : retirez-le"
+    assert page.get_element_by_id("f-speakers-1-role-erreur").text_content() == said
+    assert problems(body.encode()) == [f"Intervenants : n° 2 › Fonction : {said}"]

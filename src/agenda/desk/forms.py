@@ -8,6 +8,7 @@ message on each field it cannot read.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -258,20 +259,28 @@ def typed_rows(form: Mapping[str, str], prefix: str) -> list[dict[str, str]]:
     return rows
 
 
-def problem_field(table: Table, field_name: str) -> str:
-    """The input name a loader problem about `field_name` points to ('speakers[2].name'…)."""
-    base = field_name.split("[", 1)[0].split(".", 1)[0]
-    return base if table.field(base) is not None else ""
+def problem_field(table: Table, path: str, kept: Mapping[str, list[int]] | None = None) -> str:
+    """The input a loader problem about `path` is shown on: « moderator.name »; « speakers.2.role »
+    when `kept` says where in the form each row the loader counts is (rows emptied are
+    dropped); else the input of the whole field, or "" when the table has no such field."""
+    base, _dot, sub = path.partition(".")
+    name, _bracket, index = base.partition("[")
+    field = table.field(name)
+    if field is None:
+        return ""
+    places = (kept or {}).get(name, [])
+    index = index.rstrip("]")
+    if field.kind is Kind.TABLE and sub and not index:
+        return f"{name}.{sub}"
+    if field.kind is Kind.TABLES and sub and index.isdigit() and int(index) < len(places):
+        return f"{name}.{places[int(index)]}.{sub}"
+    return name
 
 
-def labels(shown: list[Input] | tuple[Input, ...]) -> dict[str, str]:
-    """The French label of every input by name, nested ones included."""
-    found: dict[str, str] = {}
-    for item in shown:
-        found[item.name] = item.field.label
-        for child in item.children:
-            found.update(labels(child if isinstance(child, tuple) else (child,)))
-    return found
+def input_words(table: Table, name: str) -> str:
+    """An input's name in the form's words: « speakers.1.role » → « Intervenants : n° 2 ›
+    Fonction », as its row's legend and its label say."""
+    return _field_words(table, re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", name))
 
 
 # How the loader and the history name the table a problem is in, by msgid (agenda.loader).

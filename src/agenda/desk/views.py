@@ -37,7 +37,7 @@ from wtforms import ValidationError
 from agenda import planning
 from agenda.desk import drafts, editors, forms, preview
 from agenda.errors import AgendaError, Problem
-from agenda.format import CALENDAR, CONTACT, SERIES, SESSION, Field, Kind, Table
+from agenda.format import CALENDAR, CONTACT, SERIES, SESSION, TABLES, TOP, Field, Kind, Table
 from agenda.i18n import _
 from agenda.loader import EMAIL
 from agenda.published import (
@@ -324,14 +324,15 @@ def current_draft() -> drafts.Draft:
     return drafts.Draft(text, text)
 
 
-def _try(text: str, key: str, item_id: str | None,
-         table: Table) -> tuple[dict[str, str], list[Problem]]:
-    """The problems the draft `text` has: those about this item by input name, and the rest."""
+def _try(text: str, key: str, item_id: str | None, table: Table,
+         kept: dict[str, list[int]] | None = None) -> tuple[dict[str, str], list[Problem]]:
+    """The problems the draft `text` has: those about this item by input name (`kept`: where
+    in the form each row of a list is), and the rest."""
     found = _pending(text.encode("utf-8"))
     mine: dict[str, str] = {}
     others: list[Problem] = []
     for problem in found.problems:
-        name = forms.problem_field(table, problem.field)
+        name = forms.problem_field(table, problem.field, kept)
         # An id is a slug: found as a whole word, however the message quotes it.
         if item_id is not None and name and re.search(
                 rf"(?<![\w-]){re.escape(item_id)}(?![\w-])", problem.where):
@@ -379,7 +380,10 @@ def _form(title: str, key: str, item_id: str | None, table: Table, fields: tuple
             exists = drafts.item_values(draft.text, key, target) is not None
             text = drafts.edit(draft.text, key, target,
                                _changed(fields, posted) if exists else fields, posted)
-            errors, others = _try(text, key, target, table)
+            kept = {f.name: forms.read_rows(forms.editable(TABLES[f.table]), request.form,
+                                            f.name + ".")[2]
+                    for f in fields if f.kind is Kind.TABLES and f.table}
+            errors, others = _try(text, key, target, table, kept)
             if not errors:
                 _save(draft, text)
                 return redirect(url_for("desk.index", _anchor=f"s-{target}" if target else None))
@@ -389,7 +393,7 @@ def _form(title: str, key: str, item_id: str | None, table: Table, fields: tuple
     shown = forms.inputs(fields, values, errors, fixed=fixed, typed=request.form)
     first = request.form.get("shown") or json.dumps(forms.submitted(shown), ensure_ascii=False)
     # A problem may name a field this form does not show ("announced" when dating a session).
-    labels = {f.name: f.label for f in table.fields} | forms.labels(shown)
+    labels = {name: forms.input_words(table, name) for name in errors}
     return render_template("desk/form.html", title=title, inputs=shown, errors=errors,
                            labels=labels, others=others, intro=intro,
                            shown=first), (422 if errors else 200)
@@ -488,9 +492,8 @@ def cancel_session(session_id: str) -> Any:
         if not errors:
             _save(draft, text)
             return redirect(url_for("desk.index", _anchor=f"s-{session_id}"))
-    labels = {f.name: f.label for f in SESSION.fields}
     return render_template("desk/cancel.html", values=values, session_id=session_id,
-                           errors={labels[k]: v for k, v in errors.items()}), \
+                           errors={forms.input_words(SESSION, k): v for k, v in errors.items()}), \
         (422 if errors else 200)
 
 
@@ -591,7 +594,8 @@ def edit_contacts() -> Any:
     shown = forms.inputs((field,), {"contacts": rows}, errors,
                          typed=request.form if status != 409 else None)
     return render_template("desk/form.html", title=_("Press contacts"), inputs=shown,
-                           errors=errors, labels=forms.labels(shown), others=others, intro="",
+                           errors=errors, others=others, intro="",
+                           labels={name: forms.input_words(TOP, name) for name in errors},
                            shown=now), status
 
 
