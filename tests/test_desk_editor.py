@@ -292,3 +292,33 @@ def test_desk_shows_a_speakers_problem_under_its_row_and_field(
     said = "contient un caractère de contrôle : retirez-le"
     assert page.get_element_by_id("f-speakers-1-role-erreur").text_content() == said
     assert problems(body.encode()) == [f"Intervenants : n° 2 › Fonction : {said}"]
+
+
+def test_desk_move_of_a_cancelled_session_offers_to_hold_it_again(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # Called off, then given a new date with « Reporter »: it stayed « Annulé » at the new
+    # date, the form offering no way to say it takes place.
+    schedule.write_text(schedule.read_text(encoding="utf-8") + """
+[[sessions]]
+id = "lille"
+series = "tour-des-villes"
+number = 13
+city = "Lille"
+start = 2099-03-17T08:45:00
+end = 2099-03-17T10:15:00
+announced = 2021-06-01
+status = "cancelled"
+""", encoding="utf-8")
+    client = app.test_client()
+    login(client)
+    form = lxml.html.fromstring(client.get("/desk/seances/lille/reporter").data)
+    choices = [o.text_content() for o in form.get_element_by_id("f-status").xpath("option")]
+    assert "Confirmé" in choices
+    assert post(client, "/desk/seances/lille/reporter", {
+        "start": "2099-04-21T08:45", "end": "2099-04-21T10:15", "status": "confirmed"})[0] == 302
+    assert publish(client) == 302
+    lille = load_schedule(schedule).session("lille")
+    assert lille is not None
+    assert (lille.is_cancelled, lille.start is not None and lille.start.date().isoformat()) == (
+        False, "2099-04-21")

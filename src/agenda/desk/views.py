@@ -444,11 +444,16 @@ def edit_session(session_id: str) -> Any:
 
 @bp.route("/seances/<session_id>/reporter", methods=["GET", "POST"])
 def move_session(session_id: str) -> Any:
-    """« Reporter »: a new start and end."""
+    """« Reporter »: a new start and end (and, for a session cancelled, its status)."""
     values = _session_values(session_id)
+    intro = _("Give the new date. Subscribers will see the session moved.")
+    names: tuple[str, ...] = ("start", "end")
+    if values.get("status") == "cancelled":  # called off, then given a new date: held again?
+        names += ("status",)
+        intro = _("This session is cancelled: give the new date, and choose 'Confirmed' if it "
+                  "takes place then; otherwise it stays cancelled at the new date.")
     return _form(_("Move the session '{city}'", city=values.get("city", session_id)), "sessions",
-                 session_id, SESSION, forms.editable(SESSION, ("start", "end")), values,
-                 intro=_("Give the new date. Subscribers will see the session moved."))
+                 session_id, SESSION, forms.editable(SESSION, names), values, intro=intro)
 
 
 @bp.route("/seances/<session_id>/replay", methods=["GET", "POST"])
