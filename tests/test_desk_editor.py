@@ -1,5 +1,6 @@
-"""The desk as an editor meets it: problems in the form's words, a draft behind the file,
-a file of another line end; each test reproduces a defect found by trying it so."""
+"""The desk as an editor meets it: problems in the form's words and on their input, a draft
+behind the file or changed in another tab, a file saved with CRLF, replays, rhythms and
+cancelled sessions; each test reproduces a defect found by trying the desk so."""
 
 from __future__ import annotations
 
