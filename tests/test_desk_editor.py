@@ -323,3 +323,21 @@ status = "cancelled"
     assert lille is not None
     assert (lille.is_cancelled, lille.start is not None and lille.start.date().isoformat()) == (
         False, "2099-04-21")
+
+
+def test_desk_draft_page_links_each_problem_to_the_form_that_puts_it_right(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    schedule.write_text(schedule.read_text(encoding="utf-8").replace(
+        "number = 2\n", 'number = "deux"\n').replace(
+        'url = "https://ceps-oing.org/lagenda-des-clubs/"', 'url = "ceps-oing.org"'),
+        encoding="utf-8")
+    client = app.test_client()
+    login(client)
+    page = lxml.html.fromstring(client.get("/desk/brouillon").data)
+    links = page.xpath("//main//*[@role='alert']//li/a")
+    assert [(a.get("href"), a.text_content().split(",")[0]) for a in links] == [
+        ("/desk/series/tour-des-villes", "série « tour-des-villes »"),
+        ("/desk/seances/bourges", "séance « bourges »")]
+    for a in links:
+        assert client.get(a.get("href")).status_code == 200

@@ -649,7 +649,27 @@ def _draft_view(changed: bool = False) -> str:
         "desk/draft.html", draft=draft, pending=found, outgoing=listed, mode=_mode(),
         moved=False, mine=drafts.diff(draft.base, draft.text, (_("file"), _("draft"))),
         seen=_seen(draft, listed, _mode()), changed=changed,
+        forms_of=_forms_of(draft.text) if found.problems else {},
     )
+
+
+def _forms_of(text: str) -> dict[str, str]:
+    """The form of each session and series of the draft `text` (and of the settings), by the
+    words a problem names it with (« séance « lyon » »): where the editor puts it right."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return {}
+    found = {"[calendar]": url_for("desk.edit_calendar")}
+    for key, msgid, endpoint, name in (
+            ("sessions", "session '{id}'", "desk.edit_session", "session_id"),
+            ("series", "series '{id}'", "desk.edit_series", "series_id")):
+        items = data.get(key)
+        for item in items if isinstance(items, list) else ():
+            ident = item.get("id") if isinstance(item, dict) else None
+            if isinstance(ident, str) and ident:
+                found[_(msgid, id=ident)] = url_for(endpoint, **{name: ident})
+    return found
 
 
 def _conflict(draft: drafts.Draft, on_disk: str) -> dict[str, Any]:
