@@ -214,13 +214,17 @@ def test_browser_desk_fits_a_phone_screen(browser: Browser, desk: tuple[str, Pat
         for path in DESK_PAGES[1:]:
             page.goto(url + path)
             widths[path] = page.evaluate(widest)
-        # The refusal to publish over a hand edit, with both changes side by side.
+        # The refusal to publish over a hand edit made while the draft page was open, with
+        # both changes side by side; then the draft page, which shows them too.
+        page.goto(url + "/desk/brouillon")
         schedule.write_text(schedule.read_text(encoding="utf-8").replace(
             'city = "Bourges"', 'city = "Bourges (Cher)"'), encoding="utf-8")
-        page.goto(url + "/desk/brouillon")
         press(page, "button:has-text('Publier')")
         assert page.locator("h1").inner_text() == "Publication refusée"
         widths["conflict"] = page.evaluate(widest)
+        page.goto(url + "/desk/brouillon")
+        assert page.locator("main h2").first.inner_text() == "L’autre modification"
+        widths["moved"] = page.evaluate(widest)
         assert widths == {path: w for path, w in widths.items() if w <= 360}
         page.goto(url + "/desk/")
         rights = page.locator(".series a").evaluate_all(
@@ -253,13 +257,16 @@ def test_browser_axe_finds_nothing_on_the_desk(
         page.locator("#f-end").fill("2021-05-19T07:00")
         page.locator("button:has-text('Enregistrer')").click()
         found["errors"] = violations(page)
-        # The refusal to publish over a hand edit.
+        # The refusal to publish over a hand edit made while the draft page was open, and
+        # the draft page then.
+        page.goto(url + "/desk/brouillon")
         schedule.write_text(schedule.read_text(encoding="utf-8").replace(
             'city = "Bourges"', 'city = "Bourges (Cher)"'), encoding="utf-8")
-        page.goto(url + "/desk/brouillon")
         page.locator("button:has-text('Publier')").click()
         assert page.locator("h1").inner_text() == "Publication refusée"
         found["conflict"] = violations(page)
+        page.goto(url + "/desk/brouillon", wait_until="networkidle")
+        found["moved"] = violations(page)
         assert found == {path: [] for path in found}
     finally:
         context.close()

@@ -13,6 +13,7 @@ import difflib
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -133,6 +134,18 @@ def _bare(lines: list[str]) -> list[str]:
     return [line.rstrip("\r\n") for line in lines]
 
 
+def line_end(text: str) -> str:
+    """The text's own line end: CRLF when most of its lines end so (saved under Windows)."""
+    return "\r\n" if text.count("\r\n") * 2 > text.count("\n") else "\n"
+
+
+def _dumps(document: Any, like: str) -> str:
+    """The document's text, every line ending as those of `like`: tomlkit ends the lines it
+    adds with LF, which would mix line ends in a CRLF file."""
+    text = tomlkit.dumps(document)
+    return re.sub(r"\r?\n", "\r\n", text) if line_end(like) == "\r\n" else text
+
+
 def diff(before: str, after: str, names: tuple[str, str]) -> list[str]:
     """The unified diff of two texts, line by line, their ends left out (CRLF or LF)."""
     return list(difflib.unified_diff(before.splitlines(), after.splitlines(), *names, n=2,
@@ -149,7 +162,7 @@ def rebase(draft: Draft, current: str) -> Draft | None:
     base, text, lines = (t.splitlines(True) for t in (draft.base, draft.text, current))
     mine = difflib.SequenceMatcher(None, _bare(base), _bare(text), autojunk=False)
     theirs = difflib.SequenceMatcher(None, _bare(base), _bare(lines), autojunk=False)
-    end = "\r\n" if current.count("\r\n") * 2 > current.count("\n") else "\n"
+    end = line_end(current)
     edits = [(i1, i2, [t.rstrip("\r\n") + end if t.endswith("\n") else t for t in text[j1:j2]])
              for tag, i1, i2, j1, j2 in mine.get_opcodes() if tag != "equal"]
     others = [(i1, i2) for tag, i1, i2, _, _ in theirs.get_opcodes() if tag != "equal"]
@@ -247,7 +260,7 @@ def edit(text: str, key: str, item_id: str | None, fields: Iterable[Field],
             _array(document, key).append(table)
             table = _array(document, key)[-1]
     set_values(table, fields, values)
-    return tomlkit.dumps(document)
+    return _dumps(document, text)
 
 
 def edit_rows(text: str, key: str, fields: Iterable[Field],
@@ -266,7 +279,7 @@ def edit_rows(text: str, key: str, fields: Iterable[Field],
             tables.append(table)
     while len(tables) > len(rows):
         del tables[len(tables) - 1]
-    return tomlkit.dumps(document)
+    return _dumps(document, text)
 
 
 def item_values(text: str, key: str, item_id: str | None) -> dict[str, Any] | None:

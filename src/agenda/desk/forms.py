@@ -8,12 +8,25 @@ message on each field it cannot read.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from agenda.format import LEGACY, TABLES, Field, Kind, Table
+from agenda.errors import Problem
+from agenda.format import (
+    CALENDAR,
+    CONTACT,
+    LEGACY,
+    SERIES,
+    SESSION,
+    TABLES,
+    TOP,
+    Field,
+    Kind,
+    Table,
+)
 from agenda.i18n import _
 from agenda.render.wording import STATUS_LABELS
 
@@ -189,7 +202,7 @@ def read(fields: tuple[Field, ...], form: Mapping[str, str],
             values[field.name] = {k: v for k, v in inner.items() if v is not None} or None
             errors.update(problems)
         elif field.kind is Kind.TABLES and field.table:
-            rows, problems = read_rows(TABLES[field.table].fields, form, name + ".")
+            rows, problems, _kept = read_rows(TABLES[field.table].fields, form, name + ".")
             values[field.name] = rows or None
             errors.update(problems)
         else:
@@ -206,40 +219,113 @@ def _optional(form: Mapping[str, str], prefix: str) -> Mapping[str, str]:
     return mine if any(v.strip() for v in mine.values()) else {}
 
 
-def read_rows(fields: tuple[Field, ...], form: Mapping[str, str],
-              prefix: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """The rows of a list of tables (speakers, contacts): empty rows dropped."""
-    rows: list[dict[str, Any]] = []
-    errors: dict[str, str] = {}
-    by_row: dict[str, dict[str, str]] = {}  # the form read once, not once a row (256 KB)
+def _by_row(form: Mapping[str, str], prefix: str) -> list[dict[str, str]]:
+    """The inputs of each row of a list of tables, row 0 first: the form read once, not once
+    a row (256 KB)."""
+    by_row: dict[str, dict[str, str]] = {}
     for key, value in form.items():
         if key.startswith(prefix):
             by_row.setdefault(key[len(prefix):].partition(".")[0], {})[key] = value
-    index = 0
-    while str(index) in by_row:
-        row_form = _optional(by_row[str(index)], f"{prefix}{index}.")
+    found: list[dict[str, str]] = []
+    while str(len(found)) in by_row:
+        found.append(by_row[str(len(found))])
+    return found
+
+
+def read_rows(fields: tuple[Field, ...], form: Mapping[str, str],
+              prefix: str) -> tuple[list[dict[str, Any]], dict[str, str], list[int]]:
+    """The rows of a list of tables (speakers, contacts), empty rows dropped, French errors by
+    input name, and the place in the form of each row kept."""
+    rows: list[dict[str, Any]] = []
+    errors: dict[str, str] = {}
+    kept: list[int] = []
+    for index, inputs in enumerate(_by_row(form, prefix)):
+        row_form = _optional(inputs, f"{prefix}{index}.")
         if row_form:
             row, problems = read(fields, row_form, f"{prefix}{index}.")
             rows.append({k: v for k, v in row.items() if v is not None})
             errors.update(problems)
-        index += 1
-    return rows, errors
+            kept.append(index)
+    return rows, errors, kept
 
 
-def problem_field(table: Table, field_name: str) -> str:
-    """The input name a loader problem about `field_name` points to ('speakers[2].name'…)."""
-    base = field_name.split("[", 1)[0].split(".", 1)[0]
-    return base if table.field(base) is not None else ""
+def typed_rows(form: Mapping[str, str], prefix: str) -> list[dict[str, str]]:
+    """The rows of a list of tables as typed, each in its place (a row emptied stays empty),
+    for a form shown again to be corrected; the empty rows at the end left out."""
+    rows = [{key[len(f"{prefix}{index}."):]: value for key, value in inputs.items()}
+            for index, inputs in enumerate(_by_row(form, prefix))]
+    while rows and not any(value.strip() for value in rows[-1].values()):
+        rows.pop()
+    return rows
 
 
-def labels(shown: list[Input] | tuple[Input, ...]) -> dict[str, str]:
-    """The French label of every input by name, nested ones included."""
-    found: dict[str, str] = {}
-    for item in shown:
-        found[item.name] = item.field.label
-        for child in item.children:
-            found.update(labels(child if isinstance(child, tuple) else (child,)))
-    return found
+def problem_field(table: Table, path: str, kept: Mapping[str, list[int]] | None = None) -> str:
+    """The input a loader problem about `path` is shown on: « moderator.name »; « speakers.2.role »
+    when `kept` says where in the form each row the loader counts is (rows emptied are
+    dropped); else the input of the whole field, or "" when the table has no such field."""
+    base, _dot, sub = path.partition(".")
+    name, _bracket, index = base.partition("[")
+    field = table.field(name)
+    if field is None:
+        return ""
+    places = (kept or {}).get(name, [])
+    index = index.rstrip("]")
+    if field.kind is Kind.TABLE and sub and not index:
+        return f"{name}.{sub}"
+    if field.kind is Kind.TABLES and sub and index.isdigit() and int(index) < len(places):
+        return f"{name}.{places[int(index)]}.{sub}"
+    return name
+
+
+def input_words(table: Table, name: str) -> str:
+    """An input's name in the form's words: « speakers.1.role » → « Intervenants : n° 2 ›
+    Fonction », as its row's legend and its label say."""
+    return _field_words(table, re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", name))
+
+
+# How the loader and the history name the table a problem is in, by msgid (agenda.loader).
+_PLACES = (("session '{id}'", SESSION), ("session #{number} (no id)", SESSION),
+           ("series '{id}'", SERIES), ("series #{number} (no id)", SERIES),
+           ("contact #{number}", CONTACT), ("[calendar]", CALENDAR), ("top level", TOP))
+
+
+def _table_of(where: str) -> Table | None:
+    """The table a problem's `where` names (« séance « lyon », ligne 12 »: a session)."""
+    for msgid, table in _PLACES:
+        if where.startswith(_(msgid).split("{", 1)[0]):
+            return table
+    return None
+
+
+def _field_words(table: Table | None, path: str) -> str:
+    """A problem's field path as the form shows it: « speakers[2].name » → « Intervenants :
+    n° 3 › Nom »; the path itself when it is no field the form has."""
+    words = []
+    for part in path.split("."):
+        name, _bracket, index = part.partition("[")
+        field = table.field(name) if table is not None else None
+        if field is None or not field.label:
+            return path
+        index = index.rstrip("]")
+        if index.isdigit():  # the loader counts from 0, the form's rows from 1
+            words.append(_("{label}: no. {number}", label=field.label, number=int(index) + 1))
+        else:
+            words.append(field.label)
+        table = TABLES.get(field.table or "")
+    return " › ".join(words)
+
+
+def problem_text(problem: Problem) -> str:
+    """A problem of the draft as the desk says it: where, the field by its label in the form
+    (« champ « Numéro » », not « champ number »), and the message in the form's words."""
+    table = _table_of(problem.where)
+    field = _("field {name}", name=_("'{title}'", title=_field_words(table, problem.field))) \
+        if problem.field else ""
+    # The calendar's table, as the desk's menu names its form.
+    where = _("Agenda settings") if table is CALENDAR else problem.where
+    place = ", ".join(part for part in (where, field) if part)
+    message = in_words(problem.message, table) if table is not None else problem.message
+    return _("{place}: {message}", place=place, message=message) if place else message
 
 
 def in_words(message: str, table: Table) -> str:

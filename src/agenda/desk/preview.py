@@ -57,8 +57,17 @@ _MISSING = ("was published and is missing from the file, so subscribers would ne
             "it on purpose, run `agenda publish --withdraw {id}`")
 
 
+_DATELESS = ("calendars already have this session; it cannot lose its date. To call it "
+             "off, keep its date and write status = \"cancelled\"")
+
+
 def _in_the_desk(problem: Problem, current: Version | None) -> Problem:
     """`problem`, in the desk's words when the command line's would not do."""
+    if problem.message == _(_DATELESS):
+        return replace(problem, message=_(
+            "calendars already have this session; it cannot lose its date. To call it off, "
+            "keep its date and click 'Cancel' on it; if it is postponed, give its new date "
+            "(or mark it 'To be confirmed' at the date planned)."))
     for session_id in current.history.sessions if current is not None else ():
         if problem.message == _(_MISSING, id=session_id):
             return replace(problem, message=_(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -33,9 +34,10 @@ from tomlkit.exceptions import TOMLKitError
 from werkzeug.exceptions import HTTPException
 from wtforms import ValidationError
 
+from agenda import planning
 from agenda.desk import drafts, editors, forms, preview
 from agenda.errors import AgendaError, Problem
-from agenda.format import CALENDAR, CONTACT, SERIES, SESSION, Field, Kind, Table
+from agenda.format import CALENDAR, CONTACT, SERIES, SESSION, TABLES, TOP, Field, Kind, Table
 from agenda.i18n import _
 from agenda.loader import EMAIL
 from agenda.published import (
@@ -202,8 +204,11 @@ def unreadable(error: TOMLKitError | UnicodeDecodeError) -> tuple[str, int]:
     """A draft or file that is not TOML (a hand edit in progress) or not UTF-8 (saved in
     another encoding): say so, and where to look."""
     log.warning("desk: the schedule text does not parse: %s", error)
-    detail = _("not UTF-8 text (byte {byte}); save the file as UTF-8", byte=error.start) \
-        if isinstance(error, UnicodeDecodeError) else error  # in the loader's words
+    if isinstance(error, UnicodeDecodeError):
+        detail = _("not UTF-8 text (byte {byte}); save the file as UTF-8", byte=error.start)
+    else:  # in the loader's French words, as the draft page says it (tomlkit's are English)
+        problems = _pending(current_draft().raw).problems
+        detail = "; ".join(map(forms.problem_text, problems)) or str(error)
     return render_template("desk/unreadable.html", error=detail), 409
 
 
@@ -232,7 +237,7 @@ def unavailable(error: Exception) -> tuple[str, int]:
 
 @bp.context_processor
 def _context() -> dict[str, Any]:
-    return {"csrf_token": generate_csrf}
+    return {"csrf_token": generate_csrf, "problem_text": forms.problem_text}
 
 
 def _in_html(msgid: str, **values: object) -> Markup:
@@ -319,14 +324,15 @@ def current_draft() -> drafts.Draft:
     return drafts.Draft(text, text)
 
 
-def _try(text: str, key: str, item_id: str | None,
-         table: Table) -> tuple[dict[str, str], list[Problem]]:
-    """The problems the draft `text` has: those about this item by input name, and the rest."""
+def _try(text: str, key: str, item_id: str | None, table: Table,
+         kept: dict[str, list[int]] | None = None) -> tuple[dict[str, str], list[Problem]]:
+    """The problems the draft `text` has: those about this item by input name (`kept`: where
+    in the form each row of a list is), and the rest."""
     found = _pending(text.encode("utf-8"))
     mine: dict[str, str] = {}
     others: list[Problem] = []
     for problem in found.problems:
-        name = forms.problem_field(table, problem.field)
+        name = forms.problem_field(table, problem.field, kept)
         # An id is a slug: found as a whole word, however the message quotes it.
         if item_id is not None and name and re.search(
                 rf"(?<![\w-]){re.escape(item_id)}(?![\w-])", problem.where):
@@ -374,14 +380,20 @@ def _form(title: str, key: str, item_id: str | None, table: Table, fields: tuple
             exists = drafts.item_values(draft.text, key, target) is not None
             text = drafts.edit(draft.text, key, target,
                                _changed(fields, posted) if exists else fields, posted)
-            errors, others = _try(text, key, target, table)
+            kept = {f.name: forms.read_rows(forms.editable(TABLES[f.table]), request.form,
+                                            f.name + ".")[2]
+                    for f in fields if f.kind is Kind.TABLES and f.table}
+            errors, others = _try(text, key, target, table, kept)
             if not errors:
                 _save(draft, text)
                 return redirect(url_for("desk.index", _anchor=f"s-{target}" if target else None))
+    if errors:  # the rows of a list (speakers) as typed, each in its place, as errors say
+        values.update((f.name, forms.typed_rows(request.form, f.name + "."))
+                      for f in fields if f.kind is Kind.TABLES)
     shown = forms.inputs(fields, values, errors, fixed=fixed, typed=request.form)
     first = request.form.get("shown") or json.dumps(forms.submitted(shown), ensure_ascii=False)
     # A problem may name a field this form does not show ("announced" when dating a session).
-    labels = {f.name: f.label for f in table.fields} | forms.labels(shown)
+    labels = {name: forms.input_words(table, name) for name in errors}
     return render_template("desk/form.html", title=title, inputs=shown, errors=errors,
                            labels=labels, others=others, intro=intro,
                            shown=first), (422 if errors else 200)
@@ -417,6 +429,7 @@ def index() -> Any:
     found = _pending(text.encode("utf-8"))
     return render_template("desk/index.html", series=series, draft=draft, moved=moved,
                            waiting=not found.unchanged,  # a new version, or problems
+                           to_come=_to_come(found.version),
                            published=request.args.get("publie", type=int))
 
 
@@ -425,16 +438,22 @@ def edit_session(session_id: str) -> Any:
     """« Modifier »: every field of a session."""
     values = _session_values(session_id)
     return _form(_("Edit the session '{city}'", city=values.get("city", session_id)), "sessions",
-                 session_id, SESSION, forms.editable(SESSION), values, fixed=("id",))
+                 session_id, SESSION, forms.editable(SESSION), values, fixed=("id",),
+                 adjust=_replay_once_over(session_id, values))
 
 
 @bp.route("/seances/<session_id>/reporter", methods=["GET", "POST"])
 def move_session(session_id: str) -> Any:
-    """« Reporter »: a new start and end."""
+    """« Reporter »: a new start and end (and, for a session cancelled, its status)."""
     values = _session_values(session_id)
+    intro = _("Give the new date. Subscribers will see the session moved.")
+    names: tuple[str, ...] = ("start", "end")
+    if values.get("status") == "cancelled":  # called off, then given a new date: held again?
+        names += ("status",)
+        intro = _("This session is cancelled: give the new date, and choose 'Confirmed' if it "
+                  "takes place then; otherwise it stays cancelled at the new date.")
     return _form(_("Move the session '{city}'", city=values.get("city", session_id)), "sessions",
-                 session_id, SESSION, forms.editable(SESSION, ("start", "end")), values,
-                 intro=_("Give the new date. Subscribers will see the session moved."))
+                 session_id, SESSION, forms.editable(SESSION, names), values, intro=intro)
 
 
 @bp.route("/seances/<session_id>/replay", methods=["GET", "POST"])
@@ -442,7 +461,27 @@ def add_replay(session_id: str) -> Any:
     """« Ajouter le replay »: the recording's link."""
     values = _session_values(session_id)
     return _form(_("Add the replay of '{city}'", city=values.get("city", session_id)), "sessions",
-                 session_id, SESSION, forms.editable(SESSION, ("replay_url",)), values)
+                 session_id, SESSION, forms.editable(SESSION, ("replay_url",)), values,
+                 adjust=_replay_once_over(session_id, values))
+
+
+def _to_come(version: Version | None) -> frozenset[str]:
+    """The sessions of a draft's version that have not ended yet (none without a version)."""
+    sessions = version.schedule.sessions if version is not None else ()
+    return frozenset(s.id for s in sessions if s.end is not None and s.end > _now())
+
+
+def _replay_once_over(session_id: str,
+                      values: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, str]]:
+    """The session forms' check that a new replay is of a session over: one to come would
+    be said « Tenue » on its page, and journalists told « Replay disponible » before it."""
+    def adjust(posted: dict[str, Any]) -> dict[str, str]:
+        if posted.get("replay_url") in (None, values.get("replay_url")) \
+                or session_id not in _to_come(_pending(current_draft().raw).version):
+            return {}
+        return {"replay_url": _("This session has not taken place yet: add its replay once it "
+                                "is over (on the wrong session?).")}
+    return adjust
 
 
 @bp.route("/seances/<session_id>/annuler", methods=["GET", "POST"])
@@ -458,24 +497,32 @@ def cancel_session(session_id: str) -> Any:
         if not errors:
             _save(draft, text)
             return redirect(url_for("desk.index", _anchor=f"s-{session_id}"))
-    labels = {f.name: f.label for f in SESSION.fields}
     return render_template("desk/cancel.html", values=values, session_id=session_id,
-                           errors={labels[k]: v for k, v in errors.items()}), \
+                           errors={forms.input_words(SESSION, k): v for k, v in errors.items()}), \
         (422 if errors else 200)
 
 
 def _next_values(last: dict[str, Any] | None, series_id: str) -> dict[str, Any]:
-    """A new session after `last`: number + 1, the same times a month later, the same links."""
-    if last is None:
-        return {"series": series_id, "announced": date.today()}
-    keep = ("series", "start", "end", "moderator", "video_url", "video_public",
-            "registration_url")
-    values = {k: last[k] for k in keep if k in last}
-    for key in ("start", "end"):
-        if isinstance(values.get(key), datetime):
-            values[key] += relativedelta(months=1)
-    if isinstance(last.get("number"), int):
-        values["number"] = last["number"] + 1
+    """A new session after `last`: number + 1, the same times a month later, the same links;
+    the date the series' rhythm plans for that number when it plans one."""
+    values: dict[str, Any] = {"series": series_id}
+    if last is not None:
+        keep = ("series", "start", "end", "moderator", "video_url", "video_public",
+                "registration_url")
+        values = {k: last[k] for k in keep if k in last}
+        for key in ("start", "end"):
+            if isinstance(values.get(key), datetime):
+                values[key] += relativedelta(months=1)
+    number = _number(last) + 1 if last is not None else 1
+    if last is None or isinstance(last.get("number"), int):
+        values["number"] = number
+    version = _pending(current_draft().raw).version
+    series = version.schedule.series_by_id(series_id) if version is not None else None
+    if series is not None and series.rhythm is not None:
+        # Occurrence n is session n° n: a month later is another weekday (the 3rd Wednesday).
+        for planned, start, end in planning.occurrences(series.rhythm):
+            if planned == number:
+                values.update(start=start.replace(tzinfo=None), end=end.replace(tzinfo=None))
     values["announced"] = date.today()
     return values
 
@@ -538,36 +585,99 @@ def edit_contacts() -> Any:
                                 "change again.")}
         status = 409
     elif request.method == "POST":
-        rows, errors = forms.read_rows(fields, request.form, "contacts.")
+        rows, errors, kept = forms.read_rows(fields, request.form, "contacts.")
         if not errors:
             draft = current_draft()
             text = drafts.edit_rows(draft.text, "contacts", fields, rows)
-            errors, others = _try(text, "contact", None, CONTACT)
+            errors, others = _contact_problems(text, kept)
             if not errors:
                 _save(draft, text)
                 return redirect(url_for("desk.index"))
+        # Shown again as typed, each row in its place: the errors name rows by that place.
+        rows = forms.typed_rows(request.form, "contacts.")
         status, now = (422 if errors else 200), request.form.get("shown", now)
     shown = forms.inputs((field,), {"contacts": rows}, errors,
                          typed=request.form if status != 409 else None)
     return render_template("desk/form.html", title=_("Press contacts"), inputs=shown,
-                           errors=errors, labels=forms.labels(shown), others=others, intro="",
+                           errors=errors, others=others, intro="",
+                           labels={name: forms.input_words(TOP, name) for name in errors},
                            shown=now), status
+
+
+def _contact_problems(text: str, kept: list[int]) -> tuple[dict[str, str], list[Problem]]:
+    """The problems of the draft `text`: those of the contacts by input name (« contact n° 2 »
+    is the second row `kept` of the form's rows), and the rest."""
+    head, _braces, tail = _("contact #{number}").partition("{number}")
+    mine: dict[str, str] = {}
+    others: list[Problem] = []
+    for problem in _pending(text.encode("utf-8")).problems:
+        row = re.fullmatch(rf"{re.escape(head)}(\d+){re.escape(tail)}", problem.where)
+        name = forms.problem_field(CONTACT, problem.field)
+        if row and name:
+            place = kept[int(row.group(1)) - 1]
+            mine[f"contacts.{place}.{name}"] = forms.in_words(problem.message, CONTACT)
+        else:
+            others.append(problem)
+    return mine, others
 
 
 @bp.get("/brouillon")
 def draft_page() -> Any:
     """What publishing the draft sends out, the check's words, its problems, and the buttons."""
-    draft = current_draft()
     if request.args.get("mode") in MODES:
         session["mode"] = request.args["mode"]
+    return _draft_view()
+
+
+def _seen(draft: drafts.Draft, listed: list[preview.Outgoing], mode: str) -> str:
+    """A digest of what the draft page shows as going out, which « Publier » posts back."""
+    return hashlib.sha256(repr((draft.text, listed, mode)).encode("utf-8")).hexdigest()
+
+
+def _draft_view(changed: bool = False) -> str:
+    """The draft page; `changed` when « Publier » refused as what goes out changed since."""
+    draft = current_draft()
+    file_text = _file_text()
+    if draft.moved(file_text):
+        # What the draft sends as it is would undo the other change: nothing is listed
+        # until the draft is carried over, as « Publier » publishes nothing until then.
+        return render_template("desk/draft.html", moved=True, mine=(), pending=None,
+                               **_conflict(draft, file_text))
     found = _pending(draft.raw, _mode())
     listed = preview.outgoing(found.version, found.changes) if found.version else []
-    file_text = _file_text()
     return render_template(
         "desk/draft.html", draft=draft, pending=found, outgoing=listed, mode=_mode(),
-        moved=draft.moved(file_text),
-        mine=drafts.diff(draft.base, draft.text, (_("file"), _("draft"))),
+        moved=False, mine=drafts.diff(draft.base, draft.text, (_("file"), _("draft"))),
+        seen=_seen(draft, listed, _mode()), changed=changed,
+        forms_of=_forms_of(draft.text) if found.problems else {},
     )
+
+
+def _forms_of(text: str) -> dict[str, str]:
+    """The form of each session and series of the draft `text` (and of the settings), by the
+    words a problem names it with (« séance « lyon » »): where the editor puts it right."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return {}
+    found = {"[calendar]": url_for("desk.edit_calendar")}
+    for key, msgid, endpoint, name in (
+            ("sessions", "session '{id}'", "desk.edit_session", "session_id"),
+            ("series", "series '{id}'", "desk.edit_series", "series_id")):
+        items = data.get(key)
+        for item in items if isinstance(items, list) else ():
+            ident = item.get("id") if isinstance(item, dict) else None
+            if isinstance(ident, str) and ident:
+                found[_(msgid, id=ident)] = url_for(endpoint, **{name: ident})
+    return found
+
+
+def _conflict(draft: drafts.Draft, on_disk: str) -> dict[str, Any]:
+    """The other change, the draft's, and whether the draft can be carried over."""
+    start = _("start of the draft")
+    return {"theirs": drafts.diff(draft.base, on_disk, (start, _("current file"))),
+            "mine_since": drafts.diff(draft.base, draft.text, (start, _("draft"))),
+            "mergeable": drafts.rebase(draft, on_disk) is not None}
 
 
 @bp.post("/publier")
@@ -576,29 +686,31 @@ def publish_draft() -> Any:
     draft = current_draft()
     mode = request.form.get("mode", "")
     mode = mode if mode in MODES else "regle"
-    start = _("start of the draft")
     store = _store()
     served, moment = store.site(), store.moment()  # before the lock: the store may publish
     with publishing_lock(published_file()):
         on_disk = _file_text()
         if draft.moved(on_disk):
-            return render_template(
-                "desk/conflict.html",
-                theirs=drafts.diff(draft.base, on_disk, (start, _("current file"))),
-                mine=drafts.diff(draft.base, draft.text, (start, _("draft"))),
-                mergeable=drafts.rebase(draft, on_disk) is not None,
-            ), 409
+            return render_template("desk/conflict.html", **_conflict(draft, on_disk)), 409
         # Not the store's version: asking it may publish, which takes this very lock.
         current = read_version(published_file(), str(schedule_path()))
         found = preview.pending(schedule_path(), current, draft.raw, _now(), MODES[mode])
         if found.problems:
             return redirect(url_for("desk.draft_page"))
+        # What the page showed going out, as « Publier » posts it back: the draft changed in
+        # another tab since, or the 15-minute rule has since made a correction an announcement.
+        seen = request.form.get("seen")
+        changed = seen is not None and not found.unchanged and seen != _seen(
+            draft, preview.outgoing(found.version, found.changes), mode)
         # The preview's site: built then, found here; if it cannot be, nothing is written.
         # (Nothing new to publish, as at a double click, needs no site.)
-        if not found.unchanged:
+        if not found.unchanged and not changed:
             _draft_site(found.version, moment, served, mode)
-        if draft.text != on_disk:
+        if draft.text != on_disk and not changed:
             drafts.write_atomically(schedule_path(), draft.raw)
+    if changed:  # out of the lock: the page asks the store, which may publish
+        session["mode"] = mode
+        return _draft_view(changed=True), 409
     try:
         outcome = publish(schedule_path(), published_file(), _now(), raw=draft.raw,
                           correction=MODES[mode], editor=g.editor.email)
@@ -672,8 +784,12 @@ def unbuildable(error: Unbuildable) -> tuple[str, int]:
 
 
 def _preview() -> Site | None:
-    """The site built from the draft, rebuilt when the draft changed; None if it is invalid."""
-    found = _pending(current_draft().raw, _mode())
+    """The site built from the draft, rebuilt when the draft changed; None if it is invalid
+    or behind the file (it would show the other change undone)."""
+    draft = current_draft()
+    if draft.moved(_file_text()):
+        return None
+    found = _pending(draft.raw, _mode())
     if found.version is None:
         return None
     store = _store()  # the site served, and its clock

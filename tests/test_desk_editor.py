@@ -1,0 +1,343 @@
+"""The desk as an editor meets it: problems in the form's words and on their input, a draft
+behind the file or changed in another tab, a file saved with CRLF, replays, rhythms and
+cancelled sessions; each test reproduces a defect found by trying the desk so."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import lxml.html
+from flask import Flask
+
+from agenda.loader import load_schedule
+from tests.test_desk import (
+    app,  # noqa: F401 (fixture)
+    login,
+    post,
+    publish,
+    schedule,  # noqa: F401 (fixture)
+    token,
+)
+
+
+def problems(body: bytes) -> list[str]:
+    """The items of the page's list of problems, whitespace collapsed."""
+    items = lxml.html.fromstring(body).xpath("//main//*[@role='alert']//li")
+    return [" ".join(li.text_content().split()) for li in items]
+
+
+def outgoing(page: lxml.html.HtmlElement) -> list[str]:
+    """The sessions the draft page lists under « Ce qui sera envoyé »."""
+    return [" ".join(h.text_content().split()) for h in page.xpath("//ul[@class='outgoing']//h3")]
+
+
+def test_desk_names_a_problem_by_the_label_of_its_field_on_every_page(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # A hand edit (or a draft carried over) leaves problems the desk lists on the draft page
+    # and under a form: the editor reads the form's labels, never the file's keys.
+    text = schedule.read_text(encoding="utf-8")
+    text = text.replace("number = 2\n", 'number = "deux"\n').replace(
+        'city = "Bourges"\n', 'city = "Bourges"\nspeakers = [{ role = "Maire" }]\n').replace(
+        'email = "helene.pichon@ceps-oing.org", url', 'email = "helene.pichon", url')
+    schedule.write_text(text, encoding="utf-8")
+    client = app.test_client()
+    login(client)
+    listed = problems(client.get("/desk/brouillon").data)
+    assert listed == [
+        "Réglages de l’agenda, champ « Organisateur › Courriel » : « helene.pichon » n'est pas "
+        "une adresse e-mail, comme « nom@example.org »",
+        "séance « bourges », champ « Numéro » : doit être un nombre entier, pas un texte "
+        "(« deux »)",
+        "séance « bourges », champ « Intervenants : n° 1 › Nom » : est obligatoire",
+    ]
+    # Under a form, the problems of other sessions are said the same way.
+    status, page = post(client, "/desk/seances/biarritz", {"video_public": "1"})
+    assert status == 422
+    assert problems(page.encode())[1:] == listed
+
+
+def test_desk_lists_nothing_going_out_from_a_draft_behind_the_file_until_carried_over(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # A colleague renamed Bourges by hand and it was published; the draft began before. Listed
+    # as it is, the draft would "send" Bourges renamed back, which « Publier » never does.
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand", {"title": "Titre du brouillon"})[0] \
+        == 302
+    schedule.write_text(schedule.read_text(encoding="utf-8").replace(
+        'city = "Bourges"', 'city = "Bourges (Cher)"'), encoding="utf-8")
+    assert "Bourges (Cher)" in app.test_client().get("/events/bourges").get_data(as_text=True)
+
+    def going_out() -> list[str]:
+        return outgoing(lxml.html.fromstring(client.get("/desk/brouillon").data))
+
+    assert going_out() == []
+    page = lxml.html.fromstring(client.get("/desk/brouillon").data)
+    assert page.xpath("//main//form[@action='/desk/reprendre']//button")[0].text_content() == \
+        "Reporter mon brouillon sur le fichier actuel"
+    assert client.get("/desk/apercu/events/bourges").status_code == 302, "no preview of it"
+    client.post("/desk/reprendre", data={"csrf_token": token(client, "/desk/brouillon")})
+    assert going_out() == ["Tour des Villes n° 3 : Clermont-Ferrand"]
+    preview = client.get("/desk/apercu/events/bourges").get_data(as_text=True)
+    assert "Bourges (Cher)" in preview
+
+
+def test_desk_keeps_the_line_ends_of_a_file_saved_with_crlf(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # A file saved under Windows: the lines the desk adds (a session, a contact, a speaker,
+    # a description of several lines) end with CRLF too, not LF among CRLF.
+    schedule.write_bytes(schedule.read_bytes().replace(b"\n", b"\r\n"))
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/series/tour-des-villes/nouvelle", {
+        "id": "lille", "city": "Lille", "number": "13", "start": "2027-03-17T08:45",
+        "end": "2027-03-17T10:15", "speakers.0.name": "Martine Aubry",
+        "description": "Une ligne\r\net une autre"})[0] == 302
+    assert post(client, "/desk/contacts", {"contacts.3.name": "Nouveau Contact"})[0] == 302
+    assert post(client, "/desk/series/tour-des-villes", {"club": "Club"})[0] == 302
+    assert publish(client) == 302
+    raw = schedule.read_bytes()
+    assert raw.count(b"\r\n") == raw.count(b"\n") > 90
+    loaded = load_schedule(schedule)
+    lille = loaded.session("lille")
+    assert lille is not None
+    assert (lille.description, [s.name for s in lille.speakers]) == (
+        "Une ligne\net une autre", ["Martine Aubry"])
+    assert [c.name for c in loaded.contacts][-1] == "Nouveau Contact"
+
+
+def test_desk_shows_a_contacts_problem_under_its_row_with_its_label(
+    app: Flask,  # noqa: F811
+) -> None:
+    client = app.test_client()
+    login(client)
+    status, body = post(client, "/desk/contacts", {"contacts.1.email": "eva.in-darra.fr"})
+    assert status == 422
+    page = lxml.html.fromstring(body)
+    said = "« eva.in-darra.fr » n'est pas une adresse e-mail, comme « nom@example.org »"
+    assert page.get_element_by_id("f-contacts-1-email-erreur").text_content() == said
+    link = page.xpath("//main//*[@role='alert']//li/a")
+    assert [(a.get("href"), a.text_content()) for a in link] == [
+        ("#f-contacts-1-email", f"Contacts presse : n° 2 › Courriel : {said}")]
+
+
+def test_desk_moving_a_published_session_to_no_date_says_what_to_do_in_the_desk(
+    app: Flask,  # noqa: F811
+) -> None:
+    # An editor empties the date of a session postponed sine die: the history refuses, in
+    # the command line's words (« écrivez status = "cancelled" »), not the desk's.
+    client = app.test_client()
+    login(client)
+    status, body = post(client, "/desk/seances/clermont-ferrand/reporter", {"start": "", "end": ""})
+    assert status == 422
+    said = lxml.html.fromstring(body).get_element_by_id("f-start-erreur").text_content()
+    assert said == (
+        "les agendas ont déjà cette séance ; elle ne peut pas perdre sa date. Pour l’annuler, "
+        "gardez sa date et cliquez sur « Annuler » ; si elle est reportée, donnez sa nouvelle "
+        "date (ou marquez-la « À confirmer » à la date prévue).")
+
+
+def test_desk_publishes_only_what_the_draft_page_showed_going_out(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # The draft page lists the new theme; in another tab the editor then renames Bourges.
+    # « Publier » on the first page would send Bourges renamed, which the page never showed.
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand", {"title": "Titre du brouillon"})[0] \
+        == 302
+    shown = lxml.html.fromstring(client.get("/desk/brouillon").data)
+    publish_form = shown.xpath("//main//form[@action='/desk/publier']")[0]
+    assert post(client, "/desk/seances/bourges", {"city": "Bourges (Cher)"})[0] == 302
+    before = schedule.read_bytes()
+    refused = client.post("/desk/publier", data=dict(publish_form.form_values()))
+    assert refused.status_code == 409
+    assert schedule.read_bytes() == before, "nothing written"
+    page = lxml.html.fromstring(refused.data)
+    assert outgoing(page) == [
+        "Tour des Villes n° 2 : Bourges (Cher)", "Tour des Villes n° 3 : Clermont-Ferrand"]
+    assert "rien n’a été publié" in page.xpath("//main//p[@role='alert']")[0].text_content()
+    again = page.xpath("//main//form[@action='/desk/publier']")[0]
+    assert client.post("/desk/publier", data=dict(again.form_values())).status_code == 302
+    cities = {s["id"]: s["city"] for s in tomllib.loads(schedule.read_text("utf-8"))["sessions"]}
+    assert cities["bourges"] == "Bourges (Cher)"
+
+
+def test_desk_refuses_a_replay_for_a_session_to_come(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # « Ajouter le replay » clicked on the next session instead of the last one: its page
+    # would say « Tenue » and journalists get « Replay disponible » before it takes place.
+    schedule.write_text(schedule.read_text(encoding="utf-8") + """
+[[sessions]]
+id = "lille"
+series = "tour-des-villes"
+number = 13
+city = "Lille"
+start = 2099-03-17T08:45:00
+end = 2099-03-17T10:15:00
+announced = 2021-06-01
+""", encoding="utf-8")
+    client = app.test_client()
+    login(client)
+    index = lxml.html.fromstring(client.get("/desk/").data)
+    replays = {a.get("href") for a in index.xpath("//main//a") if a.get("href").endswith("/replay")}
+    assert replays == {"/desk/seances/biarritz/replay", "/desk/seances/bourges/replay",
+                       "/desk/seances/clermont-ferrand/replay"}
+    said = ("Cette séance n’a pas encore eu lieu : ajoutez son replay une fois qu’elle est finie "
+            "(vous êtes sur la bonne séance ?).")
+    for path in ("/desk/seances/lille/replay", "/desk/seances/lille"):
+        status, body = post(client, path, {"replay_url": "https://video.example.org/lille"})
+        assert status == 422
+        error = lxml.html.fromstring(body).get_element_by_id("f-replay_url-erreur")
+        assert error.text_content() == said
+    assert post(client, "/desk/seances/clermont-ferrand/replay",
+                {"replay_url": "https://video.example.org/clermont"})[0] == 302
+
+
+def test_desk_new_session_takes_the_date_the_series_rhythm_plans_for_its_number(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # The third Wednesday of each month: n° 3 on 19 May 2021, so n° 4 is planned on 16 June,
+    # not a month later to the day (Saturday 19 June), which would leave the planned date
+    # « à annoncer » in calendars and put the session on a Saturday.
+    schedule.write_text(schedule.read_text(encoding="utf-8").replace(
+        'url = "https://ceps-oing.org/lagenda-des-clubs/"\n',
+        'url = "https://ceps-oing.org/lagenda-des-clubs/"\n'
+        'rhythm = { rule = "FREQ=MONTHLY;BYDAY=3WE;COUNT=12", first = 2021-03-17, '
+        'start = 08:45:00, end = 10:15:00 }\n'), encoding="utf-8")
+    client = app.test_client()
+    login(client)
+    form = lxml.html.fromstring(client.get("/desk/series/tour-des-villes/nouvelle").data)
+    values = {name: form.get_element_by_id(f"f-{name}").get("value")
+              for name in ("number", "start", "end")}
+    assert values == {"number": "4", "start": "2021-06-16T08:45", "end": "2021-06-16T10:15"}
+
+
+def test_desk_says_in_french_why_a_file_broken_by_hand_cannot_be_changed(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    schedule.write_text(schedule.read_text(encoding="utf-8").replace(
+        "number = 3", "number = = 3"), encoding="utf-8")
+    client = app.test_client()
+    login(client)
+    answer = client.get("/desk/")
+    assert answer.status_code == 409
+    detail = lxml.html.fromstring(answer.data).xpath("//main//code")[0].text_content()
+    assert [detail] == problems(client.get("/desk/brouillon").data)
+    assert detail.startswith("séance « clermont-ferrand », ligne 64")
+
+
+def test_desk_contacts_form_shown_again_keeps_each_row_as_typed(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # The first contact emptied (to remove it) and a typo in the third's address: the form
+    # came back with the rows closed up and the second's address in the third's place, so
+    # that saving it again gave Emmanuel Thérond the address of Eva Pilat.
+    client = app.test_client()
+    login(client)
+    emptied = {f"contacts.0.{name}": "" for name in ("name", "organization", "phone", "email")}
+    status, body = post(client, "/desk/contacts", {**emptied, "contacts.2.email": "faux"})
+    assert status == 422
+    page = lxml.html.fromstring(body)
+    assert [(page.get_element_by_id(f"f-contacts-{i}-name").get("value"),
+             page.get_element_by_id(f"f-contacts-{i}-email").get("value")) for i in range(4)] == [
+        ("", ""), ("Eva Pilat", "media@in-darra.fr"), ("Emmanuel Thérond", "faux"), ("", "")]
+    assert page.get_element_by_id("f-contacts-2-email-erreur").text_content().startswith(
+        "« faux » n'est pas une adresse e-mail")
+    fields = dict(page.xpath("//main//form")[0].form_values())
+    fields["contacts.2.email"] = "etherond@ville-clermont-ferrand.fr"
+    assert client.post("/desk/contacts", data=fields).status_code == 302
+    client.post("/desk/publier", data={"csrf_token": token(client, "/desk/brouillon")})
+    contacts = tomllib.loads(schedule.read_text(encoding="utf-8"))["contacts"]
+    assert [(c["name"], c["email"]) for c in contacts] == [
+        ("Eva Pilat", "media@in-darra.fr"),
+        ("Emmanuel Thérond", "etherond@ville-clermont-ferrand.fr")]
+
+
+def test_desk_session_form_shown_again_keeps_each_speaker_as_typed(
+    app: Flask,  # noqa: F811
+) -> None:
+    # The first speaker emptied and a role typed without a name in the row to add one: the
+    # error must be on that row, which keeps its role, not on an empty row below another.
+    client = app.test_client()
+    login(client)
+    status, body = post(client, "/desk/seances/clermont-ferrand", {
+        "speakers.0.name": "", "speakers.0.role": "", "speakers.1.role": "Adjointe au maire"})
+    assert status == 422
+    page = lxml.html.fromstring(body)
+    rows = [(page.get_element_by_id(f"f-speakers-{i}-name").get("value"),
+             page.get_element_by_id(f"f-speakers-{i}-role").get("value")) for i in range(3)]
+    assert rows == [("", ""), ("", "Adjointe au maire"), ("", "")]
+    assert page.get_element_by_id("f-speakers-1-name-erreur").text_content() == \
+        "Ce champ est obligatoire."
+
+
+def test_desk_shows_a_speakers_problem_under_its_row_and_field(
+    app: Flask,  # noqa: F811
+) -> None:
+    # A control character pasted into the role of the speaker added, the first one emptied:
+    # the loader counts that speaker first (speakers[0].role); the form has it second. It was
+    # said of « Intervenants » as a whole, without saying which speaker or which field.
+    client = app.test_client()
+    login(client)
+    status, body = post(client, "/desk/seances/clermont-ferrand", {
+        "speakers.0.name": "", "speakers.0.role": "", "speakers.1.name": "Isabelle Lavest",
+        "speakers.1.role": "Adjointe\x01"})
+    assert status == 422
+    page = lxml.html.fromstring(body)
+    said = "contient un caractère de contrôle : retirez-le"
+    assert page.get_element_by_id("f-speakers-1-role-erreur").text_content() == said
+    assert problems(body.encode()) == [f"Intervenants : n° 2 › Fonction : {said}"]
+
+
+def test_desk_move_of_a_cancelled_session_offers_to_hold_it_again(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # Called off, then given a new date with « Reporter »: it stayed « Annulé » at the new
+    # date, the form offering no way to say it takes place.
+    schedule.write_text(schedule.read_text(encoding="utf-8") + """
+[[sessions]]
+id = "lille"
+series = "tour-des-villes"
+number = 13
+city = "Lille"
+start = 2099-03-17T08:45:00
+end = 2099-03-17T10:15:00
+announced = 2021-06-01
+status = "cancelled"
+""", encoding="utf-8")
+    client = app.test_client()
+    login(client)
+    form = lxml.html.fromstring(client.get("/desk/seances/lille/reporter").data)
+    choices = [o.text_content() for o in form.get_element_by_id("f-status").xpath("option")]
+    assert "Confirmé" in choices
+    assert post(client, "/desk/seances/lille/reporter", {
+        "start": "2099-04-21T08:45", "end": "2099-04-21T10:15", "status": "confirmed"})[0] == 302
+    assert publish(client) == 302
+    lille = load_schedule(schedule).session("lille")
+    assert lille is not None
+    assert (lille.is_cancelled, lille.start is not None and lille.start.date().isoformat()) == (
+        False, "2099-04-21")
+
+
+def test_desk_draft_page_links_each_problem_to_the_form_that_puts_it_right(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    schedule.write_text(schedule.read_text(encoding="utf-8").replace(
+        "number = 2\n", 'number = "deux"\n').replace(
+        'url = "https://ceps-oing.org/lagenda-des-clubs/"', 'url = "ceps-oing.org"'),
+        encoding="utf-8")
+    client = app.test_client()
+    login(client)
+    page = lxml.html.fromstring(client.get("/desk/brouillon").data)
+    links = page.xpath("//main//*[@role='alert']//li/a")
+    assert [(a.get("href"), a.text_content().split(",")[0]) for a in links] == [
+        ("/desk/series/tour-des-villes", "série « tour-des-villes »"),
+        ("/desk/seances/bourges", "séance « bourges »")]
+    for a in links:
+        assert client.get(a.get("href")).status_code == 200
