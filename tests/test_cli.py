@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from click.testing import CliRunner
 
+from agenda import create_app
 from agenda.cli import main
 from agenda.i18n import _, catalogue
 from agenda.loader import load_schedule
@@ -169,10 +170,34 @@ def test_publish_then_check_says_what_an_edit_would_change(tmp_path: Path) -> No
     assert lines[2:] == ["  clermont-ferrand : start 08:45 → 09:30 (SEQUENCE 0 → 1)"]
     again = runner.invoke(main, ["publish", str(path)])
     assert again.exit_code == 0
-    assert again.output.splitlines()[1:] == lines[2:]
+    assert again.stdout.splitlines()[1:] == lines[2:]
     assert runner.invoke(main, ["check", str(path)]).output.splitlines()[1].endswith(
         "à jour avec le fichier."
     )
+
+
+def test_publish_says_a_new_history_is_reported_until_confirmed(tmp_path: Path) -> None:
+    """The first publication of a folder without history is one /healthz reports (a lost
+    history looks the same): publish says so, until --new-history confirms it."""
+    runner = CliRunner()
+    path = tmp_path / "sessions.toml"
+    path.write_bytes(SHIPPED.read_bytes())
+    note = french("{path}: a new history, from the file alone; /healthz reports it until "
+                  "`agenda publish --new-history` confirms it", path=path.with_suffix(
+                      ".published.json"))
+    first = runner.invoke(main, ["publish", str(path)])
+    assert first.exit_code == 0 and first.stderr == f"{note}\n"
+    app = create_app({"AGENDA_DATA": str(path), "TESTING": True})
+    assert "--new-history" in app.test_client().get("/healthz").text  # what publish said
+    path.write_text(path.read_text("utf-8").replace("T08:45:00", "T09:00:00"), "utf-8")
+    assert runner.invoke(main, ["publish", str(path)]).stderr == f"{note}\n"
+    confirmed = runner.invoke(main, ["publish", "--new-history", str(path)])
+    assert confirmed.exit_code == 0 and note not in confirmed.output
+    path.write_text(path.read_text("utf-8").replace("T09:00:00", "T09:15:00"), "utf-8")
+    later = runner.invoke(main, ["publish", str(path)])
+    assert later.exit_code == 0 and later.stderr == ""
+    assert "--new-history" not in create_app(
+        {"AGENDA_DATA": str(path), "TESTING": True}).test_client().get("/healthz").text
 
 
 def test_publish_refuses_a_dropped_session_until_withdrawn(tmp_path: Path) -> None:
@@ -196,7 +221,7 @@ def test_publish_refuses_a_dropped_session_until_withdrawn(tmp_path: Path) -> No
     assert runner.invoke(main, ["check", str(path)]).exit_code == 1
     withdrawn = runner.invoke(main, ["publish", str(path), "--withdraw", "bourges"])
     assert withdrawn.exit_code == 0
-    assert withdrawn.output.splitlines()[1:] == ["  bourges : retirée"]
+    assert withdrawn.stdout.splitlines()[1:] == ["  bourges : retirée"]
 
 
 def test_check_folder_is_a_problem_with_exit_1(runner: CliRunner, tmp_path: Path) -> None:

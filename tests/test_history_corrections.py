@@ -166,7 +166,7 @@ def test_publish_correction_and_announce_options(tmp_path: Path) -> None:
     path.write_text(moved_text(), encoding="utf-8")
     result = runner.invoke(main, ["publish", "--correction", str(path)])
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[1:] == [
+    assert result.stdout.splitlines()[1:] == [
         "  lyon : start 2021-06-16 08:45 → 2021-06-23 09:30, end 2021-06-16 10:15 → "
         "2021-06-23 11:00, correction sans annonce (SEQUENCE 0 → 1)"
     ]

@@ -23,6 +23,7 @@ from agenda.published import (
     digest_of_file,
     pending_changes,
     published_path,
+    read_mark,
     read_version,
 )
 from agenda.published import publish as publish_file
@@ -164,6 +165,9 @@ def publish(
     click.echo(_("{path}: published {label}.", path=published, label=label))
     for change in outcome.changes:
         click.echo(f"  {change}")
+    if not new_history and not read_mark(published).acknowledged:  # as /healthz says
+        click.echo(_("{path}: a new history, from the file alone; /healthz reports it until "
+                     "`agenda publish --new-history` confirms it", path=published), err=True)
 
 
 @main.command()

@@ -77,9 +77,8 @@ class Version:
         return f"version {self.number} ({self.digest[:12]})"
 
 
-def make_version(
-    raw: bytes, history: History, source: str, schedule: Schedule | None = None
-) -> Version:
+def make_version(raw: bytes, history: History, source: str,
+                 schedule: Schedule | None = None) -> Version:
     """The version serving `raw` (`schedule` if already parsed) with `history`; raises
     ScheduleError if the text is invalid."""
     if schedule is None:
