@@ -32,6 +32,20 @@ def outgoing(page: lxml.html.HtmlElement) -> list[str]:
     return [" ".join(h.text_content().split()) for h in page.xpath("//ul[@class='outgoing']//h3")]
 
 
+def add_lille(path: Path, more: str = "") -> None:
+    """A 13th session, in Lille, years ahead (`more`: its other lines)."""
+    path.write_text(path.read_text(encoding="utf-8") + """
+[[sessions]]
+id = "lille"
+series = "tour-des-villes"
+number = 13
+city = "Lille"
+start = 2099-03-17T08:45:00
+end = 2099-03-17T10:15:00
+announced = 2021-06-01
+""" + more, encoding="utf-8")
+
+
 def test_desk_names_a_problem_by_the_label_of_its_field_on_every_page(
     app: Flask, schedule: Path  # noqa: F811
 ) -> None:
@@ -172,16 +186,7 @@ def test_desk_refuses_a_replay_for_a_session_to_come(
 ) -> None:
     # « Ajouter le replay » clicked on the next session instead of the last one: its page
     # would say « Tenue » and journalists get « Replay disponible » before it takes place.
-    schedule.write_text(schedule.read_text(encoding="utf-8") + """
-[[sessions]]
-id = "lille"
-series = "tour-des-villes"
-number = 13
-city = "Lille"
-start = 2099-03-17T08:45:00
-end = 2099-03-17T10:15:00
-announced = 2021-06-01
-""", encoding="utf-8")
+    add_lille(schedule)
     client = app.test_client()
     login(client)
     index = lxml.html.fromstring(client.get("/desk/").data)
@@ -300,17 +305,7 @@ def test_desk_move_of_a_cancelled_session_offers_to_hold_it_again(
 ) -> None:
     # Called off, then given a new date with « Reporter »: it stayed « Annulé » at the new
     # date, the form offering no way to say it takes place.
-    schedule.write_text(schedule.read_text(encoding="utf-8") + """
-[[sessions]]
-id = "lille"
-series = "tour-des-villes"
-number = 13
-city = "Lille"
-start = 2099-03-17T08:45:00
-end = 2099-03-17T10:15:00
-announced = 2021-06-01
-status = "cancelled"
-""", encoding="utf-8")
+    add_lille(schedule, 'status = "cancelled"\n')
     client = app.test_client()
     login(client)
     form = lxml.html.fromstring(client.get("/desk/seances/lille/reporter").data)
