@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from click.testing import CliRunner
 
 from agenda import create_app
@@ -279,6 +280,26 @@ def test_build_tells_the_operator_in_french(runner: CliRunner, tmp_path: Path) -
     assert lines[-1] == french(
         "Publish it first (agenda publish), or build with agenda build --publish.")
     assert not re.search(r"\b(differs|published|nothing|built|files)\b", refused.output)
+
+
+@pytest.mark.parametrize("moment", ["demain", "2021-05-17 12:00", "2021-13-01T00:00+02:00"])
+def test_a_moment_that_is_none_is_said_in_french_at_build_and_serve(
+    runner: CliRunner, tmp_path: Path, moment: str,
+) -> None:
+    # `agenda build --now` to pin an export, AGENDA_NOW in a unit: a typo, or the offset
+    # forgotten, was Python's English at build, and a traceback at the service's start.
+    path = tmp_path / "sessions.toml"
+    shutil.copyfile(SEVERAL, path)
+    told = french("AGENDA_NOW (or --now) is {value!r}, not a moment with its UTC offset such "
+                  "as 2021-05-17T12:00:00+02:00", value=moment)
+    built = runner.invoke(main, ["build", "--now", moment, "--data", str(path),
+                                 str(tmp_path / "site")])
+    assert (built.exit_code, built.stderr) == (1, french("agenda: {error}", error=told) + "\n")
+    assert not (tmp_path / "site").exists()
+    served = runner.invoke(main, ["serve", "--data", str(path), "--port", "0"],
+                           env={"AGENDA_NOW": moment})
+    assert served.exit_code == 1 and served.exception is not None  # sys.exit, no traceback
+    assert served.stderr == french("{error}\nagenda: not starting.", error=told) + "\n"
 
 
 def test_link_tells_the_operator_in_french(runner: CliRunner, tmp_path: Path) -> None:

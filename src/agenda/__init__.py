@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -57,8 +58,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def fixed_moment(value: str | datetime) -> datetime:
-    """AGENDA_NOW as an aware datetime; it needs a UTC offset."""
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    if moment.tzinfo is None:
-        raise ValueError("AGENDA_NOW needs a UTC offset, such as 2021-05-17T12:00:00+02:00")
-    return moment
+    """AGENDA_NOW (or build's --now) as an aware datetime; AgendaError without its offset."""
+    from agenda.errors import AgendaError
+    from agenda.i18n import _
+    with contextlib.suppress(ValueError):
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        if moment.tzinfo is not None:
+            return moment
+    raise AgendaError(_("AGENDA_NOW (or --now) is {value!r}, not a moment with its UTC offset "
+                        "such as 2021-05-17T12:00:00+02:00", value=value))

@@ -133,9 +133,8 @@ def check(path: Path | None) -> None:
 @click.option("--new-history", is_flag=True, help="Build on the history on disk even if it is "
               "older than the last one published here, missing (a new one from the file) or "
               "unreadable, and acknowledge it.")
-def publish(
-    path: Path | None, withdraw: tuple[str, ...], correction: bool | None, new_history: bool
-) -> None:
+def publish(path: Path | None, withdraw: tuple[str, ...], correction: bool | None,
+            new_history: bool) -> None:
     """Publish the schedule file PATH as a new version (default: $AGENDA_DATA).
 
     Writes the published version beside the file (or to $AGENDA_PUBLISHED), under

@@ -32,7 +32,3 @@ class ScheduleError(AgendaError, ValueError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = tuple(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
-
-
-class ExportError(AgendaError):
-    """The static export cannot be written: a URL did not answer, or the folder is not ours."""

@@ -35,7 +35,7 @@ from typing import Any
 from werkzeug.http import http_date
 
 from agenda import encoding
-from agenda.errors import AgendaError, ExportError
+from agenda.errors import AgendaError
 from agenda.headers import ANY_FRAMING, NO_FRAMING, security
 from agenda.i18n import _
 from agenda.model import Schedule, Session, latest_update
@@ -587,7 +587,7 @@ def export(site: Site, outdir: Path) -> int:
     """Copy the folder of `site` into `outdir` (hard links where the disk allows); files copied.
     `outdir` must be new, empty, or a previous export (it has a manifest), which is replaced."""
     if outdir.exists() and any(outdir.iterdir()) and not (outdir / MANIFEST).exists():
-        raise ExportError(_("{path} is not empty and holds no previous export ({manifest}); "
+        raise AgendaError(_("{path} is not empty and holds no previous export ({manifest}); "
                             "choose an empty or new folder.", path=outdir, manifest=MANIFEST))
     temporary = outdir.with_name(f".{outdir.name}.{os.getpid()}.tmp")
     shutil.rmtree(temporary, ignore_errors=True)
