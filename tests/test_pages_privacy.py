@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from flask.testing import FlaskClient
 
+from agenda import create_app
 from agenda.model import Schedule
+from tests.conftest import SEVERAL
 
 
 def every_address(schedule: Schedule) -> list[str]:
@@ -38,3 +42,25 @@ def test_public_video_link_is_published(several_client: FlaskClient, several: Sc
     public = several.session("printemps").video_url
     assert public.encode() in several_client.get("/events/printemps").data
     assert public.encode() in several_client.get("/events/printemps.json").data
+
+
+@pytest.mark.parametrize("written", [
+    "video_url = https://meet.example.org/private-room-SECRET",  # no quotes
+    'video_url = "https://meet.example.org/private-room-SECRET',  # no closing quote
+    'video_url = https://meet.example.org/private-room-SECRET"',  # no opening quote
+    "video_url = https://meet.example.org/private-room-SECRET # the room",
+])
+def test_a_private_link_written_wrong_is_not_quoted_on_healthz(
+    tmp_path: Path, written: str
+) -> None:
+    # A hand edit breaking the link's line waits, unpublished: /healthz (public) says why.
+    path = tmp_path / "sessions.toml"
+    text = SEVERAL.read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    client = create_app({"AGENDA_DATA": str(path)}).test_client()
+    assert client.get("/healthz").status_code == 200
+    line = 'video_url = "https://meet.example.org/private-room-SECRET"'
+    path.write_text(text.replace(line, written), encoding="utf-8")
+    said = client.get("/healthz").get_data(as_text=True)
+    assert "champ video_url" in said  # the line and the field are named
+    assert "private-room" not in said and "SECRET" not in said
