@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from flask.testing import FlaskClient
 
 from agenda import create_app
+from agenda.cli import main
 from agenda.model import Schedule
+from agenda.site import read_site
 from tests.conftest import SEVERAL
 
 
@@ -64,3 +67,24 @@ def test_a_private_link_written_wrong_is_not_quoted_on_healthz(
     said = client.get("/healthz").get_data(as_text=True)
     assert "champ video_url" in said  # the line and the field are named
     assert "private-room" not in said and "SECRET" not in said
+
+
+def test_the_manifest_static_hosts_serve_holds_no_digest_of_a_private_link(
+    tmp_path: Path,
+) -> None:
+    # `agenda build` exports `_manifest.jsonl`, which Netlify or Cloudflare Pages serve as
+    # any file: a key made of the private link would let anyone try guesses of it offline.
+    keys = []
+    for room in ("private-room-SECRET", "another-room"):
+        path = tmp_path / room / "sessions.toml"
+        path.parent.mkdir()
+        path.write_text(SEVERAL.read_text(encoding="utf-8").replace(
+            "private-room-SECRET", room), encoding="utf-8")
+        result = CliRunner().invoke(main, ["build", "--publish", "--data", str(path), "--now",
+                                           "2021-07-01T12:00:00+02:00", str(path.parent / "out")])
+        assert result.exit_code == 0, result.output
+        entries = read_site(path.parent / "out").entries.values()
+        # Every document of the session, and its city's feeds, are made of it alone.
+        keys.append({e.path: e.key for e in entries if "automne" in e.path or "orleans" in e.path})
+    assert len(keys[0]) >= 7
+    assert keys[0] == keys[1]
