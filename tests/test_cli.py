@@ -354,3 +354,19 @@ def test_a_published_file_edited_by_hand_is_told_in_french_with_the_way_out(
     assert checked.exit_code == 1 and checked.stderr == f"{told}\n"
     assert served.exit_code == 1
     assert served.stderr == french("{error}\nagenda: not starting.", error=told) + "\n"
+
+
+def test_build_into_the_current_folder(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `cd site && agenda build .`: the folder is named by its path, not by "." (which has no
+    # name to make the temporary folder beside it from).
+    path = tmp_path / "sessions.toml"
+    shutil.copyfile(SEVERAL, path)
+    (tmp_path / "site").mkdir()
+    for _time in range(2):  # a new export, then one over the previous (the folder is new)
+        monkeypatch.chdir(tmp_path / "site")
+        result = runner.invoke(main, ["build", "--publish", "--data", str(path), "."])
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / "site" / "events" / "automne.html").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".site")) == []

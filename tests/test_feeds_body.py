@@ -15,7 +15,7 @@ from lxml import etree
 from agenda import create_app
 from agenda.model import Schedule
 from agenda.published import published_path
-from tests.conftest import SEVERAL, SHIPPED
+from tests.conftest import MINIMAL, SEVERAL, SHIPPED
 
 FORMATS = ["/rss.xml", "/atom.xml"]
 NS = {"a": "http://www.w3.org/2005/Atom"}
@@ -219,3 +219,19 @@ def test_feed_entry_of_a_session_over_offers_no_registration_as_its_page(
         said = "Visioconférence : le lien de connexion est communiqué aux inscrits."
         assert (said in lines(entry)) is not over
         assert b"private-room" not in client.get(path).data
+
+
+@pytest.mark.parametrize("path", FORMATS)
+def test_feed_markup_in_the_calendar_description_is_text(path: str, tmp_path: Path) -> None:
+    # RSS readers take the channel's description as HTML (feedparser says text/html), as
+    # they take an item's; Atom's subtitle is text. Either way, readers show the text.
+    description = 'Villes & territoires <img src="x" onerror="alert(1)"> <b>gras</b>'
+    schedule = tmp_path / "sessions.toml"
+    text = MINIMAL.replace('name = "Essai"', f"name = \"Essai\"\ndescription = '{description}'")
+    schedule.write_text(text, encoding="utf-8")
+    parsed = feedparser.parse(create_app({"AGENDA_DATA": str(schedule)}).test_client().get(
+        path).data)
+    subtitle = parsed.feed.subtitle_detail
+    shown = lxml.html.fragment_fromstring(subtitle.value, create_parent="div").text_content() \
+        if subtitle.type == "text/html" else subtitle.value
+    assert shown == description

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import icalendar
 import vobject
 
+from agenda import create_app
 from agenda.model import Schedule
 from agenda.render.ical import feed_bytes, session_bytes
+from tests.conftest import LYON_OCTOBER, MINIMAL
 
 
 def test_hard_text_round_trips_through_two_parsers(several: Schedule) -> None:
@@ -54,3 +58,28 @@ def test_every_line_ends_with_crlf(several: Schedule) -> None:
     data = feed_bytes(several, several.sessions)
     assert data.endswith(b"\r\n")
     assert b"\n" not in data.replace(b"\r\n", b"")
+
+
+def test_calendar_texts_ending_like_a_component_line_leave_every_feed_whole(
+    tmp_path: Path,
+) -> None:
+    # Feeds are assembled from serialized events: a description or name ending a line
+    # with "END:VCALENDAR" or "BEGIN:VEVENT" must not be taken for that line.
+    path = tmp_path / "sessions.toml"
+    description = "Fin de la présentation\nEND:VCALENDAR"
+    rhythm = ('rhythm = { rule = "FREQ=MONTHLY;BYDAY=3WE;COUNT=3", first = 2026-10-21, '
+              "start = 08:45:00, end = 10:15:00 }")
+    text = MINIMAL.replace('name = "Essai"', 'name = "Essai BEGIN:VEVENT"')
+    text = text.replace("[[series]]", f'description = """{description}"""\n\n[[series]]')
+    path.write_text(text + rhythm + "\n" + LYON_OCTOBER, encoding="utf-8")
+    client = create_app({"AGENDA_DATA": str(path), "AGENDA_NOW": "2026-10-02T12:00:00+02:00"}
+                        ).test_client()
+    # Lyon, without a number, and the three planned dates.
+    for url, events in (("/calendar.ics", 4), ("/series/s/calendar.ics", 4),
+                        ("/cities/lyon/calendar.ics", 1)):
+        data = client.get(url).data
+        calendar = icalendar.Calendar.from_ical(data)
+        assert len(calendar.walk("VEVENT")) == events, url
+        assert str(calendar["DESCRIPTION"]) == description
+        assert str(calendar["X-WR-CALNAME"]).startswith("Essai BEGIN:VEVENT")
+        assert len(vobject.readOne(data.decode("utf-8")).contents["vevent"]) == events

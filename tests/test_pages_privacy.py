@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from click.testing import CliRunner
 from flask.testing import FlaskClient
 
+from agenda import create_app
+from agenda.cli import main
 from agenda.model import Schedule
+from agenda.site import read_site
+from tests.conftest import SEVERAL
 
 
 def every_address(schedule: Schedule) -> list[str]:
@@ -38,3 +45,46 @@ def test_public_video_link_is_published(several_client: FlaskClient, several: Sc
     public = several.session("printemps").video_url
     assert public.encode() in several_client.get("/events/printemps").data
     assert public.encode() in several_client.get("/events/printemps.json").data
+
+
+@pytest.mark.parametrize("written", [
+    "video_url = https://meet.example.org/private-room-SECRET",  # no quotes
+    'video_url = "https://meet.example.org/private-room-SECRET',  # no closing quote
+    'video_url = https://meet.example.org/private-room-SECRET"',  # no opening quote
+    "video_url = https://meet.example.org/private-room-SECRET # the room",
+])
+def test_a_private_link_written_wrong_is_not_quoted_on_healthz(
+    tmp_path: Path, written: str
+) -> None:
+    # A hand edit breaking the link's line waits, unpublished: /healthz (public) says why.
+    path = tmp_path / "sessions.toml"
+    text = SEVERAL.read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    client = create_app({"AGENDA_DATA": str(path)}).test_client()
+    assert client.get("/healthz").status_code == 200
+    line = 'video_url = "https://meet.example.org/private-room-SECRET"'
+    path.write_text(text.replace(line, written), encoding="utf-8")
+    said = client.get("/healthz").get_data(as_text=True)
+    assert "champ video_url" in said  # the line and the field are named
+    assert "private-room" not in said and "SECRET" not in said
+
+
+def test_the_manifest_static_hosts_serve_holds_no_digest_of_a_private_link(
+    tmp_path: Path,
+) -> None:
+    # `agenda build` exports `_manifest.jsonl`, which Netlify or Cloudflare Pages serve as
+    # any file: a key made of the private link would let anyone try guesses of it offline.
+    keys = []
+    for room in ("private-room-SECRET", "another-room"):
+        path = tmp_path / room / "sessions.toml"
+        path.parent.mkdir()
+        path.write_text(SEVERAL.read_text(encoding="utf-8").replace(
+            "private-room-SECRET", room), encoding="utf-8")
+        result = CliRunner().invoke(main, ["build", "--publish", "--data", str(path), "--now",
+                                           "2021-07-01T12:00:00+02:00", str(path.parent / "out")])
+        assert result.exit_code == 0, result.output
+        entries = read_site(path.parent / "out").entries.values()
+        # Every document of the session, and its city's feeds, are made of it alone.
+        keys.append({e.path: e.key for e in entries if "automne" in e.path or "orleans" in e.path})
+    assert len(keys[0]) >= 7
+    assert keys[0] == keys[1]

@@ -442,3 +442,32 @@ def test_a_data_folder_copied_with_its_site_folders_still_starts(tmp_path: Path)
     edit(copy / "sessions.toml", "Le jour où l’on recule l’heure", "Le jour d’après")
     assert "Le jour d’après" in client.get("/events/automne").get_data(as_text=True)
     assert (copy / "sessions.site" / CURRENT).is_symlink()
+
+
+def test_a_site_folder_shared_with_other_files_loses_none_of_them(tmp_path: Path) -> None:
+    # AGENDA_SITE=/var/www: agenda removes the folders it built, of any release and
+    # version (and what killed builds left), never another's, even one named `current`.
+    path = data_copy(tmp_path)
+    root = tmp_path / "www"
+    others = ["blog", ".well-known", "v2-archives", "video-2021-old-a"]
+    for name in others:
+        (root / name).mkdir(parents=True)
+        (root / name / "index.html").write_text("à garder", encoding="utf-8")
+    old = ["v1-0123456789-0-deadbeef", ".v1-0123456789-0-deadbeef.999999999.tmp"]
+    for name in old:
+        (root / name).mkdir()
+    config = {"AGENDA_DATA": str(path), "AGENDA_NOW": BEFORE, "AGENDA_SITE": str(root)}
+    app = create_app(config)
+    assert app.test_client().get("/calendar.ics").status_code == 200
+    edit(path, "Le jour où l’on recule l’heure", "Le jour d’après")
+    assert "Le jour d’après" in app.test_client().get("/events/automne").get_data(as_text=True)
+    for name in others:
+        assert (root / name / "index.html").read_text(encoding="utf-8") == "à garder", name
+    assert not any((root / name).exists() for name in old)
+    # A folder of someone else's named `current` is not taken for a copied link either.
+    shutil.rmtree(root)
+    (root / CURRENT).mkdir(parents=True)
+    (root / CURRENT / "index.html").write_text("à garder", encoding="utf-8")
+    with pytest.raises(site.SiteError):
+        create_app(config)
+    assert (root / CURRENT / "index.html").read_text(encoding="utf-8") == "à garder"

@@ -193,6 +193,10 @@ def test_a_broken_published_file_is_refused_with_what_is_wrong() -> None:
         _edited(good, planned=[]): "'list' object has no attribute 'items'",
         _edited(good, **{"sessions__a/b": good["sessions"][key]}): "'a/b' n’est pas un identifiant",
         _edited(good, gone={"series": {"../../x": "X"}}): "'../../x' n’est pas un identifiant",
+        # Too long to name a file (the loader's limit): the build would fail on every start.
+        _edited(good, **{f"sessions__{'a' * 101}": good["sessions"][key]}):
+            f"'{'a' * 101}' n’est pas un identifiant",
+        _edited(good, gone={"cities": ["x" * 101]}): f"'{'x' * 101}' n’est pas un identifiant",
     }
     for data, message in cases.items():
         with pytest.raises(published.PublishedError) as error:

@@ -30,7 +30,6 @@ MAX_INTEGER = 2**31 - 1
 # Lengths no real schedule reaches; beyond them feeds grow past what Google reads (1 MB).
 MAX_LINE = 1_000
 MAX_TEXT = 20_000
-MAX_URL = 2_000
 MAX_NAME = 100  # of an id or a city's slug: they name files, at most 255 bytes
 DEFAULT_TIMEZONE = "Europe/Paris"
 SCHEMA_FILE = "sessions.schema.json"

@@ -32,7 +32,6 @@ from agenda.format import (
     MAX_LINE,
     MAX_NAME,
     MAX_TEXT,
-    MAX_URL,
     ORGANIZER,
     PERSON,
     RHYTHM,
@@ -269,12 +268,7 @@ class _Table:
             host, _port = parts.hostname, parts.port  # both raise on a bad IPv6 bracket or port
         except ValueError:
             host = None
-        if len(value) > MAX_URL:
-            self.problem(key, _(
-                "is {length} characters long; a URL has at most {limit}",
-                length=len(value), limit=MAX_URL,
-            ))
-        elif not host or parts.scheme not in ("http", "https") or any(c.isspace() for c in value):
+        if not host or parts.scheme not in ("http", "https") or any(c.isspace() for c in value):
             self.problem(key, _(
                 "is not an http or https URL, such as 'https://example.org/' (a private link: "
                 "not repeated here)") if self.field(key, Kind.URL).private else _(

@@ -27,11 +27,12 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from agenda.errors import AgendaError, Problem, ScheduleError
-from agenda.format import SLUG
+from agenda.format import MAX_NAME, SLUG
 from agenda.history import Entry, History, SessionChange, apply, caught_up, first_history, revise
 from agenda.i18n import _
 from agenda.loader import parse_bytes, read_schedule_file
 from agenda.model import Change, Revision, Schedule, Status
+from agenda.render.links import city_slug
 
 FORMAT = "agenda-published/1"
 PLANNED_KEY = re.compile(SLUG.pattern.removesuffix(r"\Z") + r"/[0-9]+\Z")  # series-id/5
@@ -109,9 +110,8 @@ def next_version(current: Version | None, raw: bytes, source: str, now: datetime
         return version, [SessionChange(key, (_("new session"),), None, entry.sequence)
                          for key, entry in version.history.sessions.items()]
     schedule = parse_bytes(raw, source)
-    history, changes = revise(
-        current.history, current.schedule, schedule, now, withdraw, correction, editor
-    )
+    history, changes = revise(current.history, current.schedule, schedule, now, withdraw,
+                              correction, editor)
     if raw != current.raw and current.raw.startswith(raw) and not withdraw:
         # A save in place truncates, then writes: every state in between is a
         # beginning of some file. One of the published file is never published.
@@ -232,8 +232,9 @@ def from_json(data: bytes, where: str) -> tuple[bytes, History]:
             gone_cities=tuple(map(str, gone.get("cities", ()))),
             gone_series={str(k): str(v) for k, v in gone.get("series", {}).items()},
         )
-        # Ids name files and URLs: one that is not an id (hand-edited) is refused here.
-        strange = [k for k in (*history.sessions, *history.gone_series) if not SLUG.match(k)]
+        # Ids and cities name files and URLs: not an id (hand-edited), or too long, is refused.
+        names = (*history.sessions, *history.gone_series, *map(city_slug, history.gone_cities))
+        strange = [k for k in names if not SLUG.match(k) or len(k) > MAX_NAME]
         if strange or (strange := [k for k in history.planned if not PLANNED_KEY.match(k)]):
             raise ValueError(_("{key} is not an id", key=repr(strange[0])))
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
@@ -298,8 +299,7 @@ def write_version(version: Version, path: Path, schedule_name: str) -> None:
         text = io.TextIOWrapper(out, encoding="utf-8", newline="\n")
         json.dump(_document(version, schedule_name), text, **LAYOUT)
         text.write("\n")
-        text.flush()
-        text.detach()
+        text.detach()  # flushes, and leaves `out` open for _write_atomically
 
     _write_atomically(path, dump)
 

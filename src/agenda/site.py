@@ -113,9 +113,8 @@ def _digest(*parts: object) -> str:
 def moments(schedule: Schedule) -> tuple[datetime, ...]:
     """The instants at which documents change by themselves, sorted: sessions and planned dates
     ending (pages move them to the past), announcements and revisions coming due (news feeds)."""
-    found = [s.end for s in schedule.sessions if s.end is not None]
+    found = [t for s in schedule.sessions for t in (s.end, s.announced) if t is not None]
     found += [p.end for p in schedule.planned]
-    found += [s.announced for s in schedule.sessions if s.announced is not None]
     found += [r.at for s in schedule.sessions for r in s.news]
     return tuple(sorted(set(found)))
 
@@ -157,9 +156,10 @@ PART_TYPE = "application/x-agenda-part"  # not compressed, not listed for static
 
 
 def fingerprints(schedule: Schedule) -> dict[str, str]:
-    """Each session's digest, with what all its documents depend on (the calendar, the
-    contacts), by id: made once a build, the keys of the documents are made of them."""
-    return {s.id: _digest(schedule.calendar, schedule.contacts, s) for s in schedule.sessions}
+    """Each session's digest, by id, with what its documents depend on (calendar, contacts):
+    their keys, in `_manifest.jsonl`, which static hosts serve. Never of a private link."""
+    return {s.id: _digest(schedule.calendar, schedule.contacts, dataclasses.replace(
+        s, video_url=s.public_video_url)) for s in schedule.sessions}
 
 
 def session_documents(version: Version, now: datetime, prints: dict[str, str]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import shutil
 import threading
 import time
@@ -133,10 +134,9 @@ class VersionStore:
             with contextlib.suppress(CannotWrite):
                 remember(self.published_path, found)
             return found
-        # Nothing published yet: the first version comes from the file alone
-        # (its times from the file, not the clock), so any process derives the
-        # same one. Write it if we can; serve it either way.
-        # An invalid file raises ScheduleError: nothing to serve.
+        # Nothing published yet: the first version comes from the file alone (its times from
+        # the file, not the clock), so any process derives the same one. Written if we can,
+        # served either way; an invalid file raises ScheduleError: nothing to serve.
         raw = read_schedule_bytes(self.path)
         version = None
         try:
@@ -346,9 +346,8 @@ class VersionStore:
             self.pending = None
             self._checked_stamp = stamp
             return
-        # A save may be in progress: publish only once the file has kept the same
-        # size, inode and modification time for `settle` seconds of our own clock
-        # (not the file's, which may come from another machine).
+        # A save may be in progress: publish only once the file has kept its size, inode and
+        # modification time for `settle` seconds of our clock (the file's may be another's).
         if self._candidate is None or self._candidate[0] != stamp:
             self._candidate = (stamp, time.monotonic())
         if not self.autopublish:
@@ -396,6 +395,9 @@ def site_root_for(schedule: Path) -> Path:
 
 
 CURRENT = "current"  # the link to the folder in service, for nginx and CDNs
+# The folders builds name (folder_of; with a dot and a pid while built): the only ones removed,
+# whatever else the folder of AGENDA_SITE holds.
+BUILT = re.compile(r"\.?v[0-9]+-[0-9a-f]+--?[0-9]+-[0-9a-f]+(\.[0-9]+\.tmp)?\Z")
 
 
 def ensure_site(
@@ -470,8 +472,8 @@ def _switch(root: Path, name: str) -> None:
     link = root / f".{CURRENT}.{os.getpid()}"
     link.unlink(missing_ok=True)
     os.symlink(name, link)
-    if (root / CURRENT).is_dir() and not (root / CURRENT).is_symlink():
-        # A copy of the data folder made a folder of the link.
+    if (root / CURRENT / builder.MANIFEST).is_file() and not (root / CURRENT).is_symlink():
+        # A copy of the data folder made a folder of the link (not a folder of someone else's).
         shutil.rmtree(root / CURRENT, ignore_errors=True)
     os.replace(link, root / CURRENT)
 
@@ -482,8 +484,8 @@ def prune(root: Path, keep: set[str], dead_only: bool = False) -> None:
     with contextlib.suppress(OSError):
         keep = keep | {os.readlink(root / CURRENT)}
     for folder in root.iterdir():
-        if not folder.is_dir() or folder.is_symlink() or folder.name in keep or (
-                dead_only and not folder.name.startswith(".")):
+        if not folder.is_dir() or folder.is_symlink() or folder.name in keep or not \
+                BUILT.match(folder.name) or (dead_only and not folder.name.startswith(".")):
             continue
         if folder.name.startswith("."):
             pid = folder.name.rsplit(".", 2)[-2] if folder.name.endswith(".tmp") else ""

@@ -194,7 +194,9 @@ def build_feed(schedule: Schedule, sessions: Iterable[Session], self_url: str, s
     feed = FeedGenerator()
     feed.id(self_url)
     feed.title(title or info.name)
-    feed.description(info.description or info.name)  # RSS requires a description
+    about = info.description or info.name  # RSS requires a description
+    # RSS readers take it as HTML, as an entry's: the schedule's markup stays text there too.
+    feed.description(_text(about) if self_type == RSS_TYPE else about)
     feed.language(info.language)
     author = {"name": organizer.name, "email": organizer.email, "uri": organizer.url}
     # Atom requires an author; feedgen adds none by itself.
@@ -223,15 +225,13 @@ def rss_bytes(schedule: Schedule, sessions: Iterable[Session], title: str | None
               until: datetime | None = None, path: str = links.RSS_PATH,
               selected: Sequence[Session] | None = None) -> bytes:
     """The RSS 2.0 feed of `sessions`, at `path`."""
-    feed = build_feed(schedule, sessions, schedule.calendar.url(path), RSS_TYPE, title, until,
-                      selected)
-    return feed.rss_str(pretty=True)
+    return build_feed(schedule, sessions, schedule.calendar.url(path), RSS_TYPE, title, until,
+                      selected).rss_str(pretty=True)
 
 
 def atom_bytes(schedule: Schedule, sessions: Iterable[Session], title: str | None = None,
                until: datetime | None = None, path: str = links.ATOM_PATH,
                selected: Sequence[Session] | None = None) -> bytes:
     """The Atom 1.0 feed of `sessions`, at `path` (its URL is the feed's id)."""
-    feed = build_feed(schedule, sessions, schedule.calendar.url(path), ATOM_TYPE, title, until,
-                      selected)
-    return feed.atom_str(pretty=True)
+    return build_feed(schedule, sessions, schedule.calendar.url(path), ATOM_TYPE, title, until,
+                      selected).atom_str(pretty=True)

@@ -180,8 +180,7 @@ def feed_bytes(
 ) -> bytes:
     """The subscription feed for `sessions` and the planned dates of `series_ids` (default all);
     `events`: sessions' VEVENTs that a builder serialized before (event_bytes), by session id."""
-    if series_ids is None:
-        series_ids = [s.id for s in schedule.series]
+    series_ids = [s.id for s in schedule.series] if series_ids is None else series_ids
     return _assembled(schedule, sessions, name, True, series_ids, events or {})
 
 
@@ -199,9 +198,10 @@ def _assembled(
     VEVENTs taken from `events` when there: a VCALENDAR's bytes are its own lines, then each
     component's bytes."""
     cal = build_calendar(schedule, sessions, name, subscription, series_ids, with_events=False)
-    # The dated events come after the timezones, before the planned dates.
-    cut = b"BEGIN:VEVENT\r\n" if cal.walk("VEVENT") else END
+    # The dated events come after the timezones, before the planned dates: cut at a line's
+    # start, as a text ("… END:VCALENDAR" in the description) may end a line with either.
+    cut = b"\r\nBEGIN:VEVENT\r\n" if cal.walk("VEVENT") else b"\r\n" + END
     head, _, tail = cal.to_ical().partition(cut)
     middle = b"".join(events.get(s.id) or event_bytes(schedule.calendar, s)
                       for s in _in_order(sessions))
-    return head + middle + cut + tail
+    return head + cut[:2] + middle + cut[2:] + tail
