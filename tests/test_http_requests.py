@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from flask.testing import FlaskClient
+
+from agenda.render import html
 
 
 def test_merged_slashes_redirect_comes_from_base_url(client: FlaskClient) -> None:
@@ -71,3 +74,15 @@ def test_files_answer_alike_before_flask_and_through_it(client: FlaskClient) -> 
                 assert plain.status_code in (200, 304), url
                 assert (plain.status_code, plain.data) == (routed.status_code, routed.data), url
                 assert sorted(plain.headers.items()) == sorted(routed.headers.items()), url
+
+
+def test_a_query_string_that_is_not_utf8_is_a_french_400_not_a_500(
+    client: FlaskClient, caplog: pytest.LogCaptureFixture,
+) -> None:
+    # gunicorn refuses such bytes itself; another WSGI server passes them on, and reading
+    # the query (?strict=, ?series=, ?city=) failed with an error logged as a bug.
+    for path in ("/healthz", "/calendar.ics", "/rss.xml"):
+        response = client.get(path, environ_overrides={"QUERY_STRING": "series=\xff"})
+        assert response.status_code == 400, path
+        assert response.text == f"400 – {html.ERRORS[400][1]}\n"
+    assert not [r for r in caplog.records if r.levelname == "ERROR" and r.exc_info]

@@ -10,7 +10,7 @@ import logging
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, redirect, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 from werkzeug.routing import RequestRedirect
 
 from agenda.render import html
@@ -32,8 +32,7 @@ def register(app: Flask) -> None:
         # The route's own description, else the French default.
         own = error.description if error.description != type(error).description else None
         message = own or default
-        # Keep the Allow header a 405 must carry.
-        headers = {k: v for k, v in error.get_headers() if k.lower() == "allow"}
+        headers = {k: v for k, v in error.get_headers() if k.lower() == "allow"}  # a 405's
         headers["Vary"] = "Accept"  # HTML for browsers, text for the rest
         # text/plain first: on a tie (curl's */*), plain text wins.
         best = request.accept_mimetypes.best_match(["text/plain", "text/html"])
@@ -62,6 +61,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
+        if isinstance(error, UnicodeDecodeError):  # a query string that is not UTF-8
+            return http_error(BadRequest())
         log.exception("unexpected error")
         return http_error(InternalServerError())
 
