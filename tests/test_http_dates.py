@@ -10,7 +10,9 @@ from click.testing import CliRunner
 
 from agenda import create_app
 from agenda.cli import main
+from agenda.published import next_version, published_path, write_version
 from tests.conftest import LYON, LYON_OCTOBER, MINIMAL, SEVERAL
+from tests.routes import html_text
 from tests.test_planned_dates import RHYTHM
 from tests.test_store_versions import touch_later
 
@@ -100,3 +102,23 @@ def test_a_feed_losing_a_session_to_another_city_or_series_moves_last_modified(
     assert b"lyon-bis" not in new.data
     assert parsedate_to_datetime(new.headers["Last-Modified"]) > parsedate_to_datetime(
         old.headers["Last-Modified"])
+
+
+def test_a_withdrawn_sessions_address_moves_last_modified_with_the_calendar(tmp_path) -> None:
+    # Its page shows the calendar's name: renamed after the withdrawal, the page says so, and a
+    # client revalidating by date alone gets it.
+    schedule = tmp_path / "sessions.toml"
+    kept = TWO_IN_LYON[:TWO_IN_LYON.rindex("[[sessions]]")]
+    version, answers = None, []
+    for day, text, withdraw in ((10, TWO_IN_LYON, ()), (11, kept, ("lyon-bis",)),
+                                (12, kept.replace('name = "Essai"', 'name = "Essai bis"'), ())):
+        now = datetime(2026, 10, day, 9, tzinfo=UTC)
+        version, _ = next_version(version, text.encode(), "sessions.toml", now, withdraw)
+        schedule.write_text(text, encoding="utf-8")
+        write_version(version, published_path(schedule), "sessions.toml")
+        client = create_app({"AGENDA_DATA": str(schedule), "AGENDA_NOW": now.isoformat(),
+                             "AGENDA_SITE": str(tmp_path / "site")}).test_client()
+        since = {"If-Modified-Since": answers[-1].headers["Last-Modified"]} if answers else {}
+        answers.append(client.get("/events/lyon-bis", headers=since))
+    assert [a.status_code for a in answers[1:]] == [200, 200]
+    assert "Essai bis" in html_text(answers[-1].data)
