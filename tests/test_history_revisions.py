@@ -275,3 +275,17 @@ def test_page_and_json_show_the_change_log_and_the_replay() -> None:
     assert document["changes"][1]["previous_start"] == "2021-06-16T08:45:00+02:00"
     assert document["replay_url"] == "https://video.example.org/lyon"
     assert document["sequence"] == 2
+
+
+def test_two_publications_in_one_second_move_dtstamp_and_last_modified() -> None:
+    # Whole seconds in DTSTAMP, LAST-MODIFIED and HTTP's Last-Modified: the second
+    # publication's must be a later second, or a client revalidating by date keeps the first.
+    first = publish(BASE, None)
+    at = NOW + timedelta(microseconds=100_000)
+    one = publish(BASE.replace("sur la ville", "sur la cité"), first, at)
+    two = publish(BASE.replace("sur la ville", "sur sa ville"), one, at + timedelta(seconds=0.5))
+    stamps = [events(v)["lyon@agenda.example.org"]["DTSTAMP"].to_ical() for v in (one, two)]
+    modified = [events(v)["lyon@agenda.example.org"]["LAST-MODIFIED"].to_ical()
+                for v in (one, two)]
+    assert stamps[0] < stamps[1]
+    assert modified[0] < modified[1]
