@@ -165,3 +165,19 @@ announced = 2021-07-01
     days = [e.decoded("DTSTART").date()
             for e in feed(first_version(fixed.encode(), "sessions.toml")).walk("VEVENT")]
     assert days.count(date(2021, 7, 21)) == 1
+
+
+def test_a_planned_date_dropped_then_planned_again_goes_on_from_its_sequence() -> None:
+    # n° 6 moved (SEQUENCE 1), dropped from the rhythm, then planned again: calendars that had
+    # it at SEQUENCE 1 would take a SEQUENCE 0 for an older copy, not an update.
+    later = TEXT.replace("08:45:00, end", "09:00:00, end")
+    steps = [TEXT, later, later.replace("COUNT=6", "COUNT=5"), later]
+    version, sequences = None, []
+    for day, text in enumerate(steps, 1):
+        version, _ = next_version(version, text.encode(), "sessions.toml",
+                                  datetime(2021, 5, day, 9, tzinfo=UTC))
+        found = [int(e["SEQUENCE"]) for e in feed(version).walk("VEVENT")
+                 if e.decoded("DTSTART").date() == date(2021, 8, 18)]
+        sequences.append(found)
+    assert sequences[:3] == [[0], [1], []]
+    assert sequences[3] and sequences[3][0] >= 1

@@ -216,11 +216,9 @@ def _planned_entries(
     schedule: Schedule, old: Mapping[str, Entry], now: datetime | None,
     taken: Collection[str] = (), held: Collection[str] = (),
 ) -> dict[str, Entry]:
-    """Entries of the open planned dates: kept, revised when they move, new ones added.
-
-    A new entry never takes a UID in `held` (a session's: one that took over this
-    date, then changed its number): it gets the next free one, 's.5.2@host'.
-    """
+    """Entries of the open planned dates: kept, revised when they move, new ones added. A
+    new entry never takes a UID in `held` (a session's: one that took over this date, then
+    changed its number): it gets the next free one, 's.5.2@host'."""
     calendar = schedule.calendar
     at = now or calendar.updated
     found: dict[str, Entry] = {}
@@ -245,7 +243,8 @@ def _planned_entries(
                 entry = dataclasses.replace(entry, sequence=sequence, fingerprint=digest,
                                             revisions=entry.revisions + moved)
             found[key] = entry
-    return found
+    # One filled or dropped keeps its entry (not shown): back, its SEQUENCE goes on, not from 0.
+    return {k: e for k, e in old.items() if k not in taken} | found
 
 
 def first_history(schedule: Schedule) -> History:
