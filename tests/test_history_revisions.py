@@ -277,20 +277,6 @@ def test_page_and_json_show_the_change_log_and_the_replay() -> None:
     assert document["sequence"] == 2
 
 
-def test_two_publications_in_one_second_move_dtstamp_and_last_modified() -> None:
-    # Whole seconds in DTSTAMP, LAST-MODIFIED and HTTP's Last-Modified: the second
-    # publication's must be a later second, or a client revalidating by date keeps the first.
-    first = publish(BASE, None)
-    at = NOW + timedelta(microseconds=100_000)
-    one = publish(BASE.replace("sur la ville", "sur la cité"), first, at)
-    two = publish(BASE.replace("sur la ville", "sur sa ville"), one, at + timedelta(seconds=0.5))
-    stamps = [events(v)["lyon@agenda.example.org"]["DTSTAMP"].to_ical() for v in (one, two)]
-    modified = [events(v)["lyon@agenda.example.org"]["LAST-MODIFIED"].to_ical()
-                for v in (one, two)]
-    assert stamps[0] < stamps[1]
-    assert modified[0] < modified[1]
-
-
 @pytest.mark.parametrize("render", [feeds.rss_bytes, feeds.atom_bytes])
 def test_a_change_entry_says_the_session_changed_since_when_its_body_is_newer(render) -> None:
     # « Nouvelle date : 23 juin » then cancelled: the first change entry's body shows the
