@@ -106,8 +106,9 @@ announced = 2027-05-01
     publish(path, target, datetime(2027, 1, 1, tzinfo=UTC))
     path.write_text(MINIMAL + rhythm + taking, encoding="utf-8")
     publish(path, target, datetime(2027, 5, 1, tzinfo=UTC))
-    path.write_text(MINIMAL + rhythm + taking.replace("number = 5", "number = 6"),
-                    encoding="utf-8")
+    # Lyon becomes n° 6, on n° 6's day: n° 5's date is planned again, on its own day.
+    path.write_text(MINIMAL + rhythm + taking.replace("number = 5", "number = 6").replace(
+        "2027-05-19", "2027-06-16"), encoding="utf-8")
     code, output = checked(path)
     assert code == 0, output
     assert ("date prévue, à annoncer, nouvel UID s.5.2@agenda.example.org : son premier UID "

@@ -275,3 +275,21 @@ def test_page_and_json_show_the_change_log_and_the_replay() -> None:
     assert document["changes"][1]["previous_start"] == "2021-06-16T08:45:00+02:00"
     assert document["replay_url"] == "https://video.example.org/lyon"
     assert document["sequence"] == 2
+
+
+@pytest.mark.parametrize("render", [feeds.rss_bytes, feeds.atom_bytes])
+def test_a_change_entry_says_the_session_changed_since_when_its_body_is_newer(render) -> None:
+    # « Nouvelle date : 23 juin » then cancelled: the first change entry's body shows the
+    # session as it is now (cancelled), which its title does not; it says so, the newest not.
+    first = publish(BASE, None)
+    moved = publish(moved_text(), first, NOW)
+    off = moved_text().replace('city = "Lyon"', 'city = "Lyon"\nstatus = "cancelled"')
+    cancelled = publish(off, moved, NOW + timedelta(hours=1))
+    schedule = cancelled.schedule
+    parsed = feedparser.parse(render(schedule, schedule.sessions, None, NOW + timedelta(days=1)))
+    changes = {e.title.split(" : ")[0]: lxml.html.fromstring(e.summary).text_content()
+               for e in parsed.entries if "#revision-" in e.id}
+    assert sorted(changes) == ["Annulé", "Nouvelle date"]
+    assert "Séance annulée" in changes["Nouvelle date"]
+    assert "changé depuis" in changes["Nouvelle date"]
+    assert "changé depuis" not in changes["Annulé"]

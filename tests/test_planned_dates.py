@@ -141,3 +141,43 @@ def test_the_shipped_file_declares_no_rhythm() -> None:
         "Tour des Villes n° 3 : Clermont-Ferrand"
     ]
     assert client.get("/events.json").get_json()["planned"] == []
+
+
+@pytest.mark.parametrize("number", ["", "number = 6\n"])
+def test_a_session_on_a_planned_date_of_another_number_is_refused(number: str) -> None:
+    # Without the planned date's number (or with another's), calendars would show the session
+    # and « n° 5 : à annoncer » side by side on 21 July, for good.
+    text = TEXT + f"""
+[[sessions]]
+id = "nice"
+series = "s"
+{number}city = "Nice"
+start = 2021-07-21T09:00:00
+end = 2021-07-21T10:30:00
+announced = 2021-07-01
+"""
+    with pytest.raises(ScheduleError) as caught:
+        parse_schedule(text, "sessions.toml")
+    [problem] = caught.value.problems
+    assert (problem.where, problem.field) == ("séance « nice »", "number")
+    assert "n° 5" in problem.message and "number = 5" in problem.message
+    fixed = text.replace(f'{number}city = "Nice"', 'number = 5\ncity = "Nice"')
+    days = [e.decoded("DTSTART").date()
+            for e in feed(first_version(fixed.encode(), "sessions.toml")).walk("VEVENT")]
+    assert days.count(date(2021, 7, 21)) == 1
+
+
+def test_a_planned_date_dropped_then_planned_again_goes_on_from_its_sequence() -> None:
+    # n° 6 moved (SEQUENCE 1), dropped from the rhythm, then planned again: calendars that had
+    # it at SEQUENCE 1 would take a SEQUENCE 0 for an older copy, not an update.
+    later = TEXT.replace("08:45:00, end", "09:00:00, end")
+    steps = [TEXT, later, later.replace("COUNT=6", "COUNT=5"), later]
+    version, sequences = None, []
+    for day, text in enumerate(steps, 1):
+        version, _ = next_version(version, text.encode(), "sessions.toml",
+                                  datetime(2021, 5, day, 9, tzinfo=UTC))
+        found = [int(e["SEQUENCE"]) for e in feed(version).walk("VEVENT")
+                 if e.decoded("DTSTART").date() == date(2021, 8, 18)]
+        sequences.append(found)
+    assert sequences[:3] == [[0], [1], []]
+    assert sequences[3] and sequences[3][0] >= 1

@@ -216,11 +216,9 @@ def _planned_entries(
     schedule: Schedule, old: Mapping[str, Entry], now: datetime | None,
     taken: Collection[str] = (), held: Collection[str] = (),
 ) -> dict[str, Entry]:
-    """Entries of the open planned dates: kept, revised when they move, new ones added.
-
-    A new entry never takes a UID in `held` (a session's: one that took over this
-    date, then changed its number): it gets the next free one, 's.5.2@host'.
-    """
+    """Entries of the open planned dates: kept, revised when they move, new ones added. A
+    new entry never takes a UID in `held` (a session's: one that took over this date, then
+    changed its number): it gets the next free one, 's.5.2@host'."""
     calendar = schedule.calendar
     at = now or calendar.updated
     found: dict[str, Entry] = {}
@@ -245,7 +243,8 @@ def _planned_entries(
                 entry = dataclasses.replace(entry, sequence=sequence, fingerprint=digest,
                                             revisions=entry.revisions + moved)
             found[key] = entry
-    return found
+    # One filled or dropped keeps its entry (not shown): back, its SEQUENCE goes on, not from 0.
+    return {k: e for k, e in old.items() if k not in taken} | found
 
 
 def first_history(schedule: Schedule) -> History:
@@ -267,8 +266,7 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
     be read: the fields then show as "content"). `correction` says whether changes are
     corrections (None: those within CORRECTION_WINDOW of the session's previous revision are);
     `editor` is recorded as each revision's `by`. Raises ScheduleError when the new schedule
-    would silently drop a published session, or take away the date of one calendars have.
-    """
+    would silently drop a published session, or take away the date of one calendars have."""
     # A first version's time comes from the file (an announcement may be dated ahead); a later
     # one's from the clock, a second after it when the clock is not past it (stepped back), so
     # that DTSTAMP and HTTP's Last-Modified (whole seconds) move on.
@@ -284,11 +282,12 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
         where = _("session '{id}'", id=session_id)
         problems.append(Problem(schedule.source, where, field, message))
 
-    announcing = False  # an announcement date changed: news feeds gain or lose the session
+    regrouped = False  # a session's announcement date, city or series changed
     for session in schedule.sessions:
         entry = history.sessions.get(session.id)
         before = previous.session(session.id) if previous is not None else None
-        announcing |= before is not None and before.announced != session.announced
+        regrouped |= before is not None and (before.announced, before.city, before.series.id) \
+            != (session.announced, session.city, session.series.id)
         view = visible(calendar, session)
         digest = fingerprint(view)
         key = planned_key(session.series.id, session.number) if session.number else None
@@ -370,14 +369,14 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
                 _("planned {key}", key=key), (what,), old.sequence if old else None, new.sequence
             ))
     # Every document shows the calendar, contacts and series, lists lose what is withdrawn,
-    # feeds what is announced later: their Last-Modified moves then too.
+    # feeds what is announced later or goes to another city or series: Last-Modified moves.
     seen = [(dataclasses.replace(s.calendar, updated=None), s.contacts, s.series)
             for s in (previous, schedule) if s is not None]
     were = {s.id: s.title for s in previous.series} if previous else {}
     gone = (tuple(sorted(set(history.gone_cities).union(previous.cities() if previous else ())
                          - schedule.cities())),
             {k: v for k, v in (history.gone_series | were).items() if not schedule.series_by_id(k)})
-    same = previous is not None and seen[0] == seen[-1] and not withdraw and not announcing \
+    same = previous is not None and seen[0] == seen[-1] and not withdraw and not regrouped \
         and gone == (history.gone_cities, history.gone_series)
     shared = history.shared if same else now
     return History(history.version + 1, now, sessions, planned, shared, *gone), changes

@@ -55,7 +55,7 @@ from agenda.model import (
     Session,
     Status,
 )
-from agenda.planning import rhythm_error
+from agenda.planning import open_occurrences, rhythm_error
 from agenda.render.links import city_slug
 
 EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+\Z")
@@ -110,10 +110,8 @@ def read_schedule_file(path: Path, source: str) -> bytes:
                 message = _("is not a regular file (a pipe or a device?); name a .toml file")
                 raise _refused(source, message)
             if info.st_size > MAX_FILE_BYTES:
-                raise _refused(source, _(
-                    "is {size} bytes; a schedule file is at most {limit}",
-                    size=info.st_size, limit=MAX_FILE_BYTES,
-                ))
+                raise _refused(source, _("is {size} bytes; a schedule file is at most {limit}",
+                                         size=info.st_size, limit=MAX_FILE_BYTES))
             raw = stream.read(MAX_FILE_BYTES + 1)
     except IsADirectoryError:
         message = _("is a folder, not a schedule file; name the .toml file inside it")
@@ -122,9 +120,8 @@ def read_schedule_file(path: Path, source: str) -> bytes:
         message = _("cannot read the file: {reason}", reason=exc.strerror or exc)
         raise _refused(source, message) from None
     if len(raw) > MAX_FILE_BYTES:
-        raise _refused(source, _(
-            "is more than {limit} bytes; a schedule file is at most that", limit=MAX_FILE_BYTES
-        ))
+        raise _refused(source, _("is more than {limit} bytes; a schedule file is at most that",
+                                 limit=MAX_FILE_BYTES))
     return raw
 
 
@@ -229,10 +226,8 @@ class _Table:
         elif required and not value.strip():
             self.problem(key, _("must not be empty"))
         elif len(value) > limit:
-            self.problem(key, _(
-                "is {length} characters long; at most {limit} are allowed",
-                length=len(value), limit=limit,
-            ))
+            self.problem(key, _("is {length} characters long; at most {limit} are allowed",
+                                length=len(value), limit=limit))
         else:
             return value.strip()
         return None
@@ -604,6 +599,14 @@ class _Builder:
                     "did you mean '{other}'?",
                     city=session.city, other=spelling, slug=city_slug(spelling)))
             built[session.id] = session
+        open_days = {(s.id, start.date()): number for s in series.values()
+                     for number, start, _end in open_occurrences(s, tuple(built.values()))}
+        for session in built.values():  # a planned date beside it in calendars, for good
+            day = (session.series.id, session.start.date()) if session.start else None
+            if number := open_days.get(day):
+                self.problem(_("session '{id}'", id=session.id), "number", _(
+                    "the session falls on planned date n° {number} of its series: write number = "
+                    "{number}, or calendars show « à annoncer » beside it", number=number))
         return tuple(built.values())
 
     def session(
@@ -615,9 +618,8 @@ class _Builder:
         parent = series.get(series_id)
         if series_id and parent is None:
             known = ", ".join(f"'{s}'" for s in series) or _("none: add a [[series]] table")
-            table.problem("series", _(
-                "'{id}' is not a series id; known series: {known}", id=series_id, known=known
-            ))
+            table.problem("series", _("'{id}' is not a series id; known series: {known}",
+                                      id=series_id, known=known))
         start = table.wall_clock("start", zone)
         end = table.wall_clock("end", zone, start)
         status = Status(table.choice("status"))

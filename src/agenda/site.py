@@ -190,7 +190,7 @@ def session_documents(version: Version, now: datetime, prints: dict[str, str]
         if (at := entry.withdrawn) is not None and schedule.session(key) is None:
             path = f"{links.SESSIONS_FOLDER}/{key}"
             yield Document(path, HTML_TYPE, lambda at=at: html.withdrawn_page(calendar, at),
-                           _digest(calendar, path, at), at)
+                           _digest(calendar, path, at), _dated(at, calendar.updated))
 
 
 def shared_documents(version: Version, now: datetime, events: dict[str, bytes],

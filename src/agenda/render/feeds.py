@@ -4,12 +4,10 @@ feedgen's defaults (the clock in `updated`/`lastBuildDate`, entries prepended, t
 `<link>` from the last `link()` call, no Atom author) are overridden in `build_feed`, so the
 same schedule always gives the same bytes.
 
-An entry is dated by its announcement (pubDate, Atom `published`) and by the session's
-`updated`; the event's own date is only in its title and body.
-
-Each revision that tells journalists something (a new date, a cancellation, a change of
-speakers, a replay: `Revision.news`) is an entry of its own, dated at the revision, with its
-own permanent id; the announcement entry stays. Quiet edits (a typo fixed) make none.
+An entry is dated by its announcement (pubDate, Atom `published`) and the session's `updated`,
+never by the event's own date. Each revision that tells journalists something (a new date, a
+cancellation, speakers, a replay: `Revision.news`) is an entry of its own, dated at it, with its
+own permanent id, its body the session as it is now. Quiet edits (a typo fixed) make none.
 """
 
 from __future__ import annotations
@@ -170,7 +168,9 @@ def build_entry(schedule: Schedule, session: Session, revision: Revision | None 
         entry.title(title)
         entry.published(revision.at.astimezone(zone))
         entry.updated(revision.at.astimezone(zone))
-        body = f"<p><strong>{_text(title)}</strong></p>\n{body}"
+        since = "<p><em>La séance a changé depuis : ce qui suit la décrit à jour.</em></p>\n" \
+            if any(r.at > revision.at for _, r in news([session], until)) else ""
+        body = f"<p><strong>{_text(title)}</strong></p>\n{since}{body}"
     # One link only: feedgen 1.0 drops rel and type from Atom entry links, so a
     # second one (the .ics) would be a second rel="alternate" of the same type,
     # which RFC 4287 forbids. The .ics link is in the body instead.
