@@ -143,10 +143,11 @@ def test_the_shipped_file_declares_no_rhythm() -> None:
     assert client.get("/events.json").get_json()["planned"] == []
 
 
-@pytest.mark.parametrize("number", ["", "number = 6\n"])
-def test_a_session_on_a_planned_date_of_another_number_is_refused(number: str) -> None:
-    # Without the planned date's number (or with another's), calendars would show the session
-    # and « n° 5 : à annoncer » side by side on 21 July, for good.
+@pytest.mark.parametrize("number", ["", "number = 4\n", "number = 6\n"])
+def test_a_planned_date_gives_way_to_a_session_on_its_day(number: str) -> None:
+    # A session on n° 5's day without its number (an extra one, n° 4 put off by a month, or
+    # n° 6 brought forward): calendars showed it and « n° 5 : à annoncer » side by side. The
+    # planned date gives way while the day is taken, and comes back, as an update, when freed.
     text = TEXT + f"""
 [[sessions]]
 id = "nice"
@@ -156,15 +157,16 @@ start = 2021-07-21T09:00:00
 end = 2021-07-21T10:30:00
 announced = 2021-07-01
 """
-    with pytest.raises(ScheduleError) as caught:
-        parse_schedule(text, "sessions.toml")
-    [problem] = caught.value.problems
-    assert (problem.where, problem.field) == ("séance « nice »", "number")
-    assert "n° 5" in problem.message and "number = 5" in problem.message
-    fixed = text.replace(f'{number}city = "Nice"', 'number = 5\ncity = "Nice"')
-    days = [e.decoded("DTSTART").date()
-            for e in feed(first_version(fixed.encode(), "sessions.toml")).walk("VEVENT")]
-    assert days.count(date(2021, 7, 21)) == 1
+    text = text.replace('number = 4\ncity = "Lyon"', 'city = "Lyon"') if "4" in number else text
+    taken = first_version(text.encode(), "sessions.toml")
+    on_the_day = [e for e in recurring_ical_events.of(feed(taken)).at(date(2021, 7, 21))]
+    assert [("Nice" in str(e["SUMMARY"]), "n° 5" in str(e["SUMMARY"])) for e in on_the_day] \
+        == [(True, False)], [str(e["SUMMARY"]) for e in on_the_day]
+    freed, _ = next_version(taken, text.replace("2021-07-21T", "2021-07-22T").encode(),
+                            "sessions.toml", datetime(2021, 7, 2, tzinfo=UTC))
+    [back] = recurring_ical_events.of(feed(freed)).at(date(2021, 7, 21))
+    assert "n° 5" in str(back["SUMMARY"]) and back["UID"] not in {
+        str(e["UID"]) for e in feed(taken).walk("VEVENT")}
 
 
 def test_a_planned_date_dropped_then_planned_again_goes_on_from_its_sequence() -> None:

@@ -55,7 +55,7 @@ from agenda.model import (
     Session,
     Status,
 )
-from agenda.planning import open_occurrences, rhythm_error
+from agenda.planning import rhythm_error
 from agenda.render.links import city_slug
 
 EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+\Z")
@@ -599,14 +599,6 @@ class _Builder:
                     "did you mean '{other}'?",
                     city=session.city, other=spelling, slug=city_slug(spelling)))
             built[session.id] = session
-        open_days = {(s.id, start.date()): number for s in series.values()
-                     for number, start, _end in open_occurrences(s, tuple(built.values()))}
-        for session in built.values():  # a planned date beside it in calendars, for good
-            day = (session.series.id, session.start.date()) if session.start else None
-            if number := open_days.get(day):
-                self.problem(_("session '{id}'", id=session.id), "number", _(
-                    "the session falls on planned date n° {number} of its series: write number = "
-                    "{number}, or calendars show « à annoncer » beside it", number=number))
         return tuple(built.values())
 
     def session(

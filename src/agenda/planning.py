@@ -73,11 +73,14 @@ def occurrences(rhythm: Rhythm) -> list[tuple[int, datetime, datetime]]:
 def open_occurrences(
     series: Series, sessions: tuple[Session, ...]
 ) -> list[tuple[int, datetime, datetime]]:
-    """The planned dates of `series` that no dated or held session of that number fills."""
+    """The planned dates of `series` that no dated or held session of that number fills, and
+    none of its sessions holds the day of (« à annoncer » beside it in calendars, a session
+    moved there: the date gives way, to come back when the day is free)."""
     if series.rhythm is None:
         return []
-    filled = {
-        s.number for s in sessions
-        if s.series.id == series.id and s.number is not None and (s.is_dated or s.held)
-    }
-    return [o for o in occurrences(series.rhythm) if o[0] not in filled]
+    mine = [s for s in sessions if s.series.id == series.id]
+    filled = {s.number for s in mine if s.number is not None and (s.is_dated or s.held)}
+    zone = series.rhythm.first.tzinfo
+    days = {s.start.astimezone(zone).date() for s in mine if s.start is not None}
+    return [o for o in occurrences(series.rhythm) if o[0] not in filled
+            and o[1].date() not in days]
