@@ -9,6 +9,7 @@ from pathlib import Path
 
 import lxml.html
 from flask import Flask
+from flask.testing import FlaskClient
 
 from agenda.loader import load_schedule
 from tests.test_desk import (
@@ -30,6 +31,15 @@ def problems(body: bytes) -> list[str]:
 def outgoing(page: lxml.html.HtmlElement) -> list[str]:
     """The sessions the draft page lists under « Ce qui sera envoyé »."""
     return [" ".join(h.text_content().split()) for h in page.xpath("//ul[@class='outgoing']//h3")]
+
+
+def drafting(served: Flask) -> FlaskClient:
+    """An editor's client, logged in, with a draft: the Clermont-Ferrand session retitled."""
+    client = served.test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand", {"title": "Titre du brouillon"})[0] \
+        == 302
+    return client
 
 
 def add_lille(path: Path, more: str = "") -> None:
@@ -77,10 +87,7 @@ def test_desk_lists_nothing_going_out_from_a_draft_behind_the_file_until_carried
 ) -> None:
     # A colleague renamed Bourges by hand and it was published; the draft began before. Listed
     # as it is, the draft would "send" Bourges renamed back, which « Publier » never does.
-    client = app.test_client()
-    login(client)
-    assert post(client, "/desk/seances/clermont-ferrand", {"title": "Titre du brouillon"})[0] \
-        == 302
+    client = drafting(app)
     schedule.write_text(schedule.read_text(encoding="utf-8").replace(
         'city = "Bourges"', 'city = "Bourges (Cher)"'), encoding="utf-8")
     assert "Bourges (Cher)" in app.test_client().get("/events/bourges").get_data(as_text=True)
@@ -160,10 +167,7 @@ def test_desk_publishes_only_what_the_draft_page_showed_going_out(
 ) -> None:
     # The draft page lists the new theme; in another tab the editor then renames Bourges.
     # « Publier » on the first page would send Bourges renamed, which the page never showed.
-    client = app.test_client()
-    login(client)
-    assert post(client, "/desk/seances/clermont-ferrand", {"title": "Titre du brouillon"})[0] \
-        == 302
+    client = drafting(app)
     shown = lxml.html.fromstring(client.get("/desk/brouillon").data)
     publish_form = shown.xpath("//main//form[@action='/desk/publier']")[0]
     assert post(client, "/desk/seances/bourges", {"city": "Bourges (Cher)"})[0] == 302
