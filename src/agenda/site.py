@@ -491,7 +491,8 @@ def _sort_out(documents: Iterable[Document], now: datetime, previous: Site | Non
 
 def _shared(entries: list[Entry]) -> list[Entry]:
     """`entries` with one tuple for equal headers and one for equal codings, as `read_site`
-    reads them: a folder just built takes no more memory than one read (80,000 entries)."""
+    reads them: a folder just built takes no more memory than one read (80,000 entries).
+    The first entries' tuples are kept: those reused from a folder, already shared, first."""
     one: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     return [e if one.setdefault(e.headers, e.headers) is e.headers
             and one.setdefault(e.codings, e.codings) is e.codings
@@ -541,9 +542,8 @@ def build(
             entries += [render_one(_clamped(d, now), temporary) for found in (
                 session_documents(version, now, prints),
                 shared_documents(version, now, events, prints)) for d in found if d.path in gone]
-        entries += [e for e, done in zip(reused, linked, strict=True) if done]
         events.clear()  # 10,000 VEVENTs: not kept while the manifest is written
-        entries = _shared(entries)
+        entries = _shared([e for e, done in zip(reused, linked, strict=True) if done] + entries)
         entries.sort(key=lambda e: e.path)
         _write_extras(version.schedule, temporary, entries)
         since, until = period(version.schedule, now)
