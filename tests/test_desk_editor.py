@@ -5,12 +5,16 @@ cancelled sessions; each test reproduces a defect found by trying the desk so.""
 from __future__ import annotations
 
 import tomllib
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import lxml.html
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from agenda.desk import views
 from agenda.loader import load_schedule
 from tests.test_desk import (
     app,  # noqa: F401 (fixture)
@@ -340,3 +344,21 @@ def test_desk_draft_page_links_each_problem_to_the_form_that_puts_it_right(
         ("/desk/seances/bourges", "séance « bourges »")]
     for a in links:
         assert client.get(a.get("href")).status_code == 200
+
+
+def test_desk_new_session_is_announced_on_the_calendar_s_day_not_the_server_s(
+    app: Flask, schedule: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    # 00:30 in Paris on 15 June 2021 is 22:30 UTC on the 14th: the session is announced on
+    # the 15th, the day the editors see.
+    moment = datetime(2021, 6, 14, 22, 30, tzinfo=UTC)
+    monkeypatch.setattr(views, "_now", lambda: moment)
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/series/tour-des-villes/nouvelle", {
+        "id": "lille", "city": "Lille", "number": "4", "start": "2021-06-16T08:45",
+        "end": "2021-06-16T10:15"})[0] == 302
+    assert publish(client) == 302
+    session = tomllib.loads(schedule.read_text(encoding="utf-8"))["sessions"][-1]
+    paris = moment.astimezone(ZoneInfo("Europe/Paris")).date()
+    assert (session["id"], session["announced"]) == ("lille", paris)
