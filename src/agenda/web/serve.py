@@ -88,9 +88,9 @@ def answer(path: str) -> Response:
         query = request.query_string.decode("latin-1")
         location = store().served().schedule.calendar.url(merged) + (f"?{query}" if query else "")
         return redirect(location, code=308)  # type: ignore[return-value]
-    typed = ""  # a city as the query names it
-    if request.query_string and path in links.FILTERED_NAMES:
-        url, typed = _path_form(url), request.args.get("city", "").strip()
+    typed = request.args.get("city", "").strip()  # a city as the query names it
+    if request.query_string:
+        url = _path_form(path)
     entry = site.entries.get(url) if not url.startswith("/_") else None
     if entry is None:
         abort(404, description=_missing(store().served().schedule, url, typed))
@@ -171,19 +171,18 @@ def _precondition(environ: WSGIEnvironment, etag: str, modified: str | None) -> 
     return 200
 
 
-def _path_form(url: str) -> str:
-    """The path form of a filtered query (`/rss.xml?series=x` -> `/series/x/rss.xml`)."""
-    name = url.lstrip("/")
-    series_id = request.args.get("series", "").strip()
-    city = request.args.get("city", "").strip()
-    if series_id and city:
-        abort(404, description="Un flux par série ou par ville, pas les deux : "
-                               f"/series/<série>/{name} ou /cities/<ville>/{name}.")
-    # A series by its id in any case (ids are lowercase), a city by its name in any case or
-    # spelling or by its slug: a series or city gone from the schedule keeps (empty) feeds.
-    if series_id:
-        return links.series_doc_path(series_id.lower(), name)
-    return links.city_doc_path(city, name) if city else url
+def _path_form(name: str) -> str:
+    """The path form of a filtered query (`/rss.xml?series=x` -> `/series/x/rss.xml`); a 404
+    for a filter the answer would not apply (two, or on another document): never all of it.
+    A series by its id in any case, a city by its name in any case or spelling or by its slug."""
+    given = [(key, value.strip()) for key in ("series", "city")
+             for value in request.args.getlist(key) if value.strip()]
+    if given and (len(given) > 1 or name not in links.FILTERED_NAMES):
+        abort(404, description="Filtre impossible : un seul, ?series= ou ?city=, et seulement "
+                               "sur /calendar.ics, /rss.xml ou /atom.xml.")
+    if given and given[0][0] == "series":
+        return links.series_doc_path(given[0][1].lower(), name)
+    return links.city_doc_path(given[0][1], name) if given else "/" + name
 
 
 def _missing(schedule: Schedule, url: str, typed: str = "") -> str | None:
