@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, current_app, redirect, request
 from werkzeug.datastructures import EnvironHeaders
@@ -84,7 +85,7 @@ def answer(path: str) -> Response:
     url = "/" + path
     if "//" in request.path:
         # Rebuilt from base_url, so that no request can choose where a redirect points.
-        merged = re.sub("/{2,}", "/", request.path)
+        merged = quote(re.sub("/{2,}", "/", request.path))  # as a URL: a %0D is no header break
         query = request.query_string.decode("latin-1")
         location = store().served().schedule.calendar.url(merged) + (f"?{query}" if query else "")
         return redirect(location, code=308)  # type: ignore[return-value]
