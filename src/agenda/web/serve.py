@@ -1,8 +1,7 @@
 """Every public URL: a lookup in the manifest of the folder in service, and the file's bytes.
 
-Nothing is rendered here. The query forms (`?series=`, `?city=`) answer with
-the file of their path form; conditional requests follow RFC 9110 §13.2.2; the
-content coding is the client's preferred among those built (gzip, brotli).
+Nothing is rendered here. The query forms (`?series=`, `?city=`) answer with the file of
+their path form; conditional requests follow RFC 9110 §13.2.2; the coding is the client's.
 """
 
 from __future__ import annotations
@@ -45,10 +44,8 @@ def store() -> VersionStore:
 
 
 class SiteFiles:
-    """WSGI: a GET or HEAD of a URL of the folder in service, answered from its file
-    before Flask is reached; every other request goes on to the Flask app. Serving a file
-    needs none of Flask's request machinery, as nginx in front would need none; the answer
-    is the same as the Flask route's (`reply` makes both)."""
+    """WSGI: a GET or HEAD of a URL of the folder in service answered from its file, as nginx
+    would, before Flask; anything else goes on to Flask. `reply` makes both answers."""
 
     def __init__(self, app: WSGIApplication, versions: VersionStore) -> None:
         self.app = app
@@ -99,9 +96,8 @@ def answer(path: str) -> Response:
 
 
 def send(site: Site, entry: Entry, again: bool = True) -> Response:
-    """The answer of `entry` as a Flask response. A file missing or cut under us (a folder
-    removed or damaged by hand) is never answered with wrong bytes: the folder is built
-    anew and the answer taken from it, or a 503 says to come back."""
+    """The answer of `entry` as a Flask response. A file missing or cut (a folder damaged by
+    hand) is never sent: the folder is built anew and answers, or a 503 says to come back."""
     status, lines, handle = reply(request.environ, site, entry)
     if status == 412:
         return Response("412 – Cette version n’est plus la version en ligne.\n", 412,
