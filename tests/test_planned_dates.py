@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 
 import feedparser
 import icalendar
+import lxml.html
 import pytest
 import recurring_ical_events
 from dateutil.rrule import rrulestr
@@ -14,7 +16,7 @@ from agenda import create_app
 from agenda.errors import ScheduleError
 from agenda.loader import parse_schedule
 from agenda.published import first_version, next_version
-from agenda.render import feeds, html, ical
+from agenda.render import feeds, html, ical, json_api
 from tests.conftest import MINIMAL, SHIPPED
 
 RULE = "FREQ=MONTHLY;BYDAY=3WE;COUNT=6"
@@ -78,6 +80,23 @@ def test_planned_dates_stay_out_of_the_news_feeds_and_show_on_pages() -> None:
     assert all("annoncer" not in e.title for e in feedparser.parse(body).entries)
     page = html.agenda_page(version.schedule, NOW).decode()
     assert page.count("Prévue") == 3  # n° 4, 5 and 6 are still to come on 25 May
+
+
+def test_planned_dates_in_json_say_their_zone_as_the_pages_and_sessions_do() -> None:
+    """A site showing /events.json's `when` had « 8 h 45 » for a planned date, without the
+    « heure de Paris » every session and the pages have: whose 8 h 45, to a reader abroad?"""
+    version = first_version(TEXT.encode(), "s.toml")
+    document = json.loads(json_api.events_bytes(version.schedule, NOW))
+    page = "".join(lxml.html.fromstring(html.agenda_page(version.schedule, NOW)).itertext())
+    (session,) = [s for s in document["sessions"] if s["start"]]
+    assert session["when"].endswith(", heure de Paris")
+    assert document["planned"]
+    for planned in document["planned"]:
+        start = datetime.fromisoformat(planned["start"])
+        when = planned["when"].replace("\u00a0", " ")
+        assert when.endswith(f"{start.hour} h {start.minute:02} – 10 h 15, heure de Paris")
+        if start > NOW:
+            assert planned["when"] in page
 
 
 def test_a_session_given_a_date_takes_over_the_planned_event() -> None:
