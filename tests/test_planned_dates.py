@@ -152,6 +152,29 @@ def test_a_bad_rhythm_is_refused_with_a_message(rule: str, message: str) -> None
     assert message in problem.message
 
 
+@pytest.mark.parametrize(("rule", "first", "hours", "field", "stamp", "change"), [
+    ("FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU;COUNT=2", "2021-03-28", ("02:30:00", "03:30:00"),
+     "rhythm.start", "2021-03-28 02:30", "les horloges sautent cette heure"),
+    ("FREQ=MONTHLY;BYDAY=-1SU;COUNT=12", "2021-01-31", ("01:00:00", "02:15:00"),
+     "rhythm.end", "2021-03-28 02:15", "les horloges sautent cette heure"),
+    ("FREQ=WEEKLY;BYDAY=SU;COUNT=20", "2021-09-19", ("02:30:00", "04:00:00"),
+     "rhythm.start", "2021-10-31 02:30", "les horloges reculent"),
+])
+def test_a_rhythm_at_an_hour_the_clocks_skip_or_pass_twice_is_refused(
+    rule: str, first: str, hours: tuple[str, str], field: str, stamp: str, change: str,
+) -> None:
+    """As a session's: a planned date at 02:30 on the night the clocks change was published
+    at a time that does not exist (or exists twice), which every client reads its own way."""
+    rhythm = (f'rhythm = {{ rule = "{rule}", first = {first}, start = {hours[0]}, '
+              f"end = {hours[1]} }}\n")
+    with pytest.raises(ScheduleError) as caught:
+        parse_schedule(MINIMAL + rhythm, "s.toml")
+    (problem,) = caught.value.problems
+    assert problem.field == field
+    assert problem.message.startswith(f"{stamp} ")
+    assert change in problem.message
+
+
 def test_the_shipped_file_declares_no_rhythm() -> None:
     # The press release gives no rhythm ("une fois par mois", no day): nothing is planned.
     client = create_app({"AGENDA_DATA": str(SHIPPED)}).test_client()

@@ -79,7 +79,6 @@ class SiteFiles:
 def answer(path: str) -> Response:
     """The built file of this URL (its path form for a filtered query), or a French 404."""
     site = store().site()
-    url = "/" + path
     if "//" in request.path:
         # Rebuilt from base_url, so that no request can choose where a redirect points.
         merged = quote(re.sub("/{2,}", "/", request.path))  # as a URL: a %0D is no header break
@@ -87,8 +86,7 @@ def answer(path: str) -> Response:
         location = store().served().schedule.calendar.url(merged) + (f"?{query}" if query else "")
         return redirect(location, code=308)  # type: ignore[return-value]
     typed = request.args.get("city", "").strip()  # a city as the query names it
-    if request.query_string:
-        url = _path_form(path)
+    url = _path_form(path)
     entry = site.entries.get(url) if not url.startswith("/_") else None
     if entry is None:
         abort(404, description=_missing(store().served().schedule, url, typed))
