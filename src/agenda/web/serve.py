@@ -170,8 +170,8 @@ def _path_form(name: str) -> str:
     """The path form of a filtered query (`/rss.xml?series=x` -> `/series/x/rss.xml`); a 404
     for a filter the answer would not apply (two, or on another document): never all of it.
     A series by its id in any case, a city by its name in any case or spelling or by its slug."""
-    given = [(key, value.strip()) for key in ("series", "city")
-             for value in request.args.getlist(key) if value.strip()]
+    given = list(dict.fromkeys((key, value.strip()) for key in ("series", "city")  # once each
+                               for value in request.args.getlist(key) if value.strip()))
     if given and (len(given) > 1 or name not in links.FILTERED_NAMES):
         abort(404, description="Filtre impossible : un seul, ?series= ou ?city=, et seulement "
                                "sur /calendar.ics, /rss.xml ou /atom.xml.")
