@@ -149,7 +149,9 @@ def test_the_snippet_nginx_loaded_fits_the_sessions_added_since(tmp_path: Path) 
                 _same_answer(path, coding, port, client)
 
 
-def test_nginx_hides_the_folder_own_files_and_answers_404_in_french(static_host: int) -> None:
+def test_nginx_hides_the_folder_own_files_and_answers_404_in_french(
+    static_host: int, several_pinned: Flask
+) -> None:
     assert fetch(static_host, "/_headers")[0] == 404
     assert fetch(static_host, "/_manifest.jsonl")[0] == 404
     assert fetch(static_host, "/_nginx/agenda-static.conf")[0] == 404
@@ -158,6 +160,13 @@ def test_nginx_hides_the_folder_own_files_and_answers_404_in_french(static_host:
     assert "Page introuvable" in body.decode("utf-8")
     assert got["Content-Type"] == "text/html; charset=utf-8"
     assert got["Cache-Control"] == "no-cache"  # nginx adds headers to a 404 only "always"
+    # The app's 404s too (behind agenda-proxy.conf it answers every URL): a CDN that kept a
+    # session page's 404 kept it after the session was published.
+    client = several_pinned.test_client()
+    for path, accept in (("/nulle-part", "text/html"), ("/events/nope.json", "*/*"),
+                         ("/calendar.ics?city=Nulle", "*/*")):
+        answer = client.get(path, headers={"Accept": accept})
+        assert (answer.status_code, answer.headers["Cache-Control"]) == (404, got["Cache-Control"])
 
 
 def test_nginx_configuration_passes_nginx_t_without_the_brotli_module(
