@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import struct
 import subprocess
 import sys
 import zlib
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import lxml.html
 from flask.testing import FlaskClient
 from PIL import Image, ImageChops
 
+from agenda import create_app
 from agenda.model import Schedule
 from agenda.render import cards
 from tests.conftest import SHIPPED
@@ -189,14 +192,42 @@ def test_cards_every_page_shares_its_own_card(client: FlaskClient, shipped: Sche
     expected |= {f"/events/{s.id}": f"{base}/events/{s.id}/card.png" for s in shipped.sessions}
     for path, image in expected.items():
         tags = meta(client.get(path).data)
-        assert tags["og:image"] == image, path
+        assert urlsplit(tags["og:image"])._replace(query="").geturl() == image, path
         assert (tags["og:image:width"], tags["og:image:height"]) == ("1200", "630")
         assert tags["og:image:type"] == "image/png"
         assert tags["og:image:alt"]
         assert tags["twitter:card"] == "summary_large_image"
-        assert tags["twitter:image"] == image
-        served = client.get(image.removeprefix(base))
+        assert tags["twitter:image"] == tags["og:image"]
+        served = client.get(tags["og:image"].removeprefix(base))  # the query names a version
         assert served.status_code == 200 and served.content_type == "image/png"
+        assert served.data == client.get(image.removeprefix(base)).data
+
+
+def test_cards_shared_under_a_new_url_when_they_change(write_schedule) -> None:
+    """Share previews (Facebook, LinkedIn, X) keep an image by its URL for days or weeks: a
+    session moved showed its former date on every new share. The card's URL changes with
+    what it shows, and only then."""
+    text = SHIPPED.read_text(encoding="utf-8")
+    path = write_schedule(text)
+    client = create_app({"AGENDA_DATA": str(path), "AGENDA_NOW": "2021-05-17T12:00:00+02:00",
+                         "AGENDA_WATCH": False, "AGENDA_SETTLE": 0}).test_client()
+
+    def shared() -> dict[str, tuple[str, bytes]]:
+        found = {}
+        for page in ("/", "/events/clermont-ferrand", "/events/biarritz"):
+            image = meta(client.get(page).data)["og:image"]
+            found[page] = (image, client.get(urlsplit(image).path).data)
+        return found
+
+    before = shared()
+    path.write_text(text.replace("2021-05-19T", "2021-05-26T"), encoding="utf-8")
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    after = shared()
+    for page in ("/", "/events/clermont-ferrand"):  # the new date on both cards
+        assert after[page][1] != before[page][1], page
+        assert after[page][0] != before[page][0], page
+    assert after["/events/biarritz"] == before["/events/biarritz"]
 
 
 def test_cards_alt_text_says_what_the_card_shows(client: FlaskClient) -> None:

@@ -293,3 +293,21 @@ def test_a_change_entry_says_the_session_changed_since_when_its_body_is_newer(re
     assert "Séance annulée" in changes["Nouvelle date"]
     assert "changé depuis" in changes["Nouvelle date"]
     assert "changé depuis" not in changes["Annulé"]
+
+
+@pytest.mark.parametrize("render", [feeds.rss_bytes, feeds.atom_bytes])
+def test_a_change_entry_says_so_when_a_quiet_edit_came_after_it(render) -> None:
+    """Cancelled, then moved to another city (a quiet edit): « Annulé : … Aix-en-Provence »
+    showed a body of Aix-en-Provence with nothing to tell that it was Lyon's then."""
+    first = publish(BASE, None)
+    off = BASE.replace('city = "Lyon"', 'city = "Lyon"\nstatus = "cancelled"')
+    cancelled = publish(off, first, NOW)
+    elsewhere = publish(off.replace('city = "Lyon"', 'city = "Aix-en-Provence"'), cancelled,
+                        NOW + timedelta(hours=1))
+    for version, told in ((cancelled, False), (elsewhere, True)):
+        schedule = version.schedule
+        later = NOW + timedelta(days=1)
+        parsed = feedparser.parse(render(schedule, schedule.sessions, None, later))
+        (change,) = [e for e in parsed.entries if "#revision-" in e.id]
+        assert change.title.startswith("Annulé : ")
+        assert ("changé depuis" in lxml.html.fromstring(change.summary).text_content()) is told

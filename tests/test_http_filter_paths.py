@@ -84,10 +84,30 @@ def test_unknown_or_miscased_series_is_french_404(name: str, several_client: Fla
             f"404 – Série inconnue : « {series} ». Séries : essais, autres.\n")
 
 
-def test_path_form_ignores_query(several_client: FlaskClient) -> None:
-    plain = several_client.get("/series/autres/calendar.ics")
-    queried = several_client.get("/series/autres/calendar.ics?city=Lille&series=essais")
-    assert queried.data == plain.data
+@pytest.mark.parametrize("url", [
+    "/events.json?city=Lille", "/events.json?series=autres", "/?series=autres", "/embed?city=Lille",
+    "/events/printemps.ics?series=autres", "/events/printemps.json?city=Lille",
+    "/series/autres/calendar.ics?city=Lille", "/cities/lille/rss.xml?series=essais",
+    "/calendar.ics?series=essais&series=autres", "/atom.xml?city=Lille&city=Brest",
+    "/rss.xml?series=autres&city=Lille",
+])
+def test_filter_not_applied_is_404(url: str, several_client: FlaskClient) -> None:
+    """A filter the answer would not apply is refused with why, never answered with every
+    session: the CEPS site asking /events.json?city=Lille listed all of them as Lille's."""
+    response = several_client.get(url)
+    assert response.status_code == 404
+    assert response.get_data(as_text=True).startswith("404 – Filtre impossible : un seul,")
+
+
+def test_empty_filter_is_no_filter(several_client: FlaskClient) -> None:
+    """An empty field of a form (?series=essais&city=) filters nothing; one said twice, once."""
+    for url, plain in (("/rss.xml?series=essais&city=", "/series/essais/rss.xml"),
+                       ("/calendar.ics?city=&city=Lille", "/cities/lille/calendar.ics"),
+                       ("/atom.xml?series=autres&series=autres", "/series/autres/atom.xml"),
+                       ("/events.json?series=", "/events.json"), ("/?city=%20", "/")):
+        response = several_client.get(url)
+        assert response.status_code == 200
+        assert response.data == several_client.get(plain).data
 
 
 def test_feeds_of_a_city_or_series_gone_stay_empty(

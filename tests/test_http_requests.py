@@ -17,6 +17,19 @@ def test_merged_slashes_redirect_comes_from_base_url(client: FlaskClient) -> Non
     assert b"evil.example" not in response.data
 
 
+@pytest.mark.parametrize(("path", "location"), [
+    ("/events//%0D", "/events/%0D"),
+    ("/events//x%0DSet-Cookie:%20a", "/events/x%0DSet-Cookie%3A%20a"),
+    ("/events//%C3%A9t%C3%A9%2520", "/events/%C3%A9t%C3%A9%2520"),
+])
+def test_merged_slashes_redirect_is_a_url(client: FlaskClient, path: str, location: str) -> None:
+    """The path decoded (a CR, an accent, a « % ») is encoded again, not put raw into Location:
+    a %0D was a 500 logged as a bug, a %25 led to another address."""
+    response = client.get(path)
+    assert response.status_code == 308
+    assert response.headers["Location"] == "https://agenda.ceps-oing.org" + location
+
+
 def test_failed_if_match_is_412_without_the_body(client: FlaskClient) -> None:
     whole = client.get("/events/clermont-ferrand.ics")
     response = client.get("/events/clermont-ferrand.ics", headers={"If-Match": '"other"'})

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 
 import feedparser
 import icalendar
+import lxml.html
 import pytest
 import recurring_ical_events
 from dateutil.rrule import rrulestr
@@ -14,7 +16,7 @@ from agenda import create_app
 from agenda.errors import ScheduleError
 from agenda.loader import parse_schedule
 from agenda.published import first_version, next_version
-from agenda.render import feeds, html, ical
+from agenda.render import feeds, html, ical, json_api
 from tests.conftest import MINIMAL, SHIPPED
 
 RULE = "FREQ=MONTHLY;BYDAY=3WE;COUNT=6"
@@ -80,6 +82,23 @@ def test_planned_dates_stay_out_of_the_news_feeds_and_show_on_pages() -> None:
     assert page.count("Prévue") == 3  # n° 4, 5 and 6 are still to come on 25 May
 
 
+def test_planned_dates_in_json_say_their_zone_as_the_pages_and_sessions_do() -> None:
+    """A site showing /events.json's `when` had « 8 h 45 » for a planned date, without the
+    « heure de Paris » every session and the pages have: whose 8 h 45, to a reader abroad?"""
+    version = first_version(TEXT.encode(), "s.toml")
+    document = json.loads(json_api.events_bytes(version.schedule, NOW))
+    page = "".join(lxml.html.fromstring(html.agenda_page(version.schedule, NOW)).itertext())
+    (session,) = [s for s in document["sessions"] if s["start"]]
+    assert session["when"].endswith(", heure de Paris")
+    assert document["planned"]
+    for planned in document["planned"]:
+        start = datetime.fromisoformat(planned["start"])
+        when = planned["when"].replace("\u00a0", " ")
+        assert when.endswith(f"{start.hour} h {start.minute:02} – 10 h 15, heure de Paris")
+        if start > NOW:
+            assert planned["when"] in page
+
+
 def test_a_session_given_a_date_takes_over_the_planned_event() -> None:
     first = first_version(TEXT.encode(), "s.toml")
     before = {str(e["UID"]): e for e in feed(first).walk("VEVENT")}
@@ -131,6 +150,29 @@ def test_a_bad_rhythm_is_refused_with_a_message(rule: str, message: str) -> None
     (problem,) = caught.value.problems
     assert (problem.where, problem.field) == ("série « s »", "rhythm.rule")
     assert message in problem.message
+
+
+@pytest.mark.parametrize(("rule", "first", "hours", "field", "stamp", "change"), [
+    ("FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU;COUNT=2", "2021-03-28", ("02:30:00", "03:30:00"),
+     "rhythm.start", "2021-03-28 02:30", "les horloges sautent cette heure"),
+    ("FREQ=MONTHLY;BYDAY=-1SU;COUNT=12", "2021-01-31", ("01:00:00", "02:15:00"),
+     "rhythm.end", "2021-03-28 02:15", "les horloges sautent cette heure"),
+    ("FREQ=WEEKLY;BYDAY=SU;COUNT=20", "2021-09-19", ("02:30:00", "04:00:00"),
+     "rhythm.start", "2021-10-31 02:30", "les horloges reculent"),
+])
+def test_a_rhythm_at_an_hour_the_clocks_skip_or_pass_twice_is_refused(
+    rule: str, first: str, hours: tuple[str, str], field: str, stamp: str, change: str,
+) -> None:
+    """As a session's: a planned date at 02:30 on the night the clocks change was published
+    at a time that does not exist (or exists twice), which every client reads its own way."""
+    rhythm = (f'rhythm = {{ rule = "{rule}", first = {first}, start = {hours[0]}, '
+              f"end = {hours[1]} }}\n")
+    with pytest.raises(ScheduleError) as caught:
+        parse_schedule(MINIMAL + rhythm, "s.toml")
+    (problem,) = caught.value.problems
+    assert problem.field == field
+    assert problem.message.startswith(f"{stamp} ")
+    assert change in problem.message
 
 
 def test_the_shipped_file_declares_no_rhythm() -> None:

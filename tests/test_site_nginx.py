@@ -149,7 +149,9 @@ def test_the_snippet_nginx_loaded_fits_the_sessions_added_since(tmp_path: Path) 
                 _same_answer(path, coding, port, client)
 
 
-def test_nginx_hides_the_folder_own_files_and_answers_404_in_french(static_host: int) -> None:
+def test_nginx_hides_the_folder_own_files_and_answers_404_in_french(
+    static_host: int, several_pinned: Flask
+) -> None:
     assert fetch(static_host, "/_headers")[0] == 404
     assert fetch(static_host, "/_manifest.jsonl")[0] == 404
     assert fetch(static_host, "/_nginx/agenda-static.conf")[0] == 404
@@ -157,6 +159,14 @@ def test_nginx_hides_the_folder_own_files_and_answers_404_in_french(static_host:
     assert status == 404
     assert "Page introuvable" in body.decode("utf-8")
     assert got["Content-Type"] == "text/html; charset=utf-8"
+    assert got["Cache-Control"] == "no-cache"  # nginx adds headers to a 404 only "always"
+    # The app's 404s too (behind agenda-proxy.conf it answers every URL): a CDN that kept a
+    # session page's 404 kept it after the session was published.
+    client = several_pinned.test_client()
+    for path, accept in (("/nulle-part", "text/html"), ("/events/nope.json", "*/*"),
+                         ("/calendar.ics?city=Nulle", "*/*")):
+        answer = client.get(path, headers={"Accept": accept})
+        assert (answer.status_code, answer.headers["Cache-Control"]) == (404, got["Cache-Control"])
 
 
 def test_nginx_configuration_passes_nginx_t_without_the_brotli_module(
@@ -251,3 +261,30 @@ def test_build_says_when_cloudflare_would_drop_headers(
     small = runner.invoke(main, ["build", str(tmp_path / "small"), "--data", str(fewer),
                                  "--now", NOW])
     assert small.exit_code == 0 and "Cloudflare" not in small.output
+
+
+
+def test_nginx_answers_the_preflight_of_a_conditional_fetch_as_the_app(
+    static_host: int, built: Site, several_pinned: Flask
+) -> None:
+    """The CEPS site revalidating /events.json from its pages (fetch() with If-None-Match)
+    makes browsers ask OPTIONS first: nginx serving the folder answered 405 without CORS,
+    and the fetch() failed; its 404s had no CORS either, and looked like a network failure."""
+    client = several_pinned.test_client()
+    asked = {"Origin": "https://ceps-oing.org", "Access-Control-Request-Method": "GET",
+             "Access-Control-Request-Headers": "if-none-match"}
+    cors = ("Access-Control-Allow-Origin", "Access-Control-Allow-Methods",
+            "Access-Control-Allow-Headers", "Access-Control-Max-Age")
+    paths = [p for p in public(built) if p.endswith(".json")]
+    assert "/events.json" in paths and "/events/printemps.json" in paths
+    for path in paths:
+        expected = client.options(path, headers=asked)
+        status, got, _ = fetch(static_host, path, asked, method="OPTIONS")
+        assert 200 <= status < 300 and 200 <= expected.status_code < 300, path
+        assert "if-none-match" in got["Access-Control-Allow-Headers"].lower()
+        for name in cors:
+            assert got.get(name) == expected.headers.get(name), (path, name)
+    status, got, _ = fetch(static_host, "/events/nope.json", {"Origin": "https://ceps-oing.org"})
+    expected = client.get("/events/nope.json", headers={"Origin": "https://ceps-oing.org"})
+    assert status == expected.status_code == 404  # and the script can read that it is a 404:
+    assert got["Access-Control-Allow-Origin"] == expected.headers["Access-Control-Allow-Origin"]

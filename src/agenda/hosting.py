@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from agenda.headers import CORS, CORS_PREFLIGHT
 from agenda.render import links
 from agenda.site import Entry
 
@@ -44,6 +45,9 @@ def _location(match: str, headers: tuple[tuple[str, str], ...], extra: str = "")
     adds = "\n".join(
         f'        add_header {name} "{value.translate(QUOTED).replace(FILE_TOKEN, FILE_VARIABLE)}";'
         for name, value in headers if name != "Content-Type")
+    if CORS[0] in headers:  # a conditional fetch()'s preflight, which nginx answers with 405
+        preflight = "".join(f' add_header {key} "{text}";' for key, text in CORS + CORS_PREFLIGHT)
+        extra += f"\n        if ($request_method = OPTIONS) {{{preflight} return 204; }}"
     return f"""    location {match} {{
         types {{ }}
         default_type "{content_type}";
@@ -102,9 +106,8 @@ NGINX_HEAD = """# nginx snippet serving an agenda site folder (written by the bu
 #         include /srv/agenda/data/sessions.site/current/_nginx/agenda-static.conf;
 #     }
 #
-# Precompressed .gz siblings are sent by gzip_static, which every nginx has. The
-# .br siblings need the brotli module (Debian: libnginx-mod-http-brotli-static);
-# where it is loaded, also include _nginx/brotli.conf in the server block.
+# gzip_static (every nginx) sends the .gz siblings; where the brotli module is loaded
+# (Debian: libnginx-mod-http-brotli-static), include _nginx/brotli.conf for the .br ones.
 gzip off;
 gzip_static on;
 gzip_vary on;
@@ -119,7 +122,8 @@ location = /404.html {
     internal;
     types { }
     default_type "text/html; charset=utf-8";
-    add_header Cache-Control "no-cache";
+    add_header Cache-Control "no-cache" always;  # "always": a 404 gets no add_header else
+    add_header Access-Control-Allow-Origin "*" always;  # a script can tell it from no network
 }
 
 """

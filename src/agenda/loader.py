@@ -55,7 +55,7 @@ from agenda.model import (
     Session,
     Status,
 )
-from agenda.planning import rhythm_error
+from agenda.planning import occurrences, rhythm_error
 from agenda.render.links import city_slug
 
 EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+\Z")
@@ -542,7 +542,9 @@ class _Builder:
         if error := rhythm_error(rhythm):
             sub.problem("rule", error)
             return None
-        return rhythm
+        hours = (t.replace(tzinfo=None) for o in occurrences(rhythm) for t in o[1:])
+        return rhythm if all(sub._localize("start" if h.time() == start else "end", h, zone)
+                             for h in hours) else None  # skipped or twice: as a session's
 
     def all_series(self, raws: list[Any], zone: ZoneInfo | None) -> dict[str, Series]:
         found: dict[str, Series] = {}

@@ -10,6 +10,7 @@ which sessions are past: « Tenue », the agenda card's next session.
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -65,10 +66,10 @@ class CardText:
     eyebrow: str
     title: str
     lines: tuple[str, ...]
-    note: str
     status: str
     status_class: str
     footer: str
+    note: str = ""
     struck: bool = False
 
     @property
@@ -83,9 +84,9 @@ class CardImage:
     """Where a card is published and how to describe it, for share tags and JSON-LD."""
 
     url: str
-    width: int
-    height: int
     alt: str
+    width: int = WIDTH
+    height: int = HEIGHT
 
 
 def session_text(calendar: CalendarInfo, session: Session, past: bool) -> CardText:
@@ -121,6 +122,8 @@ def agenda_text(schedule: Schedule, past: Collection[str]) -> CardText:
         key=lambda s: (s.start, s.id), default=None,
     )
     clubs = dict.fromkeys(s.club for s in schedule.series if s.club)
+    lines: tuple[str, ...] = ("Abonnez-vous à l’agenda pour recevoir les prochaines séances",)
+    status = ""
     if first is not None:
         assert first.start is not None and first.end is not None
         lines = (
@@ -130,14 +133,10 @@ def agenda_text(schedule: Schedule, past: Collection[str]) -> CardText:
             f"{wording.clock_time(first.start, calendar.language)}, {wording.zone_label(first)}",
         )
         status = "À confirmer" if first.status is Status.TENTATIVE else ""
-    else:
-        lines = ("Abonnez-vous à l’agenda pour recevoir les prochaines séances",)
-        status = ""
     return CardText(
         eyebrow=" · ".join(clubs) or calendar.organizer.name,
         title=calendar.name,
         lines=lines,
-        note="",
         status=status,
         status_class="tentative" if status else "agenda",
         footer=calendar.host,
@@ -146,15 +145,17 @@ def agenda_text(schedule: Schedule, past: Collection[str]) -> CardText:
 
 def session_image(calendar: CalendarInfo, session: Session, past: bool) -> CardImage:
     """The session card's absolute URL, size and alt text."""
-    return CardImage(calendar.url(links.card_path(session)), WIDTH, HEIGHT,
-                     session_text(calendar, session, past).alt)
+    return _image(calendar.url(links.card_path(session)), session_text(calendar, session, past))
 
 
 def agenda_image(schedule: Schedule, past: Collection[str]) -> CardImage:
     """The agenda card's absolute URL, size and alt text."""
-    calendar = schedule.calendar
-    return CardImage(calendar.url(links.AGENDA_CARD_PATH), WIDTH, HEIGHT,
-                     agenda_text(schedule, past).alt)
+    return _image(schedule.calendar.url(links.AGENDA_CARD_PATH), agenda_text(schedule, past))
+
+
+def _image(url: str, text: CardText) -> CardImage:
+    # Named by what it says (?v=): share previews keep an image by its URL for days or weeks.
+    return CardImage(f"{url}?v={hashlib.sha256(text.alt.encode()).hexdigest()[:10]}", text.alt)
 
 
 @functools.cache

@@ -169,7 +169,7 @@ def build_entry(schedule: Schedule, session: Session, revision: Revision | None 
         entry.published(revision.at.astimezone(zone))
         entry.updated(revision.at.astimezone(zone))
         since = "<p><em>La séance a changé depuis : ce qui suit la décrit à jour.</em></p>\n" \
-            if any(r.at > revision.at for _, r in news([session], until)) else ""
+            if any(revision.at < r.at <= (until or r.at) for r in session.revisions) else ""
         body = f"<p><strong>{_text(title)}</strong></p>\n{since}{body}"
     # One link only: feedgen 1.0 drops rel and type from Atom entry links, so a
     # second one (the .ics) would be a second rel="alternate" of the same type,

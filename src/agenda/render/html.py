@@ -319,13 +319,12 @@ def session_page(
     """
     calendar = schedule.calendar
     past = session.is_over(now)
-    view = _view(calendar, session, past)
     image = session_image(calendar, session, past)
     jsonld = event_jsonld(calendar, session, past=past, image=image)
     return _render(
         "session.html",
         **_site(calendar),
-        s=view,
+        s=_view(calendar, session, past),
         series=session.series,
         series_paragraphs=_paragraphs(session.series.description),
         contacts=schedule.contacts_for(session),

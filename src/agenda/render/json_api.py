@@ -100,7 +100,7 @@ def planned_document(calendar: CalendarInfo, planned: Planned) -> dict[str, Any]
         "status_label": wording.PLANNED_LABEL,
         "start": _instant(planned.start),
         "end": _instant(planned.end),
-        "when": wording.when(planned, calendar.language),
+        "when": wording.when_in_zone(planned, calendar.language),
         "uid": planned.uid,
         "sequence": planned.sequence,
     }

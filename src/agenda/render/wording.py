@@ -187,11 +187,11 @@ def former_start(session: Session, locale: str = "fr") -> str:
     return short_moment(moment, locale) if moment is not None else ""
 
 
-def when_in_zone(session: Session, locale: str = "fr", undated: str = UNDATED) -> str:
+def when_in_zone(session: Session | Planned, locale: str = "fr", undated: str = UNDATED) -> str:
     """'mercredi 19 mai 2021, 8 h 45 – 10 h 15, heure de Paris', or `undated`."""
     text = when(session, locale, undated)
-    zone = zone_label(session)
-    return f"{text}, {zone}" if session.is_dated and zone else text
+    zone = zone_label(session)  # none without a date
+    return f"{text}, {zone}" if zone else text
 
 
 def publication_title(schedule: Schedule, series_id: str | None, city: str | None,

@@ -34,6 +34,7 @@ def register(app: Flask) -> None:
         message = own or default
         headers = {k: v for k, v in error.get_headers() if k.lower() == "allow"}  # a 405's
         headers["Vary"] = "Accept"  # HTML for browsers, text for the rest
+        headers["Cache-Control"] = "no-cache"  # as 404.html: no CDN keeps a page's 404 for long
         # text/plain first: on a tie (curl's */*), plain text wins.
         best = request.accept_mimetypes.best_match(["text/plain", "text/html"])
         if best == "text/html" and not request.path.endswith(DATA_SUFFIXES):
@@ -48,9 +49,8 @@ def register(app: Flask) -> None:
 
     @app.before_request
     def redirect_within_base_url() -> Response | None:
-        # Werkzeug answers a merged-slashes or trailing-slash redirect with an absolute
-        # Location built from the Host header; Flask returns it untouched. Rebuild it
-        # from base_url so that no request can choose where a redirect points.
+        # Werkzeug's redirects (merged or trailing slashes) have a Location built from the Host
+        # header: rebuilt from base_url, so that no request can choose where a redirect points.
         moved = request.routing_exception
         if not isinstance(moved, RequestRedirect):
             return None

@@ -1,8 +1,7 @@
 """Every public URL: a lookup in the manifest of the folder in service, and the file's bytes.
 
-Nothing is rendered here. The query forms (`?series=`, `?city=`) answer with
-the file of their path form; conditional requests follow RFC 9110 §13.2.2; the
-content coding is the client's preferred among those built (gzip, brotli).
+Nothing is rendered here. The query forms (`?series=`, `?city=`) answer with the file of
+their path form; conditional requests follow RFC 9110 §13.2.2; the coding is the client's.
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ import os
 import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, current_app, redirect, request
 from werkzeug.datastructures import EnvironHeaders
@@ -44,10 +44,8 @@ def store() -> VersionStore:
 
 
 class SiteFiles:
-    """WSGI: a GET or HEAD of a URL of the folder in service, answered from its file
-    before Flask is reached; every other request goes on to the Flask app. Serving a file
-    needs none of Flask's request machinery, as nginx in front would need none; the answer
-    is the same as the Flask route's (`reply` makes both)."""
+    """WSGI: a GET or HEAD of a URL of the folder in service answered from its file, as nginx
+    would, before Flask; anything else goes on to Flask. `reply` makes both answers."""
 
     def __init__(self, app: WSGIApplication, versions: VersionStore) -> None:
         self.app = app
@@ -81,16 +79,14 @@ class SiteFiles:
 def answer(path: str) -> Response:
     """The built file of this URL (its path form for a filtered query), or a French 404."""
     site = store().site()
-    url = "/" + path
     if "//" in request.path:
         # Rebuilt from base_url, so that no request can choose where a redirect points.
-        merged = re.sub("/{2,}", "/", request.path)
+        merged = quote(re.sub("/{2,}", "/", request.path))  # as a URL: a %0D is no header break
         query = request.query_string.decode("latin-1")
         location = store().served().schedule.calendar.url(merged) + (f"?{query}" if query else "")
         return redirect(location, code=308)  # type: ignore[return-value]
-    typed = ""  # a city as the query names it
-    if request.query_string and path in links.FILTERED_NAMES:
-        url, typed = _path_form(url), request.args.get("city", "").strip()
+    typed = request.args.get("city", "").strip()  # a city as the query names it
+    url = _path_form(path)
     entry = site.entries.get(url) if not url.startswith("/_") else None
     if entry is None:
         abort(404, description=_missing(store().served().schedule, url, typed))
@@ -98,9 +94,8 @@ def answer(path: str) -> Response:
 
 
 def send(site: Site, entry: Entry, again: bool = True) -> Response:
-    """The answer of `entry` as a Flask response. A file missing or cut under us (a folder
-    removed or damaged by hand) is never answered with wrong bytes: the folder is built
-    anew and the answer taken from it, or a 503 says to come back."""
+    """The answer of `entry` as a Flask response. A file missing or cut (a folder damaged by
+    hand) is never sent: the folder is built anew and answers, or a 503 says to come back."""
     status, lines, handle = reply(request.environ, site, entry)
     if status == 412:
         return Response("412 – Cette version n’est plus la version en ligne.\n", 412,
@@ -171,19 +166,18 @@ def _precondition(environ: WSGIEnvironment, etag: str, modified: str | None) -> 
     return 200
 
 
-def _path_form(url: str) -> str:
-    """The path form of a filtered query (`/rss.xml?series=x` -> `/series/x/rss.xml`)."""
-    name = url.lstrip("/")
-    series_id = request.args.get("series", "").strip()
-    city = request.args.get("city", "").strip()
-    if series_id and city:
-        abort(404, description="Un flux par série ou par ville, pas les deux : "
-                               f"/series/<série>/{name} ou /cities/<ville>/{name}.")
-    # A series by its id in any case (ids are lowercase), a city by its name in any case or
-    # spelling or by its slug: a series or city gone from the schedule keeps (empty) feeds.
-    if series_id:
-        return links.series_doc_path(series_id.lower(), name)
-    return links.city_doc_path(city, name) if city else url
+def _path_form(name: str) -> str:
+    """The path form of a filtered query (`/rss.xml?series=x` -> `/series/x/rss.xml`); a 404
+    for a filter the answer would not apply (two, or on another document): never all of it.
+    A series by its id in any case, a city by its name in any case or spelling or by its slug."""
+    given = list(dict.fromkeys((key, value.strip()) for key in ("series", "city")  # once each
+                               for value in request.args.getlist(key) if value.strip()))
+    if given and (len(given) > 1 or name not in links.FILTERED_NAMES):
+        abort(404, description="Filtre impossible : un seul, ?series= ou ?city=, et seulement "
+                               "sur /calendar.ics, /rss.xml ou /atom.xml.")
+    if given and given[0][0] == "series":
+        return links.series_doc_path(given[0][1].lower(), name)
+    return links.city_doc_path(given[0][1], name) if given else "/" + name
 
 
 def _missing(schedule: Schedule, url: str, typed: str = "") -> str | None:
