@@ -69,6 +69,26 @@ def test_a_private_link_written_wrong_is_not_quoted_on_healthz(
     assert "private-room" not in said and "SECRET" not in said
 
 
+@pytest.mark.parametrize("written", [
+    "vidoe_url = https://meet.example.org/private-room-SECRET",  # a typo of its key
+    "video-url = https://meet.example.org/private-room-SECRET",
+    "visio = https://meet.example.org/private-room-SECRET",
+])
+def test_a_private_link_under_a_mistyped_key_is_not_quoted_on_healthz(
+    tmp_path: Path, written: str
+) -> None:
+    path = tmp_path / "sessions.toml"
+    text = SEVERAL.read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    client = create_app({"AGENDA_DATA": str(path)}).test_client()
+    assert client.get("/healthz").status_code == 200
+    line = 'video_url = "https://meet.example.org/private-room-SECRET"'
+    path.write_text(text.replace(line, written), encoding="utf-8")
+    said = client.get("/healthz").get_data(as_text=True)
+    assert f"champ {written.split()[0]}" in said  # the line and the key are named
+    assert "private-room" not in said and "SECRET" not in said
+
+
 def test_the_manifest_static_hosts_serve_holds_no_digest_of_a_private_link(
     tmp_path: Path,
 ) -> None:
