@@ -213,6 +213,25 @@ def test_desk_wrong_passwords_from_elsewhere_do_not_lock_the_editor_out(
     assert login(client_from(app, "198.51.100.7")) == 302
 
 
+def test_desk_wrong_passwords_under_forged_forwarded_addresses_count_from_the_real_one(
+    app: Flask  # noqa: F811
+) -> None:
+    # Served without nginx, X-Forwarded-For is what the client wrote: a new address at each
+    # try gave five times as many guesses before a 429.
+    attacker = client_from(app, "203.0.113.9")
+    statuses = []
+    for n in range(10):
+        attacker.environ_base["HTTP_X_FORWARDED_FOR"] = f"198.51.100.{n}"
+        statuses.append(login(attacker, "mauvais mot de passe"))
+    assert statuses == [200] * 9 + [429]
+    # Behind nginx on this host, the address it appended is the client's.
+    nginx = client_from(app, "127.0.0.1")
+    nginx.environ_base["HTTP_X_FORWARDED_FOR"] = "10.0.0.1, 203.0.113.9"
+    assert login(nginx) == 429
+    nginx.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.9, 198.51.100.7"
+    assert login(nginx) == 302
+
+
 def test_desk_wrong_passwords_spread_over_many_addresses_still_end_in_429(
     app: Flask  # noqa: F811
 ) -> None:

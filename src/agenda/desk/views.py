@@ -70,6 +70,7 @@ PUBLIC = {"desk.login", "desk.static"}  # the only routes answered without a log
 MOST_BYTES = 256 * 1024  # of a form, as deploy/nginx lets through to the desk
 # The kinds of change of « Publier », as history.revise's `correction` (« regle »: the rule).
 MODES = {"regle": None, "correction": True, "annonce": False}
+PROXIES = ("127.0.0.1", "::1")  # whose X-Forwarded-For is believed: nginx (deploy/nginx)
 LONGEST_EMAIL = 254  # RFC 5321; a longer one is cut before it is counted or logged
 
 
@@ -266,6 +267,15 @@ def _login_page(status: int, error: str = "", email: str = "") -> tuple[str, int
                            next=request.form.get("next", following.rstrip("?"))), status
 
 
+def _client_address() -> str:
+    """The address failed logins are counted by. Behind nginx on this host (deploy/nginx, as
+    gunicorn's forwarded_allow_ips trusts), the last one it appended to X-Forwarded-For;
+    served directly (agenda serve --host 0.0.0.0), the peer's: the header is then the client's
+    own words, a new address at each try."""
+    peer = request.remote_addr or "?"
+    return request.access_route[-1] if peer in PROXIES and request.access_route else peer
+
+
 @bp.route("/connexion", methods=["GET", "POST"])
 def login() -> Any:
     """The login form; on success, a session of 8 hours."""
@@ -275,8 +285,7 @@ def login() -> Any:
     # Only an e-mail address is logged, counted and shown again: a password typed into this
     # field by mistake must reach neither the log, nor the failures file, nor the page.
     email = email if EMAIL.fullmatch(email) else ""
-    # Behind nginx (deploy/nginx), the client is the last address it appended.
-    address = request.access_route[-1] if request.access_route else "?"
+    address = _client_address()
     now = time.time()
     if _too_many(email, address, now):
         log.warning("desk: login refused for %r from %r: too many failures", email, address)
