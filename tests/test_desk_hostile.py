@@ -196,6 +196,19 @@ def test_desk_password_typed_in_the_address_field_is_kept_nowhere(
     assert login(client) == 302
 
 
+def test_desk_login_cannot_be_forged_with_agenda_secret_alone(app: Flask) -> None:  # noqa: F811
+    # AGENDA_SECRET signs the desk's cookies, and whoever makes personal links (`agenda link`,
+    # on a laptop for a mail merge) has it: a cookie signed with it named any editor.
+    client = app.test_client()
+    forged = app.session_interface.get_signing_serializer(app).dumps(
+        {"editor": EMAIL, "since": time.time()})
+    client.set_cookie("agenda_desk", forged, path="/desk")
+    page = client.get("/desk/").get_data(as_text=True)
+    assert 'name="password"' in page and "Clermont" not in page
+    assert login(client) == 302  # the editor's own login still opens the desk
+    assert "Clermont" in client.get("/desk/").get_data(as_text=True)
+
+
 def client_from(app: Flask, address: str) -> FlaskClient:  # noqa: F811
     """A test client whose requests come from `address`."""
     client = app.test_client()

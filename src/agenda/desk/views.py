@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import re
@@ -159,7 +160,15 @@ def _logged_in() -> editors.Editor | None:
     editor = editors.read_editors(editors_file()).get(email)
     if editor is None or since <= editor.valid_after:
         return None
-    return editor
+    return editor if hmac.compare_digest(str(session.get("proof")), _proof(editor)) else None
+
+
+def _proof(editor: editors.Editor) -> str:
+    """What a login's cookie holds besides the address: made of the editor's password hash,
+    which only the server has. AGENDA_SECRET signs the cookie, but `agenda link` needs it
+    wherever personal links are made: alone, it must forge no editor's login."""
+    key = str(current_app.secret_key).encode("utf-8")
+    return hmac.new(key, editor.password.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 @bp.after_request
@@ -298,7 +307,7 @@ def login() -> Any:
         return _login_page(200, _("Wrong address or password."), email)
     session.clear()
     session.permanent = True
-    session.update(editor=editor.email, since=now)
+    session.update(editor=editor.email, since=now, proof=_proof(editor))
     log.info("desk: %s logged in from %s", editor.email, address)
     following = request.form.get("next", "")
     # A path of the desk, on one line: a line break would end the Location header.
