@@ -243,6 +243,9 @@ def test_desk_wrong_passwords_under_forged_forwarded_addresses_count_from_the_re
     assert login(nginx) == 429
     nginx.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.9, 198.51.100.7"
     assert login(nginx) == 302
+    through_a_socket = client_from(app, "")  # nginx to gunicorn by a unix socket: no address
+    through_a_socket.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.9"
+    assert login(through_a_socket) == 429
 
 
 def test_desk_wrong_passwords_spread_over_many_addresses_still_end_in_429(

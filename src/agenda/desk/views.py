@@ -278,11 +278,13 @@ def _login_page(status: int, error: str = "", email: str = "") -> tuple[str, int
 
 def _client_address() -> str:
     """The address failed logins are counted by. Behind nginx on this host (deploy/nginx, as
-    gunicorn's forwarded_allow_ips trusts), the last one it appended to X-Forwarded-For;
-    served directly (agenda serve --host 0.0.0.0), the peer's: the header is then the client's
-    own words, a new address at each try."""
-    peer = request.remote_addr or "?"
-    return request.access_route[-1] if peer in PROXIES and request.access_route else peer
+    gunicorn's forwarded_allow_ips trusts; or through a unix socket, with no address), the
+    last one it appended to X-Forwarded-For; served directly (agenda serve --host 0.0.0.0),
+    the peer's: the header is then the client's own words, a new address at each try."""
+    peer = request.remote_addr
+    if peer and peer not in PROXIES:
+        return peer
+    return (request.access_route or ["?"])[-1] or "?"
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
