@@ -215,6 +215,28 @@ def test_nginx_logs_no_personal_link(snippet: str, tmp_path: Path, runner) -> No
     assert "/private/" not in written and "jeanne" not in written
 
 
+@pytest.mark.parametrize("snippet", ["agenda-site.conf", "agenda-proxy.conf"])
+def test_nginx_error_log_quotes_no_personal_link(snippet: str, tmp_path: Path) -> None:
+    # The app restarting: nginx logs each request it could not pass on, with its request line.
+    folder, port, away = tmp_path / "nginx", free_port(), free_port()
+    text = (ROOT / "deploy" / "nginx" / snippet).read_text(encoding="utf-8")
+    text = text.replace("include snippets/agenda-upstream.conf;", "")
+    text = text.replace("/srv/agenda/data/sessions.site/current", str(tmp_path))
+    (tmp_path / "_nginx").mkdir()
+    (tmp_path / "_nginx" / "agenda-static.conf").write_text("", encoding="utf-8")
+    (tmp_path / snippet).write_text(text, encoding="utf-8")
+    block = f"""
+    upstream agenda {{ server 127.0.0.1:{away}; }}
+    server {{ listen 127.0.0.1:{port}; include {tmp_path / snippet}; }}"""
+    with nginx(folder, block, port, "/nulle-part"):
+        assert fetch(port, "/events/automne/private/signature?email=jeanne%40example.org")[0] \
+            == 502
+        assert fetch(port, "/events/automne")[0] == 502
+    written = (folder / "error.log").read_text(encoding="utf-8")
+    assert '"GET /events/automne HTTP/1.1"' in written  # the log is on
+    assert "private" not in written and "jeanne" not in written
+
+
 UNDATED = """
 [calendar]
 name = "CEPS – Tour des Villes"
