@@ -89,11 +89,12 @@ def running(command: list[str], port: int, probe: str, **options: object) -> Ite
 
 @contextmanager
 def gunicorn(
-    data: Path, port: int, workers: int = 2, env: dict[str, str] | None = None
+    data: Path, port: int, workers: int = 2, env: dict[str, str] | None = None,
+    access_log: str = "/dev/null",
 ) -> Iterator[None]:
     """gunicorn with the project's gunicorn.conf.py, serving `data` on 127.0.0.1:port."""
     command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
-               "--workers", str(workers), "--access-logfile", "/dev/null", "wsgi:app"]
+               "--workers", str(workers), "--access-logfile", access_log, "wsgi:app"]
     env = dict(os.environ, AGENDA_DATA=str(data), **(env or {}))
     with tempfile.TemporaryDirectory() as folder:
         # Site folders of its own unless the test chose some: never the repository's data/.

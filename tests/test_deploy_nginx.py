@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import shutil
@@ -112,10 +113,11 @@ def test_nginx_lets_desk_forms_through_and_nothing_else_that_big(proxied: int) -
 
 
 @contextmanager
-def deployed(folder: Path, source: Path) -> Iterator[tuple[int, int, Path]]:
+def deployed(folder: Path, source: Path, server: str = "") -> Iterator[tuple[int, int, Path]]:
     """deploy/nginx/agenda-site.conf with `folder`'s paths, serving a copy of the schedule
     `source` (with its history, if any): nginx serves the site folder, gunicorn the dynamic routes;
-    yields (nginx's port, gunicorn's port, the data file)."""
+    `server`: more lines of the server block; yields (nginx's port, gunicorn's port, the data
+    file)."""
     nginx_binary()
     data = folder / "data" / "sessions.toml"
     data.parent.mkdir()
@@ -136,6 +138,7 @@ def deployed(folder: Path, source: Path) -> Iterator[tuple[int, int, Path]]:
     upstream agenda {{ server 127.0.0.1:{app_port}; keepalive 4; }}
     server {{
         listen 127.0.0.1:{port};
+        {server}
         include {snippets}/agenda-site.conf;
     }}"""
     env = {"AGENDA_SECRET": "test-secret-" + "k" * 40, "AGENDA_SITE": ""}
@@ -181,6 +184,57 @@ def test_nginx_serves_the_folder_as_the_app_and_passes_what_is_dynamic(
     assert got["Cache-Control"] == "private, no-store"
     status, got, body = fetch(port, "/nulle-part", {"Accept": "text/html"})
     assert status == 404 and "Page introuvable" in body.decode("utf-8")
+
+
+@pytest.mark.parametrize("snippet", ["agenda-site.conf", "agenda-proxy.conf"])
+def test_nginx_logs_no_personal_link(snippet: str, tmp_path: Path, runner) -> None:
+    # The access log is read by more people than personal links are sent to: each one there
+    # would open the private video link to them, with whose it is.
+    log = tmp_path / "access.log"
+    server, secret = f"access_log {log};", "test-secret-" + "k" * 40
+    if snippet == "agenda-site.conf":
+        served = deployed(tmp_path, SEVERAL, server)
+    else:
+        app_port, port = free_port(), free_port()
+        block = f"""
+        upstream agenda {{ server 127.0.0.1:{app_port}; keepalive 4; }}
+        server {{ listen 127.0.0.1:{port}; {server} include {ROOT}/deploy/nginx/{snippet}; }}"""
+        served = contextlib.ExitStack()
+        served.enter_context(gunicorn(SEVERAL, app_port, env={"AGENDA_SECRET": secret}))
+        served.enter_context(nginx(tmp_path / "nginx", block, port, "/healthz"))
+    with served as ports:
+        port = ports[0] if snippet == "agenda-site.conf" else port
+        link = runner.invoke(main, ["link", "automne", "--email", "jeanne@example.org",
+                                    "--data", str(SEVERAL)], env={"AGENDA_SECRET": secret})
+        personal = urlsplit(link.output.splitlines()[-1])
+        status, _, body = fetch(port, f"{personal.path}?{personal.query}")
+        assert status == 200 and b"private-room-SECRET" in body
+        assert fetch(port, "/events/automne")[0] == 200
+    written = log.read_text(encoding="utf-8")
+    assert '"GET /events/automne HTTP/1.1" 200' in written  # the log is on
+    assert "/private/" not in written and "jeanne" not in written
+
+
+@pytest.mark.parametrize("snippet", ["agenda-site.conf", "agenda-proxy.conf"])
+def test_nginx_error_log_quotes_no_personal_link(snippet: str, tmp_path: Path) -> None:
+    # The app restarting: nginx logs each request it could not pass on, with its request line.
+    folder, port, away = tmp_path / "nginx", free_port(), free_port()
+    text = (ROOT / "deploy" / "nginx" / snippet).read_text(encoding="utf-8")
+    text = text.replace("include snippets/agenda-upstream.conf;", "")
+    text = text.replace("/srv/agenda/data/sessions.site/current", str(tmp_path))
+    (tmp_path / "_nginx").mkdir()
+    (tmp_path / "_nginx" / "agenda-static.conf").write_text("", encoding="utf-8")
+    (tmp_path / snippet).write_text(text, encoding="utf-8")
+    block = f"""
+    upstream agenda {{ server 127.0.0.1:{away}; }}
+    server {{ listen 127.0.0.1:{port}; include {tmp_path / snippet}; }}"""
+    with nginx(folder, block, port, "/nulle-part"):
+        assert fetch(port, "/events/automne/private/signature?email=jeanne%40example.org")[0] \
+            == 502
+        assert fetch(port, "/events/automne")[0] == 502
+    written = (folder / "error.log").read_text(encoding="utf-8")
+    assert '"GET /events/automne HTTP/1.1"' in written  # the log is on
+    assert "private" not in written and "jeanne" not in written
 
 
 UNDATED = """

@@ -46,6 +46,14 @@ def test_the_unit_lets_the_service_write_its_data_folder() -> None:
             data.is_relative_to(w) and w.is_relative_to(path) and w != path for w in writable)
 
 
+def test_the_unit_reads_the_secret_from_a_file_only_root_reads() -> None:
+    # The key to every private video link: in an Environment= line, any local user would
+    # read it (the unit file is world-readable; `systemctl show agenda` prints it).
+    settings = unit_settings()
+    assert settings["EnvironmentFile"] == ["-/etc/agenda/agenda.env"]
+    assert [v for v in settings["Environment"] if v.startswith("AGENDA_SECRET")] == []
+
+
 def test_the_unit_verifies(tmp_path: Path) -> None:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:

@@ -196,6 +196,19 @@ def test_desk_password_typed_in_the_address_field_is_kept_nowhere(
     assert login(client) == 302
 
 
+def test_desk_login_cannot_be_forged_with_agenda_secret_alone(app: Flask) -> None:  # noqa: F811
+    # AGENDA_SECRET signs the desk's cookies, and whoever makes personal links (`agenda link`,
+    # on a laptop for a mail merge) has it: a cookie signed with it named any editor.
+    client = app.test_client()
+    forged = app.session_interface.get_signing_serializer(app).dumps(
+        {"editor": EMAIL, "since": time.time()})
+    client.set_cookie("agenda_desk", forged, path="/desk")
+    page = client.get("/desk/").get_data(as_text=True)
+    assert 'name="password"' in page and "Clermont" not in page
+    assert login(client) == 302  # the editor's own login still opens the desk
+    assert "Clermont" in client.get("/desk/").get_data(as_text=True)
+
+
 def client_from(app: Flask, address: str) -> FlaskClient:  # noqa: F811
     """A test client whose requests come from `address`."""
     client = app.test_client()
@@ -211,6 +224,28 @@ def test_desk_wrong_passwords_from_elsewhere_do_not_lock_the_editor_out(
     assert [login(attacker, "mauvais mot de passe") for _ in range(10)] == [200] * 9 + [429]
     assert login(attacker) == 429
     assert login(client_from(app, "198.51.100.7")) == 302
+
+
+def test_desk_wrong_passwords_under_forged_forwarded_addresses_count_from_the_real_one(
+    app: Flask  # noqa: F811
+) -> None:
+    # Served without nginx, X-Forwarded-For is what the client wrote: a new address at each
+    # try gave five times as many guesses before a 429.
+    attacker = client_from(app, "203.0.113.9")
+    statuses = []
+    for n in range(10):
+        attacker.environ_base["HTTP_X_FORWARDED_FOR"] = f"198.51.100.{n}"
+        statuses.append(login(attacker, "mauvais mot de passe"))
+    assert statuses == [200] * 9 + [429]
+    # Behind nginx on this host, the address it appended is the client's.
+    nginx = client_from(app, "127.0.0.1")
+    nginx.environ_base["HTTP_X_FORWARDED_FOR"] = "10.0.0.1, 203.0.113.9"
+    assert login(nginx) == 429
+    nginx.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.9, 198.51.100.7"
+    assert login(nginx) == 302
+    through_a_socket = client_from(app, "")  # nginx to gunicorn by a unix socket: no address
+    through_a_socket.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.9"
+    assert login(through_a_socket) == 429
 
 
 def test_desk_wrong_passwords_spread_over_many_addresses_still_end_in_429(

@@ -69,6 +69,26 @@ def test_a_private_link_written_wrong_is_not_quoted_on_healthz(
     assert "private-room" not in said and "SECRET" not in said
 
 
+@pytest.mark.parametrize("written", [
+    "vidoe_url = https://meet.example.org/private-room-SECRET",  # a typo of its key
+    "video-url = https://meet.example.org/private-room-SECRET",
+    "visio = https://meet.example.org/private-room-SECRET",
+])
+def test_a_private_link_under_a_mistyped_key_is_not_quoted_on_healthz(
+    tmp_path: Path, written: str
+) -> None:
+    path = tmp_path / "sessions.toml"
+    text = SEVERAL.read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    client = create_app({"AGENDA_DATA": str(path)}).test_client()
+    assert client.get("/healthz").status_code == 200
+    line = 'video_url = "https://meet.example.org/private-room-SECRET"'
+    path.write_text(text.replace(line, written), encoding="utf-8")
+    said = client.get("/healthz").get_data(as_text=True)
+    assert f"champ {written.split()[0]}" in said  # the line and the key are named
+    assert "private-room" not in said and "SECRET" not in said
+
+
 def test_the_manifest_static_hosts_serve_holds_no_digest_of_a_private_link(
     tmp_path: Path,
 ) -> None:
@@ -88,3 +108,23 @@ def test_the_manifest_static_hosts_serve_holds_no_digest_of_a_private_link(
         keys.append({e.path: e.key for e in entries if "automne" in e.path or "orleans" in e.path})
     assert len(keys[0]) >= 7
     assert keys[0] == keys[1]
+
+
+def test_a_schedule_linked_to_an_environment_file_shows_no_value_on_healthz(
+    tmp_path: Path,
+) -> None:
+    # Whoever may write the data folder (an editor by SFTP) replaces the schedule with a link
+    # to a file the service reads and they cannot: an environment such as
+    # /proc/<pid>/environ or a systemd EnvironmentFile. /healthz is public.
+    path = tmp_path / "sessions.toml"
+    path.write_text(SEVERAL.read_text(encoding="utf-8"), encoding="utf-8")
+    client = create_app({"AGENDA_DATA": str(path)}).test_client()
+    assert client.get("/healthz").status_code == 200
+    environment = tmp_path / "environ"
+    environment.write_text("LANG=C.UTF-8\0AGENDA_SECRET=kept-from-editors-0123456789\0",
+                           encoding="utf-8")
+    path.unlink()
+    path.symlink_to(environment)
+    said = client.get("/healthz").get_data(as_text=True)
+    assert "ligne 1, champ LANG" in said
+    assert "kept-from-editors" not in said and "C.UTF-8" not in said

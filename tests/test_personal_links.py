@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from agenda import create_app
 from agenda.cli import main
 from tests.conftest import SEVERAL
+from tests.servers import fetch, free_port, gunicorn
 
 SECRET = "test-secret-0123456789-abcdefghij"
 PRIVATE = "https://meet.example.org/private-room-SECRET"
@@ -166,3 +167,18 @@ def test_signed_bytes_are_written_nowhere(runner: CliRunner, tmp_path: Path) -> 
             assert PRIVATE.encode() not in body, file
     public = client.get("/events/automne.ics")
     assert b"private-room" not in public.data
+
+
+def test_the_access_log_keeps_no_personal_link(runner: CliRunner, tmp_path: Path) -> None:
+    # The service's log (journald) is read by more people than the links were sent to: a
+    # signature there opens the private video link to any of them, with whose it is.
+    path = make_link(runner, "automne", "--email", "jeanne@example.org")
+    log, port = tmp_path / "access.log", free_port()
+    with gunicorn(SEVERAL, port, workers=1, env={"AGENDA_SECRET": SECRET}, access_log=str(log)):
+        status, _headers, body = fetch(port, path)
+        assert fetch(port, ics_of(path))[0] == 200
+    assert status == 200 and PRIVATE.encode() in body
+    written = log.read_text(encoding="utf-8")
+    signed = path.split("/private/")[1].partition("?")[0]
+    assert written.count('"GET /events/automne/private/… HTTP/1.1" 200') == 2  # each request
+    assert signed not in written and "jeanne" not in written

@@ -302,8 +302,8 @@ def link(session_id: str, email: str | None, data: str | None) -> None:
         click.echo(_("agenda: note: session '{id}' has no video_url yet; the link will show it "
                      "once it is set.", id=session_id), err=True)
     made_of = (schedule.calendar, secret_key, session_id, email)
-    click.echo(_(".ics file: {url}", url=personal.ics_url(*made_of)))
-    click.echo(personal.page_url(*made_of))
+    click.echo(_(".ics file: {url}", url=personal.url(*made_of, suffix=".ics")))
+    click.echo(personal.url(*made_of))
 
 
 main.add_command(editor)  # agenda editor add / remove / list (agenda.desk.commands)

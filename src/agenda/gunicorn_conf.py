@@ -6,6 +6,8 @@ Environment: AGENDA_DATA, AGENDA_BIND (default 127.0.0.1:8000), WEB_CONCURRENCY 
 import logging
 import os
 
+from gunicorn.glogging import Logger
+
 # The service's own lines (publications, builds, problems), from the start of `agenda serve` too.
 logging.basicConfig(level=logging.INFO,
                     format="[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s")
@@ -22,6 +24,7 @@ keepalive = 2
 timeout = 30
 graceful_timeout = 10
 accesslog = "-"
+logger_class = "agenda.gunicorn_conf.AccessLogger"
 errorlog = "-"
 forwarded_allow_ips = "127.0.0.1,::1"
 # No gunicornc socket: in $HOME (unwritable under the unit) it logged an error at every start.
@@ -33,3 +36,14 @@ def post_worker_init(worker: object) -> None:
     store = worker.wsgi.extensions.get("agenda.store")  # type: ignore[attr-defined]
     if store is not None:
         store.current()  # catches up, then starts its watcher thread
+
+
+class AccessLogger(Logger):
+    """gunicorn's, without a personal link's signature and ?email=… (journald has more readers)."""
+
+    def atoms(self, resp, req, environ, request_time):  # type: ignore[no-untyped-def]
+        atoms = super().atoms(resp, req, environ, request_time)
+        if "/private/" in atoms["U"]:
+            atoms.update(U=atoms["U"].partition("/private/")[0] + "/private/…", q="")
+            atoms["r"] = f"{atoms['m']} {atoms['U']} {atoms['H']}"
+        return atoms

@@ -82,26 +82,14 @@ def page_path(session_id: str, signed: str) -> str:
     return f"/events/{session_id}/private/{signed}"
 
 
-def ics_path(session_id: str, signed: str) -> str:
-    """'/events/<id>/private/<signature>.ics': the personal calendar file of a session."""
-    return page_path(session_id, signed) + ".ics"
-
-
 def query(email: str | None) -> str:
     """'?email=…' for a link made for one person, else nothing."""
     address = normal_email(email)
     return "?" + urlencode({"email": address}) if address else ""
 
 
-def page_url(calendar: CalendarInfo, secret_key: bytes, session_id: str,
-             email: str | None = None) -> str:
-    """The absolute personal URL of a session's page, under base_url."""
+def url(calendar: CalendarInfo, secret_key: bytes, session_id: str, email: str | None = None,
+        suffix: str = "") -> str:
+    """The absolute personal URL of a session's page (of its .ics: `suffix` ".ics")."""
     signed = signature(secret_key, session_id, email)
-    return calendar.url(page_path(session_id, signed)) + query(email)
-
-
-def ics_url(calendar: CalendarInfo, secret_key: bytes, session_id: str,
-            email: str | None = None) -> str:
-    """The absolute personal URL of a session's .ics, under base_url."""
-    signed = signature(secret_key, session_id, email)
-    return calendar.url(ics_path(session_id, signed)) + query(email)
+    return calendar.url(page_path(session_id, signed) + suffix) + query(email)

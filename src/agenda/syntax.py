@@ -20,7 +20,7 @@ DATE_LIKE = re.compile(r"\d{1,4}\s*[-/.]\s*\d{1,2}\s*[-/.]\s*\d{1,4}")
 TIME_LIKE = re.compile(r"(\d{1,2})\s*[:hH]\s*(\d{2})")
 SESSION_ID = re.compile(r'\s*id\s*=\s*["\']([^"\']+)["\']')
 MULTILINE = re.compile('"""|\'\'\'')
-PRIVATE = {f.name for table in TABLES.values() for f in table.fields if f.private}
+PUBLIC = {f.name for table in TABLES.values() for f in table.fields if not f.private}
 
 
 def _unclosed_multiline(text: str) -> int | None:
@@ -61,7 +61,7 @@ def explain(text: str, error: tomllib.TOMLDecodeError) -> tuple[str, str, str]:
     written = KEY.match(lines[number - 1])
     key = written.group(1).strip('"') if written else ""
     value = written.group(2).split(" #")[0].strip() if written else ""
-    if key in PRIVATE:  # its form only, never quoted: /healthz, which shows the message, is public
+    if key not in PUBLIC and value[:1].isalpha():  # quoted below, and /healthz is public
         value = re.sub(r"[^\"'\s]+", "https://…", value)
     where = _("line {number}", number=number)
     if session := _session_at(lines, number):

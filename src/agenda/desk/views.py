@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import re
@@ -70,6 +71,7 @@ PUBLIC = {"desk.login", "desk.static"}  # the only routes answered without a log
 MOST_BYTES = 256 * 1024  # of a form, as deploy/nginx lets through to the desk
 # The kinds of change of « Publier », as history.revise's `correction` (« regle »: the rule).
 MODES = {"regle": None, "correction": True, "annonce": False}
+PROXIES = ("127.0.0.1", "::1")  # whose X-Forwarded-For is believed: nginx (deploy/nginx)
 LONGEST_EMAIL = 254  # RFC 5321; a longer one is cut before it is counted or logged
 
 
@@ -158,7 +160,15 @@ def _logged_in() -> editors.Editor | None:
     editor = editors.read_editors(editors_file()).get(email)
     if editor is None or since <= editor.valid_after:
         return None
-    return editor
+    return editor if hmac.compare_digest(str(session.get("proof")), _proof(editor)) else None
+
+
+def _proof(editor: editors.Editor) -> str:
+    """What a login's cookie holds besides the address: made of the editor's password hash,
+    which only the server has. AGENDA_SECRET signs the cookie, but `agenda link` needs it
+    wherever personal links are made: alone, it must forge no editor's login."""
+    key = str(current_app.secret_key).encode("utf-8")
+    return hmac.new(key, editor.password.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 @bp.after_request
@@ -266,6 +276,17 @@ def _login_page(status: int, error: str = "", email: str = "") -> tuple[str, int
                            next=request.form.get("next", following.rstrip("?"))), status
 
 
+def _client_address() -> str:
+    """The address failed logins are counted by. Behind nginx on this host (deploy/nginx, as
+    gunicorn's forwarded_allow_ips trusts; or through a unix socket, with no address), the
+    last one it appended to X-Forwarded-For; served directly (agenda serve --host 0.0.0.0),
+    the peer's: the header is then the client's own words, a new address at each try."""
+    peer = request.remote_addr
+    if peer and peer not in PROXIES:
+        return peer
+    return (request.access_route or ["?"])[-1] or "?"
+
+
 @bp.route("/connexion", methods=["GET", "POST"])
 def login() -> Any:
     """The login form; on success, a session of 8 hours."""
@@ -275,8 +296,7 @@ def login() -> Any:
     # Only an e-mail address is logged, counted and shown again: a password typed into this
     # field by mistake must reach neither the log, nor the failures file, nor the page.
     email = email if EMAIL.fullmatch(email) else ""
-    # Behind nginx (deploy/nginx), the client is the last address it appended.
-    address = request.access_route[-1] if request.access_route else "?"
+    address = _client_address()
     now = time.time()
     if _too_many(email, address, now):
         log.warning("desk: login refused for %r from %r: too many failures", email, address)
@@ -289,7 +309,7 @@ def login() -> Any:
         return _login_page(200, _("Wrong address or password."), email)
     session.clear()
     session.permanent = True
-    session.update(editor=editor.email, since=now)
+    session.update(editor=editor.email, since=now, proof=_proof(editor))
     log.info("desk: %s logged in from %s", editor.email, address)
     following = request.form.get("next", "")
     # A path of the desk, on one line: a line break would end the Location header.
