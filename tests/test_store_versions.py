@@ -406,3 +406,17 @@ def test_a_mistyped_private_video_link_is_never_quoted_on_healthz(
     body = client.get("/healthz").get_data(as_text=True)
     assert f"{path}, séance « automne », champ video_url : n'est pas une adresse" in body
     assert "SECRET" not in body
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o644])
+def test_the_published_file_is_no_more_readable_than_the_schedule(
+    tmp_path: Path, mode: int
+) -> None:
+    # It holds the schedule's text, private video links included: a schedule kept from
+    # other local users (0600, 0640) must not be copied beside it for all of them to read.
+    schedule = copy_folder(SEVERAL, tmp_path)
+    schedule.chmod(mode)
+    result = CliRunner().invoke(main, ["publish", "--new-history", str(schedule)])
+    assert result.exit_code == 0, result.output
+    assert "private-room" in published_path(schedule).read_text(encoding="utf-8")
+    assert published_path(schedule).stat().st_mode & 0o777 == mode

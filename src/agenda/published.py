@@ -290,10 +290,10 @@ def read_schedule_bytes(path: Path) -> bytes:
     return read_schedule_file(path, str(path))
 
 
-def write_version(version: Version, path: Path, schedule_name: str) -> None:
-    """Write the published-version file (`to_json`'s bytes) atomically: a reader sees the old
-    file or the new one. Written as it is encoded: the text whole would cost 40 MB more
-    at 10,000 sessions."""
+def write_version(version: Version, path: Path, schedule_name: str, mode: int = 0o600) -> None:
+    """Write the published-version file (`to_json`'s bytes) atomically, with `mode` (the
+    schedule's: it holds its private links): a reader sees the old file or the new one.
+    Written as it is encoded: the text whole would cost 40 MB more at 10,000 sessions."""
 
     def dump(out: BinaryIO) -> None:
         text = io.TextIOWrapper(out, encoding="utf-8", newline="\n")
@@ -301,10 +301,10 @@ def write_version(version: Version, path: Path, schedule_name: str) -> None:
         text.write("\n")
         text.detach()  # flushes, and leaves `out` open for _write_atomically
 
-    _write_atomically(path, dump)
+    _write_atomically(path, dump, mode)
 
 
-def _write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
+def _write_atomically(path: Path, write: Callable[[BinaryIO], object], mode: int = 0o644) -> None:
     """Write to a temporary file beside `path` (`write` does), then rename it into place."""
     folder = path.parent
     try:
@@ -317,7 +317,7 @@ def _write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
             write(out)
             out.flush()
             os.fsync(out.fileno())
-        os.chmod(temporary, 0o644)
+        os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException as exc:  # even interrupted: no half-written file is left behind
         with contextlib.suppress(OSError):
@@ -502,7 +502,10 @@ def publish(
         if behind is not None and current is None:
             version = make_version(version.raw,
                                    caught_up(version.history, behind.version + 1, now), source)
-        write_version(version, published, schedule_path.name)
+        mode = 0o600  # or the schedule's own: the file holds its private links
+        with contextlib.suppress(OSError):
+            mode = schedule_path.stat().st_mode & 0o666
+        write_version(version, published, schedule_path.name, mode)
         write_mark(published, version, acknowledged)
         return Outcome(version, tuple(changes), True)
 
