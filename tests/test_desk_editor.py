@@ -231,18 +231,24 @@ def test_desk_new_session_takes_the_date_the_series_rhythm_plans_for_its_number(
     assert values == {"number": "4", "start": "2021-06-16T08:45", "end": "2021-06-16T10:15"}
 
 
+@pytest.mark.parametrize(("written", "said"), [
+    ("number = = 3", "séance « clermont-ferrand », ligne 64"),
+    # tomllib reads it with int(), whose ValueError is not a TOMLDecodeError
+    ("number = " + "3" * 5000, "un nombre a trop de chiffres"),
+], ids=["syntax", "huge-number"])
 def test_desk_says_in_french_why_a_file_broken_by_hand_cannot_be_changed(
-    app: Flask, schedule: Path  # noqa: F811
+    app: Flask, schedule: Path, written: str, said: str  # noqa: F811
 ) -> None:
     schedule.write_text(schedule.read_text(encoding="utf-8").replace(
-        "number = 3", "number = = 3"), encoding="utf-8")
+        "number = 3", written), encoding="utf-8")
     client = app.test_client()
     login(client)
     answer = client.get("/desk/")
     assert answer.status_code == 409
     detail = lxml.html.fromstring(answer.data).xpath("//main//code")[0].text_content()
     assert [detail] == problems(client.get("/desk/brouillon").data)
-    assert detail.startswith("séance « clermont-ferrand », ligne 64")
+    assert said in detail
+    assert client.get("/desk/seances/clermont-ferrand").status_code < 500
 
 
 def test_desk_contacts_form_shown_again_keeps_each_row_as_typed(

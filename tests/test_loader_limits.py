@@ -246,3 +246,10 @@ def test_oversized_file_is_refused(tmp_path: Path) -> None:
     assert caught.value.problems[0].message.endswith(
         f"un fichier d'agenda en fait au plus {MAX_FILE_BYTES}"
     )
+
+
+def test_a_number_python_cannot_read_is_refused_in_french() -> None:
+    # tomllib turns 4,300 digits and more into an int with int(), which refuses them with a
+    # ValueError that is not a TOMLDecodeError: it must not reach `agenda check` or the desk.
+    text = session_text() + "number = " + "9" * 5000 + "\n"
+    assert messages(text) == ["f.toml : un nombre a trop de chiffres (4 300 au plus)"]

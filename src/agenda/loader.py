@@ -136,8 +136,9 @@ def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
         if BOM in text:
             message += _(" (the file holds a byte order mark, U+FEFF, after its start: remove it)")
         raise ScheduleError([Problem(source, where, key, message)]) from None
-    except RecursionError:
-        message = _("values are nested too deeply (lists or tables within each other)")
+    except (RecursionError, ValueError) as exc:  # ValueError: a number of 4,300+ digits
+        message = _("a number has too many digits (at most 4,300)") if isinstance(exc, ValueError) \
+            else _("values are nested too deeply (lists or tables within each other)")
         raise _refused(source, message) from None
     return _Builder(source).build(data)
 

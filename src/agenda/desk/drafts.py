@@ -188,7 +188,7 @@ def rebase(draft: Draft, current: str) -> Draft | None:
     try:  # lines added at one place by both may set one key twice: the editor chooses then
         if joined:
             tomllib.loads("".join(lines))
-    except tomllib.TOMLDecodeError:
+    except ValueError:  # TOMLDecodeError, or a number int() refuses (4,300+ digits)
         return None
     return Draft("".join(lines), current)
 

@@ -681,7 +681,7 @@ def _forms_of(text: str) -> dict[str, str]:
     words a problem names it with (« séance « lyon » »): where the editor puts it right."""
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
+    except ValueError:  # TOMLDecodeError, or a number int() refuses (4,300+ digits)
         return {}
     found = {"[calendar]": url_for("desk.edit_calendar")}
     for key, msgid, endpoint, name in (
