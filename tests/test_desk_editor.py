@@ -7,6 +7,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import feedparser
 import lxml.html
 from flask import Flask
 from flask.testing import FlaskClient
@@ -340,3 +341,33 @@ def test_desk_draft_page_links_each_problem_to_the_form_that_puts_it_right(
         ("/desk/seances/bourges", "séance « bourges »")]
     for a in links:
         assert client.get(a.get("href")).status_code == 200
+
+
+def test_desk_tells_journalists_news_as_the_preview_feed_holds_it_before_an_announcement(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # A session prepared ahead of its press release (« Annoncée le » to come): the site holds
+    # it back from the news feeds until that day. The draft page said journalists got it now
+    # and, once moved before that day, a « Nouvelle date » entry the feeds never carry.
+    client = app.test_client()
+    login(client)
+
+    def said() -> list[str]:
+        page = lxml.html.fromstring(client.get("/desk/brouillon?mode=annonce").data)
+        return [" ".join(p.text_content().split()) for p in page.xpath(
+            "//ul[@class='outgoing']/li[h3[contains(., 'Lille')]]/p[contains(., 'journalistes')]")]
+
+    def in_preview_feed() -> list[str]:
+        feed = feedparser.parse(client.get("/desk/apercu/rss.xml").data)
+        return [e.title for e in feed.entries if "Lille" in e.title]
+
+    assert post(client, "/desk/series/tour-des-villes/nouvelle", {
+        "id": "lille", "city": "Lille", "start": "2099-03-17T08:45", "end": "2099-03-17T10:15",
+        "announced": "2099-01-10"})[0] == 302
+    assert in_preview_feed() == []
+    assert len(said()) == 1 and "10 janvier 2099" in said()[0], said()
+    assert publish(client) == 302
+    assert post(client, "/desk/seances/lille/reporter", {
+        "start": "2099-03-18T08:45", "end": "2099-03-18T10:15"})[0] == 302
+    assert in_preview_feed() == []
+    assert len(said()) == 1 and "«" not in said()[0] and "10 janvier 2099" in said()[0], said()

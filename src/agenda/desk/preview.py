@@ -18,7 +18,7 @@ from agenda.format import SESSION
 from agenda.history import SessionChange
 from agenda.i18n import _
 from agenda.published import Version, next_version
-from agenda.render import wording
+from agenda.render import feeds, wording
 from agenda.site import Site, SiteError, build, read_site
 
 # What changed, in the words of the desk's forms ("content": a change the history
@@ -38,6 +38,7 @@ class Outgoing:
     news: tuple[str, ...]  # the entries journalists' feeds get
     check: str  # the line of `agenda check`
     correction: bool = False  # published as a correction (the 15-minute rule)
+    announced_on: str = ""  # the day of a session's announcement still to come
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +94,12 @@ def pending(schedule_path: Path, current: Version | None, raw: bytes, now: datet
     return Pending(version, tuple(changes), ())
 
 
-def outgoing(version: Version, changes: tuple[SessionChange, ...]) -> list[Outgoing]:
-    """The French list of what goes out, session by session."""
+def outgoing(version: Version, changes: tuple[SessionChange, ...],
+             now: datetime) -> list[Outgoing]:
+    """The French list of what goes out at `now`, session by session: journalists' feeds as
+    the site builds them, which hold a session back until its announcement (`announced`)."""
     found = []
+    zone = version.schedule.calendar.timezone
     for change in changes:
         session = version.schedule.session(change.id)
         if session is None or not session.revisions:
@@ -111,11 +115,14 @@ def outgoing(version: Version, changes: tuple[SessionChange, ...]) -> list[Outgo
             what = ", ".join(_LABELS.get(f, f) for f in revision.fields)
             calendar = _("updated in the calendars (SEQUENCE {before} → {after}): {what}",
                          before=change.sequence_before, after=change.sequence_after, what=what)
-        news = (wording.change_title(session, revision),) if revision.news else ()
-        if revision.is_first:
+        news = (wording.change_title(session, revision),) \
+            if (session, revision) in feeds.news([session]) else ()
+        if revision.is_first and session.announced is not None:
             news = (wording.announcement_title(session),)
+        later = session.announced is not None and session.announced > now
+        on = wording.long_date(session.announced.astimezone(zone)) if later else ""
         found.append(Outgoing(change.id, wording.headline(session), calendar, news, str(change),
-                              revision.correction))
+                              revision.correction, on))
     return found
 
 

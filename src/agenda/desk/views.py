@@ -644,7 +644,7 @@ def _draft_view(changed: bool = False) -> str:
         return render_template("desk/draft.html", moved=True, mine=(), pending=None,
                                **_conflict(draft, file_text))
     found = _pending(draft.raw, _mode())
-    listed = preview.outgoing(found.version, found.changes) if found.version else []
+    listed = preview.outgoing(found.version, found.changes, _now()) if found.version else []
     return render_template(
         "desk/draft.html", draft=draft, pending=found, outgoing=listed, mode=_mode(),
         moved=False, mine=drafts.diff(draft.base, draft.text, (_("file"), _("draft"))),
@@ -701,7 +701,7 @@ def publish_draft() -> Any:
         # another tab since, or the 15-minute rule has since made a correction an announcement.
         seen = request.form.get("seen")
         changed = seen is not None and not found.unchanged and seen != _seen(
-            draft, preview.outgoing(found.version, found.changes), mode)
+            draft, preview.outgoing(found.version, found.changes, _now()), mode)
         # The preview's site: built then, found here; if it cannot be, nothing is written.
         # (Nothing new to publish, as at a double click, needs no site.)
         if not found.unchanged and not changed:
