@@ -5,10 +5,13 @@ cancelled sessions; each test reproduces a defect found by trying the desk so.""
 from __future__ import annotations
 
 import tomllib
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import feedparser
 import lxml.html
+from dateutil.relativedelta import relativedelta
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -371,3 +374,19 @@ def test_desk_tells_journalists_news_as_the_preview_feed_holds_it_before_an_anno
         "start": "2099-03-18T08:45", "end": "2099-03-18T10:15"})[0] == 302
     assert in_preview_feed() == []
     assert len(said()) == 1 and "«" not in said()[0] and "10 janvier 2099" in said()[0], said()
+
+
+def test_desk_new_session_after_one_long_past_is_prefilled_with_a_date_to_come(
+    app: Flask,  # noqa: F811
+) -> None:
+    # The last session was in May 2021: « a month later » prefilled 19 June 2021, which an
+    # editor checking the city and the speakers published as news, dated five years back.
+    client = app.test_client()
+    login(client)
+    form = lxml.html.fromstring(client.get("/desk/series/tour-des-villes/nouvelle").data)
+    start, end = (datetime.fromisoformat(form.xpath(f"//input[@name='{name}']")[0].get("value"))
+                  for name in ("start", "end"))
+    assert start > datetime.now(ZoneInfo("Europe/Paris")).replace(tzinfo=None)
+    assert (start.day, start.hour, start.minute, end - start) == (19, 8, 45, timedelta(minutes=90))
+    assert start - relativedelta(months=1) <= datetime.now(ZoneInfo("Europe/Paris")).replace(
+        tzinfo=None), "the first such day to come, not a later one"

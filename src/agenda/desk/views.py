@@ -503,20 +503,28 @@ def cancel_session(session_id: str) -> Any:
 
 
 def _next_values(last: dict[str, Any] | None, series_id: str) -> dict[str, Any]:
-    """A new session after `last`: number + 1, the same times a month later, the same links;
-    the date the series' rhythm plans for that number when it plans one."""
+    """A new session after `last`: number + 1, the same times a month later (or the first
+    such day to come), the same links; the date the series' rhythm plans for that number
+    when it plans one."""
+    version = _pending(current_draft().raw).version
+    zone = version.schedule.calendar.timezone if version is not None else UTC
+    now = _now().astimezone(zone).replace(tzinfo=None)  # the calendar's wall clock
     values: dict[str, Any] = {"series": series_id}
     if last is not None:
         keep = ("series", "start", "end", "moderator", "video_url", "video_public",
                 "registration_url")
         values = {k: last[k] for k in keep if k in last}
+        # A month after a session long past is past too, and was published unnoticed.
+        months = 1
+        while isinstance(start := values.get("start"), datetime) \
+                and start + relativedelta(months=months) <= now:
+            months += 1
         for key in ("start", "end"):
             if isinstance(values.get(key), datetime):
-                values[key] += relativedelta(months=1)
+                values[key] += relativedelta(months=months)
     number = _number(last) + 1 if last is not None else 1
     if last is None or isinstance(last.get("number"), int):
         values["number"] = number
-    version = _pending(current_draft().raw).version
     series = version.schedule.series_by_id(series_id) if version is not None else None
     if series is not None and series.rhythm is not None:
         # Occurrence n is session n° n: a month later is another weekday (the 3rd Wednesday).
