@@ -4,6 +4,7 @@ cancelled sessions; each test reproduces a defect found by trying the desk so.""
 
 from __future__ import annotations
 
+import time
 import tomllib
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -11,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import feedparser
 import lxml.html
+import pytest
 from dateutil.relativedelta import relativedelta
 from flask import Flask
 from flask.testing import FlaskClient
@@ -390,3 +392,24 @@ def test_desk_new_session_after_one_long_past_is_prefilled_with_a_date_to_come(
     assert (start.day, start.hour, start.minute, end - start) == (19, 8, 45, timedelta(minutes=90))
     assert start - relativedelta(months=1) <= datetime.now(ZoneInfo("Europe/Paris")).replace(
         tzinfo=None), "the first such day to come, not a later one"
+
+
+def test_desk_new_session_is_announced_today_in_the_calendars_zone_not_the_servers(
+    app: Flask, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    # A server set to another zone (or UTC, from midnight to 1 a.m. in Paris) prefilled
+    # « Annoncée le » with its own day: yesterday's, or tomorrow's, which holds the
+    # announcement back a day without a word. A zone on the other side of the date line
+    # from Paris right now.
+    paris = datetime.now(ZoneInfo("Europe/Paris"))
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati" if paris.hour >= 11 else "Pacific/Pago_Pago")
+    time.tzset()
+    try:
+        client = app.test_client()
+        login(client)
+        form = lxml.html.fromstring(client.get("/desk/series/tour-des-villes/nouvelle").data)
+        assert form.xpath("//input[@name='announced']")[0].get("value") == \
+            datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -9,7 +9,7 @@ import re
 import time
 import tomllib
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -531,7 +531,7 @@ def _next_values(last: dict[str, Any] | None, series_id: str) -> dict[str, Any]:
         for planned, start, end in planning.occurrences(series.rhythm):
             if planned == number:
                 values.update(start=start.replace(tzinfo=None), end=end.replace(tzinfo=None))
-    values["announced"] = date.today()
+    values["announced"] = now.date()  # today in the calendar's zone, not the server's
     return values
 
 
