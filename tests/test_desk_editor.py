@@ -413,3 +413,26 @@ def test_desk_new_session_is_announced_today_in_the_calendars_zone_not_the_serve
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_desk_draft_page_warns_of_a_session_given_a_date_already_past(
+    app: Flask,  # noqa: F811
+) -> None:
+    # A year typed wrong (2024 for 2027): the draft page listed the new session going out to
+    # subscribers and journalists as any other, with nothing to catch the editor's eye.
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/series/tour-des-villes/nouvelle", {
+        "id": "lille", "city": "Lille", "start": "2024-03-13T08:45", "end": "2024-03-13T10:15",
+        "announced": "2024-01-10"})[0] == 302
+    assert post(client, "/desk/seances/clermont-ferrand/reporter", {
+        "start": "2099-05-20T08:45", "end": "2099-05-20T10:15"})[0] == 302
+    page = lxml.html.fromstring(client.get("/desk/brouillon").data)
+    warned = {" ".join(li.xpath("h3")[0].text_content().split()):
+              [p.text_content() for p in li.xpath("p[@class='warning']")]
+              for li in page.xpath("//ul[@class='outgoing']/li")}
+    assert warned.keys() == {"Tour des Villes n° 3 : Clermont-Ferrand",
+                             "Tour des Villes n° 4 : Lille"}
+    assert warned["Tour des Villes n° 3 : Clermont-Ferrand"] == []
+    assert len(warned["Tour des Villes n° 4 : Lille"]) == 1
+    assert "13\xa0mars 2024" in warned["Tour des Villes n° 4 : Lille"][0]

@@ -39,6 +39,7 @@ class Outgoing:
     check: str  # the line of `agenda check`
     correction: bool = False  # published as a correction (the 15-minute rule)
     announced_on: str = ""  # the day of a session's announcement still to come
+    past: str = ""  # when a session given a date (new, or moved) that is past already
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +122,12 @@ def outgoing(version: Version, changes: tuple[SessionChange, ...],
             news = (wording.announcement_title(session),)
         later = session.announced is not None and session.announced > now
         on = wording.long_date(session.announced.astimezone(zone)) if later else ""
+        # A date typed a year off, or kept from the last session, goes out without a word.
+        dated = revision.is_first or {"start", "end"} & set(revision.fields)
+        past = wording.when(session) if dated and session.is_dated and session.is_over(now) \
+            else ""
         found.append(Outgoing(change.id, wording.headline(session), calendar, news, str(change),
-                              revision.correction, on))
+                              revision.correction, on, past))
     return found
 
 
