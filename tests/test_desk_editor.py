@@ -11,6 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import feedparser
+import icalendar
 import lxml.html
 import pytest
 from dateutil.relativedelta import relativedelta
@@ -436,3 +437,19 @@ def test_desk_draft_page_warns_of_a_session_given_a_date_already_past(
     assert warned["Tour des Villes n° 3 : Clermont-Ferrand"] == []
     assert len(warned["Tour des Villes n° 4 : Lille"]) == 1
     assert "13\xa0mars 2024" in warned["Tour des Villes n° 4 : Lille"][0]
+
+
+def test_desk_lists_no_calendar_update_for_a_session_calendars_do_not_have(
+    app: Flask,  # noqa: F811
+) -> None:
+    # Bourges took place without a date: no calendar has it. Retitled, the draft page said
+    # « mise à jour dans les calendriers (SEQUENCE 0 → 1) » for an entry that is nowhere.
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/bourges", {"title": "Bourges, ville de demain"})[0] == 302
+    page = lxml.html.fromstring(client.get("/desk/brouillon").data)
+    said = [" ".join(p.text_content().split()) for p in page.xpath(
+        "//ul[@class='outgoing']/li[h3[contains(., 'Bourges')]]/p[contains(., 'abonnés')]")]
+    feed = icalendar.Calendar.from_ical(client.get("/desk/apercu/calendar.ics").data)
+    assert [e for e in feed.walk("VEVENT") if "bourges" in str(e.get("URL", ""))] == []
+    assert len(said) == 1 and "SEQUENCE" not in said[0] and "pas d" in said[0], said

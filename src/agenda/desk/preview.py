@@ -109,9 +109,10 @@ def outgoing(version: Version, changes: tuple[SessionChange, ...],
         revision = session.revisions[-1]
         if change.sequence_after is None:
             calendar = _("removed from the calendars")
+        elif not session.is_dated:  # changed or not, calendars have no entry of it
+            calendar = _("no calendar entry (session without a date)")
         elif change.sequence_before is None:
-            calendar = _("new entry in the calendars") if session.is_dated \
-                else _("no calendar entry (session without a date)")
+            calendar = _("new entry in the calendars")
         else:
             what = ", ".join(_LABELS.get(f, f) for f in revision.fields)
             calendar = _("updated in the calendars (SEQUENCE {before} → {after}): {what}",
