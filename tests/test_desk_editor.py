@@ -453,3 +453,31 @@ def test_desk_lists_no_calendar_update_for_a_session_calendars_do_not_have(
     feed = icalendar.Calendar.from_ical(client.get("/desk/apercu/calendar.ics").data)
     assert [e for e in feed.walk("VEVENT") if "bourges" in str(e.get("URL", ""))] == []
     assert len(said) == 1 and "SEQUENCE" not in said[0] and "pas d" in said[0], said
+
+
+def test_desk_refuses_a_replay_for_a_session_without_a_date_not_held(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # A session whose date is not known yet (« date non communiquée ») had « Ajouter le
+    # replay »: given one, its page said « Tenue » before it took place.
+    schedule.write_text(schedule.read_text(encoding="utf-8") + """
+[[sessions]]
+id = "lille"
+series = "tour-des-villes"
+number = 13
+city = "Lille"
+""", encoding="utf-8")
+    client = app.test_client()
+    login(client)
+    index = lxml.html.fromstring(client.get("/desk/").data)
+    assert index.xpath("//tr[@id='s-lille']//a[contains(@href, '/replay')]") == []
+    status, body = post(client, "/desk/seances/lille/replay",
+                        {"replay_url": "https://video.example.org/lille"})
+    assert status == 422
+    assert lxml.html.fromstring(body).get_element_by_id("f-replay_url-erreur").text_content()
+    # Ticked « Séance déjà tenue, sans date », it may have its replay.
+    assert post(client, "/desk/seances/lille", {"held": "1"})[0] == 302
+    assert post(client, "/desk/seances/lille/replay",
+                {"replay_url": "https://video.example.org/lille"})[0] == 302
+    assert publish(client) == 302
+    assert app.test_client().get("/events/lille.json").get_json()["status_label"] == "Tenue"

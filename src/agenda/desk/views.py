@@ -466,9 +466,10 @@ def add_replay(session_id: str) -> Any:
 
 
 def _to_come(version: Version | None) -> frozenset[str]:
-    """The sessions of a draft's version that have not ended yet (none without a version)."""
+    """The sessions of a draft's version not over, as their pages say (none without a
+    version): not ended yet, or without a date and not known to be held."""
     sessions = version.schedule.sessions if version is not None else ()
-    return frozenset(s.id for s in sessions if s.end is not None and s.end > _now())
+    return frozenset(s.id for s in sessions if not s.is_over(_now()))
 
 
 def _replay_once_over(session_id: str,
