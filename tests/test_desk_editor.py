@@ -481,3 +481,30 @@ city = "Lille"
                 {"replay_url": "https://video.example.org/lille"})[0] == 302
     assert publish(client) == 302
     assert app.test_client().get("/events/lille.json").get_json()["status_label"] == "Tenue"
+
+
+def test_desk_restores_a_cancelled_session_from_its_row(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # A session called off, then held after all: its row lost « Annuler » and offered
+    # nothing instead; only « Modifier » › « État » put it back, which nothing said.
+    add_lille(schedule)
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/lille/annuler", {})[0] == 302
+    assert publish(client) == 302
+
+    def actions() -> dict[str, str]:
+        row = lxml.html.fromstring(client.get("/desk/").data).get_element_by_id("s-lille")
+        return {" ".join(a.text_content().split()): a.get("href") for a in row.xpath(".//a")}
+
+    assert actions()["Rétablir Lille"] == "/desk/seances/lille/retablir"
+    assert "Annuler Lille" not in actions()
+    assert post(client, "/desk/seances/lille/retablir", {})[0] == 302
+    assert publish(client) == 302
+    public = app.test_client()
+    assert public.get("/events/lille.json").get_json()["status"] == "confirmed"
+    event = [e for e in icalendar.Calendar.from_ical(public.get("/calendar.ics").data)
+             .walk("VEVENT") if "lille" in str(e.get("URL", ""))]
+    assert [str(e["STATUS"]) for e in event] == ["CONFIRMED"]
+    assert "Annuler Lille" in actions()

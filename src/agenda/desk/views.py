@@ -488,17 +488,30 @@ def _replay_once_over(session_id: str,
 @bp.route("/seances/<session_id>/annuler", methods=["GET", "POST"])
 def cancel_session(session_id: str) -> Any:
     """« Annuler »: the session stays, marked cancelled."""
+    return _set_status(session_id, "cancelled")
+
+
+@bp.route("/seances/<session_id>/retablir", methods=["GET", "POST"])
+def restore_session(session_id: str) -> Any:
+    """« Rétablir »: a cancelled session takes place after all (found in « Modifier » only,
+    where nothing said to look)."""
+    return _set_status(session_id, "confirmed")
+
+
+def _set_status(session_id: str, status: str) -> Any:
+    """The confirmation page of « Annuler » or « Rétablir »; on POST, the status in the draft."""
     values = _session_values(session_id)
     errors: dict[str, str] = {}
     if request.method == "POST":
         draft = current_draft()
         text = drafts.edit(draft.text, "sessions", session_id,
-                           forms.editable(SESSION, ("status",)), {"status": "cancelled"})
+                           forms.editable(SESSION, ("status",)), {"status": status})
         errors = _try(text, "sessions", session_id, SESSION)[0]
         if not errors:
             _save(draft, text)
             return redirect(url_for("desk.index", _anchor=f"s-{session_id}"))
     return render_template("desk/cancel.html", values=values, session_id=session_id,
+                           restore=status != "cancelled",
                            errors={forms.input_words(SESSION, k): v for k, v in errors.items()}), \
         (422 if errors else 200)
 
