@@ -192,6 +192,7 @@ def test_browser_desk_actions_reachable_with_tab(browser: Browser, desk: tuple[s
 DESK_PAGES = [
     "/desk/connexion", "/desk/", "/desk/seances/clermont-ferrand",
     "/desk/seances/clermont-ferrand/reporter", "/desk/seances/clermont-ferrand/annuler",
+    "/desk/seances/clermont-ferrand/retablir",
     "/desk/seances/clermont-ferrand/replay", "/desk/series/tour-des-villes/nouvelle",
     "/desk/series/tour-des-villes", "/desk/agenda", "/desk/contacts", "/desk/brouillon",
     "/desk/apercu/", "/desk/abandonner", "/desk/inexistante",
