@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 import tomllib
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -18,8 +18,13 @@ from dateutil.relativedelta import relativedelta
 from flask import Flask
 from flask.testing import FlaskClient
 
+from agenda import create_app
 from agenda.loader import load_schedule
+from agenda.published import publish as publish_now
+from agenda.published import published_path
 from tests.test_desk import (
+    SECRET,
+    add_editor,
     app,  # noqa: F401 (fixture)
     login,
     post,
@@ -508,3 +513,38 @@ def test_desk_restores_a_cancelled_session_from_its_row(
              .walk("VEVENT") if "lille" in str(e.get("URL", ""))]
     assert [str(e["STATUS"]) for e in event] == ["CONFIRMED"]
     assert "Annuler Lille" in actions()
+
+
+def test_desk_preview_turns_a_correction_into_an_announcement_as_the_draft_page_does(
+    schedule: Path,  # noqa: F811
+) -> None:
+    # « Automatique »: a move less than 15 minutes after the session's publication is a
+    # correction, an announcement after. The preview built as a correction was kept for the
+    # same text: it showed no « Nouvelle date » while the draft page listed one to go out.
+    add_lille(schedule)
+    margin = 8  # seconds left of the 15 minutes when the editor starts
+    publish_now(schedule, published_path(schedule),
+                datetime.now(UTC) - timedelta(minutes=15, seconds=-margin))
+    served = create_app({"AGENDA_DATA": str(schedule), "AGENDA_SECRET": SECRET,
+                         "TESTING": True, "AGENDA_DESK_SECURE": False})
+    add_editor(schedule)
+    started = time.monotonic()
+    client = served.test_client()
+    login(client)
+    assert post(client, "/desk/seances/lille/reporter", {
+        "start": "2099-03-24T08:45", "end": "2099-03-24T10:15"})[0] == 302
+
+    def moved_in_preview() -> list[str]:
+        feed = feedparser.parse(client.get("/desk/apercu/rss.xml").data)
+        return [e.title for e in feed.entries if e.title.startswith("Nouvelle date")]
+
+    def listed() -> str:
+        return lxml.html.fromstring(client.get("/desk/brouillon").data).xpath(
+            "//ul[@class='outgoing']")[0].text_content()
+
+    assert "Nouvelle date" not in listed()
+    assert moved_in_preview() == []
+    assert time.monotonic() - started < margin, "too slow a machine for this test"
+    time.sleep(margin + 1 - (time.monotonic() - started))
+    assert "Nouvelle date" in listed()
+    assert len(moved_in_preview()) == 1

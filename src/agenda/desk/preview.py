@@ -150,17 +150,25 @@ def with_banner(page: bytes, root: str, back: str, stylesheet: str) -> bytes:
     return text.encode("utf-8")
 
 
-def preview_site(version: Version, now: datetime, target: Path, served: Site | None) -> Site:
-    """The site of `version` built into `target` by the site's builder; reused while current.
+def preview_site(version: Version, now: datetime, target: Path, served: Site | None,
+                 changes: tuple[SessionChange, ...]) -> Site:
+    """The site of `version` built into `target` by the site's builder; reused while current
+    and its `changes` are the same.
 
     Files that did not change are hard-linked from `served`, the site being served.
     """
+    # The same text makes another history once the 15-minute rule makes a correction an
+    # announcement (« Automatique »): kept beside the folder, what it was built with.
+    kind, said = target.with_name(target.name + ".changes"), "\n".join(map(str, changes))
     try:
         found = read_site(target)
-    except SiteError:
-        found = None
-    if found is not None and (found.version, found.digest) == (version.number, version.digest) \
-            and found.holds(now):
+        same = kind.read_text(encoding="utf-8") == said
+    except (SiteError, OSError):
+        found, same = None, False
+    if found is not None and same and found.holds(now) \
+            and (found.version, found.digest) == (version.number, version.digest):
         return found
     shutil.rmtree(target, ignore_errors=True)
-    return build(version, now, target, previous=served)
+    site = build(version, now, target, previous=served)
+    kind.write_text(said, encoding="utf-8")
+    return site

@@ -727,7 +727,7 @@ def publish_draft() -> Any:
         # The preview's site: built then, found here; if it cannot be, nothing is written.
         # (Nothing new to publish, as at a double click, needs no site.)
         if not found.unchanged and not changed:
-            _draft_site(found.version, moment, served, mode)
+            _draft_site(found, moment, served, mode)
         if draft.text != on_disk and not changed:
             drafts.write_atomically(schedule_path(), draft.raw)
     if changed:  # out of the lock: the page asks the store, which may publish
@@ -781,13 +781,14 @@ class Unbuildable(Exception):
     """The site of the editor's draft could not be built: it must not be published."""
 
 
-def _draft_site(version: Version, moment: datetime, served: Site, mode: str) -> Site:
-    """The site of the editor's draft, `version`, built by the site's builder (the preview),
+def _draft_site(found: preview.Pending, moment: datetime, served: Site, mode: str) -> Site:
+    """The site of the editor's draft, `found`, built by the site's builder (the preview),
     or found built for the same version; `served` lends the files that did not change."""
     # One folder a kind of change: the same text gives another history as a correction.
     folder = drafts.preview_folder(schedule_path(), g.editor.email) / mode
+    assert found.version is not None, "a draft with problems has no site"
     try:
-        return preview.preview_site(version, moment, folder, served)
+        return preview.preview_site(found.version, moment, folder, served, found.changes)
     except OSError:
         raise  # a full disk: said as the desk says any file it cannot write
     except Exception as error:  # a bug of a render function, in this draft's data
@@ -815,7 +816,7 @@ def _preview() -> Site | None:
     if found.version is None:
         return None
     store = _store()  # the site served, and its clock
-    return _draft_site(found.version, store.moment(), store.site(), _mode())
+    return _draft_site(found, store.moment(), store.site(), _mode())
 
 
 @bp.get("/apercu/", defaults={"path": ""})
