@@ -271,3 +271,43 @@ def test_browser_axe_finds_nothing_on_the_desk(
         assert found == {path: [] for path in found}
     finally:
         context.close()
+
+
+def test_browser_desk_login_ended_keeps_what_was_typed_as_its_page_says(
+    browser: Browser, desk: tuple[str, Path]
+) -> None:
+    # A form sent once the login had ended (8 hours, or « Se déconnecter » in another tab):
+    # the page said to log in and make the change again, an hour of typing lost. Followed
+    # as it now says, the browser's Back gives the text back, and it is saved.
+    url, _schedule = desk
+    context = browser.new_context(locale="fr-FR")
+    try:
+        page = context.new_page()
+        log_in(page, url)
+        page.goto(url + "/desk/seances/clermont-ferrand")
+        typed = "Un long texte, tapé pendant une heure."
+        page.locator("#f-description").fill(typed)
+        other = context.new_page()
+        other.goto(url + "/desk/")
+        with other.expect_navigation():
+            other.locator("button:has-text('Se déconnecter')").click()
+        other.close()
+        press(page, "button:has-text('Enregistrer dans le brouillon')")
+        said = page.locator("main").inner_text()
+        assert "Précédent" in said and "nouvel onglet" in said
+        with context.expect_page() as opened:
+            page.locator("a:has-text('Se reconnecter dans un nouvel onglet')").click()
+        again = opened.value
+        again.wait_for_load_state()
+        again.locator("#email").fill(EMAIL)
+        again.locator("#password").fill(PASSWORD)
+        with again.expect_navigation():
+            again.locator("button:has-text('Se connecter')").click()
+        again.close()
+        page.go_back()
+        assert page.locator("#f-description").input_value() == typed
+        press(page, "button:has-text('Enregistrer dans le brouillon')")
+        page.goto(url + "/desk/brouillon")
+        assert typed in page.locator("pre.diff").inner_text()
+    finally:
+        context.close()

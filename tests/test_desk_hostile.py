@@ -592,7 +592,7 @@ def test_desk_form_sent_after_the_login_ended_says_so(app: Flask) -> None:  # no
                                                         "city": "Bourges (Cher)"})
     assert answer.status_code == 400
     assert "Votre connexion a pris fin" in page_text(answer.data)
-    assert "rien n’a été enregistré. Reconnectez-vous" in page_text(answer.data)
+    assert "rien n’a été enregistré. Gardez cette page : reconnectez-vous" in page_text(answer.data)
     login(client)
     answer = client.post("/desk/seances/bourges", data={"city": "Bourges"})  # logged in
     assert "formulaire expiré ?" in page_text(answer.data)

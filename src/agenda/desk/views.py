@@ -192,10 +192,13 @@ def http_error(error: HTTPException) -> tuple[str, int]:
     }
     code = error.code or 500
     message = messages.get(code, _("Something went wrong."))
-    if code == 400 and request.endpoint not in PUBLIC and _logged_in() is None:
+    ended = code == 400 and request.endpoint not in PUBLIC and _logged_in() is None
+    if ended:  # what was typed is still in this tab's history: the browser's Back gives it
         message = _("Your login has ended (after 8 hours, or when you logged out in another "
-                    "tab): nothing was saved. Log in again, then make your change again.")
-    return render_template("desk/error.html", code=code, message=message), code
+                    "tab): nothing was saved. Keep this page: log in again in a new tab (link "
+                    "below), then come back here and use the browser's Back button: what you "
+                    "typed is still there; save it again.")
+    return render_template("desk/error.html", code=code, message=message, ended=ended), code
 
 
 @bp.errorhandler(UnicodeDecodeError)
