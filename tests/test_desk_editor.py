@@ -548,3 +548,20 @@ def test_desk_preview_turns_a_correction_into_an_announcement_as_the_draft_page_
     time.sleep(margin + 1 - (time.monotonic() - started))
     assert "Nouvelle date" in listed()
     assert len(moved_in_preview()) == 1
+
+
+def test_desk_says_in_which_zone_the_times_of_a_session_are_typed(
+    app: Flask,  # noqa: F811
+) -> None:
+    # The browser's date and time inputs carry no zone: an editor in Montréal typed 08:45
+    # for her morning, and the session went out at 08:45 in Paris.
+    client = app.test_client()
+    login(client)
+    for path in ("/desk/series/tour-des-villes/nouvelle",
+                 "/desk/seances/clermont-ferrand/reporter"):
+        form = lxml.html.fromstring(client.get(path).data)
+        for name in ("start", "end"):
+            field = form.xpath(f"//input[@name='{name}']")[0]
+            said = " ".join(form.get_element_by_id(i).text_content()
+                            for i in field.get("aria-describedby").split())
+            assert "Heure de Paris" in said, (path, name, said)

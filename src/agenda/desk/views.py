@@ -398,8 +398,17 @@ def _form(title: str, key: str, item_id: str | None, table: Table, fields: tuple
     # A problem may name a field this form does not show ("announced" when dating a session).
     labels = {name: forms.input_words(table, name) for name in errors}
     return render_template("desk/form.html", title=title, inputs=shown, errors=errors,
-                           labels=labels, others=others, intro=intro,
+                           labels=labels, others=others, intro=intro, zone=_wall_clock(),
                            shown=first), (422 if errors else 200)
+
+
+def _wall_clock() -> str:
+    """The zone the times typed are in, as the site's pages say it (« heure de Paris »): the
+    browser's date and time inputs have none, and an editor away may type the local time."""
+    values = drafts.item_values(current_draft().text, "calendar", None) or {}
+    key = values.get("timezone")
+    city = key.rsplit("/", 1)[-1].replace("_", " ") if isinstance(key, str) else ""
+    return _("Time of {city}.", city=city) if city else ""
 
 
 def _number(values: dict[str, Any]) -> int:
