@@ -565,3 +565,21 @@ def test_desk_says_in_which_zone_the_times_of_a_session_are_typed(
             said = " ".join(form.get_element_by_id(i).text_content()
                             for i in field.get("aria-describedby").split())
             assert "Heure de Paris" in said, (path, name, said)
+
+
+def test_desk_names_the_press_contacts_by_their_page_not_the_files_table(
+    app: Flask,  # noqa: F811
+) -> None:
+    # A session naming a press contact that is none said « n'est le nom d'aucun
+    # [[contacts]] », the file's syntax, which an editor never sees.
+    client = app.test_client()
+    login(client)
+    status, body = post(client, "/desk/seances/clermont-ferrand", {"contacts": "Eva Pilatt"})
+    assert status == 422
+    said = lxml.html.fromstring(body).get_element_by_id("f-contacts-erreur").text_content()
+    assert "[[" not in said and "« Contacts presse »" in said, said
+    assert post(client, "/desk/seances/clermont-ferrand", {"contacts": "Eva Pilat"})[0] == 302
+    assert post(client, "/desk/contacts", {f"contacts.1.{name}": "" for name in (
+        "name", "organization", "phone", "email")})[0] == 302
+    listed = problems(client.get("/desk/brouillon").data)
+    assert len(listed) == 1 and "[[" not in listed[0] and "« Contacts presse »" in listed[0]

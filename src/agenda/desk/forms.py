@@ -329,8 +329,11 @@ def problem_text(problem: Problem) -> str:
 
 
 def in_words(message: str, table: Table) -> str:
-    """A loader message with the file's field names as the form's labels: « start » → « Début »."""
+    """A loader message with the file's field names as the form's labels: « start » → « Début »,
+    and its tables as the desk's pages: « [[contacts]] » → « Contacts presse »."""
     for field in table.fields:
         label = _("'{title}'", title=field.label)
         message = message.replace(f"« {field.name} »", label).replace(f"'{field.name}'", label)
+    for field in TOP.fields:
+        message = message.replace(f"[[{field.name}]]", _("'{title}'", title=field.label))
     return message
