@@ -607,7 +607,7 @@ def test_desk_draft_page_and_preview_show_what_the_chosen_kind_of_change_sends(
         news = [" ".join(p.text_content().split()) for p in page.xpath(
             "//ul[@class='outgoing']//p[starts-with(normalize-space(), 'Fils')]")]
         checked = page.xpath("//input[@name='mode'][@checked]/@value")
-        (sent,) = page.xpath("//form[@method='post']//input[@name='mode']/@value")
+        (sent,) = page.xpath("//form[@method='post']//input[@name='mode'][@checked]/@value")
         assert checked == [sent] == [mode]
         feed = feedparser.parse(client.get("/desk/apercu/rss.xml").data)
         return news, len(feed.entries), sent

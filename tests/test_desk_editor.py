@@ -583,3 +583,37 @@ def test_desk_names_the_press_contacts_by_their_page_not_the_files_table(
         "name", "organization", "phone", "email")})[0] == 302
     listed = problems(client.get("/desk/brouillon").data)
     assert len(listed) == 1 and "[[" not in listed[0] and "« Contacts presse »" in listed[0]
+
+
+def test_desk_publishes_the_kind_of_change_chosen_or_shows_it_first(
+    app: Flask,  # noqa: F811
+) -> None:
+    # « C'est une correction » ticked, then « Publier » clicked without « Voir ce
+    # qu'envoie… »: the button posted the kind the page was shown with (« Automatique »), and
+    # a date typo put right went out to journalists as « Nouvelle date ».
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand/reporter", {
+        "start": "2021-05-20T08:45", "end": "2021-05-20T10:15"})[0] == 302
+
+    def choose_and_publish(mode: str) -> tuple[int, lxml.html.HtmlElement]:
+        page = lxml.html.fromstring(client.get("/desk/brouillon").data)
+        for radio in page.xpath("//input[@name='mode'][@type='radio']"):
+            radio.checked = radio.get("value") == mode
+        button = page.xpath("//main//button[normalize-space()='Publier']")[0]
+        form = page.get_element_by_id(button.get("form")) if button.get("form") \
+            else button.xpath("ancestor::form")[0]
+        answer = client.post(form.get("action"), data=dict(form.form_values()))
+        return answer.status_code, lxml.html.fromstring(answer.data)
+
+    status, page = choose_and_publish("correction")
+    assert status == 409
+    assert "Nouvelle date" not in page.xpath("//ul[@class='outgoing']")[0].text_content()
+    feed = feedparser.parse(app.test_client().get("/rss.xml").data)
+    assert not any(e.title.startswith("Nouvelle date") for e in feed.entries)
+    assert choose_and_publish("correction")[0] == 302
+    feed = feedparser.parse(app.test_client().get("/rss.xml").data)
+    assert not any(e.title.startswith("Nouvelle date") for e in feed.entries)
+    event = [e for e in icalendar.Calendar.from_ical(app.test_client().get("/calendar.ics").data)
+             .walk("VEVENT") if "clermont-ferrand" in str(e.get("URL", ""))][0]
+    assert event.decoded("DTSTART").day == 20

@@ -655,11 +655,15 @@ def _contact_problems(text: str, kept: list[int]) -> tuple[dict[str, str], list[
     return mine, others
 
 
-@bp.get("/brouillon")
+@bp.route("/brouillon", methods=["GET", "POST"])
 def draft_page() -> Any:
-    """What publishing the draft sends out, the check's words, its problems, and the buttons."""
-    if request.args.get("mode") in MODES:
-        session["mode"] = request.args["mode"]
+    """What publishing the draft sends out, the check's words, its problems, and the buttons;
+    POST (« Voir ce qu'envoie ce type de modification »): the kind of change chosen."""
+    chosen = (request.form if request.method == "POST" else request.args).get("mode")
+    if chosen in MODES:
+        session["mode"] = chosen
+    if request.method == "POST":
+        return redirect(url_for("desk.draft_page"))
     return _draft_view()
 
 
@@ -668,8 +672,9 @@ def _seen(draft: drafts.Draft, listed: list[preview.Outgoing], mode: str) -> str
     return hashlib.sha256(repr((draft.text, listed, mode)).encode("utf-8")).hexdigest()
 
 
-def _draft_view(changed: bool = False) -> str:
-    """The draft page; `changed` when « Publier » refused as what goes out changed since."""
+def _draft_view(changed: bool = False, other_kind: bool = False) -> str:
+    """The draft page; `changed` when « Publier » refused as what goes out changed since,
+    `other_kind` as the editor chose another kind of change than the page showed."""
     draft = current_draft()
     file_text = _file_text()
     if draft.moved(file_text):
@@ -682,7 +687,7 @@ def _draft_view(changed: bool = False) -> str:
     return render_template(
         "desk/draft.html", draft=draft, pending=found, outgoing=listed, mode=_mode(),
         moved=False, mine=drafts.diff(draft.base, draft.text, (_("file"), _("draft"))),
-        seen=_seen(draft, listed, _mode()), changed=changed,
+        seen=_seen(draft, listed, _mode()), changed=changed, other_kind=other_kind,
         forms_of=_forms_of(draft.text) if found.problems else {},
     )
 
@@ -731,11 +736,12 @@ def publish_draft() -> Any:
         found = preview.pending(schedule_path(), current, draft.raw, _now(), MODES[mode])
         if found.problems:
             return redirect(url_for("desk.draft_page"))
-        # What the page showed going out, as « Publier » posts it back: the draft changed in
-        # another tab since, or the 15-minute rule has since made a correction an announcement.
-        seen = request.form.get("seen")
+        # What the page showed going out (under the kind it showed), as « Publier » posts it
+        # back: the draft changed in another tab since, the 15-minute rule has since made a
+        # correction an announcement, or another kind was chosen without being shown.
+        seen, shown = request.form.get("seen"), request.form.get("shown_mode", mode)
         changed = seen is not None and not found.unchanged and seen != _seen(
-            draft, preview.outgoing(found.version, found.changes, _now()), mode)
+            draft, preview.outgoing(found.version, found.changes, _now()), shown)
         # The preview's site: built then, found here; if it cannot be, nothing is written.
         # (Nothing new to publish, as at a double click, needs no site.)
         if not found.unchanged and not changed:
@@ -744,7 +750,7 @@ def publish_draft() -> Any:
             drafts.write_atomically(schedule_path(), draft.raw)
     if changed:  # out of the lock: the page asks the store, which may publish
         session["mode"] = mode
-        return _draft_view(changed=True), 409
+        return _draft_view(changed=shown == mode, other_kind=shown != mode), 409
     try:
         outcome = publish(schedule_path(), published_file(), _now(), raw=draft.raw,
                           correction=MODES[mode], editor=g.editor.email)
