@@ -617,3 +617,23 @@ def test_desk_publishes_the_kind_of_change_chosen_or_shows_it_first(
     event = [e for e in icalendar.Calendar.from_ical(app.test_client().get("/calendar.ics").data)
              .walk("VEVENT") if "clermont-ferrand" in str(e.get("URL", ""))][0]
     assert event.decoded("DTSTART").day == 20
+
+
+def test_desk_list_of_sessions_says_when_the_draft_cannot_be_published(
+    app: Flask,  # noqa: F811
+) -> None:
+    # A press contact removed while a session names it is saved (the session is put right
+    # next); the list of sessions then said « Des modifications attendent d'être publiées »,
+    # and only the draft page told that nothing could be.
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand", {"contacts": "Eva Pilat"})[0] == 302
+    assert post(client, "/desk/contacts", {f"contacts.1.{name}": "" for name in (
+        "name", "organization", "phone", "email")})[0] == 302
+    listed = problems(client.get("/desk/brouillon").data)
+    index = lxml.html.fromstring(client.get("/desk/").data)
+    said = " ".join(index.xpath("//main")[0].text_content().split())
+    assert f"ne peut pas être publié tel quel : {len(listed)} point(s)" in said
+    assert "attendent d’être publiées" not in said
+    assert index.xpath("//main//a[normalize-space()='Les voir dans le brouillon']/@href") == \
+        ["/desk/brouillon"]

@@ -441,7 +441,7 @@ def index() -> Any:
     found = _pending(text.encode("utf-8"))
     return render_template("desk/index.html", series=series, draft=draft, moved=moved,
                            waiting=not found.unchanged,  # a new version, or problems
-                           to_come=_to_come(found.version),
+                           problems=len(found.problems), to_come=_to_come(found.version),
                            published=request.args.get("publie", type=int))
 
 
