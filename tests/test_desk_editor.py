@@ -637,3 +637,18 @@ def test_desk_list_of_sessions_says_when_the_draft_cannot_be_published(
     assert "attendent d’être publiées" not in said
     assert index.xpath("//main//a[normalize-space()='Les voir dans le brouillon']/@href") == \
         ["/desk/brouillon"]
+
+
+def test_desk_new_session_after_one_written_with_an_offset_by_hand_is_a_form(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # A start written with its offset (refused by the loader: the draft page says why) made
+    # « Nouvelle séance » compare it with the wall clock: a 500 instead of the form.
+    schedule.write_text(schedule.read_text(encoding="utf-8").replace(
+        "start = 2021-05-19T08:45:00", "start = 2021-05-19T08:45:00+02:00"), encoding="utf-8")
+    client = app.test_client()
+    login(client)
+    answer = client.get("/desk/series/tour-des-villes/nouvelle")
+    assert answer.status_code == 200
+    start = lxml.html.fromstring(answer.data).xpath("//input[@name='start']")[0].get("value")
+    assert datetime.fromisoformat(start) > datetime.now()

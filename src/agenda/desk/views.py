@@ -543,7 +543,7 @@ def _next_values(last: dict[str, Any] | None, series_id: str) -> dict[str, Any]:
         # A month after a session long past is past too, and was published unnoticed.
         months = 1
         while isinstance(start := values.get("start"), datetime) \
-                and start + relativedelta(months=months) <= now:
+                and (start + relativedelta(months=months)).replace(tzinfo=None) <= now:
             months += 1
         for key in ("start", "end"):
             if isinstance(values.get(key), datetime):
