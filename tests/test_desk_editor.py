@@ -652,3 +652,17 @@ def test_desk_new_session_after_one_written_with_an_offset_by_hand_is_a_form(
     assert answer.status_code == 200
     start = lxml.html.fromstring(answer.data).xpath("//input[@name='start']")[0].get("value")
     assert datetime.fromisoformat(start) > datetime.now()
+
+
+def test_desk_does_not_cancel_a_session_held_already(app: Flask) -> None:  # noqa: F811
+    # Bourges took place (« Séance déjà tenue, sans date »): « Annuler » was offered, and its
+    # page then said « Annulé » for a session held, and journalists were told so.
+    client = app.test_client()
+    login(client)
+    row = lxml.html.fromstring(client.get("/desk/").data).get_element_by_id("s-bourges")
+    assert not any("Annuler" in a.text_content() for a in row.xpath(".//a"))
+    status, body = post(client, "/desk/seances/bourges/annuler", {})
+    assert status == 422
+    assert "déjà eu lieu" in " ".join(problems(body.encode()))
+    assert publish(client) == 302
+    assert app.test_client().get("/events/bourges.json").get_json()["status"] == "confirmed"

@@ -514,7 +514,10 @@ def _set_status(session_id: str, status: str) -> Any:
     """The confirmation page of « Annuler » or « Rétablir »; on POST, the status in the draft."""
     values = _session_values(session_id)
     errors: dict[str, str] = {}
-    if request.method == "POST":
+    if status == "cancelled" and values.get("held") is True:  # its page would say « Annulé »
+        errors = {"held": _("This session took place already: it cannot be cancelled. If it "
+                            "did not, untick this box first ('Edit').")}
+    elif request.method == "POST":
         draft = current_draft()
         text = drafts.edit(draft.text, "sessions", session_id,
                            forms.editable(SESSION, ("status",)), {"status": status})
