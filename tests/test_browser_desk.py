@@ -313,3 +313,34 @@ def test_browser_desk_login_ended_keeps_what_was_typed_as_its_page_says(
         assert typed in page.locator("pre.diff").inner_text()
     finally:
         context.close()
+
+
+def test_browser_desk_form_from_before_a_new_login_keeps_what_was_typed_as_its_page_says(
+    browser: Browser, desk: tuple[str, Path]
+) -> None:
+    # A form left open while the editor logged out and in again in another tab: its check
+    # failed, and the page said to reload it, which loses what was typed. Followed as it
+    # now says, the browser's Back gives the text back, and it is saved.
+    url, _schedule = desk
+    context = browser.new_context(locale="fr-FR")
+    try:
+        page = context.new_page()
+        log_in(page, url)
+        page.goto(url + "/desk/seances/clermont-ferrand")
+        typed = "Un texte tapé avant de se reconnecter ailleurs."
+        page.locator("#f-description").fill(typed)
+        other = context.new_page()
+        other.goto(url + "/desk/")
+        with other.expect_navigation():
+            other.locator("button:has-text('Se déconnecter')").click()
+        log_in(other, url)
+        other.close()
+        press(page, "button:has-text('Enregistrer dans le brouillon')")
+        assert "Précédent" in page.locator("main").inner_text()
+        page.go_back()
+        assert page.locator("#f-description").input_value() == typed
+        press(page, "button:has-text('Enregistrer dans le brouillon')")
+        page.goto(url + "/desk/brouillon")
+        assert typed in page.locator("pre.diff").inner_text()
+    finally:
+        context.close()

@@ -595,7 +595,7 @@ def test_desk_form_sent_after_the_login_ended_says_so(app: Flask) -> None:  # no
     assert "rien n’a été enregistré. Gardez cette page : reconnectez-vous" in page_text(answer.data)
     login(client)
     answer = client.post("/desk/seances/bourges", data={"city": "Bourges"})  # logged in
-    assert "formulaire expiré ?" in page_text(answer.data)
+    assert "dernière connexion ?" in page_text(answer.data)
 
 
 @pytest.mark.parametrize("broken", [

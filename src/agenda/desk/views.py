@@ -178,8 +178,9 @@ def headers(response: Response) -> Response:
 def http_error(error: HTTPException) -> tuple[str, int]:
     """The desk's own error page, in French."""
     messages = {
-        400: _("The request could not be checked (form expired?). Reload the page and try "
-               "again."),
+        400: _("The form could not be checked (it dates from before your last login?): "
+               "nothing was saved. Use the browser's Back button: what you typed is still "
+               "there; save it again."),
         403: _("Log in to use the editors' desk."),
         404: _("This page does not exist."),
         413: _("The form is too large to be sent (more than {size} KB): shorten its longest "
