@@ -666,3 +666,23 @@ def test_desk_does_not_cancel_a_session_held_already(app: Flask) -> None:  # noq
     assert "déjà eu lieu" in " ".join(problems(body.encode()))
     assert publish(client) == 302
     assert app.test_client().get("/events/bourges.json").get_json()["status"] == "confirmed"
+
+
+def test_desk_draft_page_warns_of_a_session_lasting_more_than_a_day(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # « Reporter » a month earlier with the start alone changed: accepted, the session went
+    # out to calendars as a month long, listed as any other.
+    add_lille(schedule)
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/lille/reporter", {"start": "2099-02-17T08:45"})[0] == 302
+    assert post(client, "/desk/seances/clermont-ferrand/reporter", {
+        "start": "2099-05-20T08:45", "end": "2099-05-20T10:15"})[0] == 302
+    page = lxml.html.fromstring(client.get("/desk/brouillon").data)
+    warned = {" ".join(li.xpath("h3")[0].text_content().split()):
+              [p.text_content() for p in li.xpath("p[@class='warning']")]
+              for li in page.xpath("//ul[@class='outgoing']/li")}
+    assert warned["Tour des Villes n° 3 : Clermont-Ferrand"] == []
+    assert len(warned["Tour des Villes n° 13 : Lille"]) == 1
+    assert "28\xa0jours" in warned["Tour des Villes n° 13 : Lille"][0]

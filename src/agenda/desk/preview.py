@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from agenda.errors import Problem, ScheduleError
@@ -40,6 +40,7 @@ class Outgoing:
     correction: bool = False  # published as a correction (the 15-minute rule)
     announced_on: str = ""  # the day of a session's announcement still to come
     past: str = ""  # when a session given a date (new, or moved) that is past already
+    lasting: str = ""  # how long a session given a date lasts, when more than a day
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +128,11 @@ def outgoing(version: Version, changes: tuple[SessionChange, ...],
         dated = revision.is_first or {"start", "end"} & set(revision.fields)
         past = wording.when(session) if dated and session.is_dated and session.is_over(now) \
             else ""
+        # « Reporter » earlier with the start alone changed: a session of a month.
+        span = session.end - session.start if session.is_dated else timedelta(0)
+        lasting = wording.duration(span) if dated and span > timedelta(days=1) else ""
         found.append(Outgoing(change.id, wording.headline(session), calendar, news, str(change),
-                              revision.correction, on, past))
+                              revision.correction, on, past, lasting))
     return found
 
 
