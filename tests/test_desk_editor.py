@@ -1,6 +1,8 @@
 """The desk as an editor meets it: problems in the form's words and on their input, a draft
-behind the file or changed in another tab, a file saved with CRLF, replays, rhythms and
-cancelled sessions; each test reproduces a defect found by trying the desk so."""
+behind the file or changed in another tab, a file saved with CRLF, replays, rhythms,
+cancelled and held sessions, the draft page's list against the preview's feeds (announcements
+to come, sessions without a date, the 15-minute rule, the kind of change ticked), dates past
+or too long, and the clock's zone; each test reproduces a defect found by trying the desk so."""
 
 from __future__ import annotations
 
