@@ -7,6 +7,7 @@ With AGENDA_SCREENSHOTS=1 the flow also saves the screenshots of the editors' gu
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tomllib
@@ -342,5 +343,27 @@ def test_browser_desk_form_from_before_a_new_login_keeps_what_was_typed_as_its_p
         press(page, "button:has-text('Enregistrer dans le brouillon')")
         page.goto(url + "/desk/brouillon")
         assert typed in page.locator("pre.diff").inner_text()
+    finally:
+        context.close()
+
+
+def test_browser_desk_keeps_an_email_address_with_accents_as_typed(
+    browser: Browser, desk: tuple[str, Path]
+) -> None:
+    # Chromium sends the domain of an <input type=email> as punycode: a press contact typed
+    # « presse@mairie-évry.fr » was published as « presse@xn--mairie-vry-h7a.fr ».
+    url, _schedule = desk
+    context = browser.new_context(locale="fr-FR")
+    try:
+        page = context.new_page()
+        log_in(page, url)
+        page.goto(url + "/desk/contacts")
+        page.locator("#f-contacts-3-name").fill("Mairie d’Évry")
+        page.locator("#f-contacts-3-email").fill("presse@mairie-évry.fr")
+        press(page, "button:has-text('Enregistrer dans le brouillon')")
+        publish(page)
+        contacts = json.loads(fetch(url + "/events.json"))["contacts"]
+        assert [c["email"] for c in contacts if c["name"] == "Mairie d’Évry"] == \
+            ["presse@mairie-évry.fr"]
     finally:
         context.close()
