@@ -116,11 +116,12 @@ def test_desk_adds_publishes_moves_cancels_and_adds_a_replay(app: Flask, schedul
     assert event.decoded("DTSTART").isoformat() == "2027-02-17T08:45:00+01:00"
     titles = [e.title for e in feedparser.parse(client.get("/rss.xml").data).entries]
     assert any("Marseille" in t for t in titles)
-    # Move it, cancel another, add a replay to a third: one publication.
+    # Move it and cancel it (a held session cannot be), add a replay to another: one
+    # publication.
     assert post(client, "/desk/seances/marseille/reporter", {
         "start": "2027-03-17T08:45", "end": "2027-03-17T10:15"})[0] == 302
-    cancel = client.post("/desk/seances/biarritz/annuler",
-                         data={"csrf_token": token(client, "/desk/seances/biarritz/annuler")})
+    cancel = client.post("/desk/seances/marseille/annuler",
+                         data={"csrf_token": token(client, "/desk/seances/marseille/annuler")})
     assert cancel.status_code == 302
     assert post(client, "/desk/seances/clermont-ferrand/replay",
                 {"replay_url": "https://video.example.org/clermont"})[0] == 302
@@ -130,6 +131,7 @@ def test_desk_adds_publishes_moves_cancels_and_adds_a_replay(app: Flask, schedul
     event = calendar_event(client, "marseille")
     assert event.decoded("DTSTART").isoformat() == "2027-03-17T08:45:00+01:00"
     assert event["SEQUENCE"] == 1
+    assert event["STATUS"] == "CANCELLED"
     text = schedule.read_text(encoding="utf-8")
     assert 'replay_url = "https://video.example.org/clermont"' in text
     assert text.count('status = "cancelled"') == 1
@@ -607,7 +609,7 @@ def test_desk_draft_page_and_preview_show_what_the_chosen_kind_of_change_sends(
         news = [" ".join(p.text_content().split()) for p in page.xpath(
             "//ul[@class='outgoing']//p[starts-with(normalize-space(), 'Fils')]")]
         checked = page.xpath("//input[@name='mode'][@checked]/@value")
-        (sent,) = page.xpath("//form[@method='post']//input[@name='mode']/@value")
+        (sent,) = page.xpath("//form[@method='post']//input[@name='mode'][@checked]/@value")
         assert checked == [sent] == [mode]
         feed = feedparser.parse(client.get("/desk/apercu/rss.xml").data)
         return news, len(feed.entries), sent

@@ -1,22 +1,32 @@
 """The desk as an editor meets it: problems in the form's words and on their input, a draft
-behind the file or changed in another tab, a file saved with CRLF, replays, rhythms and
-cancelled sessions; each test reproduces a defect found by trying the desk so."""
+behind the file or changed in another tab, a file saved with CRLF, replays, rhythms,
+cancelled and held sessions, the draft page's list against the preview's feeds (announcements
+to come, sessions without a date, the 15-minute rule, the kind of change ticked), dates past
+or too long, and the clock's zone; each test reproduces a defect found by trying the desk so."""
 
 from __future__ import annotations
 
+import time
 import tomllib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import feedparser
+import icalendar
 import lxml.html
 import pytest
+from dateutil.relativedelta import relativedelta
 from flask import Flask
 from flask.testing import FlaskClient
 
-from agenda.desk import views
+from agenda import create_app
 from agenda.loader import load_schedule
+from agenda.published import publish as publish_now
+from agenda.published import published_path
 from tests.test_desk import (
+    SECRET,
+    add_editor,
     app,  # noqa: F401 (fixture)
     login,
     post,
@@ -352,19 +362,335 @@ def test_desk_draft_page_links_each_problem_to_the_form_that_puts_it_right(
         assert client.get(a.get("href")).status_code == 200
 
 
-def test_desk_new_session_is_announced_on_the_calendar_s_day_not_the_server_s(
-    app: Flask, schedule: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+def test_desk_tells_journalists_news_as_the_preview_feed_holds_it_before_an_announcement(
+    app: Flask, schedule: Path  # noqa: F811
 ) -> None:
-    # 00:30 in Paris on 15 June 2021 is 22:30 UTC on the 14th: the session is announced on
-    # the 15th, the day the editors see.
-    moment = datetime(2021, 6, 14, 22, 30, tzinfo=UTC)
-    monkeypatch.setattr(views, "_now", lambda: moment)
+    # A session prepared ahead of its press release (« Annoncée le » to come): the site holds
+    # it back from the news feeds until that day. The draft page said journalists got it now
+    # and, once moved before that day, a « Nouvelle date » entry the feeds never carry.
+    client = app.test_client()
+    login(client)
+
+    def said() -> list[str]:
+        page = lxml.html.fromstring(client.get("/desk/brouillon?mode=annonce").data)
+        return [" ".join(p.text_content().split()) for p in page.xpath(
+            "//ul[@class='outgoing']/li[h3[contains(., 'Lille')]]/p[contains(., 'journalistes')]")]
+
+    def in_preview_feed() -> list[str]:
+        feed = feedparser.parse(client.get("/desk/apercu/rss.xml").data)
+        return [e.title for e in feed.entries if "Lille" in e.title]
+
+    assert post(client, "/desk/series/tour-des-villes/nouvelle", {
+        "id": "lille", "city": "Lille", "start": "2099-03-17T08:45", "end": "2099-03-17T10:15",
+        "announced": "2099-01-10"})[0] == 302
+    assert in_preview_feed() == []
+    assert len(said()) == 1 and "10 janvier 2099" in said()[0], said()
+    assert publish(client) == 302
+    assert post(client, "/desk/seances/lille/reporter", {
+        "start": "2099-03-18T08:45", "end": "2099-03-18T10:15"})[0] == 302
+    assert in_preview_feed() == []
+    assert len(said()) == 1 and "«" not in said()[0] and "10 janvier 2099" in said()[0], said()
+
+
+def test_desk_new_session_after_one_long_past_is_prefilled_with_a_date_to_come(
+    app: Flask,  # noqa: F811
+) -> None:
+    # The last session was in May 2021: « a month later » prefilled 19 June 2021, which an
+    # editor checking the city and the speakers published as news, dated five years back.
+    client = app.test_client()
+    login(client)
+    form = lxml.html.fromstring(client.get("/desk/series/tour-des-villes/nouvelle").data)
+    start, end = (datetime.fromisoformat(form.xpath(f"//input[@name='{name}']")[0].get("value"))
+                  for name in ("start", "end"))
+    assert start > datetime.now(ZoneInfo("Europe/Paris")).replace(tzinfo=None)
+    assert (start.day, start.hour, start.minute, end - start) == (19, 8, 45, timedelta(minutes=90))
+    assert start - relativedelta(months=1) <= datetime.now(ZoneInfo("Europe/Paris")).replace(
+        tzinfo=None), "the first such day to come, not a later one"
+
+
+def test_desk_new_session_is_announced_today_in_the_calendars_zone_not_the_servers(
+    app: Flask, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    # A server set to another zone (or UTC, from midnight to 1 a.m. in Paris) prefilled
+    # « Annoncée le » with its own day: yesterday's, or tomorrow's, which holds the
+    # announcement back a day without a word. A zone on the other side of the date line
+    # from Paris right now.
+    paris = datetime.now(ZoneInfo("Europe/Paris"))
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati" if paris.hour >= 11 else "Pacific/Pago_Pago")
+    time.tzset()
+    try:
+        client = app.test_client()
+        login(client)
+        form = lxml.html.fromstring(client.get("/desk/series/tour-des-villes/nouvelle").data)
+        assert form.xpath("//input[@name='announced']")[0].get("value") == \
+            datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_desk_draft_page_warns_of_a_session_given_a_date_already_past(
+    app: Flask,  # noqa: F811
+) -> None:
+    # A year typed wrong (2024 for 2027): the draft page listed the new session going out to
+    # subscribers and journalists as any other, with nothing to catch the editor's eye.
     client = app.test_client()
     login(client)
     assert post(client, "/desk/series/tour-des-villes/nouvelle", {
-        "id": "lille", "city": "Lille", "number": "4", "start": "2021-06-16T08:45",
-        "end": "2021-06-16T10:15"})[0] == 302
+        "id": "lille", "city": "Lille", "start": "2024-03-13T08:45", "end": "2024-03-13T10:15",
+        "announced": "2024-01-10"})[0] == 302
+    assert post(client, "/desk/seances/clermont-ferrand/reporter", {
+        "start": "2099-05-20T08:45", "end": "2099-05-20T10:15"})[0] == 302
+    page = lxml.html.fromstring(client.get("/desk/brouillon").data)
+    warned = {" ".join(li.xpath("h3")[0].text_content().split()):
+              [p.text_content() for p in li.xpath("p[@class='warning']")]
+              for li in page.xpath("//ul[@class='outgoing']/li")}
+    assert warned.keys() == {"Tour des Villes n° 3 : Clermont-Ferrand",
+                             "Tour des Villes n° 4 : Lille"}
+    assert warned["Tour des Villes n° 3 : Clermont-Ferrand"] == []
+    assert len(warned["Tour des Villes n° 4 : Lille"]) == 1
+    assert "13\xa0mars 2024" in warned["Tour des Villes n° 4 : Lille"][0]
+
+
+def test_desk_lists_no_calendar_update_for_a_session_calendars_do_not_have(
+    app: Flask,  # noqa: F811
+) -> None:
+    # Bourges took place without a date: no calendar has it. Retitled, the draft page said
+    # « mise à jour dans les calendriers (SEQUENCE 0 → 1) » for an entry that is nowhere.
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/bourges", {"title": "Bourges, ville de demain"})[0] == 302
+    page = lxml.html.fromstring(client.get("/desk/brouillon").data)
+    said = [" ".join(p.text_content().split()) for p in page.xpath(
+        "//ul[@class='outgoing']/li[h3[contains(., 'Bourges')]]/p[contains(., 'abonnés')]")]
+    feed = icalendar.Calendar.from_ical(client.get("/desk/apercu/calendar.ics").data)
+    assert [e for e in feed.walk("VEVENT") if "bourges" in str(e.get("URL", ""))] == []
+    assert len(said) == 1 and "SEQUENCE" not in said[0] and "pas d" in said[0], said
+
+
+def test_desk_refuses_a_replay_for_a_session_without_a_date_not_held(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # A session whose date is not known yet (« date non communiquée ») had « Ajouter le
+    # replay »: given one, its page said « Tenue » before it took place.
+    schedule.write_text(schedule.read_text(encoding="utf-8") + """
+[[sessions]]
+id = "lille"
+series = "tour-des-villes"
+number = 13
+city = "Lille"
+""", encoding="utf-8")
+    client = app.test_client()
+    login(client)
+    index = lxml.html.fromstring(client.get("/desk/").data)
+    assert index.xpath("//tr[@id='s-lille']//a[contains(@href, '/replay')]") == []
+    status, body = post(client, "/desk/seances/lille/replay",
+                        {"replay_url": "https://video.example.org/lille"})
+    assert status == 422
+    assert lxml.html.fromstring(body).get_element_by_id("f-replay_url-erreur").text_content()
+    # Ticked « Séance déjà tenue, sans date », it may have its replay.
+    assert post(client, "/desk/seances/lille", {"held": "1"})[0] == 302
+    assert post(client, "/desk/seances/lille/replay",
+                {"replay_url": "https://video.example.org/lille"})[0] == 302
     assert publish(client) == 302
-    session = tomllib.loads(schedule.read_text(encoding="utf-8"))["sessions"][-1]
-    paris = moment.astimezone(ZoneInfo("Europe/Paris")).date()
-    assert (session["id"], session["announced"]) == ("lille", paris)
+    assert app.test_client().get("/events/lille.json").get_json()["status_label"] == "Tenue"
+
+
+def test_desk_restores_a_cancelled_session_from_its_row(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # A session called off, then held after all: its row lost « Annuler » and offered
+    # nothing instead; only « Modifier » › « État » put it back, which nothing said.
+    add_lille(schedule)
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/lille/annuler", {})[0] == 302
+    assert publish(client) == 302
+
+    def actions() -> dict[str, str]:
+        row = lxml.html.fromstring(client.get("/desk/").data).get_element_by_id("s-lille")
+        return {" ".join(a.text_content().split()): a.get("href") for a in row.xpath(".//a")}
+
+    assert actions()["Rétablir Lille"] == "/desk/seances/lille/retablir"
+    assert "Annuler Lille" not in actions()
+    assert post(client, "/desk/seances/lille/retablir", {})[0] == 302
+    assert publish(client) == 302
+    public = app.test_client()
+    assert public.get("/events/lille.json").get_json()["status"] == "confirmed"
+    event = [e for e in icalendar.Calendar.from_ical(public.get("/calendar.ics").data)
+             .walk("VEVENT") if "lille" in str(e.get("URL", ""))]
+    assert [str(e["STATUS"]) for e in event] == ["CONFIRMED"]
+    assert "Annuler Lille" in actions()
+
+
+def test_desk_preview_turns_a_correction_into_an_announcement_as_the_draft_page_does(
+    schedule: Path,  # noqa: F811
+) -> None:
+    # « Automatique »: a move less than 15 minutes after the session's publication is a
+    # correction, an announcement after. The preview built as a correction was kept for the
+    # same text: it showed no « Nouvelle date » while the draft page listed one to go out.
+    add_lille(schedule)
+    margin = 8  # seconds left of the 15 minutes when the editor starts
+    publish_now(schedule, published_path(schedule),
+                datetime.now(UTC) - timedelta(minutes=15, seconds=-margin))
+    served = create_app({"AGENDA_DATA": str(schedule), "AGENDA_SECRET": SECRET,
+                         "TESTING": True, "AGENDA_DESK_SECURE": False})
+    add_editor(schedule)
+    started = time.monotonic()
+    client = served.test_client()
+    login(client)
+    assert post(client, "/desk/seances/lille/reporter", {
+        "start": "2099-03-24T08:45", "end": "2099-03-24T10:15"})[0] == 302
+
+    def moved_in_preview() -> list[str]:
+        feed = feedparser.parse(client.get("/desk/apercu/rss.xml").data)
+        return [e.title for e in feed.entries if e.title.startswith("Nouvelle date")]
+
+    def listed() -> str:
+        return lxml.html.fromstring(client.get("/desk/brouillon").data).xpath(
+            "//ul[@class='outgoing']")[0].text_content()
+
+    assert "Nouvelle date" not in listed()
+    assert moved_in_preview() == []
+    assert time.monotonic() - started < margin, "too slow a machine for this test"
+    time.sleep(margin + 1 - (time.monotonic() - started))
+    assert "Nouvelle date" in listed()
+    assert len(moved_in_preview()) == 1
+
+
+def test_desk_says_in_which_zone_the_times_of_a_session_are_typed(
+    app: Flask,  # noqa: F811
+) -> None:
+    # The browser's date and time inputs carry no zone: an editor in Montréal typed 08:45
+    # for her morning, and the session went out at 08:45 in Paris.
+    client = app.test_client()
+    login(client)
+    for path in ("/desk/series/tour-des-villes/nouvelle",
+                 "/desk/seances/clermont-ferrand/reporter"):
+        form = lxml.html.fromstring(client.get(path).data)
+        for name in ("start", "end"):
+            field = form.xpath(f"//input[@name='{name}']")[0]
+            said = " ".join(form.get_element_by_id(i).text_content()
+                            for i in field.get("aria-describedby").split())
+            assert "Heure de Paris" in said, (path, name, said)
+
+
+def test_desk_names_the_press_contacts_by_their_page_not_the_files_table(
+    app: Flask,  # noqa: F811
+) -> None:
+    # A session naming a press contact that is none said « n'est le nom d'aucun
+    # [[contacts]] », the file's syntax, which an editor never sees.
+    client = app.test_client()
+    login(client)
+    status, body = post(client, "/desk/seances/clermont-ferrand", {"contacts": "Eva Pilatt"})
+    assert status == 422
+    said = lxml.html.fromstring(body).get_element_by_id("f-contacts-erreur").text_content()
+    assert "[[" not in said and "« Contacts presse »" in said, said
+    assert post(client, "/desk/seances/clermont-ferrand", {"contacts": "Eva Pilat"})[0] == 302
+    assert post(client, "/desk/contacts", {f"contacts.1.{name}": "" for name in (
+        "name", "organization", "phone", "email")})[0] == 302
+    listed = problems(client.get("/desk/brouillon").data)
+    assert len(listed) == 1 and "[[" not in listed[0] and "« Contacts presse »" in listed[0]
+
+
+def test_desk_publishes_the_kind_of_change_chosen_or_shows_it_first(
+    app: Flask,  # noqa: F811
+) -> None:
+    # « C'est une correction » ticked, then « Publier » clicked without « Voir ce
+    # qu'envoie… »: the button posted the kind the page was shown with (« Automatique »), and
+    # a date typo put right went out to journalists as « Nouvelle date ».
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand/reporter", {
+        "start": "2021-05-20T08:45", "end": "2021-05-20T10:15"})[0] == 302
+
+    def choose_and_publish(mode: str) -> tuple[int, lxml.html.HtmlElement]:
+        page = lxml.html.fromstring(client.get("/desk/brouillon").data)
+        for radio in page.xpath("//input[@name='mode'][@type='radio']"):
+            radio.checked = radio.get("value") == mode
+        button = page.xpath("//main//button[normalize-space()='Publier']")[0]
+        form = page.get_element_by_id(button.get("form")) if button.get("form") \
+            else button.xpath("ancestor::form")[0]
+        answer = client.post(form.get("action"), data=dict(form.form_values()))
+        return answer.status_code, lxml.html.fromstring(answer.data)
+
+    status, page = choose_and_publish("correction")
+    assert status == 409
+    assert "Nouvelle date" not in page.xpath("//ul[@class='outgoing']")[0].text_content()
+    feed = feedparser.parse(app.test_client().get("/rss.xml").data)
+    assert not any(e.title.startswith("Nouvelle date") for e in feed.entries)
+    assert choose_and_publish("correction")[0] == 302
+    feed = feedparser.parse(app.test_client().get("/rss.xml").data)
+    assert not any(e.title.startswith("Nouvelle date") for e in feed.entries)
+    event = [e for e in icalendar.Calendar.from_ical(app.test_client().get("/calendar.ics").data)
+             .walk("VEVENT") if "clermont-ferrand" in str(e.get("URL", ""))][0]
+    assert event.decoded("DTSTART").day == 20
+
+
+def test_desk_list_of_sessions_says_when_the_draft_cannot_be_published(
+    app: Flask,  # noqa: F811
+) -> None:
+    # A press contact removed while a session names it is saved (the session is put right
+    # next); the list of sessions then said « Des modifications attendent d'être publiées »,
+    # and only the draft page told that nothing could be.
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand", {"contacts": "Eva Pilat"})[0] == 302
+    assert post(client, "/desk/contacts", {f"contacts.1.{name}": "" for name in (
+        "name", "organization", "phone", "email")})[0] == 302
+    listed = problems(client.get("/desk/brouillon").data)
+    index = lxml.html.fromstring(client.get("/desk/").data)
+    said = " ".join(index.xpath("//main")[0].text_content().split())
+    assert f"ne peut pas être publié tel quel : {len(listed)} point(s)" in said
+    assert "attendent d’être publiées" not in said
+    assert index.xpath("//main//a[normalize-space()='Les voir dans le brouillon']/@href") == \
+        ["/desk/brouillon"]
+
+
+def test_desk_new_session_after_one_written_with_an_offset_by_hand_is_a_form(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # A start written with its offset (refused by the loader: the draft page says why) made
+    # « Nouvelle séance » compare it with the wall clock: a 500 instead of the form.
+    schedule.write_text(schedule.read_text(encoding="utf-8").replace(
+        "start = 2021-05-19T08:45:00", "start = 2021-05-19T08:45:00+02:00"), encoding="utf-8")
+    client = app.test_client()
+    login(client)
+    answer = client.get("/desk/series/tour-des-villes/nouvelle")
+    assert answer.status_code == 200
+    start = lxml.html.fromstring(answer.data).xpath("//input[@name='start']")[0].get("value")
+    assert datetime.fromisoformat(start) > datetime.now()
+
+
+def test_desk_does_not_cancel_a_session_held_already(app: Flask) -> None:  # noqa: F811
+    # Bourges took place (« Séance déjà tenue, sans date »): « Annuler » was offered, and its
+    # page then said « Annulé » for a session held, and journalists were told so.
+    client = app.test_client()
+    login(client)
+    row = lxml.html.fromstring(client.get("/desk/").data).get_element_by_id("s-bourges")
+    assert not any("Annuler" in a.text_content() for a in row.xpath(".//a"))
+    status, body = post(client, "/desk/seances/bourges/annuler", {})
+    assert status == 422
+    assert "déjà eu lieu" in " ".join(problems(body.encode()))
+    assert publish(client) == 302
+    assert app.test_client().get("/events/bourges.json").get_json()["status"] == "confirmed"
+
+
+def test_desk_draft_page_warns_of_a_session_lasting_more_than_a_day(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # « Reporter » a month earlier with the start alone changed: accepted, the session went
+    # out to calendars as a month long, listed as any other.
+    add_lille(schedule)
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/lille/reporter", {"start": "2099-02-17T08:45"})[0] == 302
+    assert post(client, "/desk/seances/clermont-ferrand/reporter", {
+        "start": "2099-05-20T08:45", "end": "2099-05-20T10:15"})[0] == 302
+    page = lxml.html.fromstring(client.get("/desk/brouillon").data)
+    warned = {" ".join(li.xpath("h3")[0].text_content().split()):
+              [p.text_content() for p in li.xpath("p[@class='warning']")]
+              for li in page.xpath("//ul[@class='outgoing']/li")}
+    assert warned["Tour des Villes n° 3 : Clermont-Ferrand"] == []
+    assert len(warned["Tour des Villes n° 13 : Lille"]) == 1
+    assert "28\xa0jours" in warned["Tour des Villes n° 13 : Lille"][0]

@@ -34,8 +34,10 @@ ROWS_EXTRA = 1  # empty rows offered under a list of people or contacts, to add 
 # Kinds holding a wall-clock date and time ("local date-time", or one that may also be
 # written as a time alone): the desk always asks for both, with the browser's picker.
 DATE_TIMES = frozenset(k for k in Kind if k.value.startswith("local date-time"))
+# An e-mail address is text (with the e-mail keyboard): Chromium's type=email sends a domain
+# with accents as punycode, and « presse@mairie-évry.fr » was published « …@xn--mairie-vry-h7a.fr ».
 _INPUT = {
-    Kind.URL: "url", Kind.EMAIL: "email", Kind.INTEGER: "number", Kind.DATE: "date",
+    Kind.URL: "url", Kind.INTEGER: "number", Kind.DATE: "date",
     Kind.TIME: "time", **dict.fromkeys(DATE_TIMES, "datetime-local"),
 }
 CHOICE_LABELS = {s.value: label for s, label in STATUS_LABELS.items()}
@@ -329,8 +331,11 @@ def problem_text(problem: Problem) -> str:
 
 
 def in_words(message: str, table: Table) -> str:
-    """A loader message with the file's field names as the form's labels: « start » → « Début »."""
+    """A loader message with the file's field names as the form's labels: « start » → « Début »,
+    and its tables as the desk's pages: « [[contacts]] » → « Contacts presse »."""
     for field in table.fields:
         label = _("'{title}'", title=field.label)
         message = message.replace(f"« {field.name} »", label).replace(f"'{field.name}'", label)
+    for field in TOP.fields:
+        message = message.replace(f"[[{field.name}]]", _("'{title}'", title=field.label))
     return message

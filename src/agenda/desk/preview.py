@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from agenda.errors import Problem, ScheduleError
@@ -18,7 +18,7 @@ from agenda.format import SESSION
 from agenda.history import SessionChange
 from agenda.i18n import _
 from agenda.published import Version, next_version
-from agenda.render import wording
+from agenda.render import feeds, wording
 from agenda.site import Site, SiteError, build, read_site
 
 # What changed, in the words of the desk's forms ("content": a change the history
@@ -38,6 +38,9 @@ class Outgoing:
     news: tuple[str, ...]  # the entries journalists' feeds get
     check: str  # the line of `agenda check`
     correction: bool = False  # published as a correction (the 15-minute rule)
+    announced_on: str = ""  # the day of a session's announcement still to come
+    past: str = ""  # when a session given a date (new, or moved) that is past already
+    lasting: str = ""  # how long a session given a date lasts, when more than a day
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +96,12 @@ def pending(schedule_path: Path, current: Version | None, raw: bytes, now: datet
     return Pending(version, tuple(changes), ())
 
 
-def outgoing(version: Version, changes: tuple[SessionChange, ...]) -> list[Outgoing]:
-    """The French list of what goes out, session by session."""
+def outgoing(version: Version, changes: tuple[SessionChange, ...],
+             now: datetime) -> list[Outgoing]:
+    """The French list of what goes out at `now`, session by session: journalists' feeds as
+    the site builds them, which hold a session back until its announcement (`announced`)."""
     found = []
+    zone = version.schedule.calendar.timezone
     for change in changes:
         session = version.schedule.session(change.id)
         if session is None or not session.revisions:
@@ -104,18 +110,29 @@ def outgoing(version: Version, changes: tuple[SessionChange, ...]) -> list[Outgo
         revision = session.revisions[-1]
         if change.sequence_after is None:
             calendar = _("removed from the calendars")
+        elif not session.is_dated:  # changed or not, calendars have no entry of it
+            calendar = _("no calendar entry (session without a date)")
         elif change.sequence_before is None:
-            calendar = _("new entry in the calendars") if session.is_dated \
-                else _("no calendar entry (session without a date)")
+            calendar = _("new entry in the calendars")
         else:
             what = ", ".join(_LABELS.get(f, f) for f in revision.fields)
             calendar = _("updated in the calendars (SEQUENCE {before} → {after}): {what}",
                          before=change.sequence_before, after=change.sequence_after, what=what)
-        news = (wording.change_title(session, revision),) if revision.news else ()
-        if revision.is_first:
+        news = (wording.change_title(session, revision),) \
+            if (session, revision) in feeds.news([session]) else ()
+        if revision.is_first and session.announced is not None:
             news = (wording.announcement_title(session),)
+        later = session.announced is not None and session.announced > now
+        on = wording.long_date(session.announced.astimezone(zone)) if later else ""
+        # A date typed a year off, or kept from the last session, goes out without a word.
+        dated = revision.is_first or {"start", "end"} & set(revision.fields)
+        past = wording.when(session) if dated and session.is_dated and session.is_over(now) \
+            else ""
+        # « Reporter » earlier with the start alone changed: a session of a month.
+        span = session.end - session.start if session.is_dated else timedelta(0)
+        lasting = wording.duration(span) if dated and span > timedelta(days=1) else ""
         found.append(Outgoing(change.id, wording.headline(session), calendar, news, str(change),
-                              revision.correction))
+                              revision.correction, on, past, lasting))
     return found
 
 
@@ -137,17 +154,25 @@ def with_banner(page: bytes, root: str, back: str, stylesheet: str) -> bytes:
     return text.encode("utf-8")
 
 
-def preview_site(version: Version, now: datetime, target: Path, served: Site | None) -> Site:
-    """The site of `version` built into `target` by the site's builder; reused while current.
+def preview_site(version: Version, now: datetime, target: Path, served: Site | None,
+                 changes: tuple[SessionChange, ...]) -> Site:
+    """The site of `version` built into `target` by the site's builder; reused while current
+    and its `changes` are the same.
 
     Files that did not change are hard-linked from `served`, the site being served.
     """
+    # The same text makes another history once the 15-minute rule makes a correction an
+    # announcement (« Automatique »): kept beside the folder, what it was built with.
+    kind, said = target.with_name(target.name + ".changes"), "\n".join(map(str, changes))
     try:
         found = read_site(target)
-    except SiteError:
-        found = None
-    if found is not None and (found.version, found.digest) == (version.number, version.digest) \
-            and found.holds(now):
+        same = kind.read_text(encoding="utf-8") == said
+    except (SiteError, OSError):
+        found, same = None, False
+    if found is not None and same and found.holds(now) \
+            and (found.version, found.digest) == (version.number, version.digest):
         return found
     shutil.rmtree(target, ignore_errors=True)
-    return build(version, now, target, previous=served)
+    site = build(version, now, target, previous=served)
+    kind.write_text(said, encoding="utf-8")
+    return site

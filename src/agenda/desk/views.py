@@ -188,8 +188,9 @@ def headers(response: Response) -> Response:
 def http_error(error: HTTPException) -> tuple[str, int]:
     """The desk's own error page, in French."""
     messages = {
-        400: _("The request could not be checked (form expired?). Reload the page and try "
-               "again."),
+        400: _("The form could not be checked (it dates from before your last login?): "
+               "nothing was saved. Use the browser's Back button: what you typed is still "
+               "there; save it again."),
         403: _("Log in to use the editors' desk."),
         404: _("This page does not exist."),
         413: _("The form is too large to be sent (more than {size} KB): shorten its longest "
@@ -202,10 +203,13 @@ def http_error(error: HTTPException) -> tuple[str, int]:
     }
     code = error.code or 500
     message = messages.get(code, _("Something went wrong."))
-    if code == 400 and request.endpoint not in PUBLIC and _logged_in() is None:
+    ended = code == 400 and request.endpoint not in PUBLIC and _logged_in() is None
+    if ended:  # what was typed is still in this tab's history: the browser's Back gives it
         message = _("Your login has ended (after 8 hours, or when you logged out in another "
-                    "tab): nothing was saved. Log in again, then make your change again.")
-    return render_template("desk/error.html", code=code, message=message), code
+                    "tab): nothing was saved. Keep this page: log in again in a new tab (link "
+                    "below), then come back here and use the browser's Back button: what you "
+                    "typed is still there; save it again.")
+    return render_template("desk/error.html", code=code, message=message, ended=ended), code
 
 
 @bp.errorhandler(UnicodeDecodeError)
@@ -415,8 +419,17 @@ def _form(title: str, key: str, item_id: str | None, table: Table, fields: tuple
     # A problem may name a field this form does not show ("announced" when dating a session).
     labels = {name: forms.input_words(table, name) for name in errors}
     return render_template("desk/form.html", title=title, inputs=shown, errors=errors,
-                           labels=labels, others=others, intro=intro,
+                           labels=labels, others=others, intro=intro, zone=_wall_clock(),
                            shown=first), (422 if errors else 200)
+
+
+def _wall_clock() -> str:
+    """The zone the times typed are in, as the site's pages say it (« heure de Paris »): the
+    browser's date and time inputs have none, and an editor away may type the local time."""
+    values = drafts.item_values(current_draft().text, "calendar", None) or {}
+    key = values.get("timezone")
+    city = key.rsplit("/", 1)[-1].replace("_", " ") if isinstance(key, str) else ""
+    return _("Time of {city}.", city=city) if city else ""
 
 
 def _number(values: dict[str, Any]) -> int:
@@ -449,7 +462,7 @@ def index() -> Any:
     found = _pending(text.encode("utf-8"))
     return render_template("desk/index.html", series=series, draft=draft, moved=moved,
                            waiting=not found.unchanged,  # a new version, or problems
-                           to_come=_to_come(found.version),
+                           problems=len(found.problems), to_come=_to_come(found.version),
                            published=request.args.get("publie", type=int))
 
 
@@ -486,9 +499,10 @@ def add_replay(session_id: str) -> Any:
 
 
 def _to_come(version: Version | None) -> frozenset[str]:
-    """The sessions of a draft's version that have not ended yet (none without a version)."""
+    """The sessions of a draft's version not over, as their pages say (none without a
+    version): not ended yet, or without a date and not known to be held."""
     sessions = version.schedule.sessions if version is not None else ()
-    return frozenset(s.id for s in sessions if s.end is not None and s.end > _now())
+    return frozenset(s.id for s in sessions if not s.is_over(_now()))
 
 
 def _replay_once_over(session_id: str,
@@ -507,46 +521,67 @@ def _replay_once_over(session_id: str,
 @bp.route("/seances/<session_id>/annuler", methods=["GET", "POST"])
 def cancel_session(session_id: str) -> Any:
     """« Annuler »: the session stays, marked cancelled."""
+    return _set_status(session_id, "cancelled")
+
+
+@bp.route("/seances/<session_id>/retablir", methods=["GET", "POST"])
+def restore_session(session_id: str) -> Any:
+    """« Rétablir »: a cancelled session takes place after all (found in « Modifier » only,
+    where nothing said to look)."""
+    return _set_status(session_id, "confirmed")
+
+
+def _set_status(session_id: str, status: str) -> Any:
+    """The confirmation page of « Annuler » or « Rétablir »; on POST, the status in the draft."""
     values = _session_values(session_id)
     errors: dict[str, str] = {}
-    if request.method == "POST":
+    if status == "cancelled" and values.get("held") is True:  # its page would say « Annulé »
+        errors = {"held": _("This session took place already: it cannot be cancelled. If it "
+                            "did not, untick this box first ('Edit').")}
+    elif request.method == "POST":
         draft = current_draft()
         text = drafts.edit(draft.text, "sessions", session_id,
-                           forms.editable(SESSION, ("status",)), {"status": "cancelled"})
+                           forms.editable(SESSION, ("status",)), {"status": status})
         errors = _try(text, "sessions", session_id, SESSION)[0]
         if not errors:
             _save(draft, text)
             return redirect(url_for("desk.index", _anchor=f"s-{session_id}"))
     return render_template("desk/cancel.html", values=values, session_id=session_id,
+                           restore=status != "cancelled",
                            errors={forms.input_words(SESSION, k): v for k, v in errors.items()}), \
         (422 if errors else 200)
 
 
 def _next_values(last: dict[str, Any] | None, series_id: str) -> dict[str, Any]:
-    """A new session after `last`: number + 1, the same times a month later, the same links;
-    the date the series' rhythm plans for that number when it plans one."""
+    """A new session after `last`: number + 1, the same times a month later (or the first
+    such day to come), the same links; the date the series' rhythm plans for that number
+    when it plans one."""
+    version = _pending(current_draft().raw).version
+    zone = version.schedule.calendar.timezone if version is not None else UTC
+    now = _now().astimezone(zone).replace(tzinfo=None)  # the calendar's wall clock
     values: dict[str, Any] = {"series": series_id}
     if last is not None:
         keep = ("series", "start", "end", "moderator", "video_url", "video_public",
                 "registration_url")
         values = {k: last[k] for k in keep if k in last}
+        # A month after a session long past is past too, and was published unnoticed.
+        months = 1
+        while isinstance(start := values.get("start"), datetime) \
+                and (start + relativedelta(months=months)).replace(tzinfo=None) <= now:
+            months += 1
         for key in ("start", "end"):
             if isinstance(values.get(key), datetime):
-                values[key] += relativedelta(months=1)
+                values[key] += relativedelta(months=months)
     number = _number(last) + 1 if last is not None else 1
     if last is None or isinstance(last.get("number"), int):
         values["number"] = number
-    version = _pending(current_draft().raw).version
     series = version.schedule.series_by_id(series_id) if version is not None else None
     if series is not None and series.rhythm is not None:
         # Occurrence n is session n° n: a month later is another weekday (the 3rd Wednesday).
         for planned, start, end in planning.occurrences(series.rhythm):
             if planned == number:
                 values.update(start=start.replace(tzinfo=None), end=end.replace(tzinfo=None))
-    # The day in the calendar's zone (Paris), not the server's: at 00:30 in Paris it is
-    # still yesterday in UTC.
-    zone = version.schedule.calendar.timezone if version is not None else UTC
-    values["announced"] = _now().astimezone(zone).date()
+    values["announced"] = now.date()  # today in the calendar's zone, not the server's
     return values
 
 
@@ -644,11 +679,15 @@ def _contact_problems(text: str, kept: list[int]) -> tuple[dict[str, str], list[
     return mine, others
 
 
-@bp.get("/brouillon")
+@bp.route("/brouillon", methods=["GET", "POST"])
 def draft_page() -> Any:
-    """What publishing the draft sends out, the check's words, its problems, and the buttons."""
-    if request.args.get("mode") in MODES:
-        session["mode"] = request.args["mode"]
+    """What publishing the draft sends out, the check's words, its problems, and the buttons;
+    POST (« Voir ce qu'envoie ce type de modification »): the kind of change chosen."""
+    chosen = (request.form if request.method == "POST" else request.args).get("mode")
+    if chosen in MODES:
+        session["mode"] = chosen
+    if request.method == "POST":
+        return redirect(url_for("desk.draft_page"))
     return _draft_view()
 
 
@@ -657,8 +696,9 @@ def _seen(draft: drafts.Draft, listed: list[preview.Outgoing], mode: str) -> str
     return hashlib.sha256(repr((draft.text, listed, mode)).encode("utf-8")).hexdigest()
 
 
-def _draft_view(changed: bool = False) -> str:
-    """The draft page; `changed` when « Publier » refused as what goes out changed since."""
+def _draft_view(changed: bool = False, other_kind: bool = False) -> str:
+    """The draft page; `changed` when « Publier » refused as what goes out changed since,
+    `other_kind` as the editor chose another kind of change than the page showed."""
     draft = current_draft()
     file_text = _file_text()
     if draft.moved(file_text):
@@ -667,11 +707,11 @@ def _draft_view(changed: bool = False) -> str:
         return render_template("desk/draft.html", moved=True, mine=(), pending=None,
                                **_conflict(draft, file_text))
     found = _pending(draft.raw, _mode())
-    listed = preview.outgoing(found.version, found.changes) if found.version else []
+    listed = preview.outgoing(found.version, found.changes, _now()) if found.version else []
     return render_template(
         "desk/draft.html", draft=draft, pending=found, outgoing=listed, mode=_mode(),
         moved=False, mine=drafts.diff(draft.base, draft.text, (_("file"), _("draft"))),
-        seen=_seen(draft, listed, _mode()), changed=changed,
+        seen=_seen(draft, listed, _mode()), changed=changed, other_kind=other_kind,
         forms_of=_forms_of(draft.text) if found.problems else {},
     )
 
@@ -720,20 +760,21 @@ def publish_draft() -> Any:
         found = preview.pending(schedule_path(), current, draft.raw, _now(), MODES[mode])
         if found.problems:
             return redirect(url_for("desk.draft_page"))
-        # What the page showed going out, as « Publier » posts it back: the draft changed in
-        # another tab since, or the 15-minute rule has since made a correction an announcement.
-        seen = request.form.get("seen")
+        # What the page showed going out (under the kind it showed), as « Publier » posts it
+        # back: the draft changed in another tab since, the 15-minute rule has since made a
+        # correction an announcement, or another kind was chosen without being shown.
+        seen, shown = request.form.get("seen"), request.form.get("shown_mode", mode)
         changed = seen is not None and not found.unchanged and seen != _seen(
-            draft, preview.outgoing(found.version, found.changes), mode)
+            draft, preview.outgoing(found.version, found.changes, _now()), shown)
         # The preview's site: built then, found here; if it cannot be, nothing is written.
         # (Nothing new to publish, as at a double click, needs no site.)
         if not found.unchanged and not changed:
-            _draft_site(found.version, moment, served, mode)
+            _draft_site(found, moment, served, mode)
         if draft.text != on_disk and not changed:
             drafts.write_atomically(schedule_path(), draft.raw)
     if changed:  # out of the lock: the page asks the store, which may publish
         session["mode"] = mode
-        return _draft_view(changed=True), 409
+        return _draft_view(changed=shown == mode, other_kind=shown != mode), 409
     try:
         outcome = publish(schedule_path(), published_file(), _now(), raw=draft.raw,
                           correction=MODES[mode], editor=g.editor.email)
@@ -782,13 +823,14 @@ class Unbuildable(Exception):
     """The site of the editor's draft could not be built: it must not be published."""
 
 
-def _draft_site(version: Version, moment: datetime, served: Site, mode: str) -> Site:
-    """The site of the editor's draft, `version`, built by the site's builder (the preview),
+def _draft_site(found: preview.Pending, moment: datetime, served: Site, mode: str) -> Site:
+    """The site of the editor's draft, `found`, built by the site's builder (the preview),
     or found built for the same version; `served` lends the files that did not change."""
     # One folder a kind of change: the same text gives another history as a correction.
     folder = drafts.preview_folder(schedule_path(), g.editor.email) / mode
+    assert found.version is not None, "a draft with problems has no site"
     try:
-        return preview.preview_site(version, moment, folder, served)
+        return preview.preview_site(found.version, moment, folder, served, found.changes)
     except OSError:
         raise  # a full disk: said as the desk says any file it cannot write
     except Exception as error:  # a bug of a render function, in this draft's data
@@ -816,7 +858,7 @@ def _preview() -> Site | None:
     if found.version is None:
         return None
     store = _store()  # the site served, and its clock
-    return _draft_site(found.version, store.moment(), store.site(), _mode())
+    return _draft_site(found, store.moment(), store.site(), _mode())
 
 
 @bp.get("/apercu/", defaults={"path": ""})
