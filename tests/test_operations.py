@@ -7,9 +7,11 @@ import errno
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +32,7 @@ from agenda.published import (
     publishing_lock,
     read_version,
 )
+from agenda.render import cards
 from agenda.site import folder_name
 from agenda.store import CURRENT
 from tests.conftest import SEVERAL
@@ -482,3 +485,33 @@ def test_an_export_rebuilt_in_place_is_never_missing_while_the_previous_one_goes
     runner.invoke(main, ["build", "--publish", "--data", str(path), str(out)])
 
     assert "Matinales du jeudi" in (out / "index.html").read_text("utf-8")
+
+
+def test_a_build_worker_killed_fails_the_build_instead_of_holding_the_lock_for_ever(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The kernel kills a forked build worker (out of memory, 10,000 sessions on a small
+    # machine). The pool starts another but never hands out the slice the dead one held:
+    # the build waited for it for ever, under the builder's lock, so every watcher stopped
+    # there too (no edit published, no folder of the next period) and /healthz said « ok ».
+    path = data_folder(tmp_path)
+    client = create_app({"AGENDA_DATA": str(path), "AGENDA_NOW": NOW, "AGENDA_WATCH": False,
+                         "AGENDA_SETTLE": 0, "TESTING": True}).test_client()
+    parent, card = os.getpid(), cards.session_card
+
+    def killed(*args: object) -> bytes:  # what the OOM killer does to a build worker
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return card(*args)
+
+    monkeypatch.setattr(cards, "session_card", killed)
+    text = path.read_text("utf-8")
+    path.write_text(text.replace('name = "Agenda d’essai"', 'name = "Agenda"', 1), "utf-8")
+    answers: list[str] = []
+    asking = threading.Thread(target=lambda: answers.append(
+        client.get("/healthz").get_data(as_text=True)), daemon=True)
+    asking.start()
+    asking.join(30)
+    assert answers, "the build still waits for the killed worker's documents"
+    assert "un processus de construction a été tué (mémoire épuisée ?) ; le dossier" \
+        in answers[0]

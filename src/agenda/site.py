@@ -1,17 +1,15 @@
 """The builder: a published version, at a moment, becomes a folder of files.
 
-Every public URL is a file under the "pretty URL" rule (`file_for`), with its
-`.gz` and `.br` siblings when compressible, and `_manifest.jsonl` lists each
-URL's validators and headers, a line each. Beside them: `_headers` (Netlify, Cloudflare
-Pages), `_nginx/` (a configuration serving the folder as the app does) and the
-French `404.html`. The app (agenda.web.serve), nginx and any CDN serve the
-same bytes from it.
+Every public URL is a file under the "pretty URL" rule (`file_for`), with its `.gz` and `.br`
+siblings when compressible, and `_manifest.jsonl` lists each URL's validators and headers, a line
+each. Beside them: `_headers` (Netlify, Cloudflare Pages), `_nginx/` (a configuration serving the
+folder as the app does) and the French `404.html`. The app (agenda.web.serve), nginx and any CDN
+serve the same bytes from it.
 
-A folder is immutable and complete or absent: it is written under a temporary
-name and renamed into place, its manifest last. A build reuses, by hard link,
-every file of the previous folder whose inputs did not change (the manifest
-keeps what each file was made of), and renders the rest on every core.
-Render functions stay pure; what is reused is decided here.
+A folder is immutable and complete or absent: it is written under a temporary name and renamed into
+place, its manifest last. A build reuses, by hard link, every file of the previous folder whose
+inputs did not change (the manifest keeps what each file was made of), and renders the rest on
+every core. Render functions stay pure; what is reused is decided here.
 """
 
 from __future__ import annotations
@@ -430,15 +428,16 @@ def _reuse(entry: Entry, old: str, new: str, folders: set[str]) -> bool:
     return True
 
 
-# What a forked build worker renders: handed over at the fork (Pool's initializer runs in
-# the child, on the documents the fork copied; render functions are closures, which
-# could not be sent otherwise). Only the workers ever set it.
+# What a forked build worker renders: handed over at the fork (Pool's initializer runs in the
+# child, on the documents the fork copied; closures could not be sent). Only workers set it.
 _WORK: tuple[list[Document], Path] = ([], Path())
 
 
-def _receive(todo: list[Document], folder: Path) -> None:
+def _receive(todo: list[Document], folder: Path, started: Any) -> None:
     global _WORK  # noqa: PLW0603 - in a build worker, once, at its start
     _WORK = (todo, folder)
+    with started.get_lock():
+        started.value += 1
     # Forked from a server process (a gunicorn worker), the build worker inherits its
     # signal handlers, which only ask a loop it does not run to stop: take back the
     # defaults, so that the pool can end it.
@@ -461,14 +460,18 @@ def _render_all(todo: list[Document], folder: Path, workers: int,
     # Small slices: the last ones, taken while the other workers end theirs, keep all busy.
     size = max(1, len(todo) // (workers * 32))
     slices = [range(i, min(i + size, len(todo))) for i in range(0, len(todo), size)]
-    pool = multiprocessing.get_context("fork").Pool(
-        workers, initializer=_receive, initargs=(todo, folder))
+    context = multiprocessing.get_context("fork")
+    started = context.Value("i", 0)  # the pool replaces a worker killed (out of memory?)
+    pool = context.Pool(workers, initializer=_receive, initargs=(todo, folder, started))
     try:
-        parts = pool.imap(_render_slice, slices)  # handed to the workers at once
+        parts = pool.map_async(_render_slice, slices, chunksize=1)  # handed over at once
         meanwhile()
-        found = [e for part in parts for e in part]
+        while not parts.ready():  # but the slice it held never comes: not waited for ever
+            if started.value > workers:
+                raise SiteError(_("a build worker was killed (out of memory?)"))
+            parts.wait(0.5)
         pool.close()  # the workers end when they have nothing more to do
-        return found
+        return [e for part in parts.get() for e in part]
     finally:
         pool.terminate()
         pool.join()

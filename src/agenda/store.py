@@ -1,22 +1,19 @@
 """The version and site folder in service in this process, kept in step with the files.
 
-A request takes one Version (`current()`) and the folder built from it (`site()`).
-A watcher (a thread in each gunicorn worker from its start; each request in tests)
-follows the published version (`sessions.published.json`) that another process
-wrote, and publishes the schedule file under the lock once it has stopped changing
-for `settle` seconds. An invalid edit, a partial save or a dropped session never
-changes what is served: it is `pending` (for /healthz), with its problems and the
-time the file was saved. A publication that could not be written is tried again
-every RETRY_SECONDS, a folder that could not be built every BUILD_RETRY_SECONDS.
-What needs an operator (a history older than the mark, a first start without
-history, a clock off, a failed build) is in `alarms`, which /healthz lists. Each
-problem is logged once, when it appears or changes.
+A request takes one Version (`current()`) and the folder built from it (`site()`). A watcher (a
+thread in each gunicorn worker from its start; each request in tests) follows the published version
+(`sessions.published.json`) that another process wrote, and publishes the schedule file under the
+lock once it has stopped changing for `settle` seconds. An invalid edit, a partial save or a
+dropped session never changes what is served: it is `pending` (for /healthz), with its problems and
+the time the file was saved. A publication that could not be written is tried again every
+RETRY_SECONDS, a folder that could not be built every BUILD_RETRY_SECONDS. What needs an operator
+(a history older than the mark, a first start without history, a clock off, a failed build) is in
+`alarms`, which /healthz lists. Each problem is logged once, when it appears or changes.
 
-Each version is built into a folder (agenda.site) once, under the publishing lock,
-by the first process that needs it; the others serve it once complete, then read
-the version (for the few dynamic routes). A folder holds until the next moment a
-document changes by itself (a session ends, an announcement comes due): the clock
-is read here, to know which folder to serve.
+Each version is built into a folder (agenda.site) once, under the publishing lock, by the first
+process that needs it; the others serve it once complete, then read the version (for the few
+dynamic routes). A folder holds until the next moment a document changes by itself (a session ends,
+an announcement comes due): the clock is read here, to know which folder to serve.
 """
 
 from __future__ import annotations
