@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from agenda import gunicorn_conf
 from tests.conftest import ROOT, SEVERAL
 from tests.servers import fetch, free_port, nginx, running
 from tests.test_cli import says
@@ -164,3 +165,13 @@ def test_a_port_in_use_is_not_announced_as_served(tmp_path: Path) -> None:
     assert says("agenda: starting {path} at {binds} with {workers} workers (Ctrl-C to stop)",
                 result.stdout.splitlines()[0])
     assert f"Connection in use: ('127.0.0.1', {port})" in result.stderr
+
+
+def test_a_worker_lives_as_long_as_nginx_waits_for_its_answer() -> None:
+    # A desk preview or publication builds in the request, every document when the calendar
+    # or its contacts change (a minute at 10,000 sessions): gunicorn killed the worker at
+    # 30 s (the editor got a 502, at every try) while nginx would have waited 120 s.
+    waits = [int(seconds) for conf in (ROOT / "deploy" / "nginx").glob("*.conf") for seconds in
+             re.findall(r"proxy_read_timeout (\d+)s;", conf.read_text(encoding="utf-8"))]
+    assert max(waits) == 120
+    assert gunicorn_conf.timeout >= max(waits)

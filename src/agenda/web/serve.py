@@ -1,8 +1,8 @@
 """Every public URL: a lookup in the manifest of the folder in service, and the file's bytes.
 
-Nothing is rendered here. The query forms (`?series=`, `?city=`) answer with
-the file of their path form; conditional requests follow RFC 9110 §13.2.2; the
-content coding is the client's preferred among those built (gzip, brotli).
+Nothing is rendered here. The query forms (`?series=`, `?city=`) answer with the file of their
+path form; conditional requests follow RFC 9110 §13.2.2; the content coding is the client's
+preferred among those built (gzip, brotli).
 """
 
 from __future__ import annotations
@@ -44,10 +44,9 @@ def store() -> VersionStore:
 
 
 class SiteFiles:
-    """WSGI: a GET or HEAD of a URL of the folder in service, answered from its file
-    before Flask is reached; every other request goes on to the Flask app. Serving a file
-    needs none of Flask's request machinery, as nginx in front would need none; the answer
-    is the same as the Flask route's (`reply` makes both)."""
+    """WSGI: a GET or HEAD of a URL of the folder in service, answered from its file before Flask
+    is reached; every other request goes on to the Flask app. Serving a file needs none of Flask's
+    request machinery, as nginx would need none; the answer is the Flask route's (`reply`)."""
 
     def __init__(self, app: WSGIApplication, versions: VersionStore) -> None:
         self.app = app
