@@ -19,6 +19,7 @@ from flask import Flask
 import agenda.store
 from agenda import create_app, site
 from agenda.published import published_path, read_version
+from agenda.render import cards
 from agenda.store import CURRENT, VersionStore
 from tests.conftest import SEVERAL
 from tests.servers import ROOT, fetch, free_port, running
@@ -471,3 +472,31 @@ def test_a_site_folder_shared_with_other_files_loses_none_of_them(tmp_path: Path
     with pytest.raises(site.SiteError):
         create_app(config)
     assert (root / CURRENT / "index.html").read_text(encoding="utf-8") == "à garder"
+
+
+def test_a_folder_built_anew_over_a_missing_file_leaves_nginx_the_old_one_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A file found missing (removed by hand) has the folder built anew, from nothing. The
+    # folder was removed first: `current` named nothing for the whole build (a minute at
+    # 10,000 sessions), and nginx answered 404 to every page, feed and calendar meanwhile.
+    path = data_copy(tmp_path)
+    app = app_on(path)
+    client = app.test_client()
+    before = served(app)
+    good = client.get("/rss.xml").data
+    page = before.folder.parent / CURRENT / "events" / "automne.html"
+    seen, card = tmp_path / "seen", cards.agenda_card
+
+    def probe(*args: object) -> bytes:  # during the build (in a build worker, maybe)
+        with seen.open("a") as out:
+            out.write(f"{page.is_file()}\n")
+        return card(*args)
+
+    monkeypatch.setattr(cards, "agenda_card", probe)
+    (before.folder / "rss.xml").unlink()
+    response = client.get("/rss.xml")
+    assert (response.status_code, response.data) == (200, good)
+    assert seen.read_text() == "True\n"  # what nginx serves was there all along
+    assert served(app).folder == before.folder and served(app).ino != before.ino
+    assert [p.name for p in before.folder.parent.iterdir() if p.name.startswith(".v")] == []

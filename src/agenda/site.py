@@ -561,13 +561,11 @@ def build(
         with open(temporary / MANIFEST, "wb") as out:
             out.write(json.dumps(head, ensure_ascii=False).encode("utf-8") + b"\n")
             out.writelines(e.line(kinds) for e in entries)
-        try:
-            os.rename(temporary, target)
-        except OSError:
-            if not (target / MANIFEST).exists():
-                raise
-            shutil.rmtree(temporary, ignore_errors=True)  # another process built it meanwhile
-            return read_site(target)
+        aside = temporary.with_suffix(".tmp.old")
+        if target.is_dir():  # damaged, it is served (by nginx too) until this one takes its place
+            os.rename(target, aside)
+        os.rename(temporary, target)
+        shutil.rmtree(aside, ignore_errors=True)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise

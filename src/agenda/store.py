@@ -394,7 +394,7 @@ def site_root_for(schedule: Path) -> Path:
 CURRENT = "current"  # the link to the folder in service, for nginx and CDNs
 # The folders builds name (folder_of; with a dot and a pid while built): the only ones removed,
 # whatever else the folder of AGENDA_SITE holds.
-BUILT = re.compile(r"\.?v[0-9]+-[0-9a-f]+--?[0-9]+-[0-9a-f]+(\.[0-9]+\.tmp)?\Z")
+BUILT = re.compile(r"\.?v[0-9]+-[0-9a-f]+--?[0-9]+-[0-9a-f]+(\.[0-9]+\.tmp(\.old)?)?\Z")
 
 
 def ensure_site(
@@ -418,9 +418,7 @@ def ensure_site(
             found = builder.read_site(target)
             if damaged is not None and found.ino == damaged.ino:
                 raise builder.SiteError(f"{target}: damaged")
-        except builder.SiteError:
-            if target.exists():  # incomplete or damaged: never served, built anew
-                shutil.rmtree(target, ignore_errors=True)
+        except builder.SiteError:  # or incomplete: never served, built anew
             prune(root, {previous.folder.name if previous else ""}, dead_only=True)
             if previous is None or previous is damaged:
                 previous = _current(root) if damaged is None else None
