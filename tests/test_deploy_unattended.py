@@ -175,3 +175,18 @@ def test_a_worker_lives_as_long_as_nginx_waits_for_its_answer() -> None:
              re.findall(r"proxy_read_timeout (\d+)s;", conf.read_text(encoding="utf-8"))]
     assert max(waits) == 120
     assert gunicorn_conf.timeout >= max(waits)
+
+
+def test_agenda_serve_listens_on_an_ipv6_address(tmp_path: Path) -> None:
+    # `--host ::` (every address, IPv4 too on Linux) was written `:::8000` for gunicorn,
+    # which stopped on « '' is not a valid port number ».
+    port = free_port()
+    data = tmp_path / "sessions.toml"
+    shutil.copyfile(SEVERAL, data)
+    command = [agenda_command(), "serve", "--data", str(data), "--host", "::", "--port",
+               str(port), "--workers", "1"]
+    with running(command, port, "/healthz", cwd=tmp_path, env=dict(os.environ)):
+        status, _, body = fetch(port, "/healthz")
+        with socket.create_connection(("::1", port), timeout=10):
+            pass  # and over IPv6
+    assert status == 200 and body.startswith(b"ok: serving version 1")

@@ -197,8 +197,9 @@ def serve(
         def load_config(self) -> None:
             for path in settings:
                 self.load_config_from_file(str(path))
+            address = f"[{host.strip('[]')}]" if host and ":" in host else host  # IPv6: [::]
             if host or port is not None:
-                self.cfg.set("bind", [f"{host or '127.0.0.1'}:{8000 if port is None else port}"])
+                self.cfg.set("bind", [f"{address or '127.0.0.1'}:{8000 if port is None else port}"])
             if workers:
                 self.cfg.set("workers", workers)
 

@@ -438,9 +438,8 @@ def _receive(todo: list[Document], folder: Path, started: Any) -> None:
     _WORK = (todo, folder)
     with started.get_lock():
         started.value += 1
-    # Forked from a server process (a gunicorn worker), the build worker inherits its
-    # signal handlers, which only ask a loop it does not run to stop: take back the
-    # defaults, so that the pool can end it.
+    # Forked from a gunicorn worker, it inherits signal handlers that only ask a loop it does not
+    # run to stop: the defaults back, so that the pool can end it.
     for number in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP):
         signal.signal(number, signal.SIG_DFL)
 
