@@ -515,3 +515,28 @@ def test_a_build_worker_killed_fails_the_build_instead_of_holding_the_lock_for_e
     assert answers, "the build still waits for the killed worker's documents"
     assert "un processus de construction a été tué (mémoire épuisée ?) ; le dossier" \
         in answers[0]
+
+
+def test_a_folder_built_ahead_by_a_pinned_export_is_served_by_nginx_when_its_time_comes(
+    tmp_path: Path,
+) -> None:
+    # `agenda build --now <tomorrow>` (an export prepared ahead) builds tomorrow's folder on
+    # the production data folder and leaves `current` as it is. When tomorrow came, the
+    # service found that folder built and served it, but never pointed `current` at it:
+    # nginx served yesterday's pages (registration open to a session over) until the next
+    # edit or moment, while /healthz named the right folder.
+    path = data_folder(tmp_path)
+    app = create_app({"AGENDA_DATA": str(path), "AGENDA_NOW": "2021-03-02T12:00:00+01:00",
+                      "AGENDA_WATCH": False, "TESTING": True})
+    client = app.test_client()
+    result = CliRunner().invoke(main, ["build", "--data", str(path), "--now", NOW,
+                                       str(tmp_path / "export")])
+    assert result.exit_code == 0, result.output
+
+    app.config["AGENDA_NOW"] = NOW  # its time comes
+    health = client.get("/healthz").get_data(as_text=True)
+
+    folder = health.splitlines()[1].removeprefix("site folder: ")
+    current = path.with_name("sessions.site") / CURRENT
+    assert os.path.realpath(current) == os.path.realpath(folder)
+    assert "S’inscrire" not in (current / "events" / "printemps.html").read_text("utf-8")

@@ -22,9 +22,8 @@ def healthz() -> Response:
     lines = [f"ok: serving {current.label}, published {published}, "
              f"{len(current.schedule.sessions)} sessions", f"site folder: {site.folder}"]
     if pending is not None:
-        since = pending.since.isoformat()
-        lines.append(f"pending since {since}: {pending_sentence(pending.state)}")
-        lines += [f"  {problem}" for problem in pending.problems]
+        lines += [f"pending since {pending.since.isoformat()}: {pending_sentence(pending.state)}",
+                  *(f"  {problem}" for problem in pending.problems)]
     problems = list(versions.alarms.values())
     if site.valid_until is not None and versions.moment() >= site.valid_until:  # a build stuck?
         problems.append(_("the folder served holds until {until}: the folder of now is not built "
