@@ -540,3 +540,33 @@ def test_a_folder_built_ahead_by_a_pinned_export_is_served_by_nginx_when_its_tim
     current = path.with_name("sessions.site") / CURRENT
     assert os.path.realpath(current) == os.path.realpath(folder)
     assert "S’inscrire" not in (current / "events" / "printemps.html").read_text("utf-8")
+
+
+def test_an_export_into_a_folder_whose_parent_this_user_cannot_write_says_why_in_french(
+    tmp_path: Path,
+) -> None:
+    # The service's user runs the daily export (as root, agenda build refuses the service's
+    # data folder) into /var/www/agenda, its own, in root's /var/www. The export is made
+    # beside it, then renamed in: the job failed every day on « [Errno 13] Permission
+    # denied: '/var/www/.agenda.1234.tmp' », in English, without a way out.
+    path = data_folder(tmp_path)
+    www = tmp_path / "www"
+    (www / "agenda").mkdir(parents=True)
+    www.chmod(0o555)
+    command = [str(Path(sys.executable).with_name("agenda")), "build", "--data", str(path),
+               str(www / "agenda")]
+    if os.geteuid() == 0:  # root writes anywhere: as root without that power
+        if shutil.which("setpriv") is None:
+            pytest.skip("setpriv (util-linux) is not installed")
+        command = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search,-fowner",
+                   "--inh-caps", "-all", "--", *command]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    finally:
+        www.chmod(0o755)
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        f"agenda : impossible de préparer l’export à côté de {www / 'agenda'}, dans {www}, ")
+    assert "exportez dans un nouveau dossier à l’intérieur de" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert list(www.iterdir()) == [www / "agenda"]

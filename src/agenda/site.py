@@ -193,9 +193,8 @@ def session_documents(version: Version, now: datetime, prints: dict[str, str]
 
 def shared_documents(version: Version, now: datetime, events: dict[str, bytes],
                      prints: dict[str, str]) -> Iterator[Document]:
-    """The documents of the whole schedule, each series and each city, and the sessions'
-    .ics downloads, at `now`, from the VEVENTs serialized by `session_documents` (`events`)
-    and the sessions' `fingerprints` (`prints`), by id."""
+    """The documents of the whole schedule, each series and city, and the sessions' .ics, at
+    `now`, from the VEVENTs of `session_documents` (`events`) and `fingerprints` (`prints`)."""
     schedule = version.schedule
     calendar = schedule.calendar
     updated = calendar.updated
@@ -518,10 +517,9 @@ def build(
     version: Version, now: datetime, target: Path, previous: Site | None = None,
     workers: int | None = None,
 ) -> Site:
-    """Build the folder of `version` at `now` into `target`, atomically; the Site built.
-
-    Files whose inputs are those of a file of `previous` are hard-linked from it. Nothing
-    is left at `target` unless the build completed (the temporary folder is removed)."""
+    """Build the folder of `version` at `now` into `target`, atomically: a folder there (damaged)
+    is replaced once this one is complete. Files whose inputs are those of a file of `previous`
+    are hard-linked from it; the Site built."""
     target = Path(target)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     shutil.rmtree(temporary, ignore_errors=True)
@@ -600,11 +598,16 @@ def export(site: Site, outdir: Path) -> int:
             shutil.copy2(source, target)
         copied.append(None)
 
-    shutil.copytree(site.folder, temporary, copy_function=link_or_copy)
-    # The previous export moves aside first: nginx misses it for two renames, not a removal.
-    previous = temporary.with_suffix(".old")
-    if outdir.exists():
-        os.rename(outdir, previous)
-    os.rename(temporary, outdir)
-    shutil.rmtree(previous, ignore_errors=True)
+    try:
+        shutil.copytree(site.folder, temporary, copy_function=link_or_copy)
+        if outdir.exists():  # moved aside first: nginx misses it for two renames, not a removal
+            os.rename(outdir, temporary.with_suffix(".old"))
+        os.rename(temporary, outdir)
+    except OSError as error:  # a folder of root's (/var/www), another disk (a mount point)
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise AgendaError(_("cannot make the export beside {path}, in {parent}, to rename it into "
+                            "place ({reason}): let this user write there, on the same disk, or "
+                            "export into a new folder inside {path}", path=outdir,
+                            parent=outdir.parent, reason=error.strerror or error)) from None
+    shutil.rmtree(temporary.with_suffix(".old"), ignore_errors=True)
     return len(copied)

@@ -401,10 +401,9 @@ def ensure_site(
     damaged: builder.Site | None = None, serve: bool = True,
     served: Callable[[builder.Site], object] = lambda found: None,
 ) -> builder.Site:
-    """The folder of `version` at `now` under `root`: found complete, or built under the
-    publishing lock (whoever comes first builds; the others find it done). A `damaged` folder
-    is built anew unless another process did it already. `serve` false (a pinned export)
-    leaves `current` as it is; `served` gets the folder before old ones are pruned (slow)."""
+    """The folder of `version` at `now` under `root`: found, or built under the lock (whoever
+    comes first builds). A `damaged` folder is built anew unless another process did. `serve`
+    false (a pinned export) leaves `current` alone; `served` gets the folder before pruning."""
     target = root / builder.folder_name(version, now)
     with contextlib.suppress(builder.SiteError):
         found = builder.read_site(target)
@@ -447,8 +446,7 @@ def find_site(root: Path, mark: Mark, now: datetime) -> builder.Site | None:
 
 
 def _ours(root: Path, name: str = "") -> bool:
-    """Whether `current` names a folder of this release (not another's), no earlier (version,
-    then period) than `name`, which a pinned `agenda build --now` may have built ahead."""
+    """Whether `current` names a folder of this release no earlier (version, period) than `name`."""
     served = Path(os.path.realpath(root / CURRENT)).name
     order = [(int(m[1]), int(m[2])) if (m := BUILT.match(n)) else (0, 0) for n in (served, name)]
     return served.endswith(builder.RELEASE[:8]) and order[0] >= order[1]

@@ -97,9 +97,8 @@ def answer(path: str) -> Response:
 
 
 def send(site: Site, entry: Entry, again: bool = True) -> Response:
-    """The answer of `entry` as a Flask response. A file missing or cut under us (a folder
-    removed or damaged by hand) is never answered with wrong bytes: the folder is built
-    anew and the answer taken from it, or a 503 says to come back."""
+    """The answer of `entry` as a Flask response. A file missing or cut under us (removed by
+    hand) is never sent: the folder is built anew and answers, or a 503 says to come back."""
     status, lines, handle = reply(request.environ, site, entry)
     if status == 412:
         return Response("412 – Cette version n’est plus la version en ligne.\n", 412,
