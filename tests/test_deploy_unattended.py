@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from agenda import gunicorn_conf
 from tests.conftest import ROOT, SEVERAL
 from tests.servers import fetch, free_port, nginx, running
 from tests.test_cli import says
@@ -172,3 +173,28 @@ def test_a_port_in_use_is_not_announced_as_served(tmp_path: Path) -> None:
     assert says("agenda: starting {path} at {binds} with {workers} workers (Ctrl-C to stop)",
                 result.stdout.splitlines()[0])
     assert f"Connection in use: ('127.0.0.1', {port})" in result.stderr
+
+
+def test_a_worker_lives_as_long_as_nginx_waits_for_its_answer() -> None:
+    # A desk preview or publication builds in the request, every document when the calendar
+    # or its contacts change (a minute at 10,000 sessions): gunicorn killed the worker at
+    # 30 s (the editor got a 502, at every try) while nginx would have waited 120 s.
+    waits = [int(seconds) for conf in (ROOT / "deploy" / "nginx").glob("*.conf") for seconds in
+             re.findall(r"proxy_read_timeout (\d+)s;", conf.read_text(encoding="utf-8"))]
+    assert max(waits) == 120
+    assert gunicorn_conf.timeout >= max(waits)
+
+
+def test_agenda_serve_listens_on_an_ipv6_address(tmp_path: Path) -> None:
+    # `--host ::` (every address, IPv4 too on Linux) was written `:::8000` for gunicorn,
+    # which stopped on « '' is not a valid port number ».
+    port = free_port()
+    data = tmp_path / "sessions.toml"
+    shutil.copyfile(SEVERAL, data)
+    command = [agenda_command(), "serve", "--data", str(data), "--host", "::", "--port",
+               str(port), "--workers", "1"]
+    with running(command, port, "/healthz", cwd=tmp_path, env=dict(os.environ)):
+        status, _, body = fetch(port, "/healthz")
+        with socket.create_connection(("::1", port), timeout=10):
+            pass  # and over IPv6
+    assert status == 200 and body.startswith(b"ok: serving version 1")

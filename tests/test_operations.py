@@ -7,9 +7,11 @@ import errno
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +32,7 @@ from agenda.published import (
     publishing_lock,
     read_version,
 )
+from agenda.render import cards
 from agenda.site import folder_name
 from agenda.store import CURRENT
 from tests.conftest import SEVERAL
@@ -482,3 +485,90 @@ def test_an_export_rebuilt_in_place_is_never_missing_while_the_previous_one_goes
     runner.invoke(main, ["build", "--publish", "--data", str(path), str(out)])
 
     assert "Matinales du jeudi" in (out / "index.html").read_text("utf-8")
+
+
+def test_a_build_worker_killed_fails_the_build_instead_of_holding_the_lock_for_ever(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The kernel kills a forked build worker (out of memory, 10,000 sessions on a small
+    # machine). The pool starts another but never hands out the slice the dead one held:
+    # the build waited for it for ever, under the builder's lock, so every watcher stopped
+    # there too (no edit published, no folder of the next period) and /healthz said « ok ».
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("on one core, a build renders in its own process, without workers")
+    path = data_folder(tmp_path)
+    client = create_app({"AGENDA_DATA": str(path), "AGENDA_NOW": NOW, "AGENDA_WATCH": False,
+                         "AGENDA_SETTLE": 0, "TESTING": True}).test_client()
+    parent, card = os.getpid(), cards.session_card
+
+    def killed(*args: object) -> bytes:  # what the OOM killer does to a build worker
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return card(*args)
+
+    monkeypatch.setattr(cards, "session_card", killed)
+    text = path.read_text("utf-8")
+    path.write_text(text.replace('name = "Agenda d’essai"', 'name = "Agenda"', 1), "utf-8")
+    answers: list[str] = []
+    asking = threading.Thread(target=lambda: answers.append(
+        client.get("/healthz").get_data(as_text=True)), daemon=True)
+    asking.start()
+    asking.join(30)
+    assert answers, "the build still waits for the killed worker's documents"
+    assert "un processus de construction a été tué (mémoire épuisée ?) ; le dossier" \
+        in answers[0]
+
+
+def test_a_folder_built_ahead_by_a_pinned_export_is_served_by_nginx_when_its_time_comes(
+    tmp_path: Path,
+) -> None:
+    # `agenda build --now <tomorrow>` (an export prepared ahead) builds tomorrow's folder on
+    # the production data folder and leaves `current` as it is. When tomorrow came, the
+    # service found that folder built and served it, but never pointed `current` at it:
+    # nginx served yesterday's pages (registration open to a session over) until the next
+    # edit or moment, while /healthz named the right folder.
+    path = data_folder(tmp_path)
+    app = create_app({"AGENDA_DATA": str(path), "AGENDA_NOW": "2021-03-02T12:00:00+01:00",
+                      "AGENDA_WATCH": False, "TESTING": True})
+    client = app.test_client()
+    result = CliRunner().invoke(main, ["build", "--data", str(path), "--now", NOW,
+                                       str(tmp_path / "export")])
+    assert result.exit_code == 0, result.output
+
+    app.config["AGENDA_NOW"] = NOW  # its time comes
+    health = client.get("/healthz").get_data(as_text=True)
+
+    folder = health.splitlines()[1].removeprefix("site folder: ")
+    current = path.with_name("sessions.site") / CURRENT
+    assert os.path.realpath(current) == os.path.realpath(folder)
+    assert "S’inscrire" not in (current / "events" / "printemps.html").read_text("utf-8")
+
+
+def test_an_export_into_a_folder_whose_parent_this_user_cannot_write_says_why_in_french(
+    tmp_path: Path,
+) -> None:
+    # The service's user runs the daily export (as root, agenda build refuses the service's
+    # data folder) into /var/www/agenda, its own, in root's /var/www. The export is made
+    # beside it, then renamed in: the job failed every day on « [Errno 13] Permission
+    # denied: '/var/www/.agenda.1234.tmp' », in English, without a way out.
+    path = data_folder(tmp_path)
+    www = tmp_path / "www"
+    (www / "agenda").mkdir(parents=True)
+    www.chmod(0o555)
+    command = [str(Path(sys.executable).with_name("agenda")), "build", "--data", str(path),
+               str(www / "agenda")]
+    if os.geteuid() == 0:  # root writes anywhere: as root without that power
+        if shutil.which("setpriv") is None:
+            pytest.skip("setpriv (util-linux) is not installed")
+        command = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search,-fowner",
+                   "--inh-caps", "-all", "--", *command]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    finally:
+        www.chmod(0o755)
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        f"agenda : impossible de préparer l’export à côté de {www / 'agenda'}, dans {www}, ")
+    assert "exportez dans un nouveau dossier à l’intérieur de" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert list(www.iterdir()) == [www / "agenda"]

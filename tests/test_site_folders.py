@@ -18,7 +18,8 @@ from flask import Flask
 
 import agenda.store
 from agenda import create_app, site
-from agenda.published import published_path, read_version
+from agenda.published import published_path, publishing_lock, read_version
+from agenda.render import cards
 from agenda.store import CURRENT, VersionStore
 from tests.conftest import SEVERAL
 from tests.servers import ROOT, fetch, free_port, running
@@ -471,3 +472,52 @@ def test_a_site_folder_shared_with_other_files_loses_none_of_them(tmp_path: Path
     with pytest.raises(site.SiteError):
         create_app(config)
     assert (root / CURRENT / "index.html").read_text(encoding="utf-8") == "à garder"
+
+
+def test_a_folder_built_anew_over_a_missing_file_leaves_nginx_the_old_one_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A file found missing (removed by hand) has the folder built anew, from nothing. The
+    # folder was removed first: `current` named nothing for the whole build (a minute at
+    # 10,000 sessions), and nginx answered 404 to every page, feed and calendar meanwhile.
+    path = data_copy(tmp_path)
+    app = app_on(path)
+    client = app.test_client()
+    before = served(app)
+    good = client.get("/rss.xml").data
+    page = before.folder.parent / CURRENT / "events" / "automne.html"
+    seen, card = tmp_path / "seen", cards.agenda_card
+
+    def probe(*args: object) -> bytes:  # during the build (in a build worker, maybe)
+        with seen.open("a") as out:
+            out.write(f"{page.is_file()}\n")
+        return card(*args)
+
+    monkeypatch.setattr(cards, "agenda_card", probe)
+    (before.folder / "rss.xml").unlink()
+    response = client.get("/rss.xml")
+    assert (response.status_code, response.data) == (200, good)
+    assert seen.read_text() == "True\n"  # what nginx serves was there all along
+    assert served(app).folder == before.folder and served(app).ino != before.ino
+    assert [p.name for p in before.folder.parent.iterdir() if p.name.startswith(".v")] == []
+
+
+def test_health_says_when_the_folder_served_is_past_its_period(tmp_path: Path) -> None:
+    # A session ended, and no folder of the new period comes: its build waits for the builder's
+    # lock, held by an `agenda build` stopped in a terminal (Ctrl-Z), or by a build that hangs.
+    # Pages still offered « S’inscrire » to a session over, and /healthz said « ok ».
+    path = data_copy(tmp_path)
+    app = create_app({"AGENDA_DATA": str(path), "AGENDA_NOW": BEFORE, "AGENDA_WATCH": True,
+                      "AGENDA_SETTLE": 0.2, "TESTING": True})
+    client = app.test_client()
+    assert client.get("/healthz?strict=1").status_code == 200  # its watcher started
+    with publishing_lock(tmp_path / "sessions.site" / "site"):
+        app.config["AGENDA_NOW"] = AFTER_PRINTEMPS
+        time.sleep(1)
+        health = client.get("/healthz?strict=1")
+    assert health.status_code == 503
+    assert "problem: le dossier servi vaut jusqu’au 2021-03-28T" in health.get_data(as_text=True)
+    deadline = time.monotonic() + 20  # the lock released, the watcher builds it
+    while client.get("/healthz?strict=1").status_code != 200 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert client.get("/healthz?strict=1").status_code == 200

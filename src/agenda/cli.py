@@ -197,8 +197,9 @@ def serve(
         def load_config(self) -> None:
             for path in settings:
                 self.load_config_from_file(str(path))
+            address = f"[{host.strip('[]')}]" if host and ":" in host else host  # IPv6: [::]
             if host or port is not None:
-                self.cfg.set("bind", [f"{host or '127.0.0.1'}:{8000 if port is None else port}"])
+                self.cfg.set("bind", [f"{address or '127.0.0.1'}:{8000 if port is None else port}"])
             if workers:
                 self.cfg.set("workers", workers)
 
@@ -228,10 +229,9 @@ def serve(
 def build(outdir: Path, data: str | None, now: str | None, publish_first: bool) -> None:
     """Copy the published version's site folder into OUTDIR, byte for byte the server's answers.
 
-    Pages, feeds (every series and city), JSON, every .ics and the static files,
-    each with .gz and .br siblings; plus _headers (Netlify, Cloudflare Pages),
-    _nginx/ and 404.html. Refuses, with the list of differences, when the
-    schedule file holds an edit that is not published.
+    Pages, feeds (every series and city), JSON, every .ics and the static files, each with .gz and
+    .br siblings; plus _headers (Netlify, Cloudflare Pages), _nginx/ and 404.html. Refuses, with
+    the list of differences, when the schedule file holds an edit that is not published.
     """
     from agenda import fixed_moment, hosting, site
     from agenda.store import ensure_site, site_root_for

@@ -21,7 +21,9 @@ worker_class = "sync"
 preload_app = True
 # Behind nginx: it buffers slow clients, so a short keep-alive is enough.
 keepalive = 2
-timeout = 30
+# The desk builds its preview and publication in the request: a full build when the calendar or
+# its contacts change, about a minute at 10,000 sessions. As long as nginx waits (120 s).
+timeout = 120
 graceful_timeout = 10
 accesslog = "-"
 logger_class = "agenda.gunicorn_conf.AccessLogger"

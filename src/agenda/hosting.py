@@ -1,7 +1,6 @@
 """What a static host needs to serve a site folder as the app does: `_headers` and nginx files.
 
-Both are written from the manifest's entries (agenda.site), so the headers a
-host sends cannot drift from the app's.
+Both are written from the manifest's entries (agenda.site): the headers a host sends are the app's.
 """
 
 from __future__ import annotations

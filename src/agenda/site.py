@@ -1,17 +1,15 @@
 """The builder: a published version, at a moment, becomes a folder of files.
 
-Every public URL is a file under the "pretty URL" rule (`file_for`), with its
-`.gz` and `.br` siblings when compressible, and `_manifest.jsonl` lists each
-URL's validators and headers, a line each. Beside them: `_headers` (Netlify, Cloudflare
-Pages), `_nginx/` (a configuration serving the folder as the app does) and the
-French `404.html`. The app (agenda.web.serve), nginx and any CDN serve the
-same bytes from it.
+Every public URL is a file under the "pretty URL" rule (`file_for`), with its `.gz` and `.br`
+siblings when compressible, and `_manifest.jsonl` lists each URL's validators and headers, a line
+each. Beside them: `_headers` (Netlify, Cloudflare Pages), `_nginx/` (a configuration serving the
+folder as the app does) and the French `404.html`. The app (agenda.web.serve), nginx and any CDN
+serve the same bytes from it.
 
-A folder is immutable and complete or absent: it is written under a temporary
-name and renamed into place, its manifest last. A build reuses, by hard link,
-every file of the previous folder whose inputs did not change (the manifest
-keeps what each file was made of), and renders the rest on every core.
-Render functions stay pure; what is reused is decided here.
+A folder is immutable and complete or absent: it is written under a temporary name and renamed into
+place, its manifest last. A build reuses, by hard link, every file of the previous folder whose
+inputs did not change (the manifest keeps what each file was made of), and renders the rest on
+every core. Render functions stay pure; what is reused is decided here.
 """
 
 from __future__ import annotations
@@ -195,9 +193,8 @@ def session_documents(version: Version, now: datetime, prints: dict[str, str]
 
 def shared_documents(version: Version, now: datetime, events: dict[str, bytes],
                      prints: dict[str, str]) -> Iterator[Document]:
-    """The documents of the whole schedule, each series and each city, and the sessions'
-    .ics downloads, at `now`, from the VEVENTs serialized by `session_documents` (`events`)
-    and the sessions' `fingerprints` (`prints`), by id."""
+    """The documents of the whole schedule, each series and city, and the sessions' .ics, at
+    `now`, from the VEVENTs of `session_documents` (`events`) and `fingerprints` (`prints`)."""
     schedule = version.schedule
     calendar = schedule.calendar
     updated = calendar.updated
@@ -430,18 +427,18 @@ def _reuse(entry: Entry, old: str, new: str, folders: set[str]) -> bool:
     return True
 
 
-# What a forked build worker renders: handed over at the fork (Pool's initializer runs in
-# the child, on the documents the fork copied; render functions are closures, which
-# could not be sent otherwise). Only the workers ever set it.
+# What a forked build worker renders: handed over at the fork (Pool's initializer runs in the
+# child, on the documents the fork copied; closures could not be sent). Only workers set it.
 _WORK: tuple[list[Document], Path] = ([], Path())
 
 
-def _receive(todo: list[Document], folder: Path) -> None:
+def _receive(todo: list[Document], folder: Path, started: Any) -> None:
     global _WORK  # noqa: PLW0603 - in a build worker, once, at its start
     _WORK = (todo, folder)
-    # Forked from a server process (a gunicorn worker), the build worker inherits its
-    # signal handlers, which only ask a loop it does not run to stop: take back the
-    # defaults, so that the pool can end it.
+    with started.get_lock():
+        started.value += 1
+    # Forked from a gunicorn worker, it inherits signal handlers that only ask a loop it does not
+    # run to stop: the defaults back, so that the pool can end it.
     for number in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP):
         signal.signal(number, signal.SIG_DFL)
 
@@ -461,14 +458,18 @@ def _render_all(todo: list[Document], folder: Path, workers: int,
     # Small slices: the last ones, taken while the other workers end theirs, keep all busy.
     size = max(1, len(todo) // (workers * 32))
     slices = [range(i, min(i + size, len(todo))) for i in range(0, len(todo), size)]
-    pool = multiprocessing.get_context("fork").Pool(
-        workers, initializer=_receive, initargs=(todo, folder))
+    context = multiprocessing.get_context("fork")
+    started = context.Value("i", 0)  # the pool replaces a worker killed (out of memory?)
+    pool = context.Pool(workers, initializer=_receive, initargs=(todo, folder, started))
     try:
-        parts = pool.imap(_render_slice, slices)  # handed to the workers at once
+        parts = pool.map_async(_render_slice, slices, chunksize=1)  # handed over at once
         meanwhile()
-        found = [e for part in parts for e in part]
+        while not parts.ready():  # but the slice it held never comes: not waited for ever
+            if started.value > workers:
+                raise SiteError(_("a build worker was killed (out of memory?)"))
+            parts.wait(0.5)
         pool.close()  # the workers end when they have nothing more to do
-        return found
+        return [e for part in parts.get() for e in part]
     finally:
         pool.terminate()
         pool.join()
@@ -517,10 +518,9 @@ def build(
     version: Version, now: datetime, target: Path, previous: Site | None = None,
     workers: int | None = None,
 ) -> Site:
-    """Build the folder of `version` at `now` into `target`, atomically; the Site built.
-
-    Files whose inputs are those of a file of `previous` are hard-linked from it. Nothing
-    is left at `target` unless the build completed (the temporary folder is removed)."""
+    """Build the folder of `version` at `now` into `target`, atomically: a folder there (damaged)
+    is replaced once this one is complete. Files whose inputs are those of a file of `previous`
+    are hard-linked from it; the Site built."""
     target = Path(target)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     shutil.rmtree(temporary, ignore_errors=True)
@@ -558,13 +558,11 @@ def build(
         with open(temporary / MANIFEST, "wb") as out:
             out.write(json.dumps(head, ensure_ascii=False).encode("utf-8") + b"\n")
             out.writelines(e.line(kinds) for e in entries)
-        try:
-            os.rename(temporary, target)
-        except OSError:
-            if not (target / MANIFEST).exists():
-                raise
-            shutil.rmtree(temporary, ignore_errors=True)  # another process built it meanwhile
-            return read_site(target)
+        aside = temporary.with_suffix(".tmp.old")
+        if target.is_dir():  # damaged, it is served (by nginx too) until this one takes its place
+            os.rename(target, aside)
+        os.rename(temporary, target)
+        shutil.rmtree(aside, ignore_errors=True)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
@@ -600,11 +598,16 @@ def export(site: Site, outdir: Path) -> int:
             shutil.copy2(source, target)
         copied.append(None)
 
-    shutil.copytree(site.folder, temporary, copy_function=link_or_copy)
-    # The previous export moves aside first: nginx misses it for two renames, not a removal.
-    previous = temporary.with_suffix(".old")
-    if outdir.exists():
-        os.rename(outdir, previous)
-    os.rename(temporary, outdir)
-    shutil.rmtree(previous, ignore_errors=True)
+    try:
+        shutil.copytree(site.folder, temporary, copy_function=link_or_copy)
+        if outdir.exists():  # moved aside first: nginx misses it for two renames, not a removal
+            os.rename(outdir, temporary.with_suffix(".old"))
+        os.rename(temporary, outdir)
+    except OSError as error:  # a folder of root's (/var/www), another disk (a mount point)
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise AgendaError(_("cannot make the export beside {path}, in {parent}, to rename it into "
+                            "place ({reason}): let this user write there, on the same disk, or "
+                            "export into a new folder inside {path}", path=outdir,
+                            parent=outdir.parent, reason=error.strerror or error)) from None
+    shutil.rmtree(temporary.with_suffix(".old"), ignore_errors=True)
     return len(copied)

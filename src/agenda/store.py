@@ -92,11 +92,10 @@ class VersionStore:
                  clock: Callable[[], datetime] = UTC_NOW, autopublish: bool = True,
                  site_root: str | Path | None = None,
                  moment: Callable[[], datetime] | None = None) -> None:
-        """Load the latest published version (publishing the file first if there is none) and
-        serve its site folder, built if need be. Raises ScheduleError when there is nothing
-        valid to serve at all (no published version and an invalid schedule file), SiteError
-        when no folder can be built nor found to serve (a data folder that is not writable).
-        `clock` dates publications; `moment` (default: `clock`) says which folder to serve."""
+        """Load the latest published version (publishing the file if none) and serve its site
+        folder, built if need be. Raises ScheduleError with nothing valid to serve (no published
+        version, an invalid file), SiteError when no folder can be built nor found (an unwritable
+        data folder). `clock` dates publications; `moment` (default `clock`) picks the folder."""
         self.path = Path(path)
         self.published_path = Path(published) if published else published_path(self.path)
         self.settle = settle
@@ -394,7 +393,7 @@ def site_root_for(schedule: Path) -> Path:
 CURRENT = "current"  # the link to the folder in service, for nginx and CDNs
 # The folders builds name (folder_of; with a dot and a pid while built): the only ones removed,
 # whatever else the folder of AGENDA_SITE holds.
-BUILT = re.compile(r"\.?v[0-9]+-[0-9a-f]+--?[0-9]+-[0-9a-f]+(\.[0-9]+\.tmp)?\Z")
+BUILT = re.compile(r"\.?v([0-9]+)-[0-9a-f]+-(-?[0-9]+)-[0-9a-f]+(\.[0-9]+\.tmp(\.old)?)?\Z")
 
 
 def ensure_site(
@@ -402,15 +401,14 @@ def ensure_site(
     damaged: builder.Site | None = None, serve: bool = True,
     served: Callable[[builder.Site], object] = lambda found: None,
 ) -> builder.Site:
-    """The folder of `version` at `now` under `root`: found complete, or built under the
-    publishing lock (whoever comes first builds; the others find it done). A `damaged` folder
-    is built anew unless another process did it already. `serve` false (a pinned export)
-    leaves `current` as it is; `served` gets the folder before old ones are pruned (slow)."""
+    """The folder of `version` at `now` under `root`: found, or built under the lock (whoever
+    comes first builds). A `damaged` folder is built anew unless another process did. `serve`
+    false (a pinned export) leaves `current` alone; `served` gets the folder before pruning."""
     target = root / builder.folder_name(version, now)
     with contextlib.suppress(builder.SiteError):
         found = builder.read_site(target)
         if (damaged is None or found.ino != damaged.ino) and (
-                not serve or (root / CURRENT).exists() and _ours(root)):
+                not serve or (root / CURRENT).exists() and _ours(root, target.name)):
             return found
     root.mkdir(exist_ok=True)
     with publishing_lock(root / "site"):
@@ -418,9 +416,7 @@ def ensure_site(
             found = builder.read_site(target)
             if damaged is not None and found.ino == damaged.ino:
                 raise builder.SiteError(f"{target}: damaged")
-        except builder.SiteError:
-            if target.exists():  # incomplete or damaged: never served, built anew
-                shutil.rmtree(target, ignore_errors=True)
+        except builder.SiteError:  # or incomplete: never served, built anew
             prune(root, {previous.folder.name if previous else ""}, dead_only=True)
             if previous is None or previous is damaged:
                 previous = _current(root) if damaged is None else None
@@ -449,9 +445,11 @@ def find_site(root: Path, mark: Mark, now: datetime) -> builder.Site | None:
     return None
 
 
-def _ours(root: Path) -> bool:
-    """Whether `current` names a folder of this release (not of another, running beside it)."""
-    return Path(os.path.realpath(root / CURRENT)).name.endswith(builder.RELEASE[:8])
+def _ours(root: Path, name: str = "") -> bool:
+    """Whether `current` names a folder of this release no earlier (version, period) than `name`."""
+    served = Path(os.path.realpath(root / CURRENT)).name
+    order = [(int(m[1]), int(m[2])) if (m := BUILT.match(n)) else (0, 0) for n in (served, name)]
+    return served.endswith(builder.RELEASE[:8]) and order[0] >= order[1]
 
 
 def _current(root: Path) -> builder.Site | None:

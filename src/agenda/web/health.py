@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
+from agenda.i18n import _
 from agenda.store import pending_sentence
 from agenda.web.serve import store
 
@@ -12,8 +13,7 @@ bp = Blueprint("health", __name__)
 
 @bp.get("/healthz")
 def healthz() -> Response:
-    """Always 200 while the service serves, so that a typo in the schedule never makes a
-    load balancer drop every instance; `?strict=1` answers 503 while anything is amiss."""
+    """200 while serving (a typo must not drop every instance); `?strict=1`: 503 if amiss."""
     versions = store()
     site = versions.site()  # catches up with the files first
     current = versions.served()
@@ -22,11 +22,14 @@ def healthz() -> Response:
     lines = [f"ok: serving {current.label}, published {published}, "
              f"{len(current.schedule.sessions)} sessions", f"site folder: {site.folder}"]
     if pending is not None:
-        since = pending.since.isoformat()
-        lines.append(f"pending since {since}: {pending_sentence(pending.state)}")
-        lines += [f"  {problem}" for problem in pending.problems]
-    lines += [f"problem: {problem}" for problem in versions.alarms.values()]
+        lines += [f"pending since {pending.since.isoformat()}: {pending_sentence(pending.state)}",
+                  *(f"  {problem}" for problem in pending.problems)]
+    problems = list(versions.alarms.values())
+    if site.valid_until is not None and versions.moment() >= site.valid_until:  # a build stuck?
+        problems.append(_("the folder served holds until {until}: the folder of now is not built "
+                          "yet", until=site.valid_until.isoformat()))
+    lines += [f"problem: {problem}" for problem in problems]
     strict = request.args.get("strict", "") not in ("", "0", "false")
-    amiss = pending is not None or bool(versions.alarms)
+    amiss = pending is not None or bool(problems)
     return Response("\n".join(lines) + "\n", status=503 if strict and amiss else 200,
                     mimetype="text/plain", headers={"Cache-Control": "no-store"})
