@@ -71,10 +71,9 @@ def qvalues(accept_encoding: str) -> dict[str, float]:
 def choose(accept_encoding: str | None, codings: tuple[str, ...]) -> str:
     """The coding to send: the highest q-value among `codings`, else identity.
 
-    No header, or an empty one, means identity. `*` stands for any coding not
-    named. Identity wins only when named with a higher q-value; it is also the
-    fallback when nothing else is acceptable, even if refused (RFC 9110 §12.5.3).
-    """
+    No header, or an empty one, means identity. `*` stands for any coding not named. Identity wins
+    only when named with a higher q-value; it is also the fallback when nothing else is acceptable,
+    even if refused (RFC 9110 §12.5.3)."""
     if not accept_encoding or not codings:
         return IDENTITY
     weights = qvalues(accept_encoding)

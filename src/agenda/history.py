@@ -82,9 +82,8 @@ def _moment(value: datetime | None) -> str:
 def visible(calendar: CalendarInfo, session: Session) -> dict[str, str]:
     """What subscribers see of a session, field by field, as text: the fingerprint's input.
 
-    Not the announcement date nor older files' revision fields (they say when, not what);
-    the private video link is in, because registered people's personal links carry it.
-    """
+    Not the announcement date nor older files' revision fields (they say when, not what); the
+    private video link is in, because registered people's personal links carry it."""
     organizer = calendar.organizer
     return {
         "series": f"{session.series.title}\n{session.series.club}",
@@ -155,8 +154,7 @@ def is_correction(
 ) -> bool:
     """Whether a change is published as a correction: as `asked` (None: the 15-minute rule).
 
-    A correction reaches calendars but not news feeds; some changes are always news.
-    """
+    A correction reaches calendars but not news feeds; some changes are always news."""
     if asked is False or not ALWAYS_NEWS.isdisjoint(news):
         return False
     return asked or (last is not None and timedelta(0) <= now - last.at <= CORRECTION_WINDOW)
@@ -182,9 +180,8 @@ def _revision(
 def _first_entry(calendar: CalendarInfo, session: Session) -> Entry:
     """A session's entry at its first publication, from the file alone.
 
-    Older files' hand-written `sequence`, `updated` and `previous_start` seed it here,
-    as a revision at `updated`, and are read no more.
-    """
+    Older files' hand-written `sequence`, `updated` and `previous_start` seed it here, as a revision
+    at `updated`, and are read no more."""
     revisions: list[Revision] = []
     if session.announced is not None:
         revisions.append(Revision(at=session.announced, sequence=0, fields=FIRST))
@@ -262,11 +259,11 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
            editor: str | None = None) -> tuple[History, list[SessionChange]]:
     """The history of publishing `schedule` at `now` after the version `history` describes.
 
-    `previous` is that version's schedule, for the values before a change (None when it cannot
-    be read: the fields then show as "content"). `correction` says whether changes are
-    corrections (None: those within CORRECTION_WINDOW of the session's previous revision are);
-    `editor` is recorded as each revision's `by`. Raises ScheduleError when the new schedule
-    would silently drop a published session, or take away the date of one calendars have."""
+    `previous` is that version's schedule, for the values before a change (None when it cannot be
+    read: the fields then show as "content"). `correction` says whether changes are corrections
+    (None: those within CORRECTION_WINDOW of the session's previous revision are); `editor` is
+    recorded as each revision's `by`. Raises ScheduleError when the new schedule would silently drop
+    a published session, or take away the date of one calendars have."""
     # A first version's time comes from the file (an announcement may be dated ahead); a later
     # one's from the clock, a second after it when the clock is not past it (stepped back), so
     # that DTSTAMP and HTTP's Last-Modified (whole seconds) move on.

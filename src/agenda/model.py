@@ -87,11 +87,10 @@ class Change(StrEnum):
 class Revision:
     """One published change of a session: when, its SEQUENCE after it, and what changed.
 
-    `fields` names the changed fields, ("published",) at first publication; `news` is what
-    the feeds announce (nothing for quiet edits); `previous_*` are the values before. A
-    `correction` fixes a mistake just published: calendars get it, news feeds do not.
-    `by` is the e-mail of the editor who published it, for the history only.
-    """
+    `fields` names the changed fields, ("published",) at first publication; `news` is what the feeds
+    announce (nothing for quiet edits); `previous_*` are the values before. A `correction` fixes a
+    mistake just published: calendars get it, news feeds do not. `by` is the e-mail of the editor
+    who published it, for the history only."""
 
     at: datetime
     sequence: int

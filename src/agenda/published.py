@@ -99,9 +99,8 @@ def next_version(current: Version | None, raw: bytes, source: str, now: datetime
                  editor: str | None = None) -> tuple[Version, list[SessionChange]]:
     """The version that publishing `raw` at `now` after `current` makes, and what changed.
 
-    Raises ScheduleError when the file is invalid, looks cut short, or drops a published
-    session; nothing is published then. `correction` and `editor` are history.revise's.
-    """
+    Raises ScheduleError when the file is invalid, looks cut short, or drops a published session;
+    nothing is published then. `correction` and `editor` are history.revise's."""
     if current is None:
         version = first_version(raw, source)
         if withdraw:
@@ -249,10 +248,9 @@ def read_version(path: Path, source: str, known: Version | None = None,
                  new_text: bytes | None = None) -> Version | None:
     """The version published at `path`, or None when nothing is published there yet.
 
-    `known`, a version already in memory, is returned as it is when the file holds that
-    very version. Raises PublishedError when the file exists but cannot be used. When its
-    text breaks a rule of this release, `new_text` (to be published) stands in for it.
-    """
+    `known`, a version already in memory, is returned as it is when the file holds that very
+    version. Raises PublishedError when the file exists but cannot be used. When its text breaks a
+    rule of this release, `new_text` (to be published) stands in for it."""
     try:
         raw, history = from_json(path.read_bytes(), str(path))
     except FileNotFoundError:
@@ -466,13 +464,12 @@ def publish(
 ) -> Outcome:
     """Publish the schedule file (or `raw`, its bytes already read) under the lock.
 
-    The first process to hold the lock writes the new version; one that comes second finds
-    it published and writes nothing. Raises ScheduleError (nothing published), PublishedError
-    (HistoryBehind: the history is older than the mark) or CannotWrite. `known` is the
-    version the caller serves, reused when the file still holds it; `correction` and `editor`
-    are history.revise's; `new_history` builds on whatever history is on disk (none if
-    unreadable) and acknowledges it.
-    """
+    The first process to hold the lock writes the new version; one that comes second finds it
+    published and writes nothing. Raises ScheduleError (nothing published), PublishedError
+    (HistoryBehind: the history is older than the mark) or CannotWrite. `known` is the version the
+    caller serves, reused when the file still holds it; `correction` and `editor` are
+    history.revise's; `new_history` builds on whatever history is on disk (none if unreadable) and
+    acknowledges it."""
     source = str(schedule_path)
     with publishing_lock(published):
         _remove_temporaries(published)

@@ -149,11 +149,10 @@ def build_calendar(
 ) -> Calendar:
     """A VCALENDAR holding the dated sessions among `sessions`, with the VTIMEZONE they need.
 
-    A subscription feed is named (NAME, X-WR-CALNAME) and says how often to
-    refresh; a single download must not be named, or Outlook files it into a
-    new calendar of its own. A subscription feed also carries the planned dates
-    of the series in `series_ids`. `with_events` false leaves the sessions out
-    (their VTIMEZONEs stay): feed_bytes puts them in, serialized before."""
+    A subscription feed is named (NAME, X-WR-CALNAME) and says how often to refresh; a single
+    download must not be named, or Outlook files it into a new calendar of its own. A subscription
+    feed also carries the planned dates of the series in `series_ids`. `with_events` false leaves
+    the sessions out (their VTIMEZONEs stay): feed_bytes puts them in, serialized before."""
     info = schedule.calendar
     dated = _in_order(sessions)
     planned = [p for p in schedule.planned if p.series.id in series_ids] if subscription else []

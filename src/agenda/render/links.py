@@ -37,9 +37,8 @@ _LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß"
 def city_slug(city: str) -> str:
     """A city's name as a path segment: 'Saint-Étienne' -> 'saint-etienne', '東京' -> 'c-…'.
 
-    A name with letters beyond Latin ones (東京, القاهرة) gets a short, stable digest of
-    the name after what transliterates, so that every city has its own working slug.
-    """
+    A name with letters beyond Latin ones (東京, القاهرة) gets a short, stable digest of the name
+    after what transliterates, so that every city has its own working slug."""
     split = unicodedata.normalize("NFKD", city.translate(_LIGATURES))
     # Accents and invisible signs (zero-width spaces) go; any other sign separates words.
     bare = "".join(
@@ -114,8 +113,7 @@ def subscribe_urls(calendar: CalendarInfo) -> dict[str, str]:
 def add_to_calendar(calendar: CalendarInfo, session: Session) -> dict[str, str]:
     """One-off 'add this session' links: Google, Outlook.com, Office 365 and the .ics download.
 
-    Times are in UTC; the details stay short and point back to the page, which has the rest.
-    """
+    Times are in UTC; the details stay short and point back to the page, which has the rest."""
     assert session.start is not None and session.end is not None
     start, end = session.start.astimezone(UTC), session.end.astimezone(UTC)
     title = wording.headline(session)

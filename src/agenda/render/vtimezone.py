@@ -91,10 +91,9 @@ def build_vtimezone(
 ) -> Timezone:
     """A VTIMEZONE for `zone` valid from `first` to `last` and beyond while the rule holds.
 
-    `years`, when given, are the only years with times to describe (the events'): offsets
-    are worked out around each of them, not for every year from `first` to `last`, so
-    sessions centuries apart cost no more than sessions a year apart.
-    """
+    `years`, when given, are the only years with times to describe (the events'): offsets are worked
+    out around each of them, not for every year from `first` to `last`, so sessions centuries apart
+    cost no more than sessions a year apart."""
     wanted = set(years) if years is not None else set(range(first.year, last.year + 1))
     changes, window_start, window_end = _changes(zone, frozenset(wanted | {first.year, last.year}))
     component = Timezone()
