@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, Response, request
 
 from agenda.i18n import _
@@ -9,6 +11,7 @@ from agenda.store import pending_sentence
 from agenda.web.serve import store
 
 bp = Blueprint("health", __name__)
+LATE = timedelta(minutes=2)  # past a moment, the next folder's build (a minute at 10,000 sessions)
 
 
 @bp.get("/healthz")
@@ -25,7 +28,7 @@ def healthz() -> Response:
         lines += [f"pending since {pending.since.isoformat()}: {pending_sentence(pending.state)}",
                   *(f"  {problem}" for problem in pending.problems)]
     problems = list(versions.alarms.values())
-    if site.valid_until is not None and versions.moment() >= site.valid_until:  # a build stuck?
+    if site.valid_until is not None and versions.moment() >= site.valid_until + LATE:  # stuck?
         problems.append(_("the folder served holds until {until}: the folder of now is not built "
                           "yet", until=site.valid_until.isoformat()))
     lines += [f"problem: {problem}" for problem in problems]
