@@ -283,11 +283,6 @@ def digest_of_file(path: Path) -> str | None:
         return None
 
 
-def read_schedule_bytes(path: Path) -> bytes:
-    """The bytes of a schedule file; only a regular file is read (a FIFO would hang)."""
-    return read_schedule_file(path, str(path))
-
-
 def write_version(version: Version, path: Path, schedule_name: str, mode: int = 0o600) -> None:
     """Write the published-version file (`to_json`'s bytes) atomically, with `mode` (the
     schedule's: it holds its private links): a reader sees the old file or the new one.
@@ -473,7 +468,7 @@ def publish(
     source = str(schedule_path)
     with publishing_lock(published):
         _remove_temporaries(published)
-        data = read_schedule_bytes(schedule_path) if raw is None else raw
+        data = read_schedule_file(schedule_path, str(schedule_path)) if raw is None else raw
         unreadable = (PublishedError,) if new_history else ()  # with --new-history, ignored
         mark = current = None
         with contextlib.suppress(*unreadable):
@@ -515,7 +510,7 @@ def pending_changes(
     mark = read_mark(published)
     current = read_version(published, source)
     refuse_older(published, current, mark)
-    data = read_schedule_bytes(schedule_path)
+    data = read_schedule_file(schedule_path, str(schedule_path))
     if current is not None and digest_of(data) == current.digest:
         return current, current, []
     version, changes = next_version(current, data, source, now)
