@@ -31,8 +31,7 @@ from agenda.format import MAX_NAME, SLUG
 from agenda.history import Entry, History, SessionChange, apply, caught_up, first_history, revise
 from agenda.i18n import _
 from agenda.loader import parse_bytes, read_schedule_file
-from agenda.model import Change, Revision, Schedule, Status
-from agenda.render.links import city_slug
+from agenda.model import Change, Revision, Schedule, Status, city_slug
 
 FORMAT = "agenda-published/1"
 PLANNED_KEY = re.compile(SLUG.pattern.removesuffix(r"\Z") + r"/[0-9]+\Z")  # series-id/5
