@@ -291,12 +291,12 @@ def write_version(version: Version, path: Path, schedule_name: str, mode: int = 
         text = io.TextIOWrapper(out, encoding="utf-8", newline="\n")
         json.dump(_document(version, schedule_name), text, **LAYOUT)
         text.write("\n")
-        text.detach()  # flushes, and leaves `out` open for _write_atomically
+        text.detach()  # flushes, and leaves `out` open for write_atomically
 
-    _write_atomically(path, dump, mode)
+    write_atomically(path, dump, mode)
 
 
-def _write_atomically(path: Path, write: Callable[[BinaryIO], object], mode: int = 0o644) -> None:
+def write_atomically(path: Path, write: Callable[[BinaryIO], object], mode: int = 0o644) -> None:
     """Write to a temporary file beside `path` (`write` does), then rename it into place."""
     folder = path.parent
     try:
@@ -383,7 +383,7 @@ def write_mark(published: Path, version: Version, acknowledged: bool) -> None:
     data = {"acknowledged": acknowledged, "published": _time(version.published),
             "sha256": version.digest, "version": version.number}
     text = json.dumps(data, indent=1, sort_keys=True) + "\n"
-    _write_atomically(mark_path(published), lambda out: out.write(text.encode("utf-8")))
+    write_atomically(mark_path(published), lambda out: out.write(text.encode("utf-8")))
 
 
 def refuse_older(published: Path, found: Version | None, mark: Mark | None) -> None:
