@@ -226,10 +226,11 @@ class Schedule:
     contacts: tuple[Contact, ...] = ()
     source: str = field(default="", compare=False)  # where it was read: for messages only
     planned: tuple[Planned, ...] = ()
-    _by_id: dict[str, Session] = field(default_factory=dict, compare=False, repr=False)
+    # Made from `sessions` by each schedule, replace()'s too: never shared with another.
+    _by_id: dict[str, Session] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._by_id.update((s.id, s) for s in self.sessions)
+        object.__setattr__(self, "_by_id", {s.id: s for s in self.sessions})
 
     def session(self, session_id: str) -> Session | None:
         """The session with this id, or None."""
