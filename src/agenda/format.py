@@ -32,7 +32,6 @@ MAX_LINE = 1_000
 MAX_TEXT = 20_000
 MAX_NAME = 100  # of an id or a city's slug: they name files, at most 255 bytes
 DEFAULT_TIMEZONE = "Europe/Paris"
-SCHEMA_FILE = "sessions.schema.json"
 
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z]{2,4})?\Z")
