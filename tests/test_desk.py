@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -26,6 +27,7 @@ from flask.testing import FlaskClient
 from agenda import create_app
 from agenda.cli import main
 from agenda.desk.drafts import Draft, rebase
+from agenda.desk.editors import editors_path
 from agenda.desk.forms import editable
 from agenda.format import CALENDAR, SERIES, SESSION, Kind
 from agenda.loader import load_schedule
@@ -353,6 +355,11 @@ def test_editor_cli_adds_lists_and_removes(schedule: Path) -> None:
     assert listed.output == "y@example.org\tY\n"
     assert runner.invoke(main, ["editor", "remove", "nobody@example.org", "--data",
                                 str(schedule)]).exit_code == 1
+
+
+def test_editor_cli_keeps_the_password_hashes_from_other_users(schedule: Path) -> None:
+    add_editor(schedule)
+    assert stat.S_IMODE(editors_path(schedule).stat().st_mode) == 0o600
 
 
 def test_desk_abandon_drops_the_draft(app: Flask, schedule: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,3 +75,13 @@ def test_default_timezone_is_europe_paris(write_schedule) -> None:
     assert schedule.calendar.timezone.key == "Europe/Paris"
     assert schedule.calendar.language == "fr"
 
+
+
+def test_schedule_replaced_finds_its_own_sessions_only(shipped: Schedule) -> None:
+    # dataclasses.replace (as history.apply and the desk do) makes a schedule of other sessions:
+    # each one's lookup by id is its own, neither sharing nor changing the other's.
+    first = shipped.sessions[0]
+    fewer = dataclasses.replace(shipped, sessions=(dataclasses.replace(first, title="Autre"),))
+    assert fewer.session(first.id) == fewer.sessions[0]
+    assert fewer.session("clermont-ferrand") is None
+    assert shipped.session(first.id) == first

@@ -141,6 +141,9 @@ def test_an_edit_elsewhere_leaves_the_planned_events_as_they_were() -> None:
         ("FREQ=MONTHLY;BYDAY=3WE", "ne finit jamais : ajoutez COUNT=… ou UNTIL=…"),
         ("FREQ=SOMETIMES;COUNT=3", "n'est pas une règle de récurrence RFC 5545"),
         ("FREQ=DAILY;COUNT=100000", "prévoit plus de 500 dates"),
+        # dateutil reads a space as a new line: an EXDATE was refused as « not a single rule ».
+        ("FREQ=MONTHLY;COUNT=3 EXDATE:20210421T084500", "doit être la règle seule"),
+        ("EXRULE:FREQ=DAILY;COUNT=2", "doit être la règle seule"),
     ],
 )
 def test_a_bad_rhythm_is_refused_with_a_message(rule: str, message: str) -> None:

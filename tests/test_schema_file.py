@@ -20,13 +20,14 @@ import pytest
 from hypothesis import given
 
 from agenda.errors import ScheduleError
-from agenda.format import SCHEMA_FILE, SESSION, Kind, json_schema, json_schema_text
+from agenda.format import SESSION, Kind, json_schema, json_schema_text
 from agenda.loader import _Builder, _Table, parse_schedule
 from tests.conftest import FIXTURES, MINIMAL, ROOT, SHIPPED
 from tests.test_loader_invalid import GOOD_SESSION, session_with
 from tests.test_loader_limits import session_text
 from tests.test_properties_loader import mutants
 
+SCHEMA_FILE = "sessions.schema.json"  # what `python -m agenda.format` is written to
 SCHEMA_PATH = ROOT / "data" / SCHEMA_FILE
 VALIDATORS = [jsonschema.Draft4Validator, jsonschema.Draft7Validator]
 

@@ -245,9 +245,8 @@ def build(outdir: Path, data: str | None, now: str | None, publish_first: bool) 
         if version is None:
             click.echo(_("{path}: no published version yet; publishing {target} starts its "
                          "history.", path=published, target=target))
-            version = publish_file(target, published, datetime.now(UTC)).version
-        elif digest_of_file(target) != version.digest:
-            if not publish_first:
+        if version is None or digest_of_file(target) != version.digest:
+            if version is not None and not publish_first:
                 changes = pending_changes(target, published, datetime.now(UTC))[2]
                 click.echo(_("agenda: {path} differs from {label}, the published version; "
                              "nothing built. Not published yet:", path=target,

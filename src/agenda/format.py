@@ -32,7 +32,6 @@ MAX_LINE = 1_000
 MAX_TEXT = 20_000
 MAX_NAME = 100  # of an id or a city's slug: they name files, at most 255 bytes
 DEFAULT_TIMEZONE = "Europe/Paris"
-SCHEMA_FILE = "sessions.schema.json"
 
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z]{2,4})?\Z")
@@ -86,11 +85,11 @@ class Table:
     name: str
     description: str
     fields: tuple[Field, ...]
-    # By name, for the loader, which asks for every key of every session.
-    _by_name: dict[str, Field] = field(default_factory=dict, compare=False, repr=False)
+    # By name, for the loader, which asks for every key of every session; each table its own.
+    _by_name: dict[str, Field] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._by_name.update((f.name, f) for f in self.fields)
+        object.__setattr__(self, "_by_name", {f.name: f for f in self.fields})
 
     def field(self, name: str) -> Field | None:
         """The declaration of key `name`, or None when the table has no such key."""

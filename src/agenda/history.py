@@ -442,7 +442,7 @@ def apply(schedule: Schedule, history: History) -> Schedule:
     stamps = [t for t in (schedule.calendar.updated, history.shared) if t is not None]
     calendar = dataclasses.replace(schedule.calendar, updated=max(stamps, default=None))
     return dataclasses.replace(schedule, calendar=calendar, sessions=tuple(sessions),
-                               planned=tuple(planned), _by_id={})
+                               planned=tuple(planned))
 
 
 def _in_zone(revision: Revision, zone: ZoneInfo) -> Revision:

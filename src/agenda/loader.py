@@ -54,9 +54,9 @@ from agenda.model import (
     Series,
     Session,
     Status,
+    city_slug,
 )
 from agenda.planning import occurrences, rhythm_error
-from agenda.render.links import city_slug
 
 EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+\Z")
 # Control characters have no place in published text; newlines only where allowed.

@@ -6,6 +6,9 @@ This module imports neither Flask nor icalendar.
 
 from __future__ import annotations
 
+import hashlib
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
@@ -223,10 +226,11 @@ class Schedule:
     contacts: tuple[Contact, ...] = ()
     source: str = field(default="", compare=False)  # where it was read: for messages only
     planned: tuple[Planned, ...] = ()
-    _by_id: dict[str, Session] = field(default_factory=dict, compare=False, repr=False)
+    # Made from `sessions` by each schedule, replace()'s too: never shared with another.
+    _by_id: dict[str, Session] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._by_id.update((s.id, s) for s in self.sessions)
+        object.__setattr__(self, "_by_id", {s.id: s for s in self.sessions})
 
     def session(self, session_id: str) -> Session | None:
         """The session with this id, or None."""
@@ -264,3 +268,26 @@ class Schedule:
 def latest_update(sessions: tuple[Session | Planned, ...] | list[Session]) -> datetime | None:
     """The latest `updated` among these sessions (or planned dates), or None when none has one."""
     return max((s.updated for s in sessions if s.updated is not None), default=None)
+
+
+# Letters NFKD does not split into a base letter and an accent.
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss", "ł": "l",
+                            "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ı": "i"})
+
+
+def city_slug(city: str) -> str:
+    """A city's name as a path segment: 'Saint-Étienne' -> 'saint-etienne', '東京' -> 'c-…'.
+
+    A name with letters beyond Latin ones (東京, القاهرة) gets a short, stable digest of the name
+    after what transliterates, so that every city has its own working slug."""
+    split = unicodedata.normalize("NFKD", city.translate(_LIGATURES))
+    # Accents and invisible signs (zero-width spaces) go; any other sign separates words.
+    bare = "".join(
+        c for c in split if not unicodedata.combining(c) and unicodedata.category(c) != "Cf"
+    ).lower()
+    foreign = [c for c in bare if c.isalnum() and not c.isascii()]
+    slug = re.sub(r"[^a-z0-9]+", "-", "".join(c for c in bare if c not in foreign)).strip("-")
+    if slug and not foreign:
+        return slug
+    digest = hashlib.sha256(unicodedata.normalize("NFC", city).encode("utf-8")).hexdigest()
+    return f"{slug or 'c'}-{digest[:8]}"

@@ -25,7 +25,7 @@ MOST_OCCURRENCES = 500
 def _rule(rhythm: Rhythm) -> rrule:
     naive_first = rhythm.first.replace(tzinfo=None)
     parsed = rrulestr(rhythm.rule, dtstart=naive_first, forceset=False)
-    if not isinstance(parsed, rrule):  # pragma: no cover - forceset=False gives an rrule
+    if not isinstance(parsed, rrule):  # pragma: no cover - rhythm_error refuses a set first
         raise ValueError("not a single rule")
     return parsed
 
@@ -33,7 +33,8 @@ def _rule(rhythm: Rhythm) -> rrule:
 def rhythm_error(rhythm: Rhythm) -> str | None:
     """Why this rhythm cannot be expanded, in words for the editor; None when it can."""
     text = rhythm.rule.upper()
-    if text.startswith("RRULE:") or "DTSTART" in text or "\n" in text:
+    # No property name (RRULE:, EXRULE:), nor a space: dateutil reads it as a new line.
+    if ":" in text or "DTSTART" in text or any(c.isspace() for c in text):
         return _(
             "'{rule}' must be the rule alone, such as 'FREQ=MONTHLY;BYDAY=3WE;COUNT=12' "
             "(the first date is 'first')", rule=rhythm.rule,

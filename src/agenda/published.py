@@ -31,8 +31,7 @@ from agenda.format import MAX_NAME, SLUG
 from agenda.history import Entry, History, SessionChange, apply, caught_up, first_history, revise
 from agenda.i18n import _
 from agenda.loader import parse_bytes, read_schedule_file
-from agenda.model import Change, Revision, Schedule, Status
-from agenda.render.links import city_slug
+from agenda.model import Change, Revision, Schedule, Status, city_slug
 
 FORMAT = "agenda-published/1"
 PLANNED_KEY = re.compile(SLUG.pattern.removesuffix(r"\Z") + r"/[0-9]+\Z")  # series-id/5
@@ -283,11 +282,6 @@ def digest_of_file(path: Path) -> str | None:
         return None
 
 
-def read_schedule_bytes(path: Path) -> bytes:
-    """The bytes of a schedule file; only a regular file is read (a FIFO would hang)."""
-    return read_schedule_file(path, str(path))
-
-
 def write_version(version: Version, path: Path, schedule_name: str, mode: int = 0o600) -> None:
     """Write the published-version file (`to_json`'s bytes) atomically, with `mode` (the
     schedule's: it holds its private links): a reader sees the old file or the new one.
@@ -297,12 +291,12 @@ def write_version(version: Version, path: Path, schedule_name: str, mode: int = 
         text = io.TextIOWrapper(out, encoding="utf-8", newline="\n")
         json.dump(_document(version, schedule_name), text, **LAYOUT)
         text.write("\n")
-        text.detach()  # flushes, and leaves `out` open for _write_atomically
+        text.detach()  # flushes, and leaves `out` open for write_atomically
 
-    _write_atomically(path, dump, mode)
+    write_atomically(path, dump, mode)
 
 
-def _write_atomically(path: Path, write: Callable[[BinaryIO], object], mode: int = 0o644) -> None:
+def write_atomically(path: Path, write: Callable[[BinaryIO], object], mode: int = 0o644) -> None:
     """Write to a temporary file beside `path` (`write` does), then rename it into place."""
     folder = path.parent
     try:
@@ -389,7 +383,7 @@ def write_mark(published: Path, version: Version, acknowledged: bool) -> None:
     data = {"acknowledged": acknowledged, "published": _time(version.published),
             "sha256": version.digest, "version": version.number}
     text = json.dumps(data, indent=1, sort_keys=True) + "\n"
-    _write_atomically(mark_path(published), lambda out: out.write(text.encode("utf-8")))
+    write_atomically(mark_path(published), lambda out: out.write(text.encode("utf-8")))
 
 
 def refuse_older(published: Path, found: Version | None, mark: Mark | None) -> None:
@@ -473,7 +467,7 @@ def publish(
     source = str(schedule_path)
     with publishing_lock(published):
         _remove_temporaries(published)
-        data = read_schedule_bytes(schedule_path) if raw is None else raw
+        data = read_schedule_file(schedule_path, str(schedule_path)) if raw is None else raw
         unreadable = (PublishedError,) if new_history else ()  # with --new-history, ignored
         mark = current = None
         with contextlib.suppress(*unreadable):
@@ -515,7 +509,7 @@ def pending_changes(
     mark = read_mark(published)
     current = read_version(published, source)
     refuse_older(published, current, mark)
-    data = read_schedule_bytes(schedule_path)
+    data = read_schedule_file(schedule_path, str(schedule_path))
     if current is not None and digest_of(data) == current.digest:
         return current, current, []
     version, changes = next_version(current, data, source, now)

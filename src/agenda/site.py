@@ -174,16 +174,12 @@ def session_documents(version: Version, now: datetime, prints: dict[str, str]
         past = session.is_over(now)
         made_of = (prints[session.id], past)
         modified = _dated(session.updated, calendar.updated, session.end if past else None)
-        path = links.page_path(session)
-        yield Document(path, HTML_TYPE, lambda s=session: html.session_page(schedule, s, now),
-                       _digest(made_of, path), modified)
-        path = links.card_path(session)
-        yield Document(path, PNG_TYPE, lambda s=session: cards.session_card(schedule, s, now),
-                       _digest(made_of, path), modified)
-        path = links.json_path(session)
-        yield Document(path, JSON_TYPE,
-                       lambda s=session: json_api.session_bytes(schedule, s, now),
-                       _digest(made_of, path), modified, DESCRIBED)
+        for path, content_type, render, headers in (
+                (links.page_path(session), HTML_TYPE, html.session_page, ()),
+                (links.card_path(session), PNG_TYPE, cards.session_card, ()),
+                (links.json_path(session), JSON_TYPE, json_api.session_bytes, DESCRIBED)):
+            yield Document(path, content_type, lambda s=session, r=render: r(schedule, s, now),
+                           _digest(made_of, path), modified, headers)
     for key, entry in version.history.sessions.items():  # its address says so, not a 404
         if (at := entry.withdrawn) is not None and schedule.session(key) is None:
             path = f"{links.SESSIONS_FOLDER}/{key}"
@@ -202,16 +198,13 @@ def shared_documents(version: Version, now: datetime, events: dict[str, bytes],
     whole = f"{version.number}:{version.digest}"  # a version never changes
     ended = schedule.last_modified
 
-    yield Document("/", HTML_TYPE, lambda: html.agenda_page(schedule, now),
-                   _digest(whole, "/", since), _dated(ended, since, updated))
-    yield Document("/embed", HTML_TYPE, lambda: html.embed_page(schedule, now),
-                   _digest(whole, "/embed", since), _dated(ended, since, updated),
-                   tuple(security("/embed", ANY_FRAMING)))
-    yield Document(links.AGENDA_CARD_PATH, PNG_TYPE, lambda: cards.agenda_card(schedule, now),
-                   _digest(whole, "card", since), _dated(ended, since, updated))
-    yield Document(links.EVENTS_JSON_PATH, JSON_TYPE,
-                   lambda: json_api.events_bytes(schedule, now),
-                   _digest(whole, "events.json", since), _dated(ended, since, updated), DESCRIBED)
+    for path, content_type, render, headers in (  # what changes with any session
+            ("/", HTML_TYPE, html.agenda_page, ()),
+            ("/embed", HTML_TYPE, html.embed_page, tuple(security("/embed", ANY_FRAMING))),
+            (links.AGENDA_CARD_PATH, PNG_TYPE, cards.agenda_card, ()),
+            (links.EVENTS_JSON_PATH, JSON_TYPE, json_api.events_bytes, DESCRIBED)):
+        yield Document(path, content_type, lambda r=render: r(schedule, now),
+                       _digest(whole, path, since), _dated(ended, since, updated), headers)
     yield Document(links.EVENTS_SCHEMA_PATH, SCHEMA_TYPE,
                    lambda: json_api.schema_bytes(schedule),
                    _digest(calendar, "schema"), updated)

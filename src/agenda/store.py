@@ -34,6 +34,7 @@ from pathlib import Path
 from agenda import site as builder
 from agenda.errors import ScheduleError
 from agenda.i18n import _
+from agenda.loader import read_schedule_file
 from agenda.published import (
     CannotWrite,
     HistoryBehind,
@@ -49,7 +50,6 @@ from agenda.published import (
     published_path,
     publishing_lock,
     read_mark,
-    read_schedule_bytes,
     read_version,
     refuse_older,
     remember,
@@ -133,7 +133,7 @@ class VersionStore:
         # Nothing published yet: the first version comes from the file alone (its times from
         # the file, not the clock), so any process derives the same one. Written if we can,
         # served either way; an invalid file raises ScheduleError: nothing to serve.
-        raw = read_schedule_bytes(self.path)
+        raw = read_schedule_file(self.path, str(self.path))
         version = None
         try:
             version = publish(self.path, self.published_path, self.clock(), raw=raw).version
@@ -333,7 +333,7 @@ class VersionStore:
         try:
             # The text served (as after a restart) is known without holding the file's bytes.
             raw = None if digest_of_file(self.path) == self._version.digest \
-                else read_schedule_bytes(self.path)
+                else read_schedule_file(self.path, str(self.path))
         except ScheduleError as error:
             self._set_pending("invalid", [str(p) for p in error.problems], since)
             self._checked_stamp = stamp

@@ -12,6 +12,7 @@ import click
 from agenda import DEFAULT_DATA
 from agenda.desk.editors import EditorError, add_editor, editors_path, read_editors, remove_editor
 from agenda.i18n import _
+from agenda.published import CannotWrite
 
 
 @click.group()
@@ -28,7 +29,7 @@ def _editors_file(data: str | None, writing: bool = False) -> Path:
     return editors_path(schedule)
 
 
-def _fail(target: Path, error: EditorError | OSError) -> NoReturn:
+def _fail(target: Path, error: EditorError | CannotWrite | OSError) -> NoReturn:
     if isinstance(error, OSError):  # a folder that does not exist, or is not ours
         error = EditorError(_("cannot write {path}: {reason}", path=target,
                               reason=error.strerror or error))
@@ -57,7 +58,7 @@ def editor_add(email: str, name: str, password_stdin: bool, data: str | None) ->
                                 confirmation_prompt=_("The same password again"))
     try:
         add_editor(target, email, name, password)
-    except (EditorError, OSError) as error:
+    except (EditorError, CannotWrite, OSError) as error:
         _fail(target, error)
     click.echo(_("{path}: {email} may log in to the desk (/desk/).", path=target,
                  email=email.strip().lower()))
@@ -71,7 +72,7 @@ def editor_remove(email: str, data: str | None) -> None:
     target = _editors_file(data, writing=True)
     try:
         remove_editor(target, email)
-    except (EditorError, OSError) as error:
+    except (EditorError, CannotWrite, OSError) as error:
         _fail(target, error)
     click.echo(_("{path}: {email} removed.", path=target, email=email.strip().lower()))
 

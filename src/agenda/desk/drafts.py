@@ -15,7 +15,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import time
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -26,6 +25,7 @@ from typing import Any
 import tomlkit
 from tomlkit.items import AoT, Table
 
+from agenda import published
 from agenda.format import Field, Kind
 
 
@@ -63,17 +63,7 @@ def write_atomically(path: Path, data: bytes) -> None:
         mode = path.stat().st_mode & 0o777
     except FileNotFoundError:
         mode = 0o644
-    fd, temporary = tempfile.mkstemp(prefix="." + path.name, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    published.write_atomically(path, lambda out: out.write(data), mode)
 
 
 class BrokenDraft(Exception):

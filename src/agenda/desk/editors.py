@@ -14,7 +14,6 @@ import contextlib
 import fcntl
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -25,6 +24,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from agenda.errors import AgendaError
 from agenda.i18n import _
 from agenda.loader import EMAIL
+from agenda.published import write_atomically
 
 MIN_PASSWORD = 10
 # Compared against when the e-mail is unknown, so that a wrong e-mail costs as long as
@@ -88,14 +88,8 @@ def _changing(path: Path) -> Iterator[dict[str, Editor]]:
 def _write(path: Path, editors: dict[str, Editor]) -> None:
     text = json.dumps({"editors": [asdict(e) for e in editors.values()]},
                       ensure_ascii=False, indent=1) + "\n"
-    fd, temporary = tempfile.mkstemp(prefix="." + path.name, dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    # Readable by its owner only: it holds the password hashes.
+    write_atomically(path, lambda out: out.write(text.encode("utf-8")), 0o600)
 
 
 def add_editor(path: Path, email: str, name: str, password: str) -> Editor:

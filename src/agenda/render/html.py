@@ -7,7 +7,6 @@ site are root-relative; canonical, Open Graph, JSON-LD and subscription links ar
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -45,12 +44,10 @@ ERRORS = {
 }
 
 
-@functools.cache
-def environment() -> Environment:
-    """The Jinja2 environment of the package's templates, autoescaping everything."""
-    return Environment(loader=PackageLoader("agenda", "templates"), autoescape=True,
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                       keep_trailing_newline=True)
+# The package's templates, autoescaping everything; Jinja2 compiles each once, when first used.
+TEMPLATES = Environment(loader=PackageLoader("agenda", "templates"), autoescape=True,
+                        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                        keep_trailing_newline=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +221,7 @@ def _site(calendar: CalendarInfo) -> dict[str, Any]:
 
 
 def _render(template: str, **context: Any) -> bytes:
-    return environment().get_template(template).render(**context).encode("utf-8")
+    return TEMPLATES.get_template(template).render(**context).encode("utf-8")
 
 
 def script_json(data: Any) -> Markup:

@@ -6,13 +6,10 @@ files and feeds that leave the site (iCalendar, RSS, JSON, share tags).
 
 from __future__ import annotations
 
-import hashlib
-import re
-import unicodedata
 from datetime import UTC
 from urllib.parse import quote, urlencode
 
-from agenda.model import CalendarInfo, Session
+from agenda.model import CalendarInfo, Session, city_slug
 from agenda.render import wording
 
 GOOGLE_TEMPLATE = "https://calendar.google.com/calendar/render"
@@ -29,29 +26,6 @@ AGENDA_CARD_PATH = "/card.png"
 SESSIONS_FOLDER = "/events"  # where each session's documents are, named after its id
 # The documents that also exist narrowed to one series or one city, by file name.
 FILTERED_NAMES = ("calendar.ics", "rss.xml", "atom.xml")
-# Letters NFKD does not split into a base letter and an accent.
-_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss", "ł": "l",
-                            "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ı": "i"})
-
-
-def city_slug(city: str) -> str:
-    """A city's name as a path segment: 'Saint-Étienne' -> 'saint-etienne', '東京' -> 'c-…'.
-
-    A name with letters beyond Latin ones (東京, القاهرة) gets a short, stable digest of the name
-    after what transliterates, so that every city has its own working slug."""
-    split = unicodedata.normalize("NFKD", city.translate(_LIGATURES))
-    # Accents and invisible signs (zero-width spaces) go; any other sign separates words.
-    bare = "".join(
-        c for c in split if not unicodedata.combining(c) and unicodedata.category(c) != "Cf"
-    ).lower()
-    foreign = [c for c in bare if c.isalnum() and not c.isascii()]
-    slug = re.sub(r"[^a-z0-9]+", "-", "".join(c for c in bare if c not in foreign)).strip("-")
-    if slug and not foreign:
-        return slug
-    digest = hashlib.sha256(unicodedata.normalize("NFC", city).encode("utf-8")).hexdigest()
-    return f"{slug or 'c'}-{digest[:8]}"
-
-
 def series_doc_path(series_id: str, name: str) -> str:
     """'/series/<id>/<name>': a feed narrowed to one series, as a path static hosts can serve."""
     return f"/series/{series_id}/{name}"
