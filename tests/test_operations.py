@@ -487,6 +487,37 @@ def test_an_export_rebuilt_in_place_is_never_missing_while_the_previous_one_goes
     assert "Matinales du jeudi" in (out / "index.html").read_text("utf-8")
 
 
+def test_an_export_interrupted_or_killed_leaves_nothing_behind_beside_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The daily `agenda build` stopped with Ctrl-C, or killed: its temporary copy (a whole
+    # site, 200,000 files, a full copy on another disk) stayed beside the export for ever.
+    path = data_folder(tmp_path)
+    out = tmp_path / "export"
+    runner = CliRunner()
+    link = os.link
+
+    def interrupted(source: str, target: str) -> None:
+        if target.endswith("index.html"):
+            raise KeyboardInterrupt
+        link(source, target)
+
+    monkeypatch.setattr(os, "link", interrupted)
+    runner.invoke(main, ["build", "--data", str(path), str(out)])
+    monkeypatch.setattr(os, "link", link)
+    assert not list(tmp_path.glob(".export.*")), "left by Ctrl-C"
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    for name in (f".export.{dead.pid}.tmp", f".export.{dead.pid}.tmp.old"):  # kill -9
+        (tmp_path / name / "events").mkdir(parents=True)
+        (tmp_path / name / "events" / "x.html").write_text("x")
+    running = tmp_path / f".export.{os.getppid()}.tmp"  # another export, under way
+    running.mkdir()
+    assert runner.invoke(main, ["build", "--data", str(path), str(out)]).exit_code == 0
+    assert (out / "index.html").exists()
+    assert list(tmp_path.glob(".export.*")) == [running], "left by kill -9"
+
+
 def test_a_build_worker_killed_fails_the_build_instead_of_holding_the_lock_for_ever(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import glob
 import hashlib
 import importlib.metadata
 import json
@@ -581,7 +582,10 @@ def export(site: Site, outdir: Path) -> int:
         raise AgendaError(_("{path} is not empty and holds no previous export ({manifest}); "
                             "choose an empty or new folder.", path=outdir, manifest=MANIFEST))
     temporary = outdir.with_name(f".{outdir.name}.{os.getpid()}.tmp")
-    shutil.rmtree(temporary, ignore_errors=True)
+    for left in outdir.parent.glob(f".{glob.escape(outdir.name)}.*.tmp*"):  # an export killed
+        pid = left.name[len(outdir.name) + 2:].split(".")[0]
+        if pid.isdigit() and (int(pid) == os.getpid() or not alive(int(pid))):
+            shutil.rmtree(left, ignore_errors=True)
     copied = []
 
     def link_or_copy(source: str, target: str) -> None:
@@ -596,11 +600,23 @@ def export(site: Site, outdir: Path) -> int:
         if outdir.exists():  # moved aside first: nginx misses it for two renames, not a removal
             os.rename(outdir, temporary.with_suffix(".old"))
         os.rename(temporary, outdir)
-    except OSError as error:  # a folder of root's (/var/www), another disk (a mount point)
+    except BaseException as error:  # interrupted, or OSError: a folder of root's (/var/www)
         shutil.rmtree(temporary, ignore_errors=True)
+        if not isinstance(error, OSError):
+            raise
         raise AgendaError(_("cannot make the export beside {path}, in {parent}, to rename it into "
                             "place ({reason}): let this user write there, on the same disk, or "
                             "export into a new folder inside {path}", path=outdir,
                             parent=outdir.parent, reason=error.strerror or error)) from None
     shutil.rmtree(temporary.with_suffix(".old"), ignore_errors=True)
     return len(copied)
+
+
+def alive(pid: int) -> bool:
+    """Whether the process `pid` runs (a build's, or an export's, under way)."""
+    try:
+        with contextlib.suppress(PermissionError):  # alive, but another user's
+            os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -484,18 +484,9 @@ def prune(root: Path, keep: set[str], dead_only: bool = False) -> None:
             continue
         if folder.name.startswith("."):
             pid = folder.name.rsplit(".", 2)[-2] if folder.name.endswith(".tmp") else ""
-            if pid.isdigit() and _alive(int(pid)):
+            if pid.isdigit() and builder.alive(int(pid)):
                 continue  # a build under way in another process
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with contextlib.suppress(PermissionError):  # alive, but another user's
-            os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def pending_sentence(state: str) -> str:
