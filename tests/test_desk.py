@@ -164,6 +164,38 @@ def test_desk_refuses_to_publish_over_a_hand_edit_and_loses_neither(
     assert 'city = "Bourges (Cher)"' in text and 'title = "Titre du brouillon"' in text
 
 
+def test_desk_publishes_into_the_file_a_linked_schedule_names(tmp_path: Path) -> None:
+    # data/sessions.toml a link into a checkout of the schedule's repository, group-writable
+    # for the people who edit it there by hand: the desk's edit lands in the checkout, the
+    # link stays, and so do the file's group and mode. Renamed over the link, the desk left
+    # the checkout behind, and every hand edit or pull there was ignored without a word.
+    checkout, data = tmp_path / "checkout", tmp_path / "data"
+    checkout.mkdir()
+    data.mkdir()
+    shutil.copy(SHIPPED, checkout / "sessions.toml")
+    groups = [g for g in os.getgroups() if g != os.getgid()] or ([4242] if os.geteuid() == 0
+                                                                 else [])
+    group = groups[0] if groups else os.getgid()
+    os.chown(checkout / "sessions.toml", -1, group)
+    os.chmod(checkout / "sessions.toml", 0o664)
+    (data / "sessions.toml").symlink_to(checkout / "sessions.toml")
+    shutil.copy(ROOT / "data" / "sessions.published.json", data / "sessions.published.json")
+    add_editor(data / "sessions.toml")
+    client = create_app({"AGENDA_DATA": str(data / "sessions.toml"), "AGENDA_SECRET": SECRET,
+                         "TESTING": True, "AGENDA_DESK_SECURE": False}).test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand", {"title": "Titre du brouillon"})[0] \
+        == 302
+    assert publish(client) == 302
+    assert (data / "sessions.toml").is_symlink()
+    sessions = tomllib.loads((checkout / "sessions.toml").read_text(encoding="utf-8"))
+    assert [s["title"] for s in sessions["sessions"] if s["id"] == "clermont-ferrand"] == [
+        "Titre du brouillon"]
+    info = (checkout / "sessions.toml").stat()
+    assert (info.st_gid, info.st_mode & 0o777) == (group, 0o664)
+    assert [p.name for p in checkout.iterdir()] == ["sessions.toml"], "no temporary left"
+
+
 @pytest.mark.parametrize(("began", "saved"), [("\n", "\r\n"), ("\r\n", "\n")])
 def test_desk_carries_a_draft_over_a_hand_edit_saved_with_other_line_ends(
     app: Flask, schedule: Path, began: str, saved: str

@@ -9,6 +9,7 @@ from the file only in the lines an editor changed.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import json
@@ -58,17 +59,26 @@ def key(email: str) -> str:
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` in one rename, keeping the file's permissions."""
+    """Replace `path` with `data` in one rename, keeping the file's permissions and group.
+
+    A link (data/sessions.toml pointing into a checkout of the schedule's repository) is
+    followed: the file it names is replaced, and the link kept. Renaming over the link
+    made it a file of its own, which the checkout never saw, and every hand edit or pull
+    there was then ignored by the service without a word."""
+    path = Path(os.path.realpath(path))
     try:
-        mode = path.stat().st_mode & 0o777
+        info = path.stat()
+        mode, group = info.st_mode & 0o777, info.st_gid
     except FileNotFoundError:
-        mode = 0o644
+        mode, group = 0o644, -1
     fd, temporary = tempfile.mkstemp(prefix="." + path.name, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
+        with contextlib.suppress(OSError):  # a group the service is not in: its own, then
+            os.chown(temporary, -1, group)
         os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
