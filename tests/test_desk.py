@@ -387,6 +387,31 @@ def test_editor_cli_adds_lists_and_removes(schedule: Path) -> None:
                                 str(schedule)]).exit_code == 1
 
 
+def test_editor_removed_with_a_draft_is_told_where_it_stays(app: Flask, schedule: Path) -> None:
+    # A colleague leaves with a session half written: whoever removes them is told the work
+    # is there, and how to get it back; adding the address again gives it back whole.
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand", {"title": "Titre du brouillon"})[0] \
+        == 302
+    removed = CliRunner().invoke(main, ["editor", "remove", EMAIL, "--data", str(schedule)])
+    assert removed.exit_code == 0, removed.output
+    lines = removed.output.splitlines()
+    assert len(lines) == 2 and "n’a pas publié y reste" in lines[1], removed.output
+    draft = Path(lines[1].split(" : ")[0])
+    assert draft.parent == schedule.parent / ".drafts"
+    assert "Titre du brouillon" in json.loads(draft.read_text(encoding="utf-8"))["text"]
+    add_editor(schedule)
+    client = app.test_client()
+    login(client)
+    assert "Titre du brouillon" in client.get("/desk/brouillon").get_data(as_text=True)
+    # Without a draft, the removal says the removal alone.
+    add_editor(schedule, "eva@in-darra.fr")
+    quiet = CliRunner().invoke(main, ["editor", "remove", "Eva@in-darra.fr", "--data",
+                                      str(schedule)])
+    assert len(quiet.output.splitlines()) == 1, quiet.output
+
+
 def test_desk_abandon_drops_the_draft(app: Flask, schedule: Path) -> None:
     before = schedule.read_text(encoding="utf-8")
     client = app.test_client()
