@@ -494,6 +494,44 @@ def test_rebase_carries_changes_to_other_lines_and_refuses_the_same_lines() -> N
                                                                      "x\n" + base)
 
 
+def _dated(session_id: str, city: str, number: int) -> str:
+    """A session of the series, its n° the month it is held in from January 2027."""
+    day = f"{2027 + (number - 1) // 12}-{(number - 1) % 12 + 1:02}-17"
+    return (f'\n[[sessions]]\nid = "{session_id}"\nseries = "tour-des-villes"\n'
+            f'number = {number}\ncity = "{city}"\nstart = {day}T08:45:00\n'
+            f'end = {day}T10:15:00\nannounced = 2026-12-01\nstatus = "confirmed"\n')
+
+
+def test_desk_carries_a_cancellation_over_to_its_own_session_not_one_added_next_to_it(
+    app: Flask, schedule: Path
+) -> None:
+    # Lyon cancelled in the draft; meanwhile Nice was added by hand between Lyon and Marseille.
+    # Every session ends with the same lines (status = "confirmed"): matched by text alone,
+    # the sessions after (more lines than those before) took Lyon's last lines for Nice's, and
+    # the draft carried over cancelled Nice, Lyon going ahead.
+    lyon, marseille = _dated("lyon", "Lyon", 4), _dated("marseille", "Marseille", 6)
+    later = "".join(_dated(f"ville-{n}", f"Ville {n}", n) for n in range(7, 20))
+    schedule.write_text(schedule.read_text(encoding="utf-8") + lyon + marseille + later,
+                        "utf-8")
+    assert CliRunner().invoke(main, ["publish", str(schedule)]).exit_code == 0
+    client = app.test_client()
+    login(client)
+    cancel = client.post("/desk/seances/lyon/annuler",
+                         data={"csrf_token": token(client, "/desk/seances/lyon/annuler")})
+    assert cancel.status_code == 302
+    hand = schedule.read_text(encoding="utf-8").replace(
+        marseille, _dated("nice", "Nice", 5) + marseille)
+    schedule.write_text(hand, encoding="utf-8")
+    client.post("/desk/reprendre", data={"csrf_token": token(client, "/desk/brouillon")})
+    assert publish(client) == 302
+    statuses = {s["id"]: s.get("status") for s in tomllib.loads(
+        schedule.read_text(encoding="utf-8"))["sessions"]}
+    assert (statuses["lyon"], statuses["nice"], statuses["marseille"]) == (
+        "cancelled", "confirmed", "confirmed")
+    assert calendar_event(client, "lyon")["STATUS"] == "CANCELLED"
+    assert calendar_event(client, "nice")["STATUS"] == "CONFIRMED"
+
+
 def test_rebase_puts_lines_both_added_at_one_place_one_after_the_other() -> None:
     base = '[a]\nx = 1\n'
     mine = Draft(base + 'y = 2\n', base)

@@ -144,6 +144,28 @@ def _bare(lines: list[str]) -> list[str]:
     return [line.rstrip("\r\n") for line in lines]
 
 
+HEADER = re.compile(r"\s*\[")  # [calendar], [[sessions]]: a table begins
+ID = re.compile(r"""\s*id\s*=\s*(["'])(.*?)\1""")
+
+
+def _in_tables(lines: list[str]) -> list[tuple[str, str, str]]:
+    """Each line, its end left out, with the table it is in: its header, and its id (or its
+    place among the tables of that header, such as contacts). Every session ends with lines
+    alike (status = "confirmed"): matched by their text alone, the last lines of a session
+    were taken for those of a session added after it, and its change went to that one."""
+    bare = _bare(lines)
+    starts = [0, *(i for i, line in enumerate(bare) if i and HEADER.match(line))]
+    seen: dict[str, int] = {}
+    keyed = []
+    for start, end in zip(starts, [*starts[1:], len(bare)], strict=True):
+        header = bare[start].strip() if HEADER.match(bare[start]) else ""
+        seen[header] = seen.get(header, 0) + 1
+        ids = [found.group(2) for line in bare[start:end] if (found := ID.match(line))]
+        name = ids[0] if ids else f"#{seen[header]}"
+        keyed += [(header, name, line) for line in bare[start:end]]
+    return keyed
+
+
 def line_end(text: str) -> str:
     """The text's own line end: CRLF when most of its lines end so (saved under Windows)."""
     return "\r\n" if text.count("\r\n") * 2 > text.count("\n") else "\n"
@@ -167,11 +189,12 @@ def rebase(draft: Draft, current: str) -> Draft | None:
     same lines (then only the editor can choose).
 
     Lines are compared without their ends, and the draft's lines take those of the file:
-    a file saved again with CRLF ends (Windows) has changed none of its lines.
+    a file saved again with CRLF ends (Windows) has changed none of its lines. A line matches
+    only a line of the same table (_in_tables).
     """
     base, text, lines = (t.splitlines(True) for t in (draft.base, draft.text, current))
-    mine = difflib.SequenceMatcher(None, _bare(base), _bare(text), autojunk=False)
-    theirs = difflib.SequenceMatcher(None, _bare(base), _bare(lines), autojunk=False)
+    mine = difflib.SequenceMatcher(None, _in_tables(base), _in_tables(text), autojunk=False)
+    theirs = difflib.SequenceMatcher(None, _in_tables(base), _in_tables(lines), autojunk=False)
     end = line_end(current)
     edits = [(i1, i2, [t.rstrip("\r\n") + end if t.endswith("\n") else t for t in text[j1:j2]])
              for tag, i1, i2, j1, j2 in mine.get_opcodes() if tag != "equal"]
