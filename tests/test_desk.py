@@ -649,6 +649,27 @@ def test_desk_unreadable_published_file_gives_a_french_page(app: Flask, schedule
     assert "Rien n’a été publié" in answer.get_data(as_text=True)
 
 
+def test_desk_a_form_the_desk_cannot_save_says_how_to_get_the_typing_back(
+    app: Flask, schedule: Path
+) -> None:
+    # The drafts cannot be written (here a file where their folder goes; a disk full alike):
+    # the editor is told that the browser's Back still has what was typed, not only to try
+    # again, which from the link to the desk was an hour of typing lost.
+    client = app.test_client()
+    login(client)
+    page = lxml.html.fromstring(client.get("/desk/seances/clermont-ferrand").data)
+    fields = dict(page.xpath("//main//form")[0].form_values())
+    (schedule.parent / ".drafts").write_text("pas un dossier", encoding="utf-8")
+    answer = client.post("/desk/seances/clermont-ferrand", data={**fields, "title": "Un titre"})
+    assert answer.status_code == 503
+    said = lxml.html.fromstring(answer.data).xpath("//main")[0].text_content()
+    assert "Rien n’a été enregistré non plus : le bouton Précédent" in said
+    # « Publier » has nothing typed to give back: it says what it says.
+    refused = client.post("/desk/publier", data={"csrf_token": fields["csrf_token"]})
+    assert refused.status_code == 503
+    assert "Précédent" not in refused.get_data(as_text=True)
+
+
 def test_desk_a_speaker_without_a_name_shows_on_the_speakers(app: Flask) -> None:
     client = app.test_client()
     login(client)
