@@ -196,6 +196,43 @@ def test_desk_publishes_into_the_file_a_linked_schedule_names(tmp_path: Path) ->
     assert [p.name for p in checkout.iterdir()] == ["sessions.toml"], "no temporary left"
 
 
+def test_desk_never_writes_over_a_hand_edit_saved_while_the_preview_is_built(
+    app: Flask, schedule: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # « Publier » builds the draft's site before it writes the file (a minute at 10,000
+    # sessions); a hand edit over SSH takes no lock, and one saved meanwhile was written over:
+    # gone from the file, and from what was published next.
+    from agenda.desk import views
+
+    build = views._draft_site
+
+    def saved_by_hand_meanwhile(*args: object) -> object:
+        text = schedule.read_text(encoding="utf-8")
+        schedule.write_text(text.replace('city = "Bourges"', 'city = "Bourges (Cher)"'),
+                            encoding="utf-8")
+        return build(*args)
+
+    monkeypatch.setattr(views, "_draft_site", saved_by_hand_meanwhile)
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand", {"title": "Titre du brouillon"})[0] \
+        == 302
+    answer = client.post("/desk/publier", data={"csrf_token": token(client, "/desk/brouillon")})
+    assert answer.status_code == 409
+    assert "+city = &#34;Bourges (Cher)&#34;" in answer.get_data(as_text=True)
+    sessions = {s["id"]: s for s in tomllib.loads(schedule.read_text(encoding="utf-8"))[
+        "sessions"]}
+    assert (sessions["bourges"]["city"], sessions["clermont-ferrand"]["title"]) == (
+        "Bourges (Cher)", load_schedule(SHIPPED).session("clermont-ferrand").title)
+    monkeypatch.setattr(views, "_draft_site", build)
+    client.post("/desk/reprendre", data={"csrf_token": token(client, "/desk/brouillon")})
+    assert publish(client) == 302
+    sessions = {s["id"]: s for s in tomllib.loads(schedule.read_text(encoding="utf-8"))[
+        "sessions"]}
+    assert (sessions["bourges"]["city"], sessions["clermont-ferrand"]["title"]) == (
+        "Bourges (Cher)", "Titre du brouillon")
+
+
 @pytest.mark.parametrize(("began", "saved"), [("\n", "\r\n"), ("\r\n", "\n")])
 def test_desk_carries_a_draft_over_a_hand_edit_saved_with_other_line_ends(
     app: Flask, schedule: Path, began: str, saved: str
