@@ -466,6 +466,31 @@ def test_desk_abandon_drops_the_draft(app: Flask, schedule: Path) -> None:
     assert schedule.read_text(encoding="utf-8") == before
 
 
+def test_desk_abandon_confirmed_keeps_a_change_saved_since_in_another_tab(
+    app: Flask, schedule: Path
+) -> None:
+    # The confirmation page shows the draft's changes; a change saved in another tab after it
+    # was shown is not abandoned unseen: the page comes back with it, and nothing is lost.
+    client = app.test_client()
+    login(client)
+    post(client, "/desk/seances/clermont-ferrand", {"title": "Autre"})
+    page = lxml.html.fromstring(client.get("/desk/abandonner").data)
+    confirm = dict(page.xpath("//main//form")[0].form_values())
+    post(client, "/desk/seances/bourges", {"city": "Bourges (Cher)"})  # the other tab
+    answer = client.post("/desk/abandonner", data=confirm)
+    assert answer.status_code == 409
+    again = lxml.html.fromstring(answer.data)
+    assert "rien n’a été abandonné" in again.xpath("//main//p[@role='alert']")[0].text_content()
+    shown = again.xpath("//main//pre")[0].text_content()
+    assert 'title = "Autre"' in shown and 'city = "Bourges (Cher)"' in shown
+    draft = client.get("/desk/brouillon").get_data(as_text=True)
+    assert "Bourges (Cher)" in draft and "Rien à publier" not in draft
+    # Confirmed from the page that shows both, the draft is abandoned.
+    assert client.post("/desk/abandonner", data=dict(
+        again.xpath("//main//form")[0].form_values())).status_code == 302
+    assert "Rien à publier" in client.get("/desk/brouillon").get_data(as_text=True)
+
+
 def test_desk_preview_serves_the_draft_with_a_banner(app: Flask) -> None:
     client = app.test_client()
     login(client)

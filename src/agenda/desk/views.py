@@ -816,10 +816,13 @@ def rebase() -> Any:
 @bp.route("/abandonner", methods=["GET", "POST"])
 def drop() -> Any:
     """« Abandonner le brouillon », once confirmed: what would be lost is shown first."""
-    if request.method == "GET":
-        draft = current_draft()
-        return render_template("desk/drop.html", mine=drafts.diff(
-            draft.base, draft.text, (_("file"), _("draft"))))
+    draft = current_draft()
+    shown = hashlib.sha256(draft.text.encode("utf-8")).hexdigest()
+    # The changes confirmed are those shown: one saved since in another tab is shown first.
+    changed = request.method == "POST" and request.form.get("shown", shown) != shown
+    if request.method == "GET" or changed:
+        return render_template("desk/drop.html", changed=changed, shown=shown, mine=drafts.diff(
+            draft.base, draft.text, (_("file"), _("draft")))), 409 if changed else 200
     drafts.drop_draft(schedule_path(), g.editor.email)
     return redirect(url_for("desk.index"))
 
