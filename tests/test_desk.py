@@ -594,6 +594,33 @@ def test_desk_carries_a_cancellation_over_to_its_own_session_not_one_added_next_
     assert calendar_event(client, "nice")["STATUS"] == "CONFIRMED"
 
 
+def test_desk_edit_keeps_a_second_series_written_above_its_own_sessions(
+    app: Flask, schedule: Path
+) -> None:
+    # Each series followed by its sessions: valid TOML, which tomlkit lays out anew (every
+    # [[series]] together) at any edit; a title changed moved the second series, its
+    # comment left behind, above the first series' sessions. The change is its line alone.
+    text = schedule.read_text(encoding="utf-8")
+    series = text[text.index("[[series]]"):text.index("\n# The press release")]
+    second = series.replace('id = "tour-des-villes"', 'id = "tour-des-regions"').replace(
+        'title = "Tour des Villes"', 'title = "Tour des Régions"')
+    rennes = _dated("rennes", "Rennes", 7).replace('"tour-des-villes"', '"tour-des-regions"')
+    before = text + "\n# The second series, then its sessions.\n" + second + rennes
+    schedule.write_text(before, encoding="utf-8")
+    assert CliRunner().invoke(main, ["publish", str(schedule)]).exit_code == 0
+    client = app.test_client()
+    login(client)
+    for path, values in (("/desk/seances/clermont-ferrand", {"title": "Titre du brouillon"}),
+                         ("/desk/seances/rennes", {"city": "Rennes (Ille-et-Vilaine)"})):
+        assert post(client, path, values)[0] == 302
+    assert publish(client) == 302
+    after = schedule.read_text(encoding="utf-8")
+    changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines(), strict=True)
+               if a != b]
+    assert [b for _, b in changed] == ['title = "Titre du brouillon"',
+                                        'city = "Rennes (Ille-et-Vilaine)"']
+
+
 def test_rebase_puts_lines_both_added_at_one_place_one_after_the_other() -> None:
     base = '[a]\nx = 1\n'
     mine = Draft(base + 'y = 2\n', base)

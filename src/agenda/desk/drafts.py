@@ -178,6 +178,24 @@ def _dumps(document: Any, like: str) -> str:
     return re.sub(r"\r?\n", "\r\n", text) if line_end(like) == "\r\n" else text
 
 
+def _in_layout(text: str, again: str, edited: str) -> str:
+    """`edited`, tomlkit's text of `text` once changed, in the layout of `text` itself.
+
+    tomlkit gathers the tables of an array written in several places (a [[series]] among the
+    [[sessions]]): its text moved tables and comments the editor never touched. The lines the
+    change made (`again` to `edited`) are carried over to `text` instead, when they can be and
+    mean the same; tomlkit's text is kept otherwise."""
+    if again == text:
+        return edited
+    carried = rebase(Draft(edited, again), text)
+    try:
+        if carried is not None and tomllib.loads(carried.text) == tomllib.loads(edited):
+            return carried.text
+    except ValueError:  # TOMLDecodeError, or a number int() refuses (4,300+ digits)
+        pass
+    return edited
+
+
 def diff(before: str, after: str, names: tuple[str, str]) -> list[str]:
     """The unified diff of two texts, line by line, their ends left out (CRLF or LF)."""
     return list(difflib.unified_diff(before.splitlines(), after.splitlines(), *names, n=2,
@@ -283,6 +301,7 @@ def edit(text: str, key: str, item_id: str | None, fields: Iterable[Field],
     An item_id that no table has adds a new [[key]] table at the end of its array.
     """
     document = tomlkit.parse(text)
+    again = _dumps(document, text)  # the text as tomlkit lays it out, before the change
     if item_id is None:
         table = document[key]
     else:
@@ -293,7 +312,7 @@ def edit(text: str, key: str, item_id: str | None, fields: Iterable[Field],
             _array(document, key).append(table)
             table = _array(document, key)[-1]
     set_values(table, fields, values)
-    return _dumps(document, text)
+    return _in_layout(text, again, _dumps(document, text))
 
 
 def edit_rows(text: str, key: str, fields: Iterable[Field],
@@ -301,6 +320,7 @@ def edit_rows(text: str, key: str, fields: Iterable[Field],
     """The text with the [[key]] tables (such as contacts) replaced row by row."""
     fields = tuple(fields)
     document = tomlkit.parse(text)
+    again = _dumps(document, text)
     tables = _array(document, key)
     for index, row in enumerate(rows):
         if index < len(tables):
@@ -312,7 +332,7 @@ def edit_rows(text: str, key: str, fields: Iterable[Field],
             tables.append(table)
     while len(tables) > len(rows):
         del tables[len(tables) - 1]
-    return _dumps(document, text)
+    return _in_layout(text, again, _dumps(document, text))
 
 
 def item_values(text: str, key: str, item_id: str | None) -> dict[str, Any] | None:
