@@ -14,6 +14,7 @@ import time
 import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import icalendar
@@ -464,6 +465,49 @@ def test_desk_abandon_drops_the_draft(app: Flask, schedule: Path) -> None:
     assert post(client, "/desk/abandonner", {})[0] == 302
     assert "Rien à publier" in client.get("/desk/brouillon").get_data(as_text=True)
     assert schedule.read_text(encoding="utf-8") == before
+
+
+def test_desk_two_tabs_saving_at_once_keep_both_changes(
+    app: Flask, schedule: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A form is checked before it is saved (seconds at 10,000 sessions); another tab's form
+    # saved meanwhile was undone by this one, which saved the draft it had started from.
+    from agenda.desk import drafts, views
+
+    check = views._try
+    cities = iter(["Bourges (Cher)", "Bourges, Cher"])
+
+    def other_tab_saves_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(views, "_try", check)
+        assert post(other, "/desk/seances/bourges", {"city": next(cities)})[0] == 302
+        return check(*args, **kwargs)
+
+    client, other = app.test_client(), app.test_client()
+    login(client)
+    login(other)
+    page = lxml.html.fromstring(client.get("/desk/seances/clermont-ferrand").data)
+    fields = dict(page.xpath("//main//form")[0].form_values())
+    monkeypatch.setattr(views, "_try", other_tab_saves_meanwhile)
+    answer = client.post("/desk/seances/clermont-ferrand",
+                         data={**fields, "title": "Titre du brouillon"})
+    assert answer.status_code == 302
+    draft = drafts.load_draft(schedule, EMAIL)
+    assert draft is not None
+    sessions = {s["id"]: s for s in tomllib.loads(draft.text)["sessions"]}
+    assert (sessions["bourges"]["city"], sessions["clermont-ferrand"]["title"]) == (
+        "Bourges (Cher)", "Titre du brouillon")
+    # The same line changed in both tabs: nothing is saved, and the page says how to get
+    # the typing back.
+    monkeypatch.setattr(views, "_try", other_tab_saves_meanwhile)
+    page = lxml.html.fromstring(client.get("/desk/seances/bourges").data)
+    fields = dict(page.xpath("//main//form")[0].form_values())
+    answer = client.post("/desk/seances/bourges", data={**fields, "city": "Bourges (18)"})
+    assert answer.status_code == 409
+    assert "bouton Précédent" in answer.get_data(as_text=True)
+    draft = drafts.load_draft(schedule, EMAIL)
+    assert draft is not None
+    assert [s["city"] for s in tomllib.loads(draft.text)["sessions"] if s["id"] == "bourges"] \
+        == ["Bourges, Cher"]
 
 
 def test_desk_abandon_confirmed_keeps_a_change_saved_since_in_another_tab(
