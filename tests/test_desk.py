@@ -15,6 +15,7 @@ import time
 import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import icalendar
@@ -164,6 +165,75 @@ def test_desk_refuses_to_publish_over_a_hand_edit_and_loses_neither(
     assert publish(client) == 302
     text = schedule.read_text(encoding="utf-8")
     assert 'city = "Bourges (Cher)"' in text and 'title = "Titre du brouillon"' in text
+
+
+def test_desk_publishes_into_the_file_a_linked_schedule_names(tmp_path: Path) -> None:
+    # data/sessions.toml a link into a checkout of the schedule's repository, group-writable
+    # for the people who edit it there by hand: the desk's edit lands in the checkout, the
+    # link stays, and so do the file's group and mode. Renamed over the link, the desk left
+    # the checkout behind, and every hand edit or pull there was ignored without a word.
+    checkout, data = tmp_path / "checkout", tmp_path / "data"
+    checkout.mkdir()
+    data.mkdir()
+    shutil.copy(SHIPPED, checkout / "sessions.toml")
+    groups = [g for g in os.getgroups() if g != os.getgid()] or ([4242] if os.geteuid() == 0
+                                                                 else [])
+    group = groups[0] if groups else os.getgid()
+    os.chown(checkout / "sessions.toml", -1, group)
+    os.chmod(checkout / "sessions.toml", 0o664)
+    (data / "sessions.toml").symlink_to(checkout / "sessions.toml")
+    shutil.copy(ROOT / "data" / "sessions.published.json", data / "sessions.published.json")
+    add_editor(data / "sessions.toml")
+    client = create_app({"AGENDA_DATA": str(data / "sessions.toml"), "AGENDA_SECRET": SECRET,
+                         "TESTING": True, "AGENDA_DESK_SECURE": False}).test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand", {"title": "Titre du brouillon"})[0] \
+        == 302
+    assert publish(client) == 302
+    assert (data / "sessions.toml").is_symlink()
+    sessions = tomllib.loads((checkout / "sessions.toml").read_text(encoding="utf-8"))
+    assert [s["title"] for s in sessions["sessions"] if s["id"] == "clermont-ferrand"] == [
+        "Titre du brouillon"]
+    info = (checkout / "sessions.toml").stat()
+    assert (info.st_gid, info.st_mode & 0o777) == (group, 0o664)
+    assert [p.name for p in checkout.iterdir()] == ["sessions.toml"], "no temporary left"
+
+
+def test_desk_never_writes_over_a_hand_edit_saved_while_the_preview_is_built(
+    app: Flask, schedule: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # « Publier » builds the draft's site before it writes the file (a minute at 10,000
+    # sessions); a hand edit over SSH takes no lock, and one saved meanwhile was written over:
+    # gone from the file, and from what was published next.
+    from agenda.desk import views
+
+    build = views._draft_site
+
+    def saved_by_hand_meanwhile(*args: object) -> object:
+        text = schedule.read_text(encoding="utf-8")
+        schedule.write_text(text.replace('city = "Bourges"', 'city = "Bourges (Cher)"'),
+                            encoding="utf-8")
+        return build(*args)
+
+    monkeypatch.setattr(views, "_draft_site", saved_by_hand_meanwhile)
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand", {"title": "Titre du brouillon"})[0] \
+        == 302
+    answer = client.post("/desk/publier", data={"csrf_token": token(client, "/desk/brouillon")})
+    assert answer.status_code == 409
+    assert "+city = &#34;Bourges (Cher)&#34;" in answer.get_data(as_text=True)
+    sessions = {s["id"]: s for s in tomllib.loads(schedule.read_text(encoding="utf-8"))[
+        "sessions"]}
+    assert (sessions["bourges"]["city"], sessions["clermont-ferrand"]["title"]) == (
+        "Bourges (Cher)", load_schedule(SHIPPED).session("clermont-ferrand").title)
+    monkeypatch.setattr(views, "_draft_site", build)
+    client.post("/desk/reprendre", data={"csrf_token": token(client, "/desk/brouillon")})
+    assert publish(client) == 302
+    sessions = {s["id"]: s for s in tomllib.loads(schedule.read_text(encoding="utf-8"))[
+        "sessions"]}
+    assert (sessions["bourges"]["city"], sessions["clermont-ferrand"]["title"]) == (
+        "Bourges (Cher)", "Titre du brouillon")
 
 
 @pytest.mark.parametrize(("began", "saved"), [("\n", "\r\n"), ("\r\n", "\n")])
@@ -362,6 +432,31 @@ def test_editor_cli_keeps_the_password_hashes_from_other_users(schedule: Path) -
     assert stat.S_IMODE(editors_path(schedule).stat().st_mode) == 0o600
 
 
+def test_editor_removed_with_a_draft_is_told_where_it_stays(app: Flask, schedule: Path) -> None:
+    # A colleague leaves with a session half written: whoever removes them is told the work
+    # is there, and how to get it back; adding the address again gives it back whole.
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand", {"title": "Titre du brouillon"})[0] \
+        == 302
+    removed = CliRunner().invoke(main, ["editor", "remove", EMAIL, "--data", str(schedule)])
+    assert removed.exit_code == 0, removed.output
+    lines = removed.output.splitlines()
+    assert len(lines) == 2 and "n’a pas publié y reste" in lines[1], removed.output
+    draft = Path(lines[1].split(" : ")[0])
+    assert draft.parent == schedule.parent / ".drafts"
+    assert "Titre du brouillon" in json.loads(draft.read_text(encoding="utf-8"))["text"]
+    add_editor(schedule)
+    client = app.test_client()
+    login(client)
+    assert "Titre du brouillon" in client.get("/desk/brouillon").get_data(as_text=True)
+    # Without a draft, the removal says the removal alone.
+    add_editor(schedule, "eva@in-darra.fr")
+    quiet = CliRunner().invoke(main, ["editor", "remove", "Eva@in-darra.fr", "--data",
+                                      str(schedule)])
+    assert len(quiet.output.splitlines()) == 1, quiet.output
+
+
 def test_desk_abandon_drops_the_draft(app: Flask, schedule: Path) -> None:
     before = schedule.read_text(encoding="utf-8")
     client = app.test_client()
@@ -377,6 +472,74 @@ def test_desk_abandon_drops_the_draft(app: Flask, schedule: Path) -> None:
     assert post(client, "/desk/abandonner", {})[0] == 302
     assert "Rien à publier" in client.get("/desk/brouillon").get_data(as_text=True)
     assert schedule.read_text(encoding="utf-8") == before
+
+
+def test_desk_two_tabs_saving_at_once_keep_both_changes(
+    app: Flask, schedule: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A form is checked before it is saved (seconds at 10,000 sessions); another tab's form
+    # saved meanwhile was undone by this one, which saved the draft it had started from.
+    from agenda.desk import drafts, views
+
+    check = views._try
+    cities = iter(["Bourges (Cher)", "Bourges, Cher"])
+
+    def other_tab_saves_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(views, "_try", check)
+        assert post(other, "/desk/seances/bourges", {"city": next(cities)})[0] == 302
+        return check(*args, **kwargs)
+
+    client, other = app.test_client(), app.test_client()
+    login(client)
+    login(other)
+    page = lxml.html.fromstring(client.get("/desk/seances/clermont-ferrand").data)
+    fields = dict(page.xpath("//main//form")[0].form_values())
+    monkeypatch.setattr(views, "_try", other_tab_saves_meanwhile)
+    answer = client.post("/desk/seances/clermont-ferrand",
+                         data={**fields, "title": "Titre du brouillon"})
+    assert answer.status_code == 302
+    draft = drafts.load_draft(schedule, EMAIL)
+    assert draft is not None
+    sessions = {s["id"]: s for s in tomllib.loads(draft.text)["sessions"]}
+    assert (sessions["bourges"]["city"], sessions["clermont-ferrand"]["title"]) == (
+        "Bourges (Cher)", "Titre du brouillon")
+    # The same line changed in both tabs: nothing is saved, and the page says how to get
+    # the typing back.
+    monkeypatch.setattr(views, "_try", other_tab_saves_meanwhile)
+    page = lxml.html.fromstring(client.get("/desk/seances/bourges").data)
+    fields = dict(page.xpath("//main//form")[0].form_values())
+    answer = client.post("/desk/seances/bourges", data={**fields, "city": "Bourges (18)"})
+    assert answer.status_code == 409
+    assert "bouton Précédent" in answer.get_data(as_text=True)
+    draft = drafts.load_draft(schedule, EMAIL)
+    assert draft is not None
+    assert [s["city"] for s in tomllib.loads(draft.text)["sessions"] if s["id"] == "bourges"] \
+        == ["Bourges, Cher"]
+
+
+def test_desk_abandon_confirmed_keeps_a_change_saved_since_in_another_tab(
+    app: Flask, schedule: Path
+) -> None:
+    # The confirmation page shows the draft's changes; a change saved in another tab after it
+    # was shown is not abandoned unseen: the page comes back with it, and nothing is lost.
+    client = app.test_client()
+    login(client)
+    post(client, "/desk/seances/clermont-ferrand", {"title": "Autre"})
+    page = lxml.html.fromstring(client.get("/desk/abandonner").data)
+    confirm = dict(page.xpath("//main//form")[0].form_values())
+    post(client, "/desk/seances/bourges", {"city": "Bourges (Cher)"})  # the other tab
+    answer = client.post("/desk/abandonner", data=confirm)
+    assert answer.status_code == 409
+    again = lxml.html.fromstring(answer.data)
+    assert "rien n’a été abandonné" in again.xpath("//main//p[@role='alert']")[0].text_content()
+    shown = again.xpath("//main//pre")[0].text_content()
+    assert 'title = "Autre"' in shown and 'city = "Bourges (Cher)"' in shown
+    draft = client.get("/desk/brouillon").get_data(as_text=True)
+    assert "Bourges (Cher)" in draft and "Rien à publier" not in draft
+    # Confirmed from the page that shows both, the draft is abandoned.
+    assert client.post("/desk/abandonner", data=dict(
+        again.xpath("//main//form")[0].form_values())).status_code == 302
+    assert "Rien à publier" in client.get("/desk/brouillon").get_data(as_text=True)
 
 
 def test_desk_preview_serves_the_draft_with_a_banner(app: Flask) -> None:
@@ -442,6 +605,71 @@ def test_rebase_carries_changes_to_other_lines_and_refuses_the_same_lines() -> N
     assert rebase(draft, "a\nb2\nc\nd\ne\nf\n") is None
     assert rebase(Draft(base + "g\n", base), "x\n" + base) == Draft("x\n" + base + "g\n",
                                                                      "x\n" + base)
+
+
+def _dated(session_id: str, city: str, number: int) -> str:
+    """A session of the series, its n° the month it is held in from January 2027."""
+    day = f"{2027 + (number - 1) // 12}-{(number - 1) % 12 + 1:02}-17"
+    return (f'\n[[sessions]]\nid = "{session_id}"\nseries = "tour-des-villes"\n'
+            f'number = {number}\ncity = "{city}"\nstart = {day}T08:45:00\n'
+            f'end = {day}T10:15:00\nannounced = 2026-12-01\nstatus = "confirmed"\n')
+
+
+def test_desk_carries_a_cancellation_over_to_its_own_session_not_one_added_next_to_it(
+    app: Flask, schedule: Path
+) -> None:
+    # Lyon cancelled in the draft; meanwhile Nice was added by hand between Lyon and Marseille.
+    # Every session ends with the same lines (status = "confirmed"): matched by text alone,
+    # the sessions after (more lines than those before) took Lyon's last lines for Nice's, and
+    # the draft carried over cancelled Nice, Lyon going ahead.
+    lyon, marseille = _dated("lyon", "Lyon", 4), _dated("marseille", "Marseille", 6)
+    later = "".join(_dated(f"ville-{n}", f"Ville {n}", n) for n in range(7, 20))
+    schedule.write_text(schedule.read_text(encoding="utf-8") + lyon + marseille + later,
+                        "utf-8")
+    assert CliRunner().invoke(main, ["publish", str(schedule)]).exit_code == 0
+    client = app.test_client()
+    login(client)
+    cancel = client.post("/desk/seances/lyon/annuler",
+                         data={"csrf_token": token(client, "/desk/seances/lyon/annuler")})
+    assert cancel.status_code == 302
+    hand = schedule.read_text(encoding="utf-8").replace(
+        marseille, _dated("nice", "Nice", 5) + marseille)
+    schedule.write_text(hand, encoding="utf-8")
+    client.post("/desk/reprendre", data={"csrf_token": token(client, "/desk/brouillon")})
+    assert publish(client) == 302
+    statuses = {s["id"]: s.get("status") for s in tomllib.loads(
+        schedule.read_text(encoding="utf-8"))["sessions"]}
+    assert (statuses["lyon"], statuses["nice"], statuses["marseille"]) == (
+        "cancelled", "confirmed", "confirmed")
+    assert calendar_event(client, "lyon")["STATUS"] == "CANCELLED"
+    assert calendar_event(client, "nice")["STATUS"] == "CONFIRMED"
+
+
+def test_desk_edit_keeps_a_second_series_written_above_its_own_sessions(
+    app: Flask, schedule: Path
+) -> None:
+    # Each series followed by its sessions: valid TOML, which tomlkit lays out anew (every
+    # [[series]] together) at any edit; a title changed moved the second series, its
+    # comment left behind, above the first series' sessions. The change is its line alone.
+    text = schedule.read_text(encoding="utf-8")
+    series = text[text.index("[[series]]"):text.index("\n# The press release")]
+    second = series.replace('id = "tour-des-villes"', 'id = "tour-des-regions"').replace(
+        'title = "Tour des Villes"', 'title = "Tour des Régions"')
+    rennes = _dated("rennes", "Rennes", 7).replace('"tour-des-villes"', '"tour-des-regions"')
+    before = text + "\n# The second series, then its sessions.\n" + second + rennes
+    schedule.write_text(before, encoding="utf-8")
+    assert CliRunner().invoke(main, ["publish", str(schedule)]).exit_code == 0
+    client = app.test_client()
+    login(client)
+    for path, values in (("/desk/seances/clermont-ferrand", {"title": "Titre du brouillon"}),
+                         ("/desk/seances/rennes", {"city": "Rennes (Ille-et-Vilaine)"})):
+        assert post(client, path, values)[0] == 302
+    assert publish(client) == 302
+    after = schedule.read_text(encoding="utf-8")
+    changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines(), strict=True)
+               if a != b]
+    assert [b for _, b in changed] == ['title = "Titre du brouillon"',
+                                        'city = "Rennes (Ille-et-Vilaine)"']
 
 
 def test_rebase_puts_lines_both_added_at_one_place_one_after_the_other() -> None:
@@ -559,6 +787,27 @@ def test_desk_unreadable_published_file_gives_a_french_page(app: Flask, schedule
     answer = client.post("/desk/publier", data={"csrf_token": token(client, "/desk/")})
     assert answer.status_code == 503
     assert "Rien n’a été publié" in answer.get_data(as_text=True)
+
+
+def test_desk_a_form_the_desk_cannot_save_says_how_to_get_the_typing_back(
+    app: Flask, schedule: Path
+) -> None:
+    # The drafts cannot be written (here a file where their folder goes; a disk full alike):
+    # the editor is told that the browser's Back still has what was typed, not only to try
+    # again, which from the link to the desk was an hour of typing lost.
+    client = app.test_client()
+    login(client)
+    page = lxml.html.fromstring(client.get("/desk/seances/clermont-ferrand").data)
+    fields = dict(page.xpath("//main//form")[0].form_values())
+    (schedule.parent / ".drafts").write_text("pas un dossier", encoding="utf-8")
+    answer = client.post("/desk/seances/clermont-ferrand", data={**fields, "title": "Un titre"})
+    assert answer.status_code == 503
+    said = lxml.html.fromstring(answer.data).xpath("//main")[0].text_content()
+    assert "Rien n’a été enregistré non plus : le bouton Précédent" in said
+    # « Publier » has nothing typed to give back: it says what it says.
+    refused = client.post("/desk/publier", data={"csrf_token": fields["csrf_token"]})
+    assert refused.status_code == 503
+    assert "Précédent" not in refused.get_data(as_text=True)
 
 
 def test_desk_a_speaker_without_a_name_shows_on_the_speakers(app: Flask) -> None:

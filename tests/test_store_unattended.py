@@ -327,6 +327,31 @@ def test_temporary_files_of_a_killed_publisher_are_removed_and_ignored(tmp_path:
     assert ignored == names
 
 
+def test_a_history_linked_into_a_checkout_is_written_there(tmp_path: Path) -> None:
+    # data/ links the schedule and its history into a checkout of their repository, where
+    # they are committed: a publication writes the history there, and the links stay.
+    # Renamed over its link, the history became a file of its own, and the checkout kept
+    # version 1, which a new machine deployed from it served as the newest, its SEQUENCEs
+    # below those subscribers had.
+    checkout, data = tmp_path / "checkout", tmp_path / "data"
+    checkout.mkdir()
+    data.mkdir()
+    path = folder_with_history(checkout)
+    for name in (path.name, published_path(path).name):
+        (data / name).symlink_to(checkout / name)
+    left = checkout / ".sessions.published.json.k3x_9q2a"  # a killed publisher's
+    left.write_bytes(b"half")
+    edit(path, "Saint-Étienne", "Roanne")
+    result = CliRunner().invoke(main, ["publish", str(data / path.name)])
+    assert result.exit_code == 0, result.output
+    assert (data / "sessions.published.json").is_symlink()
+    raw, history = from_json((checkout / "sessions.published.json").read_bytes(), "checkout")
+    assert history.version == 2 and b"Roanne" in raw
+    assert sorted(p.name for p in checkout.iterdir()) == [
+        "sessions.published.json", "sessions.toml"], "the killed publisher's file removed"
+    assert os.path.samefile(data / "sessions.published.json", checkout / "sessions.published.json")
+
+
 def test_one_log_line_per_publication_and_each_problem_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

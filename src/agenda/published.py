@@ -297,12 +297,12 @@ def write_version(version: Version, path: Path, schedule_name: str, mode: int = 
 
 
 def write_atomically(path: Path, write: Callable[[BinaryIO], object], mode: int = 0o644) -> None:
-    """Write to a temporary file beside `path` (`write` does), then rename it into place."""
-    folder = path.parent
+    """Write to a temporary file beside `path` (a link: the file it names), then rename it in."""
+    path = Path(os.path.realpath(path))  # a link into a checkout is kept, its file replaced
     try:
-        handle, temporary = tempfile.mkstemp(prefix=_temporary_prefix(path), dir=folder)
+        handle, temporary = tempfile.mkstemp(prefix=_temporary_prefix(path), dir=path.parent)
     except OSError as exc:
-        raise CannotWrite(_("cannot write in {folder}: {reason}", folder=folder,
+        raise CannotWrite(_("cannot write in {folder}: {reason}", folder=path.parent,
                             reason=exc.strerror or exc)) from None
     try:
         with os.fdopen(handle, "wb") as out:
@@ -319,7 +319,7 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], object], mode: int 
                                 reason=exc.strerror or exc)) from None
         raise
     with contextlib.suppress(OSError):
-        directory = os.open(folder, os.O_RDONLY)
+        directory = os.open(path.parent, os.O_RDONLY)
         try:
             os.fsync(directory)
         finally:
@@ -333,7 +333,7 @@ def _temporary_prefix(path: Path) -> str:
 
 def _remove_temporaries(published: Path) -> None:
     """Remove what a publisher killed while writing left behind (called under the lock)."""
-    for path in (published, mark_path(published)):
+    for path in (Path(os.path.realpath(p)) for p in (published, mark_path(published))):
         # mkstemp's names: the prefix, then 8 characters of [a-z0-9_]
         for found in path.parent.glob(glob.escape(_temporary_prefix(path)) + "[a-z0-9_]" * 8):
             with contextlib.suppress(OSError):

@@ -10,6 +10,7 @@ from typing import NoReturn
 import click
 
 from agenda import DEFAULT_DATA
+from agenda.desk.drafts import drafts_folder, key
 from agenda.desk.editors import EditorError, add_editor, editors_path, read_editors, remove_editor
 from agenda.i18n import _
 from agenda.published import CannotWrite
@@ -20,8 +21,12 @@ def editor() -> None:
     """Manage who may log in to the editors' desk (/desk/): a file beside the schedule."""
 
 
+def _schedule(data: str | None) -> Path:
+    return Path(data or os.environ.get("AGENDA_DATA", DEFAULT_DATA))
+
+
 def _editors_file(data: str | None, writing: bool = False) -> Path:
-    schedule = Path(data or os.environ.get("AGENDA_DATA", DEFAULT_DATA))
+    schedule = _schedule(data)
     if writing:  # as root, a file the service could not read: every login would fail
         from agenda.cli import as_owner  # agenda.cli imports this module
 
@@ -74,7 +79,14 @@ def editor_remove(email: str, data: str | None) -> None:
         remove_editor(target, email)
     except (EditorError, CannotWrite, OSError) as error:
         _fail(target, error)
-    click.echo(_("{path}: {email} removed.", path=target, email=email.strip().lower()))
+    email = email.strip().lower()
+    click.echo(_("{path}: {email} removed.", path=target, email=email))
+    # Their draft is nobody else's: said, or the work in it is forgotten without a word.
+    draft = drafts_folder(_schedule(data)) / f"{key(email)}.json"
+    if draft.exists():
+        click.echo(_("{path}: the draft {email} did not publish stays there; `agenda editor add` "
+                     "with this address gives it back, or another editor makes its changes "
+                     "again", path=draft, email=email))
 
 
 @editor.command("list")

@@ -9,6 +9,7 @@ from the file only in the lines an editor changed.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import json
@@ -20,7 +21,7 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import tomlkit
 from tomlkit.items import AoT, Table
@@ -58,12 +59,25 @@ def key(email: str) -> str:
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` in one rename, keeping the file's permissions."""
+    """Replace `path` with `data` in one rename, keeping the file's permissions and group.
+
+    A link (data/sessions.toml pointing into a checkout of the schedule's repository) is
+    followed: the file it names is replaced, and the link kept. Renaming over the link
+    made it a file of its own, which the checkout never saw, and every hand edit or pull
+    there was then ignored by the service without a word."""
+    path = Path(os.path.realpath(path))
     try:
-        mode = path.stat().st_mode & 0o777
+        info = path.stat()
+        mode, group = info.st_mode & 0o777, info.st_gid
     except FileNotFoundError:
-        mode = 0o644
-    published.write_atomically(path, lambda out: out.write(data), mode)
+        mode, group = 0o644, -1
+
+    def write(out: BinaryIO) -> None:
+        out.write(data)
+        with contextlib.suppress(OSError):  # a group the service is not in: its own, then
+            os.fchown(out.fileno(), -1, group)
+
+    published.write_atomically(path, write, mode)
 
 
 class BrokenDraft(Exception):
@@ -124,6 +138,28 @@ def _bare(lines: list[str]) -> list[str]:
     return [line.rstrip("\r\n") for line in lines]
 
 
+HEADER = re.compile(r"\s*\[")  # [calendar], [[sessions]]: a table begins
+ID = re.compile(r"""\s*id\s*=\s*(["'])(.*?)\1""")
+
+
+def _in_tables(lines: list[str]) -> list[tuple[str, str, str]]:
+    """Each line, its end left out, with the table it is in: its header, and its id (or its
+    place among the tables of that header, such as contacts). Every session ends with lines
+    alike (status = "confirmed"): matched by their text alone, the last lines of a session
+    were taken for those of a session added after it, and its change went to that one."""
+    bare = _bare(lines)
+    starts = [0, *(i for i, line in enumerate(bare) if i and HEADER.match(line))]
+    seen: dict[str, int] = {}
+    keyed = []
+    for start, end in zip(starts, [*starts[1:], len(bare)], strict=True):
+        header = bare[start].strip() if HEADER.match(bare[start]) else ""
+        seen[header] = seen.get(header, 0) + 1
+        ids = [found.group(2) for line in bare[start:end] if (found := ID.match(line))]
+        name = ids[0] if ids else f"#{seen[header]}"
+        keyed += [(header, name, line) for line in bare[start:end]]
+    return keyed
+
+
 def line_end(text: str) -> str:
     """The text's own line end: CRLF when most of its lines end so (saved under Windows)."""
     return "\r\n" if text.count("\r\n") * 2 > text.count("\n") else "\n"
@@ -134,6 +170,24 @@ def _dumps(document: Any, like: str) -> str:
     adds with LF, which would mix line ends in a CRLF file."""
     text = tomlkit.dumps(document)
     return re.sub(r"\r?\n", "\r\n", text) if line_end(like) == "\r\n" else text
+
+
+def _in_layout(text: str, again: str, edited: str) -> str:
+    """`edited`, tomlkit's text of `text` once changed, in the layout of `text` itself.
+
+    tomlkit gathers the tables of an array written in several places (a [[series]] among the
+    [[sessions]]): its text moved tables and comments the editor never touched. The lines the
+    change made (`again` to `edited`) are carried over to `text` instead, when they can be and
+    mean the same; tomlkit's text is kept otherwise."""
+    if again == text:
+        return edited
+    carried = rebase(Draft(edited, again), text)
+    try:
+        if carried is not None and tomllib.loads(carried.text) == tomllib.loads(edited):
+            return carried.text
+    except ValueError:  # TOMLDecodeError, or a number int() refuses (4,300+ digits)
+        pass
+    return edited
 
 
 def diff(before: str, after: str, names: tuple[str, str]) -> list[str]:
@@ -147,11 +201,12 @@ def rebase(draft: Draft, current: str) -> Draft | None:
     same lines (then only the editor can choose).
 
     Lines are compared without their ends, and the draft's lines take those of the file:
-    a file saved again with CRLF ends (Windows) has changed none of its lines.
+    a file saved again with CRLF ends (Windows) has changed none of its lines. A line matches
+    only a line of the same table (_in_tables).
     """
     base, text, lines = (t.splitlines(True) for t in (draft.base, draft.text, current))
-    mine = difflib.SequenceMatcher(None, _bare(base), _bare(text), autojunk=False)
-    theirs = difflib.SequenceMatcher(None, _bare(base), _bare(lines), autojunk=False)
+    mine = difflib.SequenceMatcher(None, _in_tables(base), _in_tables(text), autojunk=False)
+    theirs = difflib.SequenceMatcher(None, _in_tables(base), _in_tables(lines), autojunk=False)
     end = line_end(current)
     edits = [(i1, i2, [t.rstrip("\r\n") + end if t.endswith("\n") else t for t in text[j1:j2]])
              for tag, i1, i2, j1, j2 in mine.get_opcodes() if tag != "equal"]
@@ -240,6 +295,7 @@ def edit(text: str, key: str, item_id: str | None, fields: Iterable[Field],
     An item_id that no table has adds a new [[key]] table at the end of its array.
     """
     document = tomlkit.parse(text)
+    again = _dumps(document, text)  # the text as tomlkit lays it out, before the change
     if item_id is None:
         table = document[key]
     else:
@@ -250,7 +306,7 @@ def edit(text: str, key: str, item_id: str | None, fields: Iterable[Field],
             _array(document, key).append(table)
             table = _array(document, key)[-1]
     set_values(table, fields, values)
-    return _dumps(document, text)
+    return _in_layout(text, again, _dumps(document, text))
 
 
 def edit_rows(text: str, key: str, fields: Iterable[Field],
@@ -258,6 +314,7 @@ def edit_rows(text: str, key: str, fields: Iterable[Field],
     """The text with the [[key]] tables (such as contacts) replaced row by row."""
     fields = tuple(fields)
     document = tomlkit.parse(text)
+    again = _dumps(document, text)
     tables = _array(document, key)
     for index, row in enumerate(rows):
         if index < len(tables):
@@ -269,7 +326,7 @@ def edit_rows(text: str, key: str, fields: Iterable[Field],
             tables.append(table)
     while len(tables) > len(rows):
         del tables[len(tables) - 1]
-    return _dumps(document, text)
+    return _in_layout(text, again, _dumps(document, text))
 
 
 def item_values(text: str, key: str, item_id: str | None) -> dict[str, Any] | None:

@@ -195,6 +195,9 @@ def http_error(error: HTTPException) -> tuple[str, int]:
         404: _("This page does not exist."),
         413: _("The form is too large to be sent (more than {size} KB): shorten its longest "
                "texts, then try again.", size=MOST_BYTES // 1024),
+        409: _("Your draft changed meanwhile (in another tab?), on the same lines as this "
+               "form: nothing was saved. Use the browser's Back button: what you typed is "
+               "still there; look at the draft, then save it again."),
         415: _("Your browser sent the form in another encoding than UTF-8: nothing was "
                "saved. Reload the page (it is in UTF-8) and send the form again; if this "
                "message comes back, use another browser."),
@@ -244,9 +247,12 @@ def broken_draft(error: drafts.BrokenDraft) -> tuple[str, int]:
 def unavailable(error: Exception) -> tuple[str, int]:
     """A file that cannot be read or written (the schedule, the published version, a draft)."""
     log.error("desk: %s", error)
-    return render_template("desk/error.html", code=503, message=_(
-        "The desk cannot read or write the agenda's files: {error}. Nothing was published; "
-        "try again, or tell the administrator.", error=error)), 503
+    message = _("The desk cannot read or write the agenda's files: {error}. Nothing was "
+                "published; try again, or tell the administrator.", error=error)
+    if "shown" in request.form:  # a form typed in (a disk full?): in this tab's history still
+        message += " " + _("Nothing was saved either: the browser's Back button gives back what "
+                           "you typed; save it again once this is solved.")
+    return render_template("desk/error.html", code=503, message=message), 503
 
 
 @bp.context_processor
@@ -369,6 +375,15 @@ def _try(text: str, key: str, item_id: str | None, table: Table,
 
 
 def _save(draft: drafts.Draft, text: str) -> None:
+    """Save `text`, the editor's change to `draft`. A draft saved meanwhile (from another tab,
+    while this change was checked: seconds at 10,000 sessions) gets the change carried over:
+    saved as it was, it undid the other tab's change without a word."""
+    now = current_draft()
+    if now != draft:
+        carried = drafts.rebase(drafts.Draft(text, draft.text), now.text)
+        if carried is None:
+            abort(409)
+        draft, text = now, carried.text
     drafts.save_draft(schedule_path(), g.editor.email, drafts.Draft(text, draft.base))
 
 
@@ -771,6 +786,11 @@ def publish_draft() -> Any:
         if not found.unchanged and not changed:
             _draft_site(found, moment, served, mode)
         if draft.text != on_disk and not changed:
+            # A hand edit takes no lock: one saved meanwhile (while the site was built, a
+            # minute at 10,000 sessions) is not written over.
+            on_disk = _file_text()
+            if draft.moved(on_disk):
+                return render_template("desk/conflict.html", **_conflict(draft, on_disk)), 409
             drafts.write_atomically(schedule_path(), draft.raw)
     if changed:  # out of the lock: the page asks the store, which may publish
         session["mode"] = mode
@@ -808,10 +828,13 @@ def rebase() -> Any:
 @bp.route("/abandonner", methods=["GET", "POST"])
 def drop() -> Any:
     """« Abandonner le brouillon », once confirmed: what would be lost is shown first."""
-    if request.method == "GET":
-        draft = current_draft()
-        return render_template("desk/drop.html", mine=drafts.diff(
-            draft.base, draft.text, (_("file"), _("draft"))))
+    draft = current_draft()
+    shown = hashlib.sha256(draft.text.encode("utf-8")).hexdigest()
+    # The changes confirmed are those shown: one saved since in another tab is shown first.
+    changed = request.method == "POST" and request.form.get("shown", shown) != shown
+    if request.method == "GET" or changed:
+        return render_template("desk/drop.html", changed=changed, shown=shown, mine=drafts.diff(
+            draft.base, draft.text, (_("file"), _("draft")))), 409 if changed else 200
     drafts.drop_draft(schedule_path(), g.editor.email)
     return redirect(url_for("desk.index"))
 
