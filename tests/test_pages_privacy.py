@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
+from jsonschema import Draft202012Validator
 
 from agenda import create_app
 from agenda.cli import main
@@ -128,3 +130,25 @@ def test_a_schedule_linked_to_an_environment_file_shows_no_value_on_healthz(
     said = client.get("/healthz").get_data(as_text=True)
     assert "ligne 1, champ LANG" in said
     assert "kept-from-editors" not in said and "C.UTF-8" not in said
+
+
+def test_a_change_of_a_private_link_is_not_named_in_the_public_json(tmp_path: Path) -> None:
+    # The room moved: calendars get the new SEQUENCE (registered people's .ics share the UID),
+    # but the public JSON said "fields": ["video_url"], that a private room had changed.
+    path = tmp_path / "sessions.toml"
+    text = SEVERAL.read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(main, ["publish", "--new-history", str(path)]).exit_code == 0
+    path.write_text(text.replace("private-room-SECRET", "another-room").replace(
+        "live/printemps", "live/printemps-2"), encoding="utf-8")
+    assert runner.invoke(main, ["publish", str(path)]).exit_code == 0
+    client = create_app({"AGENDA_DATA": str(path)}).test_client()
+    schema = Draft202012Validator(json.loads(client.get("/schemas/events.json").data))
+    private, public = (json.loads(client.get(f"/events/{name}.json").data)
+                       for name in ("automne", "printemps"))
+    for document in (private, public):
+        schema.validate(document)
+    assert private["changes"][-1]["fields"] and "video_url" not in json.dumps(private["changes"])
+    assert "video_url" in public["changes"][-1]["fields"]  # a public link's change is named
+    assert private["sequence"] == 1  # its calendar entry was updated all the same

@@ -78,10 +78,12 @@ def session_document(
 
 def _change(calendar: CalendarInfo, session: Session, revision: Revision) -> dict[str, Any]:
     """One revision of the change log: when, SEQUENCE after it, what changed, the date before."""
+    # A private link's change is said as any change: its name would tell that the room moved.
+    hidden = () if session.public_video_url else ("video_url",)
     return {
         "at": _instant(revision.at),
         "sequence": revision.sequence,
-        "fields": list(revision.fields),
+        "fields": list(dict.fromkeys("content" if f in hidden else f for f in revision.fields)),
         "news": [n.value for n in revision.news],
         "summary": wording.change_line(session, revision, calendar),
         "previous_start": _instant(revision.previous_start),
