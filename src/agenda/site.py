@@ -110,10 +110,11 @@ def _digest(*parts: object) -> str:
 
 def moments(schedule: Schedule) -> tuple[datetime, ...]:
     """The instants documents change at by themselves, sorted: sessions and planned dates ending,
-    announcements and news coming due, and every date a document is dated by (`_clamped`)."""
+    announcements and news coming due, and every date a document is dated by (`_clamped`): each
+    revision's, so that Last-Modified moves on at a publication, even before a date ahead."""
     found = [t for s in schedule.sessions for t in (s.end, s.announced, s.updated)]
     found += [t for p in schedule.planned for t in (p.end, p.updated)]
-    found += [r.at for s in schedule.sessions for r in s.news] + [schedule.calendar.updated]
+    found += [r.at for s in schedule.sessions for r in s.revisions] + [schedule.calendar.updated]
     return tuple(sorted({t for t in found if t is not None}))
 
 
@@ -131,8 +132,7 @@ def folder_name(version: Version, now: datetime) -> str:
 
 
 def folder_of(number: int, digest: str, since: str) -> str:
-    """The name of a version's folder for the period starting at `since` (a Unix time, or "*"
-    to match the folders of all its periods)."""
+    """A version's folder for the period from `since` (a Unix time; "*": those of all periods)."""
     return f"v{number}-{digest[:10]}-{since}-{RELEASE[:8]}"
 
 
