@@ -3,25 +3,31 @@ it is built for, never on the build's clock, the machine's time zone, locale or 
 
 A folder holds for a period between moments (`site.moments`): built at any instant of it, first
 or after another instant of the same period, it is the same folder, to its manifest's header,
-its Last-Modified dates and the modification times static hosts serve as those dates.
+its Last-Modified dates and the modification times static hosts serve as those dates. And the
+times a publication records keep their order in the hour the calendar's clocks go back.
 """
 
 from __future__ import annotations
 
+import calendar
 import json
 import os
 import shutil
 import subprocess
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
+import feedparser
+import icalendar
 import pytest
 from click.testing import CliRunner
 
+from agenda import site
 from agenda.cli import main
-from tests.conftest import FIXTURES, SEVERAL
+from agenda.published import first_version, next_version
+from tests.conftest import FIXTURES, LYON_OCTOBER, MINIMAL, SEVERAL
 
 
 def _data(folder: Path) -> Path:
@@ -93,3 +99,31 @@ def test_an_export_is_the_same_in_any_time_zone_locale_hash_seed_and_folder(
         exports.append(_export(tmp_path / f"out-{number}"))
     assert exports[0].keys() == exports[1].keys() == exports[2].keys()
     assert [n for n in exports[0] if not exports[0][n] == exports[1][n] == exports[2][n]] == []
+
+
+def test_two_publications_in_the_hour_the_clocks_go_back_keep_their_order(tmp_path: Path) -> None:
+    # Paris, 31 October 2021: 02:45 before the change (00:45 UTC), then 02:20 after it (01:20).
+    before, after = (datetime(2021, 10, 31, 0, 45, tzinfo=UTC),
+                     datetime(2021, 10, 31, 1, 20, tzinfo=UTC))
+    raw = (MINIMAL + LYON_OCTOBER).replace("2026-10-21", "2021-11-17").replace(
+        "2026-10-01", "2021-10-01")
+    first = first_version(raw.encode(), "sessions.toml")
+    cancelled = raw.replace('city = "Lyon"', 'city = "Lyon"\nstatus = "cancelled"')
+    middle = next_version(first, cancelled.encode(), "sessions.toml", before)[0]
+    last = next_version(middle, raw.encode(), "sessions.toml", after)[0]  # reinstated
+    moment = datetime(2021, 10, 31, 2, 0, tzinfo=UTC)
+    built = [site.build(v, moment, tmp_path / f"{v.number}", workers=1) for v in (middle, last)]
+    stamps = []
+    for folder in built:
+        event = icalendar.Calendar.from_ical(
+            (folder.folder / "events/lyon.ics").read_bytes()).walk("VEVENT")[0]
+        stamps.append((event["DTSTAMP"].dt, event["LAST-MODIFIED"].dt,
+                       parsedate_to_datetime(folder.entries["/events/lyon"].modified)))
+    assert stamps == [(before,) * 3, (after,) * 3]
+    # The news feed has the reinstatement, the later, first.
+    entries = feedparser.parse((built[1].folder / "rss.xml").read_bytes()).entries
+    assert [calendar.timegm(e.published_parsed) for e in entries[:2]] == [
+        after.timestamp(), before.timestamp()]
+    # And the builder's moments are in the order they come.
+    found = site.moments(last.schedule)
+    assert [t.timestamp() for t in found] == sorted(t.timestamp() for t in found)
