@@ -127,3 +127,20 @@ def test_two_publications_in_the_hour_the_clocks_go_back_keep_their_order(tmp_pa
     # And the builder's moments are in the order they come.
     found = site.moments(last.schedule)
     assert [t.timestamp() for t in found] == sorted(t.timestamp() for t in found)
+
+
+def test_announcements_written_with_their_offset_in_the_hour_the_clocks_go_back(
+    tmp_path: Path,
+) -> None:
+    # Lyon's announcement at 02:20 after the change (01:20 UTC), Lille's at 02:45 before it
+    # (00:45 UTC): at 01:00 UTC, Lille's has come due and its folder holds until Lyon's.
+    lille = LYON_OCTOBER.replace('"lyon"', '"lille"').replace('"Lyon"', '"Lille"')
+    raw = (MINIMAL + LYON_OCTOBER.replace("2026-10-01", "2026-10-25T02:20:00+01:00")
+           + lille.replace("2026-10-01", "2026-10-25T02:45:00+02:00"))
+    version = first_version(raw.encode(), "sessions.toml")
+    since, until = site.period(version.schedule, datetime(2026, 10, 25, 1, 0, tzinfo=UTC))
+    assert (since, until) == (datetime(2026, 10, 25, 0, 45, tzinfo=UTC),
+                              datetime(2026, 10, 25, 1, 20, tzinfo=UTC))
+    built = site.build(version, datetime(2026, 10, 25, 1, 0, tzinfo=UTC), tmp_path / "site")
+    titles = [e.title for e in feedparser.parse((built.folder / "rss.xml").read_bytes()).entries]
+    assert [t for t in titles if "Lille" in t] and not [t for t in titles if "Lyon" in t]
