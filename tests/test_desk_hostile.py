@@ -714,3 +714,18 @@ def test_desk_draft_broken_while_publishing_does_not_say_nothing_was_published(
     assert publish(client) == 302
     assert "Titre corrigé" in client.get("/events/clermont-ferrand").get_data(as_text=True)
     assert client.get("/desk/brouillon").status_code == 200
+
+
+def test_desk_offers_a_replay_by_the_moment_the_pages_are_at(schedule: Path) -> None:  # noqa: F811
+    # A service pinned to a moment (AGENDA_NOW, a staging unit): Clermont-Ferrand (19 May 2021)
+    # is to come on its page, so the desk offers no replay for it, as it would not today.
+    add_editor(schedule)
+    client = create_app({"AGENDA_DATA": str(schedule), "AGENDA_SECRET": SECRET, "TESTING": True,
+                         "AGENDA_DESK_SECURE": False,
+                         "AGENDA_NOW": "2021-05-17T12:00:00+02:00"}).test_client()
+    assert client.get("/events/clermont-ferrand.json").get_json()["add_to_calendar"]  # to come
+    login(client)
+    page = lxml.html.fromstring(client.get("/desk/").data)
+    row = page.xpath('//tr[@id="s-clermont-ferrand"]')[0]
+    assert [a.text_content().split()[0] for a in row.xpath(".//a")] == [
+        "Modifier", "Reporter", "Annuler"]

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from agenda.errors import Problem, ScheduleError
 from agenda.i18n import _
 from agenda.model import CalendarInfo, Change, Planned, Revision, Schedule, Session, Status
-from agenda.planning import open_occurrences
+from agenda.planning import on_clock, open_occurrences
 
 FIRST = ("published",)
 DATE_FIELDS = ("start", "end")
@@ -152,9 +152,8 @@ def news_of(before: Session, after: Session) -> tuple[Change, ...]:
 def is_correction(
     asked: bool | None, news: Collection[Change], last: Revision | None, now: datetime
 ) -> bool:
-    """Whether a change is published as a correction: as `asked` (None: the 15-minute rule).
-
-    A correction reaches calendars but not news feeds; some changes are always news."""
+    """Whether a change is published as a correction (to calendars, not news feeds): as `asked`
+    (None: the 15-minute rule); some changes are always news."""
     if asked is False or not ALWAYS_NEWS.isdisjoint(news):
         return False
     return asked or (last is not None and timedelta(0) <= now - last.at <= CORRECTION_WINDOW)
@@ -178,10 +177,8 @@ def _revision(
 
 
 def _first_entry(calendar: CalendarInfo, session: Session) -> Entry:
-    """A session's entry at its first publication, from the file alone.
-
-    Older files' hand-written `sequence`, `updated` and `previous_start` seed it here, as a revision
-    at `updated`, and are read no more."""
+    """A session's entry at its first publication, from the file alone: older files' hand-written
+    `sequence`, `updated` and `previous_start` seed it, as a revision at `updated`, read no more."""
     revisions: list[Revision] = []
     if session.announced is not None:
         revisions.append(Revision(at=session.announced, sequence=0, fields=FIRST))
@@ -432,7 +429,7 @@ def apply(schedule: Schedule, history: History) -> Schedule:
         # A planned date needs a DTSTAMP: its revision, else the version's
         # time, else (a file with no date at all) the rhythm's first day.
         stamp = max((r.at for r in entry.revisions), default=None) or history.published
-        updated = (stamp or series.rhythm.first).astimezone(zone)
+        updated = on_clock(stamp or series.rhythm.first, zone)
         planned.extend(
             Planned(series=series, number=n, start=start, end=end, uid=entry.uid,
                     sequence=entry.sequence, updated=updated)
@@ -448,5 +445,5 @@ def apply(schedule: Schedule, history: History) -> Schedule:
 def _in_zone(revision: Revision, zone: ZoneInfo) -> Revision:
     """The revision with its times in the calendar's zone, as pages show them."""
     times = {name: getattr(revision, name) for name in ("at", "previous_start", "previous_end")}
-    moved = {name: moment.astimezone(zone) for name, moment in times.items() if moment is not None}
+    moved = {name: on_clock(moment, zone) for name, moment in times.items() if moment is not None}
     return dataclasses.replace(revision, **moved)

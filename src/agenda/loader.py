@@ -56,7 +56,7 @@ from agenda.model import (
     Status,
     city_slug,
 )
-from agenda.planning import occurrences, rhythm_error
+from agenda.planning import occurrences, on_clock, rhythm_error
 
 EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+\Z")
 # Control characters have no place in published text; newlines only where allowed.
@@ -374,13 +374,13 @@ class _Table:
         if not self._in_range(key, value) or zone is None:
             return None
         if isinstance(value, datetime) and value.tzinfo is not None:
-            return value.astimezone(zone)  # an instant with its offset: in the calendar's zone
+            return on_clock(value, zone)  # an instant with its offset: in the calendar's zone
         if isinstance(value, datetime):
             return self._localize(key, value, zone)
         # A day starts at midnight, else where the clocks skip it (Sao Paulo, 4 November 2018:
         # 01:00), or at the first of two midnights: fold=0 reads a skipped time in the offset
         # before the change, which lands after the gap once through UTC.
-        return datetime.combine(value, time(), tzinfo=zone).astimezone(UTC).astimezone(zone)
+        return on_clock(datetime.combine(value, time(), tzinfo=zone).astimezone(UTC), zone)
 
     def _in_range(self, key: str, value: date) -> bool:
         """True when the year is one every output can carry; else a problem."""

@@ -8,7 +8,7 @@ tentative « à annoncer » event in its place. Pure functions of the model.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule, rrulestr
@@ -22,9 +22,16 @@ from agenda.model import Rhythm, Series, Session
 MOST_OCCURRENCES = 500
 
 
+def on_clock(moment: datetime, zone: ZoneInfo) -> datetime:
+    """`moment` in `zone`, its offset fixed in the hour the clocks go back: times of one ZoneInfo
+    compare by wall clock (PEP 495), 02:20 after the change before 02:45 before it."""
+    local = moment.astimezone(zone)
+    fixed = local.astimezone(timezone(local.utcoffset() or timedelta()))
+    return fixed if local.replace(fold=1 - local.fold).utcoffset() != fixed.utcoffset() else local
+
+
 def _rule(rhythm: Rhythm) -> rrule:
-    naive_first = rhythm.first.replace(tzinfo=None)
-    parsed = rrulestr(rhythm.rule, dtstart=naive_first, forceset=False)
+    parsed = rrulestr(rhythm.rule, dtstart=rhythm.first.replace(tzinfo=None), forceset=False)
     if not isinstance(parsed, rrule):  # pragma: no cover - rhythm_error refuses a set first
         raise ValueError("not a single rule")
     return parsed
@@ -35,15 +42,12 @@ def rhythm_error(rhythm: Rhythm) -> str | None:
     text = rhythm.rule.upper()
     # No property name (RRULE:, EXRULE:), nor a space: dateutil reads it as a new line.
     if ":" in text or "DTSTART" in text or any(c.isspace() for c in text):
-        return _(
-            "'{rule}' must be the rule alone, such as 'FREQ=MONTHLY;BYDAY=3WE;COUNT=12' "
-            "(the first date is 'first')", rule=rhythm.rule,
-        )
+        return _("'{rule}' must be the rule alone, such as 'FREQ=MONTHLY;BYDAY=3WE;COUNT=12' "
+                 "(the first date is 'first')", rule=rhythm.rule)
     if "COUNT=" not in text and "UNTIL=" not in text:
         return _("'{rule}' never ends; add COUNT=… or UNTIL=…", rule=rhythm.rule)
     try:
-        rule = _rule(rhythm)
-        dates = list(rule[: MOST_OCCURRENCES + 1])
+        dates = list(_rule(rhythm)[: MOST_OCCURRENCES + 1])
     except (ValueError, TypeError, OverflowError) as exc:
         return _("'{rule}' is not an RFC 5545 recurrence rule ({reason})",
                  rule=rhythm.rule, reason=exc)
@@ -81,7 +85,6 @@ def open_occurrences(
         return []
     mine = [s for s in sessions if s.series.id == series.id]
     filled = {s.number for s in mine if s.number is not None and (s.is_dated or s.held)}
-    zone = series.rhythm.first.tzinfo
-    days = {s.start.astimezone(zone).date() for s in mine if s.start is not None}
+    days = {s.start.astimezone(series.rhythm.first.tzinfo).date() for s in mine if s.start}
     return [o for o in occurrences(series.rhythm) if o[0] not in filled
             and o[1].date() not in days]

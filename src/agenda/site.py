@@ -110,32 +110,30 @@ def _digest(*parts: object) -> str:
 
 
 def moments(schedule: Schedule) -> tuple[datetime, ...]:
-    """The instants at which documents change by themselves, sorted: sessions and planned dates
-    ending (pages move them to the past), announcements and revisions coming due (news feeds)."""
-    found = [t for s in schedule.sessions for t in (s.end, s.announced) if t is not None]
-    found += [p.end for p in schedule.planned]
-    found += [r.at for s in schedule.sessions for r in s.news]
-    return tuple(sorted(set(found)))
+    """The instants documents change at by themselves, sorted: sessions and planned dates ending,
+    announcements and news coming due, and every date a document is dated by (`_clamped`): each
+    revision's, so that Last-Modified moves on at a publication, even before a date ahead."""
+    found = [t for s in schedule.sessions for t in (s.end, s.announced, s.updated)]
+    found += [t for p in schedule.planned for t in (p.end, p.updated)]
+    found += [r.at for s in schedule.sessions for r in s.revisions] + [schedule.calendar.updated]
+    return tuple(sorted({t for t in found if t is not None}))
 
 
 def period(schedule: Schedule, now: datetime) -> tuple[datetime | None, datetime | None]:
     """The last moment passed at `now` and the next one: a folder holds between the two."""
     found = moments(schedule)
     index = bisect_right(found, now)
-    return (found[index - 1] if index else None,
-            found[index] if index < len(found) else None)
+    return (found[index - 1] if index else None, found[index] if index < len(found) else None)
 
 
 def folder_name(version: Version, now: datetime) -> str:
     """The folder of `version` at `now`: one per release, version and period between moments."""
     since, _ = period(version.schedule, now)
-    stamp = int(since.timestamp()) if since is not None else 0
-    return folder_of(version.number, version.digest, str(stamp))
+    return folder_of(version.number, version.digest, str(int(since.timestamp()) if since else 0))
 
 
 def folder_of(number: int, digest: str, since: str) -> str:
-    """The name of a version's folder for the period starting at `since` (a Unix time, or "*"
-    to match the folders of all its periods)."""
+    """A version's folder for the period from `since` (a Unix time; "*": those of all periods)."""
     return f"v{number}-{digest[:10]}-{since}-{RELEASE[:8]}"
 
 
@@ -143,10 +141,11 @@ def _dated(*stamps: datetime | None) -> datetime | None:
     return max((s for s in stamps if s is not None), default=None)
 
 
-def _clamped(document: Document, now: datetime) -> Document:
-    """RFC 9110: Last-Modified is never after the answer; when it is clamped, so is the key."""
-    if document.modified is not None and document.modified > now:
-        return dataclasses.replace(document, modified=now, key=_digest(document.key, now))
+def _clamped(document: Document, since: datetime | None) -> Document:
+    """RFC 9110: Last-Modified is never after the answer. A date to come (a moment) is the
+    period's start, `since`, not the build's clock: any moment of the period, the same folder."""
+    if document.modified is not None and (since is None or document.modified > since):
+        return dataclasses.replace(document, modified=since, key=_digest(document.key, since))
     return document
 
 
@@ -469,13 +468,13 @@ def _render_all(todo: list[Document], folder: Path, workers: int,
         pool.join()
 
 
-def _sort_out(documents: Iterable[Document], now: datetime, previous: Site | None
+def _sort_out(documents: Iterable[Document], since: datetime | None, previous: Site | None
               ) -> tuple[list[Entry], list[Document]]:
     """The entries of `previous` with the key of one of `documents` (their files are reused),
-    and the other documents, to render, dated no later than `now`."""
+    and the other documents, to render, dated no later than `since` (`_clamped`)."""
     reused: list[Entry] = []
     todo: list[Document] = []
-    for document in (_clamped(d, now) for d in documents):
+    for document in (_clamped(d, since) for d in documents):
         old = previous.entries.get(document.path) if previous is not None else None
         if old is not None and old.key == document.key:
             reused.append(old)
@@ -522,10 +521,12 @@ def build(
     try:
         workers = workers or os.cpu_count() or 1
         prints = fingerprints(version.schedule)
-        reused, todo = _sort_out(session_documents(version, now, prints), now, previous)
+        since, until = period(version.schedule, now)
+        now = since or min(now, feeds.NO_DATE)  # the period's documents are those of its start
+        reused, todo = _sort_out(session_documents(version, now, prints), since, previous)
         entries = _render_all(todo, temporary, workers)
         events = _parts(entries, temporary) | (_parts(reused, previous.folder) if previous else {})
-        more, todo = _sort_out(shared_documents(version, now, events, prints), now, previous)
+        more, todo = _sort_out(shared_documents(version, now, events, prints), since, previous)
         reused += more
         # Every file reused is linked while the workers render the rest.
         source, folders, linked = f"{previous.folder}/" if previous else "", set[str](), []
@@ -533,14 +534,13 @@ def build(
             _reuse(e, source, f"{temporary}/", folders) for e in reused))
         gone = {e.path for e, done in zip(reused, linked, strict=True) if not done}
         if gone:  # a file of the previous folder is missing: rendered again, as the others
-            entries += [render_one(_clamped(d, now), temporary) for found in (
+            entries += [render_one(_clamped(d, since), temporary) for found in (
                 session_documents(version, now, prints),
                 shared_documents(version, now, events, prints)) for d in found if d.path in gone]
         events.clear()  # 10,000 VEVENTs: not kept while the manifest is written
         entries = _shared([e for e, done in zip(reused, linked, strict=True) if done] + entries)
         entries.sort(key=lambda e: e.path)
         _write_extras(version.schedule, temporary, entries)
-        since, until = period(version.schedule, now)
         kinds = {h: i for i, h in enumerate(dict.fromkeys(e.headers for e in entries))}
         head = {
             "format": FORMAT, "release": RELEASE, "version": version.number,

@@ -515,9 +515,11 @@ def add_replay(session_id: str) -> Any:
 
 def _to_come(version: Version | None) -> frozenset[str]:
     """The sessions of a draft's version not over, as their pages say (none without a
-    version): not ended yet, or without a date and not known to be held."""
+    version): not ended yet, or without a date and not known to be held, at the pages' moment
+    (AGENDA_NOW when the service is pinned to one), not the wall clock's."""
     sessions = version.schedule.sessions if version is not None else ()
-    return frozenset(s.id for s in sessions if not s.is_over(_now()))
+    now = _store().moment()
+    return frozenset(s.id for s in sessions if not s.is_over(now))
 
 
 def _replay_once_over(session_id: str,
