@@ -169,6 +169,21 @@ def test_nginx_hides_the_folder_own_files_and_answers_404_in_french(
         assert (answer.status_code, answer.headers["Cache-Control"]) == (404, got["Cache-Control"])
 
 
+def test_nginx_404_carries_the_security_headers_of_the_app_404(
+    static_host: int, several_pinned: Flask
+) -> None:
+    # A 404 page is HTML like any other: framed or sniffed, it is the app's 404 that says no.
+    client = several_pinned.test_client()
+    for path in ("/nulle-part", "/events/nope", "/events/nope.json", "/cities/nulle/rss.xml"):
+        status, got, _body = fetch(static_host, path)
+        expected = client.get(path, headers={"Accept": "text/html"})
+        assert (status, expected.status_code) == (404, 404), path
+        for name in ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options",
+                     "Referrer-Policy", "Access-Control-Allow-Origin"):
+            if name in expected.headers:
+                assert got.get(name) == expected.headers[name], (path, name)
+
+
 def test_nginx_configuration_passes_nginx_t_without_the_brotli_module(
     built: Site, tmp_path: Path
 ) -> None:

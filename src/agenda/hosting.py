@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from agenda.headers import CORS, CORS_PREFLIGHT
+from agenda.headers import CORS, CORS_PREFLIGHT, security
 from agenda.render import links
 from agenda.site import Entry
 
@@ -123,15 +123,15 @@ location = /404.html {
     default_type "text/html; charset=utf-8";
     add_header Cache-Control "no-cache" always;  # "always": a 404 gets no add_header else
     add_header Access-Control-Allow-Origin "*" always;  # a script can tell it from no network
-}
-
-"""
+"""  # then the security headers of the app's 404s
 
 
 def nginx_files(entries: Iterable[Entry]) -> dict[str, str]:
     """The files of `_nginx/`: the snippet for any nginx, and the brotli line for those that can."""
+    security_lines = "".join(f'    add_header {name} "{value}" always;\n'
+                             for name, value in security("/404.html"))
     return {
-        "agenda-static.conf": NGINX_HEAD + nginx_locations(entries),
+        "agenda-static.conf": f"{NGINX_HEAD}{security_lines}}}\n\n{nginx_locations(entries)}",
         "brotli.conf": "# Needs the brotli module (libnginx-mod-http-brotli-static).\n"
                        "brotli_static on;\n",
     }
