@@ -184,6 +184,32 @@ def test_nginx_404_carries_the_security_headers_of_the_app_404(
                 assert got.get(name) == expected.headers[name], (path, name)
 
 
+def _rules(text: str) -> dict[str, dict[str, str]]:
+    """`_headers` read by the grammar Netlify's parser applies (@netlify/headers-parser): lines
+    trimmed, `#` comments, a path line starts with "/", a header splits at its first ":"."""
+    rules: dict[str, dict[str, str]] = {}
+    current: dict[str, str] = {}
+    for line in (raw.strip() for raw in text.split("\n")):
+        if line.startswith("/"):
+            current = rules.setdefault(line, {})
+        elif line and not line.startswith("#"):
+            name, value = line.split(":", 1)
+            current[name.strip()] = value.strip()
+    return rules
+
+
+def test_headers_file_gives_every_url_the_app_headers(built: Site, several_pinned: Flask) -> None:
+    client = several_pinned.test_client()
+    rules = _rules((built.folder / "_headers").read_text("utf-8"))
+    assert sorted(rules) == sorted(public(built))
+    for path, headers in rules.items():
+        expected = client.get(path, headers={"Accept-Encoding": "identity"}).headers
+        # The host's own: validators, length and coding are the file's, Vary the host's.
+        mine = {k: v for k, v in expected.items() if k not in (
+            "ETag", "Last-Modified", "Content-Length", "Vary")}
+        assert headers == mine, path
+
+
 def test_nginx_configuration_passes_nginx_t_without_the_brotli_module(
     built: Site, tmp_path: Path
 ) -> None:
