@@ -23,9 +23,8 @@ def headers_file(entries: Iterable[Entry]) -> Iterator[str]:
     headers (a line at a time: at 10,000 sessions the file is tens of megabytes)."""
     yield "# Headers of every URL, as the agenda server sends them (agenda build).\n"
     for entry in public(entries):
-        yield entry.path + "\n"
         # Not Last-Modified: the host dates files by their modification time.
-        yield from (f"  {name}: {value}\n" for name, value in entry.headers)
+        yield from (entry.path + "\n", *(f"  {name}: {value}\n" for name, value in entry.headers))
 
 
 def public(entries: Iterable[Entry]) -> Iterator[Entry]:
@@ -117,6 +116,7 @@ server_tokens off;
 error_page 404 /404.html;
 
 location ^~ /_ { return 404; }
+location ~ [.](?:html|gz|br)$ { return 404; }  # a page's file or a sibling: not a URL of the app
 location = /404.html {
     internal;
     types { }
