@@ -188,12 +188,14 @@ def test_nginx_answers_404_for_the_files_behind_pretty_urls_as_the_app(
     static_host: int, built: Site, several_pinned: Flask
 ) -> None:
     # /events/lyon.html or /calendar.ics.gz are files of the folder, not URLs: nginx sent them
-    # with its own guess (text/plain for gzip bytes) and none of the app's headers.
+    # with its own guess (text/plain for gzip bytes) and none of the app's headers; a folder
+    # got nginx's English 403.
     client = several_pinned.test_client()
     siblings = [f"/{p.relative_to(built.folder)}" for p in built.folder.rglob("*")
                 if p.suffix in (".html", ".gz", ".br") and not p.name.startswith("404")]
     assert "/index.html" in siblings and "/calendar.ics.gz" in siblings
-    for path in siblings:
+    folders = ["/events/", "/cities/saint-etienne/", "/static/", "/events/automne/"]
+    for path in siblings + folders:
         status, got, body = fetch(static_host, path)
         assert (status, client.get(path).status_code) == (404, 404), path
         assert got["Content-Type"] == "text/html; charset=utf-8", path

@@ -113,7 +113,7 @@ etag on;
 if_modified_since before;
 charset off;
 server_tokens off;
-error_page 404 /404.html;
+error_page 403 404 =404 /404.html;  # a folder (no index) is no URL either
 
 location ^~ /_ { return 404; }
 location ~ [.](?:html|gz|br)$ { return 404; }  # a page's file or a sibling: not a URL of the app
