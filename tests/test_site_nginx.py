@@ -228,6 +228,22 @@ def test_headers_file_gives_every_url_the_app_headers(built: Site, several_pinne
         assert headers == mine, path
 
 
+def test_headers_file_puts_the_site_own_urls_within_cloudflare_first_rules(
+    runner: CliRunner, tmp_path: Path, write_schedule
+) -> None:
+    # Cloudflare Pages applies the first 100 rules: in path order, 20 cities' feeds and 20
+    # sessions came before /rss.xml, /schemas/events.json and /static/, which got none.
+    path = write_schedule(schedule_text(20))
+    result = runner.invoke(main, ["build", str(tmp_path / "site"), "--data", str(path),
+                                  "--now", NOW])
+    assert result.exit_code == 0, result.output
+    rules = list(_rules((tmp_path / "site" / "_headers").read_text("utf-8")))
+    assert len(rules) > 100
+    site_own = [p for p in rules if p.count("/") == 1 or p.startswith(("/static/", "/schemas/"))]
+    assert set(site_own) <= set(rules[:100])
+    assert "/rss.xml" in site_own and "/events.json" in site_own and "/embed" in site_own
+
+
 def test_nginx_configuration_passes_nginx_t_without_the_brotli_module(
     built: Site, tmp_path: Path
 ) -> None:
