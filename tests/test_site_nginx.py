@@ -231,9 +231,9 @@ def test_headers_file_gives_every_url_the_app_headers(built: Site, several_pinne
 def test_headers_file_puts_the_site_own_urls_within_cloudflare_first_rules(
     runner: CliRunner, tmp_path: Path, write_schedule
 ) -> None:
-    # Cloudflare Pages applies the first 100 rules: in path order, 20 cities' feeds and 20
+    # Cloudflare Pages applies the first 100 rules: in path order, 40 cities' feeds and 40
     # sessions came before /rss.xml, /schemas/events.json and /static/, which got none.
-    path = write_schedule(schedule_text(20))
+    path = write_schedule(schedule_text(40))
     result = runner.invoke(main, ["build", str(tmp_path / "site"), "--data", str(path),
                                   "--now", NOW])
     assert result.exit_code == 0, result.output

@@ -19,11 +19,11 @@ ESCAPED = str.maketrans({c: "\\" + c for c in ".^$|()[]{}*+?\\"})  # literal in 
 
 
 def headers_file(entries: Iterable[Entry]) -> Iterator[str]:
-    """The lines of the `_headers` file of Netlify and Cloudflare Pages: every URL with its
-    headers, the site's own first (Cloudflare applies the first 100 rules only)."""
+    """The lines of `_headers` (Netlify, Cloudflare Pages): every URL with its headers but
+    Last-Modified (hosts date files), the site's own first (Cloudflare applies 100 rules only)."""
     yield "# Headers of every URL, as the agenda server sends them (agenda build).\n"
-    for entry in sorted(public(entries), key=lambda e: e.path.count("/")):
-        # Not Last-Modified: the host dates files by their modification time.
+    many = (links.SESSIONS_FOLDER + "/", "/cities/")  # a URL or more a session, a city: last
+    for entry in sorted(public(entries), key=lambda e: e.path.startswith(many)):  # stable
         yield from (entry.path + "\n", *(f"  {name}: {value}\n" for name, value in entry.headers))
 
 
