@@ -169,6 +169,81 @@ def test_nginx_hides_the_folder_own_files_and_answers_404_in_french(
         assert (answer.status_code, answer.headers["Cache-Control"]) == (404, got["Cache-Control"])
 
 
+def test_nginx_404_carries_the_security_headers_of_the_app_404(
+    static_host: int, several_pinned: Flask
+) -> None:
+    # A 404 page is HTML like any other: framed or sniffed, it is the app's 404 that says no.
+    client = several_pinned.test_client()
+    for path in ("/nulle-part", "/events/nope", "/events/nope.json", "/cities/nulle/rss.xml"):
+        status, got, _body = fetch(static_host, path)
+        expected = client.get(path, headers={"Accept": "text/html"})
+        assert (status, expected.status_code) == (404, 404), path
+        for name in ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options",
+                     "Referrer-Policy", "Access-Control-Allow-Origin"):
+            if name in expected.headers:
+                assert got.get(name) == expected.headers[name], (path, name)
+
+
+def test_nginx_answers_404_for_the_files_behind_pretty_urls_as_the_app(
+    static_host: int, built: Site, several_pinned: Flask
+) -> None:
+    # /events/lyon.html or /calendar.ics.gz are files of the folder, not URLs: nginx sent them
+    # with its own guess (text/plain for gzip bytes) and none of the app's headers; a folder
+    # got nginx's English 403.
+    client = several_pinned.test_client()
+    siblings = [f"/{p.relative_to(built.folder)}" for p in built.folder.rglob("*")
+                if p.suffix in (".html", ".gz", ".br") and not p.name.startswith("404")]
+    assert "/index.html" in siblings and "/calendar.ics.gz" in siblings
+    folders = ["/events/", "/cities/saint-etienne/", "/static/", "/events/automne/"]
+    for path in siblings + folders:
+        status, got, body = fetch(static_host, path)
+        assert (status, client.get(path).status_code) == (404, 404), path
+        assert got["Content-Type"] == "text/html; charset=utf-8", path
+        assert "Page introuvable" in body.decode("utf-8"), path
+
+
+def _rules(text: str) -> dict[str, dict[str, str]]:
+    """`_headers` read by the grammar Netlify's parser applies (@netlify/headers-parser): lines
+    trimmed, `#` comments, a path line starts with "/", a header splits at its first ":"."""
+    rules: dict[str, dict[str, str]] = {}
+    current: dict[str, str] = {}
+    for line in (raw.strip() for raw in text.split("\n")):
+        if line.startswith("/"):
+            current = rules.setdefault(line, {})
+        elif line and not line.startswith("#"):
+            name, value = line.split(":", 1)
+            current[name.strip()] = value.strip()
+    return rules
+
+
+def test_headers_file_gives_every_url_the_app_headers(built: Site, several_pinned: Flask) -> None:
+    client = several_pinned.test_client()
+    rules = _rules((built.folder / "_headers").read_text("utf-8"))
+    assert sorted(rules) == sorted(public(built))
+    for path, headers in rules.items():
+        expected = client.get(path, headers={"Accept-Encoding": "identity"}).headers
+        # The host's own: validators, length and coding are the file's, Vary the host's.
+        mine = {k: v for k, v in expected.items() if k not in (
+            "ETag", "Last-Modified", "Content-Length", "Vary")}
+        assert headers == mine, path
+
+
+def test_headers_file_puts_the_site_own_urls_within_cloudflare_first_rules(
+    runner: CliRunner, tmp_path: Path, write_schedule
+) -> None:
+    # Cloudflare Pages applies the first 100 rules: in path order, 40 cities' feeds and 40
+    # sessions came before /rss.xml, /schemas/events.json and /static/, which got none.
+    path = write_schedule(schedule_text(40))
+    result = runner.invoke(main, ["build", str(tmp_path / "site"), "--data", str(path),
+                                  "--now", NOW])
+    assert result.exit_code == 0, result.output
+    rules = list(_rules((tmp_path / "site" / "_headers").read_text("utf-8")))
+    assert len(rules) > 100
+    site_own = [p for p in rules if p.count("/") == 1 or p.startswith(("/static/", "/schemas/"))]
+    assert set(site_own) <= set(rules[:100])
+    assert "/rss.xml" in site_own and "/events.json" in site_own and "/embed" in site_own
+
+
 def test_nginx_configuration_passes_nginx_t_without_the_brotli_module(
     built: Site, tmp_path: Path
 ) -> None:

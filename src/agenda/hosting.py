@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from agenda.headers import CORS, CORS_PREFLIGHT
+from agenda.headers import CORS, CORS_PREFLIGHT, security
 from agenda.render import links
 from agenda.site import Entry
 
@@ -19,13 +19,12 @@ ESCAPED = str.maketrans({c: "\\" + c for c in ".^$|()[]{}*+?\\"})  # literal in 
 
 
 def headers_file(entries: Iterable[Entry]) -> Iterator[str]:
-    """The lines of the `_headers` file of Netlify and Cloudflare Pages: every URL with its
-    headers (a line at a time: at 10,000 sessions the file is tens of megabytes)."""
+    """The lines of `_headers` (Netlify, Cloudflare Pages): every URL with its headers but
+    Last-Modified (hosts date files), the site's own first (Cloudflare applies 100 rules only)."""
     yield "# Headers of every URL, as the agenda server sends them (agenda build).\n"
-    for entry in public(entries):
-        yield entry.path + "\n"
-        # Not Last-Modified: the host dates files by their modification time.
-        yield from (f"  {name}: {value}\n" for name, value in entry.headers)
+    many = (links.SESSIONS_FOLDER + "/", "/cities/")  # a URL or more a session, a city: last
+    for entry in sorted(public(entries), key=lambda e: e.path.startswith(many)):  # stable
+        yield from (entry.path + "\n", *(f"  {name}: {value}\n" for name, value in entry.headers))
 
 
 def public(entries: Iterable[Entry]) -> Iterator[Entry]:
@@ -114,24 +113,25 @@ etag on;
 if_modified_since before;
 charset off;
 server_tokens off;
-error_page 404 /404.html;
+error_page 403 404 =404 /404.html;  # a folder (no index) is no URL either
 
 location ^~ /_ { return 404; }
+location ~ [.](?:html|gz|br)$ { return 404; }  # a page's file or a sibling: not a URL of the app
 location = /404.html {
     internal;
     types { }
     default_type "text/html; charset=utf-8";
     add_header Cache-Control "no-cache" always;  # "always": a 404 gets no add_header else
     add_header Access-Control-Allow-Origin "*" always;  # a script can tell it from no network
-}
-
-"""
+"""  # then the security headers of the app's 404s
 
 
 def nginx_files(entries: Iterable[Entry]) -> dict[str, str]:
     """The files of `_nginx/`: the snippet for any nginx, and the brotli line for those that can."""
+    security_lines = "".join(f'    add_header {name} "{value}" always;\n'
+                             for name, value in security("/404.html"))
     return {
-        "agenda-static.conf": NGINX_HEAD + nginx_locations(entries),
+        "agenda-static.conf": f"{NGINX_HEAD}{security_lines}}}\n\n{nginx_locations(entries)}",
         "brotli.conf": "# Needs the brotli module (libnginx-mod-http-brotli-static).\n"
                        "brotli_static on;\n",
     }
