@@ -276,6 +276,15 @@ def test_browser_axe_finds_nothing_on_the_desk(
         context.close()
 
 
+def typed_back_and_saved(page: Page, url: str, typed: str) -> None:
+    """The browser's Back gives the form back with what was typed; saved, the draft has it."""
+    page.go_back()
+    assert page.locator("#f-description").input_value() == typed
+    press(page, "button:has-text('Enregistrer dans le brouillon')")
+    page.goto(url + "/desk/brouillon")
+    assert typed in page.locator("pre.diff").inner_text()
+
+
 def test_browser_desk_login_ended_keeps_what_was_typed_as_its_page_says(
     browser: Browser, desk: tuple[str, Path]
 ) -> None:
@@ -307,11 +316,7 @@ def test_browser_desk_login_ended_keeps_what_was_typed_as_its_page_says(
         with again.expect_navigation():
             again.locator("button:has-text('Se connecter')").click()
         again.close()
-        page.go_back()
-        assert page.locator("#f-description").input_value() == typed
-        press(page, "button:has-text('Enregistrer dans le brouillon')")
-        page.goto(url + "/desk/brouillon")
-        assert typed in page.locator("pre.diff").inner_text()
+        typed_back_and_saved(page, url, typed)
     finally:
         context.close()
 
@@ -338,11 +343,7 @@ def test_browser_desk_form_from_before_a_new_login_keeps_what_was_typed_as_its_p
         other.close()
         press(page, "button:has-text('Enregistrer dans le brouillon')")
         assert "Précédent" in page.locator("main").inner_text()
-        page.go_back()
-        assert page.locator("#f-description").input_value() == typed
-        press(page, "button:has-text('Enregistrer dans le brouillon')")
-        page.goto(url + "/desk/brouillon")
-        assert typed in page.locator("pre.diff").inner_text()
+        typed_back_and_saved(page, url, typed)
     finally:
         context.close()
 
