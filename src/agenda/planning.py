@@ -1,9 +1,8 @@
 """A series' rhythm: the planned dates of its sessions, expanded with python-dateutil.
 
-A rhythm is an RFC 5545 recurrence rule (`FREQ=MONTHLY;BYDAY=3WE;COUNT=12`)
-from a first date, at the series' usual hours. Occurrence n is session n° n:
-until a dated session of that number exists, the subscription feed carries a
-tentative « à annoncer » event in its place. Pure functions of the model.
+A rhythm is an RFC 5545 recurrence rule (`FREQ=MONTHLY;BYDAY=3WE;COUNT=12`) from a first date,
+at the series' usual hours. Occurrence n is session n° n: until a dated session of that number
+exists, the subscription feed carries a tentative « à annoncer » event in its place. Pure.
 """
 
 from __future__ import annotations
@@ -17,16 +16,15 @@ from agenda.format import FIRST_YEAR, LAST_YEAR
 from agenda.i18n import _
 from agenda.model import Rhythm, Series, Session
 
-# A rhythm plans a year or a few; a bound keeps a typo (COUNT=10000) from
-# filling every subscriber's calendar.
+# A rhythm plans a year or a few: a bound keeps a typo (COUNT=10000) from filling calendars.
 MOST_OCCURRENCES = 500
+# Hours in a rule put dates on one day; an impossible one (BYMONTH=2;BYMONTHDAY=30) hung.
+HOURS = ("FREQ=HOURLY", "FREQ=MINUTELY", "FREQ=SECONDLY", "BYHOUR=", "BYMINUTE=", "BYSECOND=")
 
 
 def _rule(rhythm: Rhythm) -> rrule:
-    naive_first = rhythm.first.replace(tzinfo=None)
-    parsed = rrulestr(rhythm.rule, dtstart=naive_first, forceset=False)
-    if not isinstance(parsed, rrule):  # pragma: no cover - rhythm_error refuses a set first
-        raise ValueError("not a single rule")
+    parsed = rrulestr(rhythm.rule, dtstart=rhythm.first.replace(tzinfo=None), forceset=False)
+    assert isinstance(parsed, rrule)  # rhythm_error refuses a set (a ':' or a space) first
     return parsed
 
 
@@ -39,12 +37,15 @@ def rhythm_error(rhythm: Rhythm) -> str | None:
             "'{rule}' must be the rule alone, such as 'FREQ=MONTHLY;BYDAY=3WE;COUNT=12' "
             "(the first date is 'first')", rule=rhythm.rule,
         )
+    if any(part in text for part in HOURS):
+        return _("'{rule}' plans days: FREQ is DAILY, WEEKLY, MONTHLY or YEARLY, without BYHOUR, "
+                 "BYMINUTE or BYSECOND (the hours are 'start' and 'end')", rule=rhythm.rule)
     if "COUNT=" not in text and "UNTIL=" not in text:
         return _("'{rule}' never ends; add COUNT=… or UNTIL=…", rule=rhythm.rule)
     try:
         rule = _rule(rhythm)
         dates = list(rule[: MOST_OCCURRENCES + 1])
-    except (ValueError, TypeError, OverflowError) as exc:
+    except (ValueError, TypeError, OverflowError, IndexError) as exc:
         return _("'{rule}' is not an RFC 5545 recurrence rule ({reason})",
                  rule=rhythm.rule, reason=exc)
     if len(dates) > MOST_OCCURRENCES:
@@ -83,5 +84,4 @@ def open_occurrences(
     filled = {s.number for s in mine if s.number is not None and (s.is_dated or s.held)}
     zone = series.rhythm.first.tzinfo
     days = {s.start.astimezone(zone).date() for s in mine if s.start is not None}
-    return [o for o in occurrences(series.rhythm) if o[0] not in filled
-            and o[1].date() not in days]
+    return [o for o in occurrences(series.rhythm) if o[0] not in filled and o[1].date() not in days]
