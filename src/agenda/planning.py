@@ -18,7 +18,6 @@ from agenda.model import Rhythm, Series, Session
 
 # A rhythm plans a year or a few: a bound keeps a typo (COUNT=10000) from filling calendars.
 MOST_OCCURRENCES = 500
-# Hours in a rule put dates on one day; an impossible one (BYMONTH=2;BYMONTHDAY=30) hung.
 HOURS = ("FREQ=HOURLY", "FREQ=MINUTELY", "FREQ=SECONDLY", "BYHOUR=", "BYMINUTE=", "BYSECOND=")
 
 
@@ -43,6 +42,8 @@ def rhythm_error(rhythm: Rhythm) -> str | None:
     if "COUNT=" not in text and "UNTIL=" not in text:
         return _("'{rule}' never ends; add COUNT=… or UNTIL=…", rule=rhythm.rule)
     try:
+        if any(p[:9] == "INTERVAL=" and int(p[9:]) < 1 for p in text.split(";")):
+            raise ValueError("INTERVAL < 1")  # dateutil, never moving on, would loop forever
         rule = _rule(rhythm)
         dates = list(rule[: MOST_OCCURRENCES + 1])
     except (ValueError, TypeError, OverflowError, IndexError) as exc:
@@ -55,7 +56,6 @@ def rhythm_error(rhythm: Rhythm) -> str | None:
         return _("'{rule}' plans no date from {first}",
                  rule=rhythm.rule, first=rhythm.first.date().isoformat())
     if not FIRST_YEAR <= dates[0].year <= dates[-1].year <= LAST_YEAR:
-        # Every planned date obeys the bounds of the sessions' dates.
         return _("'{rule}' plans dates from {first} to {last}; dates go from {low} to {high}",
                  rule=rhythm.rule, first=dates[0].year, last=dates[-1].year, low=FIRST_YEAR,
                  high=LAST_YEAR)
