@@ -144,6 +144,16 @@ def test_an_edit_elsewhere_leaves_the_planned_events_as_they_were() -> None:
         # dateutil reads a space as a new line: an EXDATE was refused as « not a single rule ».
         ("FREQ=MONTHLY;COUNT=3 EXDATE:20210421T084500", "doit être la règle seule"),
         ("EXRULE:FREQ=DAILY;COUNT=2", "doit être la règle seule"),
+        # dateutil sought, hour by hour until the year 9999, a date an impossible rule never has:
+        # `agenda check` and the desk's form hung. Hours put many planned dates on one day.
+        ("FREQ=HOURLY;BYMONTH=2;BYMONTHDAY=30;COUNT=1", "prévoit des jours : FREQ vaut DAILY"),
+        ("FREQ=MINUTELY;BYMONTH=2;BYMONTHDAY=30;UNTIL=21991231", "sans BYHOUR, BYMINUTE"),
+        ("FREQ=SECONDLY;INTERVAL=86400;BYMONTH=2;BYMONTHDAY=30;COUNT=1", "prévoit des jours"),
+        ("FREQ=DAILY;BYHOUR=8,9,10;COUNT=3", "les heures sont « start » et « end »"),
+        # dateutil's IndexError for an ordinal no month has went up as a traceback.
+        ("FREQ=MONTHLY;BYDAY=+1000MO;COUNT=3", "n'est pas une règle de récurrence RFC 5545"),
+        # INTERVAL=0: dateutil never moved on from the first period, looking forever.
+        ("FREQ=MONTHLY;INTERVAL=0;BYMONTH=3;COUNT=3", "règle de récurrence RFC 5545 (INTERVAL"),
     ],
 )
 def test_a_bad_rhythm_is_refused_with_a_message(rule: str, message: str) -> None:

@@ -1,9 +1,8 @@
 """A series' rhythm: the planned dates of its sessions, expanded with python-dateutil.
 
-A rhythm is an RFC 5545 recurrence rule (`FREQ=MONTHLY;BYDAY=3WE;COUNT=12`)
-from a first date, at the series' usual hours. Occurrence n is session n° n:
-until a dated session of that number exists, the subscription feed carries a
-tentative « à annoncer » event in its place. Pure functions of the model.
+A rhythm is an RFC 5545 recurrence rule (`FREQ=MONTHLY;BYDAY=3WE;COUNT=12`) from a first date,
+at the series' usual hours. Occurrence n is session n° n: until a dated session of that number
+exists, the subscription feed carries a tentative « à annoncer » event in its place. Pure.
 """
 
 from __future__ import annotations
@@ -17,9 +16,9 @@ from agenda.format import FIRST_YEAR, LAST_YEAR
 from agenda.i18n import _
 from agenda.model import Rhythm, Series, Session
 
-# A rhythm plans a year or a few; a bound keeps a typo (COUNT=10000) from
-# filling every subscriber's calendar.
+# A rhythm plans a year or a few: a bound keeps a typo (COUNT=10000) from filling calendars.
 MOST_OCCURRENCES = 500
+HOURS = ("FREQ=HOURLY", "FREQ=MINUTELY", "FREQ=SECONDLY", "BYHOUR=", "BYMINUTE=", "BYSECOND=")
 
 
 def on_clock(moment: datetime, zone: ZoneInfo) -> datetime:
@@ -32,8 +31,7 @@ def on_clock(moment: datetime, zone: ZoneInfo) -> datetime:
 
 def _rule(rhythm: Rhythm) -> rrule:
     parsed = rrulestr(rhythm.rule, dtstart=rhythm.first.replace(tzinfo=None), forceset=False)
-    if not isinstance(parsed, rrule):  # pragma: no cover - rhythm_error refuses a set first
-        raise ValueError("not a single rule")
+    assert isinstance(parsed, rrule)  # rhythm_error refuses a set (a ':' or a space) first
     return parsed
 
 
@@ -44,11 +42,16 @@ def rhythm_error(rhythm: Rhythm) -> str | None:
     if ":" in text or "DTSTART" in text or any(c.isspace() for c in text):
         return _("'{rule}' must be the rule alone, such as 'FREQ=MONTHLY;BYDAY=3WE;COUNT=12' "
                  "(the first date is 'first')", rule=rhythm.rule)
+    if any(part in text for part in HOURS):
+        return _("'{rule}' plans days: FREQ is DAILY, WEEKLY, MONTHLY or YEARLY, without BYHOUR, "
+                 "BYMINUTE or BYSECOND (the hours are 'start' and 'end')", rule=rhythm.rule)
     if "COUNT=" not in text and "UNTIL=" not in text:
         return _("'{rule}' never ends; add COUNT=… or UNTIL=…", rule=rhythm.rule)
     try:
+        if any(p[:9] == "INTERVAL=" and int(p[9:]) < 1 for p in text.split(";")):
+            raise ValueError("INTERVAL < 1")  # dateutil, never moving on, would loop forever
         dates = list(_rule(rhythm)[: MOST_OCCURRENCES + 1])
-    except (ValueError, TypeError, OverflowError) as exc:
+    except (ValueError, TypeError, OverflowError, IndexError) as exc:
         return _("'{rule}' is not an RFC 5545 recurrence rule ({reason})",
                  rule=rhythm.rule, reason=exc)
     if len(dates) > MOST_OCCURRENCES:
@@ -58,7 +61,6 @@ def rhythm_error(rhythm: Rhythm) -> str | None:
         return _("'{rule}' plans no date from {first}",
                  rule=rhythm.rule, first=rhythm.first.date().isoformat())
     if not FIRST_YEAR <= dates[0].year <= dates[-1].year <= LAST_YEAR:
-        # Every planned date obeys the bounds of the sessions' dates.
         return _("'{rule}' plans dates from {first} to {last}; dates go from {low} to {high}",
                  rule=rhythm.rule, first=dates[0].year, last=dates[-1].year, low=FIRST_YEAR,
                  high=LAST_YEAR)
