@@ -8,6 +8,7 @@ import icalendar
 import vobject
 
 from agenda import create_app
+from agenda.loader import parse_schedule
 from agenda.model import Schedule
 from agenda.render.ical import feed_bytes, session_bytes
 from tests.conftest import LYON_OCTOBER, MINIMAL
@@ -83,3 +84,28 @@ def test_calendar_texts_ending_like_a_component_line_leave_every_feed_whole(
         assert str(calendar["DESCRIPTION"]) == description
         assert str(calendar["X-WR-CALNAME"]).startswith("Essai BEGIN:VEVENT")
         assert len(vobject.readOne(data.decode("utf-8")).contents["vevent"]) == events
+
+
+def test_a_backslash_before_an_n_stays_a_backslash_in_every_text() -> None:
+    # icalendar's escaper reads a written backslash and N as a line break: a city « \N », a
+    # path « C:\Nouveau » in a description, a series or calendar name came out cut in two.
+    odd = "C:\\Nouveau \\N \\n \\\\N ; , fin"
+    text = MINIMAL.replace('name = "Essai"', f'name = "Essai {odd}"\ndescription = "{odd}"') \
+        .replace('title = "Série"', f'title = "Série {odd}"') \
+        + LYON_OCTOBER.replace('city = "Lyon"', f'city = "Lyon {odd}"') \
+        + f'title = "{odd}"\ndescription = "{odd}"\n'
+    text = text.replace("\\", "\\\\")  # TOML basic strings: each backslash written twice
+    schedule = parse_schedule(text)
+    assert odd in schedule.sessions[0].city
+    session = schedule.sessions[0]
+    for data in (session_bytes(schedule, session), feed_bytes(schedule, schedule.sessions)):
+        (event,) = icalendar.Calendar.from_ical(data).walk("VEVENT")
+        via_vobject = vobject.readOne(data.decode("utf-8")).vevent
+        for summary in (str(event["SUMMARY"]), via_vobject.summary.value):
+            assert session.city in summary
+        for described in (str(event["DESCRIPTION"]), via_vobject.description.value):
+            assert odd in described.split("\n")
+        assert f"Série {odd}" in [str(c) for c in event["CATEGORIES"].cats]
+        assert f"Série {odd}" in via_vobject.categories.value
+    calendar = icalendar.Calendar.from_ical(feed_bytes(schedule, schedule.sessions))
+    assert str(calendar["DESCRIPTION"]) == odd  # (icalendar reads NAME and X-WR-* unescaped)

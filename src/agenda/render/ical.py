@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, timedelta
 
-from icalendar import Calendar, Event, Timezone, vCalAddress, vDuration, vText, vUri
+from icalendar import Calendar, Event, Timezone, vCalAddress, vCategory, vDuration, vText, vUri
 
 from agenda.model import CalendarInfo, Planned, Schedule, Session
 from agenda.render import links, wording
@@ -18,6 +18,22 @@ from agenda.render.vtimezone import build_vtimezone
 PRODID = "-//agenda//agenda calendar publisher//FR"
 REFRESH = timedelta(hours=6)  # Apple and Nextcloud honour it; Google ignores it
 END = b"END:VCALENDAR\r\n"
+
+
+class _Text(vText):
+    """TEXT escaped as RFC 5545 (3.3.11) says. icalendar's escaper reads a backslash written
+    before an N (« C:\\Nouveau ») as a line break: the text would change in calendars."""
+
+    def to_ical(self) -> bytes:
+        text = str(self).replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+        return text.replace("\r\n", "\\n").replace("\r", "\\n").replace("\n", "\\n").encode()
+
+
+def _categories(*names: str) -> vCategory:
+    """CATEGORIES of `names`, each escaped as `_Text` (vCategory makes its own vText of each)."""
+    found = vCategory([])
+    found.cats = [_Text(n) for n in names if n]
+    return found
 
 
 def description(calendar: CalendarInfo, session: Session) -> str:
@@ -55,11 +71,11 @@ def _event(calendar: CalendarInfo, item: Session | Planned, **properties: object
     stamp = item.updated.astimezone(UTC)
     shared = {"dtstamp": stamp, "last-modified": stamp, "sequence": item.sequence,
               "dtstart": item.start, "dtend": item.end, "organizer": _organizer(calendar),
-              "categories": [c for c in (item.series.title, item.series.club) if c],
+              "categories": _categories(item.series.title, item.series.club),
               "class": "PUBLIC"}
     event = Event()
     for name, value in {**shared, **properties}.items():
-        event.add(name, value)
+        event.add(name, _Text(value) if type(value) is str else value)  # not vCalAddress
     return event
 
 
@@ -110,11 +126,11 @@ def _head(info: CalendarInfo, name: str | None, subscription: bool) -> Calendar:
     cal.add("method", "PUBLISH")
     if subscription:
         title = name or info.name
-        cal.add("name", vText(title))
-        cal.add("x-wr-calname", vText(title))
+        cal.add("name", _Text(title))
+        cal.add("x-wr-calname", _Text(title))
         if info.description:
-            cal.add("description", info.description)
-            cal.add("x-wr-caldesc", vText(info.description))
+            cal.add("description", _Text(info.description))
+            cal.add("x-wr-caldesc", _Text(info.description))
         cal.add("x-wr-timezone", vText(info.timezone.key))
         cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
         cal.add("x-published-ttl", vDuration(REFRESH))
