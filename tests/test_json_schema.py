@@ -142,3 +142,27 @@ announced = 2026-01-05
         entry = document["sessions"][0] if url == "/events.json" else document
         assert entry["status_label"] == label
         assert errors(validator(client), document) == []
+
+
+def test_links_written_with_accents_or_brackets_are_served_as_uris(tmp_path: Any) -> None:
+    # An editor pastes « https://www.ville-évry.fr/inscription?x=<1> »: the loader took it as
+    # it was, and /events.json (format: uri), calendars' URL and feeds carried a non-URI.
+    path = tmp_path / "sessions.toml"
+    path.write_text(MINIMAL + """
+[[sessions]]
+id = "evry"
+series = "s"
+city = "Évry"
+start = 2099-10-21T08:45:00
+end = 2099-10-21T10:15:00
+announced = 2026-10-01
+registration_url = "https://www.ville-évry.fr/inscription?x=<1>&y=%20"
+video_url = "https://vidéo.example.org/évry"
+video_public = true
+""", encoding="utf-8")
+    client = create_app({"AGENDA_DATA": str(path), "TESTING": True}).test_client()
+    document = json.loads(client.get("/events.json").data)
+    assert errors(validator(client), document) == []
+    (session,) = document["sessions"]
+    assert session["registration_url"] == \
+        "https://www.ville-%C3%A9vry.fr/inscription?x=%3C1%3E&y=%20"  # %20 not encoded twice

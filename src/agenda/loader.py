@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
@@ -271,8 +271,8 @@ class _Table:
                 "'{value}' is not an http or https URL, such as 'https://example.org/'",
                 value=value,
             ))
-        else:
-            return value
+        else:  # as a URI (RFC 3986), which calendars and JSON readers take: « é », « < » encoded
+            return quote(value, safe="%:/?#[]@!$&'()*+,;=~")
         return None
 
     def choice(self, key: str) -> str:
