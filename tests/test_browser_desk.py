@@ -18,7 +18,7 @@ from pathlib import Path
 import feedparser
 import icalendar
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, BrowserContext, Page
 
 from agenda import create_app
 from tests.conftest import ROOT, SHIPPED
@@ -276,6 +276,23 @@ def test_browser_axe_finds_nothing_on_the_desk(
         context.close()
 
 
+def typing_while_logged_out(context: BrowserContext, url: str, typed: str,
+                            log_in_again: bool) -> Page:
+    """A session's form with `typed` in it, while another tab logs out (and in again)."""
+    page = context.new_page()
+    log_in(page, url)
+    page.goto(url + "/desk/seances/clermont-ferrand")
+    page.locator("#f-description").fill(typed)
+    other = context.new_page()
+    other.goto(url + "/desk/")
+    with other.expect_navigation():
+        other.locator("button:has-text('Se déconnecter')").click()
+    if log_in_again:
+        log_in(other, url)
+    other.close()
+    return page
+
+
 def typed_back_and_saved(page: Page, url: str, typed: str) -> None:
     """The browser's Back gives the form back with what was typed; saved, the draft has it."""
     page.go_back()
@@ -294,16 +311,8 @@ def test_browser_desk_login_ended_keeps_what_was_typed_as_its_page_says(
     url, _schedule = desk
     context = browser.new_context(locale="fr-FR")
     try:
-        page = context.new_page()
-        log_in(page, url)
-        page.goto(url + "/desk/seances/clermont-ferrand")
         typed = "Un long texte, tapé pendant une heure."
-        page.locator("#f-description").fill(typed)
-        other = context.new_page()
-        other.goto(url + "/desk/")
-        with other.expect_navigation():
-            other.locator("button:has-text('Se déconnecter')").click()
-        other.close()
+        page = typing_while_logged_out(context, url, typed, log_in_again=False)
         press(page, "button:has-text('Enregistrer dans le brouillon')")
         said = page.locator("main").inner_text()
         assert "Précédent" in said and "nouvel onglet" in said
@@ -330,17 +339,8 @@ def test_browser_desk_form_from_before_a_new_login_keeps_what_was_typed_as_its_p
     url, _schedule = desk
     context = browser.new_context(locale="fr-FR")
     try:
-        page = context.new_page()
-        log_in(page, url)
-        page.goto(url + "/desk/seances/clermont-ferrand")
         typed = "Un texte tapé avant de se reconnecter ailleurs."
-        page.locator("#f-description").fill(typed)
-        other = context.new_page()
-        other.goto(url + "/desk/")
-        with other.expect_navigation():
-            other.locator("button:has-text('Se déconnecter')").click()
-        log_in(other, url)
-        other.close()
+        page = typing_while_logged_out(context, url, typed, log_in_again=True)
         press(page, "button:has-text('Enregistrer dans le brouillon')")
         assert "Précédent" in page.locator("main").inner_text()
         typed_back_and_saved(page, url, typed)
