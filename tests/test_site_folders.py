@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import random
 import shutil
@@ -143,18 +144,35 @@ def test_the_process_that_publishes_serves_the_new_folder_before_pruning_old_one
     pruning = agenda.store.prune
     served_while_pruning = []
 
-    def watched(root: Path, keep: set[str], dead_only: bool = False) -> None:
+    def watched(root: Path, keep: set[str], dead_only: bool = False) -> list[Path]:
         if not dead_only:
             served_while_pruning.append(store.site().version)
-        pruning(root, keep, dead_only)
+        return pruning(root, keep, dead_only)
 
     monkeypatch.setattr(agenda.store, "prune", watched)
+    removing = shutil.rmtree
+    lock = store.site_root / ".site.lock"
+    locked_while_removing = []
+
+    def removed(folder: Path, *args: object, **kwargs: object) -> None:
+        # Another worker, or `agenda publish`, waits for the builder's lock meanwhile.
+        with open(lock) as other:
+            try:
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if Path(folder).exists():
+                    locked_while_removing.append(Path(folder).name)
+        removing(folder, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "rmtree", removed)
     for number, title in enumerate(("Le jour d’après", "Le jour suivant"), start=2):
         edit(path, "Le jour où l’on recule l’heure" if number == 2 else "Le jour d’après", title)
         store.poll()
         assert store.served().number == number
     assert served_while_pruning == [2, 3]
     assert len(folders(store.site_root)) == 2  # the one served and the one before it
+    assert [f.name for f in store.site_root.iterdir() if f.name.startswith(".v")] == []
+    assert locked_while_removing == []
 
 
 def test_a_session_ending_moves_it_to_the_past_without_an_edit(tmp_path: Path) -> None:

@@ -428,7 +428,9 @@ def ensure_site(
             _switch(root, target.name)
         served(found)
         # Under the lock: no folder is renamed in but not current yet. The one before stays.
-        prune(root, {target.name, previous.folder.name if previous else ""})
+        aside = prune(root, {target.name, previous.folder.name if previous else ""})
+    for folder in aside:  # removed once the others may build or serve (200,000 files)
+        shutil.rmtree(folder, ignore_errors=True)
     return found
 
 
@@ -473,20 +475,25 @@ def _switch(root: Path, name: str) -> None:
     os.replace(link, root / CURRENT)
 
 
-def prune(root: Path, keep: set[str], dead_only: bool = False) -> None:
-    """Remove the folders but `keep` (served, and the one before) and the one `current` names
-    (switched since by another process?), and what dead builds left (only that: `dead_only`)."""
+def prune(root: Path, keep: set[str], dead_only: bool = False) -> list[Path]:
+    """Remove what dead builds left and (but with `dead_only`) put aside the folders but `keep`
+    (served, and the one before) and the one `current` names (switched since by another
+    process?): renamed as a build of this process, to remove; the caller removes them."""
+    aside = []
     with contextlib.suppress(OSError):
         keep = keep | {os.readlink(root / CURRENT)}
     for folder in root.iterdir():
-        if not folder.is_dir() or folder.is_symlink() or folder.name in keep or not \
-                BUILT.match(folder.name) or (dead_only and not folder.name.startswith(".")):
+        found = BUILT.match(folder.name)
+        if not folder.is_dir() or folder.is_symlink() or folder.name in keep or not found or \
+                (dead_only and not folder.name.startswith(".")):
             continue
-        if folder.name.startswith("."):
-            pid = folder.name.rsplit(".", 2)[-2] if folder.name.endswith(".tmp") else ""
-            if pid.isdigit() and builder.alive(int(pid)):
-                continue  # a build under way in another process
-        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.name.startswith("."):
+            with contextlib.suppress(OSError):
+                os.rename(folder, root / f".{folder.name}.{os.getpid()}.tmp.old")
+                aside.append(root / f".{folder.name}.{os.getpid()}.tmp.old")
+        elif not (found[3] and builder.alive(int(found[3].split(".")[1]))):  # else under way
+            shutil.rmtree(folder, ignore_errors=True)
+    return aside
 
 
 def pending_sentence(state: str) -> str:
