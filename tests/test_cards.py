@@ -173,7 +173,7 @@ def test_cards_agenda_card_names_the_next_session_until_it_ends(shipped: Schedul
 
 
 def test_cards_served_as_png_with_validators(client: FlaskClient) -> None:
-    for path in ("/card.png", "/events/clermont-ferrand/card.png", "/events/biarritz/card.png"):
+    for path in ("/card.png", "/events/clermont-ferrand.png", "/events/biarritz.png"):
         response = client.get(path)
         assert response.status_code == 200, path
         assert response.content_type == "image/png"
@@ -183,13 +183,13 @@ def test_cards_served_as_png_with_validators(client: FlaskClient) -> None:
 
 
 def test_cards_unknown_session_is_404(client: FlaskClient) -> None:
-    assert client.get("/events/inconnue/card.png").status_code == 404
+    assert client.get("/events/inconnue.png").status_code == 404
 
 
 def test_cards_every_page_shares_its_own_card(client: FlaskClient, shipped: Schedule) -> None:
     base = shipped.calendar.base_url
     expected = {"/": f"{base}/card.png"}
-    expected |= {f"/events/{s.id}": f"{base}/events/{s.id}/card.png" for s in shipped.sessions}
+    expected |= {f"/events/{s.id}": f"{base}/events/{s.id}.png" for s in shipped.sessions}
     for path, image in expected.items():
         tags = meta(client.get(path).data)
         assert urlsplit(tags["og:image"])._replace(query="").geturl() == image, path

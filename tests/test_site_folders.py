@@ -79,7 +79,7 @@ def test_an_edit_renders_again_only_what_it_touched(tmp_path: Path) -> None:
     second = served(app)
     assert second.folder != first.folder and second.version == first.version + 1
     # Untouched sessions keep their very files (hard links); the touched one is new.
-    for url in ("/events/printemps", "/events/printemps.ics", "/events/printemps/card.png",
+    for url in ("/events/printemps", "/events/printemps.ics", "/events/printemps.png",
                 "/static/agenda.css", "/cities/lille/calendar.ics"):
         assert inode(second, url) == inode(first, url), url
     for url in ("/events/automne", "/events/automne.ics", "/calendar.ics", "/events.json"):
@@ -95,7 +95,7 @@ def test_a_file_gone_from_the_previous_folder_is_rendered_again(tmp_path: Path) 
     path = data_copy(tmp_path)
     app = app_on(path)
     first = served(app)
-    gone = ["events/printemps.html.br", "cities/brest/calendar.ics", "events/printemps/card.png"]
+    gone = ["events/printemps.html.br", "cities/brest/calendar.ics", "events/printemps.png"]
     for name in gone:
         (first.folder / name).unlink()
     edit(path, "Le jour où l’on recule l’heure", "Le jour d’après")

@@ -290,7 +290,7 @@ def draw(text: CardText) -> bytes:
 
 
 def session_card(schedule: Schedule, session: Session, now: datetime) -> bytes:
-    """/events/<id>/card.png as bytes."""
+    """/events/<id>.png as bytes."""
     # The session alone says whether it is over: no need to look at all the others.
     return draw(session_text(schedule.calendar, session, session.is_over(now)))
 

@@ -52,8 +52,8 @@ def json_path(session: Session) -> str:
 
 
 def card_path(session: Session) -> str:
-    """'/events/<id>/card.png': the session's social card."""
-    return f"{SESSIONS_FOLDER}/{session.id}/card.png"
+    """'/events/<id>.png': the session's social card (beside its page: no folder a session)."""
+    return f"{SESSIONS_FOLDER}/{session.id}.png"
 
 
 def page_url(calendar: CalendarInfo, session: Session) -> str:
