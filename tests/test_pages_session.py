@@ -221,6 +221,15 @@ def test_session_jsonld_cannot_close_its_script_element(several: Schedule) -> No
     assert b"<" not in block
 
 
+@pytest.mark.parametrize("suffix", [".ics", ".json", ".png"])
+def test_unknown_session_named_in_the_404_of_each_of_its_files(
+    client: FlaskClient, suffix: str,
+) -> None:
+    response = client.get(f"/events/atlantide{suffix}")
+    assert response.status_code == 404
+    assert "Aucune séance « atlantide » dans l’agenda." in response.get_data(as_text=True)
+
+
 def test_unknown_session_gives_french_html_404(client: FlaskClient) -> None:
     response = client.get("/events/atlantide", headers={"Accept": "text/html"})
     assert response.status_code == 404

@@ -184,7 +184,7 @@ def _missing(schedule: Schedule, url: str, typed: str = "") -> str | None:
     """Why `url` has no file, in French, when its form tells (`typed`: a city as queried)."""
     parts = url.strip("/").split("/")
     if parts[0] == "events" and len(parts) in (2, 3):
-        session_id = parts[1].removesuffix(".ics").removesuffix(".json")
+        session_id = parts[1].partition(".")[0]  # an id has no dot: .ics, .json, .png
         session = schedule.session(session_id)
         if session is None:
             return f"Aucune séance « {session_id} » dans l’agenda."
