@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+import feedparser
 import lxml.html
 import pytest
 from click.testing import CliRunner
@@ -729,3 +730,20 @@ def test_desk_offers_a_replay_by_the_moment_the_pages_are_at(schedule: Path) -> 
     row = page.xpath('//tr[@id="s-clermont-ferrand"]')[0]
     assert [a.text_content().split()[0] for a in row.xpath(".//a")] == [
         "Modifier", "Reporter", "Annuler"]
+
+
+def test_desk_link_from_another_site_cannot_choose_the_kind_of_change(
+    app: Flask,  # noqa: F811
+) -> None:
+    # A GET /desk/brouillon?mode=correction (a link or an <img> on any site: the cookie is
+    # SameSite=Lax) chose « correction » for the editor's next « Publier »: a move then went
+    # out without a news entry or the word « Reporté », the radio preset where it was seen.
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand/reporter",
+                {"start": "2021-05-20T08:45", "end": "2021-05-20T10:15"})[0] == 302
+    news = len(feedparser.parse(client.get("/desk/apercu/rss.xml").data).entries)
+    client.get("/desk/brouillon?mode=correction")
+    page = lxml.html.fromstring(client.get("/desk/brouillon").data)
+    assert page.xpath("//input[@name='mode'][@checked]/@value") == ["regle"]
+    assert len(feedparser.parse(client.get("/desk/apercu/rss.xml").data).entries) == news

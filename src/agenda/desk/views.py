@@ -699,13 +699,13 @@ def _contact_problems(text: str, kept: list[int]) -> tuple[dict[str, str], list[
 @bp.route("/brouillon", methods=["GET", "POST"])
 def draft_page() -> Any:
     """What publishing the draft sends out, the check's words, its problems, and the buttons;
-    POST (« Voir ce qu'envoie ce type de modification »): the kind of change chosen."""
-    chosen = (request.form if request.method == "POST" else request.args).get("mode")
-    if chosen in MODES:
-        session["mode"] = chosen
-    if request.method == "POST":
-        return redirect(url_for("desk.draft_page"))
-    return _draft_view()
+    POST (« Voir ce qu'envoie ce type de modification »): the kind of change chosen. Never a
+    GET's ?mode=: a link from another site would choose « correction » (no news) unseen."""
+    if request.method == "GET":
+        return _draft_view()
+    if request.form.get("mode") in MODES:
+        session["mode"] = request.form["mode"]
+    return redirect(url_for("desk.draft_page"))
 
 
 def _seen(draft: drafts.Draft, listed: list[preview.Outgoing], mode: str) -> str:
