@@ -368,3 +368,24 @@ def test_browser_desk_keeps_an_email_address_with_accents_as_typed(
             ["presse@mairie-évry.fr"]
     finally:
         context.close()
+
+
+def test_browser_desk_logs_in_an_editor_whose_address_has_accents(
+    browser: Browser, desk: tuple[str, Path]
+) -> None:
+    # The login's <input type=email> sent the domain as punycode: an editor added as
+    # « redaction@mairie-évry.fr » was told « Adresse ou mot de passe incorrect » for ever.
+    url, schedule = desk
+    address = "redaction@mairie-évry.fr"
+    add_editor(schedule, address)
+    context = browser.new_context(locale="fr-FR")
+    try:
+        page = context.new_page()
+        page.goto(url + "/desk/")
+        page.locator("#email").fill(address)
+        page.locator("#password").fill(PASSWORD)
+        with page.expect_navigation():
+            page.locator("button:has-text('Se connecter')").click()
+        assert page.locator("form.logout button").count() == 1, page.locator("main").inner_text()
+    finally:
+        context.close()
