@@ -747,3 +747,22 @@ def test_desk_link_from_another_site_cannot_choose_the_kind_of_change(
     page = lxml.html.fromstring(client.get("/desk/brouillon").data)
     assert page.xpath("//input[@name='mode'][@checked]/@value") == ["regle"]
     assert len(feedparser.parse(client.get("/desk/apercu/rss.xml").data).entries) == news
+
+
+def test_desk_logout_ends_this_login_even_when_the_editors_file_cannot_be_written(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # « Se déconnecter » wrote the editors file first: on a full disk (or a file the service
+    # cannot write) it answered 503 and the cookie stayed a login for 8 hours, on a shared
+    # computer too, the page saying only that nothing was published.
+    client = app.test_client()
+    login(client)
+    csrf = token(client, "/desk/")
+    with files_limited_to(1):
+        answer = client.post("/desk/deconnexion", data={"csrf_token": csrf})
+    assert answer.status_code == 503
+    said = page_text(answer.data)
+    assert "déconnecté dans ce navigateur" in said and "Se déconnecter" not in said
+    again = client.get("/desk/")
+    assert lxml.html.fromstring(again.data).xpath("//input[@name='password']"), page_text(
+        again.data)

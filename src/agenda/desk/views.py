@@ -330,9 +330,17 @@ def login() -> Any:
 
 @bp.post("/deconnexion")
 def logout() -> Any:
-    """End every session of this editor started until now."""
-    editors.end_sessions(editors_file(), g.editor.email, time.time())
+    """End every session of this editor started until now: this browser's first, so that it
+    is ended even when the editors file cannot be written (the 503 kept the cookie)."""
+    email, g.editor = g.editor.email, None
     session.clear()
+    try:
+        editors.end_sessions(editors_file(), email, time.time())
+    except (OSError, AgendaError) as error:
+        log.error("desk: the other sessions of %s could not be ended: %s", email, error)
+        return render_template("desk/error.html", code=503, message=_(
+            "You are logged out in this browser, but your logins in other browsers could not "
+            "be ended: {error}. Tell the administrator.", error=error)), 503
     return redirect(url_for("desk.login"))
 
 
