@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import resource
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -766,3 +768,24 @@ def test_desk_logout_ends_this_login_even_when_the_editors_file_cannot_be_writte
     again = client.get("/desk/")
     assert lxml.html.fromstring(again.data).xpath("//input[@name='password']"), page_text(
         again.data)
+
+
+def test_desk_drafts_are_readable_by_the_service_alone(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # A draft holds the whole schedule, private video links included: it was written 0644, in
+    # a .drafts folder the preview had made 0755 first, so that every account of the server
+    # read the links an operator had kept from them with a schedule file of mode 0600.
+    schedule.chmod(0o600)
+    before = os.umask(0o022)
+    try:
+        client = app.test_client()
+        login(client)
+        client.get("/desk/apercu/")  # before any draft: the preview makes the folder
+        assert post(client, "/desk/seances/bourges", {"city": "Vierzon"})[0] == 302
+    finally:
+        os.umask(before)
+    folder = schedule.with_name(".drafts")
+    assert [p.name for p in folder.glob("*.json")] != []
+    for path in [folder, *folder.glob("*.json")]:
+        assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
