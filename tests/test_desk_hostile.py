@@ -38,6 +38,7 @@ from tests.test_desk import (
     SECRET,
     add_editor,
     app,  # noqa: F401 (fixture)
+    desk_urls,
     login,
     post,
     publish,
@@ -745,7 +746,13 @@ def test_desk_link_from_another_site_cannot_choose_the_kind_of_change(
     assert post(client, "/desk/seances/clermont-ferrand/reporter",
                 {"start": "2021-05-20T08:45", "end": "2021-05-20T10:15"})[0] == 302
     news = len(feedparser.parse(client.get("/desk/apercu/rss.xml").data).entries)
-    client.get("/desk/brouillon?mode=correction")
+    with client.session_transaction("/desk/") as before:
+        kept = dict(before)
+    for method, path in desk_urls(app):  # no GET, whatever its query, changes the login
+        if method == "GET":
+            client.get(path, query_string={"mode": "correction", "next": "/", "publie": "2"})
+    with client.session_transaction("/desk/") as after:
+        assert dict(after) == kept
     page = lxml.html.fromstring(client.get("/desk/brouillon").data)
     assert page.xpath("//input[@name='mode'][@checked]/@value") == ["regle"]
     assert len(feedparser.parse(client.get("/desk/apercu/rss.xml").data).entries) == news
