@@ -14,6 +14,7 @@ import tomllib
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import icalendar
@@ -366,5 +367,61 @@ def test_browser_desk_keeps_an_email_address_with_accents_as_typed(
         contacts = json.loads(fetch(url + "/events.json"))["contacts"]
         assert [c["email"] for c in contacts if c["name"] == "Mairie d’Évry"] == \
             ["presse@mairie-évry.fr"]
+    finally:
+        context.close()
+
+
+def test_browser_desk_logs_in_an_editor_whose_address_has_accents(
+    browser: Browser, desk: tuple[str, Path]
+) -> None:
+    # The login's <input type=email> sent the domain as punycode: an editor added as
+    # « redaction@mairie-évry.fr » was told « Adresse ou mot de passe incorrect » for ever.
+    url, schedule = desk
+    address = "redaction@mairie-évry.fr"
+    add_editor(schedule, address)
+    context = browser.new_context(locale="fr-FR")
+    try:
+        page = context.new_page()
+        page.goto(url + "/desk/")
+        page.locator("#email").fill(address)
+        page.locator("#password").fill(PASSWORD)
+        with page.expect_navigation():
+            page.locator("button:has-text('Se connecter')").click()
+        assert page.locator("form.logout button").count() == 1, page.locator("main").inner_text()
+    finally:
+        context.close()
+
+
+def test_browser_desk_other_site_can_neither_frame_nor_post_to_it(
+    browser: Browser, desk: tuple[str, Path]
+) -> None:
+    # An editor logged in opens another site's page (localhost is another site than
+    # 127.0.0.1): it frames the desk, to have a click land on « Publier », and posts forms
+    # to « Se déconnecter » and « Publier » at once.
+    url, schedule = desk
+    before = schedule.read_bytes()
+    hostile = f"""<!doctype html><iframe src="{url}/desk/brouillon"></iframe>
+<form id="a" method="post" action="{url}/desk/deconnexion" target="x"></form>
+<form id="b" method="post" action="{url}/desk/publier" target="y"><input name="mode"
+value="correction"></form><iframe name="x"></iframe><iframe name="y"></iframe>
+<script>document.getElementById("a").submit(); document.getElementById("b").submit();</script>"""
+
+    def other_site(environ: dict, start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        return [hostile.encode("utf-8")]
+
+    context = browser.new_context(locale="fr-FR")
+    try:
+        page = context.new_page()
+        log_in(page, url)
+        other = context.new_page()
+        with live(other_site) as elsewhere, other.expect_response(
+                lambda r: r.url.endswith("/desk/publier")) as posted:
+            other.goto(elsewhere.replace("127.0.0.1", "localhost") + "/")
+        assert posted.value.status == 400
+        assert [f.url for f in other.frames if f.url.startswith(url)] == []
+        page.goto(url + "/desk/")
+        assert page.locator("form.logout button").count() == 1  # still logged in
+        assert schedule.read_bytes() == before
     finally:
         context.close()

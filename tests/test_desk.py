@@ -96,6 +96,13 @@ def publish(client: FlaskClient, mode: str = "regle") -> int:
     return answer.status_code
 
 
+def choose(client: FlaskClient, mode: str) -> lxml.html.HtmlElement:
+    """Choose the kind of change `mode` with the draft page's « Voir ce qu'envoie… » button;
+    the draft page then shown."""
+    assert post(client, "/desk/brouillon", {"mode": mode})[0] == 302
+    return lxml.html.fromstring(client.get("/desk/brouillon").data)
+
+
 def calendar_event(client: FlaskClient, session_id: str) -> icalendar.Event:
     """The VEVENT of a session in /calendar.ics, read back with icalendar."""
     feed = icalendar.Calendar.from_ical(client.get("/calendar.ics").data)
@@ -861,7 +868,7 @@ def test_desk_draft_page_and_preview_show_what_the_chosen_kind_of_change_sends(
          {"start": "2021-05-20T08:45", "end": "2021-05-20T10:15"})
 
     def shown(mode: str) -> tuple[list[str], int, str]:
-        page = lxml.html.fromstring(client.get(f"/desk/brouillon?mode={mode}").data)
+        page = choose(client, mode)
         news = [" ".join(p.text_content().split()) for p in page.xpath(
             "//ul[@class='outgoing']//p[starts-with(normalize-space(), 'Fils')]")]
         checked = page.xpath("//input[@name='mode'][@checked]/@value")

@@ -28,6 +28,7 @@ from tests.test_desk import (
     SECRET,
     add_editor,
     app,  # noqa: F401 (fixture)
+    choose,
     login,
     post,
     publish,
@@ -372,7 +373,7 @@ def test_desk_tells_journalists_news_as_the_preview_feed_holds_it_before_an_anno
     login(client)
 
     def said() -> list[str]:
-        page = lxml.html.fromstring(client.get("/desk/brouillon?mode=annonce").data)
+        page = choose(client, "annonce")
         return [" ".join(p.text_content().split()) for p in page.xpath(
             "//ul[@class='outgoing']/li[h3[contains(., 'Lille')]]/p[contains(., 'journalistes')]")]
 

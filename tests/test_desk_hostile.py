@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import resource
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -19,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+import feedparser
 import lxml.html
 import pytest
 from click.testing import CliRunner
@@ -35,6 +38,7 @@ from tests.test_desk import (
     SECRET,
     add_editor,
     app,  # noqa: F401 (fixture)
+    desk_urls,
     login,
     post,
     publish,
@@ -729,3 +733,66 @@ def test_desk_offers_a_replay_by_the_moment_the_pages_are_at(schedule: Path) -> 
     row = page.xpath('//tr[@id="s-clermont-ferrand"]')[0]
     assert [a.text_content().split()[0] for a in row.xpath(".//a")] == [
         "Modifier", "Reporter", "Annuler"]
+
+
+def test_desk_link_from_another_site_cannot_choose_the_kind_of_change(
+    app: Flask,  # noqa: F811
+) -> None:
+    # A GET /desk/brouillon?mode=correction (a link or an <img> on any site: the cookie is
+    # SameSite=Lax) chose « correction » for the editor's next « Publier »: a move then went
+    # out without a news entry or the word « Reporté », the radio preset where it was seen.
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand/reporter",
+                {"start": "2021-05-20T08:45", "end": "2021-05-20T10:15"})[0] == 302
+    news = len(feedparser.parse(client.get("/desk/apercu/rss.xml").data).entries)
+    with client.session_transaction("/desk/") as before:
+        kept = dict(before)
+    for method, path in desk_urls(app):  # no GET, whatever its query, changes the login
+        if method == "GET":
+            client.get(path, query_string={"mode": "correction", "next": "/", "publie": "2"})
+    with client.session_transaction("/desk/") as after:
+        assert dict(after) == kept
+    page = lxml.html.fromstring(client.get("/desk/brouillon").data)
+    assert page.xpath("//input[@name='mode'][@checked]/@value") == ["regle"]
+    assert len(feedparser.parse(client.get("/desk/apercu/rss.xml").data).entries) == news
+
+
+def test_desk_logout_ends_this_login_even_when_the_editors_file_cannot_be_written(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # « Se déconnecter » wrote the editors file first: on a full disk (or a file the service
+    # cannot write) it answered 503 and the cookie stayed a login for 8 hours, on a shared
+    # computer too, the page saying only that nothing was published.
+    client = app.test_client()
+    login(client)
+    csrf = token(client, "/desk/")
+    with files_limited_to(1):
+        answer = client.post("/desk/deconnexion", data={"csrf_token": csrf})
+    assert answer.status_code == 503
+    said = page_text(answer.data)
+    assert "déconnecté dans ce navigateur" in said and "Se déconnecter" not in said
+    again = client.get("/desk/")
+    assert lxml.html.fromstring(again.data).xpath("//input[@name='password']"), page_text(
+        again.data)
+
+
+def test_desk_drafts_are_readable_by_the_service_alone(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # A draft holds the whole schedule, private video links included: it was written 0644, in
+    # a .drafts folder the preview had made 0755 first, so that every account of the server
+    # read the links an operator had kept from them with a schedule file of mode 0600.
+    schedule.chmod(0o600)
+    before = os.umask(0o022)
+    try:
+        client = app.test_client()
+        login(client)
+        client.get("/desk/apercu/")  # before any draft: the preview makes the folder
+        assert post(client, "/desk/seances/bourges", {"city": "Vierzon"})[0] == 302
+    finally:
+        os.umask(before)
+    folder = schedule.with_name(".drafts")
+    assert [p.name for p in folder.glob("*.json")] != []
+    for path in [folder, *folder.glob("*.json")]:
+        assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path

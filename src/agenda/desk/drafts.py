@@ -48,9 +48,14 @@ class Draft:
         return self.text.encode("utf-8")
 
 
-def drafts_folder(schedule_path: Path) -> Path:
-    """Where drafts live: a hidden folder beside the schedule."""
-    return schedule_path.parent / ".drafts"
+def drafts_folder(schedule_path: Path, make: bool = False) -> Path:
+    """Where drafts live: a hidden folder beside the schedule; `make`: made if missing, for the
+    service alone (drafts hold the private video links), even when an older desk made it 0755."""
+    folder = schedule_path.parent / ".drafts"
+    if make:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        folder.chmod(0o700)
+    return folder
 
 
 def key(email: str) -> str:
@@ -113,17 +118,16 @@ def load_draft(schedule_path: Path, email: str) -> Draft | None:
 
 def save_draft(schedule_path: Path, email: str, draft: Draft) -> None:
     """Write the editor's draft (its text and where it started)."""
-    folder, name = drafts_folder(schedule_path), key(email)
-    folder.mkdir(mode=0o700, exist_ok=True)
+    folder, name = drafts_folder(schedule_path, make=True), key(email)
     meta = json.dumps({"editor": email, "base": draft.base, "text": draft.text},
-                      ensure_ascii=False)
-    write_atomically(folder / f"{name}.json", meta.encode("utf-8"))
+                      ensure_ascii=False).encode("utf-8")
+    published.write_atomically(folder / f"{name}.json", lambda out: out.write(meta), 0o600)
     (folder / f"{name}.toml").unlink(missing_ok=True)
 
 
 def preview_folder(schedule_path: Path, email: str) -> Path:
     """Where the site built from the editor's draft lives."""
-    return drafts_folder(schedule_path) / f"apercu-{key(email)}"
+    return drafts_folder(schedule_path, make=True) / f"apercu-{key(email)}"
 
 
 def drop_draft(schedule_path: Path, email: str) -> None:

@@ -330,9 +330,17 @@ def login() -> Any:
 
 @bp.post("/deconnexion")
 def logout() -> Any:
-    """End every session of this editor started until now."""
-    editors.end_sessions(editors_file(), g.editor.email, time.time())
+    """End every session of this editor started until now: this browser's first, so that it
+    is ended even when the editors file cannot be written (the 503 kept the cookie)."""
+    email, g.editor = g.editor.email, None
     session.clear()
+    try:
+        editors.end_sessions(editors_file(), email, time.time())
+    except (OSError, AgendaError) as error:
+        log.error("desk: the other sessions of %s could not be ended: %s", email, error)
+        return render_template("desk/error.html", code=503, message=_(
+            "You are logged out in this browser, but your logins in other browsers could not "
+            "be ended: {error}. Tell the administrator.", error=error)), 503
     return redirect(url_for("desk.login"))
 
 
@@ -699,13 +707,13 @@ def _contact_problems(text: str, kept: list[int]) -> tuple[dict[str, str], list[
 @bp.route("/brouillon", methods=["GET", "POST"])
 def draft_page() -> Any:
     """What publishing the draft sends out, the check's words, its problems, and the buttons;
-    POST (« Voir ce qu'envoie ce type de modification »): the kind of change chosen."""
-    chosen = (request.form if request.method == "POST" else request.args).get("mode")
-    if chosen in MODES:
-        session["mode"] = chosen
-    if request.method == "POST":
-        return redirect(url_for("desk.draft_page"))
-    return _draft_view()
+    POST (« Voir ce qu'envoie ce type de modification »): the kind of change chosen. Never a
+    GET's ?mode=: a link from another site would choose « correction » (no news) unseen."""
+    if request.method == "GET":
+        return _draft_view()
+    if request.form.get("mode") in MODES:
+        session["mode"] = request.form["mode"]
+    return redirect(url_for("desk.draft_page"))
 
 
 def _seen(draft: drafts.Draft, listed: list[preview.Outgoing], mode: str) -> str:
