@@ -59,11 +59,11 @@ def press(page: Page, selector: str, key: str = "Enter") -> None:
         page.keyboard.press(key)
 
 
-def log_in(page: Page, url: str) -> None:
+def log_in(page: Page, url: str, email: str = EMAIL) -> None:
     """Log in through the form, by keyboard."""
     page.goto(url + "/desk/")
     page.locator("#email").focus()
-    page.keyboard.type(EMAIL)
+    page.keyboard.type(email)
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     with page.expect_navigation():
@@ -382,11 +382,7 @@ def test_browser_desk_logs_in_an_editor_whose_address_has_accents(
     context = browser.new_context(locale="fr-FR")
     try:
         page = context.new_page()
-        page.goto(url + "/desk/")
-        page.locator("#email").fill(address)
-        page.locator("#password").fill(PASSWORD)
-        with page.expect_navigation():
-            page.locator("button:has-text('Se connecter')").click()
+        log_in(page, url, address)
         assert page.locator("form.logout button").count() == 1, page.locator("main").inner_text()
     finally:
         context.close()
