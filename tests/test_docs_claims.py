@@ -1,0 +1,86 @@
+"""The written words against the program: the README, the editors' guide, deploy/ and the
+French messages name only commands, options and settings that exist, and every setting the
+code reads is documented, so that docs and program cannot drift apart unseen."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import click
+import pytest
+
+from agenda.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = [ROOT / "README.md", ROOT / "docs" / "guide-edition.md", ROOT / "deploy" / "agenda.service",
+        *sorted((ROOT / "deploy" / "nginx").glob("*.conf")),
+        ROOT / "src" / "agenda" / "locales" / "fr" / "LC_MESSAGES" / "messages.po",
+        *sorted((ROOT / "src" / "agenda" / "desk" / "templates").rglob("*.html"))]
+# `agenda` run as a command (at a line's start, after a space, a backtick, `(` or a path to it)
+# and what follows it up to the end of the code or sentence.
+COMMAND = re.compile(r"(?:^|[\s`(/])agenda ((?:check|publish|build|serve|link|editor)(?![\w,])"
+                     r"[^`\n#;)|»\"]*)")
+
+
+def _quoted_commands() -> list[tuple[str, str]]:
+    """Every `agenda SUBCOMMAND …` the docs tell someone to type, with the file it is in."""
+    found = []
+    for path in DOCS:
+        for match in COMMAND.finditer(path.read_text(encoding="utf-8")):
+            found.append((path.name, match.group(1).strip().rstrip(".,:")))
+    return found
+
+
+def _resolve(words: list[str]) -> tuple[click.Command, list[str]]:
+    """The click command the words name (through groups), and the words after it."""
+    command: click.Command = main
+    while isinstance(command, click.Group) and words and not words[0].startswith("-"):
+        assert words[0] in command.commands, f"no command « {words[0]} » in {command.name}"
+        command, words = command.commands[words[0]], words[1:]
+    return command, words
+
+
+QUOTED = _quoted_commands()
+
+
+def test_docs_quote_commands_at_all() -> None:
+    """The pattern finds the commands the README and the guide are known to quote."""
+    assert {"check", "publish", "build", "serve", "link", "editor"} == {
+        text.split()[0] for _, text in QUOTED}
+
+
+@pytest.mark.parametrize(("where", "text"), QUOTED, ids=[f"{w}:{t}" for w, t in QUOTED])
+def test_docs_quoted_command_and_options_exist(where: str, text: str) -> None:
+    """Each quoted `agenda …` names a real (sub)command, and each --option is one of its."""
+    words = shlex.split(text.replace("’", "'").replace("…", ""), posix=True)
+    command, rest = _resolve(words)
+    names = {name for param in command.params for name in param.opts + param.secondary_opts}
+    for word in rest:
+        if word.startswith("--"):
+            assert word.split("=")[0] in names, f"{where}: « agenda {text} »: no {word}"
+
+
+def _read_variables() -> set[str]:
+    """Every environment variable the program reads (os.environ.get / os.environ[...])."""
+    pattern = re.compile(r"os\.environ(?:\.get\(|\[)\s*\"([A-Z_]+)\"")
+    return {name for path in (ROOT / "src" / "agenda").rglob("*.py")
+            for name in pattern.findall(path.read_text(encoding="utf-8"))}
+
+
+def test_every_variable_the_program_reads_is_in_the_readme() -> None:
+    """An operator learns of every setting from the README, not from the code."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    variables = _read_variables()
+    assert {"AGENDA_DATA", "AGENDA_BIND", "WEB_CONCURRENCY"} <= variables
+    assert sorted(name for name in variables if f"`{name}" not in readme
+                  and f"${name}" not in readme) == []
+
+
+def test_every_variable_the_docs_name_is_read() -> None:
+    """No setting in the docs that the program ignores (a renamed or removed one)."""
+    named = {name for path in DOCS
+             for name in re.findall(r"\bAGENDA_[A-Z]+(?:_[A-Z]+)*\b", path.read_text("utf-8"))}
+    test_only = {"AGENDA_SCREENSHOTS"}  # read by the browser tests that draw the guide's images
+    assert sorted(named - _read_variables() - test_only) == []
