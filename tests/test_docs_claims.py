@@ -84,3 +84,10 @@ def test_every_variable_the_docs_name_is_read() -> None:
              for name in re.findall(r"\bAGENDA_[A-Z]+(?:_[A-Z]+)*\b", path.read_text("utf-8"))}
     test_only = {"AGENDA_SCREENSHOTS"}  # read by the browser tests that draw the guide's images
     assert sorted(named - _read_variables() - test_only) == []
+
+
+def test_no_doc_nor_message_runs_a_python_debian_lacks() -> None:
+    """Debian 12 has `python3` and no `python`: a command copied from a message must run."""
+    bare = re.compile(r"(?<![\w/.-])python -[cm] ")
+    assert [(path.name, line) for path in DOCS for line in path.read_text("utf-8").splitlines()
+            if bare.search(line)] == []
