@@ -91,3 +91,25 @@ def test_no_doc_nor_message_runs_a_python_debian_lacks() -> None:
     bare = re.compile(r"(?<![\w/.-])python -[cm] ")
     assert [(path.name, line) for path in DOCS for line in path.read_text("utf-8").splitlines()
             if bare.search(line)] == []
+
+
+def test_docs_point_to_sections_and_files_that_exist() -> None:
+    """« see *Planned dates* » names a heading (or a paragraph's bold lead) of the same file;
+    a path in its prose names a file of the repository, not one beside the checkout."""
+    missing = []
+    for path in DOCS[:2]:
+        raw = path.read_text("utf-8")
+        text = " ".join(raw.split())
+        titles = re.findall(r"^#+ (.*)$|^\*\*([^*]+)\*\*", raw, re.M)
+        headings = {" ".join(h.split()).rstrip(".") for pair in titles for h in pair if h}
+        for name in re.findall(r"\b(?:see|voir) (?:\*([^*]+)\*|« ([^»]+) »)", text):
+            if "".join(name).strip() not in headings:
+                missing.append((path.name, "".join(name)))
+        prose = " ".join(re.sub(r"^```.*?^```", "", raw, flags=re.M | re.S).split())
+        for name in re.findall(r"(?<![\w/.$-])((?:\.\./)+[\w./-]+|(?:src|deploy|docs|scripts|tests"
+                               r"|bench)/[\w./*-]*)", prose):
+            found = list(path.parent.glob(name.rstrip("."))) if name.startswith("..") \
+                else list(ROOT.glob(name.rstrip(".")))
+            if not found or any(ROOT not in f.resolve().parents for f in found):
+                missing.append((path.name, name))
+    assert missing == []
