@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 import pytest
+from click.testing import CliRunner
 
 from agenda.cli import main
 
@@ -113,3 +114,54 @@ def test_docs_point_to_sections_and_files_that_exist() -> None:
             if not found or any(ROOT not in f.resolve().parents for f in found):
                 missing.append((path.name, name))
     assert missing == []
+
+
+# The README's `agenda check` examples: Lyon with a misspelt key, Nice with its end in words.
+TWO_PROBLEMS = """
+[[sessions]]
+id = "lyon"
+series = "tour-des-villes"
+number = 4
+city = "Lyon"
+strat = 2026-12-16T08:45:00
+end = 2026-12-16T10:15:00
+announced = 2026-12-01
+
+[[sessions]]
+id = "nice"
+series = "tour-des-villes"
+number = 5
+city = "Nice"
+start = 2027-01-20T08:45:00
+end = "20/01/2027 10:15"
+announced = 2026-12-01
+"""
+
+
+def _readme_output(first: str) -> list[list[str]]:
+    """The README's code blocks that show what `agenda` prints, by their first words."""
+    readme = (ROOT / "README.md").read_text("utf-8")
+    blocks = re.findall(r"^```[^\n]*\n(.*?)^```$", readme, re.M | re.S)
+    return [block.splitlines() for block in blocks if block.startswith(first)]
+
+
+@pytest.mark.parametrize(("edit", "example"), [
+    (lambda text: text + TWO_PROBLEMS, 0),
+    (lambda text: text + TWO_PROBLEMS.replace('"20/01/2027 10:15"', "2027-01-20 10:15"), 1),
+    (lambda text: text.replace("start = 2021-05-19T08:45:00", "start = 2021-05-19T09:30:00"), 2),
+])
+def test_readme_check_examples_are_what_check_prints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit, example: int,
+) -> None:
+    """The README's examples of `agenda check` are its output, word for word."""
+    (tmp_path / "data").mkdir()
+    for name in ("sessions.toml", "sessions.published.json"):
+        (tmp_path / "data" / name).write_bytes((ROOT / "data" / name).read_bytes())
+    shipped = tmp_path / "data" / "sessions.toml"
+    shipped.write_text(edit(shipped.read_text("utf-8")), "utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AGENDA_DATA", raising=False)
+    monkeypatch.delenv("AGENDA_PUBLISHED", raising=False)
+    result = CliRunner().invoke(main, ["check"])
+    assert result.output.splitlines() == _readme_output("data/sessions.toml")[example]
+    assert result.exit_code == (0 if example == 2 else 1)
