@@ -165,3 +165,19 @@ def test_readme_check_examples_are_what_check_prints(
     result = CliRunner().invoke(main, ["check"])
     assert result.output.splitlines() == _readme_output("data/sessions.toml")[example]
     assert result.exit_code == (0 if example == 2 else 1)
+
+
+def _commands(command: click.Command, path: tuple[str, ...] = ()):
+    """Every command of the `agenda` tree, with the words that run it."""
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _commands(sub, (*path, name))
+
+
+def test_every_help_says_the_same_default_schedule() -> None:
+    """Each --help that names $AGENDA_DATA says what is read without it, as the README does."""
+    for path, command in _commands(main):
+        texts = [command.help, *(getattr(param, "help", None) for param in command.params)]
+        for text in filter(None, texts):
+            for found in re.finditer(r"\$AGENDA_DATA\b(.{0,22})", " ".join(text.split())):
+                assert found.group(1) == " or data/sessions.toml", (path, text)
