@@ -4,6 +4,8 @@ code reads is documented, so that docs and program cannot drift apart unseen."""
 
 from __future__ import annotations
 
+import html
+import json
 import re
 import shlex
 from pathlib import Path
@@ -12,6 +14,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from agenda import create_app
 from agenda.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -181,3 +184,51 @@ def test_every_help_says_the_same_default_schedule() -> None:
         for text in filter(None, texts):
             for found in re.finditer(r"\$AGENDA_DATA\b(.{0,22})", " ".join(text.split())):
                 assert found.group(1) == " or data/sessions.toml", (path, text)
+
+
+def test_guide_quotes_only_what_the_program_shows() -> None:
+    """Each « … » of the editors' guide (a button, a label, a message) is text of the program
+    (its catalogue, templates or code), or a title of the guide itself."""
+    program = " ".join(" ".join(html.unescape(path.read_text("utf-8")).split())
+                       for pattern in ("*.py", "*.html", "*.po")
+                       for path in (ROOT / "src" / "agenda").rglob(pattern))
+    guide = (ROOT / "docs" / "guide-edition.md").read_text("utf-8")
+    titles = set(re.findall(r"^#+ (.*)$", guide, re.M))
+    quoted = {" ".join(q.split()) for q in re.findall(r"«\s*([^»]+?)\s*»", guide)}
+    assert sorted(q for q in quoted if q not in program and q not in titles) == []
+
+
+def _keys(value: object) -> set[str]:
+    """Every key of every object in a JSON document."""
+    if isinstance(value, dict):
+        return set(value) | {k for v in value.values() for k in _keys(v)}
+    if isinstance(value, list):
+        return {k for v in value for k in _keys(v)}
+    return set()
+
+
+def _json_section() -> str:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    return readme[readme.index("\n## JSON\n"):readme.index("\n## Tests that search")]
+
+
+@pytest.mark.parametrize("fixture", ["client", "several_client"])
+def test_readme_json_names_every_key_served(fixture: str, request: pytest.FixtureRequest) -> None:
+    """The README's JSON section names every key of /events.json."""
+    document = request.getfixturevalue(fixture).get("/events.json").get_json()
+    named = set(re.findall(r"`([a-z_0-9]+)(?:\[\])?`", _json_section()))
+    assert sorted(_keys(document) - named) == []
+
+
+def test_readme_json_example_is_a_served_entry(tmp_path: Path) -> None:
+    """The README's example entry is the shipped session as served before it took place (the
+    screenshots' moment), whole, with only long values shortened (…)."""
+    for name in ("sessions.toml", "sessions.published.json"):
+        (tmp_path / name).write_bytes((ROOT / "data" / name).read_bytes())
+    app = create_app({"AGENDA_DATA": str(tmp_path / "sessions.toml"),
+                      "AGENDA_NOW": "2021-05-17T12:00:00+02:00"})
+    example = json.loads(re.search(r"```json\n(.*?)```", _json_section(), re.S).group(1))
+    served = app.test_client().get(f"/events/{example['id']}.json").get_json()
+    whole = [k for k, v in example.items() if "…" not in json.dumps(v, ensure_ascii=False)]
+    assert set(example) == set(served)
+    assert {k: example[k] for k in whole} == {k: served[k] for k in whole}
