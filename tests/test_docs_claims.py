@@ -232,3 +232,19 @@ def test_readme_json_example_is_a_served_entry(tmp_path: Path) -> None:
     whole = [k for k, v in example.items() if "…" not in json.dumps(v, ensure_ascii=False)]
     assert set(example) == set(served)
     assert {k: example[k] for k in whole} == {k: served[k] for k in whole}
+
+
+def test_readme_first_deployment_makes_what_the_unit_reads() -> None:
+    """Following the README's Debian steps as written gives the systemd unit each file and
+    folder it names (the secret's file included), with every command they use installed."""
+    readme = (ROOT / "README.md").read_text("utf-8")
+    steps = re.search(r"A first deployment on Debian.*?```sh\n(.*?)```", readme, re.S).group(1)
+    unit = (ROOT / "deploy" / "agenda.service").read_text("utf-8")
+    wanted = re.findall(r"^(?:EnvironmentFile=-?|WorkingDirectory=|ReadWritePaths=)(\S+)",
+                        unit, re.M)
+    assert len(wanted) == 3  # the secret's file, the checkout, the data folder
+    assert [path for path in wanted if not re.search(rf"[\s>]{re.escape(path)}(?![\w.-])", steps)
+            ] == []
+    installed = re.search(r"^apt-get install (.*)$", steps, re.M).group(1).split()
+    used = {"sudo", "certbot", "curl", "git", "nginx"} & set(re.findall(r"[\w-]+", readme))
+    assert [tool for tool in used if not any(p.startswith(tool) for p in installed)] == []
