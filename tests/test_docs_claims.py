@@ -248,3 +248,14 @@ def test_readme_first_deployment_makes_what_the_unit_reads() -> None:
     installed = re.search(r"^apt-get install (.*)$", steps, re.M).group(1).split()
     used = {"sudo", "certbot", "curl", "git", "nginx"} & set(re.findall(r"[\w-]+", readme))
     assert [tool for tool in used if not any(p.startswith(tool) for p in installed)] == []
+
+
+def test_readme_code_layout_names_every_module() -> None:
+    """Each module and folder of the package is in the README's code layout."""
+    readme = (ROOT / "README.md").read_text("utf-8")
+    layout = readme[readme.index("## Code layout"):]
+    package = ROOT / "src" / "agenda"
+    names = [path for folder in (package, package / "render", package / "web", package / "desk")
+             for path in folder.iterdir()
+             if not path.name.startswith(("__", ".")) and not path.name.endswith(".egg-info")]
+    assert sorted(p.name for p in names if p.name not in layout) == []
