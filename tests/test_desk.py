@@ -349,6 +349,7 @@ def test_desk_without_login_gives_the_login_page_or_403(app: Flask) -> None:
         assert answer.headers["Cache-Control"] == "private, no-store"
         assert "noindex" in answer.headers["X-Robots-Tag"]
         assert "default-src 'none'" in answer.headers["Content-Security-Policy"]
+        assert answer.headers["Strict-Transport-Security"] == "max-age=31536000"
 
 
 def test_desk_post_without_csrf_token_gives_400(app: Flask) -> None:
