@@ -259,3 +259,37 @@ def test_readme_code_layout_names_every_module() -> None:
              for path in folder.iterdir()
              if not path.name.startswith(("__", ".")) and not path.name.endswith(".egg-info")]
     assert sorted(p.name for p in names if p.name not in layout) == []
+
+
+def test_numbers_the_docs_give_are_the_programs() -> None:
+    """Each limit, delay and count the README and the guide state is the constant the program
+    uses, so that changing one fails here until the words follow."""
+    from agenda import format, history, loader, planning, store
+    from agenda.desk import views
+    from agenda.render import feeds
+    readme = " ".join((ROOT / "README.md").read_text("utf-8").split())
+    guide = " ".join((ROOT / "docs" / "guide-edition.md").read_text("utf-8").split())
+    french = {10: "dix", 20: "vingt", 50: "cinquante"}
+    claims = [
+        (readme, f"at most {format.MAX_LINE:,} characters on one line"),
+        (readme, f"{format.MAX_TEXT:,} in a `description`"),
+        (readme, f"**URLs** at most {format.MAX_LINE:,} characters"),
+        (readme, f"at most {format.MAX_NAME}, as they name files"),
+        (readme, f"years {format.FIRST_YEAR} to {format.LAST_YEAR}"),
+        (readme, f"at most {format.MAX_INTEGER:,}"),
+        (readme, f"of at most {loader.MAX_FILE_BYTES // 10**6} MB"),
+        (readme, f"within {history.CORRECTION_WINDOW.seconds // 60} minutes of the session's"),
+        (readme, f"every {store.RETRY_SECONDS:g} seconds"),
+        (readme, f"every {store.BUILD_RETRY_SECONDS:g} seconds"),
+        (readme, f"({store.AHEAD.days} days)"),
+        (readme, f"plan at most {planning.MOST_OCCURRENCES} dates"),
+        (readme, f"holds the {feeds.MAX_ENTRIES} newest entries"),
+        (readme, {2.0: "for two seconds (`AGENDA_SETTLE`)"}[store.SETTLE_SECONDS]),
+        (guide, f"La connexion dure {views.LIFETIME.seconds // 3600} heures"),
+        (guide, f"Après {french[views.FAILURES_PER_ACCOUNT]} mots de passe erronés"),
+        (guide, f"{french[views.FAILURES_PER_ACCOUNT_ANYWHERE]} en un quart d’heure"),
+        (guide, f"partent {french[views.FAILURES_PER_ADDRESS]} mots de passe erronés"),
+        (guide, {15 * 60: "bloqué un quart d’heure"}[views.FAILURE_WINDOW]),
+        (guide, f"publiée moins de {history.CORRECTION_WINDOW.seconds // 60} minutes après"),
+    ]
+    assert [claim for text, claim in claims if claim not in text] == []
