@@ -417,6 +417,7 @@ def test_editor_cli_adds_lists_and_removes(schedule: Path) -> None:
     short = runner.invoke(main, ["editor", "add", "x@example.org", "--name", "X",
                                  "--password-stdin", "--data", str(schedule)], input="court\n")
     assert short.exit_code == 1 and "au moins 10 caractères" in short.output
+    assert short.output.startswith("agenda : ")  # French typography, as every other command
     asked = runner.invoke(main, ["editor", "add", "y@example.org", "--name", "Y", "--data",
                                  str(schedule)], input=f"{PASSWORD}\n{PASSWORD}\n")
     assert asked.exit_code == 0, asked.output

@@ -38,7 +38,7 @@ def _fail(target: Path, error: EditorError | CannotWrite | OSError) -> NoReturn:
     if isinstance(error, OSError):  # a folder that does not exist, or is not ours
         error = EditorError(_("cannot write {path}: {reason}", path=target,
                               reason=error.strerror or error))
-    click.echo(f"agenda: {error}", err=True)
+    click.echo(_("agenda: {error}", error=error), err=True)
     sys.exit(1)
 
 
