@@ -150,7 +150,7 @@ def test_a_secret_with_little_entropy_is_refused(tmp_path: Path, secret: str) ->
                                 env={"AGENDA_SECRET": secret})
     assert result.exit_code == 1
     assert "AGENDA_SECRET est trop prévisible" in result.output
-    assert "python -c 'import secrets; print(secrets.token_urlsafe(32))'" in result.output
+    assert "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'" in result.output
 
 
 @pytest.mark.parametrize("typed", ["Saint-Étienne", "Saint-Etienne", "saint etienne"])

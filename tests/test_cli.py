@@ -73,8 +73,10 @@ def test_check_uses_agenda_data_by_default(runner: CliRunner, write_schedule) ->
 def test_check_missing_file_is_a_message(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(main, ["check", str(tmp_path / "nope.toml")])
     assert result.exit_code == 1
-    assert "impossible de lire le fichier" in result.output
     assert "Traceback" not in result.output
+    # In French to the end: the C library's « No such file or directory » was quoted as is.
+    assert result.output.splitlines()[0] == f"{tmp_path / 'nope.toml'} : " + french(
+        "cannot read the file: {reason}", reason=french("No such file or directory"))
 
 
 def test_check_warns_of_a_replay_link_before_the_session_took_place(

@@ -18,11 +18,20 @@ from urllib.parse import urlsplit
 import pytest
 from flask.testing import FlaskClient
 
-from agenda import site
+from agenda import create_app, site
 from agenda.cli import main
 from agenda.published import published_path
 from tests.conftest import LYON, SEVERAL, SHIPPED
-from tests.servers import BROTLI_STATIC, ROOT, fetch, free_port, gunicorn, nginx, nginx_binary
+from tests.servers import (
+    BROTLI_STATIC,
+    ROOT,
+    fetch,
+    free_port,
+    gunicorn,
+    nginx,
+    nginx_binary,
+    nginx_conf,
+)
 
 BAD = "[calendar]\nname = 3\n"
 
@@ -282,3 +291,55 @@ def test_a_kind_of_document_new_since_nginx_loaded_its_snippet_is_served_right(
             for name in ("Content-Type", "Content-Security-Policy", "Content-Disposition",
                          "Access-Control-Allow-Origin"):
                 assert got.get(name) == expected.get(name), (path, name)
+
+
+@pytest.mark.parametrize("snippet", ["agenda-site.conf", "agenda-proxy.conf"])
+def test_nginx_accepts_the_site_as_the_readme_installs_it(snippet: str, tmp_path: Path) -> None:
+    """deploy/nginx/agenda.conf in sites-enabled and the snippets in snippets/, as the README's
+    steps copy them (or agenda-proxy.conf instead, as agenda.conf offers), pass `nginx -t`
+    with Debian's nginx: only the ports, the certificate and the data folder are this test's."""
+    binary, openssl = nginx_binary(), shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is not installed")
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copyfile(SHIPPED, data / "sessions.toml")
+    shutil.copyfile(published_path(SHIPPED), published_path(data / "sessions.toml"))
+    create_app({"AGENDA_DATA": str(data / "sessions.toml")})  # builds sessions.site/current
+    certificate = tmp_path / "le"
+    certificate.mkdir()
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=agenda.ceps-oing.org", "-keyout", certificate / "privkey.pem",
+                    "-out", certificate / "fullchain.pem"], check=True, capture_output=True)
+    (tmp_path / "snippets").mkdir()
+    for name in ("agenda-site.conf", "agenda-upstream.conf", "agenda-proxy.conf"):
+        text = (ROOT / "deploy" / "nginx" / name).read_text(encoding="utf-8")
+        (tmp_path / "snippets" / name).write_text(text.replace("/srv/agenda/data", str(data)))
+    site = (ROOT / "deploy" / "nginx" / "agenda.conf").read_text(encoding="utf-8")
+    for shipped, ours in (("/etc/letsencrypt/live/agenda.ceps-oing.org", str(certificate)),
+                          ("listen [::]:80;", ""), ("listen [::]:443 ssl http2;", ""),
+                          ("listen 80;", f"listen 127.0.0.1:{free_port()};"),
+                          ("listen 443 ", f"listen 127.0.0.1:{free_port()} "),
+                          ("snippets/agenda-site.conf", f"snippets/{snippet}")):
+        assert shipped in site
+        site = site.replace(shipped, ours)
+    (tmp_path / "agenda").write_text(site, encoding="utf-8")
+    conf = nginx_conf(tmp_path, f"include {tmp_path}/agenda;")
+    result = subprocess.run([binary, "-t", "-p", str(tmp_path), "-c", str(conf),
+                             "-e", str(tmp_path / "error.log")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "[warn]" not in result.stderr and "[emerg]" not in result.stderr
+
+
+def test_every_answer_says_https_only_where_nginx_would_lose_it(
+    client: FlaskClient, tmp_path: Path
+) -> None:
+    """Strict-Transport-Security comes from the app, on built files, dynamic answers and the
+    desk alike: an add_header in the server block of deploy/nginx/ is dropped by nginx in every
+    location that has add_headers of its own (each URL of the folder's snippet), so that the
+    pages nginx serves went without it."""
+    for path in ("/", "/calendar.ics", "/events.json", "/healthz", "/nulle-part", "/desk/"):
+        assert client.get(path).headers["Strict-Transport-Security"] == "max-age=31536000", path
+    for name in ("agenda.conf", "agenda-site.conf", "agenda-upstream.conf", "agenda-proxy.conf"):
+        text = (ROOT / "deploy" / "nginx" / name).read_text(encoding="utf-8")
+        assert [line for line in text.splitlines() if line.strip().startswith("add_header")] == []

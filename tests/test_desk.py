@@ -356,6 +356,7 @@ def test_desk_without_login_gives_the_login_page_or_403(app: Flask) -> None:
         assert answer.headers["Cache-Control"] == "private, no-store"
         assert "noindex" in answer.headers["X-Robots-Tag"]
         assert "default-src 'none'" in answer.headers["Content-Security-Policy"]
+        assert answer.headers["Strict-Transport-Security"] == "max-age=31536000"
 
 
 def test_desk_post_without_csrf_token_gives_400(app: Flask) -> None:
@@ -423,6 +424,7 @@ def test_editor_cli_adds_lists_and_removes(schedule: Path) -> None:
     short = runner.invoke(main, ["editor", "add", "x@example.org", "--name", "X",
                                  "--password-stdin", "--data", str(schedule)], input="court\n")
     assert short.exit_code == 1 and "au moins 10 caractères" in short.output
+    assert short.output.startswith("agenda : ")  # French typography, as every other command
     asked = runner.invoke(main, ["editor", "add", "y@example.org", "--name", "Y", "--data",
                                  str(schedule)], input=f"{PASSWORD}\n{PASSWORD}\n")
     assert asked.exit_code == 0, asked.output

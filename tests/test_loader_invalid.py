@@ -219,7 +219,8 @@ def test_missing_file_is_a_problem_not_a_traceback(tmp_path: Path) -> None:
     with pytest.raises(ScheduleError) as caught:
         load_schedule(tmp_path / "absent.toml")
     expected = (
-        f"{tmp_path / 'absent.toml'} : impossible de lire le fichier : No such file or directory"
+        f"{tmp_path / 'absent.toml'} : impossible de lire le fichier : "
+        "ce fichier ou ce dossier n’existe pas"
     )
     assert str(caught.value) == expected
 

@@ -27,6 +27,7 @@ CODINGS = ["identity", "gzip", "br"]
 # Headers a static host must send as the app does.
 KEPT_HEADERS = ("Content-Type", "Cache-Control", "Content-Security-Policy", "X-Frame-Options",
                 "X-Content-Type-Options", "Referrer-Policy", "Access-Control-Allow-Origin",
+                "Strict-Transport-Security",
                 "Access-Control-Expose-Headers", "Content-Disposition", "Link",
                 "Content-Encoding", "Vary")
 
@@ -179,7 +180,7 @@ def test_nginx_404_carries_the_security_headers_of_the_app_404(
         expected = client.get(path, headers={"Accept": "text/html"})
         assert (status, expected.status_code) == (404, 404), path
         for name in ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options",
-                     "Referrer-Policy", "Access-Control-Allow-Origin"):
+                     "Referrer-Policy", "Access-Control-Allow-Origin", "Strict-Transport-Security"):
             if name in expected.headers:
                 assert got.get(name) == expected.headers[name], (path, name)
 

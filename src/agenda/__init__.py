@@ -29,7 +29,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         AGENDA_SECRET=os.environ.get("AGENDA_SECRET"),
         # Where the published version lives; default: beside the schedule file.
         AGENDA_PUBLISHED=os.environ.get("AGENDA_PUBLISHED") or None,
-        # Where the built site folders live; default: beside the published version.
+        # Where the built site folders live; default: beside the schedule file.
         AGENDA_SITE=os.environ.get("AGENDA_SITE") or None,
         # Seconds a changed schedule file must stay unchanged before it is published.
         AGENDA_SETTLE=float(os.environ.get("AGENDA_SETTLE", SETTLE_SECONDS)),

@@ -135,12 +135,12 @@ def check(path: Path | None) -> None:
               "unreadable, and acknowledge it.")
 def publish(path: Path | None, withdraw: tuple[str, ...], correction: bool | None,
             new_history: bool) -> None:
-    """Publish the schedule file PATH as a new version (default: $AGENDA_DATA).
+    """Publish the schedule file PATH (default: $AGENDA_DATA or data/sessions.toml).
 
-    Writes the published version beside the file (or to $AGENDA_PUBLISHED), under
-    the same lock as the running server, and prints what changed. Exits 1, with
-    nothing published, when the file is invalid or drops a published session, or
-    when the history is older than the last one published here (see --new-history).
+    Writes it as a new published version beside the file (or to $AGENDA_PUBLISHED), under the
+    same lock as the running server, and prints what changed. Exits 1, with nothing published,
+    when the file is invalid or drops a published session, or when the history is older than
+    the last one published here (see --new-history).
     """
     target = path or Path(_default_path())
     published = _published_for(target)

@@ -123,8 +123,8 @@ CALENDAR = Table("calendar", "What the whole agenda is, and where it is publishe
     Field("language", Kind.LANGUAGE, "Language tag of the texts and of dates, such as fr.",
           default="fr", label="Langue", help="Par exemple fr."),
     Field("updated", Kind.INSTANT, "When anything outside the sessions last changed "
-          "(calendar, series, contacts, a removed session).",
-          label="Mis à jour le", help="Rempli à la publication."),
+          "(calendar, series, contacts, a removed session).", label="Mis à jour le",
+          help="Inutile de le remplir : chaque publication date ce qu’elle change."),
     Field("base_url", Kind.URL, "Public address of this service, at the root of its host; "
           "absolute links and UIDs derive from it: never change its host.", required=True,
           label="Adresse publique",

@@ -28,9 +28,9 @@ CORS_PREFLIGHT = (
 
 
 def security(path: str, policy: str = NO_FRAMING) -> list[tuple[str, str]]:
-    """The headers an answer at `path` carries besides its own: CSP, framing, sniffing, CORS."""
-    # X-Frame-Options for browsers without CSP level 2.
+    """The headers an answer at `path` carries besides its own: CSP, framing (X-Frame-Options
+    too, for browsers without CSP level 2), sniffing, HTTPS only (ignored over http), CORS."""
     framing = [("X-Frame-Options", "DENY")] if "frame-ancestors 'none'" in policy else []
     return [*(CORS if path.endswith(".json") else ()), ("Content-Security-Policy", policy),
-            *framing, ("X-Content-Type-Options", "nosniff"),
-            ("Referrer-Policy", "strict-origin-when-cross-origin")]
+            *framing, ("X-Content-Type-Options", "nosniff"), ("Strict-Transport-Security",
+            "max-age=31536000"), ("Referrer-Policy", "strict-origin-when-cross-origin")]

@@ -51,7 +51,7 @@ def key(secret: str | None) -> bytes:
         raise SecretError(_(
             "{name} is too easy to guess (about {bits} bits of entropy, at least {least} are "
             "needed): make a random one with "
-            "python -c 'import secrets; print(secrets.token_urlsafe(32))'",
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'",
             name=SECRET_VARIABLE, bits=round(bits), least=MIN_SECRET_BITS))
     return secret.encode("utf-8")
 

@@ -39,6 +39,7 @@ from agenda import planning
 from agenda.desk import drafts, editors, forms, preview
 from agenda.errors import AgendaError, Problem
 from agenda.format import CALENDAR, CONTACT, SERIES, SESSION, TABLES, TOP, Field, Kind, Table
+from agenda.headers import security
 from agenda.i18n import _
 from agenda.loader import EMAIL
 from agenda.published import (
@@ -180,6 +181,8 @@ def headers(response: Response) -> Response:
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
+    hsts = "Strict-Transport-Security"  # HTTPS only, as the site says it
+    response.headers[hsts] = dict(security("/desk/"))[hsts]
     response.vary.add("Cookie")
     return response
 

@@ -35,7 +35,7 @@ def _signed_session(session_id: str, signed: str) -> tuple[Schedule, Session]:
     try:
         secret_key = personal.key(current_app.config.get("AGENDA_SECRET"))
     except personal.SecretError:
-        log.warning("a personal link was used but AGENDA_SECRET is not set or too short")
+        log.warning("a personal link was used but AGENDA_SECRET is missing or too weak")
         abort(403)
     email = request.args.get("email")
     if not personal.is_valid(secret_key, session_id, email, signed):
