@@ -35,7 +35,7 @@ from agenda.published import (
 from agenda.render import cards
 from agenda.site import folder_name
 from agenda.store import CURRENT
-from tests.conftest import SEVERAL
+from tests.conftest import ROOT, SEVERAL
 from tests.servers import fetch, free_port
 from tests.test_cli import french, says
 from tests.test_deploy_nginx import deployed
@@ -116,6 +116,59 @@ def test_another_release_serving_the_same_data_folder_is_said_and_a_restart_take
     again = create_app(config).test_client()  # the other one stopped, this one restarted
     assert os.readlink(root / CURRENT) == ours
     assert told not in again.get("/healthz").get_data(as_text=True)
+
+
+# A service started from a copy of the package, which the test then upgrades in place, as
+# `git pull` in /srv/agenda/app does under a running service (an editable install).
+SERVE_THEN_READ = """
+import sys
+from agenda import create_app
+client = create_app({"AGENDA_DATA": sys.argv[1], "AGENDA_NOW": sys.argv[2],
+                     "AGENDA_WATCH": False, "AGENDA_SETTLE": 0}).test_client()
+print(client.get("/healthz").status_code, flush=True)
+sys.stdin.readline()  # the package and the schedule are changed meanwhile
+health = client.get("/healthz?strict=1")
+print(health.status_code, health.get_data(as_text=True).replace(chr(10), " | "))
+print(client.get("/").get_data(as_text=True).replace(chr(10), " "))
+"""
+
+
+def test_a_service_whose_package_is_upgraded_on_disk_builds_nothing_until_restarted(
+    tmp_path: Path,
+) -> None:
+    # Between `git pull` and `systemctl restart agenda`, the old code read the new templates
+    # and static files from disk: a folder built then (an edit, a session ending) mixed two
+    # releases under the old one's name, which a rollback to it would serve again as its own.
+    package = tmp_path / "app" / "agenda"
+    shutil.copytree(ROOT / "src" / "agenda", package,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    path = data_folder(tmp_path)
+    shutil.copyfile(published_path(SEVERAL), published_path(path))
+    env = dict(os.environ, PYTHONPATH=str(package.parent))
+    command = [sys.executable, "-c", SERVE_THEN_READ, str(path), NOW]
+    service = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+    assert service.stdout is not None and service.stdin is not None
+    assert service.stdout.readline() == "200\n"
+    template = package / "templates" / "base.html"
+    template.write_text(template.read_text("utf-8").replace(
+        "</body>", "<!-- the new release -->\n</body>"), "utf-8")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("Matinales d’essai", "Matinales", 1), "utf-8")
+    service.stdin.write("go\n")
+    service.stdin.close()
+    health, page = service.stdout.read().splitlines()
+    assert service.wait(timeout=60) == 0
+
+    told = french("agenda was changed on disk ({package}) since this process started: "
+                  "restart it (systemctl restart agenda)", package=package)
+    assert health.startswith("503 ") and told in health, health
+    assert "the new release" not in page
+    site_files = path.with_name("sessions.site").rglob("*.html")
+    assert [p for p in site_files if "the new release" in p.read_text("utf-8")] == []
+    restarted = subprocess.run(command, env=env, input="\n", capture_output=True, text=True,
+                               timeout=60, check=True).stdout.splitlines()
+    assert restarted[1].startswith("200 ") and "the new release" in restarted[2]
 
 
 NOBODY = 65534  # the service's user, as the unit's "agenda" is: not root

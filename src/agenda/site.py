@@ -56,7 +56,8 @@ PNG_TYPE = "image/png"
 CACHE_CONTROL = "public, max-age=300"
 # RFC 8288 'describedby': where a client finds the schema of a JSON document.
 DESCRIBED = (("Link", f'<{links.EVENTS_SCHEMA_PATH}>; rel="describedby"'),)
-STATIC_FOLDER = Path(__file__).resolve().parent / "static"
+PACKAGE = Path(__file__).resolve().parent
+STATIC_FOLDER = PACKAGE / "static"
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                 ".svg": "image/svg+xml"}
 STATIC_FILES = {p.name: STATIC_TYPES[p.suffix] for p in sorted(STATIC_FOLDER.iterdir())
@@ -69,11 +70,10 @@ PARALLEL_FROM = 8
 def _release() -> str:
     """What else the bytes depend on: this package's files and the rendering libraries."""
     found = hashlib.sha256()
-    package = Path(__file__).resolve().parent
-    for file in sorted(package.rglob("*")):
+    for file in sorted(PACKAGE.rglob("*")):
         if file.is_file() and file.suffix in (".py", ".html", ".css", ".js", ".svg", ".json",
                                               ".ttf", ".otf", ".po"):
-            found.update(file.relative_to(package).as_posix().encode())
+            found.update(file.relative_to(PACKAGE).as_posix().encode())
             found.update(file.read_bytes())
     for library in ("icalendar", "feedgen", "babel", "jinja2", "pillow", "brotli"):
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
@@ -472,8 +472,7 @@ def _sort_out(documents: Iterable[Document], since: datetime | None, previous: S
               ) -> tuple[list[Entry], list[Document]]:
     """The entries of `previous` with the key of one of `documents` (their files are reused),
     and the other documents, to render, dated no later than `since` (`_clamped`)."""
-    reused: list[Entry] = []
-    todo: list[Document] = []
+    reused, todo = list[Entry](), list[Document]()
     for document in (_clamped(d, since) for d in documents):
         old = previous.entries.get(document.path) if previous is not None else None
         if old is not None and old.key == document.key:
@@ -552,6 +551,9 @@ def build(
         with open(temporary / MANIFEST, "wb") as out:
             out.write(json.dumps(head, ensure_ascii=False).encode("utf-8") + b"\n")
             out.writelines(e.line(kinds) for e in entries)
+        if _release() != RELEASE:  # templates, static files, lazy imports: read from disk
+            raise SiteError(_("agenda was changed on disk ({package}) since this process "
+                              "started: restart it (systemctl restart agenda)", package=PACKAGE))
         aside = temporary.with_suffix(".tmp.old")
         if target.is_dir():  # damaged, it is served (by nginx too) until this one takes its place
             os.rename(target, aside)

@@ -3,12 +3,11 @@
 A request takes one Version (`current()`) and the folder built from it (`site()`). A watcher (a
 thread in each gunicorn worker from its start; each request in tests) follows the published version
 (`sessions.published.json`) that another process wrote, and publishes the schedule file under the
-lock once it has stopped changing for `settle` seconds. An invalid edit, a partial save or a
-dropped session never changes what is served: it is `pending` (for /healthz), with its problems and
-the time the file was saved. A publication that could not be written is tried again every
-RETRY_SECONDS, a folder that could not be built every BUILD_RETRY_SECONDS. What needs an operator
-(a history older than the mark, a first start without history, a clock off, a failed build) is in
-`alarms`, which /healthz lists. Each problem is logged once, when it appears or changes.
+lock once it has stopped changing for `settle` seconds. An invalid edit, a partial save or a dropped
+session never changes what is served: it is `pending` (for /healthz), with its problems and the time
+the file was saved. What needs an operator (a history older than the mark, a first start without
+history, a clock off, a failed build) is in `alarms`, which /healthz lists. Each problem is logged
+once, when it appears or changes.
 
 Each version is built into a folder (agenda.site) once, under the publishing lock, by the first
 process that needs it; the others serve it once complete, then read the version (for the few
@@ -273,9 +272,8 @@ class VersionStore:
             "confirm this new history", path=self.published_path, name=self.published_path.name))
         if found is None:
             return
-        if mark is None or found.number > mark.version:
-            with contextlib.suppress(CannotWrite, PublishedError):
-                remember(self.published_path, found)
+        with contextlib.suppress(CannotWrite, PublishedError):  # a history put back: if newer
+            remember(self.published_path, found)
         if (found.number, found.digest) != (current.number, current.digest):
             self._swap(found)
 
