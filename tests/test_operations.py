@@ -171,6 +171,37 @@ def test_a_service_whose_package_is_upgraded_on_disk_builds_nothing_until_restar
     assert restarted[1].startswith("200 ") and "the new release" in restarted[2]
 
 
+def test_a_build_killed_by_a_reboot_leaves_no_folder_once_another_process_has_its_pid(
+    tmp_path: Path,
+) -> None:
+    # A reboot in the middle of a build (the full build of a start, a publication): its
+    # temporary folder is named after its pid, which after the boot another process has (the
+    # same service, started at the same point of the boot): taken for a build under way, it
+    # was never removed, a full copy of the site a reboot, until the disk filled up.
+    path = data_folder(tmp_path)
+    shutil.copyfile(published_path(SEVERAL), published_path(path))
+    root = path.with_name("sessions.site")
+    other = subprocess.Popen(["sleep", "60"])  # has the pid since the boot
+    before_boot = time.time() - time.clock_gettime(time.CLOCK_BOOTTIME) - 60
+    left = [root / f".v1-0123456789-1614553200-0123abcd.{other.pid}.tmp",
+            tmp_path / f".export.{other.pid}.tmp"]
+    try:
+        for folder in left:
+            (folder / "events").mkdir(parents=True)
+            os.utime(folder, (before_boot, before_boot))
+        under_way = root / f".v2-0123456789-1614553200-0123abcd.{other.pid}.tmp"
+        under_way.mkdir()  # made since the boot: a build under way, left alone
+        config = {"AGENDA_DATA": str(path), "AGENDA_NOW": NOW, "AGENDA_WATCH": False}
+        create_app(config)
+        env = {"AGENDA_DATA": str(path), "AGENDA_NOW": NOW}  # as an operator exports
+        result = CliRunner(env=env).invoke(main, ["build", str(tmp_path / "export")])
+        assert result.exit_code == 0, result.output
+    finally:
+        other.kill()
+    assert [folder for folder in left if folder.exists()] == []
+    assert under_way.is_dir()
+
+
 NOBODY = 65534  # the service's user, as the unit's "agenda" is: not root
 
 

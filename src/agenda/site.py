@@ -24,6 +24,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import time
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -586,7 +587,7 @@ def export(site: Site, outdir: Path) -> int:
     temporary = outdir.with_name(f".{outdir.name}.{os.getpid()}.tmp")
     for left in outdir.parent.glob(f".{glob.escape(outdir.name)}.*.tmp*"):  # an export killed
         pid = left.name[len(outdir.name) + 2:].split(".")[0]
-        if pid.isdigit() and (int(pid) == os.getpid() or not alive(int(pid))):
+        if pid.isdigit() and (int(pid) == os.getpid() or not alive(int(pid), left)):
             shutil.rmtree(left, ignore_errors=True)
     copied = []
 
@@ -614,11 +615,12 @@ def export(site: Site, outdir: Path) -> int:
     return len(copied)
 
 
-def alive(pid: int) -> bool:
-    """Whether the process `pid` runs (a build's, or an export's, under way)."""
+def alive(pid: int, made: Path) -> bool:
+    """Whether the process `pid` that made the folder `made` (a build's, an export's) runs: not
+    if the folder is older than the last boot, whichever process has that pid since."""
     try:
         with contextlib.suppress(PermissionError):  # alive, but another user's
             os.kill(pid, 0)
-    except ProcessLookupError:
+        return made.stat().st_mtime > time.time() - time.clock_gettime(time.CLOCK_BOOTTIME)
+    except OSError:  # no such process, or folder
         return False
-    return True

@@ -391,7 +391,7 @@ def site_root_for(schedule: Path) -> Path:
 CURRENT = "current"  # the link to the folder in service, for nginx and CDNs
 # The folders builds name (folder_of; with a dot and a pid while built): the only ones removed,
 # whatever else the folder of AGENDA_SITE holds.
-BUILT = re.compile(r"\.?v([0-9]+)-[0-9a-f]+-(-?[0-9]+)-[0-9a-f]+(\.[0-9]+\.tmp(\.old)?)?\Z")
+BUILT = re.compile(r"\.?v([0-9]+)-[0-9a-f]+-(-?[0-9]+)-[0-9a-f]+(\.([0-9]+)\.tmp(\.old)?)?\Z")
 
 
 def ensure_site(
@@ -477,13 +477,11 @@ def prune(root: Path, keep: set[str], dead_only: bool = False) -> None:
     with contextlib.suppress(OSError):
         keep = keep | {os.readlink(root / CURRENT)}
     for folder in root.iterdir():
-        if not folder.is_dir() or folder.is_symlink() or folder.name in keep or not \
-                BUILT.match(folder.name) or (dead_only and not folder.name.startswith(".")):
+        if not folder.is_dir() or folder.is_symlink() or folder.name in keep or not (
+                found := BUILT.match(folder.name)) or (dead_only and folder.name[0] != "."):
             continue
-        if folder.name.startswith("."):
-            pid = folder.name.rsplit(".", 2)[-2] if folder.name.endswith(".tmp") else ""
-            if pid.isdigit() and builder.alive(int(pid)):
-                continue  # a build under way in another process
+        if found[4] and builder.alive(int(found[4]), folder):
+            continue  # a build under way in another process
         shutil.rmtree(folder, ignore_errors=True)
 
 
