@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -272,6 +273,28 @@ def test_a_build_by_root_leaves_no_folder_the_service_cannot_remove(
     assert CliRunner().invoke(main, ["publish", str(service_folder)]).exit_code == 1
     folders = [p for p in service_folder.parent.rglob("*") if p.is_dir() and not p.is_symlink()]
     assert [p for p in folders if p.stat().st_uid != NOBODY] == []
+
+
+def test_gunicorn_started_by_root_leaves_no_folder_the_service_cannot_write(
+    service_folder: Path,
+) -> None:
+    # The README's `AGENDA_DATA=… .venv/bin/gunicorn wsgi:app`, typed as root beside the
+    # service: the port is taken, but the app loads before gunicorn binds, and it built the
+    # site as root, sessions.site/ included: the service could build no folder there again.
+    shutil.copyfile(published_path(SEVERAL), published_path(service_folder))
+    os.chown(published_path(service_folder), NOBODY, NOBODY)
+    env = dict(os.environ, AGENDA_DATA=str(service_folder))
+    with socket.create_server(("127.0.0.1", 0)) as taken:  # the service's
+        command = [sys.executable, "-m", "gunicorn", "--bind",
+                   f"127.0.0.1:{taken.getsockname()[1]}", "wsgi:app"]
+        result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
+                                timeout=60)
+
+    assert result.returncode == 1
+    assert says("{folder} belongs to another user (uid {owner}): run this command as that user "
+                "(sudo drops AGENDA_DATA), for instance sudo -u '#{owner}' env AGENDA_DATA={path} "
+                "agenda …", result.stderr.splitlines()[-2]), result.stderr
+    assert [p for p in service_folder.parent.rglob("*") if p.stat().st_uid != NOBODY] == []
 
 
 def test_editors_added_by_root_are_refused_where_the_service_could_not_read_them(

@@ -418,6 +418,16 @@ def remember(published: Path, version: Version) -> None:
             write_mark(published, version, True)
 
 
+def as_owner(schedule: Path) -> None:
+    """As root, refuse to write in a data folder another user (the service) owns: CannotWrite."""
+    folder = schedule.resolve().parent
+    if os.geteuid() == 0 and folder.is_dir() and folder.stat().st_uid != 0:
+        raise CannotWrite(_("{folder} belongs to another user (uid {owner}): run this command as "
+                            "that user (sudo drops AGENDA_DATA), for instance sudo -u '#{owner}' "
+                            "env AGENDA_DATA={path} agenda …", folder=schedule.parent,
+                            owner=folder.stat().st_uid, path=folder / schedule.name))
+
+
 @contextlib.contextmanager
 def publishing_lock(published: Path) -> Iterator[None]:
     """Hold the OS-level lock that lets one process at a time publish this schedule."""

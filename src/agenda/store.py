@@ -41,6 +41,7 @@ from agenda.published import (
     Outcome,
     PublishedError,
     Version,
+    as_owner,
     digest_of,
     digest_of_file,
     first_version,
@@ -96,6 +97,7 @@ class VersionStore:
         version, an invalid file), SiteError when no folder can be built nor found (an unwritable
         data folder). `clock` dates publications; `moment` (default `clock`) picks the folder."""
         self.path = Path(path)
+        as_owner(self.path)  # as root, files the service could neither replace nor remove
         self.published_path = Path(published) if published else published_path(self.path)
         self.settle = settle
         self.watch = watch
@@ -255,9 +257,7 @@ class VersionStore:
                 self._site = find_site(self.site_root, mark, self.moment()) or self._site
             found = read_version(self.published_path, str(self.path), current)
             refuse_older(self.published_path, found, mark)
-            if found is not None and (found.number < current.number or (
-                    found.number == current.number and found.digest != current.digest)):
-                # The version served in memory counts as a mark: a file older than it is refused.
+            if found is not None:  # the version served in memory counts as a mark too
                 refuse_older(self.published_path, found,
                              Mark(current.number, current.digest, current.published, True))
         except PublishedError as error:
