@@ -337,7 +337,7 @@ def test_a_data_folder_the_service_cannot_write_stops_the_start_in_french() -> N
                                 cwd=Path(__file__).parents[1], env={"AGENDA_DATA": str(path)})
     finally:
         shutil.rmtree(folder)
-    denied = os.strerror(errno.EACCES)
+    denied = french(os.strerror(errno.EACCES))  # the system's reason, in French too
     for result in (served, loaded):
         assert result.returncode == 1
         assert "Traceback" not in result.stderr
@@ -345,7 +345,7 @@ def test_a_data_folder_the_service_cannot_write_stops_the_start_in_french() -> N
                       path=published_path(path), reason=denied) in result.stderr
         *_, built, last = result.stderr.splitlines()
         assert says("cannot build the site of {label} in {folder}: {error}", built)
-        assert f"{denied}: '{folder / 'sessions.site'}'" in built
+        assert f" {folder / 'sessions.site'} : {denied}" in built
         assert last == french("{error}\nagenda: not starting.", error="").splitlines()[-1]
 @contextmanager
 def serving(path: Path, **settings: str) -> Iterator[subprocess.Popen[bytes]]:
@@ -421,7 +421,8 @@ def test_a_published_version_that_cannot_be_written_is_said_in_french(tmp_path: 
     result = CliRunner(env={"AGENDA_PUBLISHED": str(missing)}).invoke(main, ["publish", str(path)])
 
     assert result.exit_code == 1
-    assert result.output.startswith(f"impossible de créer le verrou à côté de {missing} : ")
+    reason = french(os.strerror(errno.ENOENT))  # « No such file or directory » was English
+    assert result.output.startswith(f"impossible de créer le verrou à côté de {missing} : {reason}")
 
 
 def test_an_export_pinned_to_another_moment_leaves_what_nginx_serves(tmp_path: Path) -> None:

@@ -255,8 +255,7 @@ def read_version(path: Path, source: str, known: Version | None = None,
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise PublishedError(_("{path}: cannot read ({reason})", path=path,
-                               reason=exc.strerror or exc)) from None
+        raise PublishedError(_("{path}: cannot read ({reason})", path=path, reason=exc)) from None
     if known is not None and (known.number, known.raw) == (history.version, raw):
         return known
     try:
@@ -303,7 +302,7 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], object], mode: int 
         handle, temporary = tempfile.mkstemp(prefix=_temporary_prefix(path), dir=path.parent)
     except OSError as exc:
         raise CannotWrite(_("cannot write in {folder}: {reason}", folder=path.parent,
-                            reason=exc.strerror or exc)) from None
+                            reason=exc)) from None
     try:
         with os.fdopen(handle, "wb") as out:
             write(out)
@@ -315,8 +314,7 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], object], mode: int 
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         if isinstance(exc, OSError):
-            raise CannotWrite(_("cannot write {path}: {reason}", path=path,
-                                reason=exc.strerror or exc)) from None
+            raise CannotWrite(_("cannot write {path}: {reason}", path=path, reason=exc)) from None
         raise
     with contextlib.suppress(OSError):
         directory = os.open(path.parent, os.O_RDONLY)
@@ -443,7 +441,7 @@ def publishing_lock(published: Path) -> Iterator[None]:
             fd = os.open(lock, os.O_RDONLY)  # (but on NFS)
     except OSError as exc:
         raise CannotWrite(_("cannot create the lock beside {path}: {reason}", path=published,
-                            reason=exc.strerror or exc)) from None
+                            reason=exc)) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -610,7 +610,7 @@ def export(site: Site, outdir: Path) -> int:
         raise AgendaError(_("cannot make the export beside {path}, in {parent}, to rename it into "
                             "place ({reason}): let this user write there, on the same disk, or "
                             "export into a new folder inside {path}", path=outdir,
-                            parent=outdir.parent, reason=error.strerror or error)) from None
+                            parent=outdir.parent, reason=error)) from None
     shutil.rmtree(temporary.with_suffix(".old"), ignore_errors=True)
     return len(copied)
 

@@ -77,11 +77,10 @@ class Pending:
 
 
 def _stamp(path: Path) -> tuple[int, int, int] | None:
-    try:
+    with contextlib.suppress(OSError):
         info = os.stat(path)
-    except OSError:
-        return None
-    return (info.st_mtime_ns, info.st_size, info.st_ino)
+        return (info.st_mtime_ns, info.st_size, info.st_ino)
+    return None
 
 
 class VersionStore:
@@ -451,10 +450,9 @@ def _ours(root: Path, name: str = "") -> bool:
 
 
 def _current(root: Path) -> builder.Site | None:
-    try:
+    with contextlib.suppress(OSError, builder.SiteError):
         return builder.read_site(root / os.readlink(root / CURRENT))
-    except (OSError, builder.SiteError):
-        return None
+    return None
 
 
 def _switch(root: Path, name: str) -> None:

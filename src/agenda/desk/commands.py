@@ -37,8 +37,7 @@ def _editors_file(data: str | None, writing: bool = False) -> Path:
 
 def _fail(target: Path, error: EditorError | CannotWrite | OSError) -> NoReturn:
     if isinstance(error, OSError):  # a folder that does not exist, or is not ours
-        error = EditorError(_("cannot write {path}: {reason}", path=target,
-                              reason=error.strerror or error))
+        error = EditorError(_("cannot write {path}: {reason}", path=target, reason=error))
     click.echo(f"agenda: {error}", err=True)
     sys.exit(1)
 
