@@ -616,11 +616,11 @@ def export(site: Site, outdir: Path) -> int:
 
 
 def alive(pid: int, made: Path) -> bool:
-    """Whether the process `pid` that made the folder `made` (a build's, an export's) runs: not
-    if the folder is older than the last boot, whichever process has that pid since."""
+    """Whether `pid`, which made the folder `made` (a build's, an export's) since boot, runs."""
     try:
         with contextlib.suppress(PermissionError):  # alive, but another user's
             os.kill(pid, 0)
-        return made.stat().st_mtime > time.time() - time.clock_gettime(time.CLOCK_BOOTTIME)
+        up = time.clock_gettime(getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC))  # macOS
+        return made.stat().st_mtime > time.time() - up  # a pid of before: another process now
     except OSError:  # no such process, or folder
         return False
