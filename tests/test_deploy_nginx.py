@@ -122,11 +122,12 @@ def test_nginx_lets_desk_forms_through_and_nothing_else_that_big(proxied: int) -
 
 
 @contextmanager
-def deployed(folder: Path, source: Path, server: str = "") -> Iterator[tuple[int, int, Path]]:
+def deployed(folder: Path, source: Path, server: str = "", app: bool = True
+             ) -> Iterator[tuple[int, int, Path]]:
     """deploy/nginx/agenda-site.conf with `folder`'s paths, serving a copy of the schedule
     `source` (with its history, if any): nginx serves the site folder, gunicorn the dynamic routes;
-    `server`: more lines of the server block; yields (nginx's port, gunicorn's port, the data
-    file)."""
+    `server`: more lines of the server block; `app` false: gunicorn not running (restarting),
+    once it built the folder; yields (nginx's port, gunicorn's port, the data file)."""
     nginx_binary()
     data = folder / "data" / "sessions.toml"
     data.parent.mkdir()
@@ -151,8 +152,27 @@ def deployed(folder: Path, source: Path, server: str = "") -> Iterator[tuple[int
         include {snippets}/agenda-site.conf;
     }}"""
     env = {"AGENDA_SECRET": "test-secret-" + "k" * 40, "AGENDA_SITE": ""}
-    with gunicorn(data, app_port, env=env), nginx(folder / "nginx", block, port, "/healthz"):
+    if not app:
+        create_app({"AGENDA_DATA": str(data), "AGENDA_SITE": None})
+    with gunicorn(data, app_port, env=env) if app else contextlib.nullcontext(), \
+            nginx(folder / "nginx", block, port, "/healthz"):
         yield port, app_port, data
+
+
+def test_while_gunicorn_restarts_nginx_says_so_in_french_and_when_to_come_back(
+    tmp_path: Path,
+) -> None:
+    # An upgrade's restart: gunicorn loads the app, which builds the whole site, before it
+    # listens. nginx serves the folder meanwhile; what it passes on (/healthz, the desk, the
+    # personal links, ?series=) got nginx's English « 502 Bad Gateway » page.
+    with deployed(tmp_path, SEVERAL, app=False) as (port, _, data):
+        assert fetch(port, "/events/printemps")[0] == 200
+        for path in ("/healthz", "/desk/", "/calendar.ics?series=essai",
+                     "/events/printemps/private/abc"):
+            status, headers, body = fetch(port, path)
+            assert (status, headers["Retry-After"]) == (503, "60"), path
+            assert headers["Content-Type"] == "text/plain; charset=utf-8"
+            assert body.decode("utf-8") == "L’agenda redémarre : réessayez dans une minute.\n"
 
 
 @pytest.fixture(scope="module")
@@ -239,8 +259,10 @@ def test_nginx_error_log_quotes_no_personal_link(snippet: str, tmp_path: Path) -
     server {{ listen 127.0.0.1:{port}; include {tmp_path / snippet}; }}"""
     with nginx(folder, block, port, "/nulle-part"):
         assert fetch(port, "/events/automne/private/signature?email=jeanne%40example.org")[0] \
-            == 502
-        assert fetch(port, "/events/automne")[0] == 502
+            == 503
+        status, headers, body = fetch(port, "/events/automne")
+        assert (status, headers["Retry-After"]) == (503, "60")  # in French (test above)
+        assert body.decode("utf-8") == "L’agenda redémarre : réessayez dans une minute.\n"
     written = (folder / "error.log").read_text(encoding="utf-8")
     assert '"GET /events/automne HTTP/1.1"' in written  # the log is on
     assert "private" not in written and "jeanne" not in written
@@ -342,4 +364,11 @@ def test_every_answer_says_https_only_where_nginx_would_lose_it(
         assert client.get(path).headers["Strict-Transport-Security"] == "max-age=31536000", path
     for name in ("agenda.conf", "agenda-site.conf", "agenda-upstream.conf", "agenda-proxy.conf"):
         text = (ROOT / "deploy" / "nginx" / name).read_text(encoding="utf-8")
-        assert [line for line in text.splitlines() if line.strip().startswith("add_header")] == []
+        # A location that has add_headers of its own (nginx's answer while gunicorn restarts)
+        # says it too; none outside a location.
+        outside, *locations = text.split("\nlocation ")
+        assert "add_header" not in "".join(line.split("#")[0] for line in outside.splitlines())
+        for block in locations:
+            if "add_header" in block.split("\n}")[0]:
+                assert 'add_header Strict-Transport-Security "max-age=31536000" always;' in \
+                    block.split("\n}")[0], (name, block)

@@ -25,7 +25,7 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
-from agenda import create_app
+from agenda import create_app, site
 from agenda.cli import main
 from agenda.desk.drafts import Draft, rebase
 from agenda.desk.editors import editors_path
@@ -796,6 +796,23 @@ def test_desk_unreadable_published_file_gives_a_french_page(app: Flask, schedule
     answer = client.post("/desk/publier", data={"csrf_token": token(client, "/desk/")})
     assert answer.status_code == 503
     assert "Rien n’a été publié" in answer.get_data(as_text=True)
+
+
+def test_desk_says_to_restart_agenda_changed_on_disk_not_to_undo_the_change(
+    app: Flask, schedule: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `git pull` in the service's checkout, not restarted yet: the builder refuses to mix the
+    # files of two releases (tests.test_operations), and « Publier » told the editor to undo
+    # the last change of a draft that is fine.
+    client = app.test_client()
+    login(client)
+    post(client, "/desk/seances/clermont-ferrand", {"title": "Autre titre"})
+    monkeypatch.setattr(site, "RELEASE", "0" * 16)  # what this process loaded: not on disk
+    answer = client.post("/desk/publier", data={"csrf_token": token(client, "/desk/")})
+    assert answer.status_code == 503
+    text = " ".join(lxml.html.fromstring(answer.data).xpath("//main")[0].text_content().split())
+    assert "systemctl restart agenda" in text and "Rien n’a été publié" in text
+    assert "Autre titre" not in schedule.with_name("sessions.published.json").read_text("utf-8")
 
 
 def test_desk_a_form_the_desk_cannot_save_says_how_to_get_the_typing_back(

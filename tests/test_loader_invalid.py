@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import pytest
 
 from agenda.errors import ScheduleError
 from agenda.loader import load_schedule
+from tests.test_cli import french
 
 HEAD = """
 [calendar]
@@ -218,11 +221,11 @@ def test_every_problem_is_reported_at_once(write_schedule) -> None:
 def test_missing_file_is_a_problem_not_a_traceback(tmp_path: Path) -> None:
     with pytest.raises(ScheduleError) as caught:
         load_schedule(tmp_path / "absent.toml")
-    expected = (
-        f"{tmp_path / 'absent.toml'} : impossible de lire le fichier : "
-        "ce fichier ou ce dossier n’existe pas"
-    )
+    # The system's reason in French too, as the catalogue words it.
+    expected = f"{tmp_path / 'absent.toml'} : impossible de lire le fichier : " \
+        f"{french(os.strerror(errno.ENOENT))}"
     assert str(caught.value) == expected
+    assert french(os.strerror(errno.ENOENT)) == "fichier ou dossier introuvable"
 
 
 @pytest.mark.parametrize("tag", ["french", "xx", "fr_FR"])

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -35,7 +36,7 @@ from agenda.published import (
 from agenda.render import cards
 from agenda.site import folder_name
 from agenda.store import CURRENT
-from tests.conftest import SEVERAL
+from tests.conftest import ROOT, SEVERAL
 from tests.servers import fetch, free_port
 from tests.test_cli import french, says
 from tests.test_deploy_nginx import deployed
@@ -118,6 +119,90 @@ def test_another_release_serving_the_same_data_folder_is_said_and_a_restart_take
     assert told not in again.get("/healthz").get_data(as_text=True)
 
 
+# A service started from a copy of the package, which the test then upgrades in place, as
+# `git pull` in /srv/agenda/app does under a running service (an editable install).
+SERVE_THEN_READ = """
+import sys
+from agenda import create_app
+client = create_app({"AGENDA_DATA": sys.argv[1], "AGENDA_NOW": sys.argv[2],
+                     "AGENDA_WATCH": False, "AGENDA_SETTLE": 0}).test_client()
+print(client.get("/healthz").status_code, flush=True)
+sys.stdin.readline()  # the package and the schedule are changed meanwhile
+health = client.get("/healthz?strict=1")
+print(health.status_code, health.get_data(as_text=True).replace(chr(10), " | "))
+print(client.get("/").get_data(as_text=True).replace(chr(10), " "))
+"""
+
+
+def test_a_service_whose_package_is_upgraded_on_disk_builds_nothing_until_restarted(
+    tmp_path: Path,
+) -> None:
+    # Between `git pull` and `systemctl restart agenda`, the old code read the new templates
+    # and static files from disk: a folder built then (an edit, a session ending) mixed two
+    # releases under the old one's name, which a rollback to it would serve again as its own.
+    package = tmp_path / "app" / "agenda"
+    shutil.copytree(ROOT / "src" / "agenda", package,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    path = data_folder(tmp_path)
+    shutil.copyfile(published_path(SEVERAL), published_path(path))
+    env = dict(os.environ, PYTHONPATH=str(package.parent))
+    command = [sys.executable, "-c", SERVE_THEN_READ, str(path), NOW]
+    service = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+    assert service.stdout is not None and service.stdin is not None
+    assert service.stdout.readline() == "200\n"
+    template = package / "templates" / "base.html"
+    template.write_text(template.read_text("utf-8").replace(
+        "</body>", "<!-- the new release -->\n</body>"), "utf-8")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("Matinales d’essai", "Matinales", 1), "utf-8")
+    service.stdin.write("go\n")
+    service.stdin.close()
+    health, page = service.stdout.read().splitlines()
+    assert service.wait(timeout=60) == 0
+
+    told = french("agenda was changed on disk ({package}) since this process started: "
+                  "restart it (systemctl restart agenda)", package=package)
+    assert health.startswith("503 ") and told in health, health
+    assert "the new release" not in page
+    site_files = path.with_name("sessions.site").rglob("*.html")
+    assert [p for p in site_files if "the new release" in p.read_text("utf-8")] == []
+    restarted = subprocess.run(command, env=env, input="\n", capture_output=True, text=True,
+                               timeout=60, check=True).stdout.splitlines()
+    assert restarted[1].startswith("200 ") and "the new release" in restarted[2]
+
+
+def test_a_build_killed_by_a_reboot_leaves_no_folder_once_another_process_has_its_pid(
+    tmp_path: Path,
+) -> None:
+    # A reboot in the middle of a build (the full build of a start, a publication): its
+    # temporary folder is named after its pid, which after the boot another process has (the
+    # same service, started at the same point of the boot): taken for a build under way, it
+    # was never removed, a full copy of the site a reboot, until the disk filled up.
+    path = data_folder(tmp_path)
+    shutil.copyfile(published_path(SEVERAL), published_path(path))
+    root = path.with_name("sessions.site")
+    other = subprocess.Popen(["sleep", "60"])  # has the pid since the boot
+    before_boot = time.time() - time.clock_gettime(time.CLOCK_BOOTTIME) - 60
+    left = [root / f".v1-0123456789-1614553200-0123abcd.{other.pid}.tmp",
+            tmp_path / f".export.{other.pid}.tmp"]
+    try:
+        for folder in left:
+            (folder / "events").mkdir(parents=True)
+            os.utime(folder, (before_boot, before_boot))
+        under_way = root / f".v2-0123456789-1614553200-0123abcd.{other.pid}.tmp"
+        under_way.mkdir()  # made since the boot: a build under way, left alone
+        config = {"AGENDA_DATA": str(path), "AGENDA_NOW": NOW, "AGENDA_WATCH": False}
+        create_app(config)
+        env = {"AGENDA_DATA": str(path), "AGENDA_NOW": NOW}  # as an operator exports
+        result = CliRunner(env=env).invoke(main, ["build", str(tmp_path / "export")])
+        assert result.exit_code == 0, result.output
+    finally:
+        other.kill()
+    assert [folder for folder in left if folder.exists()] == []
+    assert under_way.is_dir()
+
+
 NOBODY = 65534  # the service's user, as the unit's "agenda" is: not root
 
 
@@ -190,6 +275,28 @@ def test_a_build_by_root_leaves_no_folder_the_service_cannot_remove(
     assert [p for p in folders if p.stat().st_uid != NOBODY] == []
 
 
+def test_gunicorn_started_by_root_leaves_no_folder_the_service_cannot_write(
+    service_folder: Path,
+) -> None:
+    # The README's `AGENDA_DATA=… .venv/bin/gunicorn wsgi:app`, typed as root beside the
+    # service: the port is taken, but the app loads before gunicorn binds, and it built the
+    # site as root, sessions.site/ included: the service could build no folder there again.
+    shutil.copyfile(published_path(SEVERAL), published_path(service_folder))
+    os.chown(published_path(service_folder), NOBODY, NOBODY)
+    env = dict(os.environ, AGENDA_DATA=str(service_folder))
+    with socket.create_server(("127.0.0.1", 0)) as taken:  # the service's
+        command = [sys.executable, "-m", "gunicorn", "--bind",
+                   f"127.0.0.1:{taken.getsockname()[1]}", "wsgi:app"]
+        result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
+                                timeout=60)
+
+    assert result.returncode == 1
+    assert says("{folder} belongs to another user (uid {owner}): run this command as that user "
+                "(sudo drops AGENDA_DATA), for instance sudo -u '#{owner}' env AGENDA_DATA={path} "
+                "agenda …", result.stderr.splitlines()[-2]), result.stderr
+    assert [p for p in service_folder.parent.rglob("*") if p.stat().st_uid != NOBODY] == []
+
+
 def test_editors_added_by_root_are_refused_where_the_service_could_not_read_them(
     service_folder: Path,
 ) -> None:
@@ -230,7 +337,7 @@ def test_a_data_folder_the_service_cannot_write_stops_the_start_in_french() -> N
                                 cwd=Path(__file__).parents[1], env={"AGENDA_DATA": str(path)})
     finally:
         shutil.rmtree(folder)
-    denied = french(os.strerror(errno.EACCES))  # the C library's reason, in French too
+    denied = french(os.strerror(errno.EACCES))  # the system's reason, in French too
     for result in (served, loaded):
         assert result.returncode == 1
         assert "Traceback" not in result.stderr
@@ -238,7 +345,7 @@ def test_a_data_folder_the_service_cannot_write_stops_the_start_in_french() -> N
                       path=published_path(path), reason=denied) in result.stderr
         *_, built, last = result.stderr.splitlines()
         assert says("cannot build the site of {label} in {folder}: {error}", built)
-        assert f"{os.strerror(errno.EACCES)}: '{folder / 'sessions.site'}'" in built
+        assert f" {folder / 'sessions.site'} : {denied}" in built
         assert last == french("{error}\nagenda: not starting.", error="").splitlines()[-1]
 @contextmanager
 def serving(path: Path, **settings: str) -> Iterator[subprocess.Popen[bytes]]:
@@ -314,7 +421,8 @@ def test_a_published_version_that_cannot_be_written_is_said_in_french(tmp_path: 
     result = CliRunner(env={"AGENDA_PUBLISHED": str(missing)}).invoke(main, ["publish", str(path)])
 
     assert result.exit_code == 1
-    assert result.output.startswith(f"impossible de créer le verrou à côté de {missing} : ")
+    reason = french(os.strerror(errno.ENOENT))  # « No such file or directory » was English
+    assert result.output.startswith(f"impossible de créer le verrou à côté de {missing} : {reason}")
 
 
 def test_an_export_pinned_to_another_moment_leaves_what_nginx_serves(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from agenda.loader import EMAIL, load_schedule
 from agenda.published import (
     CannotWrite,
     PublishedError,
+    as_owner,
     digest_of_file,
     pending_changes,
     published_path,
@@ -36,16 +37,6 @@ def _default_path() -> str:
 def _published_for(schedule: Path) -> Path:
     """The published-version file of a schedule: $AGENDA_PUBLISHED, else beside it."""
     return Path(os.environ.get("AGENDA_PUBLISHED") or published_path(schedule))
-
-
-def as_owner(schedule: Path) -> None:
-    """As root, refuse to write in a data folder another user (the service) owns; say how."""
-    folder = schedule.resolve().parent
-    if os.geteuid() == 0 and folder.is_dir() and folder.stat().st_uid != 0:
-        _quit(_("{folder} belongs to another user (uid {owner}): run this command as that user "
-                "(sudo drops AGENDA_DATA), for instance sudo -u '#{owner}' env AGENDA_DATA={path} "
-                "agenda …", folder=schedule.parent, owner=folder.stat().st_uid,
-                path=folder / schedule.name))
 
 
 def _quit(message: object) -> NoReturn:
@@ -144,8 +135,8 @@ def publish(path: Path | None, withdraw: tuple[str, ...], correction: bool | Non
     """
     target = path or Path(_default_path())
     published = _published_for(target)
-    as_owner(target)
     try:
+        as_owner(target)
         outcome = publish_file(
             target, published, datetime.now(UTC), withdraw=withdraw, correction=correction,
             new_history=new_history,
@@ -188,7 +179,6 @@ def serve(
     if data:
         os.environ["AGENDA_DATA"] = data
     path = _default_path()
-    as_owner(Path(path))
     settings = [Path(__file__).with_name("gunicorn_conf.py"), *([config] if config else [])]
 
     class Server(Application):  # type: ignore[misc]
@@ -238,8 +228,8 @@ def build(outdir: Path, data: str | None, now: str | None, publish_first: bool) 
 
     target = Path(data or _default_path())
     published = _published_for(target)
-    as_owner(target)
     try:
+        as_owner(target)
         moment = fixed_moment(now) if now else datetime.now(UTC)
         version = read_version(published, str(target))
         if version is None:

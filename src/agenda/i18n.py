@@ -29,6 +29,10 @@ _MESSAGES = catalogue(os.environ.get("AGENDA_MESSAGES", "fr"))
 
 
 def _(msgid: str, **values: object) -> str:
-    """The editor's text of `msgid`, with `values` put in its {placeholders}."""
+    """The text of `msgid` with `values` put in; an OSError's reason too (as {error}: its file)."""
     text = _MESSAGES.get(msgid, msgid)
+    for key, value in values.items():
+        if isinstance(value, OSError) and value.strerror:
+            file = f" ({value.filename})" if key == "error" and value.filename else ""
+            values[key] = _(value.strerror) + file
     return text.format(**values) if values else text

@@ -117,7 +117,7 @@ def read_schedule_file(path: Path, source: str) -> bytes:
         message = _("is a folder, not a schedule file; name the .toml file inside it")
         raise _refused(source, message) from None
     except OSError as exc:
-        message = _("cannot read the file: {reason}", reason=_(exc.strerror or str(exc)))
+        message = _("cannot read the file: {reason}", reason=exc)
         raise _refused(source, message) from None
     if len(raw) > MAX_FILE_BYTES:
         raise _refused(source, _("is more than {limit} bytes; a schedule file is at most that",

@@ -255,8 +255,7 @@ def read_version(path: Path, source: str, known: Version | None = None,
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise PublishedError(_("{path}: cannot read ({reason})", path=path,
-                               reason=_(exc.strerror or str(exc)))) from None
+        raise PublishedError(_("{path}: cannot read ({reason})", path=path, reason=exc)) from None
     if known is not None and (known.number, known.raw) == (history.version, raw):
         return known
     try:
@@ -303,7 +302,7 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], object], mode: int 
         handle, temporary = tempfile.mkstemp(prefix=_temporary_prefix(path), dir=path.parent)
     except OSError as exc:
         raise CannotWrite(_("cannot write in {folder}: {reason}", folder=path.parent,
-                            reason=_(exc.strerror or str(exc)))) from None
+                            reason=exc)) from None
     try:
         with os.fdopen(handle, "wb") as out:
             write(out)
@@ -315,8 +314,7 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], object], mode: int 
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         if isinstance(exc, OSError):
-            raise CannotWrite(_("cannot write {path}: {reason}", path=path,
-                                reason=_(exc.strerror or str(exc)))) from None
+            raise CannotWrite(_("cannot write {path}: {reason}", path=path, reason=exc)) from None
         raise
     with contextlib.suppress(OSError):
         directory = os.open(path.parent, os.O_RDONLY)
@@ -418,6 +416,16 @@ def remember(published: Path, version: Version) -> None:
             write_mark(published, version, True)
 
 
+def as_owner(schedule: Path) -> None:
+    """As root, refuse to write in a data folder another user (the service) owns: CannotWrite."""
+    folder = schedule.resolve().parent
+    if os.geteuid() == 0 and folder.is_dir() and folder.stat().st_uid != 0:
+        raise CannotWrite(_("{folder} belongs to another user (uid {owner}): run this command as "
+                            "that user (sudo drops AGENDA_DATA), for instance sudo -u '#{owner}' "
+                            "env AGENDA_DATA={path} agenda …", folder=schedule.parent,
+                            owner=folder.stat().st_uid, path=folder / schedule.name))
+
+
 @contextlib.contextmanager
 def publishing_lock(published: Path) -> Iterator[None]:
     """Hold the OS-level lock that lets one process at a time publish this schedule."""
@@ -433,7 +441,7 @@ def publishing_lock(published: Path) -> Iterator[None]:
             fd = os.open(lock, os.O_RDONLY)  # (but on NFS)
     except OSError as exc:
         raise CannotWrite(_("cannot create the lock beside {path}: {reason}", path=published,
-                            reason=_(exc.strerror or str(exc)))) from None
+                            reason=exc)) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -24,6 +24,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import time
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -56,7 +57,8 @@ PNG_TYPE = "image/png"
 CACHE_CONTROL = "public, max-age=300"
 # RFC 8288 'describedby': where a client finds the schema of a JSON document.
 DESCRIBED = (("Link", f'<{links.EVENTS_SCHEMA_PATH}>; rel="describedby"'),)
-STATIC_FOLDER = Path(__file__).resolve().parent / "static"
+PACKAGE = Path(__file__).resolve().parent
+STATIC_FOLDER = PACKAGE / "static"
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                 ".svg": "image/svg+xml"}
 STATIC_FILES = {p.name: STATIC_TYPES[p.suffix] for p in sorted(STATIC_FOLDER.iterdir())
@@ -69,11 +71,10 @@ PARALLEL_FROM = 8
 def _release() -> str:
     """What else the bytes depend on: this package's files and the rendering libraries."""
     found = hashlib.sha256()
-    package = Path(__file__).resolve().parent
-    for file in sorted(package.rglob("*")):
+    for file in sorted(PACKAGE.rglob("*")):
         if file.is_file() and file.suffix in (".py", ".html", ".css", ".js", ".svg", ".json",
                                               ".ttf", ".otf", ".po"):
-            found.update(file.relative_to(package).as_posix().encode())
+            found.update(file.relative_to(PACKAGE).as_posix().encode())
             found.update(file.read_bytes())
     for library in ("icalendar", "feedgen", "babel", "jinja2", "pillow", "brotli"):
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
@@ -472,8 +473,7 @@ def _sort_out(documents: Iterable[Document], since: datetime | None, previous: S
               ) -> tuple[list[Entry], list[Document]]:
     """The entries of `previous` with the key of one of `documents` (their files are reused),
     and the other documents, to render, dated no later than `since` (`_clamped`)."""
-    reused: list[Entry] = []
-    todo: list[Document] = []
+    reused, todo = list[Entry](), list[Document]()
     for document in (_clamped(d, since) for d in documents):
         old = previous.entries.get(document.path) if previous is not None else None
         if old is not None and old.key == document.key:
@@ -552,6 +552,9 @@ def build(
         with open(temporary / MANIFEST, "wb") as out:
             out.write(json.dumps(head, ensure_ascii=False).encode("utf-8") + b"\n")
             out.writelines(e.line(kinds) for e in entries)
+        if _release() != RELEASE:  # templates, static files, lazy imports: read from disk
+            raise SiteError(_("agenda was changed on disk ({package}) since this process "
+                              "started: restart it (systemctl restart agenda)", package=PACKAGE))
         aside = temporary.with_suffix(".tmp.old")
         if target.is_dir():  # damaged, it is served (by nginx too) until this one takes its place
             os.rename(target, aside)
@@ -584,7 +587,7 @@ def export(site: Site, outdir: Path) -> int:
     temporary = outdir.with_name(f".{outdir.name}.{os.getpid()}.tmp")
     for left in outdir.parent.glob(f".{glob.escape(outdir.name)}.*.tmp*"):  # an export killed
         pid = left.name[len(outdir.name) + 2:].split(".")[0]
-        if pid.isdigit() and (int(pid) == os.getpid() or not alive(int(pid))):
+        if pid.isdigit() and (int(pid) == os.getpid() or not alive(int(pid), left)):
             shutil.rmtree(left, ignore_errors=True)
     copied = []
 
@@ -607,16 +610,17 @@ def export(site: Site, outdir: Path) -> int:
         raise AgendaError(_("cannot make the export beside {path}, in {parent}, to rename it into "
                             "place ({reason}): let this user write there, on the same disk, or "
                             "export into a new folder inside {path}", path=outdir,
-                            parent=outdir.parent, reason=_(error.strerror or str(error)))) from None
+                            parent=outdir.parent, reason=error)) from None
     shutil.rmtree(temporary.with_suffix(".old"), ignore_errors=True)
     return len(copied)
 
 
-def alive(pid: int) -> bool:
-    """Whether the process `pid` runs (a build's, or an export's, under way)."""
+def alive(pid: int, made: Path) -> bool:
+    """Whether `pid`, which made the folder `made` (a build's, an export's) since boot, runs."""
     try:
         with contextlib.suppress(PermissionError):  # alive, but another user's
             os.kill(pid, 0)
-    except ProcessLookupError:
+        up = time.clock_gettime(getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC))  # macOS
+        return made.stat().st_mtime > time.time() - up  # a pid of before: another process now
+    except OSError:  # no such process, or folder
         return False
-    return True

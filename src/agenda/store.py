@@ -3,12 +3,11 @@
 A request takes one Version (`current()`) and the folder built from it (`site()`). A watcher (a
 thread in each gunicorn worker from its start; each request in tests) follows the published version
 (`sessions.published.json`) that another process wrote, and publishes the schedule file under the
-lock once it has stopped changing for `settle` seconds. An invalid edit, a partial save or a
-dropped session never changes what is served: it is `pending` (for /healthz), with its problems and
-the time the file was saved. A publication that could not be written is tried again every
-RETRY_SECONDS, a folder that could not be built every BUILD_RETRY_SECONDS. What needs an operator
-(a history older than the mark, a first start without history, a clock off, a failed build) is in
-`alarms`, which /healthz lists. Each problem is logged once, when it appears or changes.
+lock once it has stopped changing for `settle` seconds. An invalid edit, a partial save or a dropped
+session never changes what is served: it is `pending` (for /healthz), with its problems and the time
+the file was saved. What needs an operator (a history older than the mark, a first start without
+history, a clock off, a failed build) is in `alarms`, which /healthz lists. Each problem is logged
+once, when it appears or changes.
 
 Each version is built into a folder (agenda.site) once, under the publishing lock, by the first
 process that needs it; the others serve it once complete, then read the version (for the few
@@ -42,6 +41,7 @@ from agenda.published import (
     Outcome,
     PublishedError,
     Version,
+    as_owner,
     digest_of,
     digest_of_file,
     first_version,
@@ -77,11 +77,10 @@ class Pending:
 
 
 def _stamp(path: Path) -> tuple[int, int, int] | None:
-    try:
+    with contextlib.suppress(OSError):
         info = os.stat(path)
-    except OSError:
-        return None
-    return (info.st_mtime_ns, info.st_size, info.st_ino)
+        return (info.st_mtime_ns, info.st_size, info.st_ino)
+    return None
 
 
 class VersionStore:
@@ -97,6 +96,7 @@ class VersionStore:
         version, an invalid file), SiteError when no folder can be built nor found (an unwritable
         data folder). `clock` dates publications; `moment` (default `clock`) picks the folder."""
         self.path = Path(path)
+        as_owner(self.path)  # as root, files the service could neither replace nor remove
         self.published_path = Path(published) if published else published_path(self.path)
         self.settle = settle
         self.watch = watch
@@ -256,9 +256,7 @@ class VersionStore:
                 self._site = find_site(self.site_root, mark, self.moment()) or self._site
             found = read_version(self.published_path, str(self.path), current)
             refuse_older(self.published_path, found, mark)
-            if found is not None and (found.number < current.number or (
-                    found.number == current.number and found.digest != current.digest)):
-                # The version served in memory counts as a mark: a file older than it is refused.
+            if found is not None:  # the version served in memory counts as a mark too
                 refuse_older(self.published_path, found,
                              Mark(current.number, current.digest, current.published, True))
         except PublishedError as error:
@@ -273,9 +271,8 @@ class VersionStore:
             "confirm this new history", path=self.published_path, name=self.published_path.name))
         if found is None:
             return
-        if mark is None or found.number > mark.version:
-            with contextlib.suppress(CannotWrite, PublishedError):
-                remember(self.published_path, found)
+        with contextlib.suppress(CannotWrite, PublishedError):  # a history put back: if newer
+            remember(self.published_path, found)
         if (found.number, found.digest) != (current.number, current.digest):
             self._swap(found)
 
@@ -393,7 +390,7 @@ def site_root_for(schedule: Path) -> Path:
 CURRENT = "current"  # the link to the folder in service, for nginx and CDNs
 # The folders builds name (folder_of; with a dot and a pid while built): the only ones removed,
 # whatever else the folder of AGENDA_SITE holds.
-BUILT = re.compile(r"\.?v([0-9]+)-[0-9a-f]+-(-?[0-9]+)-[0-9a-f]+(\.[0-9]+\.tmp(\.old)?)?\Z")
+BUILT = re.compile(r"\.?v([0-9]+)-[0-9a-f]+-(-?[0-9]+)-[0-9a-f]+(\.([0-9]+)\.tmp(\.old)?)?\Z")
 
 
 def ensure_site(
@@ -455,10 +452,9 @@ def _ours(root: Path, name: str = "") -> bool:
 
 
 def _current(root: Path) -> builder.Site | None:
-    try:
+    with contextlib.suppress(OSError, builder.SiteError):
         return builder.read_site(root / os.readlink(root / CURRENT))
-    except (OSError, builder.SiteError):
-        return None
+    return None
 
 
 def _switch(root: Path, name: str) -> None:
@@ -476,22 +472,20 @@ def _switch(root: Path, name: str) -> None:
 
 
 def prune(root: Path, keep: set[str], dead_only: bool = False) -> list[Path]:
-    """Remove what dead builds left and (but with `dead_only`) put aside the folders but `keep`
-    (served, and the one before) and the one `current` names (switched since by another
-    process?): renamed as a build of this process, to remove; the caller removes them."""
+    """Remove what dead builds left; but with `dead_only`, rename aside (as builds of this process,
+    for the caller to remove) the folders but `keep` and the one `current` names (a newer one?)."""
     aside = []
     with contextlib.suppress(OSError):
         keep = keep | {os.readlink(root / CURRENT)}
     for folder in root.iterdir():
-        found = BUILT.match(folder.name)
-        if not folder.is_dir() or folder.is_symlink() or folder.name in keep or not found or \
-                (dead_only and not folder.name.startswith(".")):
+        if not folder.is_dir() or folder.is_symlink() or folder.name in keep or not (
+                found := BUILT.match(folder.name)) or (dead_only and folder.name[0] != "."):
             continue
         if not folder.name.startswith("."):
             with contextlib.suppress(OSError):
-                os.rename(folder, root / f".{folder.name}.{os.getpid()}.tmp.old")
-                aside.append(root / f".{folder.name}.{os.getpid()}.tmp.old")
-        elif not (found[3] and builder.alive(int(found[3].split(".")[1]))):  # else under way
+                os.rename(folder, gone := root / f".{folder.name}.{os.getpid()}.tmp.old")
+                aside.append(gone)
+        elif not (found[4] and builder.alive(int(found[4]), folder)):  # else under way
             shutil.rmtree(folder, ignore_errors=True)
     return aside
 

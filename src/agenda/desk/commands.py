@@ -13,7 +13,7 @@ from agenda import DEFAULT_DATA
 from agenda.desk.drafts import drafts_folder, key
 from agenda.desk.editors import EditorError, add_editor, editors_path, read_editors, remove_editor
 from agenda.i18n import _
-from agenda.published import CannotWrite
+from agenda.published import CannotWrite, as_owner
 
 
 @click.group()
@@ -28,16 +28,16 @@ def _schedule(data: str | None) -> Path:
 def _editors_file(data: str | None, writing: bool = False) -> Path:
     schedule = _schedule(data)
     if writing:  # as root, a file the service could not read: every login would fail
-        from agenda.cli import as_owner  # agenda.cli imports this module
-
-        as_owner(schedule)
+        try:
+            as_owner(schedule)
+        except CannotWrite as error:
+            _fail(editors_path(schedule), error)
     return editors_path(schedule)
 
 
 def _fail(target: Path, error: EditorError | CannotWrite | OSError) -> NoReturn:
     if isinstance(error, OSError):  # a folder that does not exist, or is not ours
-        error = EditorError(_("cannot write {path}: {reason}", path=target,
-                              reason=_(error.strerror or str(error))))
+        error = EditorError(_("cannot write {path}: {reason}", path=target, reason=error))
     click.echo(_("agenda: {error}", error=error), err=True)
     sys.exit(1)
 

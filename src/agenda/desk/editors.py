@@ -61,8 +61,7 @@ def read_editors(path: Path) -> dict[str, Editor]:
     except FileNotFoundError:
         return {}
     except OSError as error:
-        raise EditorError(_("{path}: cannot read ({reason})", path=path,
-                            reason=_(error.strerror or str(error)))) from None
+        raise EditorError(_("{path}: cannot read ({reason})", path=path, reason=error)) from None
     except (ValueError, KeyError, TypeError, AttributeError):
         raise EditorError(_("{path} is not an editors file as `agenda editor add` writes it: "
                             "fix it, or put back its copy.", path=path)) from None

@@ -867,8 +867,8 @@ def _draft_site(found: preview.Pending, moment: datetime, served: Site, mode: st
     assert found.version is not None, "a draft with problems has no site"
     try:
         return preview.preview_site(found.version, moment, folder, served, found.changes)
-    except OSError:
-        raise  # a full disk: said as the desk says any file it cannot write
+    except (OSError, AgendaError):
+        raise  # a full disk, agenda changed on disk: said as the desk says what it cannot do
     except Exception as error:  # a bug of a render function, in this draft's data
         raise Unbuildable() from error
 
