@@ -51,10 +51,11 @@ class History:
     published: datetime | None
     sessions: Mapping[str, Entry]
     planned: Mapping[str, Entry] = field(default_factory=dict)
-    shared: datetime | None = None  # the last publication changing more than sessions
+    shared: datetime | None = None  # the last publication changing calendar, contacts or series
     # Cities and series (id: title) gone since they had feeds: these stay, empty (not a 404).
     gone_cities: tuple[str, ...] = ()
     gone_series: Mapping[str, str] = field(default_factory=dict)
+    listed: datetime | None = None  # the last one changing which sessions lists hold
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,18 +363,18 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
             changes.append(SessionChange(
                 _("planned {key}", key=key), (what,), old.sequence if old else None, new.sequence
             ))
-    # Every document shows the calendar, contacts and series, lists lose what is withdrawn,
-    # feeds what is announced later or goes to another city or series: Last-Modified moves.
-    seen = [(dataclasses.replace(s.calendar, updated=None), s.contacts, s.series)
+    # Every document shows the calendar, contacts and series (shared); lists alone lose what is
+    # withdrawn, feeds what is announced later or goes to another city or series (listed).
+    seen = [(dataclasses.replace(s.calendar, updated=None, listed=None), s.contacts, s.series)
             for s in (previous, schedule) if s is not None]
     were = {s.id: s.title for s in previous.series} if previous else {}
     gone = (tuple(sorted(set(history.gone_cities).union(previous.cities() if previous else ())
                          - schedule.cities())),
             {k: v for k, v in (history.gone_series | were).items() if not schedule.series_by_id(k)})
-    same = previous is not None and seen[0] == seen[-1] and not withdraw and not regrouped \
-        and gone == (history.gone_cities, history.gone_series)
-    shared = history.shared if same else now
-    return History(history.version + 1, now, sessions, planned, shared, *gone), changes
+    shared = history.shared if previous is not None and seen[0] == seen[-1] else now
+    listed = now if withdraw or regrouped or gone != (history.gone_cities, history.gone_series) \
+        else history.listed
+    return History(history.version + 1, now, sessions, planned, shared, *gone, listed), changes
 
 
 def caught_up(history: History, newest: int, now: datetime) -> History:
@@ -436,8 +437,8 @@ def apply(schedule: Schedule, history: History) -> Schedule:
             for n, start, end in open_occurrences(series, schedule.sessions) if n == int(number)
         )
     planned.sort(key=lambda p: (p.start, p.series.id, p.number))
-    stamps = [t for t in (schedule.calendar.updated, history.shared) if t is not None]
-    calendar = dataclasses.replace(schedule.calendar, updated=max(stamps, default=None))
+    updated = max((t for t in (schedule.calendar.updated, history.shared) if t), default=None)
+    calendar = dataclasses.replace(schedule.calendar, updated=updated, listed=history.listed)
     return dataclasses.replace(schedule, calendar=calendar, sessions=tuple(sessions),
                                planned=tuple(planned))
 

@@ -122,6 +122,7 @@ class CalendarInfo:
     description: str = ""
     language: str = "fr"
     updated: datetime | None = None
+    listed: datetime | None = None  # the last change of which sessions lists hold (history)
 
     @property
     def host(self) -> str:

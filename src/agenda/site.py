@@ -115,7 +115,8 @@ def moments(schedule: Schedule) -> tuple[datetime, ...]:
     revision's, so that Last-Modified moves on at a publication, even before a date ahead."""
     found = [t for s in schedule.sessions for t in (s.end, s.announced, s.updated)]
     found += [t for p in schedule.planned for t in (p.end, p.updated)]
-    found += [r.at for s in schedule.sessions for r in s.revisions] + [schedule.calendar.updated]
+    found += [r.at for s in schedule.sessions for r in s.revisions]
+    found += [schedule.calendar.updated, schedule.calendar.listed]
     return tuple(sorted({t for t in found if t is not None}))
 
 
@@ -196,7 +197,7 @@ def shared_documents(version: Version, now: datetime, events: dict[str, bytes],
     updated = calendar.updated
     since, _ = period(schedule, now)
     whole = f"{version.number}:{version.digest}"  # a version never changes
-    ended = schedule.last_modified
+    ended = _dated(schedule.last_modified, calendar.listed)  # what the lists hold changed
 
     for path, content_type, render, headers in (  # what changes with any session
             ("/", HTML_TYPE, html.agenda_page, ()),
@@ -261,7 +262,7 @@ def _filtered(
     yield Document(path, ICAL_TYPE,
                    lambda: ical.feed_bytes(schedule, chosen, title, series_ids, events),
                    _digest(made_of, path, title),
-                   _dated(latest_update(chosen + planned), calendar.updated))
+                   _dated(latest_update(chosen + planned), calendar.updated, calendar.listed))
     # An announcement dated in the future is held back until then: the file can
     # be prepared ahead of the press release.
     published = tuple(s for s in chosen if s.announced is not None and s.announced <= now)

@@ -67,12 +67,11 @@ def feed_updated(schedule: Schedule, entries: Sequence[Session],
                  selected: Sequence[Session] | None = None, until: datetime | None = None
                  ) -> datetime:
     """The feed's `updated`/`lastBuildDate`: latest entry update or end (by `until`: its body
-    changes then), else the latest change of the sessions it is about (`selected`, default
-    all), else of the schedule, else 1970."""
+    changes then) or edit outside the sessions (the calendar's `updated`, `listed`), else the
+    latest change of the sessions it is about (`selected`), else of all of them, else 1970."""
     stamps = [entry_updated(s) for s in entries]
     stamps += [s.end for s in entries if until and s.end and s.end <= until]
-    if schedule.calendar.updated is not None:  # an edit outside the sessions
-        stamps.append(schedule.calendar.updated)
+    stamps += [t for t in (schedule.calendar.updated, schedule.calendar.listed) if t is not None]
     about = latest_update(selected) if selected is not None else None
     moment = max(stamps, default=None) or about or latest_update(schedule.sessions) or NO_DATE
     return moment.astimezone(schedule.calendar.timezone)
@@ -183,10 +182,8 @@ def build_entry(schedule: Schedule, session: Session, revision: Revision | None 
 def build_feed(schedule: Schedule, sessions: Iterable[Session], self_url: str, self_type: str,
                title: str | None = None, until: datetime | None = None,
                selected: Sequence[Session] | None = None) -> FeedGenerator:
-    """The feed of the announced sessions among `sessions` and their changes up to `until`.
-
-    `selected`, the sessions it is about (a city's, a series'), date it until one is announced.
-    """
+    """The feed of the announced sessions among `sessions` and their changes up to `until`;
+    `selected`, the sessions it is about (a city's, a series'), date it until one is announced."""
     info = schedule.calendar
     organizer = info.organizer
     entries = announcements(sessions)
