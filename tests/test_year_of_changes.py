@@ -26,7 +26,7 @@ import vobject
 from flask.testing import FlaskClient
 from werkzeug.http import parse_date
 
-from agenda import create_app
+from agenda import create_app, personal
 from agenda.published import publish
 from tests.conftest import MINIMAL
 from tests.routes import html_text
@@ -178,7 +178,12 @@ STEPS = (
          frozenset({"pau"})),
 )
 WITHDRAWN = ("/events/metz",)
-FETCHED = ("/calendar.ics", "/rss.xml", "/atom.xml", "/events.json") + tuple(
+PRIVATE = "personal .ics of nancy"
+SECRET = "dR0h3_vK9mQe-Zx7Lp2sTb8YcWn4Ua6F"
+CITY_FEEDS = ("/cities/nice/calendar.ics", "/cities/toulon/calendar.ics")
+LOOSE = (*WITHDRAWN, *CITY_FEEDS)
+FETCHED = ("/calendar.ics", "/rss.xml", "/atom.xml", "/events.json", "/series/s/calendar.ics",
+           "/series/s/atom.xml", *CITY_FEEDS) + tuple(
     f"/events/{sid}{kind}" for sid in sorted(ALL | {"reims"}) for kind in (".ics", ".json", ""))
 
 
@@ -199,6 +204,12 @@ def fetch(client: FlaskClient) -> dict[str, tuple[bytes, str, str]]:
             continue
         assert response.status_code == 200, path
         found[path] = (response.data, response.headers["ETag"], response.headers["Last-Modified"])
+        # The private video links never reach a public address.
+        assert b"visio.example.org" not in response.data, path
+    # A registered person's personal .ics of September has the link, as the session has it.
+    signed = personal.signature(personal.key(SECRET), "nancy")
+    private = client.get(personal.page_path("nancy", signed) + ".ics")
+    found[PRIVATE] = (private.data, "", "")
     return found
 
 
@@ -265,7 +276,7 @@ def year(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Step | None, Se
     start = moment(1, 4)
     publish(schedule, published, start, new_history=True)
     app = create_app({"AGENDA_DATA": str(schedule), "AGENDA_NOW": start + timedelta(minutes=1),
-                      "TESTING": True})
+                      "AGENDA_SECRET": SECRET, "TESTING": True})
     client = app.test_client()
     seen: list = [(None, read(fetch(client)), {})]
     text = YEAR
@@ -279,7 +290,7 @@ def year(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Step | None, Se
         # What a client that cached the previous step's answers gets now.
         asked = {path: (client.get(path, headers={"If-None-Match": etag}),
                         client.get(path, headers={"If-Modified-Since": modified}))
-                 for path, (_, etag, modified) in seen[-1][1].bodies.items()}
+                 for path, (_, etag, modified) in seen[-1][1].bodies.items() if path != PRIVATE}
         seen.append((step, read(fetch(client)), asked))
     return seen
 
@@ -361,16 +372,21 @@ def test_each_change_is_news_once_and_corrections_never(year: list, index: int) 
 def test_validators_move_with_the_bytes_and_only_then(year: list, index: int) -> None:
     before, step, after = pairs(year)[index]
     for path, (body, etag, modified) in before.bodies.items():
+        if path == PRIVATE:
+            continue
         response, by_date = year[index + 1][2][path]
         if path not in after.bodies:
             assert response.status_code == 404, path
             continue
         new_body, new_etag, new_modified = after.bodies[path]
-        if path in WITHDRAWN and "renommée" in step.name:
-            continue  # its address is dated by the calendar, and the series with it (report)
         if new_body == body:
-            assert (new_etag, new_modified) == (etag, modified), path
-            assert (response.status_code, by_date.status_code) == (304, 304), path
+            assert (response.status_code, new_etag) == (304, etag), path
+            # Not yet for a city's feeds: one stamp says when any list lost or gained a session
+            # otherwise than by its revision, and the calendar's (series too) dates them all;
+            # nor for a withdrawn session's address, dated by the calendar.
+            if path not in LOOSE or not any(w in step.name for w in ("retiré", "Toulon",
+                                                                        "renommée")):
+                assert (new_modified, by_date.status_code) == (modified, 304), path
         else:
             assert new_etag != etag, path
             assert parse_date(new_modified) > parse_date(modified), path
@@ -385,3 +401,38 @@ def test_a_client_that_keeps_the_highest_sequence_shows_what_is_served(year: lis
         client.refresh(seen.events)
         assert {uid: e.to_ical() for uid, e in client.held.items()} == {
             str(e["UID"]): e.to_ical() for e in seen.events.values()}, step and step.name
+
+
+def feed_events(seen: Seen, path: str) -> dict[str, icalendar.Event]:
+    if path not in seen.bodies:
+        return {}
+    calendar = icalendar.Calendar.from_ical(seen.bodies[path][0])
+    return {str(e["UID"]): e for e in calendar.walk("VEVENT")}
+
+
+def test_a_session_gone_to_another_city_leaves_its_old_city_feed_empty(year: list) -> None:
+    # Subscribers of Nice's calendar see the event go (a 404 would leave it there for ever);
+    # Toulon's has it, the same UID, a higher SEQUENCE.
+    for step, seen, _ in year:
+        whole = feed_events(seen, "/calendar.ics")
+        assert feed_events(seen, "/series/s/calendar.ics").keys() == whole.keys()
+        nice, toulon = (feed_events(seen, p) for p in CITY_FEEDS)
+        moved = "Toulon" in str(seen.events["nice"]["SUMMARY"])
+        assert "/cities/nice/calendar.ics" in seen.bodies
+        assert ("/cities/toulon/calendar.ics" in seen.bodies) == moved
+        (uid,) = toulon if moved else nice
+        assert not (nice if moved else toulon)
+        assert uid == str(seen.events["nice"]["UID"])
+        assert (toulon or nice)[uid].to_ical() == whole[uid].to_ical(), step and step.name
+
+
+def test_a_registered_persons_ics_follows_the_private_link(year: list) -> None:
+    link = "https://visio.example.org/salle-9"
+    for step, seen, _ in year:
+        (event,) = icalendar.Calendar.from_ical(seen.bodies[PRIVATE][0]).walk("VEVENT")
+        public = seen.events["nancy"]
+        assert (event["UID"], event["SEQUENCE"]) == (public["UID"], public["SEQUENCE"])
+        if step is not None and "privé" in step.name:
+            link += "b"
+        assert str(event["CONFERENCE"]) == link
+        assert link in str(event["DESCRIPTION"])
