@@ -49,9 +49,8 @@ def entry_updated(session: Session) -> datetime:
     return max(t for t in (session.updated, session.announced) if t is not None)
 
 
-def news(
-    sessions: Iterable[Session], until: datetime | None = None
-) -> list[tuple[Session, Revision]]:
+def news(sessions: Iterable[Session], until: datetime | None = None
+         ) -> list[tuple[Session, Revision]]:
     """The revisions journalists hear of, of announced sessions, up to `until`; newest first.
     Left out: those made before the announcement (which says it all), moves a correction undid."""
     found = [
@@ -67,11 +66,12 @@ def feed_updated(schedule: Schedule, entries: Sequence[Session],
                  selected: Sequence[Session] | None = None, until: datetime | None = None
                  ) -> datetime:
     """The feed's `updated`/`lastBuildDate`: latest entry update or end (by `until`: its body
-    changes then) or edit outside the sessions (the calendar's `updated`, `listed`), else the
-    latest change of the sessions it is about (`selected`), else of all of them, else 1970."""
+    changes then), else the latest change of the sessions it is about (`selected`, default
+    all), else of the schedule, else 1970."""
     stamps = [entry_updated(s) for s in entries]
     stamps += [s.end for s in entries if until and s.end and s.end <= until]
-    stamps += [t for t in (schedule.calendar.updated, schedule.calendar.listed) if t is not None]
+    if schedule.calendar.updated is not None:  # an edit outside the sessions
+        stamps.append(schedule.calendar.updated)
     about = latest_update(selected) if selected is not None else None
     moment = max(stamps, default=None) or about or latest_update(schedule.sessions) or NO_DATE
     return moment.astimezone(schedule.calendar.timezone)
@@ -208,10 +208,7 @@ def build_feed(schedule: Schedule, sessions: Iterable[Session], self_url: str, s
     feed.ttl(TTL_MINUTES)
     feed.updated(feed_updated(schedule, entries, selected, until))
     # Newest first, announcements and changes together; only the newest are built.
-    dated: list[tuple[datetime, Session, Revision | None]] = [
-        (s.announced, s, None) for s in entries if s.announced is not None
-    ]
-    dated += [(r.at, s, r) for s, r in changes]
+    dated = [(s.announced, s, None) for s in entries] + [(r.at, s, r) for s, r in changes]
     dated.sort(key=lambda item: item[0], reverse=True)
     for _, session, revision in dated[:MAX_ENTRIES]:
         feed.add_entry(build_entry(schedule, session, revision, until), order="append")
