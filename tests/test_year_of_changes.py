@@ -2,12 +2,14 @@
 
 The schedule is published step by step at explicit moments (`published.publish`, what
 `agenda publish` runs), served from the built folder by one app whose moment follows, and
-after each step every subscriber's address is fetched: the calendar feed, each session's
-.ics, RSS, Atom and /events.json. icalendar, recurring-ical-events, vobject and feedparser
+after each step every subscriber's address is fetched: the calendar feeds (whole, series,
+cities), each session's .ics, page and JSON, RSS, Atom, /events.json and a registered
+person's personal .ics. icalendar, recurring-ical-events, vobject and feedparser
 read them back, and a client that replaces an event only when its SEQUENCE grows (Apple,
 Outlook) is kept along: it must always show what is served. Each step says what it changes
 (sessions whose SEQUENCE must grow, news the feeds must gain); everything else must stay
-byte for byte, with its ETag, Last-Modified and a 304 for a client that cached it.
+byte for byte, with its ETag, Last-Modified and a 304 for a client that cached it (plain or
+gzip).
 """
 
 from __future__ import annotations
@@ -43,9 +45,8 @@ def third_wednesday(month: int) -> date:
     return first + timedelta(days=(2 - first.weekday()) % 7 + 14)
 
 
-def session_text(number: int, city: str, day: date, hour: str = "08:45",
-                 extra: str = "") -> str:
-    start = datetime.combine(day, time.fromisoformat(hour))
+def session_text(number: int, city: str, day: date) -> str:
+    start = datetime.combine(day, time(8, 45))
     end = start + timedelta(minutes=90)
     return f"""
 [[sessions]]
@@ -60,7 +61,7 @@ speakers = [{{ name = "Maire de {city}", role = "Maire" }}]
 registration_url = "https://inscription.example.org/{number}"
 video_url = "https://visio.example.org/salle-{number}"
 description = "Une matinale à {city}, sur la ville de demain."
-{extra}"""
+"""
 
 
 def session_id(city: str) -> str:
@@ -99,8 +100,8 @@ def removed(sid: str) -> Callable[[str], str]:
 
 @dataclass(frozen=True)
 class Step:
-    """An edit published at `at`: the sessions (ids, or planned UIDs' numbers) whose event
-    changes, the news each session's feed entries gain, and the wall-clock start expected."""
+    """An edit published at `at`: the sessions (ids, or planned dates' UIDs) whose event
+    changes, the sessions whose news the feeds gain, and the wall-clock starts expected."""
 
     name: str
     at: datetime
