@@ -127,7 +127,9 @@ def _document(version: published.Version, name: str) -> dict:
                      "lines": version.raw.decode("utf-8").split("\n")},
         "sessions": {k: entry(v) for k, v in history.sessions.items()},
         "planned": {k: entry(v) for k, v in history.planned.items()},
-    } | ({"shared": time(history.shared)} if history.shared else {}) | ({"gone": {
+    } | ({"shared": time(history.shared)} if history.shared else {}) | (
+        {"listed": {k: time(v) for k, v in history.listed.items()}} if history.listed else {}
+    ) | ({"gone": {
         k: v for k, v in (("cities", list(history.gone_cities)),
                           ("series", dict(history.gone_series))) if v}}
         if history.gone_cities or history.gone_series else {})

@@ -167,10 +167,8 @@ def publish(path: Path | None, withdraw: tuple[str, ...], correction: bool | Non
 @_data_option(readable=False)
 @click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A gunicorn settings file read over the package's own, agenda/gunicorn_conf.py.")
-def serve(
-    host: str | None, port: int | None, workers: int | None, data: str | None,
-    config: Path | None,
-) -> None:
+def serve(host: str | None, port: int | None, workers: int | None, data: str | None,
+          config: Path | None) -> None:
     """Serve the schedule with gunicorn; refuses to start on an invalid file."""
     from gunicorn.app.base import Application
 

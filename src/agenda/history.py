@@ -51,10 +51,11 @@ class History:
     published: datetime | None
     sessions: Mapping[str, Entry]
     planned: Mapping[str, Entry] = field(default_factory=dict)
-    shared: datetime | None = None  # the last publication changing more than sessions
+    shared: datetime | None = None  # the last publication changing calendar, contacts or series
     # Cities and series (id: title) gone since they had feeds: these stay, empty (not a 404).
     gone_cities: tuple[str, ...] = ()
     gone_series: Mapping[str, str] = field(default_factory=dict)
+    listed: Mapping[str, datetime] = field(default_factory=dict)  # CalendarInfo.listed's
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,9 +150,8 @@ def news_of(before: Session, after: Session) -> tuple[Change, ...]:
     return tuple(news)
 
 
-def is_correction(
-    asked: bool | None, news: Collection[Change], last: Revision | None, now: datetime
-) -> bool:
+def is_correction(asked: bool | None, news: Collection[Change], last: Revision | None,
+                  now: datetime) -> bool:
     """Whether a change is published as a correction (to calendars, not news feeds): as `asked`
     (None: the 15-minute rule); some changes are always news."""
     if asked is False or not ALWAYS_NEWS.isdisjoint(news):
@@ -159,10 +159,9 @@ def is_correction(
     return asked or (last is not None and timedelta(0) <= now - last.at <= CORRECTION_WINDOW)
 
 
-def _revision(
-    at: datetime, sequence: int, fields: tuple[str, ...], before: Session | None, after: Session,
-    correction: bool | None = False, last: Revision | None = None, by: str | None = None,
-) -> Revision:
+def _revision(at: datetime, sequence: int, fields: tuple[str, ...], before: Session | None,
+              after: Session, correction: bool | None = False, last: Revision | None = None,
+              by: str | None = None) -> Revision:
     """The revision that publishes `after`; `before` is None for a first publication."""
     if before is None:
         return Revision(at=at, sequence=sequence, fields=fields, by=by)
@@ -206,10 +205,8 @@ def _first_entry(calendar: CalendarInfo, session: Session) -> Entry:
                  revisions=tuple(revisions), in_calendar=session.is_dated)
 
 
-def _planned_entries(
-    schedule: Schedule, old: Mapping[str, Entry], now: datetime | None,
-    taken: Collection[str] = (), held: Collection[str] = (),
-) -> dict[str, Entry]:
+def _planned_entries(schedule: Schedule, old: Mapping[str, Entry], now: datetime | None,
+                     taken: Collection[str] = (), held: Collection[str] = ()) -> dict[str, Entry]:
     """Entries of the open planned dates: kept, revised when they move, new ones added. A
     new entry never takes a UID in `held` (a session's: one that took over this date, then
     changed its number): it gets the next free one, 's.5.2@host'."""
@@ -276,12 +273,13 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
         where = _("session '{id}'", id=session_id)
         problems.append(Problem(schedule.source, where, field, message))
 
-    regrouped = False  # a session's announcement date, city or series changed
+    regrouped: set[str] = set()  # the lists of sessions whose announcement, city or series changed
     for session in schedule.sessions:
         entry = history.sessions.get(session.id)
         before = previous.session(session.id) if previous is not None else None
-        regrouped |= before is not None and (before.announced, before.city, before.series.id) \
-            != (session.announced, session.city, session.series.id)
+        if before is not None and (before.announced, before.city, before.series.id) \
+                != (session.announced, session.city, session.series.id):
+            regrouped.update(before.lists + session.lists)
         view = visible(calendar, session)
         digest = fingerprint(view)
         key = planned_key(session.series.id, session.number) if session.number else None
@@ -315,17 +313,14 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
             taken.add(key)
             details.append(_("takes over planned date n° {number} ({uid})",
                              number=session.number, uid=uid))
-        revision = _revision(
-            now, sequence, fields, before if fields != FIRST else None, session,
-            correction, prior[-1] if prior else None, editor,
-        )
+        revision = _revision(now, sequence, fields, before if fields != FIRST else None, session,
+                             correction, prior[-1] if prior else None, editor)
         if revision.correction:
             details.append(_("correction"))
         in_calendar = (entry is not None and entry.in_calendar) or session.is_dated
         sessions[session.id] = Entry(uid, sequence, digest, prior + (revision,), in_calendar)
-        changes.append(SessionChange(
-            session.id, tuple(details), entry.sequence if entry else None, sequence
-        ))
+        changes.append(SessionChange(session.id, tuple(details),
+                                     entry.sequence if entry else None, sequence))
     present = {s.id for s in schedule.sessions}
     for session_id in sorted(withdraw):
         if session_id in present:
@@ -341,6 +336,8 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
             sessions[session_id] = entry
         elif session_id in withdraw:
             sessions[session_id] = dataclasses.replace(entry, withdrawn=now)
+            if previous is not None and (off := previous.session(session_id)) is not None:
+                regrouped.update(off.lists)  # (else shared moves: it dates every list)
             changes.append(SessionChange(session_id, (_("withdrawn"),), entry.sequence, None))
         else:
             refuse(session_id, "", _(
@@ -359,21 +356,19 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
             if old is None and new.uid != planned_uid(calendar, *key.rsplit("/", 1)):
                 what = _("planned date, to be announced, new UID {uid}: its first UID stays "
                          "with the session that took over this date", uid=new.uid)
-            changes.append(SessionChange(
-                _("planned {key}", key=key), (what,), old.sequence if old else None, new.sequence
-            ))
-    # Every document shows the calendar, contacts and series, lists lose what is withdrawn,
-    # feeds what is announced later or goes to another city or series: Last-Modified moves.
-    seen = [(dataclasses.replace(s.calendar, updated=None), s.contacts, s.series)
+            changes.append(SessionChange(_("planned {key}", key=key), (what,),
+                                         old.sequence if old else None, new.sequence))
+    # Every document shows the calendar, contacts and series (shared); lists alone lose what is
+    # withdrawn, feeds what is announced later or goes to another city or series (listed).
+    seen = [(dataclasses.replace(s.calendar, updated=None, listed={}), s.contacts, s.series)
             for s in (previous, schedule) if s is not None]
     were = {s.id: s.title for s in previous.series} if previous else {}
     gone = (tuple(sorted(set(history.gone_cities).union(previous.cities() if previous else ())
                          - schedule.cities())),
             {k: v for k, v in (history.gone_series | were).items() if not schedule.series_by_id(k)})
-    same = previous is not None and seen[0] == seen[-1] and not withdraw and not regrouped \
-        and gone == (history.gone_cities, history.gone_series)
-    shared = history.shared if same else now
-    return History(history.version + 1, now, sessions, planned, shared, *gone), changes
+    shared = history.shared if previous is not None and seen[0] == seen[-1] else now
+    listed = {**history.listed, **dict.fromkeys(regrouped, now)}
+    return History(history.version + 1, now, sessions, planned, shared, *gone, listed), changes
 
 
 def caught_up(history: History, newest: int, now: datetime) -> History:
@@ -436,8 +431,8 @@ def apply(schedule: Schedule, history: History) -> Schedule:
             for n, start, end in open_occurrences(series, schedule.sessions) if n == int(number)
         )
     planned.sort(key=lambda p: (p.start, p.series.id, p.number))
-    stamps = [t for t in (schedule.calendar.updated, history.shared) if t is not None]
-    calendar = dataclasses.replace(schedule.calendar, updated=max(stamps, default=None))
+    updated = max((t for t in (schedule.calendar.updated, history.shared) if t), default=None)
+    calendar = dataclasses.replace(schedule.calendar, updated=updated, listed=dict(history.listed))
     return dataclasses.replace(schedule, calendar=calendar, sessions=tuple(sessions),
                                planned=tuple(planned))
 

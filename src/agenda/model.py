@@ -122,6 +122,8 @@ class CalendarInfo:
     description: str = ""
     language: str = "fr"
     updated: datetime | None = None
+    # When each list (list_key) last lost or gained a session otherwise than by its revision.
+    listed: dict[str, datetime] = field(default_factory=dict)
 
     @property
     def host(self) -> str:
@@ -189,6 +191,12 @@ class Session:
     def public_video_url(self) -> str | None:
         """The video link when it may be published; private links never leave the model."""
         return self.video_url if self.video_public else None
+
+    @property
+    def lists(self) -> tuple[str, ...]:
+        """The lists of sessions it is in, by `list_key` (all, its city's, its series'), and its
+        id, for its own documents (they show its announcement)."""
+        return list_key(), list_key(city=self.city), list_key(series_id=self.series.id), self.id
 
     @property
     def news(self) -> tuple[Revision, ...]:
@@ -263,6 +271,11 @@ class Schedule:
     def cities(self) -> frozenset[str]:
         """Every city named by a session."""
         return frozenset(s.city for s in self.sessions)
+
+
+def list_key(city: str | None = None, series_id: str | None = None) -> str:
+    """A list of sessions, as `CalendarInfo.listed` names it: "" (all), "city:…" or "series:…"."""
+    return f"city:{city}" if city else f"series:{series_id}" if series_id else ""
 
 
 def latest_update(sessions: tuple[Session | Planned, ...] | list[Session]) -> datetime | None:

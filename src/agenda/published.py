@@ -172,7 +172,8 @@ def _document(version: Version, schedule_name: str) -> dict[str, Any]:
                      "sha256": version.digest},
         "sessions": {key: _entry_json(e) for key, e in history.sessions.items()},
         "version": history.version,
-    } | _present(shared=_time(history.shared), gone=_present(
+    } | _present(shared=_time(history.shared), listed={
+        k: _time(v) for k, v in history.listed.items()} or None, gone=_present(
         cities=list(history.gone_cities) or None, series=dict(history.gone_series) or None) or None)
 
 
@@ -227,6 +228,7 @@ def from_json(data: bytes, where: str) -> tuple[bytes, History]:
             sessions={k: _read_entry(v) for k, v in document["sessions"].items()},
             planned={k: _read_entry(v) for k, v in document.get("planned", {}).items()},
             shared=_read_time(document.get("shared")),
+            listed={str(k): _read_time(v) for k, v in document.get("listed", {}).items()},
             gone_cities=tuple(map(str, gone.get("cities", ()))),
             gone_series={str(k): str(v) for k, v in gone.get("series", {}).items()},
         )
@@ -509,9 +511,8 @@ def publish(
         return Outcome(version, tuple(changes), True)
 
 
-def pending_changes(
-    schedule_path: Path, published: Path, now: datetime
-) -> tuple[Version | None, Version, list[SessionChange]]:
+def pending_changes(schedule_path: Path, published: Path, now: datetime
+                    ) -> tuple[Version | None, Version, list[SessionChange]]:
     """What publishing the file now would change, without writing: (current, next, changes)."""
     source = str(schedule_path)
     mark = read_mark(published)

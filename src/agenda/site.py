@@ -38,7 +38,7 @@ from agenda import encoding
 from agenda.errors import AgendaError
 from agenda.headers import ANY_FRAMING, NO_FRAMING, security
 from agenda.i18n import _
-from agenda.model import Schedule, Session, latest_update
+from agenda.model import Schedule, Session, latest_update, list_key
 from agenda.published import Version
 from agenda.render import cards, feeds, html, ical, json_api, links, wording
 
@@ -116,7 +116,8 @@ def moments(schedule: Schedule) -> tuple[datetime, ...]:
     revision's, so that Last-Modified moves on at a publication, even before a date ahead."""
     found = [t for s in schedule.sessions for t in (s.end, s.announced, s.updated)]
     found += [t for p in schedule.planned for t in (p.end, p.updated)]
-    found += [r.at for s in schedule.sessions for r in s.revisions] + [schedule.calendar.updated]
+    found += [r.at for s in schedule.sessions for r in s.revisions]
+    found += [schedule.calendar.updated, *schedule.calendar.listed.values()]
     return tuple(sorted({t for t in found if t is not None}))
 
 
@@ -174,7 +175,8 @@ def session_documents(version: Version, now: datetime, prints: dict[str, str]
                            _digest(prints[session.id], path))
         past = session.is_over(now)
         made_of = (prints[session.id], past)
-        modified = _dated(session.updated, calendar.updated, session.end if past else None)
+        modified = _dated(session.updated, calendar.updated, calendar.listed.get(session.id),
+                          session.end if past else None)  # (listed: its announcement moved)
         for path, content_type, render, headers in (
                 (links.page_path(session), HTML_TYPE, html.session_page, ()),
                 (links.card_path(session), PNG_TYPE, cards.session_card, ()),
@@ -197,7 +199,7 @@ def shared_documents(version: Version, now: datetime, events: dict[str, bytes],
     updated = calendar.updated
     since, _ = period(schedule, now)
     whole = f"{version.number}:{version.digest}"  # a version never changes
-    ended = schedule.last_modified
+    ended = _dated(schedule.last_modified, calendar.listed.get(list_key()))
 
     for path, content_type, render, headers in (  # what changes with any session
             ("/", HTML_TYPE, html.agenda_page, ()),
@@ -236,11 +238,9 @@ def shared_documents(version: Version, now: datetime, events: dict[str, bytes],
                 (("Content-Disposition", f'attachment; filename="{session.id}.ics"'),))
 
 
-def _filtered(
-    version: Version, now: datetime, series_id: str | None, city: str | None,
-    chosen: tuple[Session, ...], events: dict[str, bytes], prints: dict[str, str],
-    series_title: str | None = None,
-) -> Iterator[Document]:
+def _filtered(version: Version, now: datetime, series_id: str | None, city: str | None,
+              chosen: tuple[Session, ...], events: dict[str, bytes], prints: dict[str, str],
+              series_title: str | None = None) -> Iterator[Document]:
     """The calendar and news feeds of the whole schedule, a series or a city (a series gone
     from the schedule by its `series_title`)."""
     schedule = version.schedule
@@ -259,10 +259,11 @@ def _filtered(
     series_ids = () if city else ([series_id] if series_id else None)
     planned = tuple(p for p in schedule.planned if series_ids is None or p.series.id in series_ids)
     path = folder + "calendar.ics"
+    listed = calendar.listed.get(list_key(city, series_id))  # it lost or gained a session
     yield Document(path, ICAL_TYPE,
                    lambda: ical.feed_bytes(schedule, chosen, title, series_ids, events),
                    _digest(made_of, path, title),
-                   _dated(latest_update(chosen + planned), calendar.updated))
+                   _dated(latest_update(chosen + planned), calendar.updated, listed))
     # An announcement dated in the future is held back until then: the file can
     # be prepared ahead of the press release.
     published = tuple(s for s in chosen if s.announced is not None and s.announced <= now)
@@ -277,7 +278,7 @@ def _filtered(
             path, content_type,
             lambda render=render, path=path: render(schedule, published, title, now, path, chosen),
             _digest(made_of, path, title, tuple(prints[s.id] for s in published), due),
-            None if updated == feeds.NO_DATE else updated)
+            _dated(None if updated == feeds.NO_DATE else updated, listed))
 
 
 # --- the manifest -------------------------------------------------------------------
@@ -507,10 +508,8 @@ def _parts(entries: Iterable[Entry], folder: Path) -> dict[str, bytes]:
     return found
 
 
-def build(
-    version: Version, now: datetime, target: Path, previous: Site | None = None,
-    workers: int | None = None,
-) -> Site:
+def build(version: Version, now: datetime, target: Path, previous: Site | None = None,
+          workers: int | None = None) -> Site:
     """Build the folder of `version` at `now` into `target`, atomically: a folder there (damaged)
     is replaced once this one is complete. Files whose inputs are those of a file of `previous`
     are hard-linked from it; the Site built."""

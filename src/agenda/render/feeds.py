@@ -49,9 +49,8 @@ def entry_updated(session: Session) -> datetime:
     return max(t for t in (session.updated, session.announced) if t is not None)
 
 
-def news(
-    sessions: Iterable[Session], until: datetime | None = None
-) -> list[tuple[Session, Revision]]:
+def news(sessions: Iterable[Session], until: datetime | None = None
+         ) -> list[tuple[Session, Revision]]:
     """The revisions journalists hear of, of announced sessions, up to `until`; newest first.
     Left out: those made before the announcement (which says it all), moves a correction undid."""
     found = [
@@ -183,10 +182,8 @@ def build_entry(schedule: Schedule, session: Session, revision: Revision | None 
 def build_feed(schedule: Schedule, sessions: Iterable[Session], self_url: str, self_type: str,
                title: str | None = None, until: datetime | None = None,
                selected: Sequence[Session] | None = None) -> FeedGenerator:
-    """The feed of the announced sessions among `sessions` and their changes up to `until`.
-
-    `selected`, the sessions it is about (a city's, a series'), date it until one is announced.
-    """
+    """The feed of the announced sessions among `sessions` and their changes up to `until`;
+    `selected`, the sessions it is about (a city's, a series'), date it until one is announced."""
     info = schedule.calendar
     organizer = info.organizer
     entries = announcements(sessions)
@@ -211,10 +208,7 @@ def build_feed(schedule: Schedule, sessions: Iterable[Session], self_url: str, s
     feed.ttl(TTL_MINUTES)
     feed.updated(feed_updated(schedule, entries, selected, until))
     # Newest first, announcements and changes together; only the newest are built.
-    dated: list[tuple[datetime, Session, Revision | None]] = [
-        (s.announced, s, None) for s in entries if s.announced is not None
-    ]
-    dated += [(r.at, s, r) for s, r in changes]
+    dated = [(s.announced, s, None) for s in entries] + [(r.at, s, r) for s, r in changes]
     dated.sort(key=lambda item: item[0], reverse=True)
     for _, session, revision in dated[:MAX_ENTRIES]:
         feed.add_entry(build_entry(schedule, session, revision, until), order="append")
