@@ -17,7 +17,7 @@ from agenda import create_app
 from agenda.loader import load_schedule
 from tests.test_browser_axe import violations
 from tests.test_browser_pages import live
-from tests.test_readers import READERS
+from tests.test_readers import LOOSE, READERS
 
 pytestmark = pytest.mark.browser
 
@@ -120,7 +120,8 @@ def test_visitor_sees_their_own_time_beside_paris_time(browser: Browser, url: st
     page = visit(browser, f"{url}/events/lyon", timezone_id="America/New_York")
     (shown,) = visitor_times(page)
     assert "New York" in shown
-    assert f"{clock(start)} – {clock(end)}" in shown
+    assert f"{clock(start)}\u00a0– {clock(end)}" in shown
+    assert LOOSE.findall(shown) == []  # written as the page writes its own times
     assert "heure de Paris" in page.locator(".facts").inner_text()
     home = visit(browser, url, timezone_id="America/New_York")
     assert len(visitor_times(home)) == 2  # Lyon and Metz; not the cancelled one, not the past

@@ -157,9 +157,10 @@ announced = 2026-12-04
         "//section[@aria-labelledby='historique']//li"
     )]
     day = f"{published.day}\u00a0{MONTHS[published.month - 1]} {published.year}"
-    assert history[0] == f"{day} : annonce"
+    assert history[0] == f"{day}\u00a0: annonce"
     document = json.loads(json_api.session_bytes(version.schedule, metz))
-    assert document["changes"][0]["summary"] == history[0]
+    # The same words; the page binds the colon to its word.
+    assert document["changes"][0]["summary"] == history[0].replace("\u00a0:", " :")
 
 
 def test_check_warns_of_a_replay_before_the_session(
@@ -207,6 +208,32 @@ def test_no_breakable_space_inside_a_formatted_time(fixture: Path) -> None:
         seen += len(TIME.findall(text))
         assert breakable_spaces(text) == []
     assert seen > 0
+
+
+# A plain space a line may break at before French high punctuation or a dash, inside
+# guillemets, or between « n° » and its number.
+LOOSE = re.compile(r" [:;!?»–]|« |n° \d")
+
+
+@pytest.mark.parametrize("fixture", [READERS, SEVERAL], ids=lambda p: p.stem)
+def test_no_line_breaks_before_french_punctuation(fixture: Path) -> None:
+    """Text and the words of attributes (titles, descriptions, alt texts) of every page: the
+    data's own text (« Ça va ? ») as much as ours (« Annulé : »)."""
+    schedule = load_schedule(fixture)
+    withdrawn = html.withdrawn_page(schedule.calendar, NOW)
+    bodies = [html.agenda_page(schedule, NOW), html.embed_page(schedule, NOW), withdrawn,
+              *(html.error_page(schedule.calendar, code, *words)
+                for code, words in html.ERRORS.items())]
+    for moment in (datetime(2021, 1, 1, tzinfo=UTC), NOW):
+        bodies += [html.session_page(schedule, s, moment) for s in schedule.sessions]
+    loose = []
+    for body in bodies:
+        tree = lxml.html.fromstring(body)
+        for script in tree.xpath("//script"):
+            script.drop_tree()  # data, not text a reader sees
+        words = [tree.text_content(), *tree.xpath("//@content|//@alt|//@title|//@aria-label")]
+        loose += [match for text in words for match in LOOSE.findall(text)]
+    assert loose == []
 
 
 def contact_names(tree: lxml.html.HtmlElement) -> list[str]:
