@@ -235,6 +235,32 @@ def test_browser_print_hides_the_subscribe_box(visit: Visit, shipped_url: str) -
     assert visit.page.locator("#seance-clermont-ferrand").is_visible()
 
 
+# The colour of every element holding text of its own and shown, as rgb(a) strings.
+TEXT_COLOURS = """() => [...document.querySelectorAll("body *")].filter(e =>
+  [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())
+  && e.getClientRects().length && getComputedStyle(e).visibility !== "hidden"
+).map(e => [e.textContent.trim().slice(0, 40), getComputedStyle(e).color])"""
+
+
+def contrast_on_white(colour: str) -> float:
+    """WCAG 2 contrast ratio of an rgb()/rgba() colour, opaque, against white paper."""
+    channels = [float(v) / 255 for v in colour[colour.index("(") + 1:-1].split(",")[:3]]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 1.05 / (0.2126 * r + 0.7152 * g + 0.0722 * b + 0.05)
+
+
+@pytest.mark.parametrize("path", ["/", "/events/annulee", "/events/reportee", "/nope"])
+def test_browser_printed_text_reads_on_white_paper(
+    visit: Visit, several_url: str, path: str
+) -> None:
+    """Browsers print no backgrounds: white words on a coloured badge (« Annulé ») vanished."""
+    visit.open(several_url + path)
+    visit.page.emulate_media(media="print")
+    shown = visit.page.evaluate(TEXT_COLOURS)
+    assert ("Annulé" in [words for words, _ in shown]) == (path in ("/", "/events/annulee"))
+    assert [(words, colour) for words, colour in shown if contrast_on_white(colour) < 4.5] == []
+
+
 def test_browser_only_the_embed_can_be_framed_by_another_site(
     visit: Visit, several_url: str
 ) -> None:
