@@ -139,3 +139,14 @@ def test_readers_pages_have_no_axe_violation(
     page = visit(browser, f"{url}{path}", color_scheme=scheme, timezone_id="Asia/Tokyo",
                  viewport=PHONE)
     assert violations(page) == []
+
+
+def test_screen_reader_hears_the_breadcrumb_without_its_separator(
+    browser: Browser, url: str
+) -> None:
+    """The « › » between its links is drawn by CSS: read out, it made « › Nantes »."""
+    page = visit(browser, f"{url}/events/nantes")
+    trail = page.get_by_role("navigation", name="Fil d’Ariane")
+    names = [item.aria_snapshot() for item in trail.get_by_role("listitem").all()]
+    assert names[-1] == "- listitem: Nantes"
+    assert "›" not in page.locator("body").aria_snapshot()
