@@ -216,6 +216,42 @@ def test_browser_pages_fit_a_phone_screen(browser: Browser, several_url: str) ->
         context.close()
 
 
+# Words longer than a phone is wide, where editors may write them: a title quoting a link, a
+# city of many hyphens, a speaker's office, a press e-mail address, a public video link.
+LONG = "https://example.org/un/lien/sans/espace/aucun/que/le/texte/cite/en/entier/0123456789"
+LONGER_TEXTS = {
+    'title = "Une séance reportée"': f'title = "Lire {LONG} avant de venir"',
+    'city = "Lille"': 'city = "Saint-Rémy-en-Bouzemont-Saint-Genest-et-Isson"',
+    '"Maire d’Orléans"': '"Vice-présidente-déléguée-à-l’aménagement-numérique-des-territoires"',
+    "presse@example.org": "anne-sophie.delacroix-montmorency@communication-metropole.example.org",
+    "https://video.example.org/live/printemps": LONG.replace("example.org", "video.example.org"),
+}
+
+
+def test_browser_long_words_fit_a_narrow_screen(browser: Browser, tmp_path: Path) -> None:
+    """At 320 px (a small phone, or 200 % zoom in a narrow window) a word wider than the
+    screen breaks: it pushed whole pages sideways, every line cut at the right edge."""
+    text = SEVERAL.read_text(encoding="utf-8")
+    for old, new in LONGER_TEXTS.items():
+        assert old in text
+        text = text.replace(old, new)
+    data = tmp_path / "sessions.toml"
+    data.write_text(text, encoding="utf-8")
+    context = browser.new_context(locale="fr-FR", viewport={"width": 320, "height": 640})
+    try:
+        with live(create_app({"AGENDA_DATA": str(data), "AGENDA_NOW": SEVERAL_NOW})) as url:
+            visit = watch(context.new_page())
+            for path in ("/", "/events/reportee", "/events/automne", "/events/printemps",
+                         "/embed"):
+                assert visit.open(url + path) == 200
+                overflow = visit.page.evaluate(
+                    "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+                )
+                assert overflow <= 0, path
+    finally:
+        context.close()
+
+
 def test_browser_pages_read_without_javascript(browser: Browser, shipped_url: str) -> None:
     context = browser.new_context(locale="fr-FR", java_script_enabled=False)
     try:
