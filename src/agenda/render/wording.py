@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from babel import Locale
-from babel.dates import format_time
+from babel.dates import format_time, get_timezone_location
 
 from agenda.model import CalendarInfo, Change, Planned, Revision, Schedule, Session, Status
 
@@ -92,11 +92,9 @@ def when(session: Session | Planned, locale: str = "fr", undated: str = UNDATED)
 
 
 def zone_label(session: Session | Planned) -> str:
-    """'heure de Paris' for Europe/Paris, else the zone's city name."""
-    zone = session.start.tzinfo if session.start else None
-    key = getattr(zone, "key", "") or ""
-    city = key.rsplit("/", 1)[-1].replace("_", " ")
-    return f"heure de {city}" if city else ""
+    """'heure de Paris', 'heure de Bruxelles': the zone's city as CLDR writes it in French."""
+    key = getattr(session.start.tzinfo if session.start else None, "key", "")
+    return f"heure de {get_timezone_location(key, _babel('fr'), return_city=True)}" if key else ""
 
 
 def duration(span: timedelta) -> str:
