@@ -135,8 +135,8 @@ def entry_html(schedule: Schedule, session: Session, now: datetime | None = None
     if session.registration_url and not session.is_cancelled and not over:
         html.append(f"<p><strong>Inscription :</strong> {_link(session.registration_url)}</p>")
     related = [_link(links.page_url(info, session), "Page de la séance")]
-    if session.is_dated:
-        # Undated sessions have no .ics (the route answers 404).
+    if session.is_dated and not session.is_cancelled and not over:
+        # As the page: nothing to add once cancelled or over; an undated session has no .ics.
         related.append(_link(links.ics_url(info, session), "Ajouter à mon agenda (.ics)"))
     html.append("<p>" + " · ".join(related) + "</p>")
     contacts = schedule.contacts_for(session)
