@@ -293,3 +293,29 @@ def test_json_status_label_is_the_badge_of_the_page(readers: Schedule, moment: d
               .text_content() for s in readers.sessions}
     assert labels == badges
     assert labels["rennes"] == ("Confirmé" if moment.year == 2021 else "Tenue")
+
+
+@pytest.mark.parametrize("now", [datetime(2021, 10, 20, tzinfo=UTC),
+                                 datetime(2021, 12, 1, tzinfo=UTC)])
+def test_registration_is_offered_alike_by_page_feed_calendar_and_json(now: datetime) -> None:
+    """Whoever reads the session, where it is offered: /events.json kept the registration link
+    of a cancelled session, which the CEPS site showed as « S'inscrire »."""
+    schedule = load_schedule(SEVERAL)
+    document = json.loads(json_api.events_bytes(schedule, now))
+    from_json = {e["id"]: e["registration_url"] is not None for e in document["sessions"]}
+    calendar = icalendar.Calendar.from_ical(ical.feed_bytes(schedule, schedule.sessions))
+    from_ics = {str(e["URL"]).rsplit("/", 1)[-1]: "Inscription" in str(e["DESCRIPTION"])
+                for e in calendar.walk("VEVENT")}
+    feed = feedparser.parse(feeds.atom_bytes(schedule, schedule.sessions, until=now))
+    from_feed = {e.id.rsplit("/", 1)[-1]: "Inscription" in e.content[0].value
+                 for e in feed.entries}
+    for session in schedule.sessions:
+        tree = page(schedule, session.id, now)
+        on_page = bool(tree.xpath("//a[normalize-space()='S’inscrire à la séance']"))
+        assert from_json[session.id] == on_page, session.id
+        assert from_feed.get(session.id, on_page) == on_page, session.id
+        if not session.is_over(now):  # a calendar file does not change as the session ends
+            assert from_ics.get(session.id, on_page) == on_page, session.id
+    # Tours, cancelled, is still to come on 20 October; so is Orléans, open on the 20th.
+    assert from_json["annulee"] is False
+    assert from_json["automne"] is (now.month == 10)
