@@ -236,6 +236,15 @@ def test_no_line_breaks_before_french_punctuation(fixture: Path) -> None:
     assert loose == []
 
 
+def test_scripts_write_french_punctuation_as_the_pages_do() -> None:
+    """The words the pages' scripts put on screen (a copy's status, the visitor's time)."""
+    static = Path(html.__file__).resolve().parent.parent / "static"
+    words = [w for js in static.glob("*.js")
+             for w in re.findall(r'"((?:[^"\\]|\\.)*)"', js.read_text(encoding="utf-8"))]
+    assert any("Adresse" in w for w in words)
+    assert [w for w in words if LOOSE.search(w)] == []
+
+
 def contact_names(tree: lxml.html.HtmlElement) -> list[str]:
     return [p.text_content().split(" (")[0].strip()
             for p in tree.xpath("//section[@aria-labelledby='contacts']//*[@class='contact-name']")]
