@@ -24,7 +24,8 @@ NS = {"a": "http://www.w3.org/2005/Atom"}
 
 @dataclass(frozen=True)
 class Entry:
-    """One entry as a reader sees it: title text and body parsed as an HTML fragment."""
+    """One entry as a reader sees it: title text (its non-breaking spaces read as plain ones)
+    and body parsed as an HTML fragment."""
 
     title: str
     body: lxml.html.HtmlElement
@@ -37,6 +38,10 @@ class Entry:
         return [a.get("href") for a in self.body.iter("a")]
 
 
+def plain(text: str) -> str:
+    return text.replace("\u00a0", " ")
+
+
 def entries(body: bytes) -> dict[str, Entry]:
     """Announcement entries by session id, read with lxml from either format (changes left out)."""
     root = etree.fromstring(body)
@@ -46,7 +51,8 @@ def entries(body: bytes) -> dict[str, Entry]:
             if "#revision-" in item.findtext("guid"):
                 continue
             html = lxml.html.fragment_fromstring(item.findtext("description"), create_parent="div")
-            found[item.findtext("guid").rsplit("/", 1)[-1]] = Entry(item.findtext("title"), html)
+            title = plain(item.findtext("title"))
+            found[item.findtext("guid").rsplit("/", 1)[-1]] = Entry(title, html)
     else:
         for entry in root.findall("a:entry", NS):
             if "#revision-" in entry.findtext("a:id", namespaces=NS):
@@ -55,7 +61,8 @@ def entries(body: bytes) -> dict[str, Entry]:
             assert content.get("type") == "html"
             html = lxml.html.fragment_fromstring(content.text, create_parent="div")
             ident = entry.findtext("a:id", namespaces=NS)
-            found[ident.rsplit("/", 1)[-1]] = Entry(entry.findtext("a:title", namespaces=NS), html)
+            title = plain(entry.findtext("a:title", namespaces=NS))
+            found[ident.rsplit("/", 1)[-1]] = Entry(title, html)
     return found
 
 

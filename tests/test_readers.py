@@ -236,6 +236,21 @@ def test_no_line_breaks_before_french_punctuation(fixture: Path) -> None:
     assert loose == []
 
 
+@pytest.mark.parametrize("fixture", [READERS, SEVERAL], ids=lambda p: p.stem)
+def test_feed_readers_break_no_line_before_french_punctuation(fixture: Path) -> None:
+    """Titles and bodies of RSS and Atom entries, read back by feedparser: a narrow reader
+    showed « Annulé » on a line and « : Tour des Villes » on the next."""
+    schedule = load_schedule(fixture)
+    seen, loose = 0, []
+    for render in (feeds.rss_bytes, feeds.atom_bytes):
+        parsed = feedparser.parse(render(schedule, schedule.sessions, until=NOW))
+        for entry in parsed.entries:
+            body = lxml.html.fromstring(entry.summary).text_content()
+            seen += 1
+            loose += LOOSE.findall(entry.title) + LOOSE.findall(body)
+    assert seen > 0 and loose == []
+
+
 def test_scripts_write_french_punctuation_as_the_pages_do() -> None:
     """The words the pages' scripts put on screen (a copy's status, the visitor's time)."""
     static = Path(html.__file__).resolve().parent.parent / "static"

@@ -8,7 +8,6 @@ site are root-relative; canonical, Open Graph, JSON-LD and subscription links ar
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,14 +39,10 @@ ERRORS = {
 }
 
 
-# French spacing: a line never starts with « : ; ! ? » – » nor ends with « « » or « n° ».
-FRENCH_SPACES = re.compile(r" (?=[:;!?»–])|(?<=«) |(?<=n°) (?=\d)")
-
-
 def _typeset(value: Any) -> Any:
     """A value as pages print it, French spacing non-breaking (not Markup: the JSON-LD's data)."""
     text = isinstance(value, str) and not isinstance(value, Markup)
-    return FRENCH_SPACES.sub(wording.NBSP, value) if text else value
+    return wording.typeset(value) if text else value
 
 
 # The package's templates, autoescaping everything; Jinja2 compiles each once, when first used.

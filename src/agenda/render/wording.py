@@ -6,6 +6,7 @@ Dates and times go through Babel: month and day names come from CLDR, not a hand
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -16,6 +17,8 @@ from agenda.model import CalendarInfo, Change, Planned, Revision, Schedule, Sess
 
 # Joins the parts of a time (« 8 h 45 ») and a day to its month: a line never breaks inside them.
 NBSP = "\u00a0"
+# French spacing: a line never starts with « : ; ! ? » – » nor ends with « « » or « n° ».
+FRENCH_SPACES = re.compile(r" (?=[:;!?»–])|(?<=«) |(?<=n°) (?=\d)")
 STATUS_LABELS = {
     Status.CONFIRMED: "Confirmé",
     Status.TENTATIVE: "À confirmer",
@@ -57,6 +60,11 @@ FIRST_PHRASE = "annonce"
 def _babel(locale: str) -> Locale:
     """The Babel locale of a BCP 47 tag as the schedule writes it ('fr', 'fr-FR')."""
     return Locale.parse(locale, sep="-")
+
+
+def typeset(text: str) -> str:
+    """`text` as pages and feed readers show it: the spaces of French punctuation non-breaking."""
+    return FRENCH_SPACES.sub(NBSP, text)
 
 
 def long_date(moment: datetime, locale: str = "fr", weekday: bool = True) -> str:
