@@ -150,3 +150,18 @@ def test_screen_reader_hears_the_breadcrumb_without_its_separator(
     names = [item.aria_snapshot() for item in trail.get_by_role("listitem").all()]
     assert names[-1] == "- listitem: Nantes"
     assert "›" not in page.locator("body").aria_snapshot()
+
+
+@pytest.mark.parametrize("path", ["/", "/embed"])
+def test_screen_reader_link_list_tells_apart_links_to_different_places(
+    browser: Browser, url: str, path: str
+) -> None:
+    """A screen reader's list of links showed « S’inscrire » twice (Lyon's, Metz's), and
+    « Revoir la matinale »: one name, two places. Each name now leads to one address."""
+    page = visit(browser, f"{url}{path}")
+    places: dict[str, set[str]] = {}
+    for link in page.get_by_role("link").all():  # named as Chromium names them
+        name = link.aria_snapshot().splitlines()[0]
+        places.setdefault(name, set()).add(link.get_attribute("href"))
+    assert len(places) > 3
+    assert {name: hrefs for name, hrefs in places.items() if len(hrefs) > 1} == {}
