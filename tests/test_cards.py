@@ -249,3 +249,6 @@ def test_cards_keep_a_time_on_one_line() -> None:
     apart = [card(f"{'m' * k} 8\u00a0h\u00a045") != card(f"{'m' * k} 8 h 45")
              for k in range(20, 48)]
     assert True in apart
+    # French punctuation keeps its word as on the pages, however the text was written.
+    fillers = [f"{'m' * k}{'i' * j}" for k in range(20, 48) for j in range(4)]
+    assert all(card(f"{f} séance : n° 3") == card(f"{f} séance\u00a0: n°\u00a03") for f in fillers)
