@@ -129,7 +129,7 @@ def visit(browser: Browser) -> Iterator[Visit]:
 def test_browser_agenda_renders_without_console_error(visit: Visit, shipped_url: str) -> None:
     assert visit.open(shipped_url + "/") == 200
     page = visit.page
-    assert page.locator("h1").inner_text() == "CEPS – Tour des Villes"
+    assert page.locator("h1").inner_text() == "CEPS\u00a0– Tour des Villes"
     assert page.locator("#seance-clermont-ferrand").is_visible()
     assert visit.errors == []
     assert visit.hosts() == {urlsplit(shipped_url).netloc}
@@ -178,7 +178,7 @@ def test_browser_script_in_the_data_shows_as_text_and_never_runs(
     assert visit.open(several_url + "/events/texte-difficile") == 200
     page = visit.page
     assert page.title() != "pwned"
-    assert page.title().startswith("Matinales d’essai n° 3 : L’Haÿ-les-Roses")
+    assert page.title().startswith("Matinales d’essai n°\u00a03\u00a0: L’Haÿ-les-Roses")
     shown = page.get_by_text('<script>document.title = "pwned"</script> & <b>gras</b>')
     assert shown.is_visible()
     assert page.get_by_text("Jean <b>Gras</b> & Fils", exact=False).is_visible()
@@ -216,6 +216,42 @@ def test_browser_pages_fit_a_phone_screen(browser: Browser, several_url: str) ->
         context.close()
 
 
+# Words longer than a phone is wide, where editors may write them: a title quoting a link, a
+# city of many hyphens, a speaker's office, a press e-mail address, a public video link.
+LONG = "https://example.org/un/lien/sans/espace/aucun/que/le/texte/cite/en/entier/0123456789"
+LONGER_TEXTS = {
+    'title = "Une séance reportée"': f'title = "Lire {LONG} avant de venir"',
+    'city = "Lille"': 'city = "Saint-Rémy-en-Bouzemont-Saint-Genest-et-Isson"',
+    '"Maire d’Orléans"': '"Vice-présidente-déléguée-à-l’aménagement-numérique-des-territoires"',
+    "presse@example.org": "anne-sophie.delacroix-montmorency@communication-metropole.example.org",
+    "https://video.example.org/live/printemps": LONG.replace("example.org", "video.example.org"),
+}
+
+
+def test_browser_long_words_fit_a_narrow_screen(browser: Browser, tmp_path: Path) -> None:
+    """At 320 px (a small phone, or 200 % zoom in a narrow window) a word wider than the
+    screen breaks: it pushed whole pages sideways, every line cut at the right edge."""
+    text = SEVERAL.read_text(encoding="utf-8")
+    for old, new in LONGER_TEXTS.items():
+        assert old in text
+        text = text.replace(old, new)
+    data = tmp_path / "sessions.toml"
+    data.write_text(text, encoding="utf-8")
+    context = browser.new_context(locale="fr-FR", viewport={"width": 320, "height": 640})
+    try:
+        with live(create_app({"AGENDA_DATA": str(data), "AGENDA_NOW": SEVERAL_NOW})) as url:
+            visit = watch(context.new_page())
+            for path in ("/", "/events/reportee", "/events/automne", "/events/printemps",
+                         "/embed"):
+                assert visit.open(url + path) == 200
+                overflow = visit.page.evaluate(
+                    "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+                )
+                assert overflow <= 0, path
+    finally:
+        context.close()
+
+
 def test_browser_pages_read_without_javascript(browser: Browser, shipped_url: str) -> None:
     context = browser.new_context(locale="fr-FR", java_script_enabled=False)
     try:
@@ -233,6 +269,32 @@ def test_browser_print_hides_the_subscribe_box(visit: Visit, shipped_url: str) -
     visit.page.emulate_media(media="print")
     assert not visit.page.locator("#abonnement").is_visible()
     assert visit.page.locator("#seance-clermont-ferrand").is_visible()
+
+
+# The colour of every element holding text of its own and shown, as rgb(a) strings.
+TEXT_COLOURS = """() => [...document.querySelectorAll("body *")].filter(e =>
+  [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())
+  && e.getClientRects().length && getComputedStyle(e).visibility !== "hidden"
+).map(e => [e.textContent.trim().slice(0, 40), getComputedStyle(e).color])"""
+
+
+def contrast_on_white(colour: str) -> float:
+    """WCAG 2 contrast ratio of an rgb()/rgba() colour, opaque, against white paper."""
+    channels = [float(v) / 255 for v in colour[colour.index("(") + 1:-1].split(",")[:3]]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 1.05 / (0.2126 * r + 0.7152 * g + 0.0722 * b + 0.05)
+
+
+@pytest.mark.parametrize("path", ["/", "/events/annulee", "/events/reportee", "/nope"])
+def test_browser_printed_text_reads_on_white_paper(
+    visit: Visit, several_url: str, path: str
+) -> None:
+    """Browsers print no backgrounds: white words on a coloured badge (« Annulé ») vanished."""
+    visit.open(several_url + path)
+    visit.page.emulate_media(media="print")
+    shown = visit.page.evaluate(TEXT_COLOURS)
+    assert ("Annulé" in [words for words, _ in shown]) == (path in ("/", "/events/annulee"))
+    assert [(words, colour) for words, colour in shown if contrast_on_white(colour) < 4.5] == []
 
 
 def test_browser_only_the_embed_can_be_framed_by_another_site(

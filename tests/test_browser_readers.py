@@ -17,7 +17,7 @@ from agenda import create_app
 from agenda.loader import load_schedule
 from tests.test_browser_axe import violations
 from tests.test_browser_pages import live
-from tests.test_readers import READERS
+from tests.test_readers import LOOSE, READERS
 
 pytestmark = pytest.mark.browser
 
@@ -120,7 +120,8 @@ def test_visitor_sees_their_own_time_beside_paris_time(browser: Browser, url: st
     page = visit(browser, f"{url}/events/lyon", timezone_id="America/New_York")
     (shown,) = visitor_times(page)
     assert "New York" in shown
-    assert f"{clock(start)} – {clock(end)}" in shown
+    assert f"{clock(start)}\u00a0– {clock(end)}" in shown
+    assert LOOSE.findall(shown) == []  # written as the page writes its own times
     assert "heure de Paris" in page.locator(".facts").inner_text()
     home = visit(browser, url, timezone_id="America/New_York")
     assert len(visitor_times(home)) == 2  # Lyon and Metz; not the cancelled one, not the past
@@ -138,3 +139,29 @@ def test_readers_pages_have_no_axe_violation(
     page = visit(browser, f"{url}{path}", color_scheme=scheme, timezone_id="Asia/Tokyo",
                  viewport=PHONE)
     assert violations(page) == []
+
+
+def test_screen_reader_hears_the_breadcrumb_without_its_separator(
+    browser: Browser, url: str
+) -> None:
+    """The « › » between its links is drawn by CSS: read out, it made « › Nantes »."""
+    page = visit(browser, f"{url}/events/nantes")
+    trail = page.get_by_role("navigation", name="Fil d’Ariane")
+    names = [item.aria_snapshot() for item in trail.get_by_role("listitem").all()]
+    assert names[-1] == "- listitem: Nantes"
+    assert "›" not in page.locator("body").aria_snapshot()
+
+
+@pytest.mark.parametrize("path", ["/", "/embed"])
+def test_screen_reader_link_list_tells_apart_links_to_different_places(
+    browser: Browser, url: str, path: str
+) -> None:
+    """A screen reader's list of links showed « S’inscrire » twice (Lyon's, Metz's), and
+    « Revoir la matinale »: one name, two places. Each name now leads to one address."""
+    page = visit(browser, f"{url}{path}")
+    places: dict[str, set[str]] = {}
+    for link in page.get_by_role("link").all():  # named as Chromium names them
+        name = link.aria_snapshot().splitlines()[0]
+        places.setdefault(name, set()).add(link.get_attribute("href"))
+    assert len(places) > 3
+    assert {name: hrefs for name, hrefs in places.items() if len(hrefs) > 1} == {}

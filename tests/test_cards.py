@@ -235,3 +235,20 @@ def test_cards_alt_text_says_what_the_card_shows(client: FlaskClient) -> None:
     alt = plain(tags["og:image:alt"])
     for words in ("Tour des Villes · n° 3", "Clermont-Ferrand", "8 h 45", "heure de Paris"):
         assert words in alt
+
+
+def test_cards_keep_a_time_on_one_line() -> None:
+    """« 8 h 45 » is joined by non-breaking spaces; the card's wrapping split at any space, so
+    that a long line could end in « 8 h » and put « 45 » on the next. Somewhere between a short
+    and a long line before it, the time must wrap otherwise than the same words joined by plain
+    spaces."""
+    def card(line: str) -> bytes:
+        return cards.draw(cards.CardText(eyebrow="Essai", title="Lyon", lines=(line,),
+                                         status="", status_class="confirmed", footer="essai"))
+
+    apart = [card(f"{'m' * k} 8\u00a0h\u00a045") != card(f"{'m' * k} 8 h 45")
+             for k in range(20, 48)]
+    assert True in apart
+    # French punctuation keeps its word as on the pages, however the text was written.
+    fillers = [f"{'m' * k}{'i' * j}" for k in range(20, 48) for j in range(4)]
+    assert all(card(f"{f} séance : n° 3") == card(f"{f} séance\u00a0: n°\u00a03") for f in fillers)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import feedparser
@@ -23,7 +24,8 @@ NS = {"a": "http://www.w3.org/2005/Atom"}
 
 @dataclass(frozen=True)
 class Entry:
-    """One entry as a reader sees it: title text and body parsed as an HTML fragment."""
+    """One entry as a reader sees it: title text (its non-breaking spaces read as plain ones)
+    and body parsed as an HTML fragment."""
 
     title: str
     body: lxml.html.HtmlElement
@@ -36,6 +38,10 @@ class Entry:
         return [a.get("href") for a in self.body.iter("a")]
 
 
+def plain(text: str) -> str:
+    return text.replace("\u00a0", " ")
+
+
 def entries(body: bytes) -> dict[str, Entry]:
     """Announcement entries by session id, read with lxml from either format (changes left out)."""
     root = etree.fromstring(body)
@@ -45,7 +51,8 @@ def entries(body: bytes) -> dict[str, Entry]:
             if "#revision-" in item.findtext("guid"):
                 continue
             html = lxml.html.fragment_fromstring(item.findtext("description"), create_parent="div")
-            found[item.findtext("guid").rsplit("/", 1)[-1]] = Entry(item.findtext("title"), html)
+            title = plain(item.findtext("title"))
+            found[item.findtext("guid").rsplit("/", 1)[-1]] = Entry(title, html)
     else:
         for entry in root.findall("a:entry", NS):
             if "#revision-" in entry.findtext("a:id", namespaces=NS):
@@ -54,7 +61,8 @@ def entries(body: bytes) -> dict[str, Entry]:
             assert content.get("type") == "html"
             html = lxml.html.fragment_fromstring(content.text, create_parent="div")
             ident = entry.findtext("a:id", namespaces=NS)
-            found[ident.rsplit("/", 1)[-1]] = Entry(entry.findtext("a:title", namespaces=NS), html)
+            title = plain(entry.findtext("a:title", namespaces=NS))
+            found[ident.rsplit("/", 1)[-1]] = Entry(title, html)
     return found
 
 
@@ -173,15 +181,6 @@ def test_feed_shipped_body_gives_press_release_facts(path: str, shipped: Schedul
         assert f"mailto:{contact.email}" in entry.hrefs()
 
 
-@pytest.mark.parametrize("path", FORMATS)
-def test_feed_ics_link_resolves_for_every_entry(path: str, several_client: FlaskClient) -> None:
-    for session_id, entry in entries(several_client.get(path).data).items():
-        ics = [h for h in entry.hrefs() if h.endswith(".ics")]
-        assert ics == [f"https://agenda.example.org/events/{session_id}.ics"]
-        local = ics[0].removeprefix("https://agenda.example.org")
-        assert several_client.get(local).status_code == 200
-
-
 @pytest.mark.parametrize("render", ["rss_bytes", "atom_bytes"])
 def test_a_feed_holds_the_newest_entries_only(
     render: str, several: Schedule, monkeypatch: pytest.MonkeyPatch
@@ -235,3 +234,32 @@ def test_feed_markup_in_the_calendar_description_is_text(path: str, tmp_path: Pa
     shown = lxml.html.fragment_fromstring(subtitle.value, create_parent="div").text_content() \
         if subtitle.type == "text/html" else subtitle.value
     assert shown == description
+
+
+@pytest.mark.parametrize("path", FORMATS)
+@pytest.mark.parametrize("now", ["2021-11-01T12:00:00+01:00", "2021-12-01T12:00:00+01:00"])
+def test_feed_offers_to_add_to_a_calendar_only_what_is_still_to_come(
+    path: str, now: str, several: Schedule
+) -> None:
+    """As the session's page does: a cancelled session, or one that is over, has no
+    « Ajouter à mon agenda » (it gave a journalist a cancelled event to add)."""
+    app = create_app({"AGENDA_DATA": str(SEVERAL), "TESTING": True, "AGENDA_NOW": now})
+    moment = datetime.fromisoformat(now)
+    found = entries(app.test_client().get(path).data)
+    page = app.test_client().get
+    offered = {}
+    for ident, entry in found.items():
+        session = several.session(ident)
+        assert session is not None
+        ics = [h for h in entry.hrefs() if h.endswith(".ics")]
+        offered[ident] = bool(ics)
+        adds = lxml.html.fromstring(page(f"/events/{ident}").data).xpath(
+            "//a[@download and contains(@href, '.ics')]")
+        assert bool(ics) == bool(adds), ident  # as its page
+        assert bool(ics) == (session.is_dated and not session.is_cancelled
+                             and session.end is not None and session.end > moment), ident
+        assert all(page(h.removeprefix(several.calendar.base_url)).status_code == 200
+                   for h in ics)
+    # Tours, cancelled, to come on 1 November; Lille, moved, to come on 1 December.
+    assert offered["annulee"] is False
+    assert offered.get("reportee", False) == now.startswith("2021-12")

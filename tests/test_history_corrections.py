@@ -42,7 +42,9 @@ def lyon_event(version: Version) -> icalendar.Event:
 def rss_titles(version: Version) -> list[str]:
     parsed = feedparser.parse(feeds.rss_bytes(version.schedule, version.schedule.sessions))
     assert parsed.bozo == 0
-    return [e.title for e in parsed.entries]
+    # The spaces binding French punctuation (« n° 1 : ») read as plain ones; times keep theirs.
+    return [e.title.replace("\u00a0:", " :").replace("n°\u00a0", "n° ").replace("\u00a0–", " –")
+            for e in parsed.entries]
 
 
 def announced() -> Version:

@@ -186,7 +186,7 @@ def test_speakers_and_replay_are_announced() -> None:
     description = str(events(replay)["lyon@agenda.example.org"]["DESCRIPTION"])
     assert "Revoir la matinale : https://video.example.org/lyon" in description
     titles = [e.title for e in entries(replay) if "#revision-" in e.id]
-    assert [t.split(" : ")[0] for t in titles] == ["Replay disponible", "Intervenants"]
+    assert [t.split("\u00a0: ")[0] for t in titles] == ["Replay disponible", "Intervenants"]
 
 
 def test_an_edit_that_changes_nothing_visible_makes_no_revision() -> None:
@@ -287,7 +287,7 @@ def test_a_change_entry_says_the_session_changed_since_when_its_body_is_newer(re
     cancelled = publish(off, moved, NOW + timedelta(hours=1))
     schedule = cancelled.schedule
     parsed = feedparser.parse(render(schedule, schedule.sessions, None, NOW + timedelta(days=1)))
-    changes = {e.title.split(" : ")[0]: lxml.html.fromstring(e.summary).text_content()
+    changes = {e.title.split("\u00a0: ")[0]: lxml.html.fromstring(e.summary).text_content()
                for e in parsed.entries if "#revision-" in e.id}
     assert sorted(changes) == ["Annulé", "Nouvelle date"]
     assert "Séance annulée" in changes["Nouvelle date"]
@@ -309,5 +309,5 @@ def test_a_change_entry_says_so_when_a_quiet_edit_came_after_it(render) -> None:
         later = NOW + timedelta(days=1)
         parsed = feedparser.parse(render(schedule, schedule.sessions, None, later))
         (change,) = [e for e in parsed.entries if "#revision-" in e.id]
-        assert change.title.startswith("Annulé : ")
+        assert change.title.startswith("Annulé\u00a0: ")
         assert ("changé depuis" in lxml.html.fromstring(change.summary).text_content()) is told

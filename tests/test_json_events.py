@@ -71,8 +71,9 @@ def check_session(
         {"name": moderator.name, "role": moderator.role} if moderator else None
     )
     assert entry["description"] == session.description
-    # Once a session is over, nobody registers or adds it to a calendar any more.
-    assert entry["registration_url"] == (None if over else session.registration_url)
+    # Once a session is over or cancelled, nobody registers or adds it to a calendar any more.
+    closed = over or session.is_cancelled
+    assert entry["registration_url"] == (None if closed else session.registration_url)
     assert entry["video_url"] == (session.video_url if session.video_public else None)
     links = entry["add_to_calendar"]
     if not session.is_dated or session.is_cancelled or over:

@@ -11,9 +11,10 @@ import pytest
 from flask.testing import FlaskClient
 
 from agenda import create_app
+from agenda.loader import parse_schedule
 from agenda.model import Schedule, Session
 from agenda.render import html
-from tests.conftest import SEVERAL
+from tests.conftest import LYON_OCTOBER, MINIMAL, SEVERAL
 
 PARIS = ZoneInfo("Europe/Paris")
 # Between texte-difficile (16 June 2021) and automne (31 October 2021).
@@ -189,7 +190,8 @@ def test_agenda_canonical_and_share_tags_are_absolute(
     home = shipped.calendar.base_url + "/"
     assert page.xpath("//link[@rel='canonical']/@href") == [home]
     assert page.xpath("//meta[@property='og:url']/@content") == [home]
-    assert page.xpath("//meta[@property='og:title']/@content") == [shipped.calendar.name]
+    (title,) = page.xpath("//meta[@property='og:title']/@content")
+    assert title.replace("\xa0", " ") == shipped.calendar.name  # its dash bound to the word
 
 
 def test_agenda_bytes_change_only_when_a_session_ends(several: Schedule) -> None:
@@ -270,3 +272,20 @@ def test_agenda_held_sessions_are_past_even_before_any_session_ends(shipped: Sch
     page = parse(html.agenda_page(shipped, datetime(2021, 5, 17, 12, tzinfo=UTC)))
     assert section_ids(page, "a-venir") == ["clermont-ferrand"]
     assert section_ids(page, "passees") == ["bourges", "biarritz"]
+
+
+@pytest.mark.parametrize("now", [datetime(2026, 10, 5, tzinfo=UTC),
+                                 datetime(2027, 1, 5, tzinfo=UTC)])
+def test_agenda_without_a_description_still_describes_itself(now: datetime) -> None:
+    """The calendar's description is optional: without one, search results and link previews
+    got « » (content="") for the agenda; they get what its card says, session to come or not."""
+    schedule = parse_schedule(MINIMAL + LYON_OCTOBER, "sessions.toml")
+    session = schedule.session("lyon")
+    assert session is not None and not schedule.calendar.description
+    for body in (html.agenda_page(schedule, now), html.session_page(schedule, session, now)):
+        page = parse(body)
+        described = page.xpath("//meta[contains(@name, 'description') or "
+                               "contains(@property, 'description')]/@content")
+        assert len(described) == 3 and len(set(described)) == 1 and described[0].strip()
+        assert [m.get("property") or m.get("name") for m in page.xpath("//meta")
+                if m.get("content") == ""] == []

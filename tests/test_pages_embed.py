@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import lxml.html
+from babel.dates import format_date
 from flask.testing import FlaskClient
 
 from agenda import create_app
 from agenda.model import Schedule
-from agenda.render import html
+from agenda.render import html, json_api
 from tests.conftest import SEVERAL
 
 SUMMER_2021 = datetime(2021, 7, 1, 12, 0, tzinfo=ZoneInfo("Europe/Paris"))
@@ -40,6 +42,26 @@ def test_embed_marks_cancelled_and_tentative(several: Schedule) -> None:
     words = " ".join(page.text_content().split())
     assert "Annulé" in words
     assert "À confirmer" in words
+
+
+def test_embed_says_when_a_moved_session_was_planned_and_in_which_zone(
+    several: Schedule,
+) -> None:
+    """« Reporté » alone left the CEPS site's readers asking: from when? The agenda's card says
+    it; so does the embed, and every date it gives (a cancelled one too) says its zone."""
+    page = lxml.html.fromstring(html.embed_page(several, SUMMER_2021))
+    items = {item.xpath("a/@href")[0]: " ".join(item.text_content().replace("\xa0", " ").split())
+             for item in page.xpath("//li[a]")}
+    document = json.loads(json_api.events_bytes(several, SUMMER_2021))
+    moved = [s for s in document["sessions"] if s["previous_start"] and s["url"].endswith(
+        tuple(items))]
+    assert moved
+    for session in moved:
+        former = datetime.fromisoformat(session["previous_start"])
+        words = items[session["url"].removeprefix(several.calendar.base_url)]
+        assert f"prévue le {format_date(former, 'EEEE d MMMM y', locale='fr')}" in words
+    dated = [words for href, words in items.items() if several.session(href.split("/")[-1]).start]
+    assert dated and all("heure de Paris" in words for words in dated)
 
 
 def test_embed_may_be_framed_by_any_site(client: FlaskClient) -> None:

@@ -27,8 +27,9 @@ def text(element: lxml.html.HtmlElement) -> str:
 
 
 def meta(page: lxml.html.HtmlElement) -> dict[str, str]:
-    """Every <meta> by property or name."""
-    return {m.get("property") or m.get("name"): m.get("content") for m in page.xpath("//meta")}
+    """Every <meta> by property or name, non-breaking spaces read as plain ones."""
+    return {m.get("property") or m.get("name"): m.get("content").replace("\xa0", " ")
+            for m in page.xpath("//meta[@content]")}
 
 
 def session(schedule: Schedule, session_id: str, now: datetime) -> lxml.html.HtmlElement:
@@ -65,8 +66,7 @@ def test_labels_past_public_video_is_not_offered_to_follow(several: Schedule) ->
 
 def test_labels_tentative_title_says_a_confirmer(several: Schedule) -> None:
     page = session(several, "provisoire", BEFORE_ALL)
-    title = page.xpath("//title")[0].text
-    assert title.startswith("À confirmer : Autres rencontres : Nantes")
+    assert text(page.xpath("//title")[0]).startswith("À confirmer : Autres rencontres : Nantes")
     assert meta(page)["og:title"] == "À confirmer : Autres rencontres : Nantes"
     assert meta(page)["twitter:title"] == "À confirmer : Autres rencontres : Nantes"
 
@@ -88,8 +88,7 @@ def test_labels_meta_description_of_a_dated_session(shipped: Schedule) -> None:
     clermont = shipped.session("clermont-ferrand")
     tags = meta(session(shipped, "clermont-ferrand", BEFORE_ALL))
     assert tags["description"] == tags["og:description"]
-    # Times and dates are joined by non-breaking spaces; read them as plain ones here.
-    assert tags["description"].replace("\u00a0", " ").startswith(
+    assert tags["description"].startswith(
         "Tour des Villes n° 3 à Clermont-Ferrand (Club Villes de demain du CEPS), "
         "en visioconférence : mercredi 19 mai 2021, 8 h 45 – 10 h 15, heure de Paris. "
     )

@@ -157,9 +157,10 @@ announced = 2026-12-04
         "//section[@aria-labelledby='historique']//li"
     )]
     day = f"{published.day}\u00a0{MONTHS[published.month - 1]} {published.year}"
-    assert history[0] == f"{day} : annonce"
+    assert history[0] == f"{day}\u00a0: annonce"
     document = json.loads(json_api.session_bytes(version.schedule, metz))
-    assert document["changes"][0]["summary"] == history[0]
+    # The same words; the page binds the colon to its word.
+    assert document["changes"][0]["summary"] == history[0].replace("\u00a0:", " :")
 
 
 def test_check_warns_of_a_replay_before_the_session(
@@ -207,6 +208,56 @@ def test_no_breakable_space_inside_a_formatted_time(fixture: Path) -> None:
         seen += len(TIME.findall(text))
         assert breakable_spaces(text) == []
     assert seen > 0
+
+
+# A plain space a line may break at before French high punctuation or a dash, inside
+# guillemets, or between « n° » and its number.
+LOOSE = re.compile(r" [:;!?»–]|« |n° \d")
+
+
+@pytest.mark.parametrize("fixture", [READERS, SEVERAL], ids=lambda p: p.stem)
+def test_no_line_breaks_before_french_punctuation(fixture: Path) -> None:
+    """Text and the words of attributes (titles, descriptions, alt texts) of every page: the
+    data's own text (« Ça va ? ») as much as ours (« Annulé : »)."""
+    schedule = load_schedule(fixture)
+    withdrawn = html.withdrawn_page(schedule.calendar, NOW)
+    bodies = [html.agenda_page(schedule, NOW), html.embed_page(schedule, NOW), withdrawn,
+              *(html.error_page(schedule.calendar, code, *words)
+                for code, words in html.ERRORS.items())]
+    for moment in (datetime(2021, 1, 1, tzinfo=UTC), NOW):
+        bodies += [html.session_page(schedule, s, moment) for s in schedule.sessions]
+    loose = []
+    for body in bodies:
+        tree = lxml.html.fromstring(body)
+        for script in tree.xpath("//script"):
+            script.drop_tree()  # data, not text a reader sees
+        words = [tree.text_content(), *tree.xpath("//@content|//@alt|//@title|//@aria-label")]
+        loose += [match for text in words for match in LOOSE.findall(text)]
+    assert loose == []
+
+
+@pytest.mark.parametrize("fixture", [READERS, SEVERAL], ids=lambda p: p.stem)
+def test_feed_readers_break_no_line_before_french_punctuation(fixture: Path) -> None:
+    """Titles and bodies of RSS and Atom entries, read back by feedparser: a narrow reader
+    showed « Annulé » on a line and « : Tour des Villes » on the next."""
+    schedule = load_schedule(fixture)
+    seen, loose = 0, []
+    for render in (feeds.rss_bytes, feeds.atom_bytes):
+        parsed = feedparser.parse(render(schedule, schedule.sessions, until=NOW))
+        for entry in parsed.entries:
+            body = lxml.html.fromstring(entry.summary).text_content()
+            seen += 1
+            loose += LOOSE.findall(entry.title) + LOOSE.findall(body)
+    assert seen > 0 and loose == []
+
+
+def test_scripts_write_french_punctuation_as_the_pages_do() -> None:
+    """The words the pages' scripts put on screen (a copy's status, the visitor's time)."""
+    static = Path(html.__file__).resolve().parent.parent / "static"
+    words = [w for js in static.glob("*.js")
+             for w in re.findall(r'"((?:[^"\\]|\\.)*)"', js.read_text(encoding="utf-8"))]
+    assert any("Adresse" in w for w in words)
+    assert [w for w in words if LOOSE.search(w)] == []
 
 
 def contact_names(tree: lxml.html.HtmlElement) -> list[str]:
@@ -266,3 +317,29 @@ def test_json_status_label_is_the_badge_of_the_page(readers: Schedule, moment: d
               .text_content() for s in readers.sessions}
     assert labels == badges
     assert labels["rennes"] == ("Confirmé" if moment.year == 2021 else "Tenue")
+
+
+@pytest.mark.parametrize("now", [datetime(2021, 10, 20, tzinfo=UTC),
+                                 datetime(2021, 12, 1, tzinfo=UTC)])
+def test_registration_is_offered_alike_by_page_feed_calendar_and_json(now: datetime) -> None:
+    """Whoever reads the session, where it is offered: /events.json kept the registration link
+    of a cancelled session, which the CEPS site showed as « S'inscrire »."""
+    schedule = load_schedule(SEVERAL)
+    document = json.loads(json_api.events_bytes(schedule, now))
+    from_json = {e["id"]: e["registration_url"] is not None for e in document["sessions"]}
+    calendar = icalendar.Calendar.from_ical(ical.feed_bytes(schedule, schedule.sessions))
+    from_ics = {str(e["URL"]).rsplit("/", 1)[-1]: "Inscription" in str(e["DESCRIPTION"])
+                for e in calendar.walk("VEVENT")}
+    feed = feedparser.parse(feeds.atom_bytes(schedule, schedule.sessions, until=now))
+    from_feed = {e.id.rsplit("/", 1)[-1]: "Inscription" in e.content[0].value
+                 for e in feed.entries}
+    for session in schedule.sessions:
+        tree = page(schedule, session.id, now)
+        on_page = bool(tree.xpath("//a[normalize-space()='S’inscrire à la séance']"))
+        assert from_json[session.id] == on_page, session.id
+        assert from_feed.get(session.id, on_page) == on_page, session.id
+        if not session.is_over(now):  # a calendar file does not change as the session ends
+            assert from_ics.get(session.id, on_page) == on_page, session.id
+    # Tours, cancelled, is still to come on 20 October; so is Orléans, open on the 20th.
+    assert from_json["annulee"] is False
+    assert from_json["automne"] is (now.month == 10)

@@ -162,7 +162,7 @@ def change_entries(server: Server) -> dict[str, tuple[str, datetime]]:
     parsed = feedparser.parse(get(server.url + "/atom.xml")[2])
     assert parsed.bozo == 0
     return {
-        e.id: (e.title.split(" : ")[0], datetime(*e.published_parsed[:6], tzinfo=UTC))
+        e.id: (e.title.split("\u00a0: ")[0], datetime(*e.published_parsed[:6], tzinfo=UTC))
         for e in parsed.entries if "#revision-" in e.id
     }
 

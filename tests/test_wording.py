@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import json
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import lxml.html
 import pytest
 
 from agenda import create_app
-from agenda.render import wording
-from tests.conftest import SEVERAL
+from agenda.loader import parse_schedule
+from agenda.render import html, json_api, wording
+from tests.conftest import LYON_OCTOBER, MINIMAL, SEVERAL
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -57,3 +60,22 @@ def test_clock_time_keeps_the_whole_cldr_short_time(language: str, expected: str
 def test_duration_reads_minutes_hours_and_days(minutes: int, expected: str) -> None:
     # "_" stands for a non-breaking space: a number never ends a line apart from its unit.
     assert wording.duration(timedelta(minutes=minutes)) == expected.replace("_", "\u00a0")
+
+
+@pytest.mark.parametrize(("zone", "city"), [
+    ("Europe/Brussels", "Bruxelles"), ("Pacific/Noumea", "Nouméa"),
+    ("Indian/Reunion", "La Réunion"), ("America/Sao_Paulo", "São Paulo"),
+    ("Europe/Paris", "Paris"),
+])
+def test_time_zone_is_named_as_the_french_write_its_city(zone: str, city: str) -> None:
+    """The zone's city came from its IANA key: « heure de Brussels », « heure de Noumea »."""
+    text = MINIMAL.replace("[calendar]\n", f'[calendar]\ntimezone = "{zone}"\n') + LYON_OCTOBER
+    schedule = parse_schedule(text, "sessions.toml")
+    session = schedule.session("lyon")
+    assert session is not None
+    now = datetime(2026, 10, 5, tzinfo=UTC)
+    page = lxml.html.fromstring(html.session_page(schedule, session, now))
+    said = " ".join(page.xpath("//main")[0].text_content().replace("\xa0", " ").split())
+    (event,) = json.loads(json_api.events_bytes(schedule, now))["sessions"]
+    assert f"10 h 15, heure de {city}" in said
+    assert event["when"].replace("\xa0", " ").endswith(f"10 h 15, heure de {city}")

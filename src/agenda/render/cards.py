@@ -174,7 +174,7 @@ def _width(text: str, font: ImageFont.FreeTypeFont) -> float:
 
 def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
     lines: list[str] = []
-    for word in text.split():
+    for word in filter(None, wording.typeset(text).split(" ")):  # « 8 h 45 », « n° 3 : » whole
         if lines and _width(f"{lines[-1]} {word}", font) <= width:
             lines[-1] = f"{lines[-1]} {word}"
         else:

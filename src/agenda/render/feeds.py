@@ -134,8 +134,8 @@ def entry_html(schedule: Schedule, session: Session, now: datetime | None = None
     if session.registration_url and not session.is_cancelled and not over:
         html.append(f"<p><strong>Inscription :</strong> {_link(session.registration_url)}</p>")
     related = [_link(links.page_url(info, session), "Page de la séance")]
-    if session.is_dated:
-        # Undated sessions have no .ics (the route answers 404).
+    if session.is_dated and not session.is_cancelled and not over:
+        # As the page: nothing to add once cancelled or over; an undated session has no .ics.
         related.append(_link(links.ics_url(info, session), "Ajouter à mon agenda (.ics)"))
     html.append("<p>" + " · ".join(related) + "</p>")
     contacts = schedule.contacts_for(session)
@@ -158,13 +158,13 @@ def build_entry(schedule: Schedule, session: Session, revision: Revision | None 
     if revision is None:
         assert session.announced is not None, "only announced sessions have an entry"
         entry.guid(page, permalink=True)  # also the Atom id
-        entry.title(wording.announcement_title(session, info.language))
+        entry.title(wording.typeset(wording.announcement_title(session, info.language)))
         entry.published(session.announced.astimezone(zone))
         entry.updated(entry_updated(session).astimezone(zone))
     else:
         title = wording.change_title(session, revision, info.language)
         entry.guid(f"{page}#revision-{revision.sequence}", permalink=False)
-        entry.title(title)
+        entry.title(wording.typeset(title))
         entry.published(revision.at.astimezone(zone))
         entry.updated(revision.at.astimezone(zone))
         since = "<p><em>La séance a changé depuis : ce qui suit la décrit à jour.</em></p>\n" \
@@ -174,7 +174,7 @@ def build_entry(schedule: Schedule, session: Session, revision: Revision | None 
     # second one (the .ics) would be a second rel="alternate" of the same type,
     # which RFC 4287 forbids. The .ics link is in the body instead.
     entry.link(href=page, rel="alternate", type="text/html")
-    entry.content(body, type="html")
+    entry.content(wording.typeset(body), type="html")
     entry.category(term=session.series.id, label=session.series.title)
     return entry
 

@@ -20,11 +20,6 @@ from agenda.model import CalendarInfo, Planned, Schedule, Series, Session, Statu
 from agenda.render import links, wording
 from agenda.render.cards import CardImage, agenda_image, session_image
 
-STYLESHEET = "/static/agenda.css"
-SCRIPT = "/static/copy.js"
-# Shows the visitor's own time beside the calendar's, when they differ.
-LOCAL_TIME = "/static/localtime.js"
-ICON = "/static/favicon.svg"
 SCHEMA_STATUS = {
     Status.CONFIRMED: "https://schema.org/EventScheduled",
     # schema.org has no "tentative": the event is still planned for that date.
@@ -44,19 +39,23 @@ ERRORS = {
 }
 
 
+def _typeset(value: Any) -> Any:
+    """A value as pages print it, French spacing non-breaking (not Markup: the JSON-LD's data)."""
+    text = isinstance(value, str) and not isinstance(value, Markup)
+    return wording.typeset(value) if text else value
+
+
 # The package's templates, autoescaping everything; Jinja2 compiles each once, when first used.
 TEMPLATES = Environment(loader=PackageLoader("agenda", "templates"), autoescape=True,
                         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                        keep_trailing_newline=True)
+                        keep_trailing_newline=True, finalize=_typeset)
 
 
 @dataclass(frozen=True, slots=True)
 class SessionView:
     """What the templates show of a session, every word and date already formatted.
 
-    Templates get this rather than the Session, so they cannot reach a private
-    video link: the only video link here is the public one.
-    """
+    Not the Session, so that they cannot reach a private video link: the public one alone."""
 
     id: str
     number: int | None
@@ -203,14 +202,12 @@ def _split(schedule: Schedule, past: Collection[str]) -> tuple[list[Session], li
 
 
 def _site(calendar: CalendarInfo) -> dict[str, Any]:
-    """What every full page shows: names, feed links, stylesheet."""
+    """What every full page shows: names and feed links."""
     # Open Graph wants language_TERRITORY; French is published for France.
     base, _, territory = calendar.language.partition("-")
     return {
         "calendar": calendar,
         "home": "/",
-        "stylesheet": STYLESHEET,
-        "icon": ICON,
         "rss": links.RSS_PATH,
         "atom": links.ATOM_PATH,
         "json": links.EVENTS_JSON_PATH,
@@ -242,8 +239,6 @@ def agenda_page(schedule: Schedule, now: datetime) -> bytes:
         image=agenda_image(schedule, past),
         upcoming=_groups(schedule, upcoming, past, upcoming_planned(schedule, now)),
         past=_groups(schedule, done, past),
-        script=SCRIPT,
-        local_time=LOCAL_TIME,
         subscribe=links.subscribe_urls(calendar),
     )
 
@@ -332,7 +327,6 @@ def session_page(
              if session.is_dated and not session.is_cancelled and not past else None),
         ics_path=(ics or links.ics_path(session)) if session.is_dated else None,
         jsonld=script_json(jsonld) if jsonld is not None else None,
-        script=LOCAL_TIME,
     )
 
 

@@ -63,7 +63,7 @@ def session_document(
         "speakers": [asdict(p) for p in session.speakers],
         "moderator": asdict(session.moderator) if session.moderator else None,
         "description": session.description,
-        "registration_url": None if over else session.registration_url,
+        "registration_url": None if over or session.is_cancelled else session.registration_url,
         "video_url": session.public_video_url,
         "add_to_calendar": links.add_to_calendar(calendar, session) if can_add else None,
         "announced": _instant(session.announced),

@@ -6,16 +6,19 @@ Dates and times go through Babel: month and day names come from CLDR, not a hand
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from babel import Locale
-from babel.dates import format_time
+from babel.dates import format_time, get_timezone_location
 
 from agenda.model import CalendarInfo, Change, Planned, Revision, Schedule, Session, Status
 
 # Joins the parts of a time (« 8 h 45 ») and a day to its month: a line never breaks inside them.
 NBSP = "\u00a0"
+# French spacing: a line never starts with « : ; ! ? » – » nor ends with « « » or « n° ».
+FRENCH_SPACES = re.compile(r" (?=[:;!?»–])|(?<=«) |(?<=n°) (?=\d)")
 STATUS_LABELS = {
     Status.CONFIRMED: "Confirmé",
     Status.TENTATIVE: "À confirmer",
@@ -59,6 +62,11 @@ def _babel(locale: str) -> Locale:
     return Locale.parse(locale, sep="-")
 
 
+def typeset(text: str) -> str:
+    """`text` as pages and feed readers show it: the spaces of French punctuation non-breaking."""
+    return FRENCH_SPACES.sub(NBSP, text)
+
+
 def long_date(moment: datetime, locale: str = "fr", weekday: bool = True) -> str:
     """'mercredi 19 mai 2021' (day and month joined; `weekday` false: '19 mai 2021'); French
     writes the first '1er'. CLDR's wide names, read directly: format_datetime is 10 times slower."""
@@ -92,11 +100,9 @@ def when(session: Session | Planned, locale: str = "fr", undated: str = UNDATED)
 
 
 def zone_label(session: Session | Planned) -> str:
-    """'heure de Paris' for Europe/Paris, else the zone's city name."""
-    zone = session.start.tzinfo if session.start else None
-    key = getattr(zone, "key", "") or ""
-    city = key.rsplit("/", 1)[-1].replace("_", " ")
-    return f"heure de {city}" if city else ""
+    """'heure de Paris', 'heure de Bruxelles': the zone's city as CLDR writes it in French."""
+    key = getattr(session.start.tzinfo if session.start else None, "key", "")
+    return f"heure de {get_timezone_location(key, _babel('fr'), return_city=True)}" if key else ""
 
 
 def duration(span: timedelta) -> str:

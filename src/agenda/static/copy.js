@@ -27,7 +27,7 @@
       } catch (error) {
         copied = false;
       }
-      say(copied ? "Adresse copiée." : "Adresse sélectionnée : copiez-la avec Ctrl+C (ou ⌘+C).");
+      say(copied ? "Adresse copiée." : "Adresse sélectionnée\u00a0: copiez-la avec Ctrl+C (ou ⌘+C).");
     }
 
     button.hidden = false;

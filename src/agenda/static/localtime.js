@@ -55,7 +55,7 @@
       return; // the visitor's clock reads as the calendar's
     }
     var sameDay = start.toDateString() === end.toDateString();
-    var text = day(start) + ", " + clock(start) + " – " +
+    var text = day(start) + ", " + clock(start) + NBSP + "– " +
       (sameDay ? "" : day(end) + ", ") + clock(end);
     var where = place();
     var note = document.createElement("span");
