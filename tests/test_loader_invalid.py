@@ -218,9 +218,8 @@ def test_every_problem_is_reported_at_once(write_schedule) -> None:
 def test_missing_file_is_a_problem_not_a_traceback(tmp_path: Path) -> None:
     with pytest.raises(ScheduleError) as caught:
         load_schedule(tmp_path / "absent.toml")
-    expected = (
-        f"{tmp_path / 'absent.toml'} : impossible de lire le fichier : No such file or directory"
-    )
+    expected = (f"{tmp_path / 'absent.toml'} : impossible de lire le fichier : "
+                "fichier ou dossier introuvable")
     assert str(caught.value) == expected
 
 

@@ -8,6 +8,7 @@ gets the English msgids. Code and logs stay English: only what editors read is h
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -32,3 +33,17 @@ def _(msgid: str, **values: object) -> str:
     """The editor's text of `msgid`, with `values` put in its {placeholders}."""
     text = _MESSAGES.get(msgid, msgid)
     return text.format(**values) if values else text
+
+
+def os_reason(error: OSError) -> str:
+    """Why a system call failed, in the reader's language: the catalogue has the C library's
+    usual reasons (its English strerror); another is named by its errno (ENOTEMPTY)."""
+    if error.strerror in _MESSAGES or not _MESSAGES:
+        return _(error.strerror or "")
+    return _("system error {name}", name=errno.errorcode.get(error.errno or 0, "?"))
+
+
+def said(error: Exception) -> str:
+    """`error` for a person: an OSError as its file and os_reason, ours as it is."""
+    named = f"{error.filename}: " if getattr(error, "filename", None) else ""
+    return named + os_reason(error) if isinstance(error, OSError) else str(error)

@@ -29,7 +29,7 @@ from typing import Any, BinaryIO
 from agenda.errors import AgendaError, Problem, ScheduleError
 from agenda.format import MAX_NAME, SLUG
 from agenda.history import Entry, History, SessionChange, apply, caught_up, first_history, revise
-from agenda.i18n import _
+from agenda.i18n import _, os_reason
 from agenda.loader import parse_bytes, read_schedule_file
 from agenda.model import Change, Revision, Schedule, Status, city_slug
 
@@ -256,7 +256,7 @@ def read_version(path: Path, source: str, known: Version | None = None,
         return None
     except OSError as exc:
         raise PublishedError(_("{path}: cannot read ({reason})", path=path,
-                               reason=exc.strerror or exc)) from None
+                               reason=os_reason(exc))) from None
     if known is not None and (known.number, known.raw) == (history.version, raw):
         return known
     try:
@@ -303,7 +303,7 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], object], mode: int 
         handle, temporary = tempfile.mkstemp(prefix=_temporary_prefix(path), dir=path.parent)
     except OSError as exc:
         raise CannotWrite(_("cannot write in {folder}: {reason}", folder=path.parent,
-                            reason=exc.strerror or exc)) from None
+                            reason=os_reason(exc))) from None
     try:
         with os.fdopen(handle, "wb") as out:
             write(out)
@@ -316,7 +316,7 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], object], mode: int 
             os.unlink(temporary)
         if isinstance(exc, OSError):
             raise CannotWrite(_("cannot write {path}: {reason}", path=path,
-                                reason=exc.strerror or exc)) from None
+                                reason=os_reason(exc))) from None
         raise
     with contextlib.suppress(OSError):
         directory = os.open(path.parent, os.O_RDONLY)
@@ -433,7 +433,7 @@ def publishing_lock(published: Path) -> Iterator[None]:
             fd = os.open(lock, os.O_RDONLY)  # (but on NFS)
     except OSError as exc:
         raise CannotWrite(_("cannot create the lock beside {path}: {reason}", path=published,
-                            reason=exc.strerror or exc)) from None
+                            reason=os_reason(exc))) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -1,0 +1,61 @@
+"""No English reaches a French reader: messages that embed a library's reason (the C library's
+strerror, dateutil's, tomllib's) or that are written outside the catalogue.
+
+Each test drives a public entry point (the loader, the CLI runner, the test client) into an
+error path and looks for English words in what it prints, with a small list of words that are
+not French; with AGENDA_MESSAGES=en, the same paths say no French (their text is a msgid).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from agenda.cli import main
+from agenda.errors import ScheduleError
+from agenda.loader import load_schedule
+from tests.conftest import MINIMAL, SEVERAL
+
+# Words of the libraries' English messages (strerror, dateutil, tomllib, Werkzeug) that are no
+# French word: one of them in a French text is a leak.
+ENGLISH = {"the", "is", "not", "no", "such", "or", "directory", "file", "denied", "invalid",
+           "unknown", "parameter", "expected", "after", "statement", "end", "of", "document",
+           "at", "line", "column", "too", "many", "levels", "symbolic", "links", "name", "long",
+           "space", "left", "device", "read", "only", "error", "found", "request", "method",
+           "allowed", "published", "sessions", "from", "and", "with", "unclosed", "table"}
+
+
+def english(text: str) -> set[str]:
+    """The English words of `text`, outside what is quoted from the file (« … », paths)."""
+    text = re.sub(r"«[^»]*»|\S*/\S*", " ", text)
+    return {w for w in re.findall(r"[A-Za-z]+", text) if w.lower() in ENGLISH}
+
+
+def problems_of(path: Path) -> list[str]:
+    with pytest.raises(ScheduleError) as caught:
+        load_schedule(path)
+    return [str(p) for p in caught.value.problems]
+
+
+@pytest.mark.parametrize("name", ["absent.toml", "file.toml/inside.toml", "loop.toml"])
+def test_a_file_that_cannot_be_read_says_why_in_french(tmp_path: Path, name: str) -> None:
+    (tmp_path / "file.toml").write_text(MINIMAL, encoding="utf-8")
+    (tmp_path / "loop.toml").symlink_to("loop.toml")
+    (problem,) = problems_of(tmp_path / name)
+    assert english(problem) == set(), problem
+
+
+def test_a_site_folder_not_writable_is_said_in_french(runner: CliRunner, tmp_path: Path) -> None:
+    # agenda build, whose site folder cannot be made: the C library's reason was printed.
+    path = tmp_path / "sessions.toml"
+    shutil.copyfile(SEVERAL, path)
+    (tmp_path / "sites").write_text("a file where the site folder goes", encoding="utf-8")
+    result = runner.invoke(main, ["build", "--publish", "--data", str(path), str(tmp_path / "o")],
+                           env={"AGENDA_SITE": str(tmp_path / "sites" / "x")})
+    assert result.exit_code == 1
+    last = result.output.splitlines()[-1]
+    assert english(last) == set(), last
