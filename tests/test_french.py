@@ -59,3 +59,22 @@ def test_a_site_folder_not_writable_is_said_in_french(runner: CliRunner, tmp_pat
     assert result.exit_code == 1
     last = result.output.splitlines()[-1]
     assert english(last) == set(), last
+
+
+@pytest.mark.parametrize("rule", ["FREQ=MONTHLY;BYDAY=XX;COUNT=3", "FREQ=MONTHLY;FOO=1;COUNT=3",
+                                  "FREQ=MONTHLY;UNTIL=2021-05", "FREQ=WEEKLY;INTERVAL=0;COUNT=3"])
+def test_a_rhythm_dateutil_refuses_is_said_in_french(tmp_path: Path, rule: str) -> None:
+    path = tmp_path / "sessions.toml"
+    rhythm = f'rhythm = {{ rule = "{rule}", first = 2026-03-18, start = 08:45:00, end = 10:15:00 }}'
+    path.write_text(MINIMAL.replace('title = "Série"', f'title = "Série"\n{rhythm}'), "utf-8")
+    (problem,) = problems_of(path)
+    assert "rhythm.rule" in problem and english(problem) == set(), problem
+
+
+@pytest.mark.parametrize("line", ["number = 3 4", "[sessions", "x = {a = 1", "x = [1,, 2]",
+                                  "x = 1979-05-27T07:32:00Z9"])
+def test_a_toml_error_is_said_in_french(tmp_path: Path, line: str) -> None:
+    path = tmp_path / "sessions.toml"
+    path.write_text(MINIMAL + line + "\n", encoding="utf-8")
+    (problem,) = problems_of(path)
+    assert english(problem) == set(), problem
