@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from flask.testing import FlaskClient
 
 from agenda.cli import main
 from agenda.errors import ScheduleError
@@ -78,3 +79,12 @@ def test_a_toml_error_is_said_in_french(tmp_path: Path, line: str) -> None:
     path.write_text(MINIMAL + line + "\n", encoding="utf-8")
     (problem,) = problems_of(path)
     assert english(problem) == set(), problem
+
+
+# /healthz's keywords, which monitors match (README); what they introduce is French.
+KEYWORDS = re.compile(r"^(ok: serving version|site folder:|pending since|problem:)", re.M)
+
+
+def test_healthz_says_in_french_what_its_keywords_introduce(client: FlaskClient) -> None:
+    body = client.get("/healthz").get_data(as_text=True)
+    assert KEYWORDS.match(body) and english(KEYWORDS.sub(" ", body)) == set(), body
