@@ -8,8 +8,11 @@ not French; with AGENDA_MESSAGES=en, the same paths say no French (their text is
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -88,3 +91,33 @@ KEYWORDS = re.compile(r"^(ok: serving version|site folder:|pending since|problem
 def test_healthz_says_in_french_what_its_keywords_introduce(client: FlaskClient) -> None:
     body = client.get("/healthz").get_data(as_text=True)
     assert KEYWORDS.match(body) and english(KEYWORDS.sub(" ", body)) == set(), body
+
+
+# The web layer's 404s and the loader's problems on a contact no [[contacts]] names, in English
+# when AGENDA_MESSAGES=en: their French comes from the catalogue, not from the code.
+IN_ENGLISH = """
+import sys
+from pathlib import Path
+from agenda import create_app
+from agenda.errors import ScheduleError
+from agenda.loader import parse_schedule
+client = create_app({"AGENDA_DATA": sys.argv[1], "TESTING": True}).test_client()
+for url in ("/events/atlantide", "/events/sans-date.ics", "/series/x/rss.xml", "/cities/x/rss.xml",
+            "/rss.xml?city=x", "/calendar.ics?series=essais&city=x"):
+    print(client.get(url, headers={"Accept": "text/plain"}).get_data(as_text=True), end="")
+for name in ("Zoe Martin", "x"):
+    named = f'id = "printemps"\\ncontacts = ["{name}"]'
+    text = Path(sys.argv[1]).read_text().replace('id = "printemps"', named)
+    try:
+        parse_schedule(text, "t.toml")
+    except ScheduleError as error:
+        print(error)
+"""
+
+
+def test_messages_come_from_the_catalogue() -> None:
+    env = dict(os.environ, AGENDA_MESSAGES="en")
+    said = subprocess.run([sys.executable, "-c", IN_ENGLISH, str(SEVERAL)], env=env,
+                          capture_output=True, text=True, timeout=120, check=True).stdout
+    assert len(said.splitlines()) == 8, said
+    assert re.findall(r"«|»|\b(?:séance|Aucune|Série|Ville|Filtre|connus)\b", said) == [], said
