@@ -30,7 +30,8 @@ ENGLISH = {"the", "is", "not", "no", "such", "or", "directory", "file", "denied"
            "unknown", "parameter", "expected", "after", "statement", "end", "of", "document",
            "at", "line", "column", "too", "many", "levels", "symbolic", "links", "name", "long",
            "space", "left", "device", "read", "only", "error", "found", "request", "method",
-           "allowed", "published", "sessions", "from", "and", "with", "unclosed", "table"}
+           "allowed", "published", "sessions", "from", "and", "with", "unclosed", "table", "usage",
+           "try", "help", "value"}
 
 
 def english(text: str) -> set[str]:
@@ -82,6 +83,18 @@ def test_a_toml_error_is_said_in_french(tmp_path: Path, line: str) -> None:
     path.write_text(MINIMAL + line + "\n", encoding="utf-8")
     (problem,) = problems_of(path)
     assert english(problem) == set(), problem
+
+
+@pytest.mark.parametrize("command", [["publish", "FOLDER"], ["build", "--data", "FOLDER", "out"],
+                                     ["editor", "add", "a@example.org", "--name", "A", "--data",
+                                      "FOLDER"], ["editor", "list", "--data", "FOLDER"]])
+def test_a_folder_named_as_the_schedule_is_refused_in_french(
+    runner: CliRunner, tmp_path: Path, command: list[str]
+) -> None:
+    # click's own check said « Error: Invalid value for '--data': File '…' is a directory. »
+    result = runner.invoke(main, [str(tmp_path) if a == "FOLDER" else a for a in command])
+    assert result.exit_code == 1
+    assert english(result.output) == set(), result.output
 
 
 # /healthz's keywords, which monitors match (README); what they introduce is French.

@@ -124,7 +124,7 @@ def check(path: Path | None) -> None:
 
 
 @main.command()
-@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("path", required=False, type=click.Path(readable=False, path_type=Path))
 @click.option("--withdraw", multiple=True, metavar="ID", help="Let this published session, "
               "removed from the file, go without a cancellation (repeatable).")
 @click.option("--correction/--announce", default=None, help="Publish the changes as corrections "
@@ -221,7 +221,7 @@ def serve(
 
 @main.command()
 @click.argument("outdir", type=click.Path(file_okay=False, resolve_path=True, path_type=Path))
-@_data_option(dir_okay=False)
+@_data_option(readable=False)
 @click.option("--now", help="The moment pages and news feeds are built for, ISO 8601 with offset "
               "(default: now). Pin it to rebuild an export identically.")
 @click.option("--publish", "publish_first", is_flag=True,

@@ -22,7 +22,12 @@ def editor() -> None:
 
 
 def _schedule(data: str | None) -> Path:
-    return Path(data or os.environ.get("AGENDA_DATA", DEFAULT_DATA))
+    schedule = Path(data or os.environ.get("AGENDA_DATA", DEFAULT_DATA))
+    if schedule.is_dir():  # in the loader's words, not as click's usage error (in English)
+        click.echo(_("{place}: {message}", place=schedule, message=_(
+            "is a folder, not a schedule file; name the .toml file inside it")), err=True)
+        sys.exit(1)
+    return schedule
 
 
 def _editors_file(data: str | None, writing: bool = False) -> Path:
@@ -43,7 +48,7 @@ def _fail(target: Path, error: EditorError | CannotWrite | OSError) -> NoReturn:
 
 
 _DATA_OPTION = click.option(
-    "--data", type=click.Path(dir_okay=False),
+    "--data", type=click.Path(),
     help="Schedule file (default: $AGENDA_DATA or data/sessions.toml).",
 )
 
