@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
 import click
-from click.decorators import FC
 
 from agenda import DEFAULT_DATA, personal
 from agenda.desk.commands import editor
@@ -63,10 +61,8 @@ def _fail(error: ScheduleError, target: Path, closing: str | None = None) -> NoR
                       else _("{path}: {count} problems.", path=target, count=count)))
 
 
-def _data_option(**checks: bool) -> Callable[[FC], FC]:
-    """The --data option; `checks` are click.Path's."""
-    return click.option("--data", type=click.Path(**checks),
-                        help="Schedule file (default: $AGENDA_DATA or data/sessions.toml).")
+_DATA_OPTION = click.option("--data", type=click.Path(readable=False),
+                            help="Schedule file (default: $AGENDA_DATA or data/sessions.toml).")
 
 
 @click.group()
@@ -173,7 +169,7 @@ def publish(path: Path | None, withdraw: tuple[str, ...], correction: bool | Non
 @click.option("--host", help="Address to listen on (default: the configuration's, 127.0.0.1).")
 @click.option("--port", type=int, help="Port to listen on (default: the configuration's, 8000).")
 @click.option("--workers", type=int, help="gunicorn workers (default: 2 per CPU + 1).")
-@_data_option(readable=False)
+@_DATA_OPTION
 @click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A gunicorn settings file read over the package's own, agenda/gunicorn_conf.py.")
 def serve(
@@ -221,7 +217,7 @@ def serve(
 
 @main.command()
 @click.argument("outdir", type=click.Path(file_okay=False, resolve_path=True, path_type=Path))
-@_data_option(readable=False)
+@_DATA_OPTION
 @click.option("--now", help="The moment pages and news feeds are built for, ISO 8601 with offset "
               "(default: now). Pin it to rebuild an export identically.")
 @click.option("--publish", "publish_first", is_flag=True,
@@ -274,7 +270,7 @@ def build(outdir: Path, data: str | None, now: str | None, publish_first: bool) 
 @main.command()
 @click.argument("session_id")
 @click.option("--email", help="Make the link for this registered person's address.")
-@_data_option(readable=False)
+@_DATA_OPTION
 def link(session_id: str, email: str | None, data: str | None) -> None:
     """Print the personal URL of SESSION_ID: its page and .ics with the private video link.
 
