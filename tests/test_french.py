@@ -8,6 +8,7 @@ not French; with AGENDA_MESSAGES=en, the same paths say no French (their text is
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -35,8 +36,9 @@ ENGLISH = {"the", "is", "not", "no", "such", "or", "directory", "file", "denied"
 
 
 def english(text: str) -> set[str]:
-    """The English words of `text`, outside what is quoted from the file (« … », paths)."""
-    text = re.sub(r"«[^»]*»|\S*/\S*", " ", text)
+    """The English words of `text`, outside what is quoted from the file (« … ») and the names
+    of files (paths, sessions.published.json)."""
+    text = re.sub(r"«[^»]*»|\S*/\S*|\S+\.\S+", " ", text)
     return {w for w in re.findall(r"[A-Za-z]+", text) if w.lower() in ENGLISH}
 
 
@@ -93,6 +95,28 @@ def test_a_folder_named_as_the_schedule_is_refused_in_french(
 ) -> None:
     # click's own check said « Error: Invalid value for '--data': File '…' is a directory. »
     result = runner.invoke(main, [str(tmp_path) if a == "FOLDER" else a for a in command])
+    assert result.exit_code == 1
+    assert english(result.output) == set(), result.output
+
+
+DAMAGES = {"not JSON": lambda d: "{",
+           "no key": lambda d: json.dumps({k: v for k, v in d.items() if k != "version"}),
+           "a bad time": lambda d: json.dumps(d | {"published": "hier"})}
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+@pytest.mark.parametrize("name", ["sessions.published.json", ".sessions.published.mark"])
+def test_a_published_file_damaged_is_said_in_french(
+    runner: CliRunner, tmp_path: Path, damage: str, name: str
+) -> None:
+    # JSON's, KeyError's and datetime's reasons were quoted: « (Expecting value: line 1 column 1
+    # (char 0)) », « ('version') », « (Invalid isoformat string: 'hier') ».
+    path = tmp_path / "sessions.toml"
+    shutil.copyfile(SEVERAL, path)
+    assert runner.invoke(main, ["publish", str(path)]).exit_code == 0
+    damaged = DAMAGES[damage](json.loads((tmp_path / name).read_text(encoding="utf-8")))
+    (tmp_path / name).write_text(damaged, encoding="utf-8")
+    result = runner.invoke(main, ["publish", str(path)])
     assert result.exit_code == 1
     assert english(result.output) == set(), result.output
 

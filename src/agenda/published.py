@@ -181,7 +181,7 @@ def _read_time(value: Any) -> datetime | None:
         return None
     moment = datetime.fromisoformat(value)
     if moment.tzinfo is None:
-        raise ValueError(_("time without offset: {value}", value=value))
+        raise PublishedError(_("time without offset: {value}", value=value))
     return moment
 
 
@@ -190,7 +190,7 @@ def _read_revision(data: dict[str, Any]) -> Revision:
     status = was.get("status")
     at = _read_time(data["at"])
     if at is None:
-        raise ValueError(_("a revision without a time"))
+        raise PublishedError(_("a revision without a time"))
     return Revision(
         at=at, sequence=int(data["sequence"]), fields=tuple(str(f) for f in data["fields"]),
         news=tuple(Change(n) for n in data.get("news", ())),
@@ -209,18 +209,28 @@ def _read_entry(data: dict[str, Any]) -> Entry:
     )
 
 
+def _why(error: Exception) -> str:
+    """What is wrong in a file agenda wrote, in the reader's words (the libraries' are English)."""
+    if isinstance(error, PublishedError | OSError):
+        return os_reason(error) if isinstance(error, OSError) else str(error)
+    if isinstance(error, json.JSONDecodeError):
+        return _("not JSON from line {line}", line=error.lineno)
+    return _("no '{key}'", key=error.args[0]) if isinstance(error, KeyError) \
+        else _("a value is not what agenda writes there")
+
+
 def from_json(data: bytes, where: str) -> tuple[bytes, History]:
     """The schedule bytes and history a published-version file holds; PublishedError if broken."""
     try:
         document = json.loads(data.decode("utf-8"))
         if document.get("format") != FORMAT:
-            raise ValueError(_("format {found!r}, not {expected!r} (written by another release?)",
-                               found=document.get("format"), expected=FORMAT))
+            raise PublishedError(_("format {found!r}, not {expected!r} (written by another "
+                                   "release?)", found=document.get("format"), expected=FORMAT))
         schedule = document["schedule"]
         raw = "\n".join(schedule["lines"]).encode("utf-8")
         gone = document.get("gone", {})
         if digest_of(raw) != schedule["sha256"]:
-            raise ValueError(_("the schedule text does not match its sha256 (edited by hand?)"))
+            raise PublishedError(_("the schedule text does not match its sha256 (edited by hand?)"))
         history = History(
             version=int(document["version"]),
             published=_read_time(document["published"]),
@@ -234,12 +244,12 @@ def from_json(data: bytes, where: str) -> tuple[bytes, History]:
         names = (*history.sessions, *history.gone_series, *map(city_slug, history.gone_cities))
         strange = [k for k in names if not SLUG.match(k) or len(k) > MAX_NAME]
         if strange or (strange := [k for k in history.planned if not PLANNED_KEY.match(k)]):
-            raise ValueError(_("{key} is not an id", key=repr(strange[0])))
-    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+            raise PublishedError(_("{key} is not an id", key=repr(strange[0])))
+    except (PublishedError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise PublishedError(_("{path}: not a published version agenda can read ({reason}); put "
                                "back its last good copy (git, a backup), or run `agenda publish "
                                "--new-history` to go on from the schedule file",
-                               path=where, reason=exc)) from None
+                               path=where, reason=_why(exc))) from None
     return raw, history
 
 
@@ -371,11 +381,11 @@ def read_mark(published: Path) -> Mark | None:
                     data["acknowledged"] is True)
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (PublishedError, OSError, ValueError, KeyError, TypeError) as exc:
         raise PublishedError(_(
             "{path}: unreadable mark ({reason}). Check {history}, then run "
             "`agenda publish --new-history` to write it anew",
-            path=path, reason=exc, history=published.name)) from None
+            path=path, reason=_why(exc), history=published.name)) from None
 
 
 def write_mark(published: Path, version: Version, acknowledged: bool) -> None:
