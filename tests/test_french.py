@@ -23,6 +23,7 @@ from flask.testing import FlaskClient
 from agenda.cli import main
 from agenda.errors import ScheduleError
 from agenda.loader import load_schedule
+from agenda.published import digest_of
 from tests.conftest import MINIMAL, SEVERAL
 
 # Words of the libraries' English messages (strerror, dateutil, tomllib, Werkzeug) that are no
@@ -118,6 +119,22 @@ def test_a_published_file_damaged_is_said_in_french(
     (tmp_path / name).write_text(damaged, encoding="utf-8")
     result = runner.invoke(main, ["publish", str(path)])
     assert result.exit_code == 1
+    assert english(result.output) == set(), result.output
+
+
+def test_a_published_text_that_no_longer_loads_is_said_in_french(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    # Its problems were said of « sessions.toml (as published in sessions.published.json) ».
+    path = tmp_path / "sessions.toml"
+    shutil.copyfile(SEVERAL, path)
+    assert runner.invoke(main, ["publish", str(path)]).exit_code == 0
+    document = json.loads((tmp_path / "sessions.published.json").read_text(encoding="utf-8"))
+    lines = [*document["schedule"]["lines"], "strat = 1"]  # a key this release refuses
+    document["schedule"] = {"lines": lines, "sha256": digest_of("\n".join(lines).encode())}
+    (tmp_path / "sessions.published.json").write_text(json.dumps(document), encoding="utf-8")
+    result = runner.invoke(main, ["build", "--data", str(path), str(tmp_path / "out")])
+    assert result.exit_code == 1 and "strat" in result.output
     assert english(result.output) == set(), result.output
 
 

@@ -270,7 +270,8 @@ def read_version(path: Path, source: str, known: Version | None = None,
     if known is not None and (known.number, known.raw) == (history.version, raw):
         return known
     try:
-        return make_version(raw, history, f"{source} (as published in {path.name})")
+        return make_version(raw, history, _("{source} (as published in {name})", source=source,
+                                            name=path.name))
     except ScheduleError as error:
         if new_text is not None:  # stricter rules since it was published: the history goes on
             return make_version(raw, history, source, parse_bytes(new_text, source))
