@@ -237,7 +237,7 @@ def test_a_data_folder_the_service_cannot_write_stops_the_start_in_french() -> N
                       path=published_path(path), reason=denied) in result.stderr
         *_, built, last = result.stderr.splitlines()
         assert says("cannot build the site of {label} in {folder}: {error}", built)
-        assert built.endswith(f"{folder / 'sessions.site'}: {denied}"), built
+        assert built.endswith(f"{folder / 'sessions.site'} : {denied}"), built
         assert last == french("{error}\nagenda: not starting.", error="").splitlines()[-1]
 @contextmanager
 def serving(path: Path, **settings: str) -> Iterator[subprocess.Popen[bytes]]:

@@ -173,22 +173,22 @@ def test_a_broken_published_file_is_refused_with_what_is_wrong() -> None:
     many = ["ligne"] * 5000
     key = next(iter(good["sessions"]))
     cases = {
-        b"\xff{}": "une valeur n’est pas ce qu’agenda y écrit",
-        b"{": "pas du JSON à partir de la ligne 1",
-        b"[]": "une valeur n’est pas ce qu’agenda y écrit",
+        b"\xff{}": "pas du JSON, ou pas tel qu’agenda l’écrit",
+        b"{": "pas du JSON, ou pas tel qu’agenda l’écrit",
+        b"[]": "pas du JSON, ou pas tel qu’agenda l’écrit",
         _edited(good, schedule=None): "pas de « schedule »",
-        _edited(good, schedule__lines=[*many, 3]): "une valeur n’est pas ce qu’agenda y écrit",
+        _edited(good, schedule__lines=[*many, 3]): "pas du JSON, ou pas tel qu’agenda l’écrit",
         _edited(good, schedule__lines=[*many, "ab\ud800"]):
-            "une valeur n’est pas ce qu’agenda y écrit",
+            "pas du JSON, ou pas tel qu’agenda l’écrit",
         _edited(good, format="agenda-published/2"): "format 'agenda-published/2' au lieu de "
             "'agenda-published/1' (écrit par une autre version d’agenda ?)",
         _edited(good, published="2021-05-14T00:00:00"):
             "heure sans décalage UTC : 2021-05-14T00:00:00",
         _edited(good, schedule__lines="abc"):
             "le texte du calendrier ne correspond pas à son sha256 (modifié à la main ?)",
-        _edited(good, sessions=[1]): "une valeur n’est pas ce qu’agenda y écrit",
+        _edited(good, sessions=[1]): "pas du JSON, ou pas tel qu’agenda l’écrit",
         _edited(good, **{f"sessions__{key}__uid": None}): "pas de « uid »",
-        _edited(good, planned=[]): "une valeur n’est pas ce qu’agenda y écrit",
+        _edited(good, planned=[]): "pas du JSON, ou pas tel qu’agenda l’écrit",
         _edited(good, **{"sessions__a/b": good["sessions"][key]}): "'a/b' n’est pas un identifiant",
         _edited(good, gone={"series": {"../../x": "X"}}): "'../../x' n’est pas un identifiant",
         # Too long to name a file (the loader's limit): the build would fail on every start.

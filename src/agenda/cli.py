@@ -257,7 +257,8 @@ def build(outdir: Path, data: str | None, now: str | None, publish_first: bool) 
     except ScheduleError as error:
         _fail(error, target, _("agenda: nothing built until the schedule is valid."))
     except (AgendaError, ValueError, OSError) as error:
-        _quit(_("agenda: {error}", error=said(error)))
+        named = f"{error.filename}: " if isinstance(error, OSError) and error.filename else ""
+        _quit(_("agenda: {error}", error=named + said(error)))
     click.echo(_("{path}: {label}, {urls} URLs, {files} files, from {target}.", path=outdir,
                  label=version.label, urls=len(built.entries), files=count, target=target))
     rules = sum(1 for _entry in hosting.public(built.entries.values()))

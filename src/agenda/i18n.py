@@ -35,15 +35,10 @@ def _(msgid: str, **values: object) -> str:
     return text.format(**values) if values else text
 
 
-def os_reason(error: OSError) -> str:
-    """Why a system call failed, in the reader's language: the catalogue has the C library's
-    usual reasons (its English strerror); another is named by its errno (ENOTEMPTY)."""
-    if error.strerror in _MESSAGES or not _MESSAGES:
-        return _(error.strerror or "")
-    return _("system error {name}", name=errno.errorcode.get(error.errno or 0, "?"))
-
-
 def said(error: Exception) -> str:
-    """`error` for a person: an OSError as its file and os_reason, ours as it is."""
-    named = f"{error.filename}: " if getattr(error, "filename", None) else ""
-    return named + os_reason(error) if isinstance(error, OSError) else str(error)
+    """`error` in the reader's words: ours as it is; a system call's failure as the catalogue says
+    the C library's reason (strerror, in English), else by its errno's name (ENOTEMPTY)."""
+    if not isinstance(error, OSError):
+        return str(error)
+    return _MESSAGES.get(error.strerror or "") or _("system error {name}",
+                                                    name=errno.errorcode.get(error.errno or 0, "?"))

@@ -43,7 +43,7 @@ from agenda.format import (
     Kind,
     Table,
 )
-from agenda.i18n import _, os_reason
+from agenda.i18n import _, said
 from agenda.model import (
     CalendarInfo,
     Contact,
@@ -117,7 +117,7 @@ def read_schedule_file(path: Path, source: str) -> bytes:
         message = _("is a folder, not a schedule file; name the .toml file inside it")
         raise _refused(source, message) from None
     except OSError as exc:
-        message = _("cannot read the file: {reason}", reason=os_reason(exc))
+        message = _("cannot read the file: {reason}", reason=said(exc))
         raise _refused(source, message) from None
     if len(raw) > MAX_FILE_BYTES:
         raise _refused(source, _("is more than {limit} bytes; a schedule file is at most that",

@@ -29,7 +29,7 @@ from typing import Any, BinaryIO
 from agenda.errors import AgendaError, Problem, ScheduleError
 from agenda.format import MAX_NAME, SLUG
 from agenda.history import Entry, History, SessionChange, apply, caught_up, first_history, revise
-from agenda.i18n import _, os_reason
+from agenda.i18n import _, said
 from agenda.loader import parse_bytes, read_schedule_file
 from agenda.model import Change, Revision, Schedule, Status, city_slug
 
@@ -209,16 +209,6 @@ def _read_entry(data: dict[str, Any]) -> Entry:
     )
 
 
-def _why(error: Exception) -> str:
-    """What is wrong in a file agenda wrote, in the reader's words (the libraries' are English)."""
-    if isinstance(error, PublishedError | OSError):
-        return os_reason(error) if isinstance(error, OSError) else str(error)
-    if isinstance(error, json.JSONDecodeError):
-        return _("not JSON from line {line}", line=error.lineno)
-    return _("no '{key}'", key=error.args[0]) if isinstance(error, KeyError) \
-        else _("a value is not what agenda writes there")
-
-
 def from_json(data: bytes, where: str) -> tuple[bytes, History]:
     """The schedule bytes and history a published-version file holds; PublishedError if broken."""
     try:
@@ -246,10 +236,12 @@ def from_json(data: bytes, where: str) -> tuple[bytes, History]:
         if strange or (strange := [k for k in history.planned if not PLANNED_KEY.match(k)]):
             raise PublishedError(_("{key} is not an id", key=repr(strange[0])))
     except (PublishedError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        why = _("no '{key}'", key=exc.args[0]) if isinstance(exc, KeyError) else str(exc) \
+            if isinstance(exc, PublishedError) else _("not JSON, or not as agenda writes it")
         raise PublishedError(_("{path}: not a published version agenda can read ({reason}); put "
                                "back its last good copy (git, a backup), or run `agenda publish "
                                "--new-history` to go on from the schedule file",
-                               path=where, reason=_why(exc))) from None
+                               path=where, reason=why)) from None
     return raw, history
 
 
@@ -266,7 +258,7 @@ def read_version(path: Path, source: str, known: Version | None = None,
         return None
     except OSError as exc:
         raise PublishedError(_("{path}: cannot read ({reason})", path=path,
-                               reason=os_reason(exc))) from None
+                               reason=said(exc))) from None
     if known is not None and (known.number, known.raw) == (history.version, raw):
         return known
     try:
@@ -314,7 +306,7 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], object], mode: int 
         handle, temporary = tempfile.mkstemp(prefix=_temporary_prefix(path), dir=path.parent)
     except OSError as exc:
         raise CannotWrite(_("cannot write in {folder}: {reason}", folder=path.parent,
-                            reason=os_reason(exc))) from None
+                            reason=said(exc))) from None
     try:
         with os.fdopen(handle, "wb") as out:
             write(out)
@@ -327,7 +319,7 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], object], mode: int 
             os.unlink(temporary)
         if isinstance(exc, OSError):
             raise CannotWrite(_("cannot write {path}: {reason}", path=path,
-                                reason=os_reason(exc))) from None
+                                reason=said(exc))) from None
         raise
     with contextlib.suppress(OSError):
         directory = os.open(path.parent, os.O_RDONLY)
@@ -383,10 +375,12 @@ def read_mark(published: Path) -> Mark | None:
     except FileNotFoundError:
         return None
     except (PublishedError, OSError, ValueError, KeyError, TypeError) as exc:
+        why = said(exc) if isinstance(exc, PublishedError | OSError) else _(
+            "not JSON, or not as agenda writes it")  # JSON's and Python's reasons are English
         raise PublishedError(_(
             "{path}: unreadable mark ({reason}). Check {history}, then run "
             "`agenda publish --new-history` to write it anew",
-            path=path, reason=_why(exc), history=published.name)) from None
+            path=path, reason=why, history=published.name)) from None
 
 
 def write_mark(published: Path, version: Version, acknowledged: bool) -> None:
@@ -444,7 +438,7 @@ def publishing_lock(published: Path) -> Iterator[None]:
             fd = os.open(lock, os.O_RDONLY)  # (but on NFS)
     except OSError as exc:
         raise CannotWrite(_("cannot create the lock beside {path}: {reason}", path=published,
-                            reason=os_reason(exc))) from None
+                            reason=said(exc))) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

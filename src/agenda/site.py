@@ -36,7 +36,7 @@ from werkzeug.http import http_date
 from agenda import encoding
 from agenda.errors import AgendaError
 from agenda.headers import ANY_FRAMING, NO_FRAMING, security
-from agenda.i18n import _, os_reason
+from agenda.i18n import _, said
 from agenda.model import Schedule, Session, latest_update
 from agenda.published import Version
 from agenda.render import cards, feeds, html, ical, json_api, links, wording
@@ -607,7 +607,7 @@ def export(site: Site, outdir: Path) -> int:
         raise AgendaError(_("cannot make the export beside {path}, in {parent}, to rename it into "
                             "place ({reason}): let this user write there, on the same disk, or "
                             "export into a new folder inside {path}", path=outdir,
-                            parent=outdir.parent, reason=os_reason(error))) from None
+                            parent=outdir.parent, reason=said(error))) from None
     shutil.rmtree(temporary.with_suffix(".old"), ignore_errors=True)
     return len(copied)
 

@@ -12,7 +12,7 @@ import click
 from agenda import DEFAULT_DATA
 from agenda.desk.drafts import drafts_folder, key
 from agenda.desk.editors import EditorError, add_editor, editors_path, read_editors, remove_editor
-from agenda.i18n import _, os_reason
+from agenda.i18n import _, said
 from agenda.published import CannotWrite
 
 
@@ -42,7 +42,7 @@ def _editors_file(data: str | None, writing: bool = False) -> Path:
 def _fail(target: Path, error: EditorError | CannotWrite | OSError) -> NoReturn:
     if isinstance(error, OSError):  # a folder that does not exist, or is not ours
         error = EditorError(_("cannot write {path}: {reason}", path=target,
-                              reason=os_reason(error)))
+                              reason=said(error)))
     click.echo(f"agenda: {error}", err=True)
     sys.exit(1)
 

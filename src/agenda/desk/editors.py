@@ -22,7 +22,7 @@ from pathlib import Path
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from agenda.errors import AgendaError
-from agenda.i18n import _, os_reason
+from agenda.i18n import _, said
 from agenda.loader import EMAIL
 from agenda.published import write_atomically
 
@@ -62,7 +62,7 @@ def read_editors(path: Path) -> dict[str, Editor]:
         return {}
     except OSError as error:
         raise EditorError(_("{path}: cannot read ({reason})", path=path,
-                            reason=os_reason(error))) from None
+                            reason=said(error))) from None
     except (ValueError, KeyError, TypeError, AttributeError):
         raise EditorError(_("{path} is not an editors file as `agenda editor add` writes it: "
                             "fix it, or put back its copy.", path=path)) from None
