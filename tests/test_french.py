@@ -100,6 +100,16 @@ def test_a_folder_named_as_the_schedule_is_refused_in_french(
     assert english(result.output) == set(), result.output
 
 
+def test_an_export_into_a_file_is_refused_in_french(runner: CliRunner, tmp_path: Path) -> None:
+    # click's check said « Error: Invalid value for 'OUTDIR': Directory '…' is a file. »
+    path = tmp_path / "sessions.toml"
+    shutil.copyfile(SEVERAL, path)
+    (tmp_path / "out").write_text("not a folder", encoding="utf-8")
+    result = runner.invoke(main, ["build", "--publish", "--data", str(path), str(tmp_path / "out")])
+    assert result.exit_code == 1 and english(result.output) == set(), result.output
+    assert (tmp_path / "out").read_text(encoding="utf-8") == "not a folder"
+
+
 DAMAGES = {"not JSON": lambda d: "{",
            "no key": lambda d: json.dumps({k: v for k, v in d.items() if k != "version"}),
            "a bad time": lambda d: json.dumps(d | {"published": "hier"})}

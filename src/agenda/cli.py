@@ -216,7 +216,7 @@ def serve(
 
 
 @main.command()
-@click.argument("outdir", type=click.Path(file_okay=False, resolve_path=True, path_type=Path))
+@click.argument("outdir", type=click.Path(resolve_path=True, path_type=Path))
 @_DATA_OPTION
 @click.option("--now", help="The moment pages and news feeds are built for, ISO 8601 with offset "
               "(default: now). Pin it to rebuild an export identically.")
