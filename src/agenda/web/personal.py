@@ -31,8 +31,7 @@ PRIVATE_HEADERS = {
 
 
 def _signed_session(session_id: str, signed: str, suffix: str = "") -> tuple[Schedule, Session]:
-    """(schedule, session), its video link published, when the signature is right (else 403)
-    and the session has a page or a .ics (`suffix`) as its public address would (else 404)."""
+    """(schedule, session) with its video link, if signed right (else 403) and served (else 404)."""
     try:
         secret_key = personal.key(current_app.config.get("AGENDA_SECRET"))
     except personal.SecretError:
