@@ -236,8 +236,7 @@ def from_json(data: bytes, where: str) -> tuple[bytes, History]:
         if strange or (strange := [k for k in history.planned if not PLANNED_KEY.match(k)]):
             raise PublishedError(_("{key} is not an id", key=repr(strange[0])))
     except (PublishedError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        why = _("no '{key}'", key=exc.args[0]) if isinstance(exc, KeyError) else str(exc) \
-            if isinstance(exc, PublishedError) else _("not JSON, or not as agenda writes it")
+        why = str(exc) if isinstance(exc, PublishedError) else _("not JSON as agenda writes it")
         raise PublishedError(_("{path}: not a published version agenda can read ({reason}); put "
                                "back its last good copy (git, a backup), or run `agenda publish "
                                "--new-history` to go on from the schedule file",
@@ -376,7 +375,7 @@ def read_mark(published: Path) -> Mark | None:
         return None
     except (PublishedError, OSError, ValueError, KeyError, TypeError) as exc:
         why = said(exc) if isinstance(exc, PublishedError | OSError) else _(
-            "not JSON, or not as agenda writes it")  # JSON's and Python's reasons are English
+            "not JSON as agenda writes it")  # JSON's and Python's reasons are English
         raise PublishedError(_(
             "{path}: unreadable mark ({reason}). Check {history}, then run "
             "`agenda publish --new-history` to write it anew",
