@@ -38,7 +38,5 @@ def _(msgid: str, **values: object) -> str:
 def said(error: Exception) -> str:
     """`error` in the reader's words: ours as it is; a system call's failure as the catalogue says
     the C library's reason (strerror, in English), else by its errno's name (ENOTEMPTY)."""
-    if not isinstance(error, OSError):
-        return str(error)
-    return _MESSAGES.get(error.strerror or "") or _("system error {name}",
-                                                    name=errno.errorcode.get(error.errno or 0, "?"))
+    return str(error) if not isinstance(error, OSError) else _MESSAGES.get(error.strerror or "") \
+        or _("system error {name}", name=errno.errorcode.get(error.errno or 0, "?"))
