@@ -110,6 +110,16 @@ def test_an_export_into_a_file_is_refused_in_french(runner: CliRunner, tmp_path:
     assert (tmp_path / "out").read_text(encoding="utf-8") == "not a folder"
 
 
+def test_two_passwords_that_differ_are_said_in_french(runner: CliRunner, tmp_path: Path) -> None:
+    # click's confirmation prompt said « Error: The two entered values do not match. »
+    path = tmp_path / "sessions.toml"
+    shutil.copyfile(SEVERAL, path)
+    typed = "un mot de passe assez long\nun autre, assez long\n" + "un mot de passe long\n" * 2
+    result = runner.invoke(main, ["editor", "add", "a@example.org", "--name", "A", "--data",
+                                  str(path)], input=typed)
+    assert result.exit_code == 0 and english(result.output) == set(), result.output
+
+
 DAMAGES = {"not JSON": lambda d: "{",
            "no key": lambda d: json.dumps({k: v for k, v in d.items() if k != "version"}),
            "a bad time": lambda d: json.dumps(d | {"published": "hier"})}

@@ -43,7 +43,7 @@ def _fail(target: Path, error: EditorError | CannotWrite | OSError) -> NoReturn:
     if isinstance(error, OSError):  # a folder that does not exist, or is not ours
         error = EditorError(_("cannot write {path}: {reason}", path=target,
                               reason=said(error)))
-    click.echo(f"agenda: {error}", err=True)
+    click.echo(_("agenda: {error}", error=error), err=True)
     sys.exit(1)
 
 
@@ -63,9 +63,10 @@ def editor_add(email: str, name: str, password_stdin: bool, data: str | None) ->
     target = _editors_file(data, writing=True)  # refused before the password is asked
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = click.prompt(_("Password"), hide_input=True,
-                                confirmation_prompt=_("The same password again"))
+    else:  # asked again here: click's confirmation said « The two entered values do not match. »
+        while (password := click.prompt(_("Password"), hide_input=True, prompt_suffix=" : ")) \
+                != click.prompt(_("The same password again"), hide_input=True, prompt_suffix=" : "):
+            click.echo(_("The two passwords differ; type them again."), err=True)
     try:
         add_editor(target, email, name, password)
     except (EditorError, CannotWrite, OSError) as error:
