@@ -29,13 +29,6 @@ class _Text(vText):
         return text.replace("\r\n", "\\n").replace("\r", "\\n").replace("\n", "\\n").encode()
 
 
-def _categories(*names: str) -> vCategory:
-    """CATEGORIES of `names`, each escaped as `_Text` (vCategory makes its own vText of each)."""
-    found = vCategory([])
-    found.cats = [_Text(n) for n in names if n]
-    return found
-
-
 def description(calendar: CalendarInfo, session: Session) -> str:
     """DESCRIPTION text: theme, people, links as raw URLs (every client makes them clickable)."""
     locale = calendar.language
@@ -71,10 +64,12 @@ def _event(calendar: CalendarInfo, item: Session | Planned, **properties: object
     stamp, organizer = item.updated.astimezone(UTC), calendar.organizer
     # ORGANIZER: RFC 5545 wants a URI; libical wants one at all with METHOD:PUBLISH.
     address = f"mailto:{organizer.email}" if organizer.email else organizer.url or calendar.base_url
+    categories = vCategory([])  # each name escaped as _Text (vCategory makes its own vText of each)
+    categories.cats = [_Text(n) for n in (item.series.title, item.series.club) if n]
     shared = {"dtstamp": stamp, "last-modified": stamp, "sequence": item.sequence,
               "dtstart": item.start, "dtend": item.end,
               "organizer": vCalAddress(address, params={"CN": vText(organizer.name)}),
-              "categories": _categories(item.series.title, item.series.club),
+              "categories": categories,
               "class": "PUBLIC"}
     event = Event()
     for name, value in {**shared, **properties}.items():
