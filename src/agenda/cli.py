@@ -170,7 +170,7 @@ def publish(path: Path | None, withdraw: tuple[str, ...], correction: bool | Non
 @click.option("--port", type=int, help="Port to listen on (default: the configuration's, 8000).")
 @click.option("--workers", type=int, help="gunicorn workers (default: 2 per CPU + 1).")
 @_DATA_OPTION
-@click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--config", type=click.Path(path_type=Path),
               help="A gunicorn settings file read over the package's own, agenda/gunicorn_conf.py.")
 def serve(
     host: str | None, port: int | None, workers: int | None, data: str | None,
@@ -181,6 +181,8 @@ def serve(
 
     from agenda import create_app
 
+    if config is not None and not config.is_file():  # in French, not as click's usage error
+        _quit(_("agenda: {path} is not a gunicorn settings file", path=config))
     if data:
         os.environ["AGENDA_DATA"] = data
     path = _default_path()
