@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import random
@@ -19,6 +20,7 @@ from flask import Flask
 
 import agenda.store
 from agenda import create_app, site
+from agenda.i18n import said
 from agenda.published import published_path, publishing_lock, read_version
 from agenda.render import cards
 from agenda.store import CURRENT, VersionStore
@@ -260,7 +262,7 @@ def test_a_failed_build_keeps_the_previous_folder_and_health_says_why(
     assert health.status_code == 503
     assert f"impossible de construire le site de la version 2 ({served_digest(app)}" in \
         health.get_data(as_text=True)
-    assert str(failure) in health.get_data(as_text=True)
+    assert said(failure) in health.get_data(as_text=True)  # « le disque est plein » for ENOSPC
     # The full disk's error names no file: the message says where the build was.
     assert f" dans {path.with_name(path.stem + '.site')} : " in health.get_data(as_text=True)
     assert not [p for p in tmp_path.rglob("*.tmp")], "the temporary folder is removed"
@@ -321,7 +323,8 @@ def test_a_full_disk_during_a_build_loses_nothing(
         assert client.get("/calendar.ics").data == before
         health = client.get("/healthz?strict=1")
         assert health.status_code == 503
-        assert "No space left" in health.get_data(as_text=True)
+        assert said(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))) in \
+            health.get_data(as_text=True)
         filler.unlink()
         assert b"Le jour d" in client.get("/calendar.ics").data
         assert client.get("/healthz?strict=1").status_code == 200
