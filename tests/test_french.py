@@ -16,15 +16,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import lxml.html
 import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 
+from agenda import create_app
 from agenda.cli import main
 from agenda.errors import ScheduleError
 from agenda.loader import load_schedule
 from agenda.published import digest_of
 from tests.conftest import MINIMAL, SEVERAL
+from tests.test_desk import add_editor, login
 
 # Words of the libraries' English messages (strerror, dateutil, tomllib, Werkzeug) that are no
 # French word: one of them in a French text is a leak.
@@ -118,6 +121,22 @@ def test_two_passwords_that_differ_are_said_in_french(runner: CliRunner, tmp_pat
     result = runner.invoke(main, ["editor", "add", "a@example.org", "--name", "A", "--data",
                                   str(path)], input=typed)
     assert result.exit_code == 0 and english(result.output) == set(), result.output
+
+
+def test_a_desk_that_cannot_write_its_drafts_says_why_in_french(tmp_path: Path) -> None:
+    # The desk showed the OSError's text: « [Errno 20] Not a directory: '…/.drafts/…' ».
+    schedule = tmp_path / "sessions.toml"
+    shutil.copyfile(SEVERAL, schedule)
+    add_editor(schedule)
+    client = create_app({"AGENDA_DATA": str(schedule), "AGENDA_SECRET": "x" * 40,
+                         "TESTING": True, "AGENDA_DESK_SECURE": False}).test_client()
+    login(client)
+    page = lxml.html.fromstring(client.get("/desk/seances/printemps").data)
+    fields = dict(page.xpath("//main//form")[0].form_values())
+    (tmp_path / ".drafts").write_text("pas un dossier", encoding="utf-8")
+    answer = client.post("/desk/seances/printemps", data={**fields, "title": "Un titre"})
+    said = lxml.html.fromstring(answer.data).xpath("//main")[0].text_content()
+    assert answer.status_code == 503 and english(said) == set(), said
 
 
 DAMAGES = {"not JSON": lambda d: "{",
