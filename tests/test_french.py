@@ -24,9 +24,10 @@ from flask.testing import FlaskClient
 from agenda import create_app
 from agenda.cli import main
 from agenda.errors import ScheduleError
+from agenda.format import TABLES
 from agenda.loader import load_schedule
 from agenda.published import digest_of
-from tests.conftest import MINIMAL, SEVERAL
+from tests.conftest import MINIMAL, ROOT, SEVERAL
 from tests.test_desk import add_editor, login
 
 # Words of the libraries' English messages (strerror, dateutil, tomllib, Werkzeug) that are no
@@ -139,6 +140,24 @@ def test_a_desk_that_cannot_write_its_drafts_says_why_in_french(tmp_path: Path) 
     assert answer.status_code == 503 and english(said) == set(), said
 
 
+def test_the_schedule_files_schema_describes_its_keys_in_french() -> None:
+    # What Taplo (VS Code's Even Better TOML) shows an editor on hover was English.
+    schema = json.loads((ROOT / "data" / "sessions.schema.json").read_text(encoding="utf-8"))
+    keys = {f.name for table in TABLES.values() for f in table.fields} | {"[[sessions]]"}
+
+    def described(node: object) -> list[str]:
+        if isinstance(node, dict):
+            own = [node["description"]] if isinstance(node.get("description"), str) else []
+            return own + [d for value in node.values() for d in described(value)]
+        return [d for value in node for d in described(value)] if isinstance(node, list) else []
+
+    texts = [schema["title"], *described(schema)]
+    assert len(texts) > 60
+    leaks = {t: english(" ".join(w for w in t.split() if w.strip(",.;:") not in keys))
+             for t in texts}
+    assert {t: w for t, w in leaks.items() if w} == {}
+
+
 DAMAGES = {"not JSON": lambda d: "{",
            "no key": lambda d: json.dumps({k: v for k, v in d.items() if k != "version"}),
            "a bad time": lambda d: json.dumps(d | {"published": "hier"})}
@@ -193,6 +212,7 @@ import sys
 from pathlib import Path
 from agenda import create_app
 from agenda.errors import ScheduleError
+from agenda.format import TABLES
 from agenda.loader import parse_schedule
 client = create_app({"AGENDA_DATA": sys.argv[1], "TESTING": True}).test_client()
 for url in ("/events/atlantide", "/events/sans-date.ics", "/series/x/rss.xml", "/cities/x/rss.xml",
