@@ -115,8 +115,9 @@ def test_serve_with_a_missing_settings_file_says_so(
 ) -> None:
     missing = tmp_path / "gunicorn.conf.py"
     result = runner.invoke(main, ["serve", "--data", str(SHIPPED), "--config", str(missing)])
-    assert result.exit_code == 2
-    assert f"'{missing}' does not exist" in result.output
+    assert result.exit_code == 1  # in French: click's usage error said « Error: … does not exist »
+    assert result.output == french("agenda: {path} is not a gunicorn settings file",
+                                   path=missing) + "\n"
 
 
 def test_wsgi_refuses_bad_file_without_traceback(write_schedule) -> None:

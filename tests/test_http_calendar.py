@@ -110,8 +110,8 @@ def test_healthz_names_the_version_served(client: FlaskClient) -> None:
     assert response.status_code == 200
     first = response.get_data(as_text=True).splitlines()[0]
     assert re.fullmatch(
-        r"ok: serving version 1 \([0-9a-f]{12}\), published 2021-05-14T00:00:00\+02:00, "
-        r"3 sessions", first
+        r"ok: serving version 1 \([0-9a-f]{12}\), publication : 2021-05-14T00:00:00\+02:00, "
+        r"séances : 3", first
     )
     assert client.get("/healthz?strict=1").status_code == 200
 

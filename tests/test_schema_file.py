@@ -246,8 +246,8 @@ def test_every_key_has_a_description() -> None:
 def test_legacy_session_fields_say_they_are_deprecated() -> None:
     fields = json_schema()["definitions"]["session"]["properties"]
     for name in ("sequence", "updated", "previous_start"):
-        assert fields[name]["description"].startswith(
-            "Deprecated: derived from the published history; read only at first publication."
+        assert fields[name]["description"].startswith(  # in French, as Taplo shows it
+            "Obsolète : tiré de l’historique publié ; lu seulement à la première publication."
         )
 
 

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
 import click
-from click.decorators import FC
 
 from agenda import DEFAULT_DATA, personal
 from agenda.desk.commands import editor
 from agenda.errors import AgendaError, ScheduleError
-from agenda.i18n import _
+from agenda.i18n import _, said
 from agenda.loader import EMAIL, load_schedule
 from agenda.published import (
     CannotWrite,
@@ -54,10 +52,8 @@ def _fail(error: ScheduleError, target: Path, closing: str | None = None) -> NoR
                       else _("{path}: {count} problems.", path=target, count=count)))
 
 
-def _data_option(**checks: bool) -> Callable[[FC], FC]:
-    """The --data option; `checks` are click.Path's."""
-    return click.option("--data", type=click.Path(**checks),
-                        help="Schedule file (default: $AGENDA_DATA or data/sessions.toml).")
+_DATA_OPTION = click.option("--data", type=click.Path(readable=False),
+                            help="Schedule file (default: $AGENDA_DATA or data/sessions.toml).")
 
 
 @click.group()
@@ -115,7 +111,7 @@ def check(path: Path | None) -> None:
 
 
 @main.command()
-@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("path", required=False, type=click.Path(readable=False, path_type=Path))
 @click.option("--withdraw", multiple=True, metavar="ID", help="Let this published session, "
               "removed from the file, go without a cancellation (repeatable).")
 @click.option("--correction/--announce", default=None, help="Publish the changes as corrections "
@@ -164,8 +160,8 @@ def publish(path: Path | None, withdraw: tuple[str, ...], correction: bool | Non
 @click.option("--host", help="Address to listen on (default: the configuration's, 127.0.0.1).")
 @click.option("--port", type=int, help="Port to listen on (default: the configuration's, 8000).")
 @click.option("--workers", type=int, help="gunicorn workers (default: 2 per CPU + 1).")
-@_data_option(readable=False)
-@click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@_DATA_OPTION
+@click.option("--config", type=click.Path(path_type=Path),
               help="A gunicorn settings file read over the package's own, agenda/gunicorn_conf.py.")
 def serve(host: str | None, port: int | None, workers: int | None, data: str | None,
           config: Path | None) -> None:
@@ -174,6 +170,8 @@ def serve(host: str | None, port: int | None, workers: int | None, data: str | N
 
     from agenda import create_app
 
+    if config is not None and not config.is_file():  # in French, not as click's usage error
+        _quit(_("agenda: {path} is not a gunicorn settings file", path=config))
     if data:
         os.environ["AGENDA_DATA"] = data
     path = _default_path()
@@ -208,8 +206,8 @@ def serve(host: str | None, port: int | None, workers: int | None, data: str | N
 
 
 @main.command()
-@click.argument("outdir", type=click.Path(file_okay=False, resolve_path=True, path_type=Path))
-@_data_option(dir_okay=False)
+@click.argument("outdir", type=click.Path(resolve_path=True, path_type=Path))
+@_DATA_OPTION
 @click.option("--now", help="The moment pages and news feeds are built for, ISO 8601 with offset "
               "(default: now). Pin it to rebuild an export identically.")
 @click.option("--publish", "publish_first", is_flag=True,
@@ -249,7 +247,8 @@ def build(outdir: Path, data: str | None, now: str | None, publish_first: bool) 
     except ScheduleError as error:
         _fail(error, target, _("agenda: nothing built until the schedule is valid."))
     except (AgendaError, ValueError, OSError) as error:
-        _quit(_("agenda: {error}", error=error))
+        named = f"{error.filename}: " if isinstance(error, OSError) and error.filename else ""
+        _quit(_("agenda: {error}", error=named + said(error)))
     click.echo(_("{path}: {label}, {urls} URLs, {files} files, from {target}.", path=outdir,
                  label=version.label, urls=len(built.entries), files=count, target=target))
     rules = sum(1 for _entry in hosting.public(built.entries.values()))
@@ -262,7 +261,7 @@ def build(outdir: Path, data: str | None, now: str | None, publish_first: bool) 
 @main.command()
 @click.argument("session_id")
 @click.option("--email", help="Make the link for this registered person's address.")
-@_data_option(readable=False)
+@_DATA_OPTION
 def link(session_id: str, email: str | None, data: str | None) -> None:
     """Print the personal URL of SESSION_ID: its page and .ics with the private video link.
 

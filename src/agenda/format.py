@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from agenda.i18n import _
 from agenda.model import Status
 
 # Years every output can write and every reader can parse. 1970: the tz database
@@ -281,7 +282,7 @@ def _text_schema(field: Field) -> dict[str, Any]:
 def _field_schema(field: Field) -> dict[str, Any]:
     """The JSON Schema of one key, with the description an editor shows on hover."""
     kind = field.kind
-    schema: dict[str, Any] = {"description": field.description}
+    schema: dict[str, Any] = {"description": _(field.description)}  # from the catalogue
     if kind is Kind.TABLE:
         # Beside $ref, drafts 4 to 7 ignore every other keyword: wrap it to keep the description.
         schema["allOf"] = [{"$ref": f"#/definitions/{field.table}"}]
@@ -338,7 +339,7 @@ _RULES: dict[str, dict[str, Any]] = {
 def _table_schema(table: Table) -> dict[str, Any]:
     """An object with exactly the declared keys."""
     schema: dict[str, Any] = {
-        "description": table.description,
+        "description": _(table.description),
         "type": "object",
         "properties": {f.name: _field_schema(f) for f in table.fields},
         "additionalProperties": False,
@@ -352,7 +353,7 @@ def _table_schema(table: Table) -> dict[str, Any]:
 def json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 7, readable as draft 4) of the schedule file."""
     return {
-        "$schema": "http://json-schema.org/draft-07/schema#", "title": "agenda schedule file",
+        "$schema": "http://json-schema.org/draft-07/schema#", "title": _("agenda schedule file"),
         **_table_schema(TOP),
         "definitions": {name: _table_schema(t) for name, t in TABLES.items() if t is not TOP},
     }

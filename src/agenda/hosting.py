@@ -32,12 +32,6 @@ def public(entries: Iterable[Entry]) -> Iterator[Entry]:
     return (e for e in entries if not e.path.startswith("/_"))
 
 
-def _generic(entry: Entry) -> tuple[tuple[str, str], ...]:
-    """The entry's headers, its own file name replaced by a token, to group alike URLs."""
-    name = entry.path.rsplit("/", 1)[-1]
-    return tuple((h, v.replace(f'"{name}"', f'"{FILE_TOKEN}"')) for h, v in entry.headers)
-
-
 def _location(match: str, headers: tuple[tuple[str, str], ...], extra: str = "") -> str:
     content_type = dict(headers)["Content-Type"]
     adds = "\n".join(
@@ -78,8 +72,10 @@ def _regex(paths: list[str], pages: bool = False) -> str:
 def nginx_locations(entries: Iterable[Entry]) -> str:
     """nginx `location` blocks serving a site folder: one per kind of answer."""
     kinds: dict[tuple[tuple[str, str], ...], list[str]] = {}
-    for entry in public(entries):
-        kinds.setdefault(_generic(entry), []).append(entry.path)
+    for entry in public(entries):  # grouped by headers, the URL's own file name as a token
+        name = f'"{entry.path.rsplit("/", 1)[-1]}"'
+        generic = tuple((h, v.replace(name, f'"{FILE_TOKEN}"')) for h, v in entry.headers)
+        kinds.setdefault(generic, []).append(entry.path)
     blocks = []
     for headers, paths in kinds.items():
         files = [p for p in paths if "." in p.rsplit("/", 1)[-1]]

@@ -8,6 +8,7 @@ gets the English msgids. Code and logs stay English: only what editors read is h
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -32,7 +33,15 @@ def _(msgid: str, **values: object) -> str:
     """The text of `msgid` with `values` put in; an OSError's reason too (as {error}: its file)."""
     text = _MESSAGES.get(msgid, msgid)
     for key, value in values.items():
-        if isinstance(value, OSError) and value.strerror:
+        if isinstance(value, OSError):
             file = f" ({value.filename})" if key == "error" and value.filename else ""
-            values[key] = _(value.strerror) + file
+            values[key] = said(value) + file
     return text.format(**values) if values else text
+
+
+def said(error: Exception) -> str:
+    """`error` in the reader's words: ours as it is; a system call's failure as the catalogue says
+    the C library's reason (strerror, in English), else by its errno's name (ENOTEMPTY)."""
+    return str(error) if not isinstance(error, OSError) or not error.strerror else \
+        _MESSAGES.get(error.strerror) or _("system error {name}", name=errno.errorcode.get(
+            error.errno or 0, "?"))

@@ -682,12 +682,12 @@ class _Builder:
             contact = self.contacts.get(name)
             if contact is not None:
                 found.append(contact)
+            elif hint := difflib.get_close_matches(name, list(self.contacts), n=1):
+                table.problem(f"contacts[{index}]", _("'{name}' names no [[contacts]]; did you "
+                              "mean '{hint}'?", name=name, hint=hint[0]))
             elif name:
-                hint = difflib.get_close_matches(name, list(self.contacts), n=1)
-                advice = (f"vouliez-vous dire '{hint[0]}' ?" if hint else "contacts connus : "
-                          + (", ".join(f"'{c}'" for c in self.contacts) or "aucun"))
-                table.problem(f"contacts[{index}]",
-                              f"'{name}' n'est le nom d'aucun [[contacts]] ; {advice}")
+                table.problem(f"contacts[{index}]", _("'{name}' names no [[contacts]]; contacts: "
+                              "{known}", name=name, known=", ".join(self.contacts) or "—"))
         return tuple(found)
 
     def person(self, table: _Table, raw: Any, prefix: str) -> Person | None:

@@ -49,11 +49,10 @@ def rhythm_error(rhythm: Rhythm) -> str | None:
         return _("'{rule}' never ends; add COUNT=… or UNTIL=…", rule=rhythm.rule)
     try:
         if any(p[:9] == "INTERVAL=" and int(p[9:]) < 1 for p in text.split(";")):
-            raise ValueError("INTERVAL < 1")  # dateutil, never moving on, would loop forever
+            return _("'{rule}': INTERVAL is 1 or more", rule=rhythm.rule)  # dateutil would loop
         dates = list(_rule(rhythm)[: MOST_OCCURRENCES + 1])
-    except (ValueError, TypeError, OverflowError, IndexError) as exc:
-        return _("'{rule}' is not an RFC 5545 recurrence rule ({reason})",
-                 rule=rhythm.rule, reason=exc)
+    except (ValueError, TypeError, OverflowError, IndexError):  # dateutil's reason is English
+        return _("'{rule}' is not an RFC 5545 recurrence rule", rule=rhythm.rule)
     if len(dates) > MOST_OCCURRENCES:
         return _("'{rule}' plans more than {most} dates; lower COUNT or UNTIL",
                  rule=rhythm.rule, most=MOST_OCCURRENCES)

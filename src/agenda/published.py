@@ -29,7 +29,7 @@ from typing import Any, BinaryIO
 from agenda.errors import AgendaError, Problem, ScheduleError
 from agenda.format import MAX_NAME, SLUG
 from agenda.history import Entry, History, SessionChange, apply, caught_up, first_history, revise
-from agenda.i18n import _
+from agenda.i18n import _, said
 from agenda.loader import parse_bytes, read_schedule_file
 from agenda.model import Change, Revision, Schedule, Status, city_slug
 
@@ -182,7 +182,7 @@ def _read_time(value: Any) -> datetime | None:
         return None
     moment = datetime.fromisoformat(value)
     if moment.tzinfo is None:
-        raise ValueError(_("time without offset: {value}", value=value))
+        raise PublishedError(_("time without offset: {value}", value=value))
     return moment
 
 
@@ -191,7 +191,7 @@ def _read_revision(data: dict[str, Any]) -> Revision:
     status = was.get("status")
     at = _read_time(data["at"])
     if at is None:
-        raise ValueError(_("a revision without a time"))
+        raise PublishedError(_("a revision without a time"))
     return Revision(
         at=at, sequence=int(data["sequence"]), fields=tuple(str(f) for f in data["fields"]),
         news=tuple(Change(n) for n in data.get("news", ())),
@@ -215,13 +215,13 @@ def from_json(data: bytes, where: str) -> tuple[bytes, History]:
     try:
         document = json.loads(data.decode("utf-8"))
         if document.get("format") != FORMAT:
-            raise ValueError(_("format {found!r}, not {expected!r} (written by another release?)",
-                               found=document.get("format"), expected=FORMAT))
+            raise PublishedError(_("format {found!r}, not {expected!r} (written by another "
+                                   "release?)", found=document.get("format"), expected=FORMAT))
         schedule = document["schedule"]
         raw = "\n".join(schedule["lines"]).encode("utf-8")
         gone = document.get("gone", {})
         if digest_of(raw) != schedule["sha256"]:
-            raise ValueError(_("the schedule text does not match its sha256 (edited by hand?)"))
+            raise PublishedError(_("the schedule text does not match its sha256 (edited by hand?)"))
         history = History(
             version=int(document["version"]),
             published=_read_time(document["published"]),
@@ -236,12 +236,13 @@ def from_json(data: bytes, where: str) -> tuple[bytes, History]:
         names = (*history.sessions, *history.gone_series, *map(city_slug, history.gone_cities))
         strange = [k for k in names if not SLUG.match(k) or len(k) > MAX_NAME]
         if strange or (strange := [k for k in history.planned if not PLANNED_KEY.match(k)]):
-            raise ValueError(_("{key} is not an id", key=repr(strange[0])))
-    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+            raise PublishedError(_("{key} is not an id", key=repr(strange[0])))
+    except (PublishedError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        why = str(exc) if isinstance(exc, PublishedError) else _("not JSON as agenda writes it")
         raise PublishedError(_("{path}: not a published version agenda can read ({reason}); put "
                                "back its last good copy (git, a backup), or run `agenda publish "
                                "--new-history` to go on from the schedule file",
-                               path=where, reason=exc)) from None
+                               path=where, reason=why)) from None
     return raw, history
 
 
@@ -261,7 +262,8 @@ def read_version(path: Path, source: str, known: Version | None = None,
     if known is not None and (known.number, known.raw) == (history.version, raw):
         return known
     try:
-        return make_version(raw, history, f"{source} (as published in {path.name})")
+        return make_version(raw, history, _("{source} (as published in {name})", source=source,
+                                            name=path.name))
     except ScheduleError as error:
         if new_text is not None:  # stricter rules since it was published: the history goes on
             return make_version(raw, history, source, parse_bytes(new_text, source))
@@ -371,11 +373,13 @@ def read_mark(published: Path) -> Mark | None:
                     data["acknowledged"] is True)
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (PublishedError, OSError, ValueError, KeyError, TypeError) as exc:
+        why = said(exc) if isinstance(exc, PublishedError | OSError) else _(
+            "not JSON as agenda writes it")  # JSON's and Python's reasons are English
         raise PublishedError(_(
             "{path}: unreadable mark ({reason}). Check {history}, then run "
             "`agenda publish --new-history` to write it anew",
-            path=path, reason=exc, history=published.name)) from None
+            path=path, reason=why, history=published.name)) from None
 
 
 def write_mark(published: Path, version: Version, acknowledged: bool) -> None:

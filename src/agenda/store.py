@@ -32,7 +32,7 @@ from pathlib import Path
 
 from agenda import site as builder
 from agenda.errors import ScheduleError
-from agenda.i18n import _
+from agenda.i18n import _, said
 from agenda.loader import read_schedule_file
 from agenda.published import (
     CannotWrite,
@@ -231,7 +231,7 @@ class VersionStore:
             # At start (a new release names every folder anew): the one nginx serves meanwhile.
             self._site = site or _current(self.site_root)
             problem = _("cannot build the site of {label} in {folder}: {error}",
-                        label=version.label, folder=self.site_root, error=error)
+                        label=version.label, folder=self.site_root, error=said(error))
             if self._site is None:  # at start, with nothing to serve
                 raise builder.SiteError(problem) from error
             self._alarm("site", _("{problem}; still serving the previous folder",

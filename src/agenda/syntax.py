@@ -48,16 +48,15 @@ def _session_at(lines: list[str], number: int) -> str | None:
 def explain(text: str, error: tomllib.TOMLDecodeError) -> tuple[str, str, str]:
     """(where, field, message), in the editor's language, of a TOML syntax error: where
     names the line, and the session when the line is in one."""
-    detail = str(error)
     lines = text.split("\n")
-    found = LOCATION.search(detail)
+    found = LOCATION.search(str(error))
     opened = None if found else _unclosed_multiline(text)
     if found:
         number = int(found.group(1))
     else:  # at the end of the document: where a multi-line text opens, else the last line
         number = opened or max((i for i, line in enumerate(lines, 1) if line.strip()), default=1)
     if not 0 < number <= len(lines):
-        return "", "", _("this line is not valid TOML ({detail})", detail=detail)
+        return "", "", _("this line is not valid TOML")
     written = KEY.match(lines[number - 1])
     key = written.group(1).strip('"') if written else ""
     value = written.group(2).split(" #")[0].strip() if written else ""
@@ -68,10 +67,10 @@ def explain(text: str, error: tomllib.TOMLDecodeError) -> tuple[str, str, str]:
         where = ", ".join((_("session '{id}'", id=session), where))
     if opened:
         return where, key, _('a text begun with """ is never closed: end it with """')
-    return where, key, _message(detail, value)
+    return where, key, _message(value)
 
 
-def _message(detail: str, value: str) -> str:
+def _message(value: str) -> str:
     if value.startswith('"') and (len(value) == 1 or not value.endswith('"')):
         return _('the closing quote (") is missing at the end of the text')
     if value.endswith('"') and not value.startswith('"'):
@@ -91,4 +90,4 @@ def _message(detail: str, value: str) -> str:
         return _("write the time like this: {example}", example=example)
     if value and value[0].isalpha() and value not in ("true", "false"):
         return _('a text is written between straight quotes, like this: "{value}"', value=value)
-    return _("this line is not valid TOML ({detail})", detail=detail)
+    return _("this line is not valid TOML")  # tomllib's reason is English

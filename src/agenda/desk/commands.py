@@ -22,7 +22,12 @@ def editor() -> None:
 
 
 def _schedule(data: str | None) -> Path:
-    return Path(data or os.environ.get("AGENDA_DATA", DEFAULT_DATA))
+    schedule = Path(data or os.environ.get("AGENDA_DATA", DEFAULT_DATA))
+    if schedule.is_dir():  # in the loader's words, not as click's usage error (in English)
+        click.echo(_("{place}: {message}", place=schedule, message=_(
+            "is a folder, not a schedule file; name the .toml file inside it")), err=True)
+        sys.exit(1)
+    return schedule
 
 
 def _editors_file(data: str | None, writing: bool = False) -> Path:
@@ -43,7 +48,7 @@ def _fail(target: Path, error: EditorError | CannotWrite | OSError) -> NoReturn:
 
 
 _DATA_OPTION = click.option(
-    "--data", type=click.Path(dir_okay=False),
+    "--data", type=click.Path(),
     help="Schedule file (default: $AGENDA_DATA or data/sessions.toml).",
 )
 
@@ -58,9 +63,10 @@ def editor_add(email: str, name: str, password_stdin: bool, data: str | None) ->
     target = _editors_file(data, writing=True)  # refused before the password is asked
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = click.prompt(_("Password"), hide_input=True,
-                                confirmation_prompt=_("The same password again"))
+    else:  # asked again here: click's confirmation said « The two entered values do not match. »
+        while (password := click.prompt(_("Password"), hide_input=True, prompt_suffix=" : ")) \
+                != click.prompt(_("The same password again"), hide_input=True, prompt_suffix=" : "):
+            click.echo(_("The two passwords differ; type them again."), err=True)
     try:
         add_editor(target, email, name, password)
     except (EditorError, CannotWrite, OSError) as error:

@@ -40,7 +40,7 @@ from agenda.desk import drafts, editors, forms, preview
 from agenda.errors import AgendaError, Problem
 from agenda.format import CALENDAR, CONTACT, SERIES, SESSION, TABLES, TOP, Field, Kind, Table
 from agenda.headers import security
-from agenda.i18n import _
+from agenda.i18n import _, said
 from agenda.loader import EMAIL
 from agenda.published import (
     Version,
@@ -250,8 +250,9 @@ def broken_draft(error: drafts.BrokenDraft) -> tuple[str, int]:
 def unavailable(error: Exception) -> tuple[str, int]:
     """A file that cannot be read or written (the schedule, the published version, a draft)."""
     log.error("desk: %s", error)
+    named = f"{error.filename}: " if isinstance(error, OSError) and error.filename else ""
     message = _("The desk cannot read or write the agenda's files: {error}. Nothing was "
-                "published; try again, or tell the administrator.", error=error)
+                "published; try again, or tell the administrator.", error=named + said(error))
     if "shown" in request.form:  # a form typed in (a disk full?): in this tab's history still
         message += " " + _("Nothing was saved either: the browser's Back button gives back what "
                            "you typed; save it again once this is solved.")

@@ -29,13 +29,6 @@ class _Text(vText):
         return text.replace("\r\n", "\\n").replace("\r", "\\n").replace("\n", "\\n").encode()
 
 
-def _categories(*names: str) -> vCategory:
-    """CATEGORIES of `names`, each escaped as `_Text` (vCategory makes its own vText of each)."""
-    found = vCategory([])
-    found.cats = [_Text(n) for n in names if n]
-    return found
-
-
 def description(calendar: CalendarInfo, session: Session) -> str:
     """DESCRIPTION text: theme, people, links as raw URLs (every client makes them clickable)."""
     locale = calendar.language
@@ -68,10 +61,15 @@ def description(calendar: CalendarInfo, session: Session) -> str:
 def _event(calendar: CalendarInfo, item: Session | Planned, **properties: object) -> Event:
     """A VEVENT with what sessions and planned dates share, and their own `properties`."""
     assert item.start is not None and item.end is not None and item.updated is not None
-    stamp = item.updated.astimezone(UTC)
+    stamp, organizer = item.updated.astimezone(UTC), calendar.organizer
+    # ORGANIZER: RFC 5545 wants a URI; libical wants one at all with METHOD:PUBLISH.
+    address = f"mailto:{organizer.email}" if organizer.email else organizer.url or calendar.base_url
+    categories = vCategory([])  # each name escaped as _Text (vCategory makes its own vText of each)
+    categories.cats = [_Text(n) for n in (item.series.title, item.series.club) if n]
     shared = {"dtstamp": stamp, "last-modified": stamp, "sequence": item.sequence,
-              "dtstart": item.start, "dtend": item.end, "organizer": _organizer(calendar),
-              "categories": _categories(item.series.title, item.series.club),
+              "dtstart": item.start, "dtend": item.end,
+              "organizer": vCalAddress(address, params={"CN": vText(organizer.name)}),
+              "categories": categories,
               "class": "PUBLIC"}
     event = Event()
     for name, value in {**shared, **properties}.items():
@@ -108,13 +106,6 @@ def build_planned(calendar: CalendarInfo, planned: Planned) -> Event:
                   summary=wording.planned_headline(planned),
                   description=wording.PLANNED_NOTE, location="Visioconférence",
                   transp="TRANSPARENT")  # a placeholder should not block anyone's day
-
-
-def _organizer(calendar: CalendarInfo) -> vCalAddress:
-    """ORGANIZER: RFC 5545 wants a URI; libical wants one at all with METHOD:PUBLISH."""
-    organizer = calendar.organizer
-    address = f"mailto:{organizer.email}" if organizer.email else organizer.url or calendar.base_url
-    return vCalAddress(address, params={"CN": vText(organizer.name)})
 
 
 def _head(info: CalendarInfo, name: str | None, subscription: bool) -> Calendar:

@@ -28,10 +28,9 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
         code = error.code or 500
-        title, default = html.ERRORS.get(code, (error.name, error.name))
-        # The route's own description, else the French default.
-        own = error.description if error.description != type(error).description else None
-        message = own or default
+        title, default = html.ERRORS.get(code, html.ERRORS[400 if code < 500 else 500])  # French
+        # The route's own description (ours, French), else the French default.
+        message = error.description if error.description != type(error).description else default
         headers = {k: v for k, v in error.get_headers() if k.lower() == "allow"}  # a 405's
         headers["Vary"] = "Accept"  # HTML for browsers, text for the rest
         headers["Cache-Control"] = "no-cache"  # as 404.html: no CDN keeps a page's 404 for long

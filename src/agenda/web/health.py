@@ -21,9 +21,10 @@ def healthz() -> Response:
     site = versions.site()  # catches up with the files first
     current = versions.served()
     pending = versions.pending
-    published = current.published.isoformat() if current.published else "from the file"
-    lines = [f"ok: serving {current.label}, published {published}, "
-             f"{len(current.schedule.sessions)} sessions", f"site folder: {site.folder}"]
+    published = current.published.isoformat() if current.published else _("none, from the file")
+    lines = [_("ok: serving {label}, published: {published}, {count} sessions", label=current.label,
+               published=published, count=len(current.schedule.sessions)),
+             f"site folder: {site.folder}"]
     if pending is not None:
         lines += [f"pending since {pending.since.isoformat()}: {pending_sentence(pending.state)}",
                   *(f"  {problem}" for problem in pending.problems)]

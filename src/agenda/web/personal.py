@@ -17,7 +17,7 @@ from agenda import personal
 from agenda.model import Schedule, Session
 from agenda.render import html, ical
 from agenda.site import HTML_TYPE, ICAL_TYPE
-from agenda.web.serve import store
+from agenda.web.serve import missing, store
 
 bp = Blueprint("personal", __name__)
 log = logging.getLogger(__name__)
@@ -30,8 +30,8 @@ PRIVATE_HEADERS = {
 }
 
 
-def _signed_session(session_id: str, signed: str) -> tuple[Schedule, Session]:
-    """(schedule, session), its video link published, when the signature is right; else 403."""
+def _signed_session(session_id: str, signed: str, suffix: str = "") -> tuple[Schedule, Session]:
+    """(schedule, session) with its video link, if signed right (else 403) and served (else 404)."""
     try:
         secret_key = personal.key(current_app.config.get("AGENDA_SECRET"))
     except personal.SecretError:
@@ -42,8 +42,8 @@ def _signed_session(session_id: str, signed: str) -> tuple[Schedule, Session]:
         abort(403)  # no detail: neither which part is wrong nor whether the session exists
     schedule = store().current().schedule
     session = schedule.session(session_id)
-    if session is None:
-        abort(404, description=f"Aucune séance « {session_id} » dans l’agenda.")
+    if (why := missing(schedule, f"/events/{session_id}{suffix}")) or session is None:
+        abort(404, description=why)
     # Registered people get the link: the renderers then treat it as published.
     return schedule, dataclasses.replace(session, video_public=bool(session.video_url))
 
@@ -61,9 +61,7 @@ def page(session_id: str, signed: str) -> Response:
 @bp.get("/events/<session_id>/private/<signed>.ics")
 def download(session_id: str, signed: str) -> Response:
     """A session's .ics with its video link (CONFERENCE, DESCRIPTION, LOCATION)."""
-    schedule, session = _signed_session(session_id, signed)
-    if not session.is_dated:
-        abort(404, description=f"La séance « {session_id} » n’a pas encore de date.")
+    schedule, session = _signed_session(session_id, signed, ".ics")
     attachment = {"Content-Disposition": f'attachment; filename="{session_id}.ics"'}
     return Response(ical.session_bytes(schedule, session), content_type=ICAL_TYPE,
                     headers={**PRIVATE_HEADERS, **attachment})

@@ -20,6 +20,7 @@ from werkzeug.wsgi import wrap_file
 
 from agenda import encoding
 from agenda.headers import CORS_PREFLIGHT, NO_FRAMING, security
+from agenda.i18n import _
 from agenda.model import Schedule
 from agenda.render import links
 from agenda.site import Entry, Site
@@ -89,7 +90,7 @@ def answer(path: str) -> Response:
     url = _path_form(path)
     entry = site.entries.get(url) if not url.startswith("/_") else None
     if entry is None:
-        abort(404, description=_missing(store().served().schedule, url, typed))
+        abort(404, description=missing(store().served().schedule, url, typed))
     return send(site, entry)
 
 
@@ -98,7 +99,7 @@ def send(site: Site, entry: Entry, again: bool = True) -> Response:
     hand) is never sent: the folder is built anew and answers, or a 503 says to come back."""
     status, lines, handle = reply(request.environ, site, entry)
     if status == 412:
-        return Response("412 – Cette version n’est plus la version en ligne.\n", 412,
+        return Response("412 – " + _("This version is no longer the one online.") + "\n", 412,
                         mimetype="text/plain")
     if status == 304:
         return Response(status=304, headers=lines)
@@ -173,31 +174,32 @@ def _path_form(name: str) -> str:
     given = list(dict.fromkeys((key, value.strip()) for key in ("series", "city")  # once each
                                for value in request.args.getlist(key) if value.strip()))
     if given and (len(given) > 1 or name not in links.FILTERED_NAMES):
-        abort(404, description="Filtre impossible : un seul, ?series= ou ?city=, et seulement "
-                               "sur /calendar.ics, /rss.xml ou /atom.xml.")
+        abort(404, description=_("Impossible filter: one only, ?series= or ?city=, and only on "
+                                 "/calendar.ics, /rss.xml or /atom.xml."))
     if given and given[0][0] == "series":
         return links.series_doc_path(given[0][1].lower(), name)
     return links.city_doc_path(given[0][1], name) if given else "/" + name
 
 
-def _missing(schedule: Schedule, url: str, typed: str = "") -> str | None:
+def missing(schedule: Schedule, url: str, typed: str = "") -> str | None:
     """Why `url` has no file, in French, when its form tells (`typed`: a city as queried)."""
     parts = url.strip("/").split("/")
     if parts[0] == "events" and len(parts) in (2, 3):
         session_id = parts[1].partition(".")[0]  # an id has no dot: .ics, .json, .png
         session = schedule.session(session_id)
         if session is None:
-            return f"Aucune séance « {session_id} » dans l’agenda."
+            return _("No session '{id}' in the agenda.", id=session_id)
         if url.endswith(".ics") and not session.is_dated:
-            return f"La séance « {session_id} » n’a pas encore de date."
+            return _("Session '{id}' has no date yet.", id=session_id)
     elif parts[0] == "series" and len(parts) == 3 and schedule.series_by_id(parts[1]) is None:
         known = ", ".join(s.id for s in schedule.series)
-        return f"Série inconnue : « {parts[1]} ». Séries : {known}."
+        return _("Unknown series: '{id}'. Series: {known}.", id=parts[1], known=known)
     elif parts[0] == "cities" and len(parts) == 3:
         slugs = sorted({links.city_slug(c) for c in schedule.cities()})
         if parts[1] not in slugs:  # by name to who typed one
             known = sorted(schedule.cities()) if typed else slugs
-            return f"Ville inconnue : « {typed or parts[1]} ». Villes : {', '.join(known)}."
+            return _("Unknown city: '{name}'. Cities: {known}.", name=typed or parts[1],
+                     known=", ".join(known))
     return None
 
 
