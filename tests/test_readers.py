@@ -290,7 +290,7 @@ def test_unknown_press_contact_is_refused_with_the_nearest_name() -> None:
         parse_schedule(text, "readers.toml")
     (problem,) = caught.value.problems
     assert (problem.where, problem.field) == ("séance « lyon »", "contacts[0]")
-    assert "'Zoé Martin'" in problem.message
+    assert "« Zoé Martin »" in problem.message
 
 
 def test_list_entries_say_online_and_how_to_register(readers: Schedule) -> None:
