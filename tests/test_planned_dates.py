@@ -154,6 +154,8 @@ def test_an_edit_elsewhere_leaves_the_planned_events_as_they_were() -> None:
         ("FREQ=MONTHLY;BYDAY=+1000MO;COUNT=3", "n'est pas une règle de récurrence RFC 5545"),
         # INTERVAL=0: dateutil never moved on from the first period, looking forever.
         ("FREQ=MONTHLY;INTERVAL=0;BYMONTH=3;COUNT=3", "INTERVAL vaut 1 ou plus"),
+        # RFC 5545: COUNT and UNTIL MUST NOT both occur (dateutil only warns, for now).
+        ("FREQ=MONTHLY;COUNT=3;UNTIL=20300101", "finit deux fois, par COUNT et par UNTIL"),
     ],
 )
 def test_a_bad_rhythm_is_refused_with_a_message(rule: str, message: str) -> None:

@@ -47,6 +47,8 @@ def rhythm_error(rhythm: Rhythm) -> str | None:
                  "BYMINUTE or BYSECOND (the hours are 'start' and 'end')", rule=rhythm.rule)
     if "COUNT=" not in text and "UNTIL=" not in text:
         return _("'{rule}' never ends; add COUNT=… or UNTIL=…", rule=rhythm.rule)
+    if "COUNT=" in text and "UNTIL=" in text:  # RFC 5545 forbids it; dateutil will refuse it
+        return _("'{rule}' ends twice, by COUNT and by UNTIL: keep one", rule=rhythm.rule)
     try:
         if any(p[:9] == "INTERVAL=" and int(p[9:]) < 1 for p in text.split(";")):
             return _("'{rule}': INTERVAL is 1 or more", rule=rhythm.rule)  # dateutil would loop
