@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
@@ -145,9 +145,7 @@ def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
 
 class _Table:
     """One TOML table read through its declaration in agenda.format; reports unknown keys.
-
-    Reading a key the table does not declare, or as another kind, is a bug: it raises.
-    """
+    Reading a key the table does not declare, or as another kind, is a bug: it raises."""
 
     def __init__(
         self, builder: _Builder, data: Any, spec: Table, where: str, prefix: str = ""
@@ -271,8 +269,10 @@ class _Table:
                 "'{value}' is not an http or https URL, such as 'https://example.org/'",
                 value=value,
             ))
-        else:  # as a URI (RFC 3986), which calendars and JSON readers take: « é », « < » encoded
-            return quote(value, safe="%:/?#[]@!$&'()*+,;=~")
+        else:  # an RFC 3986 URI: « é », « < », a lone « % », « [ » past the host, a 2nd « # »
+            parts = urlsplit(re.sub("%(?![0-9A-Fa-f]{2})", "%25", value))
+            return urlunsplit((parts.scheme, quote(parts.netloc, "%:@[]!$&'()*+,;=~"),
+                               *(quote(part, "%:/?@!$&'()*+,;=~") for part in parts[2:])))
         return None
 
     def choice(self, key: str) -> str:
