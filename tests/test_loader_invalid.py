@@ -246,13 +246,18 @@ def test_held_on_a_dated_session_is_refused(write_schedule) -> None:
     )
 
 
-def test_base_url_with_a_path_is_refused(write_schedule) -> None:
-    text = session_with().replace(
-        '"https://agenda.example.org"', '"https://example.org/agenda"'
-    )
+@pytest.mark.parametrize("base_url", [
+    "https://example.org/agenda", "https://agenda.example.org/?utm=ceps",
+    "https://agenda.example.org#haut", "https://agence:secret@agenda.example.org",
+])
+def test_base_url_beyond_a_host_is_refused(write_schedule, base_url: str) -> None:
+    """Every public URL is base_url and a path: a query or a fragment there made them all
+    « https://agenda.example.org/?utm=ceps/events.json » (the JSON's url, json_url, ics_url,
+    feeds), and a user and password were published in every link."""
+    text = session_with().replace('"https://agenda.example.org"', f'"{base_url}"')
     (message,) = problems_of(write_schedule, text)
     assert message.endswith(
-        "[calendar], champ base_url : « https://example.org/agenda » contient un chemin ; "
+        f"[calendar], champ base_url : « {base_url} » n'est pas seulement un domaine ; "
         "l'agenda est servi à la racine de son domaine, comme « https://agenda.example.org »"
     )
 

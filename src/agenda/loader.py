@@ -155,13 +155,10 @@ class _Table:
         self.where = where
         self.prefix = prefix
         self.used: set[str] = set()
-        if isinstance(data, dict):
-            self.data: dict[str, Any] = data
-        else:
-            self.data = {}
-            builder.problem(
-                where, prefix.rstrip("."), _("must be a table, not {kind}", kind=_kind(data))
-            )
+        self.data: dict[str, Any] = data if isinstance(data, dict) else {}
+        if not isinstance(data, dict):
+            builder.problem(where, prefix.rstrip("."),
+                            _("must be a table, not {kind}", kind=_kind(data)))
 
     def problem(self, key: str, message: str) -> None:
         self.builder.problem(self.where, self.prefix + key, message)
@@ -485,10 +482,11 @@ class _Builder:
             ))
         updated = table.instant("updated", zone)
         base_url = table.url("base_url")
-        if base_url and urlsplit(base_url).path.strip("/"):
+        parts = urlsplit(base_url or "")  # every public URL is base_url and a path
+        if parts.path.strip("/") or parts.query or parts.fragment or "@" in parts.netloc:
             # Pages link to each other with root-relative paths (/events/…).
             table.problem("base_url", _(
-                "'{value}' has a path; agenda is served at the root of its host, "
+                "'{value}' is more than a host; agenda is served at the root of its host, "
                 "such as 'https://agenda.example.org'", value=base_url,
             ))
             base_url = None
