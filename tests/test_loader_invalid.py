@@ -274,3 +274,24 @@ def test_status_not_written_exactly_is_refused(write_schedule, written: str) -> 
         f"champ status : « {written[1:-1]} » n'est pas une valeur possible de status ; utilisez "
         "l'une de : 'confirmed', 'tentative', 'cancelled'"
     )
+
+
+@pytest.mark.parametrize("email", ["presse@ceps-oing.org;", "helene,eva@ceps-oing.org",
+                                   "hélène@ceps-oing.org", "helene..pichon@ceps-oing.org",
+                                   "presse@ceps_oing.org", "presse@-ceps.org"])
+def test_an_address_mail_clients_would_not_take_is_refused(write_schedule, email: str) -> None:
+    """The organizer's and contacts' addresses are published (mailto: links, ORGANIZER,
+    /events.json's `format: email`): one pasted with a « ; » or an accent was taken, and the
+    CEPS site's check of /events.json with Ajv and ajv-formats, as the README says, refused
+    the whole document."""
+    text = session_with().replace('"club@example.org"', f'"{email}"')
+    (message,) = problems_of(write_schedule, text)
+    assert message.endswith(f"[calendar], champ organizer.email : « {email} » n'est pas une "
+                            "adresse e-mail, comme « nom@example.org »"), message
+
+
+@pytest.mark.parametrize("email", ["o'brien+agenda@presse.example.org", "A.B@Example.ORG",
+                                   "presse@xn--vry-bma.fr"])
+def test_a_published_address_may_be_any_that_mail_takes(write_schedule, email: str) -> None:
+    text = session_with().replace('"club@example.org"', f'"{email}"')
+    assert load_schedule(write_schedule(text)).calendar.organizer.email == email

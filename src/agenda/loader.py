@@ -58,7 +58,10 @@ from agenda.model import (
 )
 from agenda.planning import occurrences, on_clock, rhythm_error
 
-EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+\Z")
+EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+\Z")  # a login, a registrant's
+# A published address, as mail clients and JSON Schema's « email » (ajv-formats) take it.
+ATOM, LABEL = r"[\w!#$%&'*+/=?^`{|}~-]+", "[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+PUBLISHED_EMAIL = re.compile(rf"{ATOM}(?:\.{ATOM})*@(?:{LABEL}\.)+{LABEL}\Z", re.ASCII | re.I)
 # Control characters have no place in published text; newlines only where allowed.
 # C1 controls (U+0080..U+009F) count too: XML 1.0 discourages them and no reader shows them.
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -239,7 +242,7 @@ class _Table:
         return value
 
     def email(self, key: str) -> str:
-        return self._matching(key, Kind.EMAIL, EMAIL, _(
+        return self._matching(key, Kind.EMAIL, PUBLISHED_EMAIL, _(
             "'{value}' is not an email address, such as 'name@example.org'"))
 
     def _matching(self, key: str, kind: Kind, form: re.Pattern[str], refusal: str) -> str:
@@ -321,10 +324,8 @@ class _Table:
             self.problem(key, _('must be a list of strings, such as ["A", "B"]'))
             return ()
         # Each item is checked as a one-line text, named by its position.
-        return tuple(
-            self._text_value(f"{key}[{i}]", item, required=True) or ""
-            for i, item in enumerate(value)
-        )
+        return tuple(self._text_value(f"{key}[{i}]", item, required=True) or ""
+                     for i, item in enumerate(value))
 
     def tables(self, key: str, refusal: str) -> list[Any]:
         """An array of tables; [] when missing, or when not a list (then `refusal` says why)."""
