@@ -1,4 +1,5 @@
-"""The CEPS site's scripts reading the JSON from another origin, in Chromium over gunicorn.
+"""The CEPS site's scripts reading the JSON, calendars and feeds from another origin,
+in Chromium over gunicorn.
 
 The agenda runs under gunicorn (tests/servers.py) as in production; a second server on
 another port stands for the CEPS site, whose page calls fetch() as its developers would.
@@ -51,14 +52,22 @@ def ceps_site() -> Iterator[str]:
         yield url
 
 
+# The JSON, and the calendars and news feeds in each form: FullCalendar's iCalendar source
+# and a « latest news » box read them with fetch() too.
+PATHS = ["/events.json", "/events/annulee.json", "/schemas/events.json", "/calendar.ics",
+         "/events/annulee.ics", "/calendar.ics?series=essais", "/series/essais/calendar.ics",
+         "/rss.xml?city=Orléans", "/cities/orleans/rss.xml", "/atom.xml?series=autres"]
+
+
 @pytest.mark.parametrize("headers", HEADERS, ids=lambda h: next(iter(h)))
-@pytest.mark.parametrize("path", ["/events.json", "/events/annulee.json", "/schemas/events.json"])
-def test_a_script_on_another_site_reads_and_revalidates_the_json(
+@pytest.mark.parametrize("path", PATHS)
+def test_a_script_on_another_site_reads_and_revalidates_the_documents(
     browser: Browser, agenda: str, ceps_site: str, path: str, headers: dict[str, str]
 ) -> None:
     """A request header a script adds (« Cache-Control: no-cache » to get fresh data, a
     wrapper's « Content-Type ») was not allowed by the preflight's answer: Chromium refused
-    the fetch(), and the CEPS page showed no agenda at all."""
+    the fetch(), and the CEPS page showed no agenda at all. The calendars and feeds, in every
+    form (?series=, ?city=, /series/…, /cities/…), sent no CORS header at all."""
     page = browser.new_page()
     try:
         page.goto(ceps_site + "/")
@@ -66,6 +75,6 @@ def test_a_script_on_another_site_reads_and_revalidates_the_json(
         assert isinstance(result, list), result  # else Chromium's TypeError: Failed to fetch
         first, etag, modified, again = result
         assert (first, etag, again) == (200, True, 304)
-        assert modified == (path != "/schemas/events.json")  # the fixture has no `updated`
+        assert modified == (path != "/schemas/events.json"), path  # the fixture: no `updated`
     finally:
         page.close()
