@@ -195,3 +195,27 @@ registration_url = "{written}"
     document = json.loads(client.get("/events.json").data)
     assert errors(validator(client), document) == []
     assert document["sessions"][0]["registration_url"] == served
+
+
+def test_an_older_files_hand_raised_sequence_is_a_change_of_content(write_schedule) -> None:
+    """An older file's `sequence = 2` (raised by hand for a new speaker, say) is recorded at
+    first publication as a revision that no field explains: /events.json said `"fields": []`,
+    which its schema refuses (minItems 1), and the CEPS site's check refused the document."""
+    path = write_schedule(MINIMAL + """
+[[sessions]]
+id = "lyon"
+series = "s"
+city = "Lyon"
+start = 2099-10-21T08:45:00
+end = 2099-10-21T10:15:00
+announced = 2026-10-01
+updated = 2026-10-05
+sequence = 2
+""")
+    client = create_app({"AGENDA_DATA": str(path), "TESTING": True}).test_client()
+    for url in ("/events.json", "/events/lyon.json"):
+        document = json.loads(client.get(url).data)
+        assert errors(validator(client), document) == [], url
+    changes = json.loads(client.get("/events/lyon.json").data)["changes"]
+    assert [(c["sequence"], c["fields"]) for c in changes] == [(0, ["published"]),
+                                                               (2, ["content"])]
