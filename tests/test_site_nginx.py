@@ -345,13 +345,14 @@ def test_nginx_answers_the_preflight_of_a_conditional_fetch_as_the_app(
 ) -> None:
     """The CEPS site revalidating /events.json from its pages (fetch() with If-None-Match)
     makes browsers ask OPTIONS first: nginx serving the folder answered 405 without CORS,
-    and the fetch() failed; its 404s had no CORS either, and looked like a network failure."""
+    and the fetch() failed; its 404s had no CORS either, and looked like a network failure.
+    The calendars and feeds too: a script reads them as it reads the JSON."""
     client = several_pinned.test_client()
     asked = {"Origin": "https://ceps-oing.org", "Access-Control-Request-Method": "GET",
              "Access-Control-Request-Headers": "if-none-match"}
     cors = ("Access-Control-Allow-Origin", "Access-Control-Allow-Methods",
             "Access-Control-Allow-Headers", "Access-Control-Max-Age")
-    paths = [p for p in public(built) if p.endswith(".json")]
+    paths = [p for p in public(built) if p.endswith((".json", ".ics", ".xml"))]
     assert "/events.json" in paths and "/events/printemps.json" in paths
     for path in paths:
         expected = client.options(path, headers=asked)
