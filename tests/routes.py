@@ -15,6 +15,7 @@ import feedparser
 import html5lib
 import icalendar
 from flask.testing import FlaskClient
+from jsonschema import Draft202012Validator, FormatChecker
 
 from agenda.model import Schedule
 
@@ -66,6 +67,10 @@ def check_every_route(client: FlaskClient, schedule: Schedule) -> None:
             assert announced is not None and announced.city in entry.title
 
     document = json.loads(client.get("/events.json").data)
+    # As the CEPS site checks it (README): the served schema, formats on.
+    schema = Draft202012Validator(json.loads(client.get("/schemas/events.json").data),
+                                  format_checker=FormatChecker())
+    assert [f"{e.json_path}: {e.message}" for e in schema.iter_errors(document)] == []
     assert document["calendar"]["name"] == schedule.calendar.name
     assert document["calendar"]["description"] == schedule.calendar.description
     by_id = {s["id"]: s for s in document["sessions"]}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,11 +12,12 @@ import lxml.html
 import pytest
 from flask.testing import FlaskClient
 
-from agenda.loader import parse_schedule
+from agenda.loader import load_schedule, parse_schedule
 from agenda.model import Schedule, Session
 from agenda.published import first_version
 from agenda.render import html, ical, json_api
 from tests.conftest import MINIMAL, SEVERAL, SHIPPED
+from tests.test_readers import READERS
 
 NOW = datetime(2026, 1, 6, tzinfo=UTC)
 
@@ -192,7 +193,7 @@ def test_json_preflight_allows_conditional_fetch(client: FlaskClient) -> None:
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     allowed_text = response.headers["Access-Control-Allow-Headers"]
     allowed = {h.strip().lower() for h in allowed_text.split(",")}
-    assert "if-none-match" in allowed
+    assert allowed & {"if-none-match", "*"}  # "*": any header (tests/test_browser_cross_origin)
     assert "ETag" in response.headers["Access-Control-Expose-Headers"]
 
 
@@ -237,3 +238,23 @@ announced = 2026-01-05
     hours = elapsed.total_seconds() / 3600
     assert page.xpath("//dt[.='Durée']/following-sibling::dd[1]")[0].text_content() == (
         f"{hours:.0f}\u00a0h")
+
+
+@pytest.mark.parametrize("path", [SEVERAL, SHIPPED, READERS])
+def test_a_session_document_changes_with_the_date_only_as_the_readme_says(path: Any) -> None:
+    """The README told the CEPS site's developers that only `registration_url` and
+    `add_to_calendar` change once a session has ended; its `status_label` did too (« Tenue »).
+    Before, during and after a session, nothing else moves; nor does anything at its start."""
+    schedule = load_schedule(path)
+    for session in schedule.dated_sessions:
+        assert session.start is not None and session.end is not None
+        before, during, after = (
+            json.loads(json_api.session_bytes(schedule, session, moment))
+            for moment in (session.start - timedelta(days=1), session.start + timedelta(
+                minutes=1), session.end + timedelta(minutes=1)))
+        assert before == during
+        moved = {key for key in before if before[key] != after[key]}
+        assert moved <= {"registration_url", "add_to_calendar", "status_label"}, session.id
+        assert after["registration_url"] is after["add_to_calendar"] is None
+        if "status_label" in moved:
+            assert after["status_label"] == "Tenue" and session.status.value == "confirmed"

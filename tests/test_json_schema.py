@@ -166,3 +166,56 @@ video_public = true
     (session,) = document["sessions"]
     assert session["registration_url"] == \
         "https://www.ville-%C3%A9vry.fr/inscription?x=%3C1%3E&y=%20"  # %20 not encoded twice
+
+
+@pytest.mark.parametrize(("written", "served"), [
+    ("https://mairie.example.org/form?filtre[ville]=lyon",
+     "https://mairie.example.org/form?filtre%5Bville%5D=lyon"),
+    ("https://example.org/100%-en-ligne", "https://example.org/100%25-en-ligne"),
+    ("https://example.org/a#haut#bas", "https://example.org/a#haut%23bas"),
+    ("https://[::1]:8443/a%C3%A9", "https://[::1]:8443/a%C3%A9"),
+])
+def test_every_link_the_loader_takes_is_served_as_a_uri(
+    write_schedule, written: str, served: str
+) -> None:
+    """Brackets outside the host, a « % » that encodes nothing and a second « # » are not
+    RFC 3986: the loader took them as written, and the CEPS site's check of /events.json
+    (`format: uri`, with jsonschema's FormatChecker) refused the whole document."""
+    path = write_schedule(MINIMAL + f"""
+[[sessions]]
+id = "lyon"
+series = "s"
+city = "Lyon"
+start = 2099-10-21T08:45:00
+end = 2099-10-21T10:15:00
+announced = 2026-10-01
+registration_url = "{written}"
+""")
+    client = create_app({"AGENDA_DATA": str(path), "TESTING": True}).test_client()
+    document = json.loads(client.get("/events.json").data)
+    assert errors(validator(client), document) == []
+    assert document["sessions"][0]["registration_url"] == served
+
+
+def test_an_older_files_hand_raised_sequence_is_a_change_of_content(write_schedule) -> None:
+    """An older file's `sequence = 2` (raised by hand for a new speaker, say) is recorded at
+    first publication as a revision that no field explains: /events.json said `"fields": []`,
+    which its schema refuses (minItems 1), and the CEPS site's check refused the document."""
+    path = write_schedule(MINIMAL + """
+[[sessions]]
+id = "lyon"
+series = "s"
+city = "Lyon"
+start = 2099-10-21T08:45:00
+end = 2099-10-21T10:15:00
+announced = 2026-10-01
+updated = 2026-10-05
+sequence = 2
+""")
+    client = create_app({"AGENDA_DATA": str(path), "TESTING": True}).test_client()
+    for url in ("/events.json", "/events/lyon.json"):
+        document = json.loads(client.get(url).data)
+        assert errors(validator(client), document) == [], url
+    changes = json.loads(client.get("/events/lyon.json").data)["changes"]
+    assert [(c["sequence"], c["fields"]) for c in changes] == [(0, ["published"]),
+                                                               (2, ["content"])]

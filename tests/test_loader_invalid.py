@@ -246,13 +246,18 @@ def test_held_on_a_dated_session_is_refused(write_schedule) -> None:
     )
 
 
-def test_base_url_with_a_path_is_refused(write_schedule) -> None:
-    text = session_with().replace(
-        '"https://agenda.example.org"', '"https://example.org/agenda"'
-    )
+@pytest.mark.parametrize("base_url", [
+    "https://example.org/agenda", "https://agenda.example.org/?utm=ceps",
+    "https://agenda.example.org#haut", "https://agence:secret@agenda.example.org",
+])
+def test_base_url_beyond_a_host_is_refused(write_schedule, base_url: str) -> None:
+    """Every public URL is base_url and a path: a query or a fragment there made them all
+    « https://agenda.example.org/?utm=ceps/events.json » (the JSON's url, json_url, ics_url,
+    feeds), and a user and password were published in every link."""
+    text = session_with().replace('"https://agenda.example.org"', f'"{base_url}"')
     (message,) = problems_of(write_schedule, text)
     assert message.endswith(
-        "[calendar], champ base_url : « https://example.org/agenda » contient un chemin ; "
+        f"[calendar], champ base_url : « {base_url} » n'est pas seulement un domaine ; "
         "l'agenda est servi à la racine de son domaine, comme « https://agenda.example.org »"
     )
 
@@ -269,3 +274,24 @@ def test_status_not_written_exactly_is_refused(write_schedule, written: str) -> 
         f"champ status : « {written[1:-1]} » n'est pas une valeur possible de status ; utilisez "
         "l'une de : 'confirmed', 'tentative', 'cancelled'"
     )
+
+
+@pytest.mark.parametrize("email", ["presse@ceps-oing.org;", "helene,eva@ceps-oing.org",
+                                   "hélène@ceps-oing.org", "helene..pichon@ceps-oing.org",
+                                   "presse@ceps_oing.org", "presse@-ceps.org"])
+def test_an_address_mail_clients_would_not_take_is_refused(write_schedule, email: str) -> None:
+    """The organizer's and contacts' addresses are published (mailto: links, ORGANIZER,
+    /events.json's `format: email`): one pasted with a « ; » or an accent was taken, and the
+    CEPS site's check of /events.json with Ajv and ajv-formats, as the README says, refused
+    the whole document."""
+    text = session_with().replace('"club@example.org"', f'"{email}"')
+    (message,) = problems_of(write_schedule, text)
+    assert message.endswith(f"[calendar], champ organizer.email : « {email} » n'est pas une "
+                            "adresse e-mail, comme « nom@example.org »"), message
+
+
+@pytest.mark.parametrize("email", ["o'brien+agenda@presse.example.org", "A.B@Example.ORG",
+                                   "presse@xn--vry-bma.fr"])
+def test_a_published_address_may_be_any_that_mail_takes(write_schedule, email: str) -> None:
+    text = session_with().replace('"club@example.org"', f'"{email}"')
+    assert load_schedule(write_schedule(text)).calendar.organizer.email == email

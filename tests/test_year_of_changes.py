@@ -19,6 +19,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from importlib import resources
 from zoneinfo import ZoneInfo
 
 import feedparser
@@ -27,6 +28,7 @@ import pytest
 import recurring_ical_events
 import vobject
 from flask.testing import FlaskClient
+from jsonschema import Draft202012Validator, FormatChecker
 from werkzeug.http import parse_date
 
 from agenda import create_app, personal
@@ -449,3 +451,25 @@ def test_a_registered_persons_ics_follows_the_private_link(year: list) -> None:
             link += "b"
         assert str(event["CONFERENCE"]) == link
         assert link in str(event["DESCRIPTION"])
+
+
+def test_every_json_document_of_the_year_is_valid_and_keeps_its_shape(year: list) -> None:
+    """The CEPS site checks what it fetches against /schemas/events.json (README) and keeps it
+    from one version to the next: through moves, a cancellation, a withdrawal and a planned date
+    taken, every JSON document is valid, and a session's id, uid and URLs and each field's
+    type (or null) stay what they were."""
+    text = (resources.files("agenda") / "schemas" / "events.json").read_text(encoding="utf-8")
+    check = Draft202012Validator(json.loads(text), format_checker=FormatChecker())
+    kinds: dict[tuple[str, str], set[str]] = {}
+    names: dict[str, tuple] = {}
+    for _, seen, _ in year:
+        for path, (body, _, _) in seen.bodies.items():
+            if path.endswith(".json"):
+                document = json.loads(body)
+                assert [e.message for e in check.iter_errors(document)] == [], path
+        for entry in json.loads(seen.bodies["/events.json"][0])["sessions"]:
+            who = (entry["id"], entry["uid"], entry["url"], entry["json_url"])
+            assert names.setdefault(entry["id"], who) == who
+            for key, value in entry.items():
+                kinds.setdefault((entry["id"], key), set()).add(type(value).__name__)
+    assert {k: v for k, v in kinds.items() if len(v - {"NoneType"}) > 1} == {}

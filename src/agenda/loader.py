@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
@@ -58,7 +58,10 @@ from agenda.model import (
 )
 from agenda.planning import occurrences, on_clock, rhythm_error
 
-EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+\Z")
+EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+\Z")  # a login, a registrant's
+# A published address, as mail clients and JSON Schema's « email » (ajv-formats) take it.
+ATOM, LABEL = r"[\w!#$%&'*+/=?^`{|}~-]+", "[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+PUBLISHED_EMAIL = re.compile(rf"{ATOM}(?:\.{ATOM})*@(?:{LABEL}\.)+{LABEL}\Z", re.ASCII | re.I)
 # Control characters have no place in published text; newlines only where allowed.
 # C1 controls (U+0080..U+009F) count too: XML 1.0 discourages them and no reader shows them.
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -145,9 +148,7 @@ def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
 
 class _Table:
     """One TOML table read through its declaration in agenda.format; reports unknown keys.
-
-    Reading a key the table does not declare, or as another kind, is a bug: it raises.
-    """
+    Reading a key the table does not declare, or as another kind, is a bug: it raises."""
 
     def __init__(
         self, builder: _Builder, data: Any, spec: Table, where: str, prefix: str = ""
@@ -157,13 +158,10 @@ class _Table:
         self.where = where
         self.prefix = prefix
         self.used: set[str] = set()
-        if isinstance(data, dict):
-            self.data: dict[str, Any] = data
-        else:
-            self.data = {}
-            builder.problem(
-                where, prefix.rstrip("."), _("must be a table, not {kind}", kind=_kind(data))
-            )
+        self.data: dict[str, Any] = data if isinstance(data, dict) else {}
+        if not isinstance(data, dict):
+            builder.problem(where, prefix.rstrip("."),
+                            _("must be a table, not {kind}", kind=_kind(data)))
 
     def problem(self, key: str, message: str) -> None:
         self.builder.problem(self.where, self.prefix + key, message)
@@ -244,7 +242,7 @@ class _Table:
         return value
 
     def email(self, key: str) -> str:
-        return self._matching(key, Kind.EMAIL, EMAIL, _(
+        return self._matching(key, Kind.EMAIL, PUBLISHED_EMAIL, _(
             "'{value}' is not an email address, such as 'name@example.org'"))
 
     def _matching(self, key: str, kind: Kind, form: re.Pattern[str], refusal: str) -> str:
@@ -271,8 +269,10 @@ class _Table:
                 "'{value}' is not an http or https URL, such as 'https://example.org/'",
                 value=value,
             ))
-        else:  # as a URI (RFC 3986), which calendars and JSON readers take: « é », « < » encoded
-            return quote(value, safe="%:/?#[]@!$&'()*+,;=~")
+        else:  # an RFC 3986 URI: « é », « < », a lone « % », « [ » past the host, a 2nd « # »
+            parts = urlsplit(re.sub("%(?![0-9A-Fa-f]{2})", "%25", value))
+            return urlunsplit((parts.scheme, quote(parts.netloc, "%:@[]!$&'()*+,;=~"),
+                               *(quote(part, "%:/?@!$&'()*+,;=~") for part in parts[2:])))
         return None
 
     def choice(self, key: str) -> str:
@@ -324,10 +324,8 @@ class _Table:
             self.problem(key, _('must be a list of strings, such as ["A", "B"]'))
             return ()
         # Each item is checked as a one-line text, named by its position.
-        return tuple(
-            self._text_value(f"{key}[{i}]", item, required=True) or ""
-            for i, item in enumerate(value)
-        )
+        return tuple(self._text_value(f"{key}[{i}]", item, required=True) or ""
+                     for i, item in enumerate(value))
 
     def tables(self, key: str, refusal: str) -> list[Any]:
         """An array of tables; [] when missing, or when not a list (then `refusal` says why)."""
@@ -485,10 +483,11 @@ class _Builder:
             ))
         updated = table.instant("updated", zone)
         base_url = table.url("base_url")
-        if base_url and urlsplit(base_url).path.strip("/"):
+        parts = urlsplit(base_url or "")  # every public URL is base_url and a path
+        if parts.path.strip("/") or parts.query or parts.fragment or "@" in parts.netloc:
             # Pages link to each other with root-relative paths (/events/…).
             table.problem("base_url", _(
-                "'{value}' has a path; agenda is served at the root of its host, "
+                "'{value}' is more than a host; agenda is served at the root of its host, "
                 "such as 'https://agenda.example.org'", value=base_url,
             ))
             base_url = None

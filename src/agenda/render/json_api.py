@@ -78,12 +78,14 @@ def session_document(
 
 def _change(calendar: CalendarInfo, session: Session, revision: Revision) -> dict[str, Any]:
     """One revision of the change log: when, SEQUENCE after it, what changed, the date before."""
-    # A private link's change is said as any change: its name would tell that the room moved.
+    # A private link's change is said as any change: its name would tell that the room moved;
+    # so is a SEQUENCE an older file raised by hand, which no field explains.
     hidden = () if session.public_video_url else ("video_url",)
     return {
         "at": _instant(revision.at),
         "sequence": revision.sequence,
-        "fields": list(dict.fromkeys("content" if f in hidden else f for f in revision.fields)),
+        "fields": list(dict.fromkeys("content" if f in hidden else f
+                                     for f in revision.fields or ("content",))),
         "news": [n.value for n in revision.news],
         "summary": wording.change_line(session, revision, calendar),
         "previous_start": _instant(revision.previous_start),

@@ -13,13 +13,11 @@ from flask import Flask, Response, redirect, request
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 from werkzeug.routing import RequestRedirect
 
+from agenda.headers import DATA_SUFFIXES
 from agenda.render import html
 from agenda.web.serve import store
 
 log = logging.getLogger(__name__)
-
-# Addresses whose clients parse what they get: never answer them with HTML.
-DATA_SUFFIXES = (".ics", ".json", ".xml")
 
 
 def register(app: Flask) -> None:

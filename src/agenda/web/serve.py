@@ -19,7 +19,7 @@ from werkzeug.http import parse_date, parse_etags
 from werkzeug.wsgi import wrap_file
 
 from agenda import encoding
-from agenda.headers import CORS_PREFLIGHT, NO_FRAMING, security
+from agenda.headers import CORS_PREFLIGHT, DATA_SUFFIXES, NO_FRAMING, security
 from agenda.i18n import _
 from agenda.model import Schedule
 from agenda.render import links
@@ -210,7 +210,7 @@ def security_headers(response: Response) -> Response:
     if "Content-Security-Policy" not in headers:
         for name, value in security(request.path, NO_FRAMING):
             headers.setdefault(name, value)
-    if request.method == "OPTIONS" and request.path.endswith(".json"):
+    if request.method == "OPTIONS" and request.path.endswith(DATA_SUFFIXES):
         # The preflight of a conditional fetch() from another site.
         headers.update(CORS_PREFLIGHT)
     return response
