@@ -291,7 +291,7 @@ def test_an_address_mail_clients_would_not_take_is_refused(write_schedule, email
 
 
 @pytest.mark.parametrize("email", ["o'brien+agenda@presse.example.org", "A.B@Example.ORG",
-                                   "presse@xn--vry-bma.fr"])
+                                   "presse@xn--vry-bma.fr", "presse@mairie-évry.fr"])
 def test_a_published_address_may_be_any_that_mail_takes(write_schedule, email: str) -> None:
     text = session_with().replace('"club@example.org"', f'"{email}"')
     assert load_schedule(write_schedule(text)).calendar.organizer.email == email

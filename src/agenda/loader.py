@@ -59,9 +59,9 @@ from agenda.model import (
 from agenda.planning import occurrences, on_clock, rhythm_error
 
 EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+\Z")  # a login, a registrant's
-# A published address, as mail clients and JSON Schema's « email » (ajv-formats) take it.
-ATOM, LABEL = r"[\w!#$%&'*+/=?^`{|}~-]+", "[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
-PUBLISHED_EMAIL = re.compile(rf"{ATOM}(?:\.{ATOM})*@(?:{LABEL}\.)+{LABEL}\Z", re.ASCII | re.I)
+# A published address as mail takes it: ASCII dot-atom @ host (mairie-évry.fr kept as typed).
+ATOM, LABEL = r"[a-z0-9!#$%&'*+/=?^`{|}~_-]+", r"[^\W_](?:(?:[^\W_]|-)*[^\W_])?"
+PUBLISHED_EMAIL = re.compile(rf"{ATOM}(?:\.{ATOM})*@(?:{LABEL}\.)+{LABEL}\Z", re.I)
 # Control characters have no place in published text; newlines only where allowed.
 # C1 controls (U+0080..U+009F) count too: XML 1.0 discourages them and no reader shows them.
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
