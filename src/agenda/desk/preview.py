@@ -96,23 +96,34 @@ def pending(schedule_path: Path, current: Version | None, raw: bytes, now: datet
     return Pending(version, tuple(changes), ())
 
 
-def outgoing(version: Version, changes: tuple[SessionChange, ...],
-             now: datetime) -> list[Outgoing]:
-    """The French list of what goes out at `now`, session by session: journalists' feeds as
-    the site builds them, which hold a session back until its announcement (`announced`)."""
+def outgoing(version: Version, changes: tuple[SessionChange, ...], now: datetime,
+             previous: Version | None) -> list[Outgoing]:
+    """The French list of what goes out at `now` after `previous`, session by session:
+    calendars as they had each UID (a session dated at last is new to them, a session taking
+    a planned date updates its entry), journalists' feeds as the site builds them, which hold
+    a session back until its announcement (`announced`)."""
     found = []
     zone = version.schedule.calendar.timezone
+    before = previous.history if previous is not None else None
     for change in changes:
         session = version.schedule.session(change.id)
         if session is None or not session.revisions:
             found.append(Outgoing(change.id, change.id, "", (), str(change)))
             continue
         revision = session.revisions[-1]
+        uid = version.history.sessions[change.id].uid
+        old = before.sessions.get(change.id) if before is not None else None
+        had = old is not None and old.in_calendar and old.withdrawn is None
+        planned = [p for p in before.planned.values() if p.uid == uid] if before else []
         if change.sequence_after is None:
             calendar = _("removed from the calendars")
         elif not session.is_dated:  # changed or not, calendars have no entry of it
             calendar = _("no calendar entry (session without a date)")
-        elif change.sequence_before is None:
+        elif planned and not had:
+            calendar = _("its planned date, already in the calendars, becomes this session "
+                         "(SEQUENCE {before} → {after})", before=planned[0].sequence,
+                         after=change.sequence_after)
+        elif not had:
             calendar = _("new entry in the calendars")
         else:
             what = ", ".join(_LABELS.get(f, f) for f in revision.fields)

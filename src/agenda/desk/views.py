@@ -736,7 +736,8 @@ def _draft_view(changed: bool = False, other_kind: bool = False) -> str:
         return render_template("desk/draft.html", moved=True, mine=(), pending=None,
                                **_conflict(draft, file_text))
     found = _pending(draft.raw, _mode())
-    listed = preview.outgoing(found.version, found.changes, _now()) if found.version else []
+    listed = preview.outgoing(found.version, found.changes, _now(), _store().current()) \
+        if found.version else []
     return render_template(
         "desk/draft.html", draft=draft, pending=found, outgoing=listed, mode=_mode(),
         moved=False, mine=drafts.diff(draft.base, draft.text, (_("file"), _("draft"))),
@@ -794,7 +795,7 @@ def publish_draft() -> Any:
         # correction an announcement, or another kind was chosen without being shown.
         seen, shown = request.form.get("seen"), request.form.get("shown_mode", mode)
         changed = seen is not None and not found.unchanged and seen != _seen(
-            draft, preview.outgoing(found.version, found.changes, _now()), shown)
+            draft, preview.outgoing(found.version, found.changes, _now(), current), shown)
         # The preview's site: built then, found here; if it cannot be, nothing is written.
         # (Nothing new to publish, as at a double click, needs no site.)
         if not found.unchanged and not changed:
