@@ -14,15 +14,14 @@ from pathlib import Path
 
 import feedparser
 import icalendar
-import lxml.html
 import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
 from agenda import create_app
-from agenda.desk import views
 from agenda.cli import main
+from agenda.desk import views
 from agenda.desk.drafts import preview_folder
 from agenda.site import read_site
 from tests.conftest import FIXTURES

@@ -131,8 +131,14 @@ def outgoing(version: Version, changes: tuple[SessionChange, ...], now: datetime
                          before=change.sequence_before, after=change.sequence_after, what=what)
         news = (wording.change_title(session, revision),) \
             if (session, revision) in feeds.news([session]) else ()
-        if revision.is_first and session.announced is not None:
-            news = (wording.announcement_title(session),)
+        # A session the feeds neither gave nor had to come (new, its announcement set, or
+        # brought to the past) enters them with its announcement, beside its change's entry.
+        was = previous.schedule.session(change.id) if previous is not None else None
+        fresh = was is None or was.announced is None \
+            or was.announced > now >= (session.announced or now)
+        if session.announced is not None and (revision.is_first or fresh):
+            first = (wording.announcement_title(session),)
+            news = first if revision.is_first else first + news
         later = session.announced is not None and session.announced > now
         on = wording.long_date(session.announced.astimezone(zone)) if later else ""
         # A date typed a year off, or kept from the last session, goes out without a word.
