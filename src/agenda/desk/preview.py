@@ -113,7 +113,7 @@ def outgoing(version: Version, changes: tuple[SessionChange, ...], now: datetime
         revision = session.revisions[-1]
         uid = version.history.sessions[change.id].uid
         old = before.sessions.get(change.id) if before is not None else None
-        had = old is not None and old.in_calendar and old.withdrawn is None
+        had = old is not None and old.in_calendar
         planned = [p for p in before.planned.values() if p.uid == uid] if before else []
         if change.sequence_after is None:
             calendar = _("removed from the calendars")
