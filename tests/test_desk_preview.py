@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import feedparser
 import icalendar
+import lxml.html
 import pytest
 from click.testing import CliRunner
 from flask import Flask
@@ -133,3 +135,26 @@ def test_desk_preview_is_what_publishing_sends(app: Flask, kind: str, mode: str,
     titled = [t for line in lines if "actualité" in line and "pas de nouvelle" not in line
               for t in re.findall(r"« (.+?) »", " ".join(line.split()))]
     assert sorted(titled) == sorted(gained), (lines, gained)
+
+
+def test_desk_preview_says_the_moment_its_documents_are_dated_by(
+        app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The preview is built once for a draft and served again until it changes: its revisions
+    # are dated by the moment it was built, which the banner said nothing of; « Publier » an
+    # hour later dates them then.
+    client = app.test_client()
+    login(client)
+    edit(client, EDITS["title"][1])
+    built = datetime.now(UTC).replace(microsecond=0)
+    monkeypatch.setattr(views, "_now", lambda: built)
+    first = client.get("/desk/apercu/events/lyon").get_data(as_text=True)
+    monkeypatch.setattr(views, "_now", lambda: built + timedelta(hours=1))
+    page = client.get("/desk/apercu/events/lyon")
+    banner = lxml.html.fromstring(page.data).xpath("//*[@class='desk-banner']")[0]
+    said = " ".join(banner.text_content().split())
+    hour = built.astimezone(ZoneInfo("Europe/Paris"))
+    clock = f"{hour.hour} h" + (f" {hour.minute:02d}" if hour.minute else "")
+    assert f"{hour.day} " in said and f"à {clock}." in said, said
+    assert page.get_data(as_text=True) == first
+    feed = feedparser.parse(client.get("/desk/apercu/atom.xml").data)
+    assert datetime(*feed.entries[0].updated_parsed[:6], tzinfo=UTC) == built

@@ -153,12 +153,14 @@ def outgoing(version: Version, changes: tuple[SessionChange, ...], now: datetime
     return found
 
 
-def with_banner(page: bytes, root: str, back: str, stylesheet: str) -> bytes:
-    """A built page with the preview's banner, its site links kept inside the preview."""
+def with_banner(page: bytes, root: str, back: str, stylesheet: str, dated: str) -> bytes:
+    """A built page with the preview's banner, saying the moment its documents are dated by
+    (`dated`), its site links kept inside the preview."""
     text = page.decode("utf-8").replace('href="/', f'href="{root}')
     text = text.replace('src="/', f'src="{root}')
-    said = _('<strong>Preview of the draft</strong>: nothing is published yet. '
-             '<a href="{back}">Back to the draft</a>', back=back)
+    said = _('<strong>Preview of the draft</strong>: nothing is published yet; it is dated as '
+             'if published on {dated}. <a href="{back}">Back to the draft</a>', back=back,
+             dated=dated)
     label = _("Preview")
     banner = f'<div class="desk-banner" role="region" aria-label="{label}"><p>{said}</p></div>'
     text = text.replace("</head>", f'<link rel="stylesheet" href="{stylesheet}">\n</head>', 1)
@@ -172,9 +174,10 @@ def with_banner(page: bytes, root: str, back: str, stylesheet: str) -> bytes:
 
 
 def preview_site(version: Version, now: datetime, target: Path, served: Site | None,
-                 changes: tuple[SessionChange, ...]) -> Site:
-    """The site of `version` built into `target` by the site's builder; reused while current
-    and its `changes` are the same.
+                 changes: tuple[SessionChange, ...]) -> tuple[Site, datetime]:
+    """The site of `version` built into `target` by the site's builder, and the publication
+    time its documents are dated by; reused while current and its `changes` are the same (then
+    dated by the version it was built from: publishing later dates the revisions later).
 
     Files that did not change are hard-linked from `served`, the site being served.
     """
@@ -183,13 +186,15 @@ def preview_site(version: Version, now: datetime, target: Path, served: Site | N
     kind, said = target.with_name(target.name + ".changes"), "\n".join(map(str, changes))
     try:
         found = read_site(target)
-        same = kind.read_text(encoding="utf-8") == said
-    except (SiteError, OSError):
+        dated, _sep, built = kind.read_text(encoding="utf-8").partition("\n")
+        same, moment = built == said, datetime.fromisoformat(dated)
+    except (SiteError, OSError, ValueError):
         found, same = None, False
     if found is not None and same and found.holds(now) \
             and (found.version, found.digest) == (version.number, version.digest):
-        return found
+        return found, moment
     shutil.rmtree(target, ignore_errors=True)
     site = build(version, now, target, previous=served)
-    kind.write_text(said, encoding="utf-8")
-    return site
+    moment = (version.published or now).astimezone(version.schedule.calendar.timezone)
+    kind.write_text(f"{moment.isoformat()}\n{said}", encoding="utf-8")
+    return site, moment

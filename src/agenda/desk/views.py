@@ -49,6 +49,7 @@ from agenda.published import (
     publishing_lock,
     read_version,
 )
+from agenda.render import wording
 from agenda.site import Site
 from agenda.store import VersionStore
 
@@ -861,9 +862,11 @@ class Unbuildable(Exception):
     """The site of the editor's draft could not be built: it must not be published."""
 
 
-def _draft_site(found: preview.Pending, moment: datetime, served: Site, mode: str) -> Site:
+def _draft_site(found: preview.Pending, moment: datetime, served: Site,
+                mode: str) -> tuple[Site, datetime]:
     """The site of the editor's draft, `found`, built by the site's builder (the preview),
-    or found built for the same version; `served` lends the files that did not change."""
+    or found built for the same version, and the publication time it is dated by; `served`
+    lends the files that did not change."""
     # One folder a kind of change: the same text gives another history as a correction.
     folder = drafts.preview_folder(schedule_path(), g.editor.email) / mode
     assert found.version is not None, "a draft with problems has no site"
@@ -886,7 +889,7 @@ def unbuildable(error: Unbuildable) -> tuple[str, int]:
         "the administrator (the server's log says what failed).")), 500
 
 
-def _preview() -> Site | None:
+def _preview() -> tuple[Site, datetime] | None:
     """The site built from the draft, rebuilt when the draft changed; None if it is invalid
     or behind the file (it would show the other change undone)."""
     draft = current_draft()
@@ -903,9 +906,10 @@ def _preview() -> Site | None:
 @bp.get("/apercu/<path:path>")
 def preview_file(path: str) -> Any:
     """A URL of the draft's site; HTML pages get a banner and links kept in the preview."""
-    site = _preview()
-    if site is None:
+    found = _preview()
+    if found is None:
         return redirect(url_for("desk.draft_page"))
+    site, dated = found
     # What the site serves, no more: not the parts kept for the next build (/_parts/).
     entry = site.entries.get("/" + path) if not path.startswith("_") else None
     if entry is None:
@@ -916,7 +920,8 @@ def preview_file(path: str) -> Any:
     if kind.startswith("text/html"):
         body = preview.with_banner(body, url_for("desk.preview_file", path=""),
                                    url_for("desk.draft_page"),
-                                   url_for("desk.static", filename="banner.css"))
+                                   url_for("desk.static", filename="banner.css"),
+                                   wording.short_moment(dated))
     # The download's own name, as the site sends it (a session's .ics is an attachment).
     own = [(k, v) for k, v in entry.headers if k == "Content-Disposition"]
     return Response(body, content_type=kind, headers=own)
