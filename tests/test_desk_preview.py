@@ -27,7 +27,17 @@ from agenda.desk import views
 from agenda.desk.drafts import preview_folder
 from agenda.site import read_site
 from tests.conftest import FIXTURES
-from tests.test_desk import EMAIL, SECRET, add_editor, choose, login, post, publish
+from tests.test_desk import (
+    EMAIL,
+    PASSWORD,
+    SECRET,
+    add_editor,
+    choose,
+    login,
+    post,
+    publish,
+    token,
+)
 
 SECRET_LINK = "https://zoom.example/j/secret-lyon"
 LYON, NANTES, LILLE = "/desk/seances/lyon", "/desk/seances/nantes", "/desk/seances/lille"
@@ -158,3 +168,34 @@ def test_desk_preview_says_the_moment_its_documents_are_dated_by(
     assert page.get_data(as_text=True) == first
     feed = feedparser.parse(client.get("/desk/apercu/atom.xml").data)
     assert datetime(*feed.entries[0].updated_parsed[:6], tzinfo=UTC) == built
+
+
+def test_desk_preview_follows_what_changed_underneath(app: Flask) -> None:
+    # The preview is never one built before: another tab's edit of the draft, another editor's
+    # publication, a hand edit of the file.
+    schedule = Path(app.config["AGENDA_DATA"])
+    add_editor(schedule, "eva@in-darra.fr")
+    helene, eva = app.test_client(), app.test_client()
+    login(helene)
+    assert eva.post("/desk/connexion", data={"csrf_token": token(eva), "email": "eva@in-darra.fr",
+                                             "password": PASSWORD}).status_code == 302
+
+    def shown(path: str = "/desk/apercu/events/lyon") -> str:
+        answer = helene.get(path)
+        return answer.get_data(as_text=True) if answer.status_code == 200 else ""
+
+    edit(helene, [(LYON, {"title": "Premier titre"})])
+    assert "Premier titre" in shown()
+    edit(helene, [(LYON, {"title": "Second titre"})])  # another tab
+    assert "Second titre" in shown() and "Premier titre" not in shown()
+    edit(eva, [(NANTES, {"city": "Nantes Métropole"})])
+    assert publish(eva) == 302
+    assert shown() == "", "behind the file: the draft page says to carry it over"
+    assert helene.post("/desk/reprendre", data={
+        "csrf_token": token(helene, "/desk/brouillon")}).status_code == 302
+    assert "Nantes Métropole" in shown("/desk/apercu/") and "Second titre" in shown()
+    schedule.write_text(schedule.read_text(encoding="utf-8").replace(
+        'city = "Lyon"', 'city = "Lyon (Rhône)"'), encoding="utf-8")
+    assert shown() == "", "a hand edit: the draft is behind the file"
+    for path, body in files(preview_folder(schedule, EMAIL) / "regle").items():
+        assert SECRET_LINK.encode() not in body, path
