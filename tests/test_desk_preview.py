@@ -136,9 +136,9 @@ def test_desk_preview_is_what_publishing_sends(app: Flask, kind: str, mode: str,
     moved = {uid: (calendars.get(uid), after) for uid, after in sequences(client).items()
              if calendars.get(uid) != after}
     lines = [" ".join(p.itertext()) for p in page.xpath("//ul[@class='outgoing']/li//p")]
-    said = {m for line in lines if "Calendriers" in line
-            for m in re.findall(r"SEQUENCE (\d+) → (\d+)", line)}
-    assert said == {(str(b), str(a)) for b, a in moved.values() if b is not None}, lines
+    said = sorted(m for line in lines if "Calendriers" in line
+                  for m in re.findall(r"SEQUENCE (\d+) → (\d+)", line))
+    assert said == sorted((str(b), str(a)) for b, a in moved.values() if b is not None), lines
     new = sum("nouvelle entrée dans les calendriers" in line for line in lines)
     assert new == sum(b is None for b, _a in moved.values()), lines
     gained = [title for entry, title in news(client).items() if entry not in feeds]

@@ -150,7 +150,27 @@ def outgoing(version: Version, changes: tuple[SessionChange, ...], now: datetime
         lasting = wording.duration(span) if dated and span > timedelta(days=1) else ""
         found.append(Outgoing(change.id, wording.headline(session), calendar, news, str(change),
                               revision.correction, on, past, lasting))
-    return found
+    return found + _planned(version, previous)
+
+
+def _planned(version: Version, previous: Version | None) -> list[Outgoing]:
+    """The planned dates (« à annoncer ») whose calendar entries come, move or go: a series
+    renamed or its rhythm changed updates each (`agenda check` lists sessions alone)."""
+    had = {p.uid: p for p in previous.schedule.planned} if previous is not None else {}
+    found = []
+    for planned in version.schedule.planned:
+        before = had.pop(planned.uid, None)
+        if before is None:
+            calendar = _("new entry in the calendars")
+        elif before.sequence != planned.sequence:
+            calendar = _("planned date updated in the calendars (SEQUENCE {before} → {after})",
+                         before=before.sequence, after=planned.sequence)
+        else:
+            continue
+        found.append(Outgoing(planned.uid, wording.planned_headline(planned), calendar, (), ""))
+    sessions = {entry.uid for entry in version.history.sessions.values()}
+    return found + [Outgoing(p.uid, wording.planned_headline(p), _("removed from the calendars"),
+                             (), "") for p in had.values() if p.uid not in sessions]
 
 
 def with_banner(page: bytes, root: str, back: str, stylesheet: str, dated: str) -> bytes:
