@@ -59,6 +59,10 @@ EDITS: dict[str, tuple[list[tuple[str, dict[str, str]]], list[tuple[str, dict[st
         "end": "2027-05-19T10:15", "status": "confirmed",
         "video_url": "https://zoom.example/j/secret-rennes"})]),
     "series": ([], [("/desk/series/tour-des-villes", {"title": "Le Tour des Villes"})]),
+    "rhythm": ([], [("/desk/series/tour-des-villes", {
+        "rhythm.rule": "FREQ=MONTHLY;COUNT=8;BYDAY=3WE", "rhythm.start": "09:00"})]),
+    "shorter": ([], [("/desk/series/tour-des-villes", {
+        "rhythm.rule": "FREQ=MONTHLY;COUNT=4;BYDAY=3WE"})]),
     "contacts": ([], [("/desk/contacts", {"contacts.0.phone": "06 00 00 00 00"})]),
     "planned": ([], [(LILLE, {"start": "2027-05-19T08:45", "end": "2027-05-19T10:15",
                               "announced": "2026-12-01", "status": "confirmed"})]),
@@ -133,14 +137,17 @@ def test_desk_preview_is_what_publishing_sends(app: Flask, kind: str, mode: str,
     differ = [p for p in sent if shown[p] != sent[p]]
     assert not differ, differ
     # What the page listed is what the calendars and the news feeds gained.
-    moved = {uid: (calendars.get(uid), after) for uid, after in sequences(client).items()
+    now = sequences(client)
+    moved = {uid: (calendars.get(uid), after) for uid, after in now.items()
              if calendars.get(uid) != after}
+    gone = [uid for uid in calendars if uid not in now]
     lines = [" ".join(p.itertext()) for p in page.xpath("//ul[@class='outgoing']/li//p")]
     said = sorted(m for line in lines if "Calendriers" in line
                   for m in re.findall(r"SEQUENCE (\d+) → (\d+)", line))
     assert said == sorted((str(b), str(a)) for b, a in moved.values() if b is not None), lines
     new = sum("nouvelle entrée dans les calendriers" in line for line in lines)
     assert new == sum(b is None for b, _a in moved.values()), lines
+    assert sum("retirée des calendriers" in line for line in lines) == len(gone), lines
     gained = [title for entry, title in news(client).items() if entry not in feeds]
     titled = [t for line in lines if "actualité" in line and "pas de nouvelle" not in line
               for t in re.findall(r"« (.+?) »", " ".join(line.split()))]

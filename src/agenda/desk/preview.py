@@ -15,7 +15,7 @@ from pathlib import Path
 
 from agenda.errors import Problem, ScheduleError
 from agenda.format import SESSION
-from agenda.history import SessionChange
+from agenda.history import SessionChange, planned_key
 from agenda.i18n import _
 from agenda.published import Version, next_version
 from agenda.render import feeds, wording
@@ -102,10 +102,13 @@ def outgoing(version: Version, changes: tuple[SessionChange, ...], now: datetime
     calendars as they had each UID (a session dated at last is new to them, a session taking
     a planned date updates its entry), journalists' feeds as the site builds them, which hold
     a session back until its announcement (`announced`)."""
-    found = []
+    dates = _planned(version, previous, changes)
+    found: list[Outgoing] = []
     zone = version.schedule.calendar.timezone
     before = previous.history if previous is not None else None
     for change in changes:
+        if any(p.session_id == change.id for p in dates):
+            continue  # listed with the planned dates, in their words
         session = version.schedule.session(change.id)
         if session is None or not session.revisions:
             found.append(Outgoing(change.id, change.id, "", (), str(change)))
@@ -150,13 +153,15 @@ def outgoing(version: Version, changes: tuple[SessionChange, ...], now: datetime
         lasting = wording.duration(span) if dated and span > timedelta(days=1) else ""
         found.append(Outgoing(change.id, wording.headline(session), calendar, news, str(change),
                               revision.correction, on, past, lasting))
-    return found + _planned(version, previous)
+    return found + dates
 
 
-def _planned(version: Version, previous: Version | None) -> list[Outgoing]:
-    """The planned dates (« à annoncer ») whose calendar entries come, move or go: a series
-    renamed or its rhythm changed updates each (`agenda check` lists sessions alone)."""
+def _planned(version: Version, previous: Version | None,
+             changes: tuple[SessionChange, ...]) -> list[Outgoing]:
+    """The planned dates (« à annoncer ») whose calendar entries come, move or go, with the
+    history's words for them (none for a date a shorter rhythm drops)."""
     had = {p.uid: p for p in previous.schedule.planned} if previous is not None else {}
+    checks = {c.id: str(c) for c in changes}
     found = []
     for planned in version.schedule.planned:
         before = had.pop(planned.uid, None)
@@ -167,7 +172,9 @@ def _planned(version: Version, previous: Version | None) -> list[Outgoing]:
                          before=before.sequence, after=planned.sequence)
         else:
             continue
-        found.append(Outgoing(planned.uid, wording.planned_headline(planned), calendar, (), ""))
+        key = _("planned {key}", key=planned_key(planned.series.id, planned.number))
+        found.append(Outgoing(key, wording.planned_headline(planned), calendar, (),
+                              checks.get(key, "")))
     sessions = {entry.uid for entry in version.history.sessions.values()}
     return found + [Outgoing(p.uid, wording.planned_headline(p), _("removed from the calendars"),
                              (), "") for p in had.values() if p.uid not in sessions]
