@@ -101,9 +101,9 @@ def sequences(client: FlaskClient) -> dict[str, int]:
     return {str(e["UID"]): int(e.get("SEQUENCE", 0)) for e in feed.walk("VEVENT")}
 
 
-def news(client: FlaskClient) -> dict[str, str]:
-    """The news feed's entries: their titles by id, spaces as a reader sees them."""
-    entries = feedparser.parse(client.get("/rss.xml").data).entries
+def news(client: FlaskClient, feed: str = "/rss.xml") -> dict[str, str]:
+    """A news feed's entries: their titles by id, spaces as a reader sees them."""
+    entries = feedparser.parse(client.get(feed).data).entries
     return {e.id: " ".join(e.title.split()) for e in entries}
 
 
@@ -129,7 +129,7 @@ def test_desk_preview_is_what_publishing_sends(app: Flask, kind: str, mode: str,
     for path, body in shown.items():
         assert SECRET_LINK.encode() not in body, path
         assert b"secret-rennes" not in body and b"secret-lyon-2" not in body, path
-    calendars, feeds = sequences(client), news(client)
+    calendars, feeds, atom = sequences(client), news(client), news(client, "/atom.xml")
     assert publish(client, mode) == 302
     served = app.extensions["agenda.store"].site()
     sent = files(served.folder)
@@ -152,6 +152,8 @@ def test_desk_preview_is_what_publishing_sends(app: Flask, kind: str, mode: str,
     titled = [t for line in lines if "actualité" in line and "pas de nouvelle" not in line
               for t in re.findall(r"« (.+?) »", " ".join(line.split()))]
     assert sorted(titled) == sorted(gained), (lines, gained)
+    assert sorted(gained) == sorted(
+        title for entry, title in news(client, "/atom.xml").items() if entry not in atom)
 
 
 def test_desk_preview_says_the_moment_its_documents_are_dated_by(
