@@ -42,7 +42,8 @@ from tests.test_desk import (
 SECRET_LINK = "https://zoom.example/j/secret-lyon"
 LYON, NANTES, LILLE = "/desk/seances/lyon", "/desk/seances/nantes", "/desk/seances/lille"
 
-# Each kind of edit: the forms it posts before (published first) and the forms of the draft.
+# Each kind of edit: the forms it posts before (published first) and the forms of the draft;
+# each is tried with the three kinds of change of the draft page.
 EDITS: dict[str, tuple[list[tuple[str, dict[str, str]]], list[tuple[str, dict[str, str]]]]] = {
     "title": ([], [(LYON, {"title": "Lyon, la ville des deux fleuves"})]),
     "date": ([], [(LYON + "/reporter", {"start": "2027-03-17T08:45", "end": "2027-03-17T10:15"})]),
@@ -107,7 +108,7 @@ def news(client: FlaskClient, feed: str = "/rss.xml") -> dict[str, str]:
     return {e.id: " ".join(e.title.split()) for e in entries}
 
 
-@pytest.mark.parametrize("mode", ["regle", "correction"])
+@pytest.mark.parametrize("mode", ["regle", "correction", "annonce"])
 @pytest.mark.parametrize("kind", sorted(EDITS))
 def test_desk_preview_is_what_publishing_sends(app: Flask, kind: str, mode: str,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
