@@ -736,9 +736,10 @@ def _draft_view(changed: bool = False, other_kind: bool = False) -> str:
         # until the draft is carried over, as « Publier » publishes nothing until then.
         return render_template("desk/draft.html", moved=True, mine=(), pending=None,
                                **_conflict(draft, file_text))
-    found = _pending(draft.raw, _mode())
-    listed = preview.outgoing(found.version, found.changes, _now(), _store().current()) \
-        if found.version else []
+    # One version served and one moment for both: the store may publish between two asks.
+    current, now = _store().current(), _now()
+    found = preview.pending(schedule_path(), current, draft.raw, now, MODES[_mode()])
+    listed = preview.outgoing(found.version, found.changes, now, current) if found.version else []
     return render_template(
         "desk/draft.html", draft=draft, pending=found, outgoing=listed, mode=_mode(),
         moved=False, mine=drafts.diff(draft.base, draft.text, (_("file"), _("draft"))),
