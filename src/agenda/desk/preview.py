@@ -15,7 +15,7 @@ from pathlib import Path
 
 from agenda.errors import Problem, ScheduleError
 from agenda.format import SESSION
-from agenda.history import SessionChange
+from agenda.history import SessionChange, planned_key
 from agenda.i18n import _
 from agenda.published import Version, next_version
 from agenda.render import feeds, wording
@@ -96,23 +96,37 @@ def pending(schedule_path: Path, current: Version | None, raw: bytes, now: datet
     return Pending(version, tuple(changes), ())
 
 
-def outgoing(version: Version, changes: tuple[SessionChange, ...],
-             now: datetime) -> list[Outgoing]:
-    """The French list of what goes out at `now`, session by session: journalists' feeds as
-    the site builds them, which hold a session back until its announcement (`announced`)."""
-    found = []
+def outgoing(version: Version, changes: tuple[SessionChange, ...], now: datetime,
+             previous: Version | None) -> list[Outgoing]:
+    """The French list of what goes out at `now` after `previous`, session by session:
+    calendars as they had each UID (a session dated at last is new to them, a session taking
+    a planned date updates its entry), journalists' feeds as the site builds them, which hold
+    a session back until its announcement (`announced`)."""
+    dates = _planned(version, previous, changes)
+    found: list[Outgoing] = []
     zone = version.schedule.calendar.timezone
+    before = previous.history if previous is not None else None
     for change in changes:
+        if any(p.session_id == change.id for p in dates):
+            continue  # listed with the planned dates, in their words
         session = version.schedule.session(change.id)
         if session is None or not session.revisions:
             found.append(Outgoing(change.id, change.id, "", (), str(change)))
             continue
         revision = session.revisions[-1]
+        uid = version.history.sessions[change.id].uid
+        old = before.sessions.get(change.id) if before is not None else None
+        had = old is not None and old.in_calendar
+        planned = [p for p in before.planned.values() if p.uid == uid] if before else []
         if change.sequence_after is None:
             calendar = _("removed from the calendars")
         elif not session.is_dated:  # changed or not, calendars have no entry of it
             calendar = _("no calendar entry (session without a date)")
-        elif change.sequence_before is None:
+        elif planned and not had:
+            calendar = _("its planned date, already in the calendars, becomes this session "
+                         "(SEQUENCE {before} → {after})", before=planned[0].sequence,
+                         after=change.sequence_after)
+        elif not had:
             calendar = _("new entry in the calendars")
         else:
             what = ", ".join(_LABELS.get(f, f) for f in revision.fields)
@@ -120,8 +134,14 @@ def outgoing(version: Version, changes: tuple[SessionChange, ...],
                          before=change.sequence_before, after=change.sequence_after, what=what)
         news = (wording.change_title(session, revision),) \
             if (session, revision) in feeds.news([session]) else ()
-        if revision.is_first and session.announced is not None:
-            news = (wording.announcement_title(session),)
+        # A session the feeds neither gave nor had to come (new, its announcement set, or
+        # brought to the past) enters them with its announcement, beside its change's entry.
+        was = previous.schedule.session(change.id) if previous is not None else None
+        fresh = was is None or was.announced is None \
+            or was.announced > now >= (session.announced or now)
+        if session.announced is not None and (revision.is_first or fresh):
+            first = (wording.announcement_title(session),)
+            news = first if revision.is_first else first + news
         later = session.announced is not None and session.announced > now
         on = wording.long_date(session.announced.astimezone(zone)) if later else ""
         # A date typed a year off, or kept from the last session, goes out without a word.
@@ -133,15 +153,41 @@ def outgoing(version: Version, changes: tuple[SessionChange, ...],
         lasting = wording.duration(span) if dated and span > timedelta(days=1) else ""
         found.append(Outgoing(change.id, wording.headline(session), calendar, news, str(change),
                               revision.correction, on, past, lasting))
-    return found
+    return found + dates
 
 
-def with_banner(page: bytes, root: str, back: str, stylesheet: str) -> bytes:
-    """A built page with the preview's banner, its site links kept inside the preview."""
+def _planned(version: Version, previous: Version | None,
+             changes: tuple[SessionChange, ...]) -> list[Outgoing]:
+    """The planned dates (« à annoncer ») whose calendar entries come, move or go, with the
+    history's words for them (none for a date a shorter rhythm drops)."""
+    had = {p.uid: p for p in previous.schedule.planned} if previous is not None else {}
+    checks = {c.id: str(c) for c in changes}
+    found = []
+    for planned in version.schedule.planned:
+        before = had.pop(planned.uid, None)
+        if before is None:
+            calendar = _("new entry in the calendars")
+        elif before.sequence != planned.sequence:
+            calendar = _("planned date updated in the calendars (SEQUENCE {before} → {after})",
+                         before=before.sequence, after=planned.sequence)
+        else:
+            continue
+        key = _("planned {key}", key=planned_key(planned.series.id, planned.number))
+        found.append(Outgoing(key, wording.planned_headline(planned), calendar, (),
+                              checks.get(key, "")))
+    sessions = {entry.uid for entry in version.history.sessions.values()}
+    return found + [Outgoing(p.uid, wording.planned_headline(p), _("removed from the calendars"),
+                             (), "") for p in had.values() if p.uid not in sessions]
+
+
+def with_banner(page: bytes, root: str, back: str, stylesheet: str, dated: str) -> bytes:
+    """A built page with the preview's banner, saying the moment its documents are dated by
+    (`dated`), its site links kept inside the preview."""
     text = page.decode("utf-8").replace('href="/', f'href="{root}')
     text = text.replace('src="/', f'src="{root}')
-    said = _('<strong>Preview of the draft</strong>: nothing is published yet. '
-             '<a href="{back}">Back to the draft</a>', back=back)
+    said = _('<strong>Preview of the draft</strong>: nothing is published yet; it is dated as '
+             'if published on {dated}. <a href="{back}">Back to the draft</a>', back=back,
+             dated=dated)
     label = _("Preview")
     banner = f'<div class="desk-banner" role="region" aria-label="{label}"><p>{said}</p></div>'
     text = text.replace("</head>", f'<link rel="stylesheet" href="{stylesheet}">\n</head>', 1)
@@ -155,9 +201,10 @@ def with_banner(page: bytes, root: str, back: str, stylesheet: str) -> bytes:
 
 
 def preview_site(version: Version, now: datetime, target: Path, served: Site | None,
-                 changes: tuple[SessionChange, ...]) -> Site:
-    """The site of `version` built into `target` by the site's builder; reused while current
-    and its `changes` are the same.
+                 changes: tuple[SessionChange, ...]) -> tuple[Site, datetime]:
+    """The site of `version` built into `target` by the site's builder, and the publication
+    time its documents are dated by; reused while current and its `changes` are the same (then
+    dated by the version it was built from: publishing later dates the revisions later).
 
     Files that did not change are hard-linked from `served`, the site being served.
     """
@@ -166,13 +213,15 @@ def preview_site(version: Version, now: datetime, target: Path, served: Site | N
     kind, said = target.with_name(target.name + ".changes"), "\n".join(map(str, changes))
     try:
         found = read_site(target)
-        same = kind.read_text(encoding="utf-8") == said
-    except (SiteError, OSError):
+        dated, _sep, built = kind.read_text(encoding="utf-8").partition("\n")
+        same, moment = built == said, datetime.fromisoformat(dated)
+    except (SiteError, OSError, ValueError):
         found, same = None, False
     if found is not None and same and found.holds(now) \
             and (found.version, found.digest) == (version.number, version.digest):
-        return found
+        return found, moment
     shutil.rmtree(target, ignore_errors=True)
     site = build(version, now, target, previous=served)
-    kind.write_text(said, encoding="utf-8")
-    return site
+    moment = (version.published or now).astimezone(version.schedule.calendar.timezone)
+    kind.write_text(f"{moment.isoformat()}\n{said}", encoding="utf-8")
+    return site, moment

@@ -49,6 +49,7 @@ from agenda.published import (
     publishing_lock,
     read_version,
 )
+from agenda.render import wording
 from agenda.site import Site
 from agenda.store import VersionStore
 
@@ -735,8 +736,10 @@ def _draft_view(changed: bool = False, other_kind: bool = False) -> str:
         # until the draft is carried over, as « Publier » publishes nothing until then.
         return render_template("desk/draft.html", moved=True, mine=(), pending=None,
                                **_conflict(draft, file_text))
-    found = _pending(draft.raw, _mode())
-    listed = preview.outgoing(found.version, found.changes, _now()) if found.version else []
+    # One version served and one moment for both: the store may publish between two asks.
+    current, now = _store().current(), _now()
+    found = preview.pending(schedule_path(), current, draft.raw, now, MODES[_mode()])
+    listed = preview.outgoing(found.version, found.changes, now, current) if found.version else []
     return render_template(
         "desk/draft.html", draft=draft, pending=found, outgoing=listed, mode=_mode(),
         moved=False, mine=drafts.diff(draft.base, draft.text, (_("file"), _("draft"))),
@@ -794,7 +797,7 @@ def publish_draft() -> Any:
         # correction an announcement, or another kind was chosen without being shown.
         seen, shown = request.form.get("seen"), request.form.get("shown_mode", mode)
         changed = seen is not None and not found.unchanged and seen != _seen(
-            draft, preview.outgoing(found.version, found.changes, _now()), shown)
+            draft, preview.outgoing(found.version, found.changes, _now(), current), shown)
         # The preview's site: built then, found here; if it cannot be, nothing is written.
         # (Nothing new to publish, as at a double click, needs no site.)
         if not found.unchanged and not changed:
@@ -860,9 +863,11 @@ class Unbuildable(Exception):
     """The site of the editor's draft could not be built: it must not be published."""
 
 
-def _draft_site(found: preview.Pending, moment: datetime, served: Site, mode: str) -> Site:
+def _draft_site(found: preview.Pending, moment: datetime, served: Site,
+                mode: str) -> tuple[Site, datetime]:
     """The site of the editor's draft, `found`, built by the site's builder (the preview),
-    or found built for the same version; `served` lends the files that did not change."""
+    or found built for the same version, and the publication time it is dated by; `served`
+    lends the files that did not change."""
     # One folder a kind of change: the same text gives another history as a correction.
     folder = drafts.preview_folder(schedule_path(), g.editor.email) / mode
     assert found.version is not None, "a draft with problems has no site"
@@ -885,7 +890,7 @@ def unbuildable(error: Unbuildable) -> tuple[str, int]:
         "the administrator (the server's log says what failed).")), 500
 
 
-def _preview() -> Site | None:
+def _preview() -> tuple[Site, datetime] | None:
     """The site built from the draft, rebuilt when the draft changed; None if it is invalid
     or behind the file (it would show the other change undone)."""
     draft = current_draft()
@@ -902,9 +907,10 @@ def _preview() -> Site | None:
 @bp.get("/apercu/<path:path>")
 def preview_file(path: str) -> Any:
     """A URL of the draft's site; HTML pages get a banner and links kept in the preview."""
-    site = _preview()
-    if site is None:
+    found = _preview()
+    if found is None:
         return redirect(url_for("desk.draft_page"))
+    site, dated = found
     # What the site serves, no more: not the parts kept for the next build (/_parts/).
     entry = site.entries.get("/" + path) if not path.startswith("_") else None
     if entry is None:
@@ -915,7 +921,8 @@ def preview_file(path: str) -> Any:
     if kind.startswith("text/html"):
         body = preview.with_banner(body, url_for("desk.preview_file", path=""),
                                    url_for("desk.draft_page"),
-                                   url_for("desk.static", filename="banner.css"))
+                                   url_for("desk.static", filename="banner.css"),
+                                   wording.short_moment(dated))
     # The download's own name, as the site sends it (a session's .ics is an attachment).
     own = [(k, v) for k, v in entry.headers if k == "Content-Disposition"]
     return Response(body, content_type=kind, headers=own)

@@ -1,0 +1,211 @@
+"""The desk's preview is what « Publier » sends: the same files, the same changes listed.
+
+Each kind of edit is made through the desk's forms, previewed, then published; the preview's
+folder is compared file by file with the folder then served, and the changes the draft page
+lists with what the calendars (icalendar) and news feeds (feedparser) actually gained.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import feedparser
+import icalendar
+import lxml.html
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+
+from agenda import create_app
+from agenda.cli import main
+from agenda.desk import views
+from agenda.desk.drafts import preview_folder
+from agenda.site import read_site
+from tests.conftest import FIXTURES
+from tests.test_desk import (
+    EMAIL,
+    PASSWORD,
+    SECRET,
+    add_editor,
+    choose,
+    login,
+    post,
+    publish,
+    token,
+)
+
+SECRET_LINK = "https://zoom.example/j/secret-lyon"
+LYON, NANTES, LILLE = "/desk/seances/lyon", "/desk/seances/nantes", "/desk/seances/lille"
+
+# Each kind of edit: the forms it posts before (published first) and the forms of the draft;
+# each is tried with the three kinds of change of the draft page.
+EDITS: dict[str, tuple[list[tuple[str, dict[str, str]]], list[tuple[str, dict[str, str]]]]] = {
+    "title": ([], [(LYON, {"title": "Lyon, la ville des deux fleuves"})]),
+    "date": ([], [(LYON + "/reporter", {"start": "2027-03-17T08:45", "end": "2027-03-17T10:15"})]),
+    "dst": ([], [(LYON + "/reporter", {"start": "2027-03-31T09:30", "end": "2027-03-31T11:00"})]),
+    "cancel": ([], [(LYON + "/annuler", {})]),
+    "restore": ([(LYON + "/annuler", {})], [(LYON + "/retablir", {})]),
+    "city": ([], [(NANTES, {"city": "Nantes Métropole"})]),
+    "speaker": ([], [(NANTES, {"speakers.0.name": "Johanna Rolland",
+                               "speakers.0.role": "Maire de Nantes"})]),
+    "private-link": ([], [(LYON, {"video_url": "https://zoom.example/j/secret-lyon-2"})]),
+    "public-link": ([], [(NANTES, {"video_url": "https://live.example/nantes-2"})]),
+    "added": ([], [("/desk/series/tour-des-villes/nouvelle", {
+        "id": "rennes", "number": "4", "city": "Rennes", "start": "2027-05-19T08:45",
+        "end": "2027-05-19T10:15", "status": "confirmed",
+        "video_url": "https://zoom.example/j/secret-rennes"})]),
+    "series": ([], [("/desk/series/tour-des-villes", {"title": "Le Tour des Villes"})]),
+    "rhythm": ([], [("/desk/series/tour-des-villes", {
+        "rhythm.rule": "FREQ=MONTHLY;COUNT=8;BYDAY=3WE", "rhythm.start": "09:00"})]),
+    "shorter": ([], [("/desk/series/tour-des-villes", {
+        "rhythm.rule": "FREQ=MONTHLY;COUNT=4;BYDAY=3WE"})]),
+    "contacts": ([], [("/desk/contacts", {"contacts.0.phone": "06 00 00 00 00"})]),
+    "planned": ([], [(LILLE, {"start": "2027-05-19T08:45", "end": "2027-05-19T10:15",
+                              "announced": "2026-12-01", "status": "confirmed"})]),
+}
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Flask:
+    schedule = tmp_path / "sessions.toml"
+    shutil.copy(FIXTURES / "desk_preview.toml", schedule)
+    result = CliRunner().invoke(main, ["publish", "--new-history", str(schedule)])
+    assert result.exit_code == 0, result.output
+    add_editor(schedule)
+    return create_app({"AGENDA_DATA": str(schedule), "AGENDA_SECRET": SECRET, "TESTING": True,
+                       "AGENDA_DESK_SECURE": False})
+
+
+def edit(client: FlaskClient, forms: list[tuple[str, dict[str, str]]]) -> None:
+    for path, data in forms:
+        status, page = post(client, path, data)
+        assert status == 302, page
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    """Every public file of a built folder, by URL path."""
+    site = read_site(folder)
+    found = {}
+    for path, entry in site.entries.items():
+        with site.open(entry, "identity") as handle:
+            found[path] = handle.read()
+    return found
+
+
+def sequences(client: FlaskClient) -> dict[str, int]:
+    feed = icalendar.Calendar.from_ical(client.get("/calendar.ics").data)
+    return {str(e["UID"]): int(e.get("SEQUENCE", 0)) for e in feed.walk("VEVENT")}
+
+
+def news(client: FlaskClient, feed: str = "/rss.xml") -> dict[str, str]:
+    """A news feed's entries: their titles by id, spaces as a reader sees them."""
+    entries = feedparser.parse(client.get(feed).data).entries
+    return {e.id: " ".join(e.title.split()) for e in entries}
+
+
+@pytest.mark.parametrize("mode", ["regle", "correction", "annonce"])
+@pytest.mark.parametrize("kind", sorted(EDITS))
+def test_desk_preview_is_what_publishing_sends(app: Flask, kind: str, mode: str,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    client = app.test_client()
+    login(client)
+    before, draft = EDITS[kind]
+    if before:
+        edit(client, before)
+        assert publish(client) == 302
+    # The preview's version is dated by the moment it is made, as « Publier » dates its own:
+    # the same moment for both, the same bytes.
+    moment = datetime.now(UTC)
+    monkeypatch.setattr(views, "_now", lambda: moment)
+    edit(client, draft)
+    page = choose(client, mode)
+    assert client.get("/desk/apercu/").status_code == 200
+    schedule = Path(app.config["AGENDA_DATA"])
+    shown = files(preview_folder(schedule, EMAIL) / mode)
+    for path, body in shown.items():
+        assert SECRET_LINK.encode() not in body, path
+        assert b"secret-rennes" not in body and b"secret-lyon-2" not in body, path
+    calendars, feeds, atom = sequences(client), news(client), news(client, "/atom.xml")
+    assert publish(client, mode) == 302
+    served = app.extensions["agenda.store"].site()
+    sent = files(served.folder)
+    assert sorted(shown) == sorted(sent)
+    differ = [p for p in sent if shown[p] != sent[p]]
+    assert not differ, differ
+    # What the page listed is what the calendars and the news feeds gained.
+    now = sequences(client)
+    moved = {uid: (calendars.get(uid), after) for uid, after in now.items()
+             if calendars.get(uid) != after}
+    gone = [uid for uid in calendars if uid not in now]
+    lines = [" ".join(p.itertext()) for p in page.xpath("//ul[@class='outgoing']/li//p")]
+    said = sorted(m for line in lines if "Calendriers" in line
+                  for m in re.findall(r"SEQUENCE (\d+) → (\d+)", line))
+    assert said == sorted((str(b), str(a)) for b, a in moved.values() if b is not None), lines
+    new = sum("nouvelle entrée dans les calendriers" in line for line in lines)
+    assert new == sum(b is None for b, _a in moved.values()), lines
+    assert sum("retirée des calendriers" in line for line in lines) == len(gone), lines
+    gained = [title for entry, title in news(client).items() if entry not in feeds]
+    titled = [t for line in lines if "actualité" in line and "pas de nouvelle" not in line
+              for t in re.findall(r"« (.+?) »", " ".join(line.split()))]
+    assert sorted(titled) == sorted(gained), (lines, gained)
+    assert sorted(gained) == sorted(
+        title for entry, title in news(client, "/atom.xml").items() if entry not in atom)
+
+
+def test_desk_preview_says_the_moment_its_documents_are_dated_by(
+        app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The preview is built once for a draft and served again until it changes: its revisions
+    # are dated by the moment it was built, which the banner said nothing of; « Publier » an
+    # hour later dates them then.
+    client = app.test_client()
+    login(client)
+    edit(client, EDITS["title"][1])
+    built = datetime.now(UTC).replace(microsecond=0)
+    monkeypatch.setattr(views, "_now", lambda: built)
+    first = client.get("/desk/apercu/events/lyon").get_data(as_text=True)
+    monkeypatch.setattr(views, "_now", lambda: built + timedelta(hours=1))
+    page = client.get("/desk/apercu/events/lyon")
+    banner = lxml.html.fromstring(page.data).xpath("//*[@class='desk-banner']")[0]
+    said = " ".join(banner.text_content().split())
+    hour = built.astimezone(ZoneInfo("Europe/Paris"))
+    clock = f"{hour.hour} h" + (f" {hour.minute:02d}" if hour.minute else "")
+    assert f"{hour.day} " in said and f"à {clock}." in said, said
+    assert page.get_data(as_text=True) == first
+    feed = feedparser.parse(client.get("/desk/apercu/atom.xml").data)
+    assert datetime(*feed.entries[0].updated_parsed[:6], tzinfo=UTC) == built
+
+
+def test_desk_preview_follows_what_changed_underneath(app: Flask) -> None:
+    # The preview is never one built before: another tab's edit of the draft, another editor's
+    # publication, a hand edit of the file.
+    schedule = Path(app.config["AGENDA_DATA"])
+    add_editor(schedule, "eva@in-darra.fr")
+    helene, eva = app.test_client(), app.test_client()
+    login(helene)
+    assert eva.post("/desk/connexion", data={"csrf_token": token(eva), "email": "eva@in-darra.fr",
+                                             "password": PASSWORD}).status_code == 302
+
+    def shown(path: str = "/desk/apercu/events/lyon") -> str:
+        answer = helene.get(path)
+        return answer.get_data(as_text=True) if answer.status_code == 200 else ""
+
+    edit(helene, [(LYON, {"title": "Premier titre"})])
+    assert "Premier titre" in shown()
+    edit(helene, [(LYON, {"title": "Second titre"})])  # another tab
+    assert "Second titre" in shown() and "Premier titre" not in shown()
+    edit(eva, [(NANTES, {"city": "Nantes Métropole"})])
+    assert publish(eva) == 302
+    assert shown() == "", "behind the file: the draft page says to carry it over"
+    assert helene.post("/desk/reprendre", data={
+        "csrf_token": token(helene, "/desk/brouillon")}).status_code == 302
+    assert "Nantes Métropole" in shown("/desk/apercu/") and "Second titre" in shown()
+    schedule.write_text(schedule.read_text(encoding="utf-8").replace(
+        'city = "Lyon"', 'city = "Lyon (Rhône)"'), encoding="utf-8")
+    assert shown() == "", "a hand edit: the draft is behind the file"
+    for path, body in files(preview_folder(schedule, EMAIL) / "regle").items():
+        assert SECRET_LINK.encode() not in body, path
