@@ -22,6 +22,17 @@ from tests.conftest import MINIMAL
 from tests.test_planned_dates import TEXT
 from tests.test_store_versions import touch_later
 
+# A session to come in Lyon, announced: the tests below add a field or two to it.
+LYON = """
+[[sessions]]
+id = "lyon"
+series = "s"
+city = "Lyon"
+start = 2099-10-21T08:45:00
+end = 2099-10-21T10:15:00
+announced = 2026-10-01
+"""
+
 
 def validator(client: FlaskClient) -> Draft202012Validator:
     """The served schema, checked against its meta-schema, with format checking on."""
@@ -181,16 +192,7 @@ def test_every_link_the_loader_takes_is_served_as_a_uri(
     """Brackets outside the host, a « % » that encodes nothing and a second « # » are not
     RFC 3986: the loader took them as written, and the CEPS site's check of /events.json
     (`format: uri`, with jsonschema's FormatChecker) refused the whole document."""
-    path = write_schedule(MINIMAL + f"""
-[[sessions]]
-id = "lyon"
-series = "s"
-city = "Lyon"
-start = 2099-10-21T08:45:00
-end = 2099-10-21T10:15:00
-announced = 2026-10-01
-registration_url = "{written}"
-""")
+    path = write_schedule(MINIMAL + LYON + f'registration_url = "{written}"\n')
     client = create_app({"AGENDA_DATA": str(path), "TESTING": True}).test_client()
     document = json.loads(client.get("/events.json").data)
     assert errors(validator(client), document) == []
@@ -201,17 +203,7 @@ def test_an_older_files_hand_raised_sequence_is_a_change_of_content(write_schedu
     """An older file's `sequence = 2` (raised by hand for a new speaker, say) is recorded at
     first publication as a revision that no field explains: /events.json said `"fields": []`,
     which its schema refuses (minItems 1), and the CEPS site's check refused the document."""
-    path = write_schedule(MINIMAL + """
-[[sessions]]
-id = "lyon"
-series = "s"
-city = "Lyon"
-start = 2099-10-21T08:45:00
-end = 2099-10-21T10:15:00
-announced = 2026-10-01
-updated = 2026-10-05
-sequence = 2
-""")
+    path = write_schedule(MINIMAL + LYON + "updated = 2026-10-05\nsequence = 2\n")
     client = create_app({"AGENDA_DATA": str(path), "TESTING": True}).test_client()
     for url in ("/events.json", "/events/lyon.json"):
         document = json.loads(client.get(url).data)
