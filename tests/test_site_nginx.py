@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -229,15 +229,20 @@ def test_headers_file_gives_every_url_the_app_headers(built: Site, several_pinne
         assert headers == mine, path
 
 
+def exported(runner: CliRunner, tmp_path: Path, path: Path) -> Result:
+    """`agenda build` of the schedule at `path` into tmp_path/site, at NOW; it succeeded."""
+    result = runner.invoke(main, ["build", str(tmp_path / "site"), "--data", str(path),
+                                  "--now", NOW])
+    assert result.exit_code == 0, result.output
+    return result
+
+
 def test_headers_file_puts_the_site_own_urls_within_cloudflare_first_rules(
     runner: CliRunner, tmp_path: Path, write_schedule
 ) -> None:
     # Cloudflare Pages applies the first 100 rules: in path order, 40 cities' feeds and 40
     # sessions came before /rss.xml, /schemas/events.json and /static/, which got none.
-    path = write_schedule(schedule_text(40))
-    result = runner.invoke(main, ["build", str(tmp_path / "site"), "--data", str(path),
-                                  "--now", NOW])
-    assert result.exit_code == 0, result.output
+    exported(runner, tmp_path, write_schedule(schedule_text(40)))
     rules = list(_rules((tmp_path / "site" / "_headers").read_text("utf-8")))
     assert len(rules) > 100
     site_own = [p for p in rules if p.count("/") == 1 or p.startswith(("/static/", "/schemas/"))]
@@ -324,10 +329,7 @@ def test_build_says_when_cloudflare_would_drop_headers(
     # Twenty sessions in as many cities make more than the 100 rules of
     # _headers that Cloudflare Pages applies: the export says so instead of leaving
     # the last URLs without their headers there, silently.
-    path = write_schedule(schedule_text(20))
-    result = runner.invoke(main, ["build", str(tmp_path / "site"), "--data", str(path),
-                                  "--now", NOW])
-    assert result.exit_code == 0, result.output
+    result = exported(runner, tmp_path, write_schedule(schedule_text(20)))
     rules = (tmp_path / "site" / "_headers").read_text("utf-8").count("\n/")
     assert rules > 100
     assert f"_headers a {rules} règles ; Cloudflare Pages n’applique que les 100 " in result.output
