@@ -120,6 +120,7 @@ def test_a_worker_serves_the_folder_another_built_before_it_reads_the_version(
     moment = datetime.fromisoformat(BEFORE)
     publisher, follower = (VersionStore(path, settle=settle, watch=False, moment=lambda: moment)
                            for settle in (0, 3600))
+    old = follower.site()
     edit(path, "Le jour où l’on recule l’heure", "Le jour d’après")
     publisher.poll()
     built = publisher.site()
@@ -133,6 +134,12 @@ def test_a_worker_serves_the_folder_another_built_before_it_reads_the_version(
     follower.poll()
     assert served_while_reading == [built.folder]
     assert follower.served().number == built.version and follower.site().folder == built.folder
+    # A worker holds two folders' entries while it switches: the new one's are the old one's
+    # objects wherever they are equal (the memory target), and only there.
+    new = follower.site().entries
+    assert new["/events/printemps"] is old.entries["/events/printemps"]
+    assert new["/events/automne"] != old.entries["/events/automne"]
+    assert sum(e is old.entries.get(e.path) for e in new.values()) > len(new) / 2
 
 
 def test_the_process_that_publishes_serves_the_new_folder_before_pruning_old_ones(

@@ -253,7 +253,7 @@ class VersionStore:
             if mark is not None and mark.version > current.number and self._site is not None:
                 # Published by another process, which builds its folder: served as soon as
                 # it is complete, before the version is read (dynamic routes catch up then).
-                self._site = find_site(self.site_root, mark, self.moment()) or self._site
+                self._site = find_site(self.site_root, mark, self.moment(), self._site)
             found = read_version(self.published_path, str(self.path), current)
             refuse_older(self.published_path, found, mark)
             if found is not None:  # the version served in memory counts as a mark too
@@ -403,14 +403,14 @@ def ensure_site(
     false (a pinned export) leaves `current` alone; `served` gets the folder before pruning."""
     target = root / builder.folder_name(version, now)
     with contextlib.suppress(builder.SiteError):
-        found = builder.read_site(target)
+        found = builder.read_site(target, previous)
         if (damaged is None or found.ino != damaged.ino) and (
                 not serve or (root / CURRENT).exists() and _ours(root, target.name)):
             return found
     root.mkdir(exist_ok=True)
     with publishing_lock(root / "site"):
         try:
-            found = builder.read_site(target)
+            found = builder.read_site(target, previous)
             if damaged is not None and found.ino == damaged.ino:
                 raise builder.SiteError(f"{target}: damaged")
         except builder.SiteError:  # or incomplete: never served, built anew
@@ -431,17 +431,18 @@ def ensure_site(
     return found
 
 
-def find_site(root: Path, mark: Mark, now: datetime) -> builder.Site | None:
-    """The complete folder of `mark`'s version holding `now`, if any, at once or after a build."""
+def find_site(root: Path, mark: Mark, now: datetime, served: builder.Site) -> builder.Site:
+    """The complete folder of `mark`'s version holding `now`, at once or after a build; if
+    none, `served`, the folder served (entries equal to its own are its own)."""
     for wait in (False, True):
         if wait:  # a data folder that cannot be written has no build under way
             with contextlib.suppress(CannotWrite), publishing_lock(root / "site"):
                 pass
         for folder in root.glob(builder.folder_of(mark.version, mark.digest, "*")):
             with contextlib.suppress(builder.SiteError):
-                if (found := builder.read_site(folder)).holds(now):
+                if (found := builder.read_site(folder, served)).holds(now):
                     return found
-    return None
+    return served
 
 
 def _ours(root: Path, name: str = "") -> bool:
