@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 import feedparser
 import icalendar
@@ -142,3 +143,27 @@ def test_feeds_of_a_city_or_series_gone_stay_empty(
         client.get("/cities/nantes/calendar.ics").data).walk("VEVENT")) == 1
     _, history = from_json(published_path(path).read_bytes(), "here")
     assert history.gone_cities == ("Lille",), history.gone_cities
+
+
+@pytest.mark.parametrize("url", [
+    "/events/{}", "/events/{}.ics", "/series/{}/calendar.ics", "/cities/{}/rss.xml",
+    "/calendar.ics?city={}", "/rss.xml?series={}",
+])
+@pytest.mark.parametrize("written", [
+    "Écrivez à inscription@mairie-piege.fr", "appelez le 01 23 45 67 89 : www.piege.example",
+    "Fermé. Voir piege.example/matinale",
+])
+def test_a_404_never_quotes_a_sentence_from_the_link(
+    several_client: FlaskClient, url: str, written: str,
+) -> None:
+    # A link's author chooses what follows our address: a 404 that quoted it would say their
+    # words (an address, a site) on the CEPS's own page. Names are quoted, sentences are not.
+    for accept in ("text/html", "*/*"):
+        response = several_client.get(url.format(quote(written)), headers={"Accept": accept})
+        assert response.status_code == 404
+        said = response.get_data(as_text=True)
+        for word in ("@", "piege", "01 23"):
+            assert word not in said, (url, accept)
+    named = several_client.get(url.format(quote("Clermont-Ferrand")))
+    assert "Clermont-Ferrand" in named.get_data(as_text=True) or "clermont-ferrand" in \
+        named.get_data(as_text=True).lower()

@@ -19,6 +19,7 @@ from werkzeug.http import parse_date, parse_etags
 from werkzeug.wsgi import wrap_file
 
 from agenda import encoding
+from agenda.format import MAX_NAME
 from agenda.headers import CORS_PREFLIGHT, DATA_SUFFIXES, NO_FRAMING, security
 from agenda.i18n import _
 from agenda.model import Schedule
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 CONDITIONAL = {"HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE",
                "HTTP_IF_UNMODIFIED_SINCE"}
 # What a 304 leaves out (as Werkzeug does): the headers that describe a body.
+QUOTABLE = re.compile(r"[^\W_]+(?:[ '\u2019-][^\W_]+)*")  # a name's form, not a sentence's
 ENTITY_HEADERS = frozenset(("content-encoding", "content-length", "content-type",
                             "last-modified"))
 
@@ -183,6 +185,9 @@ def _path_form(name: str) -> str:
 
 def missing(schedule: Schedule, url: str, typed: str = "") -> str | None:
     """Why `url` has no file, in French, when its form tells (`typed`: a city as queried)."""
+    quoted = [p.partition(".")[0] for p in url.split("/")[2:3]] + ([typed] if typed else [])
+    if not all(QUOTABLE.fullmatch(p) and len(p) <= MAX_NAME for p in quoted):
+        return None  # what a link's author wrote is quoted as a name, never as a sentence
     parts = url.strip("/").split("/")
     if parts[0] == "events" and len(parts) in (2, 3):
         session_id = parts[1].partition(".")[0]  # an id has no dot: .ics, .json, .png
