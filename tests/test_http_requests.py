@@ -17,6 +17,16 @@ def test_merged_slashes_redirect_comes_from_base_url(client: FlaskClient) -> Non
     assert b"evil.example" not in response.data
 
 
+def test_a_trailing_slash_redirects_to_the_address(client: FlaskClient) -> None:
+    # A link pasted into a CMS often gains a slash: it leads to the page, not to a 404.
+    for path in ("/events/clermont-ferrand/", "/calendar.ics//", "/rss.xml/?city=Clermont-Ferrand"):
+        response = client.get(path)
+        assert response.status_code == 308, path
+        target = response.headers["Location"].removeprefix("https://agenda.ceps-oing.org")
+        assert target == path.replace("/?", "?").rstrip("/"), path
+        assert client.get(target).status_code == 200, path
+
+
 @pytest.mark.parametrize(("path", "location"), [
     ("/events//%0D", "/events/%0D"),
     ("/events//x%0DSet-Cookie:%20a", "/events/x%0DSet-Cookie%3A%20a"),

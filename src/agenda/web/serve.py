@@ -82,9 +82,10 @@ class SiteFiles:
 def answer(path: str) -> Response:
     """The built file of this URL (its path form for a filtered query), or a French 404."""
     site = store().site()
-    if "//" in request.path:
+    tidy = re.sub("/{2,}", "/", request.path).rstrip("/") or "/"  # a link's /events/x/, x//y
+    if tidy != request.path:
         # Rebuilt from base_url, so that no request can choose where a redirect points.
-        merged = quote(re.sub("/{2,}", "/", request.path))  # as a URL: a %0D is no header break
+        merged = quote(tidy)  # as a URL: a %0D is no header break
         query = request.query_string.decode("latin-1")
         location = store().served().schedule.calendar.url(merged) + (f"?{query}" if query else "")
         return redirect(location, code=308)  # type: ignore[return-value]
