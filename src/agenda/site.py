@@ -246,11 +246,8 @@ def _filtered(version: Version, now: datetime, series_id: str | None, city: str 
     schedule = version.schedule
     calendar = schedule.calendar
     title = wording.publication_title(schedule, series_id, city, series_title)
-    folder = "/"  # where its feeds are: the root, a series' folder or a city's
-    if series_id is not None:
-        folder = links.series_doc_path(series_id, "")
-    elif city is not None:
-        folder = links.city_doc_path(city, "")
+    folder = (links.series_doc_path(series_id, "") if series_id is not None  # its feeds' folder
+              else links.city_doc_path(city, "") if city is not None else "/")
     # Only a city's documents are made of its own sessions alone (its calendar's VTIMEZONE
     # too, when one is dated); the others change with any edit: keyed by the version.
     made_of: object = tuple(prints[s.id] for s in chosen) if city is not None and \
