@@ -117,10 +117,8 @@ def duration(span: timedelta) -> str:
         clock = f"{hours}{NBSP}h{NBSP}{rest:02d}" if rest else f"{hours}{NBSP}h"
     else:
         clock = f"{rest}{NBSP}min" if rest else ""
-    if not days:
-        return clock
-    day_words = f"{days}{NBSP}jour{'s' if days > 1 else ''}"
-    return f"{day_words} {clock}" if clock else day_words
+    day_words = f"{days}{NBSP}jour{'s' if days > 1 else ''}" if days else ""
+    return " ".join(part for part in (day_words, clock) if part)
 
 
 def ordinal_label(session: Session) -> str:
