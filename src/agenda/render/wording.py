@@ -163,14 +163,10 @@ def moved_word(session: Session) -> str:
 
 def announcement_title(session: Session, locale: str = "fr") -> str:
     """A feed entry's title: ordinal, city and when, marked 'Annulé', 'Reporté' or 'À confirmer'."""
-    text = f"{headline(session)}, {when(session, locale)}"
-    if session.is_cancelled:
-        return text  # headline() already starts with 'Annulé : '
-    if session.previous_start is not None:
+    text = f"{headline(session)}, {when(session, locale)}"  # cancelled: 'Annulé : …' already
+    if session.previous_start is not None and not session.is_cancelled:
         return f"{moved_label(session)} : {text} (au lieu du {former_start(session, locale)})"
-    if session.status is Status.TENTATIVE:
-        return TENTATIVE_PREFIX + text
-    return text
+    return TENTATIVE_PREFIX + text if session.status is Status.TENTATIVE else text
 
 
 def former_start(session: Session, locale: str = "fr") -> str:
