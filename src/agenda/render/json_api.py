@@ -14,7 +14,7 @@ from datetime import datetime
 from importlib import resources
 from typing import Any
 
-from agenda.model import CalendarInfo, Contact, Planned, Revision, Schedule, Session
+from agenda.model import CalendarInfo, Planned, Revision, Schedule, Session
 from agenda.render import links, wording
 
 FORMAT_VERSION = 1
@@ -32,14 +32,14 @@ def _instant(moment: datetime | None) -> str | None:
 
 
 def session_document(
-    calendar: CalendarInfo, session: Session, contacts: tuple[Contact, ...] = (),
-    over: bool = False,
+    schedule: Schedule, session: Session, now: datetime | None = None
 ) -> dict[str, Any]:
-    """One session as a JSON-ready dict; `contacts` are its press contacts, `over` whether
-    it is over (a held session or one with a replay always is)."""
+    """One session as a JSON-ready dict, over at `now` or, without a moment, when the file says
+    so (a held session or one with a replay always is)."""
+    calendar = schedule.calendar
     span = session.duration
+    over = session.is_over(now) if now is not None else session.is_known_held
     # Adding a cancelled, undated or past session to a calendar makes no sense: no links then.
-    over = over or session.is_known_held
     can_add = session.is_dated and not session.is_cancelled and not over
     return {
         "id": session.id,
@@ -72,7 +72,7 @@ def session_document(
         "uid": session.uid or None,
         "sequence": session.sequence,
         "changes": [_change(calendar, session, r) for r in session.revisions],
-        "contacts": [asdict(c) for c in contacts],
+        "contacts": [asdict(c) for c in schedule.contacts_for(session)],
     }
 
 
@@ -125,12 +125,6 @@ def calendar_document(calendar: CalendarInfo) -> dict[str, Any]:
     }
 
 
-def _session(schedule: Schedule, session: Session, now: datetime | None) -> dict[str, Any]:
-    """A session's document, over at `now` or, without a moment, when the file says so."""
-    over = session.is_over(now) if now is not None else session.is_known_held
-    return session_document(schedule.calendar, session, schedule.contacts_for(session), over)
-
-
 def schedule_document(
     schedule: Schedule, now: datetime | None = None, sessions: bool = True
 ) -> dict[str, Any]:
@@ -145,7 +139,8 @@ def schedule_document(
             for s in schedule.series
         ],
         "contacts": [asdict(c) for c in schedule.contacts],
-        "sessions": [_session(schedule, s, now) for s in ordered(schedule)] if sessions else [],
+        "sessions": [session_document(schedule, s, now)
+                     for s in ordered(schedule)] if sessions else [],
         "planned": [planned_document(schedule.calendar, p) for p in schedule.planned],
     }
 
@@ -162,7 +157,7 @@ def events_bytes(schedule: Schedule, now: datetime | None = None) -> bytes:
     document = _compact(schedule_document(schedule, now, sessions=False))
     # The only "sessions":[] outside a string: in one, its quotes are escaped (\"sessions\").
     head, _, tail = document.partition(b'"sessions":[]')
-    sessions = b",".join(_compact(_session(schedule, s, now)) for s in ordered(schedule))
+    sessions = b",".join(_compact(session_document(schedule, s, now)) for s in ordered(schedule))
     return b"".join((head, b'"sessions":[', sessions, b"]", tail, b"\n"))
 
 
@@ -172,7 +167,7 @@ def _compact(value: Any) -> bytes:
 
 def session_bytes(schedule: Schedule, session: Session, now: datetime | None = None) -> bytes:
     """/events/<id>.json as bytes, at `now` (see `schedule_document`)."""
-    return to_bytes(_session(schedule, session, now))
+    return to_bytes(session_document(schedule, session, now))
 
 
 def schema_bytes(schedule: Schedule) -> bytes:
