@@ -88,12 +88,8 @@ def _link(url: str, label: str | None = None) -> str:
 
 def _contact(contact: Contact) -> str:
     name = contact.name + (f" ({contact.organization})" if contact.organization else "")
-    parts = [_text(name)]
-    if contact.phone:
-        parts.append(_text(contact.phone))
-    if contact.email:
-        parts.append(_link(f"mailto:{contact.email}", contact.email))
-    return "<li>" + " – ".join(parts) + "</li>"
+    email = _link(f"mailto:{contact.email}", contact.email) if contact.email else ""
+    return "<li>" + " – ".join(p for p in (_text(name), _text(contact.phone), email) if p) + "</li>"
 
 
 def entry_html(schedule: Schedule, session: Session, now: datetime | None = None) -> str:
