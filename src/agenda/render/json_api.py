@@ -14,7 +14,7 @@ from datetime import datetime
 from importlib import resources
 from typing import Any
 
-from agenda.model import CalendarInfo, Planned, Revision, Schedule, Session
+from agenda.model import CalendarInfo, Planned, Revision, Schedule, Session, iso
 from agenda.render import links, wording
 
 FORMAT_VERSION = 1
@@ -24,11 +24,6 @@ def ordered(schedule: Schedule) -> tuple[Session, ...]:
     """Dated sessions in chronological order, then undated ones in file order."""
     undated = tuple(s for s in schedule.sessions if not s.is_dated)
     return schedule.dated_sessions + undated
-
-
-def _instant(moment: datetime | None) -> str | None:
-    """ISO 8601 with the UTC offset, as JavaScript's Date and every JSON reader expect."""
-    return moment.isoformat() if moment is not None else None
 
 
 def session_document(
@@ -55,9 +50,9 @@ def session_document(
         "status_label": wording.shown_status(session, over),
         "rescheduled": session.previous_start is not None,
         "held": session.held,
-        "start": _instant(session.start),
-        "end": _instant(session.end),
-        "previous_start": _instant(session.previous_start),
+        "start": iso(session.start),
+        "end": iso(session.end),
+        "previous_start": iso(session.previous_start),
         "duration_minutes": int(span.total_seconds() // 60) if span is not None else None,
         "when": wording.when_in_zone(session, calendar.language),
         "speakers": [asdict(p) for p in session.speakers],
@@ -66,8 +61,8 @@ def session_document(
         "registration_url": None if over or session.is_cancelled else session.registration_url,
         "video_url": session.public_video_url,
         "add_to_calendar": links.add_to_calendar(calendar, session) if can_add else None,
-        "announced": _instant(session.announced),
-        "updated": _instant(session.updated),
+        "announced": iso(session.announced),
+        "updated": iso(session.updated),
         "replay_url": session.replay_url,
         "uid": session.uid or None,
         "sequence": session.sequence,
@@ -82,14 +77,14 @@ def _change(calendar: CalendarInfo, session: Session, revision: Revision) -> dic
     # so is a SEQUENCE an older file raised by hand, which no field explains.
     hidden = () if session.public_video_url else ("video_url",)
     return {
-        "at": _instant(revision.at),
+        "at": iso(revision.at),
         "sequence": revision.sequence,
         "fields": list(dict.fromkeys("content" if f in hidden else f
                                      for f in revision.fields or ("content",))),
         "news": [n.value for n in revision.news],
         "summary": wording.change_line(session, revision, calendar),
-        "previous_start": _instant(revision.previous_start),
-        "previous_end": _instant(revision.previous_end),
+        "previous_start": iso(revision.previous_start),
+        "previous_end": iso(revision.previous_end),
         "previous_status": revision.previous_status.value if revision.previous_status else None,
     }
 
@@ -102,8 +97,8 @@ def planned_document(calendar: CalendarInfo, planned: Planned) -> dict[str, Any]
         "headline": wording.planned_headline(planned),
         "status": "planned",
         "status_label": wording.PLANNED_LABEL,
-        "start": _instant(planned.start),
-        "end": _instant(planned.end),
+        "start": iso(planned.start),
+        "end": iso(planned.end),
         "when": wording.when_in_zone(planned, calendar.language),
         "uid": planned.uid,
         "sequence": planned.sequence,
