@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from agenda.errors import Problem, ScheduleError
 from agenda.i18n import _
-from agenda.model import CalendarInfo, Change, Planned, Revision, Schedule, Session, Status
+from agenda.model import CalendarInfo, Change, Planned, Revision, Schedule, Session, Status, iso
 from agenda.planning import on_clock, open_occurrences
 
 FIRST = ("published",)
@@ -76,10 +76,6 @@ class SessionChange:
         return _("{place}: {message}", place=self.id, message=what)
 
 
-def _moment(value: datetime | None) -> str:
-    return value.isoformat() if value is not None else ""
-
-
 def visible(calendar: CalendarInfo, session: Session) -> dict[str, str]:
     """What subscribers see of a session, field by field, as text: the fingerprint's input.
 
@@ -91,8 +87,8 @@ def visible(calendar: CalendarInfo, session: Session) -> dict[str, str]:
         "number": "" if session.number is None else str(session.number),
         "city": session.city,
         "title": session.title,
-        "start": _moment(session.start),
-        "end": _moment(session.end),
+        "start": iso(session.start) or "",
+        "end": iso(session.end) or "",
         "status": session.status.value,
         "held": "yes" if session.held else "",
         "speakers": "\n".join(f"{p.name}, {p.role}" for p in session.speakers),
@@ -219,7 +215,7 @@ def _planned_entries(schedule: Schedule, old: Mapping[str, Entry], now: datetime
             if key in taken:
                 continue
             digest = fingerprint({"series": f"{series.title}\n{series.club}",
-                                  "start": _moment(start), "end": _moment(end)})
+                                  "start": start.isoformat(), "end": end.isoformat()})
             entry = old.get(key)
             if entry is None:
                 revisions = (Revision(at=at, sequence=0, fields=FIRST),) if at else ()
