@@ -22,8 +22,7 @@ FORMAT_VERSION = 1
 
 def ordered(schedule: Schedule) -> tuple[Session, ...]:
     """Dated sessions in chronological order, then undated ones in file order."""
-    undated = tuple(s for s in schedule.sessions if not s.is_dated)
-    return schedule.dated_sessions + undated
+    return schedule.dated_sessions + tuple(s for s in schedule.sessions if not s.is_dated)
 
 
 def session_document(
