@@ -104,29 +104,25 @@ def planned_document(calendar: CalendarInfo, planned: Planned) -> dict[str, Any]
     }
 
 
-def calendar_document(calendar: CalendarInfo) -> dict[str, Any]:
-    """The publication itself: name, zone, subscription and feed URLs, organizer."""
-    return {
-        "name": calendar.name,
-        "description": calendar.description,
-        "language": calendar.language,
-        "timezone": calendar.timezone.key,
-        "url": links.home_url(calendar),
-        "subscribe": links.subscribe_urls(calendar),
-        "feeds": {"rss": calendar.url(links.RSS_PATH), "atom": calendar.url(links.ATOM_PATH),
-                  "json": calendar.url(links.EVENTS_JSON_PATH)},
-        "organizer": asdict(calendar.organizer),
-    }
-
-
 def schedule_document(
     schedule: Schedule, now: datetime | None = None, sessions: bool = True
 ) -> dict[str, Any]:
     """The whole schedule as a JSON-ready dict: calendar, series, contacts, sessions;
     `now` decides which sessions are over (None: those the file says are)."""
+    calendar = schedule.calendar
     return {
         "version": FORMAT_VERSION,
-        "calendar": calendar_document(schedule.calendar),
+        "calendar": {
+            "name": calendar.name,
+            "description": calendar.description,
+            "language": calendar.language,
+            "timezone": calendar.timezone.key,
+            "url": links.home_url(calendar),
+            "subscribe": links.subscribe_urls(calendar),
+            "feeds": {"rss": calendar.url(links.RSS_PATH), "atom": calendar.url(links.ATOM_PATH),
+                      "json": calendar.url(links.EVENTS_JSON_PATH)},
+            "organizer": asdict(calendar.organizer),
+        },
         "series": [
             {"id": s.id, "title": s.title, "club": s.club, "description": s.description,
              "partners": list(s.partners), "url": s.url}
@@ -135,7 +131,7 @@ def schedule_document(
         "contacts": [asdict(c) for c in schedule.contacts],
         "sessions": [session_document(schedule, s, now)
                      for s in ordered(schedule)] if sessions else [],
-        "planned": [planned_document(schedule.calendar, p) for p in schedule.planned],
+        "planned": [planned_document(calendar, p) for p in schedule.planned],
     }
 
 
