@@ -126,24 +126,17 @@ def session_uid(calendar: CalendarInfo, session: Session) -> str:
 
 def news_of(before: Session, after: Session) -> tuple[Change, ...]:
     """What a change from `before` to `after` tells journalists, most important first."""
-    news: list[Change] = []
-    if after.is_cancelled and not before.is_cancelled:
-        news.append(Change.CANCELLED)
-    elif before.is_cancelled and not after.is_cancelled:
-        news.append(Change.REINSTATED)
-    if before.is_dated and after.is_dated and (
-        before.start != after.start or before.end != after.end
-    ):
-        news.append(Change.RESCHEDULED)
-    elif after.is_dated and not before.is_dated:
-        news.append(Change.DATED)
-    if before.status is Status.TENTATIVE and after.status is Status.CONFIRMED:
-        news.append(Change.CONFIRMED)
-    if (before.speakers, before.moderator) != (after.speakers, after.moderator):
-        news.append(Change.SPEAKERS)
-    if after.replay_url and after.replay_url != before.replay_url:
-        news.append(Change.REPLAY)
-    return tuple(news)
+    moved = (before.start, before.end) != (after.start, after.end)
+    told = {
+        Change.CANCELLED: after.is_cancelled and not before.is_cancelled,
+        Change.REINSTATED: before.is_cancelled and not after.is_cancelled,
+        Change.RESCHEDULED: before.is_dated and after.is_dated and moved,
+        Change.DATED: after.is_dated and not before.is_dated,
+        Change.CONFIRMED: before.status is Status.TENTATIVE and after.status is Status.CONFIRMED,
+        Change.SPEAKERS: (before.speakers, before.moderator) != (after.speakers, after.moderator),
+        Change.REPLAY: bool(after.replay_url) and after.replay_url != before.replay_url,
+    }
+    return tuple(change for change, happened in told.items() if happened)
 
 
 def is_correction(asked: bool | None, news: Collection[Change], last: Revision | None,
