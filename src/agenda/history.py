@@ -391,7 +391,7 @@ def apply(schedule: Schedule, history: History) -> Schedule:
     sessions = []
     for session in schedule.sessions:
         entry = history.sessions.get(session.id)
-        if entry is None:  # pragma: no cover - revise() gives every session an entry
+        if entry is None:  # not in this history yet: read_version's new_text (stricter rules)
             sessions.append(session)
             continue
         revisions = tuple(_in_zone(r, zone) for r in entry.revisions)
