@@ -274,7 +274,6 @@ def session_summary(session: Session, locale: str = "fr", past: bool = False) ->
         sentences.insert(0, "Séance annulée.")
     if session.title:
         sentences.append(session.title if session.title[-1] in ".?!…" else session.title + ".")
-    names = [p.name for p in session.speakers]
-    if names:
+    if names := [p.name for p in session.speakers]:
         sentences.append("Avec " + ", ".join(names) + ".")
     return " ".join(sentences)
