@@ -84,7 +84,7 @@ def test_correction_within_15_minutes_bumps_sequence_without_news() -> None:
     public = [ical.feed_bytes(fixed.schedule, fixed.schedule.sessions),
               feeds.rss_bytes(fixed.schedule, fixed.schedule.sessions),
               html.session_page(fixed.schedule, lyon, NOW),
-              json.dumps(json_api.session_document(fixed.schedule.calendar, lyon)).encode()]
+              json.dumps(json_api.session_document(fixed.schedule, lyon)).encode()]
     assert [b"anne@example.org" in body for body in public] == [False] * 4
 
 
@@ -150,7 +150,7 @@ def test_a_session_moved_earlier_is_avancee() -> None:
     assert [t for t in titles if t.startswith("Avancé : Série n° 1 : Lyon")] != []
     assert not any(t.startswith("Reporté") for t in titles)
     assert str(lyon_event(moved)["DESCRIPTION"]).startswith("Séance avancée")
-    document = json_api.session_document(moved.schedule.calendar, lyon)
+    document = json_api.session_document(moved.schedule, lyon)
     assert document["status_label"] == "Avancé"
 
 

@@ -67,12 +67,8 @@ PUBLISHED_EMAIL = re.compile(rf"{ATOM}(?:\.{ATOM})*@(?:{LABEL}\.)+{LABEL}\Z", re
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # What XML 1.0 (RSS, Atom, HTML) cannot carry, or Unicode reserves for internal use:
 # surrogates and the 66 noncharacters (U+FDD0..U+FDEF and the last two of every plane).
-NONCHARACTER = re.compile(
-    "[\ud800-\udfff\ufdd0-\ufdef"
-    + "".join(f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}"
-              for plane in range(17))
-    + "]"
-)
+NONCHARACTER = re.compile("[\ud800-\udfff\ufdd0-\ufdef" + "".join(
+    chr(plane * 0x10000 + last) for plane in range(17) for last in (0xFFFE, 0xFFFF)) + "]")
 # Line breaks that are not newlines: Python's splitlines() and some readers break on
 # them, others do not, so a text holding one would not read the same everywhere.
 LINE_SEPARATOR = re.compile("[\u2028\u2029]")

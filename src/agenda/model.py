@@ -278,6 +278,11 @@ def list_key(city: str | None = None, series_id: str | None = None) -> str:
     return f"city:{city}" if city else f"series:{series_id}" if series_id else ""
 
 
+def iso(moment: datetime | None) -> str | None:
+    """ISO 8601 with the UTC offset, as JavaScript's Date and every JSON reader expect; or None."""
+    return moment.isoformat() if moment is not None else None
+
+
 def latest_update(sessions: tuple[Session | Planned, ...] | list[Session]) -> datetime | None:
     """The latest `updated` among these sessions (or planned dates), or None when none has one."""
     return max((s.updated for s in sessions if s.updated is not None), default=None)

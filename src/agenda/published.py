@@ -31,7 +31,7 @@ from agenda.format import MAX_NAME, SLUG
 from agenda.history import Entry, History, SessionChange, apply, caught_up, first_history, revise
 from agenda.i18n import _, said
 from agenda.loader import parse_bytes, read_schedule_file
-from agenda.model import Change, Revision, Schedule, Status, city_slug
+from agenda.model import Change, Revision, Schedule, Status, city_slug, iso
 
 FORMAT = "agenda-published/1"
 PLANNED_KEY = re.compile(SLUG.pattern.removesuffix(r"\Z") + r"/[0-9]+\Z")  # series-id/5
@@ -124,10 +124,6 @@ def next_version(current: Version | None, raw: bytes, source: str, now: datetime
 # --- the file format -------------------------------------------------------------
 
 
-def _time(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def _present(**items: Any) -> dict[str, Any]:
     """`items` but those that are None: the file leaves out what is not known."""
     return {key: value for key, value in items.items() if value is not None}
@@ -135,10 +131,10 @@ def _present(**items: Any) -> dict[str, Any]:
 
 def _revision_json(revision: Revision) -> dict[str, Any]:
     status = revision.previous_status.value if revision.previous_status else None
-    was = _present(end=_time(revision.previous_end), start=_time(revision.previous_start),
+    was = _present(end=iso(revision.previous_end), start=iso(revision.previous_start),
                    status=status)
     return _present(
-        at=_time(revision.at), fields=list(revision.fields), sequence=revision.sequence,
+        at=iso(revision.at), fields=list(revision.fields), sequence=revision.sequence,
         by=revision.by,  # the editor who published it: never shown publicly
         correction=True if revision.correction else None,
         news=[n.value for n in revision.news] or None, was=was or None,
@@ -149,7 +145,7 @@ def _entry_json(entry: Entry) -> dict[str, Any]:
     return _present(
         fingerprint=entry.fingerprint, in_calendar=entry.in_calendar,
         revisions=[_revision_json(r) for r in entry.revisions],
-        sequence=entry.sequence, uid=entry.uid, withdrawn=_time(entry.withdrawn),
+        sequence=entry.sequence, uid=entry.uid, withdrawn=iso(entry.withdrawn),
     )
 
 
@@ -167,13 +163,13 @@ def _document(version: Version, schedule_name: str) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "planned": {key: _entry_json(e) for key, e in history.planned.items()},
-        "published": _time(history.published),
+        "published": iso(history.published),
         "schedule": {"file": schedule_name, "lines": version.raw.decode("utf-8").split("\n"),
                      "sha256": version.digest},
         "sessions": {key: _entry_json(e) for key, e in history.sessions.items()},
         "version": history.version,
-    } | _present(shared=_time(history.shared), listed={
-        k: _time(v) for k, v in history.listed.items()} or None, gone=_present(
+    } | _present(shared=iso(history.shared), listed={
+        k: iso(v) for k, v in history.listed.items()} or None, gone=_present(
         cities=list(history.gone_cities) or None, series=dict(history.gone_series) or None) or None)
 
 
@@ -384,7 +380,7 @@ def read_mark(published: Path) -> Mark | None:
 
 def write_mark(published: Path, version: Version, acknowledged: bool) -> None:
     """Record `version` as the newest published here (under the publishing lock)."""
-    data = {"acknowledged": acknowledged, "published": _time(version.published),
+    data = {"acknowledged": acknowledged, "published": iso(version.published),
             "sha256": version.digest, "version": version.number}
     text = json.dumps(data, indent=1, sort_keys=True) + "\n"
     write_atomically(mark_path(published), lambda out: out.write(text.encode("utf-8")))
@@ -403,7 +399,7 @@ def refuse_older(published: Path, found: Version | None, mark: Mark | None) -> N
         raise HistoryBehind(_(
             "{path}: the published history is missing, while version {version} was published "
             "here on {time}; {ways_out}",
-            path=published, version=mark.version, time=_time(mark.published), ways_out=ways_out))
+            path=published, version=mark.version, time=iso(mark.published), ways_out=ways_out))
     if found.number < mark.version or (
         found.number == mark.version and found.digest != mark.digest
     ):
@@ -411,7 +407,7 @@ def refuse_older(published: Path, found: Version | None, mark: Mark | None) -> N
             "{path}: the history (version {found}) is older than version {version} published "
             "here on {time} (restored from a backup or git?); {ways_out}",
             path=published, found=found.number, version=mark.version,
-            time=_time(mark.published), ways_out=ways_out))
+            time=iso(mark.published), ways_out=ways_out))
 
 
 def remember(published: Path, version: Version) -> None:

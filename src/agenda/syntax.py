@@ -51,10 +51,9 @@ def explain(text: str, error: tomllib.TOMLDecodeError) -> tuple[str, str, str]:
     lines = text.split("\n")
     found = LOCATION.search(str(error))
     opened = None if found else _unclosed_multiline(text)
-    if found:
-        number = int(found.group(1))
-    else:  # at the end of the document: where a multi-line text opens, else the last line
-        number = opened or max((i for i, line in enumerate(lines, 1) if line.strip()), default=1)
+    # Without a line (at the end of the document): where a multi-line text opens, else the last.
+    last = max((i for i, line in enumerate(lines, 1) if line.strip()), default=1)
+    number = int(found.group(1)) if found else opened or last
     if not 0 < number <= len(lines):
         return "", "", _("this line is not valid TOML")
     written = KEY.match(lines[number - 1])

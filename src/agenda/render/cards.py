@@ -116,11 +116,8 @@ def session_text(calendar: CalendarInfo, session: Session, past: bool) -> CardTe
 def agenda_text(schedule: Schedule, past: Collection[str]) -> CardText:
     """What the agenda's card says: its name, and the next session when one is announced."""
     calendar = schedule.calendar
-    first = min(
-        (s for s in schedule.sessions
-         if s.id not in past and s.is_dated and not s.is_cancelled and s.start is not None),
-        key=lambda s: (s.start, s.id), default=None,
-    )
+    first = next((s for s in schedule.dated_sessions if s.id not in past and not s.is_cancelled),
+                 None)
     clubs = dict.fromkeys(s.club for s in schedule.series if s.club)
     lines: tuple[str, ...] = ("Abonnez-vous à l’agenda pour recevoir les prochaines séances",)
     status = ""

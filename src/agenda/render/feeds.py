@@ -88,12 +88,8 @@ def _link(url: str, label: str | None = None) -> str:
 
 def _contact(contact: Contact) -> str:
     name = contact.name + (f" ({contact.organization})" if contact.organization else "")
-    parts = [_text(name)]
-    if contact.phone:
-        parts.append(_text(contact.phone))
-    if contact.email:
-        parts.append(_link(f"mailto:{contact.email}", contact.email))
-    return "<li>" + " – ".join(parts) + "</li>"
+    email = _link(f"mailto:{contact.email}", contact.email) if contact.email else ""
+    return "<li>" + " – ".join(p for p in (_text(name), _text(contact.phone), email) if p) + "</li>"
 
 
 def entry_html(schedule: Schedule, session: Session, now: datetime | None = None) -> str:
@@ -116,8 +112,7 @@ def entry_html(schedule: Schedule, session: Session, now: datetime | None = None
         html.append("<p><strong>Date à confirmer.</strong></p>")
     if session.title:
         html.append(f"<p><strong>Thème :</strong> {_text(session.title)}</p>")
-    people = [f"<li>{label} : {_text(line)}</li>" for label, line in wording.people(session)]
-    if people:
+    if people := [f"<li>{label} : {_text(line)}</li>" for label, line in wording.people(session)]:
         html.append("<ul>" + "".join(people) + "</ul>")
     if session.is_dated:
         moment = f"{wording.when(session, locale)} ({wording.zone_label(session)})"
@@ -138,8 +133,7 @@ def entry_html(schedule: Schedule, session: Session, now: datetime | None = None
         # As the page: nothing to add once cancelled or over; an undated session has no .ics.
         related.append(_link(links.ics_url(info, session), "Ajouter à mon agenda (.ics)"))
     html.append("<p>" + " · ".join(related) + "</p>")
-    contacts = schedule.contacts_for(session)
-    if contacts:
+    if contacts := schedule.contacts_for(session):
         html.append("<p><strong>Contacts presse :</strong></p>")
         html.append("<ul>" + "".join(_contact(c) for c in contacts) + "</ul>")
     return "\n".join(html)

@@ -118,9 +118,7 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
         video=session.public_video_url,
         replay=session.replay_url,
         # Registration is open until the session ends, unless it is called off.
-        register=(session.registration_url
-                  if session.registration_url and not session.is_cancelled and not past
-                  else None),
+        register=None if past or session.is_cancelled else session.registration_url,
         end_iso=session.end.isoformat() if session.end else None,
         history=tuple(wording.change_line(session, r, calendar) for r in session.revisions)
         if len(session.revisions) > 1 else (),

@@ -43,8 +43,7 @@ def description(calendar: CalendarInfo, session: Session) -> str:
         lines += [f"Séance {wording.moved_word(session)} (initialement prévue le {former}).", ""]
     if session.title:
         lines += [session.title, ""]
-    credits = [f"{label} : {line}" for label, line in wording.people(session)]
-    if credits:
+    if credits := [f"{label} : {line}" for label, line in wording.people(session)]:
         lines += [*credits, ""]
     if session.description:
         lines += [session.description, ""]

@@ -14,7 +14,7 @@ from datetime import datetime
 from importlib import resources
 from typing import Any
 
-from agenda.model import CalendarInfo, Contact, Planned, Revision, Schedule, Session
+from agenda.model import CalendarInfo, Planned, Revision, Schedule, Session, iso
 from agenda.render import links, wording
 
 FORMAT_VERSION = 1
@@ -22,24 +22,18 @@ FORMAT_VERSION = 1
 
 def ordered(schedule: Schedule) -> tuple[Session, ...]:
     """Dated sessions in chronological order, then undated ones in file order."""
-    undated = tuple(s for s in schedule.sessions if not s.is_dated)
-    return schedule.dated_sessions + undated
-
-
-def _instant(moment: datetime | None) -> str | None:
-    """ISO 8601 with the UTC offset, as JavaScript's Date and every JSON reader expect."""
-    return moment.isoformat() if moment is not None else None
+    return schedule.dated_sessions + tuple(s for s in schedule.sessions if not s.is_dated)
 
 
 def session_document(
-    calendar: CalendarInfo, session: Session, contacts: tuple[Contact, ...] = (),
-    over: bool = False,
+    schedule: Schedule, session: Session, now: datetime | None = None
 ) -> dict[str, Any]:
-    """One session as a JSON-ready dict; `contacts` are its press contacts, `over` whether
-    it is over (a held session or one with a replay always is)."""
+    """One session as a JSON-ready dict, over at `now` or, without a moment, when the file says
+    so (a held session or one with a replay always is)."""
+    calendar = schedule.calendar
     span = session.duration
+    over = session.is_over(now) if now is not None else session.is_known_held
     # Adding a cancelled, undated or past session to a calendar makes no sense: no links then.
-    over = over or session.is_known_held
     can_add = session.is_dated and not session.is_cancelled and not over
     return {
         "id": session.id,
@@ -55,9 +49,9 @@ def session_document(
         "status_label": wording.shown_status(session, over),
         "rescheduled": session.previous_start is not None,
         "held": session.held,
-        "start": _instant(session.start),
-        "end": _instant(session.end),
-        "previous_start": _instant(session.previous_start),
+        "start": iso(session.start),
+        "end": iso(session.end),
+        "previous_start": iso(session.previous_start),
         "duration_minutes": int(span.total_seconds() // 60) if span is not None else None,
         "when": wording.when_in_zone(session, calendar.language),
         "speakers": [asdict(p) for p in session.speakers],
@@ -66,13 +60,13 @@ def session_document(
         "registration_url": None if over or session.is_cancelled else session.registration_url,
         "video_url": session.public_video_url,
         "add_to_calendar": links.add_to_calendar(calendar, session) if can_add else None,
-        "announced": _instant(session.announced),
-        "updated": _instant(session.updated),
+        "announced": iso(session.announced),
+        "updated": iso(session.updated),
         "replay_url": session.replay_url,
         "uid": session.uid or None,
         "sequence": session.sequence,
         "changes": [_change(calendar, session, r) for r in session.revisions],
-        "contacts": [asdict(c) for c in contacts],
+        "contacts": [asdict(c) for c in schedule.contacts_for(session)],
     }
 
 
@@ -82,14 +76,14 @@ def _change(calendar: CalendarInfo, session: Session, revision: Revision) -> dic
     # so is a SEQUENCE an older file raised by hand, which no field explains.
     hidden = () if session.public_video_url else ("video_url",)
     return {
-        "at": _instant(revision.at),
+        "at": iso(revision.at),
         "sequence": revision.sequence,
         "fields": list(dict.fromkeys("content" if f in hidden else f
                                      for f in revision.fields or ("content",))),
         "news": [n.value for n in revision.news],
         "summary": wording.change_line(session, revision, calendar),
-        "previous_start": _instant(revision.previous_start),
-        "previous_end": _instant(revision.previous_end),
+        "previous_start": iso(revision.previous_start),
+        "previous_end": iso(revision.previous_end),
         "previous_status": revision.previous_status.value if revision.previous_status else None,
     }
 
@@ -102,33 +96,12 @@ def planned_document(calendar: CalendarInfo, planned: Planned) -> dict[str, Any]
         "headline": wording.planned_headline(planned),
         "status": "planned",
         "status_label": wording.PLANNED_LABEL,
-        "start": _instant(planned.start),
-        "end": _instant(planned.end),
+        "start": iso(planned.start),
+        "end": iso(planned.end),
         "when": wording.when_in_zone(planned, calendar.language),
         "uid": planned.uid,
         "sequence": planned.sequence,
     }
-
-
-def calendar_document(calendar: CalendarInfo) -> dict[str, Any]:
-    """The publication itself: name, zone, subscription and feed URLs, organizer."""
-    return {
-        "name": calendar.name,
-        "description": calendar.description,
-        "language": calendar.language,
-        "timezone": calendar.timezone.key,
-        "url": links.home_url(calendar),
-        "subscribe": links.subscribe_urls(calendar),
-        "feeds": {"rss": calendar.url(links.RSS_PATH), "atom": calendar.url(links.ATOM_PATH),
-                  "json": calendar.url(links.EVENTS_JSON_PATH)},
-        "organizer": asdict(calendar.organizer),
-    }
-
-
-def _session(schedule: Schedule, session: Session, now: datetime | None) -> dict[str, Any]:
-    """A session's document, over at `now` or, without a moment, when the file says so."""
-    over = session.is_over(now) if now is not None else session.is_known_held
-    return session_document(schedule.calendar, session, schedule.contacts_for(session), over)
 
 
 def schedule_document(
@@ -136,17 +109,29 @@ def schedule_document(
 ) -> dict[str, Any]:
     """The whole schedule as a JSON-ready dict: calendar, series, contacts, sessions;
     `now` decides which sessions are over (None: those the file says are)."""
+    calendar = schedule.calendar
     return {
         "version": FORMAT_VERSION,
-        "calendar": calendar_document(schedule.calendar),
+        "calendar": {
+            "name": calendar.name,
+            "description": calendar.description,
+            "language": calendar.language,
+            "timezone": calendar.timezone.key,
+            "url": links.home_url(calendar),
+            "subscribe": links.subscribe_urls(calendar),
+            "feeds": {"rss": calendar.url(links.RSS_PATH), "atom": calendar.url(links.ATOM_PATH),
+                      "json": calendar.url(links.EVENTS_JSON_PATH)},
+            "organizer": asdict(calendar.organizer),
+        },
         "series": [
             {"id": s.id, "title": s.title, "club": s.club, "description": s.description,
              "partners": list(s.partners), "url": s.url}
             for s in schedule.series
         ],
         "contacts": [asdict(c) for c in schedule.contacts],
-        "sessions": [_session(schedule, s, now) for s in ordered(schedule)] if sessions else [],
-        "planned": [planned_document(schedule.calendar, p) for p in schedule.planned],
+        "sessions": [session_document(schedule, s, now)
+                     for s in ordered(schedule)] if sessions else [],
+        "planned": [planned_document(calendar, p) for p in schedule.planned],
     }
 
 
@@ -157,22 +142,13 @@ def to_bytes(document: dict[str, Any]) -> bytes:
 
 
 def events_bytes(schedule: Schedule, now: datetime | None = None) -> bytes:
-    """/events.json at `now` (see `schedule_document`), compact: `json.dumps`'s bytes, written a
-    member and a session at a time so that the sessions' documents are never all held at once."""
-    pieces = []
-    for key, value in sorted(schedule_document(schedule, now, sessions=False).items()):
-        pieces += [b"," if pieces else b"{", _compact(key), b":"]
-        if key != "sessions":
-            pieces.append(_compact(value))
-            continue
-        pieces.append(b"[")
-        for number, s in enumerate(ordered(schedule)):
-            if number:
-                pieces.append(b",")
-            pieces.append(_compact(_session(schedule, s, now)))
-        pieces.append(b"]")
-    pieces.append(b"}\n")
-    return b"".join(pieces)
+    """/events.json at `now` (see `schedule_document`), compact: `json.dumps`'s bytes, each
+    session's document made and serialized in turn, so that they are never all held at once."""
+    document = _compact(schedule_document(schedule, now, sessions=False))
+    # The only "sessions":[] outside a string: in one, its quotes are escaped (\"sessions\").
+    head, _, tail = document.partition(b'"sessions":[]')
+    sessions = b",".join(_compact(session_document(schedule, s, now)) for s in ordered(schedule))
+    return b"".join((head, b'"sessions":[', sessions, b"]", tail, b"\n"))
 
 
 def _compact(value: Any) -> bytes:
@@ -181,7 +157,7 @@ def _compact(value: Any) -> bytes:
 
 def session_bytes(schedule: Schedule, session: Session, now: datetime | None = None) -> bytes:
     """/events/<id>.json as bytes, at `now` (see `schedule_document`)."""
-    return to_bytes(_session(schedule, session, now))
+    return to_bytes(session_document(schedule, session, now))
 
 
 def schema_bytes(schedule: Schedule) -> bytes:

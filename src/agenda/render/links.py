@@ -26,6 +26,8 @@ AGENDA_CARD_PATH = "/card.png"
 SESSIONS_FOLDER = "/events"  # where each session's documents are, named after its id
 # The documents that also exist narrowed to one series or one city, by file name.
 FILTERED_NAMES = ("calendar.ics", "rss.xml", "atom.xml")
+
+
 def series_doc_path(series_id: str, name: str) -> str:
     """'/series/<id>/<name>': a feed narrowed to one series, as a path static hosts can serve."""
     return f"/series/{series_id}/{name}"

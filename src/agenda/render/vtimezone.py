@@ -154,27 +154,22 @@ def _windows(years: set[int]) -> list[tuple[datetime, datetime]]:
 
 
 def _groups(changes: tuple[Transition, ...]) -> list[list[Transition]]:
-    """Split changes into runs of consecutive years that follow the same rule."""
+    """Split changes into runs of consecutive years that follow the same rule, with no change
+    of the same kind (DST or standard) under another rule between them."""
     last_runs: dict[tuple[object, ...], list[Transition]] = {}  # the latest run of each rule
     ordered: list[list[Transition]] = []
     for change in changes:
-        last_run = last_runs.get(change.rule())
-        if last_run and change.onset.year == last_run[-1].onset.year + 1 and _uninterrupted(
-            changes, last_run[-1], change
+        rule = change.rule()
+        run = last_runs.get(rule)
+        if run and change.onset.year == run[-1].onset.year + 1 and not any(
+            run[-1].at < c.at < change.at and c.is_dst == change.is_dst and c.rule() != rule
+            for c in changes
         ):
-            last_run.append(change)
+            run.append(change)
         else:
-            last_runs[change.rule()] = [change]
-            ordered.append(last_runs[change.rule()])
+            last_runs[rule] = [change]
+            ordered.append(last_runs[rule])
     return ordered
-
-
-def _uninterrupted(changes: tuple[Transition, ...], before: Transition, after: Transition) -> bool:
-    """True when no change of the same kind (DST or standard) under another rule lies between."""
-    return not any(
-        before.at < c.at < after.at and c.is_dst == before.is_dst and c.rule() != before.rule()
-        for c in changes
-    )
 
 
 def _sub(change: Transition) -> TimezoneStandard | TimezoneDaylight:

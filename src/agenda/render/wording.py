@@ -117,10 +117,8 @@ def duration(span: timedelta) -> str:
         clock = f"{hours}{NBSP}h{NBSP}{rest:02d}" if rest else f"{hours}{NBSP}h"
     else:
         clock = f"{rest}{NBSP}min" if rest else ""
-    if not days:
-        return clock
-    day_words = f"{days}{NBSP}jour{'s' if days > 1 else ''}"
-    return f"{day_words} {clock}" if clock else day_words
+    day_words = f"{days}{NBSP}jour{'s' if days > 1 else ''}" if days else ""
+    return " ".join(part for part in (day_words, clock) if part)
 
 
 def ordinal_label(session: Session) -> str:
@@ -165,14 +163,10 @@ def moved_word(session: Session) -> str:
 
 def announcement_title(session: Session, locale: str = "fr") -> str:
     """A feed entry's title: ordinal, city and when, marked 'Annulé', 'Reporté' or 'À confirmer'."""
-    text = f"{headline(session)}, {when(session, locale)}"
-    if session.is_cancelled:
-        return text  # headline() already starts with 'Annulé : '
-    if session.previous_start is not None:
+    text = f"{headline(session)}, {when(session, locale)}"  # cancelled: 'Annulé : …' already
+    if session.previous_start is not None and not session.is_cancelled:
         return f"{moved_label(session)} : {text} (au lieu du {former_start(session, locale)})"
-    if session.status is Status.TENTATIVE:
-        return TENTATIVE_PREFIX + text
-    return text
+    return TENTATIVE_PREFIX + text if session.status is Status.TENTATIVE else text
 
 
 def former_start(session: Session, locale: str = "fr") -> str:
@@ -280,7 +274,6 @@ def session_summary(session: Session, locale: str = "fr", past: bool = False) ->
         sentences.insert(0, "Séance annulée.")
     if session.title:
         sentences.append(session.title if session.title[-1] in ".?!…" else session.title + ".")
-    names = [p.name for p in session.speakers]
-    if names:
+    if names := [p.name for p in session.speakers]:
         sentences.append("Avec " + ", ".join(names) + ".")
     return " ".join(sentences)

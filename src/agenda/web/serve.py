@@ -149,7 +149,7 @@ def reply(environ: WSGIEnvironment, site: Site, entry: Entry) -> tuple[int, list
 
 
 def _precondition(environ: WSGIEnvironment, etag: str, modified: str | None) -> int:
-    """200, 304 or 412 for this request's preconditions, in RFC 9110 §13.2.2's order."""
+    """200, 304 or 412 for this GET or HEAD's preconditions, in RFC 9110 §13.2.2's order."""
     headers = EnvironHeaders(environ)
     last = parse_date(modified) if modified else None
     if "If-Match" in headers:
@@ -159,11 +159,10 @@ def _precondition(environ: WSGIEnvironment, etag: str, modified: str | None) -> 
         since = parse_date(headers["If-Unmodified-Since"])
         if since is not None and last is not None and last > since:
             return 412
-    safe = environ["REQUEST_METHOD"] in ("GET", "HEAD")
     if "If-None-Match" in headers:
         if parse_etags(headers["If-None-Match"]).contains_weak(etag):
-            return 304 if safe else 412
-    elif safe and "If-Modified-Since" in headers and last is not None:
+            return 304
+    elif "If-Modified-Since" in headers and last is not None:
         since = parse_date(headers["If-Modified-Since"])
         if since is not None and last <= since:
             return 304
