@@ -572,7 +572,29 @@ def test_editors_file_broken_by_hand_or_out_of_reach_is_said_in_french(
     assert said in listed.output
     answer = app.test_client().get("/desk/")
     assert answer.status_code == 503
-    assert said in page_text(answer.data)
+    assert "indisponible" in page_text(answer.data)
+
+
+@pytest.mark.parametrize("broken", ["editors", "failures"])
+def test_desk_tells_a_visitor_no_server_path_and_the_log_every_one(
+    app: Flask, schedule: Path, broken: str, caplog: pytest.LogCaptureFixture  # noqa: F811
+) -> None:
+    client = app.test_client()
+    csrf = token(client)
+    if broken == "editors":  # a hand edit gone wrong: every page of the desk fails
+        schedule.with_name("sessions.editors.json").write_text("{", encoding="utf-8")
+    else:  # the failed logins' file cannot be opened: a login fails
+        (schedule.parent / ".sessions.editors.failures.json").mkdir()
+    answers = [client.get("/desk/"), client.get("/desk/connexion"), client.post(
+        "/desk/connexion", data={"csrf_token": csrf, "email": EMAIL, "password": "faux"})]
+    failed = [a for a in answers if a.status_code == 503]
+    assert failed and all(a.status_code in (200, 503) for a in answers)
+    for answer in failed:
+        text = answer.get_data(as_text=True)
+        assert "indisponible" in page_text(answer.data)
+        assert str(schedule.parent) not in text and "json" not in text
+        assert "Errno" not in text and "Permission" not in text
+    assert str(schedule.parent) in caplog.text  # the operator's log names the file
 
 
 def test_desk_form_with_thousands_of_empty_rows_answers_at_once(app: Flask) -> None:  # noqa: F811

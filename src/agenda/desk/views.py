@@ -251,9 +251,14 @@ def broken_draft(error: drafts.BrokenDraft) -> tuple[str, int]:
 def unavailable(error: Exception) -> tuple[str, int]:
     """A file that cannot be read or written (the schedule, the published version, a draft)."""
     log.error("desk: %s", error)
+    if getattr(g, "editor", None) is None:  # the login page: no server path to a visitor
+        return render_template("desk/error.html", code=503, message=_(
+            "The editors' desk is unavailable for now: try again later, or tell the "
+            "administrator (the server's log says why).")), 503
     named = f"{error.filename}: " if isinstance(error, OSError) and error.filename else ""
     message = _("The desk cannot read or write the agenda's files: {error}. Nothing was "
-                "published; try again, or tell the administrator.", error=named + said(error))
+                "published; try again, or tell the administrator.",
+                error=(named + said(error)).rstrip("."))
     if "shown" in request.form:  # a form typed in (a disk full?): in this tab's history still
         message += " " + _("Nothing was saved either: the browser's Back button gives back what "
                            "you typed; save it again once this is solved.")
