@@ -952,8 +952,11 @@ def register(app: Flask) -> None:
         except (OSError, ValueError, KeyError, TypeError):
             secure = True
     app.config.update(
-        SESSION_COOKIE_NAME="agenda_desk",
-        SESSION_COOKIE_PATH="/desk",
+        # Over HTTPS, a __Host- cookie (Secure, Path=/, no Domain): no other subdomain of the
+        # site's domain can set one in its place. Plain http (development) cannot have one.
+        SESSION_COOKIE_NAME="__Host-agenda_desk" if secure else "agenda_desk",
+        SESSION_COOKIE_PATH="/" if secure else "/desk",
+        SESSION_COOKIE_DOMAIN=None,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=secure,
