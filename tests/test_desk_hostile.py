@@ -15,9 +15,11 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -818,3 +820,29 @@ def test_desk_drafts_are_readable_by_the_service_alone(
     assert [p.name for p in folder.glob("*.json")] != []
     for path in [folder, *folder.glob("*.json")]:
         assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
+
+
+def test_desk_two_previews_at_once_both_answer_and_leave_no_temporary_folder(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # Two tabs (or « Aperçu » and « Publier ») of one editor under the threaded development
+    # server: both build the preview of one draft into the same folder at the same moment.
+    client = app.test_client()
+    login(client)
+    cookie = client.get_cookie("agenda_desk", path="/desk")
+    clients = [client, app.test_client()]
+    clients[1].set_cookie("agenda_desk", cookie.value, path="/desk")
+    start = threading.Barrier(len(clients))
+
+    def preview(other: FlaskClient) -> str:
+        start.wait()
+        answer = other.get("/desk/apercu/")
+        assert answer.status_code == 200
+        return answer.get_data(as_text=True)
+
+    for title in ("Titre un", "Titre deux", "Titre trois", "Titre quatre"):
+        assert post(client, "/desk/seances/clermont-ferrand", {"title": title})[0] == 302
+        with ThreadPoolExecutor(len(clients)) as pool:
+            assert [title in page for page in pool.map(preview, clients)] == [True, True]
+    folder = drafts.preview_folder(schedule, EMAIL)
+    assert [p.name for p in folder.iterdir() if "tmp" in p.name] == []
