@@ -172,6 +172,26 @@ def test_desk_refuses_a_huge_form_before_reading_it(app: Flask) -> None:  # noqa
     assert "trop" in page_text(answer.data).lower()
 
 
+def test_desk_too_large_form_page_says_the_very_limit_it_meets(app: Flask) -> None:  # noqa: F811
+    client = app.test_client()
+    start = urlencode({"csrf_token": token(client), "email": "x", "password": "x"}) + "&f="
+
+    def sent(size: int) -> tuple[int, str]:
+        answer = client.post("/desk/connexion", data=start + "x" * (size - len(start)),
+                             content_type="application/x-www-form-urlencoded")
+        return answer.status_code, page_text(answer.data)
+
+    said = f"plus de {views.MOST_BYTES // 1024} Ko"  # Ko: 1,024 bytes, as nginx's « k »
+    assert sent(views.MOST_BYTES)[0] == 200
+    status, text = sent(views.MOST_BYTES + 1)
+    assert (status, said in text) == (413, True)
+    # A form far smaller, of many fields, sent as multipart/form-data: not « too large ».
+    fields = {"csrf_token": token(client), "email": "x", "password": "x"}
+    fields |= {f"speakers.{i}.name": "" for i in range(1_200)}  # Werkzeug: 1,000 at most
+    answer = client.post("/desk/connexion", data=fields, content_type="multipart/form-data")
+    assert (answer.status_code, answer.request.content_length < views.MOST_BYTES) == (200, True)
+
+
 def test_desk_failed_login_with_a_forged_address_stays_small_and_on_one_log_line(
     app: Flask, schedule: Path, caplog: pytest.LogCaptureFixture  # noqa: F811
 ) -> None:

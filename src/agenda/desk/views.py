@@ -69,8 +69,11 @@ FAILURE_WINDOW = 15 * 60  # seconds during which failed logins count
 FAILURES_PER_ACCOUNT = 10  # from one address
 FAILURES_PER_ADDRESS = 20
 FAILURES_PER_ACCOUNT_ANYWHERE = 50
-PUBLIC = {"desk.login", "desk.static"}  # the only routes answered without a login
-MOST_BYTES = 256 * 1024  # of a form, as deploy/nginx lets through to the desk
+# The only routes answered without a login (« trop-volumineux »: nginx's 413, in our words).
+PUBLIC = {"desk.login", "desk.static", "desk.too_large"}
+# Of a form: the one limit of its size, which the 413 page quotes; deploy/nginx's
+# client_max_body_size of /desk/ is this number too (256k), and sends its 413 here.
+MOST_BYTES = 256 * 1024
 # The kinds of change of « Publier », as history.revise's `correction` (« regle »: the rule).
 MODES = {"regle": None, "correction": True, "annonce": False}
 PROXIES = ("127.0.0.1", "::1")  # whose X-Forwarded-For is believed: nginx (deploy/nginx)
@@ -933,6 +936,12 @@ def preview_file(path: str) -> Any:
     return Response(body, content_type=kind, headers=own)
 
 
+@bp.get("/trop-volumineux")
+def too_large() -> Any:
+    """The 413 page, for nginx to show when it refuses a form (deploy/nginx: error_page)."""
+    abort(413)
+
+
 @bp.route("/", defaults={"path": ""}, methods=["POST", "PUT", "PATCH", "DELETE"])
 @bp.route("/<path:path>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def unknown(path: str) -> Any:
@@ -962,6 +971,10 @@ def register(app: Flask) -> None:
         SESSION_COOKIE_SECURE=secure,
         PERMANENT_SESSION_LIFETIME=LIFETIME,
         MAX_CONTENT_LENGTH=MOST_BYTES,  # the site itself takes no body
+        # Werkzeug's other limits of a form (500,000 bytes a field, 1,000 fields sent as
+        # multipart/form-data) answered 413 to a form well under the size its page says.
+        MAX_FORM_MEMORY_SIZE=None,
+        MAX_FORM_PARTS=None,
         WTF_CSRF_TIME_LIMIT=None,  # a form is good as long as the session
     )
     app.jinja_env.globals["_"] = _in_html
