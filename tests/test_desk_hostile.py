@@ -708,6 +708,24 @@ def test_desk_draft_file_broken_by_hand_is_set_aside_and_said_in_french(
     assert not path.exists()
 
 
+def test_desk_drafts_broken_in_the_same_second_are_each_kept_aside(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # Set aside under a name made of the second alone, the second overwrote the first.
+    client = app.test_client()
+    login(client)
+    folder = drafts.drafts_folder(schedule)
+    path = folder / f"{drafts.key(EMAIL)}.json"
+    broken = [f'{{"text": "brouillon {n}'.encode() for n in range(3)]
+    for text in broken:
+        assert post(client, "/desk/seances/clermont-ferrand", {"title": "Titre"})[0] == 302
+        path.write_bytes(text)
+        answer = client.get("/desk/brouillon")
+        assert answer.status_code == 409
+    kept = sorted(p.read_bytes() for p in folder.glob("*.illisible-*.json"))
+    assert kept == broken
+
+
 def test_desk_unknown_address_is_the_desks_own_404_in_french(app: Flask) -> None:  # noqa: F811
     client = app.test_client()
     login(client)
