@@ -20,6 +20,7 @@ import time
 import tomllib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -30,7 +31,7 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
-from agenda import create_app, site
+from agenda import create_app, history, site
 from agenda.cli import main
 from agenda.desk import drafts, views
 from agenda.published import mark_path
@@ -724,6 +725,29 @@ def test_desk_drafts_broken_in_the_same_second_are_each_kept_aside(
         assert answer.status_code == 409
     kept = sorted(p.read_bytes() for p in folder.glob("*.illisible-*.json"))
     assert kept == broken
+
+
+def test_desk_pages_say_the_durations_the_desk_applies(
+    app: Flask, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    # Each duration a page names comes from the number the rule uses, not a copy in words.
+    monkeypatch.setattr(history, "CORRECTION_WINDOW", timedelta(minutes=20))
+    monkeypatch.setattr(views, "LIFETIME", timedelta(hours=4))
+    monkeypatch.setattr(views, "FAILURE_WINDOW", 30 * 60)
+    monkeypatch.setattr(views, "FAILURES_PER_ACCOUNT", 1)
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand", {"title": "Titre"})[0] == 302
+    draft = page_text(client.get("/desk/brouillon").data)
+    assert "Une modification publiée moins de 20 minutes après la précédente" in draft
+    form = lxml.html.fromstring(client.get("/desk/seances/bourges").data).xpath("//main//form")[0]
+    client.post("/desk/deconnexion", data={"csrf_token": token(client, "/desk/")})
+    ended = client.post("/desk/seances/bourges", data=dict(form.form_values()))
+    assert "Votre connexion a pris fin (au bout de 4 heures" in page_text(ended.data)
+    refused = client.post("/desk/connexion", data={
+        "csrf_token": token(client), "email": EMAIL, "password": "pas le bon"})
+    assert refused.status_code == 429
+    assert "Réessayez dans 30 minutes" in page_text(refused.data)
 
 
 def test_desk_unknown_address_is_the_desks_own_404_in_french(app: Flask) -> None:  # noqa: F811

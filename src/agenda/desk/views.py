@@ -35,7 +35,7 @@ from tomlkit.exceptions import TOMLKitError
 from werkzeug.exceptions import HTTPException
 from wtforms import ValidationError
 
-from agenda import planning
+from agenda import history, planning
 from agenda.desk import drafts, editors, forms, preview
 from agenda.errors import AgendaError, Problem
 from agenda.format import CALENDAR, CONTACT, SERIES, SESSION, TABLES, TOP, Field, Kind, Table
@@ -62,7 +62,8 @@ POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
-LIFETIME = timedelta(hours=8)  # of a login
+HOUR = timedelta(hours=1)
+LIFETIME = 8 * HOUR  # of a login, as the page of a form sent after it says
 FAILURE_WINDOW = 15 * 60  # seconds during which failed logins count
 # Editors' e-mails are public (press contacts): failures from one address lock that address
 # out of the account, not the editor; only guessing spread over many addresses locks it.
@@ -208,17 +209,17 @@ def http_error(error: HTTPException) -> tuple[str, int]:
         415: _("Your browser sent the form in another encoding than UTF-8: nothing was "
                "saved. Reload the page (it is in UTF-8) and send the form again; if this "
                "message comes back, use another browser."),
-        429: _("Too many logins failed. Try again in a quarter of an hour, or ask an "
-               "administrator to check your account."),
+        429: _("Too many logins failed. Try again in {minutes} minutes, or ask an "
+               "administrator to check your account.", minutes=FAILURE_WINDOW // 60),
     }
     code = error.code or 500
     message = messages.get(code, _("Something went wrong."))
     ended = code == 400 and request.endpoint not in PUBLIC and _logged_in() is None
     if ended:  # what was typed is still in this tab's history: the browser's Back gives it
-        message = _("Your login has ended (after 8 hours, or when you logged out in another "
-                    "tab): nothing was saved. Keep this page: log in again in a new tab (link "
-                    "below), then come back here and use the browser's Back button: what you "
-                    "typed is still there; save it again.")
+        message = _("Your login has ended (after {hours} hours, or when you logged out in "
+                    "another tab): nothing was saved. Keep this page: log in again in a new tab "
+                    "(link below), then come back here and use the browser's Back button: what "
+                    "you typed is still there; save it again.", hours=LIFETIME // HOUR)
     return render_template("desk/error.html", code=code, message=message, ended=ended), code
 
 
@@ -270,7 +271,9 @@ def unavailable(error: Exception) -> tuple[str, int]:
 
 @bp.context_processor
 def _context() -> dict[str, Any]:
-    return {"csrf_token": generate_csrf, "problem_text": forms.problem_text}
+    # The 15-minute rule, said by the draft page in the number history applies.
+    return {"csrf_token": generate_csrf, "problem_text": forms.problem_text,
+            "correction_minutes": history.CORRECTION_WINDOW // timedelta(minutes=1)}
 
 
 def _in_html(msgid: str, **values: object) -> Markup:
