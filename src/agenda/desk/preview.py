@@ -8,6 +8,8 @@ those files under /desk/apercu/ with a banner.
 
 from __future__ import annotations
 
+import glob
+import shutil
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -223,6 +225,9 @@ def preview_site(version: Version, now: datetime, target: Path, served: Site | N
         if found is not None and same and found.holds(now) \
                 and (found.version, found.digest) == (version.number, version.digest):
             return found, moment
+        # Under the lock no other build of this folder runs: what one killed left (a restart).
+        for left in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+            shutil.rmtree(left, ignore_errors=True)
         site = build(version, now, target, previous=served)
         moment = (version.published or now).astimezone(version.schedule.calendar.timezone)
         kind.write_text(f"{moment.isoformat()}\n{said}", encoding="utf-8")
