@@ -349,6 +349,8 @@ def test_desk_without_login_gives_the_login_page_or_403(app: Flask) -> None:
         body = answer.get_data(as_text=True)
         if path == "/desk/connexion" and method == "POST":
             assert "Adresse ou mot de passe incorrect" in body
+        elif path == "/desk/trop-volumineux":  # nginx's 413, in the desk's words
+            assert answer.status_code == 413 and "Clermont" not in body
         elif method == "GET":
             assert answer.status_code == 200 and 'name="password"' in body, path
             assert "Clermont" not in body, path
