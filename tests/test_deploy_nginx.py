@@ -121,6 +121,14 @@ def test_nginx_lets_desk_forms_through_and_nothing_else_that_big(proxied: int) -
         connection.close()
     # The desk is off without editors (404), but the app got the form; elsewhere nginx refuses.
     assert answers == {"/desk/connexion": 404, "/": 413}
+    # Over the desk's limit, the desk's page (off here: its 404's words), not nginx's.
+    connection = http.client.HTTPConnection("127.0.0.1", proxied, timeout=10)
+    connection.request("POST", "/desk/connexion", body=b"f=" + b"x" * MOST_BYTES,
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = connection.getresponse()
+    body = response.read().decode("utf-8")
+    connection.close()
+    assert (response.status, "nginx" in body, "<html lang=\"fr\">" in body) == (413, False, True)
 
 
 @contextmanager
