@@ -15,11 +15,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import lxml.html
 import pytest
 from flask.testing import FlaskClient
 
 from agenda import create_app, site
 from agenda.cli import main
+from agenda.desk.views import MOST_BYTES
 from agenda.published import published_path
 from tests.conftest import LYON, SEVERAL, SHIPPED
 from tests.servers import (
@@ -119,6 +121,14 @@ def test_nginx_lets_desk_forms_through_and_nothing_else_that_big(proxied: int) -
         connection.close()
     # The desk is off without editors (404), but the app got the form; elsewhere nginx refuses.
     assert answers == {"/desk/connexion": 404, "/": 413}
+    # Over the desk's limit, the desk's page (off here: its 404's words), not nginx's.
+    connection = http.client.HTTPConnection("127.0.0.1", proxied, timeout=10)
+    connection.request("POST", "/desk/connexion", body=b"f=" + b"x" * MOST_BYTES,
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = connection.getresponse()
+    body = response.read().decode("utf-8")
+    connection.close()
+    assert (response.status, "nginx" in body, "<html lang=\"fr\">" in body) == (413, False, True)
 
 
 @contextmanager
@@ -372,3 +382,28 @@ def test_every_answer_says_https_only_where_nginx_would_lose_it(
             if "add_header" in block.split("\n}")[0]:
                 assert 'add_header Strict-Transport-Security "max-age=31536000" always;' in \
                     block.split("\n}")[0], (name, block)
+
+
+def test_nginx_refuses_a_form_too_large_for_the_desk_with_its_page_and_limit(
+    tmp_path: Path, runner
+) -> None:
+    # nginx refuses a form over its client_max_body_size itself: its English « 413 Request
+    # Entity Too Large » page reached editors, never the desk's, which says the limit.
+    with deployed(tmp_path, SEVERAL) as (port, _, data):
+        added = runner.invoke(main, ["editor", "add", "helene@ceps-oing.org", "--name", "H",
+                                     "--password-stdin", "--data", str(data)],
+                              input="un mot de passe solide\n")
+        assert added.exit_code == 0, added.output
+        answers = []
+        for size in (MOST_BYTES, MOST_BYTES + 1):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection.request("POST", "/desk/connexion", body=b"f=" + b"x" * (size - 2),
+                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+            response = connection.getresponse()
+            answers.append((response.status, response.read()))
+            connection.close()
+    assert answers[0][0] == 400  # the app read it: no CSRF token
+    status, body = answers[1]
+    main_text = " ".join(lxml.html.fromstring(body).xpath("//main")[0].text_content().split())
+    assert status == 413
+    assert f"trop volumineux pour être envoyé (plus de {MOST_BYTES // 1024} Ko)" in main_text

@@ -14,6 +14,7 @@ import sys
 import time
 import tomllib
 from datetime import UTC, datetime, timedelta
+from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
@@ -348,6 +349,8 @@ def test_desk_without_login_gives_the_login_page_or_403(app: Flask) -> None:
         body = answer.get_data(as_text=True)
         if path == "/desk/connexion" and method == "POST":
             assert "Adresse ou mot de passe incorrect" in body
+        elif path == "/desk/trop-volumineux":  # nginx's 413, in the desk's words
+            assert answer.status_code == 413 and "Clermont" not in body
         elif method == "GET":
             assert answer.status_code == 200 and 'name="password"' in body, path
             assert "Clermont" not in body, path
@@ -413,6 +416,29 @@ def test_desk_secure_cookie_when_base_url_is_https(schedule: Path) -> None:
     add_editor(schedule)
     app = create_app({"AGENDA_DATA": str(schedule), "AGENDA_SECRET": SECRET})
     assert app.config["SESSION_COOKIE_SECURE"] is True
+    client = app.test_client()
+    answer = client.post("/desk/connexion", data={
+        "csrf_token": token(client), "email": EMAIL, "password": PASSWORD})
+    assert answer.status_code == 302
+    lines = answer.headers.getlist("Set-Cookie")
+    assert len(lines) == 1
+    cookie = SimpleCookie(lines[0])
+    # A __Host- cookie, which browsers take only Secure, on Path=/, without a Domain.
+    assert list(cookie) == ["__Host-agenda_desk"]
+    morsel = cookie["__Host-agenda_desk"]
+    assert (morsel["secure"], morsel["path"], morsel["domain"]) == (True, "/", "")
+    assert morsel["httponly"] is True
+    assert "Clermont" in client.get("/desk/").get_data(as_text=True)
+
+
+def test_desk_plain_http_cookie_has_no_host_prefix(app: Flask) -> None:
+    # Development over http://localhost: a browser drops a __Host- cookie without Secure.
+    client = app.test_client()
+    answer = client.post("/desk/connexion", data={
+        "csrf_token": token(client), "email": EMAIL, "password": PASSWORD})
+    cookie = SimpleCookie(answer.headers["Set-Cookie"])
+    assert list(cookie) == ["agenda_desk"]
+    assert (cookie["agenda_desk"]["secure"], cookie["agenda_desk"]["path"]) == ("", "/desk")
 
 
 def test_editor_cli_adds_lists_and_removes(schedule: Path) -> None:

@@ -15,9 +15,12 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -28,7 +31,7 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
-from agenda import create_app, site
+from agenda import create_app, history, site
 from agenda.cli import main
 from agenda.desk import drafts, views
 from agenda.published import mark_path
@@ -168,6 +171,26 @@ def test_desk_refuses_a_huge_form_before_reading_it(app: Flask) -> None:  # noqa
         "csrf_token": token(client), "email": "x" * 2_000_000, "password": "x"})
     assert answer.status_code == 413
     assert "trop" in page_text(answer.data).lower()
+
+
+def test_desk_too_large_form_page_says_the_very_limit_it_meets(app: Flask) -> None:  # noqa: F811
+    client = app.test_client()
+    start = urlencode({"csrf_token": token(client), "email": "x", "password": "x"}) + "&f="
+
+    def sent(size: int) -> tuple[int, str]:
+        answer = client.post("/desk/connexion", data=start + "x" * (size - len(start)),
+                             content_type="application/x-www-form-urlencoded")
+        return answer.status_code, page_text(answer.data)
+
+    said = f"plus de {views.MOST_BYTES // 1024} Ko"  # Ko: 1,024 bytes, as nginx's « k »
+    assert sent(views.MOST_BYTES)[0] == 200
+    status, text = sent(views.MOST_BYTES + 1)
+    assert (status, said in text) == (413, True)
+    # A form far smaller, of many fields, sent as multipart/form-data: not « too large ».
+    fields = {"csrf_token": token(client), "email": "x", "password": "x"}
+    fields |= {f"speakers.{i}.name": "" for i in range(1_200)}  # Werkzeug: 1,000 at most
+    answer = client.post("/desk/connexion", data=fields, content_type="multipart/form-data")
+    assert (answer.status_code, answer.request.content_length < views.MOST_BYTES) == (200, True)
 
 
 def test_desk_failed_login_with_a_forged_address_stays_small_and_on_one_log_line(
@@ -572,7 +595,29 @@ def test_editors_file_broken_by_hand_or_out_of_reach_is_said_in_french(
     assert said in listed.output
     answer = app.test_client().get("/desk/")
     assert answer.status_code == 503
-    assert said in page_text(answer.data)
+    assert "indisponible" in page_text(answer.data)
+
+
+@pytest.mark.parametrize("broken", ["editors", "failures"])
+def test_desk_tells_a_visitor_no_server_path_and_the_log_every_one(
+    app: Flask, schedule: Path, broken: str, caplog: pytest.LogCaptureFixture  # noqa: F811
+) -> None:
+    client = app.test_client()
+    csrf = token(client)
+    if broken == "editors":  # a hand edit gone wrong: every page of the desk fails
+        schedule.with_name("sessions.editors.json").write_text("{", encoding="utf-8")
+    else:  # the failed logins' file cannot be opened: a login fails
+        (schedule.parent / ".sessions.editors.failures.json").mkdir()
+    answers = [client.get("/desk/"), client.get("/desk/connexion"), client.post(
+        "/desk/connexion", data={"csrf_token": csrf, "email": EMAIL, "password": "faux"})]
+    failed = [a for a in answers if a.status_code == 503]
+    assert failed and all(a.status_code in (200, 503) for a in answers)
+    for answer in failed:
+        text = answer.get_data(as_text=True)
+        assert "indisponible" in page_text(answer.data)
+        assert str(schedule.parent) not in text and "json" not in text
+        assert "Errno" not in text and "Permission" not in text
+    assert str(schedule.parent) in caplog.text  # the operator's log names the file
 
 
 def test_desk_form_with_thousands_of_empty_rows_answers_at_once(app: Flask) -> None:  # noqa: F811
@@ -662,6 +707,47 @@ def test_desk_draft_file_broken_by_hand_is_set_aside_and_said_in_french(
             assert answer.status_code == 200, page
     assert client.get("/desk/brouillon").status_code == 200
     assert not path.exists()
+
+
+def test_desk_drafts_broken_in_the_same_second_are_each_kept_aside(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # Set aside under a name made of the second alone, the second overwrote the first.
+    client = app.test_client()
+    login(client)
+    folder = drafts.drafts_folder(schedule)
+    path = folder / f"{drafts.key(EMAIL)}.json"
+    broken = [f'{{"text": "brouillon {n}'.encode() for n in range(3)]
+    for text in broken:
+        assert post(client, "/desk/seances/clermont-ferrand", {"title": "Titre"})[0] == 302
+        path.write_bytes(text)
+        answer = client.get("/desk/brouillon")
+        assert answer.status_code == 409
+    kept = sorted(p.read_bytes() for p in folder.glob("*.illisible-*.json"))
+    assert kept == broken
+
+
+def test_desk_pages_say_the_durations_the_desk_applies(
+    app: Flask, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    # Each duration a page names comes from the number the rule uses, not a copy in words.
+    monkeypatch.setattr(history, "CORRECTION_WINDOW", timedelta(minutes=20))
+    monkeypatch.setattr(views, "LIFETIME", timedelta(hours=4))
+    monkeypatch.setattr(views, "FAILURE_WINDOW", 30 * 60)
+    monkeypatch.setattr(views, "FAILURES_PER_ACCOUNT", 1)
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand", {"title": "Titre"})[0] == 302
+    draft = page_text(client.get("/desk/brouillon").data)
+    assert "Une modification publiée moins de 20 minutes après la précédente" in draft
+    form = lxml.html.fromstring(client.get("/desk/seances/bourges").data).xpath("//main//form")[0]
+    client.post("/desk/deconnexion", data={"csrf_token": token(client, "/desk/")})
+    ended = client.post("/desk/seances/bourges", data=dict(form.form_values()))
+    assert "Votre connexion a pris fin (au bout de 4 heures" in page_text(ended.data)
+    refused = client.post("/desk/connexion", data={
+        "csrf_token": token(client), "email": EMAIL, "password": "pas le bon"})
+    assert refused.status_code == 429
+    assert "Réessayez dans 30 minutes" in page_text(refused.data)
 
 
 def test_desk_unknown_address_is_the_desks_own_404_in_french(app: Flask) -> None:  # noqa: F811
@@ -796,3 +882,31 @@ def test_desk_drafts_are_readable_by_the_service_alone(
     assert [p.name for p in folder.glob("*.json")] != []
     for path in [folder, *folder.glob("*.json")]:
         assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
+
+
+def test_desk_two_previews_at_once_both_answer_and_leave_no_temporary_folder(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # Two tabs (or « Aperçu » and « Publier ») of one editor under the threaded development
+    # server: both build the preview of one draft into the same folder at the same moment.
+    client = app.test_client()
+    login(client)
+    cookie = client.get_cookie("agenda_desk", path="/desk")
+    clients = [client, app.test_client()]
+    clients[1].set_cookie("agenda_desk", cookie.value, path="/desk")
+    start = threading.Barrier(len(clients))
+
+    def preview(other: FlaskClient) -> str:
+        start.wait()
+        answer = other.get("/desk/apercu/")
+        assert answer.status_code == 200
+        return answer.get_data(as_text=True)
+
+    folder = drafts.preview_folder(schedule, EMAIL)
+    killed = folder / ".regle.k3_x9q0z.999999999.tmp" / "site"  # a build killed (a restart)
+    killed.mkdir(parents=True)
+    for title in ("Titre un", "Titre deux", "Titre trois", "Titre quatre"):
+        assert post(client, "/desk/seances/clermont-ferrand", {"title": title})[0] == 302
+        with ThreadPoolExecutor(len(clients)) as pool:
+            assert [title in page for page in pool.map(preview, clients)] == [True, True]
+    assert [p.name for p in folder.iterdir() if "tmp" in p.name] == []

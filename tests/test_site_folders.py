@@ -169,8 +169,8 @@ def test_the_process_that_publishes_serves_the_new_folder_before_pruning_old_one
             try:
                 fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                if Path(folder).exists():
-                    locked_while_removing.append(Path(folder).name)
+                if Path(folder).exists() and any(Path(folder).iterdir()):  # a build's empty
+                    locked_while_removing.append(Path(folder).name)  # own folder takes no time
         removing(folder, *args, **kwargs)
 
     monkeypatch.setattr(shutil, "rmtree", removed)
@@ -483,7 +483,8 @@ def test_a_site_folder_shared_with_other_files_loses_none_of_them(tmp_path: Path
     for name in others:
         (root / name).mkdir(parents=True)
         (root / name / "index.html").write_text("à garder", encoding="utf-8")
-    old = ["v1-0123456789-0-deadbeef", ".v1-0123456789-0-deadbeef.999999999.tmp"]
+    old = ["v1-0123456789-0-deadbeef", ".v1-0123456789-0-deadbeef.999999999.tmp",
+           ".v1-0123456789-0-deadbeef.k3_x9q0z.999999999.tmp"]  # an older release's, this one's
     for name in old:
         (root / name).mkdir()
     config = {"AGENDA_DATA": str(path), "AGENDA_NOW": BEFORE, "AGENDA_SITE": str(root)}

@@ -24,6 +24,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import tempfile
 import time
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
@@ -514,9 +515,11 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
     is replaced once this one is complete. Files whose inputs are those of a file of `previous`
     are hard-linked from it; the Site built."""
     target = Path(target)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    shutil.rmtree(temporary, ignore_errors=True)
-    temporary.mkdir(parents=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # One per call (two threads may build one target: the desk's preview), named with the pid.
+    holder = Path(tempfile.mkdtemp(f".{os.getpid()}.tmp", f".{target.name}.", target.parent))
+    temporary = holder / "site"  # made as the folder served: mkdtemp's is its owner's alone
+    temporary.mkdir()
     try:
         workers = workers or os.cpu_count() or 1
         prints = fingerprints(version.schedule)
@@ -554,14 +557,11 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
         if _release() != RELEASE:  # templates, static files, lazy imports: read from disk
             raise SiteError(_("agenda was changed on disk ({package}) since this process "
                               "started: restart it (systemctl restart agenda)", package=PACKAGE))
-        aside = temporary.with_suffix(".tmp.old")
         if target.is_dir():  # damaged, it is served (by nginx too) until this one takes its place
-            os.rename(target, aside)
+            os.rename(target, holder / "old")
         os.rename(temporary, target)
-        shutil.rmtree(aside, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
+    finally:  # even interrupted: what it built, or the folder it replaced
+        shutil.rmtree(holder, ignore_errors=True)
     return Site(target, version.number, version.digest, now, since, until,
                 {e.path: e for e in entries}, os.stat(target / MANIFEST).st_ino)
 

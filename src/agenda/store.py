@@ -391,7 +391,7 @@ def site_root_for(schedule: Path) -> Path:
 CURRENT = "current"  # the link to the folder in service, for nginx and CDNs
 # The folders builds name (folder_of; with a dot and a pid while built): the only ones removed,
 # whatever else the folder of AGENDA_SITE holds.
-BUILT = re.compile(r"\.?v([0-9]+)-[0-9a-f]+-(-?[0-9]+)-[0-9a-f]+(\.([0-9]+)\.tmp(\.old)?)?\Z")
+BUILT = re.compile(r"\.?v(\d+)-[0-9a-f]+-(-?\d+)-[0-9a-f]+(\.(?:\w+\.)?(\d+)\.tmp(\.old)?)?\Z")
 
 
 def ensure_site(

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import time
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -110,9 +111,16 @@ def load_draft(schedule_path: Path, email: str) -> Draft | None:
     except (ValueError, AttributeError, TypeError, RecursionError, FileNotFoundError):
         draft = None  # UnicodeDecodeError is a ValueError
     if draft is None or not isinstance(draft.text, str) or not isinstance(draft.base, str):
-        aside = folder / f"{name}.illisible-{time.strftime('%Y%m%d-%H%M%S')}.json"
-        os.replace(path, aside)
-        raise BrokenDraft(path, aside)
+        # A name of its own: one set aside earlier in the same second is not written over.
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        handle, aside = tempfile.mkstemp(".json", f"{name}.illisible-{stamp}-", folder)
+        os.close(handle)
+        try:
+            os.replace(path, aside)
+        except FileNotFoundError:  # another request (a second tab) set it aside meanwhile
+            os.unlink(aside)
+            return None
+        raise BrokenDraft(path, Path(aside))
     return draft
 
 

@@ -8,6 +8,7 @@ those files under /desk/apercu/ with a banner.
 
 from __future__ import annotations
 
+import glob
 import shutil
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -17,7 +18,7 @@ from agenda.errors import Problem, ScheduleError
 from agenda.format import SESSION
 from agenda.history import SessionChange, planned_key
 from agenda.i18n import _
-from agenda.published import Version, next_version
+from agenda.published import Version, next_version, publishing_lock
 from agenda.render import feeds, wording
 from agenda.site import Site, SiteError, build, read_site
 
@@ -211,17 +212,23 @@ def preview_site(version: Version, now: datetime, target: Path, served: Site | N
     # The same text makes another history once the 15-minute rule makes a correction an
     # announcement (« Automatique »): kept beside the folder, what it was built with.
     kind, said = target.with_name(target.name + ".changes"), "\n".join(map(str, changes))
-    try:
-        found = read_site(target)
-        dated, _sep, built = kind.read_text(encoding="utf-8").partition("\n")
-        same, moment = built == said, datetime.fromisoformat(dated)
-    except (SiteError, OSError, ValueError):
-        found, same = None, False
-    if found is not None and same and found.holds(now) \
-            and (found.version, found.digest) == (version.number, version.digest):
-        return found, moment
-    shutil.rmtree(target, ignore_errors=True)
-    site = build(version, now, target, previous=served)
-    moment = (version.published or now).astimezone(version.schedule.calendar.timezone)
-    kind.write_text(f"{moment.isoformat()}\n{said}", encoding="utf-8")
+    target.parent.mkdir(exist_ok=True)
+    # Two tabs, or « Aperçu » and « Publier », at once (threads, or workers): the second waits,
+    # then finds the site the first built, rather than building the same folder meanwhile.
+    with publishing_lock(target):
+        try:
+            found = read_site(target)
+            dated, _sep, built = kind.read_text(encoding="utf-8").partition("\n")
+            same, moment = built == said, datetime.fromisoformat(dated)
+        except (SiteError, OSError, ValueError):
+            found, same = None, False
+        if found is not None and same and found.holds(now) \
+                and (found.version, found.digest) == (version.number, version.digest):
+            return found, moment
+        # Under the lock no other build of this folder runs: what one killed left (a restart).
+        for left in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+            shutil.rmtree(left, ignore_errors=True)
+        site = build(version, now, target, previous=served)
+        moment = (version.published or now).astimezone(version.schedule.calendar.timezone)
+        kind.write_text(f"{moment.isoformat()}\n{said}", encoding="utf-8")
     return site, moment

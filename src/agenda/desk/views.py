@@ -35,7 +35,7 @@ from tomlkit.exceptions import TOMLKitError
 from werkzeug.exceptions import HTTPException
 from wtforms import ValidationError
 
-from agenda import planning
+from agenda import history, planning
 from agenda.desk import drafts, editors, forms, preview
 from agenda.errors import AgendaError, Problem
 from agenda.format import CALENDAR, CONTACT, SERIES, SESSION, TABLES, TOP, Field, Kind, Table
@@ -62,15 +62,19 @@ POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
-LIFETIME = timedelta(hours=8)  # of a login
+HOUR = timedelta(hours=1)
+LIFETIME = 8 * HOUR  # of a login, as the page of a form sent after it says
 FAILURE_WINDOW = 15 * 60  # seconds during which failed logins count
 # Editors' e-mails are public (press contacts): failures from one address lock that address
 # out of the account, not the editor; only guessing spread over many addresses locks it.
 FAILURES_PER_ACCOUNT = 10  # from one address
 FAILURES_PER_ADDRESS = 20
 FAILURES_PER_ACCOUNT_ANYWHERE = 50
-PUBLIC = {"desk.login", "desk.static"}  # the only routes answered without a login
-MOST_BYTES = 256 * 1024  # of a form, as deploy/nginx lets through to the desk
+# The only routes answered without a login (« trop-volumineux »: nginx's 413, in our words).
+PUBLIC = {"desk.login", "desk.static", "desk.too_large"}
+# Of a form: the one limit of its size, which the 413 page quotes; deploy/nginx's
+# client_max_body_size of /desk/ is this number too (256k), and sends its 413 here.
+MOST_BYTES = 256 * 1024
 # The kinds of change of « Publier », as history.revise's `correction` (« regle »: the rule).
 MODES = {"regle": None, "correction": True, "annonce": False}
 PROXIES = ("127.0.0.1", "::1")  # whose X-Forwarded-For is believed: nginx (deploy/nginx)
@@ -205,17 +209,17 @@ def http_error(error: HTTPException) -> tuple[str, int]:
         415: _("Your browser sent the form in another encoding than UTF-8: nothing was "
                "saved. Reload the page (it is in UTF-8) and send the form again; if this "
                "message comes back, use another browser."),
-        429: _("Too many logins failed. Try again in a quarter of an hour, or ask an "
-               "administrator to check your account."),
+        429: _("Too many logins failed. Try again in {minutes} minutes, or ask an "
+               "administrator to check your account.", minutes=FAILURE_WINDOW // 60),
     }
     code = error.code or 500
     message = messages.get(code, _("Something went wrong."))
     ended = code == 400 and request.endpoint not in PUBLIC and _logged_in() is None
     if ended:  # what was typed is still in this tab's history: the browser's Back gives it
-        message = _("Your login has ended (after 8 hours, or when you logged out in another "
-                    "tab): nothing was saved. Keep this page: log in again in a new tab (link "
-                    "below), then come back here and use the browser's Back button: what you "
-                    "typed is still there; save it again.")
+        message = _("Your login has ended (after {hours} hours, or when you logged out in "
+                    "another tab): nothing was saved. Keep this page: log in again in a new tab "
+                    "(link below), then come back here and use the browser's Back button: what "
+                    "you typed is still there; save it again.", hours=LIFETIME // HOUR)
     return render_template("desk/error.html", code=code, message=message, ended=ended), code
 
 
@@ -251,9 +255,14 @@ def broken_draft(error: drafts.BrokenDraft) -> tuple[str, int]:
 def unavailable(error: Exception) -> tuple[str, int]:
     """A file that cannot be read or written (the schedule, the published version, a draft)."""
     log.error("desk: %s", error)
+    if getattr(g, "editor", None) is None:  # the login page: no server path to a visitor
+        return render_template("desk/error.html", code=503, message=_(
+            "The editors' desk is unavailable for now: try again later, or tell the "
+            "administrator (the server's log says why).")), 503
     named = f"{error.filename}: " if isinstance(error, OSError) and error.filename else ""
     message = _("The desk cannot read or write the agenda's files: {error}. Nothing was "
-                "published; try again, or tell the administrator.", error=named + said(error))
+                "published; try again, or tell the administrator.",
+                error=(named + said(error)).rstrip("."))
     if "shown" in request.form:  # a form typed in (a disk full?): in this tab's history still
         message += " " + _("Nothing was saved either: the browser's Back button gives back what "
                            "you typed; save it again once this is solved.")
@@ -262,7 +271,9 @@ def unavailable(error: Exception) -> tuple[str, int]:
 
 @bp.context_processor
 def _context() -> dict[str, Any]:
-    return {"csrf_token": generate_csrf, "problem_text": forms.problem_text}
+    # The 15-minute rule, said by the draft page in the number history applies.
+    return {"csrf_token": generate_csrf, "problem_text": forms.problem_text,
+            "correction_minutes": history.CORRECTION_WINDOW // timedelta(minutes=1)}
 
 
 def _in_html(msgid: str, **values: object) -> Markup:
@@ -928,6 +939,12 @@ def preview_file(path: str) -> Any:
     return Response(body, content_type=kind, headers=own)
 
 
+@bp.get("/trop-volumineux")
+def too_large() -> Any:
+    """The 413 page, for nginx to show when it refuses a form (deploy/nginx: error_page)."""
+    abort(413)
+
+
 @bp.route("/", defaults={"path": ""}, methods=["POST", "PUT", "PATCH", "DELETE"])
 @bp.route("/<path:path>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def unknown(path: str) -> Any:
@@ -947,13 +964,20 @@ def register(app: Flask) -> None:
         except (OSError, ValueError, KeyError, TypeError):
             secure = True
     app.config.update(
-        SESSION_COOKIE_NAME="agenda_desk",
-        SESSION_COOKIE_PATH="/desk",
+        # Over HTTPS, a __Host- cookie (Secure, Path=/, no Domain): no other subdomain of the
+        # site's domain can set one in its place. Plain http (development) cannot have one.
+        SESSION_COOKIE_NAME="__Host-agenda_desk" if secure else "agenda_desk",
+        SESSION_COOKIE_PATH="/" if secure else "/desk",
+        SESSION_COOKIE_DOMAIN=None,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=secure,
         PERMANENT_SESSION_LIFETIME=LIFETIME,
         MAX_CONTENT_LENGTH=MOST_BYTES,  # the site itself takes no body
+        # Werkzeug's other limits of a form (500,000 bytes a field, 1,000 fields sent as
+        # multipart/form-data) answered 413 to a form well under the size its page says.
+        MAX_FORM_MEMORY_SIZE=None,
+        MAX_FORM_PARTS=None,
         WTF_CSRF_TIME_LIMIT=None,  # a form is good as long as the session
     )
     app.jinja_env.globals["_"] = _in_html
