@@ -142,13 +142,13 @@ def to_bytes(document: dict[str, Any]) -> bytes:
 
 
 def events_bytes(schedule: Schedule, now: datetime | None = None) -> bytes:
-    """/events.json at `now` (see `schedule_document`), compact: `json.dumps`'s bytes, each
-    session's document made and serialized in turn, so that they are never all held at once."""
-    document = _compact(schedule_document(schedule, now, sessions=False))
-    # The only "sessions":[] outside a string: in one, its quotes are escaped (\"sessions\").
-    head, _, tail = document.partition(b'"sessions":[]')
-    sessions = b",".join(_compact(session_document(schedule, s, now)) for s in ordered(schedule))
-    return b"".join((head, b'"sessions":[', sessions, b"]", tail, b"\n"))
+    """/events.json at `now` (see `schedule_document`), compact: `json.dumps`'s bytes, written a
+    member and a session at a time so that the sessions' documents are never all held at once."""
+    members = [_compact(key) + b":" + (b"[" + b",".join(
+        _compact(session_document(schedule, s, now)) for s in ordered(schedule)) + b"]"
+        if key == "sessions" else _compact(value))
+        for key, value in sorted(schedule_document(schedule, now, sessions=False).items())]
+    return b"{" + b",".join(members) + b"}\n"
 
 
 def _compact(value: Any) -> bytes:
