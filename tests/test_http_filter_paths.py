@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from agenda import create_app
 from agenda.cli import main
 from agenda.published import from_json, published_path
 from agenda.render.links import city_slug
-from tests.conftest import SEVERAL
+from tests.conftest import MINIMAL, SEVERAL
 
 NS = {"a": "http://www.w3.org/2005/Atom"}
 NAMES = ["calendar.ics", "rss.xml", "atom.xml"]
@@ -142,3 +143,16 @@ def test_feeds_of_a_city_or_series_gone_stay_empty(
         client.get("/cities/nantes/calendar.ics").data).walk("VEVENT")) == 1
     _, history = from_json(published_path(path).read_bytes(), "here")
     assert history.gone_cities == ("Lille",), history.gone_cities
+
+
+def test_unknown_names_of_an_empty_schedule_are_said_to_be_none(write_schedule) -> None:
+    """A schedule without a city (or series) listed them as « Villes : . » in its 404s."""
+    without_series = MINIMAL.partition("[[series]]")[0]
+    client = create_app({"AGENDA_DATA": str(write_schedule(without_series)),
+                         "TESTING": True}).test_client()
+    for url in ("/cities/paris/rss.xml", "/calendar.ics?city=Paris", "/series/s/atom.xml",
+                "/calendar.ics?series=s"):
+        response = client.get(url)
+        text = response.get_data(as_text=True)
+        assert response.status_code == 404, url
+        assert re.search(r":\s*[.,;]", text) is None and text.endswith(" : aucune.\n"), text

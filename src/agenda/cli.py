@@ -283,7 +283,7 @@ def link(session_id: str, email: str | None, data: str | None) -> None:
     session = schedule.session(session_id)
     if session is None:
         _quit(_("agenda: no session '{id}' in {path}; sessions: {known}.", id=session_id,
-                path=target, known=", ".join(s.id for s in schedule.sessions)))
+                path=target, known=", ".join(s.id for s in schedule.sessions) or _("none")))
     if not session.video_url:
         click.echo(_("agenda: note: session '{id}' has no video_url yet; the link will show it "
                      "once it is set.", id=session_id), err=True)
