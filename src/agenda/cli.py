@@ -106,8 +106,9 @@ def check(path: Path | None) -> None:
                      "{number}:", path=published, label=current.label, number=following.number))
     for change in changes:
         click.echo(f"  {change}")
-    if current is not None and not changes:
-        click.echo(_("  no session changes (edits outside the sessions)"))
+    if not changes:  # a first version of a file without sessions: its colon ends a line too
+        click.echo(_("  no session changes (edits outside the sessions)") if current is not None
+                   else _("  no session: the first version publishes an empty agenda"))
 
 
 @main.command()
