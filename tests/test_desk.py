@@ -409,6 +409,24 @@ def test_desk_is_off_until_an_editor_exists(tmp_path: Path) -> None:
     assert without_secret.test_client().get("/desk/").status_code == 404
 
 
+@pytest.mark.parametrize("series", ["", '[[series]]\nid = "s"\ntitle = "Série"\n'])
+def test_desk_says_when_a_series_or_the_file_has_none_yet(tmp_path: Path, series: str) -> None:
+    """A series without sessions showed its table's headings over no row; a file without series,
+    the heading « Séances » over nothing, with no word of what to do."""
+    target = tmp_path / "sessions.toml"
+    target.write_text('[calendar]\nname = "Essai"\nbase_url = "https://agenda.example.org"\n'
+                      'organizer = { name = "Club" }\n' + series, encoding="utf-8")
+    add_editor(target)
+    client = create_app({"AGENDA_DATA": str(target), "AGENDA_SECRET": SECRET, "TESTING": True,
+                         "AGENDA_DESK_SECURE": False}).test_client()
+    login(client)
+    main_part = lxml.html.fromstring(client.get("/desk/").data).xpath("//main")[0]
+    assert main_part.xpath("//table") == []
+    said = [" ".join(p.text_content().split()) for p in main_part.xpath(".//p")]
+    assert [line for line in said if line.startswith("Aucune séance" if series else
+                                                     "Le fichier de l’agenda n’a encore")], said
+
+
 def test_desk_secure_cookie_when_base_url_is_https(schedule: Path) -> None:
     add_editor(schedule)
     app = create_app({"AGENDA_DATA": str(schedule), "AGENDA_SECRET": SECRET})
