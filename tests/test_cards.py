@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -269,3 +270,10 @@ def test_cards_keep_a_word_wider_than_the_card_inside_it() -> None:
         _, _, right, _ = ImageChops.difference(
             block, Image.new("RGB", block.size, cards.BACKGROUND)).getbbox()
         assert 19 + right <= 1200 - cards.MARGIN + 4
+
+
+def test_cards_alt_text_keeps_a_name_s_own_final_punctuation() -> None:
+    """A series' title ending in « ? » or « ! » gave « Et demain ?. Lyon. » in og:image:alt."""
+    schedule = parse_schedule(MINIMAL.replace('"Série"', '"Et demain ?"') + LYON_OCTOBER)
+    alt = cards.session_image(schedule.calendar, schedule.sessions[0], past=False).alt
+    assert re.search(r"[.?!…]\.", alt) is None and alt.startswith("Et demain ? Lyon. "), alt
