@@ -76,7 +76,7 @@ class CardText:
     def alt(self) -> str:
         """The card read aloud: its text in reading order, for og:image:alt."""
         parts = [self.eyebrow, self.title, *self.lines, self.note, self.status]
-        return " ".join(p if p[-1] in ".?!…" else f"{p}." for p in parts if p)  # « Et demain ? »
+        return " ".join(wording.sentence(p) for p in parts if p)
 
 
 @dataclass(frozen=True, slots=True)
