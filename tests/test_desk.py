@@ -325,6 +325,18 @@ def test_desk_shows_errors_on_the_field_in_french(app: Flask) -> None:
     assert 'href="#f-end">Fin : doit venir après « Début »' in page
 
 
+def test_desk_counts_the_points_to_correct_in_french(app: Flask) -> None:
+    """One error was « 1 point(s) à corriger »: French says « 1 point », « 2 points »."""
+    client = app.test_client()
+    login(client)
+    for data, count in (({"end": "2021-05-19T08:00"}, "1 point à corriger"),
+                        ({"start": "19/05/2021", "end": "20/05/2021"}, "2 points à corriger")):
+        status, page = post(client, "/desk/seances/clermont-ferrand/reporter", data)
+        assert status == 422
+        heading = lxml.html.fromstring(page).xpath("//div[@id='erreurs']/h2")[0].text_content()
+        assert heading.endswith(count) and "(s)" not in heading, heading
+
+
 def desk_urls(app: Flask) -> list[tuple[str, str]]:
     """Every desk URL and method of the URL map, with sample values for its variables."""
     found = []
