@@ -184,3 +184,20 @@ def test_feed_dated_by_a_withdrawal_in_its_body_as_in_its_header(write_schedule)
             assert response.status_code == 200
             body = feed_updated(response.data).replace(microsecond=0)  # Atom's has them
             assert body == response.last_modified, folder + name
+
+
+def test_feed_prepared_ahead_is_not_dated_by_its_announcement_to_come(write_schedule) -> None:
+    """A feed whose only session is announced later (a file prepared ahead of the press release)
+    was dated by that announcement: updated / lastBuildDate in the future, telling when the
+    release comes out, and no Last-Modified (a date to come is none)."""
+    from tests.conftest import LYON_OCTOBER, MINIMAL
+
+    ahead = LYON_OCTOBER.replace("announced = 2026-10-01", "announced = 2026-10-10")
+    path = write_schedule(MINIMAL + ahead)
+    now = datetime.fromisoformat("2026-10-05T12:00:00+00:00")
+    client = create_app({"AGENDA_DATA": str(path), "AGENDA_NOW": now.isoformat(),
+                         "TESTING": True}).test_client()
+    for url in ("/rss.xml", "/atom.xml", "/series/s/rss.xml", "/cities/lyon/atom.xml"):
+        response = client.get(url)
+        assert feedparser.parse(response.data).entries == [], url
+        assert feed_updated(response.data) <= now, url

@@ -277,7 +277,7 @@ def _filtered(version: Version, now: datetime, series_id: str | None, city: str 
         yield Document(
             path, content_type,
             lambda render=render, path=path: render(schedule, published, title, now, path, updated),
-            _digest(made_of, path, title, tuple(prints[s.id] for s in published), due, listed),
+            _digest(made_of, path, title, tuple(prints[s.id] for s in published), due, updated),
             None if updated == feeds.NO_DATE else updated)
 
 

@@ -19,7 +19,7 @@ from html import escape
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
-from agenda.model import Change, Contact, Revision, Schedule, Session, Status, latest_update
+from agenda.model import Change, Contact, Revision, Schedule, Session, Status
 from agenda.render import links, wording
 
 RSS_TYPE = "application/rss+xml"
@@ -66,15 +66,15 @@ def feed_updated(schedule: Schedule, entries: Sequence[Session],
                  selected: Sequence[Session] | None = None, until: datetime | None = None,
                  listed: datetime | None = None) -> datetime:
     """The feed's `updated`/`lastBuildDate`: latest entry update or end (by `until`: its body
-    changes then) or loss of a session (`listed`), else the latest change of the sessions it is
-    about (`selected`, default all), else of the schedule, else 1970."""
+    changes then) or loss of a session (`listed`), else the latest change by `until` (never a
+    date to come) of the sessions it is about (`selected`), else of any, else 1970."""
     stamps = [entry_updated(s) for s in entries]
     stamps += [s.end for s in entries if until and s.end and s.end <= until]
     # An edit outside the sessions; the feed losing one (a withdrawal, a move to another city).
     stamps += [t for t in (schedule.calendar.updated, listed) if t is not None]
-    about = latest_update(selected) if selected is not None else None
-    moment = max(stamps, default=None) or about or latest_update(schedule.sessions) or NO_DATE
-    return moment.astimezone(schedule.calendar.timezone)
+    for group in (selected or (), schedule.sessions):
+        stamps = stamps or [t for s in group if (t := s.updated) and (until is None or t <= until)]
+    return max(stamps, default=NO_DATE).astimezone(schedule.calendar.timezone)
 
 
 def _text(value: str) -> str:
