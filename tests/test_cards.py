@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -21,9 +22,10 @@ from flask.testing import FlaskClient
 from PIL import Image, ImageChops
 
 from agenda import create_app
+from agenda.loader import parse_schedule
 from agenda.model import Schedule
 from agenda.render import cards
-from tests.conftest import SHIPPED
+from tests.conftest import LYON_OCTOBER, MINIMAL, SHIPPED
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 BEFORE_ALL = datetime(2021, 1, 1, tzinfo=UTC)
@@ -252,3 +254,26 @@ def test_cards_keep_a_time_on_one_line() -> None:
     # French punctuation keeps its word as on the pages, however the text was written.
     fillers = [f"{'m' * k}{'i' * j}" for k in range(20, 48) for j in range(4)]
     assert all(card(f"{f} séance : n° 3") == card(f"{f} séance\u00a0: n°\u00a03") for f in fillers)
+
+
+def test_cards_keep_a_word_wider_than_the_card_inside_it() -> None:
+    """A city's name without spaces (« Saint-Rémy-de-Provence-… »), a long word in a title: the
+    wrapping broke lines at spaces only, and such a word ran off the card's right edge, cut by
+    the image. Ink now stays within the margins, the word cut at a hyphen or between letters."""
+    city = "Saint-Rémy-de-Provence-et-Villeneuve-lès-Avignon-sur-le-Grand-Rhône-Méditerranéen"
+    text = MINIMAL.replace('"Essai"', f'"Essai{"x" * 80}"').replace('"Série"', f'"{"S" * 80}"')
+    schedule = parse_schedule(text + LYON_OCTOBER.replace('"Lyon"', f'"{city}"'))
+    for png in (cards.session_card(schedule, schedule.sessions[0], BEFORE_ALL),
+                cards.agenda_card(schedule, BEFORE_ALL)):
+        with Image.open(io.BytesIO(png)) as image:
+            block = image.convert("RGB").crop((19, 0, 1200, 470))
+        _, _, right, _ = ImageChops.difference(
+            block, Image.new("RGB", block.size, cards.BACKGROUND)).getbbox()
+        assert 19 + right <= 1200 - cards.MARGIN + 4
+
+
+def test_cards_alt_text_keeps_a_name_s_own_final_punctuation() -> None:
+    """A series' title ending in « ? » or « ! » gave « Et demain ?. Lyon. » in og:image:alt."""
+    schedule = parse_schedule(MINIMAL.replace('"Série"', '"Et demain ?"') + LYON_OCTOBER)
+    alt = cards.session_image(schedule.calendar, schedule.sessions[0], past=False).alt
+    assert re.search(r"[.?!…]\.", alt) is None and alt.startswith("Et demain ? Lyon. "), alt

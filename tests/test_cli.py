@@ -50,6 +50,17 @@ def test_check_shipped_file_prints_summary(runner: CliRunner) -> None:
     assert result.output.splitlines()[1].endswith("), à jour avec le fichier.")
 
 
+def test_check_of_a_first_version_without_sessions_ends_no_line_on_a_colon(
+        runner: CliRunner, write_schedule) -> None:
+    """« la première version prend ses dates dans le fichier : » was its last line, and nothing
+    followed: what it would publish is no session, and it says so."""
+    result = runner.invoke(main, ["check", str(write_schedule(MINIMAL))])
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[-1].startswith("  ") and not lines[-1].endswith(":")
+    assert "aucune séance" in lines[-1]
+
+
 def test_check_bad_file_prints_every_problem_and_exits_1(runner: CliRunner, write_schedule) -> None:
     path = write_schedule(BAD)
     result = runner.invoke(main, ["check", str(path)])

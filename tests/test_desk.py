@@ -326,6 +326,18 @@ def test_desk_shows_errors_on_the_field_in_french(app: Flask) -> None:
     assert 'href="#f-end">Fin : doit venir après « Début »' in page
 
 
+def test_desk_counts_the_points_to_correct_in_french(app: Flask) -> None:
+    """One error was « 1 point(s) à corriger »: French says « 1 point », « 2 points »."""
+    client = app.test_client()
+    login(client)
+    for data, count in (({"end": "2021-05-19T08:00"}, "1 point à corriger"),
+                        ({"start": "19/05/2021", "end": "20/05/2021"}, "2 points à corriger")):
+        status, page = post(client, "/desk/seances/clermont-ferrand/reporter", data)
+        assert status == 422
+        heading = lxml.html.fromstring(page).xpath("//div[@id='erreurs']/h2")[0].text_content()
+        assert heading.endswith(count) and "(s)" not in heading, heading
+
+
 def desk_urls(app: Flask) -> list[tuple[str, str]]:
     """Every desk URL and method of the URL map, with sample values for its variables."""
     found = []
@@ -410,6 +422,24 @@ def test_desk_is_off_until_an_editor_exists(tmp_path: Path) -> None:
     assert app.test_client().get("/desk/").status_code == 200
     without_secret = create_app({"AGENDA_DATA": str(target), "AGENDA_SECRET": None})
     assert without_secret.test_client().get("/desk/").status_code == 404
+
+
+@pytest.mark.parametrize("series", ["", '[[series]]\nid = "s"\ntitle = "Série"\n'])
+def test_desk_says_when_a_series_or_the_file_has_none_yet(tmp_path: Path, series: str) -> None:
+    """A series without sessions showed its table's headings over no row; a file without series,
+    the heading « Séances » over nothing, with no word of what to do."""
+    target = tmp_path / "sessions.toml"
+    target.write_text('[calendar]\nname = "Essai"\nbase_url = "https://agenda.example.org"\n'
+                      'organizer = { name = "Club" }\n' + series, encoding="utf-8")
+    add_editor(target)
+    client = create_app({"AGENDA_DATA": str(target), "AGENDA_SECRET": SECRET, "TESTING": True,
+                         "AGENDA_DESK_SECURE": False}).test_client()
+    login(client)
+    main_part = lxml.html.fromstring(client.get("/desk/").data).xpath("//main")[0]
+    assert main_part.xpath("//table") == []
+    said = [" ".join(p.text_content().split()) for p in main_part.xpath(".//p")]
+    assert [line for line in said if line.startswith("Aucune séance" if series else
+                                                     "Le fichier de l’agenda n’a encore")], said
 
 
 def test_desk_secure_cookie_when_base_url_is_https(schedule: Path) -> None:

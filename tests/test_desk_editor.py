@@ -642,9 +642,10 @@ def test_desk_list_of_sessions_says_when_the_draft_cannot_be_published(
     listed = problems(client.get("/desk/brouillon").data)
     index = lxml.html.fromstring(client.get("/desk/").data)
     said = " ".join(index.xpath("//main")[0].text_content().split())
-    assert f"ne peut pas être publié tel quel : {len(listed)} point(s)" in said
+    # One problem is said in the singular, not « 1 point(s) … Les voir ».
+    assert len(listed) == 1 and "tel quel : 1 point à corriger." in said, said
     assert "attendent d’être publiées" not in said
-    assert index.xpath("//main//a[normalize-space()='Les voir dans le brouillon']/@href") == \
+    assert index.xpath("//main//a[normalize-space()='Le voir dans le brouillon']/@href") == \
         ["/desk/brouillon"]
 
 

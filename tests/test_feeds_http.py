@@ -159,3 +159,45 @@ def test_feed_holds_back_announcements_until_their_date(several_app) -> None:
     later_ids = {e.id.rsplit("/", 1)[1] for e in later.entries}
     assert early_ids == {"printemps", "texte-difficile"}
     assert later_ids == early_ids | {"automne"}
+
+
+def test_feed_dated_by_a_withdrawal_in_its_body_as_in_its_header(write_schedule) -> None:
+    """A withdrawal dated the feeds' Last-Modified, not their updated / lastBuildDate: these
+    went back to the entries left (1970 for a feed left empty), older than the header, as if
+    the feed had not changed since."""
+    from click.testing import CliRunner
+
+    from agenda.cli import main
+    from tests.conftest import LYON_OCTOBER, MINIMAL
+
+    later = LYON_OCTOBER.replace('"lyon"', '"tours"').replace('"Lyon"', '"Tours"').replace(
+        "2026-10-01", "2026-10-05")
+    path = write_schedule(MINIMAL + LYON_OCTOBER + later)
+    runner = CliRunner()
+    assert runner.invoke(main, ["publish", str(path)]).exit_code == 0
+    path.write_text(MINIMAL + LYON_OCTOBER, encoding="utf-8")
+    assert runner.invoke(main, ["publish", "--withdraw", "tours", str(path)]).exit_code == 0
+    client = create_app({"AGENDA_DATA": str(path), "TESTING": True}).test_client()
+    for folder in ("/", "/series/s/", "/cities/tours/", "/cities/lyon/"):
+        for name in ("rss.xml", "atom.xml"):
+            response = client.get(folder + name)
+            assert response.status_code == 200
+            body = feed_updated(response.data).replace(microsecond=0)  # Atom's has them
+            assert body == response.last_modified, folder + name
+
+
+def test_feed_prepared_ahead_is_not_dated_by_its_announcement_to_come(write_schedule) -> None:
+    """A feed whose only session is announced later (a file prepared ahead of the press release)
+    was dated by that announcement: updated / lastBuildDate in the future, telling when the
+    release comes out, and no Last-Modified (a date to come is none)."""
+    from tests.conftest import LYON_OCTOBER, MINIMAL
+
+    ahead = LYON_OCTOBER.replace("announced = 2026-10-01", "announced = 2026-10-10")
+    path = write_schedule(MINIMAL + ahead)
+    now = datetime.fromisoformat("2026-10-05T12:00:00+00:00")
+    client = create_app({"AGENDA_DATA": str(path), "AGENDA_NOW": now.isoformat(),
+                         "TESTING": True}).test_client()
+    for url in ("/rss.xml", "/atom.xml", "/series/s/rss.xml", "/cities/lyon/atom.xml"):
+        response = client.get(url)
+        assert feedparser.parse(response.data).entries == [], url
+        assert feed_updated(response.data) <= now, url

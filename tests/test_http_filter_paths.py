@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
@@ -17,7 +18,7 @@ from agenda import create_app
 from agenda.cli import main
 from agenda.published import from_json, published_path
 from agenda.render.links import city_slug
-from tests.conftest import SEVERAL
+from tests.conftest import MINIMAL, SEVERAL
 
 NS = {"a": "http://www.w3.org/2005/Atom"}
 NAMES = ["calendar.ics", "rss.xml", "atom.xml"]
@@ -167,3 +168,16 @@ def test_a_404_never_quotes_a_sentence_from_the_link(
     named = several_client.get(url.format(quote("Clermont-Ferrand")))
     assert "Clermont-Ferrand" in named.get_data(as_text=True) or "clermont-ferrand" in \
         named.get_data(as_text=True).lower()
+
+
+def test_unknown_names_of_an_empty_schedule_are_said_to_be_none(write_schedule) -> None:
+    """A schedule without a city (or series) listed them as « Villes : . » in its 404s."""
+    without_series = MINIMAL.partition("[[series]]")[0]
+    client = create_app({"AGENDA_DATA": str(write_schedule(without_series)),
+                         "TESTING": True}).test_client()
+    for url in ("/cities/paris/rss.xml", "/calendar.ics?city=Paris", "/series/s/atom.xml",
+                "/calendar.ics?series=s"):
+        response = client.get(url)
+        text = response.get_data(as_text=True)
+        assert response.status_code == 404, url
+        assert re.search(r":\s*[.,;]", text) is None and text.endswith(" : aucune.\n"), text

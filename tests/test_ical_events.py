@@ -8,6 +8,7 @@ import icalendar
 import pytest
 import vobject
 
+from agenda import create_app
 from agenda.loader import parse_schedule
 from agenda.model import Schedule
 from agenda.published import first_version, next_version
@@ -132,6 +133,22 @@ def test_feed_without_event_still_has_a_component(several: Schedule) -> None:
     calendar = icalendar.Calendar.from_ical(data)
     assert calendar.walk("VEVENT") == []
     assert [str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")] == ["Europe/Paris"]
+
+
+UNDATED = '[[sessions]]\nid = "lyon"\nseries = "s"\ncity = "Lyon"\n'
+
+
+@pytest.mark.parametrize("sessions", ["", UNDATED], ids=["no-session", "undated-only"])
+def test_feed_of_a_schedule_without_any_date_still_has_a_component(write_schedule,
+                                                                   sessions: str) -> None:
+    """The calendar's VTIMEZONE came from the schedule's dates: without any, every feed was a
+    VCALENDAR without a component, which RFC 5545 (1*component) and strict readers refuse."""
+    app = create_app({"AGENDA_DATA": str(write_schedule(MINIMAL + sessions)), "TESTING": True})
+    for url in ("/calendar.ics", "/series/s/calendar.ics"):
+        data = app.test_client().get(url).data
+        calendar = icalendar.Calendar.from_ical(data)
+        assert [str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")] == ["Europe/Paris"], url
+        assert vobject.readOne(data.decode("utf-8")).contents["vtimezone"], url
 
 
 def test_calendar_name_is_escaped_text(several: Schedule) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +21,7 @@ from agenda.cli import main
 from agenda.model import Schedule, Session
 from agenda.published import from_json, published_path
 from agenda.render import html
-from tests.conftest import SEVERAL
+from tests.conftest import LYON_OCTOBER, MINIMAL, SEVERAL
 
 SCHEMA = "https://schema.org/"
 
@@ -320,3 +321,20 @@ def test_a_withdrawn_session_page_says_so_and_nothing_of_the_session(
     # The agenda does not list it; another session's page is untouched.
     assert "/events/provisoire" not in client.get("/").text
     assert client.get("/events/provisoire.json").status_code == 404
+
+
+def test_session_page_ends_a_name_s_sentence_once(write_schedule) -> None:
+    """Names that end with their own point, question or exclamation mark (« Club S.A. », « Et
+    demain ? », « Jean Dupont Jr. ») got a second point after it in the page's sentences: its
+    footer, partners line, meta description and card's alt text (« S.A.. », « ?. »)."""
+    text = (MINIMAL.replace('"Club"', '"Club S.A."').replace('"Série"', '"Et demain ?"')
+            + 'partners = ["Cadre de Ville", "SOPIC S.A."]\n'
+            + LYON_OCTOBER + 'title = "Quelle ville ?"\n'
+            + 'speakers = [{ name = "Jean Dupont Jr." }]\n')
+    client = create_app({"AGENDA_DATA": str(write_schedule(text)), "TESTING": True}).test_client()
+    for url in ("/events/lyon", "/"):
+        page = lxml.html.fromstring(client.get(url).data)
+        said = [" ".join(page.xpath("//body")[0].text_content().split())]
+        said += page.xpath("//meta/@content")
+        doubled = [t for t in said if re.search(r"[.?!…]\s?\.(?!\w)", t)]
+        assert doubled == [], (url, doubled)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zlib
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -14,7 +15,7 @@ from flask.testing import FlaskClient
 
 from agenda import create_app
 from agenda.cli import main
-from tests.conftest import SEVERAL
+from tests.conftest import MINIMAL, SEVERAL
 from tests.servers import fetch, free_port, gunicorn
 
 SECRET = "test-secret-0123456789-abcdefghij"
@@ -125,6 +126,16 @@ def test_link_to_unknown_session_lists_sessions(runner: CliRunner) -> None:
                            env={"AGENDA_SECRET": SECRET})
     assert result.exit_code == 1
     assert result.output.startswith(f"agenda : pas de séance « nulle-part » dans {SEVERAL} ; ")
+
+
+def test_link_on_a_schedule_without_sessions_says_there_is_none(runner: CliRunner,
+                                                                 write_schedule) -> None:
+    """The list of sessions it names was empty: « séances : . »."""
+    result = runner.invoke(main, ["link", "lyon", "--data", str(write_schedule(MINIMAL))],
+                           env={"AGENDA_SECRET": SECRET})
+    assert result.exit_code == 1
+    assert re.search(r":\s*[.,;]", result.output) is None
+    assert result.output.endswith(" : aucune.\n"), result.output
 
 
 def test_moved_session_same_link_gives_the_new_date(runner: CliRunner, tmp_path: Path) -> None:

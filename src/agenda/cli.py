@@ -106,8 +106,9 @@ def check(path: Path | None) -> None:
                      "{number}:", path=published, label=current.label, number=following.number))
     for change in changes:
         click.echo(f"  {change}")
-    if current is not None and not changes:
-        click.echo(_("  no session changes (edits outside the sessions)"))
+    if not changes:  # a first version of a file without sessions: its colon ends a line too
+        click.echo(_("  no session changes (edits outside the sessions)") if current is not None
+                   else _("  no session: the first version publishes an empty agenda"))
 
 
 @main.command()
@@ -283,7 +284,7 @@ def link(session_id: str, email: str | None, data: str | None) -> None:
     session = schedule.session(session_id)
     if session is None:
         _quit(_("agenda: no session '{id}' in {path}; sessions: {known}.", id=session_id,
-                path=target, known=", ".join(s.id for s in schedule.sessions)))
+                path=target, known=", ".join(s.id for s in schedule.sessions) or _("none")))
     if not session.video_url:
         click.echo(_("agenda: note: session '{id}' has no video_url yet; the link will show it "
                      "once it is set.", id=session_id), err=True)

@@ -268,15 +268,15 @@ def _filtered(version: Version, now: datetime, series_id: str | None, city: str 
     due = tuple((len(feeds.news([s], now)), s.is_over(now)) for s in published)
     if latest_update(chosen) is None:  # nothing of its own: dated by the whole schedule
         made_of = f"{version.number}:{version.digest}"
-    updated = feeds.feed_updated(schedule, published, chosen, now)  # its lastBuildDate
+    updated = feeds.feed_updated(schedule, published, chosen, now, listed)  # its lastBuildDate
     for name, render, content_type in (("rss.xml", feeds.rss_bytes, RSS_TYPE),
                                        ("atom.xml", feeds.atom_bytes, ATOM_TYPE)):
         path = folder + name
         yield Document(
             path, content_type,
-            lambda render=render, path=path: render(schedule, published, title, now, path, chosen),
-            _digest(made_of, path, title, tuple(prints[s.id] for s in published), due),
-            _dated(None if updated == feeds.NO_DATE else updated, listed))
+            lambda render=render, path=path: render(schedule, published, title, now, path, updated),
+            _digest(made_of, path, title, tuple(prints[s.id] for s in published), due, updated),
+            None if updated == feeds.NO_DATE else updated)
 
 
 # --- the manifest -------------------------------------------------------------------

@@ -1,10 +1,9 @@
 """Social cards: the 1200×630 PNG a link shows when it is shared (Open Graph, Twitter, JSON-LD).
 
-What a card says is decided first, as text (`CardText`), so that the image's alt
-text is exactly what it shows; `draw` turns it into PNG bytes with the shipped font
-(fonts/, DejaVu Sans, with its licence) and no metadata, so the same schedule gives
-the same bytes (one ETag). Like a page, a card depends on the clock only through
-which sessions are past: « Tenue », the agenda card's next session.
+What a card says is decided first, as text (`CardText`), so that the image's alt text is exactly
+what it shows; `draw` turns it into PNG bytes with the shipped font (fonts/, DejaVu Sans, with its
+licence) and no metadata, so the same schedule gives the same bytes (one ETag). Like a page, a
+card depends on the clock only through which sessions are past: « Tenue », the next session.
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+from bisect import bisect_right
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -76,7 +76,7 @@ class CardText:
     def alt(self) -> str:
         """The card read aloud: its text in reading order, for og:image:alt."""
         parts = [self.eyebrow, self.title, *self.lines, self.note, self.status]
-        return ". ".join(p.rstrip(".") for p in parts if p) + "."
+        return " ".join(wording.sentence(p) for p in parts if p)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,8 +164,7 @@ def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
 
 @functools.lru_cache(maxsize=4096)
 def _width(text: str, font: ImageFont.FreeTypeFont) -> float:
-    # Remembered: the wrapping measures the same beginnings of lines again and
-    # again, from card to card ("TOUR DES VILLES", a weekday and a month).
+    # Remembered: wrapping measures the same line beginnings again, card after card.
     return font.getlength(text)
 
 
@@ -176,6 +175,11 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
             lines[-1] = f"{lines[-1]} {word}"
         else:
             lines.append(word)
+        while _width(lines[-1], font) > width:  # a word wider than a line (a long city's
+            long = lines.pop()  # name): cut where it fits, after a hyphen if there is one
+            fits = bisect_right(range(1, len(long)), width, key=lambda i: _width(long[:i], font))
+            cut = long.rfind("-", 0, fits) + 1 or max(1, fits)
+            lines += [long[:cut], long[cut:]]
     return lines or [""]
 
 
@@ -186,14 +190,12 @@ def _fit(
     for size in sizes:
         font = _font(size, bold)
         lines = _wrap(text, font, width)
-        if len(lines) <= max_lines and all(_width(line, font) <= width for line in lines):
+        if len(lines) <= max_lines:  # (every line fits its width: _wrap sees to it)
             return font, lines
-    if len(lines) > max_lines:  # too long even at the smallest size: cut the last line, say so
-        lines = lines[:max_lines]
-        while _width(lines[-1] + " …", font) > width and " " in lines[-1]:
-            lines[-1] = lines[-1].rsplit(" ", 1)[0]
-        lines[-1] += " …"
-    return font, lines
+    lines = lines[:max_lines]  # too long even at the smallest size: cut the last line, say so
+    while _width(lines[-1] + " …", font) > width:
+        lines[-1] = lines[-1].rsplit(" ", 1)[0] if " " in lines[-1] else lines[-1][:-1]
+    return font, [*lines[:-1], lines[-1] + " …"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,7 +290,6 @@ def draw(text: CardText) -> bytes:
 
 def session_card(schedule: Schedule, session: Session, now: datetime) -> bytes:
     """/events/<id>.png as bytes."""
-    # The session alone says whether it is over: no need to look at all the others.
     return draw(session_text(schedule.calendar, session, session.is_over(now)))
 
 

@@ -19,7 +19,7 @@ from html import escape
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
-from agenda.model import Change, Contact, Revision, Schedule, Session, Status, latest_update
+from agenda.model import Change, Contact, Revision, Schedule, Session, Status
 from agenda.render import links, wording
 
 RSS_TYPE = "application/rss+xml"
@@ -63,18 +63,18 @@ def news(sessions: Iterable[Session], until: datetime | None = None
 
 
 def feed_updated(schedule: Schedule, entries: Sequence[Session],
-                 selected: Sequence[Session] | None = None, until: datetime | None = None
-                 ) -> datetime:
+                 selected: Sequence[Session] | None = None, until: datetime | None = None,
+                 listed: datetime | None = None) -> datetime:
     """The feed's `updated`/`lastBuildDate`: latest entry update or end (by `until`: its body
-    changes then), else the latest change of the sessions it is about (`selected`, default
-    all), else of the schedule, else 1970."""
+    changes then) or loss of a session (`listed`), else the latest change by `until` (never a
+    date to come) of the sessions it is about (`selected`), else of any, else 1970."""
     stamps = [entry_updated(s) for s in entries]
     stamps += [s.end for s in entries if until and s.end and s.end <= until]
-    if schedule.calendar.updated is not None:  # an edit outside the sessions
-        stamps.append(schedule.calendar.updated)
-    about = latest_update(selected) if selected is not None else None
-    moment = max(stamps, default=None) or about or latest_update(schedule.sessions) or NO_DATE
-    return moment.astimezone(schedule.calendar.timezone)
+    # An edit outside the sessions; the feed losing one (a withdrawal, a move to another city).
+    stamps += [t for t in (schedule.calendar.updated, listed) if t is not None]
+    for group in (selected or (), schedule.sessions):
+        stamps = stamps or [t for s in group if (t := s.updated) and (until is None or t <= until)]
+    return max(stamps, default=NO_DATE).astimezone(schedule.calendar.timezone)
 
 
 def _text(value: str) -> str:
@@ -175,9 +175,9 @@ def build_entry(schedule: Schedule, session: Session, revision: Revision | None 
 
 def build_feed(schedule: Schedule, sessions: Iterable[Session], self_url: str, self_type: str,
                title: str | None = None, until: datetime | None = None,
-               selected: Sequence[Session] | None = None) -> FeedGenerator:
+               updated: datetime | None = None) -> FeedGenerator:
     """The feed of the announced sessions among `sessions` and their changes up to `until`;
-    `selected`, the sessions it is about (a city's, a series'), date it until one is announced."""
+    `updated`, its date as the builder knows it (feed_updated), by default from its entries."""
     info = schedule.calendar
     organizer = info.organizer
     entries = announcements(sessions)
@@ -200,7 +200,7 @@ def build_feed(schedule: Schedule, sessions: Iterable[Session], self_url: str, s
     feed.link(href=links.home_url(info), rel="alternate", type="text/html")
     feed.generator(GENERATOR)
     feed.ttl(TTL_MINUTES)
-    feed.updated(feed_updated(schedule, entries, selected, until))
+    feed.updated(updated or feed_updated(schedule, entries, None, until))
     # Newest first, announcements and changes together; only the newest are built.
     dated = [(s.announced, s, None) for s in entries] + [(r.at, s, r) for s, r in changes]
     dated.sort(key=lambda item: item[0], reverse=True)
@@ -211,15 +211,15 @@ def build_feed(schedule: Schedule, sessions: Iterable[Session], self_url: str, s
 
 def rss_bytes(schedule: Schedule, sessions: Iterable[Session], title: str | None = None,
               until: datetime | None = None, path: str = links.RSS_PATH,
-              selected: Sequence[Session] | None = None) -> bytes:
+              updated: datetime | None = None) -> bytes:
     """The RSS 2.0 feed of `sessions`, at `path`."""
     return build_feed(schedule, sessions, schedule.calendar.url(path), RSS_TYPE, title, until,
-                      selected).rss_str(pretty=True)
+                      updated).rss_str(pretty=True)
 
 
 def atom_bytes(schedule: Schedule, sessions: Iterable[Session], title: str | None = None,
                until: datetime | None = None, path: str = links.ATOM_PATH,
-               selected: Sequence[Session] | None = None) -> bytes:
+               updated: datetime | None = None) -> bytes:
     """The Atom 1.0 feed of `sessions`, at `path` (its URL is the feed's id)."""
     return build_feed(schedule, sessions, schedule.calendar.url(path), ATOM_TYPE, title, until,
-                      selected).atom_str(pretty=True)
+                      updated).atom_str(pretty=True)

@@ -7,7 +7,7 @@ and LAST-MODIFIED from the session's latest revision, so a version always gives 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 from icalendar import Calendar, Event, Timezone, vCalAddress, vCategory, vDuration, vText, vUri
 
@@ -129,11 +129,10 @@ def _head(info: CalendarInfo, name: str | None, subscription: bool) -> Calendar:
 
 def _timezones(schedule: Schedule, span: Sequence[Session | Planned]) -> Iterator[Timezone]:
     """The VTIMEZONEs a calendar of `span` needs, from its first start to its last end."""
-    if not span:
-        if schedule.last_modified is not None:
-            zone = schedule.calendar.timezone
-            moment = schedule.last_modified.astimezone(zone)
-            yield build_vtimezone(zone, moment, moment, None)
+    if not span:  # the zone at a fixed moment: RFC 5545 wants a component, even without events
+        zone = schedule.calendar.timezone
+        moment = (schedule.last_modified or datetime(1970, 1, 1, tzinfo=UTC)).astimezone(zone)
+        yield build_vtimezone(zone, moment, moment, None)
         return
     first = min(s.start for s in span if s.start)
     last = max(s.end for s in span if s.end)
@@ -163,8 +162,8 @@ def build_calendar(
     dated = _in_order(sessions)
     planned = [p for p in schedule.planned if p.series.id in series_ids] if subscription else []
     cal = _head(info, name, subscription)
-    # RFC 5545 wants at least one component: a feed with no event yet (a city
-    # whose session has no date) still carries the calendar's VTIMEZONE.
+    # RFC 5545 wants at least one component: a feed with no event yet (a city whose session
+    # has no date, a schedule without any) still carries the calendar's VTIMEZONE.
     for zone in _timezones(schedule, [*dated, *planned] or schedule.dated_sessions):
         cal.add_component(zone)
     for session in dated if with_events else ():

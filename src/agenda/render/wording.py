@@ -30,8 +30,7 @@ RESCHEDULED_LABEL = "Reporté"
 ADVANCED_LABEL = "Avancé"
 HELD_LABEL = "Tenue"
 PLANNED_LABEL = "Prévue"
-# The colour (CSS class) of the words shown_status adds to the statuses' own (whose class is
-# the status's value).
+# The colour (CSS class) of the words shown_status adds (a status's own is its value).
 STATUS_CLASSES = {HELD_LABEL: "held", RESCHEDULED_LABEL: "rescheduled",
                   ADVANCED_LABEL: "rescheduled"}
 PLANNED_NOTE = (
@@ -106,10 +105,8 @@ def zone_label(session: Session | Planned) -> str:
 
 
 def duration(span: timedelta) -> str:
-    """'1 h 30', '2 h', '45 min', '1 jour', '2 jours 3 h 30', with non-breaking spaces.
-
-    Times are whole minutes (the loader sees to it), so a session lasts at least '1 min'.
-    """
+    """'1 h 30', '2 h', '45 min', '1 jour', '2 jours 3 h 30' (non-breaking spaces); at least
+    '1 min', as times are whole minutes (the loader sees to it)."""
     minutes = max(1, round(span.total_seconds() / 60))
     days, minutes = divmod(minutes, 24 * 60)
     hours, rest = divmod(minutes, 60)
@@ -131,6 +128,11 @@ def headline(session: Session) -> str:
     """'Tour des Villes n° 3 : Clermont-Ferrand', prefixed 'Annulé : ' when cancelled."""
     text = f"{ordinal_label(session)} : {session.city}"
     return CANCELLED_PREFIX + text if session.is_cancelled else text
+
+
+def sentence(text: str) -> str:
+    """`text` ended as a sentence: « . » added, unless it ends with its own (« Et demain ? »)."""
+    return text if text[-1] in ".?!…" else f"{text}."
 
 
 def person_line(name: str, role: str) -> str:
@@ -273,7 +275,7 @@ def session_summary(session: Session, locale: str = "fr", past: bool = False) ->
     if session.is_cancelled:
         sentences.insert(0, "Séance annulée.")
     if session.title:
-        sentences.append(session.title if session.title[-1] in ".?!…" else session.title + ".")
+        sentences.append(sentence(session.title))
     if names := [p.name for p in session.speakers]:
-        sentences.append("Avec " + ", ".join(names) + ".")
+        sentences.append(sentence("Avec " + ", ".join(names)))
     return " ".join(sentences)

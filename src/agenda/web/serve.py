@@ -197,14 +197,14 @@ def missing(schedule: Schedule, url: str, typed: str = "") -> str | None:
         if url.endswith(".ics") and not session.is_dated:
             return _("Session '{id}' has no date yet.", id=session_id)
     elif parts[0] == "series" and len(parts) == 3 and schedule.series_by_id(parts[1]) is None:
-        known = ", ".join(s.id for s in schedule.series)
+        known = ", ".join(s.id for s in schedule.series) or _("none")
         return _("Unknown series: '{id}'. Series: {known}.", id=parts[1], known=known)
     elif parts[0] == "cities" and len(parts) == 3:
         slugs = sorted({links.city_slug(c) for c in schedule.cities()})
         if parts[1] not in slugs:  # by name to who typed one
             known = sorted(schedule.cities()) if typed else slugs
             return _("Unknown city: '{name}'. Cities: {known}.", name=typed or parts[1],
-                     known=", ".join(known))
+                     known=", ".join(known) or _("none"))
     return None
 
 
