@@ -254,25 +254,6 @@ def test_a_clock_stepped_back_dates_the_revision_after_the_last_one(tmp_path: Pa
     assert "clock-behind" not in store.alarms
 
 
-def test_two_publications_in_one_second_are_a_second_apart_and_no_clock_alarm(
-    tmp_path: Path,
-) -> None:
-    # HTTP dates and DTSTAMP are whole seconds: the second is dated a second later, which a
-    # clock a fraction behind it is not reported for (it is right).
-    path = folder_with_history(tmp_path)
-    clock = Clock(datetime(2026, 6, 1, 12, 0, 0, 300_000, tzinfo=UTC))
-    store = VersionStore(path, watch=False, settle=0, clock=clock)
-    published = []
-    for old, new, micro in (("Saint-Étienne", "Roanne", 300_000), ("Roanne", "Vichy", 800_000)):
-        clock.now = clock.now.replace(microsecond=micro)
-        edit(path, old, new)
-        store.poll()
-        published.append(store.current().published)
-    assert published[1] - published[0] >= timedelta(seconds=1)
-    assert published[1].replace(microsecond=0) == published[1]
-    assert "clock-behind" not in store.alarms
-
-
 def test_a_clock_far_ahead_is_reported(tmp_path: Path) -> None:
     path = folder_with_history(tmp_path)
     clock = Clock(datetime(2026, 6, 1, 12, tzinfo=UTC))

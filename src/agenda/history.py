@@ -248,11 +248,10 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
     recorded as each revision's `by`. Raises ScheduleError when the new schedule would silently drop
     a published session, or take away the date of one calendars have."""
     # A first version's time comes from the file (an announcement may be dated ahead); a later
-    # one's from the clock in whole seconds, as DTSTAMP and HTTP's Last-Modified are: a second
-    # after the last when the clock is not a second past it (stepped back), so that both move on.
-    now = now.replace(microsecond=0)
-    if history.version > 1 and history.published is not None:
-        now = max(now, history.published.replace(microsecond=0) + timedelta(seconds=1))
+    # one's from the clock, a second after it when the clock is not past it (stepped back), so
+    # that DTSTAMP and HTTP's Last-Modified (whole seconds) move on.
+    if history.version > 1 and history.published is not None and now <= history.published:
+        now = history.published + timedelta(seconds=1)
     calendar = schedule.calendar
     problems: list[Problem] = []
     changes: list[SessionChange] = []

@@ -294,8 +294,7 @@ class VersionStore:
             "the clock ({now}) is before the last publication ({published}): revisions are "
             "dated just after it until the clock catches up; check the clock (NTP)",
             now=now.isoformat(), published=published.isoformat(),
-        ) if self._version.number > 1 and published is not None
-            and published > now + timedelta(seconds=1) else None)  # whole seconds: see revise
+        ) if self._version.number > 1 and published is not None and published > now else None)
 
     def _check_ahead(self, now: datetime) -> None:
         """Report a publication (not a first) far past the last one and every date it holds."""
