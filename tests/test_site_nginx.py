@@ -198,9 +198,16 @@ def test_nginx_answers_404_for_the_files_behind_pretty_urls_as_the_app(
     folders = ["/events/", "/cities/saint-etienne/", "/static/", "/events/automne/"]
     for path in siblings + folders:
         status, got, body = fetch(static_host, path)
-        assert (status, client.get(path).status_code) == (404, 404), path
+        assert status == 404, path
         assert got["Content-Type"] == "text/html; charset=utf-8", path
         assert "Page introuvable" in body.decode("utf-8"), path
+        answer = client.get(path)
+        if path in folders:  # the app sends it without its slash (a link pasted into a CMS)
+            assert answer.headers["Location"].endswith(path.rstrip("/")), path
+            answer = client.get(path.rstrip("/"))
+            assert answer.status_code == (200 if path == "/events/automne/" else 404), path
+        else:
+            assert answer.status_code == 404, path
 
 
 def _rules(text: str) -> dict[str, dict[str, str]]:
