@@ -20,6 +20,7 @@ from flask.testing import FlaskClient
 from agenda import create_app
 from agenda.published import publish
 from tests.conftest import LYON, SHIPPED
+from tests.test_year_of_changes import Client
 
 OLD, NEW = "https://agenda.ceps-oing.org", "https://evenements.ceps.eu"
 FIRST = datetime(2021, 6, 2, 9, tzinfo=UTC)  # after Lyon's announcement
@@ -72,3 +73,17 @@ def test_a_new_base_url_keeps_the_ids_of_the_news_feeds_entries(tmp_path: Path) 
         assert sum("/events/lyon" in i for i in new) == 2, path  # announced, then cancelled
         for entry in new.values():
             assert entry.link.startswith(NEW + "/events/"), path
+
+
+def test_a_new_base_url_keeps_the_uids_and_reaches_every_calendar(tmp_path: Path) -> None:
+    before, after = moved(tmp_path)
+    calendar = Client()
+    calendar.refresh(events(before["/calendar.ics"]))
+    calendar.refresh(events(after["/calendar.ics"]))
+    served = events(after["/calendar.ics"])
+    # The same UIDs: no event twice.
+    assert set(served) == set(calendar.held) == set(events(before["/calendar.ics"]))
+    # The page's URL in every event is the new one, in what the client keeps too.
+    for uid, event in served.items():
+        assert str(event["URL"]).startswith(NEW + "/events/"), uid
+        assert calendar.held[uid].to_ical() == event.to_ical(), uid
