@@ -239,9 +239,8 @@ def _planned_entries(schedule: Schedule, old: Mapping[str, Entry], now: datetime
 
 def first_history(schedule: Schedule) -> History:
     """The history of a schedule's first publication, taken from the file alone, not the clock."""
-    calendar = schedule.calendar
-    sessions = {s.id: _first_entry(calendar, s) for s in schedule.sessions}
-    times = [r.at for e in sessions.values() for r in e.revisions] + [calendar.updated]
+    sessions = {s.id: _first_entry(schedule.calendar, s) for s in schedule.sessions}
+    times = [r.at for e in sessions.values() for r in e.revisions] + [schedule.calendar.updated]
     published = max((t for t in times if t is not None), default=None)
     planned = _planned_entries(schedule, {}, published)
     return History(version=1, published=published, sessions=sessions, planned=planned)
@@ -343,6 +342,8 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
             refuse(session_id, "", _(
                 "was published and is missing from the file, so subscribers would never "
                 "learn that it is off. To call it off, put it back with status = \"cancelled\"; "
+                "if you renamed it, give it back its id '{id}': its calendar UID, address and news "
+                "entries derive from it (a new id makes a second event for whoever added it); "
                 "to withdraw it on purpose, run `agenda publish --withdraw {id}`", id=session_id,
             ))
     if problems:
@@ -372,9 +373,8 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
 
 
 def caught_up(history: History, newest: int, now: datetime) -> History:
-    """`history`, older than version `newest` published here and lost (`--new-history`), as
-    that version: every SEQUENCE above any the lost ones gave (calendars take what comes next,
-    no change entry #revision-N takes a lost one's id), every document dated `now`."""
+    """`history`, older than version `newest` published here and lost (`--new-history`), as it:
+    every SEQUENCE above the lost ones' (no #revision-N id again), every document dated `now`."""
     def up(entries: Mapping[str, Entry]) -> dict[str, Entry]:
         return {k: dataclasses.replace(e, sequence=e.sequence + newest + 1 - history.version)
                 for k, e in entries.items()}
