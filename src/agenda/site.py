@@ -52,8 +52,7 @@ ATOM_TYPE = "application/atom+xml; charset=utf-8"
 JSON_TYPE = "application/json"
 SCHEMA_TYPE = "application/schema+json"
 PNG_TYPE = "image/png"
-# Browsers and proxies may reuse an answer for a few minutes; calendar apps poll
-# far less often anyway, and the ETag makes revalidation cheap.
+# Browsers and proxies may reuse an answer 5 minutes (calendars poll far less; ETags are cheap).
 CACHE_CONTROL = "public, max-age=300"
 # RFC 8288 'describedby': where a client finds the schema of a JSON document.
 DESCRIBED = (("Link", f'<{links.EVENTS_SCHEMA_PATH}>; rel="describedby"'),)

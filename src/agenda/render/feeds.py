@@ -30,9 +30,8 @@ ATOM_TYPE = "application/atom+xml"
 # change the bytes (and every ETag) on a library upgrade.
 GENERATOR = "agenda"
 TTL_MINUTES = 360  # six hours, as the iCalendar feed's REFRESH-INTERVAL
-# A news feed is a sliding window (RFC 5005 §2): the newest entries, enough for
-# years of monthly sessions and their changes. Readers keep what they have seen;
-# the pages and /events.json hold everything.
+# A news feed is a sliding window (RFC 5005 §2): the newest entries, enough for years of monthly
+# sessions and their changes. Readers keep what they saw; the pages and /events.json hold all.
 MAX_ENTRIES = 200
 # A feed needs an `updated` even when neither it nor the schedule has any date:
 # a fixed instant keeps the bytes stable, where "now" would change them on every request.

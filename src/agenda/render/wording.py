@@ -30,8 +30,7 @@ RESCHEDULED_LABEL = "Reporté"
 ADVANCED_LABEL = "Avancé"
 HELD_LABEL = "Tenue"
 PLANNED_LABEL = "Prévue"
-# The colour (CSS class) of the words shown_status adds to the statuses' own (whose class is
-# the status's value).
+# The colour (CSS class) of the words shown_status adds to the statuses' (classed by value).
 STATUS_CLASSES = {HELD_LABEL: "held", RESCHEDULED_LABEL: "rescheduled",
                   ADVANCED_LABEL: "rescheduled"}
 PLANNED_NOTE = (
