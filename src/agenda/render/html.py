@@ -306,8 +306,7 @@ def session_page(
 ) -> bytes:
     """GET /events/<id>: everything about one session, add-to-calendar links and JSON-LD.
 
-    `ics` replaces the public .ics address: a personal page offers the personal file.
-    """
+    `ics` replaces the public .ics address: a personal page offers the personal file."""
     calendar = schedule.calendar
     past = session.is_over(now)
     image = session_image(calendar, session, past)

@@ -107,8 +107,7 @@ def zone_label(session: Session | Planned) -> str:
 def duration(span: timedelta) -> str:
     """'1 h 30', '2 h', '45 min', '1 jour', '2 jours 3 h 30', with non-breaking spaces.
 
-    Times are whole minutes (the loader sees to it), so a session lasts at least '1 min'.
-    """
+    Times are whole minutes (the loader sees to it), so a session lasts at least '1 min'."""
     minutes = max(1, round(span.total_seconds() / 60))
     days, minutes = divmod(minutes, 24 * 60)
     hours, rest = divmod(minutes, 60)
@@ -234,8 +233,7 @@ def change_phrase(revision: Revision) -> str:
 def change_line(session: Session, revision: Revision, calendar: CalendarInfo) -> str:
     """One line of a session's change log: '17 mai 2021 : nouvelle date (au lieu du …)'.
 
-    The day is the one the feeds give, in the calendar's zone: the announcement's for the first.
-    """
+    The day is the one the feeds give, in the calendar's zone: the announcement's for the first."""
     locale = calendar.language
     announced = session.announced if revision.is_first else None
     moment = (announced or revision.at).astimezone(calendar.timezone)
