@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import icalendar
 import pytest
 from click.testing import CliRunner
 
@@ -229,7 +230,9 @@ def test_publish_refuses_a_dropped_session_until_withdrawn(tmp_path: Path) -> No
     assert refused.output.splitlines() == [
         f"{path}, séance « bourges » : a été publiée et manque au fichier : les abonnés "
         "n'apprendraient jamais qu'elle n'a pas lieu. Pour l'annuler, remettez-la avec "
-        "status = \"cancelled\" ; pour la retirer exprès, lancez "
+        "status = \"cancelled\" ; si vous l'avez renommée, rendez-lui son id « bourges » : son "
+        "UID d'agenda, son adresse et ses entrées d'actualité en dérivent (un nouvel id ferait "
+        "un second événement chez qui l'a ajoutée) ; pour la retirer exprès, lancez "
         "`agenda publish --withdraw bourges`",
         f"{path} : rien n'est publié.",
     ]
@@ -237,6 +240,28 @@ def test_publish_refuses_a_dropped_session_until_withdrawn(tmp_path: Path) -> No
     withdrawn = runner.invoke(main, ["publish", str(path), "--withdraw", "bourges"])
     assert withdrawn.exit_code == 0
     assert withdrawn.stdout.splitlines()[1:] == ["  bourges : retirée"]
+
+
+def test_check_says_to_give_a_renamed_session_its_id_back(tmp_path: Path) -> None:
+    runner = CliRunner()
+    path = tmp_path / "sessions.toml"
+    text = SHIPPED.read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    assert runner.invoke(main, ["publish", str(path)]).exit_code == 0
+    uid = icalendar.Calendar.from_ical(create_app({"AGENDA_DATA": str(path), "TESTING": True})
+                                       .test_client().get("/calendar.ics").data)
+    path.write_text(text.replace('id = "clermont-ferrand"', 'id = "clermont"'), encoding="utf-8")
+    checked = runner.invoke(main, ["check", str(path)])
+    assert checked.exit_code == 1
+    assert "si vous l'avez renommée, rendez-lui son id « clermont-ferrand » : son UID d'agenda" \
+        in checked.stderr
+    # Given back, nothing changes for subscribers: the same event, the same UID.
+    path.write_text(text, encoding="utf-8")
+    assert runner.invoke(main, ["check", str(path)]).exit_code == 0
+    again = icalendar.Calendar.from_ical(create_app({"AGENDA_DATA": str(path), "TESTING": True})
+                                         .test_client().get("/calendar.ics").data)
+    assert [str(e["UID"]) for e in again.walk("VEVENT")] == [
+        str(e["UID"]) for e in uid.walk("VEVENT")] == ["clermont-ferrand@agenda.ceps-oing.org"]
 
 
 def test_check_folder_is_a_problem_with_exit_1(runner: CliRunner, tmp_path: Path) -> None:

@@ -161,7 +161,7 @@ def test_a_service_whose_package_is_upgraded_on_disk_builds_nothing_until_restar
     health, page = service.stdout.read().splitlines()
     assert service.wait(timeout=60) == 0
 
-    told = french("agenda was changed on disk ({package}) since this process started: "
+    told = french("agenda or tzdata changed on disk ({package}) since this process started: "
                   "restart it (systemctl restart agenda)", package=package)
     assert health.startswith("503 ") and told in health, health
     assert "the new release" not in page

@@ -15,7 +15,8 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import UTC, datetime
+import zoneinfo
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
@@ -144,3 +145,34 @@ def test_announcements_written_with_their_offset_in_the_hour_the_clocks_go_back(
     built = site.build(version, datetime(2026, 10, 25, 1, 0, tzinfo=UTC), tmp_path / "site")
     titles = [e.title for e in feedparser.parse((built.folder / "rss.xml").read_bytes()).entries]
     assert [t for t in titles if "Lille" in t] and not [t for t in titles if "Lyon" in t]
+
+
+def test_a_new_tzdata_release_builds_the_calendars_anew(tmp_path: Path) -> None:
+    # The same data folder on a server whose tzdata is newer (an upgrade, a move): in this
+    # release of it, Paris keeps +01:00 all year. Its site folder, built with the old rules,
+    # must not be served again, even for a moment no session's time says (before them all):
+    # every VTIMEZONE comes from the rules in force.
+    system = next(Path(p) for p in zoneinfo.TZPATH if (Path(p) / "tzdata.zi").is_file())
+    zones = tmp_path / "zoneinfo"
+    (zones / "Europe").mkdir(parents=True)
+    shutil.copy(system / "Europe" / "Paris", zones / "Europe" / "Paris")
+    shutil.copy(system / "tzdata.zi", zones / "tzdata.zi")
+    data = _data(tmp_path / "data")
+    environment = {**os.environ, "PYTHONTZPATH": str(zones)}
+    environment.pop("AGENDA_SITE", None)
+
+    def build(outdir: Path) -> icalendar.Calendar:
+        subprocess.run([Path(sys.executable).with_name("agenda"), "build", "--data", data,
+                        "--now", "2021-02-10T08:00:00+01:00", outdir], env=environment,
+                       check=True, capture_output=True)
+        return icalendar.Calendar.from_ical((outdir / "calendar.ics").read_bytes())
+
+    before = build(tmp_path / "before")
+    assert [c.name for c in before.walk("VTIMEZONE")[0].subcomponents] == ["DAYLIGHT", "STANDARD"]
+    shutil.copy(system / "Etc" / "GMT-1", zones / "Europe" / "Paris")
+    rules = (zones / "tzdata.zi").read_text(encoding="utf-8")
+    (zones / "tzdata.zi").write_text("# version 2099a\n" + rules, encoding="utf-8")
+    after = build(tmp_path / "after")
+    (zone,) = after.walk("VTIMEZONE")
+    assert [c.name for c in zone.subcomponents] == ["STANDARD"]
+    assert zone.subcomponents[0].decoded("TZOFFSETTO") == timedelta(hours=1)

@@ -100,6 +100,52 @@ def test_an_older_history_put_back_is_refused_and_never_built_on(tmp_path: Path)
     assert "plus ancien que la version 3" in result.output
 
 
+@pytest.mark.parametrize("elsewhere", [False, True], ids=["tar over the folder", "AGENDA_SITE"])
+def test_a_data_folder_restored_whole_is_refused_while_newer_site_folders_say_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, elsewhere: bool,
+) -> None:
+    # A backup of the data folder taken at version 1 (its mark with it) put back whole once
+    # version 3 was served: the mark looks current, but the site folder built from version 3
+    # (beside it, as a tar extracted over the folder leaves it, or under AGENDA_SITE) says
+    # what subscribers have; publishing on version 1 would give SEQUENCE 1 to calendars at 2.
+    path = folder_with_history(tmp_path)
+    site = tmp_path / "cache" if elsewhere else None
+    if site is not None:
+        monkeypatch.setenv("AGENDA_SITE", str(site))
+    backup = {p: p.read_bytes() for p in (path, published_path(path))}
+    VersionStore(path, watch=False, settle=0, site_root=site)  # version 1 served: marked
+    backup[mark_path(published_path(path))] = mark_path(published_path(path)).read_bytes()
+    store = VersionStore(path, watch=False, settle=0, site_root=site,
+                         clock=Clock(datetime(2026, 3, 1, tzinfo=UTC)))
+    edit(path, "Saint-Étienne", "Roanne")
+    store.poll()
+    edit(path, "Roanne", "Vichy")
+    store.poll()
+    seen = sequences(store)
+    assert store.current().number == 3 and max(seen.values()) == 2
+    for file, data in backup.items():  # the whole folder put back, site folders aside
+        file.write_bytes(data)
+    edit(path, "Saint-Étienne", "Moulins")
+    store.poll()  # the service running meanwhile serves what it has, and publishes nothing
+    assert store.current().number == 3 and sequences(store) == seen
+    assert "plus ancien que la version 3" in store.alarms["history"]
+    with pytest.raises(PublishedError, match="plus ancien que la version 3"):
+        VersionStore(path, watch=False, settle=0, site_root=site)
+    for command in (["check", str(path)], ["publish", str(path)]):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 1, command
+        assert "plus ancien que la version 3" in result.output
+        assert "agenda publish --new-history" in result.output
+    _, history = from_json(published_path(path).read_bytes(), "here")
+    assert history.version == 1  # nothing was published on it
+    result = CliRunner().invoke(main, ["publish", "--new-history", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "historique confirmé à partir de la version 4" in result.output
+    restarted = VersionStore(path, watch=False, settle=0, site_root=site)
+    assert restarted.current().number == 4 and restarted.alarms == {}
+    assert all(sequences(restarted)[uid] > sequence for uid, sequence in seen.items())
+
+
 def test_healthz_names_an_older_history_and_strict_answers_503(tmp_path: Path) -> None:
     path = folder_with_history(tmp_path)
     first = published_path(path).read_bytes()

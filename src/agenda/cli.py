@@ -17,6 +17,7 @@ from agenda.i18n import _, said
 from agenda.loader import EMAIL, load_schedule
 from agenda.published import (
     CannotWrite,
+    Mark,
     PublishedError,
     as_owner,
     digest_of_file,
@@ -35,6 +36,13 @@ def _default_path() -> str:
 def _published_for(schedule: Path) -> Path:
     """The published-version file of a schedule: $AGENDA_PUBLISHED, else beside it."""
     return Path(os.environ.get("AGENDA_PUBLISHED") or published_path(schedule))
+
+
+def _built(schedule: Path) -> Mark | None:
+    """The newest version built in the site folder of `schedule`: $AGENDA_SITE, else beside it."""
+    from agenda.store import built_mark, site_root_for
+
+    return built_mark(Path(os.environ.get("AGENDA_SITE") or site_root_for(schedule)))
 
 
 def _quit(message: object) -> NoReturn:
@@ -62,8 +70,7 @@ def main() -> None:
 
 
 @main.command()
-# The loader, not click, judges the path: a folder or an unreadable file is then a
-# problem like any other (exit 1), not a usage error (exit 2).
+# The loader judges the path, not click: a folder is a problem (exit 1), not a usage error (2).
 @click.argument("path", required=False, type=click.Path(readable=False, path_type=Path))
 def check(path: Path | None) -> None:
     """Validate the schedule file PATH (default: $AGENDA_DATA or data/sessions.toml).
@@ -89,7 +96,7 @@ def check(path: Path | None) -> None:
                          path=target, id=s.id), err=True)
     published = _published_for(target)
     try:
-        current, following, changes = pending_changes(target, published, now)
+        current, following, changes = pending_changes(target, published, now, _built(target))
     except ScheduleError as error:
         _fail(error, target, _("{path}: cannot be published as it is.", path=target))
     except PublishedError as error:
@@ -136,7 +143,7 @@ def publish(path: Path | None, withdraw: tuple[str, ...], correction: bool | Non
         as_owner(target)
         outcome = publish_file(
             target, published, datetime.now(UTC), withdraw=withdraw, correction=correction,
-            new_history=new_history,
+            new_history=new_history, built=_built(target),
         )
     except ScheduleError as error:
         _fail(error, target, _("{path}: not published.", path=target))

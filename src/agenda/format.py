@@ -234,11 +234,10 @@ TOP = Table("schedule", "The schedule file of agenda: a calendar, its series and
 TABLES = {t.name: t for t in (TOP, CALENDAR, ORGANIZER, CONTACT, SERIES, RHYTHM, SESSION, PERSON)}
 
 
-# The JSON Schema. Editors such as Taplo (VS Code's Even Better TOML) validate the
-# TOML document as JSON, with dates and times turned into strings: the schema says
-# what it can of the loader's rules, in keywords drafts 4 to 7 agree on, and never
-# refuses what the loader accepts. Rules about meaning (a time the clocks skip, an
-# unknown series, end after start) stay the loader's alone.
+# The JSON Schema. Editors such as Taplo (VS Code's Even Better TOML) validate the TOML document
+# as JSON, with dates and times turned into strings: the schema says what it can of the loader's
+# rules, in keywords drafts 4 to 7 agree on, and never refuses what the loader accepts. Rules
+# about meaning (a time the clocks skip, an unknown series, end after start) stay the loader's.
 
 # Regular expressions in the subset that Python, ECMA 262 and Rust's regex share.
 # The loader strips the texts it reads: ids and tags may be padded with spaces.

@@ -5,8 +5,7 @@ One place, so that built files (agenda.site) and answers made per request carry 
 
 from __future__ import annotations
 
-# No inline script or style, nothing from other hosts. The JSON-LD block is data,
-# not script, so it needs no exception.
+# No inline script or style, nothing from other hosts (the JSON-LD block is data, not script).
 POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; base-uri 'none'; form-action 'none'"

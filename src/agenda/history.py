@@ -1,11 +1,10 @@
 """Revisions, derived: what each published version changed, session by session.
 
-For every session the history keeps what iCalendar's update rules need: its UID (fixed
-when first published), a fingerprint of what subscribers see, its SEQUENCE (which grows
-exactly when the fingerprint changes) and its revisions (when, which fields, the values
-before). Pure functions: the clock comes in as `now`, once per publication; a first version
-takes its times from the file (`announced`, the older `updated`), so two services started
-from the same file publish the same bytes.
+For every session the history keeps what iCalendar's update rules need: its UID (fixed when
+first published), a fingerprint of what subscribers see, its SEQUENCE (which grows when the
+fingerprint, or base_url, changes) and its revisions (when, which fields, the values before).
+Pure functions: the clock comes in as `now`, once per publication; a first version takes its
+times from the file (`announced`, the older `updated`): services given one file agree.
 """
 
 from __future__ import annotations
@@ -229,9 +228,8 @@ def _planned_entries(schedule: Schedule, old: Mapping[str, Entry], now: datetime
 
 def first_history(schedule: Schedule) -> History:
     """The history of a schedule's first publication, taken from the file alone, not the clock."""
-    calendar = schedule.calendar
-    sessions = {s.id: _first_entry(calendar, s) for s in schedule.sessions}
-    times = [r.at for e in sessions.values() for r in e.revisions] + [calendar.updated]
+    sessions = {s.id: _first_entry(schedule.calendar, s) for s in schedule.sessions}
+    times = [r.at for e in sessions.values() for r in e.revisions] + [schedule.calendar.updated]
     published = max((t for t in times if t is not None), default=None)
     planned = _planned_entries(schedule, {}, published)
     return History(version=1, published=published, sessions=sessions, planned=planned)
@@ -248,8 +246,7 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
     recorded as each revision's `by`. Raises ScheduleError when the new schedule would silently drop
     a published session, or take away the date of one calendars have."""
     # A first version's time comes from the file (an announcement may be dated ahead); a later
-    # one's from the clock, a second after it when the clock is not past it (stepped back), so
-    # that DTSTAMP and HTTP's Last-Modified (whole seconds) move on.
+    # one's is the clock, or a second after it with a clock stepped back: DTSTAMP moves on.
     if history.version > 1 and history.published is not None and now <= history.published:
         now = history.published + timedelta(seconds=1)
     calendar = schedule.calendar
@@ -258,11 +255,12 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
     sessions: dict[str, Entry] = {}
     taken: set[str] = set()
 
-    def refuse(session_id: str, field: str, message: str) -> None:
-        where = _("session '{id}'", id=session_id)
-        problems.append(Problem(schedule.source, where, field, message))
+    def refuse(session_id: str, field: str, text: str) -> None:
+        problems.append(Problem(schedule.source, _("session '{id}'", id=session_id), field, text))
 
     regrouped: set[str] = set()  # the lists of sessions whose announcement, city or series changed
+    # A new base_url changes every event's URL and page link, which no fingerprint holds.
+    moved = previous is not None and previous.calendar.base_url != calendar.base_url
     for session in schedule.sessions:
         entry = history.sessions.get(session.id)
         before = previous.session(session.id) if previous is not None else None
@@ -276,7 +274,8 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
             history.planned.get(key) if key and session.is_dated
             and (entry is None or not entry.in_calendar) else None
         )
-        if entry is not None and entry.withdrawn is None and entry.fingerprint == digest:
+        if entry is not None and entry.withdrawn is None and entry.fingerprint == digest \
+                and not (moved and session.is_dated):
             sessions[session.id] = entry
             continue
         if entry is None:
@@ -332,6 +331,8 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
             refuse(session_id, "", _(
                 "was published and is missing from the file, so subscribers would never "
                 "learn that it is off. To call it off, put it back with status = \"cancelled\"; "
+                "if you renamed it, give it back its id '{id}': its calendar UID, address and news "
+                "entries derive from it (a new id makes a second event for whoever added it); "
                 "to withdraw it on purpose, run `agenda publish --withdraw {id}`", id=session_id,
             ))
     if problems:
@@ -361,9 +362,8 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
 
 
 def caught_up(history: History, newest: int, now: datetime) -> History:
-    """`history`, older than version `newest` published here and lost (`--new-history`), as
-    that version: every SEQUENCE above any the lost ones gave (calendars take what comes next,
-    no change entry #revision-N takes a lost one's id), every document dated `now`."""
+    """`history`, older than version `newest` published here and lost (`--new-history`), as it:
+    every SEQUENCE above the lost ones' (no #revision-N id again), every document dated `now`."""
     def up(entries: Mapping[str, Entry]) -> dict[str, Entry]:
         return {k: dataclasses.replace(e, sequence=e.sequence + newest + 1 - history.version)
                 for k, e in entries.items()}

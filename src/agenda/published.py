@@ -1,11 +1,10 @@
 """The published version on disk: one JSON file beside the schedule, written atomically.
 
-`data/sessions.toml` is what the editor writes; `data/sessions.published.json` is what the
-service publishes: the exact text of the schedule it serves and its revision history
-(agenda.history), as text to commit and review with the schedule, so that a copy of the
-folder serves the same bytes on any machine. Every process serves that file, never the raw
-schedule; a new version is written under an OS-level lock (flock) by whichever process
-gets there first, and replaces the old one in one rename.
+`data/sessions.toml` is what the editor writes; `data/sessions.published.json` is what the service
+publishes: the exact text of the schedule it serves and its revision history (agenda.history), to
+commit and review with the schedule, so that a copy of the folder serves the same bytes anywhere.
+Every process serves that file, never the raw schedule; a new version is written under an OS-level
+lock (flock) by whichever process gets there first, and replaces the old one in one rename.
 """
 
 from __future__ import annotations
@@ -100,19 +99,17 @@ def next_version(current: Version | None, raw: bytes, source: str, now: datetime
 
     Raises ScheduleError when the file is invalid, looks cut short, or drops a published session;
     nothing is published then. `correction` and `editor` are history.revise's."""
+    if current is None and withdraw:
+        raise ScheduleError([Problem(source, "", "", _("nothing is published yet to withdraw"))])
     if current is None:
         version = first_version(raw, source)
-        if withdraw:
-            message = _("nothing is published yet to withdraw")
-            raise ScheduleError([Problem(source, "", "", message)])
         return version, [SessionChange(key, (_("new session"),), None, entry.sequence)
                          for key, entry in version.history.sessions.items()]
     schedule = parse_bytes(raw, source)
     history, changes = revise(current.history, current.schedule, schedule, now, withdraw,
                               correction, editor)
     if raw != current.raw and current.raw.startswith(raw) and not withdraw:
-        # A save in place truncates, then writes: every state in between is a
-        # beginning of some file. One of the published file is never published.
+        # A save in place truncates then writes: a beginning of the published file is not published.
         raise ScheduleError([Problem(source, "", "", _(
             "the file is the first {size} of the {published} bytes of the published version: a "
             "save in progress or a cut copy, not published. If you removed the end on purpose, "
@@ -325,24 +322,14 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], object], mode: int 
 
 
 def _temporary_prefix(path: Path) -> str:
-    """'.sessions.published.json.' (then 8 random characters): hidden, beside `path`."""
-    return "." + path.name.lstrip(".") + "."
-
-
-def _remove_temporaries(published: Path) -> None:
-    """Remove what a publisher killed while writing left behind (called under the lock)."""
-    for path in (Path(os.path.realpath(p)) for p in (published, mark_path(published))):
-        # mkstemp's names: the prefix, then 8 characters of [a-z0-9_]
-        for found in path.parent.glob(glob.escape(_temporary_prefix(path)) + "[a-z0-9_]" * 8):
-            with contextlib.suppress(OSError):
-                found.unlink()
+    return "." + path.name.lstrip(".") + "."  # hidden: '.sessions.published.json.XXXXXXXX'
 
 
 # --- the mark: the newest version this folder has published -----------------------
-# A history older than the mark (a backup or `git checkout` put back), missing or
-# unreadable is never built on: SEQUENCE would go back and subscribers' calendars
-# ignore a lower one. `acknowledged` is false while the history is one a first start
-# made from the schedule file alone, until `agenda publish --new-history`.
+# A history older than the mark or the newest site folder (a backup or `git checkout` put back),
+# missing or unreadable is never built on: SEQUENCE would go back and calendars ignore a lower
+# one. `acknowledged` is false while the history is one a first start made from the schedule
+# file alone, until `agenda publish --new-history`.
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,15 +347,15 @@ def mark_path(published: Path) -> Path:
     return published.with_name("." + published.stem + ".mark")
 
 
-def read_mark(published: Path) -> Mark | None:
-    """The mark beside `published`, None when there is none; PublishedError if unreadable."""
+def read_mark(published: Path, built: Mark | None = None) -> Mark | None:
+    """The mark beside `published`, or `built` (a site folder's) when newer; PublishedError."""
     path = mark_path(published)
     try:
         data = json.loads(path.read_bytes())
-        return Mark(int(data["version"]), str(data["sha256"]), _read_time(data["published"]),
+        mark = Mark(int(data["version"]), str(data["sha256"]), _read_time(data["published"]),
                     data["acknowledged"] is True)
     except FileNotFoundError:
-        return None
+        mark = None
     except (PublishedError, OSError, ValueError, KeyError, TypeError) as exc:
         why = said(exc) if isinstance(exc, PublishedError | OSError) else _(
             "not JSON as agenda writes it")  # JSON's and Python's reasons are English
@@ -376,6 +363,7 @@ def read_mark(published: Path) -> Mark | None:
             "{path}: unreadable mark ({reason}). Check {history}, then run "
             "`agenda publish --new-history` to write it anew",
             path=path, reason=why, history=published.name)) from None
+    return built if built and (mark is None or built.version > mark.version) else mark
 
 
 def write_mark(published: Path, version: Version, acknowledged: bool) -> None:
@@ -388,7 +376,8 @@ def write_mark(published: Path, version: Version, acknowledged: bool) -> None:
 
 def refuse_older(published: Path, found: Version | None, mark: Mark | None) -> None:
     """Raise HistoryBehind when `found` (None: no file) is older than the mark, or another
-    history of the same version; nothing is published on it until an operator decides."""
+    history of the same version (a site folder's mark, whose digest is "", names none); nothing is
+    published on it until an operator decides."""
     if mark is None:
         return
     ways_out = _(
@@ -401,7 +390,7 @@ def refuse_older(published: Path, found: Version | None, mark: Mark | None) -> N
             "here on {time}; {ways_out}",
             path=published, version=mark.version, time=iso(mark.published), ways_out=ways_out))
     if found.number < mark.version or (
-        found.number == mark.version and found.digest != mark.digest
+        found.number == mark.version and not found.digest.startswith(mark.digest)
     ):
         raise HistoryBehind(_(
             "{path}: the history (version {found}) is older than version {version} published "
@@ -463,25 +452,27 @@ class Outcome:
 
 def publish(
     schedule_path: Path, published: Path, now: datetime, raw: bytes | None = None,
-    withdraw: Collection[str] = (), known: Version | None = None,
+    withdraw: Collection[str] = (), known: Version | None = None, built: Mark | None = None,
     correction: bool | None = None, editor: str | None = None, new_history: bool = False,
 ) -> Outcome:
-    """Publish the schedule file (or `raw`, its bytes already read) under the lock.
-
-    The first process to hold the lock writes the new version; one that comes second finds it
-    published and writes nothing. Raises ScheduleError (nothing published), PublishedError
-    (HistoryBehind: the history is older than the mark) or CannotWrite. `known` is the version the
-    caller serves, reused when the file still holds it; `correction` and `editor` are
-    history.revise's; `new_history` builds on whatever history is on disk (none if unreadable) and
-    acknowledges it."""
+    """Publish the schedule file (or `raw`, its bytes already read) under the lock: the first
+    process to hold it writes the new version, one coming second writes nothing. Raises
+    ScheduleError (nothing published), PublishedError (HistoryBehind: older than the mark or
+    `built`, read_mark's) or CannotWrite. `known`, the version the caller serves, is reused when
+    the file still holds it; `correction` and `editor` are history.revise's; `new_history` builds
+    on whatever history is on disk (none if unreadable) and acknowledges it."""
     source = str(schedule_path)
     with publishing_lock(published):
-        _remove_temporaries(published)
+        # What a publisher killed while writing left: mkstemp's names, the prefix, 8 of [a-z0-9_].
+        for path in (Path(os.path.realpath(p)) for p in (published, mark_path(published))):
+            for found in path.parent.glob(glob.escape(_temporary_prefix(path)) + "[a-z0-9_]" * 8):
+                with contextlib.suppress(OSError):
+                    found.unlink()
         data = read_schedule_file(schedule_path, str(schedule_path)) if raw is None else raw
         unreadable = (PublishedError,) if new_history else ()  # with --new-history, ignored
         mark = current = None
         with contextlib.suppress(*unreadable):
-            mark = read_mark(published)
+            mark = read_mark(published, built)
         with contextlib.suppress(*unreadable):
             current = read_version(published, source, known, new_text=data)
         behind = None
@@ -511,11 +502,11 @@ def publish(
         return Outcome(version, tuple(changes), True)
 
 
-def pending_changes(schedule_path: Path, published: Path, now: datetime
+def pending_changes(schedule_path: Path, published: Path, now: datetime, built: Mark | None = None
                     ) -> tuple[Version | None, Version, list[SessionChange]]:
     """What publishing the file now would change, without writing: (current, next, changes)."""
     source = str(schedule_path)
-    mark = read_mark(published)
+    mark = read_mark(published, built)
     current = read_version(published, source)
     refuse_older(published, current, mark)
     data = read_schedule_file(schedule_path, str(schedule_path))

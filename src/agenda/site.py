@@ -26,6 +26,7 @@ import shutil
 import signal
 import tempfile
 import time
+import zoneinfo
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -53,8 +54,7 @@ ATOM_TYPE = "application/atom+xml; charset=utf-8"
 JSON_TYPE = "application/json"
 SCHEMA_TYPE = "application/schema+json"
 PNG_TYPE = "image/png"
-# Browsers and proxies may reuse an answer for a few minutes; calendar apps poll
-# far less often anyway, and the ETag makes revalidation cheap.
+# Browsers and proxies may reuse an answer 5 minutes (calendars poll far less; ETags are cheap).
 CACHE_CONTROL = "public, max-age=300"
 # RFC 8288 'describedby': where a client finds the schema of a JSON document.
 DESCRIBED = (("Link", f'<{links.EVENTS_SCHEMA_PATH}>; rel="describedby"'),)
@@ -70,16 +70,19 @@ PARALLEL_FROM = 8
 
 
 def _release() -> str:
-    """What else the bytes depend on: this package's files and the rendering libraries."""
+    """What else the bytes depend on: this package's files, the rendering libraries, tzdata."""
     found = hashlib.sha256()
     for file in sorted(PACKAGE.rglob("*")):
         if file.is_file() and file.suffix in (".py", ".html", ".css", ".js", ".svg", ".json",
                                               ".ttf", ".otf", ".po"):
             found.update(file.relative_to(PACKAGE).as_posix().encode())
             found.update(file.read_bytes())
-    for library in ("icalendar", "feedgen", "babel", "jinja2", "pillow", "brotli"):
+    for library in ("icalendar", "feedgen", "babel", "jinja2", "pillow", "brotli", "tzdata"):
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
             found.update(f"{library}={importlib.metadata.version(library)}".encode())
+    for zones in zoneinfo.TZPATH:  # the system's time zone rules, which zoneinfo reads first
+        with contextlib.suppress(OSError):
+            found.update(Path(zones, "tzdata.zi").read_bytes())
     return found.hexdigest()[:16]
 
 
@@ -554,8 +557,8 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
         with open(temporary / MANIFEST, "wb") as out:
             out.write(json.dumps(head, ensure_ascii=False).encode("utf-8") + b"\n")
             out.writelines(e.line(kinds) for e in entries)
-        if _release() != RELEASE:  # templates, static files, lazy imports: read from disk
-            raise SiteError(_("agenda was changed on disk ({package}) since this process "
+        if _release() != RELEASE:  # templates, static files, lazy imports, tzdata: read from disk
+            raise SiteError(_("agenda or tzdata changed on disk ({package}) since this process "
                               "started: restart it (systemctl restart agenda)", package=PACKAGE))
         if target.is_dir():  # damaged, it is served (by nginx too) until this one takes its place
             os.rename(target, holder / "old")

@@ -61,8 +61,7 @@ SETTLE_SECONDS = 2.0  # a save in progress rarely pauses this long between write
 POLL_SECONDS = 0.5
 RETRY_SECONDS = 5.0  # a publication that could not be written is tried again this often
 BUILD_RETRY_SECONDS = 30.0  # and a site folder that could not be built (a build is longer)
-# A clock this far past both the last publication and the schedule's last date is
-# taken for a clock stepped ahead (a typo in `date`, a dead battery): reported.
+# A clock this far past the last publication and every date is stepped ahead (a typo, a battery).
 AHEAD = timedelta(days=366)
 UTC_NOW = partial(datetime.now, UTC)  # the clock that dates publications
 
@@ -123,16 +122,15 @@ class VersionStore:
     def _start(self) -> Version:
         # A history unreadable or older than the mark is never replaced by one from the file
         # alone: PublishedError stops the start. The mark is read first (written after it).
-        mark = read_mark(self.published_path)
+        mark = read_mark(self.published_path, built_mark(self.site_root))
         found = read_version(self.published_path, str(self.path))
         refuse_older(self.published_path, found, mark)
         if found is not None:
             with contextlib.suppress(CannotWrite):
                 remember(self.published_path, found)
             return found
-        # Nothing published yet: the first version comes from the file alone (its times from
-        # the file, not the clock), so any process derives the same one. Written if we can,
-        # served either way; an invalid file raises ScheduleError: nothing to serve.
+        # Nothing published yet: the first version comes from the file alone (its times too), so
+        # any process derives the same one; written if we can, served either way (or ScheduleError).
         raw = read_schedule_file(self.path, str(self.path))
         version = None
         try:
@@ -249,7 +247,7 @@ class VersionStore:
         self._checked_stamp, self._retry_at = None, None
         current = self._version
         try:
-            mark = read_mark(self.published_path)
+            mark = read_mark(self.published_path, built_mark(self.site_root))
             if mark is not None and mark.version > current.number and self._site is not None:
                 # Published by another process, which builds its folder: served as soon as
                 # it is complete, before the version is read (dynamic routes catch up then).
@@ -355,7 +353,8 @@ class VersionStore:
         self._checked_stamp = stamp
         now = self.clock()
         try:
-            outcome = publish(self.path, self.published_path, now, raw=raw, known=self._version)
+            outcome = publish(self.path, self.published_path, now, raw=raw, known=self._version,
+                              built=built_mark(self.site_root))
         except ScheduleError as error:
             self._set_pending("invalid", [str(p) for p in error.problems], since)
             return
@@ -388,8 +387,7 @@ def site_root_for(schedule: Path) -> Path:
 
 
 CURRENT = "current"  # the link to the folder in service, for nginx and CDNs
-# The folders builds name (folder_of; with a dot and a pid while built): the only ones removed,
-# whatever else the folder of AGENDA_SITE holds.
+# What builds name (folder_of; dotted, with a pid, while built): all they remove of AGENDA_SITE.
 BUILT = re.compile(r"\.?v(\d+)-[0-9a-f]+-(-?\d+)-[0-9a-f]+(\.(?:\w+\.)?(\d+)\.tmp(\.old)?)?\Z")
 
 
@@ -470,6 +468,16 @@ def _switch(root: Path, name: str) -> None:
         # A copy of the data folder made a folder of the link (not a folder of someone else's).
         shutil.rmtree(root / CURRENT, ignore_errors=True)
     os.replace(link, root / CURRENT)
+
+
+def built_mark(root: Path) -> Mark | None:
+    """The newest version a folder in `root` was built from, as a mark (any digest, the folder's
+    time): what was served, which a data folder put back whole (its mark with it) lacks."""
+    found = [(int(m[1]), p) for p in root.glob("v*") if (m := BUILT.match(p.name))]  # not dotted
+    with contextlib.suppress(ValueError, OSError):  # none, or removed meanwhile
+        number, folder = max(found)
+        return Mark(number, "", datetime.fromtimestamp(folder.stat().st_mtime, UTC), True)
+    return None
 
 
 def prune(root: Path, keep: set[str], dead_only: bool = False) -> list[Path]:

@@ -57,8 +57,10 @@ class Pending:
 # The history's words for a published session missing from the file name a command; editors
 # have no terminal: the desk says what to do in the desk instead.
 _MISSING = ("was published and is missing from the file, so subscribers would never learn that "
-            "it is off. To call it off, put it back with status = \"cancelled\"; to withdraw "
-            "it on purpose, run `agenda publish --withdraw {id}`")
+            "it is off. To call it off, put it back with status = \"cancelled\"; if you renamed "
+            "it, give it back its id '{id}': its calendar UID, address and news entries derive "
+            "from it (a new id makes a second event for whoever added it); to withdraw it on "
+            "purpose, run `agenda publish --withdraw {id}`")
 
 
 _DATELESS = ("calendars already have this session; it cannot lose its date. To call it "

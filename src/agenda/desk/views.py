@@ -51,7 +51,7 @@ from agenda.published import (
 )
 from agenda.render import wording
 from agenda.site import Site
-from agenda.store import VersionStore
+from agenda.store import VersionStore, built_mark
 
 log = logging.getLogger(__name__)
 
@@ -825,7 +825,8 @@ def publish_draft() -> Any:
         return _draft_view(changed=shown == mode, other_kind=shown != mode), 409
     try:
         outcome = publish(schedule_path(), published_file(), _now(), raw=draft.raw,
-                          correction=MODES[mode], editor=g.editor.email)
+                          correction=MODES[mode], editor=g.editor.email,
+                          built=built_mark(_store().site_root))
     except AgendaError as error:
         log.error("desk: %s could not publish: %s", g.editor.email, error)
         return render_template("desk/error.html", code=500, message=_(

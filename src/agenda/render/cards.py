@@ -48,11 +48,10 @@ ACCENTS = {
     "cancelled": (230, 80, 84),
     "agenda": (240, 180, 0),
 }
-# The card is drawn in palette indices, not in RGB: one byte a pixel instead of three
-# to filter and compress, which makes the PNG about six times faster to encode.
-# Each ink has a ramp of STEPS + 1 indices towards the colour it is drawn on, so the
-# anti-aliased edges that Pillow blends between two indices land on the blend of the
-# two colours (alpha in steps of 1/84 instead of 1/255: at most 2 units a channel).
+# The card is drawn in palette indices, not in RGB: one byte a pixel instead of three to filter
+# and compress, which makes the PNG about six times faster to encode. Each ink has a ramp of
+# STEPS + 1 indices towards the colour it is drawn on, so the anti-aliased edges that Pillow blends
+# between two indices land on the blend of the two colours (alpha in steps of 1/84, not 1/255).
 STEPS = 84
 SOFT, GROUND, TEXT = 0, STEPS, 2 * STEPS  # SOFT_INK … BACKGROUND … INK
 BADGE, BADGE_TEXT = 2 * STEPS + 1, 3 * STEPS + 1  # badge background … badge ink

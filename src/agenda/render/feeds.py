@@ -6,8 +6,9 @@ same schedule always gives the same bytes.
 
 An entry is dated by its announcement (pubDate, Atom `published`) and the session's `updated`,
 never by the event's own date. Each revision that tells journalists something (a new date, a
-cancellation, speakers, a replay: `Revision.news`) is an entry of its own, dated at it, with its
-own permanent id, its body the session as it is now. Quiet edits (a typo fixed) make none.
+cancellation, speakers, a replay: `Revision.news`) is an entry of its own, dated at it, its body
+the session as it is now. Quiet edits (a typo fixed) make none. Ids are the page's URL at the
+UID's host: fixed as the UID is, they stay when base_url moves (feed readers show none twice).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from html import escape
+from urllib.parse import urlsplit
 
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
@@ -28,9 +30,8 @@ ATOM_TYPE = "application/atom+xml"
 # change the bytes (and every ETag) on a library upgrade.
 GENERATOR = "agenda"
 TTL_MINUTES = 360  # six hours, as the iCalendar feed's REFRESH-INTERVAL
-# A news feed is a sliding window (RFC 5005 §2): the newest entries, enough for
-# years of monthly sessions and their changes. Readers keep what they have seen;
-# the pages and /events.json hold everything.
+# A news feed is a sliding window (RFC 5005 §2): the newest entries, enough for years of monthly
+# sessions and their changes. Readers keep what they saw; the pages and /events.json hold all.
 MAX_ENTRIES = 200
 # A feed needs an `updated` even when neither it nor the schedule has any date:
 # a fixed instant keeps the bytes stable, where "now" would change them on every request.
@@ -38,9 +39,8 @@ NO_DATE = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def announcements(sessions: Iterable[Session]) -> list[Session]:
-    """The announced sessions, newest announcement first; equal dates in id order."""
+    """The announced sessions, newest announcement first; ties in id order (sorted() is stable)."""
     announced = sorted((s for s in sessions if s.announced is not None), key=lambda s: s.id)
-    # sorted() is stable with reverse=True too, so ties keep the id order.
     return sorted(announced, key=lambda s: s.announced or NO_DATE, reverse=True)
 
 
@@ -141,32 +141,32 @@ def entry_html(schedule: Schedule, session: Session, now: datetime | None = None
 
 def build_entry(schedule: Schedule, session: Session, revision: Revision | None = None,
                 until: datetime | None = None) -> FeedEntry:
-    """The entry of an announced session, its id/guid the page's permanent URL; or of its
-    change `revision`, dated at it, its id that URL with the revision's SEQUENCE, its title
-    (« Nouvelle date : … (au lieu du …) ») repeated atop the body."""
+    """The entry of an announced session, its id/guid its page's URL at its UID's host; or of its
+    change `revision`, dated at it, its id that with the SEQUENCE, its title atop the body."""
     info = schedule.calendar
     zone = info.timezone
     page = links.page_url(info, session)
+    host = session.uid.rpartition("@")[2] or info.host
+    guid = page if host == info.host else urlsplit(page)._replace(netloc=host).geturl()
     body = entry_html(schedule, session, until)
     entry = FeedEntry()
     if revision is None:
         assert session.announced is not None, "only announced sessions have an entry"
-        entry.guid(page, permalink=True)  # also the Atom id
+        entry.guid(guid, permalink=guid == page)  # also the Atom id
         entry.title(wording.typeset(wording.announcement_title(session, info.language)))
         entry.published(session.announced.astimezone(zone))
         entry.updated(entry_updated(session).astimezone(zone))
     else:
         title = wording.change_title(session, revision, info.language)
-        entry.guid(f"{page}#revision-{revision.sequence}", permalink=False)
+        entry.guid(f"{guid}#revision-{revision.sequence}", permalink=False)
         entry.title(wording.typeset(title))
         entry.published(revision.at.astimezone(zone))
         entry.updated(revision.at.astimezone(zone))
         since = "<p><em>La séance a changé depuis : ce qui suit la décrit à jour.</em></p>\n" \
             if any(revision.at < r.at <= (until or r.at) for r in session.revisions) else ""
         body = f"<p><strong>{_text(title)}</strong></p>\n{since}{body}"
-    # One link only: feedgen 1.0 drops rel and type from Atom entry links, so a
-    # second one (the .ics) would be a second rel="alternate" of the same type,
-    # which RFC 4287 forbids. The .ics link is in the body instead.
+    # One link only: feedgen 1.0 drops rel and type from Atom entry links, so the .ics would be
+    # a second rel="alternate" of the same type (RFC 4287 forbids it): it is in the body instead.
     entry.link(href=page, rel="alternate", type="text/html")
     entry.content(wording.typeset(body), type="html")
     entry.category(term=session.series.id, label=session.series.title)
@@ -194,8 +194,7 @@ def build_feed(schedule: Schedule, sessions: Iterable[Session], self_url: str, s
     feed.author({key: value for key, value in author.items() if value})
     if organizer.email:
         feed.managingEditor(f"{organizer.email} ({organizer.name})")
-    # feedgen takes the RSS channel <link> from the last link() call: the agenda
-    # page must come last, after the self link.
+    # feedgen takes the RSS channel <link> from the last link() call: the agenda page, last.
     feed.link(href=self_url, rel="self", type=self_type)
     feed.link(href=links.home_url(info), rel="alternate", type="text/html")
     feed.generator(GENERATOR)

@@ -27,8 +27,7 @@ SCHEMA_STATUS = {
     Status.CANCELLED: "https://schema.org/EventCancelled",
 }
 RESCHEDULED = "https://schema.org/EventRescheduled"
-# The title and sentence of an error page (the app's, and the built 404.html); Werkzeug's
-# own descriptions are English.
+# The title and sentence of an error page (the app's, and 404.html): Werkzeug's are English.
 ERRORS = {
     400: ("Requête incorrecte", "Le serveur n’a pas compris cette requête."),
     403: ("Accès refusé", "Ce lien ne donne pas accès à cette page."),
@@ -305,8 +304,7 @@ def session_page(
 ) -> bytes:
     """GET /events/<id>: everything about one session, add-to-calendar links and JSON-LD.
 
-    `ics` replaces the public .ics address: a personal page offers the personal file.
-    """
+    `ics` replaces the public .ics address: a personal page offers the personal file."""
     calendar = schedule.calendar
     past = session.is_over(now)
     image = session_image(calendar, session, past)

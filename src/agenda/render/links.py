@@ -59,7 +59,7 @@ def card_path(session: Session) -> str:
 
 
 def page_url(calendar: CalendarInfo, session: Session) -> str:
-    """Absolute, permanent URL of the session's page; also the feeds' guid."""
+    """Absolute URL of the session's page; the feeds' guid while base_url keeps its host."""
     return calendar.url(page_path(session))
 
 

@@ -231,8 +231,7 @@ def change_phrase(revision: Revision) -> str:
 def change_line(session: Session, revision: Revision, calendar: CalendarInfo) -> str:
     """One line of a session's change log: '17 mai 2021 : nouvelle date (au lieu du …)'.
 
-    The day is the one the feeds give, in the calendar's zone: the announcement's for the first.
-    """
+    The day is the one the feeds give, in the calendar's zone: the announcement's for the first."""
     locale = calendar.language
     announced = session.announced if revision.is_first else None
     moment = (announced or revision.at).astimezone(calendar.timezone)
