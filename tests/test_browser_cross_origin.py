@@ -7,13 +7,15 @@ another port stands for the CEPS site, whose page calls fetch() as its developer
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
 from playwright.sync_api import Browser
 
-from tests.conftest import SEVERAL
-from tests.servers import free_port, gunicorn
+from agenda import create_app
+from tests.conftest import SEVERAL, SHIPPED
+from tests.servers import ROOT, free_port, gunicorn
 from tests.test_browser_pages import live
 
 pytestmark = pytest.mark.browser
@@ -78,3 +80,54 @@ def test_a_script_on_another_site_reads_and_revalidates_the_documents(
         assert modified == (path != "/schemas/events.json"), path  # the fixture: no `updated`
     finally:
         page.close()
+
+
+def readme_embed_snippet(agenda: str) -> str:
+    """The README's <iframe> and script for the CEPS site, pointed at `agenda`."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split("To show the upcoming matinales on the CEPS site", 1)[1]
+    snippet = block.split("```html\n", 1)[1].split("```", 1)[0]
+    return snippet.replace("https://agenda.ceps-oing.org", agenda)
+
+
+def test_the_readmes_snippet_sizes_the_embed_to_its_list(browser: Browser) -> None:
+    """The frame on the CEPS site had a fixed height: a scroll bar inside it when the list was
+    longer (a narrow phone), a blank band below it when shorter. With the README's lines, the
+    frame takes the list's height, and again when the width rewraps it."""
+    config = {"AGENDA_DATA": str(SHIPPED), "AGENDA_NOW": "2021-05-17T12:00:00+02:00"}
+    with live(create_app(config)) as agenda:  # upcoming sessions to list
+        snippet = readme_embed_snippet(agenda).encode("utf-8")
+        sized(browser, agenda, snippet)
+
+
+def sized(browser: Browser, agenda: str, snippet: bytes) -> None:
+    """Check, on a page of another origin holding `snippet`, that the frame fits its list."""
+
+    def host(environ: dict, start_response: Callable) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        return [b'<!doctype html><html lang="fr"><title>CEPS</title><body style="margin:0">'
+                + snippet + b"</body></html>"]
+
+    outer = "document.getElementById('agenda-ceps').getBoundingClientRect().height"
+    content = "document.documentElement.getBoundingClientRect().height"  # as laid out now
+    with live(host) as url:
+        page = browser.new_page(viewport={"width": 1000, "height": 800})
+        try:
+            page.goto(url + "/")
+            page.frame_locator("#agenda-ceps").locator("main").wait_for()
+            inner = next(f for f in page.frames if f.url.startswith(agenda))
+            heights = []
+            for width in (1000, 300):
+                page.set_viewport_size({"width": width, "height": 800})
+                deadline = time.monotonic() + 5
+                while abs(page.evaluate(outer) - inner.evaluate(content)) > 1 \
+                        and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                # No scroll bar inside the frame, no blank band below the list.
+                assert inner.evaluate("document.documentElement.scrollHeight <= "
+                                      "document.documentElement.clientHeight"), width
+                assert abs(page.evaluate(outer) - inner.evaluate(content)) <= 1, width
+                heights.append(page.evaluate(outer))
+            assert heights[1] > heights[0] and 420 not in heights, heights
+        finally:
+            page.close()
