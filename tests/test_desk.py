@@ -461,6 +461,26 @@ def test_desk_secure_cookie_when_base_url_is_https(schedule: Path) -> None:
     assert "Clermont" in client.get("/desk/").get_data(as_text=True)
 
 
+def test_desk_host_cookie_is_neither_read_nor_renewed_by_the_site(schedule: Path) -> None:
+    # The __Host- cookie's Path is /: a logged-in editor's browser sends it to the whole site,
+    # whose answers (cached by proxies and CDNs) must not renew it, nor vary on it.
+    add_editor(schedule)
+    app = create_app({"AGENDA_DATA": str(schedule), "AGENDA_SECRET": SECRET})
+    client = app.test_client()
+    client.post("/desk/connexion", data={
+        "csrf_token": token(client), "email": EMAIL, "password": PASSWORD})
+    assert client.get_cookie("__Host-agenda_desk") is not None
+    city = tomllib.loads(schedule.read_text(encoding="utf-8"))["sessions"][0]["city"]
+    for url in (f"/events.ics?city={city}", "/introuvable", "/events.ics/", "/healthz"):
+        answer = client.get(url)
+        assert answer.status_code in (200, 308, 404), url
+        assert answer.headers.getlist("Set-Cookie") == [], url
+        assert "cookie" not in answer.headers.get("Vary", "").lower(), url
+    answer = client.get("/desk/")  # the desk reads it, and renews it
+    assert "Clermont" in answer.get_data(as_text=True)
+    assert list(SimpleCookie(answer.headers["Set-Cookie"])) == ["__Host-agenda_desk"]
+
+
 def test_desk_plain_http_cookie_has_no_host_prefix(app: Flask) -> None:
     # Development over http://localhost: a browser drops a __Host- cookie without Secure.
     client = app.test_client()

@@ -87,3 +87,19 @@ def test_a_new_base_url_keeps_the_uids_and_reaches_every_calendar(tmp_path: Path
     for uid, event in served.items():
         assert str(event["URL"]).startswith(NEW + "/events/"), uid
         assert calendar.held[uid].to_ical() == event.to_ical(), uid
+
+
+def test_a_base_url_given_its_final_slash_changes_nothing_subscribers_see(tmp_path: Path) -> None:
+    # « https://example.org/ », as the loader's own example writes it: the same address, the same
+    # URLs in every event, so no SEQUENCE raised and no revision for every dated session.
+    shutil.copy(SHIPPED.with_name("sessions.published.json"), tmp_path)
+    text = SHIPPED.read_text(encoding="utf-8") + LYON
+    client = published(tmp_path, text, FIRST)
+    before = {path: client.get(path).data for path in PATHS}
+    client = published(tmp_path, text.replace(f'"{OLD}"', f'"{OLD}/"'), MOVED)
+    assert f'"{OLD}/"' in (tmp_path / "sessions.toml").read_text(encoding="utf-8")
+    after = {path: client.get(path).data for path in PATHS}
+    assert {uid: e["SEQUENCE"] for uid, e in events(after["/calendar.ics"]).items()} == {
+        uid: e["SEQUENCE"] for uid, e in events(before["/calendar.ics"]).items()}
+    for path in PATHS:
+        assert after[path] == before[path], path

@@ -146,6 +146,23 @@ def test_a_data_folder_restored_whole_is_refused_while_newer_site_folders_say_so
     assert all(sequences(restarted)[uid] > sequence for uid, sequence in seen.items())
 
 
+def test_a_first_version_served_unwritten_is_served_again_after_a_restart(tmp_path: Path) -> None:
+    # A data folder that cannot be written (here: the published file's folder is missing): the
+    # first version, the file's alone, is served and its site folder built all the same; that
+    # folder is no history lost, and the next start serves the same version again.
+    path = tmp_path / "sessions.toml"
+    shutil.copyfile(SEVERAL, path)
+    published, site = tmp_path / "gone" / "sessions.published.json", tmp_path / "site"
+    first = VersionStore(path, published=published, site_root=site, watch=False, settle=0)
+    assert [p.name[:3] for p in site.glob("v*")] == ["v1-"]
+    again = VersionStore(path, published=published, site_root=site, watch=False, settle=0)
+    assert (again.current().number, again.current().digest) == (1, first.current().digest)
+    assert "history" not in again.alarms
+    result = CliRunner().invoke(main, ["check", str(path)], env={
+        "AGENDA_PUBLISHED": str(published), "AGENDA_SITE": str(site)})
+    assert result.exit_code == 0, result.output
+
+
 def test_healthz_names_an_older_history_and_strict_answers_503(tmp_path: Path) -> None:
     path = folder_with_history(tmp_path)
     first = published_path(path).read_bytes()

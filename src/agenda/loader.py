@@ -499,7 +499,7 @@ class _Builder:
         if zone is None or base_url is None or organizer is None:
             return None
         return CalendarInfo(name=name, description=description, timezone=zone, language=language,
-                            base_url=base_url, organizer=organizer, updated=updated)
+                            base_url=base_url.rstrip("/"), organizer=organizer, updated=updated)
 
     def contact(self, raw: Any, position: int) -> Contact:
         table = _Table(self, raw, CONTACT, _("contact #{number}", number=position))

@@ -471,9 +471,9 @@ def _switch(root: Path, name: str) -> None:
 
 
 def built_mark(root: Path) -> Mark | None:
-    """The newest version a folder in `root` was built from, as a mark (any digest, the folder's
-    time): what was served, which a data folder put back whole (its mark with it) lacks."""
-    found = [(int(m[1]), p) for p in root.glob("v*") if (m := BUILT.match(p.name))]  # not dotted
+    """The newest version past the first (the file's alone, built even where nothing is written)
+    that a folder in `root` (not dotted) was built from, as a mark: any digest, its mtime."""
+    found = [(int(m[1]), p) for p in root.glob("v*") if (m := BUILT.match(p.name)) and m[1] != "1"]
     with contextlib.suppress(ValueError, OSError):  # none, or removed meanwhile
         number, folder = max(found)
         return Mark(number, "", datetime.fromtimestamp(folder.stat().st_mtime, UTC), True)

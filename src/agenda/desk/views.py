@@ -19,6 +19,7 @@ from dateutil.relativedelta import relativedelta
 from flask import (
     Blueprint,
     Flask,
+    Request,
     Response,
     abort,
     current_app,
@@ -29,6 +30,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from markupsafe import Markup, escape
 from tomlkit.exceptions import TOMLKitError
@@ -954,6 +956,18 @@ def unknown(path: str) -> Any:
     abort(404)
 
 
+class DeskSessions(SecureCookieSessionInterface):
+    """The login, read (then renewed, with Vary: Cookie) only for an address of the desk: over
+    HTTPS its __Host- cookie is sent to the whole site, whose pages, 404s and redirects, cached
+    by proxies and CDNs, must carry no editor's cookie."""
+
+    def open_session(self, app: Flask, asked: Request) -> Any:
+        """The desk's login under /desk; elsewhere Flask's null session, never saved."""
+        if asked.path == bp.url_prefix or asked.path.startswith(f"{bp.url_prefix}/"):
+            return super().open_session(app, asked)
+        return self.make_null_session(app)
+
+
 def register(app: Flask) -> None:
     """Serve the desk under /desk/ from `app`: session cookie settings, then the routes."""
     app.secret_key = app.secret_key or app.config.get("AGENDA_SECRET")
@@ -981,5 +995,6 @@ def register(app: Flask) -> None:
         MAX_FORM_PARTS=None,
         WTF_CSRF_TIME_LIMIT=None,  # a form is good as long as the session
     )
+    app.session_interface = DeskSessions()
     app.jinja_env.globals["_"] = _in_html
     app.register_blueprint(bp)
