@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import zoneinfo
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,32 @@ def test_the_unit_verifies(tmp_path: Path) -> None:
     result = subprocess.run([analyze, "verify", str(copy)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
+
+
+def test_new_time_zone_rules_restart_the_service(tmp_path: Path) -> None:
+    """unattended-upgrades installs tzdata on its own: the rules are part of the release, and
+    the service built no folder with them until someone restarted it (nobody does)."""
+    path, service = (ROOT / "deploy" / f"agenda-tzdata.{kind}" for kind in ("path", "service"))
+    watched = re.findall(r"^PathChanged=(\S+)$", path.read_text("utf-8"), re.M)
+    # Every tzdata.zi the release is made of (site._release, zoneinfo.TZPATH) where Debian
+    # puts it, and this machine has it.
+    rules = [Path(p, "tzdata.zi") for p in zoneinfo.TZPATH if Path(p, "tzdata.zi").exists()]
+    assert [str(r) for r in rules if str(r) not in watched] == []
+    assert "/usr/share/zoneinfo/tzdata.zi" in watched
+    restart = re.search(r"^ExecStart=/bin/systemctl try-restart (\S+)$",
+                        service.read_text("utf-8"), re.M)
+    assert restart is not None and restart.group(1) == UNIT.name
+    readme = (ROOT / "README.md").read_text("utf-8")
+    assert re.search(rf"cp [^\n]*{path.name} {service.name} /etc/systemd/system/", readme)
+    assert re.search(rf"systemctl enable --now [^\n]*{path.name}", readme)
+    analyze = shutil.which("systemd-analyze")
+    if analyze is not None:
+        for unit in (path, service):
+            shutil.copy(unit, tmp_path)
+        result = subprocess.run([analyze, "verify", *(str(tmp_path / u.name)
+                                                       for u in (path, service))],
+                                capture_output=True, text=True)
+        assert result.returncode == 0 and result.stderr == "", result.stderr
 
 
 def agenda_command() -> str:
