@@ -119,7 +119,12 @@ def test_visitor_sees_their_own_time_beside_paris_time(browser: Browser, url: st
 
     page = visit(browser, f"{url}/events/lyon", timezone_id="America/New_York")
     (shown,) = visitor_times(page)
-    assert "New York" in shown
+    # Its zone named in French at that date, as CLDR (the browser's) names it, not the
+    # English city of its IANA id.
+    named = page.evaluate("""(start) => new Intl.DateTimeFormat("fr-FR", {timeZoneName: "long"})
+        .formatToParts(new Date(start)).find((part) => part.type === "timeZoneName").value""",
+                          lyon.start.isoformat())
+    assert named.startswith("heure ") and f"({named})" in shown
     assert f"{clock(start)}\u00a0– {clock(end)}" in shown
     assert LOOSE.findall(shown) == []  # written as the page writes its own times
     assert "heure de Paris" in page.locator(".facts").inner_text()
@@ -129,6 +134,8 @@ def test_visitor_sees_their_own_time_beside_paris_time(browser: Browser, url: st
     assert visitor_times(visit(browser, f"{url}/events/lyon", timezone_id="Europe/Paris")) == []
     assert visitor_times(visit(browser, f"{url}/events/lyon", timezone_id="America/New_York",
                                java_script_enabled=False)) == []
+    (london,) = visitor_times(visit(browser, f"{url}/events/lyon", timezone_id="Europe/London"))
+    assert "London" not in london and "britannique" in london  # was « Chez vous (London) »
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

@@ -33,14 +33,21 @@
     });
   }
 
-  function place() {
-    var zone = "";
+  // The visitor's time zone by its French name, at that date (CLDR's, as the browser has
+  // it): « heure d’été britannique », « heure normale du Japon ». Not the city of its IANA
+  // id, which is English (London, Brussels). Nothing where the browser cannot tell.
+  function place(date) {
     try {
-      zone = new Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+      var parts = new Intl.DateTimeFormat("fr-FR", { timeZoneName: "long" }).formatToParts(date);
+      for (var i = 0; i < parts.length; i += 1) {
+        if (parts[i].type === "timeZoneName") {
+          return parts[i].value;
+        }
+      }
     } catch (error) {
-      zone = "";
+      return "";
     }
-    return zone.split("/").pop().replace(/_/g, " ");
+    return "";
   }
 
   function show(element) {
@@ -57,7 +64,7 @@
     var sameDay = start.toDateString() === end.toDateString();
     var text = day(start) + ", " + clock(start) + NBSP + "– " +
       (sameDay ? "" : day(end) + ", ") + clock(end);
-    var where = place();
+    var where = place(start);
     var note = document.createElement("span");
     note.className = "visitor-time";
     note.textContent = "Chez vous" + (where ? " (" + where + ")" : "") + NBSP + ": " + text;
