@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from agenda.errors import Problem, ScheduleError
 from agenda.i18n import _
-from agenda.model import CalendarInfo, Change, Planned, Revision, Schedule, Session, Status, iso
+from agenda.model import CalendarInfo, Change, Planned, Revision, Schedule, Series, Session, Status
 from agenda.planning import on_clock, open_occurrences
 
 FIRST = ("published",)
@@ -75,19 +75,24 @@ class SessionChange:
         return _("{place}: {message}", place=self.id, message=what)
 
 
+def shown(calendar: CalendarInfo, series: Series) -> dict[str, str]:
+    """What every event of `series` shows of it and of the organizer, sessions' and planned."""
+    organizer = calendar.organizer
+    return {"series": f"{series.title}\n{series.club}",
+            "organizer": f"{organizer.name}\n{organizer.email or ''}\n{organizer.url or ''}"}
+
+
 def visible(calendar: CalendarInfo, session: Session) -> dict[str, str]:
     """What subscribers see of a session, field by field, as text: the fingerprint's input.
 
     Not the announcement date nor older files' revision fields (they say when, not what); the
     private video link is in, because registered people's personal links carry it."""
-    organizer = calendar.organizer
-    return {
-        "series": f"{session.series.title}\n{session.series.club}",
+    return {**shown(calendar, session.series),
         "number": "" if session.number is None else str(session.number),
         "city": session.city,
         "title": session.title,
-        "start": iso(session.start) or "",
-        "end": iso(session.end) or "",
+        "start": session.start.isoformat() if session.start else "",
+        "end": session.end.isoformat() if session.end else "",
         "status": session.status.value,
         "held": "yes" if session.held else "",
         "speakers": "\n".join(f"{p.name}, {p.role}" for p in session.speakers),
@@ -98,7 +103,6 @@ def visible(calendar: CalendarInfo, session: Session) -> dict[str, str]:
         "video_public": "yes" if session.video_public else "",
         "registration_url": session.registration_url or "",
         "replay_url": session.replay_url or "",
-        "organizer": f"{organizer.name}\n{organizer.email or ''}\n{organizer.url or ''}",
     }
 
 
@@ -206,8 +210,8 @@ def _planned_entries(schedule: Schedule, old: Mapping[str, Entry], now: datetime
             key = planned_key(series.id, number)
             if key in taken:
                 continue
-            digest = fingerprint({"series": f"{series.title}\n{series.club}",
-                                  "start": start.isoformat(), "end": end.isoformat()})
+            digest = fingerprint({**shown(calendar, series), "start": start.isoformat(),
+                                  "end": end.isoformat()})
             entry = old.get(key)
             if entry is None:
                 revisions = (Revision(at=at, sequence=0, fields=FIRST),) if at else ()
@@ -410,8 +414,7 @@ def apply(schedule: Schedule, history: History) -> Schedule:
         series = schedule.series_by_id(series_id)
         if series is None or series.rhythm is None:
             continue
-        # A planned date needs a DTSTAMP: its revision, else the version's
-        # time, else (a file with no date at all) the rhythm's first day.
+        # Its DTSTAMP: its revision's, else the version's, else (no date at all) the rhythm's start.
         stamp = max((r.at for r in entry.revisions), default=None) or history.published
         updated = on_clock(stamp or series.rhythm.first, zone)
         planned.extend(

@@ -110,17 +110,14 @@ def build_planned(calendar: CalendarInfo, planned: Planned) -> Event:
 def _head(info: CalendarInfo, name: str | None, subscription: bool) -> Calendar:
     """The VCALENDAR's own properties, without components."""
     cal = Calendar()
-    cal.add("prodid", PRODID)
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
-    cal.add("method", "PUBLISH")
+    for prop, value in (("prodid", PRODID), ("version", "2.0"), ("calscale", "GREGORIAN"),
+                        ("method", "PUBLISH")):
+        cal.add(prop, value)
     if subscription:
-        title = name or info.name
-        cal.add("name", _Text(title))
-        cal.add("x-wr-calname", _Text(title))
-        if info.description:
-            cal.add("description", _Text(info.description))
-            cal.add("x-wr-caldesc", _Text(info.description))
+        for prop in ("name", "x-wr-calname"):  # RFC 7986's, and the one Apple and Google read
+            cal.add(prop, _Text(name or info.name))
+        for prop in ("description", "x-wr-caldesc") if info.description else ():
+            cal.add(prop, _Text(info.description))
         cal.add("x-wr-timezone", vText(info.timezone.key))
         cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
         cal.add("x-published-ttl", vDuration(REFRESH))
