@@ -13,7 +13,8 @@ from agenda.published import Version, first_version, next_version
 from agenda.render import ical
 from tests.conftest import FIXTURES
 
-TEXT = (FIXTURES / "desk_preview.toml").read_text("utf-8")  # sessions and a rhythm
+RHYTHM = "desk_preview.toml"  # sessions and the planned dates of a rhythm
+MOVED = "several_sessions.toml"  # a session moved, cancelled, tentative
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 STAMPS = ("DTSTAMP", "LAST-MODIFIED", "SEQUENCE")
 
@@ -33,19 +34,22 @@ def said(event: icalendar.Event) -> list[str]:
             not in STAMPS]
 
 
-@pytest.mark.parametrize(("old", "new"), [
-    ('organizer = { name = "CEPS"', 'organizer = { name = "CEPS Club"'),
-    ('email = "helene.pichon@ceps-oing.org", url', 'email = "club@ceps-oing.org", url'),
-    ('title = "Tour des Villes"', 'title = "Tour des Régions"'),
-    ('title = "Tour des Villes"', 'title = "Tour des Villes"\nclub = "Club des villes"'),
-    ('base_url = "https://agenda.ceps-oing.org"', 'base_url = "https://agenda.ceps.org"'),
+@pytest.mark.parametrize(("fixture", "old", "new"), [
+    (RHYTHM, 'organizer = { name = "CEPS"', 'organizer = { name = "CEPS Club"'),
+    (RHYTHM, 'email = "helene.pichon@ceps-oing.org", url', 'email = "club@ceps-oing.org", url'),
+    (RHYTHM, 'title = "Tour des Villes"', 'title = "Tour des Régions"'),
+    (RHYTHM, 'title = "Tour des Villes"', 'title = "Tour des Villes"\nclub = "Club des villes"'),
+    (RHYTHM, 'base_url = "https://agenda.ceps-oing.org"', 'base_url = "https://agenda.ceps.org"'),
+    (MOVED, 'language = "fr"', 'language = "en"'),  # the words of a former date
+    (MOVED, 'title = "Autres rencontres"', 'title = "Rencontres"'),
 ])
 def test_every_event_that_says_something_new_is_sequenced_and_stamped_again(
-    old: str, new: str
+    fixture: str, old: str, new: str
 ) -> None:
-    first = first_version(TEXT.encode(), "s.toml")
-    assert old in TEXT
-    second, _ = next_version(first, TEXT.replace(old, new, 1).encode(), "s.toml", NOW)
+    text = (FIXTURES / fixture).read_text("utf-8")
+    assert old in text
+    first = first_version(text.encode(), "s.toml")
+    second, _ = next_version(first, text.replace(old, new, 1).encode(), "s.toml", NOW)
     before, after = events(first), events(second)
     changed = [key for key in before.keys() & after.keys()
                if said(before[key]) != said(after[key])]

@@ -263,8 +263,9 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
         problems.append(Problem(schedule.source, _("session '{id}'", id=session_id), field, text))
 
     regrouped: set[str] = set()  # the lists of sessions whose announcement, city or series changed
-    # A new base_url changes every event's URL and page link, which no fingerprint holds.
-    moved = previous is not None and previous.calendar.base_url != calendar.base_url
+    # A new base_url or language changes events' URLs or their dates' words: in no fingerprint.
+    was = (previous.calendar.base_url, previous.calendar.language) if previous else None
+    moved = was is not None and was != (calendar.base_url, calendar.language)
     for session in schedule.sessions:
         entry = history.sessions.get(session.id)
         before = previous.session(session.id) if previous is not None else None
@@ -384,9 +385,7 @@ def _detail(name: str, before: Session | None, after: Session) -> str:
         old = old.astimezone(new.tzinfo) if old and new else old  # another zone: the same clock
         shown = "%H:%M" if old and new and old.date() == new.date() else "%Y-%m-%d %H:%M"
         return f"{name} " + " → ".join(f"{t:{shown}}" if t else _("none") for t in (old, new))
-    if name == "status":
-        return f"status {before.status.value} → {after.status.value}"
-    return name
+    return f"status {before.status.value} → {after.status.value}" if name == "status" else name
 
 
 def apply(schedule: Schedule, history: History) -> Schedule:
