@@ -42,6 +42,8 @@ def said(event: icalendar.Event) -> list[str]:
     (RHYTHM, 'base_url = "https://agenda.ceps-oing.org"', 'base_url = "https://agenda.ceps.org"'),
     (MOVED, 'language = "fr"', 'language = "en"'),  # the words of a former date
     (MOVED, 'title = "Autres rencontres"', 'title = "Rencontres"'),
+    (MOVED, 'timezone = "Europe/Paris"', 'timezone = "Europe/Brussels"'),  # the same offsets
+    (RHYTHM, 'timezone = "Europe/Paris"', 'timezone = "Europe/Brussels"'),
 ])
 def test_every_event_that_says_something_new_is_sequenced_and_stamped_again(
     fixture: str, old: str, new: str

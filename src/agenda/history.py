@@ -210,8 +210,8 @@ def _planned_entries(schedule: Schedule, old: Mapping[str, Entry], now: datetime
             key = planned_key(series.id, number)
             if key in taken:
                 continue
-            digest = fingerprint({**shown(calendar, series), "start": start.isoformat(),
-                                  "end": end.isoformat()})
+            digest = fingerprint({**shown(calendar, series), "zone": calendar.timezone.key,
+                                  "start": start.isoformat(), "end": end.isoformat()})
             entry = old.get(key)
             if entry is None:
                 revisions = (Revision(at=at, sequence=0, fields=FIRST),) if at else ()
@@ -263,9 +263,9 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
         problems.append(Problem(schedule.source, _("session '{id}'", id=session_id), field, text))
 
     regrouped: set[str] = set()  # the lists of sessions whose announcement, city or series changed
-    # A new base_url or language changes events' URLs or their dates' words: in no fingerprint.
-    was = (previous.calendar.base_url, previous.calendar.language) if previous else None
-    moved = was is not None and was != (calendar.base_url, calendar.language)
+    # What every dated event shows (URLs, its dates' words, TZID) that no fingerprint holds.
+    moved = previous is not None and any(getattr(previous.calendar, k) != getattr(calendar, k)
+                                         for k in ("base_url", "language", "timezone"))
     for session in schedule.sessions:
         entry = history.sessions.get(session.id)
         before = previous.session(session.id) if previous is not None else None
