@@ -7,10 +7,12 @@ and the personal .ics of `agenda link` are read back by independent parsers."""
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import feedparser
 import icalendar
@@ -18,11 +20,13 @@ import lxml.etree
 import pytest
 import vobject
 from click.testing import CliRunner
+from dateutil.tz import tzical
 
 from agenda import create_app
 from agenda.cli import main
 from agenda.loader import load_schedule
 from tests.conftest import FIXTURES, SEVERAL, SHIPPED
+from tests.test_ical_vtimezone import instants
 
 NOW = "2026-12-05T12:00:00+01:00"
 SECRET = "Vq3xL9pZ2mK7tR4wY8bN6cD1fG5hJ0sA"
@@ -127,6 +131,21 @@ def test_every_time_reads_from_our_vtimezone_as_zoneinfo_says(served: dict[str, 
                 assert getattr(expected.tzinfo, "key", None) == "Europe/Paris", key
                 read = other.contents[name.lower()][0].value
                 assert read.astimezone(UTC) == expected.astimezone(UTC), (key, name)
+
+
+def test_every_vtimezone_gives_zoneinfo_offsets_at_every_change_of_its_years(
+    served: dict[str, bytes],
+) -> None:
+    """RFC 5545's onsets (02:00 for Paris in March, 03:00 in October), read by dateutil, in
+    every year that holds an event."""
+    for key, data in calendars(served):
+        times = [e.decoded(n) for e in icalendar.Calendar.from_ical(data).walk("VEVENT")
+                 for n in ("DTSTART", "DTEND")]
+        zone = ZoneInfo("Europe/Paris")
+        ours = tzical(io.StringIO(data.decode())).get("Europe/Paris")
+        wrong = [t for year in {t.year for t in times} for t in instants(zone, year, year)
+                 if t.astimezone(ours).utcoffset() != t.astimezone(zone).utcoffset()]
+        assert wrong == [], key
 
 
 def test_every_event_has_uid_dtstamp_sequence_and_organizer(served: dict[str, bytes]) -> None:
