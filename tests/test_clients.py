@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import feedparser
 import icalendar
 import lxml.etree
+import lxml.html
 import pytest
 import vobject
 from click.testing import CliRunner
@@ -49,7 +50,7 @@ def withdrawn(folder: Path, runner: CliRunner) -> Path:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
-    """'<data set>:<url>' -> bytes, for every .ics, RSS and Atom file we serve."""
+    """'<data set>:<url>' -> bytes, for every .ics, RSS, Atom and HTML file we serve."""
     runner, found = CliRunner(), {}
     sources = {"shipped": SHIPPED, "several": SEVERAL, "readers": FIXTURES / "readers.toml",
                "rhythm": FIXTURES / "desk_preview.toml", "withdrawn": None}
@@ -66,7 +67,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
                                      str(folder / "site")])
         assert built.exit_code == 0, built.output
         for file in (folder / "site").rglob("*"):
-            if file.suffix in (".ics", ".xml") and "_" not in file.parts[-2][:1]:
+            if file.suffix in (".ics", ".xml", ".html") and "_" not in file.parts[-2][:1]:
                 found[f"{name}:/{file.relative_to(folder / 'site')}"] = file.read_bytes()
         schedule = load_schedule(path)
         config = {"AGENDA_DATA": str(path), "AGENDA_SECRET": SECRET, "AGENDA_NOW": NOW}
@@ -228,3 +229,15 @@ def test_every_news_feed_reads_with_author_ids_and_dates_of_its_own(
             assert entry.id.startswith("https://"), key
             published = entry.get("published_parsed") or entry.updated_parsed
             assert datetime(*published[:6], tzinfo=UTC) <= built, key
+
+
+def test_add_to_calendar_links_stay_short(served: dict[str, bytes]) -> None:
+    """Browsers and Google fail on very long URLs: the page says the rest."""
+    found = 0
+    for key, data in served.items():
+        if key.endswith(".html"):
+            for href in lxml.html.fromstring(data).xpath("//a/@href"):
+                if href.startswith(("https://calendar.google.com/", "https://outlook.")):
+                    found += 1
+                    assert len(href) < 2_000, key
+    assert found
