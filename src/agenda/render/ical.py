@@ -131,8 +131,7 @@ def _timezones(schedule: Schedule, span: Sequence[Session | Planned]) -> Iterato
         moment = (schedule.last_modified or datetime(1970, 1, 1, tzinfo=UTC)).astimezone(zone)
         yield build_vtimezone(zone, moment, moment, None)
         return
-    first = min(s.start for s in span if s.start)
-    last = max(s.end for s in span if s.end)
+    first, last = min(s.start for s in span if s.start), max(s.end for s in span if s.end)
     for zone in sorted({s.start.tzinfo for s in span if s.start},
                        key=lambda z: getattr(z, "key", "")):
         # Only the years that hold a session: sessions centuries apart stay cheap.
