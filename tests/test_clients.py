@@ -37,13 +37,15 @@ SUBSCRIPTION_ONLY = ("NAME", "X-WR-CALNAME", "X-WR-TIMEZONE", "REFRESH-INTERVAL"
 
 
 def withdrawn(folder: Path, runner: CliRunner) -> Path:
-    """The several-sessions fixture, published, then published again without « provisoire »."""
+    """The several-sessions fixture, published, then again without « provisoire », withdrawn,
+    and with « automne » three days later."""
     raw = SEVERAL.read_text("utf-8")
     path = folder / "sessions.toml"
     path.write_text(raw, "utf-8")
     assert runner.invoke(main, ["publish", str(path)]).exit_code == 0
     start, end = raw.index('[[sessions]]\nid = "provisoire"'), raw.index('[[sessions]]\nid = "sans')
-    path.write_text(raw[:start] + raw[end:], "utf-8")
+    moved = raw[:start] + raw[end:]  # and « automne » moved, as the history then tells it
+    path.write_text(moved.replace("2021-10-31T", "2021-11-03T"), "utf-8")
     assert runner.invoke(main, ["publish", "--withdraw", "provisoire", str(path)]).exit_code == 0
     return path
 
@@ -103,6 +105,8 @@ def test_every_kind_of_file_is_checked(served: dict[str, bytes]) -> None:
                  r"withdrawn:/cities/nantes/calendar\.ics$", r"\?series=", r"\?city=",
                  r"/private/.*\.ics\?email=", r"/series/.*/atom\.xml$", r"/cities/.*/rss\.xml$"):
         assert any(re.search(kind, k) for k in keys), kind
+    moved = icalendar.Calendar.from_ical(served["withdrawn:/events/automne.ics"])
+    assert "(initialement prévue le dimanche 31" in str(moved.walk("VEVENT")[0]["DESCRIPTION"])
 
 
 def test_every_tzid_has_its_vtimezone_in_yearly_rules(served: dict[str, bytes]) -> None:
