@@ -245,3 +245,25 @@ def test_add_to_calendar_links_stay_short(served: dict[str, bytes]) -> None:
                     found += 1
                     assert len(href) < 2_000, key
     assert found
+
+
+def test_an_entry_has_one_id_and_date_in_every_feed_it_is_in(served: dict[str, bytes]) -> None:
+    """Feed readers know an entry by its guid / id: the whole feed and a series' or a city's,
+    RSS and Atom, give it the same one, with the same title and date."""
+    seen: dict[tuple[str, str], tuple[str, tuple[int, ...]]] = {}
+    for key, data in served.items():
+        if ".xml" in key:
+            for entry in feedparser.parse(data).entries:
+                said = (entry.title, tuple(entry.get("published_parsed") or entry.updated_parsed))
+                assert seen.setdefault((key.split(":")[0], entry.id), said) == said, key
+    assert len(seen) > 10
+
+
+def test_rss_and_atom_of_a_list_hold_the_same_entries(served: dict[str, bytes]) -> None:
+    pairs = 0
+    for key, data in served.items():
+        if key.endswith("rss.xml") and (atom := served.get(key[:-7] + "atom.xml")):
+            pairs += 1
+            ids = [[e.id for e in feedparser.parse(d).entries] for d in (data, atom)]
+            assert ids[0] == ids[1], key
+    assert pairs
