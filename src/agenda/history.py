@@ -75,7 +75,7 @@ class SessionChange:
         return _("{place}: {message}", place=self.id, message=what)
 
 
-def shown(calendar: CalendarInfo, series: Series) -> dict[str, str]:
+def series_view(calendar: CalendarInfo, series: Series) -> dict[str, str]:
     """What every event of `series` shows of it and of the organizer, sessions' and planned."""
     organizer = calendar.organizer
     return {"series": f"{series.title}\n{series.club}",
@@ -87,7 +87,7 @@ def visible(calendar: CalendarInfo, session: Session) -> dict[str, str]:
 
     Not the announcement date nor older files' revision fields (they say when, not what); the
     private video link is in, because registered people's personal links carry it."""
-    return {**shown(calendar, session.series),
+    return {**series_view(calendar, session.series),
         "number": "" if session.number is None else str(session.number),
         "city": session.city,
         "title": session.title,
@@ -210,7 +210,7 @@ def _planned_entries(schedule: Schedule, old: Mapping[str, Entry], now: datetime
             key = planned_key(series.id, number)
             if key in taken:
                 continue
-            digest = fingerprint({**shown(calendar, series), "zone": calendar.timezone.key,
+            digest = fingerprint({**series_view(calendar, series), "zone": calendar.timezone.key,
                                   "start": start.isoformat(), "end": end.isoformat()})
             entry = old.get(key)
             if entry is None:
