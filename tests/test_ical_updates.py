@@ -61,3 +61,13 @@ def test_every_event_that_says_something_new_is_sequenced_and_stamped_again(
         assert int(after[key]["SEQUENCE"]) > int(before[key]["SEQUENCE"]), key
         assert after[key].decoded("DTSTAMP") > before[key].decoded("DTSTAMP"), key
         assert after[key].decoded("LAST-MODIFIED") > before[key].decoded("LAST-MODIFIED"), key
+
+
+def test_editors_read_that_planned_dates_changed_not_that_they_moved() -> None:
+    """A new organizer re-sequences the planned dates without moving them."""
+    text = (FIXTURES / RHYTHM).read_text("utf-8")
+    first = first_version(text.encode(), "s.toml")
+    edited = text.replace('organizer = { name = "CEPS"', 'organizer = { name = "CEPS Club"')
+    _, changes = next_version(first, edited.encode(), "s.toml", NOW)
+    planned = [c.details for c in changes if c.id.startswith("date prévue ")]
+    assert planned == [("date prévue modifiée",)] * 3

@@ -347,7 +347,7 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
     for key in sorted(planned):
         old, new = history.planned.get(key), planned[key]
         if old is None or old.sequence != new.sequence:
-            what = _("planned date, to be announced") if old is None else _("planned date moved")
+            what = _("planned date, to be announced") if old is None else _("planned date changed")
             if old is None and new.uid != planned_uid(calendar, *key.rsplit("/", 1)):
                 what = _("planned date, to be announced, new UID {uid}: its first UID stays "
                          "with the session that took over this date", uid=new.uid)
