@@ -1,12 +1,13 @@
 """The calendar feed read back by independent parsers gives the right instants.
 
-Each check also renames the zone (TZID=Test/Zone) so that a parser cannot fall
+Each check also renames the zone (TZID=Test/Zone0, 1…) so that a parser cannot fall
 back on its own tz database: the instants must come from our VTIMEZONE.
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 from datetime import UTC, datetime
 
 import icalendar
@@ -18,11 +19,16 @@ from dateutil.tz import tzical
 from agenda.model import Schedule
 from agenda.render.ical import feed_bytes, session_bytes
 
+NAMES = itertools.count()
+
 
 def renamed_zone(data: bytes, zone: str = "Europe/Paris") -> bytes:
-    """The same calendar with its TZID renamed to one no tz database knows."""
-    return data.replace(f"TZID:{zone}".encode(), b"TZID:Test/Zone").replace(
-        f"TZID={zone}".encode(), b"TZID=Test/Zone"
+    """The same calendar with its TZID renamed to one no tz database knows, a new one each time:
+    icalendar and vobject keep the first VTIMEZONE of a name for the whole process, and would
+    read every later file by it."""
+    name = f"Test/Zone{next(NAMES)}".encode()
+    return data.replace(f"TZID:{zone}".encode(), b"TZID:" + name).replace(
+        f"TZID={zone}".encode(), b"TZID=" + name
     )
 
 

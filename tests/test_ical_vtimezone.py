@@ -71,7 +71,7 @@ def test_vtimezone_offsets_match_zoneinfo_dateutil(name: str, first_year: int, l
 def test_vtimezone_offsets_match_zoneinfo_icalendar(name: str, first_year: int, last_year: int):
     zone = ZoneInfo(name)
     calendar = icalendar.Calendar.from_ical(vtimezone_bytes(name, first_year, last_year))
-    parsed = calendar.walk("VTIMEZONE")[0].to_tz()
+    parsed = calendar.walk("VTIMEZONE")[0].to_tz(lookup_tzid=False)  # ours, not zoneinfo
     wrong = [
         t for t in instants(zone, first_year, last_year)
         if t.astimezone(parsed).utcoffset() != t.astimezone(zone).utcoffset()

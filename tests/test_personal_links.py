@@ -75,6 +75,22 @@ def test_link_gives_the_ics_with_the_private_video_link(runner: CliRunner) -> No
     assert PRIVATE in str(event["DESCRIPTION"])
 
 
+def test_personal_ics_replaces_the_public_event_a_calendar_holds(runner: CliRunner) -> None:
+    """Whoever added the public event first, then opens their personal .ics, gets the link:
+    calendars replace an event of the same UID only when its SEQUENCE grows (CLIENTS.md)."""
+    client = client_with(SECRET)
+
+    def event(path: str) -> icalendar.Event:
+        return icalendar.Calendar.from_ical(client.get(path).data).walk("VEVENT")[0]
+
+    public, mine = event("/events/automne.ics"), event(ics_of(make_link(runner, "automne")))
+    assert str(mine["UID"]) == str(public["UID"])
+    assert int(mine["SEQUENCE"]) > int(public["SEQUENCE"])
+    # A link already public: the same event, byte for byte.
+    shared = client.get(ics_of(make_link(runner, "printemps", "--email", "a@example.org")))
+    assert shared.data == client.get("/events/printemps.ics").data
+
+
 @pytest.mark.parametrize(
     "tamper",
     [

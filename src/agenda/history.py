@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from agenda.errors import Problem, ScheduleError
 from agenda.i18n import _
-from agenda.model import CalendarInfo, Change, Planned, Revision, Schedule, Session, Status, iso
+from agenda.model import CalendarInfo, Change, Planned, Revision, Schedule, Series, Session, Status
 from agenda.planning import on_clock, open_occurrences
 
 FIRST = ("published",)
@@ -75,19 +75,24 @@ class SessionChange:
         return _("{place}: {message}", place=self.id, message=what)
 
 
+def series_view(calendar: CalendarInfo, series: Series) -> dict[str, str]:
+    """What every event of `series` shows of it and of the organizer, sessions' and planned."""
+    organizer = calendar.organizer
+    return {"series": f"{series.title}\n{series.club}",
+            "organizer": f"{organizer.name}\n{organizer.email or ''}\n{organizer.url or ''}"}
+
+
 def visible(calendar: CalendarInfo, session: Session) -> dict[str, str]:
     """What subscribers see of a session, field by field, as text: the fingerprint's input.
 
     Not the announcement date nor older files' revision fields (they say when, not what); the
     private video link is in, because registered people's personal links carry it."""
-    organizer = calendar.organizer
-    return {
-        "series": f"{session.series.title}\n{session.series.club}",
+    return {**series_view(calendar, session.series),
         "number": "" if session.number is None else str(session.number),
         "city": session.city,
         "title": session.title,
-        "start": iso(session.start) or "",
-        "end": iso(session.end) or "",
+        "start": session.start.isoformat() if session.start else "",
+        "end": session.end.isoformat() if session.end else "",
         "status": session.status.value,
         "held": "yes" if session.held else "",
         "speakers": "\n".join(f"{p.name}, {p.role}" for p in session.speakers),
@@ -98,7 +103,6 @@ def visible(calendar: CalendarInfo, session: Session) -> dict[str, str]:
         "video_public": "yes" if session.video_public else "",
         "registration_url": session.registration_url or "",
         "replay_url": session.replay_url or "",
-        "organizer": f"{organizer.name}\n{organizer.email or ''}\n{organizer.url or ''}",
     }
 
 
@@ -206,7 +210,7 @@ def _planned_entries(schedule: Schedule, old: Mapping[str, Entry], now: datetime
             key = planned_key(series.id, number)
             if key in taken:
                 continue
-            digest = fingerprint({"series": f"{series.title}\n{series.club}",
+            digest = fingerprint({**series_view(calendar, series), "zone": calendar.timezone.key,
                                   "start": start.isoformat(), "end": end.isoformat()})
             entry = old.get(key)
             if entry is None:
@@ -259,8 +263,9 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
         problems.append(Problem(schedule.source, _("session '{id}'", id=session_id), field, text))
 
     regrouped: set[str] = set()  # the lists of sessions whose announcement, city or series changed
-    # A new base_url changes every event's URL and page link, which no fingerprint holds.
-    moved = previous is not None and previous.calendar.base_url != calendar.base_url
+    # What every dated event shows (URLs, its dates' words, TZID) that no fingerprint holds.
+    moved = previous is not None and any(getattr(previous.calendar, k) != getattr(calendar, k)
+                                         for k in ("base_url", "language", "timezone"))
     for session in schedule.sessions:
         entry = history.sessions.get(session.id)
         before = previous.session(session.id) if previous is not None else None
@@ -342,7 +347,7 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
     for key in sorted(planned):
         old, new = history.planned.get(key), planned[key]
         if old is None or old.sequence != new.sequence:
-            what = _("planned date, to be announced") if old is None else _("planned date moved")
+            what = _("planned date, to be announced") if old is None else _("planned date changed")
             if old is None and new.uid != planned_uid(calendar, *key.rsplit("/", 1)):
                 what = _("planned date, to be announced, new UID {uid}: its first UID stays "
                          "with the session that took over this date", uid=new.uid)
@@ -380,9 +385,7 @@ def _detail(name: str, before: Session | None, after: Session) -> str:
         old = old.astimezone(new.tzinfo) if old and new else old  # another zone: the same clock
         shown = "%H:%M" if old and new and old.date() == new.date() else "%Y-%m-%d %H:%M"
         return f"{name} " + " → ".join(f"{t:{shown}}" if t else _("none") for t in (old, new))
-    if name == "status":
-        return f"status {before.status.value} → {after.status.value}"
-    return name
+    return f"status {before.status.value} → {after.status.value}" if name == "status" else name
 
 
 def apply(schedule: Schedule, history: History) -> Schedule:
@@ -410,8 +413,7 @@ def apply(schedule: Schedule, history: History) -> Schedule:
         series = schedule.series_by_id(series_id)
         if series is None or series.rhythm is None:
             continue
-        # A planned date needs a DTSTAMP: its revision, else the version's
-        # time, else (a file with no date at all) the rhythm's first day.
+        # Its DTSTAMP: its revision's, else the version's, else (no date at all) the rhythm's start.
         stamp = max((r.at for r in entry.revisions), default=None) or history.published
         updated = on_clock(stamp or series.rhythm.first, zone)
         planned.extend(

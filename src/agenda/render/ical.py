@@ -110,17 +110,14 @@ def build_planned(calendar: CalendarInfo, planned: Planned) -> Event:
 def _head(info: CalendarInfo, name: str | None, subscription: bool) -> Calendar:
     """The VCALENDAR's own properties, without components."""
     cal = Calendar()
-    cal.add("prodid", PRODID)
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
-    cal.add("method", "PUBLISH")
+    for prop, value in (("prodid", PRODID), ("version", "2.0"), ("calscale", "GREGORIAN"),
+                        ("method", "PUBLISH")):
+        cal.add(prop, value)
     if subscription:
-        title = name or info.name
-        cal.add("name", _Text(title))
-        cal.add("x-wr-calname", _Text(title))
-        if info.description:
-            cal.add("description", _Text(info.description))
-            cal.add("x-wr-caldesc", _Text(info.description))
+        for prop in ("name", "x-wr-calname"):  # RFC 7986's, and the one Apple and Google read
+            cal.add(prop, _Text(name or info.name))
+        for prop in ("description", "x-wr-caldesc") if info.description else ():
+            cal.add(prop, _Text(info.description))
         cal.add("x-wr-timezone", vText(info.timezone.key))
         cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
         cal.add("x-published-ttl", vDuration(REFRESH))
@@ -134,8 +131,7 @@ def _timezones(schedule: Schedule, span: Sequence[Session | Planned]) -> Iterato
         moment = (schedule.last_modified or datetime(1970, 1, 1, tzinfo=UTC)).astimezone(zone)
         yield build_vtimezone(zone, moment, moment, None)
         return
-    first = min(s.start for s in span if s.start)
-    last = max(s.end for s in span if s.end)
+    first, last = min(s.start for s in span if s.start), max(s.end for s in span if s.end)
     for zone in sorted({s.start.tzinfo for s in span if s.start},
                        key=lambda z: getattr(z, "key", "")):
         # Only the years that hold a session: sessions centuries apart stay cheap.

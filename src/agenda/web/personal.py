@@ -44,8 +44,10 @@ def _signed_session(session_id: str, signed: str, suffix: str = "") -> tuple[Sch
     session = schedule.session(session_id)
     if (why := missing(schedule, f"/events/{session_id}{suffix}")) or session is None:
         abort(404, description=why)
-    # Registered people get the link: the renderers then treat it as published.
-    return schedule, dataclasses.replace(session, video_public=bool(session.video_url))
+    # The link, published for them; a SEQUENCE above the public event's replaces it in calendars.
+    hidden = session.video_url is not None and not session.video_public
+    return schedule, dataclasses.replace(session, video_public=bool(session.video_url),
+                                         sequence=session.sequence + hidden)
 
 
 @bp.get("/events/<session_id>/private/<signed>")
