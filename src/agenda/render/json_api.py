@@ -144,11 +144,20 @@ def to_bytes(document: dict[str, Any]) -> bytes:
 def events_bytes(schedule: Schedule, now: datetime | None = None) -> bytes:
     """/events.json at `now` (see `schedule_document`), compact: `json.dumps`'s bytes, written a
     member and a session at a time so that the sessions' documents are never all held at once."""
-    members = [_compact(key) + b":" + (b"[" + b",".join(
-        _compact(session_document(schedule, s, now)) for s in ordered(schedule)) + b"]"
-        if key == "sessions" else _compact(value))
-        for key, value in sorted(schedule_document(schedule, now, sessions=False).items())]
-    return b"{" + b",".join(members) + b"}\n"
+    pieces = []  # joined once: 25 MB at 10,000 sessions, never copied piece by piece
+    for key, value in sorted(schedule_document(schedule, now, sessions=False).items()):
+        pieces += [b"," if pieces else b"{", _compact(key), b":"]
+        if key != "sessions":
+            pieces.append(_compact(value))
+            continue
+        pieces.append(b"[")
+        for number, s in enumerate(ordered(schedule)):
+            if number:
+                pieces.append(b",")
+            pieces.append(_compact(session_document(schedule, s, now)))
+        pieces.append(b"]")
+    pieces.append(b"}\n")
+    return b"".join(pieces)
 
 
 def _compact(value: Any) -> bytes:
