@@ -218,12 +218,13 @@ def shared_documents(version: Version, now: datetime, events: dict[str, bytes],
     for name, content_type in STATIC_FILES.items():
         yield Document(f"/static/{name}", content_type,
                        lambda name=name: (STATIC_FOLDER / name).read_bytes(), _digest(name))
-    yield from _filtered(version, now, None, None, schedule.sessions, events, prints)
+    made = (events, prints, feeds.changed_by(schedule.sessions, now) or feeds.NO_DATE)  # once
+    yield from _filtered(version, now, None, None, schedule.sessions, *made)
     for series in schedule.series:
         chosen = tuple(s for s in schedule.sessions if s.series.id == series.id)
-        yield from _filtered(version, now, series.id, None, chosen, events, prints)
+        yield from _filtered(version, now, series.id, None, chosen, *made)
     for series_id, title in version.history.gone_series.items():  # their feeds stay, empty
-        yield from _filtered(version, now, series_id, None, (), events, prints, title)
+        yield from _filtered(version, now, series_id, None, (), *made, title)
     by_city: dict[str, list[Session]] = {}
     for session in schedule.sessions:
         by_city.setdefault(session.city, []).append(session)
@@ -231,7 +232,7 @@ def shared_documents(version: Version, now: datetime, events: dict[str, bytes],
     for city in (*sorted(by_city), *version.history.gone_cities):
         named.setdefault(links.city_slug(city), city)
     for city in named.values():
-        yield from _filtered(version, now, None, city, tuple(by_city.get(city, ())), events, prints)
+        yield from _filtered(version, now, None, city, tuple(by_city.get(city, ())), *made)
     for session in schedule.sessions:  # the .ics of a dated session, made of its VEVENT
         if session.is_dated:
             path = links.ics_path(session)
@@ -244,9 +245,9 @@ def shared_documents(version: Version, now: datetime, events: dict[str, bytes],
 
 def _filtered(version: Version, now: datetime, series_id: str | None, city: str | None,
               chosen: tuple[Session, ...], events: dict[str, bytes], prints: dict[str, str],
-              series_title: str | None = None) -> Iterator[Document]:
+              anyone: datetime, series_title: str | None = None) -> Iterator[Document]:
     """The calendar and news feeds of the whole schedule, a series or a city (a series gone
-    from the schedule by its `series_title`)."""
+    from the schedule by its `series_title`); `anyone`: feeds.feed_updated's."""
     schedule = version.schedule
     calendar = schedule.calendar
     title = wording.publication_title(schedule, series_id, city, series_title)
@@ -271,7 +272,7 @@ def _filtered(version: Version, now: datetime, series_id: str | None, city: str 
     due = tuple((len(feeds.news([s], now)), s.is_over(now)) for s in published)
     if latest_update(chosen) is None:  # nothing of its own: dated by the whole schedule
         made_of = f"{version.number}:{version.digest}"
-    updated = feeds.feed_updated(schedule, published, chosen, now, listed)  # its lastBuildDate
+    updated = feeds.feed_updated(schedule, published, chosen, now, listed, anyone)  # lastBuildDate
     for name, render, content_type in (("rss.xml", feeds.rss_bytes, RSS_TYPE),
                                        ("atom.xml", feeds.atom_bytes, ATOM_TYPE)):
         path = folder + name

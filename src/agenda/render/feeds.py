@@ -62,19 +62,26 @@ def news(sessions: Iterable[Session], until: datetime | None = None
     return sorted(found, key=lambda pair: pair[1].at, reverse=True)
 
 
+def changed_by(sessions: Iterable[Session], until: datetime | None) -> datetime | None:
+    """The latest change of `sessions` made by `until` (never a date to come)."""
+    return max((t for s in sessions if (t := s.updated) and (until is None or t <= until)),
+               default=None)
+
+
 def feed_updated(schedule: Schedule, entries: Sequence[Session],
                  selected: Sequence[Session] | None = None, until: datetime | None = None,
-                 listed: datetime | None = None) -> datetime:
+                 listed: datetime | None = None, anyone: datetime | None = None) -> datetime:
     """The feed's `updated`/`lastBuildDate`: latest entry update or end (by `until`: its body
-    changes then) or loss of a session (`listed`), else the latest change by `until` (never a
-    date to come) of the sessions it is about (`selected`), else of any, else 1970."""
+    changes then) or loss of a session (`listed`), else the latest change by `until` of the
+    sessions it is about (`selected`), else of any (`anyone`: that of all the sessions, which
+    the builder finds once for its 10,000 feeds; NO_DATE for none), else 1970."""
     stamps = [entry_updated(s) for s in entries]
     stamps += [s.end for s in entries if until and s.end and s.end <= until]
     # An edit outside the sessions; the feed losing one (a withdrawal, a move to another city).
     stamps += [t for t in (schedule.calendar.updated, listed) if t is not None]
-    for group in (selected or (), schedule.sessions):
-        stamps = stamps or [t for s in group if (t := s.updated) and (until is None or t <= until)]
-    return max(stamps, default=NO_DATE).astimezone(schedule.calendar.timezone)
+    moment = max(stamps, default=None) or changed_by(selected or (), until) or anyone \
+        or changed_by(schedule.sessions, until) or NO_DATE
+    return moment.astimezone(schedule.calendar.timezone)
 
 
 def _text(value: str) -> str:
