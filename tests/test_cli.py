@@ -216,12 +216,18 @@ def test_publish_says_a_new_history_is_reported_until_confirmed(tmp_path: Path) 
         {"AGENDA_DATA": str(path), "TESTING": True}).test_client().get("/healthz").text
 
 
-def test_publish_refuses_a_dropped_session_until_withdrawn(tmp_path: Path) -> None:
+def shipped_published(tmp_path: Path) -> tuple[CliRunner, Path, str]:
+    """A copy of the shipped schedule, published by `agenda publish`; its runner and text."""
     runner = CliRunner()
     path = tmp_path / "sessions.toml"
     text = SHIPPED.read_text(encoding="utf-8")
     path.write_text(text, encoding="utf-8")
     assert runner.invoke(main, ["publish", str(path)]).exit_code == 0
+    return runner, path, text
+
+
+def test_publish_refuses_a_dropped_session_until_withdrawn(tmp_path: Path) -> None:
+    runner, path, text = shipped_published(tmp_path)
     start = text.index('[[sessions]]\nid = "bourges"')
     end = text.index('[[sessions]]\nid = "clermont-ferrand"')
     path.write_text(text[:start] + text[end:], encoding="utf-8")
@@ -243,11 +249,7 @@ def test_publish_refuses_a_dropped_session_until_withdrawn(tmp_path: Path) -> No
 
 
 def test_check_says_to_give_a_renamed_session_its_id_back(tmp_path: Path) -> None:
-    runner = CliRunner()
-    path = tmp_path / "sessions.toml"
-    text = SHIPPED.read_text(encoding="utf-8")
-    path.write_text(text, encoding="utf-8")
-    assert runner.invoke(main, ["publish", str(path)]).exit_code == 0
+    runner, path, text = shipped_published(tmp_path)
     uid = icalendar.Calendar.from_ical(create_app({"AGENDA_DATA": str(path), "TESTING": True})
                                        .test_client().get("/calendar.ics").data)
     path.write_text(text.replace('id = "clermont-ferrand"', 'id = "clermont"'), encoding="utf-8")
