@@ -19,20 +19,12 @@ from jsonschema.exceptions import ValidationError
 
 from agenda import create_app
 from agenda.model import Schedule
-from tests.conftest import MINIMAL
+from tests.conftest import LYON_OCTOBER, MINIMAL
 from tests.test_planned_dates import TEXT
 from tests.test_store_versions import touch_later
 
 # A session to come in Lyon, announced: the tests below add a field or two to it.
-LYON = """
-[[sessions]]
-id = "lyon"
-series = "s"
-city = "Lyon"
-start = 2099-10-21T08:45:00
-end = 2099-10-21T10:15:00
-announced = 2026-10-01
-"""
+LYON = LYON_OCTOBER.replace("2026-10-21", "2099-10-21")
 
 
 def validator(client: FlaskClient) -> Draft202012Validator:
