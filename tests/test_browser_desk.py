@@ -7,6 +7,7 @@ With AGENDA_SCREENSHOTS=1 the flow also saves the screenshots of the editors' gu
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -57,6 +58,16 @@ def press(page: Page, selector: str, key: str = "Enter") -> None:
     page.locator(selector).first.focus()
     with page.expect_navigation():
         page.keyboard.press(key)
+
+
+@contextlib.contextmanager
+def french_context(browser: Browser) -> Iterator[BrowserContext]:
+    """A browser context in French, closed however the test ends."""
+    context = browser.new_context(locale="fr-FR")
+    try:
+        yield context
+    finally:
+        context.close()
 
 
 def log_in(page: Page, url: str, email: str = EMAIL) -> None:
@@ -176,8 +187,7 @@ def test_browser_desk_whole_flow_without_javascript(
 
 def test_browser_desk_actions_reachable_with_tab(browser: Browser, desk: tuple[str, Path]) -> None:
     url, _ = desk
-    context = browser.new_context(locale="fr-FR")
-    try:
+    with french_context(browser) as context:
         page = context.new_page()
         log_in(page, url)
         reached = []
@@ -189,8 +199,6 @@ def test_browser_desk_actions_reachable_with_tab(browser: Browser, desk: tuple[s
                       "Annuler Clermont-Ferrand", "Ajouter le replay Clermont-Ferrand",
                       "Brouillon et publication", "Se déconnecter"):
             assert label in reached, (label, reached)
-    finally:
-        context.close()
 
 
 DESK_PAGES = [
@@ -310,8 +318,7 @@ def test_browser_desk_login_ended_keeps_what_was_typed_as_its_page_says(
     # the page said to log in and make the change again, an hour of typing lost. Followed
     # as it now says, the browser's Back gives the text back, and it is saved.
     url, _schedule = desk
-    context = browser.new_context(locale="fr-FR")
-    try:
+    with french_context(browser) as context:
         typed = "Un long texte, tapé pendant une heure."
         page = typing_while_logged_out(context, url, typed, log_in_again=False)
         press(page, "button:has-text('Enregistrer dans le brouillon')")
@@ -327,8 +334,6 @@ def test_browser_desk_login_ended_keeps_what_was_typed_as_its_page_says(
             again.locator("button:has-text('Se connecter')").click()
         again.close()
         typed_back_and_saved(page, url, typed)
-    finally:
-        context.close()
 
 
 def test_browser_desk_form_from_before_a_new_login_keeps_what_was_typed_as_its_page_says(
@@ -338,15 +343,12 @@ def test_browser_desk_form_from_before_a_new_login_keeps_what_was_typed_as_its_p
     # failed, and the page said to reload it, which loses what was typed. Followed as it
     # now says, the browser's Back gives the text back, and it is saved.
     url, _schedule = desk
-    context = browser.new_context(locale="fr-FR")
-    try:
+    with french_context(browser) as context:
         typed = "Un texte tapé avant de se reconnecter ailleurs."
         page = typing_while_logged_out(context, url, typed, log_in_again=True)
         press(page, "button:has-text('Enregistrer dans le brouillon')")
         assert "Précédent" in page.locator("main").inner_text()
         typed_back_and_saved(page, url, typed)
-    finally:
-        context.close()
 
 
 def test_browser_desk_keeps_an_email_address_with_accents_as_typed(
@@ -355,8 +357,7 @@ def test_browser_desk_keeps_an_email_address_with_accents_as_typed(
     # Chromium sends the domain of an <input type=email> as punycode: a press contact typed
     # « presse@mairie-évry.fr » was published as « presse@xn--mairie-vry-h7a.fr ».
     url, _schedule = desk
-    context = browser.new_context(locale="fr-FR")
-    try:
+    with french_context(browser) as context:
         page = context.new_page()
         log_in(page, url)
         page.goto(url + "/desk/contacts")
@@ -367,8 +368,6 @@ def test_browser_desk_keeps_an_email_address_with_accents_as_typed(
         contacts = json.loads(fetch(url + "/events.json"))["contacts"]
         assert [c["email"] for c in contacts if c["name"] == "Mairie d’Évry"] == \
             ["presse@mairie-évry.fr"]
-    finally:
-        context.close()
 
 
 def test_browser_desk_logs_in_an_editor_whose_address_has_accents(
@@ -379,13 +378,10 @@ def test_browser_desk_logs_in_an_editor_whose_address_has_accents(
     url, schedule = desk
     address = "redaction@mairie-évry.fr"
     add_editor(schedule, address)
-    context = browser.new_context(locale="fr-FR")
-    try:
+    with french_context(browser) as context:
         page = context.new_page()
         log_in(page, url, address)
         assert page.locator("form.logout button").count() == 1, page.locator("main").inner_text()
-    finally:
-        context.close()
 
 
 def test_browser_desk_other_site_can_neither_frame_nor_post_to_it(
@@ -406,8 +402,7 @@ value="correction"></form><iframe name="x"></iframe><iframe name="y"></iframe>
         start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
         return [hostile.encode("utf-8")]
 
-    context = browser.new_context(locale="fr-FR")
-    try:
+    with french_context(browser) as context:
         page = context.new_page()
         log_in(page, url)
         other = context.new_page()
@@ -419,5 +414,3 @@ value="correction"></form><iframe name="x"></iframe><iframe name="y"></iframe>
         page.goto(url + "/desk/")
         assert page.locator("form.logout button").count() == 1  # still logged in
         assert schedule.read_bytes() == before
-    finally:
-        context.close()
