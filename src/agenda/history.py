@@ -239,6 +239,17 @@ def first_history(schedule: Schedule) -> History:
     return History(version=1, published=published, sessions=sessions, planned=planned)
 
 
+# What revise says of a published session missing from the file, and of one losing its date
+# (msgids): the desk (agenda.desk.preview) knows them by these names, and says them its way.
+MISSING = ("was published and is missing from the file, so subscribers would never learn that "
+           "it is off. To call it off, put it back with status = \"cancelled\"; if you renamed "
+           "it, give it back its id '{id}': its calendar UID, address and news entries derive "
+           "from it (a new id makes a second event for whoever added it); to withdraw it on "
+           "purpose, run `agenda publish --withdraw {id}`")
+DATELESS = ("calendars already have this session; it cannot lose its date. To call it off, "
+            "keep its date and write status = \"cancelled\"")
+
+
 def revise(history: History, previous: Schedule | None, schedule: Schedule, now: datetime,
            withdraw: Collection[str] = (), correction: bool | None = None,
            editor: str | None = None) -> tuple[History, list[SessionChange]]:
@@ -291,10 +302,7 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
             fields = FIRST
             details = [_("new session") if entry is None else _("published again")]
         elif entry.in_calendar and not session.is_dated:
-            refuse(session.id, "start", _(
-                "calendars already have this session; it cannot lose its date. To call it "
-                "off, keep its date and write status = \"cancelled\""
-            ))
+            refuse(session.id, "start", _(DATELESS))
             continue
         else:
             seen = visible(calendar, before) if before is not None else None
@@ -333,13 +341,7 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
                 regrouped.update(off.lists)  # (else shared moves: it dates every list)
             changes.append(SessionChange(session_id, (_("withdrawn"),), entry.sequence, None))
         else:
-            refuse(session_id, "", _(
-                "was published and is missing from the file, so subscribers would never "
-                "learn that it is off. To call it off, put it back with status = \"cancelled\"; "
-                "if you renamed it, give it back its id '{id}': its calendar UID, address and news "
-                "entries derive from it (a new id makes a second event for whoever added it); "
-                "to withdraw it on purpose, run `agenda publish --withdraw {id}`", id=session_id,
-            ))
+            refuse(session_id, "", _(MISSING, id=session_id))
     if problems:
         raise ScheduleError(problems)
     held = {e.uid for e in sessions.values()}

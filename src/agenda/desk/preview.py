@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from agenda import history
 from agenda.errors import Problem, ScheduleError
 from agenda.format import SESSION
 from agenda.history import SessionChange, planned_key
@@ -54,28 +55,19 @@ class Pending:
     unchanged: bool = False  # the version published already: nothing to publish
 
 
-# The history's words for a published session missing from the file name a command; editors
-# have no terminal: the desk says what to do in the desk instead.
-_MISSING = ("was published and is missing from the file, so subscribers would never learn that "
-            "it is off. To call it off, put it back with status = \"cancelled\"; if you renamed "
-            "it, give it back its id '{id}': its calendar UID, address and news entries derive "
-            "from it (a new id makes a second event for whoever added it); to withdraw it on "
-            "purpose, run `agenda publish --withdraw {id}`")
-
-
-_DATELESS = ("calendars already have this session; it cannot lose its date. To call it "
-             "off, keep its date and write status = \"cancelled\"")
+# The history's words for a published session missing from the file, or losing its date, name a
+# command or a field: editors have no terminal, the desk says what to do in the desk instead.
 
 
 def _in_the_desk(problem: Problem, current: Version | None) -> Problem:
     """`problem`, in the desk's words when the command line's would not do."""
-    if problem.message == _(_DATELESS):
+    if problem.message == _(history.DATELESS):
         return replace(problem, message=_(
             "calendars already have this session; it cannot lose its date. To call it off, "
             "keep its date and click 'Cancel' on it; if it is postponed, give its new date "
             "(or mark it 'To be confirmed' at the date planned)."))
     for session_id in current.history.sessions if current is not None else ():
-        if problem.message == _(_MISSING, id=session_id):
+        if problem.message == _(history.MISSING, id=session_id):
             return replace(problem, message=_(
                 "was published and is missing from the draft, so subscribers would never learn "
                 "that it is off. To call it off, put it back (abandon the draft if it removed "
