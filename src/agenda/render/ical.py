@@ -17,7 +17,6 @@ from agenda.render.vtimezone import build_vtimezone
 
 PRODID = "-//agenda//agenda calendar publisher//FR"
 REFRESH = timedelta(hours=6)  # Apple and Nextcloud honour it; Google ignores it
-END = b"END:VCALENDAR\r\n"
 
 
 class _Text(vText):
@@ -195,13 +194,12 @@ def _assembled(
     series_ids: Collection[str], events: Mapping[str, bytes | None],
 ) -> bytes:
     """`build_calendar(...).to_ical()` byte for byte (a test compares both), the sessions'
-    VEVENTs taken from `events` when there: a VCALENDAR's bytes are its own lines, then each
-    component's bytes."""
+    VEVENTs taken from `events` when there: a VCALENDAR is its own content lines (BEGIN, its
+    properties; END) around its components, the dated events after its timezones."""
     cal = build_calendar(schedule, sessions, name, subscription, series_ids, with_events=False)
-    # The dated events come after the timezones, before the planned dates: cut at a line's
-    # start, as a text ("… END:VCALENDAR" in the description) may end a line with either.
-    cut = b"\r\nBEGIN:VEVENT\r\n" if cal.walk("VEVENT") else b"\r\n" + END
-    head, _, tail = cal.to_ical().partition(cut)
-    middle = b"".join(events.get(s.id) or event_bytes(schedule.calendar, s)
-                      for s in _in_order(sessions))
-    return head + cut[:2] + middle + cut[2:] + tail
+    *head, end = (cal.content_line(prop, value).to_ical() + b"\r\n"
+                  for prop, value in cal.property_items(recursive=False))
+    zones = [c.to_ical() for c in cal.subcomponents if c.name == "VTIMEZONE"]
+    planned = [c.to_ical() for c in cal.subcomponents if c.name != "VTIMEZONE"]
+    dated = [events.get(s.id) or event_bytes(schedule.calendar, s) for s in _in_order(sessions)]
+    return b"".join((*head, *zones, *dated, *planned, end))
