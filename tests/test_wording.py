@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import zoneinfo
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,6 +12,7 @@ import lxml.html
 import pytest
 
 from agenda import create_app
+from agenda.errors import ScheduleError
 from agenda.loader import parse_schedule
 from agenda.render import html, json_api, wording
 from tests.conftest import LYON_OCTOBER, MINIMAL, SEVERAL
@@ -62,13 +65,27 @@ def test_duration_reads_minutes_hours_and_days(minutes: int, expected: str) -> N
     assert wording.duration(timedelta(minutes=minutes)) == expected.replace("_", "\u00a0")
 
 
-@pytest.mark.parametrize(("zone", "city"), [
-    ("Europe/Brussels", "Bruxelles"), ("Pacific/Noumea", "Nouméa"),
-    ("Indian/Reunion", "La Réunion"), ("America/Sao_Paulo", "São Paulo"),
-    ("Europe/Paris", "Paris"),
+@pytest.mark.parametrize(("zone", "label"), [
+    ("Europe/Brussels", "heure de Bruxelles"), ("Pacific/Noumea", "heure de Nouméa"),
+    ("Indian/Reunion", "heure de La Réunion"), ("America/Sao_Paulo", "heure de São Paulo"),
+    ("Europe/Paris", "heure de Paris"),
+    # French elides and contracts: « d’Alger », « du Caire », « des Açores ».
+    ("Africa/Algiers", "heure d’Alger"), ("Europe/Amsterdam", "heure d’Amsterdam"),
+    ("Africa/Cairo", "heure du Caire"), ("Atlantic/Azores", "heure des Açores"),
+    ("Atlantic/Canary", "heure des îles Canaries"), ("Europe/Helsinki", "heure de Helsinki"),
+    # Named after no place: by the offset, whose sign Etc/ writes the POSIX way round.
+    ("UTC", "heure UTC"), ("Etc/GMT+3", "heure UTC−3"), ("Etc/GMT-14", "heure UTC+14"),
 ])
-def test_time_zone_is_named_as_the_french_write_its_city(zone: str, city: str) -> None:
-    """The zone's city came from its IANA key: « heure de Brussels », « heure de Noumea »."""
+def test_time_zone_is_named_as_the_french_write_its_city(zone: str, label: str) -> None:
+    """The zone's city came from its IANA key: « heure de Brussels », « heure de Noumea »;
+    then « heure de Alger », « heure de UTC », and « heure de GMT+3 » for three hours behind."""
+    said, event = _said(zone)
+    assert f"10 h 15, {label} Durée" in said
+    assert event["when"].replace("\xa0", " ").endswith(f"10 h 15, {label}")
+
+
+def _said(zone: str) -> tuple[str, dict[str, str]]:
+    """The text of Lyon's page and its /events.json entry, the calendar in `zone`."""
     text = MINIMAL.replace("[calendar]\n", f'[calendar]\ntimezone = "{zone}"\n') + LYON_OCTOBER
     schedule = parse_schedule(text, "sessions.toml")
     session = schedule.session("lyon")
@@ -77,5 +94,23 @@ def test_time_zone_is_named_as_the_french_write_its_city(zone: str, city: str) -
     page = lxml.html.fromstring(html.session_page(schedule, session, now))
     said = " ".join(page.xpath("//main")[0].text_content().replace("\xa0", " ").split())
     (event,) = json.loads(json_api.events_bytes(schedule, now))["sessions"]
-    assert f"10 h 15, heure de {city}" in said
-    assert event["when"].replace("\xa0", " ").endswith(f"10 h 15, heure de {city}")
+    return said, event
+
+
+def test_every_time_zone_the_loader_takes_is_named_right_on_pages() -> None:
+    # Factory and localtime load in zoneinfo but Babel cannot name them: pages were a
+    # traceback. A zone named after no place was « heure de GMT+3 » for UTC−3.
+    for zone in sorted(zoneinfo.available_timezones()):
+        try:
+            said, _ = _said(zone)
+        except ScheduleError as error:
+            assert "[calendar], champ timezone : " in str(error), zone
+            continue
+        label = re.search(r"10 h 15, heure (?:UTC(?:([+−])(\d+)(?::(\d\d))?)? Durée"
+                          r"|(?:de |d’|du |des )\w)", said)
+        assert label is not None and "GMT" not in said, zone
+        if label[0].endswith("Durée"):  # by its offset, which must be zoneinfo's
+            sign, hours, minutes = label.groups()
+            said_offset = timedelta(hours=int(hours or 0), minutes=int(minutes or 0))
+            offset = ZoneInfo(zone).utcoffset(datetime(2026, 10, 21, 10, 15))
+            assert (-said_offset if sign == "−" else said_offset) == offset, zone

@@ -19,6 +19,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
+from babel.dates import get_timezone_location
 from dateutil.tz import datetime_ambiguous, datetime_exists
 
 from agenda import syntax
@@ -462,7 +463,8 @@ class _Builder:
         zone_name = table.text("timezone")
         try:
             zone: ZoneInfo | None = ZoneInfo(zone_name)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
+            get_timezone_location(zone_name, "fr")  # pages name it (not Factory, localtime)
+        except (ZoneInfoNotFoundError, ValueError, OSError, LookupError):
             zone = None
             table.problem("timezone", _(
                 "'{name}' is not an IANA time zone name, such as 'Europe/Paris'", name=zone_name

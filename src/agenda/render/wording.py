@@ -17,6 +17,10 @@ from agenda.model import CalendarInfo, Change, Planned, Revision, Schedule, Sess
 
 # Joins the parts of a time (« 8 h 45 ») and a day to its month: a line never breaks inside them.
 NBSP = "\u00a0"
+VOWELS = "AEIOUÀÂÉÈÊËÎÏÔÖÛÜ"  # « d’Alger », « d’Oslo »; an h is left alone (« de Helsinki »)
+# CLDR's French names of time zones that are plural islands, without their article: « des ».
+PLURAL = {"Açores", "Bermudes", "Caïmans", "Chagos", "Cocos", "Comores", "Galápagos", "Kerguelen",
+          "Maldives", "Marquises", "Palaos"}
 # French spacing: a line never starts with « : ; ! ? » – » nor ends with « « » or « n° ».
 FRENCH_SPACES = re.compile(r" (?=[:;!?»–])|(?<=«) |(?<=n°) (?=\d)")
 STATUS_LABELS = {
@@ -99,9 +103,23 @@ def when(session: Session | Planned, locale: str = "fr", undated: str = UNDATED)
 
 
 def zone_label(session: Session | Planned) -> str:
-    """'heure de Paris', 'heure de Bruxelles': the zone's city as CLDR writes it in French."""
-    key = getattr(session.start.tzinfo if session.start else None, "key", "")
-    return f"heure de {get_timezone_location(key, _babel('fr'), return_city=True)}" if key else ""
+    """'heure de Paris', 'heure d’Alger', 'heure du Caire': the zone's city as CLDR writes it in
+    French; a zone named after no place by its offset then: 'heure UTC', 'heure UTC−3' (for
+    Etc/GMT+3, whose sign is POSIX's, the other way round)."""
+    start = session.start
+    if start is None or not (key := getattr(start.tzinfo, "key", "")):
+        return ""
+    city = get_timezone_location(key, _babel("fr"), return_city=True)
+    if not any(letter.islower() for letter in city):  # UTC, GMT+3, EST5EDT
+        minutes = round((start.utcoffset() or timedelta()).total_seconds() / 60)
+        hours, rest = divmod(abs(minutes), 60)
+        offset = f"{'+' if minutes > 0 else '−'}{hours}{f':{rest:02d}' if rest else ''}"
+        return f"heure UTC{offset if minutes else ''}"
+    for article, joined in (("Le ", "du "), ("Les ", "des "), ("Îles ", "des îles "),
+                            ("Île ", "de l’île ")):
+        if city.startswith(article):
+            return f"heure {joined}{city.removeprefix(article)}"
+    return f"heure {'des ' if city in PLURAL else 'd’' if city[0] in VOWELS else 'de '}{city}"
 
 
 def duration(span: timedelta) -> str:
