@@ -302,13 +302,12 @@ def event_jsonld(
 def session_page(
     schedule: Schedule, session: Session, now: datetime, ics: str | None = None
 ) -> bytes:
-    """GET /events/<id>: everything about one session, add-to-calendar links and JSON-LD.
-
-    `ics` replaces the public .ics address: a personal page offers the personal file."""
+    """GET /events/<id>: one session, add-to-calendar links and JSON-LD; `ics`: a personal
+    page's own .ics, and no JSON-LD (its video link is one person's: machines read the public)."""
     calendar = schedule.calendar
     past = session.is_over(now)
     image = session_image(calendar, session, past)
-    jsonld = event_jsonld(calendar, session, past=past, image=image)
+    jsonld = event_jsonld(calendar, session, past=past, image=image) if ics is None else None
     return _render(
         "session.html",
         **_site(calendar),
