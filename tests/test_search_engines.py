@@ -1,14 +1,18 @@
-"""The site as crawlers read it: noindex, canonical addresses and JSON-LD.
+"""The site as crawlers read it: robots.txt, the sitemap, noindex, canonical addresses, JSON-LD.
 
-Parsed with lxml and json, and compared with what our own JSON says of each session: a search
-engine indexes every page meant for it, and only those, each at one address.
+Parsed with urllib.robotparser, lxml and json, and compared with what our own JSON says of each
+session: a search engine finds every page meant for it, and only those, each at one address.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
+from urllib.robotparser import RobotFileParser
 
+import lxml.etree
 import lxml.html
 import pytest
 from click.testing import CliRunner
@@ -18,6 +22,7 @@ from agenda import create_app
 from agenda.cli import main
 from tests.test_clients import NOW, withdrawn
 
+SITEMAPS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 BASE = "https://agenda.example.org"
 HTML = {"Accept": "text/html"}
 
@@ -37,12 +42,44 @@ def noindex(client: FlaskClient, path: str) -> bool:
     return any("noindex" in r for r in robots)
 
 
+def sitemap(client: FlaskClient) -> dict[str, datetime | None]:
+    """The sitemap's URLs and their lastmod (None: not given), as lxml reads them."""
+    response = client.get("/sitemap.xml")
+    assert response.status_code == 200
+    root = lxml.etree.fromstring(response.data)
+    assert root.tag == f"{SITEMAPS}urlset"
+    return {u.findtext(f"{SITEMAPS}loc"): lastmod and datetime.fromisoformat(lastmod)
+            for u in root.iter(f"{SITEMAPS}url")
+            for lastmod in [u.findtext(f"{SITEMAPS}lastmod")]}
+
+
+def test_robots_txt_lets_every_page_be_crawled_and_names_the_sitemap(crawled: FlaskClient) -> None:
+    response = crawled.get("/robots.txt")
+    assert (response.status_code, response.mimetype) == (200, "text/plain")
+    robots = RobotFileParser()
+    robots.parse(response.get_data(as_text=True).splitlines())
+    assert robots.site_maps() == [f"{BASE}/sitemap.xml"]
+    for url in sitemap(crawled):
+        assert robots.can_fetch("Googlebot", url), url
+
+
+def test_sitemap_dates_each_page_as_it_is_served(crawled: FlaskClient) -> None:
+    """Google recrawls a page whose lastmod is later than its last visit: a session moved or
+    cancelled is read again soon, and its lastmod is its Last-Modified."""
+    for url, lastmod in sitemap(crawled).items():
+        served = crawled.get(url.removeprefix(BASE), headers=HTML)
+        assert served.status_code == 200, url
+        modified = served.headers.get("Last-Modified")  # none for « sans-date »
+        assert lastmod == (modified and parsedate_to_datetime(modified)), url
+    assert None in sitemap(crawled).values()
+
+
 def test_every_page_is_indexed_at_its_canonical_or_says_noindex(
     crawled: FlaskClient, tmp_path: Path
 ) -> None:
     """Each HTML file of the folder (every page the site has) names itself as its canonical
     address, or tells search engines not to index it; those indexed are the agenda and each
-    session our JSON lists, the withdrawn one and the embed are not."""
+    session our JSON lists (the withdrawn one and the embed are not): the sitemap's pages."""
     built = CliRunner().invoke(main, [
         "build", "--now", NOW, "--data", crawled.application.config["AGENDA_DATA"],
         str(tmp_path / "site")])
@@ -57,7 +94,7 @@ def test_every_page_is_indexed_at_its_canonical_or_says_noindex(
             assert page.xpath("//link[@rel='canonical']/@href") == [BASE + path], path
             indexed.add(BASE + path)
     sessions = crawled.get("/events.json").get_json()["sessions"]
-    assert indexed == {f"{BASE}/", *(s["url"] for s in sessions)}
+    assert indexed == {f"{BASE}/", *(s["url"] for s in sessions)} == set(sitemap(crawled))
     assert noindex(crawled, "/404")
 
 
