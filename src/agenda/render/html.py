@@ -257,7 +257,6 @@ def event_jsonld(
         return None  # Google requires startDate: no date, no structured data
     page = links.page_url(calendar, session)
     previous = None if session.is_cancelled else session.previous_start
-    organizer = calendar.organizer
     people = (*session.speakers, *((session.moderator,) if session.moderator else ()))
     data: dict[str, Any] = {
         "@context": "https://schema.org",
@@ -269,11 +268,12 @@ def event_jsonld(
         "eventStatus": RESCHEDULED if previous else SCHEMA_STATUS[session.status],
         # A private join link must not be published; the page is where people go instead.
         "location": {"@type": "VirtualLocation", "url": session.public_video_url or page},
-        "organizer": {"@type": "Organization", "name": organizer.name,
-                      "url": organizer.url or links.home_url(calendar)},
+        "organizer": {"@type": "Organization", "name": calendar.organizer.name,
+                      "url": calendar.organizer.url or links.home_url(calendar)},
         "url": page,
         "inLanguage": calendar.language,
-        "description": "\n".join(t for t in (session.title, session.description.strip()) if t),
+        "description": "\n".join(t for t in (session.title, session.description.strip()) if t)
+        or wording.session_summary(session, calendar.language, past),  # as the page says it
         "performer": [{"@type": "Person", "name": p.name} | ({"jobTitle": p.role} if p.role else {})
                       for p in people],
         "offers": _offer(session, past),
