@@ -570,8 +570,8 @@ def _sitemap(schedule: Schedule, entries: list[Entry]) -> Document:
     served = {e.path: e.modified for e in entries}
     pages = [(schedule.calendar.url(p), parse_date(served.get(p)))
              for p in ("/", *(links.page_path(s) for s in schedule.sessions))]
-    return Document(links.SITEMAP_PATH, "application/xml", lambda: links.sitemap_xml(pages), "",
-                    _dated(*(at for _, at in pages)))
+    return Document(links.SITEMAP_PATH, "text/xml; charset=utf-8",  # text/: sent compressed
+                    lambda: links.sitemap_xml(pages), "", _dated(*(at for _, at in pages)))
 
 
 def _write_extras(schedule: Schedule, folder: Path, entries: list[Entry]) -> None:
