@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import brotli
 import icalendar
+import lxml.html
 import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
@@ -209,3 +210,20 @@ def test_the_access_log_keeps_no_personal_link(runner: CliRunner, tmp_path: Path
     signed = path.split("/private/")[1].partition("?")[0]
     assert written.count('"GET /events/automne/private/… HTTP/1.1" 200') == 2  # each request
     assert signed not in written and "jeanne" not in written
+
+
+def test_personal_page_tells_machines_only_what_the_public_page_does(runner: CliRunner) -> None:
+    # A link preview (Slack, LinkedIn) or a search engine reads the head: the person's join
+    # link is in the page's body for them, never in its share tags nor in JSON-LD.
+    client = client_with(SECRET)
+    personal = lxml.html.fromstring(client.get(make_link(runner, "automne")).data)
+    public = lxml.html.fromstring(client.get("/events/automne").data)
+
+    def head(page: lxml.html.HtmlElement) -> list[tuple[str, dict[str, str]]]:
+        return [(e.tag, dict(e.attrib)) for e in page.xpath("//head/meta | //head/link")]
+
+    assert head(personal) == head(public)
+    assert personal.xpath("//link[@rel='canonical']/@href") == [
+        "https://agenda.example.org/events/automne"]
+    assert personal.xpath("//script[@type='application/ld+json']") == []
+    assert PRIVATE not in lxml.html.tostring(personal.head, encoding=str)

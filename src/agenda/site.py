@@ -1,15 +1,13 @@
 """The builder: a published version, at a moment, becomes a folder of files.
 
-Every public URL is a file under the "pretty URL" rule (`file_for`), with its `.gz` and `.br`
-siblings when compressible, and `_manifest.jsonl` lists each URL's validators and headers, a line
-each. Beside them: `_headers` (Netlify, Cloudflare Pages), `_nginx/` (a configuration serving the
-folder as the app does) and the French `404.html`. The app (agenda.web.serve), nginx and any CDN
-serve the same bytes from it.
+Every public URL (/robots.txt and /sitemap.xml for crawlers too) is a file under the "pretty URL"
+rule (`file_for`), with `.gz` and `.br` siblings when compressible; `_manifest.jsonl` lists each
+URL's validators and headers, a line each. Beside them: `_headers` (Netlify, Cloudflare Pages),
+`_nginx/` and the French `404.html`. The app (agenda.web.serve), nginx and any CDN serve them.
 
-A folder is immutable and complete or absent: it is written under a temporary name and renamed into
-place, its manifest last. A build reuses, by hard link, every file of the previous folder whose
-inputs did not change (the manifest keeps what each file was made of), and renders the rest on
-every core. Render functions stay pure; what is reused is decided here.
+A folder is immutable, complete or absent (`build`). A build reuses, by hard link, every file of
+the previous folder whose inputs did not change (the manifest keeps what each was made of), and
+renders the rest on every core. Render functions stay pure; what is reused is decided here.
 """
 
 from __future__ import annotations
@@ -34,7 +32,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from werkzeug.http import http_date
+from werkzeug.http import http_date, parse_date
 
 from agenda import encoding
 from agenda.errors import AgendaError
@@ -215,6 +213,8 @@ def shared_documents(version: Version, now: datetime, events: dict[str, bytes],
     yield Document(links.EVENTS_SCHEMA_PATH, SCHEMA_TYPE,
                    lambda: json_api.schema_bytes(schedule),
                    _digest(calendar, "schema"), updated)
+    yield Document("/robots.txt", "text/plain; charset=utf-8", lambda: links.ROBOTS.format(
+        calendar.url(links.SITEMAP_PATH)).encode(), _digest(calendar.base_url, "robots"))
     for name, content_type in STATIC_FILES.items():
         yield Document(f"/static/{name}", content_type,
                        lambda name=name: (STATIC_FOLDER / name).read_bytes(), _digest(name))
@@ -286,16 +286,6 @@ def _filtered(version: Version, now: datetime, series_id: str | None, city: str 
 # --- the manifest -------------------------------------------------------------------
 
 
-def headers_of(document: Document) -> list[tuple[str, str]]:
-    """The headers every coding of `document` shares (not ETag, Vary, Content-Encoding, nor
-    Last-Modified: a document's own, where the others are shared by many)."""
-    found = [("Content-Type", document.content_type), ("Cache-Control", CACHE_CONTROL)]
-    own = list(document.headers)
-    if not any(name == "Content-Security-Policy" for name, _ in own):
-        own += security(document.path, NO_FRAMING)
-    return found + own
-
-
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One URL of a built folder: its file's ETag and size, its codings and headers."""
@@ -304,7 +294,7 @@ class Entry:
     etag: str
     size: int
     codings: tuple[str, ...]  # compressed siblings, in the server's order of preference
-    headers: tuple[tuple[str, str], ...]
+    headers: tuple[tuple[str, str], ...]  # every coding's (not ETag, Vary, Content-Encoding)
     key: str
     modified: str | None  # the Last-Modified header's value, if any
 
@@ -407,7 +397,11 @@ def render_one(document: Document, folder: Path) -> Entry:
         stamp = document.modified.timestamp()
         for suffix in ("", *(SIBLINGS[c] for c in codings)):
             os.utime(name + suffix, (stamp, stamp))
-    return Entry(document.path, etag, len(body), tuple(codings), tuple(headers_of(document)),
+    own = document.headers  # with its own policy (the embed's), else the site's
+    if not any(name == "Content-Security-Policy" for name, _ in own):
+        own += tuple(security(document.path, NO_FRAMING))
+    headers = (("Content-Type", document.content_type), ("Cache-Control", CACHE_CONTROL), *own)
+    return Entry(document.path, etag, len(body), tuple(codings), headers,
                  document.key, http_date(document.modified) if document.modified else None)
 
 
@@ -545,6 +539,7 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
                 shared_documents(version, now, events, prints)) for d in found if d.path in gone]
         events.clear()  # 10,000 VEVENTs: not kept while the manifest is written
         entries = _shared([e for e, done in zip(reused, linked, strict=True) if done] + entries)
+        entries.append(render_one(_sitemap(version.schedule, entries), temporary))
         entries.sort(key=lambda e: e.path)
         _write_extras(version.schedule, temporary, entries)
         kinds = {h: i for i, h in enumerate(dict.fromkeys(e.headers for e in entries))}
@@ -568,6 +563,15 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
         shutil.rmtree(holder, ignore_errors=True)
     return Site(target, version.number, version.digest, now, since, until,
                 {e.path: e for e in entries}, os.stat(target / MANIFEST).st_ino)
+
+
+def _sitemap(schedule: Schedule, entries: list[Entry]) -> Document:
+    """/sitemap.xml: the pages to index (the agenda's, the sessions'), dated as they are served."""
+    served = {e.path: e.modified for e in entries}
+    pages = [(schedule.calendar.url(p), parse_date(served.get(p)))
+             for p in ("/", *(links.page_path(s) for s in schedule.sessions))]
+    return Document(links.SITEMAP_PATH, "text/xml; charset=utf-8",  # text/: sent compressed
+                    lambda: links.sitemap_xml(pages), "", _dated(*(at for _, at in pages)))
 
 
 def _write_extras(schedule: Schedule, folder: Path, entries: list[Entry]) -> None:

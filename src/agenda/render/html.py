@@ -185,33 +185,25 @@ def _groups(
     return groups
 
 
-def upcoming_planned(schedule: Schedule, now: datetime) -> list[Planned]:
-    """The planned dates still to come at `now`."""
-    return [p for p in schedule.planned if p.end > now]
-
-
-def _split(schedule: Schedule, past: Collection[str]) -> tuple[list[Session], list[Session]]:
-    """Upcoming sessions, soonest first, and past ones, latest first."""
+def _split(schedule: Schedule, now: datetime
+           ) -> tuple[frozenset[str], list[Session], list[Session], list[Planned]]:
+    """The ids of the sessions past at `now`; upcoming sessions, soonest first; past ones, latest
+    first; the planned dates to come."""
+    past = schedule.ended_ids(now)
     upcoming = sorted((s for s in schedule.sessions if s.id not in past), key=_order)
     done = sorted((s for s in schedule.sessions if s.id in past),
                   key=lambda s: _order(s, upcoming=False), reverse=True)
-    return upcoming, done
+    return past, upcoming, done, [p for p in schedule.planned if p.end > now]
 
 
 def _site(calendar: CalendarInfo) -> dict[str, Any]:
     """What every full page shows: names and feed links."""
     # Open Graph wants language_TERRITORY; French is published for France.
     base, _, territory = calendar.language.partition("-")
-    return {
-        "calendar": calendar,
-        "home": "/",
-        "rss": links.RSS_PATH,
-        "atom": links.ATOM_PATH,
-        "json": links.EVENTS_JSON_PATH,
-        "ics": links.CALENDAR_PATH,
-        "home_url": links.home_url(calendar),
-        "og_locale": f"{base}_{(territory or ('FR' if base == 'fr' else base)).upper()}",
-    }
+    return {"calendar": calendar, "home": "/", "home_url": links.home_url(calendar),
+            "rss": links.RSS_PATH, "atom": links.ATOM_PATH, "json": links.EVENTS_JSON_PATH,
+            "ics": links.CALENDAR_PATH,
+            "og_locale": f"{base}_{(territory or ('FR' if base == 'fr' else base)).upper()}"}
 
 
 def _render(template: str, **context: Any) -> bytes:
@@ -228,13 +220,12 @@ def script_json(data: Any) -> Markup:
 def agenda_page(schedule: Schedule, now: datetime) -> bytes:
     """GET /: upcoming sessions, then past ones, grouped by series, and the subscribe box."""
     calendar = schedule.calendar
-    past = schedule.ended_ids(now)
-    upcoming, done = _split(schedule, past)
+    past, upcoming, done, planned = _split(schedule, now)
     return _render(
         "agenda.html",
         **_site(calendar),
         image=agenda_image(schedule, past),
-        upcoming=_groups(schedule, upcoming, past, upcoming_planned(schedule, now)),
+        upcoming=_groups(schedule, upcoming, past, planned),
         past=_groups(schedule, done, past),
         subscribe=links.subscribe_urls(calendar),
     )
@@ -266,7 +257,6 @@ def event_jsonld(
         return None  # Google requires startDate: no date, no structured data
     page = links.page_url(calendar, session)
     previous = None if session.is_cancelled else session.previous_start
-    organizer = calendar.organizer
     people = (*session.speakers, *((session.moderator,) if session.moderator else ()))
     data: dict[str, Any] = {
         "@context": "https://schema.org",
@@ -278,18 +268,14 @@ def event_jsonld(
         "eventStatus": RESCHEDULED if previous else SCHEMA_STATUS[session.status],
         # A private join link must not be published; the page is where people go instead.
         "location": {"@type": "VirtualLocation", "url": session.public_video_url or page},
-        "organizer": {
-            "@type": "Organization",
-            "name": organizer.name,
-            "url": organizer.url or links.home_url(calendar),
-        },
+        "organizer": {"@type": "Organization", "name": calendar.organizer.name,
+                      "url": calendar.organizer.url or links.home_url(calendar)},
         "url": page,
         "inLanguage": calendar.language,
-        "description": "\n".join(t for t in (session.title, session.description.strip()) if t),
-        "performer": [
-            {"@type": "Person", "name": p.name, **({"jobTitle": p.role} if p.role else {})}
-            for p in people
-        ],
+        "description": "\n".join(t for t in (session.title, session.description.strip()) if t)
+        or wording.session_summary(session, calendar.language, past),  # as the page says it
+        "performer": [{"@type": "Person", "name": p.name} | ({"jobTitle": p.role} if p.role else {})
+                      for p in people],
         "offers": _offer(session, past),
         "image": [image.url] if image is not None else None,
         "previousStartDate": previous.isoformat() if previous else None,
@@ -302,13 +288,12 @@ def event_jsonld(
 def session_page(
     schedule: Schedule, session: Session, now: datetime, ics: str | None = None
 ) -> bytes:
-    """GET /events/<id>: everything about one session, add-to-calendar links and JSON-LD.
-
-    `ics` replaces the public .ics address: a personal page offers the personal file."""
+    """GET /events/<id>: one session, add-to-calendar links and JSON-LD; `ics`: a personal
+    page's own .ics, and no JSON-LD (its video link is one person's: machines read the public)."""
     calendar = schedule.calendar
     past = session.is_over(now)
     image = session_image(calendar, session, past)
-    jsonld = event_jsonld(calendar, session, past=past, image=image)
+    jsonld = event_jsonld(calendar, session, past=past, image=image) if ics is None else None
     return _render(
         "session.html",
         **_site(calendar),
@@ -329,9 +314,7 @@ def session_page(
 def embed_page(schedule: Schedule, now: datetime) -> bytes:
     """GET /embed: the upcoming sessions, compact, for an <iframe> on another site."""
     calendar = schedule.calendar
-    past = schedule.ended_ids(now)
-    upcoming, _ = _split(schedule, past)
-    planned = upcoming_planned(schedule, now)
+    past, upcoming, _, planned = _split(schedule, now)
     # Upcoming sessions are in the order of the views' sort key (_split sorts them so).
     views = _views(calendar, upcoming, past, planned)
     return _render("embed.html", **_site(calendar), sessions=views,

@@ -6,8 +6,9 @@ files and feeds that leave the site (iCalendar, RSS, JSON, share tags).
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
+from xml.sax.saxutils import escape
 
 from agenda.model import CalendarInfo, Session, city_slug
 from agenda.render import wording
@@ -23,6 +24,9 @@ ATOM_PATH = "/atom.xml"
 EVENTS_JSON_PATH = "/events.json"
 EVENTS_SCHEMA_PATH = "/schemas/events.json"
 AGENDA_CARD_PATH = "/card.png"
+SITEMAP_PATH = "/sitemap.xml"  # the pages to index, dated: the agenda's and the sessions'
+# All may be crawled (a page not to index says noindex, which a Disallow would hide from them).
+ROBOTS = "User-agent: *\nDisallow:\n\nSitemap: {}\n"
 SESSIONS_FOLDER = "/events"  # where each session's documents are, named after its id
 # The documents that also exist narrowed to one series or one city, by file name.
 FILTERED_NAMES = ("calendar.ics", "rss.xml", "atom.xml")
@@ -71,6 +75,15 @@ def ics_url(calendar: CalendarInfo, session: Session) -> str:
 def home_url(calendar: CalendarInfo) -> str:
     """Absolute URL of the agenda page (base_url + "/"): the feeds' alternate link."""
     return calendar.url("/")
+
+
+def sitemap_xml(pages: list[tuple[str, datetime | None]]) -> bytes:
+    """A sitemap (sitemaps.org 0.9) of `pages`: absolute URLs, with when each last changed."""
+    urls = "".join(f"<url><loc>{escape(url)}</loc>"
+                   + (f"<lastmod>{at.isoformat()}</lastmod>" if at else "") + "</url>\n"
+                   for url, at in pages)
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/'
+            f'schemas/sitemap/0.9">\n{urls}</urlset>\n').encode()
 
 
 def subscribe_urls(calendar: CalendarInfo) -> dict[str, str]:
