@@ -18,7 +18,8 @@ from agenda import create_app
 from agenda.cli import main
 from agenda.published import from_json, published_path
 from agenda.render.links import city_slug
-from tests.conftest import MINIMAL, SEVERAL
+from agenda.web.serve import LISTED
+from tests.conftest import LYON_OCTOBER, MINIMAL, SEVERAL
 
 NS = {"a": "http://www.w3.org/2005/Atom"}
 NAMES = ["calendar.ics", "rss.xml", "atom.xml"]
@@ -181,3 +182,20 @@ def test_unknown_names_of_an_empty_schedule_are_said_to_be_none(write_schedule) 
         text = response.get_data(as_text=True)
         assert response.status_code == 404, url
         assert re.search(r":\s*[.,;]", text) is None and text.endswith(" : aucune.\n"), text
+
+
+def test_a_404_lists_the_names_of_a_few_cities_or_series_not_of_thousands(write_schedule) -> None:
+    """Every unknown city's 404 listed every city: 10,000 of them made each 404 a page of
+    150 KB, and had every city's name made into a slug again for each of them."""
+    many = LISTED + 1
+    text = MINIMAL.replace('id = "s"\n', 'id = "s0"\n') + "".join(
+        f'[[series]]\nid = "s{n}"\ntitle = "Série {n}"\n' for n in range(1, many)) + "".join(
+        LYON_OCTOBER.replace('"lyon"', f'"v{n}"').replace('"Lyon"', f'"Ville {n}"')
+        .replace('"s"', f'"s{n}"') for n in range(many))
+    client = create_app({"AGENDA_DATA": str(write_schedule(text)), "TESTING": True}).test_client()
+    assert client.get("/cities/ville-7/rss.xml").status_code == 200
+    for url in ("/cities/paris/rss.xml", "/calendar.ics?city=Paris", "/series/x/atom.xml"):
+        response = client.get(url, headers={"Accept": "text/plain"})
+        said = response.get_data(as_text=True)
+        assert response.status_code == 404 and len(said) < 200, url
+        assert "ville-7" not in said and "Ville 7" not in said and "s7" not in said, said

@@ -35,8 +35,9 @@ log = logging.getLogger(__name__)
 
 CONDITIONAL = {"HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE",
                "HTTP_IF_UNMODIFIED_SINCE"}
-# What a 304 leaves out (as Werkzeug does): the headers that describe a body.
 QUOTABLE = re.compile(r"[^\W_]+(?:[ '\u2019-][^\W_]+)*")  # a name's form, not a sentence's
+LISTED = 30  # the most names a 404 lists: 10,000 cities are no help, and cost every 404
+# What a 304 leaves out (as Werkzeug does): the headers that describe a body.
 ENTITY_HEADERS = frozenset(("content-encoding", "content-length", "content-type",
                             "last-modified"))
 
@@ -196,13 +197,14 @@ def missing(schedule: Schedule, url: str, typed: str = "") -> str | None:
             return _("No session '{id}' in the agenda.", id=session_id)
         if url.endswith(".ics") and not session.is_dated:
             return _("Session '{id}' has no date yet.", id=session_id)
-    elif parts[0] == "series" and len(parts) == 3 and schedule.series_by_id(parts[1]) is None:
+    elif parts[0] == "series" and len(parts) == 3 and len(schedule.series) <= LISTED \
+            and schedule.series_by_id(parts[1]) is None:
         known = ", ".join(s.id for s in schedule.series) or _("none")
         return _("Unknown series: '{id}'. Series: {known}.", id=parts[1], known=known)
-    elif parts[0] == "cities" and len(parts) == 3:
-        slugs = sorted({links.city_slug(c) for c in schedule.cities()})
+    elif parts[0] == "cities" and len(parts) == 3 and len(cities := schedule.cities()) <= LISTED:
+        slugs = sorted({links.city_slug(c) for c in cities})
         if parts[1] not in slugs:  # by name to who typed one
-            known = sorted(schedule.cities()) if typed else slugs
+            known = sorted(cities) if typed else slugs
             return _("Unknown city: '{name}'. Cities: {known}.", name=typed or parts[1],
                      known=", ".join(known) or _("none"))
     return None
