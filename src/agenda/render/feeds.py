@@ -1,9 +1,5 @@
 """RSS 2.0 and Atom 1.0 news feeds: one entry per announced session, for journalists.
 
-feedgen's defaults (the clock in `updated`/`lastBuildDate`, entries prepended, the RSS
-`<link>` from the last `link()` call, no Atom author) are overridden in `build_feed`, so the
-same schedule always gives the same bytes.
-
 An entry is dated by its announcement (pubDate, Atom `published`) and the session's `updated`,
 never by the event's own date. Each revision that tells journalists something (a new date, a
 cancellation, speakers, a replay: `Revision.news`) is an entry of its own, dated at it, its body
@@ -38,15 +34,16 @@ MAX_ENTRIES = 200
 NO_DATE = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def announcements(sessions: Iterable[Session]) -> list[Session]:
-    """The announced sessions, newest announcement first; ties in id order (sorted() is stable)."""
-    announced = sorted((s for s in sessions if s.announced is not None), key=lambda s: s.id)
-    return sorted(announced, key=lambda s: s.announced or NO_DATE, reverse=True)
+def appeared(session: Session) -> datetime:
+    """An announcement's date: the file's, or the first publication when later (a date written as
+    the day, published that afternoon): RSS-to-email sends only entries dated after its last."""
+    first = session.revisions[0].at if session.revisions else None
+    return max(t for t in (session.announced, first) if t is not None)
 
 
 def entry_updated(session: Session) -> datetime:
     """When an announced session last changed: its `updated`, or its announcement if later."""
-    return max(t for t in (session.updated, session.announced) if t is not None)
+    return max(t for t in (session.updated, appeared(session)) if t is not None)
 
 
 def news(sessions: Iterable[Session], until: datetime | None = None
@@ -161,7 +158,7 @@ def build_entry(schedule: Schedule, session: Session, revision: Revision | None 
         assert session.announced is not None, "only announced sessions have an entry"
         entry.guid(guid, permalink=guid == page)  # also the Atom id
         entry.title(wording.typeset(wording.announcement_title(session, info.language)))
-        entry.published(session.announced.astimezone(zone))
+        entry.published(appeared(session).astimezone(zone))
         entry.updated(entry_updated(session).astimezone(zone))
     else:
         title = wording.change_title(session, revision, info.language)
@@ -187,7 +184,7 @@ def build_feed(schedule: Schedule, sessions: Iterable[Session], self_url: str, s
     `updated`, its date as the builder knows it (feed_updated), by default from its entries."""
     info = schedule.calendar
     organizer = info.organizer
-    entries = announcements(sessions)
+    entries = sorted((s for s in sessions if s.announced is not None), key=lambda s: s.id)
     changes = news(entries, until)
     feed = FeedGenerator()
     feed.id(self_url)
@@ -207,8 +204,8 @@ def build_feed(schedule: Schedule, sessions: Iterable[Session], self_url: str, s
     feed.generator(GENERATOR)
     feed.ttl(TTL_MINUTES)
     feed.updated(updated or feed_updated(schedule, entries, None, until))
-    # Newest first, announcements and changes together; only the newest are built.
-    dated = [(s.announced, s, None) for s in entries] + [(r.at, s, r) for s, r in changes]
+    # Newest first, announcements and changes together, ties in id order (sort() is stable).
+    dated = [(appeared(s), s, None) for s in entries] + [(r.at, s, r) for s, r in changes]
     dated.sort(key=lambda item: item[0], reverse=True)
     for _, session, revision in dated[:MAX_ENTRIES]:
         feed.add_entry(build_entry(schedule, session, revision, until), order="append")

@@ -1,0 +1,71 @@
+"""What automated consumers of the news feeds do with them: RSS-to-email (Mailchimp, FeedBlitz),
+Zapier / IFTTT / Make, the RSS apps of Slack and Teams, Feedly, Inoreader, Thunderbird.
+
+Each test publishes through `next_version`, renders the feeds and reads them back with
+feedparser and lxml, checked against what the same version's JSON and pages say."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import feedparser
+import pytest
+
+from agenda.published import Version, next_version
+from agenda.render import feeds, json_api
+from tests.conftest import MINIMAL
+
+BASE = MINIMAL + """
+[[sessions]]
+id = "lyon"
+series = "s"
+number = 1
+city = "Lyon"
+start = 2021-06-16T08:45:00
+end = 2021-06-16T10:15:00
+announced = 2021-06-01
+"""
+# Written as the day of the press release, as editors do (the shipped file's announced).
+NANTES = """
+[[sessions]]
+id = "nantes"
+series = "s"
+number = 2
+city = "Nantes"
+start = 2021-07-21T08:45:00
+end = 2021-07-21T10:15:00
+announced = 2021-06-10
+"""
+FIRST = datetime(2021, 6, 9, 7, 0, tzinfo=UTC)
+# Published in the afternoon of the day its announcement names.
+AFTERNOON = datetime(2021, 6, 10, 14, 30, tzinfo=UTC)
+
+
+def publish(text: str, current: Version | None, now: datetime) -> Version:
+    version, _ = next_version(current, text.encode(), "sessions.toml", now)
+    return version
+
+
+def parsed_time(value: tuple[int, ...]) -> datetime:
+    return datetime(*value[:6], tzinfo=UTC)
+
+
+@pytest.mark.parametrize("render", [feeds.rss_bytes, feeds.atom_bytes])
+def test_an_announcement_is_dated_no_earlier_than_it_appeared(render) -> None:  # noqa: ANN001
+    """RSS-to-email services send the items dated after their last send (FeedBlitz: the last
+    24 hours): an announcement written as the day and published that afternoon, dated at
+    midnight, appeared already too old to be sent. Its date is when it appeared: its
+    announcement, or its first publication (the JSON's first change) when later."""
+    first = publish(BASE, None, FIRST)
+    version = publish(BASE + NANTES, first, AFTERNOON)
+    schedule = version.schedule
+    until = AFTERNOON + timedelta(minutes=1)
+    entries = feedparser.parse(render(schedule, schedule.sessions, until=until)).entries
+    assert [e.id.rpartition("/")[2] for e in entries] == ["nantes", "lyon"]
+    for entry in entries:
+        data = json.loads(json_api.session_bytes(schedule, schedule.session(entry.link.rpartition(
+            "/")[2]), until))
+        appeared = max(datetime.fromisoformat(t) for t in (data["announced"],
+                                                           data["changes"][0]["at"]))
+        assert parsed_time(entry.published_parsed) == appeared, entry.id
