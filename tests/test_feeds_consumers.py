@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import feedparser
+import lxml.html
 import pytest
+from flask.testing import FlaskClient
 
 from agenda.published import Version, next_version
 from agenda.render import feeds, json_api
@@ -69,3 +72,19 @@ def test_an_announcement_is_dated_no_earlier_than_it_appeared(render) -> None:  
         appeared = max(datetime.fromisoformat(t) for t in (data["announced"],
                                                            data["changes"][0]["at"]))
         assert parsed_time(entry.published_parsed) == appeared, entry.id
+
+
+@pytest.mark.parametrize("path", ["/rss.xml", "/atom.xml"])
+def test_every_entry_carries_its_session_share_card(several_client: FlaskClient,
+                                                    path: str) -> None:
+    """Feedly and Inoreader show an entry's picture, an RSS-to-email campaign its item image,
+    from Media RSS: each entry's is its session's share card, the page's og:image."""
+    entries = feedparser.parse(several_client.get(path).data).entries
+    assert entries
+    for entry in entries:
+        page = lxml.html.fromstring(several_client.get(urlsplit(entry.link).path).data)
+        og = {m.get("property"): m.get("content") for m in page.xpath("//meta[@property]")}
+        (image,) = entry.media_content
+        assert (image["url"], image["type"], image["medium"]) == (og["og:image"], og[
+            "og:image:type"], "image")
+        assert (image["width"], image["height"]) == (og["og:image:width"], og["og:image:height"])

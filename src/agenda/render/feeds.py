@@ -1,16 +1,16 @@
 """RSS 2.0 and Atom 1.0 news feeds: one entry per announced session, for journalists.
 
-An entry is dated by its announcement (pubDate, Atom `published`) and the session's `updated`,
-never by the event's own date. Each revision that tells journalists something (a new date, a
-cancellation, speakers, a replay: `Revision.news`) is an entry of its own, dated at it, its body
-the session as it is now. Quiet edits (a typo fixed) make none. Ids are the page's URL at the
-UID's host: fixed as the UID is, they stay when base_url moves (feed readers show none twice).
+An entry is dated when its announcement appeared (`appeared`), never by the event's date; each
+revision journalists should hear of (`Revision.news`: a new date, a cancellation, speakers, a
+replay) is one more, dated at it, its body the session as it is now. Ids are the page's URL at
+the UID's host: fixed as the UID is, they stay when base_url moves (readers show none twice).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from html import escape
 from urllib.parse import urlsplit
 
@@ -19,18 +19,16 @@ from feedgen.feed import FeedGenerator
 
 from agenda.model import Change, Contact, Revision, Schedule, Session, Status
 from agenda.render import links, wording
+from agenda.render.cards import session_image
 
 RSS_TYPE = "application/rss+xml"
 ATOM_TYPE = "application/atom+xml"
-# Our own name rather than feedgen's default, whose version attribute would
-# change the bytes (and every ETag) on a library upgrade.
-GENERATOR = "agenda"
+GENERATOR = "agenda"  # not feedgen's, whose version would change every ETag on an upgrade
 TTL_MINUTES = 360  # six hours, as the iCalendar feed's REFRESH-INTERVAL
 # A news feed is a sliding window (RFC 5005 §2): the newest entries, enough for years of monthly
 # sessions and their changes. Readers keep what they saw; the pages and /events.json hold all.
 MAX_ENTRIES = 200
-# A feed needs an `updated` even when neither it nor the schedule has any date:
-# a fixed instant keeps the bytes stable, where "now" would change them on every request.
+# The `updated` of a feed when nothing has a date: fixed, where "now" would change the bytes.
 NO_DATE = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -81,9 +79,8 @@ def feed_updated(schedule: Schedule, entries: Sequence[Session],
     return moment.astimezone(schedule.calendar.timezone)
 
 
-def _text(value: str) -> str:
-    """Data as HTML text: `&`, `<` and `>` escaped, so markup in the schedule stays text."""
-    return escape(value, quote=False)
+# Data as HTML text: `&`, `<` and `>` escaped, so markup in the schedule stays text.
+_text = partial(escape, quote=False)
 
 
 def _link(url: str, label: str | None = None) -> str:
@@ -96,10 +93,9 @@ def _contact(contact: Contact) -> str:
     return "<li>" + " – ".join(p for p in (_text(name), _text(contact.phone), email) if p) + "</li>"
 
 
-def entry_html(schedule: Schedule, session: Session, now: datetime | None = None) -> str:
+def entry_html(schedule: Schedule, session: Session, over: bool) -> str:
     """An entry's body as HTML: status, theme, people, date, links, press contacts; data escaped.
-    Once the session is over at `now`, it offers neither registration nor a link to come."""
-    over = session.is_over(now) if now else session.is_known_held
+    Once the session is `over`, it offers neither registration nor a link to come."""
     info = schedule.calendar
     locale = info.language
     html: list[str] = []
@@ -152,8 +148,14 @@ def build_entry(schedule: Schedule, session: Session, revision: Revision | None 
     page = links.page_url(info, session)
     host = session.uid.rpartition("@")[2] or info.host
     guid = page if host == info.host else urlsplit(page)._replace(netloc=host).geturl()
-    body = entry_html(schedule, session, until)
+    over = session.is_over(until) if until else session.is_known_held
+    body = entry_html(schedule, session, over)
     entry = FeedEntry()
+    # The share card, as Media RSS: the picture of the entry in Feedly, Inoreader, an e-mail.
+    image = session_image(info, session, over)
+    entry.load_extension("media")
+    entry.media.content(url=image.url, type="image/png", medium="image", group=None,
+                        width=str(image.width), height=str(image.height))
     if revision is None:
         assert session.announced is not None, "only announced sessions have an entry"
         entry.guid(guid, permalink=guid == page)  # also the Atom id
@@ -187,6 +189,7 @@ def build_feed(schedule: Schedule, sessions: Iterable[Session], self_url: str, s
     entries = sorted((s for s in sessions if s.announced is not None), key=lambda s: s.id)
     changes = news(entries, until)
     feed = FeedGenerator()
+    feed.load_extension("media")  # its namespace, for the entries' share cards
     feed.id(self_url)
     feed.title(title or info.name)
     about = info.description or info.name  # RSS requires a description
