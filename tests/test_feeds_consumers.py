@@ -88,3 +88,22 @@ def test_every_entry_carries_its_session_share_card(several_client: FlaskClient,
         assert (image["url"], image["type"], image["medium"]) == (og["og:image"], og[
             "og:image:type"], "image")
         assert (image["width"], image["height"]) == (og["og:image:width"], og["og:image:height"])
+
+
+@pytest.mark.parametrize("path", ["/rss.xml", "/atom.xml"])
+def test_every_entry_has_a_link_of_its_own_into_its_page(several_client: FlaskClient,
+                                                         path: str) -> None:
+    """WordPress's RSS aggregator imports an item only if its permalink is new: a change (« Annulé
+    : … », « Nouvelle date : … ») linked to the page its announcement had was never imported. Each
+    entry's link is its own, a change's to its line in the page's history."""
+    entries = feedparser.parse(several_client.get(path).data).entries
+    links = [e.link for e in entries]
+    assert len(set(links)) == len(links) > len(
+        {urlsplit(link).path for link in links})  # some changes are in the feed
+    for entry in entries:
+        address = urlsplit(entry.link)
+        page = lxml.html.fromstring(several_client.get(address.path).data)
+        if address.fragment:
+            (line,) = page.xpath("//section[@aria-labelledby='historique']//li[@id=$id]",
+                                 id=address.fragment)
+            assert line.text_content()

@@ -142,10 +142,11 @@ def entry_html(schedule: Schedule, session: Session, over: bool) -> str:
 def build_entry(schedule: Schedule, session: Session, revision: Revision | None = None,
                 until: datetime | None = None) -> FeedEntry:
     """The entry of an announced session, its id/guid its page's URL at its UID's host; or of its
-    change `revision`, dated at it, its id that with the SEQUENCE, its title atop the body."""
+    change `revision`, dated at it, both with '#revision-<SEQUENCE>', its title atop the body."""
     info = schedule.calendar
     zone = info.timezone
-    page = links.page_url(info, session)
+    anchor = f"#{links.REVISION_ANCHOR.format(revision.sequence)}" if revision else ""
+    page = links.page_url(info, session) + anchor  # a change's: its line in the page's history
     host = session.uid.rpartition("@")[2] or info.host
     guid = page if host == info.host else urlsplit(page)._replace(netloc=host).geturl()
     over = session.is_over(until) if until else session.is_known_held
@@ -156,15 +157,14 @@ def build_entry(schedule: Schedule, session: Session, revision: Revision | None 
     entry.load_extension("media")
     entry.media.content(url=image.url, type="image/png", medium="image", group=None,
                         width=str(image.width), height=str(image.height))
+    entry.guid(guid, permalink=guid == page)  # also the Atom id
     if revision is None:
         assert session.announced is not None, "only announced sessions have an entry"
-        entry.guid(guid, permalink=guid == page)  # also the Atom id
         entry.title(wording.typeset(wording.announcement_title(session, info.language)))
         entry.published(appeared(session).astimezone(zone))
         entry.updated(entry_updated(session).astimezone(zone))
     else:
         title = wording.change_title(session, revision, info.language)
-        entry.guid(f"{guid}#revision-{revision.sequence}", permalink=False)
         entry.title(wording.typeset(title))
         entry.published(revision.at.astimezone(zone))
         entry.updated(revision.at.astimezone(zone))

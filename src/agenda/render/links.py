@@ -24,6 +24,7 @@ EVENTS_JSON_PATH = "/events.json"
 EVENTS_SCHEMA_PATH = "/schemas/events.json"
 AGENDA_CARD_PATH = "/card.png"
 SESSIONS_FOLDER = "/events"  # where each session's documents are, named after its id
+REVISION_ANCHOR = "revision-{}"  # a change's line in its page's history: its feed entry's link
 # The documents that also exist narrowed to one series or one city, by file name.
 FILTERED_NAMES = ("calendar.ics", "rss.xml", "atom.xml")
 
