@@ -15,7 +15,7 @@ from importlib import resources
 from typing import Any
 
 from agenda.model import CalendarInfo, Planned, Revision, Schedule, Session, iso
-from agenda.render import links, wording
+from agenda.render import feeds, links, wording
 
 FORMAT_VERSION = 1
 
@@ -60,7 +60,7 @@ def session_document(
         "registration_url": None if over or session.is_cancelled else session.registration_url,
         "video_url": session.public_video_url,
         "add_to_calendar": links.add_to_calendar(calendar, session) if can_add else None,
-        "announced": iso(session.announced),
+        "announced": iso(feeds.appeared(session) if session.announced else None),  # the feeds' date
         "updated": iso(session.updated),
         "replay_url": session.replay_url,
         "uid": session.uid or None,
