@@ -124,6 +124,13 @@ class CalendarInfo:
     updated: datetime | None = None
     # When each list (list_key) last lost or gained a session otherwise than by its revision.
     listed: dict[str, datetime] = field(default_factory=dict)
+    DUE = "announced:"  # not a field: in `listed` before a session's id, its announcement due
+
+    def appeared(self, session: Session) -> datetime | None:
+        """When its announcement reached the feeds: `announced`, or the publication that brought
+        it due when later (2021-05-14, a day, published that afternoon): their date, the JSON's."""
+        due = self.listed.get(self.DUE + session.id)
+        return max(due, session.announced) if due and session.announced else session.announced
 
     @property
     def host(self) -> str:

@@ -1,9 +1,8 @@
 """RSS 2.0 and Atom 1.0 news feeds: one entry per announced session, for journalists.
 
-An entry is dated when its announcement appeared (`appeared`), never by the event's date; each
-revision journalists should hear of (`Revision.news`: a new date, a cancellation, speakers, a
-replay) is one more, dated at it, its body the session as it is now. Ids are the page's URL at
-the UID's host: fixed as the UID is, they stay when base_url moves (readers show none twice).
+An entry is dated when its announcement appeared (CalendarInfo.appeared), never by the event;
+each change journalists hear of (`Revision.news`) is one more, dated at it, with the session as
+it is now. Ids are the page's URL at the UID's host: they stay when base_url moves.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from urllib.parse import urlsplit
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
-from agenda.model import Change, Contact, Revision, Schedule, Session, Status
+from agenda.model import CalendarInfo, Change, Contact, Revision, Schedule, Session, Status
 from agenda.render import links, wording
 from agenda.render.cards import session_image
 
@@ -32,16 +31,9 @@ MAX_ENTRIES = 200
 NO_DATE = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def appeared(session: Session) -> datetime:
-    """An announcement's date: the file's, or the first publication when later (a date written as
-    the day, published that afternoon): RSS-to-email sends only entries dated after its last."""
-    first = session.revisions[0].at if session.revisions else None
-    return max(t for t in (session.announced, first) if t is not None)
-
-
-def entry_updated(session: Session) -> datetime:
+def entry_updated(calendar: CalendarInfo, session: Session) -> datetime:
     """When an announced session last changed: its `updated`, or its announcement if later."""
-    return max(t for t in (session.updated, appeared(session)) if t is not None)
+    return max(t for t in (session.updated, calendar.appeared(session)) if t is not None)
 
 
 def news(sessions: Iterable[Session], until: datetime | None = None
@@ -70,7 +62,7 @@ def feed_updated(schedule: Schedule, entries: Sequence[Session],
     changes then) or loss of a session (`listed`), else the latest change by `until` of the
     sessions it is about (`selected`), else of any (`anyone`: that of all the sessions, which
     the builder finds once for its 10,000 feeds; NO_DATE for none), else 1970."""
-    stamps = [entry_updated(s) for s in entries]
+    stamps = [entry_updated(schedule.calendar, s) for s in entries]
     stamps += [s.end for s in entries if until and s.end and s.end <= until]
     # An edit outside the sessions; the feed losing one (a withdrawal, a move to another city).
     stamps += [t for t in (schedule.calendar.updated, listed) if t is not None]
@@ -159,10 +151,10 @@ def build_entry(schedule: Schedule, session: Session, revision: Revision | None 
                         width=str(image.width), height=str(image.height))
     entry.guid(guid, permalink=guid == page)  # also the Atom id
     if revision is None:
-        assert session.announced is not None, "only announced sessions have an entry"
+        assert (announced := info.appeared(session)), "only announced sessions have an entry"
         entry.title(wording.typeset(wording.announcement_title(session, info.language)))
-        entry.published(appeared(session).astimezone(zone))
-        entry.updated(entry_updated(session).astimezone(zone))
+        entry.published(announced.astimezone(zone))
+        entry.updated(entry_updated(info, session).astimezone(zone))
     else:
         title = wording.change_title(session, revision, info.language)
         entry.title(wording.typeset(title))
@@ -208,7 +200,7 @@ def build_feed(schedule: Schedule, sessions: Iterable[Session], self_url: str, s
     feed.ttl(TTL_MINUTES)
     feed.updated(updated or feed_updated(schedule, entries, None, until))
     # Newest first, announcements and changes together, ties in id order (sort() is stable).
-    dated = [(appeared(s), s, None) for s in entries] + [(r.at, s, r) for s, r in changes]
+    dated = [(info.appeared(s), s, None) for s in entries] + [(r.at, s, r) for s, r in changes]
     dated.sort(key=lambda item: item[0], reverse=True)
     for _, session, revision in dated[:MAX_ENTRIES]:
         feed.add_entry(build_entry(schedule, session, revision, until), order="append")

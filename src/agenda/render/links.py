@@ -1,7 +1,6 @@
 """Every URL we publish, built in one place from the calendar's base_url.
 
-Pages link to each other with relative paths; these absolute forms are for
-files and feeds that leave the site (iCalendar, RSS, JSON, share tags).
+Pages link to each other with relative paths; these absolute forms are for what leaves the site.
 """
 
 from __future__ import annotations
