@@ -127,8 +127,7 @@ class CalendarInfo:
     DUE = "announced:"  # not a field: in `listed` before a session's id, its announcement due
 
     def appeared(self, session: Session) -> datetime | None:
-        """When its announcement reached the feeds: `announced`, or the publication that brought
-        it due when later (2021-05-14, a day, published that afternoon): their date, the JSON's."""
+        """The feeds' date of its announcement: `announced`, or the publication making it due."""
         due = self.listed.get(self.DUE + session.id)
         return max(due, session.announced) if due and session.announced else session.announced
 

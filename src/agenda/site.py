@@ -1,10 +1,9 @@
 """The builder: a published version, at a moment, becomes a folder of files.
 
 Every public URL is a file under the "pretty URL" rule (`file_for`), with its `.gz` and `.br`
-siblings when compressible, and `_manifest.jsonl` lists each URL's validators and headers, a line
-each. Beside them: `_headers` (Netlify, Cloudflare Pages), `_nginx/` (a configuration serving the
-folder as the app does) and the French `404.html`. The app (agenda.web.serve), nginx and any CDN
-serve the same bytes from it.
+siblings when compressible; `_manifest.jsonl` lists each URL's validators and headers. Beside
+them: `_headers` (Netlify, Cloudflare Pages), `_nginx/` (a configuration serving the folder as
+the app does) and the French `404.html`. The app, nginx and any CDN serve the same bytes from it.
 
 A folder is immutable and complete or absent: it is written under a temporary name and renamed into
 place, its manifest last. A build reuses, by hard link, every file of the previous folder whose
@@ -162,8 +161,10 @@ PART_TYPE = "application/x-agenda-part"  # not compressed, not listed for static
 def fingerprints(schedule: Schedule) -> dict[str, str]:
     """Each session's digest, by id, with what its documents depend on (calendar, contacts):
     their keys, in `_manifest.jsonl`, which static hosts serve. Never of a private link."""
-    return {s.id: _digest(schedule.calendar, schedule.contacts, dataclasses.replace(
-        s, video_url=s.public_video_url)) for s in schedule.sessions}
+    calendar = dataclasses.replace(schedule.calendar, listed={})  # of the lists: its appeared
+    return {s.id: _digest(calendar, schedule.contacts, schedule.calendar.appeared(s),
+                          dataclasses.replace(s, video_url=s.public_video_url))
+            for s in schedule.sessions}
 
 
 def session_documents(version: Version, now: datetime, prints: dict[str, str]
