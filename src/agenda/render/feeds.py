@@ -144,14 +144,14 @@ def build_entry(schedule: Schedule, session: Session, revision: Revision | None 
     over = session.is_over(until) if until else session.is_known_held
     body = entry_html(schedule, session, over)
     entry = FeedEntry()
-    # The share card, as Media RSS: the picture of the entry in Feedly, Inoreader, an e-mail.
     image = session_image(info, session, over)
-    entry.load_extension("media")
+    entry.load_extension("media")  # the share card: the entry's picture in Feedly, an e-mail
     entry.media.content(url=image.url, type="image/png", medium="image", group=None,
                         width=str(image.width), height=str(image.height))
     entry.guid(guid, permalink=guid == page)  # also the Atom id
     if revision is None:
-        assert (announced := info.appeared(session)), "only announced sessions have an entry"
+        announced = info.appeared(session)
+        assert announced is not None, "only announced sessions have an entry"
         entry.title(wording.typeset(wording.announcement_title(session, info.language)))
         entry.published(announced.astimezone(zone))
         entry.updated(entry_updated(info, session).astimezone(zone))
