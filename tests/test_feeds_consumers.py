@@ -1,12 +1,13 @@
 """What automated consumers of the news feeds do with them: RSS-to-email (Mailchimp, FeedBlitz),
 Zapier / IFTTT / Make, the RSS apps of Slack and Teams, Feedly, Inoreader, Thunderbird.
 
-Each test publishes through `next_version`, renders the feeds and reads them back with
-feedparser and lxml, checked against what the same version's JSON and pages say."""
+The feeds are rendered from versions published through `next_version`, or served by the app,
+and read back with feedparser and lxml, checked against what the same JSON and pages say."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -55,8 +56,10 @@ def parsed_time(value: tuple[int, ...]) -> datetime:
 
 
 @pytest.mark.parametrize("render", [feeds.rss_bytes, feeds.atom_bytes])
-@pytest.mark.parametrize("before", ["", NANTES.replace("2021-06-10", "2021-07-01")])
-def test_an_announcement_is_dated_when_it_appeared(render, before: str) -> None:  # noqa: ANN001
+@pytest.mark.parametrize("before", ["", NANTES.replace("2021-06-10", "2021-07-01")],
+                         ids=["new", "brought-forward"])
+def test_an_announcement_is_dated_when_it_appeared(render: Callable[..., bytes],
+                                                   before: str) -> None:
     """RSS-to-email services send the items dated after their last send (FeedBlitz: the last
     24 hours): an announcement written as the day and published that afternoon, new or
     announced ahead then brought forward, dated at midnight, came already too old to be sent.
