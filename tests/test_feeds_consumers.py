@@ -74,8 +74,11 @@ def test_an_announcement_is_dated_when_it_appeared(render: Callable[..., bytes],
         assert parsed_time(entry.published_parsed) == appeared, entry.id
         data = json.loads(json_api.session_bytes(schedule, schedule.session(entry.link.rpartition(
             "/")[2]), until))
-        # The schema: "When the session was announced (the feeds' publication date)".
-        assert datetime.fromisoformat(data["announced"]) == appeared, entry.id
+        # The schema: "When the session was announced (the feeds' publication date)", "with the
+        # UTC offset of the calendar's zone", as every date of the document.
+        announced = datetime.fromisoformat(data["announced"])
+        assert announced == appeared, entry.id
+        assert announced.utcoffset() == datetime.fromisoformat(data["start"]).utcoffset()
 
 
 @pytest.mark.parametrize("path", ["/rss.xml", "/atom.xml"])

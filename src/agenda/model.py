@@ -128,8 +128,8 @@ class CalendarInfo:
 
     def appeared(self, session: Session) -> datetime | None:
         """The feeds' date of its announcement: `announced`, or the publication making it due."""
-        due = self.listed.get(self.DUE + session.id)
-        return max(due, session.announced) if due and session.announced else session.announced
+        due = self.listed.get(self.DUE + session.id, session.announced)  # in UTC: in this zone
+        return max(due.astimezone(self.timezone), session.announced) if session.announced else None
 
     @property
     def host(self) -> str:
