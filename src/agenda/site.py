@@ -1,9 +1,10 @@
 """The builder: a published version, at a moment, becomes a folder of files.
 
 Every public URL is a file under the "pretty URL" rule (`file_for`), with its `.gz` and `.br`
-siblings when compressible; `_manifest.jsonl` lists each URL's validators and headers. Beside
-them: `_headers` (Netlify, Cloudflare Pages), `_nginx/` (a configuration serving the folder as
-the app does) and the French `404.html`. The app, nginx and any CDN serve the same bytes from it.
+siblings when compressible, and `_manifest.jsonl` lists each URL's validators and headers, a line
+each. Beside them: `_headers` (Netlify, Cloudflare Pages), `_nginx/` (a configuration serving the
+folder as the app does) and the French `404.html`. The app (agenda.web.serve), nginx and any CDN
+serve the same bytes from it.
 
 A folder is immutable and complete or absent: it is written under a temporary name and renamed into
 place, its manifest last. A build reuses, by hard link, every file of the previous folder whose

@@ -60,8 +60,7 @@ def feed_updated(schedule: Schedule, entries: Sequence[Session],
                  listed: datetime | None = None, anyone: datetime | None = None) -> datetime:
     """The feed's `updated`/`lastBuildDate`: latest entry update or end (by `until`: its body
     changes then) or loss of a session (`listed`), else the latest change by `until` of the
-    sessions it is about (`selected`), else of any (`anyone`: that of all the sessions, which
-    the builder finds once for its 10,000 feeds; NO_DATE for none), else 1970."""
+    sessions it is about (`selected`), else of any (`anyone`, found once a build), else 1970."""
     stamps = [entry_updated(schedule.calendar, s) for s in entries]
     stamps += [s.end for s in entries if until and s.end and s.end <= until]
     # An edit outside the sessions; the feed losing one (a withdrawal, a move to another city).
