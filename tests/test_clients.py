@@ -12,6 +12,7 @@ import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import feedparser
@@ -267,3 +268,23 @@ def test_rss_and_atom_of_a_list_hold_the_same_entries(served: dict[str, bytes]) 
             ids = [[e.id for e in feedparser.parse(d).entries] for d in (data, atom)]
             assert ids[0] == ids[1], key
     assert pairs
+
+
+def test_every_address_in_a_news_entry_is_absolute(served: dict[str, bytes]) -> None:
+    """An e-mail made from an entry (RSS-to-email) has no base URL: every link and picture in its
+    body, its own link and its share card are absolute (read without feedparser's resolving)."""
+    found = 0
+    for key, data in served.items():
+        if ".xml" not in key:
+            continue
+        for entry in feedparser.parse(data, resolve_relative_uris=False).entries:
+            body = lxml.html.fragment_fromstring(entry.content[0].value if "content" in entry
+                                                 else entry.summary, create_parent="div")
+            urls = [*body.xpath(".//@href | .//@src"), entry.link,
+                    *(m["url"] for m in entry.media_content)]
+            found += len(urls)
+            for url in urls:
+                parts = urlsplit(url)
+                assert parts.scheme == "mailto" or (parts.scheme, bool(parts.netloc)) == (
+                    "https", True), (key, url)
+    assert found > 100

@@ -176,3 +176,27 @@ def test_a_new_tzdata_release_builds_the_calendars_anew(tmp_path: Path) -> None:
     (zone,) = after.walk("VTIMEZONE")
     assert [c.name for c in zone.subcomponents] == ["STANDARD"]
     assert zone.subcomponents[0].decoded("TZOFFSETTO") == timedelta(hours=1)
+
+
+def test_a_new_session_leaves_the_keys_of_the_others_documents(runner: CliRunner,
+                                                               tmp_path: Path) -> None:
+    """The builder reuses a file whose key is unchanged: a session added (its announcement due at
+    its publication, which the feeds date it by) re-renders none of the others' documents."""
+    data = _data(tmp_path / "data")
+    moment = "2027-01-04T12:00:00+01:00"
+
+    def keys(outdir: Path) -> dict[str, str]:
+        _build(runner, data, moment, outdir)
+        rows = (outdir / "_manifest.jsonl").read_text(encoding="utf-8").splitlines()[1:]
+        return {row[0]: row[5] for row in map(json.loads, rows)}
+
+    before = keys(tmp_path / "before")
+    added = data.read_text("utf-8") + LYON_OCTOBER.replace('series = "s"', 'series = "essais"')
+    data.write_text(added.replace("2026-10-", "2027-02-").replace("2027-02-01", "2026-12-01"),
+                    "utf-8")
+    assert runner.invoke(main, ["publish", str(data)]).exit_code == 0
+    after = keys(tmp_path / "after")
+    assert "/events/lyon" in after
+    own = [url for url in before if url.startswith(("/events/", "/_parts/events/"))]
+    assert len(own) > 20
+    assert [url for url in own if before[url] != after[url]] == []

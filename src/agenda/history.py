@@ -283,6 +283,10 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
         if before is not None and (before.announced, before.city, before.series.id) \
                 != (session.announced, session.city, session.series.id):
             regrouped.update(before.lists + session.lists)
+        was = before.announced if before is not None else now  # unknown: as if already due
+        if session.announced is not None and session.announced <= now and (
+                entry is None or was is None or was > now):  # due from now: CalendarInfo.appeared
+            regrouped.add(CalendarInfo.DUE + session.id)
         view = visible(calendar, session)
         digest = fingerprint(view)
         key = planned_key(session.series.id, session.number) if session.number else None

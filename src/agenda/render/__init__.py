@@ -1,5 +1,4 @@
 """Pure functions from the model to bytes: one module per output format.
 
-Nothing here reads the clock, the request or the environment: the same
-schedule always gives the same bytes.
+Nothing here reads the clock, the request or the environment: same schedule, same bytes.
 """

@@ -1,52 +1,39 @@
 """RSS 2.0 and Atom 1.0 news feeds: one entry per announced session, for journalists.
 
-feedgen's defaults (the clock in `updated`/`lastBuildDate`, entries prepended, the RSS
-`<link>` from the last `link()` call, no Atom author) are overridden in `build_feed`, so the
-same schedule always gives the same bytes.
-
-An entry is dated by its announcement (pubDate, Atom `published`) and the session's `updated`,
-never by the event's own date. Each revision that tells journalists something (a new date, a
-cancellation, speakers, a replay: `Revision.news`) is an entry of its own, dated at it, its body
-the session as it is now. Quiet edits (a typo fixed) make none. Ids are the page's URL at the
-UID's host: fixed as the UID is, they stay when base_url moves (feed readers show none twice).
+An entry is dated when its announcement appeared (CalendarInfo.appeared), never by the event;
+each change journalists hear of (`Revision.news`) is one more, dated at it, with the session as
+it is now. Ids are the page's URL at the UID's host: they stay when base_url moves.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from html import escape
 from urllib.parse import urlsplit
 
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
-from agenda.model import Change, Contact, Revision, Schedule, Session, Status
+from agenda.model import CalendarInfo, Change, Contact, Revision, Schedule, Session, Status
 from agenda.render import links, wording
+from agenda.render.cards import session_image
 
 RSS_TYPE = "application/rss+xml"
 ATOM_TYPE = "application/atom+xml"
-# Our own name rather than feedgen's default, whose version attribute would
-# change the bytes (and every ETag) on a library upgrade.
-GENERATOR = "agenda"
+GENERATOR = "agenda"  # not feedgen's, whose version would change every ETag on an upgrade
 TTL_MINUTES = 360  # six hours, as the iCalendar feed's REFRESH-INTERVAL
 # A news feed is a sliding window (RFC 5005 §2): the newest entries, enough for years of monthly
 # sessions and their changes. Readers keep what they saw; the pages and /events.json hold all.
 MAX_ENTRIES = 200
-# A feed needs an `updated` even when neither it nor the schedule has any date:
-# a fixed instant keeps the bytes stable, where "now" would change them on every request.
+# The `updated` of a feed when nothing has a date: fixed, where "now" would change the bytes.
 NO_DATE = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def announcements(sessions: Iterable[Session]) -> list[Session]:
-    """The announced sessions, newest announcement first; ties in id order (sorted() is stable)."""
-    announced = sorted((s for s in sessions if s.announced is not None), key=lambda s: s.id)
-    return sorted(announced, key=lambda s: s.announced or NO_DATE, reverse=True)
-
-
-def entry_updated(session: Session) -> datetime:
+def entry_updated(calendar: CalendarInfo, session: Session) -> datetime:
     """When an announced session last changed: its `updated`, or its announcement if later."""
-    return max(t for t in (session.updated, session.announced) if t is not None)
+    return max(t for t in (session.updated, calendar.appeared(session)) if t is not None)
 
 
 def news(sessions: Iterable[Session], until: datetime | None = None
@@ -73,9 +60,8 @@ def feed_updated(schedule: Schedule, entries: Sequence[Session],
                  listed: datetime | None = None, anyone: datetime | None = None) -> datetime:
     """The feed's `updated`/`lastBuildDate`: latest entry update or end (by `until`: its body
     changes then) or loss of a session (`listed`), else the latest change by `until` of the
-    sessions it is about (`selected`), else of any (`anyone`: that of all the sessions, which
-    the builder finds once for its 10,000 feeds; NO_DATE for none), else 1970."""
-    stamps = [entry_updated(s) for s in entries]
+    sessions it is about (`selected`), else of any (`anyone`, found once a build), else 1970."""
+    stamps = [entry_updated(schedule.calendar, s) for s in entries]
     stamps += [s.end for s in entries if until and s.end and s.end <= until]
     # An edit outside the sessions; the feed losing one (a withdrawal, a move to another city).
     stamps += [t for t in (schedule.calendar.updated, listed) if t is not None]
@@ -84,9 +70,8 @@ def feed_updated(schedule: Schedule, entries: Sequence[Session],
     return moment.astimezone(schedule.calendar.timezone)
 
 
-def _text(value: str) -> str:
-    """Data as HTML text: `&`, `<` and `>` escaped, so markup in the schedule stays text."""
-    return escape(value, quote=False)
+# Data as HTML text: `&`, `<` and `>` escaped, so markup in the schedule stays text.
+_text = partial(escape, quote=False)
 
 
 def _link(url: str, label: str | None = None) -> str:
@@ -99,10 +84,9 @@ def _contact(contact: Contact) -> str:
     return "<li>" + " – ".join(p for p in (_text(name), _text(contact.phone), email) if p) + "</li>"
 
 
-def entry_html(schedule: Schedule, session: Session, now: datetime | None = None) -> str:
+def entry_html(schedule: Schedule, session: Session, over: bool) -> str:
     """An entry's body as HTML: status, theme, people, date, links, press contacts; data escaped.
-    Once the session is over at `now`, it offers neither registration nor a link to come."""
-    over = session.is_over(now) if now else session.is_known_held
+    Once the session is `over`, it offers neither registration nor a link to come."""
     info = schedule.calendar
     locale = info.language
     html: list[str] = []
@@ -149,23 +133,29 @@ def entry_html(schedule: Schedule, session: Session, now: datetime | None = None
 def build_entry(schedule: Schedule, session: Session, revision: Revision | None = None,
                 until: datetime | None = None) -> FeedEntry:
     """The entry of an announced session, its id/guid its page's URL at its UID's host; or of its
-    change `revision`, dated at it, its id that with the SEQUENCE, its title atop the body."""
+    change `revision`, dated at it, both with '#revision-<SEQUENCE>', its title atop the body."""
     info = schedule.calendar
     zone = info.timezone
-    page = links.page_url(info, session)
+    anchor = f"#{links.REVISION_ANCHOR.format(revision.sequence)}" if revision else ""
+    page = links.page_url(info, session) + anchor  # a change's: its line in the page's history
     host = session.uid.rpartition("@")[2] or info.host
     guid = page if host == info.host else urlsplit(page)._replace(netloc=host).geturl()
-    body = entry_html(schedule, session, until)
+    over = session.is_over(until) if until else session.is_known_held
+    body = entry_html(schedule, session, over)
     entry = FeedEntry()
+    image = session_image(info, session, over)
+    entry.load_extension("media")  # the share card: the entry's picture in Feedly, an e-mail
+    entry.media.content(url=image.url, type="image/png", medium="image", group=None,
+                        width=str(image.width), height=str(image.height))
+    entry.guid(guid, permalink=guid == page)  # also the Atom id
     if revision is None:
-        assert session.announced is not None, "only announced sessions have an entry"
-        entry.guid(guid, permalink=guid == page)  # also the Atom id
+        announced = info.appeared(session)
+        assert announced is not None, "only announced sessions have an entry"
         entry.title(wording.typeset(wording.announcement_title(session, info.language)))
-        entry.published(session.announced.astimezone(zone))
-        entry.updated(entry_updated(session).astimezone(zone))
+        entry.published(announced.astimezone(zone))
+        entry.updated(entry_updated(info, session).astimezone(zone))
     else:
         title = wording.change_title(session, revision, info.language)
-        entry.guid(f"{guid}#revision-{revision.sequence}", permalink=False)
         entry.title(wording.typeset(title))
         entry.published(revision.at.astimezone(zone))
         entry.updated(revision.at.astimezone(zone))
@@ -187,9 +177,10 @@ def build_feed(schedule: Schedule, sessions: Iterable[Session], self_url: str, s
     `updated`, its date as the builder knows it (feed_updated), by default from its entries."""
     info = schedule.calendar
     organizer = info.organizer
-    entries = announcements(sessions)
+    entries = sorted((s for s in sessions if s.announced is not None), key=lambda s: s.id)
     changes = news(entries, until)
     feed = FeedGenerator()
+    feed.load_extension("media")  # its namespace, for the entries' share cards
     feed.id(self_url)
     feed.title(title or info.name)
     about = info.description or info.name  # RSS requires a description
@@ -207,8 +198,8 @@ def build_feed(schedule: Schedule, sessions: Iterable[Session], self_url: str, s
     feed.generator(GENERATOR)
     feed.ttl(TTL_MINUTES)
     feed.updated(updated or feed_updated(schedule, entries, None, until))
-    # Newest first, announcements and changes together; only the newest are built.
-    dated = [(s.announced, s, None) for s in entries] + [(r.at, s, r) for s, r in changes]
+    # Newest first, announcements and changes together, ties in id order (sort() is stable).
+    dated = [(info.appeared(s), s, None) for s in entries] + [(r.at, s, r) for s, r in changes]
     dated.sort(key=lambda item: item[0], reverse=True)
     for _, session, revision in dated[:MAX_ENTRIES]:
         feed.add_entry(build_entry(schedule, session, revision, until), order="append")

@@ -81,14 +81,13 @@ class SessionView:
     replay: str | None = None
     register: str | None = None
     end_iso: str | None = None
-    history: tuple[str, ...] = ()
+    history: tuple[tuple[str, str], ...] = ()  # (anchor, line)
     sort_key: tuple[bool, float, int, str] = (True, 0.0, 0, "")
     moved: str = "reportée"
 
 
 def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
     locale = calendar.language
-    span = session.duration
     moderator = session.moderator
     return SessionView(
         id=session.id,
@@ -99,12 +98,11 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
         url=links.page_url(calendar, session),
         label=wording.ordinal_label(session),
         title=wording.page_title(session),
-        # An undated session still to come has its date "à venir"; one that is
-        # over simply never had it published.
+        # Undated: « à venir » while to come; once over, a date that was never published.
         when=wording.when(session, locale, wording.UNDATED if past else wording.UNDATED_UPCOMING),
         zone=wording.zone_label(session) if session.is_dated else "",
         start_iso=session.start.isoformat() if session.start else None,
-        duration=wording.duration(span) if span is not None else None,
+        duration=wording.duration(session.duration) if session.duration is not None else None,
         status=wording.shown_status(session, past),
         status_class=wording.status_class(session, past),
         cancelled=session.is_cancelled,
@@ -119,7 +117,8 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
         # Registration is open until the session ends, unless it is called off.
         register=None if past or session.is_cancelled else session.registration_url,
         end_iso=session.end.isoformat() if session.end else None,
-        history=tuple(wording.change_line(session, r, calendar) for r in session.revisions)
+        history=tuple((links.REVISION_ANCHOR.format(r.sequence),
+                       wording.change_line(session, r, calendar)) for r in session.revisions)
         if len(session.revisions) > 1 else (),
         sort_key=_order(session),
         moved=wording.moved_word(session),

@@ -1,9 +1,8 @@
 """The JSON document for the CEPS site: every session with its times, links and status.
 
-Plain dicts serialized deterministically (sorted keys, UTF-8, no clock): the same schedule
-gives the same bytes and ETag. A private video link never gets here (`public_video_url`).
-schemas/events.json, written by hand, is the JSON Schema of both documents; tests validate
-every document against it, so a key added here without being declared there fails them.
+Plain dicts serialized deterministically (sorted keys, UTF-8, no clock): the same schedule gives
+the same bytes and ETag. A private video link never gets here (`public_video_url`).
+schemas/events.json is the hand-written JSON Schema of both: tests check every document with it.
 """
 
 from __future__ import annotations
@@ -60,7 +59,7 @@ def session_document(
         "registration_url": None if over or session.is_cancelled else session.registration_url,
         "video_url": session.public_video_url,
         "add_to_calendar": links.add_to_calendar(calendar, session) if can_add else None,
-        "announced": iso(session.announced),
+        "announced": iso(calendar.appeared(session)),  # the feeds' date
         "updated": iso(session.updated),
         "replay_url": session.replay_url,
         "uid": session.uid or None,

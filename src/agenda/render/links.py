@@ -1,7 +1,6 @@
 """Every URL we publish, built in one place from the calendar's base_url.
 
-Pages link to each other with relative paths; these absolute forms are for
-files and feeds that leave the site (iCalendar, RSS, JSON, share tags).
+Pages link to each other with relative paths; these absolute forms are for what leaves the site.
 """
 
 from __future__ import annotations
@@ -28,6 +27,7 @@ SITEMAP_PATH = "/sitemap.xml"  # the pages to index, dated: the agenda's and the
 # All may be crawled (a page not to index says noindex, which a Disallow would hide from them).
 ROBOTS = "User-agent: *\nDisallow:\n\nSitemap: {}\n"
 SESSIONS_FOLDER = "/events"  # where each session's documents are, named after its id
+REVISION_ANCHOR = "revision-{}"  # a change's line in its page's history: its feed entry's link
 # The documents that also exist narrowed to one series or one city, by file name.
 FILTERED_NAMES = ("calendar.ics", "rss.xml", "atom.xml")
 

@@ -249,9 +249,9 @@ def change_phrase(revision: Revision) -> str:
 def change_line(session: Session, revision: Revision, calendar: CalendarInfo) -> str:
     """One line of a session's change log: '17 mai 2021 : nouvelle date (au lieu du …)'.
 
-    The day is the one the feeds give, in the calendar's zone: the announcement's for the first."""
+    The day is the feeds', in the calendar's zone: the first's, its announcement's (appeared)."""
     locale = calendar.language
-    announced = session.announced if revision.is_first else None
+    announced = calendar.appeared(session) if revision.is_first else None
     moment = (announced or revision.at).astimezone(calendar.timezone)
     line = f"{long_date(moment, locale, weekday=False)} : {change_phrase(revision)}"
     if Change.RESCHEDULED in revision.news and revision.previous_start is not None:

@@ -1,0 +1,116 @@
+"""What automated consumers of the news feeds do with them: RSS-to-email (Mailchimp, FeedBlitz),
+Zapier / IFTTT / Make, the RSS apps of Slack and Teams, Feedly, Inoreader, Thunderbird.
+
+The feeds are rendered from versions published through `next_version`, or served by the app,
+and read back with feedparser and lxml, checked against what the same JSON and pages say."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+import feedparser
+import lxml.html
+import pytest
+from flask.testing import FlaskClient
+
+from agenda.published import Version, next_version
+from agenda.render import feeds, json_api
+from tests.conftest import MINIMAL
+
+BASE = MINIMAL + """
+[[sessions]]
+id = "lyon"
+series = "s"
+number = 1
+city = "Lyon"
+start = 2021-06-16T08:45:00
+end = 2021-06-16T10:15:00
+announced = 2021-06-01
+"""
+# Written as the day of the press release, as editors do (the shipped file's announced).
+NANTES = """
+[[sessions]]
+id = "nantes"
+series = "s"
+number = 2
+city = "Nantes"
+start = 2021-07-21T08:45:00
+end = 2021-07-21T10:15:00
+announced = 2021-06-10
+"""
+FIRST = datetime(2021, 6, 9, 7, 0, tzinfo=UTC)
+# Published in the afternoon of the day its announcement names.
+AFTERNOON = datetime(2021, 6, 10, 14, 30, tzinfo=UTC)
+
+
+def publish(text: str, current: Version | None, now: datetime) -> Version:
+    version, _ = next_version(current, text.encode(), "sessions.toml", now)
+    return version
+
+
+def parsed_time(value: tuple[int, ...]) -> datetime:
+    return datetime(*value[:6], tzinfo=UTC)
+
+
+@pytest.mark.parametrize("render", [feeds.rss_bytes, feeds.atom_bytes])
+@pytest.mark.parametrize("before", ["", NANTES.replace("2021-06-10", "2021-07-01")],
+                         ids=["new", "brought-forward"])
+def test_an_announcement_is_dated_when_it_appeared(render: Callable[..., bytes],
+                                                   before: str) -> None:
+    """RSS-to-email services send the items dated after their last send (FeedBlitz: the last
+    24 hours): an announcement written as the day and published that afternoon, new or
+    announced ahead then brought forward, dated at midnight, came already too old to be sent.
+    Its date is the publication that brought it, as the JSON's `announced` says."""
+    version = publish(BASE + NANTES, publish(BASE + before, None, FIRST), AFTERNOON)
+    schedule = version.schedule
+    until = AFTERNOON + timedelta(minutes=1)
+    entries = feedparser.parse(render(schedule, schedule.sessions, until=until)).entries
+    assert [e.id.rpartition("/")[2] for e in entries] == ["nantes", "lyon"]
+    for entry, appeared in zip(entries, (AFTERNOON, datetime(2021, 5, 31, 22, tzinfo=UTC)),
+                               strict=True):
+        assert parsed_time(entry.published_parsed) == appeared, entry.id
+        data = json.loads(json_api.session_bytes(schedule, schedule.session(entry.link.rpartition(
+            "/")[2]), until))
+        # The schema: "When the session was announced (the feeds' publication date)", "with the
+        # UTC offset of the calendar's zone", as every date of the document.
+        announced = datetime.fromisoformat(data["announced"])
+        assert announced == appeared, entry.id
+        assert announced.utcoffset() == datetime.fromisoformat(data["start"]).utcoffset()
+
+
+@pytest.mark.parametrize("path", ["/rss.xml", "/atom.xml"])
+def test_every_entry_carries_its_session_share_card(several_client: FlaskClient,
+                                                    path: str) -> None:
+    """Feedly and Inoreader show an entry's picture, an RSS-to-email campaign its item image,
+    from Media RSS: each entry's is its session's share card, the page's og:image."""
+    entries = feedparser.parse(several_client.get(path).data).entries
+    assert entries
+    for entry in entries:
+        page = lxml.html.fromstring(several_client.get(urlsplit(entry.link).path).data)
+        og = {m.get("property"): m.get("content") for m in page.xpath("//meta[@property]")}
+        (image,) = entry.media_content
+        assert (image["url"], image["type"], image["medium"]) == (og["og:image"], og[
+            "og:image:type"], "image")
+        assert (image["width"], image["height"]) == (og["og:image:width"], og["og:image:height"])
+
+
+@pytest.mark.parametrize("path", ["/rss.xml", "/atom.xml"])
+def test_every_entry_has_a_link_of_its_own_into_its_page(several_client: FlaskClient,
+                                                         path: str) -> None:
+    """WordPress's RSS aggregator imports an item only if its permalink is new: a change (« Annulé
+    : … », « Nouvelle date : … ») linked to the page its announcement had was never imported. Each
+    entry's link is its own, a change's to its line in the page's history."""
+    entries = feedparser.parse(several_client.get(path).data).entries
+    links = [e.link for e in entries]
+    assert len(set(links)) == len(links) > len(
+        {urlsplit(link).path for link in links})  # some changes are in the feed
+    for entry in entries:
+        address = urlsplit(entry.link)
+        page = lxml.html.fromstring(several_client.get(address.path).data)
+        if address.fragment:
+            (line,) = page.xpath("//section[@aria-labelledby='historique']//li[@id=$id]",
+                                 id=address.fragment)
+            assert line.text_content()
