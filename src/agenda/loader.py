@@ -19,7 +19,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import get_timezone_location
+from babel.dates import get_timezone
 from dateutil.tz import datetime_ambiguous, datetime_exists
 
 from agenda import syntax
@@ -463,7 +463,7 @@ class _Builder:
         zone_name = table.text("timezone")
         try:
             zone: ZoneInfo | None = ZoneInfo(zone_name)
-            get_timezone_location(zone_name, "fr")  # pages name it (not Factory, localtime)
+            get_timezone(zone_name)  # as pages name it: not Factory nor localtime
         except (ZoneInfoNotFoundError, ValueError, OSError, LookupError):
             zone = None
             table.problem("timezone", _(
