@@ -696,3 +696,23 @@ def test_desk_draft_page_warns_of_a_session_lasting_more_than_a_day(
     assert warned["Tour des Villes n° 3 : Clermont-Ferrand"] == []
     assert len(warned["Tour des Villes n° 13 : Lille"]) == 1
     assert "28\xa0jours" in warned["Tour des Villes n° 13 : Lille"][0]
+
+
+@pytest.mark.parametrize(("zone", "named", "not_named"), [
+    ("Africa/Algiers", "Heure d’Alger.", "Algiers"),  # CLDR's French city, with its elision
+    ("America/Sao_Paulo", "Heure de São Paulo.", "Sao Paulo"),
+    ("Etc/GMT+3", "Heure UTC−3.", "GMT+3"),  # POSIX's sign is the other way round
+])
+def test_desk_names_the_zone_of_the_times_typed_as_the_pages_do(
+    app: Flask, zone: str, named: str, not_named: str  # noqa: F811
+) -> None:
+    # The note under « Début » and « Fin » read « Heure de Algiers. », « Heure de GMT+3. »:
+    # the English city of the IANA id, where the pages say « heure d’Alger », « heure UTC−3 ».
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/agenda", {"timezone": zone})[0] == 302
+    form = lxml.html.fromstring(client.get("/desk/series/tour-des-villes/nouvelle").data)
+    field = form.xpath("//input[@name='start']")[0]
+    said = " ".join(form.get_element_by_id(i).text_content()
+                    for i in field.get("aria-describedby").split())
+    assert named in said and not_named not in said, said
