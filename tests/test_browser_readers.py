@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,6 +16,7 @@ from playwright.sync_api import Browser, Page
 
 from agenda import create_app
 from agenda.loader import load_schedule
+from tests.conftest import MINIMAL
 from tests.test_browser_axe import violations
 from tests.test_browser_pages import live
 from tests.test_readers import LOOSE, READERS
@@ -136,6 +138,39 @@ def test_visitor_sees_their_own_time_beside_paris_time(browser: Browser, url: st
                                java_script_enabled=False)) == []
     (london,) = visitor_times(visit(browser, f"{url}/events/lyon", timezone_id="Europe/London"))
     assert "London" not in london and "britannique" in london  # was « Chez vous (London) »
+
+
+# Paris moves its clocks forward at 2 a.m. during this session; Lagos keeps UTC+1.
+ACROSS_THE_CHANGE = MINIMAL + """
+[[sessions]]
+id = "nuit"
+series = "s"
+city = "Lyon"
+start = 2027-03-28T01:00:00
+end = 2027-03-28T03:30:00
+announced = 2026-11-01
+"""
+
+
+def test_visitor_whose_clock_parts_from_paris_during_a_session_sees_their_own_end(
+    browser: Browser, tmp_path: Path
+) -> None:
+    # The note compared the offsets at the start only: from Lagos, both read UTC+1 at 1 a.m.,
+    # so nothing was said, and « 1 h – 3 h 30, heure de Paris » ends at 2 h 30 in Lagos.
+    path = tmp_path / "sessions.toml"
+    path.write_text(ACROSS_THE_CHANGE, encoding="utf-8")
+    nuit = load_schedule(path).session("nuit")
+    assert nuit.start is not None and nuit.end is not None
+    lagos = ZoneInfo("Africa/Lagos")
+    assert nuit.start.utcoffset() == nuit.start.astimezone(lagos).utcoffset()
+    assert nuit.end.utcoffset() != nuit.end.astimezone(lagos).utcoffset()
+    end = nuit.end.astimezone(lagos)
+    with live(create_app({"AGENDA_DATA": str(path), "AGENDA_NOW": NOW})) as base:
+        (shown,) = visitor_times(visit(browser, f"{base}/events/nuit", timezone_id="Africa/Lagos"))
+        assert shown.endswith(f"{end.hour}\u00a0h\u00a0{end.minute:02d}"), shown
+        # Where the clocks read the same at both ends, still nothing.
+        assert visitor_times(visit(browser, f"{base}/events/nuit",
+                                   timezone_id="Europe/Berlin")) == []
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

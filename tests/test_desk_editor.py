@@ -696,3 +696,44 @@ def test_desk_draft_page_warns_of_a_session_lasting_more_than_a_day(
     assert warned["Tour des Villes n° 3 : Clermont-Ferrand"] == []
     assert len(warned["Tour des Villes n° 13 : Lille"]) == 1
     assert "28\xa0jours" in warned["Tour des Villes n° 13 : Lille"][0]
+
+
+def test_desk_warns_of_a_long_session_across_a_change_of_the_clocks_by_its_elapsed_time(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # The warning subtracted wall-clock times: 17 March to 17 April across the change to
+    # summer time was « 31 jours 1 h 30 », where the session's page says 31 days 30 minutes.
+    add_lille(schedule)
+    client = app.test_client()
+    login(client)
+    start, end = "2099-03-17T08:45", "2099-04-17T10:15"
+    assert post(client, "/desk/seances/lille/reporter", {"start": start, "end": end})[0] == 302
+    paris = ZoneInfo("Europe/Paris")
+    elapsed = (datetime.fromisoformat(end).replace(tzinfo=paris).astimezone(UTC)
+               - datetime.fromisoformat(start).replace(tzinfo=paris).astimezone(UTC))
+    assert (elapsed.days, elapsed.seconds) == (31, 30 * 60)  # zoneinfo's, not the wall clock's
+    page = lxml.html.fromstring(client.get("/desk/brouillon").data)
+    (item,) = [li for li in page.xpath("//ul[@class='outgoing']/li")
+               if "Lille" in li.xpath("h3")[0].text_content()]
+    (warning,) = [p.text_content() for p in item.xpath("p[@class='warning']")]
+    assert "31\xa0jours 30\xa0min" in warning, warning
+
+
+@pytest.mark.parametrize(("zone", "named", "not_named"), [
+    ("Africa/Algiers", "Heure d’Alger.", "Algiers"),  # CLDR's French city, with its elision
+    ("America/Sao_Paulo", "Heure de São Paulo.", "Sao Paulo"),
+    ("Etc/GMT+3", "Heure UTC−3.", "GMT+3"),  # POSIX's sign is the other way round
+])
+def test_desk_names_the_zone_of_the_times_typed_as_the_pages_do(
+    app: Flask, zone: str, named: str, not_named: str  # noqa: F811
+) -> None:
+    # The note under « Début » and « Fin » read « Heure de Algiers. », « Heure de GMT+3. »:
+    # the English city of the IANA id, where the pages say « heure d’Alger », « heure UTC−3 ».
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/agenda", {"timezone": zone})[0] == 302
+    form = lxml.html.fromstring(client.get("/desk/series/tour-des-villes/nouvelle").data)
+    field = form.xpath("//input[@name='start']")[0]
+    said = " ".join(form.get_element_by_id(i).text_content()
+                    for i in field.get("aria-describedby").split())
+    assert named in said and not_named not in said, said

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import feedparser
 import icalendar
@@ -247,6 +248,21 @@ def test_older_files_revision_fields_seed_the_history() -> None:
     assert event.decoded("DTSTAMP") == datetime(2021, 7, 5, 8, 0, tzinfo=UTC)
     (change,) = [e for e in entries(version) if "#revision-" in e.id]
     assert plain(change.title).endswith("(au lieu du mercredi 14 juillet 2021 à 8 h 45)")
+
+
+def test_older_files_former_start_on_the_night_clocks_go_back_ends_as_long_after() -> None:
+    # The former end was the former start plus the duration on the wall clock: from 1:45
+    # (summer time) on 31 October 2021, 90 minutes read 3:15 (winter time), 2 h 30 later.
+    text = BASE.replace('city = "Nantes"', 'city = "Nantes"\nsequence = 1\n'
+                        "updated = 2021-07-05T10:00:00\nprevious_start = 2021-10-31T01:45:00")
+    version = first_version(text.encode(), "old.toml")
+    nantes = version.schedule.session("nantes")
+    assert nantes is not None and nantes.duration == timedelta(minutes=90)
+    document = json.loads(json_api.session_bytes(version.schedule, nantes))
+    (moved,) = [c for c in document["changes"] if c["previous_end"]]
+    start, end = (datetime.fromisoformat(moved[k]) for k in ("previous_start", "previous_end"))
+    assert start == datetime(2021, 10, 31, 1, 45, tzinfo=ZoneInfo("Europe/Paris"))
+    assert end - start == nantes.duration  # instants: elapsed time, whatever the offsets
 
 
 def test_page_and_json_show_the_change_log_and_the_replay() -> None:

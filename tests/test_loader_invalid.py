@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import errno
 import os
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -159,8 +161,8 @@ def test_time_skipped_by_spring_change_is_refused(write_schedule) -> None:
     (message,) = problems_of(write_schedule, text)
     assert message.endswith(
         "séance « lyon », champ start : 2021-03-28 02:30 n'existe pas dans le fuseau "
-        "Europe/Paris (les horloges sautent cette heure) ; choisissez une heure hors du passage "
-        "à l'heure d'été"
+        "Europe/Paris (les horloges sautent cette heure) ; choisissez une heure avant ou après "
+        "le changement d'heure"
     )
 
 
@@ -169,9 +171,32 @@ def test_time_repeated_by_autumn_change_is_refused(write_schedule) -> None:
     (message,) = problems_of(write_schedule, text)
     assert message.endswith(
         "séance « lyon », champ end : 2021-10-31 02:30 existe deux fois dans le fuseau "
-        "Europe/Paris (les horloges reculent) ; choisissez une heure hors du passage à l'heure "
-        "d'hiver"
+        "Europe/Paris (les horloges reculent) ; choisissez une heure avant ou après le "
+        "changement d'heure"
     )
+
+
+@pytest.mark.parametrize(("zone", "start", "end"), [
+    ("Africa/Casablanca", "2021-05-16T02:30:00", "2021-05-16T04:00:00"),  # Ramadan is over
+    ("Africa/Casablanca", "2021-04-11T02:30:00", "2021-04-11T04:00:00"),  # Ramadan begins
+    ("Pacific/Apia", "2011-12-30T09:00:00", "2011-12-31T10:00:00"),  # across the date line
+])
+def test_time_skipped_or_repeated_by_a_change_of_no_season_is_refused_without_one(
+    write_schedule, zone: str, start: str, end: str
+) -> None:
+    # « choisissez une heure hors du passage à l'heure d'été » for Casablanca's return to UTC+1
+    # after Ramadan, or Samoa's skipping a day: neither is a change of summer or winter time.
+    moment = datetime.fromisoformat(start)
+    before = (moment - timedelta(days=1)).replace(tzinfo=ZoneInfo(zone))
+    after = (moment + timedelta(days=2)).replace(tzinfo=ZoneInfo(zone))
+    assert before.utcoffset() != after.utcoffset()
+    assert not timedelta(0) == before.dst() < after.dst()  # not into summer time
+    assert not timedelta(0) == after.dst() < before.dst()  # nor out of it
+    text = HEAD.replace("Europe/Paris", zone) + GOOD_SESSION.replace(
+        "2021-06-16T08:45:00", start).replace("2021-06-16T10:15:00", end)
+    (message,) = problems_of(write_schedule, text)
+    assert f"séance « lyon », champ start : {start[:10]} {start[11:16]} " in message
+    assert "été" not in message and "hiver" not in message, message
 
 
 def test_offset_datetime_for_start_is_refused(write_schedule) -> None:

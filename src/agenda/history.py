@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from agenda.errors import Problem, ScheduleError
@@ -186,10 +186,10 @@ def _first_entry(calendar: CalendarInfo, session: Session) -> Entry:
         if not revisions and not fields:
             fields = list(FIRST)
         moved, span = session.previous_start, session.duration
+        end = on_clock(span + moved.astimezone(UTC), calendar.timezone) if moved and span else None
         revisions.append(Revision(
-            at=at, sequence=session.sequence, fields=tuple(fields),
-            news=tuple(news) if session.sequence > 0 else (), previous_start=moved,
-            previous_end=moved + span if moved is not None and span is not None else None,
+            at=at, sequence=session.sequence, fields=tuple(fields), previous_start=moved,
+            news=tuple(news) if session.sequence > 0 else (), previous_end=end,
             previous_status=Status.CONFIRMED if session.is_cancelled else None,
         ))
     return Entry(uid=session_uid(calendar, session), sequence=session.sequence,
@@ -255,11 +255,10 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
            editor: str | None = None) -> tuple[History, list[SessionChange]]:
     """The history of publishing `schedule` at `now` after the version `history` describes.
 
-    `previous` is that version's schedule, for the values before a change (None when it cannot be
-    read: the fields then show as "content"). `correction` says whether changes are corrections
-    (None: those within CORRECTION_WINDOW of the session's previous revision are); `editor` is
-    recorded as each revision's `by`. Raises ScheduleError when the new schedule would silently drop
-    a published session, or take away the date of one calendars have."""
+    `previous` is that version's schedule, for the values before a change (None: unreadable, the
+    fields show as "content"). `correction`: are changes corrections (None: those within
+    CORRECTION_WINDOW of the session's last revision); `editor` is each revision's `by`. Raises
+    ScheduleError when the schedule would drop a published session, or undate one calendars have."""
     # A first version's time comes from the file (an announcement may be dated ahead); a later
     # one's is the clock, or a second after it with a clock stepped back: DTSTAMP moves on.
     if history.version > 1 and history.published is not None and now <= history.published:
@@ -384,8 +383,8 @@ def caught_up(history: History, newest: int, now: datetime) -> History:
 
 def _detail(name: str, before: Session | None, after: Session) -> str:
     """One field's change in words for the editor: 'start 08:45 → 09:30'."""
-    if before is None:
-        return name
+    if before is None or name == "content":  # "content": no field of the file says what changed
+        return _(name) if name == "content" else name
     if name in DATE_FIELDS:
         old, new = getattr(before, name), getattr(after, name)
         old = old.astimezone(new.tzinfo) if old and new else old  # another zone: the same clock

@@ -396,12 +396,12 @@ class _Table:
         if not datetime_exists(value, zone):
             self.problem(key, _(
                 "{stamp} does not exist in {zone} (the clocks skip it); "
-                "choose a time outside the change to summer time", stamp=stamp, zone=zone.key,
+                "choose a time before or after the change", stamp=stamp, zone=zone.key,
             ))
         elif datetime_ambiguous(value, zone):
             self.problem(key, _(
                 "{stamp} occurs twice in {zone} (the clocks go back); "
-                "choose a time outside the change to winter time", stamp=stamp, zone=zone.key,
+                "choose a time before or after the change", stamp=stamp, zone=zone.key,
             ))
         else:
             return value.replace(tzinfo=zone)

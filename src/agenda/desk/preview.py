@@ -144,7 +144,7 @@ def outgoing(version: Version, changes: tuple[SessionChange, ...], now: datetime
         past = wording.when(session) if dated and session.is_dated and session.is_over(now) \
             else ""
         # « Reporter » earlier with the start alone changed: a session of a month.
-        span = session.end - session.start if session.is_dated else timedelta(0)
+        span = session.duration or timedelta(0)  # elapsed, an hour less across March's change
         lasting = wording.duration(span) if dated and span > timedelta(days=1) else ""
         found.append(Outgoing(change.id, wording.headline(session), calendar, news, str(change),
                               revision.correction, on, past, lasting))

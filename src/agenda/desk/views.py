@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_to_bytes
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.relativedelta import relativedelta
 from flask import (
@@ -40,7 +41,18 @@ from wtforms import ValidationError
 from agenda import history, planning
 from agenda.desk import drafts, editors, forms, preview
 from agenda.errors import AgendaError, Problem
-from agenda.format import CALENDAR, CONTACT, SERIES, SESSION, TABLES, TOP, Field, Kind, Table
+from agenda.format import (
+    CALENDAR,
+    CONTACT,
+    DEFAULT_TIMEZONE,
+    SERIES,
+    SESSION,
+    TABLES,
+    TOP,
+    Field,
+    Kind,
+    Table,
+)
 from agenda.headers import security
 from agenda.i18n import _, said
 from agenda.loader import EMAIL
@@ -465,12 +477,16 @@ def _form(title: str, key: str, item_id: str | None, table: Table, fields: tuple
 
 
 def _wall_clock() -> str:
-    """The zone the times typed are in, as the site's pages say it (« heure de Paris »): the
-    browser's date and time inputs have none, and an editor away may type the local time."""
+    """The zone the times typed are in, named as the site's pages name it (« Heure d’Alger. »,
+    not the English city of its IANA id): the browser's date and time inputs have none, and an
+    editor away may type the local time. Nothing while the draft's zone is not one."""
     values = drafts.item_values(current_draft().text, "calendar", None) or {}
-    key = values.get("timezone")
-    city = key.rsplit("/", 1)[-1].replace("_", " ") if isinstance(key, str) else ""
-    return _("Time of {city}.", city=city) if city else ""
+    try:
+        zone = ZoneInfo(str(values.get("timezone") or DEFAULT_TIMEZONE))
+        label = wording.zone_label(datetime.now(zone))
+    except (ZoneInfoNotFoundError, ValueError, OSError, LookupError):  # the loader's refusals
+        return ""
+    return f"{label[:1].upper()}{label[1:]}." if label else ""
 
 
 def _number(values: dict[str, Any]) -> int:

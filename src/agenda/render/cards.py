@@ -93,7 +93,7 @@ def session_text(calendar: CalendarInfo, session: Session, past: bool) -> CardTe
     number = f" · n° {session.number}" if session.number is not None else ""
     if session.start is not None and session.end is not None:
         time = wording.time_range(session.start, session.end, calendar.language)
-        zone = wording.zone_label(session)
+        zone = wording.zone_label(session.start)
         lines = (wording.long_date(session.start, calendar.language),
                  f"{time}, {zone}" if zone else time)
     else:
@@ -126,7 +126,8 @@ def agenda_text(schedule: Schedule, past: Collection[str]) -> CardText:
             "Prochaine séance : "
             + (f"n° {first.number}, {first.city}" if first.number is not None else first.city),
             f"{wording.long_date(first.start, calendar.language)}, "
-            f"{wording.clock_time(first.start, calendar.language)}, {wording.zone_label(first)}",
+            f"{wording.clock_time(first.start, calendar.language)}, "
+            f"{wording.zone_label(first.start)}",
         )
         status = "À confirmer" if first.status is Status.TENTATIVE else ""
     return CardText(

@@ -106,7 +106,7 @@ def entry_html(schedule: Schedule, session: Session, over: bool) -> str:
     if people := [f"<li>{label} : {_text(line)}</li>" for label, line in wording.people(session)]:
         html.append("<ul>" + "".join(people) + "</ul>")
     if session.is_dated:
-        moment = f"{wording.when(session, locale)} ({wording.zone_label(session)})"
+        moment = f"{wording.when(session, locale)} ({wording.zone_label(session.start)})"
         html.append(f"<p><strong>Date :</strong> {_text(moment)}, en visioconférence.</p>")
     else:
         html.append(f"<p><strong>Date :</strong> {wording.when(session, locale)}.</p>")

@@ -100,7 +100,7 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
         title=wording.page_title(session),
         # Undated: « à venir » while to come; once over, a date that was never published.
         when=wording.when(session, locale, wording.UNDATED if past else wording.UNDATED_UPCOMING),
-        zone=wording.zone_label(session) if session.is_dated else "",
+        zone=wording.zone_label(session.start) if session.is_dated else "",
         start_iso=session.start.isoformat() if session.start else None,
         duration=wording.duration(session.duration) if session.duration is not None else None,
         status=wording.shown_status(session, past),
@@ -134,7 +134,7 @@ def _planned_view(calendar: CalendarInfo, planned: Planned) -> SessionView:
         label=f"{planned.series.title} n° {planned.number}",
         title=f"{wording.PLANNED_LABEL} : {wording.planned_headline(planned)}",
         when=wording.when(planned, calendar.language),
-        zone=wording.zone_label(planned),
+        zone=wording.zone_label(planned.start),
         start_iso=planned.start.isoformat(),
         end_iso=planned.end.isoformat(),
         duration=wording.duration(planned.end - planned.start),

@@ -102,11 +102,10 @@ def when(session: Session | Planned, locale: str = "fr", undated: str = UNDATED)
     return f"{long_date(session.start, locale)}, {time_range(session.start, session.end, locale)}"
 
 
-def zone_label(session: Session | Planned) -> str:
+def zone_label(start: datetime | None) -> str:
     """'heure de Paris', 'heure d’Alger', 'heure du Caire': the zone's city as CLDR writes it in
-    French; a zone named after no place by its offset then: 'heure UTC', 'heure UTC−3' (for
+    French; a zone named after no place by its offset at `start`: 'heure UTC', 'heure UTC−3' (for
     Etc/GMT+3, whose sign is POSIX's, the other way round)."""
-    start = session.start
     if start is None or not (key := getattr(start.tzinfo, "key", "")):
         return ""
     city = get_timezone_location(key, _babel("fr"), return_city=True)
@@ -198,7 +197,7 @@ def former_start(session: Session, locale: str = "fr") -> str:
 def when_in_zone(session: Session | Planned, locale: str = "fr", undated: str = UNDATED) -> str:
     """'mercredi 19 mai 2021, 8 h 45 – 10 h 15, heure de Paris', or `undated`."""
     text = when(session, locale, undated)
-    zone = zone_label(session)  # none without a date
+    zone = zone_label(session.start)  # none without a date
     return f"{text}, {zone}" if zone else text
 
 

@@ -52,14 +52,22 @@
 
   function show(element) {
     var startIso = element.getAttribute("data-start");
+    var endIso = element.getAttribute("data-end");
     var start = new Date(startIso);
-    var end = new Date(element.getAttribute("data-end"));
+    var end = new Date(endIso);
     if (isNaN(start.getTime()) || isNaN(end.getTime())) {
       return;
     }
     var offset = offsetOf(startIso);
-    if (offset === null || offset === -start.getTimezoneOffset()) {
-      return; // the visitor's clock reads as the calendar's
+    var endOffset = offsetOf(endIso);
+    if (offset === null || endOffset === null) {
+      return;
+    }
+    // The visitor's clock reads as the calendar's at both ends: at the start only is not
+    // enough, when the clocks change in one of the zones during the session (Paris on the
+    // last Sunday of March, seen from Algiers or Lagos, an hour apart at its end).
+    if (offset === -start.getTimezoneOffset() && endOffset === -end.getTimezoneOffset()) {
+      return;
     }
     var sameDay = start.toDateString() === end.toDateString();
     var text = day(start) + ", " + clock(start) + NBSP + "– " +
