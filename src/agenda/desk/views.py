@@ -790,7 +790,9 @@ def _conflict(draft: drafts.Draft, on_disk: str) -> dict[str, Any]:
 
 @bp.post("/publier")
 def publish_draft() -> Any:
-    """« Publier »: write the file from the draft, under the lock, then publish it."""
+    """« Publier »: write the file from the draft and publish it, under one hold of the lock:
+    let go in between, `agenda publish` (or the watcher, or another worker) published the
+    editor's text by the rule and by nobody, and a correction went out as news."""
     draft = current_draft()
     mode = request.form.get("mode", "")
     mode = mode if mode in MODES else "regle"
@@ -811,24 +813,32 @@ def publish_draft() -> Any:
         seen, shown = request.form.get("seen"), request.form.get("shown_mode", mode)
         changed = seen is not None and not found.unchanged and seen != _seen(
             draft, preview.outgoing(found.version, found.changes, _now(), current), shown)
-        # The preview's site: built then, found here; if it cannot be, nothing is written.
-        # (Nothing new to publish, as at a double click, needs no site.)
-        if not found.unchanged and not changed:
-            _draft_site(found, moment, served, mode)
-        if draft.text != on_disk and not changed:
-            # A hand edit takes no lock: one saved meanwhile (while the site was built, a
-            # minute at 10,000 sessions) is not written over.
-            on_disk = _file_text()
-            if draft.moved(on_disk):
-                return render_template("desk/conflict.html", **_conflict(draft, on_disk)), 409
-            drafts.write_atomically(schedule_path(), draft.raw)
-    if changed:  # out of the lock: the page asks the store, which may publish
-        session["mode"] = mode
-        return _draft_view(changed=shown == mode, other_kind=shown != mode), 409
+        if not changed:
+            return _write_and_publish(draft, on_disk, found, (served, moment), mode)
+    # Out of the lock: the page asks the store, which may publish.
+    session["mode"] = mode
+    return _draft_view(changed=shown == mode, other_kind=shown != mode), 409
+
+
+def _write_and_publish(draft: drafts.Draft, on_disk: str, found: preview.Pending,
+                       served: tuple[Site, datetime], mode: str) -> Any:
+    """The second half of « Publier », the publishing lock held: the draft's site built (or
+    found built), the file written, the version published, the draft dropped."""
+    # The preview's site: built then, found here; if it cannot be, nothing is written.
+    # (Nothing new to publish, as at a double click, needs no site.)
+    if not found.unchanged:
+        _draft_site(found, served[1], served[0], mode)
+    if draft.text != on_disk:
+        # A hand edit takes no lock: one saved meanwhile (while the site was built, a
+        # minute at 10,000 sessions) is not written over.
+        on_disk = _file_text()
+        if draft.moved(on_disk):
+            return render_template("desk/conflict.html", **_conflict(draft, on_disk)), 409
+        drafts.write_atomically(schedule_path(), draft.raw)
     try:
         outcome = publish(schedule_path(), published_file(), _now(), raw=draft.raw,
                           correction=MODES[mode], editor=g.editor.email,
-                          built=built_mark(_store().site_root))
+                          built=built_mark(_store().site_root), held=True)
     except AgendaError as error:
         log.error("desk: %s could not publish: %s", g.editor.email, error)
         return render_template("desk/error.html", code=500, message=_(

@@ -1,0 +1,63 @@
+"""The desk with others at work: editors, the command line and the service at the same time.
+
+Each test reproduces what two communications officers (or an operator at the server) meet
+when they act within the same seconds; the others are real threads and processes, and
+the results are read back with independent parsers (json, feedparser, lxml).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import feedparser
+import pytest
+from flask import Flask
+
+from agenda.desk import views
+from tests.test_desk import (
+    EMAIL,
+    app,  # noqa: F401 (fixture)
+    login,
+    post,
+    publish,
+    schedule,  # noqa: F401 (fixture)
+)
+
+
+def test_desk_publish_keeps_its_kind_of_change_when_agenda_publish_runs_meanwhile(
+    app: Flask, schedule: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    # An editor publishes a date typo put right as « C'est une correction » (no news) while
+    # an operator runs `agenda publish` at the server: the desk wrote the file, then let go
+    # of the lock before publishing it, and the command published the editor's text as an
+    # announcement (« Nouvelle date » to journalists), by nobody.
+    client = app.test_client()
+    login(client)
+    entries = len(feedparser.parse(client.get("/rss.xml").data).entries)
+    post(client, "/desk/seances/clermont-ferrand/reporter",
+         {"start": "2021-05-20T08:45", "end": "2021-05-20T10:15"})
+    command = [sys.executable, "-c", "from agenda.cli import main; main()", "publish",
+               str(schedule)]
+    real, others = views.publish, []
+
+    def with_the_command_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        # `agenda publish` starts once the desk has written the file; given three seconds
+        # to go through first (the lock free), or to wait for the desk (the lock held).
+        others.append(subprocess.Popen(command, stdout=subprocess.PIPE, text=True))
+        try:
+            others[0].wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            pass
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(views, "publish", with_the_command_meanwhile)
+    assert publish(client, "correction") == 302
+    assert others[0].wait(timeout=60) == 0
+    history = json.loads(schedule.with_name("sessions.published.json").read_text("utf-8"))
+    last = history["sessions"]["clermont-ferrand"]["revisions"][-1]
+    assert (last["by"], last["correction"]) == (EMAIL, True)
+    assert len(feedparser.parse(client.get("/rss.xml").data).entries) == entries
