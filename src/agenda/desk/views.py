@@ -216,7 +216,9 @@ def http_error(error: HTTPException) -> tuple[str, int]:
     }
     code = error.code or 500
     message = messages.get(code, _("Something went wrong."))
-    ended = code == 400 and request.endpoint not in PUBLIC and _logged_in() is None
+    # A form sent once the login ended: without its cookie, the CSRF token fails (400); with
+    # it (active till minutes before its 8 hours, or logged out in another browser), 403.
+    ended = code in (400, 403) and request.endpoint not in PUBLIC and _logged_in() is None
     if ended:  # what was typed is still in this tab's history: the browser's Back gives it
         message = _("Your login has ended (after {hours} hours, or when you logged out in "
                     "another tab): nothing was saved. Keep this page: log in again in a new tab "
