@@ -7,18 +7,24 @@ the results are read back with independent parsers (json, feedparser, lxml).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
+import threading
+import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import feedparser
+import lxml.html
 import pytest
 import tomlkit
 from flask import Flask
+from flask.testing import FlaskClient
 
-from agenda.desk import views
+from agenda.desk import drafts, views
 from tests.test_desk import (
     EMAIL,
     app,  # noqa: F401 (fixture)
@@ -26,7 +32,7 @@ from tests.test_desk import (
     post,
     publish,
     schedule,  # noqa: F401 (fixture)
-)
+    )
 
 
 def test_desk_publish_keeps_its_kind_of_change_when_agenda_publish_runs_meanwhile(
@@ -89,3 +95,41 @@ def test_desk_pages_read_the_draft_with_the_loaders_parser_and_edit_it_with_toml
         assert parsed == [], path
     assert post(client, "/desk/seances/clermont-ferrand", {"title": "Autre titre"})[0] == 302
     assert len(parsed) == 1
+
+
+def test_desk_two_forms_saved_at_the_same_moment_keep_both_changes(
+    app: Flask, schedule: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    # Two officers on the desk's shared login (or two tabs), « Enregistrer » within the same
+    # second: each read the draft, carried its change over, and wrote it, the later over the
+    # earlier: both were told it was saved, one of the changes was gone.
+    client = app.test_client()
+    login(client)
+    other = app.test_client()
+    other.set_cookie("agenda_desk", client.get_cookie("agenda_desk", path="/desk").value,
+                     path="/desk")
+    titles = {"bourges": "Titre de Bourges", "clermont-ferrand": "Titre de Clermont"}
+    forms = {}
+    for who, session_id in zip((client, other), titles, strict=True):
+        form = lxml.html.fromstring(who.get(f"/desk/seances/{session_id}").data)
+        forms[session_id] = {**dict(form.xpath("//main//form")[0].form_values()),
+                             "title": titles[session_id]}
+    both, real = threading.Barrier(2), drafts.save_draft
+
+    def together(*args: Any) -> None:
+        # Both requests write together when nothing keeps the second waiting; one that
+        # waits finds the barrier broken after two seconds and goes on.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both.wait(timeout=2)
+        real(*args)
+
+    monkeypatch.setattr(drafts, "save_draft", together)
+
+    def save(who: FlaskClient, session_id: str) -> int:
+        return who.post(f"/desk/seances/{session_id}", data=forms[session_id]).status_code
+
+    with ThreadPoolExecutor(2) as pool:
+        assert list(pool.map(save, (client, other), titles)) == [302, 302]
+    draft = tomllib.loads(drafts.load_draft(schedule, EMAIL).text)
+    assert {s["id"]: s.get("title") for s in draft["sessions"] if s["id"] in titles} == titles
+

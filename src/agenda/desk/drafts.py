@@ -19,7 +19,7 @@ import shutil
 import tempfile
 import time
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -122,6 +122,15 @@ def load_draft(schedule_path: Path, email: str) -> Draft | None:
             return None
         raise BrokenDraft(path, Path(aside))
     return draft
+
+
+@contextlib.contextmanager
+def held(schedule_path: Path, email: str) -> Iterator[None]:
+    """The editor's draft kept from other requests while one reads, changes and writes it
+    back (or drops it): two forms saved at once (two tabs, a login shared by two officers)
+    each wrote the draft it had read, the later undoing the earlier, both told « saved »."""
+    with published.publishing_lock(drafts_folder(schedule_path, make=True) / f"{key(email)}.json"):
+        yield
 
 
 def save_draft(schedule_path: Path, email: str, draft: Draft) -> None:

@@ -408,13 +408,14 @@ def _save(draft: drafts.Draft, text: str) -> None:
     """Save `text`, the editor's change to `draft`. A draft saved meanwhile (from another tab,
     while this change was checked: seconds at 10,000 sessions) gets the change carried over:
     saved as it was, it undid the other tab's change without a word."""
-    now = current_draft()
-    if now != draft:
-        carried = drafts.rebase(drafts.Draft(text, draft.text), now.text)
-        if carried is None:
-            abort(409)
-        draft, text = now, carried.text
-    drafts.save_draft(schedule_path(), g.editor.email, drafts.Draft(text, draft.base))
+    with drafts.held(schedule_path(), g.editor.email):
+        now = current_draft()
+        if now != draft:
+            carried = drafts.rebase(drafts.Draft(text, draft.text), now.text)
+            if carried is None:
+                abort(409)
+            draft, text = now, carried.text
+        drafts.save_draft(schedule_path(), g.editor.email, drafts.Draft(text, draft.base))
 
 
 def _changed(fields: tuple[Field, ...], posted: dict[str, Any]) -> tuple[Field, ...]:
@@ -851,8 +852,10 @@ def _write_and_publish(draft: drafts.Draft, on_disk: str, found: preview.Pending
             "is solved.", error=error)), 500
     # A draft saved meanwhile (from another tab) is newer than the one published: kept.
     try:
-        if drafts.load_draft(schedule_path(), g.editor.email) == draft:
-            drafts.drop_draft(schedule_path(), g.editor.email)
+        if drafts.load_draft(schedule_path(), g.editor.email) == draft:  # else no lock to make
+            with drafts.held(schedule_path(), g.editor.email):
+                if drafts.load_draft(schedule_path(), g.editor.email) == draft:
+                    drafts.drop_draft(schedule_path(), g.editor.email)
     except drafts.BrokenDraft as error:  # set aside already; what was published stands
         log.warning("desk: %s", error)
     session.pop("mode", None)  # the next draft starts from the rule again
@@ -863,26 +866,36 @@ def _write_and_publish(draft: drafts.Draft, on_disk: str, found: preview.Pending
 @bp.post("/reprendre")
 def rebase() -> Any:
     """Carry the draft's changes over to the file as it is now, when they touch other lines."""
-    draft = current_draft()
-    moved = drafts.rebase(draft, _file_text())
-    if moved is None:
-        return redirect(url_for("desk.draft_page"))
-    drafts.save_draft(schedule_path(), g.editor.email, moved)
+    with drafts.held(schedule_path(), g.editor.email):
+        moved = drafts.rebase(current_draft(), _file_text())
+        if moved is not None:
+            drafts.save_draft(schedule_path(), g.editor.email, moved)
     return redirect(url_for("desk.draft_page"))
 
 
 @bp.route("/abandonner", methods=["GET", "POST"])
 def drop() -> Any:
     """« Abandonner le brouillon », once confirmed: what would be lost is shown first."""
-    draft = current_draft()
-    shown = hashlib.sha256(draft.text.encode("utf-8")).hexdigest()
-    # The changes confirmed are those shown: one saved since in another tab is shown first.
-    changed = request.method == "POST" and request.form.get("shown", shown) != shown
-    if request.method == "GET" or changed:
-        return render_template("desk/drop.html", changed=changed, shown=shown, mine=drafts.diff(
-            draft.base, draft.text, (_("file"), _("draft")))), 409 if changed else 200
-    drafts.drop_draft(schedule_path(), g.editor.email)
+    if request.method == "GET":
+        return _drop_page(current_draft())
+    with drafts.held(schedule_path(), g.editor.email):
+        draft = current_draft()
+        # The changes confirmed are those shown: one saved since in another tab is shown first.
+        if request.form.get("shown", _digest(draft)) != _digest(draft):
+            return _drop_page(draft, changed=True)
+        drafts.drop_draft(schedule_path(), g.editor.email)
     return redirect(url_for("desk.index"))
+
+
+def _digest(draft: drafts.Draft) -> str:
+    return hashlib.sha256(draft.text.encode("utf-8")).hexdigest()
+
+
+def _drop_page(draft: drafts.Draft, changed: bool = False) -> tuple[str, int]:
+    """What « Abandonner » would lose; `changed`: since the page the editor confirmed."""
+    return render_template("desk/drop.html", changed=changed, shown=_digest(draft),
+                           mine=drafts.diff(draft.base, draft.text, (_("file"), _("draft")))), \
+        409 if changed else 200
 
 
 # --- the preview --------------------------------------------------------------------
