@@ -24,15 +24,19 @@ import tomlkit
 from flask import Flask
 from flask.testing import FlaskClient
 
+from agenda import create_app, store
 from agenda.desk import drafts, views
 from tests.test_desk import (
     EMAIL,
+    SECRET,
+    add_editor,
     app,  # noqa: F401 (fixture)
     login,
     post,
     publish,
     schedule,  # noqa: F401 (fixture)
-    )
+    token,
+)
 
 
 def test_desk_publish_keeps_its_kind_of_change_when_agenda_publish_runs_meanwhile(
@@ -133,3 +137,29 @@ def test_desk_two_forms_saved_at_the_same_moment_keep_both_changes(
     draft = tomllib.loads(drafts.load_draft(schedule, EMAIL).text)
     assert {s["id"]: s.get("title") for s in draft["sessions"] if s["id"] in titles} == titles
 
+
+def test_desk_lists_nothing_going_out_right_after_publishing_while_the_service_catches_up(
+    schedule: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    # A served process follows a publication at its watcher's next look (half a second; more
+    # in another worker, or while it builds the new folder): the page « Publier » leads to
+    # said « Version 2 publiée. » over « Des modifications attendent d'être publiées », and the
+    # draft page listed again, as going out, the change just sent.
+    monkeypatch.setattr(store, "POLL_SECONDS", 3600)  # a watcher that looks after the test
+    add_editor(schedule)
+    watched = create_app({"AGENDA_DATA": str(schedule), "AGENDA_SECRET": SECRET,
+                          "AGENDA_DESK_SECURE": False, "AGENDA_WATCH": True,
+                          "AGENDA_SETTLE": 7200})
+    client = watched.test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand", {"title": "Titre corrigé"})[0] == 302
+    answer = client.post("/desk/publier", data={
+        "csrf_token": token(client, "/desk/brouillon"), "mode": "regle"}, follow_redirects=True)
+    said = " ".join(lxml.html.fromstring(answer.data).xpath("//main")[0].text_content().split())
+    assert "Version 2 publiée." in said
+    assert "attendent" not in said and "brouillon" not in said
+    page = lxml.html.fromstring(client.get("/desk/brouillon").data)
+    assert page.xpath("//*[contains(text(), 'Clermont-Ferrand')]") == []
+    assert publish(client) == 302  # once more: nothing to publish, version 2 still
+    published = json.loads(schedule.with_name("sessions.published.json").read_text("utf-8"))
+    assert published["version"] == 2

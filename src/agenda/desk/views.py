@@ -110,9 +110,16 @@ def _store() -> VersionStore:
     return current_app.extensions["agenda.store"]
 
 
+def _published() -> Version | None:
+    """The version published, as its file holds it: the one this process serves follows a
+    publication at its watcher's next look (another worker's, after building its folder), and
+    the pages said « Des modifications attendent » of what « Publier » had just sent."""
+    return read_version(published_file(), str(schedule_path()), _store().current())
+
+
 def _pending(raw: bytes, mode: str = "regle") -> preview.Pending:
-    """What publishing `raw` now as `mode` would do, after the version this process serves."""
-    return preview.pending(schedule_path(), _store().current(), raw, _now(), MODES.get(mode))
+    """What publishing `raw` now as `mode` would do, after the version published."""
+    return preview.pending(schedule_path(), _published(), raw, _now(), MODES.get(mode))
 
 
 def _mode() -> str:
@@ -755,8 +762,8 @@ def _draft_view(changed: bool = False, other_kind: bool = False) -> str:
         # until the draft is carried over, as « Publier » publishes nothing until then.
         return render_template("desk/draft.html", moved=True, mine=(), pending=None,
                                **_conflict(draft, file_text))
-    # One version served and one moment for both: the store may publish between two asks.
-    current, now = _store().current(), _now()
+    # One version published and one moment for both: the store may publish between two asks.
+    current, now = _published(), _now()
     found = preview.pending(schedule_path(), current, draft.raw, now, MODES[_mode()])
     listed = preview.outgoing(found.version, found.changes, now, current) if found.version else []
     return render_template(
