@@ -28,6 +28,7 @@ from agenda import create_app, store
 from agenda.desk import drafts, views
 from tests.test_desk import (
     EMAIL,
+    PASSWORD,
     SECRET,
     add_editor,
     app,  # noqa: F401 (fixture)
@@ -163,3 +164,47 @@ def test_desk_lists_nothing_going_out_right_after_publishing_while_the_service_c
     assert publish(client) == 302  # once more: nothing to publish, version 2 still
     published = json.loads(schedule.with_name("sessions.published.json").read_text("utf-8"))
     assert published["version"] == 2
+
+
+def test_desk_form_shown_before_another_editors_change_to_its_field_does_not_write_over_it(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # Hélène and Marc open Clermont's form; she corrects the city and publishes; he, the form
+    # still showing the old city, types his own: it replaced hers without a word, and went
+    # out at his « Publier ». Now the form comes back saying what the field holds, with his
+    # typing, which a second « Enregistrer » saves; a field nobody else changed goes through.
+    add_editor(schedule, "marc@ceps-oing.org")
+    helene, marc = app.test_client(), app.test_client()
+    login(helene)
+    marc.post("/desk/connexion", data={"csrf_token": token(marc), "email": "marc@ceps-oing.org",
+                                       "password": PASSWORD})
+    path = "/desk/seances/clermont-ferrand"
+
+    def form(who: FlaskClient, answer: bytes | None = None) -> dict[str, str]:
+        page = lxml.html.fromstring(answer or who.get(path).data)
+        return dict(page.xpath("//main//form")[0].form_values())
+
+    his, double = form(marc), form(marc)
+    assert helene.post(path, data={**form(helene), "city": "Clermont (Puy-de-Dôme)"}).status_code \
+        == 302
+    assert publish(helene) == 302
+    answer = marc.post(path, data={**his, "city": "Clermont-Ferrand (63)"})
+    assert answer.status_code == 409
+    said = " ".join(lxml.html.fromstring(answer.data).xpath("//main")[0].text_content().split())
+    assert "Ville" in said and "Modifié entre-temps" in said
+    assert "c’est maintenant « Clermont (Puy-de-Dôme) »" in said
+    again = form(marc, answer.data)
+    assert again["city"] == "Clermont-Ferrand (63)"
+    assert drafts.load_draft(schedule, "marc@ceps-oing.org") is None  # nothing saved
+    assert marc.post(path, data=again).status_code == 302
+    draft = tomllib.loads(drafts.load_draft(schedule, "marc@ceps-oing.org").text)
+    (clermont,) = [s for s in draft["sessions"] if s["id"] == "clermont-ferrand"]
+    assert clermont["city"] == "Clermont-Ferrand (63)"
+    # His other tab, opened at the same time, changes the title alone: saved, the city kept.
+    assert marc.post(path, data={**double, "title": "Un autre titre"}).status_code == 302
+    draft = tomllib.loads(drafts.load_draft(schedule, "marc@ceps-oing.org").text)
+    (clermont,) = [s for s in draft["sessions"] if s["id"] == "clermont-ferrand"]
+    assert (clermont["city"], clermont["title"]) == ("Clermont-Ferrand (63)", "Un autre titre")
+    # The same form sent twice (a double click, a reload): the same change, no conflict.
+    assert marc.post(path, data={**double, "title": "Un autre titre"}).status_code == 302
+

@@ -425,17 +425,35 @@ def _save(draft: drafts.Draft, text: str) -> None:
         drafts.save_draft(schedule_path(), g.editor.email, drafts.Draft(text, draft.base))
 
 
-def _changed(fields: tuple[Field, ...], posted: dict[str, Any]) -> tuple[Field, ...]:
+def _changed(fields: tuple[Field, ...], posted: dict[str, Any],
+             values: dict[str, Any]) -> tuple[tuple[Field, ...], dict[str, str]]:
     """The fields the editor changed in the form, against the values it showed (its `shown`
-    input): a form left open in another tab must not put back the values it showed."""
+    input): a form left open in another tab must not put back the values it showed. And, by
+    input name, those of them changed meanwhile to another value than hers, with that value
+    as the form shows it (`values`, the draft's now): another editor's publication, another
+    tab's save, a hand edit, which her typing replaced without a word."""
     try:
         shown = json.loads(request.form.get("shown", ""))
     except (ValueError, RecursionError):  # not sent by the form: every field is the editor's
-        return fields
-    if not isinstance(shown, dict):
-        return fields
-    before = forms.read(fields, {str(k): str(v) for k, v in shown.items()})[0]
-    return tuple(f for f in fields if posted.get(f.name) != before.get(f.name))
+        return fields, {}
+    if not isinstance(shown, dict) or not all(isinstance(v, str) for v in shown.values()):
+        return fields, {}
+    before = forms.read(fields, shown)[0]
+    as_now = forms.submitted(forms.inputs(fields, values, {}))
+    now = forms.read(fields, as_now)[0]
+    mine = tuple(f for f in fields if posted.get(f.name) != before.get(f.name))
+    return mine, {f.name: as_now.get(f.name, "") for f in mine
+                  if now.get(f.name) not in (before.get(f.name), posted.get(f.name))}
+
+
+def _changed_meanwhile(value: str, field: Field) -> str:
+    """What the form says of a field changed meanwhile, with its value as an input shows it."""
+    if value and field.kind not in (Kind.BOOLEAN, Kind.CHOICE):
+        return _("Changed meanwhile (by another editor, in another tab or in the file): it is "
+                 "now « {value} ». What you typed is kept here: save again to put it in its "
+                 "place.", value=value)
+    return _("Changed meanwhile (by another editor, in another tab or in the file). What you "
+             "typed is kept here: save again to put it in its place.")
 
 
 def _form(title: str, key: str, item_id: str | None, table: Table, fields: tuple[Field, ...],
@@ -444,6 +462,7 @@ def _form(title: str, key: str, item_id: str | None, table: Table, fields: tuple
     """Show a form of `fields` or, on POST, write it into the draft (or show its errors)."""
     errors: dict[str, str] = {}
     others: list[Problem] = []
+    mine, first, status = fields, request.form.get("shown"), 0
     if request.method == "POST":
         posted, errors = forms.read(fields, request.form)
         for name in fixed:
@@ -454,26 +473,36 @@ def _form(title: str, key: str, item_id: str | None, table: Table, fields: tuple
         if not errors:
             draft = current_draft()
             target = posted.get("id", item_id) if key == "sessions" else item_id
-            exists = drafts.item_values(draft.text, key, target) is not None
-            text = drafts.edit(draft.text, key, target,
-                               _changed(fields, posted) if exists else fields, posted)
-            kept = {f.name: forms.read_rows(forms.editable(TABLES[f.table]), request.form,
-                                            f.name + ".")[2]
-                    for f in fields if f.kind is Kind.TABLES and f.table}
-            errors, others = _try(text, key, target, table, kept)
-            if not errors:
-                _save(draft, text)
-                return redirect(url_for("desk.index", _anchor=f"s-{target}" if target else None))
+            current = drafts.item_values(draft.text, key, target)
+            mine, theirs = _changed(fields, posted, current) if current is not None \
+                else (fields, {})
+            if theirs:  # shown again: the draft's values, but hers; saved at the next click
+                by_name = {f.name: f for f in fields}
+                errors = {n: _changed_meanwhile(v, by_name[n]) for n, v in theirs.items()}
+                values = {**current, **{f.name: posted.get(f.name) for f in mine}}
+                first = json.dumps(forms.submitted(forms.inputs(fields, current, {})),
+                                   ensure_ascii=False)
+                status = 409
+            else:
+                text = drafts.edit(draft.text, key, target, mine, posted)
+                kept = {f.name: forms.read_rows(forms.editable(TABLES[f.table]), request.form,
+                                                f.name + ".")[2]
+                        for f in fields if f.kind is Kind.TABLES and f.table}
+                errors, others = _try(text, key, target, table, kept)
+                if not errors:
+                    _save(draft, text)
+                    return redirect(url_for("desk.index",
+                                            _anchor=f"s-{target}" if target else None))
     if errors:  # the rows of a list (speakers) as typed, each in its place, as errors say
         values.update((f.name, forms.typed_rows(request.form, f.name + "."))
-                      for f in fields if f.kind is Kind.TABLES)
+                      for f in mine if f.kind is Kind.TABLES)
     shown = forms.inputs(fields, values, errors, fixed=fixed, typed=request.form)
-    first = request.form.get("shown") or json.dumps(forms.submitted(shown), ensure_ascii=False)
+    first = first or json.dumps(forms.submitted(shown), ensure_ascii=False)
     # A problem may name a field this form does not show ("announced" when dating a session).
     labels = {name: forms.input_words(table, name) for name in errors}
     return render_template("desk/form.html", title=title, inputs=shown, errors=errors,
                            labels=labels, others=others, intro=intro, zone=_wall_clock(),
-                           shown=first), (422 if errors else 200)
+                           shown=first), status or (422 if errors else 200)
 
 
 def _wall_clock() -> str:
