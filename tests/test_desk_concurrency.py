@@ -208,3 +208,18 @@ def test_desk_form_shown_before_another_editors_change_to_its_field_does_not_wri
     # The same form sent twice (a double click, a reload): the same change, no conflict.
     assert marc.post(path, data={**double, "title": "Un autre titre"}).status_code == 302
 
+
+def test_desk_abandon_clicked_twice_says_the_draft_is_abandoned(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # A double click on « Abandonner le brouillon »: the first request abandoned it; the
+    # second, the one the browser shows, found the draft « changed meanwhile » (there was
+    # none left) and said « rien n'a été abandonné », over an empty list of changes.
+    client = app.test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand", {"title": "Titre corrigé"})[0] == 302
+    page = lxml.html.fromstring(client.get("/desk/abandonner").data)
+    form = dict(page.xpath("//main//form")[0].form_values())
+    answers = [client.post("/desk/abandonner", data=form) for _ in range(2)]
+    assert [a.status_code for a in answers] == [302, 302]
+    assert drafts.load_draft(schedule, EMAIL) is None

@@ -915,7 +915,11 @@ def drop() -> Any:
     if request.method == "GET":
         return _drop_page(current_draft())
     with drafts.held(schedule_path(), g.editor.email):
-        draft = current_draft()
+        draft = drafts.load_draft(schedule_path(), g.editor.email)
+        # None: abandoned (or published) already, by the first of a double click, or another
+        # tab; there is nothing to lose, and nothing « changed meanwhile » to say.
+        if draft is None:
+            return redirect(url_for("desk.index"))
         # The changes confirmed are those shown: one saved since in another tab is shown first.
         if request.form.get("shown", _digest(draft)) != _digest(draft):
             return _drop_page(draft, changed=True)
