@@ -223,3 +223,24 @@ def test_desk_abandon_clicked_twice_says_the_draft_is_abandoned(
     answers = [client.post("/desk/abandonner", data=form) for _ in range(2)]
     assert [a.status_code for a in answers] == [302, 302]
     assert drafts.load_draft(schedule, EMAIL) is None
+
+
+@pytest.mark.parametrize(("now", "link"), [("2021-05-17T12:00:00+02:00", "#s-clermont-ferrand"),
+                                           (None, None)])
+def test_desk_list_of_sessions_links_each_series_to_its_next_session(
+    schedule: Path, now: str | None, link: str | None  # noqa: F811
+) -> None:
+    # At 1,000 sessions the list is 38,000 pixels tall in Chromium, sorted by number: the
+    # sessions an editor works on, those to come, begin some 700 rows below the first.
+    add_editor(schedule)
+    client = create_app({"AGENDA_DATA": str(schedule), "AGENDA_SECRET": SECRET, "TESTING": True,
+                         "AGENDA_DESK_SECURE": False, "AGENDA_NOW": now}).test_client()
+    login(client)
+    page = lxml.html.fromstring(client.get("/desk/").data)
+    (series,) = page.xpath("//section[@class='series']")
+    found = series.xpath(".//p[@class='actions']/a[starts-with(@href, '#')]")
+    assert [a.get("href") for a in found] == ([link] if link else [])
+    if link:
+        assert " ".join(found[0].text_content().split()) == \
+            "Aller à la prochaine séance : Clermont-Ferrand"
+        assert page.xpath(f"//tr[@id='{link[1:]}']")
