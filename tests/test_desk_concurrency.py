@@ -244,3 +244,17 @@ def test_desk_list_of_sessions_links_each_series_to_its_next_session(
         assert " ".join(found[0].text_content().split()) == \
             "Aller à la prochaine séance : Clermont-Ferrand"
         assert page.xpath(f"//tr[@id='{link[1:]}']")
+
+
+def test_desk_pages_open_while_the_published_file_cannot_be_read(
+    app: Flask, schedule: Path  # noqa: F811
+) -> None:
+    # The pages compare the draft with the published file (its version may be ahead of the
+    # one served); a damaged file is for « Publier » and /healthz to say: the editors still
+    # see the list and their draft, and edit it, as with the version served.
+    client = app.test_client()
+    login(client)
+    schedule.with_name("sessions.published.json").write_text("{ pas du JSON", encoding="utf-8")
+    for path in ("/desk/", "/desk/brouillon", "/desk/seances/clermont-ferrand"):
+        assert client.get(path).status_code == 200, path
+    assert post(client, "/desk/seances/clermont-ferrand", {"title": "Titre corrigé"})[0] == 302

@@ -45,6 +45,7 @@ from agenda.headers import security
 from agenda.i18n import _, said
 from agenda.loader import EMAIL
 from agenda.published import (
+    PublishedError,
     Version,
     publish,
     published_path,
@@ -113,8 +114,13 @@ def _store() -> VersionStore:
 def _published() -> Version | None:
     """The version published, as its file holds it: the one this process serves follows a
     publication at its watcher's next look (another worker's, after building its folder), and
-    the pages said « Des modifications attendent » of what « Publier » had just sent."""
-    return read_version(published_file(), str(schedule_path()), _store().current())
+    the pages said « Des modifications attendent » of what « Publier » had just sent. A file
+    that cannot be read is « Publier »'s and /healthz's to say: the pages take the served one."""
+    served = _store().current()
+    try:
+        return read_version(published_file(), str(schedule_path()), served)
+    except PublishedError:
+        return served
 
 
 def _pending(raw: bytes, mode: str = "regle") -> preview.Pending:
