@@ -414,3 +414,37 @@ value="correction"></form><iframe name="x"></iframe><iframe name="y"></iframe>
         page.goto(url + "/desk/")
         assert page.locator("form.logout button").count() == 1  # still logged in
         assert schedule.read_bytes() == before
+
+
+def test_browser_desk_two_officers_at_once_lose_nothing_and_are_told(
+    browser: Browser, desk: tuple[str, Path]
+) -> None:
+    # Hélène and Marc open Clermont's form; she corrects the city and double-clicks
+    # « Publier »; he, his form still showing the old city, types his own and saves.
+    url, schedule = desk
+    add_editor(schedule, "marc@ceps-oing.org")
+    with french_context(browser) as hers, french_context(browser) as his:
+        helene, marc = hers.new_page(), his.new_page()
+        log_in(helene, url)
+        log_in(marc, url, "marc@ceps-oing.org")
+        for page in (helene, marc):
+            page.goto(url + "/desk/seances/clermont-ferrand")
+        helene.fill("#f-city", "Clermont (Puy-de-Dôme)")
+        with helene.expect_navigation():
+            helene.click("button:has-text('Enregistrer')")
+        helene.goto(url + "/desk/brouillon")
+        helene.dblclick("button:has-text('Publier')")
+        helene.wait_for_url("**/desk/?publie=*")
+        said = helene.locator("main").inner_text()
+        assert "Version 2 publiée." in said and "attendent" not in said
+        marc.fill("#f-city", "Clermont-Ferrand (63)")
+        with marc.expect_navigation():
+            marc.click("button:has-text('Enregistrer')")
+        assert "c’est maintenant « Clermont (Puy-de-Dôme) »" in marc.locator("main").inner_text()
+        assert marc.input_value("#f-city") == "Clermont-Ferrand (63)"
+        with marc.expect_navigation():
+            marc.click("button:has-text('Enregistrer')")
+        assert marc.locator("h1").inner_text() == "Séances"
+        assert "Clermont-Ferrand (63)" in marc.locator("#s-clermont-ferrand").inner_text()
+    published = json.loads(schedule.with_name("sessions.published.json").read_text("utf-8"))
+    assert published["version"] == 2

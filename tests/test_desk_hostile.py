@@ -682,6 +682,34 @@ def test_desk_form_sent_after_the_login_ended_says_so(app: Flask) -> None:  # no
     assert "dernière connexion ?" in page_text(answer.data)
 
 
+@pytest.mark.parametrize("ended", ["after 8 hours", "logged out elsewhere"])
+def test_desk_form_sent_with_a_cookie_of_a_login_ended_says_how_to_get_the_typing_back(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, ended: str  # noqa: F811
+) -> None:
+    # The cookie still valid (the editor active till a few minutes before), the login not:
+    # 8 hours since it began, or « Se déconnecter » in another browser. The page said only
+    # « Connectez-vous pour accéder au bureau des éditeurs », nothing of the text typed.
+    client = app.test_client()
+    login(client)
+    start = time.time()
+    monkeypatch.setattr(time, "time", lambda: start + 7.9 * 3600)
+    form = lxml.html.fromstring(client.get("/desk/seances/bourges").data).xpath("//main//form")[0]
+    if ended == "after 8 hours":
+        monkeypatch.setattr(time, "time", lambda: start + 8 * 3600 + 60)
+    else:
+        other = app.test_client()
+        login(other)
+        other.post("/desk/deconnexion", data={"csrf_token": token(other, "/desk/")})
+    answer = client.post("/desk/seances/bourges", data={**dict(form.form_values()),
+                                                        "city": "Bourges (Cher)"})
+    assert answer.status_code in (400, 403)
+    said = page_text(answer.data)
+    assert "Votre connexion a pris fin" in said
+    assert "rien n’a été enregistré. Gardez cette page : reconnectez-vous" in said
+    assert lxml.html.fromstring(answer.data).xpath("//main//a[@target='_blank']/@href") == \
+        ["/desk/connexion"]
+
+
 @pytest.mark.parametrize("broken", [
     b'{"editor": "x", "base": "a", "text": "a', b"[1, 2]", b'{"base": 1, "text": "a"}',
     b'{"text": "a"}', b"\xff\xfe", b"",

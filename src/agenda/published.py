@@ -80,8 +80,7 @@ def make_version(raw: bytes, history: History, source: str,
                  schedule: Schedule | None = None) -> Version:
     """The version serving `raw` (`schedule` if already parsed) with `history`; raises
     ScheduleError if the text is invalid."""
-    if schedule is None:
-        schedule = parse_bytes(raw, source)
+    schedule = schedule if schedule is not None else parse_bytes(raw, source)
     return Version(number=history.version, published=history.published, digest=digest_of(raw),
                    raw=raw, schedule=apply(schedule, history), history=history)
 
@@ -454,15 +453,16 @@ def publish(
     schedule_path: Path, published: Path, now: datetime, raw: bytes | None = None,
     withdraw: Collection[str] = (), known: Version | None = None, built: Mark | None = None,
     correction: bool | None = None, editor: str | None = None, new_history: bool = False,
+    held: bool = False,
 ) -> Outcome:
-    """Publish the schedule file (or `raw`, its bytes already read) under the lock: the first
-    process to hold it writes the new version, one coming second writes nothing. Raises
-    ScheduleError (nothing published), PublishedError (HistoryBehind: older than the mark or
-    `built`, read_mark's) or CannotWrite. `known`, the version the caller serves, is reused when
-    the file still holds it; `correction` and `editor` are history.revise's; `new_history` builds
-    on whatever history is on disk (none if unreadable) and acknowledges it."""
+    """Publish the schedule file (or `raw`, its bytes read) under the lock (`held`: by the
+    caller): the first process to hold it writes the new version, one coming second writes
+    nothing. Raises ScheduleError (nothing published), PublishedError (HistoryBehind: older
+    than the mark or `built`, read_mark's) or CannotWrite. `known`, the version the caller
+    serves, is reused when the file still holds it; `correction`, `editor`: history.revise's;
+    `new_history` builds on any history on disk (or none) and acknowledges it."""
     source = str(schedule_path)
-    with publishing_lock(published):
+    with contextlib.nullcontext() if held else publishing_lock(published):
         # What a publisher killed while writing left: mkstemp's names, the prefix, 8 of [a-z0-9_].
         for path in (Path(os.path.realpath(p)) for p in (published, mark_path(published))):
             for found in path.parent.glob(glob.escape(_temporary_prefix(path)) + "[a-z0-9_]" * 8):

@@ -57,6 +57,7 @@ from agenda.headers import security
 from agenda.i18n import _, said
 from agenda.loader import EMAIL
 from agenda.published import (
+    PublishedError,
     Version,
     publish,
     published_path,
@@ -122,9 +123,21 @@ def _store() -> VersionStore:
     return current_app.extensions["agenda.store"]
 
 
+def _published() -> Version | None:
+    """The version published, as its file holds it: the one this process serves follows a
+    publication at its watcher's next look (another worker's, after building its folder), and
+    the pages said « Des modifications attendent » of what « Publier » had just sent. A file
+    that cannot be read is « Publier »'s and /healthz's to say: the pages take the served one."""
+    served = _store().current()
+    try:
+        return read_version(published_file(), str(schedule_path()), served)
+    except PublishedError:
+        return served
+
+
 def _pending(raw: bytes, mode: str = "regle") -> preview.Pending:
-    """What publishing `raw` now as `mode` would do, after the version this process serves."""
-    return preview.pending(schedule_path(), _store().current(), raw, _now(), MODES.get(mode))
+    """What publishing `raw` now as `mode` would do, after the version published."""
+    return preview.pending(schedule_path(), _published(), raw, _now(), MODES.get(mode))
 
 
 def _mode() -> str:
@@ -228,7 +241,9 @@ def http_error(error: HTTPException) -> tuple[str, int]:
     }
     code = error.code or 500
     message = messages.get(code, _("Something went wrong."))
-    ended = code == 400 and request.endpoint not in PUBLIC and _logged_in() is None
+    # A form sent once the login ended: without its cookie, the CSRF token fails (400); with
+    # it (active till minutes before its 8 hours, or logged out in another browser), 403.
+    ended = code in (400, 403) and request.endpoint not in PUBLIC and _logged_in() is None
     if ended:  # what was typed is still in this tab's history: the browser's Back gives it
         message = _("Your login has ended (after {hours} hours, or when you logged out in "
                     "another tab): nothing was saved. Keep this page: log in again in a new tab "
@@ -239,7 +254,9 @@ def http_error(error: HTTPException) -> tuple[str, int]:
 
 @bp.errorhandler(UnicodeDecodeError)
 @bp.errorhandler(TOMLKitError)
-def unreadable(error: TOMLKitError | UnicodeDecodeError) -> tuple[str, int]:
+@bp.errorhandler(tomllib.TOMLDecodeError)
+def unreadable(error: TOMLKitError | tomllib.TOMLDecodeError | UnicodeDecodeError
+               ) -> tuple[str, int]:
     """A draft or file that is not TOML (a hand edit in progress) or not UTF-8 (saved in
     another encoding): say so, and where to look."""
     log.warning("desk: the schedule text does not parse: %s", error)
@@ -416,26 +433,45 @@ def _save(draft: drafts.Draft, text: str) -> None:
     """Save `text`, the editor's change to `draft`. A draft saved meanwhile (from another tab,
     while this change was checked: seconds at 10,000 sessions) gets the change carried over:
     saved as it was, it undid the other tab's change without a word."""
-    now = current_draft()
-    if now != draft:
-        carried = drafts.rebase(drafts.Draft(text, draft.text), now.text)
-        if carried is None:
-            abort(409)
-        draft, text = now, carried.text
-    drafts.save_draft(schedule_path(), g.editor.email, drafts.Draft(text, draft.base))
+    with drafts.held(schedule_path(), g.editor.email):
+        now = current_draft()
+        if now != draft:
+            carried = drafts.rebase(drafts.Draft(text, draft.text), now.text)
+            if carried is None:
+                abort(409)
+            draft, text = now, carried.text
+        drafts.save_draft(schedule_path(), g.editor.email, drafts.Draft(text, draft.base))
 
 
-def _changed(fields: tuple[Field, ...], posted: dict[str, Any]) -> tuple[Field, ...]:
+def _changed(fields: tuple[Field, ...], posted: dict[str, Any],
+             values: dict[str, Any]) -> tuple[tuple[Field, ...], dict[str, str]]:
     """The fields the editor changed in the form, against the values it showed (its `shown`
-    input): a form left open in another tab must not put back the values it showed."""
+    input): a form left open in another tab must not put back the values it showed. And, by
+    input name, those of them changed meanwhile to another value than hers, with that value
+    as the form shows it (`values`, the draft's now): another editor's publication, another
+    tab's save, a hand edit, which her typing replaced without a word."""
     try:
         shown = json.loads(request.form.get("shown", ""))
     except (ValueError, RecursionError):  # not sent by the form: every field is the editor's
-        return fields
-    if not isinstance(shown, dict):
-        return fields
-    before = forms.read(fields, {str(k): str(v) for k, v in shown.items()})[0]
-    return tuple(f for f in fields if posted.get(f.name) != before.get(f.name))
+        return fields, {}
+    if not isinstance(shown, dict) or not all(isinstance(v, str) for v in shown.values()):
+        return fields, {}
+    before = forms.read(fields, shown)[0]
+    as_now = forms.submitted(forms.inputs(fields, values, {}))
+    now = forms.read(fields, as_now)[0]
+    mine = tuple(f for f in fields if posted.get(f.name) != before.get(f.name))
+    return mine, {f.name: as_now.get(f.name, "") for f in mine
+                  if now.get(f.name) not in (before.get(f.name), posted.get(f.name))}
+
+
+def _changed_meanwhile(value: str, field: Field) -> str:
+    """What the form says of a field changed meanwhile, with its value as an input shows it."""
+    if value and field.kind not in (Kind.BOOLEAN, Kind.CHOICE):
+        return _("Changed meanwhile (by another editor, in another tab or in the file): it is "
+                 "now « {value} ». What you typed is kept here: save again to put it in its "
+                 "place.", value=value)
+    return _("Changed meanwhile (by another editor, in another tab or in the file). What you "
+             "typed is kept here: save again to put it in its place.")
 
 
 def _form(title: str, key: str, item_id: str | None, table: Table, fields: tuple[Field, ...],
@@ -444,6 +480,7 @@ def _form(title: str, key: str, item_id: str | None, table: Table, fields: tuple
     """Show a form of `fields` or, on POST, write it into the draft (or show its errors)."""
     errors: dict[str, str] = {}
     others: list[Problem] = []
+    mine, first, status = fields, request.form.get("shown"), 0
     if request.method == "POST":
         posted, errors = forms.read(fields, request.form)
         for name in fixed:
@@ -454,26 +491,36 @@ def _form(title: str, key: str, item_id: str | None, table: Table, fields: tuple
         if not errors:
             draft = current_draft()
             target = posted.get("id", item_id) if key == "sessions" else item_id
-            exists = drafts.item_values(draft.text, key, target) is not None
-            text = drafts.edit(draft.text, key, target,
-                               _changed(fields, posted) if exists else fields, posted)
-            kept = {f.name: forms.read_rows(forms.editable(TABLES[f.table]), request.form,
-                                            f.name + ".")[2]
-                    for f in fields if f.kind is Kind.TABLES and f.table}
-            errors, others = _try(text, key, target, table, kept)
-            if not errors:
-                _save(draft, text)
-                return redirect(url_for("desk.index", _anchor=f"s-{target}" if target else None))
+            current = drafts.item_values(draft.text, key, target)
+            mine, theirs = _changed(fields, posted, current) if current is not None \
+                else (fields, {})
+            if theirs:  # shown again: the draft's values, but hers; saved at the next click
+                by_name = {f.name: f for f in fields}
+                errors = {n: _changed_meanwhile(v, by_name[n]) for n, v in theirs.items()}
+                values = {**current, **{f.name: posted.get(f.name) for f in mine}}
+                first = json.dumps(forms.submitted(forms.inputs(fields, current, {})),
+                                   ensure_ascii=False)
+                status = 409
+            else:
+                text = drafts.edit(draft.text, key, target, mine, posted)
+                kept = {f.name: forms.read_rows(forms.editable(TABLES[f.table]), request.form,
+                                                f.name + ".")[2]
+                        for f in fields if f.kind is Kind.TABLES and f.table}
+                errors, others = _try(text, key, target, table, kept)
+                if not errors:
+                    _save(draft, text)
+                    return redirect(url_for("desk.index",
+                                            _anchor=f"s-{target}" if target else None))
     if errors:  # the rows of a list (speakers) as typed, each in its place, as errors say
         values.update((f.name, forms.typed_rows(request.form, f.name + "."))
-                      for f in fields if f.kind is Kind.TABLES)
+                      for f in mine if f.kind is Kind.TABLES)
     shown = forms.inputs(fields, values, errors, fixed=fixed, typed=request.form)
-    first = request.form.get("shown") or json.dumps(forms.submitted(shown), ensure_ascii=False)
+    first = first or json.dumps(forms.submitted(shown), ensure_ascii=False)
     # A problem may name a field this form does not show ("announced" when dating a session).
     labels = {name: forms.input_words(table, name) for name in errors}
     return render_template("desk/form.html", title=title, inputs=shown, errors=errors,
                            labels=labels, others=others, intro=intro, zone=_wall_clock(),
-                           shown=first), (422 if errors else 200)
+                           shown=first), status or (422 if errors else 200)
 
 
 def _wall_clock() -> str:
@@ -510,10 +557,11 @@ def index() -> Any:
     """The agenda as a list by series, with the actions on each session."""
     draft = drafts.load_draft(schedule_path(), g.editor.email)
     text = draft.text if draft else _file_text()
-    sessions = drafts.rows_values(text, "sessions")
+    data = drafts.values(text)  # once: a second of tomlkit at 1,000 sessions, a tenth here
+    sessions = data.get("sessions", [])
     series = [
         (s, sorted((x for x in sessions if x.get("series") == s.get("id")), key=_number))
-        for s in drafts.rows_values(text, "series")
+        for s in data.get("series", [])
     ]
     moved = draft is not None and draft.moved(_file_text())
     found = _pending(text.encode("utf-8"))
@@ -765,8 +813,8 @@ def _draft_view(changed: bool = False, other_kind: bool = False) -> str:
         # until the draft is carried over, as « Publier » publishes nothing until then.
         return render_template("desk/draft.html", moved=True, mine=(), pending=None,
                                **_conflict(draft, file_text))
-    # One version served and one moment for both: the store may publish between two asks.
-    current, now = _store().current(), _now()
+    # One version published and one moment for both: the store may publish between two asks.
+    current, now = _published(), _now()
     found = preview.pending(schedule_path(), current, draft.raw, now, MODES[_mode()])
     listed = preview.outgoing(found.version, found.changes, now, current) if found.version else []
     return render_template(
@@ -806,7 +854,9 @@ def _conflict(draft: drafts.Draft, on_disk: str) -> dict[str, Any]:
 
 @bp.post("/publier")
 def publish_draft() -> Any:
-    """« Publier »: write the file from the draft, under the lock, then publish it."""
+    """« Publier »: write the file from the draft and publish it, under one hold of the lock:
+    let go in between, `agenda publish` (or the watcher, or another worker) published the
+    editor's text by the rule and by nobody, and a correction went out as news."""
     draft = current_draft()
     mode = request.form.get("mode", "")
     mode = mode if mode in MODES else "regle"
@@ -827,24 +877,32 @@ def publish_draft() -> Any:
         seen, shown = request.form.get("seen"), request.form.get("shown_mode", mode)
         changed = seen is not None and not found.unchanged and seen != _seen(
             draft, preview.outgoing(found.version, found.changes, _now(), current), shown)
-        # The preview's site: built then, found here; if it cannot be, nothing is written.
-        # (Nothing new to publish, as at a double click, needs no site.)
-        if not found.unchanged and not changed:
-            _draft_site(found, moment, served, mode)
-        if draft.text != on_disk and not changed:
-            # A hand edit takes no lock: one saved meanwhile (while the site was built, a
-            # minute at 10,000 sessions) is not written over.
-            on_disk = _file_text()
-            if draft.moved(on_disk):
-                return render_template("desk/conflict.html", **_conflict(draft, on_disk)), 409
-            drafts.write_atomically(schedule_path(), draft.raw)
-    if changed:  # out of the lock: the page asks the store, which may publish
-        session["mode"] = mode
-        return _draft_view(changed=shown == mode, other_kind=shown != mode), 409
+        if not changed:
+            return _write_and_publish(draft, on_disk, found, (served, moment), mode)
+    # Out of the lock: the page asks the store, which may publish.
+    session["mode"] = mode
+    return _draft_view(changed=shown == mode, other_kind=shown != mode), 409
+
+
+def _write_and_publish(draft: drafts.Draft, on_disk: str, found: preview.Pending,
+                       served: tuple[Site, datetime], mode: str) -> Any:
+    """The second half of « Publier », the publishing lock held: the draft's site built (or
+    found built), the file written, the version published, the draft dropped."""
+    # The preview's site: built then, found here; if it cannot be, nothing is written.
+    # (Nothing new to publish, as at a double click, needs no site.)
+    if not found.unchanged:
+        _draft_site(found, served[1], served[0], mode)
+    if draft.text != on_disk:
+        # A hand edit takes no lock: one saved meanwhile (while the site was built, a
+        # minute at 10,000 sessions) is not written over.
+        on_disk = _file_text()
+        if draft.moved(on_disk):
+            return render_template("desk/conflict.html", **_conflict(draft, on_disk)), 409
+        drafts.write_atomically(schedule_path(), draft.raw)
     try:
         outcome = publish(schedule_path(), published_file(), _now(), raw=draft.raw,
                           correction=MODES[mode], editor=g.editor.email,
-                          built=built_mark(_store().site_root))
+                          built=built_mark(_store().site_root), held=True)
     except AgendaError as error:
         log.error("desk: %s could not publish: %s", g.editor.email, error)
         return render_template("desk/error.html", code=500, message=_(
@@ -852,8 +910,10 @@ def publish_draft() -> Any:
             "is solved.", error=error)), 500
     # A draft saved meanwhile (from another tab) is newer than the one published: kept.
     try:
-        if drafts.load_draft(schedule_path(), g.editor.email) == draft:
-            drafts.drop_draft(schedule_path(), g.editor.email)
+        if drafts.load_draft(schedule_path(), g.editor.email) == draft:  # else no lock to make
+            with drafts.held(schedule_path(), g.editor.email):
+                if drafts.load_draft(schedule_path(), g.editor.email) == draft:
+                    drafts.drop_draft(schedule_path(), g.editor.email)
     except drafts.BrokenDraft as error:  # set aside already; what was published stands
         log.warning("desk: %s", error)
     session.pop("mode", None)  # the next draft starts from the rule again
@@ -864,26 +924,40 @@ def publish_draft() -> Any:
 @bp.post("/reprendre")
 def rebase() -> Any:
     """Carry the draft's changes over to the file as it is now, when they touch other lines."""
-    draft = current_draft()
-    moved = drafts.rebase(draft, _file_text())
-    if moved is None:
-        return redirect(url_for("desk.draft_page"))
-    drafts.save_draft(schedule_path(), g.editor.email, moved)
+    with drafts.held(schedule_path(), g.editor.email):
+        moved = drafts.rebase(current_draft(), _file_text())
+        if moved is not None:
+            drafts.save_draft(schedule_path(), g.editor.email, moved)
     return redirect(url_for("desk.draft_page"))
 
 
 @bp.route("/abandonner", methods=["GET", "POST"])
 def drop() -> Any:
     """« Abandonner le brouillon », once confirmed: what would be lost is shown first."""
-    draft = current_draft()
-    shown = hashlib.sha256(draft.text.encode("utf-8")).hexdigest()
-    # The changes confirmed are those shown: one saved since in another tab is shown first.
-    changed = request.method == "POST" and request.form.get("shown", shown) != shown
-    if request.method == "GET" or changed:
-        return render_template("desk/drop.html", changed=changed, shown=shown, mine=drafts.diff(
-            draft.base, draft.text, (_("file"), _("draft")))), 409 if changed else 200
-    drafts.drop_draft(schedule_path(), g.editor.email)
+    if request.method == "GET":
+        return _drop_page(current_draft())
+    with drafts.held(schedule_path(), g.editor.email):
+        draft = drafts.load_draft(schedule_path(), g.editor.email)
+        # None: abandoned (or published) already, by the first of a double click, or another
+        # tab; there is nothing to lose, and nothing « changed meanwhile » to say.
+        if draft is None:
+            return redirect(url_for("desk.index"))
+        # The changes confirmed are those shown: one saved since in another tab is shown first.
+        if request.form.get("shown", _digest(draft)) != _digest(draft):
+            return _drop_page(draft, changed=True)
+        drafts.drop_draft(schedule_path(), g.editor.email)
     return redirect(url_for("desk.index"))
+
+
+def _digest(draft: drafts.Draft) -> str:
+    return hashlib.sha256(draft.text.encode("utf-8")).hexdigest()
+
+
+def _drop_page(draft: drafts.Draft, changed: bool = False) -> tuple[str, int]:
+    """What « Abandonner » would lose; `changed`: since the page the editor confirmed."""
+    return render_template("desk/drop.html", changed=changed, shown=_digest(draft),
+                           mine=drafts.diff(draft.base, draft.text, (_("file"), _("draft")))), \
+        409 if changed else 200
 
 
 # --- the preview --------------------------------------------------------------------
