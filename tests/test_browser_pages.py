@@ -201,8 +201,12 @@ def test_browser_agenda_shows_upcoming_then_past_and_cancelled(
     assert visit.errors == []
 
 
-def test_browser_pages_fit_a_phone_screen(browser: Browser, several_url: str) -> None:
-    context = browser.new_context(locale="fr-FR", viewport={"width": 360, "height": 740})
+# A phone's width, then the same phone zoomed to 200 % by a low-vision reader (WCAG 1.4.4,
+# 1.4.10): the agenda's grid took the subscribe box's address field as its narrowest width,
+# and every card was cut at the right edge.
+@pytest.mark.parametrize("width", [360, 180])
+def test_browser_pages_fit_a_phone_screen(browser: Browser, several_url: str, width: int) -> None:
+    context = browser.new_context(locale="fr-FR", viewport={"width": width, "height": 740})
     try:
         visit = watch(context.new_page())
         for path in ("/", "/events/texte-difficile", "/events/reportee", "/embed"):
