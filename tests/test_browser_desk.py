@@ -201,6 +201,48 @@ def test_browser_desk_actions_reachable_with_tab(browser: Browser, desk: tuple[s
             assert label in reached, (label, reached)
 
 
+ACTIVE = "document.activeElement.id"
+
+
+def test_browser_desk_refused_form_says_so_first_and_takes_the_focus_there(
+    browser: Browser, desk: tuple[str, Path]
+) -> None:
+    # A blind editor sends a form with a mistake: the page came back with the same title and
+    # the focus at its top, the list of what to correct said nowhere until found by hand.
+    url, schedule = desk
+    with french_context(browser) as context:
+        page = context.new_page()
+        page.goto(url + "/desk/connexion")
+        page.locator("#email").fill(EMAIL)
+        page.locator("#password").fill("pas le bon")
+        press(page, "#password")
+        assert page.title().startswith("Erreur : ")
+        assert page.evaluate(ACTIVE) == "erreur-connexion"
+        log_in(page, url)
+        page.goto(url + "/desk/seances/clermont-ferrand/reporter")
+        page.locator("#f-end").fill("2021-05-19T07:00")
+        press(page, "#f-end")
+        assert page.title().startswith("Erreur : Reporter la séance")
+        assert page.evaluate(ACTIVE) == "erreurs"
+        # Its first point leads to the field, which says what is wrong with it.
+        page.keyboard.press("Tab")
+        page.keyboard.press("Enter")
+        assert page.evaluate(ACTIVE) == "f-end"
+        described = page.locator("#f-end").get_attribute("aria-describedby") or ""
+        assert "f-end-erreur" in described.split()
+        page.goto(url + "/desk/seances/clermont-ferrand/reporter")
+        assert not page.title().startswith("Erreur")
+        # Publishing refused (the file changed by hand meanwhile): the focus is on the refusal.
+        page.locator("#f-end").fill("2021-05-19T10:30")
+        press(page, "#f-end")
+        page.goto(url + "/desk/brouillon")
+        schedule.write_text(schedule.read_text(encoding="utf-8").replace(
+            'city = "Bourges"', 'city = "Bourges (Cher)"'), encoding="utf-8")
+        press(page, "button:has-text('Publier')")
+        assert page.evaluate("document.activeElement.getAttribute('role')") == "alert"
+        assert "Rien n’a été publié" in page.evaluate("document.activeElement.textContent")
+
+
 DESK_PAGES = [
     "/desk/connexion", "/desk/", "/desk/seances/clermont-ferrand",
     "/desk/seances/clermont-ferrand/reporter", "/desk/seances/clermont-ferrand/annuler",
