@@ -201,7 +201,13 @@ def test_browser_desk_actions_reachable_with_tab(browser: Browser, desk: tuple[s
             assert label in reached, (label, reached)
 
 
-ACTIVE = "document.activeElement.id"
+# The focused element's id, once the browser has painted the page: autofocus is applied then,
+# after the load event that navigations wait for.
+ACTIVE = """() => new Promise(painted => requestAnimationFrame(() => requestAnimationFrame(
+    () => painted(document.activeElement.id))))"""
+# The id of the focused element or of its nearest ancestor that has one, and its text.
+FOCUSED = ACTIVE.replace("document.activeElement.id", "document.activeElement.closest('[id]')?.id"
+                         " + ' ' + document.activeElement.textContent")
 
 
 def test_browser_desk_refused_form_says_so_first_and_takes_the_focus_there(
@@ -239,8 +245,36 @@ def test_browser_desk_refused_form_says_so_first_and_takes_the_focus_there(
         schedule.write_text(schedule.read_text(encoding="utf-8").replace(
             'city = "Bourges"', 'city = "Bourges (Cher)"'), encoding="utf-8")
         press(page, "button:has-text('Publier')")
+        assert "Rien n’a été publié" in page.evaluate(FOCUSED)
         assert page.evaluate("document.activeElement.getAttribute('role')") == "alert"
-        assert "Rien n’a été publié" in page.evaluate("document.activeElement.textContent")
+
+
+def test_browser_desk_saved_or_published_says_so_where_the_focus_lands(
+    browser: Browser, desk: tuple[str, Path]
+) -> None:
+    # A blind editor saves a form, or publishes: the list of sessions opened with nothing said
+    # where the focus was, and whether it was saved had to be guessed from the page.
+    url, _ = desk
+    with french_context(browser) as context:
+        page = context.new_page()
+        log_in(page, url)
+        page.goto(url + "/desk/seances/clermont-ferrand/reporter")
+        page.locator("#f-end").fill("2021-05-19T10:30")
+        press(page, "#f-end")
+        # On the session's row, where the page scrolls to.
+        assert page.evaluate(FOCUSED).startswith("s-clermont-ferrand Enregistré dans le brouillon")
+        press(page, "#s-clermont-ferrand a:has-text('Annuler')")
+        press(page, "button:has-text('Annuler la séance')")
+        assert page.evaluate(FOCUSED).startswith("s-clermont-ferrand Enregistré dans le brouillon")
+        # No row for the press contacts: at the top of the page.
+        page.goto(url + "/desk/contacts")
+        page.locator("#f-contacts-3-name").fill("Mairie de Vichy")
+        press(page, "button:has-text('Enregistrer dans le brouillon')")
+        assert page.evaluate(FOCUSED).startswith("contenu Enregistré dans le brouillon")
+        publish(page)
+        assert page.evaluate(FOCUSED).startswith("contenu Version ")
+        page.goto(url + "/desk/")
+        assert page.evaluate(ACTIVE) == ""
 
 
 DESK_PAGES = [

@@ -451,7 +451,7 @@ def _form(title: str, key: str, item_id: str | None, table: Table, fields: tuple
             errors, others = _try(text, key, target, table, kept)
             if not errors:
                 _save(draft, text)
-                return redirect(url_for("desk.index", _anchor=f"s-{target}" if target else None))
+                return _saved(target if key == "sessions" else None)
     if errors:  # the rows of a list (speakers) as typed, each in its place, as errors say
         values.update((f.name, forms.typed_rows(request.form, f.name + "."))
                       for f in fields if f.kind is Kind.TABLES)
@@ -462,6 +462,14 @@ def _form(title: str, key: str, item_id: str | None, table: Table, fields: tuple
     return render_template("desk/form.html", title=title, inputs=shown, errors=errors,
                            labels=labels, others=others, intro=intro, zone=_wall_clock(),
                            shown=first), (422 if errors else 200)
+
+
+def _saved(session_id: str | None) -> Any:
+    """The list of sessions after a save, saying so on the session's row, or at its top for
+    what has no row; the focus goes there (not an #anchor: browsers then skip autofocus)."""
+    if session_id is None:
+        return redirect(url_for("desk.index", enregistre=1))
+    return redirect(url_for("desk.index", seance=session_id))
 
 
 def _wall_clock() -> str:
@@ -501,10 +509,15 @@ def index() -> Any:
     ]
     moved = draft is not None and draft.moved(_file_text())
     found = _pending(text.encode("utf-8"))
+    # Where « saved » is said: on the session's row when it has one, else at the top.
+    row = request.args.get("seance")
+    row = row if any(x.get("id") == row for x in sessions) else None
     return render_template("desk/index.html", series=series, draft=draft, moved=moved,
                            waiting=not found.unchanged,  # a new version, or problems
                            problems=len(found.problems), to_come=_to_come(found.version),
-                           published=request.args.get("publie", type=int))
+                           published=request.args.get("publie", type=int), saved_row=row,
+                           saved=row is None and ("seance" in request.args
+                                                  or "enregistre" in request.args))
 
 
 @bp.route("/seances/<session_id>", methods=["GET", "POST"])
@@ -588,7 +601,7 @@ def _set_status(session_id: str, status: str) -> Any:
         errors = _try(text, "sessions", session_id, SESSION)[0]
         if not errors:
             _save(draft, text)
-            return redirect(url_for("desk.index", _anchor=f"s-{session_id}"))
+            return _saved(session_id)
     return render_template("desk/cancel.html", values=values, session_id=session_id,
                            restore=status != "cancelled",
                            errors={forms.input_words(SESSION, k): v for k, v in errors.items()}), \
@@ -693,7 +706,7 @@ def edit_contacts() -> Any:
             errors, others = _contact_problems(text, kept)
             if not errors:
                 _save(draft, text)
-                return redirect(url_for("desk.index"))
+                return _saved(None)
         # Shown again as typed, each row in its place: the errors name rows by that place.
         rows = forms.typed_rows(request.form, "contacts.")
         status, now = (422 if errors else 200), request.form.get("shown", now)
