@@ -459,9 +459,29 @@ def _form(title: str, key: str, item_id: str | None, table: Table, fields: tuple
     first = request.form.get("shown") or json.dumps(forms.submitted(shown), ensure_ascii=False)
     # A problem may name a field this form does not show ("announced" when dating a session).
     labels = {name: forms.input_words(table, name) for name in errors}
+    whole = (url_for("desk.edit_session", session_id=item_id)
+             if key == "sessions" and item_id and request.endpoint != "desk.edit_session"
+             else None)
     return render_template("desk/form.html", title=title, inputs=shown, errors=errors,
                            labels=labels, others=others, intro=intro, zone=_wall_clock(),
-                           shown=first), (422 if errors else 200)
+                           shown=first, anchors=_anchors(errors, shown, table, whole)), \
+        (422 if errors else 200)
+
+
+def _anchors(errors: dict[str, str], shown: list[forms.Input], table: Table,
+             whole: str | None = None) -> dict[str, str]:
+    """Where each point to correct leads: its field on this form, else on the form of every
+    field (`whole`: a session's « Modifier »); none leads to nothing."""
+    here = forms.shown_names(shown)
+    editable = {f.name for f in forms.editable(table)}
+    found = {}
+    for name in errors:
+        target = "#" + forms.dom_id(name)
+        if name in here:
+            found[name] = target
+        elif whole is not None and name.split(".")[0] in editable:
+            found[name] = whole + target
+    return found
 
 
 def _saved(session_id: str | None) -> Any:
@@ -715,7 +735,7 @@ def edit_contacts() -> Any:
     return render_template("desk/form.html", title=_("Press contacts"), inputs=shown,
                            errors=errors, others=others, intro="",
                            labels={name: forms.input_words(TOP, name) for name in errors},
-                           shown=now), status
+                           shown=now, anchors=_anchors(errors, shown, TOP)), status
 
 
 def _contact_problems(text: str, kept: list[int]) -> tuple[dict[str, str], list[Problem]]:
