@@ -978,3 +978,14 @@ def test_desk_draft_page_and_preview_show_what_the_chosen_kind_of_change_sends(
     assert corrected_entries < announced_entries
     assert publish(client, sent) == 302
     assert len(feedparser.parse(client.get("/rss.xml").data).entries) == corrected_entries
+
+
+@pytest.mark.parametrize("path", ["/desk/", "/desk/contacts", "/desk/agenda", "/desk/brouillon",
+                                  "/desk/seances/clermont-ferrand"])
+def test_desk_marks_the_navigation_link_to_the_page_read(app: Flask, path: str) -> None:
+    # « Séances », « Contacts presse »…: a screen reader did not say which was the page read.
+    client = app.test_client()
+    login(client)
+    page = lxml.html.fromstring(client.get(path).data)
+    marked = page.xpath("//nav//a[@aria-current='page']/@href")
+    assert marked == ([path] if path.count("/") == 2 else [])
