@@ -989,3 +989,19 @@ def test_desk_marks_the_navigation_link_to_the_page_read(app: Flask, path: str) 
     page = lxml.html.fromstring(client.get(path).data)
     marked = page.xpath("//nav//a[@aria-current='page']/@href")
     assert marked == ([path] if path.count("/") == 2 else [])
+
+
+@pytest.mark.parametrize("path", [
+    "/desk/", "/desk/seances/clermont-ferrand", "/desk/seances/clermont-ferrand/reporter",
+    "/desk/seances/clermont-ferrand/annuler", "/desk/seances/clermont-ferrand/retablir",
+    "/desk/seances/clermont-ferrand/replay", "/desk/series/tour-des-villes/nouvelle",
+    "/desk/series/tour-des-villes", "/desk/agenda", "/desk/contacts", "/desk/brouillon",
+    "/desk/inexistante"])
+def test_desk_page_title_is_its_heading(app: Flask, path: str) -> None:
+    # « Annuler la séance – Bureau des éditeurs » for every session: two tabs, two sessions
+    # cancelled, one name in the tab bar and to a screen reader.
+    client = app.test_client()
+    login(client)
+    page = lxml.html.fromstring(client.get(path).data)
+    heading = " ".join(page.xpath("//h1")[0].text_content().split())
+    assert page.findtext(".//title") == f"{heading} – Bureau des éditeurs"
