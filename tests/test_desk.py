@@ -1005,3 +1005,19 @@ def test_desk_page_title_is_its_heading(app: Flask, path: str) -> None:
     page = lxml.html.fromstring(client.get(path).data)
     heading = " ".join(page.xpath("//h1")[0].text_content().split())
     assert page.findtext(".//title") == f"{heading} – Bureau des éditeurs"
+
+
+@pytest.mark.parametrize(("path", "named"), [
+    ("/desk/seances/clermont-ferrand", "Clermont-Ferrand"),
+    ("/desk/seances/clermont-ferrand/reporter", "Clermont-Ferrand"),
+    ("/desk/seances/clermont-ferrand/annuler", "Clermont-Ferrand"),
+    ("/desk/seances/clermont-ferrand/retablir", "Clermont-Ferrand"),
+    ("/desk/seances/clermont-ferrand/replay", "Clermont-Ferrand"),
+    ("/desk/series/tour-des-villes/nouvelle", "Tour des Villes"),
+    ("/desk/series/tour-des-villes", "Tour des Villes")])
+def test_desk_page_about_one_thing_names_it_in_its_title(app: Flask, path: str, named: str) -> None:
+    # Tabs open on two sessions (or on two series' « Nouvelle séance »): told apart by title.
+    client = app.test_client()
+    login(client)
+    title = lxml.html.fromstring(client.get(path).data).findtext(".//title")
+    assert f"« {named} »" in title

@@ -665,7 +665,8 @@ def _next_values(last: dict[str, Any] | None, series_id: str) -> dict[str, Any]:
 def new_session(series_id: str) -> Any:
     """« Nouvelle séance »: prefilled from the last session of the series."""
     text = current_draft().text
-    if drafts.item_values(text, "series", series_id) is None:
+    series = drafts.item_values(text, "series", series_id)
+    if series is None:
         abort(404)
     mine = [s for s in drafts.rows_values(text, "sessions") if s.get("series") == series_id]
     last = max(mine, key=_number, default=None)
@@ -677,7 +678,9 @@ def new_session(series_id: str) -> Any:
             drafts.edit(text, "sessions", wanted, forms.editable(SESSION), posted) != text
         return {"id": _("This id is taken already; choose another one.")} if taken else {}
 
-    return _form(_("New session"), "sessions", None, SESSION, forms.editable(SESSION),
+    # Named by its series, as the list's link is: two series' forms are told apart.
+    title = _("New session of '{title}'", title=series.get("title") or series_id)
+    return _form(title, "sessions", None, SESSION, forms.editable(SESSION),
                  _next_values(last, series_id), adjust=unique,
                  intro=_("The values are those of the series' last session: check the date, "
                          "the links and the speakers."))
