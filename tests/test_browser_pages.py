@@ -326,3 +326,14 @@ def test_browser_only_the_embed_can_be_framed_by_another_site(
         assert [e for e in visit.errors if "frame-ancestors" not in e] == []
         assert any("frame-ancestors" in e for e in visit.errors)
         assert visit.hosts() <= {urlsplit(foreign).netloc, urlsplit(several_url).netloc}
+
+
+def test_browser_embed_links_are_described_as_opening_a_new_tab(
+    visit: Visit, several_url: str
+) -> None:
+    # What a screen reader says on each link of the frame, as Chromium computes it.
+    assert visit.open(several_url + "/embed") == 200
+    links = visit.page.locator("a")
+    assert links.count() >= 5
+    for link in links.all():
+        expect(link).to_have_accessible_description("S’ouvre dans un nouvel onglet.")
