@@ -201,6 +201,82 @@ def test_browser_desk_actions_reachable_with_tab(browser: Browser, desk: tuple[s
             assert label in reached, (label, reached)
 
 
+# The focused element's id, once the browser has painted the page: autofocus is applied then,
+# after the load event that navigations wait for.
+ACTIVE = """() => new Promise(painted => requestAnimationFrame(() => requestAnimationFrame(
+    () => painted(document.activeElement.id))))"""
+# The id of the focused element or of its nearest ancestor that has one, and its text.
+FOCUSED = ACTIVE.replace("document.activeElement.id", "document.activeElement.closest('[id]')?.id"
+                         " + ' ' + document.activeElement.textContent")
+
+
+def test_browser_desk_refused_form_says_so_first_and_takes_the_focus_there(
+    browser: Browser, desk: tuple[str, Path]
+) -> None:
+    # A blind editor sends a form with a mistake: the page came back with the same title and
+    # the focus at its top, the list of what to correct said nowhere until found by hand.
+    url, schedule = desk
+    with french_context(browser) as context:
+        page = context.new_page()
+        page.goto(url + "/desk/connexion")
+        page.locator("#email").fill(EMAIL)
+        page.locator("#password").fill("pas le bon")
+        press(page, "#password")
+        assert page.title().startswith("Erreur : ")
+        assert page.evaluate(ACTIVE) == "erreur-connexion"
+        log_in(page, url)
+        page.goto(url + "/desk/seances/clermont-ferrand/reporter")
+        page.locator("#f-end").fill("2021-05-19T07:00")
+        press(page, "#f-end")
+        assert page.title().startswith("Erreur : Reporter la séance")
+        assert page.evaluate(ACTIVE) == "erreurs"
+        # Its first point leads to the field, which says what is wrong with it.
+        page.keyboard.press("Tab")
+        page.keyboard.press("Enter")
+        assert page.evaluate(ACTIVE) == "f-end"
+        described = page.locator("#f-end").get_attribute("aria-describedby") or ""
+        assert "f-end-erreur" in described.split()
+        page.goto(url + "/desk/seances/clermont-ferrand/reporter")
+        assert not page.title().startswith("Erreur")
+        # Publishing refused (the file changed by hand meanwhile): the focus is on the refusal.
+        page.locator("#f-end").fill("2021-05-19T10:30")
+        press(page, "#f-end")
+        page.goto(url + "/desk/brouillon")
+        schedule.write_text(schedule.read_text(encoding="utf-8").replace(
+            'city = "Bourges"', 'city = "Bourges (Cher)"'), encoding="utf-8")
+        press(page, "button:has-text('Publier')")
+        assert "Rien n’a été publié" in page.evaluate(FOCUSED)
+        assert page.evaluate("document.activeElement.getAttribute('role')") == "alert"
+
+
+def test_browser_desk_saved_or_published_says_so_where_the_focus_lands(
+    browser: Browser, desk: tuple[str, Path]
+) -> None:
+    # A blind editor saves a form, or publishes: the list of sessions opened with nothing said
+    # where the focus was, and whether it was saved had to be guessed from the page.
+    url, _ = desk
+    with french_context(browser) as context:
+        page = context.new_page()
+        log_in(page, url)
+        page.goto(url + "/desk/seances/clermont-ferrand/reporter")
+        page.locator("#f-end").fill("2021-05-19T10:30")
+        press(page, "#f-end")
+        # On the session's row, where the page scrolls to.
+        assert page.evaluate(FOCUSED).startswith("s-clermont-ferrand Enregistré dans le brouillon")
+        press(page, "#s-clermont-ferrand a:has-text('Annuler')")
+        press(page, "button:has-text('Annuler la séance')")
+        assert page.evaluate(FOCUSED).startswith("s-clermont-ferrand Enregistré dans le brouillon")
+        # No row for the press contacts: at the top of the page.
+        page.goto(url + "/desk/contacts")
+        page.locator("#f-contacts-3-name").fill("Mairie de Vichy")
+        press(page, "button:has-text('Enregistrer dans le brouillon')")
+        assert page.evaluate(FOCUSED).startswith("contenu Enregistré dans le brouillon")
+        publish(page)
+        assert page.evaluate(FOCUSED).startswith("contenu Version ")
+        page.goto(url + "/desk/")
+        assert page.evaluate(ACTIVE) == ""
+
+
 DESK_PAGES = [
     "/desk/connexion", "/desk/", "/desk/seances/clermont-ferrand",
     "/desk/seances/clermont-ferrand/reporter", "/desk/seances/clermont-ferrand/annuler",
@@ -211,10 +287,15 @@ DESK_PAGES = [
 ]
 
 
-def test_browser_desk_fits_a_phone_screen(browser: Browser, desk: tuple[str, Path]) -> None:
-    # An editor on a phone (360 px): no page wider than the screen, every action in reach.
+# An editor on a phone (360 px), then zooming it to 200 % (180 CSS px): no page wider than the
+# screen, every action in reach. Zoomed, « Se déconnecter » and a city's name in a title went
+# past the right edge.
+@pytest.mark.parametrize("width", [360, 180])
+def test_browser_desk_fits_a_phone_screen(
+    browser: Browser, desk: tuple[str, Path], width: int
+) -> None:
     url, schedule = desk
-    context = browser.new_context(locale="fr-FR", viewport={"width": 360, "height": 740})
+    context = browser.new_context(locale="fr-FR", viewport={"width": width, "height": 740})
     try:
         page = context.new_page()
         log_in(page, url)
@@ -238,11 +319,11 @@ def test_browser_desk_fits_a_phone_screen(browser: Browser, desk: tuple[str, Pat
         page.goto(url + "/desk/brouillon")
         assert page.locator("main h2").first.inner_text() == "L’autre modification"
         widths["moved"] = page.evaluate(widest)
-        assert widths == {path: w for path, w in widths.items() if w <= 360}
+        assert widths == {path: w for path, w in widths.items() if w <= width}
         page.goto(url + "/desk/")
         rights = page.locator(".series a").evaluate_all(
             "links => links.map(a => a.getBoundingClientRect().right)")
-        assert len(rights) >= 10 and max(rights) <= 360
+        assert len(rights) >= 10 and max(rights) <= width
     finally:
         context.close()
 

@@ -201,8 +201,12 @@ def test_browser_agenda_shows_upcoming_then_past_and_cancelled(
     assert visit.errors == []
 
 
-def test_browser_pages_fit_a_phone_screen(browser: Browser, several_url: str) -> None:
-    context = browser.new_context(locale="fr-FR", viewport={"width": 360, "height": 740})
+# A phone's width, then the same phone zoomed to 200 % by a low-vision reader (WCAG 1.4.4,
+# 1.4.10): the agenda's grid took the subscribe box's address field as its narrowest width,
+# and every card was cut at the right edge.
+@pytest.mark.parametrize("width", [360, 180])
+def test_browser_pages_fit_a_phone_screen(browser: Browser, several_url: str, width: int) -> None:
+    context = browser.new_context(locale="fr-FR", viewport={"width": width, "height": 740})
     try:
         visit = watch(context.new_page())
         for path in ("/", "/events/texte-difficile", "/events/reportee", "/embed"):
@@ -322,3 +326,14 @@ def test_browser_only_the_embed_can_be_framed_by_another_site(
         assert [e for e in visit.errors if "frame-ancestors" not in e] == []
         assert any("frame-ancestors" in e for e in visit.errors)
         assert visit.hosts() <= {urlsplit(foreign).netloc, urlsplit(several_url).netloc}
+
+
+def test_browser_embed_links_are_described_as_opening_a_new_tab(
+    visit: Visit, several_url: str
+) -> None:
+    # What a screen reader says on each link of the frame, as Chromium computes it.
+    assert visit.open(several_url + "/embed") == 200
+    links = visit.page.locator("a")
+    assert links.count() >= 5
+    for link in links.all():
+        expect(link).to_have_accessible_description("S’ouvre dans un nouvel onglet.")

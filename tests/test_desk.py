@@ -978,3 +978,46 @@ def test_desk_draft_page_and_preview_show_what_the_chosen_kind_of_change_sends(
     assert corrected_entries < announced_entries
     assert publish(client, sent) == 302
     assert len(feedparser.parse(client.get("/rss.xml").data).entries) == corrected_entries
+
+
+@pytest.mark.parametrize("path", ["/desk/", "/desk/contacts", "/desk/agenda", "/desk/brouillon",
+                                  "/desk/seances/clermont-ferrand"])
+def test_desk_marks_the_navigation_link_to_the_page_read(app: Flask, path: str) -> None:
+    # « Séances », « Contacts presse »…: a screen reader did not say which was the page read.
+    client = app.test_client()
+    login(client)
+    page = lxml.html.fromstring(client.get(path).data)
+    marked = page.xpath("//nav//a[@aria-current='page']/@href")
+    assert marked == ([path] if path.count("/") == 2 else [])
+
+
+@pytest.mark.parametrize("path", [
+    "/desk/", "/desk/seances/clermont-ferrand", "/desk/seances/clermont-ferrand/reporter",
+    "/desk/seances/clermont-ferrand/annuler", "/desk/seances/clermont-ferrand/retablir",
+    "/desk/seances/clermont-ferrand/replay", "/desk/series/tour-des-villes/nouvelle",
+    "/desk/series/tour-des-villes", "/desk/agenda", "/desk/contacts", "/desk/brouillon",
+    "/desk/inexistante"])
+def test_desk_page_title_is_its_heading(app: Flask, path: str) -> None:
+    # « Annuler la séance – Bureau des éditeurs » for every session: two tabs, two sessions
+    # cancelled, one name in the tab bar and to a screen reader.
+    client = app.test_client()
+    login(client)
+    page = lxml.html.fromstring(client.get(path).data)
+    heading = " ".join(page.xpath("//h1")[0].text_content().split())
+    assert page.findtext(".//title") == f"{heading} – Bureau des éditeurs"
+
+
+@pytest.mark.parametrize(("path", "named"), [
+    ("/desk/seances/clermont-ferrand", "Clermont-Ferrand"),
+    ("/desk/seances/clermont-ferrand/reporter", "Clermont-Ferrand"),
+    ("/desk/seances/clermont-ferrand/annuler", "Clermont-Ferrand"),
+    ("/desk/seances/clermont-ferrand/retablir", "Clermont-Ferrand"),
+    ("/desk/seances/clermont-ferrand/replay", "Clermont-Ferrand"),
+    ("/desk/series/tour-des-villes/nouvelle", "Tour des Villes"),
+    ("/desk/series/tour-des-villes", "Tour des Villes")])
+def test_desk_page_about_one_thing_names_it_in_its_title(app: Flask, path: str, named: str) -> None:
+    # Tabs open on two sessions (or on two series' « Nouvelle séance »): told apart by title.
+    client = app.test_client()
+    login(client)
+    title = lxml.html.fromstring(client.get(path).data).findtext(".//title")
+    assert f"« {named} »" in title

@@ -653,6 +653,22 @@ def test_desk_offers_no_move_for_a_session_held_and_names_fields_in_french(
     assert "Annoncée le :" in summary and "announced" not in summary
 
 
+def test_desk_every_point_to_correct_leads_to_its_field(app: Flask) -> None:  # noqa: F811
+    # Dating a held session through « Reporter »: « Annoncée le » is not on that form, and its
+    # point in the list of what to correct was a link to nothing (activated, nothing moved).
+    client = app.test_client()
+    login(client)
+    path = "/desk/seances/biarritz/reporter"
+    status, body = post(client, path, {"start": "2021-01-20T08:45", "end": "2021-01-20T10:15"})
+    assert status == 422
+    links = lxml.html.fromstring(body).xpath("//*[@id='erreurs']//a/@href")
+    assert len(links) >= 2
+    for link in links:
+        page, _, target = link.partition("#")
+        shown = body if page == "" else client.get(page).get_data(as_text=True)
+        assert lxml.html.fromstring(shown).xpath("//*[@id=$id]", id=target) != [], link
+
+
 def test_desk_says_a_hand_edit_of_the_contacts_alone_waits_for_publishing(
     waiting_app: Flask, schedule: Path  # noqa: F811
 ) -> None:

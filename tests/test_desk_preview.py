@@ -209,3 +209,15 @@ def test_desk_preview_follows_what_changed_underneath(app: Flask) -> None:
     assert shown() == "", "a hand edit: the draft is behind the file"
     for path, body in files(preview_folder(schedule, EMAIL) / "regle").items():
         assert SECRET_LINK.encode() not in body, path
+
+
+def test_desk_preview_pages_are_titled_as_a_preview(app: Flask) -> None:
+    # An editor with the site and its preview open in two tabs: a screen reader, the tab bar
+    # and the history named both alike (« Tour des Villes n° 3 : Lyon – … »).
+    client = app.test_client()
+    login(client)
+    edit(client, EDITS["title"][1])
+    for path in ("/", "/events/lyon", "/embed"):
+        title = lxml.html.fromstring(client.get(path).data).findtext(".//title")
+        shown = client.get("/desk/apercu" + path)
+        assert lxml.html.fromstring(shown.data).findtext(".//title") == f"Aperçu : {title}"

@@ -289,3 +289,14 @@ def test_agenda_without_a_description_still_describes_itself(now: datetime) -> N
         assert len(described) == 3 and len(set(described)) == 1 and described[0].strip()
         assert [m.get("property") or m.get("name") for m in page.xpath("//meta")
                 if m.get("content") == ""] == []
+
+
+@pytest.mark.parametrize(("path", "current"), [("/", ["/"]), ("/events/reportee", []),
+                                               ("/embed", []), ("/events/inconnue", [])])
+def test_pages_mark_the_navigation_link_to_themselves(
+    several_client: FlaskClient, path: str, current: list[str]
+) -> None:
+    # A screen reader says « page actuelle » on the link to the page being read: the agenda's
+    # « Agenda » link read as a way elsewhere.
+    page = parse(several_client.get(path).data)
+    assert page.xpath("//nav//a[@aria-current='page']/@href") == current

@@ -30,11 +30,15 @@ def test_embed_lists_only_upcoming_sessions_soonest_first(several: Schedule) -> 
     assert page.xpath("//main")
 
 
-def test_embed_links_open_outside_the_frame(several: Schedule) -> None:
+def test_embed_links_open_outside_the_frame_and_say_so(several: Schedule) -> None:
+    # A screen reader was not told that every link of the list opens a new tab.
     page = lxml.html.fromstring(html.embed_page(several, SUMMER_2021))
     for link in page.xpath("//a"):
         assert link.get("target") == "_blank"
         assert "noopener" in link.get("rel")
+        described = [page.get_element_by_id(i).text_content()
+                     for i in (link.get("aria-describedby") or "").split()]
+        assert described == ["S’ouvre dans un nouvel onglet."], link.text_content()
 
 
 def test_embed_marks_cancelled_and_tentative(several: Schedule) -> None:

@@ -9,7 +9,7 @@ message on each field it cannot read.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -77,12 +77,28 @@ class Input:
     @property
     def dom_id(self) -> str:
         """The element id: the name with dots as hyphens."""
-        return "f-" + self.name.replace(".", "-")
+        return dom_id(self.name)
 
     @property
     def choices(self) -> list[tuple[str, str]]:
         """(value, French label) of a choice."""
         return [(c, CHOICE_LABELS.get(c, c)) for c in self.field.choices]
+
+
+def dom_id(name: str) -> str:
+    """The element id of the input named `name`: the name with dots as hyphens."""
+    return "f-" + name.replace(".", "-")
+
+
+def shown_names(shown: Iterable[Any]) -> set[str]:
+    """The names of the inputs `shown` and of those inside them (a table's, each row's)."""
+    found: set[str] = set()
+    for item in shown:
+        if isinstance(item, Input):
+            found |= {item.name, *shown_names(item.children)}
+        else:  # a row of a list of tables
+            found |= shown_names(item)
+    return found
 
 
 def editable(table: Table, only: tuple[str, ...] = ()) -> tuple[Field, ...]:

@@ -180,6 +180,8 @@ def with_banner(page: bytes, root: str, back: str, stylesheet: str, dated: str) 
     (`dated`), its site links kept inside the preview."""
     text = page.decode("utf-8").replace('href="/', f'href="{root}')
     text = text.replace('src="/', f'src="{root}')
+    # Its title says it too: tabs, history and screen readers named it as the site's page.
+    text = text.replace("<title>", f"<title>{_('Preview:')} ", 1)
     said = _('<strong>Preview of the draft</strong>: nothing is published yet; it is dated as '
              'if published on {dated}. <a href="{back}">Back to the draft</a>', back=back,
              dated=dated)

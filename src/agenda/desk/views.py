@@ -509,8 +509,7 @@ def _form(title: str, key: str, item_id: str | None, table: Table, fields: tuple
                 errors, others = _try(text, key, target, table, kept)
                 if not errors:
                     _save(draft, text)
-                    return redirect(url_for("desk.index",
-                                            _anchor=f"s-{target}" if target else None))
+                    return _saved(target if key == "sessions" else None)
     if errors:  # the rows of a list (speakers) as typed, each in its place, as errors say
         values.update((f.name, forms.typed_rows(request.form, f.name + "."))
                       for f in mine if f.kind is Kind.TABLES)
@@ -518,9 +517,37 @@ def _form(title: str, key: str, item_id: str | None, table: Table, fields: tuple
     first = first or json.dumps(forms.submitted(shown), ensure_ascii=False)
     # A problem may name a field this form does not show ("announced" when dating a session).
     labels = {name: forms.input_words(table, name) for name in errors}
+    whole = (url_for("desk.edit_session", session_id=item_id)
+             if key == "sessions" and item_id and request.endpoint != "desk.edit_session"
+             else None)
     return render_template("desk/form.html", title=title, inputs=shown, errors=errors,
                            labels=labels, others=others, intro=intro, zone=_wall_clock(),
-                           shown=first), status or (422 if errors else 200)
+                           shown=first, anchors=_anchors(errors, shown, table, whole)), \
+        status or (422 if errors else 200)
+
+
+def _anchors(errors: dict[str, str], shown: list[forms.Input], table: Table,
+             whole: str | None = None) -> dict[str, str]:
+    """Where each point to correct leads: its field on this form, else on the form of every
+    field (`whole`: a session's « Modifier »); none leads to nothing."""
+    here = forms.shown_names(shown)
+    editable = {f.name for f in forms.editable(table)}
+    found = {}
+    for name in errors:
+        target = "#" + forms.dom_id(name)
+        if name in here:
+            found[name] = target
+        elif whole is not None and name.split(".")[0] in editable:
+            found[name] = whole + target
+    return found
+
+
+def _saved(session_id: str | None) -> Any:
+    """The list of sessions after a save, saying so on the session's row, or at its top for
+    what has no row; the focus goes there (not an #anchor: browsers then skip autofocus)."""
+    if session_id is None:
+        return redirect(url_for("desk.index", enregistre=1))
+    return redirect(url_for("desk.index", seance=session_id))
 
 
 def _wall_clock() -> str:
@@ -565,10 +592,15 @@ def index() -> Any:
     ]
     moved = draft is not None and draft.moved(_file_text())
     found = _pending(text.encode("utf-8"))
+    # Where « saved » is said: on the session's row when it has one, else at the top.
+    row = request.args.get("seance")
+    row = row if any(x.get("id") == row for x in sessions) else None
     return render_template("desk/index.html", series=series, draft=draft, moved=moved,
                            waiting=not found.unchanged,  # a new version, or problems
                            problems=len(found.problems), to_come=_to_come(found.version),
-                           published=request.args.get("publie", type=int))
+                           published=request.args.get("publie", type=int), saved_row=row,
+                           saved=row is None and ("seance" in request.args
+                                                  or "enregistre" in request.args))
 
 
 @bp.route("/seances/<session_id>", methods=["GET", "POST"])
@@ -652,7 +684,7 @@ def _set_status(session_id: str, status: str) -> Any:
         errors = _try(text, "sessions", session_id, SESSION)[0]
         if not errors:
             _save(draft, text)
-            return redirect(url_for("desk.index", _anchor=f"s-{session_id}"))
+            return _saved(session_id)
     return render_template("desk/cancel.html", values=values, session_id=session_id,
                            restore=status != "cancelled",
                            errors={forms.input_words(SESSION, k): v for k, v in errors.items()}), \
@@ -696,7 +728,8 @@ def _next_values(last: dict[str, Any] | None, series_id: str) -> dict[str, Any]:
 def new_session(series_id: str) -> Any:
     """« Nouvelle séance »: prefilled from the last session of the series."""
     text = current_draft().text
-    if drafts.item_values(text, "series", series_id) is None:
+    series = drafts.item_values(text, "series", series_id)
+    if series is None:
         abort(404)
     mine = [s for s in drafts.rows_values(text, "sessions") if s.get("series") == series_id]
     last = max(mine, key=_number, default=None)
@@ -708,7 +741,9 @@ def new_session(series_id: str) -> Any:
             drafts.edit(text, "sessions", wanted, forms.editable(SESSION), posted) != text
         return {"id": _("This id is taken already; choose another one.")} if taken else {}
 
-    return _form(_("New session"), "sessions", None, SESSION, forms.editable(SESSION),
+    # Named by its series, as the list's link is: two series' forms are told apart.
+    title = _("New session of '{title}'", title=series.get("title") or series_id)
+    return _form(title, "sessions", None, SESSION, forms.editable(SESSION),
                  _next_values(last, series_id), adjust=unique,
                  intro=_("The values are those of the series' last session: check the date, "
                          "the links and the speakers."))
@@ -757,7 +792,7 @@ def edit_contacts() -> Any:
             errors, others = _contact_problems(text, kept)
             if not errors:
                 _save(draft, text)
-                return redirect(url_for("desk.index"))
+                return _saved(None)
         # Shown again as typed, each row in its place: the errors name rows by that place.
         rows = forms.typed_rows(request.form, "contacts.")
         status, now = (422 if errors else 200), request.form.get("shown", now)
@@ -766,7 +801,7 @@ def edit_contacts() -> Any:
     return render_template("desk/form.html", title=_("Press contacts"), inputs=shown,
                            errors=errors, others=others, intro="",
                            labels={name: forms.input_words(TOP, name) for name in errors},
-                           shown=now), status
+                           shown=now, anchors=_anchors(errors, shown, TOP)), status
 
 
 def _contact_problems(text: str, kept: list[int]) -> tuple[dict[str, str], list[Problem]]:
