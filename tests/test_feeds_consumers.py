@@ -16,7 +16,7 @@ import lxml.html
 import pytest
 from flask.testing import FlaskClient
 
-from agenda.published import Version, next_version
+from agenda.published import Version, from_json, next_version, to_json
 from agenda.render import feeds, json_api
 from tests.conftest import MINIMAL
 
@@ -65,6 +65,8 @@ def test_an_announcement_is_dated_when_it_appeared(render: Callable[..., bytes],
     announced ahead then brought forward, dated at midnight, came already too old to be sent.
     Its date is the publication that brought it, as the JSON's `announced` says."""
     version = publish(BASE + NANTES, publish(BASE + before, None, FIRST), AFTERNOON)
+    # The date is the history's: it survives the published file, where the next build reads it.
+    assert from_json(to_json(version, "sessions.toml"), "here")[1] == version.history
     schedule = version.schedule
     until = AFTERNOON + timedelta(minutes=1)
     entries = feedparser.parse(render(schedule, schedule.sessions, until=until)).entries

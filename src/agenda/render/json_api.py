@@ -59,7 +59,7 @@ def session_document(
         "registration_url": None if over or session.is_cancelled else session.registration_url,
         "video_url": session.public_video_url,
         "add_to_calendar": links.add_to_calendar(calendar, session) if can_add else None,
-        "announced": iso(calendar.appeared(session)),  # the feeds' date
+        "announced": iso(session.appeared),  # the feeds' date
         "updated": iso(session.updated),
         "replay_url": session.replay_url,
         "uid": session.uid or None,
