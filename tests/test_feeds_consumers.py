@@ -41,6 +41,7 @@ start = 2021-07-21T08:45:00
 end = 2021-07-21T10:15:00
 announced = 2021-06-10
 """
+BASE_URL = "https://agenda.example.org"  # MINIMAL's
 FIRST = datetime(2021, 6, 9, 7, 0, tzinfo=UTC)
 # Published in the afternoon of the day its announcement names.
 AFTERNOON = datetime(2021, 6, 10, 14, 30, tzinfo=UTC)
@@ -116,3 +117,26 @@ def test_every_entry_has_a_link_of_its_own_into_its_page(several_client: FlaskCl
             (line,) = page.xpath("//section[@aria-labelledby='historique']//li[@id=$id]",
                                  id=address.fragment)
             assert line.text_content()
+
+
+@pytest.mark.parametrize("render", [feeds.rss_bytes, feeds.atom_bytes])
+def test_no_change_is_dated_before_its_session_announcement(render: Callable[..., bytes]) -> None:
+    """A session prepared with its announcement ahead, moved while nobody had heard of it, then
+    announced at once (its announced brought to a past day): the feeds dated its announcement at
+    that publication but kept « Nouvelle date » of the move, dated before it, about a date
+    journalists were never told. A change is news only after the announcement appeared."""
+    ahead = NANTES.replace("2021-06-10", "2021-12-01")
+    moved = datetime(2021, 6, 12, 9, tzinfo=UTC)
+    version = publish(BASE + NANTES.replace("2021-07-21T", "2021-07-28T"), publish(
+        BASE + ahead.replace("2021-07-21T", "2021-07-28T"), publish(BASE + ahead, None, FIRST),
+        moved), AFTERNOON + timedelta(days=10))
+    schedule = version.schedule
+    entries = feedparser.parse(render(schedule, schedule.sessions,
+                                      until=AFTERNOON + timedelta(days=11))).entries
+    announced = {e.link: parsed_time(e.published_parsed) for e in entries if "#" not in e.link}
+    assert announced[f"{BASE_URL}/events/nantes"] == AFTERNOON + timedelta(days=10)
+    for entry in entries:
+        page, _, change = entry.link.partition("#")
+        if change:
+            assert parsed_time(entry.published_parsed) > announced[page], entry.link
+    assert [e.link for e in entries if "nantes" in e.link] == [f"{BASE_URL}/events/nantes"]

@@ -39,10 +39,10 @@ def entry_updated(session: Session) -> datetime:
 def news(sessions: Iterable[Session], until: datetime | None = None
          ) -> list[tuple[Session, Revision]]:
     """The revisions journalists hear of, of announced sessions, up to `until`; newest first.
-    Left out: those made before the announcement (which says it all), moves a correction undid."""
+    Left out: those by its announcement's `appeared` (it says it all), moves a correction undid."""
     found = [
-        (s, r) for s in sessions if s.announced is not None for r in s.news
-        if s.announced <= r.at and (until is None or r.at <= until)
+        (s, r) for s in sessions if s.appeared is not None for r in s.news
+        if s.appeared < r.at and (until is None or r.at <= until)
         and (r.news, r.previous_start, r.previous_end) != ((Change.RESCHEDULED,), *s.dates_after(r))
     ]
     found.sort(key=lambda pair: (pair[0].id, pair[1].sequence))
