@@ -17,7 +17,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from agenda.published import Version, from_json, next_version, to_json
-from agenda.render import feeds, json_api
+from agenda.render import feeds, html, json_api
 from tests.conftest import MINIMAL
 
 BASE = MINIMAL + """
@@ -140,3 +140,27 @@ def test_no_change_is_dated_before_its_session_announcement(render: Callable[...
         if change:
             assert parsed_time(entry.published_parsed) > announced[page], entry.link
     assert [e.link for e in entries if "nantes" in e.link] == [f"{BASE_URL}/events/nantes"]
+
+
+def test_a_session_history_starts_at_its_announcement() -> None:
+    """The page's history dated its first line (« annonce ») by the announcement, the feeds' date,
+    and listed below it the move made before it, dated earlier: « 20 juin : annonce », then
+    « 12 juin : nouvelle date ». It gives what changed after the announcement, as the feeds do:
+    each line but the first is one a change entry links to, or a quiet edit made after."""
+    ahead = NANTES.replace("2021-06-10", "2021-12-01")
+    moved = ahead.replace("2021-07-21T", "2021-07-28T")
+    announced = AFTERNOON + timedelta(days=10)
+    version = publish(BASE + moved.replace("2021-12-01", "2021-06-10") + 'status = "cancelled"\n',
+                      publish(BASE + moved.replace("2021-12-01", "2021-06-10"), publish(
+                          BASE + moved, publish(BASE + ahead, None, FIRST),
+                          datetime(2021, 6, 12, 9, tzinfo=UTC)), announced),
+                      announced + timedelta(days=2))
+    schedule = version.schedule
+    until = announced + timedelta(days=3)
+    page = lxml.html.fromstring(html.session_page(schedule, schedule.session("nantes"), until))
+    lines = page.xpath("//section[@aria-labelledby='historique']//li/@id")
+    entries = feedparser.parse(feeds.rss_bytes(schedule, schedule.sessions, until=until)).entries
+    changes = [e.link.partition("#")[2] for e in reversed(entries) if "/nantes#" in e.link]
+    assert lines == ["revision-0", *changes] == ["revision-0", "revision-2"]
+    data = json.loads(json_api.session_bytes(schedule, schedule.session("nantes"), until))
+    assert [f"revision-{c['sequence']}" for c in data["changes"]] == lines  # the same log

@@ -205,9 +205,10 @@ class Session:
         return list_key(), list_key(city=self.city), list_key(series_id=self.series.id), self.id
 
     @property
-    def news(self) -> tuple[Revision, ...]:
-        """The revisions that the feeds announce, oldest first."""
-        return tuple(r for r in self.revisions if r.news)
+    def logged(self) -> tuple[Revision, ...]:
+        """Its change log: its first publication, then its revisions after it `appeared`."""
+        told = self.appeared
+        return tuple(r for r in self.revisions if r.is_first or told is None or told < r.at)
 
     def dates_after(self, revision: Revision) -> tuple[datetime | None, datetime | None]:
         """Start and end as `revision` left them, with the corrections that followed it."""

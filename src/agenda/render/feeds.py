@@ -39,10 +39,10 @@ def entry_updated(session: Session) -> datetime:
 def news(sessions: Iterable[Session], until: datetime | None = None
          ) -> list[tuple[Session, Revision]]:
     """The revisions journalists hear of, of announced sessions, up to `until`; newest first.
-    Left out: those by its announcement's `appeared` (it says it all), moves a correction undid."""
+    Left out: those not `logged` (made by its announcement), moves a correction undid."""
     found = [
-        (s, r) for s in sessions if s.appeared is not None for r in s.news
-        if s.appeared < r.at and (until is None or r.at <= until)
+        (s, r) for s in sessions if s.appeared is not None for r in s.logged
+        if r.news and (until is None or r.at <= until)
         and (r.news, r.previous_start, r.previous_end) != ((Change.RESCHEDULED,), *s.dates_after(r))
     ]
     found.sort(key=lambda pair: (pair[0].id, pair[1].sequence))
@@ -70,8 +70,7 @@ def feed_updated(schedule: Schedule, entries: Sequence[Session],
     return moment.astimezone(schedule.calendar.timezone)
 
 
-# Data as HTML text: `&`, `<` and `>` escaped, so markup in the schedule stays text.
-_text = partial(escape, quote=False)
+_text = partial(escape, quote=False)  # data as HTML text: markup in the schedule stays text
 
 
 def _link(url: str, label: str | None = None) -> str:

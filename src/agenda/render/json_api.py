@@ -64,7 +64,7 @@ def session_document(
         "replay_url": session.replay_url,
         "uid": session.uid or None,
         "sequence": session.sequence,
-        "changes": [_change(calendar, session, r) for r in session.revisions],
+        "changes": [_change(calendar, session, r) for r in session.logged],
         "contacts": [asdict(c) for c in schedule.contacts_for(session)],
     }
 
