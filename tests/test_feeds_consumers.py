@@ -164,3 +164,17 @@ def test_a_session_history_starts_at_its_announcement() -> None:
     assert lines == ["revision-0", *changes] == ["revision-0", "revision-2"]
     data = json.loads(json_api.session_bytes(schedule, schedule.session("nantes"), until))
     assert [f"revision-{c['sequence']}" for c in data["changes"]] == lines  # the same log
+
+
+def test_an_older_file_s_change_at_its_announcement_stays_in_the_log() -> None:
+    """A first version from an older file, its session cancelled with a hand-written SEQUENCE
+    and no `updated`: its cancellation is dated at its announcement, and is still a line of the
+    page's history and a change entry (as before the log started at the announcement)."""
+    version = publish(BASE + NANTES + 'status = "cancelled"\nsequence = 1\n', None, FIRST)
+    schedule = version.schedule
+    until = AFTERNOON + timedelta(days=1)
+    page = lxml.html.fromstring(html.session_page(schedule, schedule.session("nantes"), until))
+    lines = page.xpath("//section[@aria-labelledby='historique']//li/@id")
+    entries = feedparser.parse(feeds.rss_bytes(schedule, schedule.sessions, until=until)).entries
+    assert lines == ["revision-0", "revision-1"]
+    assert [e.link.partition("#")[2] for e in entries if "/nantes#" in e.link] == ["revision-1"]

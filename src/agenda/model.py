@@ -208,7 +208,7 @@ class Session:
     def logged(self) -> tuple[Revision, ...]:
         """Its change log: its first publication, then its revisions after it `appeared`."""
         told = self.appeared
-        return tuple(r for r in self.revisions if r.is_first or told is None or told < r.at)
+        return tuple(r for r in self.revisions if r.is_first or told is None or told <= r.at)
 
     def dates_after(self, revision: Revision) -> tuple[datetime | None, datetime | None]:
         """Start and end as `revision` left them, with the corrections that followed it."""

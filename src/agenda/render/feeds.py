@@ -39,7 +39,7 @@ def entry_updated(session: Session) -> datetime:
 def news(sessions: Iterable[Session], until: datetime | None = None
          ) -> list[tuple[Session, Revision]]:
     """The revisions journalists hear of, of announced sessions, up to `until`; newest first.
-    Left out: those not `logged` (made by its announcement), moves a correction undid."""
+    Left out: those not `logged` (before its announcement), moves a correction undid."""
     found = [
         (s, r) for s in sessions if s.appeared is not None for r in s.logged
         if r.news and (until is None or r.at <= until)
