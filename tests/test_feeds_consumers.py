@@ -178,3 +178,21 @@ def test_an_older_file_s_change_at_its_announcement_stays_in_the_log() -> None:
     entries = feedparser.parse(feeds.rss_bytes(schedule, schedule.sessions, until=until)).entries
     assert lines == ["revision-0", "revision-1"]
     assert [e.link.partition("#")[2] for e in entries if "/nantes#" in e.link] == ["revision-1"]
+
+
+@pytest.mark.parametrize("render", [feeds.rss_bytes, feeds.atom_bytes])
+def test_a_session_added_once_over_is_not_announced_as_new(render: Callable[..., bytes]) -> None:
+    """An editor adds, for the record, the session of a month ago that the file lacked: its
+    announcement was dated at that publication, the newest of the feed, and RSS-to-email
+    services (Mailchimp's RSS campaigns) mailed a past session to every journalist as news.
+    It keeps the date of its announcement, in the feeds and the JSON, as the first version's."""
+    over = NANTES.replace("2021-07-21T", "2021-06-02T").replace("2021-06-10", "2021-05-20")
+    version = publish(BASE + over, publish(BASE, None, FIRST), AFTERNOON)
+    schedule = version.schedule
+    until = AFTERNOON + timedelta(minutes=1)
+    entries = feedparser.parse(render(schedule, schedule.sessions, until=until)).entries
+    assert [e.id.rpartition("/")[2] for e in entries] == ["lyon", "nantes"]
+    announced = datetime(2021, 5, 19, 22, tzinfo=UTC)  # 20 May at midnight in Paris
+    assert parsed_time(entries[1].published_parsed) == announced
+    data = json.loads(json_api.session_bytes(schedule, schedule.session("nantes"), until))
+    assert datetime.fromisoformat(data["announced"]) == announced

@@ -39,7 +39,7 @@ class Entry:
     fingerprint: str
     revisions: tuple[Revision, ...] = ()
     in_calendar: bool = False  # has had a calendar event: its UID is then fixed for good
-    due: datetime | None = None  # the publication that brought its announcement due
+    due: datetime | None = None  # when a publication brought its announcement due, still to come
     withdrawn: datetime | None = None
 
 
@@ -285,8 +285,8 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
                 != (session.announced, session.city, session.series.id):
             regrouped.update(before.lists + session.lists)
         was = before.announced if before is not None else now  # unknown: as if already due
-        due = now if session.announced is not None and session.announced <= now and (
-            entry is None or was is None or was > now) else entry.due if entry else None
+        due = now if (entry is None or was is None or was > now) and not session.is_over(now) \
+            and session.announced and session.announced <= now else entry.due if entry else None
         view = visible(calendar, session)
         digest = fingerprint(view)
         key = planned_key(session.series.id, session.number) if session.number else None
