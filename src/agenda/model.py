@@ -206,7 +206,7 @@ class Session:
 
     @property
     def logged(self) -> tuple[Revision, ...]:
-        """Its change log: its first publication, then its revisions after it `appeared`."""
+        """Its change log: its first publication, then its revisions from `appeared` on."""
         told = self.appeared
         return tuple(r for r in self.revisions if r.is_first or told is None or told <= r.at)
 
