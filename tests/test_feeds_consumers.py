@@ -16,8 +16,8 @@ import lxml.html
 import pytest
 from flask.testing import FlaskClient
 
-from agenda.published import Version, next_version
-from agenda.render import feeds, json_api
+from agenda.published import Version, from_json, next_version, to_json
+from agenda.render import feeds, html, json_api
 from tests.conftest import MINIMAL
 
 BASE = MINIMAL + """
@@ -41,6 +41,7 @@ start = 2021-07-21T08:45:00
 end = 2021-07-21T10:15:00
 announced = 2021-06-10
 """
+BASE_URL = "https://agenda.example.org"  # MINIMAL's
 FIRST = datetime(2021, 6, 9, 7, 0, tzinfo=UTC)
 # Published in the afternoon of the day its announcement names.
 AFTERNOON = datetime(2021, 6, 10, 14, 30, tzinfo=UTC)
@@ -65,6 +66,8 @@ def test_an_announcement_is_dated_when_it_appeared(render: Callable[..., bytes],
     announced ahead then brought forward, dated at midnight, came already too old to be sent.
     Its date is the publication that brought it, as the JSON's `announced` says."""
     version = publish(BASE + NANTES, publish(BASE + before, None, FIRST), AFTERNOON)
+    # The date is the history's: it survives the published file, where the next build reads it.
+    assert from_json(to_json(version, "sessions.toml"), "here")[1] == version.history
     schedule = version.schedule
     until = AFTERNOON + timedelta(minutes=1)
     entries = feedparser.parse(render(schedule, schedule.sessions, until=until)).entries
@@ -114,3 +117,82 @@ def test_every_entry_has_a_link_of_its_own_into_its_page(several_client: FlaskCl
             (line,) = page.xpath("//section[@aria-labelledby='historique']//li[@id=$id]",
                                  id=address.fragment)
             assert line.text_content()
+
+
+@pytest.mark.parametrize("render", [feeds.rss_bytes, feeds.atom_bytes])
+def test_no_change_is_dated_before_its_session_announcement(render: Callable[..., bytes]) -> None:
+    """A session prepared with its announcement ahead, moved while nobody had heard of it, then
+    announced at once (its announced brought to a past day): the feeds dated its announcement at
+    that publication but kept « Nouvelle date » of the move, dated before it, about a date
+    journalists were never told. A change is news only after the announcement appeared."""
+    ahead = NANTES.replace("2021-06-10", "2021-12-01")
+    moved = datetime(2021, 6, 12, 9, tzinfo=UTC)
+    version = publish(BASE + NANTES.replace("2021-07-21T", "2021-07-28T"), publish(
+        BASE + ahead.replace("2021-07-21T", "2021-07-28T"), publish(BASE + ahead, None, FIRST),
+        moved), AFTERNOON + timedelta(days=10))
+    schedule = version.schedule
+    entries = feedparser.parse(render(schedule, schedule.sessions,
+                                      until=AFTERNOON + timedelta(days=11))).entries
+    announced = {e.link: parsed_time(e.published_parsed) for e in entries if "#" not in e.link}
+    assert announced[f"{BASE_URL}/events/nantes"] == AFTERNOON + timedelta(days=10)
+    for entry in entries:
+        page, _, change = entry.link.partition("#")
+        if change:
+            assert parsed_time(entry.published_parsed) > announced[page], entry.link
+    assert [e.link for e in entries if "nantes" in e.link] == [f"{BASE_URL}/events/nantes"]
+
+
+def test_a_session_history_starts_at_its_announcement() -> None:
+    """The page's history dated its first line (« annonce ») by the announcement, the feeds' date,
+    and listed below it the move made before it, dated earlier: « 20 juin : annonce », then
+    « 12 juin : nouvelle date ». It gives what changed after the announcement, as the feeds do:
+    each line but the first is one a change entry links to, or a quiet edit made after."""
+    ahead = NANTES.replace("2021-06-10", "2021-12-01")
+    moved = ahead.replace("2021-07-21T", "2021-07-28T")
+    announced = AFTERNOON + timedelta(days=10)
+    version = publish(BASE + moved.replace("2021-12-01", "2021-06-10") + 'status = "cancelled"\n',
+                      publish(BASE + moved.replace("2021-12-01", "2021-06-10"), publish(
+                          BASE + moved, publish(BASE + ahead, None, FIRST),
+                          datetime(2021, 6, 12, 9, tzinfo=UTC)), announced),
+                      announced + timedelta(days=2))
+    schedule = version.schedule
+    until = announced + timedelta(days=3)
+    page = lxml.html.fromstring(html.session_page(schedule, schedule.session("nantes"), until))
+    lines = page.xpath("//section[@aria-labelledby='historique']//li/@id")
+    entries = feedparser.parse(feeds.rss_bytes(schedule, schedule.sessions, until=until)).entries
+    changes = [e.link.partition("#")[2] for e in reversed(entries) if "/nantes#" in e.link]
+    assert lines == ["revision-0", *changes] == ["revision-0", "revision-2"]
+    data = json.loads(json_api.session_bytes(schedule, schedule.session("nantes"), until))
+    assert [f"revision-{c['sequence']}" for c in data["changes"]] == lines  # the same log
+
+
+def test_an_older_file_s_change_at_its_announcement_stays_in_the_log() -> None:
+    """A first version from an older file, its session cancelled with a hand-written SEQUENCE
+    and no `updated`: its cancellation is dated at its announcement, and is still a line of the
+    page's history and a change entry (as before the log started at the announcement)."""
+    version = publish(BASE + NANTES + 'status = "cancelled"\nsequence = 1\n', None, FIRST)
+    schedule = version.schedule
+    until = AFTERNOON + timedelta(days=1)
+    page = lxml.html.fromstring(html.session_page(schedule, schedule.session("nantes"), until))
+    lines = page.xpath("//section[@aria-labelledby='historique']//li/@id")
+    entries = feedparser.parse(feeds.rss_bytes(schedule, schedule.sessions, until=until)).entries
+    assert lines == ["revision-0", "revision-1"]
+    assert [e.link.partition("#")[2] for e in entries if "/nantes#" in e.link] == ["revision-1"]
+
+
+@pytest.mark.parametrize("render", [feeds.rss_bytes, feeds.atom_bytes])
+def test_a_session_added_once_over_is_not_announced_as_new(render: Callable[..., bytes]) -> None:
+    """An editor adds, for the record, the session of a month ago that the file lacked: its
+    announcement was dated at that publication, the newest of the feed, and RSS-to-email
+    services (Mailchimp's RSS campaigns) mailed a past session to every journalist as news.
+    It keeps the date of its announcement, in the feeds and the JSON, as the first version's."""
+    over = NANTES.replace("2021-07-21T", "2021-06-02T").replace("2021-06-10", "2021-05-20")
+    version = publish(BASE + over, publish(BASE, None, FIRST), AFTERNOON)
+    schedule = version.schedule
+    until = AFTERNOON + timedelta(minutes=1)
+    entries = feedparser.parse(render(schedule, schedule.sessions, until=until)).entries
+    assert [e.id.rpartition("/")[2] for e in entries] == ["lyon", "nantes"]
+    announced = datetime(2021, 5, 19, 22, tzinfo=UTC)  # 20 May at midnight in Paris
+    assert parsed_time(entries[1].published_parsed) == announced
+    data = json.loads(json_api.session_bytes(schedule, schedule.session("nantes"), until))
+    assert datetime.fromisoformat(data["announced"]) == announced

@@ -199,3 +199,23 @@ def test_a_404_lists_the_names_of_a_few_cities_or_series_not_of_thousands(write_
         said = response.get_data(as_text=True)
         assert response.status_code == 404 and len(said) < 200, url
         assert "ville-7" not in said and "Ville 7" not in said and "s7" not in said, said
+
+
+def test_an_unknown_city_or_series_among_many_is_still_named(write_schedule) -> None:
+    """Past 30 cities (two and a half years of a monthly series), a journalist who typed
+    ?city=Pari got the bare « page introuvable »: what was wrong, the city, was no longer said.
+    It is, with how many there are and where they are, without listing them."""
+    many = LISTED + 1
+    text = MINIMAL.replace('id = "s"\n', 'id = "s0"\n') + "".join(
+        f'[[series]]\nid = "s{n}"\ntitle = "Série {n}"\n' for n in range(1, many)) + "".join(
+        LYON_OCTOBER.replace('"lyon"', f'"v{n}"').replace('"Lyon"', f'"Ville {n}"')
+        .replace('"s"', f'"s{n}"') for n in range(many))
+    client = create_app({"AGENDA_DATA": str(write_schedule(text)), "TESTING": True}).test_client()
+    for url, said in (("/calendar.ics?city=Pari", "Ville inconnue : « Pari »"),
+                      ("/cities/pari/rss.xml", "Ville inconnue : « pari »"),
+                      ("/series/x/atom.xml", "Série inconnue : « x »"),
+                      ("/rss.xml?series=x", "Série inconnue : « x »")):
+        response = client.get(url, headers={"Accept": "text/plain"})
+        text = " ".join(response.get_data(as_text=True).split())
+        assert response.status_code == 404 and said in text and f"{many}" in text, (url, text)
+    assert client.get("/cities/ville-7/nothing.xml").status_code == 404

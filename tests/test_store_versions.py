@@ -117,7 +117,8 @@ def _document(version: published.Version, name: str) -> dict:
     def entry(e: Entry) -> dict:
         return {"uid": e.uid, "sequence": e.sequence, "fingerprint": e.fingerprint,
                 "in_calendar": e.in_calendar, "revisions": [revision(r) for r in e.revisions]
-                } | ({"withdrawn": time(e.withdrawn)} if e.withdrawn else {})
+                } | ({"withdrawn": time(e.withdrawn)} if e.withdrawn else {}) | (
+                    {"due": time(e.due)} if e.due else {})
 
     history = version.history
     return {

@@ -39,6 +39,7 @@ class Entry:
     fingerprint: str
     revisions: tuple[Revision, ...] = ()
     in_calendar: bool = False  # has had a calendar event: its UID is then fixed for good
+    due: datetime | None = None  # when a publication brought its announcement due, still to come
     withdrawn: datetime | None = None
 
 
@@ -283,9 +284,8 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
                 != (session.announced, session.city, session.series.id):
             regrouped.update(before.lists + session.lists)
         was = before.announced if before is not None else now  # unknown: as if already due
-        if session.announced is not None and session.announced <= now and (
-                entry is None or was is None or was > now):  # due from now: CalendarInfo.appeared
-            regrouped.add(CalendarInfo.DUE + session.id)
+        due = now if (entry is None or was is None or was > now) and not session.is_over(now) \
+            and session.announced and session.announced <= now else entry.due if entry else None
         view = visible(calendar, session)
         digest = fingerprint(view)
         key = planned_key(session.series.id, session.number) if session.number else None
@@ -295,7 +295,7 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
         )
         if entry is not None and entry.withdrawn is None and entry.fingerprint == digest \
                 and not (moved and session.is_dated):
-            sessions[session.id] = entry
+            sessions[session.id] = dataclasses.replace(entry, due=due)
             continue
         if entry is None:
             sequence, uid, prior = max(session.sequence, 0), session_uid(calendar, session), ()
@@ -322,7 +322,7 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
         if revision.correction:
             details.append(_("correction"))
         in_calendar = (entry is not None and entry.in_calendar) or session.is_dated
-        sessions[session.id] = Entry(uid, sequence, digest, prior + (revision,), in_calendar)
+        sessions[session.id] = Entry(uid, sequence, digest, (*prior, revision), in_calendar, due)
         changes.append(SessionChange(session.id, tuple(details),
                                      entry.sequence if entry else None, sequence))
     present = {s.id for s in schedule.sessions}
@@ -410,6 +410,7 @@ def apply(schedule: Schedule, history: History) -> Schedule:
         sessions.append(dataclasses.replace(
             session, uid=entry.uid, sequence=entry.sequence, revisions=revisions,
             updated=max((r.at for r in revisions), default=session.updated),
+            due=on_clock(entry.due, zone) if entry.due else None,  # Session.appeared
             previous_start=original if session.is_dated else None,
         ))
     planned = []

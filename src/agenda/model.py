@@ -124,12 +124,6 @@ class CalendarInfo:
     updated: datetime | None = None
     # When each list (list_key) last lost or gained a session otherwise than by its revision.
     listed: dict[str, datetime] = field(default_factory=dict)
-    DUE = "announced:"  # not a field: in `listed` before a session's id, its announcement due
-
-    def appeared(self, session: Session) -> datetime | None:
-        """The feeds' date of its announcement: `announced`, or the publication making it due."""
-        due = self.listed.get(self.DUE + session.id, session.announced)  # in UTC: in this zone
-        return max(due.astimezone(self.timezone), session.announced) if session.announced else None
 
     @property
     def host(self) -> str:
@@ -168,6 +162,12 @@ class Session:
     contacts: tuple[Contact, ...] = ()  # its own press contacts; none: the calendar's
     uid: str = ""
     revisions: tuple[Revision, ...] = ()
+    due: datetime | None = None  # the publication that brought its announcement due (history)
+
+    @property
+    def appeared(self) -> datetime | None:
+        """The feeds' date of its announcement: `announced`, or the publication making it due."""
+        return max(self.due, self.announced) if self.due and self.announced else self.announced
 
     @property
     def is_dated(self) -> bool:
@@ -205,9 +205,10 @@ class Session:
         return list_key(), list_key(city=self.city), list_key(series_id=self.series.id), self.id
 
     @property
-    def news(self) -> tuple[Revision, ...]:
-        """The revisions that the feeds announce, oldest first."""
-        return tuple(r for r in self.revisions if r.news)
+    def logged(self) -> tuple[Revision, ...]:
+        """Its change log: its first publication, then its revisions from `appeared` on."""
+        told = self.appeared
+        return tuple(r for r in self.revisions if r.is_first or told is None or told <= r.at)
 
     def dates_after(self, revision: Revision) -> tuple[datetime | None, datetime | None]:
         """Start and end as `revision` left them, with the corrections that followed it."""

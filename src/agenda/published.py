@@ -139,7 +139,7 @@ def _revision_json(revision: Revision) -> dict[str, Any]:
 
 def _entry_json(entry: Entry) -> dict[str, Any]:
     return _present(
-        fingerprint=entry.fingerprint, in_calendar=entry.in_calendar,
+        due=iso(entry.due), fingerprint=entry.fingerprint, in_calendar=entry.in_calendar,
         revisions=[_revision_json(r) for r in entry.revisions],
         sequence=entry.sequence, uid=entry.uid, withdrawn=iso(entry.withdrawn),
     )
@@ -197,7 +197,7 @@ def _read_revision(data: dict[str, Any]) -> Revision:
 def _read_entry(data: dict[str, Any]) -> Entry:
     return Entry(
         uid=str(data["uid"]), sequence=int(data["sequence"]), fingerprint=str(data["fingerprint"]),
-        revisions=tuple(_read_revision(r) for r in data["revisions"]),
+        revisions=tuple(map(_read_revision, data["revisions"])), due=_read_time(data.get("due")),
         in_calendar=bool(data["in_calendar"]), withdrawn=_read_time(data.get("withdrawn")),
     )
 

@@ -158,12 +158,11 @@ PART_TYPE = "application/x-agenda-part"  # not compressed, not listed for static
 
 
 def fingerprints(schedule: Schedule) -> dict[str, str]:
-    """Each session's digest, by id, with what its documents depend on (calendar, contacts):
-    their keys, in `_manifest.jsonl`, which static hosts serve. Never of a private link."""
-    calendar = dataclasses.replace(schedule.calendar, listed={})  # of the lists: its appeared
-    return {s.id: _digest(calendar, schedule.contacts, schedule.calendar.appeared(s),
-                          dataclasses.replace(s, video_url=s.public_video_url))
-            for s in schedule.sessions}
+    """Each session's digest with what its documents show (calendar, contacts), by id: their
+    keys, in `_manifest.jsonl`, which static hosts serve; never of a private link, nor listed."""
+    calendar = dataclasses.replace(schedule.calendar, listed={})
+    return {s.id: _digest(calendar, schedule.contacts, dataclasses.replace(
+        s, video_url=s.public_video_url)) for s in schedule.sessions}
 
 
 def session_documents(version: Version, now: datetime, prints: dict[str, str]

@@ -1,6 +1,6 @@
 """RSS 2.0 and Atom 1.0 news feeds: one entry per announced session, for journalists.
 
-An entry is dated when its announcement appeared (CalendarInfo.appeared), never by the event;
+An entry is dated when its announcement appeared (Session.appeared), never by the event;
 each change journalists hear of (`Revision.news`) is one more, dated at it, with the session as
 it is now. Ids are the page's URL at the UID's host: they stay when base_url moves.
 """
@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
-from agenda.model import CalendarInfo, Change, Contact, Revision, Schedule, Session, Status
+from agenda.model import Change, Contact, Revision, Schedule, Session, Status
 from agenda.render import links, wording
 from agenda.render.cards import session_image
 
@@ -31,18 +31,18 @@ MAX_ENTRIES = 200
 NO_DATE = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def entry_updated(calendar: CalendarInfo, session: Session) -> datetime:
+def entry_updated(session: Session) -> datetime:
     """When an announced session last changed: its `updated`, or its announcement if later."""
-    return max(t for t in (session.updated, calendar.appeared(session)) if t is not None)
+    return max(t for t in (session.updated, session.appeared) if t is not None)
 
 
 def news(sessions: Iterable[Session], until: datetime | None = None
          ) -> list[tuple[Session, Revision]]:
     """The revisions journalists hear of, of announced sessions, up to `until`; newest first.
-    Left out: those made before the announcement (which says it all), moves a correction undid."""
+    Left out: those not `logged` (before its announcement), moves a correction undid."""
     found = [
-        (s, r) for s in sessions if s.announced is not None for r in s.news
-        if s.announced <= r.at and (until is None or r.at <= until)
+        (s, r) for s in sessions if s.appeared is not None for r in s.logged
+        if r.news and (until is None or r.at <= until)
         and (r.news, r.previous_start, r.previous_end) != ((Change.RESCHEDULED,), *s.dates_after(r))
     ]
     found.sort(key=lambda pair: (pair[0].id, pair[1].sequence))
@@ -61,7 +61,7 @@ def feed_updated(schedule: Schedule, entries: Sequence[Session],
     """The feed's `updated`/`lastBuildDate`: latest entry update or end (by `until`: its body
     changes then) or loss of a session (`listed`), else the latest change by `until` of the
     sessions it is about (`selected`), else of any (`anyone`, found once a build), else 1970."""
-    stamps = [entry_updated(schedule.calendar, s) for s in entries]
+    stamps = [entry_updated(s) for s in entries]
     stamps += [s.end for s in entries if until and s.end and s.end <= until]
     # An edit outside the sessions; the feed losing one (a withdrawal, a move to another city).
     stamps += [t for t in (schedule.calendar.updated, listed) if t is not None]
@@ -70,8 +70,7 @@ def feed_updated(schedule: Schedule, entries: Sequence[Session],
     return moment.astimezone(schedule.calendar.timezone)
 
 
-# Data as HTML text: `&`, `<` and `>` escaped, so markup in the schedule stays text.
-_text = partial(escape, quote=False)
+_text = partial(escape, quote=False)  # data as HTML text: markup in the schedule stays text
 
 
 def _link(url: str, label: str | None = None) -> str:
@@ -149,11 +148,11 @@ def build_entry(schedule: Schedule, session: Session, revision: Revision | None 
                         width=str(image.width), height=str(image.height))
     entry.guid(guid, permalink=guid == page)  # also the Atom id
     if revision is None:
-        announced = info.appeared(session)
+        announced = session.appeared
         assert announced is not None, "only announced sessions have an entry"
         entry.title(wording.typeset(wording.announcement_title(session, info.language)))
         entry.published(announced.astimezone(zone))
-        entry.updated(entry_updated(info, session).astimezone(zone))
+        entry.updated(entry_updated(session).astimezone(zone))
     else:
         title = wording.change_title(session, revision, info.language)
         entry.title(wording.typeset(title))
@@ -199,7 +198,7 @@ def build_feed(schedule: Schedule, sessions: Iterable[Session], self_url: str, s
     feed.ttl(TTL_MINUTES)
     feed.updated(updated or feed_updated(schedule, entries, None, until))
     # Newest first, announcements and changes together, ties in id order (sort() is stable).
-    dated = [(info.appeared(s), s, None) for s in entries] + [(r.at, s, r) for s, r in changes]
+    dated = [(s.appeared, s, None) for s in entries] + [(r.at, s, r) for s, r in changes]
     dated.sort(key=lambda item: item[0], reverse=True)
     for _, session, revision in dated[:MAX_ENTRIES]:
         feed.add_entry(build_entry(schedule, session, revision, until), order="append")

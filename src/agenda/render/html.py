@@ -118,8 +118,8 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
         register=None if past or session.is_cancelled else session.registration_url,
         end_iso=session.end.isoformat() if session.end else None,
         history=tuple((links.REVISION_ANCHOR.format(r.sequence),
-                       wording.change_line(session, r, calendar)) for r in session.revisions)
-        if len(session.revisions) > 1 else (),
+                       wording.change_line(session, r, calendar)) for r in session.logged)
+        if len(session.logged) > 1 else (),
         sort_key=_order(session),
         moved=wording.moved_word(session),
     )

@@ -59,12 +59,12 @@ def session_document(
         "registration_url": None if over or session.is_cancelled else session.registration_url,
         "video_url": session.public_video_url,
         "add_to_calendar": links.add_to_calendar(calendar, session) if can_add else None,
-        "announced": iso(calendar.appeared(session)),  # the feeds' date
+        "announced": iso(session.appeared),  # the feeds' date
         "updated": iso(session.updated),
         "replay_url": session.replay_url,
         "uid": session.uid or None,
         "sequence": session.sequence,
-        "changes": [_change(calendar, session, r) for r in session.revisions],
+        "changes": [_change(calendar, session, r) for r in session.logged],
         "contacts": [asdict(c) for c in schedule.contacts_for(session)],
     }
 

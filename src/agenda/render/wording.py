@@ -250,7 +250,7 @@ def change_line(session: Session, revision: Revision, calendar: CalendarInfo) ->
 
     The day is the feeds', in the calendar's zone: the first's, its announcement's (appeared)."""
     locale = calendar.language
-    announced = calendar.appeared(session) if revision.is_first else None
+    announced = session.appeared if revision.is_first else None
     moment = (announced or revision.at).astimezone(calendar.timezone)
     line = f"{long_date(moment, locale, weekday=False)} : {change_phrase(revision)}"
     if Change.RESCHEDULED in revision.news and revision.previous_start is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -197,16 +197,16 @@ def missing(schedule: Schedule, url: str, typed: str = "") -> str | None:
             return _("No session '{id}' in the agenda.", id=session_id)
         if url.endswith(".ics") and not session.is_dated:
             return _("Session '{id}' has no date yet.", id=session_id)
-    elif parts[0] == "series" and len(parts) == 3 and len(schedule.series) <= LISTED \
-            and schedule.series_by_id(parts[1]) is None:
-        known = ", ".join(s.id for s in schedule.series) or _("none")
-        return _("Unknown series: '{id}'. Series: {known}.", id=parts[1], known=known)
-    elif parts[0] == "cities" and len(parts) == 3 and len(cities := schedule.cities()) <= LISTED:
-        slugs = sorted({links.city_slug(c) for c in cities})
-        if parts[1] not in slugs:  # by name to who typed one
-            known = sorted(cities) if typed else slugs
-            return _("Unknown city: '{name}'. Cities: {known}.", name=typed or parts[1],
-                     known=", ".join(known) or _("none"))
+    elif parts[0] in ("series", "cities") and len(parts) == 3 and parts[2] in links.FILTERED_NAMES:
+        # No file: no such series or city (a gone one keeps its feeds); a city by name if typed.
+        series = parts[0] == "series"
+        names: Collection[str] = [s.id for s in schedule.series] if series else schedule.cities()
+        if not series and len(names) <= LISTED:
+            names = sorted(names if typed else {links.city_slug(c) for c in names})
+        known = _("{count}, on the agenda's page", count=len(names)) if len(names) > LISTED else \
+            ", ".join(names) or _("none")
+        return _("Unknown series: '{id}'. Series: {known}.", id=parts[1], known=known) if series \
+            else _("Unknown city: '{name}'. Cities: {known}.", name=typed or parts[1], known=known)
     return None
 
 
