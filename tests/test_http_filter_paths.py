@@ -184,15 +184,20 @@ def test_unknown_names_of_an_empty_schedule_are_said_to_be_none(write_schedule) 
         assert re.search(r":\s*[.,;]", text) is None and text.endswith(" : aucune.\n"), text
 
 
-def test_a_404_lists_the_names_of_a_few_cities_or_series_not_of_thousands(write_schedule) -> None:
-    """Every unknown city's 404 listed every city: 10,000 of them made each 404 a page of
-    150 KB, and had every city's name made into a slug again for each of them."""
+def _many_names(write_schedule) -> FlaskClient:
+    """The app of one more series and city than a 404 lists (series s0…, cities ville-0…)."""
     many = LISTED + 1
     text = MINIMAL.replace('id = "s"\n', 'id = "s0"\n') + "".join(
         f'[[series]]\nid = "s{n}"\ntitle = "Série {n}"\n' for n in range(1, many)) + "".join(
         LYON_OCTOBER.replace('"lyon"', f'"v{n}"').replace('"Lyon"', f'"Ville {n}"')
         .replace('"s"', f'"s{n}"') for n in range(many))
-    client = create_app({"AGENDA_DATA": str(write_schedule(text)), "TESTING": True}).test_client()
+    return create_app({"AGENDA_DATA": str(write_schedule(text)), "TESTING": True}).test_client()
+
+
+def test_a_404_lists_the_names_of_a_few_cities_or_series_not_of_thousands(write_schedule) -> None:
+    """Every unknown city's 404 listed every city: 10,000 of them made each 404 a page of
+    150 KB, and had every city's name made into a slug again for each of them."""
+    client = _many_names(write_schedule)
     assert client.get("/cities/ville-7/rss.xml").status_code == 200
     for url in ("/cities/paris/rss.xml", "/calendar.ics?city=Paris", "/series/x/atom.xml"):
         response = client.get(url, headers={"Accept": "text/plain"})
@@ -205,17 +210,12 @@ def test_an_unknown_city_or_series_among_many_is_still_named(write_schedule) -> 
     """Past 30 cities (two and a half years of a monthly series), a journalist who typed
     ?city=Pari got the bare « page introuvable »: what was wrong, the city, was no longer said.
     It is, with how many there are and where they are, without listing them."""
-    many = LISTED + 1
-    text = MINIMAL.replace('id = "s"\n', 'id = "s0"\n') + "".join(
-        f'[[series]]\nid = "s{n}"\ntitle = "Série {n}"\n' for n in range(1, many)) + "".join(
-        LYON_OCTOBER.replace('"lyon"', f'"v{n}"').replace('"Lyon"', f'"Ville {n}"')
-        .replace('"s"', f'"s{n}"') for n in range(many))
-    client = create_app({"AGENDA_DATA": str(write_schedule(text)), "TESTING": True}).test_client()
+    client = _many_names(write_schedule)
     for url, said in (("/calendar.ics?city=Pari", "Ville inconnue : « Pari »"),
                       ("/cities/pari/rss.xml", "Ville inconnue : « pari »"),
                       ("/series/x/atom.xml", "Série inconnue : « x »"),
                       ("/rss.xml?series=x", "Série inconnue : « x »")):
         response = client.get(url, headers={"Accept": "text/plain"})
         text = " ".join(response.get_data(as_text=True).split())
-        assert response.status_code == 404 and said in text and f"{many}" in text, (url, text)
+        assert response.status_code == 404 and said in text and f"{LISTED + 1}" in text, (url, text)
     assert client.get("/cities/ville-7/nothing.xml").status_code == 404
