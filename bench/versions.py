@@ -35,6 +35,7 @@ builds fall in the same period between moments:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import io
 import json
@@ -42,7 +43,6 @@ import os
 import pstats
 import re
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -108,9 +108,7 @@ def link_floor(folder: Path, scratch: Path) -> float:
         os.makedirs(os.path.join(scratch, relative), exist_ok=True)
         for name in files:
             os.link(os.path.join(folder, relative, name), os.path.join(scratch, relative, name))
-    seconds = time.perf_counter() - began
-    shutil.rmtree(scratch)
-    return seconds
+    return time.perf_counter() - began  # removed with the work folder, after every measurement
 
 
 def retitle(path: Path, number: int) -> None:
@@ -132,13 +130,19 @@ def main() -> int:
     parser.add_argument("--export", action="store_true", help="time `agenda build OUTDIR`")
     parser.add_argument("--profile", type=int, default=0, help="profile a second edit")
     parser.add_argument("--compression", action="store_true")
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="a new folder to work in, left for the caller to remove after its "
+                             "other measurements (default: a temporary one, removed at the end)")
     args = parser.parse_args()
     from agenda import site as builder
     from agenda.store import VersionStore
 
     moment = datetime.fromisoformat(NOW)
     baseline = high_water()  # the interpreter and the imports
-    with tempfile.TemporaryDirectory() as folder:
+    if args.workdir is not None:
+        args.workdir.mkdir(parents=True)
+    with (contextlib.nullcontext(str(args.workdir)) if args.workdir is not None
+          else tempfile.TemporaryDirectory()) as folder:
         path = Path(folder) / "sessions.toml"
         path.write_bytes(args.schedule.read_bytes())
         size = len(re.findall(rb"^\[\[sessions\]\]", path.read_bytes(), re.M))
@@ -168,9 +172,9 @@ def main() -> int:
         assert follow["version"] == 2, "the follower did not follow"
         # Counted after the edit's peak: the walk's garbage would stay in the resident set.
         files = sum(1 for p in site.folder.rglob("*") if p.is_file())
-        floor = link_floor(edited.folder, Path(folder) / "scratch")
         rendered = sum(1 for e in edited.entries.values()
                        if (edited.folder / e.file).stat().st_nlink == 1)
+        floor = link_floor(edited.folder, Path(folder) / "scratch")  # links them all again
         figures = {
             "sessions": size,
             "cities": len({p.split("/")[2] for p in edited.entries if p.startswith("/cities/")}),
