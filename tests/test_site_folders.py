@@ -557,3 +557,28 @@ def test_health_says_when_the_folder_served_is_past_its_period(tmp_path: Path) -
     while client.get("/healthz?strict=1").status_code != 200 and time.monotonic() < deadline:
         time.sleep(0.2)
     assert client.get("/healthz?strict=1").status_code == 200
+
+
+def test_a_folder_is_on_disk_before_it_takes_the_place_of_the_previous_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ext4 writes a new file's bytes up to 30 s after it was closed: a power cut after the
+    switch would leave nginx serving the folder's files cut to zero bytes, as 200s. The folder,
+    manifest included, is synced before it is renamed into place."""
+    path = data_copy(tmp_path)
+    building = tmp_path / "sessions.site"
+    steps: list[tuple[str, object]] = []
+    real_rename = os.rename
+
+    def rename(source: object, target: object) -> None:
+        steps.append(("rename", Path(str(target)).name))
+        real_rename(source, target)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "sync", lambda: steps.append(
+        ("sync", [p.stat().st_size for p in building.glob(f".*/site/{site.MANIFEST}")])))
+    monkeypatch.setattr(os, "rename", rename)
+    built = served(app_on(path))
+    into_place = steps.index(("rename", built.folder.name))
+    synced = [n for n, (what, manifests) in enumerate(steps[:into_place])
+              if what == "sync" and manifests and all(manifests)]
+    assert synced, steps

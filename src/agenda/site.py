@@ -557,6 +557,7 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
         if _release() != RELEASE:  # templates, static files, lazy imports, tzdata: read from disk
             raise SiteError(_("agenda or tzdata changed on disk ({package}) since this process "
                               "started: restart it (systemctl restart agenda)", package=PACKAGE))
+        os.sync()  # else, after a power cut, nginx would serve files ext4 had not written yet
         if target.is_dir():  # damaged, it is served (by nginx too) until this one takes its place
             os.rename(target, holder / "old")
         os.rename(temporary, target)
