@@ -25,8 +25,6 @@ log = logging.getLogger(__name__)
 PRIVATE_HEADERS = {
     "Cache-Control": "private, no-store",
     "X-Robots-Tag": "noindex, nofollow",
-    # The signature is in the path: never hand it to the sites the page links to.
-    "Referrer-Policy": "no-referrer",
 }
 
 
