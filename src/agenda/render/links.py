@@ -86,6 +86,11 @@ def sitemap_xml(pages: list[tuple[str, datetime | None]]) -> bytes:
             f'schemas/sitemap/0.9">\n{urls}</urlset>\n').encode()
 
 
+def _query(values: dict[str, str]) -> str:
+    """A query string with spaces as %20: Outlook.com shows a « + » as a plus sign."""
+    return urlencode(values, quote_via=quote)
+
+
 def subscribe_urls(calendar: CalendarInfo) -> dict[str, str]:
     """How to subscribe to the calendar feed: https, webcal, Google's 'add by URL' link and
     Outlook.com's 'add from web' link."""
@@ -94,8 +99,8 @@ def subscribe_urls(calendar: CalendarInfo) -> dict[str, str]:
     return {
         "https": feed,
         "webcal": webcal,
-        "google": f"{GOOGLE_TEMPLATE}?cid={quote(webcal, safe='')}",
-        "outlook": f"{OUTLOOK_SUBSCRIBE}?{urlencode({'url': feed, 'name': calendar.name})}",
+        "google": f"{GOOGLE_TEMPLATE}?{_query({'cid': webcal})}",
+        "outlook": f"{OUTLOOK_SUBSCRIBE}?{_query({'url': feed, 'name': calendar.name})}",
     }
 
 
@@ -112,12 +117,12 @@ def add_to_calendar(calendar: CalendarInfo, session: Session) -> dict[str, str]:
     google = {"action": "TEMPLATE", "text": title,
               "dates": f"{start:%Y%m%dT%H%M%SZ}/{end:%Y%m%dT%H%M%SZ}",
               "details": details, "location": venue}
-    outlook = urlencode({"path": "/calendar/action/compose", "rru": "addevent",
-                         "startdt": f"{start:%Y-%m-%dT%H:%M:%SZ}",
-                         "enddt": f"{end:%Y-%m-%dT%H:%M:%SZ}",
-                         "subject": title, "body": details, "location": venue})
+    outlook = _query({"path": "/calendar/action/compose", "rru": "addevent",
+                      "startdt": f"{start:%Y-%m-%dT%H:%M:%SZ}",
+                      "enddt": f"{end:%Y-%m-%dT%H:%M:%SZ}",
+                      "subject": title, "body": details, "location": venue})
     return {
-        "google": f"{GOOGLE_TEMPLATE}?{urlencode(google)}",
+        "google": f"{GOOGLE_TEMPLATE}?{_query(google)}",
         "outlook": f"{OUTLOOK_PERSONAL}?{outlook}",
         "office365": f"{OUTLOOK_WORK}?{outlook}",
         "ics": ics_url(calendar, session),

@@ -1,0 +1,94 @@
+"""The add-to-calendar links of a session's page and the subscribe links of the agenda, read as
+Google and Outlook read them (CLIENTS.md): text that lands as written, short enough to open.
+
+Google reads a query as a form does (« + » is a space); Outlook.com's deeplink and addfromweb
+decode only « %XX » (RFC 3986) and show a « + » as a plus sign (spatie/calendar-links #109,
+AnandChowdhary/calendar-link #219), so every value must read the same both ways."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import lxml.html
+import pytest
+
+from agenda.loader import load_schedule
+from agenda.render import html
+from tests.conftest import MINIMAL
+
+BEFORE = datetime(2021, 1, 1, tzinfo=UTC)
+HOSTS = ("calendar.google.com", "outlook.live.com", "outlook.office.com")
+THEME = "Vivre & bouger #2 : 1 + 1 = « 3 » ? Les « \"petites\" » villes, l’été 🚲 à 100 %"
+VIDEO = "https://meet.example.org/salle?a=1&b=2+3"
+SESSION = """
+[[sessions]]
+id = "a"
+series = "s"
+number = {number}
+city = "{city}"
+title = '{title}'
+start = 2021-05-19T08:45:00
+end = 2021-05-19T10:15:00
+announced = 2021-05-01
+video_url = "{video}"
+video_public = true
+status = "{status}"
+"""
+VENUE = "Visioconférence"
+LIMIT = 2_000  # characters: some browsers and servers cut or refuse a longer link (CLIENTS.md)
+
+
+def read_both_ways(href: str) -> dict[str, str]:
+    """The link's query read by RFC 3986 percent-decoding (Outlook), checked to give what form
+    decoding (Google, urllib.parse.parse_qsl) gives."""
+    query = urlsplit(href).query
+    strict = {name: unquote(value) for name, _, value in
+              (pair.partition("=") for pair in query.split("&"))}
+    assert strict == dict(parse_qsl(query, keep_blank_values=True)), href
+    return strict
+
+
+def add_links(path: Path) -> dict[str, dict[str, str]]:
+    """Host -> the decoded query of the session page's add-to-calendar link to that host."""
+    page = lxml.html.fromstring(html.session_page(load_schedule(path), load_schedule(path)
+                                                  .session("a"), BEFORE))
+    hrefs = page.xpath("//*[@id='ajouter']/..//a/@href")
+    found = {host: read_both_ways(h) for h in hrefs for host in HOSTS if f"//{host}/" in h}
+    assert sorted(found) == sorted(HOSTS)
+    assert all(len(h) <= LIMIT for h in hrefs)
+    return found
+
+
+@pytest.fixture
+def schedule_with(write_schedule: Callable[..., Path]) -> Callable[..., Path]:
+    """A schedule file of one session « a » with the texts given."""
+    def write(city: str = "Saint-Étienne & Roanne", title: str = THEME, video: str = VIDEO,
+              series: str = "Série + « essai »", number: int = 3, status: str = "confirmed",
+              name: str = "Essai & Cie + « amis »") -> Path:
+        head = MINIMAL.replace('"Série"', f'"{series}"').replace('"Essai"', f'"{name}"')
+        return write_schedule(head + SESSION.format(city=city, title=title, video=video,
+                                                    number=number, status=status))
+    return write
+
+
+def test_add_links_carry_the_texts_as_written(schedule_with: Callable[..., Path]) -> None:
+    for host, query in add_links(schedule_with()).items():
+        title = query["text" if host == "calendar.google.com" else "subject"]
+        details = query["details" if host == "calendar.google.com" else "body"]
+        assert "Série + « essai »" in title and "Saint-Étienne & Roanne" in title, host
+        assert details.splitlines() == [THEME, "https://agenda.example.org/events/a"], host
+        assert VIDEO in query["location"], host
+
+
+def test_subscribe_links_carry_the_calendar_name_as_written(
+        schedule_with: Callable[..., Path]) -> None:
+    schedule = load_schedule(schedule_with())
+    page = lxml.html.fromstring(html.agenda_page(schedule, BEFORE))
+    outlook = next(h for h in page.xpath("//*[@id='abonnement']//a/@href")
+                   if "addfromweb" in h)
+    assert read_both_ways(outlook) == {"url": "https://agenda.example.org/calendar.ics",
+                                       "name": "Essai & Cie + « amis »"}
+
