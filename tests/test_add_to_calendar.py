@@ -92,3 +92,10 @@ def test_subscribe_links_carry_the_calendar_name_as_written(
     assert read_both_ways(outlook) == {"url": "https://agenda.example.org/calendar.ics",
                                        "name": "Essai & Cie + « amis »"}
 
+
+def test_add_links_of_a_tentative_session_say_it_is_to_be_confirmed(
+        schedule_with: Callable[..., Path]) -> None:
+    """A one-off copy in a calendar is never updated: it must not pass for a firm date."""
+    for host, query in add_links(schedule_with(status="tentative")).items():
+        title = query["text" if host == "calendar.google.com" else "subject"]
+        assert title.startswith("À confirmer"), host

@@ -108,11 +108,12 @@ def add_to_calendar(calendar: CalendarInfo, session: Session, past: bool) -> dic
     """One-off 'add this session' links: Google, Outlook.com, Office 365 and the .ics download;
     None for a session undated, cancelled or `past`: adding it to a calendar makes no sense.
 
-    Times are in UTC; the details stay short and point back to the page, which has the rest."""
+    Times are in UTC; a tentative session's title says so, as its page does (a one-off copy is
+    never updated); the details stay short and point back to the page, which has the rest."""
     if session.start is None or session.end is None or session.is_cancelled or past:
         return None
     start, end = session.start.astimezone(UTC), session.end.astimezone(UTC)
-    title = wording.headline(session)
+    title = wording.page_title(session)
     details = "\n".join(t for t in (session.title, page_url(calendar, session)) if t)
     link = session.public_video_url  # the join link only when it may be published
     venue = f"Visioconférence : {link}" if link else "Visioconférence"
