@@ -99,3 +99,28 @@ def test_add_links_of_a_tentative_session_say_it_is_to_be_confirmed(
     for host, query in add_links(schedule_with(status="tentative")).items():
         title = query["text" if host == "calendar.google.com" else "subject"]
         assert title.startswith("À confirmer"), host
+
+
+LONG_THEME = "La ville de demain, « durable » & solidaire ? 🚲 " * 20
+
+
+@pytest.mark.parametrize("texts", [
+    {"title": LONG_THEME},  # the theme gives way: the title and video link stay whole
+    {"title": LONG_THEME, "series": "Ü" * 1_000, "video": VIDEO + "&x=" + "y" * 900},
+])
+def test_add_links_stay_short_and_keep_the_page_link(
+        schedule_with: Callable[..., Path], texts: dict[str, str]) -> None:
+    """Over 2,000 characters some browsers and servers cut or refuse a link: its theme is cut,
+    then its video link dropped, then its title cut; the details always lead to the page."""
+    for host, query in add_links(schedule_with(**texts)).items():
+        title = query["text" if host == "calendar.google.com" else "subject"]
+        details = query["details" if host == "calendar.google.com" else "body"]
+        *theme, page = details.splitlines()
+        assert page == "https://agenda.example.org/events/a", host
+        assert all(t.endswith("…") and LONG_THEME.startswith(t[:-1]) for t in theme), host
+        if "series" in texts:
+            assert title[:2] == "ÜÜ" and title.endswith("…") and query["location"] == VENUE, host
+        else:
+            assert theme and title == "Série + « essai » n° 3 : Saint-Étienne & Roanne", host
+            assert query["location"] == f"Visioconférence : {VIDEO}", host
+
