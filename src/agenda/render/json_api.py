@@ -35,7 +35,7 @@ def session_document(
     return {
         "id": session.id,
         "url": links.page_url(calendar, session),
-        "json_url": calendar.url(links.json_path(session)),
+        "json_url": calendar.url(links.session_path(session, ".json")),
         "ics_url": links.ics_url(calendar, session) if session.is_dated else None,
         "series": {"id": session.series.id, "title": session.series.title},
         "number": session.number,

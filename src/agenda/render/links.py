@@ -45,34 +45,20 @@ def city_doc_path(city: str, name: str) -> str:
     return f"/cities/{city_slug(city)}/{name}"
 
 
-def page_path(session: Session) -> str:
-    """'/events/<id>': the session's page."""
-    return f"{SESSIONS_FOLDER}/{session.id}"
-
-
-def ics_path(session: Session) -> str:
-    """'/events/<id>.ics': the single-event download."""
-    return f"{SESSIONS_FOLDER}/{session.id}.ics"
-
-
-def json_path(session: Session) -> str:
-    """'/events/<id>.json'."""
-    return f"{SESSIONS_FOLDER}/{session.id}.json"
-
-
-def card_path(session: Session) -> str:
-    """'/events/<id>.png': the session's social card (beside its page: no folder a session)."""
-    return f"{SESSIONS_FOLDER}/{session.id}.png"
+def session_path(session: Session, suffix: str = "") -> str:
+    """'/events/<id>': the session's page; beside it (no folder a session), with `suffix`,
+    its single-event download '.ics', its '.json' and its social card '.png'."""
+    return f"{SESSIONS_FOLDER}/{session.id}{suffix}"
 
 
 def page_url(calendar: CalendarInfo, session: Session) -> str:
     """Absolute URL of the session's page; the feeds' guid while base_url keeps its host."""
-    return calendar.url(page_path(session))
+    return calendar.url(session_path(session))
 
 
 def ics_url(calendar: CalendarInfo, session: Session) -> str:
     """Absolute URL of the session's .ics download."""
-    return calendar.url(ics_path(session))
+    return calendar.url(session_path(session, ".ics"))
 
 
 def home_url(calendar: CalendarInfo) -> str:
