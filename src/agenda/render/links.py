@@ -85,17 +85,13 @@ def subscribe_urls(calendar: CalendarInfo) -> dict[str, str]:
     Outlook.com's 'add from web' link."""
     feed = calendar.url(CALENDAR_PATH)
     webcal = "webcal://" + feed.split("://", 1)[1]  # for Apple Calendar, Outlook desktop
-    return {
-        "https": feed,
-        "webcal": webcal,
-        "google": f"{GOOGLE_TEMPLATE}?{_query({'cid': webcal})}",
-        "outlook": f"{OUTLOOK_SUBSCRIBE}?{_query({'url': feed, 'name': calendar.name})}",
-    }
+    return {"https": feed, "webcal": webcal,
+            "google": f"{GOOGLE_TEMPLATE}?{_query({'cid': webcal})}",
+            "outlook": f"{OUTLOOK_SUBSCRIBE}?{_query({'url': feed, 'name': calendar.name})}"}
 
 
 def _cut(text: str, excess: int) -> str:
-    """`text`, ended with « … » where that makes it `excess` characters shorter percent-encoded
-    at least; "" when nothing of it would be left."""
+    """`text` cut, ended with « … », `excess` or more characters shorter percent-encoded; or ""."""
     sizes = list(accumulate(len(quote(char, "")) for char in text))
     kept = bisect_right(sizes, sizes[-1] - excess - len(quote("…")))
     return text[:kept] + "…" if kept else ""
