@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
+from zoneinfo import ZoneInfo
 
 import lxml.html
 import pytest
@@ -124,3 +125,25 @@ def test_add_links_stay_short_and_keep_the_page_link(
             assert theme and title == "Série + « essai » n° 3 : Saint-Étienne & Roanne", host
             assert query["location"] == f"Visioconférence : {VIDEO}", host
 
+
+
+@pytest.mark.parametrize(("zone", "start", "end"), [
+    ("Europe/Paris", "2021-03-28T01:30:00", "2021-03-28T03:30:00"),  # across the spring change
+    ("Europe/Paris", "2021-10-30T23:00:00", "2021-10-31T04:00:00"),  # past midnight, autumn
+    ("America/New_York", "2021-11-06T23:30:00", "2021-11-07T02:30:00"),
+    ("Australia/Lord_Howe", "2021-04-03T23:00:00", "2021-04-04T03:00:00"),  # half-hour change
+])
+def test_add_links_give_the_instants_zoneinfo_gives(
+        write_schedule: Callable[..., Path], zone: str, start: str, end: str) -> None:
+    """One hour off is a missed session: Google's dates and Outlook's startdt/enddt in UTC."""
+    head = MINIMAL.replace('organizer', f'timezone = "{zone}"\norganizer')
+    session = SESSION.format(city="Lyon", title="", video=VIDEO, number=1, status="confirmed")
+    path = write_schedule(head + session.replace("2021-05-19T08:45:00", start)
+                          .replace("2021-05-19T10:15:00", end))
+    utc = [datetime.fromisoformat(t).replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
+           for t in (start, end)]
+    for host, query in add_links(path).items():
+        if host == "calendar.google.com":
+            assert query["dates"] == "/".join(f"{t:%Y%m%dT%H%M%SZ}" for t in utc)
+        else:
+            assert [query["startdt"], query["enddt"]] == [f"{t:%Y-%m-%dT%H:%M:%SZ}" for t in utc]
