@@ -201,6 +201,19 @@ def test_a_cancelled_event_says_so_in_its_summary(served: dict[str, bytes]) -> N
     assert cancelled
 
 
+def test_a_tentative_event_says_so_in_its_summary(served: dict[str, bytes]) -> None:
+    """As a cancelled one: whatever a client makes of STATUS:TENTATIVE, and in a downloaded copy
+    that nothing updates, a date to be confirmed (or planned, « à annoncer ») is no firm date."""
+    tentative = 0
+    for key, data in calendars(served):
+        for event in icalendar.Calendar.from_ical(data).walk("VEVENT"):
+            if str(event["STATUS"]) == "TENTATIVE":
+                tentative += 1
+                summary = str(event["SUMMARY"])
+                assert summary.startswith("À confirmer") or summary.endswith("à annoncer"), key
+    assert tentative
+
+
 def test_a_video_link_is_in_conference_description_and_location(served: dict[str, bytes]) -> None:
     """Thunderbird, Outlook, Apple ignore CONFERENCE; Google and Outlook ignore URL. A private
     link leaves only in the personal files."""

@@ -117,6 +117,16 @@ def test_unknown_session_with_any_signature_is_403_not_404(runner: CliRunner) ->
     assert client_with(SECRET).get(path).status_code == 403
 
 
+def test_no_answer_at_a_personal_address_sends_it_on_as_referer(runner: CliRunner) -> None:
+    """A refused link's HTML page (after the secret changed) loads the site's stylesheet too: a
+    Referer would give the signature and the person's address to every access log."""
+    path = make_link(runner, "automne", "--email", "jeanne@example.org")
+    for client in (client_with(SECRET), client_with("another-secret-0123456789")):
+        for address in (path, ics_of(path), path.replace("automne", "inconnue")):
+            response = client.get(address, headers={"Accept": "text/html"})
+            assert response.headers.getlist("Referrer-Policy") == ["no-referrer"], address
+
+
 def test_rotating_the_secret_revokes_every_link(runner: CliRunner) -> None:
     path = make_link(runner, "automne")
     assert client_with(SECRET).get(path).status_code == 200

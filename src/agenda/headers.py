@@ -31,6 +31,8 @@ def security(path: str, policy: str = NO_FRAMING) -> list[tuple[str, str]]:
     """The headers an answer at `path` carries besides its own: CSP, framing (X-Frame-Options
     too, for browsers without CSP level 2), sniffing, HTTPS only (ignored over http), CORS."""
     framing = [("X-Frame-Options", "DENY")] if "frame-ancestors 'none'" in policy else []
+    # A personal link's signature and address go out in no Referer, not even from its 403.
+    referrer = "no-referrer" if "/private/" in path else "strict-origin-when-cross-origin"
     return [*(CORS if path.endswith(DATA_SUFFIXES) else ()), ("Content-Security-Policy",
             policy), *framing, ("X-Content-Type-Options", "nosniff"), ("Strict-Transport-Security",
-            "max-age=31536000"), ("Referrer-Policy", "strict-origin-when-cross-origin")]
+            "max-age=31536000"), ("Referrer-Policy", referrer)]

@@ -119,9 +119,8 @@ def entry_html(schedule: Schedule, session: Session, over: bool) -> str:
     if session.registration_url and not session.is_cancelled and not over:
         html.append(f"<p><strong>Inscription :</strong> {_link(session.registration_url)}</p>")
     related = [_link(links.page_url(info, session), "Page de la séance")]
-    if session.is_dated and not session.is_cancelled and not over:
-        # As the page: nothing to add once cancelled or over; an undated session has no .ics.
-        related.append(_link(links.ics_url(info, session), "Ajouter à mon agenda (.ics)"))
+    if add := links.add_to_calendar(info, session, over):  # as the page's, when it has some
+        related.append(_link(add["ics"], "Ajouter à mon agenda (.ics)"))
     html.append("<p>" + " · ".join(related) + "</p>")
     if contacts := schedule.contacts_for(session):
         html.append("<p><strong>Contacts presse :</strong></p>")

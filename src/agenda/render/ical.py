@@ -81,7 +81,7 @@ def build_event(calendar: CalendarInfo, session: Session) -> Event:
     event = _event(
         calendar, session, uid=session.uid or f"{session.id}@{calendar.host}",
         status=session.status.upper(),  # the schedule file's words are RFC 5545's
-        summary=wording.headline(session), description=description(calendar, session),
+        summary=wording.page_title(session), description=description(calendar, session),
         location=f"Visioconférence : {video}" if video
         else "Visioconférence (lien communiqué aux inscrits)",
         # A cancelled session no longer blocks the subscriber's time.

@@ -5,7 +5,9 @@ Pages link to each other with relative paths; these absolute forms are for what 
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from datetime import UTC, datetime
+from itertools import accumulate
 from urllib.parse import quote, urlencode
 from xml.sax.saxutils import escape
 
@@ -16,6 +18,7 @@ GOOGLE_TEMPLATE = "https://calendar.google.com/calendar/render"
 OUTLOOK_PERSONAL = "https://outlook.live.com/calendar/0/deeplink/compose"
 OUTLOOK_WORK = "https://outlook.office.com/calendar/0/deeplink/compose"
 OUTLOOK_SUBSCRIBE = "https://outlook.live.com/calendar/0/addfromweb"
+LINK_LIMIT = 2_000  # characters: some browsers and servers cut or refuse a longer link
 # Root-relative paths of the site-wide documents; the *_url functions give absolute forms.
 CALENDAR_PATH = "/calendar.ics"
 RSS_PATH = "/rss.xml"
@@ -42,34 +45,20 @@ def city_doc_path(city: str, name: str) -> str:
     return f"/cities/{city_slug(city)}/{name}"
 
 
-def page_path(session: Session) -> str:
-    """'/events/<id>': the session's page."""
-    return f"{SESSIONS_FOLDER}/{session.id}"
-
-
-def ics_path(session: Session) -> str:
-    """'/events/<id>.ics': the single-event download."""
-    return f"{SESSIONS_FOLDER}/{session.id}.ics"
-
-
-def json_path(session: Session) -> str:
-    """'/events/<id>.json'."""
-    return f"{SESSIONS_FOLDER}/{session.id}.json"
-
-
-def card_path(session: Session) -> str:
-    """'/events/<id>.png': the session's social card (beside its page: no folder a session)."""
-    return f"{SESSIONS_FOLDER}/{session.id}.png"
+def session_path(session: Session, suffix: str = "") -> str:
+    """'/events/<id>': the session's page; beside it (no folder a session), with `suffix`,
+    its single-event download '.ics', its '.json' and its social card '.png'."""
+    return f"{SESSIONS_FOLDER}/{session.id}{suffix}"
 
 
 def page_url(calendar: CalendarInfo, session: Session) -> str:
     """Absolute URL of the session's page; the feeds' guid while base_url keeps its host."""
-    return calendar.url(page_path(session))
+    return calendar.url(session_path(session))
 
 
 def ics_url(calendar: CalendarInfo, session: Session) -> str:
     """Absolute URL of the session's .ics download."""
-    return calendar.url(ics_path(session))
+    return calendar.url(session_path(session, ".ics"))
 
 
 def home_url(calendar: CalendarInfo) -> str:
@@ -86,39 +75,56 @@ def sitemap_xml(pages: list[tuple[str, datetime | None]]) -> bytes:
             f'schemas/sitemap/0.9">\n{urls}</urlset>\n').encode()
 
 
+def _query(values: dict[str, str]) -> str:
+    """A query string with spaces as %20: Outlook.com shows a « + » as a plus sign."""
+    return urlencode(values, quote_via=quote)
+
+
 def subscribe_urls(calendar: CalendarInfo) -> dict[str, str]:
     """How to subscribe to the calendar feed: https, webcal, Google's 'add by URL' link and
     Outlook.com's 'add from web' link."""
     feed = calendar.url(CALENDAR_PATH)
     webcal = "webcal://" + feed.split("://", 1)[1]  # for Apple Calendar, Outlook desktop
-    return {
-        "https": feed,
-        "webcal": webcal,
-        "google": f"{GOOGLE_TEMPLATE}?cid={quote(webcal, safe='')}",
-        "outlook": f"{OUTLOOK_SUBSCRIBE}?{urlencode({'url': feed, 'name': calendar.name})}",
-    }
+    return {"https": feed, "webcal": webcal,
+            "google": f"{GOOGLE_TEMPLATE}?{_query({'cid': webcal})}",
+            "outlook": f"{OUTLOOK_SUBSCRIBE}?{_query({'url': feed, 'name': calendar.name})}"}
 
 
-def add_to_calendar(calendar: CalendarInfo, session: Session) -> dict[str, str]:
-    """One-off 'add this session' links: Google, Outlook.com, Office 365 and the .ics download.
+def _cut(text: str, excess: int) -> str:
+    """`text` cut, ended with « … », `excess` or more characters shorter percent-encoded; or ""."""
+    sizes = list(accumulate(len(quote(char, "")) for char in text))
+    kept = bisect_right(sizes, sizes[-1] - excess - len(quote("…")))
+    return text[:kept] + "…" if kept else ""
 
-    Times are in UTC; the details stay short and point back to the page, which has the rest."""
-    assert session.start is not None and session.end is not None
+
+def add_to_calendar(calendar: CalendarInfo, session: Session, past: bool) -> dict[str, str] | None:
+    """One-off 'add this session' links: Google, Outlook.com, Office 365 and the .ics download;
+    None for a session undated, cancelled or `past`: adding it to a calendar makes no sense.
+
+    Times are in UTC; a tentative session's title says so, as its page does (a one-off copy is
+    never updated); the details are the theme and the page's link. Over LINK_LIMIT, the theme
+    gives way first (cut with « … », then left out), then the video link, then the title."""
+    if session.start is None or session.end is None or session.is_cancelled or past:
+        return None
     start, end = session.start.astimezone(UTC), session.end.astimezone(UTC)
-    title = wording.headline(session)
-    details = "\n".join(t for t in (session.title, page_url(calendar, session)) if t)
-    link = session.public_video_url  # the join link only when it may be published
-    venue = f"Visioconférence : {link}" if link else "Visioconférence"
-    google = {"action": "TEMPLATE", "text": title,
-              "dates": f"{start:%Y%m%dT%H%M%SZ}/{end:%Y%m%dT%H%M%SZ}",
-              "details": details, "location": venue}
-    outlook = urlencode({"path": "/calendar/action/compose", "rru": "addevent",
-                         "startdt": f"{start:%Y-%m-%dT%H:%M:%SZ}",
-                         "enddt": f"{end:%Y-%m-%dT%H:%M:%SZ}",
-                         "subject": title, "body": details, "location": venue})
-    return {
-        "google": f"{GOOGLE_TEMPLATE}?{urlencode(google)}",
-        "outlook": f"{OUTLOOK_PERSONAL}?{outlook}",
-        "office365": f"{OUTLOOK_WORK}?{outlook}",
-        "ics": ics_url(calendar, session),
-    }
+    title, theme, link = wording.page_title(session), session.title, session.public_video_url
+    while True:
+        details = "\n".join(t for t in (theme, page_url(calendar, session)) if t)
+        venue = f"Visioconférence : {link}" if link else "Visioconférence"
+        google = _query({"action": "TEMPLATE", "text": title,
+                         "dates": f"{start:%Y%m%dT%H%M%SZ}/{end:%Y%m%dT%H%M%SZ}",
+                         "details": details, "location": venue})
+        ms = _query({"path": "/calendar/action/compose", "rru": "addevent",
+                     "startdt": f"{start:%Y-%m-%dT%H:%M:%SZ}", "enddt": f"{end:%Y-%m-%dT%H:%M:%SZ}",
+                     "subject": title, "body": details, "location": venue})
+        found = {"google": f"{GOOGLE_TEMPLATE}?{google}", "outlook": f"{OUTLOOK_PERSONAL}?{ms}",
+                 "office365": f"{OUTLOOK_WORK}?{ms}", "ics": ics_url(calendar, session)}
+        excess = max(map(len, found.values())) - LINK_LIMIT
+        if excess <= 0 or not (theme or link or title):
+            return found
+        if theme:
+            theme = _cut(theme, excess)
+        elif link:
+            link = None
+        else:
+            title = _cut(title, excess)

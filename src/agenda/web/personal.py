@@ -22,12 +22,7 @@ from agenda.web.serve import missing, store
 bp = Blueprint("personal", __name__)
 log = logging.getLogger(__name__)
 
-PRIVATE_HEADERS = {
-    "Cache-Control": "private, no-store",
-    "X-Robots-Tag": "noindex, nofollow",
-    # The signature is in the path: never hand it to the sites the page links to.
-    "Referrer-Policy": "no-referrer",
-}
+PRIVATE_HEADERS = {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex, nofollow"}
 
 
 def _signed_session(session_id: str, signed: str, suffix: str = "") -> tuple[Schedule, Session]:
