@@ -192,7 +192,7 @@ def _split(schedule: Schedule, now: datetime
     upcoming = sorted((s for s in schedule.sessions if s.id not in past), key=_order)
     done = sorted((s for s in schedule.sessions if s.id in past),
                   key=lambda s: _order(s, upcoming=False), reverse=True)
-    return past, upcoming, done, [p for p in schedule.planned if p.end > now]
+    return past, upcoming, done, list(schedule.planned_at(now))
 
 
 def _site(calendar: CalendarInfo) -> dict[str, Any]:

@@ -106,8 +106,8 @@ def planned_document(calendar: CalendarInfo, planned: Planned) -> dict[str, Any]
 def schedule_document(
     schedule: Schedule, now: datetime | None = None, sessions: bool = True
 ) -> dict[str, Any]:
-    """The whole schedule as a JSON-ready dict: calendar, series, contacts, sessions;
-    `now` decides which sessions are over (None: those the file says are)."""
+    """The whole schedule as a JSON-ready dict: calendar, series, contacts, sessions; `now` decides
+    which sessions are over and which planned dates gone (None: those the file says are)."""
     calendar = schedule.calendar
     return {
         "version": FORMAT_VERSION,
@@ -130,7 +130,7 @@ def schedule_document(
         "contacts": [asdict(c) for c in schedule.contacts],
         "sessions": [session_document(schedule, s, now)
                      for s in ordered(schedule)] if sessions else [],
-        "planned": [planned_document(calendar, p) for p in schedule.planned],
+        "planned": [planned_document(calendar, p) for p in schedule.planned_at(now)],
     }
 
 
