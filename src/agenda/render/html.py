@@ -97,7 +97,7 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
         path=links.page_path(session),
         url=links.page_url(calendar, session),
         label=wording.ordinal_label(session),
-        title=wording.page_title(session),
+        title=wording.headline(session),
         # Undated: « à venir » while to come; once over, a date that was never published.
         when=wording.when(session, locale, wording.UNDATED if past else wording.UNDATED_UPCOMING),
         zone=wording.zone_label(session.start) if session.is_dated else "",
@@ -260,7 +260,7 @@ def event_jsonld(
     data: dict[str, Any] = {
         "@context": "https://schema.org",
         "@type": "Event",
-        "name": wording.headline(session).removeprefix(wording.CANCELLED_PREFIX),
+        "name": f"{wording.ordinal_label(session)} : {session.city}",  # eventStatus says the rest
         "startDate": session.start.isoformat(),
         "endDate": session.end.isoformat(),
         "eventAttendanceMode": "https://schema.org/OnlineEventAttendanceMode",

@@ -28,8 +28,9 @@ STATUS_LABELS = {
     Status.TENTATIVE: "À confirmer",
     Status.CANCELLED: "Annulé",
 }
-CANCELLED_PREFIX = "Annulé : "
-TENTATIVE_PREFIX = "À confirmer : "
+# What every title of a session starts with when it is off or uncertain: calendars that show no
+# STATUS (Google), and copies added from a link, which never update, say it too.
+TITLE_PREFIXES = {Status.CANCELLED: "Annulé : ", Status.TENTATIVE: "À confirmer : "}
 RESCHEDULED_LABEL = "Reporté"
 ADVANCED_LABEL = "Avancé"
 HELD_LABEL = "Tenue"
@@ -142,9 +143,8 @@ def ordinal_label(session: Session) -> str:
 
 
 def headline(session: Session) -> str:
-    """'Tour des Villes n° 3 : Clermont-Ferrand', prefixed 'Annulé : ' when cancelled."""
-    text = f"{ordinal_label(session)} : {session.city}"
-    return CANCELLED_PREFIX + text if session.is_cancelled else text
+    """'Tour des Villes n° 3 : Clermont-Ferrand', prefixed 'Annulé : ' or 'À confirmer : '."""
+    return f"{TITLE_PREFIXES.get(session.status, '')}{ordinal_label(session)} : {session.city}"
 
 
 def sentence(text: str) -> str:
@@ -181,11 +181,11 @@ def moved_word(session: Session) -> str:
 
 
 def announcement_title(session: Session, locale: str = "fr") -> str:
-    """A feed entry's title: ordinal, city and when, marked 'Annulé', 'Reporté' or 'À confirmer'."""
-    text = f"{headline(session)}, {when(session, locale)}"  # cancelled: 'Annulé : …' already
+    """A feed entry's title: headline and when, marked 'Reporté' when moved and not cancelled."""
+    text = f"{headline(session)}, {when(session, locale)}"
     if session.previous_start is not None and not session.is_cancelled:
         return f"{moved_label(session)} : {text} (au lieu du {former_start(session, locale)})"
-    return TENTATIVE_PREFIX + text if session.status is Status.TENTATIVE else text
+    return text
 
 
 def former_start(session: Session, locale: str = "fr") -> str:
@@ -271,12 +271,6 @@ def shown_status(session: Session, past: bool = False) -> str:
 def status_class(session: Session, past: bool = False) -> str:
     """The colour of shown_status, taken from the word itself so that it always matches."""
     return STATUS_CLASSES.get(shown_status(session, past), session.status.value)
-
-
-def page_title(session: Session) -> str:
-    """headline() marked 'À confirmer : ' when tentative, as cancelled ones say 'Annulé : '."""
-    text = headline(session)
-    return TENTATIVE_PREFIX + text if session.status is Status.TENTATIVE else text
 
 
 def session_summary(session: Session, locale: str = "fr", past: bool = False) -> str:
