@@ -11,6 +11,7 @@ import feedparser
 import icalendar
 import lxml.html
 import pytest
+from babel.dates import format_date
 
 from agenda import create_app
 from agenda.model import Schedule
@@ -126,6 +127,17 @@ def test_labels_meta_description_of_a_dated_session(shipped: Schedule) -> None:
     )
     assert clermont.title in tags["description"]
     assert tags["description"].endswith("Avec Olivier Bianchi.")
+
+
+def test_labels_meta_description_says_a_session_was_moved(several: Schedule) -> None:
+    """A shared link's preview (og:description) said « Séance annulée. » of a cancelled session
+    but nothing of a moved one, whose page, calendar and feed all say « reportée »: a reader who
+    had the first date noted saw a new one without a word."""
+    tags = meta(session(several, "reportee", BEFORE_ALL))
+    first = format_date(several.session("reportee").previous_start, "EEEE d MMMM y", locale="fr")
+    assert tags["description"] == tags["og:description"]
+    assert tags["description"].startswith(
+        f"Séance reportée : elle était prévue le {first} à 8 h 45.")
 
 
 def test_labels_meta_description_of_an_upcoming_undated_session(several: Schedule) -> None:

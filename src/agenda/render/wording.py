@@ -275,7 +275,8 @@ def status_class(session: Session, past: bool = False) -> str:
 
 def session_summary(session: Session, locale: str = "fr", past: bool = False) -> str:
     """A page's meta description, a sentence or three: 'Tour des Villes n° 1 à Biarritz (Club …),
-    en visioconférence : séance tenue, date non communiquée.', not a bare date."""
+    en visioconférence : séance tenue, date non communiquée.', not a bare date; first, whether
+    the session was cancelled or moved."""
     club = f" ({session.series.club})" if session.series.club else ""
     undated = HELD_UNDATED if (session.held or past) else UNDATED_UPCOMING
     moment = when_in_zone(session, locale, undated)
@@ -284,6 +285,9 @@ def session_summary(session: Session, locale: str = "fr", past: bool = False) ->
     sentences = [f"{ordinal_label(session)} à {session.city}{club}, en visioconférence : {moment}."]
     if session.is_cancelled:
         sentences.insert(0, "Séance annulée.")
+    elif session.previous_start is not None:  # as the page's notice says it
+        sentences.insert(0, f"Séance {moved_word(session)} : elle était prévue le "
+                            f"{former_start(session, locale)}.")
     if session.title:
         sentences.append(sentence(session.title))
     if names := [p.name for p in session.speakers]:
