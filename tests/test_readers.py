@@ -343,3 +343,28 @@ def test_registration_is_offered_alike_by_page_feed_calendar_and_json(now: datet
     # Tours, cancelled, is still to come on 20 October; so is Orléans, open on the 20th.
     assert from_json["annulee"] is False
     assert from_json["automne"] is (now.month == 10)
+
+
+@pytest.mark.parametrize(("held", "said"), [("", "date à venir"),
+                                            ("held = true\n", "date non communiquée")])
+def test_an_undated_session_says_alike_everywhere_whether_its_date_is_to_come(
+    held: str, said: str
+) -> None:
+    """An announced session without a date read « date à venir » on its page and its card, but
+    « date non communiquée » in the JSON (the CEPS site) and in the feed's title and body, as if
+    it had taken place or its date were withheld."""
+    schedule = parse_schedule(MINIMAL + f"""
+[[sessions]]
+id = "brest"
+series = "s"
+city = "Brest"
+announced = 2026-11-02
+{held}""", "s.toml")
+    facts = page(schedule, "brest").xpath("//dl[@class='facts']/div[dt='Date']/dd")[0]
+    document = json.loads(json_api.session_bytes(schedule, schedule.session("brest"), NOW))
+    (entry,) = feedparser.parse(feeds.rss_bytes(schedule, schedule.sessions, until=NOW)).entries
+    body = lxml.html.fromstring(entry.description)
+    (date,) = [p.text_content() for p in body.xpath("//p") if p.text_content().startswith("Date")]
+    assert [" ".join(facts.text_content().split()), document["when"],
+            entry.title.split(", ", 1)[1], date.replace("\xa0", " ")] \
+        == [said, said, said, f"Date : {said}."]

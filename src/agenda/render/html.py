@@ -98,8 +98,7 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
         url=links.page_url(calendar, session),
         label=wording.ordinal_label(session),
         title=wording.headline(session),
-        # Undated: « à venir » while to come; once over, a date that was never published.
-        when=wording.when(session, locale, wording.UNDATED if past else wording.UNDATED_UPCOMING),
+        when=wording.when(session, locale, past),
         zone=wording.zone_label(session.start) if session.is_dated else "",
         start_iso=session.start.isoformat() if session.start else None,
         duration=wording.duration(session.duration) if session.duration is not None else None,

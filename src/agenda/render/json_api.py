@@ -50,7 +50,7 @@ def session_document(
         "end": iso(session.end),
         "previous_start": iso(session.previous_start),
         "duration_minutes": int(span.total_seconds() // 60) if span is not None else None,
-        "when": wording.when_in_zone(session, calendar.language),
+        "when": wording.when_in_zone(session, calendar.language, over),
         "speakers": [asdict(p) for p in session.speakers],
         "moderator": asdict(session.moderator) if session.moderator else None,
         "description": session.description,

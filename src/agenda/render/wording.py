@@ -96,10 +96,11 @@ def time_range(start: datetime, end: datetime, locale: str = "fr") -> str:
     return f"{clock_time(start, locale)} – {long_date(end, locale)}, {clock_time(end, locale)}"
 
 
-def when(session: Session | Planned, locale: str = "fr", undated: str = UNDATED) -> str:
-    """'mercredi 19 mai 2021, 8 h 45 – 10 h 15', or `undated` for a session without a date."""
+def when(session: Session | Planned, locale: str = "fr", over: bool = False) -> str:
+    """'mercredi 19 mai 2021, 8 h 45 – 10 h 15'; without a date, 'date à venir' until it is
+    `over`, then 'date non communiquée'."""
     if session.start is None or session.end is None:
-        return undated
+        return UNDATED if over else UNDATED_UPCOMING
     return f"{long_date(session.start, locale)}, {time_range(session.start, session.end, locale)}"
 
 
@@ -180,9 +181,9 @@ def moved_word(session: Session) -> str:
     return "avancée" if moved_earlier(session) else "reportée"
 
 
-def announcement_title(session: Session, locale: str = "fr") -> str:
+def announcement_title(session: Session, locale: str = "fr", over: bool = False) -> str:
     """A feed entry's title: headline and when, marked 'Reporté' when moved and not cancelled."""
-    text = f"{headline(session)}, {when(session, locale)}"
+    text = f"{headline(session)}, {when(session, locale, over)}"
     if session.previous_start is not None and not session.is_cancelled:
         return f"{moved_label(session)} : {text} (au lieu du {former_start(session, locale)})"
     return text
@@ -190,15 +191,12 @@ def announcement_title(session: Session, locale: str = "fr") -> str:
 
 def former_start(session: Session, locale: str = "fr") -> str:
     """'mercredi 15 décembre 2021 à 8 h 45': when a rescheduled session was first planned."""
-    moment = session.previous_start
-    return short_moment(moment, locale) if moment is not None else ""
+    return short_moment(session.previous_start, locale) if session.previous_start else ""
 
 
-def when_in_zone(session: Session | Planned, locale: str = "fr", undated: str = UNDATED) -> str:
-    """'mercredi 19 mai 2021, 8 h 45 – 10 h 15, heure de Paris', or `undated`."""
-    text = when(session, locale, undated)
-    zone = zone_label(session.start)  # none without a date
-    return f"{text}, {zone}" if zone else text
+def when_in_zone(session: Session | Planned, locale: str = "fr", over: bool = False) -> str:
+    """'mercredi 19 mai 2021, 8 h 45 – 10 h 15, heure de Paris', or as `when` without a date."""
+    return ", ".join(p for p in (when(session, locale, over), zone_label(session.start)) if p)
 
 
 def publication_title(schedule: Schedule, series_id: str | None, city: str | None,
@@ -229,7 +227,7 @@ def change_title(session: Session, revision: Revision, locale: str = "fr") -> st
     kind = revision.news[0]
     start, end = session.dates_after(revision)
     then = replace(session, start=start, end=end)
-    text = f"{ordinal_label(session)} : {session.city}, {when(then, locale)}"
+    text = f"{ordinal_label(session)} : {session.city}, {when(then, locale, session.held)}"
     title = f"{NEWS_WORDS[kind][0]} : {text}"
     if kind is Change.RESCHEDULED and revision.previous_start is not None:
         title += f" (au lieu du {short_moment(revision.previous_start, locale)})"
@@ -278,8 +276,8 @@ def session_summary(session: Session, locale: str = "fr", past: bool = False) ->
     en visioconférence : séance tenue, date non communiquée.', not a bare date; first, whether
     the session was cancelled or moved."""
     club = f" ({session.series.club})" if session.series.club else ""
-    undated = HELD_UNDATED if (session.held or past) else UNDATED_UPCOMING
-    moment = when_in_zone(session, locale, undated)
+    over = session.held or past
+    moment = HELD_UNDATED if over and not session.is_dated else when_in_zone(session, locale, over)
     if session.status is Status.TENTATIVE:
         moment += ", à confirmer"
     sentences = [f"{ordinal_label(session)} à {session.city}{club}, en visioconférence : {moment}."]
