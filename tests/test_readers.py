@@ -368,3 +368,25 @@ announced = 2026-11-02
     assert [" ".join(facts.text_content().split()), document["when"],
             entry.title.split(", ", 1)[1], date.replace("\xa0", " ")] \
         == [said, said, said, f"Date : {said}."]
+
+
+def test_a_session_ending_at_midnight_ends_at_minuit_not_the_next_day_at_0_h() -> None:
+    """« mercredi 19 mai 2027, 20 h – jeudi 20 mai 2027, 0 h » made an evening session look
+    like one that ran on into Thursday; French says « 20 h – minuit »."""
+    schedule = parse_schedule(MINIMAL + """
+[[sessions]]
+id = "soiree"
+series = "s"
+city = "Lyon"
+start = 2027-05-19T20:00:00
+end = 2027-05-20T00:00:00
+announced = 2026-11-02
+""", "s.toml")
+    session = schedule.session("soiree")
+    shown = page(schedule, "soiree")
+    facts = shown.xpath("//dl[@class='facts']/div[dt='Date']/dd")[0].text_content()
+    (description,) = shown.xpath("//meta[@name='description']/@content")
+    document = json.loads(json_api.session_bytes(schedule, session, NOW))
+    (entry,) = feedparser.parse(feeds.rss_bytes(schedule, schedule.sessions, until=NOW)).entries
+    for text in (facts, description, document["when"], entry.title):
+        assert "mercredi 19 mai 2027, 20 h – minuit" in " ".join(text.split()), text

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from babel import Locale
 from babel.dates import format_time, get_timezone_location
@@ -90,7 +90,10 @@ def clock_time(moment: datetime, locale: str = "fr") -> str:
 
 
 def time_range(start: datetime, end: datetime, locale: str = "fr") -> str:
-    """'8 h 45 – 10 h 15', or with both dates when the session spans midnight."""
+    """'8 h 45 – 10 h 15', '20 h – minuit', or with both dates when the session spans midnight."""
+    at_midnight = end.time() == time(0) and end.date() == start.date() + timedelta(days=1)
+    if at_midnight and _babel(locale).language == "fr":  # not « jeudi 20 mai, 0 h »
+        return f"{clock_time(start, locale)} – minuit"
     if start.date() == end.date():
         return f"{clock_time(start, locale)} – {clock_time(end, locale)}"
     return f"{clock_time(start, locale)} – {long_date(end, locale)}, {clock_time(end, locale)}"
@@ -203,13 +206,9 @@ def publication_title(schedule: Schedule, series_id: str | None, city: str | Non
                       series_title: str | None = None) -> str:
     """The calendar's name, narrowed by the series title and the city when a feed is filtered
     (`series_title`: the title of a series gone from the schedule)."""
-    parts = [schedule.calendar.name]
     series_title = next((s.title for s in schedule.series if s.id == series_id), series_title)
-    if series_title and series_title not in schedule.calendar.name:
-        parts.append(series_title)
-    if city:
-        parts.append(city)
-    return " – ".join(parts)
+    named = series_title if series_title and series_title not in schedule.calendar.name else ""
+    return " – ".join(p for p in (schedule.calendar.name, named, city) if p)
 
 
 def planned_headline(planned: Planned) -> str:
