@@ -23,9 +23,9 @@ from agenda.cli import main
 from agenda.errors import ScheduleError
 from agenda.loader import load_schedule, parse_schedule
 from agenda.model import Schedule
-from agenda.published import Version, next_version
+from agenda.published import Version, first_version, next_version
 from agenda.render import feeds, html, ical, json_api
-from tests.conftest import FIXTURES, MINIMAL, SEVERAL
+from tests.conftest import FIXTURES, LYON_OCTOBER, MINIMAL, SEVERAL
 
 READERS = FIXTURES / "readers.toml"
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
@@ -390,3 +390,21 @@ announced = 2026-11-02
     (entry,) = feedparser.parse(feeds.rss_bytes(schedule, schedule.sessions, until=NOW)).entries
     for text in (facts, description, document["when"], entry.title):
         assert "mercredi 19 mai 2027, 20 h – minuit" in " ".join(text.split()), text
+
+
+def test_a_session_moved_within_its_day_says_from_what_time_everywhere() -> None:
+    """Moved from 8 h 45 to 10 h the same day, the calendar's DESCRIPTION said « Séance reportée
+    (initialement prévue le mercredi 21 octobre 2026) », the very day it shows: the page, card
+    and feed name the time it was first planned at."""
+    text = MINIMAL + LYON_OCTOBER
+    first = first_version(text.encode(), "s.toml")
+    moved, _ = next_version(first, text.replace("T08:45", "T10:00").replace(
+        "T10:15", "T11:30").encode(), "s.toml", datetime(2026, 10, 5, tzinfo=UTC))
+    schedule = moved.schedule
+    (event,) = icalendar.Calendar.from_ical(
+        ical.feed_bytes(schedule, schedule.sessions)).walk("VEVENT")
+    notice = page(schedule, "lyon").xpath("//p[@class='notice']")[0].text_content()
+    said = "Séance reportée : elle était prévue le mercredi 21 octobre 2026 à 8 h 45."
+    assert " ".join(notice.split()) == said
+    assert str(event["DESCRIPTION"]).splitlines()[0].replace("\xa0", " ") == \
+        "Séance reportée (initialement prévue le mercredi 21 octobre 2026 à 8 h 45)."
