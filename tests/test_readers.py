@@ -345,8 +345,9 @@ def test_registration_is_offered_alike_by_page_feed_calendar_and_json(now: datet
     assert from_json["automne"] is (now.month == 10)
 
 
-@pytest.mark.parametrize(("held", "said"), [("", "date à venir"),
-                                            ("held = true\n", "date non communiquée")])
+@pytest.mark.parametrize(("held", "said"), [
+    ("", "date à venir"), ("held = true\n", "date non communiquée"),
+    ('replay_url = "https://video.example.org/brest"\n', "date non communiquée")])
 def test_an_undated_session_says_alike_everywhere_whether_its_date_is_to_come(
     held: str, said: str
 ) -> None:
@@ -408,3 +409,17 @@ def test_a_session_moved_within_its_day_says_from_what_time_everywhere() -> None
     assert " ".join(notice.split()) == said
     assert str(event["DESCRIPTION"]).splitlines()[0].replace("\xa0", " ") == \
         "Séance reportée (initialement prévue le mercredi 21 octobre 2026 à 8 h 45)."
+
+
+def test_the_replay_entry_of_an_undated_session_says_its_date_was_not_published() -> None:
+    # A replay says the session took place: not « date à venir » in the change's title.
+    text = MINIMAL + '[[sessions]]\nid = "brest"\nseries = "s"\ncity = "Brest"\n' \
+        'announced = 2026-11-02\n'
+    first = first_version(text.encode(), "s.toml")
+    version, _ = next_version(first, (text + 'replay_url = "https://video.example.org/b"\n')
+                              .encode(), "s.toml", datetime(2026, 11, 20, tzinfo=UTC))
+    schedule = version.schedule
+    titles = [e.title.replace("\xa0", " ") for e in feedparser.parse(
+        feeds.rss_bytes(schedule, schedule.sessions, until=NOW)).entries]
+    assert titles == ["Replay disponible : Série : Brest, date non communiquée",
+                      "Série : Brest, date non communiquée"]

@@ -226,7 +226,7 @@ def change_title(session: Session, revision: Revision, locale: str = "fr") -> st
     kind = revision.news[0]
     start, end = session.dates_after(revision)
     then = replace(session, start=start, end=end)
-    text = f"{ordinal_label(session)} : {session.city}, {when(then, locale, session.held)}"
+    text = f"{ordinal_label(session)} : {session.city}, {when(then, locale, session.is_known_held)}"
     title = f"{NEWS_WORDS[kind][0]} : {text}"
     if kind is Change.RESCHEDULED and revision.previous_start is not None:
         title += f" (au lieu du {short_moment(revision.previous_start, locale)})"
