@@ -136,11 +136,15 @@ def test_event_jsonld_says_what_our_json_says(crawled: FlaskClient) -> None:
         assert event["image"] == page.xpath("//meta[@property='og:image']/@content")
 
 
-@pytest.mark.parametrize("language", ["fr-CA", "en"])
-def test_pages_say_the_language_the_feeds_and_json_ld_say(write_schedule, language: str) -> None:
+@pytest.mark.parametrize(("language", "og_locale"),
+                         [("fr-CA", "fr_CA"), ("en", "en_US"), ("ja", "ja_JP"), ("fr", "fr_FR")])
+def test_pages_say_the_language_the_feeds_and_json_ld_say(
+    write_schedule, language: str, og_locale: str
+) -> None:
     """`language` accepts any tag Babel has dates for, and the feeds, the JSON-LD and the dates
     followed it; `<html lang>` said « fr » whatever it was: a screen reader read English dates
-    with a French voice, a search engine had two answers."""
+    with a French voice, a search engine had two answers. og:locale (language_TERRITORY) made
+    up a territory of the language's letters: « en_EN », « ja_JA », which no one knows."""
     text = MINIMAL.replace('name = "Essai"', f'name = "Essai"\nlanguage = "{language}"')
     client = create_app({"AGENDA_DATA": str(write_schedule(text + LYON)),
                          "TESTING": True}).test_client()
@@ -150,3 +154,4 @@ def test_pages_say_the_language_the_feeds_and_json_ld_say(write_schedule, langua
             for path in ("/", "/embed", "/nulle-part")} | {session.get("lang")}
     assert said == {json.loads(jsonld)["inLanguage"],
                     feedparser.parse(client.get("/rss.xml").data).feed.language} == {language}
+    assert session.xpath("//meta[@property='og:locale']/@content") == [og_locale]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from babel.core import Locale, get_global, parse_locale
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
@@ -196,12 +197,13 @@ def _split(schedule: Schedule, now: datetime
 
 def _site(calendar: CalendarInfo) -> dict[str, Any]:
     """What every full page shows: names and feed links."""
-    # Open Graph wants language_TERRITORY; French is published for France.
-    base, _, territory = calendar.language.partition("-")
+    # Open Graph wants language_TERRITORY: the tag's, else CLDR's likeliest ('fr_Latn_FR': FR).
+    tag = Locale.parse(calendar.language, sep="-")
+    likely = parse_locale(get_global("likely_subtags")[tag.language])[1]  # every language has one
     return {"calendar": calendar, "home": "/", "home_url": links.home_url(calendar),
             "rss": links.RSS_PATH, "atom": links.ATOM_PATH, "json": links.EVENTS_JSON_PATH,
             "ics": links.CALENDAR_PATH,
-            "og_locale": f"{base}_{(territory or ('FR' if base == 'fr' else base)).upper()}"}
+            "og_locale": f"{tag.language}_{tag.territory or likely}"}
 
 
 def _render(template: str, **context: Any) -> bytes:
@@ -309,12 +311,10 @@ def session_page(
 
 def embed_page(schedule: Schedule, now: datetime) -> bytes:
     """GET /embed: the upcoming sessions, compact, for an <iframe> on another site."""
-    calendar = schedule.calendar
     past, upcoming, _, planned = _split(schedule, now)
     # Upcoming sessions are in the order of the views' sort key (_split sorts them so).
-    views = _views(calendar, upcoming, past, planned)
-    return _render("embed.html", **_site(calendar), sessions=views,
-                   any_session=bool(upcoming or planned))
+    return _render("embed.html", **_site(schedule.calendar), any_session=bool(upcoming or planned),
+                   sessions=_views(schedule.calendar, upcoming, past, planned))
 
 
 def error_page(calendar: CalendarInfo, code: int | None, title: str, message: str) -> bytes:
