@@ -108,10 +108,12 @@ def test_json_schema_is_cors_open_and_conditional(client: FlaskClient) -> None:
 
 
 def test_json_schema_validates_planned_dates_and_a_change_log(write_schedule) -> None:
-    # A rhythm (planned dates) and a published move (a change log with the date before).
-    path = write_schedule(TEXT)
+    # A rhythm (planned dates, still to come) and a published move (a change log with the date
+    # before).
+    text = TEXT.replace("first = 2021-", "first = 2099-")
+    path = write_schedule(text)
     client = create_app({"AGENDA_DATA": str(path)}).test_client()
-    path.write_text(TEXT.replace("2021-05-19T", "2021-05-26T"), encoding="utf-8")
+    path.write_text(text.replace("2021-05-19T", "2021-05-26T"), encoding="utf-8")
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     check = validator(client)

@@ -82,8 +82,11 @@ def test_a_byte_order_mark_within_a_text_is_dropped_everywhere(city: str) -> Non
     assert json.loads(json_api.session_bytes(schedule, session))["city"] == "Lyon"
 
 
-def test_a_text_of_a_byte_order_mark_alone_is_empty() -> None:
-    assert messages(session_text(city="\\uFEFF")) == [
+@pytest.mark.parametrize("city", ["\\uFEFF", "\\u200B", "\\u00A0\\u200E", "\\u2060\\u3000"])
+def test_a_text_of_invisible_characters_alone_is_empty(city: str) -> None:
+    """A city of a zero-width space passed as a name: its page's heading showed nothing, its
+    title « Série : », its card no city. A byte order mark alone was already refused."""
+    assert messages(session_text(city=city)) == [
         "séance « lyon », champ city : ne doit pas être vide"
     ]
 

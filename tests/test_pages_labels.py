@@ -5,11 +5,19 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
 
+import feedparser
+import icalendar
 import lxml.html
+import pytest
+from babel.dates import format_date
 
+from agenda import create_app
 from agenda.model import Schedule
 from agenda.render import html
+from tests.conftest import MINIMAL
+from tests.test_json_schema import LYON
 
 BEFORE_ALL = datetime(2021, 1, 1, tzinfo=UTC)
 AFTER_ALL = datetime(2030, 1, 1, tzinfo=UTC)
@@ -76,6 +84,31 @@ def test_labels_cancelled_title_still_says_annule(several: Schedule) -> None:
     assert meta(page)["og:title"] == "Annulé : Matinales d’essai n° 4 : Tours"
 
 
+@pytest.mark.parametrize(("status", "word"), [("tentative", "À confirmer"),
+                                              ("cancelled", "Annulé")])
+def test_labels_every_title_of_a_session_says_it_is_uncertain_or_off(
+    write_schedule, status: str, word: str
+) -> None:
+    """The page said « À confirmer : » in its title, the calendar's SUMMARY, the JSON's headline
+    and the « Ajouter à Google Agenda » link did not: Google shows no STATUS:TENTATIVE, and a copy
+    added from a link never updates, so a date still to confirm sat in calendars as a firm one."""
+    client = create_app({"AGENDA_DATA": str(write_schedule(
+        MINIMAL + LYON.replace('city = "Lyon"', f'city = "Lyon"\nstatus = "{status}"'))),
+        "TESTING": True}).test_client()
+    page = parse(client.get("/events/lyon").data)
+    document = client.get("/events/lyon.json").get_json()
+    google = parse_qs(urlsplit(page.xpath("//a[contains(@href, 'calendar.google.com')]/@href")[0]
+                               if status == "tentative" else "").query).get("text", [])
+    titles = [text(page.xpath("//title")[0]).split(" – ")[0], meta(page)["og:title"],
+              document["headline"], *google,
+              *(str(e["SUMMARY"]) for path in ("/calendar.ics", "/events/lyon.ics")
+                for e in icalendar.Calendar.from_ical(client.get(path).data).walk("VEVENT")),
+              *(e.title.split(",")[0].replace("\xa0", " ")
+                for e in feedparser.parse(client.get("/rss.xml").data).entries)]
+    assert len(titles) == (7 if status == "tentative" else 6)
+    assert set(titles) == {f"{word} : Série : Lyon"}
+
+
 def test_labels_meta_description_says_what_an_undated_session_is(shipped: Schedule) -> None:
     description = meta(session(shipped, "biarritz", AFTER_ALL))["description"]
     assert description == (
@@ -94,6 +127,17 @@ def test_labels_meta_description_of_a_dated_session(shipped: Schedule) -> None:
     )
     assert clermont.title in tags["description"]
     assert tags["description"].endswith("Avec Olivier Bianchi.")
+
+
+def test_labels_meta_description_says_a_session_was_moved(several: Schedule) -> None:
+    """A shared link's preview (og:description) said « Séance annulée. » of a cancelled session
+    but nothing of a moved one, whose page, calendar and feed all say « reportée »: a reader who
+    had the first date noted saw a new one without a word."""
+    tags = meta(session(several, "reportee", BEFORE_ALL))
+    first = format_date(several.session("reportee").previous_start, "EEEE d MMMM y", locale="fr")
+    assert tags["description"] == tags["og:description"]
+    assert tags["description"].startswith(
+        f"Séance reportée : elle était prévue le {first} à 8 h 45.")
 
 
 def test_labels_meta_description_of_an_upcoming_undated_session(several: Schedule) -> None:

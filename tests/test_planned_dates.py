@@ -95,8 +95,19 @@ def test_planned_dates_in_json_say_their_zone_as_the_pages_and_sessions_do() -> 
         start = datetime.fromisoformat(planned["start"])
         when = planned["when"].replace("\u00a0", " ")
         assert when.endswith(f"{start.hour} h {start.minute:02} – 10 h 15, heure de Paris")
-        if start > NOW:
-            assert planned["when"].replace(" –", "\u00a0–") in page  # the dash bound
+        assert planned["when"].replace(" –", "\u00a0–") in page  # the dash bound
+
+
+def test_a_planned_date_gone_by_is_no_longer_listed_as_to_come() -> None:
+    """On 25 May, /events.json still listed n° 2 of 21 April as « Prévue », « à annoncer »,
+    which the agenda page had dropped: the CEPS site showed a date gone by as one to come."""
+    version = first_version(TEXT.encode(), "s.toml")
+    document = json.loads(json_api.events_bytes(version.schedule, NOW))
+    page = lxml.html.fromstring(html.agenda_page(version.schedule, NOW))
+    shown = page.xpath("//li[contains(@class, 'card-planned')]//time/@datetime")
+    dates = expected_dates()
+    assert [datetime.fromisoformat(p["start"]).date() for p in document["planned"]] \
+        == [datetime.fromisoformat(t).date() for t in shown] == [dates[i - 1] for i in (4, 5, 6)]
 
 
 def test_a_session_given_a_date_takes_over_the_planned_event() -> None:

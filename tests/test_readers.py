@@ -23,9 +23,9 @@ from agenda.cli import main
 from agenda.errors import ScheduleError
 from agenda.loader import load_schedule, parse_schedule
 from agenda.model import Schedule
-from agenda.published import Version, next_version
+from agenda.published import Version, first_version, next_version
 from agenda.render import feeds, html, ical, json_api
-from tests.conftest import FIXTURES, MINIMAL, SEVERAL
+from tests.conftest import FIXTURES, LYON_OCTOBER, MINIMAL, SEVERAL
 
 READERS = FIXTURES / "readers.toml"
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
@@ -343,3 +343,83 @@ def test_registration_is_offered_alike_by_page_feed_calendar_and_json(now: datet
     # Tours, cancelled, is still to come on 20 October; so is Orléans, open on the 20th.
     assert from_json["annulee"] is False
     assert from_json["automne"] is (now.month == 10)
+
+
+@pytest.mark.parametrize(("held", "said"), [
+    ("", "date à venir"), ("held = true\n", "date non communiquée"),
+    ('replay_url = "https://video.example.org/brest"\n', "date non communiquée")])
+def test_an_undated_session_says_alike_everywhere_whether_its_date_is_to_come(
+    held: str, said: str
+) -> None:
+    """An announced session without a date read « date à venir » on its page and its card, but
+    « date non communiquée » in the JSON (the CEPS site) and in the feed's title and body, as if
+    it had taken place or its date were withheld."""
+    schedule = parse_schedule(MINIMAL + f"""
+[[sessions]]
+id = "brest"
+series = "s"
+city = "Brest"
+announced = 2026-11-02
+{held}""", "s.toml")
+    facts = page(schedule, "brest").xpath("//dl[@class='facts']/div[dt='Date']/dd")[0]
+    document = json.loads(json_api.session_bytes(schedule, schedule.session("brest"), NOW))
+    (entry,) = feedparser.parse(feeds.rss_bytes(schedule, schedule.sessions, until=NOW)).entries
+    body = lxml.html.fromstring(entry.description)
+    (date,) = [p.text_content() for p in body.xpath("//p") if p.text_content().startswith("Date")]
+    assert [" ".join(facts.text_content().split()), document["when"],
+            entry.title.split(", ", 1)[1], date.replace("\xa0", " ")] \
+        == [said, said, said, f"Date : {said}."]
+
+
+def test_a_session_ending_at_midnight_ends_at_minuit_not_the_next_day_at_0_h() -> None:
+    """« mercredi 19 mai 2027, 20 h – jeudi 20 mai 2027, 0 h » made an evening session look
+    like one that ran on into Thursday; French says « 20 h – minuit »."""
+    schedule = parse_schedule(MINIMAL + """
+[[sessions]]
+id = "soiree"
+series = "s"
+city = "Lyon"
+start = 2027-05-19T20:00:00
+end = 2027-05-20T00:00:00
+announced = 2026-11-02
+""", "s.toml")
+    session = schedule.session("soiree")
+    shown = page(schedule, "soiree")
+    facts = shown.xpath("//dl[@class='facts']/div[dt='Date']/dd")[0].text_content()
+    (description,) = shown.xpath("//meta[@name='description']/@content")
+    document = json.loads(json_api.session_bytes(schedule, session, NOW))
+    (entry,) = feedparser.parse(feeds.rss_bytes(schedule, schedule.sessions, until=NOW)).entries
+    for text in (facts, description, document["when"], entry.title):
+        assert "mercredi 19 mai 2027, 20 h – minuit" in " ".join(text.split()), text
+
+
+def test_a_session_moved_within_its_day_says_from_what_time_everywhere() -> None:
+    """Moved from 8 h 45 to 10 h the same day, the calendar's DESCRIPTION said « Séance reportée
+    (initialement prévue le mercredi 21 octobre 2026) », the very day it shows: the page, card
+    and feed name the time it was first planned at."""
+    text = MINIMAL + LYON_OCTOBER
+    first = first_version(text.encode(), "s.toml")
+    moved, _ = next_version(first, text.replace("T08:45", "T10:00").replace(
+        "T10:15", "T11:30").encode(), "s.toml", datetime(2026, 10, 5, tzinfo=UTC))
+    schedule = moved.schedule
+    (event,) = icalendar.Calendar.from_ical(
+        ical.feed_bytes(schedule, schedule.sessions)).walk("VEVENT")
+    notice = page(schedule, "lyon").xpath("//p[@class='notice']")[0].text_content()
+    said = "Séance reportée : elle était prévue le mercredi 21 octobre 2026 à 8 h 45."
+    assert " ".join(notice.split()) == said
+    assert str(event["DESCRIPTION"]).splitlines()[0].replace("\xa0", " ") == \
+        "Séance reportée (initialement prévue le mercredi 21 octobre 2026 à 8 h 45)."
+
+
+def test_the_replay_entry_of_an_undated_session_says_its_date_was_not_published() -> None:
+    # A replay says the session took place: not « date à venir » in the change's title.
+    text = MINIMAL + '[[sessions]]\nid = "brest"\nseries = "s"\ncity = "Brest"\n' \
+        'announced = 2026-11-02\n'
+    first = first_version(text.encode(), "s.toml")
+    version, _ = next_version(first, (text + 'replay_url = "https://video.example.org/b"\n')
+                              .encode(), "s.toml", datetime(2026, 11, 20, tzinfo=UTC))
+    schedule = version.schedule
+    titles = [e.title.replace("\xa0", " ") for e in feedparser.parse(
+        feeds.rss_bytes(schedule, schedule.sessions, until=NOW)).entries]
+    assert titles == ["Replay disponible : Série : Brest, date non communiquée",
+                      "Série : Brest, date non communiquée"]

@@ -12,6 +12,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.robotparser import RobotFileParser
 
+import feedparser
 import lxml.etree
 import lxml.html
 import pytest
@@ -20,7 +21,9 @@ from flask.testing import FlaskClient
 
 from agenda import create_app
 from agenda.cli import main
+from tests.conftest import MINIMAL
 from tests.test_clients import NOW, withdrawn
+from tests.test_json_schema import LYON
 
 SITEMAPS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 BASE = "https://agenda.example.org"
@@ -131,3 +134,24 @@ def test_event_jsonld_says_what_our_json_says(crawled: FlaskClient) -> None:
             None if session["status"] == "cancelled" else session["previous_start"])
         assert event["location"]["url"] == (session["video_url"] or session["url"])
         assert event["image"] == page.xpath("//meta[@property='og:image']/@content")
+
+
+@pytest.mark.parametrize(("language", "og_locale"),
+                         [("fr-CA", "fr_CA"), ("en", "en_US"), ("ja", "ja_JP"), ("fr", "fr_FR")])
+def test_pages_say_the_language_the_feeds_and_json_ld_say(
+    write_schedule, language: str, og_locale: str
+) -> None:
+    """`language` accepts any tag Babel has dates for, and the feeds, the JSON-LD and the dates
+    followed it; `<html lang>` said « fr » whatever it was: a screen reader read English dates
+    with a French voice, a search engine had two answers. og:locale (language_TERRITORY) made
+    up a territory of the language's letters: « en_EN », « ja_JA », which no one knows."""
+    text = MINIMAL.replace('name = "Essai"', f'name = "Essai"\nlanguage = "{language}"')
+    client = create_app({"AGENDA_DATA": str(write_schedule(text + LYON)),
+                         "TESTING": True}).test_client()
+    session = lxml.html.fromstring(client.get("/events/lyon").data)
+    (jsonld,) = session.xpath("//script[@type='application/ld+json']/text()")
+    said = {lxml.html.fromstring(client.get(path, headers=HTML).data).get("lang")
+            for path in ("/", "/embed", "/nulle-part")} | {session.get("lang")}
+    assert said == {json.loads(jsonld)["inLanguage"],
+                    feedparser.parse(client.get("/rss.xml").data).feed.language} == {language}
+    assert session.xpath("//meta[@property='og:locale']/@content") == [og_locale]

@@ -109,7 +109,7 @@ etag on;
 if_modified_since before;
 charset off;
 server_tokens off;
-error_page 403 404 =404 /404.html;  # a folder (no index) is no URL either
+error_page 301 403 404 =404 /404.html;  # a folder, with its slash (no index) or not, is no URL
 
 location ^~ /_ { return 404; }
 location ~ [.](?:html|gz|br)$ { return 404; }  # a page's file or a sibling: not a URL of the app
@@ -122,12 +122,16 @@ location = /404.html {
 """  # then the security headers of the app's 404s
 
 
-def nginx_files(entries: Iterable[Entry]) -> dict[str, str]:
+def nginx_files(entries: Iterable[Entry], base_url: str) -> dict[str, str]:
     """The files of `_nginx/`: the snippet for any nginx, and the brotli line for those that can."""
     security_lines = "".join(f'    add_header {name} "{value}" always;\n'
                              for name, value in security("/404.html"))
+    # A link's /events/x/ (a CMS adds the slash): the address without it, as the app sends it.
+    slashed = (f'location ~ ./$ {{ if ($request_uri ~ "^(?<agenda_bare>[^?]*?)/+(?:[?]|$)") '
+               f'{{ return 308 "{base_url.rstrip("/")}$agenda_bare$is_args$args"; }} }}\n')
     return {
-        "agenda-static.conf": f"{NGINX_HEAD}{security_lines}}}\n\n{nginx_locations(entries)}",
+        "agenda-static.conf": f"{NGINX_HEAD}{security_lines}}}\n{slashed}\n"
+                              f"{nginx_locations(entries)}",
         "brotli.conf": "# Needs the brotli module (libnginx-mod-http-brotli-static).\n"
                        "brotli_static on;\n",
     }

@@ -219,8 +219,8 @@ class _Table:
             ).format(code=ord(found.group())))
         elif not multiline and "\n" in value:
             self.problem(key, _("must be on one line"))
-        elif required and not value.strip():
-            self.problem(key, _("must not be empty"))
+        elif required and not any(c.isprintable() and not c.isspace() for c in value):
+            self.problem(key, _("must not be empty"))  # nor of invisible characters alone
         elif len(value) > limit:
             self.problem(key, _("is {length} characters long; at most {limit} are allowed",
                                 length=len(value), limit=limit))

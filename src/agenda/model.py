@@ -271,6 +271,10 @@ class Schedule:
         whole-schedule outputs, which list both."""
         return latest_update(self.sessions + self.planned)
 
+    def planned_at(self, now: datetime | None) -> tuple[Planned, ...]:
+        """The planned dates still to come at `now` (all of them without a moment)."""
+        return tuple(p for p in self.planned if now is None or p.end > now)
+
     def ended_ids(self, now: datetime) -> frozenset[str]:
         """Ids of the sessions over at `now`: ended ones, and undated ones known to be held."""
         return frozenset(s.id for s in self.sessions if s.is_over(now))

@@ -582,7 +582,7 @@ def _write_extras(schedule: Schedule, folder: Path, entries: list[Entry]) -> Non
 
     with open(folder / "_headers", "w", encoding="utf-8") as out:
         out.writelines(hosting.headers_file(entries))
-    for name, text in hosting.nginx_files(entries).items():
+    for name, text in hosting.nginx_files(entries, schedule.calendar.base_url).items():
         _write(folder / "_nginx" / name, text.encode("utf-8"))
     _write(folder / "404.html", html.error_page(schedule.calendar, 404, *html.ERRORS[404]))
 

@@ -97,7 +97,7 @@ def session_text(calendar: CalendarInfo, session: Session, past: bool) -> CardTe
         lines = (wording.long_date(session.start, calendar.language),
                  f"{time}, {zone}" if zone else time)
     else:
-        undated = wording.UNDATED if (session.held or past) else wording.UNDATED_UPCOMING
+        undated = wording.when(session, calendar.language, session.held or past)
         lines = (undated[0].upper() + undated[1:],)
     former = wording.former_start(session, calendar.language)
     return CardText(

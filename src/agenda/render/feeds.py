@@ -108,7 +108,7 @@ def entry_html(schedule: Schedule, session: Session, over: bool) -> str:
         moment = f"{wording.when(session, locale)} ({wording.zone_label(session.start)})"
         html.append(f"<p><strong>Date :</strong> {_text(moment)}, en visioconférence.</p>")
     else:
-        html.append(f"<p><strong>Date :</strong> {wording.when(session, locale)}.</p>")
+        html.append(f"<p><strong>Date :</strong> {wording.when(session, locale, over)}.</p>")
     html.extend(f"<p>{_text(line)}</p>" for line in session.description.splitlines() if line)
     # Only the public link: a private one goes to registered people, never to a feed.
     if session.public_video_url:
@@ -149,7 +149,7 @@ def build_entry(schedule: Schedule, session: Session, revision: Revision | None 
     if revision is None:
         announced = session.appeared
         assert announced is not None, "only announced sessions have an entry"
-        entry.title(wording.typeset(wording.announcement_title(session, info.language)))
+        entry.title(wording.typeset(wording.announcement_title(session, info.language, over)))
         entry.published(announced.astimezone(zone))
         entry.updated(entry_updated(session).astimezone(zone))
     else:

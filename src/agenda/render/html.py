@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from babel.core import Locale, get_global, parse_locale
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
@@ -97,9 +98,8 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
         path=links.session_path(session),
         url=links.page_url(calendar, session),
         label=wording.ordinal_label(session),
-        title=wording.page_title(session),
-        # Undated: « à venir » while to come; once over, a date that was never published.
-        when=wording.when(session, locale, wording.UNDATED if past else wording.UNDATED_UPCOMING),
+        title=wording.headline(session),
+        when=wording.when(session, locale, past),
         zone=wording.zone_label(session.start) if session.is_dated else "",
         start_iso=session.start.isoformat() if session.start else None,
         duration=wording.duration(session.duration) if session.duration is not None else None,
@@ -192,17 +192,18 @@ def _split(schedule: Schedule, now: datetime
     upcoming = sorted((s for s in schedule.sessions if s.id not in past), key=_order)
     done = sorted((s for s in schedule.sessions if s.id in past),
                   key=lambda s: _order(s, upcoming=False), reverse=True)
-    return past, upcoming, done, [p for p in schedule.planned if p.end > now]
+    return past, upcoming, done, list(schedule.planned_at(now))
 
 
 def _site(calendar: CalendarInfo) -> dict[str, Any]:
     """What every full page shows: names and feed links."""
-    # Open Graph wants language_TERRITORY; French is published for France.
-    base, _, territory = calendar.language.partition("-")
+    # Open Graph wants language_TERRITORY: the tag's, else CLDR's likeliest ('fr_Latn_FR': FR).
+    tag = Locale.parse(calendar.language, sep="-")
+    likely = parse_locale(get_global("likely_subtags")[tag.language])[1]  # every language has one
     return {"calendar": calendar, "home": "/", "home_url": links.home_url(calendar),
             "rss": links.RSS_PATH, "atom": links.ATOM_PATH, "json": links.EVENTS_JSON_PATH,
             "ics": links.CALENDAR_PATH,
-            "og_locale": f"{base}_{(territory or ('FR' if base == 'fr' else base)).upper()}"}
+            "og_locale": f"{tag.language}_{tag.territory or likely}"}
 
 
 def _render(template: str, **context: Any) -> bytes:
@@ -260,7 +261,7 @@ def event_jsonld(
     data: dict[str, Any] = {
         "@context": "https://schema.org",
         "@type": "Event",
-        "name": wording.headline(session).removeprefix(wording.CANCELLED_PREFIX),
+        "name": f"{wording.ordinal_label(session)} : {session.city}",  # eventStatus says the rest
         "startDate": session.start.isoformat(),
         "endDate": session.end.isoformat(),
         "eventAttendanceMode": "https://schema.org/OnlineEventAttendanceMode",
@@ -310,12 +311,10 @@ def session_page(
 
 def embed_page(schedule: Schedule, now: datetime) -> bytes:
     """GET /embed: the upcoming sessions, compact, for an <iframe> on another site."""
-    calendar = schedule.calendar
     past, upcoming, _, planned = _split(schedule, now)
     # Upcoming sessions are in the order of the views' sort key (_split sorts them so).
-    views = _views(calendar, upcoming, past, planned)
-    return _render("embed.html", **_site(calendar), sessions=views,
-                   any_session=bool(upcoming or planned))
+    return _render("embed.html", **_site(schedule.calendar), any_session=bool(upcoming or planned),
+                   sessions=_views(schedule.calendar, upcoming, past, planned))
 
 
 def error_page(calendar: CalendarInfo, code: int | None, title: str, message: str) -> bytes:

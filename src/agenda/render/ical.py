@@ -38,7 +38,7 @@ def description(calendar: CalendarInfo, session: Session) -> str:
     if session.is_cancelled:
         lines += ["Séance annulée.", ""]
     elif session.previous_start is not None:
-        former = wording.long_date(session.previous_start, locale)
+        former = wording.former_start(session, locale)  # with its time: moved within a day
         lines += [f"Séance {wording.moved_word(session)} (initialement prévue le {former}).", ""]
     if session.title:
         lines += [session.title, ""]
@@ -81,7 +81,7 @@ def build_event(calendar: CalendarInfo, session: Session) -> Event:
     event = _event(
         calendar, session, uid=session.uid or f"{session.id}@{calendar.host}",
         status=session.status.upper(),  # the schedule file's words are RFC 5545's
-        summary=wording.page_title(session), description=description(calendar, session),
+        summary=wording.headline(session), description=description(calendar, session),
         location=f"Visioconférence : {video}" if video
         else "Visioconférence (lien communiqué aux inscrits)",
         # A cancelled session no longer blocks the subscriber's time.

@@ -50,7 +50,7 @@ def session_document(
         "end": iso(session.end),
         "previous_start": iso(session.previous_start),
         "duration_minutes": int(span.total_seconds() // 60) if span is not None else None,
-        "when": wording.when_in_zone(session, calendar.language),
+        "when": wording.when_in_zone(session, calendar.language, over),
         "speakers": [asdict(p) for p in session.speakers],
         "moderator": asdict(session.moderator) if session.moderator else None,
         "description": session.description,
@@ -104,8 +104,8 @@ def planned_document(calendar: CalendarInfo, planned: Planned) -> dict[str, Any]
 def schedule_document(
     schedule: Schedule, now: datetime | None = None, sessions: bool = True
 ) -> dict[str, Any]:
-    """The whole schedule as a JSON-ready dict: calendar, series, contacts, sessions;
-    `now` decides which sessions are over (None: those the file says are)."""
+    """The whole schedule as a JSON-ready dict: calendar, series, contacts, sessions; `now` decides
+    which sessions are over and which planned dates gone (None: those the file says are)."""
     calendar = schedule.calendar
     return {
         "version": FORMAT_VERSION,
@@ -128,7 +128,7 @@ def schedule_document(
         "contacts": [asdict(c) for c in schedule.contacts],
         "sessions": [session_document(schedule, s, now)
                      for s in ordered(schedule)] if sessions else [],
-        "planned": [planned_document(calendar, p) for p in schedule.planned],
+        "planned": [planned_document(calendar, p) for p in schedule.planned_at(now)],
     }
 
 

@@ -107,7 +107,7 @@ def add_to_calendar(calendar: CalendarInfo, session: Session, past: bool) -> dic
     if session.start is None or session.end is None or session.is_cancelled or past:
         return None
     start, end = session.start.astimezone(UTC), session.end.astimezone(UTC)
-    title, theme, link = wording.page_title(session), session.title, session.public_video_url
+    title, theme, link = wording.headline(session), session.title, session.public_video_url
     while True:
         details = "\n".join(t for t in (theme, page_url(calendar, session)) if t)
         venue = f"Visioconférence : {link}" if link else "Visioconférence"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from babel import Locale
 from babel.dates import format_time, get_timezone_location
@@ -28,8 +28,9 @@ STATUS_LABELS = {
     Status.TENTATIVE: "À confirmer",
     Status.CANCELLED: "Annulé",
 }
-CANCELLED_PREFIX = "Annulé : "
-TENTATIVE_PREFIX = "À confirmer : "
+# What every title of a session starts with when it is off or uncertain: calendars that show no
+# STATUS (Google), and copies added from a link, which never update, say it too.
+TITLE_PREFIXES = {Status.CANCELLED: "Annulé : ", Status.TENTATIVE: "À confirmer : "}
 RESCHEDULED_LABEL = "Reporté"
 ADVANCED_LABEL = "Avancé"
 HELD_LABEL = "Tenue"
@@ -89,16 +90,20 @@ def clock_time(moment: datetime, locale: str = "fr") -> str:
 
 
 def time_range(start: datetime, end: datetime, locale: str = "fr") -> str:
-    """'8 h 45 – 10 h 15', or with both dates when the session spans midnight."""
+    """'8 h 45 – 10 h 15', '20 h – minuit', or with both dates when the session spans midnight."""
+    at_midnight = end.time() == time(0) and end.date() == start.date() + timedelta(days=1)
+    if at_midnight and _babel(locale).language == "fr":  # not « jeudi 20 mai, 0 h »
+        return f"{clock_time(start, locale)} – minuit"
     if start.date() == end.date():
         return f"{clock_time(start, locale)} – {clock_time(end, locale)}"
     return f"{clock_time(start, locale)} – {long_date(end, locale)}, {clock_time(end, locale)}"
 
 
-def when(session: Session | Planned, locale: str = "fr", undated: str = UNDATED) -> str:
-    """'mercredi 19 mai 2021, 8 h 45 – 10 h 15', or `undated` for a session without a date."""
+def when(session: Session | Planned, locale: str = "fr", over: bool = False) -> str:
+    """'mercredi 19 mai 2021, 8 h 45 – 10 h 15'; without a date, 'date à venir' until it is
+    `over`, then 'date non communiquée'."""
     if session.start is None or session.end is None:
-        return undated
+        return UNDATED if over else UNDATED_UPCOMING
     return f"{long_date(session.start, locale)}, {time_range(session.start, session.end, locale)}"
 
 
@@ -142,9 +147,8 @@ def ordinal_label(session: Session) -> str:
 
 
 def headline(session: Session) -> str:
-    """'Tour des Villes n° 3 : Clermont-Ferrand', prefixed 'Annulé : ' when cancelled."""
-    text = f"{ordinal_label(session)} : {session.city}"
-    return CANCELLED_PREFIX + text if session.is_cancelled else text
+    """'Tour des Villes n° 3 : Clermont-Ferrand', prefixed 'Annulé : ' or 'À confirmer : '."""
+    return f"{TITLE_PREFIXES.get(session.status, '')}{ordinal_label(session)} : {session.city}"
 
 
 def sentence(text: str) -> str:
@@ -180,38 +184,31 @@ def moved_word(session: Session) -> str:
     return "avancée" if moved_earlier(session) else "reportée"
 
 
-def announcement_title(session: Session, locale: str = "fr") -> str:
-    """A feed entry's title: ordinal, city and when, marked 'Annulé', 'Reporté' or 'À confirmer'."""
-    text = f"{headline(session)}, {when(session, locale)}"  # cancelled: 'Annulé : …' already
+def announcement_title(session: Session, locale: str = "fr", over: bool = False) -> str:
+    """A feed entry's title: headline and when, marked 'Reporté' when moved and not cancelled."""
+    text = f"{headline(session)}, {when(session, locale, over)}"
     if session.previous_start is not None and not session.is_cancelled:
         return f"{moved_label(session)} : {text} (au lieu du {former_start(session, locale)})"
-    return TENTATIVE_PREFIX + text if session.status is Status.TENTATIVE else text
+    return text
 
 
 def former_start(session: Session, locale: str = "fr") -> str:
     """'mercredi 15 décembre 2021 à 8 h 45': when a rescheduled session was first planned."""
-    moment = session.previous_start
-    return short_moment(moment, locale) if moment is not None else ""
+    return short_moment(session.previous_start, locale) if session.previous_start else ""
 
 
-def when_in_zone(session: Session | Planned, locale: str = "fr", undated: str = UNDATED) -> str:
-    """'mercredi 19 mai 2021, 8 h 45 – 10 h 15, heure de Paris', or `undated`."""
-    text = when(session, locale, undated)
-    zone = zone_label(session.start)  # none without a date
-    return f"{text}, {zone}" if zone else text
+def when_in_zone(session: Session | Planned, locale: str = "fr", over: bool = False) -> str:
+    """'mercredi 19 mai 2021, 8 h 45 – 10 h 15, heure de Paris', or as `when` without a date."""
+    return ", ".join(p for p in (when(session, locale, over), zone_label(session.start)) if p)
 
 
 def publication_title(schedule: Schedule, series_id: str | None, city: str | None,
                       series_title: str | None = None) -> str:
     """The calendar's name, narrowed by the series title and the city when a feed is filtered
     (`series_title`: the title of a series gone from the schedule)."""
-    parts = [schedule.calendar.name]
     series_title = next((s.title for s in schedule.series if s.id == series_id), series_title)
-    if series_title and series_title not in schedule.calendar.name:
-        parts.append(series_title)
-    if city:
-        parts.append(city)
-    return " – ".join(parts)
+    named = series_title if series_title and series_title not in schedule.calendar.name else ""
+    return " – ".join(p for p in (schedule.calendar.name, named, city) if p)
 
 
 def planned_headline(planned: Planned) -> str:
@@ -229,7 +226,7 @@ def change_title(session: Session, revision: Revision, locale: str = "fr") -> st
     kind = revision.news[0]
     start, end = session.dates_after(revision)
     then = replace(session, start=start, end=end)
-    text = f"{ordinal_label(session)} : {session.city}, {when(then, locale)}"
+    text = f"{ordinal_label(session)} : {session.city}, {when(then, locale, session.is_known_held)}"
     title = f"{NEWS_WORDS[kind][0]} : {text}"
     if kind is Change.RESCHEDULED and revision.previous_start is not None:
         title += f" (au lieu du {short_moment(revision.previous_start, locale)})"
@@ -273,23 +270,21 @@ def status_class(session: Session, past: bool = False) -> str:
     return STATUS_CLASSES.get(shown_status(session, past), session.status.value)
 
 
-def page_title(session: Session) -> str:
-    """headline() marked 'À confirmer : ' when tentative, as cancelled ones say 'Annulé : '."""
-    text = headline(session)
-    return TENTATIVE_PREFIX + text if session.status is Status.TENTATIVE else text
-
-
 def session_summary(session: Session, locale: str = "fr", past: bool = False) -> str:
     """A page's meta description, a sentence or three: 'Tour des Villes n° 1 à Biarritz (Club …),
-    en visioconférence : séance tenue, date non communiquée.', not a bare date."""
+    en visioconférence : séance tenue, date non communiquée.', not a bare date; first, whether
+    the session was cancelled or moved."""
     club = f" ({session.series.club})" if session.series.club else ""
-    undated = HELD_UNDATED if (session.held or past) else UNDATED_UPCOMING
-    moment = when_in_zone(session, locale, undated)
+    over = session.held or past
+    moment = HELD_UNDATED if over and not session.is_dated else when_in_zone(session, locale, over)
     if session.status is Status.TENTATIVE:
         moment += ", à confirmer"
     sentences = [f"{ordinal_label(session)} à {session.city}{club}, en visioconférence : {moment}."]
     if session.is_cancelled:
         sentences.insert(0, "Séance annulée.")
+    elif session.previous_start is not None:  # as the page's notice says it
+        sentences.insert(0, f"Séance {moved_word(session)} : elle était prévue le "
+                            f"{former_start(session, locale)}.")
     if session.title:
         sentences.append(sentence(session.title))
     if names := [p.name for p in session.speakers]:
