@@ -40,7 +40,6 @@ def said(event: icalendar.Event) -> list[str]:
     (RHYTHM, 'title = "Tour des Villes"', 'title = "Tour des Régions"'),
     (RHYTHM, 'title = "Tour des Villes"', 'title = "Tour des Villes"\nclub = "Club des villes"'),
     (RHYTHM, 'base_url = "https://agenda.ceps-oing.org"', 'base_url = "https://agenda.ceps.org"'),
-    (MOVED, 'language = "fr"', 'language = "en"'),  # the words of a former date
     (MOVED, 'title = "Autres rencontres"', 'title = "Rencontres"'),
     (MOVED, 'timezone = "Europe/Paris"', 'timezone = "Europe/Brussels"'),  # the same offsets
     (RHYTHM, 'timezone = "Europe/Paris"', 'timezone = "Europe/Brussels"'),

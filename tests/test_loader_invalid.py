@@ -253,13 +253,15 @@ def test_missing_file_is_a_problem_not_a_traceback(tmp_path: Path) -> None:
     assert french(os.strerror(errno.ENOENT)) == "fichier ou dossier introuvable"
 
 
-@pytest.mark.parametrize("tag", ["french", "xx", "fr_FR"])
+@pytest.mark.parametrize("tag", ["french", "xx", "fr_FR", "en", "de-DE"])
 def test_unknown_language_is_refused(write_schedule, tag: str) -> None:
+    """Only French: the pages' words are French, and another tag's dates among them read
+    « Mittwoch 21 Oktober 2026 » in a French sentence (« en », « de » were accepted)."""
     text = session_with().replace('name = "Essai"', f'name = "Essai"\nlanguage = "{tag}"')
     (message,) = problems_of(write_schedule, text)
     assert message.endswith(
-        f"[calendar], champ language : « {tag} » n'est pas un code de langue dans lequel écrire "
-        "les dates, comme « fr »"
+        f"[calendar], champ language : « {tag} » n'est pas un code du français dans lequel "
+        "écrire les dates, comme « fr » ou « fr-CA » (les textes des pages sont en français)"
     )
 
 

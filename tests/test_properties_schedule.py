@@ -49,7 +49,7 @@ TEXT = rarely(NASTY, SAFE)
 NAME = TEXT.filter(str.strip)  # for required fields
 ZONES = ["Europe/Paris", "Europe/Dublin", "America/Sao_Paulo", "America/Havana",
          "Asia/Tehran", "Pacific/Apia", "Australia/Lord_Howe", "America/New_York"]
-LANGUAGES = ["fr", "fr-FR", "en", "ko", "ar", "hi", "de", "ja"]
+LANGUAGES = ["fr", "fr-FR", "fr-CA", "fr-BE", "fr-CH", "fr-SN", "fr-MA"]
 HOSTS = ["agenda.example.org", "[::1]", "xn--bcher-kva.example", "exemple.fr:8443",
          "[agenda.example.org", "a b.example", "", "agenda.example.org:99999"]
 BASE = "https://agenda.example.org"

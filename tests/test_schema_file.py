@@ -197,7 +197,7 @@ SEMANTIC = {
     "time repeated in autumn": session(start="2021-10-31T01:00:00", end="2021-10-31T02:30:00"),
     "duplicate number": session(number="1") + GOOD_SESSION.replace('"lyon"', '"nice"')
     + "number = 1\n",
-    "language without dates": with_calendar('language = "xx"'),
+    "language without dates": with_calendar('language = "fr-XY"'),
     "base_url with a path": session().replace(
         '"https://agenda.example.org"', '"https://example.org/agenda"'
     ),

@@ -137,7 +137,8 @@ def test_event_jsonld_says_what_our_json_says(crawled: FlaskClient) -> None:
 
 
 @pytest.mark.parametrize(("language", "og_locale"),
-                         [("fr-CA", "fr_CA"), ("en", "en_US"), ("ja", "ja_JP"), ("fr", "fr_FR")])
+                         [("fr-CA", "fr_CA"), ("fr-BE", "fr_BE"), ("fr-SN", "fr_SN"),
+                          ("fr", "fr_FR")])
 def test_pages_say_the_language_the_feeds_and_json_ld_say(
     write_schedule, language: str, og_locale: str
 ) -> None:

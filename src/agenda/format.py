@@ -35,7 +35,7 @@ MAX_NAME = 100  # of an id or a city's slug: they name files, at most 255 bytes
 DEFAULT_TIMEZONE = "Europe/Paris"
 
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
-LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z]{2,4})?\Z")
+LANGUAGE = re.compile(r"fr(?:-[A-Za-z]{2,4})?\Z")  # the pages' words are French
 
 
 class Kind(StrEnum):
@@ -121,8 +121,8 @@ CALENDAR = Table("calendar", "What the whole agenda is, and where it is publishe
           label="Présentation", help="Plusieurs lignes possibles."),
     Field("timezone", Kind.TIMEZONE, "IANA time zone of every wall-clock time in the file.",
           default=DEFAULT_TIMEZONE, label="Fuseau horaire", help="Par exemple Europe/Paris."),
-    Field("language", Kind.LANGUAGE, "Language tag of the texts and of dates, such as fr.",
-          default="fr", label="Langue", help="Par exemple fr."),
+    Field("language", Kind.LANGUAGE, "Tag of French for dates and texts, such as fr or fr-CA.",
+          default="fr", label="Langue", help="Par exemple fr ou fr-CA."),
     Field("updated", Kind.INSTANT, "When anything outside the sessions last changed "
           "(calendar, series, contacts, a removed session).", label="Mis à jour le",
           help="Inutile de le remplir : chaque publication date ce qu’elle change."),
@@ -253,7 +253,7 @@ _PATTERNS = {
     Kind.EMAIL: _ONE_LINE,
     Kind.TIMEZONE: _ONE_LINE,
     Kind.ID: "^\\s*[a-z0-9]+(?:-[a-z0-9]+)*\\s*$",
-    Kind.LANGUAGE: "^\\s*(?:[a-z]{2,3}(?:-[A-Za-z]{2,4})?)?\\s*$",
+    Kind.LANGUAGE: "^\\s*(?:fr(?:-[A-Za-z]{2,4})?)?\\s*$",
     Kind.LOCAL_DATETIME: f"^{_YEAR}-[0-9]{{2}}-[0-9]{{2}}[Tt ][0-9]{{2}}:[0-9]{{2}}"
                          "(?::00(?:\\.0+)?)?$",
     Kind.END: f"^(?:{_YEAR}-[0-9]{{2}}-[0-9]{{2}}[Tt ])?[0-9]{{2}}:[0-9]{{2}}(?::00(?:\\.0+)?)?$",

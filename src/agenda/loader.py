@@ -476,7 +476,8 @@ class _Builder:
             known = False
         if not known:
             table.problem("language", _(
-                "'{value}' is not a language tag we can format dates in, such as 'fr'",
+                "'{value}' is not a tag of French we can format dates in, such as 'fr' or 'fr-CA' "
+                "(the pages' words are French)",
                 value=language,
             ))
         updated = table.instant("updated", zone)
