@@ -142,10 +142,10 @@ def test_event_jsonld_says_what_our_json_says(crawled: FlaskClient) -> None:
 def test_pages_say_the_language_the_feeds_and_json_ld_say(
     write_schedule, language: str, og_locale: str
 ) -> None:
-    """`language` accepts any tag Babel has dates for, and the feeds, the JSON-LD and the dates
-    followed it; `<html lang>` said « fr » whatever it was: a screen reader read English dates
-    with a French voice, a search engine had two answers. og:locale (language_TERRITORY) made
-    up a territory of the language's letters: « en_EN », « ja_JA », which no one knows."""
+    """`language`, a tag of French, is what the feeds, the JSON-LD and the dates follow;
+    `<html lang>` said « fr » whatever it was, and a search engine had two answers.
+    og:locale (language_TERRITORY) made up a territory of the language's letters (« en_EN »,
+    « ja_JA » when other languages were accepted): CLDR's likeliest territory."""
     text = MINIMAL.replace('name = "Essai"', f'name = "Essai"\nlanguage = "{language}"')
     client = create_app({"AGENDA_DATA": str(write_schedule(text + LYON)),
                          "TESTING": True}).test_client()
