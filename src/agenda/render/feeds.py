@@ -121,7 +121,7 @@ def entry_html(schedule: Schedule, session: Session, over: bool) -> str:
     related = [_link(links.page_url(info, session), "Page de la séance")]
     if session.is_dated and not session.is_cancelled and not over:
         # As the page: nothing to add once cancelled or over; an undated session has no .ics.
-        related.append(_link(links.ics_url(info, session), "Ajouter à mon agenda (.ics)"))
+        related.append(_link(info.url(links.ics_path(session)), "Ajouter à mon agenda (.ics)"))
     html.append("<p>" + " · ".join(related) + "</p>")
     if contacts := schedule.contacts_for(session):
         html.append("<p><strong>Contacts presse :</strong></p>")
@@ -193,7 +193,7 @@ def build_feed(schedule: Schedule, sessions: Iterable[Session], self_url: str, s
         feed.managingEditor(f"{organizer.email} ({organizer.name})")
     # feedgen takes the RSS channel <link> from the last link() call: the agenda page, last.
     feed.link(href=self_url, rel="self", type=self_type)
-    feed.link(href=links.home_url(info), rel="alternate", type="text/html")
+    feed.link(href=info.url("/"), rel="alternate", type="text/html")
     feed.generator(GENERATOR)
     feed.ttl(TTL_MINUTES)
     feed.updated(updated or feed_updated(schedule, entries, None, until))

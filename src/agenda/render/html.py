@@ -199,7 +199,7 @@ def _site(calendar: CalendarInfo) -> dict[str, Any]:
     """What every full page shows: names and feed links."""
     # Open Graph wants language_TERRITORY; French is published for France.
     base, _, territory = calendar.language.partition("-")
-    return {"calendar": calendar, "home": "/", "home_url": links.home_url(calendar),
+    return {"calendar": calendar, "home": "/", "home_url": calendar.url("/"),
             "rss": links.RSS_PATH, "atom": links.ATOM_PATH, "json": links.EVENTS_JSON_PATH,
             "ics": links.CALENDAR_PATH,
             "og_locale": f"{base}_{(territory or ('FR' if base == 'fr' else base)).upper()}"}
@@ -268,7 +268,7 @@ def event_jsonld(
         # A private join link must not be published; the page is where people go instead.
         "location": {"@type": "VirtualLocation", "url": session.public_video_url or page},
         "organizer": {"@type": "Organization", "name": calendar.organizer.name,
-                      "url": calendar.organizer.url or links.home_url(calendar)},
+                      "url": calendar.organizer.url or calendar.url("/")},
         "url": page,
         "inLanguage": calendar.language,
         "description": "\n".join(t for t in (session.title, session.description.strip()) if t)

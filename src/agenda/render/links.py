@@ -67,16 +67,6 @@ def page_url(calendar: CalendarInfo, session: Session) -> str:
     return calendar.url(page_path(session))
 
 
-def ics_url(calendar: CalendarInfo, session: Session) -> str:
-    """Absolute URL of the session's .ics download."""
-    return calendar.url(ics_path(session))
-
-
-def home_url(calendar: CalendarInfo) -> str:
-    """Absolute URL of the agenda page (base_url + "/"): the feeds' alternate link."""
-    return calendar.url("/")
-
-
 def sitemap_xml(pages: list[tuple[str, datetime | None]]) -> bytes:
     """A sitemap (sitemaps.org 0.9) of `pages`: absolute URLs, with when each last changed."""
     urls = "".join(f"<url><loc>{escape(url)}</loc>"
@@ -120,5 +110,5 @@ def add_to_calendar(calendar: CalendarInfo, session: Session) -> dict[str, str]:
         "google": f"{GOOGLE_TEMPLATE}?{urlencode(google)}",
         "outlook": f"{OUTLOOK_PERSONAL}?{outlook}",
         "office365": f"{OUTLOOK_WORK}?{outlook}",
-        "ics": ics_url(calendar, session),
+        "ics": calendar.url(ics_path(session)),
     }
