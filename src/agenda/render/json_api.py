@@ -151,9 +151,7 @@ def events_bytes(schedule: Schedule, now: datetime | None = None) -> bytes:
             continue
         pieces.append(b"[")
         for number, s in enumerate(ordered(schedule)):
-            if number:
-                pieces.append(b",")
-            pieces.append(_compact(session_document(schedule, s, now)))
+            pieces += [b"," if number else b"", _compact(session_document(schedule, s, now))]
         pieces.append(b"]")
     pieces.append(b"}\n")
     return b"".join(pieces)
