@@ -181,9 +181,10 @@ def session_documents(version: Version, now: datetime, prints: dict[str, str]
         modified = _dated(session.updated, calendar.updated, calendar.listed.get(session.id),
                           session.end if past else None)  # (listed: its announcement moved)
         for path, content_type, render, headers in (
-                (links.page_path(session), HTML_TYPE, html.session_page, ()),
-                (links.card_path(session), PNG_TYPE, cards.session_card, ()),
-                (links.json_path(session), JSON_TYPE, json_api.session_bytes, DESCRIBED)):
+                (links.session_path(session), HTML_TYPE, html.session_page, ()),
+                (links.session_path(session, ".png"), PNG_TYPE, cards.session_card, ()),
+                (links.session_path(session, ".json"), JSON_TYPE, json_api.session_bytes,
+                 DESCRIBED)):
             yield Document(path, content_type, lambda s=session, r=render: r(schedule, s, now),
                            _digest(made_of, path), modified, headers)
     for key, entry in version.history.sessions.items():  # its address says so, not a 404
@@ -236,7 +237,7 @@ def shared_documents(version: Version, now: datetime, events: dict[str, bytes],
         yield from _filtered(version, now, None, city, tuple(by_city.get(city, ())), *made)
     for session in schedule.sessions:  # the .ics of a dated session, made of its VEVENT
         if session.is_dated:
-            path = links.ics_path(session)
+            path = links.session_path(session, ".ics")
             yield Document(
                 path, ICAL_TYPE,
                 lambda s=session: ical.session_bytes(schedule, s, events.get(s.id)),
@@ -570,7 +571,7 @@ def _sitemap(schedule: Schedule, entries: list[Entry]) -> Document:
     """/sitemap.xml: the pages to index (the agenda's, the sessions'), dated as they are served."""
     served = {e.path: e.modified for e in entries}
     pages = [(schedule.calendar.url(p), parse_date(served.get(p)))
-             for p in ("/", *(links.page_path(s) for s in schedule.sessions))]
+             for p in ("/", *(links.session_path(s) for s in schedule.sessions))]
     return Document(links.SITEMAP_PATH, "text/xml; charset=utf-8",  # text/: sent compressed
                     lambda: links.sitemap_xml(pages), "", _dated(*(at for _, at in pages)))
 

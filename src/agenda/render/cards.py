@@ -142,7 +142,8 @@ def agenda_text(schedule: Schedule, past: Collection[str]) -> CardText:
 
 def session_image(calendar: CalendarInfo, session: Session, past: bool) -> CardImage:
     """The session card's absolute URL, size and alt text."""
-    return _image(calendar.url(links.card_path(session)), session_text(calendar, session, past))
+    card = calendar.url(links.session_path(session, ".png"))
+    return _image(card, session_text(calendar, session, past))
 
 
 def agenda_image(schedule: Schedule, past: Collection[str]) -> CardImage:

@@ -121,7 +121,8 @@ def entry_html(schedule: Schedule, session: Session, over: bool) -> str:
     related = [_link(links.page_url(info, session), "Page de la séance")]
     if session.is_dated and not session.is_cancelled and not over:
         # As the page: nothing to add once cancelled or over; an undated session has no .ics.
-        related.append(_link(info.url(links.ics_path(session)), "Ajouter à mon agenda (.ics)"))
+        ics = info.url(links.session_path(session, ".ics"))
+        related.append(_link(ics, "Ajouter à mon agenda (.ics)"))
     html.append("<p>" + " · ".join(related) + "</p>")
     if contacts := schedule.contacts_for(session):
         html.append("<p><strong>Contacts presse :</strong></p>")

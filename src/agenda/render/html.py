@@ -94,7 +94,7 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
         number=session.number,
         city=session.city,
         theme=session.title,
-        path=links.page_path(session),
+        path=links.session_path(session),
         url=links.page_url(calendar, session),
         label=wording.ordinal_label(session),
         title=wording.page_title(session),
@@ -305,7 +305,7 @@ def session_page(
         # Once the session is over, adding it to a calendar makes no sense.
         add=(links.add_to_calendar(calendar, session)
              if session.is_dated and not session.is_cancelled and not past else None),
-        ics_path=(ics or links.ics_path(session)) if session.is_dated else None,
+        ics_path=(ics or links.session_path(session, ".ics")) if session.is_dated else None,
         jsonld=script_json(jsonld) if jsonld is not None else None,
     )
 

@@ -37,8 +37,8 @@ def session_document(
     return {
         "id": session.id,
         "url": links.page_url(calendar, session),
-        "json_url": calendar.url(links.json_path(session)),
-        "ics_url": calendar.url(links.ics_path(session)) if session.is_dated else None,
+        "json_url": calendar.url(links.session_path(session, ".json")),
+        "ics_url": calendar.url(links.session_path(session, ".ics")) if session.is_dated else None,
         "series": {"id": session.series.id, "title": session.series.title},
         "number": session.number,
         "city": session.city,

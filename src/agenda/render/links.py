@@ -42,29 +42,15 @@ def city_doc_path(city: str, name: str) -> str:
     return f"/cities/{city_slug(city)}/{name}"
 
 
-def page_path(session: Session) -> str:
-    """'/events/<id>': the session's page."""
-    return f"{SESSIONS_FOLDER}/{session.id}"
-
-
-def ics_path(session: Session) -> str:
-    """'/events/<id>.ics': the single-event download."""
-    return f"{SESSIONS_FOLDER}/{session.id}.ics"
-
-
-def json_path(session: Session) -> str:
-    """'/events/<id>.json'."""
-    return f"{SESSIONS_FOLDER}/{session.id}.json"
-
-
-def card_path(session: Session) -> str:
-    """'/events/<id>.png': the session's social card (beside its page: no folder a session)."""
-    return f"{SESSIONS_FOLDER}/{session.id}.png"
+def session_path(session: Session, suffix: str = "") -> str:
+    """'/events/<id>': the session's page; with a `suffix`, its other documents beside it (no
+    folder a session): '.ics' (the single-event download), '.json', '.png' (its social card)."""
+    return f"{SESSIONS_FOLDER}/{session.id}{suffix}"
 
 
 def page_url(calendar: CalendarInfo, session: Session) -> str:
     """Absolute URL of the session's page; the feeds' guid while base_url keeps its host."""
-    return calendar.url(page_path(session))
+    return calendar.url(session_path(session))
 
 
 def sitemap_xml(pages: list[tuple[str, datetime | None]]) -> bytes:
@@ -110,5 +96,5 @@ def add_to_calendar(calendar: CalendarInfo, session: Session) -> dict[str, str]:
         "google": f"{GOOGLE_TEMPLATE}?{urlencode(google)}",
         "outlook": f"{OUTLOOK_PERSONAL}?{outlook}",
         "office365": f"{OUTLOOK_WORK}?{outlook}",
-        "ics": calendar.url(ics_path(session)),
+        "ics": calendar.url(session_path(session, ".ics")),
     }
