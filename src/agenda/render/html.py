@@ -302,9 +302,7 @@ def session_page(
         contacts=schedule.contacts_for(session),
         summary=wording.session_summary(session, calendar.language, past),
         image=image,
-        # Once the session is over, adding it to a calendar makes no sense.
-        add=(links.add_to_calendar(calendar, session)
-             if session.is_dated and not session.is_cancelled and not past else None),
+        add=links.add_to_calendar(calendar, session, past),
         ics_path=(ics or links.session_path(session, ".ics")) if session.is_dated else None,
         jsonld=script_json(jsonld) if jsonld is not None else None,
     )

@@ -32,8 +32,6 @@ def session_document(
     calendar = schedule.calendar
     span = session.duration
     over = session.is_over(now) if now is not None else session.is_known_held
-    # Adding a cancelled, undated or past session to a calendar makes no sense: no links then.
-    can_add = session.is_dated and not session.is_cancelled and not over
     return {
         "id": session.id,
         "url": links.page_url(calendar, session),
@@ -58,7 +56,7 @@ def session_document(
         "description": session.description,
         "registration_url": None if over or session.is_cancelled else session.registration_url,
         "video_url": session.public_video_url,
-        "add_to_calendar": links.add_to_calendar(calendar, session) if can_add else None,
+        "add_to_calendar": links.add_to_calendar(calendar, session, over),
         "announced": iso(session.appeared),  # the feeds' date
         "updated": iso(session.updated),
         "replay_url": session.replay_url,

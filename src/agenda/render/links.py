@@ -75,11 +75,13 @@ def subscribe_urls(calendar: CalendarInfo) -> dict[str, str]:
     }
 
 
-def add_to_calendar(calendar: CalendarInfo, session: Session) -> dict[str, str]:
-    """One-off 'add this session' links: Google, Outlook.com, Office 365 and the .ics download.
+def add_to_calendar(calendar: CalendarInfo, session: Session, over: bool) -> dict[str, str] | None:
+    """One-off 'add this session' links: Google, Outlook.com, Office 365 and the .ics download;
+    None for a session undated, cancelled or `over`: adding it to a calendar makes no sense.
 
     Times are in UTC; the details stay short and point back to the page, which has the rest."""
-    assert session.start is not None and session.end is not None
+    if session.start is None or session.end is None or session.is_cancelled or over:
+        return None
     start, end = session.start.astimezone(UTC), session.end.astimezone(UTC)
     title = wording.headline(session)
     details = "\n".join(t for t in (session.title, page_url(calendar, session)) if t)
