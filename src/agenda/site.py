@@ -514,7 +514,6 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
     """Build the folder of `version` at `now` into `target`, atomically: a folder there (damaged)
     is replaced once this one is complete. Files whose inputs are those of a file of `previous`
     are hard-linked from it; the Site built."""
-    target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     # One per call (two threads may build one target: the desk's preview), named with the pid.
     holder = Path(tempfile.mkdtemp(f".{os.getpid()}.tmp", f".{target.name}.", target.parent))
