@@ -20,12 +20,9 @@ from agenda.model import CalendarInfo, Planned, Schedule, Series, Session, Statu
 from agenda.render import links, wording
 from agenda.render.cards import CardImage, agenda_image, session_image
 
-SCHEMA_STATUS = {
-    Status.CONFIRMED: "https://schema.org/EventScheduled",
-    # schema.org has no "tentative": the event is still planned for that date.
-    Status.TENTATIVE: "https://schema.org/EventScheduled",
-    Status.CANCELLED: "https://schema.org/EventCancelled",
-}
+# schema.org's eventStatus. It has no "tentative": a tentative event is still scheduled.
+SCHEDULED = "https://schema.org/EventScheduled"
+CANCELLED = "https://schema.org/EventCancelled"
 RESCHEDULED = "https://schema.org/EventRescheduled"
 # The title and sentence of an error page (the app's, and 404.html): Werkzeug's are English.
 ERRORS = {
@@ -264,7 +261,8 @@ def event_jsonld(
         "startDate": session.start.isoformat(),
         "endDate": session.end.isoformat(),
         "eventAttendanceMode": "https://schema.org/OnlineEventAttendanceMode",
-        "eventStatus": RESCHEDULED if previous else SCHEMA_STATUS[session.status],
+        "eventStatus": RESCHEDULED if previous
+        else CANCELLED if session.is_cancelled else SCHEDULED,
         # A private join link must not be published; the page is where people go instead.
         "location": {"@type": "VirtualLocation", "url": session.public_video_url or page},
         "organizer": {"@type": "Organization", "name": calendar.organizer.name,
