@@ -164,9 +164,9 @@ def build_entry(schedule: Schedule, session: Session, revision: Revision | None 
     return entry
 
 
-def feed_bytes(schedule: Schedule, sessions: Iterable[Session], path: str, self_type: str,
-               title: str | None = None, until: datetime | None = None,
-               updated: datetime | None = None) -> bytes:
+def _feed_bytes(schedule: Schedule, sessions: Iterable[Session], path: str, self_type: str,
+                title: str | None = None, until: datetime | None = None,
+                updated: datetime | None = None) -> bytes:
     """The RSS or Atom (`self_type`) feed at `path` of the announced sessions among `sessions` and
     their changes up to `until`; dated `updated` (as feed_updated), by default from its entries."""
     info = schedule.calendar
@@ -204,11 +204,11 @@ def rss_bytes(schedule: Schedule, sessions: Iterable[Session], title: str | None
               until: datetime | None = None, path: str = links.RSS_PATH,
               updated: datetime | None = None) -> bytes:
     """The RSS 2.0 feed of `sessions`, at `path`."""
-    return feed_bytes(schedule, sessions, path, RSS_TYPE, title, until, updated)
+    return _feed_bytes(schedule, sessions, path, RSS_TYPE, title, until, updated)
 
 
 def atom_bytes(schedule: Schedule, sessions: Iterable[Session], title: str | None = None,
                until: datetime | None = None, path: str = links.ATOM_PATH,
                updated: datetime | None = None) -> bytes:
     """The Atom 1.0 feed of `sessions`, at `path` (its URL is the feed's id)."""
-    return feed_bytes(schedule, sessions, path, ATOM_TYPE, title, until, updated)
+    return _feed_bytes(schedule, sessions, path, ATOM_TYPE, title, until, updated)
