@@ -50,3 +50,19 @@ def test_deleted_file_keeps_last_good_schedule(write_schedule) -> None:
     before = client.get("/calendar.ics").data
     path.unlink()
     assert client.get("/calendar.ics").data == before
+
+
+def test_a_folder_in_place_of_the_file_holds_no_file_open(write_schedule) -> None:
+    # The file is looked at again whenever it changes: a folder put in its place (an archive
+    # unpacked over it) changes with every file written in it, for as long as it stays there.
+    path = write_schedule(SEVERAL.read_text(encoding="utf-8"))
+    client = create_app({"AGENDA_DATA": str(path)}).test_client()
+    before = client.get("/calendar.ics").data
+    path.unlink()
+    path.mkdir()
+    assert client.get("/calendar.ics").data == before
+    open_files = len(os.listdir("/proc/self/fd"))
+    for number in range(20):
+        (path / f"{number}.toml").write_bytes(b"")
+        assert client.get("/calendar.ics").data == before
+    assert len(os.listdir("/proc/self/fd")) == open_files

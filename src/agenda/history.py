@@ -325,16 +325,15 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
         sessions[session.id] = Entry(uid, sequence, digest, (*prior, revision), in_calendar, due)
         changes.append(SessionChange(session.id, tuple(details),
                                      entry.sequence if entry else None, sequence))
-    present = {s.id for s in schedule.sessions}
     for session_id in sorted(withdraw):
-        if session_id in present:
+        if schedule.session(session_id) is not None:
             refuse(session_id, "", _(
                 "is still in the file; remove it from the file before withdrawing it"
             ))
         elif session_id not in history.sessions or history.sessions[session_id].withdrawn:
             refuse(session_id, "", _("was never published; nothing to withdraw"))
     for session_id, entry in history.sessions.items():
-        if session_id in present:
+        if schedule.session(session_id) is not None:
             continue
         if entry.withdrawn is not None:
             sessions[session_id] = entry

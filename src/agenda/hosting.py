@@ -57,16 +57,15 @@ def _regex(paths: list[str], pages: bool = False) -> str:
         folders.add("/".join(parts[:2]).translate(ESCAPED) + ("/[^/]+" if len(parts) > 2 else ""))
         names.add(name)
     folder_part = "|".join(sorted(folders))
-    few = len(names) <= (1 if pages else 3) and links.SESSIONS_FOLDER not in folders
-    if pages:
-        name_part = next(iter(names)).translate(ESCAPED) if few else "[^/.]+"
-        return f"~ ^(?:{folder_part})/(?:{name_part})$"
-    if few:
+    if len(names) <= (1 if pages else 3) and links.SESSIONS_FOLDER not in folders:  # a few
         name_part = "|".join(n.translate(ESCAPED) for n in sorted(names))
+    elif pages:
+        name_part = "[^/.]+"
     else:
         tails = sorted({("." + n.rsplit(".", 1)[-1]).translate(ESCAPED) for n in names})
         name_part = f"[^/]+(?:{'|'.join(tails)})"
-    return f"~ ^(?:{folder_part})/(?<agenda_file>{name_part})$"
+    named = "?:" if pages else "?<agenda_file>"  # a file's name: its Content-Disposition's
+    return f"~ ^(?:{folder_part})/({named}{name_part})$"
 
 
 def nginx_locations(entries: Iterable[Entry]) -> str:

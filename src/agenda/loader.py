@@ -98,11 +98,13 @@ def parse_bytes(raw: bytes, source: str = "<schedule>") -> Schedule:
     return parse_schedule(text, source)
 
 
+def nonblocking(name: str, flags: int) -> int:
+    """open()'s opener for the schedule file: opening a FIFO would wait for a writer."""
+    return os.open(name, flags | os.O_NONBLOCK)
+
+
 def read_schedule_file(path: Path, source: str) -> bytes:
     """The bytes of a regular file; anything else (folder, FIFO, device) is a problem."""
-    def nonblocking(name: str, flags: int) -> int:  # opening a FIFO would wait for a writer
-        return os.open(name, flags | os.O_NONBLOCK)
-
     try:
         with open(path, "rb", opener=nonblocking) as stream:
             info = os.fstat(stream.fileno())

@@ -29,7 +29,7 @@ from agenda.errors import AgendaError, Problem, ScheduleError
 from agenda.format import MAX_NAME, SLUG
 from agenda.history import Entry, History, SessionChange, apply, caught_up, first_history, revise
 from agenda.i18n import _, said
-from agenda.loader import parse_bytes, read_schedule_file
+from agenda.loader import nonblocking, parse_bytes, read_schedule_file
 from agenda.model import Change, Revision, Schedule, Status, city_slug, iso
 
 FORMAT = "agenda-published/1"
@@ -267,9 +267,10 @@ def read_version(path: Path, source: str, known: Version | None = None,
 
 def digest_of_file(path: Path) -> str | None:
     """digest_of the bytes of a regular file, read a block at a time, never whole; None when
-    it is not a regular file (a FIFO is not waited on) or cannot be read."""
+    it is not a regular file (a FIFO is not waited on) or cannot be read. open() closes what it
+    opened when it fails; os.fdopen() of a folder's descriptor did not, at each look."""
     try:
-        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as stream:
+        with open(path, "rb", opener=nonblocking) as stream:
             if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
                 return None
             return hashlib.file_digest(stream, "sha256").hexdigest()

@@ -219,7 +219,7 @@ def shared_documents(version: Version, now: datetime, events: dict[str, bytes],
     for name, content_type in STATIC_FILES.items():
         yield Document(f"/static/{name}", content_type,
                        lambda name=name: (STATIC_FOLDER / name).read_bytes(), _digest(name))
-    made = (events, prints, feeds.changed_by(schedule.sessions, now) or feeds.NO_DATE)  # once
+    made = (events, prints, latest_update(schedule.sessions, now) or feeds.NO_DATE)  # once
     yield from _filtered(version, now, None, None, schedule.sessions, *made)
     for series in schedule.series:
         chosen = tuple(s for s in schedule.sessions if s.series.id == series.id)
@@ -513,7 +513,6 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
     """Build the folder of `version` at `now` into `target`, atomically: a folder there (damaged)
     is replaced once this one is complete. Files whose inputs are those of a file of `previous`
     are hard-linked from it; the Site built."""
-    target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     # One per call (two threads may build one target: the desk's preview), named with the pid.
     holder = Path(tempfile.mkdtemp(f".{os.getpid()}.tmp", f".{target.name}.", target.parent))

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
-from agenda.model import Change, Contact, Revision, Schedule, Session, Status
+from agenda.model import Change, Contact, Revision, Schedule, Session, Status, latest_update
 from agenda.render import links, wording
 from agenda.render.cards import session_image
 
@@ -49,12 +49,6 @@ def news(sessions: Iterable[Session], until: datetime | None = None
     return sorted(found, key=lambda pair: pair[1].at, reverse=True)
 
 
-def changed_by(sessions: Iterable[Session], until: datetime | None) -> datetime | None:
-    """The latest change of `sessions` made by `until` (never a date to come)."""
-    return max((t for s in sessions if (t := s.updated) and (until is None or t <= until)),
-               default=None)
-
-
 def feed_updated(schedule: Schedule, entries: Sequence[Session],
                  selected: Sequence[Session] | None = None, until: datetime | None = None,
                  listed: datetime | None = None, anyone: datetime | None = None) -> datetime:
@@ -65,8 +59,8 @@ def feed_updated(schedule: Schedule, entries: Sequence[Session],
     stamps += [s.end for s in entries if until and s.end and s.end <= until]
     # An edit outside the sessions; the feed losing one (a withdrawal, a move to another city).
     stamps += [t for t in (schedule.calendar.updated, listed) if t is not None]
-    moment = max(stamps, default=None) or changed_by(selected or (), until) or anyone \
-        or changed_by(schedule.sessions, until) or NO_DATE
+    moment = max(stamps, default=None) or latest_update(selected or (), until) or anyone \
+        or latest_update(schedule.sessions, until) or NO_DATE
     return moment.astimezone(schedule.calendar.timezone)
 
 
@@ -168,18 +162,18 @@ def build_entry(schedule: Schedule, session: Session, revision: Revision | None 
     return entry
 
 
-def build_feed(schedule: Schedule, sessions: Iterable[Session], self_url: str, self_type: str,
-               title: str | None = None, until: datetime | None = None,
-               updated: datetime | None = None) -> FeedGenerator:
-    """The feed of the announced sessions among `sessions` and their changes up to `until`;
-    `updated`, its date as the builder knows it (feed_updated), by default from its entries."""
+def _feed_bytes(schedule: Schedule, sessions: Iterable[Session], path: str, self_type: str,
+                title: str | None = None, until: datetime | None = None,
+                updated: datetime | None = None) -> bytes:
+    """The RSS or Atom (`self_type`) feed at `path` of the announced sessions among `sessions` and
+    their changes up to `until`; dated `updated` (as feed_updated), by default from its entries."""
     info = schedule.calendar
     organizer = info.organizer
     entries = sorted((s for s in sessions if s.announced is not None), key=lambda s: s.id)
     changes = news(entries, until)
     feed = FeedGenerator()
     feed.load_extension("media")  # its namespace, for the entries' share cards
-    feed.id(self_url)
+    feed.id(info.url(path))
     feed.title(title or info.name)
     about = info.description or info.name  # RSS requires a description
     # RSS readers take it as HTML, as an entry's: the schedule's markup stays text there too.
@@ -191,8 +185,8 @@ def build_feed(schedule: Schedule, sessions: Iterable[Session], self_url: str, s
     if organizer.email:
         feed.managingEditor(f"{organizer.email} ({organizer.name})")
     # feedgen takes the RSS channel <link> from the last link() call: the agenda page, last.
-    feed.link(href=self_url, rel="self", type=self_type)
-    feed.link(href=links.home_url(info), rel="alternate", type="text/html")
+    feed.link(href=info.url(path), rel="self", type=self_type)
+    feed.link(href=info.url("/"), rel="alternate", type="text/html")
     feed.generator(GENERATOR)
     feed.ttl(TTL_MINUTES)
     feed.updated(updated or feed_updated(schedule, entries, None, until))
@@ -201,20 +195,18 @@ def build_feed(schedule: Schedule, sessions: Iterable[Session], self_url: str, s
     dated.sort(key=lambda item: item[0], reverse=True)
     for _, session, revision in dated[:MAX_ENTRIES]:
         feed.add_entry(build_entry(schedule, session, revision, until), order="append")
-    return feed
+    return feed.rss_str(pretty=True) if self_type == RSS_TYPE else feed.atom_str(pretty=True)
 
 
 def rss_bytes(schedule: Schedule, sessions: Iterable[Session], title: str | None = None,
               until: datetime | None = None, path: str = links.RSS_PATH,
               updated: datetime | None = None) -> bytes:
     """The RSS 2.0 feed of `sessions`, at `path`."""
-    return build_feed(schedule, sessions, schedule.calendar.url(path), RSS_TYPE, title, until,
-                      updated).rss_str(pretty=True)
+    return _feed_bytes(schedule, sessions, path, RSS_TYPE, title, until, updated)
 
 
 def atom_bytes(schedule: Schedule, sessions: Iterable[Session], title: str | None = None,
                until: datetime | None = None, path: str = links.ATOM_PATH,
                updated: datetime | None = None) -> bytes:
     """The Atom 1.0 feed of `sessions`, at `path` (its URL is the feed's id)."""
-    return build_feed(schedule, sessions, schedule.calendar.url(path), ATOM_TYPE, title, until,
-                      updated).atom_str(pretty=True)
+    return _feed_bytes(schedule, sessions, path, ATOM_TYPE, title, until, updated)

@@ -21,12 +21,9 @@ from agenda.model import CalendarInfo, Planned, Schedule, Series, Session, Statu
 from agenda.render import links, wording
 from agenda.render.cards import CardImage, agenda_image, session_image
 
-SCHEMA_STATUS = {
-    Status.CONFIRMED: "https://schema.org/EventScheduled",
-    # schema.org has no "tentative": the event is still planned for that date.
-    Status.TENTATIVE: "https://schema.org/EventScheduled",
-    Status.CANCELLED: "https://schema.org/EventCancelled",
-}
+# schema.org's eventStatus. It has no "tentative": a tentative event is still scheduled.
+SCHEDULED = "https://schema.org/EventScheduled"
+CANCELLED = "https://schema.org/EventCancelled"
 RESCHEDULED = "https://schema.org/EventRescheduled"
 # The title and sentence of an error page (the app's, and 404.html): Werkzeug's are English.
 ERRORS = {
@@ -200,7 +197,7 @@ def _site(calendar: CalendarInfo) -> dict[str, Any]:
     # Open Graph wants language_TERRITORY: the tag's, else CLDR's likeliest ('fr_Latn_FR': FR).
     tag = Locale.parse(calendar.language, sep="-")
     likely = parse_locale(get_global("likely_subtags")[tag.language])[1]  # every language has one
-    return {"calendar": calendar, "home": "/", "home_url": links.home_url(calendar),
+    return {"calendar": calendar, "home": "/", "home_url": calendar.url("/"),
             "rss": links.RSS_PATH, "atom": links.ATOM_PATH, "json": links.EVENTS_JSON_PATH,
             "ics": links.CALENDAR_PATH,
             "og_locale": f"{tag.language}_{tag.territory or likely}"}
@@ -265,11 +262,12 @@ def event_jsonld(
         "startDate": session.start.isoformat(),
         "endDate": session.end.isoformat(),
         "eventAttendanceMode": "https://schema.org/OnlineEventAttendanceMode",
-        "eventStatus": RESCHEDULED if previous else SCHEMA_STATUS[session.status],
+        "eventStatus": RESCHEDULED if previous
+        else CANCELLED if session.is_cancelled else SCHEDULED,
         # A private join link must not be published; the page is where people go instead.
         "location": {"@type": "VirtualLocation", "url": session.public_video_url or page},
         "organizer": {"@type": "Organization", "name": calendar.organizer.name,
-                      "url": calendar.organizer.url or links.home_url(calendar)},
+                      "url": calendar.organizer.url or calendar.url("/")},
         "url": page,
         "inLanguage": calendar.language,
         "description": "\n".join(t for t in (session.title, session.description.strip()) if t)

@@ -36,7 +36,7 @@ def session_document(
         "id": session.id,
         "url": links.page_url(calendar, session),
         "json_url": calendar.url(links.session_path(session, ".json")),
-        "ics_url": links.ics_url(calendar, session) if session.is_dated else None,
+        "ics_url": calendar.url(links.session_path(session, ".ics")) if session.is_dated else None,
         "series": {"id": session.series.id, "title": session.series.title},
         "number": session.number,
         "city": session.city,
@@ -114,7 +114,7 @@ def schedule_document(
             "description": calendar.description,
             "language": calendar.language,
             "timezone": calendar.timezone.key,
-            "url": links.home_url(calendar),
+            "url": calendar.url("/"),
             "subscribe": links.subscribe_urls(calendar),
             "feeds": {"rss": calendar.url(links.RSS_PATH), "atom": calendar.url(links.ATOM_PATH),
                       "json": calendar.url(links.EVENTS_JSON_PATH)},
@@ -149,9 +149,7 @@ def events_bytes(schedule: Schedule, now: datetime | None = None) -> bytes:
             continue
         pieces.append(b"[")
         for number, s in enumerate(ordered(schedule)):
-            if number:
-                pieces.append(b",")
-            pieces.append(_compact(session_document(schedule, s, now)))
+            pieces += [b"," if number else b"", _compact(session_document(schedule, s, now))]
         pieces.append(b"]")
     pieces.append(b"}\n")
     return b"".join(pieces)

@@ -56,16 +56,6 @@ def page_url(calendar: CalendarInfo, session: Session) -> str:
     return calendar.url(session_path(session))
 
 
-def ics_url(calendar: CalendarInfo, session: Session) -> str:
-    """Absolute URL of the session's .ics download."""
-    return calendar.url(session_path(session, ".ics"))
-
-
-def home_url(calendar: CalendarInfo) -> str:
-    """Absolute URL of the agenda page (base_url + "/"): the feeds' alternate link."""
-    return calendar.url("/")
-
-
 def sitemap_xml(pages: list[tuple[str, datetime | None]]) -> bytes:
     """A sitemap (sitemaps.org 0.9) of `pages`: absolute URLs, with when each last changed."""
     urls = "".join(f"<url><loc>{escape(url)}</loc>"
@@ -108,6 +98,7 @@ def add_to_calendar(calendar: CalendarInfo, session: Session, past: bool) -> dic
         return None
     start, end = session.start.astimezone(UTC), session.end.astimezone(UTC)
     title, theme, link = wording.headline(session), session.title, session.public_video_url
+    ics = calendar.url(session_path(session, ".ics"))
     while True:
         details = "\n".join(t for t in (theme, page_url(calendar, session)) if t)
         venue = f"Visioconférence : {link}" if link else "Visioconférence"
@@ -118,7 +109,7 @@ def add_to_calendar(calendar: CalendarInfo, session: Session, past: bool) -> dic
                      "startdt": f"{start:%Y-%m-%dT%H:%M:%SZ}", "enddt": f"{end:%Y-%m-%dT%H:%M:%SZ}",
                      "subject": title, "body": details, "location": venue})
         found = {"google": f"{GOOGLE_TEMPLATE}?{google}", "outlook": f"{OUTLOOK_PERSONAL}?{ms}",
-                 "office365": f"{OUTLOOK_WORK}?{ms}", "ics": ics_url(calendar, session)}
+                 "office365": f"{OUTLOOK_WORK}?{ms}", "ics": ics}
         excess = max(map(len, found.values())) - LINK_LIMIT
         if excess <= 0 or not (theme or link or title):
             return found

@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, redirect, request
+from flask import Flask, Response, request
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 from werkzeug.routing import RequestRedirect
 
 from agenda.headers import DATA_SUFFIXES
 from agenda.render import html
-from agenda.web.serve import store
+from agenda.web.serve import moved, store
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +46,12 @@ def register(app: Flask) -> None:
 
     @app.before_request
     def redirect_within_base_url() -> Response | None:
-        # Werkzeug's redirects (merged or trailing slashes) have a Location built from the Host
-        # header: rebuilt from base_url, so that no request can choose where a redirect points.
-        moved = request.routing_exception
-        if not isinstance(moved, RequestRedirect):
+        # Werkzeug's redirects (merged or trailing slashes) have a Location built from the Host.
+        werkzeug = request.routing_exception
+        if not isinstance(werkzeug, RequestRedirect):
             return None
-        target = urlsplit(moved.new_url)
-        query = "?" + target.query if target.query else ""
-        return redirect(store().served().schedule.calendar.url(target.path) + query,
-                        code=moved.code)
+        target = urlsplit(werkzeug.new_url)
+        return moved(target.path, target.query, werkzeug.code)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:

@@ -84,18 +84,20 @@ def answer(path: str) -> Response:
     """The built file of this URL (its path form for a filtered query), or a French 404."""
     site = store().site()
     tidy = re.sub("/{2,}", "/", request.path).rstrip("/") or "/"  # a link's /events/x/, x//y
-    if tidy != request.path:
-        # Rebuilt from base_url, so that no request can choose where a redirect points.
-        merged = quote(tidy)  # as a URL: a %0D is no header break
-        query = request.query_string.decode("latin-1")
-        location = store().served().schedule.calendar.url(merged) + (f"?{query}" if query else "")
-        return redirect(location, code=308)  # type: ignore[return-value]
+    if tidy != request.path:  # quoted as a URL: a %0D is no header break
+        return moved(quote(tidy), request.query_string.decode("latin-1"), 308)
     typed = request.args.get("city", "").strip()  # a city as the query names it
     url = _path_form(path)
     entry = site.entries.get(url) if not url.startswith("/_") else None
     if entry is None:
         abort(404, description=missing(store().served().schedule, url, typed))
     return send(site, entry)
+
+
+def moved(path: str, query: str, code: int) -> Response:
+    """A redirect to `path` rebuilt from base_url, so that no request can choose where it points."""
+    location = store().served().schedule.calendar.url(path) + (f"?{query}" if query else "")
+    return redirect(location, code=code)  # type: ignore[return-value]
 
 
 def send(site: Site, entry: Entry, again: bool = True) -> Response:
