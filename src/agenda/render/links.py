@@ -63,7 +63,7 @@ def card_path(session: Session) -> str:
 
 
 def page_url(calendar: CalendarInfo, session: Session) -> str:
-    """Absolute URL of the session's page; the feeds' guid while base_url keeps its host."""
+    """Absolute URL of the session's page; the feeds' guid while base_url is https://<its host>."""
     return calendar.url(page_path(session))
 
 
