@@ -21,6 +21,7 @@ from agenda.published import (
     PublishedError,
     as_owner,
     digest_of_file,
+    moved,
     pending_changes,
     published_path,
     read_mark,
@@ -240,8 +241,9 @@ def build(outdir: Path, data: str | None, now: str | None, publish_first: bool) 
         if version is None:
             click.echo(_("{path}: no published version yet; publishing {target} starts its "
                          "history.", path=published, target=target))
-        if version is None or digest_of_file(target) != version.digest:
-            if version is not None and not publish_first:
+        edited = version is not None and digest_of_file(target) != version.digest
+        if version is None or edited or moved(version, clock):  # moved: as the service does
+            if edited and not publish_first:
                 changes = pending_changes(target, published, clock)[2]
                 click.echo(_("agenda: {path} differs from {label}, the published version; "
                              "nothing built. Not published yet:", path=target,

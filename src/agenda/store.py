@@ -127,7 +127,12 @@ class VersionStore:
         refuse_older(self.published_path, found, mark)
         if found is not None:
             with contextlib.suppress(CannotWrite):
-                remember(self.published_path, found)
+                remember(self.published_path, found)  # published again if new time zone rules
+                outcome = publish(self.path, self.published_path, self.clock(), raw=found.raw,
+                                  known=found, again=True)  # moved a session (published.moved)
+                found = outcome.version
+                if outcome.written:
+                    log.info("published %s", describe(outcome))
             return found
         # Nothing published yet: the first version comes from the file alone (its times too), so
         # any process derives the same one; written if we can, served either way (or ScheduleError).
