@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
@@ -290,9 +291,11 @@ def iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def latest_update(sessions: tuple[Session | Planned, ...] | list[Session]) -> datetime | None:
-    """The latest `updated` among these sessions (or planned dates), or None when none has one."""
-    return max((s.updated for s in sessions if s.updated is not None), default=None)
+def latest_update(sessions: Iterable[Session | Planned], until: datetime | None = None
+                  ) -> datetime | None:
+    """The latest `updated` of these sessions or planned dates (by `until`: none later), or None."""
+    return max((t for s in sessions if (t := s.updated) and (until is None or t <= until)),
+               default=None)
 
 
 # Letters NFKD does not split into a base letter and an accent.

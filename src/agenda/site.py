@@ -219,7 +219,7 @@ def shared_documents(version: Version, now: datetime, events: dict[str, bytes],
     for name, content_type in STATIC_FILES.items():
         yield Document(f"/static/{name}", content_type,
                        lambda name=name: (STATIC_FOLDER / name).read_bytes(), _digest(name))
-    made = (events, prints, feeds.changed_by(schedule.sessions, now) or feeds.NO_DATE)  # once
+    made = (events, prints, latest_update(schedule.sessions, now) or feeds.NO_DATE)  # once
     yield from _filtered(version, now, None, None, schedule.sessions, *made)
     for series in schedule.series:
         chosen = tuple(s for s in schedule.sessions if s.series.id == series.id)

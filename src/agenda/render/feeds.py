@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
-from agenda.model import Change, Contact, Revision, Schedule, Session, Status
+from agenda.model import Change, Contact, Revision, Schedule, Session, Status, latest_update
 from agenda.render import links, wording
 from agenda.render.cards import session_image
 
@@ -49,12 +49,6 @@ def news(sessions: Iterable[Session], until: datetime | None = None
     return sorted(found, key=lambda pair: pair[1].at, reverse=True)
 
 
-def changed_by(sessions: Iterable[Session], until: datetime | None) -> datetime | None:
-    """The latest change of `sessions` made by `until` (never a date to come)."""
-    return max((t for s in sessions if (t := s.updated) and (until is None or t <= until)),
-               default=None)
-
-
 def feed_updated(schedule: Schedule, entries: Sequence[Session],
                  selected: Sequence[Session] | None = None, until: datetime | None = None,
                  listed: datetime | None = None, anyone: datetime | None = None) -> datetime:
@@ -65,8 +59,8 @@ def feed_updated(schedule: Schedule, entries: Sequence[Session],
     stamps += [s.end for s in entries if until and s.end and s.end <= until]
     # An edit outside the sessions; the feed losing one (a withdrawal, a move to another city).
     stamps += [t for t in (schedule.calendar.updated, listed) if t is not None]
-    moment = max(stamps, default=None) or changed_by(selected or (), until) or anyone \
-        or changed_by(schedule.sessions, until) or NO_DATE
+    moment = max(stamps, default=None) or latest_update(selected or (), until) or anyone \
+        or latest_update(schedule.sessions, until) or NO_DATE
     return moment.astimezone(schedule.calendar.timezone)
 
 
