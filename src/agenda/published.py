@@ -404,14 +404,6 @@ def refuse_older(published: Path, found: Version | None, mark: Mark | None) -> N
             time=iso(mark.published), ways_out=ways_out))
 
 
-def remember(published: Path, version: Version) -> None:
-    """Move the mark up to `version` when it is newer (a history put back in place)."""
-    with publishing_lock(published):
-        mark = read_mark(published)
-        if mark is None or version.number > mark.version:
-            write_mark(published, version, True)
-
-
 def as_owner(schedule: Path) -> None:
     """As root, refuse to write in a data folder another user (the service) owns: CannotWrite."""
     folder = schedule.resolve().parent
@@ -494,7 +486,8 @@ def publish(
                                    source)
         if again and current is not known:
             return Outcome(current or known, (), False)  # published meanwhile: it stays
-        acknowledged = new_history or (mark.acknowledged if mark else current is not None)
+        newer = current is not None and (mark is None or current.number > mark.version)
+        acknowledged = new_history or newer or bool(mark and mark.acknowledged)  # newer: put back
         if current is not None and digest_of(data) == current.digest and not (
                 withdraw or behind or moved(current, now)):
             if new_history or mark is None or mark.version != current.number:
