@@ -241,17 +241,16 @@ def build(outdir: Path, data: str | None, now: str | None, publish_first: bool) 
         if version is None:
             click.echo(_("{path}: no published version yet; publishing {target} starts its "
                          "history.", path=published, target=target))
-        edited = version is not None and digest_of_file(target) != version.digest
-        if version is None or edited or moved(version, clock):  # moved: as the service does
-            if edited and not publish_first:
-                changes = pending_changes(target, published, clock)[2]
-                click.echo(_("agenda: {path} differs from {label}, the published version; "
-                             "nothing built. Not published yet:", path=target,
-                             label=version.label), err=True)
-                for change in changes or [_("(the text only: no session changes)")]:
-                    click.echo(f"  {change}", err=True)
-                _quit(_("Publish it first (agenda publish), or build with agenda build --publish."))
-            version = publish_file(target, published, clock).version
+        if version is not None and not publish_first and digest_of_file(target) != version.digest:
+            changes = pending_changes(target, published, clock)[2]
+            click.echo(_("agenda: {path} differs from {label}, the published version; "
+                         "nothing built. Not published yet:", path=target,
+                         label=version.label), err=True)
+            for change in changes or [_("(the text only: no session changes)")]:
+                click.echo(f"  {change}", err=True)
+            _quit(_("Publish it first (agenda publish), or build with agenda build --publish."))
+        if version is None or digest_of_file(target) != version.digest or moved(version, clock):
+            version = publish_file(target, published, clock).version  # moved: as at a start
         root = Path(os.environ.get("AGENDA_SITE") or site_root_for(target))
         built = ensure_site(root, version, moment, serve=now is None)  # pinned: not served
         count = site.export(built, outdir)

@@ -266,12 +266,6 @@ class Schedule:
         dated = [s for s in self.sessions if s.is_dated]
         return tuple(sorted(dated, key=lambda s: (s.start, s.id)))
 
-    @property
-    def last_modified(self) -> datetime | None:
-        """The latest `updated` of any session or planned date: HTTP Last-Modified for
-        whole-schedule outputs, which list both."""
-        return latest_update(self.sessions + self.planned)
-
     def ended_ids(self, now: datetime) -> frozenset[str]:
         """Ids of the sessions over at `now`: ended ones, and undated ones known to be held."""
         return frozenset(s.id for s in self.sessions if s.is_over(now))

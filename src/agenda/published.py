@@ -86,8 +86,7 @@ def make_version(raw: bytes, history: History, source: str,
 
 
 def moved(version: Version, now: datetime) -> bool:
-    """Whether this release shows a session or planned date of `version` otherwise than its
-    history says (new time zone rules moved its instant): its text is then published again."""
+    """Whether this release (new time zone rules) shows `version` otherwise than its history."""
     return bool(revise(version.history, version.schedule, version.schedule, now)[1])
 
 
