@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
 from click.testing import CliRunner
+from werkzeug.http import http_date, parse_date
 
 from agenda import create_app
 from agenda.cli import main
 from agenda.i18n import _, catalogue
 from agenda.loader import load_schedule
 from agenda.published import published_path
-from tests.conftest import MINIMAL, ROOT, SEVERAL, SHIPPED
+from tests.conftest import LYON_OCTOBER, MINIMAL, ROOT, SEVERAL, SHIPPED
 
 BAD = """
 [calendar]
@@ -411,3 +414,23 @@ def test_build_into_the_current_folder(
         assert result.exit_code == 0, result.output
         assert (tmp_path / "site" / "events" / "automne.html").is_file()
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".site")) == []
+
+
+def test_build_publish_dates_the_export_by_its_publication(runner: CliRunner, tmp_path: Path
+                                                           ) -> None:
+    # The export was built for the moment read before the publication: every document it
+    # changed kept its former Last-Modified (and modification time, nginx's), so that a
+    # client revalidating by date got a 304 for it, and for ever from a static host.
+    path = tmp_path / "sessions.toml"
+    path.write_text(MINIMAL + LYON_OCTOBER.replace("2026-10-21", "2099-10-21"), encoding="utf-8")
+    out = tmp_path / "out"
+    assert runner.invoke(main, ["build", "--publish", "--data", str(path), str(out)]).exit_code == 0
+    before = http_date((out / "events" / "lyon.html").stat().st_mtime)
+    path.write_text(path.read_text("utf-8") + 'title = "Un titre"\n', encoding="utf-8")
+    result = runner.invoke(main, ["build", "--publish", "--data", str(path), str(out)])
+    assert result.exit_code == 0, result.output
+    published = json.loads(path.with_name("sessions.published.json").read_bytes())["published"]
+    rows = [json.loads(line) for line in (out / "_manifest.jsonl").read_text("utf-8").splitlines()]
+    (modified,) = [row[6] for row in rows[1:] if row[0] == "/events/lyon"]
+    assert modified == http_date(datetime.fromisoformat(published).replace(microsecond=0)) != before
+    assert int((out / "events" / "lyon.html").stat().st_mtime) == parse_date(modified).timestamp()

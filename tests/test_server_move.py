@@ -14,6 +14,7 @@ from pathlib import Path
 
 import feedparser
 import icalendar
+import pytest
 import vobject
 from flask.testing import FlaskClient
 
@@ -52,27 +53,33 @@ def entries(data: bytes) -> dict[str, feedparser.FeedParserDict]:
 PATHS = ("/calendar.ics", "/rss.xml", "/atom.xml", "/cities/lyon/atom.xml")
 
 
-def moved(folder: Path) -> tuple[dict[str, bytes], dict[str, bytes]]:
-    """What subscribers fetch before and after the shipped schedule moves to NEW."""
+def moved(folder: Path, new: str = NEW) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """What subscribers fetch before and after the shipped schedule moves to `new`."""
     shutil.copy(SHIPPED.with_name("sessions.published.json"), folder)
     text = SHIPPED.read_text(encoding="utf-8") + LYON
     published(folder, text, FIRST)
     text += 'status = "cancelled"\n'
     client = published(folder, text, FIRST + timedelta(days=1))
     before = {path: client.get(path).data for path in PATHS}
-    client = published(folder, text.replace(OLD, NEW), MOVED)
+    client = published(folder, text.replace(OLD, new), MOVED)
     return before, {path: client.get(path).data for path in PATHS}
 
 
-def test_a_new_base_url_keeps_the_ids_of_the_news_feeds_entries(tmp_path: Path) -> None:
-    before, after = moved(tmp_path)
+@pytest.mark.parametrize("address", [NEW, "http://agenda.ceps-oing.org",
+                                     "https://agenda.ceps-oing.org:8443",
+                                     "http://evenements.ceps.eu:80"])
+def test_a_new_base_url_keeps_the_ids_of_the_news_feeds_entries(tmp_path: Path,
+                                                                address: str) -> None:
+    # Another scheme or port only (TLS added, a proxy's port) is a move too: every id was the
+    # page's URL with them, and a reader showed every announcement a second time.
+    before, after = moved(tmp_path, address)
     for path in PATHS[1:]:
         old, new = entries(before[path]), entries(after[path])
         # A feed reader keeps entries by id: the same ids, no entry shown a second time.
         assert list(new) == list(old), path
         assert sum("/events/lyon" in i for i in new) == 2, path  # announced, then cancelled
         for entry in new.values():
-            assert entry.link.startswith(NEW + "/events/"), path
+            assert entry.link.startswith(address + "/events/"), path
 
 
 def test_a_new_base_url_keeps_the_uids_and_reaches_every_calendar(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from agenda.published import (
     PublishedError,
     as_owner,
     digest_of_file,
+    moved,
     pending_changes,
     published_path,
     read_mark,
@@ -234,21 +235,22 @@ def build(outdir: Path, data: str | None, now: str | None, publish_first: bool) 
     published = _published_for(target)
     try:
         as_owner(target)
-        moment = fixed_moment(now) if now else datetime.now(UTC)
+        clock = datetime.now(UTC)  # dates a publication; built for it too: dated as it is
+        moment = fixed_moment(now) if now else clock
         version = read_version(published, str(target))
         if version is None:
             click.echo(_("{path}: no published version yet; publishing {target} starts its "
                          "history.", path=published, target=target))
-        if version is None or digest_of_file(target) != version.digest:
-            if version is not None and not publish_first:
-                changes = pending_changes(target, published, datetime.now(UTC))[2]
-                click.echo(_("agenda: {path} differs from {label}, the published version; "
-                             "nothing built. Not published yet:", path=target,
-                             label=version.label), err=True)
-                for change in changes or [_("(the text only: no session changes)")]:
-                    click.echo(f"  {change}", err=True)
-                _quit(_("Publish it first (agenda publish), or build with agenda build --publish."))
-            version = publish_file(target, published, datetime.now(UTC)).version
+        if version is not None and not publish_first and digest_of_file(target) != version.digest:
+            changes = pending_changes(target, published, clock)[2]
+            click.echo(_("agenda: {path} differs from {label}, the published version; "
+                         "nothing built. Not published yet:", path=target,
+                         label=version.label), err=True)
+            for change in changes or [_("(the text only: no session changes)")]:
+                click.echo(f"  {change}", err=True)
+            _quit(_("Publish it first (agenda publish), or build with agenda build --publish."))
+        if version is None or digest_of_file(target) != version.digest or moved(version, clock):
+            version = publish_file(target, published, clock).version  # moved: as at a start
         root = Path(os.environ.get("AGENDA_SITE") or site_root_for(target))
         built = ensure_site(root, version, moment, serve=now is None)  # pinned: not served
         count = site.export(built, outdir)

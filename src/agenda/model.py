@@ -266,12 +266,6 @@ class Schedule:
         dated = [s for s in self.sessions if s.is_dated]
         return tuple(sorted(dated, key=lambda s: (s.start, s.id)))
 
-    @property
-    def last_modified(self) -> datetime | None:
-        """The latest `updated` of any session or planned date: HTTP Last-Modified for
-        whole-schedule outputs, which list both."""
-        return latest_update(self.sessions + self.planned)
-
     def planned_at(self, now: datetime | None) -> tuple[Planned, ...]:
         """The planned dates still to come at `now` (all of them without a moment)."""
         return tuple(p for p in self.planned if now is None or p.end > now)
@@ -297,8 +291,7 @@ def iso(moment: datetime | None) -> str | None:
 
 def latest_update(sessions: Iterable[Session | Planned], until: datetime | None = None
                   ) -> datetime | None:
-    """The latest `updated` among these sessions (or planned dates), made by `until` if given
-    (never a date to come); None when none has one."""
+    """The latest `updated` of these sessions or planned dates (by `until`: none later), or None."""
     return max((t for s in sessions if (t := s.updated) and (until is None or t <= until)),
                default=None)
 

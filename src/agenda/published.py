@@ -85,6 +85,11 @@ def make_version(raw: bytes, history: History, source: str,
                    raw=raw, schedule=apply(schedule, history), history=history)
 
 
+def moved(version: Version, now: datetime) -> bool:
+    """Whether this release (new time zone rules) shows `version` otherwise than its history."""
+    return bool(revise(version.history, version.schedule, version.schedule, now)[1])
+
+
 def first_version(raw: bytes, source: str) -> Version:
     """The first version of a schedule file that has no history yet: times from the file alone."""
     schedule = parse_bytes(raw, source)
@@ -399,14 +404,6 @@ def refuse_older(published: Path, found: Version | None, mark: Mark | None) -> N
             time=iso(mark.published), ways_out=ways_out))
 
 
-def remember(published: Path, version: Version) -> None:
-    """Move the mark up to `version` when it is newer (a history put back in place)."""
-    with publishing_lock(published):
-        mark = read_mark(published)
-        if mark is None or version.number > mark.version:
-            write_mark(published, version, True)
-
-
 def as_owner(schedule: Path) -> None:
     """As root, refuse to write in a data folder another user (the service) owns: CannotWrite."""
     folder = schedule.resolve().parent
@@ -454,14 +451,15 @@ def publish(
     schedule_path: Path, published: Path, now: datetime, raw: bytes | None = None,
     withdraw: Collection[str] = (), known: Version | None = None, built: Mark | None = None,
     correction: bool | None = None, editor: str | None = None, new_history: bool = False,
-    held: bool = False,
+    held: bool = False, again: bool = False,
 ) -> Outcome:
     """Publish the schedule file (or `raw`, its bytes read) under the lock (`held`: by the
     caller): the first process to hold it writes the new version, one coming second writes
     nothing. Raises ScheduleError (nothing published), PublishedError (HistoryBehind: older
     than the mark or `built`, read_mark's) or CannotWrite. `known`, the version the caller
     serves, is reused when the file still holds it; `correction`, `editor`: history.revise's;
-    `new_history` builds on any history on disk (or none) and acknowledges it."""
+    `new_history` builds on any history on disk (or none) and acknowledges it; `again`: `raw`
+    is `known`'s text, not published again if another version was published meanwhile."""
     source = str(schedule_path)
     with contextlib.nullcontext() if held else publishing_lock(published):
         # What a publisher killed while writing left: mkstemp's names, the prefix, 8 of [a-z0-9_].
@@ -486,8 +484,12 @@ def publish(
         if behind is not None and current is not None:
             current = make_version(current.raw, caught_up(current.history, behind.version, now),
                                    source)
-        acknowledged = new_history or (mark.acknowledged if mark else current is not None)
-        if current is not None and digest_of(data) == current.digest and not (withdraw or behind):
+        if again and current is not known:
+            return Outcome(current or known, (), False)  # published meanwhile: it stays
+        newer = current is not None and (mark is None or current.number > mark.version)
+        acknowledged = new_history or newer or bool(mark and mark.acknowledged)  # newer: put back
+        if current is not None and digest_of(data) == current.digest and not (
+                withdraw or behind or moved(current, now)):
             if new_history or mark is None or mark.version != current.number:
                 write_mark(published, current, acknowledged)
             return Outcome(current, (), False)
@@ -511,7 +513,7 @@ def pending_changes(schedule_path: Path, published: Path, now: datetime, built: 
     current = read_version(published, source)
     refuse_older(published, current, mark)
     data = read_schedule_file(schedule_path, str(schedule_path))
-    if current is not None and digest_of(data) == current.digest:
+    if current is not None and digest_of(data) == current.digest and not moved(current, now):
         return current, current, []
     version, changes = next_version(current, data, source, now)
     return current, version, changes

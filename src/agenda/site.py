@@ -202,7 +202,8 @@ def shared_documents(version: Version, now: datetime, events: dict[str, bytes],
     updated = calendar.updated
     since, _ = period(schedule, now)
     whole = f"{version.number}:{version.digest}"  # a version never changes
-    ended = _dated(schedule.last_modified, calendar.listed.get(list_key()))
+    ended = _dated(latest_update(schedule.sessions + schedule.planned),  # all they list
+                   calendar.listed.get(list_key()))
 
     for path, content_type, render, headers in (  # what changes with any session
             ("/", HTML_TYPE, html.agenda_page, ()),

@@ -52,7 +52,6 @@ from agenda.published import (
     read_mark,
     read_version,
     refuse_older,
-    remember,
 )
 
 log = logging.getLogger(__name__)
@@ -126,9 +125,7 @@ class VersionStore:
         found = read_version(self.published_path, str(self.path))
         refuse_older(self.published_path, found, mark)
         if found is not None:
-            with contextlib.suppress(CannotWrite):
-                remember(self.published_path, found)
-            return found
+            return found  # poll(), next, moves the mark up to it, published again if need be
         # Nothing published yet: the first version comes from the file alone (its times too), so
         # any process derives the same one; written if we can, served either way (or ScheduleError).
         raw = read_schedule_file(self.path, str(self.path))
@@ -269,8 +266,12 @@ class VersionStore:
             "confirm this new history", path=self.published_path, name=self.published_path.name))
         if found is None:
             return
-        with contextlib.suppress(CannotWrite, PublishedError):  # a history put back: if newer
-            remember(self.published_path, found)
+        with contextlib.suppress(CannotWrite, PublishedError):  # the mark moved up to it (a
+            outcome = publish(self.path, self.published_path, self.clock(), raw=found.raw,
+                              known=found, again=True)  # history put back); published again
+            found = outcome.version  # if new time zone rules moved a session (published.moved)
+            if outcome.written:
+                log.info("published %s", describe(outcome))
         if (found.number, found.digest) != (current.number, current.digest):
             self._swap(found)
 

@@ -124,14 +124,14 @@ def entry_html(schedule: Schedule, session: Session, over: bool) -> str:
 
 def build_entry(schedule: Schedule, session: Session, revision: Revision | None = None,
                 until: datetime | None = None) -> FeedEntry:
-    """The entry of an announced session, its id/guid its page's URL at its UID's host; or of its
-    change `revision`, dated at it, both with '#revision-<SEQUENCE>', its title atop the body."""
+    """An announced session's entry, its id its page's URL at its UID's host and in https (for any
+    base_url); or its change `revision`'s, dated at it, with '#revision-<SEQUENCE>', title atop."""
     info = schedule.calendar
     zone = info.timezone
     anchor = f"#{links.REVISION_ANCHOR.format(revision.sequence)}" if revision else ""
     page = links.page_url(info, session) + anchor  # a change's: its line in the page's history
     host = session.uid.rpartition("@")[2] or info.host
-    guid = page if host == info.host else urlsplit(page)._replace(netloc=host).geturl()
+    guid = urlsplit(page)._replace(scheme="https", netloc=host).geturl()
     over = session.is_over(until) if until else session.is_known_held
     body = entry_html(schedule, session, over)
     entry = FeedEntry()

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from icalendar import Calendar, Event, Timezone, vCalAddress, vCategory, vDuration, vText, vUri
 
-from agenda.model import CalendarInfo, Planned, Schedule, Session
+from agenda.model import CalendarInfo, Planned, Schedule, Session, latest_update
 from agenda.render import links, wording
 from agenda.render.vtimezone import build_vtimezone
 
@@ -127,7 +127,8 @@ def _timezones(schedule: Schedule, span: Sequence[Session | Planned]) -> Iterato
     """The VTIMEZONEs a calendar of `span` needs, from its first start to its last end."""
     if not span:  # the zone at a fixed moment: RFC 5545 wants a component, even without events
         zone = schedule.calendar.timezone
-        moment = (schedule.last_modified or datetime(1970, 1, 1, tzinfo=UTC)).astimezone(zone)
+        latest = latest_update(schedule.sessions + schedule.planned)  # a moment of the data
+        moment = (latest or datetime(1970, 1, 1, tzinfo=UTC)).astimezone(zone)
         yield build_vtimezone(zone, moment, moment, None)
         return
     first, last = min(s.start for s in span if s.start), max(s.end for s in span if s.end)

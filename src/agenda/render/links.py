@@ -52,7 +52,7 @@ def session_path(session: Session, suffix: str = "") -> str:
 
 
 def page_url(calendar: CalendarInfo, session: Session) -> str:
-    """Absolute URL of the session's page; the feeds' guid while base_url keeps its host."""
+    """Absolute URL of the session's page; the feeds' guid while base_url is https://<its host>."""
     return calendar.url(session_path(session))
 
 
