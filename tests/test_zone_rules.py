@@ -158,3 +158,26 @@ def test_agenda_build_and_check_with_new_zone_rules_revise_the_sessions_they_mov
     assert (outdir / "calendar.ics").stat().st_mtime > before[1]  # nginx's Last-Modified, ETag
     assert events((outdir / "calendar.ics").read_bytes())[LILLE]["SEQUENCE"] == \
         events(before[0])[LILLE]["SEQUENCE"] + 1
+
+
+def test_a_worker_checks_its_zone_rules_against_the_history_once_not_at_every_edit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A release's rules do not change while it runs, and a version another process of it
+    published was revised under them: checking them again at every edit cost each worker a
+    revision of the whole schedule (27 MiB more at 10,000 sessions, past the memory target)."""
+    from agenda import published
+    from agenda.store import VersionStore
+    from tests.test_site_folders import data_copy, edit
+
+    path = data_copy(tmp_path)
+    checked: list[int] = []
+    real = published.moved
+    monkeypatch.setattr(published, "moved", lambda v, now: checked.append(v.number) or real(v, now))
+    worker = VersionStore(path, settle=0, watch=False)
+    assert len(checked) == 1  # at its start
+    edit(path, "Saint-Étienne", "Saint-Chamond")
+    VersionStore(path, settle=0, watch=False)  # another process publishes the edit
+    checked.clear()
+    worker.poll()
+    assert worker.current().number > 1 and checked == []

@@ -268,8 +268,10 @@ class VersionStore:
             return
         with contextlib.suppress(CannotWrite, PublishedError):  # the mark moved up to it (a
             outcome = publish(self.path, self.published_path, self.clock(), raw=found.raw,
-                              known=found, again=True)  # history put back); published again
-            found = outcome.version  # if new time zone rules moved a session (published.moved)
+                              known=found, again=True, rules=found is current)  # history put
+            found = outcome.version  # back); published again if this release's time zone rules
+            # moved a session (published.moved): asked of the version it started with, not of
+            # one another process of this release published since, under the same rules.
             if outcome.written:
                 log.info("published %s", describe(outcome))
         if (found.number, found.digest) != (current.number, current.digest):
