@@ -451,7 +451,7 @@ def publish(
     schedule_path: Path, published: Path, now: datetime, raw: bytes | None = None,
     withdraw: Collection[str] = (), known: Version | None = None, built: Mark | None = None,
     correction: bool | None = None, editor: str | None = None, new_history: bool = False,
-    held: bool = False, again: bool = False, rules: bool = True,
+    held: bool = False, again: bool = False,
 ) -> Outcome:
     """Publish the schedule file (or `raw`, its bytes read) under the lock (`held`: by the
     caller): the first process to hold it writes the new version, one coming second writes
@@ -459,8 +459,7 @@ def publish(
     than the mark or `built`, read_mark's) or CannotWrite. `known`, the version the caller
     serves, is reused when the file still holds it; `correction`, `editor`: history.revise's;
     `new_history` builds on any history on disk (or none) and acknowledges it; `again`: `raw`
-    is `known`'s text, not published again if another version was published meanwhile; `rules`
-    false: this release's time zone rules are those of the history (`moved` is not asked)."""
+    is `known`'s text, not published again if another version was published meanwhile."""
     source = str(schedule_path)
     with contextlib.nullcontext() if held else publishing_lock(published):
         # What a publisher killed while writing left: mkstemp's names, the prefix, 8 of [a-z0-9_].
@@ -490,7 +489,7 @@ def publish(
         newer = current is not None and (mark is None or current.number > mark.version)
         acknowledged = new_history or newer or bool(mark and mark.acknowledged)  # newer: put back
         if current is not None and digest_of(data) == current.digest and not (
-                withdraw or behind or rules and moved(current, now)):
+                withdraw or behind or moved(current, now)):
             if new_history or mark is None or mark.version != current.number:
                 write_mark(published, current, acknowledged)
             return Outcome(current, (), False)

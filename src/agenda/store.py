@@ -266,14 +266,16 @@ class VersionStore:
             "confirm this new history", path=self.published_path, name=self.published_path.name))
         if found is None:
             return
-        with contextlib.suppress(CannotWrite, PublishedError):  # the mark moved up to it (a
-            outcome = publish(self.path, self.published_path, self.clock(), raw=found.raw,
-                              known=found, again=True, rules=found is current)  # history put
-            found = outcome.version  # back); published again if this release's time zone rules
-            # moved a session (published.moved): asked of the version it started with, not of
-            # one another process of this release published since, under the same rules.
-            if outcome.written:
-                log.info("published %s", describe(outcome))
+        # The version it started with, or a history put back (newer than the mark): the mark
+        # moved up to it, published again if this release's time zone rules moved a session
+        # (published.moved). Not one another process of this release published under them.
+        with contextlib.suppress(CannotWrite, PublishedError):
+            if found is current or mark is None or found.number > mark.version:
+                outcome = publish(self.path, self.published_path, self.clock(), raw=found.raw,
+                                  known=found, again=True)
+                found = outcome.version
+                if outcome.written:
+                    log.info("published %s", describe(outcome))
         if (found.number, found.digest) != (current.number, current.digest):
             self._swap(found)
 
