@@ -95,6 +95,14 @@ PATHS = ("/calendar.ics", "/events/lille.ics", "/rss.xml", "/atom.xml", "/events
          "/events/lille.json", "/events.json", "/")
 
 
+def far_published(tmp_path: Path, runner: CliRunner) -> Path:
+    """FAR's schedule file, published under today's rules."""
+    path = tmp_path / "sessions.toml"
+    path.write_text(FAR, encoding="utf-8")
+    assert runner.invoke(main, ["publish", "--new-history", str(path)]).exit_code == 0
+    return path
+
+
 def test_a_restart_with_new_zone_rules_revises_the_sessions_they_moved(
     tmp_path: Path, runner: CliRunner, request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
@@ -104,9 +112,7 @@ def test_a_restart_with_new_zone_rules_revises_the_sessions_they_moved(
     # alone, until someone edited the file. A calendar that takes an event again only when
     # its SEQUENCE grows kept Lille an hour off; a client revalidating by date (nginx dates
     # the files by them) got 304 and the old VTIMEZONE.
-    path = tmp_path / "sessions.toml"
-    path.write_text(FAR, encoding="utf-8")
-    assert runner.invoke(main, ["publish", "--new-history", str(path)]).exit_code == 0
+    path = far_published(tmp_path, runner)
     client = create_app({"AGENDA_DATA": str(path), "TESTING": True}).test_client()
     before = {p: client.get(p) for p in PATHS}
     mtime = (tmp_path / "sessions.site" / "current" / "calendar.ics").stat().st_mtime
@@ -141,9 +147,7 @@ def test_agenda_build_and_check_with_new_zone_rules_revise_the_sessions_they_mov
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The same for a static host: `agenda build` (and `agenda check`) with new rules.
-    path = tmp_path / "sessions.toml"
-    path.write_text(FAR, encoding="utf-8")
-    assert runner.invoke(main, ["publish", "--new-history", str(path)]).exit_code == 0
+    path = far_published(tmp_path, runner)
     outdir = tmp_path / "export"
     assert runner.invoke(main, ["build", "--data", str(path), str(outdir)]).exit_code == 0
     before = (outdir / "calendar.ics").read_bytes(), (outdir / "calendar.ics").stat().st_mtime
