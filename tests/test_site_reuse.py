@@ -9,6 +9,7 @@ two folders must hold the same files with the same bytes, dates and manifest ent
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 from datetime import datetime, timedelta
@@ -118,3 +119,28 @@ def test_a_folder_built_from_the_previous_one_is_the_folder_built_from_nothing(
                     or re.fullmatch(r"/events/[^/.]+", p)}
             assert kept <= built.entries.keys(), (step, kept - built.entries.keys())
             before = built
+
+
+def test_an_edit_serializes_the_json_document_of_the_session_edited_alone(monkeypatch) -> None:
+    # /events.json is made of the sessions' /events/<id>.json, as the calendars are of their
+    # VEVENTs: a session's document is serialized once a build, and an edit of one session
+    # serializes one, not one per session.
+    from agenda.render import json_api
+
+    made: list[str] = []
+    document = json_api.session_document
+    monkeypatch.setattr(json_api, "session_document", lambda schedule, s, now=None: (
+        made.append(s.id) or document(schedule, s, now)))
+    with tempfile.TemporaryDirectory() as scratch:
+        version = first_version(RAW.encode("utf-8"), "sessions.toml")
+        at = START + timedelta(weeks=60)  # after every date the file holds: none clamped
+        before = site.build(version, at, Path(scratch) / "0", workers=1)
+        assert sorted(made) == sorted(s.id for s in version.schedule.sessions)  # once each
+        made.clear()
+        at += timedelta(minutes=1)
+        edited = _publish(version, "retitle", False, at)
+        built = site.build(edited, at, Path(scratch) / "1", before, workers=1)
+        assert made == ["printemps"], made
+        whole = json.loads((built.folder / "events.json").read_bytes())
+        assert whole["sessions"] == [json.loads((built.folder / f"events/{s['id']}.json")
+                                                .read_bytes()) for s in whole["sessions"]]

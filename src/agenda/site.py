@@ -26,9 +26,10 @@ import tempfile
 import time
 import zoneinfo
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -193,10 +194,11 @@ def session_documents(version: Version, now: datetime, prints: dict[str, str]
                            _digest(calendar, path, at), _dated(at, calendar.updated))
 
 
-def shared_documents(version: Version, now: datetime, events: dict[str, bytes],
-                     prints: dict[str, str]) -> Iterator[Document]:
+def shared_documents(version: Version, now: datetime, events: Mapping[str, bytes],
+                     prints: dict[str, str], members: Mapping[str, bytes]) -> Iterator[Document]:
     """The documents of the whole schedule, each series and city, and the sessions' .ics, at
-    `now`, from the VEVENTs of `session_documents` (`events`) and `fingerprints` (`prints`)."""
+    `now`, from the VEVENTs and JSON documents of `session_documents` (`events`, `members`: by
+    session id) and `fingerprints` (`prints`)."""
     schedule = version.schedule
     calendar = schedule.calendar
     updated = calendar.updated
@@ -209,7 +211,8 @@ def shared_documents(version: Version, now: datetime, events: dict[str, bytes],
             ("/", HTML_TYPE, html.agenda_page, ()),
             ("/embed", HTML_TYPE, html.embed_page, tuple(security("/embed", ANY_FRAMING))),
             (links.AGENDA_CARD_PATH, PNG_TYPE, cards.agenda_card, ()),
-            (links.EVENTS_JSON_PATH, JSON_TYPE, json_api.events_bytes, DESCRIBED)):
+            (links.EVENTS_JSON_PATH, JSON_TYPE, partial(json_api.events_bytes, members=members),
+             DESCRIBED)):
         yield Document(path, content_type, lambda r=render: r(schedule, now),
                        _digest(whole, path, since), _dated(ended, since, updated), headers)
     yield Document(links.EVENTS_SCHEMA_PATH, SCHEMA_TYPE,
@@ -246,7 +249,7 @@ def shared_documents(version: Version, now: datetime, events: dict[str, bytes],
 
 
 def _filtered(version: Version, now: datetime, series_id: str | None, city: str | None,
-              chosen: tuple[Session, ...], events: dict[str, bytes], prints: dict[str, str],
+              chosen: tuple[Session, ...], events: Mapping[str, bytes], prints: dict[str, str],
               anyone: datetime, series_title: str | None = None) -> Iterator[Document]:
     """The calendar and news feeds of the whole schedule, a series or a city (a series gone
     from the schedule by its `series_title`); `anyone`: feeds.feed_updated's."""
@@ -497,16 +500,28 @@ def _shared(entries: list[Entry]) -> list[Entry]:
             for e in entries]
 
 
-def _parts(entries: Iterable[Entry], folder: Path) -> dict[str, bytes]:
-    """The serialized VEVENTs among `entries`, read in `folder`, by session id (a part gone
-    is left out: the calendars make it again)."""
-    found = {}
-    for entry in entries:
-        if entry.path.startswith(PARTS):
-            with contextlib.suppress(OSError):
-                found[entry.path.rsplit("/", 1)[-1].removesuffix(".vevent")] = \
-                    (folder / entry.file).read_bytes()
-    return found
+class _Files(Mapping[str, bytes]):
+    """The bytes of files by key, read when asked, never all held (10,000 VEVENTs or JSON
+    documents); a file gone is missing: what needs it renders it again."""
+
+    def __init__(self, entries: Iterable[tuple[Entry, str]], prefix: str, suffix: str) -> None:
+        """The files of `entries` (each with the folder holding it) whose URL path starts with
+        `prefix` and ends with `suffix`, by what is between (a session id)."""
+        self.paths = {e.path[len(prefix):-len(suffix)]: f"{folder}/{e.file}" for e, folder
+                      in entries if e.path.startswith(prefix) and e.path.endswith(suffix)}
+
+    def __getitem__(self, key: str) -> bytes:
+        try:
+            with open(self.paths[key], "rb") as file:
+                return file.read()
+        except OSError:
+            raise KeyError(key) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.paths)
+
+    def __len__(self) -> int:
+        return len(self.paths)
 
 
 def build(version: Version, now: datetime, target: Path, previous: Site | None = None,
@@ -526,8 +541,11 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
         now = since or min(now, feeds.NO_DATE)  # the period's documents are those of its start
         reused, todo = _sort_out(session_documents(version, now, prints), since, previous)
         entries = _render_all(todo, temporary, workers)
-        events = _parts(entries, temporary) | (_parts(reused, previous.folder) if previous else {})
-        more, todo = _sort_out(shared_documents(version, now, events, prints), since, previous)
+        made = [(e, temporary) for e in entries] + [(e, previous.folder) for e in reused
+                                                     if previous is not None]
+        parts = (_Files(made, f"{PARTS}events/", ".vevent"),
+                 prints, _Files(made, f"{links.SESSIONS_FOLDER}/", ".json"))
+        more, todo = _sort_out(shared_documents(version, now, *parts), since, previous)
         reused += more
         # Every file reused is linked while the workers render the rest.
         source, folders, linked = f"{previous.folder}/" if previous else "", set[str](), []
@@ -537,8 +555,7 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
         if gone:  # a file of the previous folder is missing: rendered again, as the others
             entries += [render_one(_clamped(d, since), temporary) for found in (
                 session_documents(version, now, prints),
-                shared_documents(version, now, events, prints)) for d in found if d.path in gone]
-        events.clear()  # 10,000 VEVENTs: not kept while the manifest is written
+                shared_documents(version, now, *parts)) for d in found if d.path in gone]
         entries = _shared([e for e, done in zip(reused, linked, strict=True) if done] + entries)
         entries.append(render_one(_sitemap(version.schedule, entries), temporary))
         entries.sort(key=lambda e: e.path)
