@@ -144,3 +144,21 @@ def test_an_edit_serializes_the_json_document_of_the_session_edited_alone(monkey
         whole = json.loads((built.folder / "events.json").read_bytes())
         assert whole["sessions"] == [json.loads((built.folder / f"events/{s['id']}.json")
                                                 .read_bytes()) for s in whole["sessions"]]
+
+
+def test_a_cut_part_of_the_previous_folder_is_never_copied_into_a_whole_document() -> None:
+    # A file cut short in the folder served (a disk full, a power cut) is served by nobody: the
+    # app builds its folder anew. The next build must not copy it into /events.json or the feeds.
+    with tempfile.TemporaryDirectory() as scratch:
+        version = first_version(RAW.encode("utf-8"), "sessions.toml")
+        at = START + timedelta(weeks=60)
+        before = site.build(version, at, Path(scratch) / "0", workers=1)
+        for name in ("events/automne.json", "_parts/events/automne.vevent"):
+            (before.folder / name).write_bytes((before.folder / name).read_bytes()[:40])
+        at += timedelta(minutes=1)
+        edited = _publish(version, "retitle", False, at)
+        built = site.build(edited, at, Path(scratch) / "1", before, workers=1)
+        fresh = site.build(edited, at, Path(scratch) / "2", workers=1)
+        for name in ("events.json", "calendar.ics", "series/essais/calendar.ics"):
+            assert (built.folder / name).read_bytes() == (fresh.folder / name).read_bytes(), name
+        assert json.loads((built.folder / "events.json").read_bytes())["sessions"]

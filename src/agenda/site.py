@@ -502,26 +502,26 @@ def _shared(entries: list[Entry]) -> list[Entry]:
 
 class _Files(Mapping[str, bytes]):
     """The bytes of files by key, read when asked, never all held (10,000 VEVENTs or JSON
-    documents); a file gone is missing: what needs it renders it again."""
+    documents); a file gone or cut (not its manifest size) is missing: it is rendered again."""
 
     def __init__(self, entries: Iterable[tuple[Entry, str]], prefix: str, suffix: str) -> None:
         """The files of `entries` (each with the folder holding it) whose URL path starts with
         `prefix` and ends with `suffix`, by what is between (a session id)."""
-        self.paths = {e.path[len(prefix):-len(suffix)]: f"{folder}/{e.file}" for e, folder
-                      in entries if e.path.startswith(prefix) and e.path.endswith(suffix)}
+        self.files = {e.path[len(prefix):-len(suffix)]: (f"{folder}/{e.file}", e.size) for e,
+                      folder in entries if e.path.startswith(prefix) and e.path.endswith(suffix)}
 
     def __getitem__(self, key: str) -> bytes:
-        try:
-            with open(self.paths[key], "rb") as file:
-                return file.read()
-        except OSError:
-            raise KeyError(key) from None
+        name, size = self.files[key]
+        with contextlib.suppress(OSError), open(name, "rb") as file:
+            if len(data := file.read()) == size:
+                return data
+        raise KeyError(key)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.paths)
+        return iter(self.files)
 
     def __len__(self) -> int:
-        return len(self.paths)
+        return len(self.files)
 
 
 def build(version: Version, now: datetime, target: Path, previous: Site | None = None,
