@@ -103,7 +103,7 @@ class Document:
     path: str
     content_type: str
     render: Callable[[], bytes]
-    key: str  # equal keys, equal bytes: the file of a previous folder is reused
+    key: str  # at one path, equal keys, equal bytes: the file of a previous folder is reused
     modified: datetime | None = None
     headers: tuple[tuple[str, str], ...] = ()
 
@@ -176,9 +176,9 @@ def session_documents(version: Version, now: datetime, prints: dict[str, str]
         if session.is_dated:
             path = f"{PARTS}events/{session.id}.vevent"
             yield Document(path, PART_TYPE, lambda s=session: ical.event_bytes(calendar, s),
-                           _digest(prints[session.id], path))
+                           prints[session.id])
         past = session.is_over(now)
-        made_of = (prints[session.id], past)
+        made_of = f"{prints[session.id]}{'-past' if past else ''}"  # a key (no path: see Document)
         modified = _dated(session.updated, calendar.updated, calendar.listed.get(session.id),
                           session.end if past else None)  # (listed: its announcement moved)
         for suffix, content_type, render, headers in (
@@ -186,7 +186,7 @@ def session_documents(version: Version, now: datetime, prints: dict[str, str]
                 (".json", JSON_TYPE, json_api.session_bytes, DESCRIBED)):
             path = links.session_path(session, suffix)
             yield Document(path, content_type, lambda s=session, r=render: r(schedule, s, now),
-                           _digest(made_of, path), modified, headers)
+                           made_of, modified, headers)
     for key, entry in version.history.sessions.items():  # its address says so, not a 404
         if (at := entry.withdrawn) is not None and schedule.session(key) is None:
             path = f"{links.SESSIONS_FOLDER}/{key}"
@@ -244,7 +244,7 @@ def shared_documents(version: Version, now: datetime, events: Mapping[str, bytes
             yield Document(
                 path, ICAL_TYPE,
                 lambda s=session: ical.session_bytes(schedule, s, events.get(s.id)),
-                _digest(prints[session.id], path), _dated(session.updated, updated),
+                prints[session.id], _dated(session.updated, updated),
                 (("Content-Disposition", f'attachment; filename="{session.id}.ics"'),))
 
 
