@@ -196,8 +196,8 @@ class Session:
 
     @property
     def public_video_url(self) -> str | None:
-        """The video link when it may be published; private links never leave the model."""
-        return self.video_url if self.video_public else None
+        """The video link when it may be published, none once cancelled; private ones stay here."""
+        return self.video_url if self.video_public and not self.is_cancelled else None
 
     @property
     def lists(self) -> tuple[str, ...]:

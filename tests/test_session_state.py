@@ -1,0 +1,59 @@
+"""What each reader is told of a session's state, parsed back with others' parsers.
+
+Subscribers (icalendar, vobject, recurring-ical-events), journalists (feedparser), the CEPS
+site (json) and visitors (lxml): a cancelled session, a planned date gone by, a confirmed
+session without a date, a feed's identity when base_url moves.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import icalendar
+import lxml.html
+import vobject
+
+from agenda.published import first_version, next_version
+from agenda.render import html, ical, json_api
+from tests.conftest import LYON_OCTOBER, MINIMAL
+
+NOW = datetime(2026, 10, 5, tzinfo=UTC)
+VIDEO = "https://video.example.org/lyon"
+WITH_VIDEO = MINIMAL + LYON_OCTOBER + f'video_url = "{VIDEO}"\nvideo_public = true\n'
+
+
+def strings(value: object) -> list[str]:
+    """Every string in a JSON document."""
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+def test_a_cancelled_session_offers_its_video_link_nowhere() -> None:
+    """Cancelled, a session with a public video link kept it in its calendar event (LOCATION,
+    DESCRIPTION, CONFERENCE), its JSON and its page (facts, JSON-LD's location) while its
+    registration link went: nobody will be in that room."""
+    first = first_version(WITH_VIDEO.encode(), "s.toml")
+    cancelled = WITH_VIDEO + 'status = "cancelled"\n'
+    version, _ = next_version(first, cancelled.encode(), "s.toml", NOW)
+    schedule = version.schedule
+    lyon = schedule.session("lyon")
+    feed = ical.feed_bytes(schedule, schedule.sessions)
+    (event,) = icalendar.Calendar.from_ical(feed).walk("VEVENT")
+    assert str(event["STATUS"]) == "CANCELLED"
+    said = [str(v) for name, v in event.property_items() if name != "BEGIN"]
+    assert [v for v in said if "video.example.org" in v] == []
+    card = vobject.readOne(ical.session_bytes(schedule, lyon).decode()).vevent
+    assert [c.name for c in card.getChildren() if "video.example.org" in str(c.value)] == []
+    for document in (json.loads(json_api.events_bytes(schedule, NOW)),
+                     json.loads(json_api.session_bytes(schedule, lyon, NOW))):
+        assert [s for s in strings(document) if "video.example.org" in s] == []
+    page = lxml.html.fromstring(html.session_page(schedule, lyon, NOW))
+    assert "video.example.org" not in page.text_content()
+    assert [a for a in page.xpath("//@href|//@content") if "video.example.org" in a] == []
+    # Before, all of them had it: the link is there while the session is on.
+    was = first.schedule
+    assert json.loads(json_api.session_bytes(was, was.session("lyon"), NOW))["video_url"] == VIDEO
