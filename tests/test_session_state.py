@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import feedparser
 import icalendar
 import lxml.html
 import vobject
 
 from agenda.published import first_version, next_version
-from agenda.render import html, ical, json_api
+from agenda.render import feeds, html, ical, json_api
 from tests.conftest import LYON_OCTOBER, MINIMAL
 
 NOW = datetime(2026, 10, 5, tzinfo=UTC)
@@ -57,3 +58,18 @@ def test_a_cancelled_session_offers_its_video_link_nowhere() -> None:
     # Before, all of them had it: the link is there while the session is on.
     was = first.schedule
     assert json.loads(json_api.session_bytes(was, was.session("lyon"), NOW))["video_url"] == VIDEO
+
+
+def test_the_atom_feed_keeps_its_id_when_base_url_changes_scheme_or_port() -> None:
+    """Entry ids stayed when base_url went from http to https or changed port, but the feed's own
+    id followed base_url: a reader saw a new feed, and its entries as those of another."""
+    ids = set()
+    for base in ("http://agenda.example.org:8080", "https://agenda.example.org"):
+        text = MINIMAL.replace("https://agenda.example.org", base) + LYON_OCTOBER
+        schedule = first_version(text.encode(), "s.toml").schedule
+        parsed = feedparser.parse(feeds.atom_bytes(schedule, schedule.sessions, until=NOW))
+        assert not parsed.bozo
+        (entry,) = parsed.entries
+        ids.add((parsed.feed.id, entry.id))
+    assert ids == {("https://agenda.example.org/atom.xml",
+                    "https://agenda.example.org/events/lyon")}

@@ -2,7 +2,7 @@
 
 An entry is dated when its announcement appeared (Session.appeared), never by the event;
 each change journalists hear of (`Revision.news`) is one more, dated at it, with the session as
-it is now. Ids are the page's URL at the UID's host: they stay when base_url moves.
+it is now. Ids are https URLs at the UID's host (the feed's: base_url's), whatever its port.
 """
 
 from __future__ import annotations
@@ -173,7 +173,7 @@ def _feed_bytes(schedule: Schedule, sessions: Iterable[Session], path: str, self
     changes = news(entries, until)
     feed = FeedGenerator()
     feed.load_extension("media")  # its namespace, for the entries' share cards
-    feed.id(info.url(path))
+    feed.id(urlsplit(info.url(path))._replace(scheme="https", netloc=info.host).geturl())
     feed.title(title or info.name)
     about = info.description or info.name  # RSS requires a description
     # RSS readers take it as HTML, as an entry's: the schedule's markup stays text there too.
@@ -208,5 +208,5 @@ def rss_bytes(schedule: Schedule, sessions: Iterable[Session], title: str | None
 def atom_bytes(schedule: Schedule, sessions: Iterable[Session], title: str | None = None,
                until: datetime | None = None, path: str = links.ATOM_PATH,
                updated: datetime | None = None) -> bytes:
-    """The Atom 1.0 feed of `sessions`, at `path` (its URL is the feed's id)."""
+    """The Atom 1.0 feed of `sessions`, at `path` (its URL in https, no port: the feed's id)."""
     return _feed_bytes(schedule, sessions, path, ATOM_TYPE, title, until, updated)
