@@ -8,13 +8,18 @@ session without a date, a feed's identity when base_url moves.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
 
 import feedparser
 import icalendar
 import lxml.html
+import recurring_ical_events
 import vobject
+from dateutil.rrule import rrulestr
 
+from agenda import site
 from agenda.published import first_version, next_version
 from agenda.render import feeds, html, ical, json_api
 from tests.conftest import LYON_OCTOBER, MINIMAL
@@ -73,3 +78,31 @@ def test_the_atom_feed_keeps_its_id_when_base_url_changes_scheme_or_port() -> No
         ids.add((parsed.feed.id, entry.id))
     assert ids == {("https://agenda.example.org/atom.xml",
                     "https://agenda.example.org/events/lyon")}
+
+
+def test_a_planned_date_gone_by_leaves_the_calendar_feeds(tmp_path: Path) -> None:
+    """A planned date (« à annoncer ») that passed without a session stayed in every calendar
+    feed as a TENTATIVE event, for ever, while the pages and /events.json had dropped it: a
+    subscriber's calendar kept a placeholder for a session that never was."""
+    rule = "FREQ=MONTHLY;BYDAY=3WE;COUNT=3"
+    text = MINIMAL + f'rhythm = {{ rule = "{rule}", first = 2021-03-17, start = 08:45:00, ' \
+        'end = 10:15:00 }\n'
+    planned = [d.date() for d in rrulestr(rule, dtstart=datetime(2021, 3, 17))]
+    version = first_version(text.encode(), "s.toml")
+    march, april = datetime(2021, 3, 1, tzinfo=UTC), datetime(2021, 4, 1, tzinfo=UTC)
+    before = site.build(version, march, tmp_path / "march", workers=1)
+    after = site.build(version, april, tmp_path / "april", before, workers=1)
+    for path in ("/calendar.ics", "/series/s/calendar.ics"):
+        shown = []
+        for built in (before, after):
+            body = (built.folder / built.entries[path].file).read_bytes()
+            events = recurring_ical_events.of(icalendar.Calendar.from_ical(body)).between(
+                date(2021, 1, 1), date(2022, 1, 1))
+            shown.append(sorted(e.decoded("DTSTART").date() for e in events))
+        assert shown == [planned, planned[1:]], path
+        # Its Last-Modified moves on with it: a client asking If-Modified-Since gets the change.
+        assert parsedate_to_datetime(after.entries[path].modified) >= \
+            datetime(2021, 3, 17, 9, 15, tzinfo=UTC)  # 10 h 15 in Paris
+    document = json.loads((after.folder / "events.json").read_bytes())
+    assert [datetime.fromisoformat(p["start"]).date() for p in document["planned"]] == planned[1:]
+

@@ -146,17 +146,16 @@ def _in_order(sessions: Iterable[Session]) -> list[Session]:
 
 def build_calendar(
     schedule: Schedule, sessions: Sequence[Session], name: str | None = None,
-    subscription: bool = True, series_ids: Collection[str] = (), with_events: bool = True,
+    subscription: bool = True, planned: Sequence[Planned] = (), with_events: bool = True,
 ) -> Calendar:
     """A VCALENDAR holding the dated sessions among `sessions`, with the VTIMEZONE they need.
 
     A subscription feed is named (NAME, X-WR-CALNAME) and says how often to refresh; a single
     download must not be named, or Outlook files it into a new calendar of its own. A subscription
-    feed also carries the planned dates of the series in `series_ids`. `with_events` false leaves
-    the sessions out (their VTIMEZONEs stay): feed_bytes puts them in, serialized before."""
+    feed also carries `planned` dates. `with_events` false leaves the sessions out (their
+    VTIMEZONEs stay): feed_bytes puts them in, serialized before."""
     info = schedule.calendar
     dated = _in_order(sessions)
-    planned = [p for p in schedule.planned if p.series.id in series_ids] if subscription else []
     cal = _head(info, name, subscription)
     # RFC 5545 wants at least one component: a feed with no event yet (a city whose session
     # has no date, a schedule without any) still carries the calendar's VTIMEZONE.
@@ -177,11 +176,12 @@ def event_bytes(calendar: CalendarInfo, session: Session) -> bytes:
 def feed_bytes(
     schedule: Schedule, sessions: Sequence[Session], name: str | None = None,
     series_ids: Collection[str] | None = None, events: Mapping[str, bytes] | None = None,
+    now: datetime | None = None,
 ) -> bytes:
-    """The subscription feed for `sessions` and the planned dates of `series_ids` (default all);
-    `events`: sessions' VEVENTs that a builder serialized before (event_bytes), by session id."""
-    series_ids = [s.id for s in schedule.series] if series_ids is None else series_ids
-    return _assembled(schedule, sessions, name, True, series_ids, events or {})
+    """The subscription feed for `sessions` and the planned dates of `series_ids` (default all)
+    to come at `now` (see planned_at); `events`: VEVENTs serialized before (event_bytes), by id."""
+    plans = [p for p in schedule.planned_at(now) if series_ids is None or p.series.id in series_ids]
+    return _assembled(schedule, sessions, name, True, plans, events or {})
 
 
 def session_bytes(schedule: Schedule, session: Session, event: bytes | None = None) -> bytes:
@@ -192,12 +192,12 @@ def session_bytes(schedule: Schedule, session: Session, event: bytes | None = No
 
 def _assembled(
     schedule: Schedule, sessions: Sequence[Session], name: str | None, subscription: bool,
-    series_ids: Collection[str], events: Mapping[str, bytes | None],
+    planned: Sequence[Planned], events: Mapping[str, bytes | None],
 ) -> bytes:
     """`build_calendar(...).to_ical()` byte for byte (a test compares both), the sessions'
     VEVENTs taken from `events` when there: a VCALENDAR is its own content lines (BEGIN, its
     properties; END) around its components, the dated events after its timezones."""
-    cal = build_calendar(schedule, sessions, name, subscription, series_ids, with_events=False)
+    cal = build_calendar(schedule, sessions, name, subscription, planned, with_events=False)
     *head, end = (cal.content_line(prop, value).to_ical() + b"\r\n"
                   for prop, value in cal.property_items(recursive=False))
     zones = [c.to_ical() for c in cal.subcomponents if c.name == "VTIMEZONE"]
