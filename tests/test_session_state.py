@@ -8,6 +8,7 @@ session without a date, a feed's identity when base_url moves.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -106,3 +107,27 @@ def test_a_planned_date_gone_by_leaves_the_calendar_feeds(tmp_path: Path) -> Non
     document = json.loads((after.folder / "events.json").read_bytes())
     assert [datetime.fromisoformat(p["start"]).date() for p in document["planned"]] == planned[1:]
 
+
+
+def test_a_session_confirmed_without_a_date_never_reads_as_a_confirmed_date() -> None:
+    """A tentative session without a date, then confirmed, still without one: its badge, card,
+    JSON label read « Confirmé » beside « date à venir », its feed entry « Confirmé : …, date à
+    venir » and its change log « date confirmée »: a date confirmed that nobody knows."""
+    text = MINIMAL + '[[sessions]]\nid = "brest"\nseries = "s"\ncity = "Brest"\n' \
+        'announced = 2026-10-01\n'
+    first = first_version(text.replace("announced", 'status = "tentative"\nannounced').encode(),
+                          "s.toml")
+    version, _ = next_version(first, text.encode(), "s.toml", NOW)
+    schedule = version.schedule
+    brest = schedule.session("brest")
+    page = lxml.html.fromstring(html.session_page(schedule, brest, NOW))
+    agenda = lxml.html.fromstring(html.agenda_page(schedule, NOW))
+    parsed = feedparser.parse(feeds.atom_bytes(schedule, schedule.sessions, until=NOW))
+    said = [page.xpath("string(//main)"), agenda.xpath("string(//main)"),
+            *page.xpath("//meta/@content"), *strings(json.loads(
+                json_api.session_bytes(schedule, brest, NOW))),
+            *strings(json.loads(json_api.events_bytes(schedule, NOW)))]
+    said += [t for e in parsed.entries for t in (e.title, e.summary)]
+    assert len(parsed.entries) == 2  # its announcement, and the news that it takes place
+    assert [t for t in said if re.search(r"\bConfirmé\b|date confirmée", t)] == []
+    assert [t for t in said if "date à venir" in t]  # what it does say
