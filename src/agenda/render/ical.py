@@ -6,12 +6,12 @@ and LAST-MODIFIED from the session's latest revision, so a version always gives 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from icalendar import Calendar, Event, Timezone, vCalAddress, vCategory, vDuration, vText, vUri
 
-from agenda.model import CalendarInfo, Planned, Schedule, Session, latest_update
+from agenda.model import CalendarInfo, Planned, Schedule, Session, in_order, latest_update
 from agenda.render import links, wording
 from agenda.render.vtimezone import build_vtimezone
 
@@ -139,11 +139,6 @@ def _timezones(schedule: Schedule, span: Sequence[Session | Planned]) -> Iterato
         yield build_vtimezone(zone, first, last, years)  # type: ignore[arg-type]
 
 
-def _in_order(sessions: Iterable[Session]) -> list[Session]:
-    """The dated sessions among `sessions`, by start then id."""
-    return sorted((s for s in sessions if s.is_dated), key=lambda s: (s.start, s.id))
-
-
 def build_calendar(
     schedule: Schedule, sessions: Sequence[Session], name: str | None = None,
     subscription: bool = True, planned: Sequence[Planned] = (), with_events: bool = True,
@@ -155,7 +150,7 @@ def build_calendar(
     feed also carries `planned` dates. `with_events` false leaves the sessions out (their
     VTIMEZONEs stay): feed_bytes puts them in, serialized before."""
     info = schedule.calendar
-    dated = _in_order(sessions)
+    dated = in_order(sessions)
     cal = _head(info, name, subscription)
     # RFC 5545 wants at least one component: a feed with no event yet (a city whose session
     # has no date, a schedule without any) still carries the calendar's VTIMEZONE.
@@ -202,5 +197,5 @@ def _assembled(
                   for prop, value in cal.property_items(recursive=False))
     zones = [c.to_ical() for c in cal.subcomponents if c.name == "VTIMEZONE"]
     planned = [c.to_ical() for c in cal.subcomponents if c.name != "VTIMEZONE"]
-    dated = [events.get(s.id) or event_bytes(schedule.calendar, s) for s in _in_order(sessions)]
+    dated = [events.get(s.id) or event_bytes(schedule.calendar, s) for s in in_order(sessions)]
     return b"".join((*head, *zones, *dated, *planned, end))
