@@ -131,3 +131,15 @@ def test_a_session_confirmed_without_a_date_never_reads_as_a_confirmed_date() ->
     assert len(parsed.entries) == 2  # its announcement, and the news that it takes place
     assert [t for t in said if re.search(r"\bConfirmé\b|date confirmée", t)] == []
     assert [t for t in said if "date à venir" in t]  # what it does say
+
+
+def test_no_calendar_event_promises_a_link_its_description_does_not() -> None:
+    """A cancelled session, or one the file says took place, had no « lien communiqué aux
+    inscrits » in its DESCRIPTION, but its LOCATION still promised it to registered people."""
+    text = MINIMAL + LYON_OCTOBER + 'registration_url = "https://inscription.example.org"\n'
+    for extra in ('status = "cancelled"\n', 'replay_url = "https://video.example.org/r"\n', ""):
+        schedule = first_version((text + extra).encode(), "s.toml").schedule
+        (event,) = icalendar.Calendar.from_ical(
+            ical.feed_bytes(schedule, schedule.sessions)).walk("VEVENT")
+        promised = ["aux inscrits" in str(event[name]) for name in ("DESCRIPTION", "LOCATION")]
+        assert promised == [not extra] * 2, extra
