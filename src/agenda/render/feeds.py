@@ -45,8 +45,7 @@ def news(sessions: Iterable[Session], until: datetime | None = None
         if r.news and (until is None or r.at <= until)
         and (r.news, r.previous_start, r.previous_end) != ((Change.RESCHEDULED,), *s.dates_after(r))
     ]
-    found.sort(key=lambda pair: (pair[0].id, pair[1].sequence))
-    return sorted(found, key=lambda pair: pair[1].at, reverse=True)
+    return sorted(found, key=lambda pair: (-pair[1].at.timestamp(), pair[0].id, pair[1].sequence))
 
 
 def feed_updated(schedule: Schedule, entries: Sequence[Session],
@@ -98,11 +97,9 @@ def entry_html(schedule: Schedule, session: Session, over: bool) -> str:
         html.append(f"<p><strong>Thème :</strong> {_text(session.title)}</p>")
     if people := [f"<li>{label} : {_text(line)}</li>" for label, line in wording.people(session)]:
         html.append("<ul>" + "".join(people) + "</ul>")
-    if session.is_dated:
-        moment = f"{wording.when(session, locale)} ({wording.zone_label(session.start)})"
-        html.append(f"<p><strong>Date :</strong> {_text(moment)}, en visioconférence.</p>")
-    else:
-        html.append(f"<p><strong>Date :</strong> {wording.when(session, locale, over)}.</p>")
+    zone = f" ({wording.zone_label(session.start)}), en visioconférence" if session.is_dated else ""
+    moment = _text(wording.when(session, locale, over) + zone)
+    html.append(f"<p><strong>Date :</strong> {moment}.</p>")
     html.extend(f"<p>{_text(line)}</p>" for line in session.description.splitlines() if line)
     # Only the public link: a private one goes to registered people, never to a feed.
     if session.public_video_url:
