@@ -143,3 +143,12 @@ def test_no_calendar_event_promises_a_link_its_description_does_not() -> None:
             ical.feed_bytes(schedule, schedule.sessions)).walk("VEVENT")
         promised = ["aux inscrits" in str(event[name]) for name in ("DESCRIPTION", "LOCATION")]
         assert promised == [not extra] * 2, extra
+
+
+def test_the_card_of_a_session_without_a_date_says_so_once() -> None:
+    """Its card read « Brest. Date à venir. Date à venir. » (og:image:alt), and showed it twice."""
+    schedule = first_version((MINIMAL + '[[sessions]]\nid = "brest"\nseries = "s"\n'
+                              'city = "Brest"\n').encode(), "s.toml").schedule
+    page = lxml.html.fromstring(html.session_page(schedule, schedule.session("brest"), NOW))
+    (alt,) = page.xpath("//meta[@property='og:image:alt']/@content")
+    assert alt.lower().count("date à venir") == 1, alt
