@@ -152,3 +152,20 @@ def test_the_card_of_a_session_without_a_date_says_so_once() -> None:
     page = lxml.html.fromstring(html.session_page(schedule, schedule.session("brest"), NOW))
     (alt,) = page.xpath("//meta[@property='og:image:alt']/@content")
     assert alt.lower().count("date à venir") == 1, alt
+
+
+def test_a_tentative_session_moved_is_still_to_be_confirmed_in_the_feeds_body() -> None:
+    """Moved while tentative, its page said « reportée » and « restent à confirmer », its feed
+    entry's body « reportée » alone: the body dropped what the title (« À confirmer : ») said."""
+    text = MINIMAL + LYON_OCTOBER + 'status = "tentative"\n'
+    first = first_version(text.encode(), "s.toml")
+    version, _ = next_version(first, text.replace("2026-10-21T", "2026-10-28T").encode(),
+                              "s.toml", NOW)
+    schedule = version.schedule
+    page = lxml.html.fromstring(html.session_page(schedule, schedule.session("lyon"), NOW))
+    notices = " ".join(page.xpath("//p[contains(@class, 'notice')]//text()"))
+    parsed = feedparser.parse(feeds.rss_bytes(schedule, schedule.sessions, until=NOW))
+    assert "reportée" in notices and "à confirmer" in notices
+    for entry in parsed.entries:
+        body = lxml.html.fromstring(entry.summary).text_content()
+        assert "reportée" in body and "à confirmer" in body.lower(), entry.title

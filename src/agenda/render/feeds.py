@@ -91,7 +91,7 @@ def entry_html(schedule: Schedule, session: Session, over: bool) -> str:
         former = _text(wording.former_start(session, locale))
         moved = wording.moved_word(session)
         html.append(f"<p><strong>Séance {moved}.</strong> Elle était prévue le {former}.</p>")
-    elif session.status is Status.TENTATIVE:
+    if session.status is Status.TENTATIVE:  # moved too: the new date is not confirmed either
         html.append("<p><strong>Date à confirmer.</strong></p>")
     if session.title:
         html.append(f"<p><strong>Thème :</strong> {_text(session.title)}</p>")
