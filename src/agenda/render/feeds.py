@@ -2,7 +2,7 @@
 
 An entry is dated when its announcement appeared (Session.appeared), never by the event;
 each change journalists hear of (`Revision.news`) is one more, dated at it, with the session as
-it is now. Ids are https URLs at the UID's host (the feed's: base_url's), whatever its port.
+it is now. Ids are https URLs at the UID's host (the feed's: base_url's), without base_url's port.
 """
 
 from __future__ import annotations

@@ -77,12 +77,12 @@ def _event(calendar: CalendarInfo, item: Session | Planned, **properties: object
 
 def build_event(calendar: CalendarInfo, session: Session) -> Event:
     """The VEVENT of one dated session; its UID as the history fixed it, else id@host."""
-    video, over = session.public_video_url, session.is_cancelled or session.is_known_held  # no link
+    video, off = session.public_video_url, session.is_cancelled or session.is_known_held  # no room
     event = _event(
         calendar, session, uid=session.uid or f"{session.id}@{calendar.host}",
         status=session.status.upper(),  # the schedule file's words are RFC 5545's
         summary=wording.headline(session), description=description(calendar, session),
-        location="Visioconférence" + (f" : {video}" if video else "" if over
+        location="Visioconférence" + (f" : {video}" if video else "" if off
                                       else " (lien communiqué aux inscrits)"),
         # A cancelled session no longer blocks the subscriber's time.
         transp="TRANSPARENT" if session.is_cancelled else "OPAQUE",
