@@ -9,21 +9,26 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import feedparser
 import icalendar
+import jsonschema
 import lxml.html
+import pytest
 import recurring_ical_events
 import vobject
 from dateutil.rrule import rrulestr
 
 from agenda import site
+from agenda.errors import ScheduleError
+from agenda.loader import parse_schedule
 from agenda.published import first_version, next_version
 from agenda.render import feeds, html, ical, json_api
-from tests.conftest import LYON_OCTOBER, MINIMAL
+from tests.conftest import LYON_OCTOBER, MINIMAL, ROOT
 
 NOW = datetime(2026, 10, 5, tzinfo=UTC)
 VIDEO = "https://video.example.org/lyon"
@@ -169,3 +174,18 @@ def test_a_tentative_session_moved_is_still_to_be_confirmed_in_the_feeds_body() 
     for entry in parsed.entries:
         body = lxml.html.fromstring(entry.summary).text_content()
         assert "reportée" in body and "à confirmer" in body.lower(), entry.title
+
+
+def test_a_session_cannot_be_both_cancelled_and_held() -> None:
+    """`held = true` with `status = "cancelled"` was accepted (a replay with it was not): its
+    page's description read « Séance annulée. … : séance tenue, date non communiquée. »"""
+    text = MINIMAL + '[[sessions]]\nid = "brest"\nseries = "s"\ncity = "Brest"\nheld = true\n' \
+        'status = "cancelled"\n'
+    with pytest.raises(ScheduleError) as refused:
+        parse_schedule(text, "s.toml")
+    assert [p.field for p in refused.value.problems] == ["held"]
+    schema = json.loads((ROOT / "data" / "sessions.schema.json").read_bytes())
+    document = tomllib.loads(text)
+    assert not jsonschema.Draft7Validator(schema).is_valid(document)
+    assert jsonschema.Draft7Validator(schema).is_valid(document | {"sessions": [
+        {k: v for k, v in document["sessions"][0].items() if k != "status"}]})
