@@ -169,7 +169,8 @@ def test_feed_from_events_serialized_before_is_icalendars_own_serialization(text
     everything = [s.id for s in schedule.series]
     events = {s.id: event_bytes(schedule.calendar, s) for s in schedule.dated_sessions}
     for ids in (everything, everything[:1], ()):
-        whole = build_calendar(schedule, schedule.sessions, "Nom", series_ids=ids).to_ical()
+        planned = [p for p in schedule.planned if p.series.id in ids]
+        whole = build_calendar(schedule, schedule.sessions, "Nom", planned=planned).to_ical()
         assert feed_bytes(schedule, schedule.sessions, "Nom", ids, events) == whole
         assert feed_bytes(schedule, schedule.sessions, "Nom", ids, {}) == whole
     for session in schedule.dated_sessions:  # and so are the single downloads

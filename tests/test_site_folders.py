@@ -451,7 +451,7 @@ def test_every_event_of_the_feed_reads_back_after_many_versions(tmp_path: Path) 
     from agenda.render import ical
     assert body == ical.build_calendar(schedule, schedule.sessions,
                                        name=schedule.calendar.name,
-                                       series_ids=[s.id for s in schedule.series]).to_ical()
+                                       planned=schedule.planned).to_ical()
     events = icalendar.Calendar.from_ical(body).walk("VEVENT")
     assert "Le jour d’après" in " ".join(str(e["SUMMARY"]) + str(e["DESCRIPTION"])
                                          for e in events)

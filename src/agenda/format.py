@@ -324,9 +324,10 @@ _RULES: dict[str, dict[str, Any]] = {
                        {"required": ["updated"]}]},
             # 'held' is for undated sessions only.
             {"not": {"allOf": [_when({"held": True}), {"required": ["start"]}]}},
-            # A cancelled session has no recording.
+            # A cancelled session has no recording, and was not held.
             {"not": {"allOf": [_when({"status": Status.CANCELLED.value}),
                                {"required": ["replay_url"]}]}},
+            {"not": _when({"status": Status.CANCELLED.value, "held": True})},
             # A public video link needs a video link.
             {"not": {"allOf": [_when({"video_public": True}),
                                {"not": {"required": ["video_url"]}}]}},

@@ -648,10 +648,9 @@ class _Builder:
     def check_session(self, table: _Table, session: Session) -> None:
         """Rules that involve several fields of one session."""
         has_start = table.data.get("start") is not None
-        has_end = table.data.get("end") is not None
-        if has_start != has_end:
-            missing = "end" if has_start else "start"
-            table.problem(missing, _("is required when the other of 'start' and 'end' is given"))
+        if has_start != (table.data.get("end") is not None):
+            table.problem("end" if has_start else "start",
+                          _("is required when the other of 'start' and 'end' is given"))
         if session.start and session.end and session.end <= session.start:
             table.problem("end", _("must be after 'start'"))
         if session.is_dated and session.updated is None:
@@ -669,9 +668,10 @@ class _Builder:
         if table.data.get("updated") is not None and updated and announced and updated < announced:
             table.problem("updated", _("must not be before 'announced'"))
         if session.held and has_start:
-            table.problem("held", _(
-                "is only for sessions without a date; a dated session is past once it ends"
-            ))
+            table.problem("held", _("is only for sessions without a date; a dated session is "
+                                    "past once it ends"))
+        if session.held and session.is_cancelled:
+            table.problem("held", _("says the session took place, but it is cancelled: keep one"))
         if session.video_public and not session.video_url:
             table.problem("video_public", _("is true but there is no 'video_url'"))
 

@@ -196,8 +196,8 @@ class Session:
 
     @property
     def public_video_url(self) -> str | None:
-        """The video link when it may be published; private links never leave the model."""
-        return self.video_url if self.video_public else None
+        """The video link when it may be published, none once cancelled; private ones stay here."""
+        return self.video_url if self.video_public and not self.is_cancelled else None
 
     @property
     def lists(self) -> tuple[str, ...]:
@@ -263,8 +263,7 @@ class Schedule:
     @property
     def dated_sessions(self) -> tuple[Session, ...]:
         """Sessions with a date, in chronological order."""
-        dated = [s for s in self.sessions if s.is_dated]
-        return tuple(sorted(dated, key=lambda s: (s.start, s.id)))
+        return in_order(self.sessions)
 
     def planned_at(self, now: datetime | None) -> tuple[Planned, ...]:
         """The planned dates still to come at `now` (all of them without a moment)."""
@@ -294,6 +293,11 @@ def latest_update(sessions: Iterable[Session | Planned], until: datetime | None 
     """The latest `updated` of these sessions or planned dates (by `until`: none later), or None."""
     return max((t for s in sessions if (t := s.updated) and (until is None or t <= until)),
                default=None)
+
+
+def in_order(sessions: Iterable[Session]) -> tuple[Session, ...]:
+    """The dated sessions among `sessions`, by start then id."""
+    return tuple(sorted((s for s in sessions if s.is_dated), key=lambda s: (s.start, s.id)))
 
 
 # Letters NFKD does not split into a base letter and an accent.

@@ -265,12 +265,13 @@ def _filtered(version: Version, now: datetime, series_id: str | None, city: str 
     # Planned dates have no city yet: a city's feed has none of them.
     series_ids = () if city else ([series_id] if series_id else None)
     planned = tuple(p for p in schedule.planned if series_ids is None or p.series.id in series_ids)
+    gone = max((p.end for p in planned if p.end <= now), default=None)  # it left the feed then
     path = folder + "calendar.ics"
     listed = calendar.listed.get(list_key(city, series_id))  # it lost or gained a session
     yield Document(path, ICAL_TYPE,
-                   lambda: ical.feed_bytes(schedule, chosen, title, series_ids, events),
-                   _digest(made_of, path, title),
-                   _dated(latest_update(chosen + planned), calendar.updated, listed))
+                   lambda: ical.feed_bytes(schedule, chosen, title, series_ids, events, now),
+                   _digest(made_of, path, title, gone),
+                   _dated(latest_update(chosen + planned), calendar.updated, listed, gone))
     # An announcement dated in the future is held back until then: the file can
     # be prepared ahead of the press release.
     published = tuple(s for s in chosen if s.announced is not None and s.announced <= now)

@@ -97,8 +97,8 @@ def session_text(calendar: CalendarInfo, session: Session, past: bool) -> CardTe
         lines = (wording.long_date(session.start, calendar.language),
                  f"{time}, {zone}" if zone else time)
     else:
-        undated = wording.when(session, calendar.language, session.held or past)
-        lines = (undated[0].upper() + undated[1:],)
+        undated = wording.when(session, calendar.language, session.held or past).capitalize()
+        lines = () if undated == wording.shown_status(session, past) else (undated,)  # its badge
     former = wording.former_start(session, calendar.language)
     return CardText(
         eyebrow=f"{session.series.title}{number}",

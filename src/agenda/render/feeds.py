@@ -2,7 +2,7 @@
 
 An entry is dated when its announcement appeared (Session.appeared), never by the event;
 each change journalists hear of (`Revision.news`) is one more, dated at it, with the session as
-it is now. Ids are the page's URL at the UID's host: they stay when base_url moves.
+it is now. Ids are https URLs at the UID's host (the feed's: base_url's), without base_url's port.
 """
 
 from __future__ import annotations
@@ -45,8 +45,7 @@ def news(sessions: Iterable[Session], until: datetime | None = None
         if r.news and (until is None or r.at <= until)
         and (r.news, r.previous_start, r.previous_end) != ((Change.RESCHEDULED,), *s.dates_after(r))
     ]
-    found.sort(key=lambda pair: (pair[0].id, pair[1].sequence))
-    return sorted(found, key=lambda pair: pair[1].at, reverse=True)
+    return sorted(found, key=lambda pair: (-pair[1].at.timestamp(), pair[0].id, pair[1].sequence))
 
 
 def feed_updated(schedule: Schedule, entries: Sequence[Session],
@@ -92,17 +91,15 @@ def entry_html(schedule: Schedule, session: Session, over: bool) -> str:
         former = _text(wording.former_start(session, locale))
         moved = wording.moved_word(session)
         html.append(f"<p><strong>Séance {moved}.</strong> Elle était prévue le {former}.</p>")
-    elif session.status is Status.TENTATIVE:
+    if session.status is Status.TENTATIVE:  # moved too: the new date is not confirmed either
         html.append("<p><strong>Date à confirmer.</strong></p>")
     if session.title:
         html.append(f"<p><strong>Thème :</strong> {_text(session.title)}</p>")
     if people := [f"<li>{label} : {_text(line)}</li>" for label, line in wording.people(session)]:
         html.append("<ul>" + "".join(people) + "</ul>")
-    if session.is_dated:
-        moment = f"{wording.when(session, locale)} ({wording.zone_label(session.start)})"
-        html.append(f"<p><strong>Date :</strong> {_text(moment)}, en visioconférence.</p>")
-    else:
-        html.append(f"<p><strong>Date :</strong> {wording.when(session, locale, over)}.</p>")
+    zone = f" ({wording.zone_label(session.start)}), en visioconférence" if session.is_dated else ""
+    moment = _text(wording.when(session, locale, over) + zone)
+    html.append(f"<p><strong>Date :</strong> {moment}.</p>")
     html.extend(f"<p>{_text(line)}</p>" for line in session.description.splitlines() if line)
     # Only the public link: a private one goes to registered people, never to a feed.
     if session.public_video_url:
@@ -173,7 +170,7 @@ def _feed_bytes(schedule: Schedule, sessions: Iterable[Session], path: str, self
     changes = news(entries, until)
     feed = FeedGenerator()
     feed.load_extension("media")  # its namespace, for the entries' share cards
-    feed.id(info.url(path))
+    feed.id(urlsplit(info.url(path))._replace(scheme="https", netloc=info.host).geturl())
     feed.title(title or info.name)
     about = info.description or info.name  # RSS requires a description
     # RSS readers take it as HTML, as an entry's: the schedule's markup stays text there too.
@@ -208,5 +205,5 @@ def rss_bytes(schedule: Schedule, sessions: Iterable[Session], title: str | None
 def atom_bytes(schedule: Schedule, sessions: Iterable[Session], title: str | None = None,
                until: datetime | None = None, path: str = links.ATOM_PATH,
                updated: datetime | None = None) -> bytes:
-    """The Atom 1.0 feed of `sessions`, at `path` (its URL is the feed's id)."""
+    """The Atom 1.0 feed of `sessions`, at `path` (its URL in https, no port: the feed's id)."""
     return _feed_bytes(schedule, sessions, path, ATOM_TYPE, title, until, updated)

@@ -6,12 +6,12 @@ and LAST-MODIFIED from the session's latest revision, so a version always gives 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from icalendar import Calendar, Event, Timezone, vCalAddress, vCategory, vDuration, vText, vUri
 
-from agenda.model import CalendarInfo, Planned, Schedule, Session, latest_update
+from agenda.model import CalendarInfo, Planned, Schedule, Session, in_order, latest_update
 from agenda.render import links, wording
 from agenda.render.vtimezone import build_vtimezone
 
@@ -77,13 +77,13 @@ def _event(calendar: CalendarInfo, item: Session | Planned, **properties: object
 
 def build_event(calendar: CalendarInfo, session: Session) -> Event:
     """The VEVENT of one dated session; its UID as the history fixed it, else id@host."""
-    video = session.public_video_url
+    video, off = session.public_video_url, session.is_cancelled or session.is_known_held  # no room
     event = _event(
         calendar, session, uid=session.uid or f"{session.id}@{calendar.host}",
         status=session.status.upper(),  # the schedule file's words are RFC 5545's
         summary=wording.headline(session), description=description(calendar, session),
-        location=f"Visioconférence : {video}" if video
-        else "Visioconférence (lien communiqué aux inscrits)",
+        location="Visioconférence" + (f" : {video}" if video else "" if off
+                                      else " (lien communiqué aux inscrits)"),
         # A cancelled session no longer blocks the subscriber's time.
         transp="TRANSPARENT" if session.is_cancelled else "OPAQUE",
     )
@@ -139,24 +139,18 @@ def _timezones(schedule: Schedule, span: Sequence[Session | Planned]) -> Iterato
         yield build_vtimezone(zone, first, last, years)  # type: ignore[arg-type]
 
 
-def _in_order(sessions: Iterable[Session]) -> list[Session]:
-    """The dated sessions among `sessions`, by start then id."""
-    return sorted((s for s in sessions if s.is_dated), key=lambda s: (s.start, s.id))
-
-
 def build_calendar(
     schedule: Schedule, sessions: Sequence[Session], name: str | None = None,
-    subscription: bool = True, series_ids: Collection[str] = (), with_events: bool = True,
+    subscription: bool = True, planned: Sequence[Planned] = (), with_events: bool = True,
 ) -> Calendar:
     """A VCALENDAR holding the dated sessions among `sessions`, with the VTIMEZONE they need.
 
     A subscription feed is named (NAME, X-WR-CALNAME) and says how often to refresh; a single
     download must not be named, or Outlook files it into a new calendar of its own. A subscription
-    feed also carries the planned dates of the series in `series_ids`. `with_events` false leaves
-    the sessions out (their VTIMEZONEs stay): feed_bytes puts them in, serialized before."""
+    feed also carries `planned` dates. `with_events` false leaves the sessions out (their
+    VTIMEZONEs stay): feed_bytes puts them in, serialized before."""
     info = schedule.calendar
-    dated = _in_order(sessions)
-    planned = [p for p in schedule.planned if p.series.id in series_ids] if subscription else []
+    dated = in_order(sessions)
     cal = _head(info, name, subscription)
     # RFC 5545 wants at least one component: a feed with no event yet (a city whose session
     # has no date, a schedule without any) still carries the calendar's VTIMEZONE.
@@ -177,11 +171,12 @@ def event_bytes(calendar: CalendarInfo, session: Session) -> bytes:
 def feed_bytes(
     schedule: Schedule, sessions: Sequence[Session], name: str | None = None,
     series_ids: Collection[str] | None = None, events: Mapping[str, bytes] | None = None,
+    now: datetime | None = None,
 ) -> bytes:
-    """The subscription feed for `sessions` and the planned dates of `series_ids` (default all);
-    `events`: sessions' VEVENTs that a builder serialized before (event_bytes), by session id."""
-    series_ids = [s.id for s in schedule.series] if series_ids is None else series_ids
-    return _assembled(schedule, sessions, name, True, series_ids, events or {})
+    """The subscription feed for `sessions` and the planned dates of `series_ids` (default all)
+    to come at `now` (see planned_at); `events`: VEVENTs serialized before (event_bytes), by id."""
+    plans = [p for p in schedule.planned_at(now) if series_ids is None or p.series.id in series_ids]
+    return _assembled(schedule, sessions, name, True, plans, events or {})
 
 
 def session_bytes(schedule: Schedule, session: Session, event: bytes | None = None) -> bytes:
@@ -192,15 +187,15 @@ def session_bytes(schedule: Schedule, session: Session, event: bytes | None = No
 
 def _assembled(
     schedule: Schedule, sessions: Sequence[Session], name: str | None, subscription: bool,
-    series_ids: Collection[str], events: Mapping[str, bytes | None],
+    planned: Sequence[Planned], events: Mapping[str, bytes | None],
 ) -> bytes:
     """`build_calendar(...).to_ical()` byte for byte (a test compares both), the sessions'
     VEVENTs taken from `events` when there: a VCALENDAR is its own content lines (BEGIN, its
     properties; END) around its components, the dated events after its timezones."""
-    cal = build_calendar(schedule, sessions, name, subscription, series_ids, with_events=False)
+    cal = build_calendar(schedule, sessions, name, subscription, planned, with_events=False)
     *head, end = (cal.content_line(prop, value).to_ical() + b"\r\n"
                   for prop, value in cal.property_items(recursive=False))
     zones = [c.to_ical() for c in cal.subcomponents if c.name == "VTIMEZONE"]
     planned = [c.to_ical() for c in cal.subcomponents if c.name != "VTIMEZONE"]
-    dated = [events.get(s.id) or event_bytes(schedule.calendar, s) for s in _in_order(sessions)]
+    dated = [events.get(s.id) or event_bytes(schedule.calendar, s) for s in in_order(sessions)]
     return b"".join((*head, *zones, *dated, *planned, end))

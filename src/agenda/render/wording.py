@@ -35,6 +35,7 @@ RESCHEDULED_LABEL = "Reporté"
 ADVANCED_LABEL = "Avancé"
 HELD_LABEL = "Tenue"
 PLANNED_LABEL = "Prévue"
+UNDATED_LABEL = "Date à venir"  # a confirmed session without a date: not « Confirmé » beside it
 # The colour (CSS class) of the words shown_status adds (a status's own is its value).
 STATUS_CLASSES = {HELD_LABEL: "held", RESCHEDULED_LABEL: "rescheduled",
                   ADVANCED_LABEL: "rescheduled"}
@@ -51,7 +52,7 @@ NEWS_WORDS = {
     Change.REINSTATED: ("Rétabli", "séance rétablie"),
     Change.RESCHEDULED: ("Nouvelle date", "nouvelle date"),
     Change.DATED: ("Date annoncée", "date annoncée"),
-    Change.CONFIRMED: ("Confirmé", "date confirmée"),
+    Change.CONFIRMED: ("Séance confirmée", "séance confirmée"),  # a date may be still to come
     Change.SPEAKERS: ("Intervenants", "intervenants modifiés"),
     Change.REPLAY: ("Replay disponible", "replay disponible"),
 }
@@ -256,13 +257,14 @@ def change_line(session: Session, revision: Revision, calendar: CalendarInfo) ->
 
 
 def shown_status(session: Session, past: bool = False) -> str:
-    """The status a reader sees: 'Annulé', 'À confirmer', 'Reporté' (or 'Avancé'), 'Confirmé',
-    or 'Tenue' once a confirmed session took place."""
-    if session.status is Status.CONFIRMED and (session.held or past):
+    """The status a reader sees: 'Annulé', 'À confirmer', 'Reporté' (or 'Avancé'), 'Confirmé'
+    ('Date à venir' without a date), or 'Tenue' once a confirmed session took place."""
+    if session.status is not Status.CONFIRMED:
+        return STATUS_LABELS[session.status]
+    if session.held or past:
         return HELD_LABEL
-    if session.status is Status.CONFIRMED and session.previous_start is not None:
-        return moved_label(session)
-    return STATUS_LABELS[session.status]
+    return moved_label(session) if session.previous_start else \
+        STATUS_LABELS[session.status] if session.is_dated else UNDATED_LABEL
 
 
 def status_class(session: Session, past: bool = False) -> str:
