@@ -10,7 +10,7 @@ import icalendar
 import pytest
 from dateutil.tz import tzical
 
-from agenda.render.vtimezone import build_vtimezone
+from agenda.render.vtimezone import build_vtimezone, transitions
 
 CASES = [
     ("Europe/Paris", 2021, 2021),
@@ -140,3 +140,37 @@ def test_vtimezone_for_years_far_apart_matches_zoneinfo(name: str, years: tuple[
     assert wrong == []
     # A handful of sub-components, not one run per year in between.
     assert len(calendar.walk("VTIMEZONE")[0].subcomponents) <= 12
+
+
+@pytest.mark.parametrize(("name", "first_year", "last_year"), CASES)
+def test_vtimezone_from_changes_worked_out_for_a_build_reads_as_zoneinfo(
+    name: str, first_year: int, last_year: int
+):
+    """A builder works out a zone's changes once for the years of all its calendars: the
+    VTIMEZONE made from them is the one made alone, and icalendar reads zoneinfo's offsets."""
+    zone = ZoneInfo(name)
+    first = datetime(first_year, 1, 1, 9, tzinfo=zone)
+    last = datetime(last_year, 12, 31, 9, tzinfo=zone)
+    known = {year: transitions(zone, year) for year in range(first_year - 3, last_year + 5)}
+    made = build_vtimezone(zone, first, last, None, known)
+    assert made.to_ical() == build_vtimezone(zone, first, last).to_ical()
+    parsed = icalendar.Timezone.from_ical(made.to_ical()).to_tz(lookup_tzid=False)
+    wrong = [
+        t for t in instants(zone, first_year, last_year)
+        if t.astimezone(parsed).utcoffset() != t.astimezone(zone).utcoffset()
+    ]
+    assert wrong == []
+
+
+@pytest.mark.parametrize(("name", "years"), SPARSE_CASES)
+def test_vtimezone_of_years_a_build_did_not_work_out_is_the_one_made_alone(
+    name: str, years: tuple[int, ...]
+):
+    """A year the builder's changes miss (a feed dated by an update, not by its events) is
+    looked for then: the same VTIMEZONE."""
+    zone = ZoneInfo(name)
+    first = datetime(years[0], 1, 1, 9, tzinfo=zone)
+    last = datetime(years[-1], 12, 31, 9, tzinfo=zone)
+    known = {year: transitions(zone, year) for year in range(years[0] - 1, years[0] + 3)}
+    assert build_vtimezone(zone, first, last, years, known).to_ical() == \
+        build_vtimezone(zone, first, last, years).to_ical()

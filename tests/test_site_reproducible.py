@@ -10,8 +10,10 @@ times a publication records keep their order in the hour the calendar's clocks g
 from __future__ import annotations
 
 import calendar
+import importlib
 import json
 import os
+import pkgutil
 import shutil
 import subprocess
 import sys
@@ -25,6 +27,7 @@ import icalendar
 import pytest
 from click.testing import CliRunner
 
+import agenda.render
 from agenda import site
 from agenda.cli import main
 from agenda.published import first_version, next_version
@@ -200,3 +203,14 @@ def test_a_new_session_leaves_the_keys_of_the_others_documents(runner: CliRunner
     own = [url for url in before if url.startswith(("/events/", "/_parts/events/"))]
     assert len(own) > 20
     assert [url for url in own if before[url] != after[url]] == []
+
+
+def test_render_functions_remember_nothing_between_calls() -> None:
+    """render/ is pure (ARCHITECTURE.md): no memo keeps what a call worked out for the next one;
+    what a build reuses is the builder's (site.py). The font files, opened once a size, are a
+    resource the cards are drawn with, not something rendered."""
+    modules = [importlib.import_module(f"agenda.render.{m.name}")
+               for m in pkgutil.iter_modules(agenda.render.__path__)]
+    memos = [f"{m.__name__}.{name}" for m in modules for name, value in vars(m).items()
+             if hasattr(value, "cache_info") and value.__module__ == m.__name__]  # not urlsplit
+    assert memos == ["agenda.render.cards._font"]

@@ -223,7 +223,8 @@ def shared_documents(version: Version, now: datetime, events: Mapping[str, bytes
     for name, content_type in STATIC_FILES.items():
         yield Document(f"/static/{name}", content_type,
                        lambda name=name: (STATIC_FOLDER / name).read_bytes(), _digest(name))
-    made = (events, prints, latest_update(schedule.sessions, now) or feeds.NO_DATE)  # once
+    known = ical.zone_changes(schedule)  # the time zones' changes, for every calendar
+    made = (events, prints, known, latest_update(schedule.sessions, now) or feeds.NO_DATE)
     yield from _filtered(version, now, None, None, schedule.sessions, *made)
     for series in schedule.series:
         chosen = tuple(s for s in schedule.sessions if s.series.id == series.id)
@@ -243,14 +244,14 @@ def shared_documents(version: Version, now: datetime, events: Mapping[str, bytes
             path = links.session_path(session, ".ics")
             yield Document(
                 path, ICAL_TYPE,
-                lambda s=session: ical.session_bytes(schedule, s, events.get(s.id)),
+                lambda s=session: ical.session_bytes(schedule, s, events.get(s.id), known),
                 prints[session.id], _dated(session.updated, updated),
                 (("Content-Disposition", f'attachment; filename="{session.id}.ics"'),))
 
 
 def _filtered(version: Version, now: datetime, series_id: str | None, city: str | None,
               chosen: tuple[Session, ...], events: Mapping[str, bytes], prints: dict[str, str],
-              anyone: datetime, series_title: str | None = None) -> Iterator[Document]:
+              known: dict, anyone: datetime, series_title: str | None = None) -> Iterator[Document]:
     """The calendar and news feeds of the whole schedule, a series or a city (a series gone
     from the schedule by its `series_title`); `anyone`: feeds.feed_updated's."""
     schedule = version.schedule
@@ -269,7 +270,8 @@ def _filtered(version: Version, now: datetime, series_id: str | None, city: str 
     path = folder + "calendar.ics"
     listed = calendar.listed.get(list_key(city, series_id))  # it lost or gained a session
     yield Document(path, ICAL_TYPE,
-                   lambda: ical.feed_bytes(schedule, chosen, title, series_ids, events, now),
+                   lambda: ical.feed_bytes(schedule, chosen, title, series_ids, events, now,
+                                           known),
                    _digest(made_of, path, title, gone),
                    _dated(latest_update(chosen + planned), calendar.updated, listed, gone))
     # An announcement dated in the future is held back until then: the file can

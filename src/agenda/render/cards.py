@@ -163,25 +163,23 @@ def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(path), size, layout_engine=ImageFont.Layout.BASIC)
 
 
-@functools.lru_cache(maxsize=4096)
-def _width(text: str, font: ImageFont.FreeTypeFont) -> float:
-    # Remembered: wrapping measures the same line beginnings again, card after card.
-    return font.getlength(text)
-
-
 def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
+    words = [w for w in wording.typeset(text).split(" ") if w]  # « 8 h 45 », « n° 3 : » whole
+    # Most fit a line: one measure (a line is never narrower than its beginning), not one a word.
+    if font.getlength(whole := " ".join(words)) <= width:
+        return [whole]
     lines: list[str] = []
-    for word in filter(None, wording.typeset(text).split(" ")):  # « 8 h 45 », « n° 3 : » whole
-        if lines and _width(f"{lines[-1]} {word}", font) <= width:
+    for word in words:
+        if lines and font.getlength(f"{lines[-1]} {word}") <= width:
             lines[-1] = f"{lines[-1]} {word}"
-        else:
-            lines.append(word)
-        while _width(lines[-1], font) > width:  # a word wider than a line (a long city's
+            continue
+        lines.append(word)
+        while font.getlength(lines[-1]) > width:  # a word wider than a line (a long city's
             long = lines.pop()  # name): cut where it fits, after a hyphen if there is one
-            fits = bisect_right(range(1, len(long)), width, key=lambda i: _width(long[:i], font))
+            fits = bisect_right(range(1, len(long)), width, key=lambda i: font.getlength(long[:i]))
             cut = long.rfind("-", 0, fits) + 1 or max(1, fits)
             lines += [long[:cut], long[cut:]]
-    return lines or [""]
+    return lines
 
 
 def _fit(
@@ -194,7 +192,7 @@ def _fit(
         if len(lines) <= max_lines:  # (every line fits its width: _wrap sees to it)
             return font, lines
     lines = lines[:max_lines]  # too long even at the smallest size: cut the last line, say so
-    while _width(lines[-1] + " …", font) > width:
+    while font.getlength(lines[-1] + " …") > width:
         lines[-1] = lines[-1].rsplit(" ", 1)[0] if " " in lines[-1] else lines[-1][:-1]
     return font, [*lines[:-1], lines[-1] + " …"]
 
@@ -275,7 +273,7 @@ def draw(text: CardText) -> bytes:
     pen.line((MARGIN, bottom - 74, WIDTH - MARGIN, bottom - 74), fill=RULE_LINE, width=2)
     if text.status:
         badge_font = _font(32, bold=True)
-        label_width = int(_width(text.status, badge_font))
+        label_width = int(badge_font.getlength(text.status))
         pen.rounded_rectangle((MARGIN, bottom - 50, MARGIN + label_width + 48, bottom + 2),
                               radius=26, fill=BADGE)
         pen.text((MARGIN + 24, bottom - 24), text.status, font=badge_font, fill=BADGE_TEXT,

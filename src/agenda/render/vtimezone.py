@@ -10,10 +10,9 @@ change gets a DTSTART alone.
 from __future__ import annotations
 
 import calendar as gregorian
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
@@ -23,6 +22,7 @@ from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
 STEP = timedelta(hours=6)
 ZERO = timedelta(0)
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+Known = Mapping[int, tuple["Transition", ...]]  # a zone's changes by year (UTC): `transitions`
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,12 +58,14 @@ def _state(zone: ZoneInfo, at: datetime) -> tuple[timedelta, timedelta, str]:
     return (local.utcoffset() or ZERO, local.dst() or ZERO, local.tzname() or "")
 
 
-def transitions(zone: ZoneInfo, start: datetime, end: datetime) -> tuple[Transition, ...]:
-    """Every change of offset, DST flag or abbreviation between two UTC instants."""
+def transitions(zone: ZoneInfo, year: int) -> tuple[Transition, ...]:
+    """Every change of offset, DST flag or abbreviation in `year` (UTC). A year is a whole number
+    of steps: the changes of several years together are each year's, one after the other."""
     found = []
-    cursor, state = start, _state(zone, start)
+    cursor, end = datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
+    state = _state(zone, cursor)
     while cursor < end:
-        following = min(cursor + STEP, end)
+        following = cursor + STEP
         new_state = _state(zone, following)
         if new_state != state:
             low, high = cursor, following
@@ -85,16 +87,16 @@ def transitions(zone: ZoneInfo, start: datetime, end: datetime) -> tuple[Transit
     return tuple(found)
 
 
-def build_vtimezone(
-    zone: ZoneInfo, first: datetime, last: datetime, years: Iterable[int] | None = None
-) -> Timezone:
+def build_vtimezone(zone: ZoneInfo, first: datetime, last: datetime,
+                    years: Iterable[int] | None = None, known: Known | None = None) -> Timezone:
     """A VTIMEZONE for `zone` valid from `first` to `last` and beyond while the rule holds.
 
     `years`, when given, are the only years with times to describe (the events'): offsets are worked
     out around each of them, not for every year from `first` to `last`, so sessions centuries apart
-    cost no more than sessions a year apart."""
+    cost no more than sessions a year apart. `known`: the changes a builder worked out once for all
+    its calendars (ical.zone_changes); a year it lacks is looked at here."""
     wanted = set(years) if years is not None else set(range(first.year, last.year + 1))
-    changes, window_start, window_end = _changes(zone, frozenset(wanted | {first.year, last.year}))
+    changes, window_start, window_end = _changes(zone, wanted | {first.year, last.year}, known)
     component = Timezone()
     component.add("tzid", zone.key)
     if not changes or changes[0].at > first.astimezone(UTC):
@@ -122,35 +124,23 @@ def build_vtimezone(
     return component
 
 
-# Remembered (0.3 ms a miss): every .ics of the same years asks again, 20,000 at 10,000 sessions.
-@lru_cache(maxsize=256)
 def _changes(
-    zone: ZoneInfo, wanted: frozenset[int]
+    zone: ZoneInfo, wanted: set[int], known: Known | None
 ) -> tuple[tuple[Transition, ...], datetime, datetime]:
-    """The changes of `zone` around the `wanted` years, and the window they were looked for in."""
-    windows = _windows(set(wanted))
+    """The changes of `zone` in a year either side of each `wanted` year (and two after the last:
+    the current rule shows as ongoing), and the window of those years, start and end (UTC)."""
+    years = {y + i for y in wanted for i in (-1, 0, 1)} | {max(wanted) + 2}
     changes: list[Transition] = []
-    for start, end in windows:
-        state = _state(zone, start)
-        known = (changes[-1].offset_to, changes[-1].name) if changes else None
-        if known is not None and known != (state[0], state[2]):
-            # The zone changed in the gap before this window: state what holds at its start.
-            changes.append(Transition(start, known[0], state[0], state[2], state[1] > ZERO))
-        changes.extend(transitions(zone, start, end))
-    return tuple(changes), windows[0][0], windows[-1][1]
-
-
-def _windows(years: set[int]) -> list[tuple[datetime, datetime]]:
-    """UTC spans, in order, covering a year either side of each year (three after the last)."""
-    spans: list[list[int]] = []
     for year in sorted(years):
-        low, high = year - 1, year + 2
-        if spans and low <= spans[-1][1]:
-            spans[-1][1] = max(spans[-1][1], high)
-        else:
-            spans.append([low, high])
-    spans[-1][1] += 1  # three years past the last one: the current rule shows as ongoing
-    return [(datetime(a, 1, 1, tzinfo=UTC), datetime(b, 1, 1, tzinfo=UTC)) for a, b in spans]
+        at = datetime(year, 1, 1, tzinfo=UTC)
+        state = _state(zone, at)
+        held = changes[-1] if changes and year - 1 not in years else None
+        if held is not None and (held.offset_to, held.name) != (state[0], state[2]):
+            # The zone changed in the gap before this year: state what holds at its start.
+            changes.append(Transition(at, held.offset_to, state[0], state[2], state[1] > ZERO))
+        changes.extend(known[year] if known and year in known else transitions(zone, year))
+    start = datetime(min(years), 1, 1, tzinfo=UTC)
+    return tuple(changes), start, start.replace(year=max(years) + 1)
 
 
 def _groups(changes: tuple[Transition, ...]) -> list[list[Transition]]:

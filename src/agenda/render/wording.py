@@ -5,7 +5,6 @@ Dates and times go through Babel: month and day names come from CLDR, not a hand
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import replace
 from datetime import datetime, time, timedelta
@@ -59,12 +58,12 @@ NEWS_WORDS = {
 QUIET_PHRASE = "précisions"
 CORRECTION_PHRASE = "correction"
 FIRST_PHRASE = "annonce"
+FRENCH = Locale("fr")  # the pages' language: CLDR's data for it, read once as a font file is
 
 
-@functools.lru_cache(maxsize=64)
 def _babel(locale: str) -> Locale:
     """The Babel locale of a BCP 47 tag as the schedule writes it ('fr', 'fr-FR')."""
-    return Locale.parse(locale, sep="-")
+    return FRENCH if locale == "fr" else Locale.parse(locale, sep="-")
 
 
 def typeset(text: str) -> str:
@@ -83,17 +82,16 @@ def long_date(moment: datetime, locale: str = "fr", weekday: bool = True) -> str
 
 def clock_time(moment: datetime, locale: str = "fr") -> str:
     """'8 h 45', '9 h', joined by non-breaking spaces (other languages: CLDR short time)."""
-    language = _babel(locale)
-    if language.language == "fr":
+    if locale.partition("-")[0].lower() == "fr":  # its language, as Babel reads it (no Locale)
         return f"{moment.hour}{NBSP}h" + (f"{NBSP}{moment.minute:02d}" if moment.minute else "")
     # The whole CLDR short time: in ko, ar or hi the day period (오후, م, pm) is part of it.
-    return format_time(moment.replace(tzinfo=None), "short", locale=language).replace(" ", NBSP)
+    return format_time(moment.time(), "short", locale=_babel(locale)).replace(" ", NBSP)
 
 
 def time_range(start: datetime, end: datetime, locale: str = "fr") -> str:
     """'8 h 45 – 10 h 15', '20 h – minuit', or with both dates when the session spans midnight."""
     at_midnight = end.time() == time(0) and end.date() == start.date() + timedelta(days=1)
-    if at_midnight and _babel(locale).language == "fr":  # not « jeudi 20 mai, 0 h »
+    if at_midnight and locale.partition("-")[0].lower() == "fr":  # not « jeudi 20 mai, 0 h »
         return f"{clock_time(start, locale)} – minuit"
     if start.date() == end.date():
         return f"{clock_time(start, locale)} – {clock_time(end, locale)}"
