@@ -251,7 +251,8 @@ def shared_documents(version: Version, now: datetime, events: Mapping[str, bytes
 
 def _filtered(version: Version, now: datetime, series_id: str | None, city: str | None,
               chosen: tuple[Session, ...], events: Mapping[str, bytes], prints: dict[str, str],
-              known: dict, anyone: datetime, series_title: str | None = None) -> Iterator[Document]:
+              known: Mapping[Any, Any], anyone: datetime, series_title: str | None = None
+              ) -> Iterator[Document]:
     """The calendar and news feeds of the whole schedule, a series or a city (a series gone
     from the schedule by its `series_title`); `anyone`: feeds.feed_updated's."""
     schedule = version.schedule
@@ -270,8 +271,7 @@ def _filtered(version: Version, now: datetime, series_id: str | None, city: str 
     path = folder + "calendar.ics"
     listed = calendar.listed.get(list_key(city, series_id))  # it lost or gained a session
     yield Document(path, ICAL_TYPE,
-                   lambda: ical.feed_bytes(schedule, chosen, title, series_ids, events, now,
-                                           known),
+                   lambda: ical.feed_bytes(schedule, chosen, title, series_ids, events, now, known),
                    _digest(made_of, path, title, gone),
                    _dated(latest_update(chosen + planned), calendar.updated, listed, gone))
     # An announcement dated in the future is held back until then: the file can
@@ -545,7 +545,7 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
         reused, todo = _sort_out(session_documents(version, now, prints), since, previous)
         entries = _render_all(todo, temporary, workers)
         made = [(e, temporary) for e in entries] + [(e, previous.folder) for e in reused
-                                                     if previous is not None]
+                                                     if previous]
         parts = (_Files(made, f"{PARTS}events/", ".vevent"),
                  prints, _Files(made, f"{links.SESSIONS_FOLDER}/", ".json"))
         more, todo = _sort_out(shared_documents(version, now, *parts), since, previous)

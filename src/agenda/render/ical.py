@@ -184,8 +184,7 @@ def feed_bytes(
     now: datetime | None = None, known: Mapping[tzinfo, Known] | None = None,
 ) -> bytes:
     """The subscription feed for `sessions` and the planned dates of `series_ids` (default all)
-    to come at `now` (see planned_at); `events`, `known`: a builder's VEVENTs by session id
-    (event_bytes) and zones' changes."""
+    to come at `now`; `events`, `known`: a builder's VEVENTs (by session id) and zones' changes."""
     plans = [p for p in schedule.planned_at(now) if series_ids is None or p.series.id in series_ids]
     return _assembled(schedule, sessions, name, True, plans, events or {}, known)
 
