@@ -223,8 +223,10 @@ def test_nginx_serves_the_folder_as_the_app_and_passes_what_is_dynamic(
     assert got["Cache-Control"] == "private, no-store"
     status, got, body = fetch(port, "/nulle-part", {"Accept": "text/html"})
     assert status == 404 and "Page introuvable" in body.decode("utf-8")
-    # The snippet sends a final slash's address on, as the app does; the desk's are its own.
-    for path in ("/events/automne/", "/desk/", "/desk/connexion/"):
+    # The snippet sends a final or doubled slash's address on, as the app does; the desk's are
+    # its own.
+    for path in ("/events/automne/", "/desk/", "/desk/connexion/", "//calendar.ics",
+                 "/events//automne?x=1", "/desk//connexion/", "//desk/"):
         (status, got, _), (app_status, expected, _) = fetch(port, path), fetch(app_port, path)
         assert (status, got.get("Location")) == (app_status, expected.get("Location")), path
 

@@ -84,8 +84,8 @@ def answer(path: str) -> Response:
     """The built file of this URL (its path form for a filtered query), or a French 404."""
     site = store().site()
     tidy = re.sub("/{2,}", "/", request.path).rstrip("/") or "/"  # a link's /events/x/, x//y
-    if tidy != request.path:  # quoted as a URL: a %0D is no header break
-        return moved(quote(tidy), request.query_string.decode("latin-1"), 308)
+    if tidy != request.path or request.environ.get("PATH_INFO", "").startswith("//"):  # //x too
+        return moved(quote(tidy), request.query_string.decode("latin-1"), 308)  # %0D: no break
     typed = request.args.get("city", "").strip()  # a city as the query names it
     url = _path_form(path)
     entry = site.entries.get(url) if not url.startswith("/_") else None
