@@ -16,6 +16,8 @@ FILE_VARIABLE = "$agenda_file"
 CLOUDFLARE_RULES = 100  # the rules of _headers Cloudflare Pages applies, the first ones
 QUOTED = str.maketrans({"\\": "\\\\", '"': '\\"'})  # for inside an nginx "string"
 ESCAPED = str.maketrans({c: "\\" + c for c in ".^$|()[]{}*+?\\"})  # literal in a regex
+# No date of its own (never the file's, the build's clock) and no answer by date, as the app.
+UNDATED = '\n        add_header Last-Modified "";\n        if_modified_since off;'
 
 
 def headers_file(entries: Iterable[Entry]) -> Iterator[str]:
@@ -69,24 +71,29 @@ def _regex(paths: list[str], pages: bool = False) -> str:
 
 
 def nginx_locations(entries: Iterable[Entry]) -> str:
-    """nginx `location` blocks serving a site folder: one per kind of answer."""
-    kinds: dict[tuple[tuple[str, str], ...], list[str]] = {}
+    """nginx `location` blocks serving a site folder: one per kind of answer, and one for "/"
+    and each URL without a date among dated ones (a session's never revised, only in the first
+    version: a later one is dated by its revision), which nginx would date by its file."""
+    kinds: dict[tuple[tuple[str, str], ...], list[Entry]] = {}
     for entry in public(entries):  # grouped by headers, the URL's own file name as a token
         name = f'"{entry.path.rsplit("/", 1)[-1]}"'
         generic = tuple((h, v.replace(name, f'"{FILE_TOKEN}"')) for h, v in entry.headers)
-        kinds.setdefault(generic, []).append(entry.path)
+        kinds.setdefault(generic, []).append(entry)
     blocks = []
-    for headers, paths in kinds.items():
-        files = [p for p in paths if "." in p.rsplit("/", 1)[-1]]
-        pages = [p for p in paths if "." not in p.rsplit("/", 1)[-1]]
-        if "/" in pages:
-            pages.remove("/")
-            blocks.append(_location("= /", headers, "\n        try_files /index.html =404;"))
-        if pages:
-            blocks.append(_location(_regex(pages, pages=True), headers,
-                                    "\n        try_files $uri.html =404;"))
-        if files:
-            blocks.append(_location(_regex(files), headers))
+    for headers, group in kinds.items():
+        dated = any(e.modified for e in group)
+        found: dict[bool, list[str]] = {True: [], False: []}  # pages, files
+        for e in group:
+            if e.path == "/" or dated and e.modified is None:
+                blocks.append(_location(f"= {e.path}", e.headers, (UNDATED if e.modified is None
+                                        else "") + f"\n        try_files /{e.file} =404;"))
+            else:
+                found[e.file != e.path[1:]].append(e.path)
+        if found[True]:
+            blocks.append(_location(_regex(found[True], pages=True), headers, ("" if dated else
+                                    UNDATED) + "\n        try_files $uri.html =404;"))
+        if found[False]:
+            blocks.append(_location(_regex(found[False]), headers, "" if dated else UNDATED))
     return "".join(blocks)
 
 
