@@ -6,6 +6,7 @@ import email.utils
 import os
 import re
 import shutil
+import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -372,6 +373,40 @@ def test_build_says_when_cloudflare_would_drop_headers(
                                  "--now", NOW])
     assert small.exit_code == 0 and "Cloudflare" not in small.output
 
+
+
+@pytest.mark.parametrize("headers", [
+    {"Range": "bytes=0-9"}, {"Range": "bytes=0-9", "Accept-Encoding": "gzip"},
+    {"Accept-Encoding": "gzip", "Via": "1.1 cdn"},
+    {"Accept-Encoding": "gzip, br", "Via": "1.1 cdn"},
+    {"Accept-Encoding": "gzip", "Via": "1.1 cdn", "If-None-Match": '"x"'},
+])
+def test_nginx_answers_a_range_or_a_cdn_request_as_the_app(
+    static_host: int, several_pinned: Flask, headers: dict[str, str]
+) -> None:
+    """A CDN in front of nginx says Via: nginx (gzip_proxied off) sent it the plain bytes where
+    the app sends gzip; a Range got nginx's 206 and the app's 200: a cache between the two kept
+    either, under other ETags. The same answer from both, for any of them."""
+    client = several_pinned.test_client()
+    for path in ("/calendar.ics", "/events/automne", "/events/automne.json"):
+        status, got, body = fetch(static_host, path, headers)
+        expected = client.get(path, headers=headers)
+        assert (status, body) == (expected.status_code, expected.data), (path, headers)
+        for name in ("Content-Encoding", "Content-Range", "Accept-Ranges", "ETag"):
+            assert (name in got) == (name in expected.headers), (path, headers, name)
+
+
+def test_nginx_compresses_for_an_http_1_0_proxy_as_the_app(
+    static_host: int, several_pinned: Flask
+) -> None:
+    # nginx's proxy_pass speaks HTTP/1.0 unless told: nginx sent such a proxy the plain bytes.
+    with socket.create_connection(("127.0.0.1", static_host), timeout=10) as connection:
+        connection.sendall(b"GET /calendar.ics HTTP/1.0\r\nAccept-Encoding: gzip\r\n\r\n")
+        head = connection.makefile("rb").read().partition(b"\r\n\r\n")[0].decode("latin-1")
+    expected = several_pinned.test_client().get(
+        "/calendar.ics", headers={"Accept-Encoding": "gzip"},
+        environ_overrides={"SERVER_PROTOCOL": "HTTP/1.0"})
+    assert f"Content-Encoding: {expected.headers['Content-Encoding']}" in head.split("\r\n")
 
 
 def test_nginx_answers_the_preflight_of_a_conditional_fetch_as_the_app(

@@ -109,7 +109,8 @@ NGINX_HEAD = """# nginx snippet serving an agenda site folder (written by the bu
 # gzip_static (every nginx) sends the .gz siblings; where the brotli module is loaded
 # (Debian: libnginx-mod-http-brotli-static), include _nginx/brotli.conf for the .br ones.
 gzip off;
-gzip_static on;
+gzip_static on;  # to a CDN (Via) and an HTTP/1.0 proxy too, as the app; no Range, as the app
+gzip_proxied any; gzip_http_version 1.0; max_ranges 0;
 gzip_vary on;
 etag on;
 if_modified_since before;
