@@ -414,6 +414,23 @@ def test_nginx_and_the_app_choose_one_coding(
         200, expected.headers.get("Content-Encoding"), expected.data)
 
 
+@pytest.mark.parametrize("path", ["/calendar.ics?series=autres", "/rss.xml?city=brest&x=1",
+                                  "/atom.xml?city=saint-etienne", "/calendar.ics?series=",
+                                  "/events.json?series=autres", "/calendar.ics?series=nope",
+                                  "/calendar.ics?city=Nulle%20part", "/rss.xml?city=a&city=b"])
+def test_nginx_alone_never_answers_a_filter_with_the_whole_document(
+    static_host: int, several_pinned: Flask, path: str
+) -> None:
+    """A subscriber's /calendar.ics?series=autres on the folder served by nginx alone (no app
+    behind it) got every session, and a filter that applies to nothing a whole document, where
+    the app answers the path form's file or a 404. An id or a slug as written is the path form
+    (the app reads any case and spelling); anything else is a 404, never all of it."""
+    status, _got, body = fetch(static_host, path)
+    expected = several_pinned.test_client().get(path)
+    assert (status, body if status == 200 else None) == (
+        expected.status_code, expected.data if status == 200 else None), path
+
+
 def test_nginx_compresses_for_an_http_1_0_proxy_as_the_app(
     static_host: int, several_pinned: Flask
 ) -> None:

@@ -117,6 +117,11 @@ if_modified_since before;
 charset off;
 server_tokens off;
 error_page 301 403 404 =404 /404.html;  # a folder, with its slash (no index) or not, is no URL
+# A filter on nginx alone (agenda-site.conf sends it to the app first): the path form of an id
+# or a slug as written (the app reads any case and spelling), else a 404: never all of it.
+if ($arg_series ~ "^[a-z0-9-]+$") { rewrite ^/([a-z]+[.][a-z]+)$ /series/$arg_series/$1 last; }
+if ($arg_city ~ "^[a-z0-9-]+$") { rewrite ^/([a-z]+[.][a-z]+)$ /cities/$arg_city/$1 last; }
+if ($args ~ "(?:^|&)(?:series|city)=[^&]") { return 404; }
 
 location ^~ /_ { return 404; }
 location ~ [.](?:html|gz|br)$ { return 404; }  # a page's file or a sibling: not a URL of the app
