@@ -55,16 +55,13 @@ def qvalues(accept_encoding: str) -> dict[str, float]:
     found: dict[str, float] = {}
     for item in accept_encoding.lower().split(","):
         name, *params = (part.strip() for part in item.split(";"))
-        if not name:
-            continue
-        q = 1.0
-        for key, _, value in (param.partition("=") for param in params):
-            if key.strip() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0  # a malformed weight is no consent
-        found[name] = max(0.0, min(q, 1.0))
+        weights = [v for k, _, v in (p.partition("=") for p in params) if k.strip() == "q"]
+        try:
+            q = float(weights[-1]) if weights else 1.0
+        except ValueError:
+            q = 0.0  # a malformed weight is no consent
+        if name:
+            found[name] = max(0.0, min(q, 1.0))
     return found
 
 

@@ -18,6 +18,7 @@ QUOTED = str.maketrans({"\\": "\\\\", '"': '\\"'})  # for inside an nginx "strin
 ESCAPED = str.maketrans({c: "\\" + c for c in ".^$|()[]{}*+?\\"})  # literal in a regex
 # No date of its own (never the file's, the build's clock) and no answer by date, as the app.
 UNDATED = '\n        add_header Last-Modified "";\n        if_modified_since off;'
+TRY_PAGE = "\n        try_files $uri.html =404;"  # /events/x is events/x.html
 
 
 def headers_file(entries: Iterable[Entry]) -> Iterator[str]:
@@ -71,9 +72,8 @@ def _regex(paths: list[str], pages: bool = False) -> str:
 
 
 def nginx_locations(entries: Iterable[Entry]) -> str:
-    """nginx `location` blocks serving a site folder: one per kind of answer, and one for "/"
-    and each URL without a date among dated ones (a session's never revised, only in the first
-    version: a later one is dated by its revision), which nginx would date by its file."""
+    """nginx `location` blocks serving a site folder: one per kind of answer; one for "/" and each
+    URL undated among dated ones (only a first version has any), which nginx would date by file."""
     kinds: dict[tuple[tuple[str, str], ...], list[Entry]] = {}
     for entry in public(entries):  # grouped by headers, the URL's own file name as a token
         name = f'"{entry.path.rsplit("/", 1)[-1]}"'
@@ -81,19 +81,18 @@ def nginx_locations(entries: Iterable[Entry]) -> str:
         kinds.setdefault(generic, []).append(entry)
     blocks = []
     for headers, group in kinds.items():
-        dated = any(e.modified for e in group)
+        extra = "" if any(e.modified for e in group) else UNDATED
         found: dict[bool, list[str]] = {True: [], False: []}  # pages, files
         for e in group:
-            if e.path == "/" or dated and e.modified is None:
+            if e.path == "/" or e.modified is None and not extra:
                 blocks.append(_location(f"= {e.path}", e.headers, (UNDATED if e.modified is None
                                         else "") + f"\n        try_files /{e.file} =404;"))
             else:
                 found[e.file != e.path[1:]].append(e.path)
         if found[True]:
-            blocks.append(_location(_regex(found[True], pages=True), headers, ("" if dated else
-                                    UNDATED) + "\n        try_files $uri.html =404;"))
+            blocks.append(_location(_regex(found[True], True), headers, f"{extra}{TRY_PAGE}"))
         if found[False]:
-            blocks.append(_location(_regex(found[False]), headers, "" if dated else UNDATED))
+            blocks.append(_location(_regex(found[False]), headers, extra))
     return "".join(blocks)
 
 
@@ -117,8 +116,7 @@ if_modified_since before;
 charset off;
 server_tokens off;
 error_page 301 403 404 =404 /404.html;  # a folder, with its slash (no index) or not, is no URL
-# A filter on nginx alone (agenda-site.conf sends it to the app first): the path form of an id
-# or a slug as written (the app reads any case and spelling), else a 404: never all of it.
+# A filter on nginx alone (agenda-site.conf sends it to the app): its path form, else a 404.
 if ($arg_series ~ "^[a-z0-9-]+$") { rewrite ^/([a-z]+[.][a-z]+)$ /series/$arg_series/$1 last; }
 if ($arg_city ~ "^[a-z0-9-]+$") { rewrite ^/([a-z]+[.][a-z]+)$ /cities/$arg_city/$1 last; }
 if ($args ~ "(?:^|&)(?:series|city)=[^&]") { return 404; }
