@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -17,9 +18,10 @@ from click.testing import CliRunner, Result
 from flask import Flask
 from flask.testing import FlaskClient
 
-from agenda import create_app
+from agenda import create_app, site
 from agenda.cli import main
 from agenda.published import published_path
+from agenda.render import html
 from agenda.site import Site, file_for
 from bench.run import schedule_text
 from tests.conftest import LYON, SEVERAL, SHIPPED
@@ -153,6 +155,39 @@ def test_the_snippet_nginx_loaded_fits_the_sessions_added_since(tmp_path: Path) 
         for path in ("/events/lyon", "/events/lyon.ics", "/events/lyon.json"):
             for coding in CODINGS[:2]:
                 _same_answer(path, coding, port, client)
+
+
+def test_a_release_that_changes_bytes_but_not_their_size_reaches_readers_behind_nginx(
+    several_pinned: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new release of agenda changing a page's bytes but not its size nor its date (a wording
+    fix of the same length): nginx's ETag is the file's time and size, so a reader revalidating
+    with If-None-Match got a 304 from nginx and kept the old page for good."""
+    nginx_binary()
+    store = several_pinned.extensions["agenda.store"]
+    old = store.site()
+    monkeypatch.setattr(site, "RELEASE", "another-release")  # its files are rendered anew
+    monkeypatch.setattr(site, "_release", lambda: "another-release")
+    wording = html.session_page
+    monkeypatch.setattr(html, "session_page", lambda *a: wording(*a).replace(b"<html", b"<HTML"))
+    new = site.build(store.served(), datetime.fromisoformat(NOW), tmp_path / "new", old, 1)
+    served = tmp_path / "served"
+    served.symlink_to(old.folder)
+    port = free_port()
+    block = (f"server {{ listen 127.0.0.1:{port}; root {served}; "
+             f"include {old.folder}/_nginx/agenda-static.conf; }}")
+    with nginx(tmp_path / "nginx", block, port, "/calendar.ics"):
+        before = {p: fetch(port, p)[1] for p in ("/events/printemps", "/events/automne")}
+        served.unlink()
+        served.symlink_to(new.folder)
+        for path, got in before.items():
+            status, headers, body = fetch(port, path, {"If-None-Match": got["ETag"]})
+            assert (status, body) == (200, (new.folder / file_for(path)).read_bytes()), path
+            assert headers["Last-Modified"] == new.entries[path].modified, path
+        # A second after the old date where the period allows (a revalidation by date gets it
+        # too), else a second before (the automne page is dated at the period's start).
+        assert fetch(port, "/events/printemps", {
+            "If-Modified-Since": before["/events/printemps"]["Last-Modified"]})[0] == 200
 
 
 def test_nginx_hides_the_folder_own_files_and_answers_404_in_french(

@@ -28,7 +28,7 @@ import zoneinfo
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -539,8 +539,10 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
                 session_documents(version, now, prints),
                 shared_documents(version, now, events, prints)) for d in found if d.path in gone]
         events.clear()  # 10,000 VEVENTs: not kept while the manifest is written
-        entries = _shared([e for e, done in zip(reused, linked, strict=True) if done] + entries)
-        entries.append(render_one(_sitemap(version.schedule, entries), temporary))
+        entries = _shared([e for e, done in zip(reused, linked, strict=True) if done] + [
+            _redated(e, previous, since, temporary) for e in entries])
+        entries.append(_redated(render_one(_sitemap(version.schedule, entries), temporary),
+                                previous, since, temporary))
         entries.sort(key=lambda e: e.path)
         _write_extras(version.schedule, temporary, entries)
         kinds = {h: i for i, h in enumerate(dict.fromkeys(e.headers for e in entries))}
@@ -565,6 +567,21 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
         shutil.rmtree(holder, ignore_errors=True)
     return Site(target, version.number, version.digest, now, since, until,
                 {e.path: e for e in entries}, os.stat(target / MANIFEST).st_ino)
+
+
+def _redated(entry: Entry, previous: Site | None, since: datetime | None, folder: Path) -> Entry:
+    """`entry`, rendered: when its bytes are not the previous folder's and its date would not move
+    on (a new release's wording, a VTIMEZONE that moves no instant), dated a second after that
+    one (before, past the period's start). Else nginx's ETag, the file's time and size, and a
+    client revalidating by date, keep the old bytes; no clock, no history says a release came."""
+    old = previous.entries.get(entry.path) if previous else None
+    if old is None or old.etag == entry.etag or not (entry.modified and old.modified) or \
+            parse_date(entry.modified) > (stamp := parse_date(old.modified)):
+        return entry
+    stamp += timedelta(seconds=1 if since is None or stamp < since else -1)
+    for suffix in ("", *(SIBLINGS[c] for c in entry.codings)):
+        os.utime(f"{folder}/{entry.file}{suffix}", (stamp.timestamp(), stamp.timestamp()))
+    return dataclasses.replace(entry, modified=http_date(stamp))
 
 
 def _sitemap(schedule: Schedule, entries: list[Entry]) -> Document:
