@@ -6,6 +6,7 @@ so every build agrees on the bytes and on their ETags.
 
 from __future__ import annotations
 
+import contextlib
 import zlib
 
 import brotli
@@ -50,24 +51,16 @@ COMPRESS = {"gzip": gzip_bytes, "br": brotli_bytes}
 ETAG_LENGTH = 32
 
 
-def qvalues(accept_encoding: str) -> dict[str, float]:
-    """The q-value of each coding named in an Accept-Encoding header (lowercase names)."""
-    found: dict[str, float] = {}
-    for item in accept_encoding.lower().split(","):
+def choose(accept_encoding: str | None, codings: tuple[str, ...]) -> str:
+    """The coding to send: the first of `codings` (the server's order) that Accept-Encoding names
+    with a q-value above 0 (a malformed one is no consent), else identity. nginx's gzip_static
+    and brotli_static choose so (no ranking by q-value, no `*`, no x-gzip): nginx on the folder
+    and the app send one request the same bytes."""
+    accepted = set()
+    for item in (accept_encoding or "").lower().split(","):
         name, *params = (part.strip() for part in item.split(";"))
         weights = [v for k, _, v in (p.partition("=") for p in params) if k.strip() == "q"]
-        try:
-            q = float(weights[-1]) if weights else 1.0
-        except ValueError:
-            q = 0.0  # a malformed weight is no consent
-        if name:
-            found[name] = max(0.0, min(q, 1.0))
-    return found
-
-
-def choose(accept_encoding: str | None, codings: tuple[str, ...]) -> str:
-    """The coding to send: the first of `codings` (the server's order) named with a q-value above
-    0, else identity. nginx's gzip_static and brotli_static choose so (no ranking by q-value, no
-    `*`, no x-gzip): nginx on the folder and the app send one request the same bytes."""
-    weights = qvalues(accept_encoding or "")
-    return next((c for c in codings if weights.get(c, 0.0) > 0), IDENTITY)
+        with contextlib.suppress(ValueError):
+            if float(weights[-1] if weights else 1) > 0:
+                accepted.add(name)
+    return next((c for c in codings if c in accepted), IDENTITY)

@@ -570,10 +570,9 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
 
 
 def _redated(entry: Entry, previous: Site | None, since: datetime | None, folder: Path) -> Entry:
-    """`entry`, rendered: when its bytes are not the previous folder's and its date would not move
-    on (a new release's wording, a VTIMEZONE that moves no instant), dated a second after that
-    one (before, past the period's start). Else nginx's ETag, the file's time and size, and a
-    client revalidating by date, keep the old bytes; no clock, no history says a release came."""
+    """`entry`, rendered, with bytes not the previous folder's but no later date (a new release's
+    wording): dated a second after that one (before, past the period's start), else nginx's ETag
+    (the file's time and size) and a client revalidating by date would keep the old bytes."""
     old = previous.entries.get(entry.path) if previous else None
     if old is None or old.etag == entry.etag or not (entry.modified and old.modified) or \
             parse_date(entry.modified) > (stamp := parse_date(old.modified)):
