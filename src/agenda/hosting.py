@@ -89,22 +89,16 @@ def nginx_locations(entries: Iterable[Entry]) -> str:
                                         else "") + f"\n        try_files /{e.file} =404;"))
             else:
                 found[e.file != e.path[1:]].append(e.path)
-        if found[True]:
-            blocks.append(_location(_regex(found[True], True), headers, f"{extra}{TRY_PAGE}"))
-        if found[False]:
-            blocks.append(_location(_regex(found[False]), headers, extra))
+        for pages, paths in found.items():
+            if paths:
+                blocks.append(_location(_regex(paths, pages), headers, extra + TRY_PAGE * pages))
     return "".join(blocks)
 
 
 NGINX_HEAD = """# nginx snippet serving an agenda site folder (written by the builder): include it
-# in a server block whose root is the folder (or the `current` link to it):
-#
-#     server {
-#         listen 80;
-#         root /srv/agenda/data/sessions.site/current;
-#         include /srv/agenda/data/sessions.site/current/_nginx/agenda-static.conf;
-#     }
-#
+# in a server block whose root is the folder (or the `current` link to it), as in
+#     root /srv/agenda/data/sessions.site/current;
+#     include /srv/agenda/data/sessions.site/current/_nginx/agenda-static.conf;
 # gzip_static (every nginx) sends the .gz siblings; where the brotli module is loaded
 # (Debian: libnginx-mod-http-brotli-static), include _nginx/brotli.conf for the .br ones.
 gzip off;

@@ -570,9 +570,8 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
 
 
 def _redated(entry: Entry, previous: Site | None, since: datetime | None, folder: Path) -> Entry:
-    """`entry`, rendered, with bytes not the previous folder's but no later date (a new release's
-    wording): dated a second after that one (before, past the period's start), else nginx's ETag
-    (the file's time and size) and a client revalidating by date would keep the old bytes."""
+    """`entry`, rendered, other bytes than the previous folder's without a later date (a release's
+    wording): a second later (earlier, at the period's start), or nginx's ETag would not move."""
     old = previous.entries.get(entry.path) if previous else None
     if old is None or old.etag == entry.etag or not (entry.modified and old.modified) or \
             parse_date(entry.modified) > (stamp := parse_date(old.modified)):

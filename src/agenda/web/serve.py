@@ -66,15 +66,13 @@ class SiteFiles:
             entry = site.entries.get(path)
             if entry is not None:
                 status, lines, handle = reply(environ, site, entry)
-                if status == 304:
-                    start_response("304 Not Modified", lines)
+                if status == 304 or handle is not None:
+                    start_response("304 Not Modified" if status == 304 else "200 OK", lines)
+                    if handle is not None and environ["REQUEST_METHOD"] == "GET":
+                        return wrap_file(environ, handle)
+                    if handle is not None:
+                        handle.close()  # a HEAD's
                     return []
-                if handle is not None:
-                    start_response("200 OK", lines)
-                    if environ["REQUEST_METHOD"] == "HEAD":
-                        handle.close()
-                        return []
-                    return wrap_file(environ, handle)
         return self.app(environ, start_response)  # 412, a damaged file, anything else
 
 
