@@ -253,6 +253,9 @@ def test_nginx_logs_no_personal_link(snippet: str, tmp_path: Path, runner) -> No
         personal = urlsplit(link.output.splitlines()[-1])
         status, _, body = fetch(port, f"{personal.path}?{personal.query}")
         assert status == 200 and b"private-room-SECRET" in body
+        # Pasted with a final or a doubled slash: sent on to the address, and logged nowhere.
+        for pasted in (personal.path + "/", personal.path.replace("/events/", "/events//")):
+            assert fetch(port, f"{pasted}?{personal.query}")[0] == 308
         assert fetch(port, "/events/automne")[0] == 200
     written = log.read_text(encoding="utf-8")
     assert '"GET /events/automne HTTP/1.1" 200' in written  # the log is on

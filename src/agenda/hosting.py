@@ -130,11 +130,11 @@ def nginx_files(entries: Iterable[Entry], base_url: str) -> dict[str, str]:
     """The files of `_nginx/`: the snippet for any nginx, and the brotli line for those that can."""
     security_lines = "".join(f'    add_header {name} "{value}" always;\n'
                              for name, value in security("/404.html"))
-    # A link's /events/x/ (a CMS adds the slash) or x//y (nginx merges): the address as the app
-    # sends it, of up to five segments (the folder's have three); the desk's are the app's own.
-    slashed = (f'if ($request_uri ~ "^(?!/+desk(?:/|$))(?=[^?]*(?://|[^/]/(?:[?]|$)))/*([^/?]*)'
-               f'{"/*(/[^/?]+)?" * 4}/*(?:[?]|$)") {{ return 308 "{base_url.rstrip("/")}/$1$2$3$4$5'
-               f'$is_args$args"; }}\n')
+    # A link's /events/x/ (a CMS adds the slash) or x//y (nginx merges): the app's address, of up
+    # to five segments; not the desk's nor a personal link's (its location logs nothing; this would)
+    slashed = (f'if ($request_uri ~ "^(?!/+desk(?:/|$)|[^?]*/private/)(?=[^?]*(?://|[^/]/'
+               f'(?:[?]|$)))/*([^/?]*){"/*(/[^/?]+)?" * 4}/*(?:[?]|$)") {{ return 308 '
+               f'"{base_url.rstrip("/")}/$1$2$3$4$5$is_args$args"; }}\n')
     return {
         "agenda-static.conf": f"{NGINX_HEAD}{security_lines}}}\n{slashed}\n"
                               f"{nginx_locations(entries)}",
