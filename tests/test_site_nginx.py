@@ -190,6 +190,21 @@ def test_a_release_that_changes_bytes_but_not_their_size_reaches_readers_behind_
             "If-Modified-Since": before["/events/printemps"]["Last-Modified"]})[0] == 200
 
 
+@pytest.mark.parametrize("then", ["2021-03-20T12:00:00+01:00", "2022-01-10T12:00:00+01:00"])
+def test_a_folder_built_beside_one_of_another_moment_is_dated_as_one_built_alone(
+    several_pinned: Flask, tmp_path: Path, then: str
+) -> None:
+    # A document changes its bytes from one moment to another: only a release's change of
+    # bytes, its date not moving on, is dated a second off the previous folder's; an export
+    # pinned before the folder served (agenda build --now) is dated as if built alone.
+    store = several_pinned.extensions["agenda.store"]
+    moment = datetime.fromisoformat(then)
+    beside = site.build(store.served(), moment, tmp_path / "beside", store.site(), 1)
+    alone = site.build(store.served(), moment, tmp_path / "alone", None, 1)
+    assert {p: e.modified for p, e in beside.entries.items()} == \
+        {p: e.modified for p, e in alone.entries.items()}
+
+
 def test_nginx_hides_the_folder_own_files_and_answers_404_in_french(
     static_host: int, several_pinned: Flask
 ) -> None:

@@ -573,10 +573,10 @@ def _redated(entry: Entry, previous: Site | None, since: datetime | None, folder
     """`entry`, rendered, other bytes than the previous folder's without a later date (a release's
     wording): a second later (earlier, at the period's start), or nginx's ETag would not move."""
     old = previous.entries.get(entry.path) if previous else None
-    if old is None or old.etag == entry.etag or not (entry.modified and old.modified) or \
-            parse_date(entry.modified) > (stamp := parse_date(old.modified)):
-        return entry
-    stamp += timedelta(seconds=1 if since is None or stamp < since else -1)
+    stamp = parse_date(old.modified) if old and old.etag != entry.etag and old.modified else None
+    if not (stamp and since and entry.modified and parse_date(entry.modified) <= stamp <= since):
+        return entry  # the same bytes, a date moved on, or a folder of a moment after this one
+    stamp += timedelta(seconds=1 if stamp < since else -1)
     for suffix in ("", *(SIBLINGS[c] for c in entry.codings)):
         os.utime(f"{folder}/{entry.file}{suffix}", (stamp.timestamp(), stamp.timestamp()))
     return dataclasses.replace(entry, modified=http_date(stamp))
