@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import email.utils
 import os
+import re
 import shutil
+import socket
 import subprocess
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,9 +18,10 @@ from click.testing import CliRunner, Result
 from flask import Flask
 from flask.testing import FlaskClient
 
-from agenda import create_app
+from agenda import create_app, site
 from agenda.cli import main
 from agenda.published import published_path
+from agenda.render import html
 from agenda.site import Site, file_for
 from bench.run import schedule_text
 from tests.conftest import LYON, SEVERAL, SHIPPED
@@ -25,6 +29,7 @@ from tests.servers import BROTLI_STATIC, fetch, free_port, nginx, nginx_binary
 
 NOW = "2021-07-01T12:00:00+02:00"
 CODINGS = ["identity", "gzip", "br"]
+LATER = "Fri, 01 Jan 2100 00:00:00 GMT"  # after any file's time
 # Headers a static host must send as the app does.
 KEPT_HEADERS = ("Content-Type", "Cache-Control", "Content-Security-Policy", "X-Frame-Options",
                 "X-Content-Type-Options", "Referrer-Policy", "Access-Control-Allow-Origin",
@@ -105,14 +110,15 @@ def _same_answer(path: str, coding: str, port: int, client: FlaskClient) -> None
     assert (status, body) == (200, expected.data), (path, coding)
     for name in KEPT_HEADERS:
         assert got.get(name) == expected.headers.get(name), (path, coding, name)
-    if "Last-Modified" in expected.headers:  # nginx always sends one: the file's date
-        assert got["Last-Modified"] == expected.headers["Last-Modified"], (path, coding)
+    # The app's date, or none: nginx sent the build's clock for an undated session's page, a
+    # city's calendar of undated sessions, /robots.txt, /static/, and a 304 by it.
+    assert got["Last-Modified"] == expected.headers.get("Last-Modified"), (path, coding)
     again, _, empty = fetch(port, path, {**headers, "If-None-Match": got["ETag"]})
     assert (again, empty) == (304, b""), (path, coding)
-    if "Last-Modified" in expected.headers:
-        since = {**headers, "If-Modified-Since": expected.headers["Last-Modified"]}
-        assert fetch(port, path, since)[0] == 304, (path, coding)
-        assert client.get(path, headers=since).status_code == 304, (path, coding)
+    since = {**headers, "If-Modified-Since": expected.headers.get("Last-Modified", LATER)}
+    dated = 304 if "Last-Modified" in expected.headers else 200
+    assert fetch(port, path, since)[0] == client.get(path, headers=since).status_code == dated, \
+        (path, coding)
 
 
 def test_nginx_on_the_folder_answers_as_the_app(
@@ -149,6 +155,54 @@ def test_the_snippet_nginx_loaded_fits_the_sessions_added_since(tmp_path: Path) 
         for path in ("/events/lyon", "/events/lyon.ics", "/events/lyon.json"):
             for coding in CODINGS[:2]:
                 _same_answer(path, coding, port, client)
+
+
+def test_a_release_that_changes_bytes_but_not_their_size_reaches_readers_behind_nginx(
+    several_pinned: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new release of agenda changing a page's bytes but not its size nor its date (a wording
+    fix of the same length): nginx's ETag is the file's time and size, so a reader revalidating
+    with If-None-Match got a 304 from nginx and kept the old page for good."""
+    nginx_binary()
+    store = several_pinned.extensions["agenda.store"]
+    old = store.site()
+    monkeypatch.setattr(site, "RELEASE", "another-release")  # its files are rendered anew
+    monkeypatch.setattr(site, "_release", lambda: "another-release")
+    wording = html.session_page
+    monkeypatch.setattr(html, "session_page", lambda *a: wording(*a).replace(b"<html", b"<HTML"))
+    new = site.build(store.served(), datetime.fromisoformat(NOW), tmp_path / "new", old, 1)
+    served = tmp_path / "served"
+    served.symlink_to(old.folder)
+    port = free_port()
+    block = (f"server {{ listen 127.0.0.1:{port}; root {served}; "
+             f"include {old.folder}/_nginx/agenda-static.conf; }}")
+    with nginx(tmp_path / "nginx", block, port, "/calendar.ics"):
+        before = {p: fetch(port, p)[1] for p in ("/events/printemps", "/events/automne")}
+        served.unlink()
+        served.symlink_to(new.folder)
+        for path, got in before.items():
+            status, headers, body = fetch(port, path, {"If-None-Match": got["ETag"]})
+            assert (status, body) == (200, (new.folder / file_for(path)).read_bytes()), path
+            assert headers["Last-Modified"] == new.entries[path].modified, path
+        # A second after the old date where the period allows (a revalidation by date gets it
+        # too), else a second before (the automne page is dated at the period's start).
+        assert fetch(port, "/events/printemps", {
+            "If-Modified-Since": before["/events/printemps"]["Last-Modified"]})[0] == 200
+
+
+@pytest.mark.parametrize("then", ["2021-03-20T12:00:00+01:00", "2022-01-10T12:00:00+01:00"])
+def test_a_folder_built_beside_one_of_another_moment_is_dated_as_one_built_alone(
+    several_pinned: Flask, tmp_path: Path, then: str
+) -> None:
+    # A document changes its bytes from one moment to another: only a release's change of
+    # bytes, its date not moving on, is dated a second off the previous folder's; an export
+    # pinned before the folder served (agenda build --now) is dated as if built alone.
+    store = several_pinned.extensions["agenda.store"]
+    moment = datetime.fromisoformat(then)
+    beside = site.build(store.served(), moment, tmp_path / "beside", store.site(), 1)
+    alone = site.build(store.served(), moment, tmp_path / "alone", None, 1)
+    assert {p: e.modified for p, e in beside.entries.items()} == \
+        {p: e.modified for p, e in alone.entries.items()}
 
 
 def test_nginx_hides_the_folder_own_files_and_answers_404_in_french(
@@ -206,23 +260,30 @@ def test_nginx_answers_404_for_the_files_behind_pretty_urls_as_the_app(
 
 @pytest.mark.parametrize("path", ["/events/automne/", "/events/automne//", "/embed/",
                                   "/events/automne.ics/", "/series/essais/rss.xml/?x=1", "/events/",
-                                  "/cities/saint-etienne/", "/static/", "/nulle-part/"])
-def test_nginx_sends_an_address_with_a_final_slash_where_the_app_does(
+                                  "/cities/saint-etienne/", "/static/", "/nulle-part/",
+                                  "/events//automne", "//events/automne", "//", "//calendar.ics",
+                                  "/cities//saint-etienne/calendar.ics", "/events//automne/?x=1",
+                                  "///cities//saint-etienne//rss.xml", "/nulle//part"])
+def test_nginx_sends_an_address_with_a_final_or_doubled_slash_where_the_app_does(
     static_host: int, several_pinned: Flask, path: str
 ) -> None:
-    """A link pasted with a final slash (a CMS adds one): the app sent it to the address without
-    it, nginx on the exported folder answered 404, so a reader of the static site never got to the
-    session's page. Both redirect alike, and the address they send to answers alike."""
+    """A link pasted with a final slash (a CMS adds one) or a doubled one (a base URL ending in
+    "/" before "/calendar.ics"): the app sent it to the address without it; nginx on the folder
+    answered 404 to the first, and 200 to the second (it merges slashes), so crawlers and caches
+    saw one document at two addresses there. Both redirect alike to the one address, which
+    answers alike."""
     client = several_pinned.test_client()
     status, got, _body = fetch(static_host, path)
-    answer = client.get(path)
-    assert (status, got["Location"]) == (answer.status_code, answer.headers["Location"]) \
-        == (308, "https://agenda.example.org" + path.replace("/?", "?").rstrip("/"))
+    bare, _, query = path.partition("?")  # as sent: the client would read "//x" as a host
+    answer = client.get("/", environ_overrides={"PATH_INFO": bare, "QUERY_STRING": query})
+    expected = (re.sub("/+", "/", bare).rstrip("/") or "/") + (f"?{query}" if query else "")
+    assert (status, got.get("Location")) == (answer.status_code, answer.headers["Location"]) \
+        == (308, "https://agenda.example.org" + expected), path
     target = urlsplit(got["Location"])
     there = target.path + (f"?{target.query}" if target.query else "")
     assert fetch(static_host, there)[0] == client.get(there).status_code \
-        == (404 if path in ("/events/", "/cities/saint-etienne/", "/static/", "/nulle-part/")
-            else 200), path
+        == (404 if path in ("/events/", "/cities/saint-etienne/", "/static/", "/nulle-part/",
+                            "/nulle//part") else 200), path
 
 
 def _rules(text: str) -> dict[str, dict[str, str]]:
@@ -362,6 +423,75 @@ def test_build_says_when_cloudflare_would_drop_headers(
                                  "--now", NOW])
     assert small.exit_code == 0 and "Cloudflare" not in small.output
 
+
+
+@pytest.mark.parametrize("headers", [
+    {"Range": "bytes=0-9"}, {"Range": "bytes=0-9", "Accept-Encoding": "gzip"},
+    {"Accept-Encoding": "gzip", "Via": "1.1 cdn"},
+    {"Accept-Encoding": "gzip, br", "Via": "1.1 cdn"},
+    {"Accept-Encoding": "gzip", "Via": "1.1 cdn", "If-None-Match": '"x"'},
+])
+def test_nginx_answers_a_range_or_a_cdn_request_as_the_app(
+    static_host: int, several_pinned: Flask, headers: dict[str, str]
+) -> None:
+    """A CDN in front of nginx says Via: nginx (gzip_proxied off) sent it the plain bytes where
+    the app sends gzip; a Range got nginx's 206 and the app's 200: a cache between the two kept
+    either, under other ETags. The same answer from both, for any of them."""
+    client = several_pinned.test_client()
+    for path in ("/calendar.ics", "/events/automne", "/events/automne.json"):
+        status, got, body = fetch(static_host, path, headers)
+        expected = client.get(path, headers=headers)
+        assert (status, body) == (expected.status_code, expected.data), (path, headers)
+        for name in ("Content-Encoding", "Content-Range", "Accept-Ranges", "ETag"):
+            assert (name in got) == (name in expected.headers), (path, headers, name)
+
+
+@pytest.mark.parametrize("accepted", ["br;q=0.5, gzip", "gzip;q=1, br;q=0.1", "*", "x-gzip",
+                                      "*;q=0.2, br;q=0", "identity;q=1, gzip;q=0.5", "GZIP;Q=0.8",
+                                      "br;q=0, gzip;q=0", "gzip;q=bad, br", "deflate, x-gzip, br"])
+def test_nginx_and_the_app_choose_one_coding(
+    static_host: int, several_pinned: Flask, accepted: str
+) -> None:
+    """The same Accept-Encoding, the same bytes from both: the app ranked codings by q-value
+    and read `*` and x-gzip, nginx's gzip_static and brotli_static take the first named with a
+    q-value above 0, so the two sent other bytes under other ETags for one request."""
+    if not BROTLI_STATIC.exists():
+        pytest.skip("nginx without its brotli module sends no br")
+    headers = {"Accept-Encoding": accepted}
+    status, got, body = fetch(static_host, "/calendar.ics", headers)
+    expected = several_pinned.test_client().get("/calendar.ics", headers=headers)
+    assert (status, got["Content-Encoding"], body) == (
+        200, expected.headers.get("Content-Encoding"), expected.data)
+
+
+@pytest.mark.parametrize("path", ["/calendar.ics?series=autres", "/rss.xml?city=brest&x=1",
+                                  "/atom.xml?city=saint-etienne", "/calendar.ics?series=",
+                                  "/events.json?series=autres", "/calendar.ics?series=nope",
+                                  "/calendar.ics?city=Nulle%20part", "/rss.xml?city=a&city=b"])
+def test_nginx_alone_never_answers_a_filter_with_the_whole_document(
+    static_host: int, several_pinned: Flask, path: str
+) -> None:
+    """A subscriber's /calendar.ics?series=autres on the folder served by nginx alone (no app
+    behind it) got every session, and a filter that applies to nothing a whole document, where
+    the app answers the path form's file or a 404. An id or a slug as written is the path form
+    (the app reads any case and spelling); anything else is a 404, never all of it."""
+    status, _got, body = fetch(static_host, path)
+    expected = several_pinned.test_client().get(path)
+    assert (status, body if status == 200 else None) == (
+        expected.status_code, expected.data if status == 200 else None), path
+
+
+def test_nginx_compresses_for_an_http_1_0_proxy_as_the_app(
+    static_host: int, several_pinned: Flask
+) -> None:
+    # nginx's proxy_pass speaks HTTP/1.0 unless told: nginx sent such a proxy the plain bytes.
+    with socket.create_connection(("127.0.0.1", static_host), timeout=10) as connection:
+        connection.sendall(b"GET /calendar.ics HTTP/1.0\r\nAccept-Encoding: gzip\r\n\r\n")
+        head = connection.makefile("rb").read().partition(b"\r\n\r\n")[0].decode("latin-1")
+    expected = several_pinned.test_client().get(
+        "/calendar.ics", headers={"Accept-Encoding": "gzip"},
+        environ_overrides={"SERVER_PROTOCOL": "HTTP/1.0"})
+    assert f"Content-Encoding: {expected.headers['Content-Encoding']}" in head.split("\r\n")
 
 
 def test_nginx_answers_the_preflight_of_a_conditional_fetch_as_the_app(

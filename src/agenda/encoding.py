@@ -6,6 +6,7 @@ so every build agrees on the bytes and on their ETags.
 
 from __future__ import annotations
 
+import contextlib
 import zlib
 
 import brotli
@@ -17,7 +18,7 @@ GZIP_LEVEL = 9
 BROTLI_QUALITY = 5
 # Below this, compression saves less than a TCP segment's headers cost to negotiate.
 MIN_SIZE = 256
-# Server preference on equal q-values: brotli is the smaller of the two.
+# The server's preference: brotli is the smaller of the two (nginx's brotli_static too).
 PREFERENCE = ("br", "gzip")
 IDENTITY = "identity"
 ETAG_SUFFIX = {"br": "-br", "gzip": "-gz", IDENTITY: ""}
@@ -50,37 +51,16 @@ COMPRESS = {"gzip": gzip_bytes, "br": brotli_bytes}
 ETAG_LENGTH = 32
 
 
-def qvalues(accept_encoding: str) -> dict[str, float]:
-    """The q-value of each coding named in an Accept-Encoding header (lowercase names)."""
-    found: dict[str, float] = {}
-    for item in accept_encoding.lower().split(","):
-        name, *params = (part.strip() for part in item.split(";"))
-        if not name:
-            continue
-        q = 1.0
-        for key, _, value in (param.partition("=") for param in params):
-            if key.strip() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0  # a malformed weight is no consent
-        found[name] = max(0.0, min(q, 1.0))
-    return found
-
-
 def choose(accept_encoding: str | None, codings: tuple[str, ...]) -> str:
-    """The coding to send: the highest q-value among `codings`, else identity.
-
-    No header, or an empty one, means identity. `*` stands for any coding not named. Identity wins
-    only when named with a higher q-value; it is also the fallback when nothing else is acceptable,
-    even if refused (RFC 9110 §12.5.3)."""
-    if not accept_encoding or not codings:
-        return IDENTITY
-    weights = qvalues(accept_encoding)
-    star = weights.get("*", 0.0)
-    best, best_q = IDENTITY, weights.get(IDENTITY, 0.0)
-    for coding in codings:  # in server preference order: ties keep the earlier
-        q = weights.get(coding, weights.get("x-gzip", star) if coding == "gzip" else star)
-        if q > best_q or (q == best_q > 0 and best == IDENTITY):
-            best, best_q = coding, q
-    return best
+    """The coding to send: the first of `codings` (the server's order) that Accept-Encoding names
+    with a q-value above 0 (a malformed one is no consent), else identity. nginx's gzip_static
+    and brotli_static choose so (no ranking by q-value, no `*`, no x-gzip): nginx on the folder
+    and the app send one request the same bytes."""
+    accepted = set()
+    for item in (accept_encoding or "").lower().split(","):
+        name, *params = (part.strip() for part in item.split(";"))
+        weights = [v for k, _, v in (p.partition("=") for p in params) if k.strip() == "q"]
+        with contextlib.suppress(ValueError):
+            if float(weights[-1] if weights else 1) > 0:
+                accepted.add(name)
+    return next((c for c in codings if c in accepted), IDENTITY)

@@ -16,6 +16,9 @@ FILE_VARIABLE = "$agenda_file"
 CLOUDFLARE_RULES = 100  # the rules of _headers Cloudflare Pages applies, the first ones
 QUOTED = str.maketrans({"\\": "\\\\", '"': '\\"'})  # for inside an nginx "string"
 ESCAPED = str.maketrans({c: "\\" + c for c in ".^$|()[]{}*+?\\"})  # literal in a regex
+# No date of its own (never the file's, the build's clock) and no answer by date, as the app.
+UNDATED = '\n        add_header Last-Modified "";\n        if_modified_since off;'
+TRY_PAGE = "\n        try_files $uri.html =404;"  # /events/x is events/x.html
 
 
 def headers_file(entries: Iterable[Entry]) -> Iterator[str]:
@@ -69,46 +72,48 @@ def _regex(paths: list[str], pages: bool = False) -> str:
 
 
 def nginx_locations(entries: Iterable[Entry]) -> str:
-    """nginx `location` blocks serving a site folder: one per kind of answer."""
-    kinds: dict[tuple[tuple[str, str], ...], list[str]] = {}
+    """nginx `location` blocks serving a site folder: one per kind of answer; one for "/" and each
+    URL undated among dated ones (only a first version has any), which nginx would date by file."""
+    kinds: dict[tuple[tuple[str, str], ...], list[Entry]] = {}
     for entry in public(entries):  # grouped by headers, the URL's own file name as a token
         name = f'"{entry.path.rsplit("/", 1)[-1]}"'
         generic = tuple((h, v.replace(name, f'"{FILE_TOKEN}"')) for h, v in entry.headers)
-        kinds.setdefault(generic, []).append(entry.path)
+        kinds.setdefault(generic, []).append(entry)
     blocks = []
-    for headers, paths in kinds.items():
-        files = [p for p in paths if "." in p.rsplit("/", 1)[-1]]
-        pages = [p for p in paths if "." not in p.rsplit("/", 1)[-1]]
-        if "/" in pages:
-            pages.remove("/")
-            blocks.append(_location("= /", headers, "\n        try_files /index.html =404;"))
-        if pages:
-            blocks.append(_location(_regex(pages, pages=True), headers,
-                                    "\n        try_files $uri.html =404;"))
-        if files:
-            blocks.append(_location(_regex(files), headers))
+    for headers, group in kinds.items():
+        extra = "" if any(e.modified for e in group) else UNDATED
+        found: dict[bool, list[str]] = {True: [], False: []}  # pages, files
+        for e in group:
+            if e.path == "/" or e.modified is None and not extra:
+                blocks.append(_location(f"= {e.path}", e.headers, (UNDATED if e.modified is None
+                                        else "") + f"\n        try_files /{e.file} =404;"))
+            else:
+                found[e.file != e.path[1:]].append(e.path)
+        for pages, paths in found.items():
+            if paths:
+                blocks.append(_location(_regex(paths, pages), headers, extra + TRY_PAGE * pages))
     return "".join(blocks)
 
 
 NGINX_HEAD = """# nginx snippet serving an agenda site folder (written by the builder): include it
-# in a server block whose root is the folder (or the `current` link to it):
-#
-#     server {
-#         listen 80;
-#         root /srv/agenda/data/sessions.site/current;
-#         include /srv/agenda/data/sessions.site/current/_nginx/agenda-static.conf;
-#     }
-#
+# in a server block whose root is the folder (or the `current` link to it), as in
+#     root /srv/agenda/data/sessions.site/current;
+#     include /srv/agenda/data/sessions.site/current/_nginx/agenda-static.conf;
 # gzip_static (every nginx) sends the .gz siblings; where the brotli module is loaded
 # (Debian: libnginx-mod-http-brotli-static), include _nginx/brotli.conf for the .br ones.
 gzip off;
-gzip_static on;
+gzip_static on;  # to a CDN (Via) and an HTTP/1.0 proxy too, as the app; no Range, as the app
+gzip_proxied any; gzip_http_version 1.0; max_ranges 0;
 gzip_vary on;
 etag on;
 if_modified_since before;
 charset off;
 server_tokens off;
 error_page 301 403 404 =404 /404.html;  # a folder, with its slash (no index) or not, is no URL
+# A filter on nginx alone (agenda-site.conf sends it to the app): its path form, else a 404.
+if ($arg_series ~ "^[a-z0-9-]+$") { rewrite ^/([a-z]+[.][a-z]+)$ /series/$arg_series/$1 last; }
+if ($arg_city ~ "^[a-z0-9-]+$") { rewrite ^/([a-z]+[.][a-z]+)$ /cities/$arg_city/$1 last; }
+if ($args ~ "(?:^|&)(?:series|city)=[^&]") { return 404; }
 
 location ^~ /_ { return 404; }
 location ~ [.](?:html|gz|br)$ { return 404; }  # a page's file or a sibling: not a URL of the app
@@ -125,9 +130,11 @@ def nginx_files(entries: Iterable[Entry], base_url: str) -> dict[str, str]:
     """The files of `_nginx/`: the snippet for any nginx, and the brotli line for those that can."""
     security_lines = "".join(f'    add_header {name} "{value}" always;\n'
                              for name, value in security("/404.html"))
-    # A link's /events/x/ (a CMS adds the slash): the address without it, as the app sends it.
-    slashed = (f'location ~ ./$ {{ if ($request_uri ~ "^(?<agenda_bare>[^?]*?)/+(?:[?]|$)") '
-               f'{{ return 308 "{base_url.rstrip("/")}$agenda_bare$is_args$args"; }} }}\n')
+    # A link's /events/x/ (a CMS adds the slash) or x//y (nginx merges): the app's address, of up
+    # to five segments; not the desk's nor a personal link's (its location logs nothing; this would)
+    slashed = (f'if ($request_uri ~ "^(?!/+desk(?:/|$)|[^?]*/private/)(?=[^?]*(?://|[^/]/'
+               f'(?:[?]|$)))/*([^/?]*){"/*(/[^/?]+)?" * 4}/*(?:[?]|$)") {{ return 308 '
+               f'"{base_url.rstrip("/")}/$1$2$3$4$5$is_args$args"; }}\n')
     return {
         "agenda-static.conf": f"{NGINX_HEAD}{security_lines}}}\n{slashed}\n"
                               f"{nginx_locations(entries)}",

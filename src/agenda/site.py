@@ -28,7 +28,7 @@ import zoneinfo
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -559,8 +559,10 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
             entries += [render_one(_clamped(d, since), temporary) for found in (
                 session_documents(version, now, prints),
                 shared_documents(version, now, *parts)) for d in found if d.path in gone]
-        entries = _shared([e for e, done in zip(reused, linked, strict=True) if done] + entries)
-        entries.append(render_one(_sitemap(version.schedule, entries), temporary))
+        entries = _shared([e for e, done in zip(reused, linked, strict=True) if done] + [
+            _redated(e, previous, since, temporary) for e in entries])
+        entries.append(_redated(render_one(_sitemap(version.schedule, entries), temporary),
+                                previous, since, temporary))
         entries.sort(key=lambda e: e.path)
         _write_extras(version.schedule, temporary, entries)
         kinds = {h: i for i, h in enumerate(dict.fromkeys(e.headers for e in entries))}
@@ -585,6 +587,19 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
         shutil.rmtree(holder, ignore_errors=True)
     return Site(target, version.number, version.digest, now, since, until,
                 {e.path: e for e in entries}, os.stat(target / MANIFEST).st_ino)
+
+
+def _redated(entry: Entry, previous: Site | None, since: datetime | None, folder: Path) -> Entry:
+    """`entry`, rendered, other bytes than the previous folder's without a later date (a release's
+    wording): a second later (earlier, at the period's start), or nginx's ETag would not move."""
+    old = previous.entries.get(entry.path) if previous else None
+    stamp = parse_date(old.modified) if old and old.etag != entry.etag and old.modified else None
+    if not (stamp and since and entry.modified and parse_date(entry.modified) <= stamp <= since):
+        return entry  # the same bytes, a date moved on, or a folder of a moment after this one
+    stamp += timedelta(seconds=1 if stamp < since else -1)
+    for suffix in ("", *(SIBLINGS[c] for c in entry.codings)):
+        os.utime(f"{folder}/{entry.file}{suffix}", (stamp.timestamp(), stamp.timestamp()))
+    return dataclasses.replace(entry, modified=http_date(stamp))
 
 
 def _sitemap(schedule: Schedule, entries: list[Entry]) -> Document:

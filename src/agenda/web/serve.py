@@ -66,15 +66,13 @@ class SiteFiles:
             entry = site.entries.get(path)
             if entry is not None:
                 status, lines, handle = reply(environ, site, entry)
-                if status == 304:
-                    start_response("304 Not Modified", lines)
+                if status == 304 or handle is not None:
+                    start_response("304 Not Modified" if status == 304 else "200 OK", lines)
+                    if handle is not None and environ["REQUEST_METHOD"] == "GET":
+                        return wrap_file(environ, handle)
+                    if handle is not None:
+                        handle.close()  # a HEAD's
                     return []
-                if handle is not None:
-                    start_response("200 OK", lines)
-                    if environ["REQUEST_METHOD"] == "HEAD":
-                        handle.close()
-                        return []
-                    return wrap_file(environ, handle)
         return self.app(environ, start_response)  # 412, a damaged file, anything else
 
 
@@ -84,8 +82,8 @@ def answer(path: str) -> Response:
     """The built file of this URL (its path form for a filtered query), or a French 404."""
     site = store().site()
     tidy = re.sub("/{2,}", "/", request.path).rstrip("/") or "/"  # a link's /events/x/, x//y
-    if tidy != request.path:  # quoted as a URL: a %0D is no header break
-        return moved(quote(tidy), request.query_string.decode("latin-1"), 308)
+    if tidy != request.path or request.environ.get("PATH_INFO", "").startswith("//"):  # //x too
+        return moved(quote(tidy), request.query_string.decode("latin-1"), 308)  # %0D: no break
     typed = request.args.get("city", "").strip()  # a city as the query names it
     url = _path_form(path)
     entry = site.entries.get(url) if not url.startswith("/_") else None
