@@ -155,6 +155,9 @@ def build_entry(schedule: Schedule, session: Session, revision: Revision | None 
     # a second rel="alternate" of the same type (RFC 4287 forbids it): it is in the body instead.
     entry.link(href=page, rel="alternate", type="text/html")
     entry.content(wording.typeset(body), type="html")
+    # What lists show under the title (RSS description, Atom summary): the page's description.
+    teaser = wording.session_summary(session, info.language, over)
+    entry.summary(_text(wording.typeset(teaser)), type="html")
     entry.category(term=session.series.id, label=session.series.title)
     return entry
 
