@@ -7,7 +7,7 @@ it is now. Ids are https URLs at the UID's host (the feed's: base_url's), withou
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from html import escape
@@ -18,7 +18,7 @@ from feedgen.feed import FeedGenerator
 
 from agenda.model import Change, Contact, Revision, Schedule, Session, Status, latest_update
 from agenda.render import links, wording
-from agenda.render.cards import session_image
+from agenda.render.cards import draw, session_image, session_text
 
 RSS_TYPE = "application/rss+xml"
 ATOM_TYPE = "application/atom+xml"
@@ -120,9 +120,11 @@ def entry_html(schedule: Schedule, session: Session, over: bool) -> str:
 
 
 def build_entry(schedule: Schedule, session: Session, revision: Revision | None = None,
-                until: datetime | None = None) -> FeedEntry:
+                until: datetime | None = None, sizes: Mapping[str, int] | None = None
+                ) -> FeedEntry:
     """An announced session's entry, its id its page's URL at its UID's host and in https (for any
-    base_url); or its change `revision`'s, dated at it, with '#revision-<SEQUENCE>', title atop."""
+    base_url); or its change `revision`'s, dated at it, with '#revision-<SEQUENCE>', title atop.
+    With `sizes` (its card's, by session id, else drawn), the card is its RSS enclosure too."""
     info = schedule.calendar
     zone = info.timezone
     anchor = f"#{links.REVISION_ANCHOR.format(revision.sequence)}" if revision else ""
@@ -136,6 +138,9 @@ def build_entry(schedule: Schedule, session: Session, revision: Revision | None 
     entry.load_extension("media")  # the share card: the entry's picture in Feedly, an e-mail
     entry.media.content(url=image.url, type="image/png", medium="image", group=None,
                         width=str(image.width), height=str(image.height))
+    if sizes is not None:  # RSS alone: feedgen 1.0 writes Atom's as a link without its rel
+        size = sizes.get(session.id) or len(draw(session_text(info, session, over)))
+        entry.enclosure(image.url, str(size), "image/png")
     entry.guid(guid, permalink=guid == page)  # also the Atom id
     if revision is None:
         announced = session.appeared
@@ -154,7 +159,9 @@ def build_entry(schedule: Schedule, session: Session, revision: Revision | None 
     # One link only: feedgen 1.0 drops rel and type from Atom entry links, so the .ics would be
     # a second rel="alternate" of the same type (RFC 4287 forbids it): it is in the body instead.
     entry.link(href=page, rel="alternate", type="text/html")
-    entry.content(wording.typeset(body), type="html")
+    # NetNewsWire shows neither Media RSS nor enclosures, Thunderbird and Outlook the body.
+    card = f'<img src="{escape(image.url)}" alt="{escape(image.alt)}" width="{image.width}" '
+    entry.content(wording.typeset(f'{card}height="{image.height}">\n{body}'), type="html")
     # What lists show under the title (RSS description, Atom summary): the page's description.
     teaser = wording.session_summary(session, info.language, over)
     entry.summary(_text(wording.typeset(teaser)), type="html")
@@ -164,9 +171,10 @@ def build_entry(schedule: Schedule, session: Session, revision: Revision | None 
 
 def _feed_bytes(schedule: Schedule, sessions: Iterable[Session], path: str, self_type: str,
                 title: str | None = None, until: datetime | None = None,
-                updated: datetime | None = None) -> bytes:
+                updated: datetime | None = None, sizes: Mapping[str, int] | None = None) -> bytes:
     """The RSS or Atom (`self_type`) feed at `path` of the announced sessions among `sessions` and
-    their changes up to `until`; dated `updated` (as feed_updated), by default from its entries."""
+    their changes up to `until`; dated `updated` (as feed_updated), by default from its entries;
+    `sizes`: the cards' file sizes by session id, for RSS enclosures (else each is drawn)."""
     info = schedule.calendar
     organizer = info.organizer
     entries = sorted((s for s in sessions if s.announced is not None), key=lambda s: s.id)
@@ -194,15 +202,16 @@ def _feed_bytes(schedule: Schedule, sessions: Iterable[Session], path: str, self
     dated = [(s.appeared, s, None) for s in entries] + [(r.at, s, r) for s, r in changes]
     dated.sort(key=lambda item: item[0], reverse=True)
     for _, session, revision in dated[:MAX_ENTRIES]:
-        feed.add_entry(build_entry(schedule, session, revision, until), order="append")
+        feed.add_entry(build_entry(schedule, session, revision, until, (sizes or {}) if
+                                   self_type == RSS_TYPE else None), order="append")
     return feed.rss_str(pretty=True) if self_type == RSS_TYPE else feed.atom_str(pretty=True)
 
 
 def rss_bytes(schedule: Schedule, sessions: Iterable[Session], title: str | None = None,
               until: datetime | None = None, path: str = links.RSS_PATH,
-              updated: datetime | None = None) -> bytes:
+              updated: datetime | None = None, sizes: Mapping[str, int] | None = None) -> bytes:
     """The RSS 2.0 feed of `sessions`, at `path`."""
-    return _feed_bytes(schedule, sessions, path, RSS_TYPE, title, until, updated)
+    return _feed_bytes(schedule, sessions, path, RSS_TYPE, title, until, updated, sizes)
 
 
 def atom_bytes(schedule: Schedule, sessions: Iterable[Session], title: str | None = None,
