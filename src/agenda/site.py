@@ -224,7 +224,7 @@ def shared_documents(version: Version, now: datetime, events: Mapping[str, bytes
     for name, content_type in STATIC_FILES.items():
         yield Document(f"/static/{name}", content_type,
                        lambda name=name: (STATIC_FOLDER / name).read_bytes(), _digest(name))
-    made = (events, prints, latest_update(schedule.sessions, now) or feeds.NO_DATE, sizes)
+    made = (events, prints, latest_update(schedule.sessions, now) or feeds.NO_DATE, sizes)  # once
     yield from _filtered(version, now, None, None, schedule.sessions, *made)
     for series in schedule.series:
         chosen = tuple(s for s in schedule.sessions if s.series.id == series.id)
@@ -277,19 +277,17 @@ def _filtered(version: Version, now: datetime, series_id: str | None, city: str 
     # An announcement dated in the future is held back until then: the file can
     # be prepared ahead of the press release.
     published = tuple(s for s in chosen if s.announced is not None and s.announced <= now)
-    due = tuple((len(feeds.news([s], now)), s.is_over(now)) for s in published)
+    due = tuple((len(feeds.news([s], now)), s.is_over(now), sizes.get(s.id)) for s in published)
     if latest_update(chosen) is None:  # nothing of its own: dated by the whole schedule
         made_of = f"{version.number}:{version.digest}"
     updated = feeds.feed_updated(schedule, published, chosen, now, listed, anyone)  # lastBuildDate
-    cards = tuple(sizes.get(s.id) for s in published)  # the RSS enclosures' lengths
     for name, render, content_type in (("rss.xml", partial(feeds.rss_bytes, sizes=sizes), RSS_TYPE),
                                        ("atom.xml", feeds.atom_bytes, ATOM_TYPE)):
         path = folder + name
         yield Document(
             path, content_type,
             lambda render=render, path=path: render(schedule, published, title, now, path, updated),
-            _digest(made_of, path, title, tuple(prints[s.id] for s in published), due, updated,
-                    cards),
+            _digest(made_of, path, title, tuple(prints[s.id] for s in published), due, updated),
             None if updated == feeds.NO_DATE else updated)
 
 
