@@ -50,7 +50,8 @@ def entries(body: bytes) -> dict[str, Entry]:
         for item in root.iter("item"):
             if "#revision-" in item.findtext("guid"):
                 continue
-            html = lxml.html.fragment_fromstring(item.findtext("description"), create_parent="div")
+            body = item.findtext("{http://purl.org/rss/1.0/modules/content/}encoded")
+            html = lxml.html.fragment_fromstring(body, create_parent="div")
             title = plain(item.findtext("title"))
             found[item.findtext("guid").rsplit("/", 1)[-1]] = Entry(title, html)
     else:
@@ -263,3 +264,27 @@ def test_feed_offers_to_add_to_a_calendar_only_what_is_still_to_come(
     # Tours, cancelled, to come on 1 November; Lille, moved, to come on 1 December.
     assert offered["annulee"] is False
     assert offered.get("reportee", False) == now.startswith("2021-12")
+
+
+@pytest.mark.parametrize("path", FORMATS)
+def test_every_entry_has_a_short_summary_beside_its_body(path: str,
+                                                         several_client: FlaskClient) -> None:
+    """Feedly's and Inoreader's lists, Slack's RSS app and Mailchimp's *|RSSITEM:CONTENT|* show
+    the RSS description or Atom summary as a teaser: it was the whole body (press contacts,
+    links), cut mid-list. It is now the page's own description, text; the body stays whole."""
+    raw = several_client.get(path).data
+    parsed = feedparser.parse(raw)
+    assert parsed.bozo == 0 and parsed.entries
+    for entry in parsed.entries:
+        page = lxml.html.fromstring(several_client.get(entry.link.split("#")[0]).data)
+        (described,) = page.xpath("//meta[@name='description']/@content")
+        teaser = lxml.html.fragment_fromstring(entry.summary, create_parent="div").text_content()
+        assert plain(teaser) == plain(described), entry.id
+        assert "\n" not in teaser and len(teaser) < len(entry.content[0].value)
+        assert "Date :" in plain(lxml.html.fromstring(entry.content[0].value).text_content())
+    root = etree.fromstring(raw)  # feedparser takes either for the other: the elements
+    for item in root.iter("item", "{http://www.w3.org/2005/Atom}entry"):
+        summary = item.find("description") if root.tag == "rss" else item.find("a:summary", NS)
+        body = item.find("{http://purl.org/rss/1.0/modules/content/}encoded") \
+            if root.tag == "rss" else item.find("a:content", NS)
+        assert summary is not None and body is not None and summary.text != body.text

@@ -15,6 +15,7 @@ import feedparser
 import lxml.html
 import pytest
 from flask.testing import FlaskClient
+from lxml import etree
 
 from agenda.published import Version, from_json, next_version, to_json
 from agenda.render import feeds, html, json_api
@@ -98,6 +99,36 @@ def test_every_entry_carries_its_session_share_card(several_client: FlaskClient,
         assert (image["url"], image["type"], image["medium"]) == (og["og:image"], og[
             "og:image:type"], "image")
         assert (image["width"], image["height"]) == (og["og:image:width"], og["og:image:height"])
+
+
+@pytest.mark.parametrize("path", ["/rss.xml", "/atom.xml"])
+def test_readers_without_media_rss_show_the_card_atop_the_body(several_client: FlaskClient,
+                                                              path: str) -> None:
+    """NetNewsWire reads neither Media RSS nor enclosures (NetNewsWire #2380, #2538, #3131:
+    « the images should be in the body »), and Thunderbird and Outlook show the body: none
+    showed the card. The body opens with it, described as the page's og:image is."""
+    for entry in feedparser.parse(several_client.get(path).data).entries:
+        page = lxml.html.fromstring(several_client.get(urlsplit(entry.link).path).data)
+        og = {m.get("property"): m.get("content") for m in page.xpath("//meta[@property]")}
+        body = lxml.html.fragment_fromstring(entry.content[0].value, create_parent="div")
+        image = body[0]
+        assert (image.tag, image.get("src"), image.get("alt")) == ("img", og["og:image"],
+                                                                   og["og:image:alt"]), entry.id
+        assert (image.get("width"), image.get("height")) == (og["og:image:width"],
+                                                             og["og:image:height"])
+
+
+def test_rss_items_enclose_the_card_with_its_size(several_client: FlaskClient) -> None:
+    """Feedly's story view, Reeder, Newsify, Liferea and tt-rss show an image enclosure, and
+    Thunderbird lists it: RSS 2.0 wants its url, type and length in bytes (the file served)."""
+    raw = several_client.get("/rss.xml").data
+    for entry in feedparser.parse(raw).entries:
+        (enclosure,) = entry.enclosures
+        card = several_client.get(enclosure.href)
+        assert card.status_code == 200 and enclosure.href == entry.media_content[0]["url"]
+        assert (enclosure.type, int(enclosure.length)) == (card.content_type, len(card.data))
+    items = etree.fromstring(raw).findall("channel/item")
+    assert items and all(i.find("enclosure").get("length").isdigit() for i in items)
 
 
 @pytest.mark.parametrize("path", ["/rss.xml", "/atom.xml"])

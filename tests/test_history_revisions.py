@@ -303,7 +303,7 @@ def test_a_change_entry_says_the_session_changed_since_when_its_body_is_newer(re
     cancelled = publish(off, moved, NOW + timedelta(hours=1))
     schedule = cancelled.schedule
     parsed = feedparser.parse(render(schedule, schedule.sessions, None, NOW + timedelta(days=1)))
-    changes = {e.title.split("\u00a0: ")[0]: lxml.html.fromstring(e.summary).text_content()
+    changes = {e.title.split("\u00a0: ")[0]: lxml.html.fromstring(e.content[0].value).text_content()
                for e in parsed.entries if "#revision-" in e.id}
     assert sorted(changes) == ["Annulé", "Nouvelle date"]
     assert "Séance annulée" in changes["Nouvelle date"]
@@ -326,4 +326,5 @@ def test_a_change_entry_says_so_when_a_quiet_edit_came_after_it(render) -> None:
         parsed = feedparser.parse(render(schedule, schedule.sessions, None, later))
         (change,) = [e for e in parsed.entries if "#revision-" in e.id]
         assert change.title.startswith("Annulé\u00a0: ")
-        assert ("changé depuis" in lxml.html.fromstring(change.summary).text_content()) is told
+        body = lxml.html.fromstring(change.content[0].value).text_content()
+        assert ("changé depuis" in body) is told

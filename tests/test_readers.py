@@ -245,7 +245,7 @@ def test_feed_readers_break_no_line_before_french_punctuation(fixture: Path) -> 
     for render in (feeds.rss_bytes, feeds.atom_bytes):
         parsed = feedparser.parse(render(schedule, schedule.sessions, until=NOW))
         for entry in parsed.entries:
-            body = lxml.html.fromstring(entry.summary).text_content()
+            body = lxml.html.fromstring(entry.content[0].value).text_content()
             seen += 1
             loose += LOOSE.findall(entry.title) + LOOSE.findall(body)
     assert seen > 0 and loose == []
@@ -272,9 +272,9 @@ def test_session_names_its_own_press_contacts(readers: Schedule) -> None:
     entries = {e.id.rsplit("/", 1)[-1]: e for e in feedparser.parse(
         feeds.rss_bytes(readers, readers.sessions)
     ).entries}
-    lyon = entries["lyon"].summary
+    lyon = entries["lyon"].content[0].value
     assert "Zoé Martin" in lyon and "Emmanuel Thérond" not in lyon
-    assert "Emmanuel Thérond" in entries["metz"].summary
+    assert "Emmanuel Thérond" in entries["metz"].content[0].value
     document = json.loads(json_api.events_bytes(readers))
     by_id = {s["id"]: s for s in document["sessions"]}
     assert [c["name"] for c in by_id["lyon"]["contacts"]] == ["Zoé Martin"]
@@ -364,7 +364,7 @@ announced = 2026-11-02
     facts = page(schedule, "brest").xpath("//dl[@class='facts']/div[dt='Date']/dd")[0]
     document = json.loads(json_api.session_bytes(schedule, schedule.session("brest"), NOW))
     (entry,) = feedparser.parse(feeds.rss_bytes(schedule, schedule.sessions, until=NOW)).entries
-    body = lxml.html.fromstring(entry.description)
+    body = lxml.html.fromstring(entry.content[0].value)
     (date,) = [p.text_content() for p in body.xpath("//p") if p.text_content().startswith("Date")]
     assert [" ".join(facts.text_content().split()), document["when"],
             entry.title.split(", ", 1)[1], date.replace("\xa0", " ")] \

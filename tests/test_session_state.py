@@ -132,7 +132,7 @@ def test_a_session_confirmed_without_a_date_never_reads_as_a_confirmed_date() ->
             *page.xpath("//meta/@content"), *strings(json.loads(
                 json_api.session_bytes(schedule, brest, NOW))),
             *strings(json.loads(json_api.events_bytes(schedule, NOW)))]
-    said += [t for e in parsed.entries for t in (e.title, e.summary)]
+    said += [t for e in parsed.entries for t in (e.title, e.summary, e.content[0].value)]
     assert len(parsed.entries) == 2  # its announcement, and the news that it takes place
     assert [t for t in said if re.search(r"\bConfirmé\b|date confirmée", t)] == []
     assert [t for t in said if "date à venir" in t]  # what it does say
@@ -172,7 +172,7 @@ def test_a_tentative_session_moved_is_still_to_be_confirmed_in_the_feeds_body() 
     parsed = feedparser.parse(feeds.rss_bytes(schedule, schedule.sessions, until=NOW))
     assert "reportée" in notices and "à confirmer" in notices
     for entry in parsed.entries:
-        body = lxml.html.fromstring(entry.summary).text_content()
+        body = lxml.html.fromstring(entry.content[0].value).text_content()
         assert "reportée" in body and "à confirmer" in body.lower(), entry.title
 
 

@@ -195,10 +195,11 @@ def session_documents(version: Version, now: datetime, prints: dict[str, str]
 
 
 def shared_documents(version: Version, now: datetime, events: Mapping[str, bytes],
-                     prints: dict[str, str], members: Mapping[str, bytes]) -> Iterator[Document]:
+                     prints: dict[str, str], members: Mapping[str, bytes],
+                     sizes: Mapping[str, int]) -> Iterator[Document]:
     """The documents of the whole schedule, each series and city, and the sessions' .ics, at
     `now`, from the VEVENTs and JSON documents of `session_documents` (`events`, `members`: by
-    session id) and `fingerprints` (`prints`)."""
+    session id), its cards' sizes (`sizes`) and `fingerprints` (`prints`)."""
     schedule = version.schedule
     calendar = schedule.calendar
     updated = calendar.updated
@@ -224,7 +225,7 @@ def shared_documents(version: Version, now: datetime, events: Mapping[str, bytes
         yield Document(f"/static/{name}", content_type,
                        lambda name=name: (STATIC_FOLDER / name).read_bytes(), _digest(name))
     known = ical.zone_changes(schedule)  # the time zones' changes, for every calendar
-    made = (events, prints, known, latest_update(schedule.sessions, now) or feeds.NO_DATE)
+    made = (events, prints, known, latest_update(schedule.sessions, now) or feeds.NO_DATE, sizes)
     yield from _filtered(version, now, None, None, schedule.sessions, *made)
     for series in schedule.series:
         chosen = tuple(s for s in schedule.sessions if s.series.id == series.id)
@@ -251,8 +252,8 @@ def shared_documents(version: Version, now: datetime, events: Mapping[str, bytes
 
 def _filtered(version: Version, now: datetime, series_id: str | None, city: str | None,
               chosen: tuple[Session, ...], events: Mapping[str, bytes], prints: dict[str, str],
-              known: Mapping[Any, Any], anyone: datetime, series_title: str | None = None
-              ) -> Iterator[Document]:
+              known: Mapping[Any, Any], anyone: datetime, sizes: Mapping[str, int],
+              series_title: str | None = None) -> Iterator[Document]:
     """The calendar and news feeds of the whole schedule, a series or a city (a series gone
     from the schedule by its `series_title`); `anyone`: feeds.feed_updated's."""
     schedule = version.schedule
@@ -277,11 +278,11 @@ def _filtered(version: Version, now: datetime, series_id: str | None, city: str 
     # An announcement dated in the future is held back until then: the file can
     # be prepared ahead of the press release.
     published = tuple(s for s in chosen if s.announced is not None and s.announced <= now)
-    due = tuple((len(feeds.news([s], now)), s.is_over(now)) for s in published)
+    due = tuple((len(feeds.news([s], now)), s.is_over(now), sizes.get(s.id)) for s in published)
     if latest_update(chosen) is None:  # nothing of its own: dated by the whole schedule
         made_of = f"{version.number}:{version.digest}"
     updated = feeds.feed_updated(schedule, published, chosen, now, listed, anyone)  # lastBuildDate
-    for name, render, content_type in (("rss.xml", feeds.rss_bytes, RSS_TYPE),
+    for name, render, content_type in (("rss.xml", partial(feeds.rss_bytes, sizes=sizes), RSS_TYPE),
                                        ("atom.xml", feeds.atom_bytes, ATOM_TYPE)):
         path = folder + name
         yield Document(
@@ -546,8 +547,9 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
         entries = _render_all(todo, temporary, workers)
         made = [(e, temporary) for e in entries] + [(e, previous.folder) for e in reused
                                                      if previous]
-        parts = (_Files(made, f"{PARTS}events/", ".vevent"),
-                 prints, _Files(made, f"{links.SESSIONS_FOLDER}/", ".json"))
+        of_sessions = partial(_Files, made, f"{links.SESSIONS_FOLDER}/")  # the cards: sizes
+        parts = (_Files(made, f"{PARTS}events/", ".vevent"), prints, of_sessions(".json"),
+                 {key: size for key, (_, size) in of_sessions(".png").files.items()})
         more, todo = _sort_out(shared_documents(version, now, *parts), since, previous)
         reused += more
         # Every file reused is linked while the workers render the rest.

@@ -7,7 +7,7 @@ it is now. Ids are https URLs at the UID's host (the feed's: base_url's), withou
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from html import escape
@@ -18,7 +18,7 @@ from feedgen.feed import FeedGenerator
 
 from agenda.model import Change, Contact, Revision, Schedule, Session, Status, latest_update
 from agenda.render import links, wording
-from agenda.render.cards import session_image
+from agenda.render.cards import draw, session_image, session_text
 
 RSS_TYPE = "application/rss+xml"
 ATOM_TYPE = "application/atom+xml"
@@ -40,12 +40,11 @@ def news(sessions: Iterable[Session], until: datetime | None = None
          ) -> list[tuple[Session, Revision]]:
     """The revisions journalists hear of, of announced sessions, up to `until`; newest first.
     Left out: those not `logged` (before its announcement), moves a correction undid."""
-    found = [
+    return sorted((
         (s, r) for s in sessions if s.appeared is not None for r in s.logged
         if r.news and (until is None or r.at <= until)
         and (r.news, r.previous_start, r.previous_end) != ((Change.RESCHEDULED,), *s.dates_after(r))
-    ]
-    return sorted(found, key=lambda pair: (-pair[1].at.timestamp(), pair[0].id, pair[1].sequence))
+    ), key=lambda pair: (-pair[1].at.timestamp(), pair[0].id, pair[1].sequence))
 
 
 def feed_updated(schedule: Schedule, entries: Sequence[Session],
@@ -80,15 +79,13 @@ def entry_html(schedule: Schedule, session: Session, over: bool) -> str:
     """An entry's body as HTML: status, theme, people, date, links, press contacts; data escaped.
     Once the session is `over`, it offers neither registration nor a link to come."""
     info = schedule.calendar
-    locale = info.language
     html: list[str] = []
-    if session.replay_url:
-        # Once the session took place, its recording is what readers come for.
+    if session.replay_url:  # once the session took place, its recording is what readers want
         html.append(f"<p><strong>Revoir la matinale :</strong> {_link(session.replay_url)}</p>")
     if session.is_cancelled:
         html.append("<p><strong>Séance annulée.</strong> Cette matinale n’aura pas lieu.</p>")
     elif session.previous_start is not None:
-        former = _text(wording.former_start(session, locale))
+        former = _text(wording.former_start(session, info.language))
         moved = wording.moved_word(session)
         html.append(f"<p><strong>Séance {moved}.</strong> Elle était prévue le {former}.</p>")
     if session.status is Status.TENTATIVE:  # moved too: the new date is not confirmed either
@@ -98,7 +95,7 @@ def entry_html(schedule: Schedule, session: Session, over: bool) -> str:
     if people := [f"<li>{label} : {_text(line)}</li>" for label, line in wording.people(session)]:
         html.append("<ul>" + "".join(people) + "</ul>")
     zone = f" ({wording.zone_label(session.start)}), en visioconférence" if session.is_dated else ""
-    moment = _text(wording.when(session, locale, over) + zone)
+    moment = _text(wording.when(session, info.language, over) + zone)
     html.append(f"<p><strong>Date :</strong> {moment}.</p>")
     html.extend(f"<p>{_text(line)}</p>" for line in session.description.splitlines() if line)
     # Only the public link: a private one goes to registered people, never to a feed.
@@ -120,11 +117,11 @@ def entry_html(schedule: Schedule, session: Session, over: bool) -> str:
 
 
 def build_entry(schedule: Schedule, session: Session, revision: Revision | None = None,
-                until: datetime | None = None) -> FeedEntry:
+                until: datetime | None = None, sizes: Mapping[str, int] | None = None
+                ) -> FeedEntry:
     """An announced session's entry, its id its page's URL at its UID's host and in https (for any
     base_url); or its change `revision`'s, dated at it, with '#revision-<SEQUENCE>', title atop."""
     info = schedule.calendar
-    zone = info.timezone
     anchor = f"#{links.REVISION_ANCHOR.format(revision.sequence)}" if revision else ""
     page = links.page_url(info, session) + anchor  # a change's: its line in the page's history
     host = session.uid.rpartition("@")[2] or info.host
@@ -136,38 +133,43 @@ def build_entry(schedule: Schedule, session: Session, revision: Revision | None 
     entry.load_extension("media")  # the share card: the entry's picture in Feedly, an e-mail
     entry.media.content(url=image.url, type="image/png", medium="image", group=None,
                         width=str(image.width), height=str(image.height))
+    if sizes is not None:  # RSS (feedgen 1.0 writes an Atom one as a link without its rel)
+        size = sizes.get(session.id) or len(draw(session_text(info, session, over)))
+        entry.enclosure(image.url, str(size), "image/png")
     entry.guid(guid, permalink=guid == page)  # also the Atom id
     if revision is None:
-        announced = session.appeared
-        assert announced is not None, "only announced sessions have an entry"
-        entry.title(wording.typeset(wording.announcement_title(session, info.language, over)))
-        entry.published(announced.astimezone(zone))
-        entry.updated(entry_updated(session).astimezone(zone))
+        assert session.appeared is not None, "only announced sessions have an entry"
+        title = wording.announcement_title(session, info.language, over)
+        published, updated = session.appeared, entry_updated(session)
     else:
         title = wording.change_title(session, revision, info.language)
-        entry.title(wording.typeset(title))
-        entry.published(revision.at.astimezone(zone))
-        entry.updated(revision.at.astimezone(zone))
+        published = updated = revision.at
         since = "<p><em>La séance a changé depuis : ce qui suit la décrit à jour.</em></p>\n" \
             if any(revision.at < r.at <= (until or r.at) for r in session.revisions) else ""
         body = f"<p><strong>{_text(title)}</strong></p>\n{since}{body}"
+    entry.title(wording.typeset(title))
+    entry.published(published.astimezone(info.timezone))
+    entry.updated(updated.astimezone(info.timezone))
     # One link only: feedgen 1.0 drops rel and type from Atom entry links, so the .ics would be
     # a second rel="alternate" of the same type (RFC 4287 forbids it): it is in the body instead.
     entry.link(href=page, rel="alternate", type="text/html")
-    entry.content(wording.typeset(body), type="html")
+    # NetNewsWire shows neither Media RSS nor enclosures, Thunderbird and Outlook the body.
+    card = f'<img src="{escape(image.url)}" alt="{escape(image.alt)}" width="{image.width}" '
+    entry.content(wording.typeset(f'{card}height="{image.height}">\n{body}'), type="html")
+    teaser = wording.session_summary(session, info.language, over)  # the page's description
+    entry.summary(_text(wording.typeset(teaser)), type="html")  # lists show it under the title
     entry.category(term=session.series.id, label=session.series.title)
     return entry
 
 
 def _feed_bytes(schedule: Schedule, sessions: Iterable[Session], path: str, self_type: str,
                 title: str | None = None, until: datetime | None = None,
-                updated: datetime | None = None) -> bytes:
+                updated: datetime | None = None, sizes: Mapping[str, int] | None = None) -> bytes:
     """The RSS or Atom (`self_type`) feed at `path` of the announced sessions among `sessions` and
     their changes up to `until`; dated `updated` (as feed_updated), by default from its entries."""
     info = schedule.calendar
     organizer = info.organizer
     entries = sorted((s for s in sessions if s.announced is not None), key=lambda s: s.id)
-    changes = news(entries, until)
     feed = FeedGenerator()
     feed.load_extension("media")  # its namespace, for the entries' share cards
     feed.id(urlsplit(info.url(path))._replace(scheme="https", netloc=info.host).geturl())
@@ -176,9 +178,8 @@ def _feed_bytes(schedule: Schedule, sessions: Iterable[Session], path: str, self
     # RSS readers take it as HTML, as an entry's: the schedule's markup stays text there too.
     feed.description(_text(about) if self_type == RSS_TYPE else about)
     feed.language(info.language)
-    author = {"name": organizer.name, "email": organizer.email, "uri": organizer.url}
-    # Atom requires an author; feedgen adds none by itself.
-    feed.author({key: value for key, value in author.items() if value})
+    # Atom requires an author; feedgen adds none by itself (nor an empty email or uri).
+    feed.author(name=organizer.name, email=organizer.email, uri=organizer.url)
     if organizer.email:
         feed.managingEditor(f"{organizer.email} ({organizer.name})")
     # feedgen takes the RSS channel <link> from the last link() call: the agenda page, last.
@@ -187,19 +188,19 @@ def _feed_bytes(schedule: Schedule, sessions: Iterable[Session], path: str, self
     feed.generator(GENERATOR)
     feed.ttl(TTL_MINUTES)
     feed.updated(updated or feed_updated(schedule, entries, None, until))
-    # Newest first, announcements and changes together, ties in id order (sort() is stable).
-    dated = [(s.appeared, s, None) for s in entries] + [(r.at, s, r) for s, r in changes]
-    dated.sort(key=lambda item: item[0], reverse=True)
+    # Newest first, announcements and changes together, ties in id order (sorted() is stable).
+    dated = sorted([(s.appeared, s, None) for s in entries] + [(r.at, s, r) for s, r in news(
+        entries, until)], key=lambda item: item[0], reverse=True)
     for _, session, revision in dated[:MAX_ENTRIES]:
-        feed.add_entry(build_entry(schedule, session, revision, until), order="append")
+        feed.add_entry(build_entry(schedule, session, revision, until, sizes), order="append")
     return feed.rss_str(pretty=True) if self_type == RSS_TYPE else feed.atom_str(pretty=True)
 
 
 def rss_bytes(schedule: Schedule, sessions: Iterable[Session], title: str | None = None,
               until: datetime | None = None, path: str = links.RSS_PATH,
-              updated: datetime | None = None) -> bytes:
-    """The RSS 2.0 feed of `sessions`, at `path`."""
-    return _feed_bytes(schedule, sessions, path, RSS_TYPE, title, until, updated)
+              updated: datetime | None = None, sizes: Mapping[str, int] | None = None) -> bytes:
+    """The RSS 2.0 feed of `sessions`, at `path`; its cards' file `sizes` by id (else drawn)."""
+    return _feed_bytes(schedule, sessions, path, RSS_TYPE, title, until, updated, sizes or {})
 
 
 def atom_bytes(schedule: Schedule, sessions: Iterable[Session], title: str | None = None,

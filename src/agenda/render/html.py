@@ -199,8 +199,7 @@ def _site(calendar: CalendarInfo) -> dict[str, Any]:
     likely = parse_locale(get_global("likely_subtags")[tag.language])[1]  # every language has one
     return {"calendar": calendar, "home": "/", "home_url": calendar.url("/"),
             "rss": links.RSS_PATH, "atom": links.ATOM_PATH, "json": links.EVENTS_JSON_PATH,
-            "ics": links.CALENDAR_PATH,
-            "og_locale": f"{tag.language}_{tag.territory or likely}"}
+            "ics": links.CALENDAR_PATH, "og_locale": f"{tag.language}_{tag.territory or likely}"}
 
 
 def _render(template: str, **context: Any) -> bytes:
@@ -210,8 +209,7 @@ def _render(template: str, **context: Any) -> bytes:
 def script_json(data: Any) -> Markup:
     """JSON safe inside a <script> data block: '<', '>' and '&' escaped so text cannot close it."""
     text = json.dumps(data, ensure_ascii=False, sort_keys=True, indent=2)
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return Markup(text)
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
 def agenda_page(schedule: Schedule, now: datetime) -> bytes:

@@ -135,8 +135,7 @@ def schedule_document(
 
 def to_bytes(document: dict[str, Any]) -> bytes:
     """Deterministic UTF-8 JSON: sorted keys, readable indentation, final newline."""
-    text = json.dumps(document, ensure_ascii=False, sort_keys=True, indent=2)
-    return (text + "\n").encode("utf-8")
+    return (json.dumps(document, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode()
 
 
 def events_bytes(schedule: Schedule, now: datetime | None = None,
@@ -170,7 +169,6 @@ def session_bytes(schedule: Schedule, session: Session, now: datetime | None = N
 
 def schema_bytes(schedule: Schedule) -> bytes:
     """/schemas/events.json: the JSON Schema of both documents, its $id made absolute."""
-    text = (resources.files("agenda") / "schemas" / "events.json").read_text(encoding="utf-8")
-    schema = json.loads(text)
+    schema = json.loads((resources.files("agenda") / "schemas" / "events.json").read_bytes())
     schema["$id"] = schedule.calendar.url(links.EVENTS_SCHEMA_PATH)
     return to_bytes(schema)
