@@ -149,7 +149,7 @@ def _clamped(document: Document, since: datetime | None) -> Document:
     """RFC 9110: Last-Modified is never after the answer. A date to come (a moment) is the
     period's start, `since`, not the build's clock: any moment of the period, the same folder."""
     if document.modified is not None and (since is None or document.modified > since):
-        return dataclasses.replace(document, modified=since, key=_digest(document.key, since))
+        return dataclasses.replace(document, modified=since)
     return document
 
 
@@ -473,15 +473,18 @@ def _render_all(todo: list[Document], folder: Path, workers: int,
 
 def _sort_out(documents: Iterable[Document], since: datetime | None, previous: Site | None
               ) -> tuple[list[Entry], list[Document]]:
-    """The entries of `previous` with the key of one of `documents` (their files are reused),
-    and the other documents, to render, dated no later than `since` (`_clamped`)."""
+    """The entries of `previous` with the key and date of one of `documents` (files reused), and
+    the other documents, to render, dated no later than `since` (`_clamped`)."""
     reused, todo = list[Entry](), list[Document]()
     for document in (_clamped(d, since) for d in documents):
         old = previous.entries.get(document.path) if previous is not None else None
-        if old is not None and old.key == document.key:
-            reused.append(old)
-        else:
+        if old is None or old.key != document.key:
             todo.append(document)
+        elif old.modified == (http_date(document.modified) if document.modified else None):
+            reused.append(old)
+        else:  # a new moment dates it anew (a file has one date): its bytes, not drawn again
+            todo.append(dataclasses.replace(document, render=lambda f=previous.folder / old.file,
+                        r=document.render: f.read_bytes() if f.exists() else r()))  # (or gone)
     return reused, todo
 
 
