@@ -1046,3 +1046,14 @@ def test_desk_saves_a_session_reading_that_session_alone(
     assert changed == [f'+title = "{title}"'], changed
     loaded = tomllib.loads(draft.text)["sessions"]
     assert [s["title"] for s in loaded if s["id"] == "biarritz"] == [title]
+
+
+def test_desk_edit_of_a_session_with_a_line_like_a_header_in_a_string() -> None:
+    # A line of a multiline string may begin with "[" and look like the next table's header:
+    # that session cannot be edited in its lines alone, the whole file is (as it always was).
+    text = SHIPPED.read_text(encoding="utf-8").replace(
+        'id = "biarritz"\n', 'id = "biarritz"\ndescription = """Texte\n[Voir] plus"""\n', 1)
+    city = tuple(f for f in SESSION.fields if f.name == "city")
+    edited = tomllib.loads(drafts.edit(text, "sessions", "biarritz", city, {"city": "Anglet"}))
+    first = tomllib.loads(text)["sessions"]
+    assert edited["sessions"] == [{**first[0], "city": "Anglet"}, *first[1:]]

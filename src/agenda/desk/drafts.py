@@ -324,9 +324,9 @@ def edit(text: str, key: str, item_id: str | None, fields: Iterable[Field],
     if span is not None:
         part = "".join(lines[span[0]:span[1]])
         with contextlib.suppress(TOMLKitError, ValueError):  # cut where it is not: as a whole
-            edited = "".join([*lines[:span[0]], _edit(part, key, item_id, fields, values),
-                              *lines[span[1]:]])
-            if _only_changed(text, edited, key, item_id):
+            alone = _edit(part, key, item_id, fields, values)
+            edited = "".join([*lines[:span[0]], alone, *lines[span[1]:]])
+            if _only_changed(text, edited, key, item_id, alone):
                 return edited
     return _edit(text, key, item_id, fields, values)
 
@@ -344,16 +344,18 @@ def _lines_of(lines: list[str], key: str, item_id: str) -> tuple[int, int] | Non
     return None if after.startswith(f"{key}.") else (found[0], end)
 
 
-def _only_changed(text: str, edited: str, key: str, item_id: str) -> bool:
-    """Whether `edited` holds what `text` does, but for the [[key]] table `item_id` (a line that
-    looked like a header inside a multiline string, and the table was cut where it is not)."""
+def _only_changed(text: str, edited: str, key: str, item_id: str, alone: str) -> bool:
+    """Whether `edited` holds what `text` does but for the [[key]] table `item_id`, which is all
+    of `alone`, its lines edited (not so when a line inside a multiline string looked like a
+    header, and the table was cut where it is not)."""
     try:
-        before, after = values(text), values(edited)
+        before, after, table = values(text), values(edited), values(alone).get(key, [])
     except ValueError:
         return False
     old, new = before.get(key, []), after.get(key, [])
-    places = [i for i, table in enumerate(old) if table.get("id") == item_id]
-    return len(places) == 1 and len(old) == len(new) and new[places[0]].get("id") == item_id \
+    places = [i for i, found in enumerate(old) if found.get("id") == item_id]
+    return len(places) == 1 and len(old) == len(new) and table == [new[places[0]]] \
+        and new[places[0]].get("id") == item_id \
         and {**after, key: [t for i, t in enumerate(new) if i != places[0]]} \
         == {**before, key: [t for i, t in enumerate(old) if i != places[0]]}
 
