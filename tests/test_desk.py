@@ -22,12 +22,14 @@ import feedparser
 import icalendar
 import lxml.html
 import pytest
+import tomlkit
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
 from agenda import create_app, site
 from agenda.cli import main
+from agenda.desk import drafts
 from agenda.desk.drafts import Draft, rebase
 from agenda.desk.editors import editors_path
 from agenda.desk.forms import editable
@@ -1021,3 +1023,37 @@ def test_desk_page_about_one_thing_names_it_in_its_title(app: Flask, path: str, 
     login(client)
     title = lxml.html.fromstring(client.get(path).data).findtext(".//title")
     assert f"« {named} »" in title
+
+
+def test_desk_saves_a_session_reading_that_session_alone(
+        app: Flask, schedule: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each « Enregistrer » of a session's form had tomlkit read, then write again, the whole
+    # file (it keeps the layout): two seconds at 1,000 sessions, at every save.
+    client = app.test_client()
+    assert login(client) == 302
+    read: list[str] = []
+    parse = tomlkit.parse
+    monkeypatch.setattr(tomlkit, "parse", lambda text: read.append(text) or parse(text))
+    title = "Biarritz, la ville et l’océan"
+    assert post(client, "/desk/seances/biarritz", {"title": title})[0] == 302
+    assert read and all(text.count("[[sessions]]") == 1 for text in read), read
+    # Only its lines changed, in place; the loader reads the title.
+    draft = drafts.load_draft(schedule, EMAIL)
+    assert draft is not None
+    changed = [line for line in difflib.unified_diff(
+        schedule.read_text(encoding="utf-8").splitlines(), draft.text.splitlines(), n=0,
+        lineterm="") if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    assert changed == [f'+title = "{title}"'], changed
+    loaded = tomllib.loads(draft.text)["sessions"]
+    assert [s["title"] for s in loaded if s["id"] == "biarritz"] == [title]
+
+
+def test_desk_edit_of_a_session_with_a_line_like_a_header_in_a_string() -> None:
+    # A line of a multiline string may begin with "[" and look like the next table's header:
+    # that session cannot be edited in its lines alone, the whole file is (as it always was).
+    text = SHIPPED.read_text(encoding="utf-8").replace(
+        'id = "biarritz"\n', 'id = "biarritz"\ndescription = """Texte\n[Voir] plus"""\n', 1)
+    city = tuple(f for f in SESSION.fields if f.name == "city")
+    edited = tomllib.loads(drafts.edit(text, "sessions", "biarritz", city, {"city": "Anglet"}))
+    first = tomllib.loads(text)["sessions"]
+    assert edited["sessions"] == [{**first[0], "city": "Anglet"}, *first[1:]]

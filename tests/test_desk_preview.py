@@ -21,9 +21,9 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
-from agenda import create_app
+from agenda import create_app, published
 from agenda.cli import main
-from agenda.desk import views
+from agenda.desk import preview, views
 from agenda.desk.drafts import preview_folder
 from agenda.site import read_site
 from tests.conftest import FIXTURES
@@ -221,3 +221,44 @@ def test_desk_preview_pages_are_titled_as_a_preview(app: Flask) -> None:
         title = lxml.html.fromstring(client.get(path).data).findtext(".//title")
         shown = client.get("/desk/apercu" + path)
         assert lxml.html.fromstring(shown.data).findtext(".//title") == f"Aperçu : {title}"
+
+
+def test_desk_preview_styles_and_scripts_do_not_read_the_draft_again(
+        app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A page of the preview asks for the files of /static/ it links (style, icon, scripts),
+    # the same in every folder of this release: each read and checked the whole draft again
+    # first (a second each at 1,000 sessions), five for the agenda's page.
+    client = app.test_client()
+    login(client)
+    edit(client, EDITS["title"][1])
+    assert client.get("/desk/apercu/").status_code == 200
+    asked: list[object] = []
+    pending = preview.pending
+    monkeypatch.setattr(preview, "pending", lambda *a, **k: asked.append(a) or pending(*a, **k))
+    page = lxml.html.fromstring(client.get("/desk/apercu/").data)
+    assert len(asked) == 1
+    linked = [u for u in page.xpath("//link/@href | //script/@src") if "/apercu/static/" in u]
+    assert len(linked) >= 3, linked
+    for url in linked:
+        shown = client.get(url)
+        assert shown.status_code == 200, url
+        assert shown.data == client.get(url.removeprefix("/desk/apercu")).data, url
+    assert len(asked) == 1
+
+
+def test_desk_publish_reads_the_version_served_no_more(
+        app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    # « Publier » read the published text (the schedule served) into a schedule, then had
+    # `publish` read it again: two parses of the whole file, a second and a half at 1,000
+    # sessions, for the version the store holds in memory.
+    client = app.test_client()
+    login(client)
+    edit(client, EDITS["title"][1])
+    served = Path(app.config["AGENDA_DATA"]).read_bytes()
+    parsed: list[bytes] = []
+    parse = published.parse_bytes
+    monkeypatch.setattr(published, "parse_bytes",
+                        lambda raw, source: parsed.append(raw) or parse(raw, source))
+    assert publish(client) == 302
+    assert parsed.count(served) == 0
+    assert "Lyon, la ville des deux fleuves" in client.get("/events/lyon").get_data(as_text=True)

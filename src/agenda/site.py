@@ -150,7 +150,7 @@ def _clamped(document: Document, since: datetime | None) -> Document:
     """RFC 9110: Last-Modified is never after the answer. A date to come (a moment) is the
     period's start, `since`, not the build's clock: any moment of the period, the same folder."""
     if document.modified is not None and (since is None or document.modified > since):
-        return dataclasses.replace(document, modified=since, key=_digest(document.key, since))
+        return dataclasses.replace(document, modified=since)
     return document
 
 
@@ -480,16 +480,27 @@ def _render_all(todo: list[Document], folder: Path, workers: int,
 
 def _sort_out(documents: Iterable[Document], since: datetime | None, previous: Site | None
               ) -> tuple[list[Entry], list[Document]]:
-    """The entries of `previous` with the key of one of `documents` (their files are reused),
-    and the other documents, to render, dated no later than `since` (`_clamped`)."""
+    """The entries of `previous` with the key and date of one of `documents` (files reused), and
+    the other documents, to render, dated no later than `since` (`_clamped`)."""
     reused, todo = list[Entry](), list[Document]()
     for document in (_clamped(d, since) for d in documents):
         old = previous.entries.get(document.path) if previous is not None else None
-        if old is not None and old.key == document.key:
-            reused.append(old)
-        else:
+        if old is None or old.key != document.key:
             todo.append(document)
+        elif old.modified == (http_date(document.modified) if document.modified else None):
+            reused.append(old)
+        else:  # a new moment dates it anew (a file has one date): its bytes, not drawn again
+            todo.append(dataclasses.replace(document, render=lambda r=document.render, file=(
+                f"{previous.folder}/{old.file}", old.size): _whole(*file) or r()))  # (or cut)
     return reused, todo
+
+
+def _whole(name: str, size: int) -> bytes | None:
+    """The bytes of the file `name` if it holds `size` of them: not gone, nor cut short."""
+    with contextlib.suppress(OSError), open(name, "rb") as file:
+        if len(data := file.read()) == size:
+            return data
+    return None
 
 
 def _shared(entries: list[Entry]) -> list[Entry]:
@@ -505,21 +516,18 @@ def _shared(entries: list[Entry]) -> list[Entry]:
 
 
 class _Files(Mapping[str, bytes]):
-    """The bytes of files by key, read when asked, never all held (10,000 VEVENTs or JSON
-    documents); a file gone or cut (not its manifest size) is missing: it is rendered again."""
+    """The files of `entries` (each with its folder) whose URL path starts with `prefix` and ends
+    with `suffix`, by what is between (a session id): read when asked, never all held (10,000
+    VEVENTs or JSON documents); one gone or cut (not its manifest size) is missing: rendered."""
 
     def __init__(self, entries: Iterable[tuple[Entry, str]], prefix: str, suffix: str) -> None:
-        """The files of `entries` (each with the folder holding it) whose URL path starts with
-        `prefix` and ends with `suffix`, by what is between (a session id)."""
         self.files = {e.path[len(prefix):-len(suffix)]: (f"{folder}/{e.file}", e.size) for e,
                       folder in entries if e.path.startswith(prefix) and e.path.endswith(suffix)}
 
     def __getitem__(self, key: str) -> bytes:
-        name, size = self.files[key]
-        with contextlib.suppress(OSError), open(name, "rb") as file:
-            if len(data := file.read()) == size:
-                return data
-        raise KeyError(key)
+        if (data := _whole(*self.files[key])) is None:
+            raise KeyError(key)
+        return data
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.files)

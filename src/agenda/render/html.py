@@ -172,13 +172,10 @@ def _groups(
 ) -> list[tuple[Series, Iterable[SessionView]]]:
     """Views of `sessions` grouped by series, series in file order, sessions in given order;
     planned dates go among them by date."""
-    groups: list[tuple[Series, Iterable[SessionView]]] = []
-    for series in schedule.series:
-        own = [s for s in sessions if s.series.id == series.id]
-        extra = [p for p in planned if p.series.id == series.id]
-        if own or extra:
-            groups.append((series, _views(schedule.calendar, own, past, extra)))
-    return groups
+    found = [(series, [s for s in sessions if s.series.id == series.id],
+              [p for p in planned if p.series.id == series.id]) for series in schedule.series]
+    return [(series, _views(schedule.calendar, own, past, extra))
+            for series, own, extra in found if own or extra]
 
 
 def _split(schedule: Schedule, now: datetime

@@ -140,9 +140,8 @@ def to_bytes(document: dict[str, Any]) -> bytes:
 
 def events_bytes(schedule: Schedule, now: datetime | None = None,
                  members: Mapping[str, bytes] | None = None) -> bytes:
-    """/events.json at `now` (see `schedule_document`), compact: `json.dumps`'s bytes, written a
-    member and a session at a time, so that the sessions' documents are never all held at once;
-    a session's from `members` (by id: its /events/<id>.json, `session_bytes`) when there."""
+    """/events.json at `now` (see `schedule_document`): `json.dumps`'s compact bytes, written a
+    member and a session at a time; a session's from `members` (its /events/<id>.json) if there."""
     pieces = []  # joined once: 25 MB at 10,000 sessions, never copied piece by piece
     for key, value in sorted(schedule_document(schedule, now, sessions=False).items()):
         pieces += [b"," if pieces else b"{", _compact(key), b":"]

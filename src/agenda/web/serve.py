@@ -84,11 +84,11 @@ def answer(path: str) -> Response:
     tidy = re.sub("/{2,}", "/", request.path).rstrip("/") or "/"  # a link's /events/x/, x//y
     if tidy != request.path or request.environ.get("PATH_INFO", "").startswith("//"):  # //x too
         return moved(quote(tidy), request.query_string.decode("latin-1"), 308)  # %0D: no break
-    typed = request.args.get("city", "").strip()  # a city as the query names it
     url = _path_form(path)
     entry = site.entries.get(url) if not url.startswith("/_") else None
-    if entry is None:
-        abort(404, description=missing(store().served().schedule, url, typed))
+    if entry is None:  # (a city as the query names it, for the message)
+        abort(404, description=missing(store().served().schedule, url,
+                                       request.args.get("city", "").strip()))
     return send(site, entry)
 
 
@@ -132,10 +132,9 @@ def reply(environ: WSGIEnvironment, site: Site, entry: Entry) -> tuple[int, list
         lines.append(("Last-Modified", entry.modified))
     status = _precondition(environ, etag, entry.modified) if CONDITIONAL & environ.keys() \
         else 200
-    if status == 304:
-        return status, [h for h in lines if h[0].lower() not in ENTITY_HEADERS], None
-    if status == 412:
-        return status, lines, None
+    if status != 200:  # a 304 without the headers of a body, or a 412
+        return status, [h for h in lines if status == 412
+                        or h[0].lower() not in ENTITY_HEADERS], None
     try:
         handle = site.open(entry, coding)
         size = os.fstat(handle.fileno()).st_size
@@ -192,8 +191,7 @@ def missing(schedule: Schedule, url: str, typed: str = "") -> str | None:
     parts = url.strip("/").split("/")
     if parts[0] == "events" and len(parts) in (2, 3):
         session_id = parts[1].partition(".")[0]  # an id has no dot: .ics, .json, .png
-        session = schedule.session(session_id)
-        if session is None:
+        if (session := schedule.session(session_id)) is None:
             return _("No session '{id}' in the agenda.", id=session_id)
         if url.endswith(".ics") and not session.is_dated:
             return _("Session '{id}' has no date yet.", id=session_id)
@@ -218,6 +216,5 @@ def security_headers(response: Response) -> Response:
         for name, value in security(request.path, NO_FRAMING):
             headers.setdefault(name, value)
     if request.method == "OPTIONS" and request.path.endswith(DATA_SUFFIXES):
-        # The preflight of a conditional fetch() from another site.
-        headers.update(CORS_PREFLIGHT)
+        headers.update(CORS_PREFLIGHT)  # the preflight of a conditional fetch() from another site
     return response
