@@ -256,6 +256,8 @@ def test_nginx_logs_no_personal_link(snippet: str, tmp_path: Path, runner) -> No
         # Pasted with a final or a doubled slash: sent on to the address, and logged nowhere.
         for pasted in (personal.path + "/", personal.path.replace("/events/", "/events//")):
             assert fetch(port, f"{pasted}?{personal.query}")[0] == 308
+        for extra in ("&city=lyon", "&series=essais"):  # a filter's words added: still unlogged
+            fetch(port, f"{personal.path}?{personal.query}{extra}")
         assert fetch(port, "/events/automne")[0] == 200
     written = log.read_text(encoding="utf-8")
     assert '"GET /events/automne HTTP/1.1" 200' in written  # the log is on
