@@ -159,6 +159,17 @@ def test_the_card_of_a_session_without_a_date_says_so_once() -> None:
     assert alt.lower().count("date à venir") == 1, alt
 
 
+def test_an_agenda_card_of_a_session_without_a_date_says_so_once() -> None:
+    """Confirmed without a date, its card on the agenda read « Date à venir » (its badge), then
+    « date à venir » (its date line): one thing said twice, as its share card had."""
+    schedule = first_version((MINIMAL + '[[sessions]]\nid = "brest"\nseries = "s"\n'
+                              'city = "Brest"\nannounced = 2026-10-01\n').encode(),
+                             "s.toml").schedule
+    agenda = lxml.html.fromstring(html.agenda_page(schedule, NOW))
+    (card,) = agenda.xpath("//article[@aria-labelledby='seance-brest']")
+    assert card.text_content().lower().count("date à venir") == 1, card.text_content()
+
+
 def test_a_tentative_session_moved_is_still_to_be_confirmed_in_the_feeds_body() -> None:
     """Moved while tentative, its page said « reportée » and « restent à confirmer », its feed
     entry's body « reportée » alone: the body dropped what the title (« À confirmer : ») said."""
