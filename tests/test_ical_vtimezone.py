@@ -10,7 +10,7 @@ import icalendar
 import pytest
 from dateutil.tz import tzical
 
-from agenda.render.vtimezone import build_vtimezone, transitions
+from agenda.render.vtimezone import from_window, transitions, window
 
 CASES = [
     ("Europe/Paris", 2021, 2021),
@@ -31,7 +31,7 @@ def vtimezone_bytes(name: str, first_year: int, last_year: int) -> bytes:
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//test//test//EN")
     calendar.add("version", "2.0")
-    calendar.add_component(build_vtimezone(zone, first, last))
+    calendar.add_component(from_window(*window(zone, first, last)))
     return calendar.to_ical()
 
 
@@ -127,7 +127,7 @@ def test_vtimezone_for_years_far_apart_matches_zoneinfo(name: str, years: tuple[
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//test//test//EN")
     calendar.add("version", "2.0")
-    calendar.add_component(build_vtimezone(zone, first, last, years))
+    calendar.add_component(from_window(*window(zone, first, last, years)))
     parsed = tzical(io.StringIO(calendar.to_ical().decode())).get(name)
     every_three_hours = [
         datetime(year, 1, 1, tzinfo=UTC) + timedelta(hours=3 * h)
@@ -152,8 +152,8 @@ def test_vtimezone_from_changes_worked_out_for_a_build_reads_as_zoneinfo(
     first = datetime(first_year, 1, 1, 9, tzinfo=zone)
     last = datetime(last_year, 12, 31, 9, tzinfo=zone)
     known = {year: transitions(zone, year) for year in range(first_year - 3, last_year + 5)}
-    made = build_vtimezone(zone, first, last, None, known)
-    assert made.to_ical() == build_vtimezone(zone, first, last).to_ical()
+    made = from_window(*window(zone, first, last), known)
+    assert made.to_ical() == from_window(*window(zone, first, last)).to_ical()
     parsed = icalendar.Timezone.from_ical(made.to_ical()).to_tz(lookup_tzid=False)
     wrong = [
         t for t in instants(zone, first_year, last_year)
@@ -172,5 +172,5 @@ def test_vtimezone_of_years_a_build_did_not_work_out_is_the_one_made_alone(
     first = datetime(years[0], 1, 1, 9, tzinfo=zone)
     last = datetime(years[-1], 12, 31, 9, tzinfo=zone)
     known = {year: transitions(zone, year) for year in range(years[0] - 1, years[0] + 3)}
-    assert build_vtimezone(zone, first, last, years, known).to_ical() == \
-        build_vtimezone(zone, first, last, years).to_ical()
+    assert from_window(*window(zone, first, last, years), known).to_ical() == \
+        from_window(*window(zone, first, last, years)).to_ical()

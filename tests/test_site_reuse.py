@@ -15,7 +15,9 @@ import tempfile
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import icalendar
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -204,3 +206,39 @@ def test_a_publication_draws_again_only_the_cards_of_the_sessions_it_changed(
         fresh = site.build(version, at, root / "fresh", workers=1)
         assert after.entries == fresh.entries
         assert _files(after) == _files(fresh)
+
+
+@pytest.mark.parametrize("zone", ["Europe/Paris", "America/Caracas", "Asia/Tokyo"])
+def test_each_vtimezone_made_once_for_its_window_gives_every_calendar_its_offsets(
+    monkeypatch, zone: str
+) -> None:
+    # A build makes each VTIMEZONE once for all the calendars of one window (vtimezone.Window: a
+    # zone and the years it describes). A window short of an input would hand a calendar the
+    # VTIMEZONE of another: here cities and sessions of other years, across a new year, in zones
+    # with summer time (under other rules in 1995), with one-off changes (Caracas, 2007 and
+    # 2016) and with none. Every calendar's own VTIMEZONE, read by icalendar, must give its
+    # events zoneinfo's offsets.
+    later = "\n".join(f'[[sessions]]\nid = "lille-{year}"\nseries = "autres"\ncity = "{city}"\n'
+                      f"start = {year}-{day}T08:45:00\nend = {year}-{day}T10:15:00\n"
+                      "announced = 1995-01-01\n"
+                      for year, day, city in ((1995, "10-10", "Lille"), (2016, "12-31", "Lille"),
+                                              (2017, "01-01", "Brest"), (2023, "06-14", "Lille"),
+                                              (2090, "03-01", "Brest")))
+    text = RAW.replace('timezone = "Europe/Paris"', f'timezone = "{zone}"') + "\n" + later
+    version = first_version(text.encode("utf-8"), "sessions.toml")
+    made: list[tuple[object, ...]] = []
+    from_window = site.vtimezone.from_window
+    monkeypatch.setattr(site.vtimezone, "from_window", lambda *a: made.append(a) or from_window(*a))
+    with tempfile.TemporaryDirectory() as scratch:
+        built = _files(site.build(version, START, Path(scratch) / "0", workers=1))
+    calendars = [icalendar.Calendar.from_ical(body) for name, (body, _) in built.items()
+                 if name.endswith(".ics")]
+    assert len({a[:2] for a in made}) == len(made) < len(calendars)  # once a window
+    wrong, rules = [], ZoneInfo(zone)
+    for calendar in calendars:
+        (own,) = (tz.to_tz(lookup_tzid=False) for tz in calendar.walk("VTIMEZONE"))
+        for event in calendar.walk("VEVENT"):
+            wall = event.decoded("DTSTART").replace(tzinfo=None)
+            if wall.replace(tzinfo=own).utcoffset() != wall.replace(tzinfo=rules).utcoffset():
+                wrong.append((str(event["UID"]), wall))
+    assert wrong == []

@@ -29,7 +29,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ from agenda.headers import ANY_FRAMING, NO_FRAMING, security
 from agenda.i18n import _
 from agenda.model import Schedule, Session, latest_update, list_key
 from agenda.published import Version
-from agenda.render import cards, feeds, html, ical, json_api, links, wording
+from agenda.render import cards, feeds, html, ical, json_api, links, vtimezone, wording
 
 FORMAT = "agenda-site/3"
 MANIFEST = "_manifest.jsonl"  # JSON Lines: the folder's line, then one line per URL
@@ -225,7 +225,9 @@ def shared_documents(version: Version, now: datetime, events: Mapping[str, bytes
         yield Document(f"/static/{name}", content_type,
                        lambda name=name: (STATIC_FOLDER / name).read_bytes(), _digest(name))
     known = ical.zone_changes(schedule)  # the time zones' changes, for every calendar
-    made = (events, prints, known, latest_update(schedule.sessions, now) or feeds.NO_DATE, sizes)
+    # Each VTIMEZONE made once, for all the calendars of its window (a city of one session's).
+    zones = cache(lambda window: vtimezone.from_window(*window, known.get(window[0])).to_ical())
+    made = (events, prints, zones, latest_update(schedule.sessions, now) or feeds.NO_DATE, sizes)
     yield from _filtered(version, now, None, None, schedule.sessions, *made)
     for series in schedule.series:
         chosen = tuple(s for s in schedule.sessions if s.series.id == series.id)
@@ -245,14 +247,14 @@ def shared_documents(version: Version, now: datetime, events: Mapping[str, bytes
             path = links.session_path(session, ".ics")
             yield Document(
                 path, ICAL_TYPE,
-                lambda s=session: ical.session_bytes(schedule, s, events.get(s.id), known),
+                lambda s=session: ical.session_bytes(schedule, s, events.get(s.id), zones),
                 prints[session.id], _dated(session.updated, updated),
                 (("Content-Disposition", f'attachment; filename="{session.id}.ics"'),))
 
 
 def _filtered(version: Version, now: datetime, series_id: str | None, city: str | None,
               chosen: tuple[Session, ...], events: Mapping[str, bytes], prints: dict[str, str],
-              known: Mapping[Any, Any], anyone: datetime, sizes: Mapping[str, int],
+              zones: Callable[[Any], bytes], anyone: datetime, sizes: Mapping[str, int],
               series_title: str | None = None) -> Iterator[Document]:
     """The calendar and news feeds of the whole schedule, a series or a city (a series gone
     from the schedule by its `series_title`); `anyone`: feeds.feed_updated's."""
@@ -272,7 +274,7 @@ def _filtered(version: Version, now: datetime, series_id: str | None, city: str 
     path = folder + "calendar.ics"
     listed = calendar.listed.get(list_key(city, series_id))  # it lost or gained a session
     yield Document(path, ICAL_TYPE,
-                   lambda: ical.feed_bytes(schedule, chosen, title, series_ids, events, now, known),
+                   lambda: ical.feed_bytes(schedule, chosen, title, series_ids, events, now, zones),
                    _digest(made_of, path, title, gone),
                    _dated(latest_update(chosen + planned), calendar.updated, listed, gone))
     # An announcement dated in the future is held back until then: the file can

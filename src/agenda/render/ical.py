@@ -6,14 +6,14 @@ and LAST-MODIFIED from the session's latest revision, so a version always gives 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from icalendar import Calendar, Event, Timezone, vCalAddress, vCategory, vDuration, vText, vUri
+from icalendar import Calendar, Event, vCalAddress, vCategory, vDuration, vText, vUri
 
 from agenda.model import CalendarInfo, Planned, Schedule, Session, in_order, latest_update
 from agenda.render import links, wording
-from agenda.render.vtimezone import Known, build_vtimezone, transitions
+from agenda.render.vtimezone import Known, Window, from_window, transitions, window
 
 PRODID = "-//agenda//agenda calendar publisher//FR"
 REFRESH = timedelta(hours=6)  # Apple and Nextcloud honour it; Google ignores it
@@ -131,45 +131,37 @@ def zone_changes(schedule: Schedule) -> dict[tzinfo, Known]:
     return {zone: {y: transitions(zone, y) for y in years} for zone in {t.tzinfo for t in times}}
 
 
-def _timezones(schedule: Schedule, span: Sequence[Session | Planned],
-               known: Mapping[tzinfo, Known]) -> Iterator[Timezone]:
-    """The VTIMEZONEs a calendar of `span` needs, from its first start to its last end."""
-    if not span:  # the zone at a fixed moment: RFC 5545 wants a component, even without events
+def _timezones(schedule: Schedule, dated: Sequence[Session],
+               planned: Sequence[Planned]) -> Iterator[Window]:
+    """The windows of the VTIMEZONEs a calendar of `dated` and `planned` needs: each zone's, with
+    only the years that hold a time. RFC 5545 wants a component: a feed with no event yet (a
+    city whose session has no date) has the schedule's VTIMEZONE, or its zone's at a moment."""
+    span = [*dated, *planned] or schedule.dated_sessions
+    if not span:  # no dated session at all: the zone at a fixed moment of the data
         zone = schedule.calendar.timezone
         latest = latest_update(schedule.sessions + schedule.planned)  # a moment of the data
         moment = (latest or datetime(1970, 1, 1, tzinfo=UTC)).astimezone(zone)
-        yield build_vtimezone(zone, moment, moment, None, known.get(zone))
+        yield window(zone, moment, moment)
         return
     first, last = min(s.start for s in span if s.start), max(s.end for s in span if s.end)
     for zone in sorted({s.start.tzinfo for s in span if s.start},
                        key=lambda z: getattr(z, "key", "")):
-        # Only the years that hold a session: sessions centuries apart stay cheap.
-        years = frozenset(t.astimezone(zone).year for s in span for t in (s.start, s.end) if t)
-        yield build_vtimezone(zone, first, last, years, known.get(zone))  # type: ignore[arg-type]
+        years = (t.astimezone(zone).year for s in span for t in (s.start, s.end) if t)
+        yield window(zone, first, last, years)  # type: ignore[arg-type]
 
 
-def build_calendar(
-    schedule: Schedule, sessions: Sequence[Session], name: str | None = None,
-    subscription: bool = True, planned: Sequence[Planned] = (), with_events: bool = True,
-    known: Mapping[tzinfo, Known] | None = None,
-) -> Calendar:
+def build_calendar(schedule: Schedule, sessions: Sequence[Session], name: str | None = None,
+                   subscription: bool = True, planned: Sequence[Planned] = ()) -> Calendar:
     """A VCALENDAR holding the dated sessions among `sessions`, with the VTIMEZONE they need.
 
     A subscription feed is named (NAME, X-WR-CALNAME) and says how often to refresh; a single
     download must not be named, or Outlook files it into a new calendar of its own. A subscription
-    feed also carries `planned` dates. `with_events` false leaves the sessions out (their
-    VTIMEZONEs stay): feed_bytes puts them in, serialized before."""
-    info = schedule.calendar
-    dated = in_order(sessions)
-    cal = _head(info, name, subscription)
-    # RFC 5545 wants at least one component: a feed with no event yet (a city whose session
-    # has no date, a schedule without any) still carries the calendar's VTIMEZONE.
-    for zone in _timezones(schedule, [*dated, *planned] or schedule.dated_sessions, known or {}):
-        cal.add_component(zone)
-    for session in dated if with_events else ():
-        cal.add_component(build_event(info, session))
-    for plan in planned:
-        cal.add_component(build_planned(info, plan))
+    feed also carries `planned` dates."""
+    cal, dated = _head(schedule.calendar, name, subscription), in_order(sessions)
+    for component in (*(from_window(*w) for w in _timezones(schedule, dated, planned)),
+                      *(build_event(schedule.calendar, s) for s in dated),
+                      *(build_planned(schedule.calendar, p) for p in planned)):
+        cal.add_component(component)
     return cal
 
 
@@ -181,33 +173,33 @@ def event_bytes(calendar: CalendarInfo, session: Session) -> bytes:
 def feed_bytes(
     schedule: Schedule, sessions: Sequence[Session], name: str | None = None,
     series_ids: Collection[str] | None = None, events: Mapping[str, bytes] | None = None,
-    now: datetime | None = None, known: Mapping[tzinfo, Known] | None = None,
+    now: datetime | None = None, zones: Callable[[Window], bytes] | None = None,
 ) -> bytes:
     """The subscription feed for `sessions` and the planned dates of `series_ids` (default all)
-    to come at `now`; `events`, `known`: a builder's VEVENTs (by session id) and zones' changes."""
+    to come at `now`; `events`, `zones`: a builder's VEVENTs (by session id) and VTIMEZONEs."""
     plans = [p for p in schedule.planned_at(now) if series_ids is None or p.series.id in series_ids]
-    return _assembled(schedule, sessions, name, True, plans, events or {}, known)
+    return _assembled(schedule, sessions, name, True, plans, events or {}, zones)
 
 
 def session_bytes(schedule: Schedule, session: Session, event: bytes | None = None,
-                  known: Mapping[tzinfo, Known] | None = None) -> bytes:
+                  zones: Callable[[Window], bytes] | None = None) -> bytes:
     """One session as a stand-alone download, as bytes; `event` (its VEVENT, event_bytes) and
-    `known` (zone_changes): what the caller made before, if it did."""
-    return _assembled(schedule, [session], None, False, (), {session.id: event}, known)
+    `zones` (VTIMEZONEs by window): what the caller made before, if it did."""
+    return _assembled(schedule, [session], None, False, (), {session.id: event}, zones)
 
 
 def _assembled(
     schedule: Schedule, sessions: Sequence[Session], name: str | None, subscription: bool,
     planned: Sequence[Planned], events: Mapping[str, bytes | None],
-    known: Mapping[tzinfo, Known] | None,
+    zones: Callable[[Window], bytes] | None,
 ) -> bytes:
-    """`build_calendar(...).to_ical()` byte for byte (a test compares both), the sessions'
-    VEVENTs taken from `events` when there: a VCALENDAR is its own content lines (BEGIN, its
-    properties; END) around its components, the dated events after its timezones."""
-    cal = build_calendar(schedule, sessions, name, subscription, planned, False, known)
+    """`build_calendar(...).to_ical()` byte for byte (a test compares both), with the VEVENTs of
+    `events` and the VTIMEZONEs of `zones` where given: a VCALENDAR is its own content lines
+    (BEGIN, its properties; END) around its components, the timezones first."""
+    cal, dated = _head(schedule.calendar, name, subscription), in_order(sessions)
     *head, end = (cal.content_line(prop, value).to_ical() + b"\r\n"
                   for prop, value in cal.property_items(recursive=False))
-    zones = [c.to_ical() for c in cal.subcomponents if c.name == "VTIMEZONE"]
-    planned = [c.to_ical() for c in cal.subcomponents if c.name != "VTIMEZONE"]
-    dated = [events.get(s.id) or event_bytes(schedule.calendar, s) for s in in_order(sessions)]
-    return b"".join((*head, *zones, *dated, *planned, end))
+    zones = zones or (lambda zone_window: from_window(*zone_window).to_ical())
+    return b"".join((*head, *map(zones, _timezones(schedule, dated, planned)),
+                     *(events.get(s.id) or event_bytes(schedule.calendar, s) for s in dated),
+                     *(build_planned(schedule.calendar, p).to_ical() for p in planned), end))

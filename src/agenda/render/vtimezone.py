@@ -23,6 +23,7 @@ STEP = timedelta(hours=6)
 ZERO = timedelta(0)
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 Known = Mapping[int, tuple["Transition", ...]]  # a zone's changes by year (UTC): `transitions`
+Window = tuple[ZoneInfo, frozenset[int]]  # what a VTIMEZONE is made of: `window`
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,21 +88,26 @@ def transitions(zone: ZoneInfo, year: int) -> tuple[Transition, ...]:
     return tuple(found)
 
 
-def build_vtimezone(zone: ZoneInfo, first: datetime, last: datetime,
-                    years: Iterable[int] | None = None, known: Known | None = None) -> Timezone:
-    """A VTIMEZONE for `zone` valid from `first` to `last` and beyond while the rule holds.
+def window(zone: ZoneInfo, first: datetime, last: datetime,
+           years: Iterable[int] | None = None) -> Window:
+    """What the VTIMEZONE of `zone` valid from `first` to `last` (and beyond while the rule holds)
+    is made of: the zone and the years it describes. `years`, when given, are the only years with
+    times (the events'): offsets are worked out around each, not for every year from `first` to
+    `last`, so sessions centuries apart cost no more than sessions a year apart. Calendars with
+    one window have one VTIMEZONE, which a builder makes once for all (`from_window`)."""
+    wanted = years if years is not None else range(first.year, last.year + 1)
+    return zone, frozenset(wanted) | {first.year, last.year}
 
-    `years`, when given, are the only years with times to describe (the events'): offsets are worked
-    out around each of them, not for every year from `first` to `last`, so sessions centuries apart
-    cost no more than sessions a year apart. `known`: the changes a builder worked out once for all
-    its calendars (ical.zone_changes); a year it lacks is looked at here."""
-    wanted = set(years) if years is not None else set(range(first.year, last.year + 1))
-    changes, window_start, window_end = _changes(zone, wanted | {first.year, last.year}, known)
+
+def from_window(zone: ZoneInfo, wanted: frozenset[int], known: Known | None = None) -> Timezone:
+    """The VTIMEZONE of a `window`. `known`: the changes a builder worked out once for all its
+    calendars (ical.zone_changes); a year it lacks is looked at here."""
+    changes, window_start, window_end = _changes(zone, wanted, known)
     component = Timezone()
     component.add("tzid", zone.key)
-    if not changes or changes[0].at > first.astimezone(UTC):
-        # Nothing changes between the window's start and the first event: one
-        # component states the offset in force then.
+    if not changes or changes[0].at >= datetime(min(wanted), 1, 1, tzinfo=UTC):
+        # Nothing changes in the year before the first event's: one component states the
+        # offset in force then, before any change.
         offset, dst, name = _state(zone, window_start)
         component.add_component(_sub(Transition(window_start, offset, offset, name, dst > ZERO)))
     for group in _groups(changes):
