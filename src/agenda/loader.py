@@ -152,10 +152,7 @@ class _Table:
     def __init__(
         self, builder: _Builder, data: Any, spec: Table, where: str, prefix: str = ""
     ) -> None:
-        self.builder = builder
-        self.spec = spec
-        self.where = where
-        self.prefix = prefix
+        self.builder, self.spec, self.where, self.prefix = builder, spec, where, prefix
         self.used: set[str] = set()
         self.data: dict[str, Any] = data if isinstance(data, dict) else {}
         if not isinstance(data, dict):
@@ -171,10 +168,8 @@ class _Table:
         if field is None:
             raise LookupError(f"the loader reads '{key}', which table {self.spec.name} lacks")
         if field.kind not in kinds:
-            raise TypeError(
-                f"the loader reads {self.spec.name}.{key} as {' or '.join(kinds)}, "
-                f"declared {field.kind}"
-            )
+            raise TypeError(f"the loader reads {self.spec.name}.{key} as {' or '.join(kinds)}, "
+                            f"declared {field.kind}")
         return field
 
     def get(self, key: str, *kinds: Kind) -> Any:
@@ -284,10 +279,8 @@ class _Table:
             return value
         if self._text_value(key, value, required=False) is not None:
             choices = ", ".join(f"'{c}'" for c in field.choices)
-            self.problem(key, _(
-                "'{value}' is not a valid {key}; use one of {choices}",
-                value=value, key=key, choices=choices,
-            ))
+            self.problem(key, _("'{value}' is not a valid {key}; use one of {choices}",
+                                value=value, key=key, choices=choices))
         return field.default
 
     def integer(self, key: str) -> int | None:
