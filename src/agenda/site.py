@@ -399,11 +399,10 @@ def render_one(document: Document, folder: Path) -> Entry:
     name = f"{folder}/{file_for(document.path)}"  # plain strings: 200,000 files a full build
     _write(name, body)
     etag = hashlib.sha256(body).hexdigest()[:encoding.ETAG_LENGTH]
-    codings: list[str] = []
-    if encoding.compressible(document.content_type, len(body)):
-        for coding in encoding.PREFERENCE:
-            _write(name + SIBLINGS[coding], encoding.COMPRESS[coding](body))
-            codings.append(coding)
+    codings = encoding.compressed(body) if encoding.compressible(document.content_type,
+                                                                   len(body)) else {}
+    for coding, data in codings.items():
+        _write(name + SIBLINGS[coding], data)
     if document.modified is not None:  # static hosts date a file by its modification time
         stamp = document.modified.timestamp()
         for suffix in ("", *(SIBLINGS[c] for c in codings)):
