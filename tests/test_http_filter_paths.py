@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
@@ -219,3 +220,27 @@ def test_an_unknown_city_or_series_among_many_is_still_named(write_schedule) -> 
         text = " ".join(response.get_data(as_text=True).split())
         assert response.status_code == 404 and said in text and f"{LISTED + 1}" in text, (url, text)
     assert client.get("/cities/ville-7/nothing.xml").status_code == 404
+
+
+def test_a_city_typed_on_a_mac_is_one_city_with_the_same_name_typed_elsewhere(
+    write_schedule: Callable[..., Path], runner: CliRunner,
+) -> None:
+    """A Mac (or a name pasted from a file's name) writes « É » as E and a combining accent
+    (NFD). `agenda check` refused it beside the same name typed elsewhere, quoting two names that
+    look the same, and alone it went decomposed into every document: a search for « Évry » in a
+    feed reader or in the CEPS site's JSON missed it, and the social card drew the accent apart."""
+    city = "Évry-Courcouronnes"
+    decomposed = unicodedata.normalize("NFD", city)
+    path = write_schedule(MINIMAL + LYON_OCTOBER.replace('"Lyon"', f'"{decomposed}"')
+                          + LYON_OCTOBER.replace('"lyon"', '"evry"').replace('"Lyon"', f'"{city}"'))
+    published = runner.invoke(main, ["publish", str(path)])
+    assert published.exit_code == 0, published.output
+    client = create_app({"AGENDA_DATA": str(path), "TESTING": True}).test_client()
+    calendar = icalendar.Calendar.from_ical(client.get("/cities/evry-courcouronnes/calendar.ics")
+                                            .data)
+    texts = [str(calendar["X-WR-CALNAME"])] + [str(e["SUMMARY"]) for e in calendar.walk("VEVENT")]
+    assert len(texts) == 3
+    feed = feedparser.parse(client.get("/cities/evry-courcouronnes/atom.xml").data)
+    texts += [feed.feed.title, *(e.title for e in feed.entries)]
+    texts += [e["city"] for e in client.get("/events.json").get_json()["sessions"]]
+    assert all(city in text and unicodedata.is_normalized("NFC", text) for text in texts), texts

@@ -11,6 +11,7 @@ import os
 import re
 import stat
 import tomllib
+import unicodedata
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -203,8 +204,9 @@ class _Table:
             self.problem(key, _("must be a string, not {kind}", kind=_kind(value)))
             return None
         # U+FEFF within a text (pasted from a word processor) is invisible, and icalendar
-        # drops it: the same text everywhere, without it.
-        value = value.replace("\r\n", "\n").replace(BOM, "")
+        # drops it: the same text everywhere, without it. Accents typed on a Mac (E + U+0301)
+        # are composed (NFC): one city's name, one spelling, found by a search for « É ».
+        value = unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace(BOM, ""))
         limit = MAX_TEXT if multiline else MAX_LINE
         if CONTROL.search(value):
             self.problem(key, _("contains a control character; remove it"))
