@@ -33,11 +33,24 @@ NAMES = ["calendar.ics", "rss.xml", "atom.xml"]
         ("L’Haÿ-les-Roses", "l-hay-les-roses"),
         ("Clermont-Ferrand", "clermont-ferrand"),
         ("Œuilly", "oeuilly"),
+        ("L\u02bcHaÿ-les-Roses", "l-hay-les-roses"),  # the apostrophe as a letter (ʼ)
         ("Orléans  Centre", "orleans-centre"),
     ],
 )
 def test_city_slug_plain_ascii(city: str, slug: str) -> None:
     assert city_slug(city) == slug
+
+
+@pytest.mark.parametrize("typed", ["L’Haÿ-les-Roses", "L'Haÿ-les-Roses", "L\u02bcHaÿ-les-Roses",
+                                   "l\u02bbhay les roses"])
+def test_a_city_query_with_any_apostrophe_is_the_citys_feed(
+    typed: str, several_client: FlaskClient,
+) -> None:
+    """A keyboard that types the apostrophe as a letter (ʼ, U+02BC, or ʻ) made the name of
+    another city, unknown: a 404 for the journalist, and a second city in the file."""
+    by_query = several_client.get("/calendar.ics?city=" + quote(typed))
+    assert by_query.status_code == 200
+    assert by_query.data == several_client.get("/cities/l-hay-les-roses/calendar.ics").data
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -300,9 +300,9 @@ def in_order(sessions: Iterable[Session]) -> tuple[Session, ...]:
     return tuple(sorted((s for s in sessions if s.is_dated), key=lambda s: (s.start, s.id)))
 
 
-# Letters NFKD does not split into a base letter and an accent.
-_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss", "ł": "l",
-                            "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ı": "i"})
+# Letters NFKD does not split into a base letter and an accent; apostrophes typed as letters.
+_LIGATURES = str.maketrans("łŁøØđĐıʼʻ", "lLoOdDi''") | str.maketrans(
+    {"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss"})
 
 
 def city_slug(city: str) -> str:
