@@ -257,3 +257,15 @@ def test_a_city_typed_on_a_mac_is_one_city_with_the_same_name_typed_elsewhere(
     texts += [feed.feed.title, *(e.title for e in feed.entries)]
     texts += [e["city"] for e in client.get("/events.json").get_json()["sessions"]]
     assert all(city in text and unicodedata.is_normalized("NFC", text) for text in texts), texts
+
+
+def test_an_unknown_citys_404_lists_the_cities_in_french_order(write_schedule) -> None:
+    """« Villes : Amiens, Lyon, Évry-Courcouronnes, Œuilly »: the names by code point put every
+    city starting with an accent or a ligature after Z, where a reader does not look."""
+    cities = ["Œuilly", "Lyon", "Évry-Courcouronnes", "Amiens"]
+    text = MINIMAL + "".join(LYON_OCTOBER.replace('"lyon"', f'"v{n}"')
+                             .replace('"Lyon"', f'"{city}"') for n, city in enumerate(cities))
+    client = create_app({"AGENDA_DATA": str(write_schedule(text)), "TESTING": True}).test_client()
+    response = client.get("/calendar.ics?city=Paris", headers={"Accept": "text/plain"})
+    said = response.get_data(as_text=True)
+    assert said.split(" Villes : ")[1] == "Amiens, Évry-Courcouronnes, Lyon, Œuilly.\n"

@@ -200,7 +200,7 @@ def missing(schedule: Schedule, url: str, typed: str = "") -> str | None:
         series = parts[0] == "series"
         names: Collection[str] = [s.id for s in schedule.series] if series else schedule.cities()
         if not series and len(names) <= LISTED:
-            names = sorted(names if typed else {links.city_slug(c) for c in names})
+            names = sorted(names if typed else map(links.city_slug, names), key=links.city_slug)
         known = _("{count}, on the agenda's page", count=len(names)) if len(names) > LISTED else \
             ", ".join(names) or _("none")
         return _("Unknown series: '{id}'. Series: {known}.", id=parts[1], known=known) if series \
