@@ -77,6 +77,8 @@ LINE_SEPARATOR = re.compile("[\u2028\u2029]")
 PLAIN_TEXT = (Kind.TEXT, Kind.MULTILINE, Kind.LANGUAGE, Kind.TIMEZONE)
 MAX_FILE_BYTES = 32_000_000
 BOM = "\ufeff"
+# What a copied text may hide: a byte order mark, a soft hyphen, zero-width spaces.
+INVISIBLE = dict.fromkeys(map(ord, BOM + "\u00ad\u200b\u2060"))
 
 
 def load_schedule(path: str | Path) -> Schedule:
@@ -203,10 +205,9 @@ class _Table:
         if not isinstance(value, str):
             self.problem(key, _("must be a string, not {kind}", kind=_kind(value)))
             return None
-        # U+FEFF within a text (pasted from a word processor) is invisible, and icalendar
-        # drops it: the same text everywhere, without it. Accents typed on a Mac (E + U+0301)
-        # are composed (NFC): one city's name, one spelling, found by a search for « É ».
-        value = unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace(BOM, ""))
+        # Invisible signs pasted within a text (INVISIBLE) go, and accents typed on a Mac
+        # (E + U+0301) are composed (NFC): a name has one spelling, which a search finds.
+        value = unicodedata.normalize("NFC", value.replace("\r\n", "\n").translate(INVISIBLE))
         limit = MAX_TEXT if multiline else MAX_LINE
         if CONTROL.search(value):
             self.problem(key, _("contains a control character; remove it"))
