@@ -116,6 +116,16 @@ def test_filter_not_applied_is_404(url: str, several_client: FlaskClient) -> Non
     assert response.get_data(as_text=True).startswith("404 – Filtre impossible : un seul,")
 
 
+def test_a_filter_named_in_capitals_is_the_filter(several_client: FlaskClient) -> None:
+    """?City=Lille (a form's field named as its label, a link typed by hand) was ignored: the
+    app answered every session, where nginx, which reads a query's names in any case, answered
+    Lille's; ?CITY=Nulle the whole calendar, not a 404."""
+    for url, plain in (("/calendar.ics?City=Lille", "/cities/lille/calendar.ics"),
+                       ("/rss.xml?SERIES=autres", "/series/autres/rss.xml")):
+        assert several_client.get(url).data == several_client.get(plain).data
+    assert several_client.get("/atom.xml?CITY=Nulle").status_code == 404
+
+
 def test_empty_filter_is_no_filter(several_client: FlaskClient) -> None:
     """An empty field of a form (?series=essais&city=) filters nothing; one said twice, once."""
     for url, plain in (("/rss.xml?series=essais&city=", "/series/essais/rss.xml"),

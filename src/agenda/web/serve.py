@@ -172,9 +172,10 @@ def _precondition(environ: WSGIEnvironment, etag: str, modified: str | None) -> 
 def _path_form(name: str) -> str:
     """The path form of a filtered query (`/rss.xml?series=x` -> `/series/x/rss.xml`); a 404
     for a filter the answer would not apply (two, or on another document): never all of it.
-    A series by its id in any case, a city by its name in any case or spelling or by its slug."""
-    given = list(dict.fromkeys((key, value.strip()) for key in ("series", "city")  # once each
-                               for value in request.args.getlist(key) if value.strip()))
+    A series by its id in any case, a city by its name in any case or spelling or by its slug;
+    ?City= as ?city=, as nginx reads a query's names."""
+    given = list(dict.fromkeys((k.lower(), v.strip()) for k, v in request.args.items(multi=True)
+                               if k.lower() in ("series", "city") and v.strip()))  # once each
     if given and (len(given) > 1 or name not in links.FILTERED_NAMES):
         abort(404, description=_("Impossible filter: one only, ?series= or ?city=, and only on "
                                  "/calendar.ics, /rss.xml or /atom.xml."))
