@@ -77,7 +77,6 @@ LINE_SEPARATOR = re.compile("[\u2028\u2029]")
 PLAIN_TEXT = (Kind.TEXT, Kind.MULTILINE, Kind.LANGUAGE, Kind.TIMEZONE)
 MAX_FILE_BYTES = 32_000_000
 BOM = "\ufeff"
-# What a copied text may hide: a byte order mark, a soft hyphen, zero-width spaces.
 INVISIBLE = dict.fromkeys(map(ord, BOM + "\u00ad\u200b\u2060"))
 
 
@@ -205,8 +204,8 @@ class _Table:
         if not isinstance(value, str):
             self.problem(key, _("must be a string, not {kind}", kind=_kind(value)))
             return None
-        # Invisible signs pasted within a text (INVISIBLE) go, and accents typed on a Mac
-        # (E + U+0301) are composed (NFC): a name has one spelling, which a search finds.
+        # What a copied text may hide (a byte order mark, a soft hyphen, zero-width spaces) goes,
+        # and accents typed on a Mac (E + U+0301) are composed (NFC): a name, one spelling.
         value = unicodedata.normalize("NFC", value.replace("\r\n", "\n").translate(INVISIBLE))
         limit = MAX_TEXT if multiline else MAX_LINE
         if CONTROL.search(value):
@@ -602,8 +601,7 @@ class _Builder:
             elif spelling != session.city:
                 self.problem(where, "city", _(
                     "'{city}' and '{other}' would have the same address (/cities/{slug}/): "
-                    "did you mean '{other}'?",
-                    city=session.city, other=spelling, slug=city_slug(spelling)))
+                    "did you mean '{other}'?", city=session.city, other=spelling, slug=address))
             built[session.id] = session
         return tuple(built.values())
 

@@ -20,7 +20,6 @@ VOWELS = "AEIOUÀÂÉÈÊËÎÏÔÖÛÜ"  # « d’Alger », « d’Oslo »; an 
 # CLDR's French names of time zones that are plural islands, without their article: « des ».
 PLURAL = {"Açores", "Bermudes", "Caïmans", "Chagos", "Cocos", "Comores", "Galápagos", "Kerguelen",
           "Maldives", "Marquises", "Palaos"}
-# « à » and « de » before a place's article: « au Havre », « aux Sables-d’Olonne », « du Caire ».
 TO_PLACE = (("Le ", "au "), ("Les ", "aux "))
 OF_PLACE = (("Le ", "du "), ("Les ", "des "), ("Îles ", "des îles "), ("Île ", "de l’île "))
 # French spacing: a line never starts with « : ; ! ? » – » nor ends with « « » or « n° ».
@@ -126,7 +125,7 @@ def zone_label(start: datetime | None) -> str:
 
 
 def after(joins: tuple[tuple[str, str], ...], name: str, word: str) -> str:
-    """A place's `name` after a preposition: `word` and it, or its article joined to it."""
+    """A place's `name` after « à » (TO_PLACE) or « de »: 'à Lyon', 'au Havre', 'du Caire'."""
     return next((to + name.removeprefix(a) for a, to in joins if name.startswith(a)), word + name)
 
 

@@ -38,8 +38,7 @@ CONDITIONAL = {"HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE",
 QUOTABLE = re.compile(r"[^\W_]+(?:[ '\u2019-][^\W_]+)*")  # a name's form, not a sentence's
 LISTED = 30  # the most names a 404 lists: 10,000 cities are no help, and cost every 404
 # What a 304 leaves out (as Werkzeug does): the headers that describe a body.
-ENTITY_HEADERS = frozenset(("content-encoding", "content-length", "content-type",
-                            "last-modified"))
+ENTITY_HEADERS = frozenset(("content-encoding", "content-length", "content-type", "last-modified"))
 
 
 def store() -> VersionStore:
@@ -130,8 +129,7 @@ def reply(environ: WSGIEnvironment, site: Site, entry: Entry) -> tuple[int, list
     lines += entry.headers
     if entry.modified is not None:
         lines.append(("Last-Modified", entry.modified))
-    status = _precondition(environ, etag, entry.modified) if CONDITIONAL & environ.keys() \
-        else 200
+    status = _precondition(environ, etag, entry.modified) if CONDITIONAL & environ.keys() else 200
     if status != 200:  # a 304 without the headers of a body, or a 412
         return status, [h for h in lines if status == 412
                         or h[0].lower() not in ENTITY_HEADERS], None
@@ -170,10 +168,9 @@ def _precondition(environ: WSGIEnvironment, etag: str, modified: str | None) -> 
 
 
 def _path_form(name: str) -> str:
-    """The path form of a filtered query (`/rss.xml?series=x` -> `/series/x/rss.xml`); a 404
-    for a filter the answer would not apply (two, or on another document): never all of it.
-    A series by its id in any case, a city by its name in any case or spelling or by its slug;
-    ?City= as ?city=, as nginx reads a query's names."""
+    """The path form of a filtered query, named in any case as nginx reads it (`/rss.xml?Series=x`
+    -> `/series/x/rss.xml`); a 404 for a filter the answer would not apply (two, or on another
+    document): never all of it. A series by its id in any case, a city by any spelling or slug."""
     given = list(dict.fromkeys((k.lower(), v.strip()) for k, v in request.args.items(multi=True)
                                if k.lower() in ("series", "city") and v.strip()))  # once each
     if given and (len(given) > 1 or name not in links.FILTERED_NAMES):
