@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -17,7 +19,7 @@ from lxml import etree
 
 from agenda import create_app
 from agenda.cli import main
-from agenda.published import from_json, published_path
+from agenda.published import from_json, publish, published_path
 from agenda.render.links import city_slug
 from agenda.web.serve import LISTED
 from tests.conftest import LYON_OCTOBER, MINIMAL, SEVERAL
@@ -279,3 +281,22 @@ def test_an_unknown_citys_404_lists_the_cities_in_french_order(write_schedule) -
     response = client.get("/calendar.ics?city=Paris", headers={"Accept": "text/plain"})
     said = response.get_data(as_text=True)
     assert said.split(" Villes : ")[1] == "Amiens, Évry-Courcouronnes, Lyon, Œuilly.\n"
+
+
+def test_a_citys_spelling_corrected_keeps_its_feed_under_the_new_spelling(
+    write_schedule: Callable[..., Path],
+) -> None:
+    """L'Haÿ-les-Roses corrected to L’Haÿ-les-Roses (the same address): its subscribers keep
+    one feed, named as it is now, dated by the correction (revalidating by date gets it)."""
+    path = write_schedule(MINIMAL + LYON_OCTOBER.replace('"Lyon"', '"L\'Haÿ-les-Roses"'))
+    assert publish(path, published_path(path), datetime(2026, 10, 2, tzinfo=UTC)).written
+    path.write_text(path.read_text("utf-8").replace("'", "’"), "utf-8")
+    corrected = datetime(2026, 10, 3, tzinfo=UTC)
+    assert publish(path, published_path(path), corrected).written
+    client = create_app({"AGENDA_DATA": str(path), "AGENDA_NOW": corrected, "TESTING": True}
+                        ).test_client()
+    answer = client.get("/cities/l-hay-les-roses/calendar.ics")
+    assert parsedate_to_datetime(answer.headers["Last-Modified"]) == corrected
+    calendar = icalendar.Calendar.from_ical(answer.data)
+    assert str(calendar["X-WR-CALNAME"]) == "Essai – L’Haÿ-les-Roses"
+    assert [str(e["SUMMARY"]) for e in calendar.walk("VEVENT")] == ["Série : L’Haÿ-les-Roses"]
