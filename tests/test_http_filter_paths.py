@@ -300,3 +300,15 @@ def test_a_citys_spelling_corrected_keeps_its_feed_under_the_new_spelling(
     calendar = icalendar.Calendar.from_ical(answer.data)
     assert str(calendar["X-WR-CALNAME"]) == "Essai – L’Haÿ-les-Roses"
     assert [str(e["SUMMARY"]) for e in calendar.walk("VEVENT")] == ["Série : L’Haÿ-les-Roses"]
+
+
+def test_an_unknown_city_with_its_region_in_brackets_is_named_in_the_404(write_schedule) -> None:
+    """?city=Saint-Denis (Réunion), near « Saint-Denis (La Réunion) »: the 404 said only « page
+    introuvable », as for a sentence, where any other unknown city gets the list of cities."""
+    text = MINIMAL + LYON_OCTOBER.replace('"Lyon"', '"Saint-Denis (La Réunion)"')
+    client = create_app({"AGENDA_DATA": str(write_schedule(text)), "TESTING": True}).test_client()
+    response = client.get("/calendar.ics?city=" + quote("Saint-Denis (Réunion)"),
+                          headers={"Accept": "text/plain"})
+    assert response.status_code == 404
+    assert response.get_data(as_text=True) == ("404 – Ville inconnue : « Saint-Denis (Réunion) ». "
+                                                "Villes : Saint-Denis (La Réunion).\n")

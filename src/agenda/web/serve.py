@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 CONDITIONAL = {"HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE",
                "HTTP_IF_UNMODIFIED_SINCE"}
-QUOTABLE = re.compile(r"[^\W_]+(?:[ '\u2019-][^\W_]+)*")  # a name's form, not a sentence's
+QUOTABLE = re.compile(r"[^\W_]+(?:[ '\u2019-]\(?[^\W_]+\)?)*")  # a name's form, not a sentence's
 LISTED = 30  # the most names a 404 lists: 10,000 cities are no help, and cost every 404
 # What a 304 leaves out (as Werkzeug does): the headers that describe a body.
 ENTITY_HEADERS = frozenset(("content-encoding", "content-length", "content-type", "last-modified"))
