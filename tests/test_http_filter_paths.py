@@ -125,7 +125,10 @@ def test_a_filter_named_in_capitals_is_the_filter(several_client: FlaskClient) -
     for url, plain in (("/calendar.ics?City=Lille", "/cities/lille/calendar.ics"),
                        ("/rss.xml?SERIES=autres", "/series/autres/rss.xml")):
         assert several_client.get(url).data == several_client.get(plain).data
-    assert several_client.get("/atom.xml?CITY=Nulle").status_code == 404
+    unknown = several_client.get("/atom.xml?CITY=Nulle", headers={"Accept": "text/plain"})
+    assert unknown.status_code == 404  # quoted as typed, with the cities' names
+    assert unknown.get_data(as_text=True).startswith("404 – Ville inconnue : « Nulle ». Villes : "
+                                                     "Brest, L’Haÿ-les-Roses, Lille,")
 
 
 def test_empty_filter_is_no_filter(several_client: FlaskClient) -> None:

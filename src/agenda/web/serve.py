@@ -83,11 +83,10 @@ def answer(path: str) -> Response:
     tidy = re.sub("/{2,}", "/", request.path).rstrip("/") or "/"  # a link's /events/x/, x//y
     if tidy != request.path or request.environ.get("PATH_INFO", "").startswith("//"):  # //x too
         return moved(quote(tidy), request.query_string.decode("latin-1"), 308)  # %0D: no break
-    url = _path_form(path)
+    url, typed = _path_form(path)  # (a city as the query names it, for a 404's message)
     entry = site.entries.get(url) if not url.startswith("/_") else None
-    if entry is None:  # (a city as the query names it, for the message)
-        abort(404, description=missing(store().served().schedule, url,
-                                       request.args.get("city", "").strip()))
+    if entry is None:
+        abort(404, description=missing(store().served().schedule, url, typed))
     return send(site, entry)
 
 
@@ -167,18 +166,19 @@ def _precondition(environ: WSGIEnvironment, etag: str, modified: str | None) -> 
     return 200
 
 
-def _path_form(name: str) -> str:
+def _path_form(name: str) -> tuple[str, str]:
     """The path form of a filtered query, named in any case as nginx reads it (`/rss.xml?Series=x`
-    -> `/series/x/rss.xml`); a 404 for a filter the answer would not apply (two, or on another
-    document): never all of it. A series by its id in any case, a city by any spelling or slug."""
+    -> `/series/x/rss.xml`), and the city as queried; a 404 for a filter the answer would not
+    apply (two, or on another document), never all of it. A series by its id in any case, a city
+    by any spelling or slug."""
     given = list(dict.fromkeys((k.lower(), v.strip()) for k, v in request.args.items(multi=True)
                                if k.lower() in ("series", "city") and v.strip()))  # once each
     if given and (len(given) > 1 or name not in links.FILTERED_NAMES):
         abort(404, description=_("Impossible filter: one only, ?series= or ?city=, and only on "
                                  "/calendar.ics, /rss.xml or /atom.xml."))
     if given and given[0][0] == "series":
-        return links.series_doc_path(given[0][1].lower(), name)
-    return links.city_doc_path(given[0][1], name) if given else "/" + name
+        return links.series_doc_path(given[0][1].lower(), name), ""
+    return (links.city_doc_path(given[0][1], name), given[0][1]) if given else ("/" + name, "")
 
 
 def missing(schedule: Schedule, url: str, typed: str = "") -> str | None:
