@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -16,7 +19,7 @@ from lxml import etree
 
 from agenda import create_app
 from agenda.cli import main
-from agenda.published import from_json, published_path
+from agenda.published import from_json, publish, published_path
 from agenda.render.links import city_slug
 from agenda.web.serve import LISTED
 from tests.conftest import LYON_OCTOBER, MINIMAL, SEVERAL
@@ -32,11 +35,24 @@ NAMES = ["calendar.ics", "rss.xml", "atom.xml"]
         ("L’Haÿ-les-Roses", "l-hay-les-roses"),
         ("Clermont-Ferrand", "clermont-ferrand"),
         ("Œuilly", "oeuilly"),
+        ("L\u02bcHaÿ-les-Roses", "l-hay-les-roses"),  # the apostrophe as a letter (ʼ)
         ("Orléans  Centre", "orleans-centre"),
     ],
 )
 def test_city_slug_plain_ascii(city: str, slug: str) -> None:
     assert city_slug(city) == slug
+
+
+@pytest.mark.parametrize("typed", ["L’Haÿ-les-Roses", "L'Haÿ-les-Roses", "L\u02bcHaÿ-les-Roses",
+                                   "l\u02bbhay les roses"])
+def test_a_city_query_with_any_apostrophe_is_the_citys_feed(
+    typed: str, several_client: FlaskClient,
+) -> None:
+    """A keyboard that types the apostrophe as a letter (ʼ, U+02BC, or ʻ) made the name of
+    another city, unknown: a 404 for the journalist, and a second city in the file."""
+    by_query = several_client.get("/calendar.ics?city=" + quote(typed))
+    assert by_query.status_code == 200
+    assert by_query.data == several_client.get("/cities/l-hay-les-roses/calendar.ics").data
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -100,6 +116,19 @@ def test_filter_not_applied_is_404(url: str, several_client: FlaskClient) -> Non
     response = several_client.get(url)
     assert response.status_code == 404
     assert response.get_data(as_text=True).startswith("404 – Filtre impossible : un seul,")
+
+
+def test_a_filter_named_in_capitals_is_the_filter(several_client: FlaskClient) -> None:
+    """?City=Lille (a form's field named as its label, a link typed by hand) was ignored: the
+    app answered every session, where nginx, which reads a query's names in any case, answered
+    Lille's; ?CITY=Nulle the whole calendar, not a 404."""
+    for url, plain in (("/calendar.ics?City=Lille", "/cities/lille/calendar.ics"),
+                       ("/rss.xml?SERIES=autres", "/series/autres/rss.xml")):
+        assert several_client.get(url).data == several_client.get(plain).data
+    unknown = several_client.get("/atom.xml?CITY=Nulle", headers={"Accept": "text/plain"})
+    assert unknown.status_code == 404  # quoted as typed, with the cities' names
+    assert unknown.get_data(as_text=True).startswith("404 – Ville inconnue : « Nulle ». Villes : "
+                                                     "Brest, L’Haÿ-les-Roses, Lille,")
 
 
 def test_empty_filter_is_no_filter(several_client: FlaskClient) -> None:
@@ -219,3 +248,70 @@ def test_an_unknown_city_or_series_among_many_is_still_named(write_schedule) -> 
         text = " ".join(response.get_data(as_text=True).split())
         assert response.status_code == 404 and said in text and f"{LISTED + 1}" in text, (url, text)
     assert client.get("/cities/ville-7/nothing.xml").status_code == 404
+
+
+def test_a_city_typed_on_a_mac_is_one_city_with_the_same_name_typed_elsewhere(
+    write_schedule: Callable[..., Path], runner: CliRunner,
+) -> None:
+    """A Mac (or a name pasted from a file's name) writes « É » as E and a combining accent
+    (NFD). `agenda check` refused it beside the same name typed elsewhere, quoting two names that
+    look the same, and alone it went decomposed into every document: a search for « Évry » in a
+    feed reader or in the CEPS site's JSON missed it, and the social card drew the accent apart."""
+    city = "Évry-Courcouronnes"
+    decomposed = unicodedata.normalize("NFD", city)
+    path = write_schedule(MINIMAL + LYON_OCTOBER.replace('"Lyon"', f'"{decomposed}"')
+                          + LYON_OCTOBER.replace('"lyon"', '"evry"').replace('"Lyon"', f'"{city}"'))
+    published = runner.invoke(main, ["publish", str(path)])
+    assert published.exit_code == 0, published.output
+    client = create_app({"AGENDA_DATA": str(path), "TESTING": True}).test_client()
+    calendar = icalendar.Calendar.from_ical(client.get("/cities/evry-courcouronnes/calendar.ics")
+                                            .data)
+    texts = [str(calendar["X-WR-CALNAME"])] + [str(e["SUMMARY"]) for e in calendar.walk("VEVENT")]
+    assert len(texts) == 3
+    feed = feedparser.parse(client.get("/cities/evry-courcouronnes/atom.xml").data)
+    texts += [feed.feed.title, *(e.title for e in feed.entries)]
+    texts += [e["city"] for e in client.get("/events.json").get_json()["sessions"]]
+    assert all(city in text and unicodedata.is_normalized("NFC", text) for text in texts), texts
+
+
+def test_an_unknown_citys_404_lists_the_cities_in_french_order(write_schedule) -> None:
+    """« Villes : Amiens, Lyon, Évry-Courcouronnes, Œuilly »: the names by code point put every
+    city starting with an accent or a ligature after Z, where a reader does not look."""
+    cities = ["Œuilly", "Lyon", "Évry-Courcouronnes", "Amiens"]
+    text = MINIMAL + "".join(LYON_OCTOBER.replace('"lyon"', f'"v{n}"')
+                             .replace('"Lyon"', f'"{city}"') for n, city in enumerate(cities))
+    client = create_app({"AGENDA_DATA": str(write_schedule(text)), "TESTING": True}).test_client()
+    response = client.get("/calendar.ics?city=Paris", headers={"Accept": "text/plain"})
+    said = response.get_data(as_text=True)
+    assert said.split(" Villes : ")[1] == "Amiens, Évry-Courcouronnes, Lyon, Œuilly.\n"
+
+
+def test_a_citys_spelling_corrected_keeps_its_feed_under_the_new_spelling(
+    write_schedule: Callable[..., Path],
+) -> None:
+    """L'Haÿ-les-Roses corrected to L’Haÿ-les-Roses (the same address): its subscribers keep
+    one feed, named as it is now, dated by the correction (revalidating by date gets it)."""
+    path = write_schedule(MINIMAL + LYON_OCTOBER.replace('"Lyon"', '"L\'Haÿ-les-Roses"'))
+    assert publish(path, published_path(path), datetime(2026, 10, 2, tzinfo=UTC)).written
+    path.write_text(path.read_text("utf-8").replace("'", "’"), "utf-8")
+    corrected = datetime(2026, 10, 3, tzinfo=UTC)
+    assert publish(path, published_path(path), corrected).written
+    client = create_app({"AGENDA_DATA": str(path), "AGENDA_NOW": corrected, "TESTING": True}
+                        ).test_client()
+    answer = client.get("/cities/l-hay-les-roses/calendar.ics")
+    assert parsedate_to_datetime(answer.headers["Last-Modified"]) == corrected
+    calendar = icalendar.Calendar.from_ical(answer.data)
+    assert str(calendar["X-WR-CALNAME"]) == "Essai – L’Haÿ-les-Roses"
+    assert [str(e["SUMMARY"]) for e in calendar.walk("VEVENT")] == ["Série : L’Haÿ-les-Roses"]
+
+
+def test_an_unknown_city_with_its_region_in_brackets_is_named_in_the_404(write_schedule) -> None:
+    """?city=Saint-Denis (Réunion), near « Saint-Denis (La Réunion) »: the 404 said only « page
+    introuvable », as for a sentence, where any other unknown city gets the list of cities."""
+    text = MINIMAL + LYON_OCTOBER.replace('"Lyon"', '"Saint-Denis (La Réunion)"')
+    client = create_app({"AGENDA_DATA": str(write_schedule(text)), "TESTING": True}).test_client()
+    response = client.get("/calendar.ics?city=" + quote("Saint-Denis (Réunion)"),
+                          headers={"Accept": "text/plain"})
+    assert response.status_code == 404
+    assert response.get_data(as_text=True) == ("404 – Ville inconnue : « Saint-Denis (Réunion) ». "
+                                                "Villes : Saint-Denis (La Réunion).\n")

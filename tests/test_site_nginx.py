@@ -467,7 +467,9 @@ def test_nginx_and_the_app_choose_one_coding(
 @pytest.mark.parametrize("path", ["/calendar.ics?series=autres", "/rss.xml?city=brest&x=1",
                                   "/atom.xml?city=saint-etienne", "/calendar.ics?series=",
                                   "/events.json?series=autres", "/calendar.ics?series=nope",
-                                  "/calendar.ics?city=Nulle%20part", "/rss.xml?city=a&city=b"])
+                                  "/calendar.ics?city=Nulle%20part", "/rss.xml?city=a&city=b",
+                                  "/calendar.ics?City=saint-etienne", "/rss.xml?CITY=Nulle",
+                                  "/atom.xml?Series=autres"])
 def test_nginx_alone_never_answers_a_filter_with_the_whole_document(
     static_host: int, several_pinned: Flask, path: str
 ) -> None:

@@ -8,6 +8,7 @@ import zoneinfo
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import feedparser
 import lxml.html
 import pytest
 
@@ -114,3 +115,25 @@ def test_every_time_zone_the_loader_takes_is_named_right_on_pages() -> None:
             said_offset = timedelta(hours=int(hours or 0), minutes=int(minutes or 0))
             offset = ZoneInfo(zone).utcoffset(datetime(2026, 10, 21, 10, 15))
             assert (-said_offset if sign == "−" else said_offset) == offset, zone
+
+
+@pytest.mark.parametrize(("city", "said"), [
+    ("Le Havre", "n° 1 au Havre"), ("Le Puy-en-Velay", "n° 1 au Puy-en-Velay"),
+    ("Les Sables-d’Olonne", "n° 1 aux Sables-d’Olonne"), ("La Rochelle", "n° 1 à La Rochelle"),
+    ("L’Haÿ-les-Roses", "n° 1 à L’Haÿ-les-Roses"), ("Lens", "n° 1 à Lens"),
+])
+def test_a_city_named_with_le_or_les_is_au_or_aux_in_sentences(
+    write_schedule, city: str, said: str,
+) -> None:
+    """« Tour des Villes n° 4 à Le Havre » stood in every news entry, page description and
+    search result of a session at Le Havre, Le Mans or Les Sables-d’Olonne: French says
+    « au Havre », « aux Sables-d’Olonne »."""
+    session = LYON_OCTOBER.replace('"Lyon"', f'"{city}"').replace('city =', 'number = 1\ncity =')
+    client = create_app({"AGENDA_DATA": str(write_schedule(MINIMAL + session)),
+                         "TESTING": True}).test_client()
+    page = lxml.html.fromstring(client.get("/events/lyon").data)
+    (meta,) = page.xpath("//meta[@name='description']/@content")
+    (ld,) = page.xpath("//script[@type='application/ld+json']/text()")
+    (entry,) = feedparser.parse(client.get("/rss.xml").data).entries
+    for text in (meta, json.loads(ld)["description"], entry.summary):
+        assert said in " ".join(text.split()), text

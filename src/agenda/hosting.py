@@ -113,7 +113,7 @@ error_page 301 403 404 =404 /404.html;  # a folder, with its slash (no index) or
 # A filter on nginx alone (agenda-site.conf sends it to the app): its path form, else a 404.
 if ($arg_series ~ "^[a-z0-9-]+$") { rewrite ^/([a-z]+[.][a-z]+)$ /series/$arg_series/$1 last; }
 if ($arg_city ~ "^[a-z0-9-]+$") { rewrite ^/([a-z]+[.][a-z]+)$ /cities/$arg_city/$1 last; }
-if ($request_uri ~ "^(?![^?]*/private/)[^?]*[?](?:[^&]*&)*(?:series|city)=[^&]") { return 404; }
+if ($request_uri ~* "^(?![^?]*/private/)[^?]*[?](?:[^&]*&)*(?:series|city)=[^&]") { return 404; }
 
 location ^~ /_ { return 404; }
 location ~ [.](?:html|gz|br)$ { return 404; }  # a page's file or a sibling: not a URL of the app

@@ -11,6 +11,7 @@ import os
 import re
 import stat
 import tomllib
+import unicodedata
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -76,6 +77,7 @@ LINE_SEPARATOR = re.compile("[\u2028\u2029]")
 PLAIN_TEXT = (Kind.TEXT, Kind.MULTILINE, Kind.LANGUAGE, Kind.TIMEZONE)
 MAX_FILE_BYTES = 32_000_000
 BOM = "\ufeff"
+INVISIBLE = dict.fromkeys(map(ord, BOM + "\u00ad\u200b\u2060"))
 
 
 def load_schedule(path: str | Path) -> Schedule:
@@ -197,9 +199,9 @@ class _Table:
         if not isinstance(value, str):
             self.problem(key, _("must be a string, not {kind}", kind=_kind(value)))
             return None
-        # U+FEFF within a text (pasted from a word processor) is invisible, and icalendar
-        # drops it: the same text everywhere, without it.
-        value = value.replace("\r\n", "\n").replace(BOM, "")
+        # What a copied text may hide (a byte order mark, a soft hyphen, zero-width spaces) goes,
+        # and accents typed on a Mac (E + U+0301) are composed (NFC): a name, one spelling.
+        value = unicodedata.normalize("NFC", value.replace("\r\n", "\n").translate(INVISIBLE))
         limit = MAX_TEXT if multiline else MAX_LINE
         if CONTROL.search(value):
             self.problem(key, _("contains a control character; remove it"))
@@ -592,8 +594,7 @@ class _Builder:
             elif spelling != session.city:
                 self.problem(where, "city", _(
                     "'{city}' and '{other}' would have the same address (/cities/{slug}/): "
-                    "did you mean '{other}'?",
-                    city=session.city, other=spelling, slug=city_slug(spelling)))
+                    "did you mean '{other}'?", city=session.city, other=spelling, slug=address))
             built[session.id] = session
         return tuple(built.values())
 

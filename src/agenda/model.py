@@ -300,9 +300,8 @@ def in_order(sessions: Iterable[Session]) -> tuple[Session, ...]:
     return tuple(sorted((s for s in sessions if s.is_dated), key=lambda s: (s.start, s.id)))
 
 
-# Letters NFKD does not split into a base letter and an accent.
-_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss", "ł": "l",
-                            "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ı": "i"})
+# Small letters NFKD does not split into a base letter and an accent; apostrophes as letters.
+_LIGATURES = str.maketrans("łøđıʼʻ", "lodi''") | str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss"})
 
 
 def city_slug(city: str) -> str:
@@ -310,11 +309,10 @@ def city_slug(city: str) -> str:
 
     A name with letters beyond Latin ones (東京, القاهرة) gets a short, stable digest of the name
     after what transliterates, so that every city has its own working slug."""
-    split = unicodedata.normalize("NFKD", city.translate(_LIGATURES))
+    split = unicodedata.normalize("NFKD", city.lower().translate(_LIGATURES))
     # Accents and invisible signs (zero-width spaces) go; any other sign separates words.
-    bare = "".join(
-        c for c in split if not unicodedata.combining(c) and unicodedata.category(c) != "Cf"
-    ).lower()
+    bare = "".join(c for c in split if not unicodedata.combining(c)
+                   and unicodedata.category(c) != "Cf").lower()
     foreign = [c for c in bare if c.isalnum() and not c.isascii()]
     slug = re.sub(r"[^a-z0-9]+", "-", "".join(c for c in bare if c not in foreign)).strip("-")
     if slug and not foreign:

@@ -89,5 +89,4 @@ def open_occurrences(
     mine = [s for s in sessions if s.series.id == series.id]
     filled = {s.number for s in mine if s.number is not None and (s.is_dated or s.held)}
     days = {s.start.astimezone(series.rhythm.first.tzinfo).date() for s in mine if s.start}
-    return [o for o in occurrences(series.rhythm) if o[0] not in filled
-            and o[1].date() not in days]
+    return [o for o in occurrences(series.rhythm) if o[0] not in filled and o[1].date() not in days]

@@ -237,9 +237,8 @@ def shared_documents(version: Version, now: datetime, events: Mapping[str, bytes
     by_city: dict[str, list[Session]] = {}
     for session in schedule.sessions:
         by_city.setdefault(session.city, []).append(session)
-    named: dict[str, str] = {}  # two spellings of one slug: the first keeps it (check says so)
-    for city in (*sorted(by_city), *version.history.gone_cities):
-        named.setdefault(links.city_slug(city), city)
+    # A slug is one city's (check sees to it); a city's spelling now, over one gone from it.
+    named = {links.city_slug(c): c for c in (*version.history.gone_cities, *sorted(by_city))}
     for city in named.values():
         yield from _filtered(version, now, None, city, tuple(by_city.get(city, ())), *made)
     for session in schedule.sessions:  # the .ics of a dated session, made of its VEVENT

@@ -20,6 +20,8 @@ VOWELS = "AEIOUÀÂÉÈÊËÎÏÔÖÛÜ"  # « d’Alger », « d’Oslo »; an 
 # CLDR's French names of time zones that are plural islands, without their article: « des ».
 PLURAL = {"Açores", "Bermudes", "Caïmans", "Chagos", "Cocos", "Comores", "Galápagos", "Kerguelen",
           "Maldives", "Marquises", "Palaos"}
+TO_PLACE = (("Le ", "au "), ("Les ", "aux "))
+OF_PLACE = (("Le ", "du "), ("Les ", "des "), ("Îles ", "des îles "), ("Île ", "de l’île "))
 # French spacing: a line never starts with « : ; ! ? » – » nor ends with « « » or « n° ».
 FRENCH_SPACES = re.compile(r" (?=[:;!?»–])|(?<=«) |(?<=n°) (?=\d)")
 STATUS_LABELS = {
@@ -118,11 +120,13 @@ def zone_label(start: datetime | None) -> str:
         hours, rest = divmod(abs(minutes), 60)
         offset = f"{'+' if minutes > 0 else '−'}{hours}{f':{rest:02d}' if rest else ''}"
         return f"heure UTC{offset if minutes else ''}"
-    for article, joined in (("Le ", "du "), ("Les ", "des "), ("Îles ", "des îles "),
-                            ("Île ", "de l’île ")):
-        if city.startswith(article):
-            return f"heure {joined}{city.removeprefix(article)}"
-    return f"heure {'des ' if city in PLURAL else 'd’' if city[0] in VOWELS else 'de '}{city}"
+    return "heure " + after(OF_PLACE, city, "des " if city in PLURAL else "d’" if city[0] in VOWELS
+                           else "de ")
+
+
+def after(joins: tuple[tuple[str, str], ...], name: str, word: str) -> str:
+    """A place's `name` after « à » (TO_PLACE) or « de »: 'à Lyon', 'au Havre', 'du Caire'."""
+    return next((to + name.removeprefix(a) for a, to in joins if name.startswith(a)), word + name)
 
 
 def duration(span: timedelta) -> str:
@@ -279,7 +283,8 @@ def session_summary(session: Session, locale: str = "fr", past: bool = False) ->
     moment = HELD_UNDATED if over and not session.is_dated else when_in_zone(session, locale, over)
     if session.status is Status.TENTATIVE:
         moment += ", à confirmer"
-    sentences = [f"{ordinal_label(session)} à {session.city}{club}, en visioconférence : {moment}."]
+    place = after(TO_PLACE, session.city, "à ")
+    sentences = [f"{ordinal_label(session)} {place}{club}, en visioconférence : {moment}."]
     if session.is_cancelled:
         sentences.insert(0, "Séance annulée.")
     elif session.previous_start is not None:  # as the page's notice says it

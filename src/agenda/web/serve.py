@@ -35,11 +35,10 @@ log = logging.getLogger(__name__)
 
 CONDITIONAL = {"HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE",
                "HTTP_IF_UNMODIFIED_SINCE"}
-QUOTABLE = re.compile(r"[^\W_]+(?:[ '\u2019-][^\W_]+)*")  # a name's form, not a sentence's
+QUOTABLE = re.compile(r"[^\W_]+(?:[ '\u2019-]\(?[^\W_]+\)?)*")  # a name's form, not a sentence's
 LISTED = 30  # the most names a 404 lists: 10,000 cities are no help, and cost every 404
 # What a 304 leaves out (as Werkzeug does): the headers that describe a body.
-ENTITY_HEADERS = frozenset(("content-encoding", "content-length", "content-type",
-                            "last-modified"))
+ENTITY_HEADERS = frozenset(("content-encoding", "content-length", "content-type", "last-modified"))
 
 
 def store() -> VersionStore:
@@ -84,11 +83,10 @@ def answer(path: str) -> Response:
     tidy = re.sub("/{2,}", "/", request.path).rstrip("/") or "/"  # a link's /events/x/, x//y
     if tidy != request.path or request.environ.get("PATH_INFO", "").startswith("//"):  # //x too
         return moved(quote(tidy), request.query_string.decode("latin-1"), 308)  # %0D: no break
-    url = _path_form(path)
+    url, typed = _path_form(path)  # (a city as the query names it, for a 404's message)
     entry = site.entries.get(url) if not url.startswith("/_") else None
-    if entry is None:  # (a city as the query names it, for the message)
-        abort(404, description=missing(store().served().schedule, url,
-                                       request.args.get("city", "").strip()))
+    if entry is None:
+        abort(404, description=missing(store().served().schedule, url, typed))
     return send(site, entry)
 
 
@@ -130,8 +128,7 @@ def reply(environ: WSGIEnvironment, site: Site, entry: Entry) -> tuple[int, list
     lines += entry.headers
     if entry.modified is not None:
         lines.append(("Last-Modified", entry.modified))
-    status = _precondition(environ, etag, entry.modified) if CONDITIONAL & environ.keys() \
-        else 200
+    status = _precondition(environ, etag, entry.modified) if CONDITIONAL & environ.keys() else 200
     if status != 200:  # a 304 without the headers of a body, or a 412
         return status, [h for h in lines if status == 412
                         or h[0].lower() not in ENTITY_HEADERS], None
@@ -169,18 +166,19 @@ def _precondition(environ: WSGIEnvironment, etag: str, modified: str | None) -> 
     return 200
 
 
-def _path_form(name: str) -> str:
-    """The path form of a filtered query (`/rss.xml?series=x` -> `/series/x/rss.xml`); a 404
-    for a filter the answer would not apply (two, or on another document): never all of it.
-    A series by its id in any case, a city by its name in any case or spelling or by its slug."""
-    given = list(dict.fromkeys((key, value.strip()) for key in ("series", "city")  # once each
-                               for value in request.args.getlist(key) if value.strip()))
+def _path_form(name: str) -> tuple[str, str]:
+    """The path form of a filtered query, named in any case as nginx reads it (`/rss.xml?Series=x`
+    -> `/series/x/rss.xml`), and the city as queried; a 404 for a filter the answer would not
+    apply (two, or on another document), never all of it. A series by its id in any case, a city
+    by any spelling or slug."""
+    given = list(dict.fromkeys((k.lower(), v.strip()) for k, v in request.args.items(multi=True)
+                               if k.lower() in ("series", "city") and v.strip()))  # once each
     if given and (len(given) > 1 or name not in links.FILTERED_NAMES):
         abort(404, description=_("Impossible filter: one only, ?series= or ?city=, and only on "
                                  "/calendar.ics, /rss.xml or /atom.xml."))
     if given and given[0][0] == "series":
-        return links.series_doc_path(given[0][1].lower(), name)
-    return links.city_doc_path(given[0][1], name) if given else "/" + name
+        return links.series_doc_path(given[0][1].lower(), name), ""
+    return (links.city_doc_path(given[0][1], name), given[0][1]) if given else ("/" + name, "")
 
 
 def missing(schedule: Schedule, url: str, typed: str = "") -> str | None:
@@ -200,7 +198,7 @@ def missing(schedule: Schedule, url: str, typed: str = "") -> str | None:
         series = parts[0] == "series"
         names: Collection[str] = [s.id for s in schedule.series] if series else schedule.cities()
         if not series and len(names) <= LISTED:
-            names = sorted(names if typed else {links.city_slug(c) for c in names})
+            names = sorted(names if typed else map(links.city_slug, names), key=links.city_slug)
         known = _("{count}, on the agenda's page", count=len(names)) if len(names) > LISTED else \
             ", ".join(names) or _("none")
         return _("Unknown series: '{id}'. Series: {known}.", id=parts[1], known=known) if series \
