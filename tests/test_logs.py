@@ -1,0 +1,30 @@
+"""What the operator's log says (journald, a shared log service) as things go wrong, and what it
+must never hold: one line per fault, each naming what and where, no line a request or a
+schedule file can forge, no secret."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.servers import fetch, free_port, gunicorn
+from tests.test_site_folders import data_copy
+
+# One line of gunicorn's access log, as its default format writes it.
+ACCESS_LINE = re.compile(r'127\.0\.0\.1 - - \[[^\]]+\] "GET \S+ HTTP/1\.1" \d{3} \d+ "-" "[^"]*"')
+
+
+def test_a_path_with_line_breaks_cannot_forge_a_line_of_the_access_log(tmp_path: Path) -> None:
+    # The line of a personal link is written without its signature; the path before it, as
+    # the request sent it (%0D%0A), never decoded into a line break or a terminal escape.
+    path = data_copy(tmp_path)
+    access, port = tmp_path / "access.log", free_port()
+    forged = ("/events/x%0D%0A127.0.0.1%20-%20-%20%22GET%20forged%22%1B%5B2J/private/"
+              "signature?email=anne%40example.org")
+    with gunicorn(path, port, workers=1, access_log=str(access)):
+        assert fetch(port, forged)[0] == 403
+    lines = access.read_text(encoding="utf-8").splitlines()
+    assert [ACCESS_LINE.fullmatch(line) is not None for line in lines] == [True, True], lines
+    assert all(line.isprintable() for line in lines)
+    assert "signature" not in lines[1] and "anne" not in lines[1]
+
