@@ -5,10 +5,12 @@ schedule file can forge, no secret."""
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 from tests.servers import fetch, free_port, gunicorn
-from tests.test_site_folders import data_copy
+from tests.test_operations import serving
+from tests.test_site_folders import app_on, data_copy
 
 # One line of gunicorn's access log, as its default format writes it.
 ACCESS_LINE = re.compile(r'127\.0\.0\.1 - - \[[^\]]+\] "GET \S+ HTTP/1\.1" \d{3} \d+ "-" "[^"]*"')
@@ -27,4 +29,38 @@ def test_a_path_with_line_breaks_cannot_forge_a_line_of_the_access_log(tmp_path:
     assert [ACCESS_LINE.fullmatch(line) is not None for line in lines] == [True, True], lines
     assert all(line.isprintable() for line in lines)
     assert "signature" not in lines[1] and "anne" not in lines[1]
+
+
+def test_a_schedule_value_with_line_breaks_cannot_forge_a_line_of_the_service_log(
+    tmp_path: Path,
+) -> None:
+    # An id with a line break and a terminal escape (typed or pasted by an editor) is refused;
+    # the problem that quotes it stays on its own line of the log, with its level.
+    path = data_copy(tmp_path)
+    log = path.with_name("log.txt")
+    with serving(path, AGENDA_SETTLE="0.2"):
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace('id = "automne"', 'id = "automne\\u001b[2J\\nFORGED"'),
+                        encoding="utf-8")
+        deadline = time.monotonic() + 15
+        while "not published" not in log.read_text(encoding="utf-8"):
+            assert time.monotonic() < deadline, log.read_text(encoding="utf-8")
+            time.sleep(0.1)
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert [line for line in lines if "FORGED" in line and not line.startswith("[")] == []
+    assert all(line.isprintable() for line in lines)
+    (said,) = {line.partition("] agenda.store: ")[2] for line in lines if "not published" in line}
+    assert said.startswith(f"{path} is not published: {path}, ")
+
+
+def test_health_and_check_say_a_refused_value_on_one_line(tmp_path: Path) -> None:
+    # /healthz is read by monitors matching its `problem:` lines: a value cannot add one.
+    path = data_copy(tmp_path)
+    client = app_on(path).test_client()
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('id = "automne"', 'id = "automne\\u001b[2J\\nproblem: none"'),
+                    encoding="utf-8")
+    health = client.get("/healthz").get_data(as_text=True).splitlines()
+    assert [line for line in health if line.startswith("problem:")] == []
+    assert all(line.isprintable() for line in health)
 

@@ -315,7 +315,8 @@ class VersionStore:
     def _set_pending(self, state: str, problems: list[str], since: datetime) -> None:
         before = (self.pending.state, self.pending.problems) if self.pending else None
         if state != "waiting" and before != (state, tuple(problems)):
-            log.error("%s is not published:\n%s", self.path, "\n".join(problems))
+            for problem in problems:  # each on its line, with its level
+                log.error("%s is not published: %s", self.path, problem)
         self.pending = Pending(state, tuple(problems), since)
 
     def _consider_file(self) -> None:
