@@ -4,10 +4,14 @@ schedule file can forge, no secret."""
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from pathlib import Path
 
+import pytest
+
+from agenda import site
 from tests.servers import fetch, free_port, gunicorn
 from tests.test_operations import serving
 from tests.test_site_folders import app_on, data_copy
@@ -63,4 +67,31 @@ def test_health_and_check_say_a_refused_value_on_one_line(tmp_path: Path) -> Non
     health = client.get("/healthz").get_data(as_text=True).splitlines()
     assert [line for line in health if line.startswith("problem:")] == []
     assert all(line.isprintable() for line in health)
+
+def test_a_site_folder_that_cannot_be_built_again_is_said_once_not_at_each_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The site folders removed by hand, and a file in the way of building them again (a full
+    # disk does the same): each request answers 503; the log says so once, and the store does
+    # not start a build for each request meanwhile.
+    path = data_copy(tmp_path)
+    client = app_on(path).test_client()
+    assert client.get("/events/automne").status_code == 200
+    builds = []
+
+    def full(*args: object) -> None:
+        builds.append(args)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(site, "build", full)
+    root = path.with_name("sessions.site")
+    for folder in root.iterdir():
+        if folder.is_dir() and not folder.is_symlink():
+            for file in folder.rglob("*.html"):
+                file.unlink()
+    caplog.clear()
+    for _ in range(5):
+        assert client.get("/events/automne").status_code == 503
+    assert len(builds) == 1
+    assert len([r for r in caplog.records if r.levelno >= logging.WARNING]) <= 2, caplog.text
 

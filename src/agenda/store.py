@@ -31,7 +31,7 @@ from functools import partial
 from pathlib import Path
 
 from agenda import site as builder
-from agenda.errors import ScheduleError
+from agenda.errors import AgendaError, ScheduleError
 from agenda.i18n import _, said
 from agenda.loader import read_schedule_file
 from agenda.published import (
@@ -215,13 +215,17 @@ class VersionStore:
             # removed by hand (taken for a cache?): nginx answers 404 meanwhile.
             damaged = None if (site.folder / builder.MANIFEST).exists() else site
         target = builder.folder_name(version, now)
-        if damaged is None and self._failed is not None and self._failed[0] == target \
+        if self._failed is not None and self._failed[0] == target \
                 and time.monotonic() < self._failed[1]:
-            return  # that build failed: tried again later, not at every poll of every worker
+            return  # that build failed: tried again later, not at every request of every worker
+        if damaged is not None:  # said at each try, with the build's failure if it fails
+            log.warning("%s: missing or damaged (a file removed or cut); building it anew",
+                        damaged.folder)
         try:
             self._site = ensure_site(self.site_root, version, now, site, damaged,
                                      served=lambda found: setattr(self, "_site", found))
         except Exception as error:  # whatever the cause (a full disk, a bug), still serving
+            expected = isinstance(error, OSError | AgendaError)  # else a bug: its traceback logged
             self._failed = (target, time.monotonic() + BUILD_RETRY_SECONDS)
             # At start (a new release names every folder anew): the one nginx serves meanwhile.
             self._site = site or _current(self.site_root)
@@ -230,7 +234,7 @@ class VersionStore:
             if self._site is None:  # at start, with nothing to serve
                 raise builder.SiteError(problem) from error
             self._alarm("site", _("{problem}; still serving the previous folder",
-                                  problem=problem), error)
+                                  problem=problem), None if expected else error)
             return
         self._failed = None
         self._alarm("site", None)
