@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from agenda import site
+from agenda import create_app, site
 from tests.servers import fetch, free_port, gunicorn
 from tests.test_operations import serving
 from tests.test_site_folders import app_on, data_copy
@@ -94,4 +94,17 @@ def test_a_site_folder_that_cannot_be_built_again_is_said_once_not_at_each_reque
         assert client.get("/events/automne").status_code == 503
     assert len(builds) == 1
     assert len([r for r in caplog.records if r.levelno >= logging.WARNING]) <= 2, caplog.text
+
+def test_a_missing_secret_is_said_once_not_at_each_personal_link(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A crawler following old personal links would write a line per request, for ever.
+    caplog.set_level(logging.INFO)
+    client = create_app({"AGENDA_DATA": str(data_copy(tmp_path)), "AGENDA_SECRET": "",
+                         "TESTING": True}).test_client()
+    for attempt in range(5):
+        assert client.get(f"/events/automne/private/guess{attempt}").status_code == 403
+    (said,) = [r for r in caplog.records if "AGENDA_SECRET" in r.getMessage()]
+    assert said.levelno == logging.WARNING
+    assert said.getMessage().isascii()  # English, for the operator
 

@@ -8,10 +8,12 @@ folder), and tell browsers, proxies and search engines to keep nothing.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 
 from flask import Blueprint, Response, abort, current_app, request
+from flask.blueprints import BlueprintSetupState
 
 from agenda import personal
 from agenda.model import Schedule, Session
@@ -25,13 +27,21 @@ log = logging.getLogger(__name__)
 PRIVATE_HEADERS = {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex, nofollow"}
 
 
+@bp.record_once
+def _say_without_secret(state: BlueprintSetupState) -> None:
+    with contextlib.suppress(personal.SecretError):
+        personal.key(state.app.config.get("AGENDA_SECRET"))
+        return
+    log.warning("AGENDA_SECRET is missing or too weak (`agenda link` says why): personal links "
+                "answer 403 until it is set")
+
+
 def _signed_session(session_id: str, signed: str, suffix: str = "") -> tuple[Schedule, Session]:
     """(schedule, session) with its video link, if signed right (else 403) and served (else 404)."""
     try:
         secret_key = personal.key(current_app.config.get("AGENDA_SECRET"))
     except personal.SecretError:
-        log.warning("a personal link was used but AGENDA_SECRET is missing or too weak")
-        abort(403)
+        abort(403)  # said once, at the start (above), not at each request of a crawler
     email = request.args.get("email")
     if not personal.is_valid(secret_key, session_id, email, signed):
         abort(403)  # no detail: neither which part is wrong nor whether the session exists
