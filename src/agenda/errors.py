@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 from agenda.i18n import _
 
-# Control characters as escapes: a value a problem quotes (an id with a line break, a terminal
-# escape) can neither add a line to a log, /healthz or a terminal, nor hide one.
+# Control characters as escapes (\n, \x1b): a value a problem quotes adds no line, nor hides one.
 ESCAPED = {c: repr(chr(c))[1:-1] for c in (*range(32), *range(127, 160), 0x2028, 0x2029)}
 
 

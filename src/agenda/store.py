@@ -219,13 +219,11 @@ class VersionStore:
                 and time.monotonic() < self._failed[1]:
             return  # that build failed: tried again later, not at every request of every worker
         if damaged is not None:  # said at each try, with the build's failure if it fails
-            log.warning("%s: missing or damaged (a file removed or cut); building it anew",
-                        damaged.folder)
+            log.warning("%s: a file removed or cut; building the folder anew", damaged.folder)
         try:
             self._site = ensure_site(self.site_root, version, now, site, damaged,
                                      served=lambda found: setattr(self, "_site", found))
-        except Exception as error:  # whatever the cause (a full disk, a bug), still serving
-            expected = isinstance(error, OSError | AgendaError)  # else a bug: its traceback logged
+        except Exception as error:  # whatever the cause (a full disk; a bug, traced), still serving
             self._failed = (target, time.monotonic() + BUILD_RETRY_SECONDS)
             # At start (a new release names every folder anew): the one nginx serves meanwhile.
             self._site = site or _current(self.site_root)
@@ -233,8 +231,8 @@ class VersionStore:
                         label=version.label, folder=self.site_root, error=said(error))
             if self._site is None:  # at start, with nothing to serve
                 raise builder.SiteError(problem) from error
-            self._alarm("site", _("{problem}; still serving the previous folder",
-                                  problem=problem), None if expected else error)
+            self._alarm("site", _("{problem}; still serving the previous folder", problem=problem),
+                        None if isinstance(error, OSError | AgendaError) else error)
             return
         self._failed = None
         self._alarm("site", None)

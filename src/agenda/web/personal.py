@@ -8,7 +8,6 @@ folder), and tell browsers, proxies and search engines to keep nothing.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 
@@ -29,11 +28,11 @@ PRIVATE_HEADERS = {"Cache-Control": "private, no-store", "X-Robots-Tag": "noinde
 
 @bp.record_once
 def _say_without_secret(state: BlueprintSetupState) -> None:
-    with contextlib.suppress(personal.SecretError):
+    try:
         personal.key(state.app.config.get("AGENDA_SECRET"))
-        return
-    log.warning("AGENDA_SECRET is missing or too weak (`agenda link` says why): personal links "
-                "answer 403 until it is set")
+    except personal.SecretError:
+        log.warning("AGENDA_SECRET is missing or too weak (`agenda link` says why): personal "
+                    "links answer 403 until it is set")
 
 
 def _signed_session(session_id: str, signed: str, suffix: str = "") -> tuple[Schedule, Session]:
