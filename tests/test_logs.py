@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from agenda import create_app, site
+from agenda.published import published_path
 from tests.servers import fetch, free_port, gunicorn
-from tests.test_operations import serving
+from tests.test_operations import published_by_an_older_release, serving
 from tests.test_site_folders import app_on, data_copy
 
 # One line of gunicorn's access log, as its default format writes it.
@@ -108,3 +109,19 @@ def test_a_missing_secret_is_said_once_not_at_each_personal_link(
     assert said.levelno == logging.WARNING
     assert said.getMessage().isascii()  # English, for the operator
 
+
+
+def test_a_history_put_back_from_another_release_is_said_on_lines_of_its_own(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Its reason spans lines (the problems of the text it holds, then the way out): in journald
+    # each of them was a line of its own, without level or source, and on /healthz the lines
+    # after the first stood alone, where monitors read `problem:` lines.
+    path = data_copy(tmp_path)
+    client = create_app({"AGENDA_DATA": str(path), "TESTING": True}).test_client()
+    published_by_an_older_release(path)
+    health = client.get("/healthz").get_data(as_text=True).splitlines()
+    assert health[2].startswith(f"problem: {published_path(path)} : le texte publié ne se charge")
+    assert [line for line in health[3:] if not line.startswith("  ")] == []
+    said = [r.getMessage() for r in caplog.records if "ne se charge plus" in r.getMessage()]
+    assert len(said) == 1 and "\n" not in said[0]

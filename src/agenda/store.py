@@ -31,7 +31,7 @@ from functools import partial
 from pathlib import Path
 
 from agenda import site as builder
-from agenda.errors import AgendaError, ScheduleError
+from agenda.errors import ESCAPED, AgendaError, ScheduleError
 from agenda.i18n import _, said
 from agenda.loader import read_schedule_file
 from agenda.published import (
@@ -290,7 +290,7 @@ class VersionStore:
             log.info("resolved: %s", kind)
         else:
             self.alarms[kind] = message
-            log.error("%s", message, exc_info=cause)
+            log.error("%s", message.translate(ESCAPED), exc_info=cause)  # on one line
 
     def _check_clock(self) -> None:
         """Report a clock behind the last publication (times are then held past it)."""
