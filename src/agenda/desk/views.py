@@ -38,7 +38,7 @@ from tomlkit.exceptions import TOMLKitError
 from werkzeug.exceptions import HTTPException
 from wtforms import ValidationError
 
-from agenda import history, planning
+from agenda import history, personal, planning
 from agenda.desk import drafts, editors, forms, preview
 from agenda.errors import AgendaError, Problem
 from agenda.format import (
@@ -1099,8 +1099,16 @@ class DeskSessions(SecureCookieSessionInterface):
 
 
 def register(app: Flask) -> None:
-    """Serve the desk under /desk/ from `app`: session cookie settings, then the routes."""
+    """Serve the desk under /desk/ from `app`: session cookie settings, then the routes. The
+    key of its cookies is AGENDA_SECRET, personal links' too: a missing or weak one is said here,
+    once, when the app loads (not at each personal link's 403, a crawler's thousands)."""
     app.secret_key = app.secret_key or app.config.get("AGENDA_SECRET")
+    try:
+        personal.key(app.config.get("AGENDA_SECRET"))
+    except personal.SecretError:
+        log.warning("AGENDA_SECRET is %s (`agenda link` says why): personal links answer 403%s",
+                    "too weak" if app.secret_key else "not set",
+                    "" if app.secret_key else " and the desk is closed")
     secure = app.config.get("AGENDA_DESK_SECURE")
     if secure is None:
         try:

@@ -9,10 +9,8 @@ folder), and tell browsers, proxies and search engines to keep nothing.
 from __future__ import annotations
 
 import dataclasses
-import logging
 
 from flask import Blueprint, Response, abort, current_app, request
-from flask.blueprints import BlueprintSetupState
 
 from agenda import personal
 from agenda.model import Schedule, Session
@@ -21,18 +19,8 @@ from agenda.site import HTML_TYPE, ICAL_TYPE
 from agenda.web.serve import missing, store
 
 bp = Blueprint("personal", __name__)
-log = logging.getLogger(__name__)
 
 PRIVATE_HEADERS = {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex, nofollow"}
-
-
-@bp.record_once
-def _say_without_secret(state: BlueprintSetupState) -> None:
-    try:
-        personal.key(state.app.config.get("AGENDA_SECRET"))
-    except personal.SecretError:
-        log.warning("AGENDA_SECRET is missing or too weak (`agenda link` says why): personal "
-                    "links answer 403 until it is set")
 
 
 def _signed_session(session_id: str, signed: str, suffix: str = "") -> tuple[Schedule, Session]:
@@ -40,7 +28,7 @@ def _signed_session(session_id: str, signed: str, suffix: str = "") -> tuple[Sch
     try:
         secret_key = personal.key(current_app.config.get("AGENDA_SECRET"))
     except personal.SecretError:
-        abort(403)  # said once, at the start (above), not at each request of a crawler
+        abort(403)  # said once, when the app loads (agenda.desk.views.register)
     email = request.args.get("email")
     if not personal.is_valid(secret_key, session_id, email, signed):
         abort(403)  # no detail: neither which part is wrong nor whether the session exists
