@@ -218,8 +218,6 @@ class VersionStore:
         if self._failed is not None and self._failed[0] == target \
                 and time.monotonic() < self._failed[1]:
             return  # that build failed: tried again later, not at every request of every worker
-        if damaged is not None:  # said at each try, with the build's failure if it fails
-            log.warning("%s: a file removed or cut; building the folder anew", damaged.folder)
         try:
             self._site = ensure_site(self.site_root, version, now, site, damaged,
                                      served=lambda found: setattr(self, "_site", found))
@@ -425,8 +423,8 @@ def ensure_site(
                 previous = _current(root) if damaged is None else None
             began = time.monotonic()
             found = builder.build(version, now, target, previous)
-            log.info("built %s (%s) in %.1f s", target.name, version.label,
-                     time.monotonic() - began)
+            log.info("built %s (%s) in %.1f s%s", target.name, version.label,
+                     time.monotonic() - began, "" if damaged is None else " (a file was gone)")
         if serve:
             _switch(root, target.name)
         served(found)

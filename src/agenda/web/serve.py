@@ -36,8 +36,7 @@ CONDITIONAL = {"HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE",
 QUOTABLE = re.compile(r"[^\W_]+(?:[ '\u2019-][^\W_]+)*")  # a name's form, not a sentence's
 LISTED = 30  # the most names a 404 lists: 10,000 cities are no help, and cost every 404
 # What a 304 leaves out (as Werkzeug does): the headers that describe a body.
-ENTITY_HEADERS = frozenset(("content-encoding", "content-length", "content-type",
-                            "last-modified"))
+ENTITY_HEADERS = frozenset(("content-encoding", "content-length", "content-type", "last-modified"))
 
 
 def store() -> VersionStore:
@@ -128,8 +127,7 @@ def reply(environ: WSGIEnvironment, site: Site, entry: Entry) -> tuple[int, list
     lines += entry.headers
     if entry.modified is not None:
         lines.append(("Last-Modified", entry.modified))
-    status = _precondition(environ, etag, entry.modified) if CONDITIONAL & environ.keys() \
-        else 200
+    status = _precondition(environ, etag, entry.modified) if CONDITIONAL & environ.keys() else 200
     if status != 200:  # a 304 without the headers of a body, or a 412
         return status, [h for h in lines if status == 412
                         or h[0].lower() not in ENTITY_HEADERS], None
