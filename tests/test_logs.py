@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -13,7 +14,9 @@ import pytest
 
 from agenda import create_app, site
 from agenda.published import published_path
+from tests.conftest import SHIPPED
 from tests.servers import fetch, free_port, gunicorn
+from tests.test_desk import EMAIL, SECRET, add_editor, login, post, publish
 from tests.test_operations import published_by_an_older_release, serving
 from tests.test_site_folders import app_on, data_copy
 
@@ -125,3 +128,24 @@ def test_a_history_put_back_from_another_release_is_said_on_lines_of_its_own(
     assert [line for line in health[3:] if not line.startswith("  ")] == []
     said = [r.getMessage() for r in caplog.records if "ne se charge plus" in r.getMessage()]
     assert len(said) == 1 and "\n" not in said[0]
+
+
+def test_a_publication_from_the_desk_says_what_changed_as_any_other(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The one line of a publication says the sessions changed and what the feeds announce;
+    # from the desk it said the version alone: which editor moved what was not in the log.
+    caplog.set_level(logging.INFO)
+    schedule = tmp_path / "sessions.toml"
+    shutil.copy(SHIPPED, schedule)
+    shutil.copy(published_path(SHIPPED), published_path(schedule))
+    add_editor(schedule)
+    client = create_app({"AGENDA_DATA": str(schedule), "AGENDA_SECRET": SECRET, "TESTING": True,
+                         "AGENDA_DESK_SECURE": False}).test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand/reporter", {
+        "start": "2027-03-17T08:45", "end": "2027-03-17T10:15"})[0] == 302
+    assert publish(client, "annonce") == 302
+    (said,) = [r.getMessage() for r in caplog.records if " published version 2" in r.getMessage()]
+    assert said.startswith(f"desk: {EMAIL} published version 2 (")
+    assert said.endswith("the feeds announce: clermont-ferrand rescheduled")

@@ -66,7 +66,7 @@ from agenda.published import (
 )
 from agenda.render import wording
 from agenda.site import Site
-from agenda.store import VersionStore, built_mark
+from agenda.store import VersionStore, built_mark, describe
 
 log = logging.getLogger(__name__)
 
@@ -954,7 +954,8 @@ def _write_and_publish(draft: drafts.Draft, on_disk: str, found: preview.Pending
     except drafts.BrokenDraft as error:  # set aside already; what was published stands
         log.warning("desk: %s", error)
     session.pop("mode", None)  # the next draft starts from the rule again
-    log.info("desk: %s published %s", g.editor.email, outcome.version.label)
+    # As every publication's line: the sessions changed and what the feeds announce.
+    log.info("desk: %s published %s", g.editor.email, describe(outcome))
     return redirect(url_for("desk.index", publie=outcome.version.number))
 
 
