@@ -149,3 +149,25 @@ def test_a_publication_from_the_desk_says_what_changed_as_any_other(
     (said,) = [r.getMessage() for r in caplog.records if " published version 2" in r.getMessage()]
     assert said.startswith(f"desk: {EMAIL} published version 2 (")
     assert said.endswith("the feeds announce: clermont-ferrand rescheduled")
+
+
+def test_the_desk_logs_a_file_it_cannot_write_in_english_naming_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The editor reads French (the page); the operator's line was the same French sentence
+    # after an English « desk: », one message in two languages, the system's words lost.
+    schedule = tmp_path / "sessions.toml"
+    shutil.copy(SHIPPED, schedule)
+    shutil.copy(published_path(SHIPPED), published_path(schedule))
+    add_editor(schedule)
+    client = create_app({"AGENDA_DATA": str(schedule), "AGENDA_SECRET": SECRET, "TESTING": True,
+                         "AGENDA_DESK_SECURE": False}).test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand", {"title": "Titre"})[0] == 302
+    lock = tmp_path / ".sessions.published.json.lock"
+    lock.unlink()
+    lock.mkdir()  # in the way, as a read-only or full disk would be
+    assert publish(client) == 503
+    (said,) = [r.getMessage() for r in caplog.records if r.name == "agenda.desk.views"
+               and r.levelno == logging.ERROR]
+    assert said.isascii() and str(lock) in said, said

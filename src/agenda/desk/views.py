@@ -281,11 +281,18 @@ def broken_draft(error: drafts.BrokenDraft) -> tuple[str, int]:
         aside=error.aside.relative_to(folder))), 409
 
 
+def _logged(error: BaseException) -> BaseException:
+    """`error` as the operator's log says it: in the system's English words, which name the
+    file, when it comes of a system call's failure; the catalogue's French is the editor's."""
+    cause = error.__cause__ or error.__context__
+    return cause if isinstance(error, AgendaError) and isinstance(cause, OSError) else error
+
+
 @bp.errorhandler(OSError)
 @bp.errorhandler(AgendaError)
 def unavailable(error: Exception) -> tuple[str, int]:
     """A file that cannot be read or written (the schedule, the published version, a draft)."""
-    log.error("desk: %s", error)
+    log.error("desk: %s", _logged(error))
     if getattr(g, "editor", None) is None:  # the login page: no server path to a visitor
         return render_template("desk/error.html", code=503, message=_(
             "The editors' desk is unavailable for now: try again later, or tell the "
@@ -384,7 +391,7 @@ def logout() -> Any:
     try:
         editors.end_sessions(editors_file(), email, time.time())
     except (OSError, AgendaError) as error:
-        log.error("desk: the other sessions of %s could not be ended: %s", email, error)
+        log.error("desk: the other sessions of %s could not be ended: %s", email, _logged(error))
         return render_template("desk/error.html", code=503, message=_(
             "You are logged out in this browser, but your logins in other browsers could not "
             "be ended: {error}. Tell the administrator.", error=error)), 503
@@ -941,7 +948,7 @@ def _write_and_publish(draft: drafts.Draft, on_disk: str, found: preview.Pending
                           correction=MODES[mode], editor=g.editor.email,
                           built=built_mark(_store().site_root), held=True)
     except AgendaError as error:
-        log.error("desk: %s could not publish: %s", g.editor.email, error)
+        log.error("desk: %s could not publish: %s", g.editor.email, _logged(error))
         return render_template("desk/error.html", code=500, message=_(
             "Publishing failed: {error}. Your draft is kept: click 'Publish' again once this "
             "is solved.", error=error)), 500
