@@ -277,8 +277,11 @@ def test_a_failed_build_keeps_the_previous_folder_and_health_says_why(
     # The full disk's error names no file: the message says where the build was.
     assert f" dans {path.with_name(path.stem + '.site')} : " in health.get_data(as_text=True)
     assert not [p for p in tmp_path.rglob("*.tmp")], "the temporary folder is removed"
-    # Logged once, with where it failed; not built again at every request meanwhile.
-    assert [r.exc_info[1] for r in caplog.records if r.exc_info] == [failure]
+    # Logged once, with where it failed; not built again at every request meanwhile. A full
+    # disk is the operator's to solve, in one line; a bug's traceback is for developers.
+    assert len([r for r in caplog.records if r.levelname == "ERROR"]) == 1
+    assert [r.exc_info[1] for r in caplog.records if r.exc_info] == \
+        ([] if isinstance(failure, OSError) else [failure])
     attempts = len(tries)
     for _ in range(3):
         assert client.get("/events/automne").data == before

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 from agenda.i18n import _
 
+# Control characters as escapes (\n, \x1b): a value a problem quotes adds no line, nor hides one.
+ESCAPED = {c: repr(chr(c))[1:-1] for c in (*range(32), *range(127, 160), 0x2028, 0x2029)}
+
 
 class AgendaError(Exception):
     """Base of every error this package raises on purpose."""
@@ -23,7 +26,7 @@ class Problem:
     def __str__(self) -> str:
         field = _("field {name}", name=self.field) if self.field else ""
         place = ", ".join([self.source, *(part for part in (self.where, field) if part)])
-        return _("{place}: {message}", place=place, message=self.message)
+        return _("{place}: {message}", place=place, message=self.message).translate(ESCAPED)
 
 
 class ScheduleError(AgendaError, ValueError):

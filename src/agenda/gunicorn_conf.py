@@ -5,6 +5,7 @@ Environment: AGENDA_DATA, AGENDA_BIND (default 127.0.0.1:8000), WEB_CONCURRENCY 
 
 import logging
 import os
+from urllib.parse import quote
 
 from gunicorn.glogging import Logger
 
@@ -45,7 +46,8 @@ class AccessLogger(Logger):
 
     def atoms(self, resp, req, environ, request_time):  # type: ignore[no-untyped-def]
         atoms = super().atoms(resp, req, environ, request_time)
-        if "/private/" in atoms["U"]:
-            atoms.update(U=atoms["U"].partition("/private/")[0] + "/private/…", q="")
+        if "/private/" in atoms["U"]:  # the path before it as sent (%0A), never a line break
+            path = quote(atoms["U"].partition("/private/")[0].encode("latin-1"), "/:@!$&'()*+,;=")
+            atoms.update(U=f"{path}/private/…", q="")
             atoms["r"] = f"{atoms['m']} {atoms['U']} {atoms['H']}"
         return atoms

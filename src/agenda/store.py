@@ -31,7 +31,7 @@ from functools import partial
 from pathlib import Path
 
 from agenda import site as builder
-from agenda.errors import ScheduleError
+from agenda.errors import ESCAPED, AgendaError, ScheduleError
 from agenda.i18n import _, said
 from agenda.loader import read_schedule_file
 from agenda.published import (
@@ -215,13 +215,13 @@ class VersionStore:
             # removed by hand (taken for a cache?): nginx answers 404 meanwhile.
             damaged = None if (site.folder / builder.MANIFEST).exists() else site
         target = builder.folder_name(version, now)
-        if damaged is None and self._failed is not None and self._failed[0] == target \
+        if self._failed is not None and self._failed[0] == target \
                 and time.monotonic() < self._failed[1]:
-            return  # that build failed: tried again later, not at every poll of every worker
+            return  # that build failed: tried again later, not at every request of every worker
         try:
             self._site = ensure_site(self.site_root, version, now, site, damaged,
                                      served=lambda found: setattr(self, "_site", found))
-        except Exception as error:  # whatever the cause (a full disk, a bug), still serving
+        except Exception as error:  # whatever the cause (a full disk; a bug, traced), still serving
             self._failed = (target, time.monotonic() + BUILD_RETRY_SECONDS)
             # At start (a new release names every folder anew): the one nginx serves meanwhile.
             self._site = site or _current(self.site_root)
@@ -229,8 +229,8 @@ class VersionStore:
                         label=version.label, folder=self.site_root, error=said(error))
             if self._site is None:  # at start, with nothing to serve
                 raise builder.SiteError(problem) from error
-            self._alarm("site", _("{problem}; still serving the previous folder",
-                                  problem=problem), error)
+            self._alarm("site", _("{problem}; still serving the previous folder", problem=problem),
+                        None if isinstance(error, OSError | AgendaError) else error)
             return
         self._failed = None
         self._alarm("site", None)
@@ -288,7 +288,7 @@ class VersionStore:
             log.info("resolved: %s", kind)
         else:
             self.alarms[kind] = message
-            log.error("%s", message, exc_info=cause)
+            log.error("%s", message.translate(ESCAPED), exc_info=cause)  # on one line
 
     def _check_clock(self) -> None:
         """Report a clock behind the last publication (times are then held past it)."""
@@ -315,7 +315,8 @@ class VersionStore:
     def _set_pending(self, state: str, problems: list[str], since: datetime) -> None:
         before = (self.pending.state, self.pending.problems) if self.pending else None
         if state != "waiting" and before != (state, tuple(problems)):
-            log.error("%s is not published:\n%s", self.path, "\n".join(problems))
+            for problem in problems:  # each on its line, with its level
+                log.error("%s is not published: %s", self.path, problem)
         self.pending = Pending(state, tuple(problems), since)
 
     def _consider_file(self) -> None:
@@ -422,8 +423,8 @@ def ensure_site(
                 previous = _current(root) if damaged is None else None
             began = time.monotonic()
             found = builder.build(version, now, target, previous)
-            log.info("built %s (%s) in %.1f s", target.name, version.label,
-                     time.monotonic() - began)
+            log.info("built %s (%s) in %.1f s%s", target.name, version.label,
+                     time.monotonic() - began, "" if damaged is None else " (a file was gone)")
         if serve:
             _switch(root, target.name)
         served(found)

@@ -38,7 +38,7 @@ from tomlkit.exceptions import TOMLKitError
 from werkzeug.exceptions import HTTPException
 from wtforms import ValidationError
 
-from agenda import history, planning
+from agenda import history, personal, planning
 from agenda.desk import drafts, editors, forms, preview
 from agenda.errors import AgendaError, Problem
 from agenda.format import (
@@ -66,7 +66,7 @@ from agenda.published import (
 )
 from agenda.render import wording
 from agenda.site import Site
-from agenda.store import VersionStore, built_mark
+from agenda.store import VersionStore, built_mark, describe
 
 log = logging.getLogger(__name__)
 
@@ -281,11 +281,18 @@ def broken_draft(error: drafts.BrokenDraft) -> tuple[str, int]:
         aside=error.aside.relative_to(folder))), 409
 
 
+def _logged(error: BaseException) -> BaseException:
+    """`error` as the operator's log says it: in the system's English words, which name the
+    file, when it comes of a system call's failure; the catalogue's French is the editor's."""
+    cause = error.__cause__ or error.__context__
+    return cause if isinstance(error, AgendaError) and isinstance(cause, OSError) else error
+
+
 @bp.errorhandler(OSError)
 @bp.errorhandler(AgendaError)
 def unavailable(error: Exception) -> tuple[str, int]:
     """A file that cannot be read or written (the schedule, the published version, a draft)."""
-    log.error("desk: %s", error)
+    log.error("desk: %s", _logged(error))
     if getattr(g, "editor", None) is None:  # the login page: no server path to a visitor
         return render_template("desk/error.html", code=503, message=_(
             "The editors' desk is unavailable for now: try again later, or tell the "
@@ -384,7 +391,7 @@ def logout() -> Any:
     try:
         editors.end_sessions(editors_file(), email, time.time())
     except (OSError, AgendaError) as error:
-        log.error("desk: the other sessions of %s could not be ended: %s", email, error)
+        log.error("desk: the other sessions of %s could not be ended: %s", email, _logged(error))
         return render_template("desk/error.html", code=503, message=_(
             "You are logged out in this browser, but your logins in other browsers could not "
             "be ended: {error}. Tell the administrator.", error=error)), 503
@@ -941,7 +948,7 @@ def _write_and_publish(draft: drafts.Draft, on_disk: str, found: preview.Pending
                           correction=MODES[mode], editor=g.editor.email,
                           built=built_mark(_store().site_root), held=True)
     except AgendaError as error:
-        log.error("desk: %s could not publish: %s", g.editor.email, error)
+        log.error("desk: %s could not publish: %s", g.editor.email, _logged(error))
         return render_template("desk/error.html", code=500, message=_(
             "Publishing failed: {error}. Your draft is kept: click 'Publish' again once this "
             "is solved.", error=error)), 500
@@ -954,7 +961,8 @@ def _write_and_publish(draft: drafts.Draft, on_disk: str, found: preview.Pending
     except drafts.BrokenDraft as error:  # set aside already; what was published stands
         log.warning("desk: %s", error)
     session.pop("mode", None)  # the next draft starts from the rule again
-    log.info("desk: %s published %s", g.editor.email, outcome.version.label)
+    # As every publication's line: the sessions changed and what the feeds announce.
+    log.info("desk: %s published %s", g.editor.email, describe(outcome))
     return redirect(url_for("desk.index", publie=outcome.version.number))
 
 
@@ -1099,8 +1107,16 @@ class DeskSessions(SecureCookieSessionInterface):
 
 
 def register(app: Flask) -> None:
-    """Serve the desk under /desk/ from `app`: session cookie settings, then the routes."""
+    """Serve the desk under /desk/ from `app`: session cookie settings, then the routes. The
+    key of its cookies is AGENDA_SECRET, personal links' too: a missing or weak one is said here,
+    once, when the app loads (not at each personal link's 403, a crawler's thousands)."""
     app.secret_key = app.secret_key or app.config.get("AGENDA_SECRET")
+    try:
+        personal.key(app.config.get("AGENDA_SECRET"))
+    except personal.SecretError:
+        log.warning("AGENDA_SECRET is %s (`agenda link` says why): personal links answer 403%s",
+                    "too weak" if app.secret_key else "not set",
+                    "" if app.secret_key else " and the desk is closed")
     secure = app.config.get("AGENDA_DESK_SECURE")
     if secure is None:
         try:

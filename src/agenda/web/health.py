@@ -35,5 +35,6 @@ def healthz() -> Response:
     lines += [f"problem: {problem}" for problem in problems]
     strict = request.args.get("strict", "") not in ("", "0", "false")
     amiss = pending is not None or bool(problems)
-    return Response("\n".join(lines) + "\n", status=503 if strict and amiss else 200,
+    text = "".join(line.replace("\n", "\n  ") + "\n" for line in lines)  # a message's own lines
+    return Response(text, status=503 if strict and amiss else 200,
                     mimetype="text/plain", headers={"Cache-Control": "no-store"})

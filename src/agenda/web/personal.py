@@ -9,7 +9,6 @@ folder), and tell browsers, proxies and search engines to keep nothing.
 from __future__ import annotations
 
 import dataclasses
-import logging
 
 from flask import Blueprint, Response, abort, current_app, request
 
@@ -20,7 +19,6 @@ from agenda.site import HTML_TYPE, ICAL_TYPE
 from agenda.web.serve import missing, store
 
 bp = Blueprint("personal", __name__)
-log = logging.getLogger(__name__)
 
 PRIVATE_HEADERS = {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex, nofollow"}
 
@@ -30,8 +28,7 @@ def _signed_session(session_id: str, signed: str, suffix: str = "") -> tuple[Sch
     try:
         secret_key = personal.key(current_app.config.get("AGENDA_SECRET"))
     except personal.SecretError:
-        log.warning("a personal link was used but AGENDA_SECRET is missing or too weak")
-        abort(403)
+        abort(403)  # said once, when the app loads (agenda.desk.views.register)
     email = request.args.get("email")
     if not personal.is_valid(secret_key, session_id, email, signed):
         abort(403)  # no detail: neither which part is wrong nor whether the session exists

@@ -6,7 +6,6 @@ their path form; conditional requests follow RFC 9110 §13.2.2; the coding is th
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from collections.abc import Collection, Iterable
@@ -31,7 +30,6 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 bp = Blueprint("serve", __name__)
-log = logging.getLogger(__name__)
 
 CONDITIONAL = {"HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE",
                "HTTP_IF_UNMODIFIED_SINCE"}
@@ -138,8 +136,7 @@ def reply(environ: WSGIEnvironment, site: Site, entry: Entry) -> tuple[int, list
         if coding == encoding.IDENTITY and size != entry.size or size == 0:
             handle.close()
             raise OSError(f"{entry.file}: cut to {size} bytes")
-    except OSError as error:
-        log.error("%s: %s; building the folder anew", site.folder, error)
+    except OSError:  # the store says it, once a try (not at each request), and builds anew
         return 200, lines, None
     lines.append(("Content-Length", str(size)))
     return 200, lines, handle

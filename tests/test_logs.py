@@ -1,0 +1,173 @@
+"""What the operator's log says (journald, a shared log service) as things go wrong, and what it
+must never hold: one line per fault, each naming what and where, no line a request or a
+schedule file can forge, no secret."""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from agenda import create_app, site
+from agenda.published import published_path
+from tests.conftest import SHIPPED
+from tests.servers import fetch, free_port, gunicorn
+from tests.test_desk import EMAIL, SECRET, add_editor, login, post, publish
+from tests.test_operations import published_by_an_older_release, serving
+from tests.test_site_folders import app_on, data_copy
+
+# One line of gunicorn's access log, as its default format writes it.
+ACCESS_LINE = re.compile(r'127\.0\.0\.1 - - \[[^\]]+\] "GET \S+ HTTP/1\.1" \d{3} \d+ "-" "[^"]*"')
+
+
+def test_a_path_with_line_breaks_cannot_forge_a_line_of_the_access_log(tmp_path: Path) -> None:
+    # The line of a personal link is written without its signature; the path before it, as
+    # the request sent it (%0D%0A), never decoded into a line break or a terminal escape.
+    path = data_copy(tmp_path)
+    access, port = tmp_path / "access.log", free_port()
+    forged = ("/events/x%0D%0A127.0.0.1%20-%20-%20%22GET%20forged%22%1B%5B2J/private/"
+              "signature?email=anne%40example.org")
+    with gunicorn(path, port, workers=1, access_log=str(access)):
+        assert fetch(port, forged)[0] == 403
+    lines = access.read_text(encoding="utf-8").splitlines()
+    assert [ACCESS_LINE.fullmatch(line) is not None for line in lines] == [True, True], lines
+    assert all(line.isprintable() for line in lines)
+    assert "signature" not in lines[1] and "anne" not in lines[1]
+
+
+def test_a_schedule_value_with_line_breaks_cannot_forge_a_line_of_the_service_log(
+    tmp_path: Path,
+) -> None:
+    # An id with a line break and a terminal escape (typed or pasted by an editor) is refused;
+    # the problem that quotes it stays on its own line of the log, with its level.
+    path = data_copy(tmp_path)
+    log = path.with_name("log.txt")
+    with serving(path, AGENDA_SETTLE="0.2"):
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace('id = "automne"', 'id = "automne\\u001b[2J\\nFORGED"'),
+                        encoding="utf-8")
+        deadline = time.monotonic() + 15
+        while "not published" not in log.read_text(encoding="utf-8"):
+            assert time.monotonic() < deadline, log.read_text(encoding="utf-8")
+            time.sleep(0.1)
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert [line for line in lines if "FORGED" in line and not line.startswith("[")] == []
+    assert all(line.isprintable() for line in lines)
+    (said,) = {line.partition("] agenda.store: ")[2] for line in lines if "not published" in line}
+    assert said.startswith(f"{path} is not published: {path}, ")
+
+
+def test_health_and_check_say_a_refused_value_on_one_line(tmp_path: Path) -> None:
+    # /healthz is read by monitors matching its `problem:` lines: a value cannot add one.
+    path = data_copy(tmp_path)
+    client = app_on(path).test_client()
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('id = "automne"', 'id = "automne\\u001b[2J\\nproblem: none"'),
+                    encoding="utf-8")
+    health = client.get("/healthz").get_data(as_text=True).splitlines()
+    assert [line for line in health if line.startswith("problem:")] == []
+    assert all(line.isprintable() for line in health)
+
+def test_a_site_folder_that_cannot_be_built_again_is_said_once_not_at_each_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The site folders removed by hand, and a file in the way of building them again (a full
+    # disk does the same): each request answers 503; the log says so once, and the store does
+    # not start a build for each request meanwhile.
+    path = data_copy(tmp_path)
+    client = app_on(path).test_client()
+    assert client.get("/events/automne").status_code == 200
+    builds = []
+
+    def full(*args: object) -> None:
+        builds.append(args)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(site, "build", full)
+    root = path.with_name("sessions.site")
+    for folder in root.iterdir():
+        if folder.is_dir() and not folder.is_symlink():
+            for file in folder.rglob("*.html"):
+                file.unlink()
+    caplog.clear()
+    for _ in range(5):
+        assert client.get("/events/automne").status_code == 503
+    assert len(builds) == 1
+    assert len([r for r in caplog.records if r.levelno >= logging.WARNING]) <= 2, caplog.text
+
+def test_a_missing_secret_is_said_once_not_at_each_personal_link(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A crawler following old personal links would write a line per request, for ever.
+    caplog.set_level(logging.INFO)
+    client = create_app({"AGENDA_DATA": str(data_copy(tmp_path)), "AGENDA_SECRET": "",
+                         "TESTING": True}).test_client()
+    for attempt in range(5):
+        assert client.get(f"/events/automne/private/guess{attempt}").status_code == 403
+    (said,) = [r for r in caplog.records if "AGENDA_SECRET" in r.getMessage()]
+    assert said.levelno == logging.WARNING
+    assert said.getMessage().isascii()  # English, for the operator
+
+
+
+def test_a_history_put_back_from_another_release_is_said_on_lines_of_its_own(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Its reason spans lines (the problems of the text it holds, then the way out): in journald
+    # each of them was a line of its own, without level or source, and on /healthz the lines
+    # after the first stood alone, where monitors read `problem:` lines.
+    path = data_copy(tmp_path)
+    client = create_app({"AGENDA_DATA": str(path), "TESTING": True}).test_client()
+    published_by_an_older_release(path)
+    health = client.get("/healthz").get_data(as_text=True).splitlines()
+    assert health[2].startswith(f"problem: {published_path(path)} : le texte publié ne se charge")
+    assert [line for line in health[3:] if not line.startswith("  ")] == []
+    said = [r.getMessage() for r in caplog.records if "ne se charge plus" in r.getMessage()]
+    assert len(said) == 1 and "\n" not in said[0]
+
+
+def test_a_publication_from_the_desk_says_what_changed_as_any_other(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The one line of a publication says the sessions changed and what the feeds announce;
+    # from the desk it said the version alone: which editor moved what was not in the log.
+    caplog.set_level(logging.INFO)
+    schedule = tmp_path / "sessions.toml"
+    shutil.copy(SHIPPED, schedule)
+    shutil.copy(published_path(SHIPPED), published_path(schedule))
+    add_editor(schedule)
+    client = create_app({"AGENDA_DATA": str(schedule), "AGENDA_SECRET": SECRET, "TESTING": True,
+                         "AGENDA_DESK_SECURE": False}).test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand/reporter", {
+        "start": "2027-03-17T08:45", "end": "2027-03-17T10:15"})[0] == 302
+    assert publish(client, "annonce") == 302
+    (said,) = [r.getMessage() for r in caplog.records if " published version 2" in r.getMessage()]
+    assert said.startswith(f"desk: {EMAIL} published version 2 (")
+    assert said.endswith("the feeds announce: clermont-ferrand rescheduled")
+
+
+def test_the_desk_logs_a_file_it_cannot_write_in_english_naming_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The editor reads French (the page); the operator's line was the same French sentence
+    # after an English « desk: », one message in two languages, the system's words lost.
+    schedule = tmp_path / "sessions.toml"
+    shutil.copy(SHIPPED, schedule)
+    shutil.copy(published_path(SHIPPED), published_path(schedule))
+    add_editor(schedule)
+    client = create_app({"AGENDA_DATA": str(schedule), "AGENDA_SECRET": SECRET, "TESTING": True,
+                         "AGENDA_DESK_SECURE": False}).test_client()
+    login(client)
+    assert post(client, "/desk/seances/clermont-ferrand", {"title": "Titre"})[0] == 302
+    lock = tmp_path / ".sessions.published.json.lock"
+    lock.unlink()
+    lock.mkdir()  # in the way, as a read-only or full disk would be
+    assert publish(client) == 503
+    (said,) = [r.getMessage() for r in caplog.records if r.name == "agenda.desk.views"
+               and r.levelno == logging.ERROR]
+    assert said.isascii() and str(lock) in said, said
