@@ -37,8 +37,7 @@ def description(calendar: CalendarInfo, session: Session) -> str:
         lines += [f"Revoir la matinale : {session.replay_url}", ""]
     if session.is_cancelled:
         lines += ["Séance annulée.", ""]
-    elif session.previous_start is not None:
-        former = wording.former_start(session, locale)  # with its time: moved within a day
+    elif former := wording.former_start(session, locale):  # with its time: moved within a day
         lines += [f"Séance {wording.moved_word(session)} (initialement prévue le {former}).", ""]
     if session.title:
         lines += [session.title, ""]
