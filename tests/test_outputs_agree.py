@@ -382,6 +382,10 @@ DATED = LYON | {"start": SPRING, "end": SPRING + timedelta(hours=1), "announced"
 
 
 @given(histories())
+# Published with neither date nor announcement, then cancelled, or dated and announced: the JSON's
+# change log had a line, and the feeds a change entry linking to it, that its page did not show.
+@example((head("Europe/Paris", False), [LYON], [("cancel", 0, 0, 1)], 0))
+@example((head("Europe/Paris", False), [LYON], [("date", 0, 3, 200)], 1))
 # Moved, then cancelled: its card on the agenda said the date first planned, as no other did.
 @example((head("Europe/Paris", False), [DATED], [("move", 0, 30, 10), ("cancel", 0, 0, 10)], 1))
 def test_every_output_says_what_the_json_says(
