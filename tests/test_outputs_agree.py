@@ -382,6 +382,9 @@ DATED = LYON | {"start": SPRING, "end": SPRING + timedelta(hours=1), "announced"
 
 
 @given(histories())
+# A session added once the file is published: its offer is on sale from its announcement, the
+# publication that brought it (JSON, feeds), not from the day the file names.
+@example((head("Europe/Paris", False), [LYON], [("add", 0, 3, 30)], 1))
 # Published with neither date nor announcement, then cancelled, or dated and announced: the JSON's
 # change log had a line, and the feeds a change entry linking to it, that its page did not show.
 @example((head("Europe/Paris", False), [LYON], [("cancel", 0, 0, 1)], 0))

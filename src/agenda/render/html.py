@@ -236,8 +236,8 @@ def _offer(session: Session, past: bool) -> dict[str, Any] | None:
         availability = "https://schema.org/InStock"
     offer: dict[str, Any] = {"@type": "Offer", "price": 0, "priceCurrency": "EUR",
                              "url": session.registration_url, "availability": availability}
-    if session.announced is not None:
-        offer["validFrom"] = session.announced.isoformat()
+    if session.appeared is not None:  # when it was announced, as the feeds and the JSON say
+        offer["validFrom"] = session.appeared.isoformat()
     return offer
 
 
