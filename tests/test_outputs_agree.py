@@ -250,6 +250,7 @@ def check_page(folder: Folder, session: Session, member: dict[str, Any]) -> Elem
     page = folder.page(f"/events/{session.id}")
     assert text(page.find(".//title")).startswith(member["headline"])
     assert [text(p) for p in classed(page, "p", "badge")] == [member["status_label"]]
+    assert text(page.find(".//dd")) == plain(member["when"])
     (alt,) = [m.get("content") for m in page.iter("meta") if m.get("property") == "og:image:alt"]
     assert plain(alt).endswith(f"{member['status_label']}.")
     times = [t.get("datetime") for t in page.iter("time")]
@@ -320,11 +321,13 @@ def check_lists(folder: Folder, agenda: Element, embed: Element, session: Sessio
     assert bool(linking([card], session.registration_url)) == bool(member["registration_url"])
     moved = member["rescheduled"] and member["status"] != "cancelled"
     assert bool(classed(card, "p", "note")) == moved  # as the page, calendars, feeds, card
+    assert [text(p) for p in classed(card, "p", "when")] in ([plain(member["when"])], [])
     shown = linking(embed.findall(".//li"), path)
     assert len(shown) == (not session.is_over(now))
     for item in shown:
         badges = [text(b) for b in classed(item, "span", "badge")]
         assert badges in ([member["status_label"]], []), badges
+        assert [text(w) for w in classed(item, "span", "embed-when")] == [plain(member["when"])]
         assert bool(linking([item], session.registration_url)) == bool(
             member["registration_url"])
 
@@ -390,6 +393,8 @@ DATED = LYON | {"start": SPRING, "end": SPRING + timedelta(hours=1), "announced"
 @example((head("Europe/Paris", False), [LYON], [("cancel", 0, 0, 1)], 0))
 @example((head("Europe/Paris", False), [LYON], [("date", 0, 3, 200)], 1))
 # Moved, then cancelled: its card on the agenda said the date first planned, as no other did.
+# Cancelled without a date: the embed said « date à venir, » with nothing after the comma.
+@example((head("Europe/Paris", False), [LYON | {"status": "cancelled"}], [], 0))
 @example((head("Europe/Paris", False), [DATED], [("move", 0, 30, 10), ("cancel", 0, 0, 10)], 1))
 def test_every_output_says_what_the_json_says(
     history: tuple[str, list[dict[str, Any]], list[Any], int],
