@@ -361,6 +361,12 @@ def check_schedule(folder: Folder, version: Version, now: datetime) -> None:
     members = {m["id"]: m for m in document["sessions"]}
     assert list(members) == [s.id for s in schedule.dated_sessions] + [
         s.id for s in schedule.sessions if not s.is_dated]
+    # The embed lists the dated sessions to come in the JSON's order (the agenda's card names its
+    # first); undated ones come after them, here by number, there in the file's order.
+    listed = [i for li in classed(embed, "li", "embed-item") for a in li.iter("a")
+              if (i := a.get("href", "").removeprefix("/events/")) in members
+              and members[i]["start"]]
+    assert listed == [i for i in members if i in listed]
     whole = b"".join(p.read_bytes() for p in folder.root.rglob("*")
                      if p.is_file() and p.suffix not in (".gz", ".br", ".png"))
     for key, entry in version.history.sessions.items():
@@ -393,6 +399,10 @@ DATED = LYON | {"start": SPRING, "end": SPRING + timedelta(hours=1), "announced"
 @example((head("Europe/Paris", False), [LYON], [("cancel", 0, 0, 1)], 0))
 @example((head("Europe/Paris", False), [LYON], [("date", 0, 3, 200)], 1))
 # Moved, then cancelled: its card on the agenda said the date first planned, as no other did.
+# Two sessions at the same hour: the JSON, the calendars and the agenda's card put them by id, the
+# pages by number (n° 5 first), so the card's « Prochaine séance » was not the embed's first.
+@example((head("Europe/Paris", False), [DATED | {"number": 7}, DATED | {"id": "s1", "number": 5}],
+          [], 0))
 # Cancelled without a date: the embed said « date à venir, » with nothing after the comma.
 @example((head("Europe/Paris", False), [LYON | {"status": "cancelled"}], [], 0))
 @example((head("Europe/Paris", False), [DATED], [("move", 0, 30, 10), ("cancel", 0, 0, 10)], 1))

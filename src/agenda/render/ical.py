@@ -32,8 +32,7 @@ def description(calendar: CalendarInfo, session: Session) -> str:
     """DESCRIPTION text: theme, people, links as raw URLs (every client makes them clickable)."""
     locale = calendar.language
     lines: list[str] = []
-    if session.replay_url:
-        # What a reader wants once the session is over comes first.
+    if session.replay_url:  # what a reader wants once the session is over comes first
         lines += [f"Revoir la matinale : {session.replay_url}", ""]
     if session.is_cancelled:
         lines += ["Séance annulée.", ""]
