@@ -196,10 +196,11 @@ def feed_time(parsed: Any) -> datetime:
 
 
 class Folder:
-    """A built folder's documents, each read with an independent parser when first asked."""
+    """A built folder's documents, each read with an independent parser once, when first asked."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.read: dict[tuple[str, str], Any] = {}
 
     def raw(self, path: str) -> bytes:
         return (self.root / site.file_for(path)).read_bytes()
@@ -207,16 +208,26 @@ class Folder:
     def exists(self, path: str) -> bool:
         return (self.root / site.file_for(path)).exists()
 
+    def _parsed(self, path: str, kind: str) -> Any:
+        if (path, kind) not in self.read:
+            body = self.raw(path)
+            if kind == "ics":
+                vobject.readOne(body.decode())  # a second reader takes it too
+                calendar = icalendar.Calendar.from_ical(body)
+                self.read[path, kind] = {str(e["UID"]): e for e in calendar.walk("VEVENT")}
+            else:
+                self.read[path, kind] = html5lib.parse(body, namespaceHTMLElements=False) \
+                    if kind == "html" else feedparser.parse(body)
+        return self.read[path, kind]
+
     def events(self, path: str) -> dict[str, icalendar.Event]:
-        calendar = icalendar.Calendar.from_ical(self.raw(path))
-        vobject.readOne(self.raw(path).decode())  # a second reader takes it too
-        return {str(e["UID"]): e for e in calendar.walk("VEVENT")}
+        return self._parsed(path, "ics")
 
     def page(self, path: str) -> Element:
-        return html5lib.parse(self.raw(path), namespaceHTMLElements=False)
+        return self._parsed(path, "html")
 
     def feed(self, path: str) -> Any:
-        return feedparser.parse(self.raw(path))
+        return self._parsed(path, "feed")
 
 
 def check_calendars(folder: Folder, schedule: Schedule, session: Session,
