@@ -100,9 +100,9 @@ def time_range(start: datetime, end: datetime, locale: str = "fr") -> str:
 
 def when(session: Session | Planned, locale: str = "fr", over: bool = False) -> str:
     """'mercredi 19 mai 2021, 8 h 45 – 10 h 15'; without a date, 'date à venir' until it is
-    `over`, then 'date non communiquée'."""
-    if session.start is None or session.end is None:
-        return UNDATED if over else UNDATED_UPCOMING
+    `over` or cancelled (none will come), then 'date non communiquée'."""
+    if session.start is None or session.end is None:  # a session (a planned date has its own)
+        return UNDATED if over or session.status is Status.CANCELLED else UNDATED_UPCOMING
     return f"{long_date(session.start, locale)}, {time_range(session.start, session.end, locale)}"
 
 
