@@ -296,8 +296,9 @@ def latest_update(sessions: Iterable[Session | Planned], until: datetime | None 
 
 
 def in_order(sessions: Iterable[Session]) -> tuple[Session, ...]:
-    """The dated sessions among `sessions`, by start then id."""
-    return tuple(sorted((s for s in sessions if s.is_dated), key=lambda s: (s.start, s.id)))
+    """The dated sessions among `sessions`, by start, then number and id as the pages list them."""
+    return tuple(sorted((s for s in sessions if s.is_dated),
+                        key=lambda s: (s.start, s.number or 0, s.id)))
 
 
 # Small letters NFKD does not split into a base letter and an accent; apostrophes as letters.

@@ -104,7 +104,7 @@ def session_text(calendar: CalendarInfo, session: Session, past: bool) -> CardTe
         eyebrow=f"{session.series.title}{number}",
         title=session.city,
         lines=lines,
-        note=f"Initialement prévue le {former}" if former and not session.is_cancelled else "",
+        note=f"Initialement prévue le {former}" if former else "",
         status=wording.shown_status(session, past),
         status_class=wording.status_class(session, past),
         footer=calendar.host,

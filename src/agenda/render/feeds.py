@@ -84,8 +84,7 @@ def entry_html(schedule: Schedule, session: Session, over: bool) -> str:
         html.append(f"<p><strong>Revoir la matinale :</strong> {_link(session.replay_url)}</p>")
     if session.is_cancelled:
         html.append("<p><strong>Séance annulée.</strong> Cette matinale n’aura pas lieu.</p>")
-    elif session.previous_start is not None:
-        former = _text(wording.former_start(session, info.language))
+    elif former := _text(wording.former_start(session, info.language)):
         moved = wording.moved_word(session)
         html.append(f"<p><strong>Séance {moved}.</strong> Elle était prévue le {former}.</p>")
     if session.status is Status.TENTATIVE:  # moved too: the new date is not confirmed either

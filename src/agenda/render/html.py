@@ -116,7 +116,7 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
         end_iso=session.end.isoformat() if session.end else None,
         history=tuple((links.REVISION_ANCHOR.format(r.sequence),
                        wording.change_line(session, r, calendar)) for r in session.logged)
-        if len(session.logged) > 1 else (),
+        if any(not r.is_first for r in session.logged) else (),  # a change entry's link
         sort_key=_order(session),
         moved=wording.moved_word(session),
     )
@@ -236,8 +236,8 @@ def _offer(session: Session, past: bool) -> dict[str, Any] | None:
         availability = "https://schema.org/InStock"
     offer: dict[str, Any] = {"@type": "Offer", "price": 0, "priceCurrency": "EUR",
                              "url": session.registration_url, "availability": availability}
-    if session.announced is not None:
-        offer["validFrom"] = session.announced.isoformat()
+    if session.appeared is not None:  # when it was announced, as the feeds and the JSON say
+        offer["validFrom"] = session.appeared.isoformat()
     return offer
 
 

@@ -32,13 +32,11 @@ def description(calendar: CalendarInfo, session: Session) -> str:
     """DESCRIPTION text: theme, people, links as raw URLs (every client makes them clickable)."""
     locale = calendar.language
     lines: list[str] = []
-    if session.replay_url:
-        # What a reader wants once the session is over comes first.
+    if session.replay_url:  # what a reader wants once the session is over comes first
         lines += [f"Revoir la matinale : {session.replay_url}", ""]
     if session.is_cancelled:
         lines += ["Séance annulée.", ""]
-    elif session.previous_start is not None:
-        former = wording.former_start(session, locale)  # with its time: moved within a day
+    elif former := wording.former_start(session, locale):  # with its time: moved within a day
         lines += [f"Séance {wording.moved_word(session)} (initialement prévue le {former}).", ""]
     if session.title:
         lines += [session.title, ""]

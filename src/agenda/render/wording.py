@@ -102,9 +102,9 @@ def time_range(start: datetime, end: datetime, locale: str = "fr") -> str:
 
 def when(session: Session | Planned, locale: str = "fr", over: bool = False) -> str:
     """'mercredi 19 mai 2021, 8 h 45 – 10 h 15'; without a date, 'date à venir' until it is
-    `over`, then 'date non communiquée'."""
-    if session.start is None or session.end is None:
-        return UNDATED if over else UNDATED_UPCOMING
+    `over` or cancelled (none will come), then 'date non communiquée'."""
+    if session.start is None or session.end is None:  # a session (a planned date has its own)
+        return UNDATED if over or session.status is Status.CANCELLED else UNDATED_UPCOMING
     return f"{long_date(session.start, locale)}, {time_range(session.start, session.end, locale)}"
 
 
@@ -196,8 +196,11 @@ def announcement_title(session: Session, locale: str = "fr", over: bool = False)
 
 
 def former_start(session: Session, locale: str = "fr") -> str:
-    """'mercredi 15 décembre 2021 à 8 h 45': when a rescheduled session was first planned."""
-    return short_moment(session.previous_start, locale) if session.previous_start else ""
+    """'mercredi 15 décembre 2021 à 8 h 45': when a rescheduled session was first planned; ""
+    once it is cancelled, which is then all there is to tell (every output says it so)."""
+    if session.previous_start is None or session.is_cancelled:
+        return ""
+    return short_moment(session.previous_start, locale)
 
 
 def when_in_zone(session: Session | Planned, locale: str = "fr", over: bool = False) -> str:
@@ -287,9 +290,8 @@ def session_summary(session: Session, locale: str = "fr", past: bool = False) ->
     sentences = [f"{ordinal_label(session)} {place}{club}, en visioconférence : {moment}."]
     if session.is_cancelled:
         sentences.insert(0, "Séance annulée.")
-    elif session.previous_start is not None:  # as the page's notice says it
-        sentences.insert(0, f"Séance {moved_word(session)} : elle était prévue le "
-                            f"{former_start(session, locale)}.")
+    elif former := former_start(session, locale):  # as the page's notice says it
+        sentences.insert(0, f"Séance {moved_word(session)} : elle était prévue le {former}.")
     if session.title:
         sentences.append(sentence(session.title))
     if names := [p.name for p in session.speakers]:
