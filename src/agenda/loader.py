@@ -77,7 +77,7 @@ LINE_SEPARATOR = re.compile("[\u2028\u2029]")
 PLAIN_TEXT = (Kind.TEXT, Kind.MULTILINE, Kind.LANGUAGE, Kind.TIMEZONE)
 MAX_FILE_BYTES = 32_000_000
 BOM = "\ufeff"
-INVISIBLE = dict.fromkeys(map(ord, BOM + "\u00ad\u200b\u2060"))
+INVISIBLE = re.compile(f"[{BOM}\u00ad\u200b\u2060]")  # pasted with a text, unseen
 
 
 def load_schedule(path: str | Path) -> Schedule:
@@ -199,9 +199,9 @@ class _Table:
         if not isinstance(value, str):
             self.problem(key, _("must be a string, not {kind}", kind=_kind(value)))
             return None
-        # What a copied text may hide (a byte order mark, a soft hyphen, zero-width spaces) goes,
-        # and accents typed on a Mac (E + U+0301) are composed (NFC): a name, one spelling.
-        value = unicodedata.normalize("NFC", value.replace("\r\n", "\n").translate(INVISIBLE))
+        # What a copied text hides goes; accents typed on a Mac (E + U+0301) are composed (NFC).
+        # Each step gives the very string back if it changes nothing: no copy of every text kept.
+        value = unicodedata.normalize("NFC", INVISIBLE.sub("", value.replace("\r\n", "\n")))
         limit = MAX_TEXT if multiline else MAX_LINE
         if CONTROL.search(value):
             self.problem(key, _("contains a control character; remove it"))
