@@ -14,7 +14,7 @@ import pytest
 
 from agenda import create_app, site
 from agenda.published import published_path
-from tests.conftest import SHIPPED
+from tests.conftest import SEVERAL, SHIPPED
 from tests.servers import fetch, free_port, gunicorn
 from tests.test_desk import EMAIL, SECRET, add_editor, login, post, publish
 from tests.test_operations import published_by_an_older_release, serving
@@ -171,3 +171,26 @@ def test_the_desk_logs_a_file_it_cannot_write_in_english_naming_it(
     (said,) = [r.getMessage() for r in caplog.records if r.name == "agenda.desk.views"
                and r.levelno == logging.ERROR]
     assert said.isascii() and str(lock) in said, said
+
+
+def test_a_data_folder_removed_while_serving_says_its_history_is_gone(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The whole data folder removed (a wrong `rm -r`, a volume unmounted): the log said
+    # « resolved: new-history », as if an operator had confirmed it, and nothing of the history.
+    caplog.set_level(logging.INFO)
+    folder = tmp_path / "data"
+    folder.mkdir()
+    path = folder / "sessions.toml"
+    shutil.copyfile(SEVERAL, path)  # a first start: its history is new
+    client = create_app({"AGENDA_DATA": str(path), "TESTING": True}).test_client()
+    assert client.get("/healthz").status_code == 200
+    caplog.clear()
+    shutil.rmtree(folder)
+    health = client.get("/healthz?strict=1")
+    assert health.status_code == 503
+    said = [r.getMessage() for r in caplog.records]
+    assert [m for m in said if m.startswith("resolved")] == [], said
+    (gone,) = [r.getMessage() for r in caplog.records if str(published_path(path)) in
+               r.getMessage() and r.levelno == logging.ERROR]
+    assert f"problem: {gone}" in health.get_data(as_text=True).splitlines()

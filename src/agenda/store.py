@@ -236,8 +236,8 @@ class VersionStore:
         self._alarm("site", None)
 
     def _follow_published(self) -> None:
-        stamp = self._stamps()
-        if stamp == self._published_stamp:
+        stamp, before = self._stamps(), self._published_stamp
+        if stamp == before:
             return
         self._published_stamp = stamp
         # Health follows the published file too: what it says of the edit is looked at again.
@@ -251,7 +251,7 @@ class VersionStore:
                 self._site = find_site(self.site_root, mark, self.moment(), self._site)
             found = read_version(self.published_path, str(self.path), current)
             refuse_older(self.published_path, found, mark)
-            if found is not None:  # the version served in memory counts as a mark too
+            if found is not None or before and before[0]:  # the one served counts as a mark too
                 refuse_older(self.published_path, found,
                              Mark(current.number, current.digest, current.published, True))
         except PublishedError as error:
