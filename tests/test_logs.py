@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 
 from agenda import create_app, site
 from agenda.published import published_path
@@ -130,12 +131,8 @@ def test_a_history_put_back_from_another_release_is_said_on_lines_of_its_own(
     assert len(said) == 1 and "\n" not in said[0]
 
 
-def test_a_publication_from_the_desk_says_what_changed_as_any_other(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture,
-) -> None:
-    # The one line of a publication says the sessions changed and what the feeds announce;
-    # from the desk it said the version alone: which editor moved what was not in the log.
-    caplog.set_level(logging.INFO)
+def _desk(tmp_path: Path) -> FlaskClient:
+    """A client logged into the desk of a copy of the shipped schedule, with its history."""
     schedule = tmp_path / "sessions.toml"
     shutil.copy(SHIPPED, schedule)
     shutil.copy(published_path(SHIPPED), published_path(schedule))
@@ -143,6 +140,16 @@ def test_a_publication_from_the_desk_says_what_changed_as_any_other(
     client = create_app({"AGENDA_DATA": str(schedule), "AGENDA_SECRET": SECRET, "TESTING": True,
                          "AGENDA_DESK_SECURE": False}).test_client()
     login(client)
+    return client
+
+
+def test_a_publication_from_the_desk_says_what_changed_as_any_other(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The one line of a publication says the sessions changed and what the feeds announce;
+    # from the desk it said the version alone: which editor moved what was not in the log.
+    caplog.set_level(logging.INFO)
+    client = _desk(tmp_path)
     assert post(client, "/desk/seances/clermont-ferrand/reporter", {
         "start": "2027-03-17T08:45", "end": "2027-03-17T10:15"})[0] == 302
     assert publish(client, "annonce") == 302
@@ -156,13 +163,7 @@ def test_the_desk_logs_a_file_it_cannot_write_in_english_naming_it(
 ) -> None:
     # The editor reads French (the page); the operator's line was the same French sentence
     # after an English « desk: », one message in two languages, the system's words lost.
-    schedule = tmp_path / "sessions.toml"
-    shutil.copy(SHIPPED, schedule)
-    shutil.copy(published_path(SHIPPED), published_path(schedule))
-    add_editor(schedule)
-    client = create_app({"AGENDA_DATA": str(schedule), "AGENDA_SECRET": SECRET, "TESTING": True,
-                         "AGENDA_DESK_SECURE": False}).test_client()
-    login(client)
+    client = _desk(tmp_path)
     assert post(client, "/desk/seances/clermont-ferrand", {"title": "Titre"})[0] == 302
     lock = tmp_path / ".sessions.published.json.lock"
     lock.unlink()
