@@ -430,7 +430,7 @@ def ensure_site(
         served(found)
         # Under the lock: no folder is renamed in but not current yet. The one before stays.
         aside = prune(root, {target.name, previous.folder.name if previous else ""})
-    for folder in aside:  # removed once the others may build or serve (200,000 files)
+    for folder in aside:  # removed once the others may build or serve (180,000 files)
         shutil.rmtree(folder, ignore_errors=True)
     return found
 
