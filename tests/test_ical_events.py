@@ -10,11 +10,33 @@ import vobject
 
 from agenda import create_app
 from agenda.loader import parse_schedule
-from agenda.model import Schedule
+from agenda.model import Planned, Schedule, Session, in_order
 from agenda.published import first_version, next_version
-from agenda.render.ical import build_calendar, event_bytes, feed_bytes, session_bytes
+from agenda.render.ical import (
+    _head,
+    _timezones,
+    build_event,
+    build_planned,
+    event_bytes,
+    feed_bytes,
+    from_window,
+    session_bytes,
+)
 from tests.conftest import LYON_OCTOBER, MINIMAL, SEVERAL, SHIPPED
 from tests.test_planned_dates import TEXT as PLANNED_TEXT
+
+
+def build_calendar(schedule: Schedule, sessions: list[Session] | tuple[Session, ...],
+                   name: str | None = None, subscription: bool = True,
+                   planned: tuple[Planned, ...] = ()) -> icalendar.Calendar:
+    """What our calendars must serialize as: one icalendar Calendar of their components, made by
+    icalendar's own tree (our feeds are assembled from serialized parts instead)."""
+    cal, dated = _head(schedule.calendar, name, subscription), in_order(sessions)
+    for component in (*(from_window(*w) for w in _timezones(schedule, dated, planned)),
+                      *(build_event(schedule.calendar, s) for s in dated),
+                      *(build_planned(schedule.calendar, p) for p in planned)):
+        cal.add_component(component)
+    return cal
 
 
 def events_by_id(data: bytes) -> dict[str, icalendar.Event]:

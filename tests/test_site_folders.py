@@ -453,10 +453,9 @@ def test_every_event_of_the_feed_reads_back_after_many_versions(tmp_path: Path) 
     edit(path, "Le jour où l’on recule l’heure", "Le jour d’après")
     schedule = app.extensions["agenda.store"].current().schedule
     body = client.get("/calendar.ics").data
-    from agenda.render import ical
-    assert body == ical.build_calendar(schedule, schedule.sessions,
-                                       name=schedule.calendar.name,
-                                       planned=schedule.planned).to_ical()
+    from tests.test_ical_events import build_calendar
+    assert body == build_calendar(schedule, schedule.sessions, name=schedule.calendar.name,
+                                  planned=schedule.planned).to_ical()
     events = icalendar.Calendar.from_ical(body).walk("VEVENT")
     assert "Le jour d’après" in " ".join(str(e["SUMMARY"]) + str(e["DESCRIPTION"])
                                          for e in events)

@@ -105,7 +105,9 @@ def build_planned(calendar: CalendarInfo, planned: Planned) -> Event:
 
 
 def _head(info: CalendarInfo, name: str | None, subscription: bool) -> Calendar:
-    """The VCALENDAR's own properties, without components."""
+    """The VCALENDAR's own properties, without components. A subscription feed is named (NAME,
+    X-WR-CALNAME) and says how often to refresh; a single download must not be named, or Outlook
+    files it into a new calendar of its own."""
     cal = Calendar()
     for prop, value in (("prodid", PRODID), ("version", "2.0"), ("calscale", "GREGORIAN"),
                         ("method", "PUBLISH")):
@@ -148,21 +150,6 @@ def _timezones(schedule: Schedule, dated: Sequence[Session],
         yield window(zone, first, last, years)  # type: ignore[arg-type]
 
 
-def build_calendar(schedule: Schedule, sessions: Sequence[Session], name: str | None = None,
-                   subscription: bool = True, planned: Sequence[Planned] = ()) -> Calendar:
-    """A VCALENDAR holding the dated sessions among `sessions`, with the VTIMEZONE they need.
-
-    A subscription feed is named (NAME, X-WR-CALNAME) and says how often to refresh; a single
-    download must not be named, or Outlook files it into a new calendar of its own. A subscription
-    feed also carries `planned` dates."""
-    cal, dated = _head(schedule.calendar, name, subscription), in_order(sessions)
-    for component in (*(from_window(*w) for w in _timezones(schedule, dated, planned)),
-                      *(build_event(schedule.calendar, s) for s in dated),
-                      *(build_planned(schedule.calendar, p) for p in planned)):
-        cal.add_component(component)
-    return cal
-
-
 def event_bytes(calendar: CalendarInfo, session: Session) -> bytes:
     """The VEVENT of one dated session, serialized: the unit a feed is made of."""
     return build_event(calendar, session).to_ical()
@@ -191,8 +178,8 @@ def _assembled(
     planned: Sequence[Planned], events: Mapping[str, bytes | None],
     zones: Callable[[Window], bytes] | None,
 ) -> bytes:
-    """`build_calendar(...).to_ical()` byte for byte (a test compares both), with the VEVENTs of
-    `events` and the VTIMEZONEs of `zones` where given: a VCALENDAR is its own content lines
+    """A Calendar of these components' `to_ical()` byte for byte (tests compare), with the VEVENTs
+    of `events` and the VTIMEZONEs of `zones` where given: a VCALENDAR is its own content lines
     (BEGIN, its properties; END) around its components, the timezones first."""
     cal, dated = _head(schedule.calendar, name, subscription), in_order(sessions)
     *head, end = (cal.content_line(prop, value).to_ical() + b"\r\n"
