@@ -328,3 +328,39 @@ def test_a_change_entry_says_so_when_a_quiet_edit_came_after_it(render) -> None:
         assert change.title.startswith("Annulé\u00a0: ")
         body = lxml.html.fromstring(change.content[0].value).text_content()
         assert ("changé depuis" in body) is told
+
+
+
+DATED = 'city = "Nantes"\nstart = 2021-07-21T08:45:00\nend = 2021-07-21T10:15:00\n'
+NANTES, TOLD = DATED + "announced = 2021-07-01\n", DATED + "announced = 2021-06-11\n"
+
+
+@pytest.mark.parametrize("before", [
+    'city = "Nantes"\n',  # undated, then dated and announced in one publication
+    DATED + 'status = "tentative"\nupdated = 2021-06-05\n',  # tentative, then confirmed, told
+])
+def test_news_announced_with_its_session_is_one_entry(before: str) -> None:
+    """A change published with the session's announcement is in the announcement: a reader (an
+    RSS-to-e-mail service) gets one item, and the JSON says the feeds told no change."""
+    first = publish(BASE.replace(NANTES, before))
+    at = NOW + timedelta(days=1)
+    told = publish(BASE.replace(NANTES, TOLD), first, at)
+    later = publish(BASE.replace(NANTES, TOLD.replace("T08:45", "T09:00")), told,
+                    at + timedelta(days=1))
+
+    def nantes_items(version: Version) -> list[str]:
+        parsed = feedparser.parse(feeds.rss_bytes(version.schedule, version.schedule.sessions))
+        assert parsed.bozo == 0
+        return [e.id for e in parsed.entries if "/events/nantes" in e.id]
+
+    def nantes_news(version: Version) -> list[list[str]]:
+        document = json.loads(json_api.events_bytes(version.schedule, at + timedelta(days=2)))
+        (session,) = [s for s in document["sessions"] if s["id"] == "nantes"]
+        return [c["news"] for c in session["changes"] if c["news"]]
+
+    assert [r.news for r in told.schedule.session("nantes").revisions if r.at == at] != [()]
+    assert len(nantes_items(told)) == 1
+    assert nantes_news(told) == []
+    # A change after the announcement is news: the feed has it too, and the JSON says so.
+    assert len(nantes_items(later)) == 2
+    assert nantes_news(later) == [["rescheduled"]]

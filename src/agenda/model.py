@@ -211,6 +211,13 @@ class Session:
         told = self.appeared
         return tuple(r for r in self.revisions if r.is_first or told is None or told <= r.at)
 
+    def tells(self, revision: Revision) -> bool:
+        """Whether the news feeds announce `revision`: a change after the announcement (which
+        shows the session as it then is), unless a correction moved the date back since."""
+        return bool(revision.news) and self.appeared is not None and self.appeared < revision.at \
+            and (revision.news, revision.previous_start, revision.previous_end) != (
+                (Change.RESCHEDULED,), *self.dates_after(revision))
+
     def dates_after(self, revision: Revision) -> tuple[datetime | None, datetime | None]:
         """Start and end as `revision` left them, with the corrections that followed it."""
         later = self.revisions[self.revisions.index(revision) + 1:]

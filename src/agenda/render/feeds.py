@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
-from agenda.model import Change, Contact, Revision, Schedule, Session, Status, latest_update
+from agenda.model import Contact, Revision, Schedule, Session, Status, latest_update
 from agenda.render import links, wording
 from agenda.render.cards import draw, session_image, session_text
 
@@ -38,13 +38,10 @@ def entry_updated(session: Session) -> datetime:
 
 def news(sessions: Iterable[Session], until: datetime | None = None
          ) -> list[tuple[Session, Revision]]:
-    """The revisions journalists hear of, of announced sessions, up to `until`; newest first.
-    Left out: those not `logged` (before its announcement), moves a correction undid."""
-    return sorted((
-        (s, r) for s in sessions if s.appeared is not None for r in s.logged
-        if r.news and (until is None or r.at <= until)
-        and (r.news, r.previous_start, r.previous_end) != ((Change.RESCHEDULED,), *s.dates_after(r))
-    ), key=lambda pair: (-pair[1].at.timestamp(), pair[0].id, pair[1].sequence))
+    """The revisions journalists hear of (`Session.tells`), up to `until`; newest first."""
+    return sorted(((s, r) for s in sessions for r in s.revisions
+                   if (until is None or r.at <= until) and s.tells(r)),
+                  key=lambda pair: (-pair[1].at.timestamp(), pair[0].id, pair[1].sequence))
 
 
 def feed_updated(schedule: Schedule, entries: Sequence[Session],

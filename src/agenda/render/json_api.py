@@ -78,7 +78,7 @@ def _change(calendar: CalendarInfo, session: Session, revision: Revision) -> dic
         "sequence": revision.sequence,
         "fields": list(dict.fromkeys("content" if f in hidden else f
                                      for f in revision.fields or ("content",))),
-        "news": [n.value for n in revision.news],
+        "news": [n.value for n in revision.news] if session.tells(revision) else [],
         "summary": wording.change_line(session, revision, calendar),
         "previous_start": iso(revision.previous_start),
         "previous_end": iso(revision.previous_end),
