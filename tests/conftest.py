@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from hypothesis import HealthCheck, settings
 from agenda import create_app
 from agenda.loader import load_schedule
 from agenda.model import Schedule
+from agenda.published import LAYOUT, Version, _document
 
 # In-process apps look at their files on each request and publish an edit at
 # once, so that a test sees its edit on the next request; no watcher thread.
@@ -40,6 +42,10 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+
+def to_json(version: Version, schedule_name: str) -> bytes:
+    """The published-version file's bytes, whole (write_version writes them a piece at a time)."""
+    return (json.dumps(_document(version, schedule_name), **LAYOUT) + "\n").encode("utf-8")
 
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,9 +17,9 @@ import pytest
 from flask.testing import FlaskClient
 from lxml import etree
 
-from agenda.published import Version, from_json, next_version, to_json
+from agenda.published import Version, from_json, next_version
 from agenda.render import feeds, html, json_api
-from tests.conftest import MINIMAL
+from tests.conftest import MINIMAL, to_json
 
 BASE = MINIMAL + """
 [[sessions]]

@@ -18,9 +18,10 @@ from click.testing import CliRunner
 from agenda.cli import main
 from agenda.history import is_correction
 from agenda.model import Revision
-from agenda.published import Version, from_json, next_version, to_json
+from agenda.published import Version, from_json, next_version
 from agenda.render import feeds, html, ical, json_api
 from agenda.store import VersionStore
+from tests.conftest import to_json
 from tests.test_history_revisions import BASE, NOW, moved_text
 from tests.test_store_versions import touch_later
 

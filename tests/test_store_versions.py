@@ -27,11 +27,10 @@ from agenda.published import (
     from_json,
     next_version,
     published_path,
-    to_json,
     write_version,
 )
 from agenda.store import VersionStore
-from tests.conftest import MINIMAL, SEVERAL, SHIPPED
+from tests.conftest import MINIMAL, SEVERAL, SHIPPED, to_json
 
 
 def copy_folder(source: Path, tmp_path: Path) -> Path:

@@ -154,11 +154,6 @@ def _entry_json(entry: Entry) -> dict[str, Any]:
 LAYOUT: dict[str, Any] = {"ensure_ascii": False, "sort_keys": True, "indent": 1}
 
 
-def to_json(version: Version, schedule_name: str) -> bytes:
-    """The published-version file's bytes."""
-    return (json.dumps(_document(version, schedule_name), **LAYOUT) + "\n").encode("utf-8")
-
-
 def _document(version: Version, schedule_name: str) -> dict[str, Any]:
     history = version.history
     return {
@@ -284,9 +279,9 @@ def digest_of_file(path: Path) -> str | None:
 
 
 def write_version(version: Version, path: Path, schedule_name: str, mode: int = 0o600) -> None:
-    """Write the published-version file (`to_json`'s bytes) atomically, with `mode` (the
-    schedule's: it holds its private links): a reader sees the old file or the new one.
-    Written as it is encoded: the text whole would cost 40 MB more at 10,000 sessions."""
+    """Write the published-version file atomically, with `mode` (the schedule's: it holds its
+    private links): a reader sees the old file or the new one. Written as it is encoded: the
+    text whole would cost 40 MB more at 10,000 sessions."""
 
     def dump(out: BinaryIO) -> None:
         text = io.TextIOWrapper(out, encoding="utf-8", newline="\n")
