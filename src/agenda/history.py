@@ -382,10 +382,8 @@ def caught_up(history: History, newest: int, now: datetime) -> History:
 
 def _detail(name: str, before: Session | None, after: Session) -> str:
     """One field's change in words for the editor: 'start 08:45 → 09:30'."""
-    if name == "content":  # no field of the file says what changed
+    if name == "content" or before is None:  # no field of the file says what changed
         return _("content")
-    if before is None:
-        return name
     if name in DATE_FIELDS:
         old, new = getattr(before, name), getattr(after, name)
         old = old.astimezone(new.tzinfo) if old and new else old  # another zone: the same clock
