@@ -187,10 +187,9 @@ class _Table:
         """A text of one of `kinds` (by default any plain text); "" when missing or refused."""
         field = self.field(key, *(kinds or PLAIN_TEXT))
         value = self.get(key, field.kind)
-        if value is None:
-            return field.default or ""
-        checked = self._text_value(key, value, field.required, field.kind is Kind.MULTILINE)
-        return checked or field.default or ""
+        if value is not None:
+            value = self._text_value(key, value, field.required, field.kind is Kind.MULTILINE)
+        return value or field.default or ""
 
     def _text_value(
         self, key: str, value: Any, required: bool, multiline: bool = False
