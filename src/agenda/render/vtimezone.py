@@ -72,10 +72,7 @@ def transitions(zone: ZoneInfo, year: int) -> tuple[Transition, ...]:
             low, high = cursor, following
             while high - low > timedelta(seconds=1):  # bisect down to the second
                 middle = low + (high - low) / 2
-                if _state(zone, middle) == state:
-                    low = middle
-                else:
-                    high = middle
+                low, high = (middle, high) if _state(zone, middle) == state else (low, middle)
             at = high.replace(microsecond=0)
             # Into summer time (a DAYLIGHT sub-component): the clocks go forward in a zone
             # that observes DST. Not the sign of zoneinfo's dst(): Europe/Dublin's data makes
