@@ -402,15 +402,13 @@ def apply(schedule: Schedule, history: History) -> Schedule:
             sessions.append(session)
             continue
         revisions = tuple(_in_zone(r, zone) for r in entry.revisions)
-        original = next((r.previous_start for r in revisions
+        original = next((r.previous_start for r in revisions  # where it was first planned
                          if Change.RESCHEDULED in r.news and r.previous_start), None)
-        if original == session.start:
-            original = None  # moved back to where it was first planned
         sessions.append(dataclasses.replace(
             session, uid=entry.uid, sequence=entry.sequence, revisions=revisions,
             updated=max((r.at for r in revisions), default=session.updated),
             due=on_clock(entry.due, zone) if entry.due else None,  # Session.appeared
-            previous_start=original if session.is_dated else None,
+            previous_start=original if session.is_dated and original != session.start else None,
         ))
     planned = []
     for key, entry in history.planned.items():
