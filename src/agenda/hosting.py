@@ -53,12 +53,9 @@ def _location(match: str, headers: tuple[tuple[str, str], ...], extra: str = "")
 
 def _regex(paths: list[str], pages: bool = False) -> str:
     """A regex location for `paths`: folders and names, ids generalised (later sessions fit)."""
-    folders, names = set(), set()
-    for path in paths:
-        folder, name = path.rsplit("/", 1)
-        parts = folder.split("/")
-        folders.add("/".join(parts[:2]).translate(ESCAPED) + ("/[^/]+" if len(parts) > 2 else ""))
-        names.add(name)
+    folders = {"/".join(parts[:2]).translate(ESCAPED) + ("/[^/]+" if len(parts) > 2 else "")
+               for parts in (path.split("/")[:-1] for path in paths)}
+    names = {path.rsplit("/", 1)[1] for path in paths}
     folder_part = "|".join(sorted(folders))
     if len(names) <= (1 if pages else 3) and links.SESSIONS_FOLDER not in folders:  # a few
         name_part = "|".join(n.translate(ESCAPED) for n in sorted(names))
