@@ -213,11 +213,9 @@ def _layout(text: CardText) -> list[_Line]:
         def sizes(*base: int, s: float = scale) -> tuple[int, ...]:
             return tuple(max(20, round(b * s)) for b in base)
 
-        placed: list[_Line] = []
-        y = MARGIN - 8
         font, lines = _fit(text.eyebrow.upper(), sizes(34, 30, 26), CONTENT, 1, bold=True)
-        placed.append(_Line(font, lines[0], y, soft=True))
-        y += round(64 * scale)
+        placed = [_Line(font, lines[0], MARGIN - 8, soft=True)]
+        y = MARGIN - 8 + round(64 * scale)
         font, lines = _fit(text.title, sizes(104, 92, 80, 68), CONTENT, 2, bold=True)
         for line in lines:
             placed.append(_Line(font, line, y))
