@@ -16,12 +16,15 @@ GZIP_LEVEL = 9
 # times as long (16 ms against 0.4 ms for an 11 kB page), which a build of every
 # page of 10,000 sessions cannot afford. Quality 5 is still ~8% smaller than gzip -9.
 BROTLI_QUALITY = 5
+# A 1 MiB window (brotli's default is 4 MiB): the whole of any page or small feed.
+BROTLI_WINDOW_BITS = 20
 # Below this, compression saves less than a TCP segment's headers cost to negotiate.
 MIN_SIZE = 256
 # A brotli form is kept where it is this much smaller than gzip's, else not worth a file to write
 # and link at every version: a session's .ics, 779 bytes against 787 (the feed: 40 kB against 71).
 BROTLI_GAIN = 0.95
 IDENTITY = "identity"
+ETAG_LENGTH = 32
 ETAG_SUFFIX = {"br": "-br", "gzip": "-gz", IDENTITY: ""}
 
 
@@ -39,10 +42,6 @@ def gzip_bytes(body: bytes) -> bytes:
     return packer.compress(body) + packer.flush()
 
 
-# A 1 MiB window (brotli's default is 4 MiB): the whole of any page or small feed.
-BROTLI_WINDOW_BITS = 20
-
-
 def brotli_bytes(body: bytes) -> bytes:
     """brotli of `body`, byte for byte reproducible (fixed quality and window)."""
     return brotli.compress(body, quality=BROTLI_QUALITY, lgwin=BROTLI_WINDOW_BITS)
@@ -53,9 +52,6 @@ def compressed(body: bytes) -> dict[str, bytes]:
     smaller first, as nginx's brotli_static before gzip_static)."""
     gzip, br = gzip_bytes(body), brotli_bytes(body)
     return {"br": br, "gzip": gzip} if len(br) <= len(gzip) * BROTLI_GAIN else {"gzip": gzip}
-
-
-ETAG_LENGTH = 32
 
 
 def choose(accept_encoding: str | None, codings: tuple[str, ...]) -> str:

@@ -34,6 +34,8 @@ from agenda.model import Change, Revision, Schedule, Status, city_slug, iso
 
 FORMAT = "agenda-published/1"
 PLANNED_KEY = re.compile(SLUG.pattern.removesuffix(r"\Z") + r"/[0-9]+\Z")  # series-id/5
+# Sorted keys, one schedule line per JSON line.
+LAYOUT: dict[str, Any] = {"ensure_ascii": False, "sort_keys": True, "indent": 1}
 
 
 class PublishedError(AgendaError):
@@ -148,10 +150,6 @@ def _entry_json(entry: Entry) -> dict[str, Any]:
         revisions=[_revision_json(r) for r in entry.revisions],
         sequence=entry.sequence, uid=entry.uid, withdrawn=iso(entry.withdrawn),
     )
-
-
-# Sorted keys, one schedule line per JSON line.
-LAYOUT: dict[str, Any] = {"ensure_ascii": False, "sort_keys": True, "indent": 1}
 
 
 def _document(version: Version, schedule_name: str) -> dict[str, Any]:

@@ -53,6 +53,8 @@ ATOM_TYPE = "application/atom+xml; charset=utf-8"
 JSON_TYPE = "application/json"
 SCHEMA_TYPE = "application/schema+json"
 PNG_TYPE = "image/png"
+PARTS = "/_parts/"  # what documents are made of, kept for the next build; never served
+PART_TYPE = "application/x-agenda-part"  # not compressed, not listed for static hosts
 # Browsers and proxies may reuse an answer 5 minutes (calendars poll far less; ETags are cheap).
 CACHE_CONTROL = "public, max-age=300"
 # RFC 8288 'describedby': where a client finds the schema of a JSON document.
@@ -152,10 +154,6 @@ def _clamped(document: Document, since: datetime | None) -> Document:
     if document.modified is not None and (since is None or document.modified > since):
         return dataclasses.replace(document, modified=since)
     return document
-
-
-PARTS = "/_parts/"  # what documents are made of, kept for the next build; never served
-PART_TYPE = "application/x-agenda-part"  # not compressed, not listed for static hosts
 
 
 def fingerprints(schedule: Schedule) -> dict[str, str]:
