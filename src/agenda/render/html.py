@@ -248,7 +248,6 @@ def event_jsonld(
     if session.start is None or session.end is None:
         return None  # Google requires startDate: no date, no structured data
     page = links.page_url(calendar, session)
-    previous = None if session.is_cancelled else session.previous_start
     people = (*session.speakers, *((session.moderator,) if session.moderator else ()))
     data: dict[str, Any] = {
         "@context": "https://schema.org",
@@ -257,7 +256,7 @@ def event_jsonld(
         "startDate": session.start.isoformat(),
         "endDate": session.end.isoformat(),
         "eventAttendanceMode": "https://schema.org/OnlineEventAttendanceMode",
-        "eventStatus": RESCHEDULED if previous
+        "eventStatus": RESCHEDULED if (previous := session.moved_from)
         else CANCELLED if session.is_cancelled else SCHEDULED,
         # A private join link must not be published; the page is where people go instead.
         "location": {"@type": "VirtualLocation", "url": session.public_video_url or page},

@@ -171,36 +171,28 @@ def people(session: Session) -> list[tuple[str, str]]:
     return [(label, person_line(p.name, p.role)) for label, p in roles]
 
 
-def moved_earlier(session: Session) -> bool:
-    """True for a session moved to an earlier date than first planned: « avancée »."""
-    return (session.previous_start is not None and session.start is not None
-            and session.start < session.previous_start)
-
-
 def moved_label(session: Session) -> str:
-    """'Avancé' for a session moved earlier, else 'Reporté'."""
-    return ADVANCED_LABEL if moved_earlier(session) else RESCHEDULED_LABEL
+    """'Avancé' for a session moved to an earlier date than first planned, else 'Reporté'."""
+    earlier = session.moved_from and session.start and session.start < session.moved_from
+    return ADVANCED_LABEL if earlier else RESCHEDULED_LABEL
 
 
 def moved_word(session: Session) -> str:
     """'avancée' or 'reportée', as in « Séance reportée »."""
-    return "avancée" if moved_earlier(session) else "reportée"
+    return "avancée" if moved_label(session) == ADVANCED_LABEL else "reportée"
 
 
 def announcement_title(session: Session, locale: str = "fr", over: bool = False) -> str:
     """A feed entry's title: headline and when, marked 'Reporté' when moved and not cancelled."""
     text = f"{headline(session)}, {when(session, locale, over)}"
-    if session.previous_start is not None and not session.is_cancelled:
-        return f"{moved_label(session)} : {text} (au lieu du {former_start(session, locale)})"
-    return text
+    former = former_start(session, locale)
+    return f"{moved_label(session)} : {text} (au lieu du {former})" if former else text
 
 
 def former_start(session: Session, locale: str = "fr") -> str:
     """'mercredi 15 décembre 2021 à 8 h 45': when a rescheduled session was first planned; ""
     once it is cancelled, which is then all there is to tell (every output says it so)."""
-    if session.previous_start is None or session.is_cancelled:
-        return ""
-    return short_moment(session.previous_start, locale)
+    return short_moment(session.moved_from, locale) if session.moved_from else ""
 
 
 def when_in_zone(session: Session | Planned, locale: str = "fr", over: bool = False) -> str:
@@ -268,7 +260,7 @@ def shown_status(session: Session, past: bool = False) -> str:
         return STATUS_LABELS[session.status]
     if session.held or past:
         return HELD_LABEL
-    return moved_label(session) if session.previous_start else \
+    return moved_label(session) if session.moved_from else \
         STATUS_LABELS[session.status] if session.is_dated else UNDATED_LABEL
 
 
