@@ -269,8 +269,12 @@ def check_page(folder: Folder, session: Session, member: dict[str, Any]) -> Elem
     page = folder.page(f"/events/{session.id}")
     assert text(page.find(".//title")).startswith(member["headline"])
     assert [text(p) for p in classed(page, "p", "badge")] == [member["status_label"]]
-    # A cancellation is all there is to tell (the change log keeps a move).
+    # A cancellation is all there is to tell (the change log keeps a move); a session not
+    # confirmed is said so, on its page as everywhere, and one the file says took place is not.
     assert not (member["rescheduled"] and member["status"] == "cancelled")
+    notices, unconfirmed = " ".join(text(p) for p in classed(page, "p", "notice")), "Non confirmé"
+    assert ("confirm" in notices) == (member["status_label"] == unconfirmed), notices
+    assert member["headline"].startswith(unconfirmed) == (member["status_label"] == unconfirmed)
     assert text(page.find(".//dd")) == plain(member["when"])
     if member["status"] == "cancelled":  # no date will come: none is promised beside « Annulé »
         assert "à venir" not in member["when"]
@@ -353,6 +357,31 @@ def check_lists(folder: Folder, agenda: Element, embed: Element, session: Sessio
             member["registration_url"])
 
 
+def check_tense(folder: Folder, agenda: Element, session: Session, member: dict[str, Any],
+                page: Element, now: datetime) -> None:
+    """Once it is over, none of its outputs says it is still to be confirmed."""
+    if not session.is_over(now):
+        return
+    said = [text(page), *(m.get("content") or "" for m in page.iter("meta")), *strings(member)]
+    said += [text(card) for card in linking(classed(agenda, "li", "card"), f"/events/{session.id}")]
+    for path in ("/rss.xml", "/atom.xml"):
+        said += [t for e in folder.feed(path).entries if e.id.partition("#")[0] == member["url"]
+                 for t in (e.title, e.summary, e.content[0].value)]
+    if session.is_dated:
+        event = folder.events("/calendar.ics")[member["uid"]]
+        said += [str(event["SUMMARY"]), str(event["DESCRIPTION"])]
+    assert [t for t in said if "à confirmer" in plain(t).lower()] == []
+
+
+def strings(value: object) -> list[str]:
+    """Every string in a JSON document."""
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
 def check_schedule(folder: Folder, version: Version, now: datetime) -> None:
     """Counts and planned dates: the same in the JSON, the calendars and the pages; then each
     session, and what is left of a withdrawn one: its page, saying so."""
@@ -407,6 +436,7 @@ def check_schedule(folder: Folder, version: Version, now: datetime) -> None:
         page = check_page(folder, session, member)
         check_feeds(folder, session, member, page, now)
         check_lists(folder, agenda, embed, session, member, now)
+        check_tense(folder, agenda, session, member, page, now)
 
 
 LYON = {"id": "s0", "series": "s", "city": "Lyon", "status": "confirmed"}  # no date, not announced
@@ -431,6 +461,11 @@ DATED = LYON | {"start": SPRING, "end": SPRING + timedelta(hours=1), "announced"
 # Cancelled without a date: the embed said « date à venir, » with nothing after the comma, and
 # every output « date à venir » beside « Annulé ».
 @example((head("Europe/Paris", False), [LYON | {"status": "cancelled"}], [], 0))
+# Tentative, read after its date: every output still said it was « à confirmer »; with a replay,
+# « À confirmer » beside « Revoir la matinale ».
+@example((head("Europe/Paris", False), [DATED | {"status": "tentative"}], [], 200))
+@example((head("Europe/Paris", False), [DATED | {"status": "tentative", "replay_url":
+                                                  "https://replay.example.org/s0"}], [], 0))
 def test_every_output_says_what_the_json_says(
     history: tuple[str, list[dict[str, Any]], list[Any], int],
 ) -> None:

@@ -173,7 +173,7 @@ def test_an_agenda_card_of_a_session_without_a_date_says_so_once() -> None:
 
 def test_a_tentative_session_moved_is_still_to_be_confirmed_in_the_feeds_body() -> None:
     """Moved while tentative, its page said « reportée » and « restent à confirmer », its feed
-    entry's body « reportée » alone: the body dropped what the title (« À confirmer : ») said."""
+    entry's body « reportée » alone: the body dropped what the title (« Non confirmé : ») said."""
     text = MINIMAL + LYON_OCTOBER + 'status = "tentative"\n'
     first = first_version(text.encode(), "s.toml")
     version, _ = next_version(first, text.replace("2026-10-21T", "2026-10-28T").encode(),
@@ -185,7 +185,7 @@ def test_a_tentative_session_moved_is_still_to_be_confirmed_in_the_feeds_body() 
     assert "reportée" in notices and "à confirmer" in notices
     for entry in parsed.entries:
         body = lxml.html.fromstring(entry.content[0].value).text_content()
-        assert "reportée" in body and "à confirmer" in body.lower(), entry.title
+        assert "reportée" in body and "non confirmée" in body.lower(), entry.title
 
 
 def test_a_session_cannot_be_both_cancelled_and_held() -> None:
@@ -231,6 +231,44 @@ def told(schedule: Schedule, session_id: str, now: datetime) -> dict[str, list[s
                                                 ).walk("VEVENT")
         said["ics"] = [str(event["SUMMARY"]), str(event["DESCRIPTION"])]
     return {k: [v.replace("\xa0", " ") for v in texts] for k, texts in said.items()}
+
+
+def test_a_tentative_session_over_is_not_still_to_be_confirmed() -> None:
+    """Tentative, its date gone by: every output still said « À confirmer » (badge, titles, the
+    JSON's label and headline, the calendar's SUMMARY), the feeds « Date à confirmer » and the
+    page's description « à confirmer »: a date in the past still to be confirmed. It reads « Non
+    confirmé », before its date and after (a copy added to a calendar never updates), the same
+    word in every output; whether it took place, nobody said."""
+    schedule = first_version((MINIMAL + LYON_OCTOBER + 'status = "tentative"\n').encode(),
+                             "s.toml").schedule
+    said = told(schedule, "lyon", AFTER)
+    everything = [t for texts in said.values() for t in texts]
+    assert [t for t in everything if "à confirmer" in t.lower()] == []
+    document = json.loads(json_api.session_bytes(schedule, schedule.session("lyon"), AFTER))
+    word = document["status_label"]
+    assert said["ics"][0] == document["headline"] == f"{word} : Série : Lyon"
+    assert word.lower() == "non confirmé"
+    assert [t for t in everything if "a eu lieu" in t or "Tenue" in t] == []
+    for where in ("page", "agenda", "feeds"):
+        assert any(word in t for t in said[where]), where
+
+
+@pytest.mark.parametrize("known", ['replay_url = "https://video.example.org/r"\n',
+                                   "held = true\n"])
+def test_a_tentative_session_known_to_be_held_is_held_everywhere(known: str) -> None:
+    """Tentative, with a replay (or `held`): its badge and the JSON said « À confirmer », every
+    title « À confirmer : », its description « séance tenue, date non communiquée, à confirmer »
+    beside « Revoir la matinale »: the file says it took place, which settles it."""
+    text = MINIMAL + LYON_OCTOBER + 'status = "tentative"\n' + known
+    if known.startswith("held"):  # `held` is for a session without a date
+        text = re.sub(r"(start|end) = .*\n", "", text)
+    schedule = first_version(text.encode(), "s.toml").schedule
+    for now in (NOW, AFTER):
+        said = told(schedule, "lyon", now)
+        document = json.loads(json_api.session_bytes(schedule, schedule.session("lyon"), now))
+        assert document["status_label"] == "Tenue"
+        assert [t for texts in said.values() for t in texts if "confirm" in t.lower()] == []
+        assert said["ics"][:1] in ([], [document["headline"]])
 
 
 def test_a_session_moved_then_cancelled_reads_cancelled_everywhere() -> None:

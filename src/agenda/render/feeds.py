@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
-from agenda.model import Contact, Revision, Schedule, Session, Status, latest_update
+from agenda.model import Contact, Revision, Schedule, Session, latest_update
 from agenda.render import links, wording
 from agenda.render.cards import draw, session_image, session_text
 
@@ -84,8 +84,8 @@ def entry_html(schedule: Schedule, session: Session, over: bool) -> str:
     elif former := _text(wording.former_start(session, info.language)):
         moved = wording.moved_word(session)
         html.append(f"<p><strong>Séance {moved}.</strong> Elle était prévue le {former}.</p>")
-    if session.status is Status.TENTATIVE:  # moved too: the new date is not confirmed either
-        html.append("<p><strong>Date à confirmer.</strong></p>")
+    if wording.off_label(session) and not session.is_cancelled:  # moved too: nor is the new date
+        html.append("<p><strong>Séance non confirmée.</strong></p>")
     if session.title:
         html.append(f"<p><strong>Thème :</strong> {_text(session.title)}</p>")
     if people := [f"<li>{label} : {_text(line)}</li>" for label, line in wording.people(session)]:

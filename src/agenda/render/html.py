@@ -65,7 +65,6 @@ class SessionView:
     duration: str | None
     status: str
     status_class: str
-    tentative: bool
     theme: str = ""
     path: str = ""
     url: str = ""
@@ -103,7 +102,6 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
         status=wording.shown_status(session, past),
         status_class=wording.status_class(session, past),
         cancelled=session.is_cancelled,
-        tentative=session.status is Status.TENTATIVE,
         previous=wording.former_start(session, locale) or None,
         past=past,
         speakers=tuple(wording.person_line(p.name, p.role) for p in session.speakers),
@@ -137,7 +135,6 @@ def _planned_view(calendar: CalendarInfo, planned: Planned) -> SessionView:
         duration=wording.duration(planned.end - planned.start),
         status=wording.PLANNED_LABEL,
         status_class="planned",
-        tentative=True,
         sort_key=(False, planned.start.timestamp(), planned.number, ""),
     )
 
