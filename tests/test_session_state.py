@@ -297,3 +297,14 @@ def test_a_session_moved_then_cancelled_reads_cancelled_everywhere() -> None:
             ] == []
     page = lxml.html.fromstring(html.session_page(schedule, lyon, later))
     assert "nouvelle date" in page.xpath("string(//ol[@class='history'])")
+
+
+def test_a_session_cancelled_and_over_is_not_told_as_to_come() -> None:
+    """Cancelled, its date gone by: its news entries still said « Cette matinale n’aura pas
+    lieu », what the page (« Cette séance est annulée. ») and the calendar (« Séance annulée. »)
+    say in words true at any time."""
+    schedule = first_version((MINIMAL + LYON_OCTOBER + 'status = "cancelled"\n').encode(),
+                             "s.toml").schedule
+    said = told(schedule, "lyon", AFTER)
+    assert [t for texts in said.values() for t in texts if "aura pas lieu" in t] == []
+    assert all("Séance annulée." in body for body in said["feeds"][2::3]), said["feeds"]

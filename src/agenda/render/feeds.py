@@ -79,13 +79,11 @@ def entry_html(schedule: Schedule, session: Session, over: bool) -> str:
     html: list[str] = []
     if session.replay_url:  # once the session took place, its recording is what readers want
         html.append(f"<p><strong>Revoir la matinale :</strong> {_link(session.replay_url)}</p>")
-    if session.is_cancelled:
-        html.append("<p><strong>Séance annulée.</strong> Cette matinale n’aura pas lieu.</p>")
-    elif former := _text(wording.former_start(session, info.language)):
+    if off := wording.off_label(session):  # words true before the date and after it, as the page's
+        html.append(f"<p><strong>Séance {off.lower()}e.</strong></p>")  # annulée, non confirmée
+    if former := _text(wording.former_start(session, info.language)):  # none once cancelled
         moved = wording.moved_word(session)
         html.append(f"<p><strong>Séance {moved}.</strong> Elle était prévue le {former}.</p>")
-    if wording.off_label(session) and not session.is_cancelled:  # moved too: nor is the new date
-        html.append("<p><strong>Séance non confirmée.</strong></p>")
     if session.title:
         html.append(f"<p><strong>Thème :</strong> {_text(session.title)}</p>")
     if people := [f"<li>{label} : {_text(line)}</li>" for label, line in wording.people(session)]:
