@@ -255,8 +255,10 @@ def check_calendars(folder: Folder, schedule: Schedule, session: Session,
         == event.to_ical()
     assert event.decoded("DTSTART") == instant(member["start"])
     assert event.decoded("DTEND") == instant(member["end"])
+    # The file's status, as RFC 5545 says it; a tentative one the file says took place was held.
+    held = member["status"] == "tentative" and member["status_label"] == "Tenue"
     assert (str(event["SUMMARY"]), str(event["STATUS"]).lower(), int(event["SEQUENCE"])) == (
-        member["headline"], member["status"], member["sequence"])
+        member["headline"], "confirmed" if held else member["status"], member["sequence"])
     conference = event.get("CONFERENCE")
     assert (str(conference) if conference else None) == member["video_url"]
     details = str(event["DESCRIPTION"])

@@ -230,6 +230,7 @@ def told(schedule: Schedule, session_id: str, now: datetime) -> dict[str, list[s
         (event,) = icalendar.Calendar.from_ical(ical.session_bytes(schedule, session)
                                                 ).walk("VEVENT")
         said["ics"] = [str(event["SUMMARY"]), str(event["DESCRIPTION"])]
+        said["STATUS"] = [str(event["STATUS"])]
     return {k: [v.replace("\xa0", " ") for v in texts] for k, texts in said.items()}
 
 
@@ -258,7 +259,8 @@ def test_a_tentative_session_over_is_not_still_to_be_confirmed() -> None:
 def test_a_tentative_session_known_to_be_held_is_held_everywhere(known: str) -> None:
     """Tentative, with a replay (or `held`): its badge and the JSON said « À confirmer », every
     title « À confirmer : », its description « séance tenue, date non communiquée, à confirmer »
-    beside « Revoir la matinale »: the file says it took place, which settles it."""
+    beside « Revoir la matinale », its calendar event STATUS:TENTATIVE: the file says it took
+    place, which settles it."""
     text = MINIMAL + LYON_OCTOBER + 'status = "tentative"\n' + known
     if known.startswith("held"):  # `held` is for a session without a date
         text = re.sub(r"(start|end) = .*\n", "", text)
@@ -267,6 +269,7 @@ def test_a_tentative_session_known_to_be_held_is_held_everywhere(known: str) -> 
         said = told(schedule, "lyon", now)
         document = json.loads(json_api.session_bytes(schedule, schedule.session("lyon"), now))
         assert document["status_label"] == "Tenue"
+        assert said.pop("STATUS", ["CONFIRMED"]) == ["CONFIRMED"]
         assert [t for texts in said.values() for t in texts if "confirm" in t.lower()] == []
         assert said["ics"][:1] in ([], [document["headline"]])
 
