@@ -264,6 +264,7 @@ def check_calendars(folder: Folder, schedule: Schedule, session: Session,
     details = str(event["DESCRIPTION"])
     assert member["registration_url"] is None or member["registration_url"] in details
     assert ("initialement prévue" in details) == member["rescheduled"]
+    assert ("Séance annulée." in details) == (member["status"] == "cancelled")
 
 
 def check_page(folder: Folder, session: Session, member: dict[str, Any]) -> Element:
@@ -333,6 +334,8 @@ def check_feeds(folder: Folder, session: Session, member: dict[str, Any], page: 
             for url in (member["registration_url"], member["video_url"], member["replay_url"]):
                 assert url is None or url in body, url
             assert ("Elle était prévue le" in body) == member["rescheduled"]
+            assert ("Séance annulée." in body) == (member["status"] == "cancelled")
+            assert ("Séance non confirmée." in body) == (member["status_label"] == "Non confirmé")
         for entry in entries:
             page_of, _, anchor = entry.id.partition("#")
             if page_of == page_id and anchor:
