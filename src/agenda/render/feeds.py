@@ -79,8 +79,8 @@ def entry_html(schedule: Schedule, session: Session, over: bool) -> str:
     html: list[str] = []
     if session.replay_url:  # once the session took place, its recording is what readers want
         html.append(f"<p><strong>Revoir la matinale :</strong> {_link(session.replay_url)}</p>")
-    if off := wording.off_label(session):  # words true before the date and after it, as the page's
-        html.append(f"<p><strong>Séance {off.lower()}e.</strong></p>")  # annulée, non confirmée
+    if off := wording.off_label(session):  # « Séance annulée. », « … non confirmée. »: at any time
+        html.append(f"<p><strong>Séance {off.lower()}e.</strong></p>")
     if former := _text(wording.former_start(session, info.language)):  # none once cancelled
         moved = wording.moved_word(session)
         html.append(f"<p><strong>Séance {moved}.</strong> Elle était prévue le {former}.</p>")
