@@ -99,7 +99,7 @@ def test_add_links_of_a_tentative_session_say_it_is_to_be_confirmed(
     """A one-off copy in a calendar is never updated: it must not pass for a firm date."""
     for host, query in add_links(schedule_with(status="tentative")).items():
         title = query["text" if host == "calendar.google.com" else "subject"]
-        assert title.startswith("À confirmer"), host
+        assert title.startswith("Non confirmé"), host
 
 
 LONG_THEME = "La ville de demain, « durable » & solidaire ? 🚲 " * 20

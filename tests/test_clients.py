@@ -210,7 +210,7 @@ def test_a_tentative_event_says_so_in_its_summary(served: dict[str, bytes]) -> N
             if str(event["STATUS"]) == "TENTATIVE":
                 tentative += 1
                 summary = str(event["SUMMARY"])
-                assert summary.startswith("À confirmer") or summary.endswith("à annoncer"), key
+                assert summary.startswith("Non confirmé") or summary.endswith("à annoncer"), key
     assert tentative
 
 

@@ -134,7 +134,7 @@ def test_feed_public_video_link_is_clickable(
 def test_feed_cancelled_entry_says_so(path: str, several_client: FlaskClient) -> None:
     entry = entries(several_client.get(path).data)["annulee"]
     assert entry.title.startswith("Annulé : ")
-    assert lines(entry)[0] == "Séance annulée. Cette matinale n’aura pas lieu."
+    assert lines(entry)[0] == "Séance annulée."
     # No invitation to register for a session that will not take place.
     assert "https://example.org/inscription/tours" not in entry.hrefs()
 

@@ -171,7 +171,7 @@ def test_rss_order_follows_announcements_not_events() -> None:
     ]
 
 
-def test_rss_tentative_item_marked_a_confirmer() -> None:
+def test_rss_tentative_item_marked_non_confirme() -> None:
     schedule = parse_schedule(
         MINIMAL
         + """
@@ -189,6 +189,6 @@ def test_rss_tentative_item_marked_a_confirmer() -> None:
     (item,) = channel(feeds.rss_bytes(schedule, schedule.sessions)).findall("item")
     # 1 June 2022 is a Wednesday.
     assert plain(item.findtext("title")) == (
-        "À confirmer : Série n° 7 : Metz, mercredi 1er juin 2022, 9 h – 10 h 30"
+        "Non confirmé : Série n° 7 : Metz, mercredi 1er juin 2022, 9 h – 10 h 30"
     )
     assert item.findtext("pubDate") == "Mon, 02 May 2022 00:00:00 +0200"

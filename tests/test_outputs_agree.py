@@ -255,14 +255,16 @@ def check_calendars(folder: Folder, schedule: Schedule, session: Session,
         == event.to_ical()
     assert event.decoded("DTSTART") == instant(member["start"])
     assert event.decoded("DTEND") == instant(member["end"])
+    # The file's status, as RFC 5545 says it; a tentative one the file says took place was held.
+    held = member["status"] == "tentative" and member["status_label"] == "Tenue"
     assert (str(event["SUMMARY"]), str(event["STATUS"]).lower(), int(event["SEQUENCE"])) == (
-        member["headline"], member["status"], member["sequence"])
+        member["headline"], "confirmed" if held else member["status"], member["sequence"])
     conference = event.get("CONFERENCE")
     assert (str(conference) if conference else None) == member["video_url"]
     details = str(event["DESCRIPTION"])
     assert member["registration_url"] is None or member["registration_url"] in details
-    assert ("initialement prévue" in details) == (
-        member["rescheduled"] and member["status"] != "cancelled")
+    assert ("initialement prévue" in details) == member["rescheduled"]
+    assert ("Séance annulée." in details) == (member["status"] == "cancelled")
 
 
 def check_page(folder: Folder, session: Session, member: dict[str, Any]) -> Element:
@@ -270,6 +272,12 @@ def check_page(folder: Folder, session: Session, member: dict[str, Any]) -> Elem
     page = folder.page(f"/events/{session.id}")
     assert text(page.find(".//title")).startswith(member["headline"])
     assert [text(p) for p in classed(page, "p", "badge")] == [member["status_label"]]
+    # A cancellation is all there is to tell (the change log keeps a move); a session not
+    # confirmed is said so, on its page as everywhere, and one the file says took place is not.
+    assert not (member["rescheduled"] and member["status"] == "cancelled")
+    notices, unconfirmed = " ".join(text(p) for p in classed(page, "p", "notice")), "Non confirmé"
+    assert ("confirm" in notices) == (member["status_label"] == unconfirmed), notices
+    assert member["headline"].startswith(unconfirmed) == (member["status_label"] == unconfirmed)
     assert text(page.find(".//dd")) == plain(member["when"])
     if member["status"] == "cancelled":  # no date will come: none is promised beside « Annulé »
         assert "à venir" not in member["when"]
@@ -325,8 +333,9 @@ def check_feeds(folder: Folder, session: Session, member: dict[str, Any], page: 
             body = entry.content[0].value
             for url in (member["registration_url"], member["video_url"], member["replay_url"]):
                 assert url is None or url in body, url
-            assert ("Elle était prévue le" in body) == (
-                member["rescheduled"] and member["status"] != "cancelled")
+            assert ("Elle était prévue le" in body) == member["rescheduled"]
+            assert ("Séance annulée." in body) == (member["status"] == "cancelled")
+            assert ("Séance non confirmée." in body) == (member["status_label"] == "Non confirmé")
         for entry in entries:
             page_of, _, anchor = entry.id.partition("#")
             if page_of == page_id and anchor:
@@ -341,8 +350,7 @@ def check_lists(folder: Folder, agenda: Element, embed: Element, session: Sessio
     (card,) = linking(classed(agenda, "li", "card"), path)
     assert [text(p) for p in classed(card, "p", "badge")] == [member["status_label"]]
     assert bool(linking([card], session.registration_url)) == bool(member["registration_url"])
-    moved = member["rescheduled"] and member["status"] != "cancelled"
-    assert bool(classed(card, "p", "note")) == moved  # as the page, calendars, feeds, card
+    assert bool(classed(card, "p", "note")) == member["rescheduled"]  # as every other output
     assert [text(p) for p in classed(card, "p", "when")] in ([plain(member["when"])], [])
     shown = linking(embed.findall(".//li"), path)
     assert len(shown) == (not session.is_over(now))
@@ -352,6 +360,31 @@ def check_lists(folder: Folder, agenda: Element, embed: Element, session: Sessio
         assert [text(w) for w in classed(item, "span", "embed-when")] == [plain(member["when"])]
         assert bool(linking([item], session.registration_url)) == bool(
             member["registration_url"])
+
+
+def check_tense(folder: Folder, agenda: Element, session: Session, member: dict[str, Any],
+                page: Element, now: datetime) -> None:
+    """Once it is over, none of its outputs says it is still to be confirmed, or will not be."""
+    if not session.is_over(now):
+        return
+    said = [text(page), *(m.get("content") or "" for m in page.iter("meta")), *strings(member)]
+    said += [text(card) for card in linking(classed(agenda, "li", "card"), f"/events/{session.id}")]
+    for path in ("/rss.xml", "/atom.xml"):
+        said += [t for e in folder.feed(path).entries if e.id.partition("#")[0] == member["url"]
+                 for t in (e.title, e.summary, e.content[0].value)]
+    if session.is_dated:
+        event = folder.events("/calendar.ics")[member["uid"]]
+        said += [str(event["SUMMARY"]), str(event["DESCRIPTION"])]
+    assert [t for t in said if "à confirmer" in plain(t).lower() or "aura pas lieu" in t] == []
+
+
+def strings(value: object) -> list[str]:
+    """Every string in a JSON document."""
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in strings(v)]
+    return [value] if isinstance(value, str) else []
 
 
 def check_schedule(folder: Folder, version: Version, now: datetime) -> None:
@@ -408,6 +441,7 @@ def check_schedule(folder: Folder, version: Version, now: datetime) -> None:
         page = check_page(folder, session, member)
         check_feeds(folder, session, member, page, now)
         check_lists(folder, agenda, embed, session, member, now)
+        check_tense(folder, agenda, session, member, page, now)
 
 
 LYON = {"id": "s0", "series": "s", "city": "Lyon", "status": "confirmed"}  # no date, not announced
@@ -432,6 +466,13 @@ DATED = LYON | {"start": SPRING, "end": SPRING + timedelta(hours=1), "announced"
 # Cancelled without a date: the embed said « date à venir, » with nothing after the comma, and
 # every output « date à venir » beside « Annulé ».
 @example((head("Europe/Paris", False), [LYON | {"status": "cancelled"}], [], 0))
+# Tentative, read after its date: every output still said it was « à confirmer »; with a replay,
+# « À confirmer » beside « Revoir la matinale ».
+@example((head("Europe/Paris", False), [DATED | {"status": "tentative"}], [], 200))
+@example((head("Europe/Paris", False), [DATED | {"status": "tentative", "replay_url":
+                                                  "https://replay.example.org/s0"}], [], 0))
+# Cancelled, read after its date: its news entries said « Cette matinale n’aura pas lieu. »
+@example((head("Europe/Paris", False), [DATED | {"status": "cancelled"}], [], 200))
 def test_every_output_says_what_the_json_says(
     history: tuple[str, list[dict[str, Any]], list[Any], int],
 ) -> None:

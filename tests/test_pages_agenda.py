@@ -125,7 +125,7 @@ def test_agenda_cancelled_session_is_visibly_cancelled(several: Schedule) -> Non
 
 def test_agenda_tentative_and_rescheduled_sessions_say_so(several: Schedule) -> None:
     page = parse(html.agenda_page(several, SUMMER_2021))
-    assert "À confirmer" in card_text(page, "provisoire")
+    assert "Non confirmé" in card_text(page, "provisoire")
     assert "Reporté" in card_text(page, "reportee")
     assert "Initialement prévue le mercredi 15 décembre 2021" in card_text(page, "reportee")
 

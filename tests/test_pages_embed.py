@@ -45,7 +45,7 @@ def test_embed_marks_cancelled_and_tentative(several: Schedule) -> None:
     page = lxml.html.fromstring(html.embed_page(several, SUMMER_2021))
     words = " ".join(page.text_content().split())
     assert "Annulé" in words
-    assert "À confirmer" in words
+    assert "Non confirmé" in words
 
 
 def test_embed_says_when_a_moved_session_was_planned_and_in_which_zone(

@@ -1,4 +1,4 @@
-"""Labels that say what is true: « Tenue », « À confirmer : », past sessions, meta descriptions,
+"""Labels that say what is true: « Tenue », « Non confirmé : », past sessions, meta descriptions,
 and one name per landmark on the agenda."""
 
 from __future__ import annotations
@@ -72,11 +72,11 @@ def test_labels_past_public_video_is_not_offered_to_follow(several: Schedule) ->
     assert after.xpath(follow) == []
 
 
-def test_labels_tentative_title_says_a_confirmer(several: Schedule) -> None:
+def test_labels_tentative_title_says_non_confirme(several: Schedule) -> None:
     page = session(several, "provisoire", BEFORE_ALL)
-    assert text(page.xpath("//title")[0]).startswith("À confirmer : Autres rencontres : Nantes")
-    assert meta(page)["og:title"] == "À confirmer : Autres rencontres : Nantes"
-    assert meta(page)["twitter:title"] == "À confirmer : Autres rencontres : Nantes"
+    assert text(page.xpath("//title")[0]).startswith("Non confirmé : Autres rencontres : Nantes")
+    assert meta(page)["og:title"] == "Non confirmé : Autres rencontres : Nantes"
+    assert meta(page)["twitter:title"] == "Non confirmé : Autres rencontres : Nantes"
 
 
 def test_labels_cancelled_title_still_says_annule(several: Schedule) -> None:
@@ -84,7 +84,7 @@ def test_labels_cancelled_title_still_says_annule(several: Schedule) -> None:
     assert meta(page)["og:title"] == "Annulé : Matinales d’essai n° 4 : Tours"
 
 
-@pytest.mark.parametrize(("status", "word"), [("tentative", "À confirmer"),
+@pytest.mark.parametrize(("status", "word"), [("tentative", "Non confirmé"),
                                               ("cancelled", "Annulé")])
 def test_labels_every_title_of_a_session_says_it_is_uncertain_or_off(
     write_schedule, status: str, word: str

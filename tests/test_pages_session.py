@@ -144,9 +144,9 @@ def test_session_jsonld_rescheduled_session_gives_previous_start(several: Schedu
     assert "elle était prévue le mercredi 15 décembre 2021" in text(page.xpath("//main")[0])
 
 
-def test_session_page_tentative_says_a_confirmer(several: Schedule) -> None:
+def test_session_page_tentative_says_non_confirme(several: Schedule) -> None:
     page = render(several, "provisoire", BEFORE_2021)
-    assert "À confirmer" in text(page.xpath("//main")[0])
+    assert "Non confirmé" in text(page.xpath("//main")[0])
     [event] = jsonld(page)
     assert event["eventStatus"] == SCHEMA + "EventScheduled"
 

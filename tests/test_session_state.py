@@ -26,6 +26,7 @@ from dateutil.rrule import rrulestr
 from agenda import site
 from agenda.errors import ScheduleError
 from agenda.loader import parse_schedule
+from agenda.model import Schedule
 from agenda.published import first_version, next_version
 from agenda.render import feeds, html, ical, json_api
 from tests.conftest import LYON_OCTOBER, MINIMAL, ROOT
@@ -172,7 +173,7 @@ def test_an_agenda_card_of_a_session_without_a_date_says_so_once() -> None:
 
 def test_a_tentative_session_moved_is_still_to_be_confirmed_in_the_feeds_body() -> None:
     """Moved while tentative, its page said « reportée » and « restent à confirmer », its feed
-    entry's body « reportée » alone: the body dropped what the title (« À confirmer : ») said."""
+    entry's body « reportée » alone: the body dropped what the title (« Non confirmé : ») said."""
     text = MINIMAL + LYON_OCTOBER + 'status = "tentative"\n'
     first = first_version(text.encode(), "s.toml")
     version, _ = next_version(first, text.replace("2026-10-21T", "2026-10-28T").encode(),
@@ -184,7 +185,7 @@ def test_a_tentative_session_moved_is_still_to_be_confirmed_in_the_feeds_body() 
     assert "reportée" in notices and "à confirmer" in notices
     for entry in parsed.entries:
         body = lxml.html.fromstring(entry.content[0].value).text_content()
-        assert "reportée" in body and "à confirmer" in body.lower(), entry.title
+        assert "reportée" in body and "non confirmée" in body.lower(), entry.title
 
 
 def test_a_session_cannot_be_both_cancelled_and_held() -> None:
@@ -200,3 +201,113 @@ def test_a_session_cannot_be_both_cancelled_and_held() -> None:
     assert not jsonschema.Draft7Validator(schema).is_valid(document)
     assert jsonschema.Draft7Validator(schema).is_valid(document | {"sessions": [
         {k: v for k, v in document["sessions"][0].items() if k != "status"}]})
+
+
+SCHEMA = json.loads((ROOT / "src" / "agenda" / "schemas" / "events.json").read_bytes())
+AFTER = datetime(2026, 11, 5, tzinfo=UTC)  # LYON_OCTOBER's session is over
+
+
+def told(schedule: Schedule, session_id: str, now: datetime) -> dict[str, list[str]]:
+    """What each output tells readers of a session's state at `now`, read back with lxml,
+    json (checked with the schema), icalendar and feedparser: titles, state words, notices."""
+    session = schedule.session(session_id)
+    page = lxml.html.fromstring(html.session_page(schedule, session, now))
+    agenda = lxml.html.fromstring(html.agenda_page(schedule, now))
+    document = json.loads(json_api.session_bytes(schedule, session, now))
+    jsonschema.Draft202012Validator(SCHEMA).validate(document)
+    said = {"page": [page.xpath("string(//title)"), *page.xpath("//p[contains(@class, 'badge')"
+                     " or contains(@class, 'notice')]//text()"), *page.xpath("//meta/@content")],
+            "agenda": [" ".join(c.text_content().split()) for c in agenda.xpath(
+                f"//article[@aria-labelledby='seance-{session_id}']")],
+            "json": [document["headline"], document["status_label"]],
+            "feeds": [], "ics": []}
+    for feed in (feeds.rss_bytes(schedule, schedule.sessions, until=now),
+                 feeds.atom_bytes(schedule, schedule.sessions, until=now)):
+        for entry in feedparser.parse(feed).entries:
+            said["feeds"] += [entry.title, entry.summary,
+                              lxml.html.fromstring(entry.content[0].value).text_content()]
+    if session.is_dated:
+        (event,) = icalendar.Calendar.from_ical(ical.session_bytes(schedule, session)
+                                                ).walk("VEVENT")
+        said["ics"] = [str(event["SUMMARY"]), str(event["DESCRIPTION"])]
+        said["STATUS"] = [str(event["STATUS"])]
+    return {k: [v.replace("\xa0", " ") for v in texts] for k, texts in said.items()}
+
+
+def test_a_tentative_session_over_is_not_still_to_be_confirmed() -> None:
+    """Tentative, its date gone by: every output still said « À confirmer » (badge, titles, the
+    JSON's label and headline, the calendar's SUMMARY), the feeds « Date à confirmer » and the
+    page's description « à confirmer »: a date in the past still to be confirmed. It reads « Non
+    confirmé », before its date and after (a copy added to a calendar never updates), the same
+    word in every output; whether it took place, nobody said."""
+    schedule = first_version((MINIMAL + LYON_OCTOBER + 'status = "tentative"\n').encode(),
+                             "s.toml").schedule
+    said = told(schedule, "lyon", AFTER)
+    everything = [t for texts in said.values() for t in texts]
+    assert [t for t in everything if "à confirmer" in t.lower()] == []
+    document = json.loads(json_api.session_bytes(schedule, schedule.session("lyon"), AFTER))
+    word = document["status_label"]
+    assert said["ics"][0] == document["headline"] == f"{word} : Série : Lyon"
+    assert word.lower() == "non confirmé"
+    assert [t for t in everything if "a eu lieu" in t or "Tenue" in t] == []
+    for where in ("page", "agenda", "feeds"):
+        assert any(word in t for t in said[where]), where
+
+
+@pytest.mark.parametrize("known", ['replay_url = "https://video.example.org/r"\n',
+                                   "held = true\n"])
+def test_a_tentative_session_known_to_be_held_is_held_everywhere(known: str) -> None:
+    """Tentative, with a replay (or `held`): its badge and the JSON said « À confirmer », every
+    title « À confirmer : », its description « séance tenue, date non communiquée, à confirmer »
+    beside « Revoir la matinale », its calendar event STATUS:TENTATIVE: the file says it took
+    place, which settles it."""
+    text = MINIMAL + LYON_OCTOBER + 'status = "tentative"\n' + known
+    if known.startswith("held"):  # `held` is for a session without a date
+        text = re.sub(r"(start|end) = .*\n", "", text)
+    schedule = first_version(text.encode(), "s.toml").schedule
+    for now in (NOW, AFTER):
+        said = told(schedule, "lyon", now)
+        document = json.loads(json_api.session_bytes(schedule, schedule.session("lyon"), now))
+        assert document["status_label"] == "Tenue"
+        assert said.pop("STATUS", ["CONFIRMED"]) == ["CONFIRMED"]
+        assert [t for texts in said.values() for t in texts if "confirm" in t.lower()] == []
+        assert said["ics"][:1] in ([], [document["headline"]])
+
+
+def test_a_session_moved_then_cancelled_reads_cancelled_everywhere() -> None:
+    """Moved, then cancelled: the JSON said `rescheduled: true` and its former start, which
+    every other output had stopped saying (page, feeds, calendar, JSON-LD): cancellation wins
+    wherever the state is told, and its change log still lists the move."""
+    first = first_version((MINIMAL + LYON_OCTOBER).encode(), "s.toml")
+    moved = (MINIMAL + LYON_OCTOBER).replace("2026-10-21T", "2026-10-28T")
+    version, _ = next_version(first, moved.encode(), "s.toml", NOW)
+    version, _ = next_version(version, (moved + 'status = "cancelled"\n').encode(), "s.toml",
+                              datetime(2026, 10, 7, tzinfo=UTC))
+    schedule = version.schedule
+    lyon = schedule.session("lyon")
+    later = datetime(2026, 10, 8, tzinfo=UTC)
+    for document in (json.loads(json_api.session_bytes(schedule, lyon, later)),
+                     *json.loads(json_api.events_bytes(schedule, later))["sessions"]):
+        assert (document["rescheduled"], document["previous_start"]) == (False, None)
+        assert [c["news"] for c in document["changes"]] == [[], ["rescheduled"], ["cancelled"]]
+        assert document["changes"][1]["previous_start"] == "2026-10-21T08:45:00+02:00"
+    jsonschema.Draft202012Validator(SCHEMA).validate(json.loads(json_api.events_bytes(
+        schedule, later)))
+    said = told(schedule, "lyon", later)
+    state = [t for where in ("page", "agenda", "json", "ics") for t in said[where]]
+    state += [t for t in said["feeds"] if not t.startswith("Nouvelle date")]  # the move's entry
+    assert [t for t in state if re.search("report|avancé|initialement|était prévue", t.lower())
+            ] == []
+    page = lxml.html.fromstring(html.session_page(schedule, lyon, later))
+    assert "nouvelle date" in page.xpath("string(//ol[@class='history'])")
+
+
+def test_a_session_cancelled_and_over_is_not_told_as_to_come() -> None:
+    """Cancelled, its date gone by: its news entries still said « Cette matinale n’aura pas
+    lieu », what the page (« Cette séance est annulée. ») and the calendar (« Séance annulée. »)
+    say in words true at any time."""
+    schedule = first_version((MINIMAL + LYON_OCTOBER + 'status = "cancelled"\n').encode(),
+                             "s.toml").schedule
+    said = told(schedule, "lyon", AFTER)
+    assert [t for texts in said.values() for t in texts if "aura pas lieu" in t] == []
+    assert all("Séance annulée." in body for body in said["feeds"][2::3]), said["feeds"]

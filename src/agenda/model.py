@@ -181,6 +181,11 @@ class Session:
         return self.status is Status.CANCELLED
 
     @property
+    def moved_from(self) -> datetime | None:
+        """Its start first planned if it was moved; None once cancelled (its revisions keep it)."""
+        return None if self.is_cancelled else self.previous_start
+
+    @property
     def duration(self) -> timedelta | None:
         """Time elapsed from start to end, a change of the clocks included; None when undated."""
         return self.end.astimezone(UTC) - self.start.astimezone(UTC) if self.is_dated else None

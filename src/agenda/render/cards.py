@@ -19,7 +19,7 @@ from importlib import resources
 
 from PIL import Image, ImageDraw, ImageFont
 
-from agenda.model import CalendarInfo, Schedule, Session, Status
+from agenda.model import CalendarInfo, Schedule, Session
 from agenda.render import links, wording
 
 WIDTH, HEIGHT = 1200, 630
@@ -129,7 +129,7 @@ def agenda_text(schedule: Schedule, past: Collection[str]) -> CardText:
             f"{wording.clock_time(first.start, calendar.language)}, "
             f"{wording.zone_label(first.start)}",
         )
-        status = "À confirmer" if first.status is Status.TENTATIVE else ""
+        status = wording.off_label(first)  # « Non confirmé »: a cancelled one is not next
     return CardText(
         eyebrow=" · ".join(clubs) or calendar.organizer.name,
         title=calendar.name,

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
-from agenda.model import Contact, Revision, Schedule, Session, Status, latest_update
+from agenda.model import Contact, Revision, Schedule, Session, latest_update
 from agenda.render import links, wording
 from agenda.render.cards import draw, session_image, session_text
 
@@ -79,13 +79,11 @@ def entry_html(schedule: Schedule, session: Session, over: bool) -> str:
     html: list[str] = []
     if session.replay_url:  # once the session took place, its recording is what readers want
         html.append(f"<p><strong>Revoir la matinale :</strong> {_link(session.replay_url)}</p>")
-    if session.is_cancelled:
-        html.append("<p><strong>Séance annulée.</strong> Cette matinale n’aura pas lieu.</p>")
-    elif former := _text(wording.former_start(session, info.language)):
+    if off := wording.off_label(session):  # « Séance annulée. », « … non confirmée. »: at any time
+        html.append(f"<p><strong>Séance {off.lower()}e.</strong></p>")
+    if former := _text(wording.former_start(session, info.language)):  # none once cancelled
         moved = wording.moved_word(session)
         html.append(f"<p><strong>Séance {moved}.</strong> Elle était prévue le {former}.</p>")
-    if session.status is Status.TENTATIVE:  # moved too: the new date is not confirmed either
-        html.append("<p><strong>Date à confirmer.</strong></p>")
     if session.title:
         html.append(f"<p><strong>Thème :</strong> {_text(session.title)}</p>")
     if people := [f"<li>{label} : {_text(line)}</li>" for label, line in wording.people(session)]:

@@ -65,7 +65,6 @@ class SessionView:
     duration: str | None
     status: str
     status_class: str
-    tentative: bool
     theme: str = ""
     path: str = ""
     url: str = ""
@@ -103,7 +102,6 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
         status=wording.shown_status(session, past),
         status_class=wording.status_class(session, past),
         cancelled=session.is_cancelled,
-        tentative=session.status is Status.TENTATIVE,
         previous=wording.former_start(session, locale) or None,
         past=past,
         speakers=tuple(wording.person_line(p.name, p.role) for p in session.speakers),
@@ -137,7 +135,6 @@ def _planned_view(calendar: CalendarInfo, planned: Planned) -> SessionView:
         duration=wording.duration(planned.end - planned.start),
         status=wording.PLANNED_LABEL,
         status_class="planned",
-        tentative=True,
         sort_key=(False, planned.start.timestamp(), planned.number, ""),
     )
 
@@ -248,7 +245,6 @@ def event_jsonld(
     if session.start is None or session.end is None:
         return None  # Google requires startDate: no date, no structured data
     page = links.page_url(calendar, session)
-    previous = None if session.is_cancelled else session.previous_start
     people = (*session.speakers, *((session.moderator,) if session.moderator else ()))
     data: dict[str, Any] = {
         "@context": "https://schema.org",
@@ -257,7 +253,7 @@ def event_jsonld(
         "startDate": session.start.isoformat(),
         "endDate": session.end.isoformat(),
         "eventAttendanceMode": "https://schema.org/OnlineEventAttendanceMode",
-        "eventStatus": RESCHEDULED if previous
+        "eventStatus": RESCHEDULED if (previous := session.moved_from)
         else CANCELLED if session.is_cancelled else SCHEDULED,
         # A private join link must not be published; the page is where people go instead.
         "location": {"@type": "VirtualLocation", "url": session.public_video_url or page},

@@ -78,7 +78,8 @@ def build_event(calendar: CalendarInfo, session: Session) -> Event:
     video, off = session.public_video_url, session.is_cancelled or session.is_known_held  # no room
     event = _event(
         calendar, session, uid=session.uid or f"{session.id}@{calendar.host}",
-        status=session.status.upper(),  # the schedule file's words are RFC 5545's
+        # The schedule file's words are RFC 5545's; one the file says took place was definite.
+        status="CONFIRMED" if session.is_known_held else session.status.upper(),
         summary=wording.headline(session), description=description(calendar, session),
         location="Visioconférence" + (f" : {video}" if video else "" if off
                                       else " (lien communiqué aux inscrits)"),

@@ -24,14 +24,13 @@ TO_PLACE = (("Le ", "au "), ("Les ", "aux "))
 OF_PLACE = (("Le ", "du "), ("Les ", "des "), ("Îles ", "des îles "), ("Île ", "de l’île "))
 # French spacing: a line never starts with « : ; ! ? » – » nor ends with « « » or « n° ».
 FRENCH_SPACES = re.compile(r" (?=[:;!?»–])|(?<=«) |(?<=n°) (?=\d)")
-STATUS_LABELS = {
+STATUS_LABELS = {  # the desk's choices; what readers see is shown_status's
     Status.CONFIRMED: "Confirmé",
     Status.TENTATIVE: "À confirmer",
     Status.CANCELLED: "Annulé",
 }
-# What every title of a session starts with when it is off or uncertain: calendars that show no
-# STATUS (Google), and copies added from a link, which never update, say it too.
-TITLE_PREFIXES = {Status.CANCELLED: "Annulé : ", Status.TENTATIVE: "À confirmer : "}
+# What every title of a session starts with when it is off or not confirmed (off_label).
+OFF_LABELS = {Status.CANCELLED: "Annulé", Status.TENTATIVE: "Non confirmé"}
 RESCHEDULED_LABEL = "Reporté"
 ADVANCED_LABEL = "Avancé"
 HELD_LABEL = "Tenue"
@@ -149,9 +148,16 @@ def ordinal_label(session: Session) -> str:
     return f"{title} n° {session.number}" if session.number is not None else title
 
 
+def off_label(session: Session) -> str:
+    """'Annulé', or 'Non confirmé' for a tentative session not known to be held (never cancelled:
+    the loader sees to it); else "". Every title starts with it, for calendars that show no STATUS
+    (Google) and copies added from a link, which never update: true after the date too."""
+    return "" if session.is_known_held else OFF_LABELS.get(session.status, "")
+
+
 def headline(session: Session) -> str:
-    """'Tour des Villes n° 3 : Clermont-Ferrand', prefixed 'Annulé : ' or 'À confirmer : '."""
-    return f"{TITLE_PREFIXES.get(session.status, '')}{ordinal_label(session)} : {session.city}"
+    """'Tour des Villes n° 3 : Clermont-Ferrand', prefixed 'Annulé : ' or 'Non confirmé : '."""
+    return " : ".join(p for p in (off_label(session), ordinal_label(session), session.city) if p)
 
 
 def sentence(text: str) -> str:
@@ -171,36 +177,28 @@ def people(session: Session) -> list[tuple[str, str]]:
     return [(label, person_line(p.name, p.role)) for label, p in roles]
 
 
-def moved_earlier(session: Session) -> bool:
-    """True for a session moved to an earlier date than first planned: « avancée »."""
-    return (session.previous_start is not None and session.start is not None
-            and session.start < session.previous_start)
-
-
 def moved_label(session: Session) -> str:
-    """'Avancé' for a session moved earlier, else 'Reporté'."""
-    return ADVANCED_LABEL if moved_earlier(session) else RESCHEDULED_LABEL
+    """'Avancé' for a session moved to an earlier date than first planned, else 'Reporté'."""
+    earlier = session.moved_from and session.start and session.start < session.moved_from
+    return ADVANCED_LABEL if earlier else RESCHEDULED_LABEL
 
 
 def moved_word(session: Session) -> str:
     """'avancée' or 'reportée', as in « Séance reportée »."""
-    return "avancée" if moved_earlier(session) else "reportée"
+    return "avancée" if moved_label(session) == ADVANCED_LABEL else "reportée"
 
 
 def announcement_title(session: Session, locale: str = "fr", over: bool = False) -> str:
     """A feed entry's title: headline and when, marked 'Reporté' when moved and not cancelled."""
     text = f"{headline(session)}, {when(session, locale, over)}"
-    if session.previous_start is not None and not session.is_cancelled:
-        return f"{moved_label(session)} : {text} (au lieu du {former_start(session, locale)})"
-    return text
+    former = former_start(session, locale)
+    return f"{moved_label(session)} : {text} (au lieu du {former})" if former else text
 
 
 def former_start(session: Session, locale: str = "fr") -> str:
     """'mercredi 15 décembre 2021 à 8 h 45': when a rescheduled session was first planned; ""
     once it is cancelled, which is then all there is to tell (every output says it so)."""
-    if session.previous_start is None or session.is_cancelled:
-        return ""
-    return short_moment(session.previous_start, locale)
+    return short_moment(session.moved_from, locale) if session.moved_from else ""
 
 
 def when_in_zone(session: Session | Planned, locale: str = "fr", over: bool = False) -> str:
@@ -262,13 +260,13 @@ def change_line(session: Session, revision: Revision, calendar: CalendarInfo) ->
 
 
 def shown_status(session: Session, past: bool = False) -> str:
-    """The status a reader sees: 'Annulé', 'À confirmer', 'Reporté' (or 'Avancé'), 'Confirmé'
-    ('Date à venir' without a date), or 'Tenue' once a confirmed session took place."""
-    if session.status is not Status.CONFIRMED:
-        return STATUS_LABELS[session.status]
-    if session.held or past:
+    """The state a reader sees, every output's: 'Annulé', 'Non confirmé' (off_label), else 'Tenue'
+    once it took place, 'Reporté' (or 'Avancé'), 'Confirmé' ('Date à venir' without a date)."""
+    if off := off_label(session):
+        return off
+    if session.is_known_held or past:
         return HELD_LABEL
-    return moved_label(session) if session.previous_start else \
+    return moved_label(session) if session.moved_from else \
         STATUS_LABELS[session.status] if session.is_dated else UNDATED_LABEL
 
 
@@ -280,18 +278,16 @@ def status_class(session: Session, past: bool = False) -> str:
 def session_summary(session: Session, locale: str = "fr", past: bool = False) -> str:
     """A page's meta description, a sentence or three: 'Tour des Villes n° 1 à Biarritz (Club …),
     en visioconférence : séance tenue, date non communiquée.', not a bare date; first, whether
-    the session was cancelled or moved."""
+    the session was cancelled, not confirmed or moved."""
     club = f" ({session.series.club})" if session.series.club else ""
     over = session.held or past
     moment = HELD_UNDATED if over and not session.is_dated else when_in_zone(session, locale, over)
-    if session.status is Status.TENTATIVE:
-        moment += ", à confirmer"
     place = after(TO_PLACE, session.city, "à ")
     sentences = [f"{ordinal_label(session)} {place}{club}, en visioconférence : {moment}."]
-    if session.is_cancelled:
-        sentences.insert(0, "Séance annulée.")
-    elif former := former_start(session, locale):  # as the page's notice says it
+    if former := former_start(session, locale):  # as the page's notice says it
         sentences.insert(0, f"Séance {moved_word(session)} : elle était prévue le {former}.")
+    if off := off_label(session):
+        sentences.insert(0, f"Séance {off.lower()}e.")  # « Séance annulée. », « … non confirmée. »
     if session.title:
         sentences.append(sentence(session.title))
     if names := [p.name for p in session.speakers]:
