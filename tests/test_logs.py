@@ -5,8 +5,11 @@ schedule file can forge, no secret."""
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -14,7 +17,7 @@ import pytest
 
 from agenda import create_app, site
 from agenda.published import published_path
-from tests.conftest import SEVERAL, SHIPPED
+from tests.conftest import ROOT, SEVERAL, SHIPPED
 from tests.servers import fetch, free_port, gunicorn
 from tests.test_desk import EMAIL, SECRET, add_editor, login, post, publish
 from tests.test_operations import published_by_an_older_release, serving
@@ -171,6 +174,55 @@ def test_the_desk_logs_a_file_it_cannot_write_in_english_naming_it(
     (said,) = [r.getMessage() for r in caplog.records if r.name == "agenda.desk.views"
                and r.levelno == logging.ERROR]
     assert said.isascii() and str(lock) in said, said
+
+
+def journald_priorities(log: Path) -> list[tuple[int, str]]:
+    """The lines of a stream as journald files them (SyslogLevelPrefix=): a leading <N> is the
+    priority, taken off; a line without one is at the stream's default, info (6)."""
+    lines = log.read_text(encoding="utf-8").splitlines()
+    return [(int(m[1]), m[2]) if (m := re.fullmatch(r"<([0-7])>(.*)", line)) else (6, line)
+            for line in lines]
+
+
+def test_under_systemd_each_line_is_filed_at_its_level_in_the_journal(tmp_path: Path) -> None:
+    # Every line reached journald at « info »: `journalctl -p err -u agenda` showed nothing
+    # when an edit was refused. Under systemd (JOURNAL_STREAM names stderr's device and inode)
+    # each line says its priority, sd-daemon's way; elsewhere lines stay as they were.
+    path = data_copy(tmp_path)
+    log = path.with_name("log.txt")
+    log.touch()
+    info = log.stat()
+    with serving(path, AGENDA_SETTLE="0.2", JOURNAL_STREAM=f"{info.st_dev}:{info.st_ino}"):
+        path.write_text(path.read_text(encoding="utf-8").replace("start =", "strat =", 1),
+                        encoding="utf-8")
+        deadline = time.monotonic() + 15
+        while "not published" not in log.read_text(encoding="utf-8"):
+            assert time.monotonic() < deadline, log.read_text(encoding="utf-8")
+            time.sleep(0.1)
+    filed = journald_priorities(log)
+    assert {p for p, line in filed if "not published" in line} == {3}, filed
+    assert {p for p, line in filed if "Booting worker" in line or "serving version" in line} \
+        == {6}, filed
+    assert all(line.startswith(("[", "agenda")) for _p, line in filed), filed
+
+
+def test_under_systemd_a_start_refused_is_filed_as_critical(tmp_path: Path) -> None:
+    # The unit's `gunicorn wsgi:app` on an invalid schedule: why it does not start was « info ».
+    path = data_copy(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8").replace("start =", "strat =", 1),
+                    encoding="utf-8")
+    (path.parent / "sessions.published.json").unlink()
+    log = tmp_path / "log.txt"
+    with open(log, "w") as out:
+        stream = os.fstat(out.fileno())
+        env = dict(os.environ, AGENDA_DATA=str(path),
+                   JOURNAL_STREAM=f"{stream.st_dev}:{stream.st_ino}")
+        started = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env,
+                                 stderr=out, timeout=60)
+    assert started.returncode == 1
+    filed = journald_priorities(log)
+    assert [p for p, _line in filed] == [2] * len(filed), filed
+    assert any("strat" in line for _p, line in filed), filed
 
 
 def test_a_data_folder_removed_while_serving_says_its_history_is_gone(
