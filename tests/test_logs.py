@@ -4,6 +4,7 @@ schedule file can forge, no secret."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
@@ -11,14 +12,19 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from agenda import create_app, site
+from agenda.cli import main
 from agenda.published import published_path
 from tests.conftest import ROOT, SEVERAL, SHIPPED
 from tests.servers import fetch, free_port, gunicorn
+from tests.test_cli import french
 from tests.test_desk import EMAIL, SECRET, add_editor, login, post, publish
 from tests.test_operations import published_by_an_older_release, serving
 from tests.test_site_folders import app_on, data_copy
@@ -246,3 +252,36 @@ def test_a_data_folder_removed_while_serving_says_its_history_is_gone(
     (gone,) = [r.getMessage() for r in caplog.records if str(published_path(path)) in
                r.getMessage() and r.levelno == logging.ERROR]
     assert f"problem: {gone}" in health.get_data(as_text=True).splitlines()
+
+
+@contextmanager
+def full_disk(folder: Path) -> Iterator[Path]:
+    """`folder`, a small tmpfs (root only) filled but for a few kilobytes."""
+    folder.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        (folder / "filler").write_bytes(b"\0" * (shutil.disk_usage(folder).free - 16_000))
+        yield folder
+    finally:
+        subprocess.run(["umount", "--lazy", str(folder)], check=False)
+
+
+@pytest.mark.parametrize("full", ["data", "export"])
+def test_a_build_on_a_full_disk_says_on_one_line_which_folder(tmp_path: Path, full: str) -> None:
+    # `agenda build OUTDIR`, the disk of its site folders full, said « plus de place sur le
+    # disque : libérez-en » and no folder; OUTDIR's full, a line of 30,000 characters listing
+    # each file, and the advice to give this user the right to write there.
+    with full_disk(tmp_path / "small") as small:
+        data = small if full == "data" else tmp_path
+        path = data / "sessions.toml"
+        shutil.copyfile(SEVERAL, path)
+        shutil.copyfile(published_path(SEVERAL), published_path(path))
+        outdir = (tmp_path if full == "data" else small) / "out"
+        result = CliRunner().invoke(main, ["build", "--data", str(path), str(outdir)])
+    (said,) = result.stderr.splitlines()
+    assert result.exit_code == 1 and len(said) < 300, said
+    assert french(os.strerror(errno.ENOSPC)) in said
+    assert str(small / ("sessions.site" if full == "data" else ".out")) in said
+    assert "droit" not in said
