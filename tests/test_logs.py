@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -285,3 +286,35 @@ def test_a_build_on_a_full_disk_says_on_one_line_which_folder(tmp_path: Path, fu
     assert french(os.strerror(errno.ENOSPC)) in said
     assert str(small / ("sessions.site" if full == "data" else ".out")) in said
     assert "droit" not in said
+
+
+def test_each_problem_of_an_edit_is_said_once_not_by_each_worker(tmp_path: Path) -> None:
+    # 2 × cores + 1 workers each watch the file: each wrote the same problem, 5 copies of it
+    # after one invalid save on 2 cores; one process of the service says it now.
+    path = data_copy(tmp_path)
+    log = path.with_name("log.txt")
+    with serving(path, AGENDA_SETTLE="0.2"):
+        path.write_text(path.read_text(encoding="utf-8").replace("start =", "strat =", 1),
+                        encoding="utf-8")
+        deadline = time.monotonic() + 15
+        while "not published" not in log.read_text(encoding="utf-8"):
+            assert time.monotonic() < deadline, log.read_text(encoding="utf-8")
+            time.sleep(0.1)
+        time.sleep(2)  # the other worker polls every 0.1 s
+        # The worker that said it killed (out of memory?): another says the next problem.
+        (speaker,) = re.findall(r"\] \[(\d+)\] \[ERROR\]", log.read_text(encoding="utf-8"))
+        os.kill(int(speaker), signal.SIGKILL)
+        path.write_text(path.read_text(encoding="utf-8").replace("strat =", "sart =", 1),
+                        encoding="utf-8")
+        while "sart" not in log.read_text(encoding="utf-8"):
+            assert time.monotonic() < deadline + 10, log.read_text(encoding="utf-8")
+            time.sleep(0.1)
+        time.sleep(2)
+        path.write_text(path.read_text(encoding="utf-8").replace("sart =", "start =", 1)
+                        + "# a valid edit\n", encoding="utf-8")
+        while log.read_text(encoding="utf-8").count("serving version 2") < 2:
+            assert time.monotonic() < deadline + 20, log.read_text(encoding="utf-8")
+            time.sleep(0.1)
+    text = log.read_text(encoding="utf-8")
+    assert text.count("not published") == 2 and text.count("sart") == 1, text
+    assert text.count("] agenda.store: published version 2") == 1, text

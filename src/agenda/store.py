@@ -18,6 +18,7 @@ an announcement comes due): the clock is read here, to know which folder to serv
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
 import re
@@ -103,6 +104,7 @@ class VersionStore:
         self.pending: Pending | None = None
         self._poll_lock = threading.Lock()
         self._watcher_pid: int | None = None
+        self._voice: int | None = None  # a watcher's hold on the site folders' lock (_speaks)
         # Followed at the first poll, which reads what _start found again (cheaply).
         self._published_stamp: tuple[object, object] | None = None
         self._checked_stamp: tuple[int, int, int] | None = None
@@ -285,10 +287,26 @@ class VersionStore:
             return
         if message is None:
             self.alarms.pop(kind, None)
-            log.info("resolved: %s", kind)
         else:
             self.alarms[kind] = message
-            log.error("%s", message.translate(ESCAPED), exc_info=cause)  # on one line
+        if self._speaks():  # on one line
+            log.log(logging.ERROR if message else logging.INFO, "%s", (
+                message or f"resolved: {kind}").translate(ESCAPED), exc_info=cause)
+
+    def _speaks(self) -> bool:
+        """Whether this process logs what it sees amiss: of a service's watchers (its gunicorn
+        workers), the first to lock its site folders, for its life, not each; any other process."""
+        if self._watcher_pid != os.getpid():
+            return True
+        try:
+            if self._voice is None:
+                self._voice = os.open(self.site_root, os.O_RDONLY)
+            fcntl.flock(self._voice, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another's ended: this one's
+        except BlockingIOError:
+            return False
+        except OSError:  # no folder to lock (removed?): each says it
+            pass
+        return True
 
     def _check_clock(self) -> None:
         """Report a clock behind the last publication (times are then held past it)."""
@@ -314,7 +332,7 @@ class VersionStore:
 
     def _set_pending(self, state: str, problems: list[str], since: datetime) -> None:
         before = (self.pending.state, self.pending.problems) if self.pending else None
-        if state != "waiting" and before != (state, tuple(problems)):
+        if state != "waiting" and before != (state, tuple(problems)) and self._speaks():
             for problem in problems:  # each on its line, with its level
                 log.error("%s is not published: %s", self.path, problem)
         self.pending = Pending(state, tuple(problems), since)
