@@ -649,15 +649,13 @@ def export(site: Site, outdir: Path) -> int:
     copied = []
 
     def link_or_copy(source: str, target: str) -> None:
-        try:
-            os.link(source, target)
-        except OSError:  # another disk
-            try:
-                shutil.copy2(source, target)
-            except OSError as error:  # ends the export (copytree would try every other file)
-                raise AgendaError(_("cannot write {path}: {reason}", path=target, reason=error)) \
-                    from None
         copied.append(None)
+        with contextlib.suppress(OSError):  # else another disk
+            return os.link(source, target)
+        try:
+            shutil.copy2(source, target)
+        except OSError as exc:  # ends the export (copytree would try every other file)
+            raise AgendaError(_("cannot write {path}: {reason}", path=target, reason=exc)) from None
 
     try:
         shutil.copytree(site.folder, temporary, copy_function=link_or_copy)

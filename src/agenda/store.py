@@ -104,7 +104,7 @@ class VersionStore:
         self.pending: Pending | None = None
         self._poll_lock = threading.Lock()
         self._watcher_pid: int | None = None
-        self._voice: int | None = None  # a watcher's hold on the site folders' lock (_speaks)
+        self._voice: int | None = None  # a watcher's descriptor of its site folders
         # Followed at the first poll, which reads what _start found again (cheaply).
         self._published_stamp: tuple[object, object] | None = None
         self._checked_stamp: tuple[int, int, int] | None = None
@@ -154,6 +154,8 @@ class VersionStore:
             # loaded the app long ago, whose watcher thread it lacks): catch up, then watch.
             self._watcher_pid = os.getpid()
             self._poll_lock = threading.Lock()  # a lock copied by fork may look held
+            with contextlib.suppress(OSError):  # what the watcher that speaks locks (_speaks)
+                self._voice = os.open(self.site_root, os.O_RDONLY)
             said = self._poll_logged(None)
             threading.Thread(target=self._watch_loop, args=(said,), name="agenda-watch",
                              daemon=True).start()
@@ -296,17 +298,11 @@ class VersionStore:
     def _speaks(self) -> bool:
         """Whether this process logs what it sees amiss: of a service's watchers (its gunicorn
         workers), the first to lock its site folders, for its life, not each; any other process."""
-        if self._watcher_pid != os.getpid():
+        with contextlib.suppress(BlockingIOError):  # held by another: until it ends
+            if self._voice is not None:  # a watcher's (no folder to lock, removed?: each says it)
+                fcntl.flock(self._voice, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return True
-        try:
-            if self._voice is None:
-                self._voice = os.open(self.site_root, os.O_RDONLY)
-            fcntl.flock(self._voice, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another's ended: this one's
-        except BlockingIOError:
-            return False
-        except OSError:  # no folder to lock (removed?): each says it
-            pass
-        return True
+        return False
 
     def _check_clock(self) -> None:
         """Report a clock behind the last publication (times are then held past it)."""
