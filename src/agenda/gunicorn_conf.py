@@ -22,17 +22,14 @@ class Lines(logging.Formatter):
         return "\n".join(f"<{level}>{line}" for line in text.split("\n"))  # a traceback's too
 
 
-# The service's lines (publications, builds, problems) and gunicorn's, on stderr: set here for the
-# start of `agenda serve`, then by gunicorn over its error log (its access log stays its own).
-logconfig_dict = {
-    "version": 1, "disable_existing_loggers": False, "root": {"handlers": ["out"], "level": "INFO"},
-    "formatters": {"lines": {"()": Lines, "fmt": "[%(asctime)s] [%(process)d] [%(levelname)s] "
-                             "%(name)s: %(message)s"}},
-    "handlers": {"out": {"class": "logging.StreamHandler", "formatter": "lines"}},
-    "loggers": {"gunicorn.error": {"handlers": [], "propagate": True}},
-}
-if not logging.root.handlers:  # as basicConfig: never over a host's own (pytest's)
-    logging.config.dictConfig(logconfig_dict)
+# The service's lines (publications, builds, problems) on stderr, from the start of `agenda serve`
+# too, and gunicorn's through the same handler (none of their own): one format, one priority each.
+(stderr := logging.StreamHandler()).setFormatter(
+    Lines("[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s"))
+logging.basicConfig(level=logging.INFO, handlers=[stderr])  # (none over a host's own: pytest's)
+errorlog = None
+logconfig_dict = {"version": 1, "incremental": True, "handlers": {},
+                  "loggers": {"gunicorn.error": {"propagate": True}}}
 
 bind = os.environ.get("AGENDA_BIND", "127.0.0.1:8000").split(",")
 # Requests are short and CPU-bound: gunicorn's rule of thumb, 2 per core + 1.
