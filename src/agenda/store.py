@@ -166,7 +166,7 @@ class VersionStore:
         try:
             self.poll()
         except Exception as error:
-            if repr(error) != said:
+            if repr(error) != said and self._speaks():  # not a traceback from each worker
                 log.exception("watching the schedule failed")
             return repr(error)
         return None
