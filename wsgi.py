@@ -8,15 +8,13 @@ from __future__ import annotations
 import logging
 import sys
 
+import agenda.gunicorn_conf  # noqa: F401  the service's lines on stderr, at their level in journald
 from agenda import create_app
 from agenda.errors import AgendaError
 from agenda.i18n import _
 
-# The service's own lines (publications, builds, problems) beside the server's.
-logging.basicConfig(level=logging.INFO,
-                    format="[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s")
 try:
     app = create_app()
 except AgendaError as error:  # an invalid schedule, or a history that cannot be built on
-    print(_("{error}\nagenda: not starting.", error=error), file=sys.stderr)
+    logging.getLogger("agenda").critical(_("{error}\nagenda: not starting.", error=error))
     sys.exit(1)

@@ -4,19 +4,29 @@ schedule file can forge, no secret."""
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from flask.testing import FlaskClient
 
 from agenda import create_app, site
+from agenda.cli import main
 from agenda.published import published_path
-from tests.conftest import SEVERAL, SHIPPED
+from tests.conftest import ROOT, SEVERAL, SHIPPED
 from tests.servers import fetch, free_port, gunicorn
+from tests.test_cli import french
 from tests.test_desk import EMAIL, SECRET, add_editor, login, post, publish
 from tests.test_operations import published_by_an_older_release, serving
 from tests.test_site_folders import app_on, data_copy
@@ -174,6 +184,55 @@ def test_the_desk_logs_a_file_it_cannot_write_in_english_naming_it(
     assert said.isascii() and str(lock) in said, said
 
 
+def journald_priorities(log: Path) -> list[tuple[int, str]]:
+    """The lines of a stream as journald files them (SyslogLevelPrefix=): a leading <N> is the
+    priority, taken off; a line without one is at the stream's default, info (6)."""
+    lines = log.read_text(encoding="utf-8").splitlines()
+    return [(int(m[1]), m[2]) if (m := re.fullmatch(r"<([0-7])>(.*)", line)) else (6, line)
+            for line in lines]
+
+
+def test_under_systemd_each_line_is_filed_at_its_level_in_the_journal(tmp_path: Path) -> None:
+    # Every line reached journald at « info »: `journalctl -p err -u agenda` showed nothing
+    # when an edit was refused. Under systemd (JOURNAL_STREAM names stderr's device and inode)
+    # each line says its priority, sd-daemon's way; elsewhere lines stay as they were.
+    path = data_copy(tmp_path)
+    log = path.with_name("log.txt")
+    log.touch()
+    info = log.stat()
+    with serving(path, AGENDA_SETTLE="0.2", JOURNAL_STREAM=f"{info.st_dev}:{info.st_ino}"):
+        path.write_text(path.read_text(encoding="utf-8").replace("start =", "strat =", 1),
+                        encoding="utf-8")
+        deadline = time.monotonic() + 15
+        while "not published" not in log.read_text(encoding="utf-8"):
+            assert time.monotonic() < deadline, log.read_text(encoding="utf-8")
+            time.sleep(0.1)
+    filed = journald_priorities(log)
+    assert {p for p, line in filed if "not published" in line} == {3}, filed
+    assert {p for p, line in filed if "Booting worker" in line or "serving version" in line} \
+        == {6}, filed
+    assert all(line.startswith(("[", "agenda")) for _p, line in filed), filed
+
+
+def test_under_systemd_a_start_refused_is_filed_as_critical(tmp_path: Path) -> None:
+    # The unit's `gunicorn wsgi:app` on an invalid schedule: why it does not start was « info ».
+    path = data_copy(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8").replace("start =", "strat =", 1),
+                    encoding="utf-8")
+    (path.parent / "sessions.published.json").unlink()
+    log = tmp_path / "log.txt"
+    with open(log, "w") as out:
+        stream = os.fstat(out.fileno())
+        env = dict(os.environ, AGENDA_DATA=str(path),
+                   JOURNAL_STREAM=f"{stream.st_dev}:{stream.st_ino}")
+        started = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env,
+                                 stderr=out, timeout=60)
+    assert started.returncode == 1
+    filed = journald_priorities(log)
+    assert [p for p, _line in filed] == [2] * len(filed), filed
+    assert any("strat" in line for _p, line in filed), filed
+
+
 def test_a_data_folder_removed_while_serving_says_its_history_is_gone(
     tmp_path: Path, caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -195,3 +254,68 @@ def test_a_data_folder_removed_while_serving_says_its_history_is_gone(
     (gone,) = [r.getMessage() for r in caplog.records if str(published_path(path)) in
                r.getMessage() and r.levelno == logging.ERROR]
     assert f"problem: {gone}" in health.get_data(as_text=True).splitlines()
+
+
+@contextmanager
+def full_disk(folder: Path) -> Iterator[Path]:
+    """`folder`, a small tmpfs (root only) filled but for a few kilobytes."""
+    folder.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        (folder / "filler").write_bytes(b"\0" * (shutil.disk_usage(folder).free - 16_000))
+        yield folder
+    finally:
+        subprocess.run(["umount", "--lazy", str(folder)], check=False)
+
+
+@pytest.mark.parametrize("full", ["data", "export"])
+def test_a_build_on_a_full_disk_says_on_one_line_which_folder(tmp_path: Path, full: str) -> None:
+    # `agenda build OUTDIR`, the disk of its site folders full, said « plus de place sur le
+    # disque : libérez-en » and no folder; OUTDIR's full, a line of 30,000 characters listing
+    # each file, and the advice to give this user the right to write there.
+    with full_disk(tmp_path / "small") as small:
+        data = small if full == "data" else tmp_path
+        path = data / "sessions.toml"
+        shutil.copyfile(SEVERAL, path)
+        shutil.copyfile(published_path(SEVERAL), published_path(path))
+        outdir = (tmp_path if full == "data" else small) / "out"
+        result = CliRunner().invoke(main, ["build", "--data", str(path), str(outdir)])
+    (said,) = result.stderr.splitlines()
+    assert result.exit_code == 1 and len(said) < 300, said
+    assert french(os.strerror(errno.ENOSPC)) in said
+    assert str(small / ("sessions.site" if full == "data" else ".out")) in said
+    assert "droit" not in said
+
+
+def test_each_problem_of_an_edit_is_said_once_not_by_each_worker(tmp_path: Path) -> None:
+    # 2 × cores + 1 workers each watch the file: each wrote the same problem, 5 copies of it
+    # after one invalid save on 2 cores; one process of the service says it now.
+    path = data_copy(tmp_path)
+    log = path.with_name("log.txt")
+    with serving(path, AGENDA_SETTLE="0.2"):
+        path.write_text(path.read_text(encoding="utf-8").replace("start =", "strat =", 1),
+                        encoding="utf-8")
+        deadline = time.monotonic() + 15
+        while "not published" not in log.read_text(encoding="utf-8"):
+            assert time.monotonic() < deadline, log.read_text(encoding="utf-8")
+            time.sleep(0.1)
+        time.sleep(2)  # the other worker polls every 0.1 s
+        # The worker that said it killed (out of memory?): another says the next problem.
+        (speaker,) = re.findall(r"\] \[(\d+)\] \[ERROR\]", log.read_text(encoding="utf-8"))
+        os.kill(int(speaker), signal.SIGKILL)
+        path.write_text(path.read_text(encoding="utf-8").replace("strat =", "sart =", 1),
+                        encoding="utf-8")
+        while "sart" not in log.read_text(encoding="utf-8"):
+            assert time.monotonic() < deadline + 10, log.read_text(encoding="utf-8")
+            time.sleep(0.1)
+        time.sleep(2)
+        path.write_text(path.read_text(encoding="utf-8").replace("sart =", "start =", 1)
+                        + "# a valid edit\n", encoding="utf-8")
+        while log.read_text(encoding="utf-8").count("serving version 2") < 2:
+            assert time.monotonic() < deadline + 20, log.read_text(encoding="utf-8")
+            time.sleep(0.1)
+    text = log.read_text(encoding="utf-8")
+    assert text.count("not published") == 2 and text.count("sart") == 1, text
+    assert text.count("] agenda.store: published version 2") == 1, text

@@ -13,7 +13,7 @@ import click
 from agenda import DEFAULT_DATA, personal
 from agenda.desk.commands import editor
 from agenda.errors import AgendaError, ScheduleError
-from agenda.i18n import _, said
+from agenda.i18n import _
 from agenda.loader import EMAIL, load_schedule
 from agenda.published import (
     CannotWrite,
@@ -257,8 +257,7 @@ def build(outdir: Path, data: str | None, now: str | None, publish_first: bool) 
     except ScheduleError as error:
         _fail(error, target, _("agenda: nothing built until the schedule is valid."))
     except (AgendaError, ValueError, OSError) as error:
-        named = f"{error.filename}: " if isinstance(error, OSError) and error.filename else ""
-        _quit(_("agenda: {error}", error=named + said(error)))
+        _quit(_("agenda: {error}", error=error))  # an OSError's file too
     click.echo(_("{path}: {label}, {urls} URLs, {files} files, from {target}.", path=outdir,
                  label=version.label, urls=len(built.entries), files=count, target=target))
     rules = sum(1 for _entry in hosting.public(built.entries.values()))

@@ -3,15 +3,33 @@
 Environment: AGENDA_DATA, AGENDA_BIND (default 127.0.0.1:8000), WEB_CONCURRENCY (workers).
 """
 
-import logging
+import logging.config
 import os
 from urllib.parse import quote
 
 from gunicorn.glogging import Logger
 
-# The service's own lines (publications, builds, problems), from the start of `agenda serve` too.
-logging.basicConfig(level=logging.INFO,
-                    format="[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s")
+
+class Lines(logging.Formatter):
+    """Under systemd (JOURNAL_STREAM names stderr's device and inode), each line led by its syslog
+    priority, `<3>` for an error (sd-daemon(3)): journald files it at its level. Else as is."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text, stderr = super().format(record), os.fstat(2)
+        if os.environ.get("JOURNAL_STREAM") != f"{stderr.st_dev}:{stderr.st_ino}":
+            return text
+        level = {logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4}.get(record.levelno, 6)
+        return "\n".join(f"<{level}>{line}" for line in text.split("\n"))  # a traceback's too
+
+
+# The service's lines (publications, builds, problems) on stderr, from the start of `agenda serve`
+# too, and gunicorn's through the same handler (none of their own): one format, one priority each.
+(stderr := logging.StreamHandler()).setFormatter(
+    Lines("[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s"))
+logging.basicConfig(level=logging.INFO, handlers=[stderr])  # (none over a host's own: pytest's)
+errorlog = None
+logconfig_dict = {"version": 1, "incremental": True, "handlers": {},
+                  "loggers": {"gunicorn.error": {"propagate": True}}}
 
 bind = os.environ.get("AGENDA_BIND", "127.0.0.1:8000").split(",")
 # Requests are short and CPU-bound: gunicorn's rule of thumb, 2 per core + 1.
@@ -28,7 +46,6 @@ timeout = 120
 graceful_timeout = 10
 accesslog = "-"
 logger_class = "agenda.gunicorn_conf.AccessLogger"
-errorlog = "-"
 forwarded_allow_ips = "127.0.0.1,::1"
 # No gunicornc socket: in $HOME (unwritable under the unit) it logged an error at every start.
 control_socket_disable = True

@@ -591,6 +591,9 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
         if target.is_dir():  # damaged, it is served (by nginx too) until this one takes its place
             os.rename(target, holder / "old")
         os.rename(temporary, target)
+    except OSError as error:  # a write's names no file (a full disk): the folder, then
+        error.filename = error.filename or str(target)
+        raise
     finally:  # even interrupted: what it built, or the folder it replaced
         shutil.rmtree(holder, ignore_errors=True)
     return Site(target, version.number, version.digest, now, since, until,
@@ -644,11 +647,13 @@ def export(site: Site, outdir: Path) -> int:
     copied = []
 
     def link_or_copy(source: str, target: str) -> None:
-        try:
-            os.link(source, target)
-        except OSError:  # another disk
-            shutil.copy2(source, target)
         copied.append(None)
+        with contextlib.suppress(OSError):  # else another disk
+            return os.link(source, target)
+        try:
+            shutil.copy2(source, target)
+        except OSError as exc:  # ends the export (copytree would try every other file)
+            raise AgendaError(_("cannot write {path}: {reason}", path=target, reason=exc)) from None
 
     try:
         shutil.copytree(site.folder, temporary, copy_function=link_or_copy)

@@ -18,6 +18,7 @@ an announcement comes due): the clock is read here, to know which folder to serv
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
 import re
@@ -103,6 +104,7 @@ class VersionStore:
         self.pending: Pending | None = None
         self._poll_lock = threading.Lock()
         self._watcher_pid: int | None = None
+        self._voice: int | None = None  # a watcher's descriptor of its site folders
         # Followed at the first poll, which reads what _start found again (cheaply).
         self._published_stamp: tuple[object, object] | None = None
         self._checked_stamp: tuple[int, int, int] | None = None
@@ -152,6 +154,8 @@ class VersionStore:
             # loaded the app long ago, whose watcher thread it lacks): catch up, then watch.
             self._watcher_pid = os.getpid()
             self._poll_lock = threading.Lock()  # a lock copied by fork may look held
+            with contextlib.suppress(OSError):  # what the watcher that speaks locks (_speaks)
+                self._voice = os.open(self.site_root, os.O_RDONLY)
             said = self._poll_logged(None)
             threading.Thread(target=self._watch_loop, args=(said,), name="agenda-watch",
                              daemon=True).start()
@@ -162,7 +166,7 @@ class VersionStore:
         try:
             self.poll()
         except Exception as error:
-            if repr(error) != said:
+            if repr(error) != said and self._speaks():  # not a traceback from each worker
                 log.exception("watching the schedule failed")
             return repr(error)
         return None
@@ -285,10 +289,20 @@ class VersionStore:
             return
         if message is None:
             self.alarms.pop(kind, None)
-            log.info("resolved: %s", kind)
         else:
             self.alarms[kind] = message
-            log.error("%s", message.translate(ESCAPED), exc_info=cause)  # on one line
+        if self._speaks():  # on one line
+            log.log(logging.ERROR if message else logging.INFO, "%s", (
+                message or f"resolved: {kind}").translate(ESCAPED), exc_info=cause)
+
+    def _speaks(self) -> bool:
+        """Whether this process logs what it sees amiss: of a service's watchers (its gunicorn
+        workers), the first to lock its site folders, for its life, not each; any other process."""
+        with contextlib.suppress(BlockingIOError):  # held by another: until it ends
+            if self._voice is not None:  # a watcher's (no folder to lock, removed?: each says it)
+                fcntl.flock(self._voice, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        return False
 
     def _check_clock(self) -> None:
         """Report a clock behind the last publication (times are then held past it)."""
@@ -314,7 +328,7 @@ class VersionStore:
 
     def _set_pending(self, state: str, problems: list[str], since: datetime) -> None:
         before = (self.pending.state, self.pending.problems) if self.pending else None
-        if state != "waiting" and before != (state, tuple(problems)):
+        if state != "waiting" and before != (state, tuple(problems)) and self._speaks():
             for problem in problems:  # each on its line, with its level
                 log.error("%s is not published: %s", self.path, problem)
         self.pending = Pending(state, tuple(problems), since)
