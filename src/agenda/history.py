@@ -176,22 +176,14 @@ def _first_entry(calendar: CalendarInfo, session: Session) -> Entry:
         revisions.append(Revision(at=session.announced, sequence=0, fields=FIRST))
     at = session.updated or session.announced
     if at is not None and (session.sequence > 0 or session.announced is None):
-        fields: list[str] = []
-        news: list[Change] = []
-        if session.previous_start is not None:
-            fields += list(DATE_FIELDS)
-            news.append(Change.RESCHEDULED)
-        if session.is_cancelled:
-            fields.append("status")
-            news.insert(0, Change.CANCELLED)
-        if not revisions and not fields:
-            fields = list(FIRST)
         moved, span = session.previous_start, session.duration
         end = on_clock(span + moved.astimezone(UTC), calendar.timezone) if moved and span else None
+        told = {Change.CANCELLED: session.is_cancelled, Change.RESCHEDULED: moved is not None}
+        fields = (DATE_FIELDS if moved else ()) + (("status",) if session.is_cancelled else ())
         revisions.append(Revision(
-            at=at, sequence=session.sequence, fields=tuple(fields), previous_start=moved,
-            news=tuple(news) if session.sequence > 0 else (), previous_end=end,
-            previous_status=Status.CONFIRMED if session.is_cancelled else None,
+            at=at, sequence=session.sequence, fields=fields or (() if revisions else FIRST),
+            news=tuple(c for c in told if told[c] and session.sequence > 0), previous_start=moved,
+            previous_end=end, previous_status=Status.CONFIRMED if session.is_cancelled else None,
         ))
     return Entry(uid=session_uid(calendar, session), sequence=session.sequence,
                  fingerprint=fingerprint(visible(calendar, session)),

@@ -56,9 +56,6 @@ NEWS_WORDS = {
     Change.SPEAKERS: ("Intervenants", "intervenants modifiés"),
     Change.REPLAY: ("Replay disponible", "replay disponible"),
 }
-QUIET_PHRASE = "précisions"
-CORRECTION_PHRASE = "correction"
-FIRST_PHRASE = "annonce"
 FRENCH = Locale("fr")  # the pages' language: CLDR's data for it, read once as a font file is
 
 
@@ -240,10 +237,10 @@ def change_title(session: Session, revision: Revision, locale: str = "fr") -> st
 def change_phrase(revision: Revision) -> str:
     """What one revision did, in the change log's words: 'nouvelle date', 'précisions'."""
     if revision.is_first:
-        return FIRST_PHRASE
+        return "annonce"
     if revision.news:
         return ", ".join(NEWS_WORDS[n][1] for n in revision.news)
-    return CORRECTION_PHRASE if revision.correction else QUIET_PHRASE
+    return "correction" if revision.correction else "précisions"
 
 
 def change_line(session: Session, revision: Revision, calendar: CalendarInfo) -> str:
