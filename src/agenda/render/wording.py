@@ -53,8 +53,11 @@ NEWS_WORDS = {
     Change.RESCHEDULED: ("Nouvelle date", "nouvelle date"),
     Change.DATED: ("Date annoncée", "date annoncée"),
     Change.CONFIRMED: ("Séance confirmée", "séance confirmée"),  # a date may be still to come
+    Change.UNCONFIRMED: ("Séance non confirmée", "séance non confirmée"),
     Change.SPEAKERS: ("Intervenants", "intervenants modifiés"),
+    Change.ACCESS: ("Modalités de participation", "modalités de participation modifiées"),
     Change.REPLAY: ("Replay disponible", "replay disponible"),
+    Change.REPLAY_REMOVED: ("Replay retiré", "replay retiré"),
 }
 FRENCH = Locale("fr")  # the pages' language: CLDR's data for it, read once as a font file is
 
