@@ -165,3 +165,17 @@ def test_taking_news_back_within_minutes_is_news_too(before: str, told: str, now
     (*_, written) = [r.news for r in from_json(to_json(version, "s.toml"), "here")[1]
                   .sessions["lyon"].revisions if r.news]
     assert [n.value for n in written] == news[-1:]  # the history file reads it back
+
+
+def test_a_session_moved_while_cancelled_then_reinstated_says_it_was_moved() -> None:
+    """Moved while cancelled (quiet: it was not to take place), then reinstated: readers of the
+    first date hear « Rétabli » at the new one, and its JSON says it was moved, as for a move."""
+    moved = ("06-16T", "06-23T")
+    version = publish(edit(), edit(moved), BEFORE,
+                      (edit(("city", CANCELLED)), BEFORE - timedelta(hours=12)),
+                      (edit(("city", CANCELLED), moved), BEFORE - timedelta(hours=6)))
+    assert change_titles(version, BEFORE)[0].startswith("Rétabli : Série n° 1 : Lyon, mercredi 23")
+    assert json_news(version, BEFORE) == [[], ["cancelled"], [], ["reinstated"]]
+    session = json.loads(json_api.session_bytes(version.schedule, version.schedule.sessions[0]))
+    assert (session["status_label"], session["previous_start"]) == (
+        "Reporté", "2021-06-16T08:45:00+02:00")

@@ -401,7 +401,7 @@ def apply(schedule: Schedule, history: History) -> Schedule:
             continue
         revisions = tuple(_in_zone(r, zone) for r in entry.revisions)
         original = next((r.previous_start for r in revisions  # where it was first planned
-                         if Change.RESCHEDULED in r.news and r.previous_start), None)
+                         if r.previous_start and not r.correction), None)  # (cancelled: quiet)
         sessions.append(dataclasses.replace(
             session, uid=entry.uid, sequence=entry.sequence, revisions=revisions,
             updated=max((r.at for r in revisions), default=session.updated),
