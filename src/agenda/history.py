@@ -26,8 +26,8 @@ FIRST = ("published",)
 DATE_FIELDS = ("start", "end")
 # A change published this soon after the session's previous one fixes a mistake.
 CORRECTION_WINDOW = timedelta(minutes=15)
-# Changes of status and replays are news even when they follow a mistake closely.
-ALWAYS_NEWS = frozenset((Change.CANCELLED, Change.REINSTATED, Change.CONFIRMED, Change.REPLAY))
+# The news a correction may keep quiet; the others (status, replay, either way) are news always.
+CORRECTABLE = frozenset((Change.RESCHEDULED, Change.DATED, Change.SPEAKERS, Change.ACCESS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,17 +128,23 @@ def session_uid(calendar: CalendarInfo, session: Session) -> str:
     return f"{session.id}@{calendar.host}"
 
 
-def news_of(before: Session, after: Session) -> tuple[Change, ...]:
-    """What a change from `before` to `after` tells journalists, most important first."""
+def news_of(before: Session, after: Session, at: datetime) -> tuple[Change, ...]:
+    """What a change from `before` to `after` at `at` tells its followers, most important first."""
+    if before.is_cancelled and after.is_cancelled:  # nothing more until it is reinstated
+        return ()
     moved = (before.start, before.end) != (after.start, after.end)
+    join = [(s.video_public and s.video_url, bool(s.registration_url)) for s in (before, after)]
     told = {
         Change.CANCELLED: after.is_cancelled and not before.is_cancelled,
         Change.REINSTATED: before.is_cancelled and not after.is_cancelled,
         Change.RESCHEDULED: before.is_dated and after.is_dated and moved,
         Change.DATED: after.is_dated and not before.is_dated,
         Change.CONFIRMED: before.status is Status.TENTATIVE and after.status is Status.CONFIRMED,
+        Change.UNCONFIRMED: before.status != after.status is Status.TENTATIVE,  # cancelled too
         Change.SPEAKERS: (before.speakers, before.moderator) != (after.speakers, after.moderator),
+        Change.ACCESS: join[0] != join[1] and not (after.is_cancelled or after.is_over(at)),
         Change.REPLAY: bool(after.replay_url) and after.replay_url != before.replay_url,
+        Change.REPLAY_REMOVED: bool(before.replay_url) and not after.replay_url,
     }
     return tuple(change for change, happened in told.items() if happened)
 
@@ -146,8 +152,8 @@ def news_of(before: Session, after: Session) -> tuple[Change, ...]:
 def is_correction(asked: bool | None, news: Collection[Change], last: Revision | None,
                   now: datetime) -> bool:
     """Whether a change is published as a correction (to calendars, not news feeds): as `asked`
-    (None: the 15-minute rule); some changes are always news."""
-    if asked is False or not ALWAYS_NEWS.isdisjoint(news):
+    (None: the 15-minute rule); only news of a CORRECTABLE kind can be."""
+    if asked is False or not CORRECTABLE.issuperset(news):
         return False
     return asked or (last is not None and timedelta(0) <= now - last.at <= CORRECTION_WINDOW)
 
@@ -158,7 +164,7 @@ def _revision(at: datetime, sequence: int, fields: tuple[str, ...], before: Sess
     """The revision that publishes `after`; `before` is None for a first publication."""
     if before is None:
         return Revision(at=at, sequence=sequence, fields=fields, by=by)
-    news = news_of(before, after)
+    news = news_of(before, after, at)
     fixed = is_correction(correction, news, last, at)
     moved = any(f in fields for f in DATE_FIELDS)
     return Revision(
@@ -176,22 +182,14 @@ def _first_entry(calendar: CalendarInfo, session: Session) -> Entry:
         revisions.append(Revision(at=session.announced, sequence=0, fields=FIRST))
     at = session.updated or session.announced
     if at is not None and (session.sequence > 0 or session.announced is None):
-        fields: list[str] = []
-        news: list[Change] = []
-        if session.previous_start is not None:
-            fields += list(DATE_FIELDS)
-            news.append(Change.RESCHEDULED)
-        if session.is_cancelled:
-            fields.append("status")
-            news.insert(0, Change.CANCELLED)
-        if not revisions and not fields:
-            fields = list(FIRST)
         moved, span = session.previous_start, session.duration
         end = on_clock(span + moved.astimezone(UTC), calendar.timezone) if moved and span else None
+        told = {Change.CANCELLED: session.is_cancelled, Change.RESCHEDULED: moved is not None}
+        fields = (DATE_FIELDS if moved else ()) + (("status",) if session.is_cancelled else ())
         revisions.append(Revision(
-            at=at, sequence=session.sequence, fields=tuple(fields), previous_start=moved,
-            news=tuple(news) if session.sequence > 0 else (), previous_end=end,
-            previous_status=Status.CONFIRMED if session.is_cancelled else None,
+            at=at, sequence=session.sequence, fields=fields or (() if revisions else FIRST),
+            news=tuple(c for c in told if told[c] and session.sequence > 0), previous_start=moved,
+            previous_end=end, previous_status=Status.CONFIRMED if session.is_cancelled else None,
         ))
     return Entry(uid=session_uid(calendar, session), sequence=session.sequence,
                  fingerprint=fingerprint(visible(calendar, session)),
@@ -403,7 +401,7 @@ def apply(schedule: Schedule, history: History) -> Schedule:
             continue
         revisions = tuple(_in_zone(r, zone) for r in entry.revisions)
         original = next((r.previous_start for r in revisions  # where it was first planned
-                         if Change.RESCHEDULED in r.news and r.previous_start), None)
+                         if r.previous_start and not r.correction), None)  # (cancelled: quiet)
         sessions.append(dataclasses.replace(
             session, uid=entry.uid, sequence=entry.sequence, revisions=revisions,
             updated=max((r.at for r in revisions), default=session.updated),

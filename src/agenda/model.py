@@ -83,8 +83,11 @@ class Change(StrEnum):
     RESCHEDULED = "rescheduled"
     DATED = "dated"
     CONFIRMED = "confirmed"
+    UNCONFIRMED = "unconfirmed"  # tentative again, confirmed or cancelled before
     SPEAKERS = "speakers"
+    ACCESS = "access"  # public video link changed, registration opened or closed, before it ends
     REPLAY = "replay"
+    REPLAY_REMOVED = "replay_removed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -178,7 +178,6 @@ def _read_time(value: Any) -> datetime | None:
 
 def _read_revision(data: dict[str, Any]) -> Revision:
     was = data.get("was", {})
-    status = was.get("status")
     at = _read_time(data["at"])
     if at is None:
         raise PublishedError(_("a revision without a time"))
@@ -186,7 +185,7 @@ def _read_revision(data: dict[str, Any]) -> Revision:
         at=at, sequence=int(data["sequence"]), fields=tuple(str(f) for f in data["fields"]),
         news=tuple(Change(n) for n in data.get("news", ())),
         previous_start=_read_time(was.get("start")), previous_end=_read_time(was.get("end")),
-        previous_status=Status(status) if status else None,
+        previous_status=Status(was["status"]) if was.get("status") else None,
         correction=data.get("correction") is True,
         by=str(data["by"]) if data.get("by") is not None else None,
     )

@@ -53,12 +53,12 @@ NEWS_WORDS = {
     Change.RESCHEDULED: ("Nouvelle date", "nouvelle date"),
     Change.DATED: ("Date annoncée", "date annoncée"),
     Change.CONFIRMED: ("Séance confirmée", "séance confirmée"),  # a date may be still to come
+    Change.UNCONFIRMED: ("Séance non confirmée", "séance non confirmée"),
     Change.SPEAKERS: ("Intervenants", "intervenants modifiés"),
+    Change.ACCESS: ("Modalités de participation", "modalités de participation modifiées"),
     Change.REPLAY: ("Replay disponible", "replay disponible"),
+    Change.REPLAY_REMOVED: ("Replay retiré", "replay retiré"),
 }
-QUIET_PHRASE = "précisions"
-CORRECTION_PHRASE = "correction"
-FIRST_PHRASE = "annonce"
 FRENCH = Locale("fr")  # the pages' language: CLDR's data for it, read once as a font file is
 
 
@@ -240,10 +240,10 @@ def change_title(session: Session, revision: Revision, locale: str = "fr") -> st
 def change_phrase(revision: Revision) -> str:
     """What one revision did, in the change log's words: 'nouvelle date', 'précisions'."""
     if revision.is_first:
-        return FIRST_PHRASE
+        return "annonce"
     if revision.news:
         return ", ".join(NEWS_WORDS[n][1] for n in revision.news)
-    return CORRECTION_PHRASE if revision.correction else QUIET_PHRASE
+    return "correction" if revision.correction else "précisions"
 
 
 def change_line(session: Session, revision: Revision, calendar: CalendarInfo) -> str:
