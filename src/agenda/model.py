@@ -229,9 +229,8 @@ class Session:
     def dates_after(self, revision: Revision) -> tuple[datetime | None, datetime | None]:
         """Start and end as `revision` left them, with the corrections that followed it."""
         later = self.revisions[self.revisions.index(revision) + 1:]
-        dated = (r for r in later if {"start", "end"} & {*r.fields} and not r.correction)
-        moved = next(dated, None)
-        return (moved.previous_start, moved.previous_end) if moved else (self.start, self.end)
+        move = next((r for r in later if {"start", "end"} & {*r.fields} and not r.correction), None)
+        return (move.previous_start, move.previous_end) if move else (self.start, self.end)
 
 
 @dataclass(frozen=True, slots=True)
