@@ -68,11 +68,9 @@ class SessionChange:
     sequence_after: int | None
 
     def __str__(self) -> str:
-        what = ", ".join(self.details)
-        if self.sequence_before is None and self.sequence_after is not None:
-            what += f" (SEQUENCE {self.sequence_after})"
-        elif self.sequence_after is not None and self.sequence_before != self.sequence_after:
-            what += f" (SEQUENCE {self.sequence_before} → {self.sequence_after})"
+        what, before, after = ", ".join(self.details), self.sequence_before, self.sequence_after
+        if after is not None and before != after:  # a new session: its first SEQUENCE alone
+            what += f" (SEQUENCE {after})" if before is None else f" (SEQUENCE {before} → {after})"
         return _("{place}: {message}", place=self.id, message=what)
 
 
