@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 from icalendar.timezone import tzp
 
-from agenda import create_app, site
+from agenda import create_app, published, site
 from agenda.cli import main
 from tests.conftest import MINIMAL
 from tests.test_cli import french
@@ -187,3 +187,32 @@ def test_a_worker_checks_its_zone_rules_against_the_history_once_not_at_every_ed
     checked.clear()
     worker.poll()
     assert worker.current().number > 1 and checked == [0]  # the published file read once
+
+
+def test_a_restart_with_new_zone_rules_that_cannot_publish_says_so(
+    tmp_path: Path, runner: CliRunner, request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The same restart with the history unwritable (a full disk, a read-only data folder):
+    # Lille was served with its new instant and its old SEQUENCE, so calendars that wait for
+    # SEQUENCE kept it an hour off, and /healthz said « ok » until an editor's next change.
+    path = far_published(tmp_path, runner)
+    request.getfixturevalue("paris_without_summer_time")
+    monkeypatch.setattr(site, "RELEASE", site._release())
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise published.CannotWrite("plus de place sur le disque")
+
+    writes = published.write_atomically
+    monkeypatch.setattr(published, "write_atomically", refuse)
+    client = create_app({"AGENDA_DATA": str(path), "TESTING": True}).test_client()
+    health = client.get("/healthz?strict=1")
+    assert health.status_code == 503
+    assert "plus de place sur le disque" in health.get_data(as_text=True)
+    assert "pas republiée" in health.get_data(as_text=True)  # in French, with what it costs
+    monkeypatch.setattr(published, "write_atomically", writes)  # room again: the next edit
+    path.write_text(FAR.replace("announced = 2026-11-01", "announced = 2026-11-02", 1))
+    store = client.application.extensions["agenda.store"]
+    store.settle = 0
+    store.poll()
+    assert client.get("/healthz?strict=1").status_code == 200

@@ -273,13 +273,16 @@ class VersionStore:
         # The version it started with, or a history put back (newer than the mark): the mark
         # moved up to it, published again if this release's time zone rules moved a session
         # (published.moved). Not one another process of this release published under them.
-        with contextlib.suppress(CannotWrite, PublishedError):
+        try:
             if found is current or mark is None or found.number > mark.version:
                 outcome = publish(self.path, self.published_path, self.clock(), raw=found.raw,
                                   known=found, again=True)
                 found = outcome.version
                 if outcome.written:
                     log.info("published %s", describe(outcome))
+        except (CannotWrite, PublishedError) as error:  # again at the next edit, which clears it
+            self._alarm("again", _("{error}; {label} is not published again under this release's "
+                                   "time zone rules", error=error, label=found.label))
         if (found.number, found.digest) != (current.number, current.digest):
             self._swap(found)
 
@@ -389,6 +392,7 @@ class VersionStore:
             return
         self._published_stamp = self._stamps()
         self.pending, self._retry_at = None, None
+        self._alarm("again", None)
         if outcome.written:
             self._check_ahead(now)
             log.info("published %s", describe(outcome))
