@@ -179,3 +179,13 @@ def test_a_session_moved_while_cancelled_then_reinstated_says_it_was_moved() -> 
     session = json.loads(json_api.session_bytes(version.schedule, version.schedule.sessions[0]))
     assert (session["status_label"], session["previous_start"]) == (
         "Reporté", "2021-06-16T08:45:00+02:00")
+
+
+def test_a_session_reinstated_at_another_date_says_the_date_it_replaces() -> None:
+    """Cancelled, then reinstated at a new date in one publication: the entry says « Rétabli »
+    and, as a move's entry does, the date readers had (they may have planned around it)."""
+    moved = ("06-16T", "06-23T")
+    version = publish(edit(("city", CANCELLED)), edit(moved), BEFORE)
+    (title, *_) = change_titles(version, BEFORE)
+    assert title.startswith("Rétabli : Série n° 1 : Lyon, mercredi 23"), title
+    assert title.endswith("(au lieu du mercredi 16 juin 2021 à 8 h 45)"), title
