@@ -50,6 +50,20 @@ def test_a_path_with_line_breaks_cannot_forge_a_line_of_the_access_log(tmp_path:
     assert "signature" not in lines[1] and "anne" not in lines[1]
 
 
+def typo(path: Path) -> None:
+    """Make the schedule at `path` invalid as an editor's typo would: a misspelt field name."""
+    path.write_text(path.read_text(encoding="utf-8").replace("start =", "strat =", 1),
+                    encoding="utf-8")
+
+
+def logged(log: Path, words: str = "not published", times: int = 1, seconds: float = 15) -> None:
+    """Wait until the service's `log` holds `words` `times` times."""
+    deadline = time.monotonic() + seconds
+    while log.read_text(encoding="utf-8").count(words) < times:
+        assert time.monotonic() < deadline, log.read_text(encoding="utf-8")
+        time.sleep(0.1)
+
+
 def test_a_schedule_value_with_line_breaks_cannot_forge_a_line_of_the_service_log(
     tmp_path: Path,
 ) -> None:
@@ -61,10 +75,7 @@ def test_a_schedule_value_with_line_breaks_cannot_forge_a_line_of_the_service_lo
         text = path.read_text(encoding="utf-8")
         path.write_text(text.replace('id = "automne"', 'id = "automne\\u001b[2J\\nFORGED"'),
                         encoding="utf-8")
-        deadline = time.monotonic() + 15
-        while "not published" not in log.read_text(encoding="utf-8"):
-            assert time.monotonic() < deadline, log.read_text(encoding="utf-8")
-            time.sleep(0.1)
+        logged(log)
     lines = log.read_text(encoding="utf-8").splitlines()
     assert [line for line in lines if "FORGED" in line and not line.startswith("[")] == []
     assert all(line.isprintable() for line in lines)
@@ -201,12 +212,8 @@ def test_under_systemd_each_line_is_filed_at_its_level_in_the_journal(tmp_path: 
     log.touch()
     info = log.stat()
     with serving(path, AGENDA_SETTLE="0.2", JOURNAL_STREAM=f"{info.st_dev}:{info.st_ino}"):
-        path.write_text(path.read_text(encoding="utf-8").replace("start =", "strat =", 1),
-                        encoding="utf-8")
-        deadline = time.monotonic() + 15
-        while "not published" not in log.read_text(encoding="utf-8"):
-            assert time.monotonic() < deadline, log.read_text(encoding="utf-8")
-            time.sleep(0.1)
+        typo(path)
+        logged(log)
     filed = journald_priorities(log)
     assert {p for p, line in filed if "not published" in line} == {3}, filed
     assert {p for p, line in filed if "Booting worker" in line or "serving version" in line} \
@@ -295,27 +302,19 @@ def test_each_problem_of_an_edit_is_said_once_not_by_each_worker(tmp_path: Path)
     path = data_copy(tmp_path)
     log = path.with_name("log.txt")
     with serving(path, AGENDA_SETTLE="0.2"):
-        path.write_text(path.read_text(encoding="utf-8").replace("start =", "strat =", 1),
-                        encoding="utf-8")
-        deadline = time.monotonic() + 15
-        while "not published" not in log.read_text(encoding="utf-8"):
-            assert time.monotonic() < deadline, log.read_text(encoding="utf-8")
-            time.sleep(0.1)
+        typo(path)
+        logged(log)
         time.sleep(2)  # the other worker polls every 0.1 s
         # The worker that said it killed (out of memory?): another says the next problem.
         (speaker,) = re.findall(r"\] \[(\d+)\] \[ERROR\]", log.read_text(encoding="utf-8"))
         os.kill(int(speaker), signal.SIGKILL)
         path.write_text(path.read_text(encoding="utf-8").replace("strat =", "sart =", 1),
                         encoding="utf-8")
-        while "sart" not in log.read_text(encoding="utf-8"):
-            assert time.monotonic() < deadline + 10, log.read_text(encoding="utf-8")
-            time.sleep(0.1)
+        logged(log, "sart")
         time.sleep(2)
         path.write_text(path.read_text(encoding="utf-8").replace("sart =", "start =", 1)
                         + "# a valid edit\n", encoding="utf-8")
-        while log.read_text(encoding="utf-8").count("serving version 2") < 2:
-            assert time.monotonic() < deadline + 20, log.read_text(encoding="utf-8")
-            time.sleep(0.1)
+        logged(log, "serving version 2", times=2)
     text = log.read_text(encoding="utf-8")
     assert text.count("not published") == 2 and text.count("sart") == 1, text
     assert text.count("] agenda.store: published version 2") == 1, text

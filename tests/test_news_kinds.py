@@ -19,19 +19,11 @@ from jsonschema import Draft202012Validator, FormatChecker
 from agenda.published import Version, from_json, next_version
 from agenda.render import feeds, html, json_api
 from tests.conftest import MINIMAL, to_json
+from tests.test_feeds_consumers import BASE
 
-SESSION = """
-[[sessions]]
-id = "lyon"
-series = "s"
-number = 1
-city = "Lyon"
-start = 2021-06-16T08:45:00
-end = 2021-06-16T10:15:00
-announced = 2021-06-01
-video_url = "https://visio.example.org/prive"
+SESSION = BASE.removeprefix(MINIMAL) + """video_url = "https://visio.example.org/prive"
 registration_url = "https://inscription.example.org/lyon"
-"""
+"""  # Lyon, announced on 1 June for the 16th
 BEFORE = datetime(2021, 6, 10, 9, 30, tzinfo=UTC)  # days after the announcement, before the date
 AFTER = datetime(2021, 6, 20, 9, 30, tzinfo=UTC)  # once it took place
 CANCELLED = 'status = "cancelled"\ncity'

@@ -31,6 +31,7 @@ from agenda import site
 from agenda.errors import ScheduleError
 from agenda.model import Schedule, Session, city_slug
 from agenda.published import Version, first_version, next_version
+from tests.test_session_state import strings
 
 ZONES = ["Europe/Paris", "America/Sao_Paulo", "Asia/Kolkata", "Europe/London"]
 CITIES = ["Lyon", "Saint-Étienne", "Brest"]
@@ -376,15 +377,6 @@ def check_tense(folder: Folder, agenda: Element, session: Session, member: dict[
         event = folder.events("/calendar.ics")[member["uid"]]
         said += [str(event["SUMMARY"]), str(event["DESCRIPTION"])]
     assert [t for t in said if "à confirmer" in plain(t).lower() or "aura pas lieu" in t] == []
-
-
-def strings(value: object) -> list[str]:
-    """Every string in a JSON document."""
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in strings(v)]
-    return [value] if isinstance(value, str) else []
 
 
 def check_schedule(folder: Folder, version: Version, now: datetime) -> None:
