@@ -41,10 +41,17 @@ from tests.test_desk import (
 
 SECRET_LINK = "https://zoom.example/j/secret-lyon"
 LYON, NANTES, LILLE = "/desk/seances/lyon", "/desk/seances/nantes", "/desk/seances/lille"
+BORDEAUX, REPLAY = "/desk/seances/bordeaux", "https://video.example/bordeaux"
+# A session over already (a month before the tests' wall clock, whenever they run).
+PAST = ("/desk/series/tour-des-villes/nouvelle", {
+    "id": "bordeaux", "number": "9", "city": "Bordeaux", "status": "confirmed",
+    "start": f"{datetime.now(UTC) - timedelta(days=30):%Y-%m-%d}T08:45",
+    "end": f"{datetime.now(UTC) - timedelta(days=30):%Y-%m-%d}T10:15"})
 
 # Each kind of edit: the forms it posts before (published first) and the forms of the draft;
 # each is tried with the three kinds of change of the draft page.
-EDITS: dict[str, tuple[list[tuple[str, dict[str, str]]], list[tuple[str, dict[str, str]]]]] = {
+Forms = list[tuple[str, dict[str, str | None]]]  # each form's path and values (None: unticked)
+EDITS: dict[str, tuple[Forms, Forms]] = {
     "title": ([], [(LYON, {"title": "Lyon, la ville des deux fleuves"})]),
     "date": ([], [(LYON + "/reporter", {"start": "2027-03-17T08:45", "end": "2027-03-17T10:15"})]),
     "dst": ([], [(LYON + "/reporter", {"start": "2027-03-31T09:30", "end": "2027-03-31T11:00"})]),
@@ -67,6 +74,25 @@ EDITS: dict[str, tuple[list[tuple[str, dict[str, str]]], list[tuple[str, dict[st
     "contacts": ([], [("/desk/contacts", {"contacts.0.phone": "06 00 00 00 00"})]),
     "planned": ([], [(LILLE, {"start": "2027-05-19T08:45", "end": "2027-05-19T10:15",
                               "announced": "2026-12-01", "status": "confirmed"})]),
+    # The kinds of news that came with « Séance non confirmée » and « Modalités de participation ».
+    "unconfirmed": ([], [(LYON, {"status": "tentative"})]),
+    "registration-opened": ([], [(LYON, {"registration_url": "https://ceps.example/lyon"})]),
+    "registration-closed": ([(NANTES, {"registration_url": "https://ceps.example/nantes"})],
+                            [(NANTES, {"registration_url": ""})]),
+    "video-made-public": ([], [(LYON, {"video_url": "https://live.example/lyon",
+                                       "video_public": "1"})]),
+    "video-made-private": ([], [(NANTES, {"video_public": None})]),
+    "replay-added": ([PAST], [(BORDEAUX + "/replay", {"replay_url": REPLAY})]),
+    # Bordeaux is the file's last session: its replay was its last line, the draft the
+    # beginning of the published file, refused as a save in progress (« Publier » too).
+    "replay-removed": ([PAST, (BORDEAUX + "/replay", {"replay_url": REPLAY})],
+                       [(BORDEAUX + "/replay", {"replay_url": ""})]),
+    "cancelled-moved": ([(LYON + "/annuler", {})], [(LYON + "/reporter", {
+        "start": "2027-04-14T08:45", "end": "2027-04-14T10:15"})]),
+    "cancelled-moved-back": ([(LYON + "/annuler", {})], [(LYON + "/reporter", {
+        "start": "2027-04-14T08:45", "end": "2027-04-14T10:15", "status": "confirmed"})]),
+    "cancelled-moved-then-back": ([(LYON + "/annuler", {}), (LYON + "/reporter", {
+        "start": "2027-04-14T08:45", "end": "2027-04-14T10:15"})], [(LYON + "/retablir", {})]),
 }
 
 
@@ -81,7 +107,7 @@ def app(tmp_path: Path) -> Flask:
                        "AGENDA_DESK_SECURE": False})
 
 
-def edit(client: FlaskClient, forms: list[tuple[str, dict[str, str]]]) -> None:
+def edit(client: FlaskClient, forms: Forms) -> None:
     for path, data in forms:
         status, page = post(client, path, data)
         assert status == 302, page

@@ -78,12 +78,15 @@ def _in_the_desk(problem: Problem, current: Version | None) -> Problem:
 
 
 def pending(schedule_path: Path, current: Version | None, raw: bytes, now: datetime,
-            correction: bool | None = None) -> Pending:
+            correction: bool | None, editor: str) -> Pending:
     """The version publishing `raw` at `now` after `current` would make, writing nothing
-    (`correction` is the kind of change the editor chose: None for the 15-minute rule)."""
+    (`correction` is the kind of change the editor chose: None for the 15-minute rule), as
+    « Publier » makes it for `editor`: a draft is whole, never a save in progress (one that
+    removes the last line of the file, as a replay taken off the last session, is not refused
+    as the beginning of the published file)."""
     try:
         version, changes = next_version(current, raw, str(schedule_path), now,
-                                        correction=correction)
+                                        correction=correction, editor=editor)
     except ScheduleError as error:
         return Pending(None, (), tuple(_in_the_desk(p, current) for p in error.problems))
     if current is not None and version.digest == current.digest:

@@ -137,7 +137,8 @@ def _published() -> Version | None:
 
 def _pending(raw: bytes, mode: str = "regle") -> preview.Pending:
     """What publishing `raw` now as `mode` would do, after the version published."""
-    return preview.pending(schedule_path(), _published(), raw, _now(), MODES.get(mode))
+    return preview.pending(schedule_path(), _published(), raw, _now(), MODES.get(mode),
+                           g.editor.email)
 
 
 def _mode() -> str:
@@ -857,7 +858,8 @@ def _draft_view(changed: bool = False, other_kind: bool = False) -> str:
                                **_conflict(draft, file_text))
     # One version published and one moment for both: the store may publish between two asks.
     current, now = _published(), _now()
-    found = preview.pending(schedule_path(), current, draft.raw, now, MODES[_mode()])
+    found = preview.pending(schedule_path(), current, draft.raw, now, MODES[_mode()],
+                            g.editor.email)
     listed = preview.outgoing(found.version, found.changes, now, current) if found.version else []
     return render_template(
         "desk/draft.html", draft=draft, pending=found, outgoing=listed, mode=_mode(),
@@ -912,7 +914,8 @@ def publish_draft() -> Any:
         # The file's, which another process may have published since: `known` if it holds it
         # (the schedule served is not read again, here nor by `publish`).
         current = read_version(published_file(), str(schedule_path()), known)
-        found = preview.pending(schedule_path(), current, draft.raw, _now(), MODES[mode])
+        found = preview.pending(schedule_path(), current, draft.raw, _now(), MODES[mode],
+                                g.editor.email)
         if found.problems:
             return redirect(url_for("desk.draft_page"))
         # What the page showed going out (under the kind it showed), as « Publier » posts it
