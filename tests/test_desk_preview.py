@@ -83,6 +83,10 @@ EDITS: dict[str, tuple[Forms, Forms]] = {
                                        "video_public": "1"})]),
     "video-made-private": ([], [(NANTES, {"video_public": None})]),
     "replay-added": ([PAST], [(BORDEAUX + "/replay", {"replay_url": REPLAY})]),
+    # Held already, without a date: its announcement is of a session over (« date non
+    # communiquée », not « date à venir »).
+    "held-announced": ([], [(LILLE, {"held": "1", "announced": "2026-12-01",
+                                     "status": "confirmed"})]),
     # Bordeaux is the file's last session: its replay was its last line, the draft the
     # beginning of the published file, refused as a save in progress (« Publier » too).
     "replay-removed": ([PAST, (BORDEAUX + "/replay", {"replay_url": REPLAY})],
@@ -179,6 +183,7 @@ def test_desk_preview_is_what_publishing_sends(app: Flask, kind: str, mode: str,
     titled = [t for line in lines if "actualité" in line and "pas de nouvelle" not in line
               for t in re.findall(r"« (.+?) »", " ".join(line.split()))]
     assert sorted(titled) == sorted(gained), (lines, gained)
+    assert not [line for line in lines if "»«" in "".join(line.split())], "two titles run on"
     assert sorted(gained) == sorted(
         title for entry, title in news(client, "/atom.xml").items() if entry not in atom)
 

@@ -19,6 +19,7 @@ from agenda.errors import Problem, ScheduleError
 from agenda.format import SESSION
 from agenda.history import SessionChange, planned_key
 from agenda.i18n import _
+from agenda.model import Revision, Session
 from agenda.published import Version, next_version, publishing_lock
 from agenda.render import feeds, wording
 from agenda.site import Site, SiteError, build, read_site
@@ -130,15 +131,16 @@ def outgoing(version: Version, changes: tuple[SessionChange, ...], now: datetime
             what = ", ".join(_LABELS.get(f, f) for f in revision.fields)
             calendar = _("updated in the calendars (SEQUENCE {before} → {after}): {what}",
                          before=change.sequence_before, after=change.sequence_after, what=what)
-        news = (wording.change_title(session, revision),) \
-            if (session, revision) in feeds.news([session]) else ()
+        # Titled by the feeds' own entries, built as the site builds them at `now`.
+        news = (_title(version, session, revision, now),) \
+            if (session, revision) in feeds.news([session], now) else ()
         # A session the feeds neither gave nor had to come (new, its announcement set, or
         # brought to the past) enters them with its announcement, beside its change's entry.
         was = previous.schedule.session(change.id) if previous is not None else None
         fresh = was is None or was.announced is None \
             or was.announced > now >= (session.announced or now)
         if session.announced is not None and (revision.is_first or fresh):
-            first = (wording.announcement_title(session),)
+            first = (_title(version, session, None, now),)
             news = first if revision.is_first else first + news
         later = session.announced is not None and session.announced > now
         on = wording.long_date(session.announced.astimezone(zone)) if later else ""
@@ -152,6 +154,12 @@ def outgoing(version: Version, changes: tuple[SessionChange, ...], now: datetime
         found.append(Outgoing(change.id, wording.headline(session), calendar, news, str(change),
                               revision.correction, on, past, lasting))
     return found + dates
+
+
+def _title(version: Version, session: Session, revision: Revision | None, now: datetime) -> str:
+    """The title of the feeds' entry of `session`'s announcement, or of its change `revision`,
+    as the site's feeds give it at `now` (« date non communiquée » once it is over)."""
+    return str(feeds.build_entry(version.schedule, session, revision, now).title())
 
 
 def _planned(version: Version, previous: Version | None,
