@@ -293,3 +293,17 @@ def test_desk_publish_reads_the_version_served_no_more(
     assert publish(client) == 302
     assert parsed.count(served) == 0
     assert "Lyon, la ville des deux fleuves" in client.get("/events/lyon").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("kind", "now"), [("video-made-public", "public"),
+                                           ("video-made-private", "privé")])
+def test_desk_draft_says_which_way_the_video_link_went(app: Flask, kind: str, now: str) -> None:
+    # The calendar line named the changed field by its box's label, « publier le lien de la
+    # visioconférence »: said so too of a box unticked, the link then taken off the calendars.
+    client = app.test_client()
+    login(client)
+    edit(client, EDITS[kind][1])
+    page = choose(client, "annonce")
+    (line,) = [" ".join(p.text_content().split()) for p in page.xpath(
+        "//ul[@class='outgoing']/li/p") if "Calendriers" in p.text_content()]
+    assert "publier" not in line and f"visioconférence rendu {now}" in line, line

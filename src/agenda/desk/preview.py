@@ -128,7 +128,10 @@ def outgoing(version: Version, changes: tuple[SessionChange, ...], now: datetime
         elif not had:
             calendar = _("new entry in the calendars")
         else:
-            what = ", ".join(_LABELS.get(f, f) for f in revision.fields)
+            # A box's label (« Publier le lien… ») says nothing of a box unticked: which way.
+            went = _("video link made public") if session.video_public \
+                else _("video link made private")
+            what = ", ".join((_LABELS | {"video_public": went}).get(f, f) for f in revision.fields)
             calendar = _("updated in the calendars (SEQUENCE {before} → {after}): {what}",
                          before=change.sequence_before, after=change.sequence_after, what=what)
         # Titled by the feeds' own entries, built as the site builds them at `now`.
