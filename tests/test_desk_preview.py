@@ -83,6 +83,12 @@ EDITS: dict[str, tuple[Forms, Forms]] = {
                                        "video_public": "1"})]),
     "video-made-private": ([], [(NANTES, {"video_public": None})]),
     "replay-added": ([PAST], [(BORDEAUX + "/replay", {"replay_url": REPLAY})]),
+    "cancelled-unconfirmed": ([(LYON + "/annuler", {})], [(LYON, {"status": "tentative"})]),
+    "announced-later": ([], [("/desk/series/tour-des-villes/nouvelle", {
+        "id": "rennes", "number": "4", "city": "Rennes", "start": "2027-05-19T08:45",
+        "end": "2027-05-19T10:15", "status": "confirmed", "announced": "2027-05-01"})]),
+    "over-registration-closed": ([PAST, (BORDEAUX, {"registration_url": "https://c.example/b"})],
+                                 [(BORDEAUX, {"registration_url": ""})]),
     # Held already, without a date: its announcement is of a session over (« date non
     # communiquée », not « date à venir »).
     "held-announced": ([], [(LILLE, {"held": "1", "announced": "2026-12-01",
@@ -181,6 +187,7 @@ def test_desk_preview_is_what_publishing_sends(app: Flask, kind: str, mode: str,
     assert sum("retirée des calendriers" in line for line in lines) == len(gone), lines
     gained = [title for entry, title in news(client).items() if entry not in feeds]
     titled = [t for line in lines if "actualité" in line and "pas de nouvelle" not in line
+              and "pas avant" not in line  # an announcement to come: not in the feeds yet
               for t in re.findall(r"« (.+?) »", " ".join(line.split()))]
     assert sorted(titled) == sorted(gained), (lines, gained)
     assert not [line for line in lines if "»«" in "".join(line.split())], "two titles run on"
@@ -307,3 +314,34 @@ def test_desk_draft_says_which_way_the_video_link_went(app: Flask, kind: str, no
     (line,) = [" ".join(p.text_content().split()) for p in page.xpath(
         "//ul[@class='outgoing']/li/p") if "Calendriers" in p.text_content()]
     assert "publier" not in line and f"visioconférence rendu {now}" in line, line
+
+
+def test_desk_publish_dates_its_version_when_the_page_was_checked(
+        app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    # « Publier » checked what goes out at one moment, built the site (a minute at 10,000
+    # sessions), then published at the clock's next reading: the 15-minute rule had made the
+    # correction the page showed (no news) an announcement meanwhile, sent to the feeds.
+    client = app.test_client()
+    login(client)
+    edit(client, [(NANTES, {"registration_url": "https://ceps.example/nantes"})])
+    assert publish(client) == 302
+    clock = [datetime.now(UTC) + timedelta(minutes=14)]
+    store = app.extensions["agenda.store"]
+    for name, owner in (("_now", views), ("clock", store), ("moment", store)):
+        monkeypatch.setattr(owner, name, lambda: clock[0])
+    edit(client, [(NANTES, {"registration_url": ""})])
+    page = choose(client, "regle")
+    (said,) = [" ".join(p.text_content().split()) for p in page.xpath(
+        "//ul[@class='outgoing']/li/p") if "actualité" in p.text_content()]
+    assert "pas de nouvelle entrée (correction" in said, said
+    build = views._draft_site
+
+    def slow(*args: object, **kwargs: object) -> object:
+        built = build(*args, **kwargs)  # type: ignore[arg-type]
+        clock[0] += timedelta(minutes=2)
+        return built
+
+    monkeypatch.setattr(views, "_draft_site", slow)
+    feeds = news(client)
+    assert publish(client) == 302
+    assert [title for entry, title in news(client).items() if entry not in feeds] == []
