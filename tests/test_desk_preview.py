@@ -345,3 +345,22 @@ def test_desk_publish_dates_its_version_when_the_page_was_checked(
     feeds = news(client)
     assert publish(client) == 302
     assert [title for entry, title in news(client).items() if entry not in feeds] == []
+
+
+@pytest.mark.parametrize("mode", ["regle", "correction", "annonce"])
+def test_desk_draft_says_a_cancelled_session_moves_quietly(app: Flask, mode: str) -> None:
+    # « Annoncer le changement » chosen, a cancelled session moved: the page said « pas de
+    # nouvelle entrée » and no more (or blamed the 15-minute rule), as if the choice were lost.
+    client = app.test_client()
+    login(client)
+    before, draft = EDITS["cancelled-moved"]
+    edit(client, before)
+    assert publish(client) == 302
+    edit(client, draft)
+    page = choose(client, mode)
+    (said,) = [" ".join(p.text_content().split()) for p in page.xpath(
+        "//ul[@class='outgoing']/li/p") if "actualité" in p.text_content()]
+    assert "annulée" in said and "rétabli" in said and "15 minutes" not in said, said
+    feeds = news(client)
+    assert publish(client, mode) == 302
+    assert [entry for entry in news(client) if entry not in feeds] == []

@@ -44,6 +44,7 @@ class Outgoing:
     announced_on: str = ""  # the day of a session's announcement still to come
     past: str = ""  # when a session given a date (new, or moved) that is past already
     lasting: str = ""  # how long a session given a date lasts, when more than a day
+    off: bool = False  # cancelled and still so: nothing of it is news until it is reinstated
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,8 +155,9 @@ def outgoing(version: Version, changes: tuple[SessionChange, ...], now: datetime
         # « Reporter » earlier with the start alone changed: a session of a month.
         span = session.duration or timedelta(0)  # elapsed, an hour less across March's change
         lasting = wording.duration(span) if dated and span > timedelta(days=1) else ""
+        off = was is not None and was.is_cancelled and session.is_cancelled
         found.append(Outgoing(change.id, wording.headline(session), calendar, news, str(change),
-                              revision.correction, on, past, lasting))
+                              revision.correction, on, past, lasting, off))
     return found + dates
 
 
