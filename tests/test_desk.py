@@ -82,12 +82,14 @@ def login(client: FlaskClient, password: str = PASSWORD) -> int:
     return answer.status_code
 
 
-def post(client: FlaskClient, path: str, data: dict[str, str]) -> tuple[int, str]:
+def post(client: FlaskClient, path: str, data: dict[str, str | None]) -> tuple[int, str]:
     """Submit the form at `path` as a browser would, with `data` over the values it shows."""
     page = lxml.html.fromstring(client.get(path).data)
     form = page.xpath("//main//form")[0]
     fields = dict(form.form_values())
     fields.update(data)
+    for name in [n for n, v in data.items() if v is None]:  # a box unticked
+        del fields[name]
     answer = client.post(path, data=fields)
     return answer.status_code, answer.get_data(as_text=True)
 

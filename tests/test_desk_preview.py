@@ -41,10 +41,17 @@ from tests.test_desk import (
 
 SECRET_LINK = "https://zoom.example/j/secret-lyon"
 LYON, NANTES, LILLE = "/desk/seances/lyon", "/desk/seances/nantes", "/desk/seances/lille"
+BORDEAUX, REPLAY = "/desk/seances/bordeaux", "https://video.example/bordeaux"
+# A session over already (a month before the tests' wall clock, whenever they run).
+PAST = ("/desk/series/tour-des-villes/nouvelle", {
+    "id": "bordeaux", "number": "9", "city": "Bordeaux", "status": "confirmed",
+    "start": f"{datetime.now(UTC) - timedelta(days=30):%Y-%m-%d}T08:45",
+    "end": f"{datetime.now(UTC) - timedelta(days=30):%Y-%m-%d}T10:15"})
 
 # Each kind of edit: the forms it posts before (published first) and the forms of the draft;
 # each is tried with the three kinds of change of the draft page.
-EDITS: dict[str, tuple[list[tuple[str, dict[str, str]]], list[tuple[str, dict[str, str]]]]] = {
+Forms = list[tuple[str, dict[str, str | None]]]  # each form's path and values (None: unticked)
+EDITS: dict[str, tuple[Forms, Forms]] = {
     "title": ([], [(LYON, {"title": "Lyon, la ville des deux fleuves"})]),
     "date": ([], [(LYON + "/reporter", {"start": "2027-03-17T08:45", "end": "2027-03-17T10:15"})]),
     "dst": ([], [(LYON + "/reporter", {"start": "2027-03-31T09:30", "end": "2027-03-31T11:00"})]),
@@ -67,6 +74,35 @@ EDITS: dict[str, tuple[list[tuple[str, dict[str, str]]], list[tuple[str, dict[st
     "contacts": ([], [("/desk/contacts", {"contacts.0.phone": "06 00 00 00 00"})]),
     "planned": ([], [(LILLE, {"start": "2027-05-19T08:45", "end": "2027-05-19T10:15",
                               "announced": "2026-12-01", "status": "confirmed"})]),
+    # The kinds of news that came with « Séance non confirmée » and « Modalités de participation ».
+    "unconfirmed": ([], [(LYON, {"status": "tentative"})]),
+    "registration-opened": ([], [(LYON, {"registration_url": "https://ceps.example/lyon"})]),
+    "registration-closed": ([(NANTES, {"registration_url": "https://ceps.example/nantes"})],
+                            [(NANTES, {"registration_url": ""})]),
+    "video-made-public": ([], [(LYON, {"video_url": "https://live.example/lyon",
+                                       "video_public": "1"})]),
+    "video-made-private": ([], [(NANTES, {"video_public": None})]),
+    "replay-added": ([PAST], [(BORDEAUX + "/replay", {"replay_url": REPLAY})]),
+    "cancelled-unconfirmed": ([(LYON + "/annuler", {})], [(LYON, {"status": "tentative"})]),
+    "announced-later": ([], [("/desk/series/tour-des-villes/nouvelle", {
+        "id": "rennes", "number": "4", "city": "Rennes", "start": "2027-05-19T08:45",
+        "end": "2027-05-19T10:15", "status": "confirmed", "announced": "2027-05-01"})]),
+    "over-registration-closed": ([PAST, (BORDEAUX, {"registration_url": "https://c.example/b"})],
+                                 [(BORDEAUX, {"registration_url": ""})]),
+    # Held already, without a date: its announcement is of a session over (« date non
+    # communiquée », not « date à venir »).
+    "held-announced": ([], [(LILLE, {"held": "1", "announced": "2026-12-01",
+                                     "status": "confirmed"})]),
+    # Bordeaux is the file's last session: its replay was its last line, the draft the
+    # beginning of the published file, refused as a save in progress (« Publier » too).
+    "replay-removed": ([PAST, (BORDEAUX + "/replay", {"replay_url": REPLAY})],
+                       [(BORDEAUX + "/replay", {"replay_url": ""})]),
+    "cancelled-moved": ([(LYON + "/annuler", {})], [(LYON + "/reporter", {
+        "start": "2027-04-14T08:45", "end": "2027-04-14T10:15"})]),
+    "cancelled-moved-back": ([(LYON + "/annuler", {})], [(LYON + "/reporter", {
+        "start": "2027-04-14T08:45", "end": "2027-04-14T10:15", "status": "confirmed"})]),
+    "cancelled-moved-then-back": ([(LYON + "/annuler", {}), (LYON + "/reporter", {
+        "start": "2027-04-14T08:45", "end": "2027-04-14T10:15"})], [(LYON + "/retablir", {})]),
 }
 
 
@@ -81,7 +117,7 @@ def app(tmp_path: Path) -> Flask:
                        "AGENDA_DESK_SECURE": False})
 
 
-def edit(client: FlaskClient, forms: list[tuple[str, dict[str, str]]]) -> None:
+def edit(client: FlaskClient, forms: Forms) -> None:
     for path, data in forms:
         status, page = post(client, path, data)
         assert status == 302, page
@@ -151,8 +187,10 @@ def test_desk_preview_is_what_publishing_sends(app: Flask, kind: str, mode: str,
     assert sum("retirée des calendriers" in line for line in lines) == len(gone), lines
     gained = [title for entry, title in news(client).items() if entry not in feeds]
     titled = [t for line in lines if "actualité" in line and "pas de nouvelle" not in line
+              and "pas avant" not in line  # an announcement to come: not in the feeds yet
               for t in re.findall(r"« (.+?) »", " ".join(line.split()))]
     assert sorted(titled) == sorted(gained), (lines, gained)
+    assert not [line for line in lines if "»«" in "".join(line.split())], "two titles run on"
     assert sorted(gained) == sorted(
         title for entry, title in news(client, "/atom.xml").items() if entry not in atom)
 
@@ -262,3 +300,71 @@ def test_desk_publish_reads_the_version_served_no_more(
     assert publish(client) == 302
     assert parsed.count(served) == 0
     assert "Lyon, la ville des deux fleuves" in client.get("/events/lyon").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("kind", "now"), [("video-made-public", "public"),
+                                           ("video-made-private", "privé")])
+def test_desk_draft_says_which_way_the_video_link_went(app: Flask, kind: str, now: str) -> None:
+    # The calendar line named the changed field by its box's label, « publier le lien de la
+    # visioconférence »: said so too of a box unticked, the link then taken off the calendars.
+    client = app.test_client()
+    login(client)
+    edit(client, EDITS[kind][1])
+    page = choose(client, "annonce")
+    (line,) = [" ".join(p.text_content().split()) for p in page.xpath(
+        "//ul[@class='outgoing']/li/p") if "Calendriers" in p.text_content()]
+    assert "publier" not in line and f"visioconférence rendu {now}" in line, line
+
+
+def test_desk_publish_dates_its_version_when_the_page_was_checked(
+        app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    # « Publier » checked what goes out at one moment, built the site (a minute at 10,000
+    # sessions), then published at the clock's next reading: the 15-minute rule had made the
+    # correction the page showed (no news) an announcement meanwhile, sent to the feeds.
+    client = app.test_client()
+    login(client)
+    edit(client, [(NANTES, {"registration_url": "https://ceps.example/nantes"})])
+    assert publish(client) == 302
+    clock = [datetime.now(UTC) + timedelta(minutes=14)]
+    store = app.extensions["agenda.store"]
+    for name, owner in (("_now", views), ("clock", store), ("moment", store)):
+        monkeypatch.setattr(owner, name, lambda: clock[0])
+    edit(client, [(NANTES, {"registration_url": ""})])
+    page = choose(client, "regle")
+    (said,) = [" ".join(p.text_content().split()) for p in page.xpath(
+        "//ul[@class='outgoing']/li/p") if "actualité" in p.text_content()]
+    assert "pas de nouvelle entrée (correction" in said, said
+    build = views._draft_site
+
+    def slow(*args: object, **kwargs: object) -> object:
+        built = build(*args, **kwargs)  # type: ignore[arg-type]
+        clock[0] += timedelta(minutes=2)
+        return built
+
+    monkeypatch.setattr(views, "_draft_site", slow)
+    feeds = news(client)
+    assert publish(client) == 302
+    assert [title for entry, title in news(client).items() if entry not in feeds] == []
+
+
+@pytest.mark.parametrize("mode", ["regle", "correction", "annonce"])
+def test_desk_draft_says_a_cancelled_session_moves_quietly(app: Flask, mode: str) -> None:
+    # « Annoncer le changement » chosen, a cancelled session moved: the page said « pas de
+    # nouvelle entrée » and no more, as if the choice were lost. (A correction says it is one:
+    # its move will not be « Reporté » once the session is reinstated.)
+    client = app.test_client()
+    login(client)
+    before, draft = EDITS["cancelled-moved"]
+    edit(client, before)
+    assert publish(client) == 302
+    edit(client, draft)
+    page = choose(client, mode)
+    (said,) = [" ".join(p.text_content().split()) for p in page.xpath(
+        "//ul[@class='outgoing']/li/p") if "actualité" in p.text_content()]
+    if mode == "annonce":
+        assert "annulée" in said and "rétabli" in said, said
+    else:  # published within 15 minutes of the cancellation
+        assert "(correction" in said, said
+    feeds = news(client)
+    assert publish(client, mode) == 302
+    assert [entry for entry in news(client) if entry not in feeds] == []

@@ -103,8 +103,8 @@ def next_version(current: Version | None, raw: bytes, source: str, now: datetime
                  editor: str | None = None) -> tuple[Version, list[SessionChange]]:
     """The version that publishing `raw` at `now` after `current` makes, and what changed.
 
-    Raises ScheduleError when the file is invalid, looks cut short, or drops a published session;
-    nothing is published then. `correction` and `editor` are history.revise's."""
+    Raises ScheduleError when the file is invalid, looks cut short (a desk `editor`'s draft never
+    is), or drops a published session; nothing is published. `correction`, `editor`: revise's."""
     if current is None and withdraw:
         raise ScheduleError([Problem(source, "", "", _("nothing is published yet to withdraw"))])
     if current is None:
@@ -114,7 +114,7 @@ def next_version(current: Version | None, raw: bytes, source: str, now: datetime
     schedule = parse_bytes(raw, source)
     history, changes = revise(current.history, current.schedule, schedule, now, withdraw,
                               correction, editor)
-    if raw != current.raw and current.raw.startswith(raw) and not withdraw:
+    if raw != current.raw and current.raw.startswith(raw) and not (withdraw or editor):
         # A save in place truncates then writes: a beginning of the published file is not published.
         raise ScheduleError([Problem(source, "", "", _(
             "the file is the first {size} of the {published} bytes of the published version: a "

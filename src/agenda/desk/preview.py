@@ -19,6 +19,7 @@ from agenda.errors import Problem, ScheduleError
 from agenda.format import SESSION
 from agenda.history import SessionChange, planned_key
 from agenda.i18n import _
+from agenda.model import Revision, Session
 from agenda.published import Version, next_version, publishing_lock
 from agenda.render import feeds, wording
 from agenda.site import Site, SiteError, build, read_site
@@ -43,6 +44,7 @@ class Outgoing:
     announced_on: str = ""  # the day of a session's announcement still to come
     past: str = ""  # when a session given a date (new, or moved) that is past already
     lasting: str = ""  # how long a session given a date lasts, when more than a day
+    off: bool = False  # cancelled and still so: nothing of it is news until it is reinstated
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +80,15 @@ def _in_the_desk(problem: Problem, current: Version | None) -> Problem:
 
 
 def pending(schedule_path: Path, current: Version | None, raw: bytes, now: datetime,
-            correction: bool | None = None) -> Pending:
+            correction: bool | None, editor: str) -> Pending:
     """The version publishing `raw` at `now` after `current` would make, writing nothing
-    (`correction` is the kind of change the editor chose: None for the 15-minute rule)."""
+    (`correction` is the kind of change the editor chose: None for the 15-minute rule), as
+    « Publier » makes it for `editor`: a draft is whole, never a save in progress (one that
+    removes the last line of the file, as a replay taken off the last session, is not refused
+    as the beginning of the published file)."""
     try:
         version, changes = next_version(current, raw, str(schedule_path), now,
-                                        correction=correction)
+                                        correction=correction, editor=editor)
     except ScheduleError as error:
         return Pending(None, (), tuple(_in_the_desk(p, current) for p in error.problems))
     if current is not None and version.digest == current.digest:
@@ -124,18 +129,22 @@ def outgoing(version: Version, changes: tuple[SessionChange, ...], now: datetime
         elif not had:
             calendar = _("new entry in the calendars")
         else:
-            what = ", ".join(_LABELS.get(f, f) for f in revision.fields)
+            # A box's label (« Publier le lien… ») says nothing of a box unticked: which way.
+            went = _("video link made public") if session.video_public \
+                else _("video link made private")
+            what = ", ".join((_LABELS | {"video_public": went}).get(f, f) for f in revision.fields)
             calendar = _("updated in the calendars (SEQUENCE {before} → {after}): {what}",
                          before=change.sequence_before, after=change.sequence_after, what=what)
-        news = (wording.change_title(session, revision),) \
-            if (session, revision) in feeds.news([session]) else ()
+        # Titled by the feeds' own entries, built as the site builds them at `now`.
+        news = (_title(version, session, revision, now),) \
+            if (session, revision) in feeds.news([session], now) else ()
         # A session the feeds neither gave nor had to come (new, its announcement set, or
         # brought to the past) enters them with its announcement, beside its change's entry.
         was = previous.schedule.session(change.id) if previous is not None else None
         fresh = was is None or was.announced is None \
             or was.announced > now >= (session.announced or now)
         if session.announced is not None and (revision.is_first or fresh):
-            first = (wording.announcement_title(session),)
+            first = (_title(version, session, None, now),)
             news = first if revision.is_first else first + news
         later = session.announced is not None and session.announced > now
         on = wording.long_date(session.announced.astimezone(zone)) if later else ""
@@ -146,9 +155,16 @@ def outgoing(version: Version, changes: tuple[SessionChange, ...], now: datetime
         # « Reporter » earlier with the start alone changed: a session of a month.
         span = session.duration or timedelta(0)  # elapsed, an hour less across March's change
         lasting = wording.duration(span) if dated and span > timedelta(days=1) else ""
+        off = was is not None and was.is_cancelled and session.is_cancelled
         found.append(Outgoing(change.id, wording.headline(session), calendar, news, str(change),
-                              revision.correction, on, past, lasting))
+                              revision.correction, on, past, lasting, off))
     return found + dates
+
+
+def _title(version: Version, session: Session, revision: Revision | None, now: datetime) -> str:
+    """The title of the feeds' entry of `session`'s announcement, or of its change `revision`,
+    as the site's feeds give it at `now` (« date non communiquée » once it is over)."""
+    return str(feeds.build_entry(version.schedule, session, revision, now).title())
 
 
 def _planned(version: Version, previous: Version | None,

@@ -137,7 +137,8 @@ def _published() -> Version | None:
 
 def _pending(raw: bytes, mode: str = "regle") -> preview.Pending:
     """What publishing `raw` now as `mode` would do, after the version published."""
-    return preview.pending(schedule_path(), _published(), raw, _now(), MODES.get(mode))
+    return preview.pending(schedule_path(), _published(), raw, _now(), MODES.get(mode),
+                           g.editor.email)
 
 
 def _mode() -> str:
@@ -857,7 +858,8 @@ def _draft_view(changed: bool = False, other_kind: bool = False) -> str:
                                **_conflict(draft, file_text))
     # One version published and one moment for both: the store may publish between two asks.
     current, now = _published(), _now()
-    found = preview.pending(schedule_path(), current, draft.raw, now, MODES[_mode()])
+    found = preview.pending(schedule_path(), current, draft.raw, now, MODES[_mode()],
+                            g.editor.email)
     listed = preview.outgoing(found.version, found.changes, now, current) if found.version else []
     return render_template(
         "desk/draft.html", draft=draft, pending=found, outgoing=listed, mode=_mode(),
@@ -912,7 +914,12 @@ def publish_draft() -> Any:
         # The file's, which another process may have published since: `known` if it holds it
         # (the schedule served is not read again, here nor by `publish`).
         current = read_version(published_file(), str(schedule_path()), known)
-        found = preview.pending(schedule_path(), current, draft.raw, _now(), MODES[mode])
+        # One moment for the check and the publication: a clock read again after the site is
+        # built (a minute at 10,000 sessions) had the 15-minute rule or a session's end make
+        # another version than the one checked, and news the page had said would not go out.
+        now = _now()
+        found = preview.pending(schedule_path(), current, draft.raw, now, MODES[mode],
+                                g.editor.email)
         if found.problems:
             return redirect(url_for("desk.draft_page"))
         # What the page showed going out (under the kind it showed), as « Publier » posts it
@@ -920,18 +927,20 @@ def publish_draft() -> Any:
         # correction an announcement, or another kind was chosen without being shown.
         seen, shown = request.form.get("seen"), request.form.get("shown_mode", mode)
         changed = seen is not None and not found.unchanged and seen != _seen(
-            draft, preview.outgoing(found.version, found.changes, _now(), current), shown)
+            draft, preview.outgoing(found.version, found.changes, now, current), shown)
         if not changed:
-            return _write_and_publish(draft, on_disk, found, (served, moment), mode, current)
+            return _write_and_publish(draft, on_disk, found, (served, moment), mode, current, now)
     # Out of the lock: the page asks the store, which may publish.
     session["mode"] = mode
     return _draft_view(changed=shown == mode, other_kind=shown != mode), 409
 
 
 def _write_and_publish(draft: drafts.Draft, on_disk: str, found: preview.Pending,
-                       served: tuple[Site, datetime], mode: str, current: Version | None) -> Any:
+                       served: tuple[Site, datetime], mode: str, current: Version | None,
+                       now: datetime) -> Any:
     """The second half of « Publier », the publishing lock held: the draft's site built (or
-    found built), the file written, the version published after `current`, the draft dropped."""
+    found built), the file written, the version published after `current` at `now` (the
+    moment `found` was made for), the draft dropped."""
     # The preview's site: built then, found here; if it cannot be, nothing is written.
     # (Nothing new to publish, as at a double click, needs no site.)
     if not found.unchanged:
@@ -944,7 +953,7 @@ def _write_and_publish(draft: drafts.Draft, on_disk: str, found: preview.Pending
             return render_template("desk/conflict.html", **_conflict(draft, on_disk)), 409
         drafts.write_atomically(schedule_path(), draft.raw)
     try:
-        outcome = publish(schedule_path(), published_file(), _now(), raw=draft.raw, known=current,
+        outcome = publish(schedule_path(), published_file(), now, raw=draft.raw, known=current,
                           correction=MODES[mode], editor=g.editor.email,
                           built=built_mark(_store().site_root), held=True)
     except AgendaError as error:
