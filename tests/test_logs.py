@@ -50,6 +50,19 @@ def test_a_path_with_line_breaks_cannot_forge_a_line_of_the_access_log(tmp_path:
     assert "signature" not in lines[1] and "anne" not in lines[1]
 
 
+def test_the_access_log_says_the_bytes_of_each_answer(tmp_path: Path) -> None:
+    # The files of the site folder went out whole but were logged as 0 bytes (gunicorn's
+    # sendfile path counts none): an operator reading « 200 0 » looks for empty answers.
+    path = data_copy(tmp_path)
+    access, port = tmp_path / "access.log", free_port()
+    with gunicorn(path, port, workers=1, access_log=str(access)):
+        sizes = {p: len(fetch(port, p)[2]) for p in ("/calendar.ics", "/rss.xml", "/healthz")}
+        time.sleep(0.5)  # the log line follows the answer
+    logged = {m[1]: int(m[2]) for m in re.finditer(r'"GET (\S+) HTTP/1\.1" 200 (\d+)',
+                                                    access.read_text(encoding="utf-8"))}
+    assert logged == sizes and all(sizes.values()), (logged, sizes)
+
+
 def typo(path: Path) -> None:
     """Make the schedule at `path` invalid as an editor's typo would: a misspelt field name."""
     path.write_text(path.read_text(encoding="utf-8").replace("start =", "strat =", 1),

@@ -45,6 +45,8 @@ keepalive = 2
 timeout = 120
 graceful_timeout = 10
 accesslog = "-"
+# gunicorn's sendfile() counts no bytes: the access log said « 200 0 » for every file answer.
+sendfile = False
 logger_class = "agenda.gunicorn_conf.AccessLogger"
 forwarded_allow_ips = "127.0.0.1,::1"
 # No gunicornc socket: in $HOME (unwritable under the unit) it logged an error at every start.
