@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import idna
 from babel import Locale, UnknownLocaleError
 from babel.dates import get_timezone
 from dateutil.tz import datetime_ambiguous, datetime_exists
@@ -252,9 +253,14 @@ class _Table:
         value = self.text(key, Kind.URL)
         if not value:
             return None
-        try:
-            parts = urlsplit(value)
+        try:  # an RFC 3986 URI: « é », « < », a lone « % », « [ » past the host, a 2nd « # »
+            parts = urlsplit(re.sub("%(?![0-9A-Fa-f]{2})", "%25", value))
             host, _port = parts.hostname, parts.port  # both raise on a bad IPv6 bracket or port
+            user, at, place = parts.netloc.rpartition("@")
+            name, colon, port = place.partition(":")  # a name not ASCII is no IPv6 address
+            if not name.isascii():  # DNS and curl read IDNA, not UTF-8 in « % » (RFC 3986, 3.2.2)
+                idn = idna.encode(name, uts46=True).decode()  # an IDNAError is a ValueError
+                parts = parts._replace(netloc=f"{user}{at}{idn}{colon}{port}")
         except ValueError:
             host = None
         if not host or parts.scheme not in ("http", "https") or any(c.isspace() for c in value):
@@ -264,8 +270,7 @@ class _Table:
                 "'{value}' is not an http or https URL, such as 'https://example.org/'",
                 value=value,
             ))
-        else:  # an RFC 3986 URI: « é », « < », a lone « % », « [ » past the host, a 2nd « # »
-            parts = urlsplit(re.sub("%(?![0-9A-Fa-f]{2})", "%25", value))
+        else:
             return urlunsplit((parts.scheme, quote(parts.netloc, "%:@[]!$&'()*+,;=~"),
                                *(quote(part, "%:/?@!$&'()*+,;=~") for part in parts[2:])))
         return None
