@@ -185,7 +185,7 @@ def test_speakers_and_replay_are_announced() -> None:
     )
     assert sequence(replay, "lyon") == 2
     description = str(events(replay)["lyon@agenda.example.org"]["DESCRIPTION"])
-    assert "Revoir la matinale : https://video.example.org/lyon" in description
+    assert "Revoir la séance : https://video.example.org/lyon" in description
     titles = [e.title for e in entries(replay) if "#revision-" in e.id]
     assert [t.split("\u00a0: ")[0] for t in titles] == ["Replay disponible", "Intervenants"]
 
@@ -281,7 +281,7 @@ def test_page_and_json_show_the_change_log_and_the_replay() -> None:
         "10 juin 2021 : nouvelle date (au lieu du mercredi 16 juin 2021 à 8 h 45)",
         "10 juillet 2021 : replay disponible",
     ]
-    (replay,) = page.xpath("//a[normalize-space()='Revoir la matinale']")
+    (replay,) = page.xpath("//a[normalize-space()='Revoir la séance']")
     assert replay.get("href") == "https://video.example.org/lyon"
     (ld,) = page.xpath("//script[@type='application/ld+json']")
     assert json.loads(ld.text)["recordedIn"]["url"] == "https://video.example.org/lyon"

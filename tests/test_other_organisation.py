@@ -124,3 +124,28 @@ def test_a_host_with_accents_is_written_as_dns_and_clients_look_it_up(
     uids = {str(event["UID"]) for event in
             icalendar.Calendar.from_ical(adopter.get("/calendar.ics").data).walk("VEVENT")}
     assert {uid.partition("@")[2] for uid in uids} == {idna.encode("agenda.ville.québec").decode()}
+
+
+def words(path: str, body: bytes) -> str:
+    """What a reader of the document sees, as that format's parser gives it."""
+    if path.endswith(".json"):
+        return json.dumps(json.loads(body), ensure_ascii=False)
+    if path.endswith(".ics"):
+        return "\n".join(str(value) for component in icalendar.Calendar.from_ical(body).walk()
+                         for _name, value in component.property_items(recursive=False))
+    if path in ("/rss.xml", "/atom.xml"):
+        feed = feedparser.parse(body)
+        return "\n".join(f"{entry.title}\n{entry.summary}\n{entry.content[0].value}"
+                         for entry in feed.entries)
+    page = lxml.html.fromstring(body)
+    return page.text_content() + "\n".join(page.xpath("//@content | //@title | //@alt"))
+
+
+def test_an_organisation_elsewhere_is_told_nothing_of_the_ceps(adopter: FlaskClient) -> None:
+    """The CEPS's own word for its sessions, « matinale », was on every replay link (page
+    button, calendar DESCRIPTION, feeds) of an organisation whose causeries are held at 19 h.
+    Outputs now say « séance », as they do everywhere else."""
+    for path in DOCUMENTS:
+        if path not in ("/sitemap.xml", "/robots.txt"):
+            assert "matinale" not in words(path, adopter.get(path).data).lower(), path
+

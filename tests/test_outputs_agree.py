@@ -459,7 +459,7 @@ DATED = LYON | {"start": SPRING, "end": SPRING + timedelta(hours=1), "announced"
 # every output « date à venir » beside « Annulé ».
 @example((head("Europe/Paris", False), [LYON | {"status": "cancelled"}], [], 0))
 # Tentative, read after its date: every output still said it was « à confirmer »; with a replay,
-# « À confirmer » beside « Revoir la matinale ».
+# « À confirmer » beside « Revoir la séance ».
 @example((head("Europe/Paris", False), [DATED | {"status": "tentative"}], [], 200))
 @example((head("Europe/Paris", False), [DATED | {"status": "tentative", "replay_url":
                                                   "https://replay.example.org/s0"}], [], 0))

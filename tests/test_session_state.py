@@ -259,7 +259,7 @@ def test_a_tentative_session_over_is_not_still_to_be_confirmed() -> None:
 def test_a_tentative_session_known_to_be_held_is_held_everywhere(known: str) -> None:
     """Tentative, with a replay (or `held`): its badge and the JSON said « À confirmer », every
     title « À confirmer : », its description « séance tenue, date non communiquée, à confirmer »
-    beside « Revoir la matinale », its calendar event STATUS:TENTATIVE: the file says it took
+    beside « Revoir la séance », its calendar event STATUS:TENTATIVE: the file says it took
     place, which settles it."""
     text = MINIMAL + LYON_OCTOBER + 'status = "tentative"\n' + known
     if known.startswith("held"):  # `held` is for a session without a date

@@ -78,7 +78,7 @@ def entry_html(schedule: Schedule, session: Session, over: bool) -> str:
     info = schedule.calendar
     html: list[str] = []
     if session.replay_url:  # once the session took place, its recording is what readers want
-        html.append(f"<p><strong>Revoir la matinale :</strong> {_link(session.replay_url)}</p>")
+        html.append(f"<p><strong>Revoir la séance :</strong> {_link(session.replay_url)}</p>")
     if off := wording.off_label(session):  # « Séance annulée. », « … non confirmée. »: at any time
         html.append(f"<p><strong>Séance {off.lower()}e.</strong></p>")
     if former := _text(wording.former_start(session, info.language)):  # none once cancelled

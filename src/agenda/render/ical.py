@@ -33,7 +33,7 @@ def description(calendar: CalendarInfo, session: Session) -> str:
     locale = calendar.language
     lines: list[str] = []
     if session.replay_url:  # what a reader wants once the session is over comes first
-        lines += [f"Revoir la matinale : {session.replay_url}", ""]
+        lines += [f"Revoir la séance : {session.replay_url}", ""]
     if session.is_cancelled:
         lines += ["Séance annulée.", ""]
     elif former := wording.former_start(session, locale):  # with its time: moved within a day
