@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from babel.core import Locale, get_global, parse_locale
+from babel.numbers import get_territory_currencies
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
@@ -220,7 +221,7 @@ def agenda_page(schedule: Schedule, now: datetime) -> bytes:
     )
 
 
-def _offer(session: Session, past: bool) -> dict[str, Any] | None:
+def _offer(session: Session, start: datetime, past: bool) -> dict[str, Any] | None:
     """Free registration as a schema.org Offer, with one of the three availabilities Google
     reads; None when there is no registration link."""
     if session.registration_url is None:
@@ -231,8 +232,12 @@ def _offer(session: Session, past: bool) -> dict[str, Any] | None:
         availability = "https://schema.org/PreOrder"  # one may register before it is confirmed
     else:
         availability = "https://schema.org/InStock"
-    offer: dict[str, Any] = {"@type": "Offer", "price": 0, "priceCurrency": "EUR",
-                             "url": session.registration_url, "availability": availability}
+    offer: dict[str, Any] = {"@type": "Offer", "price": 0, "url": session.registration_url,
+                             "availability": availability}
+    zone = getattr(start.tzinfo, "key", "")  # free, in its country's money then (UTC has none)
+    country = get_global("zone_territories").get(get_global("zone_aliases").get(zone, zone), "")
+    if money := get_territory_currencies(country, start.date(), tender=True):
+        offer["priceCurrency"] = money[0]
     if session.appeared is not None:  # when it was announced, as the feeds and the JSON say
         offer["validFrom"] = session.appeared.isoformat()
     return offer
@@ -265,7 +270,7 @@ def event_jsonld(
         or wording.session_summary(session, calendar.language, past),  # as the page says it
         "performer": [{"@type": "Person", "name": p.name} | ({"jobTitle": p.role} if p.role else {})
                       for p in people],
-        "offers": _offer(session, past),
+        "offers": _offer(session, session.start, past),
         "image": [image.url] if image is not None else None,
         "previousStartDate": previous.isoformat() if previous else None,
         "recordedIn": {"@type": "CreativeWork", "url": session.replay_url}
