@@ -263,16 +263,15 @@ class _Table:
                 parts = parts._replace(netloc=f"{user}{at}{idn}{colon}{port}")
         except ValueError:
             host = None
-        if not host or parts.scheme not in ("http", "https") or any(c.isspace() for c in value):
-            self.problem(key, _(
-                "is not an http or https URL, such as 'https://example.org/' (a private link: "
-                "not repeated here)") if self.field(key, Kind.URL).private else _(
-                "'{value}' is not an http or https URL, such as 'https://example.org/'",
-                value=value,
-            ))
-        else:
+        if host and parts.scheme in ("http", "https") and not any(c.isspace() for c in value):
             return urlunsplit((parts.scheme, quote(parts.netloc, "%:@[]!$&'()*+,;=~"),
                                *(quote(part, "%:/?@!$&'()*+,;=~") for part in parts[2:])))
+        self.problem(key, _(
+            "is not an http or https URL, such as 'https://example.org/' (a private link: "
+            "not repeated here)") if self.field(key, Kind.URL).private else _(
+            "'{value}' is not an http or https URL, such as 'https://example.org/'",
+            value=value,
+        ))
         return None
 
     def choice(self, key: str) -> str:
@@ -369,10 +368,8 @@ class _Table:
             return None
         if not self._in_range(key, value) or zone is None:
             return None
-        if isinstance(value, datetime) and value.tzinfo is not None:
-            return on_clock(value, zone)  # an instant with its offset: in the calendar's zone
-        if isinstance(value, datetime):
-            return self._localize(key, value, zone)
+        if isinstance(value, datetime):  # an instant with its offset: in the calendar's zone
+            return on_clock(value, zone) if value.tzinfo else self._localize(key, value, zone)
         # A day starts at midnight, else where the clocks skip it (Sao Paulo, 4 November 2018:
         # 01:00), or at the first of two midnights: fold=0 reads a skipped time in the offset
         # before the change, which lands after the gap once through UTC.
@@ -419,10 +416,8 @@ class _Table:
         for key in self.data:
             if key not in known:
                 hint = difflib.get_close_matches(key, known, n=1)
-                advice = _("unknown key; did you mean '{hint}'?", hint=hint[0]) if hint else _(
-                    "unknown key; valid keys are {keys}", keys=", ".join(known)
-                )
-                self.problem(key, advice)
+                self.problem(key, _("unknown key; did you mean '{hint}'?", hint=hint[0]) if hint
+                             else _("unknown key; valid keys are {keys}", keys=", ".join(known)))
 
 
 class _Builder:
@@ -535,8 +530,7 @@ class _Builder:
             return None
         if end <= start:
             sub.problem("end", _("must be after 'start'"))
-            return None
-        if zone is None:
+        if end <= start or zone is None:
             return None
         rhythm = Rhythm(rule=rule, first=datetime.combine(first, start, zone), start=start, end=end)
         if error := rhythm_error(rhythm):

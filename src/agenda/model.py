@@ -141,7 +141,7 @@ class CalendarInfo:
 
 @dataclass(frozen=True, slots=True)
 class Session:
-    """One matinale. `id` is permanent: page, file name and UID derive from it."""
+    """One session of a series. `id` is permanent: page, file name and UID derive from it."""
 
     id: str
     series: Series

@@ -226,14 +226,11 @@ def _offer(session: Session, start: datetime, past: bool) -> dict[str, Any] | No
     reads; None when there is no registration link."""
     if session.registration_url is None:
         return None
-    if session.is_cancelled or past:
-        availability = "https://schema.org/SoldOut"  # nobody can register any more
-    elif session.status is Status.TENTATIVE:
-        availability = "https://schema.org/PreOrder"  # one may register before it is confirmed
-    else:
-        availability = "https://schema.org/InStock"
+    availability = ("SoldOut" if session.is_cancelled or past  # nobody can register any more
+                    else "PreOrder" if session.status is Status.TENTATIVE  # before it is confirmed
+                    else "InStock")
     offer: dict[str, Any] = {"@type": "Offer", "price": 0, "url": session.registration_url,
-                             "availability": availability}
+                             "availability": f"https://schema.org/{availability}"}
     zone = getattr(start.tzinfo, "key", "")  # free, in its country's money then (UTC has none)
     country = get_global("zone_territories").get(get_global("zone_aliases").get(zone, zone), "")
     if money := get_territory_currencies(country, start.date(), tender=True):
