@@ -361,10 +361,8 @@ class _Table:
         value = self.get(key, Kind.INSTANT)
         if not isinstance(value, date):
             if value is not None:
-                self.problem(key, _(
-                    "must be a date such as 2021-05-14 or a date-time, not {kind}",
-                    kind=_kind(value),
-                ))
+                self.problem(key, _("must be a date such as 2021-05-14 or a date-time, "
+                                    "not {kind}", kind=_kind(value)))
             return None
         if not self._in_range(key, value) or zone is None:
             return None
