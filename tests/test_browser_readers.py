@@ -199,7 +199,8 @@ def test_screen_reader_link_list_tells_apart_links_to_different_places(
     browser: Browser, url: str, path: str
 ) -> None:
     """A screen reader's list of links showed « S’inscrire » twice (Lyon's, Metz's), and
-    « Revoir la séance »: one name, two places. Each name now leads to one address."""
+    « Revoir la matinale » (now « Revoir la séance »): one name, two places. Each name now
+    leads to one address."""
     page = visit(browser, f"{url}{path}")
     places: dict[str, set[str]] = {}
     for link in page.get_by_role("link").all():  # named as Chromium names them
