@@ -150,11 +150,18 @@ def test_an_organisation_elsewhere_is_told_nothing_of_the_ceps(adopter: FlaskCli
             assert "matinale" not in words(path, adopter.get(path).data).lower(), path
 
 
-def test_a_free_registration_is_priced_in_the_calendars_country(adopter: FlaskClient) -> None:
+@pytest.mark.parametrize(("zone", "currency"), [("America/Toronto", "CAD"),
+                                              ("Asia/Kolkata", "INR"), ("UTC", None)])
+def test_a_free_registration_is_priced_in_the_calendars_country(
+    tmp_path: Path, zone: str, currency: str | None
+) -> None:
     """The registration offer (schema.org JSON-LD, which search engines show) was priced in
     euros whatever the calendar's zone: 0 EUR in Canada. It is now in the money of the zone's
     country (and none in UTC, which has no country)."""
-    page = lxml.html.fromstring(adopter.get("/events/gatineau").data)
+    path = tmp_path / "sessions.toml"
+    path.write_text(SCHEDULE.replace("America/Toronto", zone), encoding="utf-8")
+    client = create_app({"AGENDA_DATA": str(path), "TESTING": True}).test_client()
+    page = lxml.html.fromstring(client.get("/events/gatineau").data)
     (event,) = [json.loads(block) for block in
                 page.xpath("//script[@type='application/ld+json']/text()")]
-    assert (event["offers"]["price"], event["offers"]["priceCurrency"]) == (0, "CAD")
+    assert (event["offers"]["price"], event["offers"].get("priceCurrency")) == (0, currency)
