@@ -7,6 +7,9 @@ memory is its own. Measured, with the site's moment pinned (NOW) so that both
 builds fall in the same period between moments:
 - full: creating the VersionStore (first publication of the file, then the
   build of every URL of the site folder, social cards included, on every core);
+- spare: the publisher's first idle poll after the full build (as its watcher
+  thread's, within POLL_SECONDS, in service): it makes the spare, the links of
+  the folder served that the next build starts from (site.prepare);
 - edit: one session's title changed in place, then `store.poll()` (settle 0,
   no watcher thread): from the moment the file is seen as settled until the new
   folder is built and in service (publication + incremental build);
@@ -151,7 +154,9 @@ def main() -> int:
         store = VersionStore(path, settle=0, watch=False, site_root=root, moment=lambda: moment)
         full = time.perf_counter() - began
         peak_full, peak_workers = high_water(), mib(resource.RUSAGE_CHILDREN)
-        site = store.site()
+        began = time.perf_counter()
+        site = store.site()  # an idle poll, as the watcher's in service: it makes the spare
+        spare = time.perf_counter() - began
         reset()
         follower = subprocess.Popen(
             [sys.executable, "-c", FOLLOWER, str(path), str(root), NOW],
@@ -172,14 +177,16 @@ def main() -> int:
         assert follow["version"] == 2, "the follower did not follow"
         # Counted after the edit's peak: the walk's garbage would stay in the resident set.
         files = sum(1 for p in site.folder.rglob("*") if p.is_file())
+        inode = lambda built, e: (built.folder / e.file).stat().st_ino  # noqa: E731
         rendered = sum(1 for e in edited.entries.values()
-                       if (edited.folder / e.file).stat().st_nlink == 1)
+                       if e.path not in site.entries or inode(edited, e) != inode(site, e))
         floor = link_floor(edited.folder, Path(folder) / "scratch")  # links them all again
         figures = {
             "sessions": size,
             "cities": len({p.split("/")[2] for p in edited.entries if p.startswith("/cities/")}),
             "urls": len(site.entries), "files": files, "full": full, "edit": ended - began,
-            "rendered": rendered, "link_floor": floor, "follow": follow["served_at"] - ended,
+            "rendered": rendered, "link_floor": floor, "spare": spare,
+            "follow": follow["served_at"] - ended,
             "served": follow["served_at"] - began, "follower_peak": follow["peak"],
             "baseline": baseline, "peak_self": peak_full, "peak_edit": peak_edit,
             "peak_children": peak_workers,

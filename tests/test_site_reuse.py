@@ -107,10 +107,14 @@ def test_a_folder_built_from_the_previous_one_is_the_folder_built_from_nothing(
         for number, (step, correction, week) in enumerate(steps, start=1):
             at = week + timedelta(minutes=number)  # published, then built, one after another
             version = _publish(version, step, correction, at)
+            if number % 2:  # every other build starts from a spare, made ahead of it
+                site.prepare(before)
+            served = _files(before)
             built = site.build(version, at, root / f"{number}", before, workers=1)
             fresh = site.build(version, at, root / f"fresh-{number}", workers=1)
             assert built.entries == fresh.entries, step
             assert _files(built) == _files(fresh), step
+            assert _files(before) == served, step  # the folder served: never written through
             # And a client that revalidates by date alone (If-Modified-Since) gets the new
             # bytes: a document whose bytes changed has a later Last-Modified.
             for path, entry in built.entries.items():
@@ -125,6 +129,31 @@ def test_a_folder_built_from_the_previous_one_is_the_folder_built_from_nothing(
                     or re.fullmatch(r"/events/[^/.]+", p)}
             assert kept <= built.entries.keys(), (step, kept - built.entries.keys())
             before = built
+
+
+def test_a_build_from_a_spare_stopped_midway_leaves_the_folder_served_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A spare is the folder served, linked: a build that wrote into its files, not over them,
+    # would change the folder served, and one stopped midway must leave no spare behind.
+    version = first_version(RAW.encode("utf-8"), "sessions.toml")
+    before = site.build(version, START, tmp_path / "0", workers=1)
+    site.prepare(before)
+    served = _files(before)
+    edited = _publish(version, "retitle", False, START + timedelta(days=1))
+
+    def fails(*args: object) -> bytes:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cards, "agenda_card", fails)  # a shared document: after the sessions'
+    with pytest.raises(OSError):
+        site.build(edited, START + timedelta(days=1), tmp_path / "1", before, workers=1)
+    assert _files(before) == served
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["0"]
+    monkeypatch.undo()
+    built = site.build(edited, START + timedelta(days=1), tmp_path / "1", before, workers=1)
+    fresh = site.build(edited, START + timedelta(days=1), tmp_path / "fresh", workers=1)
+    assert _files(built) == _files(fresh) and _files(before) == served
 
 
 def test_an_edit_serializes_the_json_document_of_the_session_edited_alone(monkeypatch) -> None:

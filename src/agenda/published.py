@@ -407,8 +407,9 @@ def as_owner(schedule: Path) -> None:
 
 
 @contextlib.contextmanager
-def publishing_lock(published: Path) -> Iterator[None]:
-    """Hold the OS-level lock that lets one process at a time publish this schedule."""
+def publishing_lock(published: Path, wait: bool = True) -> Iterator[None]:
+    """Hold the OS-level lock that lets one process at a time publish this schedule (else,
+    when held and not `wait`, BlockingIOError)."""
     lock = published.with_name("." + published.name + ".lock")  # beside it, hidden
     try:
         try:
@@ -423,7 +424,7 @@ def publishing_lock(published: Path) -> Iterator[None]:
         raise CannotWrite(_("cannot create the lock beside {path}: {reason}", path=published,
                             reason=exc)) from None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         yield
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)

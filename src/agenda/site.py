@@ -540,16 +540,21 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
     is replaced once this one is complete. Files whose inputs are those of a file of `previous`
     are hard-linked from it; the Site built."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    spare = _spare(previous, target.parent) if previous is not None else None  # (`prepare`)
     # One per call (two threads may build one target: the desk's preview), named with the pid.
-    holder = Path(tempfile.mkdtemp(f".{os.getpid()}.tmp", f".{target.name}.", target.parent))
+    holder = spare or Path(tempfile.mkdtemp(f".{os.getpid()}.tmp", f".{target.name}.",
+                                            target.parent))
     temporary = holder / "site"  # made as the folder served: mkdtemp's is its owner's alone
-    temporary.mkdir()
+    if spare is None:
+        temporary.mkdir()
     try:
         workers = workers or os.cpu_count() or 1
         prints = fingerprints(version.schedule)
         since, until = period(version.schedule, now)
         now = since or min(now, feeds.NO_DATE)  # the period's documents are those of its start
         reused, todo = _sort_out(session_documents(version, now, prints), since, previous)
+        if spare is not None:  # its links to the previous folder's files: not written through
+            _clear(temporary, previous, [links.SITEMAP_PATH, *(d.path for d in todo)])
         entries = _render_all(todo, temporary, workers)
         made = [(e, temporary) for e in entries] + [(e, previous.folder) for e in reused
                                                      if previous]
@@ -558,10 +563,13 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
                  {key: size for key, (_, size) in of_sessions(".png").files.items()})
         more, todo = _sort_out(shared_documents(version, now, *parts), since, previous)
         reused += more
-        # Every file reused is linked while the workers render the rest.
+        # Every file reused is linked (but in a spare) while the workers render the rest.
         source, folders, linked = f"{previous.folder}/" if previous else "", set[str](), []
-        entries += _render_all(todo, temporary, workers, lambda: linked.extend(
-            _reuse(e, source, f"{temporary}/", folders) for e in reused))
+        if spare is not None:
+            _clear(temporary, previous, [d.path for d in todo])
+            linked = [True] * len(reused)
+        entries += _render_all(todo, temporary, workers, lambda: spare or linked.extend(
+            _reuse(e, source, f"{temporary}/", folders) for e in reused))  # (spare: none)
         gone = {e.path for e, done in zip(reused, linked, strict=True) if not done}
         if gone:  # a file of the previous folder is missing: rendered again, as the others
             entries += [render_one(_clamped(d, since), temporary) for found in (
@@ -572,6 +580,8 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
         entries.append(_redated(render_one(_sitemap(version.schedule, entries), temporary),
                                 previous, since, temporary))
         entries.sort(key=lambda e: e.path)
+        if spare is not None:  # what this version no longer has (a session withdrawn)
+            _clear(temporary, previous, previous.entries.keys() - {e.path for e in entries})
         _write_extras(version.schedule, temporary, entries)
         kinds = {h: i for i, h in enumerate(dict.fromkeys(e.headers for e in entries))}
         head = {
@@ -598,6 +608,40 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
         shutil.rmtree(holder, ignore_errors=True)
     return Site(target, version.number, version.digest, now, since, until,
                 {e.path: e for e in entries}, os.stat(target / MANIFEST).st_ino)
+
+
+def prepare(site: Site) -> None:
+    """Ready the start of the next build from `site`: a copy of its files (hard links), made
+    while the service is idle, that `build` changes where the version did, and moves into
+    place. The 180,000 links of a site at 10,000 sessions are then off the edit's path."""
+    if _spare(site, site.folder.parent) is not None:
+        return
+    for old in site.folder.parent.glob(".*.spare.*.tmp"):  # of a folder before: of no use now
+        shutil.rmtree(old, ignore_errors=True)
+    holder, folders = site.folder.with_name(f".{site.folder.name}.spare.{os.getpid()}.tmp"), set()
+    if all(_reuse(e, f"{site.folder}/", f"{holder}/site/", folders) for e in site.entries.values()):
+        (holder / f"ready-{site.ino}").touch()  # complete: a spare a build may start from
+    else:  # a file gone: the next build links what it reuses, as without a spare
+        shutil.rmtree(holder, ignore_errors=True)
+
+
+def _spare(previous: Site, root: Path) -> Path | None:
+    """The spare of `previous` in `root`, complete, made by `prepare`, if there is one."""
+    for holder in root.glob(f".{glob.escape(previous.folder.name)}.spare.*.tmp"):
+        if (holder / f"ready-{previous.ino}").exists():
+            return holder
+    return None
+
+
+def _clear(folder: Path, previous: Site, paths: Iterable[str]) -> None:
+    """Unlink from `folder`, a spare of `previous`, the files of `paths` (with their siblings),
+    and their folder when none is left in it: what the build renders again or drops."""
+    for entry in filter(None, map(previous.entries.get, paths)):
+        for suffix in ("", *(SIBLINGS[c] for c in entry.codings)):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(f"{folder}/{entry.file}{suffix}")
+        with contextlib.suppress(OSError):
+            os.rmdir(f"{folder}/{entry.file}".rpartition("/")[0])
 
 
 def _redated(entry: Entry, previous: Site | None, since: datetime | None, folder: Path) -> Entry:

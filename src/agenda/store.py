@@ -117,6 +117,7 @@ class VersionStore:
         self.moment = moment or clock
         self._site: builder.Site | None = None
         self._failed: tuple[str, float] | None = None  # a folder whose build failed, until when
+        self._prepared: builder.Site | None = None  # the folder served, once its spare is made
         self._version = self._start()
         self.poll()
 
@@ -191,7 +192,14 @@ class VersionStore:
             self._follow_published()
             self._consider_file()
             self._check_clock()
+            site = self._site
             self._follow_site()
+            if self._site is site is not None and site is not self._prepared:  # idle
+                with contextlib.suppress(OSError, CannotWrite), publishing_lock(
+                        self.site_root / "site", wait=False):  # else busy: at the next poll
+                    if os.readlink(self.site_root / CURRENT) == site.folder.name:
+                        builder.prepare(site)  # the next build's start, made in the meantime
+                    self._prepared = site
         finally:
             self._poll_lock.release()
 
