@@ -133,11 +133,6 @@ def schedule_document(
     }
 
 
-def to_bytes(document: dict[str, Any]) -> bytes:
-    """Deterministic UTF-8 JSON: sorted keys, readable indentation, final newline."""
-    return (json.dumps(document, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode()
-
-
 def events_bytes(schedule: Schedule, now: datetime | None = None,
                  members: Mapping[str, bytes] | None = None) -> bytes:
     """/events.json at `now` (see `schedule_document`): `json.dumps`'s compact bytes, written a
@@ -170,4 +165,4 @@ def schema_bytes(schedule: Schedule) -> bytes:
     """/schemas/events.json: the JSON Schema of both documents, its $id made absolute."""
     schema = json.loads((resources.files("agenda") / "schemas" / "events.json").read_bytes())
     schema["$id"] = schedule.calendar.url(links.EVENTS_SCHEMA_PATH)
-    return to_bytes(schema)
+    return (json.dumps(schema, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode()
