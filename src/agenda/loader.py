@@ -121,8 +121,7 @@ def read_schedule_file(path: Path, source: str) -> bytes:
         message = _("is a folder, not a schedule file; name the .toml file inside it")
         raise _refused(source, message) from None
     except OSError as exc:
-        message = _("cannot read the file: {reason}", reason=exc)
-        raise _refused(source, message) from None
+        raise _refused(source, _("cannot read the file: {reason}", reason=exc)) from None
     if len(raw) > MAX_FILE_BYTES:
         raise _refused(source, _("is more than {limit} bytes; a schedule file is at most that",
                                  limit=MAX_FILE_BYTES))
@@ -414,10 +413,8 @@ class _Table:
         for key in self.data:
             if key not in known:
                 hint = difflib.get_close_matches(key, known, n=1)
-                advice = _("unknown key; did you mean '{hint}'?", hint=hint[0]) if hint else _(
-                    "unknown key; valid keys are {keys}", keys=", ".join(known)
-                )
-                self.problem(key, advice)
+                self.problem(key, _("unknown key; did you mean '{hint}'?", hint=hint[0]) if hint
+                             else _("unknown key; valid keys are {keys}", keys=", ".join(known)))
 
 
 class _Builder:
