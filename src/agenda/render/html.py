@@ -208,15 +208,14 @@ def script_json(data: Any) -> Markup:
 
 def agenda_page(schedule: Schedule, now: datetime) -> bytes:
     """GET /: upcoming sessions, then past ones, grouped by series, and the subscribe box."""
-    calendar = schedule.calendar
     past, upcoming, done, planned = _split(schedule, now)
     return _render(
         "agenda.html",
-        **_site(calendar),
+        **_site(schedule.calendar),
         image=agenda_image(schedule, past),
         upcoming=_groups(schedule, upcoming, past, planned),
         past=_groups(schedule, done, past),
-        subscribe=links.subscribe_urls(calendar),
+        subscribe=links.subscribe_urls(schedule.calendar),
     )
 
 
