@@ -302,11 +302,10 @@ class _Table:
         return field.default
 
     def boolean(self, key: str) -> bool:
-        field = self.field(key, Kind.BOOLEAN)
         value = self.get(key, Kind.BOOLEAN)
         if value is not None and not isinstance(value, bool):
             self.problem(key, _("must be true or false, not {kind}", kind=_kind(value)))
-        return value if isinstance(value, bool) else field.default
+        return value if isinstance(value, bool) else self.field(key, Kind.BOOLEAN).default
 
     def strings(self, key: str) -> tuple[str, ...]:
         value = self.get(key, Kind.STRINGS)
