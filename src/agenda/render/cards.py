@@ -208,7 +208,6 @@ class _Line:
 
 def _layout(text: CardText) -> list[_Line]:
     """The upper block's lines, shrunk until they fit above the rule."""
-    room = HEIGHT - MARGIN - 74 - 24
     for scale in (1.0, 0.9, 0.8, 0.7, 0.6):
         def sizes(*base: int, s: float = scale) -> tuple[int, ...]:
             return tuple(max(20, round(b * s)) for b in base)
@@ -230,7 +229,7 @@ def _layout(text: CardText) -> list[_Line]:
             font, wrapped = _fit(text.note, sizes(32, 28), CONTENT, 1, bold=False)
             placed.append(_Line(font, wrapped[0], y + 6, soft=True))
             y += 6 + round(font.size * 1.3)
-        if y <= room:
+        if y <= HEIGHT - MARGIN - 74 - 24:  # 24 px above the rule draw() puts
             break
     return placed
 
