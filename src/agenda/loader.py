@@ -386,19 +386,14 @@ class _Table:
 
     def _localize(self, key: str, value: datetime, zone: ZoneInfo) -> datetime | None:
         """The wall-clock time `value` in `zone`; None when the clocks skip it or pass it twice."""
-        stamp = value.isoformat(timespec="minutes").replace("T", " ")
-        if not datetime_exists(value, zone):
-            self.problem(key, _(
-                "{stamp} does not exist in {zone} (the clocks skip it); "
-                "choose a time before or after the change", stamp=stamp, zone=zone.key,
-            ))
-        elif datetime_ambiguous(value, zone):
-            self.problem(key, _(
-                "{stamp} occurs twice in {zone} (the clocks go back); "
-                "choose a time before or after the change", stamp=stamp, zone=zone.key,
-            ))
-        else:
+        if datetime_exists(value, zone) and not datetime_ambiguous(value, zone):
             return value.replace(tzinfo=zone)
+        self.problem(key, (
+            _("{stamp} does not exist in {zone} (the clocks skip it); "
+              "choose a time before or after the change") if not datetime_exists(value, zone) else
+            _("{stamp} occurs twice in {zone} (the clocks go back); "
+              "choose a time before or after the change")
+        ).format(stamp=value.isoformat(timespec="minutes").replace("T", " "), zone=zone.key))
         return None
 
     def finish(self) -> None:
