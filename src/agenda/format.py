@@ -313,25 +313,23 @@ def _when(present: dict[str, Any]) -> dict[str, Any]:
 # Rules across the keys of a session that a schema can state (draft 4 keywords only:
 # `dependencies`, `anyOf`, `not`, `enum`). Comparisons (end after start) and
 # references (a known series or contact) stay the loader's alone.
-_RULES: dict[str, dict[str, Any]] = {
-    "session": {
-        # Both or neither of start and end; a former start only with a date.
-        "dependencies": {"start": ["end"], "end": ["start"], "previous_start": ["start", "end"]},
-        "allOf": [
-            # A dated session needs 'announced' or 'updated'.
-            {"anyOf": [{"not": {"required": ["start"]}}, {"required": ["announced"]},
-                       {"required": ["updated"]}]},
-            # 'held' is for undated sessions only.
-            {"not": {"allOf": [_when({"held": True}), {"required": ["start"]}]}},
-            # A cancelled session has no recording, and was not held.
-            {"not": {"allOf": [_when({"status": Status.CANCELLED.value}),
-                               {"required": ["replay_url"]}]}},
-            {"not": _when({"status": Status.CANCELLED.value, "held": True})},
-            # A public video link needs a video link.
-            {"not": {"allOf": [_when({"video_public": True}),
-                               {"not": {"required": ["video_url"]}}]}},
-        ],
-    },
+_SESSION_RULES: dict[str, Any] = {
+    # Both or neither of start and end; a former start only with a date.
+    "dependencies": {"start": ["end"], "end": ["start"], "previous_start": ["start", "end"]},
+    "allOf": [
+        # A dated session needs 'announced' or 'updated'.
+        {"anyOf": [{"not": {"required": ["start"]}}, {"required": ["announced"]},
+                   {"required": ["updated"]}]},
+        # 'held' is for undated sessions only.
+        {"not": {"allOf": [_when({"held": True}), {"required": ["start"]}]}},
+        # A cancelled session has no recording, and was not held.
+        {"not": {"allOf": [_when({"status": Status.CANCELLED.value}),
+                           {"required": ["replay_url"]}]}},
+        {"not": _when({"status": Status.CANCELLED.value, "held": True})},
+        # A public video link needs a video link.
+        {"not": {"allOf": [_when({"video_public": True}),
+                           {"not": {"required": ["video_url"]}}]}},
+    ],
 }
 
 
@@ -345,7 +343,7 @@ def _table_schema(table: Table) -> dict[str, Any]:
     }
     if required := [f.name for f in table.fields if f.required]:
         schema["required"] = required
-    schema.update(_RULES.get(table.name, {}))
+    schema.update(_SESSION_RULES if table is SESSION else {})
     return schema
 
 
