@@ -224,14 +224,12 @@ def _offer(session: Session, past: bool) -> dict[str, Any] | None:
     reads; None when there is no registration link."""
     if session.registration_url is None:
         return None
-    if session.is_cancelled or past:
-        availability = "https://schema.org/SoldOut"  # nobody can register any more
-    elif session.status is Status.TENTATIVE:
-        availability = "https://schema.org/PreOrder"  # one may register before it is confirmed
-    else:
-        availability = "https://schema.org/InStock"
+    # Nobody can register any more; one may register before it is confirmed; one may register.
+    availability = ("SoldOut" if session.is_cancelled or past
+                    else "PreOrder" if session.status is Status.TENTATIVE else "InStock")
     offer: dict[str, Any] = {"@type": "Offer", "price": 0, "priceCurrency": "EUR",
-                             "url": session.registration_url, "availability": availability}
+                             "url": session.registration_url,
+                             "availability": f"https://schema.org/{availability}"}
     if session.appeared is not None:  # when it was announced, as the feeds and the JSON say
         offer["validFrom"] = session.appeared.isoformat()
     return offer
