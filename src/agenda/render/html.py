@@ -84,7 +84,6 @@ class SessionView:
 
 
 def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
-    locale = calendar.language
     moderator = session.moderator
     return SessionView(
         id=session.id,
@@ -95,14 +94,14 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
         url=links.page_url(calendar, session),
         label=wording.ordinal_label(session),
         title=wording.headline(session),
-        when=wording.when(session, locale, past),
+        when=wording.when(session, calendar.language, past),
         zone=wording.zone_label(session.start) if session.is_dated else "",
         start_iso=session.start.isoformat() if session.start else None,
         duration=wording.duration(session.duration) if session.duration is not None else None,
         status=wording.shown_status(session, past),
         status_class=wording.status_class(session, past),
         cancelled=session.is_cancelled,
-        previous=wording.former_start(session, locale) or None,
+        previous=wording.former_start(session, calendar.language) or None,
         past=past,
         speakers=tuple(wording.person_line(p.name, p.role) for p in session.speakers),
         moderator=wording.person_line(moderator.name, moderator.role) if moderator else None,
