@@ -250,12 +250,11 @@ def change_line(session: Session, revision: Revision, calendar: CalendarInfo) ->
     """One line of a session's change log: '17 mai 2021 : nouvelle date (au lieu du …)'.
 
     The day is the feeds', in the calendar's zone: the first's, its announcement's (appeared)."""
-    locale = calendar.language
     announced = session.appeared if revision.is_first else None
     moment = (announced or revision.at).astimezone(calendar.timezone)
-    line = f"{long_date(moment, locale, weekday=False)} : {change_phrase(revision)}"
+    line = f"{long_date(moment, calendar.language, weekday=False)} : {change_phrase(revision)}"
     if Change.RESCHEDULED in revision.news and revision.previous_start is not None:
-        line += f" (au lieu du {short_moment(revision.previous_start, locale)})"
+        line += f" (au lieu du {short_moment(revision.previous_start, calendar.language)})"
     return line
 
 
