@@ -34,9 +34,10 @@ def _default_path() -> str:
     return os.environ.get("AGENDA_DATA", DEFAULT_DATA)
 
 
-def _published_for(schedule: Path) -> Path:
-    """The published-version file of a schedule: $AGENDA_PUBLISHED, else beside it."""
-    return Path(os.environ.get("AGENDA_PUBLISHED") or published_path(schedule))
+def _files(given: Path | str | None) -> tuple[Path, Path]:
+    """Schedule `given` (or the default), published version ($AGENDA_PUBLISHED, else beside it)."""
+    target = Path(given or _default_path())
+    return target, Path(os.environ.get("AGENDA_PUBLISHED") or published_path(target))
 
 
 def _built(schedule: Path) -> Mark | None:
@@ -79,7 +80,7 @@ def check(path: Path | None) -> None:
     Prints every problem and exits 1; or prints a summary, then what publishing
     the file would change, session by session, and exits 0.
     """
-    target = path or Path(_default_path())
+    target, published = _files(path)
     try:
         schedule = load_schedule(target)
     except ScheduleError as error:
@@ -95,7 +96,6 @@ def check(path: Path | None) -> None:
                          "taken place yet (it ends later or has no date); check the link, or "
                          "write held = true for a session without a date already held",
                          path=target, id=s.id), err=True)
-    published = _published_for(target)
     try:
         current, following, changes = pending_changes(target, published, now, _built(target))
     except ScheduleError as error:
@@ -138,8 +138,7 @@ def publish(path: Path | None, withdraw: tuple[str, ...], correction: bool | Non
     when the file is invalid or drops a published session, or when the history is older than
     the last one published here (see --new-history).
     """
-    target = path or Path(_default_path())
-    published = _published_for(target)
+    target, published = _files(path)
     try:
         as_owner(target)
         outcome = publish_file(
@@ -231,8 +230,7 @@ def build(outdir: Path, data: str | None, now: str | None, publish_first: bool) 
     from agenda import fixed_moment, hosting, site
     from agenda.store import ensure_site, site_root_for
 
-    target = Path(data or _default_path())
-    published = _published_for(target)
+    target, published = _files(data)
     try:
         as_owner(target)
         clock = datetime.now(UTC)  # dates a publication; built for it too: dated as it is

@@ -265,15 +265,15 @@ _PATTERNS = {
 _URL = "[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#]+[^\\s]*"
 
 
-def _text_schema(field: Field) -> dict[str, Any]:
+def _text_schema(kind: Kind, required: bool) -> dict[str, Any]:
     """A string key: its pattern, length and, when required, that it is not empty."""
-    url = _URL if field.required else f"(?:{_URL})?"
-    pattern = f"^\\s*{url}\\s*$" if field.kind is Kind.URL else _PATTERNS[field.kind]
+    url = _URL if required else f"(?:{_URL})?"
+    pattern = f"^\\s*{url}\\s*$" if kind is Kind.URL else _PATTERNS[kind]
     schema: dict[str, Any] = {"type": "string", "pattern": pattern}
     # A description's length is counted after CRLF becomes LF, which a schema cannot do.
-    if field.kind is not Kind.MULTILINE:
+    if kind is not Kind.MULTILINE:
         schema["maxLength"] = MAX_LINE
-    if field.required:
+    if required:
         schema["minLength"] = 1
     return schema
 
@@ -294,12 +294,11 @@ def _field_schema(field: Field) -> dict[str, Any]:
     elif kind is Kind.BOOLEAN:
         schema["type"] = "boolean"
     elif kind is Kind.STRINGS:
-        item = _text_schema(Field(field.name, Kind.TEXT, "", required=True))
-        schema.update(type="array", items=item)
+        schema.update(type="array", items=_text_schema(Kind.TEXT, required=True))
     elif kind in (Kind.LOCAL_DATETIME, Kind.END, Kind.INSTANT, Kind.DATE, Kind.TIME):
         schema.update(type="string", pattern=_PATTERNS[kind])
     else:
-        schema.update(_text_schema(field))
+        schema.update(_text_schema(kind, field.required))
     if field.default is not None:
         schema["default"] = field.default
     return schema
@@ -314,25 +313,23 @@ def _when(present: dict[str, Any]) -> dict[str, Any]:
 # Rules across the keys of a session that a schema can state (draft 4 keywords only:
 # `dependencies`, `anyOf`, `not`, `enum`). Comparisons (end after start) and
 # references (a known series or contact) stay the loader's alone.
-_RULES: dict[str, dict[str, Any]] = {
-    "session": {
-        # Both or neither of start and end; a former start only with a date.
-        "dependencies": {"start": ["end"], "end": ["start"], "previous_start": ["start", "end"]},
-        "allOf": [
-            # A dated session needs 'announced' or 'updated'.
-            {"anyOf": [{"not": {"required": ["start"]}}, {"required": ["announced"]},
-                       {"required": ["updated"]}]},
-            # 'held' is for undated sessions only.
-            {"not": {"allOf": [_when({"held": True}), {"required": ["start"]}]}},
-            # A cancelled session has no recording, and was not held.
-            {"not": {"allOf": [_when({"status": Status.CANCELLED.value}),
-                               {"required": ["replay_url"]}]}},
-            {"not": _when({"status": Status.CANCELLED.value, "held": True})},
-            # A public video link needs a video link.
-            {"not": {"allOf": [_when({"video_public": True}),
-                               {"not": {"required": ["video_url"]}}]}},
-        ],
-    },
+_SESSION_RULES: dict[str, Any] = {
+    # Both or neither of start and end; a former start only with a date.
+    "dependencies": {"start": ["end"], "end": ["start"], "previous_start": ["start", "end"]},
+    "allOf": [
+        # A dated session needs 'announced' or 'updated'.
+        {"anyOf": [{"not": {"required": ["start"]}}, {"required": ["announced"]},
+                   {"required": ["updated"]}]},
+        # 'held' is for undated sessions only.
+        {"not": {"allOf": [_when({"held": True}), {"required": ["start"]}]}},
+        # A cancelled session has no recording, and was not held.
+        {"not": {"allOf": [_when({"status": Status.CANCELLED.value}),
+                           {"required": ["replay_url"]}]}},
+        {"not": _when({"status": Status.CANCELLED.value, "held": True})},
+        # A public video link needs a video link.
+        {"not": {"allOf": [_when({"video_public": True}),
+                           {"not": {"required": ["video_url"]}}]}},
+    ],
 }
 
 
@@ -346,7 +343,7 @@ def _table_schema(table: Table) -> dict[str, Any]:
     }
     if required := [f.name for f in table.fields if f.required]:
         schema["required"] = required
-    schema.update(_RULES.get(table.name, {}))
+    schema.update(_SESSION_RULES if table is SESSION else {})
     return schema
 
 

@@ -232,8 +232,7 @@ def first_history(schedule: Schedule) -> History:
     sessions = {s.id: _first_entry(schedule.calendar, s) for s in schedule.sessions}
     times = [r.at for e in sessions.values() for r in e.revisions] + [schedule.calendar.updated]
     published = max((t for t in times if t is not None), default=None)
-    planned = _planned_entries(schedule, {}, published)
-    return History(version=1, published=published, sessions=sessions, planned=planned)
+    return History(1, published, sessions, _planned_entries(schedule, {}, published))
 
 
 # What revise says of a published session missing from the file, and of one losing its date

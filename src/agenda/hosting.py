@@ -56,7 +56,6 @@ def _regex(paths: list[str], pages: bool = False) -> str:
     folders = {"/".join(parts[:2]).translate(ESCAPED) + ("/[^/]+" if len(parts) > 2 else "")
                for parts in (path.split("/")[:-1] for path in paths)}
     names = {path.rsplit("/", 1)[1] for path in paths}
-    folder_part = "|".join(sorted(folders))
     if len(names) <= (1 if pages else 3) and links.SESSIONS_FOLDER not in folders:  # a few
         name_part = "|".join(n.translate(ESCAPED) for n in sorted(names))
     elif pages:
@@ -65,7 +64,7 @@ def _regex(paths: list[str], pages: bool = False) -> str:
         tails = sorted({("." + n.rsplit(".", 1)[-1]).translate(ESCAPED) for n in names})
         name_part = f"[^/]+(?:{'|'.join(tails)})"
     named = "?:" if pages else "?<agenda_file>"  # a file's name: its Content-Disposition's
-    return f"~ ^(?:{folder_part})/({named}{name_part})$"
+    return f"~ ^(?:{'|'.join(sorted(folders))})/({named}{name_part})$"
 
 
 def nginx_locations(entries: Iterable[Entry]) -> str:

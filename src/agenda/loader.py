@@ -122,8 +122,7 @@ def read_schedule_file(path: Path, source: str) -> bytes:
         message = _("is a folder, not a schedule file; name the .toml file inside it")
         raise _refused(source, message) from None
     except OSError as exc:
-        message = _("cannot read the file: {reason}", reason=exc)
-        raise _refused(source, message) from None
+        raise _refused(source, _("cannot read the file: {reason}", reason=exc)) from None
     if len(raw) > MAX_FILE_BYTES:
         raise _refused(source, _("is more than {limit} bytes; a schedule file is at most that",
                                  limit=MAX_FILE_BYTES))
@@ -307,11 +306,10 @@ class _Table:
         return field.default
 
     def boolean(self, key: str) -> bool:
-        field = self.field(key, Kind.BOOLEAN)
         value = self.get(key, Kind.BOOLEAN)
         if value is not None and not isinstance(value, bool):
             self.problem(key, _("must be true or false, not {kind}", kind=_kind(value)))
-        return value if isinstance(value, bool) else field.default
+        return value if isinstance(value, bool) else self.field(key, Kind.BOOLEAN).default
 
     def strings(self, key: str) -> tuple[str, ...]:
         value = self.get(key, Kind.STRINGS)
@@ -388,19 +386,14 @@ class _Table:
 
     def _localize(self, key: str, value: datetime, zone: ZoneInfo) -> datetime | None:
         """The wall-clock time `value` in `zone`; None when the clocks skip it or pass it twice."""
-        stamp = value.isoformat(timespec="minutes").replace("T", " ")
-        if not datetime_exists(value, zone):
-            self.problem(key, _(
-                "{stamp} does not exist in {zone} (the clocks skip it); "
-                "choose a time before or after the change", stamp=stamp, zone=zone.key,
-            ))
-        elif datetime_ambiguous(value, zone):
-            self.problem(key, _(
-                "{stamp} occurs twice in {zone} (the clocks go back); "
-                "choose a time before or after the change", stamp=stamp, zone=zone.key,
-            ))
-        else:
+        if datetime_exists(value, zone) and not datetime_ambiguous(value, zone):
             return value.replace(tzinfo=zone)
+        self.problem(key, (
+            _("{stamp} does not exist in {zone} (the clocks skip it); "
+              "choose a time before or after the change") if not datetime_exists(value, zone) else
+            _("{stamp} occurs twice in {zone} (the clocks go back); "
+              "choose a time before or after the change")
+        ).format(stamp=value.isoformat(timespec="minutes").replace("T", " "), zone=zone.key))
         return None
 
     def finish(self) -> None:

@@ -63,9 +63,7 @@ def normal_email(email: str | None) -> str:
 
 def signature(secret_key: bytes, session_id: str, email: str | None = None) -> str:
     """The URL-safe signature of a personal link to `session_id` (for `email`, when given)."""
-    message = SEPARATOR.join(
-        (PURPOSE, session_id.encode("utf-8"), normal_email(email).encode("utf-8"))
-    )
+    message = SEPARATOR.join((PURPOSE, session_id.encode(), normal_email(email).encode()))
     digest = hmac.new(secret_key, message, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 

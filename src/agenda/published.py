@@ -133,9 +133,8 @@ def _present(**items: Any) -> dict[str, Any]:
 
 
 def _revision_json(revision: Revision) -> dict[str, Any]:
-    status = revision.previous_status.value if revision.previous_status else None
     was = _present(end=iso(revision.previous_end), start=iso(revision.previous_start),
-                   status=status)
+                   status=revision.previous_status.value if revision.previous_status else None)
     return _present(
         at=iso(revision.at), fields=list(revision.fields), sequence=revision.sequence,
         by=revision.by,  # the editor who published it: never shown publicly

@@ -182,17 +182,16 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
     return lines
 
 
-def _fit(
-    text: str, sizes: tuple[int, ...], width: int, max_lines: int, bold: bool
-) -> tuple[ImageFont.FreeTypeFont, list[str]]:
-    """The largest of `sizes` at which `text` fits `width` in `max_lines` lines."""
+def _fit(text: str, sizes: tuple[int, ...], max_lines: int,
+         bold: bool) -> tuple[ImageFont.FreeTypeFont, list[str]]:
+    """The largest of `sizes` at which `text` fits the card's width in `max_lines` lines."""
     for size in sizes:
         font = _font(size, bold)
-        lines = _wrap(text, font, width)
+        lines = _wrap(text, font, CONTENT)
         if len(lines) <= max_lines:  # (every line fits its width: _wrap sees to it)
             return font, lines
     lines = lines[:max_lines]  # too long even at the smallest size: cut the last line, say so
-    while font.getlength(lines[-1] + " …") > width:
+    while font.getlength(lines[-1] + " …") > CONTENT:
         lines[-1] = lines[-1].rsplit(" ", 1)[0] if " " in lines[-1] else lines[-1][:-1]
     return font, [*lines[:-1], lines[-1] + " …"]
 
@@ -208,29 +207,28 @@ class _Line:
 
 def _layout(text: CardText) -> list[_Line]:
     """The upper block's lines, shrunk until they fit above the rule."""
-    room = HEIGHT - MARGIN - 74 - 24
     for scale in (1.0, 0.9, 0.8, 0.7, 0.6):
         def sizes(*base: int, s: float = scale) -> tuple[int, ...]:
             return tuple(max(20, round(b * s)) for b in base)
 
-        font, lines = _fit(text.eyebrow.upper(), sizes(34, 30, 26), CONTENT, 1, bold=True)
+        font, lines = _fit(text.eyebrow.upper(), sizes(34, 30, 26), 1, bold=True)
         placed = [_Line(font, lines[0], MARGIN - 8, soft=True)]
         y = MARGIN - 8 + round(64 * scale)
-        font, lines = _fit(text.title, sizes(104, 92, 80, 68), CONTENT, 2, bold=True)
+        font, lines = _fit(text.title, sizes(104, 92, 80, 68), 2, bold=True)
         for line in lines:
             placed.append(_Line(font, line, y))
             y += round(font.size * 1.18)
         y += round(18 * scale)
         for line in text.lines:
-            font, wrapped = _fit(line, sizes(46, 40, 34), CONTENT, 2, bold=False)
+            font, wrapped = _fit(line, sizes(46, 40, 34), 2, bold=False)
             for part in wrapped:
                 placed.append(_Line(font, part, y, struck=text.struck))
                 y += round(font.size * 1.3)
         if text.note:
-            font, wrapped = _fit(text.note, sizes(32, 28), CONTENT, 1, bold=False)
+            font, wrapped = _fit(text.note, sizes(32, 28), 1, bold=False)
             placed.append(_Line(font, wrapped[0], y + 6, soft=True))
             y += 6 + round(font.size * 1.3)
-        if y <= room:
+        if y <= HEIGHT - MARGIN - 74 - 24:  # 24 px above the rule draw() puts
             break
     return placed
 

@@ -85,7 +85,6 @@ class SessionView:
 
 
 def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
-    locale = calendar.language
     moderator = session.moderator
     return SessionView(
         id=session.id,
@@ -96,14 +95,14 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
         url=links.page_url(calendar, session),
         label=wording.ordinal_label(session),
         title=wording.headline(session),
-        when=wording.when(session, locale, past),
+        when=wording.when(session, calendar.language, past),
         zone=wording.zone_label(session.start) if session.is_dated else "",
         start_iso=session.start.isoformat() if session.start else None,
         duration=wording.duration(session.duration) if session.duration is not None else None,
         status=wording.shown_status(session, past),
         status_class=wording.status_class(session, past),
         cancelled=session.is_cancelled,
-        previous=wording.former_start(session, locale) or None,
+        previous=wording.former_start(session, calendar.language) or None,
         past=past,
         speakers=tuple(wording.person_line(p.name, p.role) for p in session.speakers),
         moderator=wording.person_line(moderator.name, moderator.role) if moderator else None,
@@ -209,15 +208,14 @@ def script_json(data: Any) -> Markup:
 
 def agenda_page(schedule: Schedule, now: datetime) -> bytes:
     """GET /: upcoming sessions, then past ones, grouped by series, and the subscribe box."""
-    calendar = schedule.calendar
     past, upcoming, done, planned = _split(schedule, now)
     return _render(
         "agenda.html",
-        **_site(calendar),
+        **_site(schedule.calendar),
         image=agenda_image(schedule, past),
         upcoming=_groups(schedule, upcoming, past, planned),
         past=_groups(schedule, done, past),
-        subscribe=links.subscribe_urls(calendar),
+        subscribe=links.subscribe_urls(schedule.calendar),
     )
 
 

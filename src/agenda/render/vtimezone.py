@@ -116,8 +116,7 @@ def from_window(zone: ZoneInfo, wanted: frozenset[int], known: Known | None = No
                 "bymonth": head.onset.month,
                 "byday": f"{_week_of_month(head.onset)}{WEEKDAYS[head.onset.weekday()]}",
             }
-            ongoing = group[-1].at.year >= window_end.year - 1
-            if not ongoing:
+            if group[-1].at.year < window_end.year - 1:  # the rule ends: not ongoing
                 # A day after the last change, not at it: some readers (dateutil) compare
                 # UNTIL, which is UTC, with the onset's local clock time and east of
                 # Greenwich would drop that last change. No other change falls within the day.

@@ -228,11 +228,10 @@ def short_moment(moment: datetime, locale: str = "fr") -> str:
 def change_title(session: Session, revision: Revision, locale: str = "fr") -> str:
     """A change entry's title, dated as the change left the session: « Nouvelle date : … », or
     « Rétabli : … (au lieu du …) » for a session reinstated at another date."""
-    kind = revision.news[0]
     start, end = session.dates_after(revision)
     then = replace(session, start=start, end=end)
     text = f"{ordinal_label(session)} : {session.city}, {when(then, locale, session.is_known_held)}"
-    title = f"{NEWS_WORDS[kind][0]} : {text}"
+    title = f"{NEWS_WORDS[revision.news[0]][0]} : {text}"  # its most important news
     if Change.RESCHEDULED in revision.news and revision.previous_start is not None:
         title += f" (au lieu du {short_moment(revision.previous_start, locale)})"
     return title
@@ -251,12 +250,11 @@ def change_line(session: Session, revision: Revision, calendar: CalendarInfo) ->
     """One line of a session's change log: '17 mai 2021 : nouvelle date (au lieu du …)'.
 
     The day is the feeds', in the calendar's zone: the first's, its announcement's (appeared)."""
-    locale = calendar.language
     announced = session.appeared if revision.is_first else None
     moment = (announced or revision.at).astimezone(calendar.timezone)
-    line = f"{long_date(moment, locale, weekday=False)} : {change_phrase(revision)}"
+    line = f"{long_date(moment, calendar.language, weekday=False)} : {change_phrase(revision)}"
     if Change.RESCHEDULED in revision.news and revision.previous_start is not None:
-        line += f" (au lieu du {short_moment(revision.previous_start, locale)})"
+        line += f" (au lieu du {short_moment(revision.previous_start, calendar.language)})"
     return line
 
 

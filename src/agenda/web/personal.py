@@ -29,8 +29,7 @@ def _signed_session(session_id: str, signed: str, suffix: str = "") -> tuple[Sch
         secret_key = personal.key(current_app.config.get("AGENDA_SECRET"))
     except personal.SecretError:
         abort(403)  # said once, when the app loads (agenda.desk.views.register)
-    email = request.args.get("email")
-    if not personal.is_valid(secret_key, session_id, email, signed):
+    if not personal.is_valid(secret_key, session_id, request.args.get("email"), signed):
         abort(403)  # no detail: neither which part is wrong nor whether the session exists
     schedule = store().current().schedule
     session = schedule.session(session_id)
