@@ -449,12 +449,9 @@ def _render_slice(indexes: range) -> list[Entry]:
     return [render_one(todo[i], folder) for i in indexes]
 
 
-def _render_all(todo: list[Document], folder: Path, workers: int,
-                meanwhile: Callable[[], object] = lambda: None) -> list[Entry]:
-    """Render `todo` into `folder`, on `workers` processes when there is enough to do, while
-    this process does `meanwhile` (links the files reused: the kernel's work, not Python's)."""
+def _render_all(todo: list[Document], folder: Path, workers: int) -> list[Entry]:
+    """Render `todo` into `folder`, on `workers` processes when there is enough to do."""
     if workers <= 1 or len(todo) < PARALLEL_FROM:
-        meanwhile()
         return [render_one(d, folder) for d in todo]
     # Small slices: the last ones, taken while the other workers end theirs, keep all busy.
     size = max(1, len(todo) // (workers * 32))
@@ -464,7 +461,6 @@ def _render_all(todo: list[Document], folder: Path, workers: int,
     pool = context.Pool(workers, initializer=_receive, initargs=(todo, folder, started))
     try:
         parts = pool.map_async(_render_slice, slices, chunksize=1)  # handed over at once
-        meanwhile()
         while not parts.ready():  # but the slice it held never comes: not waited for ever
             if started.value > workers:
                 raise SiteError(_("a build worker was killed (out of memory?)"))
@@ -540,48 +536,37 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
     is replaced once this one is complete. Files whose inputs are those of a file of `previous`
     are hard-linked from it; the Site built."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    spare = _spare(previous, target.parent) if previous is not None else None  # (`prepare`)
-    # One per call (two threads may build one target: the desk's preview), named with the pid.
-    holder = spare or Path(tempfile.mkdtemp(f".{os.getpid()}.tmp", f".{target.name}.",
-                                            target.parent))
+    # It starts from the files of `previous`, linked: its spare, made ahead (`prepare`), else
+    # linked now into a folder of this call's (two threads may build one target: the desk's).
+    holder = _spare(previous, target.parent) if previous is not None else None
+    if holder is None:
+        holder = Path(tempfile.mkdtemp(f".{os.getpid()}.tmp", f".{target.name}.", target.parent))
     temporary = holder / "site"  # made as the folder served: mkdtemp's is its owner's alone
-    if spare is None:
-        temporary.mkdir()
     try:
+        if not temporary.exists():
+            temporary.mkdir()
+            previous = previous and _linked(previous, temporary)  # a file gone: rendered again
         workers = workers or os.cpu_count() or 1
         prints = fingerprints(version.schedule)
         since, until = period(version.schedule, now)
         now = since or min(now, feeds.NO_DATE)  # the period's documents are those of its start
         reused, todo = _sort_out(session_documents(version, now, prints), since, previous)
-        if spare is not None:  # its links to the previous folder's files: not written through
-            _clear(temporary, previous, [links.SITEMAP_PATH, *(d.path for d in todo)])
+        _clear(temporary, previous, [links.SITEMAP_PATH, *(d.path for d in todo)])
         entries = _render_all(todo, temporary, workers)
-        made = [(e, temporary) for e in entries] + [(e, previous.folder) for e in reused
-                                                     if previous]
+        made = [(e, temporary) for e in entries + reused]
         of_sessions = partial(_Files, made, f"{links.SESSIONS_FOLDER}/")  # the cards: sizes
         parts = (_Files(made, f"{PARTS}events/", ".vevent"), prints, of_sessions(".json"),
                  {key: size for key, (_, size) in of_sessions(".png").files.items()})
         more, todo = _sort_out(shared_documents(version, now, *parts), since, previous)
-        reused += more
-        # Every file reused is linked (but in a spare) while the workers render the rest.
-        source, folders, linked = f"{previous.folder}/" if previous else "", set[str](), []
-        if spare is not None:
-            _clear(temporary, previous, [d.path for d in todo])
-            linked = [True] * len(reused)
-        entries += _render_all(todo, temporary, workers, lambda: spare or linked.extend(
-            _reuse(e, source, f"{temporary}/", folders) for e in reused))  # (spare: none)
-        gone = {e.path for e, done in zip(reused, linked, strict=True) if not done}
-        if gone:  # a file of the previous folder is missing: rendered again, as the others
-            entries += [render_one(_clamped(d, since), temporary) for found in (
-                session_documents(version, now, prints),
-                shared_documents(version, now, *parts)) for d in found if d.path in gone]
-        entries = _shared([e for e, done in zip(reused, linked, strict=True) if done] + [
-            _redated(e, previous, since, temporary) for e in entries])
+        _clear(temporary, previous, [d.path for d in todo])
+        entries += _render_all(todo, temporary, workers)
+        entries = _shared(reused + more + [_redated(e, previous, since, temporary)
+                                           for e in entries])
         entries.append(_redated(render_one(_sitemap(version.schedule, entries), temporary),
                                 previous, since, temporary))
         entries.sort(key=lambda e: e.path)
-        if spare is not None:  # what this version no longer has (a session withdrawn)
-            _clear(temporary, previous, previous.entries.keys() - {e.path for e in entries})
+        _clear(temporary, previous, previous.entries.keys() - {e.path for e in entries}
+               if previous else ())  # what this version no longer has (a session withdrawn)
         _write_extras(version.schedule, temporary, entries)
         kinds = {h: i for i, h in enumerate(dict.fromkeys(e.headers for e in entries))}
         head = {
@@ -611,18 +596,25 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
 
 
 def prepare(site: Site) -> None:
-    """Ready the start of the next build from `site`: a copy of its files (hard links), made
-    while the service is idle, that `build` changes where the version did, and moves into
-    place. The 180,000 links of a site at 10,000 sessions are then off the edit's path."""
+    """Ready the start of the next build from `site`, its spare: its files linked, as `build`
+    links them when there is none, made while the service is idle (the 180,000 links of a
+    site at 10,000 sessions are then off the edit's path). Under the publishing lock."""
     if _spare(site, site.folder.parent) is not None:
         return
     for old in site.folder.parent.glob(".*.spare.*.tmp"):  # of a folder before: of no use now
         shutil.rmtree(old, ignore_errors=True)
-    holder, folders = site.folder.with_name(f".{site.folder.name}.spare.{os.getpid()}.tmp"), set()
-    if all(_reuse(e, f"{site.folder}/", f"{holder}/site/", folders) for e in site.entries.values()):
+    holder = site.folder.with_name(f".{site.folder.name}.spare.{os.getpid()}.tmp")
+    if _linked(site, holder / "site") == site:
         (holder / f"ready-{site.ino}").touch()  # complete: a spare a build may start from
-    else:  # a file gone: the next build links what it reuses, as without a spare
+    else:  # a file gone: the next build links what it reuses, and renders the rest
         shutil.rmtree(holder, ignore_errors=True)
+
+
+def _linked(site: Site, folder: Path) -> Site:
+    """Hard-link the files of `site` into `folder` (new); `site` with the entries linked."""
+    source, target, folders = f"{site.folder}/", f"{folder}/", set[str]()
+    return dataclasses.replace(site, entries={path: e for path, e in site.entries.items()
+                                              if _reuse(e, source, target, folders)})
 
 
 def _spare(previous: Site, root: Path) -> Path | None:
@@ -633,10 +625,11 @@ def _spare(previous: Site, root: Path) -> Path | None:
     return None
 
 
-def _clear(folder: Path, previous: Site, paths: Iterable[str]) -> None:
-    """Unlink from `folder`, a spare of `previous`, the files of `paths` (with their siblings),
-    and their folder when none is left in it: what the build renders again or drops."""
-    for entry in filter(None, map(previous.entries.get, paths)):
+def _clear(folder: Path, previous: Site | None, paths: Iterable[str]) -> None:
+    """Unlink from `folder`, the files of `previous` linked, the files of `paths` (with their
+    siblings; their folder when none is left in it): what the build renders again or drops.
+    Written into, a file linked would change the folder served."""
+    for entry in filter(None, map((previous.entries if previous else {}).get, paths)):
         for suffix in ("", *(SIBLINGS[c] for c in entry.codings)):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(f"{folder}/{entry.file}{suffix}")
