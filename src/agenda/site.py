@@ -604,17 +604,19 @@ def prepare(site: Site) -> None:
     for old in site.folder.parent.glob(".*.spare.*.tmp"):  # of a folder before: of no use now
         shutil.rmtree(old, ignore_errors=True)
     holder = site.folder.with_name(f".{site.folder.name}.spare.{os.getpid()}.tmp")
-    if _linked(site, holder / "site") == site:
+    if _linked(site, holder / "site") is site:
         (holder / f"ready-{site.ino}").touch()  # complete: a spare a build may start from
     else:  # a file gone: the next build links what it reuses, and renders the rest
         shutil.rmtree(holder, ignore_errors=True)
 
 
 def _linked(site: Site, folder: Path) -> Site:
-    """Hard-link the files of `site` into `folder` (new); `site` with the entries linked."""
+    """Hard-link the files of `site` into `folder` (new); `site`, but without the entries whose
+    files could not be (gone: rendered again) if any (no copy of its 80,000 entries else)."""
     source, target, folders = f"{site.folder}/", f"{folder}/", set[str]()
+    gone = {path for path, e in site.entries.items() if not _reuse(e, source, target, folders)}
     return dataclasses.replace(site, entries={path: e for path, e in site.entries.items()
-                                              if _reuse(e, source, target, folders)})
+                                              if path not in gone}) if gone else site
 
 
 def _spare(previous: Site, root: Path) -> Path | None:
