@@ -197,9 +197,9 @@ class VersionStore:
             if self._site is site is not None and site is not self._prepared:  # idle
                 with contextlib.suppress(OSError, CannotWrite), publishing_lock(
                         self.site_root / "site", wait=False):  # else busy: at the next poll
+                    self._prepared = site  # once per folder, whatever comes of it (disk full?)
                     if os.readlink(self.site_root / CURRENT) == site.folder.name:
                         builder.prepare(site)  # the next build's start, made in the meantime
-                    self._prepared = site
         finally:
             self._poll_lock.release()
 
