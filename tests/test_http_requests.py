@@ -80,7 +80,7 @@ def test_preconditions_follow_rfc_9110(client: FlaskClient) -> None:
 
 
 def test_files_answer_alike_before_flask_and_through_it(client: FlaskClient) -> None:
-    # A plain GET or HEAD of a built URL is answered before Flask (web.serve.SiteFiles); the
+    # A plain GET or HEAD of a built URL is answered before Flask (web.serve.site_files); the
     # same URL with a query Flask ignores goes through the Flask route. Both must agree.
     site = client.application.extensions["agenda.store"].site()
     assert len(site.entries) > 20

@@ -53,7 +53,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     errors.register(app)
     desk.register(app)  # the editors' desk under /desk/ (agenda.desk)
-    app.wsgi_app = serve.SiteFiles(app.wsgi_app, app.extensions["agenda.store"])
+    app.wsgi_app = serve.site_files(app.wsgi_app, app.extensions["agenda.store"])
     return app
 
 

@@ -10,14 +10,13 @@ from typing import NoReturn
 
 import click
 
-from agenda import DEFAULT_DATA, personal
+from agenda import DEFAULT_DATA, create_app, fixed_moment, hosting, personal, site
 from agenda.desk.commands import editor
 from agenda.errors import AgendaError, ScheduleError
 from agenda.i18n import _
 from agenda.loader import EMAIL, load_schedule
 from agenda.published import (
     CannotWrite,
-    Mark,
     PublishedError,
     as_owner,
     digest_of_file,
@@ -28,23 +27,19 @@ from agenda.published import (
     read_version,
 )
 from agenda.published import publish as publish_file
+from agenda.store import built_mark, ensure_site, site_root_for
 
 
 def _default_path() -> str:
     return os.environ.get("AGENDA_DATA", DEFAULT_DATA)
 
 
-def _files(given: Path | str | None) -> tuple[Path, Path]:
-    """Schedule `given` (or the default), published version ($AGENDA_PUBLISHED, else beside it)."""
+def _files(given: Path | str | None) -> tuple[Path, Path, Path]:
+    """Schedule `given` (or the default), its published version and its site folders: those of
+    $AGENDA_PUBLISHED and $AGENDA_SITE, else beside it."""
     target = Path(given or _default_path())
-    return target, Path(os.environ.get("AGENDA_PUBLISHED") or published_path(target))
-
-
-def _built(schedule: Path) -> Mark | None:
-    """The newest version built in the site folder of `schedule`: $AGENDA_SITE, else beside it."""
-    from agenda.store import built_mark, site_root_for
-
-    return built_mark(Path(os.environ.get("AGENDA_SITE") or site_root_for(schedule)))
+    published, root = os.environ.get("AGENDA_PUBLISHED"), os.environ.get("AGENDA_SITE")
+    return target, Path(published or published_path(target)), Path(root or site_root_for(target))
 
 
 def _quit(message: object) -> NoReturn:
@@ -80,7 +75,7 @@ def check(path: Path | None) -> None:
     Prints every problem and exits 1; or prints a summary, then what publishing
     the file would change, session by session, and exits 0.
     """
-    target, published = _files(path)
+    target, published, root = _files(path)
     try:
         schedule = load_schedule(target)
     except ScheduleError as error:
@@ -97,7 +92,7 @@ def check(path: Path | None) -> None:
                          "write held = true for a session without a date already held",
                          path=target, id=s.id), err=True)
     try:
-        current, following, changes = pending_changes(target, published, now, _built(target))
+        current, following, changes = pending_changes(target, published, now, built_mark(root))
     except ScheduleError as error:
         _fail(error, target, _("{path}: cannot be published as it is.", path=target))
     except PublishedError as error:
@@ -138,12 +133,12 @@ def publish(path: Path | None, withdraw: tuple[str, ...], correction: bool | Non
     when the file is invalid or drops a published session, or when the history is older than
     the last one published here (see --new-history).
     """
-    target, published = _files(path)
+    target, published, root = _files(path)
     try:
         as_owner(target)
         outcome = publish_file(
             target, published, datetime.now(UTC), withdraw=withdraw, correction=correction,
-            new_history=new_history, built=_built(target),
+            new_history=new_history, built=built_mark(root),
         )
     except ScheduleError as error:
         _fail(error, target, _("{path}: not published.", path=target))
@@ -175,8 +170,6 @@ def serve(host: str | None, port: int | None, workers: int | None, data: str | N
           config: Path | None) -> None:
     """Serve the schedule with gunicorn; refuses to start on an invalid file."""
     from gunicorn.app.base import Application
-
-    from agenda import create_app
 
     if config is not None and not config.is_file():  # in French, not as click's usage error
         _quit(_("agenda: {path} is not a gunicorn settings file", path=config))
@@ -227,10 +220,7 @@ def build(outdir: Path, data: str | None, now: str | None, publish_first: bool) 
     .br siblings; plus _headers (Netlify, Cloudflare Pages), _nginx/ and 404.html. Refuses, with
     the list of differences, when the schedule file holds an edit that is not published.
     """
-    from agenda import fixed_moment, hosting, site
-    from agenda.store import ensure_site, site_root_for
-
-    target, published = _files(data)
+    target, published, root = _files(data)
     try:
         as_owner(target)
         clock = datetime.now(UTC)  # dates a publication; built for it too: dated as it is
@@ -249,7 +239,6 @@ def build(outdir: Path, data: str | None, now: str | None, publish_first: bool) 
             _quit(_("Publish it first (agenda publish), or build with agenda build --publish."))
         if version is None or digest_of_file(target) != version.digest or moved(version, clock):
             version = publish_file(target, published, clock).version  # moved: as at a start
-        root = Path(os.environ.get("AGENDA_SITE") or site_root_for(target))
         built = ensure_site(root, version, moment, serve=now is None)  # pinned: not served
         count = site.export(built, outdir)
     except ScheduleError as error:

@@ -37,9 +37,7 @@ def compressible(content_type: str, size: int) -> bool:
 
 def gzip_bytes(body: bytes) -> bytes:
     """gzip of `body`, byte for byte reproducible (no name, no timestamp, fixed level)."""
-    # wbits 31: a gzip wrapper with a zero timestamp.
-    packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
-    return packer.compress(body) + packer.flush()
+    return zlib.compress(body, GZIP_LEVEL, wbits=31)  # wbits 31: a gzip wrapper, timestamp zero
 
 
 def brotli_bytes(body: bytes) -> bytes:

@@ -34,7 +34,6 @@ def healthz() -> Response:
                           "yet", until=site.valid_until.isoformat()))
     lines += [f"problem: {problem}" for problem in problems]
     strict = request.args.get("strict", "") not in ("", "0", "false")
-    amiss = pending is not None or bool(problems)
     text = "".join(line.replace("\n", "\n  ") + "\n" for line in lines)  # a message's own lines
-    return Response(text, status=503 if strict and amiss else 200,
+    return Response(text, status=503 if strict and (pending is not None or problems) else 200,
                     mimetype="text/plain", headers={"Cache-Control": "no-store"})

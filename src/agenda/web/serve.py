@@ -44,22 +44,18 @@ def store() -> VersionStore:
     return current_app.extensions["agenda.store"]
 
 
-class SiteFiles:
+def site_files(app: WSGIApplication, versions: VersionStore) -> WSGIApplication:
     """WSGI: a GET or HEAD of a URL of the folder in service answered from its file, as nginx
-    would, before Flask; anything else goes on to Flask. `reply` makes both answers."""
+    would, before Flask (`app`); anything else goes on to Flask. `reply` makes both answers."""
 
-    def __init__(self, app: WSGIApplication, versions: VersionStore) -> None:
-        self.app = app
-        self.versions = versions
-
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+    def files(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO") or "/"
         if environ["REQUEST_METHOD"] in ("GET", "HEAD") and not environ.get("QUERY_STRING") \
                 and path.isascii() and not path.startswith("/_"):
             try:
-                site = self.versions.site()
+                site = versions.site()
             except Exception:  # noqa: BLE001 - Flask's handlers answer it, in French
-                return self.app(environ, start_response)
+                return app(environ, start_response)
             entry = site.entries.get(path)
             if entry is not None:
                 status, lines, handle = reply(environ, site, entry)
@@ -70,7 +66,9 @@ class SiteFiles:
                     if handle is not None:
                         handle.close()  # a HEAD's
                     return []
-        return self.app(environ, start_response)  # 412, a damaged file, anything else
+        return app(environ, start_response)  # 412, a damaged file, anything else
+
+    return files
 
 
 @bp.get("/", defaults={"path": ""})
