@@ -538,9 +538,8 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
     target.parent.mkdir(parents=True, exist_ok=True)
     # It starts from the files of `previous`, linked: its spare, made ahead (`prepare`), else
     # linked now into a folder of this call's (two threads may build one target: the desk's).
-    holder = _spare(previous, target.parent) if previous is not None else None
-    if holder is None:
-        holder = Path(tempfile.mkdtemp(f".{os.getpid()}.tmp", f".{target.name}.", target.parent))
+    holder = (_spare(previous, target.parent) if previous else None) or Path(
+        tempfile.mkdtemp(f".{os.getpid()}.tmp", f".{target.name}.", target.parent))
     temporary = holder / "site"  # made as the folder served: mkdtemp's is its owner's alone
     try:
         if not temporary.exists():
