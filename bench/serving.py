@@ -236,6 +236,8 @@ def report(args: argparse.Namespace, started: datetime, http: dict, runs: list,
         "removed only after the last run. *Full build*: "
         "creating the `VersionStore`, i.e. the first publication and the build of every "
         "URL with its .gz and .br siblings, social cards included, on every core. "
+        "*Spare*: the builder's first idle poll after it (a watcher's, in service), which "
+        "links the folder's files into the spare the next build starts from. "
         "*Edit*: one session's title changed in place, then `store.poll()` with settle 0 "
         "and no watcher: from the moment the file is seen as settled until the new "
         "folder is built and `current` points at it. *Follow*: a second process, started "
