@@ -257,7 +257,7 @@ def test_oversized_file_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_number_python_cannot_read_is_refused_in_french() -> None:
-    # tomllib turns 4,300 digits and more into an int with int(), which refuses them with a
+    # tomli turns 4,300 digits and more into an int with int(), which refuses them with a
     # ValueError that is not a TOMLDecodeError: it must not reach `agenda check` or the desk.
     text = session_text() + "number = " + "9" * 5000 + "\n"
     assert messages(text) == ["f.toml : un nombre a trop de chiffres (4 300 au plus)"]
@@ -269,8 +269,8 @@ def test_a_text_the_loader_leaves_as_it_is_is_not_copied(monkeypatch) -> None:
     strings TOML made, not a copy of each (8 MiB more at 10,000 sessions, kept by every
     worker)."""
     parsed: list[dict] = []
-    loads = loader.tomllib.loads
-    monkeypatch.setattr(loader.tomllib, "loads", lambda text: parsed.append(loads(text)) or
+    loads = loader.tomli.loads
+    monkeypatch.setattr(loader.tomli, "loads", lambda text: parsed.append(loads(text)) or
                         parsed[-1])
     text = session_text(city="Clermont-Ferrand").replace(
         "[[sessions]]", '[[sessions]]\ntitle = "La ville à l’épreuve du climat"', 1)

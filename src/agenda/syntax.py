@@ -1,13 +1,12 @@
 """TOML syntax errors explained to editors: the line, the field, and what to write instead.
 
-tomllib says where it stopped ("at line 86, column 11") and why, in a parser's
-words. Editors get the line, the key written on it, and the form expected there.
+tomli (a TOMLDecodeError) says where it stopped ("at line 86, column 11") and why, in a
+parser's words. Editors get the line, the key written on it, and the form expected there.
 """
 
 from __future__ import annotations
 
 import re
-import tomllib
 from datetime import date
 
 from agenda.format import TABLES
@@ -45,7 +44,7 @@ def _session_at(lines: list[str], number: int) -> str | None:
     return None
 
 
-def explain(text: str, error: tomllib.TOMLDecodeError) -> tuple[str, str, str]:
+def explain(text: str, error: ValueError) -> tuple[str, str, str]:
     """(where, field, message), in the editor's language, of a TOML syntax error: where
     names the line, and the session when the line is in one."""
     lines = text.split("\n")

@@ -18,12 +18,12 @@ import re
 import shutil
 import tempfile
 import time
-import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import tomli
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import AoT, Table
@@ -205,7 +205,7 @@ def _in_layout(text: str, again: str, edited: str) -> str:
         return edited
     carried = rebase(Draft(edited, again), text)
     try:
-        if carried is not None and tomllib.loads(carried.text) == tomllib.loads(edited):
+        if carried is not None and tomli.loads(carried.text) == tomli.loads(edited):
             return carried.text
     except ValueError:  # TOMLDecodeError, or a number int() refuses (4,300+ digits)
         pass
@@ -254,7 +254,7 @@ def rebase(draft: Draft, current: str) -> Draft | None:
         lines[start:start + (i2 - i1)] = new
     try:  # lines added at one place by both may set one key twice: the editor chooses then
         if joined:
-            tomllib.loads("".join(lines))
+            tomli.loads("".join(lines))
     except ValueError:  # TOMLDecodeError, or a number int() refuses (4,300+ digits)
         return None
     return Draft("".join(lines), current)
@@ -399,13 +399,13 @@ def edit_rows(text: str, key: str, fields: Iterable[Field],
 
 
 def values(text: str) -> dict[str, Any]:
-    """The plain values of the text, read by the loader's parser: tomllib reads 1,000 sessions
+    """The plain values of the text, read by the loader's parser: tomli reads 1,000 sessions
     in a tenth of tomlkit's second, which the edits alone need (it keeps the layout). Raises
     TOMLDecodeError for a text the loader cannot read (a number of 4,300 digits included)."""
     try:
-        return tomllib.loads(text)
+        return tomli.loads(text)
     except ValueError as error:  # TOMLDecodeError, or a number int() refuses
-        raise tomllib.TOMLDecodeError(str(error)) from error
+        raise tomli.TOMLDecodeError(str(error), text, 0) from error
 
 
 def item_values(text: str, key: str, item_id: str | None) -> dict[str, Any] | None:

@@ -8,7 +8,6 @@ import json
 import logging
 import re
 import time
-import tomllib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import tomli
 from dateutil.relativedelta import relativedelta
 from flask import (
     Blueprint,
@@ -255,8 +255,8 @@ def http_error(error: HTTPException) -> tuple[str, int]:
 
 @bp.errorhandler(UnicodeDecodeError)
 @bp.errorhandler(TOMLKitError)
-@bp.errorhandler(tomllib.TOMLDecodeError)
-def unreadable(error: TOMLKitError | tomllib.TOMLDecodeError | UnicodeDecodeError
+@bp.errorhandler(tomli.TOMLDecodeError)
+def unreadable(error: TOMLKitError | tomli.TOMLDecodeError | UnicodeDecodeError
                ) -> tuple[str, int]:
     """A draft or file that is not TOML (a hand edit in progress) or not UTF-8 (saved in
     another encoding): say so, and where to look."""
@@ -873,7 +873,7 @@ def _forms_of(text: str) -> dict[str, str]:
     """The form of each session and series of the draft `text` (and of the settings), by the
     words a problem names it with (« séance « lyon » »): where the editor puts it right."""
     try:
-        data = tomllib.loads(text)
+        data = tomli.loads(text)
     except ValueError:  # TOMLDecodeError, or a number int() refuses (4,300+ digits)
         return {}
     found = {"[calendar]": url_for("desk.edit_calendar")}
@@ -1129,7 +1129,7 @@ def register(app: Flask) -> None:
     secure = app.config.get("AGENDA_DESK_SECURE")
     if secure is None:
         try:
-            calendar = tomllib.loads(Path(app.config["AGENDA_DATA"]).read_text("utf-8"))
+            calendar = tomli.loads(Path(app.config["AGENDA_DATA"]).read_text("utf-8"))
             secure = not str(calendar["calendar"]["base_url"]).startswith("http://")
         except (OSError, ValueError, KeyError, TypeError):
             secure = True
