@@ -26,7 +26,7 @@ from agenda import site
 from agenda.errors import ScheduleError
 from agenda.model import Schedule, Session
 from agenda.published import Version, first_version, next_version
-from agenda.render import cards
+from agenda.render import cards, html
 from agenda.render.cards import session_card
 from tests.conftest import LYON, SEVERAL
 
@@ -115,6 +115,9 @@ def test_a_folder_built_from_the_previous_one_is_the_folder_built_from_nothing(
             assert built.entries == fresh.entries, step
             assert _files(built) == _files(fresh), step
             assert _files(before) == served, step  # the folder served: never written through
+            for path, page in (("/", html.agenda_page), ("/embed", html.embed_page)):
+                assert (built.folder / site.file_for(path)).read_bytes() == page(
+                    version.schedule, built.built_for), (step, path)  # its parts: its lines
             # And a client that revalidates by date alone (If-Modified-Since) gets the new
             # bytes: a document whose bytes changed has a later Last-Modified.
             for path, entry in built.entries.items():

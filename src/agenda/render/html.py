@@ -8,7 +8,7 @@ site are root-relative; canonical, Open Graph, JSON-LD and subscription links ar
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -47,6 +47,7 @@ def _typeset(value: Any) -> Any:
 TEMPLATES = Environment(loader=PackageLoader("agenda", "templates"), autoescape=True,
                         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                         keep_trailing_newline=True, finalize=_typeset)
+MACROS = TEMPLATES.get_template("_macros.html").module  # card(), embed(): a session's <li>
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +81,6 @@ class SessionView:
     register: str | None = None
     end_iso: str | None = None
     history: tuple[tuple[str, str], ...] = ()  # (anchor, line)
-    sort_key: tuple[bool, float, int, str] = (True, 0.0, 0, "")
     moved: str = "reportée"
 
 
@@ -115,7 +115,6 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
         history=tuple((links.REVISION_ANCHOR.format(r.sequence),
                        wording.change_line(session, r, calendar)) for r in session.logged)
         if any(not r.is_first for r in session.logged) else (),  # a change entry's link
-        sort_key=_order(session),
         moved=wording.moved_word(session),
     )
 
@@ -135,7 +134,6 @@ def _planned_view(calendar: CalendarInfo, planned: Planned) -> SessionView:
         duration=wording.duration(planned.end - planned.start),
         status=wording.PLANNED_LABEL,
         status_class="planned",
-        sort_key=(False, planned.start.timestamp(), planned.number, ""),
     )
 
 
@@ -151,27 +149,39 @@ def _order(session: Session, upcoming: bool = True) -> tuple[bool, float, int, s
     return ((session.start is None) == upcoming, moment, session.number or 0, session.id)
 
 
-def _views(
-    calendar: CalendarInfo, sessions: Sequence[Session], past: Collection[str],
-    planned: Sequence[Planned],
-) -> Iterable[SessionView]:
-    """Views of `sessions`, in their order, with the planned dates among them by date."""
-    views = (_view(calendar, s, s.id in past) for s in sessions)
+def list_items(calendar: CalendarInfo, session: Session, past: bool) -> bytes:
+    """The session's <li> in the agenda's lists ("card") and in the embed's ("embed"), as JSON:
+    the part of it those pages are made of (their `items`), rendered once a session."""
+    view = _view(calendar, session, past)
+    return json.dumps({kind: str(getattr(MACROS, kind)(view)) for kind in ("card", "embed")},
+                      ensure_ascii=False).encode("utf-8")
+
+
+def _items(calendar: CalendarInfo, sessions: Sequence[Session], past: Collection[str],
+           planned: Sequence[Planned], kind: str, items: Mapping[str, bytes] | None
+           ) -> Iterable[Markup]:
+    """The <li> of `kind` of `sessions`, in their order, from `items` (`list_items`, by session
+    id) where there, with the planned dates among them by date."""
+    macro, items = getattr(MACROS, kind), items or {}
+    lines = (Markup(json.loads(part)[kind]) if (part := items.get(s.id)) is not None
+             else macro(_view(calendar, s, s.id in past)) for s in sessions)
     if not planned:
-        return views  # made as the page is written: a long agenda never holds them all at once
-    return sorted([*views, *(_planned_view(calendar, p) for p in planned)],
-                  key=lambda v: v.sort_key)
+        return lines  # made as the page is written: a long agenda never holds them all at once
+    dates = [((False, p.start.timestamp(), p.number, ""), macro(_planned_view(calendar, p)))
+             for p in planned]  # a planned date before a session of its start (_order)
+    keyed = sorted([*zip(map(_order, sessions), lines, strict=True), *dates], key=lambda k: k[0])
+    return [line for _, line in keyed]
 
 
 def _groups(
     schedule: Schedule, sessions: Sequence[Session], past: Collection[str],
-    planned: Sequence[Planned] = (),
-) -> list[tuple[Series, Iterable[SessionView]]]:
-    """Views of `sessions` grouped by series, series in file order, sessions in given order;
+    planned: Sequence[Planned], items: Mapping[str, bytes] | None,
+) -> list[tuple[Series, Iterable[Markup]]]:
+    """The cards of `sessions` grouped by series, series in file order, sessions in given order;
     planned dates go among them by date."""
     found = [(series, [s for s in sessions if s.series.id == series.id],
               [p for p in planned if p.series.id == series.id]) for series in schedule.series]
-    return [(series, _views(schedule.calendar, own, past, extra))
+    return [(series, _items(schedule.calendar, own, past, extra, "card", items))
             for series, own, extra in found if own or extra]
 
 
@@ -206,15 +216,17 @@ def script_json(data: Any) -> Markup:
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
-def agenda_page(schedule: Schedule, now: datetime) -> bytes:
-    """GET /: upcoming sessions, then past ones, grouped by series, and the subscribe box."""
+def agenda_page(schedule: Schedule, now: datetime, items: Mapping[str, bytes] | None = None
+                ) -> bytes:
+    """GET /: upcoming sessions, then past ones, grouped by series, and the subscribe box; a
+    session's card from `items` if there (see `list_items`)."""
     past, upcoming, done, planned = _split(schedule, now)
     return _render(
         "agenda.html",
         **_site(schedule.calendar),
         image=agenda_image(schedule, past),
-        upcoming=_groups(schedule, upcoming, past, planned),
-        past=_groups(schedule, done, past),
+        upcoming=_groups(schedule, upcoming, past, planned, items),
+        past=_groups(schedule, done, past, (), items),
         subscribe=links.subscribe_urls(schedule.calendar),
     )
 
@@ -298,12 +310,13 @@ def session_page(
     )
 
 
-def embed_page(schedule: Schedule, now: datetime) -> bytes:
-    """GET /embed: the upcoming sessions, compact, for an <iframe> on another site."""
+def embed_page(schedule: Schedule, now: datetime, items: Mapping[str, bytes] | None = None
+               ) -> bytes:
+    """GET /embed: the upcoming sessions, compact, for an <iframe> on another site; a session's
+    line from `items` if there (see `list_items`)."""
     past, upcoming, _, planned = _split(schedule, now)
-    # Upcoming sessions are in the order of the views' sort key (_split sorts them so).
     return _render("embed.html", **_site(schedule.calendar), any_session=bool(upcoming or planned),
-                   sessions=_views(schedule.calendar, upcoming, past, planned))
+                   sessions=_items(schedule.calendar, upcoming, past, planned, "embed", items))
 
 
 def error_page(calendar: CalendarInfo, code: int | None, title: str, message: str) -> bytes:
