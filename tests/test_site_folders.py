@@ -94,6 +94,9 @@ def test_an_edit_renders_again_only_what_it_touched(tmp_path: Path) -> None:
         assert inode(second, url) == inode(first, url), url
     for url in ("/events/automne", "/events/automne.ics", "/calendar.ics", "/events.json"):
         assert inode(second, url) != inode(first, url), url
+    # So do the files of static hosts: the URLs and their headers are the same.
+    for name in site.EXTRAS:
+        assert (second.folder / name).stat().st_ino == (first.folder / name).stat().st_ino, name
     # The current folder and the one before it are kept; older ones go.
     edit(path, "Le jour d’après", "Le surlendemain")
     client.get("/events/automne")

@@ -66,6 +66,7 @@ STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; char
 STATIC_FILES = {p.name: STATIC_TYPES[p.suffix] for p in sorted(STATIC_FOLDER.iterdir())
                 if p.suffix in STATIC_TYPES}
 SIBLINGS = {"gzip": ".gz", "br": ".br"}
+EXTRAS = ("_headers", "_nginx/agenda-static.conf", "_nginx/brotli.conf", "404.html")
 # Below this many documents to render, forking workers costs more than it saves.
 PARALLEL_FROM = 8
 
@@ -335,6 +336,7 @@ class Site:
     valid_until: datetime | None
     entries: dict[str, Entry]
     ino: int  # the manifest's inode: a folder built anew in the same place has another
+    extras: str = ""  # the key of the files of `_write_extras`
 
     def holds(self, now: datetime) -> bool:
         """True when `now` is in the period between moments this folder was built for."""
@@ -377,7 +379,8 @@ def read_site(folder: Path, like: Site | None = None) -> Site:
         return Site(folder, int(head["version"]), str(head["digest"]),
                     datetime.fromisoformat(head["built_for"]),
                     datetime.fromisoformat(since) if since else None,
-                    datetime.fromisoformat(until) if until else None, entries, ino)
+                    datetime.fromisoformat(until) if until else None, entries, ino,
+                    str(head.get("extras", "")))
     except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
         raise SiteError(f"{folder}: not a complete site folder ({exc})") from None
 
@@ -572,14 +575,15 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
         entries.sort(key=lambda e: e.path)
         _clear(temporary, previous, previous.entries.keys() - {e.path for e in entries}
                if previous else ())  # what this version no longer has (a session withdrawn)
-        _write_extras(version.schedule, temporary, entries)
         kinds = {h: i for i, h in enumerate(dict.fromkeys(e.headers for e in entries))}
+        extras = _write_extras(version.schedule, temporary, entries, kinds, previous)
         head = {
             "format": FORMAT, "release": RELEASE, "version": version.number,
             "digest": version.digest, "built_for": now.isoformat(),
             "valid_from": since.isoformat() if since else None,
             "valid_until": until.isoformat() if until else None,
             "count": len(entries), "kinds": [[list(h) for h in headers] for headers in kinds],
+            "extras": extras,
         }
         with open(temporary / MANIFEST, "wb") as out:
             out.write(json.dumps(head, ensure_ascii=False).encode("utf-8") + b"\n")
@@ -597,7 +601,7 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
     finally:  # even interrupted: what it built, or the folder it replaced
         shutil.rmtree(holder, ignore_errors=True)
     return Site(target, version.number, version.digest, now, since, until,
-                {e.path: e for e in entries}, os.stat(target / MANIFEST).st_ino)
+                {e.path: e for e in entries}, os.stat(target / MANIFEST).st_ino, extras)
 
 
 def prepare(site: Site) -> None:
@@ -666,8 +670,20 @@ def _sitemap(schedule: Schedule, entries: list[Entry]) -> Document:
                     lambda: links.sitemap_xml(pages), "", _dated(*(at for _, at in pages)))
 
 
-def _write_extras(schedule: Schedule, folder: Path, entries: list[Entry]) -> None:
-    """What static hosts need beside the files: `_headers`, nginx's conf, `404.html`."""
+def _write_extras(schedule: Schedule, folder: Path, entries: list[Entry],
+                  kinds: dict[tuple[tuple[str, str], ...], int], previous: Site | None) -> str:
+    """What static hosts need beside the files: `_headers`, nginx's conf, `404.html`; made of the
+    URLs and their headers alone (a key, returned): an edit's links those of `previous`."""
+    urls = "".join(f"{e.path}\t{kinds[e.headers]}\t{e.modified is None}\n" for e in entries)
+    key = _digest(schedule.calendar, list(kinds), hashlib.sha256(urls.encode()).hexdigest())
+    (folder / "_nginx").mkdir(exist_ok=True)
+    with contextlib.suppress(OSError):  # one gone: written
+        if previous is not None and previous.extras == key:
+            for name in EXTRAS:
+                os.link(previous.folder / name, folder / name)
+            return key
+    for name in EXTRAS:  # one linked: never written through (the folder served's)
+        (folder / name).unlink(missing_ok=True)
     from agenda import hosting  # the host configurations only; kept apart for size
 
     with open(folder / "_headers", "w", encoding="utf-8") as out:
@@ -675,6 +691,7 @@ def _write_extras(schedule: Schedule, folder: Path, entries: list[Entry]) -> Non
     for name, text in hosting.nginx_files(entries, schedule.calendar.base_url).items():
         _write(folder / "_nginx" / name, text.encode("utf-8"))
     _write(folder / "404.html", html.error_page(schedule.calendar, 404, *html.ERRORS[404]))
+    return key
 
 
 def export(site: Site, outdir: Path) -> int:
