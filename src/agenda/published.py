@@ -124,9 +124,6 @@ def next_version(current: Version | None, raw: bytes, source: str, now: datetime
     return make_version(raw, history, source, schedule), changes
 
 
-# --- the file format -------------------------------------------------------------
-
-
 def _present(**items: Any) -> dict[str, Any]:
     """`items` but those that are None: the file leaves out what is not known."""
     return {key: value for key, value in items.items() if value is not None}
@@ -321,13 +318,10 @@ def _temporary_prefix(path: Path) -> str:
     return "." + path.name.lstrip(".") + "."  # hidden: '.sessions.published.json.XXXXXXXX'
 
 
-# --- the mark: the newest version this folder has published -----------------------
 # A history older than the mark or the newest site folder (a backup or `git checkout` put back),
 # missing or unreadable is never built on: SEQUENCE would go back and calendars ignore a lower
 # one. `acknowledged` is false while the history is one a first start made from the schedule
 # file alone, until `agenda publish --new-history`.
-
-
 @dataclass(frozen=True, slots=True)
 class Mark:
     """The newest version published here: its number, schedule digest and time."""
