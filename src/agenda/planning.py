@@ -77,9 +77,8 @@ def occurrences(rhythm: Rhythm) -> list[tuple[int, datetime, datetime]]:
     ]
 
 
-def open_occurrences(
-    series: Series, sessions: tuple[Session, ...]
-) -> list[tuple[int, datetime, datetime]]:
+def open_occurrences(series: Series, sessions: tuple[Session, ...]
+                     ) -> list[tuple[int, datetime, datetime]]:
     """The planned dates of `series` that no dated or held session of that number fills, and
     none of its sessions holds the day of (« à annoncer » beside it in calendars, a session
     moved there: the date gives way, to come back when the day is free)."""

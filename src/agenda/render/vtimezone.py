@@ -126,9 +126,8 @@ def from_window(zone: ZoneInfo, wanted: frozenset[int], known: Known | None = No
     return component
 
 
-def _changes(
-    zone: ZoneInfo, wanted: set[int], known: Known | None
-) -> tuple[tuple[Transition, ...], datetime, datetime]:
+def _changes(zone: ZoneInfo, wanted: set[int], known: Known | None
+             ) -> tuple[tuple[Transition, ...], datetime, datetime]:
     """The changes of `zone` in a year either side of each `wanted` year (and two after the last:
     the current rule shows as ongoing), and the window of those years, start and end (UTC)."""
     years = {y + i for y in wanted for i in (-1, 0, 1)} | {max(wanted) + 2}
