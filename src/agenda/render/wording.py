@@ -282,13 +282,11 @@ def session_summary(session: Session, locale: str = "fr", past: bool = False) ->
     over = session.held or past
     moment = HELD_UNDATED if over and not session.is_dated else when_in_zone(session, locale, over)
     place = after(TO_PLACE, session.city, "à ")
-    sentences = [f"{ordinal_label(session)} {place}{club}, en visioconférence : {moment}."]
-    if former := former_start(session, locale):  # as the page's notice says it
-        sentences.insert(0, f"Séance {moved_word(session)} : elle était prévue le {former}.")
-    if off := off_label(session):
-        sentences.insert(0, f"Séance {off.lower()}e.")  # « Séance annulée. », « … non confirmée. »
-    if session.title:
-        sentences.append(sentence(session.title))
-    if names := [p.name for p in session.speakers]:
-        sentences.append(sentence("Avec " + ", ".join(names)))
-    return " ".join(sentences)
+    off, former = off_label(session), former_start(session, locale)
+    names = ", ".join(p.name for p in session.speakers)
+    return " ".join(s for s in (
+        off and f"Séance {off.lower()}e.",  # « Séance annulée. », « … non confirmée. »
+        former and f"Séance {moved_word(session)} : elle était prévue le {former}.",  # as the page
+        f"{ordinal_label(session)} {place}{club}, en visioconférence : {moment}.",
+        session.title and sentence(session.title), names and sentence(f"Avec {names}"),
+    ) if s)
