@@ -134,12 +134,10 @@ def duration(span: timedelta) -> str:
     minutes = max(1, round(span.total_seconds() / 60))
     days, minutes = divmod(minutes, 24 * 60)
     hours, rest = divmod(minutes, 60)
-    if hours:
-        clock = f"{hours}{NBSP}h{NBSP}{rest:02d}" if rest else f"{hours}{NBSP}h"
-    else:
-        clock = f"{rest}{NBSP}min" if rest else ""
-    day_words = f"{days}{NBSP}jour{'s' if days > 1 else ''}" if days else ""
-    return " ".join(part for part in (day_words, clock) if part)
+    words = (f"{days}{NBSP}jour{'s' if days > 1 else ''}" if days else "",
+             f"{hours}{NBSP}h" + (f"{NBSP}{rest:02d}" if rest else "") if hours else "",
+             f"{rest}{NBSP}min" if rest and not hours else "")  # '1 h 30', not '1 h 30 min'
+    return " ".join(word for word in words if word)
 
 
 def ordinal_label(session: Session) -> str:
