@@ -168,8 +168,7 @@ def _revision(at: datetime, sequence: int, fields: tuple[str, ...], before: Sess
     return Revision(
         at=at, sequence=sequence, fields=fields, news=() if fixed else news,
         previous_start=before.start if moved else None, previous_end=before.end if moved else None,
-        previous_status=before.status if "status" in fields else None, correction=fixed, by=by,
-    )
+        previous_status=before.status if "status" in fields else None, correction=fixed, by=by)
 
 
 def _first_entry(calendar: CalendarInfo, session: Session) -> Entry:
@@ -187,8 +186,7 @@ def _first_entry(calendar: CalendarInfo, session: Session) -> Entry:
         revisions.append(Revision(
             at=at, sequence=session.sequence, fields=fields or (() if revisions else FIRST),
             news=tuple(c for c in told if told[c] and session.sequence > 0), previous_start=moved,
-            previous_end=end, previous_status=Status.CONFIRMED if session.is_cancelled else None,
-        ))
+            previous_end=end, previous_status=Status.CONFIRMED if session.is_cancelled else None))
     return Entry(uid=session_uid(calendar, session), sequence=session.sequence,
                  fingerprint=fingerprint(visible(calendar, session)),
                  revisions=tuple(revisions), in_calendar=session.is_dated)
@@ -323,8 +321,7 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
     for session_id in sorted(withdraw):
         if schedule.session(session_id) is not None:
             refuse(session_id, "", _(
-                "is still in the file; remove it from the file before withdrawing it"
-            ))
+                "is still in the file; remove it from the file before withdrawing it"))
         elif session_id not in history.sessions or history.sessions[session_id].withdrawn:
             refuse(session_id, "", _("was never published; nothing to withdraw"))
     for session_id, entry in history.sessions.items():
@@ -403,8 +400,7 @@ def apply(schedule: Schedule, history: History) -> Schedule:
             session, uid=entry.uid, sequence=entry.sequence, revisions=revisions,
             updated=max((r.at for r in revisions), default=session.updated),
             due=on_clock(entry.due, zone) if entry.due else None,  # Session.appeared
-            previous_start=original if session.is_dated and original != session.start else None,
-        ))
+            previous_start=original if session.is_dated and original != session.start else None))
     planned = []
     for key, entry in history.planned.items():
         series_id, _, number = key.rpartition("/")
@@ -417,8 +413,7 @@ def apply(schedule: Schedule, history: History) -> Schedule:
         planned.extend(
             Planned(series=series, number=n, start=start, end=end, uid=entry.uid,
                     sequence=entry.sequence, updated=updated)
-            for n, start, end in open_occurrences(series, schedule.sessions) if n == int(number)
-        )
+            for n, start, end in open_occurrences(series, schedule.sessions) if n == int(number))
     planned.sort(key=lambda p: (p.start, p.series.id, p.number))
     updated = max((t for t in (schedule.calendar.updated, history.shared) if t), default=None)
     calendar = dataclasses.replace(schedule.calendar, updated=updated, listed=dict(history.listed))
