@@ -138,8 +138,7 @@ def publish(path: Path | None, withdraw: tuple[str, ...], correction: bool | Non
         as_owner(target)
         outcome = publish_file(
             target, published, datetime.now(UTC), withdraw=withdraw, correction=correction,
-            new_history=new_history, built=built_mark(root),
-        )
+            new_history=new_history, built=built_mark(root))
     except ScheduleError as error:
         _fail(error, target, _("{path}: not published.", path=target))
     except (PublishedError, CannotWrite) as error:
