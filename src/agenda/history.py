@@ -281,11 +281,9 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
             and session.announced and session.announced <= now else entry.due if entry else None
         view = visible(calendar, session)
         digest = fingerprint(view)
-        key = planned_key(session.series.id, session.number) if session.number else None
-        takeover = (
-            history.planned.get(key) if key and session.is_dated
-            and (entry is None or not entry.in_calendar) else None
-        )
+        key = planned_key(session.series.id, session.number) if session.number else ""  # "": none
+        takeover = history.planned.get(key) if session.is_dated and (
+            entry is None or not entry.in_calendar) else None
         if entry is not None and entry.withdrawn is None and entry.fingerprint == digest \
                 and not (moved and session.is_dated):
             sessions[session.id] = dataclasses.replace(entry, due=due)
@@ -304,7 +302,7 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
             seen = visible(calendar, before) if before is not None else None
             fields = tuple(k for k, v in view.items() if seen and seen.get(k) != v) or ("content",)
             details = [_detail(f, before, session) for f in fields]
-        if takeover is not None and key is not None:
+        if takeover is not None:
             uid = takeover.uid
             sequence = max(sequence, takeover.sequence + 1)
             taken.add(key)
