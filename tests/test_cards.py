@@ -118,7 +118,7 @@ def test_cards_decode_to_text_in_the_design_colours(several: Schedule) -> None:
             assert (image.format, image.size, image.mode) == ("PNG", (1200, 630), "P")
             pixels = image.convert("RGB")
         text = cards.session_text(several.calendar, session, past=False)
-        assert pixels.getpixel((5, 300)) == cards.ACCENTS[text.status_class]
+        assert pixels.getpixel((5, 300)) == cards.COLOURS[text.status_class][2]
         # The upper block, right of the accent strip and above the rule: anti-aliased
         # text, every pixel the background, an ink or a blend of the two.
         block = pixels.crop((19, 0, 1200, 470))

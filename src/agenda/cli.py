@@ -50,8 +50,7 @@ def _quit(message: object) -> NoReturn:
 
 def _fail(error: ScheduleError, target: Path, closing: str | None = None) -> NoReturn:
     """Print the schedule's problems, then `closing` (default: how many), and exit 1."""
-    for problem in error.problems:
-        click.echo(str(problem), err=True)
+    click.echo(error, err=True)  # its problems, one a line: a ScheduleError's text
     count = len(error.problems)
     _quit(closing or (_("{path}: 1 problem.", path=target) if count == 1
                       else _("{path}: {count} problems.", path=target, count=count)))
@@ -138,8 +137,7 @@ def publish(path: Path | None, withdraw: tuple[str, ...], correction: bool | Non
         as_owner(target)
         outcome = publish_file(
             target, published, datetime.now(UTC), withdraw=withdraw, correction=correction,
-            new_history=new_history, built=built_mark(root),
-        )
+            new_history=new_history, built=built_mark(root))
     except ScheduleError as error:
         _fail(error, target, _("{path}: not published.", path=target))
     except (PublishedError, CannotWrite) as error:

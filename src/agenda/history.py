@@ -168,8 +168,7 @@ def _revision(at: datetime, sequence: int, fields: tuple[str, ...], before: Sess
     return Revision(
         at=at, sequence=sequence, fields=fields, news=() if fixed else news,
         previous_start=before.start if moved else None, previous_end=before.end if moved else None,
-        previous_status=before.status if "status" in fields else None, correction=fixed, by=by,
-    )
+        previous_status=before.status if "status" in fields else None, correction=fixed, by=by)
 
 
 def _first_entry(calendar: CalendarInfo, session: Session) -> Entry:
@@ -187,8 +186,7 @@ def _first_entry(calendar: CalendarInfo, session: Session) -> Entry:
         revisions.append(Revision(
             at=at, sequence=session.sequence, fields=fields or (() if revisions else FIRST),
             news=tuple(c for c in told if told[c] and session.sequence > 0), previous_start=moved,
-            previous_end=end, previous_status=Status.CONFIRMED if session.is_cancelled else None,
-        ))
+            previous_end=end, previous_status=Status.CONFIRMED if session.is_cancelled else None))
     return Entry(uid=session_uid(calendar, session), sequence=session.sequence,
                  fingerprint=fingerprint(visible(calendar, session)),
                  revisions=tuple(revisions), in_calendar=session.is_dated)
@@ -283,11 +281,9 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
             and session.announced and session.announced <= now else entry.due if entry else None
         view = visible(calendar, session)
         digest = fingerprint(view)
-        key = planned_key(session.series.id, session.number) if session.number else None
-        takeover = (
-            history.planned.get(key) if key and session.is_dated
-            and (entry is None or not entry.in_calendar) else None
-        )
+        key = planned_key(session.series.id, session.number) if session.number else ""  # "": none
+        takeover = history.planned.get(key) if session.is_dated and (
+            entry is None or not entry.in_calendar) else None
         if entry is not None and entry.withdrawn is None and entry.fingerprint == digest \
                 and not (moved and session.is_dated):
             sessions[session.id] = dataclasses.replace(entry, due=due)
@@ -306,7 +302,7 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
             seen = visible(calendar, before) if before is not None else None
             fields = tuple(k for k, v in view.items() if seen and seen.get(k) != v) or ("content",)
             details = [_detail(f, before, session) for f in fields]
-        if takeover is not None and key is not None:
+        if takeover is not None:
             uid = takeover.uid
             sequence = max(sequence, takeover.sequence + 1)
             taken.add(key)
@@ -323,8 +319,7 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
     for session_id in sorted(withdraw):
         if schedule.session(session_id) is not None:
             refuse(session_id, "", _(
-                "is still in the file; remove it from the file before withdrawing it"
-            ))
+                "is still in the file; remove it from the file before withdrawing it"))
         elif session_id not in history.sessions or history.sessions[session_id].withdrawn:
             refuse(session_id, "", _("was never published; nothing to withdraw"))
     for session_id, entry in history.sessions.items():
@@ -403,8 +398,7 @@ def apply(schedule: Schedule, history: History) -> Schedule:
             session, uid=entry.uid, sequence=entry.sequence, revisions=revisions,
             updated=max((r.at for r in revisions), default=session.updated),
             due=on_clock(entry.due, zone) if entry.due else None,  # Session.appeared
-            previous_start=original if session.is_dated and original != session.start else None,
-        ))
+            previous_start=original if session.is_dated and original != session.start else None))
     planned = []
     for key, entry in history.planned.items():
         series_id, _, number = key.rpartition("/")
@@ -417,8 +411,7 @@ def apply(schedule: Schedule, history: History) -> Schedule:
         planned.extend(
             Planned(series=series, number=n, start=start, end=end, uid=entry.uid,
                     sequence=entry.sequence, updated=updated)
-            for n, start, end in open_occurrences(series, schedule.sessions) if n == int(number)
-        )
+            for n, start, end in open_occurrences(series, schedule.sessions) if n == int(number))
     planned.sort(key=lambda p: (p.start, p.series.id, p.number))
     updated = max((t for t in (schedule.calendar.updated, history.shared) if t), default=None)
     calendar = dataclasses.replace(schedule.calendar, updated=updated, listed=dict(history.listed))

@@ -70,17 +70,15 @@ def rhythm_error(rhythm: Rhythm) -> str | None:
 
 def occurrences(rhythm: Rhythm) -> list[tuple[int, datetime, datetime]]:
     """(number, start, end) of every planned date, numbered from 1, in the rhythm's zone."""
-    zone = rhythm.first.tzinfo
-    assert isinstance(zone, ZoneInfo)
+    zone = rhythm.first.tzinfo  # the calendar's ZoneInfo (the loader's combine)
     return [
         (number, datetime.combine(day, rhythm.start, zone), datetime.combine(day, rhythm.end, zone))
         for number, day in enumerate((d.date() for d in _rule(rhythm)[:MOST_OCCURRENCES]), 1)
     ]
 
 
-def open_occurrences(
-    series: Series, sessions: tuple[Session, ...]
-) -> list[tuple[int, datetime, datetime]]:
+def open_occurrences(series: Series, sessions: tuple[Session, ...]
+                     ) -> list[tuple[int, datetime, datetime]]:
     """The planned dates of `series` that no dated or held session of that number fills, and
     none of its sessions holds the day of (« à annoncer » beside it in calendars, a session
     moved there: the date gives way, to come back when the day is free)."""

@@ -119,12 +119,8 @@ def next_version(current: Version | None, raw: bytes, source: str, now: datetime
         raise ScheduleError([Problem(source, "", "", _(
             "the file is the first {size} of the {published} bytes of the published version: a "
             "save in progress or a cut copy, not published. If you removed the end on purpose, "
-            "end the file with a comment line", size=len(raw), published=len(current.raw),
-        ))])
+            "end the file with a comment line", size=len(raw), published=len(current.raw)))])
     return make_version(raw, history, source, schedule), changes
-
-
-# --- the file format -------------------------------------------------------------
 
 
 def _present(**items: Any) -> dict[str, Any]:
@@ -139,16 +135,14 @@ def _revision_json(revision: Revision) -> dict[str, Any]:
         at=iso(revision.at), fields=list(revision.fields), sequence=revision.sequence,
         by=revision.by,  # the editor who published it: never shown publicly
         correction=True if revision.correction else None,
-        news=[n.value for n in revision.news] or None, was=was or None,
-    )
+        news=[n.value for n in revision.news] or None, was=was or None)
 
 
 def _entry_json(entry: Entry) -> dict[str, Any]:
     return _present(
         due=iso(entry.due), fingerprint=entry.fingerprint, in_calendar=entry.in_calendar,
         revisions=[_revision_json(r) for r in entry.revisions],
-        sequence=entry.sequence, uid=entry.uid, withdrawn=iso(entry.withdrawn),
-    )
+        sequence=entry.sequence, uid=entry.uid, withdrawn=iso(entry.withdrawn))
 
 
 def _document(version: Version, schedule_name: str) -> dict[str, Any]:
@@ -186,16 +180,14 @@ def _read_revision(data: dict[str, Any]) -> Revision:
         previous_start=_read_time(was.get("start")), previous_end=_read_time(was.get("end")),
         previous_status=Status(was["status"]) if was.get("status") else None,
         correction=data.get("correction") is True,
-        by=str(data["by"]) if data.get("by") is not None else None,
-    )
+        by=str(data["by"]) if data.get("by") is not None else None)
 
 
 def _read_entry(data: dict[str, Any]) -> Entry:
     return Entry(
         uid=str(data["uid"]), sequence=int(data["sequence"]), fingerprint=str(data["fingerprint"]),
         revisions=tuple(map(_read_revision, data["revisions"])), due=_read_time(data.get("due")),
-        in_calendar=bool(data["in_calendar"]), withdrawn=_read_time(data.get("withdrawn")),
-    )
+        in_calendar=bool(data["in_calendar"]), withdrawn=_read_time(data.get("withdrawn")))
 
 
 def from_json(data: bytes, where: str) -> tuple[bytes, History]:
@@ -218,8 +210,7 @@ def from_json(data: bytes, where: str) -> tuple[bytes, History]:
             shared=_read_time(document.get("shared")),
             listed={str(k): _read_time(v) for k, v in document.get("listed", {}).items()},
             gone_cities=tuple(map(str, gone.get("cities", ()))),
-            gone_series={str(k): str(v) for k, v in gone.get("series", {}).items()},
-        )
+            gone_series={str(k): str(v) for k, v in gone.get("series", {}).items()})
         # Ids and cities name files and URLs: not an id (hand-edited), or too long, is refused.
         names = (*history.sessions, *history.gone_series, *map(city_slug, history.gone_cities))
         strange = [k for k in names if not SLUG.match(k) or len(k) > MAX_NAME]
@@ -321,13 +312,10 @@ def _temporary_prefix(path: Path) -> str:
     return "." + path.name.lstrip(".") + "."  # hidden: '.sessions.published.json.XXXXXXXX'
 
 
-# --- the mark: the newest version this folder has published -----------------------
 # A history older than the mark or the newest site folder (a backup or `git checkout` put back),
 # missing or unreadable is never built on: SEQUENCE would go back and calendars ignore a lower
 # one. `acknowledged` is false while the history is one a first start made from the schedule
 # file alone, until `agenda publish --new-history`.
-
-
 @dataclass(frozen=True, slots=True)
 class Mark:
     """The newest version published here: its number, schedule digest and time."""

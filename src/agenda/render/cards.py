@@ -32,21 +32,15 @@ BACKGROUND = (11, 46, 79)  # the site's header band, --band
 INK = (255, 255, 255)
 SOFT_INK = (214, 228, 242)  # 9.9:1 on the background
 RULE = (60, 100, 140)
-# Badge colours: the light-mode badge pairs of agenda.css, all above 4.5:1.
-BADGES = {
-    "confirmed": ((229, 243, 233), (30, 107, 58)),
-    "held": ((232, 236, 241), (52, 62, 75)),
-    "tentative": ((255, 243, 214), (122, 75, 0)),
-    "rescheduled": ((241, 233, 250), (91, 42, 134)),
-    "cancelled": ((164, 22, 26), (255, 255, 255)),
-}
-ACCENTS = {
-    "confirmed": (92, 184, 120),
-    "held": (150, 164, 180),
-    "tentative": (240, 180, 0),
-    "rescheduled": (178, 140, 220),
-    "cancelled": (230, 80, 84),
-    "agenda": (240, 180, 0),
+# Each status class's badge background and ink (the light-mode badge pairs of agenda.css, all
+# above 4.5:1), then its accent strip; the agenda's card has no badge: confirmed's colours.
+COLOURS = {
+    "confirmed": ((229, 243, 233), (30, 107, 58), (92, 184, 120)),
+    "held": ((232, 236, 241), (52, 62, 75), (150, 164, 180)),
+    "tentative": ((255, 243, 214), (122, 75, 0), (240, 180, 0)),
+    "rescheduled": ((241, 233, 250), (91, 42, 134), (178, 140, 220)),
+    "cancelled": ((164, 22, 26), (255, 255, 255), (230, 80, 84)),
+    "agenda": ((229, 243, 233), (30, 107, 58), (240, 180, 0)),
 }
 # The card is drawn in palette indices, not in RGB: one byte a pixel instead of three to filter
 # and compress, which makes the PNG about six times faster to encode. Each ink has a ramp of
@@ -240,14 +234,14 @@ def _ramp(start: tuple[int, int, int], end: tuple[int, int, int]) -> list[tuple[
 
 def _palette(status_class: str) -> bytes:
     """The 256 colours of a card, in the order of the indices above."""
-    badge, badge_ink = BADGES.get(status_class, BADGES["confirmed"])
+    badge, badge_ink, accent = COLOURS[status_class]
     colours = [*_ramp(SOFT_INK, BACKGROUND), *_ramp(BACKGROUND, INK)[1:],
-               *_ramp(badge, badge_ink), ACCENTS[status_class], RULE]
+               *_ramp(badge, badge_ink), accent, RULE]
     return bytes(channel for colour in colours for channel in colour)
 
 
 # Worked out once from the constants above, like them a constant.
-PALETTES = {status_class: _palette(status_class) for status_class in ACCENTS}
+PALETTES = {status_class: _palette(status_class) for status_class in COLOURS}
 
 
 def draw(text: CardText) -> bytes:

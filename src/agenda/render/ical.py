@@ -30,20 +30,16 @@ class _Text(vText):
 
 def description(calendar: CalendarInfo, session: Session) -> str:
     """DESCRIPTION text: theme, people, links as raw URLs (every client makes them clickable)."""
-    locale = calendar.language
-    lines: list[str] = []
-    if session.replay_url:  # what a reader wants once the session is over comes first
-        lines += [f"Revoir la séance : {session.replay_url}", ""]
-    if session.is_cancelled:
-        lines += ["Séance annulée.", ""]
-    elif former := wording.former_start(session, locale):  # with its time: moved within a day
-        lines += [f"Séance {wording.moved_word(session)} (initialement prévue le {former}).", ""]
-    if session.title:
-        lines += [session.title, ""]
-    if credits := [f"{label} : {line}" for label, line in wording.people(session)]:
-        lines += [*credits, ""]
-    if session.description:
-        lines += [session.description, ""]
+    former = wording.former_start(session, calendar.language)  # with its time: moved within a day
+    paragraphs = (  # the replay first: what a reader wants once the session is over
+        f"Revoir la séance : {session.replay_url}" if session.replay_url else "",
+        "Séance annulée." if session.is_cancelled else former and
+        f"Séance {wording.moved_word(session)} (initialement prévue le {former}).",
+        session.title,
+        "\n".join(f"{label} : {line}" for label, line in wording.people(session)),
+        session.description,
+    )
+    lines = [f"{paragraph}\n" for paragraph in paragraphs if paragraph]  # then a blank line
     if session.public_video_url:
         lines.append(f"Visioconférence : {session.public_video_url}")
     elif not session.is_cancelled and not session.is_known_held:

@@ -25,9 +25,8 @@ def ordered(schedule: Schedule) -> tuple[Session, ...]:
     return schedule.dated_sessions + tuple(s for s in schedule.sessions if not s.is_dated)
 
 
-def session_document(
-    schedule: Schedule, session: Session, now: datetime | None = None
-) -> dict[str, Any]:
+def session_document(schedule: Schedule, session: Session, now: datetime | None = None
+                     ) -> dict[str, Any]:
     """One session as a JSON-ready dict, over at `now` or, without a moment, when the file says
     so (a held session or one with a replay always is)."""
     calendar = schedule.calendar
@@ -102,9 +101,8 @@ def planned_document(calendar: CalendarInfo, planned: Planned) -> dict[str, Any]
     }
 
 
-def schedule_document(
-    schedule: Schedule, now: datetime | None = None, sessions: bool = True
-) -> dict[str, Any]:
+def schedule_document(schedule: Schedule, now: datetime | None = None, sessions: bool = True
+                      ) -> dict[str, Any]:
     """The whole schedule as a JSON-ready dict: calendar, series, contacts, sessions; `now` decides
     which sessions are over and which planned dates gone (None: those the file says are)."""
     calendar = schedule.calendar

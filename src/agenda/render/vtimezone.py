@@ -111,11 +111,8 @@ def from_window(zone: ZoneInfo, wanted: frozenset[int], known: Known | None = No
         head = group[0]
         sub = _sub(head)
         if len(group) > 1:
-            rrule: dict[str, object] = {
-                "freq": "yearly",
-                "bymonth": head.onset.month,
-                "byday": f"{_week_of_month(head.onset)}{WEEKDAYS[head.onset.weekday()]}",
-            }
+            rrule = dict(freq="yearly", bymonth=head.onset.month,
+                         byday=f"{_week_of_month(head.onset)}{WEEKDAYS[head.onset.weekday()]}")
             if group[-1].at.year < window_end.year - 1:  # the rule ends: not ongoing
                 # A day after the last change, not at it: some readers (dateutil) compare
                 # UNTIL, which is UTC, with the onset's local clock time and east of
@@ -126,9 +123,8 @@ def from_window(zone: ZoneInfo, wanted: frozenset[int], known: Known | None = No
     return component
 
 
-def _changes(
-    zone: ZoneInfo, wanted: set[int], known: Known | None
-) -> tuple[tuple[Transition, ...], datetime, datetime]:
+def _changes(zone: ZoneInfo, wanted: set[int], known: Known | None
+             ) -> tuple[tuple[Transition, ...], datetime, datetime]:
     """The changes of `zone` in a year either side of each `wanted` year (and two after the last:
     the current rule shows as ongoing), and the window of those years, start and end (UTC)."""
     years = {y + i for y in wanted for i in (-1, 0, 1)} | {max(wanted) + 2}

@@ -134,12 +134,10 @@ def duration(span: timedelta) -> str:
     minutes = max(1, round(span.total_seconds() / 60))
     days, minutes = divmod(minutes, 24 * 60)
     hours, rest = divmod(minutes, 60)
-    if hours:
-        clock = f"{hours}{NBSP}h{NBSP}{rest:02d}" if rest else f"{hours}{NBSP}h"
-    else:
-        clock = f"{rest}{NBSP}min" if rest else ""
-    day_words = f"{days}{NBSP}jour{'s' if days > 1 else ''}" if days else ""
-    return " ".join(part for part in (day_words, clock) if part)
+    words = (f"{days}{NBSP}jour{'s' if days > 1 else ''}" if days else "",
+             f"{hours}{NBSP}h" + (f"{NBSP}{rest:02d}" if rest else "") if hours else "",
+             f"{rest}{NBSP}min" if rest and not hours else "")  # '1 h 30', not '1 h 30 min'
+    return " ".join(word for word in words if word)
 
 
 def ordinal_label(session: Session) -> str:
@@ -282,13 +280,11 @@ def session_summary(session: Session, locale: str = "fr", past: bool = False) ->
     over = session.held or past
     moment = HELD_UNDATED if over and not session.is_dated else when_in_zone(session, locale, over)
     place = after(TO_PLACE, session.city, "à ")
-    sentences = [f"{ordinal_label(session)} {place}{club}, en visioconférence : {moment}."]
-    if former := former_start(session, locale):  # as the page's notice says it
-        sentences.insert(0, f"Séance {moved_word(session)} : elle était prévue le {former}.")
-    if off := off_label(session):
-        sentences.insert(0, f"Séance {off.lower()}e.")  # « Séance annulée. », « … non confirmée. »
-    if session.title:
-        sentences.append(sentence(session.title))
-    if names := [p.name for p in session.speakers]:
-        sentences.append(sentence("Avec " + ", ".join(names)))
-    return " ".join(sentences)
+    off, former = off_label(session), former_start(session, locale)
+    names = ", ".join(p.name for p in session.speakers)
+    return " ".join(s for s in (
+        off and f"Séance {off.lower()}e.",  # « Séance annulée. », « … non confirmée. »
+        former and f"Séance {moved_word(session)} : elle était prévue le {former}.",  # as the page
+        f"{ordinal_label(session)} {place}{club}, en visioconférence : {moment}.",
+        session.title and sentence(session.title), names and sentence(f"Avec {names}"),
+    ) if s)

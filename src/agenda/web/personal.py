@@ -45,9 +45,8 @@ def _signed_session(session_id: str, signed: str, suffix: str = "") -> tuple[Sch
 def page(session_id: str, signed: str) -> Response:
     """A session's page with its video link, for the person the link was made for."""
     schedule, session = _signed_session(session_id, signed)
-    ics = personal.page_path(session_id, signed) + ".ics"  # the personal file, for this person
-    ics += personal.query(request.args.get("email"))
-    body = html.session_page(schedule, session, store().site().built_for, ics=ics)
+    ics = f"{personal.page_path(session_id, signed)}.ics{personal.query(request.args.get('email'))}"
+    body = html.session_page(schedule, session, store().site().built_for, ics=ics)  # its own .ics
     return Response(body, content_type=HTML_TYPE, headers=PRIVATE_HEADERS)
 
 
