@@ -146,7 +146,7 @@ def folder_of(number: int, digest: str, since: str) -> str:
 
 
 def _dated(*stamps: datetime | None) -> datetime | None:
-    return max((s for s in stamps if s is not None), default=None)
+    return max(filter(None, stamps), default=None)  # (a datetime is never false)
 
 
 def _clamped(document: Document, since: datetime | None) -> Document:
