@@ -45,6 +45,9 @@ from agenda.render import cards, feeds, html, ical, json_api, links, vtimezone, 
 
 FORMAT = "agenda-site/3"
 MANIFEST = "_manifest.jsonl"  # JSON Lines: the folder's line, then one line per URL
+# The lines of the manifest that differ from the folder it was built from, which is named first
+# with its manifest's inode and the URLs gone: what a process serving that folder reads of it.
+CHANGES = "_changes.jsonl"
 LINE = json.JSONEncoder(ensure_ascii=False)  # one for 80,000 lines, not one a line
 HTML_TYPE = "text/html; charset=utf-8"
 ICAL_TYPE = "text/calendar; charset=utf-8"
@@ -348,24 +351,19 @@ class SiteError(AgendaError):
 
 def read_site(folder: Path, like: Site | None = None) -> Site:
     """The built folder at `folder`; SiteError when it is not complete. The manifest is read
-    a line at a time (90,000 URLs at 10,000 sessions); an entry equal to `like`'s for its URL
-    is that one: read beside the folder served, a folder takes memory only for what changed."""
+    a line at a time (90,000 URLs at 10,000 sessions), or its head alone when `like` is the
+    folder it was built from (`CHANGES`): then only the lines that differ. An entry equal to
+    `like`'s for its URL is that one: a folder takes memory only for what changed."""
     try:
         with open(folder / MANIFEST, encoding="utf-8") as handle:
             ino = os.fstat(handle.fileno()).st_ino
-            decode = json.JSONDecoder().decode  # text lines: no encoding to detect
             head = json.loads(handle.readline())
             if head.get("format") != FORMAT:
                 raise SiteError(f"{folder}: not a site folder of this release")
-            kinds = [tuple(tuple(h) for h in headers) for headers in head["kinds"]]
-            codings_of: dict[tuple[str, ...], tuple[str, ...]] = {}  # a few, shared
-            entries = {}
-            for line in handle:
-                path, etag, size, codings, kind, key, modified = decode(line)
-                codings = codings_of.setdefault(tuple(codings), tuple(codings))
-                entry = Entry(path, etag, int(size), codings, kinds[kind], key, modified)
-                old = like.entries.get(path) if like else None
-                entries[path] = old if old == entry else entry
+            read = partial(_entries, [tuple(tuple(h) for h in k) for k in head["kinds"]], like)
+            entries = _changed(folder, like, read) if like else None
+            if entries is None or len(entries) != head["count"]:  # else a whole read
+                entries = read(handle, {})
         if len(entries) != head["count"]:
             raise ValueError(f"{len(entries)} entries of {head['count']}")
         since, until = head["valid_from"], head["valid_until"]
@@ -375,6 +373,37 @@ def read_site(folder: Path, like: Site | None = None) -> Site:
                     datetime.fromisoformat(until) if until else None, entries, ino)
     except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
         raise SiteError(f"{folder}: not a complete site folder ({exc})") from None
+
+
+def _entries(kinds: list[tuple[tuple[str, str], ...]], like: Site | None, lines: Iterable[str],
+             entries: dict[str, Entry]) -> dict[str, Entry]:
+    """`entries` with those of the manifest's `lines` (headers by their number in `kinds`);
+    each equal to `like`'s for its URL is that one."""
+    decode = json.JSONDecoder().decode  # text lines: no encoding to detect
+    codings_of: dict[tuple[str, ...], tuple[str, ...]] = {}  # a few, shared
+    for line in lines:
+        path, etag, size, codings, kind, key, modified = decode(line)
+        codings = codings_of.setdefault(tuple(codings), tuple(codings))
+        entry = Entry(path, etag, int(size), codings, kinds[kind], key, modified)
+        old = like.entries.get(path) if like else None
+        entries[path] = old if old == entry else entry
+    return entries
+
+
+def _changed(folder: Path, like: Site, read: Callable[..., dict[str, Entry]]
+             ) -> dict[str, Entry] | None:
+    """The entries of `folder` from `like`'s and the changes since (`CHANGES`) if `like` is the
+    very folder they are from (its name, its manifest's inode); None if not, or unreadable."""
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError, IndexError), open(
+            folder / CHANGES, encoding="utf-8") as handle:
+        name, ino, gone, count = json.loads(handle.readline())
+        lines = handle.readlines()
+        if [name, ino, count] == [like.folder.name, like.ino, len(lines)]:  # (not cut short)
+            entries = dict(like.entries)
+            for path in gone:
+                del entries[path]
+            return read(lines, entries)
+    return None
 
 
 # --- building -----------------------------------------------------------------------
@@ -541,6 +570,7 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
     holder = (_spare(previous, target.parent) if previous else None) or Path(
         tempfile.mkdtemp(f".{os.getpid()}.tmp", f".{target.name}.", target.parent))
     temporary = holder / "site"  # made as the folder served: mkdtemp's is its owner's alone
+    origin = previous  # whole, for the changes (CHANGES) a process serving it reads
     try:
         if not temporary.exists():
             temporary.mkdir()
@@ -564,8 +594,8 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
         entries.append(_redated(render_one(_sitemap(version.schedule, entries), temporary),
                                 previous, since, temporary))
         entries.sort(key=lambda e: e.path)
-        _clear(temporary, previous, previous.entries.keys() - {e.path for e in entries}
-               if previous else ())  # what this version no longer has (a session withdrawn)
+        gone = origin.entries.keys() - {e.path for e in entries} if origin else set()
+        _clear(temporary, previous, gone)  # what this version no longer has (a session withdrawn)
         _write_extras(version.schedule, temporary, entries)
         kinds = {h: i for i, h in enumerate(dict.fromkeys(e.headers for e in entries))}
         head = {
@@ -575,9 +605,14 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
             "valid_until": until.isoformat() if until else None,
             "count": len(entries), "kinds": [[list(h) for h in headers] for headers in kinds],
         }
-        with open(temporary / MANIFEST, "wb") as out:
-            out.write(json.dumps(head, ensure_ascii=False).encode("utf-8") + b"\n")
-            out.writelines(e.line(kinds) for e in entries)
+        lines = {MANIFEST: (head, entries)}
+        if origin:  # entries reused are the very objects of `origin`
+            changed = [e for e in entries if origin.entries.get(e.path) is not e]
+            lines[CHANGES] = ([origin.folder.name, origin.ino, sorted(gone), len(changed)], changed)
+        for name, (first, listed) in lines.items():
+            with open(temporary / name, "wb") as out:
+                out.write(json.dumps(first, ensure_ascii=False).encode("utf-8") + b"\n")
+                out.writelines(e.line(kinds) for e in listed)
         if _release() != RELEASE:  # templates, static files, lazy imports, tzdata: read from disk
             raise SiteError(_("agenda or tzdata changed on disk ({package}) since this process "
                               "started: restart it (systemctl restart agenda)", package=PACKAGE))
@@ -694,7 +729,8 @@ def export(site: Site, outdir: Path) -> int:
             raise AgendaError(_("cannot write {path}: {reason}", path=target, reason=exc)) from None
 
     try:
-        shutil.copytree(site.folder, temporary, copy_function=link_or_copy)
+        shutil.copytree(site.folder, temporary, copy_function=link_or_copy,  # not CHANGES: of
+                        ignore=shutil.ignore_patterns(CHANGES))  # the data folder's folders
         if outdir.exists():  # moved aside first: nginx misses it for two renames, not a removal
             os.rename(outdir, temporary.with_suffix(".old"))
         os.rename(temporary, outdir)
