@@ -45,9 +45,7 @@ from agenda.render import cards, feeds, html, ical, json_api, links, vtimezone, 
 
 FORMAT = "agenda-site/3"
 MANIFEST = "_manifest.jsonl"  # JSON Lines: the folder's line, then one line per URL
-# The lines of the manifest that differ from the folder it was built from, which is named first
-# with its manifest's inode and the URLs gone: what a process serving that folder reads of it.
-CHANGES = "_changes.jsonl"
+CHANGES = "_changes.jsonl"  # the manifest's lines since the folder it was built from (build)
 LINE = json.JSONEncoder(ensure_ascii=False)  # one for 80,000 lines, not one a line
 HTML_TYPE = "text/html; charset=utf-8"
 ICAL_TYPE = "text/calendar; charset=utf-8"
@@ -377,8 +375,8 @@ def read_site(folder: Path, like: Site | None = None) -> Site:
 
 def _entries(kinds: list[tuple[tuple[str, str], ...]], like: Site | None, lines: Iterable[str],
              entries: dict[str, Entry]) -> dict[str, Entry]:
-    """`entries` with those of the manifest's `lines` (headers by their number in `kinds`);
-    each equal to `like`'s for its URL is that one."""
+    """`entries` with those of the manifest's `lines`, headers by their number in `kinds`; each
+    equal to `like`'s for its URL is that one."""
     decode = json.JSONDecoder().decode  # text lines: no encoding to detect
     codings_of: dict[tuple[str, ...], tuple[str, ...]] = {}  # a few, shared
     for line in lines:
@@ -655,10 +653,8 @@ def _linked(site: Site, folder: Path) -> Site:
 
 def _spare(previous: Site, root: Path) -> Path | None:
     """The spare of `previous` in `root`, complete, made by `prepare`, if there is one."""
-    for holder in root.glob(f".{glob.escape(previous.folder.name)}.spare.*.tmp"):
-        if (holder / f"ready-{previous.ino}").exists():
-            return holder
-    return None
+    return next((holder for holder in root.glob(f".{glob.escape(previous.folder.name)}.spare.*.tmp")
+                 if (holder / f"ready-{previous.ino}").exists()), None)
 
 
 def _clear(folder: Path, previous: Site | None, paths: Iterable[str]) -> None:
@@ -734,14 +730,13 @@ def export(site: Site, outdir: Path) -> int:
         if outdir.exists():  # moved aside first: nginx misses it for two renames, not a removal
             os.rename(outdir, temporary.with_suffix(".old"))
         os.rename(temporary, outdir)
-    except BaseException as error:  # interrupted, or OSError: a folder of root's (/var/www)
-        shutil.rmtree(temporary, ignore_errors=True)
-        if not isinstance(error, OSError):
-            raise
+    except OSError as error:  # a folder of root's (/var/www)
         raise AgendaError(_("cannot make the export beside {path}, in {parent}, to rename it into "
                             "place ({reason}): let this user write there, on the same disk, or "
                             "export into a new folder inside {path}", path=outdir,
                             parent=outdir.parent, reason=error)) from None
+    finally:  # interrupted too: renamed into place, else removed
+        shutil.rmtree(temporary, ignore_errors=True)
     shutil.rmtree(temporary.with_suffix(".old"), ignore_errors=True)
     return len(copied)
 
