@@ -312,3 +312,8 @@ def test_a_folder_read_from_the_folder_it_was_built_from_is_the_folder_read_whol
     other = site.build(edited, at + timedelta(minutes=1), tmp_path / "2", again, workers=1)
     assert site.read_site(other.folder, before) == site.read_site(other.folder)
     assert site.read_site(other.folder, again) == site.read_site(other.folder)
+    # A manifest cut short is no folder, whatever the changes beside it say.
+    manifest = built.folder / site.MANIFEST
+    manifest.write_bytes(manifest.read_bytes()[:-10])
+    with pytest.raises(site.SiteError):
+        site.read_site(built.folder, before)

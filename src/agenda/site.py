@@ -45,7 +45,7 @@ from agenda.render import cards, feeds, html, ical, json_api, links, vtimezone, 
 
 FORMAT = "agenda-site/3"
 MANIFEST = "_manifest.jsonl"  # JSON Lines: the folder's line, then one line per URL
-CHANGES = "_changes.jsonl"  # the manifest's lines since the folder it was built from (build)
+CHANGES = "_changes.jsonl"  # its head and lines that changed since the folder it was built from
 LINE = json.JSONEncoder(ensure_ascii=False)  # one for 80,000 lines, not one a line
 HTML_TYPE = "text/html; charset=utf-8"
 ICAL_TYPE = "text/calendar; charset=utf-8"
@@ -348,35 +348,35 @@ class SiteError(AgendaError):
 
 
 def read_site(folder: Path, like: Site | None = None) -> Site:
-    """The built folder at `folder`; SiteError when it is not complete. The manifest is read
-    a line at a time (90,000 URLs at 10,000 sessions), or its head alone when `like` is the
-    folder it was built from (`CHANGES`): then only the lines that differ. An entry equal to
-    `like`'s for its URL is that one: a folder takes memory only for what changed."""
+    """The built folder at `folder`; SiteError when it is not complete. The manifest is read a
+    line at a time (90,000 URLs at 10,000 sessions; 6 MB of headers in its head), or not at all
+    when `like` is the folder it was built from (`CHANGES`). An entry equal to `like`'s for its
+    URL is that one: a folder takes memory only for what changed."""
     try:
         with open(folder / MANIFEST, encoding="utf-8") as handle:
-            ino = os.fstat(handle.fileno()).st_ino
-            head = json.loads(handle.readline())
+            info = os.fstat(handle.fileno())
+            head, entries = like and _changed(folder, like, info.st_size) or (
+                json.loads(handle.readline()), None)
             if head.get("format") != FORMAT:
                 raise SiteError(f"{folder}: not a site folder of this release")
-            read = partial(_entries, [tuple(tuple(h) for h in k) for k in head["kinds"]], like)
-            entries = _changed(folder, like, read) if like else None
-            if entries is None or len(entries) != head["count"]:  # else a whole read
-                entries = read(handle, {})
+            if entries is None:
+                entries = _entries(head, like, handle, {})
         if len(entries) != head["count"]:
             raise ValueError(f"{len(entries)} entries of {head['count']}")
         since, until = head["valid_from"], head["valid_until"]
         return Site(folder, int(head["version"]), str(head["digest"]),
                     datetime.fromisoformat(head["built_for"]),
                     datetime.fromisoformat(since) if since else None,
-                    datetime.fromisoformat(until) if until else None, entries, ino)
+                    datetime.fromisoformat(until) if until else None, entries, info.st_ino)
     except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
         raise SiteError(f"{folder}: not a complete site folder ({exc})") from None
 
 
-def _entries(kinds: list[tuple[tuple[str, str], ...]], like: Site | None, lines: Iterable[str],
+def _entries(head: dict[str, Any], like: Site | None, lines: Iterable[str],
              entries: dict[str, Entry]) -> dict[str, Entry]:
-    """`entries` with those of the manifest's `lines`, headers by their number in `kinds`; each
-    equal to `like`'s for its URL is that one."""
+    """`entries` with those of the `lines` that follow `head` (a manifest's, or a changes file's),
+    headers by their number in its kinds; each equal to `like`'s for its URL is that one."""
+    kinds = [tuple(tuple(h) for h in headers) for headers in head["kinds"]]
     decode = json.JSONDecoder().decode  # text lines: no encoding to detect
     codings_of: dict[tuple[str, ...], tuple[str, ...]] = {}  # a few, shared
     for line in lines:
@@ -388,19 +388,20 @@ def _entries(kinds: list[tuple[tuple[str, str], ...]], like: Site | None, lines:
     return entries
 
 
-def _changed(folder: Path, like: Site, read: Callable[..., dict[str, Entry]]
-             ) -> dict[str, Entry] | None:
-    """The entries of `folder` from `like`'s and the changes since (`CHANGES`) if `like` is the
-    very folder they are from (its name, its manifest's inode); None if not, or unreadable."""
+def _changed(folder: Path, like: Site, size: int) -> tuple[dict[str, Any], dict[str, Entry]] | None:
+    """The head and entries of the manifest of `folder` (of `size` bytes, whole), from `like`'s and
+    the changes since its very folder (its name, its manifest's inode); else, in doubt, None."""
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError, IndexError), open(
             folder / CHANGES, encoding="utf-8") as handle:
-        name, ino, gone, count = json.loads(handle.readline())
+        head = json.loads(handle.readline())
         lines = handle.readlines()
-        if [name, ino, count] == [like.folder.name, like.ino, len(lines)]:  # (not cut short)
+        whole = (head["size"], head["lines"]) == (size, len(lines))  # neither was cut short
+        if whole and head["from"] == [like.folder.name, like.ino]:
             entries = dict(like.entries)
-            for path in gone:
+            for path in head["gone"]:
                 del entries[path]
-            return read(lines, entries)
+            if len(entries := _entries(head, like, lines, entries)) == head["count"]:
+                return head, entries
     return None
 
 
@@ -595,22 +596,17 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
         gone = origin.entries.keys() - {e.path for e in entries} if origin else set()
         _clear(temporary, previous, gone)  # what this version no longer has (a session withdrawn)
         _write_extras(version.schedule, temporary, entries)
-        kinds = {h: i for i, h in enumerate(dict.fromkeys(e.headers for e in entries))}
         head = {
             "format": FORMAT, "release": RELEASE, "version": version.number,
             "digest": version.digest, "built_for": now.isoformat(),
             "valid_from": since.isoformat() if since else None,
-            "valid_until": until.isoformat() if until else None,
-            "count": len(entries), "kinds": [[list(h) for h in headers] for headers in kinds],
+            "valid_until": until.isoformat() if until else None, "count": len(entries),
         }
-        lines = {MANIFEST: (head, entries)}
-        if origin:  # entries reused are the very objects of `origin`
+        size = _write_lines(temporary / MANIFEST, head, entries)
+        if origin:  # its entries reused are its very objects; what a process serving it reads
             changed = [e for e in entries if origin.entries.get(e.path) is not e]
-            lines[CHANGES] = ([origin.folder.name, origin.ino, sorted(gone), len(changed)], changed)
-        for name, (first, listed) in lines.items():
-            with open(temporary / name, "wb") as out:
-                out.write(json.dumps(first, ensure_ascii=False).encode("utf-8") + b"\n")
-                out.writelines(e.line(kinds) for e in listed)
+            _write_lines(temporary / CHANGES, {**head, "from": [origin.folder.name, origin.ino],
+                         "gone": sorted(gone), "size": size, "lines": len(changed)}, changed)
         if _release() != RELEASE:  # templates, static files, lazy imports, tzdata: read from disk
             raise SiteError(_("agenda or tzdata changed on disk ({package}) since this process "
                               "started: restart it (systemctl restart agenda)", package=PACKAGE))
@@ -625,6 +621,16 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
         shutil.rmtree(holder, ignore_errors=True)
     return Site(target, version.number, version.digest, now, since, until,
                 {e.path: e for e in entries}, os.stat(target / MANIFEST).st_ino)
+
+
+def _write_lines(name: Path, head: dict[str, Any], entries: list[Entry]) -> int:
+    """Write a manifest or changes file: `head`, the headers of `entries`, their lines; its size."""
+    kinds = {h: i for i, h in enumerate(dict.fromkeys(e.headers for e in entries))}
+    with open(name, "wb") as out:
+        out.write(json.dumps({**head, "kinds": [[list(h) for h in headers] for headers in kinds]},
+                             ensure_ascii=False).encode("utf-8") + b"\n")
+        out.writelines(e.line(kinds) for e in entries)
+        return out.tell()
 
 
 def prepare(site: Site) -> None:
