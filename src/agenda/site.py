@@ -360,7 +360,7 @@ def read_site(folder: Path, like: Site | None = None) -> Site:
             if head.get("format") != FORMAT:
                 raise SiteError(f"{folder}: not a site folder of this release")
             if entries is None:
-                entries = _entries(head, like, handle, {})
+                entries = _entries(head, like, handle)
         if len(entries) != head["count"]:
             raise ValueError(f"{len(entries)} entries of {head['count']}")
         since, until = head["valid_from"], head["valid_until"]
@@ -372,13 +372,13 @@ def read_site(folder: Path, like: Site | None = None) -> Site:
         raise SiteError(f"{folder}: not a complete site folder ({exc})") from None
 
 
-def _entries(head: dict[str, Any], like: Site | None, lines: Iterable[str],
-             entries: dict[str, Entry]) -> dict[str, Entry]:
-    """`entries` with those of the `lines` that follow `head` (a manifest's, or a changes file's),
-    headers by their number in its kinds; each equal to `like`'s for its URL is that one."""
+def _entries(head: dict[str, Any], like: Site | None, lines: Iterable[str]) -> dict[str, Entry]:
+    """The entries of the `lines` that follow `head` (a manifest's, or a changes file's), headers
+    by their number in its kinds; each equal to `like`'s for its URL is that one."""
     kinds = [tuple(tuple(h) for h in headers) for headers in head["kinds"]]
     decode = json.JSONDecoder().decode  # text lines: no encoding to detect
     codings_of: dict[tuple[str, ...], tuple[str, ...]] = {}  # a few, shared
+    entries = {}
     for line in lines:
         path, etag, size, codings, kind, key, modified = decode(line)
         codings = codings_of.setdefault(tuple(codings), tuple(codings))
@@ -397,10 +397,10 @@ def _changed(folder: Path, like: Site, size: int) -> tuple[dict[str, Any], dict[
         lines = handle.readlines()
         whole = (head["size"], head["lines"]) == (size, len(lines))  # neither was cut short
         if whole and head["from"] == [like.folder.name, like.ino]:
-            entries = dict(like.entries)
+            entries = {**like.entries, **_entries(head, like, lines)}
             for path in head["gone"]:
                 del entries[path]
-            if len(entries := _entries(head, like, lines, entries)) == head["count"]:
+            if len(entries) == head["count"]:
                 return head, entries
     return None
 
