@@ -434,3 +434,6 @@ def test_build_publish_dates_the_export_by_its_publication(runner: CliRunner, tm
     (modified,) = [row[6] for row in rows[1:] if row[0] == "/events/lyon"]
     assert modified == http_date(datetime.fromisoformat(published).replace(microsecond=0)) != before
     assert int((out / "events" / "lyon.html").stat().st_mtime) == parse_date(modified).timestamp()
+    # Built from the folder served, whose changes a worker reads (CHANGES): not a host's to serve.
+    assert sorted(p.name for p in out.glob("_*")) == [
+        "_headers", "_manifest.jsonl", "_nginx", "_parts"]

@@ -183,6 +183,27 @@ def test_a_worker_serves_the_folder_another_built_before_it_reads_the_version(
     assert sum(e is old.entries.get(e.path) for e in new.values()) > len(new) / 2
 
 
+def test_a_worker_that_never_publishes_serves_the_edit_another_process_built(
+    tmp_path: Path,
+) -> None:
+    # A worker reads the new folder from the changes since the one it serves (site.CHANGES):
+    # it answers with the new bytes, and holds the folder a whole read gives.
+    path = data_copy(tmp_path)
+    publisher = app_on(path)
+    follower = create_app({"AGENDA_DATA": str(path), "AGENDA_NOW": BEFORE, "TESTING": True,
+                           "AGENDA_AUTOPUBLISH": False})
+    old = served(follower)
+    assert served(publisher).folder == old.folder
+    edit(path, "Le jour où l’on recule l’heure", "Le jour d’après")
+    publisher.test_client().get("/events/automne")
+    built = served(publisher)
+    assert (built.folder / site.CHANGES).exists() and built.version == old.version + 1
+    page = follower.test_client().get("/events/automne").get_data(as_text=True)
+    assert "Le jour d’après" in page
+    assert served(follower) == site.read_site(built.folder)
+    assert served(follower).entries["/events/printemps"] is old.entries["/events/printemps"]
+
+
 def test_the_process_that_publishes_serves_the_new_folder_before_pruning_old_ones(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -45,6 +45,7 @@ from agenda.render import cards, feeds, html, ical, json_api, links, vtimezone, 
 
 FORMAT = "agenda-site/3"
 MANIFEST = "_manifest.jsonl"  # JSON Lines: the folder's line, then one line per URL
+CHANGES = "_changes.jsonl"  # its head and lines that changed since the folder it was built from
 LINE = json.JSONEncoder(ensure_ascii=False)  # one for 80,000 lines, not one a line
 HTML_TYPE = "text/html; charset=utf-8"
 ICAL_TYPE = "text/calendar; charset=utf-8"
@@ -353,36 +354,62 @@ class SiteError(AgendaError):
 
 
 def read_site(folder: Path, like: Site | None = None) -> Site:
-    """The built folder at `folder`; SiteError when it is not complete. The manifest is read
-    a line at a time (90,000 URLs at 10,000 sessions); an entry equal to `like`'s for its URL
-    is that one: read beside the folder served, a folder takes memory only for what changed."""
+    """The built folder at `folder`; SiteError when it is not complete. The manifest is read a
+    line at a time (90,000 URLs at 10,000 sessions; 6 MB of headers in its head), or not at all
+    when `like` is the folder it was built from (`CHANGES`). An entry equal to `like`'s for its
+    URL is that one: a folder takes memory only for what changed."""
     try:
         with open(folder / MANIFEST, encoding="utf-8") as handle:
-            ino = os.fstat(handle.fileno()).st_ino
-            decode = json.JSONDecoder().decode  # text lines: no encoding to detect
-            head = json.loads(handle.readline())
+            info = os.fstat(handle.fileno())
+            head, entries = like and _changed(folder, like, info.st_size) or (
+                json.loads(handle.readline()), None)
             if head.get("format") != FORMAT:
                 raise SiteError(f"{folder}: not a site folder of this release")
-            kinds = [tuple(tuple(h) for h in headers) for headers in head["kinds"]]
-            one: dict[Any, Any] = {}  # equal codings, keys, dates: one object each (9 MiB less
-            entries = {}  # at 10,000 sessions: 41,000 keys and 1,200 dates for 90,000 URLs)
-            for line in handle:
-                path, etag, size, codings, kind, key, modified = decode(line)
-                codings, key, modified = (one.setdefault(v, v) for v in (tuple(codings), key,
-                                                                         modified))
-                entry = Entry(path, etag, int(size), codings, kinds[kind], key, modified)
-                old = like.entries.get(path) if like else None
-                entries[path] = old if old == entry else entry
+            if entries is None:
+                entries = _entries(head, like, handle)
         if len(entries) != head["count"]:
             raise ValueError(f"{len(entries)} entries of {head['count']}")
         since, until = head["valid_from"], head["valid_until"]
         return Site(folder, int(head["version"]), str(head["digest"]),
                     datetime.fromisoformat(head["built_for"]),
                     datetime.fromisoformat(since) if since else None,
-                    datetime.fromisoformat(until) if until else None, entries, ino,
+                    datetime.fromisoformat(until) if until else None, entries, info.st_ino,
                     str(head.get("extras", "")))
     except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
         raise SiteError(f"{folder}: not a complete site folder ({exc})") from None
+
+
+def _entries(head: dict[str, Any], like: Site | None, lines: Iterable[str]) -> dict[str, Entry]:
+    """The entries of the `lines` that follow `head` (a manifest's, or a changes file's), headers
+    by their number in its kinds; each equal to `like`'s for its URL is that one."""
+    kinds = [tuple(tuple(h) for h in headers) for headers in head["kinds"]]
+    decode = json.JSONDecoder().decode  # text lines: no encoding to detect
+    one: dict[Any, Any] = {}  # equal codings, keys, dates: one object each (9 MiB less at
+    entries = {}  # 10,000 sessions: 41,000 keys and 1,200 dates for 90,000 URLs)
+    for line in lines:
+        path, etag, size, codings, kind, key, modified = decode(line)
+        codings, key, modified = (one.setdefault(v, v) for v in (tuple(codings), key, modified))
+        entry = Entry(path, etag, int(size), codings, kinds[kind], key, modified)
+        old = like.entries.get(path) if like else None
+        entries[path] = old if old == entry else entry
+    return entries
+
+
+def _changed(folder: Path, like: Site, size: int) -> tuple[dict[str, Any], dict[str, Entry]] | None:
+    """The head and entries of the manifest of `folder` (of `size` bytes, whole), from `like`'s and
+    the changes since its very folder (its name, its manifest's inode); else, in doubt, None."""
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError, IndexError), open(
+            folder / CHANGES, encoding="utf-8") as handle:
+        head = json.loads(handle.readline())
+        lines = handle.readlines()
+        whole = (head["size"], head["lines"]) == (size, len(lines))  # neither was cut short
+        if whole and head["from"] == [like.folder.name, like.ino]:
+            entries = {**like.entries, **_entries(head, like, lines)}
+            for path in head["gone"]:
+                del entries[path]
+            if len(entries) == head["count"]:
+                return head, entries
+    return None
 
 
 # --- building -----------------------------------------------------------------------
@@ -549,6 +576,7 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
     holder = (_spare(previous, target.parent) if previous else None) or Path(
         tempfile.mkdtemp(f".{os.getpid()}.tmp", f".{target.name}.", target.parent))
     temporary = holder / "site"  # made as the folder served: mkdtemp's is its owner's alone
+    origin = previous  # whole, for the changes (CHANGES) a process serving it reads
     try:
         if not temporary.exists():
             temporary.mkdir()
@@ -573,21 +601,21 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
         entries.append(_redated(render_one(_sitemap(version.schedule, entries), temporary),
                                 previous, since, temporary))
         entries.sort(key=lambda e: e.path)
-        _clear(temporary, previous, previous.entries.keys() - {e.path for e in entries}
-               if previous else ())  # what this version no longer has (a session withdrawn)
-        kinds = {h: i for i, h in enumerate(dict.fromkeys(e.headers for e in entries))}
-        extras = _write_extras(version.schedule, temporary, entries, kinds, previous)
+        gone = origin.entries.keys() - {e.path for e in entries} if origin else set()
+        _clear(temporary, previous, gone)  # what this version no longer has (a session withdrawn)
+        extras = _write_extras(version.schedule, temporary, entries, previous)
         head = {
             "format": FORMAT, "release": RELEASE, "version": version.number,
             "digest": version.digest, "built_for": now.isoformat(),
             "valid_from": since.isoformat() if since else None,
-            "valid_until": until.isoformat() if until else None,
-            "count": len(entries), "kinds": [[list(h) for h in headers] for headers in kinds],
+            "valid_until": until.isoformat() if until else None, "count": len(entries),
             "extras": extras,
         }
-        with open(temporary / MANIFEST, "wb") as out:
-            out.write(json.dumps(head, ensure_ascii=False).encode("utf-8") + b"\n")
-            out.writelines(e.line(kinds) for e in entries)
+        size = _write_lines(temporary / MANIFEST, head, entries)
+        if origin:  # its entries reused are its very objects; what a process serving it reads
+            changed = [e for e in entries if origin.entries.get(e.path) is not e]
+            _write_lines(temporary / CHANGES, {**head, "from": [origin.folder.name, origin.ino],
+                         "gone": sorted(gone), "size": size, "lines": len(changed)}, changed)
         if _release() != RELEASE:  # templates, static files, lazy imports, tzdata: read from disk
             raise SiteError(_("agenda or tzdata changed on disk ({package}) since this process "
                               "started: restart it (systemctl restart agenda)", package=PACKAGE))
@@ -602,6 +630,16 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
         shutil.rmtree(holder, ignore_errors=True)
     return Site(target, version.number, version.digest, now, since, until,
                 {e.path: e for e in entries}, os.stat(target / MANIFEST).st_ino, extras)
+
+
+def _write_lines(name: Path, head: dict[str, Any], entries: list[Entry]) -> int:
+    """Write a manifest or changes file: `head`, the headers of `entries`, their lines; its size."""
+    kinds = {h: i for i, h in enumerate(dict.fromkeys(e.headers for e in entries))}
+    with open(name, "wb") as out:
+        out.write(json.dumps({**head, "kinds": [[list(h) for h in headers] for headers in kinds]},
+                             ensure_ascii=False).encode("utf-8") + b"\n")
+        out.writelines(e.line(kinds) for e in entries)
+        return out.tell()
 
 
 def prepare(site: Site) -> None:
@@ -630,10 +668,8 @@ def _linked(site: Site, folder: Path) -> Site:
 
 def _spare(previous: Site, root: Path) -> Path | None:
     """The spare of `previous` in `root`, complete, made by `prepare`, if there is one."""
-    for holder in root.glob(f".{glob.escape(previous.folder.name)}.spare.*.tmp"):
-        if (holder / f"ready-{previous.ino}").exists():
-            return holder
-    return None
+    return next((holder for holder in root.glob(f".{glob.escape(previous.folder.name)}.spare.*.tmp")
+                 if (holder / f"ready-{previous.ino}").exists()), None)
 
 
 def _clear(folder: Path, previous: Site | None, paths: Iterable[str]) -> None:
@@ -670,10 +706,11 @@ def _sitemap(schedule: Schedule, entries: list[Entry]) -> Document:
                     lambda: links.sitemap_xml(pages), "", _dated(*(at for _, at in pages)))
 
 
-def _write_extras(schedule: Schedule, folder: Path, entries: list[Entry],
-                  kinds: dict[tuple[tuple[str, str], ...], int], previous: Site | None) -> str:
+def _write_extras(schedule: Schedule, folder: Path, entries: list[Entry], previous: Site | None
+                  ) -> str:
     """What static hosts need beside the files: `_headers`, nginx's conf, `404.html`; made of the
     URLs and their headers alone (a key, returned): an edit's links those of `previous`."""
+    kinds = {h: i for i, h in enumerate(dict.fromkeys(e.headers for e in entries))}
     urls = "".join(f"{e.path}\t{kinds[e.headers]}\t{e.modified is None}\n" for e in entries)
     key = _digest(schedule.calendar, list(kinds), hashlib.sha256(urls.encode()).hexdigest())
     (folder / "_nginx").mkdir(exist_ok=True)
@@ -717,18 +754,18 @@ def export(site: Site, outdir: Path) -> int:
             raise AgendaError(_("cannot write {path}: {reason}", path=target, reason=exc)) from None
 
     try:
-        shutil.copytree(site.folder, temporary, copy_function=link_or_copy)
+        shutil.copytree(site.folder, temporary, copy_function=link_or_copy,  # not CHANGES: of
+                        ignore=shutil.ignore_patterns(CHANGES))  # the data folder's folders
         if outdir.exists():  # moved aside first: nginx misses it for two renames, not a removal
             os.rename(outdir, temporary.with_suffix(".old"))
         os.rename(temporary, outdir)
-    except BaseException as error:  # interrupted, or OSError: a folder of root's (/var/www)
-        shutil.rmtree(temporary, ignore_errors=True)
-        if not isinstance(error, OSError):
-            raise
+    except OSError as error:  # a folder of root's (/var/www)
         raise AgendaError(_("cannot make the export beside {path}, in {parent}, to rename it into "
                             "place ({reason}): let this user write there, on the same disk, or "
                             "export into a new folder inside {path}", path=outdir,
                             parent=outdir.parent, reason=error)) from None
+    finally:  # interrupted too: renamed into place, else removed
+        shutil.rmtree(temporary, ignore_errors=True)
     shutil.rmtree(temporary.with_suffix(".old"), ignore_errors=True)
     return len(copied)
 

@@ -229,7 +229,7 @@ def preview_site(version: Version, now: datetime, target: Path, served: Site | N
     # then finds the site the first built, rather than building the same folder meanwhile.
     with publishing_lock(target):
         try:
-            found = read_site(target)
+            found = read_site(target, served)  # (built from it: its changes alone)
             dated, _sep, built = kind.read_text(encoding="utf-8").partition("\n")
             same, moment = built == said, datetime.fromisoformat(dated)
         except (SiteError, OSError, ValueError):
