@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import icalendar
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, expect
@@ -168,6 +169,11 @@ def test_browser_session_page_jsonld_and_calendar_links(
     query = parse_qs(urlsplit(outlook).query)
     assert (query["startdt"], query["enddt"]) == (["2021-05-19T06:45:00Z"],
                                                   ["2021-05-19T08:15:00Z"])
+    with page.expect_download() as download:  # the file a visitor gets: the session's name
+        page.get_by_role("link", name="Apple Calendrier et autres (.ics)").click()
+    assert download.value.suggested_filename == "clermont-ferrand.ics"
+    assert [str(e["UID"]).split("@")[0] for e in icalendar.Calendar.from_ical(
+        Path(download.value.path()).read_bytes()).walk("VEVENT")] == ["clermont-ferrand"]
     assert visit.errors == []
     assert visit.hosts() == {urlsplit(shipped_url).netloc}
 

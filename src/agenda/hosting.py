@@ -11,8 +11,6 @@ from agenda.headers import CORS, CORS_PREFLIGHT, security
 from agenda.render import links
 from agenda.site import Entry
 
-FILE_TOKEN = "{file}"  # stands for the file name in a header value (Content-Disposition)
-FILE_VARIABLE = "$agenda_file"
 CLOUDFLARE_RULES = 100  # the rules of _headers Cloudflare Pages applies, the first ones
 QUOTED = str.maketrans({"\\": "\\\\", '"': '\\"'})  # for inside an nginx "string"
 ESCAPED = str.maketrans({c: "\\" + c for c in ".^$|()[]{}*+?\\"})  # literal in a regex
@@ -37,9 +35,8 @@ def public(entries: Iterable[Entry]) -> Iterator[Entry]:
 
 def _location(match: str, headers: tuple[tuple[str, str], ...], extra: str = "") -> str:
     content_type = dict(headers)["Content-Type"]
-    adds = "\n".join(
-        f'        add_header {name} "{value.translate(QUOTED).replace(FILE_TOKEN, FILE_VARIABLE)}";'
-        for name, value in headers if name != "Content-Type")
+    adds = "\n".join(f'        add_header {name} "{value.translate(QUOTED)}";'
+                     for name, value in headers if name != "Content-Type")
     if CORS[0] in headers:  # a conditional fetch()'s preflight, which nginx answers with 405
         preflight = "".join(f' add_header {key} "{text}";' for key, text in CORS + CORS_PREFLIGHT)
         extra += f"\n        if ($request_method = OPTIONS) {{{preflight} return 204; }}"
@@ -63,18 +60,15 @@ def _regex(paths: list[str], pages: bool = False) -> str:
     else:
         tails = sorted({("." + n.rsplit(".", 1)[-1]).translate(ESCAPED) for n in names})
         name_part = f"[^/]+(?:{'|'.join(tails)})"
-    named = "?:" if pages else "?<agenda_file>"  # a file's name: its Content-Disposition's
-    return f"~ ^(?:{'|'.join(sorted(folders))})/({named}{name_part})$"
+    return f"~ ^(?:{'|'.join(sorted(folders))})/(?:{name_part})$"
 
 
 def nginx_locations(entries: Iterable[Entry]) -> str:
     """nginx `location` blocks serving a site folder: one per kind of answer; one for "/" and each
     URL undated among dated ones (only a first version has any), which nginx would date by file."""
     kinds: dict[tuple[tuple[str, str], ...], list[Entry]] = {}
-    for entry in public(entries):  # grouped by headers, the URL's own file name as a token
-        name = f'"{entry.path.rsplit("/", 1)[-1]}"'
-        generic = tuple((h, v.replace(name, f'"{FILE_TOKEN}"')) for h, v in entry.headers)
-        kinds.setdefault(generic, []).append(entry)
+    for entry in public(entries):  # grouped by headers
+        kinds.setdefault(entry.headers, []).append(entry)
     blocks = []
     for headers, group in kinds.items():
         extra = "" if any(e.modified for e in group) else UNDATED

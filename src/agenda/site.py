@@ -252,7 +252,7 @@ def shared_documents(version: Version, now: datetime, events: Mapping[str, bytes
                 path, ICAL_TYPE,
                 lambda s=session: ical.session_bytes(schedule, s, events.get(s.id), zones),
                 prints[session.id], _dated(session.updated, updated),
-                (("Content-Disposition", f'attachment; filename="{session.id}.ics"'),))
+                (("Content-Disposition", "attachment"),))  # named after the URL, as browsers do
 
 
 def _filtered(version: Version, now: datetime, series_id: str | None, city: str | None,
