@@ -165,28 +165,31 @@ class _Table:
         self.builder.problem(self.where, self.prefix + key, message)
 
     def field(self, key: str, *kinds: Kind) -> Field:
-        """The declaration of `key`, which must be of one of `kinds`."""
-        field = self.spec.field(key)
+        """The declaration of `key`, which must be of one of `kinds`; the key counts as read."""
+        field = self.spec.by_name.get(key)
         if field is None:
             raise LookupError(f"the loader reads '{key}', which table {self.spec.name} lacks")
         if field.kind not in kinds:
             raise TypeError(f"the loader reads {self.spec.name}.{key} as {' or '.join(kinds)}, "
                             f"declared {field.kind}")
+        self.used.add(key)
         return field
 
     def get(self, key: str, *kinds: Kind) -> Any:
         """The raw value of `key`, declared as one of `kinds`; reports a missing required one."""
-        field = self.field(key, *kinds)
-        self.used.add(key)
-        value = self.data.get(key)
+        return self.value(self.field(key, *kinds))
+
+    def value(self, field: Field) -> Any:
+        """The raw value of the key `field` declares; reports it missing when it is required."""
+        value = self.data.get(field.name)
         if value is None and field.required:
-            self.problem(key, _("is required"))
+            self.problem(field.name, _("is required"))
         return value
 
     def text(self, key: str, *kinds: Kind) -> str:
         """A text of one of `kinds` (by default any plain text); "" when missing or refused."""
         field = self.field(key, *(kinds or PLAIN_TEXT))
-        value = self.get(key, field.kind)
+        value = self.value(field)
         if value is not None:
             value = self._text_value(key, value, field.required, field.kind is Kind.MULTILINE)
         return value or field.default or ""
@@ -276,7 +279,7 @@ class _Table:
     def choice(self, key: str) -> str:
         """One of the declared choices, written exactly; the default when missing or refused."""
         field = self.field(key, Kind.CHOICE)
-        value = self.get(key, Kind.CHOICE)
+        value = self.value(field)
         if value is None:
             return field.default
         if value in field.choices:
@@ -290,7 +293,7 @@ class _Table:
     def integer(self, key: str) -> int | None:
         """A whole number within the declared bounds; the default when missing or refused."""
         field = self.field(key, Kind.INTEGER)
-        value = self.get(key, Kind.INTEGER)
+        value = self.value(field)
         if value is None:
             return field.default
         if isinstance(value, bool) or not isinstance(value, int):
@@ -306,10 +309,11 @@ class _Table:
         return field.default
 
     def boolean(self, key: str) -> bool:
-        value = self.get(key, Kind.BOOLEAN)
+        field = self.field(key, Kind.BOOLEAN)
+        value = self.value(field)
         if value is not None and not isinstance(value, bool):
             self.problem(key, _("must be true or false, not {kind}", kind=_kind(value)))
-        return value if isinstance(value, bool) else self.field(key, Kind.BOOLEAN).default
+        return value if isinstance(value, bool) else field.default
 
     def strings(self, key: str) -> tuple[str, ...]:
         value = self.get(key, Kind.STRINGS)
@@ -399,14 +403,14 @@ class _Table:
 
     def finish(self) -> None:
         """Report every key the declaration does not have, with the nearest declared one."""
-        known = sorted(f.name for f in self.spec.fields)
-        if unread := set(known) - self.used:
+        if unread := self.spec.by_name.keys() - self.used:
             raise LookupError(
                 f"table {self.spec.name} declares {', '.join(sorted(unread))}, "
                 "which the loader does not read"
             )
         for key in self.data:
-            if key not in known:
+            if key not in self.used:  # every declared key is, after the check above
+                known = sorted(self.used)
                 hint = difflib.get_close_matches(key, known, n=1)
                 self.problem(key, _("unknown key; did you mean '{hint}'?", hint=hint[0]) if hint
                              else _("unknown key; valid keys are {keys}", keys=", ".join(known)))
