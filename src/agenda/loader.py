@@ -257,7 +257,7 @@ class _Table:
         if not value:
             return None
         try:  # an RFC 3986 URI: « é », « < », a lone « % », « [ » past the host, a 2nd « # »
-            parts = urlsplit(re.sub("%(?![0-9A-Fa-f]{2})", "%25", value))
+            parts = urlsplit(re.sub("%(?![0-9A-Fa-f]{2})", "%25", value) if "%" in value else value)
             host, _port = parts.hostname, parts.port  # both raise on a bad IPv6 bracket or port
             user, at, place = parts.netloc.rpartition("@")
             name, colon, port = place.partition(":")  # a name not ASCII is no IPv6 address
@@ -266,7 +266,7 @@ class _Table:
                 parts = parts._replace(netloc=f"{user}{at}{idn}{colon}{port}")
         except ValueError:
             host = None
-        if host and parts.scheme in ("http", "https") and not any(c.isspace() for c in value):
+        if host and parts.scheme in ("http", "https") and value.split() == [value]:  # no space
             return urlunsplit((parts.scheme, quote(parts.netloc, "%:@[]!$&'()*+,;=~"),
                                *(quote(part, "%:/?@!$&'()*+,;=~") for part in parts[2:])))
         self.problem(key, _(
