@@ -165,8 +165,9 @@ class _Table:
     def problem(self, key: str, message: str) -> None:
         self.builder.problem(self.where, self.prefix + key, message)
 
-    def field(self, key: str, *kinds: Kind) -> Field:
-        """The declaration of `key`, which must be of one of `kinds`; the key counts as read."""
+    def read(self, key: str, *kinds: Kind) -> tuple[Field, Any]:
+        """The declaration of `key`, which must be of one of `kinds`, and its raw value;
+        reports a missing required one."""
         field = self.spec.by_name.get(key)
         if field is None:
             raise LookupError(f"the loader reads '{key}', which table {self.spec.name} lacks")
@@ -174,23 +175,18 @@ class _Table:
             raise TypeError(f"the loader reads {self.spec.name}.{key} as {' or '.join(kinds)}, "
                             f"declared {field.kind}")
         self.used.add(key)
-        return field
+        value = self.data.get(key)
+        if value is None and field.required:
+            self.problem(key, _("is required"))
+        return field, value
 
     def get(self, key: str, *kinds: Kind) -> Any:
         """The raw value of `key`, declared as one of `kinds`; reports a missing required one."""
-        return self.value(self.field(key, *kinds))
-
-    def value(self, field: Field) -> Any:
-        """The raw value of the key `field` declares; reports it missing when it is required."""
-        value = self.data.get(field.name)
-        if value is None and field.required:
-            self.problem(field.name, _("is required"))
-        return value
+        return self.read(key, *kinds)[1]
 
     def text(self, key: str, *kinds: Kind) -> str:
         """A text of one of `kinds` (by default any plain text); "" when missing or refused."""
-        field = self.field(key, *(kinds or PLAIN_TEXT))
-        value = self.value(field)
+        field, value = self.read(key, *(kinds or PLAIN_TEXT))
         if value is not None:
             value = self._text_value(key, value, field.required, field.kind is Kind.MULTILINE)
         return value or field.default or ""
@@ -271,7 +267,7 @@ class _Table:
                                *(quote(part, "%:/?@!$&'()*+,;=~") for part in parts[2:])))
         self.problem(key, _(
             "is not an http or https URL, such as 'https://example.org/' (a private link: "
-            "not repeated here)") if self.field(key, Kind.URL).private else _(
+            "not repeated here)") if self.spec.by_name[key].private else _(
             "'{value}' is not an http or https URL, such as 'https://example.org/'",
             value=value,
         ))
@@ -279,8 +275,7 @@ class _Table:
 
     def choice(self, key: str) -> str:
         """One of the declared choices, written exactly; the default when missing or refused."""
-        field = self.field(key, Kind.CHOICE)
-        value = self.value(field)
+        field, value = self.read(key, Kind.CHOICE)
         if value is None:
             return field.default
         if value in field.choices:
@@ -293,8 +288,7 @@ class _Table:
 
     def integer(self, key: str) -> int | None:
         """A whole number within the declared bounds; the default when missing or refused."""
-        field = self.field(key, Kind.INTEGER)
-        value = self.value(field)
+        field, value = self.read(key, Kind.INTEGER)
         if value is None:
             return field.default
         if isinstance(value, bool) or not isinstance(value, int):
@@ -310,8 +304,7 @@ class _Table:
         return field.default
 
     def boolean(self, key: str) -> bool:
-        field = self.field(key, Kind.BOOLEAN)
-        value = self.value(field)
+        field, value = self.read(key, Kind.BOOLEAN)
         if value is not None and not isinstance(value, bool):
             self.problem(key, _("must be true or false, not {kind}", kind=_kind(value)))
         return value if isinstance(value, bool) else field.default
