@@ -80,6 +80,9 @@ PLAIN_TEXT = (Kind.TEXT, Kind.MULTILINE, Kind.LANGUAGE, Kind.TIMEZONE)
 MAX_FILE_BYTES = 32_000_000
 BOM = "\ufeff"
 INVISIBLE = re.compile(f"[{BOM}\u00ad\u200b\u2060]")  # pasted with a text, unseen
+# Every character that a text's checks remove or refuse (\r, and astral ones too): most have none.
+UNUSUAL = re.compile(r"[^\t\n\x20-\x7e\xa0-\xac\xae-\u200a\u200c-\u2027\u202a-\u205f"
+                     r"\u2061-\ud7ff\ue000-\ufdcf\ufdf0-\ufefe\uff00-\ufffd]")
 
 
 def load_schedule(path: str | Path) -> Schedule:
@@ -200,16 +203,18 @@ class _Table:
             return None
         # What a copied text hides goes; accents typed on a Mac (E + U+0301) are composed (NFC).
         # Each step gives the very string back if it changes nothing: no copy of every text kept.
-        value = unicodedata.normalize("NFC", INVISIBLE.sub("", value.replace("\r\n", "\n")))
+        if unusual := UNUSUAL.search(value):  # else nothing to remove here, nor to refuse below
+            value = INVISIBLE.sub("", value.replace("\r\n", "\n"))
+        value = unicodedata.normalize("NFC", value)  # never makes a character refused below
         limit = MAX_TEXT if multiline else MAX_LINE
-        if CONTROL.search(value):
+        if unusual and CONTROL.search(value):
             self.problem(key, _("contains a control character; remove it"))
-        elif found := NONCHARACTER.search(value):
+        elif unusual and (found := NONCHARACTER.search(value)):
             self.problem(key, _(
                 "contains the character U+{code:04X}, which calendars and news feeds cannot "
                 "carry; remove it", code=ord(found.group()),
             ))
-        elif found := LINE_SEPARATOR.search(value):
+        elif unusual and (found := LINE_SEPARATOR.search(value)):
             self.problem(key, (
                 _("contains U+{code:04X}, an invisible line break; use an ordinary new line")
                 if multiline else
