@@ -376,10 +376,10 @@ class _Table:
 
     def _in_range(self, key: str, value: date) -> bool:
         """True when the year is one every output can carry; else a problem."""
-        years = {value.year}
-        if isinstance(value, datetime) and value.tzinfo is not None:
-            years.add(value.astimezone(UTC).year)
-        if all(FIRST_YEAR <= year <= LAST_YEAR for year in years):
+        # The local year first: year 1 or 9999 with an offset may have no UTC (OverflowError).
+        aware = isinstance(value, datetime) and value.tzinfo
+        if FIRST_YEAR <= value.year <= LAST_YEAR and (
+                not aware or FIRST_YEAR <= value.astimezone(UTC).year <= LAST_YEAR):
             return True
         self.problem(key, _(
             "the year {year} is out of range; dates go from {first} to {last}",
