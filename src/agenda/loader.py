@@ -7,6 +7,7 @@ each names the file, the table or session and the field, and says what would be 
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import re
 import stat
@@ -369,10 +370,7 @@ class _Table:
             return None
         if isinstance(value, datetime):  # an instant with its offset: in the calendar's zone
             return on_clock(value, zone) if value.tzinfo else self._localize(key, value, zone)
-        # A day starts at midnight, else where the clocks skip it (Sao Paulo, 4 November 2018:
-        # 01:00), or at the first of two midnights: fold=0 reads a skipped time in the offset
-        # before the change, which lands after the gap once through UTC.
-        return on_clock(datetime.combine(value, time(), tzinfo=zone).astimezone(UTC), zone)
+        return self.builder.midnight(value, zone)  # a day: when it starts in the zone
 
     def _in_range(self, key: str, value: date) -> bool:
         """True when the year is one every output can carry; else a problem."""
@@ -403,10 +401,8 @@ class _Table:
     def finish(self) -> None:
         """Report every key the declaration does not have, with the nearest declared one."""
         if unread := self.spec.by_name.keys() - self.used:
-            raise LookupError(
-                f"table {self.spec.name} declares {', '.join(sorted(unread))}, "
-                "which the loader does not read"
-            )
+            raise LookupError(f"table {self.spec.name} declares {', '.join(sorted(unread))}, "
+                              "which the loader does not read")
         for key in self.data:
             if key not in self.used:  # every declared key is, after the check above
                 known = sorted(self.used)
@@ -422,6 +418,12 @@ class _Builder:
         self.source = source
         self.problems: list[Problem] = []
         self.contacts: dict[str, Contact] = {}  # the [[contacts]] by name, for the sessions
+        self.city_slug = functools.cache(city_slug)  # a cache of this parse only, as the next
+        # A day starts at midnight, else where the clocks skip it (Sao Paulo, 4 November 2018:
+        # 01:00), or at the first of two midnights: fold=0 reads a skipped time in the offset
+        # before the change, which lands after the gap once through UTC.
+        self.midnight = functools.cache(lambda day, zone: on_clock(
+            datetime.combine(day, time(), tzinfo=zone).astimezone(UTC), zone))
 
     def problem(self, where: str, field: str, message: str) -> None:
         self.problems.append(Problem(self.source, where, field, message))
@@ -485,9 +487,8 @@ class _Builder:
         organizer = None
         if organizer_raw is not None:
             sub = _Table(self, organizer_raw, ORGANIZER, "[calendar]", "organizer.")
-            organizer = Organizer(
-                name=sub.text("name"), email=sub.email("email") or None, url=sub.url("url")
-            )
+            organizer = Organizer(name=sub.text("name"), email=sub.email("email") or None,
+                                  url=sub.url("url"))
             sub.finish()
         table.finish()
         if zone is None or base_url is None or organizer is None:
@@ -547,9 +548,8 @@ class _Builder:
             )
             table.finish()
             if series.id in found:
-                table.problem("id", _(
-                    "'{id}' is used by another series; ids must be unique", id=series.id
-                ))
+                table.problem("id", _("'{id}' is used by another series; ids must be unique",
+                                      id=series.id))
             elif series.id:
                 found[series.id] = series
         return found
@@ -578,7 +578,7 @@ class _Builder:
                         number=session.number, other=seen_numbers[key], series=session.series.id,
                     ))
                 seen_numbers[key] = session.id
-            address = city_slug(session.city)
+            address = self.city_slug(session.city)
             spelling = cities.setdefault(address, session.city)
             if len(address) > MAX_NAME:
                 self.problem(where, "city", _("makes an address of {length} characters; at most "
