@@ -460,8 +460,7 @@ class _Builder:
         except (ZoneInfoNotFoundError, ValueError, OSError, LookupError):
             zone = None
             table.problem("timezone", _(
-                "'{name}' is not an IANA time zone name, such as 'Europe/Paris'", name=zone_name
-            ))
+                "'{name}' is not an IANA time zone name, such as 'Europe/Paris'", name=zone_name))
         language = table.text("language")
         try:  # a BCP 47 tag (fr, fr-FR) that Babel has dates and times for
             known = bool(LANGUAGE.match(language)) and bool(Locale.parse(language, sep="-"))
@@ -470,9 +469,7 @@ class _Builder:
         if not known:
             table.problem("language", _(
                 "'{value}' is not a tag of French we can format dates in, such as 'fr' or 'fr-CA' "
-                "(the pages' words are French)",
-                value=language,
-            ))
+                "(the pages' words are French)", value=language))
         updated = table.instant("updated", zone)
         base_url = table.url("base_url")
         parts = urlsplit(base_url or "")  # every public URL is base_url and a path
@@ -480,8 +477,7 @@ class _Builder:
             # Pages link to each other with root-relative paths (/events/…).
             table.problem("base_url", _(
                 "'{value}' is more than a host; agenda is served at the root of its host, "
-                "such as 'https://agenda.example.org'", value=base_url,
-            ))
+                "such as 'https://agenda.example.org'", value=base_url))
             base_url = None
         organizer_raw = table.get("organizer", Kind.TABLE)
         organizer = None
