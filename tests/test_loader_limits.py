@@ -131,6 +131,9 @@ def test_overlong_one_line_text_is_refused() -> None:
         ("start", "9999-12-31T08:00:00"),
         ("announced", "1969-12-31"),
         ("announced", "2200-01-01"),
+        # At datetime's edges an offset cannot be moved to UTC (OverflowError).
+        ("announced", "0001-01-01T00:00:00+01:00"),
+        ("announced", "9999-12-31T23:59:00-01:00"),
     ],
 )
 def test_year_out_of_range_is_refused(field: str, value: str) -> None:

@@ -87,14 +87,14 @@ class Table:
     description: str
     fields: tuple[Field, ...]
     # By name, for the loader, which asks for every key of every session; each table its own.
-    _by_name: dict[str, Field] = field(init=False, compare=False, repr=False)
+    by_name: dict[str, Field] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_by_name", {f.name: f for f in self.fields})
+        object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
 
     def field(self, name: str) -> Field | None:
         """The declaration of key `name`, or None when the table has no such key."""
-        return self._by_name.get(name)
+        return self.by_name.get(name)
 
 
 LEGACY = "Deprecated: derived from the published history; read only at first publication."

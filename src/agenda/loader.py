@@ -7,6 +7,7 @@ each names the file, the table or session and the field, and says what would be 
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import re
 import stat
@@ -22,7 +23,7 @@ import idna
 import tomli  # tomllib's upstream, compiled: 3 times as fast at 10,000 sessions
 from babel import Locale, UnknownLocaleError
 from babel.dates import get_timezone
-from dateutil.tz import datetime_ambiguous, datetime_exists
+from dateutil.tz import datetime_exists
 
 from agenda import syntax
 from agenda.errors import Problem, ScheduleError
@@ -69,9 +70,10 @@ PUBLISHED_EMAIL = re.compile(rf"{ATOM}(?:\.{ATOM})*@(?:{LABEL}\.)+{LABEL}\Z", re
 # C1 controls (U+0080..U+009F) count too: XML 1.0 discourages them and no reader shows them.
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # What XML 1.0 (RSS, Atom, HTML) cannot carry, or Unicode reserves for internal use:
-# surrogates and the 66 noncharacters (U+FDD0..U+FDEF and the last two of every plane).
-NONCHARACTER = re.compile("[\ud800-\udfff\ufdd0-\ufdef" + "".join(
-    chr(plane * 0x10000 + last) for plane in range(17) for last in (0xFFFE, 0xFFFF)) + "]")
+# surrogates and the 66 noncharacters (U+FDD0..U+FDEF and the last two of every plane). Written
+# as what is not refused: the regex decides a usual character by its first range, not 36 tests.
+NONCHARACTER = re.compile(r"[^\x00-\ud7ff\ue000-\ufdcf\ufdf0-\ufffd" + "".join(
+    rf"\U{plane:04x}0000-\U{plane:04x}fffd" for plane in range(1, 17)) + "]")
 # Line breaks that are not newlines: Python's splitlines() and some readers break on
 # them, others do not, so a text holding one would not read the same everywhere.
 LINE_SEPARATOR = re.compile("[\u2028\u2029]")
@@ -79,6 +81,9 @@ PLAIN_TEXT = (Kind.TEXT, Kind.MULTILINE, Kind.LANGUAGE, Kind.TIMEZONE)
 MAX_FILE_BYTES = 32_000_000
 BOM = "\ufeff"
 INVISIBLE = re.compile(f"[{BOM}\u00ad\u200b\u2060]")  # pasted with a text, unseen
+# Every character that a text's checks remove or refuse (\r, and astral ones too): most have none.
+UNUSUAL = re.compile(r"[^\t\n\x20-\x7e\xa0-\xac\xae-\u200a\u200c-\u2027\u202a-\u205f"
+                     r"\u2061-\ud7ff\ue000-\ufdcf\ufdf0-\ufefe\uff00-\ufffd]")
 
 
 def load_schedule(path: str | Path) -> Schedule:
@@ -164,29 +169,28 @@ class _Table:
     def problem(self, key: str, message: str) -> None:
         self.builder.problem(self.where, self.prefix + key, message)
 
-    def field(self, key: str, *kinds: Kind) -> Field:
-        """The declaration of `key`, which must be of one of `kinds`."""
-        field = self.spec.field(key)
+    def read(self, key: str, *kinds: Kind) -> tuple[Field, Any]:
+        """The declaration of `key`, which must be of one of `kinds`, and its raw value;
+        reports a missing required one."""
+        field = self.spec.by_name.get(key)
         if field is None:
             raise LookupError(f"the loader reads '{key}', which table {self.spec.name} lacks")
         if field.kind not in kinds:
             raise TypeError(f"the loader reads {self.spec.name}.{key} as {' or '.join(kinds)}, "
                             f"declared {field.kind}")
-        return field
-
-    def get(self, key: str, *kinds: Kind) -> Any:
-        """The raw value of `key`, declared as one of `kinds`; reports a missing required one."""
-        field = self.field(key, *kinds)
         self.used.add(key)
         value = self.data.get(key)
         if value is None and field.required:
             self.problem(key, _("is required"))
-        return value
+        return field, value
+
+    def get(self, key: str, *kinds: Kind) -> Any:
+        """The raw value of `key`, declared as one of `kinds`; reports a missing required one."""
+        return self.read(key, *kinds)[1]
 
     def text(self, key: str, *kinds: Kind) -> str:
         """A text of one of `kinds` (by default any plain text); "" when missing or refused."""
-        field = self.field(key, *(kinds or PLAIN_TEXT))
-        value = self.get(key, field.kind)
+        field, value = self.read(key, *(kinds or PLAIN_TEXT))
         if value is not None:
             value = self._text_value(key, value, field.required, field.kind is Kind.MULTILINE)
         return value or field.default or ""
@@ -200,16 +204,18 @@ class _Table:
             return None
         # What a copied text hides goes; accents typed on a Mac (E + U+0301) are composed (NFC).
         # Each step gives the very string back if it changes nothing: no copy of every text kept.
-        value = unicodedata.normalize("NFC", INVISIBLE.sub("", value.replace("\r\n", "\n")))
+        if unusual := UNUSUAL.search(value):  # else nothing to remove here, nor to refuse below
+            value = INVISIBLE.sub("", value.replace("\r\n", "\n"))
+        value = unicodedata.normalize("NFC", value)  # never makes a character refused below
         limit = MAX_TEXT if multiline else MAX_LINE
-        if CONTROL.search(value):
+        if unusual and CONTROL.search(value):
             self.problem(key, _("contains a control character; remove it"))
-        elif found := NONCHARACTER.search(value):
+        elif unusual and (found := NONCHARACTER.search(value)):
             self.problem(key, _(
                 "contains the character U+{code:04X}, which calendars and news feeds cannot "
                 "carry; remove it", code=ord(found.group()),
             ))
-        elif found := LINE_SEPARATOR.search(value):
+        elif unusual and (found := LINE_SEPARATOR.search(value)):
             self.problem(key, (
                 _("contains U+{code:04X}, an invisible line break; use an ordinary new line")
                 if multiline else
@@ -253,7 +259,7 @@ class _Table:
         if not value:
             return None
         try:  # an RFC 3986 URI: « é », « < », a lone « % », « [ » past the host, a 2nd « # »
-            parts = urlsplit(re.sub("%(?![0-9A-Fa-f]{2})", "%25", value))
+            parts = urlsplit(re.sub("%(?![0-9A-Fa-f]{2})", "%25", value) if "%" in value else value)
             host, _port = parts.hostname, parts.port  # both raise on a bad IPv6 bracket or port
             user, at, place = parts.netloc.rpartition("@")
             name, colon, port = place.partition(":")  # a name not ASCII is no IPv6 address
@@ -262,12 +268,12 @@ class _Table:
                 parts = parts._replace(netloc=f"{user}{at}{idn}{colon}{port}")
         except ValueError:
             host = None
-        if host and parts.scheme in ("http", "https") and not any(c.isspace() for c in value):
+        if host and parts.scheme in ("http", "https") and value.split() == [value]:  # no space
             return urlunsplit((parts.scheme, quote(parts.netloc, "%:@[]!$&'()*+,;=~"),
                                *(quote(part, "%:/?@!$&'()*+,;=~") for part in parts[2:])))
         self.problem(key, _(
             "is not an http or https URL, such as 'https://example.org/' (a private link: "
-            "not repeated here)") if self.field(key, Kind.URL).private else _(
+            "not repeated here)") if self.spec.by_name[key].private else _(
             "'{value}' is not an http or https URL, such as 'https://example.org/'",
             value=value,
         ))
@@ -275,8 +281,7 @@ class _Table:
 
     def choice(self, key: str) -> str:
         """One of the declared choices, written exactly; the default when missing or refused."""
-        field = self.field(key, Kind.CHOICE)
-        value = self.get(key, Kind.CHOICE)
+        field, value = self.read(key, Kind.CHOICE)
         if value is None:
             return field.default
         if value in field.choices:
@@ -289,8 +294,7 @@ class _Table:
 
     def integer(self, key: str) -> int | None:
         """A whole number within the declared bounds; the default when missing or refused."""
-        field = self.field(key, Kind.INTEGER)
-        value = self.get(key, Kind.INTEGER)
+        field, value = self.read(key, Kind.INTEGER)
         if value is None:
             return field.default
         if isinstance(value, bool) or not isinstance(value, int):
@@ -306,10 +310,10 @@ class _Table:
         return field.default
 
     def boolean(self, key: str) -> bool:
-        value = self.get(key, Kind.BOOLEAN)
+        field, value = self.read(key, Kind.BOOLEAN)
         if value is not None and not isinstance(value, bool):
             self.problem(key, _("must be true or false, not {kind}", kind=_kind(value)))
-        return value if isinstance(value, bool) else self.field(key, Kind.BOOLEAN).default
+        return value if isinstance(value, bool) else field.default
 
     def strings(self, key: str) -> tuple[str, ...]:
         value = self.get(key, Kind.STRINGS)
@@ -366,17 +370,14 @@ class _Table:
             return None
         if isinstance(value, datetime):  # an instant with its offset: in the calendar's zone
             return on_clock(value, zone) if value.tzinfo else self._localize(key, value, zone)
-        # A day starts at midnight, else where the clocks skip it (Sao Paulo, 4 November 2018:
-        # 01:00), or at the first of two midnights: fold=0 reads a skipped time in the offset
-        # before the change, which lands after the gap once through UTC.
-        return on_clock(datetime.combine(value, time(), tzinfo=zone).astimezone(UTC), zone)
+        return self.builder.midnight(value, zone)  # a day: when it starts in the zone
 
     def _in_range(self, key: str, value: date) -> bool:
         """True when the year is one every output can carry; else a problem."""
-        years = {value.year}
-        if isinstance(value, datetime) and value.tzinfo is not None:
-            years.add(value.astimezone(UTC).year)
-        if all(FIRST_YEAR <= year <= LAST_YEAR for year in years):
+        # The local year first: year 1 or 9999 with an offset may have no UTC (OverflowError).
+        aware = isinstance(value, datetime) and value.tzinfo
+        if FIRST_YEAR <= value.year <= LAST_YEAR and (
+                not aware or FIRST_YEAR <= value.astimezone(UTC).year <= LAST_YEAR):
             return True
         self.problem(key, _(
             "the year {year} is out of range; dates go from {first} to {last}",
@@ -386,8 +387,9 @@ class _Table:
 
     def _localize(self, key: str, value: datetime, zone: ZoneInfo) -> datetime | None:
         """The wall-clock time `value` in `zone`; None when the clocks skip it or pass it twice."""
-        if datetime_exists(value, zone) and not datetime_ambiguous(value, zone):
-            return value.replace(tzinfo=zone)
+        local = value.replace(tzinfo=zone)  # skipped or twice: folds 0 and 1 differ (PEP 495)
+        if local.utcoffset() == local.replace(fold=1 - local.fold).utcoffset():
+            return local
         self.problem(key, (
             _("{stamp} does not exist in {zone} (the clocks skip it); "
               "choose a time before or after the change") if not datetime_exists(value, zone) else
@@ -398,14 +400,12 @@ class _Table:
 
     def finish(self) -> None:
         """Report every key the declaration does not have, with the nearest declared one."""
-        known = sorted(f.name for f in self.spec.fields)
-        if unread := set(known) - self.used:
-            raise LookupError(
-                f"table {self.spec.name} declares {', '.join(sorted(unread))}, "
-                "which the loader does not read"
-            )
+        if unread := self.spec.by_name.keys() - self.used:
+            raise LookupError(f"table {self.spec.name} declares {', '.join(sorted(unread))}, "
+                              "which the loader does not read")
         for key in self.data:
-            if key not in known:
+            if key not in self.used:  # every declared key is, after the check above
+                known = sorted(self.used)
                 hint = difflib.get_close_matches(key, known, n=1)
                 self.problem(key, _("unknown key; did you mean '{hint}'?", hint=hint[0]) if hint
                              else _("unknown key; valid keys are {keys}", keys=", ".join(known)))
@@ -418,6 +418,12 @@ class _Builder:
         self.source = source
         self.problems: list[Problem] = []
         self.contacts: dict[str, Contact] = {}  # the [[contacts]] by name, for the sessions
+        self.city_slug = functools.cache(city_slug)  # a cache of this parse only, as the next
+        # A day starts at midnight, else where the clocks skip it (Sao Paulo, 4 November 2018:
+        # 01:00), or at the first of two midnights: fold=0 reads a skipped time in the offset
+        # before the change, which lands after the gap once through UTC.
+        self.midnight = functools.cache(lambda day, zone: on_clock(
+            datetime.combine(day, time(), tzinfo=zone).astimezone(UTC), zone))
 
     def problem(self, where: str, field: str, message: str) -> None:
         self.problems.append(Problem(self.source, where, field, message))
@@ -454,8 +460,7 @@ class _Builder:
         except (ZoneInfoNotFoundError, ValueError, OSError, LookupError):
             zone = None
             table.problem("timezone", _(
-                "'{name}' is not an IANA time zone name, such as 'Europe/Paris'", name=zone_name
-            ))
+                "'{name}' is not an IANA time zone name, such as 'Europe/Paris'", name=zone_name))
         language = table.text("language")
         try:  # a BCP 47 tag (fr, fr-FR) that Babel has dates and times for
             known = bool(LANGUAGE.match(language)) and bool(Locale.parse(language, sep="-"))
@@ -464,9 +469,7 @@ class _Builder:
         if not known:
             table.problem("language", _(
                 "'{value}' is not a tag of French we can format dates in, such as 'fr' or 'fr-CA' "
-                "(the pages' words are French)",
-                value=language,
-            ))
+                "(the pages' words are French)", value=language))
         updated = table.instant("updated", zone)
         base_url = table.url("base_url")
         parts = urlsplit(base_url or "")  # every public URL is base_url and a path
@@ -474,16 +477,14 @@ class _Builder:
             # Pages link to each other with root-relative paths (/events/…).
             table.problem("base_url", _(
                 "'{value}' is more than a host; agenda is served at the root of its host, "
-                "such as 'https://agenda.example.org'", value=base_url,
-            ))
+                "such as 'https://agenda.example.org'", value=base_url))
             base_url = None
         organizer_raw = table.get("organizer", Kind.TABLE)
         organizer = None
         if organizer_raw is not None:
             sub = _Table(self, organizer_raw, ORGANIZER, "[calendar]", "organizer.")
-            organizer = Organizer(
-                name=sub.text("name"), email=sub.email("email") or None, url=sub.url("url")
-            )
+            organizer = Organizer(name=sub.text("name"), email=sub.email("email") or None,
+                                  url=sub.url("url"))
             sub.finish()
         table.finish()
         if zone is None or base_url is None or organizer is None:
@@ -543,9 +544,8 @@ class _Builder:
             )
             table.finish()
             if series.id in found:
-                table.problem("id", _(
-                    "'{id}' is used by another series; ids must be unique", id=series.id
-                ))
+                table.problem("id", _("'{id}' is used by another series; ids must be unique",
+                                      id=series.id))
             elif series.id:
                 found[series.id] = series
         return found
@@ -574,7 +574,7 @@ class _Builder:
                         number=session.number, other=seen_numbers[key], series=session.series.id,
                     ))
                 seen_numbers[key] = session.id
-            address = city_slug(session.city)
+            address = self.city_slug(session.city)
             spelling = cities.setdefault(address, session.city)
             if len(address) > MAX_NAME:
                 self.problem(where, "city", _("makes an address of {length} characters; at most "

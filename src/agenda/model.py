@@ -325,12 +325,12 @@ def city_slug(city: str) -> str:
     A name with letters beyond Latin ones (東京, القاهرة) gets a short, stable digest of the name
     after what transliterates, so that every city has its own working slug."""
     split = unicodedata.normalize("NFKD", city.lower().translate(_LIGATURES))
-    # Accents and invisible signs (zero-width spaces) go; any other sign separates words.
-    bare = "".join(c for c in split if not unicodedata.combining(c)
-                   and unicodedata.category(c) != "Cf").lower()
-    foreign = [c for c in bare if c.isalnum() and not c.isascii()]
-    slug = re.sub(r"[^a-z0-9]+", "-", "".join(c for c in bare if c not in foreign)).strip("-")
-    if slug and not foreign:
+    # Accents, invisible signs, then letters beyond Latin go (ASCII has none); other signs split.
+    bare = split.lower() if split.isascii() else "".join(c for c in split if not (
+        unicodedata.combining(c) or unicodedata.category(c) == "Cf")).lower()
+    kept = bare if bare.isascii() else "".join(c for c in bare if c.isascii() or not c.isalnum())
+    slug = re.sub(r"[^a-z0-9]+", "-", kept).strip("-")
+    if slug and len(kept) == len(bare):
         return slug
     digest = hashlib.sha256(unicodedata.normalize("NFC", city).encode("utf-8")).hexdigest()
     return f"{slug or 'c'}-{digest[:8]}"
