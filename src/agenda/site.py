@@ -355,9 +355,9 @@ class SiteError(AgendaError):
 
 def read_site(folder: Path, like: Site | None = None) -> Site:
     """The built folder at `folder`; SiteError when it is not complete. The manifest is read a
-    line at a time (90,000 URLs at 10,000 sessions; 6 MB of headers in its head), or not at all
-    when `like` is the folder it was built from (`CHANGES`). An entry equal to `like`'s for its
-    URL is that one: a folder takes memory only for what changed."""
+    line at a time (90,000 URLs at 10,000 sessions), or not at all when `like` is the folder it
+    was built from (`CHANGES`). An entry equal to `like`'s for its URL is that one: a folder
+    takes memory only for what changed."""
     try:
         with open(folder / MANIFEST, encoding="utf-8") as handle:
             info = os.fstat(handle.fileno())
