@@ -277,6 +277,25 @@ def test_an_edit_is_published_only_once_it_has_settled(tmp_path: Path) -> None:
     assert store.pending is None
 
 
+def test_a_file_put_back_while_it_settles_is_no_longer_pending(tmp_path: Path) -> None:
+    # An edit, then the file it replaced put back before it settled (`mv sessions.toml~
+    # sessions.toml`: its very inode, size and date): nothing waits any more.
+    path = copy_folder(SEVERAL, tmp_path)
+    store = VersionStore(path, watch=False, settle=60)
+    first = store.current()
+    kept = path.with_name("sessions.toml~")
+    os.link(path, kept)
+    edited = path.with_name("edited.toml")
+    edited.write_text(path.read_text(encoding="utf-8").replace("Saint-Étienne", "Roanne"),
+                      encoding="utf-8")
+    os.replace(edited, path)
+    assert store.current() is first
+    assert store.pending is not None and store.pending.state == "waiting"
+    os.replace(kept, path)
+    assert store.current() is first
+    assert store.pending is None
+
+
 def test_a_save_in_progress_is_never_published(tmp_path: Path) -> None:
     # Truncate, then write in pieces, as editors saving in place do; the store
     # looks after every piece. It publishes the whole file, once, at the end.

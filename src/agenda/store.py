@@ -346,7 +346,9 @@ class VersionStore:
 
     def _consider_file(self) -> None:
         stamp = _stamp(self.path)
-        if (stamp is not None and stamp == self._checked_stamp) or (
+        # Looked at already, unless an edit came meanwhile: the file put back is not waited for.
+        if (stamp is not None and stamp == self._checked_stamp and (
+                self._candidate is None or self._candidate[0] == stamp)) or (
                 self._retry_at is not None and time.monotonic() < self._retry_at):
             return
         if stamp is None:
@@ -362,11 +364,11 @@ class VersionStore:
                 else read_schedule_file(self.path, str(self.path))
         except ScheduleError as error:
             self._set_pending("invalid", [str(p) for p in error.problems], since)
-            self._checked_stamp = stamp
+            self._checked_stamp, self._candidate = stamp, None
             return
         if raw is None or digest_of(raw) == self._version.digest:
             self.pending = None
-            self._checked_stamp = stamp
+            self._checked_stamp, self._candidate = stamp, None
             return
         # A save may be in progress: publish only once the file has kept its size, inode and
         # modification time for `settle` seconds of our clock (the file's may be another's).
