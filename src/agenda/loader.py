@@ -398,8 +398,8 @@ class _Table:
         ).format(stamp=value.isoformat(timespec="minutes").replace("T", " "), zone=zone.key))
         return None
 
-    def finish(self) -> None:
-        """Report every key the declaration does not have, with the nearest declared one."""
+    def finish(self, made: Any = None) -> Any:
+        """Report every undeclared key, with the nearest declared one; give `made` back."""
         if unread := self.spec.by_name.keys() - self.used:
             raise LookupError(f"table {self.spec.name} declares {', '.join(sorted(unread))}, "
                               "which the loader does not read")
@@ -409,6 +409,7 @@ class _Table:
                 hint = difflib.get_close_matches(key, known, n=1)
                 self.problem(key, _("unknown key; did you mean '{hint}'?", hint=hint[0]) if hint
                              else _("unknown key; valid keys are {keys}", keys=", ".join(known)))
+        return made
 
 
 class _Builder:
@@ -483,9 +484,8 @@ class _Builder:
         organizer = None
         if organizer_raw is not None:
             sub = _Table(self, organizer_raw, ORGANIZER, "[calendar]", "organizer.")
-            organizer = Organizer(name=sub.text("name"), email=sub.email("email") or None,
-                                  url=sub.url("url"))
-            sub.finish()
+            organizer = sub.finish(Organizer(name=sub.text("name"),
+                                             email=sub.email("email") or None, url=sub.url("url")))
         table.finish()
         if zone is None or base_url is None or organizer is None:
             return None
@@ -494,10 +494,9 @@ class _Builder:
 
     def contact(self, raw: Any, position: int) -> Contact:
         table = _Table(self, raw, CONTACT, _("contact #{number}", number=position))
-        contact = Contact(name=table.text("name"), organization=table.text("organization"),
-                          phone=table.text("phone"), email=table.email("email"))
-        table.finish()
-        return contact
+        return table.finish(Contact(
+            name=table.text("name"), organization=table.text("organization"),
+            phone=table.text("phone"), email=table.email("email")))
 
     def rhythm(self, table: _Table, zone: ZoneInfo | None) -> Rhythm | None:
         """The optional `rhythm` of a series: RRULE, first date and usual hours."""
@@ -537,12 +536,11 @@ class _Builder:
         for position, raw in enumerate(raws, 1):
             where = _where(_("series '{id}'"), _("series #{number} (no id)"), raw, position)
             table = _Table(self, raw, SERIES, where)
-            series = Series(
+            series = table.finish(Series(
                 id=table.slug("id"), title=table.text("title"), club=table.text("club"),
                 description=table.text("description"), partners=table.strings("partners"),
                 url=table.url("url"), rhythm=self.rhythm(table, zone),
-            )
-            table.finish()
+            ))
             if series.id in found:
                 table.problem("id", _("'{id}' is used by another series; ids must be unique",
                                       id=series.id))
@@ -605,7 +603,7 @@ class _Builder:
         updated = table.instant("updated", zone) or announced
         sequence = table.integer("sequence") or 0
         # Keyword arguments are evaluated in order: the order of the messages.
-        session = Session(
+        session = table.finish(Session(
             id=session_id, series=parent or Series(id=series_id, title=""),
             number=table.integer("number"), city=table.text("city"), title=table.text("title"),
             start=start, end=end,
@@ -620,8 +618,7 @@ class _Builder:
             description=table.text("description"), sequence=sequence, updated=updated,
             previous_start=table.wall_clock("previous_start", zone), held=table.boolean("held"),
             replay_url=table.url("replay_url"), contacts=self.session_contacts(table),
-        )
-        table.finish()
+        ))
         if len(self.problems) == before:
             # A refused field reads as missing: rules across fields would then add
             # a second, wrong message about it.
@@ -677,9 +674,7 @@ class _Builder:
         if raw is None:
             return None
         sub = _Table(self, raw, PERSON, table.where, prefix)
-        person = Person(name=sub.text("name"), role=sub.text("role"))
-        sub.finish()
-        return person
+        return sub.finish(Person(name=sub.text("name"), role=sub.text("role")))
 
 
 def _where(named: str, numbered: str, raw: Any, position: int) -> str:
