@@ -322,7 +322,6 @@ class _Table:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             self.problem(key, _('must be a list of strings, such as ["A", "B"]'))
             return ()
-        # Each item is checked as a one-line text, named by its position.
         return tuple(self._text_value(f"{key}[{i}]", item, required=True) or ""
                      for i, item in enumerate(value))
 
