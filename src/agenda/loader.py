@@ -213,8 +213,7 @@ class _Table:
         elif unusual and (found := NONCHARACTER.search(value)):
             self.problem(key, _(
                 "contains the character U+{code:04X}, which calendars and news feeds cannot "
-                "carry; remove it", code=ord(found.group()),
-            ))
+                "carry; remove it", code=ord(found.group())))
         elif unusual and (found := LINE_SEPARATOR.search(value)):
             self.problem(key, (
                 _("contains U+{code:04X}, an invisible line break; use an ordinary new line")
@@ -274,9 +273,7 @@ class _Table:
         self.problem(key, _(
             "is not an http or https URL, such as 'https://example.org/' (a private link: "
             "not repeated here)") if self.spec.by_name[key].private else _(
-            "'{value}' is not an http or https URL, such as 'https://example.org/'",
-            value=value,
-        ))
+            "'{value}' is not an http or https URL, such as 'https://example.org/'", value=value))
         return None
 
     def choice(self, key: str) -> str:
@@ -344,16 +341,14 @@ class _Table:
         if not isinstance(value, datetime) or value.tzinfo is not None:
             self.problem(key, _(
                 "must be a local date-time without offset, such as 2021-05-19T08:45:00 "
-                "(wall-clock time in the calendar's time zone), not {kind}", kind=_kind(value),
-            ))
+                "(wall-clock time in the calendar's time zone), not {kind}", kind=_kind(value)))
             return None
         if not self._in_range(key, value):
             return None
         if value.second or value.microsecond:
             self.problem(key, _(
                 "must be a whole minute, such as {example}: pages and feeds show times to "
-                "the minute", example=f"{value:%Y-%m-%dT%H:%M}:00",
-            ))
+                "the minute", example=f"{value:%Y-%m-%dT%H:%M}:00"))
             return None
         return self._localize(key, value, zone) if zone else None
 
@@ -380,8 +375,7 @@ class _Table:
             return True
         self.problem(key, _(
             "the year {year} is out of range; dates go from {first} to {last}",
-            year=value.year, first=FIRST_YEAR, last=LAST_YEAR,
-        ))
+            year=value.year, first=FIRST_YEAR, last=LAST_YEAR))
         return False
 
     def _localize(self, key: str, value: datetime, zone: ZoneInfo) -> datetime | None:
@@ -538,8 +532,7 @@ class _Builder:
             series = table.finish(Series(
                 id=table.slug("id"), title=table.text("title"), club=table.text("club"),
                 description=table.text("description"), partners=table.strings("partners"),
-                url=table.url("url"), rhythm=self.rhythm(table, zone),
-            ))
+                url=table.url("url"), rhythm=self.rhythm(table, zone)))
             if series.id in found:
                 table.problem("id", _("'{id}' is used by another series; ids must be unique",
                                       id=series.id))
@@ -568,8 +561,7 @@ class _Builder:
                 if key in seen_numbers:
                     self.problem(where, "number", _(
                         "{number} is already the number of session '{other}' in series '{series}'",
-                        number=session.number, other=seen_numbers[key], series=session.series.id,
-                    ))
+                        number=session.number, other=seen_numbers[key], series=session.series.id))
                 seen_numbers[key] = session.id
             address = self.city_slug(session.city)
             spelling = cities.setdefault(address, session.city)
@@ -616,8 +608,7 @@ class _Builder:
             registration_url=table.url("registration_url"), status=status, announced=announced,
             description=table.text("description"), sequence=sequence, updated=updated,
             previous_start=table.wall_clock("previous_start", zone), held=table.boolean("held"),
-            replay_url=table.url("replay_url"), contacts=self.session_contacts(table),
-        ))
+            replay_url=table.url("replay_url"), contacts=self.session_contacts(table)))
         if len(self.problems) == before:
             # A refused field reads as missing: rules across fields would then add
             # a second, wrong message about it.
@@ -635,8 +626,7 @@ class _Builder:
         if session.is_dated and session.updated is None:
             table.problem("announced", _(
                 "a dated session needs 'announced' or 'updated': calendars use it to date "
-                "the entry (DTSTAMP, LAST-MODIFIED)"
-            ))
+                "the entry (DTSTAMP, LAST-MODIFIED)"))
         # SEQUENCE is derived from the published history (agenda.history); the
         # old hand-written `sequence` is only a floor, so no rule ties it to status.
         if session.previous_start is not None and not session.is_dated:
