@@ -213,8 +213,7 @@ class _Table:
         elif unusual and (found := NONCHARACTER.search(value)):
             self.problem(key, _(
                 "contains the character U+{code:04X}, which calendars and news feeds cannot "
-                "carry; remove it", code=ord(found.group()),
-            ))
+                "carry; remove it", code=ord(found.group())))
         elif unusual and (found := LINE_SEPARATOR.search(value)):
             self.problem(key, (
                 _("contains U+{code:04X}, an invisible line break; use an ordinary new line")
@@ -274,9 +273,7 @@ class _Table:
         self.problem(key, _(
             "is not an http or https URL, such as 'https://example.org/' (a private link: "
             "not repeated here)") if self.spec.by_name[key].private else _(
-            "'{value}' is not an http or https URL, such as 'https://example.org/'",
-            value=value,
-        ))
+            "'{value}' is not an http or https URL, such as 'https://example.org/'", value=value))
         return None
 
     def choice(self, key: str) -> str:
@@ -322,7 +319,6 @@ class _Table:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             self.problem(key, _('must be a list of strings, such as ["A", "B"]'))
             return ()
-        # Each item is checked as a one-line text, named by its position.
         return tuple(self._text_value(f"{key}[{i}]", item, required=True) or ""
                      for i, item in enumerate(value))
 
@@ -345,16 +341,14 @@ class _Table:
         if not isinstance(value, datetime) or value.tzinfo is not None:
             self.problem(key, _(
                 "must be a local date-time without offset, such as 2021-05-19T08:45:00 "
-                "(wall-clock time in the calendar's time zone), not {kind}", kind=_kind(value),
-            ))
+                "(wall-clock time in the calendar's time zone), not {kind}", kind=_kind(value)))
             return None
         if not self._in_range(key, value):
             return None
         if value.second or value.microsecond:
             self.problem(key, _(
                 "must be a whole minute, such as {example}: pages and feeds show times to "
-                "the minute", example=f"{value:%Y-%m-%dT%H:%M}:00",
-            ))
+                "the minute", example=f"{value:%Y-%m-%dT%H:%M}:00"))
             return None
         return self._localize(key, value, zone) if zone else None
 
@@ -381,8 +375,7 @@ class _Table:
             return True
         self.problem(key, _(
             "the year {year} is out of range; dates go from {first} to {last}",
-            year=value.year, first=FIRST_YEAR, last=LAST_YEAR,
-        ))
+            year=value.year, first=FIRST_YEAR, last=LAST_YEAR))
         return False
 
     def _localize(self, key: str, value: datetime, zone: ZoneInfo) -> datetime | None:
@@ -398,8 +391,8 @@ class _Table:
         ).format(stamp=value.isoformat(timespec="minutes").replace("T", " "), zone=zone.key))
         return None
 
-    def finish(self) -> None:
-        """Report every key the declaration does not have, with the nearest declared one."""
+    def finish(self, made: Any = None) -> Any:
+        """Report every undeclared key, with the nearest declared one; give `made` back."""
         if unread := self.spec.by_name.keys() - self.used:
             raise LookupError(f"table {self.spec.name} declares {', '.join(sorted(unread))}, "
                               "which the loader does not read")
@@ -409,6 +402,7 @@ class _Table:
                 hint = difflib.get_close_matches(key, known, n=1)
                 self.problem(key, _("unknown key; did you mean '{hint}'?", hint=hint[0]) if hint
                              else _("unknown key; valid keys are {keys}", keys=", ".join(known)))
+        return made
 
 
 class _Builder:
@@ -483,9 +477,8 @@ class _Builder:
         organizer = None
         if organizer_raw is not None:
             sub = _Table(self, organizer_raw, ORGANIZER, "[calendar]", "organizer.")
-            organizer = Organizer(name=sub.text("name"), email=sub.email("email") or None,
-                                  url=sub.url("url"))
-            sub.finish()
+            organizer = sub.finish(Organizer(name=sub.text("name"),
+                                             email=sub.email("email") or None, url=sub.url("url")))
         table.finish()
         if zone is None or base_url is None or organizer is None:
             return None
@@ -494,10 +487,9 @@ class _Builder:
 
     def contact(self, raw: Any, position: int) -> Contact:
         table = _Table(self, raw, CONTACT, _("contact #{number}", number=position))
-        contact = Contact(name=table.text("name"), organization=table.text("organization"),
-                          phone=table.text("phone"), email=table.email("email"))
-        table.finish()
-        return contact
+        return table.finish(Contact(
+            name=table.text("name"), organization=table.text("organization"),
+            phone=table.text("phone"), email=table.email("email")))
 
     def rhythm(self, table: _Table, zone: ZoneInfo | None) -> Rhythm | None:
         """The optional `rhythm` of a series: RRULE, first date and usual hours."""
@@ -537,12 +529,10 @@ class _Builder:
         for position, raw in enumerate(raws, 1):
             where = _where(_("series '{id}'"), _("series #{number} (no id)"), raw, position)
             table = _Table(self, raw, SERIES, where)
-            series = Series(
+            series = table.finish(Series(
                 id=table.slug("id"), title=table.text("title"), club=table.text("club"),
                 description=table.text("description"), partners=table.strings("partners"),
-                url=table.url("url"), rhythm=self.rhythm(table, zone),
-            )
-            table.finish()
+                url=table.url("url"), rhythm=self.rhythm(table, zone)))
             if series.id in found:
                 table.problem("id", _("'{id}' is used by another series; ids must be unique",
                                       id=series.id))
@@ -571,8 +561,7 @@ class _Builder:
                 if key in seen_numbers:
                     self.problem(where, "number", _(
                         "{number} is already the number of session '{other}' in series '{series}'",
-                        number=session.number, other=seen_numbers[key], series=session.series.id,
-                    ))
+                        number=session.number, other=seen_numbers[key], series=session.series.id))
                 seen_numbers[key] = session.id
             address = self.city_slug(session.city)
             spelling = cities.setdefault(address, session.city)
@@ -605,7 +594,7 @@ class _Builder:
         updated = table.instant("updated", zone) or announced
         sequence = table.integer("sequence") or 0
         # Keyword arguments are evaluated in order: the order of the messages.
-        session = Session(
+        session = table.finish(Session(
             id=session_id, series=parent or Series(id=series_id, title=""),
             number=table.integer("number"), city=table.text("city"), title=table.text("title"),
             start=start, end=end,
@@ -619,9 +608,7 @@ class _Builder:
             registration_url=table.url("registration_url"), status=status, announced=announced,
             description=table.text("description"), sequence=sequence, updated=updated,
             previous_start=table.wall_clock("previous_start", zone), held=table.boolean("held"),
-            replay_url=table.url("replay_url"), contacts=self.session_contacts(table),
-        )
-        table.finish()
+            replay_url=table.url("replay_url"), contacts=self.session_contacts(table)))
         if len(self.problems) == before:
             # A refused field reads as missing: rules across fields would then add
             # a second, wrong message about it.
@@ -639,8 +626,7 @@ class _Builder:
         if session.is_dated and session.updated is None:
             table.problem("announced", _(
                 "a dated session needs 'announced' or 'updated': calendars use it to date "
-                "the entry (DTSTAMP, LAST-MODIFIED)"
-            ))
+                "the entry (DTSTAMP, LAST-MODIFIED)"))
         # SEQUENCE is derived from the published history (agenda.history); the
         # old hand-written `sequence` is only a floor, so no rule ties it to status.
         if session.previous_start is not None and not session.is_dated:
@@ -677,9 +663,7 @@ class _Builder:
         if raw is None:
             return None
         sub = _Table(self, raw, PERSON, table.where, prefix)
-        person = Person(name=sub.text("name"), role=sub.text("role"))
-        sub.finish()
-        return person
+        return sub.finish(Person(name=sub.text("name"), role=sub.text("role")))
 
 
 def _where(named: str, numbered: str, raw: Any, position: int) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from itertools import takewhile
 
 from agenda.format import TABLES
 from agenda.i18n import _
@@ -36,12 +37,8 @@ def _session_at(lines: list[str], number: int) -> str | None:
     heads = [i for i in range(number) if lines[i].lstrip().startswith("[")]
     if not heads or lines[heads[-1]].strip() != "[[sessions]]":
         return None
-    for line in lines[heads[-1] + 1:]:
-        if line.lstrip().startswith("["):
-            return None
-        if found := SESSION_ID.match(line):
-            return found.group(1)
-    return None
+    table = takewhile(lambda line: not line.lstrip().startswith("["), lines[heads[-1] + 1:])
+    return next((found.group(1) for line in table if (found := SESSION_ID.match(line))), None)
 
 
 def explain(text: str, error: ValueError) -> tuple[str, str, str]:

@@ -113,7 +113,7 @@ def agenda_text(schedule: Schedule, past: Collection[str]) -> CardText:
                  None)
     clubs = dict.fromkeys(s.club for s in schedule.series if s.club)
     lines: tuple[str, ...] = ("Abonnez-vous à l’agenda pour recevoir les prochaines séances",)
-    status = ""
+    status = wording.off_label(first) if first else ""  # « Non confirmé » (never cancelled)
     if first is not None:
         assert first.start is not None and first.end is not None
         lines = (
@@ -123,7 +123,6 @@ def agenda_text(schedule: Schedule, past: Collection[str]) -> CardText:
             f"{wording.clock_time(first.start, calendar.language)}, "
             f"{wording.zone_label(first.start)}",
         )
-        status = wording.off_label(first)  # « Non confirmé »: a cancelled one is not next
     return CardText(
         eyebrow=" · ".join(clubs) or calendar.organizer.name,
         title=calendar.name,

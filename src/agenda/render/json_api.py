@@ -119,11 +119,8 @@ def schedule_document(schedule: Schedule, now: datetime | None = None, sessions:
                       "json": calendar.url(links.EVENTS_JSON_PATH)},
             "organizer": asdict(calendar.organizer),
         },
-        "series": [
-            {"id": s.id, "title": s.title, "club": s.club, "description": s.description,
-             "partners": list(s.partners), "url": s.url}
-            for s in schedule.series
-        ],
+        "series": [{"id": s.id, "title": s.title, "club": s.club, "description": s.description,
+                    "partners": list(s.partners), "url": s.url} for s in schedule.series],
         "contacts": [asdict(c) for c in schedule.contacts],
         "sessions": [session_document(schedule, s, now)
                      for s in ordered(schedule)] if sessions else [],

@@ -54,6 +54,5 @@ def page(session_id: str, signed: str) -> Response:
 def download(session_id: str, signed: str) -> Response:
     """A session's .ics with its video link (CONFERENCE, DESCRIPTION, LOCATION)."""
     schedule, session = _signed_session(session_id, signed, ".ics")
-    attachment = {"Content-Disposition": f'attachment; filename="{session_id}.ics"'}
-    return Response(ical.session_bytes(schedule, session), content_type=ICAL_TYPE,
-                    headers={**PRIVATE_HEADERS, **attachment})
+    return Response(ical.session_bytes(schedule, session), content_type=ICAL_TYPE, headers={
+        **PRIVATE_HEADERS, "Content-Disposition": f'attachment; filename="{session_id}.ics"'})

@@ -143,21 +143,17 @@ def reply(environ: WSGIEnvironment, site: Site, entry: Entry) -> tuple[int, list
 def _precondition(environ: WSGIEnvironment, etag: str, modified: str | None) -> int:
     """200, 304 or 412 for this GET or HEAD's preconditions, in RFC 9110 §13.2.2's order."""
     headers = EnvironHeaders(environ)
-    last = parse_date(modified) if modified else None
+    last = parse_date(modified)
     if "If-Match" in headers:
         if not parse_etags(headers["If-Match"]).contains(etag):  # "*" included
             return 412
-    elif "If-Unmodified-Since" in headers:
-        since = parse_date(headers["If-Unmodified-Since"])
-        if since is not None and last is not None and last > since:
-            return 412
+    elif last and (since := parse_date(headers.get("If-Unmodified-Since"))) and last > since:
+        return 412
     if "If-None-Match" in headers:
         if parse_etags(headers["If-None-Match"]).contains_weak(etag):
             return 304
-    elif "If-Modified-Since" in headers and last is not None:
-        since = parse_date(headers["If-Modified-Since"])
-        if since is not None and last <= since:
-            return 304
+    elif last and (since := parse_date(headers.get("If-Modified-Since"))) and last <= since:
+        return 304
     return 200
 
 
