@@ -200,7 +200,7 @@ def test_a_new_session_leaves_the_keys_of_the_others_documents(runner: CliRunner
     assert runner.invoke(main, ["publish", str(data)]).exit_code == 0
     after = keys(tmp_path / "after")
     assert "/events/lyon" in after
-    own = [url for url in before if url.startswith(("/events/", "/_parts/events/"))]
+    own = [url for url in before if url.startswith(("/events/", "/_parts/sessions/"))]
     assert len(own) > 20
     assert [url for url in own if before[url] != after[url]] == []
 

@@ -39,7 +39,7 @@ from agenda import encoding
 from agenda.errors import AgendaError
 from agenda.headers import ANY_FRAMING, NO_FRAMING, security
 from agenda.i18n import _
-from agenda.model import Schedule, Session, latest_update, list_key
+from agenda.model import CalendarInfo, Schedule, Session, latest_update, list_key
 from agenda.published import Version
 from agenda.render import cards, feeds, html, ical, json_api, links, vtimezone, wording
 
@@ -168,22 +168,18 @@ def fingerprints(schedule: Schedule) -> dict[str, str]:
 
 def session_documents(version: Version, now: datetime, prints: dict[str, str]
                       ) -> Iterator[Document]:
-    """What each session is alone: its page, card, JSON, and the parts (`_parts/`) the
-    documents of many sessions are made of: its serialized VEVENT (its .ics, the calendar
-    feeds) and its lines of the agenda and the embed."""
+    """What each session is alone: its page, card, JSON, and its part (`_parts/`, one file: the
+    disk makes files slowly) of the documents of many sessions: its serialized VEVENT (its .ics,
+    the calendar feeds) and its lines of the agenda ("card") and the embed ("embed")."""
     schedule = version.schedule
     calendar = schedule.calendar
     for session in schedule.sessions:
-        if session.is_dated:
-            path = f"{PARTS}events/{session.id}.vevent"
-            yield Document(path, PART_TYPE, lambda s=session: ical.event_bytes(calendar, s),
-                           prints[session.id])
         past = session.is_over(now)
         made_of = f"{prints[session.id]}{'-past' if past else ''}"  # a key (no path: see Document)
         modified = _dated(session.updated, calendar.updated, calendar.listed.get(session.id),
                           session.end if past else None)  # (listed: its announcement moved)
-        yield Document(f"{PARTS}items/{session.id}.json", PART_TYPE,
-                       lambda s=session, p=past: html.list_items(calendar, s, p), made_of)
+        yield Document(f"{PARTS}sessions/{session.id}.json", PART_TYPE,
+                       lambda s=session, p=past: _part(calendar, s, p), made_of)
         for suffix, content_type, render, headers in (
                 ("", HTML_TYPE, html.session_page, ()), (".png", PNG_TYPE, cards.session_card, ()),
                 (".json", JSON_TYPE, json_api.session_bytes, DESCRIBED)):
@@ -197,13 +193,19 @@ def session_documents(version: Version, now: datetime, prints: dict[str, str]
                            _digest(calendar, path, at), _dated(at, calendar.updated))
 
 
-def shared_documents(version: Version, now: datetime, events: Mapping[str, bytes],
+def _part(calendar: CalendarInfo, session: Session, past: bool) -> bytes:
+    """A session's part (`session_documents`), a JSON object: its lines, its VEVENT if dated."""
+    vevent = {"vevent": ical.event_bytes(calendar, session).decode()} if session.is_dated else {}
+    return json.dumps({**html.list_items(calendar, session, past), **vevent}).encode()
+
+
+def shared_documents(version: Version, now: datetime, parts: Callable[[str], Mapping[str, bytes]],
                      prints: dict[str, str], members: Mapping[str, bytes],
-                     sizes: Mapping[str, int], items: Mapping[str, bytes]) -> Iterator[Document]:
+                     sizes: Mapping[str, int]) -> Iterator[Document]:
     """The documents of the whole schedule, each series and city, and the sessions' .ics, at
-    `now`, from the VEVENTs, JSON documents and list items of `session_documents` (`events`,
-    `members`, `items`: by session id), its cards' sizes (`sizes`) and `fingerprints`."""
-    schedule = version.schedule
+    `now`, from the parts and JSON documents of `session_documents` (`parts` of a field, `members`:
+    by session id), its cards' sizes (`sizes`) and `fingerprints` (`prints`)."""
+    schedule, events = version.schedule, parts("vevent")
     calendar = schedule.calendar
     updated = calendar.updated
     since, _ = period(schedule, now)
@@ -212,8 +214,8 @@ def shared_documents(version: Version, now: datetime, events: Mapping[str, bytes
                    calendar.listed.get(list_key()))
 
     for path, content_type, render, headers in (  # what changes with any session
-            ("/", HTML_TYPE, partial(html.agenda_page, items=items), ()),
-            ("/embed", HTML_TYPE, partial(html.embed_page, items=items),
+            ("/", HTML_TYPE, partial(html.agenda_page, items=parts("card")), ()),
+            ("/embed", HTML_TYPE, partial(html.embed_page, items=parts("embed")),
              tuple(security("/embed", ANY_FRAMING))),
             (links.AGENDA_CARD_PATH, PNG_TYPE, cards.agenda_card, ()),
             (links.EVENTS_JSON_PATH, JSON_TYPE, partial(json_api.events_bytes, members=members),
@@ -547,14 +549,18 @@ def _shared(entries: list[Entry]) -> list[Entry]:
 class _Files(Mapping[str, bytes]):
     """The files of `entries` (each with its folder) whose URL path starts with `prefix` and ends
     with `suffix`, by what is between (a session id): read when asked, never all held (10,000
-    VEVENTs or JSON documents); one gone or cut (not its manifest size) is missing: rendered."""
+    VEVENTs or JSON documents); one gone or cut (not its manifest size) is missing: rendered.
+    Of JSON objects, with a `field`: that member's text, missing if the object has none."""
 
-    def __init__(self, entries: Iterable[tuple[Entry, str]], prefix: str, suffix: str) -> None:
+    def __init__(self, entries: Iterable[tuple[Entry, str]], prefix: str, suffix: str,
+                 field: str | None = None) -> None:
         self.files = {e.path[len(prefix):-len(suffix)]: (f"{folder}/{e.file}", e.size) for e,
                       folder in entries if e.path.startswith(prefix) and e.path.endswith(suffix)}
+        self.field = field
 
     def __getitem__(self, key: str) -> bytes:
-        if (data := _whole(*self.files[key])) is None:
+        if (data := _whole(*self.files[key])) is None or self.field is not None and (
+                data := json.loads(data).get(self.field, "").encode()) == b"":
             raise KeyError(key)
         return data
 
@@ -590,9 +596,8 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
         entries = _render_all(todo, temporary, workers)
         made = [(e, temporary) for e in entries + reused]
         of_sessions = partial(_Files, made, f"{links.SESSIONS_FOLDER}/")  # the cards: sizes
-        parts = (_Files(made, f"{PARTS}events/", ".vevent"), prints, of_sessions(".json"),
-                 {key: size for key, (_, size) in of_sessions(".png").files.items()},
-                 _Files(made, f"{PARTS}items/", ".json"))
+        parts = (partial(_Files, made, f"{PARTS}sessions/", ".json"), prints, of_sessions(".json"),
+                 {key: size for key, (_, size) in of_sessions(".png").files.items()})
         more, todo = _sort_out(shared_documents(version, now, *parts), since, previous)
         _clear(temporary, previous, [d.path for d in todo])
         entries += _render_all(todo, temporary, workers)

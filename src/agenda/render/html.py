@@ -149,21 +149,20 @@ def _order(session: Session, upcoming: bool = True) -> tuple[bool, float, int, s
     return ((session.start is None) == upcoming, moment, session.number or 0, session.id)
 
 
-def list_items(calendar: CalendarInfo, session: Session, past: bool) -> bytes:
-    """The session's <li> in the agenda's lists ("card") and in the embed's ("embed"), as JSON:
-    the part of it those pages are made of (their `items`), rendered once a session."""
+def list_items(calendar: CalendarInfo, session: Session, past: bool) -> dict[str, str]:
+    """The session's <li> in the agenda's lists ("card") and in the embed's ("embed"): what
+    those pages are made of (their `items`), rendered once a session."""
     view = _view(calendar, session, past)
-    return json.dumps({kind: str(getattr(MACROS, kind)(view)) for kind in ("card", "embed")},
-                      ensure_ascii=False).encode("utf-8")
+    return {kind: str(getattr(MACROS, kind)(view)) for kind in ("card", "embed")}
 
 
 def _items(calendar: CalendarInfo, sessions: Sequence[Session], past: Collection[str],
            planned: Sequence[Planned], kind: str, items: Mapping[str, bytes] | None
            ) -> Iterable[Markup]:
-    """The <li> of `kind` of `sessions`, in their order, from `items` (`list_items`, by session
-    id) where there, with the planned dates among them by date."""
+    """The <li> of `kind` of `sessions`, in their order, from `items` (`list_items`'s of `kind`,
+    by session id) where there, with the planned dates among them by date."""
     macro, items = getattr(MACROS, kind), items or {}
-    lines = (Markup(json.loads(part)[kind]) if (part := items.get(s.id)) is not None
+    lines = (Markup(part.decode()) if (part := items.get(s.id)) is not None
              else macro(_view(calendar, s, s.id in past)) for s in sessions)
     if not planned:
         return lines  # made as the page is written: a long agenda never holds them all at once
