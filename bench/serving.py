@@ -283,8 +283,9 @@ def report(args: argparse.Namespace, started: datetime, http: dict, runs: list,
             f"{run['peak_edit']:.0f} MiB | {run['follower_peak']:.0f} MiB |")
     exports = [(size, cities, run) for size, cities, run in runs if run and "export" in run]
     out += ["", "`URLs rendered`: URLs whose file in the new folder is not the previous "
-            "folder's (the sessions' VEVENT parts included). Imports alone take "
-            f"{runs[0][2]['baseline']:.0f} MiB of each process." if runs[0][2] else "", "",
+            "folder's (the sessions' parts included: VEVENT, agenda and embed lines). "
+            f"Imports alone take {runs[0][2]['baseline']:.0f} MiB of each process."
+            if runs[0][2] else "", "",
             "## `agenda build OUTDIR` (a copy of the published version's folder)", "",
             "| sessions | cities | wall time (process start included) | peak memory |",
             "|---:|---:|---:|---:|"]
