@@ -161,8 +161,8 @@ def _clamped(document: Document, since: datetime | None) -> Document:
 def fingerprints(schedule: Schedule) -> dict[str, str]:
     """Each session's digest with what its documents show (calendar, contacts), by id: their
     keys, in `_manifest.jsonl`, which static hosts serve; never of a private link, nor listed."""
-    calendar = dataclasses.replace(schedule.calendar, listed={})
-    return {s.id: _digest(calendar, schedule.contacts, dataclasses.replace(
+    shown = _digest(dataclasses.replace(schedule.calendar, listed={}), schedule.contacts)
+    return {s.id: _digest(shown, s if s.video_url == s.public_video_url else dataclasses.replace(
         s, video_url=s.public_video_url)) for s in schedule.sessions}
 
 
@@ -213,13 +213,13 @@ def shared_documents(version: Version, now: datetime, parts: Callable[[str], Map
     ended = _dated(latest_update(schedule.sessions + schedule.planned),  # all they list
                    calendar.listed.get(list_key()))
 
-    for path, content_type, render, headers in (  # what changes with any session
+    for path, content_type, render, headers in (  # what changes with any session; the longest
+            (links.EVENTS_JSON_PATH, JSON_TYPE, partial(json_api.events_bytes, members=members),
+             DESCRIBED),  # to render first, while another worker renders the next
             ("/", HTML_TYPE, partial(html.agenda_page, items=parts("card")), ()),
             ("/embed", HTML_TYPE, partial(html.embed_page, items=parts("embed")),
              tuple(security("/embed", ANY_FRAMING))),
-            (links.AGENDA_CARD_PATH, PNG_TYPE, cards.agenda_card, ()),
-            (links.EVENTS_JSON_PATH, JSON_TYPE, partial(json_api.events_bytes, members=members),
-             DESCRIBED)):
+            (links.AGENDA_CARD_PATH, PNG_TYPE, cards.agenda_card, ())):
         yield Document(path, content_type, lambda r=render: r(schedule, now),
                        _digest(whole, path, since), _dated(ended, since, updated), headers)
     yield Document(links.EVENTS_SCHEMA_PATH, SCHEMA_TYPE,
@@ -514,11 +514,12 @@ def _sort_out(documents: Iterable[Document], since: datetime | None, previous: S
     """The entries of `previous` with the key and date of one of `documents` (files reused), and
     the other documents, to render, dated no later than `since` (`_clamped`)."""
     reused, todo = list[Entry](), list[Document]()
+    header = cache(lambda at: http_date(at) if at else None)  # 90,000 files, a few hundred dates
     for document in (_clamped(d, since) for d in documents):
         old = previous.entries.get(document.path) if previous is not None else None
         if old is None or old.key != document.key:
             todo.append(document)
-        elif old.modified == (http_date(document.modified) if document.modified else None):
+        elif old.modified == header(document.modified):
             reused.append(old)
         else:  # a new moment dates it anew (a file has one date): its bytes, not drawn again
             todo.append(dataclasses.replace(document, render=lambda r=document.render, file=(
