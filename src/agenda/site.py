@@ -201,10 +201,11 @@ def _part(calendar: CalendarInfo, session: Session, past: bool) -> bytes:
 
 def shared_documents(version: Version, now: datetime, parts: Callable[[str], Mapping[str, bytes]],
                      prints: dict[str, str], members: Mapping[str, bytes],
-                     sizes: Mapping[str, int]) -> Iterator[Document]:
-    """The documents of the whole schedule, each series and city, and the sessions' .ics, at
-    `now`, from the parts and JSON documents of `session_documents` (`parts` of a field, `members`:
-    by session id), its cards' sizes (`sizes`) and `fingerprints` (`prints`)."""
+                     sizes: Mapping[str, int]) -> tuple[Iterator[Document], Iterator[Document]]:
+    """The documents of the whole schedule and each series, made anew at any edit (keyed by the
+    version), then those of each city and the sessions' .ics, at `now`, from the parts and JSON
+    documents of `session_documents` (`parts` of a field, `members`: by session id), its cards'
+    sizes (`sizes`) and `fingerprints` (`prints`)."""
     schedule, events = version.schedule, parts("vevent")
     calendar = schedule.calendar
     updated = calendar.updated
@@ -212,49 +213,53 @@ def shared_documents(version: Version, now: datetime, parts: Callable[[str], Map
     whole = f"{version.number}:{version.digest}"  # a version never changes
     ended = _dated(latest_update(schedule.sessions + schedule.planned),  # all they list
                    calendar.listed.get(list_key()))
-
-    for path, content_type, render, headers in (  # what changes with any session; the longest
-            (links.EVENTS_JSON_PATH, JSON_TYPE, partial(json_api.events_bytes, members=members),
-             DESCRIBED),  # to render first, while another worker renders the next
-            ("/", HTML_TYPE, partial(html.agenda_page, items=parts("card")), ()),
-            ("/embed", HTML_TYPE, partial(html.embed_page, items=parts("embed")),
-             tuple(security("/embed", ANY_FRAMING))),
-            (links.AGENDA_CARD_PATH, PNG_TYPE, cards.agenda_card, ())):
-        yield Document(path, content_type, lambda r=render: r(schedule, now),
-                       _digest(whole, path, since), _dated(ended, since, updated), headers)
-    yield Document(links.EVENTS_SCHEMA_PATH, SCHEMA_TYPE,
-                   lambda: json_api.schema_bytes(schedule),
-                   _digest(calendar, "schema"), updated)
-    yield Document("/robots.txt", "text/plain; charset=utf-8", lambda: links.ROBOTS.format(
-        calendar.url(links.SITEMAP_PATH)).encode(), _digest(calendar.base_url, "robots"))
-    for name, content_type in STATIC_FILES.items():
-        yield Document(f"/static/{name}", content_type,
-                       lambda name=name: (STATIC_FOLDER / name).read_bytes(), _digest(name))
     known = ical.zone_changes(schedule)  # the time zones' changes, for every calendar
     # Each VTIMEZONE made once, for all the calendars of its window (a city of one session's).
     zones = cache(lambda window: vtimezone.from_window(*window, known.get(window[0])).to_ical())
     made = (events, prints, zones, latest_update(schedule.sessions, now) or feeds.NO_DATE, sizes)
-    yield from _filtered(version, now, None, None, schedule.sessions, *made)
-    for series in schedule.series:
-        chosen = tuple(s for s in schedule.sessions if s.series.id == series.id)
-        yield from _filtered(version, now, series.id, None, chosen, *made)
-    for series_id, title in version.history.gone_series.items():  # their feeds stay, empty
-        yield from _filtered(version, now, series_id, None, (), *made, title)
-    by_city: dict[str, list[Session]] = {}
-    for session in schedule.sessions:
-        by_city.setdefault(session.city, []).append(session)
-    # A slug is one city's (check sees to it); a city's spelling now, over one gone from it.
-    named = {links.city_slug(c): c for c in (*version.history.gone_cities, *sorted(by_city))}
-    for city in named.values():
-        yield from _filtered(version, now, None, city, tuple(by_city.get(city, ())), *made)
-    for session in schedule.sessions:  # the .ics of a dated session, made of its VEVENT
-        if session.is_dated:
-            path = links.session_path(session, ".ics")
-            yield Document(
-                path, ICAL_TYPE,
-                lambda s=session: ical.session_bytes(schedule, s, events.get(s.id), zones),
-                prints[session.id], _dated(session.updated, updated),
-                (("Content-Disposition", "attachment"),))  # named after the URL, as browsers do
+
+    def of_schedule() -> Iterator[Document]:
+        for path, content_type, render, headers in (  # the longest to render first, while
+                (links.EVENTS_JSON_PATH, JSON_TYPE,  # another worker renders the next
+                 partial(json_api.events_bytes, members=members), DESCRIBED),
+                ("/", HTML_TYPE, partial(html.agenda_page, items=parts("card")), ()),
+                ("/embed", HTML_TYPE, partial(html.embed_page, items=parts("embed")),
+                 tuple(security("/embed", ANY_FRAMING))),
+                (links.AGENDA_CARD_PATH, PNG_TYPE, cards.agenda_card, ())):
+            yield Document(path, content_type, lambda r=render: r(schedule, now),
+                           _digest(whole, path, since), _dated(ended, since, updated), headers)
+        yield Document(links.EVENTS_SCHEMA_PATH, SCHEMA_TYPE,
+                       lambda: json_api.schema_bytes(schedule),
+                       _digest(calendar, "schema"), updated)
+        yield Document("/robots.txt", "text/plain; charset=utf-8", lambda: links.ROBOTS.format(
+            calendar.url(links.SITEMAP_PATH)).encode(), _digest(calendar.base_url, "robots"))
+        for name, content_type in STATIC_FILES.items():
+            yield Document(f"/static/{name}", content_type,
+                           lambda name=name: (STATIC_FOLDER / name).read_bytes(), _digest(name))
+        yield from _filtered(version, now, None, None, schedule.sessions, *made)
+        for series in schedule.series:
+            chosen = tuple(s for s in schedule.sessions if s.series.id == series.id)
+            yield from _filtered(version, now, series.id, None, chosen, *made)
+        for series_id, title in version.history.gone_series.items():  # their feeds stay, empty
+            yield from _filtered(version, now, series_id, None, (), *made, title)
+
+    def of_cities() -> Iterator[Document]:
+        by_city: dict[str, list[Session]] = {}
+        for session in schedule.sessions:
+            by_city.setdefault(session.city, []).append(session)
+        # A slug is one city's (check sees to it); a city's spelling now, over one gone from it.
+        named = {links.city_slug(c): c for c in (*version.history.gone_cities, *sorted(by_city))}
+        for city in named.values():
+            yield from _filtered(version, now, None, city, tuple(by_city.get(city, ())), *made)
+        for session in schedule.sessions:  # the .ics of a dated session, made of its VEVENT
+            if session.is_dated:
+                path = links.session_path(session, ".ics")
+                yield Document(
+                    path, ICAL_TYPE,
+                    lambda s=session: ical.session_bytes(schedule, s, events.get(s.id), zones),
+                    prints[session.id], _dated(session.updated, updated),
+                    (("Content-Disposition", "attachment"),))  # browsers name it after the URL
+    return of_schedule(), of_cities()
 
 
 def _filtered(version: Version, now: datetime, series_id: str | None, city: str | None,
@@ -486,10 +491,14 @@ def _render_slice(indexes: range) -> list[Entry]:
     return [render_one(todo[i], folder) for i in indexes]
 
 
-def _render_all(todo: list[Document], folder: Path, workers: int) -> list[Entry]:
-    """Render `todo` into `folder`, on `workers` processes when there is enough to do."""
+@contextlib.contextmanager
+def _rendering(todo: list[Document], folder: Path, workers: int
+               ) -> Iterator[Callable[[], list[Entry]]]:
+    """Render `todo` into `folder`, on `workers` processes when there is enough to do, while the
+    caller goes on in the context; what it gives waits for their entries (or renders them)."""
     if workers <= 1 or len(todo) < PARALLEL_FROM:
-        return [render_one(d, folder) for d in todo]
+        yield lambda: [render_one(d, folder) for d in todo]
+        return
     # Small slices: the last ones, taken while the other workers end theirs, keep all busy.
     size = max(1, len(todo) // (workers * 32))
     slices = [range(i, min(i + size, len(todo))) for i in range(0, len(todo), size)]
@@ -498,12 +507,15 @@ def _render_all(todo: list[Document], folder: Path, workers: int) -> list[Entry]
     pool = context.Pool(workers, initializer=_receive, initargs=(todo, folder, started))
     try:
         parts = pool.map_async(_render_slice, slices, chunksize=1)  # handed over at once
-        while not parts.ready():  # but the slice it held never comes: not waited for ever
-            if started.value > workers:
-                raise SiteError(_("a build worker was killed (out of memory?)"))
-            parts.wait(0.5)
-        pool.close()  # the workers end when they have nothing more to do
-        return [e for part in parts.get() for e in part]
+
+        def entries() -> list[Entry]:
+            while not parts.ready():  # but the slice it held never comes: not waited for ever
+                if started.value > workers:
+                    raise SiteError(_("a build worker was killed (out of memory?)"))
+                parts.wait(0.5)
+            pool.close()  # the workers end when they have nothing more to do
+            return [e for part in parts.get() for e in part]
+        yield entries
     finally:
         pool.terminate()
         pool.join()
@@ -594,14 +606,21 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
         now = since or min(now, feeds.NO_DATE)  # the period's documents are those of its start
         reused, todo = _sort_out(session_documents(version, now, prints), since, previous)
         _clear(temporary, previous, [links.SITEMAP_PATH, *(d.path for d in todo)])
-        entries = _render_all(todo, temporary, workers)
+        with _rendering(todo, temporary, workers) as rendered:
+            entries = rendered()
         made = [(e, temporary) for e in entries + reused]
         of_sessions = partial(_Files, made, f"{links.SESSIONS_FOLDER}/")  # the cards: sizes
         parts = (partial(_Files, made, f"{PARTS}sessions/", ".json"), prints, of_sessions(".json"),
                  {key: size for key, (_, size) in of_sessions(".png").files.items()})
-        more, todo = _sort_out(shared_documents(version, now, *parts), since, previous)
+        first, then = shared_documents(version, now, *parts)
+        more, todo = _sort_out(first, since, previous)
         _clear(temporary, previous, [d.path for d in todo])
-        entries += _render_all(todo, temporary, workers)
+        with _rendering(todo, temporary, workers) as rendered:  # while the others are sorted out
+            others, todo = _sort_out(then, since, previous)  # (in folders of their own)
+            _clear(temporary, previous, [d.path for d in todo])
+            with _rendering(todo, temporary, workers) as rest:
+                entries += rest() + rendered()
+        more += others
         entries = _shared(reused + more + [_redated(e, previous, since, temporary)
                                            for e in entries])
         entries.append(_redated(render_one(_sitemap(version.schedule, entries), temporary),
