@@ -236,9 +236,8 @@ def _offer(session: Session, start: datetime, past: bool) -> dict[str, Any] | No
     return offer
 
 
-def event_jsonld(
-    calendar: CalendarInfo, session: Session, past: bool = False, image: CardImage | None = None
-) -> dict[str, Any] | None:
+def event_jsonld(calendar: CalendarInfo, session: Session, past: bool = False,
+                 image: CardImage | None = None) -> dict[str, Any] | None:
     """schema.org Event for an online event, as Google documents it; None when undated."""
     if session.start is None or session.end is None:
         return None  # Google requires startDate: no date, no structured data
@@ -272,9 +271,8 @@ def event_jsonld(
     return {key: value for key, value in data.items() if value}  # no empty string or list
 
 
-def session_page(
-    schedule: Schedule, session: Session, now: datetime, ics: str | None = None
-) -> bytes:
+def session_page(schedule: Schedule, session: Session, now: datetime,
+                 ics: str | None = None) -> bytes:
     """GET /events/<id>: one session, add-to-calendar links and JSON-LD; `ics`: a personal
     page's own .ics, and no JSON-LD (its video link is one person's: machines read the public)."""
     calendar = schedule.calendar
