@@ -18,7 +18,7 @@ from babel.numbers import get_territory_currencies
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from agenda.model import CalendarInfo, Planned, Schedule, Series, Session, Status
+from agenda.model import CalendarInfo, Planned, Schedule, Series, Session, Status, iso
 from agenda.render import links, wording
 from agenda.render.cards import CardImage, agenda_image, session_image
 
@@ -90,9 +90,8 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
         id=session.id, number=session.number, city=session.city, theme=session.title,
         path=links.session_path(session), url=links.page_url(calendar, session),
         label=wording.ordinal_label(session), title=wording.headline(session),
-        when=wording.when(session, calendar.language, past),
-        zone=wording.zone_label(session.start) if session.is_dated else "",
-        start_iso=session.start.isoformat() if session.start else None,
+        when=wording.when(session, calendar.language, past), zone=wording.zone_label(session.start),
+        start_iso=iso(session.start), end_iso=iso(session.end),
         duration=wording.duration(session.duration) if session.duration is not None else None,
         status=wording.shown_status(session, past),
         status_class=wording.status_class(session, past),
@@ -105,7 +104,6 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
         video=session.public_video_url, replay=session.replay_url,
         # Registration is open until the session ends, unless it is called off.
         register=None if past or session.is_cancelled else session.registration_url,
-        end_iso=session.end.isoformat() if session.end else None,
         history=tuple((links.REVISION_ANCHOR.format(r.sequence),
                        wording.change_line(session, r, calendar)) for r in session.logged)
         if any(not r.is_first for r in session.logged) else (),  # a change entry's link
@@ -264,7 +262,7 @@ def event_jsonld(calendar: CalendarInfo, session: Session, past: bool = False,
                       for p in people],
         "offers": _offer(session, session.start, past),
         "image": [image.url] if image is not None else None,
-        "previousStartDate": previous.isoformat() if previous else None,
+        "previousStartDate": iso(previous),
         "recordedIn": {"@type": "CreativeWork", "url": session.replay_url}
         if session.replay_url else None,
     }
