@@ -92,10 +92,6 @@ class Table:
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
 
-    def field(self, name: str) -> Field | None:
-        """The declaration of key `name`, or None when the table has no such key."""
-        return self.by_name.get(name)
-
 
 LEGACY = "Deprecated: derived from the published history; read only at first publication."
 

@@ -156,9 +156,8 @@ class _Table:
     """One TOML table read through its declaration in agenda.format; reports unknown keys.
     Reading a key the table does not declare, or as another kind, is a bug: it raises."""
 
-    def __init__(
-        self, builder: _Builder, data: Any, spec: Table, where: str, prefix: str = ""
-    ) -> None:
+    def __init__(self, builder: _Builder, data: Any, spec: Table, where: str,
+                 prefix: str = "") -> None:
         self.builder, self.spec, self.where, self.prefix = builder, spec, where, prefix
         self.used: set[str] = set()
         self.data: dict[str, Any] = data if isinstance(data, dict) else {}
@@ -195,9 +194,8 @@ class _Table:
             value = self._text_value(key, value, field.required, field.kind is Kind.MULTILINE)
         return value or field.default or ""
 
-    def _text_value(
-        self, key: str, value: Any, required: bool, multiline: bool = False
-    ) -> str | None:
+    def _text_value(self, key: str, value: Any, required: bool,
+                    multiline: bool = False) -> str | None:
         """The text stripped, or None after reporting why it cannot be published."""
         if not isinstance(value, str):
             self.problem(key, _("must be a string, not {kind}", kind=_kind(value)))
@@ -329,9 +327,8 @@ class _Table:
             self.problem(key, refusal)
         return value if isinstance(value, list) else []
 
-    def wall_clock(
-        self, key: str, zone: ZoneInfo | None, day: datetime | None = None
-    ) -> datetime | None:
+    def wall_clock(self, key: str, zone: ZoneInfo | None,
+                   day: datetime | None = None) -> datetime | None:
         """A TOML local date-time as wall-clock time in `zone`; with `day`, a time alone on it."""
         value = self.get(key, Kind.LOCAL_DATETIME, Kind.END)
         if value is None:
@@ -540,9 +537,8 @@ class _Builder:
                 found[series.id] = series
         return found
 
-    def sessions(
-        self, raws: Iterable[Any], series: dict[str, Series], zone: ZoneInfo | None
-    ) -> tuple[Session, ...]:
+    def sessions(self, raws: Iterable[Any], series: dict[str, Series],
+                 zone: ZoneInfo | None) -> tuple[Session, ...]:
         """The sessions of the [[sessions]] tables `raws`."""
         built: dict[str, Session] = {}
         seen_numbers: dict[tuple[str, int], str] = {}
@@ -576,9 +572,8 @@ class _Builder:
             built[session.id] = session
         return tuple(built.values())
 
-    def session(
-        self, table: _Table, series: dict[str, Series], zone: ZoneInfo | None
-    ) -> Session | None:
+    def session(self, table: _Table, series: dict[str, Series],
+                zone: ZoneInfo | None) -> Session | None:
         before = len(self.problems)
         session_id = table.slug("id")
         series_id = table.text("series")

@@ -373,9 +373,8 @@ def refuse_older(published: Path, found: Version | None, mark: Mark | None) -> N
             "{path}: the published history is missing, while version {version} was published "
             "here on {time}; {ways_out}",
             path=published, version=mark.version, time=iso(mark.published), ways_out=ways_out))
-    if found.number < mark.version or (
-        found.number == mark.version and not found.digest.startswith(mark.digest)
-    ):
+    if found.number < mark.version or (found.number == mark.version
+                                       and not found.digest.startswith(mark.digest)):
         raise HistoryBehind(_(
             "{path}: the history (version {found}) is older than version {version} published "
             "here on {time} (restored from a backup or git?); {ways_out}",

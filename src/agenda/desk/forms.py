@@ -283,7 +283,7 @@ def problem_field(table: Table, path: str, kept: Mapping[str, list[int]] | None 
     dropped); else the input of the whole field, or "" when the table has no such field."""
     base, _dot, sub = path.partition(".")
     name, _bracket, index = base.partition("[")
-    field = table.field(name)
+    field = table.by_name.get(name)
     if field is None:
         return ""
     places = (kept or {}).get(name, [])
@@ -321,7 +321,7 @@ def _field_words(table: Table | None, path: str) -> str:
     words = []
     for part in path.split("."):
         name, _bracket, index = part.partition("[")
-        field = table.field(name) if table is not None else None
+        field = table.by_name.get(name) if table is not None else None
         if field is None or not field.label:
             return path
         index = index.rstrip("]")

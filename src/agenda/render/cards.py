@@ -95,14 +95,11 @@ def session_text(calendar: CalendarInfo, session: Session, past: bool) -> CardTe
         lines = () if undated == wording.shown_status(session, past) else (undated,)  # its badge
     former = wording.former_start(session, calendar.language)
     return CardText(
-        eyebrow=f"{session.series.title}{number}",
-        title=session.city,
-        lines=lines,
+        eyebrow=f"{session.series.title}{number}", title=session.city, lines=lines,
         note=f"Initialement prévue le {former}" if former else "",
         status=wording.shown_status(session, past),
         status_class=wording.status_class(session, past),
-        footer=calendar.host,
-        struck=session.is_cancelled,
+        footer=calendar.host, struck=session.is_cancelled,
     )
 
 
@@ -124,12 +121,8 @@ def agenda_text(schedule: Schedule, past: Collection[str]) -> CardText:
             f"{wording.zone_label(first.start)}",
         )
     return CardText(
-        eyebrow=" · ".join(clubs) or calendar.organizer.name,
-        title=calendar.name,
-        lines=lines,
-        status=status,
-        status_class="tentative" if status else "agenda",
-        footer=calendar.host,
+        eyebrow=" · ".join(clubs) or calendar.organizer.name, title=calendar.name, lines=lines,
+        status=status, status_class="tentative" if status else "agenda", footer=calendar.host,
     )
 
 

@@ -18,7 +18,7 @@ from babel.numbers import get_territory_currencies
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from agenda.model import CalendarInfo, Planned, Schedule, Series, Session, Status
+from agenda.model import CalendarInfo, Planned, Schedule, Series, Session, Status, iso
 from agenda.render import links, wording
 from agenda.render.cards import CardImage, agenda_image, session_image
 
@@ -87,17 +87,11 @@ class SessionView:
 def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
     moderator = session.moderator
     return SessionView(
-        id=session.id,
-        number=session.number,
-        city=session.city,
-        theme=session.title,
-        path=links.session_path(session),
-        url=links.page_url(calendar, session),
-        label=wording.ordinal_label(session),
-        title=wording.headline(session),
-        when=wording.when(session, calendar.language, past),
-        zone=wording.zone_label(session.start) if session.is_dated else "",
-        start_iso=session.start.isoformat() if session.start else None,
+        id=session.id, number=session.number, city=session.city, theme=session.title,
+        path=links.session_path(session), url=links.page_url(calendar, session),
+        label=wording.ordinal_label(session), title=wording.headline(session),
+        when=wording.when(session, calendar.language, past), zone=wording.zone_label(session.start),
+        start_iso=iso(session.start), end_iso=iso(session.end),
         duration=wording.duration(session.duration) if session.duration is not None else None,
         status=wording.shown_status(session, past),
         status_class=wording.status_class(session, past),
@@ -107,11 +101,9 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
         speakers=tuple(wording.person_line(p.name, p.role) for p in session.speakers),
         moderator=wording.person_line(moderator.name, moderator.role) if moderator else None,
         paragraphs=_paragraphs(session.description),
-        video=session.public_video_url,
-        replay=session.replay_url,
+        video=session.public_video_url, replay=session.replay_url,
         # Registration is open until the session ends, unless it is called off.
         register=None if past or session.is_cancelled else session.registration_url,
-        end_iso=session.end.isoformat() if session.end else None,
         history=tuple((links.REVISION_ANCHOR.format(r.sequence),
                        wording.change_line(session, r, calendar)) for r in session.logged)
         if any(not r.is_first for r in session.logged) else (),  # a change entry's link
@@ -122,18 +114,13 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
 def _planned_view(calendar: CalendarInfo, planned: Planned) -> SessionView:
     """A planned date, shown among upcoming sessions as « prévue », with no page of its own."""
     return SessionView(
-        id=f"prevue-{planned.series.id}-{planned.number}",
-        number=planned.number,
-        city="à annoncer",
-        label=f"{planned.series.title} n° {planned.number}",
+        id=f"prevue-{planned.series.id}-{planned.number}", number=planned.number,
+        city="à annoncer", label=f"{planned.series.title} n° {planned.number}",
         title=f"{wording.PLANNED_LABEL} : {wording.planned_headline(planned)}",
-        when=wording.when(planned, calendar.language),
-        zone=wording.zone_label(planned.start),
-        start_iso=planned.start.isoformat(),
-        end_iso=planned.end.isoformat(),
+        when=wording.when(planned, calendar.language), zone=wording.zone_label(planned.start),
+        start_iso=planned.start.isoformat(), end_iso=planned.end.isoformat(),
         duration=wording.duration(planned.end - planned.start),
-        status=wording.PLANNED_LABEL,
-        status_class="planned",
+        status=wording.PLANNED_LABEL, status_class="planned",
     )
 
 
@@ -221,9 +208,7 @@ def agenda_page(schedule: Schedule, now: datetime, items: Mapping[str, bytes] | 
     session's card from `items` if there (see `list_items`)."""
     past, upcoming, done, planned = _split(schedule, now)
     return _render(
-        "agenda.html",
-        **_site(schedule.calendar),
-        image=agenda_image(schedule, past),
+        "agenda.html", **_site(schedule.calendar), image=agenda_image(schedule, past),
         upcoming=_groups(schedule, upcoming, past, planned, items),
         past=_groups(schedule, done, past, (), items),
         subscribe=links.subscribe_urls(schedule.calendar),
@@ -249,9 +234,8 @@ def _offer(session: Session, start: datetime, past: bool) -> dict[str, Any] | No
     return offer
 
 
-def event_jsonld(
-    calendar: CalendarInfo, session: Session, past: bool = False, image: CardImage | None = None
-) -> dict[str, Any] | None:
+def event_jsonld(calendar: CalendarInfo, session: Session, past: bool = False,
+                 image: CardImage | None = None) -> dict[str, Any] | None:
     """schema.org Event for an online event, as Google documents it; None when undated."""
     if session.start is None or session.end is None:
         return None  # Google requires startDate: no date, no structured data
@@ -278,16 +262,15 @@ def event_jsonld(
                       for p in people],
         "offers": _offer(session, session.start, past),
         "image": [image.url] if image is not None else None,
-        "previousStartDate": previous.isoformat() if previous else None,
+        "previousStartDate": iso(previous),
         "recordedIn": {"@type": "CreativeWork", "url": session.replay_url}
         if session.replay_url else None,
     }
     return {key: value for key, value in data.items() if value}  # no empty string or list
 
 
-def session_page(
-    schedule: Schedule, session: Session, now: datetime, ics: str | None = None
-) -> bytes:
+def session_page(schedule: Schedule, session: Session, now: datetime,
+                 ics: str | None = None) -> bytes:
     """GET /events/<id>: one session, add-to-calendar links and JSON-LD; `ics`: a personal
     page's own .ics, and no JSON-LD (its video link is one person's: machines read the public)."""
     calendar = schedule.calendar
@@ -295,14 +278,10 @@ def session_page(
     image = session_image(calendar, session, past)
     jsonld = event_jsonld(calendar, session, past=past, image=image) if ics is None else None
     return _render(
-        "session.html",
-        **_site(calendar),
-        s=_view(calendar, session, past),
-        series=session.series,
-        series_paragraphs=_paragraphs(session.series.description),
+        "session.html", **_site(calendar), s=_view(calendar, session, past),
+        series=session.series, series_paragraphs=_paragraphs(session.series.description),
         contacts=schedule.contacts_for(session),
-        summary=wording.session_summary(session, calendar.language, past),
-        image=image,
+        summary=wording.session_summary(session, calendar.language, past), image=image,
         add=links.add_to_calendar(calendar, session, past),
         ics_path=(ics or links.session_path(session, ".ics")) if session.is_dated else None,
         jsonld=script_json(jsonld) if jsonld is not None else None,

@@ -61,8 +61,7 @@ def _event(calendar: CalendarInfo, item: Session | Planned, **properties: object
     shared = {"dtstamp": stamp, "last-modified": stamp, "sequence": item.sequence,
               "dtstart": item.start, "dtend": item.end,
               "organizer": vCalAddress(address, params={"CN": vText(organizer.name)}),
-              "categories": categories,
-              "class": "PUBLIC"}
+              "categories": categories, "class": "PUBLIC"}
     event = Event()
     for name, value in {**shared, **properties}.items():
         event.add(name, _Text(value) if type(value) is str else value)  # not vCalAddress

@@ -25,10 +25,7 @@ OF_PLACE = (("Le ", "du "), ("Les ", "des "), ("Îles ", "des îles "), ("Île "
 # French spacing: a line never starts with « : ; ! ? » – » nor ends with « « » or « n° ».
 FRENCH_SPACES = re.compile(r" (?=[:;!?»–])|(?<=«) |(?<=n°) (?=\d)")
 STATUS_LABELS = {  # the desk's choices; what readers see is shown_status's
-    Status.CONFIRMED: "Confirmé",
-    Status.TENTATIVE: "À confirmer",
-    Status.CANCELLED: "Annulé",
-}
+    Status.CONFIRMED: "Confirmé", Status.TENTATIVE: "À confirmer", Status.CANCELLED: "Annulé"}
 # What every title of a session starts with when it is off or not confirmed (off_label).
 OFF_LABELS = {Status.CANCELLED: "Annulé", Status.TENTATIVE: "Non confirmé"}
 RESCHEDULED_LABEL = "Reporté"
