@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
+import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
 from agenda.errors import ScheduleError
-from agenda.loader import load_schedule
+from agenda.loader import load_schedule, parse_bytes
+from agenda.model import Schedule
 from tests.conftest import SHIPPED
 from tests.test_properties_schedule import SPECIAL, hang_guard, refused_or_served
 
@@ -63,3 +66,41 @@ def test_mutated_shipped_file_raises_only_schedule_error(mutant: bytes) -> None:
     event("loaded")
     # Accepted: then every route must work, as `agenda check` promised.
     assert refused_or_served(mutant.decode("utf-8"))
+
+
+def _read(raw: bytes, known: Any = None) -> Any:
+    """The schedule of `raw` (read reusing the sessions of `known`, as read), or its problems."""
+    try:
+        return parse_bytes(raw, "sessions.toml", known.parsed) if known else \
+            parse_bytes(raw, "sessions.toml")
+    except ScheduleError as error:
+        return [str(p) for p in error.problems]
+
+
+@given(mutants())
+def test_reading_an_edit_reusing_the_previous_sessions_reads_it_as_anew(mutant: bytes) -> None:
+    """A publication reads the new text reusing the sessions of the version before (what did
+    not change): whatever the edit, the very schedule, or the very problems, of a first read."""
+    with hang_guard():
+        alone, reusing = _read(mutant), _read(mutant, _read(ORIGINAL))
+    assert reusing == alone
+    if isinstance(alone, Schedule):  # to the last field (== leaves a few out)
+        assert repr(reusing.sessions) == repr(alone.sessions)
+
+
+@pytest.mark.parametrize("edit", [
+    (b'timezone = "Europe/Paris"', b'timezone = "America/Martinique"'),
+    (b'name = "Eva Pilat"', b'name = "Eva Pilate"'),
+    (b'id = "tour-des-villes"', b'id = "tour-des-villes-2"'),
+    (b'language = "fr"', b'language = "fr-CA"'),
+])
+def test_a_session_is_read_again_when_what_it_is_read_with_changed(edit: tuple[bytes, bytes]
+                                                                    ) -> None:
+    """The calendar's zone, a contact, a series: each session table is the same text, but its
+    session is another (its start, its contacts, its series), or the file is refused."""
+    assert ORIGINAL.count(edit[0]) == 1
+    edited = ORIGINAL.replace(*edit)
+    assert _read(edited, _read(ORIGINAL)) == _read(edited)
+    first, again = _read(ORIGINAL), _read(edited, _read(ORIGINAL))
+    if isinstance(again, Schedule):
+        assert not any(a is b for a, b in zip(first.sessions, again.sessions, strict=True))

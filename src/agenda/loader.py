@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import difflib
 import functools
+import hashlib
 import os
 import re
 import stat
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -96,14 +97,16 @@ def _refused(source: str, message: str) -> ScheduleError:
     return ScheduleError([Problem(source, "", "", message)])
 
 
-def parse_bytes(raw: bytes, source: str = "<schedule>") -> Schedule:
-    """Validate the bytes of a schedule file; `source` names it in messages."""
+def parse_bytes(raw: bytes, source: str = "<schedule>", known: Mapping[bytes, Session] = {}
+                ) -> Schedule:
+    """Validate the bytes of a schedule file; `source` names it in messages. A session read the
+    same (same table, same rest of the file) as in a schedule's `parsed` (`known`) is that one."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         message = _("not UTF-8 text (byte {byte}); save the file as UTF-8", byte=exc.start)
         raise _refused(source, message) from None
-    return parse_schedule(text, source)
+    return parse_schedule(text, source, known)
 
 
 def nonblocking(name: str, flags: int) -> int:
@@ -134,7 +137,8 @@ def read_schedule_file(path: Path, source: str) -> bytes:
     return raw
 
 
-def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
+def parse_schedule(text: str, source: str = "<schedule>", known: Mapping[bytes, Session] = {}
+                   ) -> Schedule:
     """Validate TOML text as a schedule; `source` names it in messages, syntax errors included."""
     # Some Windows editors start UTF-8 files with a byte order mark; TOML does not allow it.
     text = text.removeprefix(BOM)
@@ -149,7 +153,7 @@ def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
         message = _("a number has too many digits (at most 4,300)") if isinstance(exc, ValueError) \
             else _("values are nested too deeply (lists or tables within each other)")
         raise _refused(source, message) from None
-    return _Builder(source).build(data)
+    return _Builder(source, known).build(data)
 
 
 class _Table:
@@ -405,8 +409,8 @@ class _Table:
 class _Builder:
     """Turns the parsed TOML document into a Schedule, collecting problems as it goes."""
 
-    def __init__(self, source: str) -> None:
-        self.source = source
+    def __init__(self, source: str, known: Mapping[bytes, Session]) -> None:
+        self.source, self.known, self.parsed = source, known, dict[bytes, Session]()
         self.problems: list[Problem] = []
         self.contacts: dict[str, Contact] = {}  # the [[contacts]] by name, for the sessions
         self.city_slug = functools.cache(city_slug)  # a cache of this parse only, as the next
@@ -431,12 +435,15 @@ class _Builder:
         contacts = tuple(self.contact(raw, i) for i, raw in enumerate(listed("contacts"), 1))
         self.contacts = {c.name: c for c in contacts}
         series = self.all_series(listed("series"), zone)
+        # What a session is read with, but its table: a session read again if any of it changed.
+        self.context = hashlib.sha256(repr({k: v for k, v in data.items() if k != "sessions"}
+                                           ).encode()).digest()
         sessions = self.sessions(listed("sessions"), series, zone)
         top.finish()
         if self.problems or calendar is None:
             raise ScheduleError(self.problems)
         return Schedule(calendar=calendar, series=tuple(series.values()), sessions=sessions,
-                        contacts=contacts, source=self.source)
+                        contacts=contacts, source=self.source, parsed=self.parsed)
 
     def calendar(self, raw: Any) -> CalendarInfo | None:
         """The [calendar] table; None when it is missing or a value it needs is refused."""
@@ -545,9 +552,12 @@ class _Builder:
         cities: dict[str, str] = {}  # slug: the first spelling met
         for position, raw in enumerate(raws, 1):
             where = _where(_("session '{id}'"), _("session #{number} (no id)"), raw, position)
-            session = self.session(_Table(self, raw, SESSION, where), series, zone)
+            text = hashlib.sha256(self.context + repr(raw).encode()).digest()  # (tomli's values)
+            session = self.known.get(text) or self.session(_Table(self, raw, SESSION, where),
+                                                           series, zone)
             if session is None:
                 continue
+            self.parsed[text] = session
             if session.id in built:
                 message = _("'{id}' is used by another session; ids must be unique", id=session.id)
                 self.problem(where, "id", message)

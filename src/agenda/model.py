@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
@@ -256,6 +256,9 @@ class Schedule:
     contacts: tuple[Contact, ...] = ()
     source: str = field(default="", compare=False)  # where it was read: for messages only
     planned: tuple[Planned, ...] = ()
+    # Each session as read (before its history), by a digest of its table and of the rest of the
+    # file: what reading the next text of the file reuses (loader.parse_bytes's `known`).
+    parsed: Mapping[bytes, Session] = field(default_factory=dict, compare=False, repr=False)
     # Made from `sessions` by each schedule, replace()'s too: never shared with another.
     _by_id: dict[str, Session] = field(init=False, compare=False, repr=False)
 

@@ -111,7 +111,7 @@ def next_version(current: Version | None, raw: bytes, source: str, now: datetime
         version = first_version(raw, source)
         return version, [SessionChange(key, (_("new session"),), None, entry.sequence)
                          for key, entry in version.history.sessions.items()]
-    schedule = parse_bytes(raw, source)
+    schedule = parse_bytes(raw, source, current.schedule.parsed)  # what did not change, reused
     history, changes = revise(current.history, current.schedule, schedule, now, withdraw,
                               correction, editor)
     if raw != current.raw and current.raw.startswith(raw) and not (withdraw or editor):
