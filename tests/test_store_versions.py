@@ -246,6 +246,26 @@ def test_the_version_known_is_reused_when_the_file_holds_it(
     assert published.read_version(tmp_path / "nothing.json", str(path), known) is None
 
 
+def test_a_version_published_is_not_decoded_again_while_its_very_file_is_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next publication starts from the version it wrote (0.2 s of JSON at 10,000 sessions
+    not decoded again), but only while the file is those very bytes: another process's, read."""
+    path = copy_folder(SEVERAL, tmp_path)
+    target = published_path(path)
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    mine = published.publish(path, target, now).version
+    decoded = published.from_json
+    monkeypatch.setattr(published, "from_json", lambda *_: pytest.fail("decoded again"))
+    assert published.read_version(target, str(path), mine) is mine
+    monkeypatch.setattr(published, "from_json", decoded)
+    path.write_bytes(path.read_bytes() + b"# fin\n")  # published by another process
+    theirs = published.publish(path, target, now, known=first_version(
+        path.read_bytes(), str(path))).version
+    found = published.read_version(target, str(path), mine)
+    assert found is not mine and found is not None and found.number == theirs.number == 2
+
+
 def test_a_process_starts_from_the_published_version_not_the_file(tmp_path: Path) -> None:
     path = copy_folder(SEVERAL, tmp_path)
     before = VersionStore(path, watch=False, settle=0).current()
