@@ -19,8 +19,9 @@ import lxml.html
 import pytest
 import recurring_ical_events
 
+from agenda import history
 from agenda.errors import ScheduleError
-from agenda.published import Version, first_version, next_version
+from agenda.published import Version, first_version, make_version, next_version
 from agenda.render import feeds, html, ical, json_api
 from tests.conftest import MINIMAL
 
@@ -364,3 +365,45 @@ def test_news_announced_with_its_session_is_one_entry(before: str) -> None:
     # A change after the announcement is news: the feed has it too, and the JSON says so.
     assert len(nantes_items(later)) == 2
     assert nantes_news(later) == [["rescheduled"]]
+
+
+SEVERAL_TEXT = (Path(__file__).parent / "fixtures" / "several_sessions.toml").read_bytes()
+
+
+@pytest.mark.parametrize("edits", [
+    [(b"Le jour o\xc3\xb9 l\xe2\x80\x99on avance", b"Le jour o\xc3\xb9 l\xe2\x80\x99on recule")],
+    [(b"start = 2021-10-31T09:00:00", b"start = 2021-10-31T08:00:00"),
+     (b"on recule l\xe2\x80\x99heure", b"on recule d\xe2\x80\x99une heure")],
+    [(b'title = "Une s\xc3\xa9ance annul\xc3\xa9e"', b'title = "Une autre s\xc3\xa9ance"'),
+     (b'city = "Tours"', b'city = "Blois"')],
+    [(b'timezone = "Europe/Paris"', b'timezone = "Europe/Brussels"')],
+])
+def test_a_version_reusing_the_sessions_of_the_one_before_is_the_version_made_anew(
+    edits: list[tuple[bytes, bytes]],
+) -> None:
+    """A publication reuses the sessions the version before read and revised alike (their
+    derived fields, times in the calendar's zone): the very schedule made from the text and
+    history alone, as any process reading the published file makes it."""
+    version = first_version(SEVERAL_TEXT, "several.toml")
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    for number, (old, new) in enumerate(edits):
+        assert old in version.raw
+        version, _ = next_version(version, version.raw.replace(old, new, 1), "several.toml",
+                                  now + timedelta(days=number))
+        alone = make_version(version.raw, version.history, "several.toml")
+        assert version.schedule == alone.schedule
+        assert repr(version.schedule.sessions) == repr(alone.schedule.sessions)  # every field
+
+
+def test_sessions_read_alike_but_revised_anew_are_not_reused(monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    """A release whose fingerprints differ revises every session of the same text: each shows
+    its new SEQUENCE and revision, not the version before's."""
+    first = first_version(SEVERAL_TEXT, "several.toml")
+    digest = history.fingerprint
+    monkeypatch.setattr(history, "fingerprint", lambda view: "autre " + digest(view))
+    version, changes = next_version(first, first.raw + b"# fin\n", "several.toml",
+                                    datetime(2030, 1, 1, tzinfo=UTC))
+    assert changes and all(s.sequence > 0 for s in version.schedule.sessions if s.is_dated)
+    alone = make_version(version.raw, version.history, "several.toml")
+    assert repr(version.schedule.sessions) == repr(alone.schedule.sessions)

@@ -382,14 +382,21 @@ def _detail(name: str, before: Session | None, after: Session) -> str:
     return f"status {before.status.value} → {after.status.value}" if name == "status" else name
 
 
-def apply(schedule: Schedule, history: History) -> Schedule:
-    """The schedule with its derived revision fields: UID, SEQUENCE, times, change log, plans."""
+def apply(schedule: Schedule, history: History, previous: Schedule | None = None) -> Schedule:
+    """The schedule with its derived revision fields: UID, SEQUENCE, times, change log, plans.
+    A session read (loader's `parsed`) and revised as in `previous` is the one it holds."""
     zone = schedule.calendar.timezone
     sessions = []
+    read = {s.id: s for s in previous.parsed.values()} if previous else {}
     for session in schedule.sessions:
         entry = history.sessions.get(session.id)
         if entry is None:  # not in this history yet: read_version's new_text (stricter rules)
             sessions.append(session)
+            continue
+        if read.get(session.id) is session and (done := previous.session(session.id)) and (
+                done.uid, done.sequence, done.revisions, done.due) == (  # instants, any zone
+                entry.uid, entry.sequence, entry.revisions, entry.due):
+            sessions.append(done)
             continue
         revisions = tuple(_in_zone(r, zone) for r in entry.revisions)
         original = next((r.previous_start for r in revisions  # where it was first planned

@@ -80,13 +80,13 @@ class Version:
         return f"version {self.number} ({self.digest[:12]})"
 
 
-def make_version(raw: bytes, history: History, source: str,
-                 schedule: Schedule | None = None) -> Version:
-    """The version serving `raw` (`schedule` if already parsed) with `history`; raises
-    ScheduleError if the text is invalid."""
+def make_version(raw: bytes, history: History, source: str, schedule: Schedule | None = None,
+                 previous: Schedule | None = None) -> Version:
+    """The version serving `raw` (`schedule` if already parsed) with `history`, after the one of
+    `previous` if any (history.apply); raises ScheduleError if the text is invalid."""
     schedule = schedule if schedule is not None else parse_bytes(raw, source)
     return Version(number=history.version, published=history.published, digest=digest_of(raw),
-                   raw=raw, schedule=apply(schedule, history), history=history)
+                   raw=raw, schedule=apply(schedule, history, previous), history=history)
 
 
 def moved(version: Version, now: datetime) -> bool:
@@ -122,7 +122,7 @@ def next_version(current: Version | None, raw: bytes, source: str, now: datetime
             "the file is the first {size} of the {published} bytes of the published version: a "
             "save in progress or a cut copy, not published. If you removed the end on purpose, "
             "end the file with a comment line", size=len(raw), published=len(current.raw)))])
-    return make_version(raw, history, source, schedule), changes
+    return make_version(raw, history, source, schedule, current.schedule), changes
 
 
 def _present(**items: Any) -> dict[str, Any]:
