@@ -47,8 +47,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         config["AGENDA_DATA"], published=config["AGENDA_PUBLISHED"],
         settle=config["AGENDA_SETTLE"], watch=config["AGENDA_WATCH"],
         autopublish=config["AGENDA_AUTOPUBLISH"], site_root=config["AGENDA_SITE"],
-        moment=lambda: fixed_moment(config["AGENDA_NOW"] or datetime.now(UTC)),
-    )
+        moment=lambda: fixed_moment(config["AGENDA_NOW"] or datetime.now(UTC)))
     for blueprint in (health.bp, personal.bp, serve.bp):
         app.register_blueprint(blueprint)
     errors.register(app)

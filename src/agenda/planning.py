@@ -73,8 +73,7 @@ def occurrences(rhythm: Rhythm) -> list[tuple[int, datetime, datetime]]:
     zone = rhythm.first.tzinfo  # the calendar's ZoneInfo (the loader's combine)
     return [
         (number, datetime.combine(day, rhythm.start, zone), datetime.combine(day, rhythm.end, zone))
-        for number, day in enumerate((d.date() for d in _rule(rhythm)[:MOST_OCCURRENCES]), 1)
-    ]
+        for number, day in enumerate((d.date() for d in _rule(rhythm)[:MOST_OCCURRENCES]), 1)]
 
 
 def open_occurrences(series: Series, sessions: tuple[Session, ...]

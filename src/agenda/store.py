@@ -227,8 +227,7 @@ class VersionStore:
             # removed by hand (taken for a cache?): nginx answers 404 meanwhile.
             damaged = None if (site.folder / builder.MANIFEST).exists() else site
         target = builder.folder_name(version, now)
-        if self._failed is not None and self._failed[0] == target \
-                and time.monotonic() < self._failed[1]:
+        if self._failed and self._failed[0] == target and time.monotonic() < self._failed[1]:
             return  # that build failed: tried again later, not at every request of every worker
         try:
             self._site = ensure_site(self.site_root, version, now, site, damaged,

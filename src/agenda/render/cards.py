@@ -99,8 +99,7 @@ def session_text(calendar: CalendarInfo, session: Session, past: bool) -> CardTe
         note=f"Initialement prévue le {former}" if former else "",
         status=wording.shown_status(session, past),
         status_class=wording.status_class(session, past),
-        footer=calendar.host, struck=session.is_cancelled,
-    )
+        footer=calendar.host, struck=session.is_cancelled)
 
 
 def agenda_text(schedule: Schedule, past: Collection[str]) -> CardText:
@@ -118,12 +117,10 @@ def agenda_text(schedule: Schedule, past: Collection[str]) -> CardText:
             + (f"n° {first.number}, {first.city}" if first.number is not None else first.city),
             f"{wording.long_date(first.start, calendar.language)}, "
             f"{wording.clock_time(first.start, calendar.language)}, "
-            f"{wording.zone_label(first.start)}",
-        )
+            f"{wording.zone_label(first.start)}")
     return CardText(
         eyebrow=" · ".join(clubs) or calendar.organizer.name, title=calendar.name, lines=lines,
-        status=status, status_class="tentative" if status else "agenda", footer=calendar.host,
-    )
+        status=status, status_class="tentative" if status else "agenda", footer=calendar.host)
 
 
 def session_image(calendar: CalendarInfo, session: Session, past: bool) -> CardImage:

@@ -107,8 +107,7 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
         history=tuple((links.REVISION_ANCHOR.format(r.sequence),
                        wording.change_line(session, r, calendar)) for r in session.logged)
         if any(not r.is_first for r in session.logged) else (),  # a change entry's link
-        moved=wording.moved_word(session),
-    )
+        moved=wording.moved_word(session))
 
 
 def _planned_view(calendar: CalendarInfo, planned: Planned) -> SessionView:
@@ -120,8 +119,7 @@ def _planned_view(calendar: CalendarInfo, planned: Planned) -> SessionView:
         when=wording.when(planned, calendar.language), zone=wording.zone_label(planned.start),
         start_iso=planned.start.isoformat(), end_iso=planned.end.isoformat(),
         duration=wording.duration(planned.end - planned.start),
-        status=wording.PLANNED_LABEL, status_class="planned",
-    )
+        status=wording.PLANNED_LABEL, status_class="planned")
 
 
 def _paragraphs(text: str) -> tuple[str, ...]:
@@ -211,8 +209,7 @@ def agenda_page(schedule: Schedule, now: datetime, items: Mapping[str, bytes] | 
         "agenda.html", **_site(schedule.calendar), image=agenda_image(schedule, past),
         upcoming=_groups(schedule, upcoming, past, planned, items),
         past=_groups(schedule, done, past, (), items),
-        subscribe=links.subscribe_urls(schedule.calendar),
-    )
+        subscribe=links.subscribe_urls(schedule.calendar))
 
 
 def _offer(session: Session, start: datetime, past: bool) -> dict[str, Any] | None:
@@ -284,8 +281,7 @@ def session_page(schedule: Schedule, session: Session, now: datetime,
         summary=wording.session_summary(session, calendar.language, past), image=image,
         add=links.add_to_calendar(calendar, session, past),
         ics_path=(ics or links.session_path(session, ".ics")) if session.is_dated else None,
-        jsonld=script_json(jsonld) if jsonld is not None else None,
-    )
+        jsonld=script_json(jsonld) if jsonld is not None else None)
 
 
 def embed_page(schedule: Schedule, now: datetime, items: Mapping[str, bytes] | None = None

@@ -37,8 +37,7 @@ def description(calendar: CalendarInfo, session: Session) -> str:
         f"Séance {wording.moved_word(session)} (initialement prévue le {former}).",
         session.title,
         "\n".join(f"{label} : {line}" for label, line in wording.people(session)),
-        session.description,
-    )
+        session.description)
     lines = [f"{paragraph}\n" for paragraph in paragraphs if paragraph]  # then a blank line
     if session.public_video_url:
         lines.append(f"Visioconférence : {session.public_video_url}")
@@ -79,8 +78,7 @@ def build_event(calendar: CalendarInfo, session: Session) -> Event:
         location="Visioconférence" + (f" : {video}" if video else "" if off
                                       else " (lien communiqué aux inscrits)"),
         # A cancelled session no longer blocks the subscriber's time.
-        transp="TRANSPARENT" if session.is_cancelled else "OPAQUE",
-    )
+        transp="TRANSPARENT" if session.is_cancelled else "OPAQUE")
     # When it was first published (a session prepared ahead is announced later), else announced.
     created = session.revisions[0].at if session.revisions else session.announced
     if created is not None:

@@ -33,21 +33,15 @@ def session_document(schedule: Schedule, session: Session, now: datetime | None 
     span = session.duration
     over = session.is_over(now) if now is not None else session.is_known_held
     return {
-        "id": session.id,
-        "url": links.page_url(calendar, session),
+        "id": session.id, "url": links.page_url(calendar, session),
         "json_url": calendar.url(links.session_path(session, ".json")),
         "ics_url": calendar.url(links.session_path(session, ".ics")) if session.is_dated else None,
         "series": {"id": session.series.id, "title": session.series.title},
-        "number": session.number,
-        "city": session.city,
-        "title": session.title,
-        "headline": wording.headline(session),
-        "status": session.status.value,
+        "number": session.number, "city": session.city, "title": session.title,
+        "headline": wording.headline(session), "status": session.status.value,
         "status_label": wording.shown_status(session, over),
-        "rescheduled": session.moved_from is not None,
-        "held": session.held,
-        "start": iso(session.start),
-        "end": iso(session.end),
+        "rescheduled": session.moved_from is not None, "held": session.held,
+        "start": iso(session.start), "end": iso(session.end),
         "previous_start": iso(session.moved_from),
         "duration_minutes": int(span.total_seconds() // 60) if span is not None else None,
         "when": wording.when_in_zone(session, calendar.language, over),
@@ -58,10 +52,8 @@ def session_document(schedule: Schedule, session: Session, now: datetime | None 
         "video_url": session.public_video_url,
         "add_to_calendar": links.add_to_calendar(calendar, session, over),
         "announced": iso(session.appeared),  # the feeds' date
-        "updated": iso(session.updated),
-        "replay_url": session.replay_url,
-        "uid": session.uid or None,
-        "sequence": session.sequence,
+        "updated": iso(session.updated), "replay_url": session.replay_url,
+        "uid": session.uid or None, "sequence": session.sequence,
         "changes": [_change(calendar, session, r) for r in session.logged],
         "contacts": [asdict(c) for c in schedule.contacts_for(session)],
     }
@@ -73,14 +65,12 @@ def _change(calendar: CalendarInfo, session: Session, revision: Revision) -> dic
     # so is a SEQUENCE an older file raised by hand, which no field explains.
     hidden = () if session.public_video_url else ("video_url",)
     return {
-        "at": iso(revision.at),
-        "sequence": revision.sequence,
+        "at": iso(revision.at), "sequence": revision.sequence,
         "fields": list(dict.fromkeys("content" if f in hidden else f
                                      for f in revision.fields or ("content",))),
         "news": [n.value for n in revision.news] if session.tells(revision) else [],
         "summary": wording.change_line(session, revision, calendar),
-        "previous_start": iso(revision.previous_start),
-        "previous_end": iso(revision.previous_end),
+        "previous_start": iso(revision.previous_start), "previous_end": iso(revision.previous_end),
         "previous_status": revision.previous_status.value if revision.previous_status else None,
     }
 
@@ -89,15 +79,11 @@ def planned_document(calendar: CalendarInfo, planned: Planned) -> dict[str, Any]
     """A planned date that no session holds yet: tentative, « à annoncer »."""
     return {
         "series": {"id": planned.series.id, "title": planned.series.title},
-        "number": planned.number,
-        "headline": wording.planned_headline(planned),
-        "status": "planned",
-        "status_label": wording.PLANNED_LABEL,
-        "start": iso(planned.start),
-        "end": iso(planned.end),
+        "number": planned.number, "headline": wording.planned_headline(planned),
+        "status": "planned", "status_label": wording.PLANNED_LABEL,
+        "start": iso(planned.start), "end": iso(planned.end),
         "when": wording.when_in_zone(planned, calendar.language),
-        "uid": planned.uid,
-        "sequence": planned.sequence,
+        "uid": planned.uid, "sequence": planned.sequence,
     }
 
 
@@ -109,12 +95,9 @@ def schedule_document(schedule: Schedule, now: datetime | None = None, sessions:
     return {
         "version": FORMAT_VERSION,
         "calendar": {
-            "name": calendar.name,
-            "description": calendar.description,
-            "language": calendar.language,
-            "timezone": calendar.timezone.key,
-            "url": calendar.url("/"),
-            "subscribe": links.subscribe_urls(calendar),
+            "name": calendar.name, "description": calendar.description,
+            "language": calendar.language, "timezone": calendar.timezone.key,
+            "url": calendar.url("/"), "subscribe": links.subscribe_urls(calendar),
             "feeds": {"rss": calendar.url(links.RSS_PATH), "atom": calendar.url(links.ATOM_PATH),
                       "json": calendar.url(links.EVENTS_JSON_PATH)},
             "organizer": asdict(calendar.organizer),

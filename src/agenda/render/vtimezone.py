@@ -66,10 +66,9 @@ def transitions(zone: ZoneInfo, year: int) -> tuple[Transition, ...]:
     cursor, end = datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
     state = _state(zone, cursor)
     while cursor < end:
-        following = cursor + STEP
-        new_state = _state(zone, following)
+        new_state = _state(zone, cursor + STEP)
         if new_state != state:
-            low, high = cursor, following
+            low, high = cursor, cursor + STEP
             while high - low > timedelta(seconds=1):  # bisect down to the second
                 middle = low + (high - low) / 2
                 low, high = (middle, high) if _state(zone, middle) == state else (low, middle)
@@ -81,7 +80,7 @@ def transitions(zone: ZoneInfo, year: int) -> tuple[Transition, ...]:
             summer = (state[1] != ZERO or new_state[1] != ZERO) and new_state[0] > state[0]
             found.append(Transition(at, state[0], new_state[0], new_state[2], summer))
             state = new_state
-        cursor = following
+        cursor += STEP
     return tuple(found)
 
 

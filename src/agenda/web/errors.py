@@ -34,15 +34,14 @@ def register(app: Flask) -> None:
         headers["Cache-Control"] = "no-cache"  # as 404.html: no CDN keeps a page's 404 for long
         # text/plain first: on a tie (curl's */*), plain text wins.
         best = request.accept_mimetypes.best_match(["text/plain", "text/html"])
+        body, mimetype = f"{code} – {message}\n".encode(), "text/plain"
         if best == "text/html" and not request.path.endswith(DATA_SUFFIXES):
             try:
                 body = html.error_page(store().served().schedule.calendar, code, title, message)
+                mimetype = "text/html"
             except Exception:  # an error page must not fail: fall back to text
                 log.exception("cannot render the HTML error page")
-            else:
-                return Response(body, status=code, mimetype="text/html", headers=headers)
-        return Response(f"{code} – {message}\n", status=code,
-                        mimetype="text/plain", headers=headers)
+        return Response(body, status=code, mimetype=mimetype, headers=headers)
 
     @app.before_request
     def redirect_within_base_url() -> Response | None:
