@@ -278,5 +278,5 @@ def test_a_text_the_loader_leaves_as_it_is_is_not_copied(monkeypatch) -> None:
     text = session_text(city="Clermont-Ferrand").replace(
         "[[sessions]]", '[[sessions]]\ntitle = "La ville à l’épreuve du climat"', 1)
     (session,) = parse_schedule(text).sessions
-    (table,) = parsed[0]["sessions"]
+    (table,) = next(found["sessions"] for found in parsed if "sessions" in found)
     assert session.title is table["title"] and session.city is table["city"]

@@ -6,6 +6,7 @@ every route works; no other exception, and no hang (each input has a guard).
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
+from agenda import loader
 from agenda.errors import ScheduleError
 from agenda.loader import load_schedule, parse_bytes
 from agenda.model import Schedule
@@ -79,13 +81,17 @@ def _read(raw: bytes, known: Any = None) -> Any:
 
 @given(mutants())
 def test_reading_an_edit_reusing_the_previous_sessions_reads_it_as_anew(mutant: bytes) -> None:
-    """A publication reads the new text reusing the sessions of the version before (what did
-    not change): whatever the edit, the very schedule, or the very problems, of a first read."""
+    """A publication reads the new text a session's text at a time, reusing the sessions of the
+    version before (what did not change): whatever the edit, the very schedule, or the very
+    problems, of the whole file read at once."""
     with hang_guard():
-        alone, reusing = _read(mutant), _read(mutant, _read(ORIGINAL))
-    assert reusing == alone
-    if isinstance(alone, Schedule):  # to the last field (== leaves a few out)
-        assert repr(reusing.sessions) == repr(alone.sessions)
+        pieces, reusing = _read(mutant), _read(mutant, _read(ORIGINAL))
+        with pytest.MonkeyPatch.context() as patch:  # no [[sessions]] line found: read whole
+            patch.setattr(loader, "SESSION_LINE", re.compile(r"(?!)"))
+            whole = _read(mutant)
+    assert reusing == pieces == whole
+    if isinstance(whole, Schedule):  # to the last field (== leaves a few out)
+        assert repr(reusing.sessions) == repr(pieces.sessions) == repr(whole.sessions)
 
 
 @pytest.mark.parametrize("edit", [
@@ -104,3 +110,28 @@ def test_a_session_is_read_again_when_what_it_is_read_with_changed(edit: tuple[b
     first, again = _read(ORIGINAL), _read(edited, _read(ORIGINAL))
     if isinstance(again, Schedule):
         assert not any(a is b for a, b in zip(first.sessions, again.sessions, strict=True))
+
+
+AFTER = ORIGINAL.decode()
+FIRST = AFTER.index("[[sessions]]")
+SESSION = AFTER[FIRST:AFTER.index("[[sessions]]", FIRST + 1)]  # the first session's text
+AGAIN = SESSION.replace('id = "', 'id = "encore-').replace("number = ", "number = 1")
+
+
+@pytest.mark.parametrize("text", [
+    AFTER + '\n[[contacts]]\nname = "Dernier contact"\nemail = "dernier@example.org"\n',
+    AFTER + AGAIN + 'description = """\nAvant :\n[[sessions]]\nid = "x"\n"""\n',
+    AFTER + AGAIN.replace("[[sessions]]", "[[ sessions ]]"),
+    AFTER + "[[sessions]] # une séance\n" + AGAIN[13:],
+    AFTER.replace("\n[[sessions]]", '\n[calendar.extra]\nx = 1\n[[sessions]]', 1),
+])
+def test_every_layout_of_sessions_reads_as_the_whole_file_does(text: str) -> None:
+    """A session's text read alone is its table alone, or the file is read whole: another table
+    after it, a [[sessions]] line inside a string, the header spelled otherwise."""
+    raw = text.encode()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(loader, "SESSION_LINE", re.compile(r"(?!)"))
+        whole = _read(raw)
+    assert _read(raw) == whole and _read(raw, _read(ORIGINAL)) == whole
+    if isinstance(whole, Schedule):
+        assert repr(_read(raw, _read(ORIGINAL))) == repr(whole) == repr(_read(raw))

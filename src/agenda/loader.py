@@ -6,6 +6,7 @@ each names the file, the table or session and the field, and says what would be 
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 import hashlib
@@ -81,6 +82,7 @@ LINE_SEPARATOR = re.compile("[\u2028\u2029]")
 PLAIN_TEXT = (Kind.TEXT, Kind.MULTILINE, Kind.LANGUAGE, Kind.TIMEZONE)
 MAX_FILE_BYTES = 32_000_000
 BOM = "\ufeff"
+SESSION_LINE = re.compile(r"^\[\[sessions\]\][ \t]*$", re.M)  # each session's, in most files
 INVISIBLE = re.compile(f"[{BOM}\u00ad\u200b\u2060]")  # pasted with a text, unseen
 # Every character that a text's checks remove or refuse (\r, and astral ones too): most have none.
 UNUSUAL = re.compile(r"[^\t\n\x20-\x7e\xa0-\xac\xae-\u200a\u200c-\u2027\u202a-\u205f"
@@ -142,6 +144,8 @@ def parse_schedule(text: str, source: str = "<schedule>", known: Mapping[bytes, 
     """Validate TOML text as a schedule; `source` names it in messages, syntax errors included."""
     # Some Windows editors start UTF-8 files with a byte order mark; TOML does not allow it.
     text = text.removeprefix(BOM)
+    with contextlib.suppress(ScheduleError, tomli.TOMLDecodeError, RecursionError, ValueError):
+        return _by_session(text, source, known)  # else read whole, for the messages
     try:
         data = tomli.loads(text)
     except tomli.TOMLDecodeError as exc:
@@ -154,6 +158,23 @@ def parse_schedule(text: str, source: str = "<schedule>", known: Mapping[bytes, 
             else _("values are nested too deeply (lists or tables within each other)")
         raise _refused(source, message) from None
     return _Builder(source, known).build(data)
+
+
+def _by_session(text: str, source: str, known: Mapping[bytes, Session]) -> Schedule:
+    """`text` read as what comes before the first [[sessions]] line, then each session's text
+    from its own (the form the desk and most files have), every piece alone: a session's text
+    seen with the same beginning (`known`) is not read again. ValueError if any piece is not
+    one session's table alone (a [[contacts]] after it, a line of a multi-line string...)."""
+    head, *pieces = SESSION_LINE.split(text)
+    data = tomli.loads(head)
+    start = hashlib.sha256(repr(data).encode()).digest()  # what a session is read with
+    keys = [hashlib.sha256(start + piece.encode()).digest() for piece in pieces]
+    tables = [{"sessions": [{}]} if key in known else tomli.loads("[[sessions]]" + piece)
+              for key, piece in zip(keys, pieces, strict=True)]
+    if "sessions" in data or any(len(t) != 1 or len(t.get("sessions", ())) != 1 for t in tables):
+        raise ValueError("not one session a piece")
+    return _Builder(source, known).build({**data, "sessions": [t["sessions"][0] for t in tables]},
+                                         keys)
 
 
 class _Table:
@@ -423,8 +444,8 @@ class _Builder:
     def problem(self, where: str, field: str, message: str) -> None:
         self.problems.append(Problem(self.source, where, field, message))
 
-    def build(self, data: dict[str, Any]) -> Schedule:
-        """The schedule of a parsed document."""
+    def build(self, data: dict[str, Any], keys: list[bytes] | None = None) -> Schedule:
+        """The schedule of a parsed document (`keys`: its sessions' in `parsed`, if known)."""
         top = _Table(self, data, TOP, _("top level"))
         calendar = self.calendar(top.get("calendar", Kind.TABLE))
         zone = calendar.timezone if calendar else None
@@ -435,10 +456,7 @@ class _Builder:
         contacts = tuple(self.contact(raw, i) for i, raw in enumerate(listed("contacts"), 1))
         self.contacts = {c.name: c for c in contacts}
         series = self.all_series(listed("series"), zone)
-        # What a session is read with, but its table: a session read again if any of it changed.
-        self.context = hashlib.sha256(repr({k: v for k, v in data.items() if k != "sessions"}
-                                           ).encode()).digest()
-        sessions = self.sessions(listed("sessions"), series, zone)
+        sessions = self.sessions(listed("sessions"), series, zone, keys or [])
         top.finish()
         if self.problems or calendar is None:
             raise ScheduleError(self.problems)
@@ -544,20 +562,22 @@ class _Builder:
                 found[series.id] = series
         return found
 
-    def sessions(self, raws: Iterable[Any], series: dict[str, Series],
-                 zone: ZoneInfo | None) -> tuple[Session, ...]:
-        """The sessions of the [[sessions]] tables `raws`."""
+    def sessions(self, raws: Iterable[Any], series: dict[str, Series], zone: ZoneInfo | None,
+                 keys: list[bytes]) -> tuple[Session, ...]:
+        """The sessions of the [[sessions]] tables `raws`, each of `keys` (if any) in `known`
+        that very session (its table, empty, is not read)."""
         built: dict[str, Session] = {}
         seen_numbers: dict[tuple[str, int], str] = {}
         cities: dict[str, str] = {}  # slug: the first spelling met
         for position, raw in enumerate(raws, 1):
             where = _where(_("session '{id}'"), _("session #{number} (no id)"), raw, position)
-            text = hashlib.sha256(self.context + repr(raw).encode()).digest()  # (tomli's values)
-            session = self.known.get(text) or self.session(_Table(self, raw, SESSION, where),
-                                                           series, zone)
+            key = keys[position - 1] if keys else None
+            session = self.known.get(key) if key else None
+            session = session or self.session(_Table(self, raw, SESSION, where), series, zone)
             if session is None:
                 continue
-            self.parsed[text] = session
+            if key:
+                self.parsed[key] = session
             if session.id in built:
                 message = _("'{id}' is used by another session; ids must be unique", id=session.id)
                 self.problem(where, "id", message)
