@@ -150,12 +150,10 @@ def _dated(*stamps: datetime | None) -> datetime | None:
     return max(filter(None, stamps), default=None)  # (a datetime is never false)
 
 
-def _clamped(document: Document, since: datetime | None) -> Document:
+def _clamped(modified: datetime | None, since: datetime | None) -> datetime | None:
     """RFC 9110: Last-Modified is never after the answer. A date to come (a moment) is the
     period's start, `since`, not the build's clock: any moment of the period, the same folder."""
-    if document.modified is not None and (since is None or document.modified > since):
-        return dataclasses.replace(document, modified=since)
-    return document
+    return since if modified is not None and (since is None or modified > since) else modified
 
 
 def fingerprints(schedule: Schedule) -> dict[str, str]:
@@ -527,12 +525,16 @@ def _sort_out(documents: Iterable[Document], since: datetime | None, previous: S
     the other documents, to render, dated no later than `since` (`_clamped`)."""
     reused, todo = list[Entry](), list[Document]()
     header = cache(lambda at: http_date(at) if at else None)  # 90,000 files, a few hundred dates
-    for document in (_clamped(d, since) for d in documents):
+    for document in documents:
         old = previous.entries.get(document.path) if previous is not None else None
+        modified = _clamped(document.modified, since)
+        if old is not None and old.key == document.key and old.modified == header(modified):
+            reused.append(old)
+            continue
+        if modified is not document.modified:  # (a copy only of those rendered)
+            document = dataclasses.replace(document, modified=modified)
         if old is None or old.key != document.key:
             todo.append(document)
-        elif old.modified == header(document.modified):
-            reused.append(old)
         else:  # a new moment dates it anew (a file has one date): its bytes, not drawn again
             todo.append(dataclasses.replace(document, render=lambda r=document.render, file=(
                 f"{previous.folder}/{old.file}", old.size): _whole(*file) or r()))  # (or cut)
