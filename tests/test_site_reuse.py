@@ -10,6 +10,7 @@ two folders must hold the same files with the same bytes, dates and manifest ent
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import re
 import tempfile
@@ -140,6 +141,21 @@ def test_a_folder_built_from_the_previous_one_is_the_folder_built_from_nothing(
                     or re.fullmatch(r"/events/[^/.]+", p)}
             assert kept <= built.entries.keys(), (step, kept - built.entries.keys())
             before = built
+
+
+def test_the_prints_of_the_very_sessions_of_the_folder_before_follow_their_calendar() -> None:
+    """A build keeps the fingerprints of the sessions that are the very objects of the folder
+    before (the loader and history reuse them), not under a calendar that changed (its name is
+    on every page)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        version = first_version(RAW.encode("utf-8"), "sessions.toml")
+        before = site.build(version, START, root / "0", workers=1)
+        calendar = dataclasses.replace(version.schedule.calendar, name="Un autre nom")
+        renamed = dataclasses.replace(version, digest="0" * 64, schedule=dataclasses.replace(
+            version.schedule, calendar=calendar))  # another text (digest), the very sessions
+        built = site.build(renamed, START, root / "1", before, workers=1)
+        assert _files(built) == _files(site.build(renamed, START, root / "2", workers=1))
 
 
 def test_a_build_from_a_spare_stopped_midway_leaves_the_folder_served_as_it_was(
