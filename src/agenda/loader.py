@@ -101,8 +101,8 @@ def _refused(source: str, message: str) -> ScheduleError:
 
 def parse_bytes(raw: bytes, source: str = "<schedule>", known: Mapping[bytes, Session] = {}
                 ) -> Schedule:
-    """Validate the bytes of a schedule file; `source` names it in messages. A session read the
-    same (same table, same rest of the file) as in a schedule's `parsed` (`known`) is that one."""
+    """Validate the bytes of a schedule file; `source` names it in messages. A session's text
+    after the same beginning as in a schedule's `parsed` (`known`) is that one (`_by_session`)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -256,8 +256,8 @@ class Schedule:
     contacts: tuple[Contact, ...] = ()
     source: str = field(default="", compare=False)  # where it was read: for messages only
     planned: tuple[Planned, ...] = ()
-    # Each session as read (before its history), by a digest of its table and of the rest of the
-    # file: what reading the next text of the file reuses (loader.parse_bytes's `known`).
+    # Each session as read (before its history), by a digest of its text and of the beginning of
+    # the file: what reading the next text of the file reuses (loader.parse_bytes's `known`).
     parsed: Mapping[bytes, Session] = field(default_factory=dict, compare=False, repr=False)
     # Made from `sessions` by each schedule, replace()'s too: never shared with another.
     _by_id: dict[str, Session] = field(init=False, compare=False, repr=False)
