@@ -430,7 +430,7 @@ class _Table:
 class _Builder:
     """Turns the parsed TOML document into a Schedule, collecting problems as it goes."""
 
-    def __init__(self, source: str, known: Mapping[bytes, Session]) -> None:
+    def __init__(self, source: str, known: Mapping[bytes, Session] = {}) -> None:
         self.source, self.known, self.parsed = source, known, dict[bytes, Session]()
         self.problems: list[Problem] = []
         self.contacts: dict[str, Contact] = {}  # the [[contacts]] by name, for the sessions
