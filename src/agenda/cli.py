@@ -227,7 +227,7 @@ def build(outdir: Path, data: str | None, now: str | None, publish_first: bool) 
         if version is None:
             click.echo(_("{path}: no published version yet; publishing {target} starts its "
                          "history.", path=published, target=target))
-        if version is not None and not publish_first and digest_of_file(target) != version.digest:
+        elif not publish_first and digest_of_file(target) != version.digest:
             changes = pending_changes(target, published, clock)[2]
             click.echo(_("agenda: {path} differs from {label}, the published version; "
                          "nothing built. Not published yet:", path=target,
