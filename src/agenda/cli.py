@@ -274,8 +274,7 @@ def link(session_id: str, email: str | None, data: str | None) -> None:
         schedule = load_schedule(target)
     except ScheduleError as error:
         _fail(error, Path(target), _("agenda: no link until the schedule is valid."))
-    session = schedule.session(session_id)
-    if session is None:
+    if (session := schedule.session(session_id)) is None:
         _quit(_("agenda: no session '{id}' in {path}; sessions: {known}.", id=session_id,
                 path=target, known=", ".join(s.id for s in schedule.sessions) or _("none")))
     if not session.video_url:

@@ -56,8 +56,7 @@ def site_files(app: WSGIApplication, versions: VersionStore) -> WSGIApplication:
                 site = versions.site()
             except Exception:  # noqa: BLE001 - Flask's handlers answer it, in French
                 return app(environ, start_response)
-            entry = site.entries.get(path)
-            if entry is not None:
+            if (entry := site.entries.get(path)) is not None:
                 status, lines, handle = reply(environ, site, entry)
                 if status == 304 or handle is not None:
                     start_response("304 Not Modified" if status == 304 else "200 OK", lines)
@@ -104,8 +103,7 @@ def send(site: Site, entry: Entry, again: bool = True) -> Response:
     if handle is None:
         if again:
             repaired = store().repair_site(site)
-            found = repaired.entries.get(entry.path)
-            if found is not None and repaired is not site:
+            if (found := repaired.entries.get(entry.path)) is not None and repaired is not site:
                 return send(repaired, found, again=False)
         abort(503)  # « Le site est en cours de reconstruction ; réessayez. » (html.ERRORS)
     return Response(wrap_file(request.environ, handle), headers=lines, direct_passthrough=True)
