@@ -187,9 +187,8 @@ SESSION = Table("session", "One session of a series.", (
     Field("speakers", Kind.TABLES, "Speakers: [{ name, role }].", table="person",
           label="Intervenants"),
     Field("moderator", Kind.TABLE, "Moderator: { name, role }.", table="person", label="Animateur"),
-    Field("video_url", Kind.URL, "Video conference or live stream link.",
-          label="Lien de la visioconférence", help="Adresse commençant par https://.",
-          private=True),
+    Field("video_url", Kind.URL, "Video conference or live stream link.", private=True,
+          label="Lien de la visioconférence", help="Adresse commençant par https://."),
     Field("video_public", Kind.BOOLEAN, "true to publish video_url; otherwise it is never "
           "published.", default=False,
           label="Publier le lien de la visioconférence", help="Sinon il n’est jamais publié."),
@@ -328,8 +327,7 @@ _SESSION_RULES: dict[str, Any] = {
 def _table_schema(table: Table) -> dict[str, Any]:
     """An object with exactly the declared keys."""
     schema: dict[str, Any] = {
-        "description": _(table.description),
-        "type": "object",
+        "description": _(table.description), "type": "object",
         "properties": {f.name: _field_schema(f) for f in table.fields},
         "additionalProperties": False,
     }
