@@ -227,7 +227,7 @@ def build(outdir: Path, data: str | None, now: str | None, publish_first: bool) 
         if version is None:
             click.echo(_("{path}: no published version yet; publishing {target} starts its "
                          "history.", path=published, target=target))
-        if version is not None and not publish_first and digest_of_file(target) != version.digest:
+        elif not publish_first and digest_of_file(target) != version.digest:
             changes = pending_changes(target, published, clock)[2]
             click.echo(_("agenda: {path} differs from {label}, the published version; "
                          "nothing built. Not published yet:", path=target,
@@ -274,8 +274,7 @@ def link(session_id: str, email: str | None, data: str | None) -> None:
         schedule = load_schedule(target)
     except ScheduleError as error:
         _fail(error, Path(target), _("agenda: no link until the schedule is valid."))
-    session = schedule.session(session_id)
-    if session is None:
+    if (session := schedule.session(session_id)) is None:
         _quit(_("agenda: no session '{id}' in {path}; sessions: {known}.", id=session_id,
                 path=target, known=", ".join(s.id for s in schedule.sessions) or _("none")))
     if not session.video_url:

@@ -187,9 +187,8 @@ SESSION = Table("session", "One session of a series.", (
     Field("speakers", Kind.TABLES, "Speakers: [{ name, role }].", table="person",
           label="Intervenants"),
     Field("moderator", Kind.TABLE, "Moderator: { name, role }.", table="person", label="Animateur"),
-    Field("video_url", Kind.URL, "Video conference or live stream link.",
-          label="Lien de la visioconférence", help="Adresse commençant par https://.",
-          private=True),
+    Field("video_url", Kind.URL, "Video conference or live stream link.", private=True,
+          label="Lien de la visioconférence", help="Adresse commençant par https://."),
     Field("video_public", Kind.BOOLEAN, "true to publish video_url; otherwise it is never "
           "published.", default=False,
           label="Publier le lien de la visioconférence", help="Sinon il n’est jamais publié."),
@@ -237,24 +236,20 @@ TABLES = {t.name: t for t in (TOP, CALENDAR, ORGANIZER, CONTACT, SERIES, RHYTHM,
 
 # Regular expressions in the subset that Python, ECMA 262 and Rust's regex share.
 # The loader strips the texts it reads: ids and tags may be padded with spaces.
-_YEAR = "(?:19[7-9][0-9]|2[01][0-9][0-9])"
+_DAY = "(?:19[7-9][0-9]|2[01][0-9][0-9])-[0-9]{2}-[0-9]{2}"  # from FIRST_YEAR to LAST_YEAR
 _TIME = "[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\\.[0-9]+)?)?"
 _NONCHARACTERS = "\\ufdd0-\\ufdef\\ufffe\\uffff\\u2028\\u2029"
 # No control character (tab allowed), no line break, no BMP noncharacter.
 _ONE_LINE = f"^[^\\x00-\\x08\\x0a-\\x1f\\x7f-\\x9f{_NONCHARACTERS}]*$"
 _PATTERNS = {
-    Kind.TEXT: _ONE_LINE,
+    **dict.fromkeys((Kind.TEXT, Kind.EMAIL, Kind.TIMEZONE), _ONE_LINE),
     # New lines allowed, as LF or CRLF.
     Kind.MULTILINE: f"^(?:[^\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_NONCHARACTERS}]|\\r\\n)*$",
-    Kind.EMAIL: _ONE_LINE,
-    Kind.TIMEZONE: _ONE_LINE,
     Kind.ID: "^\\s*[a-z0-9]+(?:-[a-z0-9]+)*\\s*$",
     Kind.LANGUAGE: "^\\s*(?:fr(?:-[A-Za-z]{2,4})?)?\\s*$",
-    Kind.LOCAL_DATETIME: f"^{_YEAR}-[0-9]{{2}}-[0-9]{{2}}[Tt ][0-9]{{2}}:[0-9]{{2}}"
-                         "(?::00(?:\\.0+)?)?$",
-    Kind.END: f"^(?:{_YEAR}-[0-9]{{2}}-[0-9]{{2}}[Tt ])?[0-9]{{2}}:[0-9]{{2}}(?::00(?:\\.0+)?)?$",
-    Kind.INSTANT: f"^{_YEAR}-[0-9]{{2}}-[0-9]{{2}}(?:[Tt ]{_TIME}(?:[Zz]|[+-][0-9]{{2}}:"
-                  "[0-9]{2})?)?$",
+    Kind.LOCAL_DATETIME: f"^{_DAY}[Tt ][0-9]{{2}}:[0-9]{{2}}(?::00(?:\\.0+)?)?$",
+    Kind.END: f"^(?:{_DAY}[Tt ])?[0-9]{{2}}:[0-9]{{2}}(?::00(?:\\.0+)?)?$",
+    Kind.INSTANT: f"^{_DAY}(?:[Tt ]{_TIME}(?:[Zz]|[+-][0-9]{{2}}:[0-9]{{2}})?)?$",
     Kind.DATE: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
     Kind.TIME: f"^{_TIME}$",
 }
@@ -332,8 +327,7 @@ _SESSION_RULES: dict[str, Any] = {
 def _table_schema(table: Table) -> dict[str, Any]:
     """An object with exactly the declared keys."""
     schema: dict[str, Any] = {
-        "description": _(table.description),
-        "type": "object",
+        "description": _(table.description), "type": "object",
         "properties": {f.name: _field_schema(f) for f in table.fields},
         "additionalProperties": False,
     }

@@ -94,10 +94,8 @@ def _view(calendar: CalendarInfo, session: Session, past: bool) -> SessionView:
         start_iso=iso(session.start), end_iso=iso(session.end),
         duration=wording.duration(session.duration) if session.duration is not None else None,
         status=wording.shown_status(session, past),
-        status_class=wording.status_class(session, past),
-        cancelled=session.is_cancelled,
-        previous=wording.former_start(session, calendar.language) or None,
-        past=past,
+        status_class=wording.status_class(session, past), cancelled=session.is_cancelled,
+        previous=wording.former_start(session, calendar.language) or None, past=past,
         speakers=tuple(wording.person_line(p.name, p.role) for p in session.speakers),
         moderator=wording.person_line(moderator.name, moderator.role) if moderator else None,
         paragraphs=_paragraphs(session.description),
@@ -239,11 +237,9 @@ def event_jsonld(calendar: CalendarInfo, session: Session, past: bool = False,
     page = links.page_url(calendar, session)
     people = (*session.speakers, *((session.moderator,) if session.moderator else ()))
     data: dict[str, Any] = {
-        "@context": "https://schema.org",
-        "@type": "Event",
+        "@context": "https://schema.org", "@type": "Event",
         "name": f"{wording.ordinal_label(session)} : {session.city}",  # eventStatus says the rest
-        "startDate": session.start.isoformat(),
-        "endDate": session.end.isoformat(),
+        "startDate": session.start.isoformat(), "endDate": session.end.isoformat(),
         "eventAttendanceMode": "https://schema.org/OnlineEventAttendanceMode",
         "eventStatus": RESCHEDULED if (previous := session.moved_from)
         else CANCELLED if session.is_cancelled else SCHEDULED,
@@ -251,15 +247,13 @@ def event_jsonld(calendar: CalendarInfo, session: Session, past: bool = False,
         "location": {"@type": "VirtualLocation", "url": session.public_video_url or page},
         "organizer": {"@type": "Organization", "name": calendar.organizer.name,
                       "url": calendar.organizer.url or calendar.url("/")},
-        "url": page,
-        "inLanguage": calendar.language,
+        "url": page, "inLanguage": calendar.language,
         "description": "\n".join(t for t in (session.title, session.description.strip()) if t)
         or wording.session_summary(session, calendar.language, past),  # as the page says it
         "performer": [{"@type": "Person", "name": p.name} | ({"jobTitle": p.role} if p.role else {})
                       for p in people],
         "offers": _offer(session, session.start, past),
-        "image": [image.url] if image is not None else None,
-        "previousStartDate": iso(previous),
+        "image": [image.url] if image is not None else None, "previousStartDate": iso(previous),
         "recordedIn": {"@type": "CreativeWork", "url": session.replay_url}
         if session.replay_url else None,
     }

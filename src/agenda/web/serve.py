@@ -19,7 +19,7 @@ from werkzeug.wsgi import wrap_file
 
 from agenda import encoding
 from agenda.format import MAX_NAME
-from agenda.headers import CORS_PREFLIGHT, DATA_SUFFIXES, NO_FRAMING, security
+from agenda.headers import CORS_PREFLIGHT, DATA_SUFFIXES, security
 from agenda.i18n import _
 from agenda.model import Schedule
 from agenda.render import links
@@ -56,8 +56,7 @@ def site_files(app: WSGIApplication, versions: VersionStore) -> WSGIApplication:
                 site = versions.site()
             except Exception:  # noqa: BLE001 - Flask's handlers answer it, in French
                 return app(environ, start_response)
-            entry = site.entries.get(path)
-            if entry is not None:
+            if (entry := site.entries.get(path)) is not None:
                 status, lines, handle = reply(environ, site, entry)
                 if status == 304 or handle is not None:
                     start_response("304 Not Modified" if status == 304 else "200 OK", lines)
@@ -104,8 +103,7 @@ def send(site: Site, entry: Entry, again: bool = True) -> Response:
     if handle is None:
         if again:
             repaired = store().repair_site(site)
-            found = repaired.entries.get(entry.path)
-            if found is not None and repaired is not site:
+            if (found := repaired.entries.get(entry.path)) is not None and repaired is not site:
                 return send(repaired, found, again=False)
         abort(503)  # « Le site est en cours de reconstruction ; réessayez. » (html.ERRORS)
     return Response(wrap_file(request.environ, handle), headers=lines, direct_passthrough=True)
@@ -125,16 +123,15 @@ def reply(environ: WSGIEnvironment, site: Site, entry: Entry) -> tuple[int, list
     if entry.modified is not None:
         lines.append(("Last-Modified", entry.modified))
     status = _precondition(environ, etag, entry.modified) if CONDITIONAL & environ.keys() else 200
-    if status != 200:  # a 304 without the headers of a body, or a 412
-        return status, [h for h in lines if status == 412
-                        or h[0].lower() not in ENTITY_HEADERS], None
+    if status != 200:  # a 304 without the headers of a body; a 412's are never sent
+        return status, [h for h in lines if h[0].lower() not in ENTITY_HEADERS], None
     try:
         handle = site.open(entry, coding)
         size = os.fstat(handle.fileno()).st_size
-        if coding == encoding.IDENTITY and size != entry.size or size == 0:
-            handle.close()
-            raise OSError(f"{entry.file}: cut to {size} bytes")
     except OSError:  # the store says it, once a try (not at each request), and builds anew
+        return 200, lines, None
+    if coding == encoding.IDENTITY and size != entry.size or size == 0:  # cut: the same
+        handle.close()
         return 200, lines, None
     lines.append(("Content-Length", str(size)))
     return 200, lines, handle
@@ -202,7 +199,7 @@ def security_headers(response: Response) -> Response:
     """The security headers of every answer that has not got them from the manifest."""
     headers = response.headers
     if "Content-Security-Policy" not in headers:
-        for name, value in security(request.path, NO_FRAMING):
+        for name, value in security(request.path):
             headers.setdefault(name, value)
     if request.method == "OPTIONS" and request.path.endswith(DATA_SUFFIXES):
         headers.update(CORS_PREFLIGHT)  # the preflight of a conditional fetch() from another site
