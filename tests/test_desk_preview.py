@@ -296,7 +296,7 @@ def test_desk_publish_reads_the_version_served_no_more(
     parsed: list[bytes] = []
     parse = published.parse_bytes
     monkeypatch.setattr(published, "parse_bytes",
-                        lambda raw, source: parsed.append(raw) or parse(raw, source))
+                        lambda raw, *rest: parsed.append(raw) or parse(raw, *rest))
     assert publish(client) == 302
     assert parsed.count(served) == 0
     assert "Lyon, la ville des deux fleuves" in client.get("/events/lyon").get_data(as_text=True)

@@ -156,16 +156,17 @@ def _clamped(modified: datetime | None, since: datetime | None) -> datetime | No
     return since if modified is not None and (since is None or modified > since) else modified
 
 
-def fingerprints(schedule: Schedule, before: Site | None = None) -> dict[str, str]:
+def fingerprints(schedule: Schedule, before: Site | None = None
+                 ) -> dict[str, tuple[Session, str, str]]:
     """Each session's digest with what its documents show (calendar, contacts), by id: their
     keys, in `_manifest.jsonl`, which static hosts serve; never of a private link, nor listed.
-    A session that is the very one `before` was built from, with its calendar, keeps its own."""
-    old = before.schedule if before is not None else None
-    kept = before.prints if old and (old.calendar, old.contacts) == (
-        schedule.calendar, schedule.contacts) else {}
+    With the session and the digest of what it shows (this release's): a session that is the very
+    one a folder built here (`before`) was of, showing the same, keeps its digest."""
     shown = _digest(dataclasses.replace(schedule.calendar, listed={}), schedule.contacts)
-    return {s.id: kept[s.id] if kept and old.session(s.id) is s else _digest(
-        shown, dataclasses.replace(s, video_url=s.public_video_url)) for s in schedule.sessions}
+    kept = before.prints if before is not None else {}
+    return {s.id: old if (old := kept.get(s.id)) and old[0] is s and old[1] == shown else (
+        s, shown, _digest(shown, dataclasses.replace(s, video_url=s.public_video_url)))
+        for s in schedule.sessions}
 
 
 def session_documents(version: Version, now: datetime, prints: dict[str, str]
@@ -347,9 +348,9 @@ class Site:
     entries: dict[str, Entry]
     ino: int  # the manifest's inode: a folder built anew in the same place has another
     extras: str = ""  # the key of the files of `_write_extras`
-    # In the process that built it: what from (`fingerprints` reuses its sessions' prints).
-    schedule: Schedule | None = dataclasses.field(default=None, repr=False, compare=False)
-    prints: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False, compare=False)
+    # In the process that built it, its sessions' `fingerprints`, which the next build reuses.
+    prints: Mapping[str, tuple[Session, str, str]] = dataclasses.field(
+        default_factory=dict, repr=False, compare=False)
 
     def holds(self, now: datetime) -> bool:
         """True when `now` is in the period between moments this folder was built for."""
@@ -610,7 +611,8 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
             temporary.mkdir()
             previous = previous and _linked(previous, temporary)  # a file gone: rendered again
         workers = workers or os.cpu_count() or 1
-        prints = fingerprints(version.schedule, origin)
+        printed = fingerprints(version.schedule, origin)
+        prints = {key: made for key, (_, _, made) in printed.items()}
         since, until = period(version.schedule, now)
         now = since or min(now, feeds.NO_DATE)  # the period's documents are those of its start
         reused, todo = _sort_out(session_documents(version, now, prints), since, previous)
@@ -663,8 +665,7 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
     finally:  # even interrupted: what it built, or the folder it replaced
         shutil.rmtree(holder, ignore_errors=True)
     return Site(target, version.number, version.digest, now, since, until,
-                {e.path: e for e in entries}, os.stat(target / MANIFEST).st_ino, extras,
-                version.schedule, prints)
+                {e.path: e for e in entries}, os.stat(target / MANIFEST).st_ino, extras, printed)
 
 
 def _write_lines(name: Path, head: dict[str, Any], entries: list[Entry]) -> int:
