@@ -398,8 +398,8 @@ def test_a_version_reusing_the_sessions_of_the_one_before_is_the_version_made_an
 def test_sessions_read_alike_but_revised_anew_are_not_reused(monkeypatch: pytest.MonkeyPatch
                                                              ) -> None:
     """A release whose fingerprints differ revises every session of the same text: each shows
-    its new SEQUENCE and revision, not the version before's."""
-    first = first_version(SEVERAL_TEXT, "several.toml")
+    its new SEQUENCE and revision, not the version before's (read from its file, as it reads it)."""
+    first = make_version(SEVERAL_TEXT, first_version(SEVERAL_TEXT, "x").history, "several.toml")
     digest = history.fingerprint
     monkeypatch.setattr(history, "fingerprint", lambda view: "autre " + digest(view))
     version, changes = next_version(first, first.raw + b"# fin\n", "several.toml",
@@ -407,3 +407,25 @@ def test_sessions_read_alike_but_revised_anew_are_not_reused(monkeypatch: pytest
     assert changes and all(s.sequence > 0 for s in version.schedule.sessions if s.is_dated)
     alone = make_version(version.raw, version.history, "several.toml")
     assert repr(version.schedule.sessions) == repr(alone.schedule.sessions)
+
+
+def test_a_version_revised_here_keeps_the_fingerprints_of_the_sessions_it_read(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a version this process revised, an edit digests the sessions it changed alone (the
+    others are the very objects that version read and digested); after the same version read from
+    its file (another release may have digested it), every session again. Both publish alike."""
+    made = first_version(SEVERAL_TEXT, "several.toml")
+    read = make_version(made.raw, made.history, "several.toml")  # as a process starting reads it
+    edited = made.raw.replace("l’on avance".encode(), "l’on recule".encode(), 1)
+    digest, titles = history.fingerprint, list[str]()
+    monkeypatch.setattr(history, "fingerprint", lambda view: digest(view) if "title" not in view
+                        else titles.append(view["title"]) or digest(view))  # sessions', not plans'
+    outcomes, digested = [], []
+    for before in (made, read):
+        titles.clear()
+        version, changes = next_version(before, edited, "several.toml", NOW)
+        outcomes.append((repr(version.schedule), version.history, changes))
+        digested.append(list(titles))
+    assert digested == [["Le jour où l’on recule l’heure"],
+                        [s.title for s in version.schedule.sessions]]
+    assert outcomes[0] == outcomes[1]

@@ -246,13 +246,16 @@ DATELESS = ("calendars already have this session; it cannot lose its date. To ca
 
 def revise(history: History, previous: Schedule | None, schedule: Schedule, now: datetime,
            withdraw: Collection[str] = (), correction: bool | None = None,
-           editor: str | None = None) -> tuple[History, list[SessionChange]]:
+           editor: str | None = None, read: Mapping[str, Session] | None = None
+           ) -> tuple[History, list[SessionChange]]:
     """The history of publishing `schedule` at `now` after the version `history` describes.
 
     `previous` is that version's schedule, for the values before a change (None: unreadable, the
     fields show as "content"). `correction`: are changes corrections (None: those within
-    CORRECTION_WINDOW of the session's last revision); `editor` is each revision's `by`. Raises
-    ScheduleError when the schedule would drop a published session, or undate one calendars have."""
+    CORRECTION_WINDOW of the session's last revision); `editor` is each revision's `by`. `read`:
+    `previous.parsed` when this release made `history`: a session of it keeps its fingerprint.
+    Raises ScheduleError when the schedule would drop a published session, or undate one
+    calendars have."""
     # A first version's time comes from the file (an announcement may be dated ahead); a later
     # one's is the clock, or a second after it with a clock stepped back: DTSTAMP moves on.
     if history.version > 1 and history.published is not None and now <= history.published:
@@ -270,6 +273,7 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
     # What every dated event shows (URLs, its dates' words, TZID) that no fingerprint holds.
     moved = previous is not None and any(getattr(previous.calendar, k) != getattr(calendar, k)
                                          for k in ("base_url", "language", "timezone"))
+    same = {s.id: s for s in read.values()} if read else {}  # the very objects, not equal ones
     for session in schedule.sessions:
         entry = history.sessions.get(session.id)
         before = previous.session(session.id) if previous is not None else None
@@ -279,14 +283,15 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
         was = before.announced if before is not None else now  # unknown: as if already due
         due = now if (entry is None or was is None or was > now) and not session.is_over(now) \
             and session.announced and session.announced <= now else entry.due if entry else None
-        view = visible(calendar, session)
-        digest = fingerprint(view)
+        digest = entry.fingerprint if entry and same.get(session.id) is session else fingerprint(
+            visible(calendar, session))
         key = planned_key(session.series.id, session.number) if session.number else ""  # "": none
         takeover = history.planned.get(key) if session.is_dated and (
             entry is None or not entry.in_calendar) else None
         if entry is not None and entry.withdrawn is None and entry.fingerprint == digest \
                 and not (moved and session.is_dated):
-            sessions[session.id] = dataclasses.replace(entry, due=due)
+            sessions[session.id] = entry if due == entry.due else dataclasses.replace(entry,
+                                                                                      due=due)
             continue
         if entry is None:
             sequence, uid, prior = max(session.sequence, 0), session_uid(calendar, session), ()
@@ -300,7 +305,8 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
             continue
         else:
             seen = visible(calendar, before) if before is not None else None
-            fields = tuple(k for k, v in view.items() if seen and seen.get(k) != v) or ("content",)
+            fields = tuple(k for k, v in visible(calendar, session).items()
+                           if seen and seen.get(k) != v) or ("content",)
             details = [_detail(f, before, session) for f in fields]
         if takeover is not None:
             uid = takeover.uid

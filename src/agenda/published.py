@@ -73,6 +73,7 @@ class Version:
     schedule: Schedule
     history: History
     file: str | None = None  # the digest of the published file it was read from or written as
+    revised: bool = False  # its history was made here: its fingerprints are this release's
 
     @property
     def label(self) -> str:
@@ -81,12 +82,12 @@ class Version:
 
 
 def make_version(raw: bytes, history: History, source: str, schedule: Schedule | None = None,
-                 previous: Schedule | None = None) -> Version:
-    """The version serving `raw` (`schedule` if already parsed) with `history`, after the one of
-    `previous` if any (history.apply); raises ScheduleError if the text is invalid."""
+                 previous: Schedule | None = None, revised: bool = False) -> Version:
+    """The version serving `raw` (`schedule` if already parsed) with `history` (`revised`: made
+    here), after the one of `previous` if any (history.apply); ScheduleError if `raw` is invalid."""
     schedule = schedule if schedule is not None else parse_bytes(raw, source)
-    return Version(number=history.version, published=history.published, digest=digest_of(raw),
-                   raw=raw, schedule=apply(schedule, history, previous), history=history)
+    return Version(history.version, history.published, digest_of(raw), raw,
+                   apply(schedule, history, previous), history, revised=revised)
 
 
 def moved(version: Version, now: datetime) -> bool:
@@ -97,7 +98,7 @@ def moved(version: Version, now: datetime) -> bool:
 def first_version(raw: bytes, source: str) -> Version:
     """The first version of a schedule file that has no history yet: times from the file alone."""
     schedule = parse_bytes(raw, source)
-    return make_version(raw, first_history(schedule), source, schedule)
+    return make_version(raw, first_history(schedule), source, schedule, revised=True)
 
 
 def next_version(current: Version | None, raw: bytes, source: str, now: datetime,
@@ -114,15 +115,16 @@ def next_version(current: Version | None, raw: bytes, source: str, now: datetime
         return version, [SessionChange(key, (_("new session"),), None, entry.sequence)
                          for key, entry in version.history.sessions.items()]
     schedule = parse_bytes(raw, source, current.schedule.parsed)  # what did not change, reused
+    read = current.schedule.parsed if current.revised else None  # its fingerprints: ours
     history, changes = revise(current.history, current.schedule, schedule, now, withdraw,
-                              correction, editor)
+                              correction, editor, read)
     if raw != current.raw and current.raw.startswith(raw) and not (withdraw or editor):
         # A save in place truncates then writes: a beginning of the published file is not published.
         raise ScheduleError([Problem(source, "", "", _(
             "the file is the first {size} of the {published} bytes of the published version: a "
             "save in progress or a cut copy, not published. If you removed the end on purpose, "
             "end the file with a comment line", size=len(raw), published=len(current.raw)))])
-    return make_version(raw, history, source, schedule, current.schedule), changes
+    return make_version(raw, history, source, schedule, current.schedule, True), changes
 
 
 def _present(**items: Any) -> dict[str, Any]:
