@@ -209,7 +209,7 @@ def test_an_edit_serializes_the_json_document_of_the_session_edited_alone(monkey
 
 
 @pytest.mark.parametrize(("weeks", "cut", "compared"), [
-    (60, ("events/automne.json", "_parts/sessions/automne.json"),  # parts of whole documents
+    (60, ("events/automne.json", "_parts/sessions/automne.part"),  # parts of whole documents
      ("events.json", "calendar.ics", "series/essais/calendar.ics")),
     (2, ("events/automne.html", "events/automne.png"),  # dated anew: their bytes are taken
      ("events/automne.html", "events/automne.png")),
