@@ -641,7 +641,7 @@ def test_desk_preview_serves_the_draft_with_a_banner(app: Flask) -> None:
         as_text=True)
     assert client.get("/desk/apercu/../../sessions.toml").status_code == 404
     # The parts a build keeps for the next one are not served, in the preview as on the site.
-    parts = "/_parts/sessions/clermont-ferrand.json"
+    parts = "/_parts/sessions/clermont-ferrand.part"
     assert [client.get(p).status_code for p in (parts, "/desk/apercu" + parts)] == [404, 404]
     feed = client.get("/desk/apercu/calendar.ics")
     assert feed.headers["Content-Type"].startswith("text/calendar")

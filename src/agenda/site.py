@@ -198,7 +198,7 @@ def session_documents(version: Version, now: datetime, prints: dict[str, str]
 
 def _part(calendar: CalendarInfo, session: Session, past: bool) -> bytes:
     """A session's part (`session_documents`): its lines, its VEVENT if dated, after a line that
-    says where each is (JSON): an edit at 10,000 sessions slices 40,000 fields, not decoded."""
+    says where each is (JSON): each whole-schedule document slices 10,000, not decoded."""
     fields = {k: v.encode() for k, v in html.list_items(calendar, session, past).items()} | (
         {"vevent": ical.event_bytes(calendar, session)} if session.is_dated else {})
     where, at = {}, 0
