@@ -155,10 +155,9 @@ def _items(calendar: CalendarInfo, sessions: Sequence[Session], past: Collection
     return [line for _, line in keyed]
 
 
-def _groups(
-    schedule: Schedule, sessions: Sequence[Session], past: Collection[str],
-    planned: Sequence[Planned], items: Mapping[str, bytes] | None,
-) -> list[tuple[Series, Iterable[Markup]]]:
+def _groups(schedule: Schedule, sessions: Sequence[Session], past: Collection[str],
+            planned: Sequence[Planned], items: Mapping[str, bytes] | None
+            ) -> list[tuple[Series, Iterable[Markup]]]:
     """The cards of `sessions` grouped by series, series in file order, sessions in given order;
     planned dates go among them by date."""
     found = [(series, [s for s in sessions if s.series.id == series.id],
