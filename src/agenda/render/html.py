@@ -33,8 +33,7 @@ ERRORS = {
     404: ("Page introuvable", "Cette adresse ne correspond à aucune page de l’agenda."),
     405: ("Méthode non autorisée", "Cette adresse ne prend pas en charge cette méthode."),
     500: ("Erreur interne", "Erreur interne ; elle a été consignée."),
-    503: ("Service indisponible", "Le site est en cours de reconstruction ; réessayez."),
-}
+    503: ("Service indisponible", "Le site est en cours de reconstruction ; réessayez.")}
 
 
 def _typeset(value: Any) -> Any:
