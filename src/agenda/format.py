@@ -320,8 +320,7 @@ def _table_schema(table: Table) -> dict[str, Any]:
     schema: dict[str, Any] = {
         "description": _(table.description), "type": "object",
         "properties": {f.name: _field_schema(f) for f in table.fields},
-        "additionalProperties": False,
-    }
+        "additionalProperties": False}
     if required := [f.name for f in table.fields if f.required]:
         schema["required"] = required
     schema.update(_SESSION_RULES if table is SESSION else {})
@@ -333,8 +332,7 @@ def json_schema() -> dict[str, Any]:
     return {
         "$schema": "http://json-schema.org/draft-07/schema#", "title": _("agenda schedule file"),
         **_table_schema(TOP),
-        "definitions": {name: _table_schema(t) for name, t in TABLES.items() if t is not TOP},
-    }
+        "definitions": {name: _table_schema(t) for name, t in TABLES.items() if t is not TOP}}
 
 
 def json_schema_text() -> str:

@@ -253,8 +253,7 @@ def event_jsonld(calendar: CalendarInfo, session: Session, past: bool = False,
         "offers": _offer(session, session.start, past),
         "image": [image.url] if image is not None else None, "previousStartDate": iso(previous),
         "recordedIn": {"@type": "CreativeWork", "url": session.replay_url}
-        if session.replay_url else None,
-    }
+        if session.replay_url else None}
     return {key: value for key, value in data.items() if value}  # no empty string or list
 
 
