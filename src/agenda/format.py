@@ -242,8 +242,7 @@ _PATTERNS = {
     Kind.LOCAL_DATETIME: f"^{_DAY}[Tt ][0-9]{{2}}:[0-9]{{2}}(?::00(?:\\.0+)?)?$",
     Kind.END: f"^(?:{_DAY}[Tt ])?[0-9]{{2}}:[0-9]{{2}}(?::00(?:\\.0+)?)?$",
     Kind.INSTANT: f"^{_DAY}(?:[Tt ]{_TIME}(?:[Zz]|[+-][0-9]{{2}}:[0-9]{{2}})?)?$",
-    Kind.DATE: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
-    Kind.TIME: f"^{_TIME}$"}
+    Kind.DATE: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", Kind.TIME: f"^{_TIME}$"}
 _URL = "[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#]+[^\\s]*"
 
 
@@ -309,8 +308,7 @@ _SESSION_RULES: dict[str, Any] = {
                            {"required": ["replay_url"]}]}},
         {"not": _when({"status": Status.CANCELLED.value, "held": True})},
         # A public video link needs a video link.
-        {"not": {"allOf": [_when({"video_public": True}),
-                           {"not": {"required": ["video_url"]}}]}},
+        {"not": {"allOf": [_when({"video_public": True}), {"not": {"required": ["video_url"]}}]}},
     ],
 }
 
