@@ -38,8 +38,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         # 0: a saved schedule file waits as a draft for the desk's « Publier ».
         AGENDA_AUTOPUBLISH=os.environ.get("AGENDA_AUTOPUBLISH", "1") != "0",
         # The moment the site is built for, fixed (tests, reproducible exports).
-        AGENDA_NOW=os.environ.get("AGENDA_NOW") or None,
-    )
+        AGENDA_NOW=os.environ.get("AGENDA_NOW") or None)
     if test_config is not None:
         app.config.from_mapping(test_config)
     config = app.config

@@ -98,8 +98,7 @@ LEGACY = "Deprecated: derived from the published history; read only at first pub
 PERSON = Table("person", "A person: a speaker or the moderator.", (
     Field("name", Kind.TEXT, "Full name.", required=True, label="Nom", help="Prénom et nom."),
     Field("role", Kind.TEXT, "Office or title, such as « Maire de Clermont-Ferrand ».",
-          label="Fonction", help="Par exemple « Maire de Clermont-Ferrand »."),
-))
+          label="Fonction", help="Par exemple « Maire de Clermont-Ferrand ».")))
 
 ORGANIZER = Table("organizer", "Who organizes the series.", (
     Field("name", Kind.TEXT, "Name of the organizing body.", required=True,
@@ -107,8 +106,7 @@ ORGANIZER = Table("organizer", "Who organizes the series.", (
     Field("email", Kind.EMAIL, "Contact address; becomes the iCalendar ORGANIZER.",
           label="Courriel", help="Adresse de contact, par exemple nom@exemple.org."),
     Field("url", Kind.URL, "Web site of the organizer (http or https).",
-          label="Site web", help="Adresse commençant par https://."),
-))
+          label="Site web", help="Adresse commençant par https://.")))
 
 CALENDAR = Table("calendar", "What the whole agenda is, and where it is published.", (
     Field("name", Kind.TEXT, "Name of the agenda, shown in calendars and feeds.", required=True,
@@ -127,8 +125,7 @@ CALENDAR = Table("calendar", "What the whole agenda is, and where it is publishe
           label="Adresse publique",
           help="Ne jamais en changer l’hôte : les identifiants en dépendent."),
     Field("organizer", Kind.TABLE, "Who organizes: { name, email, url }.", required=True,
-          table="organizer", label="Organisateur"),
-))
+          table="organizer", label="Organisateur")))
 
 CONTACT = Table("contact", "A press contact, shown on pages and in feeds.", (
     Field("name", Kind.TEXT, "Full name.", required=True, label="Nom", help="Prénom et nom."),
@@ -136,8 +133,7 @@ CONTACT = Table("contact", "A press contact, shown on pages and in feeds.", (
     Field("phone", Kind.TEXT, "Phone number, as written.",
           label="Téléphone", help="Tel qu’il doit s’afficher."),
     Field("email", Kind.EMAIL, "Email address.",
-          label="Courriel", help="Par exemple nom@exemple.org."),
-))
+          label="Courriel", help="Par exemple nom@exemple.org.")))
 
 RHYTHM = Table("rhythm", "When the series plans its sessions: an RFC 5545 rule from a "
                "first date, at the usual hours.", (
@@ -149,8 +145,7 @@ RHYTHM = Table("rhythm", "When the series plans its sessions: an RFC 5545 rule f
     Field("start", Kind.TIME, "Usual start time, such as 08:45:00.", required=True,
           label="Heure de début habituelle", help="Par exemple 08:45."),
     Field("end", Kind.TIME, "Usual end time, after start.", required=True,
-          label="Heure de fin habituelle", help="Par exemple 10:15."),
-))
+          label="Heure de fin habituelle", help="Par exemple 10:15.")))
 
 SERIES = Table("series", "A series of sessions, such as « Tour des Villes ».", (
     Field("id", Kind.ID, "Permanent name of the series: lowercase letters, digits and single "
@@ -165,8 +160,7 @@ SERIES = Table("series", "A series of sessions, such as « Tour des Villes ».",
     Field("url", Kind.URL, "Web page of the series (http or https).",
           label="Page web de la série", help="Adresse commençant par https://."),
     Field("rhythm", Kind.TABLE, "Planned dates: { rule, first, start, end }.", table="rhythm",
-          label="Rythme"),
-))
+          label="Rythme")))
 
 SESSION = Table("session", "One session of a series.", (
     Field("id", Kind.ID, "Permanent name: page URL, file name and calendar UID derive from it. "
@@ -212,8 +206,7 @@ SESSION = Table("session", "One session of a series.", (
           label="Lien du replay", help="Enregistrement public, adresse commençant par https://."),
     Field("contacts", Kind.STRINGS, "Press contacts of this session: names of [[contacts]]; "
           "without it, every contact of the calendar.", label="Contacts presse de la séance",
-          help="Un nom de contact par ligne ; vide : tous les contacts de l’agenda."),
-))
+          help="Un nom de contact par ligne ; vide : tous les contacts de l’agenda.")))
 
 TOP = Table("schedule", "The schedule file of agenda: a calendar, its series and sessions.", (
     Field("calendar", Kind.TABLE, "The agenda as a whole.", required=True, table="calendar",
@@ -223,8 +216,7 @@ TOP = Table("schedule", "The schedule file of agenda: a calendar, its series and
     Field("series", Kind.TABLES, "Series of sessions, written [[series]].", table="series",
           label="Séries"),
     Field("sessions", Kind.TABLES, "Sessions, written [[sessions]].", table="session",
-          label="Séances"),
-))
+          label="Séances")))
 
 TABLES = {t.name: t for t in (TOP, CALENDAR, ORGANIZER, CONTACT, SERIES, RHYTHM, SESSION, PERSON)}
 
@@ -250,9 +242,7 @@ _PATTERNS = {
     Kind.LOCAL_DATETIME: f"^{_DAY}[Tt ][0-9]{{2}}:[0-9]{{2}}(?::00(?:\\.0+)?)?$",
     Kind.END: f"^(?:{_DAY}[Tt ])?[0-9]{{2}}:[0-9]{{2}}(?::00(?:\\.0+)?)?$",
     Kind.INSTANT: f"^{_DAY}(?:[Tt ]{_TIME}(?:[Zz]|[+-][0-9]{{2}}:[0-9]{{2}})?)?$",
-    Kind.DATE: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
-    Kind.TIME: f"^{_TIME}$",
-}
+    Kind.DATE: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", Kind.TIME: f"^{_TIME}$"}
 _URL = "[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#]+[^\\s]*"
 
 
@@ -318,8 +308,7 @@ _SESSION_RULES: dict[str, Any] = {
                            {"required": ["replay_url"]}]}},
         {"not": _when({"status": Status.CANCELLED.value, "held": True})},
         # A public video link needs a video link.
-        {"not": {"allOf": [_when({"video_public": True}),
-                           {"not": {"required": ["video_url"]}}]}},
+        {"not": {"allOf": [_when({"video_public": True}), {"not": {"required": ["video_url"]}}]}},
     ],
 }
 
@@ -329,8 +318,7 @@ def _table_schema(table: Table) -> dict[str, Any]:
     schema: dict[str, Any] = {
         "description": _(table.description), "type": "object",
         "properties": {f.name: _field_schema(f) for f in table.fields},
-        "additionalProperties": False,
-    }
+        "additionalProperties": False}
     if required := [f.name for f in table.fields if f.required]:
         schema["required"] = required
     schema.update(_SESSION_RULES if table is SESSION else {})
@@ -342,8 +330,7 @@ def json_schema() -> dict[str, Any]:
     return {
         "$schema": "http://json-schema.org/draft-07/schema#", "title": _("agenda schedule file"),
         **_table_schema(TOP),
-        "definitions": {name: _table_schema(t) for name, t in TABLES.items() if t is not TOP},
-    }
+        "definitions": {name: _table_schema(t) for name, t in TABLES.items() if t is not TOP}}
 
 
 def json_schema_text() -> str:

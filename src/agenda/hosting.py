@@ -129,5 +129,4 @@ def nginx_files(entries: Iterable[Entry], base_url: str) -> dict[str, str]:
         "agenda-static.conf": f"{NGINX_HEAD}{security_lines}}}\n{slashed}\n"
                               f"{nginx_locations(entries)}",
         "brotli.conf": "# Needs the brotli module (libnginx-mod-http-brotli-static).\n"
-                       "brotli_static on;\n",
-    }
+                       "brotli_static on;\n"}

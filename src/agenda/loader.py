@@ -707,8 +707,7 @@ def _kind(value: Any) -> str:
         (bool, _("a boolean")), (int | float, _("a number ({value})")),
         (str, _("a string ('{value}')")), (datetime, _("a date-time")),
         (date, _("a date ({value})")), (time, _("a time without date")),
-        (list, _("a list")), (dict, _("a table")),
-    )
+        (list, _("a list")), (dict, _("a table")))
     named = (text.format(value=value) for kind, text in kinds if isinstance(value, kind))
     return next(named, type(value).__name__)
 

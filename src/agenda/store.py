@@ -424,11 +424,9 @@ CURRENT = "current"  # the link to the folder in service, for nginx and CDNs
 BUILT = re.compile(r"\.?v(\d+)-[0-9a-f]+-(-?\d+)-[0-9a-f]+(\.(?:\w+\.)?(\d+)\.tmp(\.old)?)?\Z")
 
 
-def ensure_site(
-    root: Path, version: Version, now: datetime, previous: builder.Site | None = None,
-    damaged: builder.Site | None = None, serve: bool = True,
-    served: Callable[[builder.Site], object] = lambda found: None,
-) -> builder.Site:
+def ensure_site(root: Path, version: Version, now: datetime, previous: builder.Site | None = None,
+                damaged: builder.Site | None = None, serve: bool = True,
+                served: Callable[[builder.Site], object] = lambda found: None) -> builder.Site:
     """The folder of `version` at `now` under `root`: found, or built under the lock (whoever
     comes first builds). A `damaged` folder is built anew unless another process did. `serve`
     false (a pinned export) leaves `current` alone; `served` gets the folder before pruning."""

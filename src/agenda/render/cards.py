@@ -40,8 +40,7 @@ COLOURS = {
     "tentative": ((255, 243, 214), (122, 75, 0), (240, 180, 0)),
     "rescheduled": ((241, 233, 250), (91, 42, 134), (178, 140, 220)),
     "cancelled": ((164, 22, 26), (255, 255, 255), (230, 80, 84)),
-    "agenda": ((229, 243, 233), (30, 107, 58), (240, 180, 0)),
-}
+    "agenda": ((229, 243, 233), (30, 107, 58), (240, 180, 0))}
 # The card is drawn in palette indices, not in RGB: one byte a pixel instead of three to filter
 # and compress, which makes the PNG about six times faster to encode. Each ink has a ramp of
 # STEPS + 1 indices towards the colour it is drawn on, so the anti-aliased edges that Pillow blends

@@ -111,8 +111,7 @@ def entry_html(schedule: Schedule, session: Session, over: bool) -> str:
 
 
 def build_entry(schedule: Schedule, session: Session, revision: Revision | None = None,
-                until: datetime | None = None, sizes: Mapping[str, int] | None = None
-                ) -> FeedEntry:
+                until: datetime | None = None, sizes: Mapping[str, int] | None = None) -> FeedEntry:
     """An announced session's entry, its id its page's URL at its UID's host and in https (for any
     base_url); or its change `revision`'s, dated at it, with '#revision-<SEQUENCE>', title atop."""
     info = schedule.calendar

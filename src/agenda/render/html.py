@@ -33,8 +33,7 @@ ERRORS = {
     404: ("Page introuvable", "Cette adresse ne correspond à aucune page de l’agenda."),
     405: ("Méthode non autorisée", "Cette adresse ne prend pas en charge cette méthode."),
     500: ("Erreur interne", "Erreur interne ; elle a été consignée."),
-    503: ("Service indisponible", "Le site est en cours de reconstruction ; réessayez."),
-}
+    503: ("Service indisponible", "Le site est en cours de reconstruction ; réessayez.")}
 
 
 def _typeset(value: Any) -> Any:
@@ -155,10 +154,9 @@ def _items(calendar: CalendarInfo, sessions: Sequence[Session], past: Collection
     return [line for _, line in keyed]
 
 
-def _groups(
-    schedule: Schedule, sessions: Sequence[Session], past: Collection[str],
-    planned: Sequence[Planned], items: Mapping[str, bytes] | None,
-) -> list[tuple[Series, Iterable[Markup]]]:
+def _groups(schedule: Schedule, sessions: Sequence[Session], past: Collection[str],
+            planned: Sequence[Planned], items: Mapping[str, bytes] | None
+            ) -> list[tuple[Series, Iterable[Markup]]]:
     """The cards of `sessions` grouped by series, series in file order, sessions in given order;
     planned dates go among them by date."""
     found = [(series, [s for s in sessions if s.series.id == series.id],
@@ -255,8 +253,7 @@ def event_jsonld(calendar: CalendarInfo, session: Session, past: bool = False,
         "offers": _offer(session, session.start, past),
         "image": [image.url] if image is not None else None, "previousStartDate": iso(previous),
         "recordedIn": {"@type": "CreativeWork", "url": session.replay_url}
-        if session.replay_url else None,
-    }
+        if session.replay_url else None}
     return {key: value for key, value in data.items() if value}  # no empty string or list
 
 

@@ -149,11 +149,10 @@ def event_bytes(calendar: CalendarInfo, session: Session) -> bytes:
     return build_event(calendar, session).to_ical()
 
 
-def feed_bytes(
-    schedule: Schedule, sessions: Sequence[Session], name: str | None = None,
-    series_ids: Collection[str] | None = None, events: Mapping[str, bytes] | None = None,
-    now: datetime | None = None, zones: Callable[[Window], bytes] | None = None,
-) -> bytes:
+def feed_bytes(schedule: Schedule, sessions: Sequence[Session], name: str | None = None,
+               series_ids: Collection[str] | None = None, events: Mapping[str, bytes] | None = None,
+               now: datetime | None = None, zones: Callable[[Window], bytes] | None = None
+               ) -> bytes:
     """The subscription feed for `sessions` and the planned dates of `series_ids` (default all)
     to come at `now`; `events`, `zones`: a builder's VEVENTs (by session id) and VTIMEZONEs."""
     plans = [p for p in schedule.planned_at(now) if series_ids is None or p.series.id in series_ids]
@@ -167,11 +166,9 @@ def session_bytes(schedule: Schedule, session: Session, event: bytes | None = No
     return _assembled(schedule, [session], None, False, (), {session.id: event}, zones)
 
 
-def _assembled(
-    schedule: Schedule, sessions: Sequence[Session], name: str | None, subscription: bool,
-    planned: Sequence[Planned], events: Mapping[str, bytes | None],
-    zones: Callable[[Window], bytes] | None,
-) -> bytes:
+def _assembled(schedule: Schedule, sessions: Sequence[Session], name: str | None,
+               subscription: bool, planned: Sequence[Planned], events: Mapping[str, bytes | None],
+               zones: Callable[[Window], bytes] | None) -> bytes:
     """A Calendar of these components' `to_ical()` byte for byte (tests compare), with the VEVENTs
     of `events` and the VTIMEZONEs of `zones` where given: a VCALENDAR is its own content lines
     (BEGIN, its properties; END) around its components, the timezones first."""

@@ -55,8 +55,7 @@ def session_document(schedule: Schedule, session: Session, now: datetime | None 
         "updated": iso(session.updated), "replay_url": session.replay_url,
         "uid": session.uid or None, "sequence": session.sequence,
         "changes": [_change(calendar, session, r) for r in session.logged],
-        "contacts": [asdict(c) for c in schedule.contacts_for(session)],
-    }
+        "contacts": [asdict(c) for c in schedule.contacts_for(session)]}
 
 
 def _change(calendar: CalendarInfo, session: Session, revision: Revision) -> dict[str, Any]:
@@ -71,8 +70,7 @@ def _change(calendar: CalendarInfo, session: Session, revision: Revision) -> dic
         "news": [n.value for n in revision.news] if session.tells(revision) else [],
         "summary": wording.change_line(session, revision, calendar),
         "previous_start": iso(revision.previous_start), "previous_end": iso(revision.previous_end),
-        "previous_status": revision.previous_status.value if revision.previous_status else None,
-    }
+        "previous_status": revision.previous_status.value if revision.previous_status else None}
 
 
 def planned_document(calendar: CalendarInfo, planned: Planned) -> dict[str, Any]:
@@ -83,8 +81,7 @@ def planned_document(calendar: CalendarInfo, planned: Planned) -> dict[str, Any]
         "status": "planned", "status_label": wording.PLANNED_LABEL,
         "start": iso(planned.start), "end": iso(planned.end),
         "when": wording.when_in_zone(planned, calendar.language),
-        "uid": planned.uid, "sequence": planned.sequence,
-    }
+        "uid": planned.uid, "sequence": planned.sequence}
 
 
 def schedule_document(schedule: Schedule, now: datetime | None = None, sessions: bool = True
@@ -100,15 +97,13 @@ def schedule_document(schedule: Schedule, now: datetime | None = None, sessions:
             "url": calendar.url("/"), "subscribe": links.subscribe_urls(calendar),
             "feeds": {"rss": calendar.url(links.RSS_PATH), "atom": calendar.url(links.ATOM_PATH),
                       "json": calendar.url(links.EVENTS_JSON_PATH)},
-            "organizer": asdict(calendar.organizer),
-        },
+            "organizer": asdict(calendar.organizer)},
         "series": [{"id": s.id, "title": s.title, "club": s.club, "description": s.description,
                     "partners": list(s.partners), "url": s.url} for s in schedule.series],
         "contacts": [asdict(c) for c in schedule.contacts],
         "sessions": [session_document(schedule, s, now)
                      for s in ordered(schedule)] if sessions else [],
-        "planned": [planned_document(calendar, p) for p in schedule.planned_at(now)],
-    }
+        "planned": [planned_document(calendar, p) for p in schedule.planned_at(now)]}
 
 
 def events_bytes(schedule: Schedule, now: datetime | None = None,

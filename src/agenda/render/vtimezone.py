@@ -149,9 +149,8 @@ def _groups(changes: tuple[Transition, ...]) -> list[list[Transition]]:
         rule = change.rule()
         run = last_runs.get(rule)
         if run and change.onset.year == run[-1].onset.year + 1 and not any(
-            run[-1].at < c.at < change.at and c.is_dst == change.is_dst and c.rule() != rule
-            for c in changes
-        ):
+                run[-1].at < c.at < change.at and c.is_dst == change.is_dst and c.rule() != rule
+                for c in changes):
             run.append(change)
         else:
             last_runs[rule] = [change]

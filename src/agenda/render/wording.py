@@ -37,8 +37,7 @@ UNDATED_LABEL = "Date à venir"  # a confirmed session without a date: not « Co
 STATUS_CLASSES = {HELD_LABEL: "held", RESCHEDULED_LABEL: "rescheduled",
                   ADVANCED_LABEL: "rescheduled"}
 PLANNED_NOTE = (
-    "Date prévue par le calendrier de la série ; la ville et l’intervenant seront annoncés."
-)
+    "Date prévue par le calendrier de la série ; la ville et l’intervenant seront annoncés.")
 UNDATED = "date non communiquée"
 UNDATED_UPCOMING = "date à venir"
 HELD_UNDATED = "séance tenue, date non communiquée"
@@ -54,8 +53,7 @@ NEWS_WORDS = {
     Change.SPEAKERS: ("Intervenants", "intervenants modifiés"),
     Change.ACCESS: ("Modalités de participation", "modalités de participation modifiées"),
     Change.REPLAY: ("Replay disponible", "replay disponible"),
-    Change.REPLAY_REMOVED: ("Replay retiré", "replay retiré"),
-}
+    Change.REPLAY_REMOVED: ("Replay retiré", "replay retiré")}
 FRENCH = Locale("fr")  # the pages' language: CLDR's data for it, read once as a font file is
 
 
