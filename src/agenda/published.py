@@ -297,12 +297,13 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], object], mode: int 
         raise CannotWrite(_("cannot write in {folder}: {reason}", folder=path.parent,
                             reason=exc)) from None
     try:
-        with os.fdopen(handle, "w+b") as out:
+        # Write-only: a text layer over a readable file resets its decoder at every write.
+        with os.fdopen(handle, "wb") as out:
             write(out)
             out.flush()
             os.fsync(out.fileno())
-            out.seek(0)
-            written = hashlib.file_digest(out, "sha256").hexdigest()
+        with open(temporary, "rb") as back:
+            written = hashlib.file_digest(back, "sha256").hexdigest()
         os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException as exc:  # even interrupted: no half-written file is left behind
