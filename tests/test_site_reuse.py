@@ -208,6 +208,27 @@ def test_an_edit_serializes_the_json_document_of_the_session_edited_alone(monkey
                                                 .read_bytes()) for s in whole["sessions"]]
 
 
+
+def test_an_edit_renders_the_event_and_list_lines_of_the_session_edited_alone(monkeypatch) -> None:
+    # The calendars, the agenda and /embed are made of each session's part (its VEVENT, its
+    # lines), as /events.json is of its JSON: an edit of one session renders that one's alone.
+    from agenda.render import html, ical
+
+    made: list[str] = []
+    for module, name in ((ical, "event_bytes"), (html, "_view")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda calendar, s, *rest, real=real: (
+            made.append(s.id) or real(calendar, s, *rest)))
+    with tempfile.TemporaryDirectory() as scratch:
+        version = first_version(RAW.encode("utf-8"), "sessions.toml")
+        at = START + timedelta(weeks=60)
+        before = site.build(version, at, Path(scratch) / "0", workers=1)
+        made.clear()
+        at += timedelta(minutes=1)
+        edited = _publish(version, "retitle", False, at)
+        site.build(edited, at, Path(scratch) / "1", before, workers=1)
+        assert set(made) == {"printemps"}, made
+
 @pytest.mark.parametrize(("weeks", "cut", "compared"), [
     (60, ("events/automne.json", "_parts/sessions/automne.part"),  # parts of whole documents
      ("events.json", "calendar.ics", "series/essais/calendar.ics")),
