@@ -248,9 +248,11 @@ def read_version(path: Path, source: str, known: Version | None = None,
     raw, history = from_json(data, str(path))
     if known is not None and (known.number, known.raw) == (history.version, raw):
         return known
-    try:
-        return dataclasses.replace(make_version(raw, history, _(
-            "{source} (as published in {name})", source=source, name=path.name)), file=file)
+    label = _("{source} (as published in {name})", source=source, name=path.name)
+    before = known.schedule if known is not None else None  # what another process published
+    try:  # after it: the sessions of the same text are its own, as in `next_version`
+        schedule = parse_bytes(raw, label, before.parsed if before is not None else {})
+        return dataclasses.replace(make_version(raw, history, label, schedule, before), file=file)
     except ScheduleError as error:
         if new_text is not None:  # stricter rules since it was published: the history goes on
             return make_version(raw, history, source, parse_bytes(new_text, source))
