@@ -249,8 +249,8 @@ def read_version(path: Path, source: str, known: Version | None = None,
     if known is not None and (known.number, known.raw) == (history.version, raw):
         return known
     label = _("{source} (as published in {name})", source=source, name=path.name)
-    before = known.schedule if known is not None else None  # what another process published
-    try:  # after it: the sessions of the same text are its own, as in `next_version`
+    before = known.schedule if known is not None else None  # the version served here
+    try:  # published after it (by another process?): its sessions of the same text, as it read them
         schedule = parse_bytes(raw, label, before.parsed if before is not None else {})
         return dataclasses.replace(make_version(raw, history, label, schedule, before), file=file)
     except ScheduleError as error:
