@@ -84,8 +84,10 @@ class Version:
 def make_version(raw: bytes, history: History, source: str, schedule: Schedule | None = None,
                  previous: Schedule | None = None, revised: bool = False) -> Version:
     """The version serving `raw` (`schedule` if already parsed) with `history` (`revised`: made
-    here), after the one of `previous` if any (history.apply); ScheduleError if `raw` is invalid."""
-    schedule = schedule if schedule is not None else parse_bytes(raw, source)
+    here), after the one of `previous` if any, whose sessions read alike it takes (`parse_bytes`,
+    history.apply); ScheduleError if `raw` is invalid."""
+    schedule = schedule if schedule is not None else parse_bytes(
+        raw, source, previous.parsed if previous is not None else {})
     return Version(history.version, history.published, digest_of(raw), raw,
                    apply(schedule, history, previous), history, revised=revised)
 
@@ -250,9 +252,8 @@ def read_version(path: Path, source: str, known: Version | None = None,
         return known
     label = _("{source} (as published in {name})", source=source, name=path.name)
     before = known.schedule if known is not None else None  # the version served here
-    try:  # published after it (by another process?): its sessions of the same text, as it read them
-        schedule = parse_bytes(raw, label, before.parsed if before is not None else {})
-        return dataclasses.replace(make_version(raw, history, label, schedule, before), file=file)
+    try:  # published after it (by another process?): made as following it
+        return dataclasses.replace(make_version(raw, history, label, previous=before), file=file)
     except ScheduleError as error:
         if new_text is not None:  # stricter rules since it was published: the history goes on
             return make_version(raw, history, source, parse_bytes(new_text, source))
