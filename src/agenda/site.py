@@ -660,7 +660,7 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
             "valid_until": until.isoformat() if until else None, "count": len(entries),
             "extras": extras,
         }
-        size = _write_lines(temporary / MANIFEST, head, entries)
+        size = _write_lines(temporary / MANIFEST, head, entries, origin)
         if origin:  # its entries reused are its very objects; what a process serving it reads
             changed = [e for e in entries if origin.entries.get(e.path) is not e]
             _write_lines(temporary / CHANGES, {**head, "from": [origin.folder.name, origin.ino],
@@ -681,14 +681,34 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
                 {e.path: e for e in entries}, os.stat(target / MANIFEST).st_ino, extras, printed)
 
 
-def _write_lines(name: Path, head: dict[str, Any], entries: list[Entry]) -> int:
-    """Write a manifest or changes file: `head`, the headers of `entries`, their lines; its size."""
+def _write_lines(name: Path, head: dict[str, Any], entries: list[Entry], like: Site | None = None
+                 ) -> int:
+    """Write a manifest or changes file: `head`, the headers of `entries`, their lines; its size.
+    An entry of `like` (the folder built from) has the line of its manifest if it numbers the
+    headers alike: copied, not encoded again (most of 90,000 at an edit of 10,000 sessions)."""
     kinds = {h: i for i, h in enumerate(dict.fromkeys(e.headers for e in entries))}
+    listed = [[list(h) for h in headers] for headers in kinds]
+    known, old = (like.entries, _lines(like, listed)) if like else ({}, iter(()))
     with open(name, "wb") as out:
-        out.write(json.dumps({**head, "kinds": [[list(h) for h in headers] for headers in kinds]},
-                             ensure_ascii=False).encode("utf-8") + b"\n")
-        out.writelines(e.line(kinds) for e in entries)
+        out.write(json.dumps({**head, "kinds": listed}, ensure_ascii=False).encode("utf-8") + b"\n")
+        for e in entries:
+            for path, line in old if known.get(e.path) is e else ():  # (both sorted by path)
+                if path == e.path and line.endswith(b"\n"):  # (not cut short)
+                    out.write(line)
+                    break
+            else:
+                out.write(e.line(kinds))
         return out.tell()
+
+
+def _lines(site: Site, kinds: list[Any]) -> Iterator[tuple[str, bytes]]:
+    """The lines of the manifest of `site` (its very file) with their URL paths, if it numbers
+    headers as `kinds`: its entries' lines, as `_write_lines` wrote them."""
+    name = site.folder / MANIFEST
+    with contextlib.suppress(OSError, ValueError, LookupError, TypeError), open(name, "rb") as file:
+        if os.fstat(file.fileno()).st_ino == site.ino and json.loads(file.readline())["kinds"] \
+                == kinds:  # (the same headers, numbered alike)
+            yield from zip(sorted(site.entries), file, strict=False)
 
 
 def prepare(site: Site) -> None:
