@@ -308,9 +308,7 @@ _SESSION_RULES: dict[str, Any] = {
                            {"required": ["replay_url"]}]}},
         {"not": _when({"status": Status.CANCELLED.value, "held": True})},
         # A public video link needs a video link.
-        {"not": {"allOf": [_when({"video_public": True}), {"not": {"required": ["video_url"]}}]}},
-    ],
-}
+        {"not": {"allOf": [_when({"video_public": True}), {"not": {"required": ["video_url"]}}]}}]}
 
 
 def _table_schema(table: Table) -> dict[str, Any]:

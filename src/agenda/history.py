@@ -142,8 +142,7 @@ def news_of(before: Session, after: Session, at: datetime) -> tuple[Change, ...]
         Change.SPEAKERS: (before.speakers, before.moderator) != (after.speakers, after.moderator),
         Change.ACCESS: join[0] != join[1] and not (after.is_cancelled or after.is_over(at)),
         Change.REPLAY: bool(after.replay_url) and after.replay_url != before.replay_url,
-        Change.REPLAY_REMOVED: bool(before.replay_url) and not after.replay_url,
-    }
+        Change.REPLAY_REMOVED: bool(before.replay_url) and not after.replay_url}
     return tuple(change for change, happened in told.items() if happened)
 
 

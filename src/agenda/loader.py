@@ -626,8 +626,7 @@ class _Builder:
             speakers=tuple(
                 p for i, raw in enumerate(table.tables("speakers", _(
                     'must be a list of tables, such as [{ name = "…", role = "…" }]'
-                ))) if (p := self.person(table, raw, f"speakers[{i}]."))
-            ),
+                ))) if (p := self.person(table, raw, f"speakers[{i}]."))),
             moderator=self.person(table, table.get("moderator", Kind.TABLE), "moderator."),
             video_url=table.url("video_url"), video_public=table.boolean("video_public"),
             registration_url=table.url("registration_url"), status=status, announced=announced,
@@ -710,4 +709,3 @@ def _kind(value: Any) -> str:
         (list, _("a list")), (dict, _("a table")))
     named = (text.format(value=value) for kind, text in kinds if isinstance(value, kind))
     return next(named, type(value).__name__)
-

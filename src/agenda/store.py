@@ -536,8 +536,7 @@ def pending_sentence(state: str) -> str:
         "waiting": _("the schedule file changed; it is published once the save has ended"),
         "invalid": _("the schedule file is not published, still serving the version above"),
         "unwritable": _("cannot write the published version; the edit is not published"),
-        "missing": _("the schedule file cannot be read; still serving the version above"),
-    }[state]
+        "missing": _("the schedule file cannot be read; still serving the version above")}[state]
 
 
 def describe(outcome: Outcome) -> str:

@@ -281,5 +281,4 @@ def session_summary(session: Session, locale: str = "fr", past: bool = False) ->
         off and f"Séance {off.lower()}e.",  # « Séance annulée. », « … non confirmée. »
         former and f"Séance {moved_word(session)} : elle était prévue le {former}.",  # as the page
         f"{ordinal_label(session)} {place}{club}, en visioconférence : {moment}.",
-        session.title and sentence(session.title), names and sentence(f"Avec {names}"),
-    ) if s)
+        session.title and sentence(session.title), names and sentence(f"Avec {names}")) if s)

@@ -58,4 +58,3 @@ def register(app: Flask) -> None:
             return http_error(BadRequest())
         log.exception("unexpected error")
         return http_error(InternalServerError())
-
