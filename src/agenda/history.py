@@ -88,21 +88,16 @@ def visible(calendar: CalendarInfo, session: Session) -> dict[str, str]:
     private video link is in, because registered people's personal links carry it."""
     return {**series_view(calendar, session.series),
         "number": "" if session.number is None else str(session.number),
-        "city": session.city,
-        "title": session.title,
+        "city": session.city, "title": session.title,
         "start": session.start.isoformat() if session.start else "",
         "end": session.end.isoformat() if session.end else "",
-        "status": session.status.value,
-        "held": "yes" if session.held else "",
+        "status": session.status.value, "held": "yes" if session.held else "",
         "speakers": "\n".join(f"{p.name}, {p.role}" for p in session.speakers),
         "moderator": f"{session.moderator.name}, {session.moderator.role}"
         if session.moderator else "",
         "description": session.description,
-        "video_url": session.video_url or "",
-        "video_public": "yes" if session.video_public else "",
-        "registration_url": session.registration_url or "",
-        "replay_url": session.replay_url or "",
-    }
+        "video_url": session.video_url or "", "video_public": "yes" if session.video_public else "",
+        "registration_url": session.registration_url or "", "replay_url": session.replay_url or ""}
 
 
 def fingerprint(view: Mapping[str, str]) -> str:
