@@ -233,16 +233,15 @@ _TIME = "[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\\.[0-9]+)?)?"
 _NONCHARACTERS = "\\ufdd0-\\ufdef\\ufffe\\uffff\\u2028\\u2029"
 # No control character (tab allowed), no line break, no BMP noncharacter.
 _ONE_LINE = f"^[^\\x00-\\x08\\x0a-\\x1f\\x7f-\\x9f{_NONCHARACTERS}]*$"
-_PATTERNS = {
-    **dict.fromkeys((Kind.TEXT, Kind.EMAIL, Kind.TIMEZONE), _ONE_LINE),
-    # New lines allowed, as LF or CRLF.
-    Kind.MULTILINE: f"^(?:[^\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_NONCHARACTERS}]|\\r\\n)*$",
-    Kind.ID: "^\\s*[a-z0-9]+(?:-[a-z0-9]+)*\\s*$",
-    Kind.LANGUAGE: "^\\s*(?:fr(?:-[A-Za-z]{2,4})?)?\\s*$",
-    Kind.LOCAL_DATETIME: f"^{_DAY}[Tt ][0-9]{{2}}:[0-9]{{2}}(?::00(?:\\.0+)?)?$",
-    Kind.END: f"^(?:{_DAY}[Tt ])?[0-9]{{2}}:[0-9]{{2}}(?::00(?:\\.0+)?)?$",
-    Kind.INSTANT: f"^{_DAY}(?:[Tt ]{_TIME}(?:[Zz]|[+-][0-9]{{2}}:[0-9]{{2}})?)?$",
-    Kind.DATE: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", Kind.TIME: f"^{_TIME}$"}
+_PATTERNS = {**dict.fromkeys((Kind.TEXT, Kind.EMAIL, Kind.TIMEZONE), _ONE_LINE),
+             # New lines allowed, as LF or CRLF.
+             Kind.MULTILINE: f"^(?:[^\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_NONCHARACTERS}]|\\r\\n)*$",
+             Kind.ID: "^\\s*[a-z0-9]+(?:-[a-z0-9]+)*\\s*$",
+             Kind.LANGUAGE: "^\\s*(?:fr(?:-[A-Za-z]{2,4})?)?\\s*$",
+             Kind.LOCAL_DATETIME: f"^{_DAY}[Tt ][0-9]{{2}}:[0-9]{{2}}(?::00(?:\\.0+)?)?$",
+             Kind.END: f"^(?:{_DAY}[Tt ])?[0-9]{{2}}:[0-9]{{2}}(?::00(?:\\.0+)?)?$",
+             Kind.INSTANT: f"^{_DAY}(?:[Tt ]{_TIME}(?:[Zz]|[+-][0-9]{{2}}:[0-9]{{2}})?)?$",
+             Kind.DATE: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", Kind.TIME: f"^{_TIME}$"}
 _URL = "[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#]+[^\\s]*"
 
 

@@ -34,13 +34,12 @@ SOFT_INK = (214, 228, 242)  # 9.9:1 on the background
 RULE = (60, 100, 140)
 # Each status class's badge background and ink (the light-mode badge pairs of agenda.css, all
 # above 4.5:1), then its accent strip; the agenda's card has no badge: confirmed's colours.
-COLOURS = {
-    "confirmed": ((229, 243, 233), (30, 107, 58), (92, 184, 120)),
-    "held": ((232, 236, 241), (52, 62, 75), (150, 164, 180)),
-    "tentative": ((255, 243, 214), (122, 75, 0), (240, 180, 0)),
-    "rescheduled": ((241, 233, 250), (91, 42, 134), (178, 140, 220)),
-    "cancelled": ((164, 22, 26), (255, 255, 255), (230, 80, 84)),
-    "agenda": ((229, 243, 233), (30, 107, 58), (240, 180, 0))}
+COLOURS = {"confirmed": ((229, 243, 233), (30, 107, 58), (92, 184, 120)),
+           "held": ((232, 236, 241), (52, 62, 75), (150, 164, 180)),
+           "tentative": ((255, 243, 214), (122, 75, 0), (240, 180, 0)),
+           "rescheduled": ((241, 233, 250), (91, 42, 134), (178, 140, 220)),
+           "cancelled": ((164, 22, 26), (255, 255, 255), (230, 80, 84)),
+           "agenda": ((229, 243, 233), (30, 107, 58), (240, 180, 0))}
 # The card is drawn in palette indices, not in RGB: one byte a pixel instead of three to filter
 # and compress, which makes the PNG about six times faster to encode. Each ink has a ramp of
 # STEPS + 1 indices towards the colour it is drawn on, so the anti-aliased edges that Pillow blends
@@ -111,12 +110,11 @@ def agenda_text(schedule: Schedule, past: Collection[str]) -> CardText:
     status = wording.off_label(first) if first else ""  # « Non confirmé » (never cancelled)
     if first is not None:
         assert first.start is not None and first.end is not None
-        lines = (
-            "Prochaine séance : "
-            + (f"n° {first.number}, {first.city}" if first.number is not None else first.city),
-            f"{wording.long_date(first.start, calendar.language)}, "
-            f"{wording.clock_time(first.start, calendar.language)}, "
-            f"{wording.zone_label(first.start)}")
+        lines = ("Prochaine séance : "
+                 + (f"n° {first.number}, {first.city}" if first.number is not None else first.city),
+                 f"{wording.long_date(first.start, calendar.language)}, "
+                 f"{wording.clock_time(first.start, calendar.language)}, "
+                 f"{wording.zone_label(first.start)}")
     return CardText(
         eyebrow=" · ".join(clubs) or calendar.organizer.name, title=calendar.name, lines=lines,
         status=status, status_class="tentative" if status else "agenda", footer=calendar.host)

@@ -27,13 +27,12 @@ SCHEDULED = "https://schema.org/EventScheduled"
 CANCELLED = "https://schema.org/EventCancelled"
 RESCHEDULED = "https://schema.org/EventRescheduled"
 # The title and sentence of an error page (the app's, and 404.html): Werkzeug's are English.
-ERRORS = {
-    400: ("Requête incorrecte", "Le serveur n’a pas compris cette requête."),
-    403: ("Accès refusé", "Ce lien ne donne pas accès à cette page."),
-    404: ("Page introuvable", "Cette adresse ne correspond à aucune page de l’agenda."),
-    405: ("Méthode non autorisée", "Cette adresse ne prend pas en charge cette méthode."),
-    500: ("Erreur interne", "Erreur interne ; elle a été consignée."),
-    503: ("Service indisponible", "Le site est en cours de reconstruction ; réessayez.")}
+ERRORS = {400: ("Requête incorrecte", "Le serveur n’a pas compris cette requête."),
+          403: ("Accès refusé", "Ce lien ne donne pas accès à cette page."),
+          404: ("Page introuvable", "Cette adresse ne correspond à aucune page de l’agenda."),
+          405: ("Méthode non autorisée", "Cette adresse ne prend pas en charge cette méthode."),
+          500: ("Erreur interne", "Erreur interne ; elle a été consignée."),
+          503: ("Service indisponible", "Le site est en cours de reconstruction ; réessayez.")}
 
 
 def _typeset(value: Any) -> Any:
