@@ -495,9 +495,8 @@ class _Builder:
                 "'{value}' is more than a host; agenda is served at the root of its host, "
                 "such as 'https://agenda.example.org'", value=base_url))
             base_url = None
-        organizer_raw = table.get("organizer", Kind.TABLE)
         organizer = None
-        if organizer_raw is not None:
+        if (organizer_raw := table.get("organizer", Kind.TABLE)) is not None:
             sub = _Table(self, organizer_raw, ORGANIZER, "[calendar]", "organizer.")
             organizer = sub.finish(Organizer(name=sub.text("name"),
                                              email=sub.email("email") or None, url=sub.url("url")))
@@ -672,8 +671,7 @@ class _Builder:
         """The [[contacts]] a session names; an unknown name is a problem, with the nearest one."""
         found: list[Contact] = []
         for index, name in enumerate(table.strings("contacts")):
-            contact = self.contacts.get(name)
-            if contact is not None:
+            if (contact := self.contacts.get(name)) is not None:
                 found.append(contact)
             elif hint := difflib.get_close_matches(name, list(self.contacts), n=1):
                 table.problem(f"contacts[{index}]", _("'{name}' names no [[contacts]]; did you "

@@ -66,8 +66,7 @@ def transitions(zone: ZoneInfo, year: int) -> tuple[Transition, ...]:
     cursor, end = datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
     state = _state(zone, cursor)
     while cursor < end:
-        new_state = _state(zone, cursor + STEP)
-        if new_state != state:
+        if (new_state := _state(zone, cursor + STEP)) != state:
             low, high = cursor, cursor + STEP
             while high - low > timedelta(seconds=1):  # bisect down to the second
                 middle = low + (high - low) / 2
@@ -147,8 +146,7 @@ def _groups(changes: tuple[Transition, ...]) -> list[list[Transition]]:
     ordered: list[list[Transition]] = []
     for change in changes:
         rule = change.rule()
-        run = last_runs.get(rule)
-        if run and change.onset.year == run[-1].onset.year + 1 and not any(
+        if (run := last_runs.get(rule)) and change.onset.year == run[-1].onset.year + 1 and not any(
                 run[-1].at < c.at < change.at and c.is_dst == change.is_dst and c.rule() != rule
                 for c in changes):
             run.append(change)
