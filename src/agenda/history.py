@@ -303,8 +303,7 @@ def revise(history: History, previous: Schedule | None, schedule: Schedule, now:
                            if seen and seen.get(k) != v) or ("content",)
             details = [_detail(f, before, session) for f in fields]
         if takeover is not None:
-            uid = takeover.uid
-            sequence = max(sequence, takeover.sequence + 1)
+            uid, sequence = takeover.uid, max(sequence, takeover.sequence + 1)
             taken.add(key)
             details.append(_("takes over planned date n° {number} ({uid})",
                              number=session.number, uid=uid))

@@ -97,9 +97,7 @@ class VersionStore:
         self.path = Path(path)
         as_owner(self.path)  # as root, files the service could neither replace nor remove
         self.published_path = Path(published) if published else published_path(self.path)
-        self.settle = settle
-        self.watch = watch
-        self.clock = clock
+        self.settle, self.watch, self.clock = settle, watch, clock
         self.autopublish = autopublish  # False: a saved edit waits for the desk's « Publier »
         self.pending: Pending | None = None
         self._poll_lock = threading.Lock()
