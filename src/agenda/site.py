@@ -208,12 +208,12 @@ def _part(calendar: CalendarInfo, session: Session, past: bool) -> bytes:
 
 
 def shared_documents(version: Version, now: datetime, parts: Callable[[str], Mapping[str, bytes]],
-                     prints: dict[str, str], members: Mapping[str, bytes],
-                     sizes: Mapping[str, int]) -> tuple[Iterator[Document], Iterator[Document]]:
+                     prints: dict[str, str], members: Mapping[str, bytes], sizes: Mapping[str, int],
+                     known: Mapping[Any, Any]) -> tuple[Iterator[Document], Iterator[Document]]:
     """The documents of the whole schedule and each series, made anew at any edit (keyed by the
     version), then those of each city and the sessions' .ics, at `now`, from the parts and JSON
     documents of `session_documents` (`parts` of a field, `members`: by session id), its cards'
-    sizes (`sizes`) and `fingerprints` (`prints`)."""
+    sizes (`sizes`), `fingerprints` (`prints`) and the time zones' changes (ical.zone_changes)."""
     schedule, events = version.schedule, parts("vevent")
     calendar = schedule.calendar
     updated = calendar.updated
@@ -221,7 +221,6 @@ def shared_documents(version: Version, now: datetime, parts: Callable[[str], Map
     whole = f"{version.number}:{version.digest}"  # a version never changes
     ended = _dated(latest_update(schedule.sessions + schedule.planned),  # all they list
                    calendar.listed.get(list_key()))
-    known = ical.zone_changes(schedule)  # the time zones' changes, for every calendar
     # Each VTIMEZONE made once, for all the calendars of its window (a city of one session's).
     zones = cache(lambda window: vtimezone.from_window(*window, known.get(window[0])).to_ical())
     made = (events, prints, zones, latest_update(schedule.sessions, now) or feeds.NO_DATE, sizes)
@@ -353,9 +352,11 @@ class Site:
     entries: dict[str, Entry]
     ino: int  # the manifest's inode: a folder built anew in the same place has another
     extras: str = ""  # the key of the files of `_write_extras`
-    # In the process that built it, its sessions' `fingerprints`, which the next build reuses.
+    # In the process that built it, its sessions' `fingerprints` and the time zones' changes
+    # (ical.zone_changes), which the next build reuses.
     prints: Mapping[str, tuple[Session, str, str]] = dataclasses.field(
         default_factory=dict, repr=False, compare=False)
+    known: Mapping[Any, Any] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     def holds(self, now: datetime) -> bool:
         """True when `now` is in the period between moments this folder was built for."""
@@ -636,7 +637,8 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
         parts = (partial(made, f"{PARTS}sessions/", ".part"), prints, made(
             f"{links.SESSIONS_FOLDER}/", ".json"), {key: size for key, (_, size) in made(
                 f"{links.SESSIONS_FOLDER}/", ".png").files.items()})  # the cards' sizes
-        first, then = shared_documents(version, now, *parts)
+        known = ical.zone_changes(version.schedule, origin and origin.known)
+        first, then = shared_documents(version, now, *parts, known)
         more, todo = _sort_out(first, since, previous)
         _clear(temporary, previous, [d.path for d in todo])
         with _rendering(todo, temporary, workers) as rendered:  # while the others are sorted out
@@ -678,7 +680,8 @@ def build(version: Version, now: datetime, target: Path, previous: Site | None =
     finally:  # even interrupted: what it built, or the folder it replaced
         shutil.rmtree(holder, ignore_errors=True)
     return Site(target, version.number, version.digest, now, since, until,
-                {e.path: e for e in entries}, os.stat(target / MANIFEST).st_ino, extras, printed)
+                {e.path: e for e in entries}, os.stat(target / MANIFEST).st_ino, extras, printed,
+                known)
 
 
 def _write_lines(name: Path, head: dict[str, Any], entries: list[Entry], like: Site | None = None

@@ -117,12 +117,16 @@ def _head(info: CalendarInfo, name: str | None, subscription: bool) -> Calendar:
     return cal
 
 
-def zone_changes(schedule: Schedule) -> dict[tzinfo, Known]:
+def zone_changes(schedule: Schedule, before: Mapping[tzinfo, Known] | None = None
+                 ) -> dict[tzinfo, Known]:
     """Each zone's changes in every year (UTC) the calendars of `schedule` look at (a year before
-    a time's to two after): what a builder works out once for all of them (`known`), 4 ms a year."""
+    a time's to two after): what a builder works out once for all of them (`known`), 4 ms a year;
+    those of a year in `before` (a build's before, of this release: the same) taken from it."""
     times = [t for s in (*schedule.sessions, *schedule.planned) for t in (s.start, s.end) if t]
     years = {t.year + i for t in times for i in range(-2, 4)}  # in another zone: a year off at most
-    return {zone: {y: transitions(zone, y) for y in years} for zone in {t.tzinfo for t in times}}
+    old = before or {}
+    return {zone: {y: old[zone][y] if y in old.get(zone, ()) else transitions(zone, y)
+                   for y in years} for zone in {t.tzinfo for t in times}}
 
 
 def _timezones(schedule: Schedule, dated: Sequence[Session],
