@@ -247,10 +247,13 @@ def test_an_edit_encodes_the_manifest_lines_of_the_entries_it_changed_alone(
     fresh = site.build(edited, at, tmp_path / "fresh", workers=1)
     old = before.folder / site.MANIFEST
     text = old.read_bytes()
-    for number, damage in enumerate((None, len(text) // 2, len(text) - 1, "replaced")):
+    lines = text.splitlines(keepends=True)
+    for number, damage in enumerate((None, len(text) // 2, len(text) - 1, "shifted", "replaced")):
         if damage == "replaced":  # the same bytes, another file: not the manifest `before` read
             (tmp_path / "other").write_bytes(text)
             os.replace(tmp_path / "other", old)
+        elif damage == "shifted":  # a line lost in place: the next ones are not their URLs'
+            old.write_bytes(b"".join(lines[:10] + lines[11:]))
         elif damage is not None:  # cut short in place (a disk full)
             old.write_bytes(text[:damage])
         encoded.clear()

@@ -696,7 +696,8 @@ def _write_lines(name: Path, head: dict[str, Any], entries: list[Entry], like: S
         out.write(json.dumps({**head, "kinds": listed}, ensure_ascii=False).encode("utf-8") + b"\n")
         for e in entries:
             for path, line in old if known.get(e.path) is e else ():  # (both sorted by path)
-                if path == e.path and line.endswith(b"\n"):  # (not cut short)
+                if path == e.path and line.startswith(b'["%s",' % path.encode()) and \
+                        line.endswith(b"\n"):  # its own (no shift), not cut short
                     out.write(line)
                     break
             else:
