@@ -691,11 +691,11 @@ def _write_lines(name: Path, head: dict[str, Any], entries: list[Entry], like: S
     headers alike: copied, not encoded again (most of 90,000 at an edit of 10,000 sessions)."""
     kinds = {h: i for i, h in enumerate(dict.fromkeys(e.headers for e in entries))}
     listed = [[list(h) for h in headers] for headers in kinds]
-    known, old = (like.entries, _lines(like, listed)) if like else ({}, iter(()))
+    kept, old = (like.entries, _lines(like, listed)) if like else ({}, iter(()))
     with open(name, "wb") as out:
         out.write(json.dumps({**head, "kinds": listed}, ensure_ascii=False).encode("utf-8") + b"\n")
         for e in entries:
-            for path, line in old if known.get(e.path) is e else ():  # (both sorted by path)
+            for path, line in old if kept.get(e.path) is e else ():  # (both sorted by path)
                 if path == e.path and line.startswith(b'["%s",' % path.encode()) and \
                         line.endswith(b"\n"):  # its own (no shift), not cut short
                     out.write(line)
