@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import icalendar
 import pytest
@@ -138,6 +140,34 @@ def test_other_process_other_clock_zone_gives_identical_bytes(client: FlaskClien
         env=env, capture_output=True, check=True,
     )
     assert other.stdout == client.get("/calendar.ics").data
+
+
+ANSWERS_IN_ANOTHER_PROCESS = """
+import hashlib, json, sys
+from agenda import create_app
+client = create_app({"AGENDA_DATA": sys.argv[1], "AGENDA_SITE": sys.argv[2]}).test_client()
+answers = []
+for path in ("/", "/calendar.ics", "/events/automne", "/events.json", "/healthz", "/nope",
+             "/calendar.ics?city=Tours", "/embed"):
+    for method in ("GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE", "PATCH"):
+        answer = client.open(path, method=method, headers={"Accept": "text/html"})
+        answers.append([method, path, answer.status_code, hashlib.sha256(answer.data).hexdigest(),
+                        [h for h in answer.headers.items() if h[0] != "Date"]])
+print(json.dumps(answers))
+"""
+
+
+def test_no_answer_depends_on_the_process_hash_seed(tmp_path: Path) -> None:
+    # Same data, same answers, to the order of a header's values: a 405's or an OPTIONS' Allow
+    # listed the methods of a route in the order of a set, which the hash seed changes.
+    answers = []
+    for seed in ("0", "1", "2"):
+        done = subprocess.run(
+            [sys.executable, "-c", ANSWERS_IN_ANOTHER_PROCESS, str(SEVERAL), tmp_path / "site"],
+            env=dict(os.environ, PYTHONHASHSEED=seed), capture_output=True, text=True, check=True)
+        answers.append(json.loads(done.stdout))
+    assert {answer[2] for answer in answers[0]} >= {200, 404, 405}
+    assert [a for a, b, c in zip(*answers, strict=True) if not a == b == c] == []
 
 
 @pytest.mark.parametrize(

@@ -196,8 +196,11 @@ def missing(schedule: Schedule, url: str, typed: str = "") -> str | None:
 
 @bp.after_app_request
 def security_headers(response: Response) -> Response:
-    """The security headers of every answer that has not got them from the manifest."""
+    """The security headers of every answer that has not got them from the manifest; Allow
+    (a 405's, an OPTIONS') in one order, not the hash seed's of a route's set of methods."""
     headers = response.headers
+    if "Allow" in headers:
+        headers["Allow"] = ", ".join(sorted(headers["Allow"].split(", ")))
     if "Content-Security-Policy" not in headers:
         for name, value in security(request.path):
             headers.setdefault(name, value)
